@@ -1,0 +1,89 @@
+"""The backend protocol: one required method, ``execute(tasks)``; the rest is declared.
+
+A :class:`Task` is one circuit with its evaluated gate parameters ``theta`` (B, P) and one
+measurement. Backends return one tensor per task: expectation values ``(B, K)``,
+probabilities ``(B, 2**k)``, samples ``(B, shots, k)`` or states ``(B, 2**n)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..circuit.circuit import Circuit
+from ..circuit.observables import PauliSum
+
+
+@dataclass(frozen=True)
+class Expval:
+    observables: tuple[PauliSum, ...]
+
+
+@dataclass(frozen=True)
+class Probs:
+    wires: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    wires: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class State:
+    pass
+
+
+Measurement = Expval | Probs | Sample | State
+
+
+@dataclass
+class Task:
+    """One circuit execution request."""
+
+    circuit: Circuit
+    theta: torch.Tensor  # (B, P) real: gate parameters in circuit order
+    measurement: Measurement
+    dtype: torch.dtype = torch.complex64
+    shots: int | None = None
+    generator: torch.Generator | None = None
+    varying: tuple[bool, ...] | None = None  # per column: differs between rows of theta?
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def with_theta(self, theta: torch.Tensor, varying: tuple[bool, ...] | None = None) -> Task:
+        return Task(self.circuit, theta, self.measurement, self.dtype, self.shots, self.generator,
+                    varying, self.options)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend declares it can do."""
+
+    max_qubits: int = 30
+    diff_methods: frozenset[str] = frozenset({"parameter-shift", "finite-diff", "spsa"})
+    supports_shots: bool = True
+    shots_only: bool = False
+    supports_noise: bool = False
+    measurements: frozenset[str] = frozenset({"expval", "probs", "sample", "state"})
+
+
+class Backend(ABC):
+    """Base class of backends. Subclasses implement :meth:`execute`; :meth:`vjp` is optional."""
+
+    name: str = "backend"
+    capabilities: Capabilities = Capabilities()
+
+    @abstractmethod
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        """Run each task; differentiable by autograd when ``"backprop"`` is declared."""
+
+    def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
+        """``d(sum(cotangent * output))/dtheta`` for an expval or probs task (adjoint method)."""
+        raise NotImplementedError(f"backend {self.name!r} does not provide the adjoint method")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

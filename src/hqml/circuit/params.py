@@ -1,0 +1,174 @@
+"""Evaluate a circuit's gate parameters from input and weight tensors, batched and differentiable.
+
+The result is ``theta`` of shape ``(B, P)``: one row per sample, one column per gate parameter
+(in circuit order). Columns that are a plain symbol are gathered in one indexing call; only
+compound expressions are evaluated one by one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .expr import Const, Expr, Symbol
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """Validated values: ``theta`` (B, P) and whether a batch was given."""
+
+    theta: torch.Tensor
+    batched: bool
+    batch_size: int
+    varying: tuple[bool, ...]  # per column: does it differ between samples?
+
+
+class _Compiled:
+    def __init__(self, circuit: Any):
+        exprs: list[Expr] = circuit.parameter_exprs()
+        self.n_params = len(exprs)
+        # flat layout: inputs first, then weights, each flattened in declaration order
+        self.offsets: dict[tuple[str, str], int] = {}
+        pos = 0
+        for kind, table in (("input", circuit.inputs), ("weight", circuit.weights)):
+            for name, arr in table.items():
+                self.offsets[(kind, name)] = pos
+                pos += arr.size
+        self.shapes = {("input", k): v.shape for k, v in circuit.inputs.items()}
+        self.shapes.update({("weight", k): v.shape for k, v in circuit.weights.items()})
+        self.n_inputs_flat = sum(a.size for a in circuit.inputs.values())
+        self.simple_cols, self.simple_idx = [], []
+        self.const_cols, self.const_vals = [], []
+        self.generic: list[tuple[int, Expr]] = []
+        varying = []
+        for col, e in enumerate(exprs):
+            if isinstance(e, Const):
+                self.const_cols.append(col)
+                self.const_vals.append(e.value)
+            elif isinstance(e, Symbol):
+                self.simple_cols.append(col)
+                self.simple_idx.append(self.flat_index(e))
+            else:
+                self.generic.append((col, e))
+            varying.append(any(s.kind == "input" for s in e.symbols()))
+        self.varying = tuple(varying)
+        order = self.simple_cols + [c for c, _ in self.generic] + self.const_cols
+        self.inverse_order = np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
+        self.identity_order = order == list(range(len(order)))
+        self._index_cache: dict[Any, torch.Tensor] = {}
+
+    def flat_index(self, s: Symbol) -> int:
+        shape = self.shapes[(s.kind, s.name)]
+        return self.offsets[(s.kind, s.name)] + (int(np.ravel_multi_index(s.index, shape)) if shape else 0)
+
+    def index(self, key: str, values: Any, device: Any) -> torch.Tensor:
+        k = (key, str(device))
+        t = self._index_cache.get(k)
+        if t is None:
+            t = torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
+            self._index_cache[k] = t
+        return t
+
+
+def _compiled(circuit: Any) -> _Compiled:
+    comp = circuit._cache.get("params")
+    if comp is None:
+        comp = _Compiled(circuit)
+        circuit._cache["params"] = comp
+    return comp
+
+
+def _to_tensor(value: Any, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001
+        raise TypeError(f"{what}: expected a tensor or array of numbers") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: expected real numbers, got dtype {arr.dtype}")
+    return torch.as_tensor(arr, dtype=torch.float64 if arr.dtype == np.float64 else torch.float32)
+
+
+def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Mapping[str, Any] | None,
+                    real_dtype: torch.dtype | None = None, device: Any = None) -> Bindings:
+    """Check ``inputs``/``weights`` against the circuit and evaluate every gate parameter.
+
+    Args:
+        real_dtype: float32 or float64; ``None`` picks float64 when any given tensor is float64.
+
+    Raises:
+        ValueError: a missing or unknown name, or a shape that does not fit, named in the message.
+    """
+    inputs, weights = dict(inputs or {}), dict(weights or {})
+    comp = _compiled(circuit)
+    given: dict[tuple[str, str], torch.Tensor] = {}
+    for kind, table, values in (("input", circuit.inputs, inputs), ("weight", circuit.weights, weights)):
+        unknown = sorted(set(values) - set(table))
+        if unknown:
+            raise ValueError(f"unknown {kind}(s) {unknown}; the circuit's {kind}s are {sorted(table) or 'none'}")
+        missing = sorted(set(table) - set(values))
+        if missing:
+            raise ValueError(f"missing {kind}(s) {missing}: pass {kind}s={{'{missing[0]}': tensor of shape"
+                             f" {table[missing[0]].shape}{' (or (B, ...) for a batch)' if kind == 'input' else ''}}}")
+        for name, v in values.items():
+            given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
+
+    if real_dtype is None:
+        real_dtype = torch.float64 if any(t.dtype == torch.float64 for t in given.values()) else torch.float32
+    if device is None:
+        device = next((t.device for t in given.values()), torch.device("cpu"))
+
+    batch: int | None = None
+    flats_in: list[torch.Tensor] = []
+    flats_w: list[torch.Tensor] = []
+    for (kind, name), t in given.items():
+        shape = comp.shapes[(kind, name)]
+        if t.shape == shape:
+            b = None
+        elif t.dim() == len(shape) + 1 and tuple(t.shape[1:]) == shape:
+            b = t.shape[0]
+        else:
+            raise ValueError(f"{kind} '{name}' has shape {tuple(t.shape)}; expected {shape}"
+                             f" or (batch,) + {shape}")
+        if b is not None:
+            if batch is not None and b != batch:
+                raise ValueError(f"{kind} '{name}' has batch size {b}, but another value has {batch}")
+            batch = b
+        t = t.to(device=device, dtype=real_dtype)
+        (flats_in if kind == "input" else flats_w).append((t, b is not None, math.prod(shape)))
+    B = batch or 1
+    cols = []
+    for t, is_batched, size in flats_in + flats_w:
+        cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
+    flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
+
+    parts = []
+    if comp.simple_cols:
+        parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
+    if comp.generic:
+        def env(s: Symbol) -> torch.Tensor:
+            return flat[:, comp.flat_index(s)]
+
+        vals = []
+        for _, e in comp.generic:
+            v = e.evaluate(env)
+            vals.append(v if isinstance(v, torch.Tensor) else torch.full((B,), float(v), dtype=real_dtype,
+                                                                          device=device))
+        parts.append(torch.stack(vals, dim=1))
+    if comp.const_cols:
+        parts.append(torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1))
+    if not parts:
+        theta = torch.zeros(B, 0, dtype=real_dtype, device=device)
+    else:
+        theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        if not comp.identity_order:
+            theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
+    weights_batched = any(b for _, b, _ in flats_w)
+    varying = tuple(v or weights_batched for v in comp.varying)
+    return Bindings(theta=theta, batched=batch is not None, batch_size=B, varying=varying)

@@ -1,0 +1,172 @@
+"""The front door: ``expval``, ``probs``, ``sample``, ``state``.
+
+Each call checks the inputs and weights against the circuit, evaluates the gate parameters
+(batched, differentiable), hands one task to the backend and wires the chosen differentiation
+method into autograd.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
+from .backends.registry import get_backend
+from .circuit.circuit import Circuit
+from .circuit.gates import complex_dtype, real_dtype
+from .circuit.observables import PauliSum, as_observables
+from .circuit.params import bind_parameters
+from .grad import execute_task
+
+_COMPLEX = (torch.complex64, torch.complex128)
+
+
+def _generator(seed: int | torch.Generator | None) -> torch.Generator | None:
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int or a torch.Generator, got {seed!r}")
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tuple[int, ...]:
+    if wires is None:
+        return tuple(range(circuit.n_qubits))
+    wires = (wires,) if isinstance(wires, numbers.Integral) else tuple(wires)
+    for w in wires:
+        if isinstance(w, bool) or not isinstance(w, numbers.Integral) or not 0 <= w < circuit.n_qubits:
+            raise ValueError(f"{what}: wire {w!r} out of range for a {circuit.n_qubits}-qubit circuit")
+    if len(set(wires)) != len(wires):
+        raise ValueError(f"{what}: wires must be distinct, got {list(wires)}")
+    return tuple(int(w) for w in wires)
+
+
+def _run(circuit: Circuit, measurement: Measurement, *, inputs: Mapping[str, Any] | None,
+         weights: Mapping[str, Any] | None, backend: str | Backend, diff_method: str,
+         shots: int | None, seed: int | torch.Generator | None, dtype: torch.dtype | None,
+         device: Any, diff_options: Mapping[str, Any] | None) -> tuple[torch.Tensor, bool]:
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
+    if dtype is not None and dtype not in _COMPLEX:
+        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+    if shots is not None and (isinstance(shots, bool) or not isinstance(shots, numbers.Integral)
+                              or shots < 1):
+        raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
+    be = get_backend(backend)
+    if circuit.n_qubits > be.capabilities.max_qubits:
+        raise ValueError(f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
+                         f" the circuit has {circuit.n_qubits}")
+    b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
+    cdt = dtype or complex_dtype(b.theta.dtype)
+    task = Task(circuit, b.theta, measurement, cdt, shots, _generator(seed), b.varying)
+    return execute_task(be, task, diff_method, dict(diff_options or {})), b.batched
+
+
+def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
+           inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
+           backend: str | Backend = "statevector", diff_method: str = "best",
+           shots: int | None = None, seed: int | torch.Generator | None = None,
+           dtype: torch.dtype | None = None, device: Any = None,
+           diff_options: Mapping[str, Any] | None = None) -> torch.Tensor:
+    """Expectation values of observables.
+
+    Args:
+        circuit: the circuit.
+        observables: one ``PauliSum`` or a list of them.
+        inputs: per-sample values, ``name -> (B, *shape)`` (or ``shape`` for one sample).
+        weights: ``name -> shape`` tensors, shared across the batch.
+        backend: a backend name or instance.
+        diff_method: "best", "backprop", "adjoint", "parameter-shift", "finite-diff" or "spsa".
+        shots: ``None`` for exact values, an int for estimates from that many samples.
+        seed: seeds the sampling (and SPSA directions).
+        dtype: complex64 (default) or complex128 (default when a given tensor is float64).
+        diff_options: e.g. ``{"h": 1e-3}`` for finite differences, ``{"num_directions": 4}``.
+
+    Returns:
+        ``(B, K)`` for a batch and a list of K observables; the batch dimension is absent when no
+        batch was given, and the observable dimension when a single observable was given.
+
+    >>> import hqml
+    >>> c = hqml.Circuit(1).ry(3.141592653589793 / 2, 0)
+    >>> round(float(hqml.expval(c, hqml.X(0))), 5)
+    1.0
+    """
+    obs, single = as_observables(observables)
+    for o in obs:
+        if o.wires and max(o.wires) >= circuit.n_qubits:
+            raise ValueError(f"observable {o!r} acts on wire {max(o.wires)}, outside the"
+                             f" {circuit.n_qubits}-qubit circuit")
+    out, batched = _run(circuit, Expval(tuple(obs)), inputs=inputs, weights=weights, backend=backend,
+                        diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
+                        diff_options=diff_options)
+    if not batched:
+        out = out[0]
+    return out[..., 0] if single else out
+
+
+def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
+          inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
+          backend: str | Backend = "statevector", diff_method: str = "best",
+          shots: int | None = None, seed: int | torch.Generator | None = None,
+          dtype: torch.dtype | None = None, device: Any = None,
+          diff_options: Mapping[str, Any] | None = None) -> torch.Tensor:
+    """Probabilities of the basis states of ``wires`` (all wires by default), ``(B, 2**k)``.
+
+    With ``shots``, the empirical frequencies of that many samples.
+    """
+    wires_t = _check_wires(circuit, wires, "probs")
+    if shots is not None:
+        bits = sample(circuit, shots, wires_t, inputs=inputs, weights=weights, backend=backend,
+                      seed=seed, dtype=dtype, device=device)
+        k = len(wires_t)
+        weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
+        idx = (bits * weights_).sum(-1)
+        counts = torch.nn.functional.one_hot(idx, 2**k).sum(-2)
+        rdt = real_dtype(dtype) if dtype else torch.float32
+        return counts.to(rdt) / shots
+    out, batched = _run(circuit, Probs(wires_t), inputs=inputs, weights=weights, backend=backend,
+                        diff_method=diff_method, shots=None, seed=seed, dtype=dtype, device=device,
+                        diff_options=diff_options)
+    return out if batched else out[0]
+
+
+def sample(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, *,
+           inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
+           backend: str | Backend = "statevector", seed: int | torch.Generator | None = None,
+           dtype: torch.dtype | None = None, device: Any = None) -> torch.Tensor:
+    """``shots`` measured bitstrings of ``wires``: ``(B, shots, k)`` of 0/1 (int64).
+
+    Bit ``j`` of a sample is the outcome of ``wires[j]``.
+    """
+    if shots is None:
+        raise ValueError("sample needs shots (a positive integer)")
+    wires_t = _check_wires(circuit, wires, "sample")
+    out, batched = _run(circuit, Sample(wires_t), inputs=inputs, weights=weights, backend=backend,
+                        diff_method="best", shots=shots, seed=seed, dtype=dtype, device=device,
+                        diff_options=None)
+    return out if batched else out[0]
+
+
+def state(circuit: Circuit, *, inputs: Mapping[str, Any] | None = None,
+          weights: Mapping[str, Any] | None = None, backend: str | Backend = "statevector",
+          diff_method: str = "best", dtype: torch.dtype | None = None, device: Any = None) -> torch.Tensor:
+    """The final statevector ``(B, 2**n)`` (``(2**n,)`` without a batch); wire 0 is the MSB."""
+    out, batched = _run(circuit, State(), inputs=inputs, weights=weights, backend=backend,
+                        diff_method=diff_method, shots=None, seed=None, dtype=dtype, device=device,
+                        diff_options=None)
+    return out if batched else out[0]
+
+
+def counts(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any) -> dict[str, int]:
+    """Bitstring counts of an unbatched circuit, e.g. ``{"00": 498, "11": 502}`` (wire order)."""
+    bits = sample(circuit, shots, wires, **kwargs)
+    if bits.dim() != 2:
+        raise ValueError("counts needs one sample, not a batch; use hqml.sample for batches")
+    out: dict[str, int] = {}
+    for row in bits.tolist():
+        key = "".join(map(str, row))
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))

@@ -1,0 +1,36 @@
+"""The adjoint method as a torch autograd Function: memory independent of circuit depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..backends.base import Backend, Task
+
+
+def reduce_to(grad: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Sum a ``(B, P)`` gradient over the batch when ``theta`` had a single row."""
+    if grad.shape[0] != theta.shape[0]:
+        grad = grad.sum(dim=0, keepdim=True)
+    return grad.to(theta.dtype)
+
+
+class _Adjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, theta: torch.Tensor, backend: Backend, task: Task) -> torch.Tensor:
+        ctx.backend, ctx.task = backend, task
+        ctx.save_for_backward(theta)
+        with torch.no_grad():
+            return backend.execute([task.with_theta(theta.detach(), task.varying)])[0]
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
+        (theta,) = ctx.saved_tensors
+        grad = ctx.backend.vjp(ctx.task.with_theta(theta.detach(), ctx.task.varying), grad_out)
+        return reduce_to(grad, theta), None, None
+
+
+def adjoint(backend: Backend, task: Task) -> torch.Tensor:
+    """Execute ``task``; gradients with respect to ``task.theta`` by the adjoint method."""
+    return _Adjoint.apply(task.theta, backend, task)

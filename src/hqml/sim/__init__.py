@@ -1,0 +1,1 @@
+"""Pure tensor kernels: batched statevector simulation, measurement, adjoint sweeps."""
