@@ -1,0 +1,77 @@
+"""Shared test helpers: random circuits over every gate kind."""
+
+import numpy as np
+
+from hqml import Circuit
+from hqml.circuit.gates import controlled, get_gate
+
+ONE_Q_FIXED = ["h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "sxdg", "id"]
+ONE_Q_PARAM = ["rx", "ry", "rz", "p"]
+TWO_Q_FIXED = ["cx", "cy", "cz", "ch", "swap", "iswap", "csx"]
+TWO_Q_PARAM = ["crx", "cry", "crz", "cp", "rxx", "ryy", "rzz"]
+THREE_Q = ["ccx", "cswap"]
+
+
+def random_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
+    z = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    q, r = np.linalg.qr(z)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int = 3,
+                   n_weights: int = 4, kinds: str = "all") -> Circuit:
+    """A random circuit over every gate kind; parameters mix inputs, weights and expressions."""
+    import hqml
+
+    c = Circuit(n)
+    x = c.input("x", n_inputs) if n_inputs else None
+    w = c.weight("w", n_weights) if n_weights else None
+
+    def param():
+        r = rng.integers(0, 6)
+        xi = x[int(rng.integers(n_inputs))] if x is not None else 0.3
+        wi = w[int(rng.integers(n_weights))] if w is not None else -0.7
+        if r == 0:
+            return float(rng.uniform(-np.pi, np.pi))
+        if r == 1:
+            return xi
+        if r == 2:
+            return wi
+        if r == 3:
+            return wi * 0.5 + xi
+        if r == 4:
+            return hqml.sin(xi) * 2 - wi / 3
+        return hqml.arctan(wi) + hqml.cos(xi) ** 2
+
+    for _ in range(n_ops):
+        choices = ["1f", "1p", "u"]
+        if n >= 2:
+            choices += ["2f", "2p", "unitary1", "unitary2", "ctrl"]
+        if n >= 3:
+            choices += ["3"]
+        kind = rng.choice(choices)
+        wires = [int(v) for v in rng.permutation(n)]
+        if kind == "1f":
+            c.append(rng.choice(ONE_Q_FIXED), wires[:1])
+        elif kind == "1p":
+            c.append(rng.choice(ONE_Q_PARAM), wires[:1], [param()])
+        elif kind == "u":
+            c.u(param(), param(), param(), wires[0])
+        elif kind == "2f":
+            c.append(rng.choice(TWO_Q_FIXED), wires[:2])
+        elif kind == "2p":
+            c.append(rng.choice(TWO_Q_PARAM), wires[:2], [param()])
+        elif kind == "unitary1":
+            c.unitary(random_unitary(rng, 2), wires[:1])
+        elif kind == "unitary2":
+            c.unitary(random_unitary(rng, 4), wires[:2])
+        elif kind == "ctrl":
+            bases = ["rx", "u", "h"] + (["ryy"] if n >= 3 else [])
+            base = get_gate(rng.choice(bases))
+            nc = 1 if base.num_wires + 1 >= n else int(rng.integers(1, 3))
+            wires_needed = nc + base.num_wires
+            c.append(controlled(base, nc), wires[:wires_needed],
+                     [param() for _ in range(base.num_params)])
+        else:
+            c.append(rng.choice(THREE_Q), wires[:3])
+    return c
