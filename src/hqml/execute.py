@@ -47,7 +47,8 @@ def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tu
 def _run(circuit: Circuit, measurement: Measurement, *, inputs: Mapping[str, Any] | None,
          weights: Mapping[str, Any] | None, backend: str | Backend, diff_method: str,
          shots: int | None, seed: int | torch.Generator | None, dtype: torch.dtype | None,
-         device: Any, diff_options: Mapping[str, Any] | None) -> tuple[torch.Tensor, bool]:
+         device: Any, diff_options: Mapping[str, Any] | None,
+         noise_model: Any = None) -> tuple[torch.Tensor, bool]:
     if not isinstance(circuit, Circuit):
         raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
     if dtype is not None and dtype not in _COMPLEX:
@@ -59,9 +60,15 @@ def _run(circuit: Circuit, measurement: Measurement, *, inputs: Mapping[str, Any
     if circuit.n_qubits > be.capabilities.max_qubits:
         raise ValueError(f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
                          f" the circuit has {circuit.n_qubits}")
+    options: dict[str, Any] = {}
+    if noise_model is not None:
+        if not be.capabilities.supports_noise:
+            raise ValueError(f"backend {be.name!r} does not simulate noise; use backend="
+                             "'density_matrix' (or 'statevector' trajectories) with noise_model=")
+        options["noise_model"] = noise_model
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
-    task = Task(circuit, b.theta, measurement, cdt, shots, _generator(seed), b.varying)
+    task = Task(circuit, b.theta, measurement, cdt, shots, _generator(seed), b.varying, options)
     return execute_task(be, task, diff_method, dict(diff_options or {})), b.batched
 
 
@@ -70,7 +77,7 @@ def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
            backend: str | Backend = "statevector", diff_method: str = "best",
            shots: int | None = None, seed: int | torch.Generator | None = None,
            dtype: torch.dtype | None = None, device: Any = None,
-           diff_options: Mapping[str, Any] | None = None) -> torch.Tensor:
+           diff_options: Mapping[str, Any] | None = None, noise_model: Any = None) -> torch.Tensor:
     """Expectation values of observables.
 
     Args:
@@ -84,6 +91,7 @@ def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
         seed: seeds the sampling (and SPSA directions).
         dtype: complex64 (default) or complex128 (default when a given tensor is float64).
         diff_options: e.g. ``{"h": 1e-3}`` for finite differences, ``{"num_directions": 4}``.
+        noise_model: a ``hqml.noise.NoiseModel`` (backends that simulate noise only).
 
     Returns:
         ``(B, K)`` for a batch and a list of K observables; the batch dimension is absent when no
@@ -101,7 +109,7 @@ def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
                              f" {circuit.n_qubits}-qubit circuit")
     out, batched = _run(circuit, Expval(tuple(obs)), inputs=inputs, weights=weights, backend=backend,
                         diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
-                        diff_options=diff_options)
+                        diff_options=diff_options, noise_model=noise_model)
     if not batched:
         out = out[0]
     return out[..., 0] if single else out
@@ -112,7 +120,7 @@ def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
           backend: str | Backend = "statevector", diff_method: str = "best",
           shots: int | None = None, seed: int | torch.Generator | None = None,
           dtype: torch.dtype | None = None, device: Any = None,
-          diff_options: Mapping[str, Any] | None = None) -> torch.Tensor:
+          diff_options: Mapping[str, Any] | None = None, noise_model: Any = None) -> torch.Tensor:
     """Probabilities of the basis states of ``wires`` (all wires by default), ``(B, 2**k)``.
 
     With ``shots``, the empirical frequencies of that many samples.
@@ -120,7 +128,7 @@ def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
     wires_t = _check_wires(circuit, wires, "probs")
     if shots is not None:
         bits = sample(circuit, shots, wires_t, inputs=inputs, weights=weights, backend=backend,
-                      seed=seed, dtype=dtype, device=device)
+                      seed=seed, dtype=dtype, device=device, noise_model=noise_model)
         k = len(wires_t)
         weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
         idx = (bits * weights_).sum(-1)
@@ -129,14 +137,14 @@ def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
         return counts.to(rdt) / shots
     out, batched = _run(circuit, Probs(wires_t), inputs=inputs, weights=weights, backend=backend,
                         diff_method=diff_method, shots=None, seed=seed, dtype=dtype, device=device,
-                        diff_options=diff_options)
+                        diff_options=diff_options, noise_model=noise_model)
     return out if batched else out[0]
 
 
 def sample(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, *,
            inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
            backend: str | Backend = "statevector", seed: int | torch.Generator | None = None,
-           dtype: torch.dtype | None = None, device: Any = None) -> torch.Tensor:
+           dtype: torch.dtype | None = None, device: Any = None, noise_model: Any = None) -> torch.Tensor:
     """``shots`` measured bitstrings of ``wires``: ``(B, shots, k)`` of 0/1 (int64).
 
     Bit ``j`` of a sample is the outcome of ``wires[j]``.
@@ -146,17 +154,18 @@ def sample(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = Non
     wires_t = _check_wires(circuit, wires, "sample")
     out, batched = _run(circuit, Sample(wires_t), inputs=inputs, weights=weights, backend=backend,
                         diff_method="best", shots=shots, seed=seed, dtype=dtype, device=device,
-                        diff_options=None)
+                        diff_options=None, noise_model=noise_model)
     return out if batched else out[0]
 
 
 def state(circuit: Circuit, *, inputs: Mapping[str, Any] | None = None,
           weights: Mapping[str, Any] | None = None, backend: str | Backend = "statevector",
-          diff_method: str = "best", dtype: torch.dtype | None = None, device: Any = None) -> torch.Tensor:
+          diff_method: str = "best", dtype: torch.dtype | None = None, device: Any = None,
+          noise_model: Any = None) -> torch.Tensor:
     """The final statevector ``(B, 2**n)`` (``(2**n,)`` without a batch); wire 0 is the MSB."""
     out, batched = _run(circuit, State(), inputs=inputs, weights=weights, backend=backend,
                         diff_method=diff_method, shots=None, seed=None, dtype=dtype, device=device,
-                        diff_options=None)
+                        diff_options=None, noise_model=noise_model)
     return out if batched else out[0]
 
 

@@ -10,6 +10,16 @@ from .base import Backend
 
 _FACTORIES: dict[str, Callable[..., Backend] | str] = {
     "statevector": "hqml.backends.statevector:StatevectorBackend",
+    "density_matrix": "hqml.backends.density_matrix:DensityMatrixBackend",
+    "mps": "hqml.backends.mps:MPSBackend",
+    "qiskit.aer": "hqml.backends.qiskit:AerBackend",
+    "pennylane": "hqml.backends.pennylane:PennyLaneBackend",
+    "process_pool": "hqml.runtime.executors:ProcessPoolBackend",
+    "ray": "hqml.runtime.executors:RayBackend",
+}
+# names with a URL: "remote+http://host:port" -> factory(url="http://host:port", ...)
+_PREFIXES: dict[str, str] = {
+    "remote+": "hqml.runtime.client:RemoteBackend",
 }
 
 
@@ -32,11 +42,24 @@ def get_backend(backend: str | Backend, **options: Any) -> Backend:
         return backend
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a name or a Backend, got {type(backend).__name__}")
+    for prefix, target in _PREFIXES.items():
+        if backend.startswith(prefix):
+            return _load(target, backend)(url=backend[len(prefix):], **options)
     factory = _FACTORIES.get(backend)
     if factory is None:
         raise ValueError(f"unknown backend {backend!r}; available: {', '.join(available_backends())}")
     if isinstance(factory, str):
-        module, attr = factory.split(":")
-        factory = getattr(import_module(module), attr)
+        factory = _load(factory, backend)
         _FACTORIES[backend] = factory
     return factory(**options)
+
+
+def _load(target: str, name: str) -> Callable[..., Backend]:
+    module, attr = target.split(":")
+    try:
+        return getattr(import_module(module), attr)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("hqml"):
+            raise ValueError(f"backend {name!r} is not available in this version of hqml") from None
+        raise ImportError(f"backend {name!r} needs the optional package {e.name!r}; install the"
+                          f" matching extra, e.g. pip install 'hqml[all]'") from None

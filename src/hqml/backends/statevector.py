@@ -74,6 +74,7 @@ class StatevectorBackend(Backend):
     capabilities = Capabilities(
         max_qubits=30,
         diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
+        supports_noise=True,  # by Monte Carlo trajectories (hqml.noise.trajectories)
     )
 
     def __init__(self, **options: Any):
@@ -87,7 +88,15 @@ class StatevectorBackend(Backend):
         return run(state, c.n_qubits, program), program
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
-        return [self._execute_one(t) for t in tasks]
+        out = []
+        for t in tasks:
+            if t.options.get("noise_model") is not None:
+                from ..noise.trajectories import execute_trajectories
+
+                out.append(execute_trajectories(self, t))
+            else:
+                out.append(self._execute_one(t))
+        return out
 
     def _execute_one(self, task: Task) -> torch.Tensor:
         n = task.circuit.n_qubits

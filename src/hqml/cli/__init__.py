@@ -1,0 +1,1 @@
+"""The ``hqml`` command line."""
