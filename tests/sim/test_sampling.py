@@ -1,0 +1,51 @@
+import numpy as np
+import torch
+
+import hqml
+
+
+def _circuit():
+    c = hqml.Circuit(3)
+    w = c.weight("w", 3)
+    c.ry(w[0], 0).cx(0, 1).rx(w[1], 2).cry(w[2], 2, 1).h(0)
+    return c
+
+
+def test_sample_frequencies_match_probabilities():
+    c = _circuit()
+    w = torch.tensor([0.9, 2.1, -0.7], dtype=torch.float64)
+    p = hqml.probs(c, weights={"w": w})
+    shots = 40000
+    bits = hqml.sample(c, shots, weights={"w": w}, seed=11)
+    idx = (bits * torch.tensor([4, 2, 1])).sum(-1)
+    freq = torch.bincount(idx, minlength=8).double() / shots
+    sigma = torch.sqrt(p * (1 - p) / shots)
+    assert torch.all((freq - p).abs() <= 5 * sigma + 1e-12)
+    # probs with shots are these frequencies
+    torch.testing.assert_close(hqml.probs(c, weights={"w": w}, shots=shots, seed=11, dtype=torch.complex128),
+                               freq)
+    counts = hqml.counts(c, 100, weights={"w": w}, seed=1)
+    assert sum(counts.values()) == 100 and all(len(k) == 3 for k in counts)
+
+
+def test_expval_with_shots_is_within_statistical_error():
+    c = _circuit()
+    w = torch.tensor([0.9, 2.1, -0.7], dtype=torch.float64)
+    obs = [hqml.Z(0) @ hqml.Z(1), hqml.X(2) + 0.5 * hqml.Y(1) @ hqml.X(0), hqml.I() * 2.0]
+    exact = hqml.expval(c, obs, weights={"w": w})
+    shots = 20000
+    est = hqml.expval(c, obs, weights={"w": w}, shots=shots, seed=5)
+    # each Pauli term has variance <= 1; the second observable has two terms
+    bound = 5 * torch.tensor([1.0, 1.5, 0.0], dtype=torch.float64) / np.sqrt(shots)
+    assert torch.all((est - exact).abs() <= bound + 1e-12)
+    assert est[2].item() == 2.0
+
+
+def test_batched_sampling_shapes_and_seed():
+    c = hqml.Circuit(2)
+    x = c.input("x", 2)
+    c.ry(x[0], 0).ry(x[1], 1)
+    xs = torch.tensor([[0.0, 0.0], [np.pi, np.pi]])
+    bits = hqml.sample(c, 50, inputs={"x": xs}, seed=0)
+    assert bits.shape == (2, 50, 2)
+    assert bits[0].sum() == 0 and bits[1].sum() == 100
