@@ -145,6 +145,8 @@ def test_amplitude_encoding_unsigned_and_zero_vector(rng):
 
 def test_amplitude_encoding_exports_to_qasm(rng):
     qasm = pytest.importorskip("hqml.circuit.qasm")  # OpenQASM I/O of the core engine
+    if not hasattr(qasm, "loads"):
+        pytest.skip("hqml.circuit.qasm has no dumps/loads yet")
 
     x = rng.normal(size=8)
     bound = amplitude_encoding(3).bind(inputs={"x": x})
