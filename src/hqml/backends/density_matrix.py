@@ -1,0 +1,155 @@
+"""Exact noisy simulation with batched density matrices (``"density_matrix"``).
+
+Each circuit operation becomes ``rho -> U rho U^dagger``; the noise model's channels follow it as
+superoperators, and readout errors act on the measured probabilities through their confusion
+matrices. Everything is a torch operation, so results are differentiable by backprop (noise-aware
+training). Memory grows as ``4**n`` per sample: about 10-12 qubits is the useful range.
+
+>>> import hqml
+>>> from hqml.noise import NoiseModel, depolarizing
+>>> c = hqml.Circuit(1).x(0)
+>>> nm = NoiseModel().add_channel(depolarizing(0.3))
+>>> round(float(hqml.expval(c, hqml.Z(0), backend="density_matrix", noise_model=nm)), 6)
+-0.6
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..circuit.observables import PauliSum
+from ..sim import density, measure
+from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from .statevector import build_program, observable_terms
+
+ProbsFn = Callable[[dict[int, str], list[int]], torch.Tensor]
+
+
+def basis_rotation(pauli: str, dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """The one-qubit unitary that maps the eigenbasis of ``"X"`` or ``"Y"`` onto Z's."""
+    h = torch.tensor([[1, 1], [1, -1]], dtype=dtype, device=device) / 2**0.5
+    if pauli == "X":
+        return h
+    return h @ torch.tensor([[1, 0], [0, -1j]], dtype=dtype, device=device)
+
+
+def measured_words(probs_fn: ProbsFn, words: list[tuple], batch: int, dtype: torch.dtype,
+                   device: Any, shots: int | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pauli word values ``(B, T)`` as measured: per qubit-wise commuting group, rotate into its
+    basis, read the (noisy) probabilities ``probs_fn(basis, wires)`` and take parities; exact
+    with ``shots=None``, else estimated from ``shots`` samples per group."""
+    out = torch.zeros(batch, len(words), dtype=dtype, device=device)
+    cols: list[torch.Tensor] = []
+    index = {w: i for i, w in enumerate(words)}
+    values: dict[int, torch.Tensor] = {}
+    if () in index:
+        values[index[()]] = torch.ones(batch, dtype=dtype, device=device)
+    for group in PauliSum({w: 1.0 for w in words if w}).group_qwc():
+        basis: dict[int, str] = {}
+        for word in group.terms:
+            basis.update(word)
+        wires = sorted(basis)
+        p = probs_fn(basis, wires).to(dtype)
+        k = len(wires)
+        if shots is not None:
+            idx = measure.sample_indices(p, shots, generator)
+            p = measure.counts_from_indices(idx, 2**k).to(dtype) / shots
+        bits = measure.indices_to_bits(torch.arange(2**k, device=device), k)  # (2^k, k)
+        for word in group.terms:
+            sel = [wires.index(w) for w, _ in word]
+            signs = (1 - 2 * (bits[:, sel].sum(-1) % 2)).to(dtype)
+            values[index[word]] = (p * signs).sum(-1).expand(batch)
+    for t in range(len(words)):
+        cols.append(values[t])
+    return torch.stack(cols, dim=1) if cols else out
+
+
+class DensityMatrixBackend(Backend):
+    """Batched density-matrix simulation with noise models, differentiable by backprop."""
+
+    name = "density_matrix"
+    capabilities = Capabilities(
+        max_qubits=14,
+        diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
+        supports_noise=True,
+    )
+
+    def __init__(self, **options: Any):
+        self.options = options
+
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        return [self._execute_one(t) for t in tasks]
+
+    def final_density(self, task: Task) -> torch.Tensor:
+        """The density matrix after the circuit and its noise: ``(B or 1, 2**n, 2**n)``."""
+        c = task.circuit
+        n = c.n_qubits
+        nm = task.options.get("noise_model")
+        program = build_program(c, task.theta, task.dtype, task.varying)
+        rho = density.zero_density(n, 1, task.dtype, task.theta.device)
+        superops: dict[int, torch.Tensor] = {}
+        for op, ins in zip(c.ops, program):
+            if ins.kind == "matrix":
+                rho = density.apply_unitary(rho, n, ins.data, ins.wires)
+            elif ins.kind == "diagonal":
+                rho = density.apply_unitary_diagonal(rho, n, ins.data, ins.wires)
+            else:
+                perm, phases = ins.data
+                rho = density.apply_unitary_monomial(rho, n, perm, phases, ins.wires)
+            if nm is None:
+                continue
+            for channel, wires in nm.channels_for(op.gate.name, op.wires):
+                s = superops.get(id(channel))
+                if s is None:
+                    s = torch.as_tensor(channel.superoperator(), dtype=task.dtype, device=rho.device)
+                    superops[id(channel)] = s
+                rho = density.apply_superoperator(rho, n, s, wires)
+        return rho
+
+    def _execute_one(self, task: Task) -> torch.Tensor:
+        n = task.circuit.n_qubits
+        rho = self.final_density(task)
+        bs = task.theta.shape[0]
+        if rho.shape[0] != bs:
+            rho = rho.expand(bs, -1, -1)
+        m = task.measurement
+        nm = task.options.get("noise_model")
+        readout = nm is not None and nm.has_readout_errors
+        if isinstance(m, State):
+            return rho
+        if isinstance(m, (Probs, Sample)):
+            p = self._noisy_probs(rho, n, list(m.wires), nm if readout else None)
+            if isinstance(m, Probs):
+                return p
+            idx = measure.sample_indices(p, task.shots or 1, task.generator)
+            return measure.indices_to_bits(idx, len(m.wires))
+        if isinstance(m, Expval):
+            words, coeffs = observable_terms(m.observables)
+            if task.shots is None and not readout:
+                values = density.expval_words(rho, n, words)
+            else:
+                def probs_fn(basis: dict[int, str], wires: list[int]) -> torch.Tensor:
+                    r = rho
+                    for w, pauli in basis.items():
+                        if pauli != "Z":
+                            r = density.apply_unitary(r, n, basis_rotation(pauli, r.dtype, r.device), [w])
+                    return self._noisy_probs(r, n, wires, nm if readout else None)
+
+                values = measured_words(probs_fn, words, bs, rho.real.dtype, rho.device, task.shots,
+                                        task.generator)
+            return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
+        raise TypeError(f"unknown measurement {m!r}")
+
+    @staticmethod
+    def _noisy_probs(rho: torch.Tensor, n: int, wires: list[int], nm: Any) -> torch.Tensor:
+        p = density.probabilities(rho, n, wires)
+        if nm is None:
+            return p
+        conf = [None if a is None else torch.as_tensor(np.asarray(a), device=p.device)
+                for a in nm.confusions(wires)]
+        return density.apply_confusion(p, conf)
