@@ -1,0 +1,75 @@
+"""Monte Carlo trajectories converge to the density-matrix result within statistical error."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_circuit
+
+import hqml
+from hqml.backends.base import Expval, Task
+from hqml.circuit.params import bind_parameters
+from hqml.noise import (NoiseModel, ReadoutError, amplitude_damping, depolarizing, phase_damping,
+                        thermal_relaxation)
+from hqml.noise.trajectories import trajectory_states
+from hqml.sim import measure
+
+
+def noise_model(readout=True):
+    nm = (NoiseModel().add_channel(depolarizing(0.06))
+          .add_channel(depolarizing(0.1, 2))
+          .add_channel(amplitude_damping(0.15), gates=["cx", "cz", "cy", "swap"], each_wire=True)
+          .add_channel(thermal_relaxation(20.0, 15.0, 2.0), gates=["ry", "rx", "h"])
+          .add_channel(phase_damping(0.3), gates=["unitary"], each_wire=True))
+    if readout:
+        nm.add_readout_error(ReadoutError.from_flips(0.04, 0.09))
+    return nm
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_trajectory_means_within_statistical_error(seed):
+    rng = np.random.default_rng(7 + seed)
+    n = 3
+    c = random_circuit(rng, n, 12)
+    nm = noise_model(readout=False)
+    x = torch.tensor(rng.uniform(-2, 2, (2, 3)))
+    w = torch.tensor(rng.uniform(-2, 2, 4))
+    labels = ["ZZI", "IXY", "ZIZ", "YII"]
+    obs = [hqml.PauliSum.from_list([(lb, 1.0)]) for lb in labels]
+    exact = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend="density_matrix",
+                        noise_model=nm)
+    t = 2000
+    be = hqml.get_backend("statevector", trajectories=t)
+    est = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be, noise_model=nm, seed=seed)
+    # the standard error from the per-trajectory values of the same run
+    b = bind_parameters(c, {"x": x}, {"w": w}, None, None)
+    task = Task(c, b.theta, Expval(tuple(obs)), torch.complex128, varying=b.varying,
+                options={"noise_model": nm})
+    states = trajectory_states(task, t, torch.Generator().manual_seed(seed))
+    words = [next(iter(o.terms)) for o in obs]
+    per = measure.expval_words(states, n, words).reshape(2, t, -1)
+    torch.testing.assert_close(per.mean(1), est)  # same seed, same trajectories
+    se = per.std(1) / t**0.5
+    assert ((est - exact).abs() <= 4 * se + 1e-9).all(), (est, exact, se)
+    assert se.max() < 0.025
+
+
+def test_probs_samples_and_readout_match_density():
+    c = hqml.Circuit(3).h(0).cnot(0, 1).ry(0.8, 2).cz(1, 2).rx(0.3, 0)
+    nm = noise_model()
+    exact = hqml.probs(c, backend="density_matrix", noise_model=nm)
+    be = hqml.get_backend("statevector", trajectories=4000)
+    est = hqml.probs(c, backend=be, noise_model=nm, seed=11)
+    assert est.shape == exact.shape == (8,)
+    assert (est - exact).abs().max() < 0.02
+    again = hqml.probs(c, backend=be, noise_model=nm, seed=11)
+    torch.testing.assert_close(est, again)  # seeded: reproducible
+    obs = [hqml.Z(0) @ hqml.Z(1), hqml.X(0), hqml.Y(2) @ hqml.Z(1)]
+    ev_exact = hqml.expval(c, obs, backend="density_matrix", noise_model=nm)
+    ev = hqml.expval(c, obs, backend=be, noise_model=nm, seed=2)
+    assert (ev - ev_exact).abs().max() < 0.05
+    bits = hqml.sample(c, 20, backend=be, noise_model=nm, seed=3)
+    assert bits.shape == (20, 3) and set(bits.unique().tolist()) <= {0, 1}
+    with pytest.raises(ValueError, match="density_matrix"):
+        hqml.state(c, backend=be, noise_model=nm)
+    with pytest.raises(ValueError, match="trajectories"):
+        hqml.probs(c, backend=hqml.get_backend("statevector", trajectories=0), noise_model=nm)
