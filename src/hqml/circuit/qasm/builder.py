@@ -1,0 +1,385 @@
+"""Interpret parsed OpenQASM statements into an hqml :class:`Circuit`.
+
+Registers are concatenated into wires in declaration order; gate definitions are expanded
+inline (modifiers ``ctrl``/``negctrl``/``inv``/``pow`` act on the expanded steps); QASM 3
+``input`` declarations become symbols (hqml's ``// @hqml`` pragma restores named arrays).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..circuit import Circuit
+from ..expr import Const, Expr, Symbol, as_expr
+from ..gates import GATES, UnitaryGate, controlled
+from .decompose import embed
+from .errors import QasmError
+from .expressions import evaluate
+from .lexer import tokenize
+from .library import QELIB1_DEFINITIONS, STANDARD, Step
+from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
+
+_INCLUDES = ("qelib1.inc", "stdgates.inc")
+
+
+def scalar_name(name: str, index: tuple[int, ...]) -> str:
+    """The QASM 3 input name of one element of a named array: ``w[1, 3]`` -> ``w_1_3``."""
+    return name if not index else name + "_" + "_".join(str(i) for i in index)
+
+
+def _library_defs() -> dict[str, GateDef]:
+    stmts = Parser(tokenize(QELIB1_DEFINITIONS)[0]).parse()
+    return {s.name: s for s in stmts}
+
+
+class Builder:
+    """One program's state: registers, gate definitions, symbols, the collected steps."""
+
+    def __init__(self, pragmas: list[tuple[int, str]], version: int):
+        self.version = version
+        self.qregs: dict[str, tuple[int, int | None]] = {}  # name -> (offset, size or None)
+        self.cregs: dict[str, tuple[int, int | None]] = {}
+        self.n_qubits = self.n_clbits = 0
+        self.physical = False
+        self.gates: dict[str, GateDef] = {}
+        self.native: set[str] = set()
+        self.library = _library_defs()
+        self.consts: dict[str, Expr] = {}
+        self.symbols: dict[str, Symbol] = {}
+        self.arrays: dict[str, tuple[str, tuple[int, ...]]] = {}  # name -> (kind, shape)
+        self.steps: list[Step] = []
+        self.measurements: dict[int, int] = {}
+        self.declared_inputs: set[str] = set()
+        for line, text in pragmas:
+            self._pragma(line, text)
+
+    # --- symbols ----------------------------------------------------------------------------
+    def _pragma(self, line: int, text: str) -> None:
+        parts = text.split(None, 2)
+        if len(parts) != 3 or parts[0] not in ("input", "weight") or not parts[1].isidentifier():
+            raise QasmError(f"bad hqml pragma '{text}' (expected '// @hqml input|weight NAME SHAPE')",
+                            line)
+        kind, name, shape_text = parts
+        try:
+            shape = tuple(int(s) for s in shape_text.strip("() ").split(",") if s.strip())
+        except ValueError:
+            raise QasmError(f"bad shape '{shape_text}' in hqml pragma", line) from None
+        if name in self.arrays:
+            raise QasmError(f"symbol array '{name}' declared twice", line)
+        self.arrays[name] = (kind, shape)
+        for idx in np.ndindex(*shape):
+            self.symbols[scalar_name(name, idx)] = Symbol(name, kind, idx)
+
+    def lookup(self, name: str, line: int) -> Expr:
+        if name in self.consts:
+            return self.consts[name]
+        sym = self.symbols.get(name)
+        if sym is None or name not in self.declared_inputs:
+            raise QasmError(f"undeclared identifier '{name}'", line)
+        return sym
+
+    # --- statements -------------------------------------------------------------------------
+    def run(self, statements: list[Any]) -> None:
+        for stmt in statements:
+            if isinstance(stmt, GateCall):
+                self._top_call(stmt)
+            elif isinstance(stmt, Declare):
+                self._declare(stmt)
+            elif isinstance(stmt, GateDef):
+                self._define(stmt)
+            elif isinstance(stmt, Measure):
+                self._measure(stmt)
+            elif isinstance(stmt, Other):
+                if stmt.kind == "include" and stmt.value not in _INCLUDES:
+                    raise QasmError(f"cannot include '{stmt.value}': only qelib1.inc and"
+                                    " stdgates.inc are built in; paste its definitions instead",
+                                    stmt.line)
+                if stmt.kind == "barrier":
+                    for arg in stmt.value:
+                        self._wires(arg)
+
+    def _declare(self, d: Declare) -> None:
+        if d.kind in ("qreg", "creg"):
+            if d.name in self.qregs or d.name in self.cregs:
+                raise QasmError(f"register '{d.name}' is already declared", d.line)
+            if d.size is not None and d.size < 1:
+                raise QasmError(f"register '{d.name}' must have a positive size", d.line)
+            size = 1 if d.size is None else d.size
+            if d.kind == "qreg":
+                if self.physical:
+                    raise QasmError("do not mix physical qubits ($0) with qubit registers", d.line)
+                self.qregs[d.name] = (self.n_qubits, d.size)
+                self.n_qubits += size
+            else:
+                self.cregs[d.name] = (self.n_clbits, d.size)
+                self.n_clbits += size
+        elif d.kind == "input":
+            if d.name in self.declared_inputs or d.name in self.consts:
+                raise QasmError(f"'{d.name}' is already declared", d.line)
+            if d.name not in self.symbols:
+                if d.name in self.arrays:
+                    raise QasmError(f"input '{d.name}' clashes with the array of that name", d.line)
+                self.symbols[d.name] = Symbol(d.name, "input", ())
+                self.arrays[d.name] = ("input", ())
+            self.declared_inputs.add(d.name)
+        else:  # const
+            value = evaluate(d.value, self.lookup, d.line, self.version)
+            if not isinstance(value, Const):
+                raise QasmError(f"constant '{d.name}' must not depend on inputs", d.line)
+            self.consts[d.name] = value
+
+    def _define(self, g: GateDef) -> None:
+        if g.name in self.gates:
+            raise QasmError(f"gate '{g.name}' is already defined", g.line)
+        if len(set(g.qubits)) != len(g.qubits) or len(set(g.params)) != len(g.params):
+            raise QasmError(f"gate '{g.name}': argument names must be distinct", g.line)
+        for call in g.body:
+            if not self._known(call.name):
+                raise QasmError(f"unknown gate '{call.name}' in the body of gate '{g.name}'",
+                                call.line)
+            for a in call.args:
+                if a.index is not None or a.name not in g.qubits:
+                    raise QasmError(f"gate '{g.name}': '{a.name}' is not one of its qubit"
+                                    f" arguments ({', '.join(g.qubits)})", a.line)
+        self.gates[g.name] = g
+        if g.name in STANDARD and self._is_standard(g):
+            self.native.add(g.name)  # e.g. our own 'gate rxx(theta) ...': keep the native gate
+
+    def _is_standard(self, g: GateDef) -> bool:
+        """Does the definition give the standard gate of that name (up to global phase in
+        OpenQASM 2, exactly in 3)? Checked numerically at two parameter points."""
+        n_params, n_wires, build = STANDARD[g.name]
+        if (len(g.params), len(g.qubits)) != (n_params, n_wires):
+            return False
+        wires = list(range(n_wires))
+        for values in ([0.37, -1.21, 2.03, 0.58], [-2.9, 0.41, -0.77, 1.6]):
+            call = GateCall(g.line, g.name, params=[("num", v) for v in values[:n_params]])
+            mine = _steps_matrix(self.expand(call, wires, self.lookup), wires)
+            std = _steps_matrix(list(build(tuple(Const(v) for v in values[:n_params]))),
+                                wires)
+            k = int(np.argmax(np.abs(std[:, 0])))
+            phase = mine[k, 0] / std[k, 0] if self.version == 2 else 1.0
+            if not np.allclose(mine, phase * std, atol=1e-9):
+                return False
+        return True
+
+    def _known(self, name: str) -> bool:
+        return name in self.gates or name in STANDARD or name in self.library or name == "gphase"
+
+    def _index(self, arg: QArg) -> int:
+        value = evaluate(arg.index, self.lookup, arg.line, self.version)
+        if not isinstance(value, Const) or value.value != int(value.value):
+            raise QasmError(f"the index of '{arg.name}' must be an integer constant", arg.line)
+        return int(value.value)
+
+    def _wires(self, arg: QArg, table: str = "qubit") -> list[int] | int:
+        """A register (list of indices) or one index."""
+        regs = self.qregs if table == "qubit" else self.cregs
+        if table == "qubit" and arg.name.startswith("$"):
+            if self.qregs:
+                raise QasmError("do not mix physical qubits ($0) with qubit registers", arg.line)
+            self.physical = True
+            k = int(arg.name[1:])
+            self.n_qubits = max(self.n_qubits, k + 1)
+            return k
+        if arg.name not in regs:
+            other = "classical" if arg.name in self.cregs and table == "qubit" else table
+            hint = f" ('{arg.name}' is a {other} register)" if other != table else ""
+            raise QasmError(f"undeclared {table} register '{arg.name}'{hint}", arg.line)
+        offset, size = regs[arg.name]
+        if arg.index is None:
+            return offset if size is None else list(range(offset, offset + size))
+        i = self._index(arg)
+        n = 1 if size is None else size
+        if not 0 <= i < n:
+            raise QasmError(f"index {i} out of range for register '{arg.name}' of size {n}",
+                            arg.line)
+        return offset + i
+
+    def _broadcast(self, groups: list[list[int] | int], line: int, what: str) -> list[list[int]]:
+        sizes = {len(g) for g in groups if isinstance(g, list)}
+        if len(sizes) > 1:
+            raise QasmError(f"{what}: registers of different sizes {sorted(sizes)} cannot be"
+                            " broadcast together", line)
+        if not sizes:
+            return [list(groups)]  # type: ignore[arg-type]
+        n = sizes.pop()
+        return [[g[i] if isinstance(g, list) else g for g in groups] for i in range(n)]
+
+    def _top_call(self, call: GateCall) -> None:
+        groups = [self._wires(a) for a in call.args]
+        for wires in self._broadcast(groups, call.line, f"gate '{call.name}'"):
+            steps = self.expand(call, wires, self.lookup)
+            self.steps.extend(s for s in steps if s[0] is not None)  # global phase dropped
+
+    def _measure(self, m: Measure) -> None:
+        q = self._wires(m.qarg)
+        if m.carg is None:
+            return
+        c = self._wires(m.carg, "bit")
+        if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
+            raise QasmError("measure: the qubit and bit operands must be both single or registers"
+                            " of the same size", m.line)
+        for qi, ci in zip(q if isinstance(q, list) else [q], c if isinstance(c, list) else [c]):
+            self.measurements[ci] = qi
+
+    # --- expansion --------------------------------------------------------------------------
+    def expand(self, call: GateCall, wires: list[int], lookup: Any) -> list[Step]:
+        if len(set(wires)) != len(wires):
+            raise QasmError(f"gate '{call.name}' is applied to a repeated qubit", call.line)
+        params = tuple(evaluate(p, lookup, call.line, self.version) for p in call.params)
+        return self._modified(call, list(call.modifiers), params, wires)
+
+    def _const_arg(self, call: GateCall, node: Any, default: float) -> float:
+        if node is None:
+            return default
+        value = evaluate(node, self.lookup, call.line, self.version)
+        if not isinstance(value, Const):
+            raise QasmError("modifier arguments must be constants", call.line)
+        return value.value
+
+    def _modified(self, call: GateCall, mods: list, params: tuple, wires: list[int]) -> list[Step]:
+        if not mods:
+            return self._base(call, params, wires)
+        kind, arg = mods[0]
+        if kind in ("ctrl", "negctrl"):
+            k = self._const_arg(call, arg, 1)
+            if k != int(k) or k < 1 or k >= len(wires) + (call.name == "gphase"):
+                raise QasmError(f"'{kind}({k:g})' needs a positive integer number of controls and"
+                                " qubits left for the gate", call.line)
+            k = int(k)
+            inner = self._modified(call, mods[1:], params, wires[k:])
+            return _control(inner, tuple(wires[:k]), kind == "negctrl")
+        inner = self._modified(call, mods[1:], params, wires)
+        if kind == "inv":
+            return _invert(inner)
+        return _power(inner, self._const_arg(call, arg, 1), call.line)
+
+    def _base(self, call: GateCall, params: tuple, wires: list[int]) -> list[Step]:
+        name = call.name
+        if name == "gphase":
+            if len(params) != 1 or wires:
+                raise QasmError("gphase takes one parameter and no qubits", call.line)
+            return [(None, (), params)]
+        definition = None if name in self.native else self.gates.get(name)
+        if definition is None and name not in STANDARD:
+            definition = self.library.get(name)
+        if definition is not None:
+            self._check_arity(call, len(definition.params), len(definition.qubits), params, wires)
+            env = dict(zip(definition.params, params))
+            qmap = dict(zip(definition.qubits, wires))
+
+            def local(nm: str, line: int) -> Expr:
+                if nm in env:
+                    return env[nm]
+                if nm in self.consts:
+                    return self.consts[nm]
+                raise QasmError(f"unknown parameter '{nm}' in the body of gate '{name}'", line)
+
+            out: list[Step] = []
+            for sub in definition.body:
+                out += self.expand(sub, [qmap[a.name] for a in sub.args], local)
+            return out
+        if name in STANDARD:
+            n_params, n_wires, build = STANDARD[name]
+            self._check_arity(call, n_params, n_wires, params, wires)
+            return [(g, tuple(wires[i] for i in w), p) for g, w, p in build(params)]
+        raise QasmError(f"unknown gate '{name}'; define it with a 'gate' statement before use",
+                        call.line)
+
+    @staticmethod
+    def _check_arity(call: GateCall, n_params: int, n_wires: int, params: tuple,
+                     wires: list[int]) -> None:
+        if len(params) != n_params or len(wires) != n_wires:
+            raise QasmError(f"gate '{call.name}' takes {n_params} parameter(s) and {n_wires}"
+                            f" qubit(s), got {len(params)} and {len(wires)}", call.line)
+
+    def circuit(self) -> Circuit:
+        if self.n_qubits == 0:
+            raise QasmError("the program declares no qubits (add 'qreg q[n];' or 'qubit[n] q;')")
+        c = Circuit(self.n_qubits)
+        for name, (kind, shape) in self.arrays.items():
+            (c.input if kind == "input" else c.weight)(name, shape)
+        for gate, wires, params in self.steps:
+            c.append(gate, wires, params)
+        return c
+
+
+def _control(steps: list[Step], controls: tuple[int, ...], negative: bool) -> list[Step]:
+    out: list[Step] = []
+    for gate, wires, params in steps:
+        if gate is None:  # ctrl @ gphase(a) = phase a on the all-ones control state
+            k = len(controls)
+            g = GATES["p"] if k == 1 else controlled(GATES["p"], k - 1)
+            out.append((g, controls, params))
+        else:
+            out.append((controlled(gate, len(controls)), controls + wires, params))
+    if negative:
+        flips: list[Step] = [(GATES["x"], (c,), ()) for c in controls]
+        out = flips + out + flips
+    return out
+
+
+def _invert(steps: list[Step]) -> list[Step]:
+    out: list[Step] = []
+    for gate, wires, params in reversed(steps):
+        if gate is None:
+            out.append((None, (), (-params[0],)))
+        else:
+            g, p = gate.inverse(params)
+            out.append((g, wires, tuple(as_expr(v) for v in p)))
+    return out
+
+
+def _power(steps: list[Step], k: float, line: int) -> list[Step]:
+    if k == int(k):
+        n = int(k)
+        return (steps if n >= 0 else _invert(steps)) * abs(n)
+    if any(not p.is_constant for _, _, ps in steps for p in ps):
+        raise QasmError("pow(k) with a non-integer k needs numeric gate parameters", line)
+    wires = sorted({w for _, ws, _ in steps for w in ws})
+    m = _steps_matrix(steps, wires)
+    if not wires:
+        return [(None, (), (Const(float(np.angle(m[0, 0])) * k),))]
+    from scipy.linalg import schur
+
+    t, z = schur(m, output="complex")
+    ev = np.diag(t)
+    root = (z * np.exp(k * np.log(ev))[None, :]) @ z.conj().T
+    return [(UnitaryGate(root, f"pow({k:g})"), tuple(wires), ())]
+
+
+def _steps_matrix(steps: list[Step], wires: list[int]) -> np.ndarray:
+    """The unitary of numeric steps on ``wires`` (global phases included)."""
+    m = np.eye(2 ** len(wires), dtype=np.complex128)
+    for gate, ws, params in steps:
+        if gate is None:
+            m = m * np.exp(1j * float(params[0]))
+            continue
+        theta = torch.tensor([float(p) for p in params], dtype=torch.float64)
+        gm = gate.matrix(theta if gate.num_params else None, dtype=torch.complex128).numpy()
+        m = embed(gm, ws, wires) @ m
+    return m
+
+
+def build(text: str) -> tuple[Circuit, dict[int, int]]:
+    """Parse and interpret ``text``: ``(circuit, {clbit: wire})``."""
+    tokens, pragmas = tokenize(text)
+    statements = Parser(tokens).parse()
+    version = 3
+    for s in statements:
+        if isinstance(s, Other) and s.kind == "version":
+            major = s.value.split(".")[0]
+            if major not in ("2", "3"):
+                raise QasmError(f"unsupported OpenQASM version {s.value} (2 and 3 are read)", s.line)
+            version = int(major)
+            break
+        if isinstance(s, Other) and s.kind == "include" and s.value == "qelib1.inc":
+            version = 2
+    builder = Builder(pragmas, version)
+    builder.run(statements)
+    return builder.circuit(), dict(sorted(builder.measurements.items()))
+

@@ -1,0 +1,68 @@
+"""Tokens of OpenQASM 2 and 3 text, each with its line number."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import QasmError
+
+PRAGMA = "@hqml"  # comment lines "// @hqml ..." carry hqml's symbol declarations
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "id", "num", "str", "op", "eof"
+    value: str
+    line: int
+
+    def __repr__(self) -> str:
+        return "end of input" if self.kind == "eof" else repr(self.value)
+
+
+_OPS = ["->", "**", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "++", "+=", "-=", "*=", "/=",
+        "+", "-", "*", "/", "^", "(", ")", "[", "]", "{", "}", ",", ";", ":", "@", "=", "<", ">",
+        "!", "%", "~", "&", "|"]
+_TOKEN = re.compile(
+    r"(?P<ws>[ \t\r\f\v]+)"
+    r"|(?P<nl>\n)"
+    r"|(?P<lc>//[^\n]*)"
+    r"|(?P<bc>/\*.*?\*/)"
+    r"|(?P<num>(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)"
+    r"|(?P<id>[^\W\d]\w*|\$\d+)"
+    r"|(?P<str>\"[^\"\n]*\"|'[^'\n]*')"
+    r"|(?P<op>" + "|".join(re.escape(o) for o in _OPS) + ")",
+    re.DOTALL,
+)
+
+
+def tokenize(text: str) -> tuple[list[Token], list[tuple[int, str]]]:
+    """Split ``text`` into tokens; also return the ``// @hqml`` pragma comments.
+
+    Raises:
+        QasmError: for a character that starts no token, or an unterminated comment.
+    """
+    tokens: list[Token] = []
+    pragmas: list[tuple[int, str]] = []
+    line, pos = 1, 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            if text.startswith("/*", pos):
+                raise QasmError("unterminated /* comment", line)
+            raise QasmError(f"unexpected character {text[pos]!r}", line)
+        kind, value = m.lastgroup, m.group()
+        if kind == "lc":
+            body = value[2:].strip()
+            if body.startswith(PRAGMA):
+                pragmas.append((line, body[len(PRAGMA):].strip()))
+        elif kind == "num":
+            tokens.append(Token("num", value.replace("_", ""), line))
+        elif kind == "str":
+            tokens.append(Token("str", value[1:-1], line))
+        elif kind in ("id", "op"):
+            tokens.append(Token(kind, value, line))
+        line += value.count("\n")
+        pos = m.end()
+    tokens.append(Token("eof", "", line))
+    return tokens, pragmas

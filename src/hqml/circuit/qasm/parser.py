@@ -1,0 +1,364 @@
+"""Recursive-descent parser: OpenQASM 2 / 3 tokens -> a list of statements.
+
+Only the circuit-level language is accepted (declarations, gate definitions and calls with
+modifiers, measurement, barriers); classical control flow, resets and pulse-level code are
+rejected with a :class:`QasmError` naming the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import QasmError
+from .lexer import Token
+
+# expression nodes are tuples: ("num", value), ("id", name), ("neg", a), ("bin", op, a, b),
+# ("call", name, [args])
+Node = tuple
+
+
+@dataclass
+class QArg:
+    name: str
+    index: Node | None
+    line: int
+
+
+@dataclass
+class GateCall:
+    line: int
+    name: str
+    modifiers: list[tuple[str, Node | None]] = field(default_factory=list)
+    params: list[Node] = field(default_factory=list)
+    args: list[QArg] = field(default_factory=list)
+
+
+@dataclass
+class GateDef:
+    line: int
+    name: str
+    params: list[str]
+    qubits: list[str]
+    body: list[GateCall]
+
+
+@dataclass
+class Declare:
+    line: int
+    kind: str  # "qreg" / "creg" / "input" / "const"
+    name: str
+    size: int | None = None  # None: a single qubit / bit (QASM 3 ``qubit a;``)
+    value: Node | None = None  # for const
+
+
+@dataclass
+class Measure:
+    line: int
+    qarg: QArg
+    carg: QArg | None
+
+
+@dataclass
+class Other:
+    line: int
+    kind: str  # "version", "include", "barrier"
+    value: Any = None
+
+
+_UNSUPPORTED = {
+    "reset": "reset is not supported (hqml circuits are unitary); remove it",
+    "if": "classically controlled operations ('if') are not supported; remove them",
+    "opaque": "opaque gates have no definition to simulate; define the gate with 'gate'",
+    "for": "loops are not supported; unroll the loop",
+    "while": "loops are not supported; unroll the loop",
+    "def": "subroutines ('def') are not supported; use 'gate' definitions",
+    "defcal": "calibrations ('defcal') are not supported",
+    "cal": "calibration blocks ('cal') are not supported",
+    "defcalgrammar": "calibration grammars are not supported",
+    "delay": "'delay' is not supported",
+    "box": "'box' is not supported",
+    "extern": "'extern' is not supported",
+    "switch": "'switch' is not supported",
+    "output": "'output' declarations are not supported",
+    "let": "aliases ('let') are not supported",
+}
+_CLASSICAL_TYPES = {"float", "int", "uint", "angle", "bool", "complex", "duration", "stretch",
+                    "array"}
+_MODIFIERS = ("ctrl", "negctrl", "inv", "pow")
+_BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "**": 4, "^": 4}
+
+
+class Parser:
+    def __init__(self, tokens: list[Token]):
+        self.toks, self.i = tokens, 0
+
+    # --- token helpers ----------------------------------------------------------------------
+    def peek(self, k: int = 0) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def next(self) -> Token:
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def at(self, value: str, k: int = 0) -> bool:
+        tok = self.peek(k)
+        return tok.kind in ("op", "id") and tok.value == value
+
+    def expect(self, value: str, what: str = "") -> Token:
+        tok = self.next()
+        if tok.kind not in ("op", "id") or tok.value != value:
+            raise QasmError(f"expected '{value}'{what} but found {tok!r}", tok.line)
+        return tok
+
+    def ident(self, what: str) -> Token:
+        tok = self.next()
+        if tok.kind != "id":
+            raise QasmError(f"expected {what} but found {tok!r}", tok.line)
+        return tok
+
+    def integer(self, what: str) -> int:
+        tok = self.next()
+        if tok.kind != "num" or not tok.value.isdigit():
+            raise QasmError(f"expected {what} (an integer) but found {tok!r}", tok.line)
+        return int(tok.value)
+
+    # --- statements -------------------------------------------------------------------------
+    def parse(self) -> list[Any]:
+        out: list[Any] = []
+        while self.peek().kind != "eof":
+            stmt = self.statement()
+            if stmt is not None:
+                out.append(stmt)
+        return out
+
+    def statement(self) -> Any:
+        tok = self.peek()
+        line, word = tok.line, tok.value
+        if tok.kind == "op" and word == "@":  # QASM 3 annotation: skip the line
+            return self._skip_line(line)
+        if tok.kind != "id":
+            raise QasmError(f"expected a statement but found {tok!r}", line)
+        if word == "OPENQASM":
+            self.next()
+            v = self.next()
+            if v.kind != "num":
+                raise QasmError(f"expected a version number after OPENQASM, found {v!r}", line)
+            self.expect(";")
+            return Other(line, "version", v.value)
+        if word == "include":
+            self.next()
+            name = self.next()
+            if name.kind != "str":
+                raise QasmError(f"expected a file name in quotes after include, found {name!r}", line)
+            self.expect(";")
+            return Other(line, "include", name.value)
+        if word == "pragma":
+            return self._skip_line(line)
+        if word in ("qreg", "creg"):
+            self.next()
+            name = self.ident("a register name").value
+            self.expect("[")
+            size = self.integer("a register size")
+            self.expect("]")
+            self.expect(";")
+            return Declare(line, word, name, size)
+        if word in ("qubit", "bit"):
+            self.next()
+            size = None
+            if self.at("["):
+                self.next()
+                size = self.integer("a register size")
+                self.expect("]")
+            name = self.ident("a register name").value
+            if self.at("="):
+                raise QasmError(f"initialised bit declarations are not supported; declare '{name}'"
+                                " and measure into it in a separate statement", line)
+            self.expect(";")
+            return Declare(line, "qreg" if word == "qubit" else "creg", name, size)
+        if word == "input":
+            self.next()
+            self._classical_type(line)
+            name = self.ident("an input name").value
+            self.expect(";")
+            return Declare(line, "input", name)
+        if word == "const":
+            self.next()
+            self._classical_type(line)
+            name = self.ident("a constant name").value
+            self.expect("=")
+            value = self.expr()
+            self.expect(";")
+            return Declare(line, "const", name, value=value)
+        if word == "gate":
+            return self.gate_def()
+        if word == "measure":
+            self.next()
+            q = self.qarg()
+            c = None
+            if self.at("->"):
+                self.next()
+                c = self.qarg()
+            self.expect(";")
+            return Measure(line, q, c)
+        if word == "barrier":
+            self.next()
+            args = [] if self.at(";") else self.qargs()
+            self.expect(";")
+            return Other(line, "barrier", args)
+        if word in _UNSUPPORTED:
+            raise QasmError(_UNSUPPORTED[word], line)
+        if word in _CLASSICAL_TYPES:
+            raise QasmError(f"classical variables ('{word}') are not supported; use 'input' or"
+                            " 'const' declarations", line)
+        if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
+            return self.assignment()
+        return self.gate_call()
+
+    def _skip_line(self, line: int) -> None:
+        while self.peek().kind != "eof" and self.peek().line == line:
+            self.next()
+
+    def _classical_type(self, line: int) -> None:
+        tok = self.ident("a type")
+        if tok.value not in ("float", "angle", "int", "uint"):
+            raise QasmError(f"unsupported type '{tok.value}' (use float, angle or int)", line)
+        if self.at("["):
+            self.next()
+            self.integer("a type width")
+            self.expect("]")
+
+    def assignment(self) -> Measure:
+        line = self.peek().line
+        target = self.qarg()
+        if not self.at("="):
+            raise QasmError(f"expected '=' after '{target.name}' but found {self.peek()!r}", line)
+        self.next()
+        if not self.at("measure"):
+            raise QasmError("only measurement assignments ('c[0] = measure q[0];') are supported",
+                            line)
+        self.next()
+        q = self.qarg()
+        self.expect(";")
+        return Measure(line, q, target)
+
+    def gate_def(self) -> GateDef:
+        line = self.expect("gate").line
+        name = self.ident("a gate name").value
+        params: list[str] = []
+        if self.at("("):
+            self.next()
+            while not self.at(")"):
+                params.append(self.ident("a parameter name").value)
+                if not self.at(")"):
+                    self.expect(",", " between parameters")
+            self.next()
+        qubits = [self.ident("a qubit argument name").value]
+        while self.at(","):
+            self.next()
+            qubits.append(self.ident("a qubit argument name").value)
+        self.expect("{", f" to open the body of gate '{name}'")
+        body: list[GateCall] = []
+        while not self.at("}"):
+            tok = self.peek()
+            if tok.kind == "eof":
+                raise QasmError(f"gate '{name}' is not closed with '}}'", line)
+            if tok.kind == "id" and tok.value == "barrier":
+                self.next()
+                self.qargs()
+                self.expect(";")
+                continue
+            if tok.kind == "id" and tok.value in _UNSUPPORTED:
+                raise QasmError(_UNSUPPORTED[tok.value], tok.line)
+            body.append(self.gate_call())
+        self.next()
+        return GateDef(line, name, params, qubits, body)
+
+    def gate_call(self) -> GateCall:
+        line = self.peek().line
+        modifiers: list[tuple[str, Node | None]] = []
+        while self.peek().kind == "id" and self.peek().value in _MODIFIERS and (
+                self.at("@", 1) or self.at("(", 1)):
+            kind = self.next().value
+            arg = None
+            if self.at("("):
+                self.next()
+                arg = self.expr()
+                self.expect(")")
+            if kind == "inv" and arg is not None:
+                raise QasmError("'inv' takes no argument", line)
+            if kind == "pow" and arg is None:
+                raise QasmError("'pow' needs an exponent: pow(k) @ gate", line)
+            self.expect("@", f" after the '{kind}' modifier")
+            modifiers.append((kind, arg))
+        name = self.ident("a gate name").value
+        params: list[Node] = []
+        if self.at("("):
+            self.next()
+            while not self.at(")"):
+                params.append(self.expr())
+                if not self.at(")"):
+                    self.expect(",", " between gate parameters")
+            self.next()
+        args = [] if self.at(";") else self.qargs()
+        self.expect(";", f" after the '{name}' statement")
+        return GateCall(line, name, modifiers, params, args)
+
+    def qargs(self) -> list[QArg]:
+        out = [self.qarg()]
+        while self.at(","):
+            self.next()
+            out.append(self.qarg())
+        return out
+
+    def qarg(self) -> QArg:
+        tok = self.ident("a qubit or register")
+        index = None
+        if self.at("["):
+            self.next()
+            index = self.expr()
+            if self.at(":") or self.at(","):
+                raise QasmError("register slices are not supported; index single qubits", tok.line)
+            self.expect("]")
+        return QArg(tok.value, index, tok.line)
+
+    # --- expressions ------------------------------------------------------------------------
+    def expr(self, min_prec: int = 0) -> Node:
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            prec = _BINARY.get(tok.value) if tok.kind == "op" else None
+            if prec is None or prec < min_prec:
+                return left
+            self.next()
+            right = self.expr(prec if prec == 4 else prec + 1)  # powers are right-associative
+            left = ("bin", tok.value, left, right, tok.line)
+
+    def unary(self) -> Node:
+        tok = self.peek()
+        if tok.kind == "op" and tok.value in ("-", "+"):
+            self.next()
+            arg = self.expr(3)
+            return ("neg", arg) if tok.value == "-" else arg
+        return self.primary()
+
+    def primary(self) -> Node:
+        tok = self.next()
+        if tok.kind == "num":
+            return ("num", float(tok.value))
+        if tok.kind == "op" and tok.value == "(":
+            inner = self.expr()
+            self.expect(")", " to close the parenthesis")
+            return inner
+        if tok.kind == "id":
+            if self.at("("):
+                self.next()
+                args = [self.expr()]
+                while self.at(","):
+                    self.next()
+                    args.append(self.expr())
+                self.expect(")", f" to close the call of '{tok.value}'")
+                return ("call", tok.value, args, tok.line)
+            return ("id", tok.value, tok.line)
+        raise QasmError(f"expected an expression but found {tok!r}", tok.line)
