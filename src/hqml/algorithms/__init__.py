@@ -1,0 +1,8 @@
+"""Variational algorithms: VQE, QAOA, QCBM, and the optimiser loop they share."""
+
+from .ising import bqm_to_pauli, diagonal_energies, pauli_to_bqm, pauli_to_ising
+from .optimizers import METHODS, MinimizeResult, minimize
+from .qaoa import QAOA, QAOAResult
+
+__all__ = ["QAOA", "QAOAResult", "METHODS", "MinimizeResult", "minimize", "bqm_to_pauli",
+           "diagonal_energies", "pauli_to_bqm", "pauli_to_ising"]
