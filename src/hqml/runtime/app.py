@@ -1,0 +1,229 @@
+"""The job service: a FastAPI application built by :func:`create_app` (no import-time state).
+
+Run it with ``hqml serve`` or ``uvicorn --factory hqml.runtime.app:app_from_env``. Every route
+under ``/v1`` needs ``Authorization: Bearer <token>`` (tokens: ``hqml serve --issue-token``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .execution import JobRejected, prepare
+from .limits import BodySizeLimit
+from .programs import prepare_program
+from .schemas import (CircuitJobRequest, ErrorResponse, JobInfo, JobList, JobResult,
+                      ProgramRequest, SessionInfo, SessionRequest)
+from .settings import ServiceSettings
+from .store import FINISHED, JobRecord, QuotaExceeded, SessionRecord, SqlJobStore, TokenRecord
+from .store import make_engine, migrate
+from .worker import BackendCache, Notifier, WorkerPool
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)}
+
+
+def job_info(job: JobRecord) -> JobInfo:
+    return JobInfo(id=job.id, kind=job.kind, status=job.status, created_at=job.created_at,  # type: ignore[arg-type]
+                   started_at=job.started_at, finished_at=job.finished_at, attempts=job.attempts,
+                   error=job.error, progress=json.loads(job.progress) if job.progress else None,
+                   session_id=job.session_id, idempotency_key=job.idempotency_key)
+
+
+def session_info(rec: SessionRecord) -> SessionInfo:
+    return SessionInfo(id=rec.id, backend=rec.backend, options=rec.options,
+                       created_at=rec.created_at, closed=rec.closed)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the service: store (migrated at start-up), worker pool, routes.
+
+    >>> from hqml.runtime.app import create_app
+    >>> from hqml.runtime.settings import ServiceSettings
+    >>> app = create_app(ServiceSettings(database_url="sqlite://"))
+    >>> "/v1/jobs" in app.openapi()["paths"]
+    True
+    """
+    settings = settings or ServiceSettings()
+    store = SqlJobStore(make_engine(settings.database_url, settings.sqlite_synchronous))
+    notifier = Notifier()
+    backends = BackendCache(settings.session_ttl_s)
+    pool = WorkerPool(store, settings, notifier, backends)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        migrate(store.engine)
+        pool.start()
+        try:
+            yield
+        finally:
+            pool.stop()
+            store.engine.dispose()
+
+    app = FastAPI(title="hqml job service", version="1", lifespan=lifespan,
+                  description="Quantum circuit jobs, sessions and server-side hybrid programs.")
+    app.state.settings, app.state.store, app.state.pool = settings, store, pool
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        msgs = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            msgs.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+
+    def auth(authorization: str | None = Header(None)) -> TokenRecord:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise HTTPException(401, "missing API token: send the header 'Authorization: Bearer"
+                                " <token>'", headers={"WWW-Authenticate": "Bearer"})
+        rec = store.authenticate(authorization[7:].strip())
+        if rec is None:
+            raise HTTPException(401, "invalid or revoked API token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return rec
+
+    def owned(job_id: str, token: TokenRecord) -> JobRecord:
+        job = store.get(job_id, token.owner)
+        if job is None:  # someone else's job looks exactly like a missing one
+            raise HTTPException(404, f"no job {job_id!r} for this token")
+        return job
+
+    def check_backend(name: str, session_id: str | None, token: TokenRecord) -> None:
+        if session_id is not None:
+            rec = store.get_session(session_id, token.owner)
+            if rec is None or rec.closed:
+                raise HTTPException(404, f"no open session {session_id!r} for this token")
+        elif name not in settings.allowed_backends:
+            raise HTTPException(400, f"backend {name!r} is not offered here; use one of"
+                                f" {', '.join(settings.allowed_backends)}")
+
+    def enqueue(token: TokenRecord, kind: str, payload: str, key: str | None,
+                session_id: str | None, timeout_s: float | None, response: Response) -> JobInfo:
+        limit = settings.job_timeout_s
+        try:
+            job, created = store.submit(
+                token.owner, kind, payload, timeout_s=min(timeout_s or limit, limit),
+                idempotency_key=key, session_id=session_id,
+                max_unfinished=token.max_queued or settings.max_queued_per_token)
+        except QuotaExceeded as e:
+            raise HTTPException(429, str(e)) from None
+        pool.wake()
+        response.status_code = 202 if created else 200
+        response.headers["Location"] = f"/v1/jobs/{job.id}"
+        return job_info(job)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "recovered_jobs": pool.recovered}
+
+    @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    def submit_job(req: CircuitJobRequest, response: Response,
+                   token: TokenRecord = Depends(auth),
+                   idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
+        """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
+        check_backend(req.backend, req.session_id, token)
+        try:
+            prepare(req, max_qubits=settings.max_qubits, max_rows=settings.max_batch_rows,
+                    max_shots=token.max_shots or settings.max_shots_per_job)
+        except JobRejected as e:
+            raise HTTPException(400, str(e)) from None
+        key = req.idempotency_key or idempotency_key
+        return enqueue(token, "circuit", req.model_dump_json(), key, req.session_id,
+                       req.timeout_s, response)
+
+    @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    def submit_program(req: ProgramRequest, response: Response,
+                       token: TokenRecord = Depends(auth),
+                       idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
+        """Submit a server-side program (VQE); progress is in the job's ``progress``."""
+        check_backend(req.backend, None, token)
+        try:
+            prepare_program(req, max_qubits=settings.max_qubits)
+        except JobRejected as e:
+            raise HTTPException(400, str(e)) from None
+        key = req.idempotency_key or idempotency_key
+        return enqueue(token, "program", req.model_dump_json(), key, None, req.timeout_s, response)
+
+    async def wait_for(job_id: str, token: TokenRecord, wait: float) -> JobRecord:
+        job = await run_in_threadpool(owned, job_id, token)
+        deadline = time.monotonic() + wait
+        while job.status not in FINISHED and time.monotonic() < deadline:
+            ev = notifier.register(job_id)
+            try:
+                job = await run_in_threadpool(owned, job_id, token)
+                if job.status in FINISHED:
+                    break
+                await asyncio.wait_for(ev.wait(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                notifier.unregister(job_id, ev)
+            job = await run_in_threadpool(owned, job_id, token)
+        return job
+
+    @app.get("/v1/jobs/{job_id}", response_model=JobInfo, responses=_ERRORS)
+    async def get_job(job_id: str, token: TokenRecord = Depends(auth),
+                      wait: float = Query(0.0, ge=0, le=60)) -> JobInfo:
+        """Status and progress; with ``wait`` seconds, returns as soon as the job finishes."""
+        return job_info(await wait_for(job_id, token, wait))
+
+    @app.get("/v1/jobs/{job_id}/result", response_model=JobResult, responses=_ERRORS)
+    async def get_result(job_id: str, token: TokenRecord = Depends(auth),
+                         wait: float = Query(0.0, ge=0, le=60)) -> JobResult:
+        """The result once done (``status`` tells whether it is there yet)."""
+        job = await wait_for(job_id, token, wait)
+        return JobResult(id=job.id, status=job.status,  # type: ignore[arg-type]
+                         result=json.loads(job.result) if job.result else None, error=job.error)
+
+    @app.delete("/v1/jobs/{job_id}", response_model=JobInfo, responses=_ERRORS)
+    def cancel_job(job_id: str, token: TokenRecord = Depends(auth)) -> JobInfo:
+        """Cancel a queued or running job; a finished job is returned unchanged."""
+        owned(job_id, token)
+        job = store.cancel(job_id, token.owner)
+        pool.cancel(job_id)
+        assert job is not None
+        return job_info(job)
+
+    @app.get("/v1/jobs", response_model=JobList, responses=_ERRORS)
+    def list_jobs(token: TokenRecord = Depends(auth),
+                  status: str | None = Query(None, pattern="^(queued|running|done|failed|cancelled)$"),
+                  limit: int = Query(100, ge=1, le=1000)) -> JobList:
+        """This token owner's jobs, newest first."""
+        return JobList(jobs=[job_info(j) for j in store.list(token.owner, status, limit)])
+
+    @app.post("/v1/sessions", status_code=201, response_model=SessionInfo, responses=_ERRORS)
+    def open_session(req: SessionRequest, token: TokenRecord = Depends(auth)) -> SessionInfo:
+        """Open a session: its jobs share one warm backend instance."""
+        check_backend(req.backend, None, token)
+        return session_info(store.create_session(token.owner, req.backend, req.options))
+
+    @app.get("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)
+    def get_session(session_id: str, token: TokenRecord = Depends(auth)) -> SessionInfo:
+        rec = store.get_session(session_id, token.owner)
+        if rec is None:
+            raise HTTPException(404, f"no session {session_id!r} for this token")
+        return session_info(rec)
+
+    @app.delete("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)
+    def close_session(session_id: str, token: TokenRecord = Depends(auth)) -> SessionInfo:
+        rec = store.close_session(session_id, token.owner)
+        if rec is None:
+            raise HTTPException(404, f"no session {session_id!r} for this token")
+        backends.close_session(session_id)
+        return session_info(rec)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``: settings from ``HQML_SERVICE_*`` variables."""
+    return create_app(ServiceSettings.from_env())

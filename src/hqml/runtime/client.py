@@ -1,0 +1,257 @@
+"""Client of the job service: :class:`JobClient` (HTTP calls) and :class:`RemoteBackend`.
+
+``backend="remote+http://host:8000"`` turns any ``hqml.expval(...)`` into jobs on that service;
+the results are bit for bit those of the same backend in-process. The token comes from the
+``token`` argument or the ``HQML_TOKEN`` environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..backends.base import Backend, Capabilities, Expval, Probs, Sample, Task
+from ..backends.registry import get_backend
+from .wire import dtype_name, seed_of, tensor_from_json, tensor_to_json
+
+
+class JobServiceError(RuntimeError):
+    """The service refused a request (4xx); the message is the service's explanation."""
+
+    def __init__(self, status_code: int, detail: str):
+        super().__init__(f"job service answered {status_code}: {detail}")
+        self.status_code, self.detail = status_code, detail
+
+
+class ServiceUnavailable(ConnectionError):
+    """The service could not be reached (after retries)."""
+
+
+class JobFailed(RuntimeError):
+    """The job ran and failed, was cancelled or timed out."""
+
+
+def _httpx() -> Any:
+    try:
+        import httpx
+    except ModuleNotFoundError:
+        raise ImportError("the job service client needs httpx; pip install 'hqml[runtime]'") from None
+    return httpx
+
+
+class JobClient:
+    """Thin client of the service's REST API with retries on connection errors.
+
+    Args:
+        url: base URL, e.g. ``"http://127.0.0.1:8000"``.
+        token: API token (default: the ``HQML_TOKEN`` environment variable).
+        timeout: seconds per HTTP request.
+        retries: extra attempts after a connection error or a 5xx answer.
+        backoff: first pause between attempts (doubled each time).
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
+                 retries: int = 3, backoff: float = 0.2):
+        token = token or os.environ.get("HQML_TOKEN")
+        if not token:
+            raise ValueError("no API token: pass token=... or set the HQML_TOKEN environment"
+                             " variable (issue one with 'hqml serve --issue-token OWNER')")
+        httpx = _httpx()
+        self.url, self.retries, self.backoff, self.timeout = url.rstrip("/"), retries, backoff, timeout
+        self._http = httpx.Client(base_url=self.url, timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __del__(self) -> None:  # backends made from a registry name are never closed explicitly
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
+
+    def __enter__(self) -> JobClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call; JSON answer. Raises JobServiceError (4xx) or ServiceUnavailable."""
+        httpx = _httpx()
+        last: Exception | str = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                r = self._http.request(method, path, **kwargs)
+            except (httpx.TransportError,) as e:  # connect, read, protocol errors
+                last = e
+                continue
+            if r.status_code >= 500:
+                last = f"HTTP {r.status_code}"
+                continue
+            if r.status_code >= 400:
+                try:
+                    detail = r.json().get("detail", r.text)
+                except ValueError:
+                    detail = r.text
+                raise JobServiceError(r.status_code, str(detail))
+            return r.json()
+        raise ServiceUnavailable(f"job service at {self.url} unreachable after"
+                                 f" {self.retries + 1} attempts: {last!r}")
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def submit(self, payload: dict[str, Any], idempotency_key: str | None = None,
+               program: bool = False) -> dict[str, Any]:
+        """Submit a job (an idempotency key is made up when none is given, so retries after a
+        lost answer never create a second job). Returns the job's info."""
+        body = dict(payload)
+        body.setdefault("idempotency_key", idempotency_key or uuid.uuid4().hex)
+        return self.request("POST", "/v1/programs" if program else "/v1/jobs", json=body)
+
+    def status(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
+        return self.request("GET", f"/v1/jobs/{job_id}", params={"wait": wait},
+                            timeout=self.timeout + wait)
+
+    def result(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
+        return self.request("GET", f"/v1/jobs/{job_id}/result", params={"wait": wait},
+                            timeout=self.timeout + wait)
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/v1/jobs/{job_id}")
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        return self.request("GET", "/v1/jobs", params=params)["jobs"]
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 10.0) -> dict[str, Any]:
+        """Block until the job finishes (long-polling, with backoff between polls); its result.
+
+        Raises:
+            JobFailed: the job failed or was cancelled.
+            TimeoutError: not finished within ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.01
+        while True:
+            left = poll if deadline is None else min(poll, deadline - time.monotonic())
+            if left <= 0:
+                raise TimeoutError(f"job {job_id} not finished after {timeout} s")
+            t0 = time.monotonic()
+            r = self.result(job_id, wait=left)
+            if r["status"] == "done":
+                return r["result"]
+            if r["status"] in ("failed", "cancelled"):
+                raise JobFailed(f"job {job_id} {r['status']}: {r.get('error')}")
+            if time.monotonic() - t0 < left / 2:  # the server did not hold the poll: back off
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+
+    def open_session(self, backend: str = "statevector", options: dict | None = None) -> str:
+        return self.request("POST", "/v1/sessions",
+                            json={"backend": backend, "options": options or {}})["id"]
+
+    def close_session(self, session_id: str) -> None:
+        self.request("DELETE", f"/v1/sessions/{session_id}")
+
+
+def task_payload(task: Task, backend: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The job payload of a backend task (theta sent exactly)."""
+    m = task.measurement
+    payload: dict[str, Any] = {
+        "circuit": json.loads(task.circuit.to_json()), "theta": tensor_to_json(task.theta),
+        "varying": list(task.varying) if task.varying is not None else None,
+        "shots": task.shots, "seed": seed_of(task), "dtype": dtype_name(task.dtype),
+        "backend": backend, "options": options}
+    if isinstance(m, Expval):
+        payload.update(measurement="expval", observables=[o.to_json() for o in m.observables])
+    elif isinstance(m, (Probs, Sample)):
+        payload.update(measurement="probs" if isinstance(m, Probs) else "sample",
+                       wires=list(m.wires))
+    else:
+        payload["measurement"] = "state"
+    return payload
+
+
+class RemoteBackend(Backend):
+    """A Backend whose tasks run as jobs on an hqml job service.
+
+    Args:
+        url: the service's base URL.
+        token: API token (default: ``HQML_TOKEN``).
+        backend: the backend the service runs the jobs on.
+        options: that backend's options.
+        session: keep one warm backend on the server for all jobs of this object.
+        job_timeout: seconds to wait for one job.
+        request_timeout: seconds per HTTP request; retries: attempts after connection errors.
+        fallback: a backend (name or instance) used, with a warning, when the service is
+            unreachable.
+    """
+
+    name = "remote"
+    capabilities = Capabilities(
+        diff_methods=frozenset({"adjoint", "parameter-shift", "finite-diff", "spsa"}))
+
+    def __init__(self, url: str, token: str | None = None, *, backend: str = "statevector",
+                 options: dict[str, Any] | None = None, session: bool = False,
+                 job_timeout: float | None = 600.0, request_timeout: float = 30.0,
+                 retries: int = 3, fallback: str | Backend | None = None):
+        self.url, self.backend, self.options = url, backend, dict(options or {})
+        self.client = JobClient(url, token, timeout=request_timeout, retries=retries)
+        self.job_timeout, self.use_session = job_timeout, session
+        self.session_id: str | None = None
+        self.fallback = get_backend(fallback) if fallback is not None else None
+        self.stats = {"jobs": 0, "fallbacks": 0}
+
+    def _run(self, payloads: list[dict[str, Any]], key: str) -> list[torch.Tensor]:
+        if self.use_session and self.session_id is None:
+            self.session_id = self.client.open_session(self.backend, self.options)
+        if self.session_id is not None:
+            for p in payloads:
+                p["session_id"] = self.session_id
+        jobs = [self.client.submit(p)["id"] for p in payloads]  # all queued before waiting
+        self.stats["jobs"] += len(jobs)
+        return [tensor_from_json(self.client.wait(j, self.job_timeout)[key]) for j in jobs]
+
+    def _fallback(self, err: ServiceUnavailable) -> Backend:
+        if self.fallback is None:
+            raise err
+        self.stats["fallbacks"] += 1
+        warnings.warn(f"job service at {self.url} is unreachable ({err}); running on the fallback"
+                      f" backend {self.fallback.name!r} instead", RuntimeWarning, stacklevel=3)
+        return self.fallback
+
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        payloads = [task_payload(t, self.backend, self.options) for t in tasks]
+        try:
+            outs = self._run(payloads, "value")
+        except ServiceUnavailable as e:
+            return self._fallback(e).execute(tasks)
+        return [o.to(t.theta.device) for o, t in zip(outs, tasks)]
+
+    def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
+        payload = task_payload(task, self.backend, self.options)
+        payload["cotangent"] = tensor_to_json(cotangent.to(task.theta.dtype))
+        try:
+            return self._run([payload], "gradient")[0].to(task.theta.device)
+        except ServiceUnavailable as e:
+            return self._fallback(e).vjp(task, cotangent)
+
+    def close(self) -> None:
+        """Close the server-side session (if any) and the HTTP connection."""
+        if self.session_id is not None:
+            try:
+                self.client.close_session(self.session_id)
+            except (ServiceUnavailable, JobServiceError):
+                pass
+            self.session_id = None
+        self.client.close()

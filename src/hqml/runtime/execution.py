@@ -1,0 +1,172 @@
+"""What a worker does with a job: validate its payload (at submission, for clear 4xx errors)
+and run it on a backend, returning a JSON-able result with exact tensors."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
+from ..circuit.circuit import Circuit
+from ..circuit.observables import PauliSum
+from ..circuit.params import bind_parameters
+from ..execute import expval, probs, sample, state
+from .schemas import CircuitJobRequest
+from .wire import parse_dtype, tensor_from_json, tensor_to_json
+
+
+class JobRejected(ValueError):
+    """The payload cannot be run; the message says what to fix (answered with 400)."""
+
+
+class JobStopped(Exception):
+    """The job was cancelled or ran past its timeout."""
+
+
+@dataclass
+class JobContext:
+    """Hooks a running job uses: report progress, ask whether to stop."""
+
+    report: Callable[[dict[str, Any]], None]
+    should_stop: Callable[[], str | None]  # a reason to stop, or None
+
+
+def load_circuit(circuit: Mapping[str, Any] | str | None, qasm: str | None) -> Circuit:
+    """A circuit from hqml JSON or OpenQASM 3 text; JobRejected with the parser's message."""
+    if qasm is not None:
+        loads = None
+        if importlib.util.find_spec("hqml.circuit.qasm") is not None:
+            from ..circuit import qasm as qasm_io
+
+            loads = getattr(qasm_io, "loads", None)
+        if loads is None:
+            raise JobRejected("this server cannot read OpenQASM yet; send the circuit as hqml JSON"
+                              " ('circuit': Circuit.to_json())")
+        try:
+            return loads(qasm)
+        except Exception as e:  # noqa: BLE001 - any parse failure is the client's to fix
+            raise JobRejected(f"bad OpenQASM: {e}") from None
+    try:
+        return Circuit.from_json(circuit)  # type: ignore[arg-type]
+    except Exception as e:  # noqa: BLE001 - e.g. AttributeError on a malformed gate entry
+        raise JobRejected(f"bad circuit: {e}") from None
+
+
+def _observables(docs: list[Any], n_qubits: int) -> tuple[PauliSum, ...]:
+    out = []
+    for i, d in enumerate(docs):
+        try:
+            o = PauliSum.from_json(d)
+        except (ValueError, TypeError) as e:
+            raise JobRejected(f"observable {i}: {e}") from None
+        if o.wires and max(o.wires) >= n_qubits:
+            raise JobRejected(f"observable {i} acts on wire {max(o.wires)}, outside the"
+                              f" {n_qubits}-qubit circuit")
+        out.append(o)
+    return tuple(out)
+
+
+def _wires(wires: list[int] | None, n: int) -> tuple[int, ...]:
+    if wires is None:
+        return tuple(range(n))
+    if any(not 0 <= w < n for w in wires) or len(set(wires)) != len(wires):
+        raise JobRejected(f"wires {wires} must be distinct and in range(0, {n})")
+    return tuple(wires)
+
+
+def _tensors(values: Mapping[str, Any], dtype: torch.dtype, what: str) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, v in values.items():
+        try:
+            out[name] = tensor_from_json(v, dtype)
+        except ValueError as e:
+            raise JobRejected(f"{what} {name!r}: {e}") from None
+    return out
+
+
+@dataclass
+class PreparedJob:
+    """A validated circuit job, ready to run."""
+
+    request: CircuitJobRequest
+    circuit: Circuit
+    measurement: Measurement
+    real_dtype: torch.dtype
+    theta: torch.Tensor | None
+    cotangent: torch.Tensor | None
+    inputs: dict[str, torch.Tensor]
+    weights: dict[str, torch.Tensor]
+    rows: int
+
+
+def prepare(req: CircuitJobRequest, *, max_qubits: int, max_rows: int,
+            max_shots: int | None) -> PreparedJob:
+    """Check a circuit job completely (raises JobRejected) and build its tensors."""
+    c = load_circuit(req.circuit, req.qasm)
+    if c.n_qubits > max_qubits:
+        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
+                          f" {max_qubits}")
+    if req.shots is not None and max_shots is not None and req.shots > max_shots:
+        raise JobRejected(f"shots={req.shots} exceeds the limit of {max_shots} per job")
+    cdt = parse_dtype(req.dtype)
+    rdt = torch.float64 if cdt == torch.complex128 else torch.float32
+    if req.measurement == "expval":
+        m: Measurement = Expval(_observables(req.observables or [], c.n_qubits))
+    elif req.measurement == "probs":
+        m = Probs(_wires(req.wires, c.n_qubits))
+    elif req.measurement == "sample":
+        m = Sample(_wires(req.wires, c.n_qubits))
+    else:
+        m = State()
+    theta = cot = None
+    inputs, weights = _tensors(req.inputs, rdt, "input"), _tensors(req.weights, rdt, "weight")
+    if req.theta is not None:
+        theta = _tensors({"theta": req.theta}, rdt, "field")["theta"]
+        n_params = len(c.parameter_exprs())
+        if theta.dim() != 2 or theta.shape[1] != n_params:
+            raise JobRejected(f"theta must have shape (B, {n_params}) for this circuit, got"
+                              f" {tuple(theta.shape)}")
+        if req.cotangent is not None:
+            cot = _tensors({"cotangent": req.cotangent}, rdt, "field")["cotangent"]
+            if cot.dim() != 2 or (theta.shape[0] != 1 and cot.shape[0] != theta.shape[0]):
+                raise JobRejected(f"cotangent must have shape (B, K), got {tuple(cot.shape)}")
+        rows = max(theta.shape[0], cot.shape[0] if cot is not None else 1)
+    else:
+        try:
+            rows = bind_parameters(c, inputs, weights, rdt, None).batch_size
+        except (ValueError, TypeError, KeyError) as e:
+            raise JobRejected(f"bindings: {e}") from None
+    if rows > max_rows:
+        raise JobRejected(f"the batch has {rows} rows; the limit per job is {max_rows}")
+    return PreparedJob(req, c, m, rdt, theta, cot, inputs, weights, rows)
+
+
+def run_circuit_job(job: PreparedJob, backend: Backend) -> dict[str, Any]:
+    """Run a prepared job; ``{"value": tensor}`` or ``{"gradient": tensor}`` (exact documents)."""
+    req = job.request
+    seed = req.seed
+    with torch.no_grad():
+        if job.theta is not None:
+            gen = torch.Generator().manual_seed(seed) if seed is not None else None
+            varying = tuple(req.varying) if req.varying is not None else None
+            task = Task(job.circuit, job.theta, job.measurement, parse_dtype(req.dtype), req.shots,
+                        gen, varying, dict(req.options))
+            if job.cotangent is not None:
+                return {"gradient": tensor_to_json(backend.vjp(task, job.cotangent))}
+            return {"value": tensor_to_json(backend.execute([task])[0])}
+        kw: dict[str, Any] = dict(inputs=job.inputs or None, weights=job.weights or None,
+                                  backend=backend, dtype=parse_dtype(req.dtype))
+        m = job.measurement
+        if isinstance(m, Expval):
+            out = expval(job.circuit, list(m.observables), shots=req.shots, seed=seed, **kw)
+        elif isinstance(m, Probs):
+            out = probs(job.circuit, list(m.wires), shots=req.shots, seed=seed, **kw)
+        elif isinstance(m, Sample):
+            out = sample(job.circuit, req.shots or 1, list(m.wires), seed=seed, **kw)
+        else:
+            out = state(job.circuit, **kw)
+    return {"value": tensor_to_json(out)}

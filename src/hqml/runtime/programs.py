@@ -1,0 +1,146 @@
+"""Server-side programs: a whole hybrid loop run next to the simulator, with readable progress.
+
+``vqe`` minimises the expectation of a Hamiltonian over a circuit's weights with a torch
+optimizer (Adam, SGD) or SciPy (L-BFGS-B, COBYLA). A QAOA run is the same program with a QAOA
+circuit and the cost Hamiltonian.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..backends.base import Backend
+from ..circuit.circuit import Circuit
+from ..circuit.observables import PauliSum
+from ..execute import expval
+from .execution import JobContext, JobRejected, JobStopped, load_circuit
+from .schemas import ProgramRequest
+from .wire import parse_dtype, tensor_from_json, tensor_to_json
+
+
+@dataclass
+class PreparedProgram:
+    request: ProgramRequest
+    circuit: Circuit
+    hamiltonian: PauliSum
+
+
+def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
+    """Validate a program request (raises JobRejected naming the problem)."""
+    c = load_circuit(req.circuit, req.qasm)
+    if c.n_qubits > max_qubits:
+        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
+                          f" {max_qubits}")
+    if c.inputs:
+        raise JobRejected(f"a VQE circuit has weights only; it declares inputs {list(c.inputs)}")
+    if not c.weights:
+        raise JobRejected("the VQE circuit declares no weights to optimise (use circuit.weight)")
+    try:
+        h = PauliSum.from_json(req.hamiltonian)
+    except (ValueError, TypeError) as e:
+        raise JobRejected(f"hamiltonian: {e}") from None
+    if h.wires and max(h.wires) >= c.n_qubits:
+        raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
+                          f" {c.n_qubits}-qubit circuit")
+    unknown = set(req.initial_weights) - set(c.weights)
+    if unknown:
+        raise JobRejected(f"initial_weights names {sorted(unknown)} are not weights of the circuit"
+                          f" ({sorted(c.weights)})")
+    return PreparedProgram(req, c, h)
+
+
+def _initial_weights(p: PreparedProgram, rdt: torch.dtype) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(p.request.seed)
+    out = {}
+    for name, arr in p.circuit.weights.items():
+        if name in p.request.initial_weights:
+            t = tensor_from_json(p.request.initial_weights[name], rdt)
+            if tuple(t.shape) != tuple(arr.shape):
+                raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
+                                  f" circuit declares {tuple(arr.shape)}")
+        else:
+            t = (torch.rand(tuple(arr.shape), generator=gen, dtype=torch.float64) * 2 * math.pi)
+        out[name] = t.to(rdt)
+    return out
+
+
+def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
+    """Minimise ``<H>``; progress ``{"iteration", "energy", "best_energy", "elapsed_s"}``."""
+    req = p.request
+    cdt = parse_dtype(req.dtype)
+    rdt = torch.float64 if cdt == torch.complex128 else torch.float32
+    weights = _initial_weights(p, rdt)
+    history: list[float] = []
+    t0 = time.perf_counter()
+
+    def energy(w: dict[str, torch.Tensor]) -> torch.Tensor:
+        return expval(p.circuit, p.hamiltonian, weights=w, backend=backend,
+                      diff_method=req.diff_method, dtype=cdt)
+
+    def record(e: float) -> None:
+        history.append(e)
+        ctx.report({"iteration": len(history), "energy": e, "best_energy": min(history),
+                    "elapsed_s": round(time.perf_counter() - t0, 4)})
+        reason = ctx.should_stop()
+        if reason:
+            raise JobStopped(reason)
+
+    converged = False
+    if req.optimizer in ("adam", "sgd"):
+        params = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
+        cls = torch.optim.Adam if req.optimizer == "adam" else torch.optim.SGD
+        opt = cls(list(params.values()), lr=req.learning_rate)
+        for _ in range(req.max_iterations):
+            opt.zero_grad()
+            e = energy(params)
+            e.backward()
+            opt.step()
+            record(float(e))
+            if req.tolerance and len(history) > 1 and abs(history[-1] - history[-2]) < req.tolerance:
+                converged = True
+                break
+        weights = {k: v.detach() for k, v in params.items()}
+    else:
+        weights, converged = _scipy_minimize(p, weights, energy, record)
+    final = float(energy(weights).detach())
+    return {"energy": final, "weights": {k: tensor_to_json(v) for k, v in weights.items()},
+            "history": history, "iterations": len(history), "converged": converged}
+
+
+def _scipy_minimize(p: PreparedProgram, weights: dict[str, torch.Tensor], energy: Any,
+                    record: Any) -> tuple[dict[str, torch.Tensor], bool]:
+    from scipy.optimize import minimize
+
+    req = p.request
+    names = list(weights)
+    shapes = [weights[k].shape for k in names]
+    sizes = [weights[k].numel() for k in names]
+    rdt = weights[names[0]].dtype
+
+    def unflatten(x: np.ndarray, grad: bool) -> dict[str, torch.Tensor]:
+        parts = torch.split(torch.as_tensor(x, dtype=rdt), sizes)
+        return {k: t.reshape(s).clone().requires_grad_(grad) for k, t, s in zip(names, parts, shapes)}
+
+    def fun(x: np.ndarray) -> Any:
+        if req.optimizer == "cobyla":
+            with torch.no_grad():
+                e = float(energy(unflatten(x, False)))
+            record(e)
+            return e
+        w = unflatten(x, True)
+        e = energy(w)
+        grads = torch.autograd.grad(e, list(w.values()))
+        record(float(e))
+        return float(e), torch.cat([g.reshape(-1) for g in grads]).double().numpy()
+
+    x0 = torch.cat([weights[k].reshape(-1) for k in names]).double().numpy()
+    method = "L-BFGS-B" if req.optimizer == "l-bfgs-b" else "COBYLA"
+    res = minimize(fun, x0, jac=req.optimizer != "cobyla", method=method,
+                   tol=req.tolerance or None, options={"maxiter": req.max_iterations})
+    return {k: v.detach() for k, v in unflatten(res.x, False).items()}, bool(res.success)

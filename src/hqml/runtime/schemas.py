@@ -1,0 +1,130 @@
+"""Request and response schemas of the job service (separate models for each direction)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CircuitJobRequest(_Request):
+    """One circuit evaluation.
+
+    Give the circuit as hqml JSON (``circuit``) or OpenQASM 3 (``qasm``), and either parameter
+    bindings (``inputs`` / ``weights``: nested lists or tensor documents) or the gate parameters
+    ``theta`` (B, P) directly. With ``cotangent`` (and ``theta``) the job returns the adjoint
+    vector-Jacobian product instead of the values.
+    """
+
+    circuit: dict[str, Any] | str | None = Field(None, description="hqml circuit JSON")
+    qasm: str | None = Field(None, description="OpenQASM 3 text (instead of circuit)")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    weights: dict[str, Any] = Field(default_factory=dict)
+    theta: Any = Field(None, description="gate parameters (B, P), instead of bindings")
+    varying: list[bool] | None = None
+    cotangent: Any = Field(None, description="with theta: return the adjoint VJP")
+    measurement: Literal["expval", "probs", "sample", "state"] = "expval"
+    observables: list[dict[str, Any] | str] | None = Field(None, description="PauliSum JSON")
+    wires: list[int] | None = None
+    shots: int | None = Field(None, ge=1)
+    seed: int | None = Field(None, ge=0)
+    dtype: Literal["complex64", "complex128"] = "complex64"
+    backend: str = "statevector"
+    options: dict[str, Any] = Field(default_factory=dict)
+    session_id: str | None = None
+    idempotency_key: str | None = Field(None, max_length=200)
+    timeout_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> CircuitJobRequest:
+        if (self.circuit is None) == (self.qasm is None):
+            raise ValueError("give exactly one of 'circuit' (hqml JSON) or 'qasm' (OpenQASM 3)")
+        if self.measurement == "expval" and not self.observables:
+            raise ValueError("measurement 'expval' needs 'observables' (a list of PauliSum JSON)")
+        if self.measurement == "sample" and self.shots is None:
+            raise ValueError("measurement 'sample' needs 'shots'")
+        if self.cotangent is not None and self.theta is None:
+            raise ValueError("'cotangent' (a VJP request) needs 'theta'")
+        if self.theta is not None and (self.inputs or self.weights):
+            raise ValueError("give either 'theta' or 'inputs'/'weights', not both")
+        return self
+
+
+class ProgramRequest(_Request):
+    """A whole hybrid loop run next to the simulator. ``program="vqe"`` minimises
+    ``<hamiltonian>`` over the circuit's weights."""
+
+    program: Literal["vqe"] = "vqe"
+    circuit: dict[str, Any] | str | None = None
+    qasm: str | None = None
+    hamiltonian: dict[str, Any] | str
+    initial_weights: dict[str, Any] = Field(default_factory=dict)
+    seed: int = Field(0, ge=0)
+    optimizer: Literal["adam", "sgd", "l-bfgs-b", "cobyla"] = "adam"
+    learning_rate: float = Field(0.1, gt=0)
+    max_iterations: int = Field(100, ge=1, le=100_000)
+    tolerance: float = Field(0.0, ge=0)
+    diff_method: Literal["adjoint", "backprop", "parameter-shift"] = "adjoint"
+    dtype: Literal["complex64", "complex128"] = "complex128"
+    backend: str = "statevector"
+    options: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(None, max_length=200)
+    timeout_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ProgramRequest:
+        if (self.circuit is None) == (self.qasm is None):
+            raise ValueError("give exactly one of 'circuit' (hqml JSON) or 'qasm' (OpenQASM 3)")
+        return self
+
+
+class SessionRequest(_Request):
+    backend: str = "statevector"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobInfo(BaseModel):
+    """Status of a job (no payload, no result)."""
+
+    id: str
+    kind: str
+    status: Status
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int
+    error: str | None = None
+    progress: dict[str, Any] | None = None
+    session_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class JobResult(BaseModel):
+    """Outcome of a job: ``result`` when done, ``error`` when failed or cancelled."""
+
+    id: str
+    status: Status
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobInfo]
+
+
+class SessionInfo(BaseModel):
+    id: str
+    backend: str
+    options: dict[str, Any]
+    created_at: float
+    closed: bool
+
+
+class ErrorResponse(BaseModel):
+    detail: str

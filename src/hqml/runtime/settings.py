@@ -1,0 +1,68 @@
+"""Configuration of the job service, passed to :func:`hqml.runtime.app.create_app`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+LOCAL_BACKENDS = ("statevector", "density_matrix", "mps", "process_pool", "ray")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything the service needs; no module-level state.
+
+    Args:
+        database_url: SQLAlchemy URL; a SQLite file by default (WAL mode), or
+            ``postgresql+psycopg://user:pw@host/db``.
+        workers: jobs run at the same time (threads of the in-process worker pool).
+        job_timeout_s: default and maximum time a job may run before it fails with a timeout.
+        max_request_bytes: larger request bodies are refused with 413.
+        max_queued_per_token: unfinished jobs one token may have (a token's own limit wins).
+        max_shots_per_job: largest ``shots`` of one job (a token's own limit wins).
+        max_qubits: largest circuit accepted.
+        max_batch_rows: largest batch (rows of inputs / theta) of one job.
+        allowed_backends: backend names jobs may ask for.
+        poll_interval_s: how often idle workers look for new jobs in the store.
+        session_ttl_s: idle time after which a session's warm backend is dropped.
+        torch_threads: intra-op threads of the worker pool.
+        sqlite_synchronous: SQLite ``synchronous`` pragma (FULL: an acknowledged job survives
+            power loss; NORMAL: it survives a crash of the process).
+    """
+
+    database_url: str = "sqlite:///hqml-jobs.db"
+    workers: int = 2
+    job_timeout_s: float = 600.0
+    max_request_bytes: int = 2_000_000
+    max_queued_per_token: int = 10_000
+    max_shots_per_job: int = 1_000_000
+    max_qubits: int = 24
+    max_batch_rows: int = 100_000
+    allowed_backends: tuple[str, ...] = LOCAL_BACKENDS
+    poll_interval_s: float = 0.2
+    session_ttl_s: float = 900.0
+    torch_threads: int = 1
+    sqlite_synchronous: str = "FULL"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, prefix: str = "HQML_SERVICE_", **overrides: Any) -> ServiceSettings:
+        """Settings from environment variables ``HQML_SERVICE_<FIELD>`` plus ``overrides``."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(prefix + f.name.upper())
+            if raw is None or f.name == "extra":
+                continue
+            if f.name == "allowed_backends":
+                values[f.name] = tuple(s.strip() for s in raw.split(",") if s.strip())
+            elif isinstance(f.default, bool):
+                values[f.name] = raw.lower() in ("1", "true", "yes")
+            elif isinstance(f.default, int):
+                values[f.name] = int(raw)
+            elif isinstance(f.default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,241 @@
+"""Workers: take queued jobs from the store, run them with a timeout, record the outcome once.
+
+The default pool runs jobs in threads of the server process. A job's deadline is watched by the
+dispatcher: a job past it is recorded as failed at once (its late result is then discarded by
+the guarded ``finish``); programs also check the deadline and cancellation between iterations
+and stop early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from ..backends.base import Backend
+from ..backends.registry import get_backend
+from .execution import JobContext, JobRejected, JobStopped, prepare, run_circuit_job
+from .programs import prepare_program, run_vqe
+from .schemas import CircuitJobRequest, ProgramRequest
+from .settings import ServiceSettings
+from .store import JobRecord, SessionRecord, SqlJobStore
+
+
+class Notifier:
+    """Wakes requests waiting (long-polling) for a job to finish."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def register(self, job_id: str) -> asyncio.Event:
+        """Call from the event loop; the event is set when ``notify(job_id)`` runs."""
+        ev = asyncio.Event()
+        with self._lock:
+            self._waiters.setdefault(job_id, []).append((asyncio.get_running_loop(), ev))
+        return ev
+
+    def unregister(self, job_id: str, ev: asyncio.Event) -> None:
+        with self._lock:
+            items = [w for w in self._waiters.get(job_id, []) if w[1] is not ev]
+            if items:
+                self._waiters[job_id] = items
+            else:
+                self._waiters.pop(job_id, None)
+
+    def notify(self, job_id: str) -> None:
+        with self._lock:
+            waiters = self._waiters.pop(job_id, [])
+        for loop, ev in waiters:
+            loop.call_soon_threadsafe(ev.set)
+
+
+class BackendCache:
+    """Warm backend instances: one per (name, options), and one per open session."""
+
+    def __init__(self, ttl_s: float):
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._shared: dict[str, Backend] = {}
+        self._sessions: dict[str, tuple[Backend, float]] = {}
+
+    def shared(self, name: str, options: dict[str, Any]) -> Backend:
+        key = name + json.dumps(options, sort_keys=True)
+        with self._lock:
+            be = self._shared.get(key)
+            if be is None:
+                be = self._shared[key] = get_backend(name, **options)
+            return be
+
+    def session(self, rec: SessionRecord) -> Backend:
+        now = time.monotonic()
+        with self._lock:
+            for sid, (_, used) in list(self._sessions.items()):
+                if now - used > self.ttl_s:
+                    self._drop(sid)
+            be = self._sessions[rec.id][0] if rec.id in self._sessions else None
+            if be is None:
+                be = get_backend(rec.backend, **rec.options)
+            self._sessions[rec.id] = (be, now)
+            return be
+
+    def close_session(self, session_id: str) -> None:
+        with self._lock:
+            self._drop(session_id)
+
+    def _drop(self, session_id: str) -> None:
+        be = self._sessions.pop(session_id, (None, 0))[0]
+        close = getattr(be, "close", None)
+        if callable(close):
+            close()
+
+
+class WorkerPool:
+    """Runs jobs from ``store`` on ``settings.workers`` threads."""
+
+    def __init__(self, store: SqlJobStore, settings: ServiceSettings, notifier: Notifier,
+                 backends: BackendCache):
+        self.store, self.settings = store, settings
+        self.notifier, self.backends = notifier, backends
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[str, float] = {}  # job id -> deadline (monotonic)
+        self._stopped: dict[str, str] = {}  # job id -> reason (cancelled, timed out)
+        self._threads: ThreadPoolExecutor | None = None
+        self._dispatcher: threading.Thread | None = None
+        self.recovered = 0
+
+    def start(self) -> None:
+        """Re-queue jobs a dead server left running, then start taking jobs."""
+        torch.set_num_threads(self.settings.torch_threads)
+        self.recovered = self.store.requeue_running()
+        self._threads = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="hqml-job")
+        self._dispatcher = threading.Thread(target=self._loop, name="hqml-dispatch", daemon=True)
+        self._dispatcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._dispatcher is not None:
+            self._dispatcher.join(timeout=5)
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self) -> None:
+        """A job was submitted: look at the store now instead of at the next poll."""
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._running:
+                self._stopped[job_id] = "cancelled by the owner"
+        self.notifier.notify(job_id)
+
+    # --- dispatching ------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._expire()
+                with self._lock:
+                    free = self.settings.workers - len(self._running)
+                claimed = self.store.claim(free) if free > 0 else []
+            except Exception:  # noqa: BLE001 - a transient database error: try again shortly
+                claimed = []
+            for job in claimed:
+                with self._lock:
+                    self._running[job.id] = time.monotonic() + job.timeout_s
+                assert self._threads is not None
+                self._threads.submit(self._run, job)
+            if not claimed:
+                self._wake.wait(self.settings.poll_interval_s)
+                self._wake.clear()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [j for j, d in self._running.items() if d < now and j not in self._stopped]
+            for j in late:
+                self._stopped[j] = "timed out"
+        for j in late:
+            job = self.store.get(j)
+            limit = job.timeout_s if job else 0
+            if self.store.finish(j, "failed", error=f"timed out after {limit:g} s (per-job"
+                                 " timeout); resubmit with a larger timeout_s"):
+                self.notifier.notify(j)
+
+    # --- running ----------------------------------------------------------------------------
+    def _run(self, job: JobRecord) -> None:
+        result = error = None
+        status = "done"
+        try:
+            result = json.dumps(self._execute(job))
+        except JobStopped as e:
+            status, error = "failed", f"stopped: {e}"
+        except JobRejected as e:
+            status, error = "failed", str(e)
+        except Exception as e:  # noqa: BLE001 - a job's failure must not stop the worker
+            status, error = "failed", f"{type(e).__name__}: {e}"
+        with self._lock:
+            stopped = self._stopped.pop(job.id, None)
+        try:
+            if stopped is None:
+                self._finish(job.id, status, result, error)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+            self.notifier.notify(job.id)
+            self._wake.set()
+
+    def _finish(self, job_id: str, status: str, result: str | None, error: str | None) -> None:
+        for attempt in range(5):
+            try:
+                self.store.finish(job_id, status, result, error)
+                return
+            except Exception:  # noqa: BLE001 - database busy: retry; else re-run after restart
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+
+    def _backend(self, job: JobRecord, name: str, options: dict[str, Any]) -> Backend:
+        if job.session_id is not None:
+            rec = self.store.get_session(job.session_id)
+            if rec is None or rec.closed:
+                raise JobRejected(f"session {job.session_id} is closed or unknown")
+            return self.backends.session(rec)
+        return self.backends.shared(name, options)
+
+    def _context(self, job: JobRecord) -> JobContext:
+        last = [0.0]
+
+        def report(progress: dict[str, Any]) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.1:
+                last[0] = now
+                self.store.set_progress(job.id, json.dumps(progress))
+
+        def should_stop() -> str | None:
+            with self._lock:
+                return self._stopped.get(job.id)
+
+        return JobContext(report, should_stop)
+
+    def _execute(self, job: JobRecord) -> dict[str, Any]:
+        payload = json.loads(job.payload)
+        s = self.settings
+        if job.kind == "program":
+            preq = ProgramRequest.model_validate(payload)
+            prog = prepare_program(preq, max_qubits=s.max_qubits)
+            ctx = self._context(job)
+            out = run_vqe(prog, self._backend(job, preq.backend, preq.options), ctx)
+            self.store.set_progress(job.id, json.dumps({"iteration": out["iterations"],
+                                                        "energy": out["energy"], "done": True}))
+            return out
+        req = CircuitJobRequest.model_validate(payload)
+        prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None)
+        return run_circuit_job(prepared, self._backend(job, req.backend, req.options))

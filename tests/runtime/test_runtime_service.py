@@ -1,0 +1,210 @@
+"""The job service against a real server process (uvicorn subprocess, SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import numpy as np
+import pytest
+import torch
+
+import hqml
+from hqml.runtime.client import JobClient, JobFailed, JobServiceError, RemoteBackend
+from hqml.runtime.wire import tensor_from_json
+from hqml.testing import reference_state
+
+
+def small_circuit() -> hqml.Circuit:
+    c = hqml.Circuit(3)
+    x = c.input("x", 3)
+    w = c.weight("w", 3)
+    for i in range(3):
+        c.ry(x[i], i)
+    for i in range(3):
+        c.rz(w[i] * 0.5 + x[i], i).rx(w[i], i)
+    c.cnot(0, 1).cnot(1, 2)
+    return c
+
+
+def dense_expval(c: hqml.Circuit, x: np.ndarray, w: np.ndarray, pauli: str) -> float:
+    psi = reference_state(c, {"x": x}, {"w": w})
+    mats = {"I": np.eye(2), "Z": np.diag([1.0, -1.0]), "X": np.array([[0, 1], [1, 0.0]])}
+    op = np.array([[1.0]])
+    for ch in pauli:
+        op = np.kron(op, mats[ch])
+    return float(np.real(psi.conj() @ op @ psi))
+
+
+def headers(server, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.tokens[who]}"}
+
+
+def job_body(c: hqml.Circuit, x: torch.Tensor, w: torch.Tensor, **extra) -> dict:
+    body = {"circuit": json.loads(c.to_json()), "inputs": {"x": x.tolist()},
+            "weights": {"w": w.tolist()}, "measurement": "expval",
+            "observables": [hqml.PauliSum.from_list([("ZZI", 1.0)]).to_json(),
+                            hqml.X(2).to_json()], "dtype": "complex128"}
+    body.update(extra)
+    return body
+
+
+def test_submit_poll_result_matches_dense_reference(server):
+    c = small_circuit()
+    rng = np.random.default_rng(0)
+    x, w = rng.uniform(-2, 2, (5, 3)), rng.uniform(-2, 2, 3)
+    with JobClient(server.url, server.tokens["alice"]) as client:
+        info = client.submit(job_body(c, torch.tensor(x), torch.tensor(w)))
+        assert info["status"] in ("queued", "running", "done")
+        status = client.status(info["id"], wait=10)
+        assert status["status"] == "done" and status["attempts"] == 1
+        value = tensor_from_json(client.wait(info["id"], timeout=10)["value"])
+    expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")] for b in range(5)]
+    np.testing.assert_allclose(value.numpy(), expected, atol=1e-10)
+
+
+def test_remote_backend_equals_in_process_with_adjoint_gradients(server):
+    c = small_circuit()
+    x = torch.rand(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    obs = [hqml.Z(0) @ hqml.Z(1), hqml.X(2)]
+    w_local = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64, requires_grad=True)
+    w_remote = w_local.detach().clone().requires_grad_(True)
+    local = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w_local}, diff_method="adjoint")
+    remote = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w_remote}, diff_method="adjoint",
+                         backend=RemoteBackend(server.url, server.tokens["alice"], session=True))
+    torch.testing.assert_close(remote, local, atol=1e-12, rtol=0)
+    (local ** 2).sum().backward()
+    (remote ** 2).sum().backward()
+    torch.testing.assert_close(w_remote.grad, w_local.grad, atol=1e-12, rtol=0)
+    # the registry name works too, with the token from the environment
+    probs = hqml.probs(c, [0, 2], inputs={"x": x}, weights={"w": w_local.detach()},
+                       backend=RemoteBackend(server.url, server.tokens["alice"]))
+    torch.testing.assert_close(probs, hqml.probs(c, [0, 2], inputs={"x": x},
+                                                 weights={"w": w_local.detach()}))
+
+
+def test_registry_name_and_seeded_sampling(server, monkeypatch):
+    monkeypatch.setenv("HQML_TOKEN", server.tokens["bob"])
+    c = hqml.Circuit(2).h(0).cnot(0, 1)
+    bits = hqml.sample(c, 200, seed=3, backend=f"remote+{server.url}")
+    again = hqml.sample(c, 200, seed=3, backend=f"remote+{server.url}")
+    assert bits.shape == (200, 2) and torch.equal(bits, again)
+    assert torch.equal(bits[:, 0], bits[:, 1])  # a Bell pair: outcomes agree
+    assert 60 < int(bits[:, 0].sum()) < 140
+
+
+def test_unauthenticated_and_cross_tenant_requests_are_refused(server):
+    c = small_circuit()
+    body = job_body(c, torch.rand(2, 3), torch.rand(3))
+    r = httpx.post(server.url + "/v1/jobs", json=body)
+    assert r.status_code == 401 and "Authorization: Bearer" in r.json()["detail"]
+    r = httpx.post(server.url + "/v1/jobs", json=body, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and "invalid" in r.json()["detail"]
+    r = httpx.post(server.url + "/v1/jobs", json=body, headers=headers(server, "alice"))
+    assert r.status_code == 202
+    job_id = r.json()["id"]
+    for method, path in (("GET", f"/v1/jobs/{job_id}"), ("GET", f"/v1/jobs/{job_id}/result"),
+                         ("DELETE", f"/v1/jobs/{job_id}")):
+        r = httpx.request(method, server.url + path, headers=headers(server, "bob"))
+        assert r.status_code == 404, (method, path)
+        assert httpx.request(method, server.url + path).status_code == 401
+    bob_jobs = httpx.get(server.url + "/v1/jobs", headers=headers(server, "bob")).json()["jobs"]
+    assert job_id not in {j["id"] for j in bob_jobs}
+    alice_jobs = httpx.get(server.url + "/v1/jobs", headers=headers(server, "alice")).json()["jobs"]
+    assert job_id in {j["id"] for j in alice_jobs}
+    # the token is stored hashed only
+    store = server.store()
+    with store.engine.connect() as conn:
+        dump = "\n".join(str(r) for r in conn.exec_driver_sql("SELECT * FROM tokens"))
+    store.engine.dispose()
+    assert server.tokens["alice"] not in dump
+
+
+def test_bad_requests_get_4xx_with_a_message_and_do_not_disturb_other_jobs(server):
+    c = small_circuit()
+    h = headers(server, "alice")
+    good = httpx.post(server.url + "/v1/jobs", json=job_body(c, torch.rand(3, 3), torch.rand(3)),
+                      headers=h).json()["id"]
+    bad_circuit = job_body(c, torch.rand(1, 3), torch.rand(3))
+    bad_circuit["circuit"]["ops"][0]["gate"] = "no_such_gate"
+    big = job_body(c, torch.rand(1, 3), torch.rand(3))
+    big["options"] = {"padding": "x" * 300_000}
+    wide = hqml.Circuit(13).h(0)
+    cases = [
+        (bad_circuit, 400, "bad circuit"),
+        ({**bad_circuit, "circuit": {"format": "nope"}}, 400, "not an hqml circuit"),
+        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "observables": None}, 422, "observables"),
+        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "inputs": {"x": [[1, 2]]}}, 400, "x"),
+        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "shots": 0}, 422, "shots"),
+        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "shots": 20_000}, 400, "limit"),
+        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "backend": "remote+http://x"}, 400,
+         "not offered"),
+        ({"circuit": json.loads(wide.to_json()), "measurement": "probs"}, 400, "at most 12"),
+        (big, 413, "too large"),
+    ]
+    for body, code, words in cases:
+        r = httpx.post(server.url + "/v1/jobs", json=body, headers=h)
+        assert r.status_code == code, (words, r.text)
+        assert words in r.json()["detail"], r.json()
+    r = httpx.post(server.url + "/v1/jobs", content=b"{not json", headers=h)
+    assert r.status_code == 422 and r.json()["detail"]
+    with JobClient(server.url, server.tokens["alice"]) as client:
+        assert tensor_from_json(client.wait(good, timeout=10)["value"]).shape == (3, 2)
+
+
+def test_idempotency_quota_cancel_and_timeout(server):
+    c = small_circuit()
+    body = job_body(c, torch.rand(2, 3), torch.rand(3), idempotency_key="same-key")
+    with JobClient(server.url, server.tokens["alice"]) as alice:
+        first, second = alice.submit(body), alice.submit(body)
+        assert first["id"] == second["id"]
+        assert sum(j["idempotency_key"] == "same-key" for j in alice.list(limit=1000)) == 1
+    vqe = vqe_body(max_iterations=100_000)
+    with JobClient(server.url, server.tokens["carol"]) as carol:
+        long_job = carol.submit(vqe, program=True)["id"]
+        with pytest.raises(JobServiceError) as e:  # carol may have one unfinished job
+            carol.submit(job_body(c, torch.rand(1, 3), torch.rand(3)))
+        assert e.value.status_code == 429 and "limit" in e.value.detail
+        assert carol.cancel(long_job)["status"] == "cancelled"
+        with pytest.raises(JobFailed, match="cancelled"):
+            carol.wait(long_job, timeout=5)
+        timed = carol.submit({**vqe, "timeout_s": 0.5}, program=True)["id"]
+        with pytest.raises(JobFailed, match="timed out"):
+            carol.wait(timed, timeout=10)
+
+
+def vqe_body(**extra) -> dict:
+    c = hqml.Circuit(2)
+    w = c.weight("w", (2, 2))
+    c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
+    h = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
+    body = {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": h.to_json(),
+            "optimizer": "adam", "learning_rate": 0.1, "max_iterations": 150, "seed": 1}
+    body.update(extra)
+    return body
+
+
+def test_vqe_program_runs_server_side_with_readable_progress(server):
+    h = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
+    exact = float(np.linalg.eigvalsh(h.to_matrix(2).numpy() if hasattr(h.to_matrix(2), "numpy")
+                                     else h.to_matrix(2))[0])
+    with JobClient(server.url, server.tokens["bob"]) as bob:
+        job = bob.submit(vqe_body(), program=True)["id"]
+        seen = []
+        while True:
+            info = bob.status(job, wait=0.2)
+            if info["progress"]:
+                seen.append(info["progress"]["iteration"])
+            if info["status"] in ("done", "failed"):
+                break
+        result = bob.wait(job, timeout=30)
+        lbfgs = bob.wait(bob.submit(vqe_body(optimizer="l-bfgs-b"), program=True)["id"], timeout=30)
+    assert seen and seen[-1] >= 1
+    assert result["iterations"] == 150 and len(result["history"]) == 150
+    assert result["energy"] == pytest.approx(exact, abs=1e-3)
+    assert lbfgs["energy"] == pytest.approx(exact, abs=1e-6)
+    # the returned weights reproduce the energy in-process
+    c = hqml.Circuit.from_json(json.dumps(vqe_body()["circuit"]))
+    w = tensor_from_json(result["weights"]["w"])
+    assert float(hqml.expval(c, h, weights={"w": w})) == pytest.approx(result["energy"], abs=1e-9)
