@@ -1,0 +1,57 @@
+"""Rewriting a backend task's circuit while keeping its evaluated parameters differentiable.
+
+A task carries numbers ``theta`` (B, P), not symbols. :func:`parametrized` rebuilds the circuit
+with gate parameter ``j`` = input symbol ``theta[j]``; a transform (folding, inserting Pauli
+frames) then keeps these symbols, and :func:`rebind` evaluates the new circuit's parameters from
+the task's ``theta`` (plus any extra inputs) with the ordinary, differentiable binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from ..backends.base import Task
+from ..circuit.circuit import Circuit, Operation
+from ..circuit.params import bind_parameters
+from ..circuit.gates import real_dtype
+
+THETA = "task_theta"
+
+
+def parametrized(task: Task) -> Circuit:
+    """The task's circuit with parameter ``j`` replaced by the input symbol ``task_theta[j]``."""
+    c = task.circuit
+    out = Circuit(c.n_qubits)
+    p = task.theta.shape[1]
+    sym = out.input(THETA, p) if p else None
+    col = 0
+    for op in c.ops:
+        k = op.gate.num_params
+        params = tuple(sym[col + i] for i in range(k)) if k else ()
+        out.ops.append(Operation(op.gate, op.wires, params))
+        col += k
+    out._touch()
+    return out
+
+
+def rebind(task: Task, circuit: Circuit, measurement: Any = None,
+           extra_inputs: Mapping[str, torch.Tensor] | None = None, repeat: int = 1) -> Task:
+    """A task running ``circuit`` (built on :func:`parametrized`) with the task's ``theta``.
+
+    Each row of ``theta`` is repeated ``repeat`` times (rows ``b * repeat + r``); ``extra_inputs``
+    have ``B * repeat`` rows.
+    """
+    theta = task.theta
+    if repeat > 1:
+        theta = theta.repeat_interleave(repeat, dim=0)
+    inputs: dict[str, Any] = dict(extra_inputs or {})
+    if THETA in circuit.inputs:
+        inputs[THETA] = theta
+    rows = theta.shape[0]
+    b = bind_parameters(circuit, inputs, None, real_dtype(task.dtype), theta.device)
+    new_theta = b.theta if b.theta.shape[0] == rows else b.theta.expand(rows, -1)
+    m = task.measurement if measurement is None else measurement
+    return Task(circuit, new_theta, m, task.dtype, task.shots, task.generator, None, task.options)
