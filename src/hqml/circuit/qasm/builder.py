@@ -7,6 +7,7 @@ inline (modifiers ``ctrl``/``negctrl``/``inv``/``pow`` act on the expanded steps
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from ..gates import GATES, UnitaryGate, controlled
 from .decompose import embed
 from .errors import QasmError
 from .expressions import evaluate
-from .lexer import tokenize
+from .lexer import PRAGMA, tokenize
 from .library import QELIB1_DEFINITIONS, STANDARD, Step
 from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
 
@@ -30,6 +31,7 @@ def scalar_name(name: str, index: tuple[int, ...]) -> str:
     return name if not index else name + "_" + "_".join(str(i) for i in index)
 
 
+@lru_cache(maxsize=1)
 def _library_defs() -> dict[str, GateDef]:
     stmts = Parser(tokenize(QELIB1_DEFINITIONS)[0]).parse()
     return {s.name: s for s in stmts}
@@ -58,11 +60,14 @@ class Builder:
 
     # --- symbols ----------------------------------------------------------------------------
     def _pragma(self, line: int, text: str) -> None:
-        parts = text.split(None, 2)
-        if len(parts) != 3 or parts[0] not in ("input", "weight") or not parts[1].isidentifier():
-            raise QasmError(f"bad hqml pragma '{text}' (expected '// @hqml input|weight NAME SHAPE')",
-                            line)
-        kind, name, shape_text = parts
+        """``KIND NAME SHAPE [PREFIX]``: scalars are written ``PREFIX_i_j`` (PREFIX = NAME)."""
+        parts = text.split()
+        if len(parts) < 3 or parts[0] not in ("input", "weight") or not parts[1].isidentifier():
+            raise QasmError(f"bad hqml pragma '{text}' (expected '// {PRAGMA} input|weight NAME"
+                            " SHAPE [PREFIX]')", line)
+        kind, name = parts[0], parts[1]
+        prefix = parts[-1] if len(parts) > 3 and parts[-1].isidentifier() else name
+        shape_text = " ".join(parts[2:-1] if prefix != name else parts[2:])
         try:
             shape = tuple(int(s) for s in shape_text.strip("() ").split(",") if s.strip())
         except ValueError:
@@ -71,7 +76,7 @@ class Builder:
             raise QasmError(f"symbol array '{name}' declared twice", line)
         self.arrays[name] = (kind, shape)
         for idx in np.ndindex(*shape):
-            self.symbols[scalar_name(name, idx)] = Symbol(name, kind, idx)
+            self.symbols[scalar_name(prefix, idx)] = Symbol(name, kind, idx)
 
     def lookup(self, name: str, line: int) -> Expr:
         if name in self.consts:

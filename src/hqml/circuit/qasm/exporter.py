@@ -87,15 +87,21 @@ class _Writer:
         out: list[str] = []
         decls: list[str] = []
         arrays = list(self.circuit.inputs.values()) + list(self.circuit.weights.values())
+        taken = set(self.reserved)
+        for arr in arrays:
+            taken |= {scalar_name(arr.name, idx) for idx in np.ndindex(*arr.shape)}
         for arr in arrays:
             shape = ",".join(str(s) for s in arr.shape) or "()"
-            out.append(f"// {PRAGMA} {arr.kind} {arr.name} {shape}")
-            for idx in np.ndindex(*arr.shape):
-                name = scalar_name(arr.name, idx)
-                if name in self.reserved:
-                    raise QasmExportError(
-                        f"{arr.kind} '{arr.name}' would be written as the QASM name '{name}', which"
-                        " clashes with a keyword, a gate or another symbol; rename the array")
+            names = [scalar_name(arr.name, idx) for idx in np.ndindex(*arr.shape)]
+            prefix, k = arr.name, 0
+            # on a clash with a keyword, a gate or another symbol, write under another prefix
+            while any(n in self.reserved or (prefix != arr.name and n in taken) for n in names):
+                prefix = f"{arr.name}_{arr.kind}{k or ''}"
+                names = [scalar_name(prefix, idx) for idx in np.ndindex(*arr.shape)]
+                k += 1
+            out.append(f"// {PRAGMA} {arr.kind} {arr.name} {shape}"
+                       + (f" {prefix}" if prefix != arr.name else ""))
+            for idx, name in zip(np.ndindex(*arr.shape), names):
                 self.reserved.add(name)
                 self.names[Symbol(arr.name, arr.kind, idx)] = name
                 decls.append(f"input float[64] {name};")

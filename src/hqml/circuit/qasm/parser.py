@@ -109,7 +109,10 @@ class Parser:
     def expect(self, value: str, what: str = "") -> Token:
         tok = self.next()
         if tok.kind not in ("op", "id") or tok.value != value:
-            raise QasmError(f"expected '{value}'{what} but found {tok!r}", tok.line)
+            line = tok.line
+            if value == ";" and self.i >= 2:  # a missing ';' belongs to the line before
+                line = min(line, self.toks[self.i - 2].line)
+            raise QasmError(f"expected '{value}'{what} but found {tok!r}", line)
         return tok
 
     def ident(self, what: str) -> Token:

@@ -1,0 +1,116 @@
+"""Bad OpenQASM input and impossible exports give one clear error naming the line / the fix."""
+
+import pytest
+
+import hqml
+from hqml.circuit import qasm
+
+HEAD2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'  # 4 lines
+HEAD3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\n'
+
+
+@pytest.mark.parametrize("body, line, words", [
+    ("h q[0]\ncx q[0], q[1];\n", 5, ["expected ';'"]),                      # missing semicolon
+    ("h q[0];\nfoo q[0];\n", 6, ["unknown gate 'foo'"]),
+    ("cx q[0];\n", 5, ["'cx' takes 0 parameter(s) and 2 qubit(s)", "got 0 and 1"]),
+    ("rx q[0];\n", 5, ["'rx' takes 1 parameter(s)"]),
+    ("h r[0];\n", 5, ["undeclared qubit register 'r'"]),
+    ("h c[0];\n", 5, ["undeclared qubit register 'c'", "classical register"]),
+    ("\n\nh q[2];\n", 7, ["index 2 out of range", "'q' of size 2"]),
+    ("cx q[1], q[1];\n", 5, ["repeated qubit"]),
+    ("reset q[0];\n", 5, ["reset is not supported"]),
+    ("if (c == 1) x q[0];\n", 5, ["'if'"]),
+    ("opaque g a;\n", 5, ["opaque"]),
+    ("measure q -> c[0];\n", 5, ["same size"]),
+    ("rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
+    ("rx(1/0) q[0];\n", 5, ["division by zero"]),
+    ("rx(foo(1)) q[0];\n", 5, ["unknown function 'foo'"]),
+    ("gate g a { h b; }\n", 5, ["'b' is not one of its qubit arguments"]),
+    ("gate g a { nope a; }\n", 5, ["unknown gate 'nope'"]),
+    ("gate g(t) a { rx(t) a; }\ng q[0];\n", 6, ["'g' takes 1 parameter(s) and 1 qubit(s)"]),
+    ("h q[0];\nrx(0.1 q[0];\n", 6, ["expected"]),
+    ("h q[0]; #\n", 5, ["unexpected character '#'"]),
+])
+def test_qasm2_errors_name_the_line(body, line, words):
+    with pytest.raises(qasm.QasmError) as info:
+        qasm.loads(HEAD2 + body)
+    msg = str(info.value)
+    assert msg.startswith(f"line {line}:"), msg
+    assert info.value.line == line
+    for w in words:
+        assert w in msg, msg
+
+
+@pytest.mark.parametrize("body, line, words", [
+    ("ctrl @ x q[0];\n", 5, ["ctrl", "qubits left"]),
+    ("pow(0.5) @ rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
+    ("input float[64] a;\npow(0.5) @ rx(a) q[0];\n", 6, ["non-integer", "numeric"]),
+    ("rx(2 ^ 3) q[0];\n", 5, ["'^' is bitwise xor", "**"]),
+    ("float[64] v = 1.0;\n", 5, ["classical variables"]),
+    ("for int i in [0:2] { h q[0]; }\n", 5, ["loops are not supported"]),
+    ("c[0] = 1;\n", 5, ["only measurement assignments"]),
+    ("h q[0:1];\n", 5, ["slices"]),
+    ("qubit[2] q;\n", 5, ["register 'q' is already declared"]),
+])
+def test_qasm3_errors_name_the_line(body, line, words):
+    with pytest.raises(qasm.QasmError) as info:
+        qasm.loads(HEAD3 + body)
+    msg = str(info.value)
+    assert msg.startswith(f"line {line}:"), msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_program_level_errors():
+    with pytest.raises(qasm.QasmError, match="no qubits"):
+        qasm.loads('OPENQASM 2.0;\ninclude "qelib1.inc";\n')
+    with pytest.raises(qasm.QasmError, match="line 1: unsupported OpenQASM version 4"):
+        qasm.loads("OPENQASM 4.0;\nqubit q;\n")
+    with pytest.raises(qasm.QasmError, match="line 2: cannot include 'mylib.inc'"):
+        qasm.loads('OPENQASM 2.0;\ninclude "mylib.inc";\nqreg q[1];\n')
+    with pytest.raises(qasm.QasmError, match="line 3: .*not closed"):
+        qasm.loads('OPENQASM 2.0;\nqreg q[1];\ngate g a { h a;\n')
+    assert issubclass(qasm.QasmError, ValueError) and issubclass(qasm.QasmExportError, ValueError)
+    with pytest.raises(TypeError, match="str"):
+        qasm.loads(b"OPENQASM 2.0;")
+
+
+def test_export_of_unbound_symbols_names_them_and_the_fix():
+    c = hqml.Circuit(2)
+    x = c.input("x", 2)
+    w = c.weight("w", (2, 2))
+    c.rx(x[1], 0).rz(w[1, 0] * 2, 1).h(0)
+    with pytest.raises(qasm.QasmExportError) as info:
+        qasm.dumps(c, version=2)
+    msg = str(info.value)
+    for w_ in ("x[1]", "w[1, 0]", "version=3", "bind"):
+        assert w_ in msg, msg
+    assert "input float[64] x_1;" in qasm.dumps(c, version=3)  # version 3 keeps them
+    with pytest.raises(ValueError, match="version must be 2 or 3"):
+        qasm.dumps(c, version=4)
+
+
+def test_symbol_names_that_clash_with_qasm_names_are_renamed_and_restored():
+    c = hqml.Circuit(2)
+    h = c.weight("h")  # 'h' is a gate: written under another name, restored on reading
+    x = c.input("x", 2)
+    x0 = c.weight("x_0")  # the scalar name of x[0]
+    c.rx(h * x[0], 0).ry(x0 + x[1], 1)
+    text = qasm.dumps(c, version=3)
+    assert "input float[64] h;" not in text
+    back = qasm.loads(text)
+    assert back == c
+
+
+def test_symbolic_controlled_unitary_needs_binding_in_qasm3():
+    # a symbolic parameter on a gate with no QASM 3 spelling cannot be written
+    from hqml.circuit.gates import Gate
+
+    weird = Gate("weird", 1, generator=[[0.5, 0.1], [0.1, -0.5]])
+    c = hqml.Circuit(1)
+    t = c.weight("theta")
+    c.append(weird, [0], [t])
+    with pytest.raises(qasm.QasmExportError, match="bind"):
+        qasm.dumps(c, version=3)
+    text = qasm.dumps(c.bind(weights={"theta": 0.4}), version=3)  # bound: exact decomposition
+    assert "gate weird_0" in text
