@@ -3,6 +3,7 @@
 from .ising import bqm_to_pauli, diagonal_energies, pauli_to_bqm, pauli_to_ising
 from .optimizers import METHODS, MinimizeResult, minimize
 from .qaoa import QAOA, QAOAResult
+from .vqe import VQE, VQEResult
 
-__all__ = ["QAOA", "QAOAResult", "METHODS", "MinimizeResult", "minimize", "bqm_to_pauli",
-           "diagonal_energies", "pauli_to_bqm", "pauli_to_ising"]
+__all__ = ["VQE", "VQEResult", "QAOA", "QAOAResult", "METHODS", "MinimizeResult", "minimize",
+           "bqm_to_pauli", "diagonal_energies", "pauli_to_bqm", "pauli_to_ising"]
