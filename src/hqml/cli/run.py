@@ -1,0 +1,84 @@
+"""``hqml run CONFIG.toml``: train a hybrid model and its classical baseline, write a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+class _Bar:
+    """One rich progress task; ``advance()`` per batch, ``close()`` at the end."""
+
+    def __init__(self, progress: Any, label: str, total: int):
+        self.progress, self.task = progress, progress.add_task(label, total=total)
+
+    def advance(self) -> None:
+        self.progress.advance(self.task)
+
+    def close(self) -> None:
+        self.progress.update(self.task, completed=self.progress.tasks[self.task].total)
+
+
+def run(config: Path = typer.Argument(..., help="TOML config file (see examples/)"),
+        output_dir: str = typer.Option(None, "--output-dir", "-o", help="override output_dir"),
+        epochs: int = typer.Option(None, help="override training.epochs"),
+        seed: int = typer.Option(None, help="override seed"),
+        no_mlflow: bool = typer.Option(False, "--no-mlflow", help="do not log to MLflow"),
+        tracking_uri: str = typer.Option(None, help="MLflow tracking URI (default ./mlruns)")) -> None:
+    """Train the config's hybrid model and a classical baseline with the same number of
+    trainable parameters; print a results table; write results.json, report.md and plots."""
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from hqml.experiment import ConfigError, load_config, run_experiment
+
+    console = Console()
+    overrides: dict[str, Any] = {}
+    if output_dir is not None:
+        overrides["output_dir"] = output_dir
+    if epochs is not None:
+        overrides["training.epochs"] = epochs
+    if seed is not None:
+        overrides["seed"] = seed
+    if no_mlflow:
+        overrides["tracking.mlflow"] = False
+    if tracking_uri is not None:
+        overrides["tracking.tracking_uri"] = tracking_uri
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(f"[bold]hqml run[/] {cfg.name}: dataset {cfg.data.name}, pattern"
+                  f" {cfg.model.pattern}, {cfg.model.n_qubits} qubits, {cfg.training.epochs} epochs,"
+                  f" torch threads {torch.get_num_threads()}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        try:
+            results = run_experiment(cfg, progress=lambda label, total: _Bar(progress, label, total))
+        except ConfigError as e:
+            console.print(f"[red]error:[/] {e}")
+            raise typer.Exit(2) from None
+    table = Table(title=f"{cfg.name}: test results ({results['data']['name']},"
+                        f" {results['data']['n_test']} test samples)")
+    for col in ("model", "trainable params", "test accuracy", "test loss", "train time (s)",
+                "quantum share of epoch"):
+        table.add_column(col, justify="right")
+    for name, m in results["models"].items():
+        split = m["time_split"]
+        share = split["quantum simulation"] / max(1e-12, sum(split.values()))
+        table.add_row(name, str(m["parameters"]), f"{m['test_acc']:.3f}", f"{m['test_loss']:.3f}",
+                      f"{m['train_seconds']:.1f}", f"{100 * share:.0f}%")
+    console.print(table)
+    run_dir = cfg.run_dir()
+    console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
+    if results.get("mlflow_run_id"):
+        console.print(f"MLflow run {results['mlflow_run_id']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

@@ -1,0 +1,150 @@
+"""The ``hqml run`` configuration: a TOML file validated by pydantic.
+
+A bad field gives one line naming the field, the problem and the allowed values, e.g.
+``model.pattern: Input should be 'dressed', 'head', ... (got 'hybridd')``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PATTERNS = ("dressed", "head", "feature", "monolithic", "quanvolution")
+ENCODINGS = ("angle", "zz", "iqp", "amplitude", "reuploading")
+ANSATZE = ("hardware_efficient", "strongly_entangling", "tree_tensor_network")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a message naming the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(BaseModel):
+    """Which dataset; extra keys go to the loader (e.g. ``size``, ``n_classes``, ``n_samples``)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: Literal["digits", "iris", "wine", "breast_cancer", "linearly_separable",
+                  "hyperplanes_parity", "two_curves", "hidden_manifold", "bars_and_stripes"] = "digits"
+    test_size: float = Field(0.25, gt=0, lt=1)
+    scale: Literal["standard", "minmax", "none"] = "standard"
+    max_train: int | None = Field(None, ge=4, description="use at most this many training samples")
+
+    @model_validator(mode="after")
+    def _loader_options(self) -> DataConfig:
+        from ..datasets import LOADERS
+
+        allowed = set(inspect.signature(LOADERS[self.name]).parameters) - {
+            "test_size", "seed", "scale", "as_tensors"}
+        for key in self.model_extra or {}:
+            if key not in allowed:
+                raise ValueError(f"unknown option {key!r} for dataset {self.name!r}; allowed:"
+                                 f" {sorted(allowed) or 'none'}")
+        return self
+
+    def loader_kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelConfig(_Strict):
+    """The hybrid model: split pattern, circuit, backend."""
+
+    pattern: Literal["dressed", "head", "feature", "monolithic", "quanvolution"] = "dressed"
+    n_qubits: int = Field(4, ge=1, le=20)
+    layers: int = Field(2, ge=1, le=50)
+    encoding: Literal["angle", "zz", "iqp", "amplitude", "reuploading"] = "angle"
+    ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = "hardware_efficient"
+    init: Literal["uniform", "normal", "identity_block", "zeros"] = "uniform"
+    backend: str = "statevector"
+    diff_method: Literal["best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"] = "best"
+    shots: int | None = Field(None, ge=1)
+    n_episodes: int = Field(8, ge=1, description="quantum kitchen sinks episodes (pattern 'feature')")
+    kernel_size: int = Field(2, ge=1, description="patch side (pattern 'quanvolution')")
+    trainable_quanvolution: bool = False
+
+
+class TrainingConfig(_Strict):
+    epochs: int = Field(10, ge=1, le=10000)
+    batch_size: int = Field(32, ge=1)
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    learning_rate: float = Field(0.01, gt=0)
+    baseline: bool = Field(True, description="also train the parameter-matched classical baseline")
+
+
+class TrackingConfig(_Strict):
+    mlflow: bool | None = Field(None, description="None: log to MLflow when it is installed")
+    tracking_uri: str | None = None
+    experiment: str = "hqml"
+
+
+class RunConfig(_Strict):
+    """A whole ``hqml run`` configuration."""
+
+    name: str = "run"
+    seed: int = 0
+    output_dir: str = "runs"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+def _allowed(parent: tuple) -> str:
+    model: Any = RunConfig
+    for part in parent:
+        model = model.model_fields[part].annotation
+    return ", ".join(model.model_fields)
+
+
+def _format(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "config"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown field; allowed here: {_allowed(e['loc'][:-1])}")
+        else:
+            given = e.get("input")
+            lines.append(f"{loc}: {msg}" + (f" (got {given!r})" if e["type"] != "missing" and
+                                            not isinstance(given, dict) else ""))
+    return "; ".join(lines)
+
+
+def parse_config(data: dict[str, Any]) -> RunConfig:
+    """Validate a config dict.
+
+    Raises:
+        ConfigError: naming each bad field and its allowed values.
+    """
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"invalid config: {_format(e)}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read and validate a TOML config; ``overrides`` (dotted keys) replace values."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    for key, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return parse_config(data)

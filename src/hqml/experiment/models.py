@@ -1,0 +1,144 @@
+"""Build the hybrid model of a config and its parameter-matched classical baseline."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..circuit.circuit import Circuit
+from ..circuit.observables import Z
+from ..circuit.templates import (amplitude_encoding, angle_encoding, data_reuploading,
+                                 hardware_efficient, identity_blocks, iqp_encoding,
+                                 strongly_entangling, tree_tensor_network, zz_feature_map)
+from ..nn import (DressedQuantumLayer, PCAReduction, QuantumClassifier, QuantumFeatureModel,
+                  QuantumHead, QuantumKitchenSinks, QuantumLayer, Quanvolution2d, count_parameters)
+from .config import ConfigError, ModelConfig
+
+
+def build_circuit(cfg: ModelConfig) -> Circuit:
+    """Encoding followed by the ansatz (data re-uploading interleaves them)."""
+    n = cfg.n_qubits
+    if cfg.encoding == "reuploading":
+        if cfg.init == "identity_block":
+            raise ConfigError("model.init: 'identity_block' does not apply to encoding 'reuploading'")
+        return data_reuploading(n, cfg.layers)
+    enc = {"angle": lambda: angle_encoding(n), "zz": lambda: zz_feature_map(n, reps=1),
+           "iqp": lambda: iqp_encoding(n), "amplitude": lambda: amplitude_encoding(n)}[cfg.encoding]()
+    if cfg.ansatz == "tree_tensor_network":
+        if n & (n - 1) or n < 2:
+            raise ConfigError(f"model.n_qubits: the tree tensor network needs a power of two >= 2, got {n}")
+        ansatz = tree_tensor_network(n)
+    elif cfg.init == "identity_block":
+        block = (hardware_efficient(n, 1) if cfg.ansatz == "hardware_efficient"
+                 else strongly_entangling(n, 1))
+        ansatz = identity_blocks(block, n_blocks=cfg.layers)
+    elif cfg.ansatz == "hardware_efficient":
+        ansatz = hardware_efficient(n, cfg.layers)
+    else:
+        ansatz = strongly_entangling(n, cfg.layers)
+    return enc.compose(ansatz)
+
+
+def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
+    if "probs_wires" not in kw:
+        kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
+    return QuantumLayer(circuit, backend=cfg.backend, diff_method=cfg.diff_method, init=cfg.init,
+                        seed=seed, shots=cfg.shots, **kw)
+
+
+def build_hybrid(cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor,
+                 seed: int) -> nn.Module:
+    """The hybrid model of the config's split pattern.
+
+    Raises:
+        ConfigError: when the pattern does not fit the data (e.g. feature counts).
+    """
+    torch.manual_seed(seed)  # classical layers' initialisation
+    if cfg.pattern == "quanvolution":
+        if x_train.dim() != 4:
+            raise ConfigError("model.pattern 'quanvolution' needs images: set data.images = true"
+                              " (datasets 'digits' or 'bars_and_stripes')")
+        k = cfg.kernel_size
+        quanv = Quanvolution2d(x_train.shape[1], k, trainable=cfg.trainable_quanvolution,
+                               layers=cfg.layers, seed=seed, backend=cfg.backend,
+                               diff_method=cfg.diff_method)
+        with torch.no_grad():
+            n_out = quanv(x_train[:1]).numel()
+        return nn.Sequential(quanv, nn.Flatten(), nn.Linear(n_out, n_classes))
+    if x_train.dim() != 2:
+        raise ConfigError(f"model.pattern {cfg.pattern!r} needs flat features: set data.images = false")
+    if cfg.pattern == "feature":
+        qks = QuantumKitchenSinks(n_features, cfg.n_qubits, cfg.n_episodes, seed=seed,
+                                  backend=cfg.backend)
+        return QuantumFeatureModel(qks, nn.Linear(n_features + qks.n_outputs, n_classes))
+    circuit = build_circuit(cfg)
+    n_in = sum(a.size for a in circuit.inputs.values())
+    if cfg.pattern == "dressed":
+        return DressedQuantumLayer(n_features, n_classes, _layer(circuit, cfg, seed))
+    if cfg.pattern == "head":
+        if n_in > n_features:
+            raise ConfigError(f"model: the circuit takes {n_in} features but the data has {n_features};"
+                              " lower model.n_qubits or choose another encoding")
+        reduction = PCAReduction(n_features, n_in).fit(x_train)
+        return QuantumHead(reduction, _layer(circuit, cfg, seed), n_classes,
+                           squash=cfg.encoding != "amplitude")
+    # monolithic: the features go straight into the circuit
+    if n_in != n_features:
+        hint = (f"use encoding 'amplitude' with n_qubits = {math.ceil(math.log2(n_features))}"
+                if n_features > cfg.n_qubits else f"set model.n_qubits = {n_features}")
+        raise ConfigError(f"model.pattern 'monolithic': the circuit takes {n_in} features, the data"
+                          f" has {n_features}; {hint}")
+    wires = max(1, math.ceil(math.log2(n_classes)))
+    if wires > cfg.n_qubits:
+        raise ConfigError(f"model.n_qubits: {n_classes} classes need {wires} readout qubits")
+    return QuantumClassifier(circuit, n_classes, wires=list(range(wires)), backend=cfg.backend,
+                             diff_method=cfg.diff_method, init=cfg.init, seed=seed, shots=cfg.shots)
+
+
+class MatchedMLP(nn.Module):
+    """A one-hidden-layer MLP with exactly ``budget`` trainable parameters.
+
+    The hidden width is the largest that fits; the few parameters left over become elementwise
+    trainable gains on the first inputs and then on the first logits, so the count matches
+    exactly (when ``budget`` allows at least one hidden unit).
+    """
+
+    def __init__(self, n_features: int, n_classes: int, budget: int):
+        super().__init__()
+        per_unit = n_features + n_classes + 1
+        hidden = max(1, (budget - n_classes) // per_unit)
+        self.net = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        rest = max(0, budget - (hidden * per_unit + n_classes))
+        n_in = min(rest, n_features)
+        self.in_gain = nn.Parameter(torch.ones(n_in))
+        self.out_gain = nn.Parameter(torch.ones(min(rest - n_in, n_classes)))
+        self.hidden = hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(len(x), -1)
+        k = len(self.in_gain)
+        x = torch.cat([x[:, :k] * self.in_gain, x[:, k:]], dim=1)
+        out = self.net(x)
+        m = len(self.out_gain)
+        return torch.cat([out[:, :m] * self.out_gain, out[:, m:]], dim=1)
+
+
+def build_baseline(n_features: int, n_classes: int, budget: int, seed: int) -> MatchedMLP:
+    """The classical baseline with (as far as possible) ``budget`` trainable parameters."""
+    torch.manual_seed(seed)
+    return MatchedMLP(n_features, n_classes, budget)
+
+
+def quantum_circuit_of(model: nn.Module) -> Circuit | None:
+    """The circuit of the first quantum layer inside ``model`` (for drawing and resources)."""
+    for m in model.modules():
+        if isinstance(m, QuantumLayer):
+            return m.circuit
+    return None
+
+
+__all__ = ["build_circuit", "build_hybrid", "build_baseline", "MatchedMLP", "quantum_circuit_of",
+           "count_parameters"]

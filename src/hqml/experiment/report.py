@@ -1,0 +1,100 @@
+"""The run report: PNG plots and a Markdown page under the run's output folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # files only; never opens a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(histories: dict[str, dict[str, list[float]]], path: Path) -> Path:
+    """Loss and accuracy per epoch (train dashed, test solid) for each model."""
+    plt = _pyplot()
+    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 4))
+    for (name, h), color in zip(histories.items(), ("tab:blue", "tab:orange", "tab:green")):
+        epochs = range(1, len(h["train_loss"]) + 1)
+        ax_l.plot(epochs, h["train_loss"], "--", color=color, label=f"{name} train")
+        ax_l.plot(epochs, h["test_loss"], "-", color=color, label=f"{name} test")
+        ax_a.plot(epochs, h["train_acc"], "--", color=color, label=f"{name} train")
+        ax_a.plot(epochs, h["test_acc"], "-", color=color, label=f"{name} test")
+    ax_l.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
+    ax_a.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+    for ax in (ax_l, ax_a):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_circuit(drawing: str, path: Path, title: str = "Quantum circuit") -> Path:
+    """Render the circuit's text drawing as a PNG."""
+    plt = _pyplot()
+    lines = drawing.splitlines() or [""]
+    width = max(len(s) for s in lines)
+    fig = plt.figure(figsize=(min(30, 0.4 + 0.07 * width), 0.5 + 0.15 * len(lines)))
+    fig.text(0.01, 0.98, title + "\n" + drawing, family="monospace", fontsize=8, va="top")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_time_split(split: dict[str, float], path: Path, title: str) -> Path:
+    """One horizontal stacked bar: seconds per epoch by category."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    left = 0.0
+    colors = {"quantum simulation": "tab:purple", "classical compute": "tab:green",
+              "data movement": "tab:gray"}
+    total = sum(split.values()) or 1.0
+    for label, sec in split.items():
+        ax.barh([0], [sec], left=left, color=colors.get(label), label=f"{label}: {sec:.3f} s"
+                f" ({100 * sec / total:.0f}%)")
+        left += sec
+    ax.set_yticks([])
+    ax.set_xlabel("seconds per epoch (mean)")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> Path:
+    """A readable Markdown report of ``results`` (as written to results.json)."""
+    cfg, models = results["config"], results["models"]
+    out = [f"# hqml run: {cfg['name']}", "",
+           f"Dataset **{results['data']['name']}** ({results['data']['n_train']} train /"
+           f" {results['data']['n_test']} test samples, {results['data']['n_features']} features,"
+           f" {results['data']['n_classes']} classes), seed {cfg['seed']}, pattern"
+           f" **{cfg['model']['pattern']}**, backend `{cfg['model']['backend']}`.", "",
+           "## Results", "", "| model | trainable parameters | test accuracy | test loss |"
+           " train time (s) | mean epoch (s) |", "|---|---:|---:|---:|---:|---:|"]
+    for name, m in models.items():
+        out.append(f"| {name} | {m['parameters']} | {m['test_acc']:.3f} | {m['test_loss']:.3f} |"
+                   f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |")
+    out += ["", "![loss and accuracy](curves.png)", ""]
+    if results.get("circuit"):
+        res = results["circuit"]
+        out += ["## Circuit", "", f"{res['n_qubits']} qubits, {res['gates']} gates"
+                f" ({res['two_qubit_gates']} two-qubit), depth {res['depth']},"
+                f" {res['parameters']} circuit parameters.", "", "![circuit](circuit.png)", ""]
+    split = models["hybrid"]["time_split"]
+    out += ["## Where an epoch's time goes (hybrid model)", "", "| part | seconds per epoch |",
+            "|---|---:|"]
+    out += [f"| {k} | {v:.4f} |" for k, v in split.items()]
+    out += ["", "![time split](time_split.png)", "", "Quantum simulation is the time spent inside"
+            " quantum layers (forward and backward); data movement is shuffling, slicing and moving"
+            " batches; classical compute is the rest of the training step.", ""]
+    path.write_text("\n".join(out), encoding="utf-8")
+    return path

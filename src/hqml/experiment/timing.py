@@ -1,0 +1,82 @@
+"""Where an epoch's time goes: quantum simulation, classical compute, data movement.
+
+:class:`QuantumTimer` hooks every :class:`~hqml.nn.QuantumLayer` of a model. Forward time is the
+span of each quantum forward call. Backward time runs from the moment the gradient reaches the
+layer's output to the moment the layer's last gradient (its weights' or its input's) is ready,
+recorded with identity autograd functions and gradient-accumulation hooks.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..nn.layer import QuantumLayer
+
+
+class _Stamp(torch.autograd.Function):
+    """Identity whose backward calls ``callback()`` when the gradient passes."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, callback: Any) -> torch.Tensor:  # type: ignore[override]
+        ctx.callback = callback
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        ctx.callback()
+        return grad, None
+
+
+class QuantumTimer:
+    """Accumulates seconds spent inside quantum layers (forward and backward)."""
+
+    def __init__(self, model: nn.Module):
+        self.seconds = 0.0
+        self._handles: list[Any] = []
+        self._start: dict[int, float] = {}
+        self._bwd_start: float | None = None
+        self._bwd_end = 0.0
+        for layer in model.modules():
+            if isinstance(layer, QuantumLayer):
+                self._handles.append(layer.register_forward_pre_hook(self._pre))
+                self._handles.append(layer.register_forward_hook(self._post))
+                for p in layer.parameters():
+                    if p.requires_grad:
+                        self._handles.append(p.register_post_accumulate_grad_hook(self._grad_done))
+
+    def _pre(self, module: nn.Module, args: tuple) -> tuple | None:
+        self._start[id(module)] = time.perf_counter()
+        if args and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
+            return (_Stamp.apply(args[0], self._grad_done),) + tuple(args[1:])
+        return None
+
+    def _post(self, module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
+        self.seconds += time.perf_counter() - self._start.pop(id(module))
+        if out.requires_grad:
+            return _Stamp.apply(out, self._grad_arrives)
+        return out
+
+    def _grad_arrives(self) -> None:
+        self._bwd_start = time.perf_counter()
+
+    def _grad_done(self, *_: Any) -> None:
+        self._bwd_end = time.perf_counter()
+
+    def close_backward(self) -> None:
+        """Call after ``loss.backward()``: adds the quantum part of that backward pass."""
+        if self._bwd_start is not None and self._bwd_end > self._bwd_start:
+            self.seconds += self._bwd_end - self._bwd_start
+        self._bwd_start = None
+
+    def pop(self) -> float:
+        s, self.seconds = self.seconds, 0.0
+        return s
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
