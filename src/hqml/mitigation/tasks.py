@@ -47,9 +47,11 @@ def rebind(task: Task, circuit: Circuit, measurement: Any = None,
     theta = task.theta
     if repeat > 1:
         theta = theta.repeat_interleave(repeat, dim=0)
-    inputs: dict[str, Any] = dict(extra_inputs or {})
+    given: dict[str, Any] = dict(extra_inputs or {})
     if THETA in circuit.inputs:
-        inputs[THETA] = theta
+        given[THETA] = theta
+    # in declaration order: bind_parameters lays values out in the order they are given
+    inputs = {name: given[name] for name in circuit.inputs if name in given}
     rows = theta.shape[0]
     b = bind_parameters(circuit, inputs, None, real_dtype(task.dtype), theta.device)
     new_theta = b.theta if b.theta.shape[0] == rows else b.theta.expand(rows, -1)

@@ -102,9 +102,10 @@ class Channel:
 
     def pauli_transfer_matrix(self) -> np.ndarray:
         """``R[i, j] = Tr(P_i E(P_j)) / d`` over :func:`pauli_labels` (real)."""
-        labels = pauli_labels(self.num_wires)
-        mats = [pauli_matrix(p) for p in labels]
-        return np.array([[np.trace(a @ self(b)).real / self.dim for b in mats] for a in mats])
+        mats = [pauli_matrix(p) for p in pauli_labels(self.num_wires)]
+        cols = np.stack([m.reshape(-1) for m in mats], axis=1)  # row-major vec(P_j)
+        rows = np.stack([m.T.reshape(-1) for m in mats], axis=0)  # Tr(A B) = vec(A^T) . vec(B)
+        return (rows @ self.superoperator() @ cols).real / self.dim
 
     def pauli_probabilities(self, atol: float = 1e-9) -> dict[str, float] | None:
         """``{label: p}`` when the channel is a Pauli channel ``sum p_P P rho P``, else ``None``."""

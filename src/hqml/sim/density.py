@@ -35,9 +35,23 @@ def _col_wires(n: int, wires: Sequence[int]) -> list[int]:
 def apply_unitary(rho: torch.Tensor, n: int, matrix: torch.Tensor, wires: Sequence[int]) -> torch.Tensor:
     """``U rho U^dagger`` for a ``(d, d)`` or ``(B, d, d)`` matrix on ``wires``."""
     bs = rho.shape[0]
+    if matrix.dim() == 3 and len(wires) == 1 and matrix.shape[0] > 1:
+        v = _batched_one_qubit(rho.reshape(bs, -1), 2 * n, matrix, wires[0])
+        v = _batched_one_qubit(v, 2 * n, matrix.conj(), n + wires[0])
+        return v.reshape(v.shape[0], 2**n, 2**n)
     v = apply_matrix(rho.reshape(bs, -1), 2 * n, matrix, wires)
     v = apply_matrix(v, 2 * n, matrix.conj(), _col_wires(n, wires))
     return v.reshape(v.shape[0], 2**n, 2**n)
+
+
+def _batched_one_qubit(state: torch.Tensor, n: int, u: torch.Tensor, wire: int) -> torch.Tensor:
+    """A different 2x2 matrix per row, by elementwise products (batched tiny matmuls are slow)."""
+    bs = max(state.shape[0], u.shape[0])
+    v = state.reshape(state.shape[0], 2**wire, 2, -1)
+    a, b = v[:, :, 0], v[:, :, 1]
+    m = u.reshape(-1, 2, 2, 1, 1)
+    out = torch.stack([m[:, 0, 0] * a + m[:, 0, 1] * b, m[:, 1, 0] * a + m[:, 1, 1] * b], dim=2)
+    return out.reshape(bs, -1)
 
 
 def apply_unitary_diagonal(rho: torch.Tensor, n: int, diag: torch.Tensor,
