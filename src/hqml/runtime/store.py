@@ -33,9 +33,9 @@ tokens = sa.Table(
 jobs = sa.Table(
     "jobs", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
+    sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("idempotency_key", sa.String(200), nullable=True),
     sa.Column("session_id", sa.String(32), nullable=True),
     sa.Column("payload", sa.Text, nullable=False),
@@ -49,6 +49,8 @@ jobs = sa.Table(
     sa.Column("started_at", sa.Float, nullable=True),
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_key"),
+    sa.Index("ix_jobs_owner_status", "owner", "status"),
+    sa.Index("ix_jobs_status_created", "status", "created_at"),
 )
 sessions = sa.Table(
     "sessions", metadata,
@@ -123,7 +125,23 @@ class JobStore(Protocol):
     def get(self, job_id: str, owner: str | None = None) -> JobRecord | None: ...
     def list(self, owner: str, status: str | None = None, limit: int = 100) -> list[JobRecord]: ...
     def cancel(self, job_id: str, owner: str) -> JobRecord | None: ...
-    def claim(self, limit: int) -> list[JobRecord]: ...
+    def claim(self, limit: int) -> list[JobRecord]:
+        """Move up to ``limit`` of the oldest queued jobs to running and return them.
+
+        One guarded ``UPDATE ... RETURNING``: a job claimed by a concurrent worker no longer
+        matches ``status = 'queued'`` and is not returned twice.
+        """
+        if limit <= 0:
+            return []
+        oldest = (sa.select(jobs.c.id).where(jobs.c.status == "queued")
+                  .order_by(jobs.c.created_at).limit(limit).scalar_subquery())
+        stmt = (jobs.update().where(jobs.c.id.in_(oldest), jobs.c.status == "queued")
+                .values(status="running", started_at=time.time(), attempts=jobs.c.attempts + 1)
+                .returning(*jobs.c))
+        with self.engine.begin() as conn:
+            claimed = [JobRecord(**r._asdict()) for r in conn.execute(stmt)]
+        return sorted(claimed, key=lambda j: j.created_at)
+
     def finish(self, job_id: str, status: str, result: str | None = None,
                error: str | None = None) -> bool: ...
     def set_progress(self, job_id: str, progress: str) -> None: ...
@@ -168,31 +186,31 @@ class SqlJobStore:
         Raises:
             QuotaExceeded: ``owner`` already has ``max_unfinished`` queued or running jobs.
         """
-        if idempotency_key is not None:
-            found = self._by_key(owner, idempotency_key)
-            if found is not None:
-                return found, False
-        job_id = uuid.uuid4().hex
+        now = time.time()
+        values = dict(id=uuid.uuid4().hex, owner=owner, kind=kind, status="queued",
+                      idempotency_key=idempotency_key, session_id=session_id, payload=payload,
+                      result=None, error=None, progress=None, timeout_s=timeout_s, attempts=0,
+                      completions=0, created_at=now, started_at=None, finished_at=None)
         try:
             with self.engine.begin() as conn:
+                if idempotency_key is not None:
+                    row = conn.execute(sa.select(jobs).where(
+                        jobs.c.owner == owner, jobs.c.idempotency_key == idempotency_key)).first()
+                    if row is not None:
+                        return JobRecord(**row._asdict()), False
                 if max_unfinished is not None:
                     n = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(
                         jobs.c.owner == owner, jobs.c.status.in_(UNFINISHED))).scalar_one()
                     if n >= max_unfinished:
                         raise QuotaExceeded(f"{n} unfinished jobs; the limit of this token is"
                                             f" {max_unfinished}; wait for some to finish")
-                conn.execute(jobs.insert().values(
-                    id=job_id, owner=owner, kind=kind, status="queued",
-                    idempotency_key=idempotency_key, session_id=session_id, payload=payload,
-                    timeout_s=timeout_s, attempts=0, completions=0, created_at=time.time()))
+                conn.execute(jobs.insert().values(**values))
         except IntegrityError:
             found = self._by_key(owner, idempotency_key) if idempotency_key else None
             if found is None:
                 raise
             return found, False  # a concurrent request with the same key won
-        job = self.get(job_id)
-        assert job is not None
-        return job, True
+        return JobRecord(**values), True
 
     def _by_key(self, owner: str, key: str) -> JobRecord | None:
         with self.engine.connect() as conn:

@@ -46,8 +46,8 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.Float, nullable=True),
         sa.UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_key"),
     )
-    op.create_index("ix_jobs_owner", "jobs", ["owner"])
-    op.create_index("ix_jobs_status", "jobs", ["status"])
+    op.create_index("ix_jobs_owner_status", "jobs", ["owner", "status"])
+    op.create_index("ix_jobs_status_created", "jobs", ["status", "created_at"])
     op.create_table(
         "sessions",
         sa.Column("id", sa.String(32), primary_key=True),

@@ -1,0 +1,122 @@
+"""Load and crash recovery on a real server process with a SQLite file: 500 jobs from 8
+concurrent clients; then SIGKILL with jobs queued and running, restart, and every accepted job
+completes exactly once with the right result."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import pathlib
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+import hqml
+from hqml.runtime.client import JobClient
+from hqml.runtime.wire import tensor_from_json
+
+H = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
+
+
+def _server_class():
+    spec = importlib.util.spec_from_file_location(
+        "runtime_conftest", pathlib.Path(__file__).with_name("conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.ServerProcess
+
+
+def vqe_body(key: str) -> dict:
+    c = hqml.Circuit(2)
+    w = c.weight("w", (2, 2))
+    c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
+    return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
+            "optimizer": "l-bfgs-b", "max_iterations": 200, "seed": 3, "idempotency_key": key}
+
+
+def ry_job(theta: float, key: str) -> dict:
+    c = hqml.Circuit(1)
+    c.ry(c.input("t", 1)[0], 0)
+    return {"circuit": json.loads(c.to_json()), "inputs": {"t": [[theta]]}, "dtype": "complex128",
+            "observables": [hqml.Z(0).to_json()], "idempotency_key": key}
+
+
+def rows(server) -> dict[str, dict]:
+    store = server.store()
+    with store.engine.connect() as conn:
+        out = {r.idempotency_key: r._asdict() for r in conn.execute(
+            sa.text("SELECT idempotency_key, status, attempts, completions FROM jobs"))}
+    store.engine.dispose()
+    return out
+
+
+def load_test(server, token: str, n_jobs: int = 500, n_clients: int = 8) -> None:
+    angles = np.linspace(0, math.pi, n_jobs)
+
+    def client_run(k: int) -> list[tuple[int, float, float]]:
+        out = []
+        with JobClient(server.url, token) as c:
+            sent = {i: (c.submit(ry_job(float(angles[i]), f"load-{i}"))["id"], time.perf_counter())
+                    for i in range(k, n_jobs, n_clients)}
+            for i, (job, t0) in sent.items():
+                value = float(tensor_from_json(c.wait(job, timeout=120)["value"]))
+                out.append((i, value, time.perf_counter() - t0))
+        return out
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n_clients) as pool:
+        results = sorted(r for part in pool.map(client_run, range(n_clients)) for r in part)
+    wall = time.perf_counter() - t0
+    lat = sorted(r[2] for r in results)
+    print(f"\nload test: {n_jobs} jobs from {n_clients} clients in {wall:.2f} s"
+          f" ({n_jobs / wall:.0f} jobs/s); latency p50 {statistics.median(lat) * 1e3:.0f} ms,"
+          f" p95 {lat[int(0.95 * len(lat))] * 1e3:.0f} ms")
+    assert [r[0] for r in results] == list(range(n_jobs))  # none lost
+    np.testing.assert_allclose([r[1] for r in results], np.cos(angles), atol=1e-12)
+    assert wall < 120
+
+
+def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(tmp_path):
+    server = _server_class()(tmp_path / "jobs.db", workers=2, poll_interval_s=0.2)
+    store = server.store()
+    token = store.create_token("alice")
+    store.engine.dispose()
+    thetas = np.linspace(-3, 3, 40)
+    server.start()
+    try:
+        load_test(server, token)
+        with JobClient(server.url, token) as client:
+            # two programs occupy both workers, so the 40 circuit jobs stay queued
+            programs = [client.submit(vqe_body(f"vqe-{i}"), program=True)["id"] for i in range(2)]
+            circuits = [client.submit(ry_job(float(t), f"ry-{i}"))["id"] for i, t in enumerate(thetas)]
+            deadline = time.monotonic() + 60
+            while not all((client.status(p)["progress"] or {}).get("iteration", 0) >= 1
+                          for p in programs):
+                assert time.monotonic() < deadline, "programs did not start"
+                time.sleep(0.02)
+        server.kill()
+        before = rows(server)
+        assert {before[f"vqe-{i}"]["status"] for i in range(2)} == {"running"}
+        assert sum(before[f"ry-{i}"]["status"] == "queued" for i in range(40)) >= 30
+        server.start()
+        with JobClient(server.url, token) as client:
+            # a client that never saw its acknowledgements submits again: no duplicates
+            again = [client.submit(ry_job(float(t), f"ry-{i}"))["id"] for i, t in enumerate(thetas)]
+            assert again == circuits
+            values = [float(tensor_from_json(client.wait(j, timeout=60)["value"])) for j in circuits]
+            energies = [client.wait(p, timeout=60)["energy"] for p in programs]
+    finally:
+        server.stop()
+    np.testing.assert_allclose(values, np.cos(thetas), atol=1e-12)
+    exact = float(np.linalg.eigvalsh(np.asarray(H.to_matrix(2)))[0])
+    assert energies[0] == energies[1] == pytest.approx(exact, abs=1e-6)
+    after = rows(server)
+    assert len(after) == 542
+    assert all(r["status"] == "done" and r["completions"] == 1 for r in after.values())
+    assert [after[f"vqe-{i}"]["attempts"] for i in range(2)] == [2, 2]  # re-run once after the kill
+    assert all(after[f"ry-{i}"]["attempts"] == 1 for i in range(40))
