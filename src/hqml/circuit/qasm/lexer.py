@@ -28,10 +28,12 @@ _TOKEN = re.compile(
     r"|(?P<nl>\n)"
     r"|(?P<lc>//[^\n]*)"
     r"|(?P<bc>/\*.*?\*/)"
+    r"|(?P<ubc>/\*)"
     r"|(?P<num>(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?)"
     r"|(?P<id>[^\W\d]\w*|\$\d+)"
     r"|(?P<str>\"[^\"\n]*\"|'[^'\n]*')"
-    r"|(?P<op>" + "|".join(re.escape(o) for o in _OPS) + ")",
+    r"|(?P<op>" + "|".join(re.escape(o) for o in _OPS) + ")"
+    r"|(?P<bad>.)",
     re.DOTALL,
 )
 
@@ -44,25 +46,28 @@ def tokenize(text: str) -> tuple[list[Token], list[tuple[int, str]]]:
     """
     tokens: list[Token] = []
     pragmas: list[tuple[int, str]] = []
-    line, pos = 1, 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            if text.startswith("/*", pos):
-                raise QasmError("unterminated /* comment", line)
-            raise QasmError(f"unexpected character {text[pos]!r}", line)
+    line = 1
+    for m in _TOKEN.finditer(text):
         kind, value = m.lastgroup, m.group()
-        if kind == "lc":
+        if kind == "ws":
+            continue
+        if kind == "nl":
+            line += 1
+        elif kind in ("id", "op"):
+            tokens.append(Token(kind, value, line))
+        elif kind == "num":
+            tokens.append(Token("num", value.replace("_", ""), line))
+        elif kind == "lc":
             body = value[2:].strip()
             if body.startswith(PRAGMA):
                 pragmas.append((line, body[len(PRAGMA):].strip()))
-        elif kind == "num":
-            tokens.append(Token("num", value.replace("_", ""), line))
+        elif kind == "bc":
+            line += value.count("\n")
         elif kind == "str":
             tokens.append(Token("str", value[1:-1], line))
-        elif kind in ("id", "op"):
-            tokens.append(Token(kind, value, line))
-        line += value.count("\n")
-        pos = m.end()
+        elif kind == "ubc":
+            raise QasmError("unterminated /* comment", line)
+        else:
+            raise QasmError(f"unexpected character {value!r}", line)
     tokens.append(Token("eof", "", line))
     return tokens, pragmas
