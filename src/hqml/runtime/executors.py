@@ -78,6 +78,7 @@ class ProcessPoolBackend(ShardedBackend):
                 i = futures[fut]
                 try:
                     results[i] = fut.result()
+                    self.stats["completed"] += 1
                 except USER_ERRORS:
                     raise
                 except Exception as e:  # a lost worker (BrokenProcessPool) or a crash in it
@@ -91,6 +92,10 @@ class ProcessPoolBackend(ShardedBackend):
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None  # a broken pool cannot be reused: start fresh workers
         return results  # type: ignore[return-value]
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (empty before the first batch)."""
+        return list(getattr(self._pool, "_processes", None) or {})
 
     def close(self) -> None:
         if self._pool is not None:
@@ -185,6 +190,7 @@ class RayBackend(ShardedBackend):
                 load[slot] -= 1
                 try:
                     results[i] = ray.get(ref)
+                    self.stats["completed"] += 1
                 except lost as e:
                     attempts[i] += 1
                     if attempts[i] > self.max_retries:

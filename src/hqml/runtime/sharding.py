@@ -81,7 +81,7 @@ class ShardedBackend(Backend):
         self.num_workers = num_workers
         self.share_rows = share_rows
         self.max_retries = max_retries
-        self.stats = {"shares": 0, "retries": 0}
+        self.stats = {"shares": 0, "completed": 0, "retries": 0}
         probe = get_backend(inner, **self.inner_options)
         caps = probe.capabilities
         # results cross a process boundary, so autograd cannot see through them
