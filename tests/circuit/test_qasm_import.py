@@ -21,7 +21,8 @@ SX = np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]]) / 2
 
 
 def rx(t):
-    return np.array([[math.cos(t / 2), -1j * math.sin(t / 2)], [-1j * math.sin(t / 2), math.cos(t / 2)]])
+    c, s = math.cos(t / 2), math.sin(t / 2)
+    return np.array([[c, -1j * s], [-1j * s, c]])
 
 
 def ry(t):
@@ -166,13 +167,15 @@ def test_user_definition_of_a_standard_name_is_respected():
     text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { h a; }\nqreg q[1];\nsx q[0];\n'
     assert equal_up_to_phase(state_of(qasm.loads(text)), H[:, 0])
     # one that is the standard gate (up to global phase in QASM 2) keeps the native gate
-    text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { sdg a; h a; sdg a; }\nqreg q[1];\nsx q[0];\n'
+    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { sdg a; h a; sdg a; }\n'
+            "qreg q[1];\nsx q[0];\n")
     assert qasm.loads(text).count_ops() == {"sx": 1}
 
 
 def test_relative_phase_toffoli_from_qelib1_and_multi_controlled():
     text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[5];\nh q;\nrccx q[0],q[1],q[2];\n'
-            'c3x q[0],q[1],q[2],q[3];\nc3sqrtx q[1],q[2],q[3],q[4];\nc4x q[4],q[3],q[2],q[1],q[0];\n')
+            "c3x q[0],q[1],q[2],q[3];\nc3sqrtx q[1],q[2],q[3],q[4];\n"
+            "c4x q[4],q[3],q[2],q[1],q[0];\n")
     c = qasm.loads(text)
     a, b, t, q4 = 0, 1, 2, 4  # rccx as qelib1.inc defines it (u2(0,pi) = H, u1 = phase)
     rccx = [(H, [t]), (phase(math.pi / 4), [t]), (ctrl(X), [b, t]), (phase(-math.pi / 4), [t]),

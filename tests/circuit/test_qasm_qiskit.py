@@ -32,7 +32,7 @@ def test_qiskit_random_circuits_read_by_hqml():
         c = qasm.loads(text)
         got = hqml.state(c, dtype=torch.complex128).numpy()
         assert equal_up_to_phase(got, qiskit_state(qc), atol=1e-9), text
-    assert {"gate", "u2", "cu3", "rccx", "c3sqrtx", "cu"} <= seen  # definitions and exotic gates met
+    assert {"gate", "u2", "cu3", "rccx", "c3sqrtx", "cu"} <= seen  # definitions, exotic gates
 
 
 def test_hqml_exports_read_by_qiskit():

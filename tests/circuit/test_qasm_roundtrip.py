@@ -10,7 +10,12 @@ import hqml
 from hqml.circuit import qasm
 from hqml.circuit.gates import GATES, UnitaryGate, controlled
 from hqml.circuit.qasm.decompose import decompose_unitary, zyz_angles
-from hqml.testing import assert_gate_consistent, equal_up_to_phase, reference_state, reference_unitary
+from hqml.testing import (
+    assert_gate_consistent,
+    equal_up_to_phase,
+    reference_state,
+    reference_unitary,
+)
 
 
 @pytest.mark.parametrize("name", sorted(GATES))
@@ -96,7 +101,8 @@ def test_symbolic_circuits_survive_qasm3_with_inputs_and_weights():
         assert {k: v.shape for k, v in back.weights.items()} == {"w": (4,), "extra": (2, 3)}
         obs = [hqml.Z(0), hqml.X(n - 1) @ hqml.Y(0)]
         x = torch.tensor(rng.uniform(-2, 2, (4, 3)))
-        w = {"w": torch.tensor(rng.uniform(-2, 2, 4)), "extra": torch.zeros(2, 3, dtype=torch.float64)}
+        w = {"w": torch.tensor(rng.uniform(-2, 2, 4)),
+             "extra": torch.zeros(2, 3, dtype=torch.float64)}
         want = hqml.expval(c, obs, inputs={"x": x}, weights=w)
         got = hqml.expval(back, obs, inputs={"x": x}, weights=w)
         assert got.shape == (4, 2)

@@ -228,7 +228,8 @@ class Builder:
         if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
             raise QasmError("measure: the qubit and bit operands must be both single or registers"
                             " of the same size", m.line)
-        for qi, ci in zip(q if isinstance(q, list) else [q], c if isinstance(c, list) else [c]):
+        qs, cs = (q, c) if isinstance(q, list) else ([q], [c])
+        for qi, ci in zip(qs, cs, strict=True):
             self.measurements[ci] = qi
 
     # --- expansion --------------------------------------------------------------------------
@@ -274,8 +275,8 @@ class Builder:
             definition = self.library.get(name)
         if definition is not None:
             self._check_arity(call, len(definition.params), len(definition.qubits), params, wires)
-            env = dict(zip(definition.params, params))
-            qmap = dict(zip(definition.qubits, wires))
+            env = dict(zip(definition.params, params, strict=True))
+            qmap = dict(zip(definition.qubits, wires, strict=True))
 
             def local(nm: str, line: int) -> Expr:
                 if nm in env:
@@ -379,7 +380,8 @@ def build(text: str) -> tuple[Circuit, dict[int, int]]:
         if isinstance(s, Other) and s.kind == "version":
             major = s.value.split(".")[0]
             if major not in ("2", "3"):
-                raise QasmError(f"unsupported OpenQASM version {s.value} (2 and 3 are read)", s.line)
+                raise QasmError(f"unsupported OpenQASM version {s.value} (2 and 3 are read)",
+                                 s.line)
             version = int(major)
             break
         if isinstance(s, Other) and s.kind == "include" and s.value == "qelib1.inc":

@@ -23,8 +23,8 @@ from .builder import scalar_name
 from .decompose import decompose_unitary
 from .errors import QasmExportError
 from .expressions import format_number, to_qasm
-from .library import STANDARD
 from .lexer import PRAGMA
+from .library import STANDARD
 
 # The gates of the original qelib1.inc (what strict OpenQASM 2 readers such as
 # ``qiskit.qasm2.loads`` know); other hqml gates are written through exact equivalents or
@@ -101,7 +101,7 @@ class _Writer:
                 k += 1
             out.append(f"// {PRAGMA} {arr.kind} {arr.name} {shape}"
                        + (f" {prefix}" if prefix != arr.name else ""))
-            for idx, name in zip(np.ndindex(*arr.shape), names):
+            for idx, name in zip(np.ndindex(*arr.shape), names, strict=True):
                 self.reserved.add(name)
                 self.names[Symbol(arr.name, arr.kind, idx)] = name
                 decls.append(f"input float[64] {name};")
@@ -170,7 +170,8 @@ class _Writer:
                 if prim == "u":
                     prim = "u3" if self.version == 2 else "U"
                 args = self._sep().join(f"q{w}" for w in wires)
-                p = f"({self._sep().join(format_number(_snap(v)) for v in params)})" if params else ""
+                values = self._sep().join(format_number(_snap(v)) for v in params)
+                p = f"({values})" if params else ""
                 body.append(f"{prim}{p} {args};")
             qubits = self._sep().join(f"q{i}" for i in range(n))
             self.defs.append(f"gate {name} {qubits} {{ {' '.join(body)} }}")
@@ -210,7 +211,8 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
         if unbound:
             more = ", ..." if len(unbound) > 8 else ""
             raise QasmExportError(
-                f"OpenQASM 2 cannot hold symbolic parameters; unbound: {', '.join(unbound[:8])}{more}."
+                "OpenQASM 2 cannot hold symbolic parameters; unbound:"
+                f" {', '.join(unbound[:8])}{more}."
                 " Bind them first (circuit.bind(inputs=..., weights=...)) or use version=3")
         head = ["OPENQASM 2.0;", 'include "qelib1.inc";']
         reg = f"qreg q[{circuit.n_qubits}];"

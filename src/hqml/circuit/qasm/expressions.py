@@ -54,8 +54,8 @@ def evaluate(node: Node, lookup: Callable[[str, int], Expr], line: int, version:
             if name == "pow" and len(vals) == 2:
                 return vals[0] ** vals[1]
             if name not in _FUNCTIONS:
-                raise QasmError(f"unknown function '{name}' (known: {', '.join(sorted(_FUNCTIONS))},"
-                                " pow)", at)
+                known = ", ".join(sorted(_FUNCTIONS))
+                raise QasmError(f"unknown function '{name}' (known: {known}, pow)", at)
             if len(vals) != 1:
                 raise QasmError(f"function '{name}' takes one argument, got {len(vals)}", at)
             return apply_function(_FUNCTIONS[name], vals[0])
@@ -114,7 +114,7 @@ def _emit(e: Expr, name: Callable[[Symbol], str]) -> tuple[str, int]:
         rewrites: dict[str, Callable[[Expr], Expr]] = {
             "sinh": lambda a: (apply_function("exp", a) - apply_function("exp", -a)) / 2,
             "cosh": lambda a: (apply_function("exp", a) + apply_function("exp", -a)) / 2,
-            "tanh": lambda a: (apply_function("exp", 2 * a) - 1) / (apply_function("exp", 2 * a) + 1),
+            "tanh": lambda a: 1 - 2 / (apply_function("exp", 2 * a) + 1),
             "abs": lambda a: apply_function("sqrt", as_expr(a) ** 2),
         }
         if e.fn in rewrites:

@@ -154,7 +154,8 @@ class Parser:
             self.next()
             name = self.next()
             if name.kind != "str":
-                raise QasmError(f"expected a file name in quotes after include, found {name!r}", line)
+                raise QasmError(f"expected a file name in quotes after include, found {name!r}",
+                                line)
             self.expect(";")
             return Other(line, "include", name.value)
         if word == "pragma":
