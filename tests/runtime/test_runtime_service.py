@@ -207,3 +207,34 @@ def test_vqe_program_runs_server_side_with_readable_progress(server):
     c = hqml.Circuit.from_json(json.dumps(vqe_body()["circuit"]))
     w = tensor_from_json(result["weights"]["w"])
     assert float(hqml.expval(c, h, weights={"w": w})) == pytest.approx(result["energy"], abs=1e-9)
+
+
+def test_jobs_command_line(server, tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from hqml.cli import jobs, serve
+
+    app = typer.Typer()
+    jobs.register(app)
+    serve.register(app)
+    monkeypatch.setenv("HQML_URL", server.url)
+    monkeypatch.setenv("HQML_TOKEN", server.tokens["bob"])
+    path = tmp_path / "bell.json"
+    path.write_text(hqml.Circuit(2).h(0).cnot(0, 1).to_json())
+    runner = CliRunner()
+    r = runner.invoke(app, ["jobs", "submit", str(path), "-o", "ZZ", "-o", "0.5*XX", "--wait"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["value"] == pytest.approx([1.0, 0.5], abs=1e-6)
+    r = runner.invoke(app, ["jobs", "submit", str(path), "--measurement", "probs"])
+    job_id = r.output.strip()
+    r = runner.invoke(app, ["jobs", "result", job_id, "--wait", "10"])
+    assert json.loads(r.output)["value"] == pytest.approx([0.5, 0, 0, 0.5], abs=1e-6)
+    assert json.loads(runner.invoke(app, ["jobs", "status", job_id]).output)["status"] == "done"
+    assert job_id in runner.invoke(app, ["jobs", "list"], env={"COLUMNS": "200"}).output
+    assert runner.invoke(app, ["jobs", "cancel", job_id]).output.strip() == "done"
+    r = runner.invoke(app, ["jobs", "status", "nope"])
+    assert r.exit_code == 1 and "404" in r.output
+    db = tmp_path / "tokens.db"
+    r = runner.invoke(app, ["serve", "--db", f"sqlite:///{db}", "--issue-token", "dave"])
+    assert r.exit_code == 0 and r.output.startswith("hqml_")

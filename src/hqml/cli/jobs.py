@@ -1,0 +1,155 @@
+"""``hqml jobs submit|status|result|cancel|list``: the job service from the command line.
+
+The service URL comes from ``--url`` or ``HQML_URL``, the token from ``--token`` or ``HQML_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+jobs_app = typer.Typer(help="Submit and follow jobs on an hqml job service.",
+                       no_args_is_help=True)
+URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="HQML_URL", help="service URL")
+TOKEN = typer.Option(None, "--token", envvar="HQML_TOKEN", help="API token")
+
+
+def _client(url: str, token: str | None) -> Any:
+    from hqml.runtime.client import JobClient
+
+    try:
+        return JobClient(url, token)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from hqml.runtime.client import JobFailed, JobServiceError, ServiceUnavailable
+
+    try:
+        return fn(*args, **kwargs)
+    except (JobServiceError, ServiceUnavailable, JobFailed, TimeoutError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _readable(obj: Any) -> Any:
+    """Tensor documents as nested lists, for people."""
+    from hqml.runtime.wire import TENSOR_FORMAT, tensor_from_json
+
+    if isinstance(obj, dict):
+        if obj.get("format") == TENSOR_FORMAT:
+            t = tensor_from_json(obj)
+            return torch_to_list(t)
+        return {k: _readable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_readable(v) for v in obj]
+    return obj
+
+
+def torch_to_list(t: Any) -> Any:
+    """Complex entries become ``[re, im]`` pairs."""
+    import torch
+
+    return torch.view_as_real(t).tolist() if t.is_complex() else t.tolist()
+
+
+def _payload(path: Path, observables: list[str], measurement: str, shots: int | None,
+             backend: str) -> dict[str, Any]:
+    from hqml.circuit.observables import PauliSum
+
+    text = path.read_text()
+    if path.suffix.lower() == ".qasm":
+        body: dict[str, Any] = {"qasm": text}
+    else:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise typer.BadParameter(f"{path} is not JSON: {e}") from None
+        if doc.get("format") != "hqml.circuit/1":
+            return doc  # a complete job payload
+        body = {"circuit": doc}
+    obs = []
+    for spec in observables:
+        coeff, _, word = spec.rpartition("*")
+        obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
+    body.update(measurement=measurement, backend=backend)
+    if obs:
+        body["observables"] = obs
+    if shots:
+        body["shots"] = shots
+    return body
+
+
+@jobs_app.command("submit")
+def submit(path: Path = typer.Argument(..., exists=True, help="job JSON, circuit JSON or .qasm"),
+           observable: list[str] = typer.Option([], "--observable", "-o",
+                                                help="Pauli string, e.g. ZZI or 0.5*XIX"),
+           measurement: str = typer.Option("expval", help="expval, probs, sample or state"),
+           shots: int = typer.Option(None, help="shots (sampling)"),
+           backend: str = typer.Option("statevector", help="backend on the service"),
+           program: bool = typer.Option(False, help="the file is a program request (VQE)"),
+           wait: bool = typer.Option(False, help="wait for the result and print it"),
+           url: str = URL, token: str = TOKEN) -> None:
+    """Submit a job; prints its id (or, with --wait, its result)."""
+    body = _payload(path, observable, measurement, shots, backend)
+    with _client(url, token) as client:
+        info = _call(client.submit, body, program=program)
+        if not wait:
+            typer.echo(info["id"])
+            return
+        typer.echo(json.dumps(_readable(_call(client.wait, info["id"])), indent=1))
+
+
+@jobs_app.command("status")
+def status(job_id: str, url: str = URL, token: str = TOKEN) -> None:
+    """Status and progress of a job (JSON)."""
+    with _client(url, token) as client:
+        typer.echo(json.dumps(_call(client.status, job_id), indent=1))
+
+
+@jobs_app.command("result")
+def result(job_id: str, wait: float = typer.Option(0.0, help="seconds to wait for it"),
+           url: str = URL, token: str = TOKEN) -> None:
+    """The result of a job (tensors as nested lists)."""
+    with _client(url, token) as client:
+        r = _call(client.result, job_id, wait=wait)
+    if r["status"] != "done":
+        typer.echo(f"job {job_id} is {r['status']}" + (f": {r['error']}" if r.get("error") else ""),
+                   err=True)
+        raise typer.Exit(1 if r["status"] in ("failed", "cancelled") else 2)
+    typer.echo(json.dumps(_readable(r["result"]), indent=1))
+
+
+@jobs_app.command("cancel")
+def cancel(job_id: str, url: str = URL, token: str = TOKEN) -> None:
+    """Cancel a queued or running job."""
+    with _client(url, token) as client:
+        typer.echo(_call(client.cancel, job_id)["status"])
+
+
+@jobs_app.command("list")
+def list_jobs(status: str = typer.Option(None, help="only jobs with this status"),
+              limit: int = typer.Option(50, help="at most this many"),
+              url: str = URL, token: str = TOKEN) -> None:
+    """Your jobs, newest first, as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    with _client(url, token) as client:
+        rows = _call(client.list, status, limit)
+    table = Table("id", "kind", "status", "attempts", "created", "error")
+    import datetime as dt
+
+    for j in rows:
+        created = dt.datetime.fromtimestamp(j["created_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(j["id"], j["kind"], j["status"], str(j["attempts"]), created,
+                      (j.get("error") or "")[:60])
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")
