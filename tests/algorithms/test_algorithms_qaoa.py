@@ -28,7 +28,7 @@ def _brute_force_expected_cut(graph, gammas, betas):
     cut = sum((bits[:, u] != bits[:, v]).astype(float) for u, v in graph.edges)
     psi = np.full(2**n, 2 ** (-n / 2), dtype=complex)
     X = np.array([[0, 1], [1, 0]])
-    for g, b in zip(gammas, betas):
+    for g, b in zip(gammas, betas, strict=False):
         psi = np.exp(1j * g * cut) * psi  # our cost is H = -C: exp(-i g H) = exp(+i g C)
         rx = scipy.linalg.expm(-1j * b * X)
         full = np.ones((1, 1))
@@ -47,7 +47,7 @@ def test_bqm_to_pauli_energies_match_dimod():
         for idx, bits in enumerate(itertools.product((0, 1), repeat=5)):
             # bit 1 <-> Z = -1: BINARY x = bit, SPIN s = 1 - 2 bit
             values = bits if vartype == "BINARY" else [1 - 2 * b for b in bits]
-            assert diag[idx] == pytest.approx(bqm.energy(dict(zip(order, values))))
+            assert diag[idx] == pytest.approx(bqm.energy(dict(zip(order, values, strict=False))))
     back = pauli_to_bqm(0.5 * Z(0) @ Z(1) - Z(2) + 1.0)
     assert back.energy({0: 1, 1: -1, 2: -1}) == pytest.approx(-0.5 + 1 + 1)
 

@@ -1,4 +1,4 @@
-"""Molecular Hamiltonians against dense diagonalisation and OpenFermion; VQE to chemical accuracy."""
+"""Molecular Hamiltonians against dense diagonalisation and OpenFermion; VQE accuracy."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import scipy.linalg
 import torch
 
 pytest.importorskip("pyscf", reason="pyscf is not installed (pip install 'hqml[chem]')")
-of = pytest.importorskip("openfermion", reason="openfermion is not installed (pip install 'hqml[chem]')")
+of = pytest.importorskip("openfermion",
+                         reason="openfermion is not installed (pip install 'hqml[chem]')")
 
 from hqml.algorithms import VQE  # noqa: E402
 from hqml.chem import molecular_hamiltonian, pauli_rotation, uccsd  # noqa: E402

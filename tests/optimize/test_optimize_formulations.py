@@ -1,12 +1,18 @@
-"""Every formulation, solved exactly, reaches the optimum of a brute force of the original problem."""
+"""Every formulation, solved exactly, reaches the brute-force optimum of the original problem."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from hqml.optimize import (BayesNetStructure, FeatureSelection, Knapsack, MaxCut,
-                           PortfolioSelection, solve)
+from hqml.optimize import (
+    BayesNetStructure,
+    FeatureSelection,
+    Knapsack,
+    MaxCut,
+    PortfolioSelection,
+    solve,
+)
 from hqml.optimize.formulations import bic_local_score, mutual_information_matrix
 
 

@@ -129,7 +129,7 @@ def bits_to_sample(bits: Sequence[int], variables: Sequence[Hashable], vartype: 
     """A dimod sample from measured bits (``bits[i]`` of wire ``i``) in the BQM's vartype."""
     dimod = _dimod()
     spin = dimod.as_vartype(vartype) is dimod.SPIN
-    return {v: (1 - 2 * int(b)) if spin else int(b) for v, b in zip(variables, bits)}
+    return {v: (1 - 2 * int(b)) if spin else int(b) for v, b in zip(variables, bits, strict=False)}
 
 
 def sample_to_bits(sample: Mapping[Hashable, int], variables: Sequence[Hashable],

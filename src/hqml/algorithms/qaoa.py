@@ -217,7 +217,7 @@ class QAOA:
             e_min, e_max = self.optimum
             ratio = (e_max - value) / (e_max - e_min)
         sample_ = (bits_to_sample(bits, self.variables, self.bqm.vartype) if self.bqm is not None
-                   else {w: int(b) for w, b in zip(self.variables, bits)})
+                   else {w: int(b) for w, b in zip(self.variables, bits, strict=False)})
         return QAOAResult(np.asarray(x), float(value), "".join(map(str, bits)), sample_,
                           float(energy), ratio, history, n_eval)
 

@@ -1,4 +1,4 @@
-"""Chemistry ansaetze: Hartree-Fock preparation and a UCCSD circuit built from exact Pauli rotations.
+"""Chemistry ansaetze: Hartree-Fock preparation and UCCSD from exact Pauli rotations.
 
 Each excitation generator ``T - T^dagger`` is mapped to qubits with the Hamiltonian's own
 mapping, giving ``i sum_k c_k P_k`` with mutually commuting Pauli words ``P_k``; so
@@ -32,10 +32,10 @@ def pauli_rotation(circuit: Circuit, theta: Any, word: Sequence[tuple[int, str]]
         elif p == "Y":
             circuit.rx(half_pi, w)
     wires = [w for w, _ in word]
-    for a, b in zip(wires, wires[1:]):
+    for a, b in zip(wires, wires[1:], strict=False):
         circuit.cnot(a, b)
     circuit.rz(theta, wires[-1])
-    for a, b in reversed(list(zip(wires, wires[1:]))):
+    for a, b in reversed(list(zip(wires, wires[1:], strict=False))):
         circuit.cnot(a, b)
     for w, p in word:
         if p == "X":

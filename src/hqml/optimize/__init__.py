@@ -5,8 +5,14 @@ when one fails, times out or returns an infeasible answer.
 """
 
 from .exact import SolverTimeout, exact_minimize
-from .formulations import (BayesNetStructure, FeatureSelection, Formulation, Knapsack, MaxCut,
-                           PortfolioSelection)
+from .formulations import (
+                           BayesNetStructure,
+                           FeatureSelection,
+                           Formulation,
+                           Knapsack,
+                           MaxCut,
+                           PortfolioSelection,
+)
 from .router import Attempt, Solution, SolveError, plan, solve
 from .selector import QUBOFeatureSelector
 from .solvers import SOLVERS

@@ -92,5 +92,5 @@ def exact_minimize(bqm: Any, deadline: float | None = None, low_bits: int = 16,
             best_e, best_idx = float(energies.flat[k]), (start + k // 2**L) * 2**L + k % 2**L
     bits = [(best_idx >> (n - 1 - i)) & 1 for i in range(n)]
     spin = bqm.vartype.name == "SPIN"
-    sample = {v: (2 * b - 1 if spin else b) for v, b in zip(order, bits)}
+    sample = {v: (2 * b - 1 if spin else b) for v, b in zip(order, bits, strict=False)}
     return sample, float(bqm.energy(sample))

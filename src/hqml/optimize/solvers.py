@@ -1,4 +1,6 @@
-"""QUBO solvers behind one signature: ``solver(bqm, deadline, seed, **options) -> (sample, energy)``.
+"""QUBO solvers behind one signature.
+
+``solver(bqm, deadline, seed, **options) -> (sample, energy)``.
 
 ``deadline`` is a ``time.perf_counter()`` value or ``None``; a solver that passes it raises
 :class:`~hqml.optimize.exact.SolverTimeout` (checked between chunks, sweeps batches or optimiser
