@@ -35,6 +35,20 @@ def test_qiskit_random_circuits_read_by_hqml():
     assert {"gate", "u2", "cu3", "rccx", "c3sqrtx", "cu"} <= seen  # definitions, exotic gates
 
 
+def test_qiskit_qasm3_exports_read_by_hqml():
+    from qiskit import qasm3
+
+    for seed in range(30):
+        n = 1 + seed % 5
+        qc = qiskit_random_circuit(n, 4, max_operands=min(3, n), seed=100 + seed,
+                                   measure=seed % 2 == 0)
+        c, meas = qasm.loads(qasm3.dumps(qc), return_measurements=True)
+        assert meas == ({i: i for i in range(n)} if seed % 2 == 0 else {})
+        qc.remove_final_measurements()
+        got = hqml.state(c, dtype=torch.complex128).numpy()
+        assert equal_up_to_phase(got, qiskit_state(qc), atol=1e-9), seed
+
+
 def test_hqml_exports_read_by_qiskit():
     rng = np.random.default_rng(21)
     for trial in range(25):

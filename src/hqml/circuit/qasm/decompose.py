@@ -55,9 +55,15 @@ def _rotation(axis: str, angle: float) -> np.ndarray:
 
 
 def multiplexed_rotation(axis: str, angles: np.ndarray, controls: Sequence[int], target: int,
-                         out: list[Prim]) -> None:
+                         out: list[Prim], reverse: bool = False) -> None:
     """Append a rotation about ``axis`` on ``target`` whose angle is ``angles[j]`` when the
-    ``controls`` (``controls[0]`` most significant) are in basis state ``j``."""
+    ``controls`` (``controls[0]`` most significant) are in basis state ``j``.
+
+    With ``c`` = ``controls[0]``: ``R(mean) . CX(c) . R(diff) . CX(c)`` (``X R(d) X = R(-d)``, so
+    the control selects ``mean + diff`` or ``mean - diff``). Every CNOT appears twice per
+    control state, so the reversed sequence is the same operator; alternating directions lets
+    neighbouring CNOTs cancel, leaving ``2^k`` of them.
+    """
     angles = np.asarray(angles, dtype=np.float64)
     if not controls:
         if abs(angles[0]) > _TINY:
@@ -66,11 +72,30 @@ def multiplexed_rotation(axis: str, angles: np.ndarray, controls: Sequence[int],
     half = len(angles) // 2
     mean = (angles[:half] + angles[half:]) / 2
     diff = (angles[:half] - angles[half:]) / 2
-    multiplexed_rotation(axis, mean, controls[1:], target, out)
-    if np.max(np.abs(diff)) > _TINY:  # X R(d) X = R(-d): the control selects +d or -d
-        out.append(("cx", (), (controls[0], target)))
-        multiplexed_rotation(axis, diff, controls[1:], target, out)
-        out.append(("cx", (), (controls[0], target)))
+    parts: list = [("mux", mean, False)]
+    if np.max(np.abs(diff)) > _TINY:
+        parts += [("cx",), ("mux", diff, True), ("cx",)]
+    for part in reversed(parts) if reverse else parts:
+        if part[0] == "cx":
+            _append_cx(out, controls[0], target)
+        else:
+            multiplexed_rotation(axis, part[1], controls[1:], target, out, part[2] != reverse)
+
+
+def _append_cx(out: list[Prim], control: int, target: int) -> None:
+    """Append CX(control, target), or cancel it against an earlier one it commutes back to."""
+    for k in range(len(out) - 1, max(-1, len(out) - 64), -1):
+        name, _, wires = out[k]
+        if name == "cx":
+            if wires == (control, target):
+                del out[k]
+                return
+            if wires[0] == target or wires[1] == control:
+                break  # CX(a, b) and CX(c, t) commute unless one's target is the other's control
+        elif control in wires or target in wires:
+            if not (name == "rz" and wires == (control,)):
+                break
+    out.append(("cx", (), (control, target)))
 
 
 def _demultiplex(a: np.ndarray, b: np.ndarray, wires: tuple[int, ...], out: list[Prim]) -> None:
