@@ -353,8 +353,9 @@ def _power(steps: list[Step], k: float, line: int) -> list[Step]:
     from scipy.linalg import schur
 
     t, z = schur(m, output="complex")
-    ev = np.diag(t)
-    root = (z * np.exp(k * np.log(ev))[None, :]) @ z.conj().T
+    angles = np.angle(np.diag(t))
+    angles[angles <= -np.pi + 1e-9] += 2 * np.pi  # principal branch: -1 -> e^{i pi}, either sign
+    root = (z * np.exp(1j * k * angles)[None, :]) @ z.conj().T
     return [(UnitaryGate(root, f"pow({k:g})"), tuple(wires), ())]
 
 

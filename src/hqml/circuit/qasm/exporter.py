@@ -11,7 +11,7 @@ with one ``// @hqml input|weight NAME SHAPE`` comment per array so that reading 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -31,11 +31,7 @@ from .library import STANDARD
 # ``gate`` definitions built from these.
 _QELIB1 = {"u3", "u2", "u1", "cx", "id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry",
            "rz", "cz", "cy", "ch", "ccx", "crz", "cu1", "cu3"}
-# exact equivalents (same matrix) in qelib1: name -> (qelib1 name, params -> params)
-_V2_SAME: dict[str, tuple[str, Callable[[tuple], tuple]]] = {
-    "p": ("u1", lambda p: p),
-    "cp": ("cu1", lambda p: p),
-}
+_V2_RENAME = {"p": "u1", "cp": "cu1"}  # the same matrices under their qelib1 names
 # definitions: name -> (gates they use, text); QASM 2 ones are exact up to global phase, QASM 3
 # ones exactly (so that ``ctrl @`` of them is exact too)
 _V2_DEFS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -67,7 +63,7 @@ class _Writer:
         self.defs: list[str] = []
         self.defined: set[str] = set()
         self.numeric: dict[bytes, str] = {}
-        self.reserved = set(_KEYWORDS) | set(STANDARD) | set(_V2_DEFS)
+        self.reserved = set(_KEYWORDS) | set(STANDARD) | set(_V2_DEFS) | {"rccx", "rc3x"}
         self.names: dict[Symbol, str] = {}
         self.lines: list[str] = []
 
@@ -136,9 +132,8 @@ class _Writer:
     def _spell2(self, gate: Gate, params: tuple) -> tuple[str, tuple] | None:
         if gate.qasm2_name in _QELIB1:
             return gate.qasm2_name, params
-        if gate.name in _V2_SAME:
-            name, convert = _V2_SAME[gate.name]
-            return name, convert(params)
+        if gate.name in _V2_RENAME:
+            return _V2_RENAME[gate.name], params
         if gate.name in _V2_DEFS:
             self._define(gate.name)
             return gate.name, params
