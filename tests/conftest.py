@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# tests run many tiny circuits: one thread avoids oversubscription on small shared machines
+torch.set_num_threads(1)
 
 
 @pytest.fixture

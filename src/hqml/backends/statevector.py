@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -11,9 +12,11 @@ import torch
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..sim import measure
-from ..sim.program import Instruction, adjoint_vjp, run
+from ..sim.fused import Step, adjoint_cotangents, run_steps
+from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from .plan import get_plan, materialize
 
 
 def build_program(circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype,
@@ -81,11 +84,14 @@ class StatevectorBackend(Backend):
         self.options = options
 
     # --- forward ----------------------------------------------------------------------------
-    def _final_state(self, task: Task, derivatives: bool = False) -> tuple[torch.Tensor, list[Instruction]]:
+    def _steps(self, task: Task, theta: torch.Tensor) -> list[Step]:
+        plan = get_plan(task.circuit, task.varying, theta.shape[0] > 1)
+        return materialize(plan, task.circuit, theta, task.dtype)
+
+    def _final_state(self, task: Task) -> torch.Tensor:
         c = task.circuit
-        program = build_program(c, task.theta, task.dtype, task.varying, derivatives)
         state = zero_state(c.n_qubits, 1, task.dtype, task.theta.device)
-        return run(state, c.n_qubits, program), program
+        return run_steps(state, c.n_qubits, self._steps(task, task.theta))
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []
@@ -99,11 +105,14 @@ class StatevectorBackend(Backend):
         return out
 
     def _execute_one(self, task: Task) -> torch.Tensor:
-        n = task.circuit.n_qubits
-        state, _ = self._final_state(task)
+        state = self._final_state(task)
         bs = task.theta.shape[0]
         if state.shape[0] != bs:
             state = state.expand(bs, -1)
+        return self._measure(task, state)
+
+    def _measure(self, task: Task, state: torch.Tensor) -> torch.Tensor:
+        n = task.circuit.n_qubits
         m = task.measurement
         if isinstance(m, State):
             return state
@@ -116,7 +125,7 @@ class StatevectorBackend(Backend):
         if isinstance(m, Expval):
             words, coeffs = observable_terms(m.observables)
             if task.shots is None:
-                values = measure.expval_words(state, n, words)
+                values = _exact_words(state, n, words)
             else:
                 values = self._sampled_words(state, n, words, task.shots, task.generator)
             return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
@@ -157,21 +166,81 @@ class StatevectorBackend(Backend):
 
     # --- adjoint ----------------------------------------------------------------------------
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
+        _, saved = self.execute_for_vjp(task)
+        return self.finish_vjp(saved, cotangent)
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        """Forward pass that keeps what the adjoint sweep needs: the final state and the gate
+        data with its (small) autograd graph back to ``theta``."""
+        n = task.circuit.n_qubits
+        theta = task.theta.detach().requires_grad_(True)
+        with torch.enable_grad():
+            steps = self._steps(task, theta)
+        with torch.no_grad():
+            plain = [Step(s.kind, s.wires, s.data.detach() if s.param else s.data, s.param)
+                     for s in steps]
+            state = run_steps(zero_state(n, 1, task.dtype, theta.device), n, plain)
+            bs = task.theta.shape[0]
+            if state.shape[0] != bs:
+                state = state.expand(bs, -1)
+            out = self._measure(task, state)
+        return out, (task, theta, steps, plain, state)
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        task, theta, steps, plain, state = saved
         n = task.circuit.n_qubits
         with torch.no_grad():
-            state, program = self._final_state(task, derivatives=True)
-            bs = max(task.theta.shape[0], cotangent.shape[0])
+            bs = max(state.shape[0], cotangent.shape[0])
             state = state.expand(bs, -1)
-            m = task.measurement
-            if isinstance(m, Expval):
-                words, coeffs = observable_terms(m.observables)
-                w = cotangent.to(state.real.dtype) @ torch.as_tensor(coeffs.T, dtype=state.real.dtype,
-                                                                     device=state.device)
-                lam = torch.zeros_like(state)
-                for t, word in enumerate(words):
-                    lam = lam + w[:, t:t + 1] * measure.apply_word(state, n, word)
-            elif isinstance(m, Probs):
-                lam = apply_diagonal(state, n, cotangent.to(state.dtype), m.wires)
-            else:
-                raise ValueError("the adjoint method differentiates expval and probs only")
-            return adjoint_vjp(state, lam, n, program, task.theta.shape[1])
+            lam = _cotangent_state(state, n, task.measurement, cotangent)
+            cots = adjoint_cotangents(state, lam, n, plain)
+        datas = [s.data for s in steps if s.param]
+        if not datas:
+            return torch.zeros_like(task.theta)
+        (grad,) = torch.autograd.grad(datas, theta, cots, allow_unused=True)
+        return torch.zeros_like(task.theta) if grad is None else grad
+
+
+def _zsigns(n: int, words: list[tuple], dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """``(2**n, T)`` eigenvalues of Z-type words on every basis state (cached)."""
+    return _zsigns_cached(n, tuple(words), dtype, str(device))
+
+
+@lru_cache(maxsize=64)
+def _zsigns_cached(n: int, words: tuple, dtype: torch.dtype, device: str) -> torch.Tensor:
+    idx = torch.arange(2**n, device=device)
+    cols = []
+    for word in words:
+        parity = torch.zeros_like(idx)
+        for w, _ in word:
+            parity ^= (idx >> (n - 1 - w)) & 1
+        cols.append(1 - 2 * parity)
+    return torch.stack(cols, dim=1).to(dtype)
+
+
+def _z_only(words: list[tuple]) -> bool:
+    return all(p == "Z" for word in words for _, p in word)
+
+
+def _exact_words(state: torch.Tensor, n: int, words: list[tuple]) -> torch.Tensor:
+    if words and _z_only(words) and len(words) * 2**n <= 2**24:
+        probs = state.real.square() + state.imag.square()
+        return probs @ _zsigns(n, words, probs.dtype, state.device)
+    return measure.expval_words(state, n, words)
+
+
+def _cotangent_state(state: torch.Tensor, n: int, m: Any, cotangent: torch.Tensor) -> torch.Tensor:
+    """``O psi`` for the Hermitian ``O`` whose expectation the cotangent weighs."""
+    if isinstance(m, Probs):
+        return apply_diagonal(state, n, cotangent.to(state.dtype), m.wires)
+    if not isinstance(m, Expval):
+        raise ValueError("the adjoint method differentiates expval and probs only")
+    words, coeffs = observable_terms(m.observables)
+    rdt = state.real.dtype
+    w = cotangent.to(rdt) @ torch.as_tensor(coeffs.T, dtype=rdt, device=state.device)  # (B, T)
+    if words and _z_only(words) and len(words) * 2**n <= 2**24:
+        return state * (w @ _zsigns(n, words, rdt, state.device).T)
+    lam = torch.zeros_like(state)
+    for t, word in enumerate(words):
+        lam = lam + w[:, t:t + 1] * measure.apply_word(state, n, word)
+    return lam

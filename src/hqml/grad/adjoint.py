@@ -19,15 +19,23 @@ def reduce_to(grad: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 class _Adjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, theta: torch.Tensor, backend: Backend, task: Task) -> torch.Tensor:
-        ctx.backend, ctx.task = backend, task
+        ctx.backend, ctx.task, ctx.saved = backend, task, None
         ctx.save_for_backward(theta)
+        plain = task.with_theta(theta.detach(), task.varying)
+        if hasattr(backend, "execute_for_vjp"):  # keeps the forward work for the backward sweep
+            out, ctx.saved = backend.execute_for_vjp(plain)
+            return out
         with torch.no_grad():
-            return backend.execute([task.with_theta(theta.detach(), task.varying)])[0]
+            return backend.execute([plain])[0]
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
         (theta,) = ctx.saved_tensors
-        grad = ctx.backend.vjp(ctx.task.with_theta(theta.detach(), ctx.task.varying), grad_out)
+        if ctx.saved is not None:
+            grad = ctx.backend.finish_vjp(ctx.saved, grad_out)
+        else:
+            grad = ctx.backend.vjp(ctx.task.with_theta(theta.detach(), ctx.task.varying), grad_out)
+        ctx.saved = None
         return reduce_to(grad, theta), None, None
 
 

@@ -1,8 +1,10 @@
-"""Programs: flat lists of gate descriptors over tensors, run forward or swept backward (adjoint).
+"""Programs: one gate descriptor per circuit operation, unfused.
 
 An :class:`Instruction` carries what a kernel needs and nothing of the circuit's Python objects:
 its kind (``"matrix"``, ``"diagonal"``, ``"monomial"``), wires, the tensor data, and for
-parametrized gates the parameter columns it uses with the derivative of its data.
+parametrized gates the parameter columns it uses with the derivative of its data. The density
+matrix and trajectory simulators insert noise between these; the fast statevector path uses the
+fused steps of :mod:`hqml.sim.fused` instead.
 """
 
 from __future__ import annotations
@@ -48,42 +50,3 @@ def run(state: torch.Tensor, n: int, program: Sequence[Instruction]) -> torch.Te
     for ins in program:
         state = apply(state, n, ins)
     return state
-
-
-def _pair_data(ins: Instruction) -> torch.Tensor:
-    """Gate data for a stacked (psi; lambda) pair: batched data is repeated twice."""
-    t = ins.data
-    unbatched_dim = 2 if ins.kind == "matrix" else 1
-    if t.dim() == unbatched_dim or t.shape[0] == 1:
-        return t
-    return t.repeat((2,) + (1,) * (t.dim() - 1))
-
-
-def adjoint_vjp(state: torch.Tensor, cotangent: torch.Tensor, n: int, program: Sequence[Instruction],
-                n_columns: int) -> torch.Tensor:
-    """Vector-Jacobian product of a real functional by the adjoint method.
-
-    With the final state ``psi`` and ``cotangent = lambda = O psi`` (O Hermitian, the functional
-    being ``<psi|O|psi>``), returns ``d<O>/dtheta`` of shape ``(B, n_columns)``. Memory holds two
-    states whatever the depth: earlier states are recovered by applying inverse gates.
-    """
-    bs = max(state.shape[0], cotangent.shape[0])
-    psi = state.expand(bs, -1)
-    lam = cotangent.expand(bs, -1)
-    grads = torch.zeros(bs, n_columns, dtype=state.real.dtype, device=state.device)
-    pair = torch.cat([psi, lam], dim=0)
-    for ins in reversed(program):
-        if ins.kind == "monomial":
-            pair = apply_adjoint(pair, n, ins)
-        elif ins.kind == "matrix":
-            pair = apply_matrix(pair, n, _pair_data(ins).mH, ins.wires)
-        else:
-            pair = apply_diagonal(pair, n, _pair_data(ins).conj(), ins.wires)
-        if ins.columns:
-            psi_prev, lam_after = pair[:bs], lam
-            for k, col in enumerate(ins.columns):
-                d = ins.derivatives[..., k, :, :] if ins.kind == "matrix" else ins.derivatives[..., k, :]
-                mu = (apply_matrix if ins.kind == "matrix" else apply_diagonal)(psi_prev, n, d, ins.wires)
-                grads[:, col] += 2 * (lam_after.conj() * mu).real.sum(dim=1)
-        lam = pair[bs:]
-    return grads

@@ -30,9 +30,15 @@ def apply_matrix(state: torch.Tensor, n: int, matrix: torch.Tensor, wires: Seque
     d = 2**k
     bs = state.shape[0]
     batched = matrix.dim() == 3
+    if k == n and list(wires) == list(range(n)):  # the whole register: one GEMM / batched GEMV
+        if not batched:
+            return state @ matrix.transpose(0, 1)
+        return torch.matmul(matrix, state.unsqueeze(-1)).squeeze(-1)
     if _is_contiguous(wires):
         left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
         if not batched:
+            if right == 1:
+                return (state.reshape(bs * left, d) @ matrix.transpose(0, 1)).reshape(bs, -1)
             out = torch.matmul(matrix, state.reshape(bs * left, d, right))
             return out.reshape(bs, -1)
         out = torch.matmul(matrix.reshape(-1, 1, d, d), state.reshape(bs, left, d, right))
@@ -111,3 +117,21 @@ def apply_inverse_monomial(state: torch.Tensor, n: int, perm: Sequence[int],
         if inv_ph is not None:
             inv_ph[pj] = complex(phases[j]).conjugate()
     return apply_monomial(state, n, inv, inv_ph, wires)
+
+
+def apply_permutation(state: torch.Tensor, index: torch.Tensor, phases: torch.Tensor | None = None) -> torch.Tensor:
+    """``out[:, i] = phases[i] * state[:, index[i]]``: a whole-register monomial in one gather."""
+    out = state.index_select(1, index)
+    return out if phases is None else out * phases
+
+
+def kron_factors(factors: torch.Tensor) -> torch.Tensor:
+    """Kronecker product over axis -3 of ``(..., m, 2, 2)``: ``(..., 2**m, 2**m)``, factor 0 most
+    significant."""
+    out = factors[..., 0, :, :]
+    for i in range(1, factors.shape[-3]):
+        f = factors[..., i, :, :]
+        a = out.shape[-1]
+        out = (out[..., :, None, :, None] * f[..., None, :, None, :]).reshape(
+            out.shape[:-2] + (2 * a, 2 * a))
+    return out

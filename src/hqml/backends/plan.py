@@ -1,0 +1,319 @@
+"""Execution plans for the statevector backend: fusion decided once per circuit structure.
+
+Planning (cached per circuit, batch pattern, dtype and device) walks the operations once:
+
+- runs of single-qubit gates between multi-qubit gates form a *layer*; each wire's gates fuse
+  into one 2x2 matrix, and layers with the same gate pattern are built together in one
+  vectorised pass (so the cost of building matrices does not grow with the number of layers);
+- consecutive fixed permutation-like gates (CNOT, SWAP, CZ, X, ...) compose into one
+  whole-register gather;
+- on few qubits a layer becomes one dense ``2^n x 2^n`` matrix (with the following permutation
+  folded in), so a hybrid layer costs one GEMM on the batch; on many qubits it is applied in
+  chunks of a few neighbouring wires, each chunk one pass over the state.
+
+:func:`materialize` turns a plan and the parameter values into :class:`~hqml.sim.fused.Step` s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..circuit.circuit import Circuit
+from ..circuit.gates import Gate
+from ..sim.fused import Step
+from ..sim.statevector import kron_factors
+
+DENSE_MAX_QUBITS = 5  # full-register dense layers up to here: one GEMM beats many tiny kernels
+DENSE_MAX_BATCHED_ELEMENTS = 2**22
+PERM_MAX_QUBITS = 24  # whole-register gathers up to here; slice-based monomials above
+CHUNK = 3  # wires per fused chunk on many qubits
+
+
+@dataclass
+class Layer:
+    """Single-qubit gates: ``runs[q]`` lists the operation indices on wire ``q`` in order."""
+
+    runs: dict[int, list[int]] = field(default_factory=dict)
+    batched: bool = False
+    signature: tuple = ()
+    perm_after: Any = None  # an immediately following fixed permutation (index, phases)
+
+
+@dataclass
+class Perm:
+    index: np.ndarray  # out[i] = phases[i] * in[index[i]]
+    phases: np.ndarray | None
+
+
+@dataclass
+class GateItem:
+    op: int
+    batched: bool
+
+
+@dataclass
+class Plan:
+    n: int
+    items: list[Any]
+    columns: list[tuple[int, ...]]  # theta columns of each operation
+    dense: bool
+    consts: dict[Any, torch.Tensor] = field(default_factory=dict)  # tensors by (key, dtype, device)
+
+
+def _bits(n: int) -> np.ndarray:
+    idx = np.arange(2**n)
+    return (idx[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
+
+
+def monomial_as_perm(gate: Gate, wires: Sequence[int], n: int) -> Perm:
+    perm, phases = gate.monomial
+    k = len(wires)
+    bits = _bits(n)
+    sub = np.zeros(2**n, dtype=np.int64)
+    for w in wires:
+        sub = sub * 2 + bits[:, w]
+    inv = np.empty(len(perm), dtype=np.int64)
+    inv[list(perm)] = np.arange(len(perm))
+    src_sub = inv[sub]  # out index i takes input basis j = perm^-1(sub(i)) on the wires
+    index = np.arange(2**n)
+    for i, w in enumerate(wires):
+        bit = (src_sub >> (k - 1 - i)) & 1
+        index = index & ~(1 << (n - 1 - w)) | (bit << (n - 1 - w))
+    ph = phases[src_sub]
+    return Perm(index, None if np.allclose(ph, 1) else ph)
+
+
+def compose(first: Perm, second: Perm) -> Perm:
+    """The permutation applying ``first`` then ``second``."""
+    index = first.index[second.index]
+    if first.phases is None and second.phases is None:
+        return Perm(index, None)
+    p1 = np.ones(len(index), complex) if first.phases is None else first.phases
+    p2 = np.ones(len(index), complex) if second.phases is None else second.phases
+    return Perm(index, p2 * p1[second.index])
+
+
+def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
+    n = circuit.n_qubits
+    columns: list[tuple[int, ...]] = []
+    col = 0
+    for op in circuit.ops:
+        columns.append(tuple(range(col, col + op.gate.num_params)))
+        col += op.gate.num_params
+
+    def is_batched(i: int) -> bool:
+        return batched_theta and any(varying is None or varying[c] for c in columns[i])
+
+    items: list[Any] = []
+    pending: Any = None
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is not None:
+            items.append(pending)
+        pending = None
+
+    use_perm = n <= PERM_MAX_QUBITS
+    for i, op in enumerate(circuit.ops):
+        g = op.gate
+        if g.num_wires == 1:
+            if not isinstance(pending, Layer):
+                flush()
+                pending = Layer()
+            pending.runs.setdefault(op.wires[0], []).append(i)
+            pending.batched |= is_batched(i)
+        elif use_perm and g.num_params == 0 and g.structure in ("monomial", "diagonal"):
+            p = monomial_as_perm(g, op.wires, n)
+            if isinstance(pending, Perm):
+                pending = compose(pending, p)
+            else:
+                flush()
+                pending = p
+        else:
+            flush()
+            items.append(GateItem(i, is_batched(i)))
+    flush()
+    for item in items:
+        if isinstance(item, Layer):
+            item.signature = tuple(
+                (q, tuple(circuit.ops[i].gate for i in item.runs[q])) for q in sorted(item.runs))
+    dense = n <= DENSE_MAX_QUBITS
+    if dense:  # fold a permutation into the dense layer before it
+        merged: list[Any] = []
+        for item in items:
+            if isinstance(item, Perm) and merged and isinstance(merged[-1], Layer) \
+                    and merged[-1].perm_after is None:
+                merged[-1].perm_after = item
+            else:
+                merged.append(item)
+        items = merged
+    return Plan(n, items, columns, dense)
+
+
+def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
+    key = ("sv_plan", tuple(varying) if varying is not None else None, batched_theta)
+    plan = circuit._cache.get(key)
+    if plan is None:
+        plan = build_plan(circuit, varying, batched_theta)
+        circuit._cache[key] = plan
+    return plan
+
+
+# --------------------------------------------------------------------------------------------
+# materialisation
+
+class _Consts:
+    """Constant tensors of a plan, kept across calls per device."""
+
+    def __init__(self, store: dict[Any, torch.Tensor], device: Any):
+        self.store, self.device = store, device
+
+    def get(self, key: Any, make: Any) -> torch.Tensor:
+        k = key + (str(self.device),)
+        t = self.store.get(k)
+        if t is None:
+            t = torch.as_tensor(make(), device=self.device)
+            self.store[k] = t
+        return t
+
+
+def _layer_factors(circuit: Circuit, layers: list[Layer], theta: torch.Tensor, batched: bool,
+                   columns: list[tuple[int, ...]], wires: list[int], dtype: torch.dtype,
+                   consts: _Consts, members: list[int]) -> torch.Tensor:
+    """Fused 2x2 factors of layers sharing one signature: ``(B?, L, len(wires), 2, 2)``."""
+    device = theta.device
+    n_layers = len(layers)
+    runs0 = layers[0].runs
+    depth = max(len(runs0.get(q, ())) for q in wires)
+    eye = torch.eye(2, dtype=dtype, device=device)
+    lead = (theta.shape[0],) if batched else ()
+    total = None
+    for j in range(depth):
+        # wires grouped by the gate at position j (same for every layer of the signature)
+        by_gate: dict[Gate, list[int]] = {}
+        for qi, q in enumerate(wires):
+            run = runs0.get(q, ())
+            if j < len(run):
+                by_gate.setdefault(circuit.ops[run[j]].gate, []).append(qi)
+        parts = []
+        for gate, qis in by_gate.items():
+            if gate.num_params == 0:
+                m = gate.matrix(dtype=dtype, device=device).expand(lead + (n_layers, len(qis), 2, 2))
+            else:
+                idx = consts.get(("cols", tuple(members), j, gate.name, len(wires)), lambda qis=qis: np.asarray(
+                    [[columns[layer.runs[wires[qi]][j]] for qi in qis] for layer in layers],
+                    dtype=np.int64))
+                params = theta[:, idx] if batched else theta[0][idx]
+                m = gate.matrix(params)
+            parts.append((qis, m))
+        if len(parts) == 1 and len(parts[0][0]) == len(wires):
+            mats = parts[0][1]
+        else:
+            mats = eye.expand(lead + (n_layers, len(wires), 2, 2))
+            for qis, m in parts:
+                mats = mats.index_copy(-3, consts.get(("q",) + tuple(qis), lambda qis=qis: np.asarray(qis)),
+                                       m.to(dtype))
+        total = mats if total is None else mats @ total
+    return total
+
+
+def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype) -> list[Step]:
+    """Build the steps (gate data from ``theta``; differentiable when ``theta`` requires grad)."""
+    n, device = plan.n, theta.device
+    consts = _Consts(plan.consts, device)
+    batched_theta = theta.shape[0] > 1
+    # build every group of layers with one signature in one vectorised pass
+    groups: dict[tuple, list[int]] = {}
+    for k, item in enumerate(plan.items):
+        if isinstance(item, Layer):
+            groups.setdefault((item.signature, item.batched), []).append(k)
+    layer_steps: dict[int, list[Step]] = {}
+    for (signature, batched), members in groups.items():
+        layers = [plan.items[k] for k in members]
+        batched = batched and batched_theta
+        dense = plan.dense and (not batched or theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS)
+        wires = list(range(n)) if dense else [q for q, _ in signature]
+        factors = _layer_factors(circuit, layers, theta, batched, plan.columns, wires, dtype, consts,
+                                 members)
+        is_param = factors.requires_grad
+        if dense:
+            mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype)
+            for pos, k in enumerate(members):
+                layer_steps[k] = [Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)]
+        else:
+            chunks = _chunk_matrices(wires, factors)
+            for pos, k in enumerate(members):
+                steps_k = [Step("matrix", cw, m[..., pos, :, :], is_param) for cw, m in chunks]
+                if layers[pos].perm_after is not None:
+                    steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
+                layer_steps[k] = steps_k
+    steps: list[Step] = []
+    for k, item in enumerate(plan.items):
+        if isinstance(item, Layer):
+            steps.extend(layer_steps[k])
+        elif isinstance(item, Perm):
+            steps.append(_perm_step(item, consts, dtype))
+        else:
+            steps.append(_gate_step(circuit.ops[item.op], plan.columns[item.op],
+                                    item.batched and batched_theta, theta, dtype))
+    return steps
+
+
+def _gate_step(op: Any, cols: tuple[int, ...], batched: bool, theta: torch.Tensor,
+               dtype: torch.dtype) -> Step:
+    g = op.gate
+    if g.num_params == 0:
+        if g.structure == "monomial":
+            perm, phases = g.monomial
+            ph = None if np.allclose(phases, 1) else [complex(v) for v in phases]
+            return Step("monomial", op.wires, (perm, ph))
+        if g.structure == "diagonal":
+            return Step("diagonal", op.wires, g.diagonal(dtype=dtype, device=theta.device))
+        return Step("matrix", op.wires, g.matrix(dtype=dtype, device=theta.device))
+    rows = theta[:, cols[0]:cols[-1] + 1] if batched else theta[0, cols[0]:cols[-1] + 1]
+    if g.structure == "diagonal":
+        return Step("diagonal", op.wires, g.diagonal(rows), rows.requires_grad)
+    return Step("matrix", op.wires, g.matrix(rows), rows.requires_grad)
+
+
+def _fold_perms(mats: torch.Tensor, layers: list[Layer], members: list[int], consts: _Consts,
+                dtype: torch.dtype) -> torch.Tensor:
+    """Fold each layer's following permutation into its dense matrix (row gathers)."""
+    perms = [layer.perm_after for layer in layers]
+    if all(p is None for p in perms):
+        return mats
+    d = mats.shape[-1]
+    key = ("fold", tuple(members))
+    index = consts.get(key + ("i",), lambda: np.stack(
+        [np.arange(d) if p is None else p.index for p in perms]))
+    gathered = torch.gather(mats, -2, index[..., None].expand(mats.shape))
+    if all(p is None or p.phases is None for p in perms):
+        return gathered
+    phases = consts.get(key + ("p",), lambda: np.stack(
+        [np.ones(d, complex) if p is None or p.phases is None else p.phases for p in perms]))
+    return gathered * phases.to(dtype)[..., None]
+
+
+def _chunk_matrices(wires: list[int], factors: torch.Tensor) -> list[tuple[tuple[int, ...], torch.Tensor]]:
+    """Per-wire factors grouped into chunks of up to CHUNK neighbouring wires (one pass each)."""
+    out = []
+    start = 0
+    while start < len(wires):
+        end = start + 1
+        while end < len(wires) and end - start < CHUNK and wires[end] == wires[end - 1] + 1:
+            end += 1
+        out.append((tuple(wires[start:end]), kron_factors(factors[..., start:end, :, :])))
+        start = end
+    return out
+
+
+def _perm_step(p: Perm, consts: _Consts, dtype: torch.dtype) -> Step:
+    index = consts.get(("pi", id(p)), lambda: p.index)
+    inverse = consts.get(("pv", id(p)), lambda: np.argsort(p.index))
+    phases = None if p.phases is None else consts.get(("pp", id(p)), lambda: p.phases).to(dtype)
+    return Step("perm", (), (index, inverse, phases))

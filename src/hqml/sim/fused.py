@@ -1,0 +1,123 @@
+"""Fused programs: steps over whole-register permutations and (fused) gate blocks, run forward
+or swept backward by the adjoint method.
+
+A :class:`Step` holds tensor data only. Steps marked ``param`` carry data that depends on the
+trainable parameters; :func:`adjoint_cotangents` returns, for each of them, the gradient of the
+measured functional with respect to that data (torch's convention for complex tensors), so the
+caller can finish the chain rule with autograd on the small graph that built the data. Memory
+holds two states whatever the depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .statevector import (apply_diagonal, apply_inverse_monomial, apply_matrix, apply_monomial,
+                          apply_permutation)
+
+
+@dataclass
+class Step:
+    kind: str  # "matrix" | "diagonal" | "perm" | "monomial"
+    wires: tuple[int, ...]
+    data: Any  # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases); monomial (perm, phases)
+    param: bool = False
+
+
+def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
+    if step.kind == "matrix":
+        return apply_matrix(state, n, step.data, step.wires)
+    if step.kind == "diagonal":
+        return apply_diagonal(state, n, step.data, step.wires)
+    if step.kind == "perm":
+        index, _, phases = step.data
+        return apply_permutation(state, index, phases)
+    perm, phases = step.data
+    return apply_monomial(state, n, perm, phases, step.wires)
+
+
+def _apply_step_adjoint(state: torch.Tensor, n: int, step: Step, data: Any) -> torch.Tensor:
+    if step.kind == "matrix":
+        return apply_matrix(state, n, data.mH, step.wires)
+    if step.kind == "diagonal":
+        return apply_diagonal(state, n, data.conj(), step.wires)
+    if step.kind == "perm":
+        index, inverse, phases = step.data
+        if phases is not None:
+            state = state * phases.conj()
+        return state.index_select(1, inverse)
+    perm, phases = step.data
+    return apply_inverse_monomial(state, n, perm, phases, step.wires)
+
+
+def run_steps(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+    for step in steps:
+        state = apply_step(state, n, step)
+    return state
+
+
+def _pair_data(step: Step) -> Any:
+    """Data for a stacked (psi; lambda) pair: batched data is repeated twice."""
+    t = step.data
+    if step.kind not in ("matrix", "diagonal"):
+        return t
+    unbatched_dim = 2 if step.kind == "matrix" else 1
+    if t.dim() == unbatched_dim or t.shape[0] == 1:
+        return t
+    return t.repeat((2,) + (1,) * (t.dim() - 1))
+
+
+def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+    """``2 * sum lam psi^H`` over the batch (unless the data is batched) and the other wires."""
+    wires = step.wires
+    k = len(wires)
+    d = 2**k
+    bs = psi.shape[0]
+    batched = step.data.dim() == (3 if step.kind == "matrix" else 2)
+    if all(b == a + 1 for a, b in zip(wires, wires[1:])):  # contiguous: views, no copies
+        left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
+        lam_t = lam.reshape(bs, left, d, right)
+        psi_t = psi.reshape(bs, left, d, right)
+        if step.kind == "matrix":
+            if right == 1 and not batched:
+                return 2 * lam_t.reshape(-1, d).transpose(0, 1) @ psi_t.reshape(-1, d).conj()
+            prod = torch.matmul(lam_t, psi_t.mH)  # (B, left, d, d)
+            return 2 * (prod.sum(dim=1) if batched else prod.sum(dim=(0, 1)))
+        prod = (lam_t * psi_t.conj()).sum(dim=(1, 3))  # (B, d)
+        return 2 * prod if batched else 2 * prod.sum(dim=0)
+    axes = [1 + w for w in wires]
+    front = list(range(1, k + 1))
+    lam_t = torch.movedim(lam.reshape((bs,) + (2,) * n), axes, front).reshape(bs, d, -1)
+    psi_t = torch.movedim(psi.reshape((bs,) + (2,) * n), axes, front).reshape(bs, d, -1)
+    if step.kind == "matrix":
+        if batched:
+            return 2 * torch.matmul(lam_t, psi_t.mH)
+        return 2 * torch.matmul(lam_t.transpose(0, 1).reshape(d, -1),
+                                psi_t.transpose(0, 1).reshape(d, -1).mH)
+    prod = (lam_t * psi_t.conj()).sum(dim=-1)  # (B, d)
+    return 2 * prod if batched else 2 * prod.sum(dim=0)
+
+
+def adjoint_cotangents(state: torch.Tensor, cotangent: torch.Tensor, n: int,
+                       steps: Sequence[Step]) -> list[torch.Tensor]:
+    """Gradients of ``Re <psi|O|psi>`` with respect to each ``param`` step's data (in order).
+
+    Args:
+        state: the final state ``psi`` ``(B, 2**n)``.
+        cotangent: ``lambda = O psi`` ``(B, 2**n)``.
+    """
+    bs = max(state.shape[0], cotangent.shape[0])
+    lam = cotangent.expand(bs, -1)
+    pair = torch.cat([state.expand(bs, -1), lam], dim=0)
+    out: list[torch.Tensor] = []
+    for step in reversed(steps):
+        pair = _apply_step_adjoint(pair, n, step, _pair_data(step))
+        if step.param:
+            out.append(_cotangent(step, n, lam, pair[:bs]))
+        lam = pair[bs:]
+    out.reverse()
+    return out
