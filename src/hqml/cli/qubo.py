@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -49,13 +49,17 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def qubo(problem: str = typer.Argument(..., help=f"one of {', '.join(PROBLEMS)}"),
-         size: int = typer.Option(12, help="variables of a generated instance"),
-         seed: int = typer.Option(0, help="seed for the instance and the solvers"),
-         solver: str = typer.Option("auto", help="auto, exact, sa, tabu, steepest or qaoa"),
-         time_limit: float = typer.Option(None, help="seconds per solver attempt"),
-         bqm_file: Path = typer.Option(None, help="dimod BQM JSON for problem 'file'"),
-         out: Path = typer.Option(None, help="folder for solution.json")) -> None:
+def qubo(problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEMS)}")],
+         size: Annotated[int, typer.Option(help="variables of a generated instance")] = 12,
+         seed: Annotated[int, typer.Option(help="seed for the instance and the solvers")] = 0,
+         solver: Annotated[str, typer.Option(
+             help="auto, exact, sa, tabu, steepest or qaoa")] = "auto",
+         time_limit: Annotated[float | None, typer.Option(
+             help="seconds per solver attempt")] = None,
+         bqm_file: Annotated[Path | None, typer.Option(
+             help="dimod BQM JSON for problem 'file'")] = None,
+         out: Annotated[Path | None, typer.Option(
+             help="folder for solution.json")] = None) -> None:
     """Solve a QUBO with the automatic solver router and report every attempt."""
     from rich.console import Console
     from rich.table import Table
