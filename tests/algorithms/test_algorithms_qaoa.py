@@ -92,6 +92,18 @@ def test_fixed_angles_and_interp_warm_start():
     assert len(deep.params) == 4
 
 
+def test_spin_bqm_and_pauli_sum_problems_decode_consistently():
+    bqm = dimod.BinaryQuadraticModel({0: 0.4, 1: -0.3, 2: 0.2}, {(0, 1): 1.0, (1, 2): -0.7},
+                                     0.5, "SPIN")
+    result = QAOA(bqm, p=2, initial_point="interp", seed=4).run()
+    assert bqm.energy(result.best_sample) == pytest.approx(result.best_energy)
+    assert result.best_energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
+    H, _ = bqm_to_pauli(bqm)
+    from_pauli = QAOA(H, p=2, initial_point=result.params, maxiter=0, seed=4).run()
+    assert from_pauli.expectation == pytest.approx(result.expectation, abs=1e-10)
+    assert from_pauli.best_sample == {w: int(b) for w, b in enumerate(result.best_bitstring)}
+
+
 def test_interp_rule():
     assert np.allclose(QAOA.interp(np.array([0.4, -0.2])), [0.4, 0.4, -0.2, -0.2])
     p2 = QAOA.interp(np.array([1.0, 2.0, 3.0, 4.0]))  # gammas (1, 2), betas (3, 4)

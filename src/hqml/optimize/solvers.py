@@ -116,6 +116,7 @@ SOLVERS: dict[str, SolverFn] = {"exact": solve_exact, "sa": solve_sa, "tabu": so
                                 "steepest": solve_steepest, "qaoa": solve_qaoa}
 _REQUIRES = {"sa": "dwave.samplers", "tabu": "dwave.samplers", "steepest": "dwave.samplers"}
 SIZE_LIMITS = {"exact": MAX_VARIABLES, "qaoa": QAOA_MAX_QUBITS}
+ANYTIME = frozenset({"sa"})  # return their best so far at the deadline instead of timing out
 
 
 def available(name: str) -> tuple[bool, str]:
