@@ -62,9 +62,10 @@ def build_hybrid(cfg: ModelConfig, n_features: int, n_classes: int, x_train: tor
             raise ConfigError("model.pattern 'quanvolution' needs images: set data.images = true"
                               " (datasets 'digits' or 'bars_and_stripes')")
         k = cfg.kernel_size
+        # pixels are used as angles directly: scale the data to [0, pi] (data.scale = "minmax")
         quanv = Quanvolution2d(x_train.shape[1], k, trainable=cfg.trainable_quanvolution,
                                layers=cfg.layers, seed=seed, backend=cfg.backend,
-                               diff_method=cfg.diff_method)
+                               diff_method=cfg.diff_method, input_scale=1.0)
         with torch.no_grad():
             n_out = quanv(x_train[:1]).numel()
         return nn.Sequential(quanv, nn.Flatten(), nn.Linear(n_out, n_classes))

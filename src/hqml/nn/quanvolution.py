@@ -15,12 +15,14 @@ from ..circuit.templates import hardware_efficient
 from .layer import QuantumLayer, _check_int
 
 
-def default_quanv_circuit(n_qubits: int, layers: int = 1) -> Circuit:
-    """``RY(pi x_i)`` on wire ``i``, then ``layers`` hardware-efficient layers (RY, RZ, CX)."""
+def default_quanv_circuit(n_qubits: int, layers: int = 1, input_scale: float = 1.0) -> Circuit:
+    """``RY(input_scale * x_i)`` on wire ``i``, then ``layers`` hardware-efficient layers
+    (RY, RZ, CX). Henderson et al. encode pixels in ``[0, 1]`` as ``RY(pi x)``: use
+    ``input_scale=pi`` for such images, ``1`` for images already scaled to ``[0, pi]``."""
     c = Circuit(n_qubits)
     x = c.input("x", n_qubits)
     for q in range(n_qubits):
-        c.ry(math.pi * x[q], q)
+        c.ry(input_scale * x[q] if input_scale != 1.0 else x[q], q)
     return c.compose(hardware_efficient(n_qubits, layers, weight_name="w"))
 
 
@@ -36,18 +38,21 @@ class Quanvolution2d(nn.Module):
         in_channels: image channels ``C``.
         kernel_size: patch side ``k``.
         stride: step between patches (default ``k``: non-overlapping).
-        circuit: a circuit with one input of ``C k^2`` features (default: :func:`default_quanv_circuit`).
+        circuit: a circuit with one input of ``C k^2`` features (default: :func:`default_quanv_circuit`,
+            pixels as RY angles times ``input_scale``).
         observables: measured observables (default ``Z`` on every wire).
         trainable: train the circuit's weights; ``False`` keeps the random circuit fixed.
         layers: layers of the default circuit.
         seed: seeds the random weights.
+        input_scale: pixel-to-angle factor of the default circuit (``pi`` for pixels in ``[0, 1]``).
         padding: zero padding of the images.
     """
 
     def __init__(self, in_channels: int = 1, kernel_size: int = 2, stride: int | None = None, *,
                  circuit: Circuit | None = None, observables: Sequence[PauliSum] | None = None,
                  trainable: bool = False, layers: int = 1, seed: int = 0, padding: int = 0,
-                 backend: str = "statevector", diff_method: str = "best", init: str = "uniform"):
+                 backend: str = "statevector", diff_method: str = "best", init: str = "uniform",
+                 input_scale: float = math.pi):
         super().__init__()
         self.in_channels = _check_int(in_channels, "in_channels")
         self.kernel_size = _check_int(kernel_size, "kernel_size")
@@ -55,7 +60,7 @@ class Quanvolution2d(nn.Module):
         self.padding = _check_int(padding, "padding", 0)
         n_features = self.in_channels * self.kernel_size**2
         if circuit is None:
-            circuit = default_quanv_circuit(n_features, layers)
+            circuit = default_quanv_circuit(n_features, layers, input_scale)
         if observables is None:
             observables = [Z(q) for q in range(circuit.n_qubits)]
         self.quantum = QuantumLayer(circuit, observables, backend=backend, diff_method=diff_method,
