@@ -93,15 +93,24 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
 
     converged = False
     if req.optimizer in ("adam", "sgd"):
+        # the update rules are written out: constructing torch.optim imports torch._dynamo, which
+        # costs seconds in a fresh server process
         params = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
-        cls = torch.optim.Adam if req.optimizer == "adam" else torch.optim.SGD
-        opt = cls(list(params.values()), lr=req.learning_rate)
-        for _ in range(req.max_iterations):
-            opt.zero_grad()
+        moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in weights.items()}
+        b1, b2, eps, lr = 0.9, 0.999, 1e-8, req.learning_rate
+        for step in range(1, req.max_iterations + 1):
             e = energy(params)
-            e.backward()
-            opt.step()
-            record(float(e))
+            grads = torch.autograd.grad(e, list(params.values()))
+            with torch.no_grad():
+                for (k, t), g in zip(params.items(), grads):
+                    if req.optimizer == "sgd":
+                        t -= lr * g
+                        continue
+                    m, v = moments[k]
+                    m.mul_(b1).add_(g, alpha=1 - b1)
+                    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                    t -= lr * (m / (1 - b1**step)) / ((v / (1 - b2**step)).sqrt() + eps)
+            record(float(e.detach()))
             if req.tolerance and len(history) > 1 and abs(history[-1] - history[-2]) < req.tolerance:
                 converged = True
                 break
@@ -136,7 +145,7 @@ def _scipy_minimize(p: PreparedProgram, weights: dict[str, torch.Tensor], energy
         w = unflatten(x, True)
         e = energy(w)
         grads = torch.autograd.grad(e, list(w.values()))
-        record(float(e))
+        record(float(e.detach()))
         return float(e), torch.cat([g.reshape(-1) for g in grads]).double().numpy()
 
     x0 = torch.cat([weights[k].reshape(-1) for k in names]).double().numpy()

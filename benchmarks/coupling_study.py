@@ -1,0 +1,187 @@
+"""Coupling study: the same VQE and the same training epoch run in-process (tight coupling),
+through the job service job by job (loose coupling, one round trip per circuit evaluation and per
+gradient), and as one server-side program.
+
+    .venv/bin/python benchmarks/coupling_study.py [--iterations 40] [--out results.json]
+
+It starts a real service (uvicorn subprocess, SQLite file in a temporary folder) on 127.0.0.1.
+The communication share of a loosely coupled run is ``(T_loose - T_in_process) / T_loose``:
+the part of the wall time not spent computing (HTTP, JSON, queueing, storage, polling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hqml.backends.base import Backend
+from hqml.circuit.circuit import Circuit
+from hqml.circuit.observables import PauliSum, X, Z
+from hqml.execute import expval
+from hqml.runtime.client import JobClient, RemoteBackend
+from hqml.runtime.store import SqlJobStore, make_engine, migrate
+
+
+def vqe_problem(n: int = 4, layers: int = 2) -> tuple[Circuit, PauliSum]:
+    """A hardware-efficient ansatz and a transverse-field Ising Hamiltonian on a ring."""
+    c = Circuit(n)
+    w = c.weight("w", (layers, n, 2))
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(w[layer, i, 0], i).rz(w[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    h = sum((Z(i) @ Z((i + 1) % n) for i in range(n)), PauliSum({}))
+    h = h + 0.7 * sum((X(i) for i in range(n)), PauliSum({}))
+    return c, h
+
+
+def run_vqe(c: Circuit, h: PauliSum, backend: str | Backend, iterations: int) -> float:
+    gen = torch.Generator().manual_seed(0)
+    w = (torch.rand(c.weights["w"].shape, generator=gen, dtype=torch.float64) * 6.28)
+    w.requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=0.1)
+    for _ in range(iterations):
+        opt.zero_grad()
+        e = expval(c, h, weights={"w": w}, backend=backend, diff_method="adjoint")
+        e.backward()
+        opt.step()
+    return float(e.detach())
+
+
+def classifier(n: int = 4) -> Circuit:
+    c = Circuit(n)
+    x = c.input("x", n)
+    w = c.weight("w", (2, n))
+    for i in range(n):
+        c.ry(x[i], i)
+    for layer in range(2):
+        for i in range(n):
+            c.ry(w[layer, i], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    return c
+
+
+def run_epoch(c: Circuit, backend: str | Backend, samples: int = 256, batch: int = 32) -> float:
+    gen = torch.Generator().manual_seed(1)
+    xs = torch.rand(samples, c.n_qubits, generator=gen, dtype=torch.float64) * 3.14
+    ys = (xs.sum(1) > xs.sum(1).median()).to(torch.float64) * 2 - 1
+    w = torch.zeros(2, c.n_qubits, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.05)
+    total = 0.0
+    for s in range(0, samples, batch):
+        opt.zero_grad()
+        pred = expval(c, Z(0), inputs={"x": xs[s:s + batch]}, weights={"w": w}, backend=backend,
+                      diff_method="adjoint")
+        loss = torch.mean((pred - ys[s:s + batch]) ** 2)
+        loss.backward()
+        opt.step()
+        total += float(loss)
+    return total
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen, str, str]:
+    db = f"sqlite:///{folder / 'jobs.db'}"
+    engine = make_engine(db)
+    migrate(engine)
+    token = SqlJobStore(engine).create_token("bench")
+    engine.dispose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, HQML_SERVICE_DATABASE_URL=db, HQML_SERVICE_WORKERS="1",
+               OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "hqml.runtime.app:app_from_env",
+                             "--factory", "--port", str(port), "--log-level", "warning"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url, token
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the service did not start")
+
+
+def timed(fn: Any, *args: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=40, help="VQE iterations")
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    c, h = vqe_problem()
+    clf = classifier()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url, token = start_server(Path(tmp))
+        try:
+            remote = RemoteBackend(url, token, session=True)
+            run_vqe(c, h, remote, 2)  # warm both sides up
+            run_vqe(c, h, "statevector", 2)
+            t_in, e_in = timed(run_vqe, c, h, "statevector", args.iterations)
+            jobs0 = remote.stats["jobs"]
+            t_loose, e_loose = timed(run_vqe, c, h, remote, args.iterations)
+            n_jobs = remote.stats["jobs"] - jobs0
+            body = {"program": "vqe", "circuit": json.loads(c.to_json()),
+                    "hamiltonian": h.to_json(), "optimizer": "adam", "learning_rate": 0.1,
+                    "max_iterations": args.iterations, "seed": 0}
+            with JobClient(url, token) as client:
+                client.wait(client.submit({**body, "max_iterations": 2}, program=True)["id"])
+                t0 = time.perf_counter()
+                res = client.wait(client.submit(body, program=True)["id"])
+                t_prog = time.perf_counter() - t0
+            rows += [
+                {"workload": "VQE", "coupling": "in-process", "wall_s": t_in, "jobs": 0,
+                 "value": e_in},
+                {"workload": "VQE", "coupling": "service, job by job", "wall_s": t_loose,
+                 "jobs": n_jobs, "value": e_loose},
+                {"workload": "VQE", "coupling": "service, one program", "wall_s": t_prog,
+                 "jobs": 1, "value": res["energy"]},
+            ]
+            run_epoch(clf, "statevector", 64)
+            t_in, l_in = timed(run_epoch, clf, "statevector")
+            jobs0 = remote.stats["jobs"]
+            t_loose, l_loose = timed(run_epoch, clf, remote)
+            rows += [
+                {"workload": "training epoch", "coupling": "in-process", "wall_s": t_in,
+                 "jobs": 0, "value": l_in},
+                {"workload": "training epoch", "coupling": "service, job by job",
+                 "wall_s": t_loose, "jobs": remote.stats["jobs"] - jobs0, "value": l_loose},
+            ]
+            remote.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    base = {r["workload"]: r["wall_s"] for r in rows if r["coupling"] == "in-process"}
+    print(f"{'workload':<16}{'coupling':<24}{'wall s':>9}{'jobs':>6}{'comm. share':>13}"
+          f"{'result':>12}")
+    for r in rows:
+        r["communication_share"] = max(0.0, 1 - base[r["workload"]] / r["wall_s"])
+        print(f"{r['workload']:<16}{r['coupling']:<24}{r['wall_s']:>9.3f}{r['jobs']:>6}"
+              f"{r['communication_share']:>12.0%}{r['value']:>12.5f}")
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
