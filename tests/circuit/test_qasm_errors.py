@@ -51,6 +51,9 @@ def test_qasm2_errors_name_the_line(body, line, words):
     ("c[0] = 1;\n", 5, ["only measurement assignments"]),
     ("h q[0:1];\n", 5, ["slices"]),
     ("qubit[2] q;\n", 5, ["register 'q' is already declared"]),
+    ("h q[1e400];\n", 5, ["must be an integer constant"]),
+    ("pow(1e400) @ x q[0];\n", 5, ["finite exponent"]),
+    ("ctrl(1.5) @ x q[0], q[1];\n", 5, ["positive integer number of controls"]),
 ])
 def test_qasm3_errors_name_the_line(body, line, words):
     with pytest.raises(qasm.QasmError) as info:

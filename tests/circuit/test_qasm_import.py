@@ -203,3 +203,37 @@ def test_comments_and_whitespace(version):
     text = head + "\n/* block\n comment */ rx( pi / 4 ) // trailing\n q [ 0 ] ;\n"
     c = qasm.loads(text)
     assert np.allclose(state_of(c), rx(math.pi / 4)[:, 0], atol=1e-12)
+
+
+def test_modifiers_on_user_gates_with_symbolic_inputs():
+    text = """OPENQASM 3.0;
+    include "stdgates.inc";
+    input float[64] a;
+    qubit[3] q;
+    gate mg(t) x, y { ry(t) x; cx x, y; rz(2 * t) y; }
+    h q;
+    ctrl @ mg(a) q[2], q[0], q[1];
+    inv @ mg(a / 3) q[1], q[2];
+    negctrl(2) @ inv @ rx(a) q[0], q[1], q[2];
+    pow(-2) @ mg(0.4) q[0], q[2];
+    """
+    c = qasm.loads(text)
+    a = -0.61
+
+    def mg(t, x, y):
+        return [(ry(t), [x]), (ctrl(X), [x, y]), (rz(2 * t), [y])]
+
+    def dense(ops):
+        m = np.eye(8, dtype=complex)
+        for g, w in ops:
+            m = embed_matrix(g, w, 3) @ m
+        return m
+
+    ops = [(H, [0]), (H, [1]), (H, [2])]
+    ops += [(ctrl(g, 1), [2] + w) for g, w in mg(a, 0, 1)]
+    ops += [(dense(mg(a / 3, 1, 2)).conj().T, [0, 1, 2])]
+    ops += [(X, [0]), (X, [1]), (ctrl(rx(-a), 2), [0, 1, 2]), (X, [0]), (X, [1])]
+    inv = dense(mg(0.4, 0, 2)).conj().T
+    ops += [(inv @ inv, [0, 1, 2])]
+    got = state_of(c.bind(inputs={"a": a}))
+    assert np.allclose(got, run(ops, 3), atol=1e-10)

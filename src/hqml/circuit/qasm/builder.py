@@ -11,16 +11,14 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..circuit import Circuit
-from ..expr import Const, Expr, Symbol, as_expr
-from ..gates import GATES, UnitaryGate, controlled
-from .decompose import embed
+from ..expr import Const, Expr, Symbol
 from .errors import QasmError
 from .expressions import evaluate
 from .lexer import PRAGMA, tokenize
 from .library import QELIB1_DEFINITIONS, STANDARD, Step
+from .modifiers import as_int, control, invert, power, steps_matrix
 from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
 
 _INCLUDES = ("qelib1.inc", "stdgates.inc")
@@ -162,8 +160,8 @@ class Builder:
         wires = list(range(n_wires))
         for values in ([0.37, -1.21, 2.03, 0.58], [-2.9, 0.41, -0.77, 1.6]):
             call = GateCall(g.line, g.name, params=[("num", v) for v in values[:n_params]])
-            mine = _steps_matrix(self.expand(call, wires, self.lookup), wires)
-            std = _steps_matrix(list(build(tuple(Const(v) for v in values[:n_params]))),
+            mine = steps_matrix(self.expand(call, wires, self.lookup), wires)
+            std = steps_matrix(list(build(tuple(Const(v) for v in values[:n_params]))),
                                 wires)
             k = int(np.argmax(np.abs(std[:, 0])))
             phase = mine[k, 0] / std[k, 0] if self.version == 2 else 1.0
@@ -176,9 +174,10 @@ class Builder:
 
     def _index(self, arg: QArg) -> int:
         value = evaluate(arg.index, self.lookup, arg.line, self.version)
-        if not isinstance(value, Const) or value.value != int(value.value):
+        index = as_int(value.value) if isinstance(value, Const) else None
+        if index is None:
             raise QasmError(f"the index of '{arg.name}' must be an integer constant", arg.line)
-        return int(value.value)
+        return index
 
     def _wires(self, arg: QArg, table: str = "qubit") -> list[int] | int:
         """A register (list of indices) or one index."""
@@ -252,17 +251,17 @@ class Builder:
             return self._base(call, params, wires)
         kind, arg = mods[0]
         if kind in ("ctrl", "negctrl"):
-            k = self._const_arg(call, arg, 1)
-            if k != int(k) or k < 1 or k >= len(wires) + (call.name == "gphase"):
-                raise QasmError(f"'{kind}({k:g})' needs a positive integer number of controls and"
-                                " qubits left for the gate", call.line)
-            k = int(k)
+            value = self._const_arg(call, arg, 1)
+            k = as_int(value)
+            if k is None or k < 1 or k >= len(wires) + (call.name == "gphase"):
+                raise QasmError(f"'{kind}({value:g})' needs a positive integer number of controls"
+                                " and qubits left for the gate", call.line)
             inner = self._modified(call, mods[1:], params, wires[k:])
-            return _control(inner, tuple(wires[:k]), kind == "negctrl")
+            return control(inner, tuple(wires[:k]), kind == "negctrl")
         inner = self._modified(call, mods[1:], params, wires)
         if kind == "inv":
-            return _invert(inner)
-        return _power(inner, self._const_arg(call, arg, 1), call.line)
+            return invert(inner)
+        return power(inner, self._const_arg(call, arg, 1), call.line)
 
     def _base(self, call: GateCall, params: tuple, wires: list[int]) -> list[Step]:
         name = call.name
@@ -312,64 +311,6 @@ class Builder:
         for gate, wires, params in self.steps:
             c.append(gate, wires, params)
         return c
-
-
-def _control(steps: list[Step], controls: tuple[int, ...], negative: bool) -> list[Step]:
-    out: list[Step] = []
-    for gate, wires, params in steps:
-        if gate is None:  # ctrl @ gphase(a) = phase a on the all-ones control state
-            k = len(controls)
-            g = GATES["p"] if k == 1 else controlled(GATES["p"], k - 1)
-            out.append((g, controls, params))
-        else:
-            out.append((controlled(gate, len(controls)), controls + wires, params))
-    if negative:
-        flips: list[Step] = [(GATES["x"], (c,), ()) for c in controls]
-        out = flips + out + flips
-    return out
-
-
-def _invert(steps: list[Step]) -> list[Step]:
-    out: list[Step] = []
-    for gate, wires, params in reversed(steps):
-        if gate is None:
-            out.append((None, (), (-params[0],)))
-        else:
-            g, p = gate.inverse(params)
-            out.append((g, wires, tuple(as_expr(v) for v in p)))
-    return out
-
-
-def _power(steps: list[Step], k: float, line: int) -> list[Step]:
-    if k == int(k):
-        n = int(k)
-        return (steps if n >= 0 else _invert(steps)) * abs(n)
-    if any(not p.is_constant for _, _, ps in steps for p in ps):
-        raise QasmError("pow(k) with a non-integer k needs numeric gate parameters", line)
-    wires = sorted({w for _, ws, _ in steps for w in ws})
-    m = _steps_matrix(steps, wires)
-    if not wires:
-        return [(None, (), (Const(float(np.angle(m[0, 0])) * k),))]
-    from scipy.linalg import schur
-
-    t, z = schur(m, output="complex")
-    angles = np.angle(np.diag(t))
-    angles[angles <= -np.pi + 1e-9] += 2 * np.pi  # principal branch: -1 -> e^{i pi}, either sign
-    root = (z * np.exp(1j * k * angles)[None, :]) @ z.conj().T
-    return [(UnitaryGate(root, f"pow({k:g})"), tuple(wires), ())]
-
-
-def _steps_matrix(steps: list[Step], wires: list[int]) -> np.ndarray:
-    """The unitary of numeric steps on ``wires`` (global phases included)."""
-    m = np.eye(2 ** len(wires), dtype=np.complex128)
-    for gate, ws, params in steps:
-        if gate is None:
-            m = m * np.exp(1j * float(params[0]))
-            continue
-        theta = torch.tensor([float(p) for p in params], dtype=torch.float64)
-        gm = gate.matrix(theta if gate.num_params else None, dtype=torch.complex128).numpy()
-        m = embed(gm, ws, wires) @ m
-    return m
 
 
 def build(text: str) -> tuple[Circuit, dict[int, int]]:
