@@ -197,7 +197,12 @@ class StatevectorBackend(Backend):
         datas = [s.data for s in steps if s.param]
         if not datas:
             return torch.zeros_like(task.theta)
-        (grad,) = torch.autograd.grad(datas, theta, cots, allow_unused=True)
+        # chain rule through the small graph that built the gate data, as the gradient of the
+        # scalar sum Re<cot, data> (torch's convention for complex cotangents); a scalar output
+        # also keeps torch.autograd.grad on its light path
+        with torch.enable_grad():
+            surrogate = sum((c.conj() * d).real.sum() for c, d in zip(cots, datas))
+            (grad,) = torch.autograd.grad(surrogate, theta, allow_unused=True)
         return torch.zeros_like(task.theta) if grad is None else grad
 
 
