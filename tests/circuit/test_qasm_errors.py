@@ -117,3 +117,33 @@ def test_symbolic_controlled_unitary_needs_binding_in_qasm3():
         qasm.dumps(c, version=3)
     text = qasm.dumps(c.bind(weights={"theta": 0.4}), version=3)  # bound: exact decomposition
     assert "gate weird_0" in text
+
+
+def test_mutated_programs_fail_only_with_qasm_errors():
+    """Random edits of valid programs either parse or raise QasmError (never another error)."""
+    import random
+
+    seeds = [
+        HEAD2 + "gate g(t) a, b { rx(t/2) a; cx a, b; }\nh q;\ng(pi) q[0], q[1];\n"
+                "measure q -> c;\n",
+        HEAD3 + "input float[64] th;\nctrl @ rx(th ** 2) q[0], q[1];\nc[1] = measure q[1];\n"
+                "inv @ pow(2) @ s q[0];\nnegctrl @ U(1, 2, 3) q[1], q[0];\n",
+    ]
+    pieces = list("q[](){};,->@=+-*/^ \n0123456789.") + [
+        "ctrl", "inv", "pow", "gate", "measure", "qubit", "input", "pi", "$1", "//", "/*", "**"]
+    r = random.Random(7)
+    parsed = 0
+    for _ in range(400):
+        chars = list(r.choice(seeds))
+        for _ in range(r.randint(1, 3)):
+            k = r.randrange(len(chars))
+            if r.random() < 0.5:
+                del chars[k]
+            else:
+                chars.insert(k, r.choice(pieces))
+        try:
+            qasm.loads("".join(chars))
+            parsed += 1
+        except qasm.QasmError as e:
+            assert str(e).startswith("line ") or "no qubits" in str(e), str(e)
+    assert 0 < parsed < 400

@@ -152,7 +152,8 @@ class _Writer:
         m = gate.matrix(theta, dtype=torch.complex128).detach().cpu().numpy()
         key = m.tobytes()
         if key not in self.numeric:
-            base = re.sub(r"[^a-z0-9_]", "_", gate.name.lower()) or "unitary"
+            base = re.sub(r"[^a-z0-9_]", "_", gate.name.lower())
+            base = base if base[:1].isalpha() else "g" + base
             k = len(self.numeric)
             while f"{base}_{k}" in self.reserved:
                 k += 1
