@@ -124,6 +124,11 @@ def available(name: str) -> tuple[bool, str]:
     if name not in SOLVERS:
         return False, f"unknown solver {name!r}; known: {', '.join(SOLVERS)}"
     module = _REQUIRES.get(name)
-    if module and importlib.util.find_spec(module) is None:
-        return False, f"{module} is not installed (pip install 'hqml[optimize]')"
+    if module:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # the parent package is missing too
+            found = False
+        if not found:
+            return False, f"{module} is not installed (pip install 'hqml[optimize]')"
     return True, ""
