@@ -1,4 +1,4 @@
-"""Probabilistic error cancellation: exact representations, unbiased estimates, threefold error cut."""
+"""PEC: exact representations, unbiased estimates, a threefold cut of the error."""
 
 import numpy as np
 import pytest
@@ -14,15 +14,21 @@ NOISE = NoiseModel().add_channel(depolarizing(0.005)).add_channel(depolarizing(0
 
 
 def test_quasi_probabilities_invert_the_noise():
-    nm = (NoiseModel().add_channel(depolarizing(0.03)).add_channel(depolarizing(0.05, 2))
-          .add_channel(pauli_channel({"X": 0.02, "Z": 0.05}), gates=["cx"], each_wire=True))
+    nm = (
+        NoiseModel()
+        .add_channel(depolarizing(0.03))
+        .add_channel(depolarizing(0.05, 2))
+        .add_channel(pauli_channel({"X": 0.02, "Z": 0.05}), gates=["cx"], each_wire=True)
+    )
     c = hqml.Circuit(2).h(0).cx(0, 1)
     reps = represent(c, nm)
     assert [r.wires for r in reps] == [(0,), (0, 1)]
     for r in reps:
         noise = gate_noise(nm, c.ops[r.index]).superoperator()
-        inverse = sum(q * np.kron(pauli_matrix(lb), pauli_matrix(lb).conj())
-                      for lb, q in zip(r.labels, r.quasi))
+        inverse = sum(
+            q * np.kron(pauli_matrix(lb), pauli_matrix(lb).conj())
+            for lb, q in zip(r.labels, r.quasi, strict=True)
+        )
         np.testing.assert_allclose(inverse @ noise, np.eye(len(noise)), atol=1e-12)
         assert abs(r.quasi.sum() - 1) < 1e-12 and r.gamma == pytest.approx(np.abs(r.quasi).sum())
     # one-qubit depolarizing with Pauli error p: fidelity f = 1 - 4p/3, gamma = (3/f - 1)/2
@@ -38,14 +44,20 @@ def test_pauli_frames_are_exact_paulis_and_noiseless():
     assert NOISE.channels_for("pauli_frame", (0,)) == []
 
 
-@pytest.mark.parametrize("name,circuit,obs,samples", [
-    ("mirror", mirror_circuit(), hqml.Z(0) @ hqml.Z(1) @ hqml.Z(2) @ hqml.Z(3), 2000),
-    ("vqe", vqe_circuit(), hqml.Z(0) @ hqml.Z(1), 2000),
-])
+@pytest.mark.parametrize(
+    "name,circuit,obs,samples",
+    [
+        ("mirror", mirror_circuit(), hqml.Z(0) @ hqml.Z(1) @ hqml.Z(2) @ hqml.Z(3), 2000),
+        ("vqe", vqe_circuit(), hqml.Z(0) @ hqml.Z(1), 2000),
+    ],
+)
 def test_pec_cuts_the_error_threefold(name, circuit, obs, samples):
     ideal = float(hqml.expval(circuit, obs, dtype=torch.complex128))
-    noisy = float(hqml.expval(circuit, obs, backend="density_matrix", noise_model=NOISE,
-                              dtype=torch.complex128))
+    noisy = float(
+        hqml.expval(
+            circuit, obs, backend="density_matrix", noise_model=NOISE, dtype=torch.complex128
+        )
+    )
     res = PEC(NOISE, num_samples=samples, seed=0).expval(circuit, obs, dtype=torch.complex128)
     assert 1 < res.gamma < 2
     assert abs(float(res.value) - ideal) <= 4 * float(res.std_error)  # unbiased within its error
@@ -62,8 +74,14 @@ def test_pec_backend_batches_and_differentiates():
     xs = torch.tensor([0.1, 0.7, -0.4], dtype=torch.float64)
     w0 = torch.tensor([0.4, -0.2], dtype=torch.float64, requires_grad=True)
     obs = [hqml.Z(0) @ hqml.Z(1), hqml.Z(0)]
-    got = hqml.expval(c, obs, inputs={"x": xs}, weights={"w": w0}, backend=pec.backend("density_matrix"),
-                      noise_model=nm)
+    got = hqml.expval(
+        c,
+        obs,
+        inputs={"x": xs},
+        weights={"w": w0},
+        backend=pec.backend("density_matrix"),
+        noise_model=nm,
+    )
     ref = pec.expval(c, obs, inputs={"x": xs}, weights={"w": w0.detach()})
     torch.testing.assert_close(got.detach(), ref.value)
     assert got.shape == (3, 2)

@@ -38,7 +38,9 @@ def test_exact_calibration_recovers_the_confusion_matrices():
     fixed = mit.correct_probs(noisy, [0, 1, 2, 3])
     np.testing.assert_allclose(fixed.numpy(), ideal, atol=1e-12)
     # a marginal in another wire order
-    sub = hqml.probs(ghz(), wires=[3, 1], backend="density_matrix", noise_model=nm, dtype=torch.complex128)
+    sub = hqml.probs(
+        ghz(), wires=[3, 1], backend="density_matrix", noise_model=nm, dtype=torch.complex128
+    )
     np.testing.assert_allclose(mit.correct_probs(sub, [3, 1]).numpy(), [0.5, 0, 0, 0.5], atol=1e-12)
 
 
@@ -59,18 +61,26 @@ def test_mitigated_backend_corrects_expectation_values():
     nm = readout_model()
     mit = ReadoutMitigator.calibrate([0, 1, 2, 3], "density_matrix", noise_model=nm)
     c = ghz().ry(0.3, 2)
-    obs = [hqml.Z(0) @ hqml.Z(1), hqml.X(0) @ hqml.X(1) @ hqml.X(2) @ hqml.X(3), hqml.Y(1),
-           0.5 * hqml.Z(3) + hqml.Z(0) @ hqml.Z(2) - 0.2]
+    obs = [
+        hqml.Z(0) @ hqml.Z(1),
+        hqml.X(0) @ hqml.X(1) @ hqml.X(2) @ hqml.X(3),
+        hqml.Y(1),
+        0.5 * hqml.Z(3) + hqml.Z(0) @ hqml.Z(2) - 0.2,
+    ]
     be = mit.backend("density_matrix")
     ideal = hqml.expval(c, obs, dtype=torch.complex128)
     noisy = hqml.expval(c, obs, backend="density_matrix", noise_model=nm, dtype=torch.complex128)
     fixed = hqml.expval(c, obs, backend=be, noise_model=nm, dtype=torch.complex128)
     assert (noisy - ideal).abs().max() > 0.1
     torch.testing.assert_close(fixed, ideal, atol=1e-10, rtol=0)
-    sampled = hqml.expval(c, obs, backend=be, noise_model=nm, shots=20000, seed=4, dtype=torch.complex128)
+    sampled = hqml.expval(
+        c, obs, backend=be, noise_model=nm, shots=20000, seed=4, dtype=torch.complex128
+    )
     assert (sampled - ideal).abs().max() < 0.05
     p = hqml.probs(c, wires=[0, 3], backend=be, noise_model=nm, dtype=torch.complex128)
-    torch.testing.assert_close(p, hqml.probs(c, wires=[0, 3], dtype=torch.complex128), atol=1e-10, rtol=0)
+    torch.testing.assert_close(
+        p, hqml.probs(c, wires=[0, 3], dtype=torch.complex128), atol=1e-10, rtol=0
+    )
 
 
 def test_simplex_projection_is_the_closest_distribution(rng):

@@ -25,7 +25,11 @@ def test_folding_keeps_the_unitary_and_scales_gate_counts():
             f = fold_gates(c, s, method, seed=4)
             assert equal_up_to_phase(reference_unitary(f), u)
             assert abs(actual_scale_factor(c, f) - s) <= 2 / d + 1e-12
-    assert [op.gate.name for op in fold_gates(c, 1 + 2 / d, "from_right")][-3:] == ["ry", "ry", "ry"]
+    assert [op.gate.name for op in fold_gates(c, 1 + 2 / d, "from_right")][-3:] == [
+        "ry",
+        "ry",
+        "ry",
+    ]
     excluded = fold_gates(c, 3, "from_left", exclude=["ry"])
     assert excluded.count_ops() == {"ry": 9, "cx": 12}
     with pytest.raises(ValueError, match=">= 1"):
@@ -49,7 +53,9 @@ def test_folding_keeps_symbols_for_batched_inputs():
 def test_extrapolations_are_exact_on_their_models():
     x = [1.0, 1.5, 2.0, 3.0]
     xs = np.array(x)
-    y = torch.tensor(np.stack([0.9 - 0.1 * xs, 0.8 - 0.05 * xs + 0.01 * xs**2, 0.2 + 0.7 * np.exp(-0.3 * xs)], 1))
+    y = torch.tensor(
+        np.stack([0.9 - 0.1 * xs, 0.8 - 0.05 * xs + 0.01 * xs**2, 0.2 + 0.7 * np.exp(-0.3 * xs)], 1)
+    )
     assert abs(extrapolate(x, y[:, 0], "linear").value - 0.9) < 1e-12
     assert abs(extrapolate(x, y[:, 1], "polynomial", order=2).value - 0.8) < 1e-12
     assert abs(extrapolate(x[:3], y[:3, 1], "richardson").value - 0.8) < 1e-12
@@ -68,19 +74,27 @@ def test_extrapolations_are_exact_on_their_models():
 DEPOLARIZING = NoiseModel().add_channel(depolarizing(0.005)).add_channel(depolarizing(0.01, 2))
 
 
-@pytest.mark.parametrize("name,circuit,obs", [
-    ("mirror", mirror_circuit(), hqml.Z(0) @ hqml.Z(1) @ hqml.Z(2) @ hqml.Z(3)),
-    ("vqe", vqe_circuit(), hqml.Z(0) @ hqml.Z(1)),
-])
-@pytest.mark.parametrize("zne", [
-    ZNE((1, 3, 5), "richardson"),
-    ZNE((1, 3, 5), "exponential", asymptote=0.0),
-    ZNE((1, 1.5, 2, 2.5, 3), "polynomial", order=2, folding="from_left"),
-], ids=["richardson-global", "exponential-global", "poly2-local"])
+@pytest.mark.parametrize(
+    "name,circuit,obs",
+    [
+        ("mirror", mirror_circuit(), hqml.Z(0) @ hqml.Z(1) @ hqml.Z(2) @ hqml.Z(3)),
+        ("vqe", vqe_circuit(), hqml.Z(0) @ hqml.Z(1)),
+    ],
+)
+@pytest.mark.parametrize(
+    "zne",
+    [
+        ZNE((1, 3, 5), "richardson"),
+        ZNE((1, 3, 5), "exponential", asymptote=0.0),
+        ZNE((1, 1.5, 2, 2.5, 3), "polynomial", order=2, folding="from_left"),
+    ],
+    ids=["richardson-global", "exponential-global", "poly2-local"],
+)
 def test_zne_cuts_the_error_threefold(name, circuit, obs, zne):
     def run(c):
-        return hqml.expval(c, obs, backend="density_matrix", noise_model=DEPOLARIZING,
-                           dtype=torch.complex128)
+        return hqml.expval(
+            c, obs, backend="density_matrix", noise_model=DEPOLARIZING, dtype=torch.complex128
+        )
 
     ideal = float(hqml.expval(circuit, obs, dtype=torch.complex128))
     noisy = float(run(circuit))
@@ -98,20 +112,33 @@ def test_zne_backend_is_differentiable_and_matches_the_function_wrapper():
     obs = [hqml.Z(0) @ hqml.Z(1), hqml.X(1)]
     zne = ZNE((1, 2, 3), "richardson", folding="random", seed=2)
     w_a = torch.tensor([0.3, 0.5], dtype=torch.float64, requires_grad=True)
-    a = hqml.expval(c, obs, weights={"w": w_a}, backend=zne.backend("density_matrix"), noise_model=nm)
+    a = hqml.expval(
+        c, obs, weights={"w": w_a}, backend=zne.backend("density_matrix"), noise_model=nm
+    )
     a.sum().backward()
     w_b = w_a.detach().clone().requires_grad_()
-    b = zne.wrap(lambda circ: hqml.expval(circ, obs, weights={"w": w_b}, backend="density_matrix",
-                                          noise_model=nm))(c)
+    b = zne.wrap(
+        lambda circ: hqml.expval(
+            circ, obs, weights={"w": w_b}, backend="density_matrix", noise_model=nm
+        )
+    )(c)
     b.sum().backward()
     torch.testing.assert_close(a, b)
     torch.testing.assert_close(w_a.grad, w_b.grad)
     ideal = hqml.expval(c, obs, weights={"w": w_a.detach()})
-    noisy = hqml.expval(c, obs, weights={"w": w_a.detach()}, backend="density_matrix", noise_model=nm)
+    noisy = hqml.expval(
+        c, obs, weights={"w": w_a.detach()}, backend="density_matrix", noise_model=nm
+    )
     assert ((a.detach() - ideal).abs() <= (noisy - ideal).abs() / 3 + 1e-9).all()
     with pytest.raises(ValueError, match="does not support diff_method 'parameter-shift'"):
-        hqml.expval(c, obs, weights={"w": w_a}, backend=zne.backend("density_matrix"),
-                    noise_model=nm, diff_method="parameter-shift")
+        hqml.expval(
+            c,
+            obs,
+            weights={"w": w_a},
+            backend=zne.backend("density_matrix"),
+            noise_model=nm,
+            diff_method="parameter-shift",
+        )
     with pytest.raises(ValueError, match="extrapolation"):
         ZNE((1, 3), "cubic")
 
@@ -120,9 +147,14 @@ def test_zne_also_runs_on_trajectories_with_non_pauli_noise():
     c = mirror_circuit(3, 2, seed=5)
     nm = NoiseModel().add_channel(amplitude_damping(0.01)).add_channel(depolarizing(0.01, 2))
     obs = hqml.Z(0) @ hqml.Z(1) @ hqml.Z(2)
-    exact = ZNE((1, 3, 5)).run(c, lambda k: hqml.expval(k, obs, backend="density_matrix",
-                                                         noise_model=nm, dtype=torch.complex128))
+    exact = ZNE((1, 3, 5)).run(
+        c,
+        lambda k: hqml.expval(
+            k, obs, backend="density_matrix", noise_model=nm, dtype=torch.complex128
+        ),
+    )
     be = hqml.get_backend("statevector", trajectories=400)
-    traj = ZNE((1, 3, 5)).run(c, lambda k: hqml.expval(k, obs, backend=be, noise_model=nm, seed=0,
-                                                        dtype=torch.complex128))
+    traj = ZNE((1, 3, 5)).run(
+        c, lambda k: hqml.expval(k, obs, backend=be, noise_model=nm, seed=0, dtype=torch.complex128)
+    )
     assert (traj.values - exact.values).abs().max() < 0.08

@@ -7,8 +7,15 @@ from helpers import random_circuit
 
 import hqml
 from hqml.circuit.observables import PauliSum
-from hqml.noise import (NoiseModel, ReadoutError, amplitude_damping, depolarizing, pauli_channel,
-                        phase_damping, thermal_relaxation)
+from hqml.noise import (
+    NoiseModel,
+    ReadoutError,
+    amplitude_damping,
+    depolarizing,
+    pauli_channel,
+    phase_damping,
+    thermal_relaxation,
+)
 from hqml.testing import embed_matrix, gate_matrix, op_params, symbol_values
 
 
@@ -33,15 +40,17 @@ def reference_density(circuit, noise_model, inputs, weights):
 
 
 def noise_model():
-    return (NoiseModel()
-            .add_channel(depolarizing(0.05))
-            .add_channel(thermal_relaxation(40.0, 30.0, 3.0), gates=["rx", "ry", "u", "h"])
-            .add_channel(depolarizing(0.08, 2))
-            .add_channel(amplitude_damping(0.1), gates=["cx", "cz", "swap", "ccx"], each_wire=True)
-            .add_channel(pauli_channel({"XZ": 0.05, "ZZ": 0.03}), gates=["cry", "rzz"], wires=[1, 0])
-            .add_channel(phase_damping(0.2), gates=["unitary", "p", "rz"], each_wire=True)
-            .add_readout_error(ReadoutError.from_flips(0.03, 0.08))
-            .add_readout_error(ReadoutError.from_flips(0.1, 0.0), wires=[1]))
+    return (
+        NoiseModel()
+        .add_channel(depolarizing(0.05))
+        .add_channel(thermal_relaxation(40.0, 30.0, 3.0), gates=["rx", "ry", "u", "h"])
+        .add_channel(depolarizing(0.08, 2))
+        .add_channel(amplitude_damping(0.1), gates=["cx", "cz", "swap", "ccx"], each_wire=True)
+        .add_channel(pauli_channel({"XZ": 0.05, "ZZ": 0.03}), gates=["cry", "rzz"], wires=[1, 0])
+        .add_channel(phase_damping(0.2), gates=["unitary", "p", "rz"], each_wire=True)
+        .add_readout_error(ReadoutError.from_flips(0.03, 0.08))
+        .add_readout_error(ReadoutError.from_flips(0.1, 0.0), wires=[1])
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -64,7 +73,7 @@ def test_random_noisy_circuits_match_dense_superoperators(seed):
         ref = reference_density(c, nm, {"x": x[b]}, {"w": w})
         np.testing.assert_allclose(rho[b].numpy(), ref, atol=1e-12)
         for k, lb in enumerate(labels):
-            # readout error on measured Pauli words: each factor P_q -> (A00-A10... ) read in its basis
+            # readout errors on a measured word: each factor P_q -> f0 (1 + P)/2 + f1 (1 - P)/2
             mat = np.eye(1)
             for q, ch in enumerate(lb):
                 a = nm.confusions([q])[0]
@@ -74,8 +83,9 @@ def test_random_noisy_circuits_match_dense_superoperators(seed):
                 mat = np.kron(mat, np.eye(2) if ch == "I" else f0 * proj0 + f1 * proj1)
             want = np.trace(ref @ mat).real
             np.testing.assert_allclose(ev[b, k].item(), want, atol=1e-12)
-        np.testing.assert_allclose(ev[b, -1].item(), 0.5 * ev[b, 0].item() - 2 * ev[b, 1].item(),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            ev[b, -1].item(), 0.5 * ev[b, 0].item() - 2 * ev[b, 1].item(), atol=1e-12
+        )
         full = np.real(np.diag(ref)).reshape((2,) * n)
         marg = full.sum(axis=tuple(range(2, n))).T.reshape(-1)  # order (wire 1, wire 0)
         np.testing.assert_allclose(pr[b].numpy(), conf @ marg, atol=1e-12)
@@ -89,8 +99,9 @@ def test_noiseless_density_matches_statevector(rng):
     b = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w})
     torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
     psi = hqml.state(c, inputs={"x": x}, weights={"w": w}, dtype=torch.complex128)
-    rho = hqml.state(c, inputs={"x": x}, weights={"w": w}, backend="density_matrix",
-                     dtype=torch.complex128)
+    rho = hqml.state(
+        c, inputs={"x": x}, weights={"w": w}, backend="density_matrix", dtype=torch.complex128
+    )
     torch.testing.assert_close(rho, psi[:, :, None] * psi[:, None, :].conj())
 
 
@@ -105,15 +116,23 @@ def test_backprop_gradients_agree_with_shift_rules(method):
         for i in range(3):
             c.rx(w[layer, i] * 0.5 + x[i], i)
         c.cnot(0, 1).cnot(1, 2)
-    nm = NoiseModel.from_device(0.01, 0.03, t1=50.0, t2=40.0, time_1q=0.5, time_2q=2.0,
-                                readout_error=0.05)
+    nm = NoiseModel.from_device(
+        0.01, 0.03, t1=50.0, t2=40.0, time_1q=0.5, time_2q=2.0, readout_error=0.05
+    )
     xs = torch.rand(3, 3, dtype=torch.float64)
     obs = [hqml.Z(0) @ hqml.Z(2), hqml.X(1)]
     grads = {}
     for dm in ("backprop", method):
         w0 = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3).requires_grad_()
-        v = hqml.expval(c, obs, inputs={"x": xs}, weights={"w": w0}, backend="density_matrix",
-                        diff_method=dm, noise_model=nm)
+        v = hqml.expval(
+            c,
+            obs,
+            inputs={"x": xs},
+            weights={"w": w0},
+            backend="density_matrix",
+            diff_method=dm,
+            noise_model=nm,
+        )
         (v * torch.tensor([1.0, -0.5], dtype=torch.float64)).sum().backward()
         grads[dm] = w0.grad
     tol = 1e-10 if method == "parameter-shift" else 1e-5
@@ -123,16 +142,32 @@ def test_backprop_gradients_agree_with_shift_rules(method):
 
 def test_sampling_matches_probabilities():
     c = hqml.Circuit(2).h(0).cnot(0, 1).ry(0.4, 1)
-    nm = NoiseModel().add_channel(depolarizing(0.1)).add_readout_error(ReadoutError.from_flips(0.05, 0.1))
+    nm = (
+        NoiseModel()
+        .add_channel(depolarizing(0.1))
+        .add_readout_error(ReadoutError.from_flips(0.05, 0.1))
+    )
     p = hqml.probs(c, backend="density_matrix", noise_model=nm, dtype=torch.complex128)
     f = hqml.probs(c, backend="density_matrix", noise_model=nm, shots=40000, seed=3)
     assert (p - f.double()).abs().max() < 0.01
     bits = hqml.sample(c, 10, backend="density_matrix", noise_model=nm, seed=1)
     assert bits.shape == (10, 2)
-    ev = hqml.expval(c, [hqml.Z(0) @ hqml.Z(1), hqml.X(1)], backend="density_matrix",
-                     noise_model=nm, dtype=torch.complex128)
-    es = hqml.expval(c, [hqml.Z(0) @ hqml.Z(1), hqml.X(1)], backend="density_matrix",
-                     noise_model=nm, shots=40000, seed=5, dtype=torch.complex128)
+    ev = hqml.expval(
+        c,
+        [hqml.Z(0) @ hqml.Z(1), hqml.X(1)],
+        backend="density_matrix",
+        noise_model=nm,
+        dtype=torch.complex128,
+    )
+    es = hqml.expval(
+        c,
+        [hqml.Z(0) @ hqml.Z(1), hqml.X(1)],
+        backend="density_matrix",
+        noise_model=nm,
+        shots=40000,
+        seed=5,
+        dtype=torch.complex128,
+    )
     assert (ev - es).abs().max() < 0.02
 
 
@@ -142,5 +177,10 @@ def test_adjoint_is_refused_with_a_clear_error():
     c.rx(a, 0)
     assert hqml.get_backend("density_matrix").capabilities.supports_noise
     with pytest.raises(ValueError, match="does not support diff_method 'adjoint'"):
-        hqml.expval(c, hqml.Z(0), weights={"a": torch.tensor(0.2, requires_grad=True)},
-                    backend="density_matrix", diff_method="adjoint")
+        hqml.expval(
+            c,
+            hqml.Z(0),
+            weights={"a": torch.tensor(0.2, requires_grad=True)},
+            backend="density_matrix",
+            diff_method="adjoint",
+        )

@@ -8,18 +8,27 @@ from helpers import random_circuit
 import hqml
 from hqml.backends.base import Expval, Task
 from hqml.circuit.params import bind_parameters
-from hqml.noise import (NoiseModel, ReadoutError, amplitude_damping, depolarizing, phase_damping,
-                        thermal_relaxation)
+from hqml.noise import (
+    NoiseModel,
+    ReadoutError,
+    amplitude_damping,
+    depolarizing,
+    phase_damping,
+    thermal_relaxation,
+)
 from hqml.noise.trajectories import trajectory_states
 from hqml.sim import measure
 
 
 def noise_model(readout=True):
-    nm = (NoiseModel().add_channel(depolarizing(0.06))
-          .add_channel(depolarizing(0.1, 2))
-          .add_channel(amplitude_damping(0.15), gates=["cx", "cz", "cy", "swap"], each_wire=True)
-          .add_channel(thermal_relaxation(20.0, 15.0, 2.0), gates=["ry", "rx", "h"])
-          .add_channel(phase_damping(0.3), gates=["unitary"], each_wire=True))
+    nm = (
+        NoiseModel()
+        .add_channel(depolarizing(0.06))
+        .add_channel(depolarizing(0.1, 2))
+        .add_channel(amplitude_damping(0.15), gates=["cx", "cz", "cy", "swap"], each_wire=True)
+        .add_channel(thermal_relaxation(20.0, 15.0, 2.0), gates=["ry", "rx", "h"])
+        .add_channel(phase_damping(0.3), gates=["unitary"], each_wire=True)
+    )
     if readout:
         nm.add_readout_error(ReadoutError.from_flips(0.04, 0.09))
     return nm
@@ -35,15 +44,24 @@ def test_trajectory_means_within_statistical_error(seed):
     w = torch.tensor(rng.uniform(-2, 2, 4))
     labels = ["ZZI", "IXY", "ZIZ", "YII"]
     obs = [hqml.PauliSum.from_list([(lb, 1.0)]) for lb in labels]
-    exact = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend="density_matrix",
-                        noise_model=nm)
+    exact = hqml.expval(
+        c, obs, inputs={"x": x}, weights={"w": w}, backend="density_matrix", noise_model=nm
+    )
     t = 2000
     be = hqml.get_backend("statevector", trajectories=t)
-    est = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be, noise_model=nm, seed=seed)
+    est = hqml.expval(
+        c, obs, inputs={"x": x}, weights={"w": w}, backend=be, noise_model=nm, seed=seed
+    )
     # the standard error from the per-trajectory values of the same run
     b = bind_parameters(c, {"x": x}, {"w": w}, None, None)
-    task = Task(c, b.theta, Expval(tuple(obs)), torch.complex128, varying=b.varying,
-                options={"noise_model": nm})
+    task = Task(
+        c,
+        b.theta,
+        Expval(tuple(obs)),
+        torch.complex128,
+        varying=b.varying,
+        options={"noise_model": nm},
+    )
     states = trajectory_states(task, t, torch.Generator().manual_seed(seed))
     words = [next(iter(o.terms)) for o in obs]
     per = measure.expval_words(states, n, words).reshape(2, t, -1)

@@ -43,9 +43,15 @@ def test_unitary_and_channel_kernels(rng, wires):
     got = density.apply_unitary_monomial(torch.tensor(rho), n, perm, phases, wires).numpy()
     bm = embed_matrix(m, wires, n)
     np.testing.assert_allclose(got, bm @ rho @ bm.conj().T, atol=1e-12)
-    channel = {1: thermal_relaxation(30, 20, 5), 2: depolarizing(0.2, 2), 3: depolarizing(0.1, 3)}[k]
-    got = density.apply_kraus(torch.tensor(rho), n, [torch.tensor(x) for x in channel.kraus], wires).numpy()
-    want = sum(embed_matrix(x, wires, n) @ rho @ embed_matrix(x, wires, n).conj().T for x in channel.kraus)
+    channel = {1: thermal_relaxation(30, 20, 5), 2: depolarizing(0.2, 2), 3: depolarizing(0.1, 3)}[
+        k
+    ]
+    got = density.apply_kraus(
+        torch.tensor(rho), n, [torch.tensor(x) for x in channel.kraus], wires
+    ).numpy()
+    want = sum(
+        embed_matrix(x, wires, n) @ rho @ embed_matrix(x, wires, n).conj().T for x in channel.kraus
+    )
     np.testing.assert_allclose(got, want, atol=1e-12)
 
 
@@ -76,8 +82,12 @@ def test_confusion_matrices_act_per_wire(rng):
 
 def test_kernels_are_differentiable():
     theta = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
-    u = torch.stack([torch.stack([torch.cos(theta / 2), -torch.sin(theta / 2)]),
-                     torch.stack([torch.sin(theta / 2), torch.cos(theta / 2)])]).to(torch.complex128)
+    u = torch.stack(
+        [
+            torch.stack([torch.cos(theta / 2), -torch.sin(theta / 2)]),
+            torch.stack([torch.sin(theta / 2), torch.cos(theta / 2)]),
+        ]
+    ).to(torch.complex128)
     rho = density.zero_density(1, dtype=torch.complex128)
     rho = density.apply_unitary(rho, 1, u, [0])
     rho = density.apply_kraus(rho, 1, [torch.tensor(k) for k in amplitude_damping(0.3).kraus], [0])

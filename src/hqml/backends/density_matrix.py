@@ -37,9 +37,15 @@ def basis_rotation(pauli: str, dtype: torch.dtype, device: Any) -> torch.Tensor:
     return h @ torch.tensor([[1, 0], [0, -1j]], dtype=dtype, device=device)
 
 
-def measured_words(probs_fn: ProbsFn, words: list[tuple], batch: int, dtype: torch.dtype,
-                   device: Any, shots: int | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def measured_words(
+    probs_fn: ProbsFn,
+    words: list[tuple],
+    batch: int,
+    dtype: torch.dtype,
+    device: Any,
+    shots: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Pauli word values ``(B, T)`` as measured: per qubit-wise commuting group, rotate into its
     basis, read the (noisy) probabilities ``probs_fn(basis, wires)`` and take parities; exact
     with ``shots=None``, else estimated from ``shots`` samples per group."""
@@ -93,7 +99,7 @@ class DensityMatrixBackend(Backend):
         program = build_program(c, task.theta, task.dtype, task.varying)
         rho = density.zero_density(n, 1, task.dtype, task.theta.device)
         superops: dict[int, torch.Tensor] = {}
-        for op, ins in zip(c.ops, program):
+        for op, ins in zip(c.ops, program, strict=True):
             if ins.kind == "matrix":
                 rho = density.apply_unitary(rho, n, ins.data, ins.wires)
             elif ins.kind == "diagonal":
@@ -106,7 +112,9 @@ class DensityMatrixBackend(Backend):
             for channel, wires in nm.channels_for(op.gate.name, op.wires):
                 s = superops.get(id(channel))
                 if s is None:
-                    s = torch.as_tensor(channel.superoperator(), dtype=task.dtype, device=rho.device)
+                    s = torch.as_tensor(
+                        channel.superoperator(), dtype=task.dtype, device=rho.device
+                    )
                     superops[id(channel)] = s
                 rho = density.apply_superoperator(rho, n, s, wires)
         return rho
@@ -133,15 +141,19 @@ class DensityMatrixBackend(Backend):
             if task.shots is None and not readout:
                 values = density.expval_words(rho, n, words)
             else:
+
                 def probs_fn(basis: dict[int, str], wires: list[int]) -> torch.Tensor:
                     r = rho
                     for w, pauli in basis.items():
                         if pauli != "Z":
-                            r = density.apply_unitary(r, n, basis_rotation(pauli, r.dtype, r.device), [w])
+                            r = density.apply_unitary(
+                                r, n, basis_rotation(pauli, r.dtype, r.device), [w]
+                            )
                     return self._noisy_probs(r, n, wires, nm if readout else None)
 
-                values = measured_words(probs_fn, words, bs, rho.real.dtype, rho.device, task.shots,
-                                        task.generator)
+                values = measured_words(
+                    probs_fn, words, bs, rho.real.dtype, rho.device, task.shots, task.generator
+                )
             return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
         raise TypeError(f"unknown measurement {m!r}")
 
@@ -150,6 +162,8 @@ class DensityMatrixBackend(Backend):
         p = density.probabilities(rho, n, wires)
         if nm is None:
             return p
-        conf = [None if a is None else torch.as_tensor(np.asarray(a), device=p.device)
-                for a in nm.confusions(wires)]
+        conf = [
+            None if a is None else torch.as_tensor(np.asarray(a), device=p.device)
+            for a in nm.confusions(wires)
+        ]
         return density.apply_confusion(p, conf)

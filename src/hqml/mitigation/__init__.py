@@ -11,8 +11,24 @@ from .readout import ReadoutMitigatedBackend, ReadoutMitigator, project_to_simpl
 from .zne import ZNE, ZNEBackend, ZNEResult, execute_with_zne
 
 __all__ = [
-    "ZNE", "ZNEBackend", "ZNEResult", "execute_with_zne", "extrapolate", "Fit", "EXTRAPOLATIONS",
-    "fold", "fold_global", "fold_gates", "fold_mask", "actual_scale_factor", "FOLDING_METHODS",
-    "ReadoutMitigator", "ReadoutMitigatedBackend", "project_to_simplex",
-    "PEC", "PECBackend", "PECResult", "represent",
+    "ZNE",
+    "ZNEBackend",
+    "ZNEResult",
+    "execute_with_zne",
+    "extrapolate",
+    "Fit",
+    "EXTRAPOLATIONS",
+    "fold",
+    "fold_global",
+    "fold_gates",
+    "fold_mask",
+    "actual_scale_factor",
+    "FOLDING_METHODS",
+    "ReadoutMitigator",
+    "ReadoutMitigatedBackend",
+    "project_to_simplex",
+    "PEC",
+    "PECBackend",
+    "PECResult",
+    "represent",
 ]

@@ -42,10 +42,14 @@ def _vandermonde(x: np.ndarray, degree: int) -> np.ndarray:
 
 def _polynomial(x: np.ndarray, y: torch.Tensor, degree: int, method: str) -> Fit:
     if len(x) < degree + 1:
-        raise ValueError(f"{method} extrapolation of degree {degree} needs at least {degree + 1} scale"
-                         f" factors, got {len(x)}")
+        raise ValueError(
+            f"{method} extrapolation of degree {degree} needs at least {degree + 1} scale"
+            f" factors, got {len(x)}"
+        )
     if len(set(np.round(x, 12))) < degree + 1:
-        raise ValueError(f"{method} extrapolation needs {degree + 1} distinct scale factors, got {list(x)}")
+        raise ValueError(
+            f"{method} extrapolation needs {degree + 1} distinct scale factors, got {list(x)}"
+        )
     pinv = np.linalg.pinv(_vandermonde(x, degree))  # (degree+1, S)
     p = torch.as_tensor(pinv, dtype=y.dtype, device=y.device)
     coeffs = torch.tensordot(p, y, dims=1)
@@ -55,10 +59,14 @@ def _polynomial(x: np.ndarray, y: torch.Tensor, degree: int, method: str) -> Fit
 def _exponential(x: np.ndarray, y: torch.Tensor, asymptote: float | None) -> Fit:
     """Mitiq's ``ExpFactory``: ``y = a + s exp(z0 + z1 x)``."""
     if len(x) < 2 + (asymptote is None):
-        raise ValueError(f"exponential extrapolation needs at least {2 + (asymptote is None)} scale"
-                         f" factors{'' if asymptote is not None else ' without an asymptote'}")
+        raise ValueError(
+            f"exponential extrapolation needs at least {2 + (asymptote is None)} scale"
+            f" factors{'' if asymptote is not None else ' without an asymptote'}"
+        )
     v = _vandermonde(x, 1)
-    slope_icpt = torch.tensordot(torch.as_tensor(np.linalg.pinv(v), dtype=y.dtype, device=y.device), y, dims=1)
+    slope_icpt = torch.tensordot(
+        torch.as_tensor(np.linalg.pinv(v), dtype=y.dtype, device=y.device), y, dims=1
+    )
     if asymptote is not None:
         sign = torch.sign(slope_icpt[0] - asymptote)
         sign = torch.where(sign == 0, torch.ones_like(sign), sign)
@@ -71,8 +79,14 @@ def _exponential(x: np.ndarray, y: torch.Tensor, asymptote: float | None) -> Fit
         a = vt[None] * flat_w[..., None]  # (E, S, 2)
         sol = torch.linalg.lstsq(a, (flat_z * flat_w)[..., None]).solution[..., 0]  # (E, 2)
         value = asymptote + sign * torch.exp(sol[:, 0].reshape(y.shape[1:]))
-        return Fit("exponential", value, tuple(x), None, None,
-                   {"asymptote": asymptote, "log_coefficients": sol.reshape(y.shape[1:] + (2,))})
+        return Fit(
+            "exponential",
+            value,
+            tuple(x),
+            None,
+            None,
+            {"asymptote": asymptote, "log_coefficients": sol.reshape(y.shape[1:] + (2,))},
+        )
     from scipy.optimize import OptimizeWarning, curve_fit
 
     def model(t: np.ndarray, c0: float, c1: float, c2: float) -> np.ndarray:
@@ -88,17 +102,31 @@ def _exponential(x: np.ndarray, y: torch.Tensor, asymptote: float | None) -> Fit
             try:
                 c, _ = curve_fit(model, x, ys[:, e], p0=[0.0, s, -1.0], maxfev=20000)
             except RuntimeError as err:
-                raise ValueError(f"exponential extrapolation did not converge ({err}); give an"
-                                 " asymptote or use another extrapolation") from None
+                raise ValueError(
+                    f"exponential extrapolation did not converge ({err}); give an"
+                    " asymptote or use another extrapolation"
+                ) from None
         params[e] = c
         out[e] = c[0] + c[1]
     value = torch.as_tensor(out, dtype=y.dtype, device=y.device).reshape(y.shape[1:])
-    return Fit("exponential", value, tuple(x), None, None,
-               {"asymptote": None, "coefficients": params.reshape(tuple(y.shape[1:]) + (3,))})
+    return Fit(
+        "exponential",
+        value,
+        tuple(x),
+        None,
+        None,
+        {"asymptote": None, "coefficients": params.reshape(tuple(y.shape[1:]) + (3,))},
+    )
 
 
-def extrapolate(scale_factors: Sequence[float], values: Any, method: str = "richardson", *,
-                order: int | None = None, asymptote: float | None = None) -> Fit:
+def extrapolate(
+    scale_factors: Sequence[float],
+    values: Any,
+    method: str = "richardson",
+    *,
+    order: int | None = None,
+    asymptote: float | None = None,
+) -> Fit:
     """Fit ``values`` against ``scale_factors`` and evaluate the fit at zero noise.
 
     Args:
@@ -115,17 +143,24 @@ def extrapolate(scale_factors: Sequence[float], values: Any, method: str = "rich
         A :class:`Fit`; ``fit.value`` has the shape of one slice of ``values``.
     """
     x = np.asarray(scale_factors, dtype=float)
-    y = values if isinstance(values, torch.Tensor) else torch.as_tensor(np.asarray(values, dtype=float))
+    y = (
+        values
+        if isinstance(values, torch.Tensor)
+        else torch.as_tensor(np.asarray(values, dtype=float))
+    )
     if y.shape[:1] != (len(x),):
-        raise ValueError(f"values must have one slice per scale factor ({len(x)}), got shape"
-                         f" {tuple(y.shape)}")
+        raise ValueError(
+            f"values must have one slice per scale factor ({len(x)}), got shape {tuple(y.shape)}"
+        )
     if method == "linear":
         return _polynomial(x, y, 1, method)
     if method == "richardson":
         return _polynomial(x, y, len(x) - 1, method)
     if method == "polynomial":
         if order is None or isinstance(order, bool) or not isinstance(order, int) or order < 1:
-            raise ValueError(f"polynomial extrapolation needs order= a positive integer, got {order!r}")
+            raise ValueError(
+                f"polynomial extrapolation needs order= a positive integer, got {order!r}"
+            )
         return _polynomial(x, y, order, method)
     if method == "exponential":
         return _exponential(x, y, asymptote)

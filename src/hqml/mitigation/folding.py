@@ -26,7 +26,11 @@ FOLDING_METHODS = ("global", "from_left", "from_right", "random")
 
 
 def _check_scale(scale_factor: float) -> float:
-    if isinstance(scale_factor, bool) or not isinstance(scale_factor, numbers.Real) or not scale_factor >= 1:
+    if (
+        isinstance(scale_factor, bool)
+        or not isinstance(scale_factor, numbers.Real)
+        or not scale_factor >= 1
+    ):
         raise ValueError(f"scale factors must be real numbers >= 1, got {scale_factor!r}")
     return float(scale_factor)
 
@@ -57,12 +61,17 @@ def fold_global(circuit: Circuit, scale_factor: float) -> Circuit:
         out += inverse + ops
     partial = int(round(frac * len(ops) / 2))
     if partial > 0:
-        out += inverse[:partial] + ops[len(ops) - partial:]
+        out += inverse[:partial] + ops[len(ops) - partial :]
     return _with_ops(circuit, out)
 
 
-def fold_mask(num_gates: int, scale_factor: float, method: str = "from_left",
-              seed: int | None = None, weights: Sequence[float] | None = None) -> list[int]:
+def fold_mask(
+    num_gates: int,
+    scale_factor: float,
+    method: str = "from_left",
+    seed: int | None = None,
+    weights: Sequence[float] | None = None,
+) -> list[int]:
     """How many times to fold each gate (``G -> G (G^dagger G)^m``) to reach ``scale_factor``.
 
     Every gate of nonzero weight gets ``floor((s - 1) / 2)`` folds; then gates in the order given
@@ -71,8 +80,10 @@ def fold_mask(num_gates: int, scale_factor: float, method: str = "from_left",
     """
     s = _check_scale(scale_factor)
     if method not in FOLDING_METHODS[1:]:
-        raise ValueError(f"unknown local folding method {method!r}; choose one of"
-                         f" {', '.join(FOLDING_METHODS[1:])}")
+        raise ValueError(
+            f"unknown local folding method {method!r}; choose one of"
+            f" {', '.join(FOLDING_METHODS[1:])}"
+        )
     w = np.ones(num_gates) if weights is None else np.asarray(weights, dtype=float)
     uniform = int((s - 1.0) / 2.0)
     odd = 2 * uniform + 1
@@ -98,8 +109,13 @@ def fold_mask(num_gates: int, scale_factor: float, method: str = "from_left",
     return mask
 
 
-def fold_gates(circuit: Circuit, scale_factor: float, method: str = "from_left",
-               seed: int | None = None, exclude: Iterable[str] = ()) -> Circuit:
+def fold_gates(
+    circuit: Circuit,
+    scale_factor: float,
+    method: str = "from_left",
+    seed: int | None = None,
+    exclude: Iterable[str] = (),
+) -> Circuit:
     """Local folding: each gate ``G`` becomes ``G (G^dagger G)^m`` (see :func:`fold_mask`).
 
     Args:
@@ -114,7 +130,7 @@ def fold_gates(circuit: Circuit, scale_factor: float, method: str = "from_left",
     weights = [0.0 if op.gate.name in excluded else 1.0 for op in circuit.ops]
     mask = fold_mask(len(circuit.ops), scale_factor, method, seed, weights)
     out: list[Operation] = []
-    for op, m in zip(circuit.ops, mask):
+    for op, m in zip(circuit.ops, mask, strict=True):
         out.append(op)
         if m:
             inv = _inverse_op(op)
@@ -122,13 +138,20 @@ def fold_gates(circuit: Circuit, scale_factor: float, method: str = "from_left",
     return _with_ops(circuit, out)
 
 
-def fold(circuit: Circuit, scale_factor: float, method: str = "global", seed: int | None = None,
-         exclude: Iterable[str] = ()) -> Circuit:
+def fold(
+    circuit: Circuit,
+    scale_factor: float,
+    method: str = "global",
+    seed: int | None = None,
+    exclude: Iterable[str] = (),
+) -> Circuit:
     """Fold by ``method``: ``"global"`` or a local method of :func:`fold_gates`."""
     if method == "global":
         if tuple(exclude):
-            raise ValueError("exclude applies to local folding; use method='from_left' (or"
-                             " 'from_right', 'random')")
+            raise ValueError(
+                "exclude applies to local folding; use method='from_left' (or"
+                " 'from_right', 'random')"
+            )
         return fold_global(circuit, scale_factor)
     return fold_gates(circuit, scale_factor, method, seed, exclude)
 

@@ -31,12 +31,23 @@ from .tasks import parametrized, rebind
 
 FRAME_INPUT = "pec_frames"
 _U = GATES["u"]
-PAULI_FRAME = Gate("pauli_frame", 1, num_params=3, matrix_fn=_U.matrix, derivative_fn=_U.derivatives,
-                   spectra=_U.spectra, inverse=lambda p: (PAULI_FRAME, (-p[0], -p[2], -p[1])),
-                   label="Pf")
+PAULI_FRAME = Gate(
+    "pauli_frame",
+    1,
+    num_params=3,
+    matrix_fn=_U.matrix,
+    derivative_fn=_U.derivatives,
+    spectra=_U.spectra,
+    inverse=lambda p: (PAULI_FRAME, (-p[0], -p[2], -p[1])),
+    label="Pf",
+)
 # U(theta, phi, lambda) angles of each Pauli (up to a global phase)
-_FRAME_ANGLES = {"I": (0.0, 0.0, 0.0), "X": (np.pi, 0.0, np.pi), "Y": (np.pi, np.pi / 2, np.pi / 2),
-                 "Z": (0.0, 0.0, np.pi)}
+_FRAME_ANGLES = {
+    "I": (0.0, 0.0, 0.0),
+    "X": (np.pi, 0.0, np.pi),
+    "Y": (np.pi, np.pi / 2, np.pi / 2),
+    "Z": (0.0, 0.0, np.pi),
+}
 
 
 @dataclass
@@ -96,14 +107,18 @@ def represent(circuit: Circuit, noise_model: NoiseModel) -> list[GateRepresentat
             continue
         probs = ch.pauli_probabilities()
         if probs is None:
-            raise ValueError(f"PEC represents Pauli (depolarizing-type) noise; the noise after gate"
-                             f" {op.gate.name} on wires {list(op.wires)} is not a Pauli channel")
+            raise ValueError(
+                f"PEC represents Pauli (depolarizing-type) noise; the noise after gate"
+                f" {op.gate.name} on wires {list(op.wires)} is not a Pauli channel"
+            )
         k = ch.num_wires
         labels = pauli_labels(k)
         fid = np.diag(ch.pauli_transfer_matrix())
         if (np.abs(fid) < 1e-9).any():
-            raise ValueError(f"the noise after gate {op.gate.name} on wires {list(op.wires)} is not"
-                             " invertible (a Pauli fidelity is zero)")
+            raise ValueError(
+                f"the noise after gate {op.gate.name} on wires {list(op.wires)} is not"
+                " invertible (a Pauli fidelity is zero)"
+            )
         quasi = pauli_probs_from_fidelities(1.0 / fid, k)
         reps.append(GateRepresentation(i, op.wires, labels, quasi, float(np.abs(quasi).sum())))
     return reps
@@ -130,8 +145,9 @@ def framed_circuit(circuit: Circuit, reps: Sequence[GateRepresentation]) -> tupl
     return out, n_frames
 
 
-def sample_frames(reps: Sequence[GateRepresentation], num_samples: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_frames(
+    reps: Sequence[GateRepresentation], num_samples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample ``num_samples`` circuits; return the distinct ones as frame angles ``(U, F, 3)``,
     their signs ``(U,)`` and how often each was drawn ``(U,)`` (an exact backend runs each once)."""
     picks = np.zeros((num_samples, len(reps)), dtype=np.int64)
@@ -153,8 +169,9 @@ def sample_frames(reps: Sequence[GateRepresentation], num_samples: int,
     return angles, signs, counts
 
 
-def _estimate(vals: torch.Tensor, gamma: float, signs: np.ndarray, counts: np.ndarray,
-              num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _estimate(
+    vals: torch.Tensor, gamma: float, signs: np.ndarray, counts: np.ndarray, num_samples: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard error of ``gamma * sign * value`` over the samples: ``vals`` (B, U, K)."""
     w = torch.as_tensor(gamma * signs, dtype=vals.dtype, device=vals.device)[None, :, None]
     c = torch.as_tensor(counts, dtype=vals.dtype, device=vals.device)[None, :, None]
@@ -182,16 +199,27 @@ class PEC:
     def __post_init__(self) -> None:
         if not isinstance(self.noise_model, NoiseModel):
             raise TypeError("PEC needs the hqml.noise.NoiseModel the circuits run with")
-        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or self.num_samples < 1:
+        if (
+            isinstance(self.num_samples, bool)
+            or not isinstance(self.num_samples, int)
+            or self.num_samples < 1
+        ):
             raise ValueError(f"num_samples must be a positive integer, got {self.num_samples!r}")
 
     def gamma(self, circuit: Circuit) -> float:
         """The sampling overhead ``prod_G gamma_G`` of ``circuit``."""
         return float(np.prod([r.gamma for r in represent(circuit, self.noise_model)]))
 
-    def expval(self, circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
-               inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
-               backend: Backend | str = "density_matrix", **kwargs: Any) -> PECResult:
+    def expval(
+        self,
+        circuit: Circuit,
+        observables: PauliSum | Sequence[PauliSum],
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        weights: Mapping[str, Any] | None = None,
+        backend: Backend | str = "density_matrix",
+        **kwargs: Any,
+    ) -> PECResult:
         """PEC estimate of ``hqml.expval(circuit, observables, ...)`` without the gate noise.
 
         Extra keyword arguments (``dtype``, ``shots``, ``diff_method``) go to ``hqml.expval``,
@@ -200,9 +228,13 @@ class PEC:
         reps = represent(circuit, self.noise_model)
         framed, n_frames = framed_circuit(circuit, reps)
         if kwargs.get("shots") is not None:
-            raise ValueError("PEC.expval evaluates each sampled circuit exactly; use shots=None (or"
-                             " wrap a shot-based backend with PEC.backend)")
-        angles, signs, counts = sample_frames(reps, self.num_samples, np.random.default_rng(self.seed))
+            raise ValueError(
+                "PEC.expval evaluates each sampled circuit exactly; use shots=None (or"
+                " wrap a shot-based backend with PEC.backend)"
+            )
+        angles, signs, counts = sample_frames(
+            reps, self.num_samples, np.random.default_rng(self.seed)
+        )
         n = len(counts)
         batch = None
         rep_inputs: dict[str, Any] = {}
@@ -213,14 +245,27 @@ class PEC:
             rep_inputs[name] = t
         b = batch or 1
         for name, t in list(rep_inputs.items()):
-            t = t if t.dim() == len(circuit.inputs[name].shape) + 1 else t.unsqueeze(0).expand(b, *t.shape)
+            t = (
+                t
+                if t.dim() == len(circuit.inputs[name].shape) + 1
+                else t.unsqueeze(0).expand(b, *t.shape)
+            )
             rep_inputs[name] = t.repeat_interleave(n, dim=0)
         if n_frames:
-            rdt = next((t.dtype for t in rep_inputs.values() if t.is_floating_point()), torch.float64)
+            rdt = next(
+                (t.dtype for t in rep_inputs.values() if t.is_floating_point()), torch.float64
+            )
             rep_inputs[FRAME_INPUT] = torch.as_tensor(np.tile(angles, (b, 1, 1)), dtype=rdt)
         single = isinstance(observables, PauliSum)
-        vals = run_expval(framed, observables, inputs=rep_inputs or None, weights=weights,
-                          backend=backend, noise_model=self.noise_model, **kwargs)
+        vals = run_expval(
+            framed,
+            observables,
+            inputs=rep_inputs or None,
+            weights=weights,
+            backend=backend,
+            noise_model=self.noise_model,
+            **kwargs,
+        )
         vals = vals.reshape(b, n, -1) if rep_inputs else vals.reshape(1, 1, -1)
         g = float(np.prod([r.gamma for r in reps]))
         est, se = _estimate(vals, g, signs, counts, self.num_samples)
@@ -248,8 +293,11 @@ class PECBackend(Backend):
         self.capabilities = Capabilities(
             max_qubits=caps.max_qubits,
             diff_methods=frozenset(caps.diff_methods & {"backprop", "finite-diff", "spsa"}),
-            supports_shots=caps.supports_shots, shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise, measurements=frozenset({"expval"}))
+            supports_shots=caps.supports_shots,
+            shots_only=caps.shots_only,
+            supports_noise=caps.supports_noise,
+            measurements=frozenset({"expval"}),
+        )
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []
@@ -271,9 +319,12 @@ class PECBackend(Backend):
             bs = task.theta.shape[0]
             extra = {}
             if n_frames:
-                extra[FRAME_INPUT] = torch.as_tensor(np.tile(angles, (bs, 1, 1)), dtype=task.theta.dtype,
-                                                     device=task.theta.device)
+                extra[FRAME_INPUT] = torch.as_tensor(
+                    np.tile(angles, (bs, 1, 1)), dtype=task.theta.dtype, device=task.theta.device
+                )
             vals = self.base.execute([rebind(task, framed, extra_inputs=extra, repeat=n)])[0]
             g = float(np.prod([r.gamma for r in reps]))
-            out.append(_estimate(vals.reshape(bs, n, -1), g, signs, counts, self.pec.num_samples)[0])
+            out.append(
+                _estimate(vals.reshape(bs, n, -1), g, signs, counts, self.pec.num_samples)[0]
+            )
         return out

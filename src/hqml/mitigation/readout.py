@@ -57,17 +57,28 @@ class ReadoutMitigator:
         for w, a in confusions.items():
             a = np.asarray(a, dtype=np.float64)
             if a.shape != (2, 2) or not np.allclose(a.sum(axis=0), 1) or (a < -1e-12).any():
-                raise ValueError(f"confusion matrix of wire {w} must be 2x2 A[read, true] with columns"
-                                 f" summing to 1, got {a.tolist()}")
+                raise ValueError(
+                    f"confusion matrix of wire {w} must be 2x2 A[read, true] with columns"
+                    f" summing to 1, got {a.tolist()}"
+                )
             if abs(np.linalg.det(a)) < 1e-9:
-                raise ValueError(f"confusion matrix of wire {w} is singular; the readout carries no"
-                                 " information to undo")
+                raise ValueError(
+                    f"confusion matrix of wire {w} is singular; the readout carries no"
+                    " information to undo"
+                )
             self.confusions[int(w)] = a
 
     @classmethod
-    def calibrate(cls, wires: int | Sequence[int], backend: Backend | str = "density_matrix", *,
-                  noise_model: Any = None, shots: int | None = None, seed: int | None = None,
-                  n_qubits: int | None = None) -> ReadoutMitigator:
+    def calibrate(
+        cls,
+        wires: int | Sequence[int],
+        backend: Backend | str = "density_matrix",
+        *,
+        noise_model: Any = None,
+        shots: int | None = None,
+        seed: int | None = None,
+        n_qubits: int | None = None,
+    ) -> ReadoutMitigator:
         """Measure the confusion matrices by preparing |0...0> and |1...1>.
 
         Args:
@@ -88,8 +99,15 @@ class ReadoutMitigator:
             ones.x(w)
         conf = {w: np.zeros((2, 2)) for w in ws}
         for true_bit, circ in ((0, zeros), (1, ones)):
-            p = run_probs(circ, wires=ws, backend=backend, noise_model=noise_model, shots=shots,
-                          seed=seed, dtype=torch.complex128)
+            p = run_probs(
+                circ,
+                wires=ws,
+                backend=backend,
+                noise_model=noise_model,
+                shots=shots,
+                seed=seed,
+                dtype=torch.complex128,
+            )
             p = p.detach().double().reshape((2,) * len(ws)).cpu().numpy()
             for j, w in enumerate(ws):
                 marg = p.sum(axis=tuple(i for i in range(len(ws)) if i != j))
@@ -97,9 +115,13 @@ class ReadoutMitigator:
         return cls(conf)
 
     def inverse_confusions(self, wires: Sequence[int]) -> list[np.ndarray | None]:
-        return [None if w not in self.confusions else np.linalg.inv(self.confusions[w]) for w in wires]
+        return [
+            None if w not in self.confusions else np.linalg.inv(self.confusions[w]) for w in wires
+        ]
 
-    def correct_probs(self, probs: torch.Tensor, wires: Sequence[int], project: bool = True) -> torch.Tensor:
+    def correct_probs(
+        self, probs: torch.Tensor, wires: Sequence[int], project: bool = True
+    ) -> torch.Tensor:
         """Undo the readout errors of ``probs`` ``(..., 2**k)`` over ``wires`` (in that order).
 
         With ``project`` (default) the result is projected onto the probability simplex.
@@ -112,7 +134,9 @@ class ReadoutMitigator:
         flat = p.reshape(-1, 2**k).to(torch.float64 if p.dtype == torch.float64 else p.dtype)
         for j, inv in enumerate(self.inverse_confusions(wires)):
             if inv is not None:
-                flat = apply_matrix(flat, k, torch.as_tensor(inv, dtype=flat.dtype, device=flat.device), [j])
+                flat = apply_matrix(
+                    flat, k, torch.as_tensor(inv, dtype=flat.dtype, device=flat.device), [j]
+                )
         if project:
             flat = project_to_simplex(flat)
         return flat.reshape(shape)
@@ -133,18 +157,38 @@ class ReadoutMitigatedBackend(Backend):
         caps = self.base.capabilities
         self.capabilities = Capabilities(
             max_qubits=caps.max_qubits,
-            diff_methods=frozenset(caps.diff_methods & {"backprop", "parameter-shift", "finite-diff",
-                                                        "spsa"}),
-            supports_shots=caps.supports_shots, shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise, measurements=frozenset({"expval", "probs"}))
+            diff_methods=frozenset(
+                caps.diff_methods & {"backprop", "parameter-shift", "finite-diff", "spsa"}
+            ),
+            supports_shots=caps.supports_shots,
+            shots_only=caps.shots_only,
+            supports_noise=caps.supports_noise,
+            measurements=frozenset({"expval", "probs"}),
+        )
 
     def _probs(self, task: Task, circuit: Circuit, wires: list[int]) -> torch.Tensor:
         if task.shots is None:
-            t = Task(circuit, task.theta, Probs(tuple(wires)), task.dtype, None, task.generator,
-                     task.varying, task.options)
+            t = Task(
+                circuit,
+                task.theta,
+                Probs(tuple(wires)),
+                task.dtype,
+                None,
+                task.generator,
+                task.varying,
+                task.options,
+            )
             return self.base.execute([t])[0]
-        t = Task(circuit, task.theta, Sample(tuple(wires)), task.dtype, task.shots, task.generator,
-                 task.varying, task.options)
+        t = Task(
+            circuit,
+            task.theta,
+            Sample(tuple(wires)),
+            task.dtype,
+            task.shots,
+            task.generator,
+            task.varying,
+            task.options,
+        )
         bits = self.base.execute([t])[0]
         idx = (bits * (2 ** torch.arange(len(wires) - 1, -1, -1, device=bits.device))).sum(-1)
         return measure.counts_from_indices(idx, 2 ** len(wires)).to(task.theta.dtype) / task.shots
@@ -182,7 +226,9 @@ class ReadoutMitigatedBackend(Backend):
                 if basis[w] in "XY":
                     circ.h(w)
             p = self.mitigator.correct_probs(self._probs(task, circ, wires), wires).to(rdt)
-            bits = measure.indices_to_bits(torch.arange(2 ** len(wires), device=p.device), len(wires))
+            bits = measure.indices_to_bits(
+                torch.arange(2 ** len(wires), device=p.device), len(wires)
+            )
             for word in group.terms:
                 sel = [wires.index(w) for w, _ in word]
                 signs = (1 - 2 * (bits[:, sel].sum(-1) % 2)).to(rdt)

@@ -15,8 +15,8 @@ import torch
 
 from ..backends.base import Task
 from ..circuit.circuit import Circuit, Operation
-from ..circuit.params import bind_parameters
 from ..circuit.gates import real_dtype
+from ..circuit.params import bind_parameters
 
 THETA = "task_theta"
 
@@ -37,8 +37,13 @@ def parametrized(task: Task) -> Circuit:
     return out
 
 
-def rebind(task: Task, circuit: Circuit, measurement: Any = None,
-           extra_inputs: Mapping[str, torch.Tensor] | None = None, repeat: int = 1) -> Task:
+def rebind(
+    task: Task,
+    circuit: Circuit,
+    measurement: Any = None,
+    extra_inputs: Mapping[str, torch.Tensor] | None = None,
+    repeat: int = 1,
+) -> Task:
     """A task running ``circuit`` (built on :func:`parametrized`) with the task's ``theta``.
 
     Each row of ``theta`` is repeated ``repeat`` times (rows ``b * repeat + r``); ``extra_inputs``

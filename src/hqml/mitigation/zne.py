@@ -73,10 +73,14 @@ class ZNE:
         for s in self.scale_factors:
             _check_scale(s)
         if self.extrapolation not in EXTRAPOLATIONS:
-            raise ValueError(f"unknown extrapolation {self.extrapolation!r}; choose one of"
-                             f" {', '.join(EXTRAPOLATIONS)}")
+            raise ValueError(
+                f"unknown extrapolation {self.extrapolation!r}; choose one of"
+                f" {', '.join(EXTRAPOLATIONS)}"
+            )
         if self.folding not in FOLDING_METHODS:
-            raise ValueError(f"unknown folding {self.folding!r}; choose one of {', '.join(FOLDING_METHODS)}")
+            raise ValueError(
+                f"unknown folding {self.folding!r}; choose one of {', '.join(FOLDING_METHODS)}"
+            )
         if self.fit_to not in ("requested", "actual"):
             raise ValueError(f"fit_to must be 'requested' or 'actual', got {self.fit_to!r}")
 
@@ -85,7 +89,9 @@ class ZNE:
         return [fold(circuit, s, self.folding, self.seed, self.exclude) for s in self.scale_factors]
 
     def _fit(self, scales: Sequence[float], values: torch.Tensor) -> Fit:
-        return extrapolate(scales, values, self.extrapolation, order=self.order, asymptote=self.asymptote)
+        return extrapolate(
+            scales, values, self.extrapolation, order=self.order, asymptote=self.asymptote
+        )
 
     def run(self, circuit: Circuit, executor: Callable[[Circuit], Any]) -> ZNEResult:
         """Evaluate ``executor`` on each folded circuit and extrapolate.
@@ -103,6 +109,7 @@ class ZNE:
 
     def wrap(self, executor: Callable[[Circuit], Any]) -> Callable[[Circuit], torch.Tensor]:
         """``executor`` with ZNE applied: same signature, mitigated values."""
+
         def mitigated(circuit: Circuit) -> torch.Tensor:
             return self.run(circuit, executor).value
 
@@ -113,7 +120,9 @@ class ZNE:
         return ZNEBackend(base, self, **options)
 
 
-def execute_with_zne(circuit: Circuit, executor: Callable[[Circuit], Any], **settings: Any) -> ZNEResult:
+def execute_with_zne(
+    circuit: Circuit, executor: Callable[[Circuit], Any], **settings: Any
+) -> ZNEResult:
     """``ZNE(**settings).run(circuit, executor)``."""
     return ZNE(**settings).run(circuit, executor)
 
@@ -136,20 +145,28 @@ class ZNEBackend(Backend):
         self.capabilities = Capabilities(
             max_qubits=caps.max_qubits,
             diff_methods=frozenset(caps.diff_methods & {"backprop", "finite-diff", "spsa"}),
-            supports_shots=caps.supports_shots, shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise, measurements=frozenset({"expval", "probs"}))
+            supports_shots=caps.supports_shots,
+            shots_only=caps.shots_only,
+            supports_noise=caps.supports_noise,
+            measurements=frozenset({"expval", "probs"}),
+        )
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []
         for task in tasks:
             if not isinstance(task.measurement, (Expval, Probs)):
-                raise ValueError(f"{self.name} mitigates expectation values and probabilities only;"
-                                 " use the base backend for samples and states")
+                raise ValueError(
+                    f"{self.name} mitigates expectation values and probabilities only;"
+                    " use the base backend for samples and states"
+                )
             base_circuit = parametrized(task)
             folded = self.zne.folded(base_circuit)
             runs = self.base.execute([rebind(task, c) for c in folded])
             values = torch.stack(runs)
-            scales = (tuple(actual_scale_factor(base_circuit, c) for c in folded)
-                      if self.zne.fit_to == "actual" else tuple(self.zne.scale_factors))
+            scales = (
+                tuple(actual_scale_factor(base_circuit, c) for c in folded)
+                if self.zne.fit_to == "actual"
+                else tuple(self.zne.scale_factors)
+            )
             out.append(self.zne._fit(scales, values).value)
         return out

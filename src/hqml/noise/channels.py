@@ -62,7 +62,9 @@ class Channel:
         d = ks[0].shape[0]
         k = int(round(math.log2(d))) if d > 0 else 0
         if any(m.shape != (d, d) for m in ks) or 2**k != d or k == 0:
-            raise ValueError(f"Kraus operators must all be 2^k x 2^k; got shapes {[m.shape for m in ks]}")
+            raise ValueError(
+                f"Kraus operators must all be 2^k x 2^k; got shapes {[m.shape for m in ks]}"
+            )
         self.kraus = [m for m in ks if np.abs(m).max() > 1e-15] or ks[:1]
         self.num_wires = k
         self.name = name
@@ -115,19 +117,21 @@ class Channel:
         probs = pauli_probs_from_fidelities(np.diag(r), self.num_wires)
         if probs.min() < -atol:
             return None
-        return {p: float(v) for p, v in zip(pauli_labels(self.num_wires), probs)}
+        return {p: float(v) for p, v in zip(pauli_labels(self.num_wires), probs, strict=True)}
 
     def compose(self, after: Channel) -> Channel:
         """The channel ``after(self(rho))`` on the same wires."""
         if after.num_wires != self.num_wires:
             raise ValueError("compose: channels act on different numbers of wires")
-        return Channel([b @ a for b in after.kraus for a in self.kraus],
-                       f"{after.name}∘{self.name}").simplified()
+        return Channel(
+            [b @ a for b in after.kraus for a in self.kraus], f"{after.name}∘{self.name}"
+        ).simplified()
 
     def tensor(self, other: Channel) -> Channel:
         """``self (x) other``: ``self`` on the first wires, ``other`` on the following ones."""
-        return Channel([np.kron(a, b) for a in self.kraus for b in other.kraus],
-                       f"{self.name}⊗{other.name}").simplified()
+        return Channel(
+            [np.kron(a, b) for a in self.kraus for b in other.kraus], f"{self.name}⊗{other.name}"
+        ).simplified()
 
     def simplified(self) -> Channel:
         """An equivalent channel with the fewest Kraus operators (from the Choi matrix)."""
@@ -139,23 +143,28 @@ class Channel:
         return f"Channel({self.name}, wires={self.num_wires}, kraus={len(self.kraus)})"
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Channel) and other.num_wires == self.num_wires
-                and np.allclose(self.superoperator(), other.superoperator(), atol=1e-10))
+        return (
+            isinstance(other, Channel)
+            and other.num_wires == self.num_wires
+            and np.allclose(self.superoperator(), other.superoperator(), atol=1e-10)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
 
 def kraus_from_choi(choi: np.ndarray, atol: float = 1e-12) -> list[np.ndarray]:
-    """Kraus operators from a Choi matrix (eigendecomposition; the inverse of :meth:`Channel.choi`)."""
+    """Kraus operators from a Choi matrix by eigendecomposition (see :meth:`Channel.choi`)."""
     d = int(round(math.sqrt(choi.shape[0])))
     vals, vecs = np.linalg.eigh((choi + choi.conj().T) / 2)
     if vals.min() < -1e-8:
-        raise ValueError("the map is not completely positive (Choi matrix has a negative eigenvalue)")
+        raise ValueError(
+            "the map is not completely positive (Choi matrix has a negative eigenvalue)"
+        )
     return [math.sqrt(v) * vecs[:, i].reshape(d, d).T for i, v in enumerate(vals) if v > atol]
 
 
 def _commutes(a: str, b: str) -> bool:
-    anti = sum(1 for x, y in zip(a, b) if x != "I" and y != "I" and x != y)
+    anti = sum(1 for x, y in zip(a, b, strict=True) if x != "I" and y != "I" and x != y)
     return anti % 2 == 0
 
 
@@ -178,13 +187,18 @@ def pauli_channel(probabilities: Mapping[str, float]) -> Channel:
     k = len(labels[0])
     if any(len(lb) != k or set(lb) - set("IXYZ") for lb in labels):
         raise ValueError(f"Pauli labels must be strings of I/X/Y/Z of equal length, got {labels}")
-    probs = {lb: _probability(v, f"probability of {lb}") for lb, v in zip(labels, probabilities.values())}
+    probs = {
+        lb: _probability(v, f"probability of {lb}")
+        for lb, v in zip(labels, probabilities.values(), strict=True)
+    }
     total = sum(v for lb, v in probs.items() if lb != "I" * k)
     if total > 1 + 1e-12:
         raise ValueError(f"Pauli error probabilities sum to {total} > 1")
     probs["I" * k] = 1 - total
-    return Channel([math.sqrt(max(v, 0.0)) * pauli_matrix(lb) for lb, v in probs.items() if v > 0],
-                   f"pauli({', '.join(f'{lb}={v:g}' for lb, v in probabilities.items())})")
+    return Channel(
+        [math.sqrt(max(v, 0.0)) * pauli_matrix(lb) for lb, v in probs.items() if v > 0],
+        f"pauli({', '.join(f'{lb}={v:g}' for lb, v in probabilities.items())})",
+    )
 
 
 def depolarizing(p: float, num_wires: int = 1) -> Channel:
@@ -220,15 +234,19 @@ def phase_flip(p: float) -> Channel:
 def amplitude_damping(gamma: float) -> Channel:
     """Energy relaxation |1> -> |0> with probability ``gamma``."""
     g = _probability(gamma, "amplitude-damping gamma")
-    return Channel([np.array([[1, 0], [0, math.sqrt(1 - g)]]), np.array([[0, math.sqrt(g)], [0, 0]])],
-                   f"amplitude_damping({g:g})")
+    return Channel(
+        [np.array([[1, 0], [0, math.sqrt(1 - g)]]), np.array([[0, math.sqrt(g)], [0, 0]])],
+        f"amplitude_damping({g:g})",
+    )
 
 
 def phase_damping(lam: float) -> Channel:
     """Pure dephasing: off-diagonal elements scaled by ``sqrt(1 - lam)``."""
     lam = _probability(lam, "phase-damping lambda")
-    return Channel([np.array([[1, 0], [0, math.sqrt(1 - lam)]]), np.array([[0, 0], [0, math.sqrt(lam)]])],
-                   f"phase_damping({lam:g})")
+    return Channel(
+        [np.array([[1, 0], [0, math.sqrt(1 - lam)]]), np.array([[0, 0], [0, math.sqrt(lam)]])],
+        f"phase_damping({lam:g})",
+    )
 
 
 def thermal_relaxation(t1: float, t2: float, time: float) -> Channel:
@@ -242,8 +260,10 @@ def thermal_relaxation(t1: float, t2: float, time: float) -> Channel:
     if isinstance(time, bool) or not isinstance(time, numbers.Real) or time < 0:
         raise ValueError(f"thermal_relaxation: time must be >= 0, got {time!r}")
     if t2 > 2 * t1 * (1 + 1e-12):
-        raise ValueError(f"thermal_relaxation: t2={t2} exceeds 2*t1={2 * t1}; no physical channel has"
-                         " that; use t2 <= 2*t1")
+        raise ValueError(
+            f"thermal_relaxation: t2={t2} exceeds 2*t1={2 * t1}; no physical channel has"
+            " that; use t2 <= 2*t1"
+        )
     gamma = 1 - math.exp(-time / t1)
     coherence = math.exp(-time / t2)
     # Choi matrix of rho00' = rho00 + g rho11, rho11' = (1-g) rho11, rho01' = c rho01
@@ -252,7 +272,9 @@ def thermal_relaxation(t1: float, t2: float, time: float) -> Channel:
     choi[3, 3] = 1 - gamma
     choi[2, 2] = gamma
     choi[0, 3] = choi[3, 0] = coherence
-    return Channel(kraus_from_choi(choi), f"thermal_relaxation(t1={t1:g}, t2={t2:g}, time={time:g})")
+    return Channel(
+        kraus_from_choi(choi), f"thermal_relaxation(t1={t1:g}, t2={t2:g}, time={time:g})"
+    )
 
 
 class ReadoutError:
@@ -269,8 +291,10 @@ class ReadoutError:
     def __init__(self, probabilities: Any):
         m = np.asarray(probabilities, dtype=np.float64)
         if m.shape != (2, 2) or (m < 0).any() or not np.allclose(m.sum(axis=1), 1):
-            raise ValueError("ReadoutError needs a 2x2 matrix P[true][read] of probabilities whose rows"
-                             f" sum to 1, got {m.tolist()}")
+            raise ValueError(
+                "ReadoutError needs a 2x2 matrix P[true][read] of probabilities whose rows"
+                f" sum to 1, got {m.tolist()}"
+            )
         self.probabilities = m
 
     @classmethod
@@ -285,9 +309,13 @@ class ReadoutError:
         return self.probabilities.T.copy()
 
     def __repr__(self) -> str:
-        return f"ReadoutError(p0to1={self.probabilities[0, 1]:g}, p1to0={self.probabilities[1, 0]:g})"
+        return (
+            f"ReadoutError(p0to1={self.probabilities[0, 1]:g}, p1to0={self.probabilities[1, 0]:g})"
+        )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReadoutError) and np.allclose(self.probabilities, other.probabilities)
+        return isinstance(other, ReadoutError) and np.allclose(
+            self.probabilities, other.probabilities
+        )
 
     __hash__ = None  # type: ignore[assignment]

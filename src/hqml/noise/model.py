@@ -66,8 +66,14 @@ class NoiseModel:
         self.readout_errors: dict[int | None, ReadoutError] = {}
 
     # --- building ----------------------------------------------------------------------------
-    def add_channel(self, channel: Channel, gates: str | Iterable[str] | None = None,
-                    wires: Sequence[int] | None = None, *, each_wire: bool = False) -> NoiseModel:
+    def add_channel(
+        self,
+        channel: Channel,
+        gates: str | Iterable[str] | None = None,
+        wires: Sequence[int] | None = None,
+        *,
+        each_wire: bool = False,
+    ) -> NoiseModel:
         """Apply ``channel`` after every matching gate; returns ``self``.
 
         Args:
@@ -91,21 +97,29 @@ class NoiseModel:
             raise ValueError("each_wire=True needs a one-qubit channel")
         wires_t = None
         if wires is not None:
-            wires_t = tuple(int(w) for w in ([wires] if isinstance(wires, numbers.Integral) else wires))
+            wires_t = tuple(
+                int(w) for w in ([wires] if isinstance(wires, numbers.Integral) else wires)
+            )
             if not each_wire and len(wires_t) != channel.num_wires:
-                raise ValueError(f"channel {channel.name} acts on {channel.num_wires} wire(s) but wires="
-                                 f"{list(wires_t)}")
+                raise ValueError(
+                    f"channel {channel.name} acts on {channel.num_wires} wire(s) but wires="
+                    f"{list(wires_t)}"
+                )
         if names is not None and not each_wire:
             for g in names:
                 gate = GATES.get(g)
                 if gate is not None and gate.num_wires != channel.num_wires:
-                    raise ValueError(f"channel {channel.name} acts on {channel.num_wires} wire(s) but gate"
-                                     f" {g!r} on {gate.num_wires}; pass each_wire=True to apply a"
-                                     " one-qubit channel to each of its wires")
+                    raise ValueError(
+                        f"channel {channel.name} acts on {channel.num_wires} wire(s) but gate"
+                        f" {g!r} on {gate.num_wires}; pass each_wire=True to apply a"
+                        " one-qubit channel to each of its wires"
+                    )
         self.rules.append(NoiseRule(channel, names, wires_t, each_wire))
         return self
 
-    def add_readout_error(self, error: ReadoutError, wires: Sequence[int] | int | None = None) -> NoiseModel:
+    def add_readout_error(
+        self, error: ReadoutError, wires: Sequence[int] | int | None = None
+    ) -> NoiseModel:
         """Misread ``wires`` (all wires when ``None``) as ``error`` says; returns ``self``."""
         if not isinstance(error, ReadoutError):
             raise TypeError(f"add_readout_error needs a ReadoutError, got {type(error).__name__}")
@@ -117,7 +131,9 @@ class NoiseModel:
         return self
 
     # --- queries -----------------------------------------------------------------------------
-    def channels_for(self, gate: str, wires: Sequence[int]) -> list[tuple[Channel, tuple[int, ...]]]:
+    def channels_for(
+        self, gate: str, wires: Sequence[int]
+    ) -> list[tuple[Channel, tuple[int, ...]]]:
         """The channels to apply, in order, after ``gate`` on ``wires``."""
         name = _gate_name(gate)
         if name in NOISELESS_GATES:
@@ -127,7 +143,9 @@ class NoiseModel:
         for rule in self.rules:
             targets = rule.targets(name, wires)
             if targets:
-                (local if rule.wires is not None else generic).extend((rule.channel, t) for t in targets)
+                (local if rule.wires is not None else generic).extend(
+                    (rule.channel, t) for t in targets
+                )
         return local or generic
 
     def readout_error(self, wire: int) -> ReadoutError | None:
@@ -151,9 +169,17 @@ class NoiseModel:
 
     # --- constructors ------------------------------------------------------------------------
     @classmethod
-    def from_device(cls, error_1q: float | None = None, error_2q: float | None = None, *,
-                    t1: float | None = None, t2: float | None = None, time_1q: float = 0.0,
-                    time_2q: float = 0.0, readout_error: float | Sequence[float] | None = None) -> NoiseModel:
+    def from_device(
+        cls,
+        error_1q: float | None = None,
+        error_2q: float | None = None,
+        *,
+        t1: float | None = None,
+        t2: float | None = None,
+        time_1q: float = 0.0,
+        time_2q: float = 0.0,
+        readout_error: float | Sequence[float] | None = None,
+    ) -> NoiseModel:
         """A model from simple device figures.
 
         Args:
@@ -175,8 +201,14 @@ class NoiseModel:
         nm = cls()
         for r, d, k in ((error_1q, 2, 1), (error_2q, 4, 2)):
             if r is not None:
-                if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0 <= r <= (d - 1) / d:
-                    raise ValueError(f"error_{k}q must be an infidelity in [0, {(d - 1) / d}], got {r!r}")
+                if (
+                    isinstance(r, bool)
+                    or not isinstance(r, numbers.Real)
+                    or not 0 <= r <= (d - 1) / d
+                ):
+                    raise ValueError(
+                        f"error_{k}q must be an infidelity in [0, {(d - 1) / d}], got {r!r}"
+                    )
                 if r > 0:
                     nm.add_channel(depolarizing(min(1.0, r * (d + 1) / d), k))
         if t1 is not None:

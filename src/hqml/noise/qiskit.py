@@ -14,20 +14,21 @@ def _require_qiskit() -> Any:
     try:
         from qiskit.quantum_info import Kraus
     except ModuleNotFoundError:
-        raise ImportError("converting Qiskit noise models needs qiskit and qiskit-aer:"
-                          " pip install 'hqml[qiskit]'") from None
+        raise ImportError(
+            "converting Qiskit noise models needs qiskit and qiskit-aer: pip install 'hqml[qiskit]'"
+        ) from None
     return Kraus
 
 
 def _reverse_qubits(m: np.ndarray, k: int) -> np.ndarray:
-    """Qiskit orders a k-qubit matrix with its first qubit least significant; hqml most significant."""
+    """Reverse qubit order: Qiskit's first qubit is least significant, hqml's most."""
     t = m.reshape((2,) * (2 * k))
     order = list(range(k - 1, -1, -1))
     return t.transpose(order + [k + i for i in order]).reshape(2**k, 2**k)
 
 
 def channel_from_qiskit(error: Any) -> Channel:
-    """A :class:`Channel` from a Qiskit ``QuantumError`` (qubit 0 of the error is its first wire)."""
+    """A :class:`Channel` from a Qiskit ``QuantumError`` (its qubit 0 becomes the first wire)."""
     kraus_cls = _require_qiskit()
     k = int(error.num_qubits)
     ops = kraus_cls(error.to_quantumchannel()).data
@@ -45,7 +46,9 @@ def from_qiskit(noise_model: Any) -> NoiseModel:
         ValueError: for correlated (multi-qubit) readout errors or non-local errors.
     """
     _require_qiskit()
-    if not all(hasattr(noise_model, a) for a in ("_default_quantum_errors", "_local_quantum_errors")):
+    if not all(
+        hasattr(noise_model, a) for a in ("_default_quantum_errors", "_local_quantum_errors")
+    ):
         raise TypeError(f"expected a qiskit_aer.noise.NoiseModel, got {type(noise_model).__name__}")
     nm = NoiseModel()
     for gate, error in noise_model._default_quantum_errors.items():
@@ -54,8 +57,10 @@ def from_qiskit(noise_model: Any) -> NoiseModel:
         for qubits, error in per_qubits.items():
             nm.add_channel(channel_from_qiskit(error), gates=[gate], wires=tuple(qubits))
     if getattr(noise_model, "_nonlocal_quantum_errors", None):
-        raise ValueError("non-local Qiskit quantum errors (on other qubits than the gate's) are not"
-                         " supported; attach errors to the gate's own qubits")
+        raise ValueError(
+            "non-local Qiskit quantum errors (on other qubits than the gate's) are not"
+            " supported; attach errors to the gate's own qubits"
+        )
     default_ro = noise_model._default_readout_error
     if default_ro is not None:
         nm.add_readout_error(_readout(default_ro))
@@ -67,6 +72,8 @@ def from_qiskit(noise_model: Any) -> NoiseModel:
 def _readout(error: Any) -> ReadoutError:
     probs = np.asarray(error.probabilities, dtype=float)
     if probs.shape != (2, 2):
-        raise ValueError("only one-qubit (uncorrelated) Qiskit readout errors can be converted; got"
-                         f" one on {error.number_of_qubits} qubits")
+        raise ValueError(
+            "only one-qubit (uncorrelated) Qiskit readout errors can be converted; got"
+            f" one on {error.number_of_qubits} qubits"
+        )
     return ReadoutError(probs)

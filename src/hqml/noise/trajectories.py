@@ -37,8 +37,10 @@ from ..sim.statevector import apply_matrix, zero_state
 def _num_trajectories(backend: Backend) -> int:
     t = getattr(backend, "options", {}).get("trajectories", 100)
     if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1:
-        raise ValueError(f"trajectories must be a positive integer, got {t!r}; e.g."
-                         " hqml.get_backend('statevector', trajectories=1000)")
+        raise ValueError(
+            f"trajectories must be a positive integer, got {t!r}; e.g."
+            " hqml.get_backend('statevector', trajectories=1000)"
+        )
     return int(t)
 
 
@@ -64,8 +66,9 @@ class _KrausSampler:
         self.mixture = bool(np.allclose(gram, weights[:, None, None] * np.eye(d), atol=1e-10))
         self.weights = torch.as_tensor(weights, dtype=torch.float64)
 
-    def apply(self, state: torch.Tensor, n: int, wires: tuple[int, ...],
-              uniform: torch.Tensor) -> torch.Tensor:
+    def apply(
+        self, state: torch.Tensor, n: int, wires: tuple[int, ...], uniform: torch.Tensor
+    ) -> torch.Tensor:
         rows = state.shape[0]
         if self.mixture:
             cdf = torch.cumsum(self.weights, 0).to(uniform.device)
@@ -74,7 +77,9 @@ class _KrausSampler:
             scale = self.weights.to(state.device)[k].rsqrt().to(state.real.dtype)
             out = apply_matrix(state, n, self.kraus[k], wires)
             return out * scale[:, None]
-        branches = torch.stack([apply_matrix(state, n, kr, wires) for kr in self.kraus])  # (K, R, D)
+        branches = torch.stack(
+            [apply_matrix(state, n, kr, wires) for kr in self.kraus]
+        )  # (K, R, D)
         norms = (branches.real.square() + branches.imag.square()).sum(-1).T  # (R, K)
         cdf = torch.cumsum(norms.detach().to(torch.float64), 1)
         u = uniform.to(cdf.device)[:, None] * cdf[:, -1:]
@@ -83,8 +88,9 @@ class _KrausSampler:
         return chosen * norms[torch.arange(rows, device=state.device), k].rsqrt()[:, None]
 
 
-def trajectory_states(task: Task, trajectories: int,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def trajectory_states(
+    task: Task, trajectories: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``."""
     c = task.circuit
     n = c.n_qubits
@@ -95,7 +101,7 @@ def trajectory_states(task: Task, trajectories: int,
     state = zero_state(n, rows, task.dtype, task.theta.device)
     samplers: dict[int, _KrausSampler] = {}
     rand_device = generator.device if generator is not None else torch.device("cpu")
-    for op, ins in zip(c.ops, program):
+    for op, ins in zip(c.ops, program, strict=True):
         state = apply(state, n, _repeat(ins, trajectories))
         for channel, wires in nm.channels_for(op.gate.name, op.wires):
             sampler = samplers.get(id(channel))
@@ -109,7 +115,9 @@ def trajectory_states(task: Task, trajectories: int,
 def _confused(p: torch.Tensor, nm: Any, wires: list[int]) -> torch.Tensor:
     if not nm.has_readout_errors:
         return p
-    conf = [None if a is None else torch.as_tensor(a, device=p.device) for a in nm.confusions(wires)]
+    conf = [
+        None if a is None else torch.as_tensor(a, device=p.device) for a in nm.confusions(wires)
+    ]
     return density.apply_confusion(p, conf)
 
 
@@ -121,8 +129,10 @@ def execute_trajectories(backend: Backend, task: Task) -> torch.Tensor:
     """
     m = task.measurement
     if isinstance(m, State):
-        raise ValueError("a noisy state is mixed and has no statevector; use backend='density_matrix'"
-                         " for hqml.state with a noise model")
+        raise ValueError(
+            "a noisy state is mixed and has no statevector; use backend='density_matrix'"
+            " for hqml.state with a noise model"
+        )
     generator = task.generator
     seed = getattr(backend, "options", {}).get("seed")
     if generator is None and seed is not None:
@@ -149,6 +159,7 @@ def execute_trajectories(backend: Backend, task: Task) -> torch.Tensor:
         if task.shots is None and not nm.has_readout_errors:
             values = measure.expval_words(states, n, words).reshape(bs, trajectories, -1).mean(1)
         else:
+
             def probs_fn(basis: dict[int, str], wires: list[int]) -> torch.Tensor:
                 s = states
                 for w, pauli in basis.items():
@@ -156,7 +167,8 @@ def execute_trajectories(backend: Backend, task: Task) -> torch.Tensor:
                         s = apply_matrix(s, n, basis_rotation(pauli, s.dtype, s.device), [w])
                 return mean_probs(s, wires)
 
-            values = measured_words(probs_fn, words, bs, states.real.dtype, states.device,
-                                    task.shots, generator)
+            values = measured_words(
+                probs_fn, words, bs, states.real.dtype, states.device, task.shots, generator
+            )
         return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
     raise TypeError(f"unknown measurement {m!r}")

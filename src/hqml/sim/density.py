@@ -20,8 +20,12 @@ from .statevector import apply_diagonal, apply_matrix, apply_monomial
 PauliWord = Sequence[tuple[int, str]]
 
 
-def zero_density(n: int, batch: int = 1, dtype: torch.dtype = torch.complex64,
-                 device: torch.device | str | None = None) -> torch.Tensor:
+def zero_density(
+    n: int,
+    batch: int = 1,
+    dtype: torch.dtype = torch.complex64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """|0...0><0...0| for ``batch`` samples: ``(batch, 2**n, 2**n)``."""
     rho = torch.zeros(batch, 2**n, 2**n, dtype=dtype, device=device)
     rho[:, 0, 0] = 1
@@ -32,7 +36,9 @@ def _col_wires(n: int, wires: Sequence[int]) -> list[int]:
     return [n + w for w in wires]
 
 
-def apply_unitary(rho: torch.Tensor, n: int, matrix: torch.Tensor, wires: Sequence[int]) -> torch.Tensor:
+def apply_unitary(
+    rho: torch.Tensor, n: int, matrix: torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """``U rho U^dagger`` for a ``(d, d)`` or ``(B, d, d)`` matrix on ``wires``."""
     bs = rho.shape[0]
     if matrix.dim() == 3 and len(wires) == 1 and matrix.shape[0] > 1:
@@ -54,8 +60,9 @@ def _batched_one_qubit(state: torch.Tensor, n: int, u: torch.Tensor, wire: int) 
     return out.reshape(bs, -1)
 
 
-def apply_unitary_diagonal(rho: torch.Tensor, n: int, diag: torch.Tensor,
-                           wires: Sequence[int]) -> torch.Tensor:
+def apply_unitary_diagonal(
+    rho: torch.Tensor, n: int, diag: torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """``D rho D^dagger`` for a diagonal gate given by ``diag`` ``(d,)`` or ``(B, d)``."""
     bs = rho.shape[0]
     v = apply_diagonal(rho.reshape(bs, -1), 2 * n, diag, wires)
@@ -63,8 +70,13 @@ def apply_unitary_diagonal(rho: torch.Tensor, n: int, diag: torch.Tensor,
     return v.reshape(v.shape[0], 2**n, 2**n)
 
 
-def apply_unitary_monomial(rho: torch.Tensor, n: int, perm: Sequence[int],
-                           phases: Sequence[complex] | None, wires: Sequence[int]) -> torch.Tensor:
+def apply_unitary_monomial(
+    rho: torch.Tensor,
+    n: int,
+    perm: Sequence[int],
+    phases: Sequence[complex] | None,
+    wires: Sequence[int],
+) -> torch.Tensor:
     """``M rho M^dagger`` for a permutation-times-phases gate (``M[perm[j], j] = phases[j]``)."""
     bs = rho.shape[0]
     v = apply_monomial(rho.reshape(bs, -1), 2 * n, perm, phases, wires)
@@ -80,16 +92,18 @@ def kraus_superoperator(kraus: Sequence[torch.Tensor] | torch.Tensor) -> torch.T
     return torch.einsum("kab,kcd->acbd", ks, ks.conj()).reshape(d * d, d * d)
 
 
-def apply_superoperator(rho: torch.Tensor, n: int, superop: torch.Tensor,
-                        wires: Sequence[int]) -> torch.Tensor:
+def apply_superoperator(
+    rho: torch.Tensor, n: int, superop: torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """Apply a channel given as a superoperator (see :func:`kraus_superoperator`) on ``wires``."""
     bs = rho.shape[0]
     v = apply_matrix(rho.reshape(bs, -1), 2 * n, superop, list(wires) + _col_wires(n, wires))
     return v.reshape(v.shape[0], 2**n, 2**n)
 
 
-def apply_kraus(rho: torch.Tensor, n: int, kraus: Sequence[torch.Tensor] | torch.Tensor,
-                wires: Sequence[int]) -> torch.Tensor:
+def apply_kraus(
+    rho: torch.Tensor, n: int, kraus: Sequence[torch.Tensor] | torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """``sum_k K_k rho K_k^dagger`` for Kraus operators ``(d, d)`` on ``wires``."""
     return apply_superoperator(rho, n, kraus_superoperator(kraus), wires)
 
@@ -151,7 +165,7 @@ def expval_words(rho: torch.Tensor, n: int, words: Sequence[PauliWord]) -> torch
 
 
 def apply_confusion(probs: torch.Tensor, confusions: Sequence[torch.Tensor | None]) -> torch.Tensor:
-    """Apply per-wire readout confusion matrices ``A[measured, true]`` to ``(B, 2**k)`` probabilities.
+    """Apply per-wire readout confusion matrices ``A[read, true]`` to ``(B, 2**k)`` probabilities.
 
     ``confusions[j]`` belongs to the ``j``-th wire of ``probs`` (``None``: a perfect readout).
     """
