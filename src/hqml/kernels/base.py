@@ -58,7 +58,7 @@ def check_samples(X: Any, name: str = "X") -> np.ndarray:
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
     try:
-        arr = np.asarray(X, dtype=np.float64)
+        arr = np.array(X, dtype=np.float64)  # a writable copy (torch refuses read-only memory)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array of real numbers of shape (n_samples, n_features)") from None
     if arr.ndim != 2:

@@ -64,6 +64,8 @@ def overlap_gram(psi_x: torch.Tensor, psi_y: torch.Tensor | None, block: int) ->
         rows = psi_x[i:i + block]
         for j in range(i if symmetric else 0, m, block):
             G = (rows @ psi_y[j:j + block].conj().T).abs().square_()
+            if symmetric and j == i:  # keep the upper triangle; the matrix is exactly symmetric
+                G = G.triu() + G.triu(1).T
             K[i:i + block, j:j + block] = G
             if symmetric and j != i:
                 K[j:j + block, i:i + block] = G.T

@@ -102,6 +102,7 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
         K = self._fit_model(svc, X, y)
         self.classes_ = self.model_.classes_
         self.support_ = self.model_.support_
+        self.n_iter_ = self.model_.n_iter_
         if self.probability:
             smallest = int(np.min(np.unique(y, return_counts=True)[1]))
             if smallest < 2:
@@ -160,6 +161,7 @@ class QSVR(RegressorMixin, _QuantumKernelModel):
                   max_iter=self.max_iter)
         self._fit_model(svr, X, y)
         self.support_ = self.model_.support_
+        self.n_iter_ = self.model_.n_iter_
         return self
 
     def predict(self, X: Any) -> np.ndarray:
