@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from hqml.circuit.templates import (amplitude_encoding, angle_encoding, basis_encoding,
-                                    data_reuploading, hardware_efficient, iqp_encoding,
-                                    strongly_entangling, tree_tensor_network, zz_feature_map)
+from hqml.circuit.templates import (
+    amplitude_encoding,
+    angle_encoding,
+    basis_encoding,
+    data_reuploading,
+    hardware_efficient,
+    iqp_encoding,
+    strongly_entangling,
+    tree_tensor_network,
+    zz_feature_map,
+)
 from hqml.execute import state
 
 I2 = np.eye(2)
@@ -19,11 +27,15 @@ Z = np.diag([1.0, -1.0]).astype(complex)
 
 
 def rx(t):
-    return np.array([[math.cos(t / 2), -1j * math.sin(t / 2)], [-1j * math.sin(t / 2), math.cos(t / 2)]])
+    return np.array(
+        [[math.cos(t / 2), -1j * math.sin(t / 2)], [-1j * math.sin(t / 2), math.cos(t / 2)]]
+    )
 
 
 def ry(t):
-    return np.array([[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]], dtype=complex)
+    return np.array(
+        [[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]], dtype=complex
+    )
 
 
 def rz(t):
@@ -76,15 +88,20 @@ def test_basis_encoding_is_exact_basis_state():
     for bits in itertools.product([0, 1], repeat=3):
         want = np.zeros(8)
         want[int("".join(map(str, bits)), 2)] = 1
-        assert np.allclose(run(basis_encoding(3), np.array(bits, dtype=float)), want)  # phase included
+        assert np.allclose(
+            run(basis_encoding(3), np.array(bits, dtype=float)), want
+        )  # phase included
 
 
 @pytest.mark.parametrize("entanglement", ["full", "linear", "circular"])
 def test_zz_feature_map_dense(entanglement, rng):
     n, reps = 3, 2
     x = rng.uniform(0, 2, n)
-    pairs = {"full": [(0, 1), (0, 2), (1, 2)], "linear": [(0, 1), (1, 2)],
-             "circular": [(2, 0), (0, 1), (1, 2)]}[entanglement]
+    pairs = {
+        "full": [(0, 1), (0, 2), (1, 2)],
+        "linear": [(0, 1), (1, 2)],
+        "circular": [(2, 0), (0, 1), (1, 2)],
+    }[entanglement]
     u = np.eye(2**n)
     for _ in range(reps):
         u = on(n, {q: H for q in range(n)}) @ u
@@ -103,7 +120,9 @@ def test_zz_feature_map_matches_qiskit(rng):
     n = 3
     x = rng.uniform(0, 2, n)
     qc = qiskit_zz_feature_map(n, reps=2, entanglement="full").assign_parameters(x)
-    sv = Statevector(qc).data.reshape([2] * n).transpose(list(range(n))[::-1]).ravel()  # to wire 0 = MSB
+    sv = (
+        Statevector(qc).data.reshape([2] * n).transpose(list(range(n))[::-1]).ravel()
+    )  # to wire 0 = MSB
     assert qiskit is not None
     assert np.allclose(run(zz_feature_map(n, 2, "full"), x), sv)
 
@@ -127,7 +146,7 @@ def test_amplitude_encoding_prepares_normalised_vector(n, n_features, rng):
     got = run(amplitude_encoding(n, n_features), x)
     want = np.zeros((6, 2**n))
     want[:, :n_features] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    for g, v in zip(got, want):
+    for g, v in zip(got, want, strict=True):
         ph = g[np.argmax(np.abs(v))] / v[np.argmax(np.abs(v))]
         assert abs(abs(ph) - 1) < 1e-9 and np.allclose(g, ph * v, atol=1e-9)
 
@@ -157,7 +176,9 @@ def test_amplitude_encoding_exports_to_qasm(rng):
     assert set(bound.count_ops()) <= {"ry", "rz", "cx"}
 
 
-@pytest.mark.parametrize("rotations,entangler", [(("ry", "rz"), "cx"), (("rx",), "cz"), (("rz", "ry", "rx"), "none")])
+@pytest.mark.parametrize(
+    "rotations,entangler", [(("ry", "rz"), "cx"), (("rx",), "cz"), (("rz", "ry", "rx"), "none")]
+)
 def test_hardware_efficient_dense(rotations, entangler, rng):
     n, layers = 3, 2
     w = rng.uniform(-3, 3, (layers, n, len(rotations)))
@@ -178,7 +199,13 @@ def test_strongly_entangling_dense(n, rng):
     w = rng.uniform(-3, 3, (layers, n, 3))
     u = np.eye(2**n)
     for layer in range(layers):
-        u = on(n, {q: rz(w[layer, q, 2]) @ ry(w[layer, q, 1]) @ rz(w[layer, q, 0]) for q in range(n)}) @ u
+        u = (
+            on(
+                n,
+                {q: rz(w[layer, q, 2]) @ ry(w[layer, q, 1]) @ rz(w[layer, q, 0]) for q in range(n)},
+            )
+            @ u
+        )
         if n > 1:
             r = layer % (n - 1) + 1
             for q in range(n):
@@ -193,7 +220,13 @@ def test_data_reuploading_dense(rng):
     u = np.eye(4)
     for layer in range(layers):
         u = on(n, {0: ry(x[2]) @ ry(x[0]), 1: ry(x[1])}) @ u  # feature 2 wraps onto wire 0
-        u = on(n, {q: rz(w[layer, q, 2]) @ ry(w[layer, q, 1]) @ rz(w[layer, q, 0]) for q in range(n)}) @ u
+        u = (
+            on(
+                n,
+                {q: rz(w[layer, q, 2]) @ ry(w[layer, q, 1]) @ rz(w[layer, q, 0]) for q in range(n)},
+            )
+            @ u
+        )
         u = cz @ u
     c = data_reuploading(n, layers, n_features=nf)
     got = state(c, inputs={"x": torch.tensor(x)}, weights={"w": torch.tensor(w)}).numpy()

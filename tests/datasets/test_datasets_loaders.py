@@ -24,8 +24,16 @@ def test_every_loader_is_seeded_split_and_scaled(name):
 def test_digits_downsampling_is_2x2_average_pooling():
     ds = D.load_digits(size=4, scale="none", test_size=0.5, seed=0)
     images = sk_digits().images
-    want = np.array([[images[:, 2 * i:2 * i + 2, 2 * j:2 * j + 2].mean((1, 2)) for j in range(4)]
-                     for i in range(4)]).transpose(2, 0, 1).reshape(len(images), 16)
+    want = (
+        np.array(
+            [
+                [images[:, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].mean((1, 2)) for j in range(4)]
+                for i in range(4)
+            ]
+        )
+        .transpose(2, 0, 1)
+        .reshape(len(images), 16)
+    )
     rows = {tuple(r) for r in np.round(want, 9)}
     assert all(tuple(r) in rows for r in np.round(ds.x_train, 9))
     assert D.load_digits(size=8).x_train.shape[1] == 64
@@ -45,20 +53,24 @@ def test_linearly_separable_respects_margin_and_is_separable():
     ds = D.make_linearly_separable(300, 3, margin=0.2, scale="none", seed=2)
     x, y = np.concatenate([ds.x_train, ds.x_test]), np.concatenate([ds.y_train, ds.y_test])
     from sklearn.svm import LinearSVC
+
     assert LinearSVC(C=1e4, max_iter=100000).fit(x, y).score(x, y) == 1.0
 
 
 def test_bars_and_stripes_images_without_noise():
     ds = D.make_bars_and_stripes(50, size=3, noise=0.0, seed=0)
-    for img, label in zip(ds.x_train[:, 0], ds.y_train):
+    for img, label in zip(ds.x_train[:, 0], ds.y_train, strict=True):
         constant_cols = np.all(img == img[0:1, :])
         constant_rows = np.all(img == img[:, 0:1])
         assert (constant_cols, constant_rows) == ((True, False) if label == 0 else (False, True))
 
 
 def test_parity_and_manifold_labels_balanced_enough():
-    for ds in (D.make_hyperplanes_parity(400, seed=0), D.make_hidden_manifold(400, seed=0),
-               D.make_two_curves(400, seed=0)):
+    for ds in (
+        D.make_hyperplanes_parity(400, seed=0),
+        D.make_hidden_manifold(400, seed=0),
+        D.make_two_curves(400, seed=0),
+    ):
         frac = ds.y_train.mean()
         assert 0.2 < frac < 0.8
 

@@ -39,17 +39,31 @@ experiment = "hqml-tests"
 """
 
 
-@pytest.mark.parametrize("data,needle", [
-    ({"model": {"pattern": "hybridd"}}, "model.pattern: Input should be 'dressed', 'head', 'feature',"
-                                        " 'monolithic' or 'quanvolution' (got 'hybridd')"),
-    ({"training": {"optimizer": "adamm"}}, "training.optimizer: Input should be 'adam', 'adamw', 'sgd'"),
-    ({"training": {"epochs": 0}}, "training.epochs: Input should be greater than or equal to 1"),
-    ({"modle": {}}, "modle: unknown field; allowed here: name, seed, output_dir, data, model"),
-    ({"model": {"qubits": 3}}, "model.qubits: unknown field; allowed here: pattern, n_qubits"),
-    ({"data": {"name": "digits", "sizee": 4}}, "unknown option 'sizee' for dataset 'digits'; allowed:"
-                                               " ['images', 'n_classes', 'size']"),
-    ({"data": {"name": "mnist"}}, "data.name: Input should be 'digits'"),
-])
+@pytest.mark.parametrize(
+    "data,needle",
+    [
+        (
+            {"model": {"pattern": "hybridd"}},
+            "model.pattern: Input should be 'dressed', 'head', 'feature',"
+            " 'monolithic' or 'quanvolution' (got 'hybridd')",
+        ),
+        (
+            {"training": {"optimizer": "adamm"}},
+            "training.optimizer: Input should be 'adam', 'adamw', 'sgd'",
+        ),
+        (
+            {"training": {"epochs": 0}},
+            "training.epochs: Input should be greater than or equal to 1",
+        ),
+        ({"modle": {}}, "modle: unknown field; allowed here: name, seed, output_dir, data, model"),
+        ({"model": {"qubits": 3}}, "model.qubits: unknown field; allowed here: pattern, n_qubits"),
+        (
+            {"data": {"name": "digits", "sizee": 4}},
+            "unknown option 'sizee' for dataset 'digits'; allowed: ['images', 'n_classes', 'size']",
+        ),
+        ({"data": {"name": "mnist"}}, "data.name: Input should be 'digits'"),
+    ],
+)
 def test_config_errors_name_field_and_allowed_values(data, needle):
     with pytest.raises(ConfigError) as err:
         parse_config(data)
@@ -77,30 +91,46 @@ def test_baseline_has_exactly_the_hybrid_parameter_count(budget):
     assert count_parameters(build_baseline(4, 3, budget, seed=0)) == budget
 
 
-@pytest.mark.parametrize("pattern,data,extra", [
-    ("dressed", {"name": "iris"}, {}),
-    ("head", {"name": "iris"}, {"n_qubits": 2, "encoding": "zz"}),
-    ("feature", {"name": "iris"}, {"n_episodes": 2}),
-    ("monolithic", {"name": "iris"}, {"ansatz": "strongly_entangling"}),
-    ("monolithic", {"name": "digits", "size": 4, "n_classes": 4}, {"encoding": "amplitude"}),
-    ("dressed", {"name": "iris"}, {"init": "identity_block", "encoding": "iqp"}),
-    ("quanvolution", {"name": "bars_and_stripes", "n_samples": 20, "size": 3, "scale": "minmax"}, {}),
-])
+@pytest.mark.parametrize(
+    "pattern,data,extra",
+    [
+        ("dressed", {"name": "iris"}, {}),
+        ("head", {"name": "iris"}, {"n_qubits": 2, "encoding": "zz"}),
+        ("feature", {"name": "iris"}, {"n_episodes": 2}),
+        ("monolithic", {"name": "iris"}, {"ansatz": "strongly_entangling"}),
+        ("monolithic", {"name": "digits", "size": 4, "n_classes": 4}, {"encoding": "amplitude"}),
+        ("dressed", {"name": "iris"}, {"init": "identity_block", "encoding": "iqp"}),
+        (
+            "quanvolution",
+            {"name": "bars_and_stripes", "n_samples": 20, "size": 3, "scale": "minmax"},
+            {},
+        ),
+    ],
+)
 def test_every_pattern_builds_and_trains_one_epoch(pattern, data, extra):
-    cfg = parse_config({"data": data, "model": {"pattern": pattern, "n_qubits": 4, "layers": 1, **extra},
-                        "training": {"epochs": 1, "batch_size": 64}})
+    cfg = parse_config(
+        {
+            "data": data,
+            "model": {"pattern": pattern, "n_qubits": 4, "layers": 1, **extra},
+            "training": {"epochs": 1, "batch_size": 64},
+        }
+    )
     from hqml.experiment.runner import _data
 
     ds = _data(cfg)
     model = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, seed=0)
-    hist = train(model, ds.x_train[:64], ds.y_train[:64], ds.x_test[:16], ds.y_test[:16], cfg.training, 0)
+    hist = train(
+        model, ds.x_train[:64], ds.y_train[:64], ds.x_test[:16], ds.y_test[:16], cfg.training, 0
+    )
     assert len(hist.test_acc) == 1
     assert hist.quantum_s[0] > 0
     assert abs(hist.quantum_s[0] + hist.classical_s[0] + hist.data_s[0] - hist.epoch_s[0]) < 1e-6
 
 
 def test_pattern_data_mismatch_is_explained():
-    cfg = parse_config({"data": {"name": "wine"}, "model": {"pattern": "monolithic", "n_qubits": 4}})
+    cfg = parse_config(
+        {"data": {"name": "wine"}, "model": {"pattern": "monolithic", "n_qubits": 4}}
+    )
     x = torch.zeros(5, 13)
     with pytest.raises(ConfigError, match="encoding 'amplitude' with n_qubits = 4"):
         build_hybrid(cfg.model, 13, 3, x, seed=0)
@@ -116,14 +146,25 @@ def test_hqml_run_writes_results_report_plots_and_mlflow_run(tmp_path):
     result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output
     run_dir = out / "tiny"
-    for name in ("results.json", "report.md", "curves.png", "time_split.png", "circuit.png",
-                 "metrics.jsonl", "params.json", "hybrid.pt", "baseline.pt"):
+    for name in (
+        "results.json",
+        "report.md",
+        "curves.png",
+        "time_split.png",
+        "circuit.png",
+        "metrics.jsonl",
+        "params.json",
+        "hybrid.pt",
+        "baseline.pt",
+    ):
         assert (run_dir / name).is_file(), name
     for png in run_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     results = json.loads((run_dir / "results.json").read_text())
     hybrid, baseline = results["models"]["hybrid"], results["models"]["baseline"]
-    table = result.output.split("test results")[1]  # the printed table: both accuracies, side by side
+    table = result.output.split("test results")[
+        1
+    ]  # the printed table: both accuracies, side by side
     for name, m in (("hybrid", hybrid), ("baseline", baseline)):
         assert any(name in row and f"{m['test_acc']:.3f}" in row for row in table.splitlines())
     assert hybrid["parameters"] == baseline["parameters"]

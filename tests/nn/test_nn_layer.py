@@ -8,8 +8,12 @@ import pytest
 import torch
 
 import hqml
-from hqml.circuit.templates import (angle_encoding, hardware_efficient, identity_blocks,
-                                    zz_feature_map)
+from hqml.circuit.templates import (
+    angle_encoding,
+    hardware_efficient,
+    identity_blocks,
+    zz_feature_map,
+)
 from hqml.nn import QuantumLayer
 
 
@@ -20,8 +24,9 @@ def make_circuit(n=3, layers=2):
 OBS = [hqml.Z(0), hqml.Z(1) @ hqml.Z(2), 0.5 * hqml.X(1) + hqml.Y(2)]
 
 
-@pytest.mark.parametrize("diff_method", ["best", "backprop", "adjoint", "parameter-shift",
-                                         "finite-diff", "spsa"])
+@pytest.mark.parametrize(
+    "diff_method", ["best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"]
+)
 def test_gradients_equal_expval(diff_method):
     c = make_circuit()
     layer = QuantumLayer(c, OBS, diff_method=diff_method, seed=5).double()
@@ -39,8 +44,10 @@ def test_gradients_equal_expval(diff_method):
     if diff_method in ("backprop", "adjoint", "parameter-shift", "best"):
         # exact methods also agree with backprop
         w3 = w.detach().clone().requires_grad_(True)
-        (hqml.expval(c, OBS, inputs={"x": x.detach()}, weights={"w": w3}, diff_method="backprop")
-         * cot).sum().backward()
+        (
+            hqml.expval(c, OBS, inputs={"x": x.detach()}, weights={"w": w3}, diff_method="backprop")
+            * cot
+        ).sum().backward()
         assert torch.allclose(layer.w.grad, w3.grad, atol=1e-8)
 
 
@@ -69,8 +76,9 @@ def test_dtype_device_and_probs():
     layer = layer.to(torch.float64)
     out64 = layer(x)
     assert out64.dtype == torch.float64
-    ref = hqml.expval(c, OBS, inputs={"x": x.double()}, weights={"w": layer.w.detach()},
-                      dtype=torch.complex128)
+    ref = hqml.expval(
+        c, OBS, inputs={"x": x.double()}, weights={"w": layer.w.detach()}, dtype=torch.complex128
+    )
     assert torch.allclose(out64, ref, atol=1e-12) and torch.allclose(out32.double(), ref, atol=1e-5)
     p = QuantumLayer(c, probs_wires=[0, 2], seed=0).double()
     p.load_state_dict(layer.state_dict())
@@ -103,7 +111,9 @@ def test_inits_and_identity_block():
     layer = QuantumLayer(full, OBS, init="identity_block", seed=4).double()
     assert layer.w.detach().abs().min() > 0  # every parameter is non-zero...
     x = torch.rand(5, 3, dtype=torch.float64)
-    assert torch.allclose(layer(x), hqml.expval(enc, OBS, inputs={"x": x}), atol=1e-10)  # ...yet identity
+    assert torch.allclose(
+        layer(x), hqml.expval(enc, OBS, inputs={"x": x}), atol=1e-10
+    )  # ...yet identity
     with pytest.raises(ValueError, match="identity_blocks"):
         QuantumLayer(c, OBS, init="identity_block")
 

@@ -9,13 +9,24 @@ from torch import nn
 import hqml
 from hqml.circuit.templates import angle_encoding, hardware_efficient, strongly_entangling
 from hqml.datasets import make_linearly_separable
-from hqml.nn import (DressedQuantumLayer, PCAReduction, QuantumClassifier, QuantumFeatureModel,
-                     QuantumHead, QuantumKitchenSinks, QuantumLayer, Quanvolution2d)
+from hqml.nn import (
+    DressedQuantumLayer,
+    PCAReduction,
+    QuantumClassifier,
+    QuantumFeatureModel,
+    QuantumHead,
+    QuantumKitchenSinks,
+    QuantumLayer,
+    Quanvolution2d,
+)
 
 
 def layer(n=2, layers=2, seed=0):
-    return QuantumLayer(angle_encoding(n).compose(hardware_efficient(n, layers)),
-                        [hqml.Z(q) for q in range(n)], seed=seed)
+    return QuantumLayer(
+        angle_encoding(n).compose(hardware_efficient(n, layers)),
+        [hqml.Z(q) for q in range(n)],
+        seed=seed,
+    )
 
 
 def train(model, x, y, epochs=25, lr=0.1):
@@ -39,7 +50,9 @@ def task():
 
 def test_hybrid_model_reaches_90_percent_on_linearly_separable(task):
     torch.manual_seed(1)
-    model = nn.Sequential(layer(4, 2, seed=1), nn.Linear(4, 2))  # features straight into the circuit
+    model = nn.Sequential(
+        layer(4, 2, seed=1), nn.Linear(4, 2)
+    )  # features straight into the circuit
     train(model, task.x_train, task.y_train, epochs=40, lr=0.1)
     with torch.no_grad():
         acc = (model(task.x_test).argmax(1) == task.y_test).float().mean().item()
@@ -50,18 +63,22 @@ def test_every_split_pattern_trains(task):
     x, y = task.x_train[:64], task.y_train[:64]
     torch.manual_seed(0)
     models = {
-        "feature": QuantumFeatureModel(QuantumKitchenSinks(4, n_qubits=3, n_episodes=4, seed=0),
-                                       nn.Linear(4 + 12, 2)),
+        "feature": QuantumFeatureModel(
+            QuantumKitchenSinks(4, n_qubits=3, n_episodes=4, seed=0), nn.Linear(4 + 12, 2)
+        ),
         "head": QuantumHead(PCAReduction(4, 2).fit(x), layer(2, 2), n_outputs=2),
         "dressed": DressedQuantumLayer(4, 2, layer(2, 2)),
-        "monolithic": QuantumClassifier(angle_encoding(4).compose(strongly_entangling(4, 2)), 2, seed=0),
+        "monolithic": QuantumClassifier(
+            angle_encoding(4).compose(strongly_entangling(4, 2)), 2, seed=0
+        ),
     }
     for name, model in models.items():
         before = [p.detach().clone() for p in model.parameters() if not p.requires_grad]
         losses = train(model, x, y, epochs=15)
         assert losses[-1] < losses[0] - 0.05, (name, losses[0], losses[-1])
         after = [p for p in model.parameters() if not p.requires_grad]
-        assert all(torch.equal(a, b) for a, b in zip(before, after)), f"{name}: frozen part changed"
+        same = all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+        assert same, f"{name}: frozen part changed"
 
 
 def test_quantum_classifier_logits_are_log_readout_probabilities():
@@ -82,7 +99,7 @@ def test_kitchen_sinks_equal_explicit_episodes():
     for e in range(3):
         angles = x @ qks.omega[e].T + qks.beta[e]
         want = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs={"theta": angles})
-        assert torch.allclose(out[:, 2 * e:2 * e + 2], want, atol=1e-6)
+        assert torch.allclose(out[:, 2 * e : 2 * e + 2], want, atol=1e-6)
 
 
 @pytest.mark.parametrize("stride,padding,channels", [(2, 0, 1), (1, 0, 1), (2, 1, 2)])
@@ -98,9 +115,12 @@ def test_quanvolution_equals_patch_loop(stride, padding, channels):
     for b in range(2):
         for i in range(ho):
             for j in range(wo):
-                patch = padded[b, :, i * stride:i * stride + 2, j * stride:j * stride + 2].reshape(-1)
-                want = hqml.expval(q.quantum.circuit, q.quantum.observables, inputs={"x": patch},
-                                   weights={"w": w})
+                patch = padded[
+                    b, :, i * stride : i * stride + 2, j * stride : j * stride + 2
+                ].reshape(-1)
+                want = hqml.expval(
+                    q.quantum.circuit, q.quantum.observables, inputs={"x": patch}, weights={"w": w}
+                )
                 assert torch.allclose(out[b, :, i, j], want, atol=1e-6)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -21,12 +21,18 @@ class _Bar:
         self.progress.update(self.task, completed=self.progress.tasks[self.task].total)
 
 
-def run(config: Path = typer.Argument(..., help="TOML config file (see examples/)"),
-        output_dir: str = typer.Option(None, "--output-dir", "-o", help="override output_dir"),
-        epochs: int = typer.Option(None, help="override training.epochs"),
-        seed: int = typer.Option(None, help="override seed"),
-        no_mlflow: bool = typer.Option(False, "--no-mlflow", help="do not log to MLflow"),
-        tracking_uri: str = typer.Option(None, help="MLflow tracking URI (default ./mlruns)")) -> None:
+def run(
+    config: Annotated[Path, typer.Argument(help="TOML config file (see examples/)")],
+    output_dir: Annotated[
+        str | None, typer.Option("--output-dir", "-o", help="override output_dir")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="override training.epochs")] = None,
+    seed: Annotated[int | None, typer.Option(help="override seed")] = None,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="do not log to MLflow")] = False,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default ./mlruns)")
+    ] = None,
+) -> None:
     """Train the config's hybrid model and a classical baseline with the same number of
     trainable parameters; print a results table; write results.json, report.md and plots."""
     import torch
@@ -53,26 +59,49 @@ def run(config: Path = typer.Argument(..., help="TOML config file (see examples/
     except ConfigError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
-    console.print(f"[bold]hqml run[/] {cfg.name}: dataset {cfg.data.name}, pattern"
-                  f" {cfg.model.pattern}, {cfg.model.n_qubits} qubits, {cfg.training.epochs} epochs,"
-                  f" torch threads {torch.get_num_threads()}")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console.print(
+        f"[bold]hqml run[/] {cfg.name}: dataset {cfg.data.name}, pattern"
+        f" {cfg.model.pattern}, {cfg.model.n_qubits} qubits, {cfg.training.epochs} epochs,"
+        f" torch threads {torch.get_num_threads()}"
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         try:
-            results = run_experiment(cfg, progress=lambda label, total: _Bar(progress, label, total))
+            results = run_experiment(
+                cfg, progress=lambda label, total: _Bar(progress, label, total)
+            )
         except ConfigError as e:
             console.print(f"[red]error:[/] {e}")
             raise typer.Exit(2) from None
-    table = Table(title=f"{cfg.name}: test results ({results['data']['name']},"
-                        f" {results['data']['n_test']} test samples)")
-    for col in ("model", "trainable params", "test accuracy", "test loss", "train time (s)",
-                "quantum share of epoch"):
+    table = Table(
+        title=f"{cfg.name}: test results ({results['data']['name']},"
+        f" {results['data']['n_test']} test samples)"
+    )
+    for col in (
+        "model",
+        "trainable params",
+        "test accuracy",
+        "test loss",
+        "train time (s)",
+        "quantum share of epoch",
+    ):
         table.add_column(col, justify="right")
     for name, m in results["models"].items():
         split = m["time_split"]
         share = split["quantum simulation"] / max(1e-12, sum(split.values()))
-        table.add_row(name, str(m["parameters"]), f"{m['test_acc']:.3f}", f"{m['test_loss']:.3f}",
-                      f"{m['train_seconds']:.1f}", f"{100 * share:.0f}%")
+        table.add_row(
+            name,
+            str(m["parameters"]),
+            f"{m['test_acc']:.3f}",
+            f"{m['test_loss']:.3f}",
+            f"{m['train_seconds']:.1f}",
+            f"{100 * share:.0f}%",
+        )
     console.print(table)
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")

@@ -13,14 +13,24 @@ from typing import Any
 
 from .base import SCALINGS, Dataset, split_and_scale
 from .bundled import downsample_digits, load_breast_cancer, load_digits, load_iris, load_wine
-from .generators import (make_bars_and_stripes, make_hidden_manifold, make_hyperplanes_parity,
-                         make_linearly_separable, make_two_curves)
+from .generators import (
+    make_bars_and_stripes,
+    make_hidden_manifold,
+    make_hyperplanes_parity,
+    make_linearly_separable,
+    make_two_curves,
+)
 
 LOADERS = {
-    "digits": load_digits, "iris": load_iris, "wine": load_wine,
-    "breast_cancer": load_breast_cancer, "linearly_separable": make_linearly_separable,
-    "hyperplanes_parity": make_hyperplanes_parity, "two_curves": make_two_curves,
-    "hidden_manifold": make_hidden_manifold, "bars_and_stripes": make_bars_and_stripes,
+    "digits": load_digits,
+    "iris": load_iris,
+    "wine": load_wine,
+    "breast_cancer": load_breast_cancer,
+    "linearly_separable": make_linearly_separable,
+    "hyperplanes_parity": make_hyperplanes_parity,
+    "two_curves": make_two_curves,
+    "hidden_manifold": make_hidden_manifold,
+    "bars_and_stripes": make_bars_and_stripes,
 }
 
 
@@ -42,7 +52,19 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Dataset", "SCALINGS", "split_and_scale", "load", "LOADERS", "load_digits", "downsample_digits",
-    "load_iris", "load_wine", "load_breast_cancer", "make_linearly_separable",
-    "make_hyperplanes_parity", "make_two_curves", "make_hidden_manifold", "make_bars_and_stripes",
+    "Dataset",
+    "SCALINGS",
+    "split_and_scale",
+    "load",
+    "LOADERS",
+    "load_digits",
+    "downsample_digits",
+    "load_iris",
+    "load_wine",
+    "load_breast_cancer",
+    "make_linearly_separable",
+    "make_hyperplanes_parity",
+    "make_two_curves",
+    "make_hidden_manifold",
+    "make_bars_and_stripes",
 ]

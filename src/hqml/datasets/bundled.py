@@ -22,8 +22,15 @@ def downsample_digits(images: np.ndarray, size: int) -> np.ndarray:
     return images.reshape(len(images), size, k, size, k).mean(axis=(2, 4))
 
 
-def load_digits(size: int = 4, n_classes: int = 10, test_size: float = 0.25, seed: int = 0,
-                scale: str = "standard", as_tensors: bool = False, images: bool = False) -> Dataset:
+def load_digits(
+    size: int = 4,
+    n_classes: int = 10,
+    test_size: float = 0.25,
+    seed: int = 0,
+    scale: str = "standard",
+    as_tensors: bool = False,
+    images: bool = False,
+) -> Dataset:
     """Handwritten digits (1797 images, 8x8) kept at 8x8 or average-pooled to 4x4 (or 2x2).
 
     Args:
@@ -44,13 +51,27 @@ def load_digits(size: int = 4, n_classes: int = 10, test_size: float = 0.25, see
     keep = d.target < n_classes
     x = downsample_digits(d.images[keep], size)
     x = x[:, None] if images else x.reshape(len(x), -1)
-    return split_and_scale(x, d.target[keep], name=f"digits{size}x{size}", test_size=test_size,
-                           seed=seed, scale=scale, as_tensors=as_tensors,
-                           info={"size": size, "images": images})
+    return split_and_scale(
+        x,
+        d.target[keep],
+        name=f"digits{size}x{size}",
+        test_size=test_size,
+        seed=seed,
+        scale=scale,
+        as_tensors=as_tensors,
+        info={"size": size, "images": images},
+    )
 
 
-def _sklearn(loader: str, name: str, test_size: float, seed: int, scale: str, as_tensors: bool,
-             n_features: int | None) -> Any:
+def _sklearn(
+    loader: str,
+    name: str,
+    test_size: float,
+    seed: int,
+    scale: str,
+    as_tensors: bool,
+    n_features: int | None,
+) -> Any:
     import sklearn.datasets
 
     d = getattr(sklearn.datasets, loader)()
@@ -58,10 +79,20 @@ def _sklearn(loader: str, name: str, test_size: float, seed: int, scale: str, as
     if n_features is not None:
         n_features = check_positive(n_features, "n_features")
         if n_features > x.shape[1]:
-            raise ValueError(f"{name} has {x.shape[1]} features; n_features={n_features} is too many")
+            raise ValueError(
+                f"{name} has {x.shape[1]} features; n_features={n_features} is too many"
+            )
         x = _pca(x, d.target, n_features, test_size, seed)
-    return split_and_scale(x, d.target, name=name, test_size=test_size, seed=seed, scale=scale,
-                           as_tensors=as_tensors, info={"n_features": x.shape[1]})
+    return split_and_scale(
+        x,
+        d.target,
+        name=name,
+        test_size=test_size,
+        seed=seed,
+        scale=scale,
+        as_tensors=as_tensors,
+        info={"n_features": x.shape[1]},
+    )
 
 
 def _pca(x: np.ndarray, y: np.ndarray, k: int, test_size: float, seed: int) -> np.ndarray:
@@ -77,21 +108,37 @@ def _pca(x: np.ndarray, y: np.ndarray, k: int, test_size: float, seed: int) -> n
     return pca.transform((x - mu) / sd)
 
 
-def load_iris(test_size: float = 0.25, seed: int = 0, scale: str = "standard",
-              as_tensors: bool = False, n_features: int | None = None) -> Dataset:
+def load_iris(
+    test_size: float = 0.25,
+    seed: int = 0,
+    scale: str = "standard",
+    as_tensors: bool = False,
+    n_features: int | None = None,
+) -> Dataset:
     """Iris: 150 flowers, 4 features, 3 classes. ``n_features`` < 4 keeps that many principal
     components (fitted on the training part)."""
     return _sklearn("load_iris", "iris", test_size, seed, scale, as_tensors, n_features)
 
 
-def load_wine(test_size: float = 0.25, seed: int = 0, scale: str = "standard",
-              as_tensors: bool = False, n_features: int | None = None) -> Dataset:
+def load_wine(
+    test_size: float = 0.25,
+    seed: int = 0,
+    scale: str = "standard",
+    as_tensors: bool = False,
+    n_features: int | None = None,
+) -> Dataset:
     """Wine: 178 samples, 13 features, 3 classes (``n_features``: principal components)."""
     return _sklearn("load_wine", "wine", test_size, seed, scale, as_tensors, n_features)
 
 
-def load_breast_cancer(test_size: float = 0.25, seed: int = 0, scale: str = "standard",
-                       as_tensors: bool = False, n_features: int | None = None) -> Dataset:
+def load_breast_cancer(
+    test_size: float = 0.25,
+    seed: int = 0,
+    scale: str = "standard",
+    as_tensors: bool = False,
+    n_features: int | None = None,
+) -> Dataset:
     """Breast cancer (Wisconsin): 569 samples, 30 features, 2 classes (``n_features``: PCA)."""
-    return _sklearn("load_breast_cancer", "breast_cancer", test_size, seed, scale, as_tensors,
-                    n_features)
+    return _sklearn(
+        "load_breast_cancer", "breast_cancer", test_size, seed, scale, as_tensors, n_features
+    )

@@ -7,9 +7,13 @@ A bad field gives one line naming the field, the problem and the allowed values,
 from __future__ import annotations
 
 import inspect
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the tomli backport
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -31,8 +35,17 @@ class DataConfig(BaseModel):
     """Which dataset; extra keys go to the loader (e.g. ``size``, ``n_classes``, ``n_samples``)."""
 
     model_config = ConfigDict(extra="allow")
-    name: Literal["digits", "iris", "wine", "breast_cancer", "linearly_separable",
-                  "hyperplanes_parity", "two_curves", "hidden_manifold", "bars_and_stripes"] = "digits"
+    name: Literal[
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "linearly_separable",
+        "hyperplanes_parity",
+        "two_curves",
+        "hidden_manifold",
+        "bars_and_stripes",
+    ] = "digits"
     test_size: float = Field(0.25, gt=0, lt=1)
     scale: Literal["standard", "minmax", "none"] = "standard"
     max_train: int | None = Field(None, ge=4, description="use at most this many training samples")
@@ -42,11 +55,17 @@ class DataConfig(BaseModel):
         from ..datasets import LOADERS
 
         allowed = set(inspect.signature(LOADERS[self.name]).parameters) - {
-            "test_size", "seed", "scale", "as_tensors"}
+            "test_size",
+            "seed",
+            "scale",
+            "as_tensors",
+        }
         for key in self.model_extra or {}:
             if key not in allowed:
-                raise ValueError(f"unknown option {key!r} for dataset {self.name!r}; allowed:"
-                                 f" {sorted(allowed) or 'none'}")
+                raise ValueError(
+                    f"unknown option {key!r} for dataset {self.name!r}; allowed:"
+                    f" {sorted(allowed) or 'none'}"
+                )
         return self
 
     def loader_kwargs(self) -> dict[str, Any]:
@@ -60,12 +79,18 @@ class ModelConfig(_Strict):
     n_qubits: int = Field(4, ge=1, le=20)
     layers: int = Field(2, ge=1, le=50)
     encoding: Literal["angle", "zz", "iqp", "amplitude", "reuploading"] = "angle"
-    ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = "hardware_efficient"
+    ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = (
+        "hardware_efficient"
+    )
     init: Literal["uniform", "normal", "identity_block", "zeros"] = "uniform"
     backend: str = "statevector"
-    diff_method: Literal["best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"] = "best"
+    diff_method: Literal[
+        "best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"
+    ] = "best"
     shots: int | None = Field(None, ge=1)
-    n_episodes: int = Field(8, ge=1, description="quantum kitchen sinks episodes (pattern 'feature')")
+    n_episodes: int = Field(
+        8, ge=1, description="quantum kitchen sinks episodes (pattern 'feature')"
+    )
     kernel_size: int = Field(2, ge=1, description="patch side (pattern 'quanvolution')")
     trainable_quanvolution: bool = False
 
@@ -115,8 +140,14 @@ def _format(err: ValidationError) -> str:
             lines.append(f"{loc}: unknown field; allowed here: {_allowed(e['loc'][:-1])}")
         else:
             given = e.get("input")
-            lines.append(f"{loc}: {msg}" + (f" (got {given!r})" if e["type"] != "missing" and
-                                            not isinstance(given, dict) else ""))
+            lines.append(
+                f"{loc}: {msg}"
+                + (
+                    f" (got {given!r})"
+                    if e["type"] != "missing" and not isinstance(given, dict)
+                    else ""
+                )
+            )
     return "; ".join(lines)
 
 

@@ -10,11 +10,28 @@ from torch import nn
 
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
-from ..circuit.templates import (amplitude_encoding, angle_encoding, data_reuploading,
-                                 hardware_efficient, identity_blocks, iqp_encoding,
-                                 strongly_entangling, tree_tensor_network, zz_feature_map)
-from ..nn import (DressedQuantumLayer, PCAReduction, QuantumClassifier, QuantumFeatureModel,
-                  QuantumHead, QuantumKitchenSinks, QuantumLayer, Quanvolution2d, count_parameters)
+from ..circuit.templates import (
+    amplitude_encoding,
+    angle_encoding,
+    data_reuploading,
+    hardware_efficient,
+    identity_blocks,
+    iqp_encoding,
+    strongly_entangling,
+    tree_tensor_network,
+    zz_feature_map,
+)
+from ..nn import (
+    DressedQuantumLayer,
+    PCAReduction,
+    QuantumClassifier,
+    QuantumFeatureModel,
+    QuantumHead,
+    QuantumKitchenSinks,
+    QuantumLayer,
+    Quanvolution2d,
+    count_parameters,
+)
 from .config import ConfigError, ModelConfig
 
 
@@ -23,17 +40,28 @@ def build_circuit(cfg: ModelConfig) -> Circuit:
     n = cfg.n_qubits
     if cfg.encoding == "reuploading":
         if cfg.init == "identity_block":
-            raise ConfigError("model.init: 'identity_block' does not apply to encoding 'reuploading'")
+            raise ConfigError(
+                "model.init: 'identity_block' does not apply to encoding 'reuploading'"
+            )
         return data_reuploading(n, cfg.layers)
-    enc = {"angle": lambda: angle_encoding(n), "zz": lambda: zz_feature_map(n, reps=1),
-           "iqp": lambda: iqp_encoding(n), "amplitude": lambda: amplitude_encoding(n)}[cfg.encoding]()
+    enc = {
+        "angle": lambda: angle_encoding(n),
+        "zz": lambda: zz_feature_map(n, reps=1),
+        "iqp": lambda: iqp_encoding(n),
+        "amplitude": lambda: amplitude_encoding(n),
+    }[cfg.encoding]()
     if cfg.ansatz == "tree_tensor_network":
         if n & (n - 1) or n < 2:
-            raise ConfigError(f"model.n_qubits: the tree tensor network needs a power of two >= 2, got {n}")
+            raise ConfigError(
+                f"model.n_qubits: the tree tensor network needs a power of two >= 2, got {n}"
+            )
         ansatz = tree_tensor_network(n)
     elif cfg.init == "identity_block":
-        block = (hardware_efficient(n, 1) if cfg.ansatz == "hardware_efficient"
-                 else strongly_entangling(n, 1))
+        block = (
+            hardware_efficient(n, 1)
+            if cfg.ansatz == "hardware_efficient"
+            else strongly_entangling(n, 1)
+        )
         ansatz = identity_blocks(block, n_blocks=cfg.layers)
     elif cfg.ansatz == "hardware_efficient":
         ansatz = hardware_efficient(n, cfg.layers)
@@ -45,12 +73,20 @@ def build_circuit(cfg: ModelConfig) -> Circuit:
 def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
     if "probs_wires" not in kw:
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
-    return QuantumLayer(circuit, backend=cfg.backend, diff_method=cfg.diff_method, init=cfg.init,
-                        seed=seed, shots=cfg.shots, **kw)
+    return QuantumLayer(
+        circuit,
+        backend=cfg.backend,
+        diff_method=cfg.diff_method,
+        init=cfg.init,
+        seed=seed,
+        shots=cfg.shots,
+        **kw,
+    )
 
 
-def build_hybrid(cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor,
-                 seed: int) -> nn.Module:
+def build_hybrid(
+    cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor, seed: int
+) -> nn.Module:
     """The hybrid model of the config's split pattern.
 
     Raises:
@@ -59,21 +95,33 @@ def build_hybrid(cfg: ModelConfig, n_features: int, n_classes: int, x_train: tor
     torch.manual_seed(seed)  # classical layers' initialisation
     if cfg.pattern == "quanvolution":
         if x_train.dim() != 4:
-            raise ConfigError("model.pattern 'quanvolution' needs images: set data.images = true"
-                              " (datasets 'digits' or 'bars_and_stripes')")
+            raise ConfigError(
+                "model.pattern 'quanvolution' needs images: set data.images = true"
+                " (datasets 'digits' or 'bars_and_stripes')"
+            )
         k = cfg.kernel_size
         # pixels are used as angles directly: scale the data to [0, pi] (data.scale = "minmax")
-        quanv = Quanvolution2d(x_train.shape[1], k, trainable=cfg.trainable_quanvolution,
-                               layers=cfg.layers, seed=seed, backend=cfg.backend,
-                               diff_method=cfg.diff_method, input_scale=1.0)
+        quanv = Quanvolution2d(
+            x_train.shape[1],
+            k,
+            trainable=cfg.trainable_quanvolution,
+            layers=cfg.layers,
+            seed=seed,
+            backend=cfg.backend,
+            diff_method=cfg.diff_method,
+            input_scale=1.0,
+        )
         with torch.no_grad():
             n_out = quanv(x_train[:1]).numel()
         return nn.Sequential(quanv, nn.Flatten(), nn.Linear(n_out, n_classes))
     if x_train.dim() != 2:
-        raise ConfigError(f"model.pattern {cfg.pattern!r} needs flat features: set data.images = false")
+        raise ConfigError(
+            f"model.pattern {cfg.pattern!r} needs flat features: set data.images = false"
+        )
     if cfg.pattern == "feature":
-        qks = QuantumKitchenSinks(n_features, cfg.n_qubits, cfg.n_episodes, seed=seed,
-                                  backend=cfg.backend)
+        qks = QuantumKitchenSinks(
+            n_features, cfg.n_qubits, cfg.n_episodes, seed=seed, backend=cfg.backend
+        )
         return QuantumFeatureModel(qks, nn.Linear(n_features + qks.n_outputs, n_classes))
     circuit = build_circuit(cfg)
     n_in = sum(a.size for a in circuit.inputs.values())
@@ -81,22 +129,38 @@ def build_hybrid(cfg: ModelConfig, n_features: int, n_classes: int, x_train: tor
         return DressedQuantumLayer(n_features, n_classes, _layer(circuit, cfg, seed))
     if cfg.pattern == "head":
         if n_in > n_features:
-            raise ConfigError(f"model: the circuit takes {n_in} features but the data has {n_features};"
-                              " lower model.n_qubits or choose another encoding")
+            raise ConfigError(
+                f"model: the circuit takes {n_in} features but the data has {n_features};"
+                " lower model.n_qubits or choose another encoding"
+            )
         reduction = PCAReduction(n_features, n_in).fit(x_train)
-        return QuantumHead(reduction, _layer(circuit, cfg, seed), n_classes,
-                           squash=cfg.encoding != "amplitude")
+        return QuantumHead(
+            reduction, _layer(circuit, cfg, seed), n_classes, squash=cfg.encoding != "amplitude"
+        )
     # monolithic: the features go straight into the circuit
     if n_in != n_features:
-        hint = (f"use encoding 'amplitude' with n_qubits = {math.ceil(math.log2(n_features))}"
-                if n_features > cfg.n_qubits else f"set model.n_qubits = {n_features}")
-        raise ConfigError(f"model.pattern 'monolithic': the circuit takes {n_in} features, the data"
-                          f" has {n_features}; {hint}")
+        hint = (
+            f"use encoding 'amplitude' with n_qubits = {math.ceil(math.log2(n_features))}"
+            if n_features > cfg.n_qubits
+            else f"set model.n_qubits = {n_features}"
+        )
+        raise ConfigError(
+            f"model.pattern 'monolithic': the circuit takes {n_in} features, the data"
+            f" has {n_features}; {hint}"
+        )
     wires = max(1, math.ceil(math.log2(n_classes)))
     if wires > cfg.n_qubits:
         raise ConfigError(f"model.n_qubits: {n_classes} classes need {wires} readout qubits")
-    return QuantumClassifier(circuit, n_classes, wires=list(range(wires)), backend=cfg.backend,
-                             diff_method=cfg.diff_method, init=cfg.init, seed=seed, shots=cfg.shots)
+    return QuantumClassifier(
+        circuit,
+        n_classes,
+        wires=list(range(wires)),
+        backend=cfg.backend,
+        diff_method=cfg.diff_method,
+        init=cfg.init,
+        seed=seed,
+        shots=cfg.shots,
+    )
 
 
 class MatchedMLP(nn.Module):
@@ -111,7 +175,9 @@ class MatchedMLP(nn.Module):
         super().__init__()
         per_unit = n_features + n_classes + 1
         hidden = max(1, (budget - n_classes) // per_unit)
-        self.net = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        self.net = nn.Sequential(
+            nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
         rest = max(0, budget - (hidden * per_unit + n_classes))
         n_in = min(rest, n_features)
         self.in_gain = nn.Parameter(torch.ones(n_in))
@@ -141,5 +207,11 @@ def quantum_circuit_of(model: nn.Module) -> Circuit | None:
     return None
 
 
-__all__ = ["build_circuit", "build_hybrid", "build_baseline", "MatchedMLP", "quantum_circuit_of",
-           "count_parameters"]
+__all__ = [
+    "build_circuit",
+    "build_hybrid",
+    "build_baseline",
+    "MatchedMLP",
+    "quantum_circuit_of",
+    "count_parameters",
+]

@@ -19,7 +19,9 @@ def plot_curves(histories: dict[str, dict[str, list[float]]], path: Path) -> Pat
     """Loss and accuracy per epoch (train dashed, test solid) for each model."""
     plt = _pyplot()
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 4))
-    for (name, h), color in zip(histories.items(), ("tab:blue", "tab:orange", "tab:green")):
+    for (name, h), color in zip(
+        histories.items(), ("tab:blue", "tab:orange", "tab:green"), strict=False
+    ):
         epochs = range(1, len(h["train_loss"]) + 1)
         ax_l.plot(epochs, h["train_loss"], "--", color=color, label=f"{name} train")
         ax_l.plot(epochs, h["test_loss"], "-", color=color, label=f"{name} test")
@@ -53,12 +55,20 @@ def plot_time_split(split: dict[str, float], path: Path, title: str) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 2.8))
     left = 0.0
-    colors = {"quantum simulation": "tab:purple", "classical compute": "tab:green",
-              "data movement": "tab:gray"}
+    colors = {
+        "quantum simulation": "tab:purple",
+        "classical compute": "tab:green",
+        "data movement": "tab:gray",
+    }
     total = sum(split.values()) or 1.0
     for label, sec in split.items():
-        ax.barh([0], [sec], left=left, color=colors.get(label), label=f"{label}: {sec:.3f} s"
-                f" ({100 * sec / total:.0f}%)")
+        ax.barh(
+            [0],
+            [sec],
+            left=left,
+            color=colors.get(label),
+            label=f"{label}: {sec:.3f} s ({100 * sec / total:.0f}%)",
+        )
         left += sec
     ax.set_yticks([])
     ax.set_xlabel("seconds per epoch (mean)")
@@ -73,28 +83,54 @@ def plot_time_split(split: dict[str, float], path: Path, title: str) -> Path:
 def write_markdown(results: dict[str, Any], path: Path) -> Path:
     """A readable Markdown report of ``results`` (as written to results.json)."""
     cfg, models = results["config"], results["models"]
-    out = [f"# hqml run: {cfg['name']}", "",
-           f"Dataset **{results['data']['name']}** ({results['data']['n_train']} train /"
-           f" {results['data']['n_test']} test samples, {results['data']['n_features']} features,"
-           f" {results['data']['n_classes']} classes), seed {cfg['seed']}, pattern"
-           f" **{cfg['model']['pattern']}**, backend `{cfg['model']['backend']}`.", "",
-           "## Results", "", "| model | trainable parameters | test accuracy | test loss |"
-           " train time (s) | mean epoch (s) |", "|---|---:|---:|---:|---:|---:|"]
+    out = [
+        f"# hqml run: {cfg['name']}",
+        "",
+        f"Dataset **{results['data']['name']}** ({results['data']['n_train']} train /"
+        f" {results['data']['n_test']} test samples, {results['data']['n_features']} features,"
+        f" {results['data']['n_classes']} classes), seed {cfg['seed']}, pattern"
+        f" **{cfg['model']['pattern']}**, backend `{cfg['model']['backend']}`.",
+        "",
+        "## Results",
+        "",
+        "| model | trainable parameters | test accuracy | test loss |"
+        " train time (s) | mean epoch (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, m in models.items():
-        out.append(f"| {name} | {m['parameters']} | {m['test_acc']:.3f} | {m['test_loss']:.3f} |"
-                   f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |")
+        out.append(
+            f"| {name} | {m['parameters']} | {m['test_acc']:.3f} | {m['test_loss']:.3f} |"
+            f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |"
+        )
     out += ["", "![loss and accuracy](curves.png)", ""]
     if results.get("circuit"):
         res = results["circuit"]
-        out += ["## Circuit", "", f"{res['n_qubits']} qubits, {res['gates']} gates"
-                f" ({res['two_qubit_gates']} two-qubit), depth {res['depth']},"
-                f" {res['parameters']} circuit parameters.", "", "![circuit](circuit.png)", ""]
+        out += [
+            "## Circuit",
+            "",
+            f"{res['n_qubits']} qubits, {res['gates']} gates"
+            f" ({res['two_qubit_gates']} two-qubit), depth {res['depth']},"
+            f" {res['parameters']} circuit parameters.",
+            "",
+            "![circuit](circuit.png)",
+            "",
+        ]
     split = models["hybrid"]["time_split"]
-    out += ["## Where an epoch's time goes (hybrid model)", "", "| part | seconds per epoch |",
-            "|---|---:|"]
+    out += [
+        "## Where an epoch's time goes (hybrid model)",
+        "",
+        "| part | seconds per epoch |",
+        "|---|---:|",
+    ]
     out += [f"| {k} | {v:.4f} |" for k, v in split.items()]
-    out += ["", "![time split](time_split.png)", "", "Quantum simulation is the time spent inside"
-            " quantum layers (forward and backward); data movement is shuffling, slicing and moving"
-            " batches; classical compute is the rest of the training step.", ""]
+    out += [
+        "",
+        "![time split](time_split.png)",
+        "",
+        "Quantum simulation is the time spent inside"
+        " quantum layers (forward and backward); data movement is shuffling, slicing and moving"
+        " batches; classical compute is the rest of the training step.",
+        "",
+    ]
     path.write_text("\n".join(out), encoding="utf-8")
     return path

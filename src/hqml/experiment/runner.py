@@ -6,7 +6,6 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,13 @@ ProgressFactory = Callable[[str, int], Any]
 
 
 def _data(cfg: RunConfig) -> Any:
-    ds = load(cfg.data.name, test_size=cfg.data.test_size, seed=cfg.seed, scale=cfg.data.scale,
-              **cfg.data.loader_kwargs()).tensors()
+    ds = load(
+        cfg.data.name,
+        test_size=cfg.data.test_size,
+        seed=cfg.seed,
+        scale=cfg.data.scale,
+        **cfg.data.loader_kwargs(),
+    ).tensors()
     if cfg.data.max_train is not None and len(ds.x_train) > cfg.data.max_train:
         from dataclasses import replace
 
@@ -36,13 +40,21 @@ def _data(cfg: RunConfig) -> Any:
 
 def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str, Any]:
     n = len(hist.epoch_s)
-    split = {"quantum simulation": float(np.mean(hist.quantum_s)),
-             "classical compute": float(np.mean(hist.classical_s)),
-             "data movement": float(np.mean(hist.data_s))}
-    return {"parameters": count_parameters(model), "test_acc": hist.test_acc[-1],
-            "test_loss": hist.test_loss[-1], "train_acc": hist.train_acc[-1],
-            "train_seconds": seconds, "mean_epoch_seconds": float(sum(hist.epoch_s) / n),
-            "time_split": split, "history": hist.as_dict()}
+    split = {
+        "quantum simulation": float(np.mean(hist.quantum_s)),
+        "classical compute": float(np.mean(hist.classical_s)),
+        "data movement": float(np.mean(hist.data_s)),
+    }
+    return {
+        "parameters": count_parameters(model),
+        "test_acc": hist.test_acc[-1],
+        "test_loss": hist.test_loss[-1],
+        "train_acc": hist.train_acc[-1],
+        "train_seconds": seconds,
+        "mean_epoch_seconds": float(sum(hist.epoch_s) / n),
+        "time_split": split,
+        "history": hist.as_dict(),
+    }
 
 
 def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> dict[str, Any]:
@@ -63,8 +75,13 @@ def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> d
     n_features, n_classes = ds.n_features, ds.n_classes
     hybrid = build_hybrid(cfg.model, n_features, n_classes, ds.x_train, cfg.seed)
     budget = count_parameters(hybrid)
-    logger = RunLogger(out_dir, experiment=cfg.tracking.experiment, run_name=cfg.name,
-                       mlflow=cfg.tracking.mlflow, tracking_uri=cfg.tracking.tracking_uri)
+    logger = RunLogger(
+        out_dir,
+        experiment=cfg.tracking.experiment,
+        run_name=cfg.name,
+        mlflow=cfg.tracking.mlflow,
+        tracking_uri=cfg.tracking.tracking_uri,
+    )
     status = "FAILED"
     try:
         logger.log_params(cfg.model_dump())
@@ -78,32 +95,56 @@ def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> d
             candidates.append(("baseline", build_baseline(n_features, n_classes, budget, cfg.seed)))
         steps = cfg.training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
         for name, model in candidates:
-            bar = progress(f"{name} ({count_parameters(model)} params)", steps) if progress else None
+            bar = (
+                progress(f"{name} ({count_parameters(model)} params)", steps) if progress else None
+            )
 
             def on_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:
                 logger.log_metrics({f"{prefix}_{k}": v for k, v in m.items()}, step=epoch)
 
             t0 = time.perf_counter()
-            hist = train(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, cfg.training, cfg.seed,
-                         on_epoch=on_epoch, on_batch=bar.advance if bar else None)
+            hist = train(
+                model,
+                ds.x_train,
+                ds.y_train,
+                ds.x_test,
+                ds.y_test,
+                cfg.training,
+                cfg.seed,
+                on_epoch=on_epoch,
+                on_batch=bar.advance if bar else None,
+            )
             if bar:
                 bar.close()
             models[name] = _summary(hist, model, time.perf_counter() - t0)
             torch.save(model.state_dict(), out_dir / f"{name}.pt")
         results = {
             "config": cfg.model_dump(),
-            "data": {"name": ds.name, "n_train": len(ds.x_train), "n_test": len(ds.x_test),
-                     "n_features": n_features, "n_classes": n_classes},
+            "data": {
+                "name": ds.name,
+                "n_train": len(ds.x_train),
+                "n_test": len(ds.x_test),
+                "n_features": n_features,
+                "n_classes": n_classes,
+            },
             "circuit": circuit.resources() if circuit is not None else None,
             "models": models,
-            "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                            "threads": torch.get_num_threads()},
+            "environment": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+            },
             "mlflow_run_id": logger.run_id,
         }
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-        plots = [plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
-                 plot_time_split(models["hybrid"]["time_split"], out_dir / "time_split.png",
-                                 "Hybrid model: time per training epoch")]
+        plots = [
+            plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
+            plot_time_split(
+                models["hybrid"]["time_split"],
+                out_dir / "time_split.png",
+                "Hybrid model: time per training epoch",
+            ),
+        ]
         if circuit is not None:
             plots.append(plot_circuit(circuit.draw(), out_dir / "circuit.png"))
         report = write_markdown(results, out_dir / "report.md")

@@ -14,7 +14,9 @@ from .config import TrainingConfig
 from .timing import QuantumTimer
 
 _OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
 
@@ -37,22 +39,31 @@ class History:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``."""
     model.eval()
     loss, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size])
-        loss += nn.functional.cross_entropy(out, y[i:i + batch_size], reduction="sum").item()
-        correct += (out.argmax(1) == y[i:i + batch_size]).sum().item()
+        out = model(x[i : i + batch_size])
+        loss += nn.functional.cross_entropy(out, y[i : i + batch_size], reduction="sum").item()
+        correct += (out.argmax(1) == y[i : i + batch_size]).sum().item()
     model.train()
     return loss / len(x), correct / len(x)
 
 
-def train(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-          y_test: torch.Tensor, cfg: TrainingConfig, seed: int,
-          on_epoch: Callable[[int, dict[str, float]], Any] | None = None,
-          on_batch: Callable[[], Any] | None = None) -> History:
+def train(
+    model: nn.Module,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    cfg: TrainingConfig,
+    seed: int,
+    on_epoch: Callable[[int, dict[str, float]], Any] | None = None,
+    on_batch: Callable[[], Any] | None = None,
+) -> History:
     """Train with cross-entropy; evaluate on the test split after every epoch.
 
     The batch order comes from a generator seeded with ``seed``. Each epoch's wall time is split
@@ -74,7 +85,7 @@ def train(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test
             data_s += time.perf_counter() - td
             for i in range(0, len(x_train), cfg.batch_size):
                 td = time.perf_counter()
-                idx = order[i:i + cfg.batch_size]
+                idx = order[i : i + cfg.batch_size]
                 xb, yb = x_train[idx].to(device), y_train[idx].to(device)
                 data_s += time.perf_counter() - td
                 opt.zero_grad(set_to_none=True)
@@ -101,9 +112,17 @@ def train(model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test
             hist.classical_s.append(max(0.0, epoch_s - quantum_s - data_s))
             hist.epoch_s.append(epoch_s)
             if on_epoch:
-                on_epoch(epoch, {"train_loss": total / n, "train_acc": correct / n,
-                                 "test_loss": test_loss, "test_acc": test_acc,
-                                 "quantum_s": quantum_s, "epoch_s": epoch_s})
+                on_epoch(
+                    epoch,
+                    {
+                        "train_loss": total / n,
+                        "train_acc": correct / n,
+                        "test_loss": test_loss,
+                        "test_acc": test_acc,
+                        "quantum_s": quantum_s,
+                        "epoch_s": epoch_s,
+                    },
+                )
     finally:
         timer.remove()
     return hist

@@ -11,13 +11,32 @@ torch.Size([4, 2])
 
 from .init import INITIALIZERS, get_initializer, identity_block_init, normal_init, uniform_init
 from .layer import QuantumLayer, count_parameters
-from .patterns import (DressedQuantumLayer, PCAReduction, QuantumClassifier, QuantumFeatureModel,
-                       QuantumHead, QuantumKitchenSinks, angle_squash)
+from .patterns import (
+    DressedQuantumLayer,
+    PCAReduction,
+    QuantumClassifier,
+    QuantumFeatureModel,
+    QuantumHead,
+    QuantumKitchenSinks,
+    angle_squash,
+)
 from .quanvolution import Quanvolution2d, default_quanv_circuit
 
 __all__ = [
-    "QuantumLayer", "count_parameters", "INITIALIZERS", "get_initializer", "uniform_init",
-    "normal_init", "identity_block_init", "QuantumFeatureModel", "QuantumKitchenSinks",
-    "PCAReduction", "QuantumHead", "DressedQuantumLayer", "QuantumClassifier", "angle_squash",
-    "Quanvolution2d", "default_quanv_circuit",
+    "QuantumLayer",
+    "count_parameters",
+    "INITIALIZERS",
+    "get_initializer",
+    "uniform_init",
+    "normal_init",
+    "identity_block_init",
+    "QuantumFeatureModel",
+    "QuantumKitchenSinks",
+    "PCAReduction",
+    "QuantumHead",
+    "DressedQuantumLayer",
+    "QuantumClassifier",
+    "angle_squash",
+    "Quanvolution2d",
+    "default_quanv_circuit",
 ]

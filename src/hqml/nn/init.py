@@ -24,8 +24,9 @@ def uniform_init(name: str, shape: tuple[int, ...], generator: torch.Generator) 
     return torch.rand(shape, generator=generator, dtype=torch.float64) * (2 * math.pi)
 
 
-def normal_init(name: str, shape: tuple[int, ...], generator: torch.Generator,
-                std: float = 0.1) -> torch.Tensor:
+def normal_init(
+    name: str, shape: tuple[int, ...], generator: torch.Generator, std: float = 0.1
+) -> torch.Tensor:
     return torch.randn(shape, generator=generator, dtype=torch.float64) * std
 
 
@@ -33,16 +34,22 @@ def zeros_init(name: str, shape: tuple[int, ...], generator: torch.Generator) ->
     return torch.zeros(shape, dtype=torch.float64)
 
 
-def identity_block_init(name: str, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+def identity_block_init(
+    name: str, shape: tuple[int, ...], generator: torch.Generator
+) -> torch.Tensor:
     if len(shape) < 2 or shape[1] != 2:
-        raise ValueError(f"init='identity_block' needs weight '{name}' of shape (blocks, 2, ...), got"
-                         f" {shape}; build the circuit with hqml.circuit.templates.identity_blocks")
+        raise ValueError(
+            f"init='identity_block' needs weight '{name}' of shape (blocks, 2, ...), got"
+            f" {shape}; build the circuit with hqml.circuit.templates.identity_blocks"
+        )
     half = uniform_init(name, (shape[0],) + shape[2:], generator)
     return torch.stack([half, half], dim=1)
 
 
 INITIALIZERS: dict[str, Initializer] = {
-    "uniform": uniform_init, "normal": normal_init, "identity_block": identity_block_init,
+    "uniform": uniform_init,
+    "normal": normal_init,
+    "identity_block": identity_block_init,
     "zeros": zeros_init,
 }
 
@@ -52,6 +59,8 @@ def get_initializer(init: str | Initializer) -> Initializer:
     if callable(init):
         return init
     if init not in INITIALIZERS:
-        raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITIALIZERS)} or pass a"
-                         " callable init(name, shape, generator) -> tensor")
+        raise ValueError(
+            f"unknown init {init!r}; choose one of {sorted(INITIALIZERS)} or pass a"
+            " callable init(name, shape, generator) -> tensor"
+        )
     return INITIALIZERS[init]

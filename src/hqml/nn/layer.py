@@ -46,41 +46,66 @@ class QuantumLayer(nn.Module):
     (torch.Size([5, 2]), ['w'])
     """
 
-    def __init__(self, circuit: Circuit, observables: PauliSum | Sequence[PauliSum] | None = None, *,
-                 backend: str | Backend = "statevector", diff_method: str = "best",
-                 init: str | Initializer = "uniform", seed: int | None = None,
-                 shots: int | None = None, probs_wires: Sequence[int] | None = None):
+    def __init__(
+        self,
+        circuit: Circuit,
+        observables: PauliSum | Sequence[PauliSum] | None = None,
+        *,
+        backend: str | Backend = "statevector",
+        diff_method: str = "best",
+        init: str | Initializer = "uniform",
+        seed: int | None = None,
+        shots: int | None = None,
+        probs_wires: Sequence[int] | None = None,
+    ):
         super().__init__()
         if not isinstance(circuit, Circuit):
             raise TypeError(f"QuantumLayer needs an hqml Circuit, got {type(circuit).__name__}")
         if len(circuit.inputs) > 1:
-            raise ValueError(f"QuantumLayer: the circuit has {len(circuit.inputs)} input arrays"
-                             f" {sorted(circuit.inputs)}; it needs one (or none): declare a single"
-                             " input vector and index into it")
+            raise ValueError(
+                f"QuantumLayer: the circuit has {len(circuit.inputs)} input arrays"
+                f" {sorted(circuit.inputs)}; it needs one (or none): declare a single"
+                " input vector and index into it"
+            )
         if (observables is None) == (probs_wires is None):
-            raise ValueError("QuantumLayer: give observables=[...] or probs_wires=[...], exactly one")
+            raise ValueError(
+                "QuantumLayer: give observables=[...] or probs_wires=[...], exactly one"
+            )
         self.circuit = circuit
         self.observables = as_observables(observables)[0] if observables is not None else None
         self.probs_wires = tuple(int(w) for w in probs_wires) if probs_wires is not None else None
         self.backend, self.diff_method, self.shots, self.seed = backend, diff_method, shots, seed
-        (self.input_name, arr), = circuit.inputs.items() if circuit.inputs else ((None, None),)
+        ((self.input_name, arr),) = circuit.inputs.items() if circuit.inputs else ((None, None),)
         self.input_shape = tuple(arr.shape) if arr is not None else None
         self.n_inputs = arr.size if arr is not None else 0
-        self.n_outputs = (len(self.observables) if self.observables is not None
-                          else 2 ** len(self.probs_wires))
+        self.n_outputs = (
+            len(self.observables) if self.observables is not None else 2 ** len(self.probs_wires)
+        )
         for name in circuit.weights:
-            if hasattr(nn.Module, name) or name in ("circuit", "observables", "backend", "seed",
-                                                    "shots", "n_inputs", "n_outputs"):
-                raise ValueError(f"QuantumLayer: weight name {name!r} clashes with a module"
-                                 " attribute; rename the weight")
+            if hasattr(nn.Module, name) or name in (
+                "circuit",
+                "observables",
+                "backend",
+                "seed",
+                "shots",
+                "n_inputs",
+                "n_outputs",
+            ):
+                raise ValueError(
+                    f"QuantumLayer: weight name {name!r} clashes with a module"
+                    " attribute; rename the weight"
+                )
         initializer = get_initializer(init)
-        gen = torch.Generator().manual_seed(seed if seed is not None else
-                                            int(torch.randint(0, 2**62, (1,)).item()))
+        gen = torch.Generator().manual_seed(
+            seed if seed is not None else int(torch.randint(0, 2**62, (1,)).item())
+        )
         for name, sym in circuit.weights.items():
             value = torch.as_tensor(initializer(name, tuple(sym.shape), gen))
             if tuple(value.shape) != tuple(sym.shape):
-                raise ValueError(f"init returned shape {tuple(value.shape)} for weight '{name}',"
-                                 f" expected {sym.shape}")
+                raise ValueError(
+                    f"init returned shape {tuple(value.shape)} for weight '{name}',"
+                    f" expected {sym.shape}"
+                )
             self.register_parameter(name, nn.Parameter(value.to(torch.get_default_dtype())))
         # follows .to(dtype/device) even when the circuit has no weights
         self.register_buffer("_probe", torch.zeros(0), persistent=False)
@@ -114,18 +139,32 @@ class QuantumLayer(nn.Module):
             if self.input_name is not None:
                 flat = x.reshape(batch, -1)
                 if flat.shape[1] != self.n_inputs:
-                    raise ValueError(f"QuantumLayer: the circuit takes {self.n_inputs} input features"
-                                     f" ('{self.input_name}' of shape {self.input_shape}); got x of"
-                                     f" shape {tuple(x.shape)}")
-                inputs = {self.input_name: flat.to(device=device, dtype=dtype)
-                          .reshape(batch, *self.input_shape)}
+                    raise ValueError(
+                        f"QuantumLayer: the circuit takes {self.n_inputs} input features"
+                        f" ('{self.input_name}' of shape {self.input_shape}); got x of"
+                        f" shape {tuple(x.shape)}"
+                    )
+                inputs = {
+                    self.input_name: flat.to(device=device, dtype=dtype).reshape(
+                        batch, *self.input_shape
+                    )
+                }
         elif self.input_name is not None:
-            raise ValueError(f"QuantumLayer: the circuit needs input '{self.input_name}'; call layer(x)")
-        kwargs: dict[str, Any] = dict(inputs=inputs, weights=self.circuit_weights(), backend=self.backend,
-                                      diff_method=self.diff_method, shots=self.shots,
-                                      seed=self._sampling_generator(), device=device)
+            raise ValueError(
+                f"QuantumLayer: the circuit needs input '{self.input_name}'; call layer(x)"
+            )
+        kwargs: dict[str, Any] = dict(
+            inputs=inputs,
+            weights=self.circuit_weights(),
+            backend=self.backend,
+            diff_method=self.diff_method,
+            shots=self.shots,
+            seed=self._sampling_generator(),
+            device=device,
+        )
         if not self.circuit.weights:
             from ..circuit.gates import complex_dtype
+
             kwargs["dtype"] = complex_dtype(dtype)
         if self.observables is not None:
             out = expval(self.circuit, self.observables, **kwargs)
@@ -148,11 +187,16 @@ class QuantumLayer(nn.Module):
         self.__dict__.update(state)
 
     def extra_repr(self) -> str:
-        what = (f"observables={len(self.observables)}" if self.observables is not None
-                else f"probs_wires={list(self.probs_wires)}")
-        return (f"n_qubits={self.circuit.n_qubits}, n_inputs={self.n_inputs}, {what},"
-                f" parameters={self.circuit.num_parameters}, backend={self.backend!r},"
-                f" diff_method={self.diff_method!r}")
+        what = (
+            f"observables={len(self.observables)}"
+            if self.observables is not None
+            else f"probs_wires={list(self.probs_wires)}"
+        )
+        return (
+            f"n_qubits={self.circuit.n_qubits}, n_inputs={self.n_inputs}, {what},"
+            f" parameters={self.circuit.num_parameters}, backend={self.backend!r},"
+            f" diff_method={self.diff_method!r}"
+        )
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -164,4 +208,3 @@ def _check_int(value: Any, what: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-

@@ -39,8 +39,13 @@ class QuantumFeatureModel(nn.Module):
         train_quantum: train the quantum feature map too (default: fixed features).
     """
 
-    def __init__(self, quantum: nn.Module, classical: nn.Module, concat_inputs: bool = True,
-                 train_quantum: bool = False):
+    def __init__(
+        self,
+        quantum: nn.Module,
+        classical: nn.Module,
+        concat_inputs: bool = True,
+        train_quantum: bool = False,
+    ):
         super().__init__()
         self.quantum, self.classical, self.concat_inputs = quantum, classical, concat_inputs
         if not train_quantum:
@@ -64,14 +69,23 @@ class QuantumKitchenSinks(nn.Module):
     ``(B, n_episodes * n_qubits)``. Nothing is trainable.
     """
 
-    def __init__(self, n_features: int, n_qubits: int = 4, n_episodes: int = 8, scale: float = 1.0,
-                 seed: int = 0, backend: str = "statevector"):
+    def __init__(
+        self,
+        n_features: int,
+        n_qubits: int = 4,
+        n_episodes: int = 8,
+        scale: float = 1.0,
+        seed: int = 0,
+        backend: str = "statevector",
+    ):
         super().__init__()
         self.n_features = _check_int(n_features, "n_features")
         self.n_qubits = _check_int(n_qubits, "n_qubits")
         self.n_episodes = _check_int(n_episodes, "n_episodes")
         g = torch.Generator().manual_seed(seed)
-        self.register_buffer("omega", torch.randn(n_episodes, n_qubits, n_features, generator=g) * scale)
+        self.register_buffer(
+            "omega", torch.randn(n_episodes, n_qubits, n_features, generator=g) * scale
+        )
         self.register_buffer("beta", torch.rand(n_episodes, n_qubits, generator=g) * 2 * math.pi)
         c = Circuit(n_qubits)
         t = c.input("theta", n_qubits)
@@ -88,7 +102,7 @@ class QuantumKitchenSinks(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(len(x), -1).to(self.omega.dtype)
         angles = torch.einsum("eqf,bf->beq", self.omega, x) + self.beta  # (B, E, Q)
-        out = self.layer(angles.reshape(-1, self.n_qubits))            # one call for B*E circuits
+        out = self.layer(angles.reshape(-1, self.n_qubits))  # one call for B*E circuits
         return out.reshape(len(x), self.n_outputs)
 
 
@@ -130,8 +144,14 @@ class QuantumHead(nn.Module):
         squash: map the reduced features to angles with :func:`angle_squash`.
     """
 
-    def __init__(self, reduction: nn.Module, quantum: QuantumLayer, n_outputs: int,
-                 train_reduction: bool = False, squash: bool = True):
+    def __init__(
+        self,
+        reduction: nn.Module,
+        quantum: QuantumLayer,
+        n_outputs: int,
+        train_reduction: bool = False,
+        squash: bool = True,
+    ):
         super().__init__()
         self.reduction, self.quantum, self.squash = reduction, quantum, squash
         self.post = nn.Linear(quantum.n_outputs, _check_int(n_outputs, "n_outputs"))
@@ -174,18 +194,28 @@ class QuantumClassifier(nn.Module):
         temperature: a fixed scaling of the logits.
     """
 
-    def __init__(self, circuit: Circuit, n_classes: int, wires: Sequence[int] | None = None,
-                 temperature: float = 1.0, **layer_kwargs: object):
+    def __init__(
+        self,
+        circuit: Circuit,
+        n_classes: int,
+        wires: Sequence[int] | None = None,
+        temperature: float = 1.0,
+        **layer_kwargs: object,
+    ):
         super().__init__()
         self.n_classes = _check_int(n_classes, "n_classes", 2)
         if wires is None:
             wires = list(range(max(1, math.ceil(np.log2(self.n_classes)))))
         if 2 ** len(wires) < self.n_classes:
-            raise ValueError(f"QuantumClassifier: {len(wires)} readout wires give {2 ** len(wires)}"
-                             f" outcomes, fewer than {self.n_classes} classes; add wires")
+            raise ValueError(
+                f"QuantumClassifier: {len(wires)} readout wires give {2 ** len(wires)}"
+                f" outcomes, fewer than {self.n_classes} classes; add wires"
+            )
         if len(wires) > circuit.n_qubits:
-            raise ValueError(f"QuantumClassifier: needs {len(wires)} readout wires, the circuit has"
-                             f" {circuit.n_qubits} qubits")
+            raise ValueError(
+                f"QuantumClassifier: needs {len(wires)} readout wires, the circuit has"
+                f" {circuit.n_qubits} qubits"
+            )
         self.quantum = QuantumLayer(circuit, probs_wires=wires, **layer_kwargs)  # type: ignore[arg-type]
         self.temperature = float(temperature)
 

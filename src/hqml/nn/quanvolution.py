@@ -38,8 +38,8 @@ class Quanvolution2d(nn.Module):
         in_channels: image channels ``C``.
         kernel_size: patch side ``k``.
         stride: step between patches (default ``k``: non-overlapping).
-        circuit: a circuit with one input of ``C k^2`` features (default: :func:`default_quanv_circuit`,
-            pixels as RY angles times ``input_scale``).
+        circuit: a circuit with one input of ``C k^2`` features (default:
+            :func:`default_quanv_circuit`, pixels as RY angles times ``input_scale``).
         observables: measured observables (default ``Z`` on every wire).
         trainable: train the circuit's weights; ``False`` keeps the random circuit fixed.
         layers: layers of the default circuit.
@@ -48,11 +48,23 @@ class Quanvolution2d(nn.Module):
         padding: zero padding of the images.
     """
 
-    def __init__(self, in_channels: int = 1, kernel_size: int = 2, stride: int | None = None, *,
-                 circuit: Circuit | None = None, observables: Sequence[PauliSum] | None = None,
-                 trainable: bool = False, layers: int = 1, seed: int = 0, padding: int = 0,
-                 backend: str = "statevector", diff_method: str = "best", init: str = "uniform",
-                 input_scale: float = math.pi):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        kernel_size: int = 2,
+        stride: int | None = None,
+        *,
+        circuit: Circuit | None = None,
+        observables: Sequence[PauliSum] | None = None,
+        trainable: bool = False,
+        layers: int = 1,
+        seed: int = 0,
+        padding: int = 0,
+        backend: str = "statevector",
+        diff_method: str = "best",
+        init: str = "uniform",
+        input_scale: float = math.pi,
+    ):
         super().__init__()
         self.in_channels = _check_int(in_channels, "in_channels")
         self.kernel_size = _check_int(kernel_size, "kernel_size")
@@ -63,12 +75,15 @@ class Quanvolution2d(nn.Module):
             circuit = default_quanv_circuit(n_features, layers, input_scale)
         if observables is None:
             observables = [Z(q) for q in range(circuit.n_qubits)]
-        self.quantum = QuantumLayer(circuit, observables, backend=backend, diff_method=diff_method,
-                                    init=init, seed=seed)
+        self.quantum = QuantumLayer(
+            circuit, observables, backend=backend, diff_method=diff_method, init=init, seed=seed
+        )
         if self.quantum.n_inputs != n_features:
-            raise ValueError(f"Quanvolution2d: the circuit takes {self.quantum.n_inputs} inputs, but a"
-                             f" patch has {n_features} values ({in_channels} channel(s) x"
-                             f" {kernel_size}x{kernel_size})")
+            raise ValueError(
+                f"Quanvolution2d: the circuit takes {self.quantum.n_inputs} inputs, but a"
+                f" patch has {n_features} values ({in_channels} channel(s) x"
+                f" {kernel_size}x{kernel_size})"
+            )
         self.quantum.requires_grad_(trainable)
 
     @property
@@ -77,16 +92,20 @@ class Quanvolution2d(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1] != self.in_channels:
-            raise ValueError(f"Quanvolution2d expects images (B, {self.in_channels}, H, W), got"
-                             f" {tuple(images.shape)}")
+            raise ValueError(
+                f"Quanvolution2d expects images (B, {self.in_channels}, H, W), got"
+                f" {tuple(images.shape)}"
+            )
         b, _, h, w = images.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-        patches = F.unfold(images, k, padding=p, stride=s)            # (B, C k^2, L)
-        flat = patches.transpose(1, 2).reshape(b * ho * wo, -1)      # (B L, C k^2)
-        out = self.quantum(flat)                                       # one simulation call
+        patches = F.unfold(images, k, padding=p, stride=s)  # (B, C k^2, L)
+        flat = patches.transpose(1, 2).reshape(b * ho * wo, -1)  # (B L, C k^2)
+        out = self.quantum(flat)  # one simulation call
         return out.reshape(b, ho, wo, -1).permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
-        return (f"in_channels={self.in_channels}, out_channels={self.out_channels},"
-                f" kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}")
+        return (
+            f"in_channels={self.in_channels}, out_channels={self.out_channels},"
+            f" kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        )

@@ -53,8 +53,14 @@ class RunLogger:
     ...     log.log_params({"lr": 0.1}); log.log_metrics({"loss": 0.5}, step=0)
     """
 
-    def __init__(self, out_dir: str | Path, experiment: str = "hqml", run_name: str | None = None,
-                 mlflow: bool | None = None, tracking_uri: str | None = None):
+    def __init__(
+        self,
+        out_dir: str | Path,
+        experiment: str = "hqml",
+        run_name: str | None = None,
+        mlflow: bool | None = None,
+        tracking_uri: str | None = None,
+    ):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.params: dict[str, Any] = {}
@@ -68,17 +74,21 @@ class RunLogger:
             from mlflow.tracking import MlflowClient
         except ImportError:
             if mlflow:
-                raise ImportError("MLflow logging needs mlflow: pip install 'hqml[tracking]'") from None
+                raise ImportError(
+                    "MLflow logging needs mlflow: pip install 'hqml[tracking]'"
+                ) from None
             return
         self.tracking_uri = tracking_uri_for(tracking_uri)
         if self.tracking_uri.startswith("file:"):
-            # MLflow 3 refuses the file store unless asked; the local folder is our documented default
+            # MLflow 3 refuses the file store unless asked; ./mlruns is our documented default
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.client = MlflowClient(tracking_uri=self.tracking_uri)
             exp = self.client.get_experiment_by_name(experiment)
-            exp_id = exp.experiment_id if exp is not None else self.client.create_experiment(experiment)
+            exp_id = (
+                exp.experiment_id if exp is not None else self.client.create_experiment(experiment)
+            )
             self.run_id = self.client.create_run(exp_id, run_name=run_name).info.run_id
 
     def _mlflow(self, method: str, *args: Any, **kwargs: Any) -> None:
@@ -98,7 +108,9 @@ class RunLogger:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log scalar metrics at ``step``."""
-        clean = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+        clean = {
+            k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))
+        }
         self._metrics_file.write(json.dumps({"step": step, **clean}) + "\n")
         self._metrics_file.flush()
         for k, v in clean.items():

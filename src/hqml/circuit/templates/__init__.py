@@ -12,7 +12,15 @@ from .encodings import angle_encoding, basis_encoding, iqp_encoding, zz_feature_
 from .state_prep import amplitude_encoding, uniformly_controlled_rotation
 
 __all__ = [
-    "angle_encoding", "basis_encoding", "iqp_encoding", "zz_feature_map", "amplitude_encoding",
-    "uniformly_controlled_rotation", "hardware_efficient", "strongly_entangling",
-    "data_reuploading", "tree_tensor_network", "identity_blocks",
+    "angle_encoding",
+    "basis_encoding",
+    "iqp_encoding",
+    "zz_feature_map",
+    "amplitude_encoding",
+    "uniformly_controlled_rotation",
+    "hardware_efficient",
+    "strongly_entangling",
+    "data_reuploading",
+    "tree_tensor_network",
+    "identity_blocks",
 ]

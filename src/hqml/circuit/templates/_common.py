@@ -10,7 +10,11 @@ ENTANGLEMENTS = ("full", "linear", "circular")
 
 
 def check_qubits(n_qubits: Any, template: str, minimum: int = 1) -> int:
-    if isinstance(n_qubits, bool) or not isinstance(n_qubits, numbers.Integral) or n_qubits < minimum:
+    if (
+        isinstance(n_qubits, bool)
+        or not isinstance(n_qubits, numbers.Integral)
+        or n_qubits < minimum
+    ):
         raise ValueError(f"{template}: n_qubits must be an integer >= {minimum}, got {n_qubits!r}")
     return int(n_qubits)
 
@@ -21,8 +25,9 @@ def check_count(value: Any, what: str, template: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def entangling_pairs(n_qubits: int, entanglement: str | Sequence[Sequence[int]],
-                     template: str) -> list[tuple[int, int]]:
+def entangling_pairs(
+    n_qubits: int, entanglement: str | Sequence[Sequence[int]], template: str
+) -> list[tuple[int, int]]:
     """Pairs of wires for an entanglement pattern.
 
     ``"full"``: every ``(i, j)`` with ``i < j``; ``"linear"``: ``(i, i + 1)``; ``"circular"``:
@@ -36,8 +41,10 @@ def entangling_pairs(n_qubits: int, entanglement: str | Sequence[Sequence[int]],
         if entanglement == "circular":
             linear = [(i, i + 1) for i in range(n_qubits - 1)]
             return ([(n_qubits - 1, 0)] + linear) if n_qubits > 2 else linear
-        raise ValueError(f"{template}: entanglement must be one of {ENTANGLEMENTS} or a list of wire"
-                         f" pairs, got {entanglement!r}")
+        raise ValueError(
+            f"{template}: entanglement must be one of {ENTANGLEMENTS} or a list of wire"
+            f" pairs, got {entanglement!r}"
+        )
     pairs = []
     for pair in entanglement:
         a, b = (int(v) for v in pair)

@@ -20,14 +20,20 @@ _ENTANGLERS = ("cx", "cz", "none")
 def _check_rotations(rotations: Sequence[str], template: str) -> tuple[str, ...]:
     rots = (rotations,) if isinstance(rotations, str) else tuple(rotations)
     if not rots or any(r not in _ROT_GATES for r in rots):
-        raise ValueError(f"{template}: rotations must be a non-empty sequence of {_ROT_GATES},"
-                         f" got {rotations!r}")
+        raise ValueError(
+            f"{template}: rotations must be a non-empty sequence of {_ROT_GATES}, got {rotations!r}"
+        )
     return rots
 
 
-def hardware_efficient(n_qubits: int, layers: int, rotations: Sequence[str] = ("ry", "rz"),
-                       entangler: str = "cx", weight_name: str = "w",
-                       entanglement: str | Sequence[Sequence[int]] = "linear") -> Circuit:
+def hardware_efficient(
+    n_qubits: int,
+    layers: int,
+    rotations: Sequence[str] = ("ry", "rz"),
+    entangler: str = "cx",
+    weight_name: str = "w",
+    entanglement: str | Sequence[Sequence[int]] = "linear",
+) -> Circuit:
     """The hardware-efficient ansatz (Kandala et al. 2017).
 
     Per layer ``l``: on every wire ``q`` the rotations in order, ``rotations[k]`` with angle
@@ -50,7 +56,9 @@ def hardware_efficient(n_qubits: int, layers: int, rotations: Sequence[str] = ("
     layers = check_count(layers, "layers", "hardware_efficient")
     rots = _check_rotations(rotations, "hardware_efficient")
     if entangler not in _ENTANGLERS:
-        raise ValueError(f"hardware_efficient: entangler must be one of {_ENTANGLERS}, got {entangler!r}")
+        raise ValueError(
+            f"hardware_efficient: entangler must be one of {_ENTANGLERS}, got {entangler!r}"
+        )
     pairs = entangling_pairs(n, entanglement, "hardware_efficient") if entangler != "none" else []
     c = Circuit(n)
     w = c.weight(weight_name, (layers, n, len(rots)))
@@ -63,8 +71,9 @@ def hardware_efficient(n_qubits: int, layers: int, rotations: Sequence[str] = ("
     return c
 
 
-def strongly_entangling(n_qubits: int, layers: int, weight_name: str = "w",
-                        ranges: Sequence[int] | None = None) -> Circuit:
+def strongly_entangling(
+    n_qubits: int, layers: int, weight_name: str = "w", ranges: Sequence[int] | None = None
+) -> Circuit:
     """Strongly entangling layers (Schuld et al. 2020; PennyLane's ``StronglyEntanglingLayers``).
 
     Per layer ``l``: ``Rot(w[l,q,0], w[l,q,1], w[l,q,2]) = RZ(w2) RY(w1) RZ(w0)`` on every wire,
@@ -83,8 +92,9 @@ def strongly_entangling(n_qubits: int, layers: int, weight_name: str = "w",
         ranges = [(layer % (n - 1)) + 1 if n > 1 else 0 for layer in range(layers)]
     ranges = [int(r) for r in ranges]
     if len(ranges) != layers or (n > 1 and any(not 0 < r < n for r in ranges)):
-        raise ValueError(f"strongly_entangling: ranges needs {layers} values in 1..{n - 1},"
-                         f" got {ranges}")
+        raise ValueError(
+            f"strongly_entangling: ranges needs {layers} values in 1..{n - 1}, got {ranges}"
+        )
     c = Circuit(n)
     w = c.weight(weight_name, (layers, n, 3))
     for layer in range(layers):
@@ -96,8 +106,13 @@ def strongly_entangling(n_qubits: int, layers: int, weight_name: str = "w",
     return c
 
 
-def data_reuploading(n_qubits: int, layers: int, input_name: str = "x", weight_name: str = "w",
-                     n_features: int | None = None) -> Circuit:
+def data_reuploading(
+    n_qubits: int,
+    layers: int,
+    input_name: str = "x",
+    weight_name: str = "w",
+    n_features: int | None = None,
+) -> Circuit:
     """Data re-uploading (Perez-Salinas et al. 2020): the data is encoded again in every layer.
 
     Per layer ``l``: ``RY(x_f)`` on wire ``f mod n`` for every feature ``f`` (features beyond

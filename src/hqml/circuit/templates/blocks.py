@@ -40,16 +40,22 @@ def identity_blocks(block: Circuit, n_blocks: int, weight_name: str = "w") -> Ci
     """
     n_blocks = check_count(n_blocks, "n_blocks", "identity_blocks")
     if len(block.weights) != 1 or block.inputs:
-        raise ValueError("identity_blocks: the block must have exactly one weight array and no inputs;"
-                         f" it has weights {sorted(block.weights)} and inputs {sorted(block.inputs)}")
-    (old, arr), = block.weights.items()
+        raise ValueError(
+            "identity_blocks: the block must have exactly one weight array and no inputs;"
+            f" it has weights {sorted(block.weights)} and inputs {sorted(block.inputs)}"
+        )
+    ((old, arr),) = block.weights.items()
     halves = (circuit_to_dict(block), circuit_to_dict(block.inverse()))
     shape = (n_blocks, 2) + tuple(arr.shape)
     out = Circuit(block.n_qubits)
     out.weight(weight_name, shape)
     for k in range(n_blocks):
         for half, data in enumerate(halves):
-            data = dict(data, weights={weight_name: list(shape)}, ops=_rename(data["ops"], old, weight_name, [k, half]))
+            data = dict(
+                data,
+                weights={weight_name: list(shape)},
+                ops=_rename(data["ops"], old, weight_name, [k, half]),
+            )
             for op in circuit_from_json(data).ops:
                 out.append(op)
     return out

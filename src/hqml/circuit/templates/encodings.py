@@ -29,7 +29,9 @@ def angle_encoding(n_qubits: int, rotation: str = "y", input_name: str = "x") ->
     """
     n = check_qubits(n_qubits, "angle_encoding")
     if rotation not in _ROTATIONS:
-        raise ValueError(f"angle_encoding: rotation must be one of {tuple(_ROTATIONS)}, got {rotation!r}")
+        raise ValueError(
+            f"angle_encoding: rotation must be one of {tuple(_ROTATIONS)}, got {rotation!r}"
+        )
     c = Circuit(n)
     x = c.input(input_name, n)
     for i in range(n):
@@ -54,8 +56,12 @@ def basis_encoding(n_qubits: int, input_name: str = "x") -> Circuit:
     return c
 
 
-def iqp_encoding(n_qubits: int, reps: int = 1, pairs: str | Sequence[Sequence[int]] = "full",
-                 input_name: str = "x") -> Circuit:
+def iqp_encoding(
+    n_qubits: int,
+    reps: int = 1,
+    pairs: str | Sequence[Sequence[int]] = "full",
+    input_name: str = "x",
+) -> Circuit:
     """The IQP embedding (Havlicek et al. 2019; PennyLane's ``IQPEmbedding``).
 
     Per repetition: H on every wire, ``RZ(x_i)`` on wire ``i``, then ``RZZ(x_i x_j)`` on each
@@ -82,8 +88,12 @@ def iqp_encoding(n_qubits: int, reps: int = 1, pairs: str | Sequence[Sequence[in
     return c
 
 
-def zz_feature_map(n_qubits: int, reps: int = 2, entanglement: str | Sequence[Sequence[int]] = "full",
-                   input_name: str = "x") -> Circuit:
+def zz_feature_map(
+    n_qubits: int,
+    reps: int = 2,
+    entanglement: str | Sequence[Sequence[int]] = "full",
+    input_name: str = "x",
+) -> Circuit:
     """Qiskit's ``ZZFeatureMap`` (Havlicek et al. 2019), gate for gate.
 
     Per repetition: H on every wire, ``P(2 x_i)`` on wire ``i``, then for each pair ``(i, j)``:

@@ -29,8 +29,9 @@ def _gray(i: int) -> int:
     return i ^ (i >> 1)
 
 
-def uniformly_controlled_rotation(circuit: Circuit, axis: str, angles: list[Any],
-                                  controls: list[int], target: int) -> None:
+def uniformly_controlled_rotation(
+    circuit: Circuit, axis: str, angles: list[Any], controls: list[int], target: int
+) -> None:
     """Append ``R_axis(angles[j])`` on ``target`` conditioned on the controls being in state ``j``.
 
     ``controls[0]`` is the most significant bit of ``j``. Uses ``2^k`` rotations and (for
@@ -56,8 +57,9 @@ def uniformly_controlled_rotation(circuit: Circuit, axis: str, angles: list[Any]
             circuit.cx(controls[k - 1 - bit], target)
 
 
-def amplitude_encoding(n_qubits: int, n_features: int | None = None, input_name: str = "x",
-                       signed: bool = True) -> Circuit:
+def amplitude_encoding(
+    n_qubits: int, n_features: int | None = None, input_name: str = "x", signed: bool = True
+) -> Circuit:
     """Prepare ``sum_i x_i |i> / ||x||`` (wire 0 is the most significant bit of ``i``).
 
     Features beyond ``n_features`` up to ``2^n_qubits`` are zero (padding). The vector is
@@ -80,8 +82,10 @@ def amplitude_encoding(n_qubits: int, n_features: int | None = None, input_name:
     dim = 2**n
     nf = dim if n_features is None else check_count(n_features, "n_features", "amplitude_encoding")
     if nf > dim:
-        raise ValueError(f"amplitude_encoding: {nf} features do not fit in {n} qubits (at most"
-                         f" {dim}); use n_qubits >= {math.ceil(math.log2(nf))}")
+        raise ValueError(
+            f"amplitude_encoding: {nf} features do not fit in {n} qubits (at most"
+            f" {dim}); use n_qubits >= {math.ceil(math.log2(nf))}"
+        )
     c = Circuit(n)
     x = c.input(input_name, nf)
     amps: list[Expr] = [x[i] for i in range(nf)] + [Const(0.0)] * (dim - nf)
