@@ -25,8 +25,8 @@ def free_port() -> int:
 class ServerProcess:
     """``uvicorn hqml.runtime.app:app_from_env`` in a subprocess, configured by environment."""
 
-    def __init__(self, db_path: Path, **settings: object):
-        self.db_url = f"sqlite:///{db_path}"
+    def __init__(self, db_path: Path, db_url: str | None = None, **settings: object):
+        self.db_url = db_url or f"sqlite:///{db_path}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, OMP_NUM_THREADS="1", HQML_SERVICE_DATABASE_URL=self.db_url)

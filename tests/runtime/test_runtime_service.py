@@ -238,3 +238,29 @@ def test_jobs_command_line(server, tmp_path, monkeypatch):
     db = tmp_path / "tokens.db"
     r = runner.invoke(app, ["serve", "--db", f"sqlite:///{db}", "--issue-token", "dave"])
     assert r.exit_code == 0 and r.output.startswith("hqml_")
+
+
+def test_sessions_keep_a_backend_and_qasm_input(server):
+    c = small_circuit()
+    x, w = torch.rand(2, 3, dtype=torch.float64), torch.rand(3, dtype=torch.float64)
+    expected = hqml.expval(c, [hqml.Z(0) @ hqml.Z(1), hqml.X(2)], inputs={"x": x}, weights={"w": w})
+    with JobClient(server.url, server.tokens["alice"]) as client:
+        sid = client.open_session("statevector")
+        ids = [client.submit(job_body(c, x, w, session_id=sid))["id"] for _ in range(3)]
+        for j in ids:
+            torch.testing.assert_close(tensor_from_json(client.wait(j, timeout=10)["value"]),
+                                       expected)
+        assert client.request("GET", f"/v1/sessions/{sid}")["closed"] is False
+        client.close_session(sid)
+        with pytest.raises(JobServiceError, match="no open session"):
+            client.submit(job_body(c, x, w, session_id=sid))
+        with JobClient(server.url, server.tokens["bob"]) as bob, pytest.raises(JobServiceError):
+            bob.request("GET", f"/v1/sessions/{sid}")
+        qasm = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\n'
+        body = {"qasm": qasm, "observables": [hqml.PauliSum.from_list([("ZZ", 1.0)]).to_json(),
+                                              hqml.Z(0).to_json()], "dtype": "complex128"}
+        value = tensor_from_json(client.wait(client.submit(body)["id"], timeout=10)["value"])
+        np.testing.assert_allclose(value.numpy(), [1.0, 0.0], atol=1e-12)
+        with pytest.raises(JobServiceError, match="bad OpenQASM") as e:
+            client.submit({**body, "qasm": "OPENQASM 3.0;\nqubit[2] q;\nfoo q[0];\n"})
+        assert e.value.status_code == 400
