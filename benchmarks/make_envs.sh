@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Build the side virtual environments the benchmark suite runs some peers from.
+#
+# TorchQuantum 0.1.8 pins qiskit < 1.0, which cannot live beside hqml's qiskit >= 1.0, so it gets
+# its own venv in benchmarks/.envs/torchquantum. To avoid a second multi-GB torch download, the
+# side venv sees the main venv's site-packages through a .pth file placed *after* its own
+# site-packages: its own qiskit 0.46 shadows the main one, while torch, numpy, scipy and
+# matplotlib come from the main venv. Only the modules TorchQuantum imports at run time are
+# installed (its metadata also demands tensorflow, pyscf, torchvision and doc tools, unused by
+# the state-vector code the suite calls), hence --no-deps; benchmarks/tq_compat.py stands in
+# for torchvision at import time.
+#
+# Usage: benchmarks/make_envs.sh [MAIN_VENV]   (default: .venv; called by `make bench-envs`)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+main_venv="${1:-$here/../.venv}"
+main_py="$main_venv/bin/python"
+if [ ! -x "$main_py" ]; then
+    echo "make_envs.sh: no python at $main_py; run 'make setup' first or pass the venv path" >&2
+    exit 1
+fi
+envs="$here/.envs"
+tq="$envs/torchquantum"
+mkdir -p "$envs"
+printf '*\n' > "$envs/.gitignore"          # the side venvs are build outputs
+rm -rf "$tq"
+"$main_py" -m venv "$tq"
+main_site="$("$main_py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+tq_site="$("$tq/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+# "zz" sorts after the venv's own .pth files; the path is appended to sys.path after tq_site.
+echo "$main_site" > "$tq_site/zz_hqml_main_venv.pth"
+"$tq/bin/python" -m pip install --quiet --no-deps \
+    "torchquantum==0.1.8" "qiskit>=0.45,<1.0" "rustworkx>=0.13" "stevedore>=3.0" "pbr" \
+    "symengine>=0.9,<0.14" "dill>=0.3" "python-dateutil>=2.8" "sympy>=1.3" "mpmath" \
+    "typing-extensions" "torchpack>=0.3" "opt-einsum" "pylatexenc>=2.10" "torchdiffeq>=0.2.3" \
+    "multiprocess" "pathos" "ppft" "pox" "tqdm" "loguru" "toml" "pyyaml" "tensorpack" \
+    "multimethod" "qiskit-aer>=0.13,<0.14"
+# torchquantum.util imports qiskit_ibm_runtime at load time; its old releases fit qiskit < 1.0.
+"$tq/bin/python" -m pip install --quiet "qiskit-ibm-runtime<0.21" "qiskit>=0.45,<1.0"
+cd "$here/.." && "$tq/bin/python" -W ignore - <<'PY'
+import qiskit, torch
+from benchmarks.tq_compat import import_torchquantum
+tq = import_torchquantum()
+print(f"torchquantum {tq.__version__} ready (qiskit {qiskit.__version__}, torch {torch.__version__})")
+PY

@@ -1,0 +1,192 @@
+"""Workload definitions and their discovery: drop a ``w<k>_<name>.py`` file into ``benchmarks/``.
+
+A workload module defines a module-level ``WORKLOAD = Workload(...)``. The suite imports every
+``benchmarks/w[0-9]*.py`` file, keeps those with a ``WORKLOAD`` and runs them in name order.
+
+A workload is a list of cases (small dicts of sizes, e.g. ``{"n": 12}``), a seeded data maker,
+and one *implementation* per framework. An implementation is a setup function
+``setup(case, data) -> Prepared``: it builds everything (circuits, jit functions) and returns the
+step to time and a function that turns a step's result into named NumPy arrays for the
+agreement check. Keys of those arrays starting with ``"grad"`` are compared with the gradient
+tolerance, all others with the forward tolerance. Heavy imports belong inside ``setup`` so a
+missing framework only disables its own implementation, and so the module also loads in the
+TorchQuantum side venv (which has torch and numpy but not hqml).
+
+Example (a complete plug-in)::
+
+    from benchmarks.registry import Impl, Prepared, Workload
+
+    def _hqml(case, data):
+        import hqml, torch
+        c = hqml.Circuit(case["n"]).h(0)
+        return Prepared(step=lambda: hqml.state(c),
+                        values=lambda out: {"state": out.numpy()})
+
+    WORKLOAD = Workload(name="W9", title="one Hadamard", cases=[{"n": 20}],
+                        quick_cases=[{"n": 3}], make_data=lambda case: {},
+                        impls=[Impl("hqml", _hqml, modules=("torch", "hqml"))])
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+FORWARD_TOL = 1e-5
+GRAD_TOL = 1e-4
+
+Case = Mapping[str, Any]
+
+
+@dataclass
+class Prepared:
+    """What an implementation's setup returns.
+
+    Attributes:
+        step: the timed call; returns whatever ``values`` needs.
+        values: turns a step's result into named arrays for the agreement check.
+        info: notes shown with the result (dtype, settings).
+    """
+
+    step: Callable[[], Any]
+    values: Callable[[Any], dict[str, np.ndarray]]
+    info: str = ""
+
+
+@dataclass
+class Impl:
+    """One framework's implementation of a workload.
+
+    Attributes:
+        framework: display name, e.g. ``"pennylane"``; ``"hqml"`` is the reference.
+        setup: ``(case, data) -> Prepared``.
+        modules: modules imported before the memory baseline is taken; if one is missing the
+            framework is reported as not installed.
+        supports: ``case -> None`` when the case runs, else the reason it is skipped.
+        venv: name of a side venv under ``benchmarks/.envs`` to run in (e.g. ``"torchquantum"``).
+    """
+
+    framework: str
+    setup: Callable[[Case, dict[str, Any]], Prepared]
+    modules: tuple[str, ...] = ()
+    supports: Callable[[Case], str | None] = lambda case: None
+    venv: str | None = None
+
+
+@dataclass
+class Workload:
+    """A benchmark workload: the same computation in every framework.
+
+    Attributes:
+        name: short id, e.g. ``"W1"``; ``--workload`` selects by it.
+        title: one line of what is measured.
+        cases: the full suite's cases; ``quick_cases`` the smoke-test sizes.
+        make_data: ``case -> dict`` of seeded inputs shared by all implementations.
+        impls: the implementations; the one named ``"hqml"`` is the agreement reference.
+        size_key: the case key plotted on the x axis.
+        label: ``case -> str``, the case's column in tables (default ``key=value, ...``).
+    """
+
+    name: str
+    title: str
+    cases: list[dict[str, Any]]
+    quick_cases: list[dict[str, Any]]
+    make_data: Callable[[Case], dict[str, Any]]
+    impls: list[Impl]
+    size_key: str = "n"
+    label: Callable[[Case], str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def case_label(self, case: Case) -> str:
+        if self.label is not None:
+            return self.label(case)
+        return " ".join(f"{k}={v}" for k, v in case.items())
+
+    def impl(self, framework: str) -> Impl:
+        for impl in self.impls:
+            if impl.framework == framework:
+                return impl
+        known = ", ".join(i.framework for i in self.impls)
+        raise ValueError(f"workload {self.name} has no framework {framework!r}; known: {known}")
+
+
+def discover(directory: Path = BENCH_DIR,
+             problems: dict[str, str] | None = None) -> dict[str, Workload]:
+    """Import every ``w[0-9]*.py`` under ``directory`` and collect their ``WORKLOAD``s.
+
+    Args:
+        directory: where to look.
+        problems: if given, receives ``file name -> reason`` for files that failed to import
+            or define no ``WORKLOAD`` (standalone scripts); those files are skipped.
+
+    Returns:
+        ``name -> Workload`` in name order.
+    """
+    found: dict[str, Workload] = {}
+    for path in sorted(directory.glob("w[0-9]*.py")):
+        try:
+            module = _load(path)
+        except Exception as e:  # a broken plug-in must not take the suite down
+            sys.modules.pop(f"benchmarks.{path.stem}", None)
+            if problems is not None:
+                problems[path.name] = f"import failed: {type(e).__name__}: {e}"
+            continue
+        wl = getattr(module, "WORKLOAD", None)
+        if not isinstance(wl, Workload) and problems is not None:
+            problems[path.name] = "no WORKLOAD defined (a standalone script); run it directly"
+        if isinstance(wl, Workload):
+            if wl.name in found:
+                raise ValueError(f"two workload modules define {wl.name}: rename one in {path.name}")
+            found[wl.name] = wl
+    return dict(sorted(found.items(), key=lambda kv: _natural(kv[0])))
+
+
+def _natural(name: str) -> tuple[str, int]:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (name.rstrip("0123456789"), int(digits) if digits else 0)
+
+
+def _load(path: Path) -> Any:
+    name = f"benchmarks.{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        import benchmarks  # noqa: F401  (the package, so plug-ins may import benchmarks.*)
+    except ImportError:
+        sys.path.insert(0, str(path.parent.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare(values: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray]) -> tuple[bool, str]:
+    """Check ``values`` against ``reference`` key by key.
+
+    Returns:
+        ``(agrees, detail)``: detail names the worst key and its max abs difference.
+    """
+    worst, detail, ok = -1.0, "", True
+    for key, ref in reference.items():
+        if key not in values:
+            return False, f"missing output {key!r}"
+        got, ref = np.asarray(values[key]), np.asarray(ref)
+        if got.shape != ref.shape:
+            return False, f"{key}: shape {got.shape} != reference {ref.shape}"
+        err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
+        tol = GRAD_TOL if key.startswith("grad") else FORWARD_TOL
+        if not np.isfinite(err) or err > tol:
+            ok = False
+        if not np.isfinite(err) or err / tol > worst:
+            worst, detail = (np.inf if not np.isfinite(err) else err / tol), f"{key}: max|diff| {err:.2e} (tol {tol:g})"
+    return ok, detail
+

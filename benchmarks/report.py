@@ -1,0 +1,193 @@
+"""Present a results document: rich tables of medians and hqml/peer ratios, W2's bandwidth
+bound, JSON and a PNG plot of time against size under ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.registry import BENCH_DIR
+
+RESULTS_DIR = BENCH_DIR / "results"
+FIRST_CALL_TARGET_S = 1.0
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
+
+
+def _by_case(doc: dict[str, Any], workload: str) -> tuple[list[str], list[str], dict]:
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    frameworks: list[str] = []
+    for r in doc["results"]:
+        if r["workload"] != workload:
+            continue
+        cells[(r["label"], r["framework"])] = r
+        if r["framework"] not in frameworks:
+            frameworks.append(r["framework"])
+    return doc["workloads"][workload]["cases"], frameworks, cells
+
+
+def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
+    """Per case: hqml's median, each peer's median and hqml/peer ratio, the fastest peer."""
+    cases, frameworks, cells = _by_case(doc, workload)
+    rows = []
+    for label in cases:
+        hq = cells.get((label, "hqml"), {})
+        row: dict[str, Any] = {"case": label, "hqml_s": hq.get("median_s"), "peers": {}}
+        best: tuple[float, str] | None = None
+        for fw in frameworks:
+            r = cells.get((label, fw))
+            if fw == "hqml" or r is None:
+                continue
+            t = r.get("median_s") if r["status"] == "ok" else None
+            ratio = hq.get("median_s") / t if t and hq.get("median_s") else None
+            row["peers"][fw] = {"median_s": t, "ratio": ratio, "status": r["status"],
+                                "detail": r.get("detail", "")}
+            if t is not None and (best is None or t < best[0]):
+                best = (t, fw)
+        if best is not None:
+            row["fastest_peer"], row["fastest_peer_s"] = best[1], best[0]
+            if hq.get("median_s"):
+                row["speedup_vs_fastest"] = best[0] / hq["median_s"]
+        rows.append(row)
+    return rows
+
+
+def w2_bound(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """W2: the one-pass-per-gate bound (each gate reads + writes 2^n amplitudes) and hqml's
+    fraction of it (bound time / hqml time; above 1 means fewer passes than gates)."""
+    bw = doc.get("bandwidth", {}).get("best_gbs")
+    if not bw:
+        return []
+    out = []
+    for r in doc["results"]:
+        if r["workload"] != "W2" or r["framework"] != "hqml" or r["status"] != "ok":
+            continue
+        case = r["case"]
+        width = 16 if case["dtype"] == "complex128" else 8
+        passes = case["layers"] * (2 * case["n"] - 1)
+        bytes_moved = passes * 2 * 2 ** case["n"] * width
+        bound = bytes_moved / (bw * 1e9)
+        out.append({"case": r["label"], "passes": passes, "bound_s": bound,
+                    "hqml_s": r["median_s"], "fraction": bound / r["median_s"],
+                    "pass_s": bound / passes})
+    return out
+
+
+def print_report(doc: dict[str, Any], console: Any = None) -> None:
+    """Print the summary tables, the targets' checks and the W2 bound."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    for name, meta in doc["workloads"].items():
+        _, frameworks, cells = _by_case(doc, name)
+        peers = [f for f in frameworks if f != "hqml"]
+        table = Table(title=f"{name}: {meta['title']}", title_justify="left")
+        table.add_column("case")
+        table.add_column("hqml", justify="right")
+        for fw in peers:
+            table.add_column(f"{fw}\n(hqml/peer)", justify="right")
+        table.add_column("hqml speed-up vs\nfastest peer", justify="right")
+        for row in summary_rows(doc, name):
+            line = [row["case"], fmt_time(row["hqml_s"])]
+            for fw in peers:
+                p = row["peers"].get(fw)
+                if p is None:
+                    line.append("-")
+                elif p["median_s"] is None:
+                    line.append(p["status"].upper() if p["status"] == "disagrees" else p["status"])
+                else:
+                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
+                    line.append(fmt_time(p["median_s"]) + ratio)
+            s = row.get("speedup_vs_fastest")
+            line.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
+            table.add_row(*line)
+        console.print(table)
+        for r in doc["results"]:
+            if r["workload"] == name and r["status"] in ("disagrees", "error", "timeout"):
+                console.print(f"  [red]{r['framework']} {r['label']}: {r['status']}[/] {r['detail']}")
+            if r["workload"] == name and r.get("note"):
+                console.print(f"  {r['framework']} {r['label']}: {r['note']}")
+        hq = [r for r in doc["results"] if r["workload"] == name and r["framework"] == "hqml"
+              and r["status"] == "ok"]
+        if hq:
+            firsts = ", ".join(f"{r['label']} {fmt_time(r['first_call_s'])}" for r in hq)
+            mems = ", ".join(f"{r['label']} {r['peak_mb']:.0f} MiB" for r in hq)
+            console.print(f"  hqml first call: {firsts}")
+            console.print(f"  hqml extra peak memory: {mems}")
+            if name == "W1":
+                ok = all(r["first_call_s"] < FIRST_CALL_TARGET_S for r in hq)
+                console.print(f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
+                              f"{'yes' if ok else 'NO'}")
+    bw = doc.get("bandwidth")
+    if bw:
+        console.print(f"memory bandwidth ({doc['threads']} threads, {bw['array_mib']:.0f} MiB "
+                      f"arrays): copy {bw['copy_gbs']:.1f} GB/s, triad {bw['triad_gbs']:.1f} GB/s")
+        for b in w2_bound(doc):
+            console.print(f"  W2 {b['case']}: {b['passes']} gate passes, one-pass-per-gate bound "
+                          f"{fmt_time(b['bound_s'])} ({fmt_time(b['pass_s'])}/pass); hqml "
+                          f"{fmt_time(b['hqml_s'])} = {100 * b['fraction']:.0f}% of the bound")
+    for fname, why in doc.get("plugin_problems", {}).items():
+        console.print(f"  plug-in {fname} not run: {why}")
+
+
+def write_outputs(doc: dict[str, Any], directory: Path = RESULTS_DIR,
+                  plot: bool = True) -> dict[str, Path]:
+    """Write ``bench-<UTC time>[-quick].json`` (and ``.png``) under ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + ("-quick" if doc["quick"] else "")
+    paths = {"json": directory / f"{stem}.json"}
+    doc = {**doc, "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
+           "w2_bound": w2_bound(doc)}
+    paths["json"].write_text(json.dumps(doc, indent=1, default=str))
+    if plot:
+        paths["png"] = directory / f"{stem}.png"
+        plot_times(doc, paths["png"])
+    return paths
+
+
+def plot_times(doc: dict[str, Any], path: Path) -> None:
+    """One panel per workload: median time (log scale) against its size key, a line per
+    framework (and per dtype for W2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(doc["workloads"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        key = doc["workloads"][name]["size_key"]
+        series: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for r in doc["results"]:
+            if r["workload"] == name and r["status"] == "ok":
+                tag = r["framework"] + (f" {r['case']['dtype']}" if "dtype" in r["case"] else "")
+                series[tag].append((r["case"][key], r["median_s"]))
+        for tag, pts in sorted(series.items()):
+            pts.sort()
+            style = "--" if tag.endswith("complex64") else "-"
+            width = 2.5 if tag.startswith("hqml") else 1.2
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", lw=width,
+                    label=tag)
+        ax.set_yscale("log")
+        ax.set_xlabel("qubits" if key == "n" else key)
+        ax.set_ylabel("median time (s)")
+        ax.set_title(name)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"hqml vs peers, {doc['threads']} threads ({doc['created']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,205 @@
+"""Run the workloads: hqml first (the agreement reference), then every peer, per case.
+
+The full suite runs each (framework, case) in its own subprocess with the thread variables set
+before Python starts, so thread pinning holds for every library and peak memory is per run;
+TorchQuantum runs in its side venv the same way. The quick suite runs in-process (except side
+venvs) so the smoke test takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.registry import BENCH_DIR, Workload, discover
+from benchmarks.timing import memory_bandwidth, pinned_threads, thread_env
+from benchmarks.worker import run_one
+
+ENVS_DIR = BENCH_DIR / ".envs"
+
+
+def select(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None,
+           quick: bool = False, problems: dict[str, str] | None = None,
+           directory: Path = BENCH_DIR) -> list[tuple[Workload, list[dict[str, Any]]]]:
+    """The workloads and cases to run.
+
+    Args:
+        workloads: names (``"W1"``, case-insensitive); ``None`` for all discovered.
+        qubits: keep only cases whose ``n`` is in this list; ``None`` keeps all.
+        quick: use each workload's tiny ``quick_cases``.
+        problems: receives plug-in files that could not be used (see ``discover``).
+        directory: where the workload modules are.
+
+    Raises:
+        ValueError: an unknown workload name, or qubit counts matching no case.
+    """
+    found = discover(directory, problems=problems)
+    names = list(found) if not workloads else [w.upper() for w in workloads]
+    unknown = [w for w in names if w not in found]
+    if unknown:
+        raise ValueError(f"unknown workload(s) {', '.join(unknown)}; available: {', '.join(found)}")
+    plan = []
+    for name in names:
+        wl = found[name]
+        cases = wl.quick_cases if quick else wl.cases
+        if qubits:
+            cases = [c for c in cases if c.get(wl.size_key) in set(qubits)]
+        if cases:
+            plan.append((wl, cases))
+    if not plan:
+        raise ValueError(f"no case has {list(qubits or [])} qubits in {', '.join(names)}; "
+                         "pass sizes the workloads define (see docs/benchmarks.md) or drop --qubits")
+    return plan
+
+
+def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None, *,
+              quick: bool = False, frameworks: Sequence[str] | None = None, threads: int = 2,
+              repeats: int | None = None,
+              isolate: bool | None = None, timeout_s: float = 600.0, max_seconds: float = 120.0,
+              bandwidth: bool = True, directory: Path = BENCH_DIR,
+              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the selected workloads and return the results document (what goes to JSON).
+
+    Args:
+        workloads: workload names, ``None`` for all.
+        qubits: restrict cases to these qubit counts.
+        quick: tiny sizes (and 3 repeats unless ``repeats`` is given).
+        frameworks: restrict to these frameworks (hqml always runs: it is the reference).
+        threads: threads every framework is pinned to.
+        repeats: timed calls per run after warm-up (default 10, 3 with ``quick``).
+        isolate: one subprocess per run (default: True for the full suite, False for quick).
+        timeout_s: per-run limit for subprocess runs.
+        max_seconds: timing budget per run when one call exceeds 10 s.
+        bandwidth: measure the memory bandwidth (for W2's bound).
+        directory: where the workload modules are (default ``benchmarks/``).
+        progress: called with each result as it arrives.
+    """
+    isolate = (not quick) if isolate is None else isolate
+    repeats = repeats or (3 if quick else 10)
+    with pinned_threads(threads):
+        return _run(workloads, qubits, quick, frameworks, threads, repeats, isolate, timeout_s,
+                    max_seconds, bandwidth, directory, progress)
+
+
+def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: bool,
+         frameworks: Sequence[str] | None, threads: int, repeats: int, isolate: bool,
+         timeout_s: float, max_seconds: float, bandwidth: bool, directory: Path,
+         progress: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    problems: dict[str, str] = {}
+    plan = select(workloads, qubits, quick, problems, directory)
+    results: list[dict[str, Any]] = []
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="hqml-bench-") as tmp:
+        for wl, cases in plan:
+            impls = [i for i in wl.impls
+                     if i.framework == "hqml" or not frameworks or i.framework in frameworks]
+            impls.sort(key=lambda i: i.framework != "hqml")
+            for ci, case in enumerate(cases):
+                ref_path = Path(tmp) / f"{wl.name}-{ci}-ref.npz"
+                reference: dict[str, np.ndarray] | None = None
+                for impl in impls:
+                    is_ref = impl.framework == "hqml"
+                    if not is_ref and reference is None:
+                        res = _unrun(wl, case, impl.framework, "no hqml reference to agree with")
+                    elif isolate or impl.venv:
+                        res = _run_subprocess(wl, impl, case, threads, repeats, timeout_s,
+                                              max_seconds, None if is_ref else ref_path,
+                                              ref_path if is_ref else None, tmp, directory)
+                        if is_ref and res["status"] == "ok":
+                            with np.load(ref_path) as f:
+                                reference = {k: f[k] for k in f.files}
+                    else:
+                        res, values = run_one(wl.name, impl.framework, case, threads=threads,
+                                              repeats=repeats, reference=reference,
+                                              max_seconds=max_seconds, directory=directory)
+                        if is_ref and res["status"] == "ok":
+                            reference = values
+                            if reference is not None:
+                                np.savez(ref_path, **reference)
+                    results.append(res)
+                    if progress:
+                        progress(res)
+    doc: dict[str, Any] = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": quick, "threads": threads, "isolated": isolate, "repeats": repeats,
+        "wall_s": time.time() - started, "machine": machine_info(),
+        "workloads": {wl.name: {"title": wl.title, "size_key": wl.size_key,
+                                "cases": [wl.case_label(c) for c in cases], "notes": wl.notes}
+                      for wl, cases in plan},
+        "plugin_problems": problems, "results": results,
+    }
+    if bandwidth:
+        doc["bandwidth"] = memory_bandwidth(threads, mib=64 if quick else 512)
+    return doc
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cpus": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str) -> dict[str, Any]:
+    return {"workload": wl.name, "framework": framework, "case": dict(case),
+            "label": wl.case_label(case), "status": "skipped", "detail": why}
+
+
+def _python_for(venv: str | None) -> str | None:
+    if venv is None:
+        return sys.executable
+    exe = ENVS_DIR / venv / "bin" / "python"
+    return str(exe) if exe.exists() else None
+
+
+def _run_subprocess(wl: Workload, impl: Any, case: dict[str, Any], threads: int, repeats: int,
+                    timeout_s: float, max_seconds: float, reference: Path | None,
+                    save_values: Path | None, tmp: str, directory: Path) -> dict[str, Any]:
+    python = _python_for(impl.venv)
+    if python is None:
+        return {**_unrun(wl, case, impl.framework, ""), "status": "not installed",
+                "detail": f"no venv benchmarks/.envs/{impl.venv}; build it with `make bench-envs`"}
+    stem = Path(tmp) / f"{wl.name}-{impl.framework}-{abs(hash(json.dumps(case, sort_keys=True)))}"
+    request = {"workload": wl.name, "framework": impl.framework, "case": case,
+               "threads": threads, "repeats": repeats, "max_seconds": max_seconds,
+               "reference": str(reference) if reference else None,
+               "save_values": str(save_values) if save_values else None,
+               "directory": str(directory)}
+    req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
+    req.write_text(json.dumps(request))
+    env = {**os.environ, **thread_env(threads), "PYTHONWARNINGS": "ignore"}
+    env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR.parent), env.get("PYTHONPATH", "")])
+    try:
+        proc = subprocess.run([python, "-m", "benchmarks.worker", str(req), str(out)], env=env,
+                              cwd=str(BENCH_DIR.parent), capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {**_unrun(wl, case, impl.framework, ""), "status": "timeout",
+                "detail": f"no result within {timeout_s:.0f} s"}
+    if proc.returncode != 0 or not out.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {**_unrun(wl, case, impl.framework, ""), "status": "error",
+                "detail": f"worker exited {proc.returncode}: {tail[0][:300]}"}
+    return json.loads(out.read_text())

@@ -1,0 +1,278 @@
+"""The VQC ansatz of W1 and W3 in every framework.
+
+Circuit on n qubits: RY(x_i) on every qubit, then L layers of [RY(w[l,i,0]), RZ(w[l,i,1]) on
+every qubit i; CNOT i -> (i+1) mod n for i = 0..n-1]. ``x`` is ``(B, n)`` (a batch, W1) or
+``(n,)`` (one sample, W3). The step evaluates e_i = <Z_i>, a scalar loss (``"vqc"``: batch mean
+of sum_i e_i^2; ``"sum"``: sum_i e_i) and its gradient with respect to all 2nL weights.
+
+Each builder returns a :class:`~benchmarks.registry.Prepared` whose values are
+``{"expval": e, "loss": loss, "grad_w": dloss/dw (L, n, 2)}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmarks.registry import Prepared
+
+
+def _values(out: Any) -> dict[str, np.ndarray]:
+    e, loss, grad = out
+    return {"expval": _np(e), "loss": _np(loss), "grad_w": _np(grad)}
+
+
+def _np(v: Any) -> np.ndarray:
+    if hasattr(v, "detach"):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=np.float64)
+
+
+def _torch_loss(e: Any, loss: str) -> Any:
+    return (e**2).sum(-1).mean() if loss == "vqc" else e.sum()
+
+
+def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best") -> Prepared:
+    """hqml, complex64, ``diff_method`` (default "best")."""
+    import torch
+
+    import hqml
+
+    n, layers = w.shape[1], w.shape[0]
+    c = hqml.Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    obs = [hqml.Z(i) for i in range(n)]
+    xt = torch.tensor(x, dtype=torch.float32)
+    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+
+    def step() -> Any:
+        wt.grad = None
+        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method)
+        value = _torch_loss(e, loss)
+        value.backward()
+        return e.detach(), value.detach(), wt.grad
+
+    return Prepared(step, _values, f"complex64, diff_method={diff_method}")
+
+
+def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
+    """A plain hand-written PyTorch statevector (complex64, autograd)."""
+    import torch
+
+    n, layers = w.shape[1], w.shape[0]
+    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32)
+    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    batch = xt.shape[0]
+    bshape = (batch,) + (1,) * (n - 1)  # broadcasts a per-sample angle over one amplitude half
+
+    def rot(psi: Any, theta: Any, q: int, kind: str) -> Any:
+        p0, p1 = psi.select(q + 1, 0), psi.select(q + 1, 1)
+        theta = theta.reshape(bshape) if theta.dim() else theta
+        if kind == "ry":
+            c, s = torch.cos(theta / 2), torch.sin(theta / 2)
+            return torch.stack([c * p0 - s * p1, s * p0 + c * p1], dim=q + 1)
+        phase = torch.polar(torch.ones_like(theta), -theta / 2)
+        return torch.stack([p0 * phase, p1 * phase.conj()], dim=q + 1)
+
+    def cnot(psi: Any, ctrl: int, tgt: int) -> Any:
+        p0, p1 = psi.select(ctrl + 1, 0), psi.select(ctrl + 1, 1)
+        return torch.stack([p0, p1.flip(tgt + 1 if tgt < ctrl else tgt)], dim=ctrl + 1)
+
+    def expz() -> Any:
+        psi = torch.zeros((batch,) + (2,) * n, dtype=torch.complex64)
+        psi[(slice(None),) + (0,) * n] = 1
+        for i in range(n):
+            psi = rot(psi, xt[:, i], i, "ry")
+        for layer in range(layers):
+            for i in range(n):
+                psi = rot(rot(psi, wt[layer, i, 0], i, "ry"), wt[layer, i, 1], i, "rz")
+            for i in range(n):
+                psi = cnot(psi, i, (i + 1) % n)
+        probs = (psi.real**2 + psi.imag**2).reshape(batch, -1)
+        out = []
+        for q in range(n):
+            pz = probs.reshape(batch, 2**q, 2, -1).sum((1, 3))
+            out.append(pz[:, 0] - pz[:, 1])
+        return torch.stack(out, dim=-1)
+
+    def step() -> Any:
+        wt.grad = None
+        e = expz()
+        e = e if x.ndim == 2 else e[0]
+        value = _torch_loss(e, loss)
+        value.backward()
+        return e.detach(), value.detach(), wt.grad
+
+    return Prepared(step, _values, "complex64, autograd")
+
+
+def _pennylane_qnode(n: int, layers: int, device: Any, diff_method: str) -> Any:
+    import pennylane as qml
+
+    @qml.qnode(device, interface="torch", diff_method=diff_method)
+    def circuit(x: Any, w: Any) -> Any:
+        for i in range(n):
+            qml.RY(x[..., i], wires=i)
+        for layer in range(layers):
+            for i in range(n):
+                qml.RY(w[layer, i, 0], wires=i)
+                qml.RZ(w[layer, i, 1], wires=i)
+            for i in range(n):
+                qml.CNOT(wires=[i, (i + 1) % n])
+        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    return circuit
+
+
+def pennylane_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "default.qubit",
+                  diff_method: str = "backprop") -> Prepared:
+    """PennyLane with the torch interface; batches use parameter broadcasting.
+
+    ``default.qubit`` runs in complex128 (its default), ``lightning.qubit`` in complex64.
+    """
+    import pennylane as qml
+    import torch
+
+    n, layers = w.shape[1], w.shape[0]
+    kwargs = {"c_dtype": np.complex64} if device == "lightning.qubit" else {}
+    circuit = _pennylane_qnode(n, layers, qml.device(device, wires=n, **kwargs), diff_method)
+    real = torch.float32 if device == "lightning.qubit" else torch.float64
+    xt = torch.tensor(x, dtype=real)
+    wt = torch.tensor(w, dtype=real, requires_grad=True)
+
+    def step() -> Any:
+        wt.grad = None
+        e = torch.stack(list(circuit(xt, wt)), dim=-1)
+        value = _torch_loss(e, loss)
+        value.backward()
+        return e.detach(), value.detach(), wt.grad
+
+    dtype = "complex64" if device == "lightning.qubit" else "complex128"
+    return Prepared(step, _values, f"{device}, {diff_method}, {dtype}")
+
+
+def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
+    """Qiskit Machine Learning: EstimatorQNN (Aer EstimatorV2, exact) + TorchConnector."""
+    import torch
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit_aer.primitives import EstimatorV2
+    from qiskit_machine_learning.connectors import TorchConnector
+    from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
+    from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+    n, layers = w.shape[1], w.shape[0]
+    xp, wp = ParameterVector("x", n), ParameterVector("w", layers * n * 2)
+    qc = QuantumCircuit(n)
+    for i in range(n):
+        qc.ry(xp[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            qc.ry(wp[(layer * n + i) * 2], i)
+            qc.rz(wp[(layer * n + i) * 2 + 1], i)
+        for i in range(n):
+            qc.cx(i, (i + 1) % n)
+    obs = [SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], num_qubits=n) for i in range(n)]
+    estimator = EstimatorV2(options={"backend_options": {"max_parallel_threads": 2},
+                                     "default_precision": 0.0})
+    qnn = EstimatorQNN(circuit=qc, observables=obs, input_params=list(xp), weight_params=list(wp),
+                       estimator=estimator, gradient=ParamShiftEstimatorGradient(estimator),
+                       default_precision=0.0)
+    model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1), dtype=torch.float64))
+    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float64)
+
+    def step() -> Any:
+        model.zero_grad()
+        e = model(xt)
+        e = e if x.ndim == 2 else e[0]
+        value = _torch_loss(e, loss)
+        value.backward()
+        return e.detach(), value.detach(), model.weight.grad.reshape(layers, n, 2)
+
+    return Prepared(step, _values, "Aer EstimatorV2 (exact), parameter shift, complex128")
+
+
+def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
+    """TensorCircuit-NG on JAX, complex64, jit(value_and_grad) with vmap over the batch."""
+    import tensorcircuit as tc
+
+    K = tc.set_backend("jax")
+    tc.set_dtype("complex64")
+    n, layers = w.shape[1], w.shape[0]
+
+    def expz(xi: Any, wv: Any) -> Any:
+        c = tc.Circuit(n)
+        for i in range(n):
+            c.ry(i, theta=xi[i])
+        for layer in range(layers):
+            for i in range(n):
+                c.ry(i, theta=wv[layer, i, 0])
+                c.rz(i, theta=wv[layer, i, 1])
+            for i in range(n):
+                c.cnot(i, (i + 1) % n)
+        return K.stack([K.real(c.expectation_ps(z=[i])) for i in range(n)])
+
+    if x.ndim == 2:
+        vexpz = K.vmap(expz, vectorized_argnums=0)
+
+        def objective(wv: Any, xv: Any) -> Any:
+            e = vexpz(xv, wv)
+            return K.mean(K.sum(e**2, axis=1)), e
+    else:
+        def objective(wv: Any, xv: Any) -> Any:
+            e = expz(xv, wv)
+            return (K.sum(e) if loss == "sum" else K.sum(e**2)), e
+
+    vg = K.jit(K.value_and_grad(objective, has_aux=True))
+    xj, wj = K.convert_to_tensor(x.astype(np.float32)), K.convert_to_tensor(w.astype(np.float32))
+
+    def step() -> Any:
+        (value, e), grad = vg(wj, xj)
+        grad.block_until_ready()
+        return e, value, grad
+
+    return Prepared(step, _values, "jax, jit + vmap, complex64")
+
+
+def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
+    """TorchQuantum 0.1.8 (its own venv), complex64, autograd."""
+    import torch
+    import torchquantum.functional as tqf
+    from torchquantum.measurement import expval
+
+    from benchmarks.tq_compat import import_torchquantum
+
+    tq = import_torchquantum()
+    n, layers = w.shape[1], w.shape[0]
+    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32)
+    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    batch = xt.shape[0]
+    observables = [tq.PauliZ() for _ in range(n)]
+
+    def step() -> Any:
+        wt.grad = None
+        qdev = tq.QuantumDevice(n_wires=n, bsz=batch)
+        for i in range(n):
+            tqf.ry(qdev, wires=i, params=xt[:, i])
+        for layer in range(layers):
+            for i in range(n):
+                tqf.ry(qdev, wires=i, params=wt[layer, i, 0].expand(batch))
+                tqf.rz(qdev, wires=i, params=wt[layer, i, 1].expand(batch))
+            for i in range(n):
+                tqf.cnot(qdev, wires=[i, (i + 1) % n])
+        e = expval(qdev, wires=list(range(n)), observables=observables)
+        e = e if x.ndim == 2 else e[0]
+        value = _torch_loss(e, loss)
+        value.backward()
+        return e.detach(), value.detach(), wt.grad
+
+    return Prepared(step, _values, "complex64, autograd")

@@ -1,0 +1,129 @@
+"""Run one (workload, framework, case): set up, check agreement, time, measure memory.
+
+Used in-process by the quick suite and as a subprocess per run by the full suite, so each run's
+peak memory is its own and thread settings are in place before any framework is imported::
+
+    python -m benchmarks.worker REQUEST.json RESULT.json
+
+The request holds ``workload``, ``framework``, ``case``, ``threads``, ``repeats``, optionally
+``reference`` (an ``.npz`` of the reference values) and ``save_values`` (where to write this
+run's values as ``.npz``). The result is one JSON object (see :func:`run_one`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.registry import BENCH_DIR  # noqa: E402
+from benchmarks.timing import peak_rss_mb, pin_threads, rss_mb, time_step  # noqa: E402
+
+
+def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int = 2,
+            repeats: int = 10, reference: dict[str, Any] | None = None,
+            max_seconds: float = 120.0,
+            directory: Path | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Set up and time one implementation.
+
+    Args:
+        workload: workload name, e.g. ``"W1"``.
+        framework: implementation name, e.g. ``"pennylane"``.
+        case: the case dict.
+        threads: torch's thread count (the caller pins the other libraries, see
+            ``timing.pin_threads``).
+        repeats: timed calls after the warm-up (fewer only for calls over 10 s).
+        reference: values to agree with before timing; ``None`` times without a check.
+        max_seconds: time budget per case for slow (> 10 s per call) runs.
+        directory: where the workload modules are (default: ``benchmarks/``).
+
+    Returns:
+        ``(result, values)``: ``result["status"]`` is ``"ok"``, ``"not installed"``,
+        ``"skipped"``, ``"disagrees"`` or ``"error"``; ``values`` the run's outputs (or None).
+    """
+    from benchmarks.registry import BENCH_DIR, compare, discover
+
+    wl = discover(directory or BENCH_DIR)[workload]
+    impl = wl.impl(framework)
+    result: dict[str, Any] = {"workload": workload, "framework": framework, "case": dict(case),
+                              "label": wl.case_label(case), "status": "ok", "detail": ""}
+    reason = impl.supports(case)
+    if reason:
+        result.update(status="skipped", detail=reason)
+        return result, None
+    for module in impl.modules:
+        try:
+            if module == "torchquantum":
+                from benchmarks.tq_compat import import_torchquantum
+
+                import_torchquantum()
+            else:
+                importlib.import_module(module)
+        except ImportError as e:
+            result.update(status="not installed", detail=f"{module}: {e}")
+            return result, None
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    base = rss_mb()
+    try:
+        data = wl.make_data(case)
+        t0 = time.perf_counter()
+        prepared = impl.setup(case, data)
+        out = prepared.step()
+        first = time.perf_counter() - t0
+        values = {k: _numpy(v) for k, v in prepared.values(out).items()}
+        result["info"] = prepared.info
+        if reference is not None:
+            ok, detail = compare(values, reference)
+            result["detail"] = detail
+            if not ok:
+                result["status"] = "disagrees"
+                return result, values
+        timing = time_step(prepared.step, first_call_s=first, repeats=repeats,
+                           max_seconds=max_seconds)
+    except Exception as e:  # a peer's failure is a result to report, not a crash of the suite
+        result.update(status="error", detail=f"{type(e).__name__}: {e}".splitlines()[0][:300])
+        result["traceback"] = traceback.format_exc(limit=6)
+        return result, None
+    result.update(timing.to_dict())
+    result["peak_mb"] = max(0.0, peak_rss_mb() - base)
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result, values
+
+
+def _numpy(value: Any) -> Any:
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def main(argv: list[str]) -> int:
+    import numpy as np
+
+    request = json.loads(Path(argv[0]).read_text())
+    pin_threads(request.get("threads", 2))
+    reference = None
+    if request.get("reference"):
+        with np.load(request["reference"]) as f:
+            reference = {k: f[k] for k in f.files}
+    result, values = run_one(request["workload"], request["framework"], request["case"],
+                             threads=request.get("threads", 2), repeats=request.get("repeats", 10),
+                             reference=reference, max_seconds=request.get("max_seconds", 120.0),
+                             directory=Path(request.get("directory") or BENCH_DIR))
+    if values is not None and request.get("save_values"):
+        np.savez(request["save_values"], **values)
+    Path(argv[1]).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

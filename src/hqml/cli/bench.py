@@ -1,0 +1,84 @@
+"""``hqml bench``: run the benchmark suite (``benchmarks/`` of a source checkout) against the
+installed peer frameworks and print the table of medians and hqml/peer ratios.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+
+def find_benchmarks(start: Path | None = None) -> Path:
+    """The checkout folder holding ``benchmarks/``: ``$HQML_BENCHMARKS`` (the benchmarks folder
+    itself), else the current directory or one of its parents, else the source tree this
+    module lives in.
+
+    Raises:
+        FileNotFoundError: no ``benchmarks/registry.py`` was found.
+    """
+    env = os.environ.get("HQML_BENCHMARKS")
+    candidates = [Path(env).resolve().parent] if env else []
+    cwd = (start or Path.cwd()).resolve()
+    candidates += [cwd, *cwd.parents, *Path(__file__).resolve().parents]
+    for root in candidates:
+        if (root / "benchmarks" / "registry.py").is_file():
+            return root
+    raise FileNotFoundError("hqml bench needs the benchmarks/ folder of an hqml source checkout;"
+                            " run it inside the checkout or set HQML_BENCHMARKS=/path/to/benchmarks")
+
+
+def bench(quick: bool = typer.Option(False, "--quick", help="tiny sizes, 3 repeats (seconds)"),
+          workload: list[str] = typer.Option(None, "--workload", "-w",
+                                             help="workload to run (repeatable), e.g. W1"),
+          qubits: list[int] = typer.Option(None, "--qubits", "-n",
+                                           help="keep only cases with these qubit counts"),
+          framework: list[str] = typer.Option(None, "--framework", "-f",
+                                              help="peer to run (repeatable); hqml always runs"),
+          threads: int = typer.Option(2, help="threads every framework is pinned to"),
+          isolate: bool = typer.Option(None, "--isolate/--in-process",
+                                       help="one subprocess per run (default: on unless --quick)"),
+          timeout: float = typer.Option(600.0, help="seconds one run may take before it is dropped"),
+          max_seconds: float = typer.Option(120.0, help="timing budget of one case with > 10 s runs"),
+          out: Path = typer.Option(None, help="results folder (default benchmarks/results)"),
+          plot: bool = typer.Option(True, help="write the PNG plot of time against qubits")) -> None:
+    """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
+    TorchQuantum on workloads W1-W3 (and any plug-in benchmarks/w*.py)."""
+    if threads < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--threads")
+    try:
+        root = find_benchmarks()
+    except FileNotFoundError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from rich.console import Console
+
+    from benchmarks.report import RESULTS_DIR, fmt_time, print_report, write_outputs
+    from benchmarks.suite import run_suite
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+
+    def progress(r: dict) -> None:
+        t = fmt_time(r.get("median_s")) if r["status"] == "ok" else r["status"]
+        console.print(f"  {r['workload']} {r['label']:<12} {r['framework']:<14} {t}",
+                      highlight=False)
+
+    try:
+        doc = run_suite(workload or None, qubits or None, quick=quick, frameworks=framework or None,
+                        threads=threads, isolate=isolate, timeout_s=timeout,
+                        max_seconds=max_seconds, progress=progress)
+    except ValueError as e:
+        typer.echo(f"hqml bench: {e}", err=True)
+        raise typer.Exit(2) from None
+    print_report(doc, console)
+    paths = write_outputs(doc, out or RESULTS_DIR, plot=plot)
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)

@@ -1,0 +1,194 @@
+"""Smoke tests of the benchmark suite (benchmarks/) on tiny sizes: agreement checks, plug-in
+discovery, refusal of a disagreeing framework, report outputs and the ``hqml bench`` command.
+
+The peers here are the ones that start in well under a second; TensorCircuit-NG (jit
+compilation), Qiskit Machine Learning (seconds per step even at 3 qubits) and TorchQuantum (a
+subprocess in its own venv) run in ``hqml bench --quick``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import print_report, summary_rows, write_outputs  # noqa: E402
+from benchmarks.suite import run_suite  # noqa: E402
+from benchmarks.timing import time_step  # noqa: E402
+from benchmarks.worker import run_one  # noqa: E402
+
+FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
+
+
+def _dense_vqc_expz(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """<Z_i> of the W1 ansatz by dense matrices (wire 0 = most significant bit)."""
+    n, layers = x.shape[1], w.shape[0]
+    eye, zm = np.eye(2), np.diag([1.0, -1.0])
+
+    def on(gate: np.ndarray, q: int) -> np.ndarray:
+        out = np.array([[1.0 + 0j]])
+        for k in range(n):
+            out = np.kron(out, gate if k == q else eye)
+        return out
+
+    def ry(t: float) -> np.ndarray:
+        return np.array([[np.cos(t / 2), -np.sin(t / 2)], [np.sin(t / 2), np.cos(t / 2)]])
+
+    def rz(t: float) -> np.ndarray:
+        return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
+
+    def cnot(c: int, t: int) -> np.ndarray:
+        p0, p1 = np.diag([1.0, 0.0]), np.diag([0.0, 1.0])
+        a = on(p0, c)
+        b = np.array([[1.0 + 0j]])
+        for k in range(n):
+            b = np.kron(b, p1 if k == c else (np.array([[0, 1], [1, 0]]) if k == t else eye))
+        return a + b
+
+    out = np.zeros((x.shape[0], n))
+    for s, xs in enumerate(x):
+        psi = np.zeros(2**n, complex)
+        psi[0] = 1
+        for i in range(n):
+            psi = on(ry(xs[i]), i) @ psi
+        for layer in range(layers):
+            for i in range(n):
+                psi = on(rz(w[layer, i, 1]), i) @ on(ry(w[layer, i, 0]), i) @ psi
+            for i in range(n):
+                psi = cnot(i, (i + 1) % n) @ psi
+        out[s] = [np.real(psi.conj() @ on(zm, i) @ psi) for i in range(n)]
+    return out
+
+
+def test_hqml_w1_matches_dense_reference_and_finite_differences():
+    from benchmarks.w1_vqc import WORKLOAD, make_data
+
+    case = WORKLOAD.quick_cases[0]
+    result, values = run_one("W1", "hqml", case, repeats=1)
+    assert result["status"] == "ok" and result["median_s"] > 0
+    data = make_data(case)
+    e = _dense_vqc_expz(data["x"], data["w"])
+    np.testing.assert_allclose(values["expval"], e, atol=1e-5)
+    np.testing.assert_allclose(values["loss"], (e**2).sum(1).mean(), atol=1e-5)
+    grad, h = np.zeros_like(data["w"]), 1e-5
+    for idx in np.ndindex(*data["w"].shape):
+        wp, wm = data["w"].copy(), data["w"].copy()
+        wp[idx] += h
+        wm[idx] -= h
+        lp = (_dense_vqc_expz(data["x"], wp) ** 2).sum(1).mean()
+        lm = (_dense_vqc_expz(data["x"], wm) ** 2).sum(1).mean()
+        grad[idx] = (lp - lm) / (2 * h)
+    np.testing.assert_allclose(values["grad_w"], grad, atol=1e-4)
+
+
+def test_quick_suite_every_installed_peer_agrees_with_hqml():
+    doc = run_suite(quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
+    assert set(doc["workloads"]) >= {"W1", "W2", "W3"}
+    by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
+    for r in doc["results"]:
+        assert r["status"] in ("ok", "not installed", "skipped"), r
+        if r["framework"] == "hqml":
+            assert r["status"] == "ok", r
+            assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["first_call_s"] > 0
+    # W3's deep case is hqml-only; W2 complex64 is not run by Qulacs (complex128 only)
+    assert by[("W3", "n=4 L=8", "lightning")]["status"] == "skipped"
+    assert by[("W2", "n=4 c64", "qulacs")]["status"] in ("skipped", "not installed")
+    ran = {r["framework"] for r in doc["results"] if r["status"] == "ok"}
+    assert "torch" in ran  # the hand-written torch statevector needs nothing extra
+
+
+PLUGIN = '''
+import numpy as np
+from benchmarks.registry import Impl, Prepared, Workload
+
+def make_data(case):
+    return {"v": np.arange(case["n"], dtype=float)}
+
+def _impl(shift_forward, shift_grad):
+    def setup(case, data):
+        v = data["v"]
+        return Prepared(lambda: v, lambda out: {"value": out + shift_forward,
+                                                "grad_v": 2 * out + shift_grad})
+    return setup
+
+WORKLOAD = Workload(name="W9", title="plug-in test", cases=[{"n": 8}], quick_cases=[{"n": 3}],
+                    make_data=make_data,
+                    impls=[Impl("hqml", _impl(0.0, 0.0)), Impl("close", _impl(5e-6, 5e-5)),
+                           Impl("off", _impl(0.0, 3e-4)), Impl("absent", _impl(0.0, 0.0),
+                                                               modules=("no_such_module_xyz",))])
+'''
+
+
+@pytest.fixture
+def plugin_dir(tmp_path):
+    (tmp_path / "w9_plugin_test.py").write_text(PLUGIN)
+    (tmp_path / "w8_script_test.py").write_text("X = 1  # a standalone script, no WORKLOAD\n")
+    (tmp_path / "w7_broken_test.py").write_text("import no_such_module_abc\n")
+    return tmp_path
+
+
+def test_plugin_discovered_and_disagreeing_framework_refused(plugin_dir, tmp_path):
+    doc = run_suite(quick=True, repeats=2, bandwidth=False, directory=plugin_dir)
+    assert list(doc["workloads"]) == ["W9"]
+    assert set(doc["plugin_problems"]) == {"w8_script_test.py", "w7_broken_test.py"}
+    status = {r["framework"]: r for r in doc["results"]}
+    assert status["hqml"]["status"] == "ok" and status["hqml"]["repeats"] == 2
+    assert status["close"]["status"] == "ok"
+    assert status["off"]["status"] == "disagrees" and "median_s" not in status["off"]
+    assert "grad_v" in status["off"]["detail"]
+    assert status["absent"]["status"] == "not installed"
+    paths = write_outputs(doc, tmp_path / "out")
+    saved = json.loads(paths["json"].read_text())
+    assert saved["summary"]["W9"][0]["peers"]["off"]["status"] == "disagrees"
+    assert paths["png"].stat().st_size > 0
+    from rich.console import Console
+
+    buf = io.StringIO()
+    print_report(doc, Console(file=buf, width=200))
+    assert "DISAGREES" in buf.getvalue() and "w7_broken_test.py" in buf.getvalue()
+
+
+def test_summary_ratios():
+    def res(fw, t):
+        return {"workload": "W1", "framework": fw, "label": "n=4", "status": "ok", "median_s": t}
+
+    doc = {"workloads": {"W1": {"title": "t", "cases": ["n=4"], "size_key": "n"}},
+           "results": [res("hqml", 0.5), res("a", 2.0), res("b", 1.0),
+                       {**res("c", None), "status": "disagrees"}]}
+    (row,) = summary_rows(doc, "W1")
+    assert row["peers"]["a"]["ratio"] == pytest.approx(0.25)
+    assert row["fastest_peer"] == "b" and row["speedup_vs_fastest"] == pytest.approx(2.0)
+    assert row["peers"]["c"]["median_s"] is None
+
+
+def test_time_step_counts_warmup_and_repeats():
+    calls = []
+    timing = time_step(lambda: calls.append(1), first_call_s=1e-4, repeats=4)
+    assert len(calls) == timing.warmup + 4 and timing.warmup == 2
+    assert timing.min_s <= timing.median_s <= timing.max_s and timing.repeats == 4
+
+
+def test_cli_bench_quick_and_bad_workload(tmp_path):
+    from typer.testing import CliRunner
+
+    from hqml.cli.main import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulacs", "--out",
+                              str(tmp_path), "--no-plot"])
+    assert out.exit_code == 0, out.output
+    assert "W2" in out.output and "memory bandwidth" in out.output
+    (path,) = tmp_path.glob("bench-*-quick.json")
+    doc = json.loads(path.read_text())
+    assert doc["bandwidth"]["best_gbs"] > 0 and doc["w2_bound"]
+    bad = runner.invoke(app, ["bench", "--quick", "-w", "W42"])
+    assert bad.exit_code == 2 and "unknown workload" in bad.output
+
