@@ -13,6 +13,7 @@ from hqml.circuit.templates import (
     basis_encoding,
     data_reuploading,
     hardware_efficient,
+    identity_blocks,
     iqp_encoding,
     strongly_entangling,
     tree_tensor_network,
@@ -255,3 +256,20 @@ def test_templates_compose_and_reject_bad_arguments():
         angle_encoding(2, "w")
     with pytest.raises(ValueError, match="entangler must be one of"):
         hardware_efficient(2, 1, entangler="iswap")
+
+
+def test_identity_blocks_dense(rng):
+    n, blocks = 2, 2
+    w = rng.uniform(-3, 3, (blocks, 2, 1, n, 2))
+
+    def hea(wl):  # one hardware-efficient layer: RY RZ per wire, then CX(0, 1)
+        return controlled(n, 0, 1, X) @ on(n, {q: rz(wl[q, 1]) @ ry(wl[q, 0]) for q in range(n)})
+
+    u = np.eye(2**n)
+    for k in range(blocks):
+        u = hea(w[k, 1, 0]).conj().T @ hea(w[k, 0, 0]) @ u
+    c = identity_blocks(hardware_efficient(n, 1), blocks)
+    assert c.weights["w"].shape == (blocks, 2, 1, n, 2)
+    assert np.allclose(run(c, w=w), u @ zero(n))
+    w[:, 1] = w[:, 0]
+    assert np.allclose(run(c, w=w), zero(n))
