@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 _LAZY = {"qasm": "hqml.circuit.qasm", "testing": "hqml.testing", "nn": "hqml.nn",
          "kernels": "hqml.kernels", "algorithms": "hqml.algorithms", "optimize": "hqml.optimize",
          "datasets": "hqml.datasets", "backends": "hqml.backends", "sim": "hqml.sim",
-         "grad": "hqml.grad"}
+         "grad": "hqml.grad", "chem": "hqml.chem", "noise": "hqml.noise",
+         "mitigation": "hqml.mitigation", "runtime": "hqml.runtime", "tracking": "hqml.tracking"}
 
 
 def __getattr__(name: str) -> Any:
