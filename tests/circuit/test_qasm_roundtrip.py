@@ -63,6 +63,22 @@ def test_decomposition_of_random_unitaries_is_exact(n):
         assert np.allclose(v, (v[k, 0] / u[k, 0]) * u, atol=1e-9)
 
 
+def test_two_qubit_decomposition_uses_at_most_three_cnots():
+    rng = np.random.default_rng(0)
+    swap, cnot = np.eye(4)[[0, 2, 1, 3]], np.eye(4)[[0, 1, 3, 2]]
+    local = np.kron(random_unitary(rng, 2), random_unitary(rng, 2))
+    for u, max_cx in [(random_unitary(rng, 4), 3), (swap, 3), (cnot @ swap, 3),
+                      (np.diag([1, 1, 1, -1]), 3), (local, 0), (np.eye(4), 0)]:
+        ops = decompose_unitary(u, (0, 1))
+        assert sum(name == "cx" for name, _, _ in ops) <= max_cx
+        c = hqml.Circuit(2)
+        for name, params, wires in ops:
+            c.append(name, wires, params)
+        v = reference_unitary(c)
+        k = np.argmax(np.abs(u[:, 0]))
+        assert np.allclose(v, (v[k, 0] / u[k, 0]) * u, atol=1e-9)
+
+
 def test_zyz_angles_edge_cases():
     for m in [np.eye(2), np.diag([1, 1j]), np.array([[0, 1], [1, 0]]), np.array([[0, 1j], [1, 0]]),
               np.exp(0.3j) * np.eye(2)]:
