@@ -33,7 +33,7 @@ def plot_curves(histories: dict[str, dict[str, list[float]]], path: Path) -> Pat
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -45,7 +45,7 @@ def plot_circuit(drawing: str, path: Path, title: str = "Quantum circuit") -> Pa
     width = max(len(s) for s in lines)
     fig = plt.figure(figsize=(min(30, 0.4 + 0.07 * width), 0.5 + 0.15 * len(lines)))
     fig.text(0.01, 0.98, title + "\n" + drawing, family="monospace", fontsize=8, va="top")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -75,7 +75,7 @@ def plot_time_split(split: dict[str, float], path: Path, title: str) -> Path:
     ax.set_title(title)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
