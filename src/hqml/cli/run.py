@@ -103,6 +103,8 @@ def run(
             f"{100 * share:.0f}%",
         )
     console.print(table)
+    accs = " | ".join(f"{name} {m['test_acc']:.3f}" for name, m in results["models"].items())
+    console.print(f"[bold]test accuracy:[/] {accs}")
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):
