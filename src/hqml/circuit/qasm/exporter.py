@@ -20,7 +20,7 @@ from ..circuit import Circuit, Operation
 from ..expr import Expr, Symbol
 from ..gates import ControlledGate, Gate, controlled
 from .builder import scalar_name
-from .decompose import decompose_unitary
+from .decompose import decompose_unitary, sequence_matrix
 from .errors import QasmExportError
 from .expressions import format_number, to_qasm
 from .lexer import PRAGMA
@@ -139,11 +139,11 @@ class _Writer:
             return gate.name, params
         return None
 
-    def _numeric(self, op: Operation) -> str:
-        """A ``gate`` definition from the exact decomposition of the op's matrix."""
-        gate = op.gate
+    def _numeric(self, gate: Gate, params: Sequence[Expr]) -> str:
+        """A ``gate`` definition from the exact decomposition of the gate's matrix (in QASM 3
+        with its global phase, so that ``ctrl @`` of it is exact)."""
         try:
-            values = [float(p) for p in op.params]
+            values = [float(p) for p in params]
         except TypeError:
             raise QasmExportError(
                 f"gate '{gate.name}' with symbolic parameters has no OpenQASM {self.version}"
@@ -161,14 +161,18 @@ class _Writer:
             self.reserved.add(name)
             self.numeric[key] = name
             n = gate.num_wires
+            prims = decompose_unitary(m, range(n))
             body = []
-            for prim, params, wires in decompose_unitary(m, range(n)):
+            for prim, args, wires in prims:
                 if prim == "u":
                     prim = "u3" if self.version == 2 else "U"
-                args = self._sep().join(f"q{w}" for w in wires)
-                values = self._sep().join(format_number(_snap(v)) for v in params)
-                p = f"({values})" if params else ""
-                body.append(f"{prim}{p} {args};")
+                qubits = self._sep().join(f"q{w}" for w in wires)
+                p = f"({self._sep().join(format_number(_snap(v)) for v in args)})" if args else ""
+                body.append(f"{prim}{p} {qubits};")
+            if self.version == 3:
+                phase = float(np.angle(np.vdot(sequence_matrix(prims, range(n)), m)))
+                if abs(phase) > 1e-14:
+                    body.append(f"gphase({format_number(phase)});")
             qubits = self._sep().join(f"q{i}" for i in range(n))
             self.defs.append(f"gate {name} {qubits} {{ {' '.join(body)} }}")
         return self.numeric[key]
@@ -180,14 +184,19 @@ class _Writer:
         params = op.params
         if self.version == 2:
             spelled2 = self._spell2(gate, params)
-            spelled = None if spelled2 is None else spelled2[0]
-            params = params if spelled2 is None else spelled2[1]
+            if spelled2 is None:
+                spelled, params = self._numeric(gate, params), ()
+            else:
+                spelled, params = spelled2
         else:
             spelled = self._spell3(gate)
-        if spelled is not None:
-            self.lines.append(self._call(spelled, params, op.wires))
-        else:
-            self.lines.append(self._call(self._numeric(op), (), op.wires))
+            if spelled is None and isinstance(gate, ControlledGate):  # base has no name
+                k = gate.num_controls
+                prefix = "ctrl @ " if k == 1 else f"ctrl({k}) @ "
+                spelled, params = prefix + self._numeric(gate.base, params), ()
+            elif spelled is None:
+                spelled, params = self._numeric(gate, params), ()
+        self.lines.append(self._call(spelled, params, op.wires))
 
 
 def _snap(v: float) -> float:
