@@ -1,11 +1,12 @@
 """Write an hqml :class:`Circuit` as OpenQASM 2 or 3 text.
 
-Gates with a standard name (``qelib1.inc`` / ``stdgates.inc``) are written by name. The others
-become ``gate`` definitions: exact symbolic ones for ``rxx``/``ryy``/``rzz``/``iswap``, and for
-fixed matrices (``unitary``, controlled gates without a standard name) an exact ``u3``/``cx``
-decomposition (:mod:`.decompose`). OpenQASM 3 writes controlled gates as ``ctrl(k) @ base``
-and keeps inputs and weights symbolic as ``input float[64]`` scalars (``w[1, 3]`` -> ``w_1_3``),
-with one ``// @hqml input|weight NAME SHAPE`` comment per array so that reading restores them.
+OpenQASM 2 uses the gates of the original ``qelib1.inc`` by name (what strict readers know) and
+``gate`` definitions built from them for the rest. OpenQASM 3 uses ``stdgates.inc`` names,
+``ctrl(k) @``/``inv @`` modifiers and exact definitions for ``rxx``/``ryy``/``rzz``/``iswap``;
+it keeps inputs and weights symbolic as ``input float[64]`` scalars (``w[1, 3]`` -> ``w_1_3``),
+with one ``// @hqml input|weight NAME SHAPE [PREFIX]`` comment per array so that reading
+restores them. Fixed matrices without a name (``unitary``, unnamed controlled gates, user gates)
+become definitions from exact decompositions (:mod:`.decompose`), with ``gphase`` in QASM 3.
 """
 
 from __future__ import annotations
