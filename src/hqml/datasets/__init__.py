@@ -43,7 +43,7 @@ def load(name: str, **kwargs: Any) -> Dataset:
 
 def __getattr__(name: str) -> Any:
     # The ad hoc dataset lives in its own module (written separately), imported only when asked:
-    # ``hqml.datasets.ad_hoc`` is that module, ``hqml.datasets.make_ad_hoc`` its ``ad_hoc`` function.
+    # ``hqml.datasets.ad_hoc`` is that module; ``make_ad_hoc`` is its ``ad_hoc`` function.
     if name in ("ad_hoc", "make_ad_hoc"):
         module = import_module(".ad_hoc", __name__)
         value = module if name == "ad_hoc" else module.ad_hoc
