@@ -140,6 +140,7 @@ def test_pattern_data_mismatch_is_explained():
 
 
 def test_hqml_run_writes_results_report_plots_and_mlflow_run(tmp_path):
+    pytest.importorskip("mlflow")  # the tracking extra, which `make` installs
     out, mlruns = tmp_path / "runs", tmp_path / "mlruns"
     config = tmp_path / "tiny.toml"
     config.write_text(TINY.format(out=out.as_posix(), mlruns=mlruns.as_posix()))
