@@ -50,7 +50,6 @@ class QuantumLayer(nn.Module):
         self,
         circuit: Circuit,
         observables: PauliSum | Sequence[PauliSum] | None = None,
-        *,
         backend: str | Backend = "statevector",
         diff_method: str = "best",
         init: str | Initializer = "uniform",
