@@ -15,7 +15,7 @@ def test_shapes_balance_and_seed():
     assert np.bincount(y).tolist() == [15, 15] and np.bincount(yt).tolist() == [5, 5]
     assert X.min() >= 0 and X.max() < 2 * np.pi
     again = ad_hoc(training_size=15, test_size=5, n=3, gap=0.2, seed=9)
-    for a, b in zip((X, y, Xt, yt), again):
+    for a, b in zip((X, y, Xt, yt), again, strict=True):
         np.testing.assert_array_equal(a, b)
     other = ad_hoc(training_size=15, test_size=5, n=3, gap=0.2, seed=10)
     assert not np.array_equal(X, other[0])
@@ -31,11 +31,14 @@ def test_feature_states_are_the_zz_feature_map(rng):
     np.testing.assert_allclose(overlap, 1.0, atol=1e-10)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(training_size=-1, test_size=1), "training_size"),
-    (dict(training_size=1, test_size=1, n=11), "at most 10"),
-    (dict(training_size=1, test_size=1, gap=1.5), "gap"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(training_size=-1, test_size=1), "training_size"),
+        (dict(training_size=1, test_size=1, n=11), "at most 10"),
+        (dict(training_size=1, test_size=1, gap=1.5), "gap"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ad_hoc(**kwargs)

@@ -13,8 +13,15 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from hqml.circuit.templates import angle_encoding, iqp_encoding, zz_feature_map
 from hqml.datasets.ad_hoc import ad_hoc
-from hqml.kernels import (QSVC, QSVR, FidelityKernel, ProjectedKernel, QuantumKernelRidge,
-                          VQClassifier, VQRegressor)
+from hqml.kernels import (
+    QSVC,
+    QSVR,
+    FidelityKernel,
+    ProjectedKernel,
+    QuantumKernelRidge,
+    VQClassifier,
+    VQRegressor,
+)
 
 
 def test_qsvc_zz_reaches_95_percent_on_ad_hoc():
@@ -45,8 +52,9 @@ def test_pipeline_grid_search_picks_parameters():
     # features are angles: wrapping them into [0, 2 pi) is the natural preprocessing step
     pipe = Pipeline([("wrap", FunctionTransformer(wrap_angles)), ("svc", QSVC())])
     reps = [partial(zz_feature_map, reps=r) for r in (1, 2)]
-    grid = GridSearchCV(pipe, {"svc__kernel": [FidelityKernel(f) for f in reps], "svc__C": [0.1, 10.0]},
-                        cv=3)
+    grid = GridSearchCV(
+        pipe, {"svc__kernel": [FidelityKernel(f) for f in reps], "svc__C": [0.1, 10.0]}, cv=3
+    )
     grid.fit(X, y)
     assert set(grid.best_params_) == {"svc__kernel", "svc__C"}
     assert grid.best_params_["svc__C"] == 10.0  # a hard margin fits separable data better
@@ -54,9 +62,16 @@ def test_pipeline_grid_search_picks_parameters():
     scores = grid.cv_results_["mean_test_score"]
     assert grid.best_index_ == int(np.argmax(scores))
     assert grid.score(Xt, yt) >= 0.9
-    vq = GridSearchCV(Pipeline([("scale", StandardScaler()),
-                                ("vqc", VQClassifier(max_iter=15, learning_rate=0.2, random_state=0))]),
-                      {"vqc__n_layers": [1, 2]}, cv=2).fit(X[:16], y[:16])
+    vq = GridSearchCV(
+        Pipeline(
+            [
+                ("scale", StandardScaler()),
+                ("vqc", VQClassifier(max_iter=15, learning_rate=0.2, random_state=0)),
+            ]
+        ),
+        {"vqc__n_layers": [1, 2]},
+        cv=2,
+    ).fit(X[:16], y[:16])
     assert vq.best_params_["vqc__n_layers"] in (1, 2)
     assert vq.best_estimator_[-1].weights_.shape[0] == vq.best_params_["vqc__n_layers"]
 
@@ -71,13 +86,16 @@ def test_nested_kernel_parameters_and_clone():
     assert twin.kernel.feature_map is not model.kernel.feature_map
 
 
-@pytest.mark.parametrize("make", [
-    lambda: QSVC(FidelityKernel(zz_circuit(2)), probability=True, random_state=0),
-    lambda: QSVR(ProjectedKernel(zz_circuit(2))),
-    lambda: QuantumKernelRidge(FidelityKernel(zz_circuit(2)), alpha=0.5),
-    lambda: VQClassifier(n_layers=1, max_iter=5, random_state=0),
-    lambda: VQRegressor(n_layers=1, max_iter=5, random_state=0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: QSVC(FidelityKernel(zz_circuit(2)), probability=True, random_state=0),
+        lambda: QSVR(ProjectedKernel(zz_circuit(2))),
+        lambda: QuantumKernelRidge(FidelityKernel(zz_circuit(2)), alpha=0.5),
+        lambda: VQClassifier(n_layers=1, max_iter=5, random_state=0),
+        lambda: VQRegressor(n_layers=1, max_iter=5, random_state=0),
+    ],
+)
 def test_pickle_round_trip(make):
     X, y, Xt, _ = ad_hoc(training_size=8, test_size=3, n=2, gap=0.3, seed=2)
     model = make().fit(X, y)
@@ -104,7 +122,10 @@ def test_regressors_fit_a_smooth_target(rng):
     k = FidelityKernel(iqp_encoding)  # smooth on [-1, 1] (the ZZ map's (pi - x)(pi - y) is not)
     assert QuantumKernelRidge(k, alpha=1e-2).fit(X, y).score(Xt, yt) > 0.95
     assert QSVR(k, C=100.0, epsilon=0.01).fit(X, y).score(Xt, yt) > 0.95
-    assert QuantumKernelRidge(ProjectedKernel(angle_encoding), alpha=1e-2).fit(X, y).score(Xt, yt) > 0.95
+    assert (
+        QuantumKernelRidge(ProjectedKernel(angle_encoding), alpha=1e-2).fit(X, y).score(Xt, yt)
+        > 0.95
+    )
     vq = VQRegressor(n_layers=2, max_iter=60, learning_rate=0.1, random_state=0).fit(X, y)
     assert vq.score(Xt, yt) > 0.8
     assert vq.loss_curve_[-1] < vq.loss_curve_[0]

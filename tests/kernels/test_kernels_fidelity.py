@@ -57,9 +57,14 @@ def test_blocks_and_single_precision_agree(data, rng):
     X, Y = data
     X = np.concatenate([X, rng.uniform(0, 6, size=(6, 3))])
     full = FidelityKernel(zz_circuit(3)).evaluate(X)
-    np.testing.assert_allclose(FidelityKernel(zz_circuit(3), batch_size=4).evaluate(X), full, atol=1e-12)
-    np.testing.assert_allclose(FidelityKernel(zz_circuit(3), batch_size=3).evaluate(X, Y),
-                               FidelityKernel(zz_circuit(3)).evaluate(X, Y), atol=1e-12)
+    np.testing.assert_allclose(
+        FidelityKernel(zz_circuit(3), batch_size=4).evaluate(X), full, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        FidelityKernel(zz_circuit(3), batch_size=3).evaluate(X, Y),
+        FidelityKernel(zz_circuit(3)).evaluate(X, Y),
+        atol=1e-12,
+    )
     single = FidelityKernel(zz_circuit(3), dtype="complex64").evaluate(X)
     np.testing.assert_allclose(single, full, atol=2e-5)
 
@@ -71,7 +76,9 @@ def test_weighted_feature_map(rng):
     c.ry(w[0] * x[0], 0).ry(x[1] + w[1], 1).cnot(0, 1).rz(x[0], 1)
     X = rng.uniform(-2, 2, size=(5, 2))
     wv = np.array([0.7, -0.3])
-    states = np.array([hqml.testing.reference_state(c, inputs={"x": xi}, weights={"w": wv}) for xi in X])
+    states = np.array(
+        [hqml.testing.reference_state(c, inputs={"x": xi}, weights={"w": wv}) for xi in X]
+    )
     K = FidelityKernel(c, weights={"w": wv}).evaluate(X)
     np.testing.assert_allclose(K, gram_dense(states, states), atol=1e-12)
     with pytest.raises(ValueError, match="trainable weights"):
@@ -103,12 +110,15 @@ def test_shot_estimates_converge(data):
     np.testing.assert_array_equal(sym, again)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.zeros(3), "2-D"),
-    (np.full((2, 3), np.nan), "NaN"),
-    (np.zeros((2, 4)), "4 feature"),
-    (np.zeros((2, 0)), "0 features"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros(3), "2-D"),
+        (np.full((2, 3), np.nan), "NaN"),
+        (np.zeros((2, 4)), "4 feature"),
+        (np.zeros((2, 0)), "0 features"),
+    ],
+)
 def test_bad_inputs_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         FidelityKernel(zz_circuit(3)).evaluate(bad)

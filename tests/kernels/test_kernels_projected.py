@@ -23,7 +23,8 @@ def projected_dense(X, Y, gamma, n):
     K = np.empty((len(X), len(Y)))
     for i, a in enumerate(rx):
         for j, b in enumerate(ry):
-            K[i, j] = np.exp(-gamma * sum(np.linalg.norm(p - q, "fro") ** 2 for p, q in zip(a, b)))
+            d2 = sum(np.linalg.norm(p - q, "fro") ** 2 for p, q in zip(a, b, strict=True))
+            K[i, j] = np.exp(-gamma * d2)
     return K
 
 

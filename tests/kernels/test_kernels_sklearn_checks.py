@@ -8,8 +8,15 @@ No check is skipped or expected to fail.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hqml.circuit.templates import angle_encoding
-from hqml.kernels import (QSVC, QSVR, FidelityKernel, ProjectedKernel, QuantumKernelRidge,
-                          VQClassifier, VQRegressor)
+from hqml.kernels import (
+    QSVC,
+    QSVR,
+    FidelityKernel,
+    ProjectedKernel,
+    QuantumKernelRidge,
+    VQClassifier,
+    VQRegressor,
+)
 
 ESTIMATORS = [
     QSVC(FidelityKernel(angle_encoding)),

@@ -7,8 +7,15 @@ from kernels.kernel_refs import zz_circuit
 
 import hqml
 from hqml.circuit.templates import zz_feature_map
-from hqml.kernels import (FidelityKernel, check_kernel_matrix, concentration_rate, is_valid_kernel,
-                          kernel_concentration, kernel_target_alignment, train_kernel)
+from hqml.kernels import (
+    FidelityKernel,
+    check_kernel_matrix,
+    concentration_rate,
+    is_valid_kernel,
+    kernel_concentration,
+    kernel_target_alignment,
+    train_kernel,
+)
 
 
 def test_alignment_matches_formula(rng):
@@ -21,7 +28,8 @@ def test_alignment_matches_formula(rng):
     H = np.eye(6) - 1 / 6
     Kc, Tc = H @ K @ H, H @ T @ H
     assert kernel_target_alignment(K, y, centered=True) == pytest.approx(
-        np.sum(Kc * Tc) / (np.linalg.norm(Kc) * np.linalg.norm(Tc)), rel=1e-12)
+        np.sum(Kc * Tc) / (np.linalg.norm(Kc) * np.linalg.norm(Tc)), rel=1e-12
+    )
     Kt = torch.tensor(K, requires_grad=True)
     a = kernel_target_alignment(Kt, y)
     a.backward()

@@ -26,7 +26,7 @@ def _haar_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
 
 
 def _signs(n: int) -> np.ndarray:
-    """``(2**n, n)``: eigenvalue (+1/-1) of ``Z_i`` on each basis state (wire 0 most significant)."""
+    """``(2**n, n)``: eigenvalue (+-1) of ``Z_i`` on each basis state (wire 0 the MSB)."""
     bits = (np.arange(2**n)[:, None] >> np.arange(n - 1, -1, -1)[None, :]) & 1
     return 1.0 - 2.0 * bits
 
@@ -46,9 +46,13 @@ def feature_states(X: np.ndarray) -> np.ndarray:
     return diag * (psi @ hn.T)  # U H U H |0>
 
 
-def ad_hoc(training_size: int, test_size: int, n: int = 2, gap: float = 0.3,
-           seed: int | np.random.Generator | None = None
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def ad_hoc(
+    training_size: int,
+    test_size: int,
+    n: int = 2,
+    gap: float = 0.3,
+    seed: int | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Generate the ad hoc dataset: ``X_train, y_train, X_test, y_test``.
 
     Args:
@@ -68,12 +72,17 @@ def ad_hoc(training_size: int, test_size: int, n: int = 2, gap: float = 0.3,
     >>> X.shape, int(y.sum()), Xt.shape
     ((10, 2), 5, (4, 2))
     """
-    for name, value, low in (("training_size", training_size, 0), ("test_size", test_size, 0),
-                             ("n", n, 1)):
+    for name, value, low in (
+        ("training_size", training_size, 0),
+        ("test_size", test_size, 0),
+        ("n", n, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if n > _MAX_QUBITS:
-        raise ValueError(f"n must be at most {_MAX_QUBITS} (dense simulation of 2**n amplitudes), got {n}")
+        raise ValueError(
+            f"n must be at most {_MAX_QUBITS} (dense simulation of 2**n amplitudes), got {n}"
+        )
     if not 0 <= gap < 1:
         raise ValueError(f"gap must be in [0, 1) (|<O>| <= 1), got {gap!r}")
     rng = np.random.default_rng(seed)
@@ -94,7 +103,9 @@ def ad_hoc(training_size: int, test_size: int, n: int = 2, gap: float = 0.3,
             found[label].append(take)
             counts[label] += len(take)
     if min(counts) < need:
-        raise ValueError(f"could not find {need} points per class with gap={gap}; use a smaller gap")
+        raise ValueError(
+            f"could not find {need} points per class with gap={gap}; use a smaller gap"
+        )
     splits = []
     for label in (0, 1):
         pts = np.concatenate(found[label]) if found[label] else np.zeros((0, n))
@@ -102,7 +113,9 @@ def ad_hoc(training_size: int, test_size: int, n: int = 2, gap: float = 0.3,
     out = []
     for part in (0, 1):
         X = np.concatenate([splits[0][part], splits[1][part]])
-        y = np.concatenate([np.zeros(len(splits[0][part]), np.int64), np.ones(len(splits[1][part]), np.int64)])
+        y = np.concatenate(
+            [np.zeros(len(splits[0][part]), np.int64), np.ones(len(splits[1][part]), np.int64)]
+        )
         order = rng.permutation(len(y))
         out.extend([X[order], y[order]])
     return out[0], out[1], out[2], out[3]

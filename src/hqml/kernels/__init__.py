@@ -12,14 +12,36 @@ from .fidelity import FidelityKernel, compute_uncompute
 from .projected import ProjectedKernel
 from .svm import QSVC, QSVR, QuantumKernelRidge
 from .trainable import AlignmentTraining, train_kernel
-from .utils import (ConcentrationPoint, KernelCheck, check_kernel_matrix, concentration_rate,
-                    is_valid_kernel, kernel_concentration, kernel_target_alignment)
+from .utils import (
+    ConcentrationPoint,
+    KernelCheck,
+    check_kernel_matrix,
+    concentration_rate,
+    is_valid_kernel,
+    kernel_concentration,
+    kernel_target_alignment,
+)
 from .variational import VQClassifier, VQRegressor, reuploading_circuit
 
 __all__ = [
-    "QuantumKernel", "FidelityKernel", "ProjectedKernel", "resolve_feature_map", "compute_uncompute",
-    "train_kernel", "AlignmentTraining",
-    "kernel_target_alignment", "check_kernel_matrix", "is_valid_kernel", "KernelCheck",
-    "kernel_concentration", "concentration_rate", "ConcentrationPoint",
-    "QSVC", "QSVR", "QuantumKernelRidge", "VQClassifier", "VQRegressor", "reuploading_circuit",
+    "QuantumKernel",
+    "FidelityKernel",
+    "ProjectedKernel",
+    "resolve_feature_map",
+    "compute_uncompute",
+    "train_kernel",
+    "AlignmentTraining",
+    "kernel_target_alignment",
+    "check_kernel_matrix",
+    "is_valid_kernel",
+    "KernelCheck",
+    "kernel_concentration",
+    "concentration_rate",
+    "ConcentrationPoint",
+    "QSVC",
+    "QSVR",
+    "QuantumKernelRidge",
+    "VQClassifier",
+    "VQRegressor",
+    "reuploading_circuit",
 ]

@@ -37,19 +37,26 @@ def resolve_feature_map(feature_map: FeatureMap, n_features: int) -> Circuit:
     circuit = feature_map
     if not isinstance(circuit, Circuit):
         if not callable(feature_map):
-            raise TypeError(f"feature_map must be an hqml.Circuit or a callable n_features -> Circuit,"
-                            f" got {type(feature_map).__name__}")
+            raise TypeError(
+                f"feature_map must be an hqml.Circuit or a callable n_features -> Circuit,"
+                f" got {type(feature_map).__name__}"
+            )
         circuit = feature_map(n_features)
         if not isinstance(circuit, Circuit):
-            raise TypeError(f"feature_map({n_features}) returned {type(circuit).__name__}, not an"
-                            " hqml.Circuit")
+            raise TypeError(
+                f"feature_map({n_features}) returned {type(circuit).__name__}, not an hqml.Circuit"
+            )
     if len(circuit.inputs) != 1:
-        raise ValueError(f"a feature map needs exactly one input array (the features); this circuit"
-                         f" has {sorted(circuit.inputs) or 'none'}; declare one with c.input('x', d)")
+        raise ValueError(
+            f"a feature map needs exactly one input array (the features); this circuit"
+            f" has {sorted(circuit.inputs) or 'none'}; declare one with c.input('x', d)"
+        )
     arr = next(iter(circuit.inputs.values()))
     if arr.size != n_features or len(arr.shape) > 1:
-        raise ValueError(f"the feature map's input '{arr.name}' has shape {arr.shape}, but the data has"
-                         f" {n_features} feature(s); build the map for {n_features} features")
+        raise ValueError(
+            f"the feature map's input '{arr.name}' has shape {arr.shape}, but the data has"
+            f" {n_features} feature(s); build the map for {n_features} features"
+        )
     return circuit
 
 
@@ -60,10 +67,14 @@ def check_samples(X: Any, name: str = "X") -> np.ndarray:
     try:
         arr = np.array(X, dtype=np.float64)  # a writable copy (torch refuses read-only memory)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers of shape (n_samples, n_features)") from None
+        raise ValueError(
+            f"{name} must be an array of real numbers of shape (n_samples, n_features)"
+        ) from None
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape};"
-                         " reshape a single sample with X.reshape(1, -1)")
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape};"
+            " reshape a single sample with X.reshape(1, -1)"
+        )
     if arr.shape[1] == 0:
         raise ValueError(f"{name} has 0 features; a quantum kernel needs at least one")
     if not np.isfinite(arr).all():
@@ -83,13 +94,17 @@ _CIRCUIT_KEY = "__hqml_circuit_json__"
 
 def circuit_state(state: dict[str, Any]) -> dict[str, Any]:
     """A copy of an object's ``__dict__`` with circuits replaced by their JSON (picklable)."""
-    return {k: {_CIRCUIT_KEY: v.to_json()} if isinstance(v, Circuit) else v for k, v in state.items()}
+    return {
+        k: {_CIRCUIT_KEY: v.to_json()} if isinstance(v, Circuit) else v for k, v in state.items()
+    }
 
 
 def restore_circuits(state: dict[str, Any]) -> dict[str, Any]:
     """Undo :func:`circuit_state`."""
-    return {k: Circuit.from_json(v[_CIRCUIT_KEY]) if isinstance(v, dict) and _CIRCUIT_KEY in v else v
-            for k, v in state.items()}
+    return {
+        k: Circuit.from_json(v[_CIRCUIT_KEY]) if isinstance(v, dict) and _CIRCUIT_KEY in v else v
+        for k, v in state.items()
+    }
 
 
 class QuantumKernel(BaseEstimator):
@@ -112,8 +127,10 @@ class QuantumKernel(BaseEstimator):
         super().__setstate__(restore_circuits(state))
 
     def __sklearn_clone__(self) -> QuantumKernel:
-        params = {k: v.copy() if isinstance(v, Circuit) else clone(v, safe=False)
-                  for k, v in self.get_params(deep=False).items()}
+        params = {
+            k: v.copy() if isinstance(v, Circuit) else clone(v, safe=False)
+            for k, v in self.get_params(deep=False).items()
+        }
         return type(self)(**params)
 
     # --- the scikit-learn kernel interface --------------------------------------------------
@@ -125,7 +142,9 @@ class QuantumKernel(BaseEstimator):
         X = check_samples(X, "X")
         Yc = None if Y is None else check_samples(Y, "Y")
         if Yc is not None and Yc.shape[1] != X.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features but Y has {Yc.shape[1]}; they must match")
+            raise ValueError(
+                f"X has {X.shape[1]} features but Y has {Yc.shape[1]}; they must match"
+            )
         circuit = resolve_feature_map(self.feature_map, X.shape[1])
         weights = self._weight_tensors(circuit)
         with torch.no_grad():
@@ -141,30 +160,55 @@ class QuantumKernel(BaseEstimator):
         return False
 
     # --- weights ----------------------------------------------------------------------------
-    def _weight_tensors(self, circuit: Circuit, requires_grad: bool = False) -> dict[str, torch.Tensor]:
+    def _weight_tensors(
+        self, circuit: Circuit, requires_grad: bool = False
+    ) -> dict[str, torch.Tensor]:
         given = dict(self.weights or {})
         missing = sorted(set(circuit.weights) - set(given))
         if missing:
-            raise ValueError(f"the feature map has trainable weights {missing} with no values; pass"
-                             " weights={name: tensor} or train them with hqml.kernels.train_kernel")
+            raise ValueError(
+                f"the feature map has trainable weights {missing} with no values; pass"
+                " weights={name: tensor} or train them with hqml.kernels.train_kernel"
+            )
         unknown = sorted(set(given) - set(circuit.weights))
         if unknown:
-            raise ValueError(f"weights {unknown} are not weights of the feature map; it has"
-                             f" {sorted(circuit.weights) or 'none'}")
+            raise ValueError(
+                f"weights {unknown} are not weights of the feature map; it has"
+                f" {sorted(circuit.weights) or 'none'}"
+            )
         out = {}
         for name, value in given.items():
-            t = torch.as_tensor(np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor)
-                                           else value, dtype=np.float64))
+            t = torch.as_tensor(
+                np.asarray(
+                    value.detach().cpu() if isinstance(value, torch.Tensor) else value,
+                    dtype=np.float64,
+                )
+            )
             if tuple(t.shape) != circuit.weights[name].shape:
-                raise ValueError(f"weight '{name}' has shape {tuple(t.shape)}; the feature map needs"
-                                 f" {circuit.weights[name].shape}")
+                raise ValueError(
+                    f"weight '{name}' has shape {tuple(t.shape)}; the feature map needs"
+                    f" {circuit.weights[name].shape}"
+                )
             out[name] = t.requires_grad_(requires_grad)
         return out
 
     # --- subclasses -------------------------------------------------------------------------
-    def _gram(self, circuit: Circuit, X: np.ndarray, Y: np.ndarray | None,
-              weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _gram(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+    ) -> torch.Tensor:
         raise NotImplementedError
 
 
-__all__ = ["QuantumKernel", "circuit_state", "restore_circuits", "FeatureMap", "resolve_feature_map", "check_samples", "complex_dtype"]
+__all__ = [
+    "QuantumKernel",
+    "circuit_state",
+    "restore_circuits",
+    "FeatureMap",
+    "resolve_feature_map",
+    "check_samples",
+    "complex_dtype",
+]

@@ -29,15 +29,25 @@ def _real(dtype: torch.dtype) -> torch.dtype:
 
 def _auto_batch(n_qubits: int, batch_size: int | None, itemsize: int) -> int:
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         return int(batch_size)
     return max(1, _BLOCK_BYTES // (itemsize * 2**n_qubits))
 
 
-def feature_states(circuit: Circuit, X: np.ndarray | torch.Tensor, weights: Mapping[str, torch.Tensor],
-                   *, backend: Any = "statevector", dtype: torch.dtype = torch.complex128,
-                   batch_size: int | None = None) -> torch.Tensor:
+def feature_states(
+    circuit: Circuit,
+    X: np.ndarray | torch.Tensor,
+    weights: Mapping[str, torch.Tensor],
+    *,
+    backend: Any = "statevector",
+    dtype: torch.dtype = torch.complex128,
+    batch_size: int | None = None,
+) -> torch.Tensor:
     """The states ``|psi(x)>`` of the rows of ``X``: ``(N, 2**n)``, simulated in batches.
 
     Differentiable in ``weights`` when they require grad (backprop through the simulator).
@@ -47,8 +57,10 @@ def feature_states(circuit: Circuit, X: np.ndarray | torch.Tensor, weights: Mapp
     b = _auto_batch(circuit.n_qubits, batch_size, itemsize)
     Xt = torch.as_tensor(X, dtype=_real(dtype))
     w = {k: v.to(_real(dtype)) for k, v in weights.items()}
-    parts = [state(circuit, inputs={name: Xt[i:i + b]}, weights=w, backend=backend, dtype=dtype)
-             for i in range(0, Xt.shape[0], b)]
+    parts = [
+        state(circuit, inputs={name: Xt[i : i + b]}, weights=w, backend=backend, dtype=dtype)
+        for i in range(0, Xt.shape[0], b)
+    ]
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
@@ -61,14 +73,14 @@ def overlap_gram(psi_x: torch.Tensor, psi_y: torch.Tensor | None, block: int) ->
     n, m = psi_x.shape[0], psi_y.shape[0]
     K = torch.empty(n, m, dtype=psi_x.real.dtype, device=psi_x.device)
     for i in range(0, n, block):
-        rows = psi_x[i:i + block]
+        rows = psi_x[i : i + block]
         for j in range(i if symmetric else 0, m, block):
-            G = (rows @ psi_y[j:j + block].conj().T).abs().square_()
+            G = (rows @ psi_y[j : j + block].conj().T).abs().square_()
             if symmetric and j == i:  # keep the upper triangle; the matrix is exactly symmetric
                 G = G.triu() + G.triu(1).T
-            K[i:i + block, j:j + block] = G
+            K[i : i + block, j : j + block] = G
             if symmetric and j != i:
-                K[j:j + block, i:i + block] = G.T
+                K[j : j + block, i : i + block] = G.T
     return K
 
 
@@ -134,9 +146,17 @@ class FidelityKernel(QuantumKernel):
         ((3, 3), True)
     """
 
-    def __init__(self, feature_map: FeatureMap, *, weights: Mapping[str, Any] | None = None,
-                 shots: int | None = None, seed: int | None = None, backend: Any = "statevector",
-                 batch_size: int | None = None, dtype: str = "complex128"):
+    def __init__(
+        self,
+        feature_map: FeatureMap,
+        *,
+        weights: Mapping[str, Any] | None = None,
+        shots: int | None = None,
+        seed: int | None = None,
+        backend: Any = "statevector",
+        batch_size: int | None = None,
+        dtype: str = "complex128",
+    ):
         self.feature_map = feature_map
         self.weights = weights
         self.shots = shots
@@ -145,24 +165,43 @@ class FidelityKernel(QuantumKernel):
         self.batch_size = batch_size
         self.dtype = dtype
 
-    def _gram(self, circuit: Circuit, X: np.ndarray, Y: np.ndarray | None,
-              weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _gram(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+    ) -> torch.Tensor:
         cdt = complex_dtype(self.dtype)
         if self.shots is not None:
             return self._gram_shots(circuit, X, Y, weights, cdt)
-        psi_x = feature_states(circuit, X, weights, backend=self.backend, dtype=cdt,
-                               batch_size=self.batch_size)
-        psi_y = None if Y is None else feature_states(circuit, Y, weights, backend=self.backend,
-                                                      dtype=cdt, batch_size=self.batch_size)
+        psi_x = feature_states(
+            circuit, X, weights, backend=self.backend, dtype=cdt, batch_size=self.batch_size
+        )
+        psi_y = (
+            None
+            if Y is None
+            else feature_states(
+                circuit, Y, weights, backend=self.backend, dtype=cdt, batch_size=self.batch_size
+            )
+        )
         block = _auto_batch(circuit.n_qubits, self.batch_size, 16 if cdt == torch.complex128 else 8)
         return overlap_gram(psi_x, psi_y, block)
 
-    def _gram_shots(self, circuit: Circuit, X: np.ndarray, Y: np.ndarray | None,
-                    weights: Mapping[str, torch.Tensor], cdt: torch.dtype) -> torch.Tensor:
+    def _gram_shots(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+        cdt: torch.dtype,
+    ) -> torch.Tensor:
         shots = self.shots
         if isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1:
             raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)):
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)
+        ):
             raise ValueError(f"seed must be an int or None, got {self.seed!r}")
         gen = torch.Generator()
         gen.manual_seed(int(self.seed)) if self.seed is not None else gen.seed()
@@ -180,12 +219,23 @@ class FidelityKernel(QuantumKernel):
         b = self.batch_size or max(1, _BLOCK_BYTES // per_pair)
         est = torch.empty(len(rows), dtype=torch.float64)
         for s in range(0, len(rows), b):
-            r = torch.as_tensor(rows[s:s + b])
-            c = torch.as_tensor(cols[s:s + b])
-            bits = sample(cu, shots, inputs={xname: Xt[r], yname: Yt[c]}, weights=w,
-                          backend=self.backend, seed=gen, dtype=cdt)
-            est[s:s + b] = (bits.sum(-1) == 0).to(torch.float64).mean(-1)
-        K = torch.ones(n, m, dtype=torch.float64) if Y is None else torch.empty(n, m, dtype=torch.float64)
+            r = torch.as_tensor(rows[s : s + b])
+            c = torch.as_tensor(cols[s : s + b])
+            bits = sample(
+                cu,
+                shots,
+                inputs={xname: Xt[r], yname: Yt[c]},
+                weights=w,
+                backend=self.backend,
+                seed=gen,
+                dtype=cdt,
+            )
+            est[s : s + b] = (bits.sum(-1) == 0).to(torch.float64).mean(-1)
+        K = (
+            torch.ones(n, m, dtype=torch.float64)
+            if Y is None
+            else torch.empty(n, m, dtype=torch.float64)
+        )
         K[rows, cols] = est
         if Y is None:
             K[cols, rows] = est

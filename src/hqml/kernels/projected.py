@@ -22,10 +22,17 @@ from .base import FeatureMap, QuantumKernel, complex_dtype
 from .fidelity import _auto_batch, _real
 
 
-def bloch_vectors(circuit: Circuit, data: np.ndarray, weights: Mapping[str, torch.Tensor], *,
-                  backend: Any = "statevector", dtype: torch.dtype = torch.complex128,
-                  shots: int | None = None, seed: torch.Generator | None = None,
-                  batch_size: int | None = None) -> torch.Tensor:
+def bloch_vectors(
+    circuit: Circuit,
+    data: np.ndarray,
+    weights: Mapping[str, torch.Tensor],
+    *,
+    backend: Any = "statevector",
+    dtype: torch.dtype = torch.complex128,
+    shots: int | None = None,
+    seed: torch.Generator | None = None,
+    batch_size: int | None = None,
+) -> torch.Tensor:
     """``(N, n, 3)``: ``<X_q>, <Y_q>, <Z_q>`` of every qubit ``q`` for each row of ``data``."""
     n = circuit.n_qubits
     observables: list[PauliSum] = [P(q) for q in range(n) for P in (X, Y, Z)]
@@ -34,9 +41,19 @@ def bloch_vectors(circuit: Circuit, data: np.ndarray, weights: Mapping[str, torc
     rdt = _real(dtype)
     Xt = torch.as_tensor(data, dtype=rdt)
     w = {k: v.to(rdt) for k, v in weights.items()}
-    parts = [expval(circuit, observables, inputs={name: Xt[i:i + b]}, weights=w, backend=backend,
-                    dtype=dtype, shots=shots, seed=seed)
-             for i in range(0, Xt.shape[0], b)]
+    parts = [
+        expval(
+            circuit,
+            observables,
+            inputs={name: Xt[i : i + b]},
+            weights=w,
+            backend=backend,
+            dtype=dtype,
+            shots=shots,
+            seed=seed,
+        )
+        for i in range(0, Xt.shape[0], b)
+    ]
     out = parts[0] if len(parts) == 1 else torch.cat(parts)
     return out.reshape(-1, n, 3)
 
@@ -67,10 +84,18 @@ class ProjectedKernel(QuantumKernel):
         True
     """
 
-    def __init__(self, feature_map: FeatureMap, gamma: float = 1.0, *,
-                 weights: Mapping[str, Any] | None = None, shots: int | None = None,
-                 seed: int | None = None, backend: Any = "statevector",
-                 batch_size: int | None = None, dtype: str = "complex128"):
+    def __init__(
+        self,
+        feature_map: FeatureMap,
+        gamma: float = 1.0,
+        *,
+        weights: Mapping[str, Any] | None = None,
+        shots: int | None = None,
+        seed: int | None = None,
+        backend: Any = "statevector",
+        batch_size: int | None = None,
+        dtype: str = "complex128",
+    ):
         self.feature_map = feature_map
         self.gamma = gamma
         self.weights = weights
@@ -80,8 +105,13 @@ class ProjectedKernel(QuantumKernel):
         self.batch_size = batch_size
         self.dtype = dtype
 
-    def _gram(self, circuit: Circuit, X: np.ndarray, Y: np.ndarray | None,
-              weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _gram(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+    ) -> torch.Tensor:
         gamma = self.gamma
         if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not gamma > 0:
             raise ValueError(f"gamma must be a positive number, got {gamma!r}")
@@ -90,10 +120,14 @@ class ProjectedKernel(QuantumKernel):
         if self.shots is not None:
             gen = torch.Generator()
             gen.manual_seed(int(self.seed)) if self.seed is not None else gen.seed()
-        kw = dict(backend=self.backend, dtype=cdt, shots=self.shots, seed=gen, batch_size=self.batch_size)
+        kw = dict(
+            backend=self.backend, dtype=cdt, shots=self.shots, seed=gen, batch_size=self.batch_size
+        )
         bx = bloch_vectors(circuit, X, weights, **kw).flatten(1)
         by = bx if Y is None else bloch_vectors(circuit, Y, weights, **kw).flatten(1)
-        d2 = (bx.square().sum(1)[:, None] + by.square().sum(1)[None, :] - 2 * bx @ by.T).clamp_min(0)
+        d2 = (bx.square().sum(1)[:, None] + by.square().sum(1)[None, :] - 2 * bx @ by.T).clamp_min(
+            0
+        )
         if Y is None:  # exact zeros on the diagonal despite rounding in the expansion above
             d2 = d2 * (1 - torch.eye(d2.shape[0], dtype=d2.dtype, device=d2.device))
         return torch.exp(-float(gamma) * 0.5 * d2)

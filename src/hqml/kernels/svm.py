@@ -40,8 +40,10 @@ class _QuantumKernelModel(BaseEstimator):
         if self.kernel is None:
             return default_kernel()
         if not callable(getattr(self.kernel, "evaluate", None)):
-            raise TypeError(f"kernel must be a quantum kernel (FidelityKernel, ProjectedKernel, ...)"
-                            f" with an evaluate(X, Y) method, got {type(self.kernel).__name__}")
+            raise TypeError(
+                f"kernel must be a quantum kernel (FidelityKernel, ProjectedKernel, ...)"
+                f" with an evaluate(X, Y) method, got {type(self.kernel).__name__}"
+            )
         return clone(self.kernel)
 
     def _fit_model(self, model: Any, X: Any, y: Any) -> np.ndarray:
@@ -82,9 +84,17 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
         support_, X_fit_.
     """
 
-    def __init__(self, kernel: QuantumKernel | None = None, *, C: float = 1.0,
-                 class_weight: Any = None, probability: bool = False, tol: float = 1e-3,
-                 max_iter: int = -1, random_state: Any = None):
+    def __init__(
+        self,
+        kernel: QuantumKernel | None = None,
+        *,
+        C: float = 1.0,
+        class_weight: Any = None,
+        probability: bool = False,
+        tol: float = 1e-3,
+        max_iter: int = -1,
+        random_state: Any = None,
+    ):
         self.kernel = kernel
         self.C = C
         self.class_weight = class_weight
@@ -97,8 +107,13 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
         """Fit on samples ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
-        svc = SVC(kernel="precomputed", C=self.C, class_weight=self.class_weight, tol=self.tol,
-                  max_iter=self.max_iter)
+        svc = SVC(
+            kernel="precomputed",
+            C=self.C,
+            class_weight=self.class_weight,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
         K = self._fit_model(svc, X, y)
         self.classes_ = self.model_.classes_
         self.support_ = self.model_.support_
@@ -106,10 +121,14 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
         if self.probability:
             smallest = int(np.min(np.unique(y, return_counts=True)[1]))
             if smallest < 2:
-                raise ValueError("probability=True needs at least 2 samples of every class (Platt"
-                                 " scaling is fitted by cross-validation)")
+                raise ValueError(
+                    "probability=True needs at least 2 samples of every class (Platt"
+                    " scaling is fitted by cross-validation)"
+                )
             folds = StratifiedKFold(min(5, smallest), shuffle=True, random_state=self.random_state)
-            self.calibrator_ = CalibratedClassifierCV(clone(svc), cv=folds, ensemble=False).fit(K, y)
+            self.calibrator_ = CalibratedClassifierCV(clone(svc), cv=folds, ensemble=False).fit(
+                K, y
+            )
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -146,8 +165,15 @@ class QSVR(RegressorMixin, _QuantumKernelModel):
         tol: stopping tolerance; max_iter: solver iteration limit (-1: none).
     """
 
-    def __init__(self, kernel: QuantumKernel | None = None, *, C: float = 1.0, epsilon: float = 0.1,
-                 tol: float = 1e-3, max_iter: int = -1):
+    def __init__(
+        self,
+        kernel: QuantumKernel | None = None,
+        *,
+        C: float = 1.0,
+        epsilon: float = 0.1,
+        tol: float = 1e-3,
+        max_iter: int = -1,
+    ):
         self.kernel = kernel
         self.C = C
         self.epsilon = epsilon
@@ -157,8 +183,13 @@ class QSVR(RegressorMixin, _QuantumKernelModel):
     def fit(self, X: Any, y: Any) -> QSVR:
         """Fit on ``X`` (n_samples, n_features) and real targets ``y``; returns ``self``."""
         X, y = validate_data(self, X, y, y_numeric=True)
-        svr = SVR(kernel="precomputed", C=self.C, epsilon=self.epsilon, tol=self.tol,
-                  max_iter=self.max_iter)
+        svr = SVR(
+            kernel="precomputed",
+            C=self.C,
+            epsilon=self.epsilon,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
         self._fit_model(svr, X, y)
         self.support_ = self.model_.support_
         self.n_iter_ = self.model_.n_iter_

@@ -19,8 +19,12 @@ from sklearn.base import clone
 from .base import QuantumKernel, check_samples, resolve_feature_map
 from .utils import kernel_target_alignment
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad,
-               "rmsprop": torch.optim.RMSprop}
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "sgd": torch.optim.SGD,
+    "adagrad": torch.optim.Adagrad,
+    "rmsprop": torch.optim.RMSprop,
+}
 
 
 @dataclass
@@ -31,9 +35,18 @@ class AlignmentTraining:
     history: list[float] = field(default_factory=list)
 
 
-def train_kernel(kernel: QuantumKernel, X: Any, y: Any, *, epochs: int = 50,
-                 learning_rate: float = 0.05, optimizer: str = "adam", batch_size: int | None = None,
-                 centered: bool = False, random_state: int | None = None) -> AlignmentTraining:
+def train_kernel(
+    kernel: QuantumKernel,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 50,
+    learning_rate: float = 0.05,
+    optimizer: str = "adam",
+    batch_size: int | None = None,
+    centered: bool = False,
+    random_state: int | None = None,
+) -> AlignmentTraining:
     """Train a kernel's feature-map weights to maximise kernel-target alignment on ``(X, y)``.
 
     Args:
@@ -57,8 +70,10 @@ def train_kernel(kernel: QuantumKernel, X: Any, y: Any, *, epochs: int = 50,
         ValueError: the kernel samples shots, its feature map has no weights, or bad settings.
     """
     if getattr(kernel, "shots", None) is not None:
-        raise ValueError("train_kernel needs an exact kernel (shots=None); sampled Gram matrices are"
-                         " not differentiable")
+        raise ValueError(
+            "train_kernel needs an exact kernel (shots=None); sampled Gram matrices are"
+            " not differentiable"
+        )
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if optimizer not in _OPTIMIZERS:
@@ -76,8 +91,10 @@ def train_kernel(kernel: QuantumKernel, X: Any, y: Any, *, epochs: int = 50,
     if random_state is None:
         gen.seed()
     if kernel.weights is None:
-        start = {k: (torch.rand(a.shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
-                 for k, a in circuit.weights.items()}
+        start = {
+            k: (torch.rand(a.shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
+            for k, a in circuit.weights.items()
+        }
         work = clone(kernel).set_params(weights=start)
     else:
         work = clone(kernel)

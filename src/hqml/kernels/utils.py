@@ -47,7 +47,9 @@ def kernel_target_alignment(K: Any, y: Any, *, centered: bool = False) -> Any:
         n = Kt.shape[0]
         H = torch.eye(n, dtype=Kt.dtype, device=Kt.device) - 1.0 / n
         Kt, T = H @ Kt @ H, H @ T @ H
-    a = (Kt * T).sum() / (torch.linalg.matrix_norm(Kt) * torch.linalg.matrix_norm(T)).clamp_min(1e-300)
+    a = (Kt * T).sum() / (torch.linalg.matrix_norm(Kt) * torch.linalg.matrix_norm(T)).clamp_min(
+        1e-300
+    )
     return a if as_tensor else float(a)
 
 
@@ -79,8 +81,12 @@ def check_kernel_matrix(K: Any, *, atol: float = 1e-8) -> KernelCheck:
     asym = float(np.max(np.abs(K - K.T))) if K.size else 0.0
     eig = np.linalg.eigvalsh((K + K.T) / 2) if K.size else np.zeros(1)
     scale = max(1.0, float(np.max(np.abs(eig))))
-    return KernelCheck(symmetric=asym <= atol * scale, psd=float(eig[0]) >= -atol * scale,
-                       max_asymmetry=asym, min_eigenvalue=float(eig[0]))
+    return KernelCheck(
+        symmetric=asym <= atol * scale,
+        psd=float(eig[0]) >= -atol * scale,
+        max_asymmetry=asym,
+        min_eigenvalue=float(eig[0]),
+    )
 
 
 def is_valid_kernel(K: Any, *, atol: float = 1e-8) -> bool:
@@ -95,10 +101,16 @@ class ConcentrationPoint:
     variance: float  # variance of the off-diagonal entries
 
 
-def kernel_concentration(kernel_factory: Callable[[Circuit], Any],
-                         feature_map_factory: Callable[[int], Circuit], qubits: Sequence[int], *,
-                         n_samples: int = 50, low: float = 0.0, high: float = 2 * np.pi,
-                         seed: int = 0) -> list[ConcentrationPoint]:
+def kernel_concentration(
+    kernel_factory: Callable[[Circuit], Any],
+    feature_map_factory: Callable[[int], Circuit],
+    qubits: Sequence[int],
+    *,
+    n_samples: int = 50,
+    low: float = 0.0,
+    high: float = 2 * np.pi,
+    seed: int = 0,
+) -> list[ConcentrationPoint]:
     """Variance of off-diagonal kernel entries as the number of qubits grows.
 
     Exponential concentration (variance shrinking like ``b**-n``) is the kernel analogue of
@@ -130,7 +142,7 @@ def kernel_concentration(kernel_factory: Callable[[Circuit], Any],
 
 
 def concentration_rate(points: Sequence[ConcentrationPoint]) -> float:
-    """Fitted ``b`` in ``variance ~ b**-n`` (least squares on ``log variance``); > 1 concentrates."""
+    """Fitted ``b`` in ``variance ~ b**-n`` (least squares on log variance); > 1 concentrates."""
     if len(points) < 2:
         raise ValueError("need at least two qubit counts to fit a concentration rate")
     n = np.array([p.n_qubits for p in points], dtype=float)
@@ -139,5 +151,12 @@ def concentration_rate(points: Sequence[ConcentrationPoint]) -> float:
     return float(np.exp(-slope))
 
 
-__all__ = ["kernel_target_alignment", "check_kernel_matrix", "is_valid_kernel", "KernelCheck",
-           "kernel_concentration", "concentration_rate", "ConcentrationPoint"]
+__all__ = [
+    "kernel_target_alignment",
+    "check_kernel_matrix",
+    "is_valid_kernel",
+    "KernelCheck",
+    "kernel_concentration",
+    "concentration_rate",
+    "ConcentrationPoint",
+]

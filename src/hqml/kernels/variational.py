@@ -67,8 +67,10 @@ class _VariationalModel(BaseEstimator):
         n_qubits = n_features if self.n_qubits is None else _check_int(self.n_qubits, "n_qubits", 1)
         n_qubits = min(n_qubits, n_features)
         if n_qubits > _MAX_QUBITS:
-            raise ValueError(f"{n_features} features would need {n_qubits} qubits; set n_qubits="
-                             f" (at most {_MAX_QUBITS}) to upload several features per qubit")
+            raise ValueError(
+                f"{n_features} features would need {n_qubits} qubits; set n_qubits="
+                f" (at most {_MAX_QUBITS}) to upload several features per qubit"
+            )
         max_iter = _check_int(self.max_iter, "max_iter", 1)
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
@@ -80,8 +82,14 @@ class _VariationalModel(BaseEstimator):
         """``(N, n_qubits)`` of ``<Z_q>``, differentiable in ``w``."""
         c = self.circuit_
         obs = [Z(q) for q in range(c.n_qubits)]
-        out = expval(c, obs, inputs={"x": torch.tensor(X, dtype=torch.float64)}, weights={"w": w},
-                     backend=self.backend, diff_method=self.diff_method)
+        out = expval(
+            c,
+            obs,
+            inputs={"x": torch.tensor(X, dtype=torch.float64)},
+            weights={"w": w},
+            backend=self.backend,
+            diff_method=self.diff_method,
+        )
         return out.reshape(X.shape[0], c.n_qubits)
 
     def _train(self, X: np.ndarray, target: torch.Tensor, n_out: int, loss_fn: Any) -> None:
@@ -89,7 +97,7 @@ class _VariationalModel(BaseEstimator):
         rng = check_random_state(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(0, 2**31 - 1)))
         self.circuit_ = reuploading_circuit(X.shape[1], n_qubits, n_layers)
-        w = ((torch.rand(n_layers, n_qubits, 2, generator=gen, dtype=torch.float64) * 2 - 1) * np.pi)
+        w = (torch.rand(n_layers, n_qubits, 2, generator=gen, dtype=torch.float64) * 2 - 1) * np.pi
         bound = 1 / np.sqrt(n_qubits)
         coef = (torch.rand(n_out, n_qubits, generator=gen, dtype=torch.float64) * 2 - 1) * bound
         icpt = torch.zeros(n_out, dtype=torch.float64)
@@ -102,7 +110,7 @@ class _VariationalModel(BaseEstimator):
             order = torch.randperm(n, generator=gen).numpy() if bs < n else np.arange(n)
             total = 0.0
             for s in range(0, n, bs):
-                idx = order[s:s + bs]
+                idx = order[s : s + bs]
                 opt.zero_grad()
                 out = self._features(X[idx], w) @ coef.T + icpt
                 loss = loss_fn(out, target[idx])
@@ -147,9 +155,18 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         array([0, 0, 1, 1])
     """
 
-    def __init__(self, n_layers: int = 2, *, n_qubits: int | None = None, max_iter: int = 100,
-                 learning_rate: float = 0.1, batch_size: int | None = None,
-                 backend: Any = "statevector", diff_method: str = "best", random_state: Any = None):
+    def __init__(
+        self,
+        n_layers: int = 2,
+        *,
+        n_qubits: int | None = None,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        batch_size: int | None = None,
+        backend: Any = "statevector",
+        diff_method: str = "best",
+        random_state: Any = None,
+    ):
         self.n_layers = n_layers
         self.n_qubits = n_qubits
         self.max_iter = max_iter
@@ -177,7 +194,7 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Softmax of the read-out logits, ``(n_samples, n_classes)``."""
-        out = self._outputs(X)[:, :len(self.classes_)]
+        out = self._outputs(X)[:, : len(self.classes_)]
         out = out - out.max(axis=1, keepdims=True)
         p = np.exp(out)
         return p / p.sum(axis=1, keepdims=True)
@@ -186,7 +203,7 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        out = self._outputs(X)[:, :len(self.classes_)]
+        out = self._outputs(X)[:, : len(self.classes_)]
         return self.classes_[np.argmax(out, axis=1)]
 
 
@@ -197,9 +214,18 @@ class VQRegressor(RegressorMixin, _VariationalModel):
     :class:`VQClassifier`.
     """
 
-    def __init__(self, n_layers: int = 2, *, n_qubits: int | None = None, max_iter: int = 100,
-                 learning_rate: float = 0.1, batch_size: int | None = None,
-                 backend: Any = "statevector", diff_method: str = "best", random_state: Any = None):
+    def __init__(
+        self,
+        n_layers: int = 2,
+        *,
+        n_qubits: int | None = None,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        batch_size: int | None = None,
+        backend: Any = "statevector",
+        diff_method: str = "best",
+        random_state: Any = None,
+    ):
         self.n_layers = n_layers
         self.n_qubits = n_qubits
         self.max_iter = max_iter

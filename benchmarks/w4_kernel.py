@@ -1,0 +1,260 @@
+"""W4: fidelity-kernel Gram matrix, N = 200, ZZ feature map (reps 2, all pairs), 4-10 qubits.
+
+Every framework computes the same ``N x N`` matrix ``|<psi(x_i)|psi(x_j)>|^2`` of the same data
+in complex128:
+
+- hqml: ``FidelityKernel(zz_feature_map(n))`` (N states simulated as one batch, Gram from their
+  inner products, upper triangle);
+- qiskit-ml: Qiskit Machine Learning's ``FidelityStatevectorKernel`` (its fastest setting: one
+  ``Statevector`` per sample, then inner products; the sampler-based ``FidelityQuantumKernel``
+  runs one circuit per pair and is slower still);
+- pennylane: ``qml.kernels.square_kernel_matrix`` over a compute-uncompute QNode on
+  ``lightning.qubit`` (its fastest CPU device here), one circuit per pair.
+
+Runs in the suite (``WORKLOAD``) or alone: ``.venv/bin/python benchmarks/w4_kernel.py`` prints a
+table of times and ratios and writes JSON under ``benchmarks/results/``. PennyLane needs
+``N (N - 1) / 2 = 19,900`` circuits for one matrix (tens of minutes), so the standalone run times
+it on the first ``--pl-samples`` samples and scales by the number of pairs (its cost is one
+independent circuit per pair, so it is linear in pairs); the table marks that value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.registry import Case, Impl, Prepared, Workload  # noqa: E402
+
+SEED = 404
+RESULTS = Path(__file__).resolve().parent / "results"
+PL_MAX_PAIRS = 5000  # the suite skips PennyLane above this many circuits per matrix
+
+
+def make_data(case: Case) -> dict[str, Any]:
+    rng = np.random.default_rng(SEED + case["n"])
+    return {"X": rng.uniform(0, 2 * np.pi, (case["N"], case["n"]))}
+
+
+def _gram(out: Any) -> dict[str, np.ndarray]:
+    return {"gram": np.asarray(out, dtype=np.float64)}
+
+
+def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
+    from hqml.circuit.templates import zz_feature_map
+    from hqml.kernels import FidelityKernel
+
+    kernel = FidelityKernel(zz_feature_map(case["n"], reps=2, entanglement="full"))
+    return Prepared(lambda: kernel.evaluate(data["X"]), _gram, "complex128")
+
+
+def _qiskit(case: Case, data: dict[str, Any]) -> Prepared:
+    from qiskit.circuit.library import zz_feature_map
+    from qiskit_machine_learning.kernels import FidelityStatevectorKernel
+
+    fm = zz_feature_map(case["n"], reps=2, entanglement="full")
+
+    def step() -> np.ndarray:  # a fresh kernel each call: its statevector cache starts empty
+        return FidelityStatevectorKernel(feature_map=fm).evaluate(data["X"])
+
+    return Prepared(step, _gram, "FidelityStatevectorKernel")
+
+
+def pennylane_kernel(n: int) -> Any:
+    """A ``k(x1, x2)`` for ``square_kernel_matrix``: the compute-uncompute QNode, P(|0...0>)."""
+    import pennylane as qml
+
+    dev = qml.device("lightning.qubit", wires=n)
+
+    def feature_map(x: Any) -> None:
+        for _ in range(2):
+            for i in range(n):
+                qml.Hadamard(i)
+            for i in range(n):
+                qml.PhaseShift(2 * x[i], wires=i)
+            for i in range(n):
+                for j in range(i + 1, n):
+                    qml.CNOT([i, j])
+                    qml.PhaseShift(2 * (np.pi - x[i]) * (np.pi - x[j]), wires=j)
+                    qml.CNOT([i, j])
+
+    @qml.qnode(dev)
+    def circuit(x1: Any, x2: Any) -> Any:
+        feature_map(x1)
+        qml.adjoint(feature_map)(x2)
+        return qml.probs(wires=range(n))
+
+    return lambda x1, x2: circuit(x1, x2)[0]
+
+
+def _pennylane(case: Case, data: dict[str, Any]) -> Prepared:
+    import pennylane as qml
+
+    k = pennylane_kernel(case["n"])
+    return Prepared(
+        lambda: qml.kernels.square_kernel_matrix(data["X"], k, assume_normalized_kernel=True),
+        _gram,
+        "square_kernel_matrix, lightning.qubit",
+    )
+
+
+def _pl_supports(case: Case) -> str | None:
+    pairs = case["N"] * (case["N"] - 1) // 2
+    if pairs > PL_MAX_PAIRS:
+        return (
+            f"pennylane skipped: {pairs} circuits per matrix; the standalone script"
+            " (benchmarks/w4_kernel.py) times a subset of pairs and scales"
+        )
+    return None
+
+
+WORKLOAD = Workload(
+    name="W4",
+    title="fidelity-kernel Gram matrix, N=200, ZZ feature map (reps 2, full), complex128",
+    cases=[{"n": n, "N": 200} for n in range(4, 11)],
+    quick_cases=[{"n": 3, "N": 20}],
+    make_data=make_data,
+    label=lambda case: f"n={case['n']} N={case['N']}",
+    impls=[
+        Impl("hqml", _hqml, modules=("torch", "hqml")),
+        Impl("qiskit-ml", _qiskit, modules=("qiskit", "qiskit_machine_learning")),
+        Impl(
+            "pennylane",
+            _pennylane,
+            modules=("pennylane", "pennylane_lightning"),
+            supports=_pl_supports,
+        ),
+    ],
+    notes=[
+        "PennyLane evaluates one circuit per pair (N(N-1)/2); the standalone script scales a"
+        " timed subset of pairs"
+    ],
+)
+
+
+# --- standalone run ----------------------------------------------------------------------------
+def _best_of(step: Any, repeats: int) -> tuple[float, Any]:
+    out = step()  # warm-up (imports, plan caches)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = step()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def run(
+    qubits: list[int], n_samples: int, pl_samples: int, repeats: int, threads: int
+) -> dict[str, Any]:
+    """Time the three frameworks on each qubit count; return the JSON-ready record."""
+    try:
+        from benchmarks.timing import pin_threads
+
+        pin_threads(threads)
+    except ImportError:
+        import torch
+
+        torch.set_num_threads(threads)
+    rows = []
+    for n in qubits:
+        case = {"n": n, "N": n_samples}
+        data = make_data(case)
+        row: dict[str, Any] = {"n_qubits": n, "n_samples": n_samples}
+        hq = _hqml(case, data)
+        row["hqml_s"], K = _best_of(hq.step, repeats)
+        qk = _qiskit(case, data)
+        row["qiskit_ml_s"], Kq = _best_of(qk.step, max(1, repeats // 3))
+        row["qiskit_max_abs_diff"] = float(np.abs(np.asarray(Kq) - K).max())
+        sub = {"X": data["X"][:pl_samples]}
+        pl = _pennylane({"n": n, "N": pl_samples}, sub)
+        t_sub, Kp = _best_of(pl.step, 1)
+        pairs_full, pairs_sub = n_samples * (n_samples - 1) / 2, pl_samples * (pl_samples - 1) / 2
+        row["pennylane_subset_s"] = t_sub
+        row["pennylane_subset_samples"] = pl_samples
+        row["pennylane_s"] = t_sub * pairs_full / pairs_sub
+        row["pennylane_extrapolated"] = pl_samples < n_samples
+        row["pennylane_max_abs_diff"] = float(
+            np.abs(np.asarray(Kp) - K[:pl_samples, :pl_samples]).max()
+        )
+        row["ratio_qiskit"] = row["qiskit_ml_s"] / row["hqml_s"]
+        row["ratio_pennylane"] = row["pennylane_s"] / row["hqml_s"]
+        rows.append(row)
+        print(
+            f"  n={n}: hqml {row['hqml_s']:.4f} s, qiskit-ml {row['qiskit_ml_s']:.3f} s,"
+            f" pennylane {row['pennylane_s']:.1f} s",
+            flush=True,
+        )
+    return {
+        "workload": "W4 fidelity-kernel Gram matrix (ZZ feature map, reps 2, full)",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": threads,
+        },
+        "settings": {
+            "repeats": repeats,
+            "timing": "best of repeats after one warm-up",
+            "dtype": "complex128",
+            "pennylane_device": "lightning.qubit",
+            "qiskit_kernel": "FidelityStatevectorKernel",
+        },
+        "rows": rows,
+    }
+
+
+def table(record: dict[str, Any]) -> str:
+    lines = [
+        f"{'qubits':>6} {'hqml s':>9} {'qiskit-ml s':>12} {'pennylane s':>13} "
+        f"{'qiskit/hqml':>12} {'pennylane/hqml':>15}"
+    ]
+    for r in record["rows"]:
+        mark = "*" if r["pennylane_extrapolated"] else " "
+        lines.append(
+            f"{r['n_qubits']:>6} {r['hqml_s']:>9.4f} {r['qiskit_ml_s']:>12.3f} "
+            f"{r['pennylane_s']:>12.1f}{mark} {r['ratio_qiskit']:>11.1f}x"
+            f" {r['ratio_pennylane']:>14.0f}x"
+        )
+    if any(r["pennylane_extrapolated"] for r in record["rows"]):
+        lines.append(
+            f"* timed on the first {record['rows'][0]['pennylane_subset_samples']} samples and"
+            " scaled by the number of pairs (one circuit per pair)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--qubits", type=int, nargs="+", default=list(range(4, 11)))
+    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--pl-samples", type=int, default=24, help="samples PennyLane is timed on")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument(
+        "--out", type=Path, default=None, help="JSON path (default: benchmarks/results/)"
+    )
+    args = p.parse_args(argv)
+    record = run(
+        args.qubits, args.samples, min(args.pl_samples, args.samples), args.repeats, args.threads
+    )
+    print(table(record))
+    out = args.out or RESULTS / f"w4_kernel-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
