@@ -237,3 +237,24 @@ def test_modifiers_on_user_gates_with_symbolic_inputs():
     ops += [(inv @ inv, [0, 1, 2])]
     got = state_of(c.bind(inputs={"a": a}))
     assert np.allclose(got, run(ops, 3), atol=1e-10)
+
+
+def test_braket_dialect_names():
+    text = """OPENQASM 3.0;
+    bit[2] b;
+    i $0;
+    v $0;
+    phaseshift(0.3) $1;
+    cnot $0, $1;
+    cphaseshift(0.2) $1, $0;
+    xx(0.4) $0, $1;
+    yy(0.5) $0, $1;
+    zz(0.6) $1, $0;
+    vi $1;
+    b[0] = measure $0;
+    b[1] = measure $1;
+    """
+    c, meas = qasm.loads(text, return_measurements=True)
+    assert meas == {0: 0, 1: 1}
+    assert [op.gate.name for op in c.ops] == ["id", "sx", "p", "cx", "cp", "rxx", "ryy", "rzz",
+                                              "sxdg"]

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import QasmError
 
 PRAGMA = "@hqml"  # comment lines "// @hqml ..." carry hqml's symbol declarations
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # "id", "num", "str", "op", "eof"
     value: str
     line: int

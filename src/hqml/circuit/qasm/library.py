@@ -50,6 +50,10 @@ STANDARD.update({
     "CX": _same("cx"), "cnot": _same("cx"), "cu1": _same("cp"), "cphase": _same("cp"),
     "cu3": _same("cu"), "cu": (4, 2, _cu4),
     "c3x": _ctrl("x", 3), "c4x": _ctrl("x", 4), "c3sqrtx": _ctrl("sx", 3),
+    # names of Amazon Braket's OpenQASM dialect (same matrices)
+    "i": _same("id"), "ccnot": _same("ccx"), "phaseshift": _same("p"), "cphaseshift": _same("cp"),
+    "v": _same("sx"), "vi": _same("sxdg"), "xx": _same("rxx"), "yy": _same("ryy"),
+    "zz": _same("rzz"),
 })
 
 # qelib1.inc's relative-phase Toffolis (their definitions are their meaning)

@@ -91,27 +91,29 @@ _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "**": 4, "^": 4}
 
 class Parser:
     def __init__(self, tokens: list[Token]):
-        self.toks, self.i = tokens, 0
+        self.toks, self.i, self.last = tokens, 0, len(tokens) - 1
 
     # --- token helpers ----------------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
+        return self.toks[min(self.i + k, self.last)]
 
     def next(self) -> Token:
-        tok = self.peek()
-        self.i += 1
+        tok = self.toks[self.i]
+        if self.i < self.last:  # stay on the end-of-input token
+            self.i += 1
         return tok
 
     def at(self, value: str, k: int = 0) -> bool:
-        tok = self.peek(k)
-        return tok.kind in ("op", "id") and tok.value == value
+        tok = self.toks[min(self.i + k, self.last)]
+        return tok.value == value and tok.kind in ("op", "id")
 
     def expect(self, value: str, what: str = "") -> Token:
+        before = self.toks[self.i - 1] if self.i else None
         tok = self.next()
         if tok.kind not in ("op", "id") or tok.value != value:
             line = tok.line
-            if value == ";" and self.i >= 2:  # a missing ';' belongs to the line before
-                line = min(line, self.toks[self.i - 2].line)
+            if value == ";" and before is not None:  # a missing ';' belongs to the line before
+                line = min(line, before.line)
             raise QasmError(f"expected '{value}'{what} but found {tok!r}", line)
         return tok
 
