@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.hqml-installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run demo test bench bench-envs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ $(STAMP): $(PY) pyproject.toml
 
 setup: $(STAMP)
 
+# the main job: a hybrid model on 4x4 digits against a classical baseline of the same size
 run: setup
+	$(PY) -m hqml.cli.main run examples/digits_hybrid.toml
+
+demo: setup
 	$(PY) -m hqml.cli.main demo
 
 test: setup
@@ -27,6 +31,10 @@ test: setup
 
 bench: setup
 	$(PY) -m hqml.cli.main bench
+
+# side virtual environments for peers that cannot share hqml's (TorchQuantum pins qiskit < 1.0)
+bench-envs: setup
+	bash benchmarks/make_envs.sh $(VENV)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -107,3 +107,15 @@ def test_clear_errors():
         other.rx(x[0], 0)
     with pytest.raises(ValueError, match="takes 1 parameter"):
         c.append("rx", [0], [])
+
+
+def test_circuits_pickle_with_their_symbols(rng):
+    import pickle
+
+    c = random_circuit(rng, 4, 30)
+    c2 = pickle.loads(pickle.dumps(c))
+    assert c2 == c
+    x = torch.tensor(rng.normal(size=(2, 3)))
+    w = torch.tensor(rng.normal(size=4))
+    torch.testing.assert_close(hqml.expval(c2, hqml.Z(0), inputs={"x": x}, weights={"w": w}),
+                               hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w}))

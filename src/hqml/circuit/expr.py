@@ -184,6 +184,9 @@ class Const(Expr):
     def __setattr__(self, *_: Any) -> None:
         raise AttributeError("expressions are immutable")
 
+    def __reduce__(self) -> tuple:
+        return (Const, (self.value,))
+
     def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
         return self.value
 
@@ -224,6 +227,9 @@ class Symbol(Expr):
     def __setattr__(self, *_: Any) -> None:
         raise AttributeError("expressions are immutable")
 
+    def __reduce__(self) -> tuple:
+        return (Symbol, (self.name, self.kind, self.index))
+
     def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
         return env(self)
 
@@ -256,6 +262,9 @@ class Neg(Expr):
 
     def __setattr__(self, *_: Any) -> None:
         raise AttributeError("expressions are immutable")
+
+    def __reduce__(self) -> tuple:
+        return (Neg, (self.arg,))
 
     def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
         return -self.arg.evaluate(env)
@@ -294,6 +303,9 @@ class BinOp(Expr):
 
     def __setattr__(self, *_: Any) -> None:
         raise AttributeError("expressions are immutable")
+
+    def __reduce__(self) -> tuple:
+        return (BinOp, (self.op, self.left, self.right))
 
     def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
         return _BINARY[self.op](self.left.evaluate(env), self.right.evaluate(env))
@@ -339,6 +351,9 @@ class Function(Expr):
 
     def __setattr__(self, *_: Any) -> None:
         raise AttributeError("expressions are immutable")
+
+    def __reduce__(self) -> tuple:
+        return (Function, (self.fn, self.arg))
 
     def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
         value = self.arg.evaluate(env)

@@ -128,6 +128,10 @@ class Gate:
     def to_json(self) -> Any:
         return {"name": self.name}
 
+    def __reduce__(self) -> tuple:
+        # gates hold closures and caches; they are rebuilt from their JSON description
+        return (gate_from_json, (self.to_json(),))
+
     # --- matrices ---------------------------------------------------------------------------
     def _const(self, key: str, value: np.ndarray, dtype: torch.dtype, device: Any) -> torch.Tensor:
         k = (key, dtype, str(device))
