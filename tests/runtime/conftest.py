@@ -72,9 +72,10 @@ class ServerProcess:
                 self.proc.wait(10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    """A running service with tokens for alice, bob and a tightly limited carol."""
+    """A running service with tokens for alice, bob and a tightly limited carol (shared by the
+    runtime test modules: a server start costs seconds)."""
     srv = ServerProcess(tmp_path_factory.mktemp("svc") / "jobs.db", workers=2,
                         max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
                         poll_interval_s=0.5)

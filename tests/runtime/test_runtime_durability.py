@@ -4,10 +4,8 @@ completes exactly once with the right result."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import pathlib
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,20 +21,13 @@ from hqml.runtime.wire import tensor_from_json
 H = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
 
 
-def _server_class():
-    spec = importlib.util.spec_from_file_location(
-        "runtime_conftest", pathlib.Path(__file__).with_name("conftest.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.ServerProcess
-
-
 def vqe_body(key: str) -> dict:
     c = hqml.Circuit(2)
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "l-bfgs-b", "max_iterations": 200, "seed": 3, "idempotency_key": key}
+            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 400, "seed": 3,
+            "idempotency_key": key}
 
 
 def ry_job(theta: float, key: str) -> dict:
@@ -81,19 +72,16 @@ def load_test(server, token: str, n_jobs: int = 500, n_clients: int = 8) -> None
     assert wall < 120
 
 
-def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(tmp_path):
-    server = _server_class()(tmp_path / "jobs.db", workers=2, poll_interval_s=0.2)
-    store = server.store()
-    token = store.create_token("alice")
-    store.engine.dispose()
+def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
+    token = server.tokens["alice"]
     thetas = np.linspace(-3, 3, 40)
-    server.start()
     try:
         load_test(server, token)
         with JobClient(server.url, token) as client:
             # two programs occupy both workers, so the 40 circuit jobs stay queued
             programs = [client.submit(vqe_body(f"vqe-{i}"), program=True)["id"] for i in range(2)]
-            circuits = [client.submit(ry_job(float(t), f"ry-{i}"))["id"] for i, t in enumerate(thetas)]
+            circuits = [client.submit(ry_job(float(t), f"ry-{i}"))["id"]
+                        for i, t in enumerate(thetas)]
             deadline = time.monotonic() + 60
             while not all((client.status(p)["progress"] or {}).get("iteration", 0) >= 1
                           for p in programs):
@@ -106,16 +94,20 @@ def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(tmp_path):
         server.start()
         with JobClient(server.url, token) as client:
             # a client that never saw its acknowledgements submits again: no duplicates
-            again = [client.submit(ry_job(float(t), f"ry-{i}"))["id"] for i, t in enumerate(thetas)]
+            again = [client.submit(ry_job(float(t), f"ry-{i}"))["id"]
+                     for i, t in enumerate(thetas)]
             assert again == circuits
-            values = [float(tensor_from_json(client.wait(j, timeout=60)["value"])) for j in circuits]
+            values = [float(tensor_from_json(client.wait(j, timeout=60)["value"]))
+                      for j in circuits]
             energies = [client.wait(p, timeout=60)["energy"] for p in programs]
     finally:
-        server.stop()
+        if server.proc is None or server.proc.poll() is not None:
+            server.start()  # leave the shared server running for other tests
     np.testing.assert_allclose(values, np.cos(thetas), atol=1e-12)
     exact = float(np.linalg.eigvalsh(np.asarray(H.to_matrix(2)))[0])
-    assert energies[0] == energies[1] == pytest.approx(exact, abs=1e-6)
-    after = rows(server)
+    assert energies[0] == energies[1] == pytest.approx(exact, abs=1e-3)
+    after = {k: r for k, r in rows(server).items()
+             if k and k.split("-")[0] in ("load", "ry", "vqe")}
     assert len(after) == 542
     assert all(r["status"] == "done" and r["completions"] == 1 for r in after.values())
     assert [after[f"vqe-{i}"]["attempts"] for i in range(2)] == [2, 2]  # re-run once after the kill

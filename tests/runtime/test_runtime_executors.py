@@ -76,7 +76,7 @@ def test_process_pool_values_gradients_and_lost_worker():
 
 @pytest.fixture(scope="module")
 def ray_backend():
-    """One local Ray instance (2 CPUs) and one pair of actors for all Ray tests (starts are slow)."""
+    """One local Ray (2 CPUs) and one pair of actors for all Ray tests: starts are slow."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     be = RayBackend(num_actors=2)

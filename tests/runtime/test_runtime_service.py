@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import numpy as np
@@ -60,7 +59,8 @@ def test_submit_poll_result_matches_dense_reference(server):
         status = client.status(info["id"], wait=10)
         assert status["status"] == "done" and status["attempts"] == 1
         value = tensor_from_json(client.wait(info["id"], timeout=10)["value"])
-    expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")] for b in range(5)]
+    expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")]
+                for b in range(5)]
     np.testing.assert_allclose(value.numpy(), expected, atol=1e-10)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -85,9 +85,10 @@ def _payload(path: Path, observables: list[str], measurement: str, shots: int | 
 
 
 @jobs_app.command("submit")
-def submit(path: Path = typer.Argument(..., exists=True, help="job JSON, circuit JSON or .qasm"),
-           observable: list[str] = typer.Option([], "--observable", "-o",
-                                                help="Pauli string, e.g. ZZI or 0.5*XIX"),
+def submit(path: Annotated[Path, typer.Argument(exists=True,
+                                               help="job JSON, circuit JSON or .qasm")],
+           observable: Annotated[list[str] | None, typer.Option(
+               "--observable", "-o", help="Pauli string, e.g. ZZI or 0.5*XIX")] = None,
            measurement: str = typer.Option("expval", help="expval, probs, sample or state"),
            shots: int = typer.Option(None, help="shots (sampling)"),
            backend: str = typer.Option("statevector", help="backend on the service"),
@@ -95,7 +96,7 @@ def submit(path: Path = typer.Argument(..., exists=True, help="job JSON, circuit
            wait: bool = typer.Option(False, help="wait for the result and print it"),
            url: str = URL, token: str = TOKEN) -> None:
     """Submit a job; prints its id (or, with --wait, its result)."""
-    body = _payload(path, observable, measurement, shots, backend)
+    body = _payload(path, observable or [], measurement, shots, backend)
     with _client(url, token) as client:
         info = _call(client.submit, body, program=program)
         if not wait:

@@ -23,7 +23,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
         from hqml.runtime.settings import ServiceSettings
         from hqml.runtime.store import SqlJobStore, make_engine, migrate
     except ModuleNotFoundError as e:
-        raise typer.BadParameter(f"the job service needs {e.name}; pip install 'hqml[runtime]'")
+        raise typer.BadParameter(f"the job service needs {e.name};"
+                                 " pip install 'hqml[runtime]'") from None
     if issue_token:
         engine = make_engine(db)
         migrate(engine)

@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -20,11 +20,27 @@ from fastapi.responses import JSONResponse
 from .execution import JobRejected, prepare
 from .limits import BodySizeLimit
 from .programs import prepare_program
-from .schemas import (CircuitJobRequest, ErrorResponse, JobInfo, JobList, JobResult,
-                      ProgramRequest, SessionInfo, SessionRequest)
+from .schemas import (
+    CircuitJobRequest,
+    ErrorResponse,
+    JobInfo,
+    JobList,
+    JobResult,
+    ProgramRequest,
+    SessionInfo,
+    SessionRequest,
+)
 from .settings import ServiceSettings
-from .store import FINISHED, JobRecord, QuotaExceeded, SessionRecord, SqlJobStore, TokenRecord
-from .store import make_engine, migrate
+from .store import (
+    FINISHED,
+    JobRecord,
+    QuotaExceeded,
+    SessionRecord,
+    SqlJobStore,
+    TokenRecord,
+    make_engine,
+    migrate,
+)
 from .worker import BackendCache, Notifier, WorkerPool
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,6 +57,22 @@ def job_info(job: JobRecord) -> JobInfo:
 def session_info(rec: SessionRecord) -> SessionInfo:
     return SessionInfo(id=rec.id, backend=rec.backend, options=rec.options,
                        created_at=rec.created_at, closed=rec.closed)
+
+
+def authenticate(request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> TokenRecord:
+    """The token record of ``Authorization: Bearer <token>``; 401 without a valid one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "missing API token: send the header 'Authorization: Bearer"
+                            " <token>'", headers={"WWW-Authenticate": "Bearer"})
+    rec = request.app.state.store.authenticate(authorization[7:].strip())
+    if rec is None:
+        raise HTTPException(401, "invalid or revoked API token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return rec
+
+
+Token = Annotated[TokenRecord, Depends(authenticate)]
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -81,16 +113,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             msgs.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
         return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
 
-    def auth(authorization: str | None = Header(None)) -> TokenRecord:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise HTTPException(401, "missing API token: send the header 'Authorization: Bearer"
-                                " <token>'", headers={"WWW-Authenticate": "Bearer"})
-        rec = store.authenticate(authorization[7:].strip())
-        if rec is None:
-            raise HTTPException(401, "invalid or revoked API token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return rec
-
     def owned(job_id: str, token: TokenRecord) -> JobRecord:
         job = store.get(job_id, token.owner)
         if job is None:  # someone else's job looks exactly like a missing one
@@ -127,7 +149,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
     def submit_job(req: CircuitJobRequest, response: Response,
-                   token: TokenRecord = Depends(auth),
+                   token: Token,
                    idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
         """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
         check_backend(req.backend, req.session_id, token)
@@ -142,7 +164,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
     def submit_program(req: ProgramRequest, response: Response,
-                       token: TokenRecord = Depends(auth),
+                       token: Token,
                        idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
         """Submit a server-side program (VQE); progress is in the job's ``progress``."""
         check_backend(req.backend, None, token)
@@ -171,13 +193,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return job
 
     @app.get("/v1/jobs/{job_id}", response_model=JobInfo, responses=_ERRORS)
-    async def get_job(job_id: str, token: TokenRecord = Depends(auth),
+    async def get_job(job_id: str, token: Token,
                       wait: float = Query(0.0, ge=0, le=60)) -> JobInfo:
         """Status and progress; with ``wait`` seconds, returns as soon as the job finishes."""
         return job_info(await wait_for(job_id, token, wait))
 
     @app.get("/v1/jobs/{job_id}/result", response_model=JobResult, responses=_ERRORS)
-    async def get_result(job_id: str, token: TokenRecord = Depends(auth),
+    async def get_result(job_id: str, token: Token,
                          wait: float = Query(0.0, ge=0, le=60)) -> JobResult:
         """The result once done (``status`` tells whether it is there yet)."""
         job = await wait_for(job_id, token, wait)
@@ -185,7 +207,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                          result=json.loads(job.result) if job.result else None, error=job.error)
 
     @app.delete("/v1/jobs/{job_id}", response_model=JobInfo, responses=_ERRORS)
-    def cancel_job(job_id: str, token: TokenRecord = Depends(auth)) -> JobInfo:
+    def cancel_job(job_id: str, token: Token) -> JobInfo:
         """Cancel a queued or running job; a finished job is returned unchanged."""
         owned(job_id, token)
         job = store.cancel(job_id, token.owner)
@@ -194,27 +216,28 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return job_info(job)
 
     @app.get("/v1/jobs", response_model=JobList, responses=_ERRORS)
-    def list_jobs(token: TokenRecord = Depends(auth),
-                  status: str | None = Query(None, pattern="^(queued|running|done|failed|cancelled)$"),
+    def list_jobs(token: Token,
+                  status: str | None = Query(
+                      None, pattern="^(queued|running|done|failed|cancelled)$"),
                   limit: int = Query(100, ge=1, le=1000)) -> JobList:
         """This token owner's jobs, newest first."""
         return JobList(jobs=[job_info(j) for j in store.list(token.owner, status, limit)])
 
     @app.post("/v1/sessions", status_code=201, response_model=SessionInfo, responses=_ERRORS)
-    def open_session(req: SessionRequest, token: TokenRecord = Depends(auth)) -> SessionInfo:
+    def open_session(req: SessionRequest, token: Token) -> SessionInfo:
         """Open a session: its jobs share one warm backend instance."""
         check_backend(req.backend, None, token)
         return session_info(store.create_session(token.owner, req.backend, req.options))
 
     @app.get("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)
-    def get_session(session_id: str, token: TokenRecord = Depends(auth)) -> SessionInfo:
+    def get_session(session_id: str, token: Token) -> SessionInfo:
         rec = store.get_session(session_id, token.owner)
         if rec is None:
             raise HTTPException(404, f"no session {session_id!r} for this token")
         return session_info(rec)
 
     @app.delete("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)
-    def close_session(session_id: str, token: TokenRecord = Depends(auth)) -> SessionInfo:
+    def close_session(session_id: str, token: Token) -> SessionInfo:
         rec = store.close_session(session_id, token.owner)
         if rec is None:
             raise HTTPException(404, f"no session {session_id!r} for this token")

@@ -42,7 +42,8 @@ def _httpx() -> Any:
     try:
         import httpx
     except ModuleNotFoundError:
-        raise ImportError("the job service client needs httpx; pip install 'hqml[runtime]'") from None
+        raise ImportError("the job service client needs httpx;"
+                          " pip install 'hqml[runtime]'") from None
     return httpx
 
 
@@ -64,7 +65,8 @@ class JobClient:
             raise ValueError("no API token: pass token=... or set the HQML_TOKEN environment"
                              " variable (issue one with 'hqml serve --issue-token OWNER')")
         httpx = _httpx()
-        self.url, self.retries, self.backoff, self.timeout = url.rstrip("/"), retries, backoff, timeout
+        self.url, self.retries = url.rstrip("/"), retries
+        self.backoff, self.timeout = backoff, timeout
         self._http = httpx.Client(base_url=self.url, timeout=timeout,
                                   headers={"Authorization": f"Bearer {token}"})
 
@@ -91,7 +93,7 @@ class JobClient:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 r = self._http.request(method, path, **kwargs)
-            except (httpx.TransportError,) as e:  # connect, read, protocol errors
+            except httpx.TransportError as e:  # connect, read, protocol errors
                 last = e
                 continue
             if r.status_code >= 500:
@@ -236,7 +238,7 @@ class RemoteBackend(Backend):
             outs = self._run(payloads, "value")
         except ServiceUnavailable as e:
             return self._fallback(e).execute(tasks)
-        return [o.to(t.theta.device) for o, t in zip(outs, tasks)]
+        return [o.to(t.theta.device) for o, t in zip(outs, tasks, strict=True)]
 
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
         payload = task_payload(task, self.backend, self.options)

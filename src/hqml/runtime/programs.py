@@ -102,7 +102,7 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
             e = energy(params)
             grads = torch.autograd.grad(e, list(params.values()))
             with torch.no_grad():
-                for (k, t), g in zip(params.items(), grads):
+                for (k, t), g in zip(params.items(), grads, strict=True):
                     if req.optimizer == "sgd":
                         t -= lr * g
                         continue
@@ -111,7 +111,8 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
                     v.mul_(b2).addcmul_(g, g, value=1 - b2)
                     t -= lr * (m / (1 - b1**step)) / ((v / (1 - b2**step)).sqrt() + eps)
             record(float(e.detach()))
-            if req.tolerance and len(history) > 1 and abs(history[-1] - history[-2]) < req.tolerance:
+            if (req.tolerance and len(history) > 1
+                    and abs(history[-1] - history[-2]) < req.tolerance):
                 converged = True
                 break
         weights = {k: v.detach() for k, v in params.items()}
@@ -134,7 +135,8 @@ def _scipy_minimize(p: PreparedProgram, weights: dict[str, torch.Tensor], energy
 
     def unflatten(x: np.ndarray, grad: bool) -> dict[str, torch.Tensor]:
         parts = torch.split(torch.as_tensor(x, dtype=rdt), sizes)
-        return {k: t.reshape(s).clone().requires_grad_(grad) for k, t, s in zip(names, parts, shapes)}
+        return {k: t.reshape(s).clone().requires_grad_(grad)
+                for k, t, s in zip(names, parts, shapes, strict=True)}
 
     def fun(x: np.ndarray) -> Any:
         if req.optimizer == "cobyla":

@@ -118,7 +118,8 @@ class ShardedBackend(Backend):
                 d["seed"] = (d["seed"] + i) % 2**62
             if cotangent is not None:
                 d["op"] = "vjp"
-                d["cotangent"] = cotangent.detach()[a:b] if cotangent.shape[0] == rows else cotangent
+                cot = cotangent.detach()
+                d["cotangent"] = cot[a:b] if cot.shape[0] == rows else cot
             shares.append(d)
         return shares
 
