@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import SVC
 
 from hqml.circuit.templates import angle_encoding, iqp_encoding, zz_feature_map
 from hqml.datasets.ad_hoc import ad_hoc
@@ -41,6 +42,8 @@ def test_qsvc_predictions_use_the_kernel_the_way_an_svm_does(rng):
     sv = X[model.support_]
     expected = k(Xt, sv) @ dual + model.model_.intercept_[0]
     np.testing.assert_allclose(model.decision_function(Xt), expected, atol=1e-10)
+    # the kernel is also a plain scikit-learn kernel callable
+    np.testing.assert_array_equal(SVC(kernel=k, C=2.0).fit(X, y).predict(Xt), model.predict(Xt))
 
 
 def wrap_angles(X):

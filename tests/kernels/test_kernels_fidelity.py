@@ -8,6 +8,7 @@ from kernels.kernel_refs import gram_dense, zz_circuit, zz_state_dense
 import hqml
 from hqml.circuit.templates import zz_feature_map
 from hqml.kernels import FidelityKernel, check_kernel_matrix, compute_uncompute
+from hqml.kernels.simplify import merge_parity_phases
 
 
 @pytest.fixture
@@ -136,3 +137,16 @@ def test_bad_settings_are_named():
     two.input("a", 1), two.input("b", 1)
     with pytest.raises(ValueError, match="exactly one input"):
         FidelityKernel(two).evaluate(np.zeros((2, 1)))
+
+
+def test_parity_phase_merge_keeps_states_up_to_global_phase(rng):
+    c = zz_circuit(3)
+    c.cx(0, 2).rz(0.4, 2).cx(0, 2).cx(1, 2).h(2)  # an RZ run merges, a lone CX stays
+    merged = merge_parity_phases(c)
+    assert merged.count_ops().get("rzz") == 7 and merged.count_ops()["cx"] == 1
+    for x in rng.uniform(0, 2 * np.pi, size=(3, 3)):
+        a = hqml.testing.reference_state(c, inputs={"x": x})
+        b = hqml.testing.reference_state(merged, inputs={"x": x})
+        assert hqml.testing.equal_up_to_phase(a, b, atol=1e-12)
+    plain = hqml.Circuit(2).h(0).cx(0, 1)
+    assert merge_parity_phases(plain) is plain

@@ -19,6 +19,7 @@ from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
 from ..execute import sample, state
 from .base import FeatureMap, QuantumKernel, complex_dtype
+from .simplify import merge_parity_phases
 
 _BLOCK_BYTES = 2**26  # memory for one block of simulated states / samples (64 MiB)
 
@@ -52,6 +53,7 @@ def feature_states(
 
     Differentiable in ``weights`` when they require grad (backprop through the simulator).
     """
+    circuit = merge_parity_phases(circuit)  # same states up to a global phase, fewer passes
     name = next(iter(circuit.inputs))
     itemsize = 16 if dtype == torch.complex128 else 8
     b = _auto_batch(circuit.n_qubits, batch_size, itemsize)

@@ -20,6 +20,7 @@ from ..circuit.observables import PauliSum, X, Y, Z
 from ..execute import expval
 from .base import FeatureMap, QuantumKernel, complex_dtype
 from .fidelity import _auto_batch, _real
+from .simplify import merge_parity_phases
 
 
 def bloch_vectors(
@@ -34,6 +35,7 @@ def bloch_vectors(
     batch_size: int | None = None,
 ) -> torch.Tensor:
     """``(N, n, 3)``: ``<X_q>, <Y_q>, <Z_q>`` of every qubit ``q`` for each row of ``data``."""
+    circuit = merge_parity_phases(circuit)  # Pauli expectations ignore global phases
     n = circuit.n_qubits
     observables: list[PauliSum] = [P(q) for q in range(n) for P in (X, Y, Z)]
     name = next(iter(circuit.inputs))
