@@ -143,7 +143,8 @@ def discover(directory: Path = BENCH_DIR,
             problems[path.name] = "no WORKLOAD defined (a standalone script); run it directly"
         if isinstance(wl, Workload):
             if wl.name in found:
-                raise ValueError(f"two workload modules define {wl.name}: rename one in {path.name}")
+                raise ValueError(f"two workload modules define {wl.name}; rename the one in"
+                                 f" {path.name}")
             found[wl.name] = wl
     return dict(sorted(found.items(), key=lambda kv: _natural(kv[0])))
 
@@ -169,7 +170,8 @@ def _load(path: Path) -> Any:
     return module
 
 
-def compare(values: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray]) -> tuple[bool, str]:
+def compare(values: Mapping[str, np.ndarray],
+            reference: Mapping[str, np.ndarray]) -> tuple[bool, str]:
     """Check ``values`` against ``reference`` key by key.
 
     Returns:
@@ -186,7 +188,8 @@ def compare(values: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray
         tol = GRAD_TOL if key.startswith("grad") else FORWARD_TOL
         if not np.isfinite(err) or err > tol:
             ok = False
-        if not np.isfinite(err) or err / tol > worst:
-            worst, detail = (np.inf if not np.isfinite(err) else err / tol), f"{key}: max|diff| {err:.2e} (tol {tol:g})"
+        score = err / tol if np.isfinite(err) else np.inf
+        if score > worst:
+            worst, detail = score, f"{key}: max|diff| {err:.2e} (tol {tol:g})"
     return ok, detail
 

@@ -117,7 +117,8 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
         console.print(table)
         for r in doc["results"]:
             if r["workload"] == name and r["status"] in ("disagrees", "error", "timeout"):
-                console.print(f"  [red]{r['framework']} {r['label']}: {r['status']}[/] {r['detail']}")
+                console.print(f"  [red]{r['framework']} {r['label']}: {r['status']}[/]"
+                              f" {r['detail']}")
             if r["workload"] == name and r.get("note"):
                 console.print(f"  {r['framework']} {r['label']}: {r['note']}")
         hq = [r for r in doc["results"] if r["workload"] == name and r["framework"] == "hqml"
@@ -147,7 +148,8 @@ def write_outputs(doc: dict[str, Any], directory: Path = RESULTS_DIR,
                   plot: bool = True) -> dict[str, Path]:
     """Write ``bench-<UTC time>[-quick].json`` (and ``.png``) under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + ("-quick" if doc["quick"] else "")
+    stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    stem += "-quick" if doc["quick"] else ""
     paths = {"json": directory / f"{stem}.json"}
     doc = {**doc, "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
            "w2_bound": w2_bound(doc)}
@@ -168,7 +170,7 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
 
     names = list(doc["workloads"])
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         key = doc["workloads"][name]["size_key"]
         series: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for r in doc["results"]:
@@ -191,3 +193,30 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown_summary(doc: dict[str, Any]) -> str:
+    """The summary tables as Markdown (medians, hqml/peer ratio in parentheses)."""
+    lines: list[str] = []
+    for name, meta in doc["workloads"].items():
+        _, frameworks, _ = _by_case(doc, name)
+        peers = [f for f in frameworks if f != "hqml"]
+        lines += [f"**{name}**: {meta['title']}", "",
+                  "| case | hqml | " + " | ".join(peers) + " | hqml speed-up vs fastest peer |",
+                  "|---" * (len(peers) + 3) + "|"]
+        for row in summary_rows(doc, name):
+            cells = [row["case"], fmt_time(row["hqml_s"])]
+            for fw in peers:
+                p = row["peers"].get(fw)
+                if p is None:
+                    cells.append("-")
+                elif p["median_s"] is None:
+                    cells.append(p["status"])
+                else:
+                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
+                    cells.append(fmt_time(p["median_s"]) + ratio)
+            s = row.get("speedup_vs_fastest")
+            cells.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

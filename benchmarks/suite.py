@@ -57,15 +57,15 @@ def select(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None 
         if cases:
             plan.append((wl, cases))
     if not plan:
-        raise ValueError(f"no case has {list(qubits or [])} qubits in {', '.join(names)}; "
-                         "pass sizes the workloads define (see docs/benchmarks.md) or drop --qubits")
+        raise ValueError(f"no case has {list(qubits or [])} qubits in {', '.join(names)}; pass"
+                         " sizes the workloads define (see docs/benchmarks.md) or drop --qubits")
     return plan
 
 
 def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None, *,
               quick: bool = False, frameworks: Sequence[str] | None = None, threads: int = 2,
               repeats: int | None = None,
-              isolate: bool | None = None, timeout_s: float = 600.0, max_seconds: float = 120.0,
+              isolate: bool | None = None, timeout_s: float = 300.0, max_seconds: float = 40.0,
               bandwidth: bool = True, directory: Path = BENCH_DIR,
               progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the selected workloads and return the results document (what goes to JSON).
@@ -146,6 +146,8 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
                             "cpus": os.cpu_count()}
+    if hasattr(os, "getloadavg"):  # other work on the machine skews timings: record it
+        info["load_average_1m_5m_15m"] = list(os.getloadavg())
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

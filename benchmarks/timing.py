@@ -26,7 +26,8 @@ def thread_env(threads: int) -> dict[str, str]:
     """
     t = str(threads)
     return {
-        "OMP_NUM_THREADS": t, "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t,
+        "OMP_NUM_THREADS": t, "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": t,
+        "OPENBLAS_NUM_THREADS": t,
         "NUMEXPR_NUM_THREADS": t, "VECLIB_MAXIMUM_THREADS": t, "RAYON_NUM_THREADS": t,
         "XLA_FLAGS": (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
                       f"intra_op_parallelism_threads={t}"),

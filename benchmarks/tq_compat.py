@@ -20,17 +20,19 @@ def _unavailable(*args: Any, **kwargs: Any) -> Any:
 
 def import_torchquantum() -> Any:
     """``import torchquantum``, with torchvision placeholders when torchvision is absent."""
-    if "torchvision" not in sys.modules and importlib.util.find_spec("torchvision") is None:
+    missing = "torchvision" not in sys.modules and importlib.util.find_spec("torchvision") is None
+    if missing:
         names = ("torchvision", "torchvision.datasets", "torchvision.datasets.utils",
                  "torchvision.transforms")
         mods = {name: types.ModuleType(name) for name in names}
         root = mods["torchvision"]
-        root.datasets, root.transforms = mods["torchvision.datasets"], mods["torchvision.transforms"]
+        root.datasets = mods["torchvision.datasets"]
+        root.transforms = mods["torchvision.transforms"]
         root.datasets.utils = mods["torchvision.datasets.utils"]
         root.datasets.VisionDataset = type("VisionDataset", (), {"__init__": _unavailable})
         root.datasets.utils.download_url = _unavailable
-        root.transforms.InterpolationMode = types.SimpleNamespace(
-            **{m.upper(): m for m in ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")})
+        modes = ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")
+        root.transforms.InterpolationMode = types.SimpleNamespace(**{m.upper(): m for m in modes})
         for name, mod in mods.items():
             sys.modules.setdefault(name, mod)
     import torchquantum

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -27,23 +28,29 @@ def find_benchmarks(start: Path | None = None) -> Path:
         if (root / "benchmarks" / "registry.py").is_file():
             return root
     raise FileNotFoundError("hqml bench needs the benchmarks/ folder of an hqml source checkout;"
-                            " run it inside the checkout or set HQML_BENCHMARKS=/path/to/benchmarks")
+                            " run it inside the checkout or set"
+                            " HQML_BENCHMARKS=/path/to/benchmarks")
 
 
-def bench(quick: bool = typer.Option(False, "--quick", help="tiny sizes, 3 repeats (seconds)"),
-          workload: list[str] = typer.Option(None, "--workload", "-w",
-                                             help="workload to run (repeatable), e.g. W1"),
-          qubits: list[int] = typer.Option(None, "--qubits", "-n",
-                                           help="keep only cases with these qubit counts"),
-          framework: list[str] = typer.Option(None, "--framework", "-f",
-                                              help="peer to run (repeatable); hqml always runs"),
-          threads: int = typer.Option(2, help="threads every framework is pinned to"),
-          isolate: bool = typer.Option(None, "--isolate/--in-process",
-                                       help="one subprocess per run (default: on unless --quick)"),
-          timeout: float = typer.Option(600.0, help="seconds one run may take before it is dropped"),
-          max_seconds: float = typer.Option(120.0, help="timing budget of one case with > 10 s runs"),
-          out: Path = typer.Option(None, help="results folder (default benchmarks/results)"),
-          plot: bool = typer.Option(True, help="write the PNG plot of time against qubits")) -> None:
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="tiny sizes, 3 repeats")] = False,
+    workload: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--workload", "-w", help="workload to run (repeatable), e.g. W1")] = None,
+    qubits: Annotated[Optional[list[int]], typer.Option(  # noqa: UP045
+        "--qubits", "-n", help="keep only cases with these qubit counts")] = None,
+    framework: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        "--framework", "-f", help="peer to run (repeatable); hqml always runs")] = None,
+    threads: Annotated[int, typer.Option(help="threads every framework is pinned to")] = 2,
+    isolate: Annotated[Optional[bool], typer.Option(  # noqa: UP045
+        "--isolate/--in-process",
+        help="one subprocess per run (default: on unless --quick)")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds before a run is dropped")] = 300.0,
+    max_seconds: Annotated[float, typer.Option(
+        help="timing budget of a case whose calls take > 10 s")] = 40.0,
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="results folder (default benchmarks/results)")] = None,
+    plot: Annotated[bool, typer.Option(help="write the PNG plot of time against qubits")] = True,
+) -> None:
     """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
     TorchQuantum on workloads W1-W3 (and any plug-in benchmarks/w*.py)."""
     if threads < 1:
