@@ -184,3 +184,21 @@ def test_adjoint_is_refused_with_a_clear_error():
             backend="density_matrix",
             diff_method="adjoint",
         )
+
+
+def test_noise_aware_training_finds_the_noisy_optimum():
+    # <Z> after RX(w) then amplitude damping g is g + (1 - g) cos(w); asking for <Z> = 0 needs
+    # cos(w) = -g / (1 - g), not the noiseless w = pi/2
+    g = 0.3
+    c = hqml.Circuit(1)
+    a = c.weight("a")
+    c.rx(a, 0)
+    nm = NoiseModel().add_channel(amplitude_damping(g), gates=["rx"])
+    w = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=1.0)
+    for _ in range(30):
+        opt.zero_grad()
+        z = hqml.expval(c, hqml.Z(0), weights={"a": w}, backend="density_matrix", noise_model=nm)
+        (z**2).backward()
+        opt.step()
+    assert abs(np.cos(w.item()) + g / (1 - g)) < 1e-3
