@@ -199,10 +199,22 @@ def test_vqe_program_runs_server_side_with_readable_progress(server):
                 break
         result = bob.wait(job, timeout=30)
         lbfgs = bob.wait(bob.submit(vqe_body(optimizer="l-bfgs-b"), program=True)["id"], timeout=30)
+        ring = hqml.PauliSum.from_list([("ZZII", 1.0), ("IZZI", 1.0), ("IIZZ", 1.0), ("ZIIZ", 1.0)])
+        qaoa_body = {"program": "qaoa", "hamiltonian": ring.to_json(), "layers": 2,
+                     "optimizer": "l-bfgs-b", "max_iterations": 50, "seed": 4}
+        qaoa = bob.wait(bob.submit(qaoa_body, program=True)["id"], timeout=30)
+        with pytest.raises(JobServiceError, match="diagonal"):
+            bob.submit({**qaoa_body, "hamiltonian": hqml.X(0).to_json()}, program=True)
     assert seen and seen[-1] >= 1
     assert result["iterations"] == 40 and len(result["history"]) == 40
     assert result["history"][-1] < result["history"][0] - 0.5 and result["energy"] >= exact - 1e-9
     assert lbfgs["energy"] == pytest.approx(exact, abs=1e-6)
+    # max-cut of a 4-ring: the alternating colourings cut every edge
+    assert qaoa["best_bitstring"] in ("0101", "1010") and qaoa["best_energy"] == -4.0
+    from hqml.algorithms.qaoa import QAOA
+
+    local = QAOA(ring, p=2, optimizer="L-BFGS-B", maxiter=50, seed=4).run()
+    assert qaoa["expectation"] == pytest.approx(local.expectation, abs=1e-9)
     # the returned weights reproduce the energy in-process
     c = hqml.Circuit.from_json(json.dumps(vqe_body()["circuit"]))
     w = tensor_from_json(result["weights"]["w"])

@@ -1,8 +1,8 @@
 """Server-side programs: a whole hybrid loop run next to the simulator, with readable progress.
 
-``vqe`` minimises the expectation of a Hamiltonian over a circuit's weights with a torch
-optimizer (Adam, SGD) or SciPy (L-BFGS-B, COBYLA). A QAOA run is the same program with a QAOA
-circuit and the cost Hamiltonian.
+``vqe`` minimises the expectation of a Hamiltonian over a circuit's weights with Adam, SGD or
+SciPy (L-BFGS-B, COBYLA); ``qaoa`` runs :class:`hqml.algorithms.qaoa.QAOA` on a diagonal cost
+Hamiltonian. Both report progress after every evaluation and stop when asked to.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from .execution import JobContext, JobRejected, JobStopped, load_circuit
 from .schemas import ProgramRequest
 from .wire import parse_dtype, tensor_from_json, tensor_to_json
 
+_QAOA_METHODS = {"adam": "adam", "l-bfgs-b": "L-BFGS-B", "cobyla": "COBYLA"}
+
 
 @dataclass
 class PreparedProgram:
@@ -31,8 +33,27 @@ class PreparedProgram:
     hamiltonian: PauliSum
 
 
+def _hamiltonian(req: ProgramRequest) -> PauliSum:
+    try:
+        return PauliSum.from_json(req.hamiltonian)
+    except (ValueError, TypeError) as e:
+        raise JobRejected(f"hamiltonian: {e}") from None
+
+
 def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
     """Validate a program request (raises JobRejected naming the problem)."""
+    h = _hamiltonian(req)
+    if req.program == "qaoa":
+        n = max(h.wires) + 1 if h.wires else 0
+        if not 0 < n <= max_qubits:
+            raise JobRejected(f"the QAOA cost acts on {n} qubits; this server accepts 1 to"
+                              f" {max_qubits}")
+        if any(p != "Z" for word in h.terms for _, p in word):
+            raise JobRejected("a QAOA cost must be diagonal: Z and ZZ terms only")
+        if req.optimizer not in _QAOA_METHODS:
+            raise JobRejected(f"QAOA supports the optimizers {', '.join(_QAOA_METHODS)}, not"
+                              f" {req.optimizer!r}")
+        return PreparedProgram(req, Circuit(n), h)
     c = load_circuit(req.circuit, req.qasm)
     if c.n_qubits > max_qubits:
         raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
@@ -41,10 +62,6 @@ def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
         raise JobRejected(f"a VQE circuit has weights only; it declares inputs {list(c.inputs)}")
     if not c.weights:
         raise JobRejected("the VQE circuit declares no weights to optimise (use circuit.weight)")
-    try:
-        h = PauliSum.from_json(req.hamiltonian)
-    except (ValueError, TypeError) as e:
-        raise JobRejected(f"hamiltonian: {e}") from None
     if h.wires and max(h.wires) >= c.n_qubits:
         raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
                           f" {c.n_qubits}-qubit circuit")
@@ -53,6 +70,37 @@ def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
         raise JobRejected(f"initial_weights names {sorted(unknown)} are not weights of the circuit"
                           f" ({sorted(c.weights)})")
     return PreparedProgram(req, c, h)
+
+
+def run_program(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
+    """Run a prepared program (VQE or QAOA)."""
+    return run_qaoa(p, backend, ctx) if p.request.program == "qaoa" else run_vqe(p, backend, ctx)
+
+
+def run_qaoa(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
+    """QAOA through :class:`hqml.algorithms.qaoa.QAOA`; progress after every evaluation."""
+    from ..algorithms.qaoa import QAOA
+
+    req = p.request
+    t0 = time.perf_counter()
+    history: list[float] = []
+
+    def callback(_x: Any, value: float) -> None:
+        history.append(float(value))
+        ctx.report({"iteration": len(history), "energy": history[-1],
+                    "best_energy": min(history), "elapsed_s": round(time.perf_counter() - t0, 4)})
+        reason = ctx.should_stop()
+        if reason:
+            raise JobStopped(reason)
+
+    res = QAOA(p.hamiltonian, p=req.layers, optimizer=_QAOA_METHODS[req.optimizer],
+               maxiter=req.max_iterations,
+               shots=req.shots, seed=req.seed, backend=backend, diff_method=req.diff_method,
+               callback=callback).run()
+    return {"expectation": res.expectation, "params": tensor_to_json(torch.as_tensor(res.params)),
+            "best_bitstring": res.best_bitstring, "best_energy": res.best_energy,
+            "approximation_ratio": res.approximation_ratio, "history": res.history,
+            "n_evaluations": res.n_evaluations}
 
 
 def _initial_weights(p: PreparedProgram, rdt: torch.dtype) -> dict[str, torch.Tensor]:

@@ -57,10 +57,14 @@ class CircuitJobRequest(_Request):
 
 
 class ProgramRequest(_Request):
-    """A whole hybrid loop run next to the simulator. ``program="vqe"`` minimises
-    ``<hamiltonian>`` over the circuit's weights."""
+    """A whole hybrid loop run next to the simulator.
 
-    program: Literal["vqe"] = "vqe"
+    ``program="vqe"`` minimises ``<hamiltonian>`` over the weights of ``circuit``/``qasm``.
+    ``program="qaoa"`` runs QAOA with ``layers`` layers on a diagonal (Z/ZZ) ``hamiltonian``
+    (no circuit needed) and samples the best bitstring with ``shots``.
+    """
+
+    program: Literal["vqe", "qaoa"] = "vqe"
     circuit: dict[str, Any] | str | None = None
     qasm: str | None = None
     hamiltonian: dict[str, Any] | str
@@ -72,6 +76,8 @@ class ProgramRequest(_Request):
     tolerance: float = Field(0.0, ge=0)
     diff_method: Literal["adjoint", "backprop", "parameter-shift"] = "adjoint"
     dtype: Literal["complex64", "complex128"] = "complex128"
+    layers: int = Field(1, ge=1, le=50, description="QAOA depth p")
+    shots: int = Field(1024, ge=1, description="QAOA samples for the best bitstring")
     backend: str = "statevector"
     options: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(None, max_length=200)
@@ -79,8 +85,10 @@ class ProgramRequest(_Request):
 
     @model_validator(mode="after")
     def _check(self) -> ProgramRequest:
-        if (self.circuit is None) == (self.qasm is None):
-            raise ValueError("give exactly one of 'circuit' (hqml JSON) or 'qasm' (OpenQASM 3)")
+        if self.program == "vqe" and (self.circuit is None) == (self.qasm is None):
+            raise ValueError("a VQE program needs exactly one of 'circuit' (hqml JSON) or 'qasm'")
+        if self.program == "qaoa" and (self.circuit is not None or self.qasm is not None):
+            raise ValueError("a QAOA program builds its own circuit; give only 'hamiltonian'")
         return self
 
 

@@ -20,7 +20,7 @@ import torch
 from ..backends.base import Backend
 from ..backends.registry import get_backend
 from .execution import JobContext, JobRejected, JobStopped, prepare, run_circuit_job
-from .programs import prepare_program, run_vqe
+from .programs import prepare_program, run_program
 from .schemas import CircuitJobRequest, ProgramRequest
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
@@ -232,9 +232,10 @@ class WorkerPool:
             preq = ProgramRequest.model_validate(payload)
             prog = prepare_program(preq, max_qubits=s.max_qubits)
             ctx = self._context(job)
-            out = run_vqe(prog, self._backend(job, preq.backend, preq.options), ctx)
-            self.store.set_progress(job.id, json.dumps({"iteration": out["iterations"],
-                                                        "energy": out["energy"], "done": True}))
+            out = run_program(prog, self._backend(job, preq.backend, preq.options), ctx)
+            last = out["history"][-1] if out["history"] else None
+            self.store.set_progress(job.id, json.dumps({"iteration": len(out["history"]),
+                                                        "energy": last, "done": True}))
             return out
         req = CircuitJobRequest.model_validate(payload)
         prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None)
