@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..backends.base import Backend
@@ -23,6 +22,7 @@ from .execution import JobContext, JobRejected, JobStopped, load_circuit
 from .schemas import ProgramRequest
 from .wire import parse_dtype, tensor_from_json, tensor_to_json
 
+_SCIPY = {"l-bfgs-b": "L-BFGS-B", "cobyla": "COBYLA"}
 _QAOA_METHODS = {"adam": "adam", "l-bfgs-b": "L-BFGS-B", "cobyla": "COBYLA"}
 
 
@@ -164,42 +164,22 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
                 converged = True
                 break
         weights = {k: v.detach() for k, v in params.items()}
-    else:
-        weights, converged = _scipy_minimize(p, weights, energy, record)
+    else:  # SciPy methods through hqml.algorithms.VQE
+        from ..algorithms.vqe import VQE
+
+        x0 = torch.cat([weights[k].reshape(-1) for k in p.circuit.weights]).double().numpy()
+        res = VQE(p.hamiltonian, p.circuit, optimizer=_SCIPY[req.optimizer], initial_point=x0,
+                  callback=lambda _x, value: record(float(value)), maxiter=req.max_iterations,
+                  seed=req.seed, backend=backend, diff_method=req.diff_method,
+                  options=_scipy_tolerance(req.optimizer, req.tolerance)).run()
+        weights = {k: v.to(rdt) for k, v in res.optimal_weights.items()}
+        converged = any(w in res.message.lower() for w in ("converge", "success"))
     final = float(energy(weights).detach())
     return {"energy": final, "weights": {k: tensor_to_json(v) for k, v in weights.items()},
             "history": history, "iterations": len(history), "converged": converged}
 
 
-def _scipy_minimize(p: PreparedProgram, weights: dict[str, torch.Tensor], energy: Any,
-                    record: Any) -> tuple[dict[str, torch.Tensor], bool]:
-    from scipy.optimize import minimize
-
-    req = p.request
-    names = list(weights)
-    shapes = [weights[k].shape for k in names]
-    sizes = [weights[k].numel() for k in names]
-    rdt = weights[names[0]].dtype
-
-    def unflatten(x: np.ndarray, grad: bool) -> dict[str, torch.Tensor]:
-        parts = torch.split(torch.as_tensor(x, dtype=rdt), sizes)
-        return {k: t.reshape(s).clone().requires_grad_(grad)
-                for k, t, s in zip(names, parts, shapes, strict=True)}
-
-    def fun(x: np.ndarray) -> Any:
-        if req.optimizer == "cobyla":
-            with torch.no_grad():
-                e = float(energy(unflatten(x, False)))
-            record(e)
-            return e
-        w = unflatten(x, True)
-        e = energy(w)
-        grads = torch.autograd.grad(e, list(w.values()))
-        record(float(e.detach()))
-        return float(e), torch.cat([g.reshape(-1) for g in grads]).double().numpy()
-
-    x0 = torch.cat([weights[k].reshape(-1) for k in names]).double().numpy()
-    method = "L-BFGS-B" if req.optimizer == "l-bfgs-b" else "COBYLA"
-    res = minimize(fun, x0, jac=req.optimizer != "cobyla", method=method,
-                   tol=req.tolerance or None, options={"maxiter": req.max_iterations})
-    return {k: v.detach() for k, v in unflatten(res.x, False).items()}, bool(res.success)
+def _scipy_tolerance(optimizer: str, tol: float) -> dict[str, float] | None:
+    if not tol:
+        return None
+    return {"ftol": tol} if optimizer == "l-bfgs-b" else {"tol": tol}
