@@ -119,3 +119,13 @@ def test_circuits_pickle_with_their_symbols(rng):
     w = torch.tensor(rng.normal(size=4))
     torch.testing.assert_close(hqml.expval(c2, hqml.Z(0), inputs={"x": x}, weights={"w": w}),
                                hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w}))
+
+
+def test_inputs_bind_by_name_whatever_the_dict_order():
+    c = hqml.Circuit(1)
+    x, y = c.input("x"), c.input("y")
+    c.ry(x, 0).rz(y, 0)
+    a = hqml.expval(c, hqml.X(0), inputs={"x": 0.4, "y": 1.3})
+    b = hqml.expval(c, hqml.X(0), inputs={"y": 1.3, "x": 0.4})
+    assert torch.allclose(a, b)
+    assert abs(a.item() - np.sin(0.4) * np.cos(1.3)) < 1e-6

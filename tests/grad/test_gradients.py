@@ -113,3 +113,21 @@ def test_best_picks_exact_method_and_matches():
     v = torch.tensor(0.3, requires_grad=True)
     hqml.expval(c, hqml.Z(0), weights={"w": v}).backward()
     assert abs(v.grad.item() + np.sin(0.3)) < 1e-6
+
+
+def test_adjoint_is_never_used_through_noise():
+    from hqml.noise import NoiseModel, depolarizing
+
+    c = hqml.Circuit(1)
+    w = c.weight("w")
+    c.rx(w, 0)
+    model = NoiseModel().add_channel(depolarizing(0.2), gates="rx")
+    v = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="noise_model"):
+        hqml.expval(c, hqml.Z(0), weights={"w": v}, diff_method="adjoint", noise_model=model)
+    # "best" on the density-matrix backend differentiates the noisy value: (1 - 4p/3) cos(w)
+    out = hqml.expval(c, hqml.Z(0), weights={"w": v}, backend="density_matrix", noise_model=model)
+    out.backward()
+    shrink = 1 - 4 * 0.2 / 3
+    assert abs(out.item() - shrink * np.cos(0.7)) < 1e-10
+    assert abs(v.grad.item() + shrink * np.sin(0.7)) < 1e-10

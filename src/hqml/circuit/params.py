@@ -127,7 +127,9 @@ def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Map
     batch: int | None = None
     flats_in: list[torch.Tensor] = []
     flats_w: list[torch.Tensor] = []
-    for (kind, name), t in given.items():
+    declared = [("input", k) for k in circuit.inputs] + [("weight", k) for k in circuit.weights]
+    for kind, name in declared:  # the flat layout follows declaration order, not the dicts'
+        t = given[(kind, name)]
         shape = comp.shapes[(kind, name)]
         if t.shape == shape:
             b = None

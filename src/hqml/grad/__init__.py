@@ -24,6 +24,12 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
         raise ValueError(f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}")
     caps = backend.capabilities.diff_methods
     m = task.measurement
+    noisy = task.options.get("noise_model") is not None
+    if noisy:  # the adjoint sweep assumes a pure state and unitary gates
+        if diff_method == "adjoint":
+            raise ValueError("diff_method 'adjoint' cannot differentiate through a noise_model;"
+                             " use 'backprop' or 'parameter-shift'")
+        caps = caps - {"adjoint"}
     if diff_method == "best":
         if isinstance(m, State):
             return "backprop" if "backprop" in caps else "none"
