@@ -62,6 +62,9 @@ def test_submit_poll_result_matches_dense_reference(server):
     expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")]
                 for b in range(5)]
     np.testing.assert_allclose(value.numpy(), expected, atol=1e-10)
+    schema = httpx.get(server.url + "/openapi.json").json()
+    assert {"/v1/jobs", "/v1/jobs/{job_id}/result", "/v1/programs"} <= set(schema["paths"])
+    assert {"CircuitJobRequest", "JobInfo", "JobResult"} <= set(schema["components"]["schemas"])
 
 
 def test_remote_backend_equals_in_process_with_adjoint_gradients(server):

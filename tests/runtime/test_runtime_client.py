@@ -1,0 +1,74 @@
+"""Client-side pieces without a server: exact tensor documents, task round trips, retries and
+the fallback backend."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import torch
+
+import hqml
+from hqml.backends.base import Expval, Task
+from hqml.runtime.client import RemoteBackend, ServiceUnavailable
+from hqml.runtime.sharding import split_rows
+from hqml.runtime.wire import (
+    from_jsonable,
+    task_from_dict,
+    task_to_dict,
+    tensor_from_json,
+    tensor_to_json,
+    to_jsonable,
+)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64,
+                                   torch.complex128, torch.int64])
+def test_tensor_documents_are_exact(dtype):
+    t = (torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 1e3)
+    t = t.to(dtype) if not dtype.is_complex else torch.complex(t, -t / 7).to(dtype)
+    back = tensor_from_json(tensor_to_json(t))
+    assert back.dtype == dtype and torch.equal(back, t)
+    assert torch.equal(from_jsonable(to_jsonable({"a": [t]}))["a"][0], t)
+    assert tensor_from_json([[1, 2]], torch.float32).dtype == torch.float32
+    with pytest.raises(ValueError, match="tensor"):
+        tensor_from_json({"format": "hqml.tensor/1", "dtype": "float32", "shape": [2],
+                          "data": "!!"})
+
+
+def test_task_round_trip_keeps_everything_needed():
+    c = hqml.Circuit(2)
+    x = c.input("x", 1)
+    c.ry(x[0], 0).cnot(0, 1).rz(0.3, 1)
+    theta = torch.rand(5, 2, dtype=torch.float64)
+    task = Task(c, theta, Expval((hqml.Z(0) @ hqml.Z(1), hqml.X(1))), torch.complex128, 100,
+                torch.Generator().manual_seed(1), (True, False))
+    back = task_from_dict(task_to_dict(task))
+    assert back.circuit == c and torch.equal(back.theta, theta)
+    assert back.measurement == task.measurement and back.dtype == torch.complex128
+    assert back.shots == 100 and back.varying == (True, False) and back.generator is not None
+    with pytest.raises(ValueError, match="cannot be sent"):
+        task_to_dict(Task(c, theta, task.measurement, options={"noise_model": object()}))
+
+
+def test_split_rows_covers_the_batch_in_order():
+    assert split_rows(10, 4) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert split_rows(2, 8) == [(0, 1), (1, 2)]
+    assert split_rows(1, 3) == [(0, 1)]
+
+
+def test_unreachable_service_uses_the_fallback_with_a_warning(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    c = hqml.Circuit(2).h(0).cnot(0, 1)
+    url = f"http://127.0.0.1:{port}"
+    be = RemoteBackend(url, "token", retries=1, fallback="statevector")
+    with pytest.warns(RuntimeWarning, match="unreachable.*fallback"):
+        value = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=be)
+    assert float(value) == pytest.approx(1.0) and be.stats["fallbacks"] == 1
+    with pytest.raises(ServiceUnavailable, match="unreachable after 2 attempts"):
+        hqml.expval(c, hqml.Z(0), backend=RemoteBackend(url, "token", retries=1))
+    monkeypatch.delenv("HQML_TOKEN", raising=False)
+    with pytest.raises(ValueError, match="HQML_TOKEN"):
+        RemoteBackend(url, None)
