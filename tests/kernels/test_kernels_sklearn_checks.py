@@ -2,10 +2,12 @@
 
 The checks fit on data sets of up to 300 samples and 10 features, so the kernels here use the
 cheap angle-encoding feature map (one rotation per feature); the ZZ map is tested elsewhere.
-No check is skipped or expected to fail.
+No check is skipped or expected to fail (scikit-learn itself skips its array-API checks when
+SCIPY_ARRAY_API is unset). Test ids are stable labels (estimator reprs hold object addresses).
 """
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from hqml.circuit.templates import angle_encoding
 from hqml.kernels import (
@@ -18,16 +20,32 @@ from hqml.kernels import (
     VQRegressor,
 )
 
-ESTIMATORS = [
-    QSVC(FidelityKernel(angle_encoding)),
-    QSVC(ProjectedKernel(angle_encoding, gamma=0.5), probability=True),
-    QSVR(FidelityKernel(angle_encoding)),
-    QuantumKernelRidge(FidelityKernel(angle_encoding), alpha=0.1),
-    VQClassifier(n_layers=1, n_qubits=2, max_iter=20, learning_rate=0.3, diff_method="backprop"),
-    VQRegressor(n_layers=1, n_qubits=2, max_iter=10, learning_rate=0.3, diff_method="backprop"),
+ESTIMATORS = {
+    "QSVC-fidelity": QSVC(FidelityKernel(angle_encoding)),
+    "QSVC-projected-proba": QSVC(ProjectedKernel(angle_encoding, gamma=0.5), probability=True),
+    "QSVR": QSVR(FidelityKernel(angle_encoding)),
+    "QuantumKernelRidge": QuantumKernelRidge(FidelityKernel(angle_encoding), alpha=0.1),
+    "VQClassifier": VQClassifier(
+        n_layers=1, n_qubits=2, max_iter=20, learning_rate=0.3, diff_method="backprop"
+    ),
+    "VQRegressor": VQRegressor(
+        n_layers=1, n_qubits=2, max_iter=10, learning_rate=0.3, diff_method="backprop"
+    ),
+}
+
+
+def _check_id(check):
+    kwargs = ",".join(f"{k}={v}" for k, v in sorted(check.keywords.items()))
+    return check.func.__name__ + (f"({kwargs})" if kwargs else "")
+
+
+CASES = [
+    pytest.param(estimator, check, id=f"{label}-{_check_id(check)}")
+    for label, est in ESTIMATORS.items()
+    for estimator, check in estimator_checks_generator(est, legacy=True, mark="xfail")
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+@pytest.mark.parametrize("estimator, check", CASES)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -136,7 +136,8 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
 
     Args:
         n_layers: re-uploading layers (each: upload features, trainable rotations, CNOT ring).
-        n_qubits: qubits (``None``: one per feature; fewer uploads several features per qubit).
+        n_qubits: qubits (``None``: one per feature; fewer uploads several features per qubit;
+            more than the number of features is capped to it).
         max_iter: training epochs.
         learning_rate: Adam step size.
         batch_size: mini-batch size (``None``: full batch).
