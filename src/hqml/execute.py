@@ -133,7 +133,7 @@ def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
         weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
         idx = (bits * weights_).sum(-1)
         counts = torch.nn.functional.one_hot(idx, 2**k).sum(-2)
-        rdt = real_dtype(dtype) if dtype else torch.float32
+        rdt = real_dtype(dtype) if dtype else bind_parameters(circuit, inputs, weights).theta.dtype
         return counts.to(rdt) / shots
     out, batched = _run(circuit, Probs(wires_t), inputs=inputs, weights=weights, backend=backend,
                         diff_method=diff_method, shots=None, seed=seed, dtype=dtype, device=device,

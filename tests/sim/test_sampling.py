@@ -49,3 +49,14 @@ def test_batched_sampling_shapes_and_seed():
     bits = hqml.sample(c, 50, inputs={"x": xs}, seed=0)
     assert bits.shape == (2, 50, 2)
     assert bits[0].sum() == 0 and bits[1].sum() == 100
+
+
+def test_sampling_beyond_multinomial_limit(monkeypatch):
+    """Above torch.multinomial's category limit, sampling inverts the CDF; same distribution."""
+    from hqml.sim import measure
+
+    monkeypatch.setattr(measure, "MULTINOMIAL_MAX", 4)
+    p = torch.tensor([[0.1, 0.2, 0.3, 0.05, 0.15, 0.2, 0.0, 0.0]], dtype=torch.float64)
+    idx = measure.sample_indices(p, 50000, torch.Generator().manual_seed(0))
+    freq = torch.bincount(idx[0], minlength=8).double() / 50000
+    assert torch.all((freq - p[0]).abs() < 5 * torch.sqrt(p[0] * (1 - p[0]) / 50000) + 1e-12)

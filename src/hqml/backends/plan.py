@@ -222,8 +222,14 @@ def _layer_factors(circuit: Circuit, layers: list[Layer], theta: torch.Tensor, b
     return total
 
 
-def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype) -> list[Step]:
-    """Build the steps (gate data from ``theta``; differentiable when ``theta`` requires grad)."""
+def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype,
+                dense_batched: bool = True) -> list[Step]:
+    """Build the steps (gate data from ``theta``; differentiable when ``theta`` requires grad).
+
+    ``dense_batched=False`` keeps per-sample layers in chunks: the adjoint method holds every
+    layer's data until the sweep, and a dense per-sample ``2^n x 2^n`` matrix per layer would
+    make that grow with depth much faster than the parameters themselves.
+    """
     n, device = plan.n, theta.device
     consts = _Consts(plan.consts, device)
     batched_theta = theta.shape[0] > 1
@@ -236,7 +242,8 @@ def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.
     for (signature, batched), members in groups.items():
         layers = [plan.items[k] for k in members]
         batched = batched and batched_theta
-        dense = plan.dense and (not batched or theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS)
+        dense = plan.dense and (not batched or (dense_batched and
+                                                theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS))
         wires = list(range(n)) if dense else [q for q, _ in signature]
         factors = _layer_factors(circuit, layers, theta, batched, plan.columns, wires, dtype, consts,
                                  members)

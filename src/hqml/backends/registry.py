@@ -59,7 +59,16 @@ def _load(target: str, name: str) -> Callable[..., Backend]:
     try:
         return getattr(import_module(module), attr)
     except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("hqml"):
+        missing = e.name or ""
+        if missing == "hqml" or missing.startswith("hqml."):
             raise ValueError(f"backend {name!r} is not available in this version of hqml") from None
-        raise ImportError(f"backend {name!r} needs the optional package {e.name!r}; install the"
-                          f" matching extra, e.g. pip install 'hqml[all]'") from None
+        extra = _EXTRAS.get(missing.split(".")[0], "all")
+        raise ImportError(f"backend {name!r} needs the optional package {missing!r}:"
+                          f" pip install 'hqml[{extra}]'") from None
+
+
+# top-level package -> the hqml extra that installs it
+_EXTRAS = {"qiskit": "qiskit", "qiskit_aer": "qiskit", "pennylane": "pennylane", "ray": "runtime",
+           "httpx": "runtime", "fastapi": "runtime", "sqlalchemy": "runtime", "mitiq": "mitigation",
+           "dimod": "optimize", "dwave": "optimize", "pyscf": "chem", "openfermion": "chem",
+           "mlflow": "tracking"}

@@ -84,9 +84,9 @@ class StatevectorBackend(Backend):
         self.options = options
 
     # --- forward ----------------------------------------------------------------------------
-    def _steps(self, task: Task, theta: torch.Tensor) -> list[Step]:
+    def _steps(self, task: Task, theta: torch.Tensor, dense_batched: bool = True) -> list[Step]:
         plan = get_plan(task.circuit, task.varying, theta.shape[0] > 1)
-        return materialize(plan, task.circuit, theta, task.dtype)
+        return materialize(plan, task.circuit, theta, task.dtype, dense_batched)
 
     def _final_state(self, task: Task) -> torch.Tensor:
         c = task.circuit
@@ -164,6 +164,16 @@ class StatevectorBackend(Backend):
                 out[:, index[word]] = (1 - 2 * parity).to(out.dtype).mean(dim=1)
         return out
 
+    # memory that backprop may use for the states it saves (about one per fused step)
+    BACKPROP_BUDGET_BYTES = 2**30
+
+    def prefers_backprop(self, task: Task) -> bool:
+        """Backprop when its saved states fit in :attr:`BACKPROP_BUDGET_BYTES`."""
+        plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
+        itemsize = torch.empty((), dtype=task.dtype).element_size()
+        saved = (len(plan.items) + 2) * task.theta.shape[0] * 2**task.circuit.n_qubits * itemsize * 2
+        return saved <= self.options.get("backprop_budget_bytes", self.BACKPROP_BUDGET_BYTES)
+
     # --- adjoint ----------------------------------------------------------------------------
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
         _, saved = self.execute_for_vjp(task)
@@ -175,7 +185,7 @@ class StatevectorBackend(Backend):
         n = task.circuit.n_qubits
         theta = task.theta.detach().requires_grad_(True)
         with torch.enable_grad():
-            steps = self._steps(task, theta)
+            steps = self._steps(task, theta, dense_batched=False)
         with torch.no_grad():
             plain = [Step(s.kind, s.wires, s.data.detach() if s.param else s.data, s.param)
                      for s in steps]

@@ -35,6 +35,33 @@ class Operation:
         return out
 
 
+class _OpList(list):
+    """The circuit's operations; any change clears the circuit's compiled caches."""
+
+    def __init__(self, owner: Circuit, items: Iterable[Operation] = ()):
+        super().__init__(items)
+        self._owner = owner
+
+    def __reduce__(self) -> tuple:
+        return (list, (list(self),))
+
+
+def _mutator(name: str):
+    base = getattr(list, name)
+
+    def method(self: _OpList, *args: Any, **kwargs: Any) -> Any:
+        self._owner._touch()
+        return base(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(_OpList, _name, _mutator(_name))
+
+
 def _one_qubit_fixed(name: str):
     def method(self: Circuit, wire: int) -> Circuit:
         return self.append(name, [wire])
@@ -86,11 +113,29 @@ class Circuit:
         if not isinstance(n_qubits, numbers.Integral) or n_qubits < 1:
             raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
         self.n_qubits = int(n_qubits)
-        self.ops: list[Operation] = []
+        self._cache: dict[Any, Any] = {}  # compiled forms (parameter layout, plans); cleared on change
+        self._ops = _OpList(self)
         self.inputs: dict[str, SymbolArray] = {}
         self.weights: dict[str, SymbolArray] = {}
-        self._version = 0  # bumped on every change; keys caches of compiled forms
-        self._cache: dict[Any, Any] = {}
+
+    @property
+    def ops(self) -> list[Operation]:
+        """The operations in order (a list; changing it invalidates compiled caches)."""
+        return self._ops
+
+    @ops.setter
+    def ops(self, value: Iterable[Operation]) -> None:
+        self._ops = _OpList(self, value)
+        self._touch()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"n_qubits": self.n_qubits, "ops": list(self._ops), "inputs": self.inputs,
+                "weights": self.weights}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.n_qubits, self._cache = state["n_qubits"], {}
+        self._ops = _OpList(self, state["ops"])
+        self.inputs, self.weights = state["inputs"], state["weights"]
 
     # --- symbols ----------------------------------------------------------------------------
     def input(self, name: str, shape: Any = ()) -> SymbolArray:
@@ -115,7 +160,6 @@ class Circuit:
         return arr
 
     def _touch(self) -> None:
-        self._version += 1
         self._cache.clear()
 
     # --- building ---------------------------------------------------------------------------
@@ -135,7 +179,6 @@ class Circuit:
             for s in e.symbols():
                 self._check_symbol(s)
         self.ops.append(Operation(gate, tuple(int(w) for w in wires), exprs))
-        self._touch()
         return self
 
     def _check_wires(self, gate: Gate, wires: tuple) -> None:
@@ -217,7 +260,7 @@ class Circuit:
     # --- whole-circuit transforms -----------------------------------------------------------
     def copy(self) -> Circuit:
         out = Circuit(self.n_qubits)
-        out.inputs, out.weights, out.ops = dict(self.inputs), dict(self.weights), list(self.ops)
+        out.inputs, out.weights, out.ops = dict(self.inputs), dict(self.weights), self.ops
         return out
 
     def compose(self, other: Circuit, wires: Sequence[int] | None = None) -> Circuit:
@@ -373,13 +416,6 @@ class Circuit:
     def parameter_exprs(self) -> list[Expr]:
         """All gate parameters in order (the flat vector simulators receive)."""
         return [p for op in self.ops for p in op.params]
-
-
-def iter_symbols(exprs: Iterable[Expr]) -> set[Symbol]:
-    out: set[Symbol] = set()
-    for e in exprs:
-        out |= e.symbols()
-    return out
 
 
 __all__ = ["Circuit", "Operation", "Const", "ControlledGate"]

@@ -78,7 +78,10 @@ def as_expr(value: Any) -> Expr:
     if isinstance(value, numbers.Real):
         return Const(float(value))
     if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return Const(float(value.detach().reshape(()).item()))
+        if value.requires_grad:
+            raise TypeError("a gate parameter that requires grad would be frozen to a number; "
+                            "declare it with c.weight(name) and pass its value in weights=")
+        return Const(float(value.reshape(()).item()))
     if hasattr(value, "shape") and getattr(value, "size", 2) == 1:  # numpy scalar / 1-element array
         return Const(float(value))
     raise TypeError(
@@ -543,6 +546,15 @@ class SymbolArray:
 
     def __neg__(self) -> Expr:
         return -self._scalar()
+
+    def __rtruediv__(self, o: Any) -> Expr:
+        return o / self._scalar()
+
+    def __pow__(self, o: Any) -> Expr:
+        return self._scalar() ** o
+
+    def __rpow__(self, o: Any) -> Expr:
+        return o ** self._scalar()
 
 
 def normalize_shape(shape: Any) -> tuple[int, ...]:

@@ -85,7 +85,7 @@ class Gate:
         self._inverse = inverse
         self._cache: dict[Any, Any] = {}
         if matrix is not None:
-            self._fixed = np.asarray(matrix, dtype=np.complex128)
+            self._fixed = np.asarray(matrix, dtype=np.complex128) + 0.0  # no negative zeros
             if self._fixed.shape != (self.dim, self.dim):
                 raise ValueError(f"gate {name}: matrix must be {self.dim}x{self.dim}")
             self.num_params = 0
@@ -114,7 +114,13 @@ class Gate:
 
     # --- value semantics --------------------------------------------------------------------
     def _key(self) -> tuple:
-        return (self.name,)
+        if GATES.get(self.name) is self:
+            return (self.name,)
+        # a user gate: equal by definition, not by name
+        data = self._fixed if self._fixed is not None else self.generator
+        if data is None:
+            return (self.name, id(self))
+        return (self.name, self.num_wires, np.round(data, 12).tobytes())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Gate) and type(self) is type(other) and self._key() == other._key()
@@ -126,7 +132,16 @@ class Gate:
         return f"Gate({self.name!r})"
 
     def to_json(self) -> Any:
-        return {"name": self.name}
+        if GATES.get(self.name) is self:
+            return {"name": self.name}
+        if self._fixed is not None:
+            return {"name": "gate", "id": self.name, "real": self._fixed.real.tolist(),
+                    "imag": self._fixed.imag.tolist()}
+        if self.generator is not None:
+            return {"name": "gate", "id": self.name, "generator_real": self.generator.real.tolist(),
+                    "generator_imag": self.generator.imag.tolist()}
+        raise ValueError(f"gate {self.name!r} is defined by a Python function and has no JSON form;"
+                         " define it by its matrix or generator")
 
     def __reduce__(self) -> tuple:
         # gates hold closures and caches; they are rebuilt from their JSON description
@@ -208,9 +223,6 @@ class Gate:
             return UnitaryGate(self._fixed.conj().T), ()
         raise NotImplementedError(f"gate {self.name} has no inverse rule")
 
-    @property
-    def is_unitary_gate(self) -> bool:
-        return False
 
 
 class UnitaryGate(Gate):
@@ -228,7 +240,7 @@ class UnitaryGate(Gate):
         super().__init__("unitary", n, matrix=m, label=label)
 
     def _key(self) -> tuple:
-        return ("unitary", self._fixed.tobytes())
+        return ("unitary", np.round(self._fixed, 12).tobytes())
 
     def __repr__(self) -> str:
         return f"UnitaryGate({self.num_wires} wires)"
@@ -238,10 +250,6 @@ class UnitaryGate(Gate):
 
     def to_json(self) -> Any:
         return {"name": "unitary", "real": self._fixed.real.tolist(), "imag": self._fixed.imag.tolist()}
-
-    @property
-    def is_unitary_gate(self) -> bool:
-        return True
 
 
 class ControlledGate(Gate):
@@ -419,6 +427,12 @@ def get_gate(name: str) -> Gate:
 
 def gate_from_json(data: Any) -> Gate:
     name = data.get("name")
+    if name == "gate":  # a user gate by definition
+        if "real" in data:
+            m = np.array(data["real"]) + 1j * np.array(data["imag"])
+            return Gate(data["id"], int(round(math.log2(len(m)))), matrix=m)
+        g = np.array(data["generator_real"]) + 1j * np.array(data["generator_imag"])
+        return Gate(data["id"], int(round(math.log2(len(g)))), generator=g)
     if name == "unitary":
         return UnitaryGate(np.array(data["real"]) + 1j * np.array(data["imag"]))
     if name == "ctrl":

@@ -36,7 +36,14 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
         if isinstance(m, Sample):
             return "none"
         if task.shots is not None:
-            return "parameter-shift"
+            for method in ("parameter-shift", "finite-diff", "spsa"):
+                if method in caps:
+                    return method
+            return "none"
+        if {"adjoint", "backprop"} <= caps:
+            # backprop is faster while its saved states fit in memory; adjoint keeps two states
+            prefers = getattr(backend, "prefers_backprop", None)
+            return "backprop" if prefers is not None and prefers(task) else "adjoint"
         for method in ("adjoint", "backprop", "parameter-shift"):
             if method in caps:
                 return method

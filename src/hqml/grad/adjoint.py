@@ -1,4 +1,9 @@
-"""The adjoint method as a torch autograd Function: memory independent of circuit depth."""
+"""The adjoint method as a torch autograd Function.
+
+Memory holds two states whatever the depth (the final state and the sweep's cotangent), plus the
+small per-gate data (2x2 .. 8x8 matrices, per sample where a gate depends on inputs), which grows
+with the number of parameters as the parameters themselves do.
+"""
 
 from __future__ import annotations
 

@@ -33,8 +33,14 @@ def shift_rule(spectrum: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
     freqs = sorted({round(b - a, 12) for i, a in enumerate(ev) for b in ev[i + 1:] if b - a > 1e-12})
     if not freqs:
         return ()
-    r = len(freqs)
     base = min(freqs)
+    multiples = [f / base for f in freqs]
+    if any(abs(m - round(m)) > 1e-9 for m in multiples):
+        raise ValueError(f"no parameter-shift rule for incommensurate frequencies {freqs}; "
+                         "use diff_method='adjoint', 'backprop' or 'finite-diff'")
+    # on the integer grid base * (1..R) the equidistant rule is exact (missing ones are zero)
+    r = int(round(max(multiples)))
+    freqs = [base * k for k in range(1, r + 1)]
     shifts = [(2 * mu - 1) * math.pi / (2 * r * base) for mu in range(1, r + 1)]
     a = np.array([[2 * math.sin(w * s) for s in shifts] for w in freqs])
     coeffs = np.linalg.solve(a, np.array(freqs))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 
 PauliWord = Sequence[tuple[int, str]]
+MULTINOMIAL_MAX = 2**24  # torch.multinomial's limit on categories
 
 
 def marginal(values: torch.Tensor, n: int, wires: Sequence[int]) -> torch.Tensor:
@@ -106,7 +107,13 @@ def sample_indices(probs: torch.Tensor, shots: int, generator: torch.Generator |
     p = p / p.sum(dim=1, keepdim=True)
     if p.device.type != "cpu" and generator is not None and generator.device != p.device:
         p = p.cpu()
-    return torch.multinomial(p, shots, replacement=True, generator=generator).to(probs.device)
+    if p.shape[1] <= MULTINOMIAL_MAX:
+        return torch.multinomial(p, shots, replacement=True, generator=generator).to(probs.device)
+    # torch.multinomial stops at 2**24 categories: invert the cumulative distribution instead
+    u = torch.rand(p.shape[0], shots, generator=generator, dtype=torch.float64, device=p.device)
+    cdf = torch.cumsum(p, dim=1)
+    idx = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_max(p.shape[1] - 1)
+    return idx.to(probs.device)
 
 
 def indices_to_bits(indices: torch.Tensor, k: int) -> torch.Tensor:
