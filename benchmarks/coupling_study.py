@@ -73,10 +73,14 @@ def classifier(n: int = 4) -> Circuit:
     return c
 
 
-def run_epoch(c: Circuit, backend: str | Backend, samples: int = 256, batch: int = 32) -> float:
+def epoch_data(n: int, samples: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
-    xs = torch.rand(samples, c.n_qubits, generator=gen, dtype=torch.float64) * 3.14
-    ys = (xs.sum(1) > xs.sum(1).median()).to(torch.float64) * 2 - 1
+    xs = torch.rand(samples, n, generator=gen, dtype=torch.float64) * 3.14
+    return xs, (xs.sum(1) > xs.sum(1).median()).to(torch.float64) * 2 - 1
+
+
+def run_epoch(c: Circuit, backend: str | Backend, samples: int = 256, batch: int = 32) -> float:
+    xs, ys = epoch_data(c.n_qubits, samples)
     w = torch.zeros(2, c.n_qubits, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([w], lr=0.05)
     total = 0.0
@@ -87,7 +91,7 @@ def run_epoch(c: Circuit, backend: str | Backend, samples: int = 256, batch: int
         loss = torch.mean((pred - ys[s:s + batch]) ** 2)
         loss.backward()
         opt.step()
-        total += float(loss)
+        total += float(loss.detach())
     return total
 
 
@@ -162,11 +166,24 @@ def main() -> None:
             t_in, l_in = timed(run_epoch, clf, "statevector")
             jobs0 = remote.stats["jobs"]
             t_loose, l_loose = timed(run_epoch, clf, remote)
+            xs, ys = epoch_data(clf.n_qubits)
+            train = {"program": "train", "circuit": json.loads(clf.to_json()),
+                     "observables": [Z(0).to_json()], "data_x": xs.tolist(),
+                     "data_y": ys.tolist(), "epochs": 1, "batch_size": 32, "shuffle": False,
+                     "learning_rate": 0.05, "initial_weights": {"w": [[0.0] * 4] * 2}}
+            with JobClient(url, token) as client:
+                client.wait(client.submit({**train, "data_x": xs[:32].tolist(),
+                                           "data_y": ys[:32].tolist()}, program=True)["id"])
+                t0 = time.perf_counter()
+                res = client.wait(client.submit(train, program=True)["id"])
+                t_prog = time.perf_counter() - t0
             rows += [
                 {"workload": "training epoch", "coupling": "in-process", "wall_s": t_in,
                  "jobs": 0, "value": l_in},
                 {"workload": "training epoch", "coupling": "service, job by job",
                  "wall_s": t_loose, "jobs": remote.stats["jobs"] - jobs0, "value": l_loose},
+                {"workload": "training epoch", "coupling": "service, one program",
+                 "wall_s": t_prog, "jobs": 1, "value": sum(res["history"])},
             ]
             remote.close()
         finally:

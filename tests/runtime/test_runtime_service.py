@@ -212,6 +212,22 @@ def test_vqe_program_runs_server_side_with_readable_progress(server):
     assert result["iterations"] == 40 and len(result["history"]) == 40
     assert result["history"][-1] < result["history"][0] - 0.5 and result["energy"] >= exact - 1e-9
     assert lbfgs["energy"] == pytest.approx(exact, abs=1e-6)
+    # a training run: <Z> of ry(x) ry(w) is cos(x + w); the targets use w = 0.7
+    tc = hqml.Circuit(1)
+    tc.ry(tc.input("x", 1)[0], 0).ry(tc.weight("w", 1)[0], 0)
+    xs = torch.linspace(-1.5, 1.5, 40, dtype=torch.float64)[:, None]
+    train = {"program": "train", "circuit": json.loads(tc.to_json()),
+             "observables": [hqml.Z(0).to_json()], "data_x": xs.tolist(),
+             "data_y": torch.cos(xs[:, 0] + 0.7).tolist(), "epochs": 25, "batch_size": 10,
+             "learning_rate": 0.1, "initial_weights": {"w": [0.0]}, "seed": 2}
+    with JobClient(server.url, server.tokens["bob"]) as bob:
+        trained = bob.wait(bob.submit(train, program=True)["id"], timeout=60)
+        with pytest.raises(JobServiceError, match="data_y must have shape"):
+            bob.submit({**train, "data_y": [1.0, 2.0]}, program=True)
+    assert trained["iterations"] == 100 and trained["epoch_losses"][-1] < 1e-4
+    assert trained["epoch_losses"][-1] < trained["epoch_losses"][0] / 100
+    w_fit = tensor_from_json(trained["weights"]["w"])
+    assert float(w_fit[0]) == pytest.approx(0.7, abs=2e-2)
     # max-cut of a 4-ring: the alternating colourings cut every edge
     assert qaoa["best_bitstring"] in ("0101", "1010") and qaoa["best_energy"] == -4.0
     from hqml.algorithms.qaoa import QAOA

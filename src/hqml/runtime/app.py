@@ -166,10 +166,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def submit_program(req: ProgramRequest, response: Response,
                        token: Token,
                        idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a server-side program (VQE); progress is in the job's ``progress``."""
+        """Submit a server-side program (VQE, QAOA, training); progress is in the job's
+        ``progress``."""
         check_backend(req.backend, None, token)
         try:
-            prepare_program(req, max_qubits=settings.max_qubits)
+            prepare_program(req, max_qubits=settings.max_qubits,
+                            max_rows=settings.max_batch_rows)
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None
         key = req.idempotency_key or idempotency_key

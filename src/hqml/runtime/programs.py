@@ -7,7 +7,6 @@ Hamiltonian. Both report progress after every evaluation and stop when asked to.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,10 @@ from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
+from .optim import DescentStep, initial_weights
 from .schemas import ProgramRequest
-from .wire import parse_dtype, tensor_from_json, tensor_to_json
+from .training import PreparedTraining, prepare_training, run_training
+from .wire import parse_dtype, tensor_to_json
 
 _SCIPY = {"l-bfgs-b": "L-BFGS-B", "cobyla": "COBYLA"}
 _QAOA_METHODS = {"adam": "adam", "l-bfgs-b": "L-BFGS-B", "cobyla": "COBYLA"}
@@ -34,14 +35,19 @@ class PreparedProgram:
 
 
 def _hamiltonian(req: ProgramRequest) -> PauliSum:
+    if req.hamiltonian is None:
+        raise JobRejected(f"a {req.program} program needs a 'hamiltonian' (PauliSum JSON)")
     try:
         return PauliSum.from_json(req.hamiltonian)
     except (ValueError, TypeError) as e:
         raise JobRejected(f"hamiltonian: {e}") from None
 
 
-def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
+def prepare_program(req: ProgramRequest, *, max_qubits: int,
+                    max_rows: int = 100_000) -> PreparedProgram | PreparedTraining:
     """Validate a program request (raises JobRejected naming the problem)."""
+    if req.program == "train":
+        return prepare_training(req, max_qubits=max_qubits, max_rows=max_rows)
     h = _hamiltonian(req)
     if req.program == "qaoa":
         n = max(h.wires) + 1 if h.wires else 0
@@ -65,15 +71,15 @@ def prepare_program(req: ProgramRequest, *, max_qubits: int) -> PreparedProgram:
     if h.wires and max(h.wires) >= c.n_qubits:
         raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
                           f" {c.n_qubits}-qubit circuit")
-    unknown = set(req.initial_weights) - set(c.weights)
-    if unknown:
-        raise JobRejected(f"initial_weights names {sorted(unknown)} are not weights of the circuit"
-                          f" ({sorted(c.weights)})")
+    initial_weights(c, req.initial_weights, req.seed, torch.float64)  # checks names and shapes
     return PreparedProgram(req, c, h)
 
 
-def run_program(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
-    """Run a prepared program (VQE or QAOA)."""
+def run_program(p: PreparedProgram | PreparedTraining, backend: Backend,
+                ctx: JobContext) -> dict[str, Any]:
+    """Run a prepared program (VQE, QAOA or a training run)."""
+    if isinstance(p, PreparedTraining):
+        return run_training(p, backend, ctx)
     return run_qaoa(p, backend, ctx) if p.request.program == "qaoa" else run_vqe(p, backend, ctx)
 
 
@@ -103,27 +109,12 @@ def run_qaoa(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str,
             "n_evaluations": res.n_evaluations}
 
 
-def _initial_weights(p: PreparedProgram, rdt: torch.dtype) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(p.request.seed)
-    out = {}
-    for name, arr in p.circuit.weights.items():
-        if name in p.request.initial_weights:
-            t = tensor_from_json(p.request.initial_weights[name], rdt)
-            if tuple(t.shape) != tuple(arr.shape):
-                raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
-                                  f" circuit declares {tuple(arr.shape)}")
-        else:
-            t = (torch.rand(tuple(arr.shape), generator=gen, dtype=torch.float64) * 2 * math.pi)
-        out[name] = t.to(rdt)
-    return out
-
-
 def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
     """Minimise ``<H>``; progress ``{"iteration", "energy", "best_energy", "elapsed_s"}``."""
     req = p.request
     cdt = parse_dtype(req.dtype)
     rdt = torch.float64 if cdt == torch.complex128 else torch.float32
-    weights = _initial_weights(p, rdt)
+    weights = initial_weights(p.circuit, req.initial_weights, req.seed, rdt)
     history: list[float] = []
     t0 = time.perf_counter()
 
@@ -141,23 +132,11 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
 
     converged = False
     if req.optimizer in ("adam", "sgd"):
-        # the update rules are written out: constructing torch.optim imports torch._dynamo, which
-        # costs seconds in a fresh server process
         params = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
-        moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in weights.items()}
-        b1, b2, eps, lr = 0.9, 0.999, 1e-8, req.learning_rate
-        for step in range(1, req.max_iterations + 1):
+        opt = DescentStep(params, req.optimizer, req.learning_rate)
+        for _ in range(req.max_iterations):
             e = energy(params)
-            grads = torch.autograd.grad(e, list(params.values()))
-            with torch.no_grad():
-                for (k, t), g in zip(params.items(), grads, strict=True):
-                    if req.optimizer == "sgd":
-                        t -= lr * g
-                        continue
-                    m, v = moments[k]
-                    m.mul_(b1).add_(g, alpha=1 - b1)
-                    v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                    t -= lr * (m / (1 - b1**step)) / ((v / (1 - b2**step)).sqrt() + eps)
+            opt.step(torch.autograd.grad(e, list(params.values())))
             record(float(e.detach()))
             if (req.tolerance and len(history) > 1
                     and abs(history[-1] - history[-2]) < req.tolerance):

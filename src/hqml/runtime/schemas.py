@@ -62,12 +62,21 @@ class ProgramRequest(_Request):
     ``program="vqe"`` minimises ``<hamiltonian>`` over the weights of ``circuit``/``qasm``.
     ``program="qaoa"`` runs QAOA with ``layers`` layers on a diagonal (Z/ZZ) ``hamiltonian``
     (no circuit needed) and samples the best bitstring with ``shots``.
+    ``program="train"`` fits the circuit's weights so that the expectations of ``observables``
+    on the rows of ``data_x`` match ``data_y`` (mean squared error), for ``epochs`` epochs of
+    mini-batches of ``batch_size``.
     """
 
-    program: Literal["vqe", "qaoa"] = "vqe"
+    program: Literal["vqe", "qaoa", "train"] = "vqe"
     circuit: dict[str, Any] | str | None = None
     qasm: str | None = None
-    hamiltonian: dict[str, Any] | str
+    hamiltonian: dict[str, Any] | str | None = None
+    observables: list[dict[str, Any] | str] | None = None
+    data_x: Any = Field(None, description="training inputs (N, n_inputs)")
+    data_y: Any = Field(None, description="targets (N,) or (N, n_observables)")
+    epochs: int = Field(1, ge=1, le=10_000)
+    batch_size: int = Field(32, ge=1)
+    shuffle: bool = Field(True, description="train: reshuffle the rows every epoch")
     initial_weights: dict[str, Any] = Field(default_factory=dict)
     seed: int = Field(0, ge=0)
     optimizer: Literal["adam", "sgd", "l-bfgs-b", "cobyla"] = "adam"
@@ -85,8 +94,12 @@ class ProgramRequest(_Request):
 
     @model_validator(mode="after")
     def _check(self) -> ProgramRequest:
-        if self.program == "vqe" and (self.circuit is None) == (self.qasm is None):
-            raise ValueError("a VQE program needs exactly one of 'circuit' (hqml JSON) or 'qasm'")
+        if self.program != "qaoa" and (self.circuit is None) == (self.qasm is None):
+            raise ValueError(f"a {self.program} program needs exactly one of 'circuit' (hqml JSON)"
+                             " or 'qasm'")
+        if self.program == "train" and (self.data_x is None or self.data_y is None
+                                        or not self.observables):
+            raise ValueError("a train program needs 'data_x', 'data_y' and 'observables'")
         if self.program == "qaoa" and (self.circuit is not None or self.qasm is not None):
             raise ValueError("a QAOA program builds its own circuit; give only 'hamiltonian'")
         return self

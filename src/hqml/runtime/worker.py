@@ -230,7 +230,7 @@ class WorkerPool:
         s = self.settings
         if job.kind == "program":
             preq = ProgramRequest.model_validate(payload)
-            prog = prepare_program(preq, max_qubits=s.max_qubits)
+            prog = prepare_program(preq, max_qubits=s.max_qubits, max_rows=s.max_batch_rows)
             ctx = self._context(job)
             out = run_program(prog, self._backend(job, preq.backend, preq.options), ctx)
             last = out["history"][-1] if out["history"] else None
