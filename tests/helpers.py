@@ -18,8 +18,14 @@ def random_unitary(rng: np.random.Generator, d: int) -> np.ndarray:
     return q * (np.diag(r) / np.abs(np.diag(r)))
 
 
-def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int = 3,
-                   n_weights: int = 4, kinds: str = "all") -> Circuit:
+def random_circuit(
+    rng: np.random.Generator,
+    n: int,
+    n_ops: int,
+    n_inputs: int = 3,
+    n_weights: int = 4,
+    kinds: str = "all",
+) -> Circuit:
     """A random circuit over every gate kind; parameters mix inputs, weights and expressions."""
     import hqml
 
@@ -70,8 +76,11 @@ def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int =
             base = get_gate(rng.choice(bases))
             nc = 1 if base.num_wires + 1 >= n else int(rng.integers(1, 3))
             wires_needed = nc + base.num_wires
-            c.append(controlled(base, nc), wires[:wires_needed],
-                     [param() for _ in range(base.num_params)])
+            c.append(
+                controlled(base, nc),
+                wires[:wires_needed],
+                [param() for _ in range(base.num_params)],
+            )
         else:
             c.append(rng.choice(THREE_Q), wires[:3])
     return c

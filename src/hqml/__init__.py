@@ -12,17 +12,47 @@ from importlib import import_module
 from typing import Any
 
 from .backends import Backend, available_backends, get_backend, register_backend
-from .circuit import (Circuit, PauliSum, I, X, Y, Z, arccos, arcsin, arctan, cos, cosh, exp, log,
-                      sin, sinh, sqrt, tan, tanh)
+from .circuit import (
+    Circuit,
+    I,
+    PauliSum,
+    X,
+    Y,
+    Z,
+    arccos,
+    arcsin,
+    arctan,
+    cos,
+    cosh,
+    exp,
+    log,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    tanh,
+)
 from .execute import counts, expval, probs, sample, state
 
 __version__ = "0.1.0"
 
-_LAZY = {"qasm": "hqml.circuit.qasm", "testing": "hqml.testing", "nn": "hqml.nn",
-         "kernels": "hqml.kernels", "algorithms": "hqml.algorithms", "optimize": "hqml.optimize",
-         "datasets": "hqml.datasets", "backends": "hqml.backends", "sim": "hqml.sim",
-         "grad": "hqml.grad", "chem": "hqml.chem", "noise": "hqml.noise",
-         "mitigation": "hqml.mitigation", "runtime": "hqml.runtime", "tracking": "hqml.tracking"}
+_LAZY = {
+    "qasm": "hqml.circuit.qasm",
+    "testing": "hqml.testing",
+    "nn": "hqml.nn",
+    "kernels": "hqml.kernels",
+    "algorithms": "hqml.algorithms",
+    "optimize": "hqml.optimize",
+    "datasets": "hqml.datasets",
+    "backends": "hqml.backends",
+    "sim": "hqml.sim",
+    "grad": "hqml.grad",
+    "chem": "hqml.chem",
+    "noise": "hqml.noise",
+    "mitigation": "hqml.mitigation",
+    "runtime": "hqml.runtime",
+    "tracking": "hqml.tracking",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +64,31 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Circuit", "PauliSum", "X", "Y", "Z", "I", "expval", "probs", "sample", "state", "counts",
-    "Backend", "get_backend", "register_backend", "available_backends",
-    "sin", "cos", "tan", "exp", "log", "sqrt", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+    "Circuit",
+    "PauliSum",
+    "X",
+    "Y",
+    "Z",
+    "I",
+    "expval",
+    "probs",
+    "sample",
+    "state",
+    "counts",
+    "Backend",
+    "get_backend",
+    "register_backend",
+    "available_backends",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "log",
+    "sqrt",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
 ]

@@ -37,34 +37,55 @@ def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tu
         return tuple(range(circuit.n_qubits))
     wires = (wires,) if isinstance(wires, numbers.Integral) else tuple(wires)
     for w in wires:
-        if isinstance(w, bool) or not isinstance(w, numbers.Integral) or not 0 <= w < circuit.n_qubits:
-            raise ValueError(f"{what}: wire {w!r} out of range for a {circuit.n_qubits}-qubit circuit")
+        if (
+            isinstance(w, bool)
+            or not isinstance(w, numbers.Integral)
+            or not 0 <= w < circuit.n_qubits
+        ):
+            raise ValueError(
+                f"{what}: wire {w!r} out of range for a {circuit.n_qubits}-qubit circuit"
+            )
     if len(set(wires)) != len(wires):
         raise ValueError(f"{what}: wires must be distinct, got {list(wires)}")
     return tuple(int(w) for w in wires)
 
 
-def _run(circuit: Circuit, measurement: Measurement, *, inputs: Mapping[str, Any] | None,
-         weights: Mapping[str, Any] | None, backend: str | Backend, diff_method: str,
-         shots: int | None, seed: int | torch.Generator | None, dtype: torch.dtype | None,
-         device: Any, diff_options: Mapping[str, Any] | None,
-         noise_model: Any = None) -> tuple[torch.Tensor, bool]:
+def _run(
+    circuit: Circuit,
+    measurement: Measurement,
+    *,
+    inputs: Mapping[str, Any] | None,
+    weights: Mapping[str, Any] | None,
+    backend: str | Backend,
+    diff_method: str,
+    shots: int | None,
+    seed: int | torch.Generator | None,
+    dtype: torch.dtype | None,
+    device: Any,
+    diff_options: Mapping[str, Any] | None,
+    noise_model: Any = None,
+) -> tuple[torch.Tensor, bool]:
     if not isinstance(circuit, Circuit):
         raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
     if dtype is not None and dtype not in _COMPLEX:
         raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
-    if shots is not None and (isinstance(shots, bool) or not isinstance(shots, numbers.Integral)
-                              or shots < 1):
+    if shots is not None and (
+        isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1
+    ):
         raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
     be = get_backend(backend)
     if circuit.n_qubits > be.capabilities.max_qubits:
-        raise ValueError(f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
-                         f" the circuit has {circuit.n_qubits}")
+        raise ValueError(
+            f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
+            f" the circuit has {circuit.n_qubits}"
+        )
     options: dict[str, Any] = {}
     if noise_model is not None:
         if not be.capabilities.supports_noise:
-            raise ValueError(f"backend {be.name!r} does not simulate noise; use backend="
-                             "'density_matrix' (or 'statevector' trajectories) with noise_model=")
+            raise ValueError(
+                f"backend {be.name!r} does not simulate noise; use backend="
+                "'density_matrix' (or 'statevector' trajectories) with noise_model="
+            )
         options["noise_model"] = noise_model
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
@@ -72,12 +93,21 @@ def _run(circuit: Circuit, measurement: Measurement, *, inputs: Mapping[str, Any
     return execute_task(be, task, diff_method, dict(diff_options or {})), b.batched
 
 
-def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
-           inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
-           backend: str | Backend = "statevector", diff_method: str = "best",
-           shots: int | None = None, seed: int | torch.Generator | None = None,
-           dtype: torch.dtype | None = None, device: Any = None,
-           diff_options: Mapping[str, Any] | None = None, noise_model: Any = None) -> torch.Tensor:
+def expval(
+    circuit: Circuit,
+    observables: PauliSum | Sequence[PauliSum],
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    diff_method: str = "best",
+    shots: int | None = None,
+    seed: int | torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    diff_options: Mapping[str, Any] | None = None,
+    noise_model: Any = None,
+) -> torch.Tensor:
     """Expectation values of observables.
 
     Args:
@@ -105,46 +135,98 @@ def expval(circuit: Circuit, observables: PauliSum | Sequence[PauliSum], *,
     obs, single = as_observables(observables)
     for o in obs:
         if o.wires and max(o.wires) >= circuit.n_qubits:
-            raise ValueError(f"observable {o!r} acts on wire {max(o.wires)}, outside the"
-                             f" {circuit.n_qubits}-qubit circuit")
-    out, batched = _run(circuit, Expval(tuple(obs)), inputs=inputs, weights=weights, backend=backend,
-                        diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
-                        diff_options=diff_options, noise_model=noise_model)
+            raise ValueError(
+                f"observable {o!r} acts on wire {max(o.wires)}, outside the"
+                f" {circuit.n_qubits}-qubit circuit"
+            )
+    out, batched = _run(
+        circuit,
+        Expval(tuple(obs)),
+        inputs=inputs,
+        weights=weights,
+        backend=backend,
+        diff_method=diff_method,
+        shots=shots,
+        seed=seed,
+        dtype=dtype,
+        device=device,
+        diff_options=diff_options,
+        noise_model=noise_model,
+    )
     if not batched:
         out = out[0]
     return out[..., 0] if single else out
 
 
-def probs(circuit: Circuit, wires: Sequence[int] | int | None = None, *,
-          inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
-          backend: str | Backend = "statevector", diff_method: str = "best",
-          shots: int | None = None, seed: int | torch.Generator | None = None,
-          dtype: torch.dtype | None = None, device: Any = None,
-          diff_options: Mapping[str, Any] | None = None, noise_model: Any = None) -> torch.Tensor:
+def probs(
+    circuit: Circuit,
+    wires: Sequence[int] | int | None = None,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    diff_method: str = "best",
+    shots: int | None = None,
+    seed: int | torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    diff_options: Mapping[str, Any] | None = None,
+    noise_model: Any = None,
+) -> torch.Tensor:
     """Probabilities of the basis states of ``wires`` (all wires by default), ``(B, 2**k)``.
 
     With ``shots``, the empirical frequencies of that many samples.
     """
     wires_t = _check_wires(circuit, wires, "probs")
     if shots is not None:
-        bits = sample(circuit, shots, wires_t, inputs=inputs, weights=weights, backend=backend,
-                      seed=seed, dtype=dtype, device=device, noise_model=noise_model)
+        bits = sample(
+            circuit,
+            shots,
+            wires_t,
+            inputs=inputs,
+            weights=weights,
+            backend=backend,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+            noise_model=noise_model,
+        )
         k = len(wires_t)
         weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
         idx = (bits * weights_).sum(-1)
         counts = torch.nn.functional.one_hot(idx, 2**k).sum(-2)
         rdt = real_dtype(dtype) if dtype else bind_parameters(circuit, inputs, weights).theta.dtype
         return counts.to(rdt) / shots
-    out, batched = _run(circuit, Probs(wires_t), inputs=inputs, weights=weights, backend=backend,
-                        diff_method=diff_method, shots=None, seed=seed, dtype=dtype, device=device,
-                        diff_options=diff_options, noise_model=noise_model)
+    out, batched = _run(
+        circuit,
+        Probs(wires_t),
+        inputs=inputs,
+        weights=weights,
+        backend=backend,
+        diff_method=diff_method,
+        shots=None,
+        seed=seed,
+        dtype=dtype,
+        device=device,
+        diff_options=diff_options,
+        noise_model=noise_model,
+    )
     return out if batched else out[0]
 
 
-def sample(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, *,
-           inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None,
-           backend: str | Backend = "statevector", seed: int | torch.Generator | None = None,
-           dtype: torch.dtype | None = None, device: Any = None, noise_model: Any = None) -> torch.Tensor:
+def sample(
+    circuit: Circuit,
+    shots: int,
+    wires: Sequence[int] | int | None = None,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    seed: int | torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    noise_model: Any = None,
+) -> torch.Tensor:
     """``shots`` measured bitstrings of ``wires``: ``(B, shots, k)`` of 0/1 (int64).
 
     Bit ``j`` of a sample is the outcome of ``wires[j]``.
@@ -152,24 +234,55 @@ def sample(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = Non
     if shots is None:
         raise ValueError("sample needs shots (a positive integer)")
     wires_t = _check_wires(circuit, wires, "sample")
-    out, batched = _run(circuit, Sample(wires_t), inputs=inputs, weights=weights, backend=backend,
-                        diff_method="best", shots=shots, seed=seed, dtype=dtype, device=device,
-                        diff_options=None, noise_model=noise_model)
+    out, batched = _run(
+        circuit,
+        Sample(wires_t),
+        inputs=inputs,
+        weights=weights,
+        backend=backend,
+        diff_method="best",
+        shots=shots,
+        seed=seed,
+        dtype=dtype,
+        device=device,
+        diff_options=None,
+        noise_model=noise_model,
+    )
     return out if batched else out[0]
 
 
-def state(circuit: Circuit, *, inputs: Mapping[str, Any] | None = None,
-          weights: Mapping[str, Any] | None = None, backend: str | Backend = "statevector",
-          diff_method: str = "best", dtype: torch.dtype | None = None, device: Any = None,
-          noise_model: Any = None) -> torch.Tensor:
+def state(
+    circuit: Circuit,
+    *,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    diff_method: str = "best",
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    noise_model: Any = None,
+) -> torch.Tensor:
     """The final statevector ``(B, 2**n)`` (``(2**n,)`` without a batch); wire 0 is the MSB."""
-    out, batched = _run(circuit, State(), inputs=inputs, weights=weights, backend=backend,
-                        diff_method=diff_method, shots=None, seed=None, dtype=dtype, device=device,
-                        diff_options=None, noise_model=noise_model)
+    out, batched = _run(
+        circuit,
+        State(),
+        inputs=inputs,
+        weights=weights,
+        backend=backend,
+        diff_method=diff_method,
+        shots=None,
+        seed=None,
+        dtype=dtype,
+        device=device,
+        diff_options=None,
+        noise_model=noise_model,
+    )
     return out if batched else out[0]
 
 
-def counts(circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any) -> dict[str, int]:
+def counts(
+    circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any
+) -> dict[str, int]:
     """Bitstring counts of an unbatched circuit, e.g. ``{"00": 498, "11": 502}`` (wire order)."""
     bits = sample(circuit, shots, wires, **kwargs)
     if bits.dim() != 2:

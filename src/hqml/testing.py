@@ -42,12 +42,17 @@ def op_params(op: Any, values: Mapping[Symbol, float]) -> np.ndarray:
     return np.array([float(p.evaluate(lambda s: values[s])) for p in op.params], dtype=np.float64)
 
 
-def symbol_values(circuit: Circuit, inputs: Mapping[str, Any] | None = None,
-                  weights: Mapping[str, Any] | None = None) -> dict[Symbol, float]:
+def symbol_values(
+    circuit: Circuit,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+) -> dict[Symbol, float]:
     """Map each scalar symbol to its value for ONE sample."""
     values: dict[Symbol, float] = {}
-    for kind, table, given in (("input", circuit.inputs, inputs or {}),
-                               ("weight", circuit.weights, weights or {})):
+    for kind, table, given in (
+        ("input", circuit.inputs, inputs or {}),
+        ("weight", circuit.weights, weights or {}),
+    ):
         for name, arr in table.items():
             v = given[name]
             v = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, dtype=np.float64)
@@ -63,8 +68,11 @@ def gate_matrix(gate: Gate, params: np.ndarray) -> np.ndarray:
     return gate.matrix(torch.as_tensor(params, dtype=torch.float64)).numpy()
 
 
-def reference_unitary(circuit: Circuit, inputs: Mapping[str, Any] | None = None,
-                      weights: Mapping[str, Any] | None = None) -> np.ndarray:
+def reference_unitary(
+    circuit: Circuit,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+) -> np.ndarray:
     """The circuit's full unitary for one sample, by dense matrix products."""
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
@@ -74,9 +82,12 @@ def reference_unitary(circuit: Circuit, inputs: Mapping[str, Any] | None = None,
     return u
 
 
-def reference_state(circuit: Circuit, inputs: Mapping[str, Any] | None = None,
-                    weights: Mapping[str, Any] | None = None,
-                    initial: np.ndarray | None = None) -> np.ndarray:
+def reference_state(
+    circuit: Circuit,
+    inputs: Mapping[str, Any] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    initial: np.ndarray | None = None,
+) -> np.ndarray:
     """The final state for one sample, by dense matrix-vector products."""
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
@@ -101,8 +112,9 @@ def equal_up_to_phase(a: np.ndarray, b: np.ndarray, atol: float = 1e-8) -> bool:
     return bool(np.allclose(a, phase * b, atol=atol))
 
 
-def assert_gate_consistent(gate: Gate, params: Sequence[float] | None = None, seed: int = 0,
-                           atol: float = 1e-10) -> None:
+def assert_gate_consistent(
+    gate: Gate, params: Sequence[float] | None = None, seed: int = 0, atol: float = 1e-10
+) -> None:
     """Check a gate against itself: matrix, structure, kernel, inverse, derivatives, shift rule,
     JSON and (where the gate has a QASM spelling) OpenQASM round trips.
 
@@ -112,8 +124,10 @@ def assert_gate_consistent(gate: Gate, params: Sequence[float] | None = None, se
     from .execute import expval, state
 
     rng = np.random.default_rng(seed)
-    p = np.asarray(params if params is not None else rng.uniform(-np.pi, np.pi, gate.num_params),
-                   dtype=np.float64)
+    p = np.asarray(
+        params if params is not None else rng.uniform(-np.pi, np.pi, gate.num_params),
+        dtype=np.float64,
+    )
     m = gate_matrix(gate, p)
     d = gate.dim
     assert m.shape == (d, d), f"{gate.name}: matrix shape {m.shape}"
@@ -121,13 +135,17 @@ def assert_gate_consistent(gate: Gate, params: Sequence[float] | None = None, se
     if gate.structure == "diagonal":
         tp = torch.as_tensor(p) if gate.num_params else None
         dg = gate.diagonal(tp, dtype=torch.complex128).numpy()
-        assert np.allclose(np.diag(dg), m, atol=atol), f"{gate.name}: diagonal disagrees with matrix"
+        assert np.allclose(np.diag(dg), m, atol=atol), (
+            f"{gate.name}: diagonal disagrees with matrix"
+        )
     if gate.structure == "monomial":
         perm, phases = gate.monomial
         rebuilt = np.zeros((d, d), dtype=complex)
         for j, pj in enumerate(perm):
             rebuilt[pj, j] = phases[j]
-        assert np.allclose(rebuilt, m, atol=atol), f"{gate.name}: monomial form disagrees with matrix"
+        assert np.allclose(rebuilt, m, atol=atol), (
+            f"{gate.name}: monomial form disagrees with matrix"
+        )
 
     # kernel: the simulator applies the gate as the dense matrix does, on shuffled wires
     n = gate.num_wires + 1
@@ -197,4 +215,5 @@ def assert_gate_consistent(gate: Gate, params: Sequence[float] | None = None, se
             continue
         back = state(qasm.loads(text), dtype=torch.complex128).numpy()
         assert equal_up_to_phase(back, got, atol=1e-8), (
-            f"{gate.name}: OpenQASM {version} round trip changed the state")
+            f"{gate.name}: OpenQASM {version} round trip changed the state"
+        )

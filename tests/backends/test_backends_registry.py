@@ -12,8 +12,9 @@ class ShotsOnly(Backend):
     """A custom backend that only samples: declares it and is used through the same front door."""
 
     name = "shots-only"
-    capabilities = Capabilities(max_qubits=3, diff_methods=frozenset({"parameter-shift"}),
-                                shots_only=True)
+    capabilities = Capabilities(
+        max_qubits=3, diff_methods=frozenset({"parameter-shift"}), shots_only=True
+    )
 
     def __init__(self):
         self.inner = StatevectorBackend()

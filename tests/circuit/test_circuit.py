@@ -19,17 +19,23 @@ def test_design_example_runs_with_the_documented_shapes():
         for i in range(4):
             c.cnot(i, (i + 1) % 4)
     H = 0.5 * hqml.Z(0) @ hqml.Z(1) + hqml.X(2)
-    vals = hqml.expval(c, [H, hqml.Z(3)], inputs={"x": torch.rand(64, 4)},
-                       weights={"w": torch.zeros(2, 4, requires_grad=True)},
-                       backend="statevector", diff_method="adjoint")
+    vals = hqml.expval(
+        c,
+        [H, hqml.Z(3)],
+        inputs={"x": torch.rand(64, 4)},
+        weights={"w": torch.zeros(2, 4, requires_grad=True)},
+        backend="statevector",
+        diff_method="adjoint",
+    )
     assert vals.shape == (64, 2) and vals.dtype == torch.float32
     w0 = np.zeros((2, 4))
     cb = c.bind(inputs={"x": [0.1, 0.2, 0.3, 0.4]}, weights={"w": w0})
     assert cb.is_bound and not cb.inputs and not cb.weights
     psi = hqml.state(cb, dtype=torch.complex128)
     assert psi.shape == (16,) and psi.dtype == torch.complex128
-    np.testing.assert_allclose(psi.numpy(), reference_state(c, {"x": [0.1, 0.2, 0.3, 0.4]}, {"w": w0}),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        psi.numpy(), reference_state(c, {"x": [0.1, 0.2, 0.3, 0.4]}, {"w": w0}), atol=1e-12
+    )
     assert hqml.probs(cb, wires=[0, 1]).shape == (4,)
     s = hqml.sample(cb, shots=1000, seed=7)
     assert s.shape == (1000, 4) and set(s.unique().tolist()) <= {0, 1}
@@ -48,7 +54,9 @@ def test_inverse_compose_and_bind(rng):
     ref = reference_unitary(both, inputs, weights)
     from hqml.testing import embed_matrix
 
-    np.testing.assert_allclose(ref, embed_matrix(reference_unitary(other), [3, 1], 4) @ u, atol=1e-10)
+    np.testing.assert_allclose(
+        ref, embed_matrix(reference_unitary(other), [3, 1], 4) @ u, atol=1e-10
+    )
     bound = c.bind(weights=weights)
     assert "w" not in bound.weights and "x" in bound.inputs
     np.testing.assert_allclose(reference_unitary(bound, inputs), u, atol=1e-10)
@@ -72,8 +80,10 @@ def test_json_round_trip_keeps_symbols(rng):
     assert c2 == c
     x = torch.tensor(rng.normal(size=(2, 3)))
     w = torch.tensor(rng.normal(size=4))
-    torch.testing.assert_close(hqml.state(c2, inputs={"x": x}, weights={"w": w}),
-                               hqml.state(c, inputs={"x": x}, weights={"w": w}))
+    torch.testing.assert_close(
+        hqml.state(c2, inputs={"x": x}, weights={"w": w}),
+        hqml.state(c, inputs={"x": x}, weights={"w": w}),
+    )
     with pytest.raises(ValueError, match="not an hqml circuit"):
         hqml.Circuit.from_json('{"a": 1}')
     with pytest.raises(ValueError, match="not valid JSON"):
@@ -117,8 +127,10 @@ def test_circuits_pickle_with_their_symbols(rng):
     assert c2 == c
     x = torch.tensor(rng.normal(size=(2, 3)))
     w = torch.tensor(rng.normal(size=4))
-    torch.testing.assert_close(hqml.expval(c2, hqml.Z(0), inputs={"x": x}, weights={"w": w}),
-                               hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w}))
+    torch.testing.assert_close(
+        hqml.expval(c2, hqml.Z(0), inputs={"x": x}, weights={"w": w}),
+        hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w}),
+    )
 
 
 def test_inputs_bind_by_name_whatever_the_dict_order():

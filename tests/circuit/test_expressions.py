@@ -12,7 +12,11 @@ def test_arithmetic_and_functions_evaluate_batched_and_differentiably():
     c = hqml.Circuit(1)
     x = c.input("x", 2)
     w = c.weight("w", 2)
-    e = (hqml.sin(x[0]) * w[1] - x[1] / 2) ** 2 + hqml.exp(-w[0]) + hqml.sqrt(hqml.arctan(x[0]) ** 2)
+    e = (
+        (hqml.sin(x[0]) * w[1] - x[1] / 2) ** 2
+        + hqml.exp(-w[0])
+        + hqml.sqrt(hqml.arctan(x[0]) ** 2)
+    )
     e = e + hqml.arccos(hqml.cos(w[0]) * 0.5) - (-x[1])
     xv = torch.tensor([[0.3, -1.2], [1.1, 0.4]], dtype=torch.float64, requires_grad=True)
     wv = torch.tensor([0.7, -0.2], dtype=torch.float64, requires_grad=True)
@@ -21,9 +25,13 @@ def test_arithmetic_and_functions_evaluate_batched_and_differentiably():
     val = e.evaluate(lambda s: env[s])
 
     def ref(xr, wr):
-        return ((torch.sin(xr[:, 0]) * wr[1] - xr[:, 1] / 2) ** 2 + torch.exp(-wr[0])
-                + torch.sqrt(torch.arctan(xr[:, 0]) ** 2) + torch.arccos(torch.cos(wr[0]) * 0.5)
-                + xr[:, 1])
+        return (
+            (torch.sin(xr[:, 0]) * wr[1] - xr[:, 1] / 2) ** 2
+            + torch.exp(-wr[0])
+            + torch.sqrt(torch.arctan(xr[:, 0]) ** 2)
+            + torch.arccos(torch.cos(wr[0]) * 0.5)
+            + xr[:, 1]
+        )
 
     torch.testing.assert_close(val, ref(xv, wv))
     gx, gw = torch.autograd.grad(val.sum(), (xv, wv))
@@ -34,7 +42,11 @@ def test_arithmetic_and_functions_evaluate_batched_and_differentiably():
 
 def test_constants_fold_and_values_compare():
     assert (Const(2.0) * 3 + 1) == Const(7.0)
-    assert hqml.sin(0.0) == 0.0 if isinstance(hqml.sin(0.0), float) else hqml.sin(Const(0.0)) == Const(0.0)
+    assert (
+        hqml.sin(0.0) == 0.0
+        if isinstance(hqml.sin(0.0), float)
+        else hqml.sin(Const(0.0)) == Const(0.0)
+    )
     s = Symbol("w", "weight", (1,))
     assert s * 2 == s * 2 and hash(s * 2) == hash(s * 2)
     assert s * 2 != s * 3

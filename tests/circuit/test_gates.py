@@ -32,8 +32,12 @@ def rz(t):
 
 
 def u3(t, p, lam):
-    return np.array([[np.cos(t / 2), -np.exp(1j * lam) * np.sin(t / 2)],
-                     [np.exp(1j * p) * np.sin(t / 2), np.exp(1j * (p + lam)) * np.cos(t / 2)]])
+    return np.array(
+        [
+            [np.cos(t / 2), -np.exp(1j * lam) * np.sin(t / 2)],
+            [np.exp(1j * p) * np.sin(t / 2), np.exp(1j * (p + lam)) * np.cos(t / 2)],
+        ]
+    )
 
 
 def two(pauli, t):
@@ -41,11 +45,21 @@ def two(pauli, t):
 
 
 FIXED = {
-    "id": I2, "h": H, "x": X, "y": Y, "z": Z, "s": np.diag([1, 1j]), "sdg": np.diag([1, -1j]),
-    "t": np.diag([1, np.exp(1j * np.pi / 4)]), "tdg": np.diag([1, np.exp(-1j * np.pi / 4)]),
+    "id": I2,
+    "h": H,
+    "x": X,
+    "y": Y,
+    "z": Z,
+    "s": np.diag([1, 1j]),
+    "sdg": np.diag([1, -1j]),
+    "t": np.diag([1, np.exp(1j * np.pi / 4)]),
+    "tdg": np.diag([1, np.exp(-1j * np.pi / 4)]),
     "sx": 0.5 * np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]]),
     "sxdg": 0.5 * np.array([[1 - 1j, 1 + 1j], [1 + 1j, 1 - 1j]]),
-    "cx": ctrl(X), "cy": ctrl(Y), "cz": ctrl(Z), "ch": ctrl(H),
+    "cx": ctrl(X),
+    "cy": ctrl(Y),
+    "cz": ctrl(Z),
+    "ch": ctrl(H),
     "csx": ctrl(0.5 * np.array([[1 + 1j, 1 - 1j], [1 - 1j, 1 + 1j]])),
     "swap": np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]),
     "iswap": np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]]),
@@ -53,11 +67,19 @@ FIXED = {
     "cswap": ctrl(np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])),
 }
 PARAM = {
-    "rx": rx, "ry": ry, "rz": rz, "p": lambda t: np.diag([1, np.exp(1j * t)]),
-    "crx": lambda t: ctrl(rx(t)), "cry": lambda t: ctrl(ry(t)), "crz": lambda t: ctrl(rz(t)),
+    "rx": rx,
+    "ry": ry,
+    "rz": rz,
+    "p": lambda t: np.diag([1, np.exp(1j * t)]),
+    "crx": lambda t: ctrl(rx(t)),
+    "cry": lambda t: ctrl(ry(t)),
+    "crz": lambda t: ctrl(rz(t)),
     "cp": lambda t: np.diag([1, 1, 1, np.exp(1j * t)]),
-    "rxx": lambda t: two(X, t), "ryy": lambda t: two(Y, t), "rzz": lambda t: two(Z, t),
-    "u": u3, "cu": lambda t, p, lam: ctrl(u3(t, p, lam)),
+    "rxx": lambda t: two(X, t),
+    "ryy": lambda t: two(Y, t),
+    "rzz": lambda t: two(Z, t),
+    "u": u3,
+    "cu": lambda t, p, lam: ctrl(u3(t, p, lam)),
 }
 
 
@@ -109,7 +131,11 @@ def test_rotation_generators_and_shift_frequencies():
     from hqml.grad import shift_rule
 
     rx_rule = shift_rule(tuple(get_gate("rx").spectra[0]))
-    assert len(rx_rule) == 1 and np.isclose(rx_rule[0][1], np.pi / 2) and np.isclose(rx_rule[0][0], 0.5)
+    assert (
+        len(rx_rule) == 1
+        and np.isclose(rx_rule[0][1], np.pi / 2)
+        and np.isclose(rx_rule[0][0], 0.5)
+    )
     crx_rule = shift_rule(tuple(get_gate("crx").spectra[0]))
     c_plus, c_minus = (np.sqrt(2) + 1) / (4 * np.sqrt(2)), (np.sqrt(2) - 1) / (4 * np.sqrt(2))
     (c1, s1), (c2, s2) = crx_rule

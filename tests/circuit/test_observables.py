@@ -4,8 +4,12 @@ import pytest
 import hqml
 from hqml import PauliSum, X, Y, Z
 
-P = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]),
-     "Z": np.diag([1, -1])}
+P = {
+    "I": np.eye(2),
+    "X": np.array([[0, 1], [1, 0]]),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1, -1]),
+}
 
 
 def kron_word(label):
@@ -24,18 +28,26 @@ def test_from_list_character_i_is_wire_i():
 
 def test_products_track_phases_like_matrices(rng):
     for _ in range(30):
-        a = PauliSum.from_list([("".join(rng.choice(list("IXYZ"), 3)), complex(*rng.normal(size=2)))
-                                for _ in range(3)])
-        b = PauliSum.from_list([("".join(rng.choice(list("IXYZ"), 3)), complex(*rng.normal(size=2)))
-                                for _ in range(2)])
-        np.testing.assert_allclose((a @ b).to_matrix(3), a.to_matrix(3) @ b.to_matrix(3), atol=1e-12)
-        np.testing.assert_allclose((a + 2.5 * b).to_matrix(3), a.to_matrix(3) + 2.5 * b.to_matrix(3))
+        a = PauliSum.from_list(
+            [("".join(rng.choice(list("IXYZ"), 3)), complex(*rng.normal(size=2))) for _ in range(3)]
+        )
+        b = PauliSum.from_list(
+            [("".join(rng.choice(list("IXYZ"), 3)), complex(*rng.normal(size=2))) for _ in range(2)]
+        )
+        np.testing.assert_allclose(
+            (a @ b).to_matrix(3), a.to_matrix(3) @ b.to_matrix(3), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            (a + 2.5 * b).to_matrix(3), a.to_matrix(3) + 2.5 * b.to_matrix(3)
+        )
     assert X(0) @ Y(0) == 1j * Z(0)
     assert (X(0) @ X(0)) == hqml.I()
 
 
 def test_qwc_grouping_partitions_into_commuting_groups(rng):
-    h = PauliSum.from_list([("".join(rng.choice(list("IXYZ"), 4)), 1.0) for _ in range(25)]).simplify()
+    h = PauliSum.from_list(
+        [("".join(rng.choice(list("IXYZ"), 4)), 1.0) for _ in range(25)]
+    ).simplify()
     groups = h.group_qwc()
     assert sum(g.n_terms for g in groups) == h.n_terms
     np.testing.assert_allclose(sum(g.to_matrix(4) for g in groups), h.to_matrix(4))

@@ -12,8 +12,12 @@ METHODS = ["backprop", "adjoint", "parameter-shift", "finite-diff"]
 
 
 def _obs(rng, n):
-    return [PauliSum.from_list([("".join(rng.choice(list("IXYZ"), n)), float(rng.normal()))
-                                for _ in range(3)]), hqml.Z(0)]
+    return [
+        PauliSum.from_list(
+            [("".join(rng.choice(list("IXYZ"), n)), float(rng.normal())) for _ in range(3)]
+        ),
+        hqml.Z(0),
+    ]
 
 
 def _grads(c, obs, x, w, method, **kw):
@@ -83,11 +87,13 @@ def test_parameter_shift_with_shots_within_statistical_error():
     c.ry(w[0], 0).cx(0, 1).rx(w[1], 1)
     w0 = torch.tensor([0.7, -0.4], dtype=torch.float64)
     exact = torch.autograd.functional.jacobian(
-        lambda v: hqml.expval(c, hqml.Z(1), weights={"w": v}), w0)
+        lambda v: hqml.expval(c, hqml.Z(1), weights={"w": v}), w0
+    )
     v = w0.clone().requires_grad_(True)
     shots = 20000
-    hqml.expval(c, hqml.Z(1), weights={"w": v}, shots=shots, seed=3,
-                diff_method="parameter-shift").backward()
+    hqml.expval(
+        c, hqml.Z(1), weights={"w": v}, shots=shots, seed=3, diff_method="parameter-shift"
+    ).backward()
     # each shifted value has variance <= 1/shots; a two-term rule combines two of them with 1/2
     sigma = np.sqrt(2 * 0.25 / shots)
     assert np.all(np.abs(v.grad.numpy() - exact.numpy()) < 5 * sigma)
@@ -99,10 +105,17 @@ def test_spsa_is_unbiased_on_average():
     c.ry(w[0], 0).cx(0, 1).rx(w[1], 1).rz(w[2], 1).ry(w[2], 0)
     w0 = torch.tensor([0.7, -0.4, 0.3], dtype=torch.float64)
     exact = torch.autograd.functional.jacobian(
-        lambda v: hqml.expval(c, hqml.Z(1) + hqml.X(0), weights={"w": v}), w0)
+        lambda v: hqml.expval(c, hqml.Z(1) + hqml.X(0), weights={"w": v}), w0
+    )
     v = w0.clone().requires_grad_(True)
-    hqml.expval(c, hqml.Z(1) + hqml.X(0), weights={"w": v}, diff_method="spsa", seed=0,
-                diff_options={"num_directions": 4000, "h": 1e-3}).backward()
+    hqml.expval(
+        c,
+        hqml.Z(1) + hqml.X(0),
+        weights={"w": v},
+        diff_method="spsa",
+        seed=0,
+        diff_options={"num_directions": 4000, "h": 1e-3},
+    ).backward()
     np.testing.assert_allclose(v.grad.numpy(), exact.numpy(), atol=0.05)
 
 

@@ -27,8 +27,14 @@ def layered(n, layers, reupload=False):
 def grads(c, n, x, w, method, dtype):
     w = w.clone().requires_grad_(True)
     x = x.clone().requires_grad_(True)
-    v = hqml.expval(c, [hqml.Z(i) for i in range(n)] + [hqml.X(0) @ hqml.Y(n - 1)],
-                    inputs={"x": x}, weights={"w": w}, diff_method=method, dtype=dtype)
+    v = hqml.expval(
+        c,
+        [hqml.Z(i) for i in range(n)] + [hqml.X(0) @ hqml.Y(n - 1)],
+        inputs={"x": x},
+        weights={"w": w},
+        diff_method=method,
+        dtype=dtype,
+    )
     (v**2).sum().backward()
     return v.detach(), x.grad, w.grad
 
@@ -46,7 +52,7 @@ def test_methods_agree_on_every_path(n, reupload, dtype):
     tol = 2e-4 if dtype == torch.complex64 else 1e-9
     for method in ("adjoint", "backprop"):
         got = grads(c, n, x, w, method, dtype)
-        for a, b in zip(got, ref):
+        for a, b in zip(got, ref, strict=True):
             torch.testing.assert_close(a, b, atol=tol, rtol=tol)
 
 
@@ -56,13 +62,17 @@ def test_unfused_paths_match(monkeypatch):
     c = random_circuit(rng, 5, 40)
     x = torch.tensor(rng.normal(size=(3, 3)))
     w = torch.tensor(rng.normal(size=4), requires_grad=True)
-    fast = hqml.expval(c, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint")
+    fast = hqml.expval(
+        c, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint"
+    )
     (g_fast,) = torch.autograd.grad(fast.sum(), w)
     monkeypatch.setattr(plan_mod, "DENSE_MAX_QUBITS", 0)
     monkeypatch.setattr(plan_mod, "PERM_MAX_QUBITS", 0)
     monkeypatch.setattr(plan_mod, "CHUNK", 1)
     c2 = hqml.Circuit.from_json(c.to_json())
-    slow = hqml.expval(c2, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint")
+    slow = hqml.expval(
+        c2, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint"
+    )
     (g_slow,) = torch.autograd.grad(slow.sum(), w)
     torch.testing.assert_close(fast, slow)
     torch.testing.assert_close(g_fast, g_slow)

@@ -11,8 +11,9 @@ from hqml.testing import reference_state
 
 
 def random_observable(rng, n, terms=3):
-    return PauliSum.from_list([("".join(rng.choice(list("IXYZ"), n)), float(rng.normal()))
-                               for _ in range(terms)])
+    return PauliSum.from_list(
+        [("".join(rng.choice(list("IXYZ"), n)), float(rng.normal())) for _ in range(terms)]
+    )
 
 
 @pytest.mark.parametrize("seed", range(200))

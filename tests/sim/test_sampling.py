@@ -22,8 +22,9 @@ def test_sample_frequencies_match_probabilities():
     sigma = torch.sqrt(p * (1 - p) / shots)
     assert torch.all((freq - p).abs() <= 5 * sigma + 1e-12)
     # probs with shots are these frequencies
-    torch.testing.assert_close(hqml.probs(c, weights={"w": w}, shots=shots, seed=11, dtype=torch.complex128),
-                               freq)
+    torch.testing.assert_close(
+        hqml.probs(c, weights={"w": w}, shots=shots, seed=11, dtype=torch.complex128), freq
+    )
     counts = hqml.counts(c, 100, weights={"w": w}, seed=1)
     assert sum(counts.values()) == 100 and all(len(k) == 3 for k in counts)
 

@@ -55,8 +55,16 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
 
     def with_theta(self, theta: torch.Tensor, varying: tuple[bool, ...] | None = None) -> Task:
-        return Task(self.circuit, theta, self.measurement, self.dtype, self.shots, self.generator,
-                    varying, self.options)
+        return Task(
+            self.circuit,
+            theta,
+            self.measurement,
+            self.dtype,
+            self.shots,
+            self.generator,
+            varying,
+            self.options,
+        )
 
 
 @dataclass(frozen=True)

@@ -141,13 +141,18 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
     for item in items:
         if isinstance(item, Layer):
             item.signature = tuple(
-                (q, tuple(circuit.ops[i].gate for i in item.runs[q])) for q in sorted(item.runs))
+                (q, tuple(circuit.ops[i].gate for i in item.runs[q])) for q in sorted(item.runs)
+            )
     dense = n <= DENSE_MAX_QUBITS
     if dense:  # fold a permutation into the dense layer before it
         merged: list[Any] = []
         for item in items:
-            if isinstance(item, Perm) and merged and isinstance(merged[-1], Layer) \
-                    and merged[-1].perm_after is None:
+            if (
+                isinstance(item, Perm)
+                and merged
+                and isinstance(merged[-1], Layer)
+                and merged[-1].perm_after is None
+            ):
                 merged[-1].perm_after = item
             else:
                 merged.append(item)
@@ -167,6 +172,7 @@ def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bo
 # --------------------------------------------------------------------------------------------
 # materialisation
 
+
 class _Consts:
     """Constant tensors of a plan, kept across calls per device."""
 
@@ -182,9 +188,17 @@ class _Consts:
         return t
 
 
-def _layer_factors(circuit: Circuit, layers: list[Layer], theta: torch.Tensor, batched: bool,
-                   columns: list[tuple[int, ...]], wires: list[int], dtype: torch.dtype,
-                   consts: _Consts, members: list[int]) -> torch.Tensor:
+def _layer_factors(
+    circuit: Circuit,
+    layers: list[Layer],
+    theta: torch.Tensor,
+    batched: bool,
+    columns: list[tuple[int, ...]],
+    wires: list[int],
+    dtype: torch.dtype,
+    consts: _Consts,
+    members: list[int],
+) -> torch.Tensor:
     """Fused 2x2 factors of layers sharing one signature: ``(B?, L, len(wires), 2, 2)``."""
     device = theta.device
     n_layers = len(layers)
@@ -203,11 +217,17 @@ def _layer_factors(circuit: Circuit, layers: list[Layer], theta: torch.Tensor, b
         parts = []
         for gate, qis in by_gate.items():
             if gate.num_params == 0:
-                m = gate.matrix(dtype=dtype, device=device).expand(lead + (n_layers, len(qis), 2, 2))
+                m = gate.matrix(dtype=dtype, device=device).expand(
+                    lead + (n_layers, len(qis), 2, 2)
+                )
             else:
-                idx = consts.get(("cols", tuple(members), j, gate.name, len(wires)), lambda qis=qis: np.asarray(
-                    [[columns[layer.runs[wires[qi]][j]] for qi in qis] for layer in layers],
-                    dtype=np.int64))
+                idx = consts.get(
+                    ("cols", tuple(members), j, gate.name, len(wires)),
+                    lambda qis=qis, j=j: np.asarray(
+                        [[columns[layer.runs[wires[qi]][j]] for qi in qis] for layer in layers],
+                        dtype=np.int64,
+                    ),
+                )
                 params = theta[:, idx] if batched else theta[0][idx]
                 m = gate.matrix(params)
             parts.append((qis, m))
@@ -216,14 +236,22 @@ def _layer_factors(circuit: Circuit, layers: list[Layer], theta: torch.Tensor, b
         else:
             mats = eye.expand(lead + (n_layers, len(wires), 2, 2))
             for qis, m in parts:
-                mats = mats.index_copy(-3, consts.get(("q",) + tuple(qis), lambda qis=qis: np.asarray(qis)),
-                                       m.to(dtype))
+                mats = mats.index_copy(
+                    -3,
+                    consts.get(("q",) + tuple(qis), lambda qis=qis: np.asarray(qis)),
+                    m.to(dtype),
+                )
         total = mats if total is None else mats @ total
     return total
 
 
-def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype,
-                dense_batched: bool = True) -> list[Step]:
+def materialize(
+    plan: Plan,
+    circuit: Circuit,
+    theta: torch.Tensor,
+    dtype: torch.dtype,
+    dense_batched: bool = True,
+) -> list[Step]:
     """Build the steps (gate data from ``theta``; differentiable when ``theta`` requires grad).
 
     ``dense_batched=False`` keeps per-sample layers in chunks: the adjoint method holds every
@@ -242,11 +270,13 @@ def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.
     for (signature, batched), members in groups.items():
         layers = [plan.items[k] for k in members]
         batched = batched and batched_theta
-        dense = plan.dense and (not batched or (dense_batched and
-                                                theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS))
+        dense = plan.dense and (
+            not batched or (dense_batched and theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS)
+        )
         wires = list(range(n)) if dense else [q for q, _ in signature]
-        factors = _layer_factors(circuit, layers, theta, batched, plan.columns, wires, dtype, consts,
-                                 members)
+        factors = _layer_factors(
+            circuit, layers, theta, batched, plan.columns, wires, dtype, consts, members
+        )
         is_param = factors.requires_grad
         if dense:
             mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype)
@@ -266,13 +296,21 @@ def materialize(plan: Plan, circuit: Circuit, theta: torch.Tensor, dtype: torch.
         elif isinstance(item, Perm):
             steps.append(_perm_step(item, consts, dtype))
         else:
-            steps.append(_gate_step(circuit.ops[item.op], plan.columns[item.op],
-                                    item.batched and batched_theta, theta, dtype))
+            steps.append(
+                _gate_step(
+                    circuit.ops[item.op],
+                    plan.columns[item.op],
+                    item.batched and batched_theta,
+                    theta,
+                    dtype,
+                )
+            )
     return steps
 
 
-def _gate_step(op: Any, cols: tuple[int, ...], batched: bool, theta: torch.Tensor,
-               dtype: torch.dtype) -> Step:
+def _gate_step(
+    op: Any, cols: tuple[int, ...], batched: bool, theta: torch.Tensor, dtype: torch.dtype
+) -> Step:
     g = op.gate
     if g.num_params == 0:
         if g.structure == "monomial":
@@ -282,31 +320,39 @@ def _gate_step(op: Any, cols: tuple[int, ...], batched: bool, theta: torch.Tenso
         if g.structure == "diagonal":
             return Step("diagonal", op.wires, g.diagonal(dtype=dtype, device=theta.device))
         return Step("matrix", op.wires, g.matrix(dtype=dtype, device=theta.device))
-    rows = theta[:, cols[0]:cols[-1] + 1] if batched else theta[0, cols[0]:cols[-1] + 1]
+    rows = theta[:, cols[0] : cols[-1] + 1] if batched else theta[0, cols[0] : cols[-1] + 1]
     if g.structure == "diagonal":
         return Step("diagonal", op.wires, g.diagonal(rows), rows.requires_grad)
     return Step("matrix", op.wires, g.matrix(rows), rows.requires_grad)
 
 
-def _fold_perms(mats: torch.Tensor, layers: list[Layer], members: list[int], consts: _Consts,
-                dtype: torch.dtype) -> torch.Tensor:
+def _fold_perms(
+    mats: torch.Tensor, layers: list[Layer], members: list[int], consts: _Consts, dtype: torch.dtype
+) -> torch.Tensor:
     """Fold each layer's following permutation into its dense matrix (row gathers)."""
     perms = [layer.perm_after for layer in layers]
     if all(p is None for p in perms):
         return mats
     d = mats.shape[-1]
     key = ("fold", tuple(members))
-    index = consts.get(key + ("i",), lambda: np.stack(
-        [np.arange(d) if p is None else p.index for p in perms]))
+    index = consts.get(
+        key + ("i",), lambda: np.stack([np.arange(d) if p is None else p.index for p in perms])
+    )
     gathered = torch.gather(mats, -2, index[..., None].expand(mats.shape))
     if all(p is None or p.phases is None for p in perms):
         return gathered
-    phases = consts.get(key + ("p",), lambda: np.stack(
-        [np.ones(d, complex) if p is None or p.phases is None else p.phases for p in perms]))
+    phases = consts.get(
+        key + ("p",),
+        lambda: np.stack(
+            [np.ones(d, complex) if p is None or p.phases is None else p.phases for p in perms]
+        ),
+    )
     return gathered * phases.to(dtype)[..., None]
 
 
-def _chunk_matrices(wires: list[int], factors: torch.Tensor) -> list[tuple[tuple[int, ...], torch.Tensor]]:
+def _chunk_matrices(
+    wires: list[int], factors: torch.Tensor
+) -> list[tuple[tuple[int, ...], torch.Tensor]]:
     """Per-wire factors grouped into chunks of up to CHUNK neighbouring wires (one pass each)."""
     out = []
     start = 0

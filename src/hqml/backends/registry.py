@@ -44,10 +44,12 @@ def get_backend(backend: str | Backend, **options: Any) -> Backend:
         raise TypeError(f"backend must be a name or a Backend, got {type(backend).__name__}")
     for prefix, target in _PREFIXES.items():
         if backend.startswith(prefix):
-            return _load(target, backend)(url=backend[len(prefix):], **options)
+            return _load(target, backend)(url=backend[len(prefix) :], **options)
     factory = _FACTORIES.get(backend)
     if factory is None:
-        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(available_backends())}")
+        raise ValueError(
+            f"unknown backend {backend!r}; available: {', '.join(available_backends())}"
+        )
     if isinstance(factory, str):
         factory = _load(factory, backend)
         _FACTORIES[backend] = factory
@@ -63,12 +65,24 @@ def _load(target: str, name: str) -> Callable[..., Backend]:
         if missing == "hqml" or missing.startswith("hqml."):
             raise ValueError(f"backend {name!r} is not available in this version of hqml") from None
         extra = _EXTRAS.get(missing.split(".")[0], "all")
-        raise ImportError(f"backend {name!r} needs the optional package {missing!r}:"
-                          f" pip install 'hqml[{extra}]'") from None
+        raise ImportError(
+            f"backend {name!r} needs the optional package {missing!r}: pip install 'hqml[{extra}]'"
+        ) from None
 
 
 # top-level package -> the hqml extra that installs it
-_EXTRAS = {"qiskit": "qiskit", "qiskit_aer": "qiskit", "pennylane": "pennylane", "ray": "runtime",
-           "httpx": "runtime", "fastapi": "runtime", "sqlalchemy": "runtime", "mitiq": "mitigation",
-           "dimod": "optimize", "dwave": "optimize", "pyscf": "chem", "openfermion": "chem",
-           "mlflow": "tracking"}
+_EXTRAS = {
+    "qiskit": "qiskit",
+    "qiskit_aer": "qiskit",
+    "pennylane": "pennylane",
+    "ray": "runtime",
+    "httpx": "runtime",
+    "fastapi": "runtime",
+    "sqlalchemy": "runtime",
+    "mitiq": "mitigation",
+    "dimod": "optimize",
+    "dwave": "optimize",
+    "pyscf": "chem",
+    "openfermion": "chem",
+    "mlflow": "tracking",
+}

@@ -19,8 +19,13 @@ from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .plan import get_plan, materialize
 
 
-def build_program(circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype,
-                  varying: Sequence[bool] | None = None, derivatives: bool = False) -> list[Instruction]:
+def build_program(
+    circuit: Circuit,
+    theta: torch.Tensor,
+    dtype: torch.dtype,
+    varying: Sequence[bool] | None = None,
+    derivatives: bool = False,
+) -> list[Instruction]:
     """Turn a circuit and its parameter values into simulator instructions."""
     device = theta.device
     batched_theta = theta.shape[0] > 1
@@ -35,14 +40,18 @@ def build_program(circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype,
                 ph = None if np.allclose(phases, 1) else [complex(v) for v in phases]
                 program.append(Instruction("monomial", op.wires, (perm, ph)))
             elif g.structure == "diagonal":
-                program.append(Instruction("diagonal", op.wires, g.diagonal(dtype=dtype, device=device)))
+                program.append(
+                    Instruction("diagonal", op.wires, g.diagonal(dtype=dtype, device=device))
+                )
             else:
-                program.append(Instruction("matrix", op.wires, g.matrix(dtype=dtype, device=device)))
+                program.append(
+                    Instruction("matrix", op.wires, g.matrix(dtype=dtype, device=device))
+                )
             continue
         cols = tuple(range(col, col + p))
         col += p
         batched = batched_theta and (varying is None or any(varying[c] for c in cols))
-        params = theta[:, cols[0]:cols[-1] + 1] if batched else theta[0, cols[0]:cols[-1] + 1]
+        params = theta[:, cols[0] : cols[-1] + 1] if batched else theta[0, cols[0] : cols[-1] + 1]
         if g.structure == "diagonal":
             data = g.diagonal(params)
             der = torch.diagonal(g.derivatives(params), dim1=-2, dim2=-1) if derivatives else None
@@ -59,8 +68,10 @@ def observable_terms(observables: Sequence[PauliSum]) -> tuple[list[tuple], np.n
     entries = []
     for k, obs in enumerate(observables):
         if not obs.is_hermitian():
-            raise ValueError(f"observable {obs!r} is not Hermitian (complex coefficients); "
-                             "expectation values need a Hermitian observable")
+            raise ValueError(
+                f"observable {obs!r} is not Hermitian (complex coefficients); "
+                "expectation values need a Hermitian observable"
+            )
         for word, c in obs.terms.items():
             t = index.setdefault(word, len(index))
             entries.append((t, k, c.real))
@@ -131,8 +142,14 @@ class StatevectorBackend(Backend):
             return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
         raise TypeError(f"unknown measurement {m!r}")
 
-    def _sampled_words(self, state: torch.Tensor, n: int, words: list[tuple], shots: int,
-                       generator: torch.Generator | None) -> torch.Tensor:
+    def _sampled_words(
+        self,
+        state: torch.Tensor,
+        n: int,
+        words: list[tuple],
+        shots: int,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
         """Estimate each word from ``shots`` samples of its qubit-wise commuting group's basis."""
         from ..sim.statevector import apply_matrix
 
@@ -171,7 +188,9 @@ class StatevectorBackend(Backend):
         """Backprop when its saved states fit in :attr:`BACKPROP_BUDGET_BYTES`."""
         plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
         itemsize = torch.empty((), dtype=task.dtype).element_size()
-        saved = (len(plan.items) + 2) * task.theta.shape[0] * 2**task.circuit.n_qubits * itemsize * 2
+        saved = (
+            (len(plan.items) + 2) * task.theta.shape[0] * 2**task.circuit.n_qubits * itemsize * 2
+        )
         return saved <= self.options.get("backprop_budget_bytes", self.BACKPROP_BUDGET_BYTES)
 
     # --- adjoint ----------------------------------------------------------------------------
@@ -187,8 +206,10 @@ class StatevectorBackend(Backend):
         with torch.enable_grad():
             steps = self._steps(task, theta, dense_batched=False)
         with torch.no_grad():
-            plain = [Step(s.kind, s.wires, s.data.detach() if s.param else s.data, s.param)
-                     for s in steps]
+            plain = [
+                Step(s.kind, s.wires, s.data.detach() if s.param else s.data, s.param)
+                for s in steps
+            ]
             state = run_steps(zero_state(n, 1, task.dtype, theta.device), n, plain)
             bs = task.theta.shape[0]
             if state.shape[0] != bs:
@@ -211,7 +232,7 @@ class StatevectorBackend(Backend):
         # scalar sum Re<cot, data> (torch's convention for complex cotangents); a scalar output
         # also keeps torch.autograd.grad on its light path
         with torch.enable_grad():
-            surrogate = sum((c.conj() * d).real.sum() for c, d in zip(cots, datas))
+            surrogate = sum((c.conj() * d).real.sum() for c, d in zip(cots, datas, strict=True))
             (grad,) = torch.autograd.grad(surrogate, theta, allow_unused=True)
         return torch.zeros_like(task.theta) if grad is None else grad
 
@@ -257,5 +278,5 @@ def _cotangent_state(state: torch.Tensor, n: int, m: Any, cotangent: torch.Tenso
         return state * (w @ _zsigns(n, words, rdt, state.device).T)
     lam = torch.zeros_like(state)
     for t, word in enumerate(words):
-        lam = lam + w[:, t:t + 1] * measure.apply_word(state, n, word)
+        lam = lam + w[:, t : t + 1] * measure.apply_word(state, n, word)
     return lam

@@ -1,13 +1,55 @@
 """The circuit IR: expressions, gates, circuits, observables, OpenQASM I/O, drawing."""
 
 from .circuit import Circuit, Operation
-from .expr import (Const, Expr, Symbol, SymbolArray, arccos, arcsin, arctan, cos, cosh, exp, log, sin,
-                   sinh, sqrt, tan, tanh)
+from .expr import (
+    Const,
+    Expr,
+    Symbol,
+    SymbolArray,
+    arccos,
+    arcsin,
+    arctan,
+    cos,
+    cosh,
+    exp,
+    log,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    tanh,
+)
 from .gates import GATES, ControlledGate, Gate, UnitaryGate, controlled, get_gate
 from .observables import I, PauliSum, X, Y, Z
 
 __all__ = [
-    "Circuit", "Operation", "Const", "Expr", "Symbol", "SymbolArray", "Gate", "UnitaryGate",
-    "ControlledGate", "GATES", "controlled", "get_gate", "PauliSum", "X", "Y", "Z", "I",
-    "sin", "cos", "tan", "exp", "log", "sqrt", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+    "Circuit",
+    "Operation",
+    "Const",
+    "Expr",
+    "Symbol",
+    "SymbolArray",
+    "Gate",
+    "UnitaryGate",
+    "ControlledGate",
+    "GATES",
+    "controlled",
+    "get_gate",
+    "PauliSum",
+    "X",
+    "Y",
+    "Z",
+    "I",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "log",
+    "sqrt",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
 ]

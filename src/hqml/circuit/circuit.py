@@ -25,8 +25,11 @@ class Operation:
 
     def __repr__(self) -> str:
         args = ", ".join(repr(p) for p in self.params)
-        return f"{self.gate.name}({args}) {list(self.wires)}" if args else (
-            f"{self.gate.name} {list(self.wires)}")
+        return (
+            f"{self.gate.name}({args}) {list(self.wires)}"
+            if args
+            else (f"{self.gate.name} {list(self.wires)}")
+        )
 
     def symbols(self) -> set[Symbol]:
         out: set[Symbol] = set()
@@ -57,8 +60,20 @@ def _mutator(name: str):
     return method
 
 
-for _name in ("append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort",
-              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+for _name in (
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "reverse",
+    "sort",
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+    "__imul__",
+):
     setattr(_OpList, _name, _mutator(_name))
 
 
@@ -94,7 +109,9 @@ def _two_qubit_rot(name: str):
         return self.append(name, [wire0, wire1], [theta])
 
     method.__name__ = name
-    method.__doc__ = f"Apply {name.upper()}(theta) to ``(wire0, wire1)`` (control first where controlled)."
+    method.__doc__ = (
+        f"Apply {name.upper()}(theta) to ``(wire0, wire1)`` (control first where controlled)."
+    )
     return method
 
 
@@ -113,7 +130,9 @@ class Circuit:
         if not isinstance(n_qubits, numbers.Integral) or n_qubits < 1:
             raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
         self.n_qubits = int(n_qubits)
-        self._cache: dict[Any, Any] = {}  # compiled forms (parameter layout, plans); cleared on change
+        self._cache: dict[
+            Any, Any
+        ] = {}  # compiled forms (parameter layout, plans); cleared on change
         self._ops = _OpList(self)
         self.inputs: dict[str, SymbolArray] = {}
         self.weights: dict[str, SymbolArray] = {}
@@ -129,8 +148,12 @@ class Circuit:
         self._touch()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"n_qubits": self.n_qubits, "ops": list(self._ops), "inputs": self.inputs,
-                "weights": self.weights}
+        return {
+            "n_qubits": self.n_qubits,
+            "ops": list(self._ops),
+            "inputs": self.inputs,
+            "weights": self.weights,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.n_qubits, self._cache = state["n_qubits"], {}
@@ -150,9 +173,13 @@ class Circuit:
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"{kind} name must be an identifier, got {name!r}")
         shape = normalize_shape(shape)
-        table, other = (self.inputs, self.weights) if kind == "input" else (self.weights, self.inputs)
+        table, other = (
+            (self.inputs, self.weights) if kind == "input" else (self.weights, self.inputs)
+        )
         if name in other:
-            raise ValueError(f"'{name}' is already declared as {'a weight' if kind == 'input' else 'an input'}")
+            raise ValueError(
+                f"'{name}' is already declared as {'a weight' if kind == 'input' else 'an input'}"
+            )
         if name in table and table[name].shape != shape:
             raise ValueError(f"{kind} '{name}' already declared with shape {table[name].shape}")
         arr = table.setdefault(name, SymbolArray(name, kind, shape))
@@ -163,8 +190,12 @@ class Circuit:
         self._cache.clear()
 
     # --- building ---------------------------------------------------------------------------
-    def append(self, gate: Gate | str | Operation, wires: Sequence[int] | int = (),
-               params: Sequence[Any] = ()) -> Circuit:
+    def append(
+        self,
+        gate: Gate | str | Operation,
+        wires: Sequence[int] | int = (),
+        params: Sequence[Any] = (),
+    ) -> Circuit:
         """Append a gate (by name or definition) on ``wires`` with ``params``; returns ``self``."""
         if isinstance(gate, Operation):
             gate, wires, params = gate.gate, gate.wires, gate.params
@@ -173,7 +204,9 @@ class Circuit:
         wires = (wires,) if isinstance(wires, numbers.Integral) else tuple(wires)
         self._check_wires(gate, wires)
         if len(params) != gate.num_params:
-            raise ValueError(f"gate {gate.name} takes {gate.num_params} parameter(s), got {len(params)}")
+            raise ValueError(
+                f"gate {gate.name} takes {gate.num_params} parameter(s), got {len(params)}"
+            )
         exprs = tuple(as_expr(p) for p in params)
         for e in exprs:
             for s in e.symbols():
@@ -183,13 +216,17 @@ class Circuit:
 
     def _check_wires(self, gate: Gate, wires: tuple) -> None:
         if len(wires) != gate.num_wires:
-            raise ValueError(f"gate {gate.name} acts on {gate.num_wires} wire(s), got {list(wires)}")
+            raise ValueError(
+                f"gate {gate.name} acts on {gate.num_wires} wire(s), got {list(wires)}"
+            )
         for w in wires:
             if isinstance(w, bool) or not isinstance(w, numbers.Integral):
                 raise TypeError(f"gate {gate.name}: wires must be integers, got {w!r}")
             if not 0 <= w < self.n_qubits:
-                raise ValueError(f"gate {gate.name}: wire {w} out of range for a {self.n_qubits}-qubit circuit"
-                                 f" (wires are 0..{self.n_qubits - 1})")
+                raise ValueError(
+                    f"gate {gate.name}: wire {w} out of range for a {self.n_qubits}-qubit circuit"
+                    f" (wires are 0..{self.n_qubits - 1})"
+                )
         if len(set(wires)) != len(wires):
             raise ValueError(f"gate {gate.name}: wires must be distinct, got {list(wires)}")
 
@@ -197,9 +234,13 @@ class Circuit:
         table = self.inputs if s.kind == "input" else self.weights
         arr = table.get(s.name)
         if arr is None:
-            raise ValueError(f"{s.kind} '{s.name}' is not declared in this circuit; declare it with"
-                             f" c.{s.kind}('{s.name}', shape)")
-        if len(s.index) != len(arr.shape) or any(not 0 <= i < n for i, n in zip(s.index, arr.shape)):
+            raise ValueError(
+                f"{s.kind} '{s.name}' is not declared in this circuit; declare it with"
+                f" c.{s.kind}('{s.name}', shape)"
+            )
+        if len(s.index) != len(arr.shape) or any(
+            not 0 <= i < n for i, n in zip(s.index, arr.shape, strict=False)
+        ):
             raise ValueError(f"symbol {s!r} does not fit {s.kind} '{s.name}' of shape {arr.shape}")
 
     h = _one_qubit_fixed("h")
@@ -245,11 +286,16 @@ class Circuit:
         return self.append("cswap", [control, wire0, wire1])
 
     def unitary(self, matrix: Any, wires: Sequence[int] | int, label: str = "U") -> Circuit:
-        """Apply a fixed unitary matrix (``2^k x 2^k``, wire order: ``wires[0]`` most significant)."""
+        """Apply a fixed ``2^k x 2^k`` unitary; ``wires[0]`` is its most significant qubit."""
         return self.append(UnitaryGate(matrix, label), wires)
 
-    def controlled(self, gate: Gate | str, controls: Sequence[int] | int, wires: Sequence[int] | int,
-                   *params: Any) -> Circuit:
+    def controlled(
+        self,
+        gate: Gate | str,
+        controls: Sequence[int] | int,
+        wires: Sequence[int] | int,
+        *params: Any,
+    ) -> Circuit:
         """Apply ``gate`` on ``wires`` controlled on ``controls`` (all must be |1>)."""
         if isinstance(gate, str):
             gate = get_gate(gate)
@@ -267,7 +313,9 @@ class Circuit:
         """A new circuit: ``self`` followed by ``other`` (mapped onto ``wires``); symbols merged."""
         wires = list(range(other.n_qubits)) if wires is None else list(wires)
         if len(wires) != other.n_qubits:
-            raise ValueError(f"compose: need {other.n_qubits} wires for the other circuit, got {wires}")
+            raise ValueError(
+                f"compose: need {other.n_qubits} wires for the other circuit, got {wires}"
+            )
         out = self.copy()
         for arr in list(other.inputs.values()) + list(other.weights.values()):
             out._declare(arr.name, arr.kind, arr.shape)
@@ -287,28 +335,37 @@ class Circuit:
             out.append(gate, op.wires, params)
         return out
 
-    def bind(self, inputs: Mapping[str, Any] | None = None,
-             weights: Mapping[str, Any] | None = None) -> Circuit:
+    def bind(
+        self, inputs: Mapping[str, Any] | None = None, weights: Mapping[str, Any] | None = None
+    ) -> Circuit:
         """Replace symbols by numbers (one sample's values); unbound names stay symbolic."""
         values: dict[Symbol, float] = {}
-        for kind, table, given in (("input", self.inputs, inputs or {}),
-                                   ("weight", self.weights, weights or {})):
+        for kind, table, given in (
+            ("input", self.inputs, inputs or {}),
+            ("weight", self.weights, weights or {}),
+        ):
             for name, value in given.items():
                 if name not in table:
-                    raise ValueError(f"bind: unknown {kind} '{name}'; this circuit has"
-                                     f" {sorted(table) or 'none'}")
-                arr = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value,
-                                 dtype=np.float64)
+                    raise ValueError(
+                        f"bind: unknown {kind} '{name}'; this circuit has {sorted(table) or 'none'}"
+                    )
+                arr = np.asarray(
+                    value.detach().cpu() if isinstance(value, torch.Tensor) else value,
+                    dtype=np.float64,
+                )
                 if arr.shape != table[name].shape:
-                    raise ValueError(f"bind: {kind} '{name}' needs shape {table[name].shape}, got"
-                                     f" {arr.shape}")
+                    raise ValueError(
+                        f"bind: {kind} '{name}' needs shape {table[name].shape}, got {arr.shape}"
+                    )
                 for idx in np.ndindex(*arr.shape):
                     values[Symbol(name, kind, idx)] = float(arr[idx])
         out = Circuit(self.n_qubits)
         out.inputs = {k: v for k, v in self.inputs.items() if not (inputs and k in inputs)}
         out.weights = {k: v for k, v in self.weights.items() if not (weights and k in weights)}
-        out.ops = [Operation(op.gate, op.wires, tuple(p.substitute(values) for p in op.params))
-                   for op in self.ops]
+        out.ops = [
+            Operation(op.gate, op.wires, tuple(p.substitute(values) for p in op.params))
+            for op in self.ops
+        ]
         return out
 
     # --- information ------------------------------------------------------------------------
@@ -319,9 +376,13 @@ class Circuit:
         return iter(self.ops)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Circuit) and self.n_qubits == other.n_qubits
-                and self.ops == other.ops and self.inputs == other.inputs
-                and self.weights == other.weights)
+        return (
+            isinstance(other, Circuit)
+            and self.n_qubits == other.n_qubits
+            and self.ops == other.ops
+            and self.inputs == other.inputs
+            and self.weights == other.weights
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -396,8 +457,10 @@ class Circuit:
         return self.draw()
 
     def __repr__(self) -> str:
-        return (f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, inputs={list(self.inputs)},"
-                f" weights={list(self.weights)})")
+        return (
+            f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, inputs={list(self.inputs)},"
+            f" weights={list(self.weights)})"
+        )
 
     # --- JSON -------------------------------------------------------------------------------
     def to_json(self, indent: int | None = None) -> str:

@@ -79,8 +79,10 @@ def as_expr(value: Any) -> Expr:
         return Const(float(value))
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         if value.requires_grad:
-            raise TypeError("a gate parameter that requires grad would be frozen to a number; "
-                            "declare it with c.weight(name) and pass its value in weights=")
+            raise TypeError(
+                "a gate parameter that requires grad would be frozen to a number; "
+                "declare it with c.weight(name) and pass its value in weights="
+            )
         return Const(float(value.reshape(()).item()))
     if hasattr(value, "shape") and getattr(value, "size", 2) == 1:  # numpy scalar / 1-element array
         return Const(float(value))
@@ -444,8 +446,15 @@ def expr_from_json(data: Any) -> Expr:
 
 def _format_number(v: float, qasm: bool = False) -> str:
     if qasm:
-        for k, txt in ((1, "pi"), (-1, "-pi"), (0.5, "pi/2"), (-0.5, "-pi/2"), (0.25, "pi/4"),
-                       (-0.25, "-pi/4"), (2, "2*pi")):
+        for k, txt in (
+            (1, "pi"),
+            (-1, "-pi"),
+            (0.5, "pi/2"),
+            (-0.5, "-pi/2"),
+            (0.25, "pi/4"),
+            (-0.25, "-pi/4"),
+            (2, "2*pi"),
+        ):
             if v == k * math.pi:
                 return txt
         return repr(float(v))
@@ -492,7 +501,7 @@ class SymbolArray:
                 f" {len(self.shape)} integer(s), got {index!r}"
             )
         norm = []
-        for i, n in zip(idx, self.shape):
+        for i, n in zip(idx, self.shape, strict=True):
             if not isinstance(i, numbers.Integral):
                 raise IndexError(f"{self.kind} '{self.name}': indices must be integers, got {i!r}")
             if not -n <= i < n:
@@ -511,7 +520,10 @@ class SymbolArray:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SymbolArray) and (self.name, self.kind, self.shape) == (
-            other.name, other.kind, other.shape)
+            other.name,
+            other.kind,
+            other.shape,
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.kind, self.shape))

@@ -104,7 +104,9 @@ class Gate:
             self.structure = structure or ("diagonal" if _classify(g) == "diagonal" else "dense")
         else:
             if matrix_fn is None or derivative_fn is None or spectra is None:
-                raise ValueError(f"gate {name}: give matrix, generator, or matrix_fn+derivative_fn+spectra")
+                raise ValueError(
+                    f"gate {name}: give matrix, generator, or matrix_fn+derivative_fn+spectra"
+                )
             self._fixed = None
             self.generator = None
             self._matrix_fn, self._derivative_fn = matrix_fn, derivative_fn
@@ -135,13 +137,23 @@ class Gate:
         if GATES.get(self.name) is self:
             return {"name": self.name}
         if self._fixed is not None:
-            return {"name": "gate", "id": self.name, "real": self._fixed.real.tolist(),
-                    "imag": self._fixed.imag.tolist()}
+            return {
+                "name": "gate",
+                "id": self.name,
+                "real": self._fixed.real.tolist(),
+                "imag": self._fixed.imag.tolist(),
+            }
         if self.generator is not None:
-            return {"name": "gate", "id": self.name, "generator_real": self.generator.real.tolist(),
-                    "generator_imag": self.generator.imag.tolist()}
-        raise ValueError(f"gate {self.name!r} is defined by a Python function and has no JSON form;"
-                         " define it by its matrix or generator")
+            return {
+                "name": "gate",
+                "id": self.name,
+                "generator_real": self.generator.real.tolist(),
+                "generator_imag": self.generator.imag.tolist(),
+            }
+        raise ValueError(
+            f"gate {self.name!r} is defined by a Python function and has no JSON form;"
+            " define it by its matrix or generator"
+        )
 
     def __reduce__(self) -> tuple:
         # gates hold closures and caches; they are rebuilt from their JSON description
@@ -156,9 +168,13 @@ class Gate:
             self._cache[k] = t
         return t
 
-    def matrix(self, params: torch.Tensor | None = None, dtype: torch.dtype | None = None,
-               device: Any = None) -> torch.Tensor:
-        """The matrix: ``(d, d)`` for fixed gates, ``(..., d, d)`` for params of shape ``(..., p)``."""
+    def matrix(
+        self,
+        params: torch.Tensor | None = None,
+        dtype: torch.dtype | None = None,
+        device: Any = None,
+    ) -> torch.Tensor:
+        """The matrix: ``(d, d)`` if fixed, ``(..., d, d)`` for params of shape ``(..., p)``."""
         if self._fixed is not None:
             return self._const("m", self._fixed, dtype or torch.complex64, device)
         params = self._check_params(params)
@@ -173,8 +189,12 @@ class Gate:
             return (vecs * phases[..., None, :]) @ vecs.mH
         return self._matrix_fn(params)
 
-    def diagonal(self, params: torch.Tensor | None = None, dtype: torch.dtype | None = None,
-                 device: Any = None) -> torch.Tensor:
+    def diagonal(
+        self,
+        params: torch.Tensor | None = None,
+        dtype: torch.dtype | None = None,
+        device: Any = None,
+    ) -> torch.Tensor:
         """The diagonal of a diagonal gate: ``(d,)`` or ``(..., d)``."""
         if self.structure != "diagonal":
             raise ValueError(f"gate {self.name} is not diagonal")
@@ -182,7 +202,9 @@ class Gate:
             return self._const("d", np.diag(self._fixed).copy(), dtype or torch.complex64, device)
         params = self._check_params(params)
         if self.generator is not None:
-            evals = self._const("gd", np.diag(self.generator).real.copy(), params.dtype, params.device)
+            evals = self._const(
+                "gd", np.diag(self.generator).real.copy(), params.dtype, params.device
+            )
             theta = params[..., 0:1]
             return torch.polar(torch.ones_like(theta * evals), -theta * evals)
         return torch.diagonal(self._matrix_fn(params), dim1=-2, dim2=-1)
@@ -207,7 +229,9 @@ class Gate:
     def _check_params(self, params: torch.Tensor | None) -> torch.Tensor:
         if params is None or params.shape[-1:] != (self.num_params,):
             got = None if params is None else tuple(params.shape)
-            raise ValueError(f"gate {self.name} takes {self.num_params} parameter(s); got shape {got}")
+            raise ValueError(
+                f"gate {self.name} takes {self.num_params} parameter(s); got shape {got}"
+            )
         return params
 
     # --- derived gates ----------------------------------------------------------------------
@@ -224,12 +248,15 @@ class Gate:
         raise NotImplementedError(f"gate {self.name} has no inverse rule")
 
 
-
 class UnitaryGate(Gate):
     """A fixed user matrix on ``log2(d)`` wires."""
 
     def __init__(self, matrix: Any, label: str = "U"):
-        m = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+        m = (
+            matrix.detach().cpu().numpy()
+            if isinstance(matrix, torch.Tensor)
+            else np.asarray(matrix)
+        )
         m = np.asarray(m, dtype=np.complex128)
         d = m.shape[0]
         n = int(round(math.log2(d))) if d > 0 else 0
@@ -249,7 +276,11 @@ class UnitaryGate(Gate):
         return UnitaryGate(self._fixed.conj().T, self.label + "†"), ()
 
     def to_json(self) -> Any:
-        return {"name": "unitary", "real": self._fixed.real.tolist(), "imag": self._fixed.imag.tolist()}
+        return {
+            "name": "unitary",
+            "real": self._fixed.real.tolist(),
+            "imag": self._fixed.imag.tolist(),
+        }
 
 
 class ControlledGate(Gate):
@@ -266,7 +297,7 @@ class ControlledGate(Gate):
         name = "c" * num_controls + base.name
         if base.num_params == 0:
             m = np.eye(d, dtype=np.complex128)
-            m[d - d_base:, d - d_base:] = base._fixed
+            m[d - d_base :, d - d_base :] = base._fixed
             super().__init__(name, n, matrix=m, label=base.label)
         else:
             off = d - d_base
@@ -282,7 +313,11 @@ class ControlledGate(Gate):
             spectra = [tuple(sorted(set(s) | {0.0})) for s in base.spectra]
             structure = "diagonal" if base.structure == "diagonal" else "dense"
             super().__init__(
-                name, n, num_params=base.num_params, spectra=spectra, structure=structure,
+                name,
+                n,
+                num_params=base.num_params,
+                spectra=spectra,
+                structure=structure,
                 matrix_fn=lambda p: embed(base.matrix(p), 1.0),
                 derivative_fn=lambda p: embed(base.derivatives(p), 0.0),
                 label=base.label,
@@ -318,7 +353,10 @@ def _u_matrix(p: torch.Tensor) -> torch.Tensor:
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
     one = torch.ones_like(theta)
     e_phi, e_lam = torch.polar(one, phi), torch.polar(one, lam)
-    rows = [torch.stack([c + 0j * c, -e_lam * s], -1), torch.stack([e_phi * s, e_phi * e_lam * c], -1)]
+    rows = [
+        torch.stack([c + 0j * c, -e_lam * s], -1),
+        torch.stack([e_phi * s, e_phi * e_lam * c], -1),
+    ]
     return torch.stack(rows, -2)
 
 
@@ -358,22 +396,54 @@ def _build() -> dict[str, Gate]:
         Gate("y", 1, matrix=_Y, qasm2="y", qasm3="y"),
         Gate("z", 1, matrix=_Z, qasm2="z", qasm3="z"),
         Gate("s", 1, matrix=np.diag([1, 1j]), inverse=_named_inverse("sdg"), qasm2="s", qasm3="s"),
-        Gate("sdg", 1, matrix=np.diag([1, -1j]), inverse=_named_inverse("s"), qasm2="sdg",
-             qasm3="sdg", label="S†"),
-        Gate("t", 1, matrix=np.diag([1, np.exp(1j * _PI / 4)]), inverse=_named_inverse("tdg"),
-             qasm2="t", qasm3="t"),
-        Gate("tdg", 1, matrix=np.diag([1, np.exp(-1j * _PI / 4)]), inverse=_named_inverse("t"),
-             qasm2="tdg", qasm3="tdg", label="T†"),
-        Gate("sx", 1, matrix=sx, inverse=_named_inverse("sxdg"), qasm2="sx", qasm3="sx", label="√X"),
-        Gate("sxdg", 1, matrix=sx.conj().T, inverse=_named_inverse("sx"), qasm2="sxdg",
-             label="√X†"),
+        Gate(
+            "sdg",
+            1,
+            matrix=np.diag([1, -1j]),
+            inverse=_named_inverse("s"),
+            qasm2="sdg",
+            qasm3="sdg",
+            label="S†",
+        ),
+        Gate(
+            "t",
+            1,
+            matrix=np.diag([1, np.exp(1j * _PI / 4)]),
+            inverse=_named_inverse("tdg"),
+            qasm2="t",
+            qasm3="t",
+        ),
+        Gate(
+            "tdg",
+            1,
+            matrix=np.diag([1, np.exp(-1j * _PI / 4)]),
+            inverse=_named_inverse("t"),
+            qasm2="tdg",
+            qasm3="tdg",
+            label="T†",
+        ),
+        Gate(
+            "sx", 1, matrix=sx, inverse=_named_inverse("sxdg"), qasm2="sx", qasm3="sx", label="√X"
+        ),
+        Gate(
+            "sxdg", 1, matrix=sx.conj().T, inverse=_named_inverse("sx"), qasm2="sxdg", label="√X†"
+        ),
         Gate("rx", 1, generator=_X / 2, qasm2="rx", qasm3="rx"),
         Gate("ry", 1, generator=_Y / 2, qasm2="ry", qasm3="ry"),
         Gate("rz", 1, generator=_Z / 2, qasm2="rz", qasm3="rz"),
         Gate("p", 1, generator=-_P1, qasm2="p", qasm3="p", label="P"),
-        Gate("u", 1, num_params=3, matrix_fn=_u_matrix, derivative_fn=_u_derivatives,
-             spectra=[(-0.5, 0.5), (0.0, 1.0), (0.0, 1.0)], inverse=_u_inverse, qasm2="u3",
-             qasm3="U", label="U"),
+        Gate(
+            "u",
+            1,
+            num_params=3,
+            matrix_fn=_u_matrix,
+            derivative_fn=_u_derivatives,
+            spectra=[(-0.5, 0.5), (0.0, 1.0), (0.0, 1.0)],
+            inverse=_u_inverse,
+            qasm2="u3",
+            qasm3="U",
+            label="U",
+        ),
         Gate("swap", 2, matrix=swap, qasm2="swap", qasm3="swap", label="×"),
         Gate("iswap", 2, matrix=iswap, label="iSWAP"),
         Gate("rxx", 2, generator=np.kron(_X, _X) / 2, qasm2="rxx", label="RXX"),
@@ -396,10 +466,18 @@ def controlled(base: Gate, num_controls: int = 1) -> Gate:
 
 def _register_controlled() -> None:
     for base, n, q2, q3 in [
-        ("x", 1, "cx", "cx"), ("y", 1, "cy", "cy"), ("z", 1, "cz", "cz"), ("h", 1, "ch", "ch"),
-        ("sx", 1, "csx", None), ("rx", 1, "crx", "crx"), ("ry", 1, "cry", "cry"),
-        ("rz", 1, "crz", "crz"), ("p", 1, "cp", "cp"), ("u", 1, "cu3", None),
-        ("x", 2, "ccx", "ccx"), ("swap", 1, "cswap", "cswap"),
+        ("x", 1, "cx", "cx"),
+        ("y", 1, "cy", "cy"),
+        ("z", 1, "cz", "cz"),
+        ("h", 1, "ch", "ch"),
+        ("sx", 1, "csx", None),
+        ("rx", 1, "crx", "crx"),
+        ("ry", 1, "cry", "cry"),
+        ("rz", 1, "crz", "crz"),
+        ("p", 1, "cp", "cp"),
+        ("u", 1, "cu3", None),
+        ("x", 2, "ccx", "ccx"),
+        ("swap", 1, "cswap", "cswap"),
     ]:
         g = ControlledGate(GATES[base], n)
         g.qasm2_name, g.qasm3_name = q2, q3
@@ -408,8 +486,18 @@ def _register_controlled() -> None:
 
 _register_controlled()
 
-ALIASES = {"cnot": "cx", "toffoli": "ccx", "fredkin": "cswap", "phase": "p", "cphase": "cp",
-           "u3": "u", "i": "id", "cu3": "cu", "u1": "p", "cu1": "cp"}
+ALIASES = {
+    "cnot": "cx",
+    "toffoli": "ccx",
+    "fredkin": "cswap",
+    "phase": "p",
+    "cphase": "cp",
+    "u3": "u",
+    "i": "id",
+    "cu3": "cu",
+    "u1": "p",
+    "cu1": "cp",
+}
 
 
 def get_gate(name: str) -> Gate:
@@ -422,7 +510,9 @@ def get_gate(name: str) -> Gate:
     try:
         return GATES[key]
     except KeyError:
-        raise ValueError(f"unknown gate {name!r}; known gates: {', '.join(sorted(GATES))}") from None
+        raise ValueError(
+            f"unknown gate {name!r}; known gates: {', '.join(sorted(GATES))}"
+        ) from None
 
 
 def gate_from_json(data: Any) -> Gate:

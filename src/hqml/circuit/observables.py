@@ -27,8 +27,12 @@ _PAULI = {
 }
 # product table: (a, b) -> (phase, c) with a b = phase * c
 _PRODUCT = {
-    ("X", "Y"): (1j, "Z"), ("Y", "Z"): (1j, "X"), ("Z", "X"): (1j, "Y"),
-    ("Y", "X"): (-1j, "Z"), ("Z", "Y"): (-1j, "X"), ("X", "Z"): (-1j, "Y"),
+    ("X", "Y"): (1j, "Z"),
+    ("Y", "Z"): (1j, "X"),
+    ("Z", "X"): (1j, "Y"),
+    ("Y", "X"): (-1j, "Z"),
+    ("Z", "Y"): (-1j, "X"),
+    ("X", "Z"): (-1j, "Y"),
 }
 
 
@@ -97,14 +101,24 @@ class PauliSum:
         if isinstance(data, str):
             data = json.loads(data)
         try:
-            return cls({tuple((int(w), p) for w, p in t["word"]): complex(t["re"], t.get("im", 0.0))
-                        for t in data["terms"]})
+            return cls(
+                {
+                    tuple((int(w), p) for w, p in t["word"]): complex(t["re"], t.get("im", 0.0))
+                    for t in data["terms"]
+                }
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"bad PauliSum JSON: {e}") from None
 
     def to_json(self) -> str:
-        return json.dumps({"terms": [{"word": [[w, p] for w, p in word], "re": c.real, "im": c.imag}
-                                     for word, c in self.terms.items()]})
+        return json.dumps(
+            {
+                "terms": [
+                    {"word": [[w, p] for w, p in word], "re": c.real, "im": c.imag}
+                    for word, c in self.terms.items()
+                ]
+            }
+        )
 
     # --- algebra ----------------------------------------------------------------------------
     def __add__(self, other: Any) -> PauliSum:
@@ -199,7 +213,9 @@ class PauliSum:
         """The dense ``2^n x 2^n`` matrix (complex128), for tests and small systems."""
         n = n_qubits if n_qubits is not None else (max(self.wires) + 1 if self.wires else 1)
         if self.wires and max(self.wires) >= n:
-            raise ValueError(f"observable acts on wire {max(self.wires)}; n_qubits={n} is too small")
+            raise ValueError(
+                f"observable acts on wire {max(self.wires)}; n_qubits={n} is too small"
+            )
         out = np.zeros((2**n, 2**n), dtype=complex)
         for word, c in self.terms.items():
             factors = dict(word)
@@ -264,7 +280,9 @@ def as_observables(obs: PauliSum | Sequence[PauliSum]) -> tuple[list[PauliSum], 
     out = list(obs)
     for o in out:
         if not isinstance(o, PauliSum):
-            raise TypeError(f"observables must be PauliSum (e.g. hqml.Z(0)), got {type(o).__name__}")
+            raise TypeError(
+                f"observables must be PauliSum (e.g. hqml.Z(0)), got {type(o).__name__}"
+            )
     if not out:
         raise ValueError("give at least one observable")
     return out, False

@@ -58,13 +58,17 @@ class _Compiled:
             varying.append(any(s.kind == "input" for s in e.symbols()))
         self.varying = tuple(varying)
         order = self.simple_cols + [c for c, _ in self.generic] + self.const_cols
-        self.inverse_order = np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
+        self.inverse_order = (
+            np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
+        )
         self.identity_order = order == list(range(len(order)))
         self._index_cache: dict[Any, torch.Tensor] = {}
 
     def flat_index(self, s: Symbol) -> int:
         shape = self.shapes[(s.kind, s.name)]
-        return self.offsets[(s.kind, s.name)] + (int(np.ravel_multi_index(s.index, shape)) if shape else 0)
+        return self.offsets[(s.kind, s.name)] + (
+            int(np.ravel_multi_index(s.index, shape)) if shape else 0
+        )
 
     def index(self, key: str, values: Any, device: Any) -> torch.Tensor:
         k = (key, str(device))
@@ -95,8 +99,13 @@ def _to_tensor(value: Any, what: str) -> torch.Tensor:
     return torch.as_tensor(arr, dtype=torch.float64 if arr.dtype == np.float64 else torch.float32)
 
 
-def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Mapping[str, Any] | None,
-                    real_dtype: torch.dtype | None = None, device: Any = None) -> Bindings:
+def bind_parameters(
+    circuit: Any,
+    inputs: Mapping[str, Any] | None,
+    weights: Mapping[str, Any] | None,
+    real_dtype: torch.dtype | None = None,
+    device: Any = None,
+) -> Bindings:
     """Check ``inputs``/``weights`` against the circuit and evaluate every gate parameter.
 
     Args:
@@ -108,19 +117,31 @@ def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Map
     inputs, weights = dict(inputs or {}), dict(weights or {})
     comp = _compiled(circuit)
     given: dict[tuple[str, str], torch.Tensor] = {}
-    for kind, table, values in (("input", circuit.inputs, inputs), ("weight", circuit.weights, weights)):
+    for kind, table, values in (
+        ("input", circuit.inputs, inputs),
+        ("weight", circuit.weights, weights),
+    ):
         unknown = sorted(set(values) - set(table))
         if unknown:
-            raise ValueError(f"unknown {kind}(s) {unknown}; the circuit's {kind}s are {sorted(table) or 'none'}")
+            raise ValueError(
+                f"unknown {kind}(s) {unknown}; the circuit's {kind}s are {sorted(table) or 'none'}"
+            )
         missing = sorted(set(table) - set(values))
         if missing:
-            raise ValueError(f"missing {kind}(s) {missing}: pass {kind}s={{'{missing[0]}': tensor of shape"
-                             f" {table[missing[0]].shape}{' (or (B, ...) for a batch)' if kind == 'input' else ''}}}")
+            batch_hint = " (or (B, ...) for a batch)" if kind == "input" else ""
+            raise ValueError(
+                f"missing {kind}(s) {missing}: pass {kind}s={{'{missing[0]}': tensor of shape"
+                f" {table[missing[0]].shape}{batch_hint}}}"
+            )
         for name, v in values.items():
             given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
 
     if real_dtype is None:
-        real_dtype = torch.float64 if any(t.dtype == torch.float64 for t in given.values()) else torch.float32
+        real_dtype = (
+            torch.float64
+            if any(t.dtype == torch.float64 for t in given.values())
+            else torch.float32
+        )
     if device is None:
         device = next((t.device for t in given.values()), torch.device("cpu"))
 
@@ -136,11 +157,15 @@ def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Map
         elif t.dim() == len(shape) + 1 and tuple(t.shape[1:]) == shape:
             b = t.shape[0]
         else:
-            raise ValueError(f"{kind} '{name}' has shape {tuple(t.shape)}; expected {shape}"
-                             f" or (batch,) + {shape}")
+            raise ValueError(
+                f"{kind} '{name}' has shape {tuple(t.shape)}; expected {shape}"
+                f" or (batch,) + {shape}"
+            )
         if b is not None:
             if batch is not None and b != batch:
-                raise ValueError(f"{kind} '{name}' has batch size {b}, but another value has {batch}")
+                raise ValueError(
+                    f"{kind} '{name}' has batch size {b}, but another value has {batch}"
+                )
             batch = b
         t = t.to(device=device, dtype=real_dtype)
         (flats_in if kind == "input" else flats_w).append((t, b is not None, math.prod(shape)))
@@ -154,14 +179,18 @@ def bind_parameters(circuit: Any, inputs: Mapping[str, Any] | None, weights: Map
     if comp.simple_cols:
         parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
     if comp.generic:
+
         def env(s: Symbol) -> torch.Tensor:
             return flat[:, comp.flat_index(s)]
 
         vals = []
         for _, e in comp.generic:
             v = e.evaluate(env)
-            vals.append(v if isinstance(v, torch.Tensor) else torch.full((B,), float(v), dtype=real_dtype,
-                                                                          device=device))
+            vals.append(
+                v
+                if isinstance(v, torch.Tensor)
+                else torch.full((B,), float(v), dtype=real_dtype, device=device)
+            )
         parts.append(torch.stack(vals, dim=1))
     if comp.const_cols:
         parts.append(torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1))

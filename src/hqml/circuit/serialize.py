@@ -19,8 +19,11 @@ def circuit_to_dict(circuit: Any) -> dict[str, Any]:
         "inputs": {k: list(v.shape) for k, v in circuit.inputs.items()},
         "weights": {k: list(v.shape) for k, v in circuit.weights.items()},
         "ops": [
-            {"gate": op.gate.to_json(), "wires": list(op.wires),
-             "params": [p.to_json() for p in op.params]}
+            {
+                "gate": op.gate.to_json(),
+                "wires": list(op.wires),
+                "params": [p.to_json() for p in op.params],
+            }
             for op in circuit.ops
         ],
     }
@@ -53,8 +56,11 @@ def circuit_from_json(data: str | bytes | Mapping[str, Any]) -> Any:
             c.weight(name, tuple(shape))
         for i, op in enumerate(data["ops"]):
             try:
-                c.append(gate_from_json(op["gate"]), op["wires"],
-                         [expr_from_json(p) for p in op.get("params", [])])
+                c.append(
+                    gate_from_json(op["gate"]),
+                    op["wires"],
+                    [expr_from_json(p) for p in op.get("params", [])],
+                )
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"circuit JSON: operation {i}: {e}") from None
     except KeyError as e:

@@ -7,10 +7,12 @@ import time
 import typer
 
 
-def demo(qubits: int = typer.Option(4, help="number of qubits"),
-         layers: int = typer.Option(2, help="ansatz layers"),
-         batch: int = typer.Option(64, help="samples"),
-         seed: int = typer.Option(0, help="random seed")) -> None:
+def demo(
+    qubits: int = typer.Option(4, help="number of qubits"),
+    layers: int = typer.Option(2, help="ansatz layers"),
+    batch: int = typer.Option(64, help="samples"),
+    seed: int = typer.Option(0, help="random seed"),
+) -> None:
     """Run a small variational classifier forward and backward with every gradient method."""
     import torch
     from rich.console import Console
@@ -48,8 +50,13 @@ def demo(qubits: int = typer.Option(4, help="number of qubits"),
         loss.backward()
         ms = (time.perf_counter() - t0) * 1e3
         ref = wt.grad if ref is None else ref
-        table.add_row(method, f"{loss.item():.6f}", f"{wt.grad.norm().item():.6f}",
-                      f"{(wt.grad - ref).abs().max().item():.2e}", f"{ms:.1f}")
+        table.add_row(
+            method,
+            f"{loss.item():.6f}",
+            f"{wt.grad.norm().item():.6f}",
+            f"{(wt.grad - ref).abs().max().item():.2e}",
+            f"{ms:.1f}",
+        )
     console.print(table)
 
 

@@ -9,9 +9,11 @@ from importlib import import_module
 
 import typer
 
-app = typer.Typer(help="hqml: hybrid quantum-classical machine learning.", no_args_is_help=True,
-                  add_completion=False)
-
+app = typer.Typer(
+    help="hqml: hybrid quantum-classical machine learning.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.callback()

@@ -21,14 +21,18 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
         ValueError: unknown method, or one the backend or the measurement cannot use.
     """
     if diff_method not in DIFF_METHODS:
-        raise ValueError(f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}")
+        raise ValueError(
+            f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}"
+        )
     caps = backend.capabilities.diff_methods
     m = task.measurement
     noisy = task.options.get("noise_model") is not None
     if noisy:  # the adjoint sweep assumes a pure state and unitary gates
         if diff_method == "adjoint":
-            raise ValueError("diff_method 'adjoint' cannot differentiate through a noise_model;"
-                             " use 'backprop' or 'parameter-shift'")
+            raise ValueError(
+                "diff_method 'adjoint' cannot differentiate through a noise_model;"
+                " use 'backprop' or 'parameter-shift'"
+            )
         caps = caps - {"adjoint"}
     if diff_method == "best":
         if isinstance(m, State):
@@ -49,18 +53,23 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
                 return method
         return "none"
     if diff_method not in caps:
-        raise ValueError(f"backend {backend.name!r} does not support diff_method {diff_method!r};"
-                         f" it supports {', '.join(sorted(caps))}")
+        raise ValueError(
+            f"backend {backend.name!r} does not support diff_method {diff_method!r};"
+            f" it supports {', '.join(sorted(caps))}"
+        )
     if task.shots is not None and diff_method in _EXACT:
-        raise ValueError(f"diff_method {diff_method!r} is exact and cannot run with shots={task.shots};"
-                         " use 'parameter-shift' or shots=None")
+        raise ValueError(
+            f"diff_method {diff_method!r} is exact and cannot run with shots={task.shots};"
+            " use 'parameter-shift' or shots=None"
+        )
     if isinstance(m, State) and diff_method != "backprop":
         raise ValueError("a state is differentiable by diff_method='backprop' only")
     return diff_method
 
 
-def execute_task(backend: Backend, task: Task, diff_method: str = "best",
-                 options: dict[str, Any] | None = None) -> torch.Tensor:
+def execute_task(
+    backend: Backend, task: Task, diff_method: str = "best", options: dict[str, Any] | None = None
+) -> torch.Tensor:
     """Run one task; the result is differentiable with respect to ``task.theta``."""
     method = resolve_diff_method(diff_method, backend, task)
     needs_grad = torch.is_grad_enabled() and task.theta.requires_grad

@@ -9,7 +9,7 @@ inputs then follow through the parameter expressions by autograd.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from .adjoint import reduce_to
 MAX_AMPLITUDES = 2**25  # per simulator call, across the stacked batch
 
 
-@lru_cache(maxsize=None)
+@cache
 def shift_rule(spectrum: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
     """``(coefficient, shift)`` pairs with ``f'(t) = sum c * (f(t + s) - f(t - s))``.
 
@@ -30,21 +30,25 @@ def shift_rule(spectrum: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
     et al. (2022), ``s_mu = (2 mu - 1) pi / (2 R Delta)``; others solve the same linear system.
     """
     ev = sorted(set(round(e, 12) for e in spectrum))
-    freqs = sorted({round(b - a, 12) for i, a in enumerate(ev) for b in ev[i + 1:] if b - a > 1e-12})
+    freqs = sorted(
+        {round(b - a, 12) for i, a in enumerate(ev) for b in ev[i + 1 :] if b - a > 1e-12}
+    )
     if not freqs:
         return ()
     base = min(freqs)
     multiples = [f / base for f in freqs]
     if any(abs(m - round(m)) > 1e-9 for m in multiples):
-        raise ValueError(f"no parameter-shift rule for incommensurate frequencies {freqs}; "
-                         "use diff_method='adjoint', 'backprop' or 'finite-diff'")
+        raise ValueError(
+            f"no parameter-shift rule for incommensurate frequencies {freqs}; "
+            "use diff_method='adjoint', 'backprop' or 'finite-diff'"
+        )
     # on the integer grid base * (1..R) the equidistant rule is exact (missing ones are zero)
     r = int(round(max(multiples)))
     freqs = [base * k for k in range(1, r + 1)]
     shifts = [(2 * mu - 1) * math.pi / (2 * r * base) for mu in range(1, r + 1)]
     a = np.array([[2 * math.sin(w * s) for s in shifts] for w in freqs])
     coeffs = np.linalg.solve(a, np.array(freqs))
-    return tuple((float(c), float(s)) for c, s in zip(coeffs, shifts))
+    return tuple((float(c), float(s)) for c, s in zip(coeffs, shifts, strict=True))
 
 
 def _column_spectra(task: Task) -> list[tuple[float, ...]]:
@@ -62,7 +66,7 @@ def _evaluate(backend: Backend, task: Task, thetas: torch.Tensor) -> torch.Tenso
     outs = []
     with torch.no_grad():
         for start in range(0, e * b, rows):
-            chunk = flat[start:start + rows]
+            chunk = flat[start : start + rows]
             outs.append(backend.execute([task.with_theta(chunk, None)])[0])
     out = torch.cat(outs, dim=0)
     return out.reshape((e, b) + out.shape[1:])
@@ -74,8 +78,14 @@ def _contract(values: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
     return (v * grad_out.reshape(1, grad_out.shape[0], -1)).sum(dim=-1)
 
 
-def _shift_vjp(backend: Backend, task: Task, theta: torch.Tensor, grad_out: torch.Tensor,
-               method: str, options: dict[str, Any]) -> torch.Tensor:
+def _shift_vjp(
+    backend: Backend,
+    task: Task,
+    theta: torch.Tensor,
+    grad_out: torch.Tensor,
+    method: str,
+    options: dict[str, Any],
+) -> torch.Tensor:
     b, p = theta.shape
     bo = max(b, grad_out.shape[0])
     theta = theta.expand(bo, p)
@@ -85,7 +95,9 @@ def _shift_vjp(backend: Backend, task: Task, theta: torch.Tensor, grad_out: torc
         gen = task.generator
         m = int(options.get("num_directions", 1))
         c = float(options.get("h", 1e-2))
-        delta = torch.randint(0, 2, (m, bo, p), generator=gen, device="cpu").to(theta.device, theta.dtype)
+        delta = torch.randint(0, 2, (m, bo, p), generator=gen, device="cpu").to(
+            theta.device, theta.dtype
+        )
         delta = 2 * delta - 1
         plus = _evaluate(backend, task, theta + c * delta)
         minus = _evaluate(backend, task, theta - c * delta)
@@ -115,8 +127,14 @@ def _shift_vjp(backend: Backend, task: Task, theta: torch.Tensor, grad_out: torc
 
 class _Shift(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, theta: torch.Tensor, backend: Backend, task: Task, method: str,
-                options: dict[str, Any]) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        theta: torch.Tensor,
+        backend: Backend,
+        task: Task,
+        method: str,
+        options: dict[str, Any],
+    ) -> torch.Tensor:
         ctx.backend, ctx.task, ctx.method, ctx.options = backend, task, method, options
         ctx.save_for_backward(theta)
         with torch.no_grad():
@@ -129,6 +147,8 @@ class _Shift(torch.autograd.Function):
         return reduce_to(grad, theta), None, None, None, None
 
 
-def shifted(backend: Backend, task: Task, method: str, options: dict[str, Any] | None = None) -> torch.Tensor:
+def shifted(
+    backend: Backend, task: Task, method: str, options: dict[str, Any] | None = None
+) -> torch.Tensor:
     """Execute ``task``; gradients by ``method`` in {"parameter-shift", "finite-diff", "spsa"}."""
     return _Shift.apply(task.theta, backend, task, method, dict(options or {}))

@@ -16,15 +16,22 @@ from typing import Any
 
 import torch
 
-from .statevector import (apply_diagonal, apply_inverse_monomial, apply_matrix, apply_monomial,
-                          apply_permutation)
+from .statevector import (
+    apply_diagonal,
+    apply_inverse_monomial,
+    apply_matrix,
+    apply_monomial,
+    apply_permutation,
+)
 
 
 @dataclass
 class Step:
     kind: str  # "matrix" | "diagonal" | "perm" | "monomial"
     wires: tuple[int, ...]
-    data: Any  # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases); monomial (perm, phases)
+    # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases);
+    # monomial (perm, phases)
+    data: Any
     param: bool = False
 
 
@@ -78,7 +85,8 @@ def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torc
     d = 2**k
     bs = psi.shape[0]
     batched = step.data.dim() == (3 if step.kind == "matrix" else 2)
-    if all(b == a + 1 for a, b in zip(wires, wires[1:])):  # contiguous: views, no copies
+    # contiguous wires: views of the state, no copies
+    if all(b == a + 1 for a, b in zip(wires, wires[1:], strict=False)):
         left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
         lam_t = lam.reshape(bs, left, d, right)
         psi_t = psi.reshape(bs, left, d, right)
@@ -96,14 +104,16 @@ def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torc
     if step.kind == "matrix":
         if batched:
             return 2 * torch.matmul(lam_t, psi_t.mH)
-        return 2 * torch.matmul(lam_t.transpose(0, 1).reshape(d, -1),
-                                psi_t.transpose(0, 1).reshape(d, -1).mH)
+        return 2 * torch.matmul(
+            lam_t.transpose(0, 1).reshape(d, -1), psi_t.transpose(0, 1).reshape(d, -1).mH
+        )
     prod = (lam_t * psi_t.conj()).sum(dim=-1)  # (B, d)
     return 2 * prod if batched else 2 * prod.sum(dim=0)
 
 
-def adjoint_cotangents(state: torch.Tensor, cotangent: torch.Tensor, n: int,
-                       steps: Sequence[Step]) -> list[torch.Tensor]:
+def adjoint_cotangents(
+    state: torch.Tensor, cotangent: torch.Tensor, n: int, steps: Sequence[Step]
+) -> list[torch.Tensor]:
     """Gradients of ``Re <psi|O|psi>`` with respect to each ``param`` step's data (in order).
 
     Args:

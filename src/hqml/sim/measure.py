@@ -16,7 +16,7 @@ MULTINOMIAL_MAX = 2**24  # torch.multinomial's limit on categories
 
 
 def marginal(values: torch.Tensor, n: int, wires: Sequence[int]) -> torch.Tensor:
-    """Sum a ``(B, 2**n)`` tensor over all wires not in ``wires``; ``(B, 2**k)`` in ``wires`` order."""
+    """Sum ``(B, 2**n)`` values over the wires not in ``wires``: ``(B, 2**k)``, ``wires`` order."""
     bs = values.shape[0]
     t = values.reshape((bs,) + (2,) * n)
     other = [1 + q for q in range(n) if q not in wires]
@@ -100,7 +100,9 @@ def apply_word(state: torch.Tensor, n: int, word: PauliWord) -> torch.Tensor:
     return psi.reshape(bs, -1)
 
 
-def sample_indices(probs: torch.Tensor, shots: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_indices(
+    probs: torch.Tensor, shots: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Draw ``shots`` basis-state indices per row of ``probs`` ``(B, D)``: ``(B, shots)``."""
     p = probs.detach().to(torch.float64)
     p = p.clamp_min(0)

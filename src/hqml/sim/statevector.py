@@ -12,8 +12,12 @@ from collections.abc import Sequence
 import torch
 
 
-def zero_state(n: int, batch: int = 1, dtype: torch.dtype = torch.complex64,
-               device: torch.device | str | None = None) -> torch.Tensor:
+def zero_state(
+    n: int,
+    batch: int = 1,
+    dtype: torch.dtype = torch.complex64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """|0...0> for ``batch`` samples: ``(batch, 2**n)``."""
     state = torch.zeros(batch, 2**n, dtype=dtype, device=device)
     state[:, 0] = 1
@@ -21,10 +25,12 @@ def zero_state(n: int, batch: int = 1, dtype: torch.dtype = torch.complex64,
 
 
 def _is_contiguous(wires: Sequence[int]) -> bool:
-    return all(b == a + 1 for a, b in zip(wires, wires[1:]))
+    return all(b == a + 1 for a, b in zip(wires, wires[1:], strict=False))
 
 
-def apply_matrix(state: torch.Tensor, n: int, matrix: torch.Tensor, wires: Sequence[int]) -> torch.Tensor:
+def apply_matrix(
+    state: torch.Tensor, n: int, matrix: torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """Apply a ``(d, d)`` matrix, or a ``(B, d, d)`` batch of them, to ``wires`` (in that order)."""
     k = len(wires)
     d = 2**k
@@ -46,7 +52,7 @@ def apply_matrix(state: torch.Tensor, n: int, matrix: torch.Tensor, wires: Seque
     axes = [1 + w for w in wires]
     front = list(range(1, k + 1))
     psi = torch.movedim(state.reshape((bs,) + (2,) * n), axes, front)
-    rest = psi.shape[k + 1:]
+    rest = psi.shape[k + 1 :]
     out = torch.matmul(matrix, psi.reshape(bs, d, -1))
     out = torch.movedim(out.reshape((out.shape[0],) + (2,) * k + rest), front, axes)
     return out.reshape(out.shape[0], -1)
@@ -64,7 +70,9 @@ def _broadcast_diag(diag: torch.Tensor, n: int, wires: Sequence[int]) -> torch.T
     return dg.reshape(shape)
 
 
-def apply_diagonal(state: torch.Tensor, n: int, diag: torch.Tensor, wires: Sequence[int]) -> torch.Tensor:
+def apply_diagonal(
+    state: torch.Tensor, n: int, diag: torch.Tensor, wires: Sequence[int]
+) -> torch.Tensor:
     """Multiply by a diagonal gate: ``diag`` is ``(d,)`` or ``(B, d)``."""
     bs = state.shape[0]
     k = len(wires)
@@ -84,8 +92,13 @@ def _index(n: int, wires: Sequence[int], bits: int) -> tuple:
     return tuple(idx)
 
 
-def apply_monomial(state: torch.Tensor, n: int, perm: Sequence[int], phases: Sequence[complex] | None,
-                   wires: Sequence[int]) -> torch.Tensor:
+def apply_monomial(
+    state: torch.Tensor,
+    n: int,
+    perm: Sequence[int],
+    phases: Sequence[complex] | None,
+    wires: Sequence[int],
+) -> torch.Tensor:
     """Apply ``M`` with ``M[perm[j], j] = phases[j]`` (a permutation times phases) by slicing."""
     bs = state.shape[0]
     k = len(wires)
@@ -106,8 +119,13 @@ def apply_monomial(state: torch.Tensor, n: int, perm: Sequence[int], phases: Seq
     return out.reshape(bs, -1)
 
 
-def apply_inverse_monomial(state: torch.Tensor, n: int, perm: Sequence[int],
-                           phases: Sequence[complex] | None, wires: Sequence[int]) -> torch.Tensor:
+def apply_inverse_monomial(
+    state: torch.Tensor,
+    n: int,
+    perm: Sequence[int],
+    phases: Sequence[complex] | None,
+    wires: Sequence[int],
+) -> torch.Tensor:
     """Apply the adjoint of the monomial gate given as in :func:`apply_monomial`."""
     d = len(perm)
     inv = [0] * d
@@ -119,7 +137,9 @@ def apply_inverse_monomial(state: torch.Tensor, n: int, perm: Sequence[int],
     return apply_monomial(state, n, inv, inv_ph, wires)
 
 
-def apply_permutation(state: torch.Tensor, index: torch.Tensor, phases: torch.Tensor | None = None) -> torch.Tensor:
+def apply_permutation(
+    state: torch.Tensor, index: torch.Tensor, phases: torch.Tensor | None = None
+) -> torch.Tensor:
     """``out[:, i] = phases[i] * state[:, index[i]]``: a whole-register monomial in one gather."""
     out = state.index_select(1, index)
     return out if phases is None else out * phases
@@ -133,5 +153,6 @@ def kron_factors(factors: torch.Tensor) -> torch.Tensor:
         f = factors[..., i, :, :]
         a = out.shape[-1]
         out = (out[..., :, None, :, None] * f[..., None, :, None, :]).reshape(
-            out.shape[:-2] + (2 * a, 2 * a))
+            out.shape[:-2] + (2 * a, 2 * a)
+        )
     return out
