@@ -152,9 +152,6 @@ class Expr:
     def to_json(self) -> Any:
         raise NotImplementedError
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        """OpenQASM text of the expression; ``name(symbol)`` spells each symbol."""
-        raise NotImplementedError
 
     @property
     def is_constant(self) -> bool:
@@ -204,8 +201,6 @@ class Const(Expr):
     def to_json(self) -> Any:
         return self.value
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        return _format_number(self.value, qasm=True)
 
     def _key(self) -> tuple:
         return (self.value,)
@@ -247,8 +242,6 @@ class Symbol(Expr):
     def to_json(self) -> Any:
         return {"sym": self.name, "kind": self.kind, "index": list(self.index)}
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        return name(self)
 
     def _key(self) -> tuple:
         return (self.name, self.kind, self.index)
@@ -283,8 +276,6 @@ class Neg(Expr):
     def to_json(self) -> Any:
         return {"op": "neg", "args": [self.arg.to_json()]}
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        return "-" + _wrap(self.arg, 3, name)
 
     def _key(self) -> tuple:
         return (self.arg,)
@@ -324,12 +315,6 @@ class BinOp(Expr):
     def to_json(self) -> Any:
         return {"op": self.op, "args": [self.left.to_json(), self.right.to_json()]}
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        p = _PRECEDENCE[self.op]
-        if self.op == "**":  # right-associative; QASM 2 spells it ^, QASM 3 accepts **
-            return f"{_wrap(self.left, p + 1, name)}**{_wrap(self.right, p, name)}"
-        right_p = p + 1 if self.op in "-/" else p
-        return f"{_wrap(self.left, p, name)} {self.op} {_wrap(self.right, right_p, name)}"
 
     def _key(self) -> tuple:
         return (self.op, self.left, self.right)
@@ -375,9 +360,6 @@ class Function(Expr):
     def to_json(self) -> Any:
         return {"op": self.fn, "args": [self.arg.to_json()]}
 
-    def to_qasm(self, name: Callable[[Symbol], str]) -> str:
-        spelled = {"arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan", "log": "ln"}
-        return f"{spelled.get(self.fn, self.fn)}({self.arg.to_qasm(name)})"
 
     def _key(self) -> tuple:
         return (self.fn, self.arg)
@@ -444,26 +426,8 @@ def expr_from_json(data: Any) -> Expr:
     raise ValueError(f"bad expression JSON: unknown operation {op!r}")
 
 
-def _format_number(v: float, qasm: bool = False) -> str:
-    if qasm:
-        for k, txt in (
-            (1, "pi"),
-            (-1, "-pi"),
-            (0.5, "pi/2"),
-            (-0.5, "-pi/2"),
-            (0.25, "pi/4"),
-            (-0.25, "-pi/4"),
-            (2, "2*pi"),
-        ):
-            if v == k * math.pi:
-                return txt
-        return repr(float(v))
+def _format_number(v: float) -> str:
     return repr(float(v))
-
-
-def _wrap(e: Expr, prec: int, name: Callable[[Symbol], str]) -> str:
-    s = e.to_qasm(name)
-    return f"({s})" if e._prec() < prec else s
 
 
 def _wrap_repr(e: Expr, prec: int) -> str:

@@ -82,6 +82,7 @@ class PauliSum:
             if len({w for w, _ in word}) != len(word):
                 raise ValueError(f"Pauli word {word} names a wire twice; use @ to multiply")
             self.terms[word] = self.terms.get(word, 0.0) + complex(c)
+        self.terms = {w: c for w, c in self.terms.items() if c != 0}  # exact cancellations
 
     # --- constructors -----------------------------------------------------------------------
     @classmethod

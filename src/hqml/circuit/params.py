@@ -41,7 +41,6 @@ class _Compiled:
                 pos += arr.size
         self.shapes = {("input", k): v.shape for k, v in circuit.inputs.items()}
         self.shapes.update({("weight", k): v.shape for k, v in circuit.weights.items()})
-        self.n_inputs_flat = sum(a.size for a in circuit.inputs.values())
         self.simple_cols, self.simple_idx = [], []
         self.const_cols, self.const_vals = [], []
         self.generic: list[tuple[int, Expr]] = []

@@ -104,15 +104,19 @@ def _shift_vjp(
         diff = _contract(plus - minus, grad_out) / (2 * c)  # (m, B)
         return (diff.unsqueeze(-1) * delta).mean(dim=0)
     entries: list[tuple[int, float, float]] = []  # (column, coefficient, shift)
+    # columns that are plain numbers in the circuit have no gradient to estimate
+    live = [not e.is_constant for e in task.circuit.parameter_exprs()]
     if method == "parameter-shift":
         for col, spectrum in enumerate(_column_spectra(task)):
-            for coeff, s in shift_rule(tuple(spectrum)):
-                entries += [(col, coeff, s), (col, -coeff, -s)]
+            if live[col]:
+                for coeff, s in shift_rule(tuple(spectrum)):
+                    entries += [(col, coeff, s), (col, -coeff, -s)]
     else:  # central finite differences
         eps = torch.finfo(theta.dtype).eps
         h = float(options.get("h", eps ** (1 / 3)))
         for col in range(p):
-            entries += [(col, 0.5 / h, h), (col, -0.5 / h, -h)]
+            if live[col]:
+                entries += [(col, 0.5 / h, h), (col, -0.5 / h, -h)]
     if not entries:
         return grad
     cols = torch.tensor([e[0] for e in entries], device=theta.device)
