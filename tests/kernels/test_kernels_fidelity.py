@@ -150,3 +150,17 @@ def test_parity_phase_merge_keeps_states_up_to_global_phase(rng):
         assert hqml.testing.equal_up_to_phase(a, b, atol=1e-12)
     plain = hqml.Circuit(2).h(0).cx(0, 1)
     assert merge_parity_phases(plain) is plain
+
+
+def test_streamed_blocks_when_states_exceed_the_memory_budget(data, rng, monkeypatch):
+    import hqml.kernels.fidelity as fidelity
+
+    X, Y = data
+    X = np.concatenate([X, rng.uniform(0, 6, size=(4, 3))])
+    full, cross = FidelityKernel(zz_circuit(3)).evaluate(X), FidelityKernel(zz_circuit(3))(X, Y)
+    monkeypatch.setattr(fidelity, "_STATE_BUDGET", 0)  # every evaluation streams
+    k = FidelityKernel(zz_circuit(3), batch_size=3)
+    streamed = k.evaluate(X)
+    np.testing.assert_allclose(streamed, full, atol=1e-12)
+    np.testing.assert_array_equal(streamed, streamed.T)
+    np.testing.assert_allclose(k(X, Y), cross, atol=1e-12)

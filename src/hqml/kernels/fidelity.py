@@ -22,6 +22,7 @@ from .base import FeatureMap, QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 
 _BLOCK_BYTES = 2**26  # memory for one block of simulated states / samples (64 MiB)
+_STATE_BUDGET = 2**31  # keep all N + M states up to this; above, stream blocks (2 GiB)
 
 
 def _real(dtype: torch.dtype) -> torch.dtype:
@@ -177,6 +178,12 @@ class FidelityKernel(QuantumKernel):
         cdt = complex_dtype(self.dtype)
         if self.shots is not None:
             return self._gram_shots(circuit, X, Y, weights, cdt)
+        itemsize = 16 if cdt == torch.complex128 else 8
+        n_states = X.shape[0] + (0 if Y is None else Y.shape[0])
+        if n_states * itemsize * 2**circuit.n_qubits > _STATE_BUDGET and not (
+            torch.is_grad_enabled() and any(w.requires_grad for w in weights.values())
+        ):
+            return self._gram_streamed(circuit, X, Y, weights, cdt)
         psi_x = feature_states(
             circuit, X, weights, backend=self.backend, dtype=cdt, batch_size=self.batch_size
         )
@@ -189,6 +196,35 @@ class FidelityKernel(QuantumKernel):
         )
         block = _auto_batch(circuit.n_qubits, self.batch_size, 16 if cdt == torch.complex128 else 8)
         return overlap_gram(psi_x, psi_y, block)
+
+    def _gram_streamed(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+        cdt: torch.dtype,
+    ) -> torch.Tensor:
+        """Bounded memory for many states: hold two blocks, re-simulate column blocks."""
+        b = _auto_batch(circuit.n_qubits, self.batch_size, 16 if cdt == torch.complex128 else 8)
+        symmetric = Y is None
+        Y = X if Y is None else Y
+        K = torch.empty(X.shape[0], Y.shape[0], dtype=_real(cdt))
+
+        def states(A: np.ndarray) -> torch.Tensor:
+            return feature_states(
+                circuit, A, weights, backend=self.backend, dtype=cdt, batch_size=b
+            )
+
+        for i in range(0, X.shape[0], b):
+            rows = states(X[i : i + b])
+            for j in range(i if symmetric else 0, Y.shape[0], b):
+                cols = rows if symmetric and j == i else states(Y[j : j + b])
+                G = overlap_gram(rows, None, b) if cols is rows else overlap_gram(rows, cols, b)
+                K[i : i + b, j : j + b] = G
+                if symmetric and j != i:
+                    K[j : j + b, i : i + b] = G.T
+        return K
 
     def _gram_shots(
         self,
