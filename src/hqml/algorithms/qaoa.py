@@ -86,6 +86,7 @@ class QAOA:
         optimum: ``(E_min, E_max)`` of the cost, if known, for the approximation ratio.
         exact_max: compute the spectrum by enumeration up to this many qubits.
         backend, diff_method: passed to :func:`hqml.expval`.
+        noise_model: a ``hqml.noise.NoiseModel`` (with a backend that simulates noise).
 
     >>> import dimod
     >>> bqm = dimod.BinaryQuadraticModel({}, {(0, 1): 1.0, (1, 2): 1.0}, 0.0, "SPIN")
@@ -98,8 +99,9 @@ class QAOA:
                  initial_point: str | Sequence[float] = "ramp", optimizer: str = "L-BFGS-B",
                  maxiter: int = 200, shots: int = 1024, seed: int | None = None,
                  optimum: tuple[float, float] | None = None, exact_max: int = 20,
-                 backend: str = "statevector", diff_method: str = "adjoint",
-                 callback: Callable[[np.ndarray, float], Any] | None = None):
+                 backend: str = "statevector", diff_method: str = "best",
+                 callback: Callable[[np.ndarray, float], Any] | None = None,
+                 noise_model: Any = None):
         if isinstance(p, bool) or not isinstance(p, int) or p < 1:
             raise ValueError(f"p must be a positive integer, got {p!r}")
         if mixer != "x":
@@ -112,6 +114,7 @@ class QAOA:
         self.p, self.mixer, self.initial_point = p, mixer, initial_point
         self.optimizer, self.maxiter, self.shots, self.seed = optimizer, maxiter, shots, seed
         self.backend, self.diff_method, self.callback = backend, diff_method, callback
+        self.noise_model = noise_model
         self.exact_max = exact_max
         self.bqm = None
         if isinstance(problem, PauliSum):
@@ -157,7 +160,8 @@ class QAOA:
         t = torch.as_tensor(params, dtype=torch.float64)
         p = t.numel() // 2
         return expval(self.circuit(p), self.hamiltonian, weights={"gamma": t[:p], "beta": t[p:]},
-                      backend=self.backend, diff_method=self.diff_method)
+                      backend=self.backend, diff_method=self.diff_method,
+                      noise_model=self.noise_model)
 
     # --- initial points ----------------------------------------------------------------------
     def _scale(self) -> float:
@@ -226,7 +230,7 @@ class QAOA:
         t = torch.as_tensor(params, dtype=torch.float64)
         p = t.numel() // 2
         shots = sample(self.circuit(p), self.shots, weights={"gamma": t[:p], "beta": t[p:]},
-                       backend=self.backend, seed=self.seed)
+                       backend=self.backend, seed=self.seed, noise_model=self.noise_model)
         unique = torch.unique(shots.reshape(-1, self.n_qubits), dim=0).numpy()
         z = 1 - 2 * unique
         energy = np.full(len(unique), self.offset)

@@ -56,6 +56,8 @@ class VQE:
         backend, diff_method, shots: passed to :func:`hqml.expval` (gradient methods need
             ``shots=None`` and an exact ``diff_method``).
         options: extra optimiser settings (see :func:`hqml.algorithms.optimizers.minimize`).
+        noise_model: a ``hqml.noise.NoiseModel``; use a backend that simulates noise
+            (``"density_matrix"``, or ``"statevector"`` trajectories).
 
     >>> from hqml.circuit import Circuit, X, Z
     >>> c = Circuit(1)
@@ -68,7 +70,8 @@ class VQE:
                  initial_point: Any = "zeros",
                  callback: Callable[[np.ndarray, float], Any] | None = None, maxiter: int = 200,
                  seed: int | None = None, backend: str = "statevector", diff_method: str = "best",
-                 shots: int | None = None, options: dict[str, Any] | None = None):
+                 shots: int | None = None, options: dict[str, Any] | None = None,
+                 noise_model: Any = None):
         if not isinstance(hamiltonian, PauliSum):
             raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
         if not hamiltonian.is_hermitian():
@@ -86,7 +89,7 @@ class VQE:
         self.hamiltonian, self.ansatz = hamiltonian, ansatz
         self.optimizer, self.maxiter, self.seed, self.callback = optimizer, maxiter, seed, callback
         self.backend, self.diff_method, self.shots = backend, diff_method, shots
-        self.options = options
+        self.options, self.noise_model = options, noise_model
         self.shapes = {name: arr.shape for name, arr in ansatz.weights.items()}
         self.num_parameters = sum(math.prod(s) for s in self.shapes.values())
         self.initial_point = self._initial(initial_point)
@@ -119,7 +122,7 @@ class VQE:
         t = torch.as_tensor(theta, dtype=torch.float64)
         return expval(self.ansatz, self.hamiltonian, weights=self.unflatten(t),
                       backend=self.backend, diff_method=self.diff_method, shots=self.shots,
-                      seed=self.seed)
+                      seed=self.seed, noise_model=self.noise_model)
 
     def run(self) -> VQEResult:
         """Optimise and return the lowest energy seen."""

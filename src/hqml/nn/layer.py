@@ -37,6 +37,8 @@ class QuantumLayer(nn.Module):
         seed: seeds the initialisation (and shot sampling).
         shots: ``None`` for exact values, or the number of shots per evaluation.
         probs_wires: measure probabilities of these wires instead of observables.
+        noise_model: a ``hqml.noise.NoiseModel`` for noise-aware training (with a backend that
+            simulates noise, e.g. ``"density_matrix"``).
 
     >>> import torch, hqml
     >>> from hqml.circuit.templates import angle_encoding, hardware_efficient
@@ -56,6 +58,7 @@ class QuantumLayer(nn.Module):
         seed: int | None = None,
         shots: int | None = None,
         probs_wires: Sequence[int] | None = None,
+        noise_model: Any = None,
     ):
         super().__init__()
         if not isinstance(circuit, Circuit):
@@ -74,6 +77,7 @@ class QuantumLayer(nn.Module):
         self.observables = as_observables(observables)[0] if observables is not None else None
         self.probs_wires = tuple(int(w) for w in probs_wires) if probs_wires is not None else None
         self.backend, self.diff_method, self.shots, self.seed = backend, diff_method, shots, seed
+        self.noise_model = noise_model
         ((self.input_name, arr),) = circuit.inputs.items() if circuit.inputs else ((None, None),)
         self.input_shape = tuple(arr.shape) if arr is not None else None
         self.n_inputs = arr.size if arr is not None else 0
@@ -89,6 +93,7 @@ class QuantumLayer(nn.Module):
                 "shots",
                 "n_inputs",
                 "n_outputs",
+                "noise_model",
             ):
                 raise ValueError(
                     f"QuantumLayer: weight name {name!r} clashes with a module"
@@ -160,6 +165,7 @@ class QuantumLayer(nn.Module):
             shots=self.shots,
             seed=self._sampling_generator(),
             device=device,
+            noise_model=self.noise_model,
         )
         if not self.circuit.weights:
             from ..circuit.gates import complex_dtype
