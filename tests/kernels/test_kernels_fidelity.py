@@ -33,7 +33,10 @@ def test_gram_equals_dense_overlaps(data):
 
 def test_gram_equals_qiskit_statevectors(data):
     pytest.importorskip("qiskit")
-    from qiskit.circuit.library import zz_feature_map as qiskit_zz
+    try:
+        from qiskit.circuit.library import zz_feature_map as qiskit_zz
+    except ImportError:  # Qiskit < 1.3 has the class only
+        from qiskit.circuit.library import ZZFeatureMap as qiskit_zz
     from qiskit.quantum_info import Statevector
 
     X, Y = data

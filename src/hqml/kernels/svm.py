@@ -16,6 +16,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, SVR
+from sklearn.utils import Tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -222,7 +223,7 @@ class QuantumKernelRidge(RegressorMixin, _QuantumKernelModel):
         check_is_fitted(self)
         return self.model_.predict(self._test_gram(X))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags

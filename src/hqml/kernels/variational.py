@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import Tags, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -250,7 +250,7 @@ class VQRegressor(RegressorMixin, _VariationalModel):
     def predict(self, X: Any) -> np.ndarray:
         return self._outputs(X)[:, 0] * self.y_scale_ + self.y_mean_
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         # a few-qubit circuit is no universal regressor: no promise of R^2 > 0.5 on any data
         tags.regressor_tags.poor_score = True
