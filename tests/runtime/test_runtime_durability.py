@@ -26,7 +26,7 @@ def vqe_body(key: str) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "adam", "learning_rate": 0.1, "max_iterations": 150, "seed": 1,
+            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 1000, "seed": 1,
             "idempotency_key": key}
 
 
@@ -80,8 +80,9 @@ def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
         with JobClient(server.url, token) as client:
             # two programs occupy both workers, so the 40 circuit jobs stay queued
             programs = [client.submit(vqe_body(f"vqe-{i}"), program=True)["id"] for i in range(2)]
-            circuits = [client.submit(ry_job(float(t), f"ry-{i}"))["id"]
-                        for i, t in enumerate(thetas)]
+            with ThreadPoolExecutor(8) as pool:  # quickly, while the programs run
+                circuits = list(pool.map(lambda it: client.submit(
+                    ry_job(float(it[1]), f"ry-{it[0]}"))["id"], enumerate(thetas)))
             deadline = time.monotonic() + 60
             while not all((client.status(p)["progress"] or {}).get("iteration", 0) >= 1
                           for p in programs):
