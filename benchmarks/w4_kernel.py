@@ -6,16 +6,18 @@ in complex128:
 - hqml: ``FidelityKernel(zz_feature_map(n))`` (N states simulated as one batch, Gram from their
   inner products, upper triangle);
 - qiskit-ml: Qiskit Machine Learning's ``FidelityStatevectorKernel`` (its fastest setting: one
-  ``Statevector`` per sample, then inner products; the sampler-based ``FidelityQuantumKernel``
-  runs one circuit per pair and is slower still);
+  ``Statevector`` per sample, then inner products);
+- qiskit-ml-fqk: its ``FidelityQuantumKernel`` with the default exact (statevector-based)
+  reference ``Sampler``: one compute-uncompute circuit per pair;
 - pennylane: ``qml.kernels.square_kernel_matrix`` over a compute-uncompute QNode on
   ``lightning.qubit`` (its fastest CPU device here), one circuit per pair.
 
 Runs in the suite (``WORKLOAD``) or alone: ``.venv/bin/python benchmarks/w4_kernel.py`` prints a
-table of times and ratios and writes JSON under ``benchmarks/results/``. PennyLane needs
-``N (N - 1) / 2 = 19,900`` circuits for one matrix (tens of minutes), so the standalone run times
-it on the first ``--pl-samples`` samples and scales by the number of pairs (its cost is one
-independent circuit per pair, so it is linear in pairs); the table marks that value.
+table of times and ratios and writes JSON under ``benchmarks/results/``. PennyLane and
+``FidelityQuantumKernel`` need ``N (N - 1) / 2 = 19,900`` circuits for one matrix (minutes to an
+hour), so the standalone run times them on the first ``--pair-samples`` samples and scales by the
+number of pairs (their cost is one independent circuit per pair, so it is linear in pairs); the
+table marks those values.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from benchmarks.registry import Case, Impl, Prepared, Workload  # noqa: E402
 
 SEED = 404
 RESULTS = Path(__file__).resolve().parent / "results"
-PL_MAX_PAIRS = 5000  # the suite skips PennyLane above this many circuits per matrix
+PER_PAIR_MAX = 5000  # the suite skips one-circuit-per-pair kernels above this many pairs
 
 
 def make_data(case: Case) -> dict[str, Any]:
@@ -68,6 +70,22 @@ def _qiskit(case: Case, data: dict[str, Any]) -> Prepared:
         return FidelityStatevectorKernel(feature_map=fm).evaluate(data["X"])
 
     return Prepared(step, _gram, "FidelityStatevectorKernel")
+
+
+def _qiskit_fqk(case: Case, data: dict[str, Any]) -> Prepared:
+    import warnings
+
+    from qiskit.circuit.library import zz_feature_map
+    from qiskit_machine_learning.kernels import FidelityQuantumKernel
+
+    fm = zz_feature_map(case["n"], reps=2, entanglement="full")
+
+    def step() -> np.ndarray:
+        with warnings.catch_warnings():  # the reference Sampler is deprecated in Qiskit 2
+            warnings.simplefilter("ignore")
+            return FidelityQuantumKernel(feature_map=fm).evaluate(data["X"])
+
+    return Prepared(step, _gram, "FidelityQuantumKernel, reference Sampler (exact)")
 
 
 def pennylane_kernel(n: int) -> Any:
@@ -108,11 +126,11 @@ def _pennylane(case: Case, data: dict[str, Any]) -> Prepared:
     )
 
 
-def _pl_supports(case: Case) -> str | None:
+def _per_pair_supports(case: Case) -> str | None:
     pairs = case["N"] * (case["N"] - 1) // 2
-    if pairs > PL_MAX_PAIRS:
+    if pairs > PER_PAIR_MAX:
         return (
-            f"pennylane skipped: {pairs} circuits per matrix; the standalone script"
+            f"skipped: {pairs} circuits per matrix; the standalone script"
             " (benchmarks/w4_kernel.py) times a subset of pairs and scales"
         )
     return None
@@ -129,15 +147,21 @@ WORKLOAD = Workload(
         Impl("hqml", _hqml, modules=("torch", "hqml")),
         Impl("qiskit-ml", _qiskit, modules=("qiskit", "qiskit_machine_learning")),
         Impl(
+            "qiskit-ml-fqk",
+            _qiskit_fqk,
+            modules=("qiskit", "qiskit_machine_learning"),
+            supports=_per_pair_supports,
+        ),
+        Impl(
             "pennylane",
             _pennylane,
             modules=("pennylane", "pennylane_lightning"),
-            supports=_pl_supports,
+            supports=_per_pair_supports,
         ),
     ],
     notes=[
-        "PennyLane evaluates one circuit per pair (N(N-1)/2); the standalone script scales a"
-        " timed subset of pairs"
+        "FidelityQuantumKernel and PennyLane evaluate one circuit per pair (N(N-1)/2); the"
+        " standalone script scales a timed subset of pairs"
     ],
 )
 
@@ -153,10 +177,18 @@ def _best_of(step: Any, repeats: int) -> tuple[float, Any]:
     return best, out
 
 
+# name in the record -> (setup, timed on a subset of pairs?)
+PEERS = {
+    "qiskit_ml": (_qiskit, False),
+    "qiskit_ml_fqk": (_qiskit_fqk, True),
+    "pennylane": (_pennylane, True),
+}
+
+
 def run(
-    qubits: list[int], n_samples: int, pl_samples: int, repeats: int, threads: int
+    qubits: list[int], n_samples: int, pair_samples: int, repeats: int, threads: int
 ) -> dict[str, Any]:
-    """Time the three frameworks on each qubit count; return the JSON-ready record."""
+    """Time every framework on each qubit count; return the JSON-ready record."""
     try:
         from benchmarks.timing import pin_threads
 
@@ -166,34 +198,31 @@ def run(
 
         torch.set_num_threads(threads)
     rows = []
+    pairs_full = n_samples * (n_samples - 1) / 2
+    pairs_sub = pair_samples * (pair_samples - 1) / 2
     for n in qubits:
         case = {"n": n, "N": n_samples}
         data = make_data(case)
         row: dict[str, Any] = {"n_qubits": n, "n_samples": n_samples}
-        hq = _hqml(case, data)
-        row["hqml_s"], K = _best_of(hq.step, repeats)
-        qk = _qiskit(case, data)
-        row["qiskit_ml_s"], Kq = _best_of(qk.step, max(1, repeats // 3))
-        row["qiskit_max_abs_diff"] = float(np.abs(np.asarray(Kq) - K).max())
-        sub = {"X": data["X"][:pl_samples]}
-        pl = _pennylane({"n": n, "N": pl_samples}, sub)
-        t_sub, Kp = _best_of(pl.step, 1)
-        pairs_full, pairs_sub = n_samples * (n_samples - 1) / 2, pl_samples * (pl_samples - 1) / 2
-        row["pennylane_subset_s"] = t_sub
-        row["pennylane_subset_samples"] = pl_samples
-        row["pennylane_s"] = t_sub * pairs_full / pairs_sub
-        row["pennylane_extrapolated"] = pl_samples < n_samples
-        row["pennylane_max_abs_diff"] = float(
-            np.abs(np.asarray(Kp) - K[:pl_samples, :pl_samples]).max()
-        )
-        row["ratio_qiskit"] = row["qiskit_ml_s"] / row["hqml_s"]
-        row["ratio_pennylane"] = row["pennylane_s"] / row["hqml_s"]
+        row["hqml_s"], K = _best_of(_hqml(case, data).step, repeats)
+        for name, (setup, per_pair) in PEERS.items():
+            if per_pair and pair_samples < n_samples:
+                sub = {"X": data["X"][:pair_samples]}
+                t_sub, Kp = _best_of(setup({"n": n, "N": pair_samples}, sub).step, 1)
+                row[f"{name}_subset_s"] = t_sub
+                row[f"{name}_s"] = t_sub * pairs_full / pairs_sub
+                row[f"{name}_extrapolated"] = True
+                ref = K[:pair_samples, :pair_samples]
+            else:
+                row[f"{name}_s"], Kp = _best_of(setup(case, data).step, max(1, repeats // 3))
+                row[f"{name}_extrapolated"] = False
+                ref = K
+            row[f"{name}_max_abs_diff"] = float(np.abs(np.asarray(Kp) - ref).max())
+            row[f"ratio_{name}"] = row[f"{name}_s"] / row["hqml_s"]
+        row["pair_subset_samples"] = pair_samples
         rows.append(row)
-        print(
-            f"  n={n}: hqml {row['hqml_s']:.4f} s, qiskit-ml {row['qiskit_ml_s']:.3f} s,"
-            f" pennylane {row['pennylane_s']:.1f} s",
-            flush=True,
-        )
+        times = ", ".join(f"{k} {row[f'{k}_s']:.3g} s" for k in PEERS)
+        print(f"  n={n}: hqml {row['hqml_s']:.4f} s, {times}", flush=True)
     return {
         "workload": "W4 fidelity-kernel Gram matrix (ZZ feature map, reps 2, full)",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -207,29 +236,34 @@ def run(
             "repeats": repeats,
             "timing": "best of repeats after one warm-up",
             "dtype": "complex128",
-            "pennylane_device": "lightning.qubit",
-            "qiskit_kernel": "FidelityStatevectorKernel",
+            "qiskit_ml": "FidelityStatevectorKernel",
+            "qiskit_ml_fqk": "FidelityQuantumKernel (ComputeUncompute, reference Sampler, exact)",
+            "pennylane": "qml.kernels.square_kernel_matrix on lightning.qubit",
         },
         "rows": rows,
     }
 
 
 def table(record: dict[str, Any]) -> str:
-    lines = [
-        f"{'qubits':>6} {'hqml s':>9} {'qiskit-ml s':>12} {'pennylane s':>13} "
-        f"{'qiskit/hqml':>12} {'pennylane/hqml':>15}"
+    cols = [
+        ("qiskit_ml", "qiskit-ml"),
+        ("qiskit_ml_fqk", "qiskit-ml fqk"),
+        ("pennylane", "pennylane"),
     ]
+    head = f"{'qubits':>6} {'hqml s':>8}" + "".join(f" {label + ' s':>16}" for _, label in cols)
+    head += "".join(f" {label + '/hqml':>18}" for _, label in cols)
+    lines = [head]
     for r in record["rows"]:
-        mark = "*" if r["pennylane_extrapolated"] else " "
+        line = f"{r['n_qubits']:>6} {r['hqml_s']:>8.4f}"
+        for key, _ in cols:
+            mark = "*" if r[f"{key}_extrapolated"] else " "
+            line += f" {r[f'{key}_s']:>15.3f}{mark}"
+        line += "".join(f" {r[f'ratio_{key}']:>17.0f}x" for key, _ in cols)
+        lines.append(line)
+    if any(r[f"{k}_extrapolated"] for r in record["rows"] for k, _ in cols):
         lines.append(
-            f"{r['n_qubits']:>6} {r['hqml_s']:>9.4f} {r['qiskit_ml_s']:>12.3f} "
-            f"{r['pennylane_s']:>12.1f}{mark} {r['ratio_qiskit']:>11.1f}x"
-            f" {r['ratio_pennylane']:>14.0f}x"
-        )
-    if any(r["pennylane_extrapolated"] for r in record["rows"]):
-        lines.append(
-            f"* timed on the first {record['rows'][0]['pennylane_subset_samples']} samples and"
-            " scaled by the number of pairs (one circuit per pair)"
+            f"* timed on the first {record['rows'][0]['pair_subset_samples']} samples and scaled"
+            " by the number of pairs (one circuit per pair)"
         )
     return "\n".join(lines)
 
@@ -238,7 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--qubits", type=int, nargs="+", default=list(range(4, 11)))
     p.add_argument("--samples", type=int, default=200)
-    p.add_argument("--pl-samples", type=int, default=24, help="samples PennyLane is timed on")
+    p.add_argument(
+        "--pair-samples",
+        type=int,
+        default=16,
+        help="samples the one-circuit-per-pair kernels (FidelityQuantumKernel, PennyLane) are"
+        " timed on",
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument(
@@ -246,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     record = run(
-        args.qubits, args.samples, min(args.pl_samples, args.samples), args.repeats, args.threads
+        args.qubits, args.samples, min(args.pair_samples, args.samples), args.repeats, args.threads
     )
     print(table(record))
     out = args.out or RESULTS / f"w4_kernel-{time.strftime('%Y%m%d-%H%M%S')}.json"
