@@ -91,7 +91,7 @@ def test_adjoint_holds_no_intermediate_states():
         b = bind_parameters(c, {"x": torch.rand(batch, n)}, {"w": torch.rand(layers, n, 2)})
         task = Task(c, b.theta, Expval((hqml.Z(0),)), torch.complex64, varying=b.varying)
         _, saved = backend.execute_for_vjp(task)
-        _, _, steps, _, state = saved
+        _, _, steps, state = saved
         tensors = [s.data for s in steps if isinstance(s.data, torch.Tensor)]
         assert all(t.numel() < state.numel() for t in tensors)  # no state-sized data
         theta_bytes = b.theta.numel() * b.theta.element_size()

@@ -27,6 +27,7 @@ from ..circuit.circuit import Circuit
 from ..circuit.gates import Gate
 from ..sim.fused import Step
 from ..sim.statevector import kron_factors
+from .chain import GateTape, LayerTape
 
 DENSE_MAX_QUBITS = 5  # full-register dense layers up to here: one GEMM beats many tiny kernels
 DENSE_MAX_BATCHED_ELEMENTS = 2**22
@@ -198,8 +199,9 @@ def _layer_factors(
     dtype: torch.dtype,
     consts: _Consts,
     members: list[int],
-) -> torch.Tensor:
-    """Fused 2x2 factors of layers sharing one signature: ``(B?, L, len(wires), 2, 2)``."""
+) -> tuple[torch.Tensor, list]:
+    """Fused 2x2 factors of layers sharing one signature: ``(B?, L, len(wires), 2, 2)``, and per
+    gate position the matrices with the parts they were assembled from (for the chain rule)."""
     device = theta.device
     n_layers = len(layers)
     runs0 = layers[0].runs
@@ -207,6 +209,7 @@ def _layer_factors(
     eye = torch.eye(2, dtype=dtype, device=device)
     lead = (theta.shape[0],) if batched else ()
     total = None
+    positions = []
     for j in range(depth):
         # wires grouped by the gate at position j (same for every layer of the signature)
         by_gate: dict[Gate, list[int]] = {}
@@ -220,6 +223,7 @@ def _layer_factors(
                 m = gate.matrix(dtype=dtype, device=device).expand(
                     lead + (n_layers, len(qis), 2, 2)
                 )
+                idx = params = None
             else:
                 idx = consts.get(
                     ("cols", tuple(members), j, gate.name, len(wires)),
@@ -230,19 +234,17 @@ def _layer_factors(
                 )
                 params = theta[:, idx] if batched else theta[0][idx]
                 m = gate.matrix(params)
-            parts.append((qis, m))
-        if len(parts) == 1 and len(parts[0][0]) == len(wires):
-            mats = parts[0][1]
+            qis_t = consts.get(("q",) + tuple(qis), lambda qis=qis: np.asarray(qis))
+            parts.append((gate, qis, qis_t, idx, params, m))
+        if len(parts) == 1 and len(parts[0][1]) == len(wires):
+            mats = parts[0][5]
         else:
             mats = eye.expand(lead + (n_layers, len(wires), 2, 2))
-            for qis, m in parts:
-                mats = mats.index_copy(
-                    -3,
-                    consts.get(("q",) + tuple(qis), lambda qis=qis: np.asarray(qis)),
-                    m.to(dtype),
-                )
+            for _, _, qis_t, _, _, m in parts:
+                mats = mats.index_copy(-3, qis_t, m.to(dtype))
+        positions.append((mats, parts))
         total = mats if total is None else mats @ total
-    return total
+    return total, positions
 
 
 def materialize(
@@ -251,12 +253,16 @@ def materialize(
     theta: torch.Tensor,
     dtype: torch.dtype,
     dense_batched: bool = True,
+    tape: list | None = None,
 ) -> list[Step]:
     """Build the steps (gate data from ``theta``; differentiable when ``theta`` requires grad).
 
     ``dense_batched=False`` keeps per-sample layers in chunks: the adjoint method holds every
     layer's data until the sweep, and a dense per-sample ``2^n x 2^n`` matrix per layer would
     make that grow with depth much faster than the parameters themselves.
+
+    With a ``tape`` list, parametrized steps are tagged with what :mod:`hqml.backends.chain`
+    needs to take their cotangents back to ``theta`` analytically (no autograd graph).
     """
     n, device = plan.n, theta.device
     consts = _Consts(plan.consts, device)
@@ -274,18 +280,32 @@ def materialize(
             not batched or (dense_batched and theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS)
         )
         wires = list(range(n)) if dense else [q for q, _ in signature]
-        factors = _layer_factors(
+        factors, positions = _layer_factors(
             circuit, layers, theta, batched, plan.columns, wires, dtype, consts, members
         )
-        is_param = factors.requires_grad
+        is_param = factors.requires_grad or (
+            tape is not None and any(g.num_params for _, parts in positions for g, *_ in parts)
+        )
+        group_tape = None
+        if tape is not None and is_param:
+            group_tape = LayerTape(factors, positions, dense, len(members))
+            tape.append(group_tape)
         if dense:
-            mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype)
+            mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype, group_tape)
             for pos, k in enumerate(members):
-                layer_steps[k] = [Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)]
+                step = Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)
+                step.tag = (group_tape, pos, None)
+                layer_steps[k] = [step]
         else:
             chunks = _chunk_matrices(wires, factors)
+            if group_tape is not None:
+                group_tape.chunks = [(cw, start) for cw, start, _ in chunks]
             for pos, k in enumerate(members):
-                steps_k = [Step("matrix", cw, m[..., pos, :, :], is_param) for cw, m in chunks]
+                steps_k = []
+                for ci, (cw, _, m) in enumerate(chunks):
+                    step = Step("matrix", cw, m[..., pos, :, :], is_param)
+                    step.tag = (group_tape, pos, ci)
+                    steps_k.append(step)
                 if layers[pos].perm_after is not None:
                     steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
                 layer_steps[k] = steps_k
@@ -296,20 +316,28 @@ def materialize(
         elif isinstance(item, Perm):
             steps.append(_perm_step(item, consts, dtype))
         else:
-            steps.append(
-                _gate_step(
-                    circuit.ops[item.op],
-                    plan.columns[item.op],
-                    item.batched and batched_theta,
-                    theta,
-                    dtype,
-                )
+            step = _gate_step(
+                circuit.ops[item.op],
+                plan.columns[item.op],
+                item.batched and batched_theta,
+                theta,
+                dtype,
+                tape is not None,
             )
+            if tape is not None and step.param:
+                step.tag = GateTape(circuit.ops[item.op].gate, plan.columns[item.op], step.rows)
+                tape.append(step.tag)
+            steps.append(step)
     return steps
 
 
 def _gate_step(
-    op: Any, cols: tuple[int, ...], batched: bool, theta: torch.Tensor, dtype: torch.dtype
+    op: Any,
+    cols: tuple[int, ...],
+    batched: bool,
+    theta: torch.Tensor,
+    dtype: torch.dtype,
+    structural: bool = False,
 ) -> Step:
     g = op.gate
     if g.num_params == 0:
@@ -321,13 +349,22 @@ def _gate_step(
             return Step("diagonal", op.wires, g.diagonal(dtype=dtype, device=theta.device))
         return Step("matrix", op.wires, g.matrix(dtype=dtype, device=theta.device))
     rows = theta[:, cols[0] : cols[-1] + 1] if batched else theta[0, cols[0] : cols[-1] + 1]
+    param = structural or rows.requires_grad
     if g.structure == "diagonal":
-        return Step("diagonal", op.wires, g.diagonal(rows), rows.requires_grad)
-    return Step("matrix", op.wires, g.matrix(rows), rows.requires_grad)
+        step = Step("diagonal", op.wires, g.diagonal(rows), param)
+    else:
+        step = Step("matrix", op.wires, g.matrix(rows), param)
+    step.rows = rows
+    return step
 
 
 def _fold_perms(
-    mats: torch.Tensor, layers: list[Layer], members: list[int], consts: _Consts, dtype: torch.dtype
+    mats: torch.Tensor,
+    layers: list[Layer],
+    members: list[int],
+    consts: _Consts,
+    dtype: torch.dtype,
+    tape: Any = None,
 ) -> torch.Tensor:
     """Fold each layer's following permutation into its dense matrix (row gathers)."""
     perms = [layer.perm_after for layer in layers]
@@ -338,29 +375,35 @@ def _fold_perms(
     index = consts.get(
         key + ("i",), lambda: np.stack([np.arange(d) if p is None else p.index for p in perms])
     )
+    phases = None
+    if any(p is not None and p.phases is not None for p in perms):
+        phases = consts.get(
+            key + ("p",),
+            lambda: np.stack(
+                [np.ones(d, complex) if p is None or p.phases is None else p.phases for p in perms]
+            ),
+        ).to(dtype)
+    if tape is not None:
+        tape.fold_inverse = consts.get(
+            key + ("v",), lambda: np.argsort(index.cpu().numpy(), axis=1)
+        )
+        tape.fold_phases = phases
     gathered = torch.gather(mats, -2, index[..., None].expand(mats.shape))
-    if all(p is None or p.phases is None for p in perms):
-        return gathered
-    phases = consts.get(
-        key + ("p",),
-        lambda: np.stack(
-            [np.ones(d, complex) if p is None or p.phases is None else p.phases for p in perms]
-        ),
-    )
-    return gathered * phases.to(dtype)[..., None]
+    return gathered if phases is None else gathered * phases[..., None]
 
 
 def _chunk_matrices(
     wires: list[int], factors: torch.Tensor
-) -> list[tuple[tuple[int, ...], torch.Tensor]]:
-    """Per-wire factors grouped into chunks of up to CHUNK neighbouring wires (one pass each)."""
+) -> list[tuple[tuple[int, ...], int, torch.Tensor]]:
+    """Per-wire factors grouped into chunks of up to CHUNK neighbouring wires (one pass each):
+    ``(chunk wires, index of its first factor, kron of its factors)``."""
     out = []
     start = 0
     while start < len(wires):
         end = start + 1
         while end < len(wires) and end - start < CHUNK and wires[end] == wires[end - 1] + 1:
             end += 1
-        out.append((tuple(wires[start:end]), kron_factors(factors[..., start:end, :, :])))
+        out.append((tuple(wires[start:end]), start, kron_factors(factors[..., start:end, :, :])))
         start = end
     return out
 

@@ -16,6 +16,7 @@ from ..sim.fused import Step, adjoint_cotangents, run_steps
 from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from .chain import theta_gradient
 from .plan import get_plan, materialize
 
 
@@ -200,41 +201,29 @@ class StatevectorBackend(Backend):
 
     def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
         """Forward pass that keeps what the adjoint sweep needs: the final state and the gate
-        data with its (small) autograd graph back to ``theta``."""
+        data with a record of how it was built (for the analytic chain rule to ``theta``)."""
         n = task.circuit.n_qubits
-        theta = task.theta.detach().requires_grad_(True)
-        with torch.enable_grad():
-            steps = self._steps(task, theta, dense_batched=False)
+        theta = task.theta.detach()
         with torch.no_grad():
-            plain = [
-                Step(s.kind, s.wires, s.data.detach() if s.param else s.data, s.param)
-                for s in steps
-            ]
-            state = run_steps(zero_state(n, 1, task.dtype, theta.device), n, plain)
-            bs = task.theta.shape[0]
+            plan = get_plan(task.circuit, task.varying, theta.shape[0] > 1)
+            tape: list = []
+            steps = materialize(plan, task.circuit, theta, task.dtype, False, tape)
+            state = run_steps(zero_state(n, 1, task.dtype, theta.device), n, steps)
+            bs = theta.shape[0]
             if state.shape[0] != bs:
                 state = state.expand(bs, -1)
             out = self._measure(task, state)
-        return out, (task, theta, steps, plain, state)
+        return out, (task, theta, steps, state)
 
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
-        task, theta, steps, plain, state = saved
+        task, theta, steps, state = saved
         n = task.circuit.n_qubits
         with torch.no_grad():
             bs = max(state.shape[0], cotangent.shape[0])
             state = state.expand(bs, -1)
             lam = _cotangent_state(state, n, task.measurement, cotangent)
-            cots = adjoint_cotangents(state, lam, n, plain)
-        datas = [s.data for s in steps if s.param]
-        if not datas:
-            return torch.zeros_like(task.theta)
-        # chain rule through the small graph that built the gate data, as the gradient of the
-        # scalar sum Re<cot, data> (torch's convention for complex cotangents); a scalar output
-        # also keeps torch.autograd.grad on its light path
-        with torch.enable_grad():
-            surrogate = sum((c.conj() * d).real.sum() for c, d in zip(cots, datas, strict=True))
-            (grad,) = torch.autograd.grad(surrogate, theta, allow_unused=True)
-        return torch.zeros_like(task.theta) if grad is None else grad
+            cots = adjoint_cotangents(state, lam, n, steps)
+            return theta_gradient(steps, cots, theta)
 
 
 def _zsigns(n: int, words: list[tuple], dtype: torch.dtype, device: Any) -> torch.Tensor:

@@ -33,6 +33,8 @@ class Step:
     # monomial (perm, phases)
     data: Any
     param: bool = False
+    tag: Any = None  # for the caller's chain rule (what built ``data``)
+    rows: Any = None  # the parameter values of a single parametrized gate
 
 
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
