@@ -70,10 +70,23 @@ class ProcessPoolBackend(ShardedBackend):
         results: list[torch.Tensor | None] = [None] * len(shares)
         attempts = [0] * len(shares)
         pending = list(range(len(shares)))
+
+        def lost(i: int, err: BaseException, retry: list[int]) -> None:
+            attempts[i] += 1
+            if attempts[i] > self.max_retries:
+                raise RuntimeError(f"share {i} failed {attempts[i]} times; last error: {err!r}") \
+                    from err
+            self.stats["retries"] += 1
+            retry.append(i)
+
         while pending:
             pool = self._get_pool()
-            futures = {pool.submit(_run_in_worker, shares[i]): i for i in pending}
-            pending = []
+            futures, retry = {}, []
+            for i in pending:
+                try:
+                    futures[pool.submit(_run_in_worker, shares[i])] = i
+                except cf.BrokenExecutor as e:  # a worker died while we were submitting
+                    lost(i, e, retry)
             for fut in cf.as_completed(futures):
                 i = futures[fut]
                 try:
@@ -82,15 +95,11 @@ class ProcessPoolBackend(ShardedBackend):
                 except USER_ERRORS:
                     raise
                 except Exception as e:  # a lost worker (BrokenProcessPool) or a crash in it
-                    attempts[i] += 1
-                    if attempts[i] > self.max_retries:
-                        raise RuntimeError(f"share {i} failed {attempts[i]} times; last error:"
-                                           f" {e!r}") from e
-                    self.stats["retries"] += 1
-                    pending.append(i)
-            if pending and isinstance(self._pool, cf.ProcessPoolExecutor):
+                    lost(i, e, retry)
+            if retry and self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None  # a broken pool cannot be reused: start fresh workers
+            pending = retry
         return results  # type: ignore[return-value]
 
     def worker_pids(self) -> list[int]:
