@@ -26,7 +26,7 @@ def vqe_body(key: str) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 1000, "seed": 1,
+            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 400, "seed": 3,
             "idempotency_key": key}
 
 
