@@ -78,6 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     runtime test modules: a server start costs seconds)."""
     srv = ServerProcess(tmp_path_factory.mktemp("svc") / "jobs.db", workers=2,
                         max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
+                        max_amplitudes=2**14,
                         poll_interval_s=0.5)
     store = srv.store()
     srv.tokens = {"alice": store.create_token("alice"), "bob": store.create_token("bob"),

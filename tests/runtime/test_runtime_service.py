@@ -134,6 +134,8 @@ def test_bad_requests_get_4xx_with_a_message_and_do_not_disturb_other_jobs(serve
     big = job_body(c, torch.rand(1, 3), torch.rand(3))
     big["options"] = {"padding": "x" * 300_000}
     wide = hqml.Circuit(13).h(0)
+    deep = hqml.Circuit(11)
+    deep.ry(deep.input("x", 1)[0], 0)
     cases = [
         (bad_circuit, 400, "bad circuit"),
         ({**bad_circuit, "circuit": {"format": "nope"}}, 400, "not an hqml circuit"),
@@ -144,6 +146,8 @@ def test_bad_requests_get_4xx_with_a_message_and_do_not_disturb_other_jobs(serve
         ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "backend": "remote+http://x"}, 400,
          "not offered"),
         ({"circuit": json.loads(wide.to_json()), "measurement": "probs"}, 400, "at most 12"),
+        ({"circuit": json.loads(deep.to_json()), "measurement": "probs",
+          "inputs": {"x": torch.rand(9, 1).tolist()}}, 400, "amplitudes"),
         (big, 413, "too large"),
     ]
     for body, code, words in cases:

@@ -155,7 +155,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         check_backend(req.backend, req.session_id, token)
         try:
             prepare(req, max_qubits=settings.max_qubits, max_rows=settings.max_batch_rows,
-                    max_shots=token.max_shots or settings.max_shots_per_job)
+                    max_shots=token.max_shots or settings.max_shots_per_job,
+                    max_amplitudes=settings.max_amplitudes)
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None
         key = req.idempotency_key or idempotency_key

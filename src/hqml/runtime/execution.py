@@ -104,7 +104,7 @@ class PreparedJob:
 
 
 def prepare(req: CircuitJobRequest, *, max_qubits: int, max_rows: int,
-            max_shots: int | None) -> PreparedJob:
+            max_shots: int | None, max_amplitudes: int = 2**28) -> PreparedJob:
     """Check a circuit job completely (raises JobRejected) and build its tensors."""
     c = load_circuit(req.circuit, req.qasm)
     if c.n_qubits > max_qubits:
@@ -142,6 +142,9 @@ def prepare(req: CircuitJobRequest, *, max_qubits: int, max_rows: int,
             raise JobRejected(f"bindings: {e}") from None
     if rows > max_rows:
         raise JobRejected(f"the batch has {rows} rows; the limit per job is {max_rows}")
+    if rows * 2**c.n_qubits > max_amplitudes:
+        raise JobRejected(f"{rows} rows of a {c.n_qubits}-qubit state exceed the {max_amplitudes}"
+                          " amplitudes this server simulates per job; split the batch")
     return PreparedJob(req, c, m, rdt, theta, cot, inputs, weights, rows)
 
 

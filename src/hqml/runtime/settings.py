@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-LOCAL_BACKENDS = ("statevector", "density_matrix", "mps", "process_pool", "ray")
+LOCAL_BACKENDS = ("statevector", "density_matrix", "mps")
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class ServiceSettings:
         max_shots_per_job: largest ``shots`` of one job (a token's own limit wins).
         max_qubits: largest circuit accepted.
         max_batch_rows: largest batch (rows of inputs / theta) of one job.
-        allowed_backends: backend names jobs may ask for.
+        max_amplitudes: largest ``rows * 2**n_qubits`` of one job (bounds its memory).
+        allowed_backends: backend names jobs may ask for (the executors ``"process_pool"`` and
+            ``"ray"`` are opt-in: their options start processes).
         poll_interval_s: how often idle workers look for new jobs in the store.
         session_ttl_s: idle time after which a session's warm backend is dropped.
         torch_threads: intra-op threads of the worker pool.
@@ -39,6 +41,7 @@ class ServiceSettings:
     max_shots_per_job: int = 1_000_000
     max_qubits: int = 24
     max_batch_rows: int = 100_000
+    max_amplitudes: int = 2**28
     allowed_backends: tuple[str, ...] = LOCAL_BACKENDS
     poll_interval_s: float = 0.2
     session_ttl_s: float = 900.0

@@ -58,8 +58,8 @@ class Notifier:
 class BackendCache:
     """Warm backend instances: one per (name, options), and one per open session."""
 
-    def __init__(self, ttl_s: float):
-        self.ttl_s = ttl_s
+    def __init__(self, ttl_s: float, max_shared: int = 16):
+        self.ttl_s, self.max_shared = ttl_s, max_shared
         self._lock = threading.Lock()
         self._shared: dict[str, Backend] = {}
         self._sessions: dict[str, tuple[Backend, float]] = {}
@@ -67,9 +67,12 @@ class BackendCache:
     def shared(self, name: str, options: dict[str, Any]) -> Backend:
         key = name + json.dumps(options, sort_keys=True)
         with self._lock:
-            be = self._shared.get(key)
+            be = self._shared.pop(key, None)
             if be is None:
-                be = self._shared[key] = get_backend(name, **options)
+                be = get_backend(name, **options)
+                if len(self._shared) >= self.max_shared:  # drop the least recently used
+                    _close(self._shared.pop(next(iter(self._shared))))
+            self._shared[key] = be
             return be
 
     def session(self, rec: SessionRecord) -> Backend:
@@ -89,10 +92,13 @@ class BackendCache:
             self._drop(session_id)
 
     def _drop(self, session_id: str) -> None:
-        be = self._sessions.pop(session_id, (None, 0))[0]
-        close = getattr(be, "close", None)
-        if callable(close):
-            close()
+        _close(self._sessions.pop(session_id, (None, 0))[0])
+
+
+def _close(backend: Any) -> None:
+    close = getattr(backend, "close", None)
+    if callable(close):
+        close()
 
 
 class WorkerPool:
@@ -238,5 +244,6 @@ class WorkerPool:
                                                         "energy": last, "done": True}))
             return out
         req = CircuitJobRequest.model_validate(payload)
-        prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None)
+        prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None,
+                           max_amplitudes=s.max_amplitudes)
         return run_circuit_job(prepared, self._backend(job, req.backend, req.options))
