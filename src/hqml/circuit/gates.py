@@ -516,6 +516,15 @@ def get_gate(name: str) -> Gate:
 
 
 def gate_from_json(data: Any) -> Gate:
+    """Inverse of :meth:`Gate.to_json`.
+
+    Raises:
+        ValueError: for anything that is not a gate description.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"a gate must be described by an object such as {{'name': 'rx'}}, got {data!r}"
+        )
     name = data.get("name")
     if name == "gate":  # a user gate by definition
         if "real" in data:
