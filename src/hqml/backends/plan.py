@@ -276,8 +276,14 @@ def materialize(
     for (signature, batched), members in groups.items():
         layers = [plan.items[k] for k in members]
         batched = batched and batched_theta
+        # a per-sample dense matrix pays off only for a layer over (nearly) the whole register
         dense = plan.dense and (
-            not batched or (dense_batched and theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS)
+            not batched
+            or (
+                dense_batched
+                and len(signature) >= n - 1
+                and theta.shape[0] * 4**n <= DENSE_MAX_BATCHED_ELEMENTS
+            )
         )
         wires = list(range(n)) if dense else [q for q, _ in signature]
         factors, positions = _layer_factors(

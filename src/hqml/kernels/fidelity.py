@@ -137,6 +137,9 @@ class FidelityKernel(QuantumKernel):
         batch_size: samples simulated together (and Gram block size); ``None`` sizes blocks to
             about 64 MiB of amplitudes.
         dtype: ``"complex128"`` (default) or ``"complex64"`` (faster, about 1e-6 accurate).
+        noise_model: a ``hqml.noise.NoiseModel``: exact values become ``Tr(rho(x) rho(y))`` of
+            the noisy density matrices (use ``backend="density_matrix"``); with shots the
+            compute-uncompute circuit runs under the noise, diagonal included, as on hardware.
 
     Example:
         >>> import numpy as np, hqml
@@ -159,8 +162,10 @@ class FidelityKernel(QuantumKernel):
         backend: Any = "statevector",
         batch_size: int | None = None,
         dtype: str = "complex128",
+        noise_model: Any = None,
     ):
         self.feature_map = feature_map
+        self.noise_model = noise_model
         self.weights = weights
         self.shots = shots
         self.seed = seed
@@ -178,6 +183,8 @@ class FidelityKernel(QuantumKernel):
         cdt = complex_dtype(self.dtype)
         if self.shots is not None:
             return self._gram_shots(circuit, X, Y, weights, cdt)
+        if self.noise_model is not None:
+            return self._gram_noisy(circuit, X, Y, weights, cdt)
         itemsize = 16 if cdt == torch.complex128 else 8
         n_states = X.shape[0] + (0 if Y is None else Y.shape[0])
         if n_states * itemsize * 2**circuit.n_qubits > _STATE_BUDGET and not (
@@ -196,6 +203,40 @@ class FidelityKernel(QuantumKernel):
         )
         block = _auto_batch(circuit.n_qubits, self.batch_size, 16 if cdt == torch.complex128 else 8)
         return overlap_gram(psi_x, psi_y, block)
+
+    def _gram_noisy(
+        self,
+        circuit: Circuit,
+        X: np.ndarray,
+        Y: np.ndarray | None,
+        weights: Mapping[str, torch.Tensor],
+        cdt: torch.dtype,
+    ) -> torch.Tensor:
+        """``Tr(rho(x) rho(y))`` from flattened density matrices (Hermitian: one product)."""
+        name = next(iter(circuit.inputs))
+        rdt = _real(cdt)
+        w = {k: v.to(rdt) for k, v in weights.items()}
+
+        def rhos(A: np.ndarray) -> torch.Tensor:
+            r = state(
+                circuit,
+                inputs={name: torch.as_tensor(A, dtype=rdt)},
+                weights=w,
+                backend=self.backend,
+                dtype=cdt,
+                noise_model=self.noise_model,
+            )
+            return r.reshape(r.shape[0], -1)
+
+        rx = rhos(X)
+        ry = rx if Y is None else rhos(Y)
+        return (rx @ ry.conj().T).real
+
+    def diag(self, X: Any) -> np.ndarray:
+        """``k(x, x)``: ones for pure states; the purity ``Tr(rho(x)^2)`` under noise."""
+        if self.noise_model is None or self.shots is not None:
+            return super().diag(X)
+        return np.diag(self.evaluate(X)).copy()
 
     def _gram_streamed(
         self,
@@ -245,8 +286,8 @@ class FidelityKernel(QuantumKernel):
         gen.manual_seed(int(self.seed)) if self.seed is not None else gen.seed()
         cu, xname, yname = compute_uncompute(circuit)
         n, m = X.shape[0], (X if Y is None else Y).shape[0]
-        if Y is None:  # hardware needs no circuit for the diagonal: it is 1 for a pure state
-            rows, cols = np.triu_indices(n, k=1)
+        if Y is None:  # the diagonal is 1 for pure states; under noise hardware must measure it
+            rows, cols = np.triu_indices(n, k=0 if self.noise_model is not None else 1)
         else:
             rows, cols = (a.ravel() for a in np.indices((n, m)))
         rdt = _real(cdt)
@@ -267,6 +308,7 @@ class FidelityKernel(QuantumKernel):
                 backend=self.backend,
                 seed=gen,
                 dtype=cdt,
+                noise_model=self.noise_model,
             )
             est[s : s + b] = (bits.sum(-1) == 0).to(torch.float64).mean(-1)
         K = (

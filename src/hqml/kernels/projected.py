@@ -33,9 +33,11 @@ def bloch_vectors(
     shots: int | None = None,
     seed: torch.Generator | None = None,
     batch_size: int | None = None,
+    noise_model: Any = None,
 ) -> torch.Tensor:
     """``(N, n, 3)``: ``<X_q>, <Y_q>, <Z_q>`` of every qubit ``q`` for each row of ``data``."""
-    circuit = merge_parity_phases(circuit)  # Pauli expectations ignore global phases
+    if noise_model is None:  # noise acts per gate: keep the circuit as written under noise
+        circuit = merge_parity_phases(circuit)  # Pauli expectations ignore global phases
     n = circuit.n_qubits
     observables: list[PauliSum] = [P(q) for q in range(n) for P in (X, Y, Z)]
     name = next(iter(circuit.inputs))
@@ -53,6 +55,7 @@ def bloch_vectors(
             dtype=dtype,
             shots=shots,
             seed=seed,
+            noise_model=noise_model,
         )
         for i in range(0, Xt.shape[0], b)
     ]
@@ -74,6 +77,7 @@ class ProjectedKernel(QuantumKernel):
         backend: an hqml backend name or instance.
         batch_size: samples simulated together (``None``: about 64 MiB of amplitudes).
         dtype: ``"complex128"`` (default) or ``"complex64"``.
+        noise_model: a ``hqml.noise.NoiseModel`` (with a backend that simulates noise).
 
     Example:
         >>> import numpy as np, hqml
@@ -97,9 +101,11 @@ class ProjectedKernel(QuantumKernel):
         backend: Any = "statevector",
         batch_size: int | None = None,
         dtype: str = "complex128",
+        noise_model: Any = None,
     ):
         self.feature_map = feature_map
         self.gamma = gamma
+        self.noise_model = noise_model
         self.weights = weights
         self.shots = shots
         self.seed = seed
@@ -123,7 +129,12 @@ class ProjectedKernel(QuantumKernel):
             gen = torch.Generator()
             gen.manual_seed(int(self.seed)) if self.seed is not None else gen.seed()
         kw = dict(
-            backend=self.backend, dtype=cdt, shots=self.shots, seed=gen, batch_size=self.batch_size
+            backend=self.backend,
+            dtype=cdt,
+            shots=self.shots,
+            seed=gen,
+            batch_size=self.batch_size,
+            noise_model=self.noise_model,
         )
         bx = bloch_vectors(circuit, X, weights, **kw).flatten(1)
         by = bx if Y is None else bloch_vectors(circuit, Y, weights, **kw).flatten(1)

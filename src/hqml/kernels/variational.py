@@ -89,6 +89,7 @@ class _VariationalModel(BaseEstimator):
             weights={"w": w},
             backend=self.backend,
             diff_method=self.diff_method,
+            noise_model=self.noise_model,
         )
         return out.reshape(X.shape[0], c.n_qubits)
 
@@ -167,6 +168,7 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         backend: Any = "statevector",
         diff_method: str = "best",
         random_state: Any = None,
+        noise_model: Any = None,
     ):
         self.n_layers = n_layers
         self.n_qubits = n_qubits
@@ -176,6 +178,7 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         self.backend = backend
         self.diff_method = diff_method
         self.random_state = random_state
+        self.noise_model = noise_model
 
     def fit(self, X: Any, y: Any) -> VQClassifier:
         """Train on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
@@ -226,6 +229,7 @@ class VQRegressor(RegressorMixin, _VariationalModel):
         backend: Any = "statevector",
         diff_method: str = "best",
         random_state: Any = None,
+        noise_model: Any = None,
     ):
         self.n_layers = n_layers
         self.n_qubits = n_qubits
@@ -235,6 +239,7 @@ class VQRegressor(RegressorMixin, _VariationalModel):
         self.backend = backend
         self.diff_method = diff_method
         self.random_state = random_state
+        self.noise_model = noise_model
 
     def fit(self, X: Any, y: Any) -> VQRegressor:
         """Train on ``X`` (n_samples, n_features) and real targets ``y``; returns ``self``."""
