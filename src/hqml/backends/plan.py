@@ -31,8 +31,10 @@ from .chain import GateTape, LayerTape
 
 DENSE_MAX_QUBITS = 5  # full-register dense layers up to here: one GEMM beats many tiny kernels
 DENSE_MAX_BATCHED_ELEMENTS = 2**22
-PERM_MAX_QUBITS = 24  # whole-register gathers up to here; slice-based monomials above
-CHUNK = 3  # wires per fused chunk on many qubits
+# whole-register gathers up to here (one pass for a whole CNOT ladder; per-gate strided slice
+# copies are several times slower per pass); above, the int64 index itself gets too large
+PERM_MAX_QUBITS = 24
+CHUNK = 4  # wires per fused chunk on many qubits (fewer passes; each pass costs about the same)
 
 
 @dataclass
@@ -45,10 +47,67 @@ class Layer:
     perm_after: Any = None  # an immediately following fixed permutation (index, phases)
 
 
-@dataclass
 class Perm:
-    index: np.ndarray  # out[i] = phases[i] * in[index[i]]
-    phases: np.ndarray | None
+    """A composition of CNOT / SWAP gates: the GF(2)-linear map ``x -> A x`` on basis-state bits.
+
+    Composing is a product of ``n x n`` bit matrices (no ``2^n`` arrays); the gather index
+    ``out[y] = in[A^-1 y]`` is built once, when first needed.
+    """
+
+    phases = None  # CNOT and SWAP permute without phases
+
+    def __init__(self, n: int, rows: list[int] | None = None):
+        self.n = n
+        # rows[w]: bitmask (over input bits) whose parity gives output bit w; wire 0 = MSB
+        self.rows = rows if rows is not None else [1 << (n - 1 - w) for w in range(n)]
+        self._index: np.ndarray | None = None
+
+    @classmethod
+    def of_gate(cls, name: str, wires: Sequence[int], n: int) -> Perm:
+        p = cls(n)
+        a, b = wires
+        if name == "cx":
+            p.rows[b] = p.rows[b] | (1 << (n - 1 - a))
+        else:  # swap
+            p.rows[a], p.rows[b] = p.rows[b], p.rows[a]
+        return p
+
+    def then(self, other: Perm) -> Perm:
+        """``other`` applied after ``self``."""
+        rows = []
+        for mask in other.rows:
+            acc = 0
+            for w in range(self.n):
+                if mask >> (self.n - 1 - w) & 1:
+                    acc ^= self.rows[w]
+            rows.append(acc)
+        return Perm(self.n, rows)
+
+    def _inverse_rows(self) -> list[int]:
+        """Rows of ``A^-1`` by Gauss-Jordan elimination over GF(2)."""
+        n = self.n
+        a = list(self.rows)
+        inv = [1 << (n - 1 - w) for w in range(n)]
+        for col in range(n):
+            bit = 1 << (n - 1 - col)
+            pivot = next(r for r in range(col, n) if a[r] & bit)
+            a[col], a[pivot] = a[pivot], a[col]
+            inv[col], inv[pivot] = inv[pivot], inv[col]
+            for r in range(n):
+                if r != col and a[r] & bit:
+                    a[r] ^= a[col]
+                    inv[r] ^= inv[col]
+        return inv
+
+    @property
+    def index(self) -> np.ndarray:
+        if self._index is None:
+            y = np.arange(2**self.n, dtype=np.int64)
+            x = np.zeros_like(y)
+            for w, mask in enumerate(self._inverse_rows()):
+                x |= (np.bitwise_count(y & mask).astype(np.int64) & 1) << (self.n - 1 - w)
+            self._index = x
+        return self._index
 
 
 @dataclass
@@ -64,39 +123,6 @@ class Plan:
     columns: list[tuple[int, ...]]  # theta columns of each operation
     dense: bool
     consts: dict[Any, torch.Tensor] = field(default_factory=dict)  # tensors by (key, dtype, device)
-
-
-def _bits(n: int) -> np.ndarray:
-    idx = np.arange(2**n)
-    return (idx[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
-
-
-def monomial_as_perm(gate: Gate, wires: Sequence[int], n: int) -> Perm:
-    perm, phases = gate.monomial
-    k = len(wires)
-    bits = _bits(n)
-    sub = np.zeros(2**n, dtype=np.int64)
-    for w in wires:
-        sub = sub * 2 + bits[:, w]
-    inv = np.empty(len(perm), dtype=np.int64)
-    inv[list(perm)] = np.arange(len(perm))
-    src_sub = inv[sub]  # out index i takes input basis j = perm^-1(sub(i)) on the wires
-    index = np.arange(2**n)
-    for i, w in enumerate(wires):
-        bit = (src_sub >> (k - 1 - i)) & 1
-        index = index & ~(1 << (n - 1 - w)) | (bit << (n - 1 - w))
-    ph = phases[src_sub]
-    return Perm(index, None if np.allclose(ph, 1) else ph)
-
-
-def compose(first: Perm, second: Perm) -> Perm:
-    """The permutation applying ``first`` then ``second``."""
-    index = first.index[second.index]
-    if first.phases is None and second.phases is None:
-        return Perm(index, None)
-    p1 = np.ones(len(index), complex) if first.phases is None else first.phases
-    p2 = np.ones(len(index), complex) if second.phases is None else second.phases
-    return Perm(index, p2 * p1[second.index])
 
 
 def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
@@ -128,10 +154,10 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
                 pending = Layer()
             pending.runs.setdefault(op.wires[0], []).append(i)
             pending.batched |= is_batched(i)
-        elif use_perm and g.num_params == 0 and g.structure in ("monomial", "diagonal"):
-            p = monomial_as_perm(g, op.wires, n)
+        elif use_perm and g.name in ("cx", "swap"):
+            p = Perm.of_gate(g.name, op.wires, n)
             if isinstance(pending, Perm):
-                pending = compose(pending, p)
+                pending = pending.then(p)
             else:
                 flush()
                 pending = p
