@@ -329,7 +329,9 @@ def materialize(
                 step.tag = (group_tape, pos, None)
                 layer_steps[k] = [step]
         else:
-            chunks = _chunk_matrices(wires, factors)
+            # per-sample data the adjoint holds until its sweep: keep those chunks small
+            chunk = 2 if batched and not dense_batched else CHUNK
+            chunks = _chunk_matrices(wires, factors, chunk)
             if group_tape is not None:
                 group_tape.chunks = [(cw, start) for cw, start, _ in chunks]
             for pos, k in enumerate(members):
@@ -425,15 +427,15 @@ def _fold_perms(
 
 
 def _chunk_matrices(
-    wires: list[int], factors: torch.Tensor
+    wires: list[int], factors: torch.Tensor, chunk: int
 ) -> list[tuple[tuple[int, ...], int, torch.Tensor]]:
-    """Per-wire factors grouped into chunks of up to CHUNK neighbouring wires (one pass each):
-    ``(chunk wires, index of its first factor, kron of its factors)``."""
+    """Per-wire factors grouped into chunks of up to ``chunk`` neighbouring wires (one pass
+    each): ``(chunk wires, index of its first factor, kron of its factors)``."""
     out = []
     start = 0
     while start < len(wires):
         end = start + 1
-        while end < len(wires) and end - start < CHUNK and wires[end] == wires[end - 1] + 1:
+        while end < len(wires) and end - start < chunk and wires[end] == wires[end - 1] + 1:
             end += 1
         out.append((tuple(wires[start:end]), start, kron_factors(factors[..., start:end, :, :])))
         start = end
