@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .measure import marginal
+from .measure import marginal, parity_signs
 from .statevector import apply_diagonal, apply_matrix, apply_monomial
 
 PauliWord = Sequence[tuple[int, str]]
@@ -150,14 +150,6 @@ def probabilities(rho: torch.Tensor, n: int, wires: Sequence[int] | None = None)
     return marginal(p, n, wires)
 
 
-def _parity_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    idx = torch.arange(2**k, device=device)
-    bits = torch.zeros_like(idx)
-    for i in range(k):
-        bits = bits + ((idx >> i) & 1)
-    return (1 - 2 * (bits % 2)).to(dtype)
-
-
 def expval_words(rho: torch.Tensor, n: int, words: Sequence[PauliWord]) -> torch.Tensor:
     """Real ``Tr(rho P)`` ``(B, T)`` for each Pauli word ``P`` (the empty word is the identity).
 
@@ -184,7 +176,7 @@ def expval_words(rho: torch.Tensor, n: int, words: Sequence[PauliWord]) -> torch
             n_y = sum(1 for _, p in word if p == "Y")
             if support:
                 m = marginal(phi, n, support)
-                val = (m * _parity_signs(len(support), rdt, rho.device)).sum(dim=1)
+                val = (m * parity_signs(len(support), rdt, rho.device)).sum(dim=1)
             else:
                 val = phi.sum(dim=1)
             out[t_idx] = (val * (1j) ** n_y).real if n_y else val.real

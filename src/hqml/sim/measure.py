@@ -36,7 +36,8 @@ def probabilities(state: torch.Tensor, n: int, wires: Sequence[int] | None = Non
     return marginal(p, n, wires)
 
 
-def _parity_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def parity_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(-1)^{parity of i}`` for ``i < 2**k``."""
     idx = torch.arange(2**k, device=device)
     bits = torch.zeros_like(idx)
     for i in range(k):
@@ -66,7 +67,7 @@ def expval_words(state: torch.Tensor, n: int, words: Sequence[PauliWord]) -> tor
             n_y = sum(1 for _, p in word if p == "Y")
             if support:
                 m = marginal(phi, n, support)
-                val = (m * _parity_signs(len(support), rdt, state.device)).sum(dim=1)
+                val = (m * parity_signs(len(support), rdt, state.device)).sum(dim=1)
             else:
                 val = phi.sum(dim=1)
             if flips:
@@ -89,7 +90,7 @@ def apply_word(state: torch.Tensor, n: int, word: PauliWord) -> torch.Tensor:
         psi = torch.flip(psi, dims=flips)
     if signs:
         # Z acts on the output bit; Y = i X Z gives i * (-1)^(b+1) on the output bit b
-        sign = _parity_signs(len(signs), state.real.dtype, state.device).reshape((2,) * len(signs))
+        sign = parity_signs(len(signs), state.real.dtype, state.device).reshape((2,) * len(signs))
         shape = [1] * (n + 1)
         for w in signs:
             shape[1 + w] = 2

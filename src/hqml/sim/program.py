@@ -9,13 +9,12 @@ fused steps of :mod:`hqml.sim.fused` instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .statevector import apply_diagonal, apply_inverse_monomial, apply_matrix, apply_monomial
+from .statevector import apply_diagonal, apply_matrix, apply_monomial
 
 
 @dataclass
@@ -34,19 +33,3 @@ def apply(state: torch.Tensor, n: int, ins: Instruction) -> torch.Tensor:
         return apply_diagonal(state, n, ins.data, ins.wires)
     perm, phases = ins.data
     return apply_monomial(state, n, perm, phases, ins.wires)
-
-
-def apply_adjoint(state: torch.Tensor, n: int, ins: Instruction) -> torch.Tensor:
-    if ins.kind == "matrix":
-        return apply_matrix(state, n, ins.data.mH, ins.wires)
-    if ins.kind == "diagonal":
-        return apply_diagonal(state, n, ins.data.conj(), ins.wires)
-    perm, phases = ins.data
-    return apply_inverse_monomial(state, n, perm, phases, ins.wires)
-
-
-def run(state: torch.Tensor, n: int, program: Sequence[Instruction]) -> torch.Tensor:
-    """Apply every instruction in order."""
-    for ins in program:
-        state = apply(state, n, ins)
-    return state
