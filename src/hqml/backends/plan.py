@@ -99,15 +99,30 @@ class Perm:
                     inv[r] ^= inv[col]
         return inv
 
+    def _apply_rows(self, rows: list[int]) -> np.ndarray:
+        """``M y`` for every basis index ``y``, with ``M`` given by its rows."""
+        y = np.arange(2**self.n, dtype=np.int64)
+        x = np.zeros_like(y)
+        for w, mask in enumerate(rows):
+            x |= (np.bitwise_count(y & mask).astype(np.int64) & 1) << (self.n - 1 - w)
+        return x
+
+    @property
+    def key(self) -> tuple:
+        """Equal for equal maps (repeated ladders share one index)."""
+        return (self.n, tuple(self.rows))
+
     @property
     def index(self) -> np.ndarray:
+        """``out[y] = in[index[y]]``: ``index = A^-1 y``."""
         if self._index is None:
-            y = np.arange(2**self.n, dtype=np.int64)
-            x = np.zeros_like(y)
-            for w, mask in enumerate(self._inverse_rows()):
-                x |= (np.bitwise_count(y & mask).astype(np.int64) & 1) << (self.n - 1 - w)
-            self._index = x
+            self._index = self._apply_rows(self._inverse_rows())
         return self._index
+
+    @property
+    def inverse_index(self) -> np.ndarray:
+        """The inverse gather, ``A y`` (no sort needed)."""
+        return self._apply_rows(self.rows)
 
 
 @dataclass
@@ -443,7 +458,7 @@ def _chunk_matrices(
 
 
 def _perm_step(p: Perm, consts: _Consts, dtype: torch.dtype) -> Step:
-    index = consts.get(("pi", id(p)), lambda: p.index)
-    inverse = consts.get(("pv", id(p)), lambda: np.argsort(p.index))
+    index = consts.get(("pi", p.key), lambda: p.index)
+    inverse = consts.get(("pv", p.key), lambda: p.inverse_index)
     phases = None if p.phases is None else consts.get(("pp", id(p)), lambda: p.phases).to(dtype)
     return Step("perm", (), (index, inverse, phases))
