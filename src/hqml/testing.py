@@ -179,7 +179,6 @@ def assert_gate_consistent(
         from .grad import shift_rule
 
         obs = PauliSum.from_list([("".join(rng.choice(list("XYZ"), n)), 1.0)])
-        theta = torch.tensor(p, dtype=torch.float64)
 
         def f(t: np.ndarray) -> float:
             cc = Circuit(n)
@@ -197,7 +196,6 @@ def assert_gate_consistent(
                 e[k] = s
                 shift += coeff * (f(p + e) - f(p - e))
             assert abs(shift - fd) < 1e-6, f"{gate.name}: shift rule for parameter {k} is wrong"
-        del theta
 
     # JSON round trip
     c2 = Circuit.from_json(c.to_json())

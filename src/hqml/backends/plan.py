@@ -365,7 +365,7 @@ def materialize(
         elif isinstance(item, Perm):
             steps.append(_perm_step(item, consts, dtype))
         else:
-            step = _gate_step(
+            step = gate_step(
                 circuit.ops[item.op],
                 plan.columns[item.op],
                 item.batched and batched_theta,
@@ -380,7 +380,7 @@ def materialize(
     return steps
 
 
-def _gate_step(
+def gate_step(
     op: Any,
     cols: tuple[int, ...],
     batched: bool,

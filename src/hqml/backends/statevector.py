@@ -17,7 +17,7 @@ from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .chain import theta_gradient
-from .plan import get_plan, materialize
+from .plan import gate_step, get_plan, materialize
 
 
 def build_program(
@@ -25,41 +25,17 @@ def build_program(
     theta: torch.Tensor,
     dtype: torch.dtype,
     varying: Sequence[bool] | None = None,
-    derivatives: bool = False,
 ) -> list[Instruction]:
-    """Turn a circuit and its parameter values into simulator instructions."""
-    device = theta.device
+    """One unfused instruction per operation (the noisy simulators insert channels between)."""
     batched_theta = theta.shape[0] > 1
     program: list[Instruction] = []
     col = 0
     for op in circuit.ops:
-        g = op.gate
-        p = g.num_params
-        if p == 0:
-            if g.structure == "monomial":
-                perm, phases = g.monomial
-                ph = None if np.allclose(phases, 1) else [complex(v) for v in phases]
-                program.append(Instruction("monomial", op.wires, (perm, ph)))
-            elif g.structure == "diagonal":
-                program.append(
-                    Instruction("diagonal", op.wires, g.diagonal(dtype=dtype, device=device))
-                )
-            else:
-                program.append(
-                    Instruction("matrix", op.wires, g.matrix(dtype=dtype, device=device))
-                )
-            continue
-        cols = tuple(range(col, col + p))
-        col += p
+        cols = tuple(range(col, col + op.gate.num_params))
+        col += op.gate.num_params
         batched = batched_theta and (varying is None or any(varying[c] for c in cols))
-        params = theta[:, cols[0] : cols[-1] + 1] if batched else theta[0, cols[0] : cols[-1] + 1]
-        if g.structure == "diagonal":
-            data = g.diagonal(params)
-            der = torch.diagonal(g.derivatives(params), dim1=-2, dim2=-1) if derivatives else None
-            program.append(Instruction("diagonal", op.wires, data, cols, der))
-        else:
-            der = g.derivatives(params) if derivatives else None
-            program.append(Instruction("matrix", op.wires, g.matrix(params), cols, der))
+        step = gate_step(op, cols, batched, theta, dtype)
+        program.append(Instruction(step.kind, step.wires, step.data, cols))
     return program
 
 

@@ -2,7 +2,7 @@
 
 An :class:`Instruction` carries what a kernel needs and nothing of the circuit's Python objects:
 its kind (``"matrix"``, ``"diagonal"``, ``"monomial"``), wires, the tensor data, and for
-parametrized gates the parameter columns it uses with the derivative of its data. The density
+parametrized gates the parameter columns it uses. The density
 matrix and trajectory simulators insert noise between these; the fast statevector path uses the
 fused steps of :mod:`hqml.sim.fused` instead.
 """
@@ -23,7 +23,6 @@ class Instruction:
     wires: tuple[int, ...]
     data: Any  # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); monomial (perm, phases)
     columns: tuple[int, ...] = ()  # parameter columns this gate depends on
-    derivatives: torch.Tensor | None = None  # (.., p, d, d) or, for diagonal gates, (.., p, d)
 
 
 def apply(state: torch.Tensor, n: int, ins: Instruction) -> torch.Tensor:
