@@ -76,7 +76,8 @@ class ServerProcess:
 def server(tmp_path_factory: pytest.TempPathFactory):
     """A running service with tokens for alice, bob and a tightly limited carol (shared by the
     runtime test modules: a server start costs seconds)."""
-    srv = ServerProcess(tmp_path_factory.mktemp("svc") / "jobs.db", workers=2,
+    tmp = tmp_path_factory.mktemp("svc")
+    srv = ServerProcess(tmp / "jobs.db", workers=2, output_dir=tmp / "runs",
                         max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
                         max_amplitudes=2**14,
                         poll_interval_s=0.5)

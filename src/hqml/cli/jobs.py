@@ -84,9 +84,37 @@ def _payload(path: Path, observables: list[str], measurement: str, shots: int | 
     return body
 
 
+def _follow_run(client: Any, job_id: str) -> None:
+    """Print a run program's epochs as they finish, then its summary."""
+    import time
+
+    from hqml.runtime.client import JobFailed
+
+    shown: tuple = ()
+    while True:
+        info = _call(client.status, job_id, wait=1.0)
+        p = info.get("progress") or {}
+        key = (p.get("model"), p.get("epoch"))
+        if p.get("epoch") and key != shown and not p.get("done"):
+            shown = key
+            typer.echo(f"{p['model']} epoch {p['epoch']}/{p.get('epochs')}: train loss"
+                       f" {p.get('train_loss', float('nan')):.4f}, test accuracy"
+                       f" {p.get('test_acc', float('nan')):.3f}")
+        if info["status"] in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.2)
+    try:
+        out = _call(client.wait, job_id, timeout=30)
+    except JobFailed as e:  # _call turns it into an exit; kept for type checkers
+        raise typer.Exit(1) from e
+    accs = ", ".join(f"{k} {m['test_acc']:.3f}" for k, m in out["models"].items())
+    typer.echo(f"test accuracy: {accs}; files on the server: {out['run_dir']}")
+    typer.echo(out["report"])
+
+
 @jobs_app.command("submit")
-def submit(path: Annotated[Path, typer.Argument(exists=True,
-                                               help="job JSON, circuit JSON or .qasm")],
+def submit(path: Annotated[Path, typer.Argument(
+               exists=True, help="job JSON, circuit JSON, .qasm, or an hqml run config .toml")],
            observable: Annotated[list[str] | None, typer.Option(
                "--observable", "-o", help="Pauli string, e.g. ZZI or 0.5*XIX")] = None,
            measurement: str = typer.Option("expval", help="expval, probs, sample or state"),
@@ -95,7 +123,15 @@ def submit(path: Annotated[Path, typer.Argument(exists=True,
            program: bool = typer.Option(False, help="the file is a program request (VQE)"),
            wait: bool = typer.Option(False, help="wait for the result and print it"),
            url: str = URL, token: str = TOKEN) -> None:
-    """Submit a job; prints its id (or, with --wait, its result)."""
+    """Submit a job; prints its id (or, with --wait, its result). A .toml file is an ``hqml run``
+    config: it trains on the server as a ``run`` program (--wait follows its epochs)."""
+    if path.suffix.lower() == ".toml":
+        with _client(url, token) as client:
+            info = _call(client.submit_run, path)
+            typer.echo(info["id"])
+            if wait:
+                _follow_run(client, info["id"])
+        return
     body = _payload(path, observable or [], measurement, shots, backend)
     with _client(url, token) as client:
         info = _call(client.submit, body, program=program)

@@ -17,6 +17,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
                                           help="print a new API token for OWNER and exit"),
           max_queued: int = typer.Option(None, help="with --issue-token: unfinished-job limit"),
           max_shots: int = typer.Option(None, help="with --issue-token: shots-per-job limit"),
+          executor: str = typer.Option("local", help="where jobs run: local (threads) or ray"),
+          ray_address: str = typer.Option(None, help="with --executor ray: a Ray cluster"
+                                          " address (default: start Ray on this machine)"),
+          ray_workers: int = typer.Option(2, help="with --executor ray: Ray actors (jobs at"
+                                          " the same time)"),
+          output_dir: str = typer.Option("hqml-service-runs",
+                                         help="where run programs write their files"),
           log_level: str = typer.Option("info", help="uvicorn log level")) -> None:
     """Serve quantum jobs, sessions and programs over HTTP (OpenAPI at /openapi.json)."""
     try:
@@ -38,8 +45,19 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
 
     from hqml.runtime.app import create_app
 
-    settings = ServiceSettings.from_env(database_url=db, workers=workers, job_timeout_s=job_timeout,
-                                        max_request_bytes=max_request_bytes, max_qubits=max_qubits)
+    try:
+        settings = ServiceSettings.from_env(
+            database_url=db, workers=workers, job_timeout_s=job_timeout,
+            max_request_bytes=max_request_bytes, max_qubits=max_qubits, executor=executor,
+            ray_address=ray_address, ray_workers=ray_workers, output_dir=output_dir)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ModuleNotFoundError:
+            raise typer.BadParameter("--executor ray needs ray; pip install 'hqml[runtime]'"
+                                     ) from None
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 

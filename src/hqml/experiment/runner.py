@@ -57,13 +57,19 @@ def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str,
     }
 
 
-def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> dict[str, Any]:
+def run_experiment(
+    cfg: RunConfig,
+    progress: ProgressFactory | None = None,
+    on_epoch: Callable[[str, int, dict[str, float]], Any] | None = None,
+) -> dict[str, Any]:
     """Train the hybrid model (and the baseline) of ``cfg``; write results under its run folder.
 
     Args:
         cfg: the validated config.
         progress: ``progress(label, total_steps)`` returning an object with ``advance()`` and
             ``close()`` (the CLI passes a rich progress bar); ``None`` for silence.
+        on_epoch: ``on_epoch(model_name, epoch, metrics)`` after every epoch of each model
+            (the job service reports it as the job's progress).
 
     Returns:
         The results dict also written to ``results.json``.
@@ -99,8 +105,10 @@ def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> d
                 progress(f"{name} ({count_parameters(model)} params)", steps) if progress else None
             )
 
-            def on_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:
+            def log_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:
                 logger.log_metrics({f"{prefix}_{k}": v for k, v in m.items()}, step=epoch)
+                if on_epoch:
+                    on_epoch(prefix, epoch, m)
 
             t0 = time.perf_counter()
             hist = train(
@@ -111,7 +119,7 @@ def run_experiment(cfg: RunConfig, progress: ProgressFactory | None = None) -> d
                 ds.y_test,
                 cfg.training,
                 cfg.seed,
-                on_epoch=on_epoch,
+                on_epoch=log_epoch,
                 on_batch=bar.advance if bar else None,
             )
             if bar:

@@ -145,7 +145,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "recovered_jobs": pool.recovered}
+        return {"status": "ok", "recovered_jobs": pool.recovered, **pool.describe()}
 
     @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
     def submit_job(req: CircuitJobRequest, response: Response,
@@ -167,12 +167,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def submit_program(req: ProgramRequest, response: Response,
                        token: Token,
                        idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a server-side program (VQE, QAOA, training); progress is in the job's
-        ``progress``."""
+        """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
+        is in the job's ``progress``."""
         check_backend(req.backend, None, token)
         try:
             prepare_program(req, max_qubits=settings.max_qubits,
-                            max_rows=settings.max_batch_rows)
+                            max_rows=settings.max_batch_rows,
+                            allowed_backends=settings.allowed_backends)
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None
         key = req.idempotency_key or idempotency_key

@@ -118,6 +118,32 @@ class JobClient:
         body.setdefault("idempotency_key", idempotency_key or uuid.uuid4().hex)
         return self.request("POST", "/v1/programs" if program else "/v1/jobs", json=body)
 
+    def submit_run(self, config: str | os.PathLike[str] | dict[str, Any] | Any, *,
+                   idempotency_key: str | None = None,
+                   timeout_s: float | None = None) -> dict[str, Any]:
+        """Submit an ``hqml run`` config as a server-side ``run`` program; the job's info.
+
+        Args:
+            config: a path to the TOML file, TOML text, a config dict or a ``RunConfig``.
+            idempotency_key: reuse one to make a repeated submission return the same job.
+            timeout_s: the job's time limit (at most the server's).
+
+        Raises:
+            JobServiceError: 400 naming the bad config field, or another refusal.
+        """
+        if hasattr(config, "model_dump"):
+            doc: Any = config.model_dump(exclude_none=True)
+        elif isinstance(config, os.PathLike) or (isinstance(config, str) and "\n" not in config
+                                                 and config.endswith(".toml")):
+            with open(config, encoding="utf-8") as f:
+                doc = f.read()
+        else:
+            doc = config
+        body: dict[str, Any] = {"program": "run", "config": doc}
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        return self.submit(body, idempotency_key, program=True)
+
     def status(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
         return self.request("GET", f"/v1/jobs/{job_id}", params={"wait": wait},
                             timeout=self.timeout + wait)

@@ -29,9 +29,13 @@ class JobStopped(Exception):
 
 @dataclass
 class JobContext:
-    """Hooks a running job uses: report progress, ask whether to stop."""
+    """Hooks a running job uses: report progress, ask whether to stop.
 
-    report: Callable[[dict[str, Any]], None]
+    ``report(progress, force=False)`` may drop reports that come too fast (at most one every
+    0.1 s is written); ``force=True`` (e.g. at the end of an epoch) is always written.
+    """
+
+    report: Callable[..., None]
     should_stop: Callable[[], str | None]  # a reason to stop, or None
 
 

@@ -2,7 +2,9 @@
 
 ``vqe`` minimises the expectation of a Hamiltonian over a circuit's weights with Adam, SGD or
 SciPy (L-BFGS-B, COBYLA); ``qaoa`` runs :class:`hqml.algorithms.qaoa.QAOA` on a diagonal cost
-Hamiltonian. Both report progress after every evaluation and stop when asked to.
+Hamiltonian. Both report progress after every evaluation and stop when asked to. ``train``
+(``training.py``) fits a circuit to data; ``run`` (``experiment_run.py``) trains an ``hqml run``
+config.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
+from .experiment_run import PreparedRun, prepare_run
 from .optim import DescentStep, initial_weights
 from .schemas import ProgramRequest
 from .training import PreparedTraining, prepare_training, run_training
@@ -43,9 +46,12 @@ def _hamiltonian(req: ProgramRequest) -> PauliSum:
         raise JobRejected(f"hamiltonian: {e}") from None
 
 
-def prepare_program(req: ProgramRequest, *, max_qubits: int,
-                    max_rows: int = 100_000) -> PreparedProgram | PreparedTraining:
+def prepare_program(req: ProgramRequest, *, max_qubits: int, max_rows: int = 100_000,
+                    allowed_backends: tuple[str, ...] | None = None,
+                    ) -> PreparedProgram | PreparedTraining | PreparedRun:
     """Validate a program request (raises JobRejected naming the problem)."""
+    if req.program == "run":
+        return prepare_run(req, max_qubits=max_qubits, allowed_backends=allowed_backends)
     if req.program == "train":
         return prepare_training(req, max_qubits=max_qubits, max_rows=max_rows)
     h = _hamiltonian(req)

@@ -65,9 +65,12 @@ class ProgramRequest(_Request):
     ``program="train"`` fits the circuit's weights so that the expectations of ``observables``
     on the rows of ``data_x`` match ``data_y`` (mean squared error), for ``epochs`` epochs of
     mini-batches of ``batch_size``.
+    ``program="run"`` trains the hybrid model of an ``hqml run`` ``config`` (TOML text or its
+    dict) and its classical baseline; the result holds the metrics and the report.
     """
 
-    program: Literal["vqe", "qaoa", "train"] = "vqe"
+    program: Literal["vqe", "qaoa", "train", "run"] = "vqe"
+    config: dict[str, Any] | str | None = Field(None, description="run: an hqml run config")
     circuit: dict[str, Any] | str | None = None
     qasm: str | None = None
     hamiltonian: dict[str, Any] | str | None = None
@@ -94,6 +97,13 @@ class ProgramRequest(_Request):
 
     @model_validator(mode="after")
     def _check(self) -> ProgramRequest:
+        if self.program == "run":
+            if self.config is None or self.circuit is not None or self.qasm is not None:
+                raise ValueError("a run program needs 'config' (an hqml run config as TOML text"
+                                 " or a dict) and no circuit")
+            return self
+        if self.config is not None:
+            raise ValueError(f"'config' belongs to program 'run', not {self.program!r}")
         if self.program != "qaoa" and (self.circuit is None) == (self.qasm is None):
             raise ValueError(f"a {self.program} program needs exactly one of 'circuit' (hqml JSON)"
                              " or 'qasm'")

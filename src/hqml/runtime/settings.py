@@ -31,6 +31,13 @@ class ServiceSettings:
         torch_threads: intra-op threads of the worker pool.
         sqlite_synchronous: SQLite ``synchronous`` pragma (FULL: an acknowledged job survives
             power loss; NORMAL: it survives a crash of the process).
+        executor: where claimed jobs run: ``"local"`` (threads of the server process) or
+            ``"ray"`` (Ray actors holding warm backends; store, claiming, progress and timeouts
+            stay in the server).
+        ray_address: with ``executor="ray"``: a Ray cluster address; None starts Ray locally.
+        ray_workers: with ``executor="ray"``: actors, i.e. jobs run at the same time.
+        ray_max_retries: re-runs of a job whose Ray actor was lost.
+        output_dir: where ``run`` programs write their files (``<dir>/<owner>/<job id>``).
     """
 
     database_url: str = "sqlite:///hqml-jobs.db"
@@ -47,6 +54,11 @@ class ServiceSettings:
     session_ttl_s: float = 900.0
     torch_threads: int = 1
     sqlite_synchronous: str = "FULL"
+    executor: str = "local"
+    ray_address: str | None = None
+    ray_workers: int = 2
+    ray_max_retries: int = 2
+    output_dir: str = "hqml-service-runs"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -69,3 +81,9 @@ class ServiceSettings:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.executor not in ("local", "ray"):
+            raise ValueError(f"executor must be 'local' or 'ray', got {self.executor!r}")
+        if self.workers < 1 or self.ray_workers < 1:
+            raise ValueError("workers and ray_workers must be at least 1")

@@ -1,9 +1,10 @@
 """Workers: take queued jobs from the store, run them with a timeout, record the outcome once.
 
-The default pool runs jobs in threads of the server process. A job's deadline is watched by the
-dispatcher: a job past it is recorded as failed at once (its late result is then discarded by
-the guarded ``finish``); programs also check the deadline and cancellation between iterations
-and stop early.
+The default pool runs jobs in threads of the server process; with ``executor="ray"`` each
+thread hands its job to a Ray actor (:mod:`hqml.runtime.ray_pool`) and relays its progress. A
+job's deadline is watched by the dispatcher: a job past it is recorded as failed at once (its late
+result is then discarded by the guarded ``finish``); programs also check the deadline and
+cancellation between iterations and stop early.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..backends.base import Backend
 from ..backends.registry import get_backend
-from .execution import JobContext, JobRejected, JobStopped, prepare, run_circuit_job
-from .programs import prepare_program, run_program
-from .schemas import CircuitJobRequest, ProgramRequest
+from .execution import JobContext, JobRejected, JobStopped
+from .job_runner import run_job
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
 
@@ -102,7 +103,8 @@ def _close(backend: Any) -> None:
 
 
 class WorkerPool:
-    """Runs jobs from ``store`` on ``settings.workers`` threads."""
+    """Runs jobs from ``store`` on ``settings.workers`` threads (``settings.ray_workers`` Ray
+    actors with ``executor="ray"``)."""
 
     def __init__(self, store: SqlJobStore, settings: ServiceSettings, notifier: Notifier,
                  backends: BackendCache):
@@ -116,12 +118,19 @@ class WorkerPool:
         self._threads: ThreadPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None
         self.recovered = 0
+        self.ray: Any = None  # RayJobExecutor with executor="ray"
+        self.slots = settings.ray_workers if settings.executor == "ray" else settings.workers
 
     def start(self) -> None:
-        """Re-queue jobs a dead server left running, then start taking jobs."""
+        """Re-queue jobs a dead server left running, start Ray if configured, take jobs."""
         torch.set_num_threads(self.settings.torch_threads)
+        if self.settings.executor == "ray":
+            from .ray_pool import RayJobExecutor
+
+            self.ray = RayJobExecutor(self.settings)
+            self.ray.start()
         self.recovered = self.store.requeue_running()
-        self._threads = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="hqml-job")
+        self._threads = ThreadPoolExecutor(self.slots, thread_name_prefix="hqml-job")
         self._dispatcher = threading.Thread(target=self._loop, name="hqml-dispatch", daemon=True)
         self._dispatcher.start()
 
@@ -132,6 +141,15 @@ class WorkerPool:
             self._dispatcher.join(timeout=5)
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
+        if self.ray is not None:
+            self.ray.stop()
+
+    def describe(self) -> dict[str, Any]:
+        """The executor and its workers (shown by ``/health``)."""
+        if self.ray is None:
+            return {"executor": "local", "workers": self.slots}
+        return {"executor": "ray", "workers": self.slots, "worker_pids": self.ray.worker_pids(),
+                **{f"ray_{k}": v for k, v in self.ray.stats.items()}}
 
     def wake(self) -> None:
         """A job was submitted: look at the store now instead of at the next poll."""
@@ -149,7 +167,7 @@ class WorkerPool:
             try:
                 self._expire()
                 with self._lock:
-                    free = self.settings.workers - len(self._running)
+                    free = self.slots - len(self._running)
                 claimed = self.store.claim(free) if free > 0 else []
             except Exception:  # noqa: BLE001 - a transient database error: try again shortly
                 claimed = []
@@ -208,20 +226,12 @@ class WorkerPool:
                     raise
                 time.sleep(0.1 * 2**attempt)
 
-    def _backend(self, job: JobRecord, name: str, options: dict[str, Any]) -> Backend:
-        if job.session_id is not None:
-            rec = self.store.get_session(job.session_id)
-            if rec is None or rec.closed:
-                raise JobRejected(f"session {job.session_id} is closed or unknown")
-            return self.backends.session(rec)
-        return self.backends.shared(name, options)
-
     def _context(self, job: JobRecord) -> JobContext:
         last = [0.0]
 
-        def report(progress: dict[str, Any]) -> None:
+        def report(progress: dict[str, Any], force: bool = False) -> None:
             now = time.monotonic()
-            if now - last[0] >= 0.1:
+            if force or now - last[0] >= 0.1:
                 last[0] = now
                 self.store.set_progress(job.id, json.dumps(progress))
 
@@ -232,18 +242,24 @@ class WorkerPool:
         return JobContext(report, should_stop)
 
     def _execute(self, job: JobRecord) -> dict[str, Any]:
-        payload = json.loads(job.payload)
-        s = self.settings
-        if job.kind == "program":
-            preq = ProgramRequest.model_validate(payload)
-            prog = prepare_program(preq, max_qubits=s.max_qubits, max_rows=s.max_batch_rows)
-            ctx = self._context(job)
-            out = run_program(prog, self._backend(job, preq.backend, preq.options), ctx)
-            last = out["history"][-1] if out["history"] else None
-            self.store.set_progress(job.id, json.dumps({"iteration": len(out["history"]),
-                                                        "energy": last, "done": True}))
-            return out
-        req = CircuitJobRequest.model_validate(payload)
-        prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None,
-                           max_amplitudes=s.max_amplitudes)
-        return run_circuit_job(prepared, self._backend(job, req.backend, req.options))
+        session: SessionRecord | None = None
+        if job.session_id is not None:
+            session = self.store.get_session(job.session_id)
+            if session is None or session.closed:
+                raise JobRejected(f"session {job.session_id} is closed or unknown")
+        run_dir = Path(self.settings.output_dir).resolve() / job.owner / job.id
+        ctx = self._context(job)
+        if self.ray is not None:
+            result, final = self.ray.run(job, ctx, run_dir, (session.backend, session.options)
+                                         if session is not None else None)
+        else:
+            def backend_for(name: str, options: dict[str, Any]) -> Backend:
+                if session is not None:
+                    return self.backends.session(session)
+                return self.backends.shared(name, options)
+
+            result, final = run_job(job.kind, job.payload, self.settings, backend_for, ctx,
+                                    run_dir)
+        if final is not None:
+            self.store.set_progress(job.id, json.dumps(final))
+        return result

@@ -11,8 +11,9 @@ distribution: ``{choice = [...]}``, ``{uniform = [lo, hi]}``, ``{loguniform = [l
 ``{randint = [lo, hi]}`` (``hi`` excluded). ``num_samples`` repeats the grid and draws the
 distributions that many times.
 
->>> parse_space({"training.learning_rate": [0.01, 0.1], "model.layers": {"choice": [1, 2]}})
-{'training.learning_rate': Dimension(key='training.learning_rate', kind='grid', values=(0.01, 0.1)), 'model.layers': Dimension(key='model.layers', kind='choice', values=(1, 2))}
+>>> dims = parse_space({"training.learning_rate": [0.01, 0.1], "model.layers": {"choice": [1, 2]}})
+>>> [(d.kind, d.values) for d in dims.values()]
+[('grid', (0.01, 0.1)), ('choice', (1, 2))]
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
         num_samples = int(file_search.get("num_samples", num_samples))
         metric, mode = file_search.get("metric", metric), file_search.get("mode", mode)
     if metric not in METRICS:
-        raise ConfigError(f"search metric {metric!r} is not reported; use one of {', '.join(METRICS)}")
+        raise ConfigError(f"search metric {metric!r} is not reported; use one of"
+                          f" {', '.join(METRICS)}")
     if mode not in ("max", "min"):
         raise ConfigError(f"search mode must be 'max' or 'min', got {mode!r}")
     if num_samples < 1:

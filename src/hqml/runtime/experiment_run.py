@@ -1,0 +1,107 @@
+"""The ``run`` program: an ``hqml run`` config (TOML text or a dict) trained next to the simulator.
+
+The config is validated when the job is submitted (its own field errors become 400 answers); the
+worker runs :func:`hqml.experiment.runner.run_experiment` in the service's output area
+(``<output_dir>/<owner>/<job id>/<name>``), reports progress after every batch and epoch, stops at
+the next batch when cancelled or timed out, and returns the metrics and the report text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..experiment.config import ConfigError, RunConfig, parse_config, tomllib
+from .execution import JobContext, JobRejected, JobStopped
+from .schemas import ProgramRequest
+
+
+@dataclass
+class PreparedRun:
+    request: ProgramRequest
+    config: RunConfig
+
+
+def config_data(config: dict[str, Any] | str) -> dict[str, Any]:
+    """The config dict of TOML text or a dict, without a ``[search]`` table."""
+    if isinstance(config, str):
+        try:
+            data = tomllib.loads(config)
+        except tomllib.TOMLDecodeError as e:
+            raise JobRejected(f"config: not valid TOML: {e}") from None
+    else:
+        data = dict(config)
+    data.pop("search", None)
+    return data
+
+
+def prepare_run(req: ProgramRequest, *, max_qubits: int,
+                allowed_backends: tuple[str, ...] | None = None) -> PreparedRun:
+    """Validate a ``run`` request (raises JobRejected naming the bad config field)."""
+    assert req.config is not None
+    try:
+        cfg = parse_config(config_data(req.config))
+    except ConfigError as e:
+        raise JobRejected(str(e)) from None
+    if cfg.model.n_qubits > max_qubits:
+        raise JobRejected(f"model.n_qubits: {cfg.model.n_qubits} qubits; this server accepts at"
+                          f" most {max_qubits}")
+    if allowed_backends is not None and cfg.model.backend not in allowed_backends:
+        raise JobRejected(f"model.backend: {cfg.model.backend!r} is not offered here; use one of"
+                          f" {', '.join(allowed_backends)}")
+    if cfg.model.pattern != "feature":  # build the circuit now: shape errors are the client's
+        from ..experiment.models import build_circuit
+
+        try:
+            build_circuit(cfg.model)
+        except ConfigError as e:
+            raise JobRejected(str(e)) from None
+    return PreparedRun(req, cfg)
+
+
+class _Progress:
+    """Per-batch progress of one model (the ``progress`` factory of ``run_experiment``)."""
+
+    def __init__(self, state: dict[str, Any], ctx: JobContext, label: str, total: int):
+        self.state, self.ctx = state, ctx
+        state.update(model=label.split(" ")[0], step=0, steps=total)
+
+    def advance(self) -> None:
+        self.state["step"] += 1
+        self.state["elapsed_s"] = round(time.perf_counter() - self.state["_t0"], 3)
+        self.ctx.report({k: v for k, v in self.state.items() if not k.startswith("_")})
+        reason = self.ctx.should_stop()
+        if reason:
+            raise JobStopped(reason)
+
+    def close(self) -> None:
+        pass
+
+
+def run_config(p: PreparedRun, ctx: JobContext, out_dir: str | Path) -> dict[str, Any]:
+    """Run the config under ``out_dir``; progress ``{"model", "epoch", "epochs", "step",
+    "steps", "train_loss", "test_acc", ...}``; the result holds the metrics and the report."""
+    from ..experiment.runner import run_experiment
+
+    cfg = p.config.model_copy(update={"output_dir": str(out_dir)})
+    cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"mlflow": False})})
+    state: dict[str, Any] = {"_t0": time.perf_counter(), "epochs": cfg.training.epochs}
+
+    def on_epoch(model: str, epoch: int, m: dict[str, float]) -> None:
+        state.update(model=model, epoch=epoch + 1, **{k: round(v, 6) for k, v in m.items()})
+        ctx.report({k: v for k, v in state.items() if not k.startswith("_")}, force=True)
+
+    results = run_experiment(cfg, progress=lambda label, total: _Progress(state, ctx, label,
+                                                                           total),
+                             on_epoch=on_epoch)
+    out = json.loads(json.dumps(results, default=str))
+    models = out["models"]
+    out.update(
+        hybrid_test_accuracy=models["hybrid"]["test_acc"],
+        baseline_test_accuracy=models["baseline"]["test_acc"] if "baseline" in models else None,
+        epochs=cfg.training.epochs, run_dir=str(cfg.run_dir()),
+        report=(cfg.run_dir() / "report.md").read_text(encoding="utf-8"))
+    return out
