@@ -1,0 +1,290 @@
+"""Compiled CPU kernels for layers of single-qubit gates on large registers.
+
+A *layer* is a set of 2x2 factors on distinct wires (so they commute). The C kernels apply a
+whole layer in about two passes over the state by cache blocking (``kernels.c``), where one
+torch matmul per few wires costs a pass each. They work on contiguous complex64 / complex128 CPU
+tensors of shape ``(B, 2**n)`` (wire 0 the most significant bit) with ``torch.get_num_threads()``
+OpenMP threads.
+
+The shared library is built by ``make native`` (or on first use, once, if missing or stale).
+When it cannot be built or loaded, :func:`available` is ``False`` and callers use the torch
+kernels; ``HQML_NATIVE=0`` in the environment turns the native path off.
+
+Example:
+    >>> import torch
+    >>> from hqml.sim import native
+    >>> h = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / 2**0.5
+    >>> psi = torch.zeros(1, 4, dtype=torch.complex128); psi[0, 0] = 1
+    >>> out = native.apply_layer(psi, 2, [0, 1], torch.stack([h, h])) if native.available() else psi.new_full((1, 4), 0.5)
+    >>> torch.allclose(out, torch.full((1, 4), 0.5, dtype=torch.complex128))
+    True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from . import build as _build
+
+log = logging.getLogger(__name__)
+
+# registers from here on use the native layer kernels (below, the torch chunks are as fast and
+# the layer is a few microseconds either way)
+MIN_QUBITS = 10
+
+_DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
+_state: dict[str, Any] = {"lib": None, "tried": False}
+
+
+def _load() -> Any:
+    if _state["tried"]:
+        return _state["lib"]
+    _state["tried"] = True
+    path = _build.LIBRARY if _build.up_to_date() else _build.build(timeout=120)
+    if path is None:
+        log.debug("native kernels unavailable: the library could not be built")
+        return None
+    try:
+        lib = ctypes.CDLL(str(path))
+        if lib.hqml_abi_version() != 1:
+            raise OSError("stale library (ABI version mismatch); run `make native`")
+    except OSError as exc:
+        log.debug("native kernels unavailable: %s", exc)
+        return None
+    p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+    for suf in ("c64", "c128"):
+        f = getattr(lib, f"hqml_layer_apply_{suf}")
+        f.argtypes = [p, p, i64, i32, i32, p, p, i32, i64, i32]
+        f.restype = i32
+        f = getattr(lib, f"hqml_layer_adjoint_{suf}")
+        f.argtypes = [p, p, i64, i32, i32, p, p, i32, p, i32]
+        f.restype = i32
+    lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
+    lib.hqml_gather.restype = i32
+    _state["lib"] = lib
+    return lib
+
+
+def available() -> bool:
+    """Whether the native kernels can be used (built, loaded, and not disabled by
+    ``HQML_NATIVE=0``)."""
+    if os.environ.get("HQML_NATIVE", "1").strip() in ("0", "false", "off", "no"):
+        return False
+    return _load() is not None
+
+
+def usable(device: torch.device | str, dtype: torch.dtype, n: int) -> bool:
+    """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path."""
+    return (
+        n >= MIN_QUBITS
+        and torch.device(device).type == "cpu"
+        and dtype in _DTYPES
+        and available()
+    )
+
+
+def _check(state: torch.Tensor, n: int, name: str) -> None:
+    if state.dim() != 2 or state.shape[1] != 2**n:
+        raise ValueError(f"{name} must have shape (B, 2**{n}), got {tuple(state.shape)}")
+    if state.dtype not in _DTYPES or state.device.type != "cpu":
+        raise ValueError(
+            f"{name} must be a complex64/complex128 CPU tensor (got {state.dtype} on "
+            f"{state.device}); use the torch kernels in hqml.sim.statevector otherwise"
+        )
+
+
+def _positions(n: int, wires: Sequence[int]) -> Any:
+    wires = [int(w) for w in wires]
+    if len(set(wires)) != len(wires) or any(not 0 <= w < n for w in wires):
+        raise ValueError(f"layer wires {wires} must be distinct and in range(0, {n})")
+    return (ctypes.c_int * max(len(wires), 1))(*[n - 1 - w for w in wires])
+
+
+def _factors(factors: torch.Tensor, dtype: torch.dtype, w: int) -> tuple[torch.Tensor, int]:
+    """Contiguous factors and their batch (0 when shared)."""
+    if factors.dim() == 4 and factors.shape[0] == 1:
+        factors = factors[0]
+    if factors.dim() not in (3, 4) or factors.shape[-3:] != (w, 2, 2):
+        raise ValueError(
+            f"factors must have shape ({w}, 2, 2) or (B, {w}, 2, 2), got {tuple(factors.shape)}"
+        )
+    f = factors.detach().to(dtype).contiguous()
+    return f, (f.shape[0] if f.dim() == 4 else 0)
+
+
+def _apply(
+    state: torch.Tensor,
+    n: int,
+    wires: Sequence[int],
+    factors: torch.Tensor,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    lib = _load()
+    pos = _positions(n, wires)
+    f, fb = _factors(factors, state.dtype, len(wires))
+    bs = state.shape[0]
+    batch = max(bs, fb)
+    if bs not in (1, batch):
+        raise ValueError(f"state batch {bs} does not match the factors' batch {fb}")
+    if bs == 1 or state.stride(0) == 0:
+        src, stride = state[:1].detach().contiguous(), 0
+    else:
+        src, stride = state.detach().contiguous(), 2**n
+    if out is None:
+        out = torch.empty(batch, 2**n, dtype=state.dtype)
+    elif out.shape != (batch, 2**n) or out.dtype != state.dtype or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous ({batch}, {2**n}) {state.dtype} tensor")
+    elif out.data_ptr() == src.data_ptr() and stride == 0 and batch > 1:
+        raise ValueError("in place needs the state's batch to match the factors' batch")
+    fn = getattr(lib, f"hqml_layer_apply_{_DTYPES[state.dtype]}")
+    rc = fn(
+        src.data_ptr(), out.data_ptr(), batch, n, len(wires), pos, f.data_ptr(), int(fb > 0),
+        stride, torch.get_num_threads(),
+    )  # fmt: skip
+    if rc:
+        raise RuntimeError(f"native layer kernel failed (code {rc})")
+    return out
+
+
+def _adjoint(
+    psi: torch.Tensor, lam: torch.Tensor, n: int, wires: Sequence[int], factors: torch.Tensor
+) -> torch.Tensor:
+    lib = _load()
+    pos = _positions(n, wires)
+    f, fb = _factors(factors, psi.dtype, len(wires))
+    bs = psi.shape[0]
+    if lam.shape != psi.shape or lam.dtype != psi.dtype:
+        raise ValueError(f"psi {tuple(psi.shape)} and lam {tuple(lam.shape)} must match")
+    if not (psi.is_contiguous() and lam.is_contiguous()):
+        raise ValueError("psi and lam must be contiguous (they are updated in place)")
+    if fb not in (0, bs):
+        raise ValueError(f"state batch {bs} does not match the factors' batch {fb}")
+    cot = torch.empty(bs, len(wires), 2, 2, dtype=torch.complex128)
+    fn = getattr(lib, f"hqml_layer_adjoint_{_DTYPES[psi.dtype]}")
+    rc = fn(
+        psi.data_ptr(), lam.data_ptr(), bs, n, len(wires), pos, f.data_ptr(), int(fb > 0),
+        cot.data_ptr(), torch.get_num_threads(),
+    )  # fmt: skip
+    if rc:
+        raise RuntimeError(f"native layer adjoint kernel failed (code {rc})")
+    cot = cot.to(psi.dtype)
+    return cot if fb else cot.sum(dim=0)
+
+
+class _LayerFunction(torch.autograd.Function):
+    """``apply_layer`` for autograd: the backward pass undoes the layer from the saved output
+    (the factors are unitary) with the adjoint kernel."""
+
+    @staticmethod
+    def forward(ctx: Any, state: torch.Tensor, factors: torch.Tensor, n: int, wires: tuple) -> Any:
+        out = _apply(state, n, wires, factors)
+        ctx.save_for_backward(out, factors)
+        ctx.n, ctx.wires, ctx.in_batch = n, wires, state.shape[0]
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        out, factors = ctx.saved_tensors
+        psi = out.clone()
+        lam = grad.to(out.dtype).expand_as(out).contiguous().clone()
+        cot = _adjoint(psi, lam, ctx.n, ctx.wires, factors)
+        grad_state = grad_factors = None
+        if ctx.needs_input_grad[0]:
+            grad_state = lam if ctx.in_batch == lam.shape[0] else lam.sum(dim=0, keepdim=True)
+        if ctx.needs_input_grad[1]:
+            grad_factors = cot.reshape(factors.shape).to(factors.dtype)
+        return grad_state, grad_factors, None, None
+
+
+def apply_layer(
+    state: torch.Tensor,
+    n: int,
+    wires: Sequence[int],
+    factors: torch.Tensor,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Apply 2x2 ``factors`` on distinct ``wires`` to ``state`` (out of place, differentiable).
+
+    Args:
+        state: ``(B, 2**n)`` complex64/complex128 CPU tensor (``B = 1`` broadcasts against
+            per-sample factors).
+        n: number of qubits.
+        wires: the wires of the factors, distinct.
+        factors: ``(w, 2, 2)`` shared by the batch or ``(B, w, 2, 2)`` per sample; factor ``i``
+            acts on ``wires[i]``.
+
+        out: where to write the result (not recorded by autograd); it may be ``state`` itself
+            (in place) when its batch matches the result's.
+
+    Returns:
+        ``(B, 2**n)``: ``(F_0 (x) F_1 (x) ...) state`` with each factor on its wire.
+    """
+    _check(state, n, "state")
+    wires = tuple(int(w) for w in wires)
+    if torch.is_grad_enabled() and (state.requires_grad or factors.requires_grad):
+        if out is not None:
+            raise ValueError("apply_layer(out=...) is not differentiable; call it under no_grad")
+        return _LayerFunction.apply(state, factors, n, wires)
+    return _apply(state, n, wires, factors, out)
+
+
+def adjoint_layer(
+    psi: torch.Tensor, lam: torch.Tensor, n: int, wires: Sequence[int], factors: torch.Tensor
+) -> torch.Tensor:
+    """One adjoint-sweep step over a layer, in place: ``psi <- U^H psi``, ``lam <- U^H lam``.
+
+    For each wire ``q`` (any order, the factors commute): undo ``F_q`` from ``psi``, take
+    ``cot_q[i, j] = sum lam[.., i, ..] conj(psi[.., j, ..])`` over the other index bits (and the
+    batch, for shared factors) with ``lam`` not yet undone by ``F_q``, then undo ``F_q`` from
+    ``lam``. That is ``sum lam_after psi_before^H`` for the factor, the gradient of
+    ``Re <lam_after|F_q psi_before>`` in torch's convention for complex tensors: with
+    ``lam = O psi`` the gradient of ``<psi|O|psi>`` is twice it
+    (:func:`hqml.sim.fused.adjoint_cotangents` multiplies by 2).
+
+    Args:
+        psi, lam: ``(B, 2**n)`` contiguous CPU tensors of one dtype, updated in place.
+        n, wires, factors: as in :func:`apply_layer` (the factors assumed unitary).
+
+    Returns:
+        ``(w, 2, 2)`` for shared factors (summed over the batch), ``(B, w, 2, 2)`` per sample.
+    """
+    _check(psi, n, "psi")
+    _check(lam, n, "lam")
+    with torch.no_grad():
+        return _adjoint(psi, lam, n, wires, factors)
+
+
+def gather(
+    state: torch.Tensor, index: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``out[b, i] = state[b, index[i]]`` with threads (not differentiable; CPU int64 index;
+    ``out``, if given, must not overlap ``state``)."""
+    lib = _load()
+    _check(state, state.shape[1].bit_length() - 1, "state")
+    if index.dtype != torch.int64 or index.shape != (state.shape[1],):
+        raise ValueError(f"index must be an int64 tensor of shape ({state.shape[1]},)")
+    src = state.detach()
+    stride = 0 if state.shape[0] == 1 or state.stride(0) == 0 else state.shape[1]
+    src = src[:1].contiguous() if stride == 0 else src.contiguous()
+    if out is None:
+        out = torch.empty(state.shape, dtype=state.dtype)
+    elif out.shape != state.shape or out.dtype != state.dtype or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous {tuple(state.shape)} {state.dtype} tensor")
+    idx = index.contiguous()
+    rc = lib.hqml_gather(
+        src.data_ptr(), out.data_ptr(), idx.data_ptr(), state.shape[0], state.shape[1], stride,
+        state.element_size(), torch.get_num_threads(),
+    )  # fmt: skip
+    if rc:
+        raise RuntimeError(f"native gather failed (code {rc})")
+    return out
+
+
+__all__ = ["MIN_QUBITS", "adjoint_layer", "apply_layer", "available", "gather", "usable"]
