@@ -32,6 +32,7 @@ class LayerTape:
     fold_inverse: torch.Tensor | None = None  # (L, D) inverse of the folded permutations
     fold_phases: torch.Tensor | None = None  # (L, D)
     chunks: list = field(default_factory=list)  # [(chunk wires, first factor index)]
+    native: bool = False  # one "layer" step per layer: its cotangents are the factors'
 
 
 @dataclass
@@ -110,6 +111,8 @@ def _layer_gradient(tape: LayerTape, cots: dict[tuple, torch.Tensor], grad: torc
                 c = c * tape.fold_phases.conj()[..., None]
             c = torch.gather(c, -2, tape.fold_inverse[..., None].expand(c.shape))
         cot_f = kron_backward(c, tape.factors)
+    elif tape.native:  # per layer (B?, w, 2, 2) -> (B?, L, w, 2, 2)
+        cot_f = torch.stack([cots[(pos, None)] for pos in range(tape.n_layers)], dim=-4)
     else:
         pieces = []
         for ci, (cw, start) in enumerate(tape.chunks):

@@ -25,6 +25,7 @@ import torch
 
 from ..circuit.circuit import Circuit
 from ..circuit.gates import Gate
+from ..sim import native
 from ..sim.fused import Step
 from ..sim.statevector import kron_factors
 from .chain import GateTape, LayerTape
@@ -314,6 +315,7 @@ def materialize(
         if isinstance(item, Layer):
             groups.setdefault((item.signature, item.batched), []).append(k)
     layer_steps: dict[int, list[Step]] = {}
+    use_native = not plan.dense and native.usable(device, dtype, n)
     for (signature, batched), members in groups.items():
         layers = [plan.items[k] for k in members]
         batched = batched and batched_theta
@@ -335,9 +337,16 @@ def materialize(
         )
         group_tape = None
         if tape is not None and is_param:
-            group_tape = LayerTape(factors, positions, dense, len(members))
+            group_tape = LayerTape(factors, positions, dense, len(members), native=use_native)
             tape.append(group_tape)
-        if dense:
+        if use_native:  # one step per layer: its 2x2 factors, applied by the compiled kernels
+            for pos, k in enumerate(members):
+                step = Step("layer", tuple(wires), factors[..., pos, :, :, :], is_param)
+                step.tag = (group_tape, pos, None)
+                layer_steps[k] = [step]
+                if layers[pos].perm_after is not None:
+                    layer_steps[k].append(_perm_step(layers[pos].perm_after, consts, dtype))
+        elif dense:
             mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype, group_tape)
             for pos, k in enumerate(members):
                 step = Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from . import native
 from .statevector import (
     apply_diagonal,
     apply_inverse_monomial,
@@ -27,10 +28,11 @@ from .statevector import (
 
 @dataclass
 class Step:
-    kind: str  # "matrix" | "diagonal" | "perm" | "monomial"
+    kind: str  # "matrix" | "diagonal" | "perm" | "monomial" | "layer"
     wires: tuple[int, ...]
     # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases);
-    # monomial (perm, phases)
+    # monomial (perm, phases); layer: 2x2 factors (w,2,2)/(B,w,2,2), factor i on wires[i],
+    # applied by the native kernels (hqml.sim.native)
     data: Any
     param: bool = False
     tag: Any = None  # for the caller's chain rule (what built ``data``)
@@ -38,6 +40,8 @@ class Step:
 
 
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
+    if step.kind == "layer":
+        return native.apply_layer(state, n, step.wires, step.data)
     if step.kind == "matrix":
         return apply_matrix(state, n, step.data, step.wires)
     if step.kind == "diagonal":
@@ -64,8 +68,42 @@ def _apply_step_adjoint(state: torch.Tensor, n: int, step: Step, data: Any) -> t
 
 
 def run_steps(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+    if any(s.kind == "layer" for s in steps) and not _records_grad(state, steps):
+        return _run_recycling(state, n, steps)
     for step in steps:
         state = apply_step(state, n, step)
+    return state
+
+
+def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
+    if not torch.is_grad_enabled():
+        return False
+    return state.requires_grad or any(
+        isinstance(s.data, torch.Tensor) and s.data.requires_grad for s in steps
+    )
+
+
+def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+    """``run_steps`` when autograd records nothing: native layers in place and gathers into a
+    spare buffer, so large states are not allocated (and page-faulted in) once per step."""
+    owned = False  # whether ``state`` is ours to overwrite (never the caller's tensor)
+    spare: torch.Tensor | None = None
+    for step in steps:
+        if step.kind == "layer" and owned and state.is_contiguous():
+            fb = step.data.shape[0] if step.data.dim() == 4 else 1
+            if fb in (1, state.shape[0]):
+                native.apply_layer(state, n, step.wires, step.data, out=state)
+                continue
+        if step.kind == "perm" and state.is_contiguous():
+            index, _, phases = step.data
+            if spare is None or spare.shape != state.shape or spare.dtype != state.dtype:
+                spare = None
+            new = native.gather(state, index, out=spare)
+            if phases is not None:
+                new.mul_(phases)
+            spare, state, owned = (state if owned else None), new, True
+            continue
+        state, owned = apply_step(state, n, step), True
     return state
 
 
@@ -127,6 +165,13 @@ def adjoint_cotangents(
     pair = torch.cat([state.expand(bs, -1), lam], dim=0)
     out: list[torch.Tensor] = []
     for step in reversed(steps):
+        if step.kind == "layer":  # in place on the pair (ours: built by cat or a step above)
+            pair = pair.contiguous()
+            cot = native.adjoint_layer(pair[:bs], pair[bs:], n, step.wires, step.data)
+            if step.param:
+                out.append(2 * cot)
+            lam = pair[bs:]
+            continue
         pair = _apply_step_adjoint(pair, n, step, _pair_data(step))
         if step.param:
             out.append(_cotangent(step, n, lam, pair[:bs]))
