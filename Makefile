@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.hqml-installed
 
-.PHONY: setup run demo test bench bench-envs clean
+.PHONY: setup native run demo test bench bench-envs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet -e ".[all]"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) native
+
+# compiled layer kernels (gcc + OpenMP); without a compiler hqml uses its torch kernels
+NATIVE_DIR := src/hqml/sim/native
+$(NATIVE_DIR)/_hqml_kernels.so: $(NATIVE_DIR)/kernels.c $(NATIVE_DIR)/kernels_impl.h
+	$(PYTHON) $(NATIVE_DIR)/build.py
+
+native: $(NATIVE_DIR)/_hqml_kernels.so
 
 # the main job: a hybrid model on 4x4 digits against a classical baseline of the same size
 run: setup
