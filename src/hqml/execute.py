@@ -89,7 +89,17 @@ def _run(
         options["noise_model"] = noise_model
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
-    task = Task(circuit, b.theta, measurement, cdt, shots, _generator(seed), b.varying, options)
+    task = Task(
+        circuit,
+        b.theta,
+        measurement,
+        cdt,
+        shots,
+        _generator(seed),
+        b.varying,
+        options,
+        b.needs_grad,
+    )
     return execute_task(be, task, diff_method, dict(diff_options or {})), b.batched
 
 

@@ -53,6 +53,8 @@ class Task:
     generator: torch.Generator | None = None
     varying: tuple[bool, ...] | None = None  # per column: differs between rows of theta?
     options: dict[str, Any] = field(default_factory=dict)
+    # per column: does the caller need its gradient? (None: every column may)
+    needs_grad: tuple[bool, ...] | None = None
 
     def with_theta(self, theta: torch.Tensor, varying: tuple[bool, ...] | None = None) -> Task:
         return Task(
@@ -64,6 +66,7 @@ class Task:
             self.generator,
             varying,
             self.options,
+            self.needs_grad,
         )
 
 

@@ -15,6 +15,7 @@ from ..sim import measure
 from ..sim.fused import Step, adjoint_cotangents, run_steps
 from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
+from . import small
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .chain import theta_gradient
 from .plan import gate_step, get_plan, materialize
@@ -93,6 +94,8 @@ class StatevectorBackend(Backend):
         return out
 
     def _execute_one(self, task: Task) -> torch.Tensor:
+        if small.usable(task) and not (torch.is_grad_enabled() and task.theta.requires_grad):
+            return self._small_forward(task)[0]
         state = self._final_state(task)
         bs = task.theta.shape[0]
         if state.shape[0] != bs:
@@ -162,7 +165,10 @@ class StatevectorBackend(Backend):
     BACKPROP_BUDGET_BYTES = 2**30
 
     def prefers_backprop(self, task: Task) -> bool:
-        """Backprop when its saved states fit in :attr:`BACKPROP_BUDGET_BYTES`."""
+        """Backprop when its saved states fit in :attr:`BACKPROP_BUDGET_BYTES` (not on small
+        registers, where the NumPy engine's adjoint is several times faster)."""
+        if small.usable(task):
+            return False
         plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
         itemsize = torch.empty((), dtype=task.dtype).element_size()
         saved = (
@@ -175,9 +181,34 @@ class StatevectorBackend(Backend):
         _, saved = self.execute_for_vjp(task)
         return self.finish_vjp(saved, cotangent)
 
+    def _small_forward(self, task: Task, keep: bool = False) -> tuple[torch.Tensor, Any]:
+        theta = task.theta.detach()
+        prog = small.program(task.circuit, task.varying, theta.shape[0] > 1)
+        cdt = small._NP[task.dtype]
+        rdt = np.float32 if cdt == np.complex64 else np.float64
+        theta_np = theta.numpy().astype(rdt, copy=False)
+        state, saved = small.run(prog, theta_np, cdt, keep)
+        meas = small.measure_of(prog, task.measurement, cdt)
+        out, extra = small.measure(meas, state)
+        result = torch.from_numpy(np.ascontiguousarray(out))
+        return result, (("small", task, prog, meas, state, extra, saved, cdt) if keep else None)
+
+    def _small_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        _, task, prog, meas, state, extra, trace, cdt = saved
+        if meas.state:
+            raise ValueError("a state is differentiable by diff_method='backprop' only")
+        cot = cotangent.detach().numpy()
+        if cot.shape[0] != state.shape[0]:
+            cot = np.broadcast_to(cot, (state.shape[0],) + cot.shape[1:])
+        lam = small.cotangent_state(meas, state, extra, cot.astype(state.real.dtype, copy=False))
+        grad = small.gradient(prog, trace, lam, tuple(task.theta.shape), task.needs_grad, cdt)
+        return torch.from_numpy(grad)
+
     def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
         """Forward pass that keeps what the adjoint sweep needs: the final state and the gate
         data with a record of how it was built (for the analytic chain rule to ``theta``)."""
+        if small.usable(task):
+            return self._small_forward(task, keep=True)
         n = task.circuit.n_qubits
         theta = task.theta.detach()
         with torch.no_grad():
@@ -192,6 +223,8 @@ class StatevectorBackend(Backend):
         return out, (task, theta, steps, state)
 
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        if saved[0] == "small":
+            return self._small_vjp(saved, cotangent)
         task, theta, steps, state = saved
         n = task.circuit.n_qubits
         with torch.no_grad():

@@ -26,6 +26,8 @@ class Bindings:
     batched: bool
     batch_size: int
     varying: tuple[bool, ...]  # per column: does it differ between samples?
+    # per column: does it depend on a given tensor that requires grad? (None: unknown)
+    needs_grad: tuple[bool, ...] | None = None
 
 
 class _Compiled:
@@ -45,6 +47,13 @@ class _Compiled:
         self.const_cols, self.const_vals = [], []
         self.generic: list[tuple[int, Expr]] = []
         varying = []
+        arrays = [("input", k) for k in circuit.inputs] + [("weight", k) for k in circuit.weights]
+        position = {a: i for i, a in enumerate(arrays)}
+        # per column, the declared arrays its expression reads (for per-column grad needs)
+        self.sources = [
+            tuple(sorted({position[(s.kind, s.name)] for s in e.symbols()})) for e in exprs
+        ]
+        self._needs: dict[tuple[bool, ...], tuple[bool, ...]] = {}
         for col, e in enumerate(exprs):
             if isinstance(e, Const):
                 self.const_cols.append(col)
@@ -62,6 +71,14 @@ class _Compiled:
         )
         self.identity_order = order == list(range(len(order)))
         self._index_cache: dict[Any, torch.Tensor] = {}
+
+    def needs_grad(self, flags: tuple[bool, ...]) -> tuple[bool, ...]:
+        """Per column: does it read an array whose flag (``requires_grad``) is set?"""
+        out = self._needs.get(flags)
+        if out is None:
+            out = tuple(any(flags[i] for i in src) for src in self.sources)
+            self._needs[flags] = out
+        return out
 
     def flat_index(self, s: Symbol) -> int:
         shape = self.shapes[(s.kind, s.name)]
@@ -201,4 +218,7 @@ def bind_parameters(
             theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
     weights_batched = any(b for _, b, _ in flats_w)
     varying = tuple(v or weights_batched for v in comp.varying)
-    return Bindings(theta=theta, batched=batch is not None, batch_size=B, varying=varying)
+    needs = comp.needs_grad(tuple(given[a].requires_grad for a in declared))
+    return Bindings(
+        theta=theta, batched=batch is not None, batch_size=B, varying=varying, needs_grad=needs
+    )

@@ -1,0 +1,713 @@
+"""Small registers on the CPU: whole-register matrices in NumPy, gradients by an adjoint sweep.
+
+On a few qubits with a batch of samples, a hybrid training step costs what its tensor
+operations cost to dispatch, not arithmetic: a 16 x 16 matrix product is a microsecond of work
+and several microseconds of framework overhead. This engine therefore runs circuits of up to
+:data:`SMALL_MAX_QUBITS` qubits as a short list of dense ``2^n x 2^n`` matrices (one per
+planned layer, with its CNOT ladder folded in; one per other gate) in NumPy, keeping the number
+of operations independent of the number of gates:
+
+- every single-qubit gate of all layers of one signature is built in one vectorised call per
+  gate kind, fused per wire, and Kronecker-multiplied once;
+- the gradient is an adjoint sweep over the few layer matrices, with the matrix cotangents
+  taken to the gate parameters in one pass per layer group: ``dL/dtheta_t = Re sum conj(Kbar)
+  (F_0 x ... x dF_q/dtheta_t x ... x F_{n-1})``, the derivative Kronecker products built for all
+  parameters at once.
+
+Gradients use torch's convention for complex data (``dL = Re sum conj(grad) dz``). The torch
+path (:mod:`hqml.backends.plan`) stays the reference and the one used on CUDA and for backprop.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..circuit.circuit import Circuit
+from ..circuit.gates import Gate
+from ..circuit.observables import PauliSum
+from .base import Expval, Probs, State, Task
+from .plan import GateItem, Layer, Perm, get_plan
+
+SMALL_MAX_QUBITS = 5
+
+_NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
+
+
+def usable(task: Task) -> bool:
+    """Whether :func:`program` can run ``task`` (exact, noiseless, CPU, few qubits)."""
+    return (
+        task.circuit.n_qubits <= SMALL_MAX_QUBITS
+        and task.shots is None
+        and task.theta.device.type == "cpu"
+        and task.dtype in _NP
+        and isinstance(task.measurement, (Expval, Probs, State))
+        and task.options.get("noise_model") is None
+        and os.environ.get("HQML_SMALL", "1") != "0"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# gate matrices in NumPy
+
+
+def _gate_consts(gate: Gate, cdt: Any) -> dict[str, Any]:
+    key = ("small-np", cdt)
+    c = gate._cache.get(key)
+    if c is None:
+        c = {}
+        if gate._fixed is not None:
+            c["fixed"] = gate._fixed.astype(cdt)
+        elif gate.generator is not None:
+            g = gate.generator
+            evals = np.linalg.eigvalsh(g)
+            a = float(abs(evals[-1]))
+            c["G"] = g.astype(cdt)
+            if a > 0 and np.allclose(g @ g, a * a * np.eye(g.shape[0]), atol=1e-12):
+                c["rot"] = (a, np.eye(g.shape[0], dtype=cdt), (-1j * g / a).astype(cdt))
+            else:
+                ev, vecs = np.linalg.eigh(g)
+                c["eig"] = (ev, vecs.astype(cdt))
+        gate._cache[key] = c
+    return c
+
+
+def gate_matrices(gate: Gate, params: np.ndarray, cdt: Any) -> np.ndarray:
+    """``(..., d, d)`` matrices for ``params`` ``(..., p)``."""
+    c = _gate_consts(gate, cdt)
+    if "fixed" in c:
+        return np.broadcast_to(c["fixed"], params.shape[:-1] + c["fixed"].shape)
+    if "rot" in c:  # exp(-i theta G) with G^2 = a^2: cos(a theta) + sin(a theta) (-i G / a)
+        a, eye, k = c["rot"]
+        t = params[..., 0, None, None] * a
+        return np.cos(t) * eye + np.sin(t) * k
+    if "eig" in c:
+        ev, vecs = c["eig"]
+        ph = np.exp(-1j * params[..., 0, None] * ev).astype(cdt)
+        return (vecs * ph[..., None, :]) @ vecs.conj().T
+    out = gate.matrix(torch.from_numpy(np.ascontiguousarray(params)))
+    return out.numpy().astype(cdt, copy=False)
+
+
+def gate_derivatives(gate: Gate, params: np.ndarray, mats: np.ndarray, cdt: Any) -> np.ndarray:
+    """``(..., p, d, d)``: ``dU/dtheta_k`` given the matrices ``mats`` at ``params``."""
+    c = _gate_consts(gate, cdt)
+    if "G" in c:
+        return (-1j * (c["G"] @ mats)).astype(cdt, copy=False)[..., None, :, :]
+    out = gate.derivatives(torch.from_numpy(np.ascontiguousarray(params)))
+    return out.numpy().astype(cdt, copy=False)
+
+
+def kron(factors: np.ndarray) -> np.ndarray:
+    """``F_0 (x) F_1 (x) ...`` over axis ``-3`` of ``(..., m, r, c)`` (factor 0 most
+    significant)."""
+    out = factors[..., 0, :, :]
+    r, c = factors.shape[-2:]
+    for q in range(1, factors.shape[-3]):
+        f = factors[..., q, :, :]
+        out = (out[..., :, None, :, None] * f[..., None, :, None, :]).reshape(
+            out.shape[:-2] + (out.shape[-2] * r, out.shape[-1] * c)
+        )
+    return out
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def kron_backward(cot: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Cotangents ``(..., m, r, c)`` of the factors of ``K = F_0 (x) F_1 (x) ...`` given the
+    cotangent of ``K`` (``dL = Re sum conj(cot) dK``): contract ``cot`` with the conjugates of
+    all factors but one, sharing the partial contractions between the ``m`` results."""
+    m, r, c = factors.shape[-3:]
+    if m == 1:
+        return cot[..., None, :, :]
+    lead = cot.shape[:-2]
+    nl, rc = len(lead), r * c
+    t = cot.reshape(lead + (r,) * m + (c,) * m)
+    order = list(range(nl)) + [nl + x for k in range(m) for x in (k, m + k)]
+    t = t.transpose(order).reshape(lead + (rc**m,))  # pair (row_k, col_k) per factor
+    f = factors.conj().reshape(lead + (m, rc))
+    right = [t]  # right[k]: pairs k.. contracted away, (lead, rc^(m-k)) ... built backwards
+    for k in range(m - 1, 0, -1):
+        right.append(np.matmul(right[-1].reshape(lead + (-1, rc)), f[..., k, :, None])[..., 0])
+    right.reverse()  # right[q]: pairs q+1.. contracted, (lead, rc^(q+1))
+    out = []
+    left = None  # kron of f_0 .. f_{q-1}
+    for q in range(m):
+        rq = right[q]
+        if left is None:
+            out.append(rq)
+        else:
+            out.append(
+                np.matmul(left[..., None, :], rq.reshape(lead + (left.shape[-1], rc)))[..., 0, :]
+            )
+        fq = f[..., q, :]
+        left = fq if left is None else (left[..., :, None] * fq[..., None, :]).reshape(lead + (-1,))
+    return np.stack(out, axis=-2).reshape(lead + (m, r, c))
+
+
+# --------------------------------------------------------------------------------------------
+# the compiled program
+
+
+@dataclass
+class _Source:
+    """Slots of one gate kind inside a layer group."""
+
+    gate: Gate
+    pos: np.ndarray  # (m, 3): layer, depth, wire of each slot
+    cols: np.ndarray  # (m, p) theta columns (p = 0 for fixed gates)
+    batched: bool
+
+
+@dataclass
+class _Group:
+    """Single-qubit layers of one signature: ``M_l = fold_l(kron_q F_{l,q})`` with
+    ``F_{l,q} = G_{l,D-1,q} ... G_{l,0,q}`` (slots past a wire's run are identities)."""
+
+    members: list[int]
+    batched: bool
+    depth: int
+    n: int
+    sources: list[_Source]
+    table: np.ndarray  # (L, D, n): slot index into the concatenated sources (+ identity last)
+    fold: np.ndarray | None  # (L, d) row gather of each layer's folded permutation
+    unfold: np.ndarray | None  # (L, d) its inverse
+    columns: frozenset[int]
+    # parameter slots, in the order the sources' derivatives concatenate
+    ps_l: np.ndarray
+    ps_j: np.ndarray
+    ps_q: np.ndarray
+    ps_col: np.ndarray
+    ps_flat: np.ndarray  # flat (l, j, q) slot index
+    # every slot a rotation exp(-i a theta G) (identities as theta = 0): one vectorised build
+    rot: tuple | None = None  # (cols (S,), a (S,), K (S, 2, 2) = -i G / a)
+    first: bool = False  # one layer acting on |0...0>: only the first columns are built
+
+
+@dataclass
+class _Gate:
+    op: int
+    gate: Gate
+    cols: np.ndarray  # (p,)
+    batched: bool
+    rows: np.ndarray  # (a, b, rest) full-register row index of entry (a, b)
+    cols_full: np.ndarray
+
+
+@dataclass
+class _Perm:
+    index: np.ndarray
+    inverse: np.ndarray
+
+
+@dataclass
+class SmallProgram:
+    n: int
+    items: list[Any]  # ("group", g, k) | _Gate | _Perm in circuit order
+    groups: list[_Group]
+    n_params: int
+    measures: dict[Any, Any] = field(default_factory=dict)
+
+
+def program(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) -> SmallProgram:
+    """The compiled program (cached per circuit structure and batch pattern)."""
+    key = ("small", varying, batched)
+    prog = circuit._cache.get(key)
+    if prog is None:
+        prog = _compile(circuit, varying, batched)
+        circuit._cache[key] = prog
+    return prog
+
+
+def _compile(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) -> SmallProgram:
+    plan = get_plan(circuit, varying, batched)
+    n, d = circuit.n_qubits, 2**circuit.n_qubits
+    plan_items: list[Any] = []
+    for item in plan.items:
+        plan_items.extend(
+            _split(circuit, item, plan.columns, varying, batched)
+            if isinstance(item, Layer)
+            else [item]
+        )
+    by_sig: dict[tuple, list[int]] = {}
+    for k, item in enumerate(plan_items):
+        if isinstance(item, Layer):
+            by_sig.setdefault((item.signature, item.batched), []).append(k)
+    groups: list[_Group] = []
+    where: dict[int, tuple[int, int]] = {}
+    for (_, is_batched), members in by_sig.items():
+        layers: list[Layer] = [plan_items[k] for k in members]
+        for pos, k in enumerate(members):
+            where[k] = (len(groups), pos)
+        groups.append(_compile_group(circuit, plan.columns, layers, members, is_batched, n, d))
+    items: list[Any] = []
+    for k, item in enumerate(plan_items):
+        if isinstance(item, Layer):
+            items.append(("group",) + where[k])
+        elif isinstance(item, Perm):
+            items.append(_Perm(item.index, item.inverse_index))
+        else:
+            assert isinstance(item, GateItem)
+            op = circuit.ops[item.op]
+            items.append(_compile_gate(op, plan.columns[item.op], item.op, item.batched, n))
+    if items and isinstance(items[0], tuple) and len(groups[items[0][1]].members) == 1:
+        groups[items[0][1]].first = True
+    n_params = sum(len(c) for c in plan.columns)
+    return SmallProgram(n, items, groups, n_params)
+
+
+def _split(
+    circuit: Circuit,
+    layer: Layer,
+    columns: list[tuple[int, ...]],
+    varying: tuple[bool, ...] | None,
+    batched: bool,
+) -> list[Layer]:
+    """A per-sample layer as (per-sample part, shared part): on each wire the run splits after
+    its last per-sample gate, so the weights that follow an encoding join the shared layers
+    (their gradient then costs nothing per sample)."""
+    if not layer.batched:
+        return [layer]
+
+    def per_sample(i: int) -> bool:
+        return batched and any(varying is None or varying[c] for c in columns[i])
+
+    head: dict[int, list[int]] = {}
+    tail: dict[int, list[int]] = {}
+    for q, run in layer.runs.items():
+        cut = max((j + 1 for j, i in enumerate(run) if per_sample(i)), default=0)
+        if cut:
+            head[q] = run[:cut]
+        if run[cut:]:
+            tail[q] = run[cut:]
+    if not tail:
+        return [layer]
+
+    def signature(runs: dict[int, list[int]]) -> tuple:
+        return tuple((q, tuple(circuit.ops[i].gate for i in runs[q])) for q in sorted(runs))
+
+    return [
+        Layer(head, True, signature(head)),
+        Layer(tail, False, signature(tail), layer.perm_after),
+    ]
+
+
+def _compile_group(
+    circuit: Circuit,
+    columns: list[tuple[int, ...]],
+    layers: list[Layer],
+    members: list[int],
+    batched: bool,
+    n: int,
+    d: int,
+) -> _Group:
+    depth = max(len(run) for run in layers[0].runs.values())
+    shape = (len(layers), depth, n)
+    slots: dict[Gate, list[tuple[int, int, int, tuple[int, ...]]]] = {}
+    for li, layer in enumerate(layers):
+        for q, run in layer.runs.items():
+            for j, op_index in enumerate(run):
+                gate = circuit.ops[op_index].gate
+                slots.setdefault(gate, []).append((li, j, q, columns[op_index]))
+    sources, table = [], np.full(shape, -1, dtype=np.int64)
+    offset = 0
+    ps: list[np.ndarray] = []
+    ps_col: list[np.ndarray] = []
+    for gate, entries in slots.items():
+        pos = np.asarray([e[:3] for e in entries], dtype=np.int64)
+        cols = np.asarray([e[3] for e in entries], dtype=np.int64).reshape(len(entries), -1)
+        table[pos[:, 0], pos[:, 1], pos[:, 2]] = offset + np.arange(len(entries))
+        offset += len(entries)
+        sources.append(_Source(gate, pos, cols, batched))
+        for pi in range(cols.shape[1]):
+            ps.append(pos)
+            ps_col.append(cols[:, pi])
+    table[table < 0] = offset  # identity
+    fold = unfold = None
+    perms = [layer.perm_after for layer in layers]
+    if any(p is not None for p in perms):
+        fold = np.stack([np.arange(d) if p is None else p.index for p in perms])
+        unfold = np.argsort(fold, axis=1)
+    pos_all = np.concatenate(ps) if ps else np.zeros((0, 3), dtype=np.int64)
+    col_all = np.concatenate(ps_col) if ps_col else np.zeros(0, dtype=np.int64)
+    flat = np.ravel_multi_index((pos_all[:, 0], pos_all[:, 1], pos_all[:, 2]), shape)
+    g = _Group(
+        members,
+        batched,
+        depth,
+        n,
+        sources,
+        table,
+        fold,
+        unfold,
+        frozenset(int(c) for c in col_all),
+        pos_all[:, 0],
+        pos_all[:, 1],
+        pos_all[:, 2],
+        col_all,
+        flat,
+    )
+    rot = [_rotation(s.gate) for s in sources]
+    if sources and all(r is not None for r in rot):
+        size = int(np.prod(shape))
+        cols_flat = np.zeros(size, dtype=np.int64)
+        a_flat = np.zeros(size)
+        k_flat = np.zeros((size, 2, 2), dtype=np.complex128)
+        for src, (a, k) in zip(sources, rot, strict=True):
+            f = np.ravel_multi_index((src.pos[:, 0], src.pos[:, 1], src.pos[:, 2]), shape)
+            cols_flat[f], a_flat[f], k_flat[f] = src.cols[:, 0], a, k
+        g.rot = (cols_flat, a_flat, k_flat)
+    return g
+
+
+def _rotation(gate: Gate) -> tuple[float, np.ndarray] | None:
+    """``(a, -i G / a)`` for a one-qubit ``exp(-i theta G)`` with ``G^2 = a^2``."""
+    if gate.num_wires != 1 or gate.generator is None:
+        return None
+    c = _gate_consts(gate, np.complex128)
+    if "rot" not in c:
+        return None
+    a, _, k = c["rot"]
+    return a, k
+
+
+def _compile_gate(op: Any, cols: tuple[int, ...], index: int, batched: bool, n: int) -> _Gate:
+    k = len(op.wires)
+    others = [w for w in range(n) if w not in op.wires]
+    a = np.arange(2**k)
+    rest = np.arange(2 ** (n - k))
+
+    def compose(sub: np.ndarray, r: np.ndarray) -> np.ndarray:
+        full = np.zeros(np.broadcast(sub, r).shape, dtype=np.int64)
+        for i, w in enumerate(op.wires):
+            full |= ((sub >> (k - 1 - i)) & 1) << (n - 1 - w)
+        for i, w in enumerate(others):
+            full |= ((r >> (n - k - 1 - i)) & 1) << (n - 1 - w)
+        return full
+
+    rows = compose(a[:, None, None], rest[None, None, :]) + 0 * a[None, :, None]
+    cols_full = compose(a[None, :, None], rest[None, None, :]) + 0 * a[:, None, None]
+    return _Gate(index, op.gate, np.asarray(cols, dtype=np.int64), batched, rows, cols_full)
+
+
+# --------------------------------------------------------------------------------------------
+# running
+
+
+def _consts(g: _Group, cdt: Any) -> dict[str, Any]:
+    c = g.__dict__.setdefault("_np", {}).get(cdt)
+    if c is None:
+        rdt = np.float32 if cdt == np.complex64 else np.float64
+        c = {"eye": np.eye(2, dtype=cdt)}
+        if g.rot is not None:
+            cols, a, k = g.rot
+            c["a"], c["k"] = a.astype(rdt), k.astype(cdt)
+            c["a_ps"] = c["a"][g.ps_flat, None, None]
+            c["k_ps"] = c["k"][g.ps_flat]
+        g._np[cdt] = c
+    return c
+
+
+def _group_forward(g: _Group, theta: np.ndarray, cdt: Any, n: int) -> tuple:
+    """Layer matrices ``(B?, L, d, d)`` (first columns only for a ``first`` group) and what the
+    gradient needs."""
+    lead = (theta.shape[0],) if g.batched else ()
+    rows = theta if g.batched else theta[0]
+    c = _consts(g, cdt)
+    shape = lead + (len(g.members), g.depth, n, 2, 2)
+    if g.rot is not None:
+        t = rows[..., g.rot[0]] * c["a"]
+        cos, sin = np.cos(t), np.sin(t)
+        mats = (cos[..., None, None] * c["eye"] + sin[..., None, None] * c["k"]).reshape(shape)
+        extra: Any = (cos, sin)
+    else:
+        parts, params = [], []
+        for s in g.sources:
+            p = rows[..., s.cols]  # (B?, m, p)
+            m = gate_matrices(s.gate, p, cdt)
+            if m.shape[:-2] != lead + (len(s.pos),):
+                m = np.broadcast_to(m, lead + (len(s.pos), 2, 2))
+            parts.append(m)
+            params.append(p)
+        parts.append(np.broadcast_to(c["eye"], lead + (1, 2, 2)))
+        mats = np.concatenate(parts, axis=-3)[..., g.table, :, :]  # (B?, L, D, n, 2, 2)
+        extra = (parts, params)
+    acc = mats[..., 0, :, :, :]
+    prefix = [acc]  # prefix[j] = G_j ... G_0
+    for j in range(1, g.depth):
+        acc = mats[..., j, :, :, :] @ acc
+        prefix.append(acc)
+    factors = acc  # (B?, L, n, 2, 2)
+    k = kron(factors[..., :1] if g.first else factors)  # (B?, L, d, d) or (B?, L, d, 1)
+    if g.fold is not None:
+        k = k[..., np.arange(len(g.members))[:, None], g.fold, :]
+    return k, (mats, prefix, extra)
+
+
+def _group_gradient(g: _Group, saved: tuple, cot: np.ndarray, grad: np.ndarray, cdt: Any) -> None:
+    """``cot``: cotangents of the layer matrices ``(B?, L, d, d)``; writes ``grad`` columns."""
+    mats, prefix, extra = saved
+    if len(g.ps_col) == 0:
+        return
+    if g.unfold is not None:
+        cot = cot[..., np.arange(len(g.members))[:, None], g.unfold, :]
+    factors = prefix[-1]
+    c = _consts(g, cdt)
+    if g.rot is not None:  # d/dtheta (cos + sin K) = a (cos K - sin)
+        cos, sin = extra
+        cp, sp = cos[..., g.ps_flat, None, None], sin[..., g.ps_flat, None, None]
+        dg = c["a_ps"] * (cp * c["k_ps"] - sp * c["eye"])
+    else:
+        parts, params = extra
+        ders = []
+        for s, m, p in zip(g.sources, parts, params, strict=False):
+            if s.cols.shape[1]:
+                der = gate_derivatives(s.gate, p, m, cdt)  # (B?, m, p, 2, 2)
+                ders.extend(der[..., pi, :, :] for pi in range(s.cols.shape[1]))
+        dg = np.concatenate(ders, axis=-3)
+    if g.depth > 1:  # dF = (G_{D-1} .. G_{j+1}) dG_j (G_{j-1} .. G_0)
+        suffix = [None] * g.depth
+        acc = None
+        for j in range(g.depth - 1, 0, -1):
+            acc = mats[..., j, :, :, :] if acc is None else acc @ mats[..., j, :, :, :]
+            suffix[j - 1] = acc
+        eye = np.broadcast_to(c["eye"], factors.shape)
+        pre = np.stack([eye] + prefix[:-1], axis=-4)  # (B?, L, D, n, 2, 2)
+        suf = np.stack(suffix[:-1] + [eye], axis=-4)
+        dg = suf[..., g.ps_l, g.ps_j, g.ps_q, :, :] @ dg @ pre[..., g.ps_l, g.ps_j, g.ps_q, :, :]
+    cot_f = kron_backward(cot, factors[..., :1] if g.first else factors)  # (B?, L, n, 2, c)
+    if g.first:
+        dg = dg[..., :1]
+    values = (cot_f[..., g.ps_l, g.ps_q, :, :].conj() * dg).real.sum(axis=(-1, -2))
+    if g.batched:
+        grad[:, g.ps_col] = values
+    else:
+        grad[0, g.ps_col] = values
+
+
+def _gate_forward(gi: _Gate, theta: np.ndarray, cdt: Any, d: int) -> tuple:
+    rows = theta if gi.batched else theta[0]
+    p = rows[..., gi.cols]
+    m = gate_matrices(gi.gate, p, cdt)
+    full = np.zeros(m.shape[:-2] + (d, d), dtype=cdt)
+    full[..., gi.rows, gi.cols_full] = m[..., :, :, None]
+    return full, (p, m)
+
+
+def _gate_gradient(gi: _Gate, saved: tuple, cot: np.ndarray, grad: np.ndarray, cdt: Any) -> None:
+    p, m = saved
+    if len(gi.cols) == 0:
+        return
+    reduced = cot[..., gi.rows, gi.cols_full].sum(axis=-1)  # (B?, a, b)
+    der = gate_derivatives(gi.gate, p, m, cdt)  # (B?, p, a, b)
+    values = (reduced[..., None, :, :].conj() * der).real.sum(axis=(-1, -2))
+    if gi.batched:
+        grad[:, gi.cols] = values
+    else:
+        grad[0, gi.cols] = values
+
+
+def _apply(state: np.ndarray | None, mat: np.ndarray, d: int) -> np.ndarray:
+    batched = mat.ndim == 3
+    if state is None:  # acting on |0...0>: the first column
+        return mat[..., :, 0] if batched else mat[None, :, 0]
+    if batched:
+        return np.matmul(mat, state[..., None])[..., 0]
+    return state @ mat.T
+
+
+def _apply_adjoint(lam: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    if mat.ndim == 3:
+        return np.matmul(lam[:, None, :], mat.conj())[:, 0, :]
+    return lam @ mat.conj()
+
+
+def _outer(lam: np.ndarray, phi: np.ndarray | None, d: int, batched: bool) -> np.ndarray:
+    """``2 sum_b lam_b phi_b^H`` (or per sample when ``batched``); ``phi=None`` is |0>."""
+    if phi is None:
+        out = np.zeros(lam.shape + (d,) if batched else (d, d), dtype=lam.dtype)
+        out[..., 0] = 2 * lam if batched else 2 * lam.sum(axis=0)
+        return out
+    if batched:
+        return 2 * lam[:, :, None] * phi.conj()[:, None, :]
+    if phi.shape[0] == 1:
+        return 2 * np.outer(lam.sum(axis=0), phi[0].conj())
+    return 2 * lam.T @ phi.conj()
+
+
+def run(prog: SmallProgram, theta: np.ndarray, cdt: Any, keep: bool = False) -> tuple:
+    """The final state ``(B, d)`` and, with ``keep``, what :func:`gradient` needs."""
+    d = 2**prog.n
+    group_out = [_group_forward(g, theta, cdt, prog.n) for g in prog.groups]
+    state: np.ndarray | None = None  # None: |0...0>, not built until a permutation needs it
+    trace = []
+    for item in prog.items:
+        if isinstance(item, _Perm):
+            if state is None:
+                state = np.zeros((1, d), dtype=cdt)
+                state[0, 0] = 1
+            state = state[:, item.index]
+            trace.append((item, None, None))
+            continue
+        if isinstance(item, tuple):
+            _, gi, pos = item
+            mat = group_out[gi][0][..., pos, :, :]
+            trace.append((item, state, mat))
+        else:
+            mat, saved = _gate_forward(item, theta, cdt, d)
+            trace.append((item, state, (mat, saved)))
+        state = _apply(state, mat, d)
+    if state is None:
+        state = np.zeros((1, d), dtype=cdt)
+        state[0, 0] = 1
+    if state.shape[0] != theta.shape[0]:
+        state = np.broadcast_to(state, (theta.shape[0], d))
+    return state, ((group_out, trace) if keep else None)
+
+
+def gradient(
+    prog: SmallProgram,
+    saved: tuple,
+    lam: np.ndarray,
+    theta_shape: tuple[int, int],
+    needs: tuple[bool, ...] | None,
+    cdt: Any,
+) -> np.ndarray:
+    """``dL/dtheta`` ``(B, P)`` for the cotangent state ``lam = dL/dpsi^*`` (without the 2)."""
+    group_out, trace = saved
+    d = 2**prog.n
+    rdt = np.float32 if cdt == np.complex64 else np.float64
+    grad = np.zeros(theta_shape, dtype=rdt)
+
+    def wanted(cols: Any) -> bool:
+        return needs is None or any(needs[int(c)] for c in cols)
+
+    # the last item whose parameters are wanted: the sweep stops there
+    last = -1
+    for i, (item, _, _) in enumerate(trace):
+        if isinstance(item, tuple) and wanted(prog.groups[item[1]].columns):
+            last = i
+            break
+        if isinstance(item, _Gate) and len(item.cols) and wanted(item.cols):
+            last = i
+            break
+    if last < 0:
+        return grad
+    group_cots: dict[int, list] = {}
+    for i in range(len(trace) - 1, last - 1, -1):
+        item, phi, mat = trace[i]
+        if isinstance(item, _Perm):
+            lam = lam[:, item.inverse]
+            continue
+        if isinstance(item, tuple):
+            g = prog.groups[item[1]]
+            if wanted(g.columns):
+                cots = group_cots.setdefault(item[1], [None] * len(g.members))
+                if g.first:  # the cotangent's only nonzero column
+                    cots[item[2]] = 2 * (lam[..., None] if g.batched else lam.sum(axis=0)[:, None])
+                else:
+                    cots[item[2]] = _outer(lam, phi, d, mat.ndim == 3)
+        else:
+            full, gsaved = mat
+            if len(item.cols) and wanted(item.cols):
+                _gate_gradient(item, gsaved, _outer(lam, phi, d, full.ndim == 3), grad, cdt)
+            mat = full
+        if i > last:
+            lam = _apply_adjoint(lam, mat)
+    for gi, cots in group_cots.items():
+        g = prog.groups[gi]
+        present = next(c for c in cots if c is not None)
+        filled = [np.zeros_like(present) if c is None else c for c in cots]
+        _group_gradient(g, group_out[gi][1], np.stack(filled, axis=-3), grad, cdt)
+    return grad
+
+
+# --------------------------------------------------------------------------------------------
+# measurements
+
+
+def _pauli_matrix(word: tuple, n: int, cdt: Any) -> np.ndarray:
+    single = {
+        "X": np.array([[0, 1], [1, 0]]),
+        "Y": np.array([[0, -1j], [1j, 0]]),
+        "Z": np.array([[1, 0], [0, -1]]),
+    }
+    ops = dict(word)
+    out = np.ones((1, 1), dtype=cdt)
+    for w in range(n):
+        out = np.kron(out, single[ops[w]] if w in ops else np.eye(2))
+    return out.astype(cdt)
+
+
+@dataclass
+class Measure:
+    """A measurement as ``diag`` (real ``(d, K)``: values ``|psi|^2 @ diag``) or ``dense``
+    (Hermitian ``(K, d, d)``)."""
+
+    diag: np.ndarray | None = None
+    dense: np.ndarray | None = None
+    state: bool = False
+
+
+def measure_of(prog: SmallProgram, m: Any, cdt: Any) -> Measure:
+    from .statevector import observable_terms
+
+    if isinstance(m, State):
+        return Measure(state=True)
+    n, d = prog.n, 2**prog.n
+    rdt = np.float32 if cdt == np.complex64 else np.float64
+    if isinstance(m, Probs):
+        key: Any = ("probs", m.wires, rdt)
+    else:
+        key = ("expval", tuple(tuple(sorted(o.terms.items())) for o in m.observables), rdt)
+    out = prog.measures.get(key)
+    if out is not None:
+        return out
+    if isinstance(m, Probs):
+        idx = np.arange(d)
+        sub = np.zeros(d, dtype=np.int64)
+        for i, w in enumerate(m.wires):
+            sub |= ((idx >> (n - 1 - w)) & 1) << (len(m.wires) - 1 - i)
+        diag = np.zeros((d, 2 ** len(m.wires)), dtype=rdt)
+        diag[idx, sub] = 1
+        out = Measure(diag=diag)
+    else:
+        obs: tuple[PauliSum, ...] = m.observables
+        words, coeffs = observable_terms(obs)
+        if all(p == "Z" for word in words for _, p in word):
+            idx = np.arange(d)
+            signs = np.ones((d, len(words)))
+            for t, word in enumerate(words):
+                parity = np.zeros(d, dtype=np.int64)
+                for w, _ in word:
+                    parity ^= (idx >> (n - 1 - w)) & 1
+                signs[:, t] = 1 - 2 * parity
+            out = Measure(diag=(signs @ coeffs).astype(rdt))
+        else:
+            mats = np.stack([_pauli_matrix(word, n, np.complex128) for word in words])
+            out = Measure(dense=np.einsum("tij,tk->kij", mats, coeffs).astype(cdt))
+    prog.measures[key] = out
+    return out
+
+
+def measure(meas: Measure, state: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Values ``(rows, K)`` (or the state) and what :func:`cotangent_state` needs."""
+    if meas.state:
+        return state, None
+    if meas.diag is not None:
+        probs = state.real**2 + state.imag**2
+        return probs @ meas.diag, None
+    o_psi = np.einsum("kij,bj->bki", meas.dense, state)
+    return np.einsum("bi,bki->bk", state.conj(), o_psi).real, o_psi
+
+
+def cotangent_state(meas: Measure, state: np.ndarray, extra: Any, cot: np.ndarray) -> np.ndarray:
+    """``O psi`` for the Hermitian ``O = sum_k cot_k O_k`` the cotangent weighs."""
+    if meas.diag is not None:
+        return state * (cot @ meas.diag.T)
+    return np.einsum("bk,bki->bi", cot.astype(extra.dtype), extra)

@@ -1,0 +1,131 @@
+"""The NumPy engine for small registers: states against dense matrix algebra, gradients against
+torch autograd on the reference torch path and against central differences."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_circuit
+
+import hqml
+from hqml.backends import small
+from hqml.circuit.observables import PauliSum
+from hqml.testing import reference_state
+
+
+def _obs(rng, n):
+    return [
+        PauliSum.from_list(
+            [("".join(rng.choice(list("IXYZ"), n)), float(rng.normal())) for _ in range(3)]
+        ),
+        hqml.Z(0) @ hqml.Z(n - 1) if n > 1 else hqml.Z(0),
+    ]
+
+
+def _dense_expval(psi, obs, n):
+    return float(np.real(psi.conj() @ obs.to_matrix(n) @ psi))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_states_and_expectations_match_dense_algebra(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, small.SMALL_MAX_QUBITS + 1))
+    c = random_circuit(rng, n, int(rng.integers(1, 18)))
+    x = rng.uniform(-2, 2, (3, 3))
+    w = rng.uniform(-2, 2, 4)
+    obs = _obs(rng, n)
+    dtype = torch.complex128 if seed % 2 else torch.complex64
+    tol = 1e-10 if dtype == torch.complex128 else 2e-5
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    kw = {
+        "inputs": {"x": torch.tensor(x, dtype=real)},
+        "weights": {"w": torch.tensor(w, dtype=real)},
+        "dtype": dtype,
+    }
+    states = hqml.state(c, **kw).numpy()
+    values = hqml.expval(c, obs, **kw).numpy()
+    wires = [int(v) for v in rng.permutation(n)[: max(1, n - 1)]]
+    probs = hqml.probs(c, wires=wires, **kw).numpy()
+    for b in range(3):
+        ref = reference_state(c, {"x": x[b]}, {"w": w})
+        np.testing.assert_allclose(states[b], ref, atol=tol)
+        for k, o in enumerate(obs):
+            assert values[b, k] == pytest.approx(_dense_expval(ref, o, n), abs=tol * 10)
+        full = np.abs(ref.reshape((2,) * n)) ** 2
+        marg = full.sum(axis=tuple(i for i in range(n) if i not in wires))
+        marg = np.transpose(marg, np.argsort(np.argsort(wires)))
+        np.testing.assert_allclose(probs[b], marg.reshape(-1), atol=tol * 10)
+
+
+def _grads(c, obs, x, w, method, x_grad=True):
+    x = x.clone().requires_grad_(x_grad)
+    w = w.clone().requires_grad_(True)
+    v = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, diff_method=method)
+    (v * torch.linspace(-1, 2, v.numel(), dtype=v.dtype).reshape(v.shape)).sum().backward()
+    return v.detach(), x.grad, w.grad
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_gradients_match_torch_autograd(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(1, small.SMALL_MAX_QUBITS + 1))
+    c = random_circuit(rng, n, int(rng.integers(2, 18)))
+    obs = _obs(rng, n)
+    x = torch.tensor(rng.uniform(-2, 2, (4, 3)), dtype=torch.float64)
+    w = torch.tensor(rng.uniform(-2, 2, 4), dtype=torch.float64)
+    ref = _grads(c, obs, x, w, "backprop")  # the torch path, differentiated by autograd
+    got = _grads(c, obs, x, w, "adjoint")  # the NumPy engine
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+    # inputs without grad: only the weights' gradient is computed, and it is the same
+    _, gx, gw = _grads(c, obs, x, w, "adjoint", x_grad=False)
+    assert gx is None
+    np.testing.assert_allclose(gw.numpy(), ref[2].numpy(), atol=1e-10)
+
+
+def test_layered_model_gradient_against_central_differences():
+    """The W1 shape (encoding, then [RY RZ; CNOT ring] layers) in complex64 and complex128."""
+    rng = np.random.default_rng(7)
+    n, layers = 4, 3
+    c = hqml.Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    obs = [hqml.Z(i) for i in range(n)]
+    x = torch.tensor(rng.uniform(0, np.pi, (8, n)))
+    w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))
+
+    def loss(w, dtype=torch.complex128):
+        e = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=dtype)
+        return (e**2).sum(dim=1).mean()
+
+    h = 1e-6
+    numeric = np.zeros_like(w0)
+    for idx in np.ndindex(w0.shape):
+        wp, wm = w0.copy(), w0.copy()
+        wp[idx] += h
+        wm[idx] -= h
+        numeric[idx] = (float(loss(torch.tensor(wp))) - float(loss(torch.tensor(wm)))) / (2 * h)
+    for dtype, tol in ((torch.complex128, 1e-7), (torch.complex64, 1e-4)):
+        real = torch.float64 if dtype == torch.complex128 else torch.float32
+        w = torch.tensor(w0, dtype=real, requires_grad=True)
+        loss(w, dtype).backward()
+        np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=tol)
+
+
+def test_engine_is_used_and_can_be_switched_off(monkeypatch):
+    c = hqml.Circuit(2).ry(0.3, 0).cx(0, 1)
+    calls = []
+    real_run = small.run
+    monkeypatch.setattr(small, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    on = hqml.expval(c, hqml.Z(1))
+    assert calls
+    monkeypatch.setenv("HQML_SMALL", "0")
+    calls.clear()
+    off = hqml.expval(c, hqml.Z(1))
+    assert not calls
+    assert float(on) == pytest.approx(float(off), abs=1e-6) == pytest.approx(np.cos(0.3), 1e-6)
