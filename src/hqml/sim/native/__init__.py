@@ -14,10 +14,10 @@ Example:
     >>> import torch
     >>> from hqml.sim import native
     >>> h = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / 2**0.5
-    >>> psi = torch.zeros(1, 4, dtype=torch.complex128); psi[0, 0] = 1
-    >>> out = native.apply_layer(psi, 2, [0, 1], torch.stack([h, h])) if native.available() else psi.new_full((1, 4), 0.5)
-    >>> torch.allclose(out, torch.full((1, 4), 0.5, dtype=torch.complex128))
-    True
+    >>> psi = torch.zeros(1, 4, dtype=torch.complex128)
+    >>> psi[0, 0] = 1
+    >>> native.apply_layer(psi, 2, [0, 1], torch.stack([h, h])).real  # doctest: +SKIP
+    tensor([[0.5000, 0.5000, 0.5000, 0.5000]], dtype=torch.float64)
 """
 
 from __future__ import annotations
@@ -82,10 +82,7 @@ def available() -> bool:
 def usable(device: torch.device | str, dtype: torch.dtype, n: int) -> bool:
     """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path."""
     return (
-        n >= MIN_QUBITS
-        and torch.device(device).type == "cpu"
-        and dtype in _DTYPES
-        and available()
+        n >= MIN_QUBITS and torch.device(device).type == "cpu" and dtype in _DTYPES and available()
     )
 
 
