@@ -129,3 +129,22 @@ def test_engine_is_used_and_can_be_switched_off(monkeypatch):
     off = hqml.expval(c, hqml.Z(1))
     assert not calls
     assert float(on) == pytest.approx(float(off), abs=1e-6) == pytest.approx(np.cos(0.3), 1e-6)
+
+
+def test_large_batches_of_per_sample_layers_use_the_torch_path(monkeypatch):
+    rng = np.random.default_rng(3)
+    c = hqml.Circuit(3)
+    x = c.input("x", 3)
+    for layer in range(2):
+        for i in range(3):
+            c.ry(x[i] * (layer + 1), i)
+        c.cx(0, 1).cx(1, 2)
+    xs = torch.tensor(rng.uniform(-1, 1, (40, 3)))
+    monkeypatch.setattr(small, "SMALL_MAX_ELEMENTS", 40 * 64)  # room for one layer per sample
+    calls = []
+    real_run = small.run
+    monkeypatch.setattr(small, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    out = hqml.expval(c, hqml.Z(2), inputs={"x": xs})
+    assert not calls
+    ref = [_dense_expval(reference_state(c, {"x": xs[b].numpy()}), hqml.Z(2), 3) for b in range(40)]
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-10)

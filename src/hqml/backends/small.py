@@ -34,6 +34,8 @@ from .base import Expval, Probs, State, Task
 from .plan import GateItem, Layer, Perm, get_plan
 
 SMALL_MAX_QUBITS = 5
+# per-sample matrices held at once (elements): beyond, the torch path's chunked layers win
+SMALL_MAX_ELEMENTS = 2**23
 
 _NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
 
@@ -48,6 +50,10 @@ def usable(task: Task) -> bool:
         and isinstance(task.measurement, (Expval, Probs, State))
         and task.options.get("noise_model") is None
         and os.environ.get("HQML_SMALL", "1") != "0"
+        and task.theta.shape[0]
+        * program(task.circuit, task.varying, task.theta.shape[0] > 1).per_sample
+        * 4**task.circuit.n_qubits
+        <= SMALL_MAX_ELEMENTS
     )
 
 
@@ -211,6 +217,7 @@ class SmallProgram:
     items: list[Any]  # ("group", g, k) | _Gate | _Perm in circuit order
     groups: list[_Group]
     n_params: int
+    per_sample: int  # per-sample d x d matrices the program builds (per row of theta)
     measures: dict[Any, Any] = field(default_factory=dict)
 
 
@@ -258,7 +265,10 @@ def _compile(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) 
     if items and isinstance(items[0], tuple) and len(groups[items[0][1]].members) == 1:
         groups[items[0][1]].first = True
     n_params = sum(len(c) for c in plan.columns)
-    return SmallProgram(n, items, groups, n_params)
+    per_sample = sum(len(g.members) for g in groups if g.batched and not g.first) + sum(
+        1 for it in items if isinstance(it, _Gate) and it.batched
+    )
+    return SmallProgram(n, items, groups, n_params, per_sample)
 
 
 def _split(
