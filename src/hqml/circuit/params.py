@@ -70,6 +70,8 @@ class _Compiled:
             np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
         )
         self.identity_order = order == list(range(len(order)))
+        # every column is the flat value at its own position: theta is the flat layout itself
+        self.is_flat = self.n_params == pos and self.simple_idx == list(range(pos))
         self._index_cache: dict[Any, torch.Tensor] = {}
 
     def needs_grad(self, flags: tuple[bool, ...]) -> tuple[bool, ...]:
@@ -191,6 +193,14 @@ def bind_parameters(
         cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
     flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
 
+    if comp.is_flat and comp.identity_order:
+        return Bindings(
+            theta=flat,
+            batched=batch is not None,
+            batch_size=B,
+            varying=tuple(v or any(b for _, b, _ in flats_w) for v in comp.varying),
+            needs_grad=comp.needs_grad(tuple(given[a].requires_grad for a in declared)),
+        )
     parts = []
     if comp.simple_cols:
         parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
