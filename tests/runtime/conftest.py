@@ -88,3 +88,18 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_server(tmp_path_factory: pytest.TempPathFactory):
+    """A service whose jobs run on Ray actors (a local Ray with 2 CPUs, started by the server)."""
+    pytest.importorskip("ray")
+    tmp = tmp_path_factory.mktemp("raysvc")
+    srv = ServerProcess(tmp / "jobs.db", executor="ray", ray_workers=2, output_dir=tmp / "runs",
+                        poll_interval_s=0.2)
+    store = srv.store()
+    srv.tokens = {"alice": store.create_token("alice")}
+    store.engine.dispose()
+    srv.start(timeout=90)  # Ray starts before the service answers
+    yield srv
+    srv.stop()

@@ -80,3 +80,18 @@ def test_bad_run_configs_get_400_naming_the_field(server, tmp_path):
         with pytest.raises(JobServiceError) as e:
             client.submit({"program": "vqe", "config": RUN}, program=True)
         assert e.value.status_code == 422 and "belongs to program 'run'" in e.value.detail
+
+
+def test_cli_submits_a_config_file_and_follows_its_epochs(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from hqml.cli.main import app
+
+    path = tmp_path / "small.toml"
+    path.write_text(dumps_toml({**RUN, "training": {"epochs": 2, "batch_size": 16,
+                                                    "baseline": False}}))
+    res = CliRunner().invoke(app, ["jobs", "submit", str(path), "--wait", "--url", server.url,
+                                   "--token", server.tokens["bob"]])
+    assert res.exit_code == 0, res.output
+    assert "test accuracy: hybrid" in res.output and "files on the server:" in res.output
+    assert "# " in res.output  # the report's Markdown follows

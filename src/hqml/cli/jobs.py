@@ -88,8 +88,6 @@ def _follow_run(client: Any, job_id: str) -> None:
     """Print a run program's epochs as they finish, then its summary."""
     import time
 
-    from hqml.runtime.client import JobFailed
-
     shown: tuple = ()
     while True:
         info = _call(client.status, job_id, wait=1.0)
@@ -103,10 +101,7 @@ def _follow_run(client: Any, job_id: str) -> None:
         if info["status"] in ("done", "failed", "cancelled"):
             break
         time.sleep(0.2)
-    try:
-        out = _call(client.wait, job_id, timeout=30)
-    except JobFailed as e:  # _call turns it into an exit; kept for type checkers
-        raise typer.Exit(1) from e
+    out = _call(client.wait, job_id, timeout=30)  # a failed job: its error, exit status 1
     accs = ", ".join(f"{k} {m['test_acc']:.3f}" for k, m in out["models"].items())
     typer.echo(f"test accuracy: {accs}; files on the server: {out['run_dir']}")
     typer.echo(out["report"])

@@ -158,7 +158,7 @@ class RayBackend(ShardedBackend):
         ray = _ray()
         if not ray.is_initialized():
             opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
-            ray.init(address=self.address, **opts)
+            ray.init(address=self.address or "local", **opts)  # not a stray local cluster
         while len(self.actors) < self.num_workers:
             self.actors.append(self._new_actor())
             self._generation.append(0)

@@ -95,7 +95,7 @@ class RayJobExecutor:
                                     "configure_logging": False}
             if self.settings.ray_address is None:
                 opts["num_cpus"] = self.settings.ray_workers
-            ray.init(address=self.settings.ray_address, **opts)
+            ray.init(address=self.settings.ray_address or "local", **opts)
             self._started_ray = True
         self.actors = [self._new_actor() for _ in range(self.settings.ray_workers)]
         ray.get([a.pid.remote() for a in self.actors])

@@ -306,7 +306,7 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
                                 "configure_logging": False}
         if address is None:
             opts["num_cpus"] = max_concurrent or os.cpu_count() or 1
-        ray.init(address=address, **opts)
+        ray.init(address=address or "local", **opts)  # never join a stray local cluster
     trainable = tune.with_resources(
         tune.with_parameters(_trial, base=base, keys=keys, trials_dir=str(study_dir / "trials"),
                              torch_threads=torch_threads), {"cpu": 1})
