@@ -47,7 +47,10 @@ def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
     if step.kind == "diagonal":
         return apply_diagonal(state, n, step.data, step.wires)
     if step.kind == "perm":
-        index, _, phases = step.data
+        index, inverse, phases = step.data
+        if native.usable(state.device, state.dtype, n):
+            out = native.permute(state, index, inverse)
+            return out if phases is None else out * phases
         return apply_permutation(state, index, phases)
     perm, phases = step.data
     return apply_monomial(state, n, perm, phases, step.wires)
@@ -164,7 +167,17 @@ def adjoint_cotangents(
     lam = cotangent.expand(bs, -1)
     pair = torch.cat([state.expand(bs, -1), lam], dim=0)
     out: list[torch.Tensor] = []
+    spare: torch.Tensor | None = None  # a buffer for gathers (the pair is always ours)
     for step in reversed(steps):
+        if step.kind == "perm" and native.usable(pair.device, pair.dtype, n):
+            _, inverse, phases = step.data
+            if phases is not None:
+                pair = pair * phases.conj()
+            if spare is None or spare.shape != pair.shape:
+                spare = None
+            pair, spare = native.gather(pair, inverse, out=spare), pair
+            lam = pair[bs:]
+            continue
         if step.kind == "layer":  # in place on the pair (ours: built by cat or a step above)
             pair = pair.contiguous()
             cot = native.adjoint_layer(pair[:bs], pair[bs:], n, step.wires, step.data)

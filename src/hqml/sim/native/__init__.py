@@ -284,4 +284,34 @@ def gather(
     return out
 
 
-__all__ = ["MIN_QUBITS", "adjoint_layer", "apply_layer", "available", "gather", "usable"]
+class _PermuteFunction(torch.autograd.Function):
+    """``gather`` for autograd: a permutation's gradient is the inverse gather."""
+
+    @staticmethod
+    def forward(ctx: Any, state: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> Any:
+        ctx.save_for_backward(inverse)
+        return gather(state, index)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        (inverse,) = ctx.saved_tensors
+        return gather(grad, inverse), None, None
+
+
+def permute(state: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``out[:, i] = state[:, index[i]]`` for a permutation ``index`` with inverse ``inverse``
+    (differentiable: the backward pass gathers with ``inverse``)."""
+    if torch.is_grad_enabled() and state.requires_grad:
+        return _PermuteFunction.apply(state, index, inverse)
+    return gather(state, index)
+
+
+__all__ = [
+    "MIN_QUBITS",
+    "adjoint_layer",
+    "apply_layer",
+    "available",
+    "gather",
+    "permute",
+    "usable",
+]
