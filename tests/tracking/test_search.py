@@ -30,26 +30,34 @@ def study(tmp_path_factory: pytest.TempPathFactory):
     base = apply_overrides(TINY, {"output_dir": str(tmp / "runs"),
                                   "tracking.tracking_uri": str(tmp / "mlruns")})
     seen: list[dict] = []
-    result = search(base, {"training.learning_rate": [0.01, 0.3]}, max_concurrent=2,
-                    on_trial=seen.append)
+    result = search(base, {"training.learning_rate": [0.01, 0.3]}, num_samples=2,
+                    max_concurrent=2, on_trial=seen.append)
     return base, result, seen, tmp
 
 
 def test_each_trial_runs_its_overrides(study):
     _, result, seen, tmp = study
-    assert [r["trial"] for r in result.rows] == ["trial_00000", "trial_00001"]
-    assert sorted(r["trial"] for r in seen) == ["trial_00000", "trial_00001"]  # live progress
+    names = [f"trial_{i:05d}" for i in range(4)]
+    assert [r["trial"] for r in result.rows] == names
+    assert sorted(r["trial"] for r in seen) == names  # live progress, one call per trial
     assert result.directory == (tmp / "runs" / "tiny_search").resolve()
-    for row, lr in zip(result.rows, (0.01, 0.3), strict=True):
-        assert row["status"] == "ok" and row["overrides"] == {"training.learning_rate": lr}
+    points = sorted((r["overrides"]["training.learning_rate"], r["repeat"], r["seed"])
+                    for r in result.rows)
+    assert points == [(0.01, 0, 0), (0.01, 1, 1), (0.3, 0, 0), (0.3, 1, 1)]  # seed = 0 + repeat
+    for row in result.rows:
+        lr = row["overrides"]["training.learning_rate"]
+        assert row["status"] == "ok" and row["wall_s"] > 0
         done = json.loads((Path(row["run_dir"]) / "results.json").read_text())
         assert done["config"]["training"]["learning_rate"] == lr  # the override reached the run
+        assert done["config"]["seed"] == row["seed"]
         assert done["config"]["model"]["layers"] == 1  # the rest is the base config
         assert row["test_accuracy"] == done["models"]["hybrid"]["test_acc"]
         assert row["baseline_test_accuracy"] == done["models"]["baseline"]["test_acc"]
-        assert row["seed"] == 0 and row["wall_s"] > 0
-    a, b = result.rows
-    assert a["test_loss"] != b["test_loss"]  # different learning rates, different training
+    by_point = {(r["overrides"]["training.learning_rate"], r["seed"]): r for r in result.rows}
+    for seed in (0, 1):  # different learning rates, different training
+        assert by_point[0.01, seed]["test_loss"] != by_point[0.3, seed]["test_loss"]
+    # the repeat's seed changes the data split and the initialisation
+    assert by_point[0.01, 0]["baseline_test_loss"] != by_point[0.01, 1]["baseline_test_loss"]
 
 
 def test_files_agree_and_best_config_reproduces(study, tmp_path):
@@ -61,13 +69,14 @@ def test_files_agree_and_best_config_reproduces(study, tmp_path):
     with open(result.files["csv"], newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["trial"] for r in rows] == [r["trial"] for r in result.rows]
+    assert [int(r["seed"]) for r in rows] == [r["seed"] for r in result.rows]
     for got, want in zip(rows, result.rows, strict=True):
         assert float(got["training.learning_rate"]) == want["overrides"]["training.learning_rate"]
         assert float(got["test_accuracy"]) == pytest.approx(want["test_accuracy"], abs=1e-12)
     cfg = load_config(result.files["best_config"], {"output_dir": str(tmp_path),
                                                     "tracking.mlflow": False})
     assert cfg.training.learning_rate == best["overrides"]["training.learning_rate"]
-    assert cfg.name == "tiny_best" and cfg.data.max_train == 32
+    assert cfg.name == "tiny_best" and cfg.data.max_train == 32 and cfg.seed == best["seed"]
     again = run_experiment(cfg)  # the same run in this process: same numbers
     assert again["models"]["hybrid"]["test_acc"] == best["test_accuracy"]
     assert again["models"]["hybrid"]["test_loss"] == pytest.approx(best["test_loss"], rel=1e-6)
@@ -85,7 +94,7 @@ def test_mlflow_parent_with_nested_trial_runs(study):
     assert parent.data.params["search.training.learning_rate"] == "grid[0.01, 0.3]"
     assert parent.data.metrics["best_test_accuracy"] == result.best["test_accuracy"]
     by_name = {r.info.run_name: r for r in children}
-    assert sorted(by_name) == ["trial_00000", "trial_00001"] and len(runs) == 3
+    assert sorted(by_name) == [r["trial"] for r in result.rows] and len(runs) == 5
     for row in result.rows:
         run = by_name[row["trial"]]
         assert float(run.data.params["training.learning_rate"]) == \

@@ -9,7 +9,7 @@ when MLflow is installed, logs a parent run with one nested run per trial.
 A space maps dotted keys to a list (every value is tried: a grid) or to a one-key table naming a
 distribution: ``{choice = [...]}``, ``{uniform = [lo, hi]}``, ``{loguniform = [lo, hi]}``,
 ``{randint = [lo, hi]}`` (``hi`` excluded). ``num_samples`` repeats the grid and draws the
-distributions that many times.
+distributions that many times; repeat ``r`` trains with the config's ``seed + r``.
 
 >>> dims = parse_space({"training.learning_rate": [0.01, 0.1], "model.layers": {"choice": [1, 2]}})
 >>> [(d.kind, d.values) for d in dims.values()]
@@ -181,11 +181,13 @@ class SearchResult:
 
         best = self.best
         t = Table(title=f"search: {self.metric} ({self.mode}), {len(self.rows)} trials")
-        for col in ["trial", *self.keys, "test acc", "baseline acc", "test loss", "wall s"]:
+        for col in ["trial", *self.keys, "seed", "test acc", "baseline acc", "test loss",
+                    "wall s"]:
             t.add_column(col, justify="right", no_wrap=col == "trial")
         for r in self.rows:
             mark = " *" if best is not None and r["trial"] == best["trial"] else ""
-            cells = [r["trial"] + mark, *(_fmt(r["overrides"].get(k)) for k in self.keys)]
+            cells = [r["trial"] + mark, *(_fmt(r["overrides"].get(k)) for k in self.keys),
+                     _fmt(r.get("seed"))]
             if r["status"] != "ok":
                 cells += [f"error: {r['error'][:40]}", "", "", _fmt(r.get("wall_s"))]
             else:
@@ -211,6 +213,8 @@ def _trial(params: dict[str, Any], *, base: dict[str, Any], keys: list[str], tri
 
     torch.set_num_threads(torch_threads)
     overrides = {k: params[f"p{i}"] for i, k in enumerate(keys)}
+    if "seed" not in overrides:  # repeat r of a point uses seed + r
+        overrides["seed"] = int(base.get("seed", 0)) + params["repeat"]
     name = "trial_" + tune.get_context().get_trial_id().rsplit("_", 1)[-1]
     cfg = parse_config(apply_overrides(base, {**overrides, "name": name,
                                               "output_dir": trials_dir, "tracking.mlflow": False}))
@@ -254,8 +258,8 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
         metric: one of :data:`METRICS` to rank trials by; ``mode`` ``"max"`` or ``"min"``.
         max_concurrent: trials at once (default: the CPUs Ray offers; a local Ray gets this
             many CPUs, default all of this machine's).
-        seed: seeds the sampling of the distributions; trials use the config's ``seed`` (searchable
-            like any key, e.g. ``"seed" = [0, 1, 2]`` for repeats).
+        seed: seeds the sampling of the distributions. Trials use the config's ``seed`` plus
+            their repeat number (0 to ``num_samples - 1``), unless ``seed`` is a searched key.
         address: a Ray cluster address; ``None`` starts Ray on this machine if not running.
         output_dir: the study folder (default ``<output_dir>/<name>_search`` of the config).
         mlflow: log a parent run with nested trial runs; ``None``: when mlflow is installed and
@@ -310,10 +314,14 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
     trainable = tune.with_resources(
         tune.with_parameters(_trial, base=base, keys=keys, trials_dir=str(study_dir / "trials"),
                              torch_threads=torch_threads), {"cpu": 1})
+    space_: dict[str, Any] = {f"p{i}": d.to_tune(tune) for i, d in enumerate(dims.values())}
+    # repeats as one more grid axis: each repeat draws its own distribution values and seed
+    space_["repeat"] = tune.grid_search(list(range(num_samples))) if num_samples > 1 else 0
     tuner = tune.Tuner(
-        trainable, param_space={f"p{i}": d.to_tune(tune) for i, d in enumerate(dims.values())},
-        tune_config=tune.TuneConfig(num_samples=num_samples, search_alg=BasicVariantGenerator(
-            max_concurrent=max_concurrent or 0, random_state=seed)),
+        trainable, param_space=space_,
+        tune_config=tune.TuneConfig(reuse_actors=True,  # imports paid once per worker
+                                    search_alg=BasicVariantGenerator(
+                                        max_concurrent=max_concurrent or 0, random_state=seed)),
         run_config=tune.RunConfig(name="tune", storage_path=str(study_dir), verbose=0,
                                   callbacks=[_progress_callback(tune, keys, on_trial),
                                              JsonLoggerCallback(), CSVLoggerCallback()]))
@@ -372,6 +380,7 @@ def _row(trial_id: str, config: Mapping[str, Any], keys: list[str],
     row: dict[str, Any] = {"trial": "trial_" + trial_id.rsplit("_", 1)[-1],
                            "status": "ok" if metrics else "error",
                            "overrides": {k: config.get(f"p{i}") for i, k in enumerate(keys)},
+                           "repeat": config.get("repeat", 0),
                            "error": error if not metrics else None}
     for k in (*METRICS, "seed", "run_dir"):
         row[k] = (metrics or {}).get(k)
@@ -396,11 +405,12 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
            "best": best, "rows": result.rows}
     (d / "search_results.json").write_text(json.dumps(doc, indent=2, default=str))
     with open(d / "search_results.csv", "w", newline="", encoding="utf-8") as f:
-        cols = ["trial", "status", *result.keys, *METRICS, "seed", "error"]
+        cols = ["trial", "status", *result.keys, "repeat", *METRICS, "seed", "error"]
         w = csv.writer(f)
         w.writerow(cols)
         for r in result.rows:
             w.writerow([r["trial"], r["status"], *(r["overrides"][k] for k in result.keys),
+                        r["repeat"],
                         *("" if r[m] is None else r[m] for m in (*METRICS, "seed")),
                         r["error"] or ""])
     result.files.update(json=d / "search_results.json", csv=d / "search_results.csv")
