@@ -11,7 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from hqml.experiment import ConfigError, load_config, run_experiment
-from hqml.tracking.search import apply_overrides, dumps_toml, parse_set_option, parse_space, search
+from hqml.tracking.search import (
+    SearchResult,
+    apply_overrides,
+    dumps_toml,
+    parse_set_option,
+    parse_space,
+    search,
+)
 
 TINY = {
     "name": "tiny", "seed": 0,
@@ -24,36 +31,46 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory):
+    """One real study through ``hqml study``: 2 learning rates x 2 repeats on a local Ray."""
     pytest.importorskip("ray.tune")
     pytest.importorskip("mlflow")
+    from hqml.cli.main import app
+
     tmp = tmp_path_factory.mktemp("study")
-    base = apply_overrides(TINY, {"output_dir": str(tmp / "runs"),
-                                  "tracking.tracking_uri": str(tmp / "mlruns")})
-    seen: list[dict] = []
-    result = search(base, {"training.learning_rate": [0.01, 0.3]}, num_samples=2,
-                    max_concurrent=2, on_trial=seen.append)
-    return base, result, seen, tmp
+    config = tmp / "tiny.toml"
+    config.write_text(dumps_toml(apply_overrides(TINY, {"output_dir": str(tmp / "runs")})))
+    res = CliRunner().invoke(app, [
+        "study", str(config), "--set", "training.learning_rate=0.01,0.3", "--samples", "2",
+        "--concurrent", "2", "--tracking-uri", str(tmp / "mlruns")],
+        env={**os.environ, "COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    folder = tmp / "runs" / "tiny_search"
+    doc = json.loads((folder / "search_results.json").read_text())
+    return tmp, folder, doc, res.output
 
 
 def test_each_trial_runs_its_overrides(study):
-    _, result, seen, tmp = study
+    _, folder, doc, output = study
     names = [f"trial_{i:05d}" for i in range(4)]
-    assert [r["trial"] for r in result.rows] == names
-    assert sorted(r["trial"] for r in seen) == names  # live progress, one call per trial
-    assert result.directory == (tmp / "runs" / "tiny_search").resolve()
+    rows = doc["rows"]
+    assert [r["trial"] for r in rows] == names
+    for name in names:  # progress: one line per finished trial, then the table
+        assert f"  {name} training.learning_rate=" in output
+    assert "search: test_accuracy (max), 4 trials" in output and "4/4" in output
     points = sorted((r["overrides"]["training.learning_rate"], r["repeat"], r["seed"])
-                    for r in result.rows)
+                    for r in rows)
     assert points == [(0.01, 0, 0), (0.01, 1, 1), (0.3, 0, 0), (0.3, 1, 1)]  # seed = 0 + repeat
-    for row in result.rows:
+    for row in rows:
         lr = row["overrides"]["training.learning_rate"]
         assert row["status"] == "ok" and row["wall_s"] > 0
+        assert Path(row["run_dir"]).parent == folder / "trials"
         done = json.loads((Path(row["run_dir"]) / "results.json").read_text())
         assert done["config"]["training"]["learning_rate"] == lr  # the override reached the run
         assert done["config"]["seed"] == row["seed"]
         assert done["config"]["model"]["layers"] == 1  # the rest is the base config
         assert row["test_accuracy"] == done["models"]["hybrid"]["test_acc"]
         assert row["baseline_test_accuracy"] == done["models"]["baseline"]["test_acc"]
-    by_point = {(r["overrides"]["training.learning_rate"], r["seed"]): r for r in result.rows}
+    by_point = {(r["overrides"]["training.learning_rate"], r["seed"]): r for r in rows}
     for seed in (0, 1):  # different learning rates, different training
         assert by_point[0.01, seed]["test_loss"] != by_point[0.3, seed]["test_loss"]
     # the repeat's seed changes the data split and the initialisation
@@ -61,19 +78,19 @@ def test_each_trial_runs_its_overrides(study):
 
 
 def test_files_agree_and_best_config_reproduces(study, tmp_path):
-    _, result, _, _ = study
-    best = max(result.rows, key=lambda r: (r["test_accuracy"], -int(r["trial"][-5:])))
-    assert result.best == best
-    doc = json.loads(result.files["json"].read_text())
-    assert doc["rows"] == result.rows and doc["best"]["trial"] == best["trial"]
-    with open(result.files["csv"], newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["trial"] for r in rows] == [r["trial"] for r in result.rows]
-    assert [int(r["seed"]) for r in rows] == [r["seed"] for r in result.rows]
-    for got, want in zip(rows, result.rows, strict=True):
+    _, folder, doc, output = study
+    rows = doc["rows"]
+    best = max(rows, key=lambda r: (r["test_accuracy"], -int(r["trial"][-5:])))
+    assert doc["best"] == best and doc["metric"] == "test_accuracy" and doc["mode"] == "max"
+    assert f"best: {best['trial']}" in output
+    with open(folder / "search_results.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [r["trial"] for r in table] == [r["trial"] for r in rows]
+    for got, want in zip(table, rows, strict=True):
         assert float(got["training.learning_rate"]) == want["overrides"]["training.learning_rate"]
+        assert int(got["seed"]) == want["seed"] and int(got["repeat"]) == want["repeat"]
         assert float(got["test_accuracy"]) == pytest.approx(want["test_accuracy"], abs=1e-12)
-    cfg = load_config(result.files["best_config"], {"output_dir": str(tmp_path),
+    cfg = load_config(folder / "best_config.toml", {"output_dir": str(tmp_path),
                                                     "tracking.mlflow": False})
     assert cfg.training.learning_rate == best["overrides"]["training.learning_rate"]
     assert cfg.name == "tiny_best" and cfg.data.max_train == 32 and cfg.seed == best["seed"]
@@ -85,17 +102,21 @@ def test_files_agree_and_best_config_reproduces(study, tmp_path):
 def test_mlflow_parent_with_nested_trial_runs(study):
     from mlflow.tracking import MlflowClient
 
-    base, result, _, _ = study
-    client = MlflowClient(tracking_uri=Path(base["tracking"]["tracking_uri"]).resolve().as_uri())
+    tmp, _, doc, _ = study
+    client = MlflowClient(tracking_uri=(tmp / "mlruns").resolve().as_uri())
     exp = client.get_experiment_by_name("search-test")
     runs = client.search_runs([exp.experiment_id])
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.mlflow_run_id]
-    parent = client.get_run(result.mlflow_run_id)
+    parent = client.get_run(doc["mlflow_run_id"])
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.params["search.training.learning_rate"] == "grid[0.01, 0.3]"
-    assert parent.data.metrics["best_test_accuracy"] == result.best["test_accuracy"]
+    assert parent.data.params["search.num_samples"] == "2"
+    assert parent.data.metrics["best_test_accuracy"] == doc["best"]["test_accuracy"]
+    assert parent.data.tags["best_trial"] == doc["best"]["trial"]
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"search_results.json", "search_results.csv", "best_config.toml"} <= artifacts
     by_name = {r.info.run_name: r for r in children}
-    assert sorted(by_name) == [r["trial"] for r in result.rows] and len(runs) == 5
-    for row in result.rows:
+    assert sorted(by_name) == [r["trial"] for r in doc["rows"]] and len(runs) == 5
+    for row in doc["rows"]:
         run = by_name[row["trial"]]
         assert float(run.data.params["training.learning_rate"]) == \
             row["overrides"]["training.learning_rate"]
@@ -149,3 +170,24 @@ def test_cli_study_rejects_bad_set_before_running(tmp_path):
     assert "training.lrr" in res.output and "unknown field" in res.output
     res = CliRunner().invoke(app, ["study", str(path), "--no-mlflow"])
     assert res.exit_code == 2 and "at least one key" in res.output
+
+
+def test_search_result_best_and_table(tmp_path):
+    from rich.console import Console
+
+    def row(trial, acc, loss, status="ok"):
+        return {"trial": trial, "status": status, "overrides": {"model.layers": 1},
+                "error": None if status == "ok" else "ValueError: boom", "test_accuracy": acc,
+                "test_loss": loss, "baseline_test_accuracy": None, "wall_s": 1.0, "seed": 0}
+
+    rows = [row("trial_00000", 0.5, 0.9), row("trial_00001", 0.8, 0.7),
+            row("trial_00002", 0.8, 0.4), row("trial_00003", None, None, "error")]
+    high = SearchResult(rows, "test_accuracy", "max", tmp_path, ["model.layers"])
+    assert high.best["trial"] == "trial_00001"  # ties: the first trial
+    low = SearchResult(rows, "test_loss", "min", tmp_path, ["model.layers"])
+    assert low.best["trial"] == "trial_00002"
+    assert SearchResult(rows[3:], "test_loss", "min", tmp_path, []).best is None
+    console = Console(width=200, record=True)
+    console.print(high.table())
+    text = console.export_text()
+    assert "trial_00001 *" in text and "error: ValueError: boom" in text and "0.8" in text

@@ -16,9 +16,9 @@ def _trials(space: dict[str, Any], num_samples: int) -> int:
 
 
 def study(
-    config: Annotated[Path, typer.Argument(help="base TOML config (may hold a [search] table)")],
+    config: Annotated[Path, typer.Argument(help="base TOML config (may hold a \\[search] table)")],
     space_file: Annotated[Path | None, typer.Option(
-        "--space", help="TOML with a [search] table (space, num_samples, metric, mode)")] = None,
+        "--space", help="TOML with a \\[search] table (space, num_samples, metric, mode)")] = None,
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="grid values KEY=V1,V2 (repeatable), e.g. training.learning_rate=0.01,0.1"
     )] = None,

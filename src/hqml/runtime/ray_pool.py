@@ -126,10 +126,17 @@ class RayJobExecutor:
         if self._started_ray:
             ray.shutdown()
 
-    def worker_pids(self) -> list[int]:
-        """Process ids of the actors (for operators, and for tests that kill one)."""
+    def worker_pids(self) -> list[int | None]:
+        """Process ids of the actors (None for one that does not answer within 10 s)."""
         ray = self._ray()
-        return [int(p) for p in ray.get([a.pid.remote() for a in self.actors], timeout=10)]
+        refs = [a.pid.remote() for a in list(self.actors)]
+        out: list[int | None] = []
+        for ref in refs:
+            try:
+                out.append(int(ray.get(ref, timeout=10)))
+            except Exception:  # noqa: BLE001 - dead or still starting: health must still answer
+                out.append(None)
+        return out
 
     def run(self, job: JobRecord, ctx: JobContext, run_dir: Path,
             session_backend: tuple[str, dict[str, Any]] | None) -> tuple[dict, dict | None]:

@@ -207,6 +207,8 @@ class WorkerPool:
             status, error = "failed", f"{type(e).__name__}: {e}"
         with self._lock:
             stopped = self._stopped.pop(job.id, None)
+        if status == "failed" and self._stop.is_set():
+            stopped = "server shutting down"  # e.g. Ray went away under it: re-run after restart
         try:
             if stopped is None:
                 self._finish(job.id, status, result, error)

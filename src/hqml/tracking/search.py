@@ -347,7 +347,8 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
     rows.sort(key=lambda row: row["trial"])
     result = SearchResult(rows, metric, mode, study_dir, keys)
     _write(result, base)
-    _log_mlflow(result, dims, base, mlflow, tracking_uri, num_samples)
+    if _log_mlflow(result, dims, base, mlflow, tracking_uri, num_samples):
+        _write(result, base)  # again, with the MLflow run id
     return result
 
 
@@ -402,7 +403,7 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
                         + dumps_toml(result.best_config), encoding="utf-8")
         result.files["best_config"] = path
     doc = {"metric": result.metric, "mode": result.mode, "keys": result.keys,
-           "best": best, "rows": result.rows}
+           "mlflow_run_id": result.mlflow_run_id, "best": best, "rows": result.rows}
     (d / "search_results.json").write_text(json.dumps(doc, indent=2, default=str))
     with open(d / "search_results.csv", "w", newline="", encoding="utf-8") as f:
         cols = ["trial", "status", *result.keys, "repeat", *METRICS, "seed", "error"]
@@ -417,19 +418,20 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
 
 
 def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[str, Any],
-                mlflow: bool | None, tracking_uri: str | None, num_samples: int) -> None:
+                mlflow: bool | None, tracking_uri: str | None, num_samples: int) -> bool:
+    """A parent run (space, best metric, the study's files) with one nested run per trial."""
     tracking = base.get("tracking", {})
     if mlflow is None:
         mlflow = tracking.get("mlflow")
     if mlflow is False:
-        return
+        return False
     from .logger import RunLogger
 
     with RunLogger(result.directory / "mlflow", experiment=tracking.get("experiment", "hqml"),
                    run_name=f"{base.get('name', 'run')}_search", mlflow=mlflow,
                    tracking_uri=tracking_uri or tracking.get("tracking_uri")) as parent:
         if parent.client is None:
-            return
+            return False
         parent.log_params({"search": {"metric": result.metric, "mode": result.mode,
                                       "num_samples": num_samples,
                                       **{k: d.describe() for k, d in dims.items()}}})
@@ -450,7 +452,10 @@ def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[
                     if isinstance(r[m], int | float) and math.isfinite(r[m]):
                         client.log_metric(rid, m, float(r[m]))
                 client.set_terminated(rid, "FINISHED" if r["status"] == "ok" else "FAILED")
+        for path in result.files.values():
+            parent.log_artifact(path)
         result.mlflow_run_id = parent.run_id
+    return True
 
 
 def dumps_toml(data: Mapping[str, Any]) -> str:
