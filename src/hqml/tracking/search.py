@@ -392,11 +392,9 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
     d = result.directory
     best = result.best
     if best is not None:
-        done = json.loads((Path(best["run_dir"]) / "results.json").read_text())
-        cfg = {k: v for k, v in done["config"].items()}
-        cfg["name"] = f"{base.get('name', 'run')}_best"
-        cfg["output_dir"] = base.get("output_dir", "runs")
-        cfg["tracking"] = base.get("tracking", {})
+        # rebuilt here rather than read from the trial's folder, which may be on another node
+        cfg = apply_overrides(base, {**best["overrides"], "seed": best["seed"],
+                                     "name": f"{base.get('name', 'run')}_best"})
         result.best_config = parse_config(cfg).model_dump(exclude_none=True)
         path = d / "best_config.toml"
         path.write_text(f"# best trial {best['trial']}: {result.metric} = {best[result.metric]}\n"
