@@ -18,7 +18,7 @@ from .backends.registry import get_backend
 from .circuit.circuit import Circuit
 from .circuit.gates import complex_dtype, real_dtype
 from .circuit.observables import PauliSum, as_observables
-from .circuit.params import bind_parameters
+from .circuit.params import bind_parameters, default_real_dtype
 from .grad import execute_task
 
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -205,7 +205,7 @@ def probs(
         weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
         idx = (bits * weights_).sum(-1)
         counts = torch.nn.functional.one_hot(idx, 2**k).sum(-2)
-        rdt = real_dtype(dtype) if dtype else bind_parameters(circuit, inputs, weights).theta.dtype
+        rdt = real_dtype(dtype) if dtype else default_real_dtype(inputs, weights)
         return counts.to(rdt) / shots
     out, batched = _run(
         circuit,

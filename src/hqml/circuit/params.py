@@ -117,6 +117,15 @@ def _to_tensor(value: Any, what: str) -> torch.Tensor:
     return torch.as_tensor(arr, dtype=torch.float64 if arr.dtype == np.float64 else torch.float32)
 
 
+def default_real_dtype(*tables: Mapping[str, Any] | None) -> torch.dtype:
+    """The real dtype :func:`bind_parameters` picks: float64 when any given value is float64."""
+    for table in tables:
+        for name, v in (table or {}).items():
+            if _to_tensor(v, f"'{name}'").dtype == torch.float64:
+                return torch.float64
+    return torch.float32
+
+
 def bind_parameters(
     circuit: Any,
     inputs: Mapping[str, Any] | None,
