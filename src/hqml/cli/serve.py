@@ -17,9 +17,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
                                           help="print a new API token for OWNER and exit"),
           max_queued: int = typer.Option(None, help="with --issue-token: unfinished-job limit"),
           max_shots: int = typer.Option(None, help="with --issue-token: shots-per-job limit"),
-          executor: str = typer.Option("local", help="where jobs run: local (threads) or ray"),
-          ray_address: str = typer.Option(None, help="with --executor ray: a Ray cluster"
-                                          " address (default: start Ray on this machine)"),
+          executor: str = typer.Option("local", envvar="HQML_SERVICE_EXECUTOR",
+                                       help="where jobs run: local (threads) or ray"),
+          ray_address: str = typer.Option(None, envvar="HQML_SERVICE_RAY_ADDRESS",
+                                          help="with --executor ray: a Ray cluster address"
+                                          " (default: start Ray on this machine)"),
           ray_workers: int = typer.Option(2, help="with --executor ray: Ray actors (jobs at"
                                           " the same time)"),
           output_dir: str = typer.Option("hqml-service-runs",
