@@ -164,7 +164,8 @@ def parse_config(data: dict[str, Any]) -> RunConfig:
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read and validate a TOML config; ``overrides`` (dotted keys) replace values."""
+    """Read and validate a TOML config; ``overrides`` (dotted keys) replace values. A
+    ``[search]`` table (hyperparameter search, ``hqml study``) is ignored."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found")
@@ -172,6 +173,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    data.pop("search", None)  # a study's table (``hqml study``); a run ignores it
     for key, value in (overrides or {}).items():
         node = data
         *parents, leaf = key.split(".")
