@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VBYTES 32
+#ifndef VBYTES
+#define VBYTES 64 /* vector width in bytes (gcc splits it where the CPU has narrower ones) */
+#endif
 #define HMAX 10 /* high bits per tile pass: 2^h rows of 2^c amplitudes stay in L2 */
 
 typedef struct {
@@ -92,17 +94,22 @@ static int make_layout(layout_t *L, int n, int w, const int *pos, int lowbits, i
 typedef double V __attribute__((vector_size(VBYTES)));
 typedef double VU __attribute__((vector_size(VBYTES), aligned(8)));
 typedef long long M __attribute__((vector_size(VBYTES)));
+#if VBYTES == 64
+#define SWAP_MASK ((M){1, 0, 3, 2, 5, 4, 7, 6})
+#define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5})
+#define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3})
+#else
 #define SWAP_MASK ((M){1, 0, 3, 2})
 #define PARTNER0 ((M){2, 3, 0, 1})
-#define NC_IS_4 0
+#endif
 #define LOW_BITS 14 /* 256 KiB blocks */
-#define COL_BITS 6  /* 1 KiB rows */
+#define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
 #undef T
 #undef SUF
 #undef SWAP_MASK
 #undef PARTNER0
-#undef NC_IS_4
+#undef PARTNER1
 #undef LOW_BITS
 #undef COL_BITS
 #define V V32
@@ -115,12 +122,18 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 typedef float V32 __attribute__((vector_size(VBYTES)));
 typedef float VU32 __attribute__((vector_size(VBYTES), aligned(4)));
 typedef int M32 __attribute__((vector_size(VBYTES)));
+#if VBYTES == 64
+#define SWAP_MASK ((M){1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14})
+#define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13})
+#define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11})
+#define PARTNER2 ((M){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7})
+#else
 #define SWAP_MASK ((M){1, 0, 3, 2, 5, 4, 7, 6})
 #define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5})
 #define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3})
-#define NC_IS_4 1
+#endif
 #define LOW_BITS 15
-#define COL_BITS 7
+#define COL_BITS 6
 #include "kernels_impl.h"
 
 typedef struct { int64_t re, im; } pair64;

@@ -80,7 +80,10 @@ static void FN(make_lane)(FN(lane_t) *ln, const T *m, int p) {
 }
 
 static inline V FN(partner)(V v, int p) {
-#if NC_IS_4
+#ifdef PARTNER2
+    if (p == 2) return __builtin_shuffle(v, PARTNER2);
+#endif
+#ifdef PARTNER1
     if (p == 1) return __builtin_shuffle(v, PARTNER1);
 #endif
     (void)p;
@@ -253,26 +256,41 @@ int FN(hqml_layer_apply)(const T *in, T *out, int64_t B, int n, int w, const int
             }
         }
     }
+    /* tiles are copied into a contiguous buffer: rows 2^k apart would all fall into the same
+     * cache sets, and in the buffer a gate on tile bit i is a gate on bit c + i of a block */
     for (int grp = 0; grp < L.ngroups; grp++) {
         const group_t *G = &L.groups[grp];
         int first_reads_in = L.nlow == 0 && grp == 0;
         int64_t ntiles = N >> (L.colbits + G->h), W = (int64_t)1 << L.colbits;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-        for (int64_t it = 0; it < B * ntiles; it++) {
-            int64_t b = it / ntiles, base = deposit(it % ntiles, G->free_mask);
-            const T *src = first_reads_in ? in + 2 * b * in_bstride : out + 2 * b * N;
-            T *dst = out + 2 * b * N;
-            for (int i = 0; i < G->h; i++) {
-                int g = G->gates[i];
-                const FN(coef_t) *c = &coef[(per_sample ? b : 0) * w + g];
-                const T *s = (i == 0) ? src : dst;
-                int64_t bit = (int64_t)1 << i;
-                for (int64_t r = 0; r < ((int64_t)1 << G->h); r++) {
-                    if (r & bit) continue;
-                    int64_t o0 = 2 * (base + G->rowoff[r]), o1 = 2 * (base + G->rowoff[r | bit]);
-                    FN(pair_apply)(dst + o0, dst + o1, s + o0, s + o1, W, c);
+        int64_t rows = (int64_t)1 << G->h;
+        size_t rowbytes = sizeof(T) * 2 * (size_t)W;
+        int failed = 0;
+#pragma omp parallel num_threads(nthreads) reduction(| : failed)
+        {
+            T *buf = aligned_alloc(64, rowbytes * (size_t)rows);
+            failed = buf == NULL;
+#pragma omp for schedule(static)
+            for (int64_t it = 0; it < B * ntiles; it++) {
+                if (!buf) continue;
+                int64_t b = it / ntiles, base = deposit(it % ntiles, G->free_mask);
+                const T *src = first_reads_in ? in + 2 * b * in_bstride : out + 2 * b * N;
+                T *dst = out + 2 * b * N;
+                for (int64_t r = 0; r < rows; r++)
+                    memcpy(buf + 2 * r * W, src + 2 * (base + G->rowoff[r]), rowbytes);
+                for (int i = 0; i < G->h; i++) {
+                    int g = G->gates[i];
+                    FN(block_apply)(buf, buf, rows * W, L.colbits + i,
+                                    &coef[(per_sample ? b : 0) * w + g]);
                 }
+                for (int64_t r = 0; r < rows; r++)
+                    memcpy(dst + 2 * (base + G->rowoff[r]), buf + 2 * r * W, rowbytes);
             }
+            free(buf);
+        }
+        if (failed) {
+            free(coef);
+            free_layout(&L);
+            return 2;
         }
     }
     free(coef);
@@ -299,7 +317,8 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
     for (int64_t f = 0; f < nf; f++)
         for (int g = 0; g < w; g++) FN(make_coef)(&coef[f * w + g], factors + 8 * (f * w + g), 1);
     int64_t blen = (int64_t)1 << L.k, nblocks = N >> L.k;
-#pragma omp parallel num_threads(nthreads)
+    int failed = 0;
+#pragma omp parallel num_threads(nthreads) reduction(| : failed)
     {
         double *mine = acc + (size_t)omp_get_thread_num() * ncot;
         if (L.nlow > 0) {
@@ -316,23 +335,31 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
         for (int grp = 0; grp < L.ngroups; grp++) {
             const group_t *G = &L.groups[grp];
             int64_t ntiles = N >> (L.colbits + G->h), W = (int64_t)1 << L.colbits;
+            int64_t rows = (int64_t)1 << G->h;
+            size_t rowbytes = sizeof(T) * 2 * (size_t)W;
+            T *pbuf = aligned_alloc(64, rowbytes * (size_t)rows);
+            T *lbuf = aligned_alloc(64, rowbytes * (size_t)rows);
+            if (!pbuf || !lbuf) failed = 1;
 #pragma omp for schedule(static)
             for (int64_t it = 0; it < B * ntiles; it++) {
+                if (!pbuf || !lbuf) continue;
                 int64_t b = it / ntiles, base = 2 * b * N + 2 * deposit(it % ntiles, G->free_mask);
+                for (int64_t r = 0; r < rows; r++) {
+                    memcpy(pbuf + 2 * r * W, psi + base + 2 * G->rowoff[r], rowbytes);
+                    memcpy(lbuf + 2 * r * W, lam + base + 2 * G->rowoff[r], rowbytes);
+                }
                 for (int i = 0; i < G->h; i++) {
                     int g = G->gates[i];
-                    const FN(coef_t) *c = &coef[(per_sample ? b : 0) * w + g];
-                    int64_t bit = (int64_t)1 << i;
-                    V acc[8];
-                    memset(acc, 0, sizeof(acc));
-                    for (int64_t r = 0; r < ((int64_t)1 << G->h); r++) {
-                        if (r & bit) continue;
-                        int64_t o0 = base + 2 * G->rowoff[r], o1 = base + 2 * G->rowoff[r | bit];
-                        FN(pair_adjoint)(psi + o0, psi + o1, lam + o0, lam + o1, W, c, acc);
-                    }
-                    FN(acc_reduce)(acc, mine + 8 * (b * w + g));
+                    FN(block_adjoint)(pbuf, lbuf, rows * W, L.colbits + i,
+                                      &coef[(per_sample ? b : 0) * w + g], mine + 8 * (b * w + g));
+                }
+                for (int64_t r = 0; r < rows; r++) {
+                    memcpy(psi + base + 2 * G->rowoff[r], pbuf + 2 * r * W, rowbytes);
+                    memcpy(lam + base + 2 * G->rowoff[r], lbuf + 2 * r * W, rowbytes);
                 }
             }
+            free(pbuf);
+            free(lbuf);
         }
     }
     /* threads' partial sums in a fixed order: deterministic for a given thread count */
@@ -344,7 +371,7 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
     free(acc);
     free(coef);
     free_layout(&L);
-    return 0;
+    return failed ? 2 : 0;
 }
 
 #undef NC
