@@ -137,8 +137,12 @@ class Expr:
         return self
 
     # --- protocol ---------------------------------------------------------------------------
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
-        """Evaluate with ``env(symbol)`` giving each symbol's value (tensor or float)."""
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
+        """Evaluate with ``env(symbol)`` giving each symbol's value (tensor or float).
+
+        ``memo`` (keyed by node identity) shares the values of common sub-expressions between
+        calls, e.g. across all gate parameters of a circuit.
+        """
         raise NotImplementedError
 
     def symbols(self) -> set[Symbol]:
@@ -151,7 +155,6 @@ class Expr:
 
     def to_json(self) -> Any:
         raise NotImplementedError
-
 
     @property
     def is_constant(self) -> bool:
@@ -189,7 +192,7 @@ class Const(Expr):
     def __reduce__(self) -> tuple:
         return (Const, (self.value,))
 
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
         return self.value
 
     def symbols(self) -> set[Symbol]:
@@ -200,7 +203,6 @@ class Const(Expr):
 
     def to_json(self) -> Any:
         return self.value
-
 
     def _key(self) -> tuple:
         return (self.value,)
@@ -230,7 +232,7 @@ class Symbol(Expr):
     def __reduce__(self) -> tuple:
         return (Symbol, (self.name, self.kind, self.index))
 
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
         return env(self)
 
     def symbols(self) -> set[Symbol]:
@@ -241,7 +243,6 @@ class Symbol(Expr):
 
     def to_json(self) -> Any:
         return {"sym": self.name, "kind": self.kind, "index": list(self.index)}
-
 
     def _key(self) -> tuple:
         return (self.name, self.kind, self.index)
@@ -264,8 +265,13 @@ class Neg(Expr):
     def __reduce__(self) -> tuple:
         return (Neg, (self.arg,))
 
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
-        return -self.arg.evaluate(env)
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
+        value = -self.arg.evaluate(env, memo)
+        if memo is not None:
+            memo[id(self)] = value
+        return value
 
     def symbols(self) -> set[Symbol]:
         return self.arg.symbols()
@@ -275,7 +281,6 @@ class Neg(Expr):
 
     def to_json(self) -> Any:
         return {"op": "neg", "args": [self.arg.to_json()]}
-
 
     def _key(self) -> tuple:
         return (self.arg,)
@@ -303,8 +308,13 @@ class BinOp(Expr):
     def __reduce__(self) -> tuple:
         return (BinOp, (self.op, self.left, self.right))
 
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
-        return _BINARY[self.op](self.left.evaluate(env), self.right.evaluate(env))
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
+        value = _BINARY[self.op](self.left.evaluate(env, memo), self.right.evaluate(env, memo))
+        if memo is not None:
+            memo[id(self)] = value
+        return value
 
     def symbols(self) -> set[Symbol]:
         return self.left.symbols() | self.right.symbols()
@@ -314,7 +324,6 @@ class BinOp(Expr):
 
     def to_json(self) -> Any:
         return {"op": self.op, "args": [self.left.to_json(), self.right.to_json()]}
-
 
     def _key(self) -> tuple:
         return (self.op, self.left, self.right)
@@ -345,11 +354,14 @@ class Function(Expr):
     def __reduce__(self) -> tuple:
         return (Function, (self.fn, self.arg))
 
-    def evaluate(self, env: Callable[[Symbol], Any]) -> Any:
-        value = self.arg.evaluate(env)
-        if isinstance(value, torch.Tensor):
-            return _FUNCTIONS[self.fn](value)
-        return _MATH[self.fn](value)
+    def evaluate(self, env: Callable[[Symbol], Any], memo: dict[int, Any] | None = None) -> Any:
+        if memo is not None and id(self) in memo:
+            return memo[id(self)]
+        arg = self.arg.evaluate(env, memo)
+        value = _FUNCTIONS[self.fn](arg) if isinstance(arg, torch.Tensor) else _MATH[self.fn](arg)
+        if memo is not None:
+            memo[id(self)] = value
+        return value
 
     def symbols(self) -> set[Symbol]:
         return self.arg.symbols()
@@ -359,7 +371,6 @@ class Function(Expr):
 
     def to_json(self) -> Any:
         return {"op": self.fn, "args": [self.arg.to_json()]}
-
 
     def _key(self) -> tuple:
         return (self.fn, self.arg)

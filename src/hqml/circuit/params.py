@@ -219,8 +219,9 @@ def bind_parameters(
             return flat[:, comp.flat_index(s)]
 
         vals = []
+        memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
         for _, e in comp.generic:
-            v = e.evaluate(env)
+            v = e.evaluate(env, memo)
             vals.append(
                 v
                 if isinstance(v, torch.Tensor)
