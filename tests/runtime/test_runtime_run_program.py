@@ -67,6 +67,7 @@ def test_bad_run_configs_get_400_naming_the_field(server, tmp_path):
         ({**RUN, "model": {"n_qubits": 13}}, "model.n_qubits: 13 qubits"),
         ({**RUN, "model": {"backend": "qiskit.aer"}}, "model.backend: 'qiskit.aer' is not"),
         ("name = [unclosed", "not valid TOML"),
+        ({**RUN, "name": "../../escape"}, "name: '../../escape' names the run's folder"),
     ]
     path = tmp_path / "bad.toml"
     path.write_text(dumps_toml(bad[0][0]))

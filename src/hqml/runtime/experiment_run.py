@@ -9,6 +9,7 @@ the next batch when cancelled or timed out, and returns the metrics and the repo
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ def prepare_run(req: ProgramRequest, *, max_qubits: int,
         cfg = parse_config(config_data(req.config))
     except ConfigError as e:
         raise JobRejected(str(e)) from None
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", cfg.name) or set(cfg.name) == {"."}:
+        raise JobRejected(f"name: {cfg.name!r} names the run's folder on the server; use 1 to 100"
+                          " letters, digits, '_', '-' or '.'")
     if cfg.model.n_qubits > max_qubits:
         raise JobRejected(f"model.n_qubits: {cfg.model.n_qubits} qubits; this server accepts at"
                           f" most {max_qubits}")
