@@ -101,12 +101,25 @@ class Perm:
         return inv
 
     def _apply_rows(self, rows: list[int]) -> np.ndarray:
-        """``M y`` for every basis index ``y``, with ``M`` given by its rows."""
-        y = np.arange(2**self.n, dtype=np.int64)
-        x = np.zeros_like(y)
-        for w, mask in enumerate(rows):
-            x |= (np.bitwise_count(y & mask).astype(np.int64) & 1) << (self.n - 1 - w)
-        return x
+        """``M y`` for every basis index ``y``, with ``M`` given by its rows.
+
+        ``M`` is linear over GF(2), so ``M y = M y_high ^ M y_low``: two tables of ``2^(n/2)``
+        images and one broadcast XOR (one pass over ``2^n`` integers).
+        """
+        n = self.n
+        # image of each input bit j (bit j of the index, least significant first)
+        cols = [
+            sum(((mask >> j) & 1) << (n - 1 - w) for w, mask in enumerate(rows)) for j in range(n)
+        ]
+
+        def table(bits: list[int]) -> np.ndarray:
+            t = np.zeros(1, dtype=np.int64)
+            for c in bits:
+                t = np.concatenate([t, t ^ c])
+            return t
+
+        m = n // 2
+        return (table(cols[m:])[:, None] ^ table(cols[:m])[None, :]).reshape(-1)
 
     @property
     def key(self) -> tuple:
