@@ -53,8 +53,9 @@ def np_contract(lam, psi, n, wire):
 # n up to 17 so that the tile pass over the high bits (above 14 / 15 low bits) runs too
 CASES = [
     (n, subset, shared, bs)
-    for n in (1, 2, 3, 5, 8, 11, 14, 16, 17)
+    for n in (1, 2, 3, 5, 8, 11, 16, 17)
     for subset in ("all", "low", "high", "random")
+    if n < 16 or subset in ("all", "high")
     for shared, bs in ((True, 1), (True, 3), (False, 3))
 ]
 
