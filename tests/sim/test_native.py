@@ -274,3 +274,42 @@ def test_bad_input_is_refused():
         native.adjoint_layer(
             torch.zeros(16, 2, dtype=torch.complex64).T, state.expand(2, -1), 4, [0], eye[:1]
         )
+
+
+def test_works_in_a_forked_child_after_use_in_the_parent():
+    """Worker processes forked after the kernels ran (process pools) must not deadlock."""
+    import os
+    import signal
+    import time
+    import warnings
+
+    rng = np.random.default_rng(11)
+    n = 16
+    state = torch.tensor(rng.normal(size=(1, 2**n)), dtype=torch.complex128)
+    factors = unitaries(rng, (n,), torch.complex128)
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        want = native.apply_layer(state, n, range(n), factors).numpy()
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # child: the kernel on two threads, the result through the pipe
+            try:
+                got = native.apply_layer(state, n, range(n), factors).numpy()
+                os.write(write, b"1" if np.allclose(got, want, atol=1e-12) else b"0")
+            finally:
+                os._exit(0)
+        os.close(write)
+        deadline = time.monotonic() + 30
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the native kernel deadlocked in a forked child")
+            time.sleep(0.01)
+        assert os.read(read, 1) == b"1"
+        os.close(read)
+    finally:
+        torch.set_num_threads(old)

@@ -7,10 +7,10 @@
  * 2^c contiguous amplitudes; each row is contiguous, the gates act across rows. So a whole layer
  * costs about two passes over memory, whatever the number of gates.
  *
- * Build: gcc -O3 -march=native -fopenmp -shared -fPIC -o _hqml_kernels.so kernels.c
+ * Build: gcc -O3 -march=native -pthread -shared -fPIC -o _hqml_kernels.so kernels.c
  * (hqml/sim/native/build.py does this). Loaded with ctypes by hqml.sim.native. */
 
-#include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,8 @@
 #define VBYTES 64 /* vector width in bytes (gcc splits it where the CPU has narrower ones) */
 #endif
 #define HMAX 10 /* high bits per tile pass: 2^h rows of 2^c amplitudes stay in L2 */
+#define MAX_THREADS 64
+#define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
 typedef struct {
     int h;
@@ -88,6 +90,48 @@ static int make_layout(layout_t *L, int n, int w, const int *pos, int lowbits, i
     return 0;
 }
 
+/* A static-schedule parallel loop on threads started for the call. Threads rather than OpenMP:
+ * GNU OpenMP's thread pool does not survive fork(), and hqml runs in forked worker processes
+ * (process pools); starting two threads costs tens of microseconds, small against a layer on
+ * the registers this library is used for. Chunks are contiguous ranges, so per-thread partial
+ * sums are deterministic for a given thread count. */
+typedef struct {
+    void (*fn)(void *, int64_t, int64_t, int);
+    void *ctx;
+    int64_t lo, hi;
+    int tid;
+} task_t;
+
+static void *run_task(void *p) {
+    task_t *t = p;
+    t->fn(t->ctx, t->lo, t->hi, t->tid);
+    return NULL;
+}
+
+static void parallel_for(void (*fn)(void *, int64_t, int64_t, int), void *ctx, int64_t n,
+                         int nthreads) {
+    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    if (nthreads > n) nthreads = (int)n;
+    if (nthreads <= 1) {
+        if (n > 0) fn(ctx, 0, n, 0);
+        return;
+    }
+    task_t tasks[MAX_THREADS];
+    pthread_t th[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < nthreads; t++)
+        tasks[t] = (task_t){fn, ctx, n * t / nthreads, n * (t + 1) / nthreads, t};
+    for (int t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&th[t], NULL, run_task, &tasks[t]) == 0;
+    run_task(&tasks[0]);
+    for (int t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            run_task(&tasks[t]); /* could not start a thread: do its share here */
+    }
+}
+
 /* ---- complex128 --------------------------------------------------------------------------- */
 #define T double
 #define SUF _c128
@@ -139,25 +183,39 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 typedef struct { int64_t re, im; } pair64;
 
 /* ---- whole-register gather: out[b, i] = in[b, index[i]] ----------------------------------- */
+typedef struct {
+    const void *in;
+    void *out;
+    const int64_t *index;
+    int64_t N, in_bstride, nchunks;
+    int itemsize;
+} gather_t;
+
+#define GATHER_CHUNK ((int64_t)1 << 14)
+
+static void gather_body(void *ctx, int64_t lo, int64_t hi, int tid) {
+    const gather_t *g = ctx;
+    (void)tid;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / g->nchunks, a = (it % g->nchunks) * GATHER_CHUNK;
+        int64_t e = a + GATHER_CHUNK < g->N ? a + GATHER_CHUNK : g->N;
+        if (g->itemsize == 16) {
+            const pair64 *src = (const pair64 *)g->in + b * g->in_bstride;
+            pair64 *dst = (pair64 *)g->out + b * g->N;
+            for (int64_t i = a; i < e; i++) dst[i] = src[g->index[i]];
+        } else {
+            const int64_t *src = (const int64_t *)g->in + b * g->in_bstride;
+            int64_t *dst = (int64_t *)g->out + b * g->N;
+            for (int64_t i = a; i < e; i++) dst[i] = src[g->index[i]];
+        }
+    }
+}
+
 int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int64_t N,
                 int64_t in_bstride, int itemsize, int nthreads) {
     if (itemsize != 8 && itemsize != 16) return 1;
-    const int64_t chunk = 1 << 14;
-    int64_t nchunks = (N + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t it = 0; it < B * nchunks; it++) {
-        int64_t b = it / nchunks, lo = (it % nchunks) * chunk;
-        int64_t hi = lo + chunk < N ? lo + chunk : N;
-        if (itemsize == 16) {
-            const pair64 *src = (const pair64 *)in + b * in_bstride;
-            pair64 *dst = (pair64 *)out + b * N;
-            for (int64_t i = lo; i < hi; i++) dst[i] = src[index[i]];
-        } else {
-            const int64_t *src = (const int64_t *)in + b * in_bstride;
-            int64_t *dst = (int64_t *)out + b * N;
-            for (int64_t i = lo; i < hi; i++) dst[i] = src[index[i]];
-        }
-    }
+    gather_t g = {in, out, index, N, in_bstride, (N + GATHER_CHUNK - 1) / GATHER_CHUNK, itemsize};
+    parallel_for(gather_body, &g, B * g.nchunks, B * N >= PARALLEL_MIN ? nthreads : 1);
     return 0;
 }
 

@@ -231,71 +231,153 @@ static void FN(block_adjoint)(T *psi, T *lam, int64_t blen, int p, const FN(coef
 
 /* ---- drivers ------------------------------------------------------------------------------ */
 
+typedef struct {
+    const T *in;
+    T *out, *psi, *lam;
+    int64_t N, nblocks, blen, ntiles, in_bstride;
+    int w, per_sample, first_reads_in;
+    const int *pos;
+    const layout_t *L;
+    const group_t *G;
+    const FN(coef_t) *coef;
+    double *acc; /* adjoint: per-thread partial cotangents */
+    size_t ncot;
+    int failed[MAX_THREADS];
+} FN(job_t);
+
+#define COEF(j, b, g) (&(j)->coef[((j)->per_sample ? (b) : 0) * (j)->w + (g)])
+
+/* pass 1: blocks of 2^k amplitudes, every low gate in turn */
+static void FN(apply_low)(void *ctx, int64_t lo, int64_t hi, int tid) {
+    FN(job_t) *j = ctx;
+    (void)tid;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / j->nblocks, off = (it % j->nblocks) * j->blen;
+        const T *src = j->in + 2 * (b * j->in_bstride + off);
+        T *dst = j->out + 2 * (b * j->N + off);
+        if (j->L->nlow == 0) memcpy(dst, src, sizeof(T) * 2 * (size_t)j->blen);
+        for (int i = 0; i < j->L->nlow; i++) {
+            int g = j->L->low[i];
+            FN(block_apply)(dst, i == 0 ? src : dst, j->blen, j->pos[g], COEF(j, b, g));
+        }
+    }
+}
+
+/* pass 2: tiles copied into a contiguous buffer: rows 2^k amplitudes apart would all fall into
+ * the same cache sets, and in the buffer a gate on tile bit i is a gate on bit c + i */
+static void FN(apply_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
+    FN(job_t) *j = ctx;
+    const group_t *G = j->G;
+    int64_t W = (int64_t)1 << j->L->colbits, rows = (int64_t)1 << G->h;
+    size_t rowbytes = sizeof(T) * 2 * (size_t)W;
+    T *buf = aligned_alloc(64, rowbytes * (size_t)rows);
+    if (!buf) {
+        j->failed[tid] = 1;
+        return;
+    }
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / j->ntiles, base = deposit(it % j->ntiles, G->free_mask);
+        const T *src = j->first_reads_in ? j->in + 2 * b * j->in_bstride : j->out + 2 * b * j->N;
+        T *dst = j->out + 2 * b * j->N;
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(buf + 2 * r * W, src + 2 * (base + G->rowoff[r]), rowbytes);
+        for (int i = 0; i < G->h; i++)
+            FN(block_apply)(buf, buf, rows * W, j->L->colbits + i, COEF(j, b, G->gates[i]));
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(dst + 2 * (base + G->rowoff[r]), buf + 2 * r * W, rowbytes);
+    }
+    free(buf);
+}
+
+static void FN(adjoint_low)(void *ctx, int64_t lo, int64_t hi, int tid) {
+    FN(job_t) *j = ctx;
+    double *mine = j->acc + (size_t)tid * j->ncot;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / j->nblocks, off = 2 * (b * j->N + (it % j->nblocks) * j->blen);
+        for (int i = 0; i < j->L->nlow; i++) {
+            int g = j->L->low[i];
+            FN(block_adjoint)(j->psi + off, j->lam + off, j->blen, j->pos[g], COEF(j, b, g),
+                              mine + 8 * (b * j->w + g));
+        }
+    }
+}
+
+static void FN(adjoint_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
+    FN(job_t) *j = ctx;
+    const group_t *G = j->G;
+    double *mine = j->acc + (size_t)tid * j->ncot;
+    int64_t W = (int64_t)1 << j->L->colbits, rows = (int64_t)1 << G->h;
+    size_t rowbytes = sizeof(T) * 2 * (size_t)W;
+    T *pbuf = aligned_alloc(64, rowbytes * (size_t)rows);
+    T *lbuf = aligned_alloc(64, rowbytes * (size_t)rows);
+    if (!pbuf || !lbuf) {
+        j->failed[tid] = 1;
+        free(pbuf);
+        free(lbuf);
+        return;
+    }
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / j->ntiles, base = 2 * b * j->N + 2 * deposit(it % j->ntiles, G->free_mask);
+        for (int64_t r = 0; r < rows; r++) {
+            memcpy(pbuf + 2 * r * W, j->psi + base + 2 * G->rowoff[r], rowbytes);
+            memcpy(lbuf + 2 * r * W, j->lam + base + 2 * G->rowoff[r], rowbytes);
+        }
+        for (int i = 0; i < G->h; i++) {
+            int g = G->gates[i];
+            FN(block_adjoint)(pbuf, lbuf, rows * W, j->L->colbits + i, COEF(j, b, g),
+                              mine + 8 * (b * j->w + g));
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            memcpy(j->psi + base + 2 * G->rowoff[r], pbuf + 2 * r * W, rowbytes);
+            memcpy(j->lam + base + 2 * G->rowoff[r], lbuf + 2 * r * W, rowbytes);
+        }
+    }
+    free(pbuf);
+    free(lbuf);
+}
+
+static int FN(any_failed)(const FN(job_t) *j) {
+    for (int t = 0; t < MAX_THREADS; t++)
+        if (j->failed[t]) return 1;
+    return 0;
+}
+
+static FN(coef_t) *FN(make_coefs)(const T *factors, int64_t nf, int w, int adjoint) {
+    FN(coef_t) *coef = aligned_alloc(64, sizeof(FN(coef_t)) * (size_t)(nf * (w ? w : 1)));
+    if (coef)
+        for (int64_t f = 0; f < nf; f++)
+            for (int g = 0; g < w; g++)
+                FN(make_coef)(&coef[f * w + g], factors + 8 * (f * w + g), adjoint);
+    return coef;
+}
+
 /* out[b] = (prod_g F_g) in[b]; in's batch stride (complex) is 0 (broadcast) or N */
 int FN(hqml_layer_apply)(const T *in, T *out, int64_t B, int n, int w, const int *pos,
                          const T *factors, int per_sample, int64_t in_bstride, int nthreads) {
     layout_t L;
     if (make_layout(&L, n, w, pos, LOW_BITS, COL_BITS)) return 1;
-    int64_t N = (int64_t)1 << n, nf = per_sample ? B : 1;
-    FN(coef_t) *coef = aligned_alloc(64, sizeof(FN(coef_t)) * (size_t)(nf * (w ? w : 1)));
-    if (!coef) return 2;
-    for (int64_t f = 0; f < nf; f++)
-        for (int g = 0; g < w; g++) FN(make_coef)(&coef[f * w + g], factors + 8 * (f * w + g), 0);
-    int64_t blen = (int64_t)1 << L.k, nblocks = N >> L.k;
-    if (L.nlow > 0 || L.nhigh == 0) {
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-        for (int64_t it = 0; it < B * nblocks; it++) {
-            int64_t b = it / nblocks, off = (it % nblocks) * blen;
-            const T *src = in + 2 * (b * in_bstride + off);
-            T *dst = out + 2 * (b * N + off);
-            if (L.nlow == 0) memcpy(dst, src, sizeof(T) * 2 * (size_t)blen);
-            for (int i = 0; i < L.nlow; i++) {
-                int g = L.low[i];
-                FN(block_apply)(dst, i == 0 ? src : dst, blen, pos[g],
-                                &coef[(per_sample ? b : 0) * w + g]);
-            }
-        }
+    FN(job_t) j;
+    memset(&j, 0, sizeof(j));
+    j.in = in, j.out = out, j.N = (int64_t)1 << n, j.in_bstride = in_bstride;
+    j.w = w, j.per_sample = per_sample, j.pos = pos, j.L = &L;
+    j.blen = (int64_t)1 << L.k, j.nblocks = j.N >> L.k;
+    j.coef = FN(make_coefs)(factors, per_sample ? B : 1, w, 0);
+    if (!j.coef) {
+        free_layout(&L);
+        return 2;
     }
-    /* tiles are copied into a contiguous buffer: rows 2^k apart would all fall into the same
-     * cache sets, and in the buffer a gate on tile bit i is a gate on bit c + i of a block */
+    int threads = B * j.N >= PARALLEL_MIN ? nthreads : 1;
+    if (L.nlow > 0 || L.nhigh == 0) parallel_for(FN(apply_low), &j, B * j.nblocks, threads);
     for (int grp = 0; grp < L.ngroups; grp++) {
-        const group_t *G = &L.groups[grp];
-        int first_reads_in = L.nlow == 0 && grp == 0;
-        int64_t ntiles = N >> (L.colbits + G->h), W = (int64_t)1 << L.colbits;
-        int64_t rows = (int64_t)1 << G->h;
-        size_t rowbytes = sizeof(T) * 2 * (size_t)W;
-        int failed = 0;
-#pragma omp parallel num_threads(nthreads) reduction(| : failed)
-        {
-            T *buf = aligned_alloc(64, rowbytes * (size_t)rows);
-            failed = buf == NULL;
-#pragma omp for schedule(static)
-            for (int64_t it = 0; it < B * ntiles; it++) {
-                if (!buf) continue;
-                int64_t b = it / ntiles, base = deposit(it % ntiles, G->free_mask);
-                const T *src = first_reads_in ? in + 2 * b * in_bstride : out + 2 * b * N;
-                T *dst = out + 2 * b * N;
-                for (int64_t r = 0; r < rows; r++)
-                    memcpy(buf + 2 * r * W, src + 2 * (base + G->rowoff[r]), rowbytes);
-                for (int i = 0; i < G->h; i++) {
-                    int g = G->gates[i];
-                    FN(block_apply)(buf, buf, rows * W, L.colbits + i,
-                                    &coef[(per_sample ? b : 0) * w + g]);
-                }
-                for (int64_t r = 0; r < rows; r++)
-                    memcpy(dst + 2 * (base + G->rowoff[r]), buf + 2 * r * W, rowbytes);
-            }
-            free(buf);
-        }
-        if (failed) {
-            free(coef);
-            free_layout(&L);
-            return 2;
-        }
+        j.G = &L.groups[grp];
+        j.first_reads_in = L.nlow == 0 && grp == 0;
+        j.ntiles = j.N >> (L.colbits + j.G->h);
+        parallel_for(FN(apply_high), &j, B * j.ntiles, threads);
     }
-    free(coef);
+    int rc = FN(any_failed)(&j) ? 2 : 0;
+    free((void *)j.coef);
     free_layout(&L);
-    return 0;
+    return rc;
 }
 
 /* psi <- U^H psi, lam <- U^H lam (in place), cot[b][g] = sum lam_g conj(psi'_g), by the
@@ -304,74 +386,41 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
                            const T *factors, int per_sample, double *cot, int nthreads) {
     layout_t L;
     if (make_layout(&L, n, w, pos, LOW_BITS, COL_BITS)) return 1;
-    int64_t N = (int64_t)1 << n, nf = per_sample ? B : 1;
-    size_t ncot = (size_t)(B * w * 8);
-    FN(coef_t) *coef = aligned_alloc(64, sizeof(FN(coef_t)) * (size_t)(nf * (w ? w : 1)));
-    double *acc = calloc((size_t)nthreads * ncot + 1, sizeof(double));
-    if (!coef || !acc) {
-        free(coef);
-        free(acc);
+    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    if (nthreads < 1) nthreads = 1;
+    FN(job_t) j;
+    memset(&j, 0, sizeof(j));
+    j.psi = psi, j.lam = lam, j.N = (int64_t)1 << n;
+    j.w = w, j.per_sample = per_sample, j.pos = pos, j.L = &L;
+    j.blen = (int64_t)1 << L.k, j.nblocks = j.N >> L.k;
+    j.ncot = (size_t)(B * w * 8);
+    j.coef = FN(make_coefs)(factors, per_sample ? B : 1, w, 1);
+    j.acc = calloc((size_t)nthreads * j.ncot + 1, sizeof(double));
+    if (!j.coef || !j.acc) {
+        free((void *)j.coef);
+        free(j.acc);
         free_layout(&L);
         return 2;
     }
-    for (int64_t f = 0; f < nf; f++)
-        for (int g = 0; g < w; g++) FN(make_coef)(&coef[f * w + g], factors + 8 * (f * w + g), 1);
-    int64_t blen = (int64_t)1 << L.k, nblocks = N >> L.k;
-    int failed = 0;
-#pragma omp parallel num_threads(nthreads) reduction(| : failed)
-    {
-        double *mine = acc + (size_t)omp_get_thread_num() * ncot;
-        if (L.nlow > 0) {
-#pragma omp for schedule(static)
-            for (int64_t it = 0; it < B * nblocks; it++) {
-                int64_t b = it / nblocks, off = 2 * (b * N + (it % nblocks) * blen);
-                for (int i = 0; i < L.nlow; i++) {
-                    int g = L.low[i];
-                    FN(block_adjoint)(psi + off, lam + off, blen, pos[g],
-                                      &coef[(per_sample ? b : 0) * w + g], mine + 8 * (b * w + g));
-                }
-            }
-        }
-        for (int grp = 0; grp < L.ngroups; grp++) {
-            const group_t *G = &L.groups[grp];
-            int64_t ntiles = N >> (L.colbits + G->h), W = (int64_t)1 << L.colbits;
-            int64_t rows = (int64_t)1 << G->h;
-            size_t rowbytes = sizeof(T) * 2 * (size_t)W;
-            T *pbuf = aligned_alloc(64, rowbytes * (size_t)rows);
-            T *lbuf = aligned_alloc(64, rowbytes * (size_t)rows);
-            if (!pbuf || !lbuf) failed = 1;
-#pragma omp for schedule(static)
-            for (int64_t it = 0; it < B * ntiles; it++) {
-                if (!pbuf || !lbuf) continue;
-                int64_t b = it / ntiles, base = 2 * b * N + 2 * deposit(it % ntiles, G->free_mask);
-                for (int64_t r = 0; r < rows; r++) {
-                    memcpy(pbuf + 2 * r * W, psi + base + 2 * G->rowoff[r], rowbytes);
-                    memcpy(lbuf + 2 * r * W, lam + base + 2 * G->rowoff[r], rowbytes);
-                }
-                for (int i = 0; i < G->h; i++) {
-                    int g = G->gates[i];
-                    FN(block_adjoint)(pbuf, lbuf, rows * W, L.colbits + i,
-                                      &coef[(per_sample ? b : 0) * w + g], mine + 8 * (b * w + g));
-                }
-                for (int64_t r = 0; r < rows; r++) {
-                    memcpy(psi + base + 2 * G->rowoff[r], pbuf + 2 * r * W, rowbytes);
-                    memcpy(lam + base + 2 * G->rowoff[r], lbuf + 2 * r * W, rowbytes);
-                }
-            }
-            free(pbuf);
-            free(lbuf);
-        }
+    int threads = B * j.N >= PARALLEL_MIN ? nthreads : 1;
+    if (L.nlow > 0) parallel_for(FN(adjoint_low), &j, B * j.nblocks, threads);
+    for (int grp = 0; grp < L.ngroups; grp++) {
+        j.G = &L.groups[grp];
+        j.ntiles = j.N >> (L.colbits + j.G->h);
+        parallel_for(FN(adjoint_high), &j, B * j.ntiles, threads);
     }
     /* threads' partial sums in a fixed order: deterministic for a given thread count */
-    for (size_t e = 0; e < ncot; e++) {
+    for (size_t e = 0; e < j.ncot; e++) {
         double s = 0;
-        for (int t = 0; t < nthreads; t++) s += acc[(size_t)t * ncot + e];
+        for (int t = 0; t < nthreads; t++) s += j.acc[(size_t)t * j.ncot + e];
         cot[e] = s;
     }
-    free(acc);
-    free(coef);
+    int rc = FN(any_failed)(&j) ? 2 : 0;
+    free(j.acc);
+    free((void *)j.coef);
     free_layout(&L);
-    return failed ? 2 : 0;
+    return rc;
 }
 
+#undef COEF
 #undef NC
