@@ -19,7 +19,7 @@ $(STAMP): $(PY) pyproject.toml
 
 setup: $(STAMP) native
 
-# compiled layer kernels (gcc); without a compiler hqml uses its torch kernels
+# compiled layer kernels (gcc + OpenMP); without a compiler hqml uses its torch kernels
 NATIVE_DIR := src/hqml/sim/native
 $(NATIVE_DIR)/_hqml_kernels.so: $(NATIVE_DIR)/kernels.c $(NATIVE_DIR)/kernels_impl.h
 	$(PYTHON) $(NATIVE_DIR)/build.py

@@ -4,7 +4,8 @@ A *layer* is a set of 2x2 factors on distinct wires (so they commute). The C ker
 whole layer in about two passes over the state by cache blocking (``kernels.c``), where one
 torch matmul per few wires costs a pass each. They work on contiguous complex64 / complex128 CPU
 tensors of shape ``(B, 2**n)`` (wire 0 the most significant bit) with ``torch.get_num_threads()``
-threads, started per call (unlike an OpenMP pool, safe in forked worker processes).
+OpenMP threads (plain threads started per call in a process forked after the parent used
+them, where GNU OpenMP's pool would deadlock).
 
 The shared library is built by ``make native`` (or on first use, once, if missing or stale).
 When it cannot be built or loaded, :func:`available` is ``False`` and callers use the torch

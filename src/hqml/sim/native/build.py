@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h")
 LIBRARY = HERE / "_hqml_kernels.so"
-FLAGS = ("-O3", "-march=native", "-pthread", "-shared", "-fPIC")
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-pthread", "-shared", "-fPIC")
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     path = build(force="--force" in argv)
     if path is None:
         print(
-            "hqml: could not build the native kernels (needs gcc); the torch kernels will be used",
+            "hqml: could not build the native kernels (needs gcc with OpenMP); "
+            "the torch kernels will be used",
             file=sys.stderr,
         )
     return 0

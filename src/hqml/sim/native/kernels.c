@@ -7,9 +7,10 @@
  * 2^c contiguous amplitudes; each row is contiguous, the gates act across rows. So a whole layer
  * costs about two passes over memory, whatever the number of gates.
  *
- * Build: gcc -O3 -march=native -pthread -shared -fPIC -o _hqml_kernels.so kernels.c
+ * Build: gcc -O3 -march=native -fopenmp -pthread -shared -fPIC -o _hqml_kernels.so kernels.c
  * (hqml/sim/native/build.py does this). Loaded with ctypes by hqml.sim.native. */
 
+#include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,11 +91,18 @@ static int make_layout(layout_t *L, int n, int w, const int *pos, int lowbits, i
     return 0;
 }
 
-/* A static-schedule parallel loop on threads started for the call. Threads rather than OpenMP:
- * GNU OpenMP's thread pool does not survive fork(), and hqml runs in forked worker processes
- * (process pools); starting two threads costs tens of microseconds, small against a layer on
- * the registers this library is used for. Chunks are contiguous ranges, so per-thread partial
- * sums are deterministic for a given thread count. */
+/* A static-schedule parallel loop: contiguous chunks, so per-thread partial sums are
+ * deterministic for a given thread count. On OpenMP's thread pool, except in a process forked
+ * after OpenMP ran in its parent: GNU OpenMP's pool does not survive fork() (the child would
+ * deadlock), and hqml's process pools fork, so there the threads are started per call. */
+static volatile int forked_child = 0;
+
+static void mark_forked_child(void) { forked_child = 1; }
+
+__attribute__((constructor)) static void register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, mark_forked_child);
+}
+
 typedef struct {
     void (*fn)(void *, int64_t, int64_t, int);
     void *ctx;
@@ -114,6 +122,14 @@ static void parallel_for(void (*fn)(void *, int64_t, int64_t, int), void *ctx, i
     if (nthreads > n) nthreads = (int)n;
     if (nthreads <= 1) {
         if (n > 0) fn(ctx, 0, n, 0);
+        return;
+    }
+    if (!forked_child) {
+#pragma omp parallel num_threads(nthreads)
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            fn(ctx, n * t / nt, n * (t + 1) / nt, t);
+        }
         return;
     }
     task_t tasks[MAX_THREADS];

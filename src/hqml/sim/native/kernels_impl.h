@@ -242,7 +242,8 @@ typedef struct {
     const FN(coef_t) *coef;
     double *acc; /* adjoint: per-thread partial cotangents */
     size_t ncot;
-    int failed[MAX_THREADS];
+    T *bufs;      /* tile buffers, bufelems per thread (two per thread in the adjoint) */
+    size_t bufelems;
 } FN(job_t);
 
 #define COEF(j, b, g) (&(j)->coef[((j)->per_sample ? (b) : 0) * (j)->w + (g)])
@@ -270,11 +271,7 @@ static void FN(apply_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
     const group_t *G = j->G;
     int64_t W = (int64_t)1 << j->L->colbits, rows = (int64_t)1 << G->h;
     size_t rowbytes = sizeof(T) * 2 * (size_t)W;
-    T *buf = aligned_alloc(64, rowbytes * (size_t)rows);
-    if (!buf) {
-        j->failed[tid] = 1;
-        return;
-    }
+    T *buf = j->bufs + (size_t)tid * j->bufelems;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it / j->ntiles, base = deposit(it % j->ntiles, G->free_mask);
         const T *src = j->first_reads_in ? j->in + 2 * b * j->in_bstride : j->out + 2 * b * j->N;
@@ -286,7 +283,6 @@ static void FN(apply_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
         for (int64_t r = 0; r < rows; r++)
             memcpy(dst + 2 * (base + G->rowoff[r]), buf + 2 * r * W, rowbytes);
     }
-    free(buf);
 }
 
 static void FN(adjoint_low)(void *ctx, int64_t lo, int64_t hi, int tid) {
@@ -308,14 +304,8 @@ static void FN(adjoint_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
     double *mine = j->acc + (size_t)tid * j->ncot;
     int64_t W = (int64_t)1 << j->L->colbits, rows = (int64_t)1 << G->h;
     size_t rowbytes = sizeof(T) * 2 * (size_t)W;
-    T *pbuf = aligned_alloc(64, rowbytes * (size_t)rows);
-    T *lbuf = aligned_alloc(64, rowbytes * (size_t)rows);
-    if (!pbuf || !lbuf) {
-        j->failed[tid] = 1;
-        free(pbuf);
-        free(lbuf);
-        return;
-    }
+    T *pbuf = j->bufs + (size_t)(2 * tid) * j->bufelems;
+    T *lbuf = pbuf + j->bufelems;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it / j->ntiles, base = 2 * b * j->N + 2 * deposit(it % j->ntiles, G->free_mask);
         for (int64_t r = 0; r < rows; r++) {
@@ -332,14 +322,19 @@ static void FN(adjoint_high)(void *ctx, int64_t lo, int64_t hi, int tid) {
             memcpy(j->lam + base + 2 * G->rowoff[r], lbuf + 2 * r * W, rowbytes);
         }
     }
-    free(pbuf);
-    free(lbuf);
 }
 
-static int FN(any_failed)(const FN(job_t) *j) {
-    for (int t = 0; t < MAX_THREADS; t++)
-        if (j->failed[t]) return 1;
-    return 0;
+/* tile buffers for every thread, allocated here (in the calling thread, so the allocator
+ * reuses its memory from call to call rather than each new thread mapping fresh pages) */
+static int FN(alloc_bufs)(FN(job_t) *j, int nthreads, int per_thread) {
+    int hmax = 0;
+    for (int g = 0; g < j->L->ngroups; g++)
+        if (j->L->groups[g].h > hmax) hmax = j->L->groups[g].h;
+    if (j->L->ngroups == 0) return 0;
+    j->bufelems = (size_t)2 << (j->L->colbits + hmax);
+    size_t bytes = sizeof(T) * j->bufelems * (size_t)(nthreads * per_thread);
+    j->bufs = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    return j->bufs == NULL;
 }
 
 static FN(coef_t) *FN(make_coefs)(const T *factors, int64_t nf, int w, int adjoint) {
@@ -367,6 +362,13 @@ int FN(hqml_layer_apply)(const T *in, T *out, int64_t B, int n, int w, const int
         return 2;
     }
     int threads = B * j.N >= PARALLEL_MIN ? nthreads : 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads < 1) threads = 1;
+    if (FN(alloc_bufs)(&j, threads, 1)) {
+        free((void *)j.coef);
+        free_layout(&L);
+        return 2;
+    }
     if (L.nlow > 0 || L.nhigh == 0) parallel_for(FN(apply_low), &j, B * j.nblocks, threads);
     for (int grp = 0; grp < L.ngroups; grp++) {
         j.G = &L.groups[grp];
@@ -374,10 +376,10 @@ int FN(hqml_layer_apply)(const T *in, T *out, int64_t B, int n, int w, const int
         j.ntiles = j.N >> (L.colbits + j.G->h);
         parallel_for(FN(apply_high), &j, B * j.ntiles, threads);
     }
-    int rc = FN(any_failed)(&j) ? 2 : 0;
+    free(j.bufs);
     free((void *)j.coef);
     free_layout(&L);
-    return rc;
+    return 0;
 }
 
 /* psi <- U^H psi, lam <- U^H lam (in place), cot[b][g] = sum lam_g conj(psi'_g), by the
@@ -403,6 +405,12 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
         return 2;
     }
     int threads = B * j.N >= PARALLEL_MIN ? nthreads : 1;
+    if (FN(alloc_bufs)(&j, threads, 2)) {
+        free((void *)j.coef);
+        free(j.acc);
+        free_layout(&L);
+        return 2;
+    }
     if (L.nlow > 0) parallel_for(FN(adjoint_low), &j, B * j.nblocks, threads);
     for (int grp = 0; grp < L.ngroups; grp++) {
         j.G = &L.groups[grp];
@@ -415,11 +423,11 @@ int FN(hqml_layer_adjoint)(T *psi, T *lam, int64_t B, int n, int w, const int *p
         for (int t = 0; t < nthreads; t++) s += j.acc[(size_t)t * j.ncot + e];
         cot[e] = s;
     }
-    int rc = FN(any_failed)(&j) ? 2 : 0;
+    free(j.bufs);
     free(j.acc);
     free((void *)j.coef);
     free_layout(&L);
-    return rc;
+    return 0;
 }
 
 #undef COEF
