@@ -11,7 +11,7 @@ import torch
 
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
-from ..sim import measure
+from ..sim import measure, native
 from ..sim.fused import Step, adjoint_cotangents, run_steps
 from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
@@ -169,6 +169,8 @@ class StatevectorBackend(Backend):
         registers, where the NumPy engine's adjoint is several times faster)."""
         if small.usable(task):
             return False
+        if native.usable(task.theta.device, task.dtype, task.circuit.n_qubits):
+            return False  # the native adjoint is as fast or faster and holds two states
         plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
         itemsize = torch.empty((), dtype=task.dtype).element_size()
         saved = (
