@@ -80,15 +80,15 @@ def test_ray_pool_results_equal_local_executor(ray_server, server):
 
 def heavy_job(timeout_s: float) -> dict:
     """One circuit evaluation of several seconds: it cannot stop between iterations."""
-    n = 16
+    n = 18  # with the native layer kernels this still takes seconds
     c = hqml.Circuit(n)
     x = c.input("x", n)
-    for layer in range(60):
+    for layer in range(80):
         for i in range(n):
             c.ry(x[i] * (layer + 1), i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
-    return {"circuit": json.loads(c.to_json()), "inputs": {"x": torch.rand(32, n).tolist()},
+    return {"circuit": json.loads(c.to_json()), "inputs": {"x": torch.rand(64, n).tolist()},
             "observables": [hqml.Z(0).to_json()], "timeout_s": timeout_s}
 
 
