@@ -163,16 +163,21 @@ def parse_config(data: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"invalid config: {_format(e)}") from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read and validate a TOML config; ``overrides`` (dotted keys) replace values. A
-    ``[search]`` table (hyperparameter search, ``hqml study``) is ignored."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML config file's data (``ConfigError`` naming a missing file or bad TOML)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read and validate a TOML config; ``overrides`` (dotted keys) replace values. A
+    ``[search]`` table (hyperparameter search, ``hqml study``) is ignored."""
+    data = read_toml(path)
     data.pop("search", None)  # a study's table (``hqml study``); a run ignores it
     for key, value in (overrides or {}).items():
         node = data

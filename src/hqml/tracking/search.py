@@ -30,11 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..experiment.config import ConfigError, RunConfig, parse_config, tomllib
+from ..experiment.config import ConfigError, RunConfig, parse_config, read_toml, tomllib
 
 # metrics every trial reports; the names ``metric=`` accepts
-METRICS = ("test_accuracy", "test_loss", "train_accuracy", "baseline_test_accuracy",
-           "baseline_test_loss", "train_seconds", "wall_s")
+METRICS = (
+    "test_accuracy",
+    "test_loss",
+    "train_accuracy",
+    "baseline_test_accuracy",
+    "baseline_test_loss",
+    "train_seconds",
+    "wall_s",
+)
 KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
 _MANAGED = ("name", "output_dir", "tracking")  # set by the study for each trial
 
@@ -71,30 +78,41 @@ def parse_space(spec: Mapping[str, Any]) -> dict[str, Dimension]:
         ConfigError: naming the key and what a valid entry looks like.
     """
     if not isinstance(spec, Mapping) or not spec:
-        raise ConfigError("search space: give at least one key, e.g."
-                          ' space = {"training.learning_rate" = [0.01, 0.05]}')
+        raise ConfigError(
+            "search space: give at least one key, e.g."
+            ' space = {"training.learning_rate" = [0.01, 0.05]}'
+        )
     out: dict[str, Dimension] = {}
     for key, entry in spec.items():
         if key.split(".")[0] in _MANAGED:
-            raise ConfigError(f"search space: {key!r} is set by the study for each trial;"
-                              " search other keys")
+            raise ConfigError(
+                f"search space: {key!r} is set by the study for each trial; search other keys"
+            )
         if isinstance(entry, list | tuple):
             kind, values = "grid", tuple(entry)
         elif isinstance(entry, Mapping) and len(entry) == 1:
-            (kind, raw), = entry.items()
+            ((kind, raw),) = entry.items()
             values = tuple(raw) if isinstance(raw, list | tuple) else (raw,)
         else:
             kind, values = "?", ()
         if kind not in KINDS or not values:
-            raise ConfigError(f"search space: {key!r} must be a list of values or a table"
-                              " {choice = [...]} / {uniform = [lo, hi]} / {loguniform = [lo, hi]}"
-                              f" / {{randint = [lo, hi]}}, got {entry!r}")
+            raise ConfigError(
+                f"search space: {key!r} must be a list of values or a table"
+                " {choice = [...]} / {uniform = [lo, hi]} / {loguniform = [lo, hi]}"
+                f" / {{randint = [lo, hi]}}, got {entry!r}"
+            )
         if kind in ("uniform", "loguniform", "randint"):
-            if len(values) != 2 or not all(isinstance(v, int | float) for v in values) \
-                    or not values[0] < values[1] or (kind == "loguniform" and values[0] <= 0):
-                raise ConfigError(f"search space: {key!r} {kind} needs [lo, hi] with"
-                                  f" {'0 < ' if kind == 'loguniform' else ''}lo < hi,"
-                                  f" got {list(values)}")
+            if (
+                len(values) != 2
+                or not all(isinstance(v, int | float) for v in values)
+                or not values[0] < values[1]
+                or (kind == "loguniform" and values[0] <= 0)
+            ):
+                raise ConfigError(
+                    f"search space: {key!r} {kind} needs [lo, hi] with"
+                    f" {'0 < ' if kind == 'loguniform' else ''}lo < hi,"
+                    f" got {list(values)}"
+                )
             if kind == "randint" and not all(isinstance(v, int) for v in values):
                 raise ConfigError(f"search space: {key!r} randint bounds must be integers")
         out[key] = Dimension(key, kind, values)
@@ -105,8 +123,9 @@ def parse_set_option(text: str) -> tuple[str, list[Any]]:
     """``"training.learning_rate=0.01,0.05"`` (CLI ``--set``) as a key and its grid values."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip() or not raw.strip():
-        raise ConfigError(f"--set {text!r}: write KEY=V1,V2,... e.g."
-                          " training.learning_rate=0.01,0.1")
+        raise ConfigError(
+            f"--set {text!r}: write KEY=V1,V2,... e.g. training.learning_rate=0.01,0.1"
+        )
     values = []
     for item in raw.split(","):
         try:
@@ -132,13 +151,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 
 def load_study(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A config file's data (without its ``[search]`` table) and that table (or ``{}``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    data = read_toml(path)
     return data, data.pop("search", {})
 
 
@@ -181,18 +194,22 @@ class SearchResult:
 
         best = self.best
         t = Table(title=f"search: {self.metric} ({self.mode}), {len(self.rows)} trials")
-        for col in ["trial", *self.keys, "seed", "test acc", "baseline acc", "test loss",
-                    "wall s"]:
+        for col in ["trial", *self.keys, "seed", "test acc", "baseline acc", "test loss", "wall s"]:
             t.add_column(col, justify="right", no_wrap=col == "trial")
         for r in self.rows:
             mark = " *" if best is not None and r["trial"] == best["trial"] else ""
-            cells = [r["trial"] + mark, *(_fmt(r["overrides"].get(k)) for k in self.keys),
-                     _fmt(r.get("seed"))]
+            cells = [
+                r["trial"] + mark,
+                *(_fmt(r["overrides"].get(k)) for k in self.keys),
+                _fmt(r.get("seed")),
+            ]
             if r["status"] != "ok":
                 cells += [f"error: {r['error'][:40]}", "", "", _fmt(r.get("wall_s"))]
             else:
-                cells += [_fmt(r.get(m)) for m in ("test_accuracy", "baseline_test_accuracy",
-                                                   "test_loss", "wall_s")]
+                cells += [
+                    _fmt(r.get(m))
+                    for m in ("test_accuracy", "baseline_test_accuracy", "test_loss", "wall_s")
+                ]
             t.add_row(*cells)
         return t
 
@@ -203,8 +220,14 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _trial(params: dict[str, Any], *, base: dict[str, Any], keys: list[str], trials_dir: str,
-           torch_threads: int) -> None:
+def _trial(
+    params: dict[str, Any],
+    *,
+    base: dict[str, Any],
+    keys: list[str],
+    trials_dir: str,
+    torch_threads: int,
+) -> None:
     """One trial (runs in a Ray worker): ``hqml run`` of ``base`` with the sampled overrides."""
     import torch
     from ray import tune
@@ -216,16 +239,23 @@ def _trial(params: dict[str, Any], *, base: dict[str, Any], keys: list[str], tri
     if "seed" not in overrides:  # repeat r of a point uses seed + r
         overrides["seed"] = int(base.get("seed", 0)) + params["repeat"]
     name = "trial_" + tune.get_context().get_trial_id().rsplit("_", 1)[-1]
-    cfg = parse_config(apply_overrides(base, {**overrides, "name": name,
-                                              "output_dir": trials_dir, "tracking.mlflow": False}))
+    cfg = parse_config(
+        apply_overrides(
+            base, {**overrides, "name": name, "output_dir": trials_dir, "tracking.mlflow": False}
+        )
+    )
     t0 = time.perf_counter()
     res = run_experiment(cfg)
     models = res["models"]
     metrics: dict[str, Any] = {
-        "test_accuracy": models["hybrid"]["test_acc"], "test_loss": models["hybrid"]["test_loss"],
+        "test_accuracy": models["hybrid"]["test_acc"],
+        "test_loss": models["hybrid"]["test_loss"],
         "train_accuracy": models["hybrid"]["train_acc"],
         "train_seconds": models["hybrid"]["train_seconds"],
-        "wall_s": time.perf_counter() - t0, "seed": cfg.seed, "run_dir": str(cfg.run_dir())}
+        "wall_s": time.perf_counter() - t0,
+        "seed": cfg.seed,
+        "run_dir": str(cfg.run_dir()),
+    }
     if "baseline" in models:
         metrics["baseline_test_accuracy"] = models["baseline"]["test_acc"]
         metrics["baseline_test_loss"] = models["baseline"]["test_loss"]
@@ -237,17 +267,28 @@ def _ray_tune() -> tuple[Any, Any]:
         import ray
         from ray import tune
     except ModuleNotFoundError:
-        raise ImportError("hyperparameter search needs ray[tune]; pip install 'hqml[runtime]'"
-                          ) from None
+        raise ImportError(
+            "hyperparameter search needs ray[tune]; pip install 'hqml[runtime]'"
+        ) from None
     return ray, tune
 
 
-def search(config: str | Path | RunConfig | Mapping[str, Any],
-           space: Mapping[str, Any] | None = None, *, num_samples: int = 1,
-           metric: str = "test_accuracy", mode: str = "max", max_concurrent: int | None = None,
-           seed: int = 0, address: str | None = None, output_dir: str | Path | None = None,
-           mlflow: bool | None = None, tracking_uri: str | None = None, torch_threads: int = 1,
-           on_trial: Callable[[dict[str, Any]], None] | None = None) -> SearchResult:
+def search(
+    config: str | Path | RunConfig | Mapping[str, Any],
+    space: Mapping[str, Any] | None = None,
+    *,
+    num_samples: int = 1,
+    metric: str = "test_accuracy",
+    mode: str = "max",
+    max_concurrent: int | None = None,
+    seed: int = 0,
+    address: str | None = None,
+    output_dir: str | Path | None = None,
+    mlflow: bool | None = None,
+    tracking_uri: str | None = None,
+    torch_threads: int = 1,
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+) -> SearchResult:
     """Run a hyperparameter study: each trial one ``hqml run`` of ``config`` with overrides.
 
     Args:
@@ -288,8 +329,9 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
         num_samples = int(file_search.get("num_samples", num_samples))
         metric, mode = file_search.get("metric", metric), file_search.get("mode", mode)
     if metric not in METRICS:
-        raise ConfigError(f"search metric {metric!r} is not reported; use one of"
-                          f" {', '.join(METRICS)}")
+        raise ConfigError(
+            f"search metric {metric!r} is not reported; use one of {', '.join(METRICS)}"
+        )
     if mode not in ("max", "min"):
         raise ConfigError(f"search mode must be 'max' or 'min', got {mode!r}")
     if num_samples < 1:
@@ -306,25 +348,45 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
 
     started = not ray.is_initialized()
     if started:
-        opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                "configure_logging": False}
+        opts: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "configure_logging": False,
+        }
         if address is None:
             opts["num_cpus"] = max_concurrent or os.cpu_count() or 1
         ray.init(address=address or "local", **opts)  # never join a stray local cluster
     trainable = tune.with_resources(
-        tune.with_parameters(_trial, base=base, keys=keys, trials_dir=str(study_dir / "trials"),
-                             torch_threads=torch_threads), {"cpu": 1})
+        tune.with_parameters(
+            _trial,
+            base=base,
+            keys=keys,
+            trials_dir=str(study_dir / "trials"),
+            torch_threads=torch_threads,
+        ),
+        {"cpu": 1},
+    )
     space_: dict[str, Any] = {f"p{i}": d.to_tune(tune) for i, d in enumerate(dims.values())}
     # repeats as one more grid axis: each repeat draws its own distribution values and seed
     space_["repeat"] = tune.grid_search(list(range(num_samples))) if num_samples > 1 else 0
     tuner = tune.Tuner(
-        trainable, param_space=space_,
-        tune_config=tune.TuneConfig(reuse_actors=True,  # imports paid once per worker
-                                    search_alg=BasicVariantGenerator(
-                                        max_concurrent=max_concurrent or 0, random_state=seed)),
-        run_config=tune.RunConfig(name="tune", storage_path=str(study_dir), verbose=0,
-                                  callbacks=[_progress_callback(tune, keys, on_trial),
-                                             JsonLoggerCallback(), CSVLoggerCallback()]))
+        trainable,
+        param_space=space_,
+        tune_config=tune.TuneConfig(
+            reuse_actors=True,  # imports paid once per worker
+            search_alg=BasicVariantGenerator(max_concurrent=max_concurrent or 0, random_state=seed),
+        ),
+        run_config=tune.RunConfig(
+            name="tune",
+            storage_path=str(study_dir),
+            verbose=0,
+            callbacks=[
+                _progress_callback(tune, keys, on_trial),
+                JsonLoggerCallback(),
+                CSVLoggerCallback(),
+            ],
+        ),
+    )
     quiet = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
     saved = {k: os.environ.get(k) for k in quiet}
     os.environ.update(quiet)  # no Tune tables on the console, no TensorBoard logger
@@ -352,8 +414,9 @@ def search(config: str | Path | RunConfig | Mapping[str, Any],
     return result
 
 
-def _progress_callback(tune: Any, keys: list[str],
-                       on_trial: Callable[[dict[str, Any]], None] | None) -> Any:
+def _progress_callback(
+    tune: Any, keys: list[str], on_trial: Callable[[dict[str, Any]], None] | None
+) -> Any:
     """A Tune callback calling ``on_trial(row)`` in this process as each trial ends."""
 
     class Report(tune.Callback):  # type: ignore[misc, name-defined]
@@ -366,8 +429,9 @@ def _progress_callback(tune: Any, keys: list[str],
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             if self.on_trial:
-                self.on_trial(_row(trial.trial_id, trial.config, self.keys, trial.last_result,
-                                   None))
+                self.on_trial(
+                    _row(trial.trial_id, trial.config, self.keys, trial.last_result, None)
+                )
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             if self.on_trial:
@@ -376,13 +440,20 @@ def _progress_callback(tune: Any, keys: list[str],
     return Report(on_trial, keys)
 
 
-def _row(trial_id: str, config: Mapping[str, Any], keys: list[str],
-         metrics: Mapping[str, Any] | None, error: str | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"trial": "trial_" + trial_id.rsplit("_", 1)[-1],
-                           "status": "ok" if metrics else "error",
-                           "overrides": {k: config.get(f"p{i}") for i, k in enumerate(keys)},
-                           "repeat": config.get("repeat", 0),
-                           "error": error if not metrics else None}
+def _row(
+    trial_id: str,
+    config: Mapping[str, Any],
+    keys: list[str],
+    metrics: Mapping[str, Any] | None,
+    error: str | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "trial": "trial_" + trial_id.rsplit("_", 1)[-1],
+        "status": "ok" if metrics else "error",
+        "overrides": {k: config.get(f"p{i}") for i, k in enumerate(keys)},
+        "repeat": config.get("repeat", 0),
+        "error": error if not metrics else None,
+    }
     for k in (*METRICS, "seed", "run_dir"):
         row[k] = (metrics or {}).get(k)
     return row
@@ -393,30 +464,53 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
     best = result.best
     if best is not None:
         # rebuilt here rather than read from the trial's folder, which may be on another node
-        cfg = apply_overrides(base, {**best["overrides"], "seed": best["seed"],
-                                     "name": f"{base.get('name', 'run')}_best"})
+        cfg = apply_overrides(
+            base,
+            {**best["overrides"], "seed": best["seed"], "name": f"{base.get('name', 'run')}_best"},
+        )
         result.best_config = parse_config(cfg).model_dump(exclude_none=True)
         path = d / "best_config.toml"
-        path.write_text(f"# best trial {best['trial']}: {result.metric} = {best[result.metric]}\n"
-                        + dumps_toml(result.best_config), encoding="utf-8")
+        path.write_text(
+            f"# best trial {best['trial']}: {result.metric} = {best[result.metric]}\n"
+            + dumps_toml(result.best_config),
+            encoding="utf-8",
+        )
         result.files["best_config"] = path
-    doc = {"metric": result.metric, "mode": result.mode, "keys": result.keys,
-           "mlflow_run_id": result.mlflow_run_id, "best": best, "rows": result.rows}
+    doc = {
+        "metric": result.metric,
+        "mode": result.mode,
+        "keys": result.keys,
+        "mlflow_run_id": result.mlflow_run_id,
+        "best": best,
+        "rows": result.rows,
+    }
     (d / "search_results.json").write_text(json.dumps(doc, indent=2, default=str))
     with open(d / "search_results.csv", "w", newline="", encoding="utf-8") as f:
         cols = ["trial", "status", *result.keys, "repeat", *METRICS, "seed", "error"]
         w = csv.writer(f)
         w.writerow(cols)
         for r in result.rows:
-            w.writerow([r["trial"], r["status"], *(r["overrides"][k] for k in result.keys),
-                        r["repeat"],
-                        *("" if r[m] is None else r[m] for m in (*METRICS, "seed")),
-                        r["error"] or ""])
+            w.writerow(
+                [
+                    r["trial"],
+                    r["status"],
+                    *(r["overrides"][k] for k in result.keys),
+                    r["repeat"],
+                    *("" if r[m] is None else r[m] for m in (*METRICS, "seed")),
+                    r["error"] or "",
+                ]
+            )
     result.files.update(json=d / "search_results.json", csv=d / "search_results.csv")
 
 
-def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[str, Any],
-                mlflow: bool | None, tracking_uri: str | None, num_samples: int) -> bool:
+def _log_mlflow(
+    result: SearchResult,
+    dims: Mapping[str, Dimension],
+    base: dict[str, Any],
+    mlflow: bool | None,
+    tracking_uri: str | None,
+    num_samples: int,
+) -> bool:
     """A parent run (space, best metric, the study's files) with one nested run per trial."""
     tracking = base.get("tracking", {})
     if mlflow is None:
@@ -425,14 +519,25 @@ def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[
         return False
     from .logger import RunLogger
 
-    with RunLogger(result.directory / "mlflow", experiment=tracking.get("experiment", "hqml"),
-                   run_name=f"{base.get('name', 'run')}_search", mlflow=mlflow,
-                   tracking_uri=tracking_uri or tracking.get("tracking_uri")) as parent:
+    with RunLogger(
+        result.directory / "mlflow",
+        experiment=tracking.get("experiment", "hqml"),
+        run_name=f"{base.get('name', 'run')}_search",
+        mlflow=mlflow,
+        tracking_uri=tracking_uri or tracking.get("tracking_uri"),
+    ) as parent:
         if parent.client is None:
             return False
-        parent.log_params({"search": {"metric": result.metric, "mode": result.mode,
-                                      "num_samples": num_samples,
-                                      **{k: d.describe() for k, d in dims.items()}}})
+        parent.log_params(
+            {
+                "search": {
+                    "metric": result.metric,
+                    "mode": result.mode,
+                    "num_samples": num_samples,
+                    **{k: d.describe() for k, d in dims.items()},
+                }
+            }
+        )
         best = result.best
         if best is not None:
             parent.log_metrics({f"best_{result.metric}": best[result.metric]})
@@ -442,8 +547,9 @@ def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[
             warnings.simplefilter("ignore")  # MLflow's own deprecation chatter
             exp_id = client.get_run(parent.run_id).info.experiment_id
             for r in result.rows:
-                rid = client.create_run(exp_id, run_name=r["trial"],
-                                        tags={"mlflow.parentRunId": parent.run_id}).info.run_id
+                rid = client.create_run(
+                    exp_id, run_name=r["trial"], tags={"mlflow.parentRunId": parent.run_id}
+                ).info.run_id
                 for k, v in r["overrides"].items():
                     client.log_param(rid, k, str(v))
                 for m in METRICS:
@@ -458,6 +564,7 @@ def _log_mlflow(result: SearchResult, dims: Mapping[str, Dimension], base: dict[
 
 def dumps_toml(data: Mapping[str, Any]) -> str:
     """Config dicts (scalars, lists of scalars, nested tables) as TOML text."""
+
     def value(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
@@ -468,8 +575,11 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
         return json.dumps(str(v))
 
     def table(d: Mapping[str, Any], prefix: str) -> list[str]:
-        lines = [f"{k} = {value(v)}" for k, v in d.items()
-                 if v is not None and not isinstance(v, Mapping)]
+        lines = [
+            f"{k} = {value(v)}"
+            for k, v in d.items()
+            if v is not None and not isinstance(v, Mapping)
+        ]
         for k, v in d.items():
             if isinstance(v, Mapping):
                 lines += ["", f"[{prefix}{k}]", *table(v, f"{prefix}{k}.")]
@@ -478,5 +588,15 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(table(data, "")) + "\n"
 
 
-__all__ = ["search", "SearchResult", "Dimension", "parse_space", "parse_set_option",
-           "apply_overrides", "load_study", "check_space", "dumps_toml", "METRICS"]
+__all__ = [
+    "search",
+    "SearchResult",
+    "Dimension",
+    "parse_space",
+    "parse_set_option",
+    "apply_overrides",
+    "load_study",
+    "check_space",
+    "dumps_toml",
+    "METRICS",
+]
