@@ -40,6 +40,11 @@ SMALL_MAX_ELEMENTS = 2**23
 _NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
 
 
+def real_of(cdt: Any) -> Any:
+    """The NumPy real type of complex type ``cdt``."""
+    return np.float32 if cdt == np.complex64 else np.float64
+
+
 def usable(task: Task) -> bool:
     """Whether :func:`program` can run ``task`` (exact, noiseless, CPU, few qubits)."""
     return (
@@ -412,7 +417,7 @@ def _compile_gate(op: Any, cols: tuple[int, ...], index: int, batched: bool, n: 
 def _consts(g: _Group, cdt: Any) -> dict[str, Any]:
     c = g.__dict__.setdefault("_np", {}).get(cdt)
     if c is None:
-        rdt = np.float32 if cdt == np.complex64 else np.float64
+        rdt = real_of(cdt)
         c = {"eye": np.eye(2, dtype=cdt)}
         if g.rot is not None:
             cols, a, k = g.rot
@@ -550,6 +555,12 @@ def _outer(lam: np.ndarray, phi: np.ndarray | None, d: int, batched: bool) -> np
     return 2 * lam.T @ phi.conj()
 
 
+def _zero_state(d: int, cdt: Any) -> np.ndarray:
+    state = np.zeros((1, d), dtype=cdt)
+    state[0, 0] = 1
+    return state
+
+
 def run(prog: SmallProgram, theta: np.ndarray, cdt: Any, keep: bool = False) -> tuple:
     """The final state ``(B, d)`` and, with ``keep``, what :func:`gradient` needs."""
     d = 2**prog.n
@@ -558,10 +569,7 @@ def run(prog: SmallProgram, theta: np.ndarray, cdt: Any, keep: bool = False) -> 
     trace = []
     for item in prog.items:
         if isinstance(item, _Perm):
-            if state is None:
-                state = np.zeros((1, d), dtype=cdt)
-                state[0, 0] = 1
-            state = state[:, item.index]
+            state = (_zero_state(d, cdt) if state is None else state)[:, item.index]
             trace.append((item, None, None))
             continue
         if isinstance(item, tuple):
@@ -573,8 +581,7 @@ def run(prog: SmallProgram, theta: np.ndarray, cdt: Any, keep: bool = False) -> 
             trace.append((item, state, (mat, saved)))
         state = _apply(state, mat, d)
     if state is None:
-        state = np.zeros((1, d), dtype=cdt)
-        state[0, 0] = 1
+        state = _zero_state(d, cdt)
     if state.shape[0] != theta.shape[0]:
         state = np.broadcast_to(state, (theta.shape[0], d))
     return state, ((group_out, trace) if keep else None)
@@ -591,7 +598,7 @@ def gradient(
     """``dL/dtheta`` ``(B, P)`` for the cotangent state ``lam = dL/dpsi^*`` (without the 2)."""
     group_out, trace = saved
     d = 2**prog.n
-    rdt = np.float32 if cdt == np.complex64 else np.float64
+    rdt = real_of(cdt)
     grad = np.zeros(theta_shape, dtype=rdt)
 
     def wanted(cols: Any) -> bool:
@@ -641,19 +648,6 @@ def gradient(
 # measurements
 
 
-def _pauli_matrix(word: tuple, n: int, cdt: Any) -> np.ndarray:
-    single = {
-        "X": np.array([[0, 1], [1, 0]]),
-        "Y": np.array([[0, -1j], [1j, 0]]),
-        "Z": np.array([[1, 0], [0, -1]]),
-    }
-    ops = dict(word)
-    out = np.ones((1, 1), dtype=cdt)
-    for w in range(n):
-        out = np.kron(out, single[ops[w]] if w in ops else np.eye(2))
-    return out.astype(cdt)
-
-
 @dataclass
 class Measure:
     """A measurement as ``diag`` (real ``(d, K)``: values ``|psi|^2 @ diag``) or ``dense``
@@ -670,7 +664,7 @@ def measure_of(prog: SmallProgram, m: Any, cdt: Any) -> Measure:
     if isinstance(m, State):
         return Measure(state=True)
     n, d = prog.n, 2**prog.n
-    rdt = np.float32 if cdt == np.complex64 else np.float64
+    rdt = real_of(cdt)
     if isinstance(m, Probs):
         key: Any = ("probs", m.wires, rdt)
     else:
@@ -699,8 +693,7 @@ def measure_of(prog: SmallProgram, m: Any, cdt: Any) -> Measure:
                 signs[:, t] = 1 - 2 * parity
             out = Measure(diag=(signs @ coeffs).astype(rdt))
         else:
-            mats = np.stack([_pauli_matrix(word, n, np.complex128) for word in words])
-            out = Measure(dense=np.einsum("tij,tk->kij", mats, coeffs).astype(cdt))
+            out = Measure(dense=np.stack([o.to_matrix(n) for o in obs]).astype(cdt))
     prog.measures[key] = out
     return out
 

@@ -187,7 +187,7 @@ class StatevectorBackend(Backend):
         theta = task.theta.detach()
         prog = small.program(task.circuit, task.varying, theta.shape[0] > 1)
         cdt = small._NP[task.dtype]
-        rdt = np.float32 if cdt == np.complex64 else np.float64
+        rdt = small.real_of(cdt)
         theta_np = theta.numpy().astype(rdt, copy=False)
         state, saved = small.run(prog, theta_np, cdt, keep)
         meas = small.measure_of(prog, task.measurement, cdt)

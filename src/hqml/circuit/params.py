@@ -117,13 +117,15 @@ def _to_tensor(value: Any, what: str) -> torch.Tensor:
     return torch.as_tensor(arr, dtype=torch.float64 if arr.dtype == np.float64 else torch.float32)
 
 
+def _widest(tensors: Any) -> torch.dtype:
+    return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+
+
 def default_real_dtype(*tables: Mapping[str, Any] | None) -> torch.dtype:
     """The real dtype :func:`bind_parameters` picks: float64 when any given value is float64."""
-    for table in tables:
-        for name, v in (table or {}).items():
-            if _to_tensor(v, f"'{name}'").dtype == torch.float64:
-                return torch.float64
-    return torch.float32
+    return _widest(
+        _to_tensor(v, f"'{name}'") for table in tables for name, v in (table or {}).items()
+    )
 
 
 def bind_parameters(
@@ -164,11 +166,7 @@ def bind_parameters(
             given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
 
     if real_dtype is None:
-        real_dtype = (
-            torch.float64
-            if any(t.dtype == torch.float64 for t in given.values())
-            else torch.float32
-        )
+        real_dtype = _widest(given.values())
     if device is None:
         device = next((t.device for t in given.values()), torch.device("cpu"))
 
@@ -202,40 +200,37 @@ def bind_parameters(
         cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
     flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
 
-    if comp.is_flat and comp.identity_order:
-        return Bindings(
-            theta=flat,
-            batched=batch is not None,
-            batch_size=B,
-            varying=tuple(v or any(b for _, b, _ in flats_w) for v in comp.varying),
-            needs_grad=comp.needs_grad(tuple(given[a].requires_grad for a in declared)),
-        )
-    parts = []
-    if comp.simple_cols:
-        parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
-    if comp.generic:
-
-        def env(s: Symbol) -> torch.Tensor:
-            return flat[:, comp.flat_index(s)]
-
-        vals = []
-        memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
-        for _, e in comp.generic:
-            v = e.evaluate(env, memo)
-            vals.append(
-                v
-                if isinstance(v, torch.Tensor)
-                else torch.full((B,), float(v), dtype=real_dtype, device=device)
-            )
-        parts.append(torch.stack(vals, dim=1))
-    if comp.const_cols:
-        parts.append(torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1))
-    if not parts:
-        theta = torch.zeros(B, 0, dtype=real_dtype, device=device)
+    if comp.is_flat:  # every column is its own flat value (so also in order)
+        theta = flat
     else:
-        theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        if not comp.identity_order:
-            theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
+        parts = []
+        if comp.simple_cols:
+            parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
+        if comp.generic:
+
+            def env(s: Symbol) -> torch.Tensor:
+                return flat[:, comp.flat_index(s)]
+
+            vals = []
+            memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
+            for _, e in comp.generic:
+                v = e.evaluate(env, memo)
+                vals.append(
+                    v
+                    if isinstance(v, torch.Tensor)
+                    else torch.full((B,), float(v), dtype=real_dtype, device=device)
+                )
+            parts.append(torch.stack(vals, dim=1))
+        if comp.const_cols:
+            parts.append(
+                torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1)
+            )
+        if not parts:
+            theta = torch.zeros(B, 0, dtype=real_dtype, device=device)
+        else:
+            theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+            if not comp.identity_order:
+                theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
     weights_batched = any(b for _, b, _ in flats_w)
     varying = tuple(v or weights_batched for v in comp.varying)
     needs = comp.needs_grad(tuple(given[a].requires_grad for a in declared))
