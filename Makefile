@@ -21,7 +21,7 @@ setup: $(STAMP) native
 
 # compiled layer kernels (gcc + OpenMP); without a compiler hqml uses its torch kernels
 NATIVE_DIR := src/hqml/sim/native
-$(NATIVE_DIR)/_hqml_kernels.so: $(NATIVE_DIR)/kernels.c $(NATIVE_DIR)/kernels_impl.h
+$(NATIVE_DIR)/_hqml_kernels.so: $(NATIVE_DIR)/kernels.c $(NATIVE_DIR)/kernels_impl.h $(NATIVE_DIR)/small_impl.h
 	$(PYTHON) $(NATIVE_DIR)/build.py
 
 native: $(NATIVE_DIR)/_hqml_kernels.so

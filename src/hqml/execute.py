@@ -100,7 +100,7 @@ def _run(
         options,
         b.needs_grad,
     )
-    return execute_task(be, task, diff_method, dict(diff_options or {})), b.batched
+    return execute_task(be, task, diff_method, dict(diff_options or {}), b.link), b.batched
 
 
 def expval(

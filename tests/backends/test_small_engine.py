@@ -1,5 +1,8 @@
 """The NumPy engine for small registers: states against dense matrix algebra, gradients against
-torch autograd on the reference torch path and against central differences."""
+torch autograd on the reference torch path and against central differences.
+
+The compiled interpreter takes these circuits where the native library loads, so every test here
+turns it off (``HQML_NATIVE=0``); tests/backends/test_small_native.py covers the interpreter."""
 
 import numpy as np
 import pytest
@@ -10,6 +13,11 @@ import hqml
 from hqml.backends import small
 from hqml.circuit.observables import PauliSum
 from hqml.testing import reference_state
+
+
+@pytest.fixture(autouse=True)
+def _numpy_engine(monkeypatch):
+    monkeypatch.setenv("HQML_NATIVE", "0")
 
 
 def _obs(rng, n):

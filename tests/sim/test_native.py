@@ -253,7 +253,7 @@ def test_build_into_a_new_file_and_missing_compiler(tmp_path, monkeypatch):
     assert lib is not None and lib.exists()
     import ctypes
 
-    assert ctypes.CDLL(str(lib)).hqml_abi_version() == 1
+    assert ctypes.CDLL(str(lib)).hqml_abi_version() == native.ABI_VERSION
     monkeypatch.setenv("CC", "no-such-compiler-hqml")
     assert build.build(force=True, library=tmp_path / "k2.so") is None
     assert not (tmp_path / "k2.so").exists()

@@ -55,8 +55,12 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     # per column: does the caller need its gradient? (None: every column may)
     needs_grad: tuple[bool, ...] | None = None
+    # backends' notes on this request (e.g. the engine chosen), kept by with_theta for the same
+    # batch size
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def with_theta(self, theta: torch.Tensor, varying: tuple[bool, ...] | None = None) -> Task:
+        same = theta.shape[0] == self.theta.shape[0] and theta.device == self.theta.device
         return Task(
             self.circuit,
             theta,
@@ -67,6 +71,7 @@ class Task:
             varying,
             self.options,
             self.needs_grad,
+            self.memo if same and varying == self.varying else {},
         )
 
 

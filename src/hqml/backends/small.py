@@ -30,6 +30,7 @@ import torch
 from ..circuit.circuit import Circuit
 from ..circuit.gates import Gate
 from ..circuit.observables import PauliSum
+from . import small_native
 from .base import Expval, Probs, State, Task
 from .plan import GateItem, Layer, Perm, get_plan
 
@@ -38,6 +39,7 @@ SMALL_MAX_QUBITS = 5
 SMALL_MAX_ELEMENTS = 2**23
 
 _NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
+REAL_TORCH = {np.complex64: torch.float32, np.complex128: torch.float64}
 
 
 def real_of(cdt: Any) -> Any:
@@ -46,20 +48,35 @@ def real_of(cdt: Any) -> Any:
 
 
 def usable(task: Task) -> bool:
-    """Whether :func:`program` can run ``task`` (exact, noiseless, CPU, few qubits)."""
-    return (
-        task.circuit.n_qubits <= SMALL_MAX_QUBITS
+    """Whether this module (or the compiled interpreter) runs ``task``: exact, noiseless, CPU,
+    few qubits."""
+    n = task.circuit.n_qubits
+    if not (
+        n <= max(SMALL_MAX_QUBITS, small_native.MAX_QUBITS)
         and task.shots is None
         and task.theta.device.type == "cpu"
         and task.dtype in _NP
         and isinstance(task.measurement, (Expval, Probs, State))
         and task.options.get("noise_model") is None
         and os.environ.get("HQML_SMALL", "1") != "0"
+    ):
+        return False
+    if native_program(task) is not None:
+        return True
+    return (
+        n <= SMALL_MAX_QUBITS
         and task.theta.shape[0]
         * program(task.circuit, task.varying, task.theta.shape[0] > 1).per_sample
-        * 4**task.circuit.n_qubits
+        * 4**n
         <= SMALL_MAX_ELEMENTS
     )
+
+
+def native_program(task: Task) -> small_native.NativeProgram | None:
+    """The compiled interpreter's program for ``task``'s circuit, where it can run it."""
+    if task.circuit.n_qubits > small_native.MAX_QUBITS or not small_native.available():
+        return None
+    return small_native.program(task.circuit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,7 +685,7 @@ def measure_of(prog: SmallProgram, m: Any, cdt: Any) -> Measure:
     if isinstance(m, Probs):
         key: Any = ("probs", m.wires, rdt)
     else:
-        key = ("expval", tuple(tuple(sorted(o.terms.items())) for o in m.observables), rdt)
+        key = ("expval", tuple(o.key() for o in m.observables), rdt)
     out = prog.measures.get(key)
     if out is not None:
         return out

@@ -15,7 +15,7 @@ from ..sim import measure, native
 from ..sim.fused import Step, adjoint_cotangents, run_steps
 from ..sim.program import Instruction
 from ..sim.statevector import apply_diagonal, zero_state
-from . import small
+from . import small, small_native
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .chain import theta_gradient
 from .plan import gate_step, get_plan, materialize
@@ -185,12 +185,21 @@ class StatevectorBackend(Backend):
 
     def _small_forward(self, task: Task, keep: bool = False) -> tuple[torch.Tensor, Any]:
         theta = task.theta.detach()
-        prog = small.program(task.circuit, task.varying, theta.shape[0] > 1)
         cdt = small._NP[task.dtype]
-        rdt = small.real_of(cdt)
-        theta_np = theta.numpy().astype(rdt, copy=False)
-        state, saved = small.run(prog, theta_np, cdt, keep)
-        meas = small.measure_of(prog, task.measurement, cdt)
+        prog: Any = small.native_program(task)
+        if prog is not None:  # the compiled interpreter
+            meas = small.measure_of(prog, task.measurement, cdt)
+            diag = small_native.diag_tensor(meas, cdt)
+            theta = theta.to(small.REAL_TORCH[cdt]).contiguous()
+            state, values, saved = small_native.forward(prog, theta, task.varying, cdt, diag)
+            if values is not None:
+                kept = ("small", task, prog, meas, state, None, saved, cdt) if keep else None
+                return values, kept
+        else:  # the NumPy engine
+            prog = small.program(task.circuit, task.varying, theta.shape[0] > 1)
+            theta_np = theta.numpy().astype(small.real_of(cdt), copy=False)
+            state, saved = small.run(prog, theta_np, cdt, keep)
+            meas = small.measure_of(prog, task.measurement, cdt)
         out, extra = small.measure(meas, state)
         result = torch.from_numpy(np.ascontiguousarray(out))
         return result, (("small", task, prog, meas, state, extra, saved, cdt) if keep else None)
@@ -199,10 +208,16 @@ class StatevectorBackend(Backend):
         _, task, prog, meas, state, extra, trace, cdt = saved
         if meas.state:
             raise ValueError("a state is differentiable by diff_method='backprop' only")
+        native_prog = isinstance(prog, small_native.NativeProgram)
+        if native_prog and trace[-1] is not None:  # the kernels measured: they take the cotangent
+            return small_native.backward(prog, trace, task.needs_grad, cot=cotangent.detach())
         cot = cotangent.detach().numpy()
         if cot.shape[0] != state.shape[0]:
             cot = np.broadcast_to(cot, (state.shape[0],) + cot.shape[1:])
         lam = small.cotangent_state(meas, state, extra, cot.astype(state.real.dtype, copy=False))
+        if native_prog:
+            lam = np.ascontiguousarray(lam)
+            return small_native.backward(prog, trace, task.needs_grad, lam=lam)
         grad = small.gradient(prog, trace, lam, tuple(task.theta.shape), task.needs_grad, cdt)
         return torch.from_numpy(grad)
 

@@ -70,7 +70,7 @@ class PauliSum:
     Wire ``i`` is qubit ``i`` of the circuit; wire 0 is the most significant bit in ``to_matrix``.
     """
 
-    __slots__ = ("terms",)
+    __slots__ = ("terms", "_memo")
 
     def __init__(self, terms: Mapping[Word, complex] | None = None):
         self.terms: dict[Word, complex] = {}
@@ -173,9 +173,21 @@ class PauliSum:
         """Drop terms whose coefficient is below ``tol`` in magnitude."""
         return PauliSum({w: c for w, c in self.terms.items() if abs(c) > tol})
 
+    def key(self) -> tuple:
+        """A hashable value of the terms (cached while ``terms`` is the same, unchanged dict)."""
+        return self._info()[0]
+
+    def _info(self) -> tuple[tuple, list[int]]:
+        memo = getattr(self, "_memo", None)
+        if memo is None or memo[0] is not self.terms or memo[1] != len(self.terms):
+            key = tuple(sorted(self.terms.items()))
+            wires = sorted({w for word in self.terms for w, _ in word})
+            memo = self._memo = (self.terms, len(self.terms), (key, wires))
+        return memo[2]
+
     @property
     def wires(self) -> list[int]:
-        return sorted({w for word in self.terms for w, _ in word})
+        return list(self._info()[1])
 
     @property
     def n_terms(self) -> int:

@@ -28,6 +28,43 @@ class Bindings:
     varying: tuple[bool, ...]  # per column: does it differ between samples?
     # per column: does it depend on a given tensor that requires grad? (None: unknown)
     needs_grad: tuple[bool, ...] | None = None
+    # where every column is a plain value or a constant: theta's chain rule as a gather
+    link: Link | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """How theta reads the given tensors when each column is one of their values or a constant:
+    a gradient with respect to theta then maps back by slicing and summing, without autograd.
+    """
+
+    tensors: tuple[torch.Tensor, ...]  # as given, in declaration order (inputs, then weights)
+    batched: tuple[bool, ...]
+    sizes: tuple[int, ...]
+    cols: torch.Tensor | None  # theta columns that read a value (None: all, in flat order)
+    idx: torch.Tensor | None  # the flat position each reads
+
+    def grads(self, grad: torch.Tensor, needed: tuple[bool, ...]) -> list[torch.Tensor | None]:
+        """The gradient of each given tensor (``None`` where not ``needed``) from ``dL/dtheta``
+        ``(B, P)``."""
+        if self.cols is None:
+            flat = grad
+        else:
+            flat = grad.new_zeros(grad.shape[0], sum(self.sizes))
+            flat.index_add_(1, self.idx, grad.index_select(1, self.cols))
+        out: list[torch.Tensor | None] = []
+        off = 0
+        for t, batched, size, need in zip(
+            self.tensors, self.batched, self.sizes, needed, strict=True
+        ):
+            if need:
+                part = flat[:, off : off + size]
+                part = part.reshape(t.shape) if batched else part.sum(dim=0).reshape(t.shape)
+                out.append(part.to(device=t.device, dtype=t.dtype))
+            else:
+                out.append(None)
+            off += size
+        return out
 
 
 class _Compiled:
@@ -171,6 +208,7 @@ def bind_parameters(
         device = next((t.device for t in given.values()), torch.device("cpu"))
 
     batch: int | None = None
+    sources: list[tuple[torch.Tensor, bool, int]] = []
     flats_in: list[torch.Tensor] = []
     flats_w: list[torch.Tensor] = []
     declared = [("input", k) for k in circuit.inputs] + [("weight", k) for k in circuit.weights]
@@ -192,6 +230,7 @@ def bind_parameters(
                     f"{kind} '{name}' has batch size {b}, but another value has {batch}"
                 )
             batch = b
+        sources.append((given[(kind, name)], b is not None, math.prod(shape)))
         t = t.to(device=device, dtype=real_dtype)
         (flats_in if kind == "input" else flats_w).append((t, b is not None, math.prod(shape)))
     B = batch or 1
@@ -234,6 +273,20 @@ def bind_parameters(
     weights_batched = any(b for _, b, _ in flats_w)
     varying = tuple(v or weights_batched for v in comp.varying)
     needs = comp.needs_grad(tuple(given[a].requires_grad for a in declared))
+    link = None
+    if not comp.generic:
+        link = Link(
+            tuple(t for t, _, _ in sources),
+            tuple(b for _, b, _ in sources),
+            tuple(n for _, _, n in sources),
+            None if comp.is_flat else comp.index("cols", comp.simple_cols, device),
+            None if comp.is_flat else comp.index("simple", comp.simple_idx, device),
+        )
     return Bindings(
-        theta=theta, batched=batch is not None, batch_size=B, varying=varying, needs_grad=needs
+        theta=theta,
+        batched=batch is not None,
+        batch_size=B,
+        varying=varying,
+        needs_grad=needs,
+        link=link,
     )

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend, Sample, State, Task
-from .adjoint import adjoint
+from ..circuit.params import Link
+from .adjoint import adjoint, linked_adjoint
 from .shift import shift_rule, shifted
 
 DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa")
@@ -68,9 +69,14 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
 
 
 def execute_task(
-    backend: Backend, task: Task, diff_method: str = "best", options: dict[str, Any] | None = None
+    backend: Backend,
+    task: Task,
+    diff_method: str = "best",
+    options: dict[str, Any] | None = None,
+    link: Link | None = None,
 ) -> torch.Tensor:
-    """Run one task; the result is differentiable with respect to ``task.theta``."""
+    """Run one task; the result is differentiable with respect to ``task.theta`` (with ``link``,
+    the adjoint method differentiates to the link's tensors directly)."""
     method = resolve_diff_method(diff_method, backend, task)
     needs_grad = torch.is_grad_enabled() and task.theta.requires_grad
     if not needs_grad or method == "none":
@@ -79,7 +85,7 @@ def execute_task(
     if method == "backprop":
         return backend.execute([task])[0]
     if method == "adjoint":
-        return adjoint(backend, task)
+        return adjoint(backend, task) if link is None else linked_adjoint(backend, task, link)
     return shifted(backend, task, method, options)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend, Task
+from ..circuit.params import Link
 
 
 def reduce_to(grad: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -47,3 +48,35 @@ class _Adjoint(torch.autograd.Function):
 def adjoint(backend: Backend, task: Task) -> torch.Tensor:
     """Execute ``task``; gradients with respect to ``task.theta`` by the adjoint method."""
     return _Adjoint.apply(task.theta, backend, task)
+
+
+class _LinkedAdjoint(torch.autograd.Function):
+    """The adjoint method differentiated straight to the given tensors, where theta's columns
+    are plain values of them (:class:`~hqml.circuit.params.Link`): no autograd graph for the
+    binding, whose chain rule is a slice and a sum."""
+
+    @staticmethod
+    def forward(ctx: Any, backend: Backend, task: Task, link: Link, *tensors: torch.Tensor) -> Any:
+        ctx.backend, ctx.task, ctx.link, ctx.saved = backend, task, link, None
+        if hasattr(backend, "execute_for_vjp"):
+            out, ctx.saved = backend.execute_for_vjp(task)
+            return out
+        with torch.no_grad():
+            return backend.execute([task])[0]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
+        if ctx.saved is not None:
+            grad = ctx.backend.finish_vjp(ctx.saved, grad_out)
+        else:
+            grad = ctx.backend.vjp(ctx.task, grad_out)
+        ctx.saved = ctx.task = None
+        return (None, None, None, *ctx.link.grads(grad, ctx.needs_input_grad[3:]))
+
+
+def linked_adjoint(backend: Backend, task: Task, link: Link) -> torch.Tensor:
+    """Execute ``task`` (theta read from ``link.tensors``); gradients flow to those tensors by the
+    adjoint method."""
+    plain = task.with_theta(task.theta.detach(), task.varying)
+    return _LinkedAdjoint.apply(backend, plain, link, *link.tensors)

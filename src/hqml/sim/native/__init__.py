@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # up to 5 qubits the planner multiplies dense layer matrices instead
 MIN_QUBITS = 6
 
+ABI_VERSION = 2  # hqml_abi_version() of the library these bindings expect
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _state: dict[str, Any] = {"lib": None, "tried": False}
 
@@ -54,7 +55,7 @@ def _load() -> Any:
         return None
     try:
         lib = ctypes.CDLL(str(path))
-        if lib.hqml_abi_version() != 1:
+        if lib.hqml_abi_version() != ABI_VERSION:
             raise OSError("stale library (ABI version mismatch); run `make native`")
     except OSError as exc:
         log.debug("native kernels unavailable: %s", exc)
@@ -66,6 +67,12 @@ def _load() -> Any:
         f.restype = i32
         f = getattr(lib, f"hqml_layer_adjoint_{suf}")
         f.argtypes = [p, p, i64, i32, i32, p, p, i32, p, i32]
+        f.restype = i32
+        f = getattr(lib, f"hqml_small_forward_{suf}")  # the small-register interpreter
+        f.argtypes = [p, i32, p, p, i32, p, i64, i64, p, p, p, p, p, i64, p, i32]
+        f.restype = i32
+        f = getattr(lib, f"hqml_small_backward_{suf}")
+        f.argtypes = [p, i32, p, p, i32, p, i64, i64, p, p, p, p, p, p, i64, p, p, i32, p, i32]
         f.restype = i32
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32

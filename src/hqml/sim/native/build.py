@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h")
+SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h", HERE / "small_impl.h")
 LIBRARY = HERE / "_hqml_kernels.so"
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-pthread", "-shared", "-fPIC")
 
@@ -46,7 +46,7 @@ def build(force: bool = False, timeout: float = 120.0, library: Path = LIBRARY) 
         return None
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
     os.close(fd)
-    cmd = [cc, *FLAGS, "-o", tmp, str(SOURCES[0])]
+    cmd = [cc, *FLAGS, "-o", tmp, str(SOURCES[0]), "-lm"]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         if res.returncode != 0:

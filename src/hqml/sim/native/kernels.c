@@ -7,9 +7,10 @@
  * 2^c contiguous amplitudes; each row is contiguous, the gates act across rows. So a whole layer
  * costs about two passes over memory, whatever the number of gates.
  *
- * Build: gcc -O3 -march=native -fopenmp -pthread -shared -fPIC -o _hqml_kernels.so kernels.c
+ * Build: gcc -O3 -march=native -fopenmp -pthread -shared -fPIC -o _hqml_kernels.so kernels.c -lm
  * (hqml/sim/native/build.py does this). Loaded with ctypes by hqml.sim.native. */
 
+#include <math.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -22,6 +23,8 @@
 #define HMAX 10 /* high bits per tile pass: 2^h rows of 2^c amplitudes stay in L2 */
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
+
+enum { OP_FIXED = 0, OP_PARAM = 1, OP_PERM = 2, OP_GIVEN = 3 }; /* ops of the small-register interpreter */
 
 typedef struct {
     int h;
@@ -165,6 +168,10 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 #define LOW_BITS 14 /* 256 KiB blocks */
 #define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
+typedef double SV64 __attribute__((vector_size(16 * sizeof(double))));
+#define SV SV64
+#include "small_impl.h"
+#undef SV
 #undef T
 #undef SUF
 #undef SWAP_MASK
@@ -195,6 +202,10 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 #define LOW_BITS 15
 #define COL_BITS 6
 #include "kernels_impl.h"
+typedef float SV32 __attribute__((vector_size(16 * sizeof(float))));
+#define SV SV32
+#include "small_impl.h"
+#undef SV
 
 typedef struct { int64_t re, im; } pair64;
 
@@ -235,4 +246,4 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 1; }
+int hqml_abi_version(void) { return 2; }

@@ -1,0 +1,222 @@
+"""The compiled small-register interpreter: states against dense matrix algebra, gradients
+against torch autograd on the reference torch path (``diff_method="backprop"``, which never uses
+the interpreter) and against central differences; the engine choice and its fallbacks."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_circuit
+
+import hqml
+from hqml.backends import small, small_native
+from hqml.circuit.gates import Gate
+from hqml.circuit.observables import PauliSum
+from hqml.sim import native
+from hqml.testing import reference_state
+
+pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
+
+
+def _supported_circuit(rng, n, n_ops):
+    """A random circuit the interpreter compiles (redrawn until one does)."""
+    while True:
+        c = random_circuit(rng, n, n_ops)
+        if small_native.program(c) is not None:
+            return c
+
+
+def _dense_expval(psi, obs, n):
+    return float(np.real(psi.conj() @ obs.to_matrix(n) @ psi))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_states_values_and_probs_match_dense_algebra(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, small_native.MAX_QUBITS + 1))
+    c = _supported_circuit(rng, n, int(rng.integers(1, 24)))
+    batch = int(rng.choice([1, 5, 16, 37]))
+    x = rng.uniform(-2, 2, (batch, 3))
+    w = rng.uniform(-2, 2, 4)
+    dtype = torch.complex128 if seed % 2 else torch.complex64
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    tol = 1e-10 if dtype == torch.complex128 else 2e-5
+    kw = {
+        "inputs": {"x": torch.tensor(x, dtype=real)},
+        "weights": {"w": torch.tensor(w, dtype=real)},
+        "dtype": dtype,
+    }
+    diag_obs = [hqml.Z(0), hqml.Z(0) @ hqml.Z(n - 1) * 0.5 + hqml.Z(n - 1) if n > 1 else hqml.Z(0)]
+    dense_obs = [PauliSum.from_list([("".join(rng.choice(list("IXYZ"), n)), 0.7)]) + hqml.X(0)]
+    states = hqml.state(c, **kw).numpy()
+    values = hqml.expval(c, diag_obs, **kw).numpy()  # measured by the kernels
+    dense = hqml.expval(c, dense_obs, **kw).numpy()  # measured in NumPy from the states
+    probs = hqml.probs(c, wires=[n - 1], **kw).numpy()
+    for b in range(batch):
+        ref = reference_state(c, {"x": x[b]}, {"w": w})
+        np.testing.assert_allclose(states[b], ref, atol=tol)
+        for k, o in enumerate(diag_obs):
+            assert values[b, k] == pytest.approx(_dense_expval(ref, o, n), abs=10 * tol)
+        assert dense[b, 0] == pytest.approx(_dense_expval(ref, dense_obs[0], n), abs=10 * tol)
+        p1 = float(np.sum(np.abs(ref.reshape(-1, 2)[:, 1]) ** 2))
+        np.testing.assert_allclose(probs[b], [1 - p1, p1], atol=10 * tol)
+
+
+def _grads(c, obs, x, w, method, x_grad=True):
+    x = x.clone().requires_grad_(x_grad)
+    w = w.clone().requires_grad_(True)
+    v = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, diff_method=method)
+    (v * torch.linspace(-1, 2, v.numel(), dtype=v.dtype).reshape(v.shape)).sum().backward()
+    return v.detach(), x.grad, w.grad
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_gradients_match_torch_autograd(seed):
+    rng = np.random.default_rng(200 + seed)
+    n = int(rng.integers(1, small_native.MAX_QUBITS + 1))
+    c = _supported_circuit(rng, n, int(rng.integers(2, 24)))
+    obs = [hqml.Z(n - 1), PauliSum.from_list([("".join(rng.choice(list("IXYZ"), n)), 0.4)])]
+    if seed % 2:
+        obs = obs[:1]  # diagonal only: the kernels build the cotangent state themselves
+    batch = int(rng.choice([1, 4, 19]))
+    x = torch.tensor(rng.uniform(-2, 2, (batch, 3)), dtype=torch.float64)
+    w = torch.tensor(rng.uniform(-2, 2, 4), dtype=torch.float64)
+    ref = _grads(c, obs, x, w, "backprop")
+    got = _grads(c, obs, x, w, "adjoint")
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-9)
+    _, gx, gw = _grads(c, obs, x, w, "adjoint", x_grad=False)  # the sweep stops early
+    assert gx is None
+    np.testing.assert_allclose(gw.numpy(), ref[2].numpy(), atol=1e-9)
+
+
+def test_w1_model_gradient_against_central_differences_in_both_dtypes():
+    rng = np.random.default_rng(11)
+    n, layers = 4, 3
+    c = hqml.Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    assert small_native.program(c) is not None
+    obs = [hqml.Z(i) for i in range(n)]
+    x = torch.tensor(rng.uniform(0, np.pi, (21, n)))
+    w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))
+
+    def loss(w, dtype=torch.complex128):
+        e = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=dtype)
+        return (e**2).sum(dim=1).mean()
+
+    h = 1e-6
+    numeric = np.zeros_like(w0)
+    for idx in np.ndindex(w0.shape):
+        wp, wm = w0.copy(), w0.copy()
+        wp[idx] += h
+        wm[idx] -= h
+        numeric[idx] = (float(loss(torch.tensor(wp))) - float(loss(torch.tensor(wm)))) / (2 * h)
+    for dtype, tol in ((torch.complex128, 1e-7), (torch.complex64, 1e-4)):
+        real = torch.float64 if dtype == torch.complex128 else torch.float32
+        w = torch.tensor(w0, dtype=real, requires_grad=True)
+        loss(w, dtype).backward()
+        assert w.grad.dtype == real
+        np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=tol)
+
+
+def test_gradients_reach_reordered_repeated_and_batched_values():
+    """Columns that repeat and reorder values (re-uploading), constants, and a per-sample
+    weight: the binding's chain rule is a gather, done without autograd."""
+    rng = np.random.default_rng(5)
+    c = hqml.Circuit(3)
+    x, w = c.input("x", 3), c.weight("w", (2, 3))
+    for layer in range(2):
+        for i in range(3):
+            c.ry(x[2 - i], i).rz(w[layer, i], i).rx(0.3, i)
+        c.cx(0, 1).cx(1, 2).crz(w[1, 0], 2, 0)
+    obs = [hqml.Z(0), hqml.Z(2)]
+    for w_shape in ((2, 3), (6, 2, 3)):
+        xt = torch.tensor(rng.uniform(-1, 1, (6, 3)), requires_grad=True)
+        wt = torch.tensor(rng.uniform(-1, 1, w_shape), requires_grad=True)
+        grads = []
+        for method in ("adjoint", "backprop"):
+            xt.grad = wt.grad = None
+            v = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=method)
+            (v[:, 0] * 2 - v[:, 1]).sum().backward()
+            grads.append((xt.grad.clone(), wt.grad.clone()))
+        for a, b in zip(*grads, strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+
+
+def test_many_samples_run_on_threads_and_agree():
+    rng = np.random.default_rng(8)
+    c = _supported_circuit(rng, 5, 30)
+    x = torch.tensor(rng.uniform(-2, 2, (300, 3)))
+    w = torch.tensor(rng.uniform(-2, 2, 4), requires_grad=True)
+    torch_threads = torch.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            w.grad = None
+            v = hqml.expval(c, hqml.Z(3), inputs={"x": x}, weights={"w": w})
+            v.sum().backward()
+            results.append((v.detach(), w.grad.clone()))
+    finally:
+        torch.set_num_threads(torch_threads)
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-9)
+    ref = [reference_state(c, {"x": x[b].numpy()}, {"w": w.detach().numpy()}) for b in (0, 299)]
+    for b, psi in zip((0, 299), ref, strict=True):
+        assert float(results[0][0][b]) == pytest.approx(_dense_expval(psi, hqml.Z(3), 5), 1e-9)
+
+
+def test_engine_choice_and_fallbacks(monkeypatch):
+    calls = {"native": 0, "numpy": 0}
+    real_forward, real_run = small_native.forward, small.run
+
+    def count(name, fn):
+        def inner(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+
+        return inner
+
+    monkeypatch.setattr(small_native, "forward", count("native", real_forward))
+    monkeypatch.setattr(small, "run", count("numpy", real_run))
+    c = hqml.Circuit(2).ry(0.3, 0).cx(0, 1)
+    want = np.cos(0.3)
+    assert float(hqml.expval(c, hqml.Z(1))) == pytest.approx(want, abs=1e-6)
+    assert calls == {"native": 1, "numpy": 0}
+    # a four-wire gate is beyond the interpreter: the NumPy engine runs the circuit
+    big = Gate("x4", 4, matrix=np.eye(16)[::-1])  # X on every wire
+    c4 = hqml.Circuit(4).ry(0.3, 0).append(big, [0, 1, 2, 3])
+    assert small_native.program(c4) is None
+    assert float(hqml.expval(c4, hqml.Z(0))) == pytest.approx(-np.cos(0.3), abs=1e-6)
+    assert calls == {"native": 1, "numpy": 1}
+    monkeypatch.setenv("HQML_NATIVE", "0")
+    assert float(hqml.expval(c, hqml.Z(1))) == pytest.approx(want, abs=1e-6)
+    assert calls == {"native": 1, "numpy": 2}
+    monkeypatch.setenv("HQML_SMALL", "0")
+    assert float(hqml.expval(c, hqml.Z(1))) == pytest.approx(want, abs=1e-6)
+    assert calls == {"native": 1, "numpy": 2}
+
+
+def test_permutations_merge_into_one_op():
+    c = hqml.Circuit(3).h(0)
+    for i in range(3):
+        c.cx(i, (i + 1) % 3)
+    c.swap(0, 2).x(1).ry(0.2, 1).cz(0, 1)
+    prog = small_native.program(c)
+    kinds = [int(k) for k in prog.code[:, 0]]
+    assert kinds == [
+        small_native.OP_FIXED,
+        small_native.OP_PERM,
+        small_native.OP_PARAM,
+        small_native.OP_FIXED,
+    ]
+    np.testing.assert_allclose(
+        hqml.state(c, dtype=torch.complex128).numpy(), reference_state(c), atol=1e-12
+    )
