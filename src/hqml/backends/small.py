@@ -49,7 +49,14 @@ def real_of(cdt: Any) -> Any:
 
 def usable(task: Task) -> bool:
     """Whether this module (or the compiled interpreter) runs ``task``: exact, noiseless, CPU,
-    few qubits."""
+    few qubits (decided once per task)."""
+    out = task.memo.get("small")
+    if out is None:
+        out = task.memo["small"] = _usable(task)
+    return out
+
+
+def _usable(task: Task) -> bool:
     n = task.circuit.n_qubits
     if not (
         n <= max(SMALL_MAX_QUBITS, small_native.MAX_QUBITS)
@@ -74,9 +81,10 @@ def usable(task: Task) -> bool:
 
 def native_program(task: Task) -> small_native.NativeProgram | None:
     """The compiled interpreter's program for ``task``'s circuit, where it can run it."""
-    if task.circuit.n_qubits > small_native.MAX_QUBITS or not small_native.available():
-        return None
-    return small_native.program(task.circuit)
+    if "native" not in task.memo:
+        ok = task.circuit.n_qubits <= small_native.MAX_QUBITS and small_native.available()
+        task.memo["native"] = small_native.program(task.circuit) if ok else None
+    return task.memo["native"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ class _Compiled:
                 pos += arr.size
         self.shapes = {("input", k): v.shape for k, v in circuit.inputs.items()}
         self.shapes.update({("weight", k): v.shape for k, v in circuit.weights.items()})
+        self.declared = [  # (kind, name, shape, size) in the flat layout's order
+            (kind, name, shape, math.prod(shape)) for (kind, name), shape in self.shapes.items()
+        ]
         self.simple_cols, self.simple_idx = [], []
         self.const_cols, self.const_vals = [], []
         self.generic: list[tuple[int, Expr]] = []
@@ -102,6 +105,7 @@ class _Compiled:
                 self.generic.append((col, e))
             varying.append(any(s.kind == "input" for s in e.symbols()))
         self.varying = tuple(varying)
+        self.all_varying = (True,) * len(varying)
         order = self.simple_cols + [c for c, _ in self.generic] + self.const_cols
         self.inverse_order = (
             np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
@@ -187,6 +191,10 @@ def bind_parameters(
         ("input", circuit.inputs, inputs),
         ("weight", circuit.weights, weights),
     ):
+        if values.keys() == table.keys():  # the common case: nothing to report
+            for name, v in values.items():
+                given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
+            continue
         unknown = sorted(set(values) - set(table))
         if unknown:
             raise ValueError(
@@ -206,15 +214,13 @@ def bind_parameters(
         real_dtype = _widest(given.values())
     if device is None:
         device = next((t.device for t in given.values()), torch.device("cpu"))
+    device = torch.device(device)
 
     batch: int | None = None
     sources: list[tuple[torch.Tensor, bool, int]] = []
-    flats_in: list[torch.Tensor] = []
-    flats_w: list[torch.Tensor] = []
-    declared = [("input", k) for k in circuit.inputs] + [("weight", k) for k in circuit.weights]
-    for kind, name in declared:  # the flat layout follows declaration order, not the dicts'
+    # the flat layout follows declaration order (inputs, then weights), not the dicts'
+    for kind, name, shape, size in comp.declared:
         t = given[(kind, name)]
-        shape = comp.shapes[(kind, name)]
         if t.shape == shape:
             b = None
         elif t.dim() == len(shape) + 1 and tuple(t.shape[1:]) == shape:
@@ -230,12 +236,12 @@ def bind_parameters(
                     f"{kind} '{name}' has batch size {b}, but another value has {batch}"
                 )
             batch = b
-        sources.append((given[(kind, name)], b is not None, math.prod(shape)))
-        t = t.to(device=device, dtype=real_dtype)
-        (flats_in if kind == "input" else flats_w).append((t, b is not None, math.prod(shape)))
+        sources.append((t, b is not None, size))
     B = batch or 1
     cols = []
-    for t, is_batched, size in flats_in + flats_w:
+    for t, is_batched, size in sources:
+        if t.dtype != real_dtype or t.device != device:
+            t = t.to(device=device, dtype=real_dtype)
         cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
     flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
 
@@ -270,17 +276,21 @@ def bind_parameters(
             theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
             if not comp.identity_order:
                 theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
-    weights_batched = any(b for _, b, _ in flats_w)
-    varying = tuple(v or weights_batched for v in comp.varying)
-    needs = comp.needs_grad(tuple(given[a].requires_grad for a in declared))
+    weights_batched = any(
+        b for (kind, *_), (_, b, _) in zip(comp.declared, sources, strict=True) if kind == "weight"
+    )
+    varying = comp.all_varying if weights_batched else comp.varying
+    needs = comp.needs_grad(tuple(t.requires_grad for t, _, _ in sources))
     link = None
     if not comp.generic:
+        tensors, batched, sizes = zip(*sources, strict=True) if sources else ((), (), ())
+        flat_order = comp.is_flat
         link = Link(
-            tuple(t for t, _, _ in sources),
-            tuple(b for _, b, _ in sources),
-            tuple(n for _, _, n in sources),
-            None if comp.is_flat else comp.index("cols", comp.simple_cols, device),
-            None if comp.is_flat else comp.index("simple", comp.simple_idx, device),
+            tensors,
+            batched,
+            sizes,
+            None if flat_order else comp.index("cols", comp.simple_cols, device),
+            None if flat_order else comp.index("simple", comp.simple_idx, device),
         )
     return Bindings(
         theta=theta,
