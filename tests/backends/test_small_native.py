@@ -18,10 +18,12 @@ pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels n
 
 
 def _supported_circuit(rng, n, n_ops):
-    """A random circuit the interpreter compiles (redrawn until one does)."""
+    """A random circuit the interpreter compiles, with gates that read the inputs and weights
+    (redrawn until one does)."""
     while True:
         c = random_circuit(rng, n, n_ops)
-        if small_native.program(c) is not None:
+        kinds = {s.kind for e in c.parameter_exprs() for s in e.symbols()}
+        if small_native.program(c) is not None and kinds == {"input", "weight"}:
             return c
 
 
@@ -32,7 +34,7 @@ def _dense_expval(psi, obs, n):
 @pytest.mark.parametrize("seed", range(10))
 def test_states_values_and_probs_match_dense_algebra(seed):
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, small_native.MAX_QUBITS + 1))
+    n = int(rng.integers(1, 8))
     c = _supported_circuit(rng, n, int(rng.integers(1, 24)))
     batch = int(rng.choice([1, 5, 16, 37]))
     x = rng.uniform(-2, 2, (batch, 3))
@@ -72,7 +74,7 @@ def _grads(c, obs, x, w, method, x_grad=True):
 @pytest.mark.parametrize("seed", range(10))
 def test_gradients_match_torch_autograd(seed):
     rng = np.random.default_rng(200 + seed)
-    n = int(rng.integers(1, small_native.MAX_QUBITS + 1))
+    n = int(rng.integers(1, 8))
     c = _supported_circuit(rng, n, int(rng.integers(2, 24)))
     obs = [hqml.Z(n - 1), PauliSum.from_list([("".join(rng.choice(list("IXYZ"), n)), 0.4)])]
     if seed % 2:
@@ -220,3 +222,21 @@ def test_permutations_merge_into_one_op():
     np.testing.assert_allclose(
         hqml.state(c, dtype=torch.complex128).numpy(), reference_state(c), atol=1e-12
     )
+
+
+def test_larger_registers_match_the_layer_kernels(monkeypatch):
+    """From 11 qubits the interpreter runs batches only; values and gradients equal the torch /
+    layer-kernel path's."""
+    rng = np.random.default_rng(21)
+    n = 11
+    c = _supported_circuit(rng, n, 40)
+    x = torch.tensor(rng.uniform(-2, 2, (5, 3)))
+    w = torch.tensor(rng.uniform(-2, 2, 4))
+    obs = [hqml.Z(0) @ hqml.Z(n - 1), hqml.X(1) + 0.5 * hqml.Y(n // 2)]
+    assert small_native.suits(n, 5) and not small_native.suits(n, 1)
+    assert not small_native.suits(small_native.MAX_QUBITS + 1, 64)
+    got = _grads(c, obs, x, w, "adjoint")
+    monkeypatch.setenv("HQML_SMALL", "0")
+    want = _grads(c, obs, x, w, "adjoint")
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)

@@ -171,6 +171,7 @@ def _run(c, n, x, w, diff_method, dtype):
 @pytest.mark.parametrize("diff_method", ["backprop", "adjoint"])
 def test_expval_and_gradients_native_vs_torch_path(monkeypatch, diff_method):
     monkeypatch.setattr(native, "MIN_QUBITS", 6)
+    monkeypatch.setenv("HQML_SMALL", "0")  # the layer kernels, not the small-register engines
     for seed in range(4):
         rng = np.random.default_rng(seed)
         n = int(rng.integers(6, 9)) if seed < 3 else 12

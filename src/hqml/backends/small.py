@@ -82,7 +82,8 @@ def _usable(task: Task) -> bool:
 def native_program(task: Task) -> small_native.NativeProgram | None:
     """The compiled interpreter's program for ``task``'s circuit, where it can run it."""
     if "native" not in task.memo:
-        ok = task.circuit.n_qubits <= small_native.MAX_QUBITS and small_native.available()
+        ok = small_native.suits(task.circuit.n_qubits, task.theta.shape[0])
+        ok = ok and small_native.available()
         task.memo["native"] = small_native.program(task.circuit) if ok else None
     return task.memo["native"]
 
