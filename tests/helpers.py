@@ -84,3 +84,45 @@ def random_circuit(
         else:
             c.append(rng.choice(THREE_Q), wires[:3])
     return c
+
+
+def check_w1_gradient(batch: int, seed: int, n: int = 4, layers: int = 3) -> Circuit:
+    """The W1 model (RY encoding, then [RY RZ; CNOT ring] layers, loss mean sum <Z_i>^2): its
+    weight gradient in complex64 and complex128 against central differences (complex128).
+    Returns the circuit."""
+    import torch
+
+    import hqml
+
+    rng = np.random.default_rng(seed)
+    c = Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    obs = [hqml.Z(i) for i in range(n)]
+    x = torch.tensor(rng.uniform(0, np.pi, (batch, n)))
+    w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))
+
+    def loss(w, dtype=torch.complex128):
+        e = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=dtype)
+        return (e**2).sum(dim=1).mean()
+
+    h = 1e-6
+    numeric = np.zeros_like(w0)
+    for idx in np.ndindex(w0.shape):
+        wp, wm = w0.copy(), w0.copy()
+        wp[idx] += h
+        wm[idx] -= h
+        numeric[idx] = (float(loss(torch.tensor(wp))) - float(loss(torch.tensor(wm)))) / (2 * h)
+    for dtype, tol in ((torch.complex128, 1e-7), (torch.complex64, 1e-4)):
+        real = torch.float64 if dtype == torch.complex128 else torch.float32
+        w = torch.tensor(w0, dtype=real, requires_grad=True)
+        loss(w, dtype).backward()
+        assert w.grad.dtype == real
+        np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=tol)
+    return c

@@ -5,7 +5,7 @@ the interpreter) and against central differences; the engine choice and its fall
 import numpy as np
 import pytest
 import torch
-from helpers import random_circuit
+from helpers import check_w1_gradient, random_circuit
 
 import hqml
 from hqml.backends import small, small_native
@@ -92,39 +92,8 @@ def test_gradients_match_torch_autograd(seed):
 
 
 def test_w1_model_gradient_against_central_differences_in_both_dtypes():
-    rng = np.random.default_rng(11)
-    n, layers = 4, 3
-    c = hqml.Circuit(n)
-    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
-    for i in range(n):
-        c.ry(xs[i], i)
-    for layer in range(layers):
-        for i in range(n):
-            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
-        for i in range(n):
-            c.cnot(i, (i + 1) % n)
+    c = check_w1_gradient(batch=21, seed=11)  # 21 samples: a partly filled second lane block
     assert small_native.program(c) is not None
-    obs = [hqml.Z(i) for i in range(n)]
-    x = torch.tensor(rng.uniform(0, np.pi, (21, n)))
-    w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))
-
-    def loss(w, dtype=torch.complex128):
-        e = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=dtype)
-        return (e**2).sum(dim=1).mean()
-
-    h = 1e-6
-    numeric = np.zeros_like(w0)
-    for idx in np.ndindex(w0.shape):
-        wp, wm = w0.copy(), w0.copy()
-        wp[idx] += h
-        wm[idx] -= h
-        numeric[idx] = (float(loss(torch.tensor(wp))) - float(loss(torch.tensor(wm)))) / (2 * h)
-    for dtype, tol in ((torch.complex128, 1e-7), (torch.complex64, 1e-4)):
-        real = torch.float64 if dtype == torch.complex128 else torch.float32
-        w = torch.tensor(w0, dtype=real, requires_grad=True)
-        loss(w, dtype).backward()
-        assert w.grad.dtype == real
-        np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=tol)
 
 
 def test_gradients_reach_reordered_repeated_and_batched_values():
