@@ -6,7 +6,8 @@ import torch
 from helpers import random_circuit
 
 import hqml
-from hqml.backends.plan import get_plan, materialize
+from hqml.backends.materialize import materialize
+from hqml.backends.plan import get_plan
 from hqml.sim import native
 from hqml.sim.fused import adjoint_cotangents, run_steps
 from hqml.sim.native import build

@@ -11,23 +11,21 @@ Planning (cached per circuit, batch pattern, dtype and device) walks the operati
   folded in), so a hybrid layer costs one GEMM on the batch; on many qubits it is applied in
   chunks of a few neighbouring wires, each chunk one pass over the state.
 
-:mod:`.materialize` turns a plan and the parameter values into :class:`~hqml.sim.fused.Step` s;
-its :func:`materialize` and :func:`gate_step` stay importable from here.
+:mod:`.materialize` turns a plan and the parameter values into :class:`~hqml.sim.fused.Step` s.
+The size thresholds below serve both modules; :mod:`.materialize` reads them from here at call
+time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..circuit.circuit import Circuit
-
-if TYPE_CHECKING:
-    from .materialize import gate_step, materialize
 
 # the size thresholds of both planning and materialisation (read by .materialize at call time)
 DENSE_MAX_QUBITS = 5  # full-register dense layers up to here: one GEMM beats many tiny kernels
@@ -225,29 +223,6 @@ def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bo
     return plan
 
 
-# Materialisation lives in .materialize, which imports this module; its names are re-exported
-# here on first use (not at import), so that either module can be imported first.
-_MATERIALIZE = (
-    "materialize",
-    "gate_step",
-    "_Consts",
-    "_layer_factors",
-    "_fold_perms",
-    "_chunk_matrices",
-    "_perm_step",
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MATERIALIZE:
-        from . import materialize as module
-
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "DENSE_MAX_QUBITS",
     "DENSE_MAX_BATCHED_ELEMENTS",
@@ -259,6 +234,4 @@ __all__ = [
     "Plan",
     "build_plan",
     "get_plan",
-    "materialize",
-    "gate_step",
 ]

@@ -18,7 +18,8 @@ from ..sim.statevector import apply_diagonal, zero_state
 from . import small, small_native
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .chain import theta_gradient
-from .plan import gate_step, get_plan, materialize
+from .materialize import gate_step, materialize
+from .plan import get_plan
 
 
 def build_program(
