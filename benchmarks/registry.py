@@ -12,19 +12,27 @@ tolerance, all others with the forward tolerance. Heavy imports belong inside ``
 missing framework only disables its own implementation, and so the module also loads in the
 TorchQuantum side venv (which has torch and numpy but not hqml).
 
+Devices: the suite runs on ``cpu`` (default) or ``cuda``. An implementation with a GPU variant
+declares it with ``gpu=Gpu(...)``; its setup then takes the device as a third argument,
+``setup(case, data, device)``, and puts its tensors (or picks its simulator) there. On ``cuda``
+an implementation without ``gpu`` is skipped with "no GPU variant installed" instead of running
+on the CPU under a ``cuda`` label (:meth:`Impl.skip_reason`); one whose GPU variant is missing
+on this machine is skipped with the probe's reason (:meth:`Impl.gpu_problem`).
+
 Example (a complete plug-in)::
 
-    from benchmarks.registry import Impl, Prepared, Workload
+    from benchmarks.registry import Gpu, Impl, Prepared, Workload
 
-    def _hqml(case, data):
+    def _hqml(case, data, device):
         import hqml, torch
         c = hqml.Circuit(case["n"]).h(0)
-        return Prepared(step=lambda: hqml.state(c),
-                        values=lambda out: {"state": out.numpy()})
+        return Prepared(step=lambda: hqml.state(c, device=device),
+                        values=lambda out: {"state": out.cpu().numpy()})
 
     WORKLOAD = Workload(name="W9", title="one Hadamard", cases=[{"n": 20}],
                         quick_cases=[{"n": 3}], make_data=lambda case: {},
-                        impls=[Impl("hqml", _hqml, modules=("torch", "hqml"))])
+                        impls=[Impl("hqml", _hqml, modules=("torch", "hqml"),
+                                    gpu=Gpu("torch CUDA tensors"))])
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.devices import NO_GPU_VARIANT
 
 BENCH_DIR = Path(__file__).resolve().parent
 FORWARD_TOL = 1e-5
@@ -60,24 +70,78 @@ class Prepared:
     info: str = ""
 
 
+@dataclass(frozen=True)
+class Gpu:
+    """An implementation's GPU variant: what it runs when the suite runs on ``cuda``.
+
+    Attributes:
+        variant: what runs on the GPU, in words (e.g. ``"lightning.gpu"``).
+        probe: called in the run's process once the implementation's modules are imported;
+            returns None when the variant is usable there, else the one-line reason the run is
+            skipped with. ``None``: always usable (the suite has already checked torch's CUDA).
+        torch_memory: its device memory goes through torch's caching allocator, so
+            ``torch.cuda.max_memory_allocated`` is its peak memory (hqml, torch, PennyLane's
+            default.qubit, TorchQuantum); otherwise only the host's resident set is recorded.
+    """
+
+    variant: str
+    probe: Callable[[], str | None] | None = None
+    torch_memory: bool = True
+
+
 @dataclass
 class Impl:
     """One framework's implementation of a workload.
 
     Attributes:
         framework: display name, e.g. ``"pennylane"``; ``"hqml"`` is the reference.
-        setup: ``(case, data) -> Prepared``.
+        setup: ``(case, data) -> Prepared``; ``(case, data, device) -> Prepared`` when ``gpu``
+            is set (``device`` is ``"cpu"`` or ``"cuda"``).
         modules: modules imported before the memory baseline is taken; if one is missing the
             framework is reported as not installed.
         supports: ``case -> None`` when the case runs, else the reason it is skipped.
         venv: name of a side venv under ``benchmarks/.envs`` to run in (e.g. ``"torchquantum"``).
+        gpu: the GPU variant; ``None`` when the implementation runs on the CPU only.
+        no_gpu: why there is no GPU variant, appended to the skip reason on ``cuda``.
     """
 
     framework: str
-    setup: Callable[[Case, dict[str, Any]], Prepared]
+    setup: Callable[..., Prepared]
     modules: tuple[str, ...] = ()
     supports: Callable[[Case], str | None] = lambda case: None
     venv: str | None = None
+    gpu: Gpu | None = None
+    no_gpu: str = ""
+
+    def skip_reason(self, case: Case, device: str = "cpu") -> str | None:
+        """Why this implementation does not run ``case`` on ``device``; None when it does.
+
+        Needs no import: on ``cuda`` an implementation without a GPU variant is skipped with
+        ``"no GPU variant installed"`` (never run on the CPU under a ``cuda`` label); then the
+        case-level ``supports`` decides. Whether a declared GPU variant is usable on this
+        machine is :meth:`gpu_problem`'s question.
+        """
+        if device == "cuda" and self.gpu is None:
+            return self._no_gpu_reason()
+        return self.supports(case)
+
+    def gpu_problem(self) -> str | None:
+        """On ``cuda``, once the modules are imported: None when the GPU variant is usable in
+        this process, else the one-line reason the run is skipped with."""
+        if self.gpu is None:
+            return self._no_gpu_reason()
+        return self.gpu.probe() if self.gpu.probe is not None else None
+
+    def _no_gpu_reason(self) -> str:
+        return f"{NO_GPU_VARIANT} ({self.no_gpu})" if self.no_gpu else NO_GPU_VARIANT
+
+    def prepare(self, case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
+        """Call ``setup``, passing ``device`` to implementations that have a GPU variant."""
+        if self.gpu is not None:
+            return self.setup(case, data, device)
+        if device != "cpu":
+            raise ValueError(f"{self.framework} has no GPU variant; it runs on the CPU only")
+        return self.setup(case, data)
 
 
 @dataclass

@@ -26,6 +26,12 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds:.3g} s"
 
 
+def device_label(doc: dict[str, Any]) -> str:
+    """Where the document's runs ran: ``"cpu"``, or ``"cuda (<GPU name>)"``."""
+    device = doc.get("device", "cpu")
+    return f"{device} ({doc['gpu']})" if doc.get("gpu") else device
+
+
 def _by_case(doc: dict[str, Any], workload: str) -> tuple[list[str], list[str], dict]:
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     frameworks: list[str] = []
@@ -91,10 +97,13 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
+    on_cuda = doc.get("device", "cpu") == "cuda"
+    console.print(f"device: {device_label(doc)}", highlight=False)
     for name, meta in doc["workloads"].items():
         _, frameworks, cells = _by_case(doc, name)
         peers = [f for f in frameworks if f != "hqml"]
-        table = Table(title=f"{name}: {meta['title']}", title_justify="left")
+        table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}",
+                      title_justify="left")
         table.add_column("case")
         table.add_column("hqml", justify="right")
         for fw in peers:
@@ -126,15 +135,18 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
         if hq:
             firsts = ", ".join(f"{r['label']} {fmt_time(r['first_call_s'])}" for r in hq)
             mems = ", ".join(f"{r['label']} {r['peak_mb']:.0f} MiB" for r in hq)
+            kind = ("GPU, torch.cuda.max_memory_allocated"
+                    if hq[0].get("memory", "rss").startswith("cuda") else "resident set")
             console.print(f"  hqml first call: {firsts}")
-            console.print(f"  hqml extra peak memory: {mems}")
+            console.print(f"  hqml extra peak memory ({kind}): {mems}")
             if name == "W1":
                 ok = all(r["first_call_s"] < FIRST_CALL_TARGET_S for r in hq)
                 console.print(f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
                               f"{'yes' if ok else 'NO'}")
     bw = doc.get("bandwidth")
     if bw:
-        console.print(f"memory bandwidth ({doc['threads']} threads, {bw['array_mib']:.0f} MiB "
+        where = "GPU" if on_cuda else f"{doc['threads']} threads"
+        console.print(f"memory bandwidth ({where}, {bw['array_mib']:.0f} MiB "
                       f"arrays): copy {bw['copy_gbs']:.1f} GB/s, triad {bw['triad_gbs']:.1f} GB/s")
         for b in w2_bound(doc):
             console.print(f"  W2 {b['case']}: {b['passes']} gate passes, one-pass-per-gate bound "
@@ -146,9 +158,10 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
 
 def write_outputs(doc: dict[str, Any], directory: Path = RESULTS_DIR,
                   plot: bool = True) -> dict[str, Path]:
-    """Write ``bench-<UTC time>[-quick].json`` (and ``.png``) under ``directory``."""
+    """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    stem += "-cuda" if doc.get("device") == "cuda" else ""
     stem += "-quick" if doc["quick"] else ""
     paths = {"json": directory / f"{stem}.json"}
     doc = {**doc, "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
@@ -189,7 +202,8 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
         ax.set_title(name)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"hqml vs peers, {doc['threads']} threads ({doc['created']})", fontsize=9)
+    fig.suptitle(f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads"
+                 f" ({doc['created']})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -201,7 +215,7 @@ def markdown_summary(doc: dict[str, Any]) -> str:
     for name, meta in doc["workloads"].items():
         _, frameworks, _ = _by_case(doc, name)
         peers = [f for f in frameworks if f != "hqml"]
-        lines += [f"**{name}**: {meta['title']}", "",
+        lines += [f"**{name}** on {device_label(doc)}: {meta['title']}", "",
                   "| case | hqml | " + " | ".join(peers) + " | hqml speed-up vs fastest peer |",
                   "|---" * (len(peers) + 3) + "|"]
         for row in summary_rows(doc, name):

@@ -4,6 +4,10 @@ The full suite runs each (framework, case) in its own subprocess with the thread
 before Python starts, so thread pinning holds for every library and peak memory is per run;
 TorchQuantum runs in its side venv the same way. The quick suite runs in-process (except side
 venvs) so the smoke test takes seconds.
+
+``device="cuda"`` runs the same workloads on the GPU: hqml and torch with CUDA tensors, each
+peer's GPU variant where it has one and it is installed, every other peer skipped with the
+reason (see ``benchmarks/devices.py``). The device is checked before any work starts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.devices import check_device, gpu_name
 from benchmarks.registry import BENCH_DIR, Workload, discover
 from benchmarks.timing import memory_bandwidth, pinned_threads, thread_env
 from benchmarks.worker import run_one
@@ -67,7 +72,8 @@ def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | No
               repeats: int | None = None,
               isolate: bool | None = None, timeout_s: float = 300.0, max_seconds: float = 40.0,
               bandwidth: bool = True, directory: Path = BENCH_DIR,
-              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[dict[str, Any]], None] | None = None,
+              device: str = "cpu") -> dict[str, Any]:
     """Run the selected workloads and return the results document (what goes to JSON).
 
     Args:
@@ -83,18 +89,30 @@ def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | No
         bandwidth: measure the memory bandwidth (for W2's bound).
         directory: where the workload modules are (default ``benchmarks/``).
         progress: called with each result as it arrives.
+        device: ``"cpu"`` or ``"cuda"``; recorded in the document and in every result.
+
+    Raises:
+        ValueError: an unknown device, ``cuda`` without a CUDA build of torch and a visible
+            GPU, or a selection matching nothing (all before any run starts).
     """
+    device = check_device(device)
     isolate = (not quick) if isolate is None else isolate
     repeats = repeats or (3 if quick else 10)
-    with pinned_threads(threads):
+    with pinned_threads(threads, device_env(device)):
         return _run(workloads, qubits, quick, frameworks, threads, repeats, isolate, timeout_s,
-                    max_seconds, bandwidth, directory, progress)
+                    max_seconds, bandwidth, directory, progress, device)
+
+
+def device_env(device: str) -> dict[str, str]:
+    """Environment variables of runs on ``device``: on ``cuda``, JAX allocates GPU memory as it
+    goes instead of taking 75% of it up front (which would starve the torch runs after it)."""
+    return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"} if device == "cuda" else {}
 
 
 def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: bool,
          frameworks: Sequence[str] | None, threads: int, repeats: int, isolate: bool,
          timeout_s: float, max_seconds: float, bandwidth: bool, directory: Path,
-         progress: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+         progress: Callable[[dict[str, Any]], None] | None, device: str) -> dict[str, Any]:
     problems: dict[str, str] = {}
     plan = select(workloads, qubits, quick, problems, directory)
     results: list[dict[str, Any]] = []
@@ -115,14 +133,16 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
                     if isolate or impl.venv:
                         res = _run_subprocess(wl, impl, case, threads, repeats, timeout_s,
                                               max_seconds, None if is_ref else ref_path,
-                                              ref_path if is_ref else None, tmp, directory)
+                                              ref_path if is_ref else None, tmp, directory,
+                                              device)
                         if is_ref and res["status"] == "ok":
                             with np.load(ref_path) as f:
                                 reference = {k: f[k] for k in f.files}
                     else:
                         res, values = run_one(wl.name, impl.framework, case, threads=threads,
                                               repeats=repeats, reference=reference,
-                                              max_seconds=max_seconds, directory=directory)
+                                              max_seconds=max_seconds, directory=directory,
+                                              device=device)
                         if is_ref and res["status"] == "ok" and values is not None:
                             reference = values
                             np.savez(ref_path, **reference)
@@ -137,19 +157,22 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
                         progress(res)
     doc: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "quick": quick, "threads": threads, "isolated": isolate, "repeats": repeats,
-        "wall_s": time.time() - started, "machine": machine_info(),
+        "quick": quick, "device": device, "gpu": gpu_name() if device == "cuda" else None,
+        "threads": threads, "isolated": isolate, "repeats": repeats,
+        "wall_s": time.time() - started, "machine": machine_info(device),
         "workloads": {wl.name: {"title": wl.title, "size_key": wl.size_key,
                                 "cases": [wl.case_label(c) for c in cases], "notes": wl.notes}
                       for wl, cases in plan},
         "plugin_problems": problems, "results": results,
     }
     if bandwidth:
-        doc["bandwidth"] = memory_bandwidth(threads, mib=64 if quick else 512)
+        doc["bandwidth"] = memory_bandwidth(threads, mib=64 if quick else 512, device=device)
+        doc["bandwidth"]["device"] = device
     return doc
 
 
-def machine_info() -> dict[str, Any]:
+def machine_info(device: str = "cpu") -> dict[str, Any]:
+    """Python, platform, CPU, load average, torch; on ``cuda`` also the GPU and CUDA version."""
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
                             "cpus": os.cpu_count()}
     if hasattr(os, "getloadavg"):  # other work on the machine skews timings: record it
@@ -165,14 +188,19 @@ def machine_info() -> dict[str, Any]:
         import torch
 
         info["torch"] = torch.__version__
+        if device == "cuda" and torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(torch.cuda.current_device())
+            info.update(gpu=torch.cuda.get_device_name(), cuda=torch.version.cuda,
+                        gpu_memory_gib=props.total_memory / 2**30)
     except ImportError:
         pass
     return info
 
 
-def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str) -> dict[str, Any]:
+def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str,
+           device: str = "cpu") -> dict[str, Any]:
     return {"workload": wl.name, "framework": framework, "case": dict(case),
-            "label": wl.case_label(case), "status": "skipped", "detail": why}
+            "label": wl.case_label(case), "device": device, "status": "skipped", "detail": why}
 
 
 def _python_for(venv: str | None) -> str | None:
@@ -184,30 +212,35 @@ def _python_for(venv: str | None) -> str | None:
 
 def _run_subprocess(wl: Workload, impl: Any, case: dict[str, Any], threads: int, repeats: int,
                     timeout_s: float, max_seconds: float, reference: Path | None,
-                    save_values: Path | None, tmp: str, directory: Path) -> dict[str, Any]:
+                    save_values: Path | None, tmp: str, directory: Path,
+                    device: str = "cpu") -> dict[str, Any]:
+    reason = impl.skip_reason(case, device)
+    if reason:  # known without starting a process (e.g. no GPU variant on cuda)
+        return _unrun(wl, case, impl.framework, reason, device)
     python = _python_for(impl.venv)
     if python is None:
-        return {**_unrun(wl, case, impl.framework, ""), "status": "not installed",
+        return {**_unrun(wl, case, impl.framework, "", device), "status": "not installed",
                 "detail": f"no venv benchmarks/.envs/{impl.venv}; build it with `make bench-envs`"}
     stem = Path(tmp) / f"{wl.name}-{impl.framework}-{abs(hash(json.dumps(case, sort_keys=True)))}"
     request = {"workload": wl.name, "framework": impl.framework, "case": case,
                "threads": threads, "repeats": repeats, "max_seconds": max_seconds,
+               "device": device,
                "reference": str(reference) if reference else None,
                "save_values": str(save_values) if save_values else None,
                "directory": str(directory)}
     req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
     req.write_text(json.dumps(request))
-    env = {**os.environ, **thread_env(threads), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, **thread_env(threads), **device_env(device), "PYTHONWARNINGS": "ignore"}
     env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR.parent), env.get("PYTHONPATH", "")])
     try:
         proc = subprocess.run([python, "-m", "benchmarks.worker", str(req), str(out)], env=env,
                               cwd=str(BENCH_DIR.parent), capture_output=True, text=True,
                               timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {**_unrun(wl, case, impl.framework, ""), "status": "timeout",
+        return {**_unrun(wl, case, impl.framework, "", device), "status": "timeout",
                 "detail": f"no result within {timeout_s:.0f} s"}
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {**_unrun(wl, case, impl.framework, ""), "status": "error",
+        return {**_unrun(wl, case, impl.framework, "", device), "status": "error",
                 "detail": f"worker exited {proc.returncode}: {tail[0][:300]}"}
     return json.loads(out.read_text())

@@ -8,7 +8,7 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -47,15 +47,18 @@ def pin_threads(threads: int) -> None:
 
 
 @contextmanager
-def pinned_threads(threads: int) -> Iterator[None]:
-    """:func:`pin_threads` for the duration of a block, then restore the variables and torch's
-    thread count (so an in-process run leaves its host, e.g. a test session, as it was)."""
+def pinned_threads(threads: int, env: Mapping[str, str] | None = None) -> Iterator[None]:
+    """:func:`pin_threads` (and set the variables in ``env``) for the duration of a block, then
+    restore the variables and torch's thread count (so an in-process run leaves its host, e.g.
+    a test session, as it was)."""
     import sys
 
-    saved = {k: os.environ.get(k) for k in thread_env(threads)}
+    extra = dict(env or {})
+    saved = {k: os.environ.get(k) for k in {**thread_env(threads), **extra}}
     torch = sys.modules.get("torch")
     torch_threads = torch.get_num_threads() if torch is not None else None
     pin_threads(threads)
+    os.environ.update(extra)
     try:
         yield
     finally:
@@ -100,14 +103,26 @@ class Timing:
 
 
 def time_step(step: Callable[[], Any], *, first_call_s: float, repeats: int = MIN_REPEATS,
-              max_seconds: float = 120.0, min_repeats: int = 3) -> Timing:
+              max_seconds: float = 120.0, min_repeats: int = 3,
+              sync: Callable[[], Any] | None = None) -> Timing:
     """Warm up ``step`` and time ``repeats`` calls.
 
     One warm-up call follows the first call (already made by the caller and passed in as
     ``first_call_s``); calls faster than 50 ms get a second warm-up. When one call takes longer
     than :data:`SLOW_RUN_S` the first call is the only warm-up and the repeat count drops so the
     case fits ``max_seconds`` (never below ``min_repeats``); ``note`` says so.
+
+    ``sync`` (e.g. ``torch.cuda.synchronize``) is called after every call, inside its timed
+    interval, so work queued on a GPU counts towards the step that queued it.
     """
+    if sync is not None:
+        inner = step
+
+        def step() -> Any:
+            out = inner()
+            sync()
+            return out
+
     warm, warmup = first_call_s, 0
     if first_call_s <= SLOW_RUN_S:
         t0 = time.perf_counter()
@@ -129,8 +144,10 @@ def time_step(step: Callable[[], Any], *, first_call_s: float, repeats: int = MI
                   note)
 
 
-def memory_bandwidth(threads: int = 2, mib: int = 512, repeats: int = 5) -> dict[str, float]:
-    """Sustained memory bandwidth in GB/s from a large copy and a STREAM triad (torch, float64).
+def memory_bandwidth(threads: int = 2, mib: int = 512, repeats: int = 5,
+                     device: str = "cpu") -> dict[str, float]:
+    """Sustained memory bandwidth in GB/s from a large copy and a STREAM triad (torch, float64),
+    of the host memory (``device="cpu"``) or of the GPU's (``"cuda"``, synchronised).
 
     A copy moves 2 bytes per byte of the array (read + write), a triad ``a = b + s*c`` 3.
 
@@ -141,13 +158,16 @@ def memory_bandwidth(threads: int = 2, mib: int = 512, repeats: int = 5) -> dict
 
     torch.set_num_threads(threads)
     n = mib * 2**20 // 8
-    a, b, c = torch.zeros(n, dtype=torch.float64), torch.rand(n, dtype=torch.float64), torch.rand(
-        n, dtype=torch.float64)
+    a = torch.zeros(n, dtype=torch.float64, device=device)
+    b = torch.rand(n, dtype=torch.float64, device=device)
+    c = torch.rand(n, dtype=torch.float64, device=device)
     nbytes = n * 8
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def best(fn: Callable[[], Any], moved: int) -> float:
         fn()
-        t = min(_timed(fn) for _ in range(repeats))
+        sync()
+        t = min(_timed(lambda: (fn(), sync())) for _ in range(repeats))
         return moved / t / 1e9
 
     copy = best(lambda: a.copy_(b), 2 * nbytes)

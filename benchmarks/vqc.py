@@ -6,7 +6,9 @@ every qubit i; CNOT i -> (i+1) mod n for i = 0..n-1]. ``x`` is ``(B, n)`` (a bat
 of sum_i e_i^2; ``"sum"``: sum_i e_i) and its gradient with respect to all 2nL weights.
 
 Each builder returns a :class:`~benchmarks.registry.Prepared` whose values are
-``{"expval": e, "loss": loss, "grad_w": dloss/dw (L, n, 2)}``.
+``{"expval": e, "loss": loss, "grad_w": dloss/dw (L, n, 2)}``. Each takes ``device``
+(``"cpu"`` or ``"cuda"``) and on ``cuda`` runs its framework's GPU variant; the workload files
+declare which variant that is and how to tell it is installed (``Impl.gpu``).
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def _torch_loss(e: Any, loss: str) -> Any:
     return (e**2).sum(-1).mean() if loss == "vqc" else e.sum()
 
 
-def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best") -> Prepared:
-    """hqml, complex64, ``diff_method`` (default "best")."""
+def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best",
+             device: str = "cpu") -> Prepared:
+    """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``."""
     import torch
 
     import hqml
@@ -50,26 +53,28 @@ def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "bes
         for i in range(n):
             c.cnot(i, (i + 1) % n)
     obs = [hqml.Z(i) for i in range(n)]
-    xt = torch.tensor(x, dtype=torch.float32)
-    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    dev = torch.device(device)
+    xt = torch.tensor(x, dtype=torch.float32, device=dev)
+    wt = torch.tensor(w, dtype=torch.float32, device=dev, requires_grad=True)
 
     def step() -> Any:
         wt.grad = None
-        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method)
+        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method,
+                        device=dev)
         value = _torch_loss(e, loss)
         value.backward()
         return e.detach(), value.detach(), wt.grad
 
-    return Prepared(step, _values, f"complex64, diff_method={diff_method}")
+    return Prepared(step, _values, f"complex64, diff_method={diff_method}, {device}")
 
 
-def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
-    """A plain hand-written PyTorch statevector (complex64, autograd)."""
+def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
+    """A plain hand-written PyTorch statevector (complex64, autograd) on ``device``."""
     import torch
 
     n, layers = w.shape[1], w.shape[0]
-    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32)
-    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32, device=device)
+    wt = torch.tensor(w, dtype=torch.float32, device=device, requires_grad=True)
     batch = xt.shape[0]
     bshape = (batch,) + (1,) * (n - 1)  # broadcasts a per-sample angle over one amplitude half
 
@@ -87,7 +92,7 @@ def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
         return torch.stack([p0, p1.flip(tgt + 1 if tgt < ctrl else tgt)], dim=ctrl + 1)
 
     def expz() -> Any:
-        psi = torch.zeros((batch,) + (2,) * n, dtype=torch.complex64)
+        psi = torch.zeros((batch,) + (2,) * n, dtype=torch.complex64, device=device)
         psi[(slice(None),) + (0,) * n] = 1
         for i in range(n):
             psi = rot(psi, xt[:, i], i, "ry")
@@ -111,7 +116,7 @@ def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
         value.backward()
         return e.detach(), value.detach(), wt.grad
 
-    return Prepared(step, _values, "complex64, autograd")
+    return Prepared(step, _values, f"complex64, autograd, {device}")
 
 
 def _pennylane_qnode(n: int, layers: int, device: Any, diff_method: str) -> Any:
@@ -132,21 +137,28 @@ def _pennylane_qnode(n: int, layers: int, device: Any, diff_method: str) -> Any:
     return circuit
 
 
-def pennylane_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "default.qubit",
-                  diff_method: str = "backprop") -> Prepared:
+def pennylane_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, pl_device: str = "default.qubit",
+                  diff_method: str = "backprop", device: str = "cpu") -> Prepared:
     """PennyLane with the torch interface; batches use parameter broadcasting.
 
-    ``default.qubit`` runs in complex128 (its default), ``lightning.qubit`` in complex64.
+    ``default.qubit`` runs in complex128 (its default), ``lightning.qubit`` in complex64. On
+    ``device="cuda"`` default.qubit gets torch CUDA tensors (so its backprop simulation runs on
+    the GPU) and ``lightning.qubit`` becomes ``lightning.gpu`` (same dtype and method; its
+    parameters stay on the host, where Lightning reads them).
     """
     import pennylane as qml
     import torch
 
     n, layers = w.shape[1], w.shape[0]
-    kwargs = {"c_dtype": np.complex64} if device == "lightning.qubit" else {}
-    circuit = _pennylane_qnode(n, layers, qml.device(device, wires=n, **kwargs), diff_method)
-    real = torch.float32 if device == "lightning.qubit" else torch.float64
-    xt = torch.tensor(x, dtype=real)
-    wt = torch.tensor(w, dtype=real, requires_grad=True)
+    lightning = pl_device.startswith("lightning.")
+    if lightning and device == "cuda":
+        pl_device = "lightning.gpu"
+    kwargs = {"c_dtype": np.complex64} if lightning else {}
+    circuit = _pennylane_qnode(n, layers, qml.device(pl_device, wires=n, **kwargs), diff_method)
+    real = torch.float32 if lightning else torch.float64
+    where = "cpu" if lightning else device
+    xt = torch.tensor(x, dtype=real, device=where)
+    wt = torch.tensor(w, dtype=real, device=where, requires_grad=True)
 
     def step() -> Any:
         wt.grad = None
@@ -155,12 +167,14 @@ def pennylane_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "def
         value.backward()
         return e.detach(), value.detach(), wt.grad
 
-    dtype = "complex64" if device == "lightning.qubit" else "complex128"
-    return Prepared(step, _values, f"{device}, {diff_method}, {dtype}")
+    dtype = "complex64" if lightning else "complex128"
+    tensors = ", torch CUDA tensors" if where == "cuda" else ""
+    return Prepared(step, _values, f"{pl_device}, {diff_method}, {dtype}{tensors}")
 
 
-def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
-    """Qiskit Machine Learning: EstimatorQNN (Aer EstimatorV2, exact) + TorchConnector."""
+def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
+    """Qiskit Machine Learning: EstimatorQNN (Aer EstimatorV2, exact) + TorchConnector; on
+    ``device="cuda"`` Aer simulates on the GPU."""
     import torch
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
@@ -182,7 +196,10 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
         for i in range(n):
             qc.cx(i, (i + 1) % n)
     obs = [SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], num_qubits=n) for i in range(n)]
-    estimator = EstimatorV2(options={"backend_options": {"max_parallel_threads": 2},
+    backend_options: dict[str, Any] = {"max_parallel_threads": 2}
+    if device == "cuda":
+        backend_options["device"] = "GPU"
+    estimator = EstimatorV2(options={"backend_options": backend_options,
                                      "default_precision": 0.0})
     qnn = EstimatorQNN(circuit=qc, observables=obs, input_params=list(xp), weight_params=list(wp),
                        estimator=estimator, gradient=ParamShiftEstimatorGradient(estimator),
@@ -198,12 +215,18 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
         value.backward()
         return e.detach(), value.detach(), model.weight.grad.reshape(layers, n, 2)
 
-    return Prepared(step, _values, "Aer EstimatorV2 (exact), parameter shift, complex128")
+    aer = "Aer EstimatorV2 on the GPU" if device == "cuda" else "Aer EstimatorV2"
+    return Prepared(step, _values, f"{aer} (exact), parameter shift, complex128")
 
 
-def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
-    """TensorCircuit-NG on JAX, complex64, jit(value_and_grad) with vmap over the batch."""
+def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
+                      device: str = "cpu") -> Prepared:
+    """TensorCircuit-NG on JAX, complex64, jit(value_and_grad) with vmap over the batch; the
+    arrays are placed on JAX's CPU or GPU device per ``device`` (jit runs where they are)."""
+    import jax
     import tensorcircuit as tc
+
+    from benchmarks.devices import jax_device
 
     K = tc.set_backend("jax")
     tc.set_dtype("complex64")
@@ -233,18 +256,21 @@ def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
             return (K.sum(e) if loss == "sum" else K.sum(e**2)), e
 
     vg = K.jit(K.value_and_grad(objective, has_aux=True))
-    xj, wj = K.convert_to_tensor(x.astype(np.float32)), K.convert_to_tensor(w.astype(np.float32))
+    where = jax_device(device)
+    xj = jax.device_put(x.astype(np.float32), where)
+    wj = jax.device_put(w.astype(np.float32), where)
 
     def step() -> Any:
         (value, e), grad = vg(wj, xj)
         grad.block_until_ready()
         return e, value, grad
 
-    return Prepared(step, _values, "jax, jit + vmap, complex64")
+    return Prepared(step, _values, f"jax on {where.platform}, jit + vmap, complex64")
 
 
-def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
-    """TorchQuantum 0.1.8 (its own venv), complex64, autograd."""
+def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
+                     device: str = "cpu") -> Prepared:
+    """TorchQuantum 0.1.8 (its own venv), complex64, autograd, its device on ``device``."""
     import torch
     import torchquantum.functional as tqf
     from torchquantum.measurement import expval
@@ -253,14 +279,14 @@ def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
 
     tq = import_torchquantum()
     n, layers = w.shape[1], w.shape[0]
-    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32)
-    wt = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    xt = torch.tensor(np.atleast_2d(x), dtype=torch.float32, device=device)
+    wt = torch.tensor(w, dtype=torch.float32, device=device, requires_grad=True)
     batch = xt.shape[0]
     observables = [tq.PauliZ() for _ in range(n)]
 
     def step() -> Any:
         wt.grad = None
-        qdev = tq.QuantumDevice(n_wires=n, bsz=batch)
+        qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device=device)
         for i in range(n):
             tqf.ry(qdev, wires=i, params=xt[:, i])
         for layer in range(layers):
@@ -275,4 +301,4 @@ def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str) -> Prepared:
         value.backward()
         return e.detach(), value.detach(), wt.grad
 
-    return Prepared(step, _values, "complex64, autograd")
+    return Prepared(step, _values, f"complex64, autograd, {device}")

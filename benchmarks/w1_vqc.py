@@ -2,6 +2,10 @@
 
 RY(x_i) angle encoding, L layers of [RY, RZ on every qubit; CNOT ring i -> i+1 mod n],
 loss = batch mean of sum_i <Z_i>^2, gradient for all 2nL weights.
+
+On ``cuda`` every W1 framework has a GPU variant (``Gpu``), used when installed: hqml, torch,
+PennyLane default.qubit and TorchQuantum with torch CUDA tensors, Lightning as
+``lightning.gpu``, Qiskit ML on Aer's GPU device, TensorCircuit-NG on JAX's GPU.
 """
 
 from __future__ import annotations
@@ -10,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import vqc
-from benchmarks.registry import Case, Impl, Workload
+from benchmarks import devices, vqc
+from benchmarks.registry import Case, Gpu, Impl, Workload
 
 SEED = 1234
 
@@ -32,9 +36,16 @@ def _at_most(framework: str, limit: int, why: str) -> Any:
 
 
 def _impl(framework: str, fn: Any, modules: tuple[str, ...], **kw: Any) -> Impl:
-    extra = {k: kw.pop(k) for k in ("supports", "venv") if k in kw}
-    return Impl(framework, lambda case, data: fn(data["x"], data["w"], loss="vqc", **kw),
+    """An ``Impl`` calling ``fn(x, w, loss="vqc", device=..., **kw)``; ``supports``, ``venv``
+    and ``gpu`` in ``kw`` go to the ``Impl``."""
+    extra = {k: kw.pop(k) for k in ("supports", "venv", "gpu") if k in kw}
+    return Impl(framework,
+                lambda case, data, device: fn(data["x"], data["w"], loss="vqc", device=device,
+                                              **kw),
                 modules=modules, **extra)
+
+
+TORCH_CUDA = Gpu("torch CUDA tensors", devices.torch_cuda)
 
 
 WORKLOAD = Workload(
@@ -45,19 +56,23 @@ WORKLOAD = Workload(
     make_data=make_data,
     label=lambda case: f"n={case['n']}",
     impls=[
-        _impl("hqml", vqc.hqml_vqc, ("torch", "hqml")),
-        _impl("torch", vqc.torch_vqc, ("torch",)),
+        _impl("hqml", vqc.hqml_vqc, ("torch", "hqml"), gpu=TORCH_CUDA),
+        _impl("torch", vqc.torch_vqc, ("torch",), gpu=TORCH_CUDA),
         _impl("pennylane", vqc.pennylane_vqc, ("torch", "pennylane"),
-              supports=_at_most("pennylane", 12, "about a minute per step at 16")),
+              supports=_at_most("pennylane", 12, "about a minute per step at 16"),
+              gpu=Gpu("default.qubit with torch CUDA tensors", devices.torch_cuda)),
         _impl("lightning", vqc.pennylane_vqc, ("torch", "pennylane", "pennylane_lightning"),
-              device="lightning.qubit", diff_method="adjoint",
-              supports=_at_most("lightning", 12, "about 20 s per step at 16")),
+              pl_device="lightning.qubit", diff_method="adjoint",
+              supports=_at_most("lightning", 12, "about 20 s per step at 16"),
+              gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
         _impl("qiskit-ml", vqc.qiskit_ml_vqc,
               ("torch", "qiskit", "qiskit_aer", "qiskit_machine_learning"),
-              supports=_at_most("qiskit-ml", 4, "parameter shift: a minute or more per step at 4")),
+              supports=_at_most("qiskit-ml", 4, "parameter shift: a minute or more per step at 4"),
+              gpu=Gpu("Aer GPU", devices.aer_gpu, torch_memory=False)),
         _impl("tensorcircuit", vqc.tensorcircuit_vqc, ("jax", "tensorcircuit"),
-              supports=_at_most("tensorcircuit", 12, "minutes of jit compilation and per step")),
+              supports=_at_most("tensorcircuit", 12, "minutes of jit compilation and per step"),
+              gpu=Gpu("JAX on the GPU", devices.jax_gpu, torch_memory=False)),
         _impl("torchquantum", vqc.torchquantum_vqc, ("torch", "torchquantum"),
-              venv="torchquantum"),
+              venv="torchquantum", gpu=TORCH_CUDA),
     ],
 )

@@ -3,6 +3,9 @@
 n qubits, 10 layers of [RX(theta[l, i]) on every qubit; CNOT chain i -> i+1], in complex128 and
 complex64. Every framework returns (or holds) the full final state. The agreement check compares
 4096 amplitudes at seeded random indices (in hqml's order, wire 0 = most significant bit).
+
+On ``cuda``: hqml's state on the GPU, Lightning as ``lightning.gpu``, Aer with ``device="GPU"``
+(when its build lists one); Qulacs' standard build has no GPU variant and is skipped.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.registry import Case, Impl, Prepared, Workload
+from benchmarks import devices
+from benchmarks.registry import Case, Gpu, Impl, Prepared, Workload
 
 SEED = 2024
 N_CHECK = 4096
@@ -42,7 +46,7 @@ def _values(index: np.ndarray) -> Any:
     return lambda psi: {"amplitudes": np.asarray(psi)[index]}
 
 
-def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
+def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
     import torch
 
     import hqml
@@ -55,9 +59,11 @@ def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
         for i in range(n - 1):
             c.cnot(i, i + 1)
     dtype = getattr(torch, case["dtype"])
-    index = torch.as_tensor(data["index"])
-    return Prepared(lambda: hqml.state(c, dtype=dtype),
-                    lambda psi: {"amplitudes": psi[index].numpy()}, case["dtype"])
+    dev = torch.device(device)
+    index = torch.as_tensor(data["index"], device=dev)
+    return Prepared(lambda: hqml.state(c, dtype=dtype, device=dev),
+                    lambda psi: {"amplitudes": psi[index].cpu().numpy()},
+                    f"{case['dtype']}, {device}")
 
 
 def _qulacs(case: Case, data: dict[str, Any]) -> Prepared:
@@ -81,11 +87,12 @@ def _qulacs(case: Case, data: dict[str, Any]) -> Prepared:
     return Prepared(step, lambda s: {"amplitudes": s.get_vector()[index]}, "complex128")
 
 
-def _lightning(case: Case, data: dict[str, Any]) -> Prepared:
+def _lightning(case: Case, data: dict[str, Any], device: str) -> Prepared:
     import pennylane as qml
 
     n, theta = case["n"], data["theta"]
-    dev = qml.device("lightning.qubit", wires=n, c_dtype=getattr(np, case["dtype"]))
+    name = "lightning.gpu" if device == "cuda" else "lightning.qubit"
+    dev = qml.device(name, wires=n, c_dtype=getattr(np, case["dtype"]))
 
     @qml.qnode(dev, diff_method=None)
     def circuit() -> Any:
@@ -96,10 +103,10 @@ def _lightning(case: Case, data: dict[str, Any]) -> Prepared:
                 qml.CNOT(wires=[i, i + 1])
         return qml.state()
 
-    return Prepared(circuit, _values(data["index"]), case["dtype"])
+    return Prepared(circuit, _values(data["index"]), f"{case['dtype']}, {name}")
 
 
-def _aer(case: Case, data: dict[str, Any]) -> Prepared:
+def _aer(case: Case, data: dict[str, Any], device: str) -> Prepared:
     from qiskit import QuantumCircuit, transpile
     from qiskit_aer import AerSimulator
 
@@ -112,8 +119,9 @@ def _aer(case: Case, data: dict[str, Any]) -> Prepared:
             qc.cx(i, i + 1)
     qc.save_statevector()
     precision = "double" if case["dtype"] == "complex128" else "single"
-    sim = AerSimulator(method="statevector", precision=precision, fusion_enable=True,
-                       enable_truncation=False, max_parallel_threads=2)
+    aer_device = "GPU" if device == "cuda" else "CPU"
+    sim = AerSimulator(method="statevector", device=aer_device, precision=precision,
+                       fusion_enable=True, enable_truncation=False, max_parallel_threads=2)
     tqc = transpile(qc, sim, optimization_level=0)
     index = _bit_reverse(data["index"], n)
 
@@ -121,7 +129,7 @@ def _aer(case: Case, data: dict[str, Any]) -> Prepared:
         return sim.run(tqc).result().get_statevector()
 
     return Prepared(step, lambda sv: {"amplitudes": np.asarray(sv.data)[index]},
-                    f"{case['dtype']}, fusion on, truncation off")
+                    f"{case['dtype']}, {aer_device}, fusion on, truncation off")
 
 
 def _c128_only(case: Case) -> str | None:
@@ -137,9 +145,13 @@ WORKLOAD = Workload(
     make_data=make_data,
     label=lambda case: f"n={case['n']} {case['dtype'].replace('complex', 'c')}",
     impls=[
-        Impl("hqml", _hqml, modules=("torch", "hqml")),
-        Impl("qulacs", _qulacs, modules=("qulacs",), supports=_c128_only),
-        Impl("lightning", _lightning, modules=("pennylane", "pennylane_lightning")),
-        Impl("qiskit-aer", _aer, modules=("qiskit", "qiskit_aer")),
+        Impl("hqml", _hqml, modules=("torch", "hqml"),
+             gpu=Gpu("torch CUDA tensors", devices.torch_cuda)),
+        Impl("qulacs", _qulacs, modules=("qulacs",), supports=_c128_only,
+             no_gpu="the standard Qulacs build is CPU only"),
+        Impl("lightning", _lightning, modules=("pennylane", "pennylane_lightning"),
+             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
+        Impl("qiskit-aer", _aer, modules=("qiskit", "qiskit_aer"),
+             gpu=Gpu('AerSimulator(device="GPU")', devices.aer_gpu, torch_memory=False)),
     ],
 )

@@ -1,6 +1,9 @@
 """W3: adjoint gradient of one sample: n = 20, the W1 ansatz with L = 6 layers, gradient of
 sum_i <Z_i> for all 2nL weights. hqml also runs L = 24 to show its adjoint's peak memory does
 not grow with depth.
+
+On ``cuda``: hqml with its tensors on the GPU and Lightning as ``lightning.gpu`` (adjoint);
+PennyLane default.qubit's adjoint method computes in NumPy on the CPU, so it is skipped there.
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import vqc
-from benchmarks.registry import Case, Impl, Workload
+from benchmarks import devices, vqc
+from benchmarks.registry import Case, Gpu, Impl, Workload
 
 SEED = 99
 DEEP = {24, 8}  # the memory-only depths (full and quick suites): hqml alone
@@ -35,14 +38,17 @@ WORKLOAD = Workload(
     size_key="layers",
     label=lambda case: f"n={case['n']} L={case['layers']}",
     impls=[
-        Impl("hqml", lambda case, d: vqc.hqml_vqc(d["x"], d["w"], loss="sum",
-                                                  diff_method="adjoint"),
-             modules=("torch", "hqml")),
-        Impl("lightning", lambda case, d: vqc.pennylane_vqc(
-            d["x"], d["w"], loss="sum", device="lightning.qubit", diff_method="adjoint"),
-             modules=("torch", "pennylane", "pennylane_lightning"), supports=_peer),
+        Impl("hqml", lambda case, d, device: vqc.hqml_vqc(
+            d["x"], d["w"], loss="sum", diff_method="adjoint", device=device),
+             modules=("torch", "hqml"), gpu=Gpu("torch CUDA tensors", devices.torch_cuda)),
+        Impl("lightning", lambda case, d, device: vqc.pennylane_vqc(
+            d["x"], d["w"], loss="sum", pl_device="lightning.qubit", diff_method="adjoint",
+            device=device),
+             modules=("torch", "pennylane", "pennylane_lightning"), supports=_peer,
+             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
         Impl("pennylane", lambda case, d: vqc.pennylane_vqc(
-            d["x"], d["w"], loss="sum", device="default.qubit", diff_method="adjoint"),
-             modules=("torch", "pennylane"), supports=_peer),
+            d["x"], d["w"], loss="sum", pl_device="default.qubit", diff_method="adjoint"),
+             modules=("torch", "pennylane"), supports=_peer,
+             no_gpu="default.qubit's adjoint method computes in NumPy on the CPU"),
     ],
 )

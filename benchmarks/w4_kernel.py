@@ -144,7 +144,12 @@ WORKLOAD = Workload(
     make_data=make_data,
     label=lambda case: f"n={case['n']} N={case['N']}",
     impls=[
-        Impl("hqml", _hqml, modules=("torch", "hqml")),
+        Impl(
+            "hqml",
+            _hqml,
+            modules=("torch", "hqml"),
+            no_gpu="hqml.kernels.FidelityKernel takes no device",
+        ),
         Impl("qiskit-ml", _qiskit, modules=("qiskit", "qiskit_machine_learning")),
         Impl(
             "qiskit-ml-fqk",

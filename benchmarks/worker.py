@@ -5,9 +5,10 @@ peak memory is its own and thread settings are in place before any framework is 
 
     python -m benchmarks.worker REQUEST.json RESULT.json
 
-The request holds ``workload``, ``framework``, ``case``, ``threads``, ``repeats``, optionally
-``reference`` (an ``.npz`` of the reference values) and ``save_values`` (where to write this
-run's values as ``.npz``). The result is one JSON object (see :func:`run_one`).
+The request holds ``workload``, ``framework``, ``case``, ``threads``, ``repeats``, ``device``
+(``"cpu"`` or ``"cuda"``; default ``"cpu"``), optionally ``reference`` (an ``.npz`` of the
+reference values) and ``save_values`` (where to write this run's values as ``.npz``). The
+result is one JSON object (see :func:`run_one`).
 """
 
 from __future__ import annotations
@@ -23,15 +24,23 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.devices import cuda_synchronizer  # noqa: E402
 from benchmarks.registry import BENCH_DIR  # noqa: E402
 from benchmarks.timing import peak_rss_mb, pin_threads, rss_mb, time_step  # noqa: E402
 
 
 def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int = 2,
             repeats: int = 10, reference: dict[str, Any] | None = None,
-            max_seconds: float = 120.0,
-            directory: Path | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+            max_seconds: float = 120.0, directory: Path | None = None,
+            device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Set up and time one implementation.
+
+    On ``cuda`` the implementation runs its GPU variant, or is skipped with the reason when it
+    has none or the variant is not usable here (``Impl.skip_reason``, ``Impl.gpu_problem``);
+    every timed call (the first included) ends with a CUDA synchronisation when torch has used
+    the GPU, and the peak memory of a variant that allocates through torch is
+    ``torch.cuda.max_memory_allocated`` over the set-up and the calls (the host's resident set
+    otherwise, as on ``cpu``; ``result["memory"]`` says which).
 
     Args:
         workload: workload name, e.g. ``"W1"``.
@@ -43,6 +52,7 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
         reference: values to agree with before timing; ``None`` times without a check.
         max_seconds: time budget per case for slow (> 10 s per call) runs.
         directory: where the workload modules are (default: ``benchmarks/``).
+        device: ``"cpu"`` or ``"cuda"`` (the caller has checked that CUDA is there).
 
     Returns:
         ``(result, values)``: ``result["status"]`` is ``"ok"``, ``"not installed"``,
@@ -53,8 +63,9 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
     wl = discover(directory or BENCH_DIR)[workload]
     impl = wl.impl(framework)
     result: dict[str, Any] = {"workload": workload, "framework": framework, "case": dict(case),
-                              "label": wl.case_label(case), "status": "ok", "detail": ""}
-    reason = impl.supports(case)
+                              "label": wl.case_label(case), "device": device, "status": "ok",
+                              "detail": ""}
+    reason = impl.skip_reason(case, device)
     if reason:
         result.update(status="skipped", detail=reason)
         return result, None
@@ -69,14 +80,24 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
         except ImportError as e:
             result.update(status="not installed", detail=f"{module}: {e}")
             return result, None
+    if device == "cuda":
+        reason = impl.gpu_problem()
+        if reason:
+            result.update(status="skipped", detail=reason)
+            return result, None
+        result["gpu_variant"] = impl.gpu.variant if impl.gpu is not None else None
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
-    base = rss_mb()
+    sync = cuda_synchronizer() if device == "cuda" else None
+    gpu_memory = device == "cuda" and impl.gpu is not None and impl.gpu.torch_memory
+    base = _cuda_memory_baseline() if gpu_memory else rss_mb()
     try:
         data = wl.make_data(case)
         t0 = time.perf_counter()
-        prepared = impl.setup(case, data)
+        prepared = impl.prepare(case, data, device)
         out = prepared.step()
+        if sync is not None:
+            sync()
         first = time.perf_counter() - t0
         values = {k: _numpy(v) for k, v in prepared.values(out).items()}
         result["info"] = prepared.info
@@ -87,15 +108,32 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
                 result["status"] = "disagrees"
                 return result, values
         timing = time_step(prepared.step, first_call_s=first, repeats=repeats,
-                           max_seconds=max_seconds)
+                           max_seconds=max_seconds, sync=sync)
     except Exception as e:  # a peer's failure is a result to report, not a crash of the suite
         result.update(status="error", detail=f"{type(e).__name__}: {e}".splitlines()[0][:300])
         result["traceback"] = traceback.format_exc(limit=6)
         return result, None
     result.update(timing.to_dict())
-    result["peak_mb"] = max(0.0, peak_rss_mb() - base)
+    if gpu_memory:
+        import torch
+
+        result["peak_mb"] = max(0.0, torch.cuda.max_memory_allocated() / 2**20 - base)
+        result["memory"] = "cuda max_memory_allocated"
+    else:
+        result["peak_mb"] = max(0.0, peak_rss_mb() - base)
+        result["memory"] = "rss"
     result["peak_rss_mb"] = peak_rss_mb()
     return result, values
+
+
+def _cuda_memory_baseline() -> float:
+    """Reset torch's CUDA peak statistics; return the memory allocated now, in MiB (what the run
+    adds on top of it is its peak)."""
+    import torch
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    return torch.cuda.memory_allocated() / 2**20
 
 
 def _numpy(value: Any) -> Any:
@@ -118,7 +156,8 @@ def main(argv: list[str]) -> int:
     result, values = run_one(request["workload"], request["framework"], request["case"],
                              threads=request.get("threads", 2), repeats=request.get("repeats", 10),
                              reference=reference, max_seconds=request.get("max_seconds", 120.0),
-                             directory=Path(request.get("directory") or BENCH_DIR))
+                             directory=Path(request.get("directory") or BENCH_DIR),
+                             device=request.get("device", "cpu"))
     if values is not None and request.get("save_values"):
         np.savez(request["save_values"], **values)
     Path(argv[1]).write_text(json.dumps(result))

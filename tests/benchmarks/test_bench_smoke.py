@@ -1,5 +1,7 @@
 """Smoke tests of the benchmark suite (benchmarks/) on tiny sizes: agreement checks, plug-in
-discovery, refusal of a disagreeing framework, report outputs and the ``hqml bench`` command.
+discovery, refusal of a disagreeing framework, report outputs, the ``hqml bench`` command and
+its device option (cpu by default; cuda refused without a GPU, peers without a GPU variant
+skipped with the reason; the quick suite on cuda where a GPU is present).
 
 The peers here are the ones that start in well under a second; TensorCircuit-NG (jit
 compilation), Qiskit Machine Learning (seconds per step even at 3 qubits) and TorchQuantum (a
@@ -15,17 +17,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.devices import NO_GPU_VARIANT  # noqa: E402
+from benchmarks.registry import discover  # noqa: E402
 from benchmarks.report import print_report, summary_rows, write_outputs  # noqa: E402
 from benchmarks.suite import run_suite  # noqa: E402
 from benchmarks.timing import time_step  # noqa: E402
 from benchmarks.worker import run_one  # noqa: E402
 
 FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
+HAS_CUDA = torch.cuda.is_available()
+CUDA_ERROR = ("hqml bench: --device cuda needs a CUDA build of torch and a visible GPU; none"
+              " found")
 
 
 def _dense_vqc_expz(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -92,9 +100,13 @@ def test_hqml_w1_matches_dense_reference_and_finite_differences():
 def test_quick_suite_every_installed_peer_agrees_with_hqml():
     doc = run_suite(quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
     assert set(doc["workloads"]) >= {"W1", "W2", "W3"}
+    assert doc["device"] == "cpu" and doc["gpu"] is None  # the default device, recorded
     by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
     for r in doc["results"]:
         assert r["status"] in ("ok", "not installed", "skipped"), r
+        assert r["device"] == "cpu"
+        if r["status"] == "ok":
+            assert r["memory"] == "rss"
         if r["framework"] == "hqml":
             assert r["status"] == "ok", r
             assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["first_call_s"] > 0
@@ -176,6 +188,119 @@ def test_time_step_counts_warmup_and_repeats():
     assert timing.min_s <= timing.median_s <= timing.max_s and timing.repeats == 4
 
 
+def test_time_step_synchronizes_after_every_call():
+    calls, synced = [], []
+    timing = time_step(lambda: calls.append(1), first_call_s=1e-4, repeats=3,
+                       sync=lambda: synced.append(len(calls)))
+    assert synced == list(range(1, timing.warmup + 3 + 1))  # once after each call, in order
+
+
+def _quick_case(workload: str, framework: str) -> tuple:
+    wl = discover()[workload]
+    return wl.impl(framework), wl.quick_cases[0]
+
+
+@pytest.mark.parametrize("workload, framework", [
+    ("W2", "qulacs"), ("W3", "pennylane"), ("W4", "hqml"), ("W4", "qiskit-ml"),
+    ("W4", "qiskit-ml-fqk"), ("W4", "pennylane"),
+])
+def test_cuda_skips_peers_without_gpu_variant(workload, framework):
+    impl, case = _quick_case(workload, framework)
+    assert impl.gpu is None
+    assert impl.skip_reason(case, "cuda").startswith(NO_GPU_VARIANT)
+    assert impl.gpu_problem().startswith(NO_GPU_VARIANT)
+    assert impl.skip_reason(case, "cpu") == impl.supports(case)  # cpu: the case rule only
+
+
+def test_cuda_variants_declared_per_workload():
+    found = discover()
+    on_gpu = {name: {i.framework for i in wl.impls if i.gpu is not None}
+              for name, wl in found.items() if name in ("W1", "W2", "W3")}
+    assert on_gpu == {
+        "W1": {"hqml", "torch", "pennylane", "lightning", "qiskit-ml", "tensorcircuit",
+               "torchquantum"},
+        "W2": {"hqml", "lightning", "qiskit-aer"},
+        "W3": {"hqml", "lightning"},
+    }
+    for name in on_gpu:  # a declared variant passes the static check; the case rule still holds
+        wl = found[name]
+        for impl in wl.impls:
+            if impl.gpu is not None:
+                for case in wl.quick_cases:
+                    assert impl.skip_reason(case, "cuda") == impl.supports(case)
+
+
+def test_worker_request_carries_device_and_skips_without_gpu_variant(tmp_path):
+    from benchmarks.worker import main
+
+    _, case = _quick_case("W2", "qulacs")
+    req, out = tmp_path / "req.json", tmp_path / "out.json"
+    req.write_text(json.dumps({"workload": "W2", "framework": "qulacs", "case": case,
+                               "threads": 1, "repeats": 1, "device": "cuda"}))
+    assert main([str(req), str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["device"] == "cuda" and result["status"] == "skipped"
+    assert result["detail"].startswith(NO_GPU_VARIANT) and "Qulacs" in result["detail"]
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the messages of a machine without a GPU")
+def test_cuda_variants_missing_here_are_skipped_with_reason():
+    hqml_impl, case = _quick_case("W1", "hqml")
+    assert "CUDA" in hqml_impl.gpu_problem() or "GPU" in hqml_impl.gpu_problem()
+    lightning, _ = _quick_case("W2", "lightning")
+    assert "lightning.gpu" in lightning.gpu_problem()
+    aer, _ = _quick_case("W2", "qiskit-aer")
+    assert "GPU" in aer.gpu_problem()
+    result, values = run_one("W3", "lightning", {"n": 4, "layers": 2}, repeats=1,
+                             device="cuda")
+    assert result["status"] == "skipped" and "lightning.gpu" in result["detail"]
+    assert values is None
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the refusal on a machine without a GPU")
+def test_device_cuda_without_gpu_fails_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from hqml.cli.main import app
+
+    out = CliRunner().invoke(app, ["bench", "--quick", "--device", "cuda", "--out",
+                                   str(tmp_path / "out"), "--no-plot"])
+    assert out.exit_code == 2
+    (line,) = out.output.strip().splitlines()  # one line, no progress: nothing ran
+    assert line.startswith(CUDA_ERROR) and line.endswith("use --device cpu)")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="needs a CUDA build of torch"):
+        run_suite(quick=True, device="cuda")
+    bad = CliRunner().invoke(app, ["bench", "--quick", "--device", "tpu"])
+    assert bad.exit_code == 2 and "unknown device 'tpu'" in bad.output
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA build of torch and a GPU")
+def test_quick_suite_on_cuda():
+    doc = run_suite(["W1", "W2", "W3"], quick=True, repeats=1, frameworks=FAST_PEERS,
+                    bandwidth=False, device="cuda")
+    assert doc["device"] == "cuda" and doc["gpu"] == torch.cuda.get_device_name()
+    assert doc["machine"]["gpu"] == doc["gpu"]
+    by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
+    for r in doc["results"]:
+        assert r["device"] == "cuda"
+        assert r["status"] in ("ok", "not installed", "skipped"), r
+        if r["framework"] in ("hqml", "torch") and r["status"] != "not installed":
+            assert r["status"] == "ok", r
+            assert r["memory"] == "cuda max_memory_allocated" and r["peak_mb"] >= 0
+            assert r["min_s"] <= r["median_s"] <= r["max_s"]
+        if r["status"] == "ok" and r["framework"] == "lightning":
+            assert "lightning.gpu" in r["info"]  # never lightning.qubit under a cuda label
+        if r["status"] == "ok" and r["framework"] == "qiskit-aer":
+            assert "GPU" in r["info"]
+    assert by[("W1", "n=3", "torch")]["status"] == "ok"
+    for label in ("n=4 c128", "n=4 c64"):
+        assert by[("W2", label, "qulacs")]["status"] in ("skipped", "not installed")
+    qulacs = by[("W2", "n=4 c128", "qulacs")]
+    assert qulacs["status"] == "not installed" or qulacs["detail"].startswith(NO_GPU_VARIANT)
+    assert by[("W3", "n=4 L=2", "pennylane")]["detail"].startswith(NO_GPU_VARIANT)
+
+
 def test_cli_bench_quick_and_bad_workload(tmp_path):
     from typer.testing import CliRunner
 
@@ -189,6 +314,7 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     (path,) = tmp_path.glob("bench-*-quick.json")
     doc = json.loads(path.read_text())
     assert doc["bandwidth"]["best_gbs"] > 0 and doc["w2_bound"]
+    assert doc["device"] == "cpu" and "device: cpu" in out.output and "W2 on cpu" in out.output
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W42"])
     assert bad.exit_code == 2 and "unknown workload" in bad.output
 

@@ -50,9 +50,12 @@ def bench(
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="results folder (default benchmarks/results)")] = None,
     plot: Annotated[bool, typer.Option(help="write the PNG plot of time against qubits")] = True,
+    device: Annotated[str, typer.Option(
+        help="cpu, or cuda: hqml and torch on the GPU, peers by their GPU variants (the others"
+             " are skipped)")] = "cpu",
 ) -> None:
     """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
-    TorchQuantum on workloads W1-W3 (and any plug-in benchmarks/w*.py)."""
+    TorchQuantum on workloads W1-W3 (and any plug-in benchmarks/w*.py), on the CPU or a GPU."""
     if threads < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--threads")
     try:
@@ -62,6 +65,13 @@ def bench(
         raise typer.Exit(2) from None
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    from benchmarks.devices import check_device
+
+    try:  # before any work: --device cuda on a machine without CUDA is a one-line error
+        device = check_device(device)
+    except ValueError as e:
+        typer.echo(f"hqml bench: {e}", err=True)
+        raise typer.Exit(2) from None
     from rich.console import Console
 
     from benchmarks.report import RESULTS_DIR, fmt_time, print_report, write_outputs
@@ -77,7 +87,7 @@ def bench(
     try:
         doc = run_suite(workload or None, qubits or None, quick=quick, frameworks=framework or None,
                         threads=threads, isolate=isolate, timeout_s=timeout,
-                        max_seconds=max_seconds, progress=progress)
+                        max_seconds=max_seconds, progress=progress, device=device)
     except ValueError as e:
         typer.echo(f"hqml bench: {e}", err=True)
         raise typer.Exit(2) from None
