@@ -201,7 +201,7 @@ def test_larger_registers_match_the_layer_kernels(monkeypatch):
     c = _supported_circuit(rng, n, 40)
     x = torch.tensor(rng.uniform(-2, 2, (5, 3)))
     w = torch.tensor(rng.uniform(-2, 2, 4))
-    obs = [hqml.Z(0) @ hqml.Z(n - 1), hqml.X(1) + 0.5 * hqml.Y(n // 2)]
+    obs = [hqml.Z(0) @ hqml.Z(n - 1), hqml.Z(1) + 0.5 * hqml.Z(n // 2)]
     assert small_native.suits(n, 5) and not small_native.suits(n, 1)
     assert not small_native.suits(small_native.MAX_QUBITS + 1, 64)
     got = _grads(c, obs, x, w, "adjoint")
@@ -209,3 +209,118 @@ def test_larger_registers_match_the_layer_kernels(monkeypatch):
     want = _grads(c, obs, x, w, "adjoint")
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
+
+
+def _rotation_chain_gate(k):
+    """A one-qubit ``matrix_fn`` gate of ``k`` parameters: ``RZ(p0) RY(p1) RZ(p2) ...`` applied
+    right to left, with derivatives by the product rule."""
+    paulis = [torch.tensor([[1, 0], [0, -1]]), torch.tensor([[0, -1j], [1j, 0]])]
+
+    def factors(p):
+        eye = torch.eye(2, dtype=torch.complex128)
+        out = []
+        for j in range(k):
+            g = paulis[j % 2].to(torch.complex128) / 2
+            t = p[..., j, None, None].to(torch.complex128)
+            out.append((torch.cos(t / 2) * eye - 1j * torch.sin(t / 2) * 2 * g, g))
+        return out
+
+    def prod(mats):
+        out = mats[0]
+        for m in mats[1:]:
+            out = m @ out  # factor j acts after factor j - 1
+        return out
+
+    def matrix(p):
+        return prod([m for m, _ in factors(p)])
+
+    def derivatives(p):
+        fs = factors(p)
+        ds = []
+        for j in range(k):
+            mats = [m for m, _ in fs]
+            mats[j] = -1j * fs[j][1] @ mats[j]
+            ds.append(prod(mats))
+        return torch.stack(ds, dim=-3)
+
+    return Gate(f"chain{k}", 1, matrix_fn=matrix, derivative_fn=derivatives, num_params=k,
+                spectra=[(-0.5, 0.5)] * k)  # fmt: skip
+
+
+@pytest.mark.parametrize("k", [4, 5])
+def test_matrix_fn_gates_up_to_four_parameters_run_compiled(k):
+    """Four parameters is the interpreter's limit; a fifth sends the circuit to the NumPy
+    engine. Either way states match dense algebra and gradients central differences."""
+    gate = _rotation_chain_gate(k)
+    c = hqml.Circuit(3)
+    x, w = c.input("x", 2), c.weight("w", k)
+    c.ry(x[0], 0).ry(x[1], 2).cx(0, 1)
+    c.append(gate, [1], [w[i] * (1 + 0.5 * i) + (x[0] if i == 0 else 0) for i in range(k)])
+    c.cx(1, 2).rz(w[0], 2)
+    assert (small_native.program(c) is not None) == (k <= small_native.MAX_GATE_PARAMS)
+    rng = np.random.default_rng(k)
+    xs = torch.tensor(rng.uniform(-2, 2, (6, 2)))
+    ws = torch.tensor(rng.uniform(-2, 2, k))
+    states = hqml.state(c, inputs={"x": xs}, weights={"w": ws}, dtype=torch.complex128)
+    for b in range(6):
+        ref = reference_state(c, {"x": xs[b].numpy()}, {"w": ws.numpy()})
+        np.testing.assert_allclose(states[b].numpy(), ref, atol=1e-12)
+    obs = [hqml.Z(1), hqml.Z(0) @ hqml.Z(2)]
+
+    def loss(wv):
+        v = hqml.expval(c, obs, inputs={"x": xs}, weights={"w": wv}, dtype=torch.complex128)
+        return (v[:, 0] - 0.3 * v[:, 1]).sum()
+
+    wg = ws.clone().requires_grad_(True)
+    loss(wg).backward()
+    eps = 1e-6
+    for i in range(k):
+        d = torch.zeros(k, dtype=torch.float64)
+        d[i] = eps
+        fd = (loss(ws + d) - loss(ws - d)) / (2 * eps)
+        assert float(wg.grad[i]) == pytest.approx(float(fd), abs=1e-7)
+
+
+def test_near_identity_and_near_permutation_gates_are_kept():
+    """A phase of 1e-6 rad is no identity and no pure permutation: the compiler must keep it."""
+    eps = 1e-6
+    phase = Gate("tiny_phase", 1, matrix=np.diag([1, np.exp(1j * eps)]))
+    flip = Gate("tiny_flip", 1, matrix=np.array([[0, 1], [np.exp(1j * eps), 0]]))
+    c = hqml.Circuit(2).h(0).h(1).append(phase, [0]).append(flip, [1]).cx(0, 1)
+    prog = small_native.program(c)
+    assert prog is not None
+    got = hqml.state(c, dtype=torch.complex128).numpy()
+    ref = reference_state(c)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13)
+    # the phases are really there: the state differs from the one without them
+    plain = reference_state(hqml.Circuit(2).h(0).h(1).x(1).cx(0, 1))
+    assert np.abs(got - plain).max() > eps / 4
+
+
+def test_dense_observables_beyond_five_qubits_take_the_layer_kernels(monkeypatch):
+    """On 6-12 qubits the interpreter measures only diagonal observables itself: a dense
+    observable (X, Y) or wide probabilities go to the layer kernels, not to NumPy matrices."""
+    calls = {"native": 0}
+    real_forward = small_native.forward
+
+    def counted(*a, **k):
+        calls["native"] += 1
+        return real_forward(*a, **k)
+
+    monkeypatch.setattr(small_native, "forward", counted)
+    rng = np.random.default_rng(8)
+    n = 7
+    c = _supported_circuit(rng, n, 30)
+    x, w = rng.uniform(-2, 2, (4, 3)), rng.uniform(-2, 2, 4)
+    kw = {"inputs": {"x": torch.tensor(x)}, "weights": {"w": torch.tensor(w)}}
+    kw["dtype"] = torch.complex128
+    refs = [reference_state(c, {"x": x[b]}, {"w": w}) for b in range(4)]
+    hqml.expval(c, [hqml.Z(0), hqml.Z(1) @ hqml.Z(n - 1)], **kw)
+    assert calls["native"] == 1  # diagonal: compiled
+    dense = hqml.X(0) + 0.5 * hqml.Y(3) @ hqml.Z(5)
+    got = hqml.expval(c, dense, **kw).numpy()
+    probs = hqml.probs(c, wires=list(range(n)), **kw).numpy()  # 128 columns
+    assert calls["native"] == 1
+    for b in range(4):
+        assert got[b] == pytest.approx(_dense_expval(refs[b], dense, n), abs=1e-10)
+        np.testing.assert_allclose(probs[b], np.abs(refs[b]) ** 2, atol=1e-12)

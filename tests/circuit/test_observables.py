@@ -70,3 +70,34 @@ def test_json_round_trip_and_errors():
         hqml.expval(hqml.Circuit(1), 1j * Z(0))
     with pytest.raises(ValueError, match="outside"):
         hqml.expval(hqml.Circuit(1), Z(3))
+
+
+def test_in_place_edits_of_terms_reach_the_key_wires_and_values():
+    """``key()`` and ``wires`` are cached: an in-place edit of ``terms`` (same length) or a new
+    ``terms`` dict must rebuild them, and the next expectation value must use the edit."""
+    import pickle
+
+    import torch
+
+    import hqml
+
+    c = hqml.Circuit(3).ry(0.4, 0).ry(1.1, 2)
+    obs = 1.0 * hqml.Z(0)
+    before = obs.key()
+    assert float(hqml.expval(c, obs, dtype=torch.complex128)) == pytest.approx(np.cos(0.4))
+    obs.terms[((0, "Z"),)] = 2.0  # coefficient edit, same number of terms
+    assert obs.key() != before
+    assert float(hqml.expval(c, obs, dtype=torch.complex128)) == pytest.approx(2 * np.cos(0.4))
+    del obs.terms[((0, "Z"),)]
+    obs.terms[((2, "Z"),)] = 1.0  # word swap
+    assert obs.wires == [2]
+    assert float(hqml.expval(c, obs, dtype=torch.complex128)) == pytest.approx(np.cos(1.1))
+    obs.terms = {((0, "Z"), (2, "Z")): 0.5}
+    assert obs.wires == [0, 2]
+    assert float(hqml.expval(c, obs, dtype=torch.complex128)) == pytest.approx(
+        0.5 * np.cos(0.4) * np.cos(1.1)
+    )
+    back = pickle.loads(pickle.dumps(obs))
+    assert back == obs and back.key() == obs.key()
+    back.terms.update({((1, "Z"),): 1.0})
+    assert back.wires == [0, 1, 2] and obs.wires == [0, 2]

@@ -26,7 +26,7 @@ def vqe_body(key: str) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 400, "seed": 3,
+            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 1500, "seed": 3,
             "idempotency_key": key}
 
 
@@ -106,7 +106,9 @@ def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
             server.start()  # leave the shared server running for other tests
     np.testing.assert_allclose(values, np.cos(thetas), atol=1e-12)
     exact = float(np.linalg.eigvalsh(np.asarray(H.to_matrix(2)))[0])
-    assert energies[0] == energies[1] == pytest.approx(exact, abs=1e-3)
+    # the two programs ran side by side in one process: equal to the last few bits only
+    assert energies[0] == pytest.approx(energies[1], rel=0, abs=1e-12)
+    assert energies[0] == pytest.approx(exact, abs=1e-3)
     after = {k: r for k, r in rows(server).items()
              if k and k.split("-")[0] in ("load", "ry", "vqe")}
     assert len(after) == 542

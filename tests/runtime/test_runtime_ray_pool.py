@@ -30,6 +30,10 @@ def job_body(x: torch.Tensor, w: torch.Tensor) -> dict:
                             hqml.X(2).to_json()]}
 
 
+# long enough that polling every 50 ms sees the job running (a 2-qubit step takes ~0.1 ms)
+ITERATIONS = 3000
+
+
 def vqe_body(**extra) -> dict:
     c = hqml.Circuit(2)
     w = c.weight("w", (2, 2))
@@ -64,15 +68,15 @@ def test_ray_pool_results_equal_local_executor(ray_server, server):
         a = on_ray.wait(on_ray.submit(body)["id"], timeout=30)
         b = local.wait(local.submit(body)["id"], timeout=30)
         assert a["value"] == b["value"]  # exact tensor documents: bit for bit
-        job = on_ray.submit(vqe_body(max_iterations=300), program=True)["id"]
+        job = on_ray.submit(vqe_body(max_iterations=ITERATIONS), program=True)["id"]
         seen = follow(on_ray, job)
         vqe_ray = on_ray.wait(job, timeout=30)
-        vqe_local = local.wait(local.submit(vqe_body(max_iterations=300), program=True)["id"],
-                               timeout=30)
+        body = vqe_body(max_iterations=ITERATIONS)
+        vqe_local = local.wait(local.submit(body, program=True)["id"], timeout=30)
     running = [s["progress"]["iteration"] for s in seen
                if s["status"] == "running" and s["progress"]]
     assert running and running == sorted(running)  # progress relayed from the actor while running
-    assert seen[-1]["progress"] == {"iteration": 300, "energy": vqe_ray["history"][-1],
+    assert seen[-1]["progress"] == {"iteration": ITERATIONS, "energy": vqe_ray["history"][-1],
                                     "done": True}
     assert vqe_ray["history"] == vqe_local["history"] and vqe_ray["energy"] == vqe_local["energy"]
     assert health(ray_server)["ray_retries"] == 0
@@ -112,7 +116,7 @@ def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
             time.sleep(0.1)
         assert client.status(long)["status"] == "cancelled"
         # kill one actor while both run a job: its job runs again on a fresh actor, once
-        jobs = [client.submit(vqe_body(max_iterations=400, seed=s), program=True)["id"]
+        jobs = [client.submit(vqe_body(max_iterations=ITERATIONS, seed=s), program=True)["id"]
                 for s in (1, 2)]
         while not all((client.status(j)["progress"] or {}).get("iteration") for j in jobs):
             time.sleep(0.02)
@@ -125,5 +129,5 @@ def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
     assert after["ray_replaced"] == mid["ray_replaced"] + 1
     for info, result in zip(infos, results, strict=True):
         assert info["status"] == "done" and info["attempts"] == 1
-        assert len(result["history"]) == 400
+        assert len(result["history"]) == ITERATIONS
     assert len(after["worker_pids"]) == 2 and mid["worker_pids"][0] not in after["worker_pids"]

@@ -55,13 +55,32 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     # per column: does the caller need its gradient? (None: every column may)
     needs_grad: tuple[bool, ...] | None = None
-    # backends' notes on this request (e.g. the engine chosen), kept by with_theta for the same
-    # batch size
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # backends' notes on this request (e.g. the engine chosen); read them through notes().
+    # Not an init field: dataclasses.replace starts a new, empty one.
+    _memo: dict[str, Any] = field(init=False, default_factory=dict, compare=False, repr=False)
+
+    @property
+    def memo(self) -> dict[str, Any]:
+        """Backends' notes on this request, emptied whenever the circuit has been edited since
+        they were written. :meth:`with_theta` shares them for the same batch size, device and
+        ``varying``."""
+        token = self.circuit._cache.get(_MEMO_TOKEN)
+        if token is None:
+            token = self.circuit._cache[_MEMO_TOKEN] = object()
+        memo = self._memo
+        if memo.get(_MEMO_TOKEN) is not token:
+            memo.clear()
+            memo[_MEMO_TOKEN] = token
+        return memo
+
+    def __getstate__(self) -> dict[str, Any]:  # notes stay in this process
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _memo={})
 
     def with_theta(self, theta: torch.Tensor, varying: tuple[bool, ...] | None = None) -> Task:
-        same = theta.shape[0] == self.theta.shape[0] and theta.device == self.theta.device
-        return Task(
+        out = Task(
             self.circuit,
             theta,
             self.measurement,
@@ -71,8 +90,18 @@ class Task:
             varying,
             self.options,
             self.needs_grad,
-            self.memo if same and varying == self.varying else {},
         )
+        if (
+            theta.shape[0] == self.theta.shape[0]
+            and theta.device == self.theta.device
+            and varying == self.varying
+        ):
+            out._memo = self._memo
+        return out
+
+
+# key of the circuit's token that dates a task's memo (the circuit's cache is cleared on edits)
+_MEMO_TOKEN = "task-memo"
 
 
 @dataclass(frozen=True)

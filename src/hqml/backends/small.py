@@ -68,6 +68,8 @@ def _usable(task: Task) -> bool:
         and os.environ.get("HQML_SMALL", "1") != "0"
     ):
         return False
+    if n > SMALL_MAX_QUBITS and not _diagonal_measurement(task.measurement):
+        return False  # a dense 2^n x 2^n observable costs more than the whole circuit
     if native_program(task) is not None:
         return True
     return (
@@ -76,6 +78,18 @@ def _usable(task: Task) -> bool:
         * program(task.circuit, task.varying, task.theta.shape[0] > 1).per_sample
         * 4**n
         <= SMALL_MAX_ELEMENTS
+    )
+
+
+def _diagonal_measurement(m: Any) -> bool:
+    """Whether the interpreter measures ``m`` itself: the state, or at most
+    :data:`small_native.MAX_DIAG_TERMS` diagonal columns (Z-only observables, probabilities)."""
+    if isinstance(m, State):
+        return True
+    if isinstance(m, Probs):
+        return 2 ** len(m.wires) <= small_native.MAX_DIAG_TERMS
+    return len(m.observables) <= small_native.MAX_DIAG_TERMS and all(
+        p == "Z" for o in m.observables for word in o.terms for _, p in word
     )
 
 
@@ -104,7 +118,7 @@ def _gate_consts(gate: Gate, cdt: Any) -> dict[str, Any]:
             evals = np.linalg.eigvalsh(g)
             a = float(abs(evals[-1]))
             c["G"] = g.astype(cdt)
-            if a > 0 and np.allclose(g @ g, a * a * np.eye(g.shape[0]), atol=1e-12):
+            if a > 0 and np.allclose(g @ g, a * a * np.eye(g.shape[0]), rtol=0, atol=1e-12):
                 c["rot"] = (a, np.eye(g.shape[0], dtype=cdt), (-1j * g / a).astype(cdt))
             else:
                 ev, vecs = np.linalg.eigh(g)

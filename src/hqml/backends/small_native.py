@@ -124,7 +124,7 @@ def _permutation(m: np.ndarray) -> np.ndarray | None:
     if not ((nz.sum(axis=0) == 1).all() and (nz.sum(axis=1) == 1).all()):
         return None
     src = nz.argmax(axis=1)
-    if not np.allclose(m[np.arange(len(m)), src], 1.0, atol=1e-12):
+    if not np.allclose(m[np.arange(len(m)), src], 1.0, rtol=0, atol=1e-12):
         return None
     return src
 
@@ -176,7 +176,7 @@ def _compile(circuit: Circuit) -> NativeProgram | None:
             return None
         if gate._fixed is not None:
             m = gate._fixed
-            if np.allclose(m, np.eye(gate.dim), atol=1e-12):
+            if np.allclose(m, np.eye(gate.dim), rtol=0, atol=1e-12):
                 continue
             src = _permutation(m)
             if src is not None:
@@ -255,6 +255,9 @@ def _given(prog: NativeProgram, theta: torch.Tensor, vary: np.ndarray) -> tuple:
     return torch.view_as_real(torch.cat(parts)).contiguous(), torch.tensor(table)
 
 
+_REAL = {np.complex64: np.float32, np.complex128: np.float64}
+_ERRORS = {1: "bad sizes (qubits, batch or measured columns)", 2: "out of memory"}
+
 MAX_DIAG_TERMS = 64  # diagonal observables the kernels measure themselves (else NumPy does)
 
 
@@ -267,9 +270,6 @@ def diag_tensor(meas: Any, cdt: Any) -> torch.Tensor | None:
     if t is None:
         t = meas._native = torch.from_numpy(np.ascontiguousarray(meas.diag, dtype=_REAL[cdt]))
     return t
-
-
-_REAL = {np.complex64: np.float32, np.complex128: np.float64}
 
 
 def forward(
@@ -295,7 +295,7 @@ def forward(
         torch.get_num_threads(),
     )  # fmt: skip
     if rc:
-        raise RuntimeError(f"native small-register kernel failed (code {rc})")
+        raise RuntimeError(f"native small-register kernel failed: {_ERRORS.get(rc, rc)}")
     return out.numpy(), values, (theta, out, vary_ptr, given, goff, diag)
 
 
@@ -329,5 +329,5 @@ def backward(
         torch.get_num_threads(),
     )  # fmt: skip
     if rc:
-        raise RuntimeError(f"native small-register adjoint failed (code {rc})")
+        raise RuntimeError(f"native small-register adjoint failed: {_ERRORS.get(rc, rc)}")
     return grad

@@ -64,16 +64,51 @@ def _coeff_str(c: complex) -> str:
     return repr(c)
 
 
+class _Terms(dict):
+    """The terms of a :class:`PauliSum`: a dict that counts its in-place edits, so that the
+    sum's cached key and wires are rebuilt after one."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.version = 0
+
+
+def _counting(name: str) -> Any:
+    base = getattr(dict, name)
+
+    def method(self: _Terms, *args: Any, **kwargs: Any) -> Any:
+        self.version += 1
+        return base(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in (
+    "__setitem__",
+    "__delitem__",
+    "__ior__",
+    "update",
+    "pop",
+    "popitem",
+    "clear",
+    "setdefault",
+):
+    setattr(_Terms, _name, _counting(_name))
+
+
 class PauliSum:
     """A linear combination of Pauli words with complex coefficients.
 
     Wire ``i`` is qubit ``i`` of the circuit; wire 0 is the most significant bit in ``to_matrix``.
     """
 
-    __slots__ = ("terms", "_memo")
+    __slots__ = ("_terms", "_memo")
 
     def __init__(self, terms: Mapping[Word, complex] | None = None):
-        self.terms: dict[Word, complex] = {}
+        out: dict[Word, complex] = {}
         for word, c in (terms or {}).items():
             word = tuple(sorted((int(w), str(p).upper()) for w, p in word))
             for w, p in word:
@@ -81,8 +116,24 @@ class PauliSum:
                     raise ValueError(f"bad Pauli factor {p}({w})")
             if len({w for w, _ in word}) != len(word):
                 raise ValueError(f"Pauli word {word} names a wire twice; use @ to multiply")
-            self.terms[word] = self.terms.get(word, 0.0) + complex(c)
-        self.terms = {w: c for w, c in self.terms.items() if c != 0}  # exact cancellations
+            out[word] = out.get(word, 0.0) + complex(c)
+        self.terms = {w: c for w, c in out.items() if c != 0}  # exact cancellations
+
+    @property
+    def terms(self) -> dict[Word, complex]:
+        """``{word: coefficient}``; a word is a sorted tuple of ``(wire, "X" | "Y" | "Z")``."""
+        return self._terms
+
+    @terms.setter
+    def terms(self, value: Mapping[Word, complex]) -> None:
+        self._terms = _Terms(value)
+        self._memo = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"terms": dict(self._terms)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.terms = state["terms"]
 
     # --- constructors -----------------------------------------------------------------------
     @classmethod
@@ -174,16 +225,16 @@ class PauliSum:
         return PauliSum({w: c for w, c in self.terms.items() if abs(c) > tol})
 
     def key(self) -> tuple:
-        """A hashable value of the terms (cached while ``terms`` is the same, unchanged dict)."""
+        """A hashable value of the terms (cached until ``terms`` is edited or replaced)."""
         return self._info()[0]
 
     def _info(self) -> tuple[tuple, list[int]]:
-        memo = getattr(self, "_memo", None)
-        if memo is None or memo[0] is not self.terms or memo[1] != len(self.terms):
-            key = tuple(sorted(self.terms.items()))
-            wires = sorted({w for word in self.terms for w, _ in word})
-            memo = self._memo = (self.terms, len(self.terms), (key, wires))
-        return memo[2]
+        memo, terms = self._memo, self._terms
+        if memo is None or memo[0] != terms.version:
+            key = tuple(sorted(terms.items()))
+            wires = sorted({w for word in terms for w, _ in word})
+            memo = self._memo = (terms.version, (key, wires))
+        return memo[1]
 
     @property
     def wires(self) -> list[int]:

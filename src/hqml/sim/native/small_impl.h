@@ -27,6 +27,9 @@
 #define SDMAX 8
 #define SEMAX 8
 #define SPMAX 4 /* parameters per gate */
+#ifndef SKMAX
+#define SKMAX 64 /* measured diagonal columns (small_native.MAX_DIAG_TERMS) */
+#endif
 
 typedef struct {
     int64_t offs[SDMAX];
@@ -330,12 +333,12 @@ static void FN(s_forward_body)(void *ctx, int64_t lo, int64_t hi, int tid) {
             }
             FN(sgeom_t) g;
             FN(s_geom)(&g, rec);
-            const SV *U = j->shared + j->soff[o];
-            if (j->soff[o] < 0) {
+            const SV *U = scratch;
+            if (j->soff[o] >= 0)
+                U = j->shared + j->soff[o];
+            else
                 FN(s_matrices)(rec, 1, j->consts, j->given, j->goff, j->theta, j->P, b0, j->B,
                                scratch, NULL);
-                U = scratch;
-            }
             FN(s_apply)(st, j->n, &g, U);
         }
         for (int l = 0; l < SW && b0 + l < j->B; l++) {
@@ -383,8 +386,8 @@ static void FN(s_backward_body)(void *ctx, int64_t lo, int64_t hi, int tid) {
         int64_t b0 = blk * SW;
         FN(s_load)(psi, j->psi, N, b0, j->B);
         if (j->diag) { /* lam = O psi for O = sum_k cot_k diag_k */
-            SV c[SDMAX * SDMAX];
-            for (int64_t k = 0; k < j->K && k < SDMAX * SDMAX; k++)
+            SV c[SKMAX];
+            for (int64_t k = 0; k < j->K && k < SKMAX; k++)
                 for (int l = 0; l < SW; l++)
                     c[k][l] = b0 + l < j->B ? j->cot[(b0 + l) * j->K + k] : 0;
             for (int64_t i = 0; i < N; i++) {
@@ -418,12 +421,12 @@ static void FN(s_backward_body)(void *ctx, int64_t lo, int64_t hi, int tid) {
             FN(s_geom)(&g, rec);
             int np = FN(s_nparams)(rec), want = 0;
             for (int p = 0; p < np; p++) want |= j->needs[rec[5] + p];
-            const SV *U = j->shared + j->soff[o];
-            if (j->soff[o] < 0) {
+            const SV *U = scratch;
+            if (j->soff[o] >= 0)
+                U = j->shared + j->soff[o];
+            else
                 FN(s_matrices)(rec, 1, j->consts, j->given, j->goff, j->theta, j->P, b0, j->B,
                                scratch, np ? scratch + 2 * g.d * g.d : NULL);
-                U = scratch;
-            }
             const SV *D = U + 2 * g.d * g.d;
             if (!want) np = 0;
             for (int p = 0; p < np; p++) acc[p] = (SV){0};
@@ -466,7 +469,7 @@ int FN(hqml_small_backward)(const int64_t *code, int nops, const double *consts,
                             const uint8_t *vary, const double *given, const int64_t *goff,
                             const T *psi, const T *lam, const T *diag, int64_t K, const T *cot,
                             const uint8_t *needs, int stop, T *grad, int nthreads) {
-    if (n < 0 || n > 24 || B < 1 || (diag && K > SDMAX * SDMAX)) return 1;
+    if (n < 0 || n > 24 || B < 1 || (diag && K > SKMAX)) return 1;
     FN(sjob_t) j = {0};
     j.code = code, j.nops = nops, j.consts = consts, j.perms = perms, j.n = n, j.theta = theta;
     j.P = P, j.B = B, j.vary = vary, j.given = given, j.goff = goff, j.out = grad;
