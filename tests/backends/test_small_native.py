@@ -324,3 +324,23 @@ def test_dense_observables_beyond_five_qubits_take_the_layer_kernels(monkeypatch
     for b in range(4):
         assert got[b] == pytest.approx(_dense_expval(refs[b], dense, n), abs=1e-10)
         np.testing.assert_allclose(probs[b], np.abs(refs[b]) ** 2, atol=1e-12)
+
+
+def test_an_observable_edited_in_place_is_routed_again():
+    """The engine choice is kept per task, but an observable edited from Z to X on 7 qubits must
+    leave the interpreter (it would otherwise measure a dense 128 x 128 matrix)."""
+    from hqml.backends.base import Expval, Task
+    from hqml.circuit.params import bind_parameters
+
+    n = 7
+    c = hqml.Circuit(n)
+    for q in range(n):
+        c.ry(0.1 * (q + 1), q)
+    c.cx(0, 1)
+    theta = bind_parameters(c, None, None, torch.float64, None).theta.expand(4, -1).contiguous()
+    obs = 1.0 * hqml.Z(0)
+    task = Task(c, theta, Expval((obs,)), torch.complex128)
+    assert small.usable(task)
+    obs.terms = {((0, "X"),): 1.0}
+    assert not small.usable(task)
+    assert not small.usable(task.with_theta(theta.clone()))

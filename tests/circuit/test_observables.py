@@ -101,3 +101,16 @@ def test_in_place_edits_of_terms_reach_the_key_wires_and_values():
     assert back == obs and back.key() == obs.key()
     back.terms.update({((1, "Z"),): 1.0})
     assert back.wires == [0, 1, 2] and obs.wires == [0, 2]
+
+
+def test_terms_pickle_alone_and_sums_pickled_before_terms_counted_edits_load():
+    import pickle
+
+    obs = 0.5 * X(0) @ Z(2) + Y(1)
+    terms = pickle.loads(pickle.dumps(obs.terms))
+    assert terms == obs.terms
+    terms[((0, "Z"),)] = 1.0  # still counts edits after the round trip
+    assert terms.version > 0
+    old = PauliSum.__new__(PauliSum)
+    old.__setstate__((None, {"terms": dict(obs.terms), "_memo": None}))  # the older layout
+    assert old == obs and old.wires == [0, 1, 2]

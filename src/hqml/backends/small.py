@@ -44,10 +44,14 @@ SMALL_MAX_ELEMENTS = 2**23
 
 def usable(task: Task) -> bool:
     """Whether this module (or the compiled interpreter) runs ``task``: exact, noiseless, CPU,
-    few qubits (decided once per task)."""
-    out = task.memo.get("small")
+    few qubits (decided once per task; the measurement is checked on every call from 6 qubits,
+    since an observable's terms can be edited in place)."""
+    memo = task.memo
+    out = memo.get("small")
     if out is None:
-        out = task.memo["small"] = _usable(task)
+        out = memo["small"] = _usable(task)
+    if out and task.circuit.n_qubits > SMALL_MAX_QUBITS:
+        return _diagonal_measurement(task.measurement)
     return out
 
 
@@ -63,8 +67,6 @@ def _usable(task: Task) -> bool:
         and os.environ.get("HQML_SMALL", "1") != "0"
     ):
         return False
-    if n > SMALL_MAX_QUBITS and not _diagonal_measurement(task.measurement):
-        return False  # a dense 2^n x 2^n observable costs more than the whole circuit
     if native_program(task) is not None:
         return True
     return (
@@ -77,7 +79,8 @@ def _usable(task: Task) -> bool:
 
 
 def _diagonal_measurement(m: Any) -> bool:
-    """Whether the interpreter measures ``m`` itself: the state, or at most
+    """Whether the interpreter measures ``m`` itself (else, from 6 qubits, the layer kernels
+    run the task: a dense 2^n x 2^n observable costs more than the circuit): the state, or at most
     :data:`small_native.MAX_DIAG_TERMS` diagonal columns (Z-only observables, probabilities)."""
     if isinstance(m, State):
         return True
@@ -90,11 +93,12 @@ def _diagonal_measurement(m: Any) -> bool:
 
 def native_program(task: Task) -> small_native.NativeProgram | None:
     """The compiled interpreter's program for ``task``'s circuit, where it can run it."""
-    if "native" not in task.memo:
+    memo = task.memo
+    if "native" not in memo:
         ok = small_native.suits(task.circuit.n_qubits, task.theta.shape[0])
         ok = ok and small_native.available()
-        task.memo["native"] = small_native.program(task.circuit) if ok else None
-    return task.memo["native"]
+        memo["native"] = small_native.program(task.circuit) if ok else None
+    return memo["native"]
 
 
 # --------------------------------------------------------------------------------------------

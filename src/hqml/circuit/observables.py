@@ -74,6 +74,9 @@ class _Terms(dict):
         super().__init__(*args, **kwargs)
         self.version = 0
 
+    def __reduce__(self) -> tuple:  # pickle as a plain copy (the count restarts)
+        return (_Terms, (dict(self),))
+
 
 def _counting(name: str) -> Any:
     base = getattr(dict, name)
@@ -132,7 +135,9 @@ class PauliSum:
     def __getstate__(self) -> dict[str, Any]:
         return {"terms": dict(self._terms)}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # written before terms counted edits: (None, slots)
+            state = state[1]
         self.terms = state["terms"]
 
     # --- constructors -----------------------------------------------------------------------
