@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from . import fastcall
 from .backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
 from .backends.registry import get_backend
 from .circuit.circuit import Circuit
@@ -87,6 +88,12 @@ def _run(
                 "'density_matrix' (or 'statevector' trajectories) with noise_model="
             )
         options["noise_model"] = noise_model
+    if not options and shots is None and seed is None and not diff_options and isinstance(
+        measurement, Expval
+    ):
+        fast = fastcall.run(circuit, measurement, inputs, weights, be, diff_method, dtype, device)
+        if fast is not None:
+            return fast
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
     task = Task(

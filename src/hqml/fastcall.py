@@ -1,0 +1,203 @@
+"""Repeated calls of one request, prepared once.
+
+A training loop calls :func:`hqml.expval` with the same circuit, observables and tensor shapes
+thousands of times. On a few qubits the compiled interpreter's work is tens of microseconds, and
+the generic path around it (checking the inputs, building a task, choosing the engine and the
+differentiation method, wrapping the result for autograd) costs as much again. Here the first
+call of a request goes the generic way and, when the request suits, records what it decided;
+later calls of the same request only gather theta from the given tensors, run the interpreter
+forward and, in the backward pass, the adjoint sweep. Values and gradients are those of the
+generic path: the same kernels on the same theta.
+
+A request suits when it measures Z-type observables on the statevector backend's compiled
+interpreter with the adjoint method (``diff_method="best"`` or ``"adjoint"``), exactly
+(no shots, noise or seed), and every gate parameter is a plain input or weight value taken in
+declaration order. It is recognised by the circuit (edits clear its cache, and this one with
+it), the observables' contents, the backend's options, the dtype and device asked for, the engine
+switches (``HQML_SMALL``, ``HQML_NATIVE``) and each given tensor's name, shape, dtype, device and
+``requires_grad``. ``HQML_FASTCALL=0`` turns this module off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from .backends import small, small_native
+from .backends.base import Backend, Expval, Task
+from .backends.statevector import StatevectorBackend
+from .circuit.circuit import Circuit
+from .circuit.gates import complex_dtype, real_dtype
+from .circuit.params import _compiled, bind_parameters
+from .grad import resolve_diff_method
+
+_CACHE_KEY = "hqml.fastcall"
+_UNSUITED = object()  # a request recorded as not suited
+_MAX_REQUESTS = 64  # prepared requests kept per circuit (beyond, the record starts again)
+
+
+class PreparedCall:
+    """What the generic path decided for one request (see the module docstring)."""
+
+    def __init__(self, task: Task, prog: Any, diag: torch.Tensor, bindings: Any):
+        link = bindings.link
+        self.prog, self.diag = prog, diag
+        self.cdt = small._NP[task.dtype]
+        self.varying, self.needs = task.varying, task.needs_grad
+        self.batch, self.batched = bindings.batch_size, bindings.batched
+        self.real = task.theta.dtype
+        # per given tensor, in declaration order: (batched?, rows it spans in theta, size)
+        self.layout = [
+            (is_batched, self.batch if is_batched else 1, size)
+            for is_batched, size in zip(link.batched, link.sizes, strict=True)
+        ]
+        self.order: Any = None  # given order -> declaration order (set by run)
+        self.shapes: list[torch.Size] = []
+        self.dtypes: list[torch.dtype] = []
+
+    def theta(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        """``(B, P)`` gate parameters: the given values side by side."""
+        cols = [
+            t.detach().to(self.real).reshape(rows, size).expand(self.batch, size)
+            for t, (_, rows, size) in zip(tensors, self.layout, strict=True)
+        ]
+        return torch.cat(cols, dim=1) if len(cols) > 1 else cols[0].contiguous()
+
+    def forward(self, tensors: list[torch.Tensor]) -> tuple[torch.Tensor, Any]:
+        theta = self.theta(tensors)
+        _, values, saved = small_native.forward(self.prog, theta, self.varying, self.cdt, self.diag)
+        return values, saved
+
+    def grads(self, saved: Any, cot: torch.Tensor, wanted: tuple[bool, ...]) -> list:
+        grad = small_native.backward(self.prog, saved, self.needs, cot=cot)
+        out: list[torch.Tensor | None] = []
+        off = 0
+        for want, (is_batched, _, size), shape, dtype in zip(
+            wanted, self.layout, self.shapes, self.dtypes, strict=True
+        ):
+            if want:
+                part = grad[:, off : off + size]
+                part = part.reshape(shape) if is_batched else part.sum(dim=0).reshape(shape)
+                out.append(part if part.dtype == dtype else part.to(dtype))
+            else:
+                out.append(None)
+            off += size
+        return out
+
+
+class _Adjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, call: PreparedCall, *tensors: torch.Tensor) -> torch.Tensor:
+        values, ctx.saved = call.forward(list(tensors))
+        ctx.call = call
+        return values
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, cot: torch.Tensor) -> tuple:
+        grads = ctx.call.grads(ctx.saved, cot, ctx.needs_input_grad[1:])
+        ctx.saved = None
+        return (None, *grads)
+
+
+def run(
+    circuit: Circuit,
+    measurement: Expval,
+    inputs: Mapping[str, Any] | None,
+    weights: Mapping[str, Any] | None,
+    be: Backend,
+    diff_method: str,
+    dtype: torch.dtype | None,
+    device: Any,
+) -> tuple[torch.Tensor, bool] | None:
+    """``(values, batched)`` for a request this module has prepared, else ``None`` (the caller
+    goes the generic way). Preparing happens here, on the first call of a request."""
+    if (
+        os.environ.get("HQML_FASTCALL") == "0"
+        or type(be) is not StatevectorBackend
+        or diff_method not in ("best", "adjoint")
+        or (device is not None and torch.device(device).type != "cpu")
+    ):
+        return None
+    inputs, weights = inputs or {}, weights or {}
+    tensors: list[torch.Tensor] = []
+    try:  # a name gives a new backend instance per call: the options identify it
+        options = tuple(sorted(be.options.items())) if be.options else ()
+        hash(options)
+    except TypeError:
+        return None
+    sig: list[Any] = [
+        options,
+        diff_method,
+        dtype,
+        tuple(o.key() for o in measurement.observables),
+        os.environ.get("HQML_SMALL"),
+        os.environ.get("HQML_NATIVE"),
+    ]
+    for table in (inputs, weights):
+        for name, t in table.items():
+            if not isinstance(t, torch.Tensor):
+                return None
+            tensors.append(t)
+            sig.append((name, t.shape, t.dtype, t.device, t.requires_grad))
+    key = tuple(sig)
+    cache = circuit._cache.get(_CACHE_KEY)
+    if cache is None or len(cache) > _MAX_REQUESTS:
+        cache = circuit._cache[_CACHE_KEY] = {}
+    call = cache.get(key)
+    if call is None:
+        call = _prepare(circuit, measurement, inputs, weights, be, diff_method, dtype)
+        if call is not _UNSUITED:  # complete before other threads can see it
+            call.order = _order(circuit, inputs, weights)
+            call.shapes = [t.shape for t in call.order(tensors)]
+            call.dtypes = [t.dtype for t in call.order(tensors)]
+        cache[key] = call
+    if call is _UNSUITED:
+        return None
+    ordered = call.order(tensors)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in ordered):
+        values = _Adjoint.apply(call, *ordered)
+    else:
+        values = call.forward(ordered)[0]
+    return values, call.batched
+
+
+def _order(circuit: Circuit, inputs: Mapping[str, Any], weights: Mapping[str, Any]) -> Any:
+    """Maps the tensors as given (inputs, then weights, each in its dict's order) to declaration
+    order."""
+    given = [("input", k) for k in inputs] + [("weight", k) for k in weights]
+    pos = {kn: i for i, kn in enumerate(given)}
+    idx = [pos[(kind, name)] for kind, name, _, _ in _compiled(circuit).declared]
+    if idx == list(range(len(idx))):
+        return lambda ts: ts
+    return lambda ts: [ts[i] for i in idx]
+
+
+def _prepare(
+    circuit: Circuit,
+    measurement: Expval,
+    inputs: Mapping[str, Any],
+    weights: Mapping[str, Any],
+    be: Backend,
+    diff_method: str,
+    dtype: torch.dtype | None,
+) -> PreparedCall | object:
+    b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, None)
+    if b.link is None or b.link.cols is not None or not b.link.tensors:
+        return _UNSUITED  # an expression or a reordering between the values and theta
+    cdt = dtype or complex_dtype(b.theta.dtype)
+    task = Task(circuit, b.theta, measurement, cdt, None, None, b.varying, {}, b.needs_grad)
+    if resolve_diff_method(diff_method, be, task) != "adjoint" or not small.usable(task):
+        return _UNSUITED
+    prog = small.native_program(task)
+    if prog is None or prog.given:
+        return _UNSUITED
+    diag = small_native.diag_tensor(
+        small.measure_of(prog, measurement, small._NP[cdt]), small._NP[cdt]
+    )
+    if diag is None:
+        return _UNSUITED
+    return PreparedCall(task, prog, diag, b)
