@@ -55,13 +55,18 @@ def test_values_and_gradients_equal_the_generic_path(monkeypatch, dtype, batched
     fast = _step(c, obs, x, w, dtype=dtype)  # runs prepared
     monkeypatch.setenv("HQML_FASTCALL", "0")
     slow = _step(c, obs, x, w, dtype=dtype)
-    for a, b, f in zip(fast, slow, first, strict=True):
+    ulps = 4 * torch.finfo(real).eps
+    for k, (a, b, f) in enumerate(zip(fast, slow, first, strict=True)):
         if b is None:
             assert a is None and f is None
             continue
         assert a.shape == b.shape and a.dtype == b.dtype
-        np.testing.assert_array_equal(a.numpy(), b.numpy())  # same kernels, same theta
-        np.testing.assert_array_equal(f.numpy(), b.numpy())
+        if k == 0:  # values: the same kernels on the same theta
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+            np.testing.assert_array_equal(f.numpy(), b.numpy())
+        else:  # gradients: batch sums may add in another order
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=ulps, atol=ulps)
+            np.testing.assert_allclose(f.numpy(), b.numpy(), rtol=ulps, atol=ulps)
     # and the generic path agrees with torch autograd on the reference torch path
     ref = _step(c, obs, x, w, dtype=dtype, diff_method="backprop")
     tol = 1e-10 if dtype == torch.complex128 else 2e-5

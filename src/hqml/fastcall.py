@@ -33,6 +33,7 @@ from .circuit.circuit import Circuit
 from .circuit.gates import complex_dtype, real_dtype
 from .circuit.params import _compiled, bind_parameters
 from .grad import resolve_diff_method
+from .sim import native
 
 _CACHE_KEY = "hqml.fastcall"
 _UNSUITED = object()  # a request recorded as not suited
@@ -54,17 +55,25 @@ class PreparedCall:
             (is_batched, self.batch if is_batched else 1, size)
             for is_batched, size in zip(link.batched, link.sizes, strict=True)
         ]
+        self.width = sum(link.sizes)
+        lib, suffix = native._load(), "c64" if self.real == torch.float32 else "c128"
+        self._put = getattr(lib, f"hqml_small_put_{suffix}")
+        self._take = getattr(lib, f"hqml_small_take_{suffix}")
         self.order: Any = None  # given order -> declaration order (set by run)
         self.shapes: list[torch.Size] = []
         self.dtypes: list[torch.dtype] = []
 
     def theta(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        """``(B, P)`` gate parameters: the given values side by side."""
-        cols = [
-            t.detach().to(self.real).reshape(rows, size).expand(self.batch, size)
-            for t, (_, rows, size) in zip(tensors, self.layout, strict=True)
-        ]
-        return torch.cat(cols, dim=1) if len(cols) > 1 else cols[0].contiguous()
+        """``(B, P)`` gate parameters: the given values side by side (copied by the kernels'
+        library: a handful of torch calls would cost more than the circuit at a few qubits)."""
+        theta = torch.empty((self.batch, self.width), dtype=self.real)
+        out, off = theta.data_ptr(), 0
+        for t, (_, rows, size) in zip(tensors, self.layout, strict=True):
+            if t.dtype != self.real or not t.is_contiguous():
+                t = t.detach().to(self.real).contiguous()
+            self._put(t.data_ptr(), rows, size, self.batch, self.width, off, out)
+            off += size
+        return theta
 
     def forward(self, tensors: list[torch.Tensor]) -> tuple[torch.Tensor, Any]:
         theta = self.theta(tensors)
@@ -72,16 +81,20 @@ class PreparedCall:
         return values, saved
 
     def grads(self, saved: Any, cot: torch.Tensor, wanted: tuple[bool, ...]) -> list:
+        """Each given tensor's gradient (``None`` where not ``wanted``): its columns of
+        ``dL/dtheta``, summed over the batch for a tensor given once."""
         grad = small_native.backward(self.prog, saved, self.needs, cot=cot)
+        src = grad.data_ptr()
         out: list[torch.Tensor | None] = []
         off = 0
         for want, (is_batched, _, size), shape, dtype in zip(
             wanted, self.layout, self.shapes, self.dtypes, strict=True
         ):
             if want:
-                part = grad[:, off : off + size]
-                part = part.reshape(shape) if is_batched else part.sum(dim=0).reshape(shape)
-                out.append(part if part.dtype == dtype else part.to(dtype))
+                g = torch.empty(shape, dtype=self.real)
+                self._take(src, self.batch, self.width, off, size, 0 if is_batched else 1,
+                           g.data_ptr())  # fmt: skip
+                out.append(g if dtype == self.real else g.to(dtype))
             else:
                 out.append(None)
             off += size

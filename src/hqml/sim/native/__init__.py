@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # up to 5 qubits the planner multiplies dense layer matrices instead
 MIN_QUBITS = 6
 
-ABI_VERSION = 2  # hqml_abi_version() of the library these bindings expect
+ABI_VERSION = 3  # hqml_abi_version() of the library these bindings expect
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _state: dict[str, Any] = {"lib": None, "tried": False}
 
@@ -74,6 +74,12 @@ def _load() -> Any:
         f = getattr(lib, f"hqml_small_backward_{suf}")
         f.argtypes = [p, i32, p, p, i32, p, i64, i64, p, p, p, p, p, p, i64, p, p, i32, p, i32]
         f.restype = i32
+        f = getattr(lib, f"hqml_small_put_{suf}")  # hqml.fastcall's parameter table
+        f.argtypes = [p, i64, i64, i64, i64, i64, p]
+        f.restype = None
+        f = getattr(lib, f"hqml_small_take_{suf}")
+        f.argtypes = [p, i64, i64, i64, i64, i32, p]
+        f.restype = None
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32
     _state["lib"] = lib

@@ -246,4 +246,4 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 2; }
+int hqml_abi_version(void) { return 3; }

@@ -484,3 +484,26 @@ int FN(hqml_small_backward)(const int64_t *code, int nops, const double *consts,
     FN(s_release)(&j);
     return rc;
 }
+
+/* ---- the parameter table and its gradient, for hqml.fastcall -------------------------------
+ * put: theta[b, off + j] = src[(rows > 1 ? b : 0) * size + j], one given tensor into the (B, P)
+ * table (a tensor given once is repeated on every row); take: out = grad[:, off : off + size]
+ * (B x size), or with sum its sum over the rows (size). */
+
+void FN(hqml_small_put)(const T *src, int64_t rows, int64_t size, int64_t B, int64_t P,
+                        int64_t off, T *theta) {
+    for (int64_t b = 0; b < B; b++)
+        memcpy(theta + b * P + off, src + (rows > 1 ? b : 0) * size, sizeof(T) * (size_t)size);
+}
+
+void FN(hqml_small_take)(const T *grad, int64_t B, int64_t P, int64_t off, int64_t size, int sum,
+                         T *out) {
+    if (!sum) {
+        for (int64_t b = 0; b < B; b++)
+            memcpy(out + b * size, grad + b * P + off, sizeof(T) * (size_t)size);
+        return;
+    }
+    for (int64_t j = 0; j < size; j++) out[j] = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < size; j++) out[j] += grad[b * P + off + j];
+}
