@@ -142,3 +142,44 @@ def test_inputs_given_in_another_order_and_batched_weights():
     (g_ref,) = torch.autograd.grad(ref.sum(), tw)
     np.testing.assert_allclose(got.detach().numpy(), ref.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(g.numpy(), g_ref.numpy(), atol=1e-12)
+
+
+def test_names_moved_between_inputs_and_weights_still_raise():
+    c = _w1()
+    x, w = torch.rand(4, 3), torch.rand(2, 3, 2)
+    hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w})
+    hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w})
+    with pytest.raises(ValueError, match="unknown input"):
+        hqml.expval(c, hqml.Z(0), inputs={"x": x, "w": w}, weights={})
+    with pytest.raises(ValueError, match="missing input"):
+        hqml.expval(c, hqml.Z(0), inputs={}, weights={"x": x, "w": w})
+
+
+def test_a_tensor_with_the_negative_bit_is_read_with_its_sign(monkeypatch):
+    c = hqml.Circuit(1)
+    w = c.weight("w", 1)
+    c.h(0).rz(w[0], 0).sx(0)
+    neg = torch.tensor([complex(0.3, 0.5)]).conj().imag  # a lazily negated view
+    assert neg.is_neg()
+    got = [float(hqml.expval(c, hqml.Z(0), weights={"w": neg})) for _ in range(2)]
+    monkeypatch.setenv("HQML_FASTCALL", "off")
+    want = float(hqml.expval(c, hqml.Z(0), weights={"w": neg}))
+    assert got == [want, want]
+
+
+def test_batch_sums_of_large_float32_batches_stay_accurate():
+    c = _w1(n=2, layers=1)
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-2, 2, (20000, 2))
+    w = rng.uniform(-2, 2, (1, 2, 2))
+    grads = {}
+    for dt in (torch.float32, torch.float64):
+        wt = torch.tensor(w, dtype=dt, requires_grad=True)
+        for _ in range(2):  # the second call runs prepared
+            wt.grad = None
+            hqml.expval(
+                c, hqml.Z(0), inputs={"x": torch.tensor(x, dtype=dt)}, weights={"w": wt}
+            ).sum().backward()
+        grads[dt] = wt.grad.double().numpy()
+    scale = np.abs(grads[torch.float64]).max()
+    assert np.abs(grads[torch.float32] - grads[torch.float64]).max() < 1e-5 * scale

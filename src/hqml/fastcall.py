@@ -16,6 +16,7 @@ declaration order. It is recognised by the circuit (edits clear its cache, and t
 it), the observables' contents, the backend's options, the dtype and device asked for, the engine
 switches (``HQML_SMALL``, ``HQML_NATIVE``) and each given tensor's name, shape, dtype, device and
 ``requires_grad``. ``HQML_FASTCALL=0`` turns this module off.
+Tensors must be dense and on the CPU.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class PreparedCall:
         theta = torch.empty((self.batch, self.width), dtype=self.real)
         out, off = theta.data_ptr(), 0
         for t, (_, rows, size) in zip(tensors, self.layout, strict=True):
-            if t.dtype != self.real or not t.is_contiguous():
-                t = t.detach().to(self.real).contiguous()
+            if t.dtype != self.real or not t.is_contiguous() or t.is_neg():
+                t = t.detach().to(self.real).contiguous().resolve_neg()
             self._put(t.data_ptr(), rows, size, self.batch, self.width, off, out)
             off += size
         return theta
@@ -129,7 +130,7 @@ def run(
     """``(values, batched)`` for a request this module has prepared, else ``None`` (the caller
     goes the generic way). Preparing happens here, on the first call of a request."""
     if (
-        os.environ.get("HQML_FASTCALL") == "0"
+        os.environ.get("HQML_FASTCALL", "1").strip().lower() in ("0", "false", "off", "no")
         or type(be) is not StatevectorBackend
         or diff_method not in ("best", "adjoint")
         or (device is not None and torch.device(device).type != "cpu")
@@ -150,12 +151,12 @@ def run(
         os.environ.get("HQML_SMALL"),
         os.environ.get("HQML_NATIVE"),
     ]
-    for table in (inputs, weights):
+    for kind, table in (("input", inputs), ("weight", weights)):
         for name, t in table.items():
             if not isinstance(t, torch.Tensor):
                 return None
             tensors.append(t)
-            sig.append((name, t.shape, t.dtype, t.device, t.requires_grad))
+            sig.append((kind, name, t.shape, t.dtype, t.device, t.layout, t.requires_grad))
     key = tuple(sig)
     cache = circuit._cache.get(_CACHE_KEY)
     if cache is None or len(cache) > _MAX_REQUESTS:
@@ -198,6 +199,9 @@ def _prepare(
     diff_method: str,
     dtype: torch.dtype | None,
 ) -> PreparedCall | object:
+    given = [*inputs.values(), *weights.values()]
+    if any(t.device.type != "cpu" or t.layout != torch.strided for t in given):
+        return _UNSUITED  # the kernels read dense host memory
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, None)
     if b.link is None or b.link.cols is not None or not b.link.tensors:
         return _UNSUITED  # an expression or a reordering between the values and theta

@@ -503,7 +503,13 @@ void FN(hqml_small_take)(const T *grad, int64_t B, int64_t P, int64_t off, int64
             memcpy(out + b * size, grad + b * P + off, sizeof(T) * (size_t)size);
         return;
     }
-    for (int64_t j = 0; j < size; j++) out[j] = 0;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t j = 0; j < size; j++) out[j] += grad[b * P + off + j];
+    /* in double, blockwise: float rows added one by one lose digits on large batches */
+    double acc[64];
+    for (int64_t j0 = 0; j0 < size; j0 += 64) {
+        int64_t m = size - j0 < 64 ? size - j0 : 64;
+        for (int64_t j = 0; j < m; j++) acc[j] = 0;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < m; j++) acc[j] += (double)grad[b * P + off + j0 + j];
+        for (int64_t j = 0; j < m; j++) out[j0 + j] = (T)acc[j];
+    }
 }
