@@ -86,15 +86,8 @@ def random_circuit(
     return c
 
 
-def check_w1_gradient(batch: int, seed: int, n: int = 4, layers: int = 3) -> Circuit:
-    """The W1 model (RY encoding, then [RY RZ; CNOT ring] layers, loss mean sum <Z_i>^2): its
-    weight gradient in complex64 and complex128 against central differences (complex128).
-    Returns the circuit."""
-    import torch
-
-    import hqml
-
-    rng = np.random.default_rng(seed)
+def w1_circuit(n: int, layers: int) -> Circuit:
+    """The W1 ansatz: RY(x_i) encoding, then ``layers`` of [RY, RZ on every qubit; CNOT ring]."""
     c = Circuit(n)
     xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
     for i in range(n):
@@ -104,6 +97,19 @@ def check_w1_gradient(batch: int, seed: int, n: int = 4, layers: int = 3) -> Cir
             c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
+    return c
+
+
+def check_w1_gradient(batch: int, seed: int, n: int = 4, layers: int = 3) -> Circuit:
+    """The W1 model (RY encoding, then [RY RZ; CNOT ring] layers, loss mean sum <Z_i>^2): its
+    weight gradient in complex64 and complex128 against central differences (complex128).
+    Returns the circuit."""
+    import torch
+
+    import hqml
+
+    rng = np.random.default_rng(seed)
+    c = w1_circuit(n, layers)
     obs = [hqml.Z(i) for i in range(n)]
     x = torch.tensor(rng.uniform(0, np.pi, (batch, n)))
     w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))

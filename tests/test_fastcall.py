@@ -4,6 +4,7 @@ record that never outlives what it describes."""
 import numpy as np
 import pytest
 import torch
+from helpers import w1_circuit
 
 import hqml
 from hqml import fastcall
@@ -13,16 +14,7 @@ pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels n
 
 
 def _w1(n=3, layers=2):
-    c = hqml.Circuit(n)
-    x, w = c.input("x", n), c.weight("w", (layers, n, 2))
-    for i in range(n):
-        c.ry(x[i], i)
-    for layer in range(layers):
-        for i in range(n):
-            c.ry(w[layer, i, 0], i).rz(w[layer, i, 1], i)
-        for i in range(n):
-            c.cx(i, (i + 1) % n)
-    return c
+    return w1_circuit(n, layers)
 
 
 def _step(c, obs, x, w, **kw):
