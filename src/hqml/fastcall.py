@@ -34,7 +34,6 @@ from .circuit.circuit import Circuit
 from .circuit.gates import complex_dtype, real_dtype
 from .circuit.params import _compiled, bind_parameters
 from .grad import resolve_diff_method
-from .sim import native
 
 _CACHE_KEY = "hqml.fastcall"
 _UNSUITED = object()  # a request recorded as not suited
@@ -57,9 +56,7 @@ class PreparedCall:
             for is_batched, size in zip(link.batched, link.sizes, strict=True)
         ]
         self.width = sum(link.sizes)
-        lib, suffix = native._load(), "c64" if self.real == torch.float32 else "c128"
-        self._put = getattr(lib, f"hqml_small_put_{suffix}")
-        self._take = getattr(lib, f"hqml_small_take_{suffix}")
+        self._put, self._take = small_native.table_copies(self.real)
         self.order: Any = None  # given order -> declaration order (set by run)
         self.shapes: list[torch.Size] = []
         self.dtypes: list[torch.dtype] = []

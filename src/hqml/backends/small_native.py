@@ -331,3 +331,12 @@ def backward(
     if rc:
         raise RuntimeError(f"native small-register adjoint failed: {_ERRORS.get(rc, rc)}")
     return grad
+
+
+def table_copies(real: torch.dtype) -> tuple[Any, Any]:
+    """The library's ``put(src, rows, size, B, P, off, theta)`` (one given tensor into the
+    ``(B, P)`` parameter table, repeated on every row when ``rows == 1``) and ``take(grad, B, P,
+    off, size, sum, out)`` (its columns of a gradient, summed over the rows with ``sum``), for
+    ``real`` (float32 or float64) tensors' addresses; used by :mod:`hqml.fastcall`."""
+    lib, suffix = native._load(), "c64" if real == torch.float32 else "c128"
+    return getattr(lib, f"hqml_small_put_{suffix}"), getattr(lib, f"hqml_small_take_{suffix}")
