@@ -104,14 +104,16 @@ class _Adjoint(torch.autograd.Function):
     def forward(ctx: Any, call: PreparedCall, *tensors: torch.Tensor) -> torch.Tensor:
         values, ctx.saved = call.forward(list(tensors))
         ctx.call = call
+        ctx.save_for_backward(*tensors)  # read only by a repeated backward
         return values
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, cot: torch.Tensor) -> tuple:
-        grads = ctx.call.grads(ctx.saved, cot, ctx.needs_input_grad[1:])
-        ctx.saved = None
-        return (None, *grads)
+        saved, ctx.saved = ctx.saved, None  # the sweep consumes it
+        if saved is None:  # a repeat (retain_graph=True; else torch's error): forward again
+            _, saved = ctx.call.forward(list(ctx.saved_tensors))
+        return (None, *ctx.call.grads(saved, cot, ctx.needs_input_grad[1:]))
 
 
 def run(

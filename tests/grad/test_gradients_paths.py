@@ -4,7 +4,7 @@ per-sample layers), in both precisions, for every exact method; memory of the ad
 import numpy as np
 import pytest
 import torch
-from helpers import random_circuit
+from helpers import random_circuit, w1_circuit
 
 import hqml
 from hqml.backends import plan as plan_mod
@@ -101,3 +101,38 @@ def test_adjoint_holds_no_intermediate_states(monkeypatch):
         per_param[layers] = sum(t.numel() * t.element_size() for t in tensors) / theta_bytes
     # gate data grows like the parameters do (a bounded multiple of theta), not like states
     assert per_param[16] < 32 and per_param[16] < 1.5 * per_param[2] + 1
+
+
+@pytest.mark.parametrize("n", [3, 7, 13])
+@pytest.mark.parametrize("reupload", [False, True])
+@pytest.mark.parametrize("fastcall", ["1", "0"])
+@pytest.mark.parametrize("x_grad", [False, True])
+def test_adjoint_backward_repeats_on_a_retained_graph(monkeypatch, n, reupload, fastcall, x_grad):
+    """As with torch's own ops: a retained graph gives the same gradient again (the first
+    backward consumed the forward's record, the repeat runs the forward again); a graph that
+    was not retained raises torch's error."""
+    monkeypatch.setenv("HQML_FASTCALL", fastcall)
+    rng = np.random.default_rng(n)
+    # plain weights are bound by a link; re-uploading makes expressions (theta by autograd)
+    c = layered(n, 2, True) if reupload else w1_circuit(n, 2)
+    x = torch.tensor(rng.uniform(-2, 2, (3, n)), requires_grad=x_grad)
+    w = torch.tensor(rng.uniform(-2, 2, (2, n, 2)), requires_grad=True)
+    ref = grads(c, n, x.detach(), w.detach(), "parameter-shift", torch.complex128)[1:]
+    wrt = (x, w) if x_grad else (w,)
+    ref = ref if x_grad else ref[1:]
+    for _ in range(2):  # the second call runs a prepared call where fastcall is on
+        v = hqml.expval(
+            c,
+            [hqml.Z(i) for i in range(n)] + [hqml.X(0) @ hqml.Y(n - 1)],
+            inputs={"x": x},
+            weights={"w": w},
+            diff_method="adjoint",
+            dtype=torch.complex128,
+        )
+        loss = (v**2).sum()
+        for retain in (True, False):
+            got = torch.autograd.grad(loss, wrt, retain_graph=retain)
+            for a, b in zip(got, ref, strict=True):
+                torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
+        with pytest.raises(RuntimeError, match="second time"):
+            torch.autograd.grad(loss, wrt)

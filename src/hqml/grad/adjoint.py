@@ -37,11 +37,11 @@ class _Adjoint(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
         (theta,) = ctx.saved_tensors
-        if ctx.saved is not None:
-            grad = ctx.backend.finish_vjp(ctx.saved, grad_out)
+        saved, ctx.saved = ctx.saved, None  # the sweep may consume it: a repeat runs forward again
+        if saved is not None:
+            grad = ctx.backend.finish_vjp(saved, grad_out)
         else:
             grad = ctx.backend.vjp(ctx.task.with_theta(theta.detach(), ctx.task.varying), grad_out)
-        ctx.saved = None
         return reduce_to(grad, theta), None, None
 
 
@@ -53,11 +53,15 @@ def adjoint(backend: Backend, task: Task) -> torch.Tensor:
 class _LinkedAdjoint(torch.autograd.Function):
     """The adjoint method differentiated straight to the given tensors, where theta's columns
     are plain values of them (:class:`~hqml.circuit.params.Link`): no autograd graph for the
-    binding, whose chain rule is a slice and a sum."""
+    binding, whose chain rule is a slice and a sum.
+
+    The forward record is freed by the first backward; a repeat (``retain_graph=True``) runs the
+    forward again from the task, and without a retained graph torch's own error says so."""
 
     @staticmethod
     def forward(ctx: Any, backend: Backend, task: Task, link: Link, *tensors: torch.Tensor) -> Any:
         ctx.backend, ctx.task, ctx.link, ctx.saved = backend, task, link, None
+        ctx.save_for_backward(*tensors)  # not read by the first backward: marks the graph's lifetime
         if hasattr(backend, "execute_for_vjp"):
             out, ctx.saved = backend.execute_for_vjp(task)
             return out
@@ -67,11 +71,12 @@ class _LinkedAdjoint(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
-        if ctx.saved is not None:
-            grad = ctx.backend.finish_vjp(ctx.saved, grad_out)
-        else:
+        saved, ctx.saved = ctx.saved, None
+        if saved is not None:
+            grad = ctx.backend.finish_vjp(saved, grad_out)
+        else:  # a repeat: raises torch's error unless the graph was retained
+            _ = ctx.saved_tensors
             grad = ctx.backend.vjp(ctx.task, grad_out)
-        ctx.saved = ctx.task = None
         return (None, None, None, *ctx.link.grads(grad, ctx.needs_input_grad[3:]))
 
 
