@@ -44,4 +44,4 @@ bench-envs: setup
 	bash benchmarks/make_envs.sh $(VENV)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info src/hqml/sim/native/_hqml_kernels.so
+	rm -rf $(VENV) build dist src/*.egg-info src/hqml/sim/native/*.so src/hqml/sim/native/*.cpu

@@ -61,7 +61,7 @@ class _LinkedAdjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, backend: Backend, task: Task, link: Link, *tensors: torch.Tensor) -> Any:
         ctx.backend, ctx.task, ctx.link, ctx.saved = backend, task, link, None
-        ctx.save_for_backward(*tensors)  # not read by the first backward: marks the graph's lifetime
+        ctx.save_for_backward(*tensors)  # read by no first backward: marks the graph alive
         if hasattr(backend, "execute_for_vjp"):
             out, ctx.saved = backend.execute_for_vjp(task)
             return out
