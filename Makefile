@@ -21,10 +21,9 @@ setup: $(STAMP) native
 
 # compiled layer kernels (gcc + OpenMP); without a compiler hqml uses its torch kernels
 NATIVE_DIR := src/hqml/sim/native
-$(NATIVE_DIR)/_hqml_kernels.so: $(NATIVE_DIR)/kernels.c $(NATIVE_DIR)/kernels_impl.h $(NATIVE_DIR)/small_impl.h
-	$(PYTHON) $(NATIVE_DIR)/build.py
-
-native: $(NATIVE_DIR)/_hqml_kernels.so
+# (one library per kind of CPU, _hqml_kernels-<fingerprint>.so; the script skips an up-to-date one)
+native:
+	@$(PYTHON) $(NATIVE_DIR)/build.py
 
 # the main job: a hybrid model on 4x4 digits against a classical baseline of the same size
 run: setup
@@ -44,4 +43,4 @@ bench-envs: setup
 	bash benchmarks/make_envs.sh $(VENV)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info src/hqml/sim/native/*.so src/hqml/sim/native/*.cpu
+	rm -rf $(VENV) build dist src/*.egg-info src/hqml/sim/native/*.so

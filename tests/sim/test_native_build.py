@@ -1,7 +1,9 @@
-"""The compiled kernels are tuned to the CPU that built them: a process on another kind of CPU
-(a Ray worker on another node sharing the installation) builds and loads its own library."""
+"""The compiled kernels are tuned to the CPU that built them (-march=native): each kind of CPU
+loads only a library built for its own fingerprint (a Ray worker on another node sharing the
+installation builds its own), and a read-only installation builds into the user's cache."""
 
-import shutil
+import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -18,34 +20,33 @@ def test_fingerprint_follows_the_instruction_sets_only():
     assert a == build.cpu_fingerprint(X86.format(extra="avx512f").replace("sse2 avx2", "avx2 sse2"))
     assert a == build.cpu_fingerprint(X86.format(extra="avx512f").replace("bogomips\t: 1", "x: 2"))
     assert a != build.cpu_fingerprint(X86.format(extra=""))
-    assert len(a) == 12 and build.cpu_fingerprint() == build.cpu_fingerprint()
+    assert len(a) == 12 and build.library_name(a) == f"_hqml_kernels-{a}.so"
 
 
-def test_library_for_picks_a_sibling_on_another_cpu(tmp_path):
-    lib = tmp_path / "_k.so"
-    assert build.library_for("aaa", lib) == lib  # nothing built yet
-    lib.write_bytes(b"")
-    assert build.library_for("aaa", lib) == lib  # an older build without a record
-    build.stamp_of(lib).write_text("aaa\n")
-    assert build.library_for("aaa", lib) == lib
-    assert build.library_for("bbb", lib) == tmp_path / "_k-bbb.so"
+def test_find_takes_an_up_to_date_library_of_this_cpu_only(tmp_path):
+    pkg, cache = tmp_path / "pkg", tmp_path / "cache"
+    pkg.mkdir(), cache.mkdir()
+    newest = max(src.stat().st_mtime for src in build.SOURCES)
+    (pkg / build.library_name("other")).write_bytes(b"")
+    assert build.find("mine", (pkg, cache)) is None  # another CPU's library is never taken
+    stale = cache / build.library_name("mine")
+    stale.write_bytes(b"")
+    os.utime(stale, (newest - 10, newest - 10))
+    assert build.find("mine", (pkg, cache)) is None  # older than the sources
+    os.utime(stale, (newest + 10, newest + 10))
+    assert build.find("mine", (pkg, cache)) == stale
+    (pkg / build.library_name("mine")).write_bytes(b"")
+    assert build.find("mine", (pkg, cache)) == pkg / build.library_name("mine")  # package first
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
-def test_a_library_from_another_cpu_is_never_loaded(tmp_path, monkeypatch):
-    """The shared library carries another CPU's record: this process builds its own beside it,
-    loads that, and computes the same layer as the torch reference."""
-    lib = tmp_path / "_hqml_kernels.so"
-    lib.write_bytes(b"not a library: loading it would fail")
-    build.stamp_of(lib).write_text("another-cpu\n")
-    monkeypatch.setattr(build, "LIBRARY", lib)
+def _fresh_native(monkeypatch, here, cache):
+    monkeypatch.setattr(build, "HERE", here)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setattr(native, "_state", {"lib": None, "tried": False})
     monkeypatch.setenv("HQML_NATIVE", "1")
-    assert native.available()
-    own = tmp_path / f"_hqml_kernels-{build.cpu_fingerprint()}.so"
-    assert own.exists() and build.stamp_of(own).read_text().strip() == build.cpu_fingerprint()
-    assert lib.read_bytes().startswith(b"not a library")  # the other CPU's build is left alone
 
+
+def _layer_matches_reference():
     rng = np.random.default_rng(0)
     n = 6
     psi = torch.tensor(rng.normal(size=(2, 2**n)) + 1j * rng.normal(size=(2, 2**n)))
@@ -56,6 +57,39 @@ def test_a_library_from_another_cpu_is_never_loaded(tmp_path, monkeypatch):
         ref = torch.movedim(torch.tensordot(m, ref, dims=([1], [wire + 1])), 0, wire + 1)
     torch.testing.assert_close(got, ref.reshape(2, 2**n))
 
-    # a second process on this CPU finds its library built and up to date
-    assert build.library_for() == lib.with_name(own.name)
-    assert build.build(library=own) == own
+
+@pytest.mark.skipif(not native.available(), reason="the native kernels cannot be built here")
+def test_a_library_from_another_cpu_is_never_loaded(tmp_path, monkeypatch):
+    """The shared folder holds another CPU's library (here: not a library at all, so loading it
+    would fail): this process builds its own beside it, loads it, and computes the reference."""
+    foreign = tmp_path / build.library_name("another-cpu")
+    foreign.write_bytes(b"not a library: loading it would fail")
+    _fresh_native(monkeypatch, tmp_path, tmp_path / "cache")
+    assert native.available()
+    own = tmp_path / build.library_name()
+    assert own.exists() and foreign.read_bytes().startswith(b"not a library")
+    assert not (tmp_path / "cache").exists()
+    _layer_matches_reference()
+    built = own.stat().st_mtime_ns
+    assert build.build() == own and own.stat().st_mtime_ns == built  # found, not rebuilt
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.skipif(not native.available(), reason="the native kernels cannot be built here")
+def test_a_read_only_installation_builds_into_the_user_cache(tmp_path, monkeypatch):
+    pkg, cache = tmp_path / "pkg", tmp_path / "cache"
+    pkg.mkdir()
+    real_mkstemp, real_access = tempfile.mkstemp, os.access
+
+    def mkstemp(*args, dir=None, **kw):  # noqa: A002 (tempfile's own keyword)
+        if dir is not None and os.path.samefile(dir, pkg):
+            raise PermissionError(13, "Permission denied", str(pkg))
+        return real_mkstemp(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os, "access", lambda p, m: str(p) != str(pkg) and real_access(p, m))
+    _fresh_native(monkeypatch, pkg, cache)
+    assert native.available()  # no exception escapes the first call
+    assert (cache / "hqml" / "native" / build.library_name()).exists()
+    assert list(pkg.iterdir()) == []
+    _layer_matches_reference()

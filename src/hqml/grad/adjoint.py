@@ -61,7 +61,8 @@ class _LinkedAdjoint(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, backend: Backend, task: Task, link: Link, *tensors: torch.Tensor) -> Any:
         ctx.backend, ctx.task, ctx.link, ctx.saved = backend, task, link, None
-        ctx.save_for_backward(*tensors)  # read by no first backward: marks the graph alive
+        ctx.save_for_backward(*tensors)  # read only by a repeat: marks whether the graph lives
+        ctx.repeat = False
         if hasattr(backend, "execute_for_vjp"):
             out, ctx.saved = backend.execute_for_vjp(task)
             return out
@@ -72,10 +73,12 @@ class _LinkedAdjoint(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
         saved, ctx.saved = ctx.saved, None
+        if ctx.repeat:  # raises torch's error unless the graph was retained
+            _ = ctx.saved_tensors
+        ctx.repeat = True
         if saved is not None:
             grad = ctx.backend.finish_vjp(saved, grad_out)
-        else:  # a repeat: raises torch's error unless the graph was retained
-            _ = ctx.saved_tensors
+        else:  # a backend without a kept forward, or a repeat: the task holds theta's values
             grad = ctx.backend.vjp(ctx.task, grad_out)
         return (None, None, None, *ctx.link.grads(grad, ctx.needs_input_grad[3:]))
 

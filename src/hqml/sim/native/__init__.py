@@ -49,10 +49,7 @@ def _load() -> Any:
     if _state["tried"]:
         return _state["lib"]
     _state["tried"] = True
-    fingerprint = _build.cpu_fingerprint()
-    path = _build.library_for(fingerprint)
-    if not (_build.up_to_date(path) and _build.built_here(path, fingerprint)):
-        path = _build.build(timeout=120, library=path)
+    path = _build.build(timeout=120)  # this CPU's library: found, or built once
     if path is None:
         log.debug("native kernels unavailable: the library could not be built")
         return None

@@ -1,15 +1,17 @@
-"""Build the compiled layer kernels (``_hqml_kernels.so``) next to their C source.
+"""Build the compiled layer kernels next to their C source.
 
 Standard library only, so ``make native`` can run it as a script before the package is
 installed: ``python src/hqml/sim/native/build.py`` (``--force`` rebuilds). The compiler is
 ``$CC`` (default ``gcc``); a failure prints one line and exits 0, and hqml then uses its torch
 kernels.
 
-The code is tuned to the building CPU (``-march=native``), so a library is only loaded on a CPU
-with the same instruction sets: each build records the CPU's fingerprint beside the library
-(``_hqml_kernels.cpu``), and a process on another kind of CPU (a Ray worker on another node that
-shares the installation, say) builds and loads its own ``_hqml_kernels-<fingerprint>.so`` instead
-of dying on an illegal instruction.
+The code is tuned to the building CPU (``-march=native``), so the library's file name carries the
+CPU's fingerprint (``_hqml_kernels-<fingerprint>.so``, :func:`cpu_fingerprint`): a process on
+another kind of CPU (a Ray worker on another node sharing the installation, a checkout moved to
+another machine) looks for its own file and builds it on first use, never loading code that could
+die on an illegal instruction. Where the package folder cannot be written (a read-only
+installation), the library goes to the user's cache (``$XDG_CACHE_HOME/hqml/native``, by default
+``~/.cache/hqml/native``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h", HERE / "small_impl.h")
-LIBRARY = HERE / "_hqml_kernels.so"
+STEM = "_hqml_kernels"
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-pthread", "-shared", "-fPIC")
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def cpu_fingerprint(cpuinfo: str | None = None) -> str:
     """A short hash of what ``-march=native`` depends on: the architecture and the CPU's
-    instruction-set flags (``/proc/cpuinfo``; elsewhere the processor's name)."""
+    instruction-set flags (``/proc/cpuinfo``; elsewhere the processor's name), and the flags."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
@@ -50,79 +52,84 @@ def cpu_fingerprint(cpuinfo: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def stamp_of(library: Path) -> Path:
-    """Where the fingerprint of the CPU that built ``library`` is kept."""
-    return library.with_suffix(".cpu")
+def cache_dir() -> Path:
+    """Where libraries go when the package folder cannot be written."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "hqml" / "native"
 
 
-def built_here(library: Path, fingerprint: str) -> bool:
-    """Whether ``library`` was built on a CPU with this ``fingerprint``. A library without a
-    record (built by an older hqml) counts as built here, as before."""
-    stamp = stamp_of(library)
-    try:
-        return stamp.read_text().strip() == fingerprint
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
+def library_name(fingerprint: str | None = None) -> str:
+    """The file name of the library for a CPU with this ``fingerprint`` (default: this CPU)."""
+    return f"{STEM}-{fingerprint or cpu_fingerprint()}.so"
 
 
-def library_for(fingerprint: str | None = None, library: Path | None = None) -> Path:
-    """The library a process on this CPU loads: ``library`` (default :data:`LIBRARY`) where it
-    was built on the same kind of CPU (or not built yet), else a sibling named by the
-    fingerprint."""
-    fingerprint = fingerprint or cpu_fingerprint()
-    library = LIBRARY if library is None else library
-    if not library.exists() or built_here(library, fingerprint):
-        return library
-    return library.with_name(f"{library.stem}-{fingerprint}{library.suffix}")
-
-
-def up_to_date(library: Path | None = None) -> bool:
-    """Whether ``library`` (default :data:`LIBRARY`) exists and is newer than every source."""
-    library = LIBRARY if library is None else library
+def up_to_date(library: Path) -> bool:
+    """Whether ``library`` exists and is newer than every source file."""
     if not library.exists():
         return False
     built = library.stat().st_mtime
     return all(src.stat().st_mtime <= built for src in SOURCES if src.exists())
 
 
+def find(fingerprint: str | None = None, folders: tuple[Path, ...] | None = None) -> Path | None:
+    """This CPU's up-to-date library in the package folder or the user's cache, if built."""
+    name = library_name(fingerprint)
+    for folder in folders or (HERE, cache_dir()):
+        if up_to_date(folder / name):
+            return folder / name
+    return None
+
+
 def build(
     force: bool = False, timeout: float = 120.0, library: Path | None = None
 ) -> Path | None:
-    """Compile the kernels into ``library`` (default: :func:`library_for` this CPU); the path,
-    or ``None`` when it cannot be built.
+    """Compile the kernels for this CPU; the library's path, or ``None`` when it cannot be built.
 
-    The library is written to a temporary file and renamed, so processes building at the same
-    time never load a half-written file; the CPU's fingerprint is recorded beside it.
+    Without ``library``, an up-to-date build is reused (unless ``force``), and the library is
+    written to the package folder, or to :func:`cache_dir` where that cannot be written. The
+    file is compiled under a temporary name and renamed, so processes building at the same time
+    never load a half-written file.
     """
-    fingerprint = cpu_fingerprint()
-    library = library_for(fingerprint) if library is None else library
-    if not force and up_to_date(library) and built_here(library, fingerprint):
-        return library
+    if library is not None:
+        return _compile(library, timeout) if force or not up_to_date(library) else library
+    found = None if force else find()
+    if found is not None:
+        return found
+    name = library_name()
+    for folder in (HERE, cache_dir()):
+        path = _compile(folder / name, timeout)
+        if path is not None or not _unwritable(folder):
+            return path
+    return None
+
+
+def _unwritable(folder: Path) -> bool:
+    return folder.exists() and not os.access(folder, os.W_OK | os.X_OK)
+
+
+def _compile(library: Path, timeout: float) -> Path | None:
     cc = os.environ.get("CC", "gcc")
     if shutil.which(cc) is None:
         log.debug("native kernels: no C compiler %r on PATH", cc)
         return None
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=library.parent)
-    os.close(fd)
-    cmd = [cc, *FLAGS, "-o", tmp, str(SOURCES[0]), "-lm"]
+    tmp = None
     try:
+        library.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{STEM}-", suffix=".so", dir=library.parent)
+        os.close(fd)
+        cmd = [cc, *FLAGS, "-o", tmp, str(SOURCES[0]), "-lm"]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         if res.returncode != 0:
             log.debug("native kernels: %s failed: %s", " ".join(cmd), res.stderr.strip())
             return None
-        stamp = stamp_of(library)
-        stamp_tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}")
-        stamp_tmp.write_text(fingerprint + "\n")
+        os.chmod(tmp, 0o755)  # mkstemp makes it private; others sharing the folder load it too
         os.replace(tmp, library)
-        os.replace(stamp_tmp, stamp)
         return library
     except (OSError, subprocess.TimeoutExpired) as exc:
-        log.debug("native kernels: build failed: %s", exc)
+        log.debug("native kernels: build of %s failed: %s", library, exc)
         return None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 

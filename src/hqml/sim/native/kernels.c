@@ -7,8 +7,9 @@
  * 2^c contiguous amplitudes; each row is contiguous, the gates act across rows. So a whole layer
  * costs about two passes over memory, whatever the number of gates.
  *
- * Build: gcc -O3 -march=native -fopenmp -pthread -shared -fPIC -o _hqml_kernels.so kernels.c -lm
- * (hqml/sim/native/build.py does this). Loaded with ctypes by hqml.sim.native. */
+ * Build: gcc -O3 -march=native -fopenmp -pthread -shared -fPIC -o _hqml_kernels-<cpu>.so kernels.c -lm
+ * (hqml/sim/native/build.py does this, naming the file by the CPU's fingerprint).
+ * Loaded with ctypes by hqml.sim.native. */
 
 #include <math.h>
 #include <omp.h>
