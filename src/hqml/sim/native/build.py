@@ -80,18 +80,14 @@ def find(fingerprint: str | None = None, folders: tuple[Path, ...] | None = None
     return None
 
 
-def build(
-    force: bool = False, timeout: float = 120.0, library: Path | None = None
-) -> Path | None:
-    """Compile the kernels for this CPU; the library's path, or ``None`` when it cannot be built.
+def build(force: bool = False, timeout: float = 120.0) -> Path | None:
+    """This CPU's library, compiled unless an up-to-date one is found (or ``force``); ``None``
+    when it cannot be built.
 
-    Without ``library``, an up-to-date build is reused (unless ``force``), and the library is
-    written to the package folder, or to :func:`cache_dir` where that cannot be written. The
-    file is compiled under a temporary name and renamed, so processes building at the same time
-    never load a half-written file.
+    The library is written to the package folder, or to :func:`cache_dir` where that cannot be
+    written. It is compiled under a temporary name and renamed, so processes building at the
+    same time never load a half-written file.
     """
-    if library is not None:
-        return _compile(library, timeout) if force or not up_to_date(library) else library
     found = None if force else find()
     if found is not None:
         return found
