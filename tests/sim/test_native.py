@@ -251,14 +251,19 @@ def test_disabled_by_environment_and_not_on_small_registers(monkeypatch):
 
 
 def test_build_into_a_new_file_and_missing_compiler(tmp_path, monkeypatch):
-    lib = build.build(force=True, library=tmp_path / "k.so")
-    assert lib is not None and lib.exists()
+    monkeypatch.setattr(build, "HERE", tmp_path / "one")
+    (tmp_path / "one").mkdir()
+    lib = build.build(force=True)
+    assert lib == tmp_path / "one" / build.library_name() and lib.exists()
     import ctypes
 
     assert ctypes.CDLL(str(lib)).hqml_abi_version() == native.ABI_VERSION
     monkeypatch.setenv("CC", "no-such-compiler-hqml")
-    assert build.build(force=True, library=tmp_path / "k2.so") is None
-    assert not (tmp_path / "k2.so").exists()
+    monkeypatch.setattr(build, "HERE", tmp_path / "two")
+    (tmp_path / "two").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert build.build(force=True) is None
+    assert not list((tmp_path / "two").iterdir()) and not (tmp_path / "cache").exists()
 
 
 def test_bad_input_is_refused():
