@@ -132,3 +132,23 @@ def check_w1_gradient(batch: int, seed: int, n: int = 4, layers: int = 3) -> Cir
         assert w.grad.dtype == real
         np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=tol)
     return c
+
+
+def np_apply(state, n, wire, m):
+    """``m`` (2,2) or (B,2,2) on ``wire`` of ``state`` (B, 2**n), by moving the axis."""
+    b = state.shape[0]
+    t = np.moveaxis(state.reshape((b,) + (2,) * n), 1 + wire, -1)
+    shape = t.shape
+    t = t.reshape(b, -1, 2) @ np.swapaxes(np.broadcast_to(m, (b, 2, 2)), -1, -2)
+    return np.moveaxis(t.reshape(shape), -1, 1 + wire).reshape(b, -1)
+
+
+def np_layer(state, n, wires, factors):
+    """2x2 ``factors`` (w,2,2) or (B,w,2,2) on ``wires`` of torch ``state`` (B, 2**n), in NumPy."""
+    f = factors.numpy()
+    out = np.broadcast_to(
+        state.numpy(), (max(state.shape[0], f.shape[0] if f.ndim == 4 else 1),) + state.shape[1:]
+    )
+    for i, q in enumerate(wires):
+        out = np_apply(out, n, q, f[..., i, :, :])
+    return out

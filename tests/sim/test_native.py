@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import random_circuit
+from helpers import np_apply, np_layer, random_circuit
 
 import hqml
 from hqml.backends.materialize import materialize
@@ -22,25 +22,6 @@ def unitaries(rng, shape, dtype):
     q, r = np.linalg.qr(z)
     d = np.diagonal(r, axis1=-2, axis2=-1)
     return torch.tensor(q * (d / np.abs(d))[..., None, :], dtype=dtype)
-
-
-def np_apply(state, n, wire, m):
-    """``m`` (2,2) or (B,2,2) on ``wire`` of ``state`` (B, 2**n), by moving the axis."""
-    b = state.shape[0]
-    t = np.moveaxis(state.reshape((b,) + (2,) * n), 1 + wire, -1)
-    shape = t.shape
-    t = t.reshape(b, -1, 2) @ np.swapaxes(np.broadcast_to(m, (b, 2, 2)), -1, -2)
-    return np.moveaxis(t.reshape(shape), -1, 1 + wire).reshape(b, -1)
-
-
-def np_layer(state, n, wires, factors):
-    f = factors.numpy()
-    out = np.broadcast_to(
-        state.numpy(), (max(state.shape[0], f.shape[0] if f.ndim == 4 else 1),) + state.shape[1:]
-    )
-    for i, q in enumerate(wires):
-        out = np_apply(out, n, q, f[..., i, :, :])
-    return out
 
 
 def np_contract(lam, psi, n, wire):

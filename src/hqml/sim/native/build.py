@@ -88,10 +88,11 @@ def build(force: bool = False, timeout: float = 120.0) -> Path | None:
     written. It is compiled under a temporary name and renamed, so processes building at the
     same time never load a half-written file.
     """
-    found = None if force else find()
+    fingerprint = cpu_fingerprint()
+    found = None if force else find(fingerprint)
     if found is not None:
         return found
-    name = library_name()
+    name = library_name(fingerprint)
     for folder in (HERE, cache_dir()):
         path = _compile(folder / name, timeout)
         if path is not None or not _unwritable(folder):
