@@ -147,3 +147,27 @@ def test_mutated_programs_fail_only_with_qasm_errors():
         except qasm.QasmError as e:
             assert str(e).startswith("line ") or "no qubits" in str(e), str(e)
     assert 0 < parsed < 400
+
+
+@pytest.mark.parametrize("text", [
+    # the reported case: measure, gate, measure again on one qubit (Qiskit Aer: 00/01/10/11)
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[2];\n'
+    "h q[0];\nmeasure q[0] -> c[0];\nh q[0];\nmeasure q[0] -> c[1];\n",
+    HEAD2 + "h q[0];\nmeasure q -> c;\ncx q[1], q[0];\n",              # register-wide measure
+    HEAD3 + "h q[0];\nc[0] = measure q[0];\nx q[0];\n",
+    HEAD3 + "h q[1];\nmeasure q[1];\ncx q[0], q[1];\n",                   # measure with no target
+])
+def test_mid_circuit_measurement_is_refused_not_dropped(text):
+    with pytest.raises(qasm.QasmError) as info:
+        qasm.loads(text)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "after it was measured" in msg and "mid-circuit measurement is not supported" in msg
+
+
+def test_terminal_measurements_still_load():
+    # gates on other qubits after a measurement, a repeated terminal measurement and barriers are fine
+    c, meas = qasm.loads(HEAD2 + "h q[0];\nmeasure q[0] -> c[0];\nbarrier q;\nx q[1];\n"
+                         "measure q[0] -> c[1];\n", return_measurements=True)
+    assert meas == {0: 0, 1: 0}
+    assert [op.gate.name for op in c.ops] == ["h", "x"]

@@ -52,7 +52,8 @@ def loads(text: str, return_measurements: bool = False) -> Any:
         text: the program. Supported: qelib1/stdgates gates, registers (broadcast over whole
             registers), ``gate`` definitions (expanded inline), ``ctrl``/``negctrl``/``inv``/
             ``pow`` modifiers, ``input``/``const`` declarations, barriers (ignored) and
-            measurements (validated, then dropped from the circuit).
+            terminal measurements (validated, then dropped from the circuit). A gate on a qubit
+            after it was measured is refused: mid-circuit measurement is not supported.
         return_measurements: also return ``{clbit index: wire}`` of the measurements.
 
     Returns:
@@ -60,7 +61,8 @@ def loads(text: str, return_measurements: bool = False) -> Any:
 
     Raises:
         QasmError: a syntax error, an unknown gate, a wrong arity, an undeclared register, an
-            index out of range, or an unsupported statement (``reset``, ``if``, ``opaque``...);
+            index out of range, an unsupported statement (``reset``, ``if``, ``opaque``...) or a
+            gate after a measurement of its qubit;
             the message starts with the line number.
     """
     if not isinstance(text, str):

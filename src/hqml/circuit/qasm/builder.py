@@ -52,6 +52,7 @@ class Builder:
         self.arrays: dict[str, tuple[str, tuple[int, ...]]] = {}  # name -> (kind, shape)
         self.steps: list[Step] = []
         self.measurements: dict[int, int] = {}
+        self.measured: set[int] = set()  # qubits measured so far: no gate may follow on them
         self.declared_inputs: set[str] = set()
         for line, text in pragmas:
             self._pragma(line, text)
@@ -216,12 +217,14 @@ class Builder:
     def _top_call(self, call: GateCall) -> None:
         groups = [self._wires(a) for a in call.args]
         for wires in self._broadcast(groups, call.line, f"gate '{call.name}'"):
+            self._refuse_after_measure(call, wires)
             steps = self.expand(call, wires, self.lookup)
             self.steps.extend(s for s in steps if s[0] is not None)  # global phase dropped
 
     def _measure(self, m: Measure) -> None:
         q = self._wires(m.qarg)
         if m.carg is None:
+            self.measured.update(q if isinstance(q, list) else [q])
             return
         c = self._wires(m.carg, "bit")
         if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
@@ -230,6 +233,16 @@ class Builder:
         qs, cs = (q, c) if isinstance(q, list) else ([q], [c])
         for qi, ci in zip(qs, cs, strict=True):
             self.measurements[ci] = qi
+        self.measured.update(qs)
+
+    def _refuse_after_measure(self, call: GateCall, wires: list[int]) -> None:
+        # hqml circuits end in one measurement: a gate after a measurement would be simulated as
+        # if the measurement were not there, a silently wrong answer. Refuse it instead.
+        hit = [w for w in wires if w in self.measured]
+        if hit:
+            raise QasmError(f"gate '{call.name}' acts on qubit {hit[0]} after it was measured:"
+                            " mid-circuit measurement is not supported; measure at the end",
+                            call.line)
 
     # --- expansion --------------------------------------------------------------------------
     def expand(self, call: GateCall, wires: list[int], lookup: Any) -> list[Step]:
