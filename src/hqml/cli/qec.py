@@ -1,0 +1,97 @@
+"""``hqml qec bench``: neural surface-code decoders against PyMatching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+qec_app = typer.Typer(help="Machine learning for quantum error correction.", no_args_is_help=True)
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{what} must be comma-separated numbers, got {text!r}") from None
+
+
+@qec_app.command("bench")
+def bench(
+    distances: Annotated[str, typer.Option(help="comma-separated odd distances")] = "3,5",
+    ps: Annotated[str, typer.Option(help="comma-separated physical error rates")] =
+        "0.001,0.003,0.005,0.007",
+    decoder: Annotated[str, typer.Option(help="recurrent or conv")] = "recurrent",
+    basis: Annotated[str, typer.Option(help="z or x memory")] = "z",
+    noise: Annotated[str, typer.Option(help="depolarizing or biased")] = "depolarizing",
+    train_shots: Annotated[int, typer.Option(help="training shots per distance")] = 200_000,
+    test_shots: Annotated[int, typer.Option(help="test shots per (d, p)")] = 100_000,
+    epochs: Annotated[int, typer.Option(help="training epochs")] = 4,
+    seed: Annotated[int, typer.Option(help="seed of training and test shots")] = 0,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/qec_bench"),
+    mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
+) -> None:
+    """Logical error rate per round against p: a neural decoder beside PyMatching."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    try:
+        from hqml.qec.bench import QecBenchConfig, run_bench
+        from hqml.qec.codes import SurfaceCodeMemory
+
+        dist = [int(v) for v in _floats(distances, "--distances")]
+        for d in dist:
+            SurfaceCodeMemory(d, 0.0)  # validates the distance before any work
+        cfg = QecBenchConfig(distances=dist, ps=_floats(ps, "--ps"), decoder=decoder,
+                             basis=basis, noise=noise, train_shots=train_shots,
+                             test_shots=test_shots, epochs=epochs, seed=seed)
+        for p in cfg.ps:
+            SurfaceCodeMemory(3, p, basis=basis, noise=noise)
+    except (ValueError, ImportError) as e:
+        raise typer.BadParameter(str(e)) from None
+    console = Console()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            key = "train" if "training" in label else "eval"
+            if key not in tasks or bar.tasks[tasks[key]].total != total:
+                tasks[key] = bar.add_task(label, total=total)
+            bar.update(tasks[key], completed=done, description=label)
+
+        results = run_bench(cfg, out, progress=progress)
+    _log_mlflow(results, out, mlflow)
+    _print_table(console, results)
+    console.print(f"wrote {out / 'results.json'}, {out / 'report.md'}, {out / 'ler_vs_p.png'}")
+
+
+def _print_table(console: object, results: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="logical error rate per round")
+    for col in ("d", "p", "decoder", "LER/round", "±1σ", "µs/shot"):
+        table.add_column(col)
+    for r in results["rows"]:
+        table.add_row(str(r["distance"]), f"{r['p']:g}", r["decoder"],
+                      f"{r['ler_per_round']:.3e}", f"{r['ler_err']:.1e}",
+                      f"{r['latency_us_per_shot']:.2f}")
+    console.print(table)  # type: ignore[attr-defined]
+
+
+def _log_mlflow(results: dict, out: Path, enabled: bool) -> None:
+    from hqml.tracking.logger import RunLogger
+
+    with RunLogger(out, experiment="hqml-qec", run_name="qec-bench",
+                   mlflow=None if enabled else False) as log:
+        log.log_params(results["config"])
+        for step, r in enumerate(results["rows"]):
+            log.log_metrics({f"d{r['distance']}_{r['decoder']}_ler": r["ler_per_round"]},
+                            step=step)
+        for name in ("results.json", "report.md", "ler_vs_p.png"):
+            log.log_artifact(out / name)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(qec_app, name="qec")
