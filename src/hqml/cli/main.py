@@ -21,7 +21,7 @@ def _main() -> None:
     """hqml: hybrid quantum-classical machine learning."""
 
 
-SUBCOMMAND_MODULES = ("demo", "run", "bench", "serve", "jobs", "qubo", "study", "qec")
+SUBCOMMAND_MODULES = ("demo", "run", "bench", "serve", "jobs", "qubo", "study", "qec", "control")
 
 
 def _register_all() -> None:
