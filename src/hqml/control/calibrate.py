@@ -72,7 +72,7 @@ class PPOCalibrator:
         action, _ = self.model.predict(np.zeros(len(IDEAL), np.float32), deterministic=True)
         return self.task.pulse(action)
 
-    def run(self, experiments: int, record_every: int = 640, trace: Trace | None = None) -> Trace:
+    def run(self, experiments: int, record_every: int = 64, trace: Trace | None = None) -> Trace:
         """Train online for ``experiments`` steps, recording the calibration's true fidelity."""
         trace = trace if trace is not None else Trace()
         if not trace.shots:

@@ -136,13 +136,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
     rows = results["rows"]
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     styles = {"pymatching": "--", "pymatching-correlated": ":"}
-    for d in sorted({r["distance"] for r in rows}):
+    for k, d in enumerate(sorted({r["distance"] for r in rows})):
         for name in dict.fromkeys(r["decoder"] for r in rows):
             if name == "no-flip":
                 continue
             sel = [r for r in rows if r["distance"] == d and r["decoder"] == name]
             ax.errorbar([r["p"] for r in sel], [max(r["ler_per_round"], 1e-9) for r in sel],
-                        yerr=[r["ler_err"] for r in sel], ls=styles.get(name, "-"), marker="o",
+                        yerr=[r["ler_err"] for r in sel], ls=styles.get(name, "-"), marker="o", color=f"C{k}",
                         ms=3, capsize=2, label=f"d={d} {name}")
     ax.set(xscale="log", yscale="log", xlabel="physical error rate p",
            ylabel="logical error rate per round")
