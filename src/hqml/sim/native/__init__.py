@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # up to 5 qubits the planner multiplies dense layer matrices instead
 MIN_QUBITS = 6
 
-ABI_VERSION = 3  # hqml_abi_version() of the library these bindings expect
+ABI_VERSION = 4  # hqml_abi_version() of the library these bindings expect
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _state: dict[str, Any] = {"lib": None, "tried": False}
 
@@ -48,18 +48,29 @@ _state: dict[str, Any] = {"lib": None, "tried": False}
 def _load() -> Any:
     if _state["tried"]:
         return _state["lib"]
+    variant = _build.requested_variant()  # a bad HQML_NATIVE_VARIANT is an error on every call
     _state["tried"] = True
     path = _build.build(timeout=120)  # this CPU's library: found, or built once
     if path is None:
         log.debug("native kernels unavailable: the library could not be built")
         return None
     try:
-        lib = ctypes.CDLL(str(path))
-        if lib.hqml_abi_version() != ABI_VERSION:
-            raise OSError("stale library (ABI version mismatch); run `make native`")
+        lib = load_library(path)
     except OSError as exc:
         log.debug("native kernels unavailable: %s", exc)
         return None
+    lib.hqml_variant = variant
+    _state["lib"] = lib
+    return lib
+
+
+def load_library(path: Any) -> Any:
+    """The library at ``path`` loaded with its functions' signatures declared (``OSError`` when
+    it cannot be loaded or is of another ABI version). The bindings use the library that
+    :func:`available` loads; this is for tests and benchmarks that compare builds."""
+    lib = ctypes.CDLL(str(path))
+    if lib.hqml_abi_version() != ABI_VERSION:
+        raise OSError("stale library (ABI version mismatch); run `make native`")
     p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     for suf in ("c64", "c128"):
         f = getattr(lib, f"hqml_layer_apply_{suf}")
@@ -82,8 +93,31 @@ def _load() -> Any:
         f.restype = None
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32
-    _state["lib"] = lib
+    lib.hqml_isa.restype = ctypes.c_char_p
+    lib.hqml_path = str(path)
     return lib
+
+
+def describe() -> dict[str, Any]:
+    """What the native kernels run on here: ``available``, the CPU ``model``, ``isa`` of the
+    build (``avx512``, ``avx2``, ``sse2``, ``neon``...), ``vector_bytes``, the interpreter's
+    ``lanes`` (samples per block), the ``variant`` built and the ``library`` file; without a
+    library, the reason."""
+    out: dict[str, Any] = {"cpu": _build.cpu_model(), "available": False}
+    if os.environ.get("HQML_NATIVE", "1").strip() in ("0", "false", "off", "no"):
+        return {**out, "reason": "disabled by HQML_NATIVE=0"}
+    lib = _load()
+    if lib is None:
+        return {**out, "reason": "no library (no C compiler, or the build failed)"}
+    return {
+        **out,
+        "available": True,
+        "isa": lib.hqml_isa().decode(),
+        "vector_bytes": int(lib.hqml_vector_bytes()),
+        "lanes": int(lib.hqml_small_lanes()),
+        "variant": getattr(lib, "hqml_variant", "native"),
+        "library": lib.hqml_path,
+    }
 
 
 def available() -> bool:
@@ -326,7 +360,9 @@ __all__ = [
     "adjoint_layer",
     "apply_layer",
     "available",
+    "describe",
     "gather",
+    "load_library",
     "permute",
     "usable",
 ]
