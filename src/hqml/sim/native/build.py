@@ -5,12 +5,13 @@ installed: ``python src/hqml/sim/native/build.py`` (``--force`` rebuilds). The c
 ``$CC`` (default ``gcc``); a failure prints one line and exits 0, and hqml then uses its torch
 kernels.
 
-The code is tuned to the building CPU (``-march=native``; the C source then picks its vector width
-and the interpreter's lanes from the compiler's instruction-set macros: 64 bytes with AVX-512, 32
-with AVX2, 16 otherwise), so the library's file name carries the CPU's fingerprint (``_hqml_kernels-<fingerprint>.so``, :func:`cpu_fingerprint`): a process on
-another kind of CPU (a Ray worker on another node sharing the installation, a checkout moved to
-another machine) looks for its own file and builds it on first use, never loading code that could
-die on an illegal instruction. Where the package folder cannot be written (a read-only
+The code is tuned to the building CPU (``-march=native``; the C source then picks its vector
+width and the interpreter's lanes from the compiler's instruction-set macros: 64 bytes with
+AVX-512, 32 with AVX2, 16 otherwise), so the library's file name carries the CPU's fingerprint
+(``_hqml_kernels-<fingerprint>.so``, :func:`cpu_fingerprint`): a process on another kind of CPU
+(a Ray worker on another node sharing the installation, a checkout moved to another machine)
+looks for its own file and builds it on first use, never loading code that could die on an
+illegal instruction. Where the package folder cannot be written (a read-only
 installation), the library goes to the user's cache (``$XDG_CACHE_HOME/hqml/native``, by default
 ``~/.cache/hqml/native``).
 
@@ -35,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h", HERE / "small_impl.h")
 STEM = "_hqml_kernels"
-BASE_FLAGS = ("-O3", "-fopenmp", "-pthread", "-shared", "-fPIC")
+BASE_FLAGS = ("-O3", "-fopenmp", "-pthread", "-shared", "-fPIC", "-Wno-psabi")
 FLAGS = (*BASE_FLAGS, "-march=native")  # the default build, for the running CPU
 # x86-64 builds and the /proc/cpuinfo flags each needs; "portable" runs on any CPU of its kind
 _X86_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
