@@ -39,6 +39,7 @@ def variant(request, tmp_path_factory):
 def use(variant, monkeypatch):
     """The bindings run on ``variant``'s library for this test."""
     monkeypatch.setenv("HQML_NATIVE", "1")
+    monkeypatch.setenv("HQML_NATIVE_CALIBRATE", "0")  # run it even where torch is faster
     monkeypatch.setattr(native, "_state", {"lib": variant[1], "tried": True})
     return variant[0]
 

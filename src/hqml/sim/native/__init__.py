@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from . import build as _build
+from . import calibrate as _calibrate
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,14 @@ def load_library(path: Any) -> Any:
 
 
 def describe() -> dict[str, Any]:
-    """What the native kernels run on here: ``available``, the CPU ``model``, ``isa`` of the
-    build (``avx512``, ``avx2``, ``sse2``, ``neon``...), ``vector_bytes``, the interpreter's
-    ``lanes`` (samples per block), the ``variant`` built and the ``library`` file; without a
-    library, the reason."""
-    out: dict[str, Any] = {"cpu": _build.cpu_model(), "available": False}
+    """What the native kernels run on here: ``available``, the ``cpu`` model and its SIMD
+    flags (``cpu_simd``), the ``isa`` of the build (``avx512``, ``avx2``, ``sse2``, ``neon``...),
+    its ``vector_bytes``, the interpreter's ``lanes`` (samples per block), the ``variant`` built,
+    the ``library`` file and whether each compiled kind ``beats_torch`` here; without a library,
+    the ``reason``."""
+    simd = ("sse", "avx", "fma", "asimd", "neon", "sve", "rvv")
+    flags = [f for f in _build.cpu_flags() if f.startswith(simd)]
+    out: dict[str, Any] = {"cpu": _build.cpu_model(), "cpu_simd": flags, "available": False}
     if os.environ.get("HQML_NATIVE", "1").strip() in ("0", "false", "off", "no"):
         return {**out, "reason": "disabled by HQML_NATIVE=0"}
     lib = _load()
@@ -117,6 +121,10 @@ def describe() -> dict[str, Any]:
         "lanes": int(lib.hqml_small_lanes()),
         "variant": getattr(lib, "hqml_variant", "native"),
         "library": lib.hqml_path,
+        "beats_torch": {
+            kind: {str(d).removeprefix("torch."): beats_torch(kind, d) for d in _DTYPES}
+            for kind in _calibrate.KINDS
+        },
     }
 
 
@@ -129,10 +137,39 @@ def available() -> bool:
 
 
 def usable(device: torch.device | str, dtype: torch.dtype, n: int) -> bool:
-    """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path."""
+    """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path: the
+    library loads and, on this CPU, its layer kernels beat the torch path (:func:`beats_torch`)."""
     return (
-        n >= MIN_QUBITS and torch.device(device).type == "cpu" and dtype in _DTYPES and available()
+        n >= MIN_QUBITS
+        and torch.device(device).type == "cpu"
+        and dtype in _DTYPES
+        and available()
+        and beats_torch("layer", dtype)
     )
+
+
+def beats_torch(kind: str, dtype: torch.dtype) -> bool:
+    """Whether the compiled ``kind`` (``"layer"`` kernels or the small-register
+    ``"interpreter"``) for ``dtype`` measured at least as fast as the torch path on this CPU, by
+    the one-time check of :mod:`hqml.sim.native.calibrate` (cached per CPU, build, torch version
+    and thread count; ``HQML_NATIVE_CALIBRATE=0`` skips it). False without a library."""
+    lib = _load()
+    if lib is None or dtype not in _DTYPES:
+        return False
+    if not _calibrate.enabled():
+        return True
+    key = ("calibration", torch.get_num_threads())
+    verdict = _state.get(key)
+    if verdict is None:
+        verdict = _state[key] = _calibrate.calibration(lib)
+    return bool(verdict[kind][_DTYPES[dtype]])
+
+
+def interpreter_usable(dtype: torch.dtype | None = None) -> bool:
+    """Whether the small-register interpreter should run (``dtype``, or both complex dtypes):
+    the library loads and the interpreter beats the torch path here."""
+    dtypes = list(_DTYPES) if dtype is None else [dtype]
+    return available() and all(beats_torch("interpreter", d) for d in dtypes)
 
 
 def _check(state: torch.Tensor, n: int, name: str) -> None:
@@ -360,8 +397,10 @@ __all__ = [
     "adjoint_layer",
     "apply_layer",
     "available",
+    "beats_torch",
     "describe",
     "gather",
+    "interpreter_usable",
     "load_library",
     "permute",
     "usable",
