@@ -21,7 +21,7 @@ def _main() -> None:
     """hqml: hybrid quantum-classical machine learning."""
 
 
-SUBCOMMAND_MODULES = ("demo", "run", "bench", "serve", "jobs", "qubo", "study")
+SUBCOMMAND_MODULES = ("demo", "run", "bench", "serve", "jobs", "qubo", "study", "info")
 
 
 def _register_all() -> None:
