@@ -14,8 +14,9 @@ shared with other work the minimum is the least disturbed run. The values of eve
 configuration are checked against the first one before its times count.
 
 Cases: W2 (10 layers of [RX on every wire; CNOT chain], one state, complex64) at 20 and 22
-qubits; W1 (a VQC training step: B = 64, L = 4, forward and backward, complex64) at 12 and 16
-qubits. The first call (planning, and a build where the library is missing) is not counted.
+qubits; W1 (a VQC training step: B = 64, L = 4, forward and backward, complex64) at 4, 8, 12
+and 16 qubits (up to 12 the small-register interpreter, whose lanes follow the vector width).
+The first call (planning, and a build where the library is missing) is not counted.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = [("W2", 20), ("W2", 22), ("W1", 12), ("W1", 16)]
-REPEATS = {("W2", 20): 5, ("W2", 22): 3, ("W1", 12): 5, ("W1", 16): 3}
+CASES = [("W2", 20), ("W2", 22), ("W1", 4), ("W1", 8), ("W1", 12), ("W1", 16)]
+REPEATS = {("W2", 20): 5, ("W2", 22): 3, ("W1", 4): 30, ("W1", 8): 30, ("W1", 12): 5,
+           ("W1", 16): 3}
 TORCH_SLOW_REPEATS = 1  # the torch path's W1 step at 16 qubits takes 10 s or more
 
 
