@@ -131,11 +131,13 @@ def test_variants_follow_the_cpu_flags(monkeypatch):
         build.variant_flags("avx1024")
 
 
-def test_a_variant_this_cpu_cannot_run_is_refused(monkeypatch):
+def test_a_variant_this_cpu_cannot_run_is_refused(monkeypatch, capsys):
     monkeypatch.setattr(build, "variants", lambda cpuinfo=None: ["native", "portable"])
     monkeypatch.setenv("HQML_NATIVE_VARIANT", "avx512")
     monkeypatch.setattr(native, "_state", {"lib": None, "tried": False})
     with pytest.raises(ValueError, match="HQML_NATIVE_VARIANT='avx512' cannot run on this CPU"):
         native.available()
+    assert build.main([]) == 2  # the build script: one line, no traceback
+    assert "HQML_NATIVE_VARIANT='avx512' cannot run" in capsys.readouterr().err
     monkeypatch.setenv("HQML_NATIVE_VARIANT", "portable")
     assert build.requested_variant() == "portable"

@@ -105,6 +105,11 @@ def requested_variant() -> str:
     """The build ``$HQML_NATIVE_VARIANT`` asks for (default ``native``), refused with a one-line
     error when this CPU cannot execute it."""
     variant = os.environ.get(VARIANT_ENV, "").strip().lower() or "native"
+    if variant not in ("native", *_X86_VARIANTS):
+        raise ValueError(
+            f"{VARIANT_ENV}={variant!r} is not a native kernel build; "
+            f"choose one of {', '.join(variants())} or unset it"
+        )
     if variant not in variants():
         raise ValueError(
             f"{VARIANT_ENV}={variant!r} cannot run on this CPU ({cpu_model()}); "
@@ -222,7 +227,11 @@ def _compile(library: Path, timeout: float, flags: tuple[str, ...], announce: bo
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    path = build(force="--force" in argv)
+    try:
+        path = build(force="--force" in argv)
+    except ValueError as exc:  # a bad HQML_NATIVE_VARIANT
+        print(f"hqml: {exc}", file=sys.stderr)
+        return 2
     if path is None and shutil.which(os.environ.get("CC", "gcc")) is not None:
         print(
             "hqml: could not build the native kernels (needs gcc with OpenMP); "
