@@ -26,10 +26,24 @@ def fmt_time(seconds: float | None) -> str:
     return f"{seconds:.3g} s"
 
 
+# the SIMD levels named in titles, widest first (the JSON keeps every SIMD flag)
+_SIMD_LEVELS = ("avx512f", "avx2", "fma", "avx", "sse4_2", "sse2", "asimd", "sve")
+
+
 def device_label(doc: dict[str, Any]) -> str:
-    """Where the document's runs ran: ``"cpu"``, or ``"cuda (<GPU name>)"``."""
+    """Where the document's runs ran: ``"cuda (<GPU name>)"``, or ``"cpu (<model>: <SIMD
+    levels>; native <ISA> build, <n>-byte vectors)"`` (just ``"cpu"`` for older documents)."""
     device = doc.get("device", "cpu")
-    return f"{device} ({doc['gpu']})" if doc.get("gpu") else device
+    if doc.get("gpu"):
+        return f"{device} ({doc['gpu']})"
+    machine = doc.get("machine", {})
+    if "cpu_simd" not in machine:
+        return device
+    levels = " ".join(f for f in _SIMD_LEVELS if f in machine["cpu_simd"]) or "no SIMD"
+    k = machine.get("native_kernels", {})
+    kernels = (f"native {k['isa']} build, {k['vector_bytes']}-byte vectors"
+               if k.get("available") else "torch kernels only")
+    return f"{device} ({machine.get('cpu', '?')}: {levels}; {kernels})"
 
 
 def _by_case(doc: dict[str, Any], workload: str) -> tuple[list[str], list[str], dict]:

@@ -29,6 +29,7 @@ from benchmarks.devices import check_device, gpu_name
 from benchmarks.registry import BENCH_DIR, Workload, discover
 from benchmarks.timing import memory_bandwidth, pinned_threads, thread_env
 from benchmarks.worker import run_one
+from hqml.sim import native
 
 ENVS_DIR = BENCH_DIR / ".envs"
 
@@ -177,13 +178,7 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
                             "cpus": os.cpu_count()}
     if hasattr(os, "getloadavg"):  # other work on the machine skews timings: record it
         info["load_average_1m_5m_15m"] = list(os.getloadavg())
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    info.update(cpu_info())
     try:
         import torch
 
@@ -195,6 +190,15 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
     except ImportError:
         pass
     return info
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU model, its SIMD instruction-set flags, and the build of hqml's native kernels
+    that runs (ISA, vector width; the reason where none does): timings depend on all three."""
+    kernels = native.describe()
+    keep = ("available", "isa", "vector_bytes", "lanes", "variant", "beats_torch", "reason")
+    return {"cpu": kernels["cpu"], "cpu_simd": kernels["cpu_simd"],
+            "native_kernels": {k: v for k, v in kernels.items() if k in keep}}
 
 
 def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str,

@@ -152,3 +152,21 @@ def np_layer(state, n, wires, factors):
     for i, q in enumerate(wires):
         out = np_apply(out, n, q, f[..., i, :, :])
     return out
+
+
+def unitaries(rng, shape, dtype):
+    """Random 2x2 unitaries of ``shape`` (QR of Gaussian matrices, phases fixed), as torch."""
+    import torch
+
+    z = rng.normal(size=shape + (2, 2)) + 1j * rng.normal(size=shape + (2, 2))
+    q, r = np.linalg.qr(z)
+    d = np.diagonal(r, axis1=-2, axis2=-1)
+    return torch.tensor(q * (d / np.abs(d))[..., None, :], dtype=dtype)
+
+
+def np_contract(lam, psi, n, wire):
+    """``sum lam[.., i, ..] conj(psi[.., j, ..])`` over the other bits, per sample: (B, 2, 2)."""
+    b = psi.shape[0]
+    lt = np.moveaxis(lam.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
+    pt = np.moveaxis(psi.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
+    return lt @ pt.conj().transpose(0, 2, 1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import np_apply, np_layer, random_circuit
+from helpers import np_apply, np_contract, np_layer, random_circuit, unitaries
 
 import hqml
 from hqml.backends.materialize import materialize
@@ -15,21 +15,6 @@ from hqml.sim.native import build
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
 
 TOL = {torch.complex64: 1e-5, torch.complex128: 1e-12}
-
-
-def unitaries(rng, shape, dtype):
-    z = rng.normal(size=shape + (2, 2)) + 1j * rng.normal(size=shape + (2, 2))
-    q, r = np.linalg.qr(z)
-    d = np.diagonal(r, axis1=-2, axis2=-1)
-    return torch.tensor(q * (d / np.abs(d))[..., None, :], dtype=dtype)
-
-
-def np_contract(lam, psi, n, wire):
-    """``sum lam[.., i, ..] conj(psi[.., j, ..])`` over the other bits, per sample: (B, 2, 2)."""
-    b = psi.shape[0]
-    lt = np.moveaxis(lam.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
-    pt = np.moveaxis(psi.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
-    return lt @ pt.conj().transpose(0, 2, 1)
 
 
 # n up to 17 so that the tile pass over the high bits (above 14 / 15 low bits) runs too

@@ -57,19 +57,27 @@ def _layer_matches_reference():
 
 
 @pytest.mark.skipif(not native.available(), reason="the native kernels cannot be built here")
-def test_a_library_from_another_cpu_is_never_loaded(tmp_path, monkeypatch):
+def test_a_library_from_another_cpu_is_never_loaded(tmp_path, monkeypatch, capsys):
     """The shared folder holds another CPU's library (here: not a library at all, so loading it
-    would fail): this process builds its own beside it, loads it, and computes the reference."""
+    would fail): this process builds its own beside it, loads it, and computes the reference.
+    The build (seconds) says so on stderr, once."""
     foreign = tmp_path / build.library_name("another-cpu")
     foreign.write_bytes(b"not a library: loading it would fail")
     _fresh_native(monkeypatch, tmp_path, tmp_path / "cache")
+    looked_up = []
+    real_which = build.shutil.which
+    monkeypatch.setattr(build.shutil, "which", lambda cc: looked_up.append(cc) or real_which(cc))
     assert native.available()
+    assert looked_up  # the build went through the (patched) compiler lookup
+    assert capsys.readouterr().err == "hqml: building native kernels for this CPU (once) ...\n"
+    assert native.available() and capsys.readouterr().err == ""  # once per process
     own = tmp_path / build.library_name()
     assert own.exists() and foreign.read_bytes().startswith(b"not a library")
     assert not (tmp_path / "cache").exists()
     _layer_matches_reference()
     built = own.stat().st_mtime_ns
     assert build.build() == own and own.stat().st_mtime_ns == built  # found, not rebuilt
+    assert capsys.readouterr().err == ""  # finding the library prints nothing
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
@@ -91,3 +99,45 @@ def test_a_read_only_installation_builds_into_the_user_cache(tmp_path, monkeypat
     assert (cache / "hqml" / "native" / build.library_name()).exists()
     assert list(pkg.iterdir()) == []
     _layer_matches_reference()
+
+
+def test_no_compiler_says_the_torch_kernels_are_used(tmp_path, monkeypatch, capsys):
+    _fresh_native(monkeypatch, tmp_path / "pkg", tmp_path / "cache")
+    (tmp_path / "pkg").mkdir()
+    monkeypatch.setattr(build.shutil, "which", lambda cc: None)
+    assert not native.available()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no C compiler ('gcc') found" in err
+    assert "torch kernels" in err and "install gcc" in err
+    assert not native.available() and capsys.readouterr().err == ""  # said once
+    assert not native.usable("cpu", torch.complex128, 10)  # and the torch path runs
+    assert list((tmp_path / "pkg").iterdir()) == []
+
+
+def test_variants_follow_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(build.platform, "machine", lambda: "x86_64")
+    assert build.variants(X86.format(extra="avx512f avx512vl avx512bw avx512dq fma")) == [
+        "native", "avx512", "avx2", "portable",
+    ]  # fmt: skip
+    assert build.variants(X86.format(extra="fma")) == ["native", "avx2", "portable"]
+    assert build.variants(X86.format(extra="").replace("avx2 ", "")) == ["native", "portable"]
+    assert "-march=native" in build.variant_flags("native")
+    assert "-mavx2" in build.variant_flags("avx2") and "-mavx512f" not in build.variant_flags(
+        "avx2"
+    )
+    fingerprints = {build.cpu_fingerprint(X86.format(extra=""), v) for v in ("native", "avx2")}
+    assert len(fingerprints) == 2  # each build has its own file
+    with pytest.raises(ValueError, match="not a native kernel build"):
+        build.variant_flags("avx1024")
+
+
+def test_a_variant_this_cpu_cannot_run_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr(build, "variants", lambda cpuinfo=None: ["native", "portable"])
+    monkeypatch.setenv("HQML_NATIVE_VARIANT", "avx512")
+    monkeypatch.setattr(native, "_state", {"lib": None, "tried": False})
+    with pytest.raises(ValueError, match="HQML_NATIVE_VARIANT='avx512' cannot run on this CPU"):
+        native.available()
+    assert build.main([]) == 2  # the build script: one line, no traceback
+    assert "HQML_NATIVE_VARIANT='avx512' cannot run" in capsys.readouterr().err
+    monkeypatch.setenv("HQML_NATIVE_VARIANT", "portable")
+    assert build.requested_variant() == "portable"

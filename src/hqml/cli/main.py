@@ -21,7 +21,9 @@ def _main() -> None:
     """hqml: hybrid quantum-classical machine learning."""
 
 
-SUBCOMMAND_MODULES = ("demo", "run", "bench", "serve", "jobs", "qubo", "study", "qec", "control")
+SUBCOMMAND_MODULES = (
+    "demo", "run", "bench", "serve", "jobs", "qubo", "study", "info", "qec", "control",
+)
 
 
 def _register_all() -> None:

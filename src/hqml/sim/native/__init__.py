@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from . import build as _build
+from . import calibrate as _calibrate
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 # up to 5 qubits the planner multiplies dense layer matrices instead
 MIN_QUBITS = 6
 
-ABI_VERSION = 3  # hqml_abi_version() of the library these bindings expect
+ABI_VERSION = 4  # hqml_abi_version() of the library these bindings expect
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _state: dict[str, Any] = {"lib": None, "tried": False}
 
@@ -48,18 +49,29 @@ _state: dict[str, Any] = {"lib": None, "tried": False}
 def _load() -> Any:
     if _state["tried"]:
         return _state["lib"]
+    variant = _build.requested_variant()  # a bad HQML_NATIVE_VARIANT is an error on every call
     _state["tried"] = True
     path = _build.build(timeout=120)  # this CPU's library: found, or built once
     if path is None:
         log.debug("native kernels unavailable: the library could not be built")
         return None
     try:
-        lib = ctypes.CDLL(str(path))
-        if lib.hqml_abi_version() != ABI_VERSION:
-            raise OSError("stale library (ABI version mismatch); run `make native`")
+        lib = load_library(path)
     except OSError as exc:
         log.debug("native kernels unavailable: %s", exc)
         return None
+    lib.hqml_variant = variant
+    _state["lib"] = lib
+    return lib
+
+
+def load_library(path: Any) -> Any:
+    """The library at ``path`` loaded with its functions' signatures declared (``OSError`` when
+    it cannot be loaded or is of another ABI version). The bindings use the library that
+    :func:`available` loads; this is for tests and benchmarks that compare builds."""
+    lib = ctypes.CDLL(str(path))
+    if lib.hqml_abi_version() != ABI_VERSION:
+        raise OSError("stale library (ABI version mismatch); run `make native`")
     p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
     for suf in ("c64", "c128"):
         f = getattr(lib, f"hqml_layer_apply_{suf}")
@@ -82,8 +94,38 @@ def _load() -> Any:
         f.restype = None
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32
-    _state["lib"] = lib
+    lib.hqml_isa.restype = ctypes.c_char_p
+    lib.hqml_path = str(path)
     return lib
+
+
+def describe() -> dict[str, Any]:
+    """What the native kernels run on here: ``available``, the ``cpu`` model and its SIMD
+    flags (``cpu_simd``), the ``isa`` of the build (``avx512``, ``avx2``, ``sse2``, ``neon``...),
+    its ``vector_bytes``, the interpreter's ``lanes`` (samples per block), the ``variant`` built,
+    the ``library`` file and whether each compiled kind ``beats_torch`` here; without a library,
+    the ``reason``."""
+    simd = ("sse", "avx", "fma", "asimd", "neon", "sve", "rvv")
+    flags = [f for f in _build.cpu_flags() if f.startswith(simd)]
+    out: dict[str, Any] = {"cpu": _build.cpu_model(), "cpu_simd": flags, "available": False}
+    if os.environ.get("HQML_NATIVE", "1").strip() in ("0", "false", "off", "no"):
+        return {**out, "reason": "disabled by HQML_NATIVE=0"}
+    lib = _load()
+    if lib is None:
+        return {**out, "reason": "no library (no C compiler, or the build failed)"}
+    return {
+        **out,
+        "available": True,
+        "isa": lib.hqml_isa().decode(),
+        "vector_bytes": int(lib.hqml_vector_bytes()),
+        "lanes": int(lib.hqml_small_lanes()),
+        "variant": getattr(lib, "hqml_variant", "native"),
+        "library": lib.hqml_path,
+        "beats_torch": {
+            kind: {str(d).removeprefix("torch."): beats_torch(kind, d) for d in _DTYPES}
+            for kind in _calibrate.KINDS
+        },
+    }
 
 
 def available() -> bool:
@@ -95,10 +137,39 @@ def available() -> bool:
 
 
 def usable(device: torch.device | str, dtype: torch.dtype, n: int) -> bool:
-    """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path."""
+    """Whether a ``n``-qubit state of ``dtype`` on ``device`` should take the native path: the
+    library loads and, on this CPU, its layer kernels beat the torch path (:func:`beats_torch`)."""
     return (
-        n >= MIN_QUBITS and torch.device(device).type == "cpu" and dtype in _DTYPES and available()
+        n >= MIN_QUBITS
+        and torch.device(device).type == "cpu"
+        and dtype in _DTYPES
+        and available()
+        and beats_torch("layer", dtype)
     )
+
+
+def beats_torch(kind: str, dtype: torch.dtype) -> bool:
+    """Whether the compiled ``kind`` (``"layer"`` kernels or the small-register
+    ``"interpreter"``) for ``dtype`` measured at least as fast as the torch path on this CPU, by
+    the one-time check of :mod:`hqml.sim.native.calibrate` (cached per CPU, build, torch version
+    and thread count; ``HQML_NATIVE_CALIBRATE=0`` skips it). False without a library."""
+    lib = _load()
+    if lib is None or dtype not in _DTYPES:
+        return False
+    if not _calibrate.enabled():
+        return True
+    key = ("calibration", torch.get_num_threads())
+    verdict = _state.get(key)
+    if verdict is None:
+        verdict = _state[key] = _calibrate.calibration(lib)
+    return bool(verdict[kind][_DTYPES[dtype]])
+
+
+def interpreter_usable(dtype: torch.dtype | None = None) -> bool:
+    """Whether the small-register interpreter should run (``dtype``, or both complex dtypes):
+    the library loads and the interpreter beats the torch path here."""
+    dtypes = list(_DTYPES) if dtype is None else [dtype]
+    return available() and all(beats_torch("interpreter", d) for d in dtypes)
 
 
 def _check(state: torch.Tensor, n: int, name: str) -> None:
@@ -326,7 +397,11 @@ __all__ = [
     "adjoint_layer",
     "apply_layer",
     "available",
+    "beats_torch",
+    "describe",
     "gather",
+    "interpreter_usable",
+    "load_library",
     "permute",
     "usable",
 ]

@@ -18,10 +18,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Vector width in bytes, from the instruction sets the compiler targets (build.py passes
+ * -march=native, or a variant's flags): 64 with AVX-512, 32 with AVX/AVX2, else 16 (SSE2 on any
+ * x86-64, NEON on arm64; GCC lowers the vector types to scalar code where there is neither).
+ * A width wider than the CPU's registers is split by GCC into pairs of instructions, which
+ * costs registers and was measured 5x slower on an AVX2-only CPU, so it is never forced. */
 #ifndef VBYTES
-#define VBYTES 64 /* vector width in bytes (gcc splits it where the CPU has narrower ones) */
+#if defined(__AVX512F__)
+#define VBYTES 64
+#elif defined(__AVX__)
+#define VBYTES 32
+#else
+#define VBYTES 16
+#endif
+#endif
+#if defined(__AVX512F__)
+#define HQML_ISA "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define HQML_ISA "avx2"
+#elif defined(__AVX__)
+#define HQML_ISA "avx"
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+#define HQML_ISA "neon"
+#elif defined(__SSE2__)
+#define HQML_ISA "sse2"
+#else
+#define HQML_ISA "generic"
 #endif
 #define HMAX 10 /* high bits per tile pass: 2^h rows of 2^c amplitudes stay in L2 */
+/* samples per block of the small-register interpreter: one vector of floats, so a block of
+ * complex64 amplitudes is one register (two for complex128) whatever the width */
+#ifndef SW
+#define SW (VBYTES / 4)
+#endif
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
@@ -162,14 +191,17 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 #define SWAP_MASK ((M){1, 0, 3, 2, 5, 4, 7, 6})
 #define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5})
 #define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3})
-#else
+#elif VBYTES == 32
 #define SWAP_MASK ((M){1, 0, 3, 2})
 #define PARTNER0 ((M){2, 3, 0, 1})
+#else /* one complex number per vector: no gate acts inside a vector, PARTNER0 is never used */
+#define SWAP_MASK ((M){1, 0})
+#define PARTNER0 ((M){0, 1})
 #endif
 #define LOW_BITS 14 /* 256 KiB blocks */
 #define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
-typedef double SV64 __attribute__((vector_size(16 * sizeof(double))));
+typedef double SV64 __attribute__((vector_size(SW * sizeof(double))));
 #define SV SV64
 #include "small_impl.h"
 #undef SV
@@ -195,15 +227,18 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 #define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13})
 #define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11})
 #define PARTNER2 ((M){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7})
-#else
+#elif VBYTES == 32
 #define SWAP_MASK ((M){1, 0, 3, 2, 5, 4, 7, 6})
 #define PARTNER0 ((M){2, 3, 0, 1, 6, 7, 4, 5})
 #define PARTNER1 ((M){4, 5, 6, 7, 0, 1, 2, 3})
+#else
+#define SWAP_MASK ((M){1, 0, 3, 2})
+#define PARTNER0 ((M){2, 3, 0, 1})
 #endif
 #define LOW_BITS 15
 #define COL_BITS 6
 #include "kernels_impl.h"
-typedef float SV32 __attribute__((vector_size(16 * sizeof(float))));
+typedef float SV32 __attribute__((vector_size(SW * sizeof(float))));
 #define SV SV32
 #include "small_impl.h"
 #undef SV
@@ -247,4 +282,12 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 3; }
+int hqml_abi_version(void) { return 4; }
+
+/* what this build targets: the instruction set its vectors use, their width, the interpreter's
+ * lanes */
+const char *hqml_isa(void) { return HQML_ISA; }
+
+int hqml_vector_bytes(void) { return VBYTES; }
+
+int hqml_small_lanes(void) { return SW; }

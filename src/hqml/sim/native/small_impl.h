@@ -22,7 +22,7 @@
  * The backward sweep is the adjoint method per lane: from the final state psi and the cotangent
  * state lam it undoes each op on both and adds 2 Re <lam| dU/dtheta |psi> to grad[b, col]. */
 
-#define SW 16 /* lanes (samples) per block */
+/* SW (lanes: samples per block) is set by kernels.c from the vector width */
 #define SREC 8
 #define SDMAX 8
 #define SEMAX 8
