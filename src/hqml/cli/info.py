@@ -25,9 +25,9 @@ from ..sim import native
 EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "qiskit": (
         ("qiskit", "qiskit_aer"),
-        "backends qiskit:<device> (Aer, fake IBM devices, IBM Runtime), OpenQASM 3 import",
+        "Qiskit noise models (NoiseModel.from_qiskit); cross-checks in the tests",
     ),
-    "pennylane": (("pennylane",), "backends pennylane:<device>"),
+    "pennylane": (("pennylane",), "cross-checks in the tests, the PennyLane bench peer"),
     "optimize": (("dimod", "dwave.samplers", "networkx"), "hqml qubo, QUBO/Ising solvers, QAOA"),
     "chem": (("pyscf", "openfermion"), "molecular Hamiltonians for VQE"),
     "tracking": (("mlflow",), "MLflow logging, hyperparameter search"),
@@ -36,6 +36,8 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
         "hqml serve / jobs: the job service, Ray executors",
     ),
     "mitigation": (("mitiq",), "mitiq-based error mitigation"),
+    "qec": (("stim", "pymatching"), "hqml.qec neural decoders, hqml qec bench"),
+    "control": (("gymnasium", "stable_baselines3"), "hqml.control RL calibration, hqml control bench"),
     "bench": (
         ("pennylane_lightning", "qiskit_machine_learning", "qulacs", "tensorcircuit", "jax"),
         "hqml bench peers",
