@@ -35,7 +35,7 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
         ("fastapi", "uvicorn", "sqlalchemy", "alembic", "httpx", "ray"),
         "hqml serve / jobs: the job service, Ray executors",
     ),
-    "mitigation": (("mitiq",), "mitiq-based error mitigation"),
+    "mitigation": (("mitiq",), "Mitiq cross-checks of ZNE and PEC in the tests"),
     "qec": (("stim", "pymatching"), "hqml.qec neural decoders, hqml qec bench"),
     "control": (("gymnasium", "stable_baselines3"), "hqml.control RL calibration, hqml control bench"),
     "bench": (
