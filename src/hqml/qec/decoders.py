@@ -59,8 +59,8 @@ class NeuralDecoder(nn.Module):
         detectors: np.ndarray,
         flips: np.ndarray,
         epochs: int = 5,
-        batch_size: int = 512,
-        lr: float = 1e-2,
+        batch_size: int = 1024,
+        lr: float = 5e-3,
         seed: int = 0,
         progress: Callable[[int, float], None] | None = None,
     ) -> NeuralDecoder:
@@ -165,7 +165,7 @@ class RecurrentDecoder(NeuralDecoder):
         seed: seeds the initial weights.
     """
 
-    def __init__(self, layout: DetectorLayout, hidden: int = 64, layers: int = 1, seed: int = 0):
+    def __init__(self, layout: DetectorLayout, hidden: int = 128, layers: int = 2, seed: int = 0):
         super().__init__(layout)
         cells = layout.shape[1] * layout.shape[2]
 
