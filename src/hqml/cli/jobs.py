@@ -75,7 +75,11 @@ def _payload(path: Path, observables: list[str], measurement: str, shots: int | 
     obs = []
     for spec in observables:
         coeff, _, word = spec.rpartition("*")
-        obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
+        try:
+            obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
+        except ValueError as e:
+            raise typer.BadParameter(f"{spec!r}: {e} (e.g. ZZI or 0.5*XIX)",
+                                     param_hint="--observable") from None
     body.update(measurement=measurement, backend=backend)
     if obs:
         body["observables"] = obs

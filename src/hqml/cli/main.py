@@ -9,10 +9,14 @@ from importlib import import_module
 
 import typer
 
+from .errors import OneLineErrorGroup
+
 app = typer.Typer(
+    cls=OneLineErrorGroup,
     help="hqml: hybrid quantum-classical machine learning.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 

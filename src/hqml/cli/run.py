@@ -42,6 +42,8 @@ def run(
 
     from hqml.experiment import ConfigError, load_config, run_experiment
 
+    from .errors import fail
+
     console = Console()
     overrides: dict[str, Any] = {}
     if output_dir is not None:
@@ -57,8 +59,7 @@ def run(
     try:
         cfg = load_config(config, overrides)
     except ConfigError as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
     console.print(
         f"[bold]hqml run[/] {cfg.name}: dataset {cfg.data.name}, pattern"
         f" {cfg.model.pattern}, {cfg.model.n_qubits} qubits, {cfg.training.epochs} epochs,"
@@ -70,14 +71,13 @@ def run(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        try:
+    try:  # the error is printed after the progress display has stopped, never above a bar
+        with Progress(*columns, console=console, transient=False) as progress:
             results = run_experiment(
                 cfg, progress=lambda label, total: _Bar(progress, label, total)
             )
-        except ConfigError as e:
-            console.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
+    except ConfigError as e:
+        fail(str(e))
     table = Table(
         title=f"{cfg.name}: test results ({results['data']['name']},"
         f" {results['data']['n_test']} test samples)"
