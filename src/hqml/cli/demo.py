@@ -8,9 +8,9 @@ import typer
 
 
 def demo(
-    qubits: int = typer.Option(4, help="number of qubits"),
-    layers: int = typer.Option(2, help="ansatz layers"),
-    batch: int = typer.Option(64, help="samples"),
+    qubits: int = typer.Option(4, min=1, max=20, help="number of qubits"),
+    layers: int = typer.Option(2, min=1, max=50, help="ansatz layers"),
+    batch: int = typer.Option(64, min=1, max=100_000, help="samples"),
     seed: int = typer.Option(0, help="random seed"),
 ) -> None:
     """Run a small variational classifier forward and backward with every gradient method."""
