@@ -97,14 +97,27 @@ def run(
         table.add_row(
             name,
             str(m["parameters"]),
-            f"{m['test_acc']:.3f}",
+            f"{m['test_acc']:.3f}" + (" [bold red]at chance[/]" if m.get("at_chance") else ""),
             f"{m['test_loss']:.3f}",
             f"{m['train_seconds']:.1f}",
             f"{100 * share:.0f}%",
         )
     console.print(table)
-    accs = " | ".join(f"{name} {m['test_acc']:.3f}" for name, m in results["models"].items())
-    console.print(f"[bold]test accuracy:[/] {accs}")
+    accs = " | ".join(
+        f"{name} {m['test_acc']:.3f}" + (" [bold red](at chance)[/]" if m.get("at_chance") else "")
+        for name, m in results["models"].items()
+    )
+    chance = results["data"].get("chance_accuracy")
+    console.print(f"[bold]test accuracy:[/] {accs}"
+                  + (f" (chance level {chance:.3f})" if chance is not None else ""))
+    stuck = [name for name, m in results["models"].items() if m.get("at_chance")]
+    if stuck:
+        console.print(f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
+                      "did not learn, so the comparison says nothing", highlight=False)
+    choice = results.get("baseline_choice")
+    if choice:
+        console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"
+                      " training split)", highlight=False)
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):
