@@ -102,10 +102,10 @@ def check_state_memory(
 
     Example:
         >>> check_state_memory(10, 64, torch.complex64)   # 1 MiB: fine
-        >>> check_state_memory(30, 1, torch.complex64, available=2**30)
+        >>> check_state_memory(30, 1, torch.complex64, available=2**30)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        MemoryError: a 30-qubit statevector in complex64 takes 8.0 GiB per row; 1 row with 2 working copies needs 16.0 GiB but only 1.0 GiB is available: use fewer qubits or rows, complex64, or a machine with more memory (or backend='mps' for weakly entangled circuits)
+        MemoryError: a 30-qubit statevector in complex64 takes 8.0 GiB per row; 1 row ...
     """
     need = state_bytes(n_qubits, rows, dtype, density=density) * copies
     if need < 64 * 2**20:  # small states: not worth a system call

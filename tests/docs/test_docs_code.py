@@ -8,6 +8,7 @@ line before its fence is not run (a server, Ray, minutes of work); the test list
 from __future__ import annotations
 
 import pytest
+
 from docs.docs_blocks import ROOT, blocks, doc_files
 
 FILES = [p for p in doc_files() if blocks(p)]

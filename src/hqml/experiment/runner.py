@@ -13,8 +13,8 @@ import torch
 
 from ..datasets import load
 from ..tracking import RunLogger
-from .config import RunConfig
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
+from .config import RunConfig
 from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
 from .train import History, train
