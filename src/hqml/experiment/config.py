@@ -127,7 +127,8 @@ class RunConfig(_Strict):
         # the run folder is output_dir/name: a path in the name would write outside output_dir
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) or set(name) == {"."}:
             raise ValueError(
-                "must be 1-100 letters, digits, '_', '.' or '-' (a folder name, not a path)"
+                f"{name!r} names the run's folder; use 1 to 100 letters, digits, '_', '-' or"
+                " '.' (a folder name, not a path)"
             )
         return name
 
@@ -151,14 +152,8 @@ def _format(err: ValidationError) -> str:
             lines.append(f"{loc}: unknown field; allowed here: {_allowed(e['loc'][:-1])}")
         else:
             given = e.get("input")
-            lines.append(
-                f"{loc}: {msg}"
-                + (
-                    f" (got {given!r})"
-                    if e["type"] != "missing" and not isinstance(given, dict)
-                    else ""
-                )
-            )
+            shown = e["type"] == "missing" or isinstance(given, dict) or repr(given) in msg
+            lines.append(f"{loc}: {msg}" + ("" if shown else f" (got {given!r})"))
     return "; ".join(lines)
 
 
