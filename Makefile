@@ -1,23 +1,39 @@
-# hqml: `make run` (set-up + main job) and `make test` (set-up + whole test suite).
+# hqml: `make run` (light set-up + main job) and `make test` (every extra + whole test suite).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-STAMP := $(VENV)/.hqml-installed
+# The main job needs only hqml's core dependencies (torch, scikit-learn, matplotlib, ...);
+# the tests need every extra (qiskit, pennylane, ray, mlflow, the benchmark peers, ...).
+CORE_STAMP := $(VENV)/.hqml-core
+ALL_STAMP := $(VENV)/.hqml-all
 
-.PHONY: setup native run demo test bench bench-envs clean
+# torch is installed only when none is importable, so a build you installed yourself stays.
+# `pip install torch==2.13.0` takes what your package index serves: on PyPI that is the CUDA
+# build on Linux x86_64 (with its NVIDIA libraries, about 3 GB) and the CPU build elsewhere.
+# For the CPU build on Linux:  make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+
+.PHONY: setup setup-all native run demo test bench bench-envs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# torch is installed only when none is importable: a user's CUDA build stays.
-$(STAMP): $(PY) pyproject.toml
-	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[all]"
-	@touch $(STAMP)
+$(CORE_STAMP): $(PY) pyproject.toml
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet $(TORCH_INDEX_ARG) "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e .
+	@touch $(CORE_STAMP)
 
-setup: $(STAMP) native
+$(ALL_STAMP): $(CORE_STAMP)
+	$(PIP) install --quiet -e ".[all]"
+	@touch $(ALL_STAMP)
+
+setup: $(CORE_STAMP) native
+
+setup-all: $(ALL_STAMP) native
 
 # compiled layer kernels (gcc + OpenMP); without a compiler hqml uses its torch kernels
 NATIVE_DIR := src/hqml/sim/native
@@ -32,14 +48,14 @@ run: setup
 demo: setup
 	$(PY) -m hqml.cli.main demo
 
-test: setup
+test: setup-all
 	$(PY) -m pytest -q -p no:cacheprovider
 
-bench: setup
+bench: setup-all
 	$(PY) -m hqml.cli.main bench
 
 # side virtual environments for peers that cannot share hqml's (TorchQuantum pins qiskit < 1.0)
-bench-envs: setup
+bench-envs: setup-all
 	bash benchmarks/make_envs.sh $(VENV)
 
 clean:

@@ -198,29 +198,44 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
     names = list(doc["workloads"])
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        key = doc["workloads"][name]["size_key"]
-        series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for r in doc["results"]:
-            if r["workload"] == name and r["status"] == "ok":
-                tag = r["framework"] + (f" {r['case']['dtype']}" if "dtype" in r["case"] else "")
-                series[tag].append((r["case"][key], r["median_s"]))
+        draw_panel(ax, doc, name)
+    fig.suptitle(f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads"
+                 f" ({doc['created']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_panel(ax: Any, doc: dict[str, Any], name: str) -> None:
+    """Workload ``name``'s panel: a line per framework over its sizes, or, when every framework
+    has one size only (``--quick``), one bar per framework."""
+    key = doc["workloads"][name]["size_key"]
+    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for r in doc["results"]:
+        if r["workload"] == name and r["status"] == "ok":
+            tag = r["framework"] + (f" {r['case']['dtype']}" if "dtype" in r["case"] else "")
+            series[tag].append((r["case"][key], r["median_s"]))
+    ax.set_yscale("log")
+    if series and all(len(pts) == 1 for pts in series.values()):
+        # one size only (e.g. --quick): bars per framework, not lines of a single point
+        tags = sorted(series)
+        ax.bar(range(len(tags)), [series[t][0][1] for t in tags],
+               color=["C3" if t.startswith("hqml") else "C0" for t in tags])
+        ax.set_xticks(range(len(tags)), tags, rotation=45, ha="right", fontsize=7)
+        size = {p[0][0] for p in series.values()}
+        ax.set_xlabel(f"{'qubits' if key == 'n' else key} = {', '.join(map(str, size))}")
+    else:
         for tag, pts in sorted(series.items()):
             pts.sort()
             style = "--" if tag.endswith("complex64") else "-"
             width = 2.5 if tag.startswith("hqml") else 1.2
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", lw=width,
                     label=tag)
-        ax.set_yscale("log")
         ax.set_xlabel("qubits" if key == "n" else key)
-        ax.set_ylabel("median time (s)")
-        ax.set_title(name)
-        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads"
-                 f" ({doc['created']})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.set_ylabel("median time (s)")
+    ax.set_title(name)
+    ax.grid(True, which="both", alpha=0.3)
 
 
 def markdown_summary(doc: dict[str, Any]) -> str:

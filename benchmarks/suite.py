@@ -116,6 +116,11 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
          progress: Callable[[dict[str, Any]], None] | None, device: str) -> dict[str, Any]:
     problems: dict[str, str] = {}
     plan = select(workloads, qubits, quick, problems, directory)
+    known = sorted({i.framework for wl, _ in plan for i in wl.impls})
+    unknown = [f for f in frameworks or () if f not in known]
+    if unknown:
+        raise ValueError(f"unknown framework(s) {', '.join(unknown)};"
+                         f" available: {', '.join(known)}")
     results: list[dict[str, Any]] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="hqml-bench-") as tmp:

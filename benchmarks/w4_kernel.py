@@ -138,7 +138,7 @@ def _per_pair_supports(case: Case) -> str | None:
 
 WORKLOAD = Workload(
     name="W4",
-    title="fidelity-kernel Gram matrix, N=200, ZZ feature map (reps 2, full), complex128",
+    title="fidelity-kernel Gram matrix of N samples, ZZ feature map (reps 2, full), complex128",
     cases=[{"n": n, "N": 200} for n in range(4, 11)],
     quick_cases=[{"n": 3, "N": 20}],
     make_data=make_data,

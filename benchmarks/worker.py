@@ -13,11 +13,14 @@ result is one JSON object (see :func:`run_one`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,23 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
         ``(result, values)``: ``result["status"]`` is ``"ok"``, ``"not installed"``,
         ``"skipped"``, ``"disagrees"`` or ``"error"``; ``values`` the run's outputs (or None).
     """
+    # Peers' warnings and chatter (deprecations, "optax not installed", ...) are about the peers,
+    # not the benchmark: they go into the result (``warnings``), not onto the user's terminal.
+    with warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stderr(io.StringIO()) as err:
+        warnings.simplefilter("always")
+        result, values = _run_one(workload, framework, case, threads, repeats, reference,
+                                  max_seconds, directory, device)
+    notes = [f"{w.category.__name__}: {w.message}" for w in caught]
+    notes += [line for line in err.getvalue().splitlines() if line.strip()]
+    if notes:
+        result["warnings"] = list(dict.fromkeys(n[:300] for n in notes))
+    return result, values
+
+
+def _run_one(workload: str, framework: str, case: dict[str, Any], threads: int, repeats: int,
+             reference: dict[str, Any] | None, max_seconds: float, directory: Path | None,
+             device: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     from benchmarks.registry import BENCH_DIR, compare, discover
 
     wl = discover(directory or BENCH_DIR)[workload]

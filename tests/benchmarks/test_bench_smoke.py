@@ -32,7 +32,7 @@ from benchmarks.worker import run_one  # noqa: E402
 
 FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
 HAS_CUDA = torch.cuda.is_available()
-CUDA_ERROR = ("hqml bench: --device cuda needs a CUDA build of torch and a visible GPU; none"
+CUDA_ERROR = ("error: --device cuda needs a CUDA build of torch and a visible GPU; none"
               " found")
 
 
@@ -317,4 +317,68 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     assert doc["device"] == "cpu" and "device: cpu" in out.output and "W2 on cpu" in out.output
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W42"])
     assert bad.exit_code == 2 and "unknown workload" in bad.output
+    bad = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulaks", "--no-plot"])
+    assert bad.exit_code == 2
+    assert bad.output.strip() == ("error: unknown framework(s) qulaks; available: hqml,"
+                                  " lightning, qiskit-aer, qulacs")
+
+
+WARNING_PLUGIN = '''
+import sys, warnings
+import numpy as np
+from benchmarks.registry import Impl, Prepared, Workload
+
+def _impl(noisy):
+    def setup(case, data):
+        if noisy:
+            warnings.warn("peer deprecation", DeprecationWarning)
+            print("optional thing not installed", file=sys.stderr)
+        v = np.arange(case["n"], dtype=float)
+        return Prepared(lambda: v, lambda out: {"value": out})
+    return setup
+
+WORKLOAD = Workload(name="W9", title="warnings test, N samples", cases=[{"n": 8}],
+                    quick_cases=[{"n": 3}], make_data=lambda case: {},
+                    impls=[Impl("hqml", _impl(False)), Impl("noisy", _impl(True))])
+'''
+
+
+def test_peer_warnings_go_to_the_result_not_the_terminal(tmp_path, capfd):
+    (tmp_path / "w9_warn.py").write_text(WARNING_PLUGIN)
+    doc = run_suite(quick=True, repeats=1, bandwidth=False, directory=tmp_path)
+    captured = capfd.readouterr()
+    assert "peer deprecation" not in captured.err + captured.out
+    assert "optional thing" not in captured.err + captured.out
+    noisy = next(r for r in doc["results"] if r["framework"] == "noisy")
+    assert noisy["status"] == "ok"
+    assert noisy["warnings"] == ["DeprecationWarning: peer deprecation",
+                                 "optional thing not installed"]
+    assert "warnings" not in next(r for r in doc["results"] if r["framework"] == "hqml")
+
+
+def test_quick_titles_and_single_size_plot(tmp_path):
+    w4 = discover()["W4"]
+    assert "N=200" not in w4.title and all(c["N"] == 20 for c in w4.quick_cases)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from benchmarks.report import draw_panel
+
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    (plugin / "w9_warn.py").write_text(WARNING_PLUGIN)
+    doc = run_suite(quick=True, repeats=1, bandwidth=False, directory=plugin)
+    fig, ax = plt.subplots()
+    draw_panel(ax, doc, "W9")
+    assert not ax.lines and len(ax.patches) == 2  # one size: a bar per framework, no lines
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["hqml", "noisy"]
+    doc["results"] += [{**r, "case": {"n": 5}, "label": "n=5"} for r in doc["results"]]
+    ax.clear()
+    draw_panel(ax, doc, "W9")
+    assert len(ax.lines) == 2 and not ax.patches  # two sizes: a line per framework
+    plt.close(fig)
+    paths = write_outputs(doc, tmp_path / "out")
+    assert paths["png"].stat().st_size > 0
 

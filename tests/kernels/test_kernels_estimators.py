@@ -22,6 +22,7 @@ from hqml.kernels import (
     QuantumKernelRidge,
     VQClassifier,
     VQRegressor,
+    select_bandwidth,
 )
 
 
@@ -31,7 +32,12 @@ def test_qsvc_zz_reaches_95_percent_on_ad_hoc():
     accuracy = model.score(Xt, yt)
     assert accuracy >= 0.95, accuracy
     assert model.score(X, y) == 1.0
-    assert QSVC(C=10.0).fit(X, y).score(Xt, yt) == accuracy  # the default kernel is the ZZ map
+    # the default kernel is the ZZ map with the bandwidth select_bandwidth picks on the data
+    default = QSVC(C=10.0).fit(X, y)
+    b = select_bandwidth(FidelityKernel(zz_feature_map), X)
+    assert default.bandwidth_ == b and default.kernel_.bandwidth == b
+    same = QSVC(FidelityKernel(zz_feature_map, bandwidth=b), C=10.0).fit(X, y)
+    np.testing.assert_array_equal(default.decision_function(Xt), same.decision_function(Xt))
 
 
 def test_qsvc_predictions_use_the_kernel_the_way_an_svm_does(rng):
@@ -110,7 +116,8 @@ def test_pickle_round_trip(make):
 
 def test_qsvc_probabilities(rng):
     X, y, Xt, yt = ad_hoc(training_size=15, test_size=10, n=2, gap=0.3, seed=4)
-    model = QSVC(C=10.0, probability=True, random_state=0).fit(X, y)
+    # the ad hoc data are made for the ZZ map at bandwidth 1
+    model = QSVC(FidelityKernel(zz_feature_map), C=10.0, probability=True, random_state=0).fit(X, y)
     p = model.predict_proba(Xt)
     np.testing.assert_allclose(p.sum(1), 1.0)
     assert np.mean(model.classes_[p.argmax(1)] == yt) >= 0.9

@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import fail
+
 
 def find_benchmarks(start: Path | None = None) -> Path:
     """The checkout folder holding ``benchmarks/``: ``$HQML_BENCHMARKS`` (the benchmarks folder
@@ -61,8 +63,7 @@ def bench(
     try:
         root = find_benchmarks()
     except FileNotFoundError as e:
-        typer.echo(str(e), err=True)
-        raise typer.Exit(2) from None
+        fail(str(e))
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from benchmarks.devices import check_device
@@ -70,8 +71,7 @@ def bench(
     try:  # before any work: --device cuda on a machine without CUDA is a one-line error
         device = check_device(device)
     except ValueError as e:
-        typer.echo(f"hqml bench: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(e))
     from rich.console import Console
 
     from benchmarks.report import RESULTS_DIR, fmt_time, print_report, write_outputs
@@ -89,8 +89,7 @@ def bench(
                         threads=threads, isolate=isolate, timeout_s=timeout,
                         max_seconds=max_seconds, progress=progress, device=device)
     except ValueError as e:
-        typer.echo(f"hqml bench: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(e))
     print_report(doc, console)
     paths = write_outputs(doc, out or RESULTS_DIR, plot=plot)
     for kind, path in paths.items():

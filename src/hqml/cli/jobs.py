@@ -36,6 +36,24 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise typer.Exit(1) from None
 
 
+_HEX = frozenset("0123456789abcdef")
+ID_LENGTH = 32  # job ids are uuid4 hex
+
+
+def _resolve(client: Any, job_id: str) -> str:
+    """A unique prefix of one of your job ids (as a narrow ``hqml jobs list`` may show) becomes
+    the whole id; anything else is passed on as given (the service answers 404 for no job)."""
+    job_id = job_id.strip().lower()
+    if not job_id or len(job_id) >= ID_LENGTH or not set(job_id) <= _HEX:
+        return job_id
+    matches = [j["id"] for j in _call(client.list, None, 1000) if j["id"].startswith(job_id)]
+    if len(matches) > 1:
+        raise typer.BadParameter(f"{job_id!r} is the start of {len(matches)} job ids"
+                                 f" ({', '.join(m[:12] + '...' for m in matches[:3])});"
+                                 " give more characters", param_hint="JOB_ID")
+    return matches[0] if matches else job_id
+
+
 def _readable(obj: Any) -> Any:
     """Tensor documents as nested lists, for people."""
     from hqml.runtime.wire import TENSOR_FORMAT, tensor_from_json
@@ -75,7 +93,11 @@ def _payload(path: Path, observables: list[str], measurement: str, shots: int | 
     obs = []
     for spec in observables:
         coeff, _, word = spec.rpartition("*")
-        obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
+        try:
+            obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
+        except ValueError as e:
+            raise typer.BadParameter(f"{spec!r}: {e} (e.g. ZZI or 0.5*XIX)",
+                                     param_hint="--observable") from None
     body.update(measurement=measurement, backend=backend)
     if obs:
         body["observables"] = obs
@@ -137,17 +159,20 @@ def submit(path: Annotated[Path, typer.Argument(
 
 
 @jobs_app.command("status")
-def status(job_id: str, url: str = URL, token: str = TOKEN) -> None:
+def status(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+           url: str = URL, token: str = TOKEN) -> None:
     """Status and progress of a job (JSON)."""
     with _client(url, token) as client:
-        typer.echo(json.dumps(_call(client.status, job_id), indent=1))
+        typer.echo(json.dumps(_call(client.status, _resolve(client, job_id)), indent=1))
 
 
 @jobs_app.command("result")
-def result(job_id: str, wait: float = typer.Option(0.0, help="seconds to wait for it"),
+def result(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+           wait: float = typer.Option(0.0, help="seconds to wait for it"),
            url: str = URL, token: str = TOKEN) -> None:
     """The result of a job (tensors as nested lists)."""
     with _client(url, token) as client:
+        job_id = _resolve(client, job_id)
         r = _call(client.result, job_id, wait=wait)
     if r["status"] != "done":
         typer.echo(f"job {job_id} is {r['status']}" + (f": {r['error']}" if r.get("error") else ""),
@@ -157,10 +182,11 @@ def result(job_id: str, wait: float = typer.Option(0.0, help="seconds to wait fo
 
 
 @jobs_app.command("cancel")
-def cancel(job_id: str, url: str = URL, token: str = TOKEN) -> None:
+def cancel(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+           url: str = URL, token: str = TOKEN) -> None:
     """Cancel a queued or running job."""
     with _client(url, token) as client:
-        typer.echo(_call(client.cancel, job_id)["status"])
+        typer.echo(_call(client.cancel, _resolve(client, job_id))["status"])
 
 
 @jobs_app.command("list")
@@ -169,11 +195,13 @@ def list_jobs(status: str = typer.Option(None, help="only jobs with this status"
               url: str = URL, token: str = TOKEN) -> None:
     """Your jobs, newest first, as a table."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     with _client(url, token) as client:
         rows = _call(client.list, status, limit)
-    table = Table("id", "kind", "status", "attempts", "created", "error")
+    # whole ids, never cut to a prefix by a narrow terminal (the other columns wrap instead)
+    table = Table(Column("id", no_wrap=True, min_width=ID_LENGTH), "kind", "status", "attempts",
+                  "created", "error")
     import datetime as dt
 
     for j in rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, is_dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,11 +19,15 @@ def _instance(problem: str, size: int, seed: int, bqm_file: Path | None) -> Any:
     from hqml.optimize import Knapsack, MaxCut, PortfolioSelection
 
     rng = np.random.default_rng(seed)
+    if problem != "file" and size < (4 if problem == "maxcut" else 1):
+        raise typer.BadParameter(f"must be at least {4 if problem == 'maxcut' else 1} for"
+                                 f" {problem}, got {size}", param_hint="--size")
     if problem == "maxcut":
-        import networkx as nx
+        nx = _require("networkx", "generating a MaxCut graph")
 
         if size * 3 % 2:
-            raise typer.BadParameter("a 3-regular graph needs an even --size")
+            raise typer.BadParameter(f"a 3-regular graph needs an even size, got {size}",
+                                     param_hint="--size")
         return MaxCut(nx.random_regular_graph(3, size, seed=seed))
     if problem == "knapsack":
         weights = rng.integers(1, 10, size)
@@ -32,9 +37,22 @@ def _instance(problem: str, size: int, seed: int, bqm_file: Path | None) -> Any:
         return PortfolioSelection(rng.normal(0.1, 0.1, size), a @ a.T / size, max(1, size // 2))
     if bqm_file is None:
         raise typer.BadParameter("problem 'file' needs --bqm-file PATH (dimod BQM JSON)")
-    import dimod
+    if not bqm_file.is_file():
+        raise typer.BadParameter(f"{str(bqm_file)!r} is not a file", param_hint="--bqm-file")
+    dimod = _require("dimod", "reading a BQM file")
+    try:
+        doc = json.loads(bqm_file.read_text())
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"{bqm_file} is not JSON: {e}", param_hint="--bqm-file") from None
+    return dimod.BinaryQuadraticModel.from_serializable(doc)
 
-    return dimod.BinaryQuadraticModel.from_serializable(json.loads(bqm_file.read_text()))
+
+def _require(module: str, what: str) -> Any:
+    """``import module``, or a one-line error naming the extra that provides it."""
+    try:
+        return import_module(module)
+    except ImportError:
+        raise typer.BadParameter(f"{what} needs {module}; pip install 'hqml[optimize]'") from None
 
 
 def _plain(x: Any) -> Any:
@@ -64,10 +82,14 @@ def qubo(problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEM
     from rich.console import Console
     from rich.table import Table
 
-    from hqml.optimize import solve
-
     if problem not in PROBLEMS:
         raise typer.BadParameter(f"problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
+    _require("dimod", f"hqml qubo {problem}")
+    from hqml.optimize import SOLVERS, solve
+
+    if solver != "auto" and solver not in SOLVERS:
+        raise typer.BadParameter(f"must be auto or one of {', '.join(SOLVERS)}, got {solver!r}",
+                                 param_hint="--solver")
     instance = _instance(problem, size, seed, bqm_file)
     solution = solve(instance, solver=solver, time_limit=time_limit, seed=seed)
     console = Console()

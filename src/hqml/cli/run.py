@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,29 @@ class _Bar:
         self.progress.update(self.task, completed=self.progress.tasks[self.task].total)
 
 
+def choose_threads(requested: int | None, default: int) -> tuple[int, str]:
+    """Threads for the run and why. OpenMP threads that find their cores busy spin and wait for
+    each other: on a loaded machine two threads made ``hqml run`` 5-10x slower than one. So
+    unless asked (``--threads``, ``OMP_NUM_THREADS``), use only the cores the 1-minute load
+    average leaves free (at least one)."""
+    if requested is not None:
+        return requested, "--threads"
+    if os.environ.get("OMP_NUM_THREADS"):
+        return default, "OMP_NUM_THREADS"
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return default, "default"
+    free = max(1, cpus - int(load + 0.5))
+    if free >= default:
+        return default, "default"
+    return free, f"load {load:.1f} on {cpus} cores"
+
+
 def run(
     config: Annotated[Path, typer.Argument(help="TOML config file (see examples/)")],
     output_dir: Annotated[
@@ -32,6 +56,11 @@ def run(
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI (default ./mlruns)")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="torch threads (default: from OMP_NUM_THREADS, else the cores"
+                     " the machine's load leaves free)"),
+    ] = None,
 ) -> None:
     """Train the config's hybrid model and a classical baseline with the same number of
     trainable parameters; print a results table; write results.json, report.md and plots."""
@@ -41,6 +70,8 @@ def run(
     from rich.table import Table
 
     from hqml.experiment import ConfigError, load_config, run_experiment
+
+    from .errors import fail
 
     console = Console()
     overrides: dict[str, Any] = {}
@@ -57,12 +88,14 @@ def run(
     try:
         cfg = load_config(config, overrides)
     except ConfigError as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
+    n_threads, why = choose_threads(threads, torch.get_num_threads())
+    torch.set_num_threads(n_threads)
     console.print(
         f"[bold]hqml run[/] {cfg.name}: dataset {cfg.data.name}, pattern"
         f" {cfg.model.pattern}, {cfg.model.n_qubits} qubits, {cfg.training.epochs} epochs,"
-        f" torch threads {torch.get_num_threads()}"
+        f" torch threads {n_threads} ({why})",
+        highlight=False,
     )
     columns = (
         TextColumn("{task.description}"),
@@ -70,14 +103,13 @@ def run(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        try:
+    try:  # the error is printed after the progress display has stopped, never above a bar
+        with Progress(*columns, console=console, transient=False) as progress:
             results = run_experiment(
                 cfg, progress=lambda label, total: _Bar(progress, label, total)
             )
-        except ConfigError as e:
-            console.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
+    except ConfigError as e:
+        fail(str(e))
     table = Table(
         title=f"{cfg.name}: test results ({results['data']['name']},"
         f" {results['data']['n_test']} test samples)"
@@ -97,14 +129,27 @@ def run(
         table.add_row(
             name,
             str(m["parameters"]),
-            f"{m['test_acc']:.3f}",
+            f"{m['test_acc']:.3f}" + (" [bold red]at chance[/]" if m.get("at_chance") else ""),
             f"{m['test_loss']:.3f}",
             f"{m['train_seconds']:.1f}",
             f"{100 * share:.0f}%",
         )
     console.print(table)
-    accs = " | ".join(f"{name} {m['test_acc']:.3f}" for name, m in results["models"].items())
-    console.print(f"[bold]test accuracy:[/] {accs}")
+    accs = " | ".join(
+        f"{name} {m['test_acc']:.3f}" + (" [bold red](at chance)[/]" if m.get("at_chance") else "")
+        for name, m in results["models"].items()
+    )
+    chance = results["data"].get("chance_accuracy")
+    console.print(f"[bold]test accuracy:[/] {accs}"
+                  + (f" (chance level {chance:.3f})" if chance is not None else ""))
+    stuck = [name for name, m in results["models"].items() if m.get("at_chance")]
+    if stuck:
+        console.print(f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
+                      "did not learn, so the comparison says nothing", highlight=False)
+    choice = results.get("baseline_choice")
+    if choice:
+        console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"
+                      " training split)", highlight=False)
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):

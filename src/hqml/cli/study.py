@@ -37,10 +37,13 @@ def study(
     """Run trials of CONFIG with overrides in parallel on Ray Tune; print a table; write
     search_results.json/.csv and best_config.toml under the study folder."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hqml.experiment.config import ConfigError, tomllib
     from hqml.tracking.search import load_study, parse_set_option, search
+
+    from .errors import fail
 
     console = Console()
     try:
@@ -59,13 +62,13 @@ def study(
             max_concurrent=concurrent or table.get("max_concurrent"), seed=seed, address=address,
             output_dir=output_dir, mlflow=False if no_mlflow else None, tracking_uri=tracking_uri)
     except (ConfigError, tomllib.TOMLDecodeError, ValueError) as e:
-        console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
     total = _trials(space, num_samples)
     console.print(f"[bold]hqml study[/] {config}: {total} trials of {len(space)} keys"
                   f" ({', '.join(space)}), ranked by {opts['metric']} ({opts['mode']})")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
+    failure = None
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("trials", total=total)
 
@@ -75,13 +78,15 @@ def study(
             value = row.get(opts["metric"])
             progress.console.print(f"  {row['trial']} {shown}: "
                                    + (f"{opts['metric']} {value:.4g}" if row["status"] == "ok"
-                                      else f"[red]{row['error']}[/]"))
+                                      else f"[red]{escape(str(row['error']))}[/]"))
 
         try:
             result = search(base, space, on_trial=on_trial, **opts)
         except (ConfigError, ImportError) as e:
-            console.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2) from None
+            failure = str(e)
+            progress.remove_task(task)  # no bar left on screen under the error
+    if failure is not None:
+        fail(failure)
     console.print(result.table())
     best = result.best
     if best is None:

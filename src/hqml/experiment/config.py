@@ -7,6 +7,7 @@ A bad field gives one line naming the field, the problem and the allowed values,
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the tomli backport
     import tomli as tomllib  # type: ignore[no-redef]
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PATTERNS = ("dressed", "head", "feature", "monolithic", "quanvolution")
 ENCODINGS = ("angle", "zz", "iqp", "amplitude", "reuploading")
@@ -113,12 +114,23 @@ class RunConfig(_Strict):
     """A whole ``hqml run`` configuration."""
 
     name: str = "run"
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # what NumPy and scikit-learn accept
     output_dir: str = "runs"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        # the run folder is output_dir/name: a path in the name would write outside output_dir
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) or set(name) == {"."}:
+            raise ValueError(
+                f"{name!r} names the run's folder; use 1 to 100 letters, digits, '_', '-' or"
+                " '.' (a folder name, not a path)"
+            )
+        return name
 
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
@@ -135,19 +147,13 @@ def _format(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "config"
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             lines.append(f"{loc}: unknown field; allowed here: {_allowed(e['loc'][:-1])}")
         else:
             given = e.get("input")
-            lines.append(
-                f"{loc}: {msg}"
-                + (
-                    f" (got {given!r})"
-                    if e["type"] != "missing" and not isinstance(given, dict)
-                    else ""
-                )
-            )
+            shown = e["type"] == "missing" or isinstance(given, dict) or repr(given) in msg
+            lines.append(f"{loc}: {msg}" + ("" if shown else f" (got {given!r})"))
     return "; ".join(lines)
 
 

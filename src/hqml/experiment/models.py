@@ -163,6 +163,23 @@ def build_hybrid(
     )
 
 
+def _gains(module: nn.Module, n_features: int, n_classes: int, rest: int) -> None:
+    """Spend ``rest`` leftover parameters as elementwise gains on the first inputs, then on the
+    first logits (so a model matches its budget exactly)."""
+    n_in = min(max(0, rest), n_features)
+    module.in_gain = nn.Parameter(torch.ones(n_in))
+    module.out_gain = nn.Parameter(torch.ones(min(max(0, rest) - n_in, n_classes)))
+
+
+def _apply_gains(module: nn.Module, x: torch.Tensor, net: nn.Module) -> torch.Tensor:
+    x = x.reshape(len(x), -1)
+    k = len(module.in_gain)
+    x = torch.cat([x[:, :k] * module.in_gain, x[:, k:]], dim=1)
+    out = net(x)
+    m = len(module.out_gain)
+    return torch.cat([out[:, :m] * module.out_gain, out[:, m:]], dim=1)
+
+
 class MatchedMLP(nn.Module):
     """A one-hidden-layer MLP with exactly ``budget`` trainable parameters.
 
@@ -171,32 +188,87 @@ class MatchedMLP(nn.Module):
     exactly (when ``budget`` allows at least one hidden unit).
     """
 
-    def __init__(self, n_features: int, n_classes: int, budget: int):
+    def __init__(self, n_features: int, n_classes: int, budget: int, activation: str = "relu"):
         super().__init__()
         per_unit = n_features + n_classes + 1
         hidden = max(1, (budget - n_classes) // per_unit)
-        self.net = nn.Sequential(
-            nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
-        )
-        rest = max(0, budget - (hidden * per_unit + n_classes))
-        n_in = min(rest, n_features)
-        self.in_gain = nn.Parameter(torch.ones(n_in))
-        self.out_gain = nn.Parameter(torch.ones(min(rest - n_in, n_classes)))
+        act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]()
+        self.net = nn.Sequential(nn.Linear(n_features, hidden), act, nn.Linear(hidden, n_classes))
+        _gains(self, n_features, n_classes, budget - (hidden * per_unit + n_classes))
         self.hidden = hidden
+        self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.reshape(len(x), -1)
-        k = len(self.in_gain)
-        x = torch.cat([x[:, :k] * self.in_gain, x[:, k:]], dim=1)
-        out = self.net(x)
-        m = len(self.out_gain)
-        return torch.cat([out[:, :m] * self.out_gain, out[:, m:]], dim=1)
+        return _apply_gains(self, x, self.net)
 
 
-def build_baseline(n_features: int, n_classes: int, budget: int, seed: int) -> MatchedMLP:
-    """The classical baseline with (as far as possible) ``budget`` trainable parameters."""
+class MatchedLinear(nn.Module):
+    """A linear classifier (logits ``W x + b``) with exactly ``budget`` trainable parameters:
+    multinomial logistic regression when it fits, else a rank-``r`` factorised weight
+    ``W = B A`` with the largest ``r`` that fits; leftovers become gains as in
+    :class:`MatchedMLP`. It has no hidden units that can die, so it learns at any size."""
+
+    def __init__(self, n_features: int, n_classes: int, budget: int):
+        super().__init__()
+        full = n_features * n_classes + n_classes
+        if budget >= full:
+            self.net: nn.Module = nn.Linear(n_features, n_classes)
+            self.rank, used = min(n_features, n_classes), full
+        else:
+            rank = max(1, (budget - n_classes) // (n_features + n_classes))
+            self.net = nn.Sequential(nn.Linear(n_features, rank, bias=False),
+                                     nn.Linear(rank, n_classes))
+            self.rank, used = rank, rank * (n_features + n_classes) + n_classes
+        _gains(self, n_features, n_classes, budget - used)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _apply_gains(self, x, self.net)
+
+
+class MatchedCNN(nn.Module):
+    """For images ``(C, H, W)``: a 2x2 convolution with stride 2 (the patches a quanvolution
+    reads) into as many channels as fit, ReLU, and a linear read-out of all patch features;
+    exactly ``budget`` trainable parameters (leftovers as gains, as in :class:`MatchedMLP`)."""
+
+    def __init__(self, image_shape: tuple[int, ...], n_classes: int, budget: int):
+        super().__init__()
+        c_in, h, w = image_shape
+        patches = (h // 2) * (w // 2)
+        per_channel = 4 * c_in + 1 + patches * n_classes
+        channels = max(1, (budget - n_classes) // per_channel)
+        self.conv = nn.Conv2d(c_in, channels, 2, stride=2)
+        self.head = nn.Linear(channels * patches, n_classes)
+        self.channels = channels
+        _gains(self, c_in * h * w, n_classes, budget - (channels * per_channel + n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        net = nn.Sequential(nn.Unflatten(1, shape[1:]), self.conv, nn.ReLU(), nn.Flatten(),
+                            self.head)
+        return _apply_gains(self, x, net)
+
+
+# The shapes a baseline of a given size may take (see hqml.experiment.baseline); "cnn" only for
+# image data.
+BASELINE_SHAPES = ("mlp-relu", "mlp-tanh", "linear", "cnn")
+
+
+def build_baseline(
+    n_features: int, n_classes: int, budget: int, seed: int, shape: str = "mlp-relu",
+    image_shape: tuple[int, ...] | None = None,
+) -> nn.Module:
+    """A classical model of one of :data:`BASELINE_SHAPES` with (as far as possible) ``budget``
+    trainable parameters, initialised from ``seed`` (``cnn`` needs ``image_shape``, (C, H, W))."""
     torch.manual_seed(seed)
-    return MatchedMLP(n_features, n_classes, budget)
+    if shape == "linear":
+        return MatchedLinear(n_features, n_classes, budget)
+    if shape == "cnn":
+        if image_shape is None or len(image_shape) != 3 or min(image_shape[1:]) < 2:
+            raise ValueError("baseline shape 'cnn' needs images of shape (C, H, W), H, W >= 2")
+        return MatchedCNN(tuple(image_shape), n_classes, budget)
+    if shape in ("mlp-relu", "mlp-tanh"):
+        return MatchedMLP(n_features, n_classes, budget, activation=shape.removeprefix("mlp-"))
+    raise ValueError(f"unknown baseline shape {shape!r}; choose one of {BASELINE_SHAPES}")
 
 
 def quantum_circuit_of(model: nn.Module) -> Circuit | None:
@@ -212,6 +284,9 @@ __all__ = [
     "build_hybrid",
     "build_baseline",
     "MatchedMLP",
+    "MatchedLinear",
+    "MatchedCNN",
+    "BASELINE_SHAPES",
     "quantum_circuit_of",
     "count_parameters",
 ]

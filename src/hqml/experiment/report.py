@@ -80,6 +80,30 @@ def plot_time_split(split: dict[str, float], path: Path, title: str) -> Path:
     return path
 
 
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """What a reader must know before comparing the accuracies: the chance level, any model
+    that stayed at it, and how the baseline's shape was chosen (Markdown, one item a line)."""
+    lines = []
+    chance = results["data"].get("chance_accuracy")
+    if chance is not None:
+        lines.append(f"- Chance level (always the test split's most frequent class): {chance:.3f}.")
+    for name, m in results["models"].items():
+        if m.get("at_chance"):
+            lines.append(
+                f"- **{name} stayed at chance**: its test accuracy {m['test_acc']:.3f} is within"
+                " one standard error of the chance level; it did not learn, and a comparison"
+                " with it says nothing."
+            )
+    choice = results.get("baseline_choice")
+    if choice:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in choice.get("validation_accuracy", {}).items())
+        lines.append(
+            f"- Baseline shape: {choice['shape']} ({choice['rule']}"
+            + (f"; validation accuracy: {scores}" if scores else "") + ")."
+        )
+    return lines
+
+
 def write_markdown(results: dict[str, Any], path: Path) -> Path:
     """A readable Markdown report of ``results`` (as written to results.json)."""
     cfg, models = results["config"], results["models"]
@@ -98,11 +122,12 @@ def write_markdown(results: dict[str, Any], path: Path) -> Path:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, m in models.items():
+        flag = " (**at chance**)" if m.get("at_chance") else ""
         out.append(
-            f"| {name} | {m['parameters']} | {m['test_acc']:.3f} | {m['test_loss']:.3f} |"
+            f"| {name} | {m['parameters']} | {m['test_acc']:.3f}{flag} | {m['test_loss']:.3f} |"
             f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |"
         )
-    out += ["", "![loss and accuracy](curves.png)", ""]
+    out += ["", *summary_lines(results), "", "![loss and accuracy](curves.png)", ""]
     if results.get("circuit"):
         res = results["circuit"]
         out += [

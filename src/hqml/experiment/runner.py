@@ -13,6 +13,7 @@ import torch
 
 from ..datasets import load
 from ..tracking import RunLogger
+from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .config import RunConfig
 from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
@@ -97,13 +98,24 @@ def run_experiment(
             logger.log_text(circuit.draw(), "circuit.txt")
         models: dict[str, dict[str, Any]] = {}
         candidates: list[tuple[str, torch.nn.Module]] = [("hybrid", hybrid)]
+        choice = None
         if cfg.training.baseline:
-            candidates.append(("baseline", build_baseline(n_features, n_classes, budget, cfg.seed)))
-        steps = cfg.training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
-        for name, model in candidates:
             bar = (
-                progress(f"{name} ({count_parameters(model)} params)", steps) if progress else None
+                progress("choosing the baseline's shape",
+                         selection_steps(len(ds.x_train), cfg.training))
+                if progress else None
             )
+            baseline, choice = choose_baseline(
+                n_features, n_classes, budget, ds.x_train, ds.y_train, cfg.training, cfg.seed,
+                on_batch=bar.advance if bar else None,
+            )
+            if bar:
+                bar.close()
+            candidates.append(("baseline", baseline))
+        steps = cfg.training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
+        chance = chance_level(ds.y_test)
+        train_chance = chance_level(ds.y_train)
+        for name, model in candidates:
 
             def log_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:
                 logger.log_metrics({f"{prefix}_{k}": v for k, v in m.items()}, step=epoch)
@@ -111,20 +123,31 @@ def run_experiment(
                     on_epoch(prefix, epoch, m)
 
             t0 = time.perf_counter()
-            hist = train(
-                model,
-                ds.x_train,
-                ds.y_train,
-                ds.x_test,
-                ds.y_test,
-                cfg.training,
-                cfg.seed,
-                on_epoch=log_epoch,
-                on_batch=bar.advance if bar else None,
-            )
-            if bar:
-                bar.close()
+            for attempt in range(1 + (BASELINE_RESTARTS if name == "baseline" else 0)):
+                if attempt:  # the baseline did not even fit its training data: a fresh start
+                    model = build_baseline(n_features, n_classes, budget, cfg.seed + attempt,
+                                           choice["shape"], choice["image_shape"])
+                    choice["restarts"] = attempt
+                label = f"{name} ({count_parameters(model)} params)"
+                bar = progress(label + (f", restart {attempt}" if attempt else ""), steps) \
+                    if progress else None
+                hist = train(
+                    model,
+                    ds.x_train,
+                    ds.y_train,
+                    ds.x_test,
+                    ds.y_test,
+                    cfg.training,
+                    cfg.seed + attempt,
+                    on_epoch=log_epoch,
+                    on_batch=bar.advance if bar else None,
+                )
+                if bar:
+                    bar.close()
+                if not at_chance(hist.train_acc[-1], train_chance, len(ds.y_train)):
+                    break
             models[name] = _summary(hist, model, time.perf_counter() - t0)
+            models[name]["at_chance"] = at_chance(hist.test_acc[-1], chance, len(ds.y_test))
             torch.save(model.state_dict(), out_dir / f"{name}.pt")
         results = {
             "config": cfg.model_dump(),
@@ -134,7 +157,9 @@ def run_experiment(
                 "n_test": len(ds.x_test),
                 "n_features": n_features,
                 "n_classes": n_classes,
+                "chance_accuracy": chance,  # always answering the test split's majority class
             },
+            "baseline_choice": choice,
             "circuit": circuit.resources() if circuit is not None else None,
             "models": models,
             "environment": {

@@ -7,6 +7,7 @@ states). :func:`train_kernel` fits a feature map's weights to the labels. The es
 :class:`VQRegressor`) follow scikit-learn's conventions.
 """
 
+from .bandwidth import KernelConcentrationWarning, check_concentration, select_bandwidth
 from .base import QuantumKernel, resolve_feature_map
 from .fidelity import FidelityKernel, compute_uncompute
 from .projected import ProjectedKernel
@@ -26,6 +27,9 @@ from .variational import VQClassifier, VQRegressor, reuploading_circuit
 __all__ = [
     "QuantumKernel",
     "FidelityKernel",
+    "select_bandwidth",
+    "check_concentration",
+    "KernelConcentrationWarning",
     "ProjectedKernel",
     "resolve_feature_map",
     "compute_uncompute",

@@ -118,6 +118,7 @@ class QuantumKernel(BaseEstimator):
     weights: Mapping[str, Any] | None
     backend: Any
     dtype: str
+    bandwidth: float | str = 1.0
 
     # --- copies: circuits travel as JSON (pickle, deepcopy) or as copies (clone) -------------
     def __getstate__(self) -> dict[str, Any]:
@@ -147,9 +148,30 @@ class QuantumKernel(BaseEstimator):
             )
         circuit = resolve_feature_map(self.feature_map, X.shape[1])
         weights = self._weight_tensors(circuit)
+        b = self.bandwidth_value()
         with torch.no_grad():
-            K = self._gram(circuit, X, Yc, weights)
+            K = self._gram(circuit, X * b, None if Yc is None else Yc * b, weights)
         return K.detach().cpu().numpy().astype(np.float64, copy=False)
+
+    def bandwidth_value(self) -> float:
+        """The bandwidth as a number: features are multiplied by it before the feature map.
+
+        Raises:
+            ValueError: ``"auto"`` (chosen by an estimator's ``fit`` or
+                :func:`hqml.kernels.select_bandwidth`), or not a positive finite number.
+        """
+        b = self.bandwidth
+        if isinstance(b, str) and b == "auto":
+            raise ValueError(
+                "bandwidth='auto' is chosen from training data: fit an estimator (QSVC, QSVR,"
+                " QuantumKernelRidge) or call hqml.kernels.select_bandwidth(kernel, X); give a"
+                " number to evaluate the kernel directly"
+            )
+        if isinstance(b, bool) or not isinstance(b, (int, float, np.floating, np.integer)) or not (
+            np.isfinite(b) and b > 0
+        ):
+            raise ValueError(f"bandwidth must be a positive number or 'auto', got {b!r}")
+        return float(b)
 
     def diag(self, X: Any) -> np.ndarray:
         """``k(x, x)`` for each sample (ones for fidelity kernels of pure states)."""

@@ -140,6 +140,11 @@ class FidelityKernel(QuantumKernel):
         noise_model: a ``hqml.noise.NoiseModel``: exact values become ``Tr(rho(x) rho(y))`` of
             the noisy density matrices (use ``backend="density_matrix"``); with shots the
             compute-uncompute circuit runs under the noise, diagonal included, as on hardware.
+        bandwidth: features are multiplied by it before the feature map,
+            ``k_b(x, y) = k(b x, b y)``. On standardised features the maps' rotations are too
+            large and the Gram matrix concentrates towards the identity (Shaydulin & Wild 2022);
+            a bandwidth below 1 restores it. ``"auto"`` is chosen from the training data by the
+            estimators' ``fit`` (:func:`hqml.kernels.select_bandwidth`).
 
     Example:
         >>> import numpy as np, hqml
@@ -163,8 +168,10 @@ class FidelityKernel(QuantumKernel):
         batch_size: int | None = None,
         dtype: str = "complex128",
         noise_model: Any = None,
+        bandwidth: float | str = 1.0,
     ):
         self.feature_map = feature_map
+        self.bandwidth = bandwidth
         self.noise_model = noise_model
         self.weights = weights
         self.shots = shots

@@ -69,7 +69,7 @@ class ProjectedKernel(QuantumKernel):
     Args:
         feature_map: an hqml circuit with one input array (and optionally weights), or a callable
             ``n_features -> Circuit``.
-        gamma: the bandwidth (> 0).
+        gamma: the width of the Gaussian on the Bloch vectors (> 0).
         weights: values for the feature map's weights (trainable kernels).
         shots: ``None`` for exact reduced states; an int to estimate each Pauli expectation
             from that many samples.
@@ -78,6 +78,8 @@ class ProjectedKernel(QuantumKernel):
         batch_size: samples simulated together (``None``: about 64 MiB of amplitudes).
         dtype: ``"complex128"`` (default) or ``"complex64"``.
         noise_model: a ``hqml.noise.NoiseModel`` (with a backend that simulates noise).
+        bandwidth: features are multiplied by it before the feature map (see
+            :class:`FidelityKernel`); ``"auto"`` is chosen by the estimators' ``fit``.
 
     Example:
         >>> import numpy as np, hqml
@@ -102,8 +104,10 @@ class ProjectedKernel(QuantumKernel):
         batch_size: int | None = None,
         dtype: str = "complex128",
         noise_model: Any = None,
+        bandwidth: float | str = 1.0,
     ):
         self.feature_map = feature_map
+        self.bandwidth = bandwidth
         self.gamma = gamma
         self.noise_model = noise_model
         self.weights = weights

@@ -21,15 +21,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..circuit.templates import zz_feature_map
+from .bandwidth import check_concentration, select_bandwidth
 from .base import QuantumKernel
+from .fidelity import FidelityKernel
 
 
 def default_kernel() -> QuantumKernel:
-    """The kernel estimators use when none is given: fidelity kernel of the ZZ feature map."""
-    from ..circuit.templates import zz_feature_map
-    from .fidelity import FidelityKernel
-
-    return FidelityKernel(zz_feature_map)
+    """The kernel estimators use when none is given: the fidelity kernel of the ZZ feature map,
+    its bandwidth chosen from the training data (:func:`select_bandwidth`)."""
+    return FidelityKernel(zz_feature_map, bandwidth="auto")
 
 
 class _QuantumKernelModel(BaseEstimator):
@@ -48,9 +49,14 @@ class _QuantumKernelModel(BaseEstimator):
         return clone(self.kernel)
 
     def _fit_model(self, model: Any, X: Any, y: Any) -> np.ndarray:
-        self.kernel_ = self._make_kernel()
+        kernel = self._make_kernel()
+        if isinstance(getattr(kernel, "bandwidth", None), str) and kernel.bandwidth == "auto":
+            kernel.set_params(bandwidth=select_bandwidth(kernel, X))
+        self.kernel_ = kernel
+        self.bandwidth_ = getattr(kernel, "bandwidth", None)
         self.X_fit_ = X
         K = self.kernel_.evaluate(X)
+        check_concentration(K, stacklevel=4)
         self.model_ = model.fit(K, y)
         return K
 
@@ -71,7 +77,10 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
 
     Args:
         kernel: a quantum kernel (``None``: :class:`FidelityKernel` of the ZZ feature map with one
-            qubit per feature).
+            qubit per feature and ``bandwidth="auto"``, which suits standardised features). A
+            kernel with ``bandwidth="auto"`` gets its bandwidth from the training data
+            (:func:`hqml.kernels.select_bandwidth`); a fit whose Gram matrix has concentrated
+            warns (:class:`hqml.kernels.KernelConcentrationWarning`).
         C: regularisation (larger fits the training data harder).
         class_weight: as in :class:`sklearn.svm.SVC`.
         probability: enable :meth:`predict_proba` (Platt scaling fitted by stratified
@@ -81,8 +90,8 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
         random_state: seeds the calibration folds.
 
     Attributes:
-        classes_, n_features_in_, kernel_ (the fitted kernel), model_ (the fitted ``SVC``),
-        support_, X_fit_.
+        classes_, n_features_in_, kernel_ (the fitted kernel), bandwidth_ (its bandwidth),
+        model_ (the fitted ``SVC``), support_, X_fit_.
     """
 
     def __init__(
@@ -160,7 +169,8 @@ class QSVR(RegressorMixin, _QuantumKernelModel):
     """Epsilon-support vector regression on a quantum kernel.
 
     Args:
-        kernel: a quantum kernel (``None``: fidelity kernel of the ZZ feature map).
+        kernel: a quantum kernel (``None``: fidelity kernel of the ZZ feature map, bandwidth
+            chosen from the training data).
         C: regularisation.
         epsilon: the width of the no-penalty tube.
         tol: stopping tolerance; max_iter: solver iteration limit (-1: none).
@@ -205,7 +215,8 @@ class QuantumKernelRidge(RegressorMixin, _QuantumKernelModel):
     """Kernel ridge regression on a quantum kernel.
 
     Args:
-        kernel: a quantum kernel (``None``: fidelity kernel of the ZZ feature map).
+        kernel: a quantum kernel (``None``: fidelity kernel of the ZZ feature map, bandwidth
+            chosen from the training data).
         alpha: ridge regularisation strength (> 0).
     """
 

@@ -99,6 +99,7 @@ def train_kernel(
     else:
         work = clone(kernel)
     params = work._weight_tensors(circuit, requires_grad=True)
+    bandwidth = work.bandwidth_value()
     opt = _OPTIMIZERS[optimizer](list(params.values()), lr=learning_rate)
     history: list[float] = []
     n = X.shape[0]
@@ -109,7 +110,7 @@ def train_kernel(
             while np.unique(y[idx]).size < 2:  # alignment is undefined on one class
                 idx = torch.randperm(n, generator=gen)[:batch_size].numpy()
         opt.zero_grad()
-        K = work._gram(circuit, X[idx], None, params)
+        K = work._gram(circuit, X[idx] * bandwidth, None, params)
         a = kernel_target_alignment(K, y[idx], centered=centered)
         (-a).backward()
         opt.step()

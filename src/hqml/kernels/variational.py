@@ -78,6 +78,20 @@ class _VariationalModel(BaseEstimator):
             _check_int(self.batch_size, "batch_size", 1)
         return n_layers, n_qubits, max_iter
 
+    def _bandwidth(self, X: np.ndarray) -> float:
+        """The feature scale: a number as given, or for ``"auto"`` ``pi / (4 s)`` with ``s`` the
+        largest feature standard deviation, so that +-2 standard deviations of every feature
+        rotate by at most a quarter turn either way."""
+        b = self.bandwidth
+        if isinstance(b, str) and b == "auto":
+            s = float(np.max(X.std(axis=0))) if X.shape[0] > 1 else 0.0
+            return float(np.pi / (4 * s)) if s > 0 else 1.0
+        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not (
+            np.isfinite(b) and b > 0
+        ):
+            raise ValueError(f"bandwidth must be a positive number or 'auto', got {b!r}")
+        return float(b)
+
     def _features(self, X: np.ndarray, w: torch.Tensor) -> torch.Tensor:
         """``(N, n_qubits)`` of ``<Z_q>``, differentiable in ``w``."""
         c = self.circuit_
@@ -85,7 +99,7 @@ class _VariationalModel(BaseEstimator):
         out = expval(
             c,
             obs,
-            inputs={"x": torch.tensor(X, dtype=torch.float64)},
+            inputs={"x": torch.tensor(X * self.bandwidth_, dtype=torch.float64)},
             weights={"w": w},
             backend=self.backend,
             diff_method=self.diff_method,
@@ -95,6 +109,7 @@ class _VariationalModel(BaseEstimator):
 
     def _train(self, X: np.ndarray, target: torch.Tensor, n_out: int, loss_fn: Any) -> None:
         n_layers, n_qubits, max_iter = self._check_params(X.shape[1])
+        self.bandwidth_ = self._bandwidth(X)
         rng = check_random_state(self.random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(0, 2**31 - 1)))
         self.circuit_ = reuploading_circuit(X.shape[1], n_qubits, n_layers)
@@ -144,10 +159,16 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         batch_size: mini-batch size (``None``: full batch).
         backend: hqml backend name or instance; diff_method: hqml differentiation method.
         random_state: seeds the initial weights and the mini-batch order.
+        noise_model: a ``hqml.noise.NoiseModel`` to train under.
+        bandwidth: features are multiplied by it before they are uploaded as angles. ``"auto"``
+            (default) uses ``pi / (4 s)``, ``s`` the largest feature standard deviation of the
+            training data: on standardised features, raw angles of several radians make the
+            model's landscape rugged and training stalls near chance.
 
     Attributes:
         classes_, n_features_in_, circuit_, weights_ (circuit weights), coef_ / intercept_
-        (read-out), loss_curve_ (mean cross-entropy per epoch), n_iter_.
+        (read-out), bandwidth_ (the scale used), loss_curve_ (mean cross-entropy per epoch),
+        n_iter_.
 
     Example:
         >>> import numpy as np
@@ -169,7 +190,9 @@ class VQClassifier(ClassifierMixin, _VariationalModel):
         diff_method: str = "best",
         random_state: Any = None,
         noise_model: Any = None,
+        bandwidth: float | str = "auto",
     ):
+        self.bandwidth = bandwidth
         self.n_layers = n_layers
         self.n_qubits = n_qubits
         self.max_iter = max_iter
@@ -230,7 +253,9 @@ class VQRegressor(RegressorMixin, _VariationalModel):
         diff_method: str = "best",
         random_state: Any = None,
         noise_model: Any = None,
+        bandwidth: float | str = "auto",
     ):
+        self.bandwidth = bandwidth
         self.n_layers = n_layers
         self.n_qubits = n_qubits
         self.max_iter = max_iter
