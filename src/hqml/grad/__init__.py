@@ -47,8 +47,7 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
             return "none"
         if {"adjoint", "backprop"} <= caps:
             # backprop is faster while its saved states fit in memory; adjoint keeps two states
-            prefers = getattr(backend, "prefers_backprop", None)
-            return "backprop" if prefers is not None and prefers(task) else "adjoint"
+            return "backprop" if backend.prefers_backprop(task) else "adjoint"
         for method in ("adjoint", "backprop", "parameter-shift"):
             if method in caps:
                 return method

@@ -28,11 +28,8 @@ class _Adjoint(torch.autograd.Function):
         ctx.backend, ctx.task, ctx.saved = backend, task, None
         ctx.save_for_backward(theta)
         plain = task.with_theta(theta.detach(), task.varying)
-        if hasattr(backend, "execute_for_vjp"):  # keeps the forward work for the backward sweep
-            out, ctx.saved = backend.execute_for_vjp(plain)
-            return out
-        with torch.no_grad():
-            return backend.execute([plain])[0]
+        out, ctx.saved = backend.execute_for_vjp(plain)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
@@ -63,11 +60,8 @@ class _LinkedAdjoint(torch.autograd.Function):
         ctx.backend, ctx.task, ctx.link, ctx.saved = backend, task, link, None
         ctx.save_for_backward(*tensors)  # read only by a repeat: marks whether the graph lives
         ctx.repeat = False
-        if hasattr(backend, "execute_for_vjp"):
-            out, ctx.saved = backend.execute_for_vjp(task)
-            return out
-        with torch.no_grad():
-            return backend.execute([task])[0]
+        out, ctx.saved = backend.execute_for_vjp(task)
+        return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
