@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 
-from . import fastcall
 from .backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
 from .backends.registry import get_backend
 from .circuit.circuit import Circuit
@@ -88,12 +87,11 @@ def _run(
                 "'density_matrix' (or 'statevector' trajectories) with noise_model="
             )
         options["noise_model"] = noise_model
-    if not options and shots is None and seed is None and not diff_options and isinstance(
-        measurement, Expval
-    ):
-        fast = fastcall.run(circuit, measurement, inputs, weights, be, diff_method, dtype, device)
-        if fast is not None:
-            return fast
+    if not options and shots is None and seed is None and not diff_options:
+        prepared = be.prepare(circuit, measurement, inputs, weights, diff_method, dtype, device)
+        if prepared is not None:  # a repeated request the backend prepared: its values
+            call, tensors = prepared
+            return call(tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
     task = Task(

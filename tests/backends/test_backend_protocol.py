@@ -47,9 +47,7 @@ def _gates(task, row: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
             params = theta[min(row, theta.shape[0] - 1), col : col + p]
             mat = op.gate.matrix(params).numpy()
             ders = list(op.gate.derivatives(params).numpy())
-        out.append(
-            (_embed(mat, tuple(op.wires), n), [_embed(d, tuple(op.wires), n) for d in ders])
-        )
+        out.append((_embed(mat, tuple(op.wires), n), [_embed(d, tuple(op.wires), n) for d in ders]))
         col += p
     return out
 

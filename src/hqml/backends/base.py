@@ -8,7 +8,7 @@ probabilities ``(B, 2**k)``, samples ``(B, shots, k)`` or states ``(B, 2**n)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,11 +145,22 @@ class Backend(ABC):
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         """Run each task; differentiable by autograd when ``"backprop"`` is declared."""
 
-    def prepare(self, request: Any) -> Any:
-        """A callable for a request that will be repeated, or ``None`` (the default): the
-        front door then takes the generic path. ``request`` is a
-        :class:`hqml.backends.prepared.Request`; the callable takes the request's tensors in
-        declaration order and returns the values, differentiable to those tensors."""
+    def prepare(
+        self,
+        circuit: Circuit,
+        measurement: Measurement,
+        inputs: Mapping[str, Any] | None,
+        weights: Mapping[str, Any] | None,
+        diff_method: str,
+        dtype: torch.dtype | None,
+        device: Any,
+    ) -> tuple[Any, list[torch.Tensor]] | None:
+        """A prepared call for a request that will be repeated (exact, noiseless, without a
+        seed: the front door asks for no other), or ``None`` (the default): the front door then
+        takes the generic path. A prepared call ``call`` comes with the request's tensors in the
+        order it takes them; ``call(tensors)`` returns the values, differentiable to those
+        tensors by the request's ``diff_method``, and ``call.batched`` says whether the request
+        had a batch. The backend records what it needs (e.g. in ``circuit``'s cache)."""
         return None
 
     def prefers_backprop(self, task: Task) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..circuit.gates import Gate
+from ...circuit.gates import Gate
 
 _NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
 REAL_TORCH = {np.complex64: torch.float32, np.complex128: torch.float64}

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit.circuit import Circuit
-from ..circuit.gates import Gate
+from ...circuit.circuit import Circuit
+from ...circuit.gates import Gate
+from .numpy_matrices import _gate_consts
 from .plan import GateItem, Layer, Perm, get_plan
-from .small_matrices import _gate_consts
 
 
 @dataclass
