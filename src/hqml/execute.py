@@ -19,7 +19,7 @@ from .circuit.circuit import Circuit
 from .circuit.gates import complex_dtype, real_dtype
 from .circuit.observables import PauliSum, as_observables
 from .circuit.params import bind_parameters, default_real_dtype
-from .grad import execute_task
+from .grad import execute_task, run_prepared
 
 _COMPLEX = (torch.complex64, torch.complex128)
 
@@ -50,7 +50,15 @@ def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tu
     return tuple(int(w) for w in wires)
 
 
-def _run(
+def _run(circuit: Circuit, measurement: Measurement, **kwargs: Any) -> tuple[torch.Tensor, bool]:
+    if torch.compiler.is_compiling():
+        # torch.compile: the quantum call is one graph break (documented in docs/architecture.md);
+        # dynamo does not trace the binding and the simulator's Python, autograd still flows
+        return _run_uncompiled(circuit, measurement, **kwargs)
+    return _execute(circuit, measurement, **kwargs)
+
+
+def _execute(
     circuit: Circuit,
     measurement: Measurement,
     *,
@@ -91,7 +99,7 @@ def _run(
         prepared = be.prepare(circuit, measurement, inputs, weights, diff_method, dtype, device)
         if prepared is not None:  # a repeated request the backend prepared: its values
             call, tensors = prepared
-            return call(tensors), call.batched
+            return run_prepared(call, tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
     task = Task(
@@ -106,6 +114,9 @@ def _run(
         b.needs_grad,
     )
     return execute_task(be, task, diff_method, dict(diff_options or {}), b.link), b.batched
+
+
+_run_uncompiled = torch.compiler.disable(_execute)
 
 
 def expval(

@@ -157,10 +157,12 @@ class Backend(ABC):
     ) -> tuple[Any, list[torch.Tensor]] | None:
         """A prepared call for a request that will be repeated (exact, noiseless, without a
         seed: the front door asks for no other), or ``None`` (the default): the front door then
-        takes the generic path. A prepared call ``call`` comes with the request's tensors in the
-        order it takes them; ``call(tensors)`` returns the values, differentiable to those
-        tensors by the request's ``diff_method``, and ``call.batched`` says whether the request
-        had a batch. The backend records what it needs (e.g. in ``circuit``'s cache)."""
+        takes the generic path. Only requests whose ``diff_method`` resolves to ``"adjoint"``
+        should be prepared. A prepared call comes with the request's tensors in the order it
+        takes them; it is a run of :class:`hqml.grad.adjoint.Adjoint` (``forward(tensors)`` ->
+        values and a record, ``sweep(record, cotangent)``, ``grads(swept, needed)``), and
+        ``call.batched`` says whether the request had a batch. The backend records what it
+        needs (e.g. in ``circuit``'s cache)."""
         return None
 
     def prefers_backprop(self, task: Task) -> bool:

@@ -133,7 +133,8 @@ class _Compiled:
         k = (key, str(device))
         t = self._index_cache.get(k)
         if t is None:
-            t = torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
+            with torch._C._DisableFuncTorch():  # a plain tensor, even if first made in torch.func
+                t = torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
             self._index_cache[k] = t
         return t
 

@@ -28,8 +28,9 @@ from .numpy_matrices import _NP
 
 _SUFFIX = {np.complex64: "c64", np.complex128: "c128"}
 
-_EMPTY_F = torch.zeros(2, dtype=torch.float64)
-_EMPTY_I = torch.zeros(2, dtype=torch.int64)
+with torch._C._DisableFuncTorch():  # plain tensors even when imported inside torch.func
+    _EMPTY_F = torch.zeros(2, dtype=torch.float64)
+    _EMPTY_I = torch.zeros(2, dtype=torch.int64)
 _TORCH = {np.complex64: torch.complex64, np.complex128: torch.complex128}
 
 

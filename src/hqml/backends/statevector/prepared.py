@@ -74,23 +74,21 @@ class PreparedCall:
             off += size
         return theta
 
-    def __call__(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        """The values for the request's tensors (declaration order), differentiable to them."""
-        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-            return _Adjoint.apply(self, *tensors)
-        return self.forward(tensors)[0]
-
-    def forward(self, tensors: list[torch.Tensor]) -> tuple[torch.Tensor, Any]:
+    def forward(self, tensors: Any) -> tuple[torch.Tensor, Any]:
+        """The values and the interpreter's record for the given tensors (declaration order)."""
         theta = self.theta(tensors)
         _, values, saved = interpreter.kernel_forward(
             self.prog, theta, self.varying, self.cdt, self.diag
         )
         return values, saved
 
-    def grads(self, saved: Any, cot: torch.Tensor, wanted: tuple[bool, ...]) -> list:
+    def sweep(self, saved: Any, cot: torch.Tensor) -> torch.Tensor:
+        """``dL/dtheta`` ``(B, P)`` by the interpreter's adjoint sweep (consumes ``saved``)."""
+        return interpreter.kernel_backward(self.prog, saved, self.needs, cot=cot)
+
+    def grads(self, grad: torch.Tensor, wanted: tuple[bool, ...]) -> list:
         """Each given tensor's gradient (``None`` where not ``wanted``): its columns of
         ``dL/dtheta``, summed over the batch for a tensor given once."""
-        grad = interpreter.kernel_backward(self.prog, saved, self.needs, cot=cot)
         src = grad.data_ptr()
         out: list[torch.Tensor | None] = []
         off = 0
@@ -106,23 +104,6 @@ class PreparedCall:
                 out.append(None)
             off += size
         return out
-
-
-class _Adjoint(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, call: PreparedCall, *tensors: torch.Tensor) -> torch.Tensor:
-        values, ctx.saved = call.forward(list(tensors))
-        ctx.call = call
-        ctx.save_for_backward(*tensors)  # read only by a repeated backward
-        return values
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx: Any, cot: torch.Tensor) -> tuple:
-        saved, ctx.saved = ctx.saved, None  # the sweep consumes it
-        if saved is None:  # a repeat (retain_graph=True; else torch's error): forward again
-            _, saved = ctx.call.forward(list(ctx.saved_tensors))
-        return (None, *ctx.call.grads(saved, cot, ctx.needs_input_grad[1:]))
 
 
 def lookup(
@@ -141,6 +122,7 @@ def lookup(
         not isinstance(measurement, Expval)
         or os.environ.get("HQML_FASTCALL", "1").strip().lower() in ("0", "false", "off", "no")
         or diff_method not in ("best", "adjoint")
+        or torch._C._are_functorch_transforms_active()  # wrapped tensors have no data pointer
         or (device is not None and torch.device(device).type != "cpu")
     ):
         return None
