@@ -76,13 +76,6 @@ KNOWN = {
     ("hqml.kernels.svm", "hqml.kernels.fidelity", "function"),
     # experiment/config resolves dataset loaders on demand (issue 26 owns experiment/)
     ("hqml.experiment.config", "hqml.datasets", "function"),
-    # the mitigation wrappers resolve a backend name (the cleanup of issue 25's list: one
-    # backend resolution for pec/zne/readout)
-    ("hqml.mitigation.zne", "hqml.backends.registry", "function"),
-    ("hqml.mitigation.pec", "hqml.backends.registry", "function"),
-    # algorithms and optimize import each other on demand (QAOA as a QUBO solver)
-    ("hqml.optimize.solvers", "hqml.algorithms.qaoa", "function"),
-    ("hqml.algorithms.qcbm", "hqml.circuit.templates", "function"),
     # tracking's hyperparameter search parses and runs `hqml run` configs, while experiment's
     # runner logs through tracking's RunLogger: to turn this around, search() takes the trial
     # runner and config parser from its caller (cli/study.py, issue 26), or the study moves
@@ -92,7 +85,6 @@ KNOWN = {
     ("hqml.tracking.search", "hqml.experiment.config", "upward"),
     ("hqml.tracking.results", "hqml.experiment.config", "upward"),
     ("hqml.tracking.space", "hqml.experiment.config", "upward"),
-    ("hqml.tracking.results", "hqml.tracking.logger", "function"),
 }
 
 

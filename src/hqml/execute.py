@@ -50,15 +50,7 @@ def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tu
     return tuple(int(w) for w in wires)
 
 
-def _run(circuit: Circuit, measurement: Measurement, **kwargs: Any) -> tuple[torch.Tensor, bool]:
-    if torch.compiler.is_compiling():
-        # torch.compile: the quantum call is one graph break (documented in docs/architecture.md);
-        # dynamo does not trace the binding and the simulator's Python, autograd still flows
-        return _run_uncompiled(circuit, measurement, **kwargs)
-    return _execute(circuit, measurement, **kwargs)
-
-
-def _execute(
+def _run(
     circuit: Circuit,
     measurement: Measurement,
     *,
@@ -73,6 +65,14 @@ def _execute(
     diff_options: Mapping[str, Any] | None,
     noise_model: Any = None,
 ) -> tuple[torch.Tensor, bool]:
+    if torch.compiler.is_compiling():
+        # torch.compile: the quantum call is one graph break (docs/architecture.md): dynamo
+        # traces neither the binding nor the simulator's Python; autograd flows as in eager mode
+        return _run_uncompiled(
+            circuit, measurement, inputs=inputs, weights=weights, backend=backend,
+            diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
+            diff_options=diff_options, noise_model=noise_model,
+        )  # fmt: skip
     if not isinstance(circuit, Circuit):
         raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
     if dtype is not None and dtype not in _COMPLEX:
@@ -116,7 +116,7 @@ def _execute(
     return execute_task(be, task, diff_method, dict(diff_options or {}), b.link), b.batched
 
 
-_run_uncompiled = torch.compiler.disable(_execute)
+_run_uncompiled = torch.compiler.disable(_run)
 
 
 def expval(

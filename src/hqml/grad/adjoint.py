@@ -50,6 +50,14 @@ def reduce_to(grad: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 class Adjoint(torch.autograd.Function):
     """``Adjoint.apply(run, *tensors)``: the run's values, differentiable to ``tensors``."""
 
+    @classmethod
+    def apply(cls, *args: Any) -> Any:  # type: ignore[override]
+        if torch._C._are_functorch_transforms_active():
+            return super().apply(*args)  # torch.func's dispatch (this class's vmap rule)
+        # outside torch.func, torch's Python wrapper only binds default arguments (there are
+        # none) by inspect.signature, which costs more than a few-qubit circuit: call its base
+        return super(torch.autograd.Function, cls).apply(*args)
+
     @staticmethod
     def forward(run: Run, *tensors: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         values, _HANDOFF.record = run.forward(tensors)
@@ -76,7 +84,7 @@ class Adjoint(torch.autograd.Function):
             if record is None:
                 record = ctx.run.forward(tensors)[1]
         ctx.repeat = True
-        swept = ctx.run.sweep(record, cotangent.detach())
+        swept = ctx.run.sweep(record, cotangent)  # once_differentiable: no graph to detach
         return (None, *ctx.run.grads(swept, ctx.needs_input_grad[1:]))
 
     @staticmethod
