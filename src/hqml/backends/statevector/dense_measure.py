@@ -32,15 +32,15 @@ def measure_of(prog: Any, m: Any, cdt: Any) -> Measure:
     """The measurement ``m`` for a program's register (cached on the program)."""
     if isinstance(m, State):
         return Measure(state=True)
-    n, d = prog.n, 2**prog.n
-    rdt = real_of(cdt)
     if isinstance(m, Probs):
-        key: Any = ("probs", m.wires, rdt)
+        key: Any = ("probs", m.wires, cdt)
     else:
-        key = ("expval", tuple(o.key() for o in m.observables), rdt)
+        key = ("expval", tuple(o.key() for o in m.observables), cdt)
     out = prog.measures.get(key)
     if out is not None:
         return out
+    n, d = prog.n, 2**prog.n
+    rdt = real_of(cdt)
     if isinstance(m, Probs):
         idx = np.arange(d)
         sub = np.zeros(d, dtype=np.int64)

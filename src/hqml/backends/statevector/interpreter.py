@@ -34,13 +34,31 @@ with torch._C._DisableFuncTorch():  # plain tensors even when imported inside to
 _TORCH = {np.complex64: torch.complex64, np.complex128: torch.complex128}
 
 
+def _flags(prog: NativeProgram, key: Any, make: Any) -> tuple[np.ndarray, int]:
+    """A cached uint8 array (per-column flags) of the program and its address."""
+    out = prog.flag_arrays.get(key)
+    if out is None:
+        arr = np.ascontiguousarray(make(), dtype=np.uint8)
+        out = prog.flag_arrays[key] = (arr, arr.ctypes.data)
+    return out
+
+
+def _stop(prog: NativeProgram, needs: tuple[bool, ...] | None) -> int:
+    """The first op the backward sweep must reach (the earliest wanted parameter)."""
+    s = prog.stops.get(needs)
+    if s is None:
+        wanted = [o for o, c in prog.param_ops if needs is None or needs[c]]
+        s = prog.stops[needs] = min(wanted) if wanted else prog.nops
+    return s
+
+
 def _vary(prog: NativeProgram, varying: tuple[bool, ...] | None, batch: int, p: int) -> Any:
     def make() -> np.ndarray:
         if batch == 1 or p == 0:
             return np.zeros(max(p, 1))
         return np.ones(p) if varying is None else np.asarray(varying)
 
-    return prog.flags(("vary", varying, batch == 1, p), make)
+    return _flags(prog, ("vary", varying, batch == 1, p), make)
 
 
 def _given(prog: NativeProgram, theta: torch.Tensor, vary: np.ndarray) -> tuple:
@@ -116,10 +134,10 @@ def kernel_backward(
     theta, psi, vary_ptr, given, goff, diag = saved
     batch, p = theta.shape
     grad = torch.zeros((batch, p), dtype=theta.dtype)
-    stop = prog.stop(needs)
+    stop = _stop(prog, needs)
     if stop >= prog.nops:
         return grad
-    _, need_ptr = prog.flags(("needs", needs, p), lambda: needs or np.ones(max(p, 1)))
+    _, need_ptr = _flags(prog, ("needs", needs, p), lambda: needs or np.ones(max(p, 1)))
     if lam is not None:
         diag, lam_ptr, cot_ptr = None, torch.from_numpy(lam).data_ptr(), 0
     else:

@@ -38,30 +38,15 @@ class NativeProgram:
     n_params: int
     param_ops: list[tuple[int, int]]  # (op index, theta column) of every parameter
     given: list[tuple[Gate, int]]  # gates whose matrices each call builds: (gate, first column)
-    measures: dict[Any, Any] = field(default_factory=dict)  # see small.measure_of
-    _flags: dict[Any, tuple[np.ndarray, int]] = field(default_factory=dict)
-    _stops: dict[Any, int] = field(default_factory=dict)
+    measures: dict[Any, Any] = field(default_factory=dict)  # see dense_measure.measure_of
+    # per-call tables the kernels read, cached (see interpreter._flags and interpreter._stop)
+    flag_arrays: dict[Any, tuple[np.ndarray, int]] = field(default_factory=dict)
+    stops: dict[Any, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.nops = self.code.shape[0]
         self.ptrs = (self.code.ctypes.data, self.nops, self.consts.ctypes.data,
                      self.perms.ctypes.data, self.n)  # fmt: skip
-
-    def flags(self, key: Any, make: Any) -> tuple[np.ndarray, int]:
-        """A cached uint8 array (per-column flags) and its address."""
-        out = self._flags.get(key)
-        if out is None:
-            arr = np.ascontiguousarray(make(), dtype=np.uint8)
-            out = self._flags[key] = (arr, arr.ctypes.data)
-        return out
-
-    def stop(self, needs: tuple[bool, ...] | None) -> int:
-        """The first op the backward sweep must reach (the earliest wanted parameter)."""
-        s = self._stops.get(needs)
-        if s is None:
-            wanted = [o for o, c in self.param_ops if needs is None or needs[c]]
-            s = self._stops[needs] = min(wanted) if wanted else self.nops
-        return s
 
 
 def compile_program(circuit: Circuit) -> NativeProgram | None:
