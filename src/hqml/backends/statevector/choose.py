@@ -25,8 +25,9 @@ import torch
 from ...sim import native
 from ..base import Expval, Probs, State, Task
 from . import limits
-from .engine import Engine
-from .interpreter import INTERPRETER, NativeProgram, compile_program
+from .engine import Engine, exact_on_cpu
+from .interpreter import INTERPRETER
+from .interpreter_program import NativeProgram, compile_program
 from .numpy_engine import NUMPY, program
 from .torch_plan import DENSE, LAYERED, NATIVE_LAYERS
 
@@ -48,26 +49,22 @@ def choose_engine(task: Task) -> Engine:
 
 
 def _choose(task: Task) -> Engine:
-    n = task.circuit.n_qubits
-    if (
-        n <= max(limits.LIMITS.numpy_max_qubits, limits.LIMITS.interpreter_max_qubits)
-        and task.shots is None
-        and task.theta.device.type == "cpu"
-        and task.dtype in _COMPLEX
-        and isinstance(task.measurement, (Expval, Probs, State))
-        and task.options.get("noise_model") is None
-        and os.environ.get("HQML_SMALL", "1") != "0"
-    ):
-        if interpreter_program(task) is not None:
+    # what the interpreter and NumPy engines support (their supports()), checked before any
+    # program is compiled: the torch plan takes everything else
+    if os.environ.get("HQML_SMALL", "1") != "0" and exact_on_cpu(task):
+        if interpreter_program(task) is not None:  # suits the table and compiles
             return INTERPRETER
-        batch = task.theta.shape[0]
-        if (
-            n <= limits.LIMITS.numpy_max_qubits
-            and batch * program(task.circuit, task.varying, batch > 1).per_sample * 4**n
-            <= limits.LIMITS.numpy_max_elements
-        ):
+        if _numpy_fits(task):
             return NUMPY
     return plan_engine(task)
+
+
+def _numpy_fits(task: Task) -> bool:
+    n, batch = task.circuit.n_qubits, task.theta.shape[0]
+    if n > limits.LIMITS.numpy_max_qubits:
+        return False
+    per_sample = program(task.circuit, task.varying, batch > 1).per_sample
+    return batch * per_sample * 4**n <= limits.LIMITS.numpy_max_elements
 
 
 def plan_engine(task: Task) -> Engine:

@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 import torch
 
-from ..base import Task
+from ..base import Expval, Probs, State, Task
+
+_COMPLEX = (torch.complex64, torch.complex128)
 
 
 class Engine(Protocol):
@@ -25,6 +27,18 @@ class Engine(Protocol):
     def supports(self, task: Task) -> bool:
         """Whether this engine can run ``task`` at all (the chooser decides whether it should)."""
         ...
+
+
+def exact_on_cpu(task: Task) -> bool:
+    """What the engines outside torch need: an exact, noiseless expval, probs or state of a
+    complex64/128 register on the CPU."""
+    return (
+        task.shots is None
+        and task.theta.device.type == "cpu"
+        and task.dtype in _COMPLEX
+        and isinstance(task.measurement, (Expval, Probs, State))
+        and task.options.get("noise_model") is None
+    )
 
     def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, Any]:
         """The task's values and, with ``keep``, the record :meth:`backward` needs (a dataclass

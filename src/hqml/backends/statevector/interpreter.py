@@ -23,6 +23,7 @@ from ...sim import native
 from ..base import Task
 from . import limits
 from .dense_measure import REAL_TORCH, Measure, cotangent_state, measure, measure_of
+from .engine import exact_on_cpu
 from .interpreter_program import NativeProgram, compile_program
 from .numpy_matrices import _NP
 
@@ -188,7 +189,7 @@ class InterpreterEngine:
         return "<engine interpreter>"
 
     def supports(self, task: Task) -> bool:
-        return compile_program(task.circuit) is not None
+        return exact_on_cpu(task) and compile_program(task.circuit) is not None
 
     def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, InterpreterRecord | None]:
         cdt = _NP[task.dtype]

@@ -181,6 +181,21 @@ def materialize(
                 if layers[pos].perm_after is not None:
                     steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
                 layer_steps[k] = steps_k
+    return _in_order(plan, circuit, layer_steps, theta, dtype, consts, tape)
+
+
+def _in_order(
+    plan: Plan,
+    circuit: Circuit,
+    layer_steps: dict[int, list[Step]],
+    theta: torch.Tensor,
+    dtype: torch.dtype,
+    consts: _Consts,
+    tape: list | None,
+) -> list[Step]:
+    """The plan's steps in circuit order: the layers' (built by group), permutations and the
+    other gates, one step each."""
+    batched_theta = theta.shape[0] > 1
     steps: list[Step] = []
     for k, item in enumerate(plan.items):
         if isinstance(item, Layer):

@@ -30,6 +30,7 @@ import torch
 
 from ..base import Task
 from .dense_measure import Measure, cotangent_state, measure, measure_of
+from .engine import exact_on_cpu
 from .numpy_matrices import _NP, gate_derivatives, gate_matrices, kron, kron_backward, real_of
 from .numpy_program import SmallProgram, _Gate, _Group, _Perm, program
 
@@ -291,7 +292,7 @@ class NumpyEngine:
         return "<engine numpy>"
 
     def supports(self, task: Task) -> bool:
-        return task.theta.device.type == "cpu" and task.dtype in _NP
+        return exact_on_cpu(task)
 
     def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, NumpyRecord | None]:
         theta = task.theta.detach()
