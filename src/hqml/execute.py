@@ -13,14 +13,13 @@ from typing import Any
 
 import torch
 
-from . import fastcall
 from .backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
 from .backends.registry import get_backend
 from .circuit.circuit import Circuit
 from .circuit.gates import complex_dtype, real_dtype
 from .circuit.observables import PauliSum, as_observables
 from .circuit.params import bind_parameters, default_real_dtype
-from .grad import execute_task
+from .grad import execute_task, run_prepared
 
 _COMPLEX = (torch.complex64, torch.complex128)
 
@@ -66,6 +65,14 @@ def _run(
     diff_options: Mapping[str, Any] | None,
     noise_model: Any = None,
 ) -> tuple[torch.Tensor, bool]:
+    if torch.compiler.is_compiling():
+        # torch.compile: the quantum call is one graph break (docs/architecture.md): dynamo
+        # traces neither the binding nor the simulator's Python; autograd flows as in eager mode
+        return _run_uncompiled(
+            circuit, measurement, inputs=inputs, weights=weights, backend=backend,
+            diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
+            diff_options=diff_options, noise_model=noise_model,
+        )  # fmt: skip
     if not isinstance(circuit, Circuit):
         raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
     if dtype is not None and dtype not in _COMPLEX:
@@ -88,12 +95,11 @@ def _run(
                 "'density_matrix' (or 'statevector' trajectories) with noise_model="
             )
         options["noise_model"] = noise_model
-    if not options and shots is None and seed is None and not diff_options and isinstance(
-        measurement, Expval
-    ):
-        fast = fastcall.run(circuit, measurement, inputs, weights, be, diff_method, dtype, device)
-        if fast is not None:
-            return fast
+    if not options and shots is None and seed is None and not diff_options:
+        prepared = be.prepare(circuit, measurement, inputs, weights, diff_method, dtype, device)
+        if prepared is not None:  # a repeated request the backend prepared: its values
+            call, tensors = prepared
+            return run_prepared(call, tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
     task = Task(
@@ -108,6 +114,9 @@ def _run(
         b.needs_grad,
     )
     return execute_task(be, task, diff_method, dict(diff_options or {}), b.link), b.batched
+
+
+_run_uncompiled = torch.compiler.disable(_run)
 
 
 def expval(

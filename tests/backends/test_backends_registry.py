@@ -4,7 +4,7 @@ import torch
 
 import hqml
 from hqml.backends import Backend, Capabilities, get_backend, register_backend
-from hqml.backends.registry import _FACTORIES
+from hqml.backends.registry import _FACTORIES, _load
 from hqml.backends.statevector import StatevectorBackend
 
 
@@ -89,3 +89,16 @@ def test_cuda_matches_cpu():
     torch.testing.assert_close(gpu.cpu(), cpu)
     gpu.sum().backward()
     assert wc.grad.device.type == "cuda"
+
+
+def test_every_listed_backend_name_resolves_to_code_that_exists():
+    """A name is listed only when its backend exists in this version (mps, qiskit.aer and
+    pennylane were listed and raised "not available")."""
+    for name in hqml.available_backends():
+        factory = _FACTORIES[name]
+        if isinstance(factory, str):
+            try:
+                assert callable(_load(factory, name))
+            except ImportError as e:  # an optional extra: the message names it
+                assert "pip install 'hqml[" in str(e)
+    assert not {"mps", "qiskit.aer", "pennylane"} & set(hqml.available_backends())

@@ -4,13 +4,16 @@ torch autograd on the reference torch path and against central differences.
 The compiled interpreter takes these circuits where the native library loads, so every test here
 turns it off (``HQML_NATIVE=0``); tests/backends/test_small_native.py covers the interpreter."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from helpers import check_w1_gradient, random_circuit
 
 import hqml
-from hqml.backends import small
+from hqml.backends.statevector import limits
+from hqml.backends.statevector import numpy_engine as small
 from hqml.circuit.observables import PauliSum
 from hqml.testing import reference_state
 
@@ -36,7 +39,7 @@ def _dense_expval(psi, obs, n):
 @pytest.mark.parametrize("seed", range(12))
 def test_states_and_expectations_match_dense_algebra(seed):
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, small.SMALL_MAX_QUBITS + 1))
+    n = int(rng.integers(1, limits.LIMITS.numpy_max_qubits + 1))
     c = random_circuit(rng, n, int(rng.integers(1, 18)))
     x = rng.uniform(-2, 2, (3, 3))
     w = rng.uniform(-2, 2, 4)
@@ -75,7 +78,7 @@ def _grads(c, obs, x, w, method, x_grad=True):
 @pytest.mark.parametrize("seed", range(12))
 def test_gradients_match_torch_autograd(seed):
     rng = np.random.default_rng(100 + seed)
-    n = int(rng.integers(1, small.SMALL_MAX_QUBITS + 1))
+    n = int(rng.integers(1, limits.LIMITS.numpy_max_qubits + 1))
     c = random_circuit(rng, n, int(rng.integers(2, 18)))
     obs = _obs(rng, n)
     x = torch.tensor(rng.uniform(-2, 2, (4, 3)), dtype=torch.float64)
@@ -118,7 +121,9 @@ def test_large_batches_of_per_sample_layers_use_the_torch_path(monkeypatch):
             c.ry(x[i] * (layer + 1), i)
         c.cx(0, 1).cx(1, 2)
     xs = torch.tensor(rng.uniform(-1, 1, (40, 3)))
-    monkeypatch.setattr(small, "SMALL_MAX_ELEMENTS", 40 * 64)  # room for one layer per sample
+    # room for one layer per sample
+    table = dataclasses.replace(limits.LIMITS, numpy_max_elements=40 * 64)
+    monkeypatch.setattr(limits, "LIMITS", table)
     calls = []
     real_run = small.run
     monkeypatch.setattr(small, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))

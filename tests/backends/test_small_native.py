@@ -8,7 +8,8 @@ import torch
 from helpers import check_w1_gradient, random_circuit
 
 import hqml
-from hqml.backends import small, small_native
+from hqml.backends.statevector import choose, interpreter, interpreter_program
+from hqml.backends.statevector import numpy_engine as small
 from hqml.circuit.gates import Gate
 from hqml.circuit.observables import PauliSum
 from hqml.sim import native
@@ -23,7 +24,7 @@ def _supported_circuit(rng, n, n_ops):
     while True:
         c = random_circuit(rng, n, n_ops)
         kinds = {s.kind for e in c.parameter_exprs() for s in e.symbols()}
-        if small_native.program(c) is not None and kinds == {"input", "weight"}:
+        if interpreter_program.compile_program(c) is not None and kinds == {"input", "weight"}:
             return c
 
 
@@ -93,7 +94,7 @@ def test_gradients_match_torch_autograd(seed):
 
 def test_w1_model_gradient_against_central_differences_in_both_dtypes():
     c = check_w1_gradient(batch=21, seed=11)  # 21 samples: a partly filled second lane block
-    assert small_native.program(c) is not None
+    assert interpreter_program.compile_program(c) is not None
 
 
 def test_gradients_reach_reordered_repeated_and_batched_values():
@@ -146,7 +147,7 @@ def test_many_samples_run_on_threads_and_agree():
 
 def test_engine_choice_and_fallbacks(monkeypatch):
     calls = {"native": 0, "numpy": 0}
-    real_forward, real_run = small_native.forward, small.run
+    real_forward, real_run = interpreter.kernel_forward, small.run
 
     def count(name, fn):
         def inner(*a, **k):
@@ -155,7 +156,7 @@ def test_engine_choice_and_fallbacks(monkeypatch):
 
         return inner
 
-    monkeypatch.setattr(small_native, "forward", count("native", real_forward))
+    monkeypatch.setattr(interpreter, "kernel_forward", count("native", real_forward))
     monkeypatch.setattr(small, "run", count("numpy", real_run))
     c = hqml.Circuit(2).ry(0.3, 0).cx(0, 1)
     want = np.cos(0.3)
@@ -164,7 +165,7 @@ def test_engine_choice_and_fallbacks(monkeypatch):
     # a four-wire gate is beyond the interpreter: the NumPy engine runs the circuit
     big = Gate("x4", 4, matrix=np.eye(16)[::-1])  # X on every wire
     c4 = hqml.Circuit(4).ry(0.3, 0).append(big, [0, 1, 2, 3])
-    assert small_native.program(c4) is None
+    assert interpreter_program.compile_program(c4) is None
     assert float(hqml.expval(c4, hqml.Z(0))) == pytest.approx(-np.cos(0.3), abs=1e-6)
     assert calls == {"native": 1, "numpy": 1}
     monkeypatch.setenv("HQML_NATIVE", "0")
@@ -180,13 +181,13 @@ def test_permutations_merge_into_one_op():
     for i in range(3):
         c.cx(i, (i + 1) % 3)
     c.swap(0, 2).x(1).ry(0.2, 1).cz(0, 1)
-    prog = small_native.program(c)
+    prog = interpreter_program.compile_program(c)
     kinds = [int(k) for k in prog.code[:, 0]]
     assert kinds == [
-        small_native.OP_FIXED,
-        small_native.OP_PERM,
-        small_native.OP_PARAM,
-        small_native.OP_FIXED,
+        interpreter_program.OP_FIXED,
+        interpreter_program.OP_PERM,
+        interpreter_program.OP_PARAM,
+        interpreter_program.OP_FIXED,
     ]
     np.testing.assert_allclose(
         hqml.state(c, dtype=torch.complex128).numpy(), reference_state(c), atol=1e-12
@@ -202,8 +203,8 @@ def test_larger_registers_match_the_layer_kernels(monkeypatch):
     x = torch.tensor(rng.uniform(-2, 2, (5, 3)))
     w = torch.tensor(rng.uniform(-2, 2, 4))
     obs = [hqml.Z(0) @ hqml.Z(n - 1), hqml.Z(1) + 0.5 * hqml.Z(n // 2)]
-    assert small_native.suits(n, 5) and not small_native.suits(n, 1)
-    assert not small_native.suits(small_native.MAX_QUBITS + 1, 64)
+    assert choose.interpreter_suits(n, 5) and not choose.interpreter_suits(n, 1)
+    assert not choose.interpreter_suits(choose.limits.LIMITS.interpreter_max_qubits + 1, 64)
     got = _grads(c, obs, x, w, "adjoint")
     monkeypatch.setenv("HQML_SMALL", "0")
     want = _grads(c, obs, x, w, "adjoint")
@@ -257,7 +258,8 @@ def test_matrix_fn_gates_up_to_four_parameters_run_compiled(k):
     c.ry(x[0], 0).ry(x[1], 2).cx(0, 1)
     c.append(gate, [1], [w[i] * (1 + 0.5 * i) + (x[0] if i == 0 else 0) for i in range(k)])
     c.cx(1, 2).rz(w[0], 2)
-    assert (small_native.program(c) is not None) == (k <= small_native.MAX_GATE_PARAMS)
+    compiled = interpreter_program.compile_program(c) is not None
+    assert compiled == (k <= interpreter_program.MAX_GATE_PARAMS)
     rng = np.random.default_rng(k)
     xs = torch.tensor(rng.uniform(-2, 2, (6, 2)))
     ws = torch.tensor(rng.uniform(-2, 2, k))
@@ -287,7 +289,7 @@ def test_near_identity_and_near_permutation_gates_are_kept():
     phase = Gate("tiny_phase", 1, matrix=np.diag([1, np.exp(1j * eps)]))
     flip = Gate("tiny_flip", 1, matrix=np.array([[0, 1], [np.exp(1j * eps), 0]]))
     c = hqml.Circuit(2).h(0).h(1).append(phase, [0]).append(flip, [1]).cx(0, 1)
-    prog = small_native.program(c)
+    prog = interpreter_program.compile_program(c)
     assert prog is not None
     got = hqml.state(c, dtype=torch.complex128).numpy()
     ref = reference_state(c)
@@ -301,13 +303,13 @@ def test_dense_observables_beyond_five_qubits_take_the_layer_kernels(monkeypatch
     """On 6-12 qubits the interpreter measures only diagonal observables itself: a dense
     observable (X, Y) or wide probabilities go to the layer kernels, not to NumPy matrices."""
     calls = {"native": 0}
-    real_forward = small_native.forward
+    real_forward = interpreter.kernel_forward
 
     def counted(*a, **k):
         calls["native"] += 1
         return real_forward(*a, **k)
 
-    monkeypatch.setattr(small_native, "forward", counted)
+    monkeypatch.setattr(interpreter, "kernel_forward", counted)
     rng = np.random.default_rng(8)
     n = 7
     c = _supported_circuit(rng, n, 30)
@@ -340,7 +342,7 @@ def test_an_observable_edited_in_place_is_routed_again():
     theta = bind_parameters(c, None, None, torch.float64, None).theta.expand(4, -1).contiguous()
     obs = 1.0 * hqml.Z(0)
     task = Task(c, theta, Expval((obs,)), torch.complex128)
-    assert small.usable(task)
+    assert not choose.choose_engine(task).autograd
     obs.terms = {((0, "X"),): 1.0}
-    assert not small.usable(task)
-    assert not small.usable(task.with_theta(theta.clone()))
+    assert choose.choose_engine(task).autograd
+    assert choose.choose_engine(task.with_theta(theta.clone())).autograd

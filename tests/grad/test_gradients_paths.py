@@ -1,13 +1,15 @@
 """Gradients on every execution path of the planner (dense small registers, chunked layers,
 per-sample layers), in both precisions, for every exact method; memory of the adjoint sweep."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from helpers import random_circuit, w1_circuit
 
 import hqml
-from hqml.backends import plan as plan_mod
+from hqml.backends.statevector import limits
 
 
 def layered(n, layers, reupload=False):
@@ -66,9 +68,8 @@ def test_unfused_paths_match(monkeypatch):
         c, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint"
     )
     (g_fast,) = torch.autograd.grad(fast.sum(), w)
-    monkeypatch.setattr(plan_mod, "DENSE_MAX_QUBITS", 0)
-    monkeypatch.setattr(plan_mod, "PERM_MAX_QUBITS", 0)
-    monkeypatch.setattr(plan_mod, "CHUNK", 1)
+    table = dataclasses.replace(limits.LIMITS, dense_max_qubits=0, perm_max_qubits=0, chunk=1)
+    monkeypatch.setattr(limits, "LIMITS", table)
     c2 = hqml.Circuit.from_json(c.to_json())
     slow = hqml.expval(
         c2, hqml.Z(0) + hqml.X(4), inputs={"x": x}, weights={"w": w}, diff_method="adjoint"
@@ -94,7 +95,7 @@ def test_adjoint_holds_no_intermediate_states(monkeypatch):
         b = bind_parameters(c, {"x": torch.rand(batch, n)}, {"w": torch.rand(layers, n, 2)})
         task = Task(c, b.theta, Expval((hqml.Z(0),)), torch.complex64, varying=b.varying)
         _, saved = backend.execute_for_vjp(task)
-        _, _, steps, state = saved
+        steps, state = saved.steps, saved.state
         tensors = [s.data for s in steps if isinstance(s.data, torch.Tensor)]
         assert all(t.numel() < state.numel() for t in tensors)  # no state-sized data
         theta_bytes = b.theta.numel() * b.theta.element_size()
@@ -111,8 +112,9 @@ def test_adjoint_backward_repeats_on_a_retained_graph(monkeypatch, n, reupload, 
     """As with torch's own ops: a retained graph gives the same gradient again (the first
     backward consumed the forward's record, the repeat runs the forward again); a graph that
     was not retained raises torch's error. Z-only observables on plain weights reach the
-    prepared calls of hqml.fastcall from the second call on, the others the generic adjoint."""
-    from hqml import fastcall
+    statevector backend's prepared calls from the second call on, the others the generic
+    adjoint."""
+    from hqml.backends.statevector import prepared as fastcall
 
     monkeypatch.setenv("HQML_FASTCALL", "1")
     rng = np.random.default_rng(n)

@@ -16,7 +16,7 @@ from hqml.noise import (
     phase_damping,
     thermal_relaxation,
 )
-from hqml.noise.trajectories import trajectory_states
+from hqml.backends.trajectories import trajectory_states
 from hqml.sim import measure
 
 

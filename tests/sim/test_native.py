@@ -6,8 +6,8 @@ import torch
 from helpers import np_apply, np_contract, np_layer, random_circuit, unitaries
 
 import hqml
-from hqml.backends.materialize import materialize
-from hqml.backends.plan import get_plan
+from hqml.backends.base import State, Task
+from hqml.backends.statevector.choose import plan_engine
 from hqml.sim import native
 from hqml.sim.fused import adjoint_cotangents, run_steps
 from hqml.sim.native import build
@@ -15,6 +15,13 @@ from hqml.sim.native import build
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
 
 TOL = {torch.complex64: 1e-5, torch.complex128: 1e-12}
+
+
+
+def _steps(c, theta, dtype):
+    """The fused steps of the torch plan engine the backend chooses for ``c``."""
+    task = Task(c, theta, State(), dtype)
+    return plan_engine(task).steps(task, theta)
 
 
 # n up to 17 so that the tile pass over the high bits (above 14 / 15 low bits) runs too
@@ -145,7 +152,7 @@ def test_expval_and_gradients_native_vs_torch_path(monkeypatch, diff_method):
         c = random_circuit(rng, n, 40)
         theta = torch.rand(3, sum(op.gate.num_params for op in c.ops))
         monkeypatch.setenv("HQML_NATIVE", "1")
-        kinds = [s.kind for s in materialize(get_plan(c, None, True), c, theta, torch.complex64)]
+        kinds = [s.kind for s in _steps(c, theta, torch.complex64)]
         assert "layer" in kinds
         for dtype, atol in ((torch.complex64, 2e-5), (torch.complex128, 1e-11)):
             real = torch.float32 if dtype == torch.complex64 else torch.float64
@@ -179,7 +186,7 @@ def test_run_steps_leaves_the_callers_state_alone(monkeypatch):
     monkeypatch.setattr(native, "MIN_QUBITS", 6)
     c = hqml.Circuit(7).h(0).rx(0.3, 1).cnot(0, 1).ry(0.2, 2).cnot(1, 2).rz(0.5, 0)
     theta = torch.tensor([[0.3, 0.2, 0.5]], dtype=torch.float64)
-    steps = materialize(get_plan(c, None, False), c, theta, torch.complex128)
+    steps = _steps(c, theta, torch.complex128)
     assert [s.kind for s in steps][0] == "layer"
     start = torch.zeros(1, 2**7, dtype=torch.complex128)
     start[0, 0] = 1
@@ -199,7 +206,7 @@ def test_fallback_without_the_library(monkeypatch):
     rng = np.random.default_rng(3)
     c = random_circuit(rng, 10, 16)
     theta = torch.rand(2, sum(op.gate.num_params for op in c.ops))
-    kinds = {s.kind for s in materialize(get_plan(c, None, True), c, theta, torch.complex64)}
+    kinds = {s.kind for s in _steps(c, theta, torch.complex64)}
     assert "layer" not in kinds
     from hqml.testing import reference_state
 

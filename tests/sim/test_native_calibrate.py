@@ -11,7 +11,7 @@ import torch
 from helpers import np_apply
 
 import hqml
-from hqml.backends import small_native
+from hqml.backends.statevector import interpreter
 from hqml.sim import native
 from hqml.sim.native import calibrate
 
@@ -115,11 +115,11 @@ def test_a_path_slower_than_torch_is_not_chosen(fresh, monkeypatch):
     monkeypatch.setattr(calibrate, "calibration", lambda lib: _verdict(layer64=False, interp=False))
     assert not native.usable("cpu", torch.complex64, 20)
     assert native.usable("cpu", torch.complex128, 20)
-    assert not small_native.available()
+    assert not native.interpreter_usable()
     calls = []
-    forward = small_native.forward
+    forward = interpreter.kernel_forward
     monkeypatch.setattr(
-        small_native, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k)
+        interpreter, "kernel_forward", lambda *a, **k: calls.append(1) or forward(*a, **k)
     )
     c = hqml.Circuit(3)
     x = c.input("x", 3)

@@ -10,7 +10,7 @@ import torch
 from helpers import np_apply, np_contract, np_layer, unitaries, w1_circuit
 
 import hqml
-from hqml.backends import small_native
+from hqml.backends.statevector import interpreter
 from hqml.sim import native
 from hqml.sim.native import build
 
@@ -130,9 +130,9 @@ def test_interpreter_matches_numpy(use, dtype, monkeypatch):
     against NumPy, and the adjoint gradient of sum_b <Z_0> + 0.5 <Z_5> against central
     differences of the NumPy values."""
     calls = []
-    forward = small_native.forward
+    forward = interpreter.kernel_forward
     monkeypatch.setattr(
-        small_native, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k)
+        interpreter, "kernel_forward", lambda *a, **k: calls.append(1) or forward(*a, **k)
     )
     rng = np.random.default_rng(4)
     n, layers, batch = 6, 2, 11

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..circuit.circuit import Circuit
+from ..circuit.templates import hardware_efficient
 from ..execute import probs, sample
 from .optimizers import minimize
 
@@ -87,8 +88,6 @@ class QCBM:
                  maxiter: int = 300, seed: int | None = None, diff_method: str = "best",
                  callback: Callable[[np.ndarray, float], Any] | None = None):
         if ansatz is None:
-            from ..circuit.templates import hardware_efficient
-
             ansatz = hardware_efficient(n_qubits, layers, rotations=("ry", "rz"), entangler="cx",
                                         weight_name="w",
                                         entanglement="circular" if n_qubits > 2 else "linear")

@@ -8,7 +8,7 @@ probabilities ``(B, 2**k)``, samples ``(B, shots, k)`` or states ``(B, 2**n)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +106,13 @@ _MEMO_TOKEN = "task-memo"
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend declares it can do."""
+    """What a backend declares it can do.
+
+    ``diff_methods`` lists the differentiation methods ``hqml.grad`` may use with it:
+    ``"parameter-shift"``, ``"finite-diff"`` and ``"spsa"`` need only :meth:`Backend.execute`;
+    ``"adjoint"`` needs :meth:`Backend.vjp` (or :meth:`Backend.execute_for_vjp` with
+    :meth:`Backend.finish_vjp`); ``"backprop"`` needs an ``execute`` that autograd records.
+    """
 
     max_qubits: int = 30
     diff_methods: frozenset[str] = frozenset({"parameter-shift", "finite-diff", "spsa"})
@@ -117,7 +123,20 @@ class Capabilities:
 
 
 class Backend(ABC):
-    """Base class of backends. Subclasses implement :meth:`execute`; :meth:`vjp` is optional."""
+    """Base class of backends: the whole contract between ``hqml.execute``/``hqml.grad`` and a
+    backend.
+
+    Only :meth:`execute` is required. Every other hook has a default that is correct for any
+    backend; a backend overrides one to be faster or to gain a differentiation method (declared
+    in :attr:`capabilities`):
+
+    - :meth:`prepare`: a prepared call for a request repeated with new tensors (default: none);
+    - :meth:`prefers_backprop`: ``"best"`` picks backprop over adjoint for a task (default no);
+    - the adjoint method: :meth:`vjp`, or the pair :meth:`execute_for_vjp` (a forward pass that
+      keeps what the backward sweep needs) and :meth:`finish_vjp` (the sweep). Implementing the
+      pair gives ``vjp`` for free; implementing ``vjp`` alone gives a backward pass that runs the
+      forward again.
+    """
 
     name: str = "backend"
     capabilities: Capabilities = Capabilities()
@@ -126,9 +145,56 @@ class Backend(ABC):
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         """Run each task; differentiable by autograd when ``"backprop"`` is declared."""
 
+    def prepare(
+        self,
+        circuit: Circuit,
+        measurement: Measurement,
+        inputs: Mapping[str, Any] | None,
+        weights: Mapping[str, Any] | None,
+        diff_method: str,
+        dtype: torch.dtype | None,
+        device: Any,
+    ) -> tuple[Any, list[torch.Tensor]] | None:
+        """A prepared call for a request that will be repeated (exact, noiseless, without a
+        seed: the front door asks for no other), or ``None`` (the default): the front door then
+        takes the generic path. Only requests whose ``diff_method`` resolves to ``"adjoint"``
+        should be prepared. A prepared call comes with the request's tensors in the order it
+        takes them; it is a run of :class:`hqml.grad.adjoint.Adjoint` (``forward(tensors)`` ->
+        values and a record, ``sweep(record, cotangent)``, ``grads(swept, needed)``), and
+        ``call.batched`` says whether the request had a batch. The backend records what it
+        needs (e.g. in ``circuit``'s cache)."""
+        return None
+
+    def prefers_backprop(self, task: Task) -> bool:
+        """Whether ``diff_method="best"`` should use backprop rather than adjoint for ``task``
+        (asked only of backends that declare both). Default: no, adjoint holds less memory."""
+        return False
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        """The task's values and what :meth:`finish_vjp` needs for their gradient.
+
+        Default: the values of :meth:`execute` (without autograd) and the task itself, for which
+        :meth:`finish_vjp` calls :meth:`vjp` (a backward pass that runs the forward again)."""
+        with torch.no_grad():
+            return self.execute([task])[0], task
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        """``d(sum(cotangent * output))/dtheta`` ``(B, P)`` from what :meth:`execute_for_vjp`
+        kept (it may consume ``saved``). Default: :meth:`vjp` of the kept task."""
+        return self.vjp(saved, cotangent)
+
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
-        """``d(sum(cotangent * output))/dtheta`` for an expval or probs task (adjoint method)."""
-        raise NotImplementedError(f"backend {self.name!r} does not provide the adjoint method")
+        """``d(sum(cotangent * output))/dtheta`` for an expval or probs task (adjoint method).
+
+        Default: :meth:`execute_for_vjp` then :meth:`finish_vjp`, when the backend implements
+        that pair."""
+        _, saved = self.execute_for_vjp(task)
+        if saved is task:  # neither the pair nor vjp is implemented
+            raise NotImplementedError(
+                f"backend {self.name!r} does not provide the adjoint method;"
+                " use diff_method='parameter-shift' or 'finite-diff'"
+            )
+        return self.finish_vjp(saved, cotangent)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

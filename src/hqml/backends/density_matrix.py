@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..circuit.observables import PauliSum
+from ..circuit.observables import PauliSum, observable_terms
 from ..sim import density, measure
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
-from .statevector import build_program, observable_terms
+from .instructions import build_program
 
 ProbsFn = Callable[[dict[int, str], list[int]], torch.Tensor]
 

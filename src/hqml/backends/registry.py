@@ -11,9 +11,6 @@ from .base import Backend
 _FACTORIES: dict[str, Callable[..., Backend] | str] = {
     "statevector": "hqml.backends.statevector:StatevectorBackend",
     "density_matrix": "hqml.backends.density_matrix:DensityMatrixBackend",
-    "mps": "hqml.backends.mps:MPSBackend",
-    "qiskit.aer": "hqml.backends.qiskit:AerBackend",
-    "pennylane": "hqml.backends.pennylane:PennyLaneBackend",
     "process_pool": "hqml.runtime.executors:ProcessPoolBackend",
     "ray": "hqml.runtime.executors:RayBackend",
 }

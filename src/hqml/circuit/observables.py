@@ -355,3 +355,32 @@ def as_observables(obs: PauliSum | Sequence[PauliSum]) -> tuple[list[PauliSum], 
     if not out:
         raise ValueError("give at least one observable")
     return out, False
+
+
+def observable_terms(observables: Sequence[PauliSum]) -> tuple[list[Word], np.ndarray]:
+    """Unique Pauli words across ``observables`` and the real coefficient matrix ``C`` (T, K):
+    ``<O_k> = sum_t <word_t> C[t, k]``.
+
+    Raises:
+        ValueError: an observable with complex coefficients (not Hermitian).
+    """
+    index: dict[Word, int] = {}
+    entries = []
+    for k, obs in enumerate(observables):
+        if not obs.is_hermitian():
+            raise ValueError(
+                f"observable {obs!r} is not Hermitian (complex coefficients); "
+                "expectation values need a Hermitian observable"
+            )
+        for word, c in obs.terms.items():
+            t = index.setdefault(word, len(index))
+            entries.append((t, k, c.real))
+    coeffs = np.zeros((len(index), len(observables)))
+    for t, k, c in entries:
+        coeffs[t, k] += c
+    return list(index), coeffs
+
+
+def z_only(words: Iterable[Word]) -> bool:
+    """Whether every word is a product of Z's (diagonal in the computational basis)."""
+    return all(p == "Z" for word in words for _, p in word)

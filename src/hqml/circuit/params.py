@@ -133,7 +133,8 @@ class _Compiled:
         k = (key, str(device))
         t = self._index_cache.get(k)
         if t is None:
-            t = torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
+            with torch._C._DisableFuncTorch():  # a plain tensor, even if first made in torch.func
+                t = torch.as_tensor(np.asarray(values, dtype=np.int64), device=device)
             self._index_cache[k] = t
         return t
 
@@ -184,59 +185,14 @@ def bind_parameters(
     Raises:
         ValueError: a missing or unknown name, or a shape that does not fit, named in the message.
     """
-    inputs, weights = dict(inputs or {}), dict(weights or {})
     comp = _compiled(circuit)
-    given: dict[tuple[str, str], torch.Tensor] = {}
-    for kind, table, values in (
-        ("input", circuit.inputs, inputs),
-        ("weight", circuit.weights, weights),
-    ):
-        if values.keys() == table.keys():  # the common case: nothing to report
-            for name, v in values.items():
-                given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
-            continue
-        unknown = sorted(set(values) - set(table))
-        if unknown:
-            raise ValueError(
-                f"unknown {kind}(s) {unknown}; the circuit's {kind}s are {sorted(table) or 'none'}"
-            )
-        missing = sorted(set(table) - set(values))
-        if missing:
-            batch_hint = " (or (B, ...) for a batch)" if kind == "input" else ""
-            raise ValueError(
-                f"missing {kind}(s) {missing}: pass {kind}s={{'{missing[0]}': tensor of shape"
-                f" {table[missing[0]].shape}{batch_hint}}}"
-            )
-        for name, v in values.items():
-            given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
-
+    given = _given(circuit, dict(inputs or {}), dict(weights or {}))
     if real_dtype is None:
         real_dtype = _widest(given.values())
     if device is None:
         device = next((t.device for t in given.values()), torch.device("cpu"))
     device = torch.device(device)
-
-    batch: int | None = None
-    sources: list[tuple[torch.Tensor, bool, int]] = []
-    # the flat layout follows declaration order (inputs, then weights), not the dicts'
-    for kind, name, shape, size in comp.declared:
-        t = given[(kind, name)]
-        if t.shape == shape:
-            b = None
-        elif t.dim() == len(shape) + 1 and tuple(t.shape[1:]) == shape:
-            b = t.shape[0]
-        else:
-            raise ValueError(
-                f"{kind} '{name}' has shape {tuple(t.shape)}; expected {shape}"
-                f" or (batch,) + {shape}"
-            )
-        if b is not None:
-            if batch is not None and b != batch:
-                raise ValueError(
-                    f"{kind} '{name}' has batch size {b}, but another value has {batch}"
-                )
-            batch = b
-        sources.append((t, b is not None, size))
+    sources, batch = _sources(comp, given)
     B = batch or 1
     cols = []
     for t, is_batched, size in sources:
@@ -244,38 +200,7 @@ def bind_parameters(
             t = t.to(device=device, dtype=real_dtype)
         cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
     flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
-
-    if comp.is_flat:  # every column is its own flat value (so also in order)
-        theta = flat
-    else:
-        parts = []
-        if comp.simple_cols:
-            parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
-        if comp.generic:
-
-            def env(s: Symbol) -> torch.Tensor:
-                return flat[:, comp.flat_index(s)]
-
-            vals = []
-            memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
-            for _, e in comp.generic:
-                v = e.evaluate(env, memo)
-                vals.append(
-                    v
-                    if isinstance(v, torch.Tensor)
-                    else torch.full((B,), float(v), dtype=real_dtype, device=device)
-                )
-            parts.append(torch.stack(vals, dim=1))
-        if comp.const_cols:
-            parts.append(
-                torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1)
-            )
-        if not parts:
-            theta = torch.zeros(B, 0, dtype=real_dtype, device=device)
-        else:
-            theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-            if not comp.identity_order:
-                theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
+    theta = flat if comp.is_flat else _theta(comp, flat, B, real_dtype, device)
     weights_batched = any(
         b for (kind, *_), (_, b, _) in zip(comp.declared, sources, strict=True) if kind == "weight"
     )
@@ -300,3 +225,93 @@ def bind_parameters(
         needs_grad=needs,
         link=link,
     )
+
+
+def _given(
+    circuit: Any, inputs: dict[str, Any], weights: dict[str, Any]
+) -> dict[tuple[str, str], torch.Tensor]:
+    """The given values as tensors by ``(kind, name)``, every name checked against the circuit."""
+    given: dict[tuple[str, str], torch.Tensor] = {}
+    for kind, table, values in (
+        ("input", circuit.inputs, inputs),
+        ("weight", circuit.weights, weights),
+    ):
+        if values.keys() == table.keys():  # the common case: nothing to report
+            for name, v in values.items():
+                given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
+            continue
+        unknown = sorted(set(values) - set(table))
+        if unknown:
+            raise ValueError(
+                f"unknown {kind}(s) {unknown}; the circuit's {kind}s are {sorted(table) or 'none'}"
+            )
+        missing = sorted(set(table) - set(values))
+        if missing:
+            batch_hint = " (or (B, ...) for a batch)" if kind == "input" else ""
+            raise ValueError(
+                f"missing {kind}(s) {missing}: pass {kind}s={{'{missing[0]}': tensor of shape"
+                f" {table[missing[0]].shape}{batch_hint}}}"
+            )
+        for name, v in values.items():
+            given[(kind, name)] = _to_tensor(v, f"{kind} '{name}'")
+    return given
+
+
+def _sources(
+    comp: _Compiled, given: dict[tuple[str, str], torch.Tensor]
+) -> tuple[list[tuple[torch.Tensor, bool, int]], int | None]:
+    """Per declared value in declaration order (inputs, then weights; not the dicts' order):
+    ``(tensor, batched?, size)``, and the batch size (``None`` without a batch)."""
+    batch: int | None = None
+    sources: list[tuple[torch.Tensor, bool, int]] = []
+    for kind, name, shape, size in comp.declared:
+        t = given[(kind, name)]
+        if t.shape == shape:
+            b = None
+        elif t.dim() == len(shape) + 1 and tuple(t.shape[1:]) == shape:
+            b = t.shape[0]
+        else:
+            raise ValueError(
+                f"{kind} '{name}' has shape {tuple(t.shape)}; expected {shape}"
+                f" or (batch,) + {shape}"
+            )
+        if b is not None:
+            if batch is not None and b != batch:
+                raise ValueError(
+                    f"{kind} '{name}' has batch size {b}, but another value has {batch}"
+                )
+            batch = b
+        sources.append((t, b is not None, size))
+    return sources, batch
+
+
+def _theta(
+    comp: _Compiled, flat: torch.Tensor, B: int, real_dtype: torch.dtype, device: Any
+) -> torch.Tensor:
+    """Theta ``(B, P)`` from the flat values: plain columns gathered, expressions evaluated."""
+    parts = []
+    if comp.simple_cols:
+        parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
+    if comp.generic:
+
+        def env(s: Symbol) -> torch.Tensor:
+            return flat[:, comp.flat_index(s)]
+
+        vals = []
+        memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
+        for _, e in comp.generic:
+            v = e.evaluate(env, memo)
+            vals.append(
+                v
+                if isinstance(v, torch.Tensor)
+                else torch.full((B,), float(v), dtype=real_dtype, device=device)
+            )
+        parts.append(torch.stack(vals, dim=1))
+    if comp.const_cols:
+        parts.append(torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1))
+    if not parts:
+        return torch.zeros(B, 0, dtype=real_dtype, device=device)
+    theta = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+    if not comp.identity_order:
+        theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
+    return theta

@@ -8,15 +8,45 @@ import torch
 
 from ..backends.base import Backend, Sample, State, Task
 from ..circuit.params import Link
-from .adjoint import adjoint, linked_adjoint
+from .adjoint import Adjoint, Run, adjoint
 from .shift import shift_rule, shifted
 
 DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa")
 _EXACT = ("backprop", "adjoint")
 
 
+# "best" per kind of request: the first of these methods the backend declares
+_BEST = {
+    "state": ("backprop",),
+    "sample": (),
+    "shots": ("parameter-shift", "finite-diff", "spsa"),
+    "exact": ("adjoint", "backprop", "parameter-shift"),
+}
+
+
+def _kind(task: Task) -> str:
+    if isinstance(task.measurement, State):
+        return "state"
+    if isinstance(task.measurement, Sample):
+        return "sample"
+    return "exact" if task.shots is None else "shots"
+
+
+def _refusal(kind: str, method: str, task: Task) -> str | None:
+    """Why ``method`` cannot differentiate this kind of request (one line naming the fix)."""
+    if kind == "shots" and method in _EXACT:
+        return (
+            f"diff_method {method!r} is exact and cannot run with shots={task.shots};"
+            " use 'parameter-shift' or shots=None"
+        )
+    if kind == "state" and method != "backprop":
+        return "a state is differentiable by diff_method='backprop' only"
+    return None
+
+
 def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
-    """The concrete method for ``diff_method`` on ``backend`` (``"best"`` picks one).
+    """The concrete method for ``diff_method`` on ``backend`` (``"best"`` picks one; ``"none"``
+    when nothing can differentiate the request).
 
     Raises:
         ValueError: unknown method, or one the backend or the measurement cannot use.
@@ -26,45 +56,30 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
             f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}"
         )
     caps = backend.capabilities.diff_methods
-    m = task.measurement
-    noisy = task.options.get("noise_model") is not None
-    if noisy:  # the adjoint sweep assumes a pure state and unitary gates
+    if task.options.get("noise_model") is not None:  # the adjoint assumes a pure state
         if diff_method == "adjoint":
             raise ValueError(
                 "diff_method 'adjoint' cannot differentiate through a noise_model;"
                 " use 'backprop' or 'parameter-shift'"
             )
         caps = caps - {"adjoint"}
+    kind = _kind(task)
     if diff_method == "best":
-        if isinstance(m, State):
-            return "backprop" if "backprop" in caps else "none"
-        if isinstance(m, Sample):
-            return "none"
-        if task.shots is not None:
-            for method in ("parameter-shift", "finite-diff", "spsa"):
-                if method in caps:
-                    return method
-            return "none"
-        if {"adjoint", "backprop"} <= caps:
+        if kind == "exact" and {"adjoint", "backprop"} <= caps:
             # backprop is faster while its saved states fit in memory; adjoint keeps two states
-            prefers = getattr(backend, "prefers_backprop", None)
-            return "backprop" if prefers is not None and prefers(task) else "adjoint"
-        for method in ("adjoint", "backprop", "parameter-shift"):
-            if method in caps:
-                return method
-        return "none"
+            # (and is the method torch.func transforms reach through: see .adjoint)
+            if torch._C._are_functorch_transforms_active():
+                return "adjoint"
+            return "backprop" if backend.prefers_backprop(task) else "adjoint"
+        return next((m for m in _BEST[kind] if m in caps), "none")
     if diff_method not in caps:
         raise ValueError(
             f"backend {backend.name!r} does not support diff_method {diff_method!r};"
             f" it supports {', '.join(sorted(caps))}"
         )
-    if task.shots is not None and diff_method in _EXACT:
-        raise ValueError(
-            f"diff_method {diff_method!r} is exact and cannot run with shots={task.shots};"
-            " use 'parameter-shift' or shots=None"
-        )
-    if isinstance(m, State) and diff_method != "backprop":
-        raise ValueError("a state is differentiable by diff_method='backprop' only")
+    reason = _refusal(kind, diff_method, task)
+    if reason is not None:
+        raise ValueError(reason)
     return diff_method
 
 
@@ -78,6 +93,10 @@ def execute_task(
     """Run one task; the result is differentiable with respect to ``task.theta`` (with ``link``,
     the adjoint method differentiates to the link's tensors directly)."""
     method = resolve_diff_method(diff_method, backend, task)
+    if torch._C._are_functorch_transforms_active() and method == "adjoint":
+        # torch.func (grad, jacrev, vmap): theta's tensors may be wrapped; the adjoint Function
+        # unwraps them (its vmap rule) and differentiates to theta, whose graph autograd has
+        return adjoint(backend, task)
     needs_grad = torch.is_grad_enabled() and task.theta.requires_grad
     if not needs_grad or method == "none":
         with torch.no_grad():
@@ -85,8 +104,16 @@ def execute_task(
     if method == "backprop":
         return backend.execute([task])[0]
     if method == "adjoint":
-        return adjoint(backend, task) if link is None else linked_adjoint(backend, task, link)
+        return adjoint(backend, task, link)
     return shifted(backend, task, method, options)
 
 
-__all__ = ["DIFF_METHODS", "execute_task", "resolve_diff_method", "shift_rule"]
+def run_prepared(call: Run, tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The values of a backend's prepared call (:meth:`Backend.prepare`), differentiable to
+    ``tensors`` by the adjoint method."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return Adjoint.apply(call, *tensors)
+    return call.forward(tensors)[0]
+
+
+__all__ = ["DIFF_METHODS", "execute_task", "resolve_diff_method", "run_prepared", "shift_rule"]

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..backends.base import Backend, Capabilities, Expval, Task
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit, Operation
 from ..circuit.gates import GATES, Gate
 from ..circuit.observables import PauliSum
@@ -284,8 +285,6 @@ class PECBackend(Backend):
     be the PEC's); differentiable by backprop when the base backend is."""
 
     def __init__(self, base: Backend | str, pec: PEC, **options: Any):
-        from ..backends.registry import get_backend
-
         self.base = get_backend(base, **options)
         self.pec = pec
         self.name = f"pec({self.base.name})"

@@ -25,12 +25,9 @@ import torch
 
 from ..backends.base import Backend, Capabilities, Expval, Probs, Sample, Task
 from ..backends.registry import get_backend
-from ..backends.statevector import observable_terms
 from ..circuit.circuit import Circuit
-from ..circuit.observables import PauliSum
+from ..circuit.observables import PauliSum, observable_terms
 from ..execute import probs as run_probs
-from ..sim import measure
-from ..sim.statevector import apply_matrix
 
 
 def project_to_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -133,10 +130,10 @@ class ReadoutMitigator:
         shape = p.shape
         flat = p.reshape(-1, 2**k).to(torch.float64 if p.dtype == torch.float64 else p.dtype)
         for j, inv in enumerate(self.inverse_confusions(wires)):
-            if inv is not None:
-                flat = apply_matrix(
-                    flat, k, torch.as_tensor(inv, dtype=flat.dtype, device=flat.device), [j]
-                )
+            if inv is not None:  # on bit j of the index (wires[0] the most significant)
+                m = torch.as_tensor(inv, dtype=flat.dtype, device=flat.device)
+                t = flat.reshape(flat.shape[0], 2**j, 2, 2 ** (k - 1 - j))
+                flat = torch.einsum("ab,rxby->rxay", m, t).reshape(flat.shape)
         if project:
             flat = project_to_simplex(flat)
         return flat.reshape(shape)
@@ -191,7 +188,8 @@ class ReadoutMitigatedBackend(Backend):
         )
         bits = self.base.execute([t])[0]
         idx = (bits * (2 ** torch.arange(len(wires) - 1, -1, -1, device=bits.device))).sum(-1)
-        return measure.counts_from_indices(idx, 2 ** len(wires)).to(task.theta.dtype) / task.shots
+        counts = torch.nn.functional.one_hot(idx, 2 ** len(wires)).sum(-2)
+        return counts.to(task.theta.dtype) / task.shots
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []
@@ -226,9 +224,8 @@ class ReadoutMitigatedBackend(Backend):
                 if basis[w] in "XY":
                     circ.h(w)
             p = self.mitigator.correct_probs(self._probs(task, circ, wires), wires).to(rdt)
-            bits = measure.indices_to_bits(
-                torch.arange(2 ** len(wires), device=p.device), len(wires)
-            )
+            shifts = torch.arange(len(wires) - 1, -1, -1, device=p.device)
+            bits = (torch.arange(2 ** len(wires), device=p.device)[:, None] >> shifts) & 1
             for word in group.terms:
                 sel = [wires.index(w) for w, _ in word]
                 signs = (1 - 2 * (bits[:, sel].sum(-1) % 2)).to(rdt)

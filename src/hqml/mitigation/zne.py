@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend, Capabilities, Expval, Probs, Task
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from .extrapolation import EXTRAPOLATIONS, Fit, extrapolate
 from .folding import FOLDING_METHODS, _check_scale, actual_scale_factor, fold
@@ -135,8 +136,6 @@ class ZNEBackend(Backend):
     """
 
     def __init__(self, base: Backend | str, zne: ZNE | None = None, **options: Any):
-        from ..backends.registry import get_backend
-
         self.base = get_backend(base, **options)
         self.zne = zne or ZNE()
         self.name = f"zne({self.base.name})"

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..backends.base import Backend
 from ..circuit.circuit import Circuit
+from ..circuit.gates import complex_dtype
 from ..circuit.observables import PauliSum, as_observables
 from ..execute import expval, probs
 from .init import Initializer, get_initializer
@@ -168,8 +169,6 @@ class QuantumLayer(nn.Module):
             noise_model=self.noise_model,
         )
         if not self.circuit.weights:
-            from ..circuit.gates import complex_dtype
-
             kwargs["dtype"] = complex_dtype(dtype)
         if self.observables is not None:
             out = expval(self.circuit, self.observables, **kwargs)

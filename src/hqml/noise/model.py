@@ -20,6 +20,7 @@ import numpy as np
 
 from ..circuit.gates import ALIASES, GATES
 from .channels import Channel, ReadoutError, depolarizing, thermal_relaxation
+from .qiskit import from_qiskit as _from_qiskit  # imports qiskit only when called
 
 # Gates that are bookkeeping, not pulses: never followed by noise (PEC inserts them).
 NOISELESS_GATES = frozenset({"pauli_frame"})
@@ -231,6 +232,4 @@ class NoiseModel:
     @classmethod
     def from_qiskit(cls, noise_model: Any) -> NoiseModel:
         """Convert a Qiskit Aer ``NoiseModel`` (quantum errors and readout errors); qiskit extra."""
-        from .qiskit import from_qiskit
-
-        return from_qiskit(noise_model)
+        return _from_qiskit(noise_model, cls)

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from .channels import Channel, ReadoutError
-from .model import NoiseModel
 
 
 def _require_qiskit() -> Any:
@@ -35,12 +34,13 @@ def channel_from_qiskit(error: Any) -> Channel:
     return Channel([_reverse_qubits(np.asarray(m), k) for m in ops], f"qiskit({k}q)").simplified()
 
 
-def from_qiskit(noise_model: Any) -> NoiseModel:
+def from_qiskit(noise_model: Any, model_cls: Any) -> Any:
     """Convert an Aer ``NoiseModel`` with quantum errors after gates and one-qubit readout errors.
 
     Gate names are kept (Qiskit's ``u3``/``u1`` map to hqml's ``u``/``p``); errors added for all
     qubits become rules for any wires, errors for given qubits rules for those wires; the latter
-    replace the former on their wires, as in Aer.
+    replace the former on their wires, as in Aer. ``model_cls`` is the ``NoiseModel`` class to
+    fill (``NoiseModel.from_qiskit`` passes itself: this module sits below it).
 
     Raises:
         ValueError: for correlated (multi-qubit) readout errors or non-local errors.
@@ -50,7 +50,7 @@ def from_qiskit(noise_model: Any) -> NoiseModel:
         hasattr(noise_model, a) for a in ("_default_quantum_errors", "_local_quantum_errors")
     ):
         raise TypeError(f"expected a qiskit_aer.noise.NoiseModel, got {type(noise_model).__name__}")
-    nm = NoiseModel()
+    nm = model_cls()
     for gate, error in noise_model._default_quantum_errors.items():
         nm.add_channel(channel_from_qiskit(error), gates=[gate])
     for gate, per_qubits in noise_model._local_quantum_errors.items():

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms.qaoa import QAOA
 from .exact import MAX_VARIABLES, SolverTimeout, exact_minimize
 
 SolverFn = Callable[..., tuple[dict, float]]
@@ -97,8 +98,6 @@ QAOA_MAX_QUBITS = 16
 def solve_qaoa(bqm: Any, deadline: float | None = None, seed: int | None = None, p: int = 2,
                **options: Any) -> tuple[dict, float]:
     """QAOA on the statevector simulator (at most :data:`QAOA_MAX_QUBITS` variables)."""
-    from ..algorithms.qaoa import QAOA
-
     n = len(bqm.variables)
     if n > QAOA_MAX_QUBITS:
         raise ValueError(f"QAOA simulation is limited to {QAOA_MAX_QUBITS} variables here, the"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment.config import parse_config
+from .logger import RunLogger
 from .space import Dimension, apply_overrides
 
 # metrics every trial reports; the names ``metric=`` accepts
@@ -165,8 +166,6 @@ def _log_mlflow(
         mlflow = tracking.get("mlflow")
     if mlflow is False:
         return False
-    from .logger import RunLogger
-
     with RunLogger(
         result.directory / "mlflow",
         experiment=tracking.get("experiment", "hqml"),

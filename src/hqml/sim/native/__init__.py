@@ -86,7 +86,7 @@ def load_library(path: Any) -> Any:
         f = getattr(lib, f"hqml_small_backward_{suf}")
         f.argtypes = [p, i32, p, p, i32, p, i64, i64, p, p, p, p, p, p, i64, p, p, i32, p, i32]
         f.restype = i32
-        f = getattr(lib, f"hqml_small_put_{suf}")  # hqml.fastcall's parameter table
+        f = getattr(lib, f"hqml_small_put_{suf}")  # the prepared calls' parameter table
         f.argtypes = [p, i64, i64, i64, i64, i64, p]
         f.restype = None
         f = getattr(lib, f"hqml_small_take_{suf}")

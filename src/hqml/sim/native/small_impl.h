@@ -28,7 +28,7 @@
 #define SEMAX 8
 #define SPMAX 4 /* parameters per gate */
 #ifndef SKMAX
-#define SKMAX 64 /* measured diagonal columns (small_native.MAX_DIAG_TERMS) */
+#define SKMAX 64 /* measured diagonal columns (statevector/limits.py diag_max_terms) */
 #endif
 
 typedef struct {
@@ -485,7 +485,7 @@ int FN(hqml_small_backward)(const int64_t *code, int nops, const double *consts,
     return rc;
 }
 
-/* ---- the parameter table and its gradient, for hqml.fastcall -------------------------------
+/* ---- the parameter table and its gradient, for the prepared calls ------------------------------
  * put: theta[b, off + j] = src[(rows > 1 ? b : 0) * size + j], one given tensor into the (B, P)
  * table (a tensor given once is repeated on every row); take: out = grad[:, off : off + size]
  * (B x size), or with sum its sum over the rows (size). */

@@ -12,8 +12,7 @@ Planning (cached per circuit, batch pattern, dtype and device) walks the operati
   chunks of a few neighbouring wires, each chunk one pass over the state.
 
 :mod:`.materialize` turns a plan and the parameter values into :class:`~hqml.sim.fused.Step` s.
-The size thresholds below serve both modules; :mod:`.materialize` reads them from here at call
-time.
+The size thresholds are those of :mod:`.limits`.
 """
 
 from __future__ import annotations
@@ -25,15 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..circuit.circuit import Circuit
-
-# the size thresholds of both planning and materialisation (read by .materialize at call time)
-DENSE_MAX_QUBITS = 5  # full-register dense layers up to here: one GEMM beats many tiny kernels
-DENSE_MAX_BATCHED_ELEMENTS = 2**22
-# whole-register gathers up to here (one pass for a whole CNOT ladder; per-gate strided slice
-# copies are several times slower per pass); above, the int64 index itself gets too large
-PERM_MAX_QUBITS = 24
-CHUNK = 4  # wires per fused chunk on many qubits (fewer passes; each pass costs about the same)
+from ...circuit.circuit import Circuit
+from . import limits
 
 
 @dataclass
@@ -172,7 +164,7 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
             items.append(pending)
         pending = None
 
-    use_perm = n <= PERM_MAX_QUBITS
+    use_perm = n <= limits.LIMITS.perm_max_qubits
     for i, op in enumerate(circuit.ops):
         g = op.gate
         if g.num_wires == 1:
@@ -197,7 +189,7 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
             item.signature = tuple(
                 (q, tuple(circuit.ops[i].gate for i in item.runs[q])) for q in sorted(item.runs)
             )
-    dense = n <= DENSE_MAX_QUBITS
+    dense = n <= limits.LIMITS.dense_max_qubits
     if dense:  # fold a permutation into the dense layer before it
         merged: list[Any] = []
         for item in items:
@@ -224,10 +216,6 @@ def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bo
 
 
 __all__ = [
-    "DENSE_MAX_QUBITS",
-    "DENSE_MAX_BATCHED_ELEMENTS",
-    "PERM_MAX_QUBITS",
-    "CHUNK",
     "Layer",
     "Perm",
     "GateItem",

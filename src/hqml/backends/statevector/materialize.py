@@ -8,7 +8,7 @@ in), or else matrices over chunks of neighbouring wires. Fixed permutations beco
 any other gate one step of its own (:func:`gate_step`). With a tape, parametrized steps are tagged
 for the analytic chain rule of :mod:`.chain`.
 
-The size thresholds live in :mod:`.plan` with the planner's and are read from there at call time.
+The size thresholds live in :mod:`.limits`; ``native_layers`` comes from the engine chosen.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..circuit.circuit import Circuit
-from ..circuit.gates import Gate
-from ..sim import native
-from ..sim.fused import Step
-from ..sim.statevector import kron_factors
-from . import plan as _plan
+from ...circuit.circuit import Circuit
+from ...circuit.gates import Gate
+from ...sim.fused import Step
+from ...sim.statevector import kron_factors
+from ..instructions import gate_step
+from . import limits
 from .chain import GateTape, LayerTape
 from .plan import Layer, Perm, Plan
 
@@ -106,6 +106,7 @@ def materialize(
     circuit: Circuit,
     theta: torch.Tensor,
     dtype: torch.dtype,
+    native_layers: bool = False,
     dense_batched: bool = True,
     tape: list | None = None,
 ) -> list[Step]:
@@ -115,6 +116,7 @@ def materialize(
     layer's data until the sweep, and a dense per-sample ``2^n x 2^n`` matrix per layer would
     make that grow with depth much faster than the parameters themselves.
 
+    ``native_layers`` runs single-qubit layers (outside dense plans) by the compiled kernels.
     With a ``tape`` list, parametrized steps are tagged with what :mod:`hqml.backends.chain`
     needs to take their cotangents back to ``theta`` analytically (no autograd graph).
     """
@@ -127,7 +129,7 @@ def materialize(
         if isinstance(item, Layer):
             groups.setdefault((item.signature, item.batched), []).append(k)
     layer_steps: dict[int, list[Step]] = {}
-    use_native = not plan.dense and native.usable(device, dtype, n)
+    use_native = native_layers and not plan.dense
     for (signature, batched), members in groups.items():
         layers = [plan.items[k] for k in members]
         batched = batched and batched_theta
@@ -137,7 +139,7 @@ def materialize(
             or (
                 dense_batched
                 and len(signature) >= n - 1
-                and theta.shape[0] * 4**n <= _plan.DENSE_MAX_BATCHED_ELEMENTS
+                and theta.shape[0] * 4**n <= limits.LIMITS.dense_max_batched_elements
             )
         )
         wires = list(range(n)) if dense else [q for q, _ in signature]
@@ -166,7 +168,7 @@ def materialize(
                 layer_steps[k] = [step]
         else:
             # per-sample data the adjoint holds until its sweep: keep those chunks small
-            chunk = 2 if batched and not dense_batched else _plan.CHUNK
+            chunk = 2 if batched and not dense_batched else limits.LIMITS.chunk
             chunks = _chunk_matrices(wires, factors, chunk)
             if group_tape is not None:
                 group_tape.chunks = [(cw, start) for cw, start, _ in chunks]
@@ -179,6 +181,21 @@ def materialize(
                 if layers[pos].perm_after is not None:
                     steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
                 layer_steps[k] = steps_k
+    return _in_order(plan, circuit, layer_steps, theta, dtype, consts, tape)
+
+
+def _in_order(
+    plan: Plan,
+    circuit: Circuit,
+    layer_steps: dict[int, list[Step]],
+    theta: torch.Tensor,
+    dtype: torch.dtype,
+    consts: _Consts,
+    tape: list | None,
+) -> list[Step]:
+    """The plan's steps in circuit order: the layers' (built by group), permutations and the
+    other gates, one step each."""
+    batched_theta = theta.shape[0] > 1
     steps: list[Step] = []
     for k, item in enumerate(plan.items):
         if isinstance(item, Layer):
@@ -199,33 +216,6 @@ def materialize(
                 tape.append(step.tag)
             steps.append(step)
     return steps
-
-
-def gate_step(
-    op: Any,
-    cols: tuple[int, ...],
-    batched: bool,
-    theta: torch.Tensor,
-    dtype: torch.dtype,
-    structural: bool = False,
-) -> Step:
-    g = op.gate
-    if g.num_params == 0:
-        if g.structure == "monomial":
-            perm, phases = g.monomial
-            ph = None if np.allclose(phases, 1) else [complex(v) for v in phases]
-            return Step("monomial", op.wires, (perm, ph))
-        if g.structure == "diagonal":
-            return Step("diagonal", op.wires, g.diagonal(dtype=dtype, device=theta.device))
-        return Step("matrix", op.wires, g.matrix(dtype=dtype, device=theta.device))
-    rows = theta[:, cols[0] : cols[-1] + 1] if batched else theta[0, cols[0] : cols[-1] + 1]
-    param = structural or rows.requires_grad
-    if g.structure == "diagonal":
-        step = Step("diagonal", op.wires, g.diagonal(rows), param)
-    else:
-        step = Step("matrix", op.wires, g.matrix(rows), param)
-    step.rows = rows
-    return step
 
 
 def _fold_perms(

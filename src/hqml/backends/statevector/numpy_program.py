@@ -1,4 +1,4 @@
-"""The small-register engine's compiled program: a circuit's plan (:mod:`hqml.backends.plan`)
+"""The NumPy engine's compiled program: a circuit's plan (:mod:`.plan`)
 regrouped for whole-register matrices. Single-qubit layers of one signature form a group whose
 matrices are built together; other gates keep their full-register index maps; permutations stay
 index gathers. Cached per circuit, batch pattern and ``varying``."""
@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit.circuit import Circuit
-from ..circuit.gates import Gate
+from ...circuit.circuit import Circuit
+from ...circuit.gates import Gate
+from .numpy_matrices import _gate_consts
 from .plan import GateItem, Layer, Perm, get_plan
-from .small_matrices import _gate_consts
 
 
 @dataclass

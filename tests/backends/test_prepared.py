@@ -1,5 +1,5 @@
-"""Prepared calls (hqml.fastcall): the same values and gradients as the generic path, and a
-record that never outlives what it describes."""
+"""Prepared calls (StatevectorBackend.prepare): the same values and gradients as the generic
+path, and a record that never outlives what it describes."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 from helpers import w1_circuit
 
 import hqml
-from hqml import fastcall
+from hqml.backends.statevector import prepared as fastcall
 from hqml.sim import native
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")

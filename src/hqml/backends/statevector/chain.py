@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..circuit.gates import Gate
+from ...circuit.gates import Gate
 
 
 @dataclass

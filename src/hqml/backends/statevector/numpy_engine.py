@@ -3,7 +3,7 @@
 On a few qubits with a batch of samples, a hybrid training step costs what its tensor
 operations cost to dispatch, not arithmetic: a 16 x 16 matrix product is a microsecond of work
 and several microseconds of framework overhead. This engine therefore runs circuits of up to
-:data:`SMALL_MAX_QUBITS` qubits as a short list of dense ``2^n x 2^n`` matrices (one per
+``limits.numpy_max_qubits`` qubits as a short list of dense ``2^n x 2^n`` matrices (one per
 planned layer, with its CNOT ladder folded in; one per other gate) in NumPy, keeping the number
 of operations independent of the number of gates:
 
@@ -15,91 +15,24 @@ of operations independent of the number of gates:
   parameters at once.
 
 Gradients use torch's convention for complex data (``dL = Re sum conj(grad) dz``). The torch
-path (:mod:`hqml.backends.plan`) stays the reference and the one used on CUDA and for backprop.
-The gate matrices and Kronecker products live in :mod:`hqml.backends.small_matrices`, the
-compiled program in :mod:`hqml.backends.small_program`; this module decides where a task runs
-(here, in the compiled interpreter of :mod:`hqml.backends.small_native`, or neither) and runs it.
+plan (:mod:`.torch_plan`) stays the reference and the engine for CUDA and backprop. The gate
+matrices and Kronecker products live in :mod:`.numpy_matrices`, the program in
+:mod:`.numpy_program`; :mod:`.choose` decides when this engine runs a task.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
-from ..circuit.observables import PauliSum
-from . import small_native
-from .base import Expval, Probs, State, Task
-from .small_matrices import _NP, gate_derivatives, gate_matrices, kron, kron_backward
-from .small_matrices import REAL_TORCH as REAL_TORCH  # re-exported for the backends
-from .small_matrices import real_of as real_of
-from .small_program import SmallProgram, _Gate, _Group, _Perm, program
-
-SMALL_MAX_QUBITS = 5
-# per-sample matrices held at once (elements): beyond, the torch path's chunked layers win
-SMALL_MAX_ELEMENTS = 2**23
-
-
-def usable(task: Task) -> bool:
-    """Whether this module (or the compiled interpreter) runs ``task``: exact, noiseless, CPU,
-    few qubits (decided once per task; the measurement is checked on every call from 6 qubits,
-    since an observable's terms can be edited in place)."""
-    memo = task.memo
-    out = memo.get("small")
-    if out is None:
-        out = memo["small"] = _usable(task)
-    if out and task.circuit.n_qubits > SMALL_MAX_QUBITS:
-        return _diagonal_measurement(task.measurement)
-    return out
-
-
-def _usable(task: Task) -> bool:
-    n = task.circuit.n_qubits
-    if not (
-        n <= max(SMALL_MAX_QUBITS, small_native.MAX_QUBITS)
-        and task.shots is None
-        and task.theta.device.type == "cpu"
-        and task.dtype in _NP
-        and isinstance(task.measurement, (Expval, Probs, State))
-        and task.options.get("noise_model") is None
-        and os.environ.get("HQML_SMALL", "1") != "0"
-    ):
-        return False
-    if native_program(task) is not None:
-        return True
-    return (
-        n <= SMALL_MAX_QUBITS
-        and task.theta.shape[0]
-        * program(task.circuit, task.varying, task.theta.shape[0] > 1).per_sample
-        * 4**n
-        <= SMALL_MAX_ELEMENTS
-    )
-
-
-def _diagonal_measurement(m: Any) -> bool:
-    """Whether the interpreter measures ``m`` itself (else, from 6 qubits, the layer kernels
-    run the task: a dense 2^n x 2^n observable costs more than the circuit): the state, or at most
-    :data:`small_native.MAX_DIAG_TERMS` diagonal columns (Z-only observables, probabilities)."""
-    if isinstance(m, State):
-        return True
-    if isinstance(m, Probs):
-        return 2 ** len(m.wires) <= small_native.MAX_DIAG_TERMS
-    return len(m.observables) <= small_native.MAX_DIAG_TERMS and all(
-        p == "Z" for o in m.observables for word in o.terms for _, p in word
-    )
-
-
-def native_program(task: Task) -> small_native.NativeProgram | None:
-    """The compiled interpreter's program for ``task``'s circuit, where it can run it."""
-    memo = task.memo
-    if "native" not in memo:
-        ok = small_native.suits(task.circuit.n_qubits, task.theta.shape[0])
-        ok = ok and small_native.available()
-        memo["native"] = small_native.program(task.circuit) if ok else None
-    return memo["native"]
-
+from ..base import Task
+from .dense_measure import Measure, cotangent_state, measure, measure_of
+from .engine import exact_on_cpu
+from .numpy_matrices import _NP, gate_derivatives, gate_matrices, kron, kron_backward, real_of
+from .numpy_program import SmallProgram, _Gate, _Group, _Perm, program
 
 # --------------------------------------------------------------------------------------------
 # running
@@ -335,73 +268,58 @@ def gradient(
     return grad
 
 
-# --------------------------------------------------------------------------------------------
-# measurements
-
-
 @dataclass
-class Measure:
-    """A measurement as ``diag`` (real ``(d, K)``: values ``|psi|^2 @ diag``) or ``dense``
-    (Hermitian ``(K, d, d)``)."""
+class NumpyRecord:
+    """What the NumPy engine's adjoint sweep reads."""
 
-    diag: np.ndarray | None = None
-    dense: np.ndarray | None = None
-    state: bool = False
-
-
-def measure_of(prog: SmallProgram, m: Any, cdt: Any) -> Measure:
-    from .statevector import observable_terms
-
-    if isinstance(m, State):
-        return Measure(state=True)
-    n, d = prog.n, 2**prog.n
-    rdt = real_of(cdt)
-    if isinstance(m, Probs):
-        key: Any = ("probs", m.wires, rdt)
-    else:
-        key = ("expval", tuple(o.key() for o in m.observables), rdt)
-    out = prog.measures.get(key)
-    if out is not None:
-        return out
-    if isinstance(m, Probs):
-        idx = np.arange(d)
-        sub = np.zeros(d, dtype=np.int64)
-        for i, w in enumerate(m.wires):
-            sub |= ((idx >> (n - 1 - w)) & 1) << (len(m.wires) - 1 - i)
-        diag = np.zeros((d, 2 ** len(m.wires)), dtype=rdt)
-        diag[idx, sub] = 1
-        out = Measure(diag=diag)
-    else:
-        obs: tuple[PauliSum, ...] = m.observables
-        words, coeffs = observable_terms(obs)
-        if all(p == "Z" for word in words for _, p in word):
-            idx = np.arange(d)
-            signs = np.ones((d, len(words)))
-            for t, word in enumerate(words):
-                parity = np.zeros(d, dtype=np.int64)
-                for w, _ in word:
-                    parity ^= (idx >> (n - 1 - w)) & 1
-                signs[:, t] = 1 - 2 * parity
-            out = Measure(diag=(signs @ coeffs).astype(rdt))
-        else:
-            out = Measure(dense=np.stack([o.to_matrix(n) for o in obs]).astype(cdt))
-    prog.measures[key] = out
-    return out
+    engine: NumpyEngine
+    task: Task
+    prog: SmallProgram
+    meas: Measure
+    state: np.ndarray  # (B, 2**n) final states
+    extra: Any  # what the measurement of a non-diagonal observable kept, else None
+    trace: Any  # what :func:`run` kept for :func:`gradient`
+    cdt: Any
 
 
-def measure(meas: Measure, state: np.ndarray) -> tuple[np.ndarray, Any]:
-    """Values ``(rows, K)`` (or the state) and what :func:`cotangent_state` needs."""
-    if meas.state:
-        return state, None
-    if meas.diag is not None:
-        probs = state.real**2 + state.imag**2
-        return probs @ meas.diag, None
-    o_psi = np.einsum("kij,bj->bki", meas.dense, state)
-    return np.einsum("bi,bki->bk", state.conj(), o_psi).real, o_psi
+class NumpyEngine:
+    """Whole-register matrices in NumPy (the program of :mod:`.numpy_program`)."""
+
+    name = "numpy"
+    autograd = False
+
+    def __repr__(self) -> str:
+        return "<engine numpy>"
+
+    def supports(self, task: Task) -> bool:
+        return exact_on_cpu(task)
+
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, NumpyRecord | None]:
+        theta = task.theta.detach()
+        cdt = _NP[task.dtype]
+        prog = program(task.circuit, task.varying, theta.shape[0] > 1)
+        theta_np = theta.numpy().astype(real_of(cdt), copy=False)
+        state, trace = run(prog, theta_np, cdt, keep)
+        meas = measure_of(prog, task.measurement, cdt)
+        out, extra = measure(meas, state)
+        result = torch.from_numpy(np.ascontiguousarray(out))
+        if not keep:
+            return result, None
+        return result, NumpyRecord(self, task, prog, meas, state, extra, trace, cdt)
+
+    def backward(self, saved: NumpyRecord, cotangent: torch.Tensor) -> torch.Tensor:
+        if saved.meas.state:
+            raise ValueError("a state is differentiable by diff_method='backprop' only")
+        state = saved.state
+        cot = cotangent.detach().numpy()
+        if cot.shape[0] != state.shape[0]:
+            cot = np.broadcast_to(cot, (state.shape[0],) + cot.shape[1:])
+        lam = cotangent_state(saved.meas, state, saved.extra,
+                              cot.astype(state.real.dtype, copy=False))  # fmt: skip
+        task = saved.task
+        grad = gradient(saved.prog, saved.trace, lam, tuple(task.theta.shape), task.needs_grad,
+                        saved.cdt)  # fmt: skip
+        return torch.from_numpy(grad)
 
 
-def cotangent_state(meas: Measure, state: np.ndarray, extra: Any, cot: np.ndarray) -> np.ndarray:
-    """``O psi`` for the Hermitian ``O = sum_k cot_k O_k`` the cotangent weighs."""
-    if meas.diag is not None:
-        return state * (cot @ meas.diag.T)
-    return np.einsum("bk,bki->bi", cot.astype(extra.dtype), extra)
+NUMPY = NumpyEngine()

@@ -1,4 +1,4 @@
-"""NumPy building blocks of the small-register engine (:mod:`hqml.backends.small`): gate
+"""NumPy building blocks of the NumPy engine (:mod:`.numpy_engine`): gate
 matrices and their derivatives for batches of parameters, and Kronecker products of per-wire
 factors with their reverse-mode derivative."""
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..circuit.gates import Gate
+from ...circuit.gates import Gate
 
 _NP = {torch.complex64: np.complex64, torch.complex128: np.complex128}
 REAL_TORCH = {np.complex64: torch.float32, np.complex128: torch.float64}

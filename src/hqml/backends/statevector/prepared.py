@@ -27,15 +27,16 @@ from typing import Any
 
 import torch
 
-from .backends import small, small_native
-from .backends.base import Backend, Expval, Task
-from .backends.statevector import StatevectorBackend
-from .circuit.circuit import Circuit
-from .circuit.gates import complex_dtype, real_dtype
-from .circuit.params import _compiled, bind_parameters
-from .grad import resolve_diff_method
+from ...circuit.circuit import Circuit
+from ...circuit.gates import complex_dtype, real_dtype
+from ...circuit.params import _compiled, bind_parameters
+from ..base import Backend, Expval, Task
+from . import choose, interpreter
+from .dense_measure import measure_of
+from .interpreter import INTERPRETER, diag_tensor, table_copies
+from .numpy_matrices import _NP
 
-_CACHE_KEY = "hqml.fastcall"
+_CACHE_KEY = "hqml.prepared"
 _UNSUITED = object()  # a request recorded as not suited
 _MAX_REQUESTS = 64  # prepared requests kept per circuit (beyond, the record starts again)
 
@@ -46,7 +47,7 @@ class PreparedCall:
     def __init__(self, task: Task, prog: Any, diag: torch.Tensor, bindings: Any):
         link = bindings.link
         self.prog, self.diag = prog, diag
-        self.cdt = small._NP[task.dtype]
+        self.cdt = _NP[task.dtype]
         self.varying, self.needs = task.varying, task.needs_grad
         self.batch, self.batched = bindings.batch_size, bindings.batched
         self.real = task.theta.dtype
@@ -56,7 +57,7 @@ class PreparedCall:
             for is_batched, size in zip(link.batched, link.sizes, strict=True)
         ]
         self.width = sum(link.sizes)
-        self._put, self._take = small_native.table_copies(self.real)
+        self._put, self._take = table_copies(self.real)
         self.order: Any = None  # given order -> declaration order (set by run)
         self.shapes: list[torch.Size] = []
         self.dtypes: list[torch.dtype] = []
@@ -73,15 +74,21 @@ class PreparedCall:
             off += size
         return theta
 
-    def forward(self, tensors: list[torch.Tensor]) -> tuple[torch.Tensor, Any]:
+    def forward(self, tensors: Any) -> tuple[torch.Tensor, Any]:
+        """The values and the interpreter's record for the given tensors (declaration order)."""
         theta = self.theta(tensors)
-        _, values, saved = small_native.forward(self.prog, theta, self.varying, self.cdt, self.diag)
+        _, values, saved = interpreter.kernel_forward(
+            self.prog, theta, self.varying, self.cdt, self.diag
+        )
         return values, saved
 
-    def grads(self, saved: Any, cot: torch.Tensor, wanted: tuple[bool, ...]) -> list:
+    def sweep(self, saved: Any, cot: torch.Tensor) -> torch.Tensor:
+        """``dL/dtheta`` ``(B, P)`` by the interpreter's adjoint sweep (consumes ``saved``)."""
+        return interpreter.kernel_backward(self.prog, saved, self.needs, cot=cot)
+
+    def grads(self, grad: torch.Tensor, wanted: tuple[bool, ...]) -> list:
         """Each given tensor's gradient (``None`` where not ``wanted``): its columns of
         ``dL/dtheta``, summed over the batch for a tensor given once."""
-        grad = small_native.backward(self.prog, saved, self.needs, cot=cot)
         src = grad.data_ptr()
         out: list[torch.Tensor | None] = []
         off = 0
@@ -99,39 +106,23 @@ class PreparedCall:
         return out
 
 
-class _Adjoint(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, call: PreparedCall, *tensors: torch.Tensor) -> torch.Tensor:
-        values, ctx.saved = call.forward(list(tensors))
-        ctx.call = call
-        ctx.save_for_backward(*tensors)  # read only by a repeated backward
-        return values
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx: Any, cot: torch.Tensor) -> tuple:
-        saved, ctx.saved = ctx.saved, None  # the sweep consumes it
-        if saved is None:  # a repeat (retain_graph=True; else torch's error): forward again
-            _, saved = ctx.call.forward(list(ctx.saved_tensors))
-        return (None, *ctx.call.grads(saved, cot, ctx.needs_input_grad[1:]))
-
-
-def run(
+def lookup(
+    be: Backend,
     circuit: Circuit,
-    measurement: Expval,
+    measurement: Any,
     inputs: Mapping[str, Any] | None,
     weights: Mapping[str, Any] | None,
-    be: Backend,
     diff_method: str,
     dtype: torch.dtype | None,
     device: Any,
-) -> tuple[torch.Tensor, bool] | None:
-    """``(values, batched)`` for a request this module has prepared, else ``None`` (the caller
-    goes the generic way). Preparing happens here, on the first call of a request."""
+) -> tuple[PreparedCall, list[torch.Tensor]] | None:
+    """The prepared call of this request and its tensors in declaration order, else ``None``
+    (the caller goes the generic way). Preparing happens here, on the first call of a request."""
     if (
-        os.environ.get("HQML_FASTCALL", "1").strip().lower() in ("0", "false", "off", "no")
-        or type(be) is not StatevectorBackend
+        not isinstance(measurement, Expval)
+        or os.environ.get("HQML_FASTCALL", "1").strip().lower() in ("0", "false", "off", "no")
         or diff_method not in ("best", "adjoint")
+        or torch._C._are_functorch_transforms_active()  # wrapped tensors have no data pointer
         or (device is not None and torch.device(device).type != "cpu")
     ):
         return None
@@ -162,7 +153,7 @@ def run(
         cache = circuit._cache[_CACHE_KEY] = {}
     call = cache.get(key)
     if call is None:
-        call = _prepare(circuit, measurement, inputs, weights, be, diff_method, dtype)
+        call = _prepare(circuit, measurement, inputs, weights, be, dtype)
         if call is not _UNSUITED:  # complete before other threads can see it
             call.order = _order(circuit, inputs, weights)
             call.shapes = [t.shape for t in call.order(tensors)]
@@ -170,12 +161,7 @@ def run(
         cache[key] = call
     if call is _UNSUITED:
         return None
-    ordered = call.order(tensors)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in ordered):
-        values = _Adjoint.apply(call, *ordered)
-    else:
-        values = call.forward(ordered)[0]
-    return values, call.batched
+    return call, call.order(tensors)
 
 
 def _order(circuit: Circuit, inputs: Mapping[str, Any], weights: Mapping[str, Any]) -> Any:
@@ -195,7 +181,6 @@ def _prepare(
     inputs: Mapping[str, Any],
     weights: Mapping[str, Any],
     be: Backend,
-    diff_method: str,
     dtype: torch.dtype | None,
 ) -> PreparedCall | object:
     given = [*inputs.values(), *weights.values()]
@@ -206,14 +191,14 @@ def _prepare(
         return _UNSUITED  # an expression or a reordering between the values and theta
     cdt = dtype or complex_dtype(b.theta.dtype)
     task = Task(circuit, b.theta, measurement, cdt, None, None, b.varying, {}, b.needs_grad)
-    if resolve_diff_method(diff_method, be, task) != "adjoint" or not small.usable(task):
+    # "best" and "adjoint" both run the interpreter's adjoint here ("best" picks backprop only
+    # where no compiled engine runs the task)
+    if choose.choose_engine(task) is not INTERPRETER:
         return _UNSUITED
-    prog = small.native_program(task)
-    if prog is None or prog.given:
+    prog = task.memo["native"]
+    if prog.given:
         return _UNSUITED
-    diag = small_native.diag_tensor(
-        small.measure_of(prog, measurement, small._NP[cdt]), small._NP[cdt]
-    )
+    diag = diag_tensor(measure_of(prog, measurement, _NP[cdt]), _NP[cdt])
     if diag is None:
         return _UNSUITED
     return PreparedCall(task, prog, diag, b)

@@ -26,16 +26,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backends.base import Backend, Expval, Probs, Sample, State, Task
-from ..backends.density_matrix import basis_rotation, measured_words
-from ..backends.statevector import build_program, observable_terms
+from ..circuit.observables import observable_terms
 from ..sim import density, measure
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
+from .base import Expval, Probs, Sample, State, Task
+from .density_matrix import basis_rotation, measured_words
+from .instructions import build_program
 
 
-def _num_trajectories(backend: Backend) -> int:
-    t = getattr(backend, "options", {}).get("trajectories", 100)
+def _num_trajectories(options: dict[str, Any]) -> int:
+    t = options.get("trajectories", 100)
     if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 1:
         raise ValueError(
             f"trajectories must be a positive integer, got {t!r}; e.g."
@@ -121,8 +122,9 @@ def _confused(p: torch.Tensor, nm: Any, wires: list[int]) -> torch.Tensor:
     return density.apply_confusion(p, conf)
 
 
-def execute_trajectories(backend: Backend, task: Task) -> torch.Tensor:
+def execute_trajectories(options: dict[str, Any], task: Task) -> torch.Tensor:
     """Run a noisy task by trajectories; the result has the noiseless backend's shape.
+    ``options`` are the backend's: ``trajectories`` (default 100) and ``seed``.
 
     Raises:
         ValueError: for ``State`` (a noisy state is mixed: use ``backend="density_matrix"``).
@@ -134,10 +136,10 @@ def execute_trajectories(backend: Backend, task: Task) -> torch.Tensor:
             " for hqml.state with a noise model"
         )
     generator = task.generator
-    seed = getattr(backend, "options", {}).get("seed")
+    seed = options.get("seed")
     if generator is None and seed is not None:
         generator = torch.Generator().manual_seed(int(seed))
-    trajectories = _num_trajectories(backend)
+    trajectories = _num_trajectories(options)
     nm = task.options["noise_model"]
     n = task.circuit.n_qubits
     bs = task.theta.shape[0]

@@ -1,0 +1,81 @@
+"""The local batched statevector simulator as a backend (``"statevector"``).
+
+Every request goes to one engine (:mod:`.engine`), chosen once per request by
+:func:`.choose.choose_engine`; noisy tasks run by Monte Carlo trajectories
+(:mod:`hqml.backends.trajectories`). Repeated requests can be prepared (:meth:`prepare`,
+:mod:`.prepared`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from ...circuit.circuit import Circuit
+from ..base import Backend, Capabilities, Measurement, Task
+from ..trajectories import execute_trajectories
+from . import choose, limits, prepared
+from .plan import get_plan
+
+
+class StatevectorBackend(Backend):
+    """Exact batched statevector simulation in torch (CPU or CUDA)."""
+
+    name = "statevector"
+    capabilities = Capabilities(
+        max_qubits=30,
+        diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
+        supports_noise=True,  # by Monte Carlo trajectories (hqml.backends.trajectories)
+    )
+
+    def __init__(self, **options: Any):
+        self.options = options
+
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        out = []
+        for t in tasks:
+            if t.options.get("noise_model") is not None:
+                out.append(execute_trajectories(self.options, t))
+                continue
+            engine = choose.choose_engine(t)
+            if not engine.autograd and torch.is_grad_enabled() and t.theta.requires_grad:
+                engine = choose.plan_engine(t)  # backprop: an engine autograd records
+            out.append(engine.forward(t, False)[0])
+        return out
+
+    def prefers_backprop(self, task: Task) -> bool:
+        """Backprop when its saved states fit in the budget (backend option
+        ``backprop_budget_bytes``, default :attr:`.limits.Limits.backprop_budget_bytes`) and no
+        compiled engine runs the adjoint."""
+        if choose.compiled_adjoint(task):
+            return False
+        plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
+        itemsize = torch.empty((), dtype=task.dtype).element_size()
+        saved = (len(plan.items) + 2) * task.theta.shape[0] * 2**task.circuit.n_qubits * itemsize
+        budget = self.options.get("backprop_budget_bytes", limits.LIMITS.backprop_budget_bytes)
+        return saved * 2 <= budget
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        """The forward pass of the chosen engine, keeping what its adjoint sweep needs."""
+        return choose.choose_engine(task).forward(task, True)
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        return saved.engine.backward(saved, cotangent)
+
+    def prepare(
+        self,
+        circuit: Circuit,
+        measurement: Measurement,
+        inputs: Mapping[str, Any],
+        weights: Mapping[str, Any],
+        diff_method: str,
+        dtype: torch.dtype | None,
+        device: Any,
+    ) -> tuple[prepared.PreparedCall, list[torch.Tensor]] | None:
+        """A prepared call for an exact Z-type expval with the adjoint method on the
+        interpreter, and the request's tensors in the order it takes them (see
+        :mod:`.prepared`); ``None`` for any other request."""
+        return prepared.lookup(self, circuit, measurement, inputs, weights, diff_method, dtype,
+                               device)  # fmt: skip
