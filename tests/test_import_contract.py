@@ -21,9 +21,9 @@ ROOT = Path(hqml.__file__).parent
 # DESIGN.md's layers, most basic first; a package may import its own layer and those before it.
 # Packages DESIGN.md does not name sit where their imports put them: chem beside algorithms
 # (molecular Hamiltonians for VQE), experiment (`hqml run`) after tracking, testing (the
-# consistency checks) beside nn.
+# consistency checks) beside nn, limits (the memory price of a state, torch only) at the bottom.
 LAYERS: list[set[str]] = [
-    {"circuit"},
+    {"circuit", "limits"},
     {"sim"},
     {"backends"},
     {"execute", "grad"},
@@ -71,9 +71,6 @@ KNOWN = {
     # the command line imports its subcommands' packages when they run (issue 26 owns cli/)
     ("hqml.cli.*", "*", "function"),
     ("hqml.cli.demo", "hqml", "upward"),  # and the demo imports the package itself
-    # kernels/svm builds its default feature map on demand (issue 26 owns kernels/)
-    ("hqml.kernels.svm", "hqml.circuit.templates", "function"),
-    ("hqml.kernels.svm", "hqml.kernels.fidelity", "function"),
     # experiment/config resolves dataset loaders on demand (issue 26 owns experiment/)
     ("hqml.experiment.config", "hqml.datasets", "function"),
     # tracking's hyperparameter search parses and runs `hqml run` configs, while experiment's

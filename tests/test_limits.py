@@ -49,3 +49,18 @@ def test_format_bytes():
     assert format_bytes(512) == "512 B"
     assert format_bytes(1536) == "1.5 KiB"
     assert format_bytes(8 * 2**30) == "8.0 GiB"
+
+
+@pytest.mark.parametrize("backend, kind", [("statevector", "statevector"),
+                                           ("density_matrix", "density matrix")])
+def test_execute_prices_the_state_before_allocating(monkeypatch, backend, kind):
+    # the front door refuses in one line before any allocation (torch's allocator error was seen)
+    import hqml.limits
+
+    monkeypatch.setattr(hqml.limits, "available_memory", lambda device=None: 2**30)
+    n = 28 if backend == "statevector" else 14
+    c = hqml.Circuit(n)
+    c.h(0)
+    with pytest.raises(MemoryError, match=f"a {n}-qubit {kind} in complex64") as info:
+        hqml.state(c) if backend == "statevector" else hqml.probs(c, backend=backend)
+    assert "\n" not in str(info.value)

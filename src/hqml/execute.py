@@ -20,6 +20,7 @@ from .circuit.gates import complex_dtype, real_dtype
 from .circuit.observables import PauliSum, as_observables
 from .circuit.params import bind_parameters, default_real_dtype
 from .grad import execute_task, run_prepared
+from .limits import check_state_memory
 
 _COMPLEX = (torch.complex64, torch.complex128)
 
@@ -102,6 +103,8 @@ def _run(
             return run_prepared(call, tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
+    density = be.name == "density_matrix"
+    check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device, density=density)
     task = Task(
         circuit,
         b.theta,
