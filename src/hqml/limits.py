@@ -73,7 +73,7 @@ def available_memory(device: Any = None) -> int | None:
 def state_bytes(n_qubits: int, rows: int, dtype: torch.dtype, *, density: bool = False) -> int:
     """Bytes of ``rows`` states of ``n_qubits`` qubits (density matrices with ``density``)."""
     per_row = (4 if density else 2) ** n_qubits
-    return per_row * max(1, rows) * torch.empty((), dtype=dtype).element_size()
+    return per_row * max(1, rows) * dtype.itemsize
 
 
 def check_state_memory(
