@@ -15,7 +15,6 @@ import pytest
 
 from hqml.runtime.store import SqlJobStore, make_engine, migrate
 
-
 # The server process serves a listening socket that this test process bound (port 0) and keeps
 # open: no other process can take the port between choosing it and serving on it, and restarts
 # after a SIGKILL serve the same port.
@@ -108,7 +107,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("svc")
     srv = ServerProcess(tmp / "jobs.db", workers=2, output_dir=tmp / "runs",
                         max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
-                        max_amplitudes=2**14,
+                        max_amplitudes=2**14, max_samples=100_000, max_result_bytes=4_000_000,
+                        max_parameters=100_000, max_dataset_values=1_000_000, max_gates=100_000,
                         poll_interval_s=0.5)
     store = srv.store()
     srv.tokens = {"alice": store.create_token("alice"), "bob": store.create_token("bob"),

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from .execution import JobRejected, prepare
+from .execution import JobRejected, Limits, prepare
 from .limits import BodySizeLimit
 from .programs import prepare_program
 from .schemas import (
@@ -119,14 +119,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"no job {job_id!r} for this token")
         return job
 
-    def check_backend(name: str, session_id: str | None, token: TokenRecord) -> None:
+    def check_backend(name: str, session_id: str | None, token: TokenRecord) -> str:
+        """The backend the job will run on (its session's, else ``name``)."""
         if session_id is not None:
             rec = store.get_session(session_id, token.owner)
             if rec is None or rec.closed:
                 raise HTTPException(404, f"no open session {session_id!r} for this token")
-        elif name not in settings.allowed_backends:
+            return rec.backend
+        if name not in settings.allowed_backends:
             raise HTTPException(400, f"backend {name!r} is not offered here; use one of"
                                 f" {', '.join(settings.allowed_backends)}")
+        return name
 
     def enqueue(token: TokenRecord, kind: str, payload: str, key: str | None,
                 session_id: str | None, timeout_s: float | None, response: Response) -> JobInfo:
@@ -152,11 +155,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                    token: Token,
                    idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
         """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
-        check_backend(req.backend, req.session_id, token)
+        backend = check_backend(req.backend, req.session_id, token)
         try:
-            prepare(req, max_qubits=settings.max_qubits, max_rows=settings.max_batch_rows,
-                    max_shots=token.max_shots or settings.max_shots_per_job,
-                    max_amplitudes=settings.max_amplitudes)
+            prepare(req, Limits.of(settings, token.max_shots), backend)
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None
         key = req.idempotency_key or idempotency_key
@@ -171,8 +172,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         is in the job's ``progress``."""
         check_backend(req.backend, None, token)
         try:
-            prepare_program(req, max_qubits=settings.max_qubits,
-                            max_rows=settings.max_batch_rows,
+            prepare_program(req, Limits.of(settings, token.max_shots),
                             allowed_backends=settings.allowed_backends)
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None

@@ -26,7 +26,10 @@ def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
     out = {}
     for name, arr in circuit.weights.items():
         if name in given:
-            t = tensor_from_json(given[name], dtype)
+            try:
+                t = tensor_from_json(given[name], dtype)
+            except ValueError as e:
+                raise JobRejected(f"initial weight {name!r}: {str(e)[:300]}") from None
             if tuple(t.shape) != tuple(arr.shape):
                 raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
                                   f" circuit declares {tuple(arr.shape)}")

@@ -261,7 +261,8 @@ class WorkerPool:
                 return self.backends.shared(name, options)
 
             result, final = run_job(job.kind, job.payload, self.settings, backend_for, ctx,
-                                    run_dir)
+                                    run_dir, (session.backend, session.options)
+                                    if session is not None else None)
         if final is not None:
             self.store.set_progress(job.id, json.dumps(final))
         return result
