@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Res
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .execution import JobRejected, Limits, prepare
 from .limits import BodySizeLimit
@@ -42,6 +44,19 @@ from .store import (
     migrate,
 )
 from .worker import BackendCache, Notifier, WorkerPool
+
+log = logging.getLogger("hqml.runtime")
+MAX_DETAIL = 300  # characters of an error message: they may quote the request
+
+
+def cap(text: str, limit: int = MAX_DETAIL) -> str:
+    """An error message cut to ``limit`` characters (never echo megabytes of input back)."""
+    return text if len(text) <= limit else text[:limit] + "... (cut)"
+
+
+# what reading a malformed request can raise besides JobRejected: still the client's input
+_BAD_INPUT = (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
+              RecursionError, AttributeError)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)}
@@ -108,10 +123,29 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         msgs = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            msgs.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p)[:40] for p in err.get("loc", ()) if p != "body")
+            msg = str(err.get("msg"))[:200]
+            msgs.append(f"{loc}: {msg}" if loc else msg)
+        return JSONResponse({"detail": cap("; ".join(msgs) or "invalid request")},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": cap(str(exc.detail))}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    def priced(check: Any, *args: Any, **kwargs: Any) -> None:
+        """Run a submission check; any failure to read the request is a 400 naming it."""
+        try:
+            check(*args, **kwargs)
+        except JobRejected as e:
+            raise HTTPException(400, str(e)) from None
+        except _BAD_INPUT as e:
+            log.warning("request refused by an unexpected %s: %s", type(e).__name__,
+                        cap(str(e)))
+            raise HTTPException(400, f"could not read the request: {type(e).__name__}:"
+                                f" {cap(str(e), 200)}") from None
 
     def owned(job_id: str, token: TokenRecord) -> JobRecord:
         job = store.get(job_id, token.owner)
@@ -156,10 +190,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                    idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
         """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
         backend = check_backend(req.backend, req.session_id, token)
-        try:
-            prepare(req, Limits.of(settings, token.max_shots), backend)
-        except JobRejected as e:
-            raise HTTPException(400, str(e)) from None
+        priced(prepare, req, Limits.of(settings, token.max_shots), backend)
+        if req.session_id is None:  # options the backend does not take are the client's to fix
+            priced(backends.shared, req.backend, req.options)
         key = req.idempotency_key or idempotency_key
         return enqueue(token, "circuit", req.model_dump_json(), key, req.session_id,
                        req.timeout_s, response)
@@ -171,11 +204,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
         is in the job's ``progress``."""
         check_backend(req.backend, None, token)
-        try:
-            prepare_program(req, Limits.of(settings, token.max_shots),
-                            allowed_backends=settings.allowed_backends)
-        except JobRejected as e:
-            raise HTTPException(400, str(e)) from None
+        priced(prepare_program, req, Limits.of(settings, token.max_shots),
+               allowed_backends=settings.allowed_backends)
+        priced(backends.shared, req.backend, req.options)
         key = req.idempotency_key or idempotency_key
         return enqueue(token, "program", req.model_dump_json(), key, None, req.timeout_s, response)
 
@@ -231,6 +262,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def open_session(req: SessionRequest, token: Token) -> SessionInfo:
         """Open a session: its jobs share one warm backend instance."""
         check_backend(req.backend, None, token)
+        priced(backends.shared, req.backend, req.options)
         return session_info(store.create_session(token.owner, req.backend, req.options))
 
     @app.get("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)

@@ -51,6 +51,11 @@ class Limits:
                    max_program_steps=s.max_program_steps)
 
 
+def approx(n: int) -> str:
+    """A count for a message: ``1.1e+12``, or ``about 2^5000`` past what a float holds."""
+    return f"{n:.3g}" if n < 1e300 else f"about 2^{n.bit_length() - 1}"
+
+
 def amplitudes(n_qubits: int, backend: str) -> int:
     """Amplitudes one row of a simulation holds: 2^n, or 4^n for a density matrix."""
     return 4**n_qubits if backend in DENSITY_BACKENDS else 2**n_qubits
@@ -70,7 +75,7 @@ def check_parameters(c: Circuit, limits: Limits) -> None:
     """Declared weight and input sizes (allocated per job, and per row for inputs)."""
     declared = sum(a.size for a in (*c.weights.values(), *c.inputs.values()))
     if declared > limits.max_parameters:
-        raise JobRejected(f"the circuit declares {declared:.3g} parameter values (weights and"
+        raise JobRejected(f"the circuit declares {approx(declared)} parameter values (weights and"
                          f" inputs); this server accepts at most {limits.max_parameters}")
 
 
@@ -95,7 +100,7 @@ def check_shots(shots: int | None, rows: int, limits: Limits) -> None:
     if limits.max_shots is not None and shots > limits.max_shots:
         raise JobRejected(f"shots={shots} exceeds the limit of {limits.max_shots} per job")
     if shots * rows > limits.max_samples:
-        raise JobRejected(f"{rows} rows x {shots} shots = {shots * rows:.3g} samples exceed the"
+        raise JobRejected(f"{rows} rows x {shots} shots = {approx(shots * rows)} samples exceed the"
                           f" limit of {limits.max_samples} per job; split the batch or use fewer"
                           " shots")
 
@@ -113,5 +118,5 @@ def check_result(n_bytes: int, limits: Limits, what: str, base64: bool = True) -
 def check_steps(steps: int, limits: Limits, what: str) -> None:
     """Evaluations of a program (iterations, epochs x batches)."""
     if steps > limits.max_program_steps:
-        raise JobRejected(f"{what} = {steps:.3g} steps exceed the limit of"
+        raise JobRejected(f"{what} = {approx(steps)} steps exceed the limit of"
                          f" {limits.max_program_steps} per program")

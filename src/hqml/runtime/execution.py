@@ -105,9 +105,12 @@ def _tensors(values: Mapping[str, Any], dtype: torch.dtype, what: str) -> dict[s
     out = {}
     for name, v in values.items():
         try:
-            out[name] = tensor_from_json(v, dtype)
+            t = tensor_from_json(v, dtype)
         except ValueError as e:
-            raise JobRejected(f"{what} {name!r}: {e}") from None
+            raise JobRejected(f"{what} {name[:40]!r}: {e}") from None
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise JobRejected(f"{what} {name[:40]!r} holds NaN or infinite values")
+        out[name] = t
     return out
 
 
@@ -153,10 +156,18 @@ def prepare(req: CircuitJobRequest, limits: Limits, backend: str | None = None) 
         if theta.dim() != 2 or theta.shape[1] != n_params:
             raise JobRejected(f"theta must have shape (B, {n_params}) for this circuit, got"
                               f" {tuple(theta.shape)}")
+        if req.varying is not None and len(req.varying) != n_params:
+            raise JobRejected(f"varying must have {n_params} entries (one per gate parameter),"
+                              f" got {len(req.varying)}")
         if req.cotangent is not None:
             cot = _tensors({"cotangent": req.cotangent}, rdt, "field")["cotangent"]
-            if cot.dim() != 2 or (theta.shape[0] != 1 and cot.shape[0] != theta.shape[0]):
-                raise JobRejected(f"cotangent must have shape (B, K), got {tuple(cot.shape)}")
+            k = _outputs(m)
+            if k is None:
+                raise JobRejected("a cotangent (VJP) needs measurement 'expval' or 'probs'")
+            if cot.dim() != 2 or cot.shape[1] != k or (theta.shape[0] != 1
+                                                       and cot.shape[0] != theta.shape[0]):
+                raise JobRejected(f"cotangent must have shape ({theta.shape[0]}, {k}), got"
+                                  f" {tuple(cot.shape)}")
         rows = max(theta.shape[0], cot.shape[0] if cot is not None else 1)
     else:
         try:
@@ -167,6 +178,15 @@ def prepare(req: CircuitJobRequest, limits: Limits, backend: str | None = None) 
     check_shots(req.shots, rows, limits)
     check_result(_result_bytes(req, m, c, rows, theta, backend), limits, req.measurement)
     return PreparedJob(req, c, m, rdt, theta, cot, inputs, weights, rows)
+
+
+def _outputs(m: Measurement) -> int | None:
+    """Values per row of a differentiable measurement (None: not differentiable)."""
+    if isinstance(m, Expval):
+        return len(m.observables)
+    if isinstance(m, Probs):
+        return 2 ** len(m.wires)
+    return None
 
 
 def _result_bytes(req: CircuitJobRequest, m: Measurement, c: Circuit, rows: int,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment.config import ConfigError, RunConfig, parse_config, tomllib
-from .cost import Limits, check_rows, check_shots, check_steps
+from .cost import Limits, approx, check_rows, check_shots, check_steps
 from .execution import JobContext, JobRejected, JobStopped
 from .schemas import ProgramRequest
 
@@ -82,9 +82,12 @@ def _price(cfg: RunConfig, limits: Limits) -> None:
     rows = sizes.get("n_samples", BUNDLED_ROWS)
     features = sizes.get("n_features") or sizes.get("size", 8) ** 2  # digits: size x size images
     if rows * features > limits.max_dataset_values:
-        raise JobRejected(f"data: {rows} samples x {features} features = {rows * features:.3g}"
+        raise JobRejected(f"data: {rows} samples x {features} features = {approx(rows * features)}"
                           " values; this server accepts datasets up to"
                           f" {limits.max_dataset_values}")
+    if not 0 <= cfg.seed < 2**63:
+        raise JobRejected(f"seed: {approx(cfg.seed) if cfg.seed > 0 else cfg.seed} is out of range"
+                          " (0 to 2^63 - 1)")
     batch = cfg.training.batch_size
     try:
         check_rows(min(batch, rows), cfg.model.n_qubits, cfg.model.backend, limits,

@@ -33,6 +33,8 @@ def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
             if tuple(t.shape) != tuple(arr.shape):
                 raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
                                   f" circuit declares {tuple(arr.shape)}")
+            if not bool(torch.isfinite(t).all()):
+                raise JobRejected(f"initial weight {name!r} holds NaN or infinite values")
         else:
             t = torch.rand(tuple(arr.shape), generator=gen, dtype=torch.float64) * 2 * math.pi
         out[name] = t.to(dtype)

@@ -55,6 +55,8 @@ def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
         x, y = tensor_from_json(req.data_x, rdt), tensor_from_json(req.data_y, rdt)
     except ValueError as e:
         raise JobRejected(f"training data: {e}") from None
+    if not bool(torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise JobRejected("training data hold NaN or infinite values")
     (name, arr), = c.inputs.items()
     if x.dim() != 2 or x.shape[1] != arr.size or not 0 < x.shape[0] <= max_rows:
         raise JobRejected(f"data_x must have shape (N, {arr.size}) with 1 <= N <= {max_rows},"

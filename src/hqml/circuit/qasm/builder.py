@@ -230,7 +230,8 @@ class Builder:
         broadcast = self._broadcast(groups, call.line, f"gate '{call.name}'")
         size = self.expanded + len(broadcast) * self._call_size(call)
         if size > self.max_gates:
-            raise QasmError(f"the program expands to at least {size:.3g} gates; the limit is"
+            approx = f"{size:.3g}" if size < 1e300 else f"2^{size.bit_length() - 1}"
+            raise QasmError(f"the program expands to at least {approx} gates; the limit is"
                             f" {self.max_gates:.3g} (nested gate definitions multiply)", call.line)
         for wires in broadcast:
             self._refuse_after_measure(call, wires)
