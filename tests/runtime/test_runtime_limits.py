@@ -169,3 +169,28 @@ def test_programs_are_priced_and_token_shot_limits_apply_to_them(server):
     r = httpx.post(server.url + "/v1/programs", json={"program": "run", "config": run},
                    headers=headers(server, "carol"))
     assert r.status_code == 400 and "shots=1000 exceeds the limit of 100" in r.json()["detail"]
+
+
+def test_a_result_the_database_refuses_fails_the_job_with_the_reason(start_server):
+    import sqlite3
+
+    srv = start_server(tokens=("alice",), workers=1, poll_interval_s=0.1)
+    # a database that refuses large rows, as PostgreSQL does past 1 GB or MySQL past
+    # max_allowed_packet: every try to store a result over 1000 characters fails
+    db = sqlite3.connect(srv.db_url.removeprefix("sqlite:///"))
+    db.execute("CREATE TRIGGER big_rows BEFORE UPDATE OF result ON jobs"
+               " WHEN length(NEW.result) > 1000 BEGIN SELECT RAISE(ABORT, 'row too big'); END")
+    db.commit()
+    db.close()
+    srv.start()
+    h = headers(srv, "alice")
+    probs = {"circuit": json.loads(hqml.Circuit(8).h(0).to_json()), "measurement": "probs"}
+    big = httpx.post(srv.url + "/v1/jobs", json=probs, headers=h).json()["id"]
+    small = httpx.post(srv.url + "/v1/jobs", json={**probs, "wires": [0]}, headers=h).json()["id"]
+    r = httpx.get(srv.url + f"/v1/jobs/{big}/result?wait=20", headers=h, timeout=30).json()
+    assert r["status"] == "failed" and r["result"] is None
+    assert r["error"].startswith("could not store the result:") and "row too big" in r["error"]
+    r = httpx.get(srv.url + f"/v1/jobs/{small}/result?wait=20", headers=h, timeout=30).json()
+    assert r["status"] == "done"  # the worker goes on
+    srv.stop()
+    assert f"job {big}: could not store its result" in srv.log.read_text()

@@ -80,6 +80,9 @@ def prepare_program(req: ProgramRequest, limits: Limits,
         raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
                           f" {c.n_qubits}-qubit circuit")
     check_rows(1, c.n_qubits, req.backend, limits, what="the VQE circuit")
+    n_weights = sum(a.size for a in c.weights.values())
+    check_result(req.max_iterations * 24 + n_weights * 11, limits, "the history and weights",
+                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, torch.float64)  # checks names and shapes
     return PreparedProgram(req, c, h)
 

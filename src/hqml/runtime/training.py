@@ -73,7 +73,9 @@ def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
     steps = req.epochs * -(-x.shape[0] // req.batch_size)
     check_steps(steps, limits, f"epochs x batches = {req.epochs} x"
                 f" {-(-x.shape[0] // req.batch_size)}")
-    check_result(steps * 24, limits, "the loss history", base64=False)
+    n_weights = sum(a.size for a in c.weights.values())
+    check_result(steps * 24 + n_weights * 11, limits, "the loss history and weights",
+                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, rdt)  # checks names and shapes
     return PreparedTraining(req, c, tuple(obs), x, y)
 

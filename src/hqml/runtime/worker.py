@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,8 @@ from .execution import JobContext, JobRejected, JobStopped
 from .job_runner import run_job
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
+
+log = logging.getLogger("hqml.runtime")
 
 
 class Notifier:
@@ -115,6 +118,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._running: dict[str, float] = {}  # job id -> deadline (monotonic)
         self._stopped: dict[str, str] = {}  # job id -> reason (cancelled, timed out)
+        self._unstored: dict[str, str] = {}  # job id -> why its outcome could not be stored
         self._threads: ThreadPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None
         self.recovered = 0
@@ -165,6 +169,7 @@ class WorkerPool:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._record_unstored()
                 self._expire()
                 with self._lock:
                     free = self.slots - len(self._running)
@@ -199,6 +204,11 @@ class WorkerPool:
         status = "done"
         try:
             result = json.dumps(self._execute(job))
+            if len(result) > self.settings.max_result_bytes:
+                status, error = "failed", (
+                    f"the result takes {len(result) / 1e6:.1f} MB; this server stores at most"
+                    f" {self.settings.max_result_bytes / 1e6:.1f} MB per job (max_result_bytes)")
+                result = None
         except JobStopped as e:
             status, error = "failed", f"stopped: {e}"
         except JobRejected as e:
@@ -219,14 +229,36 @@ class WorkerPool:
             self._wake.set()
 
     def _finish(self, job_id: str, status: str, result: str | None, error: str | None) -> None:
-        for attempt in range(5):
+        """Record the outcome. A result the database refuses (too large for a row, a lost
+        connection) ends the job as failed with the reason; if even that cannot be written, the
+        dispatcher keeps trying, so no job stays 'running' while its server lives."""
+        for attempt in range(3):
             try:
                 self.store.finish(job_id, status, result, error)
                 return
-            except Exception:  # noqa: BLE001 - database busy: retry; else re-run after restart
-                if attempt == 4:
-                    raise
-                time.sleep(0.1 * 2**attempt)
+            except Exception as e:  # noqa: BLE001 - any database failure is handled below
+                reason = f"{type(e).__name__}: {str(e)[:200]}"
+                if attempt < 2:
+                    time.sleep(0.1 * 2**attempt)
+        what = "result" if result is not None else "outcome"
+        log.error("job %s: could not store its %s (%s); recording it as failed", job_id, what,
+                  reason)
+        message = f"could not store the {what}: {reason}"
+        try:
+            self.store.finish(job_id, "failed", None, message)
+        except Exception:  # noqa: BLE001 - the dispatcher retries it
+            log.exception("job %s: could not record the failure either; retrying", job_id)
+            with self._lock:
+                self._unstored[job_id] = message
+
+    def _record_unstored(self) -> None:
+        with self._lock:
+            pending = dict(self._unstored)
+        for job_id, message in pending.items():
+            self.store.finish(job_id, "failed", None, message)  # raises: tried again next time
+            with self._lock:
+                self._unstored.pop(job_id, None)
+            self.notifier.notify(job_id)
 
     def _context(self, job: JobRecord) -> JobContext:
         last = [0.0]
