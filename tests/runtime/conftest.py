@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -112,7 +113,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
                         poll_interval_s=0.5)
     store = srv.store()
     srv.tokens = {"alice": store.create_token("alice"), "bob": store.create_token("bob"),
-                  "carol": store.create_token("carol", max_queued=1, max_shots=100)}
+                  "carol": store.create_token("carol", max_queued=1, max_shots=100),
+                  "admin": store.create_token("root", admin=True)}
     store.engine.dispose()
     with srv:
         srv.start()
@@ -127,7 +129,8 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory):
     srv = ServerProcess(tmp / "jobs.db", executor="ray", ray_workers=2, output_dir=tmp / "runs",
                         poll_interval_s=0.2)
     store = srv.store()
-    srv.tokens = {"alice": store.create_token("alice")}
+    srv.tokens = {"alice": store.create_token("alice"),
+                  "admin": store.create_token("root", admin=True)}
     store.engine.dispose()
     with srv:
         srv.start(timeout=90)  # Ray starts before the service answers
@@ -138,16 +141,17 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory):
 def start_server(tmp_path: Path):
     """``start_server(db_url=None, tokens=(), **settings)``: a new server process (not yet
     started: call ``.start()``), stopped at the end of the test, pass or fail. ``tokens`` are
-    owners that get a token (in ``srv.tokens``) before the server starts."""
+    owners that get a token (in ``srv.tokens``) before the server starts, or a dict of owner
+    to ``create_token`` keyword arguments."""
     made: list[ServerProcess] = []
 
-    def make(db_url: str | None = None, tokens: tuple[str, ...] = (),
-             **settings: object) -> ServerProcess:
+    def make(db_url: str | None = None, tokens: Any = (), **settings: object) -> ServerProcess:
         srv = ServerProcess(tmp_path / f"jobs{len(made)}.db", db_url=db_url,
                             output_dir=tmp_path / "runs", **settings)
         made.append(srv)
         store = srv.store()
-        srv.tokens = {owner: store.create_token(owner) for owner in tokens}
+        spec = tokens if isinstance(tokens, dict) else {owner: {} for owner in tokens}
+        srv.tokens = {owner: store.create_token(owner, **kw) for owner, kw in spec.items()}
         store.engine.dispose()
         return srv
 

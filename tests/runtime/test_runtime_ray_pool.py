@@ -44,7 +44,9 @@ def vqe_body(**extra) -> dict:
 
 
 def health(srv) -> dict:
-    return httpx.get(srv.url + "/health", timeout=20).json()
+    """The server's status (an admin's view: /health itself tells liveness only)."""
+    return httpx.get(srv.url + "/v1/status", timeout=20,
+                     headers={"Authorization": f"Bearer {srv.tokens['admin']}"}).json()
 
 
 def follow(client: JobClient, job_id: str) -> list[dict]:

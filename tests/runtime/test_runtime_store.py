@@ -77,3 +77,47 @@ def test_service_process_on_postgresql(start_server, postgres_url):
     torch.testing.assert_close(got, torch.ones(7, dtype=torch.float64), atol=1e-12, rtol=0)
     got = hqml.expval(c, hqml.Z(1), inputs={"t": t}, backend=RemoteBackend(server.url, token))
     torch.testing.assert_close(got, torch.cos(t[:, 0]), atol=1e-12, rtol=0)
+
+
+def test_quota_holds_under_concurrent_submissions(store):
+    """24 submissions at once against a limit of 3: exactly 3 are accepted (count-then-insert
+    without a lock let 6 through)."""
+    import threading
+
+    barrier = threading.Barrier(24)
+
+    def submit(i: int) -> bool:
+        barrier.wait()
+        try:
+            store.submit("alice", "circuit", "{}", timeout_s=5, max_unfinished=3,
+                         idempotency_key=f"k{i}")
+            return True
+        except QuotaExceeded:
+            return False
+
+    for _ in range(3):  # a race is a matter of luck: give it several chances
+        with ThreadPoolExecutor(24) as pool:
+            accepted = sum(pool.map(submit, range(24)))
+        assert accepted == 3
+        assert store.counts() == {"queued": 3}
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM jobs")
+
+
+def test_tokens_expire_and_are_revoked(store):
+    import time
+
+    token = store.create_token("alice", max_queued=2, expires_at=time.time() + 60)
+    old = store.create_token("alice", expires_at=time.time() - 1)
+    admin = store.create_token("root", admin=True)
+    assert store.authenticate(token).owner == "alice" and store.authenticate(old) is None
+    assert store.authenticate(admin).admin and not store.authenticate(token).admin
+    infos = store.list_tokens("alice")
+    assert [t.max_queued for t in infos] == [2, None] and len(store.list_tokens()) == 3
+    first = infos[0]
+    assert store.update_token(first.id[:8], revoked=True).revoked
+    assert store.authenticate(token) is None
+    assert store.update_token("nope") is None and store.update_token("") is None
+    second = infos[1]
+    store.update_token(second.id, expires_at=time.time() + 60)
+    assert store.authenticate(old).owner == "alice"  # expiry moved into the future

@@ -20,17 +20,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .execution import JobRejected, Limits, prepare
+from .lease import Lease
 from .limits import BodySizeLimit
 from .programs import prepare_program
 from .schemas import (
     CircuitJobRequest,
     ErrorResponse,
+    IssuedToken,
     JobInfo,
     JobList,
     JobResult,
     ProgramRequest,
     SessionInfo,
     SessionRequest,
+    TokenList,
+    TokenOut,
+    TokenRequest,
+    TokenUpdate,
 )
 from .settings import ServiceSettings
 from .store import (
@@ -39,11 +45,12 @@ from .store import (
     QuotaExceeded,
     SessionRecord,
     SqlJobStore,
+    TokenInfo,
     TokenRecord,
     make_engine,
     migrate,
 )
-from .worker import BackendCache, Notifier, WorkerPool
+from .worker import BackendCache, Notifier, WorkerPool, kill_leftover_ray
 
 log = logging.getLogger("hqml.runtime")
 MAX_DETAIL = 300  # characters of an error message: they may quote the request
@@ -59,7 +66,7 @@ _BAD_INPUT = (ValueError, TypeError, KeyError, IndexError, OverflowError, Runtim
               RecursionError, AttributeError)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)}
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429)}
 
 
 def job_info(job: JobRecord) -> JobInfo:
@@ -90,6 +97,22 @@ def authenticate(request: Request,
 Token = Annotated[TokenRecord, Depends(authenticate)]
 
 
+def authenticate_admin(token: Token) -> TokenRecord:
+    if not token.admin:
+        raise HTTPException(403, "this needs an admin token (hqml serve --issue-token OWNER"
+                            " --admin)")
+    return token
+
+
+Admin = Annotated[TokenRecord, Depends(authenticate_admin)]
+
+
+def token_out(t: TokenInfo) -> TokenOut:
+    return TokenOut(id=t.id, owner=t.owner, max_queued=t.max_queued, max_shots=t.max_shots,
+                    created_at=t.created_at, expires_at=t.expires_at, revoked=t.revoked,
+                    admin=t.admin)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the service: store (migrated at start-up), worker pool, routes.
 
@@ -103,16 +126,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     store = SqlJobStore(make_engine(settings.database_url, settings.sqlite_synchronous))
     notifier = Notifier()
     backends = BackendCache(settings.session_ttl_s)
-    pool = WorkerPool(store, settings, notifier, backends)
+    lease = Lease(store.engine, settings.lease_ttl_s)
+    pool = WorkerPool(store, settings, notifier, backends, lease)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Any:
         migrate(store.engine)
-        pool.start()
+        previous = lease.acquire()  # LeaseHeld: another live server; this one does not start
+        if previous is not None and previous.host == lease.host:
+            kill_leftover_ray(previous.ray_pids)
         try:
+            pool.start()
             yield
         finally:
             pool.stop()
+            lease.release()
             store.engine.dispose()
 
     app = FastAPI(title="hqml job service", version="1", lifespan=lifespan,
@@ -181,8 +209,48 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return job_info(job)
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "recovered_jobs": pool.recovered, **pool.describe()}
+    async def health() -> dict[str, Any]:
+        """Liveness only (answered on the event loop: never queued behind requests)."""
+        return {"status": "ok"}
+
+    @app.get("/v1/status", responses=_ERRORS)
+    def status(_admin: Admin) -> dict[str, Any]:
+        """The executor, its workers and counters, jobs by status (admin tokens only)."""
+        return {"status": "ok", "recovered_jobs": pool.recovered, "jobs": store.counts(),
+                **pool.describe()}
+
+    @app.post("/v1/admin/tokens", status_code=201, response_model=IssuedToken,
+              responses=_ERRORS)
+    def issue_token(req: TokenRequest, _admin: Admin) -> IssuedToken:
+        """Issue a token; it is shown in this answer only (the store keeps its hash)."""
+        expires = time.time() + req.expires_in_s if req.expires_in_s is not None else None
+        token = store.create_token(req.owner, req.max_queued, req.max_shots,
+                                   expires_at=expires, admin=req.admin)
+        rec = store.authenticate(token)
+        assert rec is not None
+        info = next(t for t in store.list_tokens(req.owner) if t.id == rec.id)
+        return IssuedToken(token=token, **token_out(info).model_dump())
+
+    @app.get("/v1/admin/tokens", response_model=TokenList, responses=_ERRORS)
+    def list_tokens(_admin: Admin, owner: str | None = Query(None, max_length=200)) -> TokenList:
+        return TokenList(tokens=[token_out(t) for t in store.list_tokens(owner)])
+
+    @app.patch("/v1/admin/tokens/{token_id}", response_model=TokenOut, responses=_ERRORS)
+    def update_token(token_id: str, req: TokenUpdate, _admin: Admin) -> TokenOut:
+        """Revoke a token (``revoked: true``) or set its expiry (``expires_in_s`` from now)."""
+        expires = time.time() + req.expires_in_s if req.expires_in_s is not None else None
+        info = store.update_token(token_id, revoked=req.revoked, expires_at=expires)
+        if info is None:
+            raise HTTPException(404, f"no token with id (or unique id prefix) {token_id!r}")
+        return token_out(info)
+
+    @app.delete("/v1/admin/tokens/{token_id}", response_model=TokenOut, responses=_ERRORS)
+    def revoke_token(token_id: str, _admin: Admin) -> TokenOut:
+        """Revoke a token at once."""
+        info = store.update_token(token_id, revoked=True)
+        if info is None:
+            raise HTTPException(404, f"no token with id (or unique id prefix) {token_id!r}")
+        return token_out(info)
 
     @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
     def submit_job(req: CircuitJobRequest, response: Response,

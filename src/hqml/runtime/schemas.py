@@ -185,3 +185,43 @@ class SessionInfo(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class TokenRequest(_Request):
+    """Issue a token (admin)."""
+
+    owner: str = Field(min_length=1, max_length=200)
+    max_queued: int | None = Field(None, ge=1, le=2**31 - 1)
+    max_shots: int | None = Field(None, ge=1, le=2**53)
+    expires_in_s: float | None = Field(None, gt=0, le=100 * 365 * 86400,
+                                       description="seconds until it expires (None: never)")
+    admin: bool = Field(False, description="may manage tokens and see the server's status")
+
+
+class TokenUpdate(_Request):
+    """Revoke a token or change its expiry (admin)."""
+
+    revoked: bool | None = None
+    expires_in_s: float | None = Field(None, ge=0, le=100 * 365 * 86400,
+                                       description="seconds from now (0: expire it now)")
+
+
+class TokenOut(BaseModel):
+    """A token's record (the token itself is shown once, when issued)."""
+
+    id: str
+    owner: str
+    max_queued: int | None
+    max_shots: int | None
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+    admin: bool
+
+
+class IssuedToken(TokenOut):
+    token: str
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]

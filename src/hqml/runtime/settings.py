@@ -47,6 +47,8 @@ class ServiceSettings:
         ray_workers: with ``executor="ray"``: actors, i.e. jobs run at the same time.
         ray_max_retries: re-runs of a job whose Ray actor was lost.
         output_dir: where ``run`` programs write their files (``<dir>/<owner>/<job id>``).
+        lease_ttl_s: one server per database: a server whose lease heartbeat is older than
+            this is presumed dead and replaced (a dead one on the same host at once).
     """
 
     database_url: str = "sqlite:///hqml-jobs.db"
@@ -75,6 +77,7 @@ class ServiceSettings:
     ray_workers: int = 2
     ray_max_retries: int = 2
     output_dir: str = "hqml-service-runs"
+    lease_ttl_s: float = 15.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

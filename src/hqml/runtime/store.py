@@ -29,6 +29,8 @@ tokens = sa.Table(
     sa.Column("max_shots", sa.Integer, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("expires_at", sa.Float, nullable=True),
+    sa.Column("admin", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 jobs = sa.Table(
     "jobs", metadata,
@@ -62,6 +64,24 @@ sessions = sa.Table(
     sa.Column("closed", sa.Boolean, nullable=False, default=False),
 )
 
+# one row per owner, updated first by each submission: the row lock (PostgreSQL) or the write
+# lock it takes (SQLite) makes the quota's count-then-insert atomic
+owner_locks = sa.Table(
+    "owner_locks", metadata,
+    sa.Column("owner", sa.String(200), primary_key=True),
+    sa.Column("submits", sa.Integer, nullable=False),
+)
+server_lease = sa.Table(  # one row (id 1): the server that runs this database's jobs
+    "server_lease", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("holder", sa.String(32), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("ray_pids", sa.Text, nullable=True),
+)
+
 UNFINISHED = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
 
@@ -76,6 +96,21 @@ class TokenRecord:
     owner: str
     max_queued: int | None
     max_shots: int | None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What an admin sees of a token (never the token itself)."""
+
+    id: str
+    owner: str
+    max_queued: int | None
+    max_shots: int | None
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+    admin: bool
 
 
 @dataclass(frozen=True)
@@ -117,8 +152,12 @@ class JobStore(Protocol):
     """What the service needs from storage."""
 
     def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None) -> str: ...
+                     max_shots: int | None = None, *, expires_at: float | None = None,
+                     admin: bool = False) -> str: ...
     def authenticate(self, token: str) -> TokenRecord | None: ...
+    def list_tokens(self, owner: str | None = None) -> list[TokenInfo]: ...
+    def update_token(self, token_id: str, *, revoked: bool | None = None,
+                     expires_at: float | None = None) -> TokenInfo | None: ...
     def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
                idempotency_key: str | None = None, session_id: str | None = None,
                max_unfinished: int | None = None) -> tuple[JobRecord, bool]: ...
@@ -156,23 +195,57 @@ class SqlJobStore:
 
     # --- tokens ------------------------------------------------------------------------------
     def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None) -> str:
-        """Issue a new API token for ``owner``; only its hash is stored. Returns the token."""
-        if not owner:
-            raise ValueError("a token needs an owner name")
+                     max_shots: int | None = None, *, expires_at: float | None = None,
+                     admin: bool = False) -> str:
+        """Issue a new API token for ``owner``; only its hash is stored. Returns the token.
+
+        ``expires_at`` (Unix time) ends it; ``admin`` lets it manage tokens (``/v1/admin``).
+        """
+        if not owner or len(owner) > 200:
+            raise ValueError("a token needs an owner name of 1 to 200 characters")
         token = "hqml_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(tokens.insert().values(
                 id=uuid.uuid4().hex, owner=owner, token_hash=hash_token(token),
-                max_queued=max_queued, max_shots=max_shots, created_at=time.time(), revoked=False))
+                max_queued=max_queued, max_shots=max_shots, created_at=time.time(), revoked=False,
+                expires_at=expires_at, admin=admin))
         return token
 
     def authenticate(self, token: str) -> TokenRecord | None:
+        """The record of a valid token: known, not revoked, not expired."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(tokens).where(
-                tokens.c.token_hash == hash_token(token), tokens.c.revoked.is_(False))).first()
+                tokens.c.token_hash == hash_token(token), tokens.c.revoked.is_(False),
+                sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > time.time()))).first()
         return None if row is None else TokenRecord(row.id, row.owner, row.max_queued,
-                                                    row.max_shots)
+                                                    row.max_shots, bool(row.admin))
+
+    def list_tokens(self, owner: str | None = None) -> list[TokenInfo]:
+        q = sa.select(tokens).order_by(tokens.c.created_at)
+        if owner is not None:
+            q = q.where(tokens.c.owner == owner)
+        with self.engine.connect() as conn:
+            return [TokenInfo(r.id, r.owner, r.max_queued, r.max_shots, r.created_at,
+                              r.expires_at, bool(r.revoked), bool(r.admin))
+                    for r in conn.execute(q)]
+
+    def update_token(self, token_id: str, *, revoked: bool | None = None,
+                     expires_at: float | None = None) -> TokenInfo | None:
+        """Revoke a token or set its expiry (Unix time); None when no token has that id (or
+        unique id prefix)."""
+        with self.engine.begin() as conn:
+            ids = conn.execute(sa.select(tokens.c.id).where(
+                tokens.c.id.startswith(token_id, autoescape=True))).scalars().all()
+            if len(ids) != 1 or not token_id:
+                return None
+            values: dict[str, Any] = {}
+            if revoked is not None:
+                values["revoked"] = revoked
+            if expires_at is not None:
+                values["expires_at"] = expires_at
+            if values:
+                conn.execute(tokens.update().where(tokens.c.id == ids[0]).values(**values))
+        return next(t for t in self.list_tokens() if t.id == ids[0])
 
     # --- jobs --------------------------------------------------------------------------------
     def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
@@ -193,6 +266,7 @@ class SqlJobStore:
                       completions=0, created_at=now, started_at=None, finished_at=None)
         try:
             with self.engine.begin() as conn:
+                self._lock_owner(conn, owner)
                 if idempotency_key is not None:
                     row = conn.execute(sa.select(jobs).where(
                         jobs.c.owner == owner, jobs.c.idempotency_key == idempotency_key)).first()
@@ -211,6 +285,18 @@ class SqlJobStore:
                 raise
             return found, False  # a concurrent request with the same key won
         return JobRecord(**values), True
+
+    def _lock_owner(self, conn: sa.Connection, owner: str) -> None:
+        """Serialise one owner's submissions (the first statement of the transaction is a write:
+        a row lock on PostgreSQL, the database's write lock on SQLite)."""
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        conn.execute(insert(owner_locks).values(owner=owner, submits=0)
+                     .on_conflict_do_nothing(index_elements=["owner"]))
+        conn.execute(owner_locks.update().where(owner_locks.c.owner == owner)
+                     .values(submits=owner_locks.c.submits + 1))
 
     def _by_key(self, owner: str, key: str) -> JobRecord | None:
         with self.engine.connect() as conn:

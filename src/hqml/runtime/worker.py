@@ -24,6 +24,7 @@ from ..backends.base import Backend
 from ..backends.registry import get_backend
 from .execution import JobContext, JobRejected, JobStopped
 from .job_runner import run_job
+from .lease import Lease
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
 
@@ -99,6 +100,35 @@ class BackendCache:
         _close(self._sessions.pop(session_id, (None, 0))[0])
 
 
+def _ray_processes() -> list[int]:
+    """Process ids of the local Ray cluster this server started (its child processes)."""
+    import psutil  # installed with ray
+
+    return [p.pid for p in psutil.Process().children(recursive=True)]
+
+
+def kill_leftover_ray(pids: tuple[int, ...]) -> int:
+    """Kill the Ray processes a dead server on this host left behind; returns how many."""
+    if not pids:
+        return 0
+    try:
+        import psutil
+    except ModuleNotFoundError:
+        return 0
+    killed = 0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            if "ray" in " ".join(proc.cmdline()).lower():
+                proc.kill()
+                killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    if killed:
+        log.warning("killed %d Ray processes left behind by the previous server", killed)
+    return killed
+
+
 def _close(backend: Any) -> None:
     close = getattr(backend, "close", None)
     if callable(close):
@@ -110,8 +140,9 @@ class WorkerPool:
     actors with ``executor="ray"``)."""
 
     def __init__(self, store: SqlJobStore, settings: ServiceSettings, notifier: Notifier,
-                 backends: BackendCache):
-        self.store, self.settings = store, settings
+                 backends: BackendCache, lease: Lease | None = None):
+        self.store, self.settings, self.lease = store, settings, lease
+        self._renewed = time.monotonic()
         self.notifier, self.backends = notifier, backends
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -133,6 +164,8 @@ class WorkerPool:
 
             self.ray = RayJobExecutor(self.settings)
             self.ray.start()
+            if self.lease is not None and self.ray.started_here:
+                self.lease.record_ray(_ray_processes())
         self.recovered = self.store.requeue_running()
         self._threads = ThreadPoolExecutor(self.slots, thread_name_prefix="hqml-job")
         self._dispatcher = threading.Thread(target=self._loop, name="hqml-dispatch", daemon=True)
@@ -149,7 +182,7 @@ class WorkerPool:
             self.ray.stop()
 
     def describe(self) -> dict[str, Any]:
-        """The executor and its workers (shown by ``/health``)."""
+        """The executor and its workers (shown to admins by ``/v1/status``)."""
         if self.ray is None:
             return {"executor": "local", "workers": self.slots}
         return {"executor": "ray", "workers": self.slots, "worker_pids": self.ray.worker_pids(),
@@ -169,6 +202,7 @@ class WorkerPool:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._heartbeat()
                 self._record_unstored()
                 self._expire()
                 with self._lock:
@@ -184,6 +218,15 @@ class WorkerPool:
             if not claimed:
                 self._wake.wait(self.settings.poll_interval_s)
                 self._wake.clear()
+
+    def _heartbeat(self) -> None:
+        if self.lease is None or time.monotonic() - self._renewed < self.lease.ttl_s / 3:
+            return
+        if not self.lease.renew():
+            log.error("this server lost its lease on the database (another server took it"
+                      " over); it stops taking jobs")
+            self._stop.set()
+        self._renewed = time.monotonic()
 
     def _expire(self) -> None:
         now = time.monotonic()
