@@ -1,4 +1,4 @@
-"""Load and crash recovery on a real server process with a SQLite file: 500 jobs from 8
+"""Load and crash recovery on a real server process (SQLite file, then PostgreSQL): 500 jobs from 8
 concurrent clients; then SIGKILL with jobs queued and running, restart, and every accepted job
 completes exactly once with the right result."""
 
@@ -73,7 +73,16 @@ def load_test(server, token: str, n_jobs: int = 500, n_clients: int = 8) -> None
 
 
 def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
-    token = server.tokens["alice"]
+    load_then_sigkill(server, server.tokens["alice"])
+
+
+def test_load_then_sigkill_on_postgresql(start_server, postgres_url):
+    srv = start_server(db_url=postgres_url, tokens=("alice",), workers=2,
+                       poll_interval_s=0.5).start()
+    load_then_sigkill(srv, srv.tokens["alice"])
+
+
+def load_then_sigkill(server, token: str) -> None:
     thetas = np.linspace(-3, 3, 40)
     try:
         load_test(server, token)
