@@ -163,6 +163,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return JSONResponse({"detail": cap(str(exc.detail))}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    # each owner has at most two submissions in the request threads at once; the rest of a
+    # flood waits on the event loop (holding no thread, not contending for the GIL), so it
+    # leaves /health and other tenants' requests responsive
+    submitting: dict[str, asyncio.Semaphore] = {}
+
+    async def in_turn(owner: str, work: Any, *args: Any) -> Any:
+        slots = submitting.setdefault(owner, asyncio.Semaphore(2))
+        async with slots:
+            return await run_in_threadpool(work, *args)
+
     def priced(check: Any, *args: Any, **kwargs: Any) -> None:
         """Run a submission check; any failure to read the request is a 400 naming it."""
         try:
@@ -252,11 +262,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"no token with id (or unique id prefix) {token_id!r}")
         return token_out(info)
 
-    @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
-    def submit_job(req: CircuitJobRequest, response: Response,
-                   token: Token,
-                   idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
+    def store_job(req: CircuitJobRequest, response: Response, token: TokenRecord,
+                  idempotency_key: str | None) -> JobInfo:
         backend = check_backend(req.backend, req.session_id, token)
         priced(prepare, req, Limits.of(settings, token.max_shots), backend)
         if req.session_id is None:  # options the backend does not take are the client's to fix
@@ -265,18 +272,30 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return enqueue(token, "circuit", req.model_dump_json(), key, req.session_id,
                        req.timeout_s, response)
 
-    @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
-    def submit_program(req: ProgramRequest, response: Response,
-                       token: Token,
-                       idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
-        is in the job's ``progress``."""
+    def store_program(req: ProgramRequest, response: Response, token: TokenRecord,
+                      idempotency_key: str | None) -> JobInfo:
         check_backend(req.backend, None, token)
         priced(prepare_program, req, Limits.of(settings, token.max_shots),
                allowed_backends=settings.allowed_backends)
         priced(backends.shared, req.backend, req.options)
         key = req.idempotency_key or idempotency_key
         return enqueue(token, "program", req.model_dump_json(), key, None, req.timeout_s, response)
+
+    @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    async def submit_job(req: CircuitJobRequest, response: Response,
+                         token: Token,
+                         idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
+        """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
+        return await in_turn(token.owner, store_job, req, response, token, idempotency_key)
+
+    @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    async def submit_program(req: ProgramRequest, response: Response,
+                             token: Token,
+                             idempotency_key: str | None = Header(None, max_length=200)
+                             ) -> JobInfo:
+        """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
+        is in the job's ``progress``."""
+        return await in_turn(token.owner, store_program, req, response, token, idempotency_key)
 
     async def wait_for(job_id: str, token: TokenRecord, wait: float) -> JobRecord:
         job = await run_in_threadpool(owned, job_id, token)
