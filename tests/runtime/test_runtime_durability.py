@@ -26,7 +26,9 @@ def vqe_body(key: str) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 1500, "seed": 3,
+            "optimizer": "adam", "learning_rate": 0.05, "seed": 3,
+            # long enough to be still running at the SIGKILL on a fast machine
+            "max_iterations": 10_000,
             "idempotency_key": key}
 
 
@@ -109,7 +111,7 @@ def load_then_sigkill(server, token: str) -> None:
             assert again == circuits
             values = [float(tensor_from_json(client.wait(j, timeout=60)["value"]))
                       for j in circuits]
-            energies = [client.wait(p, timeout=60)["energy"] for p in programs]
+            energies = [client.wait(p, timeout=180)["energy"] for p in programs]
     finally:
         if server.proc is None or server.proc.poll() is not None:
             server.start()  # leave the shared server running for other tests

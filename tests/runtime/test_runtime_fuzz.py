@@ -90,7 +90,7 @@ def test_fuzzed_bodies_get_4xx_or_success_never_5xx(server, fuzz_token):
     h = {"Authorization": f"Bearer {fuzz_token}"}
     seen: dict[int, int] = {}
 
-    @settings(max_examples=100, deadline=None, database=None,
+    @settings(max_examples=100, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(bodies())
