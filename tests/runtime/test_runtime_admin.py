@@ -128,6 +128,7 @@ def test_quota_is_atomic_over_http(start_server, db_url):
         httpx.delete(srv.url + f"/v1/jobs/{job['id']}", headers=auth(srv.tokens["alice"]))
 
 
+@pytest.mark.slow
 def test_a_second_server_on_the_same_database_refuses_to_start(start_server, db_url):
     first = start_server(db_url=db_url, tokens=("alice",)).start()
     job = httpx.post(first.url + "/v1/programs", json=long_vqe(),

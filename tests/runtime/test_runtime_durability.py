@@ -78,6 +78,7 @@ def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
     load_then_sigkill(server, server.tokens["alice"])
 
 
+@pytest.mark.slow
 def test_load_then_sigkill_on_postgresql(start_server, postgres_url):
     srv = start_server(db_url=postgres_url, tokens=("alice",), workers=2,
                        poll_interval_s=0.5).start()

@@ -135,6 +135,7 @@ def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
     assert len(after["worker_pids"]) == 2 and mid["worker_pids"][0] not in after["worker_pids"]
 
 
+@pytest.mark.slow
 def test_ray_processes_of_a_killed_server_are_cleaned_up_on_restart(ray_server):
     import psutil
 
