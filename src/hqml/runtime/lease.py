@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .store import server_lease
+from .tables import server_lease
 
 LEASE_ID = 1
 

@@ -8,9 +8,7 @@ after a crash.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,68 +17,12 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-metadata = sa.MetaData()
-tokens = sa.Table(
-    "tokens", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("max_queued", sa.Integer, nullable=True),
-    sa.Column("max_shots", sa.Integer, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
-    sa.Column("expires_at", sa.Float, nullable=True),
-    sa.Column("admin", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
-)
-jobs = sa.Table(
-    "jobs", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("idempotency_key", sa.String(200), nullable=True),
-    sa.Column("session_id", sa.String(32), nullable=True),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("result", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("progress", sa.Text, nullable=True),
-    sa.Column("timeout_s", sa.Float, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("completions", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("started_at", sa.Float, nullable=True),
-    sa.Column("finished_at", sa.Float, nullable=True),
-    sa.UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_key"),
-    sa.Index("ix_jobs_owner_status", "owner", "status"),
-    sa.Index("ix_jobs_status_created", "status", "created_at"),
-)
-sessions = sa.Table(
-    "sessions", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
-    sa.Column("backend", sa.String(100), nullable=False),
-    sa.Column("options", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("closed", sa.Boolean, nullable=False, default=False),
-)
+from .tables import jobs, metadata, owner_locks, server_lease, sessions, tokens
+from .tokens import TokenInfo, TokenRecord, TokenStore, hash_token
 
-# one row per owner, updated first by each submission: the row lock (PostgreSQL) or the write
-# lock it takes (SQLite) makes the quota's count-then-insert atomic
-owner_locks = sa.Table(
-    "owner_locks", metadata,
-    sa.Column("owner", sa.String(200), primary_key=True),
-    sa.Column("submits", sa.Integer, nullable=False),
-)
-server_lease = sa.Table(  # one row (id 1): the server that runs this database's jobs
-    "server_lease", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("holder", sa.String(32), nullable=False),
-    sa.Column("host", sa.String(255), nullable=False),
-    sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("heartbeat_at", sa.Float, nullable=False),
-    sa.Column("ray_pids", sa.Text, nullable=True),
-)
+__all__ = ["FINISHED", "UNFINISHED", "JobRecord", "JobStore", "QuotaExceeded", "SessionRecord",
+           "SqlJobStore", "TokenInfo", "TokenRecord", "hash_token", "jobs", "make_engine",
+           "metadata", "migrate", "owner_locks", "server_lease", "sessions", "tokens"]
 
 UNFINISHED = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
@@ -88,29 +30,6 @@ FINISHED = ("done", "failed", "cancelled")
 
 class QuotaExceeded(Exception):
     """The token has too many unfinished jobs."""
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    id: str
-    owner: str
-    max_queued: int | None
-    max_shots: int | None
-    admin: bool = False
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """What an admin sees of a token (never the token itself)."""
-
-    id: str
-    owner: str
-    max_queued: int | None
-    max_shots: int | None
-    created_at: float
-    expires_at: float | None
-    revoked: bool
-    admin: bool
 
 
 @dataclass(frozen=True)
@@ -141,11 +60,6 @@ class SessionRecord:
     options: dict[str, Any]
     created_at: float
     closed: bool
-
-
-def hash_token(token: str) -> str:
-    """Tokens are 256-bit random strings, so one SHA-256 is a safe one-way hash for them."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class JobStore(Protocol):
@@ -187,65 +101,11 @@ class JobStore(Protocol):
     def requeue_running(self) -> int: ...
 
 
-class SqlJobStore:
+class SqlJobStore(TokenStore):
     """:class:`JobStore` on a SQLAlchemy engine (see :func:`make_engine`)."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-
-    # --- tokens ------------------------------------------------------------------------------
-    def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None, *, expires_at: float | None = None,
-                     admin: bool = False) -> str:
-        """Issue a new API token for ``owner``; only its hash is stored. Returns the token.
-
-        ``expires_at`` (Unix time) ends it; ``admin`` lets it manage tokens (``/v1/admin``).
-        """
-        if not owner or len(owner) > 200:
-            raise ValueError("a token needs an owner name of 1 to 200 characters")
-        token = "hqml_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(tokens.insert().values(
-                id=uuid.uuid4().hex, owner=owner, token_hash=hash_token(token),
-                max_queued=max_queued, max_shots=max_shots, created_at=time.time(), revoked=False,
-                expires_at=expires_at, admin=admin))
-        return token
-
-    def authenticate(self, token: str) -> TokenRecord | None:
-        """The record of a valid token: known, not revoked, not expired."""
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(tokens).where(
-                tokens.c.token_hash == hash_token(token), tokens.c.revoked.is_(False),
-                sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > time.time()))).first()
-        return None if row is None else TokenRecord(row.id, row.owner, row.max_queued,
-                                                    row.max_shots, bool(row.admin))
-
-    def list_tokens(self, owner: str | None = None) -> list[TokenInfo]:
-        q = sa.select(tokens).order_by(tokens.c.created_at)
-        if owner is not None:
-            q = q.where(tokens.c.owner == owner)
-        with self.engine.connect() as conn:
-            return [TokenInfo(r.id, r.owner, r.max_queued, r.max_shots, r.created_at,
-                              r.expires_at, bool(r.revoked), bool(r.admin))
-                    for r in conn.execute(q)]
-
-    def update_token(self, token_id: str, *, revoked: bool | None = None,
-                     expires_at: float | None = None) -> TokenInfo | None:
-        """Revoke a token or set its expiry (Unix time); None when no token has that id (or
-        unique id prefix)."""
-        with self.engine.begin() as conn:
-            ids = conn.execute(sa.select(tokens.c.id).where(
-                tokens.c.id.startswith(token_id, autoescape=True))).scalars().all()
-            if len(ids) != 1 or not token_id:
-                return None
-            values: dict[str, Any] = {}
-            if revoked is not None:
-                values["revoked"] = revoked
-            if expires_at is not None:
-                values["expires_at"] = expires_at
-            if values:
-                conn.execute(tokens.update().where(tokens.c.id == ids[0]).values(**values))
-        return next(t for t in self.list_tokens() if t.id == ids[0])
 
     # --- jobs --------------------------------------------------------------------------------
     def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
