@@ -110,6 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
                         max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
                         max_amplitudes=2**14, max_samples=100_000, max_result_bytes=4_000_000,
                         max_parameters=100_000, max_dataset_values=1_000_000, max_gates=100_000,
+                        max_qasm_bytes=100_000,
                         poll_interval_s=0.5)
     store = srv.store()
     srv.tokens = {"alice": store.create_token("alice"), "bob": store.create_token("bob"),

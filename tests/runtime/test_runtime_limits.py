@@ -218,3 +218,12 @@ def test_a_result_the_database_refuses_fails_the_job_with_the_reason(start_serve
     assert r["status"] == "done"  # the worker goes on
     srv.stop()
     assert f"job {big}: could not store its result" in srv.log.read_text()
+
+
+def test_long_qasm_text_is_refused_before_it_is_parsed(server):
+    text = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\n' + "h q[0];\n" * 13_000
+    r = httpx.post(server.url + "/v1/jobs", json={"qasm": text, "observables": ["Z0"]},
+                   headers=headers(server, "alice"), timeout=30)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith("the OpenQASM text has 104") and \
+        "at most 100000" in r.json()["detail"]

@@ -32,6 +32,7 @@ class Limits:
     max_amplitudes: int = 2**28
     max_gates: int = 1_000_000
     parse_time_s: float = 2.0
+    max_qasm_bytes: int = 256_000
     max_samples: int = 10_000_000
     max_result_bytes: int = 64_000_000
     max_parameters: int = 1_000_000
@@ -45,7 +46,8 @@ class Limits:
         return cls(max_qubits=s.max_qubits, max_rows=s.max_batch_rows,
                    max_shots=token_max_shots or s.max_shots_per_job,
                    max_amplitudes=s.max_amplitudes, max_gates=s.max_gates,
-                   parse_time_s=s.parse_time_s, max_samples=s.max_samples,
+                   parse_time_s=s.parse_time_s, max_qasm_bytes=s.max_qasm_bytes,
+                   max_samples=s.max_samples,
                    max_result_bytes=s.max_result_bytes, max_parameters=s.max_parameters,
                    max_dataset_values=s.max_dataset_values,
                    max_program_steps=s.max_program_steps)

@@ -54,6 +54,10 @@ def load_circuit(circuit: Mapping[str, Any] | str | None, qasm: str | None,
     expansion, reading time); JobRejected with the parser's message."""
     limits = limits or Limits()
     if qasm is not None:
+        if len(qasm) > limits.max_qasm_bytes:
+            raise JobRejected(f"the OpenQASM text has {len(qasm)} characters; this server reads"
+                              f" at most {limits.max_qasm_bytes} (send larger circuits as hqml"
+                              " JSON: Circuit.to_json())")
         try:
             c = qasm_io.loads(qasm, max_gates=limits.max_gates,
                               time_limit_s=limits.parse_time_s)

@@ -27,6 +27,8 @@ class ServiceSettings:
             the density-matrix backend), which bounds its memory.
         max_gates: most gates of one circuit, after the expansion of QASM gate definitions.
         parse_time_s: most seconds reading one OpenQASM program may take.
+        max_qasm_bytes: longest OpenQASM text (its tokenizer and parser take about a second
+            per 150 KB; larger circuits travel as hqml JSON).
         max_samples: largest ``shots * rows`` of one job.
         max_result_bytes: largest stored result of one job (known before it runs).
         max_parameters: most declared weight and input values of one circuit.
@@ -62,6 +64,7 @@ class ServiceSettings:
     max_amplitudes: int = 2**28
     max_gates: int = 1_000_000
     parse_time_s: float = 2.0
+    max_qasm_bytes: int = 256_000
     max_samples: int = 10_000_000
     max_result_bytes: int = 64_000_000
     max_parameters: int = 1_000_000

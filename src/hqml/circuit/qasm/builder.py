@@ -42,10 +42,11 @@ class Builder:
     """One program's state: registers, gate definitions, symbols, the collected steps."""
 
     def __init__(self, pragmas: list[tuple[int, str]], version: int, max_gates: int = MAX_GATES,
-                 time_limit_s: float | None = None):
+                 time_limit_s: float | None = None, started: float | None = None):
         self.version = version
         self.max_gates = max_gates
-        self.deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+        started = time.monotonic() if started is None else started
+        self.deadline = None if time_limit_s is None else started + time_limit_s
         self.time_limit_s = time_limit_s
         self.expanded = 0  # gates produced so far (the budget counts them as they are built)
         self._sizes: dict[str, int] = {}  # gates one call of a definition expands to
@@ -399,8 +400,12 @@ def build(text: str, max_gates: int = MAX_GATES,
           time_limit_s: float | None = None) -> tuple[Circuit, dict[int, int]]:
     """Parse and interpret ``text``: ``(circuit, {clbit: wire})``, within a budget of
     ``max_gates`` gates after expansion and ``time_limit_s`` seconds."""
+    start = time.monotonic()
     tokens, pragmas = tokenize(text)
     statements = Parser(tokens).parse()
+    if time_limit_s is not None and time.monotonic() - start > time_limit_s:
+        raise QasmError(f"reading the program took longer than {time_limit_s:g} s, the limit;"
+                        " send a smaller program")
     version = 3
     for s in statements:
         if isinstance(s, Other) and s.kind == "version":
@@ -412,7 +417,7 @@ def build(text: str, max_gates: int = MAX_GATES,
             break
         if isinstance(s, Other) and s.kind == "include" and s.value == "qelib1.inc":
             version = 2
-    builder = Builder(pragmas, version, max_gates, time_limit_s)
+    builder = Builder(pragmas, version, max_gates, time_limit_s, start)  # parsing counts too
     builder.run(statements)
     return builder.circuit(), dict(sorted(builder.measurements.items()))
 
