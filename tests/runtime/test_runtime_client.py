@@ -58,17 +58,19 @@ def test_split_rows_covers_the_batch_in_order():
 
 
 def test_unreachable_service_uses_the_fallback_with_a_warning(monkeypatch):
+    # bound but never listening: connections are refused, and no other process can take the
+    # port while the test runs
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once the socket is closed
-    c = hqml.Circuit(2).h(0).cnot(0, 1)
-    url = f"http://127.0.0.1:{port}"
-    be = RemoteBackend(url, "token", retries=1, fallback="statevector")
-    with pytest.warns(RuntimeWarning, match="unreachable.*fallback"):
-        value = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=be)
-    assert float(value) == pytest.approx(1.0) and be.stats["fallbacks"] == 1
-    with pytest.raises(ServiceUnavailable, match="unreachable after 2 attempts"):
-        hqml.expval(c, hqml.Z(0), backend=RemoteBackend(url, "token", retries=1))
+        port = s.getsockname()[1]
+        c = hqml.Circuit(2).h(0).cnot(0, 1)
+        url = f"http://127.0.0.1:{port}"
+        be = RemoteBackend(url, "token", retries=1, fallback="statevector")
+        with pytest.warns(RuntimeWarning, match="unreachable.*fallback"):
+            value = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=be)
+        assert float(value) == pytest.approx(1.0) and be.stats["fallbacks"] == 1
+        with pytest.raises(ServiceUnavailable, match="unreachable after 2 attempts"):
+            hqml.expval(c, hqml.Z(0), backend=RemoteBackend(url, "token", retries=1))
     monkeypatch.delenv("HQML_TOKEN", raising=False)
     with pytest.raises(ValueError, match="HQML_TOKEN"):
         RemoteBackend(url, None)

@@ -1,4 +1,4 @@
-"""Load and crash recovery on a real server process with a SQLite file: 500 jobs from 8
+"""Load and crash recovery on a real server process (SQLite file, then PostgreSQL): 500 jobs from 8
 concurrent clients; then SIGKILL with jobs queued and running, restart, and every accepted job
 completes exactly once with the right result."""
 
@@ -21,12 +21,13 @@ from hqml.runtime.wire import tensor_from_json
 H = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
 
 
-def vqe_body(key: str) -> dict:
+def vqe_body(key: str, iterations: int = 1500) -> dict:
     c = hqml.Circuit(2)
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": H.to_json(),
-            "optimizer": "adam", "learning_rate": 0.05, "max_iterations": 1500, "seed": 3,
+            "optimizer": "adam", "learning_rate": 0.05, "seed": 3,
+            "max_iterations": iterations,
             "idempotency_key": key}
 
 
@@ -73,13 +74,28 @@ def load_test(server, token: str, n_jobs: int = 500, n_clients: int = 8) -> None
 
 
 def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
-    token = server.tokens["alice"]
+    load_then_sigkill(server, server.tokens["alice"])
+
+
+@pytest.mark.slow
+def test_load_then_sigkill_on_postgresql(start_server, postgres_url):
+    srv = start_server(db_url=postgres_url, tokens=("alice",), workers=2,
+                       poll_interval_s=0.5).start()
+    # 1500-iteration programs were seen finished before the SIGKILL here: longer ones are still
+    # running. Over 10^4 Adam steps two programs run side by side were seen 2e-6 apart (their
+    # last bits differ early and the optimiser carries it), so they are compared less tightly
+    load_then_sigkill(srv, srv.tokens["alice"], iterations=10_000, same_to=1e-5)
+
+
+def load_then_sigkill(server, token: str, iterations: int = 1500,
+                      same_to: float = 1e-12) -> None:
     thetas = np.linspace(-3, 3, 40)
     try:
         load_test(server, token)
         with JobClient(server.url, token) as client:
             # two programs occupy both workers, so the 40 circuit jobs stay queued
-            programs = [client.submit(vqe_body(f"vqe-{i}"), program=True)["id"] for i in range(2)]
+            programs = [client.submit(vqe_body(f"vqe-{i}", iterations), program=True)["id"]
+                        for i in range(2)]
             with ThreadPoolExecutor(8) as pool:  # quickly, while the programs run
                 circuits = list(pool.map(lambda it: client.submit(
                     ry_job(float(it[1]), f"ry-{it[0]}"))["id"], enumerate(thetas)))
@@ -100,14 +116,14 @@ def test_load_then_sigkill_with_jobs_queued_and_running_and_restart(server):
             assert again == circuits
             values = [float(tensor_from_json(client.wait(j, timeout=60)["value"]))
                       for j in circuits]
-            energies = [client.wait(p, timeout=60)["energy"] for p in programs]
+            energies = [client.wait(p, timeout=180)["energy"] for p in programs]
     finally:
         if server.proc is None or server.proc.poll() is not None:
             server.start()  # leave the shared server running for other tests
     np.testing.assert_allclose(values, np.cos(thetas), atol=1e-12)
     exact = float(np.linalg.eigvalsh(np.asarray(H.to_matrix(2)))[0])
     # the two programs ran side by side in one process: equal to the last few bits only
-    assert energies[0] == pytest.approx(energies[1], rel=0, abs=1e-12)
+    assert energies[0] == pytest.approx(energies[1], rel=0, abs=same_to)
     assert energies[0] == pytest.approx(exact, abs=1e-3)
     after = {k: r for k, r in rows(server).items()
              if k and k.split("-")[0] in ("load", "ry", "vqe")}

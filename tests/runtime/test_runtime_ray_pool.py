@@ -44,7 +44,9 @@ def vqe_body(**extra) -> dict:
 
 
 def health(srv) -> dict:
-    return httpx.get(srv.url + "/health", timeout=20).json()
+    """The server's status (an admin's view: /health itself tells liveness only)."""
+    return httpx.get(srv.url + "/v1/status", timeout=20,
+                     headers={"Authorization": f"Bearer {srv.tokens['admin']}"}).json()
 
 
 def follow(client: JobClient, job_id: str) -> list[dict]:
@@ -131,3 +133,28 @@ def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
         assert info["status"] == "done" and info["attempts"] == 1
         assert len(result["history"]) == ITERATIONS
     assert len(after["worker_pids"]) == 2 and mid["worker_pids"][0] not in after["worker_pids"]
+
+
+@pytest.mark.slow
+def test_ray_processes_of_a_killed_server_are_cleaned_up_on_restart(ray_server):
+    import psutil
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    started = {p.pid for p in psutil.Process(ray_server.proc.pid).children(recursive=True)}
+    assert started
+    ray_server.kill()
+    time.sleep(1)
+    left = {pid for pid in started if alive(pid)}
+    print(f"\n{len(left)} of {len(started)} Ray processes outlived the SIGKILLed server")
+    ray_server.start(timeout=90)  # takes over the dead server's lease, kills its leftovers
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in left if alive(pid)]
+    h = health(ray_server)
+    assert h["executor"] == "ray" and len(h["worker_pids"]) == 2

@@ -283,16 +283,29 @@ class UnitaryGate(Gate):
         }
 
 
+MAX_CONTROLLED_WIRES = 10  # a controlled gate is a dense 2^n x 2^n matrix: 16 MiB at n = 10
+
+
 class ControlledGate(Gate):
-    """``base`` controlled on ``num_controls`` wires (placed first): blockdiag(I, ..., U)."""
+    """``base`` controlled on ``num_controls`` wires (placed first): blockdiag(I, ..., U).
+
+    Its matrix is dense, so it is priced first: more than :data:`MAX_CONTROLLED_WIRES` wires in
+    all are refused before anything is built.
+    """
 
     def __init__(self, base: Gate, num_controls: int = 1):
-        if num_controls < 1:
-            raise ValueError("num_controls must be >= 1")
+        if not isinstance(num_controls, int) or num_controls < 1:
+            raise ValueError(f"num_controls must be an integer >= 1, got {num_controls!r}")
         if isinstance(base, ControlledGate):
             num_controls, base = num_controls + base.num_controls, base.base
-        self.base, self.num_controls = base, num_controls
         n = base.num_wires + num_controls
+        if n > MAX_CONTROLLED_WIRES:
+            raise ValueError(
+                f"a {num_controls}-controlled {base.name} acts on {n} wires; hqml builds"
+                f" controlled gates as dense matrices up to {MAX_CONTROLLED_WIRES} wires"
+                f" (2^{MAX_CONTROLLED_WIRES} x 2^{MAX_CONTROLLED_WIRES}); decompose it into"
+                " gates with fewer controls")
+        self.base, self.num_controls = base, num_controls
         d_base, d = base.dim, 2**n
         name = "c" * num_controls + base.name
         if base.num_params == 0:
@@ -535,5 +548,9 @@ def gate_from_json(data: Any) -> Gate:
     if name == "unitary":
         return UnitaryGate(np.array(data["real"]) + 1j * np.array(data["imag"]))
     if name == "ctrl":
-        return controlled(gate_from_json(data["base"]), int(data["controls"]))
+        controls = data.get("controls")
+        if isinstance(controls, bool) or not isinstance(controls, int):
+            raise ValueError(f"'controls' of a controlled gate must be an integer, got"
+                             f" {controls!r:.50}")
+        return controlled(gate_from_json(data.get("base")), controls)
     return get_gate(name)

@@ -1,8 +1,49 @@
-"""``hqml serve``: run the job service (or issue an API token with ``--issue-token OWNER``)."""
+"""``hqml serve``: run the job service, or manage its API tokens (``--issue-token OWNER``,
+``--list-tokens``, ``--revoke-token ID``, ``--expire-token ID --expires-in S``)."""
 
 from __future__ import annotations
 
+import datetime
+import time
+
 import typer
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "never"
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _tokens(store, issue: str | None, max_queued: int | None, max_shots: int | None,
+            expires_in: float | None, admin: bool, list_all: bool, revoke: str | None,
+            expire: str | None, db: str) -> None:
+    """The token commands of ``hqml serve`` (one of them per call)."""
+    if issue:
+        expires = time.time() + expires_in if expires_in is not None else None
+        token = store.create_token(issue, max_queued, max_shots, expires_at=expires,
+                                   admin=admin)
+        typer.echo(token)
+        typer.echo(f"token for {issue!r} stored (hashed) in {db}; it is shown only once"
+                   f" (expires: {_when(expires)}). Use it as HQML_TOKEN.", err=True)
+    elif list_all:
+        for t in store.list_tokens():
+            state = "revoked" if t.revoked else ("expired" if t.expires_at is not None
+                                                 and t.expires_at <= time.time() else "active")
+            typer.echo(f"{t.id}  {t.owner}  {state}  expires {_when(t.expires_at)}"
+                       f"  max_queued={t.max_queued} max_shots={t.max_shots}"
+                       + ("  admin" if t.admin else ""))
+    else:
+        token_id = revoke or expire
+        if expire is not None and expires_in is None:
+            raise typer.BadParameter("--expire-token needs --expires-in SECONDS (0: now)")
+        info = store.update_token(token_id, revoked=True if revoke else None,
+                                  expires_at=time.time() + expires_in if expire else None)
+        if info is None:
+            raise typer.BadParameter(f"no token with id (or unique id prefix) {token_id!r};"
+                                     " see --list-tokens")
+        what = "revoked" if revoke else f"expires {_when(info.expires_at)}"
+        typer.echo(f"{info.id} ({info.owner}): {what}")
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
@@ -17,6 +58,16 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
                                           help="print a new API token for OWNER and exit"),
           max_queued: int = typer.Option(None, help="with --issue-token: unfinished-job limit"),
           max_shots: int = typer.Option(None, help="with --issue-token: shots-per-job limit"),
+          expires_in: float = typer.Option(None, min=0, metavar="SECONDS",
+                                           help="with --issue-token or --expire-token: the"
+                                           " token expires this many seconds from now"),
+          admin: bool = typer.Option(False, "--admin", help="with --issue-token: the token may"
+                                     " manage tokens (/v1/admin) and see /v1/status"),
+          list_tokens: bool = typer.Option(False, "--list-tokens", help="list tokens and exit"),
+          revoke_token: str = typer.Option(None, metavar="ID", help="revoke a token (its id or a"
+                                           " unique prefix, from --list-tokens) and exit"),
+          expire_token: str = typer.Option(None, metavar="ID", help="set a token's expiry"
+                                           " (--expires-in) and exit"),
           executor: str = typer.Option("local", envvar="HQML_SERVICE_EXECUTOR",
                                        help="where jobs run: local (threads) or ray"),
           ray_address: str = typer.Option(None, envvar="HQML_SERVICE_RAY_ADDRESS",
@@ -34,18 +85,22 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
     except ModuleNotFoundError as e:
         raise typer.BadParameter(f"the job service needs {e.name};"
                                  " pip install 'hqml[runtime]'") from None
-    if issue_token:
+    if sum(bool(x) for x in (issue_token, list_tokens, revoke_token, expire_token)) > 1:
+        raise typer.BadParameter("give one of --issue-token, --list-tokens, --revoke-token,"
+                                 " --expire-token")
+    if issue_token or list_tokens or revoke_token or expire_token:
         engine = make_engine(db)
-        migrate(engine)
-        token = SqlJobStore(engine).create_token(issue_token, max_queued, max_shots)
-        engine.dispose()
-        typer.echo(token)
-        typer.echo(f"token for {issue_token!r} stored (hashed) in {db}; it is shown only once."
-                   " Use it as HQML_TOKEN.", err=True)
+        try:
+            migrate(engine)
+            _tokens(SqlJobStore(engine), issue_token, max_queued, max_shots, expires_in, admin,
+                    list_tokens, revoke_token, expire_token, db)
+        finally:
+            engine.dispose()
         return
     import uvicorn
 
     from hqml.runtime.app import create_app
+    from hqml.runtime.lease import Lease, LeaseHeld
 
     try:
         settings = ServiceSettings.from_env(
@@ -60,6 +115,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
         except ModuleNotFoundError:
             raise typer.BadParameter("--executor ray needs ray; pip install 'hqml[runtime]'"
                                      ) from None
+    engine = make_engine(db)
+    try:  # a one-line refusal here; the server checks again when it starts
+        migrate(engine)
+        Lease(engine, settings.lease_ttl_s).check()
+    except LeaseHeld as e:
+        raise typer.BadParameter(str(e)) from None
+    finally:
+        engine.dispose()
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -16,19 +17,26 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Res
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .execution import JobRejected, prepare
+from .execution import JobRejected, Limits, prepare
+from .lease import Lease
 from .limits import BodySizeLimit
 from .programs import prepare_program
 from .schemas import (
     CircuitJobRequest,
     ErrorResponse,
+    IssuedToken,
     JobInfo,
     JobList,
     JobResult,
     ProgramRequest,
     SessionInfo,
     SessionRequest,
+    TokenList,
+    TokenOut,
+    TokenRequest,
+    TokenUpdate,
 )
 from .settings import ServiceSettings
 from .store import (
@@ -37,14 +45,28 @@ from .store import (
     QuotaExceeded,
     SessionRecord,
     SqlJobStore,
+    TokenInfo,
     TokenRecord,
     make_engine,
     migrate,
 )
-from .worker import BackendCache, Notifier, WorkerPool
+from .worker import BackendCache, Notifier, WorkerPool, kill_leftover_ray
+
+log = logging.getLogger("hqml.runtime")
+MAX_DETAIL = 300  # characters of an error message: they may quote the request
+
+
+def cap(text: str, limit: int = MAX_DETAIL) -> str:
+    """An error message cut to ``limit`` characters (never echo megabytes of input back)."""
+    return text if len(text) <= limit else text[:limit] + "... (cut)"
+
+
+# what reading a malformed request can raise besides JobRejected: still the client's input
+_BAD_INPUT = (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
+              RecursionError, AttributeError)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 429)}
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429)}
 
 
 def job_info(job: JobRecord) -> JobInfo:
@@ -75,6 +97,22 @@ def authenticate(request: Request,
 Token = Annotated[TokenRecord, Depends(authenticate)]
 
 
+def authenticate_admin(token: Token) -> TokenRecord:
+    if not token.admin:
+        raise HTTPException(403, "this needs an admin token (hqml serve --issue-token OWNER"
+                            " --admin)")
+    return token
+
+
+Admin = Annotated[TokenRecord, Depends(authenticate_admin)]
+
+
+def token_out(t: TokenInfo) -> TokenOut:
+    return TokenOut(id=t.id, owner=t.owner, max_queued=t.max_queued, max_shots=t.max_shots,
+                    created_at=t.created_at, expires_at=t.expires_at, revoked=t.revoked,
+                    admin=t.admin)
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the service: store (migrated at start-up), worker pool, routes.
 
@@ -88,16 +126,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     store = SqlJobStore(make_engine(settings.database_url, settings.sqlite_synchronous))
     notifier = Notifier()
     backends = BackendCache(settings.session_ttl_s)
-    pool = WorkerPool(store, settings, notifier, backends)
+    lease = Lease(store.engine, settings.lease_ttl_s)
+    pool = WorkerPool(store, settings, notifier, backends, lease)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Any:
         migrate(store.engine)
-        pool.start()
+        previous = lease.acquire()  # LeaseHeld: another live server; this one does not start
+        if previous is not None and previous.host == lease.host:
+            kill_leftover_ray(previous.ray_pids)
         try:
+            pool.start()
             yield
         finally:
             pool.stop()
+            lease.release()
             store.engine.dispose()
 
     app = FastAPI(title="hqml job service", version="1", lifespan=lifespan,
@@ -108,10 +151,39 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         msgs = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            msgs.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        return JSONResponse({"detail": "; ".join(msgs) or "invalid request"}, status_code=422)
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p)[:40] for p in err.get("loc", ()) if p != "body")
+            msg = str(err.get("msg"))[:200]
+            msgs.append(f"{loc}: {msg}" if loc else msg)
+        return JSONResponse({"detail": cap("; ".join(msgs) or "invalid request")},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": cap(str(exc.detail))}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    # each owner has at most two submissions in the request threads at once; the rest of a
+    # flood waits on the event loop (holding no thread, not contending for the GIL), so it
+    # leaves /health and other tenants' requests responsive
+    submitting: dict[str, asyncio.Semaphore] = {}
+
+    async def in_turn(owner: str, work: Any, *args: Any) -> Any:
+        slots = submitting.setdefault(owner, asyncio.Semaphore(2))
+        async with slots:
+            return await run_in_threadpool(work, *args)
+
+    def priced(check: Any, *args: Any, **kwargs: Any) -> None:
+        """Run a submission check; any failure to read the request is a 400 naming it."""
+        try:
+            check(*args, **kwargs)
+        except JobRejected as e:
+            raise HTTPException(400, str(e)) from None
+        except _BAD_INPUT as e:
+            log.warning("request refused by an unexpected %s: %s", type(e).__name__,
+                        cap(str(e)))
+            raise HTTPException(400, f"could not read the request: {type(e).__name__}:"
+                                f" {cap(str(e), 200)}") from None
 
     def owned(job_id: str, token: TokenRecord) -> JobRecord:
         job = store.get(job_id, token.owner)
@@ -119,14 +191,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"no job {job_id!r} for this token")
         return job
 
-    def check_backend(name: str, session_id: str | None, token: TokenRecord) -> None:
+    def check_backend(name: str, session_id: str | None, token: TokenRecord) -> str:
+        """The backend the job will run on (its session's, else ``name``)."""
         if session_id is not None:
             rec = store.get_session(session_id, token.owner)
             if rec is None or rec.closed:
                 raise HTTPException(404, f"no open session {session_id!r} for this token")
-        elif name not in settings.allowed_backends:
+            return rec.backend
+        if name not in settings.allowed_backends:
             raise HTTPException(400, f"backend {name!r} is not offered here; use one of"
                                 f" {', '.join(settings.allowed_backends)}")
+        return name
 
     def enqueue(token: TokenRecord, kind: str, payload: str, key: str | None,
                 session_id: str | None, timeout_s: float | None, response: Response) -> JobInfo:
@@ -144,40 +219,83 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return job_info(job)
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "recovered_jobs": pool.recovered, **pool.describe()}
+    async def health() -> dict[str, Any]:
+        """Liveness only (answered on the event loop: never queued behind requests)."""
+        return {"status": "ok"}
 
-    @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
-    def submit_job(req: CircuitJobRequest, response: Response,
-                   token: Token,
-                   idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
-        check_backend(req.backend, req.session_id, token)
-        try:
-            prepare(req, max_qubits=settings.max_qubits, max_rows=settings.max_batch_rows,
-                    max_shots=token.max_shots or settings.max_shots_per_job,
-                    max_amplitudes=settings.max_amplitudes)
-        except JobRejected as e:
-            raise HTTPException(400, str(e)) from None
+    @app.get("/v1/status", responses=_ERRORS)
+    def status(_admin: Admin) -> dict[str, Any]:
+        """The executor, its workers and counters, jobs by status (admin tokens only)."""
+        return {"status": "ok", "recovered_jobs": pool.recovered, "jobs": store.counts(),
+                **pool.describe()}
+
+    @app.post("/v1/admin/tokens", status_code=201, response_model=IssuedToken,
+              responses=_ERRORS)
+    def issue_token(req: TokenRequest, _admin: Admin) -> IssuedToken:
+        """Issue a token; it is shown in this answer only (the store keeps its hash)."""
+        expires = time.time() + req.expires_in_s if req.expires_in_s is not None else None
+        token = store.create_token(req.owner, req.max_queued, req.max_shots,
+                                   expires_at=expires, admin=req.admin)
+        rec = store.authenticate(token)
+        assert rec is not None
+        info = next(t for t in store.list_tokens(req.owner) if t.id == rec.id)
+        return IssuedToken(token=token, **token_out(info).model_dump())
+
+    @app.get("/v1/admin/tokens", response_model=TokenList, responses=_ERRORS)
+    def list_tokens(_admin: Admin, owner: str | None = Query(None, max_length=200)) -> TokenList:
+        return TokenList(tokens=[token_out(t) for t in store.list_tokens(owner)])
+
+    @app.patch("/v1/admin/tokens/{token_id}", response_model=TokenOut, responses=_ERRORS)
+    def update_token(token_id: str, req: TokenUpdate, _admin: Admin) -> TokenOut:
+        """Revoke a token (``revoked: true``) or set its expiry (``expires_in_s`` from now)."""
+        expires = time.time() + req.expires_in_s if req.expires_in_s is not None else None
+        info = store.update_token(token_id, revoked=req.revoked, expires_at=expires)
+        if info is None:
+            raise HTTPException(404, f"no token with id (or unique id prefix) {token_id!r}")
+        return token_out(info)
+
+    @app.delete("/v1/admin/tokens/{token_id}", response_model=TokenOut, responses=_ERRORS)
+    def revoke_token(token_id: str, _admin: Admin) -> TokenOut:
+        """Revoke a token at once."""
+        info = store.update_token(token_id, revoked=True)
+        if info is None:
+            raise HTTPException(404, f"no token with id (or unique id prefix) {token_id!r}")
+        return token_out(info)
+
+    def store_job(req: CircuitJobRequest, response: Response, token: TokenRecord,
+                  idempotency_key: str | None) -> JobInfo:
+        backend = check_backend(req.backend, req.session_id, token)
+        priced(prepare, req, Limits.of(settings, token.max_shots), backend)
+        if req.session_id is None:  # options the backend does not take are the client's to fix
+            priced(backends.shared, req.backend, req.options)
         key = req.idempotency_key or idempotency_key
         return enqueue(token, "circuit", req.model_dump_json(), key, req.session_id,
                        req.timeout_s, response)
 
-    @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
-    def submit_program(req: ProgramRequest, response: Response,
-                       token: Token,
-                       idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
-        """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
-        is in the job's ``progress``."""
+    def store_program(req: ProgramRequest, response: Response, token: TokenRecord,
+                      idempotency_key: str | None) -> JobInfo:
         check_backend(req.backend, None, token)
-        try:
-            prepare_program(req, max_qubits=settings.max_qubits,
-                            max_rows=settings.max_batch_rows,
-                            allowed_backends=settings.allowed_backends)
-        except JobRejected as e:
-            raise HTTPException(400, str(e)) from None
+        priced(prepare_program, req, Limits.of(settings, token.max_shots),
+               allowed_backends=settings.allowed_backends)
+        priced(backends.shared, req.backend, req.options)
         key = req.idempotency_key or idempotency_key
         return enqueue(token, "program", req.model_dump_json(), key, None, req.timeout_s, response)
+
+    @app.post("/v1/jobs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    async def submit_job(req: CircuitJobRequest, response: Response,
+                         token: Token,
+                         idempotency_key: str | None = Header(None, max_length=200)) -> JobInfo:
+        """Submit a circuit job; it is stored before this returns (202, or 200 for a repeat)."""
+        return await in_turn(token.owner, store_job, req, response, token, idempotency_key)
+
+    @app.post("/v1/programs", status_code=202, response_model=JobInfo, responses=_ERRORS)
+    async def submit_program(req: ProgramRequest, response: Response,
+                             token: Token,
+                             idempotency_key: str | None = Header(None, max_length=200)
+                             ) -> JobInfo:
+        """Submit a server-side program (VQE, QAOA, training, an ``hqml run`` config); progress
+        is in the job's ``progress``."""
+        return await in_turn(token.owner, store_program, req, response, token, idempotency_key)
 
     async def wait_for(job_id: str, token: TokenRecord, wait: float) -> JobRecord:
         job = await run_in_threadpool(owned, job_id, token)
@@ -231,6 +349,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def open_session(req: SessionRequest, token: Token) -> SessionInfo:
         """Open a session: its jobs share one warm backend instance."""
         check_backend(req.backend, None, token)
+        priced(backends.shared, req.backend, req.options)
         return session_info(store.create_session(token.owner, req.backend, req.options))
 
     @app.get("/v1/sessions/{session_id}", response_model=SessionInfo, responses=_ERRORS)

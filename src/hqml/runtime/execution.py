@@ -3,7 +3,6 @@ and run it on a backend, returning a JSON-able result with exact tensors."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,16 +10,26 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
+from ..circuit import qasm as qasm_io
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..circuit.params import bind_parameters
 from ..execute import expval, probs, sample, state
+from .cost import (
+    JobRejected,
+    Limits,
+    amplitudes,
+    check_circuit,
+    check_parameters,
+    check_result,
+    check_rows,
+    check_shots,
+)
 from .schemas import CircuitJobRequest
 from .wire import parse_dtype, tensor_from_json, tensor_to_json
 
-
-class JobRejected(ValueError):
-    """The payload cannot be run; the message says what to fix (answered with 400)."""
+__all__ = ["JobRejected", "JobStopped", "JobContext", "Limits", "load_circuit", "prepare",
+           "run_circuit_job"]
 
 
 class JobStopped(Exception):
@@ -39,25 +48,39 @@ class JobContext:
     should_stop: Callable[[], str | None]  # a reason to stop, or None
 
 
-def load_circuit(circuit: Mapping[str, Any] | str | None, qasm: str | None) -> Circuit:
-    """A circuit from hqml JSON or OpenQASM 3 text; JobRejected with the parser's message."""
+def load_circuit(circuit: Mapping[str, Any] | str | None, qasm: str | None,
+                 limits: Limits | None = None) -> Circuit:
+    """A circuit from hqml JSON or OpenQASM 3 text, within ``limits`` (qubits, gates after
+    expansion, reading time); JobRejected with the parser's message."""
+    limits = limits or Limits()
     if qasm is not None:
-        loads = None
-        if importlib.util.find_spec("hqml.circuit.qasm") is not None:
-            from ..circuit import qasm as qasm_io
-
-            loads = getattr(qasm_io, "loads", None)
-        if loads is None:
-            raise JobRejected("this server cannot read OpenQASM yet; send the circuit as hqml JSON"
-                              " ('circuit': Circuit.to_json())")
+        if len(qasm) > limits.max_qasm_bytes:
+            raise JobRejected(f"the OpenQASM text has {len(qasm)} characters; this server reads"
+                              f" at most {limits.max_qasm_bytes} (send larger circuits as hqml"
+                              " JSON: Circuit.to_json())")
         try:
-            return loads(qasm)
-        except Exception as e:  # noqa: BLE001 - any parse failure is the client's to fix
-            raise JobRejected(f"bad OpenQASM: {e}") from None
-    try:
-        return Circuit.from_json(circuit)  # type: ignore[arg-type]
-    except Exception as e:  # noqa: BLE001 - e.g. AttributeError on a malformed gate entry
-        raise JobRejected(f"bad circuit: {e}") from None
+            c = qasm_io.loads(qasm, max_gates=limits.max_gates,
+                              time_limit_s=limits.parse_time_s)
+        except (qasm_io.QasmError, ValueError, TypeError, RecursionError) as e:
+            raise JobRejected(f"bad OpenQASM: {_short(e)}") from None
+    else:
+        if isinstance(circuit, Mapping) and isinstance(circuit.get("ops"), list) \
+                and len(circuit["ops"]) > limits.max_gates:
+            raise JobRejected(f"the circuit has {len(circuit['ops'])} gates; this server accepts"
+                              f" at most {limits.max_gates}")
+        try:
+            c = Circuit.from_json(circuit)  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001 - e.g. AttributeError on a malformed gate entry
+            raise JobRejected(f"bad circuit: {_short(e)}") from None
+    check_circuit(c, limits)
+    check_parameters(c, limits)
+    return c
+
+
+def _short(e: BaseException, limit: int = 300) -> str:
+    """An exception's message, cut to ``limit`` characters (it may quote the input)."""
+    text = str(e) or type(e).__name__
+    return text if len(text) <= limit else text[:limit] + "... (cut)"
 
 
 def _observables(docs: list[Any], n_qubits: int) -> tuple[PauliSum, ...]:
@@ -86,9 +109,12 @@ def _tensors(values: Mapping[str, Any], dtype: torch.dtype, what: str) -> dict[s
     out = {}
     for name, v in values.items():
         try:
-            out[name] = tensor_from_json(v, dtype)
+            t = tensor_from_json(v, dtype)
         except ValueError as e:
-            raise JobRejected(f"{what} {name!r}: {e}") from None
+            raise JobRejected(f"{what} {name[:40]!r}: {e}") from None
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise JobRejected(f"{what} {name[:40]!r} holds NaN or infinite values")
+        out[name] = t
     return out
 
 
@@ -107,15 +133,15 @@ class PreparedJob:
     rows: int
 
 
-def prepare(req: CircuitJobRequest, *, max_qubits: int, max_rows: int,
-            max_shots: int | None, max_amplitudes: int = 2**28) -> PreparedJob:
-    """Check a circuit job completely (raises JobRejected) and build its tensors."""
-    c = load_circuit(req.circuit, req.qasm)
-    if c.n_qubits > max_qubits:
-        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
-                          f" {max_qubits}")
-    if req.shots is not None and max_shots is not None and req.shots > max_shots:
-        raise JobRejected(f"shots={req.shots} exceeds the limit of {max_shots} per job")
+def prepare(req: CircuitJobRequest, limits: Limits, backend: str | None = None) -> PreparedJob:
+    """Price and check a circuit job completely (raises JobRejected) and build its tensors.
+
+    ``backend`` is the backend that will run it (a session's, else ``req.backend``): a density
+    matrix holds 4^n amplitudes per row.
+    """
+    backend = backend or req.backend
+    c = load_circuit(req.circuit, req.qasm, limits)
+    check_shots(req.shots, 1, limits)
     cdt = parse_dtype(req.dtype)
     rdt = torch.float64 if cdt == torch.complex128 else torch.float32
     if req.measurement == "expval":
@@ -134,22 +160,51 @@ def prepare(req: CircuitJobRequest, *, max_qubits: int, max_rows: int,
         if theta.dim() != 2 or theta.shape[1] != n_params:
             raise JobRejected(f"theta must have shape (B, {n_params}) for this circuit, got"
                               f" {tuple(theta.shape)}")
+        if req.varying is not None and len(req.varying) != n_params:
+            raise JobRejected(f"varying must have {n_params} entries (one per gate parameter),"
+                              f" got {len(req.varying)}")
         if req.cotangent is not None:
             cot = _tensors({"cotangent": req.cotangent}, rdt, "field")["cotangent"]
-            if cot.dim() != 2 or (theta.shape[0] != 1 and cot.shape[0] != theta.shape[0]):
-                raise JobRejected(f"cotangent must have shape (B, K), got {tuple(cot.shape)}")
+            k = _outputs(m)
+            if k is None:
+                raise JobRejected("a cotangent (VJP) needs measurement 'expval' or 'probs'")
+            if cot.dim() != 2 or cot.shape[1] != k or (theta.shape[0] != 1
+                                                       and cot.shape[0] != theta.shape[0]):
+                raise JobRejected(f"cotangent must have shape ({theta.shape[0]}, {k}), got"
+                                  f" {tuple(cot.shape)}")
         rows = max(theta.shape[0], cot.shape[0] if cot is not None else 1)
     else:
         try:
             rows = bind_parameters(c, inputs, weights, rdt, None).batch_size
-        except (ValueError, TypeError, KeyError) as e:
-            raise JobRejected(f"bindings: {e}") from None
-    if rows > max_rows:
-        raise JobRejected(f"the batch has {rows} rows; the limit per job is {max_rows}")
-    if rows * 2**c.n_qubits > max_amplitudes:
-        raise JobRejected(f"{rows} rows of a {c.n_qubits}-qubit state exceed the {max_amplitudes}"
-                          " amplitudes this server simulates per job; split the batch")
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as e:
+            raise JobRejected(f"bindings: {_short(e)}") from None
+    check_rows(rows, c.n_qubits, backend, limits)
+    check_shots(req.shots, rows, limits)
+    check_result(_result_bytes(req, m, c, rows, theta, backend), limits, req.measurement)
     return PreparedJob(req, c, m, rdt, theta, cot, inputs, weights, rows)
+
+
+def _outputs(m: Measurement) -> int | None:
+    """Values per row of a differentiable measurement (None: not differentiable)."""
+    if isinstance(m, Expval):
+        return len(m.observables)
+    if isinstance(m, Probs):
+        return 2 ** len(m.wires)
+    return None
+
+
+def _result_bytes(req: CircuitJobRequest, m: Measurement, c: Circuit, rows: int,
+                  theta: torch.Tensor | None, backend: str) -> int:
+    """Raw bytes of the result tensor, known before the job runs (8 per real number)."""
+    if req.cotangent is not None and theta is not None:
+        return theta.shape[1] * 8
+    if isinstance(m, Expval):
+        return rows * len(m.observables) * 8
+    if isinstance(m, Probs):
+        return rows * 2 ** len(m.wires) * 8
+    if isinstance(m, Sample):
+        return rows * (req.shots or 1) * len(m.wires) * 8
+    return rows * amplitudes(c.n_qubits, backend) * 16
 
 
 def run_circuit_job(job: PreparedJob, backend: Backend) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment.config import ConfigError, RunConfig, parse_config, tomllib
+from .cost import Limits, approx, check_rows, check_shots, check_steps
 from .execution import JobContext, JobRejected, JobStopped
 from .schemas import ProgramRequest
 
@@ -39,9 +40,13 @@ def config_data(config: dict[str, Any] | str) -> dict[str, Any]:
     return data
 
 
-def prepare_run(req: ProgramRequest, *, max_qubits: int,
+BUNDLED_ROWS = 2_000  # the bundled datasets (digits, iris, ...) have fewer rows than this
+
+
+def prepare_run(req: ProgramRequest, limits: Limits,
                 allowed_backends: tuple[str, ...] | None = None) -> PreparedRun:
-    """Validate a ``run`` request (raises JobRejected naming the bad config field)."""
+    """Price and validate a ``run`` request (raises JobRejected naming the bad config field)."""
+    max_qubits = limits.max_qubits
     assert req.config is not None
     try:
         cfg = parse_config(config_data(req.config))
@@ -56,6 +61,7 @@ def prepare_run(req: ProgramRequest, *, max_qubits: int,
     if allowed_backends is not None and cfg.model.backend not in allowed_backends:
         raise JobRejected(f"model.backend: {cfg.model.backend!r} is not offered here; use one of"
                           f" {', '.join(allowed_backends)}")
+    _price(cfg, limits)
     if cfg.model.pattern != "feature":  # build the circuit now: shape errors are the client's
         from ..experiment.models import build_circuit
 
@@ -64,6 +70,34 @@ def prepare_run(req: ProgramRequest, *, max_qubits: int,
         except ConfigError as e:
             raise JobRejected(str(e)) from None
     return PreparedRun(req, cfg)
+
+
+def _price(cfg: RunConfig, limits: Limits) -> None:
+    """Dataset size, mini-batch amplitudes, shots and steps of a run, from its config alone."""
+    sizes = {k: v for k, v in cfg.data.loader_kwargs().items()
+             if isinstance(v, int) and not isinstance(v, bool)}
+    for k, v in sizes.items():
+        if not 0 <= v <= limits.max_dataset_values:
+            raise JobRejected(f"data.{k}: {v} is out of range (0 to {limits.max_dataset_values})")
+    rows = sizes.get("n_samples", BUNDLED_ROWS)
+    features = sizes.get("n_features") or sizes.get("size", 8) ** 2  # digits: size x size images
+    if rows * features > limits.max_dataset_values:
+        raise JobRejected(f"data: {rows} samples x {features} features = {approx(rows * features)}"
+                          " values; this server accepts datasets up to"
+                          f" {limits.max_dataset_values}")
+    if not 0 <= cfg.seed < 2**63:
+        raise JobRejected(f"seed: {approx(cfg.seed) if cfg.seed > 0 else cfg.seed} is out of range"
+                          " (0 to 2^63 - 1)")
+    batch = cfg.training.batch_size
+    try:
+        check_rows(min(batch, rows), cfg.model.n_qubits, cfg.model.backend, limits,
+                   what=f"training.batch_size={batch}: a mini-batch")
+        check_shots(cfg.model.shots, batch, limits)
+    except JobRejected as e:
+        raise JobRejected(f"model: {e}") from None
+    batches = -(-min(rows, cfg.data.max_train or rows) // batch)
+    check_steps(cfg.training.epochs * batches, limits,
+                f"training.epochs x batches = {cfg.training.epochs} x {batches}")
 
 
 class _Progress:

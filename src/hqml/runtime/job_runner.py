@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
-from .execution import JobContext, prepare, run_circuit_job
+from .execution import JobContext, Limits, prepare, run_circuit_job
 from .experiment_run import PreparedRun, run_config
 from .programs import prepare_program, run_program
 from .schemas import CircuitJobRequest, ProgramRequest
@@ -37,12 +37,11 @@ def run_job(kind: str, payload: str, settings: ServiceSettings, backend_for: Bac
         run_dir: where a ``run`` program writes its files.
         session_backend: the job's session backend (name, options), which replaces the payload's.
     """
-    s = settings
+    limits = Limits.of(settings)
     doc = json.loads(payload)
     if kind == "program":
         preq = ProgramRequest.model_validate(doc)
-        prog = prepare_program(preq, max_qubits=s.max_qubits, max_rows=s.max_batch_rows,
-                               allowed_backends=s.allowed_backends)
+        prog = prepare_program(preq, limits, allowed_backends=settings.allowed_backends)
         if isinstance(prog, PreparedRun):
             out = run_config(prog, ctx, run_dir)
             return out, {"done": True, "epochs": out["epochs"],
@@ -51,7 +50,6 @@ def run_job(kind: str, payload: str, settings: ServiceSettings, backend_for: Bac
         last = out["history"][-1] if out["history"] else None
         return out, {"iteration": len(out["history"]), "energy": last, "done": True}
     req = CircuitJobRequest.model_validate(doc)
-    prepared = prepare(req, max_qubits=s.max_qubits, max_rows=s.max_batch_rows, max_shots=None,
-                       max_amplitudes=s.max_amplitudes)
     name, options = session_backend or (req.backend, req.options)
+    prepared = prepare(req, limits, name)
     return run_circuit_job(prepared, backend_for(name, options)), None

@@ -26,10 +26,15 @@ def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
     out = {}
     for name, arr in circuit.weights.items():
         if name in given:
-            t = tensor_from_json(given[name], dtype)
+            try:
+                t = tensor_from_json(given[name], dtype)
+            except ValueError as e:
+                raise JobRejected(f"initial weight {name!r}: {str(e)[:300]}") from None
             if tuple(t.shape) != tuple(arr.shape):
                 raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
                                   f" circuit declares {tuple(arr.shape)}")
+            if not bool(torch.isfinite(t).all()):
+                raise JobRejected(f"initial weight {name!r} holds NaN or infinite values")
         else:
             t = torch.rand(tuple(arr.shape), generator=gen, dtype=torch.float64) * 2 * math.pi
         out[name] = t.to(dtype)

@@ -19,6 +19,7 @@ from ..backends.base import Backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
+from .cost import Limits, check_result, check_rows, check_shots, check_steps
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
 from .experiment_run import PreparedRun, prepare_run
 from .optim import DescentStep, initial_weights
@@ -46,30 +47,31 @@ def _hamiltonian(req: ProgramRequest) -> PauliSum:
         raise JobRejected(f"hamiltonian: {e}") from None
 
 
-def prepare_program(req: ProgramRequest, *, max_qubits: int, max_rows: int = 100_000,
+def prepare_program(req: ProgramRequest, limits: Limits,
                     allowed_backends: tuple[str, ...] | None = None,
                     ) -> PreparedProgram | PreparedTraining | PreparedRun:
-    """Validate a program request (raises JobRejected naming the problem)."""
+    """Price and validate a program request (raises JobRejected naming the problem)."""
     if req.program == "run":
-        return prepare_run(req, max_qubits=max_qubits, allowed_backends=allowed_backends)
+        return prepare_run(req, limits, allowed_backends=allowed_backends)
     if req.program == "train":
-        return prepare_training(req, max_qubits=max_qubits, max_rows=max_rows)
+        return prepare_training(req, limits)
     h = _hamiltonian(req)
+    check_steps(req.max_iterations, limits, f"max_iterations={req.max_iterations}")
+    check_result(req.max_iterations * 24, limits, "the energy history", base64=False)
     if req.program == "qaoa":
         n = max(h.wires) + 1 if h.wires else 0
-        if not 0 < n <= max_qubits:
+        if not 0 < n <= limits.max_qubits:
             raise JobRejected(f"the QAOA cost acts on {n} qubits; this server accepts 1 to"
-                              f" {max_qubits}")
+                              f" {limits.max_qubits}")
         if any(p != "Z" for word in h.terms for _, p in word):
             raise JobRejected("a QAOA cost must be diagonal: Z and ZZ terms only")
         if req.optimizer not in _QAOA_METHODS:
             raise JobRejected(f"QAOA supports the optimizers {', '.join(_QAOA_METHODS)}, not"
                               f" {req.optimizer!r}")
+        check_rows(1, n, req.backend, limits, what="the QAOA circuit")
+        check_shots(req.shots, 1, limits)
         return PreparedProgram(req, Circuit(n), h)
-    c = load_circuit(req.circuit, req.qasm)
-    if c.n_qubits > max_qubits:
-        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
-                          f" {max_qubits}")
+    c = load_circuit(req.circuit, req.qasm, limits)
     if c.inputs:
         raise JobRejected(f"a VQE circuit has weights only; it declares inputs {list(c.inputs)}")
     if not c.weights:
@@ -77,6 +79,10 @@ def prepare_program(req: ProgramRequest, *, max_qubits: int, max_rows: int = 100
     if h.wires and max(h.wires) >= c.n_qubits:
         raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
                           f" {c.n_qubits}-qubit circuit")
+    check_rows(1, c.n_qubits, req.backend, limits, what="the VQE circuit")
+    n_weights = sum(a.size for a in c.weights.values())
+    check_result(req.max_iterations * 24 + n_weights * 11, limits, "the history and weights",
+                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, torch.float64)  # checks names and shapes
     return PreparedProgram(req, c, h)
 

@@ -80,6 +80,7 @@ class RayJobExecutor:
         self._free: queue.Queue[int] = queue.Queue()
         self._lock = threading.Lock()
         self._started_ray = False
+        self.started_here = False  # a local Ray cluster started by this process
         self.stats = {"jobs": 0, "retries": 0, "replaced": 0}
 
     def _ray(self) -> Any:
@@ -97,6 +98,7 @@ class RayJobExecutor:
                 opts["num_cpus"] = self.settings.ray_workers
             ray.init(address=self.settings.ray_address or "local", **opts)
             self._started_ray = True
+            self.started_here = self.settings.ray_address is None
         self.actors = [self._new_actor() for _ in range(self.settings.ray_workers)]
         ray.get([a.pid.remote() for a in self.actors])
         for slot in range(len(self.actors)):

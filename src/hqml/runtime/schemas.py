@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1, description="0 to 2^63 - 1")]
+Wire = Annotated[int, Field(ge=0, le=1_000_000)]
+MAX_DEPTH = 64  # nesting of JSON values (tensors are at most a few levels deep)
+
+
+def _finite(value: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse NaN and infinities anywhere in a request (JSON has no such numbers; Python's
+    parser accepts them), and absurd nesting."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path or 'body'}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path or 'body'}: {value} is not a finite number")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{path}.{str(k)[:40]}" if path else str(k)[:40], depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite(v, f"{path}[{i}]", depth + 1)
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nan(cls, data: Any) -> Any:
+        _finite(data)
+        return data
 
 
 class CircuitJobRequest(_Request):
@@ -31,9 +57,9 @@ class CircuitJobRequest(_Request):
     cotangent: Any = Field(None, description="with theta: return the adjoint VJP")
     measurement: Literal["expval", "probs", "sample", "state"] = "expval"
     observables: list[dict[str, Any] | str] | None = Field(None, description="PauliSum JSON")
-    wires: list[int] | None = None
-    shots: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0)
+    wires: list[Wire] | None = None
+    shots: int | None = Field(None, ge=1, le=2**53)
+    seed: Seed | None = None
     dtype: Literal["complex64", "complex128"] = "complex64"
     backend: str = "statevector"
     options: dict[str, Any] = Field(default_factory=dict)
@@ -78,10 +104,10 @@ class ProgramRequest(_Request):
     data_x: Any = Field(None, description="training inputs (N, n_inputs)")
     data_y: Any = Field(None, description="targets (N,) or (N, n_observables)")
     epochs: int = Field(1, ge=1, le=10_000)
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1, le=2**31)
     shuffle: bool = Field(True, description="train: reshuffle the rows every epoch")
     initial_weights: dict[str, Any] = Field(default_factory=dict)
-    seed: int = Field(0, ge=0)
+    seed: Seed = 0
     optimizer: Literal["adam", "sgd", "l-bfgs-b", "cobyla"] = "adam"
     learning_rate: float = Field(0.1, gt=0)
     max_iterations: int = Field(100, ge=1, le=100_000)
@@ -89,7 +115,7 @@ class ProgramRequest(_Request):
     diff_method: Literal["adjoint", "backprop", "parameter-shift"] = "adjoint"
     dtype: Literal["complex64", "complex128"] = "complex128"
     layers: int = Field(1, ge=1, le=50, description="QAOA depth p")
-    shots: int = Field(1024, ge=1, description="QAOA samples for the best bitstring")
+    shots: int = Field(1024, ge=1, le=2**53, description="QAOA samples for the best bitstring")
     backend: str = "statevector"
     options: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(None, max_length=200)
@@ -159,3 +185,43 @@ class SessionInfo(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class TokenRequest(_Request):
+    """Issue a token (admin)."""
+
+    owner: str = Field(min_length=1, max_length=200)
+    max_queued: int | None = Field(None, ge=1, le=2**31 - 1)
+    max_shots: int | None = Field(None, ge=1, le=2**53)
+    expires_in_s: float | None = Field(None, gt=0, le=100 * 365 * 86400,
+                                       description="seconds until it expires (None: never)")
+    admin: bool = Field(False, description="may manage tokens and see the server's status")
+
+
+class TokenUpdate(_Request):
+    """Revoke a token or change its expiry (admin)."""
+
+    revoked: bool | None = None
+    expires_in_s: float | None = Field(None, ge=0, le=100 * 365 * 86400,
+                                       description="seconds from now (0: expire it now)")
+
+
+class TokenOut(BaseModel):
+    """A token's record (the token itself is shown once, when issued)."""
+
+    id: str
+    owner: str
+    max_queued: int | None
+    max_shots: int | None
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+    admin: bool
+
+
+class IssuedToken(TokenOut):
+    token: str
+
+
+class TokenList(BaseModel):
+    tokens: list[TokenOut]

@@ -23,7 +23,18 @@ class ServiceSettings:
         max_shots_per_job: largest ``shots`` of one job (a token's own limit wins).
         max_qubits: largest circuit accepted.
         max_batch_rows: largest batch (rows of inputs / theta) of one job.
-        max_amplitudes: largest ``rows * 2**n_qubits`` of one job (bounds its memory).
+        max_amplitudes: largest ``rows * 2**n_qubits`` of one job (``rows * 4**n_qubits`` on
+            the density-matrix backend), which bounds its memory.
+        max_gates: most gates of one circuit, after the expansion of QASM gate definitions.
+        parse_time_s: most seconds reading one OpenQASM program may take.
+        max_qasm_bytes: longest OpenQASM text (its tokenizer and parser take about a second
+            per 150 KB; larger circuits travel as hqml JSON).
+        max_samples: largest ``shots * rows`` of one job.
+        max_result_bytes: largest stored result of one job (known before it runs).
+        max_parameters: most declared weight and input values of one circuit.
+        max_dataset_values: largest dataset of a program (``N * features`` of ``train``, the
+            product of a ``run`` config's dataset sizes).
+        max_program_steps: most evaluations of one program (iterations, epochs x batches).
         allowed_backends: backend names jobs may ask for (the executors ``"process_pool"`` and
             ``"ray"`` are opt-in: their options start processes).
         poll_interval_s: how often idle workers look for new jobs in the store.
@@ -38,6 +49,8 @@ class ServiceSettings:
         ray_workers: with ``executor="ray"``: actors, i.e. jobs run at the same time.
         ray_max_retries: re-runs of a job whose Ray actor was lost.
         output_dir: where ``run`` programs write their files (``<dir>/<owner>/<job id>``).
+        lease_ttl_s: one server per database: a server whose lease heartbeat is older than
+            this is presumed dead and replaced (a dead one on the same host at once).
     """
 
     database_url: str = "sqlite:///hqml-jobs.db"
@@ -49,6 +62,14 @@ class ServiceSettings:
     max_qubits: int = 24
     max_batch_rows: int = 100_000
     max_amplitudes: int = 2**28
+    max_gates: int = 1_000_000
+    parse_time_s: float = 2.0
+    max_qasm_bytes: int = 256_000
+    max_samples: int = 10_000_000
+    max_result_bytes: int = 64_000_000
+    max_parameters: int = 1_000_000
+    max_dataset_values: int = 10_000_000
+    max_program_steps: int = 1_000_000
     allowed_backends: tuple[str, ...] = LOCAL_BACKENDS
     poll_interval_s: float = 0.2
     session_ttl_s: float = 900.0
@@ -59,6 +80,7 @@ class ServiceSettings:
     ray_workers: int = 2
     ray_max_retries: int = 2
     output_dir: str = "hqml-service-runs"
+    lease_ttl_s: float = 15.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

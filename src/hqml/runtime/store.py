@@ -8,9 +8,7 @@ after a crash.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,48 +17,12 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-metadata = sa.MetaData()
-tokens = sa.Table(
-    "tokens", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("max_queued", sa.Integer, nullable=True),
-    sa.Column("max_shots", sa.Integer, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
-)
-jobs = sa.Table(
-    "jobs", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("idempotency_key", sa.String(200), nullable=True),
-    sa.Column("session_id", sa.String(32), nullable=True),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("result", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("progress", sa.Text, nullable=True),
-    sa.Column("timeout_s", sa.Float, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("completions", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("started_at", sa.Float, nullable=True),
-    sa.Column("finished_at", sa.Float, nullable=True),
-    sa.UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_key"),
-    sa.Index("ix_jobs_owner_status", "owner", "status"),
-    sa.Index("ix_jobs_status_created", "status", "created_at"),
-)
-sessions = sa.Table(
-    "sessions", metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
-    sa.Column("backend", sa.String(100), nullable=False),
-    sa.Column("options", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("closed", sa.Boolean, nullable=False, default=False),
-)
+from .tables import jobs, metadata, owner_locks, server_lease, sessions, tokens
+from .tokens import TokenInfo, TokenRecord, TokenStore, hash_token
+
+__all__ = ["FINISHED", "UNFINISHED", "JobRecord", "JobStore", "QuotaExceeded", "SessionRecord",
+           "SqlJobStore", "TokenInfo", "TokenRecord", "hash_token", "jobs", "make_engine",
+           "metadata", "migrate", "owner_locks", "server_lease", "sessions", "tokens"]
 
 UNFINISHED = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
@@ -68,14 +30,6 @@ FINISHED = ("done", "failed", "cancelled")
 
 class QuotaExceeded(Exception):
     """The token has too many unfinished jobs."""
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    id: str
-    owner: str
-    max_queued: int | None
-    max_shots: int | None
 
 
 @dataclass(frozen=True)
@@ -108,17 +62,16 @@ class SessionRecord:
     closed: bool
 
 
-def hash_token(token: str) -> str:
-    """Tokens are 256-bit random strings, so one SHA-256 is a safe one-way hash for them."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class JobStore(Protocol):
     """What the service needs from storage."""
 
     def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None) -> str: ...
+                     max_shots: int | None = None, *, expires_at: float | None = None,
+                     admin: bool = False) -> str: ...
     def authenticate(self, token: str) -> TokenRecord | None: ...
+    def list_tokens(self, owner: str | None = None) -> list[TokenInfo]: ...
+    def update_token(self, token_id: str, *, revoked: bool | None = None,
+                     expires_at: float | None = None) -> TokenInfo | None: ...
     def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
                idempotency_key: str | None = None, session_id: str | None = None,
                max_unfinished: int | None = None) -> tuple[JobRecord, bool]: ...
@@ -148,31 +101,11 @@ class JobStore(Protocol):
     def requeue_running(self) -> int: ...
 
 
-class SqlJobStore:
+class SqlJobStore(TokenStore):
     """:class:`JobStore` on a SQLAlchemy engine (see :func:`make_engine`)."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-
-    # --- tokens ------------------------------------------------------------------------------
-    def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None) -> str:
-        """Issue a new API token for ``owner``; only its hash is stored. Returns the token."""
-        if not owner:
-            raise ValueError("a token needs an owner name")
-        token = "hqml_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(tokens.insert().values(
-                id=uuid.uuid4().hex, owner=owner, token_hash=hash_token(token),
-                max_queued=max_queued, max_shots=max_shots, created_at=time.time(), revoked=False))
-        return token
-
-    def authenticate(self, token: str) -> TokenRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(tokens).where(
-                tokens.c.token_hash == hash_token(token), tokens.c.revoked.is_(False))).first()
-        return None if row is None else TokenRecord(row.id, row.owner, row.max_queued,
-                                                    row.max_shots)
 
     # --- jobs --------------------------------------------------------------------------------
     def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
@@ -193,6 +126,7 @@ class SqlJobStore:
                       completions=0, created_at=now, started_at=None, finished_at=None)
         try:
             with self.engine.begin() as conn:
+                self._lock_owner(conn, owner)
                 if idempotency_key is not None:
                     row = conn.execute(sa.select(jobs).where(
                         jobs.c.owner == owner, jobs.c.idempotency_key == idempotency_key)).first()
@@ -211,6 +145,18 @@ class SqlJobStore:
                 raise
             return found, False  # a concurrent request with the same key won
         return JobRecord(**values), True
+
+    def _lock_owner(self, conn: sa.Connection, owner: str) -> None:
+        """Serialise one owner's submissions (the first statement of the transaction is a write:
+        a row lock on PostgreSQL, the database's write lock on SQLite)."""
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        conn.execute(insert(owner_locks).values(owner=owner, submits=0)
+                     .on_conflict_do_nothing(index_elements=["owner"]))
+        conn.execute(owner_locks.update().where(owner_locks.c.owner == owner)
+                     .values(submits=owner_locks.c.submits + 1))
 
     def _by_key(self, owner: str, key: str) -> JobRecord | None:
         with self.engine.connect() as conn:

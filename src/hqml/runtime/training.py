@@ -17,6 +17,7 @@ from ..backends.base import Backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
+from .cost import Limits, check_result, check_rows, check_steps
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
 from .optim import DescentStep, initial_weights
 from .schemas import ProgramRequest
@@ -32,12 +33,10 @@ class PreparedTraining:
     y: torch.Tensor
 
 
-def prepare_training(req: ProgramRequest, *, max_qubits: int, max_rows: int) -> PreparedTraining:
-    """Validate a ``train`` request (raises JobRejected naming the problem)."""
-    c = load_circuit(req.circuit, req.qasm)
-    if c.n_qubits > max_qubits:
-        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
-                          f" {max_qubits}")
+def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
+    """Price and validate a ``train`` request (raises JobRejected naming the problem)."""
+    c = load_circuit(req.circuit, req.qasm, limits)
+    max_rows = limits.max_rows
     if len(c.inputs) != 1 or not c.weights:
         raise JobRejected("a train circuit needs exactly one input array (the features) and at"
                           f" least one weight; it has inputs {list(c.inputs)}, weights"
@@ -56,6 +55,8 @@ def prepare_training(req: ProgramRequest, *, max_qubits: int, max_rows: int) -> 
         x, y = tensor_from_json(req.data_x, rdt), tensor_from_json(req.data_y, rdt)
     except ValueError as e:
         raise JobRejected(f"training data: {e}") from None
+    if not bool(torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise JobRejected("training data hold NaN or infinite values")
     (name, arr), = c.inputs.items()
     if x.dim() != 2 or x.shape[1] != arr.size or not 0 < x.shape[0] <= max_rows:
         raise JobRejected(f"data_x must have shape (N, {arr.size}) with 1 <= N <= {max_rows},"
@@ -64,6 +65,17 @@ def prepare_training(req: ProgramRequest, *, max_qubits: int, max_rows: int) -> 
     if tuple(y.shape) != (x.shape[0], len(obs)):
         raise JobRejected(f"data_y must have shape ({x.shape[0]},) or ({x.shape[0]},"
                           f" {len(obs)}), got {tuple(y.shape)}")
+    if x.numel() + y.numel() > limits.max_dataset_values:
+        raise JobRejected(f"the training data hold {x.numel() + y.numel()} values; this server"
+                          f" accepts at most {limits.max_dataset_values}")
+    check_rows(min(req.batch_size, x.shape[0]), c.n_qubits, req.backend, limits,
+               what="a mini-batch")
+    steps = req.epochs * -(-x.shape[0] // req.batch_size)
+    check_steps(steps, limits, f"epochs x batches = {req.epochs} x"
+                f" {-(-x.shape[0] // req.batch_size)}")
+    n_weights = sum(a.size for a in c.weights.values())
+    check_result(steps * 24 + n_weights * 11, limits, "the loss history and weights",
+                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, rdt)  # checks names and shapes
     return PreparedTraining(req, c, tuple(obs), x, y)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,20 +54,27 @@ def tensor_from_json(doc: Any, dtype: torch.dtype | None = None) -> torch.Tensor
         ValueError: for a malformed document.
     """
     if isinstance(doc, Mapping) and doc.get("format") == TENSOR_FORMAT:
-        dt = parse_dtype(str(doc.get("dtype")))
-        shape = tuple(int(s) for s in doc.get("shape", ()))
+        dt = parse_dtype(str(doc.get("dtype"))[:40])
+        shape = doc.get("shape", ())
+        if not isinstance(shape, (list, tuple)) or len(shape) > 32 or any(
+                isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in shape):
+            raise ValueError("bad tensor document: 'shape' must be a list of at most 32"
+                             f" non-negative integers, got {str(shape)[:100]}")
         np_dt = torch.empty(0, dtype=dt).numpy().dtype.newbyteorder("<")
         try:
             raw = base64.b64decode(doc["data"], validate=True)
-            arr = np.frombuffer(raw, dtype=np_dt).reshape(shape)
+            if len(raw) != np_dt.itemsize * math.prod(shape):
+                raise ValueError(f"{len(raw)} bytes of data do not fill shape {tuple(shape)}")
+            arr = np.frombuffer(raw, dtype=np_dt).reshape(tuple(shape))
         except (KeyError, ValueError, TypeError) as e:
-            raise ValueError(f"bad tensor document: {e}") from None
+            raise ValueError(f"bad tensor document: {str(e)[:200]}") from None
         out = torch.from_numpy(arr.astype(np_dt.newbyteorder("="), copy=True))
         return out if dtype is None else out.to(dtype)
     try:
         return torch.tensor(doc, dtype=dtype if dtype is not None else torch.float64)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"expected a tensor document or a nested list of numbers: {e}") from None
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e:
+        raise ValueError("expected a tensor document or a nested list of numbers:"
+                         f" {str(e)[:200]}") from None
 
 
 def to_jsonable(obj: Any) -> Any:

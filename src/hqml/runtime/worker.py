@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,11 @@ from ..backends.base import Backend
 from ..backends.registry import get_backend
 from .execution import JobContext, JobRejected, JobStopped
 from .job_runner import run_job
+from .lease import Lease
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
+
+log = logging.getLogger("hqml.runtime")
 
 
 class Notifier:
@@ -96,6 +100,35 @@ class BackendCache:
         _close(self._sessions.pop(session_id, (None, 0))[0])
 
 
+def _ray_processes() -> list[int]:
+    """Process ids of the local Ray cluster this server started (its child processes)."""
+    import psutil  # installed with ray
+
+    return [p.pid for p in psutil.Process().children(recursive=True)]
+
+
+def kill_leftover_ray(pids: tuple[int, ...]) -> int:
+    """Kill the Ray processes a dead server on this host left behind; returns how many."""
+    if not pids:
+        return 0
+    try:
+        import psutil
+    except ModuleNotFoundError:
+        return 0
+    killed = 0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            if "ray" in " ".join(proc.cmdline()).lower():
+                proc.kill()
+                killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    if killed:
+        log.warning("killed %d Ray processes left behind by the previous server", killed)
+    return killed
+
+
 def _close(backend: Any) -> None:
     close = getattr(backend, "close", None)
     if callable(close):
@@ -107,14 +140,16 @@ class WorkerPool:
     actors with ``executor="ray"``)."""
 
     def __init__(self, store: SqlJobStore, settings: ServiceSettings, notifier: Notifier,
-                 backends: BackendCache):
-        self.store, self.settings = store, settings
+                 backends: BackendCache, lease: Lease | None = None):
+        self.store, self.settings, self.lease = store, settings, lease
+        self._renewed = time.monotonic()
         self.notifier, self.backends = notifier, backends
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[str, float] = {}  # job id -> deadline (monotonic)
         self._stopped: dict[str, str] = {}  # job id -> reason (cancelled, timed out)
+        self._unstored: dict[str, str] = {}  # job id -> why its outcome could not be stored
         self._threads: ThreadPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None
         self.recovered = 0
@@ -129,6 +164,8 @@ class WorkerPool:
 
             self.ray = RayJobExecutor(self.settings)
             self.ray.start()
+            if self.lease is not None and self.ray.started_here:
+                self.lease.record_ray(_ray_processes())
         self.recovered = self.store.requeue_running()
         self._threads = ThreadPoolExecutor(self.slots, thread_name_prefix="hqml-job")
         self._dispatcher = threading.Thread(target=self._loop, name="hqml-dispatch", daemon=True)
@@ -145,7 +182,7 @@ class WorkerPool:
             self.ray.stop()
 
     def describe(self) -> dict[str, Any]:
-        """The executor and its workers (shown by ``/health``)."""
+        """The executor and its workers (shown to admins by ``/v1/status``)."""
         if self.ray is None:
             return {"executor": "local", "workers": self.slots}
         return {"executor": "ray", "workers": self.slots, "worker_pids": self.ray.worker_pids(),
@@ -165,6 +202,8 @@ class WorkerPool:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._heartbeat()
+                self._record_unstored()
                 self._expire()
                 with self._lock:
                     free = self.slots - len(self._running)
@@ -179,6 +218,15 @@ class WorkerPool:
             if not claimed:
                 self._wake.wait(self.settings.poll_interval_s)
                 self._wake.clear()
+
+    def _heartbeat(self) -> None:
+        if self.lease is None or time.monotonic() - self._renewed < self.lease.ttl_s / 3:
+            return
+        if not self.lease.renew():
+            log.error("this server lost its lease on the database (another server took it"
+                      " over); it stops taking jobs")
+            self._stop.set()
+        self._renewed = time.monotonic()
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -199,6 +247,11 @@ class WorkerPool:
         status = "done"
         try:
             result = json.dumps(self._execute(job))
+            if len(result) > self.settings.max_result_bytes:
+                status, error = "failed", (
+                    f"the result takes {len(result) / 1e6:.1f} MB; this server stores at most"
+                    f" {self.settings.max_result_bytes / 1e6:.1f} MB per job (max_result_bytes)")
+                result = None
         except JobStopped as e:
             status, error = "failed", f"stopped: {e}"
         except JobRejected as e:
@@ -219,14 +272,36 @@ class WorkerPool:
             self._wake.set()
 
     def _finish(self, job_id: str, status: str, result: str | None, error: str | None) -> None:
-        for attempt in range(5):
+        """Record the outcome. A result the database refuses (too large for a row, a lost
+        connection) ends the job as failed with the reason; if even that cannot be written, the
+        dispatcher keeps trying, so no job stays 'running' while its server lives."""
+        for attempt in range(3):
             try:
                 self.store.finish(job_id, status, result, error)
                 return
-            except Exception:  # noqa: BLE001 - database busy: retry; else re-run after restart
-                if attempt == 4:
-                    raise
-                time.sleep(0.1 * 2**attempt)
+            except Exception as e:  # noqa: BLE001 - any database failure is handled below
+                reason = f"{type(e).__name__}: {str(e)[:200]}"
+                if attempt < 2:
+                    time.sleep(0.1 * 2**attempt)
+        what = "result" if result is not None else "outcome"
+        log.error("job %s: could not store its %s (%s); recording it as failed", job_id, what,
+                  reason)
+        message = f"could not store the {what}: {reason}"
+        try:
+            self.store.finish(job_id, "failed", None, message)
+        except Exception:  # noqa: BLE001 - the dispatcher retries it
+            log.exception("job %s: could not record the failure either; retrying", job_id)
+            with self._lock:
+                self._unstored[job_id] = message
+
+    def _record_unstored(self) -> None:
+        with self._lock:
+            pending = dict(self._unstored)
+        for job_id, message in pending.items():
+            self.store.finish(job_id, "failed", None, message)  # raises: tried again next time
+            with self._lock:
+                self._unstored.pop(job_id, None)
+            self.notifier.notify(job_id)
 
     def _context(self, job: JobRecord) -> JobContext:
         last = [0.0]
@@ -261,7 +336,8 @@ class WorkerPool:
                 return self.backends.shared(name, options)
 
             result, final = run_job(job.kind, job.payload, self.settings, backend_for, ctx,
-                                    run_dir)
+                                    run_dir, (session.backend, session.options)
+                                    if session is not None else None)
         if final is not None:
             self.store.set_progress(job.id, json.dumps(final))
         return result

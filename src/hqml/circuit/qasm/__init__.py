@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from ..circuit import Circuit
-from .builder import build
+from .builder import MAX_GATES, build
 from .errors import QasmError, QasmExportError
 from .exporter import dumps as _dumps
 
@@ -45,7 +45,8 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     return _dumps(circuit, version)
 
 
-def loads(text: str, return_measurements: bool = False) -> Any:
+def loads(text: str, return_measurements: bool = False, *, max_gates: int = MAX_GATES,
+          time_limit_s: float | None = None) -> Any:
     """Read OpenQASM 2 or 3 text into a :class:`Circuit`.
 
     Args:
@@ -55,6 +56,10 @@ def loads(text: str, return_measurements: bool = False) -> Any:
             terminal measurements (validated, then dropped from the circuit). A gate on a qubit
             after it was measured is refused: mid-circuit measurement is not supported.
         return_measurements: also return ``{clbit index: wire}`` of the measurements.
+        max_gates: most gates the program may expand to. Nested ``gate`` definitions multiply
+            (40 levels of two calls each are 2^40 gates in a kilobyte): the size is counted
+            from the definitions before anything is expanded, and refused over this budget.
+        time_limit_s: most seconds reading and expanding may take (None: no limit).
 
     Returns:
         The circuit, or ``(circuit, measurements)``.
@@ -62,12 +67,12 @@ def loads(text: str, return_measurements: bool = False) -> Any:
     Raises:
         QasmError: a syntax error, an unknown gate, a wrong arity, an undeclared register, an
             index out of range, an unsupported statement (``reset``, ``if``, ``opaque``...) or a
-            gate after a measurement of its qubit;
-            the message starts with the line number.
+            gate after a measurement of its qubit, or a program over ``max_gates`` or
+            ``time_limit_s``; the message starts with the line number.
     """
     if not isinstance(text, str):
         raise TypeError(f"loads needs the QASM text as a str, got {type(text).__name__}")
-    circuit, measurements = build(text)
+    circuit, measurements = build(text, max_gates, time_limit_s)
     return (circuit, measurements) if return_measurements else circuit
 
 

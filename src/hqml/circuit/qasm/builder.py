@@ -7,6 +7,7 @@ inline (modifiers ``ctrl``/``negctrl``/``inv``/``pow`` act on the expanded steps
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,8 @@ from .modifiers import as_int, control, invert, power, steps_matrix
 from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
 
 _INCLUDES = ("qelib1.inc", "stdgates.inc")
+MAX_GATES = 10_000_000  # default budget of gates after expansion (a gate holds ~1 KB of Python)
+MAX_MATRIX_WIRES = 10  # pow(k) of a non-integer k builds a 2^w x 2^w matrix of its steps
 
 
 def scalar_name(name: str, index: tuple[int, ...]) -> str:
@@ -38,8 +41,15 @@ def _library_defs() -> dict[str, GateDef]:
 class Builder:
     """One program's state: registers, gate definitions, symbols, the collected steps."""
 
-    def __init__(self, pragmas: list[tuple[int, str]], version: int):
+    def __init__(self, pragmas: list[tuple[int, str]], version: int, max_gates: int = MAX_GATES,
+                 time_limit_s: float | None = None, started: float | None = None):
         self.version = version
+        self.max_gates = max_gates
+        started = time.monotonic() if started is None else started
+        self.deadline = None if time_limit_s is None else started + time_limit_s
+        self.time_limit_s = time_limit_s
+        self.expanded = 0  # gates produced so far (the budget counts them as they are built)
+        self._sizes: dict[str, int] = {}  # gates one call of a definition expands to
         self.qregs: dict[str, tuple[int, int | None]] = {}  # name -> (offset, size or None)
         self.cregs: dict[str, tuple[int, int | None]] = {}
         self.n_qubits = self.n_clbits = 0
@@ -141,6 +151,8 @@ class Builder:
         if len(set(g.qubits)) != len(g.qubits) or len(set(g.params)) != len(g.params):
             raise QasmError(f"gate '{g.name}': argument names must be distinct", g.line)
         for call in g.body:
+            if call.name == g.name:
+                raise QasmError(f"gate '{g.name}' calls itself in its own body", call.line)
             if not self._known(call.name):
                 raise QasmError(f"unknown gate '{call.name}' in the body of gate '{g.name}'",
                                 call.line)
@@ -216,7 +228,13 @@ class Builder:
 
     def _top_call(self, call: GateCall) -> None:
         groups = [self._wires(a) for a in call.args]
-        for wires in self._broadcast(groups, call.line, f"gate '{call.name}'"):
+        broadcast = self._broadcast(groups, call.line, f"gate '{call.name}'")
+        size = self.expanded + len(broadcast) * self._call_size(call)
+        if size > self.max_gates:
+            approx = f"{size:.3g}" if size < 1e300 else f"2^{size.bit_length() - 1}"
+            raise QasmError(f"the program expands to at least {approx} gates; the limit is"
+                            f" {self.max_gates:.3g} (nested gate definitions multiply)", call.line)
+        for wires in broadcast:
             self._refuse_after_measure(call, wires)
             steps = self.expand(call, wires, self.lookup)
             self.steps.extend(s for s in steps if s[0] is not None)  # global phase dropped
@@ -244,6 +262,45 @@ class Builder:
                             " mid-circuit measurement is not supported; measure at the end",
                             call.line)
 
+    # --- pricing ----------------------------------------------------------------------------
+    def _call_size(self, call: GateCall) -> int:
+        """Gates one call expands to, counted from the definitions without expanding them
+        (memoised per definition, so nesting 40 levels deep costs 40 additions)."""
+        size = self._name_size(call.name)
+        for kind, arg in call.modifiers:
+            if kind == "pow" and arg is not None:
+                try:
+                    value = evaluate(arg, self.lookup, call.line, self.version)
+                except QasmError:
+                    continue  # reported with its own message when expanded
+                n = as_int(value.value) if isinstance(value, Const) else None
+                size *= abs(n) if n is not None and abs(n) <= 64 else 1
+            elif kind == "negctrl":
+                size += 2  # the X flips around it (at least two)
+        return size
+
+    def _name_size(self, name: str) -> int:
+        if name in self._sizes:
+            return self._sizes[name]
+        definition = None if name in self.native else self.gates.get(name)
+        if definition is None and name not in STANDARD:
+            definition = self.library.get(name)
+        if definition is None:
+            return 1  # a standard gate, or an unknown one (refused when expanded)
+        self._sizes[name] = 0  # a cycle (refused when expanded) must not recurse here
+        size = sum(self._call_size(sub) for sub in definition.body)
+        self._sizes[name] = size
+        return size
+
+    def _count(self, n: int, line: int) -> None:
+        self.expanded += n
+        if self.expanded > self.max_gates:
+            raise QasmError(f"the program expands to more than {self.max_gates:.3g} gates, the"
+                            " limit", line)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise QasmError(f"reading the program took longer than {self.time_limit_s:g} s, the"
+                            " limit; send a smaller program", line)
+
     # --- expansion --------------------------------------------------------------------------
     def expand(self, call: GateCall, wires: list[int], lookup: Any) -> list[Step]:
         if len(set(wires)) != len(wires):
@@ -270,11 +327,22 @@ class Builder:
                 raise QasmError(f"'{kind}({value:g})' needs a positive integer number of controls"
                                 " and qubits left for the gate", call.line)
             inner = self._modified(call, mods[1:], params, wires[k:])
-            return control(inner, tuple(wires[:k]), kind == "negctrl")
+            try:
+                return control(inner, tuple(wires[:k]), kind == "negctrl")
+            except ValueError as e:  # e.g. a controlled gate too large for a dense matrix
+                raise QasmError(str(e), call.line) from None
         inner = self._modified(call, mods[1:], params, wires)
         if kind == "inv":
             return invert(inner)
-        return power(inner, self._const_arg(call, arg, 1), call.line)
+        exponent = self._const_arg(call, arg, 1)
+        n = as_int(exponent)
+        if n is not None and abs(n) <= 64:
+            self._count((abs(n) - 1) * len(inner), call.line)
+        elif len({w for _, ws, _ in inner for w in ws}) > MAX_MATRIX_WIRES:
+            raise QasmError(f"pow({exponent:g}) of a gate on more than {MAX_MATRIX_WIRES} qubits"
+                            " would build a dense matrix of its steps; use an integer exponent"
+                            " up to 64", call.line)
+        return power(inner, exponent, call.line)
 
     def _base(self, call: GateCall, params: tuple, wires: list[int]) -> list[Step]:
         name = call.name
@@ -304,7 +372,9 @@ class Builder:
         if name in STANDARD:
             n_params, n_wires, build = STANDARD[name]
             self._check_arity(call, n_params, n_wires, params, wires)
-            return [(g, tuple(wires[i] for i in w), p) for g, w, p in build(params)]
+            steps = [(g, tuple(wires[i] for i in w), p) for g, w, p in build(params)]
+            self._count(len(steps), call.line)
+            return steps
         raise QasmError(f"unknown gate '{name}'; define it with a 'gate' statement before use",
                         call.line)
 
@@ -326,10 +396,16 @@ class Builder:
         return c
 
 
-def build(text: str) -> tuple[Circuit, dict[int, int]]:
-    """Parse and interpret ``text``: ``(circuit, {clbit: wire})``."""
+def build(text: str, max_gates: int = MAX_GATES,
+          time_limit_s: float | None = None) -> tuple[Circuit, dict[int, int]]:
+    """Parse and interpret ``text``: ``(circuit, {clbit: wire})``, within a budget of
+    ``max_gates`` gates after expansion and ``time_limit_s`` seconds."""
+    start = time.monotonic()
     tokens, pragmas = tokenize(text)
     statements = Parser(tokens).parse()
+    if time_limit_s is not None and time.monotonic() - start > time_limit_s:
+        raise QasmError(f"reading the program took longer than {time_limit_s:g} s, the limit;"
+                        " send a smaller program")
     version = 3
     for s in statements:
         if isinstance(s, Other) and s.kind == "version":
@@ -341,7 +417,7 @@ def build(text: str) -> tuple[Circuit, dict[int, int]]:
             break
         if isinstance(s, Other) and s.kind == "include" and s.value == "qelib1.inc":
             version = 2
-    builder = Builder(pragmas, version)
+    builder = Builder(pragmas, version, max_gates, time_limit_s, start)  # parsing counts too
     builder.run(statements)
     return builder.circuit(), dict(sorted(builder.measurements.items()))
 
