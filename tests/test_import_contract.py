@@ -63,7 +63,6 @@ KNOWN = {
     ("hqml.runtime.ray_pool", "hqml.runtime.job_runner", "function"),
     ("hqml.runtime.ray_pool", "hqml.runtime.executors", "function"),
     ("hqml.runtime.worker", "hqml.runtime.ray_pool", "function"),
-    ("hqml.runtime.execution", "hqml.circuit.qasm", "function"),
     # circuit <-> serialize/drawing (issue 23 owns circuit/serialize.py)
     ("hqml.circuit.circuit", "hqml.circuit.drawing", "function"),
     ("hqml.circuit.circuit", "hqml.circuit.serialize", "function"),
