@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-LOCAL_BACKENDS = ("statevector", "density_matrix", "mps")
+LOCAL_BACKENDS = ("statevector", "density_matrix")
 
 
 @dataclass(frozen=True)
