@@ -28,12 +28,13 @@ def test_bell_json_is_a_bell_circuit_and_the_cli_payload_holds_the_observables()
 
 def test_vqe_json_program_reaches_the_ground_energy():
     from hqml.backends import get_backend
+    from hqml.runtime.cost import Limits
     from hqml.runtime.execution import JobContext
     from hqml.runtime.programs import prepare_program, run_program
     from hqml.runtime.schemas import ProgramRequest
 
     doc = json.loads((ROOT / "examples" / "vqe.json").read_text())
-    prepared = prepare_program(ProgramRequest(**doc), max_qubits=10)
+    prepared = prepare_program(ProgramRequest(**doc), Limits(max_qubits=10))
     out = run_program(prepared, get_backend("statevector"),
                       JobContext(report=lambda *a, **k: None, should_stop=lambda: None))
     z, x, i = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.eye(2)
