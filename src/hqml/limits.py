@@ -116,10 +116,10 @@ def check_state_memory(
     kind = "density matrix" if density else "statevector"
     per_row = state_bytes(n_qubits, 1, dtype, density=density)
     where = "" if device is None or torch.device(device).type == "cpu" else f" on {device}"
+    halve = ", complex64" if dtype == torch.complex128 else ""
     raise MemoryError(
         f"a {n_qubits}-qubit {kind} in {str(dtype).removeprefix('torch.')} takes"
         f" {format_bytes(per_row)} per row; {rows} row{'s' if rows != 1 else ''} with {copies}"
         f" working copies needs {format_bytes(need)} but only {format_bytes(free)} is"
-        f" available{where}: use fewer qubits or rows, complex64, or a machine with more memory"
-        " (or backend='mps' for weakly entangled circuits)"
+        f" available{where}: use fewer qubits or rows{halve}, or a machine with more memory"
     )

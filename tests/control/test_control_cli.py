@@ -25,6 +25,10 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
         assert (out / name).stat().st_size > 500
 
 
-def test_control_bench_refuses_bad_sizes():
-    res = CliRunner().invoke(app, ["control", "bench", "--seeds", "0"])
-    assert res.exit_code != 0 and "seeds must be positive" in res.output
+@pytest.mark.parametrize("args, words", [
+    (["--seeds", "0"], "seeds must be positive"),
+    (["--out", "/proc/hqml-nope"], "cannot write to --out"),   # refused before any training
+])
+def test_control_bench_refuses_bad_arguments(args, words):
+    res = CliRunner().invoke(app, ["control", "bench", *args])
+    assert res.exit_code != 0 and words in res.output

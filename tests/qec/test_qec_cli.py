@@ -34,6 +34,7 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
     (["--ps", "0.01,abc"], "comma-separated numbers"),
     (["--decoder", "magic"], "decoder must be one of"),
     (["--test-shots", "0"], "must be positive"),
+    (["--out", "/proc/hqml-nope"], "cannot write to --out"),   # refused before any training
 ])
 def test_qec_bench_bad_arguments(args, words):
     res = CliRunner().invoke(app, ["qec", "bench", *args])

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from .errors import writable_folder
+
 control_app = typer.Typer(help="Reinforcement-learning calibration of a simulated transmon.",
                           no_args_is_help=True)
 
@@ -31,6 +33,7 @@ def bench(
                                  drift_experiments=drift_experiments, shots=shots)
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
+    writable_folder(out)
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as bar:

@@ -36,6 +36,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def writable_folder(path: Any, option: str = "--out") -> None:
+    """Create ``path`` and check it takes files, before any long work writes there."""
+    probe = path / ".hqml-write-check"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise typer.BadParameter(f"cannot write to {option} {path}: {e.strerror or e}") from None
+
+
 def describe(exc: BaseException) -> str:
     """The one-line message for an exception that escaped a subcommand."""
     if isinstance(exc, KeyError) and len(exc.args) == 1:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from .errors import writable_folder
+
 qec_app = typer.Typer(help="Machine learning for quantum error correction.", no_args_is_help=True)
 
 
@@ -50,6 +52,7 @@ def bench(
             SurfaceCodeMemory(3, p, basis=basis, noise=noise)
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
+    writable_folder(out)
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as bar:

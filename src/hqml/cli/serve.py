@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import socket
 import time
 
 import typer
@@ -47,7 +48,7 @@ def _tokens(store, issue: str | None, max_queued: int | None, max_shots: int | N
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
-          port: int = typer.Option(8000, help="TCP port"),
+          port: int = typer.Option(8000, min=0, max=65535, help="TCP port (0: any free one)"),
           db: str = typer.Option("sqlite:///hqml-jobs.db", envvar="HQML_SERVICE_DATABASE_URL",
                                  help="SQLAlchemy URL: a SQLite file or postgresql+psycopg://..."),
           workers: int = typer.Option(2, help="jobs run at the same time"),
@@ -115,15 +116,36 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
         except ModuleNotFoundError:
             raise typer.BadParameter("--executor ray needs ray; pip install 'hqml[runtime]'"
                                      ) from None
+    sock = _listen(host, port)  # before the database: a bad address leaves no file behind
     engine = make_engine(db)
     try:  # a one-line refusal here; the server checks again when it starts
         migrate(engine)
         Lease(engine, settings.lease_ttl_s).check()
     except LeaseHeld as e:
+        sock.close()
         raise typer.BadParameter(str(e)) from None
     finally:
         engine.dispose()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    with sock:  # uvicorn serves the socket bound here (no second bind that could fail or race)
+        uvicorn.run(create_app(settings), fd=sock.fileno(), log_level=log_level)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``, or a one-line error naming why not."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as e:
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {e}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
 
 
 def register(app: typer.Typer) -> None:
