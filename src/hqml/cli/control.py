@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .errors import writable_folder
+from .progress import progress_bars
 
 control_app = typer.Typer(help="Reinforcement-learning calibration of a simulated transmon.",
                           no_args_is_help=True)
@@ -24,7 +25,6 @@ def bench(
 ) -> None:
     """PPO trained online vs Nelder-Mead: shots to reach F >= 0.999, and holding it under drift."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     try:
         from hqml.control.bench import ControlBenchConfig, run_bench
@@ -35,11 +35,9 @@ def bench(
         raise typer.BadParameter(str(e)) from None
     writable_folder(out)
     console = Console()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("calibrating", total=seeds + 1)
-        results = run_bench(cfg, out, progress=lambda label, done, total: bar.update(
-            task, completed=done, description=label))
+    with progress_bars(console) as progress:
+        progress("calibrating", 0, seeds + 1)
+        results = run_bench(cfg, out, progress=progress)
     _log(results, out, mlflow)
     console.print((out / "report.md").read_text())
     console.print(f"wrote {out / 'results.json'}, {out / 'report.md'} and plots")

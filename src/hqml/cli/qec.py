@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .errors import writable_folder
+from .progress import progress_bars
 
 qec_app = typer.Typer(help="Machine learning for quantum error correction.", no_args_is_help=True)
 
@@ -36,7 +37,6 @@ def bench(
 ) -> None:
     """Logical error rate per round against p: a neural decoder beside PyMatching."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     try:
         from hqml.qec.bench import QecBenchConfig, run_bench
@@ -54,16 +54,8 @@ def bench(
         raise typer.BadParameter(str(e)) from None
     writable_folder(out)
     console = Console()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(label: str, done: int, total: int) -> None:
-            key = "train" if "training" in label else "eval"
-            if key not in tasks or bar.tasks[tasks[key]].total != total:
-                tasks[key] = bar.add_task(label, total=total)
-            bar.update(tasks[key], completed=done, description=label)
-
+    stage = lambda label: "train" if "training" in label else "eval"  # noqa: E731
+    with progress_bars(console, stage) as progress:
         results = run_bench(cfg, out, progress=progress)
     _log_mlflow(results, out, mlflow)
     _print_table(console, results)

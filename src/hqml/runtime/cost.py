@@ -24,20 +24,21 @@ class JobRejected(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """The caps a request is priced against (see ``ServiceSettings`` for each)."""
+    """The caps a request is priced against (see ``ServiceSettings`` for each; the defaults are
+    the settings' own, written once there)."""
 
-    max_qubits: int = 24
-    max_rows: int = 100_000
-    max_shots: int | None = 1_000_000
-    max_amplitudes: int = 2**28
-    max_gates: int = 1_000_000
-    parse_time_s: float = 2.0
-    max_qasm_bytes: int = 256_000
-    max_samples: int = 10_000_000
-    max_result_bytes: int = 64_000_000
-    max_parameters: int = 1_000_000
-    max_dataset_values: int = 10_000_000
-    max_program_steps: int = 1_000_000
+    max_qubits: int = ServiceSettings.max_qubits
+    max_rows: int = ServiceSettings.max_batch_rows
+    max_shots: int | None = ServiceSettings.max_shots_per_job
+    max_amplitudes: int = ServiceSettings.max_amplitudes
+    max_gates: int = ServiceSettings.max_gates
+    parse_time_s: float = ServiceSettings.parse_time_s
+    max_qasm_bytes: int = ServiceSettings.max_qasm_bytes
+    max_samples: int = ServiceSettings.max_samples
+    max_result_bytes: int = ServiceSettings.max_result_bytes
+    max_parameters: int = ServiceSettings.max_parameters
+    max_dataset_values: int = ServiceSettings.max_dataset_values
+    max_program_steps: int = ServiceSettings.max_program_steps
 
     @classmethod
     def of(cls, settings: ServiceSettings, token_max_shots: int | None = None) -> Limits:
