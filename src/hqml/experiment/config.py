@@ -83,7 +83,7 @@ class ModelConfig(_Strict):
     ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = (
         "hardware_efficient"
     )
-    init: Literal["uniform", "normal", "identity_block", "zeros"] = "uniform"
+    init: Literal["uniform", "normal", "identity_block", "small_angle", "zeros"] = "uniform"
     backend: str = "statevector"
     diff_method: Literal[
         "best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"

@@ -7,6 +7,8 @@ An initialiser is ``init(name, shape, generator) -> float64 tensor``. Built in:
 - ``"identity_block"`` (Grant et al. 2019): for weights of shape ``(blocks, 2, ...)`` as built
   by :func:`hqml.circuit.templates.identity_blocks`, ``w[:, 0]`` uniform in ``[0, 2 pi)`` and
   ``w[:, 1] = w[:, 0]``, so every block ``V(a) V(b)^dagger`` starts as the identity;
+- ``"small_angle"``: uniform in ``[-0.1, 0.1]`` (every rotation near the identity, so the
+  circuit starts far from a 2-design and its gradients are large);
 - ``"zeros"``.
 """
 
@@ -30,6 +32,15 @@ def normal_init(
     return torch.randn(shape, generator=generator, dtype=torch.float64) * std
 
 
+SMALL_ANGLE = 0.1
+
+
+def small_angle_init(
+    name: str, shape: tuple[int, ...], generator: torch.Generator, scale: float = SMALL_ANGLE
+) -> torch.Tensor:
+    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * scale
+
+
 def zeros_init(name: str, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     return torch.zeros(shape, dtype=torch.float64)
 
@@ -50,6 +61,7 @@ INITIALIZERS: dict[str, Initializer] = {
     "uniform": uniform_init,
     "normal": normal_init,
     "identity_block": identity_block_init,
+    "small_angle": small_angle_init,
     "zeros": zeros_init,
 }
 
