@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..backends.base import Backend, Task
 from ..nn.layer import QuantumLayer
 
 
@@ -80,3 +81,81 @@ class QuantumTimer:
         for h in self._handles:
             h.remove()
         self._handles.clear()
+
+
+class _TimedRun:
+    """A backend's prepared call (``forward``/``sweep``/``grads``), its seconds counted."""
+
+    def __init__(self, call: Any, owner: TimedBackend):
+        self.call, self.owner = call, owner
+        self.batched = call.batched
+
+    def _timed(self, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.owner.seconds += time.perf_counter() - t0
+
+    def forward(self, tensors: Any) -> Any:
+        return self._timed(self.call.forward, tensors)
+
+    def sweep(self, record: Any, cotangent: torch.Tensor) -> Any:
+        return self._timed(self.call.sweep, record, cotangent)
+
+    def grads(self, swept: Any, needed: Any) -> Any:
+        return self._timed(self.call.grads, swept, needed)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.call, name)
+
+
+class TimedBackend(Backend):
+    """A backend that counts the seconds spent inside another one (every hook, prepared calls
+    included): time in a quantum layer but outside its backend is the data's encoding (inputs
+    checked and bound to gate angles, the task built). ``wire_seconds`` is the time the inner
+    backend reports on the wire (process-pool and Ray executors: ``stats["wire_s"]``)."""
+
+    def __init__(self, inner: Backend):
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.seconds = 0.0
+
+    def _timed(self, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    @property
+    def wire_seconds(self) -> float:
+        return float(getattr(self.inner, "stats", {}).get("wire_s", 0.0))
+
+    def execute(self, tasks: Any) -> list[torch.Tensor]:
+        return self._timed(self.inner.execute, tasks)
+
+    def prepare(self, *args: Any) -> Any:
+        prepared = self._timed(self.inner.prepare, *args)
+        if prepared is None:
+            return None
+        call, tensors = prepared
+        return _TimedRun(call, self), tensors
+
+    def prefers_backprop(self, task: Task) -> bool:
+        return self.inner.prefers_backprop(task)
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        return self._timed(self.inner.execute_for_vjp, task)
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        return self._timed(self.inner.finish_vjp, saved, cotangent)
+
+    def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
+        return self._timed(self.inner.vjp, task, cotangent)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
+from .callbacks import Callback, TrainContext
 from .config import TrainingConfig
 from .timing import QuantumTimer
 
@@ -53,6 +54,11 @@ def evaluate(
     return loss / len(x), correct / len(x)
 
 
+def make_optimizer(cfg: TrainingConfig) -> Callable[[list], torch.optim.Optimizer]:
+    """``params -> optimiser`` of the config's kind and learning rate."""
+    return lambda params: _OPTIMIZERS[cfg.optimizer](params, lr=cfg.learning_rate)
+
+
 def train(
     model: nn.Module,
     x_train: torch.Tensor,
@@ -63,21 +69,29 @@ def train(
     seed: int,
     on_epoch: Callable[[int, dict[str, float]], Any] | None = None,
     on_batch: Callable[[], Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    context: TrainContext | None = None,
 ) -> History:
     """Train with cross-entropy; evaluate on the test split after every epoch.
 
     The batch order comes from a generator seeded with ``seed``. Each epoch's wall time is split
     into quantum simulation (inside quantum layers, forward and backward), data movement
     (shuffling, slicing and moving the batches) and classical compute (everything else).
+    ``callbacks`` (:class:`~hqml.experiment.callbacks.Callback`) run around the steps and may
+    stop training or change the model; ``context`` (else a fresh one) holds their state.
     """
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = _OPTIMIZERS[cfg.optimizer](params, lr=cfg.learning_rate)
+    ctx = context or TrainContext(model, make_optimizer(cfg))
+    ctx.rebuild_optimizer()
+    for cb in callbacks:
+        cb.on_train_begin(ctx)
     gen = torch.Generator().manual_seed(seed)
     timer = QuantumTimer(model)
     hist = History()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
         for epoch in range(cfg.epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(ctx, epoch)
             t0 = time.perf_counter()
             data_s, total, correct, n = 0.0, 0.0, 0, 0
             td = time.perf_counter()
@@ -88,12 +102,18 @@ def train(
                 idx = order[i : i + cfg.batch_size]
                 xb, yb = x_train[idx].to(device), y_train[idx].to(device)
                 data_s += time.perf_counter() - td
+                opt = ctx.optimizer
+                assert opt is not None
                 opt.zero_grad(set_to_none=True)
                 out = model(xb)
                 loss = nn.functional.cross_entropy(out, yb)
                 loss.backward()
                 timer.close_backward()
+                for cb in callbacks:
+                    cb.after_backward(ctx)
                 opt.step()
+                ctx.steps += 1
+                ctx.samples_seen += len(yb)
                 total += loss.item() * len(yb)
                 correct += (out.argmax(1) == yb).sum().item()
                 n += len(yb)
@@ -101,6 +121,8 @@ def train(
                     on_batch()
             epoch_s = time.perf_counter() - t0
             quantum_s = timer.pop()
+            for cb in callbacks:
+                cb.before_evaluate(ctx, epoch)
             test_loss, test_acc = evaluate(model, x_test, y_test)
             timer.pop()  # evaluation is not part of the training epoch's split
             hist.train_loss.append(total / n)
@@ -111,18 +133,20 @@ def train(
             hist.data_s.append(data_s)
             hist.classical_s.append(max(0.0, epoch_s - quantum_s - data_s))
             hist.epoch_s.append(epoch_s)
+            metrics = {
+                "train_loss": total / n,
+                "train_acc": correct / n,
+                "test_loss": test_loss,
+                "test_acc": test_acc,
+                "quantum_s": quantum_s,
+                "epoch_s": epoch_s,
+            }
             if on_epoch:
-                on_epoch(
-                    epoch,
-                    {
-                        "train_loss": total / n,
-                        "train_acc": correct / n,
-                        "test_loss": test_loss,
-                        "test_acc": test_acc,
-                        "quantum_s": quantum_s,
-                        "epoch_s": epoch_s,
-                    },
-                )
+                on_epoch(epoch, metrics)
+            for cb in callbacks:
+                cb.on_epoch_end(ctx, epoch, metrics)
+            if ctx.stop:
+                break
     finally:
         timer.remove()
     return hist

@@ -29,9 +29,9 @@ def _init_worker(inner: str, inner_options: dict[str, Any], torch_threads: int) 
     _NODE = QuantumNode(inner, inner_options, torch_threads)
 
 
-def _run_in_worker(share: dict[str, Any]) -> torch.Tensor:
+def _run_in_worker(share: dict[str, Any]) -> tuple[torch.Tensor, float]:
     assert _NODE is not None, "worker not initialised"
-    return _NODE.run(share)
+    return _NODE.run_timed(share)
 
 
 class ProcessPoolBackend(ShardedBackend):
@@ -66,8 +66,8 @@ class ProcessPoolBackend(ShardedBackend):
                 initargs=(self.inner, self.inner_options, self.torch_threads))
         return self._pool
 
-    def _run_shares(self, shares: list[dict[str, Any]]) -> list[torch.Tensor]:
-        results: list[torch.Tensor | None] = [None] * len(shares)
+    def _run_shares(self, shares: list[dict[str, Any]]) -> list[tuple[torch.Tensor, float]]:
+        results: list[tuple[torch.Tensor, float] | None] = [None] * len(shares)
         attempts = [0] * len(shares)
         pending = list(range(len(shares)))
 
@@ -177,11 +177,11 @@ class RayBackend(ShardedBackend):
         self.actors[slot] = self._new_actor()
         self._generation[slot] += 1
 
-    def _run_shares(self, shares: list[dict[str, Any]]) -> list[torch.Tensor]:
+    def _run_shares(self, shares: list[dict[str, Any]]) -> list[tuple[torch.Tensor, float]]:
         ray = _ray()
         lost = _lost_errors(ray)
         self._start()
-        results: list[torch.Tensor | None] = [None] * len(shares)
+        results: list[tuple[torch.Tensor, float] | None] = [None] * len(shares)
         attempts = [0] * len(shares)
         queue = deque(range(len(shares)))
         inflight: dict[Any, tuple[int, int, int]] = {}  # ref -> (share, slot, generation)
@@ -190,7 +190,7 @@ class RayBackend(ShardedBackend):
             for slot in sorted(range(len(self.actors)), key=lambda s: load[s]):
                 while queue and load[slot] < self.max_inflight:
                     i = queue.popleft()
-                    ref = self.actors[slot].run.remote(shares[i])
+                    ref = self.actors[slot].run_timed.remote(shares[i])
                     inflight[ref] = (i, slot, self._generation[slot])
                     load[slot] += 1
             ready, _ = ray.wait(list(inflight), num_returns=1)

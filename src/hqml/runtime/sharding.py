@@ -8,6 +8,7 @@ concatenation, for forward executions and for adjoint ``vjp`` calls alike.
 from __future__ import annotations
 
 import math
+import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
@@ -47,6 +48,13 @@ class QuantumNode:
                 return self.backend.vjp(task, share["cotangent"])
             return self.backend.execute([task])[0]
 
+    def run_timed(self, share: dict[str, Any]) -> tuple[torch.Tensor, float]:
+        """:meth:`run` and the seconds it computed (the caller's wall time minus this, over
+        the shares, is the time on the wire)."""
+        t0 = time.perf_counter()
+        value = self.run(share)
+        return value, time.perf_counter() - t0
+
     def ping(self) -> str:
         return self.backend.name
 
@@ -81,7 +89,10 @@ class ShardedBackend(Backend):
         self.num_workers = num_workers
         self.share_rows = share_rows
         self.max_retries = max_retries
-        self.stats = {"shares": 0, "completed": 0, "retries": 0}
+        # wire_s: wall time of the calls minus the workers' compute spread over the workers
+        # (serialisation, transfer, queueing); compute_s: the workers' own seconds
+        self.stats = {"shares": 0, "completed": 0, "retries": 0, "wire_s": 0.0,
+                      "compute_s": 0.0}
         probe = get_backend(inner, **self.inner_options)
         caps = probe.capabilities
         # results cross a process boundary, so autograd cannot see through them
@@ -90,8 +101,19 @@ class ShardedBackend(Backend):
         self.stats["inner"] = probe.name
 
     @abstractmethod
-    def _run_shares(self, shares: list[dict[str, Any]]) -> list[torch.Tensor]:
-        """Run every share and return the results in the same order."""
+    def _run_shares(self, shares: list[dict[str, Any]]) -> list[tuple[torch.Tensor, float]]:
+        """Run every share (:meth:`QuantumNode.run_timed`) and return the results in the same
+        order."""
+
+    def _timed_shares(self, shares: list[dict[str, Any]]) -> list[torch.Tensor]:
+        t0 = time.perf_counter()
+        parts = self._run_shares(shares)
+        wall = time.perf_counter() - t0
+        compute = sum(s for _, s in parts)
+        self.stats["compute_s"] += compute
+        self.stats["wire_s"] += max(0.0, wall - compute / max(1, min(self.num_workers,
+                                                                      len(parts))))
+        return [v for v, _ in parts]
 
     def close(self) -> None:
         """Release the workers (idempotent)."""
@@ -128,7 +150,7 @@ class ShardedBackend(Backend):
         for task in tasks:
             shares = self._shares_of(task, task.theta.shape[0], None)
             self.stats["shares"] += len(shares)
-            parts = self._run_shares(shares)
+            parts = self._timed_shares(shares)
             out.append(torch.cat([p.to(task.theta.device) for p in parts], dim=0))
         return out
 
@@ -139,7 +161,7 @@ class ShardedBackend(Backend):
         rows = max(task.theta.shape[0], cotangent.shape[0])
         shares = self._shares_of(task, rows, cotangent)
         self.stats["shares"] += len(shares)
-        parts = self._run_shares(shares)
+        parts = self._timed_shares(shares)
         return torch.cat([p.to(task.theta.device) for p in parts], dim=0)
 
     def __repr__(self) -> str:

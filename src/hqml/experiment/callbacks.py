@@ -1,0 +1,56 @@
+"""Trainer callbacks: what :func:`hqml.experiment.train.train` calls around its steps.
+
+A callback overrides any of :meth:`Callback.on_train_begin`, :meth:`Callback.on_epoch_begin`,
+:meth:`Callback.after_backward` (gradients are in ``.grad``, before the optimiser step),
+:meth:`Callback.before_evaluate` and :meth:`Callback.on_epoch_end`. It
+sees a :class:`TrainContext`: the model, the optimiser, the step and circuit-evaluation
+counters, and ``stop`` (set it to end training after this epoch). A callback that changes the
+model's parameters (a schedule growing the circuit) calls :meth:`TrainContext.rebuild_optimizer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class TrainContext:
+    model: nn.Module
+    make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer]
+    optimizer: torch.optim.Optimizer | None = None
+    steps: int = 0
+    samples_seen: int = 0  # forward evaluations of one sample (circuit runs for a hybrid model)
+    stop: bool = False
+    log: dict[str, Any] = field(default_factory=dict)  # what callbacks report (results.json)
+
+    def rebuild_optimizer(self) -> None:
+        """A fresh optimiser over the model's trainable parameters (after the model changed)."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = self.make_optimizer(params)
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_train_begin(self, ctx: TrainContext) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
+        """Before an epoch's first step."""
+
+    def after_backward(self, ctx: TrainContext) -> None:
+        """After ``loss.backward()``, before the optimiser step (gradients in ``.grad``)."""
+
+    def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
+        """After an epoch's last step, before its evaluation on the test split."""
+
+    def on_epoch_end(self, ctx: TrainContext, epoch: int, metrics: dict[str, float]) -> None:
+        """After an epoch's evaluation; ``metrics`` holds train/test loss and accuracy."""
+
+
+__all__ = ["Callback", "TrainContext"]
