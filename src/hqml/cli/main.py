@@ -28,7 +28,7 @@ def _main() -> None:
 
 
 SUBCOMMAND_MODULES = (
-    "demo", "run", "bench", "serve", "jobs", "qubo", "study", "info", "qec", "control",
+    "demo", "run", "bench", "serve", "jobs", "qubo", "study", "info", "qec", "control", "scale",
 )
 
 

@@ -96,6 +96,21 @@ class ModelConfig(_Strict):
     trainable_quanvolution: bool = False
 
 
+class NoiseConfig(_Strict):
+    """A noise model in the config, so that a noisy experiment is reproducible from its config
+    alone: depolarizing channels after gates and symmetric readout bit flips. Needs a backend
+    that simulates noise (``density_matrix``)."""
+
+    depolarizing: float = Field(0.0, ge=0, le=1, description="after every one-qubit gate")
+    two_qubit_depolarizing: float | None = Field(
+        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)")
+    readout_flip: float = Field(0.0, ge=0, le=0.5, description="bit-flip probability of a read")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.depolarizing or self.two_qubit_depolarizing or self.readout_flip)
+
+
 class TrainingConfig(_Strict):
     epochs: int = Field(10, ge=1, le=10000)
     batch_size: int = Field(32, ge=1)
@@ -118,6 +133,7 @@ class RunConfig(_Strict):
     output_dir: str = "runs"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
+    noise: NoiseConfig = NoiseConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
 

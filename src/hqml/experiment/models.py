@@ -32,7 +32,8 @@ from ..nn import (
     Quanvolution2d,
     count_parameters,
 )
-from .config import ConfigError, ModelConfig
+from ..noise import NoiseModel, ReadoutError, depolarizing
+from .config import ConfigError, ModelConfig, NoiseConfig
 
 
 def build_circuit(cfg: ModelConfig) -> Circuit:
@@ -70,6 +71,22 @@ def build_circuit(cfg: ModelConfig) -> Circuit:
     return enc.compose(ansatz)
 
 
+def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
+    """The ``hqml.noise.NoiseModel`` of a config's ``[noise]`` table (``None`` when noiseless)."""
+    if noise is None or not noise.active:
+        return None
+    nm = NoiseModel()
+    if noise.depolarizing:
+        nm.add_channel(depolarizing(noise.depolarizing))
+    p2 = noise.two_qubit_depolarizing
+    p2 = min(1.0, 2 * noise.depolarizing) if p2 is None else p2
+    if p2:
+        nm.add_channel(depolarizing(p2, 2), gates=["cx", "cz"])
+    if noise.readout_flip:
+        nm.add_readout_error(ReadoutError.from_flips(noise.readout_flip, noise.readout_flip))
+    return nm
+
+
 def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
     if "probs_wires" not in kw:
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
@@ -85,14 +102,19 @@ def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumL
 
 
 def build_hybrid(
-    cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor, seed: int
+    cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor, seed: int,
+    noise: NoiseConfig | None = None,
 ) -> nn.Module:
-    """The hybrid model of the config's split pattern.
+    """The hybrid model of the config's split pattern (``noise``: the config's noise table).
 
     Raises:
         ConfigError: when the pattern does not fit the data (e.g. feature counts).
     """
     torch.manual_seed(seed)  # classical layers' initialisation
+    nm = noise_model_of(noise)
+    if nm is not None and cfg.pattern not in ("dressed", "head"):
+        raise ConfigError(f"noise: a noise model applies to patterns 'dressed' and 'head', not"
+                          f" {cfg.pattern!r}")
     if cfg.pattern == "quanvolution":
         if x_train.dim() != 4:
             raise ConfigError(
@@ -126,7 +148,8 @@ def build_hybrid(
     circuit = build_circuit(cfg)
     n_in = sum(a.size for a in circuit.inputs.values())
     if cfg.pattern == "dressed":
-        return DressedQuantumLayer(n_features, n_classes, _layer(circuit, cfg, seed))
+        return DressedQuantumLayer(n_features, n_classes,
+                                   _layer(circuit, cfg, seed, noise_model=nm))
     if cfg.pattern == "head":
         if n_in > n_features:
             raise ConfigError(
@@ -135,7 +158,8 @@ def build_hybrid(
             )
         reduction = PCAReduction(n_features, n_in).fit(x_train)
         return QuantumHead(
-            reduction, _layer(circuit, cfg, seed), n_classes, squash=cfg.encoding != "amplitude"
+            reduction, _layer(circuit, cfg, seed, noise_model=nm), n_classes,
+            squash=cfg.encoding != "amplitude",
         )
     # monolithic: the features go straight into the circuit
     if n_in != n_features:

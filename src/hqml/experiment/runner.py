@@ -22,7 +22,8 @@ from .train import History, train
 ProgressFactory = Callable[[str, int], Any]
 
 
-def _data(cfg: RunConfig) -> Any:
+def load_data(cfg: RunConfig) -> Any:
+    """The dataset of a run config (tensors; at most ``data.max_train`` training rows)."""
     ds = load(
         cfg.data.name,
         test_size=cfg.data.test_size,
@@ -78,9 +79,9 @@ def run_experiment(
     out_dir = cfg.run_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    ds = _data(cfg)
+    ds = load_data(cfg)
     n_features, n_classes = ds.n_features, ds.n_classes
-    hybrid = build_hybrid(cfg.model, n_features, n_classes, ds.x_train, cfg.seed)
+    hybrid = build_hybrid(cfg.model, n_features, n_classes, ds.x_train, cfg.seed, cfg.noise)
     budget = count_parameters(hybrid)
     logger = RunLogger(
         out_dir,

@@ -1,0 +1,91 @@
+"""report.md of a scale study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .point import SPLIT
+
+
+def _fmt(v: Any, spec: str = ".3f") -> str:
+    try:
+        return format(v, spec)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
+    base = "baseline_test_acc" in s
+    head = (f"| {axis} | seeds | params | qubits x depth (2q gates) | hybrid acc |"
+            + (" baseline acc |" if base else "")
+            + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |")
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    for i, v in enumerate(s["values"]):
+        c = s["circuit"][i] or {}
+        split = {k: s["split"][k][i] for k in SPLIT}
+        total = sum(x for x in split.values() if x == x) or float("nan")
+        q = (split["quantum simulation"] + split["data encoding"] + split["communication"])
+        row = (f"| {v} | {s['seeds_per_value'][i]} | {s['parameters'][i]} |"
+               f" {c.get('width', '-')} x {c.get('depth', '-')} ({c.get('two_qubit_gates', '-')})"
+               f" | {_fmt(s['hybrid_test_acc']['mean'][i])}"
+               f" +- {_fmt(s['hybrid_test_acc']['sd'][i])} |")
+        if base:
+            row += (f" {_fmt(s['baseline_test_acc']['mean'][i])}"
+                    f" +- {_fmt(s['baseline_test_acc']['sd'][i])} |")
+        row += (f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
+                f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
+                f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
+                f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |")
+        out.append(row)
+    return out
+
+
+def _thresholds(s: dict[str, Any]) -> list[str]:
+    out = []
+    for name, t in s.get("thresholds", {}).items():
+        ev = ", ".join(f"{k}: {_short(v)}" for k, v in t["evidence"].items())
+        found = "none found" if t["value"] is None else f"**at {t['value']}**"
+        out.append(f"- {name.replace('_', ' ')}: {found} (rule: {t['rule']}; evidence: {ev})")
+    fit = s.get("grad_variance_fit")
+    if fit:
+        out.append(f"- gradient variance decay: ln Var = {fit['intercept']:.3f}"
+                   f" - {fit['rate']:.4f} (+- {fit['rate_stderr']:.4f}) per unit of the axis")
+    return out
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x, ".3g") for x in v) + "]"
+    return str(v)
+
+
+def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Path:
+    prov = summary["provenance"]
+    m = prov["machine"]
+    lines = [
+        f"# hqml scale: {summary['name']}", "",
+        f"{summary['points']} points ({len(summary['failed'])} failed), seeds"
+        f" {summary['settings']['seeds']}, mode {summary['settings']['mode']}, executor"
+        f" {summary['settings']['executor']} x {summary['settings']['workers']}.",
+        f"Machine: {m['cpu']}, {m['cores']} cores; hqml {prov['hqml_version']}"
+        + (f", commit {prov['git']['commit'][:10]}{' (modified)' if prov['git']['dirty'] else ''}"
+           if prov.get("git") else "") + ".",
+        f"Energy: {summary['energy_method']}.", "",
+        "Time per epoch splits into quantum simulation (inside the backend), data encoding"
+        " (inside quantum layers but outside the backend: inputs bound to gate angles, tasks"
+        " built), communication (executors' wall time minus their workers' compute), classical"
+        " compute and data movement. Gradient variance at initialisation is over random"
+        " weights of the model's circuit (ideal, local cost); during training it is the"
+        " variance of each quantum parameter's gradient across the steps of an epoch.", "",
+    ]
+    for axis, s in summary["axes"].items():
+        lines += [f"## Axis: {axis}", "", *_axis_table(axis, s), "", *_thresholds(s), ""]
+    if summary["failed"]:
+        lines += ["## Failed points", "", *[f"- {k}" for k in summary["failed"]], ""]
+    lines += ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+__all__ = ["write_markdown"]

@@ -1,0 +1,167 @@
+"""What a scale point measures besides accuracy: peak memory, energy, the time split of an
+epoch and gradient variance during training (trainer callbacks)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...backends.registry import get_backend
+from ...nn.layer import QuantumLayer
+from ..callbacks import Callback, TrainContext
+from ..timing import TimedBackend
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+RAPL = Path("/sys/class/powercap")
+
+
+class PeakMemory:
+    """Peak resident memory of this process over a span: ``VmHWM`` reset at the start through
+    ``/proc/self/clear_refs`` (Linux); elsewhere the peak since the process started
+    (``getrusage``), reported as such. GPU: ``torch.cuda.max_memory_allocated``."""
+
+    def __init__(self) -> None:
+        self.method = "getrusage: peak since the process started"
+        try:
+            _CLEAR_REFS.write_text("5")
+            self.method = "VmHWM, reset at the start of the point"
+        except OSError:
+            pass
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    def read(self) -> dict[str, Any]:
+        rss = None
+        try:
+            for line in _STATUS.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    rss = int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        if rss is None:
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
+        return {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": self.method}
+
+
+def _rapl_files() -> list[tuple[Path, int]]:
+    out = []
+    for d in sorted(RAPL.glob("*rapl*:[0-9]")):  # packages, not their sub-zones
+        try:
+            int((d / "energy_uj").read_text())
+            top = int((d / "max_energy_range_uj").read_text())
+            out.append((d / "energy_uj", top))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+class EnergyMeter:
+    """Energy of a span: RAPL package counters when readable (the whole package, every process
+    on it), else an estimate, this process's CPU seconds x ``watts_per_core``."""
+
+    def __init__(self, watts_per_core: float):
+        self.watts = watts_per_core
+        self.files = _rapl_files()
+        self.method = ("rapl (package counters, all processes)" if self.files else
+                       f"estimate: CPU seconds x {watts_per_core:g} W per core")
+
+    def _read(self) -> Any:
+        if self.files:
+            return [int(f.read_text()) for f, _ in self.files]
+        return time.process_time()
+
+    def start(self) -> Any:
+        return self._read()
+
+    def joules(self, start: Any) -> float:
+        now = self._read()
+        if self.files:
+            return sum(((b - a) % top) / 1e6 for a, b, (_, top) in zip(start, now, self.files,
+                                                                        strict=True))
+        return (now - start) * self.watts
+
+
+def timed_backends(model: nn.Module) -> list[TimedBackend]:
+    """Wrap every quantum layer's backend in a :class:`TimedBackend` (one per distinct
+    backend), so the epoch's quantum time splits into simulation, encoding and communication."""
+    wrapped: dict[Any, TimedBackend] = {}
+    for m in model.modules():
+        if isinstance(m, QuantumLayer):
+            key = m.backend if isinstance(m.backend, str) else id(m.backend)
+            if key not in wrapped:
+                wrapped[key] = TimedBackend(get_backend(m.backend))
+            m.backend = wrapped[key]
+    return list(wrapped.values())
+
+
+class EpochMeter(Callback):
+    """Per epoch: backend seconds, wire seconds and energy of the training part (evaluation on
+    the test split excluded), recorded in ``rows``."""
+
+    def __init__(self, backends: list[TimedBackend], energy: EnergyMeter):
+        self.backends, self.energy = backends, energy
+        self.rows: list[dict[str, float]] = []
+        self._start: tuple[float, float, Any] = (0.0, 0.0, None)
+
+    def _totals(self) -> tuple[float, float]:
+        return (sum(b.seconds for b in self.backends),
+                sum(b.wire_seconds for b in self.backends))
+
+    def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
+        self._start = (*self._totals(), self.energy.start())
+
+    def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
+        backend, wire = self._totals()
+        self.rows.append({"backend_s": backend - self._start[0], "wire_s": wire - self._start[1],
+                          "energy_j": self.energy.joules(self._start[2])})
+
+
+def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
+    """Trainable parameters grouped as ``quantum`` (inside quantum layers) and ``classical``."""
+    quantum = {id(p) for m in model.modules() if isinstance(m, QuantumLayer)
+               for p in m.parameters()}
+    groups: dict[str, list[nn.Parameter]] = {"quantum": [], "classical": []}
+    for p in model.parameters():
+        if p.requires_grad:
+            groups["quantum" if id(p) in quantum else "classical"].append(p)
+    return {k: v for k, v in groups.items() if v}
+
+
+class GradientTracker(Callback):
+    """Variance of each parameter's gradient across the training steps of an epoch, averaged
+    over the parameters of each group (``quantum``, ``classical``): ``rows[epoch][group]``."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self._sum: dict[str, torch.Tensor] = {}
+        self._sq: dict[str, torch.Tensor] = {}
+        self._n = 0
+
+    def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
+        self._sum, self._sq, self._n = {}, {}, 0
+
+    def after_backward(self, ctx: TrainContext) -> None:
+        for name, params in parameter_groups(ctx.model).items():
+            g = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).detach()
+                           .flatten().double() for p in params])
+            if name in self._sum and self._sum[name].shape != g.shape:
+                continue  # the model changed shape in this epoch (a schedule): skip the step
+            self._sum[name] = self._sum.get(name, 0) + g
+            self._sq[name] = self._sq.get(name, 0) + g * g
+        self._n += 1
+
+    def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
+        row = {}
+        if self._n >= 2:
+            for name in self._sum:
+                mean = self._sum[name] / self._n
+                var = (self._sq[name] / self._n - mean * mean) * self._n / (self._n - 1)
+                row[name] = float(var.clamp_min(0).mean())
+        self.rows.append(row)

@@ -1,0 +1,131 @@
+"""One point of a scale study: train the hybrid model and its equal-size classical baseline,
+measuring everything the report needs. A top-level function of plain data, so that a process
+pool or Ray runs it as well as this process."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...provenance import dataset_fingerprint, provenance
+from ...trainability import gradient_variance, local_cost
+from ..config import RunConfig, parse_config
+from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from ..runner import load_data
+from ..train import History, train
+from .measure import (
+    EnergyMeter,
+    EpochMeter,
+    GradientTracker,
+    PeakMemory,
+    timed_backends,
+)
+
+SPLIT = ("quantum simulation", "data encoding", "communication", "classical compute",
+         "data movement")
+
+
+def _split(hist: History, meter: EpochMeter | None) -> list[dict[str, float]]:
+    rows = []
+    for e in range(len(hist.epoch_s)):
+        q = hist.quantum_s[e]
+        b = meter.rows[e]["backend_s"] if meter else 0.0
+        w = meter.rows[e]["wire_s"] if meter else 0.0
+        inside = min(b, q) if meter else q
+        rows.append({
+            "quantum simulation": max(0.0, inside - w),
+            "data encoding": max(0.0, q - b) if meter else 0.0,
+            "communication": min(w, inside),
+            "classical compute": hist.classical_s[e],
+            "data movement": hist.data_s[e],
+        })
+    return rows
+
+
+def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
+    """Gradient variance of the model's circuit over random weights (local cost: the mean of
+    the Z readouts), the data input fixed to one seeded random vector in [0, pi)."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = {k: torch.rand(v.shape, generator=gen, dtype=torch.float64) * np.pi
+              for k, v in circuit.inputs.items()}
+    gv = gradient_variance(circuit, local_cost(circuit.n_qubits), n_samples=n_samples,
+                           seed=seed, inputs=inputs, dtype=torch.complex64)
+    mean, err = gv.of(None)
+    return {"mean": mean, "stderr": err, "groups": gv.groups, "n_samples": gv.n_samples,
+            "cost": "local (mean of Z over the qubits)", "noise": "none (ideal circuit)"}
+
+
+def _train_one(model: nn.Module, cfg: RunConfig, ds: Any, seed: int,
+               watts: float, quantum: bool) -> dict[str, Any]:
+    memory = PeakMemory()
+    energy = EnergyMeter(watts)
+    backends = timed_backends(model) if quantum else []
+    meter = EpochMeter(backends, energy)
+    tracker = GradientTracker()
+    t0 = time.perf_counter()
+    try:
+        hist = train(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, cfg.training, seed,
+                     callbacks=[meter, tracker])
+    finally:
+        for b in backends:
+            b.close()
+    split = _split(hist, meter if quantum else None)
+    mean_split = {k: float(np.mean([r[k] for r in split])) for k in SPLIT}
+    return {
+        "parameters": count_parameters(model),
+        "history": hist.as_dict(),
+        "test_acc": hist.test_acc[-1],
+        "test_loss": hist.test_loss[-1],
+        "train_acc": hist.train_acc[-1],
+        "train_seconds": time.perf_counter() - t0,
+        "epoch_seconds": float(np.mean(hist.epoch_s)),
+        "time_split": mean_split,
+        "time_split_per_epoch": split,
+        "energy_j_per_epoch": float(np.mean([r["energy_j"] for r in meter.rows])),
+        "energy_method": energy.method,
+        "memory": memory.read(),
+        "grad_variance_training": tracker.rows,
+    }
+
+
+def run_point(run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
+              ) -> dict[str, Any]:
+    """Train and measure one point. ``run``: the point's run config (dict); ``settings``: the
+    study's ``[scale]`` table (dict). Returns the point's record (JSON-ready)."""
+    torch.set_num_threads(int(settings.get("threads_per_worker", 1)))
+    cfg = parse_config(run)
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    ds = load_data(cfg)
+    hybrid = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise)
+    circuit = quantum_circuit_of(hybrid)
+    record: dict[str, Any] = {"point": point, "status": "ok"}
+    record["circuit"] = None if circuit is None else {
+        "width": circuit.n_qubits, "depth": circuit.depth(),
+        "two_qubit_gates": circuit.num_two_qubit_gates, "gates": circuit.num_gates,
+        "parameters": circuit.num_parameters}
+    record["grad_variance_init"] = (None if circuit is None or not circuit.weights else
+                                    _init_variance(circuit, settings["grad_samples"], cfg.seed))
+    watts = settings["watts_per_core"]
+    record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, quantum=True)
+    if settings.get("baseline", True):
+        budget = record["hybrid"]["parameters"]
+        shape = settings.get("baseline_shape", "mlp-tanh")
+        base = build_baseline(ds.n_features, ds.n_classes, budget, cfg.seed, shape)
+        record["baseline"] = {"shape": shape, **_train_one(base, cfg, ds, cfg.seed, watts,
+                                                          quantum=False)}
+    record["data"] = {"name": ds.name, "n_train": len(ds.x_train), "n_test": len(ds.x_test),
+                      "n_features": ds.n_features, "n_classes": ds.n_classes}
+    record["provenance"] = provenance(
+        dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
+        seeds={"run": cfg.seed}, backend=cfg.model.backend, diff_method=cfg.model.diff_method,
+        noise=cfg.noise.model_dump() if cfg.noise.active else None, shots=cfg.model.shots)
+    record["wall_s"] = time.perf_counter() - t0
+    return record
+
+
+__all__ = ["run_point", "SPLIT"]

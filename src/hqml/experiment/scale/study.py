@@ -1,0 +1,93 @@
+"""``run_scale``: every point of a scale study, in parallel, resumable; then the summary."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .config import ScaleConfig, point_key
+from .point import run_point
+from .report import write_outputs
+from .store import PointStore
+
+Progress = Callable[[str, int, int], Any]
+
+
+def _safe_run(run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
+              ) -> dict[str, Any]:
+    try:
+        return run_point(run, point, settings)
+    except Exception as e:  # one failed point is a result, not the end of the study
+        return {"point": point, "status": "error", "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(limit=5)}
+
+
+def _jobs(cfg: ScaleConfig, todo: list[dict[str, Any]]) -> list[tuple[dict, dict, dict]]:
+    settings = cfg.settings.model_dump()
+    return [(cfg.run_config(p).model_dump(), p, settings) for p in todo]
+
+
+def _inline(jobs: list[tuple]) -> Iterator[dict[str, Any]]:
+    for job in jobs:
+        yield _safe_run(*job)
+
+
+def _process(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no forked torch threads
+    with cf.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = [pool.submit(_safe_run, *job) for job in jobs]
+        for fut in cf.as_completed(futures):
+            yield fut.result()
+
+
+def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
+    try:
+        import ray
+    except ModuleNotFoundError:
+        raise ImportError("scale.executor = 'ray' needs Ray: pip install 'hqml[runtime]'"
+                          " (or use executor = 'process')") from None
+    if not ray.is_initialized():
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(_safe_run)
+    pending = [remote.remote(*job) for job in jobs]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
+
+
+def run_scale(cfg: ScaleConfig, progress: Progress | None = None,
+              max_points: int | None = None) -> dict[str, Any]:
+    """Run the study's missing points (at most ``max_points`` of them this time), append each
+    to ``points.jsonl`` as it finishes, then write results.json/.csv, report.md and the plots.
+
+    Returns:
+        The summary written to results.json.
+    """
+    out = cfg.out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    store = PointStore(out / "points.jsonl")
+    points = cfg.points()
+    todo = [p for p in points if p not in store]
+    if max_points is not None:
+        todo = todo[:max_points]
+    done = len(points) - len([p for p in points if p not in store])
+    if progress:
+        progress("points", done, len(points))
+    if todo:
+        jobs = _jobs(cfg, todo)
+        workers = cfg.settings.workers
+        runner = {"inline": lambda: _inline(jobs), "process": lambda: _process(jobs, workers),
+                  "ray": lambda: _ray(jobs, workers)}[cfg.settings.executor]
+        for record in runner():
+            store.add(record)
+            done += 1
+            if progress:
+                progress(f"points (last: {point_key(record['point'])})", done, len(points))
+    return write_outputs(cfg, [store.records[point_key(p)] for p in points
+                               if point_key(p) in store.records])
+
+
+__all__ = ["run_scale"]
