@@ -1,0 +1,203 @@
+"""``hqml scale``: config, resumability, the measurements' instruments, thresholds, outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from hqml.backends.base import Backend, Capabilities
+from hqml.backends.registry import get_backend
+from hqml.cli.main import app
+from hqml.experiment.config import ConfigError
+from hqml.experiment.scale import load_scale_config, run_scale
+from hqml.experiment.scale.measure import EnergyMeter, PeakMemory
+from hqml.experiment.scale.thresholds import (
+    accuracy_plateau,
+    time_departure,
+    variance_collapse,
+)
+from hqml.experiment.timing import TimedBackend
+
+TINY = """
+name = "tiny"
+output_dir = "{out}"
+[data]
+name = "digits"
+n_classes = 2
+max_train = 40
+[model]
+pattern = "dressed"
+n_qubits = 2
+layers = 1
+[training]
+epochs = 2
+batch_size = 20
+[tracking]
+mlflow = false
+[scale]
+seeds = [0, 1]
+executor = "inline"
+grad_samples = 8
+{extra}
+[scale.axes]
+layers = [1, 2]
+qubits = [2, 3]
+"""
+
+
+def _write(tmp_path, extra="", **fmt):
+    path = tmp_path / "scale.toml"
+    path.write_text(TINY.format(out=tmp_path / "out", extra=extra, **fmt))
+    return path
+
+
+def test_points_one_at_a_time_and_grid(tmp_path):
+    cfg = load_scale_config(_write(tmp_path))
+    keys = [(p["layers"], p["qubits"], p["seed"]) for p in cfg.points()]
+    # the base config has layers=1, qubits=2: the (1, 2) point is shared by both axes
+    assert keys == [(1, 2, 0), (1, 2, 1), (2, 2, 0), (2, 2, 1), (1, 3, 0), (1, 3, 1)]
+    grid = load_scale_config(_write(tmp_path, extra='mode = "grid"'))
+    assert len(grid.points()) == 8
+    assert grid.run_config({"layers": 2, "qubits": 3, "seed": 1}).model.n_qubits == 3
+
+
+@pytest.mark.parametrize("extra,needle", [
+    ("workers = 0", "scale.workers: Input should be greater than or equal to 1"),
+    ("colour = 1", "scale.colour: Extra inputs are not permitted"),
+])
+def test_bad_scale_settings_are_one_line_errors(tmp_path, extra, needle):
+    with pytest.raises(ConfigError, match=needle):
+        load_scale_config(_write(tmp_path, extra=extra))
+
+
+def test_an_axis_value_that_makes_a_bad_run_config_names_the_point(tmp_path):
+    text = TINY.format(out=tmp_path, extra="").replace("layers = [1, 2]", "layers = [1, 0]")
+    (tmp_path / "s.toml").write_text(text)
+    with pytest.raises(ConfigError, match=r"scale point layers=0,seed=0: .*model.layers"):
+        load_scale_config(tmp_path / "s.toml")
+    (tmp_path / "n.toml").write_text("[model]\nlayers = 2\n")
+    with pytest.raises(ConfigError, match="no \\[scale\\] table"):
+        load_scale_config(tmp_path / "n.toml")
+
+
+def test_resumes_without_running_a_point_twice(tmp_path):
+    cfg = load_scale_config(_write(tmp_path))
+    run_scale(cfg, max_points=2)
+    store = cfg.out_dir() / "points.jsonl"
+    first = [json.loads(line) for line in store.read_text().splitlines()]
+    assert len(first) == 2
+    with open(store, "a") as f:  # a study killed while writing its third line
+        f.write('{"key": "layers=2,qubits=2,seed=0", "point": {"lay')
+    summary = run_scale(cfg)
+    lines = [json.loads(line) for line in store.read_text().splitlines()[:2]]
+    assert lines == first  # finished points were kept as they were, not run again
+    keys = [r["key"] for r in summary["records"]]
+    assert len(keys) == len(set(keys)) == len(cfg.points()) == summary["points"]
+    assert summary["failed"] == []
+    rec = summary["records"][0]
+    # the circuit's resources are those of the model's circuit
+    assert rec["circuit"]["width"] == 2 and rec["circuit"]["two_qubit_gates"] == 1
+    assert rec["hybrid"]["parameters"] == rec["baseline"]["parameters"]
+    h = rec["hybrid"]
+    for split, epoch in zip(h["time_split_per_epoch"], h["history"]["epoch_s"], strict=True):
+        assert sum(split.values()) == pytest.approx(epoch, rel=0.05, abs=2e-3)
+    assert rec["grad_variance_init"]["mean"] > 0
+    assert rec["provenance"]["dataset"]["sha256"] and rec["provenance"]["seeds"] == {"run": 0}
+    assert "quantum" in h["grad_variance_training"][-1]
+    out = cfg.out_dir()
+    for name in ("results.json", "results.csv", "report.md", "accuracy_vs_layers.png",
+                 "time_vs_qubits.png", "grad_variance_vs_qubits.png", "memory_vs_qubits.png"):
+        assert (out / name).stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "## Axis: layers" in report and "accuracy plateau" in report
+
+
+def test_cli_runs_and_reports(tmp_path):
+    res = CliRunner().invoke(app, ["scale", str(_write(tmp_path)), "--max-points", "1",
+                                   "--no-mlflow"])
+    assert res.exit_code == 0, res.output
+    assert "1 of 6 points done" in res.output
+    bad = CliRunner().invoke(app, ["scale", str(tmp_path / "missing.toml")])
+    assert bad.exit_code != 0 and "not found" in bad.output
+
+
+class _SlowBackend(Backend):
+    name = "slow"
+    capabilities = Capabilities()
+
+    def __init__(self, delay: float):
+        self.delay = delay
+        self.inner = get_backend("statevector")
+
+    def execute(self, tasks):
+        time.sleep(self.delay)
+        return self.inner.execute(tasks)
+
+
+def test_timed_backend_counts_the_seconds_inside_the_backend():
+    import hqml
+
+    be = TimedBackend(_SlowBackend(0.05))
+    c = hqml.Circuit(1)
+    c.ry(c.input("x")[()], 0)
+    for _ in range(3):
+        hqml.expval(c, hqml.Z(0), inputs={"x": torch.rand(4)}, backend=be)
+    assert 0.15 <= be.seconds < 0.15 + 0.5
+    assert be.wire_seconds == 0.0
+
+
+@pytest.mark.slow  # starts a worker process (about 10 s)
+def test_process_pool_reports_time_on_the_wire():
+    import hqml
+
+    be = TimedBackend(get_backend("process_pool", num_workers=1))
+    try:
+        c = hqml.Circuit(2)
+        c.ry(c.input("x")[()], 0)
+        hqml.expval(c, hqml.Z(0), inputs={"x": torch.rand(64)}, backend=be,
+                    diff_method="parameter-shift")
+        stats = be.inner.stats
+        assert stats["wire_s"] > 0 and stats["compute_s"] > 0
+        assert be.wire_seconds + stats["compute_s"] <= be.seconds + 1e-3
+    finally:
+        be.close()
+
+
+def test_peak_memory_sees_a_large_allocation():
+    mem = PeakMemory()
+    before = mem.read()["peak_rss_bytes"]
+    block = np.ones(200 * 2**20 // 8)  # 200 MiB, touched
+    after = mem.read()["peak_rss_bytes"]
+    del block
+    assert after - before >= 190 * 2**20
+
+
+def test_energy_estimate_is_cpu_time_times_power():
+    meter = EnergyMeter(watts_per_core=12.0)
+    if meter.files:
+        pytest.skip("RAPL counters readable here: the estimate is not used")
+    start, cpu0 = meter.start(), time.process_time()
+    x = 0.0
+    while time.process_time() - cpu0 < 0.2:
+        x += math.sqrt(2.0)
+    joules = meter.joules(start)
+    assert joules == pytest.approx(12.0 * (time.process_time() - cpu0), rel=0.05)
+    assert meter.method.startswith("estimate")
+
+
+def test_threshold_rules_on_known_curves():
+    acc = accuracy_plateau([2, 4, 6, 8, 10], [0.6, 0.75, 0.8, 0.805, 0.79], 0.01)
+    assert acc["value"] == 6
+    x = [4, 5, 6, 7, 8, 9, 10]
+    t = [0.10, 0.11, 0.12, 0.13, 0.14, 0.40, 1.2]  # linear, then it takes off at 9
+    dep = time_departure(x, t, degree=1, tolerance=0.5)
+    assert dep["value"] == 9 and dep["evidence"]["trend"][4] == pytest.approx(0.14)
+    var = variance_collapse(x, [1e-2, 6e-3, 3e-3, 1.5e-3, 8e-4, 4e-4, 2e-4], 0.1)
+    assert var["value"] == 8
+    assert variance_collapse(x[:2], [1e-2, 9e-3], 0.1)["value"] is None
