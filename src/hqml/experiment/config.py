@@ -198,9 +198,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read and validate a TOML config; ``overrides`` (dotted keys) replace values. A
-    ``[search]`` table (hyperparameter search, ``hqml study``) is ignored."""
+    ``[search]`` table (hyperparameter search, ``hqml study``) and a ``[scale]`` table
+    (``hqml scale``) are ignored."""
     data = read_toml(path)
     data.pop("search", None)  # a study's table (``hqml study``); a run ignores it
+    data.pop("scale", None)  # a scalability study's table (``hqml scale``)
     for key, value in (overrides or {}).items():
         node = data
         *parents, leaf = key.split(".")
