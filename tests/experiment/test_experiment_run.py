@@ -115,9 +115,9 @@ def test_every_pattern_builds_and_trains_one_epoch(pattern, data, extra):
             "training": {"epochs": 1, "batch_size": 64},
         }
     )
-    from hqml.experiment.runner import _data
+    from hqml.experiment.runner import load_data
 
-    ds = _data(cfg)
+    ds = load_data(cfg)
     model = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, seed=0)
     hist = train(
         model, ds.x_train[:64], ds.y_train[:64], ds.x_test[:16], ds.y_test[:16], cfg.training, 0

@@ -25,6 +25,7 @@ class TrainContext:
     optimizer: torch.optim.Optimizer | None = None
     steps: int = 0
     samples_seen: int = 0  # forward evaluations of one sample (circuit runs for a hybrid model)
+    batch_size: int = 0  # rows of the current step's batch
     stop: bool = False
     log: dict[str, Any] = field(default_factory=dict)  # what callbacks report (results.json)
 

@@ -119,6 +119,24 @@ class TrainingConfig(_Strict):
     baseline: bool = Field(True, description="also train the parameter-matched classical baseline")
 
 
+class ScheduleConfig(_Strict):
+    """A training schedule of the hybrid model's circuit (``hqml.experiment.schedules``)."""
+
+    kind: Literal["none", "layerwise", "adaptive", "pruning"] = "none"
+    start_layers: int = Field(1, ge=1, description="layerwise/adaptive: depth at the start")
+    every: int = Field(1, ge=1, description="layerwise: epochs per added layer")
+    freeze_previous: bool = Field(False, description="layerwise: train only the newest layer")
+    max_layers: int | None = Field(None, ge=1, description="adaptive: cap (model.layers)")
+    patience: int = Field(1, ge=1, description="adaptive: stalled epochs before growing")
+    min_improvement: float = Field(1e-3, ge=0, description="adaptive: validation loss gain")
+    variance_fraction: float = Field(0.05, gt=0, lt=1,
+                                     description="adaptive: grow while variance > this x first")
+    validation_fraction: float = Field(0.2, gt=0, lt=1,
+                                       description="adaptive: training rows held out")
+    prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")
+    prune_patience: int = Field(2, ge=1, description="pruning: for this many epochs")
+
+
 class TrackingConfig(_Strict):
     mlflow: bool | None = Field(None, description="None: log to MLflow when it is installed")
     tracking_uri: str | None = None
@@ -135,6 +153,7 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     noise: NoiseConfig = NoiseConfig()
     training: TrainingConfig = TrainingConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     tracking: TrackingConfig = TrackingConfig()
 
     @field_validator("name")

@@ -17,7 +17,9 @@ from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baselin
 from .config import RunConfig
 from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
-from .train import History, train
+from .callbacks import TrainContext
+from .schedules import CircuitCost, schedule_callbacks
+from .train import History, make_optimizer, train
 
 ProgressFactory = Callable[[str, int], Any]
 
@@ -132,22 +134,28 @@ def run_experiment(
                 label = f"{name} ({count_parameters(model)} params)"
                 bar = progress(label + (f", restart {attempt}" if attempt else ""), steps) \
                     if progress else None
+                callbacks, x_fit, y_fit = ((schedule_callbacks(cfg, ds.x_train, ds.y_train))
+                                           if name == "hybrid" else ([], ds.x_train, ds.y_train))
+                ctx = TrainContext(model, make_optimizer(cfg.training))
                 hist = train(
                     model,
-                    ds.x_train,
-                    ds.y_train,
+                    x_fit,
+                    y_fit,
                     ds.x_test,
                     ds.y_test,
                     cfg.training,
                     cfg.seed + attempt,
                     on_epoch=log_epoch,
                     on_batch=bar.advance if bar else None,
+                    callbacks=[CircuitCost(), *callbacks],
+                    context=ctx,
                 )
                 if bar:
                     bar.close()
                 if not at_chance(hist.train_acc[-1], train_chance, len(ds.y_train)):
                     break
             models[name] = _summary(hist, model, time.perf_counter() - t0)
+            models[name]["training_log"] = ctx.log
             models[name]["at_chance"] = at_chance(hist.test_acc[-1], chance, len(ds.y_test))
             torch.save(model.state_dict(), out_dir / f"{name}.pt")
         results = {

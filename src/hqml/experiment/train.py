@@ -109,6 +109,7 @@ def train(
                 loss = nn.functional.cross_entropy(out, yb)
                 loss.backward()
                 timer.close_backward()
+                ctx.batch_size = len(yb)
                 for cb in callbacks:
                     cb.after_backward(ctx)
                 opt.step()

@@ -184,7 +184,8 @@ class DecayFit:
 def fit_decay(qubits: Sequence[int], variances: Sequence[float],
               stderrs: Sequence[float] | None = None) -> DecayFit:
     """The exponential decay rate per qubit of ``variances`` (``Var ~ exp(-rate * n)``); with
-    ``stderrs``, each point weighted by its relative precision ``(Var / stderr)^2``."""
+    ``stderrs``, each point weighted by its relative precision ``(Var / stderr)^2``, else the
+    rate's standard error comes from the residual scatter (zero for two points)."""
     n = np.asarray(qubits, dtype=float)
     v = np.asarray(variances, dtype=float)
     if len(n) < 2 or len(n) != len(v) or np.any(v <= 0) or len(set(n)) < 2:
@@ -197,7 +198,9 @@ def fit_decay(qubits: Sequence[int], variances: Sequence[float],
     coef = cov @ (a.T @ (w * np.log(v)))
     resid = np.log(v) - a @ coef
     dof = max(1, len(n) - 2)
-    scale = max(1.0, float(np.sum(w * resid**2)) / dof)  # widen when the scatter says so
+    chi2 = float(np.sum(w * resid**2)) / dof
+    # with stderrs: widen when the scatter exceeds them; without: the scatter is the noise
+    scale = max(1.0, chi2) if stderrs is not None else chi2
     return DecayFit(float(coef[1]), float(math.sqrt(cov[1, 1] * scale)), float(coef[0]))
 
 

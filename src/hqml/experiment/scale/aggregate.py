@@ -65,6 +65,9 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         "circuit": [recs[0]["circuit"] if recs else None for recs in line.values()],
         "parameters": [recs[0]["hybrid"]["parameters"] if recs else None
                        for recs in line.values()],
+        "final_parameters": _curve(line, lambda r: r["hybrid"].get("final_parameters")),
+        "gate_evaluations": _curve(line, lambda r: r["hybrid"].get("training_log", {}).get(
+            "cost", {}).get("gate_evaluations")),
     }
     if have_base:
         out["baseline_test_acc"] = _curve(line, lambda r: r.get("baseline", {}).get("test_acc"))

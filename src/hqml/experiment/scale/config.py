@@ -17,7 +17,8 @@ qubits = [4, 8, 12]
 
 Axis names: ``layers`` (model.layers), ``qubits`` (model.n_qubits), ``input_dim``
 (data.size for digits, data.n_features otherwise), ``dataset_size`` (data.max_train),
-``backend`` (model.backend), ``noise`` (noise.depolarizing), or any dotted key of the run config.
+``backend`` (model.backend), ``noise`` (noise.depolarizing), ``schedule`` (schedule.kind), or
+any dotted key of the run config.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ALIASES = {
     "dataset_size": "data.max_train",
     "backend": "model.backend",
     "noise": "noise.depolarizing",
+    "schedule": "schedule.kind",
 }
 
 

@@ -17,9 +17,10 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
 
 def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
     base = "baseline_test_acc" in s
-    head = (f"| {axis} | seeds | params | qubits x depth (2q gates) | hybrid acc |"
+    head = (f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
             + (" baseline acc |" if base else "")
-            + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |")
+            + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |"
+            " final params | gate evals |")
     out = [head, "|" + "---|" * (head.count("|") - 1)]
     for i, v in enumerate(s["values"]):
         c = s["circuit"][i] or {}
@@ -36,7 +37,9 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
         row += (f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
                 f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
                 f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
-                f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |")
+                f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |"
+                f" {_fmt(s['final_parameters']['mean'][i], '.0f')} |"
+                f" {_fmt(s['gate_evaluations']['mean'][i], '.3g')} |")
         out.append(row)
     return out
 

@@ -16,7 +16,9 @@ from ...trainability import gradient_variance, local_cost
 from ..config import RunConfig, parse_config
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from ..runner import load_data
-from ..train import History, train
+from ..callbacks import TrainContext
+from ..schedules import CircuitCost, schedule_callbacks
+from ..train import History, make_optimizer, train
 from .measure import (
     EnergyMeter,
     EpochMeter,
@@ -61,22 +63,26 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
 
 def _train_one(model: nn.Module, cfg: RunConfig, ds: Any, seed: int,
                watts: float, quantum: bool) -> dict[str, Any]:
+    params = count_parameters(model)
     memory = PeakMemory()
     energy = EnergyMeter(watts)
     backends = timed_backends(model) if quantum else []
     meter = EpochMeter(backends, energy)
     tracker = GradientTracker()
+    schedule, x_fit, y_fit = (schedule_callbacks(cfg, ds.x_train, ds.y_train) if quantum
+                              else ([], ds.x_train, ds.y_train))
+    ctx = TrainContext(model, make_optimizer(cfg.training))
     t0 = time.perf_counter()
     try:
-        hist = train(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, cfg.training, seed,
-                     callbacks=[meter, tracker])
+        hist = train(model, x_fit, y_fit, ds.x_test, ds.y_test, cfg.training, seed,
+                     callbacks=[meter, tracker, CircuitCost(), *schedule], context=ctx)
     finally:
         for b in backends:
             b.close()
     split = _split(hist, meter if quantum else None)
     mean_split = {k: float(np.mean([r[k] for r in split])) for k in SPLIT}
     return {
-        "parameters": count_parameters(model),
+        "parameters": params,
         "history": hist.as_dict(),
         "test_acc": hist.test_acc[-1],
         "test_loss": hist.test_loss[-1],
@@ -89,6 +95,9 @@ def _train_one(model: nn.Module, cfg: RunConfig, ds: Any, seed: int,
         "energy_method": energy.method,
         "memory": memory.read(),
         "grad_variance_training": tracker.rows,
+        "training_log": ctx.log,
+        "final_parameters": ctx.log.get("pruning", {}).get("parameters_after",
+                                                            count_parameters(model)),
     }
 
 
