@@ -14,10 +14,10 @@ import torch
 from ..datasets import load
 from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
+from .callbacks import TrainContext
 from .config import RunConfig
 from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
-from .callbacks import TrainContext
 from .schedules import CircuitCost, schedule_callbacks
 from .train import History, make_optimizer, train
 

@@ -284,5 +284,5 @@ def schedule_callbacks(cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Ten
         x_train[fit], y_train[fit]
 
 
-__all__ = ["CircuitCost", "schedule_callbacks", "LayerwiseGrowth", "AdaptiveDepth", "GradientPruning", "set_depth",
-           "quantum_layer_of"]
+__all__ = ["CircuitCost", "schedule_callbacks", "LayerwiseGrowth", "AdaptiveDepth",
+           "GradientPruning", "set_depth", "quantum_layer_of"]

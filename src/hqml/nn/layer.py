@@ -34,7 +34,8 @@ class QuantumLayer(nn.Module):
         observables: ``PauliSum`` s to measure (e.g. ``[hqml.Z(i) for i in range(n)]``).
         backend: backend name or instance.
         diff_method: "best", "backprop", "adjoint", "parameter-shift", "finite-diff" or "spsa".
-        init: "uniform", "normal", "identity_block", "small_angle", "zeros" or ``init(name, shape, generator)``.
+        init: "uniform", "normal", "identity_block", "small_angle", "zeros" or
+            ``init(name, shape, generator)``.
         seed: seeds the initialisation (and shot sampling).
         shots: ``None`` for exact values, or the number of shots per evaluation.
         probs_wires: measure probabilities of these wires instead of observables.

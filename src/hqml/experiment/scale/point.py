@@ -13,10 +13,10 @@ from torch import nn
 
 from ...provenance import dataset_fingerprint, provenance
 from ...trainability import gradient_variance, local_cost
+from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from ..runner import load_data
-from ..callbacks import TrainContext
 from ..schedules import CircuitCost, schedule_callbacks
 from ..train import History, make_optimizer, train
 from .measure import (
