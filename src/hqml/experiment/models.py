@@ -87,6 +87,14 @@ def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
     return nm
 
 
+def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None:
+    nm = noise_model_of(noise)
+    if nm is not None and cfg.pattern not in ("dressed", "head"):
+        raise ConfigError(f"noise: a noise model applies to patterns 'dressed' and 'head', not"
+                          f" {cfg.pattern!r}")
+    return nm
+
+
 def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
     if "probs_wires" not in kw:
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
@@ -111,10 +119,7 @@ def build_hybrid(
         ConfigError: when the pattern does not fit the data (e.g. feature counts).
     """
     torch.manual_seed(seed)  # classical layers' initialisation
-    nm = noise_model_of(noise)
-    if nm is not None and cfg.pattern not in ("dressed", "head"):
-        raise ConfigError(f"noise: a noise model applies to patterns 'dressed' and 'head', not"
-                          f" {cfg.pattern!r}")
+    nm = _noise_for(cfg, noise)
     if cfg.pattern == "quanvolution":
         if x_train.dim() != 4:
             raise ConfigError(

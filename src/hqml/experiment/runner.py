@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..datasets import load
+from ..provenance import dataset_fingerprint, mlflow_tags, provenance
 from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
@@ -40,6 +41,17 @@ def load_data(cfg: RunConfig) -> Any:
         idx = idx[: cfg.data.max_train]
         ds = replace(ds, x_train=ds.x_train[idx], y_train=ds.y_train[idx])
     return ds
+
+
+def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
+    """Provenance of a run: data hash, seeds, backend, dtype, diff method, noise, machine."""
+    return provenance(
+        dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
+        seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
+        backend=cfg.model.backend, diff_method=cfg.model.diff_method, shots=cfg.model.shots,
+        noise=cfg.noise.model_dump() if cfg.noise.active else None,
+        mitigation=None, init=cfg.model.init,
+        schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None)
 
 
 def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str, Any]:
@@ -93,7 +105,9 @@ def run_experiment(
         tracking_uri=cfg.tracking.tracking_uri,
     )
     status = "FAILED"
+    prov = run_provenance(cfg, ds, choice_seed=cfg.seed)
     try:
+        logger.set_tags(mlflow_tags(prov))
         logger.log_params(cfg.model_dump())
         circuit = quantum_circuit_of(hybrid)
         if circuit is not None:
@@ -176,6 +190,7 @@ def run_experiment(
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),
             },
+            "provenance": prov,
             "mlflow_run_id": logger.run_id,
         }
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))

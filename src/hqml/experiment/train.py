@@ -54,6 +54,39 @@ def evaluate(
     return loss / len(x), correct / len(x)
 
 
+def _steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
+           cfg: TrainingConfig, ctx: TrainContext, timer: QuantumTimer,
+           callbacks: Sequence[Callback], on_batch: Callable[[], Any] | None
+           ) -> tuple[float, float, int, int]:
+    """One epoch's optimisation steps: (data seconds, summed loss, correct, rows)."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    data_s, total, correct, n = 0.0, 0.0, 0, 0
+    for i in range(0, len(x), cfg.batch_size):
+        td = time.perf_counter()
+        idx = order[i : i + cfg.batch_size]
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        data_s += time.perf_counter() - td
+        opt = ctx.optimizer
+        assert opt is not None
+        opt.zero_grad(set_to_none=True)
+        out = model(xb)
+        loss = nn.functional.cross_entropy(out, yb)
+        loss.backward()
+        timer.close_backward()
+        ctx.batch_size = len(yb)
+        for cb in callbacks:
+            cb.after_backward(ctx)
+        opt.step()
+        ctx.steps += 1
+        ctx.samples_seen += len(yb)
+        total += loss.item() * len(yb)
+        correct += (out.argmax(1) == yb).sum().item()
+        n += len(yb)
+        if on_batch:
+            on_batch()
+    return data_s, total, correct, n
+
+
 def make_optimizer(cfg: TrainingConfig) -> Callable[[list], torch.optim.Optimizer]:
     """``params -> optimiser`` of the config's kind and learning rate."""
     return lambda params: _OPTIMIZERS[cfg.optimizer](params, lr=cfg.learning_rate)
@@ -87,39 +120,17 @@ def train(
     gen = torch.Generator().manual_seed(seed)
     timer = QuantumTimer(model)
     hist = History()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
         for epoch in range(cfg.epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(ctx, epoch)
             t0 = time.perf_counter()
-            data_s, total, correct, n = 0.0, 0.0, 0, 0
             td = time.perf_counter()
             order = torch.randperm(len(x_train), generator=gen)
-            data_s += time.perf_counter() - td
-            for i in range(0, len(x_train), cfg.batch_size):
-                td = time.perf_counter()
-                idx = order[i : i + cfg.batch_size]
-                xb, yb = x_train[idx].to(device), y_train[idx].to(device)
-                data_s += time.perf_counter() - td
-                opt = ctx.optimizer
-                assert opt is not None
-                opt.zero_grad(set_to_none=True)
-                out = model(xb)
-                loss = nn.functional.cross_entropy(out, yb)
-                loss.backward()
-                timer.close_backward()
-                ctx.batch_size = len(yb)
-                for cb in callbacks:
-                    cb.after_backward(ctx)
-                opt.step()
-                ctx.steps += 1
-                ctx.samples_seen += len(yb)
-                total += loss.item() * len(yb)
-                correct += (out.argmax(1) == yb).sum().item()
-                n += len(yb)
-                if on_batch:
-                    on_batch()
+            data_s = time.perf_counter() - td
+            more_data_s, total, correct, n = _steps(model, x_train, y_train, order, cfg, ctx,
+                                                    timer, callbacks, on_batch)
+            data_s += more_data_s
             epoch_s = time.perf_counter() - t0
             quantum_s = timer.pop()
             for cb in callbacks:
@@ -134,14 +145,8 @@ def train(
             hist.data_s.append(data_s)
             hist.classical_s.append(max(0.0, epoch_s - quantum_s - data_s))
             hist.epoch_s.append(epoch_s)
-            metrics = {
-                "train_loss": total / n,
-                "train_acc": correct / n,
-                "test_loss": test_loss,
-                "test_acc": test_acc,
-                "quantum_s": quantum_s,
-                "epoch_s": epoch_s,
-            }
+            metrics = {"train_loss": total / n, "train_acc": correct / n, "test_loss": test_loss,
+                       "test_acc": test_acc, "quantum_s": quantum_s, "epoch_s": epoch_s}
             if on_epoch:
                 on_epoch(epoch, metrics)
             for cb in callbacks:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment.config import parse_config
+from ..provenance import mlflow_tags, provenance
 from .logger import RunLogger
 from .space import Dimension, apply_overrides
 
@@ -108,6 +109,17 @@ def _row(
     return row
 
 
+def study_provenance(base: dict[str, Any], result: SearchResult) -> dict[str, Any]:
+    """The study's provenance (each trial's results.json holds its own, with its data hash)."""
+    model = base.get("model", {})
+    return provenance(seeds={"base": base.get("seed", 0),
+                             "trials": sorted({r["seed"] for r in result.rows
+                                               if r.get("seed") is not None})},
+                      backend=model.get("backend", "statevector"),
+                      diff_method=model.get("diff_method", "best"),
+                      noise=base.get("noise"))
+
+
 def _write(result: SearchResult, base: dict[str, Any]) -> None:
     d = result.directory
     best = result.best
@@ -132,6 +144,7 @@ def _write(result: SearchResult, base: dict[str, Any]) -> None:
         "mlflow_run_id": result.mlflow_run_id,
         "best": best,
         "rows": result.rows,
+        "provenance": study_provenance(base, result),
     }
     (d / "search_results.json").write_text(json.dumps(doc, indent=2, default=str))
     with open(d / "search_results.csv", "w", newline="", encoding="utf-8") as f:
@@ -189,6 +202,7 @@ def _log_mlflow(
         if best is not None:
             parent.log_metrics({f"best_{result.metric}": best[result.metric]})
             parent.set_tags({"best_trial": best["trial"]})
+        parent.set_tags(mlflow_tags(study_provenance(base, result)))
         client = parent.client
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MLflow's own deprecation chatter

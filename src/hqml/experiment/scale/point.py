@@ -11,12 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...provenance import dataset_fingerprint, provenance
 from ...trainability import gradient_variance, local_cost
 from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
-from ..runner import load_data
+from ..runner import load_data, run_provenance
 from ..schedules import CircuitCost, schedule_callbacks
 from ..train import History, make_optimizer, train
 from .measure import (
@@ -129,10 +128,7 @@ def run_point(run: dict[str, Any], point: dict[str, Any], settings: dict[str, An
                                                           quantum=False)}
     record["data"] = {"name": ds.name, "n_train": len(ds.x_train), "n_test": len(ds.x_test),
                       "n_features": ds.n_features, "n_classes": ds.n_classes}
-    record["provenance"] = provenance(
-        dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
-        seeds={"run": cfg.seed}, backend=cfg.model.backend, diff_method=cfg.model.diff_method,
-        noise=cfg.noise.model_dump() if cfg.noise.active else None, shots=cfg.model.shots)
+    record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
     record["wall_s"] = time.perf_counter() - t0
     return record
 
