@@ -201,3 +201,16 @@ def test_threshold_rules_on_known_curves():
     var = variance_collapse(x, [1e-2, 6e-3, 3e-3, 1.5e-3, 8e-4, 4e-4, 2e-4], 0.1)
     assert var["value"] == 8
     assert variance_collapse(x[:2], [1e-2, 9e-3], 0.1)["value"] is None
+
+
+def test_the_example_config_is_valid():
+    from pathlib import Path
+
+    from hqml.experiment import load_config
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "scale_digits.toml"
+    cfg = load_scale_config(path)
+    assert len(cfg.points()) == 33
+    assert max(p["qubits"] for p in cfg.points()) == 12
+    assert sorted({p["layers"] for p in cfg.points()}) == [2, 4, 6, 8, 10]
+    assert load_config(path).data.size == 4  # `hqml run` reads the same file without [scale]
