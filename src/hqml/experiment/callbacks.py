@@ -30,9 +30,15 @@ class TrainContext:
     log: dict[str, Any] = field(default_factory=dict)  # what callbacks report (results.json)
 
     def rebuild_optimizer(self) -> None:
-        """A fresh optimiser over the model's trainable parameters (after the model changed)."""
+        """A new optimiser over the model's trainable parameters (after the model changed); the
+        parameters it had before keep their optimiser state (moments, step counts)."""
         params = [p for p in self.model.parameters() if p.requires_grad]
+        old = self.optimizer
         self.optimizer = self.make_optimizer(params)
+        if old is not None:
+            for p in params:
+                if p in old.state:
+                    self.optimizer.state[p] = old.state[p]
 
 
 class Callback:

@@ -128,7 +128,7 @@ class ScheduleConfig(_Strict):
     freeze_previous: bool = Field(False, description="layerwise: train only the newest layer")
     max_layers: int | None = Field(None, ge=1, description="adaptive: cap (model.layers)")
     patience: int = Field(1, ge=1, description="adaptive: stalled epochs before growing")
-    min_improvement: float = Field(1e-3, ge=0, description="adaptive: validation loss gain")
+    min_improvement: float = Field(0.01, ge=0, description="adaptive: validation loss gain")
     variance_fraction: float = Field(0.05, gt=0, lt=1,
                                      description="adaptive: grow while variance > this x first")
     validation_fraction: float = Field(0.2, gt=0, lt=1,

@@ -138,7 +138,7 @@ class AdaptiveDepth(_DepthSchedule):
 
     def __init__(self, build: CircuitBuilder, validation: tuple[torch.Tensor, torch.Tensor],
                  max_layers: int, start: int = 1, patience: int = 1,
-                 min_improvement: float = 1e-3, variance_fraction: float = 0.05, seed: int = 0):
+                 min_improvement: float = 0.01, variance_fraction: float = 0.05, seed: int = 0):
         super().__init__(build, start, seed)
         self.x_val, self.y_val = validation
         self.max_layers, self.patience = max_layers, patience
