@@ -95,8 +95,9 @@ def test_resumes_without_running_a_point_twice(tmp_path):
     with open(store, "a") as f:  # a study killed while writing its third line
         f.write('{"key": "layers=2,qubits=2,seed=0", "point": {"lay')
     summary = run_scale(cfg)
-    lines = [json.loads(line) for line in store.read_text().splitlines()[:2]]
-    assert lines == first  # finished points were kept as they were, not run again
+    lines = [json.loads(line) for line in store.read_text().splitlines()]
+    assert lines[:2] == first  # finished points were kept as they were, not run again
+    assert len(lines) == len(cfg.points())  # the cut line was dropped, every point once
     keys = [r["key"] for r in summary["records"]]
     assert len(keys) == len(set(keys)) == len(cfg.points()) == summary["points"]
     assert summary["failed"] == []
@@ -214,3 +215,39 @@ def test_the_example_config_is_valid():
     assert max(p["qubits"] for p in cfg.points()) == 12
     assert sorted({p["layers"] for p in cfg.points()}) == [2, 4, 6, 8, 10]
     assert load_config(path).data.size == 4  # `hqml run` reads the same file without [scale]
+
+
+@pytest.mark.slow  # two CLI processes, one killed mid-study (about 30 s)
+def test_a_killed_study_continues_where_it_stopped(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = _write(tmp_path)
+    store = tmp_path / "out" / "tiny" / "points.jsonl"
+    cmd = [sys.executable, "-m", "hqml.cli.main", "scale", str(path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not store.exists() or not store.read_text().strip()):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = store.read_text().splitlines()
+    assert 1 <= len(before) < 6
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = store.read_text().splitlines()
+    complete = [line for line in before if line.endswith("}")]
+    assert after[: len(complete)] == complete  # finished points kept, not run again
+    keys = [json.loads(line)["key"] for line in after]
+    assert len(keys) == len(set(keys)) == 6
+
+
+@pytest.mark.slow  # starts Ray (about 20 s)
+def test_ray_executor_runs_the_points(tmp_path):
+    pytest.importorskip("ray")
+    cfg = load_scale_config(_write(tmp_path, extra='executor = "ray"\nworkers = 2'))
+    summary = run_scale(cfg, max_points=2)
+    assert [r["status"] for r in summary["records"]] == ["ok", "ok"]
