@@ -26,6 +26,7 @@ class TrainContext:
     steps: int = 0
     samples_seen: int = 0  # forward evaluations of one sample (circuit runs for a hybrid model)
     batch_size: int = 0  # rows of the current step's batch
+    epochs: int = 0  # the epochs training is configured for
     stop: bool = False
     log: dict[str, Any] = field(default_factory=dict)  # what callbacks report (results.json)
 

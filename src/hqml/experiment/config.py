@@ -128,9 +128,11 @@ class ScheduleConfig(_Strict):
     freeze_previous: bool = Field(False, description="layerwise: train only the newest layer")
     max_layers: int | None = Field(None, ge=1, description="adaptive: cap (model.layers)")
     patience: int = Field(1, ge=1, description="adaptive: stalled epochs before growing")
-    min_improvement: float = Field(0.01, ge=0, description="adaptive: validation loss gain")
+    min_improvement: float = Field(0.03, ge=0, lt=1,
+                                   description="adaptive: relative validation loss gain")
     variance_fraction: float = Field(0.05, gt=0, lt=1,
                                      description="adaptive: grow while variance > this x first")
+    settle_epochs: int = Field(2, ge=0, description="adaptive: no growth in the last epochs")
     validation_fraction: float = Field(0.2, gt=0, lt=1,
                                        description="adaptive: training rows held out")
     prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")

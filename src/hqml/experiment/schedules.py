@@ -124,10 +124,12 @@ def _quantum_grad(model: nn.Module) -> torch.Tensor:
 
 
 class AdaptiveDepth(_DepthSchedule):
-    """Add a layer when the validation loss has not improved by ``min_improvement`` for
+    """Add a layer when the validation loss has not improved by a fraction ``min_improvement``
+    of its best value (diminishing returns) for
     ``patience`` epochs, while the quantum gradients' variance (across the epoch's steps,
     averaged over parameters) stays above ``variance_fraction`` of its first epoch's value; stop
-    training when growth is no longer allowed and the loss has stalled again.
+    training when growth is no longer allowed and the loss has stalled again. No layer is added
+    in the last ``settle_epochs`` epochs (a new layer needs epochs to train).
 
     Args:
         build: ``layers -> circuit``.
@@ -138,8 +140,10 @@ class AdaptiveDepth(_DepthSchedule):
 
     def __init__(self, build: CircuitBuilder, validation: tuple[torch.Tensor, torch.Tensor],
                  max_layers: int, start: int = 1, patience: int = 1,
-                 min_improvement: float = 0.01, variance_fraction: float = 0.05, seed: int = 0):
+                 min_improvement: float = 0.03, variance_fraction: float = 0.05, seed: int = 0,
+                 settle_epochs: int = 2):
         super().__init__(build, start, seed)
+        self.settle = settle_epochs
         self.x_val, self.y_val = validation
         self.max_layers, self.patience = max_layers, patience
         self.min_improvement, self.fraction = min_improvement, variance_fraction
@@ -168,13 +172,16 @@ class AdaptiveDepth(_DepthSchedule):
         if self.first_var is None:
             self.first_var = var
         loss = self._val_loss(ctx.model)
-        if loss < self.best - self.min_improvement:
+        if loss < self.best * (1 - self.min_improvement):
             self.best, self.stalled = loss, 0
             return
         self.stalled += 1
         if self.stalled < self.patience:
             return
         trainable = var == var and var > self.fraction * (self.first_var or 0.0)
+        settling = bool(ctx.epochs) and epoch >= ctx.epochs - 1 - self.settle
+        if settling:
+            return  # keep training the depth reached
         if self.depth < self.max_layers and trainable:
             self.grow(ctx)
             self.best, self.stalled = loss, 0
@@ -280,7 +287,8 @@ def schedule_callbacks(cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Ten
     val, fit = order[:n_val], order[n_val:]
     cap = s.max_layers or cfg.model.layers
     return [AdaptiveDepth(build, (x_train[val], y_train[val]), cap, s.start_layers, s.patience,
-                          s.min_improvement, s.variance_fraction, cfg.seed)], \
+                          s.min_improvement, s.variance_fraction, cfg.seed,
+                          s.settle_epochs)], \
         x_train[fit], y_train[fit]
 
 

@@ -114,6 +114,7 @@ def train(
     stop training or change the model; ``context`` (else a fresh one) holds their state.
     """
     ctx = context or TrainContext(model, make_optimizer(cfg))
+    ctx.epochs = cfg.epochs
     ctx.rebuild_optimizer()
     for cb in callbacks:
         cb.on_train_begin(ctx)
