@@ -191,3 +191,12 @@ def test_search_result_best_and_table(tmp_path):
     console.print(high.table())
     text = console.export_text()
     assert "trial_00001 *" in text and "error: ValueError: boom" in text and "0.8" in text
+
+
+def test_study_results_carry_provenance(study):
+    _, folder, doc, _ = study
+    prov = doc["provenance"]
+    assert prov["backend"] == "statevector" and prov["machine"]["cores"] >= 1
+    assert sorted(prov["seeds"]["trials"]) == sorted({r["seed"] for r in doc["rows"]})
+    trial = json.loads(next(folder.rglob("results.json")).read_text())  # a trial's own run
+    assert len(trial["provenance"]["dataset"]["sha256"]) == 64
