@@ -104,8 +104,16 @@ def run_point(run: dict[str, Any], point: dict[str, Any], settings: dict[str, An
               ) -> dict[str, Any]:
     """Train and measure one point. ``run``: the point's run config (dict); ``settings``: the
     study's ``[scale]`` table (dict). Returns the point's record (JSON-ready)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(int(settings.get("threads_per_worker", 1)))
-    cfg = parse_config(run)
+    try:
+        return _run_point(parse_config(run), point, settings)
+    finally:
+        torch.set_num_threads(threads)  # inline runs share the caller's process
+
+
+def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]
+               ) -> dict[str, Any]:
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
