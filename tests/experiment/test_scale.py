@@ -248,6 +248,8 @@ def test_a_killed_study_continues_where_it_stopped(tmp_path):
 @pytest.mark.slow  # starts Ray (about 20 s)
 def test_ray_executor_runs_the_points(tmp_path):
     pytest.importorskip("ray")
-    cfg = load_scale_config(_write(tmp_path, extra='executor = "ray"\nworkers = 2'))
+    path = _write(tmp_path, extra="workers = 2")
+    path.write_text(path.read_text().replace('executor = "inline"', 'executor = "ray"'))
+    cfg = load_scale_config(path)
     summary = run_scale(cfg, max_points=2)
     assert [r["status"] for r in summary["records"]] == ["ok", "ok"]

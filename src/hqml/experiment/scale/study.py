@@ -49,13 +49,18 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
     except ModuleNotFoundError:
         raise ImportError("scale.executor = 'ray' needs Ray: pip install 'hqml[runtime]'"
                           " (or use executor = 'process')") from None
-    if not ray.is_initialized():
+    started = not ray.is_initialized()  # join a running Ray (a cluster), else start one
+    if started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(_safe_run)
-    pending = [remote.remote(*job) for job in jobs]
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(ready[0])
+    try:
+        remote = ray.remote(num_cpus=1)(_safe_run)
+        pending = [remote.remote(*job) for job in jobs]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def run_scale(cfg: ScaleConfig, progress: Progress | None = None,
