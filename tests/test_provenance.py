@@ -72,3 +72,15 @@ def test_run_results_carry_provenance_and_mlflow_tags(tmp_path):
         results["mlflow_run_id"])
     assert run.data.tags["hqml.dataset.sha256"] == prov["dataset"]["sha256"]
     assert run.data.tags["hqml.noise.depolarizing"] == "0.01"
+
+
+def test_vqe_and_qaoa_results_carry_provenance():
+    from hqml.algorithms import QAOA, VQE
+
+    c = hqml.Circuit(1)
+    c.ry(c.weight("w")[()], 0)
+    res = VQE(hqml.Z(0), c, seed=4).run()
+    assert res.provenance["seeds"] == {"seed": 4} and res.provenance["backend"] == "statevector"
+    q = QAOA(hqml.Z(0) @ hqml.Z(1), p=1, seed=2, maxiter=5).run()
+    assert q.provenance["seeds"] == {"seed": 2} and q.provenance["p"] == 1
+    assert q.provenance["git"] == git_commit()

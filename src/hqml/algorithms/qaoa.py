@@ -18,6 +18,7 @@ import torch
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval, sample
+from ..provenance import provenance
 from .ising import bits_to_sample, bqm_to_pauli, diagonal_energies, pauli_to_ising
 from .optimizers import minimize
 
@@ -47,6 +48,7 @@ class QAOAResult:
             (``optimum`` given or ``n <= exact_max``); for max-cut this is ``<cut> / max cut``.
         history: objective value at every evaluation (all stages of an INTERP run).
         n_evaluations: circuit evaluations for the expectation (sampling not counted).
+        provenance: hqml version, commit, seed, backend, diff method, noise, machine, versions.
     """
 
     params: np.ndarray
@@ -57,6 +59,7 @@ class QAOAResult:
     approximation_ratio: float | None
     history: list[float] = field(default_factory=list)
     n_evaluations: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gammas(self) -> np.ndarray:
@@ -222,8 +225,12 @@ class QAOA:
             ratio = (e_max - value) / (e_max - e_min)
         sample_ = (bits_to_sample(bits, self.variables, self.bqm.vartype) if self.bqm is not None
                    else {w: int(b) for w, b in zip(self.variables, bits, strict=False)})
+        prov = provenance(seeds={"seed": self.seed}, backend=str(self.backend),
+                          diff_method=self.diff_method, shots=self.shots,
+                          noise=repr(self.noise_model) if self.noise_model is not None else None,
+                          optimizer=self.optimizer, p=self.p)
         return QAOAResult(np.asarray(x), float(value), "".join(map(str, bits)), sample_,
-                          float(energy), ratio, history, n_eval)
+                          float(energy), ratio, history, n_eval, prov)
 
     def best_sample(self, params: Any) -> tuple[list[int], float]:
         """The lowest-energy bitstring among ``shots`` seeded samples at ``params``."""

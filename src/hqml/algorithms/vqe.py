@@ -13,6 +13,7 @@ import torch
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
+from ..provenance import provenance
 from .optimizers import minimize
 
 
@@ -28,6 +29,8 @@ class VQEResult:
         n_evaluations: energy evaluations (circuit runs of the full Hamiltonian).
         n_gradient_evaluations: exact gradient evaluations (each one adjoint/backprop pass).
         message: the optimiser's stopping message.
+        provenance: hqml version, commit, seed, backend, diff method, noise, machine, versions
+            (:func:`hqml.provenance.provenance`).
     """
 
     energy: float
@@ -37,6 +40,7 @@ class VQEResult:
     n_evaluations: int = 0
     n_gradient_evaluations: int = 0
     message: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 class VQE:
@@ -131,5 +135,9 @@ class VQE:
                        options=self.options)
         weights = {k: v.detach().clone() for k, v in
                    self.unflatten(torch.as_tensor(res.x, dtype=torch.float64)).items()}
+        prov = provenance(seeds={"seed": self.seed}, backend=str(self.backend),
+                          diff_method=self.diff_method, shots=self.shots,
+                          noise=repr(self.noise_model) if self.noise_model is not None else None,
+                          optimizer=self.optimizer)
         return VQEResult(res.fun, res.x, weights, res.history, res.n_evaluations,
-                         res.n_gradient_evaluations, res.message)
+                         res.n_gradient_evaluations, res.message, prov)

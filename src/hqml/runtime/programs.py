@@ -19,6 +19,7 @@ from ..backends.base import Backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
+from ..provenance import provenance
 from .cost import Limits, check_result, check_rows, check_shots, check_steps
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
 from .experiment_run import PreparedRun, prepare_run
@@ -118,7 +119,7 @@ def run_qaoa(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str,
     return {"expectation": res.expectation, "params": tensor_to_json(torch.as_tensor(res.params)),
             "best_bitstring": res.best_bitstring, "best_energy": res.best_energy,
             "approximation_ratio": res.approximation_ratio, "history": res.history,
-            "n_evaluations": res.n_evaluations}
+            "n_evaluations": res.n_evaluations, "provenance": res.provenance}
 
 
 def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
@@ -167,7 +168,9 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
         converged = any(w in res.message.lower() for w in ("converge", "success"))
     final = float(energy(weights).detach())
     return {"energy": final, "weights": {k: tensor_to_json(v) for k, v in weights.items()},
-            "history": history, "iterations": len(history), "converged": converged}
+            "history": history, "iterations": len(history), "converged": converged,
+            "provenance": provenance(seeds={"seed": req.seed}, backend=backend.name,
+                                     diff_method=req.diff_method, optimizer=req.optimizer)}
 
 
 def _scipy_tolerance(optimizer: str, tol: float) -> dict[str, float] | None:
