@@ -74,3 +74,25 @@ def test_unreachable_service_uses_the_fallback_with_a_warning(monkeypatch):
     monkeypatch.delenv("HQML_TOKEN", raising=False)
     with pytest.raises(ValueError, match="HQML_TOKEN"):
         RemoteBackend(url, None)
+
+
+def test_remote_backend_splits_wire_time_from_the_server_time():
+    import time
+
+    class FakeClient:  # 0.15 s per job, of which the server reports 0.05 s
+        def submit(self, payload):
+            time.sleep(0.05)
+            return {"id": "job"}
+
+        def wait_timed(self, job_id, timeout=None):
+            time.sleep(0.1)
+            return {"value": tensor_to_json(torch.ones(2))}, 0.05
+
+    be = RemoteBackend("http://127.0.0.1:9", token="t", session=False)
+    be.client = FakeClient()
+    t0 = time.perf_counter()
+    be._run([{}], "value")
+    wall = time.perf_counter() - t0
+    assert be.stats["compute_s"] == pytest.approx(0.05)
+    assert be.stats["wire_s"] == pytest.approx(wall - 0.05, abs=0.02)
+    assert be.stats["wire_s"] >= 0.095  # 0.15 s of wall time, 0.05 s of it on the server

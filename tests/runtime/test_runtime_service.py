@@ -59,6 +59,8 @@ def test_submit_poll_result_matches_dense_reference(server):
         status = client.status(info["id"], wait=10)
         assert status["status"] == "done" and status["attempts"] == 1
         value = tensor_from_json(client.wait(info["id"], timeout=10)["value"])
+        result, server_s = client.wait_timed(info["id"], timeout=10)
+        assert torch.equal(tensor_from_json(result["value"]), value) and 0 <= server_s < 10
     expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")]
                 for b in range(5)]
     np.testing.assert_allclose(value.numpy(), expected, atol=1e-10)

@@ -326,7 +326,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         """The result once done (``status`` tells whether it is there yet)."""
         job = await wait_for(job_id, token, wait)
         return JobResult(id=job.id, status=job.status,  # type: ignore[arg-type]
-                         result=json.loads(job.result) if job.result else None, error=job.error)
+                         result=json.loads(job.result) if job.result else None, error=job.error,
+                         started_at=job.started_at, finished_at=job.finished_at)
 
     @app.delete("/v1/jobs/{job_id}", response_model=JobInfo, responses=_ERRORS)
     def cancel_job(job_id: str, token: Token) -> JobInfo:

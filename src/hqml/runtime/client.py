@@ -168,6 +168,12 @@ class JobClient:
             JobFailed: the job failed or was cancelled.
             TimeoutError: not finished within ``timeout`` seconds.
         """
+        return self.wait_timed(job_id, timeout, poll)[0]
+
+    def wait_timed(self, job_id: str, timeout: float | None = None, poll: float = 10.0
+                   ) -> tuple[dict[str, Any], float | None]:
+        """:meth:`wait`, and the seconds the server spent on the job (``None`` when the
+        server does not say)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.01
         while True:
@@ -177,7 +183,9 @@ class JobClient:
             t0 = time.monotonic()
             r = self.result(job_id, wait=left)
             if r["status"] == "done":
-                return r["result"]
+                start, end = r.get("started_at"), r.get("finished_at")
+                return r["result"], (end - start if start is not None and end is not None
+                                     else None)
             if r["status"] in ("failed", "cancelled"):
                 raise JobFailed(f"job {job_id} {r['status']}: {r.get('error')}")
             if time.monotonic() - t0 < left / 2:  # the server did not hold the poll: back off
@@ -238,7 +246,9 @@ class RemoteBackend(Backend):
         self.job_timeout, self.use_session = job_timeout, session
         self.session_id: str | None = None
         self.fallback = get_backend(fallback) if fallback is not None else None
-        self.stats = {"jobs": 0, "fallbacks": 0}
+        # wire_s: wall time of the jobs minus the server's time on them (requests, transfer,
+        # queueing); compute_s: the server's time on them
+        self.stats = {"jobs": 0, "fallbacks": 0, "wire_s": 0.0, "compute_s": 0.0}
 
     def _run(self, payloads: list[dict[str, Any]], key: str) -> list[torch.Tensor]:
         if self.use_session and self.session_id is None:
@@ -246,9 +256,15 @@ class RemoteBackend(Backend):
         if self.session_id is not None:
             for p in payloads:
                 p["session_id"] = self.session_id
+        t0 = time.perf_counter()
         jobs = [self.client.submit(p)["id"] for p in payloads]  # all queued before waiting
         self.stats["jobs"] += len(jobs)
-        return [tensor_from_json(self.client.wait(j, self.job_timeout)[key]) for j in jobs]
+        done = [self.client.wait_timed(j, self.job_timeout) for j in jobs]
+        server = [s for _, s in done if s is not None]
+        if len(server) == len(done):  # wire = the calls' wall time minus the server's job time
+            self.stats["compute_s"] += sum(server)
+            self.stats["wire_s"] += max(0.0, time.perf_counter() - t0 - sum(server))
+        return [tensor_from_json(r[key]) for r, _ in done]
 
     def _fallback(self, err: ServiceUnavailable) -> Backend:
         if self.fallback is None:

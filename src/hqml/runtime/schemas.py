@@ -169,6 +169,8 @@ class JobResult(BaseModel):
     status: Status
     result: dict[str, Any] | None = None
     error: str | None = None
+    started_at: float | None = None  # the server's clock: its time on the job is the difference
+    finished_at: float | None = None
 
 
 class JobList(BaseModel):
