@@ -163,15 +163,23 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return JSONResponse({"detail": cap(str(exc.detail))}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    # each owner has at most two submissions in the request threads at once; the rest of a
-    # flood waits on the event loop (holding no thread, not contending for the GIL), so it
-    # leaves /health and other tenants' requests responsive
+    # each owner has at most two submissions in the request threads at once, and all owners
+    # together at most ``max_submitting``; the rest of a flood waits on the event loop (holding
+    # no thread, not contending for the GIL), so it leaves /health, reads and other tenants'
+    # requests responsive however many tenants flood at once
     submitting: dict[str, asyncio.Semaphore] = {}
+    everyone = asyncio.Semaphore(settings.max_submitting)
+    in_threads = {"now": 0, "peak": 0}
 
     async def in_turn(owner: str, work: Any, *args: Any) -> Any:
         slots = submitting.setdefault(owner, asyncio.Semaphore(2))
-        async with slots:
-            return await run_in_threadpool(work, *args)
+        async with slots, everyone:
+            in_threads["now"] += 1
+            in_threads["peak"] = max(in_threads["peak"], in_threads["now"])
+            try:
+                return await run_in_threadpool(work, *args)
+            finally:
+                in_threads["now"] -= 1
 
     def priced(check: Any, *args: Any, **kwargs: Any) -> None:
         """Run a submission check; any failure to read the request is a 400 naming it."""
@@ -227,7 +235,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     def status(_admin: Admin) -> dict[str, Any]:
         """The executor, its workers and counters, jobs by status (admin tokens only)."""
         return {"status": "ok", "recovered_jobs": pool.recovered, "jobs": store.counts(),
-                **pool.describe()}
+                "submissions_in_threads": in_threads["now"],
+                "submissions_in_threads_peak": in_threads["peak"],
+                "max_submitting": settings.max_submitting, **pool.describe()}
 
     @app.post("/v1/admin/tokens", status_code=201, response_model=IssuedToken,
               responses=_ERRORS)
