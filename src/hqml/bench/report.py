@@ -1,5 +1,5 @@
 """Present a results document: rich tables of medians and hqml/peer ratios, W2's bandwidth
-bound, JSON and a PNG plot of time against size under ``benchmarks/results/``.
+bound, JSON and a PNG plot of time against size under :func:`results_dir`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry import BENCH_DIR
+from hqml.bench.registry import checkout_root
 
-RESULTS_DIR = BENCH_DIR / "results"
+
+def results_dir() -> Path:
+    """Where results go by default: ``benchmarks/results/`` of the hqml checkout the command
+    runs in (or that holds this package), else ``./bench-results``."""
+    root = checkout_root()
+    return root / "benchmarks" / "results" if root is not None else Path("bench-results")
+
+
 FIRST_CALL_TARGET_S = 1.0
 
 
@@ -170,9 +177,11 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
         console.print(f"  plug-in {fname} not run: {why}")
 
 
-def write_outputs(doc: dict[str, Any], directory: Path = RESULTS_DIR,
+def write_outputs(doc: dict[str, Any], directory: Path | None = None,
                   plot: bool = True) -> dict[str, Path]:
-    """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``."""
+    """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``
+    (default :func:`results_dir`)."""
+    directory = directory if directory is not None else results_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     stem += "-cuda" if doc.get("device") == "cuda" else ""
