@@ -247,28 +247,3 @@ def draw_panel(ax: Any, doc: dict[str, Any], name: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
-def markdown_summary(doc: dict[str, Any]) -> str:
-    """The summary tables as Markdown (medians, hqml/peer ratio in parentheses)."""
-    lines: list[str] = []
-    for name, meta in doc["workloads"].items():
-        _, frameworks, _ = _by_case(doc, name)
-        peers = [f for f in frameworks if f != "hqml"]
-        lines += [f"**{name}** on {device_label(doc)}: {meta['title']}", "",
-                  "| case | hqml | " + " | ".join(peers) + " | hqml speed-up vs fastest peer |",
-                  "|---" * (len(peers) + 3) + "|"]
-        for row in summary_rows(doc, name):
-            cells = [row["case"], fmt_time(row["hqml_s"])]
-            for fw in peers:
-                p = row["peers"].get(fw)
-                if p is None:
-                    cells.append("-")
-                elif p["median_s"] is None:
-                    cells.append(p["status"])
-                else:
-                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
-                    cells.append(fmt_time(p["median_s"]) + ratio)
-            s = row.get("speedup_vs_fastest")
-            cells.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)

@@ -31,11 +31,6 @@ def make_data(case: Case) -> dict[str, Any]:
             "index": np.sort(rng.choice(2**n, size=k, replace=False))}
 
 
-def gate_passes(case: Case) -> int:
-    """Gates applied, i.e. passes over the state for a simulator without fusion."""
-    return case["layers"] * (2 * case["n"] - 1)
-
-
 def _bit_reverse(index: np.ndarray, n: int) -> np.ndarray:
     """hqml index (wire 0 = MSB) -> little-endian index (qubit 0 = LSB), as Qiskit and Qulacs."""
     out = np.zeros_like(index)
