@@ -106,9 +106,10 @@ def compute_uncompute(circuit: Circuit) -> tuple[Circuit, str, str]:
 
     The probability of reading all zeros is ``|<psi(y)|psi(x)>|^2``.
     """
-    cached = circuit._cache.get("hqml.kernels.compute_uncompute")
-    if cached is not None:
-        return cached
+    return circuit.cached(("hqml.kernels", "compute_uncompute"), lambda: _adjoint_pair(circuit))
+
+
+def _adjoint_pair(circuit: Circuit) -> tuple[Circuit, str, str]:
     name = next(iter(circuit.inputs))
     other = name + "_y"
     while other in circuit.inputs or other in circuit.weights:
@@ -118,7 +119,6 @@ def compute_uncompute(circuit: Circuit) -> tuple[Circuit, str, str]:
     out.input(other, shape)
     for op in circuit.inverse().ops:
         out.append(op.gate, op.wires, [_rename(p, name, other) for p in op.params])
-    circuit._cache["hqml.kernels.compute_uncompute"] = (out, name, other)
     return out, name, other
 
 
