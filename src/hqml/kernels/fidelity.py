@@ -18,7 +18,7 @@ import torch
 from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
 from ..execute import sample, state
-from .base import FeatureMap, QuantumKernel, complex_dtype
+from .base import QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 
 _BLOCK_BYTES = 2**26  # memory for one block of simulated states / samples (64 MiB)
@@ -156,29 +156,6 @@ class FidelityKernel(QuantumKernel):
         >>> K.shape, bool(np.allclose(np.diag(K), 1.0))
         ((3, 3), True)
     """
-
-    def __init__(
-        self,
-        feature_map: FeatureMap,
-        *,
-        weights: Mapping[str, Any] | None = None,
-        shots: int | None = None,
-        seed: int | None = None,
-        backend: Any = "statevector",
-        batch_size: int | None = None,
-        dtype: str = "complex128",
-        noise_model: Any = None,
-        bandwidth: float | str = 1.0,
-    ):
-        self.feature_map = feature_map
-        self.bandwidth = bandwidth
-        self.noise_model = noise_model
-        self.weights = weights
-        self.shots = shots
-        self.seed = seed
-        self.backend = backend
-        self.batch_size = batch_size
-        self.dtype = dtype
 
     def _gram(
         self,
