@@ -24,6 +24,8 @@ from hqml.bench.suite import run_suite
 from hqml.bench.timing import time_step
 from hqml.bench.worker import run_one
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
 HAS_CUDA = torch.cuda.is_available()
 CUDA_ERROR = ("error: --device cuda needs a CUDA build of torch and a visible GPU; none"

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 import hqml
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 HUGE = st.sampled_from([10**400, -(10**400), 2**64, 2**63, -1, 0, 2**31])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), HUGE,
                     st.floats(), st.text(max_size=12))
