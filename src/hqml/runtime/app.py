@@ -15,13 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .backend_cache import BackendCache
 from .lease import Lease
 from .limits import BodySizeLimit
 from .routes import admin, jobs, sessions
 from .routes.common import Service, cap
 from .settings import ServiceSettings
 from .store import SqlJobStore, make_engine, migrate
-from .worker import BackendCache, Notifier, WorkerPool, kill_leftover_ray
+from .worker import Notifier, WorkerPool, kill_leftover_ray
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

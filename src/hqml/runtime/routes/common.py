@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from ..backend_cache import BackendCache
 from ..execution import JobRejected
 from ..schemas import ErrorResponse, JobInfo, SessionInfo, TokenOut
 from ..settings import ServiceSettings
@@ -25,7 +26,7 @@ from ..store import (
     TokenInfo,
     TokenRecord,
 )
-from ..worker import BackendCache, Notifier, WorkerPool
+from ..worker import Notifier, WorkerPool
 
 log = logging.getLogger("hqml.runtime")
 MAX_DETAIL = 300  # characters of an error message: they may quote the request
