@@ -55,7 +55,7 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
         raise ValueError(
             f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}"
         )
-    caps = backend.capabilities.diff_methods
+    caps = backend.diff_methods_for(task)
     if task.options.get("noise_model") is not None:  # the adjoint assumes a pure state
         if diff_method == "adjoint":
             raise ValueError(

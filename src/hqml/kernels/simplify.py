@@ -11,6 +11,7 @@ one cheap pass over the state instead of two permutations and a one-qubit gate.
 from __future__ import annotations
 
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 
 _PHASES = ("p", "rz")
 _CACHE_KEY = "hqml.kernels.merge_parity_phases"
@@ -35,6 +36,7 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
     cached = circuit._cache.get(_CACHE_KEY)
     if cached is not None:
         return cached
+    require_static(circuit, "merge_parity_phases")
     ops = circuit.ops
     out: list[tuple[str, tuple[int, ...], tuple]] = []
     changed = False

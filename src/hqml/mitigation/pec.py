@@ -23,6 +23,7 @@ import torch
 from ..backends.base import Backend, Capabilities, Expval, Task
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.gates import GATES, Gate
 from ..circuit.observables import PauliSum
 from ..execute import expval as run_expval
@@ -101,6 +102,7 @@ def represent(circuit: Circuit, noise_model: NoiseModel) -> list[GateRepresentat
     Raises:
         ValueError: when a gate's noise is not a Pauli channel (e.g. amplitude damping).
     """
+    require_static(circuit, "PEC")
     reps = []
     for i, op in enumerate(circuit.ops):
         ch = gate_noise(noise_model, op)
