@@ -478,7 +478,9 @@ class Circuit(DynamicMixin):
                 measurements=kinds["Measure"],
                 resets=kinds["Reset"],
                 conditionals=kinds["Conditional"],
-                conditioned_gates=sum(len(op.body) for op in self.ops if isinstance(op, Conditional)),
+                conditioned_gates=sum(
+                    len(op.body) for op in self.ops if isinstance(op, Conditional)
+                ),
             )
         return out
 

@@ -22,8 +22,8 @@ import os
 
 import torch
 
-from ...sim import native
 from ...circuit.dynamic import require_static
+from ...sim import native
 from ..base import Expval, Probs, State, Task
 from . import limits
 from .engine import Engine, exact_on_cpu

@@ -49,8 +49,10 @@ def deferred_task(task: Task) -> Task | str:
 
 def _dephased(obs: PauliSum, measured: frozenset[int]) -> PauliSum:
     # a measured qubit is dephased: X and Y on it average to zero
-    terms = {w: c for w, c in obs.terms.items() if not any(q in measured and p != "Z" for q, p in w)}
-    return PauliSum(terms)
+    def kept(word: Any) -> bool:
+        return not any(q in measured and p != "Z" for q, p in word)
+
+    return PauliSum({w: c for w, c in obs.terms.items() if kept(w)})
 
 
 def execute_dynamic(task: Task) -> torch.Tensor:
