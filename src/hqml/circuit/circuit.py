@@ -33,6 +33,11 @@ class Operation:
             else (f"{self.gate.name} {list(self.wires)}")
         )
 
+    @property
+    def name(self) -> str:
+        """The gate's name (dynamic operations have ``"measure"``, ``"reset"``, ``"if"``)."""
+        return self.gate.name
+
     def symbols(self) -> set[Symbol]:
         out: set[Symbol] = set()
         for p in self.params:

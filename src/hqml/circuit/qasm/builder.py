@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit
+from ..dynamic import Bit, Condition
 from ..expr import Const, Expr, Symbol
 from .errors import QasmError
 from .expressions import evaluate
 from .lexer import PRAGMA, tokenize
 from .library import QELIB1_DEFINITIONS, STANDARD, Step
 from .modifiers import as_int, control, invert, power, steps_matrix
-from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
+from .parser import Declare, GateCall, GateDef, If, Measure, Other, Parser, QArg, Reset
 
 _INCLUDES = ("qelib1.inc", "stdgates.inc")
 MAX_GATES = 10_000_000  # default budget of gates after expansion (a gate holds ~1 KB of Python)
@@ -60,9 +61,15 @@ class Builder:
         self.consts: dict[str, Expr] = {}
         self.symbols: dict[str, Symbol] = {}
         self.arrays: dict[str, tuple[str, tuple[int, ...]]] = {}  # name -> (kind, shape)
-        self.steps: list[Step] = []
+        # gate steps, and ("measure", wire, clbit | None), ("reset", wire),
+        # ("if", Condition, [steps]) of a dynamic program
+        self.steps: list[Any] = []
         self.measurements: dict[int, int] = {}
-        self.measured: set[int] = set()  # qubits measured so far: no gate may follow on them
+        self.measured: set[int] = set()  # qubits measured so far
+        self.clbit_names: list[Bit] = []  # global clbit index -> (register, index)
+        # a reset, an 'if' or a gate after a measurement makes the program dynamic; otherwise
+        # its measurements are terminal and dropped (the circuit ends in one measurement)
+        self.dynamic = False
         self.declared_inputs: set[str] = set()
         for line, text in pragmas:
             self._pragma(line, text)
@@ -106,6 +113,12 @@ class Builder:
                 self._define(stmt)
             elif isinstance(stmt, Measure):
                 self._measure(stmt)
+            elif isinstance(stmt, Reset):
+                self.dynamic = True
+                q = self._wires(stmt.qarg)
+                self.steps += [("reset", w) for w in (q if isinstance(q, list) else [q])]
+            elif isinstance(stmt, If):
+                self._if(stmt)
             elif isinstance(stmt, Other):
                 if stmt.kind == "include" and stmt.value not in _INCLUDES:
                     raise QasmError(f"cannot include '{stmt.value}': only qelib1.inc and"
@@ -130,6 +143,7 @@ class Builder:
             else:
                 self.cregs[d.name] = (self.n_clbits, d.size)
                 self.n_clbits += size
+                self.clbit_names += [Bit(d.name, i) for i in range(size)]
         elif d.kind == "input":
             if d.name in self.declared_inputs or d.name in self.consts:
                 raise QasmError(f"'{d.name}' is already declared", d.line)
@@ -226,7 +240,34 @@ class Builder:
         n = sizes.pop()
         return [[g[i] if isinstance(g, list) else g for g in groups] for i in range(n)]
 
+    def _if(self, stmt: If) -> None:
+        self.dynamic = True
+        bits = self._wires(stmt.target, "bit")
+        register = stmt.target.name if isinstance(bits, list) else None
+        bits = bits if isinstance(bits, list) else [bits]
+        value, equal = stmt.value, stmt.op == "=="
+        if value is None:  # if (c[0]) / if (!c[0]) / if (c): nonzero
+            value, equal = (1, equal) if register is None else (0, not equal)
+        if value >= 2 ** len(bits):
+            raise QasmError(f"'{stmt.target.name}' of {len(bits)} bit(s) cannot equal {value}",
+                            stmt.line)
+        cond = Condition(tuple(self.clbit_names[b] for b in bits), value, equal, register)
+        for condition, body in ((cond, stmt.body), (~cond, stmt.orelse)):
+            steps: list[Step] = []
+            for s in body:
+                if not isinstance(s, GateCall):
+                    what = {Measure: "a measurement", Reset: "a reset", If: "a nested 'if'"}.get(
+                        type(s), "this statement")
+                    raise QasmError(f"{what} inside 'if' is not supported (hqml conditions hold"
+                                    " gates only)", getattr(s, "line", stmt.line))
+                steps += self._call_steps(s, check=False)
+            if steps:
+                self.steps.append(("if", condition, steps))
+
     def _top_call(self, call: GateCall) -> None:
+        self.steps.extend(self._call_steps(call))
+
+    def _call_steps(self, call: GateCall, check: bool = True) -> list[Step]:
         groups = [self._wires(a) for a in call.args]
         broadcast = self._broadcast(groups, call.line, f"gate '{call.name}'")
         size = self.expanded + len(broadcast) * self._call_size(call)
@@ -234,15 +275,20 @@ class Builder:
             approx = f"{size:.3g}" if size < 1e300 else f"2^{size.bit_length() - 1}"
             raise QasmError(f"the program expands to at least {approx} gates; the limit is"
                             f" {self.max_gates:.3g} (nested gate definitions multiply)", call.line)
+        out: list[Step] = []
         for wires in broadcast:
-            self._refuse_after_measure(call, wires)
+            if check and any(w in self.measured for w in wires):
+                self.dynamic = True  # a gate after a measurement: the measurement is mid-circuit
             steps = self.expand(call, wires, self.lookup)
-            self.steps.extend(s for s in steps if s[0] is not None)  # global phase dropped
+            out.extend(s for s in steps if s[0] is not None)  # global phase dropped
+        return out
 
     def _measure(self, m: Measure) -> None:
         q = self._wires(m.qarg)
         if m.carg is None:
-            self.measured.update(q if isinstance(q, list) else [q])
+            qs = q if isinstance(q, list) else [q]
+            self.measured.update(qs)
+            self.steps += [("measure", w, None) for w in qs]
             return
         c = self._wires(m.carg, "bit")
         if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
@@ -251,16 +297,8 @@ class Builder:
         qs, cs = (q, c) if isinstance(q, list) else ([q], [c])
         for qi, ci in zip(qs, cs, strict=True):
             self.measurements[ci] = qi
+            self.steps.append(("measure", qi, ci))
         self.measured.update(qs)
-
-    def _refuse_after_measure(self, call: GateCall, wires: list[int]) -> None:
-        # hqml circuits end in one measurement: a gate after a measurement would be simulated as
-        # if the measurement were not there, a silently wrong answer. Refuse it instead.
-        hit = [w for w in wires if w in self.measured]
-        if hit:
-            raise QasmError(f"gate '{call.name}' acts on qubit {hit[0]} after it was measured:"
-                            " mid-circuit measurement is not supported; measure at the end",
-                            call.line)
 
     # --- pricing ----------------------------------------------------------------------------
     def _call_size(self, call: GateCall) -> int:
@@ -391,8 +429,20 @@ class Builder:
         c = Circuit(self.n_qubits)
         for name, (kind, shape) in self.arrays.items():
             (c.input if kind == "input" else c.weight)(name, shape)
-        for gate, wires, params in self.steps:
-            c.append(gate, wires, params)
+        if self.dynamic:
+            for name, (_, size) in self.cregs.items():
+                c.creg(name, 1 if size is None else size)
+        for step in self.steps:
+            kind = step[0]
+            if kind == "measure":
+                if self.dynamic:
+                    c.measure(step[1], None if step[2] is None else self.clbit_names[step[2]])
+            elif kind == "reset":
+                c.reset(step[1])
+            elif kind == "if":
+                c.cond(step[1], lambda steps=step[2]: [c.append(*s) for s in steps])
+            else:
+                c.append(*step)
         return c
 
 

@@ -1,8 +1,8 @@
 """Recursive-descent parser: OpenQASM 2 / 3 tokens -> a list of statements.
 
 Only the circuit-level language is accepted (declarations, gate definitions and calls with
-modifiers, measurement, barriers); classical control flow, resets and pulse-level code are
-rejected with a :class:`QasmError` naming the line.
+modifiers, measurement, reset, ``if``/``else`` on bits and registers, barriers); loops,
+subroutines and pulse-level code are rejected with a :class:`QasmError` naming the line.
 """
 
 from __future__ import annotations
@@ -60,6 +60,22 @@ class Measure:
 
 
 @dataclass
+class Reset:
+    line: int
+    qarg: QArg
+
+
+@dataclass
+class If:
+    line: int
+    target: QArg  # a bit (indexed) or a whole register
+    op: str  # "==" or "!="
+    value: int | None  # None: the bare target (``if (c[0])``, ``if (!c[0])``)
+    body: list[Any]
+    orelse: list[Any]
+
+
+@dataclass
 class Other:
     line: int
     kind: str  # "version", "include", "barrier"
@@ -67,8 +83,6 @@ class Other:
 
 
 _UNSUPPORTED = {
-    "reset": "reset is not supported (hqml circuits are unitary); remove it",
-    "if": "classically controlled operations ('if') are not supported; remove them",
     "opaque": "opaque gates have no definition to simulate; define the gate with 'gate'",
     "for": "loops are not supported; unroll the loop",
     "while": "loops are not supported; unroll the loop",
@@ -213,6 +227,15 @@ class Parser:
             args = [] if self.at(";") else self.qargs()
             self.expect(";")
             return Other(line, "barrier", args)
+        if word == "reset":
+            self.next()
+            q = self.qarg()
+            self.expect(";")
+            return Reset(line, q)
+        if word == "if":
+            return self.if_statement()
+        if word == "else":
+            raise QasmError("'else' without an 'if' before it", line)
         if word in _UNSUPPORTED:
             raise QasmError(_UNSUPPORTED[word], line)
         if word in _CLASSICAL_TYPES:
@@ -221,6 +244,49 @@ class Parser:
         if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
             return self.assignment()
         return self.gate_call()
+
+    def if_statement(self) -> If:
+        line = self.expect("if").line
+        self.expect("(", " after 'if'")
+        negate = self.at("!")
+        if negate:
+            self.next()
+        target = self.qarg()
+        op, value = "==", None
+        if not negate and (self.at("==") or self.at("!=")):
+            op = self.next().value
+            tok = self.next()
+            if tok.kind == "num" and tok.value.isdigit():
+                value = int(tok.value)
+            elif tok.kind == "id" and tok.value in ("true", "false"):
+                value = int(tok.value == "true")
+            else:
+                raise QasmError(f"an 'if' compares a bit or register with an integer, found"
+                                f" {tok!r}", line)
+        elif negate:
+            op = "!="
+        self.expect(")", " to close the 'if' condition")
+        body = self._block()
+        orelse: list[Any] = []
+        if self.at("else"):
+            self.next()
+            orelse = self._block()
+        return If(line, target, op, value, body, orelse)
+
+    def _block(self) -> list[Any]:
+        if not self.at("{"):
+            stmt = self.statement()
+            return [] if stmt is None else [stmt]
+        line = self.next().line
+        out: list[Any] = []
+        while not self.at("}"):
+            if self.peek().kind == "eof":
+                raise QasmError("a block is not closed with '}'", line)
+            stmt = self.statement()
+            if stmt is not None:
+                out.append(stmt)
+        self.next()
+        return out
 
     def _skip_line(self, line: int) -> None:
         while self.peek().kind != "eof" and self.peek().line == line:
@@ -277,6 +343,9 @@ class Parser:
                 continue
             if tok.kind == "id" and tok.value in _UNSUPPORTED:
                 raise QasmError(_UNSUPPORTED[tok.value], tok.line)
+            if tok.kind == "id" and tok.value in ("measure", "reset", "if"):
+                raise QasmError(f"'{tok.value}' is not allowed in the body of gate '{name}'",
+                                tok.line)
             body.append(self.gate_call())
         self.next()
         return GateDef(line, name, params, qubits, body)
