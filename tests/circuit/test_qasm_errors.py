@@ -156,9 +156,9 @@ def test_mutated_programs_fail_only_with_qasm_errors():
     # the reported case: measure, gate, measure again on one qubit (Qiskit Aer: 00/01/10/11)
     ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[2];\n'
      "h q[0];\nmeasure q[0] -> c[0];\nh q[0];\nmeasure q[0] -> c[1];\n", 2),
-    (HEAD2 + "h q[0];\nmeasure q -> c;\ncx q[1], q[0];\n", 2),              # register-wide measure
+    (HEAD2 + "h q[0];\nmeasure q -> c;\ncx q[1], q[0];\n", 2),  # register-wide measure
     (HEAD3 + "h q[0];\nc[0] = measure q[0];\nx q[0];\n", 1),
-    (HEAD3 + "h q[1];\nmeasure q[1];\ncx q[0], q[1];\n", 1),                   # measure with no target
+    (HEAD3 + "h q[1];\nmeasure q[1];\ncx q[0], q[1];\n", 1),  # measure with no target
 ])
 def test_mid_circuit_measurement_is_kept_not_dropped(text, measures):
     # once refused (the guard), a gate after a measurement now makes a dynamic circuit
@@ -168,7 +168,8 @@ def test_mid_circuit_measurement_is_kept_not_dropped(text, measures):
 
 
 def test_terminal_measurements_still_load():
-    # gates on other qubits after a measurement, a repeated terminal measurement and barriers are fine
+    # gates on other qubits after a measurement, a repeated terminal measurement and barriers
+    # are fine: the circuit stays static and its measurements are dropped
     c, meas = qasm.loads(HEAD2 + "h q[0];\nmeasure q[0] -> c[0];\nbarrier q;\nx q[1];\n"
                          "measure q[0] -> c[1];\n", return_measurements=True)
     assert meas == {0: 0, 1: 0}

@@ -14,14 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit
-from ..dynamic import Bit, Condition
+from ..dynamic import Bit
 from ..expr import Const, Expr, Symbol
+from .conditions import ConditionBuilding
+from .control import If, Reset
 from .errors import QasmError
 from .expressions import evaluate
 from .lexer import PRAGMA, tokenize
 from .library import QELIB1_DEFINITIONS, STANDARD, Step
 from .modifiers import as_int, control, invert, power, steps_matrix
-from .parser import Declare, GateCall, GateDef, If, Measure, Other, Parser, QArg, Reset
+from .parser import Declare, GateCall, GateDef, Measure, Other, Parser, QArg
 
 _INCLUDES = ("qelib1.inc", "stdgates.inc")
 MAX_GATES = 10_000_000  # default budget of gates after expansion (a gate holds ~1 KB of Python)
@@ -39,7 +41,7 @@ def _library_defs() -> dict[str, GateDef]:
     return {s.name: s for s in stmts}
 
 
-class Builder:
+class Builder(ConditionBuilding):
     """One program's state: registers, gate definitions, symbols, the collected steps."""
 
     def __init__(self, pragmas: list[tuple[int, str]], version: int, max_gates: int = MAX_GATES,
@@ -240,30 +242,6 @@ class Builder:
         n = sizes.pop()
         return [[g[i] if isinstance(g, list) else g for g in groups] for i in range(n)]
 
-    def _if(self, stmt: If) -> None:
-        self.dynamic = True
-        bits = self._wires(stmt.target, "bit")
-        register = stmt.target.name if isinstance(bits, list) else None
-        bits = bits if isinstance(bits, list) else [bits]
-        value, equal = stmt.value, stmt.op == "=="
-        if value is None:  # if (c[0]) / if (!c[0]) / if (c): nonzero
-            value, equal = (1, equal) if register is None else (0, not equal)
-        if value >= 2 ** len(bits):
-            raise QasmError(f"'{stmt.target.name}' of {len(bits)} bit(s) cannot equal {value}",
-                            stmt.line)
-        cond = Condition(tuple(self.clbit_names[b] for b in bits), value, equal, register)
-        for condition, body in ((cond, stmt.body), (~cond, stmt.orelse)):
-            steps: list[Step] = []
-            for s in body:
-                if not isinstance(s, GateCall):
-                    what = {Measure: "a measurement", Reset: "a reset", If: "a nested 'if'"}.get(
-                        type(s), "this statement")
-                    raise QasmError(f"{what} inside 'if' is not supported (hqml conditions hold"
-                                    " gates only)", getattr(s, "line", stmt.line))
-                steps += self._call_steps(s, check=False)
-            if steps:
-                self.steps.append(("if", condition, steps))
-
     def _top_call(self, call: GateCall) -> None:
         self.steps.extend(self._call_steps(call))
 
@@ -429,20 +407,7 @@ class Builder:
         c = Circuit(self.n_qubits)
         for name, (kind, shape) in self.arrays.items():
             (c.input if kind == "input" else c.weight)(name, shape)
-        if self.dynamic:
-            for name, (_, size) in self.cregs.items():
-                c.creg(name, 1 if size is None else size)
-        for step in self.steps:
-            kind = step[0]
-            if kind == "measure":
-                if self.dynamic:
-                    c.measure(step[1], None if step[2] is None else self.clbit_names[step[2]])
-            elif kind == "reset":
-                c.reset(step[1])
-            elif kind == "if":
-                c.cond(step[1], lambda steps=step[2]: [c.append(*s) for s in steps])
-            else:
-                c.append(*step)
+        self._append_steps(c)
         return c
 
 

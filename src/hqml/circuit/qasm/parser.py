@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .control import ControlParsing, Reset
 from .errors import QasmError
 from .lexer import Token
 
@@ -60,22 +61,6 @@ class Measure:
 
 
 @dataclass
-class Reset:
-    line: int
-    qarg: QArg
-
-
-@dataclass
-class If:
-    line: int
-    target: QArg  # a bit (indexed) or a whole register
-    op: str  # "==" or "!="
-    value: int | None  # None: the bare target (``if (c[0])``, ``if (!c[0])``)
-    body: list[Any]
-    orelse: list[Any]
-
-
-@dataclass
 class Other:
     line: int
     kind: str  # "version", "include", "barrier"
@@ -103,7 +88,7 @@ _MODIFIERS = ("ctrl", "negctrl", "inv", "pow")
 _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "**": 4, "^": 4}
 
 
-class Parser:
+class Parser(ControlParsing):
     def __init__(self, tokens: list[Token]):
         self.toks, self.i, self.last = tokens, 0, len(tokens) - 1
 
@@ -244,49 +229,6 @@ class Parser:
         if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
             return self.assignment()
         return self.gate_call()
-
-    def if_statement(self) -> If:
-        line = self.expect("if").line
-        self.expect("(", " after 'if'")
-        negate = self.at("!")
-        if negate:
-            self.next()
-        target = self.qarg()
-        op, value = "==", None
-        if not negate and (self.at("==") or self.at("!=")):
-            op = self.next().value
-            tok = self.next()
-            if tok.kind == "num" and tok.value.isdigit():
-                value = int(tok.value)
-            elif tok.kind == "id" and tok.value in ("true", "false"):
-                value = int(tok.value == "true")
-            else:
-                raise QasmError(f"an 'if' compares a bit or register with an integer, found"
-                                f" {tok!r}", line)
-        elif negate:
-            op = "!="
-        self.expect(")", " to close the 'if' condition")
-        body = self._block()
-        orelse: list[Any] = []
-        if self.at("else"):
-            self.next()
-            orelse = self._block()
-        return If(line, target, op, value, body, orelse)
-
-    def _block(self) -> list[Any]:
-        if not self.at("{"):
-            stmt = self.statement()
-            return [] if stmt is None else [stmt]
-        line = self.next().line
-        out: list[Any] = []
-        while not self.at("}"):
-            if self.peek().kind == "eof":
-                raise QasmError("a block is not closed with '}'", line)
-            stmt = self.statement()
-            if stmt is not None:
-                out.append(stmt)
-        self.next()
-        return out
 
     def _skip_line(self, line: int) -> None:
         while self.peek().kind != "eof" and self.peek().line == line:
