@@ -267,12 +267,13 @@ def sample(
     Bit ``j`` of a sample is the outcome of ``wires[j]``. A dynamic circuit (mid-circuit
     measurements) returns its classical record first: ``(B, shots, m + k)``, column ``j < m``
     the classical bit ``circuit.clbits[j]``; there ``wires=None`` means no final readout
-    (the record only, as Qiskit returns), and ``wires`` adds the final readout of those wires.
+    (the record only, as Qiskit returns; all wires when it has no classical bits), and
+    ``wires`` adds the final readout of those wires.
     """
     if shots is None:
         raise ValueError("sample needs shots (a positive integer)")
-    dynamic = isinstance(circuit, Circuit) and circuit.is_dynamic
-    wires_t = () if dynamic and wires is None else _check_wires(circuit, wires, "sample")
+    record_only = isinstance(circuit, Circuit) and circuit.is_dynamic and circuit.cregs
+    wires_t = () if record_only and wires is None else _check_wires(circuit, wires, "sample")
     out, batched = _run(
         circuit,
         Sample(wires_t),

@@ -255,3 +255,21 @@ def test_readout_and_reset_errors_on_the_density_matrix():
     nm = NoiseModel().add_channel(bit_flip(0.2), gates="reset")
     p = hqml.probs(r, backend="density_matrix", noise_model=nm, dtype=C128)
     assert np.allclose(p.numpy(), [0.8, 0.2], atol=1e-12)
+
+
+def test_density_records_are_priced_before_allocating():
+    c = hqml.Circuit(12)
+    x = c.input("x")
+    c.ry(x, 0)
+    m = c.measure(0)
+    c.cond(m == 1, lambda: c.x(1))
+    with pytest.raises(ValueError, match="classical records") as e:
+        hqml.probs(c, [1], inputs={"x": torch.zeros(8)}, backend="density_matrix")
+    assert "\n" not in str(e.value)
+
+
+def test_sample_without_classical_bits_reads_every_wire():
+    c = hqml.Circuit(2).x(0).x(1)
+    c.reset(0)
+    assert c.is_dynamic and not c.cregs
+    assert hqml.counts(c, 20, seed=0) == {"01": 20}

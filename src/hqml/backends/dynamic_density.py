@@ -74,6 +74,7 @@ def record_densities(
     n = c.n_qubits
     steps = dynamic_program(c, task.theta, task.dtype, task.varying)
     keep_all = isinstance(task.measurement, Sample)
+    _price(steps, keep_all, n, task)
     records = {0: density.zero_density(n, 1, task.dtype, task.theta.device)}
     for step in steps:
         keep = -1 if keep_all else step.live
@@ -100,6 +101,22 @@ def record_densities(
                 _add(merged, k & keep, r)
             records = merged
     return records
+
+
+MAX_RECORD_AMPLITUDES = 2**27  # density-matrix entries held over every classical record
+
+
+def _price(steps: list[DynStep], keep_all: bool, n: int, task: Task) -> None:
+    measures = sum(1 for s in steps if s.kind == "measure")
+    live = max([bin(s.live).count("1") for s in steps] + [0])
+    records = 2 ** min(measures, len(task.circuit.clbits) if keep_all else live + 1)
+    size = records * task.theta.shape[0] * 4**n
+    if size > MAX_RECORD_AMPLITUDES:
+        raise ValueError(
+            f"this dynamic circuit may hold {records} classical records of {task.theta.shape[0]}"
+            f" x 4^{n} density-matrix entries ({size:.3g}, at most {MAX_RECORD_AMPLITUDES:.3g});"
+            " use fewer qubits or samples, or backend='statevector' with shots="
+        )
 
 
 def sample_records(
