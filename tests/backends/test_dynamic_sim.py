@@ -273,3 +273,14 @@ def test_sample_without_classical_bits_reads_every_wire():
     c.reset(0)
     assert c.is_dynamic and not c.cregs
     assert hqml.counts(c, 20, seed=0) == {"01": 20}
+
+
+def test_channels_named_for_measure_are_refused_not_ignored():
+    from hqml.noise import NoiseModel, bit_flip
+
+    c = hqml.Circuit(1)
+    c.measure(0)
+    nm = NoiseModel().add_channel(bit_flip(0.1), gates="measure")
+    with pytest.raises(ValueError, match="add_readout_error"):
+        hqml.probs(c, backend="density_matrix", noise_model=nm)
+

@@ -210,6 +210,11 @@ def dynamic_channels(nm: Any, op: Any) -> list[tuple[Any, tuple[int, ...]]]:
     bit written)."""
     name = op.gate.name if hasattr(op, "gate") else op.name
     if name == "measure":
+        if any(rule.gates is not None and "measure" in rule.gates for rule in nm.rules):
+            raise ValueError(
+                "noise channels attached to 'measure' are not simulated; model measurement"
+                " errors with NoiseModel.add_readout_error"
+            )
         return []
     if name != "reset":
         return nm.channels_for(name, op.wires)
