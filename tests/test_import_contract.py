@@ -21,7 +21,8 @@ ROOT = Path(hqml.__file__).parent
 # DESIGN.md's layers, most basic first; a package may import its own layer and those before it.
 # Packages DESIGN.md does not name sit where their imports put them: chem beside algorithms
 # (molecular Hamiltonians for VQE), experiment (`hqml run`) after tracking, testing (the
-# consistency checks) beside nn, limits (the memory price of a state, torch only) at the bottom.
+# consistency checks) beside nn, limits (the memory price of a state, torch only) at the bottom,
+# bench (the benchmark harness, a tool like the command line that runs every layer) beside cli.
 LAYERS: list[set[str]] = [
     {"circuit", "limits"},
     {"sim"},
@@ -34,12 +35,11 @@ LAYERS: list[set[str]] = [
     {"optimize"},
     {"analysis", "trainability"},
     {"qec", "control"},
-    {"bench"},
     {"datasets"},
     {"runtime"},
     {"tracking"},
     {"experiment"},
-    {"cli"},
+    {"bench", "cli"},
     {"__init__", "__main__"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
