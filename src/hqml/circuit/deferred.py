@@ -25,15 +25,12 @@ from .circuit import Circuit, Operation
 from .dynamic import Conditional, Measure, Reset
 from .gates import controlled, get_gate
 
-_CACHE_KEY = "deferred-measurements"
+_CACHE_KEY = ("hqml.circuit.deferred", "rewrite")
 
 
 def defer_measurements(circuit: Circuit) -> tuple[Circuit, frozenset[int]] | str:
     """``(unitary circuit, measured wires)``, or the reason the rewrite does not apply."""
-    cached = circuit._cache.get(_CACHE_KEY)
-    if cached is None:
-        cached = circuit._cache[_CACHE_KEY] = _defer(circuit)
-    return cached
+    return circuit.cached(_CACHE_KEY, lambda: _defer(circuit))
 
 
 def _defer(circuit: Circuit) -> tuple[Circuit, frozenset[int]] | str:
