@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .dynamic import Conditional, Measure, Reset, is_dynamic_op, require_static
+from .dynamic import Conditional, Measure, is_dynamic_op, require_static
 from .dynamic_builder import DynamicMixin, map_wires, op_name, substitute
 from .expr import Const, Expr, Symbol, SymbolArray, as_expr, normalize_shape
 from .gates import ControlledGate, Gate, UnitaryGate, controlled, get_gate
@@ -241,15 +241,6 @@ class Circuit(DynamicMixin):
             for s in e.symbols():
                 self._check_symbol(s)
         self.ops.append(Operation(gate, tuple(int(w) for w in wires), exprs))
-        return self
-
-    def _append_dynamic(self, op: Measure | Reset | Conditional) -> Circuit:
-        if isinstance(op, Measure):
-            self.measure(op.wire, op.bit)
-        elif isinstance(op, Reset):
-            self.reset(op.wire)
-        else:
-            self.cond(op.condition, op.body)
         return self
 
     def _check_wires(self, gate: Gate, wires: tuple) -> None:
@@ -494,16 +485,7 @@ class Circuit(DynamicMixin):
             "parametrized_gates": sum(1 for op in self.ops if op.params),
         }
         if self.cregs or self.is_dynamic:
-            kinds = Counter(type(op).__name__ for op in self.ops)
-            out.update(
-                clbits=len(self.clbits),
-                measurements=kinds["Measure"],
-                resets=kinds["Reset"],
-                conditionals=kinds["Conditional"],
-                conditioned_gates=sum(
-                    len(op.body) for op in self.ops if isinstance(op, Conditional)
-                ),
-            )
+            out.update(self._dynamic_resources())
         return out
 
     def draw(self, max_width: int = 120) -> str:

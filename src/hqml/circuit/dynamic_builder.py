@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numbers
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -85,7 +86,28 @@ class DynamicMixin:
             )
         return int(wire)
 
+    def _dynamic_resources(self) -> dict[str, int]:
+        kinds = Counter(type(op).__name__ for op in self.ops)
+        return {
+            "clbits": len(self.clbits),
+            "measurements": kinds["Measure"],
+            "resets": kinds["Reset"],
+            "conditionals": kinds["Conditional"],
+            "conditioned_gates": sum(
+                len(op.body) for op in self.ops if isinstance(op, Conditional)
+            ),
+        }
+
     # --- operations -------------------------------------------------------------------------
+    def _append_dynamic(self, op: Measure | Reset | Conditional) -> Any:
+        if isinstance(op, Measure):
+            self.measure(op.wire, op.bit)
+        elif isinstance(op, Reset):
+            self.reset(op.wire)
+        else:
+            self.cond(op.condition, op.body)
+        return self
+
     def measure(self, wire: int, key: Any = None) -> Bit:
         """Measure ``wire`` mid-circuit; the outcome goes to the classical bit ``key``.
 

@@ -34,6 +34,17 @@ class ControlParsing:
     qarg: Any
     statement: Any
 
+    def control_statement(self, word: str, line: int) -> Reset | If:
+        """``reset q;``, ``if (...) ...`` (an ``else`` here has no ``if`` before it)."""
+        if word == "else":
+            raise QasmError("'else' without an 'if' before it", line)
+        if word == "if":
+            return self.if_statement()
+        self.next()
+        q = self.qarg()
+        self.expect(";")
+        return Reset(line, q)
+
     def if_statement(self) -> If:
         line = self.expect("if").line
         self.expect("(", " after 'if'")

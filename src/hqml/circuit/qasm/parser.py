@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .control import ControlParsing, Reset
+from .control import ControlParsing
 from .errors import QasmError
 from .lexer import Token
 
@@ -199,28 +199,14 @@ class Parser(ControlParsing):
         if word == "gate":
             return self.gate_def()
         if word == "measure":
-            self.next()
-            q = self.qarg()
-            c = None
-            if self.at("->"):
-                self.next()
-                c = self.qarg()
-            self.expect(";")
-            return Measure(line, q, c)
+            return self._measure(line)
         if word == "barrier":
             self.next()
             args = [] if self.at(";") else self.qargs()
             self.expect(";")
             return Other(line, "barrier", args)
-        if word == "reset":
-            self.next()
-            q = self.qarg()
-            self.expect(";")
-            return Reset(line, q)
-        if word == "if":
-            return self.if_statement()
-        if word == "else":
-            raise QasmError("'else' without an 'if' before it", line)
+        if word in ("reset", "if", "else"):
+            return self.control_statement(word, line)
         if word in _UNSUPPORTED:
             raise QasmError(_UNSUPPORTED[word], line)
         if word in _CLASSICAL_TYPES:
@@ -229,6 +215,16 @@ class Parser(ControlParsing):
         if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
             return self.assignment()
         return self.gate_call()
+
+    def _measure(self, line: int) -> Measure:
+        self.next()
+        q = self.qarg()
+        c = None
+        if self.at("->"):
+            self.next()
+            c = self.qarg()
+        self.expect(";")
+        return Measure(line, q, c)
 
     def _skip_line(self, line: int) -> None:
         while self.peek().kind != "eof" and self.peek().line == line:
