@@ -284,3 +284,25 @@ def test_channels_named_for_measure_are_refused_not_ignored():
     with pytest.raises(ValueError, match="add_readout_error"):
         hqml.probs(c, backend="density_matrix", noise_model=nm)
 
+
+
+def test_batched_inputs_and_their_gradients_agree_across_backends():
+    c = hqml.Circuit(3)
+    x, w = c.input("x", 2), c.weight("w", 2)
+    c.ry(x[0], 0).rx(w[0], 1).cx(0, 1)
+    m = c.measure(0)
+    c.cond(m == 1, lambda: c.ry(x[1] * w[1], 2))
+    c.h(0).reset(1)
+    m2 = c.measure(0)
+    c.cond(m2 == 0, lambda: c.cx(2, 1))  # wire 0 reused, a reset: branch enumeration
+    X = torch.linspace(0.1, 2.9, 10, dtype=torch.float64).reshape(5, 2)
+    obs = [hqml.Z(2), hqml.X(2) @ hqml.Z(1), hqml.Y(0)]
+    grads = []
+    for backend in ("statevector", "density_matrix"):
+        xg = X.clone().requires_grad_()
+        wg = torch.tensor([0.3, 1.2], dtype=torch.float64, requires_grad=True)
+        v = hqml.expval(c, obs, inputs={"x": xg}, weights={"w": wg}, backend=backend)
+        v[:, 0].sum().backward()
+        grads.append((v.detach(), xg.grad, wg.grad))
+    for a, b in zip(*grads, strict=True):
+        assert a.abs().max() > 1e-3 and torch.allclose(a, b, atol=1e-10)
