@@ -15,6 +15,7 @@ import torch
 
 from .circuit import qasm
 from .circuit.circuit import Circuit
+from .circuit.dynamic import require_static
 from .circuit.expr import Symbol
 from .circuit.gates import Gate
 from .circuit.observables import PauliSum
@@ -78,6 +79,7 @@ def reference_unitary(
     weights: Mapping[str, Any] | None = None,
 ) -> np.ndarray:
     """The circuit's full unitary for one sample, by dense matrix products."""
+    require_static(circuit, "reference_unitary")
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
     u = np.eye(2**n, dtype=complex)
@@ -93,6 +95,7 @@ def reference_state(
     initial: np.ndarray | None = None,
 ) -> np.ndarray:
     """The final state for one sample, by dense matrix-vector products."""
+    require_static(circuit, "reference_state", "use backend='density_matrix'")
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
     psi = np.zeros(2**n, dtype=complex)

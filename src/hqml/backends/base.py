@@ -118,6 +118,8 @@ class Capabilities:
     shots_only: bool = False
     supports_noise: bool = False
     measurements: frozenset[str] = frozenset({"expval", "probs", "sample", "state"})
+    # runs dynamic circuits (mid-circuit measurement, reset, classical conditions)?
+    dynamic: bool = False
 
 
 class Backend(ABC):
@@ -162,6 +164,11 @@ class Backend(ABC):
         ``call.batched`` says whether the request had a batch. The backend records what it
         needs (e.g. in ``circuit``'s cache)."""
         return None
+
+    def diff_methods_for(self, task: Task) -> frozenset[str]:
+        """The differentiation methods usable for ``task`` (default: those declared in
+        :attr:`capabilities`); a backend narrows them for requests it runs another way."""
+        return self.capabilities.diff_methods
 
     def prefers_backprop(self, task: Task) -> bool:
         """Whether ``diff_method="best"`` should use backprop rather than adjoint for ``task``

@@ -11,6 +11,7 @@ one cheap pass over the state instead of two permutations and a one-qubit gate.
 from __future__ import annotations
 
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 
 _PHASES = ("p", "rz")
 _CACHE_KEY = "hqml.kernels.merge_parity_phases"
@@ -32,6 +33,7 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
     >>> merge_parity_phases(c).count_ops()
     {'h': 1, 'rzz': 1}
     """
+    require_static(circuit, "merge_parity_phases")
     return circuit.cached(_CACHE_KEY, lambda: _merge(circuit))
 
 

@@ -22,6 +22,7 @@ import torch
 
 from ..backends.base import Backend, Expval, Task
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.gates import GATES, Gate
 from ..circuit.observables import PauliSum
 from ..execute import expval as run_expval
@@ -100,6 +101,7 @@ def represent(circuit: Circuit, noise_model: NoiseModel) -> list[GateRepresentat
     Raises:
         ValueError: when a gate's noise is not a Pauli channel (e.g. amplitude damping).
     """
+    require_static(circuit, "PEC")
     reps = []
     for i, op in enumerate(circuit.ops):
         ch = gate_noise(noise_model, op)

@@ -17,6 +17,7 @@ import torch
 from ..backends.base import Backend, Capabilities, Task
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.gates import real_dtype
 from ..circuit.params import bind_parameters
 
@@ -26,6 +27,7 @@ THETA = "task_theta"
 def parametrized(task: Task) -> Circuit:
     """The task's circuit with parameter ``j`` replaced by the input symbol ``task_theta[j]``."""
     c = task.circuit
+    require_static(c, "error mitigation")
     out = Circuit(c.n_qubits)
     p = task.theta.shape[1]
     sym = out.input(THETA, p) if p else None

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ...circuit.circuit import Circuit
+from ...circuit.dynamic import require_static
 from . import limits
 
 
@@ -145,6 +146,7 @@ class Plan:
 
 
 def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
+    require_static(circuit, "the statevector plan")
     n = circuit.n_qubits
     columns: list[tuple[int, ...]] = []
     col = 0
