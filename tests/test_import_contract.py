@@ -21,9 +21,10 @@ ROOT = Path(hqml.__file__).parent
 # DESIGN.md's layers, most basic first; a package may import its own layer and those before it.
 # Packages DESIGN.md does not name sit where their imports put them: chem beside algorithms
 # (molecular Hamiltonians for VQE), experiment (`hqml run`) after tracking, testing (the
-# consistency checks) beside nn, limits (the memory price of a state, torch only) at the bottom.
+# consistency checks) beside nn, limits (the memory price of a state, torch only) and accounting
+# (provider calls' ledgers and budgets, standard library only) at the bottom.
 LAYERS: list[set[str]] = [
-    {"circuit", "limits"},
+    {"circuit", "limits", "accounting"},
     {"sim"},
     {"backends"},
     {"execute", "grad"},
