@@ -155,13 +155,13 @@ class Ledger:
         if self.budget is None:
             return
         t = self.totals()
-        for what, planned, limit in (
-            ("shots", call.shots, self.budget.shots),
-            ("jobs", call.jobs, self.budget.jobs),
-            ("money", call.cost, self.budget.money),
+        for what, key, planned, limit in (
+            ("shots", "shots", call.shots, self.budget.shots),
+            ("jobs", "jobs", call.jobs, self.budget.jobs),
+            ("money", "cost", call.cost, self.budget.money),
         ):
-            if limit is not None and t[what] + planned > limit + 1e-12:
-                spent = f"{t[what]:.4g}" if what == "money" else f"{int(t[what])}"
+            if limit is not None and t[key] + planned > limit + 1e-12:
+                spent = f"{t[key]:.4g}" if what == "money" else f"{int(t[key])}"
                 raise BudgetExceeded(
                     f"budget exceeded before sending: {call.backend} would use {planned:.4g}"
                     f" {what} with {spent} of {limit:.4g} spent; raise budget {what}= or"
