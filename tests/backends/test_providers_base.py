@@ -54,7 +54,7 @@ class ToyDevice(ProviderBackend):
         for t, s in zip(tasks, shots, strict=True):
             exact = hqml.get_backend("statevector").execute([t])[0].double()
             p1 = ((1 - exact) / 2).clamp(0, 1)  # +-1 outcomes (Pauli words)
-            outs.append((1 - 2 * torch.binomial(torch.full_like(p1, s), p1, generator=gen) / s))
+            outs.append(1 - 2 * torch.binomial(torch.full_like(p1, s), p1, generator=gen) / s)
         return Submission(outs, job_ids=("job-1",))
 
 
