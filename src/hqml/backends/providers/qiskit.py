@@ -44,6 +44,7 @@ from .qiskit_circuits import (
 _ISA_CACHE: OrderedDict[tuple, tuple[Any, list[int]]] = OrderedDict()
 _ISA_CACHE_SIZE = 256
 _CACHE_INFO = {"hits": 0, "misses": 0}
+_AER_BASIS = ["cx", "u", "rz", "ry", "rx", "sx", "x", "h", "p"]
 
 
 def transpile_cache_info() -> dict[str, int]:
@@ -180,6 +181,21 @@ class QiskitBackend(ProviderBackend):
             max_shots=max_shots,
         )
 
+    def noise_model(self) -> Any:
+        """The Qiskit Aer ``NoiseModel`` this device's simulator runs (``None`` for the ideal
+        ``aer_simulator``). A fake device simulates the model it builds from its calibration
+        properties, whose readout errors differ from ``NoiseModel.from_backend``'s; for an IBM
+        device, ``NoiseModel.from_backend`` of its current target. Convert it with
+        ``hqml.noise.NoiseModel.from_qiskit``."""
+        if self.device == "aer_simulator":
+            return None
+        if self.device.startswith("fake_"):
+            self.backend._setup_sim()
+            return self.backend.sim.options.noise_model
+        from qiskit_aer.noise import NoiseModel
+
+        return NoiseModel.from_backend(self.backend)
+
     # -- what is sent --------------------------------------------------------------------------
 
     def check_gates(self, task: Task) -> None:
@@ -244,9 +260,14 @@ class QiskitBackend(ProviderBackend):
         from qiskit.transpiler import generate_preset_pass_manager
 
         level, seed, layout = self.transpile_options
+        target = {"backend": self.backend}
+        if self.device == "aer_simulator":
+            # Aer's EstimatorV2 binds parameters of controlled rotations wrongly (a parametrised
+            # crx gives 0): its circuits are compiled to standard one- and two-qubit gates
+            target = {"basis_gates": _AER_BASIS}
         pm = generate_preset_pass_manager(
-            optimization_level=level, backend=self.backend, seed_transpiler=seed,
-            initial_layout=list(layout) if layout else None,
+            optimization_level=level, seed_transpiler=seed,
+            initial_layout=list(layout) if layout else None, **target,
         )  # fmt: skip
         isa = pm.run(to_qiskit(task.circuit, measure))
         _CACHE_INFO["misses"] += 1
