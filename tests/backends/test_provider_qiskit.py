@@ -127,7 +127,8 @@ def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation(
     with accounting.track() as run:
         for _ in range(2):  # two training steps
             layer(x).sum().backward()
-    live = 2 * (n + 2 * 2 * n)  # two shifts for every non-constant gate parameter
+    # two shifts for every gate parameter a weight feeds (4 n); none for the inputs' (no grad)
+    live = 2 * (2 * 2 * n)
     t = run.totals()
     assert t["jobs"] == 4  # per step: one for the values, one for the gradient
     assert t["circuits"] == 2 * (batch + live * batch)  # one measurement basis (Z's)
