@@ -150,6 +150,9 @@ def run(
     if choice:
         console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"
                       " training split)", highlight=False)
+    if results.get("provider_calls"):
+        console.print(f"[bold]quantum provider calls:[/] {results['provider_calls']['summary']}",
+                      highlight=False)
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):

@@ -6,11 +6,13 @@ import json
 import platform
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..accounting import format_totals, track
 from ..datasets import load
 from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
@@ -90,6 +92,8 @@ def run_experiment(
         tracking_uri=cfg.tracking.tracking_uri,
     )
     status = "FAILED"
+    stack = ExitStack()
+    ledger = stack.enter_context(track())  # every call to a quantum provider, with its cost
     try:
         logger.log_params(cfg.model_dump())
         circuit = quantum_circuit_of(hybrid)
@@ -169,6 +173,13 @@ def run_experiment(
             },
             "mlflow_run_id": logger.run_id,
         }
+        if ledger.calls:
+            totals = ledger.totals()
+            results["provider_calls"] = {
+                "totals": totals, "by_backend": ledger.by_backend(),
+                "summary": format_totals(totals),
+            }  # fmt: skip
+            logger.log_metrics({f"provider_{k}": float(v) for k, v in totals.items()})
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
         plots = [
             plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
@@ -187,4 +198,5 @@ def run_experiment(
         status = "FINISHED"
         return results
     finally:
+        stack.close()
         logger.finish(status)
