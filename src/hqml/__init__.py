@@ -52,6 +52,7 @@ _LAZY = {
     "mitigation": "hqml.mitigation",
     "runtime": "hqml.runtime",
     "tracking": "hqml.tracking",
+    "accounting": "hqml.accounting",
 }
 
 
