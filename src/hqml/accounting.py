@@ -161,10 +161,10 @@ class Ledger:
             ("money", "cost", call.cost, self.budget.money),
         ):
             if limit is not None and t[key] + planned > limit + 1e-12:
-                spent = f"{t[key]:.4g}" if what == "money" else f"{int(t[key])}"
+                fmt = (lambda v: f"${v:.4g}") if what == "money" else (lambda v: f"{int(v)}")
                 raise BudgetExceeded(
-                    f"budget exceeded before sending: {call.backend} would use {planned:.4g}"
-                    f" {what} with {spent} of {limit:.4g} spent; raise budget {what}= or"
+                    f"budget exceeded before sending: {call.backend} would use {fmt(planned)}"
+                    f" {what} with {fmt(t[key])} of {fmt(limit)} spent; raise budget {what}= or"
                     " use fewer shots/rows"
                 )
 
