@@ -29,6 +29,11 @@ _PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "qiskit_ibm_runtime",
         ("aer_simulator", "fake_manila", "fake_jakarta", "fake_nairobi", "fake_sherbrooke"),
     ),
+    "braket": (
+        "hqml.backends.providers.braket:BraketBackend",
+        "braket",
+        ("braket_sv", "braket_dm"),
+    ),
 }
 
 
