@@ -34,6 +34,11 @@ _PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "braket",
         ("braket_sv", "braket_dm"),
     ),
+    "pennylane": (
+        "hqml.backends.providers.pennylane:PennyLaneBackend",
+        "pennylane",
+        ("default.qubit",),
+    ),
 }
 
 
