@@ -18,7 +18,7 @@ import torch
 from ...circuit.circuit import Circuit
 from ...circuit.gates import ControlledGate, real_dtype
 from ...circuit.observables import PauliSum
-from ..base import Expval, Sample, Task
+from ..base import Sample, Task
 from .base import ProviderBackend, ProviderCapabilities, Submission
 from .errors import UnsupportedRequest
 

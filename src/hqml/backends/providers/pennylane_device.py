@@ -16,9 +16,9 @@ import numpy as np
 import pennylane as qml
 import torch
 from pennylane.devices import Device, ExecutionConfig
-from pennylane.exceptions import DeviceError
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support
 from pennylane.devices.preprocess import decompose, validate_device_wires, validate_measurements
+from pennylane.exceptions import DeviceError
 from pennylane.measurements import ExpectationMP, ProbabilityMP, VarianceMP
 from pennylane.transforms import (
     broadcast_expand,
