@@ -144,9 +144,10 @@ def test_gradients_and_shots_through_the_hqml_device(hqml_device):
     p0 = counts.get("0", 0) / shots
     assert abs(p0 - exact[1][0]) < 4 * np.sqrt(exact[1][0] * (1 - exact[1][0]) / shots)
 
-    def hermitian_with_shots():
-        qml.RX(0.3, 0)
-        return qml.expval(qml.Hermitian(np.eye(2), 0))
+    def hermitian(x, y):
+        _circuit(x, y)
+        return qml.expval(qml.Hermitian(np.array([[1.0, 2.0], [2.0, -1.0]]), 1))
 
-    with pytest.raises(qml.exceptions.DeviceError, match="Hermitian with shots=None only"):
-        qml.set_shots(qml.QNode(hermitian_with_shots, hqml_device(wires=1)), 100)()
+    got = qml.set_shots(qml.QNode(hermitian, hqml_device(wires=3, seed=4)), shots)(0.4, -0.8)
+    want = qml.QNode(hermitian, qml.device("default.qubit"))(0.4, -0.8)
+    assert abs(got - want) < 4 * np.sqrt(5 / shots)  # eigenvalues +-sqrt(5)

@@ -57,6 +57,11 @@ def _to_hqml(tape: Any, wire_order: Any) -> Circuit:
     return c
 
 
+def _is_z(obs: Any) -> bool:
+    """Whether a Pauli-represented observable is diagonal (Z and I only)."""
+    return all(set(word.values()) <= {"Z", "I"} for word in obs.pauli_rep)
+
+
 def _from_state(mp: Any, state: np.ndarray, order: Any) -> Any:
     """A measurement of ``state``: expectation values and variances of observables from
     their dense matrix (PennyLane 0.45's ``process_state`` misreads a ``Hermitian`` on a
@@ -132,14 +137,21 @@ class HqmlDevice(Device):
         return self._sampled(tape, order)
 
     def _sampled(self, tape: Any, order: Any) -> Any:
-        for mp in tape.measurements:
-            if mp.obs is not None and mp.obs.pauli_rep is None:
-                raise DeviceError(
-                    f"{self.name} measures {mp.obs.name} with shots=None only (with shots,"
-                    " PennyLane 0.45's eigenbasis rotation of it gives wrong values)"
-                )
-        (diag,), _ = diagonalize_measurements(tape)  # PennyLane rotates, hqml samples
-        circuit = _to_hqml(diag, order)
+        # measure in eigenbases: PennyLane rotates Pauli words; observables it leaves as they
+        # are (Hermitian, Projector, Hadamard) get their diagonalizing gates here, once each
+        (diag,), _ = diagonalize_measurements(tape)
+        rotations, claimed = [], {}
+        for mp in diag.measurements:
+            obs = mp.obs
+            if obs is None or obs.pauli_rep is not None and _is_z(obs):
+                continue
+            if any(claimed.get(w, obs.hash) != obs.hash for w in obs.wires):
+                raise DeviceError(f"{self.name}: measurements on wires {list(obs.wires)} do not"
+                                  " commute; split them into separate tapes")
+            if obs.wires and obs.wires[0] not in claimed:
+                rotations += obs.diagonalizing_gates()
+            claimed.update(dict.fromkeys(obs.wires, obs.hash))
+        circuit = _to_hqml(diag.copy(operations=diag.operations + rotations), order)
         wires = tuple(range(circuit.n_qubits))
         bits = self._run(circuit, Sample(wires), tape.shots.total_shots).numpy()
         results = []
