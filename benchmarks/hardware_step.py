@@ -183,9 +183,10 @@ def main() -> None:
             r.update(n=n, device=DEVICES[n], batch=args.batch, layers=args.layers,
                      shots_per_circuit=args.shots)
             rows.append(r)
+            secs = ", ".join(f"{s:.2f}" for s in r["step_s"])
             print(f"n={n} {r['framework']:>9}: {r['jobs']:.0f} jobs, {r['circuits']:.0f} circuits,"
-                  f" {r['shots']:.0f} shots per step; steps {', '.join(f'{s:.2f}' for s in r['step_s'])}"
-                  f" s; loss {r['loss']:.3f}", flush=True)
+                  f" {r['shots']:.0f} shots per step; steps {secs} s; loss {r['loss']:.3f}",
+                  flush=True)
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
     OUT.parent.mkdir(exist_ok=True)
