@@ -173,25 +173,28 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--qubits", type=int, nargs="*", default=[4, 8])
+    ap.add_argument("--out", default=str(OUT), help="results file (JSON)")
+    ap.add_argument("--append", action="store_true", help="add to the rows already in --out")
     args = ap.parse_args()
     if args.quick:
         args.batch, args.layers, args.qubits = 4, 1, [4]
-    rows = []
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    out = Path(args.out)
+    rows = json.loads(out.read_text())["rows"] if args.append and out.is_file() else []
     for n in args.qubits:
         for fn in (hqml_step, qiskit_ml_step):
             r = fn(n, args.batch, args.layers, args.shots, args.steps)
             r.update(n=n, device=DEVICES[n], batch=args.batch, layers=args.layers,
                      shots_per_circuit=args.shots)
             rows.append(r)
+            out.parent.mkdir(exist_ok=True)
+            out.write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
             secs = ", ".join(f"{s:.2f}" for s in r["step_s"])
             print(f"n={n} {r['framework']:>9}: {r['jobs']:.0f} jobs, {r['circuits']:.0f} circuits,"
                   f" {r['shots']:.0f} shots per step; steps {secs} s; loss {r['loss']:.3f}",
                   flush=True)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
-    print(f"wrote {OUT} (CPU: {cpu})")
+    print(f"wrote {out} (CPU: {cpu})")
 
 
 if __name__ == "__main__":

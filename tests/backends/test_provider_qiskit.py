@@ -204,3 +204,18 @@ def test_names_resolve_through_the_registry():
     assert hqml.get_backend("qiskit:aer_simulator").capabilities.exact
     with pytest.raises(ValueError, match="names no device"):
         hqml.get_backend("qiskit:")
+
+
+def test_a_kernel_gram_matrix_is_one_job():
+    from hqml.kernels import FidelityKernel
+
+    c = hqml.Circuit(2)
+    x = c.input("x", 2)
+    c.ry(x[0], 0).ry(x[1], 1).cnot(0, 1).rz(x[0] * x[1], 1)
+    X = np.random.default_rng(0).uniform(0, 2, (12, 2))
+    exact = FidelityKernel(c)(X)
+    with accounting.track() as run:
+        K = FidelityKernel(c, shots=2000, seed=3, backend="qiskit:aer_simulator")(X)
+    assert (run.totals()["jobs"], run.totals()["circuits"]) == (1, 12 * 11 // 2)
+    se = np.sqrt(exact * (1 - exact) / 2000) + 1e-3
+    assert np.all(np.abs(K - exact) < 4 * se)
