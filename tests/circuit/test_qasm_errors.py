@@ -166,7 +166,8 @@ def test_mid_circuit_measurement_is_refused_not_dropped(text):
 
 
 def test_terminal_measurements_still_load():
-    # gates on other qubits after a measurement, a repeated terminal measurement and barriers are fine
+    # gates on other qubits after a measurement, a repeated terminal measurement and barriers
+    # are fine
     c, meas = qasm.loads(HEAD2 + "h q[0];\nmeasure q[0] -> c[0];\nbarrier q;\nx q[1];\n"
                          "measure q[0] -> c[1];\n", return_measurements=True)
     assert meas == {0: 0, 1: 0}

@@ -64,9 +64,7 @@ class Task:
         """Backends' notes on this request, emptied whenever the circuit has been edited since
         they were written. :meth:`with_theta` shares them for the same batch size, device and
         ``varying``."""
-        token = self.circuit._cache.get(_MEMO_TOKEN)
-        if token is None:
-            token = self.circuit._cache[_MEMO_TOKEN] = object()
+        token = self.circuit.cached(_MEMO_TOKEN, object)
         memo = self._memo
         if memo.get(_MEMO_TOKEN) is not token:
             memo.clear()
@@ -101,7 +99,7 @@ class Task:
 
 
 # key of the circuit's token that dates a task's memo (the circuit's cache is cleared on edits)
-_MEMO_TOKEN = "task-memo"
+_MEMO_TOKEN = ("hqml.backends.base", "task-memo")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +188,23 @@ class Circuit:
 
     def _touch(self) -> None:
         self._cache.clear()
+
+    def cached(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``build()``'s value for ``key``, computed once and kept until the circuit is next
+        edited (compiled forms: parameter layout, plans, programs). Keys belong to their callers:
+        start a tuple with the caller's module name.
+
+        >>> c = Circuit(1).h(0)
+        >>> c.cached(("doc", "ops"), lambda: len(c.ops))
+        1
+        >>> c.x(0).cached(("doc", "ops"), lambda: len(c.ops))  # the edit dropped the old value
+        2
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
 
     # --- building ---------------------------------------------------------------------------
     def append(

@@ -32,9 +32,10 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
     >>> merge_parity_phases(c).count_ops()
     {'h': 1, 'rzz': 1}
     """
-    cached = circuit._cache.get(_CACHE_KEY)
-    if cached is not None:
-        return cached
+    return circuit.cached(_CACHE_KEY, lambda: _merge(circuit))
+
+
+def _merge(circuit: Circuit) -> Circuit:
     ops = circuit.ops
     out: list[tuple[str, tuple[int, ...], tuple]] = []
     changed = False
@@ -69,7 +70,6 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
             result.weight(name, arr.shape)
         for gate, wires, params in out:
             result.append(gate, wires, params)
-    circuit._cache[_CACHE_KEY] = result
     return result
 
 

@@ -207,12 +207,8 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
 
 
 def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
-    key = ("sv_plan", tuple(varying) if varying is not None else None, batched_theta)
-    plan = circuit._cache.get(key)
-    if plan is None:
-        plan = build_plan(circuit, varying, batched_theta)
-        circuit._cache[key] = plan
-    return plan
+    key = ("hqml.plan", tuple(varying) if varying is not None else None, batched_theta)
+    return circuit.cached(key, lambda: build_plan(circuit, varying, batched_theta))
 
 
 __all__ = [
