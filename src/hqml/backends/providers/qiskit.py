@@ -64,7 +64,7 @@ def _require() -> None:
 
 
 @functools.cache
-def _fake_device(name: str) -> Any:
+def fake_device(name: str) -> Any:
     from qiskit_ibm_runtime import fake_provider
 
     stem = "".join(part.capitalize() for part in name.split("_")[1:])
@@ -148,7 +148,7 @@ class QiskitBackend(ProviderBackend):
         if device == "aer_simulator":
             self.backend = _aer_device()
         elif device.startswith("fake_"):
-            self.backend = _fake_device(device)
+            self.backend = fake_device(device)
         else:
             self.backend = _ibm_device(device, service, instance)
         self.local = device == "aer_simulator" or device.startswith("fake_")

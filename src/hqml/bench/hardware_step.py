@@ -11,7 +11,8 @@ sum_i <Z_i>^2), parameter-shift gradients for all 2nL weights, on the same fake 
 
 Counted per step: provider jobs (primitive ``run`` calls), PUBs, circuits (parameter sets x
 measurement bases) and shots; timed: the first step (which transpiles) and the next one.
-Run: ``python -m benchmarks.hardware_step [--quick]`` (writes results/hardware_step.json).
+Run: ``python -m hqml.bench.hardware_step [--quick]`` (writes ``hardware_step.json`` under
+:func:`hqml.bench.report.results_dir`).
 PennyLane + pennylane-qiskit is not measured: pennylane-qiskit 0.45 requires qiskit <= 2.3.
 """
 
@@ -25,9 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+
+from ..accounting import track
+from ..backends.providers.qiskit import fake_device, transpile_cache_info
+from ..backends.registry import get_backend
+from ..circuit.circuit import Circuit
+from ..circuit.observables import Z
+from ..nn import QuantumLayer
+from .report import results_dir
 
 DEVICES = {4: "fake_manila", 8: "fake_guadalupe"}
-OUT = Path(__file__).resolve().parent / "results" / "hardware_step.json"
 
 
 def _data(n: int, batch: int, layers: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,13 +85,8 @@ def _qwc_groups(labels: set[str], n: int) -> list[dict[int, str]]:
 
 
 def hqml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[str, Any]:
-    import torch
-
-    import hqml
-    from hqml.backends.providers.qiskit import transpile_cache_info
-
     x, w = _data(n, batch, layers)
-    c = hqml.Circuit(n)
+    c = Circuit(n)
     xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
     for i in range(n):
         c.ry(xs[i], i)
@@ -91,14 +95,13 @@ def hqml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[s
             c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
-    be = hqml.get_backend(f"qiskit:{DEVICES[n]}", shots=shots, seed=5)
-    layer = hqml.nn.QuantumLayer(c, [hqml.Z(i) for i in range(n)], backend=be,
-                                 diff_method="parameter-shift")
+    be = get_backend(f"qiskit:{DEVICES[n]}", shots=shots, seed=5)
+    layer = QuantumLayer(c, [Z(i) for i in range(n)], backend=be, diff_method="parameter-shift")
     with torch.no_grad():
         layer.w.copy_(torch.tensor(w))
     xt = torch.tensor(x, dtype=torch.float64)
     times, misses0 = [], transpile_cache_info()["misses"]
-    with hqml.accounting.track() as run:
+    with track() as run:
         for _ in range(steps):
             t0 = time.perf_counter()
             layer.zero_grad()
@@ -114,7 +117,6 @@ def hqml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[s
 
 
 def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[str, Any]:
-    import torch
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
     from qiskit.quantum_info import SparsePauliOp
@@ -124,9 +126,7 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
     from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
     from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    from hqml.backends.providers.qiskit import _fake_device
-
-    backend = _fake_device(DEVICES[n])
+    backend = fake_device(DEVICES[n])
     x, w = _data(n, batch, layers)
     xp, wp = ParameterVector("x", n), ParameterVector("w", layers * n * 2)
     qc = QuantumCircuit(n)
@@ -173,7 +173,8 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--qubits", type=int, nargs="*", default=[4, 8])
-    ap.add_argument("--out", default=str(OUT), help="results file (JSON)")
+    ap.add_argument("--out", default=str(results_dir() / "hardware_step.json"),
+                    help="results file (JSON)")
     ap.add_argument("--append", action="store_true", help="add to the rows already in --out")
     args = ap.parse_args()
     if args.quick:
