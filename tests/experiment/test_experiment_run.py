@@ -210,3 +210,9 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
     assert set(calls["by_backend"]) == {"qiskit:aer_simulator"}
     assert calls["summary"] in " ".join(result.output.split())
     assert calls["summary"] in (out / "tiny" / "report.md").read_text()
+    # a budget in the config refuses the call that would exceed it, before sending it
+    config.write_text(text + "\n[budget]\njobs = 3\n")
+    refused = CliRunner().invoke(app, ["run", str(config)])
+    assert refused.exit_code == 2
+    assert "error: budget exceeded before sending: qiskit:aer_simulator would use 1 jobs" \
+        " with 3 of 3 spent" in refused.output

@@ -105,6 +105,14 @@ class TrackingConfig(_Strict):
     experiment: str = "hqml"
 
 
+class BudgetConfig(_Strict):
+    """Limits on the run's calls to quantum providers, checked before each call is sent."""
+
+    shots: int | None = Field(None, ge=1)
+    jobs: int | None = Field(None, ge=1)
+    money: float | None = Field(None, gt=0, description="USD, from hqml.accounting's prices")
+
+
 class RunConfig(_Strict):
     """A whole ``hqml run`` configuration."""
 
@@ -115,6 +123,7 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
+    budget: BudgetConfig = BudgetConfig()
 
     @field_validator("name")
     @classmethod

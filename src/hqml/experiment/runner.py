@@ -93,7 +93,8 @@ def run_experiment(
     )
     status = "FAILED"
     stack = ExitStack()
-    ledger = stack.enter_context(track())  # every call to a quantum provider, with its cost
+    # every call to a quantum provider, with its cost; the budget refuses a call before sending
+    ledger = stack.enter_context(track(budget=cfg.budget.model_dump(exclude_none=True) or None))
     try:
         logger.log_params(cfg.model_dump())
         circuit = quantum_circuit_of(hybrid)
