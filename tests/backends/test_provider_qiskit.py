@@ -219,3 +219,23 @@ def test_a_kernel_gram_matrix_is_one_job():
     assert (run.totals()["jobs"], run.totals()["circuits"]) == (1, 12 * 11 // 2)
     se = np.sqrt(exact * (1 - exact) / 2000) + 1e-3
     assert np.all(np.abs(K - exact) < 4 * se)
+
+
+def test_zne_folds_survive_the_transpiler_and_all_scales_are_one_job():
+    from hqml.mitigation import ZNE, fold_global
+
+    c = hqml.Circuit(2).h(0).cnot(0, 1).ry(0.3, 1).cnot(1, 0)
+    be = QiskitBackend("fake_manila", shots=2000, seed=3)
+
+    def two_qubit_gates(circuit, keep: bool) -> int:
+        task = Task(circuit, torch.zeros(1, 1), Expval((hqml.Z(0),)),
+                    options={"keep_gates": True} if keep else {})
+        return be._isa(task)[0].count_ops().get("cx", 0)
+
+    base = two_qubit_gates(c, keep=True)
+    assert two_qubit_gates(fold_global(c, 3), keep=True) == 3 * base  # G G^-1 G kept
+    assert two_qubit_gates(fold_global(c, 3), keep=False) < 3 * base  # level 1 cancels folds
+    with accounting.track() as run:
+        v = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=ZNE(scale_factors=(1, 3, 5)).backend(be))
+    assert (run.totals()["jobs"], run.totals()["circuits"]) == (1, 3)  # three scales, one job
+    assert torch.isfinite(v).all()

@@ -60,6 +60,9 @@ def _kind(m: Any) -> str:
 class ProviderBackend(Backend):
     """A device of a quantum provider, reached through the provider's own SDK.
 
+    A task with ``options["keep_gates"]`` (ZNE's folded circuits) is compiled without
+    optimisation, so that no gate is cancelled.
+
     Args:
         device: the provider's device name.
         shots: default shots per circuit for tasks that give none (``None``: tasks must give

@@ -251,7 +251,10 @@ class QiskitBackend(ProviderBackend):
 
     def _isa(self, task: Task) -> tuple[Any, list[int]]:
         measure = task.measurement.wires if isinstance(task.measurement, Sample) else None
-        key = (self._target_key, self.transpile_options, structure_key(task.circuit, measure))
+        level, seed, layout = self.transpile_options
+        if task.options.get("keep_gates"):  # ZNE folds: level 0 maps gates, never cancels them
+            level = 0
+        key = (self._target_key, (level, seed, layout), structure_key(task.circuit, measure))
         hit = _ISA_CACHE.get(key)
         if hit is not None:
             _CACHE_INFO["hits"] += 1
@@ -259,7 +262,6 @@ class QiskitBackend(ProviderBackend):
             return hit
         from qiskit.transpiler import generate_preset_pass_manager
 
-        level, seed, layout = self.transpile_options
         target = {"backend": self.backend}
         if self.device == "aer_simulator":
             # Aer's EstimatorV2 binds parameters of controlled rotations wrongly (a parametrised
