@@ -239,3 +239,20 @@ def test_zne_folds_survive_the_transpiler_and_all_scales_are_one_job():
         v = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=ZNE(scale_factors=(1, 3, 5)).backend(be))
     assert (run.totals()["jobs"], run.totals()["circuits"]) == (1, 3)  # three scales, one job
     assert torch.isfinite(v).all()
+
+
+def test_readout_calibration_runs_on_the_device_and_corrects_its_readout():
+    from hqml.mitigation import ReadoutMitigatedBackend, ReadoutMitigator
+
+    # pinned qubits: calibration and circuits read the same physical qubits
+    be = QiskitBackend("fake_manila", shots=20_000, seed=4, initial_layout=[0, 1])
+    with accounting.track() as run:
+        mitigator = ReadoutMitigator.calibrate(2, backend=be, shots=20_000, seed=1)
+    assert run.totals()["jobs"] == 2  # |00> and |11>, on the device
+    c = hqml.Circuit(2).x(0)
+    raw = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], backend=be)
+    fixed = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], backend=ReadoutMitigatedBackend(be, mitigator),
+                        shots=20_000, seed=2)
+    ideal = torch.tensor([-1.0, 1.0])
+    assert (raw - ideal).abs().max() > 0.05  # the device misreads a few percent
+    assert (fixed.float() - ideal).abs().max() < 0.03  # standard errors here: about 0.005
