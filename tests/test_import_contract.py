@@ -21,11 +21,12 @@ ROOT = Path(hqml.__file__).parent
 # DESIGN.md's layers, most basic first; a package may import its own layer and those before it.
 # Packages DESIGN.md does not name sit where their imports put them: chem beside algorithms
 # (molecular Hamiltonians for VQE), experiment (`hqml run`) after tracking, testing (the
-# consistency checks) beside nn, limits (the memory price of a state, torch only) and provenance
-# (versions, commit, machine: stdlib, numpy and torch only) at the bottom.
+# consistency checks) beside nn, limits (the memory price of a state, torch only), provenance
+# (versions, commit, machine: stdlib, numpy and torch only) and accounting (provider calls' ledgers
+# and budgets, standard library only) at the bottom.
 # A package's ``__main__`` (``python -m hqml.bench``) is an entry point: it may import the CLI.
 LAYERS: list[set[str]] = [
-    {"circuit", "limits", "provenance"},
+    {"circuit", "limits", "provenance", "accounting"},
     {"sim"},
     {"backends"},
     {"execute", "grad"},

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = {"dwave-samplers": ["dwave"], "pennylane-lightning": ["pennylane_lightning"],
            "qiskit-aer": ["qiskit_aer"], "qiskit-machine-learning": ["qiskit_machine_learning"],
            "qiskit-qasm3-import": ["qiskit_qasm3_import"], "tensorcircuit-ng": ["tensorcircuit"],
-           "pytest-timeout": ["pytest_timeout"]}
+           "pytest-timeout": ["pytest_timeout"], "qiskit-ibm-runtime": ["qiskit_ibm_runtime"],
+           "amazon-braket-sdk": ["braket"]}
 
 BLOCKER = """
 import importlib.abc, runpy, sys

@@ -53,6 +53,7 @@ _LAZY = {
     "runtime": "hqml.runtime",
     "tracking": "hqml.tracking",
     "trainability": "hqml.trainability",
+    "accounting": "hqml.accounting",
 }
 
 

@@ -4,7 +4,7 @@ import torch
 
 import hqml
 from hqml.backends import Backend, Capabilities, get_backend, register_backend
-from hqml.backends.registry import _FACTORIES, _load
+from hqml.backends.registry import _FACTORIES, _PROVIDERS, _load
 from hqml.backends.statevector import StatevectorBackend
 
 
@@ -95,7 +95,8 @@ def test_every_listed_backend_name_resolves_to_code_that_exists():
     """A name is listed only when its backend exists in this version (mps, qiskit.aer and
     pennylane were listed and raised "not available")."""
     for name in hqml.available_backends():
-        factory = _FACTORIES[name]
+        provider, sep, _ = name.partition(":")
+        factory = _PROVIDERS[provider][0] if sep else _FACTORIES[name]
         if isinstance(factory, str):
             try:
                 assert callable(_load(factory, name))

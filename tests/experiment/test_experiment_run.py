@@ -185,3 +185,34 @@ def test_hqml_run_writes_results_report_plots_and_mlflow_run(tmp_path):
     assert [m.step for m in history] == [0, 1]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"results.json", "report.md", "curves.png", "circuit.txt"} <= artifacts
+
+
+def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
+    """A run on a provider device records every call (jobs, circuits, shots, cost) in
+    results.json, report.md and the printed summary."""
+    pytest.importorskip("qiskit_ibm_runtime")  # the hardware extra
+    out = tmp_path / "runs"
+    config = tmp_path / "tiny.toml"
+    text = TINY.format(out=out.as_posix(), mlruns="").replace(
+        'layers = 1\n',
+        'layers = 1\nbackend = "qiskit:aer_simulator"\nshots = 100\n'
+        'diff_method = "parameter-shift"\n',
+    ).replace("epochs = 2", "epochs = 1").replace("mlflow = true", "mlflow = false")
+    config.write_text(text)
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "tiny" / "results.json").read_text())
+    calls = results["provider_calls"]
+    t = calls["totals"]
+    # 40 samples -> 32 train / 8 test (or so): 1 epoch of batches, each one job for the values
+    # and one for the gradient, then evaluation; every circuit ran 100 shots
+    assert t["jobs"] >= 2 and t["shots"] == 100 * t["circuits"]
+    assert set(calls["by_backend"]) == {"qiskit:aer_simulator"}
+    assert calls["summary"] in " ".join(result.output.split())
+    assert calls["summary"] in (out / "tiny" / "report.md").read_text()
+    # a budget in the config refuses the call that would exceed it, before sending it
+    config.write_text(text + "\n[budget]\njobs = 3\n")
+    refused = CliRunner().invoke(app, ["run", str(config)])
+    assert refused.exit_code == 2
+    assert "error: budget exceeded before sending: qiskit:aer_simulator would use 1 jobs" \
+        " with 3 of 3 spent" in refused.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 from .base import Backend
@@ -20,13 +21,47 @@ _PREFIXES: dict[str, str] = {
 }
 
 
+# "<provider>:<device>" -> factory(device, **options), with the SDK that must be installed and
+# the device names available_backends() lists when it is
+_PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "qiskit": (
+        "hqml.backends.providers.qiskit:QiskitBackend",
+        "qiskit_ibm_runtime",
+        ("aer_simulator", "fake_manila", "fake_jakarta", "fake_nairobi", "fake_sherbrooke"),
+    ),
+    "braket": (
+        "hqml.backends.providers.braket:BraketBackend",
+        "braket",
+        ("braket_sv", "braket_dm"),
+    ),
+    "pennylane": (
+        "hqml.backends.providers.pennylane:PennyLaneBackend",
+        "pennylane",
+        ("default.qubit",),
+    ),
+}
+
+
 def register_backend(name: str, factory: Callable[..., Backend] | str) -> None:
     """Register ``factory`` (a callable or ``"module:attr"``) under ``name``."""
     _FACTORIES[name] = factory
 
 
 def available_backends() -> list[str]:
-    return sorted(_FACTORIES)
+    """Backend names that work in this installation (provider devices when their SDK is
+    installed; any other device of an installed provider works by name too)."""
+    names = list(_FACTORIES)
+    for provider, (_, sdk, devices) in _PROVIDERS.items():
+        if _installed(sdk):
+            names += [f"{provider}:{d}" for d in devices]
+    return sorted(names)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def get_backend(backend: str | Backend, **options: Any) -> Backend:
@@ -42,6 +77,11 @@ def get_backend(backend: str | Backend, **options: Any) -> Backend:
     for prefix, target in _PREFIXES.items():
         if backend.startswith(prefix):
             return _load(target, backend)(url=backend[len(prefix) :], **options)
+    provider, sep, device = backend.partition(":")
+    if sep and provider in _PROVIDERS:
+        if not device:
+            raise ValueError(f"backend {backend!r} names no device: use '{provider}:<device>'")
+        return _load(_PROVIDERS[provider][0], backend)(device, **options)
     factory = _FACTORIES.get(backend)
     if factory is None:
         raise ValueError(
@@ -71,6 +111,8 @@ def _load(target: str, name: str) -> Callable[..., Backend]:
 _EXTRAS = {
     "qiskit": "qiskit",
     "qiskit_aer": "qiskit",
+    "qiskit_ibm_runtime": "hardware",
+    "braket": "hardware",
     "pennylane": "pennylane",
     "ray": "runtime",
     "httpx": "runtime",

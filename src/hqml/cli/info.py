@@ -41,6 +41,10 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
         ("gymnasium", "stable_baselines3"),
         "hqml.control RL calibration, hqml control bench",
     ),
+    "hardware": (
+        ("qiskit_ibm_runtime", "braket"),
+        "provider backends: qiskit:<device> (Aer, IBM fake devices, IBM Quantum), braket:<device>",
+    ),
     "bench": (
         ("pennylane_lightning", "qiskit_machine_learning", "qulacs", "tensorcircuit", "jax"),
         "hqml bench peers",

@@ -69,6 +69,8 @@ def run(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from hqml.accounting import BudgetExceeded
+    from hqml.backends.providers import ProviderError, UnsupportedRequest
     from hqml.experiment import ConfigError, load_config, run_experiment
 
     from .errors import fail
@@ -108,7 +110,7 @@ def run(
             results = run_experiment(
                 cfg, progress=lambda label, total: _Bar(progress, label, total)
             )
-    except ConfigError as e:
+    except (ConfigError, BudgetExceeded, ProviderError, UnsupportedRequest) as e:
         fail(str(e))
     table = Table(
         title=f"{cfg.name}: test results ({results['data']['name']},"
@@ -150,6 +152,9 @@ def run(
     if choice:
         console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"
                       " training split)", highlight=False)
+    if results.get("provider_calls"):
+        console.print(f"[bold]quantum provider calls:[/] {results['provider_calls']['summary']}",
+                      highlight=False)
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):

@@ -140,6 +140,14 @@ class TrackingConfig(_Strict):
     experiment: str = "hqml"
 
 
+class BudgetConfig(_Strict):
+    """Limits on the run's calls to quantum providers, checked before each call is sent."""
+
+    shots: int | None = Field(None, ge=1)
+    jobs: int | None = Field(None, ge=1)
+    money: float | None = Field(None, gt=0, description="USD, from hqml.accounting's prices")
+
+
 class RunConfig(_Strict):
     """A whole ``hqml run`` configuration."""
 
@@ -152,6 +160,7 @@ class RunConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     tracking: TrackingConfig = TrackingConfig()
+    budget: BudgetConfig = BudgetConfig()
 
     @field_validator("name")
     @classmethod

@@ -128,6 +128,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> Path:
             f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |"
         )
     out += ["", *summary_lines(results), "", "![loss and accuracy](curves.png)", ""]
+    if results.get("provider_calls"):
+        out += ["## Quantum provider calls", "", results["provider_calls"]["summary"] + ".", ""]
     if results.get("circuit"):
         res = results["circuit"]
         out += [

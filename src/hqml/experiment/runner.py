@@ -6,11 +6,13 @@ import json
 import platform
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..accounting import format_totals, track
 from ..datasets import load
 from ..provenance import dataset_fingerprint, mlflow_tags, provenance
 from ..tracking import RunLogger
@@ -106,6 +108,9 @@ def run_experiment(
     )
     status = "FAILED"
     prov = run_provenance(cfg, ds, choice_seed=cfg.seed)
+    stack = ExitStack()
+    # every call to a quantum provider, with its cost; the budget refuses a call before sending
+    ledger = stack.enter_context(track(budget=cfg.budget.model_dump(exclude_none=True) or None))
     try:
         logger.set_tags(mlflow_tags(prov))
         logger.log_params(cfg.model_dump())
@@ -193,6 +198,13 @@ def run_experiment(
             "provenance": prov,
             "mlflow_run_id": logger.run_id,
         }
+        if ledger.calls:
+            totals = ledger.totals()
+            results["provider_calls"] = {
+                "totals": totals, "by_backend": ledger.by_backend(),
+                "summary": format_totals(totals),
+            }  # fmt: skip
+            logger.log_metrics({f"provider_{k}": float(v) for k, v in totals.items()})
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
         plots = [
             plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
@@ -211,4 +223,5 @@ def run_experiment(
         status = "FINISHED"
         return results
     finally:
+        stack.close()
         logger.finish(status)

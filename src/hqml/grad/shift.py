@@ -105,8 +105,13 @@ def _shift_vjp(
         diff = _contract(plus - minus, grad_out) / (2 * c)  # (m, B)
         return (diff.unsqueeze(-1) * delta).mean(dim=0)
     entries: list[tuple[int, float, float]] = []  # (column, coefficient, shift)
-    # columns that are plain numbers in the circuit have no gradient to estimate
-    live = [not e.is_constant for e in task.circuit.parameter_exprs()]
+    # columns that are plain numbers in the circuit, or that only tensors without gradients
+    # feed (a layer's inputs), have no gradient to estimate: no shifted circuits for them
+    needs = task.needs_grad
+    live = [
+        not e.is_constant and (needs is None or needs[col])
+        for col, e in enumerate(task.circuit.parameter_exprs())
+    ]
     if method == "parameter-shift":
         for col, spectrum in enumerate(_column_spectra(task)):
             if live[col]:

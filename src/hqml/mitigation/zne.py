@@ -153,7 +153,10 @@ class ZNEBackend(WrappingBackend):
                 )
             base_circuit = parametrized(task)
             folded = self.zne.folded(base_circuit)
-            runs = self.base.execute([rebind(task, c) for c in folded])
+            tasks_ = [rebind(task, c) for c in folded]
+            for t in tasks_:  # a provider's compiler must not cancel the folds (G G^-1 G)
+                t.options = {**t.options, "keep_gates": True}
+            runs = self.base.execute(tasks_)
             values = torch.stack(runs)
             scales = (
                 tuple(actual_scale_factor(base_circuit, c) for c in folded)

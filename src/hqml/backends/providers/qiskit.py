@@ -1,0 +1,352 @@
+"""``qiskit:<device>``: any Qiskit ``BackendV2`` through the V2 primitives.
+
+Devices: ``aer_simulator`` (Qiskit Aer; exact expectation values with ``shots=None``), the IBM
+fake devices of ``qiskit_ibm_runtime.fake_provider`` (``fake_manila``, ``fake_jakarta``, ...: real
+coupling maps, basis gates and noise, simulated on this machine) and IBM Quantum devices
+(``ibm_*``) when a ``QiskitRuntimeService`` account is saved. All take the same path:
+
+- each circuit structure is transpiled once to the device's ISA with Qiskit's preset pass
+  manager (``optimization_level``, ``seed_transpiler``, ``initial_layout``) and cached across
+  calls, keyed by the device's target;
+- observables are mapped through the transpiled layout (``SparsePauliOp.apply_layout``);
+- every task of a call becomes one PUB whose parameter-value array holds all its rows (a
+  mini-batch and, for a gradient, every shifted copy), and all PUBs of a call go in one job
+  (one for expectation values, one for samples; more only past ``max_circuits_per_job``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...circuit.gates import real_dtype
+from ..base import Expval, Sample, Task
+from .base import ProviderBackend, ProviderCapabilities, Submission
+from .errors import CredentialsMissing, UnsupportedRequest
+from .qiskit_circuits import (
+    measurement_groups,
+    parameter_columns,
+    structure_key,
+    to_qiskit,
+    to_sparse_pauli,
+    unsupported_gate,
+)
+
+# transpiled circuits by (device target, pass-manager options, circuit structure): a backend
+# created again by name (each hqml.expval(backend="qiskit:...") call) finds its circuits here
+_ISA_CACHE: OrderedDict[tuple, tuple[Any, list[int]]] = OrderedDict()
+_ISA_CACHE_SIZE = 256
+_CACHE_INFO = {"hits": 0, "misses": 0}
+_AER_BASIS = ["cx", "u", "rz", "ry", "rx", "sx", "x", "h", "p"]
+
+
+def transpile_cache_info() -> dict[str, int]:
+    """``hits`` and ``misses`` (= transpilations) of the transpile cache, and its ``size``."""
+    return {**_CACHE_INFO, "size": len(_ISA_CACHE)}
+
+
+def _require() -> None:
+    try:
+        import qiskit  # noqa: F401
+        import qiskit_aer  # noqa: F401
+        import qiskit_ibm_runtime  # noqa: F401
+    except ModuleNotFoundError as e:
+        raise ImportError(
+            f"qiskit backends need {e.name!r}: pip install 'hqml[hardware]'"
+        ) from None
+
+
+@functools.cache
+def fake_device(name: str) -> Any:
+    from qiskit_ibm_runtime import fake_provider
+
+    stem = "".join(part.capitalize() for part in name.split("_")[1:])
+    for cls_name in (f"Fake{stem}V2", f"Fake{stem}"):
+        cls = getattr(fake_provider, cls_name, None)
+        if cls is not None:
+            return cls()
+    known = sorted(
+        "fake_" + n[4:].removesuffix("V2").lower()
+        for n in dir(fake_provider)
+        if n.startswith("Fake") and not n.startswith(("FakeProvider", "FakeFractional"))
+    )
+    raise ValueError(f"unknown IBM fake device {name!r}; known: {', '.join(known)}")
+
+
+@functools.cache
+def _aer_device() -> Any:
+    from qiskit_aer import AerSimulator
+
+    return AerSimulator()
+
+
+def has_saved_ibm_account() -> bool:
+    """Whether ``QiskitRuntimeService()`` would find an account (read locally, no network)."""
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    if os.environ.get("QISKIT_IBM_TOKEN"):
+        return True
+    try:
+        return bool(QiskitRuntimeService.saved_accounts())
+    except Exception:  # an unreadable account file is no account
+        return False
+
+
+def _ibm_device(name: str, service: Any, instance: str | None) -> Any:
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    if service is None:
+        if not has_saved_ibm_account():
+            raise CredentialsMissing(
+                f"qiskit:{name}",
+                "no saved IBM Quantum account",
+                "save one with QiskitRuntimeService.save_account(token=..., set_as_default=True)"
+                " or pass service=; offline, use a fake device such as 'qiskit:fake_manila'",
+            )
+        service = QiskitRuntimeService(instance=instance) if instance else QiskitRuntimeService()
+    return service.backend(name)
+
+
+class QiskitBackend(ProviderBackend):
+    """A Qiskit device; see the module's docstring.
+
+    Args:
+        device: ``"aer_simulator"``, ``"fake_<name>"`` or an IBM Quantum device name.
+        optimization_level, seed_transpiler, initial_layout: options of Qiskit's preset pass
+            manager (``generate_preset_pass_manager``).
+        service: a ``QiskitRuntimeService`` (default: the saved account, for IBM devices).
+        mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in.
+        max_circuits_per_job: split calls into jobs of at most this many circuits.
+        **options: ``shots``, ``seed``, ``budget``, ``prices``, ``fallback`` (see
+            :class:`ProviderBackend`).
+    """
+
+    provider = "qiskit"
+
+    def __init__(
+        self,
+        device: str = "aer_simulator",
+        *,
+        optimization_level: int = 1,
+        seed_transpiler: int | None = 7,
+        initial_layout: Sequence[int] | None = None,
+        service: Any = None,
+        instance: str | None = None,
+        mode: Any = None,
+        max_circuits_per_job: int | None = None,
+        **options: Any,
+    ):
+        _require()
+        super().__init__(device, **options)
+        if device == "aer_simulator":
+            self.backend = _aer_device()
+        elif device.startswith("fake_"):
+            self.backend = fake_device(device)
+        else:
+            self.backend = _ibm_device(device, service, instance)
+        self.local = device == "aer_simulator" or device.startswith("fake_")
+        self.mode = mode
+        self.transpile_options = (
+            int(optimization_level),
+            seed_transpiler,
+            None if initial_layout is None else tuple(int(q) for q in initial_layout),
+        )
+        self.capabilities = self._capabilities(max_circuits_per_job)
+        target = self.backend.target
+        cmap = target.build_coupling_map()
+        edges = tuple(sorted(cmap.get_edges())) if cmap is not None else ()
+        names = tuple(sorted(target.operation_names))
+        self._target_key = (self.backend.name, target.num_qubits, names, edges)
+
+    def _capabilities(self, max_circuits: int | None) -> ProviderCapabilities:
+        exact = self.device == "aer_simulator"
+        try:
+            max_shots = int(self.backend.configuration().max_shots)
+        except Exception:  # a BackendV2 without a configuration
+            max_shots = None
+        return ProviderCapabilities(
+            max_qubits=int(self.backend.num_qubits),
+            shots_only=not exact,
+            measurements=frozenset({"expval", "sample"}),
+            exact=exact,
+            native_gates=frozenset(self.backend.target.operation_names),
+            max_circuits_per_job=max_circuits or getattr(self.backend, "max_circuits", None),
+            max_shots=max_shots,
+        )
+
+    def noise_model(self) -> Any:
+        """The Qiskit Aer ``NoiseModel`` this device's simulator runs (``None`` for the ideal
+        ``aer_simulator``). A fake device simulates the model it builds from its calibration
+        properties, whose readout errors differ from ``NoiseModel.from_backend``'s; for an IBM
+        device, ``NoiseModel.from_backend`` of its current target. Convert it with
+        ``hqml.noise.NoiseModel.from_qiskit``."""
+        if self.device == "aer_simulator":
+            return None
+        if self.device.startswith("fake_"):
+            self.backend._setup_sim()
+            return self.backend.sim.options.noise_model
+        from qiskit_aer.noise import NoiseModel
+
+        return NoiseModel.from_backend(self.backend)
+
+    # -- what is sent --------------------------------------------------------------------------
+
+    def check_gates(self, task: Task) -> None:
+        bad = unsupported_gate(task.circuit)
+        if bad is not None:
+            raise UnsupportedRequest(
+                f"{self.name} cannot run gate {bad!r} with symbolic parameters (no Qiskit"
+                " translation); use built-in gates or bind its parameters"
+            )
+
+    def _rows(self, task: Task) -> int:
+        """Distinct parameter sets: rows of theta, or one when no column varies."""
+        if task.varying is not None and not any(task.varying):
+            return 1
+        if all(e.is_constant for e in task.circuit.parameter_exprs()):
+            return 1
+        return int(task.theta.shape[0])
+
+    def _pieces(self, tasks: Sequence[Task]) -> list[tuple[int, int, int, int]]:
+        """``(task, first row, last row, circuits)`` pieces, each within one job's limit."""
+        cap = self.capabilities.max_circuits_per_job
+        out = []
+        for i, t in enumerate(tasks):
+            groups = measurement_groups(t.measurement.observables) if isinstance(
+                t.measurement, Expval) else 1
+            rows = self._rows(t)
+            step = rows if cap is None else max(1, cap // groups)
+            for a in range(0, rows, step):
+                b = min(rows, a + step)
+                out.append((i, a, b, (b - a) * groups))
+        return out
+
+    def _jobs(self, tasks: Sequence[Task], shots: Sequence[int | None]) -> list[list[tuple]]:
+        """Pieces packed into jobs: one primitive (estimator/sampler, exact or not) per job."""
+        cap = self.capabilities.max_circuits_per_job
+        jobs: dict[tuple, list[list[tuple]]] = {}
+        for piece in self._pieces(tasks):
+            t = tasks[piece[0]]
+            kind = ("sampler" if isinstance(t.measurement, Sample) else "estimator",
+                    shots[piece[0]] is None)
+            bins = jobs.setdefault(kind, [[]])
+            used = sum(p[3] for p in bins[-1])
+            if bins[-1] and cap is not None and used + piece[3] > cap:
+                bins.append([])
+            bins[-1].append(piece)
+        return [job for bins in jobs.values() for job in bins]
+
+    def plan(self, tasks: Sequence[Task], shots: Sequence[int | None]) -> tuple[int, list[int]]:
+        circuits = [0] * len(tasks)
+        for i, _, _, c in self._pieces(tasks):
+            circuits[i] += c
+        return len(self._jobs(tasks, shots)), circuits
+
+    def _isa(self, task: Task) -> tuple[Any, list[int]]:
+        measure = task.measurement.wires if isinstance(task.measurement, Sample) else None
+        level, seed, layout = self.transpile_options
+        if task.options.get("keep_gates"):  # ZNE folds: level 0 maps gates, never cancels them
+            level = 0
+        key = (self._target_key, (level, seed, layout), structure_key(task.circuit, measure))
+        hit = _ISA_CACHE.get(key)
+        if hit is not None:
+            _CACHE_INFO["hits"] += 1
+            _ISA_CACHE.move_to_end(key)
+            return hit
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        target = {"backend": self.backend}
+        if self.device == "aer_simulator":
+            # Aer's EstimatorV2 binds parameters of controlled rotations wrongly (a parametrised
+            # crx gives 0): its circuits are compiled to standard one- and two-qubit gates
+            target = {"basis_gates": _AER_BASIS}
+        pm = generate_preset_pass_manager(
+            optimization_level=level, seed_transpiler=seed,
+            initial_layout=list(layout) if layout else None, **target,
+        )  # fmt: skip
+        isa = pm.run(to_qiskit(task.circuit, measure))
+        _CACHE_INFO["misses"] += 1
+        _ISA_CACHE[key] = (isa, parameter_columns(isa))
+        while len(_ISA_CACHE) > _ISA_CACHE_SIZE:
+            _ISA_CACHE.popitem(last=False)
+        return _ISA_CACHE[key]
+
+    def _pub(self, task: Task, a: int, b: int, shots: int | None) -> tuple:
+        isa, cols = self._isa(task)
+        theta = task.theta.detach().to("cpu", torch.float64).numpy()
+        values = theta[a:b][:, cols] if cols else None
+        if isinstance(task.measurement, Sample):
+            return (isa, values, shots)
+        n = task.circuit.n_qubits
+        obs = [[to_sparse_pauli(o, n).apply_layout(isa.layout)
+                for o in task.measurement.observables]]
+        if values is not None:
+            values = values[:, None, :]  # (rows, 1, P) x (1, K) observables -> (rows, K)
+        # a hair above 1/sqrt(shots), so that ceil(1/precision^2) is exactly `shots`
+        precision = 0.0 if shots is None else (1 + 1e-9) / math.sqrt(shots)
+        return (isa, obs, values, precision)
+
+    def _primitive(self, kind: tuple, seed: int | None) -> Any:
+        sampler, exact = kind
+        if exact:
+            from qiskit_aer.primitives import EstimatorV2 as AerEstimator
+
+            return AerEstimator()
+        from qiskit_ibm_runtime import EstimatorV2, SamplerV2
+
+        prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
+        if self.local and seed is not None:
+            prim.options.simulator.seed_simulator = seed
+        return prim
+
+    def submit(
+        self, tasks: Sequence[Task], shots: Sequence[int | None], seed: int | None
+    ) -> Submission:
+        parts: list[list[np.ndarray]] = [[] for _ in tasks]
+        ids, queue = [], 0.0
+        for job_pieces in self._jobs(tasks, shots):
+            i0 = job_pieces[0][0]
+            kind = (isinstance(tasks[i0].measurement, Sample), shots[i0] is None)
+            pubs = [self._pub(tasks[i], a, b, shots[i]) for i, a, b, _ in job_pieces]
+            job = self._primitive(kind, seed).run(pubs)
+            result = job.result()
+            ids.append(str(job.job_id()))
+            queue += _queue_seconds(job)
+            for (i, a, b, _), res in zip(job_pieces, result, strict=True):
+                parts[i].append(_values(res, tasks[i], b - a))
+        outs = []
+        for t, p in zip(tasks, parts, strict=True):
+            v = torch.from_numpy(np.concatenate(p, axis=0))
+            rows = int(t.theta.shape[0])
+            if v.shape[0] != rows:  # one distinct parameter set served every row
+                v = v.expand(rows, *v.shape[1:])
+            dt = torch.int64 if isinstance(t.measurement, Sample) else real_dtype(t.dtype)
+            outs.append(v.to(dt).contiguous())
+        return Submission(outs, tuple(ids), queue_s=queue)
+
+
+def _values(res: Any, task: Task, rows: int) -> np.ndarray:
+    if isinstance(task.measurement, Sample):
+        bits = next(iter(res.data.values())).to_bool_array(order="little")
+        return bits.reshape(rows, -1, len(task.measurement.wires)).astype(np.int64)
+    evs = np.asarray(res.data.evs, dtype=np.float64)
+    return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
+
+
+def _queue_seconds(job: Any) -> float:
+    """Seconds an IBM Runtime job waited in the queue (0 for local jobs)."""
+    try:
+        ts = job.metrics()["timestamps"]
+        from datetime import datetime
+
+        created, running = (datetime.fromisoformat(ts[k]) for k in ("created", "running"))
+        return max(0.0, (running - created).total_seconds())
+    except Exception:  # local jobs have no metrics
+        return 0.0
