@@ -91,7 +91,7 @@ def _run(
     if circuit.is_dynamic and not be.capabilities.dynamic:
         raise ValueError(
             f"backend {be.name!r} cannot run dynamic circuits (mid-circuit measure, reset or"
-            " classical conditions); use backend='statevector' or 'density_matrix'"
+            f" classical conditions); {be.dynamic_fix()}"
         )
     options: dict[str, Any] = {}
     if noise_model is not None:

@@ -201,5 +201,10 @@ class Backend(ABC):
             )
         return self.finish_vjp(saved, cotangent)
 
+    def dynamic_fix(self) -> str:
+        """Where to run a dynamic circuit instead, for a backend whose capabilities say it
+        cannot (the end of the front door's one-line refusal)."""
+        return "use backend='statevector' or 'density_matrix'"
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -116,6 +116,14 @@ class ProviderBackend(Backend):
         """Send the tasks (packed as :meth:`plan` said) and return their values."""
         raise NotImplementedError
 
+    def dynamic_fix(self) -> str:
+        return (
+            f"{self.name} takes no classical feed-forward from hqml; send it to"
+            " 'qiskit:aer_simulator' or a Qiskit device whose target has if_else (e.g."
+            " 'qiskit:fake_manila'), or simulate it with backend='statevector' or"
+            " 'density_matrix'"
+        )
+
     # -- the call ------------------------------------------------------------------------------
 
     def task_shots(self, task: Task) -> int | None:
@@ -144,6 +152,11 @@ class ProviderBackend(Backend):
         if shots is not None and caps.max_shots is not None and shots > caps.max_shots:
             raise UnsupportedRequest(
                 f"{self.name} takes at most {caps.max_shots} shots per circuit; got {shots}"
+            )
+        if task.circuit.is_dynamic and not caps.dynamic:
+            raise UnsupportedRequest(
+                f"{self.name} cannot run dynamic circuits (mid-circuit measure, reset or"
+                f" classical conditions); {self.dynamic_fix()}"
             )
         if task.options.get("noise_model") is not None:
             raise UnsupportedRequest(

@@ -38,6 +38,7 @@ from .qiskit_circuits import (
     to_sparse_pauli,
     unsupported_gate,
 )
+from .qiskit_dynamic import basis_groups, expvals, readout_bits, records
 
 # transpiled circuits by (device target, pass-manager options, circuit structure): a backend
 # created again by name (each hqml.expval(backend="qiskit:...") call) finds its circuits here
@@ -173,6 +174,8 @@ class QiskitBackend(ProviderBackend):
             max_shots = None
         return ProviderCapabilities(
             max_qubits=int(self.backend.num_qubits),
+            # Aer runs control flow; a device does when its target has if_else
+            dynamic=exact or "if_else" in self.backend.target.operation_names,
             shots_only=not exact,
             measurements=frozenset({"expval", "sample"}),
             exact=exact,
@@ -198,7 +201,21 @@ class QiskitBackend(ProviderBackend):
 
     # -- what is sent --------------------------------------------------------------------------
 
+    def dynamic_fix(self) -> str:
+        return (
+            f"{self.name}'s target has no control flow (if_else); use 'qiskit:aer_simulator'"
+            " or a device whose target has it (e.g. 'qiskit:fake_manila'), or simulate it with"
+            " backend='statevector' or 'density_matrix'"
+        )
+
     def check_gates(self, task: Task) -> None:
+        if task.circuit.is_dynamic and isinstance(task.measurement, Expval):
+            if self.task_shots(task) is None:
+                raise UnsupportedRequest(
+                    f"{self.name} gives no exact expectation values of a dynamic circuit (Aer's"
+                    " estimator would average sampled branches); pass shots=N, or use"
+                    " backend='density_matrix' for exact values"
+                )
         bad = unsupported_gate(task.circuit)
         if bad is not None:
             raise UnsupportedRequest(
@@ -220,7 +237,7 @@ class QiskitBackend(ProviderBackend):
         out = []
         for i, t in enumerate(tasks):
             groups = measurement_groups(t.measurement.observables) if isinstance(
-                t.measurement, Expval) else 1
+                t.measurement, Expval) else 1  # estimator PUBs or sampled bases alike
             rows = self._rows(t)
             step = rows if cap is None else max(1, cap // groups)
             for a in range(0, rows, step):
@@ -234,8 +251,7 @@ class QiskitBackend(ProviderBackend):
         jobs: dict[tuple, list[list[tuple]]] = {}
         for piece in self._pieces(tasks):
             t = tasks[piece[0]]
-            kind = ("sampler" if isinstance(t.measurement, Sample) else "estimator",
-                    shots[piece[0]] is None)
+            kind = ("sampler" if _sampled(t) else "estimator", shots[piece[0]] is None)
             bins = jobs.setdefault(kind, [[]])
             used = sum(p[3] for p in bins[-1])
             if bins[-1] and cap is not None and used + piece[3] > cap:
@@ -249,12 +265,15 @@ class QiskitBackend(ProviderBackend):
             circuits[i] += c
         return len(self._jobs(tasks, shots)), circuits
 
-    def _isa(self, task: Task) -> tuple[Any, list[int]]:
+    def _isa(self, task: Task, basis: dict[int, str] | None = None) -> tuple[Any, list[int]]:
         measure = task.measurement.wires if isinstance(task.measurement, Sample) else None
+        if basis is not None:  # a dynamic circuit's expectation values: one sampled basis
+            measure = tuple(sorted(basis))
         level, seed, layout = self.transpile_options
         if task.options.get("keep_gates"):  # ZNE folds: level 0 maps gates, never cancels them
             level = 0
-        key = (self._target_key, (level, seed, layout), structure_key(task.circuit, measure))
+        extra = (measure, None if basis is None else tuple(sorted(basis.items())))
+        key = (self._target_key, (level, seed, layout), structure_key(task.circuit, extra))
         hit = _ISA_CACHE.get(key)
         if hit is not None:
             _CACHE_INFO["hits"] += 1
@@ -271,19 +290,25 @@ class QiskitBackend(ProviderBackend):
             optimization_level=level, seed_transpiler=seed,
             initial_layout=list(layout) if layout else None, **target,
         )  # fmt: skip
-        isa = pm.run(to_qiskit(task.circuit, measure))
+        isa = pm.run(to_qiskit(task.circuit, measure, basis))
         _CACHE_INFO["misses"] += 1
         _ISA_CACHE[key] = (isa, parameter_columns(isa))
         while len(_ISA_CACHE) > _ISA_CACHE_SIZE:
             _ISA_CACHE.popitem(last=False)
         return _ISA_CACHE[key]
 
-    def _pub(self, task: Task, a: int, b: int, shots: int | None) -> tuple:
-        isa, cols = self._isa(task)
+    def _pubs(self, task: Task, a: int, b: int, shots: int | None) -> list[tuple]:
         theta = task.theta.detach().to("cpu", torch.float64).numpy()
+        if _sampled(task) and isinstance(task.measurement, Expval):
+            out = []
+            for basis in basis_groups(task.measurement.observables):
+                isa, cols = self._isa(task, basis)
+                out.append((isa, theta[a:b][:, cols] if cols else None, shots))
+            return out
+        isa, cols = self._isa(task)
         values = theta[a:b][:, cols] if cols else None
         if isinstance(task.measurement, Sample):
-            return (isa, values, shots)
+            return [(isa, values, shots)]
         n = task.circuit.n_qubits
         obs = [[to_sparse_pauli(o, n).apply_layout(isa.layout)
                 for o in task.measurement.observables]]
@@ -291,7 +316,7 @@ class QiskitBackend(ProviderBackend):
             values = values[:, None, :]  # (rows, 1, P) x (1, K) observables -> (rows, K)
         # a hair above 1/sqrt(shots), so that ceil(1/precision^2) is exactly `shots`
         precision = 0.0 if shots is None else (1 + 1e-9) / math.sqrt(shots)
-        return (isa, obs, values, precision)
+        return [(isa, obs, values, precision)]
 
     def _primitive(self, kind: tuple, seed: int | None) -> Any:
         sampler, exact = kind
@@ -313,14 +338,15 @@ class QiskitBackend(ProviderBackend):
         ids, queue = [], 0.0
         for job_pieces in self._jobs(tasks, shots):
             i0 = job_pieces[0][0]
-            kind = (isinstance(tasks[i0].measurement, Sample), shots[i0] is None)
-            pubs = [self._pub(tasks[i], a, b, shots[i]) for i, a, b, _ in job_pieces]
-            job = self._primitive(kind, seed).run(pubs)
-            result = job.result()
+            kind = (_sampled(tasks[i0]), shots[i0] is None)
+            pubs = [self._pubs(tasks[i], a, b, shots[i]) for i, a, b, _ in job_pieces]
+            job = self._primitive(kind, seed).run([p for ps in pubs for p in ps])
+            result, start = list(job.result()), 0
             ids.append(str(job.job_id()))
             queue += _queue_seconds(job)
-            for (i, a, b, _), res in zip(job_pieces, result, strict=True):
-                parts[i].append(_values(res, tasks[i], b - a))
+            for (i, a, b, _), ps in zip(job_pieces, pubs, strict=True):
+                parts[i].append(_values(result[start : start + len(ps)], tasks[i], b - a))
+                start += len(ps)
         outs = []
         for t, p in zip(tasks, parts, strict=True):
             v = torch.from_numpy(np.concatenate(p, axis=0))
@@ -332,11 +358,23 @@ class QiskitBackend(ProviderBackend):
         return Submission(outs, tuple(ids), queue_s=queue)
 
 
-def _values(res: Any, task: Task, rows: int) -> np.ndarray:
-    if isinstance(task.measurement, Sample):
-        bits = next(iter(res.data.values())).to_bool_array(order="little")
-        return bits.reshape(rows, -1, len(task.measurement.wires)).astype(np.int64)
-    evs = np.asarray(res.data.evs, dtype=np.float64)
+def _sampled(task: Task) -> bool:
+    """Whether the task runs on the sampler: samples, and a dynamic circuit's expectation
+    values (estimated from its sampled bases, :mod:`.qiskit_dynamic`)."""
+    return isinstance(task.measurement, Sample) or task.circuit.is_dynamic
+
+
+def _values(results: list[Any], task: Task, rows: int) -> np.ndarray:
+    m, circuit = task.measurement, task.circuit
+    if isinstance(m, Sample) and circuit.is_dynamic:
+        return records(results[0].data, circuit, rows, len(m.wires))
+    if isinstance(m, Sample):
+        bits = next(iter(results[0].data.values())).to_bool_array(order="little")
+        return bits.reshape(rows, -1, len(m.wires)).astype(np.int64)
+    if circuit.is_dynamic:
+        bits = [readout_bits(r.data, circuit, rows) for r in results]
+        return expvals(bits, basis_groups(m.observables), m.observables)
+    evs = np.asarray(results[0].data.evs, dtype=np.float64)
     return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
 
 
