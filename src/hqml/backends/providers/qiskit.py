@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -326,7 +327,13 @@ class QiskitBackend(ProviderBackend):
             return AerEstimator()
         from qiskit_ibm_runtime import EstimatorV2, SamplerV2
 
-        prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
+        with warnings.catch_warnings():
+            # qiskit-ibm-runtime >= 0.50 deprecates these classes in favour of client-side
+            # primitives that older releases lack; they still run the same V2 PUBs
+            warnings.filterwarnings(
+                "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
+            )
+            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
         if self.local and seed is not None:
             prim.options.simulator.seed_simulator = seed
         return prim
