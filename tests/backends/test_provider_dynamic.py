@@ -16,6 +16,7 @@ from hqml.backends.base import Sample, Task
 from hqml.backends.dynamic_density import record_densities
 from hqml.backends.providers import UnsupportedRequest
 from hqml.backends.registry import get_backend
+from hqml.circuit.dynamic import Condition
 from hqml.circuit.params import bind_parameters
 from hqml.sim import density
 
@@ -174,6 +175,18 @@ def test_exact_expval_of_a_dynamic_circuit_is_refused():
     c, _ = teleportation(1.1, 0.4)
     with pytest.raises(UnsupportedRequest, match="no exact expectation values.*shots=N"):
         hqml.expval(c, hqml.Z(2), backend=AER)
+
+
+def test_a_condition_qiskit_cannot_read_is_refused_before_sending():
+    c = hqml.Circuit(2)
+    reg = c.creg("c", 3)
+    c.measure(0, reg[0])
+    c.measure(1, reg[2])
+    c.cond(Condition((reg[0], reg[2]), 3), [hqml.Circuit(2).x(1).ops[0]])
+    be = QiskitBackend("aer_simulator")
+    with pytest.raises(UnsupportedRequest, match="one whole register") as err:
+        hqml.sample(c, 10, backend=be)
+    assert "\n" not in str(err.value) and be.ledger.calls == []
 
 
 def test_capabilities_follow_the_target():

@@ -39,7 +39,13 @@ from .qiskit_circuits import (
     to_sparse_pauli,
     unsupported_gate,
 )
-from .qiskit_dynamic import basis_groups, expvals, readout_bits, records
+from .qiskit_dynamic import (
+    basis_groups,
+    expvals,
+    readout_bits,
+    records,
+    unsupported_condition,
+)
 
 # transpiled circuits by (device target, pass-manager options, circuit structure): a backend
 # created again by name (each hqml.expval(backend="qiskit:...") call) finds its circuits here
@@ -217,6 +223,12 @@ class QiskitBackend(ProviderBackend):
                     " estimator would average sampled branches); pass shots=N, or use"
                     " backend='density_matrix' for exact values"
                 )
+        cond = unsupported_condition(task.circuit)
+        if cond is not None:
+            raise UnsupportedRequest(
+                f"{self.name} cannot condition on {cond!r}: Qiskit's if_test reads one bit or"
+                " one whole register; put the bits in a register of their own and condition on it"
+            )
         bad = unsupported_gate(task.circuit)
         if bad is not None:
             raise UnsupportedRequest(

@@ -43,6 +43,18 @@ def dynamic_key(op: Any) -> tuple | None:
     return None
 
 
+def unsupported_condition(circuit: Circuit) -> Condition | None:
+    """The first condition Qiskit's ``if_test`` cannot read (several bits that are not one
+    whole register), or ``None``."""
+    for op in circuit.ops:
+        if isinstance(op, Conditional):
+            c = op.condition
+            whole = c.register is not None and len(c.bits) == circuit.cregs.get(c.register)
+            if not whole and len(c.bits) != 1:
+                return c
+    return None
+
+
 def _target(condition: Condition, regs: dict[str, Any]) -> tuple[Any, int]:
     """The Qiskit ``(clbit or register, value)`` of an equality condition."""
     bits = condition.bits
