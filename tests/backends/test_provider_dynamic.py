@@ -199,10 +199,8 @@ def test_capabilities_follow_the_target():
 
 
 @pytest.mark.parametrize(
-    "name, extra",
-    [("qiskit:fake_athens", "qiskit_aer"), ("braket:braket_sv", "braket"),
-     ("pennylane:default.qubit", "pennylane")],
-)  # fmt: skip
+    "name, extra", [("qiskit:fake_athens", "qiskit_aer"), ("braket:braket_sv", "braket")]
+)
 def test_devices_without_feed_forward_refuse_in_one_line(name, extra):
     pytest.importorskip(extra)
     c, _ = teleportation(1.1, 0.4)
@@ -211,7 +209,33 @@ def test_devices_without_feed_forward_refuse_in_one_line(name, extra):
     msg = str(err.value)
     assert "\n" not in msg and name in msg and "cannot run dynamic circuits" in msg
     assert "qiskit:aer_simulator" in msg and "density_matrix" in msg
+    assert name.startswith("qiskit") or "pennylane:default.qubit" in msg
     be = get_backend(name)
     b = bind_parameters(c, None, None, torch.float64, None)
     with pytest.raises(UnsupportedRequest, match="cannot run dynamic circuits"):
         be.execute([Task(c, b.theta, Sample((2,)), C128, shots=10)])
+
+
+PL = "pennylane:default.qubit"
+
+
+def test_pennylane_records_and_counts():
+    pytest.importorskip("pennylane")
+    c = layout_circuit()
+    xs = {"x": torch.tensor([0.0, math.pi], dtype=torch.float64)}
+    for wires in (None, [0, 2, 1]):
+        got = hqml.sample(c, 50, wires, inputs=xs, backend=PL, seed=1)
+        ref = hqml.sample(c, 50, wires, inputs=xs, backend="statevector", seed=1)
+        assert got.shape == ref.shape and torch.equal(got, ref)
+    c, _ = teleportation(1.1, 0.4)
+    within(hqml.counts(c, SHOTS, [2], backend=PL, seed=3), dm_joint(c, [2]), SHOTS)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pennylane_exact_expval_equals_the_density_matrix(seed):
+    pytest.importorskip("pennylane")
+    c, _ = build(3, 2, random_spec(np.random.default_rng(seed), 3, 2, 2))
+    obs = [hqml.Z(0), hqml.X(1) @ hqml.Z(2), 0.5 * hqml.Y(2) - hqml.Z(0) @ hqml.Z(1)]
+    got = hqml.expval(c, obs, backend=PL, dtype=C128)
+    exact = hqml.expval(c, obs, backend="density_matrix", dtype=C128)
+    assert torch.allclose(got, exact, atol=1e-10)

@@ -119,9 +119,9 @@ class ProviderBackend(Backend):
     def dynamic_fix(self) -> str:
         return (
             f"{self.name} takes no classical feed-forward from hqml; send it to"
-            " 'qiskit:aer_simulator' or a Qiskit device whose target has if_else (e.g."
-            " 'qiskit:fake_manila'), or simulate it with backend='statevector' or"
-            " 'density_matrix'"
+            " 'qiskit:aer_simulator', a Qiskit device whose target has if_else (e.g."
+            " 'qiskit:fake_manila') or 'pennylane:default.qubit', or simulate it with"
+            " backend='statevector' or 'density_matrix'"
         )
 
     # -- the call ------------------------------------------------------------------------------

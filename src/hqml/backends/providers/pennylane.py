@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ...circuit.circuit import Circuit
+from ...circuit.dynamic import Conditional, Measure, Reset
 from ...circuit.gates import ControlledGate, real_dtype
 from ...circuit.observables import PauliSum
 from ..base import Sample, Task
@@ -62,22 +63,82 @@ def _op(qml: Any, gate: Any, wires: list[int], params: list[Any]) -> Any:
     )
 
 
+def _params(op: Any, theta: np.ndarray, col: int) -> list[Any]:
+    params = []
+    for i, p in enumerate(op.params):
+        if p.is_constant:
+            params.append(float(p))
+        else:
+            column = theta[:, col + i]
+            params.append(column if len(column) > 1 else float(column[0]))
+    return params
+
+
 def to_pennylane_ops(circuit: Circuit, theta: np.ndarray) -> list[Any]:
     """PennyLane operations for ``circuit`` with parameters ``theta`` (R, P): a column that
     varies over the rows is broadcast (shape (R,)), a constant one is a number."""
     qml = _require()
     ops, col = [], 0
     for op in circuit.ops:
-        params = []
-        for i, p in enumerate(op.params):
-            if p.is_constant:
-                params.append(float(p))
-            else:
-                column = theta[:, col + i]
-                params.append(column if len(column) > 1 else float(column[0]))
+        ops.append(_op(qml, op.gate, list(op.wires), _params(op, theta, col)))
         col += len(op.params)
-        ops.append(_op(qml, op.gate, list(op.wires), params))
     return ops
+
+
+def dynamic_tape(task: Task, theta: np.ndarray, shots: int | None) -> Any:
+    """A dynamic circuit as a PennyLane tape: ``qml.measure`` (a reset is a measurement with
+    ``reset=True`` whose value is dropped) and ``qml.cond`` on the measurement values; a
+    classical bit reads its latest measurement (0 before any). Samples are the classical bits
+    in ``circuit.clbits`` order, then the final readout, as hqml's simulators give them."""
+    qml = _require()
+    circuit, m = task.circuit, task.measurement
+    latest: dict[Any, Any] = {}  # Bit -> its latest MeasurementValue
+    col = 0
+    with qml.queuing.AnnotatedQueue() as q:
+        for w in range(circuit.n_qubits):
+            qml.Identity(w)
+        for op in circuit.ops:
+            if isinstance(op, Measure):
+                latest[op.bit] = qml.measure(op.wire)
+            elif isinstance(op, Reset):
+                qml.measure(op.wire, reset=True)
+            elif isinstance(op, Conditional):
+                col = _conditional(qml, op, latest, theta, col)
+            else:
+                _op(qml, op.gate, list(op.wires), _params(op, theta, col))
+                col += len(op.params)
+        if isinstance(m, Sample):
+            for bit in circuit.clbits:
+                if bit in latest:  # a bit never written reads 0: _record adds its column
+                    qml.sample(latest[bit])
+            if m.wires:
+                qml.sample(wires=list(m.wires))
+        else:
+            for o in m.observables:
+                qml.expval(to_pennylane_observable(o))
+    return qml.tape.QuantumScript.from_queue(q, shots=shots)
+
+
+def _conditional(qml: Any, op: Conditional, latest: dict, theta: np.ndarray, col: int) -> int:
+    c = op.condition
+    terms = [(latest[b], 2**i) for i, b in enumerate(c.bits) if b in latest]
+    ends = [col]
+    for body_op in op.body:
+        ends.append(ends[-1] + len(body_op.params))
+
+    def body() -> None:
+        for body_op, start in zip(op.body, ends, strict=False):
+            _op(qml, body_op.gate, list(body_op.wires), _params(body_op, theta, start))
+
+    if not terms:  # only bits never written (they read 0): the condition is known
+        if (c.value == 0) == c.equal:
+            body()
+        return ends[-1]
+    value = terms[0][0] if terms[0][1] == 1 else terms[0][0] * terms[0][1]
+    for mv, weight in terms[1:]:
+        value = value + mv * weight
+    qml.cond(value == c.value if c.equal else value != c.value, body)()
+    return ends[-1]
 
 
 def to_pennylane_observable(obs: PauliSum) -> Any:
@@ -108,10 +169,11 @@ class PennyLaneBackend(ProviderBackend):
             raise ValueError(f"PennyLane device {device!r} cannot be created: {e}") from None
         self.capabilities = ProviderCapabilities(
             max_qubits=max_qubits, exact=True, measurements=frozenset({"expval", "sample"}),
+            dynamic=True,  # qml.measure / qml.cond, run by the device's own preprocessing
         )  # fmt: skip
 
     def check_gates(self, task: Task) -> None:
-        for op in task.circuit.ops:
+        for op in _gates(task.circuit):
             g = op.gate
             base = g.base.name if isinstance(g, ControlledGate) else g.name
             known = base in _NAMED or base in _ADJOINT
@@ -136,6 +198,9 @@ class PennyLaneBackend(ProviderBackend):
         tapes = []
         for t, s in zip(tasks, shots, strict=True):
             theta = t.theta.detach().to("cpu", torch.float64).numpy()[: self._rows(t)]
+            if t.circuit.is_dynamic:
+                tapes.append(dynamic_tape(t, theta, s))
+                continue
             ops = to_pennylane_ops(t.circuit, theta)
             ops = [qml.Identity(w) for w in range(t.circuit.n_qubits)] + ops
             if isinstance(t.measurement, Sample):
@@ -151,7 +216,9 @@ class PennyLaneBackend(ProviderBackend):
             rows = self._rows(t)
             if len(tape.measurements) == 1:
                 res = (res,)
-            if isinstance(t.measurement, Sample):
+            if isinstance(t.measurement, Sample) and t.circuit.is_dynamic:
+                v = torch.from_numpy(_record(res, rows, t.circuit)).to(torch.int64)
+            elif isinstance(t.measurement, Sample):
                 bits = np.asarray(res[0]).reshape(rows, -1, len(t.measurement.wires))
                 v = torch.from_numpy(bits)
                 v = v.to(torch.int64)
@@ -161,3 +228,26 @@ class PennyLaneBackend(ProviderBackend):
             full = int(t.theta.shape[0])
             outs.append(v.expand(full, *v.shape[1:]).contiguous() if rows != full else v)
         return Submission(outs)
+
+
+def _gates(circuit: Circuit) -> list[Any]:
+    out: list[Any] = []
+    for op in circuit.ops:
+        if isinstance(op, Conditional):
+            out.extend(op.body)
+        elif not isinstance(op, Measure | Reset):
+            out.append(op)
+    return out
+
+
+def _record(res: Sequence[Any], rows: int, circuit: Circuit) -> np.ndarray:
+    """``(rows, shots, columns)``: the samples of each written classical bit (zeros for a bit
+    never written), then the readout's."""
+    written = {op.bit for op in circuit.ops if isinstance(op, Measure)}
+    found = iter(res)
+    cols = [np.asarray(next(found)).reshape(rows, -1, 1) if b in written else None
+            for b in circuit.clbits]  # fmt: skip
+    readout = [np.asarray(r).reshape(rows, -1, np.asarray(r).shape[-1]) for r in found]
+    shots = next(c for c in cols + readout if c is not None).shape[1]
+    cols = [np.zeros((rows, shots, 1), np.int64) if c is None else c for c in cols]
+    return np.concatenate(cols + readout, axis=-1)
