@@ -228,7 +228,8 @@ def test_pennylane_records_and_counts():
         ref = hqml.sample(c, 50, wires, inputs=xs, backend="statevector", seed=1)
         assert got.shape == ref.shape and torch.equal(got, ref)
     c, _ = teleportation(1.1, 0.4)
-    within(hqml.counts(c, SHOTS, [2], backend=PL, seed=3), dm_joint(c, [2]), SHOTS)
+    shots = 4000  # PennyLane samples shot by shot: fewer shots, the same 4 standard errors
+    within(hqml.counts(c, shots, [2], backend=PL, seed=3), dm_joint(c, [2]), shots)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
