@@ -8,6 +8,7 @@ method into autograd.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,7 +83,8 @@ def _run(
         isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1
     ):
         raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
-    be = get_backend(backend)
+    auto = isinstance(backend, str) and backend == "auto"
+    be = get_backend(("mps" if noise_model is None else "statevector") if auto else backend)
     if circuit.n_qubits > be.capabilities.max_qubits:
         raise ValueError(
             f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
@@ -103,8 +105,12 @@ def _run(
             return run_prepared(call, tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
-    density = be.name == "density_matrix"
-    check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device, density=density)
+    if auto and noise_model is None:
+        be = _choose_auto(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
+    if be.capabilities.holds_state:
+        density = be.name == "density_matrix"
+        rows = b.theta.shape[0]
+        check_state_memory(circuit.n_qubits, rows, cdt, b.theta.device, density=density)
     task = Task(
         circuit,
         b.theta,
@@ -120,6 +126,35 @@ def _run(
 
 
 _run_uncompiled = torch.compiler.disable(_run)
+
+
+class AutoBackendWarning(UserWarning):
+    """``backend="auto"`` chose the MPS backend because a statevector would not fit."""
+
+
+def _choose_auto(n: int, rows: int, dtype: torch.dtype, device: Any) -> Backend:
+    """``backend="auto"``: the statevector when its states fit in memory, else the MPS backend
+    (with a warning that says so and why)."""
+    try:
+        check_state_memory(n, rows, dtype, device)
+    except MemoryError as e:
+        be = get_backend("mps")
+        warnings.warn(
+            f"backend='auto' uses 'mps' (max_bond={be.options.max_bond}, truncation reported"
+            f" on result.truncation): {str(e).split(':')[0]}",
+            AutoBackendWarning,
+            stacklevel=4,
+        )
+        return be
+    return get_backend("statevector")
+
+
+def _carry(src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (a view of ``src``) with the backend's report on ``src`` (the MPS truncation)."""
+    info = getattr(src, "truncation", None)
+    if info is not None and out is not src:
+        out.truncation = info  # type: ignore[attr-defined]
+    return out
 
 
 def expval(
@@ -182,9 +217,8 @@ def expval(
         diff_options=diff_options,
         noise_model=noise_model,
     )
-    if not batched:
-        out = out[0]
-    return out[..., 0] if single else out
+    res = out if batched else out[0]
+    return _carry(out, res[..., 0] if single else res)
 
 
 def probs(
@@ -240,7 +274,7 @@ def probs(
         diff_options=diff_options,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
 
 
 def sample(
@@ -277,7 +311,7 @@ def sample(
         diff_options=None,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
 
 
 def state(
@@ -306,7 +340,7 @@ def state(
         diff_options=None,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
 
 
 def counts(

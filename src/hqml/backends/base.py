@@ -120,6 +120,8 @@ class Capabilities:
     shots_only: bool = False
     supports_noise: bool = False
     measurements: frozenset[str] = frozenset({"expval", "probs", "sample", "state"})
+    # whether execute holds 2^n amplitudes per row (the front door prices them first)
+    holds_state: bool = True
 
 
 class Backend(ABC):
