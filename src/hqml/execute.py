@@ -89,6 +89,7 @@ def _run(
         raise ValueError(
             f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
             f" the circuit has {circuit.n_qubits}"
+            + ("; use backend='mps' (or 'auto')" if be.capabilities.holds_state else "")
         )
     options: dict[str, Any] = {}
     if noise_model is not None:
