@@ -45,26 +45,48 @@ def simulate(
     options: Options,
     varying: Sequence[bool] | None = None,
 ) -> MPS:
-    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``."""
+    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``.
+
+    One-qubit gates wait on their wire, multiplied together, until a multi-qubit gate on that
+    wire takes them into its matrix (or the circuit ends): fewer, larger contractions."""
     mps = MPS.zeros(circuit.n_qubits, theta.shape[0], dtype, theta.device, options)
+    pending: dict[int, torch.Tensor] = {}
     for op, u in zip(circuit.ops, gate_matrices(circuit, theta, dtype, varying), strict=True):
+        if len(op.wires) == 1:
+            w = op.wires[0]
+            pending[w] = u @ pending[w] if w in pending else u
+            continue
+        if any(w in pending for w in op.wires):
+            u = u @ _kron([pending.pop(w, None) for w in op.wires], dtype, theta.device)
         apply_gate(mps, u, op.wires)
+    for w, u in pending.items():
+        apply_gate(mps, u, (w,))
     return mps
+
+
+def _kron(mats: list[torch.Tensor | None], dtype: torch.dtype, device: object) -> torch.Tensor:
+    """The tensor product of one-qubit matrices (``None``: identity), batched where any is."""
+    eye = torch.eye(2, dtype=dtype, device=device)
+    out = mats[0] if mats[0] is not None else eye
+    for m in mats[1:]:
+        m = eye if m is None else m
+        lead = torch.broadcast_shapes(out.shape[:-2], m.shape[:-2])
+        d = out.shape[-1] * 2
+        out = (out[..., :, None, :, None] * m[..., None, :, None, :]).reshape(*lead, d, d)
+    return out
 
 
 def apply_gate(mps: MPS, u: torch.Tensor, wires: Sequence[int]) -> None:
     """Apply the matrix ``u`` (``(d, d)`` or ``(B, d, d)``) on ``wires`` (wire order of ``u``)."""
     k = len(wires)
-    if k == 1:
-        spec = "bij,bxjy->bxiy" if u.dim() == 3 else "ij,bxjy->bxiy"
-        a = mps.tensors[wires[0]]
-        mps.tensors[wires[0]] = torch.einsum(spec, u, a)
+    if k == 1:  # (B, 1, 2, 2) or (2, 2) @ (B, Dl, 2, Dr): no permutation
+        mps.tensors[wires[0]] = (u.unsqueeze(1) if u.dim() == 3 else u) @ mps.tensors[wires[0]]
         return
     order = sorted(range(k), key=lambda j: wires[j])
     swaps = _gather(mps, sorted(wires))
     u = _permute_qubits(u, order, k)
-    spec = "bij,bxjz->bxiz" if u.dim() == 3 else "ij,bxjz->bxiz"
-    apply_block(mps, min(wires), k, lambda t: torch.einsum(spec, u, t))
+    ub = u.unsqueeze(1) if u.dim() == 3 else u
+    apply_block(mps, min(wires), k, lambda t: ub @ t)
     for i in reversed(swaps):
         apply_block(mps, i, 2, _swap)
 
@@ -107,6 +129,7 @@ def apply_block(mps: MPS, first: int, k: int, fn: Block) -> None:
     b = block.shape[0]
     for i in range(first + 1, last + 1):
         nxt = mps.tensors[i]
-        block = torch.einsum("bxay,bysz->bxasz", block, nxt)
-        block = block.reshape(b, block.shape[1], -1, nxt.shape[3])
+        dl, dm = block.shape[1], nxt.shape[1]
+        block = block.reshape(b, -1, dm) @ nxt.reshape(nxt.shape[0], dm, -1)
+        block = block.reshape(b, dl, -1, nxt.shape[3])
     mps.split(first, fn(block), k, use_svd)

@@ -24,15 +24,17 @@ _PAULI = {
 
 def _transfer_left(env: torch.Tensor, a: torch.Tensor, op: torch.Tensor | None = None):
     """``env`` (B, D, D) moved past site ``a`` (with ``op`` on the ket's physical index)."""
-    t = torch.einsum("bxy,bysw->bxsw", env, a)
+    b, dl, _, dr = a.shape
+    t = (env @ a.reshape(a.shape[0], dl, 2 * dr)).reshape(-1, dl, 2, dr)
     if op is not None:
-        t = torch.einsum("ts,bxsw->bxtw", op, t)
-    return torch.einsum("bxsz,bxsw->bzw", a.conj(), t)
+        t = op @ t
+    return a.reshape(b, dl * 2, dr).mH @ t.reshape(-1, dl * 2, dr)
 
 
 def _transfer_right(env: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    t = torch.einsum("bysw,bzw->bysz", a, env)
-    return torch.einsum("bxsz,bysz->bxy", a.conj(), t)
+    b, dl, _, dr = a.shape
+    t = a.reshape(b, dl * 2, dr) @ env.mT
+    return a.reshape(b, dl, 2 * dr).conj() @ t.reshape(-1, dl, 2 * dr).mT
 
 
 def left_envs(mps: MPS, upto: int) -> list[torch.Tensor]:
@@ -64,10 +66,14 @@ def expval_words(mps: MPS, words: Sequence[Word]) -> torch.Tensor:
     right = right_envs(mps, lo)
     norm = left[mps.n][:, 0, 0]
     ops = {p: torch.tensor(m, dtype=a0.dtype, device=a0.device) for p, m in _PAULI.items()}
-    cols = []
-    for word in words:
+    values: dict[int, torch.Tensor] = {}
+    singles = [t for t, w in enumerate(words) if len(w) == 1]
+    values.update(_single_site(mps, [words[t] for t in singles], singles, left, right, ops))
+    for t, word in enumerate(words):
+        if t in values:
+            continue
         if not word:
-            cols.append(torch.ones_like(norm))
+            values[t] = norm
             continue
         paulis = dict(word)
         first, last = word[0][0], word[-1][0]
@@ -75,9 +81,31 @@ def expval_words(mps: MPS, words: Sequence[Word]) -> torch.Tensor:
         for i in range(first, last + 1):
             p = paulis.get(i)
             env = _transfer_left(env, mps.tensors[i], None if p is None else ops[p])
-        cols.append(torch.einsum("bzw,bzw->b", env, right[last + 1]))
-    vals = torch.stack(cols, dim=1) / norm.unsqueeze(1)
+        values[t] = torch.einsum("bzw,bzw->b", env, right[last + 1])
+    vals = torch.stack([values[t] for t in range(len(words))], dim=1) / norm.unsqueeze(1)
     return vals.real
+
+
+def _single_site(mps, words, cols, left, right, ops) -> dict[int, torch.Tensor]:
+    """One-site words, the sites of equal bond shapes stacked into one contraction."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for j, word in enumerate(words):
+        a = mps.tensors[word[0][0]]
+        groups.setdefault((a.shape[1], a.shape[3]), []).append(j)
+    out: dict[int, torch.Tensor] = {}
+    for members in groups.values():
+        sites = [words[j][0][0] for j in members]
+        a = torch.stack([mps.tensors[i] for i in sites])  # (G, B, Dl, 2, Dr)
+        env_l = torch.stack([left[i] for i in sites])
+        env_r = torch.stack([right[i + 1] for i in sites])
+        op = torch.stack([ops[words[j][0][1]] for j in members])  # (G, 2, 2)
+        t = torch.einsum("gbxy,gbysw->gbxsw", env_l, a)
+        t = torch.einsum("gts,gbxsw->gbxtw", op, t)
+        t = torch.einsum("gbxtw,gbzw->gbxtz", t, env_r)
+        vals = torch.einsum("gbxtz,gbxtz->gb", a.conj(), t)
+        for g, j in enumerate(members):
+            out[cols[j]] = vals[g]
+    return out
 
 
 def probs(mps: MPS, wires: Sequence[int]) -> torch.Tensor:
