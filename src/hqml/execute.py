@@ -344,6 +344,36 @@ def state(
     return out if batched else _carry(out, out[0])
 
 
+def overlaps(
+    circuit: Circuit,
+    inputs_bra: Mapping[str, Any],
+    inputs_ket: Mapping[str, Any],
+    *,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+) -> torch.Tensor:
+    """``<psi(x_i)|psi(y_j)>`` for the rows of two input batches: ``(N, M)`` complex.
+
+    A backend that holds no statevector (``"mps"``) contracts the two states directly, so the
+    Gram matrix of a 100-qubit feature map needs no ``2^n`` vector. Differentiable by backprop.
+    """
+    be = get_backend(backend)
+    if dtype is not None and dtype not in _COMPLEX:
+        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+    rdt = real_dtype(dtype) if dtype else None
+    tasks = []
+    for inputs in (inputs_bra, inputs_ket):
+        b = bind_parameters(circuit, inputs, weights, rdt, device)
+        cdt = dtype or complex_dtype(b.theta.dtype)
+        if be.capabilities.holds_state:
+            check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
+        tasks.append(Task(circuit, b.theta, State(), cdt, varying=b.varying))
+    out = be.overlaps(tasks[0], tasks[1])
+    return _carry(out, out)
+
+
 def counts(
     circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any
 ) -> dict[str, int]:

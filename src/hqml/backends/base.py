@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -197,6 +197,14 @@ class Backend(ABC):
                 " use diff_method='parameter-shift' or 'finite-diff'"
             )
         return self.finish_vjp(saved, cotangent)
+
+    def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
+        """``<psi(bra row i)|psi(ket row j)>``: ``(N, M)`` complex, for two tasks of the same
+        circuit (their ``State`` measurement is implied). Default: the two batches of states
+        from :meth:`execute` and one matrix product; a backend that holds no statevector (MPS)
+        overrides it."""
+        psi = self.execute([replace(bra, measurement=State()), replace(ket, measurement=State())])
+        return psi[0].conj() @ psi[1].T
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

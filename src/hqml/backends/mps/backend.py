@@ -98,6 +98,29 @@ class MPSBackend(Backend):
         theta = task.theta.to(real_dtype(dtype))
         return simulate(task.circuit, theta, dtype, self.options, task.varying)
 
+    def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
+        """``<psi(bra_i)|psi(ket_j)>`` as MPS inner products: ``(N, M)``; the result's
+        ``truncation`` is the bra's and ket's reports, combined (fidelity: the product)."""
+        a, b = self.simulate(bra), self.simulate(ket)
+        out = measure.overlap_matrix(a, b).to(bra.dtype)
+        ra, rb = a.report, b.report
+        report = Truncation(
+            ra.discarded.max() + rb.discarded.max(),
+            ra.fidelity.min() * rb.fidelity.min(),
+            ra.count + rb.count,
+            max(ra.max_bond, rb.max_bond),
+            ra.cuts + rb.cuts,
+        )
+        report.discarded, report.fidelity = report.discarded[None], report.fidelity[None]
+        self._report(out, report)
+        return out
+
+    def _report(self, out: torch.Tensor, report: Truncation) -> None:
+        self.last_truncation = report
+        out.truncation = report  # type: ignore[attr-defined]
+        if not report.exact:
+            log.info("%s", report.summary())
+
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         return [self._execute_one(t) for t in tasks]
 
@@ -124,11 +147,7 @@ class MPSBackend(Backend):
             out = out.to(real_dtype(task.dtype))
         elif out.is_complex():
             out = out.to(task.dtype)
-        report = mps.report
-        self.last_truncation = report
-        out.truncation = report  # type: ignore[attr-defined]
-        if not report.exact:
-            log.info("%s", report.summary())
+        self._report(out, mps.report)
         return out
 
     def _measure(self, mps: MPS, task: Task) -> torch.Tensor:

@@ -179,3 +179,19 @@ def overlap(bra: MPS, ket: MPS) -> torch.Tensor:
         t = torch.einsum("bxy,bysw->bxsw", env, y)
         env = torch.einsum("bxsz,bxsw->bzw", x.conj(), t)
     return env[:, 0, 0]
+
+
+def overlap_matrix(bra: MPS, ket: MPS, budget: int = 2**27) -> torch.Tensor:
+    """``<bra_i|ket_j>`` for every pair of rows: ``(N, M)`` complex, no ``2^n`` vector; bra
+    rows in chunks so that one environment holds about ``budget`` numbers."""
+    a = bra.tensors[0]
+    widest = max(t.shape[3] for t in bra.tensors) * max(t.shape[3] for t in ket.tensors)
+    chunk = max(1, budget // max(1, ket.batch * widest * 2))
+    rows = []
+    for i in range(0, bra.batch, chunk):
+        env = torch.ones(min(chunk, bra.batch - i), ket.batch, 1, 1, dtype=a.dtype, device=a.device)
+        for x, y in zip(bra.tensors, ket.tensors, strict=True):
+            t = torch.einsum("nmxy,mysw->nmxsw", env, y)
+            env = torch.einsum("nxsz,nmxsw->nmzw", x[i : i + chunk].conj(), t)
+        rows.append(env[:, :, 0, 0])
+    return torch.cat(rows)
