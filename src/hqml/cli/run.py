@@ -70,6 +70,7 @@ def run(
     from rich.table import Table
 
     from hqml.experiment import ConfigError, load_config, run_experiment
+    from hqml.experiment.report import truncation_line
 
     from .errors import fail
 
@@ -146,6 +147,8 @@ def run(
     if stuck:
         console.print(f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
                       "did not learn, so the comparison says nothing", highlight=False)
+    if results.get("truncation"):
+        console.print(truncation_line(results["truncation"]), highlight=False)
     choice = results.get("baseline_choice")
     if choice:
         console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"

@@ -15,7 +15,13 @@ from ..datasets import load
 from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .config import RunConfig
-from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from .models import (
+    build_baseline,
+    build_hybrid,
+    count_parameters,
+    quantum_circuit_of,
+    truncation_of,
+)
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
 from .train import History, train
 
@@ -161,6 +167,7 @@ def run_experiment(
             },
             "baseline_choice": choice,
             "circuit": circuit.resources() if circuit is not None else None,
+            "truncation": truncation_of(hybrid),
             "models": models,
             "environment": {
                 "python": platform.python_version(),
@@ -169,6 +176,8 @@ def run_experiment(
             },
             "mlflow_run_id": logger.run_id,
         }
+        if results["truncation"] is not None:
+            logger.log_params({"mps_truncation": results["truncation"]})
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
         plots = [
             plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),

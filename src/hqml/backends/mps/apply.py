@@ -102,7 +102,7 @@ def _gather(mps: MPS, wires: list[int]) -> list[int]:
     swaps: list[int] = []
     for j, w in enumerate(wires[1:], start=1):
         for i in range(w - 1, wires[0] + j - 1, -1):
-            apply_block(mps, i, 2, _swap)
+            apply_block(mps, i, 2, _swap, leftward=True)
             swaps.append(i)
     return swaps
 
@@ -118,7 +118,7 @@ def _permute_qubits(u: torch.Tensor, order: list[int], k: int) -> torch.Tensor:
     return t.permute(perm).reshape(*lead, 2**k, 2**k)
 
 
-def apply_block(mps: MPS, first: int, k: int, fn: Block) -> None:
+def apply_block(mps: MPS, first: int, k: int, fn: Block, leftward: bool = False) -> None:
     """Merge sites ``first .. first+k-1``, map the block ``(B, Dl, 2**k, Dr)`` by ``fn`` and
     split it back, keeping (or restoring) canonical form where a bond is cut."""
     last = first + k - 1
@@ -132,4 +132,4 @@ def apply_block(mps: MPS, first: int, k: int, fn: Block) -> None:
         dl, dm = block.shape[1], nxt.shape[1]
         block = block.reshape(b, -1, dm) @ nxt.reshape(nxt.shape[0], dm, -1)
         block = block.reshape(b, dl, -1, nxt.shape[3])
-    mps.split(first, fn(block), k, use_svd)
+    mps.split(first, fn(block), k, use_svd, leftward)

@@ -7,8 +7,9 @@ default 0: no compression below ``max_bond``), ``max_truncation`` (raise
 (simulate in complex64 or complex128 whatever the request's precision).
 
 Every result carries what the truncations discarded: ``result.truncation`` (a
-:class:`Truncation`, also ``backend.last_truncation``) and a log line on the ``hqml.mps``
-logger when anything was discarded.
+:class:`Truncation`, also ``backend.last_truncation``; ``backend.worst_truncation`` keeps the
+call that discarded most) and a log line on the ``hqml.mps`` logger when anything was
+discarded.
 
 >>> import hqml
 >>> from hqml.backends import get_backend
@@ -84,6 +85,7 @@ class MPSBackend(Backend):
             raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.dtype = dtype
         self.last_truncation: Truncation | None = None
+        self.worst_truncation: Truncation | None = None  # the most discarded over every call
 
     def __repr__(self) -> str:
         o = self.options
@@ -117,6 +119,11 @@ class MPSBackend(Backend):
 
     def _report(self, out: torch.Tensor, report: Truncation) -> None:
         self.last_truncation = report
+        worst = self.worst_truncation
+        if worst is None or float(report.discarded.max()) > float(worst.discarded.max()):
+            self.worst_truncation = report
+        elif report.max_bond > worst.max_bond:
+            worst.max_bond = report.max_bond
         out.truncation = report  # type: ignore[attr-defined]
         if not report.exact:
             log.info("%s", report.summary())

@@ -140,16 +140,30 @@ class MPS:
                 return True
         return False
 
-    def split(self, first: int, block: torch.Tensor, k: int, use_svd: bool) -> None:
-        """Write the block ``(B, Dl, 2**k, Dr)`` back as ``k`` sites from ``first`` on."""
+    def split(
+        self, first: int, block: torch.Tensor, k: int, use_svd: bool, leftward: bool = False
+    ) -> None:
+        """Write the block ``(B, Dl, 2**k, Dr)`` back as ``k`` sites from ``first`` on.
+
+        ``leftward`` (two sites cut by SVD): leave the canonical centre on the left site, for a
+        sweep that goes on to the left (a wire swapped towards lower sites)."""
         b, dl, _, dr = block.shape
+        if leftward and use_svd and k == 2:
+            mat = block.reshape(b, dl * 2, 2 * dr)
+            if self.options.cutoff > 0 or min(mat.shape[1:]) > self.options.max_bond:
+                u, s, vh = self._cut(mat, first)
+                us = u * s.to(u.dtype).unsqueeze(-2)
+                self.set(first, us.reshape(b, dl, 2, -1), False, False)
+                self.set(first + 1, vh.reshape(b, -1, 2, dr), False, True)
+                return
         rest = block.reshape(b, dl, 2 ** k * dr)
         for j in range(k - 1):
             m, ncols = rest.shape[1] * 2, rest.shape[2] // 2
             mat = rest.reshape(b, m, ncols)
             site = first + j
             if use_svd and (self.options.cutoff > 0 or min(m, ncols) > self.options.max_bond):
-                left, rest = self._cut(mat, site)
+                left, sv, rest = self._cut(mat, site)
+                rest = sv.to(rest.dtype).unsqueeze(-1) * rest
                 self.set(site, left.reshape(b, m // 2, 2, -1), True, False)
             elif m <= ncols:  # the identity on the left keeps it a left isometry
                 eye = torch.eye(m, dtype=block.dtype, device=block.device)
@@ -162,9 +176,9 @@ class MPS:
             rest = rest.reshape(b, rest.shape[1], -1)
         self.set(first + k - 1, rest.reshape(b, rest.shape[1], 2, dr), False, False)
 
-    def _cut(self, mat: torch.Tensor, site: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _cut(self, mat: torch.Tensor, site: int) -> tuple[torch.Tensor, ...]:
         """SVD at the bond right of ``site``: keep what ``max_bond``/``cutoff`` allow, record and
-        check the discarded weight; returns the left isometry and ``S V^H`` (renormalised)."""
+        check the discarded weight; returns ``U, S, V^H`` (``S`` renormalised)."""
         u, s, vh = svd(mat)
         opts = self.options
         w = s * s
@@ -180,7 +194,7 @@ class MPS:
             self._record(lost, site)
             s = s[:, :keep] * torch.sqrt(total / w[:, :keep].sum(-1, keepdim=True))
             u, vh = u[:, :, :keep], vh[:, :keep, :]
-        return u, s.to(vh.dtype).unsqueeze(-1) * vh
+        return u, s, vh
 
     def _record(self, lost: torch.Tensor, site: int) -> None:
         rep = self.report
