@@ -1,0 +1,208 @@
+"""W5: matrix product states past the statevector wall.
+
+The VQC step of W1 with a CNOT *chain* (i -> i+1, no wrap-around), on n = 32, 64, 128 qubits:
+B = 16 samples, RY(x_i) encoding, L = 4 layers of [RY, RZ on every qubit; CNOT chain],
+loss = batch mean of sum_i <Z_i>^2 and its gradient for all 2nL weights, max bond 32,
+complex64. And a single-sample forward pass (all <Z_i>) at n = 64 with max bond 128.
+
+Peers at their documented settings: quimb's ``CircuitMPS`` (the engine behind PennyLane's
+``default.tensor``; gates as torch tensors so autograd differentiates it; no batch, so the 16
+samples run one after another) and TensorCircuit-NG's
+``MPSCircuit`` (JAX, ``jit(value_and_grad)`` with ``vmap`` over the batch). TensorCircuit's jit
+compilation grows steeply with the circuit: it runs at n = 32 only (its first call, the
+compilation, is the "first" column).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmarks.registry import Case, Gpu, Impl, Prepared, Workload
+
+SEED = 5150
+
+
+def make_data(case: Case) -> dict[str, Any]:
+    rng = np.random.default_rng(SEED + case["n"] + case["batch"])
+    x = rng.uniform(0, np.pi, (case["batch"], case["n"]))
+    return {"x": x[0] if case["mode"] == "forward" else x,
+            "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2))}
+
+
+def _values(out: Any) -> dict[str, np.ndarray]:
+    def arr(v: Any) -> np.ndarray:
+        if hasattr(v, "detach"):
+            v = v.detach().cpu().numpy()
+        return np.asarray(v, dtype=np.float64)
+
+    if not isinstance(out, tuple):
+        return {"expval": arr(out)}
+    e, loss, grad = out
+    return {"expval": arr(e), "loss": arr(loss), "grad_w": arr(grad)}
+
+
+def hqml_mps(case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
+    """hqml's ``"mps"`` backend, complex64, the batch simulated together, backprop."""
+    import torch
+
+    import hqml
+    from hqml.backends import get_backend
+
+    n, layers = case["n"], case["layers"]
+    c = hqml.Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n - 1):
+            c.cnot(i, i + 1)
+    obs = [hqml.Z(i) for i in range(n)]
+    be = get_backend("mps", max_bond=case["bond"])
+    dev = torch.device(device)
+    xt = torch.tensor(data["x"], dtype=torch.float32, device=dev)
+    wt = torch.tensor(data["w"], dtype=torch.float32, device=dev, requires_grad=True)
+    if case["mode"] == "forward":
+        def forward() -> Any:
+            with torch.no_grad():
+                return hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
+
+        return Prepared(forward, _values, f"complex64, max_bond={case['bond']}, {device}")
+
+    def step() -> Any:
+        wt.grad = None
+        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
+        loss = (e**2).sum(-1).mean()
+        loss.backward()
+        return e.detach(), loss.detach(), wt.grad
+
+    return Prepared(step, _values, f"complex64, max_bond={case['bond']}, backprop, {device}")
+
+
+def quimb_mps(case: Case, data: dict[str, Any]) -> Prepared:
+    """quimb ``CircuitMPS`` with torch tensors (autograd for the step), one sample at a time."""
+    import quimb.tensor as qtn
+    import torch
+
+    n, layers, bond = case["n"], case["layers"], case["bond"]
+    cnot = np.eye(4, dtype=np.complex64)[[0, 1, 3, 2]]
+    z = np.diag([1, -1]).astype(np.complex64)
+
+    def ry(t: Any, lib: Any) -> Any:
+        c, s = lib.cos(t / 2), lib.sin(t / 2)
+        return lib.stack([lib.stack([c, -s]), lib.stack([s, c])]).astype(np.complex64) \
+            if lib is np else torch.stack([torch.stack([c, -s]), torch.stack([s, c])]).to(
+                torch.complex64)
+
+    def rz(t: Any, lib: Any) -> Any:
+        if lib is np:
+            e = np.exp(-0.5j * t).astype(np.complex64)
+            return np.diag([e, e.conj()])
+        e = torch.exp(-0.5j * t.to(torch.complex64))
+        return torch.diag(torch.stack([e, e.conj()]))
+
+    def expz(x: Any, w: Any, lib: Any) -> Any:
+        # cotengra caches contractions by shape: name the array library every time
+        with qtn.contract_backend("numpy" if lib is np else "torch"):
+            return _expz(x, w, lib)
+
+    def _expz(x: Any, w: Any, lib: Any) -> Any:
+        kw = {} if lib is np else {"to_backend": torch.as_tensor}
+        circ = qtn.CircuitMPS(n, max_bond=bond, cutoff=0.0, dtype="complex64", **kw)
+        for i in range(n):
+            circ.apply_gate_raw(ry(x[i], lib), (i,))
+        for layer in range(layers):
+            for i in range(n):
+                circ.apply_gate_raw(ry(w[layer, i, 0], lib), (i,))
+                circ.apply_gate_raw(rz(w[layer, i, 1], lib), (i,))
+            for i in range(n - 1):
+                circ.apply_gate_raw(cnot if lib is np else torch.as_tensor(cnot), (i, i + 1))
+        zz = z if lib is np else torch.as_tensor(z)
+        vals = [circ.local_expectation(zz, i).real for i in range(n)]
+        return np.array(vals) if lib is np else torch.stack(vals)
+
+    xt = torch.tensor(data["x"], dtype=torch.float32)
+    wt = torch.tensor(data["w"], dtype=torch.float32, requires_grad=True)
+    if case["mode"] == "forward":
+        def forward() -> Any:
+            with torch.no_grad():
+                return expz(xt, wt, torch)
+
+        return Prepared(forward, _values, "torch, complex64")
+
+    def step() -> Any:
+        wt.grad = None
+        e = torch.stack([expz(xt[b], wt, torch) for b in range(xt.shape[0])])
+        loss = (e**2).sum(-1).mean()
+        loss.backward()
+        return e.detach(), loss.detach(), wt.grad
+
+    return Prepared(step, _values, "torch autograd, complex64, samples one by one")
+
+
+def tensorcircuit_mps(case: Case, data: dict[str, Any]) -> Prepared:
+    """TensorCircuit-NG ``MPSCircuit`` on JAX: jit(value_and_grad), vmap over the batch."""
+    import tensorcircuit as tc
+
+    K = tc.set_backend("jax")
+    tc.set_dtype("complex64")
+    n, layers, bond = case["n"], case["layers"], case["bond"]
+
+    def expz(xi: Any, wv: Any) -> Any:
+        c = tc.MPSCircuit(n, split={"max_singular_values": bond})
+        for i in range(n):
+            c.ry(i, theta=xi[i])
+        for layer in range(layers):
+            for i in range(n):
+                c.ry(i, theta=wv[layer, i, 0])
+                c.rz(i, theta=wv[layer, i, 1])
+            for i in range(n - 1):
+                c.cnot(i, i + 1)
+        return K.stack([K.real(c.expectation((tc.gates.z(), [i]))) for i in range(n)])
+
+    x32, w32 = data["x"].astype(np.float32), data["w"].astype(np.float32)
+    if case["mode"] == "forward":
+        f = K.jit(expz)
+        return Prepared(lambda: np.asarray(f(x32, w32)), _values, "jax jit, complex64")
+    vexpz = K.vmap(expz, vectorized_argnums=0)
+
+    def objective(wv: Any, xv: Any) -> Any:
+        e = vexpz(xv, wv)
+        return K.mean(K.sum(e**2, axis=1)), e
+
+    vg = K.jit(K.value_and_grad(objective, has_aux=True))
+
+    def step() -> Any:
+        (value, e), grad = vg(w32, x32)
+        grad.block_until_ready()
+        return e, value, grad
+
+    return Prepared(step, _values, "jax jit + vmap, complex64")
+
+
+def _tc_supports(case: Case) -> str | None:
+    if case["n"] > 32:
+        return "tensorcircuit skipped above 32 qubits (its jit compilation takes minutes)"
+    return None
+
+
+WORKLOAD = Workload(
+    name="W5",
+    title="MPS: VQC step B=16, L=4, [RY RZ; CNOT chain], max bond 32, complex64;"
+          " forward n=64 bond 128",
+    cases=[{"n": n, "batch": 16, "layers": 4, "bond": 32, "mode": "step"} for n in (32, 64, 128)]
+    + [{"n": 64, "batch": 1, "layers": 4, "bond": 128, "mode": "forward"}],
+    quick_cases=[{"n": 6, "batch": 2, "layers": 2, "bond": 8, "mode": "step"},
+                 {"n": 6, "batch": 1, "layers": 2, "bond": 8, "mode": "forward"}],
+    make_data=make_data,
+    label=lambda case: f"n={case['n']} {case['mode']} B={case['batch']} bond={case['bond']}",
+    impls=[
+        Impl("hqml", hqml_mps, modules=("torch", "hqml"), gpu=Gpu("torch CUDA tensors")),
+        Impl("quimb", quimb_mps, modules=("torch", "quimb")),
+        Impl("tensorcircuit", tensorcircuit_mps, modules=("jax", "tensorcircuit"),
+             supports=_tc_supports),
+    ],
+)
