@@ -141,3 +141,22 @@ def test_unbatched_weights_only_circuit_returns_without_batch_dimension():
     assert v.shape == (2,)
     torch.testing.assert_close(v, ref)
     assert v.truncation.exact and v.truncation.max_bond == 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_values_gradients_and_samples_equal_the_cpu():
+    n = 8
+    c, x, w = _case(n, seed=21, batch=3)
+    obs = _observables(n)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        xt = torch.tensor(x, device=dev)
+        wt = torch.tensor(w, device=dev, requires_grad=True)
+        kw = dict(inputs={"x": xt}, weights={"w": wt}, backend=_exact(n, cutoff=1e-14))
+        v = hqml.expval(c, obs, **kw)
+        v.sum().backward()
+        bits = hqml.sample(c, 64, [0, 5], seed=4, **kw)
+        assert v.device.type == dev and bits.device.type == dev
+        out[dev] = (v.detach().cpu(), wt.grad.cpu(), bits.cpu())
+    torch.testing.assert_close(out["cuda"][0], out["cpu"][0])
+    torch.testing.assert_close(out["cuda"][1], out["cpu"][1])
