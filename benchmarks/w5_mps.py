@@ -10,7 +10,9 @@ Peers at their documented settings: quimb's ``CircuitMPS`` (the engine behind Pe
 samples run one after another) and TensorCircuit-NG's
 ``MPSCircuit`` (JAX, ``jit(value_and_grad)`` with ``vmap`` over the batch). TensorCircuit's jit
 compilation grows steeply with the circuit: it runs at n = 32 only (its first call, the
-compilation, is the "first" column).
+compilation, is the "first" column). The forward case also runs PennyLane's
+``default.tensor`` (quimb's MPS) and Qiskit Aer's ``matrix_product_state`` (no gradient in
+either, so no step).
 """
 
 from __future__ import annotations
@@ -183,6 +185,65 @@ def tensorcircuit_mps(case: Case, data: dict[str, Any]) -> Prepared:
     return Prepared(step, _values, "jax jit + vmap, complex64")
 
 
+def pennylane_mps(case: Case, data: dict[str, Any]) -> Prepared:
+    """PennyLane ``default.tensor`` with its quimb MPS method (forward only: the device
+    differentiates by parameter shift, thousands of circuits per step)."""
+    import pennylane as qml
+
+    n, layers = case["n"], case["layers"]
+    dev = qml.device("default.tensor", wires=n, method="mps", max_bond_dim=case["bond"],
+                     c_dtype=np.complex64)  # fmt: skip
+
+    @qml.qnode(dev)
+    def expz(x: Any, w: Any) -> Any:
+        for i in range(n):
+            qml.RY(x[i], wires=i)
+        for layer in range(layers):
+            for i in range(n):
+                qml.RY(w[layer, i, 0], wires=i)
+                qml.RZ(w[layer, i, 1], wires=i)
+            for i in range(n - 1):
+                qml.CNOT(wires=[i, i + 1])
+        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    return Prepared(lambda: np.array(expz(data["x"], data["w"])), _values,
+                    "default.tensor method='mps', complex64")  # fmt: skip
+
+
+def aer_mps(case: Case, data: dict[str, Any]) -> Prepared:
+    """Qiskit Aer ``matrix_product_state`` through its EstimatorV2, single precision (forward
+    only: Aer has no gradient)."""
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit_aer.primitives import EstimatorV2
+
+    n, layers, x, w = case["n"], case["layers"], data["x"], data["w"]
+    qc = QuantumCircuit(n)
+    for i in range(n):
+        qc.ry(x[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            qc.ry(w[layer, i, 0], i)
+            qc.rz(w[layer, i, 1], i)
+        for i in range(n - 1):
+            qc.cx(i, i + 1)
+    # Qiskit's strings put qubit 0 last
+    obs = [SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]
+    est = EstimatorV2(options={"backend_options": {
+        "method": "matrix_product_state", "precision": "single",
+        "matrix_product_state_max_bond_dimension": case["bond"]}})
+
+    return Prepared(lambda: np.asarray(est.run([(qc, obs)]).result()[0].data.evs), _values,
+                    "EstimatorV2, matrix_product_state, single precision")  # fmt: skip
+
+
+def _forward_only(framework: str, why: str) -> Any:
+    def supports(case: Case) -> str | None:
+        return None if case["mode"] == "forward" else f"{framework}: forward only ({why})"
+
+    return supports
+
+
 def _tc_supports(case: Case) -> str | None:
     if case["n"] > 32:
         return "tensorcircuit skipped above 32 qubits (its jit compilation takes minutes)"
@@ -204,5 +265,9 @@ WORKLOAD = Workload(
         Impl("quimb", quimb_mps, modules=("torch", "quimb")),
         Impl("tensorcircuit", tensorcircuit_mps, modules=("jax", "tensorcircuit"),
              supports=_tc_supports),
+        Impl("pennylane", pennylane_mps, modules=("pennylane", "quimb"),
+             supports=_forward_only("pennylane", "default.tensor has parameter shift only")),
+        Impl("qiskit-aer", aer_mps, modules=("qiskit", "qiskit_aer"),
+             supports=_forward_only("qiskit-aer", "no gradient")),
     ],
 )
