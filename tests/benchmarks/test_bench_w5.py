@@ -21,7 +21,7 @@ from benchmarks.suite import run_suite  # noqa: E402
 
 def test_w5_hqml_values_equal_the_statevector():
     wl = discover()["W5"]
-    case = wl.quick_cases[0]
+    case = next(c for c in wl.quick_cases if c["mode"] == "step")
     data = wl.make_data(case)
     prepared = wl.impl("hqml").prepare(case, data)
     vals = prepared.values(prepared.step())
@@ -44,10 +44,18 @@ def test_w5_hqml_values_equal_the_statevector():
     np.testing.assert_allclose(vals["grad_w"], w.grad.numpy(), atol=1e-5)
 
 
-def test_w5_quick_suite_with_quimb():
+@pytest.mark.slow
+def test_w5_quick_suite_with_quimb_and_aer():
+    # each run in its own process: in one process quimb on torch tensors and quimb on NumPy
+    # (PennyLane's default.tensor, which other tests run) spoil each other's caches
     pytest.importorskip("quimb")
-    doc = run_suite(["W5"], quick=True, repeats=1, frameworks=["quimb"], bandwidth=False)
+    pytest.importorskip("qiskit_aer")
+    doc = run_suite(["W5"], quick=True, repeats=1, bandwidth=False, isolate=True,
+                    frameworks=["quimb", "qiskit-aer"])  # fmt: skip
     rows = {(r["label"], r["framework"]): r for r in doc["results"]}
-    for label in ("n=6 step B=2 bond=8", "n=6 forward B=1 bond=8"):
+    step, forward = "n=6 step B=2 bond=8", "n=6 forward B=1 bond=8"
+    for label in (step, forward):
         assert rows[(label, "hqml")]["status"] == "ok"
         assert rows[(label, "quimb")]["status"] == "ok", rows[(label, "quimb")]
+    assert rows[(forward, "qiskit-aer")]["status"] == "ok", rows[(forward, "qiskit-aer")]
+    assert rows[(step, "qiskit-aer")]["status"] == "skipped"  # forward only
