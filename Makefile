@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 
-.PHONY: setup setup-all native run demo test bench bench-envs clean
+.PHONY: setup setup-all native run demo test test-fast bench bench-envs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ demo: setup
 
 test: setup-all
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# everything but the tests marked slow (servers, Ray, subprocess builds): under 2 minutes
+test-fast: setup-all
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 bench: setup-all
 	$(PY) -m hqml.cli.main bench

@@ -22,6 +22,7 @@ ROOT = Path(hqml.__file__).parent
 # Packages DESIGN.md does not name sit where their imports put them: chem beside algorithms
 # (molecular Hamiltonians for VQE), experiment (`hqml run`) after tracking, testing (the
 # consistency checks) beside nn, limits (the memory price of a state, torch only) at the bottom.
+# A package's ``__main__`` (``python -m hqml.bench``) is an entry point: it may import the CLI.
 LAYERS: list[set[str]] = [
     {"circuit", "limits"},
     {"sim"},
@@ -57,12 +58,6 @@ KNOWN = {
     ("hqml.runtime.experiment_run", "hqml.experiment.models", "function"),
     ("hqml.runtime.experiment_run", "hqml.experiment.runner", "function"),
     ("hqml.runtime.experiment_run", "hqml.experiment.config", "upward"),
-    ("hqml.runtime.programs", "hqml.algorithms.qaoa", "function"),
-    ("hqml.runtime.programs", "hqml.algorithms.vqe", "function"),
-    ("hqml.runtime.ray_pool", "hqml.runtime.worker", "function"),
-    ("hqml.runtime.ray_pool", "hqml.runtime.job_runner", "function"),
-    ("hqml.runtime.ray_pool", "hqml.runtime.executors", "function"),
-    ("hqml.runtime.worker", "hqml.runtime.ray_pool", "function"),
     # circuit <-> serialize/drawing (issue 23 owns circuit/serialize.py)
     ("hqml.circuit.circuit", "hqml.circuit.drawing", "function"),
     ("hqml.circuit.circuit", "hqml.circuit.serialize", "function"),
@@ -163,7 +158,7 @@ def _violations() -> set[tuple[str, str, str]]:
         a, b = _layer_of(importer), _layer_of(imported)
         if a not in RANK or b not in RANK:
             found.add((importer, imported, "unlisted layer"))
-        elif RANK[b] > RANK[a]:
+        elif RANK[b] > RANK[a] and not (importer.endswith(".__main__") and b == "cli"):
             found.add((importer, imported, "upward"))
     return found
 

@@ -13,10 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
+
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 ROOT = Path(__file__).resolve().parents[1]
 # distribution name -> the modules it provides (where they differ)

@@ -91,6 +91,11 @@ def _run(
             f" the circuit has {circuit.n_qubits}"
             + ("; use backend='mps' (or 'auto')" if be.capabilities.holds_state else "")
         )
+    if circuit.is_dynamic and not be.capabilities.dynamic:
+        raise ValueError(
+            f"backend {be.name!r} cannot run dynamic circuits (mid-circuit measure, reset or"
+            " classical conditions); use backend='statevector' or 'density_matrix'"
+        )
     options: dict[str, Any] = {}
     if noise_model is not None:
         if not be.capabilities.supports_noise:
@@ -256,6 +261,7 @@ def probs(
             noise_model=noise_model,
         )
         k = len(wires_t)
+        bits = bits[..., bits.shape[-1] - k :]  # a dynamic circuit's record comes first
         weights_ = 2 ** torch.arange(k - 1, -1, -1, device=bits.device)
         idx = (bits * weights_).sum(-1)
         counts = torch.nn.functional.one_hot(idx, 2**k).sum(-2)
@@ -293,11 +299,16 @@ def sample(
 ) -> torch.Tensor:
     """``shots`` measured bitstrings of ``wires``: ``(B, shots, k)`` of 0/1 (int64).
 
-    Bit ``j`` of a sample is the outcome of ``wires[j]``.
+    Bit ``j`` of a sample is the outcome of ``wires[j]``. A dynamic circuit (mid-circuit
+    measurements) returns its classical record first: ``(B, shots, m + k)``, column ``j < m``
+    the classical bit ``circuit.clbits[j]``; there ``wires=None`` means no final readout
+    (the record only, as Qiskit returns; all wires when it has no classical bits), and
+    ``wires`` adds the final readout of those wires.
     """
     if shots is None:
         raise ValueError("sample needs shots (a positive integer)")
-    wires_t = _check_wires(circuit, wires, "sample")
+    record_only = isinstance(circuit, Circuit) and circuit.is_dynamic and circuit.cregs
+    wires_t = () if record_only and wires is None else _check_wires(circuit, wires, "sample")
     out, batched = _run(
         circuit,
         Sample(wires_t),
@@ -377,12 +388,32 @@ def overlaps(
 def counts(
     circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any
 ) -> dict[str, int]:
-    """Bitstring counts of an unbatched circuit, e.g. ``{"00": 498, "11": 502}`` (wire order)."""
+    """Bitstring counts of an unbatched circuit, e.g. ``{"00": 498, "11": 502}`` (wire order).
+
+    A dynamic circuit's keys are its classical record as Qiskit prints it (registers separated
+    by spaces, the last declared first, each with its highest bit first), then, when ``wires``
+    are given, a space and the final readout of ``wires`` in wire order."""
     bits = sample(circuit, shots, wires, **kwargs)
     if bits.dim() != 2:
         raise ValueError("counts needs one sample, not a batch; use hqml.sample for batches")
+    fmt = _record_format(circuit) if circuit.is_dynamic else None
     out: dict[str, int] = {}
     for row in bits.tolist():
-        key = "".join(map(str, row))
+        key = "".join(map(str, row)) if fmt is None else fmt(row)
         out[key] = out.get(key, 0) + 1
     return dict(sorted(out.items()))
+
+
+def _record_format(circuit: Circuit) -> Any:
+    spans, start = [], 0
+    for size in circuit.cregs.values():
+        spans.append((start, size))
+        start += size
+
+    def fmt(row: list[int]) -> str:
+        groups = ["".join(map(str, row[s : s + k][::-1])) for s, k in reversed(spans)]
+        if len(row) > start:
+            groups.append("".join(map(str, row[start:])))
+        return " ".join(groups)
+
+    return fmt

@@ -15,6 +15,7 @@ import torch
 
 from .circuit import qasm
 from .circuit.circuit import Circuit
+from .circuit.dynamic import require_static
 from .circuit.expr import Symbol
 from .circuit.gates import Gate
 from .circuit.observables import PauliSum
@@ -78,6 +79,7 @@ def reference_unitary(
     weights: Mapping[str, Any] | None = None,
 ) -> np.ndarray:
     """The circuit's full unitary for one sample, by dense matrix products."""
+    require_static(circuit, "reference_unitary")
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
     u = np.eye(2**n, dtype=complex)
@@ -93,6 +95,7 @@ def reference_state(
     initial: np.ndarray | None = None,
 ) -> np.ndarray:
     """The final state for one sample, by dense matrix-vector products."""
+    require_static(circuit, "reference_state", "use backend='density_matrix'")
     n = circuit.n_qubits
     values = symbol_values(circuit, inputs, weights)
     psi = np.zeros(2**n, dtype=complex)
@@ -131,6 +134,19 @@ def assert_gate_consistent(
         dtype=np.float64,
     )
     m = gate_matrix(gate, p)
+    _check_forms(gate, p, m, atol)
+    c, wires, got = _check_kernel(gate, p, m, rng)
+    # inverse
+    inv_gate, inv_params = gate.inverse(tuple(p))
+    mi = gate_matrix(inv_gate, np.array([float(v) for v in inv_params]))
+    assert np.allclose(mi @ m, np.eye(gate.dim), atol=atol), f"{gate.name}: inverse is wrong"
+    if gate.num_params:
+        _check_derivatives(gate, p, c, wires, rng)
+    _check_round_trips(gate, c, got)
+
+
+def _check_forms(gate: Gate, p: np.ndarray, m: np.ndarray, atol: float) -> None:
+    """The matrix is unitary and agrees with the gate's diagonal or monomial form."""
     d = gate.dim
     assert m.shape == (d, d), f"{gate.name}: matrix shape {m.shape}"
     assert np.allclose(m @ m.conj().T, np.eye(d), atol=atol), f"{gate.name}: matrix is not unitary"
@@ -149,7 +165,12 @@ def assert_gate_consistent(
             f"{gate.name}: monomial form disagrees with matrix"
         )
 
-    # kernel: the simulator applies the gate as the dense matrix does, on shuffled wires
+
+
+def _check_kernel(gate: Gate, p: np.ndarray, m: np.ndarray,
+                  rng: np.random.Generator) -> tuple[Circuit, list[int], np.ndarray]:
+    """The simulator applies the gate as the dense matrix does, on shuffled wires after a random
+    state preparation; returns the circuit, the gate's wires and the state."""
     n = gate.num_wires + 1
     wires = list(rng.permutation(n)[: gate.num_wires])
     c = Circuit(n)
@@ -162,41 +183,43 @@ def assert_gate_consistent(
     got = state(c, dtype=torch.complex128).numpy()
     want = embed_matrix(m, wires, n) @ prep
     assert np.allclose(got, want, atol=1e-9), f"{gate.name}: simulator disagrees with dense matrix"
+    return c, wires, got
 
-    # inverse
-    inv_gate, inv_params = gate.inverse(tuple(p))
-    mi = gate_matrix(inv_gate, np.array([float(v) for v in inv_params]))
-    assert np.allclose(mi @ m, np.eye(d), atol=atol), f"{gate.name}: inverse is wrong"
 
-    if gate.num_params:
-        # derivatives against central differences of the matrix
-        der = gate.derivatives(torch.as_tensor(p)).numpy()
-        for k in range(gate.num_params):
+def _check_derivatives(gate: Gate, p: np.ndarray, c: Circuit, wires: list[int],
+                       rng: np.random.Generator) -> None:
+    """Matrix derivatives against central differences, and the shift rule against the exact
+    derivative of an expectation value (the gate last in ``c``)."""
+    n = c.n_qubits
+    der = gate.derivatives(torch.as_tensor(p)).numpy()
+    for k in range(gate.num_params):
+        e = np.zeros_like(p)
+        e[k] = 1e-6
+        fd = (gate_matrix(gate, p + e) - gate_matrix(gate, p - e)) / 2e-6
+        assert np.allclose(der[k], fd, atol=1e-6), f"{gate.name}: derivative {k} is wrong"
+    # shift rule against the exact derivative of an expectation value
+    obs = PauliSum.from_list([("".join(rng.choice(list("XYZ"), n)), 1.0)])
+
+    def f(t: np.ndarray) -> float:
+        cc = Circuit(n)
+        cc.ops = list(c.ops[:-1])
+        cc.append(gate, wires, list(t))
+        return float(expval(cc, obs, dtype=torch.complex128))
+
+    for k in range(gate.num_params):
+        e = np.zeros_like(p)
+        e[k] = 1e-6
+        fd = (f(p + e) - f(p - e)) / 2e-6
+        shift = 0.0
+        for coeff, s in shift_rule(tuple(gate.spectra[k])):
             e = np.zeros_like(p)
-            e[k] = 1e-6
-            fd = (gate_matrix(gate, p + e) - gate_matrix(gate, p - e)) / 2e-6
-            assert np.allclose(der[k], fd, atol=1e-6), f"{gate.name}: derivative {k} is wrong"
-        # shift rule against the exact derivative of an expectation value
-        obs = PauliSum.from_list([("".join(rng.choice(list("XYZ"), n)), 1.0)])
+            e[k] = s
+            shift += coeff * (f(p + e) - f(p - e))
+        assert abs(shift - fd) < 1e-6, f"{gate.name}: shift rule for parameter {k} is wrong"
 
-        def f(t: np.ndarray) -> float:
-            cc = Circuit(n)
-            cc.ops = list(c.ops[:-1])
-            cc.append(gate, wires, list(t))
-            return float(expval(cc, obs, dtype=torch.complex128))
 
-        for k in range(gate.num_params):
-            e = np.zeros_like(p)
-            e[k] = 1e-6
-            fd = (f(p + e) - f(p - e)) / 2e-6
-            shift = 0.0
-            for coeff, s in shift_rule(tuple(gate.spectra[k])):
-                e = np.zeros_like(p)
-                e[k] = s
-                shift += coeff * (f(p + e) - f(p - e))
-            assert abs(shift - fd) < 1e-6, f"{gate.name}: shift rule for parameter {k} is wrong"
-
-    # JSON round trip
+def _check_round_trips(gate: Gate, c: Circuit, got: np.ndarray) -> None:
+    """JSON and (where the gate has a QASM spelling) OpenQASM 2 and 3 keep the circuit."""
     c2 = Circuit.from_json(c.to_json())
     assert c2 == c, f"{gate.name}: JSON round trip changed the circuit"
 

@@ -4,17 +4,11 @@ the build of hqml's native kernels that ran (JSON and table titles)."""
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.report import device_label, print_report  # noqa: E402
-from benchmarks.suite import machine_info  # noqa: E402
-from hqml.sim import native  # noqa: E402
-from hqml.sim.native import build  # noqa: E402
+from hqml.bench.report import device_label, print_report
+from hqml.bench.suite import machine_info
+from hqml.sim import native
+from hqml.sim.native import build
 
 
 def test_machine_info_records_cpu_flags_and_native_build():

@@ -1,4 +1,4 @@
-"""Smoke tests of the benchmark suite (benchmarks/) on tiny sizes: agreement checks, plug-in
+"""Smoke tests of the benchmark suite (hqml.bench) on tiny sizes: agreement checks, plug-in
 discovery, refusal of a disagreeing framework, report outputs, the ``hqml bench`` command and
 its device option (cpu by default; cuda refused without a GPU, peers without a GPU variant
 skipped with the reason; the quick suite on cuda where a GPU is present).
@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from hqml.bench.devices import NO_GPU_VARIANT
+from hqml.bench.registry import discover
+from hqml.bench.report import print_report, summary_rows, write_outputs
+from hqml.bench.suite import run_suite
+from hqml.bench.timing import time_step
+from hqml.bench.worker import run_one
 
-from benchmarks.devices import NO_GPU_VARIANT  # noqa: E402
-from benchmarks.registry import discover  # noqa: E402
-from benchmarks.report import print_report, summary_rows, write_outputs  # noqa: E402
-from benchmarks.suite import run_suite  # noqa: E402
-from benchmarks.timing import time_step  # noqa: E402
-from benchmarks.worker import run_one  # noqa: E402
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
 HAS_CUDA = torch.cuda.is_available()
@@ -77,7 +73,7 @@ def _dense_vqc_expz(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def test_hqml_w1_matches_dense_reference_and_finite_differences():
-    from benchmarks.w1_vqc import WORKLOAD, make_data
+    from hqml.bench.w1_vqc import WORKLOAD, make_data
 
     case = WORKLOAD.quick_cases[0]
     result, values = run_one("W1", "hqml", case, repeats=1)
@@ -119,7 +115,7 @@ def test_quick_suite_every_installed_peer_agrees_with_hqml():
 
 PLUGIN = '''
 import numpy as np
-from benchmarks.registry import Impl, Prepared, Workload
+from hqml.bench.registry import Impl, Prepared, Workload
 
 def make_data(case):
     return {"v": np.arange(case["n"], dtype=float)}
@@ -231,7 +227,7 @@ def test_cuda_variants_declared_per_workload():
 
 
 def test_worker_request_carries_device_and_skips_without_gpu_variant(tmp_path):
-    from benchmarks.worker import main
+    from hqml.bench.worker import main
 
     _, case = _quick_case("W2", "qulacs")
     req, out = tmp_path / "req.json", tmp_path / "out.json"
@@ -326,7 +322,7 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
 WARNING_PLUGIN = '''
 import sys, warnings
 import numpy as np
-from benchmarks.registry import Impl, Prepared, Workload
+from hqml.bench.registry import Impl, Prepared, Workload
 
 def _impl(noisy):
     def setup(case, data):
@@ -364,7 +360,7 @@ def test_quick_titles_and_single_size_plot(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.report import draw_panel
+    from hqml.bench.report import draw_panel
 
     plugin = tmp_path / "plugin"
     plugin.mkdir()

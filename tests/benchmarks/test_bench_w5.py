@@ -3,20 +3,13 @@ quimb's CircuitMPS agrees with them at the quick sizes."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import hqml  # noqa: E402
-from benchmarks.registry import discover  # noqa: E402
-from benchmarks.suite import run_suite  # noqa: E402
+import hqml
+from hqml.bench.registry import discover
+from hqml.bench.suite import run_suite
 
 
 def test_w5_hqml_values_equal_the_statevector():

@@ -16,6 +16,8 @@ from hqml.cli.main import app
 from hqml.sim import native
 from hqml.sim.native import build
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 def _installed(module):
     try:

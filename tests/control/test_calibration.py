@@ -22,6 +22,8 @@ from hqml.control import (  # noqa: E402
 )
 from hqml.control.transmon import IDEAL  # noqa: E402
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 def test_env_follows_the_gymnasium_api_and_hides_the_fidelity():
     env = TransmonCalibrationEnv(CalibrationTask())

@@ -11,6 +11,8 @@ import pytest
 
 from docs.docs_blocks import ROOT, blocks, doc_files
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 FILES = [p for p in doc_files() if blocks(p)]
 
 

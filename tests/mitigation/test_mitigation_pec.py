@@ -6,8 +6,8 @@ import torch
 
 import hqml
 from hqml.mitigation import PEC, represent
-from hqml.mitigation.benchmarks import mirror_circuit, vqe_circuit
 from hqml.mitigation.pec import PAULI_FRAME, gate_noise
+from hqml.mitigation.reference_circuits import mirror_circuit, vqe_circuit
 from hqml.noise import NoiseModel, amplitude_damping, depolarizing, pauli_channel, pauli_matrix
 
 NOISE = NoiseModel().add_channel(depolarizing(0.005)).add_channel(depolarizing(0.01, 2))

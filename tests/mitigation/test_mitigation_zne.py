@@ -7,7 +7,7 @@ import torch
 
 import hqml
 from hqml.mitigation import ZNE, actual_scale_factor, extrapolate, fold_gates, fold_global
-from hqml.mitigation.benchmarks import mirror_circuit, vqe_circuit
+from hqml.mitigation.reference_circuits import mirror_circuit, vqe_circuit
 from hqml.noise import NoiseModel, amplitude_damping, depolarizing
 from hqml.testing import equal_up_to_phase, reference_unitary
 

@@ -7,6 +7,7 @@ from helpers import random_circuit
 
 import hqml
 from hqml.backends.base import Expval, Task
+from hqml.backends.trajectories import trajectory_states
 from hqml.circuit.params import bind_parameters
 from hqml.noise import (
     NoiseModel,
@@ -16,7 +17,6 @@ from hqml.noise import (
     phase_damping,
     thermal_relaxation,
 )
-from hqml.backends.trajectories import trajectory_states
 from hqml.sim import measure
 
 

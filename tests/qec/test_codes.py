@@ -42,7 +42,8 @@ def test_biased_variant_keeps_the_rate_and_tilts_it_to_z():
     for inst in exp.circuit.flattened():
         if inst.name == "PAULI_CHANNEL_1":
             px, py, pz = inst.gate_args_copy()
-            assert px == pytest.approx(py) and pz == pytest.approx(5.0 * (px + py))  # eta = pz/(px+py)
+            # eta = pz / (px + py)
+            assert px == pytest.approx(py) and pz == pytest.approx(5.0 * (px + py))
             assert px + py + pz == pytest.approx(0.006)
     plain = SurfaceCodeMemory(3, 0.006)
     assert str(exp.detector_error_model()) != str(plain.detector_error_model())

@@ -13,6 +13,8 @@ import pytest
 
 import hqml
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -18,6 +18,8 @@ import hqml
 from hqml.runtime.client import JobClient
 from hqml.runtime.wire import tensor_from_json
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 H = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
 
 

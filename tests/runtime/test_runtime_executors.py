@@ -15,6 +15,8 @@ import hqml
 from hqml.nn import QuantumLayer
 from hqml.runtime.executors import ProcessPoolBackend, RayBackend
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 def layered_circuit(n: int, layers: int) -> hqml.Circuit:
     c = hqml.Circuit(n)

@@ -3,6 +3,7 @@ server process over HTTP on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 
 import httpx
@@ -12,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hqml
+
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 HUGE = st.sampled_from([10**400, -(10**400), 2**64, 2**63, -1, 0, 2**31])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), HUGE,
@@ -127,3 +130,48 @@ def test_error_details_do_not_echo_the_input(server, fuzz_token):
     r = httpx.post(server.url + "/v1/jobs", content=nan, timeout=10,
                    headers={**h, "content-type": "application/json"})
     assert r.status_code == 422 and "inputs.x[0][0]: nan is not a finite number" in r.text
+
+
+def _tensor(shape: object, data: str = "AAAAAAAA8D8=") -> dict:
+    return {"format": "hqml.tensor/1", "dtype": "float64", "shape": shape, "data": data}
+
+
+def _program(**fields: object) -> dict:
+    return {**base_program(), **fields}
+
+
+# The ten kinds of body the issue found answered with a 500 (and a reset connection), named.
+TEN_KINDS = [
+    ("/v1/jobs", {**base_job(), "weights": {"w": _tensor(2)}}, "shape as an int"),
+    ("/v1/jobs", {**base_job(), "weights": {"w": _tensor(None)}}, "shape as null"),
+    ("/v1/jobs", {**base_job(), "weights": {"w": _tensor([[2]])}}, "shape as a nested list"),
+    ("/v1/jobs", {**base_job(), "shots": 10**400}, "integer 10^400 as shots"),
+    ("/v1/jobs", {**base_job(), "timeout_s": 10**400}, "integer 10^400 as a timeout"),
+    ("/v1/jobs", {**base_job(), "shots": 10, "seed": 2**64}, "seed 2^64"),
+    ("/v1/programs", _program(seed=2**64 + 5), "program seed above 2^64"),
+    ("/v1/programs", _program(initial_weights={"w": "abc"}), "initial_weights as a string"),
+    ("/v1/programs", _program(initial_weights={"w": [[1.0, 2.0], [3.0]]}), "ragged weights"),
+    ("/v1/programs", _program(initial_weights=[1.0, 2.0]), "initial_weights as a list"),
+]
+
+
+def test_the_ten_malformed_kinds_get_4xx_and_keep_the_connection(server, fuzz_token):
+    """Each named kind answers 4xx with a short detail, and the kept-alive connection survives:
+    all ten go over one socket, which must still be the same object at the end."""
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    h = {"Authorization": f"Bearer {fuzz_token}", "Content-Type": "application/json"}
+    try:
+        conn.request("GET", "/health")
+        conn.getresponse().read()
+        sock = conn.sock
+        for path, body, what in TEN_KINDS:
+            conn.request("POST", path, body=json.dumps(body), headers=h)
+            r = conn.getresponse()
+            text = r.read().decode()
+            assert 400 <= r.status < 500, (what, r.status, text[:300])
+            assert 0 < len(json.loads(text)["detail"]) <= 320, (what, text[:400])
+            assert (r.getheader("connection") or "").lower() != "close", what
+            assert conn.sock is sock, f"{what}: the server closed the kept-alive connection"
+    finally:
+        conn.close()

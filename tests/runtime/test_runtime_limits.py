@@ -11,8 +11,11 @@ import time
 
 import httpx
 import psutil
+import pytest
 
 import hqml
+
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 
 def headers(server, who: str) -> dict[str, str]:
@@ -77,6 +80,10 @@ def test_nested_qasm_is_refused_by_its_expanded_size_and_floods_leave_others_ans
     assert json.loads(out) == [400] * 41
     print(f"\nduring 41 nested-QASM requests: /health {t_health * 1e3:.0f} ms,"
           f" another tenant's submit {t_submit * 1e3:.0f} ms")
+    # the issue's bound is 1 s, met on a quiet machine (2 cores: /health 50-540 ms, submit
+    # 220-450 ms); a machine loaded 5x by other work took up to 1.3 s and 2.1 s, so the test
+    # allows 3 s: it guards against the defect (no answer at all), not for the last 100 ms
+    assert t_health < 3.0 and t_submit < 3.0, (t_health, t_submit)
 
 
 FLOOD = """
@@ -234,3 +241,49 @@ def test_long_qasm_text_is_refused_before_it_is_parsed(server):
     assert r.status_code == 400, r.text
     assert r.json()["detail"].startswith("the OpenQASM text has 104") and \
         "at most 100000" in r.json()["detail"]
+
+
+MANY_TENANTS = """
+import json, sys, threading, httpx
+url, tokens, body = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+codes, start = [], threading.Barrier(3 * len(tokens))
+def post(token):
+    start.wait()
+    codes.append(httpx.post(url + "/v1/jobs", json=body, timeout=60,
+                            headers={"Authorization": "Bearer " + token}).status_code)
+threads = [threading.Thread(target=post, args=(t,)) for t in tokens for _ in range(3)]
+for t in threads:
+    t.start()
+print("sending", flush=True)
+for t in threads:
+    t.join()
+print(json.dumps(codes))
+"""
+
+
+def test_many_tenants_flooding_at_once_hold_at_most_the_global_cap_of_threads(start_server):
+    """Per-token slots alone let 20 tenants take 40 request threads (all of them); the global
+    cap keeps their submissions to ``max_submitting`` threads, so reads of a 21st tenant still
+    answer while they flood."""
+    names = [f"t{i}" for i in range(20)]
+    tokens = {**{n: {} for n in names}, "reader": {}, "root": {"admin": True}}
+    srv = start_server(tokens=tokens, max_submitting=3, max_qubits=12).start()
+    admin = srv.tokens["root"]
+    body = {"qasm": nested_qasm(), "observables": [hqml.Z(0).to_json()]}
+    flood = subprocess.Popen([sys.executable, "-c", MANY_TENANTS, srv.url,
+                              json.dumps([srv.tokens[n] for n in names]), json.dumps(body)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert flood.stdout.readline().strip() == "sending"
+        r = httpx.get(srv.url + "/v1/jobs", timeout=10,
+                      headers={"Authorization": f"Bearer {srv.tokens['reader']}"})
+        assert r.status_code == 200
+        out, _ = flood.communicate(timeout=120)
+    finally:
+        flood.kill()
+        flood.wait()
+    assert json.loads(out) == [400] * 60
+    status = httpx.get(srv.url + "/v1/status", timeout=10,
+                       headers={"Authorization": f"Bearer {admin}"}).json()
+    assert status["max_submitting"] == 3 and status["submissions_in_threads"] == 0
+    assert 1 <= status["submissions_in_threads_peak"] <= 3, status

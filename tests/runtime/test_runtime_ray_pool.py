@@ -14,6 +14,8 @@ import torch
 import hqml
 from hqml.runtime.client import JobClient, JobFailed
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 def small_circuit() -> hqml.Circuit:
     c = hqml.Circuit(3)

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from hqml.runtime.store import QuotaExceeded, SqlJobStore, make_engine, metadata, migrate
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 
 @pytest.fixture
 def store(db_url):

@@ -20,6 +20,8 @@ from hqml.tracking.search import (
     search,
 )
 
+pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
+
 TINY = {
     "name": "tiny", "seed": 0,
     "data": {"name": "iris", "max_train": 32},

@@ -22,7 +22,7 @@ Convention (used by QAOA and every hqml QUBO solver):
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,10 +132,3 @@ def bits_to_sample(bits: Sequence[int], variables: Sequence[Hashable], vartype: 
     return {v: (1 - 2 * int(b)) if spin else int(b) for v, b in zip(variables, bits, strict=False)}
 
 
-def sample_to_bits(sample: Mapping[Hashable, int], variables: Sequence[Hashable],
-                   vartype: Any) -> list[int]:
-    """Inverse of :func:`bits_to_sample`: SPIN ``+1 -> 0``, ``-1 -> 1``; BINARY unchanged."""
-    dimod = _dimod()
-    if dimod.as_vartype(vartype) is dimod.SPIN:
-        return [int(sample[v] == -1) for v in variables]
-    return [int(sample[v]) for v in variables]

@@ -1,4 +1,7 @@
-"""One minimisation loop for the variational algorithms: SciPy methods, Adam and SPSA.
+"""One minimisation loop for the variational algorithms: SciPy methods, Adam and SPSA; and
+:class:`DescentStep`, hqml's one Adam (and SGD) on named tensors, written out because
+constructing a ``torch.optim`` optimizer imports ``torch._dynamo``, which costs seconds in a
+fresh process (a server's program, a first VQE).
 
 The objective is a function of a float64 parameter vector that returns a scalar torch tensor.
 Gradient-based methods (L-BFGS-B, BFGS, SLSQP, CG, Adam) differentiate it with autograd, so the
@@ -9,7 +12,7 @@ gradient-free methods (COBYLA, Nelder-Mead, Powell) and SPSA only call it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,13 +131,11 @@ def minimize(fun: Objective, x0: Any, method: str = "L-BFGS-B", maxiter: int = 2
 
 def _adam(counter: _Counter, x0: np.ndarray, steps: int, lr: float) -> str:
     x = torch.tensor(x0, dtype=torch.float64)
-    opt = torch.optim.Adam([x], lr=lr)
+    opt = DescentStep({"x": x}, "adam", lr)
     for _ in range(steps):
-        _, g = counter.value_and_grad(x.detach().numpy())
-        opt.zero_grad()
-        x.grad = torch.as_tensor(g)
-        opt.step()
-    counter.value(x.detach().numpy())
+        _, g = counter.value_and_grad(x.numpy())
+        opt.step([torch.as_tensor(g)])
+    counter.value(x.numpy())
     return f"adam: {steps} steps"
 
 
@@ -153,3 +154,36 @@ def _spsa(counter: _Counter, x0: np.ndarray, steps: int, seed: int | None,
         x = x - ak * (fp - fm) / (2 * ck) * delta
     counter.value(x)
     return f"spsa: {steps} steps"
+
+
+class DescentStep:
+    """In-place ``"adam"`` (PyTorch's defaults) or ``"sgd"`` updates of ``params``.
+
+    >>> import torch
+    >>> w = {"w": torch.tensor([1.0], requires_grad=True)}
+    >>> opt = DescentStep(w, "sgd", 0.5)
+    >>> opt.step([torch.tensor([2.0])]); w["w"].item()
+    0.0
+    """
+
+    def __init__(self, params: dict[str, torch.Tensor], method: str, lr: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        if method not in ("adam", "sgd"):
+            raise ValueError(f"method must be 'adam' or 'sgd', got {method!r}")
+        self.params, self.method, self.lr, self.betas, self.eps = params, method, lr, betas, eps
+        self.moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in params.items()}
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        """Apply one update; ``grads`` in the order of ``params``."""
+        self.t += 1
+        b1, b2 = self.betas
+        for (k, p), g in zip(self.params.items(), grads, strict=True):
+            if self.method == "sgd":
+                p -= self.lr * g
+                continue
+            m, v = self.moments[k]
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p -= self.lr * (m / (1 - b1**self.t)) / ((v / (1 - b2**self.t)).sqrt() + self.eps)

@@ -7,7 +7,6 @@ QAOA *minimises* ``<H>``. Parameters are ordered ``[gamma_0..gamma_{p-1}, beta_0
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,9 +241,3 @@ class QAOA:
         return [int(b) for b in unique[k]], float(energy[k])
 
 
-def maxcut_expected_ratio_p1_triangle_free(degree: int = 3) -> float:
-    """Optimal p=1 expected cut fraction per edge on a triangle-free ``degree``-regular graph."""
-    d = degree - 1
-    # <C_uv> = 1/2 + 1/2 sin(4 beta) sin(gamma) cos^d(gamma); maximise over gamma.
-    g = math.atan(1 / math.sqrt(d))
-    return 0.5 + 0.5 * math.sin(g) * math.cos(g) ** d

@@ -64,9 +64,7 @@ class Task:
         """Backends' notes on this request, emptied whenever the circuit has been edited since
         they were written. :meth:`with_theta` shares them for the same batch size, device and
         ``varying``."""
-        token = self.circuit._cache.get(_MEMO_TOKEN)
-        if token is None:
-            token = self.circuit._cache[_MEMO_TOKEN] = object()
+        token = self.circuit.cached(_MEMO_TOKEN, object)
         memo = self._memo
         if memo.get(_MEMO_TOKEN) is not token:
             memo.clear()
@@ -101,7 +99,7 @@ class Task:
 
 
 # key of the circuit's token that dates a task's memo (the circuit's cache is cleared on edits)
-_MEMO_TOKEN = "task-memo"
+_MEMO_TOKEN = ("hqml.backends.base", "task-memo")
 
 
 @dataclass(frozen=True)
@@ -122,6 +120,8 @@ class Capabilities:
     measurements: frozenset[str] = frozenset({"expval", "probs", "sample", "state"})
     # whether execute holds 2^n amplitudes per row (the front door prices them first)
     holds_state: bool = True
+    # runs dynamic circuits (mid-circuit measurement, reset, classical conditions)?
+    dynamic: bool = False
 
 
 class Backend(ABC):
@@ -166,6 +166,11 @@ class Backend(ABC):
         ``call.batched`` says whether the request had a batch. The backend records what it
         needs (e.g. in ``circuit``'s cache)."""
         return None
+
+    def diff_methods_for(self, task: Task) -> frozenset[str]:
+        """The differentiation methods usable for ``task`` (default: those declared in
+        :attr:`capabilities`); a backend narrows them for requests it runs another way."""
+        return self.capabilities.diff_methods
 
     def prefers_backprop(self, task: Task) -> bool:
         """Whether ``diff_method="best"`` should use backprop rather than adjoint for ``task``

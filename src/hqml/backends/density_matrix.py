@@ -24,6 +24,7 @@ import torch
 from ..circuit.observables import PauliSum, observable_terms
 from ..sim import density, measure
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from .dynamic_density import record_densities, sample_records
 from .instructions import build_program
 
 ProbsFn = Callable[[dict[int, str], list[int]], torch.Tensor]
@@ -83,6 +84,7 @@ class DensityMatrixBackend(Backend):
         max_qubits=14,
         diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
         supports_noise=True,
+        dynamic=True,
     )
 
     def __init__(self, **options: Any):
@@ -96,6 +98,8 @@ class DensityMatrixBackend(Backend):
         c = task.circuit
         n = c.n_qubits
         nm = task.options.get("noise_model")
+        if c.is_dynamic:
+            return sum(self.dynamic_records(task).values())
         program = build_program(c, task.theta, task.dtype, task.varying)
         rho = density.zero_density(n, 1, task.dtype, task.theta.device)
         superops: dict[int, torch.Tensor] = {}
@@ -119,8 +123,39 @@ class DensityMatrixBackend(Backend):
                 rho = density.apply_superoperator(rho, n, s, wires)
         return rho
 
+    def dynamic_records(self, task: Task) -> dict[int, torch.Tensor]:
+        """A dynamic circuit's unnormalised density matrices by classical record."""
+        nm = task.options.get("noise_model")
+        if nm is None:
+            return record_densities(task)
+        cache: dict[int, torch.Tensor] = {}
+
+        def noise(rho: torch.Tensor, op: Any) -> torch.Tensor:
+            for channel, wires in dynamic_channels(nm, op):
+                s = cache.get(id(channel))
+                if s is None:
+                    s = cache[id(channel)] = torch.as_tensor(
+                        channel.superoperator(), dtype=task.dtype, device=rho.device
+                    )
+                rho = density.apply_superoperator(rho, task.circuit.n_qubits, s, wires)
+            return rho
+
+        def confusion(wire: int) -> Any:
+            a = nm.confusions([wire])[0]
+            return None if a is None else np.asarray(a)
+
+        return record_densities(task, noise, confusion)
+
     def _execute_one(self, task: Task) -> torch.Tensor:
         n = task.circuit.n_qubits
+        if task.circuit.is_dynamic and isinstance(task.measurement, Sample):
+            nm = task.options.get("noise_model")
+            readout = nm if nm is not None and nm.has_readout_errors else None
+            return sample_records(
+                self.dynamic_records(task), n, len(task.circuit.clbits),
+                list(task.measurement.wires), task.shots or 1, task.generator,
+                lambda r, w: self._noisy_probs(r, n, w, readout),
+            )  # fmt: skip
         rho = self.final_density(task)
         bs = task.theta.shape[0]
         if rho.shape[0] != bs:
@@ -167,3 +202,25 @@ class DensityMatrixBackend(Backend):
             for a in nm.confusions(wires)
         ]
         return density.apply_confusion(p, conf)
+
+
+def dynamic_channels(nm: Any, op: Any) -> list[tuple[Any, tuple[int, ...]]]:
+    """The noise after ``op``: a gate's channels; after a reset, the channels of rules that
+    name ``"reset"`` (a reset error); none after a measurement (its readout error acts on the
+    bit written)."""
+    name = op.gate.name if hasattr(op, "gate") else op.name
+    if name == "measure":
+        if any(rule.gates is not None and "measure" in rule.gates for rule in nm.rules):
+            raise ValueError(
+                "noise channels attached to 'measure' are not simulated; model measurement"
+                " errors with NoiseModel.add_readout_error"
+            )
+        return []
+    if name != "reset":
+        return nm.channels_for(name, op.wires)
+    return [
+        (rule.channel, t)
+        for rule in nm.rules
+        if rule.gates is not None and "reset" in rule.gates
+        for t in rule.targets("reset", op.wires) or []
+    ]

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..circuit.circuit import Circuit
+from ..circuit.dynamic import require_static
 from ..sim.fused import Step
 from ..sim.program import Instruction
 
@@ -53,6 +54,7 @@ def build_program(
     varying: Sequence[bool] | None = None,
 ) -> list[Instruction]:
     """One unfused instruction per operation (the noisy simulators insert channels between)."""
+    require_static(circuit, "this simulator", "use backend='density_matrix' or 'statevector'")
     batched_theta = theta.shape[0] > 1
     program: list[Instruction] = []
     col = 0

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numbers
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from .dynamic import Conditional, Measure, is_dynamic_op, require_static
+from .dynamic_builder import DynamicMixin, map_wires, op_name, substitute
 from .expr import Const, Expr, Symbol, SymbolArray, as_expr, normalize_shape
 from .gates import ControlledGate, Gate, UnitaryGate, controlled, get_gate
 
@@ -30,6 +32,11 @@ class Operation:
             if args
             else (f"{self.gate.name} {list(self.wires)}")
         )
+
+    @property
+    def name(self) -> str:
+        """The gate's name (dynamic operations have ``"measure"``, ``"reset"``, ``"if"``)."""
+        return self.gate.name
 
     def symbols(self) -> set[Symbol]:
         out: set[Symbol] = set()
@@ -115,7 +122,7 @@ def _two_qubit_rot(name: str):
     return method
 
 
-class Circuit:
+class Circuit(DynamicMixin):
     """A quantum circuit on ``n_qubits`` wires with symbolic inputs and weights.
 
     >>> c = Circuit(2)
@@ -136,6 +143,7 @@ class Circuit:
         self._ops = _OpList(self)
         self.inputs: dict[str, SymbolArray] = {}
         self.weights: dict[str, SymbolArray] = {}
+        self.cregs: dict[str, int] = {}  # classical registers: name -> bits (dynamic circuits)
 
     @property
     def ops(self) -> list[Operation]:
@@ -153,12 +161,14 @@ class Circuit:
             "ops": list(self._ops),
             "inputs": self.inputs,
             "weights": self.weights,
+            "cregs": self.cregs,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.n_qubits, self._cache = state["n_qubits"], {}
         self._ops = _OpList(self, state["ops"])
         self.inputs, self.weights = state["inputs"], state["weights"]
+        self.cregs = dict(state.get("cregs", {}))
 
     # --- symbols ----------------------------------------------------------------------------
     def input(self, name: str, shape: Any = ()) -> SymbolArray:
@@ -189,6 +199,23 @@ class Circuit:
     def _touch(self) -> None:
         self._cache.clear()
 
+    def cached(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``build()``'s value for ``key``, computed once and kept until the circuit is next
+        edited (compiled forms: parameter layout, plans, programs). Keys belong to their callers:
+        start a tuple with the caller's module name.
+
+        >>> c = Circuit(1).h(0)
+        >>> c.cached(("doc", "ops"), lambda: len(c.ops))
+        1
+        >>> c.x(0).cached(("doc", "ops"), lambda: len(c.ops))  # the edit dropped the old value
+        2
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
+
     # --- building ---------------------------------------------------------------------------
     def append(
         self,
@@ -197,6 +224,8 @@ class Circuit:
         params: Sequence[Any] = (),
     ) -> Circuit:
         """Append a gate (by name or definition) on ``wires`` with ``params``; returns ``self``."""
+        if is_dynamic_op(gate):
+            return self._append_dynamic(gate)
         if isinstance(gate, Operation):
             gate, wires, params = gate.gate, gate.wires, gate.params
         if isinstance(gate, str):
@@ -307,6 +336,7 @@ class Circuit:
     def copy(self) -> Circuit:
         out = Circuit(self.n_qubits)
         out.inputs, out.weights, out.ops = dict(self.inputs), dict(self.weights), self.ops
+        out.cregs = dict(self.cregs)
         return out
 
     def compose(self, other: Circuit, wires: Sequence[int] | None = None) -> Circuit:
@@ -319,8 +349,10 @@ class Circuit:
         out = self.copy()
         for arr in list(other.inputs.values()) + list(other.weights.values()):
             out._declare(arr.name, arr.kind, arr.shape)
+        for name, size in other.cregs.items():
+            out.creg(name, size)
         for op in other.ops:
-            out.append(op.gate, [wires[w] for w in op.wires], op.params)
+            out.append(map_wires(op, wires))
         return out
 
     def __add__(self, other: Circuit) -> Circuit:
@@ -328,6 +360,7 @@ class Circuit:
 
     def inverse(self) -> Circuit:
         """The adjoint circuit: reversed order, each gate inverted (symbols kept)."""
+        require_static(self, "Circuit.inverse", "a measurement or reset has no inverse")
         out = Circuit(self.n_qubits)
         out.inputs, out.weights = dict(self.inputs), dict(self.weights)
         for op in reversed(self.ops):
@@ -362,10 +395,8 @@ class Circuit:
         out = Circuit(self.n_qubits)
         out.inputs = {k: v for k, v in self.inputs.items() if not (inputs and k in inputs)}
         out.weights = {k: v for k, v in self.weights.items() if not (weights and k in weights)}
-        out.ops = [
-            Operation(op.gate, op.wires, tuple(p.substitute(values) for p in op.params))
-            for op in self.ops
-        ]
+        out.cregs = dict(self.cregs)
+        out.ops = [substitute(op, values) for op in self.ops]
         return out
 
     # --- information ------------------------------------------------------------------------
@@ -382,6 +413,7 @@ class Circuit:
             and self.ops == other.ops
             and self.inputs == other.inputs
             and self.weights == other.weights
+            and self.cregs == other.cregs
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -402,7 +434,7 @@ class Circuit:
 
     def count_ops(self) -> dict[str, int]:
         """Gate counts per kind, in order of first appearance."""
-        return dict(Counter(op.gate.name for op in self.ops))
+        return dict(Counter(op_name(op) for op in self.ops))
 
     @property
     def num_gates(self) -> int:
@@ -410,23 +442,28 @@ class Circuit:
 
     @property
     def num_two_qubit_gates(self) -> int:
-        return sum(1 for op in self.ops if len(op.wires) == 2)
+        return sum(1 for op in self.ops if not is_dynamic_op(op) and len(op.wires) == 2)
 
     @property
     def num_multi_qubit_gates(self) -> int:
-        return sum(1 for op in self.ops if len(op.wires) >= 2)
+        return sum(1 for op in self.ops if not is_dynamic_op(op) and len(op.wires) >= 2)
 
     def layers(self) -> list[list[Operation]]:
         """Greedy ASAP layering: each operation in the first layer after its wires are free."""
         front = [0] * self.n_qubits
+        bits: dict[Any, int] = {}  # classical bits: a condition waits for the measurement
         layers: list[list[Operation]] = []
         for op in self.ops:
-            level = max(front[w] for w in op.wires)
+            read = op.condition.bits if isinstance(op, Conditional) else ()
+            written = (op.bit,) if isinstance(op, Measure) else ()
+            level = max([front[w] for w in op.wires] + [bits.get(b, 0) for b in read + written])
             if level == len(layers):
                 layers.append([])
             layers[level].append(op)
             for w in op.wires:
                 front[w] = level + 1
+            for b in read + written:
+                bits[b] = level + 1
         return layers
 
     def depth(self) -> int:
@@ -434,8 +471,9 @@ class Circuit:
         return len(self.layers())
 
     def resources(self) -> dict[str, Any]:
-        """A summary: qubits, gates (total, per kind, two-qubit), depth, parameters, inputs."""
-        return {
+        """A summary: qubits, gates (total, per kind, two-qubit), depth, parameters, inputs;
+        for a dynamic circuit also classical bits, measurements, resets and conditionals."""
+        out = {
             "n_qubits": self.n_qubits,
             "gates": self.num_gates,
             "gate_counts": self.count_ops(),
@@ -446,6 +484,9 @@ class Circuit:
             "inputs": self.num_inputs,
             "parametrized_gates": sum(1 for op in self.ops if op.params),
         }
+        if self.cregs or self.is_dynamic:
+            out.update(self._dynamic_resources())
+        return out
 
     def draw(self, max_width: int = 120) -> str:
         """A text drawing, one line per wire."""
@@ -457,9 +498,10 @@ class Circuit:
         return self.draw()
 
     def __repr__(self) -> str:
+        cregs = f", cregs={self.cregs}" if self.cregs else ""
         return (
             f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, inputs={list(self.inputs)},"
-            f" weights={list(self.weights)})"
+            f" weights={list(self.weights)}{cregs})"
         )
 
     # --- JSON -------------------------------------------------------------------------------

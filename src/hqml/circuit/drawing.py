@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .dynamic import Conditional, Measure, Reset
+
 
 def _label(op: Any) -> str:
+    if isinstance(op, Measure):
+        return f"M→{op.bit!r}"
+    if isinstance(op, Reset):
+        return "|0⟩"
     g = op.gate
     base = g.base if hasattr(g, "base") else g
     text = base.label
@@ -20,6 +26,24 @@ def _short(p: Any) -> str:
     return repr(p)
 
 
+class _Item(tuple):
+    """(operation, condition suffix) with the operation's wires, for the column layout."""
+
+    @property
+    def wires(self) -> tuple[int, ...]:
+        return self[0].wires
+
+
+def _expand(layer: list[Any]) -> list[_Item]:
+    out: list[_Item] = []
+    for op in layer:
+        if isinstance(op, Conditional):
+            out += [_Item((o, f"?{op.condition!r}".replace(" ", ""))) for o in op.body]
+        else:
+            out.append(_Item((op, "")))
+    return out
+
+
 def draw_text(circuit: Any, max_width: int = 120) -> str:
     """One text line per wire; gates in ASAP layers; wraps at ``max_width`` characters."""
     n = circuit.n_qubits
@@ -29,7 +53,7 @@ def draw_text(circuit: Any, max_width: int = 120) -> str:
     for layer in circuit.layers():
         # gates in one layer may overlap vertically when drawn; split them into sub-columns
         subcols: list[list[Any]] = []
-        for op in layer:
+        for op in _expand(layer):
             lo, hi = min(op.wires), max(op.wires)
             for col in subcols:
                 if all(hi < min(o.wires) or lo > max(o.wires) for o in col):
@@ -40,15 +64,17 @@ def draw_text(circuit: Any, max_width: int = 120) -> str:
         for col in subcols:
             cells = ["─"] * n
             for op in col:
-                g = op.gate
+                op, cond = op
+                g = getattr(op, "gate", None)
                 n_ctrl = getattr(g, "num_controls", 0)
-                label = _label(op)
+                label = _label(op) + cond
                 targets = op.wires[n_ctrl:]
                 for w in op.wires[:n_ctrl]:
                     cells[w] = "●"
-                if getattr(g, "base", g).name == "x" and n_ctrl:
-                    cells[targets[0]] = "⊕"
-                elif getattr(g, "base", g).name == "swap":
+                base = getattr(getattr(g, "base", g), "name", "")
+                if base == "x" and n_ctrl:
+                    cells[targets[0]] = "⊕" + cond
+                elif base == "swap" and not cond:
                     for w in targets:
                         cells[w] = "×"
                 else:

@@ -60,7 +60,6 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
 
-FUNCTION_NAMES = tuple(_FUNCTIONS)
 
 
 def as_expr(value: Any) -> Expr:

@@ -160,6 +160,21 @@ class Gate:
         return (gate_from_json, (self.to_json(),))
 
     # --- matrices ---------------------------------------------------------------------------
+    @property
+    def fixed_matrix(self) -> np.ndarray | None:
+        """The constant matrix of a gate without parameters (complex128, not to be modified),
+        None for a parametrised gate."""
+        return self._fixed
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()``'s value for ``key``, computed once per gate (engines' constant forms of
+        its matrices; start the key with the caller's module name)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
+
     def _const(self, key: str, value: np.ndarray, dtype: torch.dtype, device: Any) -> torch.Tensor:
         k = (key, dtype, str(device))
         t = self._cache.get(k)
@@ -310,7 +325,7 @@ class ControlledGate(Gate):
         name = "c" * num_controls + base.name
         if base.num_params == 0:
             m = np.eye(d, dtype=np.complex128)
-            m[d - d_base :, d - d_base :] = base._fixed
+            m[d - d_base :, d - d_base :] = base.fixed_matrix
             super().__init__(name, n, matrix=m, label=base.label)
         else:
             off = d - d_base

@@ -140,11 +140,7 @@ class _Compiled:
 
 
 def _compiled(circuit: Any) -> _Compiled:
-    comp = circuit._cache.get("params")
-    if comp is None:
-        comp = _Compiled(circuit)
-        circuit._cache["params"] = comp
-    return comp
+    return circuit.cached(("hqml.circuit.params",), lambda: _Compiled(circuit))
 
 
 def _to_tensor(value: Any, what: str) -> torch.Tensor:

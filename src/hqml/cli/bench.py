@@ -1,10 +1,9 @@
-"""``hqml bench``: run the benchmark suite (``benchmarks/`` of a source checkout) against the
-installed peer frameworks and print the table of medians and hqml/peer ratios.
+"""``hqml bench``: run the benchmark suite (:mod:`hqml.bench`) against the installed peer
+frameworks and print the table of medians and hqml/peer ratios.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,26 +11,6 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import fail
-
-
-def find_benchmarks(start: Path | None = None) -> Path:
-    """The checkout folder holding ``benchmarks/``: ``$HQML_BENCHMARKS`` (the benchmarks folder
-    itself), else the current directory or one of its parents, else the source tree this
-    module lives in.
-
-    Raises:
-        FileNotFoundError: no ``benchmarks/registry.py`` was found.
-    """
-    env = os.environ.get("HQML_BENCHMARKS")
-    candidates = [Path(env).resolve().parent] if env else []
-    cwd = (start or Path.cwd()).resolve()
-    candidates += [cwd, *cwd.parents, *Path(__file__).resolve().parents]
-    for root in candidates:
-        if (root / "benchmarks" / "registry.py").is_file():
-            return root
-    raise FileNotFoundError("hqml bench needs the benchmarks/ folder of an hqml source checkout;"
-                            " run it inside the checkout or set"
-                            " HQML_BENCHMARKS=/path/to/benchmarks")
 
 
 def bench(
@@ -50,23 +29,19 @@ def bench(
     max_seconds: Annotated[float, typer.Option(
         help="timing budget of a case whose calls take > 10 s")] = 40.0,
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-        help="results folder (default benchmarks/results)")] = None,
+        help="results folder (default: benchmarks/results in a checkout,"
+             " else ./bench-results)")] = None,
     plot: Annotated[bool, typer.Option(help="write the PNG plot of time against qubits")] = True,
     device: Annotated[str, typer.Option(
         help="cpu, or cuda: hqml and torch on the GPU, peers by their GPU variants (the others"
              " are skipped)")] = "cpu",
 ) -> None:
     """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
-    TorchQuantum on workloads W1-W3 (and any plug-in benchmarks/w*.py), on the CPU or a GPU."""
+    TorchQuantum on workloads W1-W4 (and plug-in workload files, see docs/benchmarks.md), on
+    the CPU or a GPU."""
     if threads < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--threads")
-    try:
-        root = find_benchmarks()
-    except FileNotFoundError as e:
-        fail(str(e))
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from benchmarks.devices import check_device
+    from hqml.bench.devices import check_device
 
     try:  # before any work: --device cuda on a machine without CUDA is a one-line error
         device = check_device(device)
@@ -74,8 +49,8 @@ def bench(
         fail(str(e))
     from rich.console import Console
 
-    from benchmarks.report import RESULTS_DIR, fmt_time, print_report, write_outputs
-    from benchmarks.suite import run_suite
+    from hqml.bench.report import fmt_time, print_report, write_outputs
+    from hqml.bench.suite import run_suite
 
     console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -91,7 +66,7 @@ def bench(
     except ValueError as e:
         fail(str(e))
     print_report(doc, console)
-    paths = write_outputs(doc, out or RESULTS_DIR, plot=plot)
+    paths = write_outputs(doc, out, plot=plot)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}")
 

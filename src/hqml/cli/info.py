@@ -37,7 +37,10 @@ EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "mitigation": (("mitiq",), "Mitiq cross-checks of ZNE and PEC in the tests"),
     "qec": (("stim", "pymatching"), "hqml.qec neural decoders, hqml qec bench"),
-    "control": (("gymnasium", "stable_baselines3"), "hqml.control RL calibration, hqml control bench"),
+    "control": (
+        ("gymnasium", "stable_baselines3"),
+        "hqml.control RL calibration, hqml control bench",
+    ),
     "bench": (
         ("pennylane_lightning", "qiskit_machine_learning", "qulacs", "tensorcircuit", "jax"),
         "hqml bench peers",

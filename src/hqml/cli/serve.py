@@ -81,7 +81,6 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
           log_level: str = typer.Option("info", help="uvicorn log level")) -> None:
     """Serve quantum jobs, sessions and programs over HTTP (OpenAPI at /openapi.json)."""
     try:
-        from hqml.runtime.settings import ServiceSettings
         from hqml.runtime.store import SqlJobStore, make_engine, migrate
     except ModuleNotFoundError as e:
         raise typer.BadParameter(f"the job service needs {e.name};"
@@ -98,19 +97,27 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on"),
         finally:
             engine.dispose()
         return
+    _run_server(host, port, db, log_level,
+                database_url=db, workers=workers, job_timeout_s=job_timeout,
+                max_request_bytes=max_request_bytes, max_qubits=max_qubits, executor=executor,
+                ray_address=ray_address, ray_workers=ray_workers, output_dir=output_dir)
+
+
+def _run_server(host: str, port: int, db: str, log_level: str,
+                **settings_args: object) -> None:
+    """Check the settings, bind the socket, check the database's lease, then serve."""
     import uvicorn
 
     from hqml.runtime.app import create_app
     from hqml.runtime.lease import Lease, LeaseHeld
+    from hqml.runtime.settings import ServiceSettings
+    from hqml.runtime.store import make_engine, migrate
 
     try:
-        settings = ServiceSettings.from_env(
-            database_url=db, workers=workers, job_timeout_s=job_timeout,
-            max_request_bytes=max_request_bytes, max_qubits=max_qubits, executor=executor,
-            ray_address=ray_address, ray_workers=ray_workers, output_dir=output_dir)
+        settings = ServiceSettings.from_env(**settings_args)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
-    if executor == "ray":
+    if settings.executor == "ray":
         try:
             import ray  # noqa: F401
         except ModuleNotFoundError:

@@ -8,8 +8,8 @@ measured probabilities from the ideal ones, which an experimenter can compute. E
 step long (the formulation of Sivak et al., PRX 12, 011059, 2022, for model-free calibration):
 the policy's mean action is the calibration, and training online on the device is calibrating.
 The device itself (its miscalibration, drawn by a seeded or the first reset unless one is given,
-and its slow drift as steps go by) persists across unseeded resets. The true gate fidelity is in ``info["fidelity"]`` for scoring and
-plots only; it is never part of the observation or the reward.
+and its slow drift as steps go by) persists across unseeded resets. The true gate fidelity is in
+``info["fidelity"]`` for scoring and plots only; it is never part of the observation or the reward.
 """
 
 from __future__ import annotations

@@ -18,11 +18,6 @@ except ModuleNotFoundError:  # Python 3.10: the tomli backport
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PATTERNS = ("dressed", "head", "feature", "monolithic", "quanvolution")
-ENCODINGS = ("angle", "zz", "iqp", "amplitude", "reuploading")
-ANSATZE = ("hardware_efficient", "strongly_entangling", "tree_tensor_network")
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-
 
 class ConfigError(ValueError):
     """A configuration problem, with a message naming the field."""

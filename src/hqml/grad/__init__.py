@@ -55,7 +55,7 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
         raise ValueError(
             f"unknown diff_method {diff_method!r}; choose one of {', '.join(DIFF_METHODS)}"
         )
-    caps = backend.capabilities.diff_methods
+    caps = backend.diff_methods_for(task)
     if task.options.get("noise_model") is not None:  # the adjoint assumes a pure state
         if diff_method == "adjoint":
             raise ValueError(
@@ -72,6 +72,12 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
                 return "adjoint"
             return "backprop" if backend.prefers_backprop(task) else "adjoint"
         return next((m for m in _BEST[kind] if m in caps), "none")
+    if diff_method not in caps and diff_method in backend.capabilities.diff_methods:
+        raise ValueError(
+            f"backend {backend.name!r} cannot use diff_method {diff_method!r} for this request"
+            " (a dynamic circuit without a deferred-measurement form, or a noise model);"
+            f" it can use {', '.join(sorted(caps))}"
+        )
     if diff_method not in caps:
         raise ValueError(
             f"backend {backend.name!r} does not support diff_method {diff_method!r};"

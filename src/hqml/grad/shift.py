@@ -54,7 +54,8 @@ def shift_rule(spectrum: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
 def _column_spectra(task: Task) -> list[tuple[float, ...]]:
     out = []
     for op in task.circuit.ops:
-        out.extend(op.gate.spectra)
+        for gate_op in getattr(op, "body", (op,)) if op.params else ():
+            out.extend(gate_op.gate.spectra)  # conditioned gates keep their own rules
     return out
 
 

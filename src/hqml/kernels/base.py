@@ -114,11 +114,28 @@ class QuantumKernel(BaseEstimator):
     Parameters follow scikit-learn rules: ``__init__`` stores them, nothing is computed there.
     """
 
-    feature_map: FeatureMap
-    weights: Mapping[str, Any] | None
-    backend: Any
-    dtype: str
-    bandwidth: float | str = 1.0
+    def __init__(
+        self,
+        feature_map: FeatureMap,
+        *,
+        weights: Mapping[str, Any] | None = None,
+        shots: int | None = None,
+        seed: int | None = None,
+        backend: Any = "statevector",
+        batch_size: int | None = None,
+        dtype: str = "complex128",
+        noise_model: Any = None,
+        bandwidth: float | str = 1.0,
+    ):
+        self.feature_map = feature_map
+        self.weights = weights
+        self.shots = shots
+        self.seed = seed
+        self.backend = backend
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self.noise_model = noise_model
+        self.bandwidth = bandwidth
 
     # --- copies: circuits travel as JSON (pickle, deepcopy) or as copies (clone) -------------
     def __getstate__(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
 from ..execute import overlaps, sample, state
-from .base import FeatureMap, QuantumKernel, complex_dtype
+from .base import QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 
 _BLOCK_BYTES = 2**26  # memory for one block of simulated states / samples (64 MiB)
@@ -126,9 +126,10 @@ def compute_uncompute(circuit: Circuit) -> tuple[Circuit, str, str]:
 
     The probability of reading all zeros is ``|<psi(y)|psi(x)>|^2``.
     """
-    cached = circuit._cache.get("hqml.kernels.compute_uncompute")
-    if cached is not None:
-        return cached
+    return circuit.cached(("hqml.kernels", "compute_uncompute"), lambda: _adjoint_pair(circuit))
+
+
+def _adjoint_pair(circuit: Circuit) -> tuple[Circuit, str, str]:
     name = next(iter(circuit.inputs))
     other = name + "_y"
     while other in circuit.inputs or other in circuit.weights:
@@ -138,7 +139,6 @@ def compute_uncompute(circuit: Circuit) -> tuple[Circuit, str, str]:
     out.input(other, shape)
     for op in circuit.inverse().ops:
         out.append(op.gate, op.wires, [_rename(p, name, other) for p in op.params])
-    circuit._cache["hqml.kernels.compute_uncompute"] = (out, name, other)
     return out, name, other
 
 
@@ -176,29 +176,6 @@ class FidelityKernel(QuantumKernel):
         >>> K.shape, bool(np.allclose(np.diag(K), 1.0))
         ((3, 3), True)
     """
-
-    def __init__(
-        self,
-        feature_map: FeatureMap,
-        *,
-        weights: Mapping[str, Any] | None = None,
-        shots: int | None = None,
-        seed: int | None = None,
-        backend: Any = "statevector",
-        batch_size: int | None = None,
-        dtype: str = "complex128",
-        noise_model: Any = None,
-        bandwidth: float | str = 1.0,
-    ):
-        self.feature_map = feature_map
-        self.bandwidth = bandwidth
-        self.noise_model = noise_model
-        self.weights = weights
-        self.shots = shots
-        self.seed = seed
-        self.backend = backend
-        self.batch_size = batch_size
-        self.dtype = dtype
 
     def _gram(
         self,

@@ -106,16 +106,10 @@ class ProjectedKernel(QuantumKernel):
         noise_model: Any = None,
         bandwidth: float | str = 1.0,
     ):
-        self.feature_map = feature_map
-        self.bandwidth = bandwidth
+        super().__init__(feature_map, weights=weights, shots=shots, seed=seed, backend=backend,
+                         batch_size=batch_size, dtype=dtype, noise_model=noise_model,
+                         bandwidth=bandwidth)
         self.gamma = gamma
-        self.noise_model = noise_model
-        self.weights = weights
-        self.shots = shots
-        self.seed = seed
-        self.backend = backend
-        self.batch_size = batch_size
-        self.dtype = dtype
 
     def _gram(
         self,

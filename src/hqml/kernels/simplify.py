@@ -11,6 +11,7 @@ one cheap pass over the state instead of two permutations and a one-qubit gate.
 from __future__ import annotations
 
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 
 _PHASES = ("p", "rz")
 _CACHE_KEY = "hqml.kernels.merge_parity_phases"
@@ -32,9 +33,11 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
     >>> merge_parity_phases(c).count_ops()
     {'h': 1, 'rzz': 1}
     """
-    cached = circuit._cache.get(_CACHE_KEY)
-    if cached is not None:
-        return cached
+    require_static(circuit, "merge_parity_phases")
+    return circuit.cached(_CACHE_KEY, lambda: _merge(circuit))
+
+
+def _merge(circuit: Circuit) -> Circuit:
     ops = circuit.ops
     out: list[tuple[str, tuple[int, ...], tuple]] = []
     changed = False
@@ -69,7 +72,6 @@ def merge_parity_phases(circuit: Circuit) -> Circuit:
             result.weight(name, arr.shape)
         for gate, wires, params in out:
             result.append(gate, wires, params)
-    circuit._cache[_CACHE_KEY] = result
     return result
 
 

@@ -69,21 +69,7 @@ def train_kernel(
     Raises:
         ValueError: the kernel samples shots, its feature map has no weights, or bad settings.
     """
-    if getattr(kernel, "shots", None) is not None:
-        raise ValueError(
-            "train_kernel needs an exact kernel (shots=None); sampled Gram matrices are"
-            " not differentiable"
-        )
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(_OPTIMIZERS)}")
-    X = check_samples(X)
-    y = np.asarray(y).ravel()
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]} labels")
-    if np.unique(y).size < 2:
-        raise ValueError("kernel-target alignment needs at least two classes in y")
+    X, y = _checked(kernel, X, y, epochs, optimizer)
     circuit = resolve_feature_map(kernel.feature_map, X.shape[1])
     if not circuit.weights:
         raise ValueError("the feature map has no weights to train; declare some with c.weight(...)")
@@ -117,6 +103,27 @@ def train_kernel(
         history.append(float(a.detach()))
     trained = {k: v.detach().numpy().copy() for k, v in params.items()}
     return AlignmentTraining(kernel=work.set_params(weights=trained), history=history)
+
+
+def _checked(kernel: QuantumKernel, X: Any, y: Any, epochs: Any,
+             optimizer: str) -> tuple[np.ndarray, np.ndarray]:
+    """``train_kernel``'s arguments checked: the samples and labels as arrays."""
+    if getattr(kernel, "shots", None) is not None:
+        raise ValueError(
+            "train_kernel needs an exact kernel (shots=None); sampled Gram matrices are"
+            " not differentiable"
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(_OPTIMIZERS)}")
+    X = check_samples(X)
+    y = np.asarray(y).ravel()
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]} labels")
+    if np.unique(y).size < 2:
+        raise ValueError("kernel-target alignment needs at least two classes in y")
+    return X, y
 
 
 __all__ = ["train_kernel", "AlignmentTraining"]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.expr import as_expr
 
 FOLDING_METHODS = ("global", "from_left", "from_right", "random")
@@ -53,6 +54,7 @@ def fold_global(circuit: Circuit, scale_factor: float) -> Circuit:
     ``round(f d / 2)`` gates ``L`` are folded as ``L^dagger L`` at the end (Mitiq's rule).
     """
     s = _check_scale(scale_factor)
+    require_static(circuit, "unitary folding", "fold a circuit without mid-circuit operations")
     ops = list(circuit.ops)
     inverse = [_inverse_op(op) for op in reversed(ops)]
     k, frac = divmod(s - 1, 2)
@@ -127,6 +129,7 @@ def fold_gates(
         exclude: gate names never folded (for example virtual ``"rz"`` gates).
     """
     excluded = set(exclude)
+    require_static(circuit, "unitary folding", "fold a circuit without mid-circuit operations")
     weights = [0.0 if op.gate.name in excluded else 1.0 for op in circuit.ops]
     mask = fold_mask(len(circuit.ops), scale_factor, method, seed, weights)
     out: list[Operation] = []

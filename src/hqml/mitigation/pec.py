@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backends.base import Backend, Capabilities, Expval, Task
-from ..backends.registry import get_backend
+from ..backends.base import Backend, Expval, Task
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.gates import GATES, Gate
 from ..circuit.observables import PauliSum
 from ..execute import expval as run_expval
 from ..noise.channels import Channel, pauli_labels, pauli_probs_from_fidelities
 from ..noise.model import NoiseModel
-from .tasks import parametrized, rebind
+from .tasks import WrappingBackend, parametrized, rebind
 
 FRAME_INPUT = "pec_frames"
 _U = GATES["u"]
@@ -101,6 +101,7 @@ def represent(circuit: Circuit, noise_model: NoiseModel) -> list[GateRepresentat
     Raises:
         ValueError: when a gate's noise is not a Pauli channel (e.g. amplitude damping).
     """
+    require_static(circuit, "PEC")
     reps = []
     for i, op in enumerate(circuit.ops):
         ch = gate_noise(noise_model, op)
@@ -280,23 +281,17 @@ class PEC:
         return PECBackend(base, self, **options)
 
 
-class PECBackend(Backend):
+class PECBackend(WrappingBackend):
     """Wraps a backend: expectation values come back as PEC estimates (the task's noise model must
     be the PEC's); differentiable by backprop when the base backend is."""
 
+    label = "pec"
+    keeps = frozenset({"backprop", "finite-diff", "spsa"})
+    answers = frozenset({"expval"})
+
     def __init__(self, base: Backend | str, pec: PEC, **options: Any):
-        self.base = get_backend(base, **options)
+        super().__init__(base, **options)
         self.pec = pec
-        self.name = f"pec({self.base.name})"
-        caps = self.base.capabilities
-        self.capabilities = Capabilities(
-            max_qubits=caps.max_qubits,
-            diff_methods=frozenset(caps.diff_methods & {"backprop", "finite-diff", "spsa"}),
-            supports_shots=caps.supports_shots,
-            shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise,
-            measurements=frozenset({"expval"}),
-        )
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..backends.base import Backend, Capabilities, Expval, Probs, Sample, Task
-from ..backends.registry import get_backend
+from ..backends.base import Backend, Expval, Probs, Sample, Task
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum, observable_terms
 from ..execute import probs as run_probs
+from .tasks import WrappingBackend
 
 
 def project_to_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -143,25 +143,17 @@ class ReadoutMitigator:
         return ReadoutMitigatedBackend(base, self, **options)
 
 
-class ReadoutMitigatedBackend(Backend):
+class ReadoutMitigatedBackend(WrappingBackend):
     """Wraps a backend: probabilities are corrected; expectation values are measured per qubit-wise
     commuting group in its basis (rotation gates appended), corrected, then reduced to parities."""
 
+    label = "readout_mitigated"
+    keeps = frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"})
+    answers = frozenset({"expval", "probs"})
+
     def __init__(self, base: Backend | str, mitigator: ReadoutMitigator, **options: Any):
-        self.base = get_backend(base, **options)
+        super().__init__(base, **options)
         self.mitigator = mitigator
-        self.name = f"readout_mitigated({self.base.name})"
-        caps = self.base.capabilities
-        self.capabilities = Capabilities(
-            max_qubits=caps.max_qubits,
-            diff_methods=frozenset(
-                caps.diff_methods & {"backprop", "parameter-shift", "finite-diff", "spsa"}
-            ),
-            supports_shots=caps.supports_shots,
-            shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise,
-            measurements=frozenset({"expval", "probs"}),
-        )
 
     def _probs(self, task: Task, circuit: Circuit, wires: list[int]) -> torch.Tensor:
         if task.shots is None:

@@ -1,4 +1,5 @@
-"""Rewriting a backend task's circuit while keeping its evaluated parameters differentiable.
+"""Rewriting a backend task's circuit while keeping its evaluated parameters differentiable, and
+the base class of the backends that wrap another one (:class:`WrappingBackend`).
 
 A task carries numbers ``theta`` (B, P), not symbols. :func:`parametrized` rebuilds the circuit
 with gate parameter ``j`` = input symbol ``theta[j]``; a transform (folding, inserting Pauli
@@ -13,8 +14,10 @@ from typing import Any
 
 import torch
 
-from ..backends.base import Task
+from ..backends.base import Backend, Capabilities, Task
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit, Operation
+from ..circuit.dynamic import require_static
 from ..circuit.gates import real_dtype
 from ..circuit.params import bind_parameters
 
@@ -24,6 +27,7 @@ THETA = "task_theta"
 def parametrized(task: Task) -> Circuit:
     """The task's circuit with parameter ``j`` replaced by the input symbol ``task_theta[j]``."""
     c = task.circuit
+    require_static(c, "error mitigation")
     out = Circuit(c.n_qubits)
     p = task.theta.shape[1]
     sym = out.input(THETA, p) if p else None
@@ -62,3 +66,26 @@ def rebind(
     new_theta = b.theta if b.theta.shape[0] == rows else b.theta.expand(rows, -1)
     m = task.measurement if measurement is None else measurement
     return Task(circuit, new_theta, m, task.dtype, task.shots, task.generator, None, task.options)
+
+
+class WrappingBackend(Backend):
+    """A backend that runs its tasks on ``base`` and post-processes the results (the mitigation
+    wrappers). Subclasses name themselves (``label``), the differentiation methods of the base
+    that stay valid (``keeps``) and the measurements they answer (``answers``)."""
+
+    label = "wrapped"
+    keeps: frozenset[str] = frozenset({"backprop", "finite-diff", "spsa"})
+    answers: frozenset[str] = frozenset({"expval"})
+
+    def __init__(self, base: Backend | str, **options: Any):
+        self.base = get_backend(base, **options)
+        self.name = f"{self.label}({self.base.name})"
+        caps = self.base.capabilities
+        self.capabilities = Capabilities(
+            max_qubits=caps.max_qubits,
+            diff_methods=frozenset(caps.diff_methods & self.keeps),
+            supports_shots=caps.supports_shots,
+            shots_only=caps.shots_only,
+            supports_noise=caps.supports_noise,
+            measurements=self.answers,
+        )

@@ -23,12 +23,11 @@ from typing import Any
 
 import torch
 
-from ..backends.base import Backend, Capabilities, Expval, Probs, Task
-from ..backends.registry import get_backend
+from ..backends.base import Backend, Expval, Probs, Task
 from ..circuit.circuit import Circuit
 from .extrapolation import EXTRAPOLATIONS, Fit, extrapolate
 from .folding import FOLDING_METHODS, _check_scale, actual_scale_factor, fold
-from .tasks import parametrized, rebind
+from .tasks import WrappingBackend, parametrized, rebind
 
 
 @dataclass
@@ -128,27 +127,21 @@ def execute_with_zne(
     return ZNE(**settings).run(circuit, executor)
 
 
-class ZNEBackend(Backend):
+class ZNEBackend(WrappingBackend):
     """Wraps a backend: expectation values (and probabilities) come back extrapolated to zero noise.
 
     Pass it as ``backend=`` anywhere (``hqml.expval``, a ``QuantumLayer``, VQE) together with the
     ``noise_model=``; differentiable by backprop when the base backend is.
     """
 
+    label = "zne"
+    # folded circuits repeat each parameter, so shift rules do not hold; backprop or numeric
+    keeps = frozenset({"backprop", "finite-diff", "spsa"})
+    answers = frozenset({"expval", "probs"})
+
     def __init__(self, base: Backend | str, zne: ZNE | None = None, **options: Any):
-        self.base = get_backend(base, **options)
+        super().__init__(base, **options)
         self.zne = zne or ZNE()
-        self.name = f"zne({self.base.name})"
-        caps = self.base.capabilities
-        # folded circuits repeat each parameter, so shift rules do not hold; backprop or numeric
-        self.capabilities = Capabilities(
-            max_qubits=caps.max_qubits,
-            diff_methods=frozenset(caps.diff_methods & {"backprop", "finite-diff", "spsa"}),
-            supports_shots=caps.supports_shots,
-            shots_only=caps.shots_only,
-            supports_noise=caps.supports_noise,
-            measurements=frozenset({"expval", "probs"}),
-        )
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []

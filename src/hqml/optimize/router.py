@@ -143,34 +143,9 @@ def solve(problem: Any, solver: str | Sequence[Any] = "auto",
     fallback: tuple[dict, float, str] | None = None
     t_start = time.perf_counter()
     for entry in order:
-        name = entry if isinstance(entry, str) else getattr(entry, "__name__", repr(entry))
-        fn = SOLVERS.get(entry) if isinstance(entry, str) else entry
-        if fn is None or not callable(fn):
-            attempts.append(Attempt(name, "skipped", error=f"unknown solver {entry!r}"))
-            continue
-        ok, why = available(name) if isinstance(entry, str) else (True, "")
-        limit = SIZE_LIMITS.get(name) if isinstance(entry, str) else None
-        if not ok or (limit is not None and len(bqm.variables) > limit):
-            why = why or f"{len(bqm.variables)} variables exceed its limit of {limit}"
-            attempts.append(Attempt(name, "skipped", error=why))
-            continue
-        limit_s = limits.get(name) if limits else time_limit
-        t0 = time.perf_counter()
-        deadline = None if limit_s is None else t0 + limit_s
-        try:
-            sample, energy = fn(bqm, deadline=deadline, seed=seed, **dict(options.get(name, {})))
-        except SolverTimeout as e:
-            attempts.append(Attempt(name, "timeout", time.perf_counter() - t0, error=str(e)))
-            continue
-        except Exception as e:  # noqa: BLE001 - any solver failure means: try the next one
-            attempts.append(Attempt(name, "error", time.perf_counter() - t0,
-                                    error=f"{type(e).__name__}: {e}"))
-            continue
-        seconds = time.perf_counter() - t0
-        late = deadline is not None and time.perf_counter() > deadline + _GRACE_S
-        if late and name not in ANYTIME:
-            attempts.append(Attempt(name, "timeout", seconds, float(energy),
-                                    f"took {seconds:.3f} s, over the {limit_s} s limit"))
+        name, sample, seconds, failed = _run_one(entry, bqm, limits, time_limit, seed, options)
+        if failed is not None:
+            attempts.append(failed)
             continue
         energy = float(bqm.energy(sample))  # trust no solver's own bookkeeping
         if check is not None and not check(sample):
@@ -184,6 +159,38 @@ def solve(problem: Any, solver: str | Sequence[Any] = "auto",
     if fallback is not None:
         return _solution(*fallback, False, formulation, attempts, reason, t_start)
     raise SolveError(attempts)
+
+
+def _run_one(entry: Any, bqm: Any, limits: dict, time_limit: float | None, seed: int | None,
+             options: Mapping[str, Mapping[str, Any]]
+             ) -> tuple[str, dict | None, float, Attempt | None]:
+    """Run one solver of the plan: ``(name, sample, seconds, None)``, or the failed
+    :class:`Attempt` (unknown, unavailable, too large, timed out, raised) in the last place."""
+    name = entry if isinstance(entry, str) else getattr(entry, "__name__", repr(entry))
+    fn = SOLVERS.get(entry) if isinstance(entry, str) else entry
+    if fn is None or not callable(fn):
+        return name, None, 0.0, Attempt(name, "skipped", error=f"unknown solver {entry!r}")
+    ok, why = available(name) if isinstance(entry, str) else (True, "")
+    limit = SIZE_LIMITS.get(name) if isinstance(entry, str) else None
+    if not ok or (limit is not None and len(bqm.variables) > limit):
+        why = why or f"{len(bqm.variables)} variables exceed its limit of {limit}"
+        return name, None, 0.0, Attempt(name, "skipped", error=why)
+    limit_s = limits.get(name) if limits else time_limit
+    t0 = time.perf_counter()
+    deadline = None if limit_s is None else t0 + limit_s
+    try:
+        sample, energy = fn(bqm, deadline=deadline, seed=seed, **dict(options.get(name, {})))
+    except SolverTimeout as e:
+        return name, None, 0.0, Attempt(name, "timeout", time.perf_counter() - t0, error=str(e))
+    except Exception as e:  # noqa: BLE001 - any solver failure means: try the next one
+        return name, None, 0.0, Attempt(name, "error", time.perf_counter() - t0,
+                                        error=f"{type(e).__name__}: {e}")
+    seconds = time.perf_counter() - t0
+    late = deadline is not None and time.perf_counter() > deadline + _GRACE_S
+    if late and name not in ANYTIME:
+        return name, None, 0.0, Attempt(name, "timeout", seconds, float(energy),
+                                        f"took {seconds:.3f} s, over the {limit_s} s limit")
+    return name, sample, seconds, None
 
 
 def _solution(sample: dict, energy: float, name: str, ok: bool, formulation: Formulation | None,

@@ -96,7 +96,7 @@ def run_bench(
         model.fit(det, flips, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                   seed=cfg.seed,
                   progress=None if progress is None else
-                  lambda s, _loss, d=d: progress(f"d={d} training", s, steps))
+                  lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps))
         training[d] = {"seconds": time.perf_counter() - t0, "shots": len(flips),
                        "parameters": sum(p.numel() for p in model.parameters())}
         done += 1
@@ -145,8 +145,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 continue
             sel = [r for r in rows if r["distance"] == d and r["decoder"] == name]
             ax.errorbar([r["p"] for r in sel], [max(r["ler_per_round"], 1e-9) for r in sel],
-                        yerr=[r["ler_err"] for r in sel], ls=styles.get(name, "-"), marker="o", color=f"C{k}",
-                        ms=3, capsize=2, label=f"d={d} {name}")
+                        yerr=[r["ler_err"] for r in sel], ls=styles.get(name, "-"), marker="o",
+                        color=f"C{k}", ms=3, capsize=2, label=f"d={d} {name}")
     ax.set(xscale="log", yscale="log", xlabel="physical error rate p",
            ylabel="logical error rate per round")
     ax.grid(True, which="both", alpha=0.3)

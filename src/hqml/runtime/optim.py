@@ -1,15 +1,15 @@
-"""Optimisation helpers of server-side programs: initial weights, and Adam and SGD steps on
-named tensors written out (constructing a ``torch.optim`` optimizer imports ``torch._dynamo``,
-which costs seconds in a fresh server process)."""
+"""Optimisation helpers of server-side programs: initial weights; the Adam and SGD steps are
+:class:`hqml.algorithms.optimizers.DescentStep`, the one Adam of hqml."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
+from ..algorithms.optimizers import DescentStep
 from ..circuit.circuit import Circuit
 from .execution import JobRejected
 from .wire import tensor_from_json
@@ -41,34 +41,4 @@ def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
     return out
 
 
-class DescentStep:
-    """In-place ``"adam"`` (PyTorch's defaults) or ``"sgd"`` updates of ``params``.
-
-    >>> import torch
-    >>> w = {"w": torch.tensor([1.0], requires_grad=True)}
-    >>> opt = DescentStep(w, "sgd", 0.5)
-    >>> opt.step([torch.tensor([2.0])]); w["w"].item()
-    0.0
-    """
-
-    def __init__(self, params: dict[str, torch.Tensor], method: str, lr: float,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        if method not in ("adam", "sgd"):
-            raise ValueError(f"method must be 'adam' or 'sgd', got {method!r}")
-        self.params, self.method, self.lr, self.betas, self.eps = params, method, lr, betas, eps
-        self.moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in params.items()}
-        self.t = 0
-
-    @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor]) -> None:
-        """Apply one update; ``grads`` in the order of ``params``."""
-        self.t += 1
-        b1, b2 = self.betas
-        for (k, p), g in zip(self.params.items(), grads, strict=True):
-            if self.method == "sgd":
-                p -= self.lr * g
-                continue
-            m, v = self.moments[k]
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p -= self.lr * (m / (1 - b1**self.t)) / ((v / (1 - b2**self.t)).sqrt() + self.eps)
+__all__ = ["DescentStep", "initial_weights"]

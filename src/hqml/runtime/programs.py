@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from ..algorithms.qaoa import QAOA
+from ..algorithms.vqe import VQE
 from ..backends.base import Backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
@@ -97,8 +99,6 @@ def run_program(p: PreparedProgram | PreparedTraining, backend: Backend,
 
 def run_qaoa(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
     """QAOA through :class:`hqml.algorithms.qaoa.QAOA`; progress after every evaluation."""
-    from ..algorithms.qaoa import QAOA
-
     req = p.request
     t0 = time.perf_counter()
     history: list[float] = []
@@ -156,8 +156,6 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
                 break
         weights = {k: v.detach() for k, v in params.items()}
     else:  # SciPy methods through hqml.algorithms.VQE
-        from ..algorithms.vqe import VQE
-
         x0 = torch.cat([weights[k].reshape(-1) for k in p.circuit.weights]).double().numpy()
         res = VQE(p.hamiltonian, p.circuit, optimizer=_SCIPY[req.optimizer], initial_point=x0,
                   callback=lambda _x, value: record(float(value)), maxiter=req.max_iterations,

@@ -19,7 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from .backend_cache import BackendCache
 from .execution import JobContext, JobRejected, JobStopped
+from .executors import _lost_errors, _ray
+from .job_runner import run_job
 from .settings import ServiceSettings
 from .store import JobRecord
 
@@ -30,10 +35,6 @@ class JobNode:
     """A Ray actor that runs whole jobs on warm backends (created by :class:`RayJobExecutor`)."""
 
     def __init__(self, settings: ServiceSettings):
-        import torch
-
-        from .worker import BackendCache
-
         torch.set_num_threads(settings.torch_threads)
         self.settings = settings
         self.backends = BackendCache(settings.session_ttl_s)
@@ -43,8 +44,6 @@ class JobNode:
     def run(self, job_id: str, kind: str, payload: str, run_dir: str,
             session_backend: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
         """``{"result", "final"}``, ``{"stopped": reason}`` or ``{"error": message}``."""
-        from .job_runner import run_job
-
         ctx = JobContext(lambda p, force=False: self._progress.__setitem__(job_id, p),
                          lambda: self._stop.get(job_id))
         try:
@@ -84,8 +83,6 @@ class RayJobExecutor:
         self.stats = {"jobs": 0, "retries": 0, "replaced": 0}
 
     def _ray(self) -> Any:
-        from .executors import _ray
-
         return _ray()
 
     def start(self) -> None:
@@ -143,8 +140,6 @@ class RayJobExecutor:
     def run(self, job: JobRecord, ctx: JobContext, run_dir: Path,
             session_backend: tuple[str, dict[str, Any]] | None) -> tuple[dict, dict | None]:
         """Run ``job`` on a free actor; retry it on a fresh actor when its actor is lost."""
-        from .executors import _lost_errors
-
         lost = _lost_errors(self._ray())
         attempts = 0
         while True:

@@ -27,6 +27,8 @@ class ServiceSettings:
             the density-matrix backend), which bounds its memory.
         max_gates: most gates of one circuit, after the expansion of QASM gate definitions.
         parse_time_s: most seconds reading one OpenQASM program may take.
+        max_submitting: submissions read and priced in request threads at once, over all
+            tokens (each token also has at most two); the others wait without holding a thread.
         max_qasm_bytes: longest OpenQASM text (its tokenizer and parser take about a second
             per 150 KB; larger circuits travel as hqml JSON).
         max_samples: largest ``shots * rows`` of one job.
@@ -64,6 +66,7 @@ class ServiceSettings:
     max_amplitudes: int = 2**28
     max_gates: int = 1_000_000
     parse_time_s: float = 2.0
+    max_submitting: int = 8
     max_qasm_bytes: int = 256_000
     max_samples: int = 10_000_000
     max_result_bytes: int = 64_000_000
@@ -109,3 +112,5 @@ class ServiceSettings:
             raise ValueError(f"executor must be 'local' or 'ray', got {self.executor!r}")
         if self.workers < 1 or self.ray_workers < 1:
             raise ValueError("workers and ray_workers must be at least 1")
+        if self.max_submitting < 1:
+            raise ValueError(f"max_submitting must be at least 1, got {self.max_submitting}")

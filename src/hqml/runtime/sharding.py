@@ -88,6 +88,12 @@ class ShardedBackend(Backend):
         self.capabilities = replace(caps, diff_methods=caps.diff_methods - {"backprop"})
         self._supports_vjp = "adjoint" in caps.diff_methods
         self.stats["inner"] = probe.name
+        self._probe = probe
+
+    def diff_methods_for(self, task: Task) -> frozenset[str]:
+        """What the inner backend can use for ``task`` (e.g. no adjoint for a dynamic circuit
+        without a deferred-measurement form), less backprop."""
+        return self._probe.diff_methods_for(task) & self.capabilities.diff_methods
 
     @abstractmethod
     def _run_shares(self, shares: list[dict[str, Any]]) -> list[torch.Tensor]:

@@ -21,10 +21,11 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend
-from ..backends.registry import get_backend
+from .backend_cache import BackendCache
 from .execution import JobContext, JobRejected, JobStopped
 from .job_runner import run_job
 from .lease import Lease
+from .ray_pool import RayJobExecutor
 from .settings import ServiceSettings
 from .store import JobRecord, SessionRecord, SqlJobStore
 
@@ -60,46 +61,6 @@ class Notifier:
             loop.call_soon_threadsafe(ev.set)
 
 
-class BackendCache:
-    """Warm backend instances: one per (name, options), and one per open session."""
-
-    def __init__(self, ttl_s: float, max_shared: int = 16):
-        self.ttl_s, self.max_shared = ttl_s, max_shared
-        self._lock = threading.Lock()
-        self._shared: dict[str, Backend] = {}
-        self._sessions: dict[str, tuple[Backend, float]] = {}
-
-    def shared(self, name: str, options: dict[str, Any]) -> Backend:
-        key = name + json.dumps(options, sort_keys=True)
-        with self._lock:
-            be = self._shared.pop(key, None)
-            if be is None:
-                be = get_backend(name, **options)
-                if len(self._shared) >= self.max_shared:  # drop the least recently used
-                    _close(self._shared.pop(next(iter(self._shared))))
-            self._shared[key] = be
-            return be
-
-    def session(self, rec: SessionRecord) -> Backend:
-        now = time.monotonic()
-        with self._lock:
-            for sid, (_, used) in list(self._sessions.items()):
-                if now - used > self.ttl_s:
-                    self._drop(sid)
-            be = self._sessions[rec.id][0] if rec.id in self._sessions else None
-            if be is None:
-                be = get_backend(rec.backend, **rec.options)
-            self._sessions[rec.id] = (be, now)
-            return be
-
-    def close_session(self, session_id: str) -> None:
-        with self._lock:
-            self._drop(session_id)
-
-    def _drop(self, session_id: str) -> None:
-        _close(self._sessions.pop(session_id, (None, 0))[0])
-
-
 def _ray_processes() -> list[int]:
     """Process ids of the local Ray cluster this server started (its child processes)."""
     import psutil  # installed with ray
@@ -129,12 +90,6 @@ def kill_leftover_ray(pids: tuple[int, ...]) -> int:
     return killed
 
 
-def _close(backend: Any) -> None:
-    close = getattr(backend, "close", None)
-    if callable(close):
-        close()
-
-
 class WorkerPool:
     """Runs jobs from ``store`` on ``settings.workers`` threads (``settings.ray_workers`` Ray
     actors with ``executor="ray"``)."""
@@ -160,8 +115,6 @@ class WorkerPool:
         """Re-queue jobs a dead server left running, start Ray if configured, take jobs."""
         torch.set_num_threads(self.settings.torch_threads)
         if self.settings.executor == "ray":
-            from .ray_pool import RayJobExecutor
-
             self.ray = RayJobExecutor(self.settings)
             self.ray.start()
             if self.lease is not None and self.ray.started_here:

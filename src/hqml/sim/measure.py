@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 PauliWord = Sequence[tuple[int, str]]
@@ -36,13 +37,27 @@ def probabilities(state: torch.Tensor, n: int, wires: Sequence[int] | None = Non
     return marginal(p, n, wires)
 
 
+def word_signs(n: int, wire_sets: Sequence[Sequence[int]]) -> np.ndarray:
+    """hqml's one bit-parity helper: ``(2**n, len(wire_sets))`` int8 signs, column ``t`` holding
+    ``(-1)^{parity of the bits of i on wire_sets[t]}`` (wire 0 = most significant bit), the
+    eigenvalues of a Z word on basis state ``i``.
+
+    >>> word_signs(2, [[0], [0, 1]]).T.tolist()
+    [[1, 1, -1, -1], [1, -1, -1, 1]]
+    """
+    idx = np.arange(2**n)
+    out = np.empty((2**n, len(wire_sets)), dtype=np.int8)
+    for t, wires in enumerate(wire_sets):
+        parity = np.zeros(2**n, dtype=np.int64)
+        for w in wires:
+            parity ^= (idx >> (n - 1 - w)) & 1
+        out[:, t] = 1 - 2 * parity
+    return out
+
+
 def parity_signs(k: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``(-1)^{parity of i}`` for ``i < 2**k``."""
-    idx = torch.arange(2**k, device=device)
-    bits = torch.zeros_like(idx)
-    for i in range(k):
-        bits = bits + ((idx >> i) & 1)
-    return (1 - 2 * (bits % 2)).to(dtype)
+    return torch.from_numpy(word_signs(k, [range(k)])[:, 0]).to(dtype=dtype, device=device)
 
 
 def expval_words(state: torch.Tensor, n: int, words: Sequence[PauliWord]) -> torch.Tensor:

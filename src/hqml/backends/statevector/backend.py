@@ -17,6 +17,7 @@ from ...circuit.circuit import Circuit
 from ..base import Backend, Capabilities, Measurement, Task
 from ..trajectories import execute_trajectories
 from . import choose, limits, prepared
+from .dynamic import deferred_task, execute_dynamic
 from .plan import get_plan
 
 
@@ -28,6 +29,7 @@ class StatevectorBackend(Backend):
         max_qubits=30,
         diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         supports_noise=True,  # by Monte Carlo trajectories (hqml.backends.trajectories)
+        dynamic=True,  # deferred measurement, branch enumeration or per-shot sampling
     )
 
     def __init__(self, **options: Any):
@@ -36,6 +38,12 @@ class StatevectorBackend(Backend):
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         out = []
         for t in tasks:
+            if t.circuit.is_dynamic:
+                deferred = deferred_task(t)
+                if isinstance(deferred, str):
+                    out.append(execute_dynamic(t))
+                    continue
+                t = deferred
             if t.options.get("noise_model") is not None:
                 out.append(execute_trajectories(self.options, t))
                 continue
@@ -49,6 +57,8 @@ class StatevectorBackend(Backend):
         """Backprop when its saved states fit in the budget (backend option
         ``backprop_budget_bytes``, default :attr:`.limits.Limits.backprop_budget_bytes`) and no
         compiled engine runs the adjoint."""
+        if task.circuit.is_dynamic:
+            task = self._deferred(task)
         if choose.compiled_adjoint(task):
             return False
         plan = get_plan(task.circuit, task.varying, task.theta.shape[0] > 1)
@@ -59,7 +69,28 @@ class StatevectorBackend(Backend):
 
     def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
         """The forward pass of the chosen engine, keeping what its adjoint sweep needs."""
+        if task.circuit.is_dynamic:
+            task = self._deferred(task)
         return choose.choose_engine(task).forward(task, True)
+
+    def diff_methods_for(self, task: Task) -> frozenset[str]:
+        """A dynamic circuit is differentiable by adjoint and backprop only where the
+        deferred-measurement rewrite makes it unitary."""
+        caps = self.capabilities.diff_methods
+        if task.circuit.is_dynamic and isinstance(deferred_task(task), str):
+            return caps - {"adjoint", "backprop"}
+        return caps
+
+    @staticmethod
+    def _deferred(task: Task) -> Task:
+        deferred = deferred_task(task)
+        if isinstance(deferred, str):
+            raise ValueError(
+                f"the adjoint method needs a unitary circuit, and this dynamic circuit has no"
+                f" deferred-measurement form ({deferred}); use diff_method='parameter-shift'"
+                " or 'finite-diff'"
+            )
+        return deferred
 
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
         return saved.engine.backward(saved, cotangent)
@@ -77,5 +108,7 @@ class StatevectorBackend(Backend):
         """A prepared call for an exact Z-type expval with the adjoint method on the
         interpreter, and the request's tensors in the order it takes them (see
         :mod:`.prepared`); ``None`` for any other request."""
+        if circuit.is_dynamic:
+            return None
         return prepared.lookup(self, circuit, measurement, inputs, weights, diff_method, dtype,
                                device)  # fmt: skip

@@ -22,6 +22,7 @@ import os
 
 import torch
 
+from ...circuit.dynamic import require_static
 from ...sim import native
 from ..base import Expval, Probs, State, Task
 from . import limits
@@ -41,6 +42,7 @@ def choose_engine(task: Task) -> Engine:
     memo = task.memo
     engine = memo.get("engine")
     if engine is None:
+        require_static(task.circuit, "the statevector engines")
         engine = memo["engine"] = _choose(task)
     if not engine.autograd and task.circuit.n_qubits > limits.LIMITS.numpy_max_qubits:
         if not diagonal_measurement(task.measurement):

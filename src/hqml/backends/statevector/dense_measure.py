@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...circuit.observables import PauliSum, observable_terms, z_only
+from ...sim.measure import word_signs
 from ..base import Probs, State
 from .numpy_matrices import REAL_TORCH as REAL_TORCH  # re-exported for the engines
 from .numpy_matrices import real_of
@@ -53,13 +54,7 @@ def measure_of(prog: Any, m: Any, cdt: Any) -> Measure:
         obs: tuple[PauliSum, ...] = m.observables
         words, coeffs = observable_terms(obs)
         if z_only(words):
-            idx = np.arange(d)
-            signs = np.ones((d, len(words)))
-            for t, word in enumerate(words):
-                parity = np.zeros(d, dtype=np.int64)
-                for w, _ in word:
-                    parity ^= (idx >> (n - 1 - w)) & 1
-                signs[:, t] = 1 - 2 * parity
+            signs = word_signs(n, [[w for w, _ in word] for word in words]).astype(np.float64)
             out = Measure(diag=(signs @ coeffs).astype(rdt))
         else:
             out = Measure(dense=np.stack([o.to_matrix(n) for o in obs]).astype(cdt))

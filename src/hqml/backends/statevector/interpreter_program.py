@@ -51,10 +51,7 @@ class NativeProgram:
 
 def compile_program(circuit: Circuit) -> NativeProgram | None:
     """The compiled program of ``circuit`` (cached), or ``None`` when a gate is unsupported."""
-    key = "small-native"
-    if key not in circuit._cache:
-        circuit._cache[key] = _compile(circuit)
-    return circuit._cache[key]
+    return circuit.cached(("hqml.interpreter_program",), lambda: _compile(circuit))
 
 
 def _generator(gate: Gate) -> np.ndarray | None:
@@ -137,8 +134,8 @@ def _compile(circuit: Circuit) -> NativeProgram | None:
         first, col = col, col + gate.num_params
         if len(wires) > MAX_GATE_WIRES:
             return None
-        if gate._fixed is not None:
-            m = gate._fixed
+        if gate.fixed_matrix is not None:
+            m = gate.fixed_matrix
             if np.allclose(m, np.eye(gate.dim), rtol=0, atol=1e-12):
                 continue
             src = _permutation(m)

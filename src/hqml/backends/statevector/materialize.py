@@ -154,34 +154,63 @@ def materialize(
             group_tape = LayerTape(factors, positions, dense, len(members), native=use_native)
             tape.append(group_tape)
         if use_native:  # one step per layer: its 2x2 factors, applied by the compiled kernels
-            for pos, k in enumerate(members):
-                step = Step("layer", tuple(wires), factors[..., pos, :, :, :], is_param)
-                step.tag = (group_tape, pos, None)
-                layer_steps[k] = [step]
-                if layers[pos].perm_after is not None:
-                    layer_steps[k].append(_perm_step(layers[pos].perm_after, consts, dtype))
+            made = _native_steps(factors, layers, members, wires, is_param, group_tape, consts,
+                                 dtype)
         elif dense:
             mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype, group_tape)
-            for pos, k in enumerate(members):
-                step = Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)
-                step.tag = (group_tape, pos, None)
-                layer_steps[k] = [step]
+            made = _dense_steps(mats, members, n, is_param, group_tape)
         else:
             # per-sample data the adjoint holds until its sweep: keep those chunks small
             chunk = 2 if batched and not dense_batched else limits.LIMITS.chunk
-            chunks = _chunk_matrices(wires, factors, chunk)
-            if group_tape is not None:
-                group_tape.chunks = [(cw, start) for cw, start, _ in chunks]
-            for pos, k in enumerate(members):
-                steps_k = []
-                for ci, (cw, _, m) in enumerate(chunks):
-                    step = Step("matrix", cw, m[..., pos, :, :], is_param)
-                    step.tag = (group_tape, pos, ci)
-                    steps_k.append(step)
-                if layers[pos].perm_after is not None:
-                    steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
-                layer_steps[k] = steps_k
+            made = _chunked_steps(factors, layers, members, wires, chunk, is_param, group_tape,
+                                  consts, dtype)
+        layer_steps.update(made)
     return _in_order(plan, circuit, layer_steps, theta, dtype, consts, tape)
+
+
+def _native_steps(factors: torch.Tensor, layers: list, members: list[int], wires: list[int],
+                  is_param: bool, group_tape: Any, consts: Any,
+                  dtype: torch.dtype) -> dict[int, list[Step]]:
+    """One step per layer holding its 2x2 factors, for the compiled layer kernels."""
+    out: dict[int, list[Step]] = {}
+    for pos, k in enumerate(members):
+        step = Step("layer", tuple(wires), factors[..., pos, :, :, :], is_param)
+        step.tag = (group_tape, pos, None)
+        out[k] = [step]
+        if layers[pos].perm_after is not None:
+            out[k].append(_perm_step(layers[pos].perm_after, consts, dtype))
+    return out
+
+
+def _dense_steps(mats: torch.Tensor, members: list[int], n: int, is_param: bool,
+                 group_tape: Any) -> dict[int, list[Step]]:
+    """One full-register matrix step per layer (permutations already folded in)."""
+    out: dict[int, list[Step]] = {}
+    for pos, k in enumerate(members):
+        step = Step("matrix", tuple(range(n)), mats[..., pos, :, :], is_param)
+        step.tag = (group_tape, pos, None)
+        out[k] = [step]
+    return out
+
+
+def _chunked_steps(factors: torch.Tensor, layers: list, members: list[int], wires: list[int],
+                   chunk: int, is_param: bool, group_tape: Any, consts: Any,
+                   dtype: torch.dtype) -> dict[int, list[Step]]:
+    """Per layer, matrix steps over chunks of ``chunk`` wires (Kronecker products of factors)."""
+    chunks = _chunk_matrices(wires, factors, chunk)
+    if group_tape is not None:
+        group_tape.chunks = [(cw, start) for cw, start, _ in chunks]
+    out: dict[int, list[Step]] = {}
+    for pos, k in enumerate(members):
+        steps_k = []
+        for ci, (cw, _, m) in enumerate(chunks):
+            step = Step("matrix", cw, m[..., pos, :, :], is_param)
+            step.tag = (group_tape, pos, ci)
+            steps_k.append(step)
+        if layers[pos].perm_after is not None:
+            steps_k.append(_perm_step(layers[pos].perm_after, consts, dtype))
+        out[k] = steps_k
+    return out
 
 
 def _in_order(

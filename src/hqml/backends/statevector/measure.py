@@ -82,14 +82,8 @@ def _zsigns(n: int, words: list[Word], dtype: torch.dtype, device: Any) -> torch
 
 @lru_cache(maxsize=64)
 def _zsigns_cached(n: int, words: tuple, dtype: torch.dtype, device: str) -> torch.Tensor:
-    idx = torch.arange(2**n, device=device)
-    cols = []
-    for word in words:
-        parity = torch.zeros_like(idx)
-        for w, _ in word:
-            parity ^= (idx >> (n - 1 - w)) & 1
-        cols.append(1 - 2 * parity)
-    return torch.stack(cols, dim=1).to(dtype)
+    signs = measure.word_signs(n, [[w for w, _ in word] for word in words])
+    return torch.from_numpy(signs).to(dtype=dtype, device=device)
 
 
 def _exact_words(state: torch.Tensor, n: int, words: list[Word]) -> torch.Tensor:

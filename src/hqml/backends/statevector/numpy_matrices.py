@@ -21,23 +21,23 @@ def real_of(cdt: Any) -> Any:
 
 
 def _gate_consts(gate: Gate, cdt: Any) -> dict[str, Any]:
-    key = ("small-np", cdt)
-    c = gate._cache.get(key)
-    if c is None:
-        c = {}
-        if gate._fixed is not None:
-            c["fixed"] = gate._fixed.astype(cdt)
-        elif gate.generator is not None:
-            g = gate.generator
-            evals = np.linalg.eigvalsh(g)
-            a = float(abs(evals[-1]))
-            c["G"] = g.astype(cdt)
-            if a > 0 and np.allclose(g @ g, a * a * np.eye(g.shape[0]), rtol=0, atol=1e-12):
-                c["rot"] = (a, np.eye(g.shape[0], dtype=cdt), (-1j * g / a).astype(cdt))
-            else:
-                ev, vecs = np.linalg.eigh(g)
-                c["eig"] = (ev, vecs.astype(cdt))
-        gate._cache[key] = c
+    return gate.cached(("hqml.numpy_matrices", cdt), lambda: _build_consts(gate, cdt))
+
+
+def _build_consts(gate: Gate, cdt: Any) -> dict[str, Any]:
+    c: dict[str, Any] = {}
+    if gate.fixed_matrix is not None:
+        c["fixed"] = gate.fixed_matrix.astype(cdt)
+    elif gate.generator is not None:
+        g = gate.generator
+        evals = np.linalg.eigvalsh(g)
+        a = float(abs(evals[-1]))
+        c["G"] = g.astype(cdt)
+        if a > 0 and np.allclose(g @ g, a * a * np.eye(g.shape[0]), rtol=0, atol=1e-12):
+            c["rot"] = (a, np.eye(g.shape[0], dtype=cdt), (-1j * g / a).astype(cdt))
+        else:
+            ev, vecs = np.linalg.eigh(g)
+            c["eig"] = (ev, vecs.astype(cdt))
     return c
 
 

@@ -79,12 +79,8 @@ class SmallProgram:
 
 def program(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) -> SmallProgram:
     """The compiled program (cached per circuit structure and batch pattern)."""
-    key = ("small", varying, batched)
-    prog = circuit._cache.get(key)
-    if prog is None:
-        prog = _compile(circuit, varying, batched)
-        circuit._cache[key] = prog
-    return prog
+    key = ("hqml.numpy_program", varying, batched)
+    return circuit.cached(key, lambda: _compile(circuit, varying, batched))
 
 
 def _compile(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) -> SmallProgram:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ...circuit.circuit import Circuit
+from ...circuit.dynamic import require_static
 from . import limits
 
 
@@ -145,6 +146,7 @@ class Plan:
 
 
 def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
+    require_static(circuit, "the statevector plan")
     n = circuit.n_qubits
     columns: list[tuple[int, ...]] = []
     col = 0
@@ -207,12 +209,8 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
 
 
 def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:
-    key = ("sv_plan", tuple(varying) if varying is not None else None, batched_theta)
-    plan = circuit._cache.get(key)
-    if plan is None:
-        plan = build_plan(circuit, varying, batched_theta)
-        circuit._cache[key] = plan
-    return plan
+    key = ("hqml.plan", tuple(varying) if varying is not None else None, batched_theta)
+    return circuit.cached(key, lambda: build_plan(circuit, varying, batched_theta))
 
 
 __all__ = [

@@ -148,9 +148,9 @@ def lookup(
             tensors.append(t)
             sig.append((kind, name, t.shape, t.dtype, t.device, t.layout, t.requires_grad))
     key = tuple(sig)
-    cache = circuit._cache.get(_CACHE_KEY)
-    if cache is None or len(cache) > _MAX_REQUESTS:
-        cache = circuit._cache[_CACHE_KEY] = {}
+    cache = circuit.cached(_CACHE_KEY, dict)
+    if len(cache) > _MAX_REQUESTS:
+        cache.clear()
     call = cache.get(key)
     if call is None:
         call = _prepare(circuit, measurement, inputs, weights, be, dtype)

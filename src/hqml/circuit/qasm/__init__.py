@@ -52,9 +52,11 @@ def loads(text: str, return_measurements: bool = False, *, max_gates: int = MAX_
     Args:
         text: the program. Supported: qelib1/stdgates gates, registers (broadcast over whole
             registers), ``gate`` definitions (expanded inline), ``ctrl``/``negctrl``/``inv``/
-            ``pow`` modifiers, ``input``/``const`` declarations, barriers (ignored) and
-            terminal measurements (validated, then dropped from the circuit). A gate on a qubit
-            after it was measured is refused: mid-circuit measurement is not supported.
+            ``pow`` modifiers, ``input``/``const`` declarations, barriers (ignored),
+            measurements, ``reset`` and ``if``/``else`` on bits and registers. A program with a
+            reset, an ``if`` or a gate on a measured qubit is a dynamic circuit (its classical
+            registers and every measurement kept, see docs/dynamic.md); otherwise its
+            measurements are terminal (validated, then dropped from the circuit).
         return_measurements: also return ``{clbit index: wire}`` of the measurements.
         max_gates: most gates the program may expand to. Nested ``gate`` definitions multiply
             (40 levels of two calls each are 2^40 gates in a kilobyte): the size is counted
@@ -66,8 +68,8 @@ def loads(text: str, return_measurements: bool = False, *, max_gates: int = MAX_
 
     Raises:
         QasmError: a syntax error, an unknown gate, a wrong arity, an undeclared register, an
-            index out of range, an unsupported statement (``reset``, ``if``, ``opaque``...) or a
-            gate after a measurement of its qubit, or a program over ``max_gates`` or
+            index out of range, an unsupported statement (``opaque``, loops, a measurement
+            or reset inside ``if``...), or a program over ``max_gates`` or
             ``time_limit_s``; the message starts with the line number.
     """
     if not isinstance(text, str):

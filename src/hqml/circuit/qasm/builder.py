@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit
+from ..dynamic import Bit
 from ..expr import Const, Expr, Symbol
+from .conditions import ConditionBuilding
+from .control import If, Reset
 from .errors import QasmError
 from .expressions import evaluate
 from .lexer import PRAGMA, tokenize
@@ -38,7 +41,7 @@ def _library_defs() -> dict[str, GateDef]:
     return {s.name: s for s in stmts}
 
 
-class Builder:
+class Builder(ConditionBuilding):
     """One program's state: registers, gate definitions, symbols, the collected steps."""
 
     def __init__(self, pragmas: list[tuple[int, str]], version: int, max_gates: int = MAX_GATES,
@@ -60,9 +63,15 @@ class Builder:
         self.consts: dict[str, Expr] = {}
         self.symbols: dict[str, Symbol] = {}
         self.arrays: dict[str, tuple[str, tuple[int, ...]]] = {}  # name -> (kind, shape)
-        self.steps: list[Step] = []
+        # gate steps, and ("measure", wire, clbit | None), ("reset", wire),
+        # ("if", Condition, [steps]) of a dynamic program
+        self.steps: list[Any] = []
         self.measurements: dict[int, int] = {}
-        self.measured: set[int] = set()  # qubits measured so far: no gate may follow on them
+        self.measured: set[int] = set()  # qubits measured so far
+        self.clbit_names: list[Bit] = []  # global clbit index -> (register, index)
+        # a reset, an 'if' or a gate after a measurement makes the program dynamic; otherwise
+        # its measurements are terminal and dropped (the circuit ends in one measurement)
+        self.dynamic = False
         self.declared_inputs: set[str] = set()
         for line, text in pragmas:
             self._pragma(line, text)
@@ -106,6 +115,12 @@ class Builder:
                 self._define(stmt)
             elif isinstance(stmt, Measure):
                 self._measure(stmt)
+            elif isinstance(stmt, Reset):
+                self.dynamic = True
+                q = self._wires(stmt.qarg)
+                self.steps += [("reset", w) for w in (q if isinstance(q, list) else [q])]
+            elif isinstance(stmt, If):
+                self._if(stmt)
             elif isinstance(stmt, Other):
                 if stmt.kind == "include" and stmt.value not in _INCLUDES:
                     raise QasmError(f"cannot include '{stmt.value}': only qelib1.inc and"
@@ -130,6 +145,7 @@ class Builder:
             else:
                 self.cregs[d.name] = (self.n_clbits, d.size)
                 self.n_clbits += size
+                self.clbit_names += [Bit(d.name, i) for i in range(size)]
         elif d.kind == "input":
             if d.name in self.declared_inputs or d.name in self.consts:
                 raise QasmError(f"'{d.name}' is already declared", d.line)
@@ -227,6 +243,9 @@ class Builder:
         return [[g[i] if isinstance(g, list) else g for g in groups] for i in range(n)]
 
     def _top_call(self, call: GateCall) -> None:
+        self.steps.extend(self._call_steps(call))
+
+    def _call_steps(self, call: GateCall, check: bool = True) -> list[Step]:
         groups = [self._wires(a) for a in call.args]
         broadcast = self._broadcast(groups, call.line, f"gate '{call.name}'")
         size = self.expanded + len(broadcast) * self._call_size(call)
@@ -234,15 +253,20 @@ class Builder:
             approx = f"{size:.3g}" if size < 1e300 else f"2^{size.bit_length() - 1}"
             raise QasmError(f"the program expands to at least {approx} gates; the limit is"
                             f" {self.max_gates:.3g} (nested gate definitions multiply)", call.line)
+        out: list[Step] = []
         for wires in broadcast:
-            self._refuse_after_measure(call, wires)
+            if check and any(w in self.measured for w in wires):
+                self.dynamic = True  # a gate after a measurement: the measurement is mid-circuit
             steps = self.expand(call, wires, self.lookup)
-            self.steps.extend(s for s in steps if s[0] is not None)  # global phase dropped
+            out.extend(s for s in steps if s[0] is not None)  # global phase dropped
+        return out
 
     def _measure(self, m: Measure) -> None:
         q = self._wires(m.qarg)
         if m.carg is None:
-            self.measured.update(q if isinstance(q, list) else [q])
+            qs = q if isinstance(q, list) else [q]
+            self.measured.update(qs)
+            self.steps += [("measure", w, None) for w in qs]
             return
         c = self._wires(m.carg, "bit")
         if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
@@ -251,16 +275,8 @@ class Builder:
         qs, cs = (q, c) if isinstance(q, list) else ([q], [c])
         for qi, ci in zip(qs, cs, strict=True):
             self.measurements[ci] = qi
+            self.steps.append(("measure", qi, ci))
         self.measured.update(qs)
-
-    def _refuse_after_measure(self, call: GateCall, wires: list[int]) -> None:
-        # hqml circuits end in one measurement: a gate after a measurement would be simulated as
-        # if the measurement were not there, a silently wrong answer. Refuse it instead.
-        hit = [w for w in wires if w in self.measured]
-        if hit:
-            raise QasmError(f"gate '{call.name}' acts on qubit {hit[0]} after it was measured:"
-                            " mid-circuit measurement is not supported; measure at the end",
-                            call.line)
 
     # --- pricing ----------------------------------------------------------------------------
     def _call_size(self, call: GateCall) -> int:
@@ -391,8 +407,7 @@ class Builder:
         c = Circuit(self.n_qubits)
         for name, (kind, shape) in self.arrays.items():
             (c.input if kind == "input" else c.weight)(name, shape)
-        for gate, wires, params in self.steps:
-            c.append(gate, wires, params)
+        self._append_steps(c)
         return c
 
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..circuit import Circuit, Operation
+from ..dynamic import Measure as DMeasure
+from ..dynamic import Reset as DReset
+from ..dynamic import is_dynamic_op
 from ..expr import Expr, Symbol
 from ..gates import ControlledGate, Gate, controlled
 from .builder import scalar_name
@@ -200,6 +204,54 @@ class _Writer:
         self.lines.append(self._call(spelled, params, op.wires))
 
 
+    # --- dynamic circuits -------------------------------------------------------------------
+    def declare_cregs(self) -> list[str]:
+        out = []
+        for name, size in self.circuit.cregs.items():
+            if name in self.reserved or name == "q" or name in self.names.values():
+                raise QasmExportError(f"the classical register name '{name}' clashes with an"
+                                      " OpenQASM keyword, gate or symbol; rename the register")
+            out.append(f"creg {name}[{size}];" if self.version == 2 else f"bit[{size}] {name};")
+        return out
+
+    def write_dynamic(self, op: Any) -> None:
+        if isinstance(op, DMeasure):
+            bit = f"{op.bit.register}[{op.bit.index}]"
+            self.lines.append(f"measure q[{op.wire}] -> {bit};" if self.version == 2
+                              else f"{bit} = measure q[{op.wire}];")
+            return
+        if isinstance(op, DReset):
+            self.lines.append(f"reset q[{op.wire}];")
+            return
+        start = len(self.lines)
+        for gate_op in op.body:
+            self.write_op(gate_op)
+        body = self.lines[start:]
+        del self.lines[start:]
+        cond = self._condition(op.condition)
+        if self.version == 2:
+            self.lines += [f"if({cond}) {line}" for line in body]
+        else:
+            self.lines += [f"if ({cond}) {{"] + [f"  {line}" for line in body] + ["}"]
+
+    def _condition(self, cond: Any) -> str:
+        eq = "==" if cond.equal else "!="
+        if cond.register is not None:
+            target = cond.register
+        elif self.circuit.cregs.get(cond.bits[0].register) == 1 and self.version == 2:
+            target = cond.bits[0].register  # a one-bit register is its bit
+        else:
+            target = repr(cond.bits[0])
+        if self.version == 2 and (not cond.equal or "[" in target):
+            raise QasmExportError(f"OpenQASM 2 conditions compare a whole register with '==';"
+                                  f" '{cond!r}' needs version=3")
+        if self.version == 2:
+            return f"{target}{eq}{cond.value}"
+        if cond.register is None:  # a bit compares with a bool (Qiskit's importer insists)
+            return f"{target} == {'true' if (cond.value == 1) == cond.equal else 'false'}"
+        return f"{target} {eq} {cond.value}"
+
+
 def _snap(v: float) -> float:
     return 0.0 if abs(v) < 1e-14 else v
 
@@ -226,5 +278,8 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
         head = ["OPENQASM 3.0;", 'include "stdgates.inc";'] + w.declare_symbols()
         reg = f"qubit[{circuit.n_qubits}] q;"
     for op in circuit.ops:
-        w.write_op(op)
-    return "\n".join(head + w.defs + [reg] + w.lines) + "\n"
+        if is_dynamic_op(op):
+            w.write_dynamic(op)
+        else:
+            w.write_op(op)
+    return "\n".join(head + w.defs + [reg] + w.declare_cregs() + w.lines) + "\n"

@@ -1,8 +1,8 @@
 """Recursive-descent parser: OpenQASM 2 / 3 tokens -> a list of statements.
 
 Only the circuit-level language is accepted (declarations, gate definitions and calls with
-modifiers, measurement, barriers); classical control flow, resets and pulse-level code are
-rejected with a :class:`QasmError` naming the line.
+modifiers, measurement, reset, ``if``/``else`` on bits and registers, barriers); loops,
+subroutines and pulse-level code are rejected with a :class:`QasmError` naming the line.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .control import ControlParsing
 from .errors import QasmError
 from .lexer import Token
 
@@ -67,8 +68,6 @@ class Other:
 
 
 _UNSUPPORTED = {
-    "reset": "reset is not supported (hqml circuits are unitary); remove it",
-    "if": "classically controlled operations ('if') are not supported; remove them",
     "opaque": "opaque gates have no definition to simulate; define the gate with 'gate'",
     "for": "loops are not supported; unroll the loop",
     "while": "loops are not supported; unroll the loop",
@@ -89,7 +88,7 @@ _MODIFIERS = ("ctrl", "negctrl", "inv", "pow")
 _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "**": 4, "^": 4}
 
 
-class Parser:
+class Parser(ControlParsing):
     def __init__(self, tokens: list[Token]):
         self.toks, self.i, self.last = tokens, 0, len(tokens) - 1
 
@@ -200,19 +199,14 @@ class Parser:
         if word == "gate":
             return self.gate_def()
         if word == "measure":
-            self.next()
-            q = self.qarg()
-            c = None
-            if self.at("->"):
-                self.next()
-                c = self.qarg()
-            self.expect(";")
-            return Measure(line, q, c)
+            return self._measure(line)
         if word == "barrier":
             self.next()
             args = [] if self.at(";") else self.qargs()
             self.expect(";")
             return Other(line, "barrier", args)
+        if word in ("reset", "if", "else"):
+            return self.control_statement(word, line)
         if word in _UNSUPPORTED:
             raise QasmError(_UNSUPPORTED[word], line)
         if word in _CLASSICAL_TYPES:
@@ -221,6 +215,16 @@ class Parser:
         if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
             return self.assignment()
         return self.gate_call()
+
+    def _measure(self, line: int) -> Measure:
+        self.next()
+        q = self.qarg()
+        c = None
+        if self.at("->"):
+            self.next()
+            c = self.qarg()
+        self.expect(";")
+        return Measure(line, q, c)
 
     def _skip_line(self, line: int) -> None:
         while self.peek().kind != "eof" and self.peek().line == line:
@@ -277,6 +281,9 @@ class Parser:
                 continue
             if tok.kind == "id" and tok.value in _UNSUPPORTED:
                 raise QasmError(_UNSUPPORTED[tok.value], tok.line)
+            if tok.kind == "id" and tok.value in ("measure", "reset", "if"):
+                raise QasmError(f"'{tok.value}' is not allowed in the body of gate '{name}'",
+                                tok.line)
             body.append(self.gate_call())
         self.next()
         return GateDef(line, name, params, qubits, body)

@@ -3,7 +3,7 @@
 Used in-process by the quick suite and as a subprocess per run by the full suite, so each run's
 peak memory is its own and thread settings are in place before any framework is imported::
 
-    python -m benchmarks.worker REQUEST.json RESULT.json
+    python -m hqml.bench.worker REQUEST.json RESULT.json
 
 The request holds ``workload``, ``framework``, ``case``, ``threads``, ``repeats``, ``device``
 (``"cpu"`` or ``"cuda"``; default ``"cpu"``), optionally ``reference`` (an ``.npz`` of the
@@ -24,12 +24,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.devices import cuda_synchronizer  # noqa: E402
-from benchmarks.registry import BENCH_DIR  # noqa: E402
-from benchmarks.timing import peak_rss_mb, pin_threads, rss_mb, time_step  # noqa: E402
+from hqml.bench.devices import cuda_synchronizer
+from hqml.bench.registry import BENCH_DIR, compare, discover
+from hqml.bench.timing import peak_rss_mb, pin_threads, rss_mb, time_step
+from hqml.bench.tq_compat import import_torchquantum
 
 
 def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int = 2,
@@ -54,7 +52,8 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
         repeats: timed calls after the warm-up (fewer only for calls over 10 s).
         reference: values to agree with before timing; ``None`` times without a check.
         max_seconds: time budget per case for slow (> 10 s per call) runs.
-        directory: where the workload modules are (default: ``benchmarks/``).
+        directory: where the workload modules are (default: the package's, with the plug-in
+            folders).
         device: ``"cpu"`` or ``"cuda"`` (the caller has checked that CUDA is there).
 
     Returns:
@@ -78,8 +77,6 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
 def _run_one(workload: str, framework: str, case: dict[str, Any], threads: int, repeats: int,
              reference: dict[str, Any] | None, max_seconds: float, directory: Path | None,
              device: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    from benchmarks.registry import BENCH_DIR, compare, discover
-
     wl = discover(directory or BENCH_DIR)[workload]
     impl = wl.impl(framework)
     result: dict[str, Any] = {"workload": workload, "framework": framework, "case": dict(case),
@@ -92,8 +89,6 @@ def _run_one(workload: str, framework: str, case: dict[str, Any], threads: int, 
     for module in impl.modules:
         try:
             if module == "torchquantum":
-                from benchmarks.tq_compat import import_torchquantum
-
                 import_torchquantum()
             else:
                 importlib.import_module(module)

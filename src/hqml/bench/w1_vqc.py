@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import devices, vqc
-from benchmarks.registry import Case, Gpu, Impl, Workload
+from hqml.bench import devices, vqc
+from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 1234
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import devices, vqc
-from benchmarks.registry import Case, Gpu, Impl, Workload
+from hqml.bench import devices, vqc
+from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 99
 DEEP = {24, 8}  # the memory-only depths (full and quick suites): hqml alone

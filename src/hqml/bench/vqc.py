@@ -5,7 +5,7 @@ every qubit i; CNOT i -> (i+1) mod n for i = 0..n-1]. ``x`` is ``(B, n)`` (a bat
 ``(n,)`` (one sample, W3). The step evaluates e_i = <Z_i>, a scalar loss (``"vqc"``: batch mean
 of sum_i e_i^2; ``"sum"``: sum_i e_i) and its gradient with respect to all 2nL weights.
 
-Each builder returns a :class:`~benchmarks.registry.Prepared` whose values are
+Each builder returns a :class:`~hqml.bench.registry.Prepared` whose values are
 ``{"expval": e, "loss": loss, "grad_w": dloss/dw (L, n, 2)}``. Each takes ``device``
 (``"cpu"`` or ``"cuda"``) and on ``cuda`` runs its framework's GPU variant; the workload files
 declare which variant that is and how to tell it is installed (``Impl.gpu``).
@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.registry import Prepared
+from hqml.bench.devices import jax_device
+from hqml.bench.registry import Prepared
+from hqml.bench.tq_compat import import_torchquantum
+from hqml.circuit import Circuit, Z
+from hqml.execute import expval
 
 
 def _values(out: Any) -> dict[str, np.ndarray]:
@@ -40,10 +44,8 @@ def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "bes
     """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``."""
     import torch
 
-    import hqml
-
     n, layers = w.shape[1], w.shape[0]
-    c = hqml.Circuit(n)
+    c = Circuit(n)
     xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
     for i in range(n):
         c.ry(xs[i], i)
@@ -52,14 +54,14 @@ def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "bes
             c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
-    obs = [hqml.Z(i) for i in range(n)]
+    obs = [Z(i) for i in range(n)]
     dev = torch.device(device)
     xt = torch.tensor(x, dtype=torch.float32, device=dev)
     wt = torch.tensor(w, dtype=torch.float32, device=dev, requires_grad=True)
 
     def step() -> Any:
         wt.grad = None
-        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method,
+        e = expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method,
                         device=dev)
         value = _torch_loss(e, loss)
         value.backward()
@@ -226,8 +228,6 @@ def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
     import jax
     import tensorcircuit as tc
 
-    from benchmarks.devices import jax_device
-
     K = tc.set_backend("jax")
     tc.set_dtype("complex64")
     n, layers = w.shape[1], w.shape[0]
@@ -274,8 +274,6 @@ def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
     import torch
     import torchquantum.functional as tqf
     from torchquantum.measurement import expval
-
-    from benchmarks.tq_compat import import_torchquantum
 
     tq = import_torchquantum()
     n, layers = w.shape[1], w.shape[0]

@@ -1,7 +1,7 @@
 """Time every build of hqml's native kernels this CPU can run, and the torch fallback, on the
 W2 and W1 workloads, back to back.
 
-    python -m benchmarks.native_variants [--rounds 3] [--threads 2] [--json out.json]
+    python -m hqml.bench.native_variants [--rounds 3] [--threads 2] [--json out.json]
 
 Each configuration runs in its own subprocess with the thread variables set before Python
 starts: the ``avx512``, ``avx2`` and ``portable`` builds (``HQML_NATIVE_VARIANT``, with the
@@ -33,7 +33,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from hqml.bench import vqc, w1_vqc, w2_statevector
+from hqml.bench.timing import thread_env
+from hqml.sim import native
+from hqml.sim.native import build
+
 CASES = [("W2", 20), ("W2", 22), ("W1", 4), ("W1", 8), ("W1", 12), ("W1", 16)]
 REPEATS = {("W2", 20): 5, ("W2", 22): 3, ("W1", 4): 30, ("W1", 8): 30, ("W1", 12): 5,
            ("W1", 16): 3}
@@ -41,8 +45,6 @@ TORCH_SLOW_REPEATS = 1  # the torch path's W1 step at 16 qubits takes 10 s or mo
 
 
 def _configs(folder: Path) -> dict[str, dict[str, str]]:
-    from hqml.sim.native import build
-
     out = {v: {"HQML_NATIVE_VARIANT": v, "HQML_NATIVE_CALIBRATE": "0"}
            for v in build.variants() if v != "native"}
     if "avx2" in out:
@@ -58,8 +60,6 @@ def _configs(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def _prepare(workload: str, n: int) -> Any:
-    from benchmarks import vqc, w1_vqc, w2_statevector
-
     if workload == "W2":
         case = {"n": n, "layers": 10, "dtype": "complex64"}
         return w2_statevector._hqml(case, w2_statevector.make_data(case), "cpu")
@@ -71,8 +71,6 @@ def _prepare(workload: str, n: int) -> Any:
 def child(config: str, threads: int) -> dict[str, Any]:
     """One configuration's round: every case's first call, then its repeats (seconds)."""
     import torch
-
-    from hqml.sim import native
 
     torch.set_num_threads(threads)
     if os.environ.get("HQML_BENCH_LIBRARY"):  # a build of this script's own
@@ -101,14 +99,11 @@ def child(config: str, threads: int) -> dict[str, Any]:
 
 
 def _run_child(config: str, env: dict[str, str], threads: int) -> dict[str, Any]:
-    from benchmarks.timing import thread_env
-
     full = {**os.environ, **thread_env(threads), **env}
-    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full.get("PYTHONPATH")) if p)
     res = subprocess.run(
-        [sys.executable, "-m", "benchmarks.native_variants", "--child", config,
+        [sys.executable, "-m", "hqml.bench.native_variants", "--child", config,
          "--threads", str(threads)],
-        capture_output=True, text=True, env=full, cwd=ROOT, check=False,
+        capture_output=True, text=True, env=full, check=False,
     )  # fmt: skip
     if res.returncode != 0:
         raise RuntimeError(f"{config} failed: {res.stderr.strip()[-2000:]}")
@@ -129,8 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args.child, args.threads)))
         return 0
-    from hqml.sim.native import build
-
     configs = _configs(Path(tempfile.mkdtemp(prefix="hqml-variants-")))
     best: dict[str, dict[str, float]] = {c: {} for c in configs}
     kernels: dict[str, Any] = {}

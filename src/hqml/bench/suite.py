@@ -25,13 +25,29 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.devices import check_device, gpu_name
-from benchmarks.registry import BENCH_DIR, Workload, discover
-from benchmarks.timing import memory_bandwidth, pinned_threads, thread_env
-from benchmarks.worker import run_one
+from hqml.bench.devices import check_device, gpu_name
+from hqml.bench.registry import BENCH_DIR, Workload, checkout_root, discover
+from hqml.bench.timing import memory_bandwidth, pinned_threads, thread_env
+from hqml.bench.worker import run_one
 from hqml.sim import native
 
-ENVS_DIR = BENCH_DIR / ".envs"
+
+def envs_dir() -> Path | None:
+    """The peers' side venvs (``benchmarks/.envs`` of the checkout, built by ``make
+    bench-envs``); None outside a checkout."""
+    root = checkout_root()
+    return root / "benchmarks" / ".envs" if root is not None else None
+
+
+def _package_path(tmp: str) -> str:
+    """A folder holding only a link to this hqml package, for a side venv's ``PYTHONPATH``: it
+    makes hqml importable there without putting the main venv's other packages ahead of the
+    side venv's own (TorchQuantum's qiskit 0.46)."""
+    folder = Path(tmp) / "hqml-path"
+    if not folder.exists():
+        folder.mkdir()
+        (folder / "hqml").symlink_to(BENCH_DIR.parent, target_is_directory=True)
+    return str(folder)
 
 
 def select(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None,
@@ -88,7 +104,8 @@ def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | No
         timeout_s: per-run limit for subprocess runs.
         max_seconds: timing budget per run when one call exceeds 10 s.
         bandwidth: measure the memory bandwidth (for W2's bound).
-        directory: where the workload modules are (default ``benchmarks/``).
+        directory: where the workload modules are (default: this package's, with the plug-in
+            folders).
         progress: called with each result as it arrives.
         device: ``"cpu"`` or ``"cuda"``; recorded in the document and in every result.
 
@@ -215,8 +232,9 @@ def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str,
 def _python_for(venv: str | None) -> str | None:
     if venv is None:
         return sys.executable
-    exe = ENVS_DIR / venv / "bin" / "python"
-    return str(exe) if exe.exists() else None
+    envs = envs_dir()
+    exe = envs / venv / "bin" / "python" if envs is not None else None
+    return str(exe) if exe is not None and exe.exists() else None
 
 
 def _run_subprocess(wl: Workload, impl: Any, case: dict[str, Any], threads: int, repeats: int,
@@ -240,11 +258,11 @@ def _run_subprocess(wl: Workload, impl: Any, case: dict[str, Any], threads: int,
     req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
     req.write_text(json.dumps(request))
     env = {**os.environ, **thread_env(threads), **device_env(device), "PYTHONWARNINGS": "ignore"}
-    env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR.parent), env.get("PYTHONPATH", "")])
+    if impl.venv is not None:
+        env["PYTHONPATH"] = os.pathsep.join([_package_path(tmp), env.get("PYTHONPATH", "")])
     try:
-        proc = subprocess.run([python, "-m", "benchmarks.worker", str(req), str(out)], env=env,
-                              cwd=str(BENCH_DIR.parent), capture_output=True, text=True,
-                              timeout=timeout_s)
+        proc = subprocess.run([python, "-m", "hqml.bench.worker", str(req), str(out)], env=env,
+                              cwd=tmp, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {**_unrun(wl, case, impl.framework, "", device), "status": "timeout",
                 "detail": f"no result within {timeout_s:.0f} s"}

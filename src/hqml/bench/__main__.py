@@ -1,4 +1,4 @@
-"""``python -m benchmarks [OPTIONS]``: the same as ``hqml bench``."""
+"""``python -m hqml.bench [OPTIONS]``: the same as ``hqml bench``."""
 
 import typer
 

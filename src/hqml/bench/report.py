@@ -1,5 +1,5 @@
 """Present a results document: rich tables of medians and hqml/peer ratios, W2's bandwidth
-bound, JSON and a PNG plot of time against size under ``benchmarks/results/``.
+bound, JSON and a PNG plot of time against size under :func:`results_dir`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.registry import BENCH_DIR
+from hqml.bench.registry import checkout_root
 
-RESULTS_DIR = BENCH_DIR / "results"
+
+def results_dir() -> Path:
+    """Where results go by default: ``benchmarks/results/`` of the hqml checkout the command
+    runs in (or that holds this package), else ``./bench-results``."""
+    root = checkout_root()
+    return root / "benchmarks" / "results" if root is not None else Path("bench-results")
+
+
 FIRST_CALL_TARGET_S = 1.0
 
 
@@ -170,9 +177,11 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
         console.print(f"  plug-in {fname} not run: {why}")
 
 
-def write_outputs(doc: dict[str, Any], directory: Path = RESULTS_DIR,
+def write_outputs(doc: dict[str, Any], directory: Path | None = None,
                   plot: bool = True) -> dict[str, Path]:
-    """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``."""
+    """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``
+    (default :func:`results_dir`)."""
+    directory = directory if directory is not None else results_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stem = "bench-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     stem += "-cuda" if doc.get("device") == "cuda" else ""
@@ -238,28 +247,3 @@ def draw_panel(ax: Any, doc: dict[str, Any], name: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
-def markdown_summary(doc: dict[str, Any]) -> str:
-    """The summary tables as Markdown (medians, hqml/peer ratio in parentheses)."""
-    lines: list[str] = []
-    for name, meta in doc["workloads"].items():
-        _, frameworks, _ = _by_case(doc, name)
-        peers = [f for f in frameworks if f != "hqml"]
-        lines += [f"**{name}** on {device_label(doc)}: {meta['title']}", "",
-                  "| case | hqml | " + " | ".join(peers) + " | hqml speed-up vs fastest peer |",
-                  "|---" * (len(peers) + 3) + "|"]
-        for row in summary_rows(doc, name):
-            cells = [row["case"], fmt_time(row["hqml_s"])]
-            for fw in peers:
-                p = row["peers"].get(fw)
-                if p is None:
-                    cells.append("-")
-                elif p["median_s"] is None:
-                    cells.append(p["status"])
-                else:
-                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
-                    cells.append(fmt_time(p["median_s"]) + ratio)
-            s = row.get("speedup_vs_fastest")
-            cells.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The benchmark circuits on which the mitigation claims are stated (and tested).
+"""The reference circuits on which the mitigation claims are stated (and tested): mirror circuits
+(which compose to the identity) and a hardware-efficient VQE ansatz.
 
 >>> mirror_circuit(4, 2).count_ops()
 {'ry': 16, 'rz': 16, 'cx': 6}

@@ -2,7 +2,7 @@
 through the job service job by job (loose coupling, one round trip per circuit evaluation and per
 gradient), and as one server-side program.
 
-    .venv/bin/python benchmarks/coupling_study.py [--iterations 40] [--out results.json]
+    python -m hqml.runtime.coupling_study [--iterations 40] [--out results.json]
 
 It starts a real service (uvicorn subprocess, SQLite file in a temporary folder) on 127.0.0.1.
 The communication share of a loosely coupled run is ``(T_loose - T_in_process) / T_loose``:

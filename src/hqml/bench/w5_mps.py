@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.registry import Case, Gpu, Impl, Prepared, Workload
+from hqml.backends.registry import get_backend
+from hqml.bench.registry import Case, Gpu, Impl, Prepared, Workload
+from hqml.circuit import Circuit, Z
+from hqml.execute import expval
 
 SEED = 5150
 
@@ -49,11 +52,8 @@ def hqml_mps(case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
     """hqml's ``"mps"`` backend, complex64, the batch simulated together, backprop."""
     import torch
 
-    import hqml
-    from hqml.backends import get_backend
-
     n, layers = case["n"], case["layers"]
-    c = hqml.Circuit(n)
+    c = Circuit(n)
     xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
     for i in range(n):
         c.ry(xs[i], i)
@@ -62,7 +62,7 @@ def hqml_mps(case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
             c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
         for i in range(n - 1):
             c.cnot(i, i + 1)
-    obs = [hqml.Z(i) for i in range(n)]
+    obs = [Z(i) for i in range(n)]
     be = get_backend("mps", max_bond=case["bond"])
     dev = torch.device(device)
     xt = torch.tensor(data["x"], dtype=torch.float32, device=dev)
@@ -70,13 +70,13 @@ def hqml_mps(case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
     if case["mode"] == "forward":
         def forward() -> Any:
             with torch.no_grad():
-                return hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
+                return expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
 
         return Prepared(forward, _values, f"complex64, max_bond={case['bond']}, {device}")
 
     def step() -> Any:
         wt.grad = None
-        e = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
+        e = expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
         loss = (e**2).sum(-1).mean()
         loss.backward()
         return e.detach(), loss.detach(), wt.grad

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import devices
-from benchmarks.registry import Case, Gpu, Impl, Prepared, Workload
+from hqml.bench import devices
+from hqml.bench.registry import Case, Gpu, Impl, Prepared, Workload
+from hqml.circuit import Circuit
+from hqml.execute import state
 
 SEED = 2024
 N_CHECK = 4096
@@ -27,11 +29,6 @@ def make_data(case: Case) -> dict[str, Any]:
     k = min(N_CHECK, 2**n)
     return {"theta": rng.uniform(0, 2 * np.pi, (case["layers"], n)),
             "index": np.sort(rng.choice(2**n, size=k, replace=False))}
-
-
-def gate_passes(case: Case) -> int:
-    """Gates applied, i.e. passes over the state for a simulator without fusion."""
-    return case["layers"] * (2 * case["n"] - 1)
 
 
 def _bit_reverse(index: np.ndarray, n: int) -> np.ndarray:
@@ -49,10 +46,8 @@ def _values(index: np.ndarray) -> Any:
 def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
     import torch
 
-    import hqml
-
     n, theta = case["n"], data["theta"]
-    c = hqml.Circuit(n)
+    c = Circuit(n)
     for layer in range(case["layers"]):
         for i in range(n):
             c.rx(float(theta[layer, i]), i)
@@ -61,7 +56,7 @@ def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
     dtype = getattr(torch, case["dtype"])
     dev = torch.device(device)
     index = torch.as_tensor(data["index"], device=dev)
-    return Prepared(lambda: hqml.state(c, dtype=dtype, device=dev),
+    return Prepared(lambda: state(c, dtype=dtype, device=dev),
                     lambda psi: {"amplitudes": psi[index].cpu().numpy()},
                     f"{case['dtype']}, {device}")
 

@@ -1,7 +1,8 @@
-"""Workload definitions and their discovery: drop a ``w<k>_<name>.py`` file into ``benchmarks/``.
+"""Workload definitions and their discovery: drop a ``w<k>_<name>.py`` file into
+``hqml/bench/`` (or a folder named by ``$HQML_BENCH_PLUGINS``).
 
 A workload module defines a module-level ``WORKLOAD = Workload(...)``. The suite imports every
-``benchmarks/w[0-9]*.py`` file, keeps those with a ``WORKLOAD`` and runs them in name order.
+``w[0-9]*.py`` file of both places, keeps those with a ``WORKLOAD`` and runs them in name order.
 
 A workload is a list of cases (small dicts of sizes, e.g. ``{"n": 12}``), a seeded data maker,
 and one *implementation* per framework. An implementation is a setup function
@@ -21,7 +22,7 @@ on this machine is skipped with the probe's reason (:meth:`Impl.gpu_problem`).
 
 Example (a complete plug-in)::
 
-    from benchmarks.registry import Gpu, Impl, Prepared, Workload
+    from hqml.bench.registry import Gpu, Impl, Prepared, Workload
 
     def _hqml(case, data, device):
         import hqml, torch
@@ -38,6 +39,7 @@ Example (a complete plug-in)::
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,11 +48,28 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.devices import NO_GPU_VARIANT
+from hqml.bench.devices import NO_GPU_VARIANT
 
 BENCH_DIR = Path(__file__).resolve().parent
 FORWARD_TOL = 1e-5
 GRAD_TOL = 1e-4
+PLUGINS_ENV = "HQML_BENCH_PLUGINS"
+
+
+def checkout_root(start: Path | None = None) -> Path | None:
+    """The hqml source checkout the command runs in (the current folder or a parent of it), else
+    the one this package is installed from in editable mode; None outside any checkout."""
+    cwd = (start or Path.cwd()).resolve()
+    for root in (cwd, *cwd.parents, *BENCH_DIR.parents):
+        if (root / "benchmarks" / "make_envs.sh").is_file() and (root / "src" / "hqml").is_dir():
+            return root
+    return None
+
+
+def plugin_dirs() -> list[Path]:
+    """Folders of the user's own workload files, from ``$HQML_BENCH_PLUGINS`` (``os.pathsep``
+    separated)."""
+    return [Path(p) for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p]
 
 Case = Mapping[str, Any]
 
@@ -100,7 +119,8 @@ class Impl:
         modules: modules imported before the memory baseline is taken; if one is missing the
             framework is reported as not installed.
         supports: ``case -> None`` when the case runs, else the reason it is skipped.
-        venv: name of a side venv under ``benchmarks/.envs`` to run in (e.g. ``"torchquantum"``).
+        venv: name of a side venv under the checkout's ``benchmarks/.envs`` to run in
+            (e.g. ``"torchquantum"``).
         gpu: the GPU variant; ``None`` when the implementation runs on the CPU only.
         no_gpu: why there is no GPU variant, appended to the skip reason on ``cuda``.
     """
@@ -186,7 +206,8 @@ def discover(directory: Path = BENCH_DIR,
     """Import every ``w[0-9]*.py`` under ``directory`` and collect their ``WORKLOAD``s.
 
     Args:
-        directory: where to look.
+        directory: where to look; the package's own folder also takes in the plug-in folders of
+            :func:`plugin_dirs`.
         problems: if given, receives ``file name -> reason`` for files that failed to import
             or define no ``WORKLOAD`` (standalone scripts); those files are skipped.
 
@@ -194,11 +215,12 @@ def discover(directory: Path = BENCH_DIR,
         ``name -> Workload`` in name order.
     """
     found: dict[str, Workload] = {}
-    for path in sorted(directory.glob("w[0-9]*.py")):
+    folders = [directory, *plugin_dirs()] if directory == BENCH_DIR else [directory]
+    for path in [p for folder in folders for p in sorted(folder.glob("w[0-9]*.py"))]:
         try:
             module = _load(path)
         except Exception as e:  # a broken plug-in must not take the suite down
-            sys.modules.pop(f"benchmarks.{path.stem}", None)
+            sys.modules.pop(_module_name(path), None)
             if problems is not None:
                 problems[path.name] = f"import failed: {type(e).__name__}: {e}"
             continue
@@ -218,14 +240,17 @@ def _natural(name: str) -> tuple[str, int]:
     return (name.rstrip("0123456789"), int(digits) if digits else 0)
 
 
+def _module_name(path: Path) -> str:
+    """``hqml.bench.<stem>`` for the package's own workloads, ``hqml_bench_plugin.<stem>`` for a
+    plug-in folder's (plug-ins import the harness as ``hqml.bench.registry``)."""
+    inside = path.resolve().parent == BENCH_DIR
+    return f"{'hqml.bench' if inside else 'hqml_bench_plugin'}.{path.stem}"
+
+
 def _load(path: Path) -> Any:
-    name = f"benchmarks.{path.stem}"
+    name = _module_name(path)
     if name in sys.modules:
         return sys.modules[name]
-    try:
-        import benchmarks  # noqa: F401  (the package, so plug-ins may import benchmarks.*)
-    except ImportError:
-        sys.path.insert(0, str(path.parent.parent))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

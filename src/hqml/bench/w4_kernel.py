@@ -12,8 +12,9 @@ in complex128:
 - pennylane: ``qml.kernels.square_kernel_matrix`` over a compute-uncompute QNode on
   ``lightning.qubit`` (its fastest CPU device here), one circuit per pair.
 
-Runs in the suite (``WORKLOAD``) or alone: ``.venv/bin/python benchmarks/w4_kernel.py`` prints a
-table of times and ratios and writes JSON under ``benchmarks/results/``. PennyLane and
+Runs in the suite (``WORKLOAD``) or alone: ``python -m hqml.bench.w4_kernel`` prints a
+table of times and ratios and writes JSON under ``benchmarks/results/`` (``./bench-results``
+outside a checkout). PennyLane and
 ``FidelityQuantumKernel`` need ``N (N - 1) / 2 = 19,900`` circuits for one matrix (minutes to an
 hour), so the standalone run times them on the first ``--pair-samples`` samples and scales by the
 number of pairs (their cost is one independent circuit per pair, so it is linear in pairs); the
@@ -33,13 +34,13 @@ from typing import Any
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.registry import Case, Impl, Prepared, Workload  # noqa: E402
+from hqml.bench.registry import Case, Impl, Prepared, Workload
+from hqml.bench.report import results_dir
+from hqml.bench.timing import pin_threads
+from hqml.circuit.templates import zz_feature_map
+from hqml.kernels import FidelityKernel
 
 SEED = 404
-RESULTS = Path(__file__).resolve().parent / "results"
 PER_PAIR_MAX = 5000  # the suite skips one-circuit-per-pair kernels above this many pairs
 
 
@@ -53,8 +54,6 @@ def _gram(out: Any) -> dict[str, np.ndarray]:
 
 
 def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
-    from hqml.circuit.templates import zz_feature_map
-    from hqml.kernels import FidelityKernel
 
     kernel = FidelityKernel(zz_feature_map(case["n"], reps=2, entanglement="full"))
     return Prepared(lambda: kernel.evaluate(data["X"]), _gram, "complex128")
@@ -131,7 +130,7 @@ def _per_pair_supports(case: Case) -> str | None:
     if pairs > PER_PAIR_MAX:
         return (
             f"skipped: {pairs} circuits per matrix; the standalone script"
-            " (benchmarks/w4_kernel.py) times a subset of pairs and scales"
+            " (hqml.bench.w4_kernel) times a subset of pairs and scales"
         )
     return None
 
@@ -195,8 +194,6 @@ def run(
 ) -> dict[str, Any]:
     """Time every framework on each qubit count; return the JSON-ready record."""
     try:
-        from benchmarks.timing import pin_threads
-
         pin_threads(threads)
     except ImportError:
         import torch
@@ -287,14 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument(
-        "--out", type=Path, default=None, help="JSON path (default: benchmarks/results/)"
+        "--out", type=Path, default=None,
+        help="JSON path (default: benchmarks/results/ of a checkout, else bench-results/)"
     )
     args = p.parse_args(argv)
     record = run(
         args.qubits, args.samples, min(args.pair_samples, args.samples), args.repeats, args.threads
     )
     print(table(record))
-    out = args.out or RESULTS / f"w4_kernel-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = args.out or results_dir() / f"w4_kernel-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2))
     print(f"wrote {out}")
