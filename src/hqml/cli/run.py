@@ -72,6 +72,7 @@ def run(
     from hqml.accounting import BudgetExceeded
     from hqml.backends.providers import ProviderError, UnsupportedRequest
     from hqml.experiment import ConfigError, load_config, run_experiment
+    from hqml.experiment.report import truncation_line
 
     from .errors import fail
 
@@ -148,6 +149,8 @@ def run(
     if stuck:
         console.print(f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
                       "did not learn, so the comparison says nothing", highlight=False)
+    if results.get("truncation"):
+        console.print(truncation_line(results["truncation"]), highlight=False)
     choice = results.get("baseline_choice")
     if choice:
         console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"

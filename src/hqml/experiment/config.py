@@ -72,7 +72,7 @@ class ModelConfig(_Strict):
     """The hybrid model: split pattern, circuit, backend."""
 
     pattern: Literal["dressed", "head", "feature", "monolithic", "quanvolution"] = "dressed"
-    n_qubits: int = Field(4, ge=1, le=20)
+    n_qubits: int = Field(4, ge=1, le=200, description="above 20: backend 'mps' or 'auto'")
     layers: int = Field(2, ge=1, le=50)
     encoding: Literal["angle", "zz", "iqp", "amplitude", "reuploading"] = "angle"
     ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = (
@@ -80,6 +80,9 @@ class ModelConfig(_Strict):
     )
     init: Literal["uniform", "normal", "identity_block", "small_angle", "zeros"] = "uniform"
     backend: str = "statevector"
+    backend_options: dict[str, float | int | None] = Field(
+        default_factory=dict, description="the backend's options, e.g. {max_bond = 32} for 'mps'"
+    )
     diff_method: Literal[
         "best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"
     ] = "best"
@@ -89,6 +92,15 @@ class ModelConfig(_Strict):
     )
     kernel_size: int = Field(2, ge=1, description="patch side (pattern 'quanvolution')")
     trainable_quanvolution: bool = False
+
+    @model_validator(mode="after")
+    def _wide_needs_mps(self) -> ModelConfig:
+        if self.n_qubits > 20 and self.backend not in ("mps", "auto"):
+            raise ValueError(
+                f"n_qubits = {self.n_qubits} is past a statevector's reach (20 here): set"
+                " backend = 'mps' (with backend_options = {max_bond = 32}) or 'auto'"
+            )
+        return self
 
 
 class NoiseConfig(_Strict):

@@ -8,6 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..backends.base import Backend
+from ..backends.mps import MPSBackend
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
 from ..circuit.templates import (
@@ -100,7 +103,7 @@ def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumL
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
     return QuantumLayer(
         circuit,
-        backend=cfg.backend,
+        backend=model_backend(cfg),
         diff_method=cfg.diff_method,
         init=cfg.init,
         seed=seed,
@@ -134,7 +137,7 @@ def build_hybrid(
             trainable=cfg.trainable_quanvolution,
             layers=cfg.layers,
             seed=seed,
-            backend=cfg.backend,
+            backend=model_backend(cfg),
             diff_method=cfg.diff_method,
             input_scale=1.0,
         )
@@ -147,7 +150,7 @@ def build_hybrid(
         )
     if cfg.pattern == "feature":
         qks = QuantumKitchenSinks(
-            n_features, cfg.n_qubits, cfg.n_episodes, seed=seed, backend=cfg.backend
+            n_features, cfg.n_qubits, cfg.n_episodes, seed=seed, backend=model_backend(cfg)
         )
         return QuantumFeatureModel(qks, nn.Linear(n_features + qks.n_outputs, n_classes))
     circuit = build_circuit(cfg)
@@ -184,7 +187,7 @@ def build_hybrid(
         circuit,
         n_classes,
         wires=list(range(wires)),
-        backend=cfg.backend,
+        backend=model_backend(cfg),
         diff_method=cfg.diff_method,
         init=cfg.init,
         seed=seed,
@@ -300,6 +303,35 @@ def build_baseline(
     raise ValueError(f"unknown baseline shape {shape!r}; choose one of {BASELINE_SHAPES}")
 
 
+def model_backend(cfg: ModelConfig) -> str | Backend:
+    """The config's backend: its name, or an instance built with ``backend_options``."""
+    if not cfg.backend_options:
+        return cfg.backend
+    try:
+        return get_backend(cfg.backend, **cfg.backend_options)
+    except TypeError as e:
+        raise ConfigError(f"model.backend_options: {e}") from None
+
+
+def truncation_of(model: nn.Module) -> dict[str, Any] | None:
+    """What the MPS backends of ``model``'s quantum layers discarded over the run (worst rows),
+    or None when no layer runs on an MPS backend."""
+    found = [
+        m.backend.worst_truncation
+        for m in model.modules()
+        if isinstance(m, QuantumLayer) and isinstance(m.backend, MPSBackend)
+    ]
+    reports = [r for r in found if r is not None]
+    if not reports:
+        return None
+    return {
+        "max_discarded_weight": max(float(r.discarded.max()) for r in reports),
+        "min_fidelity_estimate": min(float(r.fidelity.min()) for r in reports),
+        "max_bond": max(r.max_bond for r in reports),
+        "exact": all(r.exact for r in reports),
+    }
+
+
 def quantum_circuit_of(model: nn.Module) -> Circuit | None:
     """The circuit of the first quantum layer inside ``model`` (for drawing and resources)."""
     for m in model.modules():
@@ -309,6 +341,8 @@ def quantum_circuit_of(model: nn.Module) -> Circuit | None:
 
 
 __all__ = [
+    "model_backend",
+    "truncation_of",
     "build_circuit",
     "build_hybrid",
     "build_baseline",

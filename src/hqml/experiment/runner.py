@@ -19,7 +19,13 @@ from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
 from .config import RunConfig
-from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from .models import (
+    build_baseline,
+    build_hybrid,
+    count_parameters,
+    quantum_circuit_of,
+    truncation_of,
+)
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
 from .schedules import CircuitCost, schedule_callbacks
 from .train import History, make_optimizer, train
@@ -189,6 +195,7 @@ def run_experiment(
             },
             "baseline_choice": choice,
             "circuit": circuit.resources() if circuit is not None else None,
+            "truncation": truncation_of(hybrid),
             "models": models,
             "environment": {
                 "python": platform.python_version(),
@@ -205,6 +212,8 @@ def run_experiment(
                 "summary": format_totals(totals),
             }  # fmt: skip
             logger.log_metrics({f"provider_{k}": float(v) for k, v in totals.items()})
+        if results["truncation"] is not None:
+            logger.log_params({"mps_truncation": results["truncation"]})
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
         plots = [
             plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
