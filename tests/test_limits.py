@@ -55,8 +55,9 @@ def test_format_bytes():
     assert format_bytes(8 * 2**30) == "8.0 GiB"
 
 
-@pytest.mark.parametrize("backend, kind", [("statevector", "statevector"),
-                                           ("density_matrix", "density matrix")])
+@pytest.mark.parametrize(
+    "backend, kind", [("statevector", "statevector"), ("density_matrix", "density matrix")]
+)
 def test_execute_prices_the_state_before_allocating(monkeypatch, backend, kind):
     # the front door refuses in one line before any allocation (torch's allocator error was seen)
     import hqml.limits

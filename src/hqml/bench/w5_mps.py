@@ -32,8 +32,10 @@ SEED = 5150
 def make_data(case: Case) -> dict[str, Any]:
     rng = np.random.default_rng(SEED + case["n"] + case["batch"])
     x = rng.uniform(0, np.pi, (case["batch"], case["n"]))
-    return {"x": x[0] if case["mode"] == "forward" else x,
-            "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2))}
+    return {
+        "x": x[0] if case["mode"] == "forward" else x,
+        "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2)),
+    }
 
 
 def _values(out: Any) -> dict[str, np.ndarray]:
@@ -68,6 +70,7 @@ def hqml_mps(case: Case, data: dict[str, Any], device: str = "cpu") -> Prepared:
     xt = torch.tensor(data["x"], dtype=torch.float32, device=dev)
     wt = torch.tensor(data["w"], dtype=torch.float32, device=dev, requires_grad=True)
     if case["mode"] == "forward":
+
         def forward() -> Any:
             with torch.no_grad():
                 return expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=be)
@@ -95,9 +98,11 @@ def quimb_mps(case: Case, data: dict[str, Any]) -> Prepared:
 
     def ry(t: Any, lib: Any) -> Any:
         c, s = lib.cos(t / 2), lib.sin(t / 2)
-        return lib.stack([lib.stack([c, -s]), lib.stack([s, c])]).astype(np.complex64) \
-            if lib is np else torch.stack([torch.stack([c, -s]), torch.stack([s, c])]).to(
-                torch.complex64)
+        return (
+            lib.stack([lib.stack([c, -s]), lib.stack([s, c])]).astype(np.complex64)
+            if lib is np
+            else torch.stack([torch.stack([c, -s]), torch.stack([s, c])]).to(torch.complex64)
+        )
 
     def rz(t: Any, lib: Any) -> Any:
         if lib is np:
@@ -129,6 +134,7 @@ def quimb_mps(case: Case, data: dict[str, Any]) -> Prepared:
     xt = torch.tensor(data["x"], dtype=torch.float32)
     wt = torch.tensor(data["w"], dtype=torch.float32, requires_grad=True)
     if case["mode"] == "forward":
+
         def forward() -> Any:
             with torch.no_grad():
                 return expz(xt, wt, torch)
@@ -229,9 +235,15 @@ def aer_mps(case: Case, data: dict[str, Any]) -> Prepared:
             qc.cx(i, i + 1)
     # Qiskit's strings put qubit 0 last
     obs = [SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]
-    est = EstimatorV2(options={"backend_options": {
-        "method": "matrix_product_state", "precision": "single",
-        "matrix_product_state_max_bond_dimension": case["bond"]}})
+    est = EstimatorV2(
+        options={
+            "backend_options": {
+                "method": "matrix_product_state",
+                "precision": "single",
+                "matrix_product_state_max_bond_dimension": case["bond"],
+            }
+        }
+    )
 
     return Prepared(lambda: np.asarray(est.run([(qc, obs)]).result()[0].data.evs), _values,
                     "EstimatorV2, matrix_product_state, single precision")  # fmt: skip
@@ -253,23 +265,37 @@ def _tc_supports(case: Case) -> str | None:
 WORKLOAD = Workload(
     name="W5",
     title="MPS: VQC step B=16, L=4, [RY RZ; CNOT chain], max bond 32, complex64;"
-          " forward n=64 bond 128",
+    " forward n=64 bond 128",
     # in one process (--quick), quimb on torch tensors and default.tensor's quimb on NumPy
     # spoil each other's cotengra caches: run them with --isolate (the full suite's default)
     cases=[{"n": 64, "batch": 1, "layers": 4, "bond": 128, "mode": "forward"}]
     + [{"n": n, "batch": 16, "layers": 4, "bond": 32, "mode": "step"} for n in (32, 64, 128)],
-    quick_cases=[{"n": 6, "batch": 1, "layers": 2, "bond": 8, "mode": "forward"},
-                 {"n": 6, "batch": 2, "layers": 2, "bond": 8, "mode": "step"}],
+    quick_cases=[
+        {"n": 6, "batch": 1, "layers": 2, "bond": 8, "mode": "forward"},
+        {"n": 6, "batch": 2, "layers": 2, "bond": 8, "mode": "step"},
+    ],
     make_data=make_data,
     label=lambda case: f"n={case['n']} {case['mode']} B={case['batch']} bond={case['bond']}",
     impls=[
         Impl("hqml", hqml_mps, modules=("torch", "hqml"), gpu=Gpu("torch CUDA tensors")),
-        Impl("pennylane", pennylane_mps, modules=("pennylane", "quimb"),
-             supports=_forward_only("pennylane", "default.tensor has parameter shift only")),
-        Impl("qiskit-aer", aer_mps, modules=("qiskit", "qiskit_aer"),
-             supports=_forward_only("qiskit-aer", "no gradient")),
+        Impl(
+            "pennylane",
+            pennylane_mps,
+            modules=("pennylane", "quimb"),
+            supports=_forward_only("pennylane", "default.tensor has parameter shift only"),
+        ),
+        Impl(
+            "qiskit-aer",
+            aer_mps,
+            modules=("qiskit", "qiskit_aer"),
+            supports=_forward_only("qiskit-aer", "no gradient"),
+        ),
         Impl("quimb", quimb_mps, modules=("torch", "quimb")),
-        Impl("tensorcircuit", tensorcircuit_mps, modules=("jax", "tensorcircuit"),
-             supports=_tc_supports),
+        Impl(
+            "tensorcircuit",
+            tensorcircuit_mps,
+            modules=("jax", "tensorcircuit"),
+            supports=_tc_supports,
+        ),
     ],
 )

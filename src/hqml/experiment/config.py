@@ -110,7 +110,8 @@ class NoiseConfig(_Strict):
 
     depolarizing: float = Field(0.0, ge=0, le=1, description="after every one-qubit gate")
     two_qubit_depolarizing: float | None = Field(
-        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)")
+        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)"
+    )
     readout_flip: float = Field(0.0, ge=0, le=0.5, description="bit-flip probability of a read")
 
     @property
@@ -135,13 +136,16 @@ class ScheduleConfig(_Strict):
     freeze_previous: bool = Field(False, description="layerwise: train only the newest layer")
     max_layers: int | None = Field(None, ge=1, description="adaptive: cap (model.layers)")
     patience: int = Field(1, ge=1, description="adaptive: stalled epochs before growing")
-    min_improvement: float = Field(0.03, ge=0, lt=1,
-                                   description="adaptive: relative validation loss gain")
-    variance_fraction: float = Field(0.05, gt=0, lt=1,
-                                     description="adaptive: grow while variance > this x first")
+    min_improvement: float = Field(
+        0.03, ge=0, lt=1, description="adaptive: relative validation loss gain"
+    )
+    variance_fraction: float = Field(
+        0.05, gt=0, lt=1, description="adaptive: grow while variance > this x first"
+    )
     settle_epochs: int = Field(2, ge=0, description="adaptive: no growth in the last epochs")
-    validation_fraction: float = Field(0.2, gt=0, lt=1,
-                                       description="adaptive: training rows held out")
+    validation_fraction: float = Field(
+        0.2, gt=0, lt=1, description="adaptive: training rows held out"
+    )
     prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")
     prune_patience: int = Field(2, ge=1, description="pruning: for this many epochs")
 

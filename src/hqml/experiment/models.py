@@ -93,8 +93,9 @@ def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
 def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None:
     nm = noise_model_of(noise)
     if nm is not None and cfg.pattern not in ("dressed", "head"):
-        raise ConfigError(f"noise: a noise model applies to patterns 'dressed' and 'head', not"
-                          f" {cfg.pattern!r}")
+        raise ConfigError(
+            f"noise: a noise model applies to patterns 'dressed' and 'head', not {cfg.pattern!r}"
+        )
     return nm
 
 
@@ -113,7 +114,11 @@ def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumL
 
 
 def build_hybrid(
-    cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor, seed: int,
+    cfg: ModelConfig,
+    n_features: int,
+    n_classes: int,
+    x_train: torch.Tensor,
+    seed: int,
     noise: NoiseConfig | None = None,
 ) -> nn.Module:
     """The hybrid model of the config's split pattern (``noise``: the config's noise table).
@@ -156,8 +161,9 @@ def build_hybrid(
     circuit = build_circuit(cfg)
     n_in = sum(a.size for a in circuit.inputs.values())
     if cfg.pattern == "dressed":
-        return DressedQuantumLayer(n_features, n_classes,
-                                   _layer(circuit, cfg, seed, noise_model=nm))
+        return DressedQuantumLayer(
+            n_features, n_classes, _layer(circuit, cfg, seed, noise_model=nm)
+        )
     if cfg.pattern == "head":
         if n_in > n_features:
             raise ConfigError(
@@ -166,7 +172,9 @@ def build_hybrid(
             )
         reduction = PCAReduction(n_features, n_in).fit(x_train)
         return QuantumHead(
-            reduction, _layer(circuit, cfg, seed, noise_model=nm), n_classes,
+            reduction,
+            _layer(circuit, cfg, seed, noise_model=nm),
+            n_classes,
             squash=cfg.encoding != "amplitude",
         )
     # monolithic: the features go straight into the circuit
@@ -248,8 +256,9 @@ class MatchedLinear(nn.Module):
             self.rank, used = min(n_features, n_classes), full
         else:
             rank = max(1, (budget - n_classes) // (n_features + n_classes))
-            self.net = nn.Sequential(nn.Linear(n_features, rank, bias=False),
-                                     nn.Linear(rank, n_classes))
+            self.net = nn.Sequential(
+                nn.Linear(n_features, rank, bias=False), nn.Linear(rank, n_classes)
+            )
             self.rank, used = rank, rank * (n_features + n_classes) + n_classes
         _gains(self, n_features, n_classes, budget - used)
 
@@ -275,8 +284,9 @@ class MatchedCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        net = nn.Sequential(nn.Unflatten(1, shape[1:]), self.conv, nn.ReLU(), nn.Flatten(),
-                            self.head)
+        net = nn.Sequential(
+            nn.Unflatten(1, shape[1:]), self.conv, nn.ReLU(), nn.Flatten(), self.head
+        )
         return _apply_gains(self, x, net)
 
 
@@ -286,7 +296,11 @@ BASELINE_SHAPES = ("mlp-relu", "mlp-tanh", "linear", "cnn")
 
 
 def build_baseline(
-    n_features: int, n_classes: int, budget: int, seed: int, shape: str = "mlp-relu",
+    n_features: int,
+    n_classes: int,
+    budget: int,
+    seed: int,
+    shape: str = "mlp-relu",
     image_shape: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """A classical model of one of :data:`BASELINE_SHAPES` with (as far as possible) ``budget``

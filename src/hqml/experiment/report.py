@@ -99,7 +99,8 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in choice.get("validation_accuracy", {}).items())
         lines.append(
             f"- Baseline shape: {choice['shape']} ({choice['rule']}"
-            + (f"; validation accuracy: {scores}" if scores else "") + ")."
+            + (f"; validation accuracy: {scores}" if scores else "")
+            + ")."
         )
     return lines
 

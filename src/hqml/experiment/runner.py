@@ -56,10 +56,14 @@ def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
     return provenance(
         dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
-        backend=cfg.model.backend, diff_method=cfg.model.diff_method, shots=cfg.model.shots,
+        backend=cfg.model.backend,
+        diff_method=cfg.model.diff_method,
+        shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,
-        mitigation=None, init=cfg.model.init,
-        schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None)
+        mitigation=None,
+        init=cfg.model.init,
+        schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None,
+    )
 
 
 def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str, Any]:
@@ -129,12 +133,20 @@ def run_experiment(
         choice = None
         if cfg.training.baseline:
             bar = (
-                progress("choosing the baseline's shape",
-                         selection_steps(len(ds.x_train), cfg.training))
-                if progress else None
+                progress(
+                    "choosing the baseline's shape", selection_steps(len(ds.x_train), cfg.training)
+                )
+                if progress
+                else None
             )
             baseline, choice = choose_baseline(
-                n_features, n_classes, budget, ds.x_train, ds.y_train, cfg.training, cfg.seed,
+                n_features,
+                n_classes,
+                budget,
+                ds.x_train,
+                ds.y_train,
+                cfg.training,
+                cfg.seed,
                 on_batch=bar.advance if bar else None,
             )
             if bar:
@@ -153,14 +165,26 @@ def run_experiment(
             t0 = time.perf_counter()
             for attempt in range(1 + (BASELINE_RESTARTS if name == "baseline" else 0)):
                 if attempt:  # the baseline did not even fit its training data: a fresh start
-                    model = build_baseline(n_features, n_classes, budget, cfg.seed + attempt,
-                                           choice["shape"], choice["image_shape"])
+                    model = build_baseline(
+                        n_features,
+                        n_classes,
+                        budget,
+                        cfg.seed + attempt,
+                        choice["shape"],
+                        choice["image_shape"],
+                    )
                     choice["restarts"] = attempt
                 label = f"{name} ({count_parameters(model)} params)"
-                bar = progress(label + (f", restart {attempt}" if attempt else ""), steps) \
-                    if progress else None
-                callbacks, x_fit, y_fit = ((schedule_callbacks(cfg, ds.x_train, ds.y_train))
-                                           if name == "hybrid" else ([], ds.x_train, ds.y_train))
+                bar = (
+                    progress(label + (f", restart {attempt}" if attempt else ""), steps)
+                    if progress
+                    else None
+                )
+                callbacks, x_fit, y_fit = (
+                    (schedule_callbacks(cfg, ds.x_train, ds.y_train))
+                    if name == "hybrid"
+                    else ([], ds.x_train, ds.y_train)
+                )
                 ctx = TrainContext(model, make_optimizer(cfg.training))
                 hist = train(
                     model,

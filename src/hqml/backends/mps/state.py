@@ -156,7 +156,7 @@ class MPS:
                 self.set(first, us.reshape(b, dl, 2, -1), False, False)
                 self.set(first + 1, vh.reshape(b, -1, 2, dr), False, True)
                 return
-        rest = block.reshape(b, dl, 2 ** k * dr)
+        rest = block.reshape(b, dl, 2**k * dr)
         for j in range(k - 1):
             m, ncols = rest.shape[1] * 2, rest.shape[2] // 2
             mat = rest.reshape(b, m, ncols)
@@ -210,4 +210,3 @@ class MPS:
                 f" max_truncation={limit:g} (cut at bond {site}-{site + 1}, max_bond="
                 f"{self.options.max_bond}): raise max_bond or max_truncation"
             )
-
