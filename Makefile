@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 
-.PHONY: setup setup-all native run demo test test-fast bench bench-envs clean
+.PHONY: setup setup-all native run demo test test-fast lint bench bench-envs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,13 @@ run: setup
 demo: setup
 	$(PY) -m hqml.cli.main demo
 
-test: setup-all
+test: setup-all lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# one formatter and one linter for the whole tree (make test runs this first)
+lint: setup-all
+	$(PY) -m ruff format --check src tests
+	$(PY) -m ruff check src tests
 
 # everything but the tests marked slow (servers, Ray, subprocess builds): under 2 minutes
 test-fast: setup-all

@@ -88,8 +88,10 @@ def exact_records(qc) -> dict[int, np.ndarray]:
             records = new
         elif op.name == "reset":
             x = np.array([[0, 1], [1, 0]])
-            records = {k: project(r, qargs[0], 0) + evolve(project(r, qargs[0], 1), x, qargs)
-                       for k, r in records.items()}
+            records = {
+                k: project(r, qargs[0], 0) + evolve(project(r, qargs[0], 1), x, qargs)
+                for k, r in records.items()
+            }
         elif op.name == "if_else":
             body = op.blocks[0]
             bq = [qidx[q] for q in inst.qubits]
@@ -115,8 +117,7 @@ def exact_probs(qc) -> np.ndarray:
 def exact_counts_probs(qc) -> dict[str, float]:
     """Probability of each classical record as Qiskit prints it (one register: c[m-1]..c[0])."""
     m = qc.num_clbits
-    return {format(k, f"0{m}b"): float(np.real(np.trace(r)))
-            for k, r in exact_records(qc).items()}
+    return {format(k, f"0{m}b"): float(np.real(np.trace(r))) for k, r in exact_records(qc).items()}
 
 
 def random_spec(rng: np.random.Generator, n: int, m: int, n_measure: int) -> list[tuple]:

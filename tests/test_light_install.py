@@ -24,11 +24,17 @@ pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` sk
 
 ROOT = Path(__file__).resolve().parents[1]
 # distribution name -> the modules it provides (where they differ)
-MODULES = {"dwave-samplers": ["dwave"], "pennylane-lightning": ["pennylane_lightning"],
-           "qiskit-aer": ["qiskit_aer"], "qiskit-machine-learning": ["qiskit_machine_learning"],
-           "qiskit-qasm3-import": ["qiskit_qasm3_import"], "tensorcircuit-ng": ["tensorcircuit"],
-           "pytest-timeout": ["pytest_timeout"], "qiskit-ibm-runtime": ["qiskit_ibm_runtime"],
-           "amazon-braket-sdk": ["braket"]}
+MODULES = {
+    "dwave-samplers": ["dwave"],
+    "pennylane-lightning": ["pennylane_lightning"],
+    "qiskit-aer": ["qiskit_aer"],
+    "qiskit-machine-learning": ["qiskit_machine_learning"],
+    "qiskit-qasm3-import": ["qiskit_qasm3_import"],
+    "tensorcircuit-ng": ["tensorcircuit"],
+    "pytest-timeout": ["pytest_timeout"],
+    "qiskit-ibm-runtime": ["qiskit_ibm_runtime"],
+    "amazon-braket-sdk": ["braket"],
+}
 
 BLOCKER = """
 import importlib.abc, runpy, sys
@@ -81,10 +87,11 @@ def extra_modules() -> set[str]:
 def test_makefile_run_installs_the_core_and_test_every_extra():
     text = (ROOT / "Makefile").read_text()
     core = text.split("$(CORE_STAMP):")[1].split("\n\n")[0]
-    assert '$(PIP) install --quiet -e .\n' in core and "[all]" not in core
-    assert re.search(r"^run: setup$", text, re.M) and re.search(r"^setup: \$\(CORE_STAMP\)", text,
-                                                                   re.M)
-    assert re.search(r"^test: setup-all$", text, re.M) and '-e ".[all]"' in text
+    assert "$(PIP) install --quiet -e .\n" in core and "[all]" not in core
+    assert re.search(r"^run: setup$", text, re.M) and re.search(
+        r"^setup: \$\(CORE_STAMP\)", text, re.M
+    )
+    assert re.search(r"^test: setup-all( lint)?$", text, re.M) and '-e ".[all]"' in text
     core_deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=\[;! ]", d)[0] for d in core_deps}
     assert {"torch", "scikit-learn", "matplotlib"} <= names
@@ -94,10 +101,23 @@ def test_makefile_run_installs_the_core_and_test_every_extra():
 def test_main_job_runs_without_any_extra(tmp_path):
     blocked = sorted(extra_modules() - {"pytest", "hypothesis", "ruff"})
     assert {"qiskit", "pennylane", "ray", "mlflow", "dimod", "fastapi"} <= set(blocked)
-    args = ["run", str(ROOT / "examples" / "digits_hybrid.toml"), "--epochs", "1",
-            "--output-dir", str(tmp_path / "runs"), "--threads", "1"]
-    proc = subprocess.run([sys.executable, "-c", BLOCKER.format(blocked=blocked, args=args)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    args = [
+        "run",
+        str(ROOT / "examples" / "digits_hybrid.toml"),
+        "--epochs",
+        "1",
+        "--output-dir",
+        str(tmp_path / "runs"),
+        "--threads",
+        "1",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCKER.format(blocked=blocked, args=args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     results = json.loads((tmp_path / "runs" / "digits_hybrid" / "results.json").read_text())
     assert set(results["models"]) == {"hybrid", "baseline"}

@@ -22,10 +22,12 @@ def test_refusal_is_one_line_naming_the_size():
     assert "\n" not in msg
     assert "30-qubit statevector in complex64 takes 8.0 GiB per row" in msg
     assert "needs 16.0 GiB" in msg and "only 4.0 GiB is available" in msg
-    assert "complex64" not in msg.split(":")[-1] and "mps" not in msg  # fixes that exist
+    assert "complex64" not in msg.split(":")[-1]  # fixes that exist: halving is not one here
+    assert "backend='mps' (or 'auto')" in msg
     with pytest.raises(MemoryError, match=r"12-qubit density matrix .* 64 rows") as info:
         check_state_memory(12, 64, torch.complex128, density=True, available=2**30)
     assert "fewer qubits or rows, complex64," in str(info.value)  # halving is a fix here
+    assert "mps" not in str(info.value)  # an MPS holds no density matrix
 
 
 def test_fits_passes_and_boundary():
@@ -53,8 +55,9 @@ def test_format_bytes():
     assert format_bytes(8 * 2**30) == "8.0 GiB"
 
 
-@pytest.mark.parametrize("backend, kind", [("statevector", "statevector"),
-                                           ("density_matrix", "density matrix")])
+@pytest.mark.parametrize(
+    "backend, kind", [("statevector", "statevector"), ("density_matrix", "density matrix")]
+)
 def test_execute_prices_the_state_before_allocating(monkeypatch, backend, kind):
     # the front door refuses in one line before any allocation (torch's allocator error was seen)
     import hqml.limits

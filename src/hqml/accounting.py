@@ -64,7 +64,8 @@ class PriceTable:
     """Prices by ``"<provider>:<device>"`` pattern; ``overrides`` come before the defaults."""
 
     def __init__(
-        self, overrides: Mapping[str, Price | Mapping[str, float]] | None = None,
+        self,
+        overrides: Mapping[str, Price | Mapping[str, float]] | None = None,
         date: str = PRICES_DATE,
     ):
         table: dict[str, Price] = {}
@@ -172,8 +173,11 @@ class Ledger:
         self.calls.append(call)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"totals": self.totals(), "by_backend": self.by_backend(),
-                "calls": [asdict(c) for c in self.calls]}
+        return {
+            "totals": self.totals(),
+            "by_backend": self.by_backend(),
+            "calls": [asdict(c) for c in self.calls],
+        }
 
 
 _ACTIVE: ContextVar[tuple[Ledger, ...]] = ContextVar("hqml_ledgers", default=())

@@ -8,6 +8,7 @@ method into autograd.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,11 +83,13 @@ def _run(
         isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1
     ):
         raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
-    be = get_backend(backend)
+    auto = isinstance(backend, str) and backend == "auto"
+    be = get_backend(("mps" if noise_model is None else "statevector") if auto else backend)
     if circuit.n_qubits > be.capabilities.max_qubits:
         raise ValueError(
             f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
             f" the circuit has {circuit.n_qubits}"
+            + ("; use backend='mps' (or 'auto')" if be.capabilities.holds_state else "")
         )
     if circuit.is_dynamic and not be.capabilities.dynamic:
         raise ValueError(
@@ -108,8 +111,12 @@ def _run(
             return run_prepared(call, tensors), call.batched
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
-    density = be.name == "density_matrix"
-    check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device, density=density)
+    if auto and noise_model is None:
+        be = _choose_auto(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
+    if be.capabilities.holds_state:
+        density = be.name == "density_matrix"
+        rows = b.theta.shape[0]
+        check_state_memory(circuit.n_qubits, rows, cdt, b.theta.device, density=density)
     task = Task(
         circuit,
         b.theta,
@@ -125,6 +132,35 @@ def _run(
 
 
 _run_uncompiled = torch.compiler.disable(_run)
+
+
+class AutoBackendWarning(UserWarning):
+    """``backend="auto"`` chose the MPS backend because a statevector would not fit."""
+
+
+def _choose_auto(n: int, rows: int, dtype: torch.dtype, device: Any) -> Backend:
+    """``backend="auto"``: the statevector when its states fit in memory, else the MPS backend
+    (with a warning that says so and why)."""
+    try:
+        check_state_memory(n, rows, dtype, device)
+    except MemoryError as e:
+        be = get_backend("mps")
+        warnings.warn(
+            f"backend='auto' uses 'mps' (max_bond={be.options.max_bond}, truncation reported"
+            f" on result.truncation): {str(e).split(':')[0]}",
+            AutoBackendWarning,
+            stacklevel=4,
+        )
+        return be
+    return get_backend("statevector")
+
+
+def _carry(src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (a view of ``src``) with the backend's report on ``src`` (the MPS truncation)."""
+    info = getattr(src, "truncation", None)
+    if info is not None and out is not src:
+        out.truncation = info  # type: ignore[attr-defined]
+    return out
 
 
 def expval(
@@ -187,9 +223,8 @@ def expval(
         diff_options=diff_options,
         noise_model=noise_model,
     )
-    if not batched:
-        out = out[0]
-    return out[..., 0] if single else out
+    res = out if batched else out[0]
+    return _carry(out, res[..., 0] if single else res)
 
 
 def probs(
@@ -246,7 +281,7 @@ def probs(
         diff_options=diff_options,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
 
 
 def sample(
@@ -288,7 +323,7 @@ def sample(
         diff_options=None,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
 
 
 def state(
@@ -317,7 +352,37 @@ def state(
         diff_options=None,
         noise_model=noise_model,
     )
-    return out if batched else out[0]
+    return out if batched else _carry(out, out[0])
+
+
+def overlaps(
+    circuit: Circuit,
+    inputs_bra: Mapping[str, Any],
+    inputs_ket: Mapping[str, Any],
+    *,
+    weights: Mapping[str, Any] | None = None,
+    backend: str | Backend = "statevector",
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+) -> torch.Tensor:
+    """``<psi(x_i)|psi(y_j)>`` for the rows of two input batches: ``(N, M)`` complex.
+
+    A backend that holds no statevector (``"mps"``) contracts the two states directly, so the
+    Gram matrix of a 100-qubit feature map needs no ``2^n`` vector. Differentiable by backprop.
+    """
+    be = get_backend(backend)
+    if dtype is not None and dtype not in _COMPLEX:
+        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
+    rdt = real_dtype(dtype) if dtype else None
+    tasks = []
+    for inputs in (inputs_bra, inputs_ket):
+        b = bind_parameters(circuit, inputs, weights, rdt, device)
+        cdt = dtype or complex_dtype(b.theta.dtype)
+        if be.capabilities.holds_state:
+            check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
+        tasks.append(Task(circuit, b.theta, State(), cdt, varying=b.varying))
+    out = be.overlaps(tasks[0], tasks[1])
+    return _carry(out, out)
 
 
 def counts(

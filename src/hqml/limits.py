@@ -117,9 +117,10 @@ def check_state_memory(
     per_row = state_bytes(n_qubits, 1, dtype, density=density)
     where = "" if device is None or torch.device(device).type == "cpu" else f" on {device}"
     halve = ", complex64" if dtype == torch.complex128 else ""
+    mps = "" if density else ", backend='mps' (or 'auto')"
     raise MemoryError(
         f"a {n_qubits}-qubit {kind} in {str(dtype).removeprefix('torch.')} takes"
         f" {format_bytes(per_row)} per row; {rows} row{'s' if rows != 1 else ''} with {copies}"
         f" working copies needs {format_bytes(need)} but only {format_bytes(free)} is"
-        f" available{where}: use fewer qubits or rows{halve}, or a machine with more memory"
+        f" available{where}: use fewer qubits or rows{halve}{mps}, or a machine with more memory"
     )

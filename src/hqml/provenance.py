@@ -22,8 +22,19 @@ from typing import Any
 import numpy as np
 import torch
 
-LIBRARIES = ("torch", "numpy", "scipy", "scikit-learn", "matplotlib", "pydantic", "qiskit",
-             "qiskit-aer", "pennylane", "mlflow", "ray")
+LIBRARIES = (
+    "torch",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "pydantic",
+    "qiskit",
+    "qiskit-aer",
+    "pennylane",
+    "mlflow",
+    "ray",
+)
 
 
 def _as_bytes(a: Any) -> bytes:
@@ -54,14 +65,28 @@ def git_commit() -> dict[str, Any] | None:
     when hqml is not run from a git checkout (an installed wheel)."""
     here = Path(__file__).resolve().parent
     try:
-        top = subprocess.run(["git", "-C", str(here), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
         if not (Path(top) / "src" / "hqml").is_dir():
             return None  # hqml installed inside some other repository
-        sha = subprocess.run(["git", "-C", top, "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", top, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "-C", top, "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", top, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": sha, "dirty": bool(dirty)}
@@ -84,10 +109,19 @@ def machine() -> dict[str, Any]:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    gpus = ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-            if torch.cuda.is_available() else [])
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "usable_cores": usable, "gpus": gpus,
-            "os": platform.platform(), "python": platform.python_version()}
+    gpus = (
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        if torch.cuda.is_available()
+        else []
+    )
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "gpus": gpus,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def library_versions() -> dict[str, str]:
@@ -112,10 +146,18 @@ def hqml_version() -> str:
         return "unknown"
 
 
-def provenance(*, dataset: Mapping[str, Any] | None = None, seeds: Mapping[str, Any] | None = None,
-               backend: str | None = None, backend_options: Mapping[str, Any] | None = None,
-               dtype: Any = None, diff_method: str | None = None, noise: Any = None,
-               mitigation: Any = None, **extra: Any) -> dict[str, Any]:
+def provenance(
+    *,
+    dataset: Mapping[str, Any] | None = None,
+    seeds: Mapping[str, Any] | None = None,
+    backend: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    dtype: Any = None,
+    diff_method: str | None = None,
+    noise: Any = None,
+    mitigation: Any = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Everything needed to know what produced a result (JSON-ready).
 
     Args:
@@ -158,5 +200,12 @@ def mlflow_tags(prov: Mapping[str, Any], prefix: str = "hqml.") -> dict[str, str
     return out
 
 
-__all__ = ["provenance", "dataset_fingerprint", "git_commit", "machine", "library_versions",
-           "hqml_version", "mlflow_tags"]
+__all__ = [
+    "provenance",
+    "dataset_fingerprint",
+    "git_commit",
+    "machine",
+    "library_versions",
+    "hqml_version",
+    "mlflow_tags",
+]

@@ -166,9 +166,9 @@ def _check_forms(gate: Gate, p: np.ndarray, m: np.ndarray, atol: float) -> None:
         )
 
 
-
-def _check_kernel(gate: Gate, p: np.ndarray, m: np.ndarray,
-                  rng: np.random.Generator) -> tuple[Circuit, list[int], np.ndarray]:
+def _check_kernel(
+    gate: Gate, p: np.ndarray, m: np.ndarray, rng: np.random.Generator
+) -> tuple[Circuit, list[int], np.ndarray]:
     """The simulator applies the gate as the dense matrix does, on shuffled wires after a random
     state preparation; returns the circuit, the gate's wires and the state."""
     n = gate.num_wires + 1
@@ -186,8 +186,9 @@ def _check_kernel(gate: Gate, p: np.ndarray, m: np.ndarray,
     return c, wires, got
 
 
-def _check_derivatives(gate: Gate, p: np.ndarray, c: Circuit, wires: list[int],
-                       rng: np.random.Generator) -> None:
+def _check_derivatives(
+    gate: Gate, p: np.ndarray, c: Circuit, wires: list[int], rng: np.random.Generator
+) -> None:
     """Matrix derivatives against central differences, and the shift rule against the exact
     derivative of an expectation value (the gate last in ``c``)."""
     n = c.n_qubits

@@ -73,10 +73,13 @@ def test_p1_optimum_on_triangle_free_3_regular_graphs(name):
     assert ratio == pytest.approx(P1_TRIANGLE_FREE, abs=0.01)
     g, b = result.gammas, result.betas
     assert _brute_force_expected_cut(graph, g, b) / graph.number_of_edges() == pytest.approx(
-        ratio, abs=1e-9)
+        ratio, abs=1e-9
+    )
     # the best sampled bitstring is an optimal cut on these small graphs
-    best = max(problem.cut_value(dict(enumerate(bits)))
-               for bits in itertools.product((0, 1), repeat=graph.number_of_nodes()))
+    best = max(
+        problem.cut_value(dict(enumerate(bits)))
+        for bits in itertools.product((0, 1), repeat=graph.number_of_nodes())
+    )
     assert -result.best_energy == pytest.approx(best)
     assert result.approximation_ratio == pytest.approx(-result.expectation / best)
 
@@ -93,8 +96,9 @@ def test_fixed_angles_and_interp_warm_start():
 
 
 def test_spin_bqm_and_pauli_sum_problems_decode_consistently():
-    bqm = dimod.BinaryQuadraticModel({0: 0.4, 1: -0.3, 2: 0.2}, {(0, 1): 1.0, (1, 2): -0.7},
-                                     0.5, "SPIN")
+    bqm = dimod.BinaryQuadraticModel(
+        {0: 0.4, 1: -0.3, 2: 0.2}, {(0, 1): 1.0, (1, 2): -0.7}, 0.5, "SPIN"
+    )
     result = QAOA(bqm, p=2, initial_point="interp", seed=4).run()
     assert bqm.energy(result.best_sample) == pytest.approx(result.best_energy)
     assert result.best_energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
@@ -117,5 +121,6 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="2\\*p"):
         QAOA(bqm, p=2, initial_point=[0.1, 0.2])
     from hqml.circuit import X
+
     with pytest.raises(ValueError, match="only Z and ZZ"):
         QAOA(X(0) + Z(1))

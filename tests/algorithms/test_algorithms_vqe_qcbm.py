@@ -18,8 +18,9 @@ def _ground(H, n):
 @pytest.mark.parametrize("optimizer, tol", [("L-BFGS-B", 1e-6), ("SLSQP", 1e-5), ("COBYLA", 1e-3)])
 def test_vqe_hardware_efficient_reaches_ground_energy(optimizer, tol):
     ansatz = hardware_efficient(3, 2, rotations=("ry",), entangler="cx")
-    result = VQE(H_TFIM, ansatz, optimizer=optimizer, initial_point="random", seed=0,
-                 maxiter=400).run()
+    result = VQE(
+        H_TFIM, ansatz, optimizer=optimizer, initial_point="random", seed=0, maxiter=400
+    ).run()
     assert result.energy == pytest.approx(_ground(H_TFIM, 3), abs=tol)
     assert result.optimal_weights["w"].shape == (2, 3, 1)
     assert result.n_evaluations == len(result.history)
@@ -41,8 +42,9 @@ def test_vqe_adam_and_spsa_on_one_qubit():
 def test_callback_sees_every_evaluation():
     seen = []
     ansatz = hardware_efficient(1, 1, rotations=("ry",), entangler="none")
-    res = VQE(Z(0), ansatz, optimizer="COBYLA", maxiter=20,
-              callback=lambda x, e: seen.append(e)).run()
+    res = VQE(
+        Z(0), ansatz, optimizer="COBYLA", maxiter=20, callback=lambda x, e: seen.append(e)
+    ).run()
     assert seen == res.history
 
 

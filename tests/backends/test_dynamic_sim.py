@@ -211,8 +211,12 @@ def test_adjoint_and_backprop_through_the_deferred_rewrite():
     c = _param_circuit(False)
     obs = hqml.Z(2) + 0.3 * hqml.X(0) @ hqml.Z(1) + 0.2 * hqml.Z(0)
     grads = {}
-    for backend, method in (("statevector", "adjoint"), ("statevector", "backprop"),
-                            ("density_matrix", "backprop"), ("statevector", "parameter-shift")):
+    for backend, method in (
+        ("statevector", "adjoint"),
+        ("statevector", "backprop"),
+        ("density_matrix", "backprop"),
+        ("statevector", "parameter-shift"),
+    ):
         w = torch.tensor([0.3, 0.8, -0.4, 1.2], dtype=torch.float64, requires_grad=True)
         hqml.expval(c, obs, weights={"w": w}, backend=backend, diff_method=method).backward()
         grads[backend, method] = w.grad
@@ -283,7 +287,6 @@ def test_channels_named_for_measure_are_refused_not_ignored():
     nm = NoiseModel().add_channel(bit_flip(0.1), gates="measure")
     with pytest.raises(ValueError, match="add_readout_error"):
         hqml.probs(c, backend="density_matrix", noise_model=nm)
-
 
 
 def test_batched_inputs_and_their_gradients_agree_across_backends():

@@ -61,8 +61,15 @@ def test_a_batch_is_one_broadcast_tape_and_samples_keep_the_wire_order():
     w0 = torch.tensor([0.4, -0.9], dtype=torch.float64, requires_grad=True)
     be = hqml.get_backend("pennylane:default.qubit", seed=3)
     with accounting.track() as run:
-        got = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs={"x": xs}, weights={"w": w0},
-                          backend=be, shots=20_000, diff_method="parameter-shift")
+        got = hqml.expval(
+            c,
+            [hqml.Z(0), hqml.Z(1)],
+            inputs={"x": xs},
+            weights={"w": w0},
+            backend=be,
+            shots=20_000,
+            diff_method="parameter-shift",
+        )
         got.sum().backward()
     ref_w = w0.detach().clone().requires_grad_(True)
     ref = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs={"x": xs}, weights={"w": ref_w})
@@ -108,9 +115,14 @@ def test_hqml_as_a_pennylane_device_matches_default_qubit(hqml_device):
 
     def circ(x, y):
         _circuit(x, y)
-        return (qml.expval(qml.X(0) @ qml.Y(2)), qml.var(qml.Z(1)), qml.probs(wires=[2, 0]),
-                qml.expval(qml.Hermitian(herm, 1)), qml.probs(op=qml.Z(1) @ qml.Y(2)),
-                qml.state())
+        return (
+            qml.expval(qml.X(0) @ qml.Y(2)),
+            qml.var(qml.Z(1)),
+            qml.probs(wires=[2, 0]),
+            qml.expval(qml.Hermitian(herm, 1)),
+            qml.probs(op=qml.Z(1) @ qml.Y(2)),
+            qml.state(),
+        )
 
     ours = qml.QNode(circ, hqml_device(wires=3))(0.4, -0.8)
     ref = qml.QNode(circ, qml.device("default.qubit", wires=3))(0.4, -0.8)
@@ -125,8 +137,9 @@ def test_gradients_and_shots_through_the_hqml_device(hqml_device):
 
     x = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
     y = torch.tensor(-0.8, dtype=torch.float64, requires_grad=True)
-    qml.QNode(circ, hqml_device(wires=3), interface="torch",
-              diff_method="parameter-shift")(x, y).backward()
+    qml.QNode(circ, hqml_device(wires=3), interface="torch", diff_method="parameter-shift")(
+        x, y
+    ).backward()
     xr, yr = (t.detach().clone().requires_grad_(True) for t in (x, y))
     qml.QNode(circ, qml.device("default.qubit"), interface="torch")(xr, yr).backward()
     torch.testing.assert_close((x.grad, y.grad), (xr.grad, yr.grad), atol=1e-9, rtol=0)
@@ -137,9 +150,10 @@ def test_gradients_and_shots_through_the_hqml_device(hqml_device):
 
     shots = 20_000
     ev, counts = qml.set_shots(qml.QNode(sampled, hqml_device(wires=3, seed=2)), shots)(0.4, -0.8)
-    exact = qml.QNode(lambda x, y: (_circuit(x, y), qml.expval(qml.X(0) @ qml.Z(1)),
-                                    qml.probs(wires=[0]))[1:],
-                      qml.device("default.qubit"))(0.4, -0.8)
+    exact = qml.QNode(
+        lambda x, y: (_circuit(x, y), qml.expval(qml.X(0) @ qml.Z(1)), qml.probs(wires=[0]))[1:],
+        qml.device("default.qubit"),
+    )(0.4, -0.8)
     assert abs(ev - exact[0]) < 4 * np.sqrt((1 - exact[0] ** 2) / shots)
     p0 = counts.get("0", 0) / shots
     assert abs(p0 - exact[1][0]) < 4 * np.sqrt(exact[1][0] * (1 - exact[1][0]) / shots)

@@ -108,8 +108,9 @@ def test_fake_device_equals_density_matrix_under_the_device_noise_model():
     q = isa.layout.final_index_layout()
     pobs = [hqml.Z(q[0]), hqml.Z(q[1]), hqml.Z(q[2]), hqml.Z(q[0]) @ hqml.Z(q[2])]
     nm = hqml.noise.NoiseModel.from_qiskit(be.noise_model())
-    ref = hqml.expval(hc, pobs, backend="density_matrix", noise_model=nm,
-                      dtype=torch.complex128).numpy()
+    ref = hqml.expval(
+        hc, pobs, backend="density_matrix", noise_model=nm, dtype=torch.complex128
+    ).numpy()
     se = np.sqrt((1 - ref**2) / 20_000)  # +-1 outcomes
     assert np.all(np.abs(got - ref) < 4 * se), (got, ref)
     ideal = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w})[0].numpy()
@@ -120,8 +121,9 @@ def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation(
     n, batch, shots = 2, 4, 100
     c = layer_circuit(n).rz(0.123, 0)  # a structure no other test transpiled
     be = QiskitBackend("fake_manila", shots=shots, seed=2)
-    layer = hqml.nn.QuantumLayer(c, [hqml.Z(i) for i in range(n)], backend=be,
-                                 diff_method="parameter-shift")
+    layer = hqml.nn.QuantumLayer(
+        c, [hqml.Z(i) for i in range(n)], backend=be, diff_method="parameter-shift"
+    )
     x = torch.rand(batch, n, generator=torch.Generator().manual_seed(0))
     misses = transpile_cache_info()["misses"]
     with accounting.track() as run:
@@ -138,8 +140,9 @@ def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation(
     # a device that takes at most 50 circuits per job: the gradient is split, nothing more
     small = QiskitBackend("fake_manila", shots=shots, seed=2, max_circuits_per_job=50)
     with accounting.track() as run2:
-        hqml.nn.QuantumLayer(c, [hqml.Z(i) for i in range(n)], backend=small,
-                             diff_method="parameter-shift")(x).sum().backward()
+        hqml.nn.QuantumLayer(
+            c, [hqml.Z(i) for i in range(n)], backend=small, diff_method="parameter-shift"
+        )(x).sum().backward()
     assert run2.totals()["jobs"] == 1 + -(-live * batch // 50)
 
 
@@ -148,11 +151,21 @@ def test_gradients_on_a_noiseless_device_match_the_exact_ones():
     x = torch.tensor([[0.3, -0.8], [1.1, 0.4]], dtype=F64)
     w0 = torch.tensor(np.random.default_rng(8).uniform(-2, 2, (2, 2)))
     grads = []
-    for backend, shots in (("statevector", None), (QiskitBackend("aer_simulator"), None),
-                           (QiskitBackend("aer_simulator", seed=4), 40_000)):
+    for backend, shots in (
+        ("statevector", None),
+        (QiskitBackend("aer_simulator"), None),
+        (QiskitBackend("aer_simulator", seed=4), 40_000),
+    ):
         w = w0.clone().requires_grad_(True)
-        hqml.expval(c, hqml.Z(1), inputs={"x": x}, weights={"w": w}, backend=backend,
-                    shots=shots, diff_method="parameter-shift").sum().backward()
+        hqml.expval(
+            c,
+            hqml.Z(1),
+            inputs={"x": x},
+            weights={"w": w},
+            backend=backend,
+            shots=shots,
+            diff_method="parameter-shift",
+        ).sum().backward()
         grads.append(w.grad)
     torch.testing.assert_close(grads[1], grads[0], atol=1e-9, rtol=0)
     # each entry: 2 rows x up to 2 columns x (f+ - f-)/2 of +-1 outcomes -> SE <= 2/sqrt(shots)
@@ -174,16 +187,18 @@ def test_refusals_before_sending():
     with pytest.raises(UnsupportedRequest, match="cannot return probs"):
         hqml.probs(c, backend="qiskit:aer_simulator")
     assert be.ledger.calls == []
-    with pytest.raises(ValueError, match="unknown IBM fake device 'fake_nowhere'; known: .*"
-                                         "fake_manila"):
+    with pytest.raises(
+        ValueError, match="unknown IBM fake device 'fake_nowhere'; known: .*fake_manila"
+    ):
         QiskitBackend("fake_nowhere")
 
 
 def test_ibm_devices_need_a_saved_account(monkeypatch, tmp_path):
     from qiskit_ibm_runtime.accounts import management
 
-    monkeypatch.setattr(management, "_DEFAULT_ACCOUNT_CONFIG_JSON_FILE",
-                        str(tmp_path / "qiskit-ibm.json"))
+    monkeypatch.setattr(
+        management, "_DEFAULT_ACCOUNT_CONFIG_JSON_FILE", str(tmp_path / "qiskit-ibm.json")
+    )
     monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
     assert not has_saved_ibm_account()
     with pytest.raises(CredentialsMissing) as info:
@@ -228,8 +243,12 @@ def test_zne_folds_survive_the_transpiler_and_all_scales_are_one_job():
     be = QiskitBackend("fake_manila", shots=2000, seed=3)
 
     def two_qubit_gates(circuit, keep: bool) -> int:
-        task = Task(circuit, torch.zeros(1, 1), Expval((hqml.Z(0),)),
-                    options={"keep_gates": True} if keep else {})
+        task = Task(
+            circuit,
+            torch.zeros(1, 1),
+            Expval((hqml.Z(0),)),
+            options={"keep_gates": True} if keep else {},
+        )
         return be._isa(task)[0].count_ops().get("cx", 0)
 
     base = two_qubit_gates(c, keep=True)
@@ -251,8 +270,13 @@ def test_readout_calibration_runs_on_the_device_and_corrects_its_readout():
     assert run.totals()["jobs"] == 2  # |00> and |11>, on the device
     c = hqml.Circuit(2).x(0)
     raw = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], backend=be)
-    fixed = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], backend=ReadoutMitigatedBackend(be, mitigator),
-                        shots=20_000, seed=2)
+    fixed = hqml.expval(
+        c,
+        [hqml.Z(0), hqml.Z(1)],
+        backend=ReadoutMitigatedBackend(be, mitigator),
+        shots=20_000,
+        seed=2,
+    )
     ideal = torch.tensor([-1.0, 1.0])
     assert (raw - ideal).abs().max() > 0.05  # the device misreads a few percent
     assert (fixed.float() - ideal).abs().max() < 0.03  # standard errors here: about 0.005

@@ -149,8 +149,12 @@ def test_money_is_priced_from_the_table_and_refused_before_sending():
     with pytest.raises(accounting.BudgetExceeded, match="money"):
         hqml.expval(circuit(), hqml.Z(0), weights=x, backend=dev)
     assert len(dev.sent) == 1
-    assert accounting.PriceTable().price("braket:arn:aws:braket:us-east-1::device/qpu/ionq/"
-                                         "Aria-1").per_shot == 0.03
+    assert (
+        accounting.PriceTable()
+        .price("braket:arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1")
+        .per_shot
+        == 0.03
+    )
     assert "no price known" in accounting.PriceTable().price("acme:qpu").source
 
 
@@ -172,14 +176,18 @@ def test_provider_errors_become_typed_errors_with_the_providers_message(exc, cls
 
 
 def test_fallback_runs_when_the_device_is_offline():
-    dev = ToyDevice(raise_with=RuntimeError("backend is offline"), shots=10,
-                    fallback=hqml.get_backend("statevector"))
+    dev = ToyDevice(
+        raise_with=RuntimeError("backend is offline"),
+        shots=10,
+        fallback=hqml.get_backend("statevector"),
+    )
     with pytest.warns(RuntimeWarning, match="device offline.*fallback backend 'statevector'"):
         v = hqml.expval(circuit(), hqml.Z(0), weights={"w": W})
         got = hqml.expval(circuit(), hqml.Z(0), weights={"w": W}, backend=dev)
     assert torch.allclose(got, v)
-    failing = ToyDevice(raise_with=RuntimeError("job failed"), shots=10,
-                        fallback=hqml.get_backend("statevector"))
+    failing = ToyDevice(
+        raise_with=RuntimeError("job failed"), shots=10, fallback=hqml.get_backend("statevector")
+    )
     with pytest.raises(JobFailed):  # a failed job is not retried elsewhere
         hqml.expval(circuit(), hqml.Z(0), weights={"w": W}, backend=failing)
 

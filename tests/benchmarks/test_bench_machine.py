@@ -15,8 +15,9 @@ def test_machine_info_records_cpu_flags_and_native_build():
     info = machine_info("cpu")
     assert info["cpu"] == build.cpu_model()
     flags = build.cpu_flags()
-    assert info["cpu_simd"] == [f for f in flags if f.startswith(("sse", "avx", "fma", "asimd",
-                                                                   "neon", "sve", "rvv"))]
+    assert info["cpu_simd"] == [
+        f for f in flags if f.startswith(("sse", "avx", "fma", "asimd", "neon", "sve", "rvv"))
+    ]
     k = info["native_kernels"]
     assert k["available"] == native.available()
     if k["available"]:
@@ -25,14 +26,33 @@ def test_machine_info_records_cpu_flags_and_native_build():
 
 
 def test_table_titles_name_the_cpu_and_the_build():
-    machine = {"cpu": "Test CPU 9000", "cpu_simd": ["avx", "avx2", "fma", "sse2", "ssse3"],
-               "native_kernels": {"available": True, "isa": "avx2", "vector_bytes": 32}}
-    doc = {"device": "cpu", "gpu": None, "threads": 2, "machine": machine,
-           "workloads": {"W1": {"title": "VQC step", "cases": ["n=4"], "size_key": "n"}},
-           "results": [{"workload": "W1", "framework": "hqml", "label": "n=4", "status": "ok",
-                        "median_s": 0.001, "min_s": 0.001, "max_s": 0.001,
-                        "first_call_s": 0.002, "peak_mb": 10.0, "detail": ""}],
-           "plugin_problems": {}}
+    machine = {
+        "cpu": "Test CPU 9000",
+        "cpu_simd": ["avx", "avx2", "fma", "sse2", "ssse3"],
+        "native_kernels": {"available": True, "isa": "avx2", "vector_bytes": 32},
+    }
+    doc = {
+        "device": "cpu",
+        "gpu": None,
+        "threads": 2,
+        "machine": machine,
+        "workloads": {"W1": {"title": "VQC step", "cases": ["n=4"], "size_key": "n"}},
+        "results": [
+            {
+                "workload": "W1",
+                "framework": "hqml",
+                "label": "n=4",
+                "status": "ok",
+                "median_s": 0.001,
+                "min_s": 0.001,
+                "max_s": 0.001,
+                "first_call_s": 0.002,
+                "peak_mb": 10.0,
+                "detail": "",
+            }
+        ],
+        "plugin_problems": {},
+    }
     label = device_label(doc)
     assert label == "cpu (Test CPU 9000: avx2 fma avx sse2; native avx2 build, 32-byte vectors)"
     from rich.console import Console

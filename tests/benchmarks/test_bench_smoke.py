@@ -28,8 +28,7 @@ pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` sk
 
 FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
 HAS_CUDA = torch.cuda.is_available()
-CUDA_ERROR = ("error: --device cuda needs a CUDA build of torch and a visible GPU; none"
-              " found")
+CUDA_ERROR = "error: --device cuda needs a CUDA build of torch and a visible GPU; none found"
 
 
 def _dense_vqc_expz(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -113,7 +112,7 @@ def test_quick_suite_every_installed_peer_agrees_with_hqml():
     assert "torch" in ran  # the hand-written torch statevector needs nothing extra
 
 
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 from hqml.bench.registry import Impl, Prepared, Workload
 
@@ -132,7 +131,7 @@ WORKLOAD = Workload(name="W9", title="plug-in test", cases=[{"n": 8}], quick_cas
                     impls=[Impl("hqml", _impl(0.0, 0.0)), Impl("close", _impl(5e-6, 5e-5)),
                            Impl("off", _impl(0.0, 3e-4)), Impl("absent", _impl(0.0, 0.0),
                                                                modules=("no_such_module_xyz",))])
-'''
+"""
 
 
 @pytest.fixture
@@ -168,9 +167,15 @@ def test_summary_ratios():
     def res(fw, t):
         return {"workload": "W1", "framework": fw, "label": "n=4", "status": "ok", "median_s": t}
 
-    doc = {"workloads": {"W1": {"title": "t", "cases": ["n=4"], "size_key": "n"}},
-           "results": [res("hqml", 0.5), res("a", 2.0), res("b", 1.0),
-                       {**res("c", None), "status": "disagrees"}]}
+    doc = {
+        "workloads": {"W1": {"title": "t", "cases": ["n=4"], "size_key": "n"}},
+        "results": [
+            res("hqml", 0.5),
+            res("a", 2.0),
+            res("b", 1.0),
+            {**res("c", None), "status": "disagrees"},
+        ],
+    }
     (row,) = summary_rows(doc, "W1")
     assert row["peers"]["a"]["ratio"] == pytest.approx(0.25)
     assert row["fastest_peer"] == "b" and row["speedup_vs_fastest"] == pytest.approx(2.0)
@@ -186,8 +191,12 @@ def test_time_step_counts_warmup_and_repeats():
 
 def test_time_step_synchronizes_after_every_call():
     calls, synced = [], []
-    timing = time_step(lambda: calls.append(1), first_call_s=1e-4, repeats=3,
-                       sync=lambda: synced.append(len(calls)))
+    timing = time_step(
+        lambda: calls.append(1),
+        first_call_s=1e-4,
+        repeats=3,
+        sync=lambda: synced.append(len(calls)),
+    )
     assert synced == list(range(1, timing.warmup + 3 + 1))  # once after each call, in order
 
 
@@ -196,10 +205,17 @@ def _quick_case(workload: str, framework: str) -> tuple:
     return wl.impl(framework), wl.quick_cases[0]
 
 
-@pytest.mark.parametrize("workload, framework", [
-    ("W2", "qulacs"), ("W3", "pennylane"), ("W4", "hqml"), ("W4", "qiskit-ml"),
-    ("W4", "qiskit-ml-fqk"), ("W4", "pennylane"),
-])
+@pytest.mark.parametrize(
+    "workload, framework",
+    [
+        ("W2", "qulacs"),
+        ("W3", "pennylane"),
+        ("W4", "hqml"),
+        ("W4", "qiskit-ml"),
+        ("W4", "qiskit-ml-fqk"),
+        ("W4", "pennylane"),
+    ],
+)
 def test_cuda_skips_peers_without_gpu_variant(workload, framework):
     impl, case = _quick_case(workload, framework)
     assert impl.gpu is None
@@ -210,11 +226,21 @@ def test_cuda_skips_peers_without_gpu_variant(workload, framework):
 
 def test_cuda_variants_declared_per_workload():
     found = discover()
-    on_gpu = {name: {i.framework for i in wl.impls if i.gpu is not None}
-              for name, wl in found.items() if name in ("W1", "W2", "W3")}
+    on_gpu = {
+        name: {i.framework for i in wl.impls if i.gpu is not None}
+        for name, wl in found.items()
+        if name in ("W1", "W2", "W3")
+    }
     assert on_gpu == {
-        "W1": {"hqml", "torch", "pennylane", "lightning", "qiskit-ml", "tensorcircuit",
-               "torchquantum"},
+        "W1": {
+            "hqml",
+            "torch",
+            "pennylane",
+            "lightning",
+            "qiskit-ml",
+            "tensorcircuit",
+            "torchquantum",
+        },
         "W2": {"hqml", "lightning", "qiskit-aer"},
         "W3": {"hqml", "lightning"},
     }
@@ -231,8 +257,18 @@ def test_worker_request_carries_device_and_skips_without_gpu_variant(tmp_path):
 
     _, case = _quick_case("W2", "qulacs")
     req, out = tmp_path / "req.json", tmp_path / "out.json"
-    req.write_text(json.dumps({"workload": "W2", "framework": "qulacs", "case": case,
-                               "threads": 1, "repeats": 1, "device": "cuda"}))
+    req.write_text(
+        json.dumps(
+            {
+                "workload": "W2",
+                "framework": "qulacs",
+                "case": case,
+                "threads": 1,
+                "repeats": 1,
+                "device": "cuda",
+            }
+        )
+    )
     assert main([str(req), str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["device"] == "cuda" and result["status"] == "skipped"
@@ -247,8 +283,7 @@ def test_cuda_variants_missing_here_are_skipped_with_reason():
     assert "lightning.gpu" in lightning.gpu_problem()
     aer, _ = _quick_case("W2", "qiskit-aer")
     assert "GPU" in aer.gpu_problem()
-    result, values = run_one("W3", "lightning", {"n": 4, "layers": 2}, repeats=1,
-                             device="cuda")
+    result, values = run_one("W3", "lightning", {"n": 4, "layers": 2}, repeats=1, device="cuda")
     assert result["status"] == "skipped" and "lightning.gpu" in result["detail"]
     assert values is None
 
@@ -259,8 +294,9 @@ def test_device_cuda_without_gpu_fails_before_any_work(tmp_path):
 
     from hqml.cli.main import app
 
-    out = CliRunner().invoke(app, ["bench", "--quick", "--device", "cuda", "--out",
-                                   str(tmp_path / "out"), "--no-plot"])
+    out = CliRunner().invoke(
+        app, ["bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "out"), "--no-plot"]
+    )
     assert out.exit_code == 2
     (line,) = out.output.strip().splitlines()  # one line, no progress: nothing ran
     assert line.startswith(CUDA_ERROR) and line.endswith("use --device cpu)")
@@ -273,8 +309,14 @@ def test_device_cuda_without_gpu_fails_before_any_work(tmp_path):
 
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA build of torch and a GPU")
 def test_quick_suite_on_cuda():
-    doc = run_suite(["W1", "W2", "W3"], quick=True, repeats=1, frameworks=FAST_PEERS,
-                    bandwidth=False, device="cuda")
+    doc = run_suite(
+        ["W1", "W2", "W3"],
+        quick=True,
+        repeats=1,
+        frameworks=FAST_PEERS,
+        bandwidth=False,
+        device="cuda",
+    )
     assert doc["device"] == "cuda" and doc["gpu"] == torch.cuda.get_device_name()
     assert doc["machine"]["gpu"] == doc["gpu"]
     by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
@@ -303,8 +345,9 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     from hqml.cli.main import app
 
     runner = CliRunner()
-    out = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulacs", "--out",
-                              str(tmp_path), "--no-plot"])
+    out = runner.invoke(
+        app, ["bench", "--quick", "-w", "W2", "-f", "qulacs", "--out", str(tmp_path), "--no-plot"]
+    )
     assert out.exit_code == 0, out.output
     assert "W2" in out.output and "memory bandwidth" in out.output
     (path,) = tmp_path.glob("bench-*-quick.json")
@@ -315,11 +358,12 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     assert bad.exit_code == 2 and "unknown workload" in bad.output
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulaks", "--no-plot"])
     assert bad.exit_code == 2
-    assert bad.output.strip() == ("error: unknown framework(s) qulaks; available: hqml,"
-                                  " lightning, qiskit-aer, qulacs")
+    assert bad.output.strip() == (
+        "error: unknown framework(s) qulaks; available: hqml, lightning, qiskit-aer, qulacs"
+    )
 
 
-WARNING_PLUGIN = '''
+WARNING_PLUGIN = """
 import sys, warnings
 import numpy as np
 from hqml.bench.registry import Impl, Prepared, Workload
@@ -336,7 +380,7 @@ def _impl(noisy):
 WORKLOAD = Workload(name="W9", title="warnings test, N samples", cases=[{"n": 8}],
                     quick_cases=[{"n": 3}], make_data=lambda case: {},
                     impls=[Impl("hqml", _impl(False)), Impl("noisy", _impl(True))])
-'''
+"""
 
 
 def test_peer_warnings_go_to_the_result_not_the_terminal(tmp_path, capfd):
@@ -347,8 +391,10 @@ def test_peer_warnings_go_to_the_result_not_the_terminal(tmp_path, capfd):
     assert "optional thing" not in captured.err + captured.out
     noisy = next(r for r in doc["results"] if r["framework"] == "noisy")
     assert noisy["status"] == "ok"
-    assert noisy["warnings"] == ["DeprecationWarning: peer deprecation",
-                                 "optional thing not installed"]
+    assert noisy["warnings"] == [
+        "DeprecationWarning: peer deprecation",
+        "optional thing not installed",
+    ]
     assert "warnings" not in next(r for r in doc["results"] if r["framework"] == "hqml")
 
 
@@ -377,4 +423,3 @@ def test_quick_titles_and_single_size_plot(tmp_path):
     plt.close(fig)
     paths = write_outputs(doc, tmp_path / "out")
     assert paths["png"].stat().st_size > 0
-

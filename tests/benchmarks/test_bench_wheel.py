@@ -21,19 +21,34 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_built_wheel_runs_bench_quick_outside_the_checkout(tmp_path):
     wheels, site, outside = tmp_path / "wheels", tmp_path / "site", tmp_path / "outside"
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-                    str(ROOT)], check=True, timeout=300)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
     (wheel,) = wheels.glob("hqml-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300
+    )
     outside.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    where = subprocess.run([sys.executable, "-c", "import hqml; print(hqml.__file__)"],
-                           cwd=outside, env=env, capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import hqml; print(hqml.__file__)"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert where.stdout.strip().startswith(str(site))  # the wheel's copy, not the checkout's
-    run = subprocess.run([sys.executable, "-m", "hqml", "bench", "--quick", "-w", "W1",
-                          "-f", "torch", "--no-plot"], cwd=outside, env=env,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "hqml", "bench", "--quick", "-w", "W1", "-f", "torch", "--no-plot"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     (result,) = (outside / "bench-results").glob("bench-*-quick.json")
     doc = json.loads(result.read_text())
@@ -41,7 +56,7 @@ def test_built_wheel_runs_bench_quick_outside_the_checkout(tmp_path):
     assert ok == {"hqml", "torch"}, doc["results"]
 
 
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 from hqml.bench.registry import Impl, Prepared, Workload
 
@@ -51,7 +66,7 @@ def _one(case, data):
 WORKLOAD = Workload(name="W77", title="plug-in from a user folder", cases=[{"n": 1}],
                     quick_cases=[{"n": 1}], make_data=lambda case: {},
                     impls=[Impl("hqml", _one), Impl("other", _one)])
-'''
+"""
 
 
 def test_plugin_folder_from_the_environment_joins_the_package_workloads(tmp_path, monkeypatch):

@@ -6,8 +6,9 @@ import scipy.linalg
 import torch
 
 pytest.importorskip("pyscf", reason="pyscf is not installed (pip install 'hqml[chem]')")
-of = pytest.importorskip("openfermion",
-                         reason="openfermion is not installed (pip install 'hqml[chem]')")
+of = pytest.importorskip(
+    "openfermion", reason="openfermion is not installed (pip install 'hqml[chem]')"
+)
 
 from hqml.algorithms import VQE  # noqa: E402
 from hqml.chem import molecular_hamiltonian, pauli_rotation, uccsd  # noqa: E402
@@ -43,20 +44,28 @@ def test_wire_order_matches_openfermion_sparse_operator(h2):
 
 
 def test_parity_mapping_matches_openfermion_and_reduces():
-    op = (of.FermionOperator("3^ 1^ 2 0", 0.7) + of.FermionOperator("0^ 1^ 3 2", 0.7)
-          + of.FermionOperator("2^ 0", 0.3) + of.FermionOperator("0^ 2", 0.3))
+    op = (
+        of.FermionOperator("3^ 1^ 2 0", 0.7)
+        + of.FermionOperator("0^ 1^ 3 2", 0.7)
+        + of.FermionOperator("2^ 0", 0.3)
+        + of.FermionOperator("0^ 2", 0.3)
+    )
     reference = _qubit_operator_to_pauli(of.binary_code_transform(op, of.parity_code(4)))
     assert _parity_transform(op, 4) == reference
     reduced = molecular_hamiltonian(H2, mapping="parity", two_qubit_reduction=True)
     assert reduced.n_qubits == 2
     assert np.linalg.eigvalsh(reduced.hamiltonian.to_matrix(2))[0] == pytest.approx(
-        reduced.fci_energy, abs=1e-8)
+        reduced.fci_energy, abs=1e-8
+    )
 
 
 def test_pauli_rotation_is_the_exponential():
     rng = np.random.default_rng(0)
-    paulis = {"X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]),
-              "Z": np.diag([1, -1])}
+    paulis = {
+        "X": np.array([[0, 1], [1, 0]]),
+        "Y": np.array([[0, -1j], [1j, 0]]),
+        "Z": np.diag([1, -1]),
+    }
     for word in ([(0, "X"), (2, "Y"), (3, "Z")], [(1, "Y"), (2, "X")], [(3, "Y")]):
         theta = float(rng.uniform(-3, 3))
         c = pauli_rotation(Circuit(4), theta, word)
@@ -84,11 +93,16 @@ def test_h2_vqe_reaches_chemical_accuracy(h2):
 
 
 def test_lih_active_space_vqe_parity_reduced():
-    lih = molecular_hamiltonian([("Li", (0, 0, 0)), ("H", (0, 0, 1.6))], active_space=(2, 3),
-                                mapping="parity", two_qubit_reduction=True)
+    lih = molecular_hamiltonian(
+        [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))],
+        active_space=(2, 3),
+        mapping="parity",
+        two_qubit_reduction=True,
+    )
     assert lih.n_qubits == 4
     assert np.linalg.eigvalsh(lih.hamiltonian.to_matrix(4))[0] == pytest.approx(
-        lih.fci_energy, abs=1e-8)
+        lih.fci_energy, abs=1e-8
+    )
     result = VQE(lih.hamiltonian, uccsd(lih, singles=False), optimizer="SLSQP").run()
     assert abs(result.energy - lih.fci_energy) < CHEMICAL_ACCURACY
 

@@ -143,7 +143,12 @@ def test_deferred_rewrite_structure():
     unitary, measured = defer_measurements(c)
     assert measured == frozenset({0, 1})
     assert [(op.gate.name, op.wires) for op in unitary.ops] == [
-        ("h", (0,)), ("h", (1,)), ("x", (0,)), ("ccrx", (0, 1, 2)), ("x", (0,))]
+        ("h", (0,)),
+        ("h", (1,)),
+        ("x", (0,)),
+        ("ccrx", (0, 1, 2)),
+        ("x", (0,)),
+    ]
     assert unitary.parameter_exprs() == c.parameter_exprs()
     reused = c.copy()
     reused.h(0)

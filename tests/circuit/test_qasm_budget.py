@@ -9,8 +9,12 @@ from hqml.circuit.gates import GATES, MAX_CONTROLLED_WIRES, controlled, gate_fro
 
 
 def nested(levels: int) -> str:
-    lines = ["OPENQASM 3.0;", 'include "stdgates.inc";', "qubit[2] q;",
-             "gate g0 a, b { h a; cx a, b; }"]
+    lines = [
+        "OPENQASM 3.0;",
+        'include "stdgates.inc";',
+        "qubit[2] q;",
+        "gate g0 a, b { h a; cx a, b; }",
+    ]
     lines += [f"gate g{i} a, b {{ g{i - 1} a, b; g{i - 1} b, a; }}" for i in range(1, levels)]
     return "\n".join([*lines, f"g{levels - 1} q[0], q[1];"])
 
@@ -52,7 +56,10 @@ def test_controlled_gates_are_priced_before_their_matrix():
         controlled(ok, 1)  # nested controls add up
     with pytest.raises(ValueError, match="must be an integer"):
         gate_from_json({"name": "ctrl", "base": {"name": "x"}, "controls": "12"})
-    text = ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[13] q;\nctrl(12) @ x '
-            + ", ".join(f"q[{i}]" for i in range(13)) + ";\n")
+    text = (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[13] q;\nctrl(12) @ x '
+        + ", ".join(f"q[{i}]" for i in range(13))
+        + ";\n"
+    )
     with pytest.raises(qasm.QasmError, match="line 4: a 12-controlled x acts on 13 wires"):
         qasm.loads(text)

@@ -19,8 +19,10 @@ HEAD3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n'
 
 
 def test_the_original_defect_reads_as_two_measurements():
-    text = HEAD2 + "qreg q[1];\ncreg c[2];\nh q[0];\nmeasure q[0] -> c[0];\nh q[0];\n" \
+    text = (
+        HEAD2 + "qreg q[1];\ncreg c[2];\nh q[0];\nmeasure q[0] -> c[0];\nh q[0];\n"
         "measure q[0] -> c[1];\n"
+    )
     c = qasm.loads(text)
     assert c.cregs == {"c": 2}
     assert [op.name for op in c.ops] == ["h", "measure", "h", "measure"]
@@ -29,8 +31,10 @@ def test_the_original_defect_reads_as_two_measurements():
 
 
 def test_qasm2_reset_and_if():
-    text = HEAD2 + "qreg q[2];\ncreg c[2];\nh q[0];\nmeasure q[0] -> c[0];\nreset q[0];\n" \
+    text = (
+        HEAD2 + "qreg q[2];\ncreg c[2];\nh q[0];\nmeasure q[0] -> c[0];\nreset q[0];\n"
         "if(c==1) x q[1];\nif(c==1) cx q[1], q[0];\nmeasure q -> c;\n"
+    )
     c = qasm.loads(text)
     cond = c.ops[3]
     assert isinstance(c.ops[2], Reset) and isinstance(cond, Conditional)
@@ -43,9 +47,11 @@ def test_qasm2_reset_and_if():
 
 
 def test_qasm3_if_else_on_bits_and_registers():
-    text = HEAD3 + "qubit[3] q;\nbit[2] c;\nbit f;\nh q[0];\nc[0] = measure q[0];\n" \
-        "if (c[0]) { x q[1]; } else { h q[1]; z q[1]; }\nf = measure q[1];\n" \
+    text = (
+        HEAD3 + "qubit[3] q;\nbit[2] c;\nbit f;\nh q[0];\nc[0] = measure q[0];\n"
+        "if (c[0]) { x q[1]; } else { h q[1]; z q[1]; }\nf = measure q[1];\n"
         "if (c == 1) x q[2];\nif (!f) x q[2];\nif (c[1] == false) { s q[2]; }\nreset q[0];\n"
+    )
     c = qasm.loads(text)
     assert c.cregs == {"c": 2, "f": 1}
     conds = [op.condition for op in c.ops if isinstance(op, Conditional)]
@@ -99,6 +105,7 @@ def test_export_text_and_refusals():
 
 
 def test_static_programs_still_drop_terminal_measurements():
-    c, meas = qasm.loads(HEAD2 + "qreg q[2];\ncreg c[2];\nh q;\nmeasure q -> c;\n",
-                         return_measurements=True)
+    c, meas = qasm.loads(
+        HEAD2 + "qreg q[2];\ncreg c[2];\nh q;\nmeasure q -> c;\n", return_measurements=True
+    )
     assert not c.is_dynamic and c.cregs == {} and meas == {0: 0, 1: 1}

@@ -9,31 +9,34 @@ HEAD2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'  # 4 li
 HEAD3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\n'
 
 
-@pytest.mark.parametrize("body, line, words", [
-    ("h q[0]\ncx q[0], q[1];\n", 5, ["expected ';'"]),                      # missing semicolon
-    ("h q[0];\nfoo q[0];\n", 6, ["unknown gate 'foo'"]),
-    ("cx q[0];\n", 5, ["'cx' takes 0 parameter(s) and 2 qubit(s)", "got 0 and 1"]),
-    ("rx q[0];\n", 5, ["'rx' takes 1 parameter(s)"]),
-    ("h r[0];\n", 5, ["undeclared qubit register 'r'"]),
-    ("h c[0];\n", 5, ["undeclared qubit register 'c'", "classical register"]),
-    ("\n\nh q[2];\n", 7, ["index 2 out of range", "'q' of size 2"]),
-    ("cx q[1], q[1];\n", 5, ["repeated qubit"]),
-    ("if (c == 1) measure q[0] -> c[0];\n", 5, ["a measurement inside 'if'"]),
-    ("if (c == 1) reset q[0];\n", 5, ["a reset inside 'if'"]),
-    ("if (c == 4) x q[0];\n", 5, ["cannot equal 4"]),
-    ("if (q == 1) x q[0];\n", 5, ["undeclared bit register 'q'"]),
-    ("gate g a { reset a; }\n", 5, ["'reset' is not allowed in the body of gate 'g'"]),
-    ("opaque g a;\n", 5, ["opaque"]),
-    ("measure q -> c[0];\n", 5, ["same size"]),
-    ("rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
-    ("rx(1/0) q[0];\n", 5, ["division by zero"]),
-    ("rx(foo(1)) q[0];\n", 5, ["unknown function 'foo'"]),
-    ("gate g a { h b; }\n", 5, ["'b' is not one of its qubit arguments"]),
-    ("gate g a { nope a; }\n", 5, ["unknown gate 'nope'"]),
-    ("gate g(t) a { rx(t) a; }\ng q[0];\n", 6, ["'g' takes 1 parameter(s) and 1 qubit(s)"]),
-    ("h q[0];\nrx(0.1 q[0];\n", 6, ["expected"]),
-    ("h q[0]; #\n", 5, ["unexpected character '#'"]),
-])
+@pytest.mark.parametrize(
+    "body, line, words",
+    [
+        ("h q[0]\ncx q[0], q[1];\n", 5, ["expected ';'"]),  # missing semicolon
+        ("h q[0];\nfoo q[0];\n", 6, ["unknown gate 'foo'"]),
+        ("cx q[0];\n", 5, ["'cx' takes 0 parameter(s) and 2 qubit(s)", "got 0 and 1"]),
+        ("rx q[0];\n", 5, ["'rx' takes 1 parameter(s)"]),
+        ("h r[0];\n", 5, ["undeclared qubit register 'r'"]),
+        ("h c[0];\n", 5, ["undeclared qubit register 'c'", "classical register"]),
+        ("\n\nh q[2];\n", 7, ["index 2 out of range", "'q' of size 2"]),
+        ("cx q[1], q[1];\n", 5, ["repeated qubit"]),
+        ("if (c == 1) measure q[0] -> c[0];\n", 5, ["a measurement inside 'if'"]),
+        ("if (c == 1) reset q[0];\n", 5, ["a reset inside 'if'"]),
+        ("if (c == 4) x q[0];\n", 5, ["cannot equal 4"]),
+        ("if (q == 1) x q[0];\n", 5, ["undeclared bit register 'q'"]),
+        ("gate g a { reset a; }\n", 5, ["'reset' is not allowed in the body of gate 'g'"]),
+        ("opaque g a;\n", 5, ["opaque"]),
+        ("measure q -> c[0];\n", 5, ["same size"]),
+        ("rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
+        ("rx(1/0) q[0];\n", 5, ["division by zero"]),
+        ("rx(foo(1)) q[0];\n", 5, ["unknown function 'foo'"]),
+        ("gate g a { h b; }\n", 5, ["'b' is not one of its qubit arguments"]),
+        ("gate g a { nope a; }\n", 5, ["unknown gate 'nope'"]),
+        ("gate g(t) a { rx(t) a; }\ng q[0];\n", 6, ["'g' takes 1 parameter(s) and 1 qubit(s)"]),
+        ("h q[0];\nrx(0.1 q[0];\n", 6, ["expected"]),
+        ("h q[0]; #\n", 5, ["unexpected character '#'"]),
+    ],
+)
 def test_qasm2_errors_name_the_line(body, line, words):
     with pytest.raises(qasm.QasmError) as info:
         qasm.loads(HEAD2 + body)
@@ -44,20 +47,23 @@ def test_qasm2_errors_name_the_line(body, line, words):
         assert w in msg, msg
 
 
-@pytest.mark.parametrize("body, line, words", [
-    ("ctrl @ x q[0];\n", 5, ["ctrl", "qubits left"]),
-    ("pow(0.5) @ rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
-    ("input float[64] a;\npow(0.5) @ rx(a) q[0];\n", 6, ["non-integer", "numeric"]),
-    ("rx(2 ^ 3) q[0];\n", 5, ["'^' is bitwise xor", "**"]),
-    ("float[64] v = 1.0;\n", 5, ["classical variables"]),
-    ("for int i in [0:2] { h q[0]; }\n", 5, ["loops are not supported"]),
-    ("c[0] = 1;\n", 5, ["only measurement assignments"]),
-    ("h q[0:1];\n", 5, ["slices"]),
-    ("qubit[2] q;\n", 5, ["register 'q' is already declared"]),
-    ("h q[1e400];\n", 5, ["must be an integer constant"]),
-    ("pow(1e400) @ x q[0];\n", 5, ["finite exponent"]),
-    ("ctrl(1.5) @ x q[0], q[1];\n", 5, ["positive integer number of controls"]),
-])
+@pytest.mark.parametrize(
+    "body, line, words",
+    [
+        ("ctrl @ x q[0];\n", 5, ["ctrl", "qubits left"]),
+        ("pow(0.5) @ rx(theta) q[0];\n", 5, ["undeclared identifier 'theta'"]),
+        ("input float[64] a;\npow(0.5) @ rx(a) q[0];\n", 6, ["non-integer", "numeric"]),
+        ("rx(2 ^ 3) q[0];\n", 5, ["'^' is bitwise xor", "**"]),
+        ("float[64] v = 1.0;\n", 5, ["classical variables"]),
+        ("for int i in [0:2] { h q[0]; }\n", 5, ["loops are not supported"]),
+        ("c[0] = 1;\n", 5, ["only measurement assignments"]),
+        ("h q[0:1];\n", 5, ["slices"]),
+        ("qubit[2] q;\n", 5, ["register 'q' is already declared"]),
+        ("h q[1e400];\n", 5, ["must be an integer constant"]),
+        ("pow(1e400) @ x q[0];\n", 5, ["finite exponent"]),
+        ("ctrl(1.5) @ x q[0], q[1];\n", 5, ["positive integer number of controls"]),
+    ],
+)
 def test_qasm3_errors_name_the_line(body, line, words):
     with pytest.raises(qasm.QasmError) as info:
         qasm.loads(HEAD3 + body)
@@ -75,7 +81,7 @@ def test_program_level_errors():
     with pytest.raises(qasm.QasmError, match="line 2: cannot include 'mylib.inc'"):
         qasm.loads('OPENQASM 2.0;\ninclude "mylib.inc";\nqreg q[1];\n')
     with pytest.raises(qasm.QasmError, match="line 3: .*not closed"):
-        qasm.loads('OPENQASM 2.0;\nqreg q[1];\ngate g a { h a;\n')
+        qasm.loads("OPENQASM 2.0;\nqreg q[1];\ngate g a { h a;\n")
     assert issubclass(qasm.QasmError, ValueError) and issubclass(qasm.QasmExportError, ValueError)
     with pytest.raises(TypeError, match="str"):
         qasm.loads(b"OPENQASM 2.0;")
@@ -128,12 +134,24 @@ def test_mutated_programs_fail_only_with_qasm_errors():
 
     seeds = [
         HEAD2 + "gate g(t) a, b { rx(t/2) a; cx a, b; }\nh q;\ng(pi) q[0], q[1];\n"
-                "measure q -> c;\n",
+        "measure q -> c;\n",
         HEAD3 + "input float[64] th;\nctrl @ rx(th ** 2) q[0], q[1];\nc[1] = measure q[1];\n"
-                "inv @ pow(2) @ s q[0];\nnegctrl @ U(1, 2, 3) q[1], q[0];\n",
+        "inv @ pow(2) @ s q[0];\nnegctrl @ U(1, 2, 3) q[1], q[0];\n",
     ]
     pieces = list("q[](){};,->@=+-*/^ \n0123456789.") + [
-        "ctrl", "inv", "pow", "gate", "measure", "qubit", "input", "pi", "$1", "//", "/*", "**"]
+        "ctrl",
+        "inv",
+        "pow",
+        "gate",
+        "measure",
+        "qubit",
+        "input",
+        "pi",
+        "$1",
+        "//",
+        "/*",
+        "**",
+    ]
     r = random.Random(7)
     parsed = 0
     for _ in range(400):
@@ -152,14 +170,20 @@ def test_mutated_programs_fail_only_with_qasm_errors():
     assert 0 < parsed < 400
 
 
-@pytest.mark.parametrize("text, measures", [
-    # the reported case: measure, gate, measure again on one qubit (Qiskit Aer: 00/01/10/11)
-    ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[2];\n'
-     "h q[0];\nmeasure q[0] -> c[0];\nh q[0];\nmeasure q[0] -> c[1];\n", 2),
-    (HEAD2 + "h q[0];\nmeasure q -> c;\ncx q[1], q[0];\n", 2),  # register-wide measure
-    (HEAD3 + "h q[0];\nc[0] = measure q[0];\nx q[0];\n", 1),
-    (HEAD3 + "h q[1];\nmeasure q[1];\ncx q[0], q[1];\n", 1),  # measure with no target
-])
+@pytest.mark.parametrize(
+    "text, measures",
+    [
+        # the reported case: measure, gate, measure again on one qubit (Qiskit Aer: 00/01/10/11)
+        (
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[2];\n'
+            "h q[0];\nmeasure q[0] -> c[0];\nh q[0];\nmeasure q[0] -> c[1];\n",
+            2,
+        ),
+        (HEAD2 + "h q[0];\nmeasure q -> c;\ncx q[1], q[0];\n", 2),  # register-wide measure
+        (HEAD3 + "h q[0];\nc[0] = measure q[0];\nx q[0];\n", 1),
+        (HEAD3 + "h q[1];\nmeasure q[1];\ncx q[0], q[1];\n", 1),  # measure with no target
+    ],
+)
 def test_mid_circuit_measurement_is_kept_not_dropped(text, measures):
     # once refused (the guard), a gate after a measurement now makes a dynamic circuit
     c = qasm.loads(text)
@@ -170,7 +194,9 @@ def test_mid_circuit_measurement_is_kept_not_dropped(text, measures):
 def test_terminal_measurements_still_load():
     # gates on other qubits after a measurement, a repeated terminal measurement and barriers
     # are fine: the circuit stays static and its measurements are dropped
-    c, meas = qasm.loads(HEAD2 + "h q[0];\nmeasure q[0] -> c[0];\nbarrier q;\nx q[1];\n"
-                         "measure q[0] -> c[1];\n", return_measurements=True)
+    c, meas = qasm.loads(
+        HEAD2 + "h q[0];\nmeasure q[0] -> c[0];\nbarrier q;\nx q[1];\nmeasure q[0] -> c[1];\n",
+        return_measurements=True,
+    )
     assert meas == {0: 0, 1: 0}
     assert [op.gate.name for op in c.ops] == ["h", "x"]

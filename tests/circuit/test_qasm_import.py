@@ -26,8 +26,9 @@ def rx(t):
 
 
 def ry(t):
-    return np.array([[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]],
-                    dtype=complex)
+    return np.array(
+        [[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]], dtype=complex
+    )
 
 
 def rz(t):
@@ -39,14 +40,18 @@ def phase(t):
 
 
 def u3(t, p, lam):
-    return np.array([[math.cos(t / 2), -np.exp(1j * lam) * math.sin(t / 2)],
-                     [np.exp(1j * p) * math.sin(t / 2), np.exp(1j * (p + lam)) * math.cos(t / 2)]])
+    return np.array(
+        [
+            [math.cos(t / 2), -np.exp(1j * lam) * math.sin(t / 2)],
+            [np.exp(1j * p) * math.sin(t / 2), np.exp(1j * (p + lam)) * math.cos(t / 2)],
+        ]
+    )
 
 
 def ctrl(m, k=1):
     d = m.shape[0] * 2**k
     out = np.eye(d, dtype=complex)
-    out[d - m.shape[0]:, d - m.shape[0]:] = m
+    out[d - m.shape[0] :, d - m.shape[0] :] = m
     return out
 
 
@@ -128,8 +133,11 @@ def test_qasm3_modifiers_inputs_consts_gphase():
     theta = 0.83
     ops = [
         (H, [0]),
-        (ctrl(rz(theta), 2), [0, 1, 2]), (phase(theta / 4), [0]),  # ctrl @ gphase = phase
-        (X, [1]), (ctrl(X), [1, 2]), (X, [1]),
+        (ctrl(rz(theta), 2), [0, 1, 2]),
+        (phase(theta / 4), [0]),  # ctrl @ gphase = phase
+        (X, [1]),
+        (ctrl(X), [1, 2]),
+        (X, [1]),
         (S.conj().T, [1]),
         (T @ T, [2]),
         (SX, [0]),
@@ -140,8 +148,9 @@ def test_qasm3_modifiers_inputs_consts_gphase():
     got = state_of(c.bind(inputs={"theta": theta}))
     assert np.allclose(got, want, atol=1e-10)  # exact, global phase included
     # the input stays symbolic: a batch of values gives a batch of states
-    batch = hqml.state(c, inputs={"theta": torch.tensor([theta, 0.1], dtype=torch.float64)},
-                       dtype=torch.complex128)
+    batch = hqml.state(
+        c, inputs={"theta": torch.tensor([theta, 0.1], dtype=torch.float64)}, dtype=torch.complex128
+    )
     assert batch.shape == (2, 8) and np.allclose(batch[0].numpy(), want, atol=1e-10)
 
 
@@ -156,9 +165,13 @@ def test_qasm3_standard_gate_semantics_and_physical_qubits():
     id $0;
     """
     c = qasm.loads(text)
-    ops = [(u3(0.4, 0.5, 0.6), [0]), (u3(0.4, 0.5, 0.6), [1]),
-           (ctrl(np.exp(0.7j) * u3(0.5, 0.1, -0.3)), [0, 1]), (ctrl(phase(0.3)), [1, 0]),
-           (phase(0.2), [1])]
+    ops = [
+        (u3(0.4, 0.5, 0.6), [0]),
+        (u3(0.4, 0.5, 0.6), [1]),
+        (ctrl(np.exp(0.7j) * u3(0.5, 0.1, -0.3)), [0, 1]),
+        (ctrl(phase(0.3)), [1, 0]),
+        (phase(0.2), [1]),
+    ]
     assert np.allclose(state_of(c), run(ops, 2), atol=1e-10)
 
 
@@ -167,22 +180,37 @@ def test_user_definition_of_a_standard_name_is_respected():
     text = 'OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { h a; }\nqreg q[1];\nsx q[0];\n'
     assert equal_up_to_phase(state_of(qasm.loads(text)), H[:, 0])
     # one that is the standard gate (up to global phase in QASM 2) keeps the native gate
-    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { sdg a; h a; sdg a; }\n'
-            "qreg q[1];\nsx q[0];\n")
+    text = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\ngate sx a { sdg a; h a; sdg a; }\n'
+        "qreg q[1];\nsx q[0];\n"
+    )
     assert qasm.loads(text).count_ops() == {"sx": 1}
 
 
 def test_relative_phase_toffoli_from_qelib1_and_multi_controlled():
-    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[5];\nh q;\nrccx q[0],q[1],q[2];\n'
-            "c3x q[0],q[1],q[2],q[3];\nc3sqrtx q[1],q[2],q[3],q[4];\n"
-            "c4x q[4],q[3],q[2],q[1],q[0];\n")
+    text = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[5];\nh q;\nrccx q[0],q[1],q[2];\n'
+        "c3x q[0],q[1],q[2],q[3];\nc3sqrtx q[1],q[2],q[3],q[4];\n"
+        "c4x q[4],q[3],q[2],q[1],q[0];\n"
+    )
     c = qasm.loads(text)
     a, b, t, q4 = 0, 1, 2, 4  # rccx as qelib1.inc defines it (u2(0,pi) = H, u1 = phase)
-    rccx = [(H, [t]), (phase(math.pi / 4), [t]), (ctrl(X), [b, t]), (phase(-math.pi / 4), [t]),
-            (ctrl(X), [a, t]), (phase(math.pi / 4), [t]), (ctrl(X), [b, t]),
-            (phase(-math.pi / 4), [t]), (H, [t])]
-    ops = [(H, [w]) for w in range(5)] + rccx + [
-        (ctrl(X, 3), [0, 1, 2, 3]), (ctrl(SX, 3), [1, 2, 3, q4]), (ctrl(X, 4), [4, 3, 2, 1, 0])]
+    rccx = [
+        (H, [t]),
+        (phase(math.pi / 4), [t]),
+        (ctrl(X), [b, t]),
+        (phase(-math.pi / 4), [t]),
+        (ctrl(X), [a, t]),
+        (phase(math.pi / 4), [t]),
+        (ctrl(X), [b, t]),
+        (phase(-math.pi / 4), [t]),
+        (H, [t]),
+    ]
+    ops = (
+        [(H, [w]) for w in range(5)]
+        + rccx
+        + [(ctrl(X, 3), [0, 1, 2, 3]), (ctrl(SX, 3), [1, 2, 3, q4]), (ctrl(X, 4), [4, 3, 2, 1, 0])]
+    )
     assert equal_up_to_phase(state_of(c), run(ops, 5), atol=1e-10)
 
 
@@ -198,8 +226,11 @@ def test_load_and_dump_files(tmp_path):
 
 @pytest.mark.parametrize("version", [2, 3])
 def test_comments_and_whitespace(version):
-    head = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];' if version == 2 else \
-        'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;'
+    head = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];'
+        if version == 2
+        else 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;'
+    )
     text = head + "\n/* block\n comment */ rx( pi / 4 ) // trailing\n q [ 0 ] ;\n"
     c = qasm.loads(text)
     assert np.allclose(state_of(c), rx(math.pi / 4)[:, 0], atol=1e-12)
@@ -256,5 +287,14 @@ def test_braket_dialect_names():
     """
     c, meas = qasm.loads(text, return_measurements=True)
     assert meas == {0: 0, 1: 1}
-    assert [op.gate.name for op in c.ops] == ["id", "sx", "p", "cx", "cp", "rxx", "ryy", "rzz",
-                                              "sxdg"]
+    assert [op.gate.name for op in c.ops] == [
+        "id",
+        "sx",
+        "p",
+        "cx",
+        "cp",
+        "rxx",
+        "ryy",
+        "rzz",
+        "sxdg",
+    ]

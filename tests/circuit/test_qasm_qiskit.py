@@ -40,8 +40,9 @@ def test_qiskit_qasm3_exports_read_by_hqml():
 
     for seed in range(30):
         n = 1 + seed % 5
-        qc = qiskit_random_circuit(n, 4, max_operands=min(3, n), seed=100 + seed,
-                                   measure=seed % 2 == 0)
+        qc = qiskit_random_circuit(
+            n, 4, max_operands=min(3, n), seed=100 + seed, measure=seed % 2 == 0
+        )
         c, meas = qasm.loads(qasm3.dumps(qc), return_measurements=True)
         assert meas == ({i: i for i in range(n)} if seed % 2 == 0 else {})
         qc.remove_final_measurements()
@@ -70,8 +71,10 @@ def test_expectation_values_agree_with_qiskit():
     c = qasm.loads(qasm2.dumps(qc))
     ours = hqml.expval(c, [hqml.Z(i) for i in range(4)], dtype=torch.complex128).numpy()
     sv = Statevector(qc)
-    theirs = [sv.expectation_value(SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], 4)).real
-              for i in range(4)]
+    theirs = [
+        sv.expectation_value(SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], 4)).real
+        for i in range(4)
+    ]
     assert np.allclose(ours, theirs, atol=1e-9)
 
 

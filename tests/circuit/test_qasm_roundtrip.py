@@ -26,11 +26,17 @@ def test_builtin_gate_is_consistent(name):
 def _extra_gates():
     rng = np.random.default_rng(5)
     return [
-        UnitaryGate(random_unitary(rng, 2)), UnitaryGate(random_unitary(rng, 4)),
+        UnitaryGate(random_unitary(rng, 2)),
+        UnitaryGate(random_unitary(rng, 4)),
         UnitaryGate(random_unitary(rng, 8)),
-        controlled(GATES["ryy"], 1), controlled(GATES["u"], 2), controlled(GATES["h"], 2),
-        controlled(UnitaryGate(random_unitary(rng, 2)), 1), controlled(GATES["iswap"], 1),
-        controlled(GATES["sxdg"], 1), controlled(GATES["rxx"], 2), controlled(GATES["swap"], 2),
+        controlled(GATES["ryy"], 1),
+        controlled(GATES["u"], 2),
+        controlled(GATES["h"], 2),
+        controlled(UnitaryGate(random_unitary(rng, 2)), 1),
+        controlled(GATES["iswap"], 1),
+        controlled(GATES["sxdg"], 1),
+        controlled(GATES["rxx"], 2),
+        controlled(GATES["swap"], 2),
         controlled(GATES["rz"], 3),
     ]
 
@@ -67,8 +73,14 @@ def test_two_qubit_decomposition_uses_at_most_three_cnots():
     rng = np.random.default_rng(0)
     swap, cnot = np.eye(4)[[0, 2, 1, 3]], np.eye(4)[[0, 1, 3, 2]]
     local = np.kron(random_unitary(rng, 2), random_unitary(rng, 2))
-    for u, max_cx in [(random_unitary(rng, 4), 3), (swap, 3), (cnot @ swap, 3),
-                      (np.diag([1, 1, 1, -1]), 3), (local, 0), (np.eye(4), 0)]:
+    for u, max_cx in [
+        (random_unitary(rng, 4), 3),
+        (swap, 3),
+        (cnot @ swap, 3),
+        (np.diag([1, 1, 1, -1]), 3),
+        (local, 0),
+        (np.eye(4), 0),
+    ]:
         ops = decompose_unitary(u, (0, 1))
         assert sum(name == "cx" for name, _, _ in ops) <= max_cx
         c = hqml.Circuit(2)
@@ -80,16 +92,23 @@ def test_two_qubit_decomposition_uses_at_most_three_cnots():
 
 
 def test_zyz_angles_edge_cases():
-    for m in [np.eye(2), np.diag([1, 1j]), np.array([[0, 1], [1, 0]]), np.array([[0, 1j], [1, 0]]),
-              np.exp(0.3j) * np.eye(2)]:
+    for m in [
+        np.eye(2),
+        np.diag([1, 1j]),
+        np.array([[0, 1], [1, 0]]),
+        np.array([[0, 1j], [1, 0]]),
+        np.exp(0.3j) * np.eye(2),
+    ]:
         theta, phi, lam, alpha = zyz_angles(m)
         c = hqml.Circuit(1).u(theta, phi, lam, 0)
         assert np.allclose(np.exp(1j * alpha) * reference_unitary(c), m, atol=1e-12)
 
 
 def _bind_values(rng, c):
-    return ({k: rng.uniform(-2, 2, a.shape) for k, a in c.inputs.items()},
-            {k: rng.uniform(-2, 2, a.shape) for k, a in c.weights.items()})
+    return (
+        {k: rng.uniform(-2, 2, a.shape) for k, a in c.inputs.items()},
+        {k: rng.uniform(-2, 2, a.shape) for k, a in c.weights.items()},
+    )
 
 
 @pytest.mark.parametrize("version", [2, 3])
@@ -117,8 +136,10 @@ def test_symbolic_circuits_survive_qasm3_with_inputs_and_weights():
         assert {k: v.shape for k, v in back.weights.items()} == {"w": (4,), "extra": (2, 3)}
         obs = [hqml.Z(0), hqml.X(n - 1) @ hqml.Y(0)]
         x = torch.tensor(rng.uniform(-2, 2, (4, 3)))
-        w = {"w": torch.tensor(rng.uniform(-2, 2, 4)),
-             "extra": torch.zeros(2, 3, dtype=torch.float64)}
+        w = {
+            "w": torch.tensor(rng.uniform(-2, 2, 4)),
+            "extra": torch.zeros(2, 3, dtype=torch.float64),
+        }
         want = hqml.expval(c, obs, inputs={"x": x}, weights=w)
         got = hqml.expval(back, obs, inputs={"x": x}, weights=w)
         assert got.shape == (4, 2)
@@ -142,7 +163,9 @@ def test_qasm3_gradients_flow_through_imported_symbols():
 
 
 def test_measurements_are_reported():
-    text = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg a[1];\ncreg b[2];\n'
-            "h q[0];\nmeasure q[2] -> a[0];\nmeasure q[0] -> b[1];\n")
+    text = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg a[1];\ncreg b[2];\n'
+        "h q[0];\nmeasure q[2] -> a[0];\nmeasure q[0] -> b[1];\n"
+    )
     c, meas = qasm.loads(text, return_measurements=True)
     assert meas == {0: 2, 2: 0} and c.count_ops() == {"h": 1}

@@ -44,17 +44,35 @@ def cases(configs: Path) -> dict[tuple[str, ...], list[list[str]]]:
     """Bad arguments per command, each expected to end in one error line."""
     return {
         ("demo",): [["--qubits", "0"], ["--qubits", "x"], ["--batch", "0"], ["--layers", "-1"]],
-        ("run",): [["missing.toml"], [DIGITS, "--seed", "-1"], [DIGITS, "--epochs", "0"],
-                   [str(configs / "escape.toml")], [str(configs / "broken.toml")],
-                   [str(configs / "unknown.toml")]],
-        ("bench",): [["--threads", "0"], ["--quick", "-w", "W99"],
-                     ["--quick", "-w", "W2", "-f", "nope"], ["--device", "tpu"]],
-        ("qubo",): [["maxcut", "--size", "0"], ["maxcut", "--size", "5"], ["nope"], ["file"],
-                    ["file", "--bqm-file", str(ROOT / "README.md")],
-                    ["maxcut", "--solver", "zz"]],
+        ("run",): [
+            ["missing.toml"],
+            [DIGITS, "--seed", "-1"],
+            [DIGITS, "--epochs", "0"],
+            [str(configs / "escape.toml")],
+            [str(configs / "broken.toml")],
+            [str(configs / "unknown.toml")],
+        ],
+        ("bench",): [
+            ["--threads", "0"],
+            ["--quick", "-w", "W99"],
+            ["--quick", "-w", "W2", "-f", "nope"],
+            ["--device", "tpu"],
+        ],
+        ("qubo",): [
+            ["maxcut", "--size", "0"],
+            ["maxcut", "--size", "5"],
+            ["nope"],
+            ["file"],
+            ["file", "--bqm-file", str(ROOT / "README.md")],
+            ["maxcut", "--solver", "zz"],
+        ],
         ("study",): [["missing.toml"], [DIGITS, "--set", "nonsense"]],
-        ("jobs", "submit"): [["missing.json"], [BELL, "-o", "QQ"], [BELL, "-o", "x*ZZ"],
-                             [BELL]],  # the last: no token
+        ("jobs", "submit"): [
+            ["missing.json"],
+            [BELL, "-o", "QQ"],
+            [BELL, "-o", "x*ZZ"],
+            [BELL],
+        ],  # the last: no token
         ("jobs", "status"): [["abc"]],
         ("jobs", "result"): [["abc"], ["abc", "--wait", "soon"]],
         ("jobs", "cancel"): [["abc"]],
@@ -96,13 +114,20 @@ def test_every_command_refuses_bad_arguments_in_one_line(runner, configs, tmp_pa
     assert not list(tmp_path.iterdir()), "a refused command wrote files"
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["run", DIGITS, "--seed", "-1"], "error: invalid config: seed: Input should be greater"
-                                      " than or equal to 0 (got -1)"),
-    (["qubo", "maxcut", "--size", "0"], "must be at least 4 for maxcut, got 0"),
-    (["jobs", "submit", BELL, "-o", "QQ"], "'QQ': Pauli string 'QQ' may contain only I, X, Y,"
-                                           " Z (e.g. ZZI or 0.5*XIX)"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["run", DIGITS, "--seed", "-1"],
+            "error: invalid config: seed: Input should be greater than or equal to 0 (got -1)",
+        ),
+        (["qubo", "maxcut", "--size", "0"], "must be at least 4 for maxcut, got 0"),
+        (
+            ["jobs", "submit", BELL, "-o", "QQ"],
+            "'QQ': Pauli string 'QQ' may contain only I, X, Y, Z (e.g. ZZI or 0.5*XIX)",
+        ),
+    ],
+)
 def test_messages_name_the_problem(runner, args, expected):
     line = assert_one_line_error(runner.invoke(app, args), args)
     assert expected in line
@@ -110,8 +135,10 @@ def test_messages_name_the_problem(runner, args, expected):
 
 def test_run_name_cannot_leave_the_output_folder(runner, configs, tmp_path):
     line = assert_one_line_error(runner.invoke(app, ["run", str(configs / "escape.toml")]), "")
-    assert line == ("error: invalid config: name: '../../etc' names the run's folder; use 1 to"
-                    " 100 letters, digits, '_', '-' or '.' (a folder name, not a path)")
+    assert line == (
+        "error: invalid config: name: '../../etc' names the run's folder; use 1 to"
+        " 100 letters, digits, '_', '-' or '.' (a folder name, not a path)"
+    )
     assert not (tmp_path.parent.parent / "etc").exists()
 
 
@@ -128,8 +155,9 @@ def test_missing_extras_keep_the_brackets_of_the_install_hint(runner, monkeypatc
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     # the header line, then the error: no progress bar drawn after it
-    assert lines[-1] == ("error: hyperparameter search needs ray[tune];"
-                         " pip install 'hqml[runtime]'"), result.output
+    assert lines[-1] == (
+        "error: hyperparameter search needs ray[tune]; pip install 'hqml[runtime]'"
+    ), result.output
     assert "trials" not in lines[-1] and "━" not in result.output.split("error:")[1]
 
 
@@ -143,7 +171,8 @@ def test_uncaught_exception_is_one_line_and_debug_shows_traceback(runner, monkey
     result = runner.invoke(app, ["demo", "--qubits", "2", "--layers", "1", "--batch", "2"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        "error: RuntimeError: first line second line (HQML_DEBUG=1 shows the traceback)")
+        "error: RuntimeError: first line second line (HQML_DEBUG=1 shows the traceback)"
+    )
     monkeypatch.setenv("HQML_DEBUG", "1")
     result = runner.invoke(app, ["demo", "--qubits", "2", "--layers", "1", "--batch", "2"])
     assert isinstance(result.exception, RuntimeError)  # raised for the developer

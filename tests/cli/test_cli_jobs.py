@@ -14,8 +14,11 @@ from typer.testing import CliRunner
 from hqml.cli import jobs
 from hqml.cli.main import app
 
-IDS = ["3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "3f2a11112222333344445555666677aa",
-       "b0c1d2e3f405162738495a6b7c8d9eaf"]
+IDS = [
+    "3f2a9c0d4b5e6f708192a3b4c5d6e7f8",
+    "3f2a11112222333344445555666677aa",
+    "b0c1d2e3f405162738495a6b7c8d9eaf",
+]
 
 
 class FakeService:
@@ -29,8 +32,17 @@ class FakeService:
         return False
 
     def list(self, status=None, limit=100):
-        return [{"id": i, "kind": "job", "status": "done", "attempts": 1,
-                 "created_at": time.time(), "error": None} for i in IDS][:limit]
+        return [
+            {
+                "id": i,
+                "kind": "job",
+                "status": "done",
+                "attempts": 1,
+                "created_at": time.time(),
+                "error": None,
+            }
+            for i in IDS
+        ][:limit]
 
     def status(self, job_id, wait=0.0):
         self.calls.append(("status", job_id))

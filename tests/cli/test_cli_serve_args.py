@@ -17,11 +17,14 @@ def _busy_port():
     return s
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--port", "99999"], "less than or equal to 65535"),
-    (["--host", "256.1.1.1"], "cannot listen on 256.1.1.1:8000"),
-    (None, "Address already in use"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--port", "99999"], "less than or equal to 65535"),
+        (["--host", "256.1.1.1"], "cannot listen on 256.1.1.1:8000"),
+        (None, "Address already in use"),
+    ],
+)
 def test_serve_refuses_an_address_in_one_line(tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)
     busy = _busy_port()

@@ -18,8 +18,9 @@ def test_plain_help_reflows_and_drops_rest_markup():
 
         Second paragraph
         kept apart."""
-    assert plain_help(doc) == ("Train the config's model with run_experiment; write files."
-                               "\n\nSecond paragraph kept apart.")
+    assert plain_help(doc) == (
+        "Train the config's model with run_experiment; write files.\n\nSecond paragraph kept apart."
+    )
 
 
 def _commands(group=None, prefix=()):
@@ -39,13 +40,16 @@ def test_help_texts_have_no_source_line_breaks_or_markup(path):
 
 def test_run_help_sentence_on_one_line():
     out = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "250"})
-    assert ("Train the config's hybrid model and a classical baseline with the same number of"
-            " trainable parameters") in out.output
+    assert (
+        "Train the config's hybrid model and a classical baseline with the same number of"
+        " trainable parameters"
+    ) in out.output
 
 
 def test_demo_on_a_narrow_terminal():
-    out = CliRunner().invoke(app, ["demo", "--qubits", "3", "--layers", "2", "--batch", "4"],
-                             env={"COLUMNS": "50"})
+    out = CliRunner().invoke(
+        app, ["demo", "--qubits", "3", "--layers", "2", "--batch", "4"], env={"COLUMNS": "50"}
+    )
     assert out.exit_code == 0, out.output
     wires = [line for line in out.output.splitlines() if re.match(r"q\d: ", line)]
     assert len(wires) >= 6 and len(wires) % 3 == 0  # folded into blocks of 3 wires

@@ -41,7 +41,7 @@ def test_env_follows_the_gymnasium_api_and_hides_the_fidelity():
 
 def test_task_maps_actions_to_pulses_and_back():
     task = CalibrationTask()
-    p = task.pulse(np.array([0.5, -1.0, 2.0]))          # clipped to the box
+    p = task.pulse(np.array([0.5, -1.0, 2.0]))  # clipped to the box
     assert (p.amplitude, p.detuning, p.drag) == pytest.approx((1.1, -0.06, 1.5))
     np.testing.assert_allclose(task.action(p), [0.5, -1.0, 1.0])
 

@@ -12,9 +12,22 @@ from hqml.cli.main import app  # noqa: E402
 
 def test_control_bench_writes_results_report_and_plots(tmp_path):
     out = tmp_path / "ctl"
-    res = CliRunner().invoke(app, ["control", "bench", "--seeds", "1", "--experiments", "128",
-                                   "--drift-experiments", "128", "--out", str(out),
-                                   "--no-mlflow"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "control",
+            "bench",
+            "--seeds",
+            "1",
+            "--experiments",
+            "128",
+            "--drift-experiments",
+            "128",
+            "--out",
+            str(out),
+            "--no-mlflow",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads((out / "results.json").read_text())
     run = data["static"][0]
@@ -25,10 +38,13 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
         assert (out / name).stat().st_size > 500
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--seeds", "0"], "seeds must be positive"),
-    (["--out", "/proc/hqml-nope"], "cannot write to --out"),   # refused before any training
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--seeds", "0"], "seeds must be positive"),
+        (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
+    ],
+)
 def test_control_bench_refuses_bad_arguments(args, words):
     res = CliRunner().invoke(app, ["control", "bench", *args])
     assert res.exit_code != 0 and words in res.output

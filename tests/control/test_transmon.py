@@ -30,8 +30,12 @@ def _ode_propagator(pulse, dev):
     def h(t):
         ox = amp * (gauss(t) - gauss(0.0))
         oy = -pulse.drag * amp * (-(t - T / 2) / s**2 * gauss(t)) / dev.alpha
-        return ((dev.offset - pulse.detuning) * n + dev.alpha / 2 * n @ (n - np.eye(3))
-                + ox * (a + a.T) / 2 + oy * 1j * (a.T - a) / 2)
+        return (
+            (dev.offset - pulse.detuning) * n
+            + dev.alpha / 2 * n @ (n - np.eye(3))
+            + ox * (a + a.T) / 2
+            + oy * 1j * (a.T - a) / 2
+        )
 
     def rhs(t, y):
         return (-1j * h(t) @ y.reshape(3, 3)).ravel()
@@ -52,7 +56,7 @@ def test_two_level_limit_is_an_exact_pi_pulse():
     # far from the leakage level and on resonance, a pulse of area pi is X up to a phase
     dev = Transmon(alpha=-2 * np.pi * 1e4)
     assert gate_fidelity(Pulse(), dev) == pytest.approx(1.0, abs=1e-7)
-    for amp in (0.5, 0.9):   # Rx(amp * pi) against X: F = (2 + 4 sin^2(amp * pi / 2)) / 6
+    for amp in (0.5, 0.9):  # Rx(amp * pi) against X: F = (2 + 4 sin^2(amp * pi / 2)) / 6
         want = (2 + 4 * np.sin(amp * np.pi / 2) ** 2) / 6
         assert gate_fidelity(Pulse(amplitude=amp), dev) == pytest.approx(want, abs=1e-6)
     np.testing.assert_allclose(sequence_probabilities(Pulse(), dev), IDEAL, atol=1e-7)
@@ -63,9 +67,11 @@ def test_fidelity_is_the_average_over_a_state_two_design():
     dev = Transmon()
     u = pulse_unitary(Pulse(1.05, 0.01, 0.3), dev)
     x = np.array([[0, 1], [1, 0]], dtype=complex)
-    m = x.conj().T @ u[:2, :2]      # leakage makes m non-unitary
-    states = [np.array(v, dtype=complex) / np.linalg.norm(v) for v in
-              ([1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j])]   # the six Pauli states
+    m = x.conj().T @ u[:2, :2]  # leakage makes m non-unitary
+    states = [
+        np.array(v, dtype=complex) / np.linalg.norm(v)
+        for v in ([1, 0], [0, 1], [1, 1], [1, -1], [1, 1j], [1, -1j])
+    ]  # the six Pauli states
     avg = np.mean([abs(np.vdot(s, m @ s)) ** 2 for s in states])
     assert average_gate_fidelity(u) == pytest.approx(avg, abs=1e-12)
     assert average_gate_fidelity(np.exp(1j * rng.uniform()) * u) == pytest.approx(avg, abs=1e-12)

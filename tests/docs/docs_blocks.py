@@ -30,8 +30,11 @@ def blocks(path: Path) -> list[Block]:
     for m in FENCE.finditer(text):
         before = text[: m.start()].rstrip("\n").splitlines()
         skip = SKIP.search(before[-1]) if before else None
-        out.append(Block(path, text[: m.start()].count("\n") + 1, m.group(1),
-                         skip.group(1) if skip else None))
+        out.append(
+            Block(
+                path, text[: m.start()].count("\n") + 1, m.group(1), skip.group(1) if skip else None
+            )
+        )
     return out
 
 

@@ -35,5 +35,7 @@ def test_code_blocks_run(path, tmp_path, monkeypatch):
         exec(code, namespace)  # a failure names the file and line of the block
         ran += 1
     if not ran:
-        pytest.skip(f"every block of {path.name} needs a service: "
-                    + "; ".join(b.skip for b in blocks(path) if b.skip))
+        pytest.skip(
+            f"every block of {path.name} needs a service: "
+            + "; ".join(b.skip for b in blocks(path) if b.skip)
+        )

@@ -55,8 +55,11 @@ def bars(n=120, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = torch.randint(0, 2, (n,), generator=g)
     on = torch.rand(n, 4, generator=g) < 0.5
-    img = torch.where(y[:, None, None] == 0, on[:, None, :].expand(n, 4, 4).float(),
-                      on[:, :, None].expand(n, 4, 4).float())
+    img = torch.where(
+        y[:, None, None] == 0,
+        on[:, None, :].expand(n, 4, 4).float(),
+        on[:, :, None].expand(n, 4, 4).float(),
+    )
     img = img + 0.3 * torch.randn(n, 4, 4, generator=g)
     return img[:, None], y
 
@@ -77,7 +80,7 @@ def test_run_flags_models_at_chance(tmp_path):
     config = tmp_path / "stuck.toml"
     config.write_text(f'''
 name = "stuck"
-output_dir = "{(tmp_path / 'runs').as_posix()}"
+output_dir = "{(tmp_path / "runs").as_posix()}"
 [data]
 name = "iris"
 [model]

@@ -193,11 +193,16 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
     pytest.importorskip("qiskit_ibm_runtime")  # the hardware extra
     out = tmp_path / "runs"
     config = tmp_path / "tiny.toml"
-    text = TINY.format(out=out.as_posix(), mlruns="").replace(
-        'layers = 1\n',
-        'layers = 1\nbackend = "qiskit:aer_simulator"\nshots = 100\n'
-        'diff_method = "parameter-shift"\n',
-    ).replace("epochs = 2", "epochs = 1").replace("mlflow = true", "mlflow = false")
+    text = (
+        TINY.format(out=out.as_posix(), mlruns="")
+        .replace(
+            "layers = 1\n",
+            'layers = 1\nbackend = "qiskit:aer_simulator"\nshots = 100\n'
+            'diff_method = "parameter-shift"\n',
+        )
+        .replace("epochs = 2", "epochs = 1")
+        .replace("mlflow = true", "mlflow = false")
+    )
     config.write_text(text)
     result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output
@@ -214,5 +219,7 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
     config.write_text(text + "\n[budget]\njobs = 3\n")
     refused = CliRunner().invoke(app, ["run", str(config)])
     assert refused.exit_code == 2
-    assert "error: budget exceeded before sending: qiskit:aer_simulator would use 1 jobs" \
+    assert (
+        "error: budget exceeded before sending: qiskit:aer_simulator would use 1 jobs"
         " with 3 of 3 spent" in refused.output
+    )

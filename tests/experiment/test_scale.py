@@ -67,10 +67,13 @@ def test_points_one_at_a_time_and_grid(tmp_path):
     assert grid.run_config({"layers": 2, "qubits": 3, "seed": 1}).model.n_qubits == 3
 
 
-@pytest.mark.parametrize("extra,needle", [
-    ("workers = 0", "scale.workers: Input should be greater than or equal to 1"),
-    ("colour = 1", "scale.colour: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        ("workers = 0", "scale.workers: Input should be greater than or equal to 1"),
+        ("colour = 1", "scale.colour: Extra inputs are not permitted"),
+    ],
+)
 def test_bad_scale_settings_are_one_line_errors(tmp_path, extra, needle):
     with pytest.raises(ConfigError, match=needle):
         load_scale_config(_write(tmp_path, extra=extra))
@@ -112,16 +115,24 @@ def test_resumes_without_running_a_point_twice(tmp_path):
     assert rec["provenance"]["dataset"]["sha256"] and rec["provenance"]["seeds"]["run"] == 0
     assert "quantum" in h["grad_variance_training"][-1]
     out = cfg.out_dir()
-    for name in ("results.json", "results.csv", "report.md", "accuracy_vs_layers.png",
-                 "time_vs_qubits.png", "grad_variance_vs_qubits.png", "memory_vs_qubits.png"):
+    for name in (
+        "results.json",
+        "results.csv",
+        "report.md",
+        "accuracy_vs_layers.png",
+        "time_vs_qubits.png",
+        "grad_variance_vs_qubits.png",
+        "memory_vs_qubits.png",
+    ):
         assert (out / name).stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "## Axis: layers" in report and "accuracy plateau" in report
 
 
 def test_cli_runs_and_reports(tmp_path):
-    res = CliRunner().invoke(app, ["scale", str(_write(tmp_path)), "--max-points", "1",
-                                   "--no-mlflow"])
+    res = CliRunner().invoke(
+        app, ["scale", str(_write(tmp_path)), "--max-points", "1", "--no-mlflow"]
+    )
     assert res.exit_code == 0, res.output
     assert "1 of 6 points done" in res.output
     bad = CliRunner().invoke(app, ["scale", str(tmp_path / "missing.toml")])
@@ -161,8 +172,9 @@ def test_process_pool_reports_time_on_the_wire():
     try:
         c = hqml.Circuit(2)
         c.ry(c.input("x")[()], 0)
-        hqml.expval(c, hqml.Z(0), inputs={"x": torch.rand(64)}, backend=be,
-                    diff_method="parameter-shift")
+        hqml.expval(
+            c, hqml.Z(0), inputs={"x": torch.rand(64)}, backend=be, diff_method="parameter-shift"
+        )
         stats = be.inner.stats
         assert stats["wire_s"] > 0 and stats["compute_s"] > 0
         assert be.wire_seconds + stats["compute_s"] <= be.seconds + 1e-3
@@ -227,8 +239,9 @@ def test_a_killed_study_continues_where_it_stopped(tmp_path):
     path = _write(tmp_path)
     store = tmp_path / "out" / "tiny" / "points.jsonl"
     cmd = [sys.executable, "-m", "hqml.cli.main", "scale", str(path)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 120
     while time.time() < deadline and (not store.exists() or not store.read_text().strip()):
         time.sleep(0.05)

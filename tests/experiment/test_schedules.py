@@ -23,9 +23,12 @@ from hqml.experiment.schedules import (
 from hqml.experiment.train import make_optimizer, train
 from hqml.nn import count_parameters
 
-CFG = {"seed": 0, "data": {"name": "digits", "size": 4, "n_classes": 4, "max_train": 240},
-       "model": {"pattern": "dressed", "n_qubits": 4, "layers": 4},
-       "training": {"epochs": 10, "batch_size": 24, "learning_rate": 0.05}}
+CFG = {
+    "seed": 0,
+    "data": {"name": "digits", "size": 4, "n_classes": 4, "max_train": 240},
+    "model": {"pattern": "dressed", "n_qubits": 4, "layers": 4},
+    "training": {"epochs": 10, "batch_size": 24, "learning_rate": 0.05},
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +47,17 @@ def _train(cfg, ds, callbacks, x=None, y=None):
     ctx = TrainContext(model, make_optimizer(cfg.training))
     x = ds.x_train if x is None else x
     y = ds.y_train if y is None else y
-    hist = train(model, x, y, ds.x_test, ds.y_test, cfg.training, 0,
-                 callbacks=[CircuitCost(), *callbacks], context=ctx)
+    hist = train(
+        model,
+        x,
+        y,
+        ds.x_test,
+        ds.y_test,
+        cfg.training,
+        0,
+        callbacks=[CircuitCost(), *callbacks],
+        context=ctx,
+    )
     return model, hist, ctx
 
 
@@ -67,8 +79,9 @@ def test_layerwise_and_adaptive_reach_full_accuracy_more_cheaply(setup):
     assert lw_ctx.log["cost"]["gate_evaluations"] < 0.8 * full_cost
 
     n_val = len(ds.x_train) // 5
-    adaptive = AdaptiveDepth(_build(cfg), (ds.x_train[:n_val], ds.y_train[:n_val]),
-                             max_layers=6, start=1)
+    adaptive = AdaptiveDepth(
+        _build(cfg), (ds.x_train[:n_val], ds.y_train[:n_val]), max_layers=6, start=1
+    )
     ad_model, ad, ad_ctx = _train(cfg, ds, [adaptive], ds.x_train[n_val:], ds.y_train[n_val:])
     assert ad.test_acc[-1] >= full.test_acc[-1] - tol
     assert count_parameters(ad_model) <= full_params
@@ -90,8 +103,17 @@ def test_freezing_keeps_the_trained_layers(setup):
             seen[epoch] = w
 
     ctx = TrainContext(model, make_optimizer(short.training))
-    train(model, ds.x_train, ds.y_train, ds.x_test, ds.y_test, short.training, 0,
-          callbacks=[grow, After()], context=ctx)
+    train(
+        model,
+        ds.x_train,
+        ds.y_train,
+        ds.x_test,
+        ds.y_test,
+        short.training,
+        0,
+        callbacks=[grow, After()],
+        context=ctx,
+    )
     # after epoch 0 the circuit grew to 2 layers with layer 0 copied and then frozen
     assert seen[0].shape[0] == 2 and seen[1].shape[0] == 3
     assert torch.equal(seen[1][0], seen[0][0]) and torch.equal(seen[2][:2], seen[1][:2])

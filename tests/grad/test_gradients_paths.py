@@ -141,7 +141,7 @@ def test_adjoint_backward_repeats_on_a_retained_graph(monkeypatch, n, reupload, 
             for h in (1e-5, -1e-5):
                 args = [t.clone() for t in base]
                 args[j].view(-1)[k] += h
-                xv, wv = (args if x_grad else [x.detach(), args[0]])
+                xv, wv = args if x_grad else [x.detach(), args[0]]
                 shifted.append(loss_of(xv, wv))
             r.view(-1)[k] = (shifted[0] - shifted[1]) / 2e-5
         ref.append(r)

@@ -108,8 +108,9 @@ def test_default_vqclassifier_learns_on_standardised_data():
     X, y = X[:200], y[:200]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        scores = cross_val_score(make_pipeline(StandardScaler(), PCA(4),
-                                               VQClassifier(random_state=0)), X, y, cv=3)
+        scores = cross_val_score(
+            make_pipeline(StandardScaler(), PCA(4), VQClassifier(random_state=0)), X, y, cv=3
+        )
     majority = max(np.mean(y), 1 - np.mean(y))
     assert scores.mean() >= 0.85 and scores.mean() > majority + 0.2, scores
 

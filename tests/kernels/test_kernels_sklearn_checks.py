@@ -26,8 +26,9 @@ ESTIMATORS = {
     "QSVC-fidelity": QSVC(FidelityKernel(angle_encoding, bandwidth="auto")),
     "QSVC-projected-proba": QSVC(ProjectedKernel(angle_encoding, gamma=0.5), probability=True),
     "QSVR": QSVR(FidelityKernel(angle_encoding, bandwidth="auto")),
-    "QuantumKernelRidge": QuantumKernelRidge(FidelityKernel(angle_encoding, bandwidth="auto"),
-                                             alpha=0.1),
+    "QuantumKernelRidge": QuantumKernelRidge(
+        FidelityKernel(angle_encoding, bandwidth="auto"), alpha=0.1
+    ),
     "VQClassifier": VQClassifier(
         n_layers=1, n_qubits=2, max_iter=20, learning_rate=0.3, diff_method="backprop"
     ),

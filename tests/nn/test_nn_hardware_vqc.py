@@ -27,8 +27,9 @@ def train(backend, shots: int | None) -> tuple[float, float]:
     c.ry(x[0] * 1.3, 0).ry(x[1] * 1.3, 1)
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     torch.manual_seed(0)
-    model = hqml.nn.QuantumLayer(c, hqml.Z(0), backend=backend, shots=shots, seed=3,
-                                 diff_method="parameter-shift")
+    model = hqml.nn.QuantumLayer(
+        c, hqml.Z(0), backend=backend, shots=shots, seed=3, diff_method="parameter-shift"
+    )
     with torch.no_grad():
         model.w.copy_(torch.tensor([[0.1, -0.2], [0.3, 0.05]]))
     opt = torch.optim.Adam(model.parameters(), lr=0.15)

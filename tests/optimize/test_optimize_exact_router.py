@@ -23,8 +23,9 @@ def test_exact_24_variable_chain_matches_dynamic_programming():
     rng = np.random.default_rng(0)
     n = 24
     a, b = rng.normal(size=n), rng.normal(size=n - 1)
-    bqm = dimod.BinaryQuadraticModel(dict(enumerate(a)), {(i, i + 1): b[i] for i in range(n - 1)},
-                                     0.3, "BINARY")
+    bqm = dimod.BinaryQuadraticModel(
+        dict(enumerate(a)), {(i, i + 1): b[i] for i in range(n - 1)}, 0.3, "BINARY"
+    )
     best = np.array([0.0, a[0]])  # best energy of the prefix ending in x_i = 0 / 1
     for i in range(1, n):
         best = np.array([best.min(), a[i] + min(best[0], best[1] + b[i - 1])])
@@ -57,8 +58,13 @@ def test_router_falls_back_when_a_solver_fails():
 
 def test_router_falls_back_on_timeout():
     bqm = dimod.generators.gnp_random_bqm(27, 0.3, "BINARY", random_state=1)
-    sol = solve(bqm, solver=["exact", "sa"], time_limit={"exact": 0.05}, seed=3,
-                options={"sa": {"num_reads": 16, "num_sweeps": 200}})
+    sol = solve(
+        bqm,
+        solver=["exact", "sa"],
+        time_limit={"exact": 0.05},
+        seed=3,
+        options={"sa": {"num_reads": 16, "num_sweeps": 200}},
+    )
     assert sol.attempts[0].solver == "exact" and sol.attempts[0].status == "timeout"
     assert "deadline" in sol.attempts[0].error
     assert sol.solver == "sa" and sol.attempts[-1].status == "ok"
@@ -79,8 +85,13 @@ def test_router_falls_back_on_infeasible_answer():
 def test_annealing_is_anytime_at_its_limit():
     bqm = dimod.generators.gnp_random_bqm(30, 0.3, "BINARY", random_state=2)
     t0 = time.perf_counter()
-    sol = solve(bqm, solver=["sa"], time_limit=0.2, seed=1,
-                options={"sa": {"num_reads": 10_000, "batch": 4, "num_sweeps": 500}})
+    sol = solve(
+        bqm,
+        solver=["sa"],
+        time_limit=0.2,
+        seed=1,
+        options={"sa": {"num_reads": 10_000, "batch": 4, "num_sweeps": 500}},
+    )
     assert sol.solver == "sa" and sol.attempts[0].status == "ok"
     assert time.perf_counter() - t0 < 5  # far from 10 000 reads
 

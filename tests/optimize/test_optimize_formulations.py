@@ -18,10 +18,15 @@ from hqml.optimize.formulations import bic_local_score, mutual_information_matri
 
 def test_maxcut_matches_brute_force():
     rng = np.random.default_rng(1)
-    edges = [(u, v, float(rng.integers(1, 5))) for u, v in itertools.combinations(range(8), 2)
-             if rng.random() < 0.5]
-    best = max(sum(w for u, v, w in edges if bits[u] != bits[v])
-               for bits in itertools.product((0, 1), repeat=8))
+    edges = [
+        (u, v, float(rng.integers(1, 5)))
+        for u, v in itertools.combinations(range(8), 2)
+        if rng.random() < 0.5
+    ]
+    best = max(
+        sum(w for u, v, w in edges if bits[u] != bits[v])
+        for bits in itertools.product((0, 1), repeat=8)
+    )
     problem = MaxCut(edges)
     sol = solve(problem, solver="exact")
     assert sol.answer.value == pytest.approx(best)
@@ -31,9 +36,12 @@ def test_maxcut_matches_brute_force():
 
 def test_knapsack_matches_brute_force():
     values, weights, capacity = [6, 5, 8, 9, 6, 7], [2, 3, 6, 7, 5, 9], 16
-    best = max(sum(values[i] for i in s) for r in range(7)
-               for s in itertools.combinations(range(6), r)
-               if sum(weights[i] for i in s) <= capacity)
+    best = max(
+        sum(values[i] for i in s)
+        for r in range(7)
+        for s in itertools.combinations(range(6), r)
+        if sum(weights[i] for i in s) <= capacity
+    )
     problem = Knapsack(values, weights, capacity)
     sol = solve(problem, solver="exact")
     assert sol.feasible and sol.answer.fits
@@ -46,8 +54,10 @@ def test_portfolio_matches_brute_force():
     a = rng.normal(size=(7, 7))
     cov, mu = a @ a.T / 7, rng.normal(0.1, 0.2, size=7)
     q, budget = 0.8, 3
-    best = min((q * cov[np.ix_(s, s)].sum() - mu[list(s)].sum(), s)
-               for s in itertools.combinations(range(7), budget))
+    best = min(
+        (q * cov[np.ix_(s, s)].sum() - mu[list(s)].sum(), s)
+        for s in itertools.combinations(range(7), budget)
+    )
     problem = PortfolioSelection(mu, cov, budget, risk_aversion=q)
     sol = solve(problem, solver="exact")
     assert tuple(sol.answer.assets) == best[1]
@@ -60,9 +70,14 @@ def test_feature_selection_matches_brute_force():
     R = rng.random((9, 9))
     R = (R + R.T) / 2
     alpha, k = 0.6, 4
-    best = min((-alpha * r[list(s)].sum()
-                + (1 - alpha) * sum(R[i, j] for i, j in itertools.combinations(s, 2)), s)
-               for s in itertools.combinations(range(9), k))
+    best = min(
+        (
+            -alpha * r[list(s)].sum()
+            + (1 - alpha) * sum(R[i, j] for i, j in itertools.combinations(s, 2)),
+            s,
+        )
+        for s in itertools.combinations(range(9), k)
+    )
     sol = solve(FeatureSelection(r, R, k, alpha), solver="exact")
     assert tuple(sol.answer) == best[1]
 
@@ -97,9 +112,14 @@ def _dag_brute_force(scores, n, max_parents):
             placed.add(free[0])
         return True
 
-    options = [[S for size in range(max_parents + 1)
-                for S in itertools.combinations([j for j in range(n) if j != i], size)]
-               for i in range(n)]
+    options = [
+        [
+            S
+            for size in range(max_parents + 1)
+            for S in itertools.combinations([j for j in range(n) if j != i], size)
+        ]
+        for i in range(n)
+    ]
     best = -np.inf
     for choice in itertools.product(*options):
         if acyclic(choice):
@@ -140,13 +160,16 @@ def test_bayesnet_from_data_recovers_best_bic_dag():
     assert bic_local_score(data, 0, ()) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda: Knapsack([1, 2], [1.5, 2], 3), "integers"),
-    (lambda: PortfolioSelection([0.1, 0.2], np.eye(2), 3), "budget"),
-    (lambda: FeatureSelection([0.1], [[0.0]], 1, alpha=2), "alpha"),
-    (lambda: MaxCut([(0, 0)]), "self-loop"),
-    (lambda: BayesNetStructure({(0, ()): 0.0}, 2), "empty parent set of node 1"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda: Knapsack([1, 2], [1.5, 2], 3), "integers"),
+        (lambda: PortfolioSelection([0.1, 0.2], np.eye(2), 3), "budget"),
+        (lambda: FeatureSelection([0.1], [[0.0]], 1, alpha=2), "alpha"),
+        (lambda: MaxCut([(0, 0)]), "self-loop"),
+        (lambda: BayesNetStructure({(0, ()): 0.0}, 2), "empty parent set of node 1"),
+    ],
+)
 def test_bad_input_is_named(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()

@@ -30,8 +30,13 @@ def test_selects_relevant_not_redundant_features():
 
 def test_pipeline_with_grid_search():
     X, y = _data(1)
-    pipe = Pipeline([("scale", StandardScaler()), ("select", QUBOFeatureSelector(random_state=0)),
-                     ("clf", LogisticRegression())])
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("select", QUBOFeatureSelector(random_state=0)),
+            ("clf", LogisticRegression()),
+        ]
+    )
     grid = GridSearchCV(pipe, {"select__k": [1, 2, 4], "select__alpha": [0.5, 0.9]}, cv=3)
     grid.fit(X, y)
     assert grid.best_params_["select__k"] in (2, 4)

@@ -15,7 +15,7 @@ def test_layout_places_every_detector_on_its_own_cell(d, basis):
     assert lay.shape == (d + 1, d + 1, d + 1)
     cells = set(zip(lay.t.tolist(), lay.i.tolist(), lay.j.tolist(), strict=True))
     assert len(cells) == exp.circuit.num_detectors
-    coords = exp.circuit.get_detector_coordinates()          # Stim's own coordinates
+    coords = exp.circuit.get_detector_coordinates()  # Stim's own coordinates
     for k in (0, len(coords) // 2, len(coords) - 1):
         x, y, t = coords[k]
         assert (lay.t[k], 2 * lay.i[k], 2 * lay.j[k]) == (t, x, y)
@@ -56,17 +56,22 @@ def test_logical_error_per_round_inverts_the_repeated_flip_formula():
     assert per_round == pytest.approx(e, rel=1e-4)
     # the error bar is the binomial sigma carried through d(per_round)/d(total)
     h = 1e-4
-    slope = (logical_error_per_round(round((total + h) * shots), shots, rounds)[0]
-             - logical_error_per_round(round((total - h) * shots), shots, rounds)[0]) / (2 * h)
+    slope = (
+        logical_error_per_round(round((total + h) * shots), shots, rounds)[0]
+        - logical_error_per_round(round((total - h) * shots), shots, rounds)[0]
+    ) / (2 * h)
     assert err == pytest.approx(np.sqrt(total * (1 - total) / shots) * slope, rel=1e-3)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"distance": 4, "p": 0.01}, "odd"),
-    ({"distance": 3, "p": 0.6}, "p must be"),
-    ({"distance": 3, "p": 0.01, "basis": "y"}, "basis"),
-    ({"distance": 3, "p": 0.01, "noise": "weird"}, "noise must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"distance": 4, "p": 0.01}, "odd"),
+        ({"distance": 3, "p": 0.6}, "p must be"),
+        ({"distance": 3, "p": 0.01, "basis": "y"}, "basis"),
+        ({"distance": 3, "p": 0.01, "noise": "weird"}, "noise must be"),
+    ],
+)
 def test_bad_experiments_are_refused(kwargs, words):
     with pytest.raises(ValueError, match=words):
         SurfaceCodeMemory(**kwargs)

@@ -57,7 +57,8 @@ def test_recurrent_decoder_beats_no_flip_by_far_at_distance_3():
     exp = SurfaceCodeMemory(3, 0.01)
     train, test = exp.sample(60_000, seed=11), exp.sample(20_000, seed=12)
     model = RecurrentDecoder(exp.layout, hidden=64, layers=1, seed=0).fit(
-        train.detectors, train.flips, epochs=4, batch_size=512, lr=1e-2)
+        train.detectors, train.flips, epochs=4, batch_size=512, lr=1e-2
+    )
     neural = np.mean(model.decode(test.detectors) != test.flips)
     trivial = np.mean(NoFlipDecoder().decode(test.detectors) != test.flips)
     matching = np.mean(MatchingDecoder(exp).decode(test.detectors) != test.flips)

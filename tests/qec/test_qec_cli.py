@@ -13,14 +13,35 @@ from hqml.cli.main import app  # noqa: E402
 
 def test_qec_bench_writes_results_report_and_plot(tmp_path):
     out = tmp_path / "qec"
-    res = CliRunner().invoke(app, [
-        "qec", "bench", "--distances", "3", "--ps", "0.01,0.02", "--train-shots", "4000",
-        "--test-shots", "3000", "--epochs", "1", "--out", str(out), "--no-mlflow"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "qec",
+            "bench",
+            "--distances",
+            "3",
+            "--ps",
+            "0.01,0.02",
+            "--train-shots",
+            "4000",
+            "--test-shots",
+            "3000",
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+            "--no-mlflow",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads((out / "results.json").read_text())
     rows = data["rows"]
-    assert {r["decoder"] for r in rows} == {"recurrent", "pymatching", "pymatching-correlated",
-                                           "no-flip"}
+    assert {r["decoder"] for r in rows} == {
+        "recurrent",
+        "pymatching",
+        "pymatching-correlated",
+        "no-flip",
+    }
     for p in (0.01, 0.02):
         by = {r["decoder"]: r for r in rows if r["p"] == p}
         assert by["pymatching"]["failures"] < 0.6 * by["no-flip"]["failures"]
@@ -29,13 +50,16 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
     assert "| 3 | 0.01 | pymatching |" in (out / "report.md").read_text()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--distances", "4"], "odd"),
-    (["--ps", "0.01,abc"], "comma-separated numbers"),
-    (["--decoder", "magic"], "decoder must be one of"),
-    (["--test-shots", "0"], "must be positive"),
-    (["--out", "/proc/hqml-nope"], "cannot write to --out"),   # refused before any training
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--distances", "4"], "odd"),
+        (["--ps", "0.01,abc"], "comma-separated numbers"),
+        (["--decoder", "magic"], "decoder must be one of"),
+        (["--test-shots", "0"], "must be positive"),
+        (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
+    ],
+)
 def test_qec_bench_bad_arguments(args, words):
     res = CliRunner().invoke(app, ["qec", "bench", *args])
     assert res.exit_code != 0

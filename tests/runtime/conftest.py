@@ -19,10 +19,12 @@ from hqml.runtime.store import SqlJobStore, make_engine, migrate
 # The server process serves a listening socket that this test process bound (port 0) and keeps
 # open: no other process can take the port between choosing it and serving on it, and restarts
 # after a SIGKILL serve the same port.
-LAUNCH = ("import socket, sys, uvicorn; from hqml.runtime.app import app_from_env; "
-          "sock = socket.socket(fileno=int(sys.argv[1])); "
-          "uvicorn.Server(uvicorn.Config(app_from_env(), log_level='warning'))"
-          ".run(sockets=[sock])")
+LAUNCH = (
+    "import socket, sys, uvicorn; from hqml.runtime.app import app_from_env; "
+    "sock = socket.socket(fileno=int(sys.argv[1])); "
+    "uvicorn.Server(uvicorn.Config(app_from_env(), log_level='warning'))"
+    ".run(sockets=[sock])"
+)
 
 
 def listening_socket() -> socket.socket:
@@ -68,8 +70,9 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         cmd = [sys.executable, "-c", LAUNCH, str(self.sock.fileno())]
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log,
-                                         pass_fds=(self.sock.fileno(),))
+            self.proc = subprocess.Popen(
+                cmd, env=self.env, stdout=log, stderr=log, pass_fds=(self.sock.fileno(),)
+            )
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -106,16 +109,29 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     """A running service with tokens for alice, bob and a tightly limited carol (shared by the
     runtime test modules: a server start costs seconds)."""
     tmp = tmp_path_factory.mktemp("svc")
-    srv = ServerProcess(tmp / "jobs.db", workers=2, output_dir=tmp / "runs",
-                        max_request_bytes=200_000, max_qubits=12, max_shots_per_job=10_000,
-                        max_amplitudes=2**14, max_samples=100_000, max_result_bytes=4_000_000,
-                        max_parameters=100_000, max_dataset_values=1_000_000, max_gates=100_000,
-                        max_qasm_bytes=100_000,
-                        poll_interval_s=0.5)
+    srv = ServerProcess(
+        tmp / "jobs.db",
+        workers=2,
+        output_dir=tmp / "runs",
+        max_request_bytes=200_000,
+        max_qubits=12,
+        max_shots_per_job=10_000,
+        max_amplitudes=2**14,
+        max_samples=100_000,
+        max_result_bytes=4_000_000,
+        max_parameters=100_000,
+        max_dataset_values=1_000_000,
+        max_gates=100_000,
+        max_qasm_bytes=100_000,
+        poll_interval_s=0.5,
+    )
     store = srv.store()
-    srv.tokens = {"alice": store.create_token("alice"), "bob": store.create_token("bob"),
-                  "carol": store.create_token("carol", max_queued=1, max_shots=100),
-                  "admin": store.create_token("root", admin=True)}
+    srv.tokens = {
+        "alice": store.create_token("alice"),
+        "bob": store.create_token("bob"),
+        "carol": store.create_token("carol", max_queued=1, max_shots=100),
+        "admin": store.create_token("root", admin=True),
+    }
     store.engine.dispose()
     with srv:
         srv.start()
@@ -127,11 +143,14 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory):
     """A service whose jobs run on Ray actors (a local Ray with 2 CPUs, started by the server)."""
     pytest.importorskip("ray")
     tmp = tmp_path_factory.mktemp("raysvc")
-    srv = ServerProcess(tmp / "jobs.db", executor="ray", ray_workers=2, output_dir=tmp / "runs",
-                        poll_interval_s=0.2)
+    srv = ServerProcess(
+        tmp / "jobs.db", executor="ray", ray_workers=2, output_dir=tmp / "runs", poll_interval_s=0.2
+    )
     store = srv.store()
-    srv.tokens = {"alice": store.create_token("alice"),
-                  "admin": store.create_token("root", admin=True)}
+    srv.tokens = {
+        "alice": store.create_token("alice"),
+        "admin": store.create_token("root", admin=True),
+    }
     store.engine.dispose()
     with srv:
         srv.start(timeout=90)  # Ray starts before the service answers
@@ -147,8 +166,12 @@ def start_server(tmp_path: Path):
     made: list[ServerProcess] = []
 
     def make(db_url: str | None = None, tokens: Any = (), **settings: object) -> ServerProcess:
-        srv = ServerProcess(tmp_path / f"jobs{len(made)}.db", db_url=db_url,
-                            output_dir=tmp_path / "runs", **settings)
+        srv = ServerProcess(
+            tmp_path / f"jobs{len(made)}.db",
+            db_url=db_url,
+            output_dir=tmp_path / "runs",
+            **settings,
+        )
         made.append(srv)
         store = srv.store()
         spec = tokens if isinstance(tokens, dict) else {owner: {} for owner in tokens}
@@ -197,19 +220,48 @@ def postgres_cluster():
             os.chown(p, uid, -1)
     run = dict(check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        subprocess.run([*prefix, "initdb", "-D", str(data), "-A", "trust", "-U", "postgres",
-                        "--no-sync", "-E", "UTF8"], **run)
-        subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-l", str(root / "log"), "-w",
-                        "-o", f"-k {sock} -c listen_addresses='' -c fsync=off"
-                        " -c max_connections=200", "start"], **run)
+        subprocess.run(
+            [
+                *prefix,
+                "initdb",
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            **run,
+        )
+        subprocess.run(
+            [
+                *prefix,
+                "pg_ctl",
+                "-D",
+                str(data),
+                "-l",
+                str(root / "log"),
+                "-w",
+                "-o",
+                f"-k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200",
+                "start",
+            ],
+            **run,
+        )
     except subprocess.CalledProcessError as e:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {e.stdout.decode()[-2000:]}") from None
     try:
         yield f"postgresql+psycopg://postgres@/{{db}}?host={sock}"
     finally:
-        subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*prefix, "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

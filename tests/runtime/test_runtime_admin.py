@@ -23,8 +23,12 @@ def auth(token: str) -> dict[str, str]:
 def long_vqe() -> dict:
     c = hqml.Circuit(1)
     c.ry(c.weight("w", 1)[0], 0)
-    return {"program": "vqe", "circuit": json.loads(c.to_json()),
-            "hamiltonian": hqml.Z(0).to_json(), "max_iterations": 100_000}
+    return {
+        "program": "vqe",
+        "circuit": json.loads(c.to_json()),
+        "hamiltonian": hqml.Z(0).to_json(),
+        "max_iterations": 100_000,
+    }
 
 
 def test_admin_api_issues_lists_expires_and_revokes_tokens(server):
@@ -33,8 +37,9 @@ def test_admin_api_issues_lists_expires_and_revokes_tokens(server):
     assert httpx.post(url, json={"owner": "eve"}, headers=alice).status_code == 403
     assert httpx.get(server.url + "/v1/status", headers=alice).status_code == 403
     assert httpx.get(url).status_code == 401
-    issued = httpx.post(url, json={"owner": "eve", "max_queued": 2, "expires_in_s": 3600},
-                        headers=admin)
+    issued = httpx.post(
+        url, json={"owner": "eve", "max_queued": 2, "expires_in_s": 3600}, headers=admin
+    )
     assert issued.status_code == 201, issued.text
     eve = issued.json()
     assert eve["owner"] == "eve" and eve["max_queued"] == 2 and not eve["revoked"]
@@ -77,8 +82,10 @@ def test_serve_command_manages_tokens(tmp_path):
     app.command("noop")(lambda: None)
     db = f"sqlite:///{tmp_path / 'tokens.db'}"
     run = CliRunner().invoke
-    r = run(app, ["serve", "--db", db, "--issue-token", "dave", "--expires-in", "3600",
-                  "--max-queued", "4"])
+    r = run(
+        app,
+        ["serve", "--db", db, "--issue-token", "dave", "--expires-in", "3600", "--max-queued", "4"],
+    )
     assert r.exit_code == 0, r.output
     token = r.stdout.splitlines()[0]
     r = run(app, ["serve", "--db", db, "--issue-token", "root", "--admin"])
@@ -133,11 +140,15 @@ def test_quota_is_atomic_over_http(start_server, db_url):
 @pytest.mark.slow
 def test_a_second_server_on_the_same_database_refuses_to_start(start_server, db_url):
     first = start_server(db_url=db_url, tokens=("alice",)).start()
-    job = httpx.post(first.url + "/v1/programs", json=long_vqe(),
-                     headers=auth(first.tokens["alice"])).json()["id"]
+    job = httpx.post(
+        first.url + "/v1/programs", json=long_vqe(), headers=auth(first.tokens["alice"])
+    ).json()["id"]
     second = start_server(db_url=db_url)
-    with pytest.raises(RuntimeError, match=r"another hqml server \(pid \d+ on .*\) serves"
-                                           " this database"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"another hqml server \(pid \d+ on .*\) serves"
+        " this database",
+    ):
         second.start()
     # the first server's running job was not re-queued or run again
     info = httpx.get(first.url + f"/v1/jobs/{job}", headers=auth(first.tokens["alice"])).json()

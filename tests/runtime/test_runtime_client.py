@@ -22,18 +22,20 @@ from hqml.runtime.wire import (
 )
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64,
-                                   torch.complex128, torch.int64])
+@pytest.mark.parametrize(
+    "dtype", [torch.float32, torch.float64, torch.complex64, torch.complex128, torch.int64]
+)
 def test_tensor_documents_are_exact(dtype):
-    t = (torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 1e3)
+    t = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 1e3
     t = t.to(dtype) if not dtype.is_complex else torch.complex(t, -t / 7).to(dtype)
     back = tensor_from_json(tensor_to_json(t))
     assert back.dtype == dtype and torch.equal(back, t)
     assert torch.equal(from_jsonable(to_jsonable({"a": [t]}))["a"][0], t)
     assert tensor_from_json([[1, 2]], torch.float32).dtype == torch.float32
     with pytest.raises(ValueError, match="tensor"):
-        tensor_from_json({"format": "hqml.tensor/1", "dtype": "float32", "shape": [2],
-                          "data": "!!"})
+        tensor_from_json(
+            {"format": "hqml.tensor/1", "dtype": "float32", "shape": [2], "data": "!!"}
+        )
 
 
 def test_task_round_trip_keeps_everything_needed():
@@ -41,8 +43,15 @@ def test_task_round_trip_keeps_everything_needed():
     x = c.input("x", 1)
     c.ry(x[0], 0).cnot(0, 1).rz(0.3, 1)
     theta = torch.rand(5, 2, dtype=torch.float64)
-    task = Task(c, theta, Expval((hqml.Z(0) @ hqml.Z(1), hqml.X(1))), torch.complex128, 100,
-                torch.Generator().manual_seed(1), (True, False))
+    task = Task(
+        c,
+        theta,
+        Expval((hqml.Z(0) @ hqml.Z(1), hqml.X(1))),
+        torch.complex128,
+        100,
+        torch.Generator().manual_seed(1),
+        (True, False),
+    )
     back = task_from_dict(task_to_dict(task))
     assert back.circuit == c and torch.equal(back.theta, theta)
     assert back.measurement == task.measurement and back.dtype == torch.complex128

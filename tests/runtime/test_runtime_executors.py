@@ -41,8 +41,11 @@ def kill_after_first_share(backend, kill) -> tuple[torch.Tensor, dict]:
     obs = [hqml.Z(0) @ hqml.Z(4), hqml.X(8)]
     out: dict = {}
     done_before = backend.stats["completed"]
-    run = threading.Thread(target=lambda: out.setdefault(
-        "v", hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=backend)))
+    run = threading.Thread(
+        target=lambda: out.setdefault(
+            "v", hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=backend)
+        )
+    )
     run.start()
     deadline = time.monotonic() + 60
     while backend.stats["completed"] <= done_before and run.is_alive():
@@ -61,18 +64,20 @@ def test_process_pool_values_gradients_and_lost_worker():
     w = torch.rand(2, 4, 2, generator=gen, dtype=torch.float64, requires_grad=True)
     obs = [hqml.Z(0) @ hqml.Z(1), hqml.Y(3)]
     ref = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, diff_method="adjoint")
-    gx_ref, gw_ref = torch.autograd.grad((ref ** 2).sum(), [x, w])
+    gx_ref, gw_ref = torch.autograd.grad((ref**2).sum(), [x, w])
     with ProcessPoolBackend(2, share_rows=3, start_method="fork") as be:
-        out = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be,
-                          diff_method="adjoint")
-        gx, gw = torch.autograd.grad((out ** 2).sum(), [x, w])
+        out = hqml.expval(
+            c, obs, inputs={"x": x}, weights={"w": w}, backend=be, diff_method="adjoint"
+        )
+        gx, gw = torch.autograd.grad((out**2).sum(), [x, w])
         assert be.stats["shares"] == 8  # 4 forward + 4 vjp shares of 3, 3, 3, 1 rows
         torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
         torch.testing.assert_close(gx, gx_ref, atol=1e-12, rtol=0)
         torch.testing.assert_close(gw, gw_ref, atol=1e-12, rtol=0)
         be.share_rows = 2
-        diff, stats = kill_after_first_share(be, lambda: os.kill(be.worker_pids()[0],
-                                                                 signal.SIGKILL))
+        diff, stats = kill_after_first_share(
+            be, lambda: os.kill(be.worker_pids()[0], signal.SIGKILL)
+        )
         assert diff.abs().max() < 1e-12
         assert stats["retries"] >= 1
 

@@ -17,15 +17,28 @@ import hqml
 pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 HUGE = st.sampled_from([10**400, -(10**400), 2**64, 2**63, -1, 0, 2**31])
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), HUGE,
-                    st.floats(), st.text(max_size=12))
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), HUGE, st.floats(), st.text(max_size=12)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
 SHAPES = st.one_of(JSON, st.lists(st.integers(-3, 2**40), max_size=4))
-TENSOR = st.builds(lambda shape, dtype, data: {"format": "hqml.tensor/1", "dtype": dtype,
-                                               "shape": shape, "data": data},
-                   SHAPES, st.sampled_from(["float64", "float32", "int64", "complex128", "x"]),
-                   st.sampled_from(["", "AAAAAAAA8D8=", "!!", "AAAAAAAA+H8="]))  # 1.0, NaN
+TENSOR = st.builds(
+    lambda shape, dtype, data: {
+        "format": "hqml.tensor/1",
+        "dtype": dtype,
+        "shape": shape,
+        "data": data,
+    },
+    SHAPES,
+    st.sampled_from(["float64", "float32", "int64", "complex128", "x"]),
+    st.sampled_from(["", "AAAAAAAA8D8=", "!!", "AAAAAAAA+H8="]),
+)  # 1.0, NaN
 VALUES = st.one_of(JSON, TENSOR, st.lists(st.lists(st.floats(), max_size=3), max_size=3))
 
 
@@ -33,25 +46,69 @@ def base_job() -> dict:
     c = hqml.Circuit(2)
     x, w = c.input("x", 2), c.weight("w", 2)
     c.ry(x[0], 0).ry(x[1], 1).rz(w[0], 0).cnot(0, 1).rx(w[1], 1)
-    return {"circuit": json.loads(c.to_json()), "inputs": {"x": [[0.1, 0.2]]},
-            "weights": {"w": [0.3, 0.4]}, "observables": [hqml.Z(0).to_json()],
-            "timeout_s": 5}
+    return {
+        "circuit": json.loads(c.to_json()),
+        "inputs": {"x": [[0.1, 0.2]]},
+        "weights": {"w": [0.3, 0.4]},
+        "observables": [hqml.Z(0).to_json()],
+        "timeout_s": 5,
+    }
 
 
 def base_program() -> dict:
     c = hqml.Circuit(2)
     w = c.weight("w", 2)
     c.ry(w[0], 0).ry(w[1], 1).cnot(0, 1)
-    return {"program": "vqe", "circuit": json.loads(c.to_json()),
-            "hamiltonian": hqml.Z(0).to_json(), "max_iterations": 3, "timeout_s": 5}
+    return {
+        "program": "vqe",
+        "circuit": json.loads(c.to_json()),
+        "hamiltonian": hqml.Z(0).to_json(),
+        "max_iterations": 3,
+        "timeout_s": 5,
+    }
 
 
-JOB_KEYS = ["circuit", "qasm", "inputs", "weights", "theta", "varying", "cotangent",
-            "measurement", "observables", "wires", "shots", "seed", "dtype", "backend",
-            "options", "session_id", "idempotency_key", "timeout_s", "unknown"]
-PROGRAM_KEYS = ["program", "config", "circuit", "hamiltonian", "observables", "data_x",
-                "data_y", "epochs", "batch_size", "initial_weights", "seed", "optimizer",
-                "learning_rate", "max_iterations", "tolerance", "layers", "shots", "dtype"]
+JOB_KEYS = [
+    "circuit",
+    "qasm",
+    "inputs",
+    "weights",
+    "theta",
+    "varying",
+    "cotangent",
+    "measurement",
+    "observables",
+    "wires",
+    "shots",
+    "seed",
+    "dtype",
+    "backend",
+    "options",
+    "session_id",
+    "idempotency_key",
+    "timeout_s",
+    "unknown",
+]
+PROGRAM_KEYS = [
+    "program",
+    "config",
+    "circuit",
+    "hamiltonian",
+    "observables",
+    "data_x",
+    "data_y",
+    "epochs",
+    "batch_size",
+    "initial_weights",
+    "seed",
+    "optimizer",
+    "learning_rate",
+    "max_iterations",
+    "tolerance",
+    "layers",
+    "shots",
+    "dtype",
+]
 CIRCUIT_PARTS = ["n_qubits", "inputs", "weights", "ops", "format"]
 
 
@@ -65,10 +122,22 @@ def bodies(draw: st.DrawFn) -> tuple[str, dict]:
     if draw(st.booleans()) and isinstance(body.get("circuit"), dict):
         part = draw(st.sampled_from(CIRCUIT_PARTS))
         if part == "ops" and draw(st.booleans()):
-            op = {"gate": draw(st.one_of(JSON, st.fixed_dictionaries(
-                {"name": st.sampled_from(["ctrl", "rx", "unitary", "gate"]),
-                 "base": st.just({"name": "x"}), "controls": st.one_of(HUGE, JSON)}))),
-                "wires": draw(JSON), "params": draw(JSON)}
+            op = {
+                "gate": draw(
+                    st.one_of(
+                        JSON,
+                        st.fixed_dictionaries(
+                            {
+                                "name": st.sampled_from(["ctrl", "rx", "unitary", "gate"]),
+                                "base": st.just({"name": "x"}),
+                                "controls": st.one_of(HUGE, JSON),
+                            }
+                        ),
+                    )
+                ),
+                "wires": draw(JSON),
+                "params": draw(JSON),
+            }
             body["circuit"]["ops"] = [op]
         else:
             body["circuit"][part] = draw(VALUES)
@@ -93,15 +162,23 @@ def test_fuzzed_bodies_get_4xx_or_success_never_5xx(server, fuzz_token):
     h = {"Authorization": f"Bearer {fuzz_token}"}
     seen: dict[int, int] = {}
 
-    @settings(max_examples=100, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=100,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(bodies())
     def check(case: tuple[str, dict]) -> None:
         path, body = case
         text = json.dumps(body)  # NaN and Infinity as Python writes them
-        r = httpx.post(server.url + path, content=text, timeout=10,
-                       headers={**h, "content-type": "application/json"})
+        r = httpx.post(
+            server.url + path,
+            content=text,
+            timeout=10,
+            headers={**h, "content-type": "application/json"},
+        )
         seen[r.status_code] = seen.get(r.status_code, 0) + 1
         assert r.status_code < 500, (r.status_code, r.text[:300], text[:300])
         if r.status_code >= 400:
@@ -120,15 +197,21 @@ def test_fuzzed_bodies_get_4xx_or_success_never_5xx(server, fuzz_token):
 def test_error_details_do_not_echo_the_input(server, fuzz_token):
     h = {"Authorization": f"Bearer {fuzz_token}"}
     big = "x" * 150_000
-    for body in ({**base_job(), "circuit": {"format": big}},
-                 {**base_job(), "observables": [big]},
-                 {**base_job(), "inputs": {big: [[1.0]]}},
-                 {**base_job(), "circuit": None, "qasm": big}):
+    for body in (
+        {**base_job(), "circuit": {"format": big}},
+        {**base_job(), "observables": [big]},
+        {**base_job(), "inputs": {big: [[1.0]]}},
+        {**base_job(), "circuit": None, "qasm": big},
+    ):
         r = httpx.post(server.url + "/v1/jobs", json=body, headers=h, timeout=10)
         assert 400 <= r.status_code < 500 and len(r.text) < 400, r.text[:500]
     nan = json.dumps({**base_job(), "inputs": {"x": [[float("nan"), 1.0]]}})
-    r = httpx.post(server.url + "/v1/jobs", content=nan, timeout=10,
-                   headers={**h, "content-type": "application/json"})
+    r = httpx.post(
+        server.url + "/v1/jobs",
+        content=nan,
+        timeout=10,
+        headers={**h, "content-type": "application/json"},
+    )
     assert r.status_code == 422 and "inputs.x[0][0]: nan is not a finite number" in r.text
 
 

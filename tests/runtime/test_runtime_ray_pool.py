@@ -26,10 +26,13 @@ def small_circuit() -> hqml.Circuit:
 
 
 def job_body(x: torch.Tensor, w: torch.Tensor) -> dict:
-    return {"circuit": json.loads(small_circuit().to_json()), "inputs": {"x": x.tolist()},
-            "weights": {"w": w.tolist()}, "dtype": "complex128",
-            "observables": [hqml.PauliSum.from_list([("ZZI", 1.0)]).to_json(),
-                            hqml.X(2).to_json()]}
+    return {
+        "circuit": json.loads(small_circuit().to_json()),
+        "inputs": {"x": x.tolist()},
+        "weights": {"w": w.tolist()},
+        "dtype": "complex128",
+        "observables": [hqml.PauliSum.from_list([("ZZI", 1.0)]).to_json(), hqml.X(2).to_json()],
+    }
 
 
 # long enough that polling every 50 ms sees the job running (a 2-qubit step takes ~0.1 ms)
@@ -41,14 +44,24 @@ def vqe_body(**extra) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     h = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
-    return {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": h.to_json(),
-            "optimizer": "adam", "learning_rate": 0.1, "seed": 1, **extra}
+    return {
+        "program": "vqe",
+        "circuit": json.loads(c.to_json()),
+        "hamiltonian": h.to_json(),
+        "optimizer": "adam",
+        "learning_rate": 0.1,
+        "seed": 1,
+        **extra,
+    }
 
 
 def health(srv) -> dict:
     """The server's status (an admin's view: /health itself tells liveness only)."""
-    return httpx.get(srv.url + "/v1/status", timeout=20,
-                     headers={"Authorization": f"Bearer {srv.tokens['admin']}"}).json()
+    return httpx.get(
+        srv.url + "/v1/status",
+        timeout=20,
+        headers={"Authorization": f"Bearer {srv.tokens['admin']}"},
+    ).json()
 
 
 def follow(client: JobClient, job_id: str) -> list[dict]:
@@ -65,10 +78,14 @@ def test_ray_pool_results_equal_local_executor(ray_server, server):
     h = health(ray_server)
     assert h["executor"] == "ray" and len(h["worker_pids"]) == 2
     gen = torch.Generator().manual_seed(7)
-    body = job_body(torch.rand(6, 3, generator=gen, dtype=torch.float64),
-                    torch.rand(3, generator=gen, dtype=torch.float64))
-    with JobClient(ray_server.url, ray_server.tokens["alice"]) as on_ray, \
-            JobClient(server.url, server.tokens["alice"]) as local:
+    body = job_body(
+        torch.rand(6, 3, generator=gen, dtype=torch.float64),
+        torch.rand(3, generator=gen, dtype=torch.float64),
+    )
+    with (
+        JobClient(ray_server.url, ray_server.tokens["alice"]) as on_ray,
+        JobClient(server.url, server.tokens["alice"]) as local,
+    ):
         a = on_ray.wait(on_ray.submit(body)["id"], timeout=30)
         b = local.wait(local.submit(body)["id"], timeout=30)
         assert a["value"] == b["value"]  # exact tensor documents: bit for bit
@@ -77,11 +94,15 @@ def test_ray_pool_results_equal_local_executor(ray_server, server):
         vqe_ray = on_ray.wait(job, timeout=30)
         body = vqe_body(max_iterations=ITERATIONS)
         vqe_local = local.wait(local.submit(body, program=True)["id"], timeout=30)
-    running = [s["progress"]["iteration"] for s in seen
-               if s["status"] == "running" and s["progress"]]
+    running = [
+        s["progress"]["iteration"] for s in seen if s["status"] == "running" and s["progress"]
+    ]
     assert running and running == sorted(running)  # progress relayed from the actor while running
-    assert seen[-1]["progress"] == {"iteration": ITERATIONS, "energy": vqe_ray["history"][-1],
-                                    "done": True}
+    assert seen[-1]["progress"] == {
+        "iteration": ITERATIONS,
+        "energy": vqe_ray["history"][-1],
+        "done": True,
+    }
     assert vqe_ray["history"] == vqe_local["history"] and vqe_ray["energy"] == vqe_local["energy"]
     assert health(ray_server)["ray_retries"] == 0
 
@@ -96,8 +117,12 @@ def heavy_job(timeout_s: float) -> dict:
             c.ry(x[i] * (layer + 1), i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
-    return {"circuit": json.loads(c.to_json()), "inputs": {"x": torch.rand(64, n).tolist()},
-            "observables": [hqml.Z(0).to_json()], "timeout_s": timeout_s}
+    return {
+        "circuit": json.loads(c.to_json()),
+        "inputs": {"x": torch.rand(64, n).tolist()},
+        "observables": [hqml.Z(0).to_json()],
+        "timeout_s": timeout_s,
+    }
 
 
 def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
@@ -120,8 +145,10 @@ def test_ray_pool_timeout_cancel_and_lost_actor(ray_server):
             time.sleep(0.1)
         assert client.status(long)["status"] == "cancelled"
         # kill one actor while both run a job: its job runs again on a fresh actor, once
-        jobs = [client.submit(vqe_body(max_iterations=ITERATIONS, seed=s), program=True)["id"]
-                for s in (1, 2)]
+        jobs = [
+            client.submit(vqe_body(max_iterations=ITERATIONS, seed=s), program=True)["id"]
+            for s in (1, 2)
+        ]
         while not all((client.status(j)["progress"] or {}).get("iteration") for j in jobs):
             time.sleep(0.02)
         mid = health(ray_server)

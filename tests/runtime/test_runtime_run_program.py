@@ -13,7 +13,8 @@ from hqml.runtime.client import JobClient, JobServiceError
 from hqml.tracking.search import dumps_toml
 
 RUN = {
-    "name": "svc_run", "seed": 3,
+    "name": "svc_run",
+    "seed": 3,
     "data": {"name": "iris", "max_train": 32},
     "model": {"pattern": "head", "n_qubits": 2, "layers": 2},
     "training": {"epochs": 6, "batch_size": 8, "learning_rate": 0.05},
@@ -25,8 +26,10 @@ def watch(client: JobClient, job_id: str) -> list[dict]:
     seen: list[dict] = []
     while True:
         info = client.status(job_id)
-        if not seen or (info["status"], info["progress"]) != (seen[-1]["status"],
-                                                            seen[-1]["progress"]):
+        if not seen or (info["status"], info["progress"]) != (
+            seen[-1]["status"],
+            seen[-1]["progress"],
+        ):
             seen.append(info)
         if info["status"] in ("done", "failed", "cancelled"):
             return seen
@@ -38,20 +41,25 @@ def test_run_config_trains_on_server_like_locally(server, tmp_path):
         job = client.submit_run(dumps_toml(RUN))["id"]  # TOML text, as a file would send it
         seen = watch(client, job)
         result = client.wait(job, timeout=60)
-    mid = [s["progress"] for s in seen if s["status"] == "running" and s["progress"]
-           and "epoch" in s["progress"]]
+    mid = [
+        s["progress"]
+        for s in seen
+        if s["status"] == "running" and s["progress"] and "epoch" in s["progress"]
+    ]
     assert mid, seen  # per-epoch progress was readable while the job ran
     assert all(p["epochs"] == 6 and 1 <= p["epoch"] <= 6 for p in mid)
     assert {"train_loss", "test_acc", "model", "step", "steps"} <= set(mid[-1])
     assert seen[-1]["status"] == "done" and seen[-1]["progress"]["done"] is True
     # the same config run here, with the same seed, gives the same numbers
     torch.set_num_threads(1)
-    local = run_experiment(parse_config({**RUN, "output_dir": str(tmp_path),
-                                         "tracking": {"mlflow": False}}))
+    local = run_experiment(
+        parse_config({**RUN, "output_dir": str(tmp_path), "tracking": {"mlflow": False}})
+    )
     for name in ("hybrid", "baseline"):
         assert result["models"][name]["test_acc"] == local["models"][name]["test_acc"]
         assert result["models"][name]["test_loss"] == pytest.approx(
-            local["models"][name]["test_loss"], rel=1e-9)
+            local["models"][name]["test_loss"], rel=1e-9
+        )
         assert result["models"][name]["parameters"] == local["models"][name]["parameters"]
     assert result["hybrid_test_accuracy"] == local["models"]["hybrid"]["test_acc"]
     assert result["baseline_test_accuracy"] == local["models"]["baseline"]["test_acc"]
@@ -89,10 +97,22 @@ def test_cli_submits_a_config_file_and_follows_its_epochs(server, tmp_path):
     from hqml.cli.main import app
 
     path = tmp_path / "small.toml"
-    path.write_text(dumps_toml({**RUN, "training": {"epochs": 2, "batch_size": 16,
-                                                    "baseline": False}}))
-    res = CliRunner().invoke(app, ["jobs", "submit", str(path), "--wait", "--url", server.url,
-                                   "--token", server.tokens["bob"]])
+    path.write_text(
+        dumps_toml({**RUN, "training": {"epochs": 2, "batch_size": 16, "baseline": False}})
+    )
+    res = CliRunner().invoke(
+        app,
+        [
+            "jobs",
+            "submit",
+            str(path),
+            "--wait",
+            "--url",
+            server.url,
+            "--token",
+            server.tokens["bob"],
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "test accuracy: hybrid" in res.output and "files on the server:" in res.output
     assert "# " in res.output  # the report's Markdown follows

@@ -41,10 +41,14 @@ def headers(server, who: str) -> dict[str, str]:
 
 
 def job_body(c: hqml.Circuit, x: torch.Tensor, w: torch.Tensor, **extra) -> dict:
-    body = {"circuit": json.loads(c.to_json()), "inputs": {"x": x.tolist()},
-            "weights": {"w": w.tolist()}, "measurement": "expval",
-            "observables": [hqml.PauliSum.from_list([("ZZI", 1.0)]).to_json(),
-                            hqml.X(2).to_json()], "dtype": "complex128"}
+    body = {
+        "circuit": json.loads(c.to_json()),
+        "inputs": {"x": x.tolist()},
+        "weights": {"w": w.tolist()},
+        "measurement": "expval",
+        "observables": [hqml.PauliSum.from_list([("ZZI", 1.0)]).to_json(), hqml.X(2).to_json()],
+        "dtype": "complex128",
+    }
     body.update(extra)
     return body
 
@@ -61,8 +65,9 @@ def test_submit_poll_result_matches_dense_reference(server):
         value = tensor_from_json(client.wait(info["id"], timeout=10)["value"])
         result, server_s = client.wait_timed(info["id"], timeout=10)
         assert torch.equal(tensor_from_json(result["value"]), value) and 0 <= server_s < 10
-    expected = [[dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")]
-                for b in range(5)]
+    expected = [
+        [dense_expval(c, x[b], w, "ZZI"), dense_expval(c, x[b], w, "IIX")] for b in range(5)
+    ]
     np.testing.assert_allclose(value.numpy(), expected, atol=1e-10)
     schema = httpx.get(server.url + "/openapi.json").json()
     assert {"/v1/jobs", "/v1/jobs/{job_id}/result", "/v1/programs"} <= set(schema["paths"])
@@ -76,17 +81,29 @@ def test_remote_backend_equals_in_process_with_adjoint_gradients(server):
     w_local = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64, requires_grad=True)
     w_remote = w_local.detach().clone().requires_grad_(True)
     local = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w_local}, diff_method="adjoint")
-    remote = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w_remote}, diff_method="adjoint",
-                         backend=RemoteBackend(server.url, server.tokens["alice"], session=True))
+    remote = hqml.expval(
+        c,
+        obs,
+        inputs={"x": x},
+        weights={"w": w_remote},
+        diff_method="adjoint",
+        backend=RemoteBackend(server.url, server.tokens["alice"], session=True),
+    )
     torch.testing.assert_close(remote, local, atol=1e-12, rtol=0)
-    (local ** 2).sum().backward()
-    (remote ** 2).sum().backward()
+    (local**2).sum().backward()
+    (remote**2).sum().backward()
     torch.testing.assert_close(w_remote.grad, w_local.grad, atol=1e-12, rtol=0)
     # the registry name works too, with the token from the environment
-    probs = hqml.probs(c, [0, 2], inputs={"x": x}, weights={"w": w_local.detach()},
-                       backend=RemoteBackend(server.url, server.tokens["alice"]))
-    torch.testing.assert_close(probs, hqml.probs(c, [0, 2], inputs={"x": x},
-                                                 weights={"w": w_local.detach()}))
+    probs = hqml.probs(
+        c,
+        [0, 2],
+        inputs={"x": x},
+        weights={"w": w_local.detach()},
+        backend=RemoteBackend(server.url, server.tokens["alice"]),
+    )
+    torch.testing.assert_close(
+        probs, hqml.probs(c, [0, 2], inputs={"x": x}, weights={"w": w_local.detach()})
+    )
 
 
 def test_registry_name_and_seeded_sampling(server, monkeypatch):
@@ -109,8 +126,11 @@ def test_unauthenticated_and_cross_tenant_requests_are_refused(server):
     r = httpx.post(server.url + "/v1/jobs", json=body, headers=headers(server, "alice"))
     assert r.status_code == 202
     job_id = r.json()["id"]
-    for method, path in (("GET", f"/v1/jobs/{job_id}"), ("GET", f"/v1/jobs/{job_id}/result"),
-                         ("DELETE", f"/v1/jobs/{job_id}")):
+    for method, path in (
+        ("GET", f"/v1/jobs/{job_id}"),
+        ("GET", f"/v1/jobs/{job_id}/result"),
+        ("DELETE", f"/v1/jobs/{job_id}"),
+    ):
         r = httpx.request(method, server.url + path, headers=headers(server, "bob"))
         assert r.status_code == 404, (method, path)
         assert httpx.request(method, server.url + path).status_code == 401
@@ -129,8 +149,9 @@ def test_unauthenticated_and_cross_tenant_requests_are_refused(server):
 def test_bad_requests_get_4xx_with_a_message_and_do_not_disturb_other_jobs(server):
     c = small_circuit()
     h = headers(server, "alice")
-    good = httpx.post(server.url + "/v1/jobs", json=job_body(c, torch.rand(3, 3), torch.rand(3)),
-                      headers=h).json()["id"]
+    good = httpx.post(
+        server.url + "/v1/jobs", json=job_body(c, torch.rand(3, 3), torch.rand(3)), headers=h
+    ).json()["id"]
     bad_circuit = job_body(c, torch.rand(1, 3), torch.rand(3))
     bad_circuit["circuit"]["ops"][0]["gate"] = "no_such_gate"
     big = job_body(c, torch.rand(1, 3), torch.rand(3))
@@ -145,11 +166,21 @@ def test_bad_requests_get_4xx_with_a_message_and_do_not_disturb_other_jobs(serve
         ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "inputs": {"x": [[1, 2]]}}, 400, "x"),
         ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "shots": 0}, 422, "shots"),
         ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "shots": 20_000}, 400, "limit"),
-        ({**job_body(c, torch.rand(1, 3), torch.rand(3)), "backend": "remote+http://x"}, 400,
-         "not offered"),
+        (
+            {**job_body(c, torch.rand(1, 3), torch.rand(3)), "backend": "remote+http://x"},
+            400,
+            "not offered",
+        ),
         ({"circuit": json.loads(wide.to_json()), "measurement": "probs"}, 400, "at most 12"),
-        ({"circuit": json.loads(deep.to_json()), "measurement": "probs",
-          "inputs": {"x": torch.rand(9, 1).tolist()}}, 400, "amplitudes"),
+        (
+            {
+                "circuit": json.loads(deep.to_json()),
+                "measurement": "probs",
+                "inputs": {"x": torch.rand(9, 1).tolist()},
+            },
+            400,
+            "amplitudes",
+        ),
         (big, 413, "too large"),
     ]
     for body, code, words in cases:
@@ -188,8 +219,15 @@ def vqe_body(**extra) -> dict:
     w = c.weight("w", (2, 2))
     c.ry(w[0, 0], 0).ry(w[0, 1], 1).cnot(0, 1).ry(w[1, 0], 0).ry(w[1, 1], 1)
     h = hqml.PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5), ("IX", 0.5)])
-    body = {"program": "vqe", "circuit": json.loads(c.to_json()), "hamiltonian": h.to_json(),
-            "optimizer": "adam", "learning_rate": 0.1, "max_iterations": 40, "seed": 1}
+    body = {
+        "program": "vqe",
+        "circuit": json.loads(c.to_json()),
+        "hamiltonian": h.to_json(),
+        "optimizer": "adam",
+        "learning_rate": 0.1,
+        "max_iterations": 40,
+        "seed": 1,
+    }
     body.update(extra)
     return body
 
@@ -209,8 +247,14 @@ def test_vqe_program_runs_server_side_with_readable_progress(server):
         result = bob.wait(job, timeout=30)
         lbfgs = bob.wait(bob.submit(vqe_body(optimizer="l-bfgs-b"), program=True)["id"], timeout=30)
         ring = hqml.PauliSum.from_list([("ZZII", 1.0), ("IZZI", 1.0), ("IIZZ", 1.0), ("ZIIZ", 1.0)])
-        qaoa_body = {"program": "qaoa", "hamiltonian": ring.to_json(), "layers": 2,
-                     "optimizer": "l-bfgs-b", "max_iterations": 50, "seed": 4}
+        qaoa_body = {
+            "program": "qaoa",
+            "hamiltonian": ring.to_json(),
+            "layers": 2,
+            "optimizer": "l-bfgs-b",
+            "max_iterations": 50,
+            "seed": 4,
+        }
         qaoa = bob.wait(bob.submit(qaoa_body, program=True)["id"], timeout=30)
         with pytest.raises(JobServiceError, match="diagonal"):
             bob.submit({**qaoa_body, "hamiltonian": hqml.X(0).to_json()}, program=True)
@@ -222,10 +266,18 @@ def test_vqe_program_runs_server_side_with_readable_progress(server):
     tc = hqml.Circuit(1)
     tc.ry(tc.input("x", 1)[0], 0).ry(tc.weight("w", 1)[0], 0)
     xs = torch.linspace(-1.5, 1.5, 40, dtype=torch.float64)[:, None]
-    train = {"program": "train", "circuit": json.loads(tc.to_json()),
-             "observables": [hqml.Z(0).to_json()], "data_x": xs.tolist(),
-             "data_y": torch.cos(xs[:, 0] + 0.7).tolist(), "epochs": 25, "batch_size": 10,
-             "learning_rate": 0.1, "initial_weights": {"w": [0.0]}, "seed": 2}
+    train = {
+        "program": "train",
+        "circuit": json.loads(tc.to_json()),
+        "observables": [hqml.Z(0).to_json()],
+        "data_x": xs.tolist(),
+        "data_y": torch.cos(xs[:, 0] + 0.7).tolist(),
+        "epochs": 25,
+        "batch_size": 10,
+        "learning_rate": 0.1,
+        "initial_weights": {"w": [0.0]},
+        "seed": 2,
+    }
     with JobClient(server.url, server.tokens["bob"]) as bob:
         trained = bob.wait(bob.submit(train, program=True)["id"], timeout=60)
         with pytest.raises(JobServiceError, match="data_y must have shape"):
@@ -285,8 +337,9 @@ def test_sessions_keep_a_backend_and_qasm_input(server):
         sid = client.open_session("statevector")
         ids = [client.submit(job_body(c, x, w, session_id=sid))["id"] for _ in range(3)]
         for j in ids:
-            torch.testing.assert_close(tensor_from_json(client.wait(j, timeout=10)["value"]),
-                                       expected)
+            torch.testing.assert_close(
+                tensor_from_json(client.wait(j, timeout=10)["value"]), expected
+            )
         assert client.request("GET", f"/v1/sessions/{sid}")["closed"] is False
         client.close_session(sid)
         with pytest.raises(JobServiceError, match="no open session"):
@@ -294,8 +347,11 @@ def test_sessions_keep_a_backend_and_qasm_input(server):
         with JobClient(server.url, server.tokens["bob"]) as bob, pytest.raises(JobServiceError):
             bob.request("GET", f"/v1/sessions/{sid}")
         qasm = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\n'
-        body = {"qasm": qasm, "observables": [hqml.PauliSum.from_list([("ZZ", 1.0)]).to_json(),
-                                              hqml.Z(0).to_json()], "dtype": "complex128"}
+        body = {
+            "qasm": qasm,
+            "observables": [hqml.PauliSum.from_list([("ZZ", 1.0)]).to_json(), hqml.Z(0).to_json()],
+            "dtype": "complex128",
+        }
         value = tensor_from_json(client.wait(client.submit(body)["id"], timeout=10)["value"])
         np.testing.assert_allclose(value.numpy(), [1.0, 0.0], atol=1e-12)
         with pytest.raises(JobServiceError, match="bad OpenQASM") as e:

@@ -74,8 +74,9 @@ def test_service_process_on_postgresql(start_server, postgres_url):
     c = hqml.Circuit(2)
     c.ry(c.input("t", 1)[0], 0).cnot(0, 1)
     t = torch.linspace(0, 3, 7, dtype=torch.float64)[:, None]
-    got = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), inputs={"t": t},
-                      backend=RemoteBackend(server.url, token))
+    got = hqml.expval(
+        c, hqml.Z(0) @ hqml.Z(1), inputs={"t": t}, backend=RemoteBackend(server.url, token)
+    )
     torch.testing.assert_close(got, torch.ones(7, dtype=torch.float64), atol=1e-12, rtol=0)
     got = hqml.expval(c, hqml.Z(1), inputs={"t": t}, backend=RemoteBackend(server.url, token))
     torch.testing.assert_close(got, torch.cos(t[:, 0]), atol=1e-12, rtol=0)
@@ -91,8 +92,9 @@ def test_quota_holds_under_concurrent_submissions(store):
     def submit(i: int) -> bool:
         barrier.wait()
         try:
-            store.submit("alice", "circuit", "{}", timeout_s=5, max_unfinished=3,
-                         idempotency_key=f"k{i}")
+            store.submit(
+                "alice", "circuit", "{}", timeout_s=5, max_unfinished=3, idempotency_key=f"k{i}"
+            )
             return True
         except QuotaExceeded:
             return False

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels n
 TOL = {torch.complex64: 1e-5, torch.complex128: 1e-12}
 
 
-
 def _steps(c, theta, dtype):
     """The fused steps of the torch plan engine the backend chooses for ``c``."""
     task = Task(c, theta, State(), dtype)

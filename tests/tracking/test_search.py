@@ -23,7 +23,8 @@ from hqml.tracking.search import (
 pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
 TINY = {
-    "name": "tiny", "seed": 0,
+    "name": "tiny",
+    "seed": 0,
     "data": {"name": "iris", "max_train": 32},
     "model": {"pattern": "head", "n_qubits": 2, "layers": 1},
     "training": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01},
@@ -41,10 +42,22 @@ def study(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("study")
     config = tmp / "tiny.toml"
     config.write_text(dumps_toml(apply_overrides(TINY, {"output_dir": str(tmp / "runs")})))
-    res = CliRunner().invoke(app, [
-        "study", str(config), "--set", "training.learning_rate=0.01,0.3", "--samples", "2",
-        "--concurrent", "2", "--tracking-uri", str(tmp / "mlruns")],
-        env={**os.environ, "COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app,
+        [
+            "study",
+            str(config),
+            "--set",
+            "training.learning_rate=0.01,0.3",
+            "--samples",
+            "2",
+            "--concurrent",
+            "2",
+            "--tracking-uri",
+            str(tmp / "mlruns"),
+        ],
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     folder = tmp / "runs" / "tiny_search"
     doc = json.loads((folder / "search_results.json").read_text())
@@ -59,8 +72,9 @@ def test_each_trial_runs_its_overrides(study):
     for name in names:  # progress: one line per finished trial, then the table
         assert f"  {name} training.learning_rate=" in output
     assert "search: test_accuracy (max), 4 trials" in output and "4/4" in output
-    points = sorted((r["overrides"]["training.learning_rate"], r["repeat"], r["seed"])
-                    for r in rows)
+    points = sorted(
+        (r["overrides"]["training.learning_rate"], r["repeat"], r["seed"]) for r in rows
+    )
     assert points == [(0.01, 0, 0), (0.01, 1, 1), (0.3, 0, 0), (0.3, 1, 1)]  # seed = 0 + repeat
     for row in rows:
         lr = row["overrides"]["training.learning_rate"]
@@ -92,8 +106,9 @@ def test_files_agree_and_best_config_reproduces(study, tmp_path):
         assert float(got["training.learning_rate"]) == want["overrides"]["training.learning_rate"]
         assert int(got["seed"]) == want["seed"] and int(got["repeat"]) == want["repeat"]
         assert float(got["test_accuracy"]) == pytest.approx(want["test_accuracy"], abs=1e-12)
-    cfg = load_config(folder / "best_config.toml", {"output_dir": str(tmp_path),
-                                                    "tracking.mlflow": False})
+    cfg = load_config(
+        folder / "best_config.toml", {"output_dir": str(tmp_path), "tracking.mlflow": False}
+    )
     assert cfg.training.learning_rate == best["overrides"]["training.learning_rate"]
     assert cfg.name == "tiny_best" and cfg.data.max_train == 32 and cfg.seed == best["seed"]
     again = run_experiment(cfg)  # the same run in this process: same numbers
@@ -120,8 +135,10 @@ def test_mlflow_parent_with_nested_trial_runs(study):
     assert sorted(by_name) == [r["trial"] for r in doc["rows"]] and len(runs) == 5
     for row in doc["rows"]:
         run = by_name[row["trial"]]
-        assert float(run.data.params["training.learning_rate"]) == \
-            row["overrides"]["training.learning_rate"]
+        assert (
+            float(run.data.params["training.learning_rate"])
+            == row["overrides"]["training.learning_rate"]
+        )
         assert run.data.metrics["test_accuracy"] == pytest.approx(row["test_accuracy"])
 
 
@@ -142,23 +159,37 @@ def test_bad_space_fails_before_any_trial(tmp_path):
 
 def test_space_syntax_and_domains():
     tune = pytest.importorskip("ray.tune")
-    dims = parse_space({"a": [1, 2], "training.batch_size": {"choice": [8, 16]},
-                        "b": {"uniform": [0.5, 1.5]}, "c": {"loguniform": [1e-3, 1e-1]},
-                        "d": {"randint": [1, 4]}})
-    assert [d.kind for d in dims.values()] == ["grid", "choice", "uniform", "loguniform",
-                                              "randint"]
+    dims = parse_space(
+        {
+            "a": [1, 2],
+            "training.batch_size": {"choice": [8, 16]},
+            "b": {"uniform": [0.5, 1.5]},
+            "c": {"loguniform": [1e-3, 1e-1]},
+            "d": {"randint": [1, 4]},
+        }
+    )
+    assert [d.kind for d in dims.values()] == ["grid", "choice", "uniform", "loguniform", "randint"]
     assert dims["d"].candidates() == (1, 3)  # randint excludes its upper bound
     assert dims["a"].to_tune(tune) == {"grid_search": [1, 2]}
     for key, lo, hi in (("b", 0.5, 1.5), ("c", 1e-3, 1e-1), ("d", 1, 3)):
         draws = dims[key].to_tune(tune).sample(size=50)
         assert all(lo <= v <= hi for v in draws)
     assert parse_set_option("training.learning_rate=0.01,0.1") == (
-        "training.learning_rate", [0.01, 0.1])
+        "training.learning_rate",
+        [0.01, 0.1],
+    )
     assert parse_set_option("model.encoding=angle,zz") == ("model.encoding", ["angle", "zz"])
-    text = dumps_toml({"name": "x", "seed": 1, "data": {"name": "iris", "max_train": None},
-                       "model": {"shots": None, "trainable": False, "w": [1, 2]}})
-    assert text == ('name = "x"\nseed = 1\n\n[data]\nname = "iris"\n\n[model]\n'
-                    "trainable = false\nw = [1, 2]\n")
+    text = dumps_toml(
+        {
+            "name": "x",
+            "seed": 1,
+            "data": {"name": "iris", "max_train": None},
+            "model": {"shots": None, "trainable": False, "w": [1, 2]},
+        }
+    )
+    assert text == (
+        'name = "x"\nseed = 1\n\n[data]\nname = "iris"\n\n[model]\ntrainable = false\nw = [1, 2]\n'
+    )
 
 
 def test_cli_study_rejects_bad_set_before_running(tmp_path):
@@ -166,8 +197,11 @@ def test_cli_study_rejects_bad_set_before_running(tmp_path):
 
     path = tmp_path / "c.toml"
     path.write_text(dumps_toml(apply_overrides(TINY, {"output_dir": str(tmp_path)})))
-    res = CliRunner().invoke(app, ["study", str(path), "--set", "training.lrr=0.1,0.2",
-                                   "--no-mlflow"], env={**os.environ, "COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app,
+        ["study", str(path), "--set", "training.lrr=0.1,0.2", "--no-mlflow"],
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert res.exit_code == 2
     assert "training.lrr" in res.output and "unknown field" in res.output
     res = CliRunner().invoke(app, ["study", str(path), "--no-mlflow"])
@@ -178,12 +212,24 @@ def test_search_result_best_and_table(tmp_path):
     from rich.console import Console
 
     def row(trial, acc, loss, status="ok"):
-        return {"trial": trial, "status": status, "overrides": {"model.layers": 1},
-                "error": None if status == "ok" else "ValueError: boom", "test_accuracy": acc,
-                "test_loss": loss, "baseline_test_accuracy": None, "wall_s": 1.0, "seed": 0}
+        return {
+            "trial": trial,
+            "status": status,
+            "overrides": {"model.layers": 1},
+            "error": None if status == "ok" else "ValueError: boom",
+            "test_accuracy": acc,
+            "test_loss": loss,
+            "baseline_test_accuracy": None,
+            "wall_s": 1.0,
+            "seed": 0,
+        }
 
-    rows = [row("trial_00000", 0.5, 0.9), row("trial_00001", 0.8, 0.7),
-            row("trial_00002", 0.8, 0.4), row("trial_00003", None, None, "error")]
+    rows = [
+        row("trial_00000", 0.5, 0.9),
+        row("trial_00001", 0.8, 0.7),
+        row("trial_00002", 0.8, 0.4),
+        row("trial_00003", None, None, "error"),
+    ]
     high = SearchResult(rows, "test_accuracy", "max", tmp_path, ["model.layers"])
     assert high.best["trial"] == "trial_00001"  # ties: the first trial
     low = SearchResult(rows, "test_loss", "min", tmp_path, ["model.layers"])

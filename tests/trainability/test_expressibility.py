@@ -58,8 +58,9 @@ def test_idle_circuit_has_maximal_kl_and_haar_states_near_zero():
 
 
 def test_meyer_wallach_product_ghz_and_dense_reference():
-    product = torch.tensor(np.kron([0.6, 0.8], np.kron([1, 1j], [0.8, -0.6])) / math.sqrt(2),
-                           dtype=torch.complex128)
+    product = torch.tensor(
+        np.kron([0.6, 0.8], np.kron([1, 1j], [0.8, -0.6])) / math.sqrt(2), dtype=torch.complex128
+    )
     assert float(meyer_wallach(product)) == pytest.approx(0.0, abs=1e-12)
     for n in (2, 3, 5):
         ghz = torch.zeros(2**n, dtype=torch.complex128)
@@ -70,16 +71,22 @@ def test_meyer_wallach_product_ghz_and_dense_reference():
     psi = rng.normal(size=8) + 1j * rng.normal(size=8)
     psi /= np.linalg.norm(psi)
     t = psi.reshape(2, 2, 2)
-    purities = [np.trace(r @ r).real for r in (
-        np.einsum("ajk,bjk->ab", t, t.conj()), np.einsum("jak,jbk->ab", t, t.conj()),
-        np.einsum("jka,jkb->ab", t, t.conj()))]
+    purities = [
+        np.trace(r @ r).real
+        for r in (
+            np.einsum("ajk,bjk->ab", t, t.conj()),
+            np.einsum("jak,jbk->ab", t, t.conj()),
+            np.einsum("jka,jkb->ab", t, t.conj()),
+        )
+    ]
     expected = 2 * (1 - np.mean(purities))
     assert float(meyer_wallach(torch.tensor(psi))) == pytest.approx(expected, abs=1e-12)
 
 
 def test_entangling_capability_zero_without_entanglers():
-    assert entangling_capability(hardware_efficient(3, 2, entangler="none"),
-                                 n_samples=50) == pytest.approx(0.0, abs=1e-6)
+    assert entangling_capability(
+        hardware_efficient(3, 2, entangler="none"), n_samples=50
+    ) == pytest.approx(0.0, abs=1e-6)
     assert entangling_capability(hardware_efficient(3, 2), n_samples=200) > 0.2
 
 

@@ -38,8 +38,10 @@ def test_statistics_match_dense_finite_differences():
         for i in range(w.size):
             e = np.zeros(w.size)
             e[i] = 1e-5
-            g[i] = (_dense_cost(c, w + e.reshape(w.shape), zz)
-                    - _dense_cost(c, w - e.reshape(w.shape), zz)) / 2e-5
+            g[i] = (
+                _dense_cost(c, w + e.reshape(w.shape), zz)
+                - _dense_cost(c, w - e.reshape(w.shape), zz)
+            ) / 2e-5
         grads.append(g)
     grads = np.array(grads)
     np.testing.assert_allclose(gv.mean.numpy(), grads.mean(0), atol=1e-7)
@@ -86,12 +88,19 @@ def test_mcclean_2018_variance_follows_one_over_three_two_to_the_n():
     average over the first rotation's axis; the ensemble fixes it to X, Y, Z in turn)."""
 
     def build(n):
-        return [random_pqc(n, 20 * n, seed=s, first_axis=a)
-                for s, a in enumerate(("rx", "ry", "rz"))]
+        return [
+            random_pqc(n, 20 * n, seed=s, first_axis=a) for s, a in enumerate(("rx", "ry", "rz"))
+        ]
 
     qubits = list(range(4, 11))
-    scan = variance_scan(build, qubits, lambda n: hqml.Z(0) @ hqml.Z(1), param=0,
-                         n_samples=2400, dtype=torch.complex64)
+    scan = variance_scan(
+        build,
+        qubits,
+        lambda n: hqml.Z(0) @ hqml.Z(1),
+        param=0,
+        n_samples=2400,
+        dtype=torch.complex64,
+    )
     for n, v in zip(qubits, scan.variance, strict=True):
         assert abs(v * 3 * 2**n - 1) < 0.25, (n, v * 3 * 2**n)
     assert abs(-scan.fit.rate / math.log(2) - (-1)) < 0.15, scan.fit
@@ -103,11 +112,14 @@ def test_cerezo_2021_global_cost_decays_faster_than_local():
     qubits = list(range(4, 13, 2))
     rates = {}
     for cost in ("global", "local"):
-        scan = variance_scan(lambda n: alternating_layered(n, 2), qubits, cost,
-                             n_samples=400, dtype=torch.complex64)
+        scan = variance_scan(
+            lambda n: alternating_layered(n, 2), qubits, cost, n_samples=400, dtype=torch.complex64
+        )
         rates[cost] = scan.fit
     assert rates["global"].rate > 0.8  # exponential: about 2^-n or faster
     assert rates["global"].rate >= 3 * rates["local"].rate, rates
     # the gap holds beyond the fits' own uncertainty
-    assert (rates["global"].rate - 4 * rates["global"].rate_stderr
-            > 3 * (rates["local"].rate + 4 * rates["local"].rate_stderr) * 0.5)
+    assert (
+        rates["global"].rate - 4 * rates["global"].rate_stderr
+        > 3 * (rates["local"].rate + 4 * rates["local"].rate_stderr) * 0.5
+    )

@@ -6,6 +6,19 @@ from .qaoa import QAOA, QAOAResult
 from .qcbm import QCBM, QCBMResult, bars_and_stripes
 from .vqe import VQE, VQEResult
 
-__all__ = ["VQE", "VQEResult", "QAOA", "QAOAResult", "QCBM", "QCBMResult", "bars_and_stripes",
-           "METHODS", "MinimizeResult", "minimize", "bqm_to_pauli", "diagonal_energies",
-           "pauli_to_bqm", "pauli_to_ising"]
+__all__ = [
+    "VQE",
+    "VQEResult",
+    "QAOA",
+    "QAOAResult",
+    "QCBM",
+    "QCBMResult",
+    "bars_and_stripes",
+    "METHODS",
+    "MinimizeResult",
+    "minimize",
+    "bqm_to_pauli",
+    "diagonal_energies",
+    "pauli_to_bqm",
+    "pauli_to_ising",
+]

@@ -38,8 +38,10 @@ def _dimod():
     return dimod
 
 
-def bqm_to_pauli(bqm: Any, variables: Sequence[Hashable] | None = None,
-                 ) -> tuple[PauliSum, list[Hashable]]:
+def bqm_to_pauli(
+    bqm: Any,
+    variables: Sequence[Hashable] | None = None,
+) -> tuple[PauliSum, list[Hashable]]:
     """The diagonal Pauli sum whose basis-state energies equal ``bqm.energy``.
 
     Args:
@@ -91,8 +93,10 @@ def pauli_to_ising(H: PauliSum) -> tuple[dict[int, float], dict[tuple[int, int],
         if abs(c.imag) > 1e-12:
             raise ValueError(f"cost Hamiltonian must be Hermitian; term {word} has coefficient {c}")
         if any(p != "Z" for _, p in word) or len(word) > 2:
-            raise ValueError(f"a cost Hamiltonian may hold only Z and ZZ terms; got {word}."
-                             " Give a dimod BQM or a diagonal PauliSum")
+            raise ValueError(
+                f"a cost Hamiltonian may hold only Z and ZZ terms; got {word}."
+                " Give a dimod BQM or a diagonal PauliSum"
+            )
         if not word:
             offset += c.real
         elif len(word) == 1:
@@ -130,5 +134,3 @@ def bits_to_sample(bits: Sequence[int], variables: Sequence[Hashable], vartype: 
     dimod = _dimod()
     spin = dimod.as_vartype(vartype) is dimod.SPIN
     return {v: (1 - 2 * int(b)) if spin else int(b) for v, b in zip(variables, bits, strict=False)}
-
-

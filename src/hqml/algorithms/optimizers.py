@@ -81,9 +81,16 @@ class _Counter:
         return f, g.numpy().astype(float)
 
 
-def minimize(fun: Objective, x0: Any, method: str = "L-BFGS-B", maxiter: int = 200,
-             tol: float | None = None, callback: Callable[[np.ndarray, float], Any] | None = None,
-             seed: int | None = None, options: dict[str, Any] | None = None) -> MinimizeResult:
+def minimize(
+    fun: Objective,
+    x0: Any,
+    method: str = "L-BFGS-B",
+    maxiter: int = 200,
+    tol: float | None = None,
+    callback: Callable[[np.ndarray, float], Any] | None = None,
+    seed: int | None = None,
+    options: dict[str, Any] | None = None,
+) -> MinimizeResult:
     """Minimise ``fun`` from ``x0``.
 
     Args:
@@ -119,14 +126,16 @@ def minimize(fun: Objective, x0: Any, method: str = "L-BFGS-B", maxiter: int = 2
 
         opts.setdefault("maxiter", maxiter)
         if method in SCIPY_GRADIENT:
-            res = scipy_minimize(counter.value_and_grad, x0, jac=True, method=method, tol=tol,
-                                 options=opts)
+            res = scipy_minimize(
+                counter.value_and_grad, x0, jac=True, method=method, tol=tol, options=opts
+            )
         else:
             res = scipy_minimize(counter.value, x0, method=method, tol=tol, options=opts)
         message = str(res.message)
     assert counter.best_x is not None
-    return MinimizeResult(counter.best_x, counter.best_f, counter.history, counter.nfev,
-                          counter.ngev, message)
+    return MinimizeResult(
+        counter.best_x, counter.best_f, counter.history, counter.nfev, counter.ngev, message
+    )
 
 
 def _adam(counter: _Counter, x0: np.ndarray, steps: int, lr: float) -> str:
@@ -139,8 +148,9 @@ def _adam(counter: _Counter, x0: np.ndarray, steps: int, lr: float) -> str:
     return f"adam: {steps} steps"
 
 
-def _spsa(counter: _Counter, x0: np.ndarray, steps: int, seed: int | None,
-          opts: dict[str, Any]) -> str:
+def _spsa(
+    counter: _Counter, x0: np.ndarray, steps: int, seed: int | None, opts: dict[str, Any]
+) -> str:
     """Spall's SPSA with the standard gain sequences a_k = a/(k+1+A)^alpha, c_k = c/(k+1)^gamma."""
     rng = np.random.default_rng(seed)
     a, c = float(opts.get("a", 0.2)), float(opts.get("c", 0.1))
@@ -166,8 +176,14 @@ class DescentStep:
     0.0
     """
 
-    def __init__(self, params: dict[str, torch.Tensor], method: str, lr: float,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(
+        self,
+        params: dict[str, torch.Tensor],
+        method: str,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
         if method not in ("adam", "sgd"):
             raise ValueError(f"method must be 'adam' or 'sgd', got {method!r}")
         self.params, self.method, self.lr, self.betas, self.eps = params, method, lr, betas, eps

@@ -66,7 +66,7 @@ class QAOAResult:
 
     @property
     def betas(self) -> np.ndarray:
-        return self.params[len(self.params) // 2:]
+        return self.params[len(self.params) // 2 :]
 
 
 class QAOA:
@@ -97,20 +97,32 @@ class QAOA:
     (True, -2.0)
     """
 
-    def __init__(self, problem: Any, p: int = 1, mixer: str = "x",
-                 initial_point: str | Sequence[float] = "ramp", optimizer: str = "L-BFGS-B",
-                 maxiter: int = 200, shots: int = 1024, seed: int | None = None,
-                 optimum: tuple[float, float] | None = None, exact_max: int = 20,
-                 backend: str = "statevector", diff_method: str = "best",
-                 callback: Callable[[np.ndarray, float], Any] | None = None,
-                 noise_model: Any = None):
+    def __init__(
+        self,
+        problem: Any,
+        p: int = 1,
+        mixer: str = "x",
+        initial_point: str | Sequence[float] = "ramp",
+        optimizer: str = "L-BFGS-B",
+        maxiter: int = 200,
+        shots: int = 1024,
+        seed: int | None = None,
+        optimum: tuple[float, float] | None = None,
+        exact_max: int = 20,
+        backend: str = "statevector",
+        diff_method: str = "best",
+        callback: Callable[[np.ndarray, float], Any] | None = None,
+        noise_model: Any = None,
+    ):
         if isinstance(p, bool) or not isinstance(p, int) or p < 1:
             raise ValueError(f"p must be a positive integer, got {p!r}")
         if mixer != "x":
             raise ValueError(f"mixer {mixer!r} is not implemented; use mixer='x'")
         if isinstance(initial_point, str) and initial_point not in INIT_STRATEGIES:
-            raise ValueError(f"initial_point must be one of {INIT_STRATEGIES} or 2*p angles,"
-                             f" got {initial_point!r}")
+            raise ValueError(
+                f"initial_point must be one of {INIT_STRATEGIES} or 2*p angles,"
+                f" got {initial_point!r}"
+            )
         if not isinstance(initial_point, str) and np.asarray(initial_point).size != 2 * p:
             raise ValueError(f"initial_point must hold 2*p = {2 * p} angles (gammas then betas)")
         self.p, self.mixer, self.initial_point = p, mixer, initial_point
@@ -161,9 +173,14 @@ class QAOA:
         """``<H>`` (offset included) at ``[gammas..., betas...]``; differentiable."""
         t = torch.as_tensor(params, dtype=torch.float64)
         p = t.numel() // 2
-        return expval(self.circuit(p), self.hamiltonian, weights={"gamma": t[:p], "beta": t[p:]},
-                      backend=self.backend, diff_method=self.diff_method,
-                      noise_model=self.noise_model)
+        return expval(
+            self.circuit(p),
+            self.hamiltonian,
+            weights={"gamma": t[:p], "beta": t[p:]},
+            backend=self.backend,
+            diff_method=self.diff_method,
+            noise_model=self.noise_model,
+        )
 
     # --- initial points ----------------------------------------------------------------------
     def _scale(self) -> float:
@@ -196,8 +213,14 @@ class QAOA:
 
     # --- optimisation ------------------------------------------------------------------------
     def _optimise(self, x0: np.ndarray, history: list[float]) -> tuple[np.ndarray, float, int]:
-        res = minimize(self.expectation, x0, method=self.optimizer, maxiter=self.maxiter,
-                       callback=self.callback, seed=self.seed)
+        res = minimize(
+            self.expectation,
+            x0,
+            method=self.optimizer,
+            maxiter=self.maxiter,
+            callback=self.callback,
+            seed=self.seed,
+        )
         history.extend(res.history)
         return res.x, res.fun, res.n_evaluations
 
@@ -222,21 +245,44 @@ class QAOA:
         if self.optimum is not None and self.optimum[1] > self.optimum[0]:
             e_min, e_max = self.optimum
             ratio = (e_max - value) / (e_max - e_min)
-        sample_ = (bits_to_sample(bits, self.variables, self.bqm.vartype) if self.bqm is not None
-                   else {w: int(b) for w, b in zip(self.variables, bits, strict=False)})
-        prov = provenance(seeds={"seed": self.seed}, backend=str(self.backend),
-                          diff_method=self.diff_method, shots=self.shots,
-                          noise=repr(self.noise_model) if self.noise_model is not None else None,
-                          optimizer=self.optimizer, p=self.p)
-        return QAOAResult(np.asarray(x), float(value), "".join(map(str, bits)), sample_,
-                          float(energy), ratio, history, n_eval, prov)
+        sample_ = (
+            bits_to_sample(bits, self.variables, self.bqm.vartype)
+            if self.bqm is not None
+            else {w: int(b) for w, b in zip(self.variables, bits, strict=False)}
+        )
+        prov = provenance(
+            seeds={"seed": self.seed},
+            backend=str(self.backend),
+            diff_method=self.diff_method,
+            shots=self.shots,
+            noise=repr(self.noise_model) if self.noise_model is not None else None,
+            optimizer=self.optimizer,
+            p=self.p,
+        )
+        return QAOAResult(
+            np.asarray(x),
+            float(value),
+            "".join(map(str, bits)),
+            sample_,
+            float(energy),
+            ratio,
+            history,
+            n_eval,
+            prov,
+        )
 
     def best_sample(self, params: Any) -> tuple[list[int], float]:
         """The lowest-energy bitstring among ``shots`` seeded samples at ``params``."""
         t = torch.as_tensor(params, dtype=torch.float64)
         p = t.numel() // 2
-        shots = sample(self.circuit(p), self.shots, weights={"gamma": t[:p], "beta": t[p:]},
-                       backend=self.backend, seed=self.seed, noise_model=self.noise_model)
+        shots = sample(
+            self.circuit(p),
+            self.shots,
+            weights={"gamma": t[:p], "beta": t[p:]},
+            backend=self.backend,
+            seed=self.seed,
+            noise_model=self.noise_model,
+        )
         unique = torch.unique(shots.reshape(-1, self.n_qubits), dim=0).numpy()
         z = 1 - 2 * unique
         energy = np.full(len(unique), self.offset)
@@ -246,5 +292,3 @@ class QAOA:
             energy += jab * z[:, a] * z[:, b]
         k = int(np.argmin(energy))
         return [int(b) for b in unique[k]], float(energy[k])
-
-

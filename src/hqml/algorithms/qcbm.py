@@ -83,14 +83,27 @@ class QCBM:
     True
     """
 
-    def __init__(self, n_qubits: int, layers: int = 4, ansatz: Circuit | None = None,
-                 bandwidths: Sequence[float] = (0.25, 4.0), optimizer: str = "L-BFGS-B",
-                 maxiter: int = 300, seed: int | None = None, diff_method: str = "best",
-                 callback: Callable[[np.ndarray, float], Any] | None = None):
+    def __init__(
+        self,
+        n_qubits: int,
+        layers: int = 4,
+        ansatz: Circuit | None = None,
+        bandwidths: Sequence[float] = (0.25, 4.0),
+        optimizer: str = "L-BFGS-B",
+        maxiter: int = 300,
+        seed: int | None = None,
+        diff_method: str = "best",
+        callback: Callable[[np.ndarray, float], Any] | None = None,
+    ):
         if ansatz is None:
-            ansatz = hardware_efficient(n_qubits, layers, rotations=("ry", "rz"), entangler="cx",
-                                        weight_name="w",
-                                        entanglement="circular" if n_qubits > 2 else "linear")
+            ansatz = hardware_efficient(
+                n_qubits,
+                layers,
+                rotations=("ry", "rz"),
+                entangler="cx",
+                weight_name="w",
+                entanglement="circular" if n_qubits > 2 else "linear",
+            )
         if ansatz.n_qubits != n_qubits:
             raise ValueError(f"the ansatz has {ansatz.n_qubits} qubits, expected {n_qubits}")
         if ansatz.inputs or not ansatz.weights:
@@ -108,7 +121,7 @@ class QCBM:
         out, start = {}, 0
         for name, shape in self.shapes.items():
             size = int(np.prod(shape))
-            out[name] = theta[start:start + size].reshape(shape)
+            out[name] = theta[start : start + size].reshape(shape)
             start += size
         return out
 
@@ -133,18 +146,26 @@ class QCBM:
     def fit(self, data: Any) -> QCBMResult:
         """Train on bit rows ``(m, n)`` or a target distribution ``(2**n,)``."""
         target = self._target(data)
-        res = minimize(lambda t: self.mmd(target, t), self.params, method=self.optimizer,
-                       maxiter=self.maxiter, callback=self.callback, seed=self.seed)
+        res = minimize(
+            lambda t: self.mmd(target, t),
+            self.params,
+            method=self.optimizer,
+            maxiter=self.maxiter,
+            callback=self.callback,
+            seed=self.seed,
+        )
         self.params = res.x
         with torch.no_grad():
             p = self.distribution().numpy()
         support = target > 0
-        kl = float(np.sum(target[support] * np.log(target[support] / np.maximum(p[support],
-                                                                               1e-300))))
+        kl = float(
+            np.sum(target[support] * np.log(target[support] / np.maximum(p[support], 1e-300)))
+        )
         return QCBMResult(res.x, res.fun, kl, res.history, res.n_evaluations)
 
     def sample(self, shots: int, seed: int | None = None) -> np.ndarray:
         """``shots`` bit rows drawn from the trained model."""
         t = torch.as_tensor(self.params, dtype=torch.float64)
-        return sample(self.ansatz, shots, weights=self._weights(t),
-                      seed=self.seed if seed is None else seed).numpy()
+        return sample(
+            self.ansatz, shots, weights=self._weights(t), seed=self.seed if seed is None else seed
+        ).numpy()

@@ -70,12 +70,21 @@ class VQE:
     -1.118034
     """
 
-    def __init__(self, hamiltonian: PauliSum, ansatz: Circuit, optimizer: str = "L-BFGS-B",
-                 initial_point: Any = "zeros",
-                 callback: Callable[[np.ndarray, float], Any] | None = None, maxiter: int = 200,
-                 seed: int | None = None, backend: str = "statevector", diff_method: str = "best",
-                 shots: int | None = None, options: dict[str, Any] | None = None,
-                 noise_model: Any = None):
+    def __init__(
+        self,
+        hamiltonian: PauliSum,
+        ansatz: Circuit,
+        optimizer: str = "L-BFGS-B",
+        initial_point: Any = "zeros",
+        callback: Callable[[np.ndarray, float], Any] | None = None,
+        maxiter: int = 200,
+        seed: int | None = None,
+        backend: str = "statevector",
+        diff_method: str = "best",
+        shots: int | None = None,
+        options: dict[str, Any] | None = None,
+        noise_model: Any = None,
+    ):
         if not isinstance(hamiltonian, PauliSum):
             raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
         if not hamiltonian.is_hermitian():
@@ -83,13 +92,17 @@ class VQE:
         if not isinstance(ansatz, Circuit):
             raise TypeError(f"ansatz must be an hqml Circuit, got {type(ansatz).__name__}")
         if ansatz.inputs:
-            raise ValueError(f"the ansatz declares inputs {list(ansatz.inputs)}; bind them first"
-                             " (circuit.bind(inputs=...)) so only weights remain")
+            raise ValueError(
+                f"the ansatz declares inputs {list(ansatz.inputs)}; bind them first"
+                " (circuit.bind(inputs=...)) so only weights remain"
+            )
         if not ansatz.weights:
             raise ValueError("the ansatz has no weights to optimise")
         if hamiltonian.wires and max(hamiltonian.wires) >= ansatz.n_qubits:
-            raise ValueError(f"the Hamiltonian acts on wire {max(hamiltonian.wires)}, outside the"
-                             f" {ansatz.n_qubits}-qubit ansatz")
+            raise ValueError(
+                f"the Hamiltonian acts on wire {max(hamiltonian.wires)}, outside the"
+                f" {ansatz.n_qubits}-qubit ansatz"
+            )
         self.hamiltonian, self.ansatz = hamiltonian, ansatz
         self.optimizer, self.maxiter, self.seed, self.callback = optimizer, maxiter, seed, callback
         self.backend, self.diff_method, self.shots = backend, diff_method, shots
@@ -108,8 +121,10 @@ class VQE:
             raise ValueError(f"initial_point must be 'zeros', 'random' or a vector, got {point!r}")
         x = np.asarray(point, dtype=float).ravel()
         if x.size != self.num_parameters:
-            raise ValueError(f"initial_point has {x.size} values; the ansatz has"
-                             f" {self.num_parameters} parameters")
+            raise ValueError(
+                f"initial_point has {x.size} values; the ansatz has"
+                f" {self.num_parameters} parameters"
+            )
         return x
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -117,27 +132,54 @@ class VQE:
         out, start = {}, 0
         for name, shape in self.shapes.items():
             size = math.prod(shape)
-            out[name] = theta[start:start + size].reshape(shape)
+            out[name] = theta[start : start + size].reshape(shape)
             start += size
         return out
 
     def energy(self, theta: Any) -> torch.Tensor:
         """``<H>`` at the flat parameters ``theta`` (complex128 simulation; differentiable)."""
         t = torch.as_tensor(theta, dtype=torch.float64)
-        return expval(self.ansatz, self.hamiltonian, weights=self.unflatten(t),
-                      backend=self.backend, diff_method=self.diff_method, shots=self.shots,
-                      seed=self.seed, noise_model=self.noise_model)
+        return expval(
+            self.ansatz,
+            self.hamiltonian,
+            weights=self.unflatten(t),
+            backend=self.backend,
+            diff_method=self.diff_method,
+            shots=self.shots,
+            seed=self.seed,
+            noise_model=self.noise_model,
+        )
 
     def run(self) -> VQEResult:
         """Optimise and return the lowest energy seen."""
-        res = minimize(self.energy, self.initial_point, method=self.optimizer,
-                       maxiter=self.maxiter, callback=self.callback, seed=self.seed,
-                       options=self.options)
-        weights = {k: v.detach().clone() for k, v in
-                   self.unflatten(torch.as_tensor(res.x, dtype=torch.float64)).items()}
-        prov = provenance(seeds={"seed": self.seed}, backend=str(self.backend),
-                          diff_method=self.diff_method, shots=self.shots,
-                          noise=repr(self.noise_model) if self.noise_model is not None else None,
-                          optimizer=self.optimizer)
-        return VQEResult(res.fun, res.x, weights, res.history, res.n_evaluations,
-                         res.n_gradient_evaluations, res.message, prov)
+        res = minimize(
+            self.energy,
+            self.initial_point,
+            method=self.optimizer,
+            maxiter=self.maxiter,
+            callback=self.callback,
+            seed=self.seed,
+            options=self.options,
+        )
+        weights = {
+            k: v.detach().clone()
+            for k, v in self.unflatten(torch.as_tensor(res.x, dtype=torch.float64)).items()
+        }
+        prov = provenance(
+            seeds={"seed": self.seed},
+            backend=str(self.backend),
+            diff_method=self.diff_method,
+            shots=self.shots,
+            noise=repr(self.noise_model) if self.noise_model is not None else None,
+            optimizer=self.optimizer,
+        )
+        return VQEResult(
+            res.fun,
+            res.x,
+            weights,
+            res.history,
+            res.n_evaluations,
+            res.n_gradient_evaluations,
+            res.message,
+            prov,
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -118,6 +118,8 @@ class Capabilities:
     shots_only: bool = False
     supports_noise: bool = False
     measurements: frozenset[str] = frozenset({"expval", "probs", "sample", "state"})
+    # whether execute holds 2^n amplitudes per row (the front door prices them first)
+    holds_state: bool = True
     # runs dynamic circuits (mid-circuit measurement, reset, classical conditions)?
     dynamic: bool = False
 
@@ -205,6 +207,14 @@ class Backend(ABC):
         """Where to run a dynamic circuit instead, for a backend whose capabilities say it
         cannot (the end of the front door's one-line refusal)."""
         return "use backend='statevector' or 'density_matrix'"
+
+    def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
+        """``<psi(bra row i)|psi(ket row j)>``: ``(N, M)`` complex, for two tasks of the same
+        circuit (their ``State`` measurement is implied). Default: the two batches of states
+        from :meth:`execute` and one matrix product; a backend that holds no statevector (MPS)
+        overrides it."""
+        psi = self.execute([replace(bra, measurement=State()), replace(ket, measurement=State())])
+        return psi[0].conj() @ psi[1].T
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

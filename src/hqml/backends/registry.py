@@ -12,6 +12,7 @@ from .base import Backend
 _FACTORIES: dict[str, Callable[..., Backend] | str] = {
     "statevector": "hqml.backends.statevector:StatevectorBackend",
     "density_matrix": "hqml.backends.density_matrix:DensityMatrixBackend",
+    "mps": "hqml.backends.mps:MPSBackend",
     "process_pool": "hqml.runtime.executors:ProcessPoolBackend",
     "ray": "hqml.runtime.executors:RayBackend",
 }

@@ -56,8 +56,9 @@ class Counter:
     def run(self, pubs: Any, *args: Any, **kwargs: Any) -> Any:
         from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
-        pubs = [EstimatorPub.coerce(p, kwargs.get("precision") or 1 / np.sqrt(self.shots))
-                for p in pubs]
+        pubs = [
+            EstimatorPub.coerce(p, kwargs.get("precision") or 1 / np.sqrt(self.shots)) for p in pubs
+        ]
         self.jobs += 1
         self.pubs += len(pubs)
         for p in pubs:
@@ -67,8 +68,12 @@ class Counter:
         return self._run(pubs, *args, **kwargs)
 
     def totals(self) -> dict[str, int]:
-        return {"jobs": self.jobs, "pubs": self.pubs, "circuits": self.circuits,
-                "shots": self.circuits * self.shots}
+        return {
+            "jobs": self.jobs,
+            "pubs": self.pubs,
+            "circuits": self.circuits,
+            "shots": self.circuits * self.shots,
+        }
 
 
 def _qwc_groups(labels: set[str], n: int) -> list[dict[int, str]]:
@@ -109,11 +114,16 @@ def hqml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[s
             (e**2).sum(-1).mean().backward()
             times.append(time.perf_counter() - t0)
     t = run.totals()
-    return {"framework": "hqml", "jobs": t["jobs"] / steps, "circuits": t["circuits"] / steps,
-            "shots": t["shots"] / steps, "step_s": times,
-            "transpilations": transpile_cache_info()["misses"] - misses0,
-            "loss": float((e.detach() ** 2).sum(-1).mean()),
-            "grad": layer.w.grad.numpy().ravel().tolist()}
+    return {
+        "framework": "hqml",
+        "jobs": t["jobs"] / steps,
+        "circuits": t["circuits"] / steps,
+        "shots": t["shots"] / steps,
+        "step_s": times,
+        "transpilations": transpile_cache_info()["misses"] - misses0,
+        "loss": float((e.detach() ** 2).sum(-1).mean()),
+        "grad": layer.w.grad.numpy().ravel().tolist(),
+    }
 
 
 def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[str, Any]:
@@ -140,16 +150,23 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
             qc.cx(i, (i + 1) % n)
     pm = generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=7)
     isa = pm.run(qc)
-    obs = [SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], n).apply_layout(isa.layout)
-           for i in range(n)]
+    obs = [
+        SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], n).apply_layout(isa.layout)
+        for i in range(n)
+    ]
     estimator = EstimatorV2(mode=backend)
     estimator.options.default_shots = shots
     estimator.options.simulator.seed_simulator = 5
     counter = Counter(estimator, shots)
-    qnn = EstimatorQNN(circuit=isa, observables=obs, input_params=list(xp),
-                       weight_params=list(wp), estimator=estimator,
-                       gradient=ParamShiftEstimatorGradient(estimator, pass_manager=pm),
-                       default_precision=1 / np.sqrt(shots))
+    qnn = EstimatorQNN(
+        circuit=isa,
+        observables=obs,
+        input_params=list(xp),
+        weight_params=list(wp),
+        estimator=estimator,
+        gradient=ParamShiftEstimatorGradient(estimator, pass_manager=pm),
+        default_precision=1 / np.sqrt(shots),
+    )
     model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1)))
     xt = torch.tensor(x, dtype=torch.float64)
     times = []
@@ -160,9 +177,14 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
         (e**2).sum(-1).mean().backward()
         times.append(time.perf_counter() - t0)
     t = counter.totals()
-    return {"framework": "qiskit-ml", **{k: v / steps for k, v in t.items()}, "step_s": times,
-            "transpilations": 1, "loss": float((e.detach() ** 2).sum(-1).mean()),
-            "grad": model.weight.grad.numpy().ravel().tolist()}
+    return {
+        "framework": "qiskit-ml",
+        **{k: v / steps for k, v in t.items()},
+        "step_s": times,
+        "transpilations": 1,
+        "loss": float((e.detach() ** 2).sum(-1).mean()),
+        "grad": model.weight.grad.numpy().ravel().tolist(),
+    }
 
 
 def main() -> None:
@@ -173,28 +195,42 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--qubits", type=int, nargs="*", default=[4, 8])
-    ap.add_argument("--out", default=str(results_dir() / "hardware_step.json"),
-                    help="results file (JSON)")
+    ap.add_argument(
+        "--out", default=str(results_dir() / "hardware_step.json"), help="results file (JSON)"
+    )
     ap.add_argument("--append", action="store_true", help="add to the rows already in --out")
     args = ap.parse_args()
     if args.quick:
         args.batch, args.layers, args.qubits = 4, 1, [4]
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
     out = Path(args.out)
     rows = json.loads(out.read_text())["rows"] if args.append and out.is_file() else []
     for n in args.qubits:
         for fn in (hqml_step, qiskit_ml_step):
             r = fn(n, args.batch, args.layers, args.shots, args.steps)
-            r.update(n=n, device=DEVICES[n], batch=args.batch, layers=args.layers,
-                     shots_per_circuit=args.shots)
+            r.update(
+                n=n,
+                device=DEVICES[n],
+                batch=args.batch,
+                layers=args.layers,
+                shots_per_circuit=args.shots,
+            )
             rows.append(r)
             out.parent.mkdir(exist_ok=True)
             out.write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
             secs = ", ".join(f"{s:.2f}" for s in r["step_s"])
-            print(f"n={n} {r['framework']:>9}: {r['jobs']:.0f} jobs, {r['circuits']:.0f} circuits,"
-                  f" {r['shots']:.0f} shots per step; steps {secs} s; loss {r['loss']:.3f}",
-                  flush=True)
+            print(
+                f"n={n} {r['framework']:>9}: {r['jobs']:.0f} jobs, {r['circuits']:.0f} circuits,"
+                f" {r['shots']:.0f} shots per step; steps {secs} s; loss {r['loss']:.3f}",
+                flush=True,
+            )
     print(f"wrote {out} (CPU: {cpu})")
 
 

@@ -39,22 +39,26 @@ from hqml.sim import native
 from hqml.sim.native import build
 
 CASES = [("W2", 20), ("W2", 22), ("W1", 4), ("W1", 8), ("W1", 12), ("W1", 16)]
-REPEATS = {("W2", 20): 5, ("W2", 22): 3, ("W1", 4): 30, ("W1", 8): 30, ("W1", 12): 5,
-           ("W1", 16): 3}
+REPEATS = {("W2", 20): 5, ("W2", 22): 3, ("W1", 4): 30, ("W1", 8): 30, ("W1", 12): 5, ("W1", 16): 3}
 TORCH_SLOW_REPEATS = 1  # the torch path's W1 step at 16 qubits takes 10 s or more
 
 
 def _configs(folder: Path) -> dict[str, dict[str, str]]:
-    out = {v: {"HQML_NATIVE_VARIANT": v, "HQML_NATIVE_CALIBRATE": "0"}
-           for v in build.variants() if v != "native"}
+    out = {
+        v: {"HQML_NATIVE_VARIANT": v, "HQML_NATIVE_CALIBRATE": "0"}
+        for v in build.variants()
+        if v != "native"
+    }
     if "avx2" in out:
         # the code before the vector width followed the ISA: 64-byte vectors and 16 lanes on
         # an AVX2 build, which GCC splits into pairs of AVX2 instructions
         flags = (*build.variant_flags("avx2"), "-DVBYTES=64", "-DSW=16")
         lib = build._compile(folder / "avx2-64.so", 300, flags, announce=False)
         if lib is not None:
-            out["avx2, 64-byte vectors (before)"] = {"HQML_BENCH_LIBRARY": str(lib),
-                                                     "HQML_NATIVE_CALIBRATE": "0"}
+            out["avx2, 64-byte vectors (before)"] = {
+                "HQML_BENCH_LIBRARY": str(lib),
+                "HQML_NATIVE_CALIBRATE": "0",
+            }
     out["torch"] = {"HQML_NATIVE": "0"}
     return out
 
@@ -93,8 +97,7 @@ def child(config: str, threads: int) -> dict[str, Any]:
         for key, v in prepared.values(result).items():
             v = np.asarray(v).ravel()[:4096].astype(complex)
             values[key] = np.concatenate([v.real, v.imag]).tolist()
-        out["cases"][f"{workload} n={n}"] = {"first_s": first, "times_s": times,
-                                             "values": values}
+        out["cases"][f"{workload} n={n}"] = {"first_s": first, "times_s": times, "values": values}
     return out
 
 
@@ -137,15 +140,21 @@ def main(argv: list[str] | None = None) -> int:
                 for key, vals in case["values"].items():
                     ref = reference.setdefault((label, key), vals)
                     if not np.allclose(vals, ref, atol=2e-4, rtol=1e-3):
-                        raise RuntimeError(f"{config} disagrees with the first configuration "
-                                           f"on {label} ({key})")
+                        raise RuntimeError(
+                            f"{config} disagrees with the first configuration on {label} ({key})"
+                        )
                 t = min(case["times_s"])
                 best[config][label] = min(best[config].get(label, t), t)
             print(f"round {r + 1}: {config} done", file=sys.stderr, flush=True)
     doc = {
-        "started": started, "rounds": args.rounds, "threads": args.threads,
-        "cpu": build.cpu_model(), "cpu_simd": kernels[next(iter(kernels))]["cpu_simd"],
-        "load_average": list(os.getloadavg()), "kernels": kernels, "best_s": best,
+        "started": started,
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "cpu": build.cpu_model(),
+        "cpu_simd": kernels[next(iter(kernels))]["cpu_simd"],
+        "load_average": list(os.getloadavg()),
+        "kernels": kernels,
+        "best_s": best,
     }
     labels = [f"{w} n={n}" for w, n in CASES]
     print(f"{build.cpu_model()}, {args.threads} threads, minimum of {args.rounds} rounds")

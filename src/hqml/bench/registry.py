@@ -71,6 +71,7 @@ def plugin_dirs() -> list[Path]:
     separated)."""
     return [Path(p) for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p]
 
+
 Case = Mapping[str, Any]
 
 
@@ -201,8 +202,9 @@ class Workload:
         raise ValueError(f"workload {self.name} has no framework {framework!r}; known: {known}")
 
 
-def discover(directory: Path = BENCH_DIR,
-             problems: dict[str, str] | None = None) -> dict[str, Workload]:
+def discover(
+    directory: Path = BENCH_DIR, problems: dict[str, str] | None = None
+) -> dict[str, Workload]:
     """Import every ``w[0-9]*.py`` under ``directory`` and collect their ``WORKLOAD``s.
 
     Args:
@@ -229,8 +231,9 @@ def discover(directory: Path = BENCH_DIR,
             problems[path.name] = "no WORKLOAD defined (a standalone script); run it directly"
         if isinstance(wl, Workload):
             if wl.name in found:
-                raise ValueError(f"two workload modules define {wl.name}; rename the one in"
-                                 f" {path.name}")
+                raise ValueError(
+                    f"two workload modules define {wl.name}; rename the one in {path.name}"
+                )
             found[wl.name] = wl
     return dict(sorted(found.items(), key=lambda kv: _natural(kv[0])))
 
@@ -259,8 +262,9 @@ def _load(path: Path) -> Any:
     return module
 
 
-def compare(values: Mapping[str, np.ndarray],
-            reference: Mapping[str, np.ndarray]) -> tuple[bool, str]:
+def compare(
+    values: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray]
+) -> tuple[bool, str]:
     """Check ``values`` against ``reference`` key by key.
 
     Returns:
@@ -281,4 +285,3 @@ def compare(values: Mapping[str, np.ndarray],
         if score > worst:
             worst, detail = score, f"{key}: max|diff| {err:.2e} (tol {tol:g})"
     return ok, detail
-

@@ -48,8 +48,11 @@ def device_label(doc: dict[str, Any]) -> str:
         return device
     levels = " ".join(f for f in _SIMD_LEVELS if f in machine["cpu_simd"]) or "no SIMD"
     k = machine.get("native_kernels", {})
-    kernels = (f"native {k['isa']} build, {k['vector_bytes']}-byte vectors"
-               if k.get("available") else "torch kernels only")
+    kernels = (
+        f"native {k['isa']} build, {k['vector_bytes']}-byte vectors"
+        if k.get("available")
+        else "torch kernels only"
+    )
     return f"{device} ({machine.get('cpu', '?')}: {levels}; {kernels})"
 
 
@@ -79,8 +82,12 @@ def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
                 continue
             t = r.get("median_s") if r["status"] == "ok" else None
             ratio = hq.get("median_s") / t if t and hq.get("median_s") else None
-            row["peers"][fw] = {"median_s": t, "ratio": ratio, "status": r["status"],
-                                "detail": r.get("detail", "")}
+            row["peers"][fw] = {
+                "median_s": t,
+                "ratio": ratio,
+                "status": r["status"],
+                "detail": r.get("detail", ""),
+            }
             if t is not None and (best is None or t < best[0]):
                 best = (t, fw)
         if best is not None:
@@ -106,9 +113,16 @@ def w2_bound(doc: dict[str, Any]) -> list[dict[str, Any]]:
         passes = case["layers"] * (2 * case["n"] - 1)
         bytes_moved = passes * 2 * 2 ** case["n"] * width
         bound = bytes_moved / (bw * 1e9)
-        out.append({"case": r["label"], "passes": passes, "bound_s": bound,
-                    "hqml_s": r["median_s"], "fraction": bound / r["median_s"],
-                    "pass_s": bound / passes})
+        out.append(
+            {
+                "case": r["label"],
+                "passes": passes,
+                "bound_s": bound,
+                "hqml_s": r["median_s"],
+                "fraction": bound / r["median_s"],
+                "pass_s": bound / passes,
+            }
+        )
     return out
 
 
@@ -123,8 +137,7 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
     for name, meta in doc["workloads"].items():
         _, frameworks, cells = _by_case(doc, name)
         peers = [f for f in frameworks if f != "hqml"]
-        table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}",
-                      title_justify="left")
+        table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}", title_justify="left")
         table.add_column("case")
         table.add_column("hqml", justify="right")
         for fw in peers:
@@ -147,38 +160,52 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
         console.print(table)
         for r in doc["results"]:
             if r["workload"] == name and r["status"] in ("disagrees", "error", "timeout"):
-                console.print(f"  [red]{r['framework']} {r['label']}: {r['status']}[/]"
-                              f" {r['detail']}")
+                console.print(
+                    f"  [red]{r['framework']} {r['label']}: {r['status']}[/] {r['detail']}"
+                )
             if r["workload"] == name and r.get("note"):
                 console.print(f"  {r['framework']} {r['label']}: {r['note']}")
-        hq = [r for r in doc["results"] if r["workload"] == name and r["framework"] == "hqml"
-              and r["status"] == "ok"]
+        hq = [
+            r
+            for r in doc["results"]
+            if r["workload"] == name and r["framework"] == "hqml" and r["status"] == "ok"
+        ]
         if hq:
             firsts = ", ".join(f"{r['label']} {fmt_time(r['first_call_s'])}" for r in hq)
             mems = ", ".join(f"{r['label']} {r['peak_mb']:.0f} MiB" for r in hq)
-            kind = ("GPU, torch.cuda.max_memory_allocated"
-                    if hq[0].get("memory", "rss").startswith("cuda") else "resident set")
+            kind = (
+                "GPU, torch.cuda.max_memory_allocated"
+                if hq[0].get("memory", "rss").startswith("cuda")
+                else "resident set"
+            )
             console.print(f"  hqml first call: {firsts}")
             console.print(f"  hqml extra peak memory ({kind}): {mems}")
             if name == "W1":
                 ok = all(r["first_call_s"] < FIRST_CALL_TARGET_S for r in hq)
-                console.print(f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
-                              f"{'yes' if ok else 'NO'}")
+                console.print(
+                    f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
+                    f"{'yes' if ok else 'NO'}"
+                )
     bw = doc.get("bandwidth")
     if bw:
         where = "GPU" if on_cuda else f"{doc['threads']} threads"
-        console.print(f"memory bandwidth ({where}, {bw['array_mib']:.0f} MiB "
-                      f"arrays): copy {bw['copy_gbs']:.1f} GB/s, triad {bw['triad_gbs']:.1f} GB/s")
+        console.print(
+            f"memory bandwidth ({where}, {bw['array_mib']:.0f} MiB "
+            f"arrays): copy {bw['copy_gbs']:.1f} GB/s, triad {bw['triad_gbs']:.1f} GB/s"
+        )
         for b in w2_bound(doc):
-            console.print(f"  W2 {b['case']}: {b['passes']} gate passes, one-pass-per-gate bound "
-                          f"{fmt_time(b['bound_s'])} ({fmt_time(b['pass_s'])}/pass); hqml "
-                          f"{fmt_time(b['hqml_s'])} = {100 * b['fraction']:.0f}% of the bound")
+            console.print(
+                f"  W2 {b['case']}: {b['passes']} gate passes, one-pass-per-gate bound "
+                f"{fmt_time(b['bound_s'])} ({fmt_time(b['pass_s'])}/pass); hqml "
+                f"{fmt_time(b['hqml_s'])} = {100 * b['fraction']:.0f}% of the bound"
+            )
     for fname, why in doc.get("plugin_problems", {}).items():
         console.print(f"  plug-in {fname} not run: {why}")
 
 
-def write_outputs(doc: dict[str, Any], directory: Path | None = None,
-                  plot: bool = True) -> dict[str, Path]:
+def write_outputs(
+    doc: dict[str, Any], directory: Path | None = None, plot: bool = True
+) -> dict[str, Path]:
     """Write ``bench-<UTC time>[-cuda][-quick].json`` (and ``.png``) under ``directory``
     (default :func:`results_dir`)."""
     directory = directory if directory is not None else results_dir()
@@ -187,8 +214,11 @@ def write_outputs(doc: dict[str, Any], directory: Path | None = None,
     stem += "-cuda" if doc.get("device") == "cuda" else ""
     stem += "-quick" if doc["quick"] else ""
     paths = {"json": directory / f"{stem}.json"}
-    doc = {**doc, "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
-           "w2_bound": w2_bound(doc)}
+    doc = {
+        **doc,
+        "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
+        "w2_bound": w2_bound(doc),
+    }
     paths["json"].write_text(json.dumps(doc, indent=1, default=str))
     if plot:
         paths["png"] = directory / f"{stem}.png"
@@ -208,8 +238,10 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         draw_panel(ax, doc, name)
-    fig.suptitle(f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads"
-                 f" ({doc['created']})", fontsize=9)
+    fig.suptitle(
+        f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads ({doc['created']})",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -228,8 +260,11 @@ def draw_panel(ax: Any, doc: dict[str, Any], name: str) -> None:
     if series and all(len(pts) == 1 for pts in series.values()):
         # one size only (e.g. --quick): bars per framework, not lines of a single point
         tags = sorted(series)
-        ax.bar(range(len(tags)), [series[t][0][1] for t in tags],
-               color=["C3" if t.startswith("hqml") else "C0" for t in tags])
+        ax.bar(
+            range(len(tags)),
+            [series[t][0][1] for t in tags],
+            color=["C3" if t.startswith("hqml") else "C0" for t in tags],
+        )
         ax.set_xticks(range(len(tags)), tags, rotation=45, ha="right", fontsize=7)
         size = {p[0][0] for p in series.values()}
         ax.set_xlabel(f"{'qubits' if key == 'n' else key} = {', '.join(map(str, size))}")
@@ -238,12 +273,11 @@ def draw_panel(ax: Any, doc: dict[str, Any], name: str) -> None:
             pts.sort()
             style = "--" if tag.endswith("complex64") else "-"
             width = 2.5 if tag.startswith("hqml") else 1.2
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", lw=width,
-                    label=tag)
+            ax.plot(
+                [p[0] for p in pts], [p[1] for p in pts], style, marker="o", lw=width, label=tag
+            )
         ax.set_xlabel("qubits" if key == "n" else key)
         ax.legend(fontsize=7)
     ax.set_ylabel("median time (s)")
     ax.set_title(name)
     ax.grid(True, which="both", alpha=0.3)
-
-

@@ -50,9 +50,13 @@ def _package_path(tmp: str) -> str:
     return str(folder)
 
 
-def select(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None,
-           quick: bool = False, problems: dict[str, str] | None = None,
-           directory: Path = BENCH_DIR) -> list[tuple[Workload, list[dict[str, Any]]]]:
+def select(
+    workloads: Sequence[str] | None = None,
+    qubits: Sequence[int] | None = None,
+    quick: bool = False,
+    problems: dict[str, str] | None = None,
+    directory: Path = BENCH_DIR,
+) -> list[tuple[Workload, list[dict[str, Any]]]]:
     """The workloads and cases to run.
 
     Args:
@@ -79,18 +83,29 @@ def select(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None 
         if cases:
             plan.append((wl, cases))
     if not plan:
-        raise ValueError(f"no case has {list(qubits or [])} qubits in {', '.join(names)}; pass"
-                         " sizes the workloads define (see docs/benchmarks.md) or drop --qubits")
+        raise ValueError(
+            f"no case has {list(qubits or [])} qubits in {', '.join(names)}; pass"
+            " sizes the workloads define (see docs/benchmarks.md) or drop --qubits"
+        )
     return plan
 
 
-def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | None = None, *,
-              quick: bool = False, frameworks: Sequence[str] | None = None, threads: int = 2,
-              repeats: int | None = None,
-              isolate: bool | None = None, timeout_s: float = 300.0, max_seconds: float = 40.0,
-              bandwidth: bool = True, directory: Path = BENCH_DIR,
-              progress: Callable[[dict[str, Any]], None] | None = None,
-              device: str = "cpu") -> dict[str, Any]:
+def run_suite(
+    workloads: Sequence[str] | None = None,
+    qubits: Sequence[int] | None = None,
+    *,
+    quick: bool = False,
+    frameworks: Sequence[str] | None = None,
+    threads: int = 2,
+    repeats: int | None = None,
+    isolate: bool | None = None,
+    timeout_s: float = 300.0,
+    max_seconds: float = 40.0,
+    bandwidth: bool = True,
+    directory: Path = BENCH_DIR,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """Run the selected workloads and return the results document (what goes to JSON).
 
     Args:
@@ -117,8 +132,21 @@ def run_suite(workloads: Sequence[str] | None = None, qubits: Sequence[int] | No
     isolate = (not quick) if isolate is None else isolate
     repeats = repeats or (3 if quick else 10)
     with pinned_threads(threads, device_env(device)):
-        return _run(workloads, qubits, quick, frameworks, threads, repeats, isolate, timeout_s,
-                    max_seconds, bandwidth, directory, progress, device)
+        return _run(
+            workloads,
+            qubits,
+            quick,
+            frameworks,
+            threads,
+            repeats,
+            isolate,
+            timeout_s,
+            max_seconds,
+            bandwidth,
+            directory,
+            progress,
+            device,
+        )
 
 
 def device_env(device: str) -> dict[str, str]:
@@ -127,23 +155,38 @@ def device_env(device: str) -> dict[str, str]:
     return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"} if device == "cuda" else {}
 
 
-def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: bool,
-         frameworks: Sequence[str] | None, threads: int, repeats: int, isolate: bool,
-         timeout_s: float, max_seconds: float, bandwidth: bool, directory: Path,
-         progress: Callable[[dict[str, Any]], None] | None, device: str) -> dict[str, Any]:
+def _run(
+    workloads: Sequence[str] | None,
+    qubits: Sequence[int] | None,
+    quick: bool,
+    frameworks: Sequence[str] | None,
+    threads: int,
+    repeats: int,
+    isolate: bool,
+    timeout_s: float,
+    max_seconds: float,
+    bandwidth: bool,
+    directory: Path,
+    progress: Callable[[dict[str, Any]], None] | None,
+    device: str,
+) -> dict[str, Any]:
     problems: dict[str, str] = {}
     plan = select(workloads, qubits, quick, problems, directory)
     known = sorted({i.framework for wl, _ in plan for i in wl.impls})
     unknown = [f for f in frameworks or () if f not in known]
     if unknown:
-        raise ValueError(f"unknown framework(s) {', '.join(unknown)};"
-                         f" available: {', '.join(known)}")
+        raise ValueError(
+            f"unknown framework(s) {', '.join(unknown)}; available: {', '.join(known)}"
+        )
     results: list[dict[str, Any]] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="hqml-bench-") as tmp:
         for wl, cases in plan:
-            impls = [i for i in wl.impls
-                     if i.framework == "hqml" or not frameworks or i.framework in frameworks]
+            impls = [
+                i
+                for i in wl.impls
+                if i.framework == "hqml" or not frameworks or i.framework in frameworks
+            ]
             impls.sort(key=lambda i: i.framework != "hqml")
             for ci, case in enumerate(cases):
                 ref_path = Path(tmp) / f"{wl.name}-{ci}-ref.npz"
@@ -154,18 +197,35 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
                     # so the others are still checked against someone (and the table says so)
                     is_ref = reference is None
                     if isolate or impl.venv:
-                        res = _run_subprocess(wl, impl, case, threads, repeats, timeout_s,
-                                              max_seconds, None if is_ref else ref_path,
-                                              ref_path if is_ref else None, tmp, directory,
-                                              device)
+                        res = _run_subprocess(
+                            wl,
+                            impl,
+                            case,
+                            threads,
+                            repeats,
+                            timeout_s,
+                            max_seconds,
+                            None if is_ref else ref_path,
+                            ref_path if is_ref else None,
+                            tmp,
+                            directory,
+                            device,
+                        )
                         if is_ref and res["status"] == "ok":
                             with np.load(ref_path) as f:
                                 reference = {k: f[k] for k in f.files}
                     else:
-                        res, values = run_one(wl.name, impl.framework, case, threads=threads,
-                                              repeats=repeats, reference=reference,
-                                              max_seconds=max_seconds, directory=directory,
-                                              device=device)
+                        res, values = run_one(
+                            wl.name,
+                            impl.framework,
+                            case,
+                            threads=threads,
+                            repeats=repeats,
+                            reference=reference,
+                            max_seconds=max_seconds,
+                            directory=directory,
+                            device=device,
+                        )
                         if is_ref and res["status"] == "ok" and values is not None:
                             reference = values
                             np.savez(ref_path, **reference)
@@ -180,13 +240,25 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
                         progress(res)
     doc: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "quick": quick, "device": device, "gpu": gpu_name() if device == "cuda" else None,
-        "threads": threads, "isolated": isolate, "repeats": repeats,
-        "wall_s": time.time() - started, "machine": machine_info(device),
-        "workloads": {wl.name: {"title": wl.title, "size_key": wl.size_key,
-                                "cases": [wl.case_label(c) for c in cases], "notes": wl.notes}
-                      for wl, cases in plan},
-        "plugin_problems": problems, "results": results,
+        "quick": quick,
+        "device": device,
+        "gpu": gpu_name() if device == "cuda" else None,
+        "threads": threads,
+        "isolated": isolate,
+        "repeats": repeats,
+        "wall_s": time.time() - started,
+        "machine": machine_info(device),
+        "workloads": {
+            wl.name: {
+                "title": wl.title,
+                "size_key": wl.size_key,
+                "cases": [wl.case_label(c) for c in cases],
+                "notes": wl.notes,
+            }
+            for wl, cases in plan
+        },
+        "plugin_problems": problems,
+        "results": results,
     }
     if bandwidth:
         doc["bandwidth"] = memory_bandwidth(threads, mib=64 if quick else 512, device=device)
@@ -196,8 +268,11 @@ def _run(workloads: Sequence[str] | None, qubits: Sequence[int] | None, quick: b
 
 def machine_info(device: str = "cpu") -> dict[str, Any]:
     """Python, platform, CPU, load average, torch; on ``cuda`` also the GPU and CUDA version."""
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cpus": os.cpu_count()}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
     if hasattr(os, "getloadavg"):  # other work on the machine skews timings: record it
         info["load_average_1m_5m_15m"] = list(os.getloadavg())
     info.update(cpu_info())
@@ -207,8 +282,11 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
         info["torch"] = torch.__version__
         if device == "cuda" and torch.cuda.is_available():
             props = torch.cuda.get_device_properties(torch.cuda.current_device())
-            info.update(gpu=torch.cuda.get_device_name(), cuda=torch.version.cuda,
-                        gpu_memory_gib=props.total_memory / 2**30)
+            info.update(
+                gpu=torch.cuda.get_device_name(),
+                cuda=torch.version.cuda,
+                gpu_memory_gib=props.total_memory / 2**30,
+            )
     except ImportError:
         pass
     return info
@@ -219,14 +297,25 @@ def cpu_info() -> dict[str, Any]:
     that runs (ISA, vector width; the reason where none does): timings depend on all three."""
     kernels = native.describe()
     keep = ("available", "isa", "vector_bytes", "lanes", "variant", "beats_torch", "reason")
-    return {"cpu": kernels["cpu"], "cpu_simd": kernels["cpu_simd"],
-            "native_kernels": {k: v for k, v in kernels.items() if k in keep}}
+    return {
+        "cpu": kernels["cpu"],
+        "cpu_simd": kernels["cpu_simd"],
+        "native_kernels": {k: v for k, v in kernels.items() if k in keep},
+    }
 
 
-def _unrun(wl: Workload, case: dict[str, Any], framework: str, why: str,
-           device: str = "cpu") -> dict[str, Any]:
-    return {"workload": wl.name, "framework": framework, "case": dict(case),
-            "label": wl.case_label(case), "device": device, "status": "skipped", "detail": why}
+def _unrun(
+    wl: Workload, case: dict[str, Any], framework: str, why: str, device: str = "cpu"
+) -> dict[str, Any]:
+    return {
+        "workload": wl.name,
+        "framework": framework,
+        "case": dict(case),
+        "label": wl.case_label(case),
+        "device": device,
+        "status": "skipped",
+        "detail": why,
+    }
 
 
 def _python_for(venv: str | None) -> str | None:
@@ -237,37 +326,68 @@ def _python_for(venv: str | None) -> str | None:
     return str(exe) if exe is not None and exe.exists() else None
 
 
-def _run_subprocess(wl: Workload, impl: Any, case: dict[str, Any], threads: int, repeats: int,
-                    timeout_s: float, max_seconds: float, reference: Path | None,
-                    save_values: Path | None, tmp: str, directory: Path,
-                    device: str = "cpu") -> dict[str, Any]:
+def _run_subprocess(
+    wl: Workload,
+    impl: Any,
+    case: dict[str, Any],
+    threads: int,
+    repeats: int,
+    timeout_s: float,
+    max_seconds: float,
+    reference: Path | None,
+    save_values: Path | None,
+    tmp: str,
+    directory: Path,
+    device: str = "cpu",
+) -> dict[str, Any]:
     reason = impl.skip_reason(case, device)
     if reason:  # known without starting a process (e.g. no GPU variant on cuda)
         return _unrun(wl, case, impl.framework, reason, device)
     python = _python_for(impl.venv)
     if python is None:
-        return {**_unrun(wl, case, impl.framework, "", device), "status": "not installed",
-                "detail": f"no venv benchmarks/.envs/{impl.venv}; build it with `make bench-envs`"}
+        return {
+            **_unrun(wl, case, impl.framework, "", device),
+            "status": "not installed",
+            "detail": f"no venv benchmarks/.envs/{impl.venv}; build it with `make bench-envs`",
+        }
     stem = Path(tmp) / f"{wl.name}-{impl.framework}-{abs(hash(json.dumps(case, sort_keys=True)))}"
-    request = {"workload": wl.name, "framework": impl.framework, "case": case,
-               "threads": threads, "repeats": repeats, "max_seconds": max_seconds,
-               "device": device,
-               "reference": str(reference) if reference else None,
-               "save_values": str(save_values) if save_values else None,
-               "directory": str(directory)}
+    request = {
+        "workload": wl.name,
+        "framework": impl.framework,
+        "case": case,
+        "threads": threads,
+        "repeats": repeats,
+        "max_seconds": max_seconds,
+        "device": device,
+        "reference": str(reference) if reference else None,
+        "save_values": str(save_values) if save_values else None,
+        "directory": str(directory),
+    }
     req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
     req.write_text(json.dumps(request))
     env = {**os.environ, **thread_env(threads), **device_env(device), "PYTHONWARNINGS": "ignore"}
     if impl.venv is not None:
         env["PYTHONPATH"] = os.pathsep.join([_package_path(tmp), env.get("PYTHONPATH", "")])
     try:
-        proc = subprocess.run([python, "-m", "hqml.bench.worker", str(req), str(out)], env=env,
-                              cwd=tmp, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(
+            [python, "-m", "hqml.bench.worker", str(req), str(out)],
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
     except subprocess.TimeoutExpired:
-        return {**_unrun(wl, case, impl.framework, "", device), "status": "timeout",
-                "detail": f"no result within {timeout_s:.0f} s"}
+        return {
+            **_unrun(wl, case, impl.framework, "", device),
+            "status": "timeout",
+            "detail": f"no result within {timeout_s:.0f} s",
+        }
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {**_unrun(wl, case, impl.framework, "", device), "status": "error",
-                "detail": f"worker exited {proc.returncode}: {tail[0][:300]}"}
+        return {
+            **_unrun(wl, case, impl.framework, "", device),
+            "status": "error",
+            "detail": f"worker exited {proc.returncode}: {tail[0][:300]}",
+        }
     return json.loads(out.read_text())

@@ -26,12 +26,19 @@ def thread_env(threads: int) -> dict[str, str]:
     """
     t = str(threads)
     return {
-        "OMP_NUM_THREADS": t, "OMP_WAIT_POLICY": "PASSIVE", "MKL_NUM_THREADS": t,
+        "OMP_NUM_THREADS": t,
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "MKL_NUM_THREADS": t,
         "OPENBLAS_NUM_THREADS": t,
-        "NUMEXPR_NUM_THREADS": t, "VECLIB_MAXIMUM_THREADS": t, "RAYON_NUM_THREADS": t,
-        "XLA_FLAGS": (f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
-                      f"intra_op_parallelism_threads={t}"),
-        "TF_NUM_INTRAOP_THREADS": t, "TF_NUM_INTEROP_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": t,
+        "VECLIB_MAXIMUM_THREADS": t,
+        "RAYON_NUM_THREADS": t,
+        "XLA_FLAGS": (
+            f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+            f"intra_op_parallelism_threads={t}"
+        ),
+        "TF_NUM_INTRAOP_THREADS": t,
+        "TF_NUM_INTEROP_THREADS": "1",
     }
 
 
@@ -102,9 +109,15 @@ class Timing:
         return asdict(self)
 
 
-def time_step(step: Callable[[], Any], *, first_call_s: float, repeats: int = MIN_REPEATS,
-              max_seconds: float = 120.0, min_repeats: int = 3,
-              sync: Callable[[], Any] | None = None) -> Timing:
+def time_step(
+    step: Callable[[], Any],
+    *,
+    first_call_s: float,
+    repeats: int = MIN_REPEATS,
+    max_seconds: float = 120.0,
+    min_repeats: int = 3,
+    sync: Callable[[], Any] | None = None,
+) -> Timing:
     """Warm up ``step`` and time ``repeats`` calls.
 
     One warm-up call follows the first call (already made by the caller and passed in as
@@ -140,12 +153,14 @@ def time_step(step: Callable[[], Any], *, first_call_s: float, repeats: int = MI
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return Timing(first_call_s, statistics.median(times), min(times), max(times), repeats, warmup,
-                  note)
+    return Timing(
+        first_call_s, statistics.median(times), min(times), max(times), repeats, warmup, note
+    )
 
 
-def memory_bandwidth(threads: int = 2, mib: int = 512, repeats: int = 5,
-                     device: str = "cpu") -> dict[str, float]:
+def memory_bandwidth(
+    threads: int = 2, mib: int = 512, repeats: int = 5, device: str = "cpu"
+) -> dict[str, float]:
     """Sustained memory bandwidth in GB/s from a large copy and a STREAM triad (torch, float64),
     of the host memory (``device="cpu"``) or of the GPU's (``"cuda"``, synchronised).
 
@@ -172,8 +187,12 @@ def memory_bandwidth(threads: int = 2, mib: int = 512, repeats: int = 5,
 
     copy = best(lambda: a.copy_(b), 2 * nbytes)
     triad = best(lambda: torch.add(b, c, alpha=1.5, out=a), 3 * nbytes)
-    return {"copy_gbs": copy, "triad_gbs": triad, "best_gbs": max(copy, triad),
-            "array_mib": float(mib)}
+    return {
+        "copy_gbs": copy,
+        "triad_gbs": triad,
+        "best_gbs": max(copy, triad),
+        "array_mib": float(mib),
+    }
 
 
 def _timed(fn: Callable[[], Any]) -> float:

@@ -22,8 +22,12 @@ def import_torchquantum() -> Any:
     """``import torchquantum``, with torchvision placeholders when torchvision is absent."""
     missing = "torchvision" not in sys.modules and importlib.util.find_spec("torchvision") is None
     if missing:
-        names = ("torchvision", "torchvision.datasets", "torchvision.datasets.utils",
-                 "torchvision.transforms")
+        names = (
+            "torchvision",
+            "torchvision.datasets",
+            "torchvision.datasets.utils",
+            "torchvision.transforms",
+        )
         mods = {name: types.ModuleType(name) for name in names}
         root = mods["torchvision"]
         root.datasets = mods["torchvision.datasets"]

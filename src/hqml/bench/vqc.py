@@ -39,8 +39,9 @@ def _torch_loss(e: Any, loss: str) -> Any:
     return (e**2).sum(-1).mean() if loss == "vqc" else e.sum()
 
 
-def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best",
-             device: str = "cpu") -> Prepared:
+def hqml_vqc(
+    x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best", device: str = "cpu"
+) -> Prepared:
     """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``."""
     import torch
 
@@ -61,8 +62,7 @@ def hqml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "bes
 
     def step() -> Any:
         wt.grad = None
-        e = expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method,
-                        device=dev)
+        e = expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method, device=dev)
         value = _torch_loss(e, loss)
         value.backward()
         return e.detach(), value.detach(), wt.grad
@@ -139,8 +139,15 @@ def _pennylane_qnode(n: int, layers: int, device: Any, diff_method: str) -> Any:
     return circuit
 
 
-def pennylane_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, pl_device: str = "default.qubit",
-                  diff_method: str = "backprop", device: str = "cpu") -> Prepared:
+def pennylane_vqc(
+    x: np.ndarray,
+    w: np.ndarray,
+    *,
+    loss: str,
+    pl_device: str = "default.qubit",
+    diff_method: str = "backprop",
+    device: str = "cpu",
+) -> Prepared:
     """PennyLane with the torch interface; batches use parameter broadcasting.
 
     ``default.qubit`` runs in complex128 (its default), ``lightning.qubit`` in complex64. On
@@ -201,11 +208,16 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu
     backend_options: dict[str, Any] = {"max_parallel_threads": 2}
     if device == "cuda":
         backend_options["device"] = "GPU"
-    estimator = EstimatorV2(options={"backend_options": backend_options,
-                                     "default_precision": 0.0})
-    qnn = EstimatorQNN(circuit=qc, observables=obs, input_params=list(xp), weight_params=list(wp),
-                       estimator=estimator, gradient=ParamShiftEstimatorGradient(estimator),
-                       default_precision=0.0)
+    estimator = EstimatorV2(options={"backend_options": backend_options, "default_precision": 0.0})
+    qnn = EstimatorQNN(
+        circuit=qc,
+        observables=obs,
+        input_params=list(xp),
+        weight_params=list(wp),
+        estimator=estimator,
+        gradient=ParamShiftEstimatorGradient(estimator),
+        default_precision=0.0,
+    )
     model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1), dtype=torch.float64))
     xt = torch.tensor(np.atleast_2d(x), dtype=torch.float64)
 
@@ -221,8 +233,7 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu
     return Prepared(step, _values, f"{aer} (exact), parameter shift, complex128")
 
 
-def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
-                      device: str = "cpu") -> Prepared:
+def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
     """TensorCircuit-NG on JAX, complex64, jit(value_and_grad) with vmap over the batch; the
     arrays are placed on JAX's CPU or GPU device per ``device`` (jit runs where they are)."""
     import jax
@@ -251,6 +262,7 @@ def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
             e = vexpz(xv, wv)
             return K.mean(K.sum(e**2, axis=1)), e
     else:
+
         def objective(wv: Any, xv: Any) -> Any:
             e = expz(xv, wv)
             return (K.sum(e) if loss == "sum" else K.sum(e**2)), e
@@ -268,8 +280,7 @@ def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
     return Prepared(step, _values, f"jax on {where.platform}, jit + vmap, complex64")
 
 
-def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str,
-                     device: str = "cpu") -> Prepared:
+def torchquantum_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
     """TorchQuantum 0.1.8 (its own venv), complex64, autograd, its device on ``device``."""
     import torch
     import torchquantum.functional as tqf

@@ -22,8 +22,10 @@ SEED = 1234
 
 def make_data(case: Case) -> dict[str, Any]:
     rng = np.random.default_rng(SEED + case["n"])
-    return {"x": rng.uniform(0, np.pi, (case["batch"], case["n"])),
-            "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2))}
+    return {
+        "x": rng.uniform(0, np.pi, (case["batch"], case["n"])),
+        "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2)),
+    }
 
 
 def _at_most(framework: str, limit: int, why: str) -> Any:
@@ -39,10 +41,12 @@ def _impl(framework: str, fn: Any, modules: tuple[str, ...], **kw: Any) -> Impl:
     """An ``Impl`` calling ``fn(x, w, loss="vqc", device=..., **kw)``; ``supports``, ``venv``
     and ``gpu`` in ``kw`` go to the ``Impl``."""
     extra = {k: kw.pop(k) for k in ("supports", "venv", "gpu") if k in kw}
-    return Impl(framework,
-                lambda case, data, device: fn(data["x"], data["w"], loss="vqc", device=device,
-                                              **kw),
-                modules=modules, **extra)
+    return Impl(
+        framework,
+        lambda case, data, device: fn(data["x"], data["w"], loss="vqc", device=device, **kw),
+        modules=modules,
+        **extra,
+    )
 
 
 TORCH_CUDA = Gpu("torch CUDA tensors", devices.torch_cuda)
@@ -58,21 +62,42 @@ WORKLOAD = Workload(
     impls=[
         _impl("hqml", vqc.hqml_vqc, ("torch", "hqml"), gpu=TORCH_CUDA),
         _impl("torch", vqc.torch_vqc, ("torch",), gpu=TORCH_CUDA),
-        _impl("pennylane", vqc.pennylane_vqc, ("torch", "pennylane"),
-              supports=_at_most("pennylane", 12, "about a minute per step at 16"),
-              gpu=Gpu("default.qubit with torch CUDA tensors", devices.torch_cuda)),
-        _impl("lightning", vqc.pennylane_vqc, ("torch", "pennylane", "pennylane_lightning"),
-              pl_device="lightning.qubit", diff_method="adjoint",
-              supports=_at_most("lightning", 12, "about 20 s per step at 16"),
-              gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
-        _impl("qiskit-ml", vqc.qiskit_ml_vqc,
-              ("torch", "qiskit", "qiskit_aer", "qiskit_machine_learning"),
-              supports=_at_most("qiskit-ml", 4, "parameter shift: a minute or more per step at 4"),
-              gpu=Gpu("Aer GPU", devices.aer_gpu, torch_memory=False)),
-        _impl("tensorcircuit", vqc.tensorcircuit_vqc, ("jax", "tensorcircuit"),
-              supports=_at_most("tensorcircuit", 12, "minutes of jit compilation and per step"),
-              gpu=Gpu("JAX on the GPU", devices.jax_gpu, torch_memory=False)),
-        _impl("torchquantum", vqc.torchquantum_vqc, ("torch", "torchquantum"),
-              venv="torchquantum", gpu=TORCH_CUDA),
+        _impl(
+            "pennylane",
+            vqc.pennylane_vqc,
+            ("torch", "pennylane"),
+            supports=_at_most("pennylane", 12, "about a minute per step at 16"),
+            gpu=Gpu("default.qubit with torch CUDA tensors", devices.torch_cuda),
+        ),
+        _impl(
+            "lightning",
+            vqc.pennylane_vqc,
+            ("torch", "pennylane", "pennylane_lightning"),
+            pl_device="lightning.qubit",
+            diff_method="adjoint",
+            supports=_at_most("lightning", 12, "about 20 s per step at 16"),
+            gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        _impl(
+            "qiskit-ml",
+            vqc.qiskit_ml_vqc,
+            ("torch", "qiskit", "qiskit_aer", "qiskit_machine_learning"),
+            supports=_at_most("qiskit-ml", 4, "parameter shift: a minute or more per step at 4"),
+            gpu=Gpu("Aer GPU", devices.aer_gpu, torch_memory=False),
+        ),
+        _impl(
+            "tensorcircuit",
+            vqc.tensorcircuit_vqc,
+            ("jax", "tensorcircuit"),
+            supports=_at_most("tensorcircuit", 12, "minutes of jit compilation and per step"),
+            gpu=Gpu("JAX on the GPU", devices.jax_gpu, torch_memory=False),
+        ),
+        _impl(
+            "torchquantum",
+            vqc.torchquantum_vqc,
+            ("torch", "torchquantum"),
+            venv="torchquantum",
+            gpu=TORCH_CUDA,
+        ),
     ],
 )

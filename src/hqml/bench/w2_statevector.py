@@ -27,8 +27,10 @@ def make_data(case: Case) -> dict[str, Any]:
     n = case["n"]
     rng = np.random.default_rng(SEED + n)
     k = min(N_CHECK, 2**n)
-    return {"theta": rng.uniform(0, 2 * np.pi, (case["layers"], n)),
-            "index": np.sort(rng.choice(2**n, size=k, replace=False))}
+    return {
+        "theta": rng.uniform(0, 2 * np.pi, (case["layers"], n)),
+        "index": np.sort(rng.choice(2**n, size=k, replace=False)),
+    }
 
 
 def _bit_reverse(index: np.ndarray, n: int) -> np.ndarray:
@@ -56,9 +58,11 @@ def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
     dtype = getattr(torch, case["dtype"])
     dev = torch.device(device)
     index = torch.as_tensor(data["index"], device=dev)
-    return Prepared(lambda: state(c, dtype=dtype, device=dev),
-                    lambda psi: {"amplitudes": psi[index].cpu().numpy()},
-                    f"{case['dtype']}, {device}")
+    return Prepared(
+        lambda: state(c, dtype=dtype, device=dev),
+        lambda psi: {"amplitudes": psi[index].cpu().numpy()},
+        f"{case['dtype']}, {device}",
+    )
 
 
 def _qulacs(case: Case, data: dict[str, Any]) -> Prepared:
@@ -115,16 +119,25 @@ def _aer(case: Case, data: dict[str, Any], device: str) -> Prepared:
     qc.save_statevector()
     precision = "double" if case["dtype"] == "complex128" else "single"
     aer_device = "GPU" if device == "cuda" else "CPU"
-    sim = AerSimulator(method="statevector", device=aer_device, precision=precision,
-                       fusion_enable=True, enable_truncation=False, max_parallel_threads=2)
+    sim = AerSimulator(
+        method="statevector",
+        device=aer_device,
+        precision=precision,
+        fusion_enable=True,
+        enable_truncation=False,
+        max_parallel_threads=2,
+    )
     tqc = transpile(qc, sim, optimization_level=0)
     index = _bit_reverse(data["index"], n)
 
     def step() -> Any:
         return sim.run(tqc).result().get_statevector()
 
-    return Prepared(step, lambda sv: {"amplitudes": np.asarray(sv.data)[index]},
-                    f"{case['dtype']}, {aer_device}, fusion on, truncation off")
+    return Prepared(
+        step,
+        lambda sv: {"amplitudes": np.asarray(sv.data)[index]},
+        f"{case['dtype']}, {aer_device}, fusion on, truncation off",
+    )
 
 
 def _c128_only(case: Case) -> str | None:
@@ -134,19 +147,39 @@ def _c128_only(case: Case) -> str | None:
 WORKLOAD = Workload(
     name="W2",
     title="raw statevector: one state, 10 layers of [RX on every qubit; CNOT chain]",
-    cases=[{"n": n, "layers": 10, "dtype": dt} for dt in ("complex128", "complex64")
-           for n in (20, 22, 24)],
+    cases=[
+        {"n": n, "layers": 10, "dtype": dt}
+        for dt in ("complex128", "complex64")
+        for n in (20, 22, 24)
+    ],
     quick_cases=[{"n": 4, "layers": 10, "dtype": dt} for dt in ("complex128", "complex64")],
     make_data=make_data,
     label=lambda case: f"n={case['n']} {case['dtype'].replace('complex', 'c')}",
     impls=[
-        Impl("hqml", _hqml, modules=("torch", "hqml"),
-             gpu=Gpu("torch CUDA tensors", devices.torch_cuda)),
-        Impl("qulacs", _qulacs, modules=("qulacs",), supports=_c128_only,
-             no_gpu="the standard Qulacs build is CPU only"),
-        Impl("lightning", _lightning, modules=("pennylane", "pennylane_lightning"),
-             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
-        Impl("qiskit-aer", _aer, modules=("qiskit", "qiskit_aer"),
-             gpu=Gpu('AerSimulator(device="GPU")', devices.aer_gpu, torch_memory=False)),
+        Impl(
+            "hqml",
+            _hqml,
+            modules=("torch", "hqml"),
+            gpu=Gpu("torch CUDA tensors", devices.torch_cuda),
+        ),
+        Impl(
+            "qulacs",
+            _qulacs,
+            modules=("qulacs",),
+            supports=_c128_only,
+            no_gpu="the standard Qulacs build is CPU only",
+        ),
+        Impl(
+            "lightning",
+            _lightning,
+            modules=("pennylane", "pennylane_lightning"),
+            gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        Impl(
+            "qiskit-aer",
+            _aer,
+            modules=("qiskit", "qiskit_aer"),
+            gpu=Gpu('AerSimulator(device="GPU")', devices.aer_gpu, torch_memory=False),
+        ),
     ],
 )

@@ -21,8 +21,10 @@ DEEP = {24, 8}  # the memory-only depths (full and quick suites): hqml alone
 
 def make_data(case: Case) -> dict[str, Any]:
     rng = np.random.default_rng(SEED + case["n"])
-    return {"x": rng.uniform(0, np.pi, case["n"]),
-            "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2))}
+    return {
+        "x": rng.uniform(0, np.pi, case["n"]),
+        "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2)),
+    }
 
 
 def _peer(case: Case) -> str | None:
@@ -38,17 +40,36 @@ WORKLOAD = Workload(
     size_key="layers",
     label=lambda case: f"n={case['n']} L={case['layers']}",
     impls=[
-        Impl("hqml", lambda case, d, device: vqc.hqml_vqc(
-            d["x"], d["w"], loss="sum", diff_method="adjoint", device=device),
-             modules=("torch", "hqml"), gpu=Gpu("torch CUDA tensors", devices.torch_cuda)),
-        Impl("lightning", lambda case, d, device: vqc.pennylane_vqc(
-            d["x"], d["w"], loss="sum", pl_device="lightning.qubit", diff_method="adjoint",
-            device=device),
-             modules=("torch", "pennylane", "pennylane_lightning"), supports=_peer,
-             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False)),
-        Impl("pennylane", lambda case, d: vqc.pennylane_vqc(
-            d["x"], d["w"], loss="sum", pl_device="default.qubit", diff_method="adjoint"),
-             modules=("torch", "pennylane"), supports=_peer,
-             no_gpu="default.qubit's adjoint method computes in NumPy on the CPU"),
+        Impl(
+            "hqml",
+            lambda case, d, device: vqc.hqml_vqc(
+                d["x"], d["w"], loss="sum", diff_method="adjoint", device=device
+            ),
+            modules=("torch", "hqml"),
+            gpu=Gpu("torch CUDA tensors", devices.torch_cuda),
+        ),
+        Impl(
+            "lightning",
+            lambda case, d, device: vqc.pennylane_vqc(
+                d["x"],
+                d["w"],
+                loss="sum",
+                pl_device="lightning.qubit",
+                diff_method="adjoint",
+                device=device,
+            ),
+            modules=("torch", "pennylane", "pennylane_lightning"),
+            supports=_peer,
+            gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        Impl(
+            "pennylane",
+            lambda case, d: vqc.pennylane_vqc(
+                d["x"], d["w"], loss="sum", pl_device="default.qubit", diff_method="adjoint"
+            ),
+            modules=("torch", "pennylane"),
+            supports=_peer,
+            no_gpu="default.qubit's adjoint method computes in NumPy on the CPU",
+        ),
     ],
 )

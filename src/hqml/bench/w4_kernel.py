@@ -284,8 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument(
-        "--out", type=Path, default=None,
-        help="JSON path (default: benchmarks/results/ of a checkout, else bench-results/)"
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON path (default: benchmarks/results/ of a checkout, else bench-results/)",
     )
     args = p.parse_args(argv)
     record = run(

@@ -30,10 +30,18 @@ from hqml.bench.timing import peak_rss_mb, pin_threads, rss_mb, time_step
 from hqml.bench.tq_compat import import_torchquantum
 
 
-def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int = 2,
-            repeats: int = 10, reference: dict[str, Any] | None = None,
-            max_seconds: float = 120.0, directory: Path | None = None,
-            device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any] | None]:
+def run_one(
+    workload: str,
+    framework: str,
+    case: dict[str, Any],
+    *,
+    threads: int = 2,
+    repeats: int = 10,
+    reference: dict[str, Any] | None = None,
+    max_seconds: float = 120.0,
+    directory: Path | None = None,
+    device: str = "cpu",
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Set up and time one implementation.
 
     On ``cuda`` the implementation runs its GPU variant, or is skipped with the reason when it
@@ -62,11 +70,14 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
     """
     # Peers' warnings and chatter (deprecations, "optax not installed", ...) are about the peers,
     # not the benchmark: they go into the result (``warnings``), not onto the user's terminal.
-    with warnings.catch_warnings(record=True) as caught, \
-            contextlib.redirect_stderr(io.StringIO()) as err:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stderr(io.StringIO()) as err,
+    ):
         warnings.simplefilter("always")
-        result, values = _run_one(workload, framework, case, threads, repeats, reference,
-                                  max_seconds, directory, device)
+        result, values = _run_one(
+            workload, framework, case, threads, repeats, reference, max_seconds, directory, device
+        )
     notes = [f"{w.category.__name__}: {w.message}" for w in caught]
     notes += [line for line in err.getvalue().splitlines() if line.strip()]
     if notes:
@@ -74,14 +85,28 @@ def run_one(workload: str, framework: str, case: dict[str, Any], *, threads: int
     return result, values
 
 
-def _run_one(workload: str, framework: str, case: dict[str, Any], threads: int, repeats: int,
-             reference: dict[str, Any] | None, max_seconds: float, directory: Path | None,
-             device: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _run_one(
+    workload: str,
+    framework: str,
+    case: dict[str, Any],
+    threads: int,
+    repeats: int,
+    reference: dict[str, Any] | None,
+    max_seconds: float,
+    directory: Path | None,
+    device: str,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     wl = discover(directory or BENCH_DIR)[workload]
     impl = wl.impl(framework)
-    result: dict[str, Any] = {"workload": workload, "framework": framework, "case": dict(case),
-                              "label": wl.case_label(case), "device": device, "status": "ok",
-                              "detail": ""}
+    result: dict[str, Any] = {
+        "workload": workload,
+        "framework": framework,
+        "case": dict(case),
+        "label": wl.case_label(case),
+        "device": device,
+        "status": "ok",
+        "detail": "",
+    }
     reason = impl.skip_reason(case, device)
     if reason:
         result.update(status="skipped", detail=reason)
@@ -122,8 +147,9 @@ def _run_one(workload: str, framework: str, case: dict[str, Any], threads: int, 
             if not ok:
                 result["status"] = "disagrees"
                 return result, values
-        timing = time_step(prepared.step, first_call_s=first, repeats=repeats,
-                           max_seconds=max_seconds, sync=sync)
+        timing = time_step(
+            prepared.step, first_call_s=first, repeats=repeats, max_seconds=max_seconds, sync=sync
+        )
     except Exception as e:  # a peer's failure is a result to report, not a crash of the suite
         result.update(status="error", detail=f"{type(e).__name__}: {e}".splitlines()[0][:300])
         result["traceback"] = traceback.format_exc(limit=6)
@@ -168,11 +194,17 @@ def main(argv: list[str]) -> int:
     if request.get("reference"):
         with np.load(request["reference"]) as f:
             reference = {k: f[k] for k in f.files}
-    result, values = run_one(request["workload"], request["framework"], request["case"],
-                             threads=request.get("threads", 2), repeats=request.get("repeats", 10),
-                             reference=reference, max_seconds=request.get("max_seconds", 120.0),
-                             directory=Path(request.get("directory") or BENCH_DIR),
-                             device=request.get("device", "cpu"))
+    result, values = run_one(
+        request["workload"],
+        request["framework"],
+        request["case"],
+        threads=request.get("threads", 2),
+        repeats=request.get("repeats", 10),
+        reference=reference,
+        max_seconds=request.get("max_seconds", 120.0),
+        directory=Path(request.get("directory") or BENCH_DIR),
+        device=request.get("device", "cpu"),
+    )
     if values is not None and request.get("save_values"):
         np.savez(request["save_values"], **values)
     Path(argv[1]).write_text(json.dumps(result))

@@ -45,17 +45,21 @@ def pauli_rotation(circuit: Circuit, theta: Any, word: Sequence[tuple[int, str]]
     return circuit
 
 
-def excitations(n_electrons: int, n_modes: int) -> tuple[list[tuple[int, int]],
-                                                          list[tuple[int, int, int, int]]]:
+def excitations(
+    n_electrons: int, n_modes: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
     """Spin-conserving singles ``(i, a)`` and doubles ``(i, j, a, b)`` from the HF reference.
 
     Modes are interleaved spin orbitals (even = alpha, odd = beta); occupied = ``< n_electrons``.
     """
     occ, virt = range(n_electrons), range(n_electrons, n_modes)
     singles = [(i, a) for i in occ for a in virt if i % 2 == a % 2]
-    doubles = [(i, j, a, b) for i, j in itertools.combinations(occ, 2)
-               for a, b in itertools.combinations(virt, 2)
-               if (i % 2) + (j % 2) == (a % 2) + (b % 2)]
+    doubles = [
+        (i, j, a, b)
+        for i, j in itertools.combinations(occ, 2)
+        for a, b in itertools.combinations(virt, 2)
+        if (i % 2) + (j % 2) == (a % 2) + (b % 2)
+    ]
     return singles, doubles
 
 
@@ -68,8 +72,9 @@ def hartree_fock_circuit(molecule: MolecularHamiltonian) -> Circuit:
     return c
 
 
-def uccsd(molecule: MolecularHamiltonian, weight_name: str = "theta",
-          singles: bool = True) -> Circuit:
+def uccsd(
+    molecule: MolecularHamiltonian, weight_name: str = "theta", singles: bool = True
+) -> Circuit:
     """The UCCSD ansatz on the Hartree-Fock state, one weight per excitation (doubles first).
 
     Args:

@@ -25,8 +25,9 @@ def _imports() -> tuple[Any, Any]:
         import openfermion
         import pyscf
     except ImportError as e:
-        raise ImportError("molecular Hamiltonians need PySCF and OpenFermion:"
-                          " pip install 'hqml[chem]'") from e
+        raise ImportError(
+            "molecular Hamiltonians need PySCF and OpenFermion: pip install 'hqml[chem]'"
+        ) from e
     return pyscf, openfermion
 
 
@@ -60,8 +61,14 @@ class MolecularHamiltonian:
 
     def map_fermion_operator(self, op: Any) -> PauliSum:
         """Map an OpenFermion ``FermionOperator`` on the active spin orbitals the same way."""
-        return map_fermion_operator(op, self.n_spin_orbitals, self.mapping,
-                                    self.two_qubit_reduction, self.n_electrons, self._n_alpha)
+        return map_fermion_operator(
+            op,
+            self.n_spin_orbitals,
+            self.mapping,
+            self.two_qubit_reduction,
+            self.n_electrons,
+            self._n_alpha,
+        )
 
 
 def _qubit_operator_to_pauli(op: Any) -> PauliSum:
@@ -78,9 +85,14 @@ def _block_order(n_modes: int) -> list[int]:
     return [j // 2 if j % 2 == 0 else half + j // 2 for j in range(n_modes)]
 
 
-def map_fermion_operator(op: Any, n_modes: int, mapping: str = "jordan_wigner",
-                         two_qubit_reduction: bool = False, n_electrons: int = 0,
-                         n_alpha: int = 0) -> PauliSum:
+def map_fermion_operator(
+    op: Any,
+    n_modes: int,
+    mapping: str = "jordan_wigner",
+    two_qubit_reduction: bool = False,
+    n_electrons: int = 0,
+    n_alpha: int = 0,
+) -> PauliSum:
     """A number- and spin-conserving ``FermionOperator`` as a qubit ``PauliSum``."""
     _, of = _imports()
     if mapping not in MAPPINGS:
@@ -105,8 +117,10 @@ def map_fermion_operator(op: Any, n_modes: int, mapping: str = "jordan_wigner",
         for q, p in word:
             if q in drop:
                 if p != "Z":
-                    raise ValueError(f"operator term {word} does not conserve the symmetries"
-                                     " needed by the two-qubit reduction")
+                    raise ValueError(
+                        f"operator term {word} does not conserve the symmetries"
+                        " needed by the two-qubit reduction"
+                    )
                 factor *= drop[q]
             else:
                 out.append((new_index[q], p))
@@ -129,8 +143,7 @@ def _parity_ladder(j: int, n_modes: int, create: bool) -> PauliSum:
 
 
 def _parity_transform(op: Any, n_modes: int) -> PauliSum:
-    ladders = {(j, a): _parity_ladder(j, n_modes, bool(a)) for j in range(n_modes)
-               for a in (0, 1)}
+    ladders = {(j, a): _parity_ladder(j, n_modes, bool(a)) for j in range(n_modes) for a in (0, 1)}
     total: dict[tuple, complex] = {}
     for term, coeff in op.terms.items():
         prod = PauliSum({(): complex(coeff)})
@@ -158,10 +171,15 @@ def hf_bits(n_modes: int, n_electrons: int, mapping: str, two_qubit_reduction: b
     return [int(b) for b in parity]
 
 
-def molecular_hamiltonian(geometry: str | Sequence[tuple[str, Sequence[float]]],
-                          basis: str = "sto-3g", active_space: tuple[int, int] | None = None,
-                          mapping: str = "jordan_wigner", two_qubit_reduction: bool = False,
-                          charge: int = 0, spin: int = 0) -> MolecularHamiltonian:
+def molecular_hamiltonian(
+    geometry: str | Sequence[tuple[str, Sequence[float]]],
+    basis: str = "sto-3g",
+    active_space: tuple[int, int] | None = None,
+    mapping: str = "jordan_wigner",
+    two_qubit_reduction: bool = False,
+    charge: int = 0,
+    spin: int = 0,
+) -> MolecularHamiltonian:
     """The qubit Hamiltonian of a molecule, with HF and FCI reference energies.
 
     Args:
@@ -197,17 +215,25 @@ def molecular_hamiltonian(geometry: str | Sequence[tuple[str, Sequence[float]]],
     n_elec = mol.nelectron
     n_act_e, n_act_o = active_space if active_space is not None else (n_elec, n_orb)
     n_core = (n_elec - n_act_e) // 2
-    if (n_elec - n_act_e) % 2 or n_act_e % 2 or n_act_e <= 0 or n_core + n_act_o > n_orb \
-            or n_act_e > 2 * n_act_o:
-        raise ValueError(f"active_space {active_space} does not fit {n_elec} electrons in {n_orb}"
-                         " orbitals: give (even electrons, orbitals) with room for the core")
+    if (
+        (n_elec - n_act_e) % 2
+        or n_act_e % 2
+        or n_act_e <= 0
+        or n_core + n_act_o > n_orb
+        or n_act_e > 2 * n_act_o
+    ):
+        raise ValueError(
+            f"active_space {active_space} does not fit {n_elec} electrons in {n_orb}"
+            " orbitals: give (even electrons, orbitals) with room for the core"
+        )
     h1 = mf.mo_coeff.T @ mf.get_hcore() @ mf.mo_coeff
     eri = ao2mo.restore(1, ao2mo.kernel(mol, mf.mo_coeff), n_orb)
     two = np.asarray(eri.transpose(0, 2, 3, 1), order="C")  # OpenFermion's (ps|qr) layout
     core = list(range(n_core))
     active = list(range(n_core, n_core + n_act_o))
     const, one_act, two_act = of.ops.representations.get_active_space_integrals(
-        h1, two, core, active)
+        h1, two, core, active
+    )
     one_so, two_so = of.chem.molecular_data.spinorb_from_spatial(one_act, two_act)
     e_nuc = float(mol.energy_nuc())
     iop = of.InteractionOperator(const + e_nuc, one_so, 0.5 * two_so)
@@ -224,6 +250,16 @@ def molecular_hamiltonian(geometry: str | Sequence[tuple[str, Sequence[float]]],
         cas.verbose = 0
         fci_energy = float(cas.kernel()[0])
     n_qubits = n_modes - (2 if two_qubit_reduction else 0)
-    return MolecularHamiltonian(H, n_qubits, n_act_e, n_modes, float(mf.e_tot), fci_energy,
-                                hf_bits(n_modes, n_act_e, mapping, two_qubit_reduction), mapping,
-                                e_nuc, two_qubit_reduction, n_alpha)
+    return MolecularHamiltonian(
+        H,
+        n_qubits,
+        n_act_e,
+        n_modes,
+        float(mf.e_tot),
+        fci_energy,
+        hf_bits(n_modes, n_act_e, mapping, two_qubit_reduction),
+        mapping,
+        e_nuc,
+        two_qubit_reduction,
+        n_alpha,
+    )

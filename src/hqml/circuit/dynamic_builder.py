@@ -50,8 +50,12 @@ class DynamicMixin:
 
     @property
     def is_dynamic(self) -> bool:
-        """True when the circuit has a mid-circuit measurement, reset or conditioned gate."""
-        return any(is_dynamic_op(op) for op in self.ops)
+        """True when the circuit has a mid-circuit measurement, reset or conditioned gate
+        (computed once per circuit structure: every request asks)."""
+        return self.cached(
+            ("hqml.circuit.dynamic", "is_dynamic"),
+            lambda: any(is_dynamic_op(op) for op in self.ops),
+        )
 
     def _bit(self, key: Any) -> Bit:
         if key is None:

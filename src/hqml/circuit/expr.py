@@ -61,7 +61,6 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
 
 
-
 def as_expr(value: Any) -> Expr:
     """Turn a number, a 0-d tensor or an expression into an :class:`Expr`.
 

@@ -319,7 +319,8 @@ class ControlledGate(Gate):
                 f"a {num_controls}-controlled {base.name} acts on {n} wires; hqml builds"
                 f" controlled gates as dense matrices up to {MAX_CONTROLLED_WIRES} wires"
                 f" (2^{MAX_CONTROLLED_WIRES} x 2^{MAX_CONTROLLED_WIRES}); decompose it into"
-                " gates with fewer controls")
+                " gates with fewer controls"
+            )
         self.base, self.num_controls = base, num_controls
         d_base, d = base.dim, 2**n
         name = "c" * num_controls + base.name
@@ -565,7 +566,8 @@ def gate_from_json(data: Any) -> Gate:
     if name == "ctrl":
         controls = data.get("controls")
         if isinstance(controls, bool) or not isinstance(controls, int):
-            raise ValueError(f"'controls' of a controlled gate must be an integer, got"
-                             f" {controls!r:.50}")
+            raise ValueError(
+                f"'controls' of a controlled gate must be an integer, got {controls!r:.50}"
+            )
         return controlled(gate_from_json(data.get("base")), controls)
     return get_gate(name)

@@ -15,26 +15,43 @@ from .errors import fail
 
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="tiny sizes, 3 repeats")] = False,
-    workload: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
-        "--workload", "-w", help="workload to run (repeatable), e.g. W1")] = None,
-    qubits: Annotated[Optional[list[int]], typer.Option(  # noqa: UP045
-        "--qubits", "-n", help="keep only cases with these qubit counts")] = None,
-    framework: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        "--framework", "-f", help="peer to run (repeatable); hqml always runs")] = None,
+    workload: Annotated[
+        Optional[list[str]],  # noqa: UP045 (typer needs Optional)
+        typer.Option("--workload", "-w", help="workload to run (repeatable), e.g. W1"),
+    ] = None,
+    qubits: Annotated[
+        Optional[list[int]],  # noqa: UP045 (typer needs Optional)
+        typer.Option("--qubits", "-n", help="keep only cases with these qubit counts"),
+    ] = None,
+    framework: Annotated[
+        Optional[list[str]],  # noqa: UP045 (typer needs Optional)
+        typer.Option("--framework", "-f", help="peer to run (repeatable); hqml always runs"),
+    ] = None,
     threads: Annotated[int, typer.Option(help="threads every framework is pinned to")] = 2,
-    isolate: Annotated[Optional[bool], typer.Option(  # noqa: UP045
-        "--isolate/--in-process",
-        help="one subprocess per run (default: on unless --quick)")] = None,
+    isolate: Annotated[
+        Optional[bool],  # noqa: UP045 (typer needs Optional)
+        typer.Option(
+            "--isolate/--in-process", help="one subprocess per run (default: on unless --quick)"
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a run is dropped")] = 300.0,
-    max_seconds: Annotated[float, typer.Option(
-        help="timing budget of a case whose calls take > 10 s")] = 40.0,
-    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-        help="results folder (default: benchmarks/results in a checkout,"
-             " else ./bench-results)")] = None,
+    max_seconds: Annotated[
+        float, typer.Option(help="timing budget of a case whose calls take > 10 s")
+    ] = 40.0,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045 (typer needs Optional)
+        typer.Option(
+            help="results folder (default: benchmarks/results in a checkout, else ./bench-results)"
+        ),
+    ] = None,
     plot: Annotated[bool, typer.Option(help="write the PNG plot of time against qubits")] = True,
-    device: Annotated[str, typer.Option(
-        help="cpu, or cuda: hqml and torch on the GPU, peers by their GPU variants (the others"
-             " are skipped)")] = "cpu",
+    device: Annotated[
+        str,
+        typer.Option(
+            help="cpu, or cuda: hqml and torch on the GPU, peers by their GPU variants (the others"
+            " are skipped)"
+        ),
+    ] = "cpu",
 ) -> None:
     """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
     TorchQuantum on workloads W1-W4 (and plug-in workload files, see docs/benchmarks.md), on
@@ -56,13 +73,23 @@ def bench(
 
     def progress(r: dict) -> None:
         t = fmt_time(r.get("median_s")) if r["status"] == "ok" else r["status"]
-        console.print(f"  {r['workload']} {r['label']:<12} {r['framework']:<14} {t}",
-                      highlight=False)
+        console.print(
+            f"  {r['workload']} {r['label']:<12} {r['framework']:<14} {t}", highlight=False
+        )
 
     try:
-        doc = run_suite(workload or None, qubits or None, quick=quick, frameworks=framework or None,
-                        threads=threads, isolate=isolate, timeout_s=timeout,
-                        max_seconds=max_seconds, progress=progress, device=device)
+        doc = run_suite(
+            workload or None,
+            qubits or None,
+            quick=quick,
+            frameworks=framework or None,
+            threads=threads,
+            isolate=isolate,
+            timeout_s=timeout,
+            max_seconds=max_seconds,
+            progress=progress,
+            device=device,
+        )
     except ValueError as e:
         fail(str(e))
     print_report(doc, console)

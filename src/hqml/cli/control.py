@@ -10,8 +10,9 @@ import typer
 from .errors import writable_folder
 from .progress import progress_bars
 
-control_app = typer.Typer(help="Reinforcement-learning calibration of a simulated transmon.",
-                          no_args_is_help=True)
+control_app = typer.Typer(
+    help="Reinforcement-learning calibration of a simulated transmon.", no_args_is_help=True
+)
 
 
 @control_app.command("bench")
@@ -29,8 +30,9 @@ def bench(
     try:
         from hqml.control.bench import ControlBenchConfig, run_bench
 
-        cfg = ControlBenchConfig(seeds=seeds, experiments=experiments,
-                                 drift_experiments=drift_experiments, shots=shots)
+        cfg = ControlBenchConfig(
+            seeds=seeds, experiments=experiments, drift_experiments=drift_experiments, shots=shots
+        )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
     writable_folder(out)
@@ -46,13 +48,18 @@ def bench(
 def _log(results: dict, out: Path, enabled: bool) -> None:
     from hqml.tracking.logger import RunLogger
 
-    with RunLogger(out, experiment="hqml-control", run_name="control-bench",
-                   mlflow=None if enabled else False) as log:
+    with RunLogger(
+        out, experiment="hqml-control", run_name="control-bench", mlflow=None if enabled else False
+    ) as log:
         log.log_params(results["config"])
         for r in results["static"]:
-            log.log_metrics({"ppo_final_fidelity": r["ppo"]["fidelity"][-1],
-                             "nm_final_fidelity": r["nelder_mead"]["fidelity"][-1]},
-                            step=r["seed"])
+            log.log_metrics(
+                {
+                    "ppo_final_fidelity": r["ppo"]["fidelity"][-1],
+                    "nm_final_fidelity": r["nelder_mead"]["fidelity"][-1],
+                },
+                step=r["seed"],
+            )
         for name in ("results.json", "report.md", "calibration.png", "drift.png"):
             log.log_artifact(out / name)
 

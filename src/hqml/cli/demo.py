@@ -44,19 +44,29 @@ def demo(
     console = Console()
     console.print(f"[bold]hqml demo[/]: {qubits} qubits, {layers} layers, batch {batch}")
     # folded at gate boundaries to the terminal's width; rich must not wrap it again mid-gate
-    console.print(c.draw(max_width=max(40, console.width)), soft_wrap=True, markup=False,
-                  highlight=False)
-    table = Table(title="VQC forward + gradient (loss = mean of sum_i <Z_i>^2)",
-                  caption="vs adjoint: max |grad - adjoint grad|; ms: forward + backward",
-                  box=box.SIMPLE_HEAD, padding=0)  # fits 50 columns
+    console.print(
+        c.draw(max_width=max(40, console.width)), soft_wrap=True, markup=False, highlight=False
+    )
+    table = Table(
+        title="VQC forward + gradient (loss = mean of sum_i <Z_i>^2)",
+        caption="vs adjoint: max |grad - adjoint grad|; ms: forward + backward",
+        box=box.SIMPLE_HEAD,
+        padding=0,
+    )  # fits 50 columns
     for col in ("diff method", "loss", "|grad|", "vs adjoint", "ms"):
         table.add_column(col, justify="right", no_wrap=True)
     ref = None
     for method in DIFF_METHODS:
         wt = w0.clone().requires_grad_(True)
         t0 = time.perf_counter()
-        vals = hqml.expval(c, obs, inputs={"x": data}, weights={"w": wt}, diff_method=method,
-                           seed=seed if method == "spsa" else None)
+        vals = hqml.expval(
+            c,
+            obs,
+            inputs={"x": data},
+            weights={"w": wt},
+            diff_method=method,
+            seed=seed if method == "spsa" else None,
+        )
         loss = (vals**2).sum(dim=1).mean()
         loss.backward()
         ms = (time.perf_counter() - t0) * 1e3

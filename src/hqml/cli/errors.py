@@ -21,8 +21,17 @@ except ImportError:  # pragma: no cover
     from click import exceptions as _click_exc
 
 # Exceptions whose message is written for users: printed as is. Anything else also names its type.
-_USER_ERRORS = (ValueError, TypeError, KeyError, LookupError, ImportError, OSError, MemoryError,
-                RuntimeError, TimeoutError)
+_USER_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    LookupError,
+    ImportError,
+    OSError,
+    MemoryError,
+    RuntimeError,
+    TimeoutError,
+)
 
 
 def one_line(text: str) -> str:
@@ -70,9 +79,14 @@ def _usage_line(exc: Any) -> str:
 class OneLineErrorGroup(TyperGroup):
     """The top-level ``hqml`` group: usage errors and uncaught exceptions become one line."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-jobs_app = typer.Typer(help="Submit and follow jobs on an hqml job service.",
-                       no_args_is_help=True)
+jobs_app = typer.Typer(help="Submit and follow jobs on an hqml job service.", no_args_is_help=True)
 URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="HQML_URL", help="service URL")
 TOKEN = typer.Option(None, "--token", envvar="HQML_TOKEN", help="API token")
 
@@ -48,9 +47,12 @@ def _resolve(client: Any, job_id: str) -> str:
         return job_id
     matches = [j["id"] for j in _call(client.list, None, 1000) if j["id"].startswith(job_id)]
     if len(matches) > 1:
-        raise typer.BadParameter(f"{job_id!r} is the start of {len(matches)} job ids"
-                                 f" ({', '.join(m[:12] + '...' for m in matches[:3])});"
-                                 " give more characters", param_hint="JOB_ID")
+        raise typer.BadParameter(
+            f"{job_id!r} is the start of {len(matches)} job ids"
+            f" ({', '.join(m[:12] + '...' for m in matches[:3])});"
+            " give more characters",
+            param_hint="JOB_ID",
+        )
     return matches[0] if matches else job_id
 
 
@@ -75,8 +77,9 @@ def torch_to_list(t: Any) -> Any:
     return torch.view_as_real(t).tolist() if t.is_complex() else t.tolist()
 
 
-def _payload(path: Path, observables: list[str], measurement: str, shots: int | None,
-             backend: str) -> dict[str, Any]:
+def _payload(
+    path: Path, observables: list[str], measurement: str, shots: int | None, backend: str
+) -> dict[str, Any]:
     from hqml.circuit.observables import PauliSum
 
     text = path.read_text()
@@ -96,8 +99,9 @@ def _payload(path: Path, observables: list[str], measurement: str, shots: int | 
         try:
             obs.append(PauliSum.from_list([(word, float(coeff) if coeff else 1.0)]).to_json())
         except ValueError as e:
-            raise typer.BadParameter(f"{spec!r}: {e} (e.g. ZZI or 0.5*XIX)",
-                                     param_hint="--observable") from None
+            raise typer.BadParameter(
+                f"{spec!r}: {e} (e.g. ZZI or 0.5*XIX)", param_hint="--observable"
+            ) from None
     body.update(measurement=measurement, backend=backend)
     if obs:
         body["observables"] = obs
@@ -117,9 +121,11 @@ def _follow_run(client: Any, job_id: str) -> None:
         key = (p.get("model"), p.get("epoch"))
         if p.get("epoch") and key != shown and not p.get("done"):
             shown = key
-            typer.echo(f"{p['model']} epoch {p['epoch']}/{p.get('epochs')}: train loss"
-                       f" {p.get('train_loss', float('nan')):.4f}, test accuracy"
-                       f" {p.get('test_acc', float('nan')):.3f}")
+            typer.echo(
+                f"{p['model']} epoch {p['epoch']}/{p.get('epochs')}: train loss"
+                f" {p.get('train_loss', float('nan')):.4f}, test accuracy"
+                f" {p.get('test_acc', float('nan')):.3f}"
+            )
         if info["status"] in ("done", "failed", "cancelled"):
             break
         time.sleep(0.2)
@@ -130,16 +136,25 @@ def _follow_run(client: Any, job_id: str) -> None:
 
 
 @jobs_app.command("submit")
-def submit(path: Annotated[Path, typer.Argument(
-               exists=True, help="job JSON, circuit JSON, .qasm, or an hqml run config .toml")],
-           observable: Annotated[list[str] | None, typer.Option(
-               "--observable", "-o", help="Pauli string, e.g. ZZI or 0.5*XIX")] = None,
-           measurement: str = typer.Option("expval", help="expval, probs, sample or state"),
-           shots: int = typer.Option(None, help="shots (sampling)"),
-           backend: str = typer.Option("statevector", help="backend on the service"),
-           program: bool = typer.Option(False, help="the file is a program request (VQE)"),
-           wait: bool = typer.Option(False, help="wait for the result and print it"),
-           url: str = URL, token: str = TOKEN) -> None:
+def submit(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, help="job JSON, circuit JSON, .qasm, or an hqml run config .toml"
+        ),
+    ],
+    observable: Annotated[
+        list[str] | None,
+        typer.Option("--observable", "-o", help="Pauli string, e.g. ZZI or 0.5*XIX"),
+    ] = None,
+    measurement: str = typer.Option("expval", help="expval, probs, sample or state"),
+    shots: int = typer.Option(None, help="shots (sampling)"),
+    backend: str = typer.Option("statevector", help="backend on the service"),
+    program: bool = typer.Option(False, help="the file is a program request (VQE)"),
+    wait: bool = typer.Option(False, help="wait for the result and print it"),
+    url: str = URL,
+    token: str = TOKEN,
+) -> None:
     """Submit a job; prints its id (or, with --wait, its result). A .toml file is an ``hqml run``
     config: it trains on the server as a ``run`` program (--wait follows its epochs)."""
     if path.suffix.lower() == ".toml":
@@ -159,40 +174,54 @@ def submit(path: Annotated[Path, typer.Argument(
 
 
 @jobs_app.command("status")
-def status(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
-           url: str = URL, token: str = TOKEN) -> None:
+def status(
+    job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+    url: str = URL,
+    token: str = TOKEN,
+) -> None:
     """Status and progress of a job (JSON)."""
     with _client(url, token) as client:
         typer.echo(json.dumps(_call(client.status, _resolve(client, job_id)), indent=1))
 
 
 @jobs_app.command("result")
-def result(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
-           wait: float = typer.Option(0.0, help="seconds to wait for it"),
-           url: str = URL, token: str = TOKEN) -> None:
+def result(
+    job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+    wait: float = typer.Option(0.0, help="seconds to wait for it"),
+    url: str = URL,
+    token: str = TOKEN,
+) -> None:
     """The result of a job (tensors as nested lists)."""
     with _client(url, token) as client:
         job_id = _resolve(client, job_id)
         r = _call(client.result, job_id, wait=wait)
     if r["status"] != "done":
-        typer.echo(f"job {job_id} is {r['status']}" + (f": {r['error']}" if r.get("error") else ""),
-                   err=True)
+        typer.echo(
+            f"job {job_id} is {r['status']}" + (f": {r['error']}" if r.get("error") else ""),
+            err=True,
+        )
         raise typer.Exit(1 if r["status"] in ("failed", "cancelled") else 2)
     typer.echo(json.dumps(_readable(r["result"]), indent=1))
 
 
 @jobs_app.command("cancel")
-def cancel(job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
-           url: str = URL, token: str = TOKEN) -> None:
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="job id or a unique start of one")],
+    url: str = URL,
+    token: str = TOKEN,
+) -> None:
     """Cancel a queued or running job."""
     with _client(url, token) as client:
         typer.echo(_call(client.cancel, _resolve(client, job_id))["status"])
 
 
 @jobs_app.command("list")
-def list_jobs(status: str = typer.Option(None, help="only jobs with this status"),
-              limit: int = typer.Option(50, help="at most this many"),
-              url: str = URL, token: str = TOKEN) -> None:
+def list_jobs(
+    status: str = typer.Option(None, help="only jobs with this status"),
+    limit: int = typer.Option(50, help="at most this many"),
+    url: str = URL,
+    token: str = TOKEN,
+) -> None:
     """Your jobs, newest first, as a table."""
     from rich.console import Console
     from rich.table import Column, Table
@@ -200,14 +229,26 @@ def list_jobs(status: str = typer.Option(None, help="only jobs with this status"
     with _client(url, token) as client:
         rows = _call(client.list, status, limit)
     # whole ids, never cut to a prefix by a narrow terminal (the other columns wrap instead)
-    table = Table(Column("id", no_wrap=True, min_width=ID_LENGTH), "kind", "status", "attempts",
-                  "created", "error")
+    table = Table(
+        Column("id", no_wrap=True, min_width=ID_LENGTH),
+        "kind",
+        "status",
+        "attempts",
+        "created",
+        "error",
+    )
     import datetime as dt
 
     for j in rows:
         created = dt.datetime.fromtimestamp(j["created_at"]).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(j["id"], j["kind"], j["status"], str(j["attempts"]), created,
-                      (j.get("error") or "")[:60])
+        table.add_row(
+            j["id"],
+            j["kind"],
+            j["status"],
+            str(j["attempts"]),
+            created,
+            (j.get("error") or "")[:60],
+        )
     Console().print(table)
 
 

@@ -28,7 +28,17 @@ def _main() -> None:
 
 
 SUBCOMMAND_MODULES = (
-    "demo", "run", "bench", "serve", "jobs", "qubo", "study", "info", "qec", "control", "scale",
+    "demo",
+    "run",
+    "bench",
+    "serve",
+    "jobs",
+    "qubo",
+    "study",
+    "info",
+    "qec",
+    "control",
+    "scale",
 )
 
 

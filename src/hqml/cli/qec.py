@@ -23,8 +23,9 @@ def _floats(text: str, what: str) -> list[float]:
 @qec_app.command("bench")
 def bench(
     distances: Annotated[str, typer.Option(help="comma-separated odd distances")] = "3,5",
-    ps: Annotated[str, typer.Option(help="comma-separated physical error rates")] =
-        "0.001,0.003,0.005,0.007",
+    ps: Annotated[
+        str, typer.Option(help="comma-separated physical error rates")
+    ] = "0.001,0.003,0.005,0.007",
     decoder: Annotated[str, typer.Option(help="recurrent or conv")] = "recurrent",
     basis: Annotated[str, typer.Option(help="z or x memory")] = "z",
     noise: Annotated[str, typer.Option(help="depolarizing or biased")] = "depolarizing",
@@ -45,9 +46,17 @@ def bench(
         dist = [int(v) for v in _floats(distances, "--distances")]
         for d in dist:
             SurfaceCodeMemory(d, 0.0)  # validates the distance before any work
-        cfg = QecBenchConfig(distances=dist, ps=_floats(ps, "--ps"), decoder=decoder,
-                             basis=basis, noise=noise, train_shots=train_shots,
-                             test_shots=test_shots, epochs=epochs, seed=seed)
+        cfg = QecBenchConfig(
+            distances=dist,
+            ps=_floats(ps, "--ps"),
+            decoder=decoder,
+            basis=basis,
+            noise=noise,
+            train_shots=train_shots,
+            test_shots=test_shots,
+            epochs=epochs,
+            seed=seed,
+        )
         for p in cfg.ps:
             SurfaceCodeMemory(3, p, basis=basis, noise=noise)
     except (ValueError, ImportError) as e:
@@ -69,21 +78,26 @@ def _print_table(console: object, results: dict) -> None:
     for col in ("d", "p", "decoder", "LER/round", "±1σ", "µs/shot"):
         table.add_column(col)
     for r in results["rows"]:
-        table.add_row(str(r["distance"]), f"{r['p']:g}", r["decoder"],
-                      f"{r['ler_per_round']:.3e}", f"{r['ler_err']:.1e}",
-                      f"{r['latency_us_per_shot']:.2f}")
+        table.add_row(
+            str(r["distance"]),
+            f"{r['p']:g}",
+            r["decoder"],
+            f"{r['ler_per_round']:.3e}",
+            f"{r['ler_err']:.1e}",
+            f"{r['latency_us_per_shot']:.2f}",
+        )
     console.print(table)  # type: ignore[attr-defined]
 
 
 def _log_mlflow(results: dict, out: Path, enabled: bool) -> None:
     from hqml.tracking.logger import RunLogger
 
-    with RunLogger(out, experiment="hqml-qec", run_name="qec-bench",
-                   mlflow=None if enabled else False) as log:
+    with RunLogger(
+        out, experiment="hqml-qec", run_name="qec-bench", mlflow=None if enabled else False
+    ) as log:
         log.log_params(results["config"])
         for step, r in enumerate(results["rows"]):
-            log.log_metrics({f"d{r['distance']}_{r['decoder']}_ler": r["ler_per_round"]},
-                            step=step)
+            log.log_metrics({f"d{r['distance']}_{r['decoder']}_ler": r["ler_per_round"]}, step=step)
         for name in ("results.json", "report.md", "ler_vs_p.png"):
             log.log_artifact(out / name)
 

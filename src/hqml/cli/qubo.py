@@ -20,14 +20,17 @@ def _instance(problem: str, size: int, seed: int, bqm_file: Path | None) -> Any:
 
     rng = np.random.default_rng(seed)
     if problem != "file" and size < (4 if problem == "maxcut" else 1):
-        raise typer.BadParameter(f"must be at least {4 if problem == 'maxcut' else 1} for"
-                                 f" {problem}, got {size}", param_hint="--size")
+        raise typer.BadParameter(
+            f"must be at least {4 if problem == 'maxcut' else 1} for {problem}, got {size}",
+            param_hint="--size",
+        )
     if problem == "maxcut":
         nx = _require("networkx", "generating a MaxCut graph")
 
         if size * 3 % 2:
-            raise typer.BadParameter(f"a 3-regular graph needs an even size, got {size}",
-                                     param_hint="--size")
+            raise typer.BadParameter(
+                f"a 3-regular graph needs an even size, got {size}", param_hint="--size"
+            )
         return MaxCut(nx.random_regular_graph(3, size, seed=seed))
     if problem == "knapsack":
         weights = rng.integers(1, 10, size)
@@ -67,17 +70,15 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def qubo(problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEMS)}")],
-         size: Annotated[int, typer.Option(help="variables of a generated instance")] = 12,
-         seed: Annotated[int, typer.Option(help="seed for the instance and the solvers")] = 0,
-         solver: Annotated[str, typer.Option(
-             help="auto, exact, sa, tabu, steepest or qaoa")] = "auto",
-         time_limit: Annotated[float | None, typer.Option(
-             help="seconds per solver attempt")] = None,
-         bqm_file: Annotated[Path | None, typer.Option(
-             help="dimod BQM JSON for problem 'file'")] = None,
-         out: Annotated[Path | None, typer.Option(
-             help="folder for solution.json")] = None) -> None:
+def qubo(
+    problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEMS)}")],
+    size: Annotated[int, typer.Option(help="variables of a generated instance")] = 12,
+    seed: Annotated[int, typer.Option(help="seed for the instance and the solvers")] = 0,
+    solver: Annotated[str, typer.Option(help="auto, exact, sa, tabu, steepest or qaoa")] = "auto",
+    time_limit: Annotated[float | None, typer.Option(help="seconds per solver attempt")] = None,
+    bqm_file: Annotated[Path | None, typer.Option(help="dimod BQM JSON for problem 'file'")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for solution.json")] = None,
+) -> None:
     """Solve a QUBO with the automatic solver router and report every attempt."""
     from rich.console import Console
     from rich.table import Table
@@ -88,8 +89,9 @@ def qubo(problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEM
     from hqml.optimize import SOLVERS, solve
 
     if solver != "auto" and solver not in SOLVERS:
-        raise typer.BadParameter(f"must be auto or one of {', '.join(SOLVERS)}, got {solver!r}",
-                                 param_hint="--solver")
+        raise typer.BadParameter(
+            f"must be auto or one of {', '.join(SOLVERS)}, got {solver!r}", param_hint="--solver"
+        )
     instance = _instance(problem, size, seed, bqm_file)
     solution = solve(instance, solver=solver, time_limit=time_limit, seed=seed)
     console = Console()
@@ -98,20 +100,35 @@ def qubo(problem: Annotated[str, typer.Argument(help=f"one of {', '.join(PROBLEM
     for col in ("solver", "status", "energy", "seconds", "error"):
         table.add_column(col)
     for a in solution.attempts:
-        table.add_row(a.solver, a.status, "" if a.energy is None else f"{a.energy:.6g}",
-                      f"{a.seconds:.3f}", a.error or "")
+        table.add_row(
+            a.solver,
+            a.status,
+            "" if a.energy is None else f"{a.energy:.6g}",
+            f"{a.seconds:.3f}",
+            a.error or "",
+        )
     console.print(table)
-    console.print(f"[bold]solver[/]: {solution.solver}  [bold]energy[/]: {solution.energy:.6g}"
-                  f"  [bold]feasible[/]: {solution.feasible}")
+    console.print(
+        f"[bold]solver[/]: {solution.solver}  [bold]energy[/]: {solution.energy:.6g}"
+        f"  [bold]feasible[/]: {solution.feasible}"
+    )
     if solution.answer is not None:
         console.print(f"[bold]answer[/]: {solution.answer}")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        record = {"problem": problem, "size": size, "seed": seed, "solver": solution.solver,
-                  "energy": solution.energy, "feasible": solution.feasible,
-                  "reason": solution.reason, "timing": solution.timing,
-                  "attempts": _plain(solution.attempts), "answer": _plain(solution.answer),
-                  "sample": [[_plain(k), _plain(v)] for k, v in solution.sample.items()]}
+        record = {
+            "problem": problem,
+            "size": size,
+            "seed": seed,
+            "solver": solution.solver,
+            "energy": solution.energy,
+            "feasible": solution.feasible,
+            "reason": solution.reason,
+            "timing": solution.timing,
+            "attempts": _plain(solution.attempts),
+            "answer": _plain(solution.answer),
+            "sample": [[_plain(k), _plain(v)] for k, v in solution.sample.items()],
+        }
         (out / "solution.json").write_text(json.dumps(record, indent=2))
         console.print(f"wrote {out / 'solution.json'}")
 

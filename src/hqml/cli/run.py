@@ -58,8 +58,11 @@ def run(
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option(min=1, help="torch threads (default: from OMP_NUM_THREADS, else the cores"
-                     " the machine's load leaves free)"),
+        typer.Option(
+            min=1,
+            help="torch threads (default: from OMP_NUM_THREADS, else the cores"
+            " the machine's load leaves free)",
+        ),
     ] = None,
 ) -> None:
     """Train the config's hybrid model and a classical baseline with the same number of
@@ -72,6 +75,7 @@ def run(
     from hqml.accounting import BudgetExceeded
     from hqml.backends.providers import ProviderError, UnsupportedRequest
     from hqml.experiment import ConfigError, load_config, run_experiment
+    from hqml.experiment.report import truncation_line
 
     from .errors import fail
 
@@ -142,19 +146,30 @@ def run(
         for name, m in results["models"].items()
     )
     chance = results["data"].get("chance_accuracy")
-    console.print(f"[bold]test accuracy:[/] {accs}"
-                  + (f" (chance level {chance:.3f})" if chance is not None else ""))
+    console.print(
+        f"[bold]test accuracy:[/] {accs}"
+        + (f" (chance level {chance:.3f})" if chance is not None else "")
+    )
     stuck = [name for name, m in results["models"].items() if m.get("at_chance")]
     if stuck:
-        console.print(f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
-                      "did not learn, so the comparison says nothing", highlight=False)
+        console.print(
+            f"[bold red]warning:[/] {' and '.join(stuck)} stayed at chance level: "
+            "did not learn, so the comparison says nothing",
+            highlight=False,
+        )
+    if results.get("truncation"):
+        console.print(truncation_line(results["truncation"]), highlight=False)
     choice = results.get("baseline_choice")
     if choice:
-        console.print(f"baseline shape: {choice['shape']} (best on a held-out 20% of the"
-                      " training split)", highlight=False)
+        console.print(
+            f"baseline shape: {choice['shape']} (best on a held-out 20% of the training split)",
+            highlight=False,
+        )
     if results.get("provider_calls"):
-        console.print(f"[bold]quantum provider calls:[/] {results['provider_calls']['summary']}",
-                      highlight=False)
+        console.print(
+            f"[bold]quantum provider calls:[/] {results['provider_calls']['summary']}",
+            highlight=False,
+        )
     run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):

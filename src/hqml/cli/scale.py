@@ -10,12 +10,16 @@ import typer
 
 def scale(
     config: Annotated[Path, typer.Argument(help="an hqml run config with a \\[scale] table")],
-    output_dir: Annotated[str | None, typer.Option("--output-dir", "-o",
-                                                   help="override output_dir")] = None,
+    output_dir: Annotated[
+        str | None, typer.Option("--output-dir", "-o", help="override output_dir")
+    ] = None,
     executor: Annotated[str | None, typer.Option(help="inline, process or ray")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="points at the same time")] = None,
-    max_points: Annotated[int | None, typer.Option(
-        min=1, help="run at most this many missing points now (the rest on a later call)")
+    max_points: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="run at most this many missing points now (the rest on a later call)"
+        ),
     ] = None,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="do not log to MLflow")] = False,
 ) -> None:
@@ -39,39 +43,56 @@ def scale(
             base["output_dir"] = output_dir
         if no_mlflow:
             base["tracking"] = {**base.get("tracking", {}), "mlflow": False}
-        settings.update({k: v for k, v in (("executor", executor), ("workers", workers))
-                         if v is not None})
+        settings.update(
+            {k: v for k, v in (("executor", executor), ("workers", workers)) if v is not None}
+        )
         cfg = ScaleConfig(base, type(cfg.settings).model_validate(settings))
         points = cfg.points()
     except (ConfigError, ValueError) as e:
         fail(str(e))
-    console.print(f"[bold]hqml scale[/] {cfg.name}: {len(points)} points"
-                  f" ({', '.join(f'{a} {v}' for a, v in cfg.settings.axes.items())};"
-                  f" seeds {cfg.settings.seeds}), {cfg.settings.executor} x"
-                  f" {cfg.settings.workers}", highlight=False)
+    console.print(
+        f"[bold]hqml scale[/] {cfg.name}: {len(points)} points"
+        f" ({', '.join(f'{a} {v}' for a, v in cfg.settings.axes.items())};"
+        f" seeds {cfg.settings.seeds}), {cfg.settings.executor} x"
+        f" {cfg.settings.workers}",
+        highlight=False,
+    )
     try:
         with progress_bars(console) as update:
             summary = run_scale(cfg, progress=update, max_points=max_points)
     except (ConfigError, ImportError) as e:
         fail(str(e))
     table = Table(title=f"{cfg.name}: thresholds")
-    for col in ("axis", "accuracy plateau", "time departs from trend", "variance collapse",
-                "variance decay rate"):
+    for col in (
+        "axis",
+        "accuracy plateau",
+        "time departs from trend",
+        "variance collapse",
+        "variance decay rate",
+    ):
         table.add_column(col)
     for axis, s in summary["axes"].items():
         t = s.get("thresholds", {})
         fit = s.get("grad_variance_fit")
-        table.add_row(axis, *[str(t.get(k, {}).get("value", "-")) for k in (
-            "accuracy_plateau", "time_departure", "variance_collapse")],
-            f"{fit['rate']:.3f} +- {fit['rate_stderr']:.3f}" if fit else "-")
+        table.add_row(
+            axis,
+            *[
+                str(t.get(k, {}).get("value", "-"))
+                for k in ("accuracy_plateau", "time_departure", "variance_collapse")
+            ],
+            f"{fit['rate']:.3f} +- {fit['rate_stderr']:.3f}" if fit else "-",
+        )
     console.print(table)
     done = summary["points"]
     if done < len(points):
-        console.print(f"{done} of {len(points)} points done; run the same command again to"
-                      " continue")
+        console.print(
+            f"{done} of {len(points)} points done; run the same command again to continue"
+        )
     if summary["failed"]:
-        console.print(f"[bold red]{len(summary['failed'])} points failed[/]:"
-                      f" {', '.join(summary['failed'][:5])} (errors in results.json)")
+        console.print(
+            f"[bold red]{len(summary['failed'])} points failed[/]:"
+            f" {', '.join(summary['failed'][:5])} (errors in results.json)"
+        )
     out = cfg.out_dir()
     console.print(f"results: {out / 'results.json'}  report: {out / 'report.md'}")
 

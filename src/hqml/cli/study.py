@@ -17,20 +17,29 @@ def _trials(space: dict[str, Any], num_samples: int) -> int:
 
 def study(
     config: Annotated[Path, typer.Argument(help="base TOML config (may hold a \\[search] table)")],
-    space_file: Annotated[Path | None, typer.Option(
-        "--space", help="TOML with a \\[search] table (space, num_samples, metric, mode)")] = None,
-    sets: Annotated[list[str] | None, typer.Option(
-        "--set", help="grid values KEY=V1,V2 (repeatable), e.g. training.learning_rate=0.01,0.1"
-    )] = None,
+    space_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--space", help="TOML with a \\[search] table (space, num_samples, metric, mode)"
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="grid values KEY=V1,V2 (repeatable), e.g. training.learning_rate=0.01,0.1"
+        ),
+    ] = None,
     samples: Annotated[int | None, typer.Option("--samples", help="num_samples")] = None,
     metric: Annotated[str | None, typer.Option(help="metric to rank trials by")] = None,
     mode: Annotated[str | None, typer.Option(help="max or min")] = None,
     concurrent: Annotated[int | None, typer.Option(help="trials at the same time")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local)")
-                       ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: local)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the search's random sampling")] = 0,
-    output_dir: Annotated[str | None, typer.Option("--output-dir", "-o",
-                                                   help="study folder")] = None,
+    output_dir: Annotated[
+        str | None, typer.Option("--output-dir", "-o", help="study folder")
+    ] = None,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="do not log to MLflow")] = False,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI")] = None,
 ) -> None:
@@ -57,17 +66,29 @@ def study(
             space[key] = values
         num_samples = samples or int(table.get("num_samples", 1))
         opts: dict[str, Any] = dict(
-            num_samples=num_samples, metric=metric or table.get("metric", "test_accuracy"),
+            num_samples=num_samples,
+            metric=metric or table.get("metric", "test_accuracy"),
             mode=mode or table.get("mode", "max"),
-            max_concurrent=concurrent or table.get("max_concurrent"), seed=seed, address=address,
-            output_dir=output_dir, mlflow=False if no_mlflow else None, tracking_uri=tracking_uri)
+            max_concurrent=concurrent or table.get("max_concurrent"),
+            seed=seed,
+            address=address,
+            output_dir=output_dir,
+            mlflow=False if no_mlflow else None,
+            tracking_uri=tracking_uri,
+        )
     except (ConfigError, tomllib.TOMLDecodeError, ValueError) as e:
         fail(str(e))
     total = _trials(space, num_samples)
-    console.print(f"[bold]hqml study[/] {config}: {total} trials of {len(space)} keys"
-                  f" ({', '.join(space)}), ranked by {opts['metric']} ({opts['mode']})")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    console.print(
+        f"[bold]hqml study[/] {config}: {total} trials of {len(space)} keys"
+        f" ({', '.join(space)}), ranked by {opts['metric']} ({opts['mode']})"
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     failure = None
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("trials", total=total)
@@ -76,9 +97,14 @@ def study(
             progress.advance(task)
             shown = ", ".join(f"{k}={v}" for k, v in row["overrides"].items())
             value = row.get(opts["metric"])
-            progress.console.print(f"  {row['trial']} {shown}: "
-                                   + (f"{opts['metric']} {value:.4g}" if row["status"] == "ok"
-                                      else f"[red]{escape(str(row['error']))}[/]"))
+            progress.console.print(
+                f"  {row['trial']} {shown}: "
+                + (
+                    f"{opts['metric']} {value:.4g}"
+                    if row["status"] == "ok"
+                    else f"[red]{escape(str(row['error']))}[/]"
+                )
+            )
 
         try:
             result = search(base, space, on_trial=on_trial, **opts)
@@ -92,8 +118,10 @@ def study(
     if best is None:
         console.print("[red]no trial finished[/]")
         raise typer.Exit(1)
-    console.print(f"[bold]best:[/] {best['trial']} {best['overrides']}:"
-                  f" {result.metric} {best[result.metric]:.4g}")
+    console.print(
+        f"[bold]best:[/] {best['trial']} {best['overrides']}:"
+        f" {result.metric} {best[result.metric]:.4g}"
+    )
     for what, path in result.files.items():
         console.print(f"{what}: {path}")
     if result.mlflow_run_id:

@@ -31,8 +31,9 @@ class Trace:
 
     def shots_to_reach(self, target: float) -> int | None:
         """Shots spent when the fidelity first reached ``target`` (None if never)."""
-        return next((s for s, f in zip(self.shots, self.fidelity, strict=True) if f >= target),
-                    None)
+        return next(
+            (s for s, f in zip(self.shots, self.fidelity, strict=True) if f >= target), None
+        )
 
 
 def miscalibrated(task: CalibrationTask, seed: int) -> Transmon:
@@ -52,18 +53,27 @@ class PPOCalibrator:
         ppo_options: overrides of the PPO settings (one-step episodes: gamma and GAE lambda 0).
     """
 
-    def __init__(self, task: CalibrationTask, device: Transmon, seed: int = 0,
-                 **ppo_options: Any):
+    def __init__(self, task: CalibrationTask, device: Transmon, seed: int = 0, **ppo_options: Any):
         try:
             from stable_baselines3 import PPO
         except ImportError:
             raise ImportError("PPO needs stable-baselines3: pip install 'hqml[control]'") from None
         self.env = TransmonCalibrationEnv(task, device)
         self.env.reset(seed=seed)
-        options = {"n_steps": 64, "batch_size": 64, "n_epochs": 10, "learning_rate": 3e-3,
-                   "gamma": 0.0, "gae_lambda": 0.0, "ent_coef": 0.0, "seed": seed,
-                   "device": "cpu", "verbose": 0, "policy_kwargs": {"log_std_init": -1.0},
-                   **ppo_options}
+        options = {
+            "n_steps": 64,
+            "batch_size": 64,
+            "n_epochs": 10,
+            "learning_rate": 3e-3,
+            "gamma": 0.0,
+            "gae_lambda": 0.0,
+            "ent_coef": 0.0,
+            "seed": seed,
+            "device": "cpu",
+            "verbose": 0,
+            "policy_kwargs": {"log_std_init": -1.0},
+            **ppo_options,
+        }
         self.model = PPO("MlpPolicy", self.env, **options)
         self.task = task
 
@@ -87,7 +97,10 @@ class PPOCalibrator:
 
 
 def nelder_mead(
-    task: CalibrationTask, device: Transmon, shot_budget: int, seed: int = 0,
+    task: CalibrationTask,
+    device: Transmon,
+    shot_budget: int,
+    seed: int = 0,
     start: Pulse | None = None,
 ) -> tuple[Pulse, Trace]:
     """The model-free baseline: Nelder-Mead on the measured distance from the ideal outcomes,
@@ -106,19 +119,31 @@ def nelder_mead(
         c = float(dev @ dev)
         if c < best["cost"]:
             best.update(cost=c, x=np.array(x))
-        trace.add((len(trace.shots) + 1) * task.shots_per_step,
-                  gate_fidelity(task.pulse(best["x"]), device), len(trace.shots) + 1)
+        trace.add(
+            (len(trace.shots) + 1) * task.shots_per_step,
+            gate_fidelity(task.pulse(best["x"]), device),
+            len(trace.shots) + 1,
+        )
         return c
 
     simplex = np.vstack([x0] + [x0 + 0.25 * np.eye(3)[k] for k in range(3)])
-    minimize(cost, x0, method="Nelder-Mead",
-             options={"maxfev": max(1, shot_budget // task.shots_per_step),
-                      "initial_simplex": simplex, "xatol": 0.0, "fatol": 0.0})
+    minimize(
+        cost,
+        x0,
+        method="Nelder-Mead",
+        options={
+            "maxfev": max(1, shot_budget // task.shots_per_step),
+            "initial_simplex": simplex,
+            "xatol": 0.0,
+            "fatol": 0.0,
+        },
+    )
     return task.pulse(best["x"]), trace
 
 
-def fixed_pulse_under_drift(task: CalibrationTask, device: Transmon, pulse: Pulse,
-                            times: list[float], shots: list[int]) -> Trace:
+def fixed_pulse_under_drift(
+    task: CalibrationTask, device: Transmon, pulse: Pulse, times: list[float], shots: list[int]
+) -> Trace:
     """The true fidelity of a pulse calibrated once, as the device drifts (no recalibration)."""
     trace = Trace()
     for t, s in zip(times, shots, strict=True):
@@ -127,7 +152,8 @@ def fixed_pulse_under_drift(task: CalibrationTask, device: Transmon, pulse: Puls
     return trace
 
 
-def with_drift(task: CalibrationTask, offset: float, scale: float, period: float
-               ) -> CalibrationTask:
+def with_drift(
+    task: CalibrationTask, offset: float, scale: float, period: float
+) -> CalibrationTask:
     """``task`` with slow drift switched on."""
     return replace(task, drift_offset=offset, drift_scale=scale, drift_period=period)

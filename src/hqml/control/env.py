@@ -107,8 +107,10 @@ class TransmonCalibrationEnv(gymnasium.Env):
         if self.base is None:
             t, rng = self.task, self.np_random
             self.base = replace(
-                t.device, offset=t.device.offset + rng.uniform(-1, 1) * t.offset_spread,
-                drive_scale=t.device.drive_scale * (1 + rng.uniform(-1, 1) * t.scale_spread))
+                t.device,
+                offset=t.device.offset + rng.uniform(-1, 1) * t.offset_spread,
+                drive_scale=t.device.drive_scale * (1 + rng.uniform(-1, 1) * t.scale_spread),
+            )
         return np.zeros(len(SEQUENCES), dtype=np.float32), {"shots": self.shots_spent}
 
     def step(self, action: np.ndarray):

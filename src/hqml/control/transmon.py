@@ -63,8 +63,11 @@ def pulse_unitary(
     sigma = pulse.duration / 4
     g = np.exp(-((t - pulse.duration / 2) ** 2) / (2 * sigma**2))
     g -= np.exp(-((pulse.duration / 2) ** 2) / (2 * sigma**2))
-    dg = -(t - pulse.duration / 2) / sigma**2 * np.exp(
-        -((t - pulse.duration / 2) ** 2) / (2 * sigma**2))
+    dg = (
+        -(t - pulse.duration / 2)
+        / sigma**2
+        * np.exp(-((t - pulse.duration / 2) ** 2) / (2 * sigma**2))
+    )
     norm = np.pi / (g.sum() * dt)
     amp = pulse.amplitude * scale * device.drive_scale * norm
     ox, oy = amp * g, -pulse.drag * amp * dg / device.alpha
@@ -139,9 +142,13 @@ def measure(pulse: Pulse, device: Transmon, shots: int, rng: np.random.Generator
 IDEAL = np.array([v[1] for v in SEQUENCES.values()])
 
 
-def drifted(device: Transmon, time: float, offset_amp: float, scale_amp: float,
-            period: float) -> Transmon:
+def drifted(
+    device: Transmon, time: float, offset_amp: float, scale_amp: float, period: float
+) -> Transmon:
     """The device after ``time`` (in calibration steps) of slow sinusoidal drift."""
     phase = 2 * np.pi * time / period
-    return replace(device, offset=device.offset + offset_amp * np.sin(phase),
-                   drive_scale=device.drive_scale * (1 + scale_amp * np.sin(0.7 * phase + 1.0)))
+    return replace(
+        device,
+        offset=device.offset + offset_amp * np.sin(phase),
+        drive_scale=device.drive_scale * (1 + scale_amp * np.sin(0.7 * phase + 1.0)),
+    )

@@ -57,9 +57,11 @@ def choose_baseline(
     """
     image = tuple(x_train.shape[1:]) if x_train.dim() == 4 else None
     usable = [s for s in BASELINE_SHAPES if s != "cnn" or image is not None]
-    exact = [s for s in usable
-             if count_parameters(build_baseline(n_features, n_classes, budget, seed, s, image))
-             == budget]
+    exact = [
+        s
+        for s in usable
+        if count_parameters(build_baseline(n_features, n_classes, budget, seed, s, image)) == budget
+    ]
     shapes = exact or usable[:1]
     scores: dict[str, float] = {}
     n = len(x_train)
@@ -69,8 +71,16 @@ def choose_baseline(
         val, fit = order[:n_val], order[n_val:]
         for shape in shapes:
             model = build_baseline(n_features, n_classes, budget, seed, shape, image)
-            train(model, x_train[fit], y_train[fit], x_train[val], y_train[val], training, seed,
-                  on_batch=on_batch)
+            train(
+                model,
+                x_train[fit],
+                y_train[fit],
+                x_train[val],
+                y_train[val],
+                training,
+                seed,
+                on_batch=on_batch,
+            )
             scores[shape] = evaluate(model, x_train[val], y_train[val])[1]
         best = max(shapes, key=lambda s: (scores[s], -shapes.index(s)))
     else:
@@ -107,5 +117,11 @@ def selection_steps(n_train: int, training: TrainingConfig) -> int:
     return len(BASELINE_SHAPES) * training.epochs * -(-max(n_fit, 0) // training.batch_size)
 
 
-__all__ = ["choose_baseline", "chance_level", "at_chance", "selection_steps",
-           "VALIDATION_FRACTION", "BASELINE_RESTARTS"]
+__all__ = [
+    "choose_baseline",
+    "chance_level",
+    "at_chance",
+    "selection_steps",
+    "VALIDATION_FRACTION",
+    "BASELINE_RESTARTS",
+]

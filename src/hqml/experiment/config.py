@@ -72,7 +72,7 @@ class ModelConfig(_Strict):
     """The hybrid model: split pattern, circuit, backend."""
 
     pattern: Literal["dressed", "head", "feature", "monolithic", "quanvolution"] = "dressed"
-    n_qubits: int = Field(4, ge=1, le=20)
+    n_qubits: int = Field(4, ge=1, le=200, description="above 20: backend 'mps' or 'auto'")
     layers: int = Field(2, ge=1, le=50)
     encoding: Literal["angle", "zz", "iqp", "amplitude", "reuploading"] = "angle"
     ansatz: Literal["hardware_efficient", "strongly_entangling", "tree_tensor_network"] = (
@@ -80,6 +80,9 @@ class ModelConfig(_Strict):
     )
     init: Literal["uniform", "normal", "identity_block", "small_angle", "zeros"] = "uniform"
     backend: str = "statevector"
+    backend_options: dict[str, float | int | None] = Field(
+        default_factory=dict, description="the backend's options, e.g. {max_bond = 32} for 'mps'"
+    )
     diff_method: Literal[
         "best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"
     ] = "best"
@@ -90,6 +93,15 @@ class ModelConfig(_Strict):
     kernel_size: int = Field(2, ge=1, description="patch side (pattern 'quanvolution')")
     trainable_quanvolution: bool = False
 
+    @model_validator(mode="after")
+    def _wide_needs_mps(self) -> ModelConfig:
+        if self.n_qubits > 20 and self.backend not in ("mps", "auto"):
+            raise ValueError(
+                f"n_qubits = {self.n_qubits} is past a statevector's reach (20 here): set"
+                " backend = 'mps' (with backend_options = {max_bond = 32}) or 'auto'"
+            )
+        return self
+
 
 class NoiseConfig(_Strict):
     """A noise model in the config, so that a noisy experiment is reproducible from its config
@@ -98,7 +110,8 @@ class NoiseConfig(_Strict):
 
     depolarizing: float = Field(0.0, ge=0, le=1, description="after every one-qubit gate")
     two_qubit_depolarizing: float | None = Field(
-        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)")
+        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)"
+    )
     readout_flip: float = Field(0.0, ge=0, le=0.5, description="bit-flip probability of a read")
 
     @property
@@ -123,13 +136,16 @@ class ScheduleConfig(_Strict):
     freeze_previous: bool = Field(False, description="layerwise: train only the newest layer")
     max_layers: int | None = Field(None, ge=1, description="adaptive: cap (model.layers)")
     patience: int = Field(1, ge=1, description="adaptive: stalled epochs before growing")
-    min_improvement: float = Field(0.03, ge=0, lt=1,
-                                   description="adaptive: relative validation loss gain")
-    variance_fraction: float = Field(0.05, gt=0, lt=1,
-                                     description="adaptive: grow while variance > this x first")
+    min_improvement: float = Field(
+        0.03, ge=0, lt=1, description="adaptive: relative validation loss gain"
+    )
+    variance_fraction: float = Field(
+        0.05, gt=0, lt=1, description="adaptive: grow while variance > this x first"
+    )
     settle_epochs: int = Field(2, ge=0, description="adaptive: no growth in the last epochs")
-    validation_fraction: float = Field(0.2, gt=0, lt=1,
-                                       description="adaptive: training rows held out")
+    validation_fraction: float = Field(
+        0.2, gt=0, lt=1, description="adaptive: training rows held out"
+    )
     prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")
     prune_patience: int = Field(2, ge=1, description="pruning: for this many epochs")
 

@@ -8,6 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..backends.base import Backend
+from ..backends.mps import MPSBackend
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
 from ..circuit.templates import (
@@ -90,8 +93,9 @@ def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
 def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None:
     nm = noise_model_of(noise)
     if nm is not None and cfg.pattern not in ("dressed", "head"):
-        raise ConfigError(f"noise: a noise model applies to patterns 'dressed' and 'head', not"
-                          f" {cfg.pattern!r}")
+        raise ConfigError(
+            f"noise: a noise model applies to patterns 'dressed' and 'head', not {cfg.pattern!r}"
+        )
     return nm
 
 
@@ -100,7 +104,7 @@ def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumL
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
     return QuantumLayer(
         circuit,
-        backend=cfg.backend,
+        backend=model_backend(cfg),
         diff_method=cfg.diff_method,
         init=cfg.init,
         seed=seed,
@@ -110,7 +114,11 @@ def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumL
 
 
 def build_hybrid(
-    cfg: ModelConfig, n_features: int, n_classes: int, x_train: torch.Tensor, seed: int,
+    cfg: ModelConfig,
+    n_features: int,
+    n_classes: int,
+    x_train: torch.Tensor,
+    seed: int,
     noise: NoiseConfig | None = None,
 ) -> nn.Module:
     """The hybrid model of the config's split pattern (``noise``: the config's noise table).
@@ -134,7 +142,7 @@ def build_hybrid(
             trainable=cfg.trainable_quanvolution,
             layers=cfg.layers,
             seed=seed,
-            backend=cfg.backend,
+            backend=model_backend(cfg),
             diff_method=cfg.diff_method,
             input_scale=1.0,
         )
@@ -147,14 +155,15 @@ def build_hybrid(
         )
     if cfg.pattern == "feature":
         qks = QuantumKitchenSinks(
-            n_features, cfg.n_qubits, cfg.n_episodes, seed=seed, backend=cfg.backend
+            n_features, cfg.n_qubits, cfg.n_episodes, seed=seed, backend=model_backend(cfg)
         )
         return QuantumFeatureModel(qks, nn.Linear(n_features + qks.n_outputs, n_classes))
     circuit = build_circuit(cfg)
     n_in = sum(a.size for a in circuit.inputs.values())
     if cfg.pattern == "dressed":
-        return DressedQuantumLayer(n_features, n_classes,
-                                   _layer(circuit, cfg, seed, noise_model=nm))
+        return DressedQuantumLayer(
+            n_features, n_classes, _layer(circuit, cfg, seed, noise_model=nm)
+        )
     if cfg.pattern == "head":
         if n_in > n_features:
             raise ConfigError(
@@ -163,7 +172,9 @@ def build_hybrid(
             )
         reduction = PCAReduction(n_features, n_in).fit(x_train)
         return QuantumHead(
-            reduction, _layer(circuit, cfg, seed, noise_model=nm), n_classes,
+            reduction,
+            _layer(circuit, cfg, seed, noise_model=nm),
+            n_classes,
             squash=cfg.encoding != "amplitude",
         )
     # monolithic: the features go straight into the circuit
@@ -184,7 +195,7 @@ def build_hybrid(
         circuit,
         n_classes,
         wires=list(range(wires)),
-        backend=cfg.backend,
+        backend=model_backend(cfg),
         diff_method=cfg.diff_method,
         init=cfg.init,
         seed=seed,
@@ -245,8 +256,9 @@ class MatchedLinear(nn.Module):
             self.rank, used = min(n_features, n_classes), full
         else:
             rank = max(1, (budget - n_classes) // (n_features + n_classes))
-            self.net = nn.Sequential(nn.Linear(n_features, rank, bias=False),
-                                     nn.Linear(rank, n_classes))
+            self.net = nn.Sequential(
+                nn.Linear(n_features, rank, bias=False), nn.Linear(rank, n_classes)
+            )
             self.rank, used = rank, rank * (n_features + n_classes) + n_classes
         _gains(self, n_features, n_classes, budget - used)
 
@@ -272,8 +284,9 @@ class MatchedCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        net = nn.Sequential(nn.Unflatten(1, shape[1:]), self.conv, nn.ReLU(), nn.Flatten(),
-                            self.head)
+        net = nn.Sequential(
+            nn.Unflatten(1, shape[1:]), self.conv, nn.ReLU(), nn.Flatten(), self.head
+        )
         return _apply_gains(self, x, net)
 
 
@@ -283,7 +296,11 @@ BASELINE_SHAPES = ("mlp-relu", "mlp-tanh", "linear", "cnn")
 
 
 def build_baseline(
-    n_features: int, n_classes: int, budget: int, seed: int, shape: str = "mlp-relu",
+    n_features: int,
+    n_classes: int,
+    budget: int,
+    seed: int,
+    shape: str = "mlp-relu",
     image_shape: tuple[int, ...] | None = None,
 ) -> nn.Module:
     """A classical model of one of :data:`BASELINE_SHAPES` with (as far as possible) ``budget``
@@ -300,6 +317,35 @@ def build_baseline(
     raise ValueError(f"unknown baseline shape {shape!r}; choose one of {BASELINE_SHAPES}")
 
 
+def model_backend(cfg: ModelConfig) -> str | Backend:
+    """The config's backend: its name, or an instance built with ``backend_options``."""
+    if not cfg.backend_options:
+        return cfg.backend
+    try:
+        return get_backend(cfg.backend, **cfg.backend_options)
+    except TypeError as e:
+        raise ConfigError(f"model.backend_options: {e}") from None
+
+
+def truncation_of(model: nn.Module) -> dict[str, Any] | None:
+    """What the MPS backends of ``model``'s quantum layers discarded over the run (worst rows),
+    or None when no layer runs on an MPS backend."""
+    found = [
+        m.backend.worst_truncation
+        for m in model.modules()
+        if isinstance(m, QuantumLayer) and isinstance(m.backend, MPSBackend)
+    ]
+    reports = [r for r in found if r is not None]
+    if not reports:
+        return None
+    return {
+        "max_discarded_weight": max(float(r.discarded.max()) for r in reports),
+        "min_fidelity_estimate": min(float(r.fidelity.min()) for r in reports),
+        "max_bond": max(r.max_bond for r in reports),
+        "exact": all(r.exact for r in reports),
+    }
+
+
 def quantum_circuit_of(model: nn.Module) -> Circuit | None:
     """The circuit of the first quantum layer inside ``model`` (for drawing and resources)."""
     for m in model.modules():
@@ -309,6 +355,8 @@ def quantum_circuit_of(model: nn.Module) -> Circuit | None:
 
 
 __all__ = [
+    "model_backend",
+    "truncation_of",
     "build_circuit",
     "build_hybrid",
     "build_baseline",

@@ -99,9 +99,20 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in choice.get("validation_accuracy", {}).items())
         lines.append(
             f"- Baseline shape: {choice['shape']} ({choice['rule']}"
-            + (f"; validation accuracy: {scores}" if scores else "") + ")."
+            + (f"; validation accuracy: {scores}" if scores else "")
+            + ")."
         )
     return lines
+
+
+def truncation_line(t: dict[str, Any]) -> str:
+    """One line on what the MPS backend discarded over the run."""
+    if t["exact"]:
+        return f"MPS backend: exact (nothing discarded; max bond {t['max_bond']})."
+    return (
+        f"MPS backend: truncated; discarded weight up to {t['max_discarded_weight']:.3g},"
+        f" fidelity estimate >= {t['min_fidelity_estimate']:.6f} (max bond {t['max_bond']})."
+    )
 
 
 def write_markdown(results: dict[str, Any], path: Path) -> Path:
@@ -130,6 +141,8 @@ def write_markdown(results: dict[str, Any], path: Path) -> Path:
     out += ["", *summary_lines(results), "", "![loss and accuracy](curves.png)", ""]
     if results.get("provider_calls"):
         out += ["## Quantum provider calls", "", results["provider_calls"]["summary"] + ".", ""]
+    if results.get("truncation"):
+        out += [truncation_line(results["truncation"]), ""]
     if results.get("circuit"):
         res = results["circuit"]
         out += [

@@ -19,7 +19,13 @@ from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
 from .config import RunConfig
-from .models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from .models import (
+    build_baseline,
+    build_hybrid,
+    count_parameters,
+    quantum_circuit_of,
+    truncation_of,
+)
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
 from .schedules import CircuitCost, schedule_callbacks
 from .train import History, make_optimizer, train
@@ -50,10 +56,14 @@ def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
     return provenance(
         dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
-        backend=cfg.model.backend, diff_method=cfg.model.diff_method, shots=cfg.model.shots,
+        backend=cfg.model.backend,
+        diff_method=cfg.model.diff_method,
+        shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,
-        mitigation=None, init=cfg.model.init,
-        schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None)
+        mitigation=None,
+        init=cfg.model.init,
+        schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None,
+    )
 
 
 def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str, Any]:
@@ -123,12 +133,20 @@ def run_experiment(
         choice = None
         if cfg.training.baseline:
             bar = (
-                progress("choosing the baseline's shape",
-                         selection_steps(len(ds.x_train), cfg.training))
-                if progress else None
+                progress(
+                    "choosing the baseline's shape", selection_steps(len(ds.x_train), cfg.training)
+                )
+                if progress
+                else None
             )
             baseline, choice = choose_baseline(
-                n_features, n_classes, budget, ds.x_train, ds.y_train, cfg.training, cfg.seed,
+                n_features,
+                n_classes,
+                budget,
+                ds.x_train,
+                ds.y_train,
+                cfg.training,
+                cfg.seed,
                 on_batch=bar.advance if bar else None,
             )
             if bar:
@@ -147,14 +165,26 @@ def run_experiment(
             t0 = time.perf_counter()
             for attempt in range(1 + (BASELINE_RESTARTS if name == "baseline" else 0)):
                 if attempt:  # the baseline did not even fit its training data: a fresh start
-                    model = build_baseline(n_features, n_classes, budget, cfg.seed + attempt,
-                                           choice["shape"], choice["image_shape"])
+                    model = build_baseline(
+                        n_features,
+                        n_classes,
+                        budget,
+                        cfg.seed + attempt,
+                        choice["shape"],
+                        choice["image_shape"],
+                    )
                     choice["restarts"] = attempt
                 label = f"{name} ({count_parameters(model)} params)"
-                bar = progress(label + (f", restart {attempt}" if attempt else ""), steps) \
-                    if progress else None
-                callbacks, x_fit, y_fit = ((schedule_callbacks(cfg, ds.x_train, ds.y_train))
-                                           if name == "hybrid" else ([], ds.x_train, ds.y_train))
+                bar = (
+                    progress(label + (f", restart {attempt}" if attempt else ""), steps)
+                    if progress
+                    else None
+                )
+                callbacks, x_fit, y_fit = (
+                    (schedule_callbacks(cfg, ds.x_train, ds.y_train))
+                    if name == "hybrid"
+                    else ([], ds.x_train, ds.y_train)
+                )
                 ctx = TrainContext(model, make_optimizer(cfg.training))
                 hist = train(
                     model,
@@ -189,6 +219,7 @@ def run_experiment(
             },
             "baseline_choice": choice,
             "circuit": circuit.resources() if circuit is not None else None,
+            "truncation": truncation_of(hybrid),
             "models": models,
             "environment": {
                 "python": platform.python_version(),
@@ -205,6 +236,8 @@ def run_experiment(
                 "summary": format_totals(totals),
             }  # fmt: skip
             logger.log_metrics({f"provider_{k}": float(v) for k, v in totals.items()})
+        if results["truncation"] is not None:
+            logger.log_params({"mps_truncation": results["truncation"]})
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
         plots = [
             plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),

@@ -35,8 +35,9 @@ CircuitBuilder = Callable[[int], Circuit]
 def quantum_layer_of(model: nn.Module) -> QuantumLayer:
     layers = [m for m in model.modules() if isinstance(m, QuantumLayer)]
     if len(layers) != 1:
-        raise ValueError(f"a depth schedule needs a model with one quantum layer, found"
-                         f" {len(layers)}")
+        raise ValueError(
+            f"a depth schedule needs a model with one quantum layer, found {len(layers)}"
+        )
     return layers[0]
 
 
@@ -82,8 +83,12 @@ class _DepthSchedule(Callback):
     def grow(self, ctx: TrainContext, freeze: bool = False) -> None:
         old = self.depth
         self.depth += 1
-        set_depth(quantum_layer_of(ctx.model), self.build(self.depth), self.seed + self.depth,
-                  freeze_rows=old if freeze else 0)
+        set_depth(
+            quantum_layer_of(ctx.model),
+            self.build(self.depth),
+            self.seed + self.depth,
+            freeze_rows=old if freeze else 0,
+        )
         ctx.rebuild_optimizer()
 
     def _end_epoch(self, ctx: TrainContext) -> None:
@@ -102,11 +107,20 @@ class LayerwiseGrowth(_DepthSchedule):
 
     name = "layerwise"
 
-    def __init__(self, build: CircuitBuilder, final: int, start: int = 1, every: int = 1,
-                 freeze_previous: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        build: CircuitBuilder,
+        final: int,
+        start: int = 1,
+        every: int = 1,
+        freeze_previous: bool = False,
+        seed: int = 0,
+    ):
         if not 1 <= start <= final or every < 1:
-            raise ValueError(f"LayerwiseGrowth needs 1 <= start <= final and every >= 1, got"
-                             f" start={start}, final={final}, every={every}")
+            raise ValueError(
+                f"LayerwiseGrowth needs 1 <= start <= final and every >= 1, got"
+                f" start={start}, final={final}, every={every}"
+            )
         super().__init__(build, start, seed)
         self.final, self.every, self.freeze = final, every, freeze_previous
 
@@ -118,9 +132,19 @@ class LayerwiseGrowth(_DepthSchedule):
 
 def _quantum_grad(model: nn.Module) -> torch.Tensor:
     layer = quantum_layer_of(model)
-    return torch.cat([(getattr(layer, n).grad if getattr(layer, n).grad is not None else
-                       torch.zeros_like(getattr(layer, n))).detach().flatten().double()
-                      for n in layer.circuit.weights])
+    return torch.cat(
+        [
+            (
+                getattr(layer, n).grad
+                if getattr(layer, n).grad is not None
+                else torch.zeros_like(getattr(layer, n))
+            )
+            .detach()
+            .flatten()
+            .double()
+            for n in layer.circuit.weights
+        ]
+    )
 
 
 class AdaptiveDepth(_DepthSchedule):
@@ -138,10 +162,18 @@ class AdaptiveDepth(_DepthSchedule):
 
     name = "adaptive"
 
-    def __init__(self, build: CircuitBuilder, validation: tuple[torch.Tensor, torch.Tensor],
-                 max_layers: int, start: int = 1, patience: int = 1,
-                 min_improvement: float = 0.03, variance_fraction: float = 0.05, seed: int = 0,
-                 settle_epochs: int = 2):
+    def __init__(
+        self,
+        build: CircuitBuilder,
+        validation: tuple[torch.Tensor, torch.Tensor],
+        max_layers: int,
+        start: int = 1,
+        patience: int = 1,
+        min_improvement: float = 0.03,
+        variance_fraction: float = 0.05,
+        seed: int = 0,
+        settle_epochs: int = 2,
+    ):
         super().__init__(build, start, seed)
         self.settle = settle_epochs
         self.x_val, self.y_val = validation
@@ -254,15 +286,15 @@ class CircuitCost(Callback):
 
     def after_backward(self, ctx: TrainContext) -> None:
         layers = [m for m in ctx.model.modules() if isinstance(m, QuantumLayer)]
-        self.record["gate_evaluations"] += ctx.batch_size * sum(m.circuit.num_gates
-                                                                for m in layers)
+        self.record["gate_evaluations"] += ctx.batch_size * sum(m.circuit.num_gates for m in layers)
 
     def on_epoch_end(self, ctx: TrainContext, epoch: int, metrics: dict[str, float]) -> None:
         self.record["parameters"] = count_parameters(ctx.model)
 
 
-def schedule_callbacks(cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Tensor
-                       ) -> tuple[list[Callback], torch.Tensor, torch.Tensor]:
+def schedule_callbacks(
+    cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Tensor
+) -> tuple[list[Callback], torch.Tensor, torch.Tensor]:
     """The callbacks of the config's ``[schedule]`` and the training rows left to fit on (the
     adaptive schedule holds out ``validation_fraction`` of them, seeded by ``cfg.seed``)."""
     s = cfg.schedule
@@ -278,19 +310,48 @@ def schedule_callbacks(cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Ten
 
     if s.kind == "layerwise":
         if s.start_layers > cfg.model.layers:
-            raise ConfigError(f"schedule.start_layers ({s.start_layers}) exceeds model.layers"
-                              f" ({cfg.model.layers})")
-        return [LayerwiseGrowth(build, cfg.model.layers, s.start_layers, s.every,
-                                s.freeze_previous, cfg.seed)], x_train, y_train
+            raise ConfigError(
+                f"schedule.start_layers ({s.start_layers}) exceeds model.layers"
+                f" ({cfg.model.layers})"
+            )
+        return (
+            [
+                LayerwiseGrowth(
+                    build, cfg.model.layers, s.start_layers, s.every, s.freeze_previous, cfg.seed
+                )
+            ],
+            x_train,
+            y_train,
+        )
     order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(cfg.seed))
     n_val = max(1, int(round(len(x_train) * s.validation_fraction)))
     val, fit = order[:n_val], order[n_val:]
     cap = s.max_layers or cfg.model.layers
-    return [AdaptiveDepth(build, (x_train[val], y_train[val]), cap, s.start_layers, s.patience,
-                          s.min_improvement, s.variance_fraction, cfg.seed,
-                          s.settle_epochs)], \
-        x_train[fit], y_train[fit]
+    return (
+        [
+            AdaptiveDepth(
+                build,
+                (x_train[val], y_train[val]),
+                cap,
+                s.start_layers,
+                s.patience,
+                s.min_improvement,
+                s.variance_fraction,
+                cfg.seed,
+                s.settle_epochs,
+            )
+        ],
+        x_train[fit],
+        y_train[fit],
+    )
 
 
-__all__ = ["CircuitCost", "schedule_callbacks", "LayerwiseGrowth", "AdaptiveDepth",
-           "GradientPruning", "set_depth", "quantum_layer_of"]
+__all__ = [
+    "CircuitCost",
+    "schedule_callbacks",
+    "LayerwiseGrowth",
+    "AdaptiveDepth",
+    "GradientPruning",
+    "set_depth",
+    "quantum_layer_of",
+]

@@ -54,10 +54,17 @@ def evaluate(
     return loss / len(x), correct / len(x)
 
 
-def _steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
-           cfg: TrainingConfig, ctx: TrainContext, timer: QuantumTimer,
-           callbacks: Sequence[Callback], on_batch: Callable[[], Any] | None
-           ) -> tuple[float, float, int, int]:
+def _steps(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    order: torch.Tensor,
+    cfg: TrainingConfig,
+    ctx: TrainContext,
+    timer: QuantumTimer,
+    callbacks: Sequence[Callback],
+    on_batch: Callable[[], Any] | None,
+) -> tuple[float, float, int, int]:
     """One epoch's optimisation steps: (data seconds, summed loss, correct, rows)."""
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     data_s, total, correct, n = 0.0, 0.0, 0, 0
@@ -129,8 +136,9 @@ def train(
             td = time.perf_counter()
             order = torch.randperm(len(x_train), generator=gen)
             data_s = time.perf_counter() - td
-            more_data_s, total, correct, n = _steps(model, x_train, y_train, order, cfg, ctx,
-                                                    timer, callbacks, on_batch)
+            more_data_s, total, correct, n = _steps(
+                model, x_train, y_train, order, cfg, ctx, timer, callbacks, on_batch
+            )
             data_s += more_data_s
             epoch_s = time.perf_counter() - t0
             quantum_s = timer.pop()
@@ -146,8 +154,14 @@ def train(
             hist.data_s.append(data_s)
             hist.classical_s.append(max(0.0, epoch_s - quantum_s - data_s))
             hist.epoch_s.append(epoch_s)
-            metrics = {"train_loss": total / n, "train_acc": correct / n, "test_loss": test_loss,
-                       "test_acc": test_acc, "quantum_s": quantum_s, "epoch_s": epoch_s}
+            metrics = {
+                "train_loss": total / n,
+                "train_acc": correct / n,
+                "test_loss": test_loss,
+                "test_acc": test_acc,
+                "quantum_s": quantum_s,
+                "epoch_s": epoch_s,
+            }
             if on_epoch:
                 on_epoch(epoch, metrics)
             for cb in callbacks:

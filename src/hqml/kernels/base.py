@@ -184,8 +184,10 @@ class QuantumKernel(BaseEstimator):
                 " QuantumKernelRidge) or call hqml.kernels.select_bandwidth(kernel, X); give a"
                 " number to evaluate the kernel directly"
             )
-        if isinstance(b, bool) or not isinstance(b, (int, float, np.floating, np.integer)) or not (
-            np.isfinite(b) and b > 0
+        if (
+            isinstance(b, bool)
+            or not isinstance(b, (int, float, np.floating, np.integer))
+            or not (np.isfinite(b) and b > 0)
         ):
             raise ValueError(f"bandwidth must be a positive number or 'auto', got {b!r}")
         return float(b)

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..backends.base import Backend
+from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
-from ..execute import sample, state
+from ..execute import overlaps, sample, state
 from .base import QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 
@@ -85,6 +87,24 @@ def overlap_gram(psi_x: torch.Tensor, psi_y: torch.Tensor | None, block: int) ->
             if symmetric and j != i:
                 K[j : j + block, i : i + block] = G.T
     return K
+
+
+def direct_gram(
+    circuit: Circuit,
+    X: np.ndarray,
+    Y: np.ndarray | None,
+    weights: Mapping[str, torch.Tensor],
+    backend: Backend,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``|<psi(x_i)|psi(y_j)>|^2`` from the backend's overlaps (``Backend.overlaps``)."""
+    circuit = merge_parity_phases(circuit)
+    name = next(iter(circuit.inputs))
+    Xt = torch.as_tensor(X, dtype=_real(dtype))
+    Yt = Xt if Y is None else torch.as_tensor(Y, dtype=_real(dtype))
+    w = {k: v.to(_real(dtype)) for k, v in weights.items()}
+    ov = overlaps(circuit, {name: Xt}, {name: Yt}, weights=w, backend=backend, dtype=dtype)
+    return ov.abs() ** 2
 
 
 def _rename(e: Expr, old: str, new: str) -> Expr:
@@ -169,6 +189,9 @@ class FidelityKernel(QuantumKernel):
             return self._gram_shots(circuit, X, Y, weights, cdt)
         if self.noise_model is not None:
             return self._gram_noisy(circuit, X, Y, weights, cdt)
+        be = get_backend(self.backend)
+        if not be.capabilities.holds_state:  # MPS: inner products, no 2^n vector
+            return direct_gram(circuit, X, Y, weights, be, cdt)
         itemsize = 16 if cdt == torch.complex128 else 8
         n_states = X.shape[0] + (0 if Y is None else Y.shape[0])
         if n_states * itemsize * 2**circuit.n_qubits > _STATE_BUDGET and not (

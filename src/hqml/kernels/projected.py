@@ -106,9 +106,17 @@ class ProjectedKernel(QuantumKernel):
         noise_model: Any = None,
         bandwidth: float | str = 1.0,
     ):
-        super().__init__(feature_map, weights=weights, shots=shots, seed=seed, backend=backend,
-                         batch_size=batch_size, dtype=dtype, noise_model=noise_model,
-                         bandwidth=bandwidth)
+        super().__init__(
+            feature_map,
+            weights=weights,
+            shots=shots,
+            seed=seed,
+            backend=backend,
+            batch_size=batch_size,
+            dtype=dtype,
+            noise_model=noise_model,
+            bandwidth=bandwidth,
+        )
         self.gamma = gamma
 
     def _gram(

@@ -105,8 +105,9 @@ def train_kernel(
     return AlignmentTraining(kernel=work.set_params(weights=trained), history=history)
 
 
-def _checked(kernel: QuantumKernel, X: Any, y: Any, epochs: Any,
-             optimizer: str) -> tuple[np.ndarray, np.ndarray]:
+def _checked(
+    kernel: QuantumKernel, X: Any, y: Any, epochs: Any, optimizer: str
+) -> tuple[np.ndarray, np.ndarray]:
     """``train_kernel``'s arguments checked: the samples and labels as arrays."""
     if getattr(kernel, "shots", None) is not None:
         raise ValueError(

@@ -86,9 +86,7 @@ class _VariationalModel(BaseEstimator):
         if isinstance(b, str) and b == "auto":
             s = float(np.max(X.std(axis=0))) if X.shape[0] > 1 else 0.0
             return float(np.pi / (4 * s)) if s > 0 else 1.0
-        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not (
-            np.isfinite(b) and b > 0
-        ):
+        if isinstance(b, bool) or not isinstance(b, numbers.Real) or not (np.isfinite(b) and b > 0):
             raise ValueError(f"bandwidth must be a positive number or 'auto', got {b!r}")
         return float(b)
 

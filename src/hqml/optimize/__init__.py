@@ -6,17 +6,31 @@ when one fails, times out or returns an infeasible answer.
 
 from .exact import SolverTimeout, exact_minimize
 from .formulations import (
-                           BayesNetStructure,
-                           FeatureSelection,
-                           Formulation,
-                           Knapsack,
-                           MaxCut,
-                           PortfolioSelection,
+    BayesNetStructure,
+    FeatureSelection,
+    Formulation,
+    Knapsack,
+    MaxCut,
+    PortfolioSelection,
 )
 from .router import Attempt, Solution, SolveError, plan, solve
 from .selector import QUBOFeatureSelector
 from .solvers import SOLVERS
 
-__all__ = ["solve", "plan", "Solution", "Attempt", "SolveError", "SolverTimeout", "SOLVERS",
-           "exact_minimize", "Formulation", "MaxCut", "Knapsack", "PortfolioSelection",
-           "FeatureSelection", "BayesNetStructure", "QUBOFeatureSelector"]
+__all__ = [
+    "solve",
+    "plan",
+    "Solution",
+    "Attempt",
+    "SolveError",
+    "SolverTimeout",
+    "SOLVERS",
+    "exact_minimize",
+    "Formulation",
+    "MaxCut",
+    "Knapsack",
+    "PortfolioSelection",
+    "FeatureSelection",
+    "BayesNetStructure",
+    "QUBOFeatureSelector",
+]

@@ -31,8 +31,10 @@ def _bits(n_rows: int, width: int) -> np.ndarray:
     return ((idx[:, None] >> np.arange(width - 1, -1, -1)) & 1).astype(np.float64)
 
 
-def qubo_arrays(bqm: Any, variables: Sequence[Hashable] | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, float, list[Hashable]]:
+def qubo_arrays(
+    bqm: Any,
+    variables: Sequence[Hashable] | None = None,
+) -> tuple[np.ndarray, np.ndarray, float, list[Hashable]]:
     """``(linear, Q upper-triangular, offset, order)`` of the BINARY form of ``bqm``."""
     binary = bqm.binary if bqm.vartype.name == "SPIN" else bqm
     order = list(binary.variables) if variables is None else list(variables)
@@ -48,8 +50,9 @@ def qubo_arrays(bqm: Any, variables: Sequence[Hashable] | None = None,
     return lin, quad, float(binary.offset), order
 
 
-def exact_minimize(bqm: Any, deadline: float | None = None, low_bits: int = 16,
-                   chunk: int = 64) -> tuple[dict, float]:
+def exact_minimize(
+    bqm: Any, deadline: float | None = None, low_bits: int = 16, chunk: int = 64
+) -> tuple[dict, float]:
     """The lowest-energy assignment of ``bqm`` (first one in binary counting order on ties).
 
     Args:
@@ -65,8 +68,10 @@ def exact_minimize(bqm: Any, deadline: float | None = None, low_bits: int = 16,
     if n == 0:
         return {}, float(bqm.offset)
     if n > MAX_VARIABLES:
-        raise ValueError(f"exact enumeration handles at most {MAX_VARIABLES} variables, the BQM"
-                         f" has {n}; use solver='sa' or 'tabu'")
+        raise ValueError(
+            f"exact enumeration handles at most {MAX_VARIABLES} variables, the BQM"
+            f" has {n}; use solver='sa' or 'tabu'"
+        )
     lin, quad, offset, order = qubo_arrays(bqm)
     L = min(n, low_bits)
     H = n - L
@@ -78,8 +83,10 @@ def exact_minimize(bqm: Any, deadline: float | None = None, low_bits: int = 16,
     best_e, best_idx = np.inf, 0
     for start in range(0, 2**H, chunk):
         if deadline is not None and time.perf_counter() > deadline:
-            raise SolverTimeout(f"exact enumeration stopped after {start} of {2**H} chunks of"
-                                f" 2**{L} assignments (deadline reached)")
+            raise SolverTimeout(
+                f"exact enumeration stopped after {start} of {2**H} chunks of"
+                f" 2**{L} assignments (deadline reached)"
+            )
         stop = min(start + chunk, 2**H)
         idx = np.arange(start, stop, dtype=np.int64)
         xh = ((idx[:, None] >> np.arange(H - 1, -1, -1)) & 1).astype(np.float64)

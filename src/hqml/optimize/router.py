@@ -69,19 +69,26 @@ class SolveError(RuntimeError):
         super().__init__(f"no solver produced an answer: {lines}")
 
 
-def plan(n_variables: int, solver: str | Sequence[Any] = "auto", exact_max: int = 24,
-         ) -> tuple[list[Any], str]:
+def plan(
+    n_variables: int,
+    solver: str | Sequence[Any] = "auto",
+    exact_max: int = 24,
+) -> tuple[list[Any], str]:
     """The ordered solvers to try and the reason, before any runs."""
     installed = [s for s in ("sa", "tabu", "steepest") if available(s)[0]]
     if n_variables <= exact_max:
         auto = ["exact"] + installed[:2]
-        reason = (f"{n_variables} variables <= {exact_max}: exact enumeration is certain and cheap"
-                  f" (2**{n_variables} states); fallbacks {installed[:2]}")
+        reason = (
+            f"{n_variables} variables <= {exact_max}: exact enumeration is certain and cheap"
+            f" (2**{n_variables} states); fallbacks {installed[:2]}"
+        )
     else:
         auto = installed or ["exact"]
-        reason = (f"{n_variables} variables > {exact_max}: too many to enumerate; heuristics"
-                  f" {installed}" if installed else "dwave-samplers is not installed; only exact"
-                  " enumeration is left")
+        reason = (
+            f"{n_variables} variables > {exact_max}: too many to enumerate; heuristics {installed}"
+            if installed
+            else "dwave-samplers is not installed; only exact enumeration is left"
+        )
     if isinstance(solver, str):
         if solver == "auto":
             return auto, reason
@@ -95,10 +102,15 @@ def plan(n_variables: int, solver: str | Sequence[Any] = "auto", exact_max: int 
     return order, "solvers given explicitly, tried in order"
 
 
-def solve(problem: Any, solver: str | Sequence[Any] = "auto",
-          time_limit: float | Mapping[str, float] | None = None,
-          seed: int | None = None, feasible: Callable[[dict], bool] | None = None,
-          options: Mapping[str, Mapping[str, Any]] | None = None, exact_max: int = 24) -> Solution:
+def solve(
+    problem: Any,
+    solver: str | Sequence[Any] = "auto",
+    time_limit: float | Mapping[str, float] | None = None,
+    seed: int | None = None,
+    feasible: Callable[[dict], bool] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    exact_max: int = 24,
+) -> Solution:
     """Minimise a BQM (or a :class:`Formulation`) with an automatically chosen solver.
 
     Args:
@@ -130,10 +142,12 @@ def solve(problem: Any, solver: str | Sequence[Any] = "auto",
     formulation = problem if isinstance(problem, Formulation) else None
     bqm = formulation.to_bqm() if formulation else problem
     if not hasattr(bqm, "vartype") or not hasattr(bqm, "energy"):
-        raise TypeError(f"solve needs a dimod BinaryQuadraticModel or a Formulation, got"
-                        f" {type(problem).__name__}")
+        raise TypeError(
+            f"solve needs a dimod BinaryQuadraticModel or a Formulation, got"
+            f" {type(problem).__name__}"
+        )
     limits = dict(time_limit) if isinstance(time_limit, Mapping) else {}
-    for value in (limits.values() if limits else [time_limit]):
+    for value in limits.values() if limits else [time_limit]:
         if value is not None and not value > 0:
             raise ValueError(f"time_limit must be positive seconds or None, got {value!r}")
     check = feasible or (formulation.is_feasible if formulation else None)
@@ -149,8 +163,15 @@ def solve(problem: Any, solver: str | Sequence[Any] = "auto",
             continue
         energy = float(bqm.energy(sample))  # trust no solver's own bookkeeping
         if check is not None and not check(sample):
-            attempts.append(Attempt(name, "infeasible", seconds, energy,
-                                    "the answer violates the problem's constraints"))
+            attempts.append(
+                Attempt(
+                    name,
+                    "infeasible",
+                    seconds,
+                    energy,
+                    "the answer violates the problem's constraints",
+                )
+            )
             if fallback is None or energy < fallback[1]:
                 fallback = (sample, energy, name)
             continue
@@ -161,9 +182,14 @@ def solve(problem: Any, solver: str | Sequence[Any] = "auto",
     raise SolveError(attempts)
 
 
-def _run_one(entry: Any, bqm: Any, limits: dict, time_limit: float | None, seed: int | None,
-             options: Mapping[str, Mapping[str, Any]]
-             ) -> tuple[str, dict | None, float, Attempt | None]:
+def _run_one(
+    entry: Any,
+    bqm: Any,
+    limits: dict,
+    time_limit: float | None,
+    seed: int | None,
+    options: Mapping[str, Mapping[str, Any]],
+) -> tuple[str, dict | None, float, Attempt | None]:
     """Run one solver of the plan: ``(name, sample, seconds, None)``, or the failed
     :class:`Attempt` (unknown, unavailable, too large, timed out, raised) in the last place."""
     name = entry if isinstance(entry, str) else getattr(entry, "__name__", repr(entry))
@@ -183,18 +209,40 @@ def _run_one(entry: Any, bqm: Any, limits: dict, time_limit: float | None, seed:
     except SolverTimeout as e:
         return name, None, 0.0, Attempt(name, "timeout", time.perf_counter() - t0, error=str(e))
     except Exception as e:  # noqa: BLE001 - any solver failure means: try the next one
-        return name, None, 0.0, Attempt(name, "error", time.perf_counter() - t0,
-                                        error=f"{type(e).__name__}: {e}")
+        return (
+            name,
+            None,
+            0.0,
+            Attempt(name, "error", time.perf_counter() - t0, error=f"{type(e).__name__}: {e}"),
+        )
     seconds = time.perf_counter() - t0
     late = deadline is not None and time.perf_counter() > deadline + _GRACE_S
     if late and name not in ANYTIME:
-        return name, None, 0.0, Attempt(name, "timeout", seconds, float(energy),
-                                        f"took {seconds:.3f} s, over the {limit_s} s limit")
+        return (
+            name,
+            None,
+            0.0,
+            Attempt(
+                name,
+                "timeout",
+                seconds,
+                float(energy),
+                f"took {seconds:.3f} s, over the {limit_s} s limit",
+            ),
+        )
     return name, sample, seconds, None
 
 
-def _solution(sample: dict, energy: float, name: str, ok: bool, formulation: Formulation | None,
-              attempts: list[Attempt], reason: str, t_start: float) -> Solution:
+def _solution(
+    sample: dict,
+    energy: float,
+    name: str,
+    ok: bool,
+    formulation: Formulation | None,
+    attempts: list[Attempt],
+    reason: str,
+    t_start: float,
+) -> Solution:
     timing = {"total": time.perf_counter() - t_start}
     for a in attempts:
         timing[a.solver] = timing.get(a.solver, 0.0) + a.seconds

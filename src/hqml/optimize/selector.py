@@ -41,9 +41,16 @@ class QUBOFeatureSelector(SelectorMixin, BaseEstimator):
     [3]
     """
 
-    def __init__(self, k: int = 2, alpha: float = 0.5, n_bins: int = 8,
-                 task: str = "classification", solver: Any = "auto",
-                 time_limit: float | None = None, random_state: int | None = None):
+    def __init__(
+        self,
+        k: int = 2,
+        alpha: float = 0.5,
+        n_bins: int = 8,
+        task: str = "classification",
+        solver: Any = "auto",
+        time_limit: float | None = None,
+        random_state: int | None = None,
+    ):
         self.k = k
         self.alpha = alpha
         self.n_bins = n_bins
@@ -59,15 +66,20 @@ class QUBOFeatureSelector(SelectorMixin, BaseEstimator):
             raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
-        if isinstance(self.n_bins, bool) or not isinstance(self.n_bins, (int, np.integer)) \
-                or self.n_bins < 2:
+        if (
+            isinstance(self.n_bins, bool)
+            or not isinstance(self.n_bins, (int, np.integer))
+            or self.n_bins < 2
+        ):
             raise ValueError(f"n_bins must be an integer >= 2, got {self.n_bins!r}")
         k = min(int(self.k), X.shape[1])
-        problem = FeatureSelection.from_data(X, y, k, self.alpha, int(self.n_bins),
-                                             discrete_target=self.task == "classification")
+        problem = FeatureSelection.from_data(
+            X, y, k, self.alpha, int(self.n_bins), discrete_target=self.task == "classification"
+        )
         self.relevance_, self.redundancy_ = problem.relevance, problem.redundancy
-        self.solution_ = solve(problem, solver=self.solver, time_limit=self.time_limit,
-                               seed=self.random_state)
+        self.solution_ = solve(
+            problem, solver=self.solver, time_limit=self.time_limit, seed=self.random_state
+        )
         mask = np.zeros(X.shape[1], dtype=bool)
         mask[self.solution_.answer] = True
         self.support_ = mask

@@ -47,19 +47,24 @@ class QecBenchConfig:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
         if not self.distances or not self.ps:
             raise ValueError("give at least one distance and one p")
-        for n, v in (("train_shots", self.train_shots), ("test_shots", self.test_shots),
-                     ("epochs", self.epochs)):
+        for n, v in (
+            ("train_shots", self.train_shots),
+            ("test_shots", self.test_shots),
+            ("epochs", self.epochs),
+        ):
             if v < 1:
                 raise ValueError(f"{n} must be positive, got {v}")
 
 
 def _train_set(cfg: QecBenchConfig, d: int) -> tuple[np.ndarray, np.ndarray]:
     per_p = max(1, cfg.train_shots // len(cfg.ps))
-    parts = [SurfaceCodeMemory(d, p, basis=cfg.basis, noise=cfg.noise)
-             .sample(per_p, seed=cfg.seed + TRAIN_SEED + 97 * d + k)
-             for k, p in enumerate(cfg.ps)]
-    return (np.concatenate([s.detectors for s in parts]),
-            np.concatenate([s.flips for s in parts]))
+    parts = [
+        SurfaceCodeMemory(d, p, basis=cfg.basis, noise=cfg.noise).sample(
+            per_p, seed=cfg.seed + TRAIN_SEED + 97 * d + k
+        )
+        for k, p in enumerate(cfg.ps)
+    ]
+    return (np.concatenate([s.detectors for s in parts]), np.concatenate([s.flips for s in parts]))
 
 
 def _score(name: str, decoder: Any, det: np.ndarray, flips: np.ndarray, rounds: int) -> dict:
@@ -68,8 +73,14 @@ def _score(name: str, decoder: Any, det: np.ndarray, flips: np.ndarray, rounds: 
     seconds = time.perf_counter() - t0
     failures = int(np.count_nonzero(pred != flips))
     ler, err = logical_error_per_round(failures, len(flips), rounds)
-    return {"decoder": name, "failures": failures, "shots": len(flips), "ler_per_round": ler,
-            "ler_err": err, "latency_us_per_shot": 1e6 * seconds / len(flips)}
+    return {
+        "decoder": name,
+        "failures": failures,
+        "shots": len(flips),
+        "ler_per_round": ler,
+        "ler_err": err,
+        "latency_us_per_shot": 1e6 * seconds / len(flips),
+    }
 
 
 def run_bench(
@@ -93,30 +104,51 @@ def run_bench(
         model = DECODERS[cfg.decoder](layout, seed=cfg.seed, **cfg.decoder_options)
         steps = cfg.epochs * max(1, len(flips) // cfg.batch_size)
         t0 = time.perf_counter()
-        model.fit(det, flips, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                  seed=cfg.seed,
-                  progress=None if progress is None else
-                  lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps))
-        training[d] = {"seconds": time.perf_counter() - t0, "shots": len(flips),
-                       "parameters": sum(p.numel() for p in model.parameters())}
+        model.fit(
+            det,
+            flips,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            progress=None
+            if progress is None
+            else lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps),
+        )
+        training[d] = {
+            "seconds": time.perf_counter() - t0,
+            "shots": len(flips),
+            "parameters": sum(p.numel() for p in model.parameters()),
+        }
         done += 1
         for k, p in enumerate(cfg.ps):
             exp = SurfaceCodeMemory(d, p, basis=cfg.basis, noise=cfg.noise)
             test = exp.sample(cfg.test_shots, seed=cfg.seed + TEST_SEED + 97 * d + k)
             decoders: list[tuple[str, Any]] = [
-                (cfg.decoder, model), ("pymatching", MatchingDecoder(exp)),
-                ("no-flip", NoFlipDecoder())]
+                (cfg.decoder, model),
+                ("pymatching", MatchingDecoder(exp)),
+                ("no-flip", NoFlipDecoder()),
+            ]
             if cfg.correlated_matching:
                 decoders.insert(2, ("pymatching-correlated", MatchingDecoder(exp, True)))
             with torch.inference_mode():
                 for name, dec in decoders:
-                    rows.append({"distance": d, "p": p, "rounds": exp.n_rounds,
-                                 **_score(name, dec, test.detectors, test.flips, exp.n_rounds)})
+                    rows.append(
+                        {
+                            "distance": d,
+                            "p": p,
+                            "rounds": exp.n_rounds,
+                            **_score(name, dec, test.detectors, test.flips, exp.n_rounds),
+                        }
+                    )
             done += 1
             if progress is not None:
                 progress(f"d={d} p={p:g}", done, total)
-    results = {"config": {**asdict(cfg), "distances": list(cfg.distances), "ps": list(cfg.ps)},
-               "training": {str(k): v for k, v in training.items()}, "rows": rows}
+    results = {
+        "config": {**asdict(cfg), "distances": list(cfg.distances), "ps": list(cfg.ps)},
+        "training": {str(k): v for k, v in training.items()},
+        "rows": rows,
+    }
     if out_dir is not None:
         write_outputs(results, Path(out_dir))
     return results
@@ -144,11 +176,23 @@ def plot(results: dict[str, Any], path: Path) -> None:
             if name == "no-flip":
                 continue
             sel = [r for r in rows if r["distance"] == d and r["decoder"] == name]
-            ax.errorbar([r["p"] for r in sel], [max(r["ler_per_round"], 1e-9) for r in sel],
-                        yerr=[r["ler_err"] for r in sel], ls=styles.get(name, "-"), marker="o",
-                        color=f"C{k}", ms=3, capsize=2, label=f"d={d} {name}")
-    ax.set(xscale="log", yscale="log", xlabel="physical error rate p",
-           ylabel="logical error rate per round")
+            ax.errorbar(
+                [r["p"] for r in sel],
+                [max(r["ler_per_round"], 1e-9) for r in sel],
+                yerr=[r["ler_err"] for r in sel],
+                ls=styles.get(name, "-"),
+                marker="o",
+                color=f"C{k}",
+                ms=3,
+                capsize=2,
+                label=f"d={d} {name}",
+            )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="physical error rate p",
+        ylabel="logical error rate per round",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -159,21 +203,26 @@ def plot(results: dict[str, Any], path: Path) -> None:
 def report(results: dict[str, Any]) -> str:
     cfg, rows = results["config"], results["rows"]
     lines = [
-        "# Neural decoder vs PyMatching", "",
+        "# Neural decoder vs PyMatching",
+        "",
         f"Rotated surface-code memory ({cfg['basis'].upper()} basis, {cfg['noise']} noise, "
         f"d rounds). Decoder `{cfg['decoder']}` trained on {cfg['train_shots']} shots over the "
         f"p grid ({cfg['epochs']} epochs); {cfg['test_shots']} test shots per point, separate "
-        "seeds.", "",
+        "seeds.",
+        "",
         "| d | p | decoder | failures | LER / round | ± 1σ | latency µs/shot |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['distance']} | {r['p']:g} | {r['decoder']} | {r['failures']} | "
-                     f"{r['ler_per_round']:.3e} | {r['ler_err']:.1e} | "
-                     f"{r['latency_us_per_shot']:.2f} |")
+        lines.append(
+            f"| {r['distance']} | {r['p']:g} | {r['decoder']} | {r['failures']} | "
+            f"{r['ler_per_round']:.3e} | {r['ler_err']:.1e} | "
+            f"{r['latency_us_per_shot']:.2f} |"
+        )
     lines += ["", "Training:", ""]
     for d, t in results["training"].items():
-        lines.append(f"- d = {d}: {t['parameters']} parameters, {t['shots']} shots, "
-                     f"{t['seconds']:.1f} s")
+        lines.append(
+            f"- d = {d}: {t['parameters']} parameters, {t['shots']} shots, {t['seconds']:.1f} s"
+        )
     lines += ["", "![logical error rate per round](ler_vs_p.png)", ""]
     return "\n".join(lines)

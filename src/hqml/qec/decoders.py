@@ -36,8 +36,11 @@ class NeuralDecoder(nn.Module):
     def __init__(self, layout: DetectorLayout):
         super().__init__()
         self.layout = layout
-        self.register_buffer("_index", torch.as_tensor(
-            np.ravel_multi_index((layout.t, layout.i, layout.j), layout.shape)), persistent=False)
+        self.register_buffer(
+            "_index",
+            torch.as_tensor(np.ravel_multi_index((layout.t, layout.i, layout.j), layout.shape)),
+            persistent=False,
+        )
         self.register_buffer("_mask", torch.as_tensor(layout.mask()), persistent=False)
 
     def lattice(self, detectors: torch.Tensor) -> torch.Tensor:
@@ -78,20 +81,23 @@ class NeuralDecoder(nn.Module):
         det = torch.as_tensor(np.asarray(detectors), dtype=torch.bool)
         y = torch.as_tensor(np.asarray(flips), dtype=torch.float32).reshape(-1)
         if det.ndim != 2 or det.shape[1] != len(self.layout.t) or len(y) != len(det):
-            raise ValueError(f"expected detectors (shots, {len(self.layout.t)}) and flips "
-                             f"(shots,), got {tuple(det.shape)} and {tuple(y.shape)}")
+            raise ValueError(
+                f"expected detectors (shots, {len(self.layout.t)}) and flips "
+                f"(shots,), got {tuple(det.shape)} and {tuple(y.shape)}"
+            )
         gen = torch.Generator().manual_seed(seed)
         steps_per_epoch = max(1, len(y) // batch_size)
         opt = torch.optim.Adam(self.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr,
-                                                    total_steps=epochs * steps_per_epoch)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=lr, total_steps=epochs * steps_per_epoch
+        )
         loss_fn = nn.BCEWithLogitsLoss()
         self.train()
         step = 0
         for _ in range(epochs):
             order = torch.randperm(len(y), generator=gen)
             for b in range(steps_per_epoch):
-                idx = order[b * batch_size:(b + 1) * batch_size]
+                idx = order[b * batch_size : (b + 1) * batch_size]
                 target = y[idx].to(self._mask.device)
                 loss = loss_fn(self(det[idx]), target)
                 opt.zero_grad(set_to_none=True)
@@ -110,7 +116,7 @@ class NeuralDecoder(nn.Module):
         det = torch.as_tensor(np.asarray(detectors), dtype=torch.bool)
         was_training = self.training
         self.eval()
-        out = [self(det[s:s + batch_size]) > 0 for s in range(0, len(det), batch_size)]
+        out = [self(det[s : s + batch_size]) > 0 for s in range(0, len(det), batch_size)]
         self.train(was_training)
         return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=bool)
 
@@ -132,8 +138,14 @@ class ConvDecoder(NeuralDecoder):
         seed: seeds the initial weights.
     """
 
-    def __init__(self, layout: DetectorLayout, channels: int = 8, depth: int = 2,
-                 hidden: int = 64, seed: int = 0):
+    def __init__(
+        self,
+        layout: DetectorLayout,
+        channels: int = 8,
+        depth: int = 2,
+        hidden: int = 64,
+        seed: int = 0,
+    ):
         super().__init__(layout)
 
         def build() -> None:
@@ -144,8 +156,9 @@ class ConvDecoder(NeuralDecoder):
                 c_in = channels
             self.body = nn.Sequential(*layers)
             cells = int(np.prod(layout.shape))
-            self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * cells, hidden),
-                                      nn.GELU(), nn.Linear(hidden, 1))
+            self.head = nn.Sequential(
+                nn.Flatten(), nn.Linear(channels * cells, hidden), nn.GELU(), nn.Linear(hidden, 1)
+            )
 
         _seeded_init(seed, build)
 
@@ -171,8 +184,9 @@ class RecurrentDecoder(NeuralDecoder):
 
         def build() -> None:
             self.rnn = nn.LSTM(cells, hidden, num_layers=layers, batch_first=True)
-            self.head = nn.Sequential(nn.Linear(hidden + cells, hidden), nn.GELU(),
-                                      nn.Linear(hidden, 1))
+            self.head = nn.Sequential(
+                nn.Linear(hidden + cells, hidden), nn.GELU(), nn.Linear(hidden, 1)
+            )
 
         _seeded_init(seed, build)
 
@@ -201,8 +215,9 @@ class MatchingDecoder:
         try:
             self.matching = pymatching.Matching.from_detector_error_model(dem, **kwargs)
         except TypeError:
-            raise ValueError("correlated matching needs pymatching >= 2.3; "
-                             "pip install -U pymatching") from None
+            raise ValueError(
+                "correlated matching needs pymatching >= 2.3; pip install -U pymatching"
+            ) from None
 
     def decode(self, detectors: np.ndarray) -> np.ndarray:
         det = np.asarray(detectors, dtype=np.uint8)

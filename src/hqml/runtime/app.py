@@ -35,8 +35,11 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse({"detail": cap(str(exc.detail))}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"detail": cap(str(exc.detail))},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def health() -> dict[str, Any]:
@@ -74,8 +77,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             lease.release()
             store.engine.dispose()
 
-    app = FastAPI(title="hqml job service", version="1", lifespan=lifespan,
-                  description="Quantum circuit jobs, sessions and server-side hybrid programs.")
+    app = FastAPI(
+        title="hqml job service",
+        version="1",
+        lifespan=lifespan,
+        description="Quantum circuit jobs, sessions and server-side hybrid programs.",
+    )
     app.state.settings, app.state.store, app.state.pool = settings, store, pool
     app.state.service = Service(settings, store, pool, notifier, backends)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

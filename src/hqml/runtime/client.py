@@ -42,8 +42,9 @@ def _httpx() -> Any:
     try:
         import httpx
     except ModuleNotFoundError:
-        raise ImportError("the job service client needs httpx;"
-                          " pip install 'hqml[runtime]'") from None
+        raise ImportError(
+            "the job service client needs httpx; pip install 'hqml[runtime]'"
+        ) from None
     return httpx
 
 
@@ -58,17 +59,27 @@ class JobClient:
         backoff: first pause between attempts (doubled each time).
     """
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
-                 retries: int = 3, backoff: float = 0.2):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+    ):
         token = token or os.environ.get("HQML_TOKEN")
         if not token:
-            raise ValueError("no API token: pass token=... or set the HQML_TOKEN environment"
-                             " variable (issue one with 'hqml serve --issue-token OWNER')")
+            raise ValueError(
+                "no API token: pass token=... or set the HQML_TOKEN environment"
+                " variable (issue one with 'hqml serve --issue-token OWNER')"
+            )
         httpx = _httpx()
         self.url, self.retries = url.rstrip("/"), retries
         self.backoff, self.timeout = backoff, timeout
-        self._http = httpx.Client(base_url=self.url, timeout=timeout,
-                                  headers={"Authorization": f"Bearer {token}"})
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -106,21 +117,27 @@ class JobClient:
                     detail = r.text
                 raise JobServiceError(r.status_code, str(detail))
             return r.json()
-        raise ServiceUnavailable(f"job service at {self.url} unreachable after"
-                                 f" {self.retries + 1} attempts: {last!r}")
+        raise ServiceUnavailable(
+            f"job service at {self.url} unreachable after {self.retries + 1} attempts: {last!r}"
+        )
 
     # --- jobs ---------------------------------------------------------------------------------
-    def submit(self, payload: dict[str, Any], idempotency_key: str | None = None,
-               program: bool = False) -> dict[str, Any]:
+    def submit(
+        self, payload: dict[str, Any], idempotency_key: str | None = None, program: bool = False
+    ) -> dict[str, Any]:
         """Submit a job (an idempotency key is made up when none is given, so retries after a
         lost answer never create a second job). Returns the job's info."""
         body = dict(payload)
         body.setdefault("idempotency_key", idempotency_key or uuid.uuid4().hex)
         return self.request("POST", "/v1/programs" if program else "/v1/jobs", json=body)
 
-    def submit_run(self, config: str | os.PathLike[str] | dict[str, Any] | Any, *,
-                   idempotency_key: str | None = None,
-                   timeout_s: float | None = None) -> dict[str, Any]:
+    def submit_run(
+        self,
+        config: str | os.PathLike[str] | dict[str, Any] | Any,
+        *,
+        idempotency_key: str | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
         """Submit an ``hqml run`` config as a server-side ``run`` program; the job's info.
 
         Args:
@@ -133,8 +150,9 @@ class JobClient:
         """
         if hasattr(config, "model_dump"):
             doc: Any = config.model_dump(exclude_none=True)
-        elif isinstance(config, os.PathLike) or (isinstance(config, str) and "\n" not in config
-                                                 and config.endswith(".toml")):
+        elif isinstance(config, os.PathLike) or (
+            isinstance(config, str) and "\n" not in config and config.endswith(".toml")
+        ):
             with open(config, encoding="utf-8") as f:
                 doc = f.read()
         else:
@@ -145,12 +163,14 @@ class JobClient:
         return self.submit(body, idempotency_key, program=True)
 
     def status(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
-        return self.request("GET", f"/v1/jobs/{job_id}", params={"wait": wait},
-                            timeout=self.timeout + wait)
+        return self.request(
+            "GET", f"/v1/jobs/{job_id}", params={"wait": wait}, timeout=self.timeout + wait
+        )
 
     def result(self, job_id: str, wait: float = 0.0) -> dict[str, Any]:
-        return self.request("GET", f"/v1/jobs/{job_id}/result", params={"wait": wait},
-                            timeout=self.timeout + wait)
+        return self.request(
+            "GET", f"/v1/jobs/{job_id}/result", params={"wait": wait}, timeout=self.timeout + wait
+        )
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/v1/jobs/{job_id}")
@@ -170,8 +190,9 @@ class JobClient:
         """
         return self.wait_timed(job_id, timeout, poll)[0]
 
-    def wait_timed(self, job_id: str, timeout: float | None = None, poll: float = 10.0
-                   ) -> tuple[dict[str, Any], float | None]:
+    def wait_timed(
+        self, job_id: str, timeout: float | None = None, poll: float = 10.0
+    ) -> tuple[dict[str, Any], float | None]:
         """:meth:`wait`, and the seconds the server spent on the job (``None`` when the
         server does not say)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -184,8 +205,7 @@ class JobClient:
             r = self.result(job_id, wait=left)
             if r["status"] == "done":
                 start, end = r.get("started_at"), r.get("finished_at")
-                return r["result"], (end - start if start is not None and end is not None
-                                     else None)
+                return r["result"], (end - start if start is not None and end is not None else None)
             if r["status"] in ("failed", "cancelled"):
                 raise JobFailed(f"job {job_id} {r['status']}: {r.get('error')}")
             if time.monotonic() - t0 < left / 2:  # the server did not hold the poll: back off
@@ -193,8 +213,9 @@ class JobClient:
                 pause = min(pause * 2, 1.0)
 
     def open_session(self, backend: str = "statevector", options: dict | None = None) -> str:
-        return self.request("POST", "/v1/sessions",
-                            json={"backend": backend, "options": options or {}})["id"]
+        return self.request(
+            "POST", "/v1/sessions", json={"backend": backend, "options": options or {}}
+        )["id"]
 
     def close_session(self, session_id: str) -> None:
         self.request("DELETE", f"/v1/sessions/{session_id}")
@@ -204,15 +225,21 @@ def task_payload(task: Task, backend: str, options: dict[str, Any]) -> dict[str,
     """The job payload of a backend task (theta sent exactly)."""
     m = task.measurement
     payload: dict[str, Any] = {
-        "circuit": json.loads(task.circuit.to_json()), "theta": tensor_to_json(task.theta),
+        "circuit": json.loads(task.circuit.to_json()),
+        "theta": tensor_to_json(task.theta),
         "varying": list(task.varying) if task.varying is not None else None,
-        "shots": task.shots, "seed": seed_of(task), "dtype": dtype_name(task.dtype),
-        "backend": backend, "options": options}
+        "shots": task.shots,
+        "seed": seed_of(task),
+        "dtype": dtype_name(task.dtype),
+        "backend": backend,
+        "options": options,
+    }
     if isinstance(m, Expval):
         payload.update(measurement="expval", observables=[o.to_json() for o in m.observables])
     elif isinstance(m, (Probs, Sample)):
-        payload.update(measurement="probs" if isinstance(m, Probs) else "sample",
-                       wires=list(m.wires))
+        payload.update(
+            measurement="probs" if isinstance(m, Probs) else "sample", wires=list(m.wires)
+        )
     else:
         payload["measurement"] = "state"
     return payload
@@ -235,12 +262,22 @@ class RemoteBackend(Backend):
 
     name = "remote"
     capabilities = Capabilities(
-        diff_methods=frozenset({"adjoint", "parameter-shift", "finite-diff", "spsa"}))
+        diff_methods=frozenset({"adjoint", "parameter-shift", "finite-diff", "spsa"})
+    )
 
-    def __init__(self, url: str, token: str | None = None, *, backend: str = "statevector",
-                 options: dict[str, Any] | None = None, session: bool = False,
-                 job_timeout: float | None = 600.0, request_timeout: float = 30.0,
-                 retries: int = 3, fallback: str | Backend | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        backend: str = "statevector",
+        options: dict[str, Any] | None = None,
+        session: bool = False,
+        job_timeout: float | None = 600.0,
+        request_timeout: float = 30.0,
+        retries: int = 3,
+        fallback: str | Backend | None = None,
+    ):
         self.url, self.backend, self.options = url, backend, dict(options or {})
         self.client = JobClient(url, token, timeout=request_timeout, retries=retries)
         self.job_timeout, self.use_session = job_timeout, session
@@ -270,8 +307,12 @@ class RemoteBackend(Backend):
         if self.fallback is None:
             raise err
         self.stats["fallbacks"] += 1
-        warnings.warn(f"job service at {self.url} is unreachable ({err}); running on the fallback"
-                      f" backend {self.fallback.name!r} instead", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"job service at {self.url} is unreachable ({err}); running on the fallback"
+            f" backend {self.fallback.name!r} instead",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return self.fallback
 
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:

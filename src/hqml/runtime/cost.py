@@ -44,14 +44,20 @@ class Limits:
     def of(cls, settings: ServiceSettings, token_max_shots: int | None = None) -> Limits:
         """The limits of a server's settings; a token's own shot limit wins when set."""
         s = settings
-        return cls(max_qubits=s.max_qubits, max_rows=s.max_batch_rows,
-                   max_shots=token_max_shots or s.max_shots_per_job,
-                   max_amplitudes=s.max_amplitudes, max_gates=s.max_gates,
-                   parse_time_s=s.parse_time_s, max_qasm_bytes=s.max_qasm_bytes,
-                   max_samples=s.max_samples,
-                   max_result_bytes=s.max_result_bytes, max_parameters=s.max_parameters,
-                   max_dataset_values=s.max_dataset_values,
-                   max_program_steps=s.max_program_steps)
+        return cls(
+            max_qubits=s.max_qubits,
+            max_rows=s.max_batch_rows,
+            max_shots=token_max_shots or s.max_shots_per_job,
+            max_amplitudes=s.max_amplitudes,
+            max_gates=s.max_gates,
+            parse_time_s=s.parse_time_s,
+            max_qasm_bytes=s.max_qasm_bytes,
+            max_samples=s.max_samples,
+            max_result_bytes=s.max_result_bytes,
+            max_parameters=s.max_parameters,
+            max_dataset_values=s.max_dataset_values,
+            max_program_steps=s.max_program_steps,
+        )
 
 
 def approx(n: int) -> str:
@@ -67,23 +73,28 @@ def amplitudes(n_qubits: int, backend: str) -> int:
 def check_circuit(c: Circuit, limits: Limits) -> None:
     """Qubits and gates of a loaded circuit."""
     if c.n_qubits > limits.max_qubits:
-        raise JobRejected(f"the circuit has {c.n_qubits} qubits; this server accepts at most"
-                         f" {limits.max_qubits}")
+        raise JobRejected(
+            f"the circuit has {c.n_qubits} qubits; this server accepts at most {limits.max_qubits}"
+        )
     if len(c.ops) > limits.max_gates:
-        raise JobRejected(f"the circuit has {len(c.ops)} gates; this server accepts at most"
-                         f" {limits.max_gates}")
+        raise JobRejected(
+            f"the circuit has {len(c.ops)} gates; this server accepts at most {limits.max_gates}"
+        )
 
 
 def check_parameters(c: Circuit, limits: Limits) -> None:
     """Declared weight and input sizes (allocated per job, and per row for inputs)."""
     declared = sum(a.size for a in (*c.weights.values(), *c.inputs.values()))
     if declared > limits.max_parameters:
-        raise JobRejected(f"the circuit declares {approx(declared)} parameter values (weights and"
-                         f" inputs); this server accepts at most {limits.max_parameters}")
+        raise JobRejected(
+            f"the circuit declares {approx(declared)} parameter values (weights and"
+            f" inputs); this server accepts at most {limits.max_parameters}"
+        )
 
 
-def check_rows(rows: int, n_qubits: int, backend: str, limits: Limits, *,
-               what: str = "the batch") -> None:
+def check_rows(
+    rows: int, n_qubits: int, backend: str, limits: Limits, *, what: str = "the batch"
+) -> None:
     """Rows of one evaluation against the row and amplitude caps."""
     if rows > limits.max_rows:
         raise JobRejected(f"{what} has {rows} rows; the limit per job is {limits.max_rows}")
@@ -91,9 +102,11 @@ def check_rows(rows: int, n_qubits: int, backend: str, limits: Limits, *,
     if amps > limits.max_amplitudes:
         kind = "density matrix" if backend in DENSITY_BACKENDS else "state"
         size = f"4^{n_qubits}" if backend in DENSITY_BACKENDS else f"2^{n_qubits}"
-        raise JobRejected(f"{rows} rows of a {n_qubits}-qubit {kind} ({size} amplitudes each)"
-                          f" exceed the {limits.max_amplitudes} amplitudes this server simulates"
-                          " per job; split the batch")
+        raise JobRejected(
+            f"{rows} rows of a {n_qubits}-qubit {kind} ({size} amplitudes each)"
+            f" exceed the {limits.max_amplitudes} amplitudes this server simulates"
+            " per job; split the batch"
+        )
 
 
 def check_shots(shots: int | None, rows: int, limits: Limits) -> None:
@@ -103,9 +116,11 @@ def check_shots(shots: int | None, rows: int, limits: Limits) -> None:
     if limits.max_shots is not None and shots > limits.max_shots:
         raise JobRejected(f"shots={shots} exceeds the limit of {limits.max_shots} per job")
     if shots * rows > limits.max_samples:
-        raise JobRejected(f"{rows} rows x {shots} shots = {approx(shots * rows)} samples exceed the"
-                          f" limit of {limits.max_samples} per job; split the batch or use fewer"
-                          " shots")
+        raise JobRejected(
+            f"{rows} rows x {shots} shots = {approx(shots * rows)} samples exceed the"
+            f" limit of {limits.max_samples} per job; split the batch or use fewer"
+            " shots"
+        )
 
 
 def check_result(n_bytes: int, limits: Limits, what: str, base64: bool = True) -> None:
@@ -113,13 +128,17 @@ def check_result(n_bytes: int, limits: Limits, what: str, base64: bool = True) -
     text with ``base64=False``."""
     stored = (math.ceil(n_bytes * 4 / 3) if base64 else n_bytes) + 200
     if stored > limits.max_result_bytes:
-        raise JobRejected(f"the result ({what}) would take {stored / 1e6:.1f} MB; this server"
-                          f" stores at most {limits.max_result_bytes / 1e6:.1f} MB per job;"
-                          " split the batch or measure fewer wires")
+        raise JobRejected(
+            f"the result ({what}) would take {stored / 1e6:.1f} MB; this server"
+            f" stores at most {limits.max_result_bytes / 1e6:.1f} MB per job;"
+            " split the batch or measure fewer wires"
+        )
 
 
 def check_steps(steps: int, limits: Limits, what: str) -> None:
     """Evaluations of a program (iterations, epochs x batches)."""
     if steps > limits.max_program_steps:
-        raise JobRejected(f"{what} = {approx(steps)} steps exceed the limit of"
-                         f" {limits.max_program_steps} per program")
+        raise JobRejected(
+            f"{what} = {approx(steps)} steps exceed the limit of"
+            f" {limits.max_program_steps} per program"
+        )

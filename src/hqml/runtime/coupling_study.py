@@ -48,7 +48,7 @@ def vqe_problem(n: int = 4, layers: int = 2) -> tuple[Circuit, PauliSum]:
 
 def run_vqe(c: Circuit, h: PauliSum, backend: str | Backend, iterations: int) -> float:
     gen = torch.Generator().manual_seed(0)
-    w = (torch.rand(c.weights["w"].shape, generator=gen, dtype=torch.float64) * 6.28)
+    w = torch.rand(c.weights["w"].shape, generator=gen, dtype=torch.float64) * 6.28
     w.requires_grad_(True)
     opt = torch.optim.Adam([w], lr=0.1)
     for _ in range(iterations):
@@ -86,9 +86,15 @@ def run_epoch(c: Circuit, backend: str | Backend, samples: int = 256, batch: int
     total = 0.0
     for s in range(0, samples, batch):
         opt.zero_grad()
-        pred = expval(c, Z(0), inputs={"x": xs[s:s + batch]}, weights={"w": w}, backend=backend,
-                      diff_method="adjoint")
-        loss = torch.mean((pred - ys[s:s + batch]) ** 2)
+        pred = expval(
+            c,
+            Z(0),
+            inputs={"x": xs[s : s + batch]},
+            weights={"w": w},
+            backend=backend,
+            diff_method="adjoint",
+        )
+        loss = torch.mean((pred - ys[s : s + batch]) ** 2)
         loss.backward()
         opt.step()
         total += float(loss.detach())
@@ -104,10 +110,23 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, HQML_SERVICE_DATABASE_URL=db, HQML_SERVICE_WORKERS="1",
-               OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "hqml.runtime.app:app_from_env",
-                             "--factory", "--port", str(port), "--log-level", "warning"], env=env)
+    env = dict(
+        os.environ, HQML_SERVICE_DATABASE_URL=db, HQML_SERVICE_WORKERS="1", OMP_NUM_THREADS="1"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hqml.runtime.app:app_from_env",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -146,56 +165,107 @@ def main() -> None:
             jobs0 = remote.stats["jobs"]
             t_loose, e_loose = timed(run_vqe, c, h, remote, args.iterations)
             n_jobs = remote.stats["jobs"] - jobs0
-            body = {"program": "vqe", "circuit": json.loads(c.to_json()),
-                    "hamiltonian": h.to_json(), "optimizer": "adam", "learning_rate": 0.1,
-                    "max_iterations": args.iterations, "seed": 0}
+            body = {
+                "program": "vqe",
+                "circuit": json.loads(c.to_json()),
+                "hamiltonian": h.to_json(),
+                "optimizer": "adam",
+                "learning_rate": 0.1,
+                "max_iterations": args.iterations,
+                "seed": 0,
+            }
             with JobClient(url, token) as client:
                 client.wait(client.submit({**body, "max_iterations": 2}, program=True)["id"])
                 t0 = time.perf_counter()
                 res = client.wait(client.submit(body, program=True)["id"])
                 t_prog = time.perf_counter() - t0
             rows += [
-                {"workload": "VQE", "coupling": "in-process", "wall_s": t_in, "jobs": 0,
-                 "value": e_in},
-                {"workload": "VQE", "coupling": "service, job by job", "wall_s": t_loose,
-                 "jobs": n_jobs, "value": e_loose},
-                {"workload": "VQE", "coupling": "service, one program", "wall_s": t_prog,
-                 "jobs": 1, "value": res["energy"]},
+                {
+                    "workload": "VQE",
+                    "coupling": "in-process",
+                    "wall_s": t_in,
+                    "jobs": 0,
+                    "value": e_in,
+                },
+                {
+                    "workload": "VQE",
+                    "coupling": "service, job by job",
+                    "wall_s": t_loose,
+                    "jobs": n_jobs,
+                    "value": e_loose,
+                },
+                {
+                    "workload": "VQE",
+                    "coupling": "service, one program",
+                    "wall_s": t_prog,
+                    "jobs": 1,
+                    "value": res["energy"],
+                },
             ]
             run_epoch(clf, "statevector", 64)
             t_in, l_in = timed(run_epoch, clf, "statevector")
             jobs0 = remote.stats["jobs"]
             t_loose, l_loose = timed(run_epoch, clf, remote)
             xs, ys = epoch_data(clf.n_qubits)
-            train = {"program": "train", "circuit": json.loads(clf.to_json()),
-                     "observables": [Z(0).to_json()], "data_x": xs.tolist(),
-                     "data_y": ys.tolist(), "epochs": 1, "batch_size": 32, "shuffle": False,
-                     "learning_rate": 0.05, "initial_weights": {"w": [[0.0] * 4] * 2}}
+            train = {
+                "program": "train",
+                "circuit": json.loads(clf.to_json()),
+                "observables": [Z(0).to_json()],
+                "data_x": xs.tolist(),
+                "data_y": ys.tolist(),
+                "epochs": 1,
+                "batch_size": 32,
+                "shuffle": False,
+                "learning_rate": 0.05,
+                "initial_weights": {"w": [[0.0] * 4] * 2},
+            }
             with JobClient(url, token) as client:
-                client.wait(client.submit({**train, "data_x": xs[:32].tolist(),
-                                           "data_y": ys[:32].tolist()}, program=True)["id"])
+                client.wait(
+                    client.submit(
+                        {**train, "data_x": xs[:32].tolist(), "data_y": ys[:32].tolist()},
+                        program=True,
+                    )["id"]
+                )
                 t0 = time.perf_counter()
                 res = client.wait(client.submit(train, program=True)["id"])
                 t_prog = time.perf_counter() - t0
             rows += [
-                {"workload": "training epoch", "coupling": "in-process", "wall_s": t_in,
-                 "jobs": 0, "value": l_in},
-                {"workload": "training epoch", "coupling": "service, job by job",
-                 "wall_s": t_loose, "jobs": remote.stats["jobs"] - jobs0, "value": l_loose},
-                {"workload": "training epoch", "coupling": "service, one program",
-                 "wall_s": t_prog, "jobs": 1, "value": sum(res["history"])},
+                {
+                    "workload": "training epoch",
+                    "coupling": "in-process",
+                    "wall_s": t_in,
+                    "jobs": 0,
+                    "value": l_in,
+                },
+                {
+                    "workload": "training epoch",
+                    "coupling": "service, job by job",
+                    "wall_s": t_loose,
+                    "jobs": remote.stats["jobs"] - jobs0,
+                    "value": l_loose,
+                },
+                {
+                    "workload": "training epoch",
+                    "coupling": "service, one program",
+                    "wall_s": t_prog,
+                    "jobs": 1,
+                    "value": sum(res["history"]),
+                },
             ]
             remote.close()
         finally:
             proc.terminate()
             proc.wait(10)
     base = {r["workload"]: r["wall_s"] for r in rows if r["coupling"] == "in-process"}
-    print(f"{'workload':<16}{'coupling':<24}{'wall s':>9}{'jobs':>6}{'comm. share':>13}"
-          f"{'result':>12}")
+    print(
+        f"{'workload':<16}{'coupling':<24}{'wall s':>9}{'jobs':>6}{'comm. share':>13}{'result':>12}"
+    )
     for r in rows:
         r["communication_share"] = max(0.0, 1 - base[r["workload"]] / r["wall_s"])
-        print(f"{r['workload']:<16}{r['coupling']:<24}{r['wall_s']:>9.3f}{r['jobs']:>6}"
-              f"{r['communication_share']:>12.0%}{r['value']:>12.5f}")
+        print(
+            f"{r['workload']:<16}{r['coupling']:<24}{r['wall_s']:>9.3f}{r['jobs']:>6}"
+            f"{r['communication_share']:>12.0%}{r['value']:>12.5f}"
+        )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
 

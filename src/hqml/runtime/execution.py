@@ -28,8 +28,15 @@ from .cost import (
 from .schemas import CircuitJobRequest
 from .wire import parse_dtype, tensor_from_json, tensor_to_json
 
-__all__ = ["JobRejected", "JobStopped", "JobContext", "Limits", "load_circuit", "prepare",
-           "run_circuit_job"]
+__all__ = [
+    "JobRejected",
+    "JobStopped",
+    "JobContext",
+    "Limits",
+    "load_circuit",
+    "prepare",
+    "run_circuit_job",
+]
 
 
 class JobStopped(Exception):
@@ -48,26 +55,33 @@ class JobContext:
     should_stop: Callable[[], str | None]  # a reason to stop, or None
 
 
-def load_circuit(circuit: Mapping[str, Any] | str | None, qasm: str | None,
-                 limits: Limits | None = None) -> Circuit:
+def load_circuit(
+    circuit: Mapping[str, Any] | str | None, qasm: str | None, limits: Limits | None = None
+) -> Circuit:
     """A circuit from hqml JSON or OpenQASM 3 text, within ``limits`` (qubits, gates after
     expansion, reading time); JobRejected with the parser's message."""
     limits = limits or Limits()
     if qasm is not None:
         if len(qasm) > limits.max_qasm_bytes:
-            raise JobRejected(f"the OpenQASM text has {len(qasm)} characters; this server reads"
-                              f" at most {limits.max_qasm_bytes} (send larger circuits as hqml"
-                              " JSON: Circuit.to_json())")
+            raise JobRejected(
+                f"the OpenQASM text has {len(qasm)} characters; this server reads"
+                f" at most {limits.max_qasm_bytes} (send larger circuits as hqml"
+                " JSON: Circuit.to_json())"
+            )
         try:
-            c = qasm_io.loads(qasm, max_gates=limits.max_gates,
-                              time_limit_s=limits.parse_time_s)
+            c = qasm_io.loads(qasm, max_gates=limits.max_gates, time_limit_s=limits.parse_time_s)
         except (qasm_io.QasmError, ValueError, TypeError, RecursionError) as e:
             raise JobRejected(f"bad OpenQASM: {_short(e)}") from None
     else:
-        if isinstance(circuit, Mapping) and isinstance(circuit.get("ops"), list) \
-                and len(circuit["ops"]) > limits.max_gates:
-            raise JobRejected(f"the circuit has {len(circuit['ops'])} gates; this server accepts"
-                              f" at most {limits.max_gates}")
+        if (
+            isinstance(circuit, Mapping)
+            and isinstance(circuit.get("ops"), list)
+            and len(circuit["ops"]) > limits.max_gates
+        ):
+            raise JobRejected(
+                f"the circuit has {len(circuit['ops'])} gates; this server accepts"
+                f" at most {limits.max_gates}"
+            )
         try:
             c = Circuit.from_json(circuit)  # type: ignore[arg-type]
         except Exception as e:  # noqa: BLE001 - e.g. AttributeError on a malformed gate entry
@@ -91,8 +105,9 @@ def _observables(docs: list[Any], n_qubits: int) -> tuple[PauliSum, ...]:
         except (ValueError, TypeError) as e:
             raise JobRejected(f"observable {i}: {e}") from None
         if o.wires and max(o.wires) >= n_qubits:
-            raise JobRejected(f"observable {i} acts on wire {max(o.wires)}, outside the"
-                              f" {n_qubits}-qubit circuit")
+            raise JobRejected(
+                f"observable {i} acts on wire {max(o.wires)}, outside the {n_qubits}-qubit circuit"
+            )
         out.append(o)
     return tuple(out)
 
@@ -158,20 +173,27 @@ def prepare(req: CircuitJobRequest, limits: Limits, backend: str | None = None) 
         theta = _tensors({"theta": req.theta}, rdt, "field")["theta"]
         n_params = len(c.parameter_exprs())
         if theta.dim() != 2 or theta.shape[1] != n_params:
-            raise JobRejected(f"theta must have shape (B, {n_params}) for this circuit, got"
-                              f" {tuple(theta.shape)}")
+            raise JobRejected(
+                f"theta must have shape (B, {n_params}) for this circuit, got {tuple(theta.shape)}"
+            )
         if req.varying is not None and len(req.varying) != n_params:
-            raise JobRejected(f"varying must have {n_params} entries (one per gate parameter),"
-                              f" got {len(req.varying)}")
+            raise JobRejected(
+                f"varying must have {n_params} entries (one per gate parameter),"
+                f" got {len(req.varying)}"
+            )
         if req.cotangent is not None:
             cot = _tensors({"cotangent": req.cotangent}, rdt, "field")["cotangent"]
             k = _outputs(m)
             if k is None:
                 raise JobRejected("a cotangent (VJP) needs measurement 'expval' or 'probs'")
-            if cot.dim() != 2 or cot.shape[1] != k or (theta.shape[0] != 1
-                                                       and cot.shape[0] != theta.shape[0]):
-                raise JobRejected(f"cotangent must have shape ({theta.shape[0]}, {k}), got"
-                                  f" {tuple(cot.shape)}")
+            if (
+                cot.dim() != 2
+                or cot.shape[1] != k
+                or (theta.shape[0] != 1 and cot.shape[0] != theta.shape[0])
+            ):
+                raise JobRejected(
+                    f"cotangent must have shape ({theta.shape[0]}, {k}), got {tuple(cot.shape)}"
+                )
         rows = max(theta.shape[0], cot.shape[0] if cot is not None else 1)
     else:
         try:
@@ -193,8 +215,14 @@ def _outputs(m: Measurement) -> int | None:
     return None
 
 
-def _result_bytes(req: CircuitJobRequest, m: Measurement, c: Circuit, rows: int,
-                  theta: torch.Tensor | None, backend: str) -> int:
+def _result_bytes(
+    req: CircuitJobRequest,
+    m: Measurement,
+    c: Circuit,
+    rows: int,
+    theta: torch.Tensor | None,
+    backend: str,
+) -> int:
     """Raw bytes of the result tensor, known before the job runs (8 per real number)."""
     if req.cotangent is not None and theta is not None:
         return theta.shape[1] * 8
@@ -215,13 +243,25 @@ def run_circuit_job(job: PreparedJob, backend: Backend) -> dict[str, Any]:
         if job.theta is not None:
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
             varying = tuple(req.varying) if req.varying is not None else None
-            task = Task(job.circuit, job.theta, job.measurement, parse_dtype(req.dtype), req.shots,
-                        gen, varying, dict(req.options))
+            task = Task(
+                job.circuit,
+                job.theta,
+                job.measurement,
+                parse_dtype(req.dtype),
+                req.shots,
+                gen,
+                varying,
+                dict(req.options),
+            )
             if job.cotangent is not None:
                 return {"gradient": tensor_to_json(backend.vjp(task, job.cotangent))}
             return {"value": tensor_to_json(backend.execute([task])[0])}
-        kw: dict[str, Any] = dict(inputs=job.inputs or None, weights=job.weights or None,
-                                  backend=backend, dtype=parse_dtype(req.dtype))
+        kw: dict[str, Any] = dict(
+            inputs=job.inputs or None,
+            weights=job.weights or None,
+            backend=backend,
+            dtype=parse_dtype(req.dtype),
+        )
         m = job.measurement
         if isinstance(m, Expval):
             out = expval(job.circuit, list(m.observables), shots=req.shots, seed=seed, **kw)

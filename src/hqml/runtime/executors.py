@@ -49,11 +49,24 @@ class ProcessPoolBackend(ShardedBackend):
 
     name = "process_pool"
 
-    def __init__(self, num_workers: int = 2, inner: str = "statevector", *,
-                 share_rows: int | None = None, max_retries: int = 3, torch_threads: int = 1,
-                 start_method: str = "spawn", **inner_options: Any):
-        super().__init__(inner, num_workers, share_rows=share_rows, max_retries=max_retries,
-                         inner_options=inner_options)
+    def __init__(
+        self,
+        num_workers: int = 2,
+        inner: str = "statevector",
+        *,
+        share_rows: int | None = None,
+        max_retries: int = 3,
+        torch_threads: int = 1,
+        start_method: str = "spawn",
+        **inner_options: Any,
+    ):
+        super().__init__(
+            inner,
+            num_workers,
+            share_rows=share_rows,
+            max_retries=max_retries,
+            inner_options=inner_options,
+        )
         self.torch_threads = torch_threads
         self.start_method = start_method
         self._pool: cf.ProcessPoolExecutor | None = None
@@ -61,9 +74,11 @@ class ProcessPoolBackend(ShardedBackend):
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
-                self.num_workers, mp_context=multiprocessing.get_context(self.start_method),
+                self.num_workers,
+                mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_init_worker,
-                initargs=(self.inner, self.inner_options, self.torch_threads))
+                initargs=(self.inner, self.inner_options, self.torch_threads),
+            )
         return self._pool
 
     def _run_shares(self, shares: list[dict[str, Any]]) -> list[tuple[torch.Tensor, float]]:
@@ -74,8 +89,9 @@ class ProcessPoolBackend(ShardedBackend):
         def lost(i: int, err: BaseException, retry: list[int]) -> None:
             attempts[i] += 1
             if attempts[i] > self.max_retries:
-                raise RuntimeError(f"share {i} failed {attempts[i]} times; last error: {err!r}") \
-                    from err
+                raise RuntimeError(
+                    f"share {i} failed {attempts[i]} times; last error: {err!r}"
+                ) from err
             self.stats["retries"] += 1
             retry.append(i)
 
@@ -141,12 +157,26 @@ class RayBackend(ShardedBackend):
 
     name = "ray"
 
-    def __init__(self, num_actors: int = 2, inner: str = "statevector", *,
-                 address: str | None = None, share_rows: int | None = None, max_retries: int = 3,
-                 max_inflight: int = 2, actor_options: dict[str, Any] | None = None,
-                 init_options: dict[str, Any] | None = None, **inner_options: Any):
-        super().__init__(inner, num_actors, share_rows=share_rows, max_retries=max_retries,
-                         inner_options=inner_options)
+    def __init__(
+        self,
+        num_actors: int = 2,
+        inner: str = "statevector",
+        *,
+        address: str | None = None,
+        share_rows: int | None = None,
+        max_retries: int = 3,
+        max_inflight: int = 2,
+        actor_options: dict[str, Any] | None = None,
+        init_options: dict[str, Any] | None = None,
+        **inner_options: Any,
+    ):
+        super().__init__(
+            inner,
+            num_actors,
+            share_rows=share_rows,
+            max_retries=max_retries,
+            inner_options=inner_options,
+        )
         self.address = address
         self.max_inflight = max_inflight
         self.actor_options = {"num_cpus": 1, **(actor_options or {})}
@@ -224,8 +254,14 @@ class RayBackend(ShardedBackend):
 
 
 def _lost_errors(ray: Any) -> tuple[type[BaseException], ...]:
-    names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "WorkerCrashedError",
-             "ObjectLostError", "NodeDiedError")
+    names = (
+        "RayActorError",
+        "ActorDiedError",
+        "ActorUnavailableError",
+        "WorkerCrashedError",
+        "ObjectLostError",
+        "NodeDiedError",
+    )
     return tuple(getattr(ray.exceptions, n) for n in names if hasattr(ray.exceptions, n))
 
 

@@ -43,8 +43,9 @@ def config_data(config: dict[str, Any] | str) -> dict[str, Any]:
 BUNDLED_ROWS = 2_000  # the bundled datasets (digits, iris, ...) have fewer rows than this
 
 
-def prepare_run(req: ProgramRequest, limits: Limits,
-                allowed_backends: tuple[str, ...] | None = None) -> PreparedRun:
+def prepare_run(
+    req: ProgramRequest, limits: Limits, allowed_backends: tuple[str, ...] | None = None
+) -> PreparedRun:
     """Price and validate a ``run`` request (raises JobRejected naming the bad config field)."""
     max_qubits = limits.max_qubits
     assert req.config is not None
@@ -53,14 +54,19 @@ def prepare_run(req: ProgramRequest, limits: Limits,
     except ConfigError as e:
         raise JobRejected(str(e)) from None
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", cfg.name) or set(cfg.name) == {"."}:
-        raise JobRejected(f"name: {cfg.name!r} names the run's folder on the server; use 1 to 100"
-                          " letters, digits, '_', '-' or '.'")
+        raise JobRejected(
+            f"name: {cfg.name!r} names the run's folder on the server; use 1 to 100"
+            " letters, digits, '_', '-' or '.'"
+        )
     if cfg.model.n_qubits > max_qubits:
-        raise JobRejected(f"model.n_qubits: {cfg.model.n_qubits} qubits; this server accepts at"
-                          f" most {max_qubits}")
+        raise JobRejected(
+            f"model.n_qubits: {cfg.model.n_qubits} qubits; this server accepts at most {max_qubits}"
+        )
     if allowed_backends is not None and cfg.model.backend not in allowed_backends:
-        raise JobRejected(f"model.backend: {cfg.model.backend!r} is not offered here; use one of"
-                          f" {', '.join(allowed_backends)}")
+        raise JobRejected(
+            f"model.backend: {cfg.model.backend!r} is not offered here; use one of"
+            f" {', '.join(allowed_backends)}"
+        )
     _price(cfg, limits)
     if cfg.model.pattern != "feature":  # build the circuit now: shape errors are the client's
         from ..experiment.models import build_circuit
@@ -74,30 +80,45 @@ def prepare_run(req: ProgramRequest, limits: Limits,
 
 def _price(cfg: RunConfig, limits: Limits) -> None:
     """Dataset size, mini-batch amplitudes, shots and steps of a run, from its config alone."""
-    sizes = {k: v for k, v in cfg.data.loader_kwargs().items()
-             if isinstance(v, int) and not isinstance(v, bool)}
+    sizes = {
+        k: v
+        for k, v in cfg.data.loader_kwargs().items()
+        if isinstance(v, int) and not isinstance(v, bool)
+    }
     for k, v in sizes.items():
         if not 0 <= v <= limits.max_dataset_values:
             raise JobRejected(f"data.{k}: {v} is out of range (0 to {limits.max_dataset_values})")
     rows = sizes.get("n_samples", BUNDLED_ROWS)
     features = sizes.get("n_features") or sizes.get("size", 8) ** 2  # digits: size x size images
     if rows * features > limits.max_dataset_values:
-        raise JobRejected(f"data: {rows} samples x {features} features = {approx(rows * features)}"
-                          " values; this server accepts datasets up to"
-                          f" {limits.max_dataset_values}")
+        raise JobRejected(
+            f"data: {rows} samples x {features} features = {approx(rows * features)}"
+            " values; this server accepts datasets up to"
+            f" {limits.max_dataset_values}"
+        )
     if not 0 <= cfg.seed < 2**63:
-        raise JobRejected(f"seed: {approx(cfg.seed) if cfg.seed > 0 else cfg.seed} is out of range"
-                          " (0 to 2^63 - 1)")
+        raise JobRejected(
+            f"seed: {approx(cfg.seed) if cfg.seed > 0 else cfg.seed} is out of range"
+            " (0 to 2^63 - 1)"
+        )
     batch = cfg.training.batch_size
     try:
-        check_rows(min(batch, rows), cfg.model.n_qubits, cfg.model.backend, limits,
-                   what=f"training.batch_size={batch}: a mini-batch")
+        check_rows(
+            min(batch, rows),
+            cfg.model.n_qubits,
+            cfg.model.backend,
+            limits,
+            what=f"training.batch_size={batch}: a mini-batch",
+        )
         check_shots(cfg.model.shots, batch, limits)
     except JobRejected as e:
         raise JobRejected(f"model: {e}") from None
     batches = -(-min(rows, cfg.data.max_train or rows) // batch)
-    check_steps(cfg.training.epochs * batches, limits,
-                f"training.epochs x batches = {cfg.training.epochs} x {batches}")
+    check_steps(
+        cfg.training.epochs * batches,
+        limits,
+        f"training.epochs x batches = {cfg.training.epochs} x {batches}",
+    )
 
 
 class _Progress:
@@ -132,14 +153,16 @@ def run_config(p: PreparedRun, ctx: JobContext, out_dir: str | Path) -> dict[str
         state.update(model=model, epoch=epoch + 1, **{k: round(v, 6) for k, v in m.items()})
         ctx.report({k: v for k, v in state.items() if not k.startswith("_")}, force=True)
 
-    results = run_experiment(cfg, progress=lambda label, total: _Progress(state, ctx, label,
-                                                                           total),
-                             on_epoch=on_epoch)
+    results = run_experiment(
+        cfg, progress=lambda label, total: _Progress(state, ctx, label, total), on_epoch=on_epoch
+    )
     out = json.loads(json.dumps(results, default=str))
     models = out["models"]
     out.update(
         hybrid_test_accuracy=models["hybrid"]["test_acc"],
         baseline_test_accuracy=models["baseline"]["test_acc"] if "baseline" in models else None,
-        epochs=cfg.training.epochs, run_dir=str(cfg.run_dir()),
-        report=(cfg.run_dir() / "report.md").read_text(encoding="utf-8"))
+        epochs=cfg.training.epochs,
+        run_dir=str(cfg.run_dir()),
+        report=(cfg.run_dir() / "report.md").read_text(encoding="utf-8"),
+    )
     return out

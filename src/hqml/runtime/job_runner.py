@@ -22,10 +22,15 @@ from .settings import ServiceSettings
 BackendFor = Callable[[str, dict[str, Any]], Backend]
 
 
-def run_job(kind: str, payload: str, settings: ServiceSettings, backend_for: BackendFor,
-            ctx: JobContext, run_dir: str | Path,
-            session_backend: tuple[str, dict[str, Any]] | None = None,
-            ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def run_job(
+    kind: str,
+    payload: str,
+    settings: ServiceSettings,
+    backend_for: BackendFor,
+    ctx: JobContext,
+    run_dir: str | Path,
+    session_backend: tuple[str, dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Run a job; ``(result, final progress or None)``.
 
     Args:
@@ -44,8 +49,11 @@ def run_job(kind: str, payload: str, settings: ServiceSettings, backend_for: Bac
         prog = prepare_program(preq, limits, allowed_backends=settings.allowed_backends)
         if isinstance(prog, PreparedRun):
             out = run_config(prog, ctx, run_dir)
-            return out, {"done": True, "epochs": out["epochs"],
-                         "test_acc": out["hybrid_test_accuracy"]}
+            return out, {
+                "done": True,
+                "epochs": out["epochs"],
+                "test_acc": out["hybrid_test_accuracy"],
+            }
         out = run_program(prog, backend_for(preq.backend, preq.options), ctx)
         last = out["history"][-1] if out["history"] else None
         return out, {"iteration": len(out["history"]), "energy": last, "done": True}

@@ -62,23 +62,39 @@ class Lease:
             LeaseHeld: a live server holds it; the message names its host and process.
         """
         now = time.time()
-        mine = dict(holder=self.holder, host=self.host, pid=self.pid, started_at=now,
-                    heartbeat_at=now, ray_pids=None)
+        mine = dict(
+            holder=self.holder,
+            host=self.host,
+            pid=self.pid,
+            started_at=now,
+            heartbeat_at=now,
+            ray_pids=None,
+        )
         with self.engine.begin() as conn:
             row = self._held(conn, now)
             if row is None:
                 try:
                     conn.execute(server_lease.insert().values(id=LEASE_ID, **mine))
                 except sa.exc.IntegrityError:
-                    raise LeaseHeld("another hqml server started on this database at the same"
-                                    " moment; stop it first") from None
+                    raise LeaseHeld(
+                        "another hqml server started on this database at the same"
+                        " moment; stop it first"
+                    ) from None
                 return None
-            n = conn.execute(server_lease.update().where(
-                server_lease.c.id == LEASE_ID, server_lease.c.holder == row.holder,
-                server_lease.c.heartbeat_at == row.heartbeat_at).values(**mine)).rowcount
+            n = conn.execute(
+                server_lease.update()
+                .where(
+                    server_lease.c.id == LEASE_ID,
+                    server_lease.c.holder == row.holder,
+                    server_lease.c.heartbeat_at == row.heartbeat_at,
+                )
+                .values(**mine)
+            ).rowcount
             if n != 1:
-                raise LeaseHeld("another hqml server took this database's lease at the same"
-                                " moment; stop it first")
+                raise LeaseHeld(
+                    "another hqml server took this database's lease at the same"
+                    " moment; stop it first"
+                )
         pids = tuple(json.loads(row.ray_pids)) if row.ray_pids else ()
         return Previous(row.host, row.pid, pids)
 
@@ -93,7 +109,8 @@ class Lease:
             raise LeaseHeld(
                 f"another hqml server (pid {row.pid} on {row.host}, heartbeat {age:.1f} s ago)"
                 " serves this database; stop it first, or use another database (a stale lease"
-                f" expires {self.ttl_s:g} s after its last heartbeat)")
+                f" expires {self.ttl_s:g} s after its last heartbeat)"
+            )
         return row
 
     def check(self) -> None:
@@ -104,18 +121,28 @@ class Lease:
     def renew(self) -> bool:
         """Refresh the heartbeat; False when the lease was lost (taken over as stale)."""
         with self.engine.begin() as conn:
-            return conn.execute(server_lease.update().where(
-                server_lease.c.id == LEASE_ID, server_lease.c.holder == self.holder
-            ).values(heartbeat_at=time.time())).rowcount == 1
+            return (
+                conn.execute(
+                    server_lease.update()
+                    .where(server_lease.c.id == LEASE_ID, server_lease.c.holder == self.holder)
+                    .values(heartbeat_at=time.time())
+                ).rowcount
+                == 1
+            )
 
     def record_ray(self, pids: list[int]) -> None:
         """The Ray processes this server started (killed by the next server if left behind)."""
         with self.engine.begin() as conn:
-            conn.execute(server_lease.update().where(
-                server_lease.c.id == LEASE_ID, server_lease.c.holder == self.holder
-            ).values(ray_pids=json.dumps(pids)))
+            conn.execute(
+                server_lease.update()
+                .where(server_lease.c.id == LEASE_ID, server_lease.c.holder == self.holder)
+                .values(ray_pids=json.dumps(pids))
+            )
 
     def release(self) -> None:
         with self.engine.begin() as conn:
-            conn.execute(server_lease.delete().where(server_lease.c.id == LEASE_ID,
-                                                     server_lease.c.holder == self.holder))
+            conn.execute(
+                server_lease.delete().where(
+                    server_lease.c.id == LEASE_ID, server_lease.c.holder == self.holder
+                )
+            )

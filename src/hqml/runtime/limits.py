@@ -13,11 +13,22 @@ class BodySizeLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"detail": f"request body too large: the limit is {self.max_bytes}"
-                           " bytes; split the batch into several jobs"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "detail": f"request body too large: the limit is {self.max_bytes}"
+                " bytes; split the batch into several jobs"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -15,13 +15,16 @@ from .execution import JobRejected
 from .wire import tensor_from_json
 
 
-def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
-                    dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def initial_weights(
+    circuit: Circuit, given: Mapping[str, Any], seed: int, dtype: torch.dtype
+) -> dict[str, torch.Tensor]:
     """``given`` weights (checked against the circuit), the others uniform in [0, 2 pi)."""
     unknown = set(given) - set(circuit.weights)
     if unknown:
-        raise JobRejected(f"initial_weights names {sorted(unknown)} are not weights of the circuit"
-                          f" ({sorted(circuit.weights)})")
+        raise JobRejected(
+            f"initial_weights names {sorted(unknown)} are not weights of the circuit"
+            f" ({sorted(circuit.weights)})"
+        )
     gen = torch.Generator().manual_seed(seed)
     out = {}
     for name, arr in circuit.weights.items():
@@ -31,8 +34,10 @@ def initial_weights(circuit: Circuit, given: Mapping[str, Any], seed: int,
             except ValueError as e:
                 raise JobRejected(f"initial weight {name!r}: {str(e)[:300]}") from None
             if tuple(t.shape) != tuple(arr.shape):
-                raise JobRejected(f"initial weight {name!r} has shape {tuple(t.shape)}, the"
-                                  f" circuit declares {tuple(arr.shape)}")
+                raise JobRejected(
+                    f"initial weight {name!r} has shape {tuple(t.shape)}, the"
+                    f" circuit declares {tuple(arr.shape)}"
+                )
             if not bool(torch.isfinite(t).all()):
                 raise JobRejected(f"initial weight {name!r} holds NaN or infinite values")
         else:

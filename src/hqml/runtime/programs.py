@@ -50,9 +50,11 @@ def _hamiltonian(req: ProgramRequest) -> PauliSum:
         raise JobRejected(f"hamiltonian: {e}") from None
 
 
-def prepare_program(req: ProgramRequest, limits: Limits,
-                    allowed_backends: tuple[str, ...] | None = None,
-                    ) -> PreparedProgram | PreparedTraining | PreparedRun:
+def prepare_program(
+    req: ProgramRequest,
+    limits: Limits,
+    allowed_backends: tuple[str, ...] | None = None,
+) -> PreparedProgram | PreparedTraining | PreparedRun:
     """Price and validate a program request (raises JobRejected naming the problem)."""
     if req.program == "run":
         return prepare_run(req, limits, allowed_backends=allowed_backends)
@@ -64,13 +66,15 @@ def prepare_program(req: ProgramRequest, limits: Limits,
     if req.program == "qaoa":
         n = max(h.wires) + 1 if h.wires else 0
         if not 0 < n <= limits.max_qubits:
-            raise JobRejected(f"the QAOA cost acts on {n} qubits; this server accepts 1 to"
-                              f" {limits.max_qubits}")
+            raise JobRejected(
+                f"the QAOA cost acts on {n} qubits; this server accepts 1 to {limits.max_qubits}"
+            )
         if any(p != "Z" for word in h.terms for _, p in word):
             raise JobRejected("a QAOA cost must be diagonal: Z and ZZ terms only")
         if req.optimizer not in _QAOA_METHODS:
-            raise JobRejected(f"QAOA supports the optimizers {', '.join(_QAOA_METHODS)}, not"
-                              f" {req.optimizer!r}")
+            raise JobRejected(
+                f"QAOA supports the optimizers {', '.join(_QAOA_METHODS)}, not {req.optimizer!r}"
+            )
         check_rows(1, n, req.backend, limits, what="the QAOA circuit")
         check_shots(req.shots, 1, limits)
         return PreparedProgram(req, Circuit(n), h)
@@ -80,18 +84,21 @@ def prepare_program(req: ProgramRequest, limits: Limits,
     if not c.weights:
         raise JobRejected("the VQE circuit declares no weights to optimise (use circuit.weight)")
     if h.wires and max(h.wires) >= c.n_qubits:
-        raise JobRejected(f"the hamiltonian acts on wire {max(h.wires)}, outside the"
-                          f" {c.n_qubits}-qubit circuit")
+        raise JobRejected(
+            f"the hamiltonian acts on wire {max(h.wires)}, outside the {c.n_qubits}-qubit circuit"
+        )
     check_rows(1, c.n_qubits, req.backend, limits, what="the VQE circuit")
     n_weights = sum(a.size for a in c.weights.values())
-    check_result(req.max_iterations * 24 + n_weights * 11, limits, "the history and weights",
-                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
+    check_result(
+        req.max_iterations * 24 + n_weights * 11, limits, "the history and weights", base64=False
+    )  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, torch.float64)  # checks names and shapes
     return PreparedProgram(req, c, h)
 
 
-def run_program(p: PreparedProgram | PreparedTraining, backend: Backend,
-                ctx: JobContext) -> dict[str, Any]:
+def run_program(
+    p: PreparedProgram | PreparedTraining, backend: Backend, ctx: JobContext
+) -> dict[str, Any]:
     """Run a prepared program (VQE, QAOA or a training run)."""
     if isinstance(p, PreparedTraining):
         return run_training(p, backend, ctx)
@@ -106,20 +113,39 @@ def run_qaoa(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str,
 
     def callback(_x: Any, value: float) -> None:
         history.append(float(value))
-        ctx.report({"iteration": len(history), "energy": history[-1],
-                    "best_energy": min(history), "elapsed_s": round(time.perf_counter() - t0, 4)})
+        ctx.report(
+            {
+                "iteration": len(history),
+                "energy": history[-1],
+                "best_energy": min(history),
+                "elapsed_s": round(time.perf_counter() - t0, 4),
+            }
+        )
         reason = ctx.should_stop()
         if reason:
             raise JobStopped(reason)
 
-    res = QAOA(p.hamiltonian, p=req.layers, optimizer=_QAOA_METHODS[req.optimizer],
-               maxiter=req.max_iterations,
-               shots=req.shots, seed=req.seed, backend=backend, diff_method=req.diff_method,
-               callback=callback).run()
-    return {"expectation": res.expectation, "params": tensor_to_json(torch.as_tensor(res.params)),
-            "best_bitstring": res.best_bitstring, "best_energy": res.best_energy,
-            "approximation_ratio": res.approximation_ratio, "history": res.history,
-            "n_evaluations": res.n_evaluations, "provenance": res.provenance}
+    res = QAOA(
+        p.hamiltonian,
+        p=req.layers,
+        optimizer=_QAOA_METHODS[req.optimizer],
+        maxiter=req.max_iterations,
+        shots=req.shots,
+        seed=req.seed,
+        backend=backend,
+        diff_method=req.diff_method,
+        callback=callback,
+    ).run()
+    return {
+        "expectation": res.expectation,
+        "params": tensor_to_json(torch.as_tensor(res.params)),
+        "best_bitstring": res.best_bitstring,
+        "best_energy": res.best_energy,
+        "approximation_ratio": res.approximation_ratio,
+        "history": res.history,
+        "n_evaluations": res.n_evaluations,
+        "provenance": res.provenance,
+    }
 
 
 def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, Any]:
@@ -132,13 +158,25 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
     t0 = time.perf_counter()
 
     def energy(w: dict[str, torch.Tensor]) -> torch.Tensor:
-        return expval(p.circuit, p.hamiltonian, weights=w, backend=backend,
-                      diff_method=req.diff_method, dtype=cdt)
+        return expval(
+            p.circuit,
+            p.hamiltonian,
+            weights=w,
+            backend=backend,
+            diff_method=req.diff_method,
+            dtype=cdt,
+        )
 
     def record(e: float) -> None:
         history.append(e)
-        ctx.report({"iteration": len(history), "energy": e, "best_energy": min(history),
-                    "elapsed_s": round(time.perf_counter() - t0, 4)})
+        ctx.report(
+            {
+                "iteration": len(history),
+                "energy": e,
+                "best_energy": min(history),
+                "elapsed_s": round(time.perf_counter() - t0, 4),
+            }
+        )
         reason = ctx.should_stop()
         if reason:
             raise JobStopped(reason)
@@ -151,24 +189,44 @@ def run_vqe(p: PreparedProgram, backend: Backend, ctx: JobContext) -> dict[str, 
             e = energy(params)
             opt.step(torch.autograd.grad(e, list(params.values())))
             record(float(e.detach()))
-            if (req.tolerance and len(history) > 1
-                    and abs(history[-1] - history[-2]) < req.tolerance):
+            if (
+                req.tolerance
+                and len(history) > 1
+                and abs(history[-1] - history[-2]) < req.tolerance
+            ):
                 converged = True
                 break
         weights = {k: v.detach() for k, v in params.items()}
     else:  # SciPy methods through hqml.algorithms.VQE
         x0 = torch.cat([weights[k].reshape(-1) for k in p.circuit.weights]).double().numpy()
-        res = VQE(p.hamiltonian, p.circuit, optimizer=_SCIPY[req.optimizer], initial_point=x0,
-                  callback=lambda _x, value: record(float(value)), maxiter=req.max_iterations,
-                  seed=req.seed, backend=backend, diff_method=req.diff_method,
-                  options=_scipy_tolerance(req.optimizer, req.tolerance)).run()
+        res = VQE(
+            p.hamiltonian,
+            p.circuit,
+            optimizer=_SCIPY[req.optimizer],
+            initial_point=x0,
+            callback=lambda _x, value: record(float(value)),
+            maxiter=req.max_iterations,
+            seed=req.seed,
+            backend=backend,
+            diff_method=req.diff_method,
+            options=_scipy_tolerance(req.optimizer, req.tolerance),
+        ).run()
         weights = {k: v.to(rdt) for k, v in res.optimal_weights.items()}
         converged = any(w in res.message.lower() for w in ("converge", "success"))
     final = float(energy(weights).detach())
-    return {"energy": final, "weights": {k: tensor_to_json(v) for k, v in weights.items()},
-            "history": history, "iterations": len(history), "converged": converged,
-            "provenance": provenance(seeds={"seed": req.seed}, backend=backend.name,
-                                     diff_method=req.diff_method, optimizer=req.optimizer)}
+    return {
+        "energy": final,
+        "weights": {k: tensor_to_json(v) for k, v in weights.items()},
+        "history": history,
+        "iterations": len(history),
+        "converged": converged,
+        "provenance": provenance(
+            seeds={"seed": req.seed},
+            backend=backend.name,
+            diff_method=req.diff_method,
+            optimizer=req.optimizer,
+        ),
+    }
 
 
 def _scipy_tolerance(optimizer: str, tol: float) -> dict[str, float] | None:

@@ -41,14 +41,23 @@ class JobNode:
         self._progress: dict[str, dict[str, Any]] = {}
         self._stop: dict[str, str] = {}
 
-    def run(self, job_id: str, kind: str, payload: str, run_dir: str,
-            session_backend: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    def run(
+        self,
+        job_id: str,
+        kind: str,
+        payload: str,
+        run_dir: str,
+        session_backend: tuple[str, dict[str, Any]] | None,
+    ) -> dict[str, Any]:
         """``{"result", "final"}``, ``{"stopped": reason}`` or ``{"error": message}``."""
-        ctx = JobContext(lambda p, force=False: self._progress.__setitem__(job_id, p),
-                         lambda: self._stop.get(job_id))
+        ctx = JobContext(
+            lambda p, force=False: self._progress.__setitem__(job_id, p),
+            lambda: self._stop.get(job_id),
+        )
         try:
-            result, final = run_job(kind, payload, self.settings, self.backends.shared, ctx,
-                                    run_dir, session_backend)
+            result, final = run_job(
+                kind, payload, self.settings, self.backends.shared, ctx, run_dir, session_backend
+            )
             return {"result": result, "final": final}
         except JobStopped as e:
             return {"stopped": str(e)}
@@ -89,8 +98,11 @@ class RayJobExecutor:
         """Start (or join) Ray and the actors; returns once every actor answers."""
         ray = self._ray()
         if not ray.is_initialized():
-            opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                    "configure_logging": False}
+            opts: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
             if self.settings.ray_address is None:
                 opts["num_cpus"] = self.settings.ray_workers
             ray.init(address=self.settings.ray_address or "local", **opts)
@@ -137,8 +149,13 @@ class RayJobExecutor:
                 out.append(None)
         return out
 
-    def run(self, job: JobRecord, ctx: JobContext, run_dir: Path,
-            session_backend: tuple[str, dict[str, Any]] | None) -> tuple[dict, dict | None]:
+    def run(
+        self,
+        job: JobRecord,
+        ctx: JobContext,
+        run_dir: Path,
+        session_backend: tuple[str, dict[str, Any]] | None,
+    ) -> tuple[dict, dict | None]:
         """Run ``job`` on a free actor; retry it on a fresh actor when its actor is lost."""
         lost = _lost_errors(self._ray())
         attempts = 0
@@ -150,8 +167,10 @@ class RayJobExecutor:
                 attempts += 1
                 self._replace(slot)
                 if attempts > self.settings.ray_max_retries:
-                    raise RuntimeError(f"the Ray worker running this job was lost {attempts}"
-                                       f" times; last: {type(e).__name__}") from None
+                    raise RuntimeError(
+                        f"the Ray worker running this job was lost {attempts}"
+                        f" times; last: {type(e).__name__}"
+                    ) from None
                 self.stats["retries"] += 1
                 continue
             finally:
@@ -163,8 +182,14 @@ class RayJobExecutor:
                 raise JobRejected(out["error"])
             return out["result"], out["final"]
 
-    def _run_on(self, slot: int, job: JobRecord, ctx: JobContext, run_dir: str,
-                session_backend: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    def _run_on(
+        self,
+        slot: int,
+        job: JobRecord,
+        ctx: JobContext,
+        run_dir: str,
+        session_backend: tuple[str, dict[str, Any]] | None,
+    ) -> dict[str, Any]:
         ray = self._ray()
         actor = self.actors[slot]
         ref = actor.run.remote(job.id, job.kind, job.payload, run_dir, session_backend)

@@ -125,16 +125,20 @@ class ProgramRequest(_Request):
     def _check(self) -> ProgramRequest:
         if self.program == "run":
             if self.config is None or self.circuit is not None or self.qasm is not None:
-                raise ValueError("a run program needs 'config' (an hqml run config as TOML text"
-                                 " or a dict) and no circuit")
+                raise ValueError(
+                    "a run program needs 'config' (an hqml run config as TOML text"
+                    " or a dict) and no circuit"
+                )
             return self
         if self.config is not None:
             raise ValueError(f"'config' belongs to program 'run', not {self.program!r}")
         if self.program != "qaoa" and (self.circuit is None) == (self.qasm is None):
-            raise ValueError(f"a {self.program} program needs exactly one of 'circuit' (hqml JSON)"
-                             " or 'qasm'")
-        if self.program == "train" and (self.data_x is None or self.data_y is None
-                                        or not self.observables):
+            raise ValueError(
+                f"a {self.program} program needs exactly one of 'circuit' (hqml JSON) or 'qasm'"
+            )
+        if self.program == "train" and (
+            self.data_x is None or self.data_y is None or not self.observables
+        ):
             raise ValueError("a train program needs 'data_x', 'data_y' and 'observables'")
         if self.program == "qaoa" and (self.circuit is not None or self.qasm is not None):
             raise ValueError("a QAOA program builds its own circuit; give only 'hamiltonian'")
@@ -195,8 +199,9 @@ class TokenRequest(_Request):
     owner: str = Field(min_length=1, max_length=200)
     max_queued: int | None = Field(None, ge=1, le=2**31 - 1)
     max_shots: int | None = Field(None, ge=1, le=2**53)
-    expires_in_s: float | None = Field(None, gt=0, le=100 * 365 * 86400,
-                                       description="seconds until it expires (None: never)")
+    expires_in_s: float | None = Field(
+        None, gt=0, le=100 * 365 * 86400, description="seconds until it expires (None: never)"
+    )
     admin: bool = Field(False, description="may manage tokens and see the server's status")
 
 
@@ -204,8 +209,9 @@ class TokenUpdate(_Request):
     """Revoke a token or change its expiry (admin)."""
 
     revoked: bool | None = None
-    expires_in_s: float | None = Field(None, ge=0, le=100 * 365 * 86400,
-                                       description="seconds from now (0: expire it now)")
+    expires_in_s: float | None = Field(
+        None, ge=0, le=100 * 365 * 86400, description="seconds from now (0: expire it now)"
+    )
 
 
 class TokenOut(BaseModel):

@@ -33,8 +33,12 @@ class QuantumNode:
         torch_threads: intra-op threads for this worker (1 keeps workers from oversubscribing).
     """
 
-    def __init__(self, inner: str = "statevector", inner_options: dict[str, Any] | None = None,
-                 torch_threads: int | None = 1):
+    def __init__(
+        self,
+        inner: str = "statevector",
+        inner_options: dict[str, Any] | None = None,
+        torch_threads: int | None = 1,
+    ):
         if torch_threads:
             torch.set_num_threads(torch_threads)
         self.backend = get_backend(inner, **(inner_options or {}))
@@ -77,9 +81,15 @@ class ShardedBackend(Backend):
         inner_options: options for the inner backend.
     """
 
-    def __init__(self, inner: str = "statevector", num_workers: int = 2, *,
-                 share_rows: int | None = None, max_retries: int = 3,
-                 inner_options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        inner: str = "statevector",
+        num_workers: int = 2,
+        *,
+        share_rows: int | None = None,
+        max_retries: int = 3,
+        inner_options: dict[str, Any] | None = None,
+    ):
         if not isinstance(num_workers, int) or num_workers < 1:
             raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
         if share_rows is not None and (not isinstance(share_rows, int) or share_rows < 1):
@@ -91,8 +101,7 @@ class ShardedBackend(Backend):
         self.max_retries = max_retries
         # wire_s: wall time of the calls minus the workers' compute spread over the workers
         # (serialisation, transfer, queueing); compute_s: the workers' own seconds
-        self.stats = {"shares": 0, "completed": 0, "retries": 0, "wire_s": 0.0,
-                      "compute_s": 0.0}
+        self.stats = {"shares": 0, "completed": 0, "retries": 0, "wire_s": 0.0, "compute_s": 0.0}
         probe = get_backend(inner, **self.inner_options)
         caps = probe.capabilities
         # results cross a process boundary, so autograd cannot see through them
@@ -117,8 +126,7 @@ class ShardedBackend(Backend):
         wall = time.perf_counter() - t0
         compute = sum(s for _, s in parts)
         self.stats["compute_s"] += compute
-        self.stats["wire_s"] += max(0.0, wall - compute / max(1, min(self.num_workers,
-                                                                      len(parts))))
+        self.stats["wire_s"] += max(0.0, wall - compute / max(1, min(self.num_workers, len(parts))))
         return [v for v, _ in parts]
 
     def close(self) -> None:
@@ -162,8 +170,9 @@ class ShardedBackend(Backend):
 
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
         if not self._supports_vjp:
-            raise NotImplementedError(f"inner backend {self.inner!r} does not provide the adjoint"
-                                      " method")
+            raise NotImplementedError(
+                f"inner backend {self.inner!r} does not provide the adjoint method"
+            )
         rows = max(task.theta.shape[0], cotangent.shape[0])
         shares = self._shares_of(task, rows, cotangent)
         self.stats["shares"] += len(shares)

@@ -20,9 +20,26 @@ from sqlalchemy.exc import IntegrityError
 from .tables import jobs, metadata, owner_locks, server_lease, sessions, tokens
 from .tokens import TokenInfo, TokenRecord, TokenStore, hash_token
 
-__all__ = ["FINISHED", "UNFINISHED", "JobRecord", "JobStore", "QuotaExceeded", "SessionRecord",
-           "SqlJobStore", "TokenInfo", "TokenRecord", "hash_token", "jobs", "make_engine",
-           "metadata", "migrate", "owner_locks", "server_lease", "sessions", "tokens"]
+__all__ = [
+    "FINISHED",
+    "UNFINISHED",
+    "JobRecord",
+    "JobStore",
+    "QuotaExceeded",
+    "SessionRecord",
+    "SqlJobStore",
+    "TokenInfo",
+    "TokenRecord",
+    "hash_token",
+    "jobs",
+    "make_engine",
+    "metadata",
+    "migrate",
+    "owner_locks",
+    "server_lease",
+    "sessions",
+    "tokens",
+]
 
 UNFINISHED = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled")
@@ -65,16 +82,31 @@ class SessionRecord:
 class JobStore(Protocol):
     """What the service needs from storage."""
 
-    def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None, *, expires_at: float | None = None,
-                     admin: bool = False) -> str: ...
+    def create_token(
+        self,
+        owner: str,
+        max_queued: int | None = None,
+        max_shots: int | None = None,
+        *,
+        expires_at: float | None = None,
+        admin: bool = False,
+    ) -> str: ...
     def authenticate(self, token: str) -> TokenRecord | None: ...
     def list_tokens(self, owner: str | None = None) -> list[TokenInfo]: ...
-    def update_token(self, token_id: str, *, revoked: bool | None = None,
-                     expires_at: float | None = None) -> TokenInfo | None: ...
-    def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
-               idempotency_key: str | None = None, session_id: str | None = None,
-               max_unfinished: int | None = None) -> tuple[JobRecord, bool]: ...
+    def update_token(
+        self, token_id: str, *, revoked: bool | None = None, expires_at: float | None = None
+    ) -> TokenInfo | None: ...
+    def submit(
+        self,
+        owner: str,
+        kind: str,
+        payload: str,
+        *,
+        timeout_s: float,
+        idempotency_key: str | None = None,
+        session_id: str | None = None,
+        max_unfinished: int | None = None,
+    ) -> tuple[JobRecord, bool]: ...
     def get(self, job_id: str, owner: str | None = None) -> JobRecord | None: ...
     def list(self, owner: str, status: str | None = None, limit: int = 100) -> list[JobRecord]: ...
     def cancel(self, job_id: str, owner: str) -> JobRecord | None: ...
@@ -86,17 +118,26 @@ class JobStore(Protocol):
         """
         if limit <= 0:
             return []
-        oldest = (sa.select(jobs.c.id).where(jobs.c.status == "queued")
-                  .order_by(jobs.c.created_at).limit(limit).scalar_subquery())
-        stmt = (jobs.update().where(jobs.c.id.in_(oldest), jobs.c.status == "queued")
-                .values(status="running", started_at=time.time(), attempts=jobs.c.attempts + 1)
-                .returning(*jobs.c))
+        oldest = (
+            sa.select(jobs.c.id)
+            .where(jobs.c.status == "queued")
+            .order_by(jobs.c.created_at)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        stmt = (
+            jobs.update()
+            .where(jobs.c.id.in_(oldest), jobs.c.status == "queued")
+            .values(status="running", started_at=time.time(), attempts=jobs.c.attempts + 1)
+            .returning(*jobs.c)
+        )
         with self.engine.begin() as conn:
             claimed = [JobRecord(**r._asdict()) for r in conn.execute(stmt)]
         return sorted(claimed, key=lambda j: j.created_at)
 
-    def finish(self, job_id: str, status: str, result: str | None = None,
-               error: str | None = None) -> bool: ...
+    def finish(
+        self, job_id: str, status: str, result: str | None = None, error: str | None = None
+    ) -> bool: ...
     def set_progress(self, job_id: str, progress: str) -> None: ...
     def requeue_running(self) -> int: ...
 
@@ -108,9 +149,17 @@ class SqlJobStore(TokenStore):
         self.engine = engine
 
     # --- jobs --------------------------------------------------------------------------------
-    def submit(self, owner: str, kind: str, payload: str, *, timeout_s: float,
-               idempotency_key: str | None = None, session_id: str | None = None,
-               max_unfinished: int | None = None) -> tuple[JobRecord, bool]:
+    def submit(
+        self,
+        owner: str,
+        kind: str,
+        payload: str,
+        *,
+        timeout_s: float,
+        idempotency_key: str | None = None,
+        session_id: str | None = None,
+        max_unfinished: int | None = None,
+    ) -> tuple[JobRecord, bool]:
         """Write a queued job (committed before returning). Returns ``(job, created)``.
 
         With an ``idempotency_key`` already used by ``owner``, the earlier job is returned and
@@ -120,24 +169,46 @@ class SqlJobStore(TokenStore):
             QuotaExceeded: ``owner`` already has ``max_unfinished`` queued or running jobs.
         """
         now = time.time()
-        values = dict(id=uuid.uuid4().hex, owner=owner, kind=kind, status="queued",
-                      idempotency_key=idempotency_key, session_id=session_id, payload=payload,
-                      result=None, error=None, progress=None, timeout_s=timeout_s, attempts=0,
-                      completions=0, created_at=now, started_at=None, finished_at=None)
+        values = dict(
+            id=uuid.uuid4().hex,
+            owner=owner,
+            kind=kind,
+            status="queued",
+            idempotency_key=idempotency_key,
+            session_id=session_id,
+            payload=payload,
+            result=None,
+            error=None,
+            progress=None,
+            timeout_s=timeout_s,
+            attempts=0,
+            completions=0,
+            created_at=now,
+            started_at=None,
+            finished_at=None,
+        )
         try:
             with self.engine.begin() as conn:
                 self._lock_owner(conn, owner)
                 if idempotency_key is not None:
-                    row = conn.execute(sa.select(jobs).where(
-                        jobs.c.owner == owner, jobs.c.idempotency_key == idempotency_key)).first()
+                    row = conn.execute(
+                        sa.select(jobs).where(
+                            jobs.c.owner == owner, jobs.c.idempotency_key == idempotency_key
+                        )
+                    ).first()
                     if row is not None:
                         return JobRecord(**row._asdict()), False
                 if max_unfinished is not None:
-                    n = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(
-                        jobs.c.owner == owner, jobs.c.status.in_(UNFINISHED))).scalar_one()
+                    n = conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(jobs)
+                        .where(jobs.c.owner == owner, jobs.c.status.in_(UNFINISHED))
+                    ).scalar_one()
                     if n >= max_unfinished:
-                        raise QuotaExceeded(f"{n} unfinished jobs; the limit of this token is"
-                                            f" {max_unfinished}; wait for some to finish")
+                        raise QuotaExceeded(
+                            f"{n} unfinished jobs; the limit of this token is"
+                            f" {max_unfinished}; wait for some to finish"
+                        )
                 conn.execute(jobs.insert().values(**values))
         except IntegrityError:
             found = self._by_key(owner, idempotency_key) if idempotency_key else None
@@ -153,15 +224,22 @@ class SqlJobStore(TokenStore):
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        conn.execute(insert(owner_locks).values(owner=owner, submits=0)
-                     .on_conflict_do_nothing(index_elements=["owner"]))
-        conn.execute(owner_locks.update().where(owner_locks.c.owner == owner)
-                     .values(submits=owner_locks.c.submits + 1))
+        conn.execute(
+            insert(owner_locks)
+            .values(owner=owner, submits=0)
+            .on_conflict_do_nothing(index_elements=["owner"])
+        )
+        conn.execute(
+            owner_locks.update()
+            .where(owner_locks.c.owner == owner)
+            .values(submits=owner_locks.c.submits + 1)
+        )
 
     def _by_key(self, owner: str, key: str) -> JobRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(jobs).where(jobs.c.owner == owner,
-                                                     jobs.c.idempotency_key == key)).first()
+            row = conn.execute(
+                sa.select(jobs).where(jobs.c.owner == owner, jobs.c.idempotency_key == key)
+            ).first()
         return None if row is None else JobRecord(**row._asdict())
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord | None:
@@ -184,39 +262,58 @@ class SqlJobStore(TokenStore):
     def cancel(self, job_id: str, owner: str) -> JobRecord | None:
         """Cancel a queued or running job (a finished one stays as it is)."""
         with self.engine.begin() as conn:
-            conn.execute(jobs.update().where(
-                jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status.in_(UNFINISHED)
-            ).values(status="cancelled", finished_at=time.time(), error="cancelled by the owner"))
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status.in_(UNFINISHED))
+                .values(status="cancelled", finished_at=time.time(), error="cancelled by the owner")
+            )
         return self.get(job_id, owner)
 
     def claim(self, limit: int) -> list[JobRecord]:
         """Move up to ``limit`` of the oldest queued jobs to running and return them."""
         with self.engine.connect() as conn:
-            ids = conn.execute(sa.select(jobs.c.id).where(jobs.c.status == "queued")
-                               .order_by(jobs.c.created_at).limit(limit)).scalars().all()
+            ids = (
+                conn.execute(
+                    sa.select(jobs.c.id)
+                    .where(jobs.c.status == "queued")
+                    .order_by(jobs.c.created_at)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         claimed = []
         for job_id in ids:
             with self.engine.begin() as conn:
-                n = conn.execute(jobs.update().where(
-                    jobs.c.id == job_id, jobs.c.status == "queued"
-                ).values(status="running", started_at=time.time(),
-                         attempts=jobs.c.attempts + 1)).rowcount
+                n = conn.execute(
+                    jobs.update()
+                    .where(jobs.c.id == job_id, jobs.c.status == "queued")
+                    .values(status="running", started_at=time.time(), attempts=jobs.c.attempts + 1)
+                ).rowcount
             if n == 1:  # another worker may have taken it in between
                 job = self.get(job_id)
                 if job is not None:
                     claimed.append(job)
         return claimed
 
-    def finish(self, job_id: str, status: str, result: str | None = None,
-               error: str | None = None) -> bool:
+    def finish(
+        self, job_id: str, status: str, result: str | None = None, error: str | None = None
+    ) -> bool:
         """Record the outcome of a running job; False when it is no longer running."""
         if status not in FINISHED:
             raise ValueError(f"finish status must be one of {FINISHED}, got {status!r}")
         with self.engine.begin() as conn:
-            n = conn.execute(jobs.update().where(
-                jobs.c.id == job_id, jobs.c.status == "running"
-            ).values(status=status, result=result, error=error, finished_at=time.time(),
-                     completions=jobs.c.completions + 1)).rowcount
+            n = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status == "running")
+                .values(
+                    status=status,
+                    result=result,
+                    error=error,
+                    finished_at=time.time(),
+                    completions=jobs.c.completions + 1,
+                )
+            ).rowcount
         return n == 1
 
     def set_progress(self, job_id: str, progress: str) -> None:
@@ -226,8 +323,9 @@ class SqlJobStore(TokenStore):
     def requeue_running(self) -> int:
         """After a restart: jobs left running by a dead server go back to the queue."""
         with self.engine.begin() as conn:
-            return conn.execute(jobs.update().where(jobs.c.status == "running")
-                                .values(status="queued")).rowcount
+            return conn.execute(
+                jobs.update().where(jobs.c.status == "running").values(status="queued")
+            ).rowcount
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -238,9 +336,16 @@ class SqlJobStore(TokenStore):
     def create_session(self, owner: str, backend: str, options: dict[str, Any]) -> SessionRecord:
         rec = SessionRecord(uuid.uuid4().hex, owner, backend, dict(options), time.time(), False)
         with self.engine.begin() as conn:
-            conn.execute(sessions.insert().values(
-                id=rec.id, owner=owner, backend=backend, options=json.dumps(options),
-                created_at=rec.created_at, closed=False))
+            conn.execute(
+                sessions.insert().values(
+                    id=rec.id,
+                    owner=owner,
+                    backend=backend,
+                    options=json.dumps(options),
+                    created_at=rec.created_at,
+                    closed=False,
+                )
+            )
         return rec
 
     def get_session(self, session_id: str, owner: str | None = None) -> SessionRecord | None:
@@ -251,13 +356,22 @@ class SqlJobStore(TokenStore):
             row = conn.execute(q).first()
         if row is None:
             return None
-        return SessionRecord(row.id, row.owner, row.backend, json.loads(row.options),
-                             row.created_at, bool(row.closed))
+        return SessionRecord(
+            row.id,
+            row.owner,
+            row.backend,
+            json.loads(row.options),
+            row.created_at,
+            bool(row.closed),
+        )
 
     def close_session(self, session_id: str, owner: str) -> SessionRecord | None:
         with self.engine.begin() as conn:
-            conn.execute(sessions.update().where(sessions.c.id == session_id,
-                                                 sessions.c.owner == owner).values(closed=True))
+            conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id, sessions.c.owner == owner)
+                .values(closed=True)
+            )
         return self.get_session(session_id, owner)
 
 

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 tokens = sa.Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("owner", sa.String(200), nullable=False, index=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
@@ -19,7 +20,8 @@ tokens = sa.Table(
     sa.Column("admin", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 jobs = sa.Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
@@ -41,7 +43,8 @@ jobs = sa.Table(
     sa.Index("ix_jobs_status_created", "status", "created_at"),
 )
 sessions = sa.Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("owner", sa.String(200), nullable=False, index=True),
     sa.Column("backend", sa.String(100), nullable=False),
@@ -53,12 +56,14 @@ sessions = sa.Table(
 # one row per owner, updated first by each submission: the row lock (PostgreSQL) or the write
 # lock it takes (SQLite) makes the quota's count-then-insert atomic
 owner_locks = sa.Table(
-    "owner_locks", metadata,
+    "owner_locks",
+    metadata,
     sa.Column("owner", sa.String(200), primary_key=True),
     sa.Column("submits", sa.Integer, nullable=False),
 )
 server_lease = sa.Table(  # one row (id 1): the server that runs this database's jobs
-    "server_lease", metadata,
+    "server_lease",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("holder", sa.String(32), nullable=False),
     sa.Column("host", sa.String(255), nullable=False),

@@ -48,9 +48,15 @@ class TokenStore:
 
     engine: sa.Engine
 
-    def create_token(self, owner: str, max_queued: int | None = None,
-                     max_shots: int | None = None, *, expires_at: float | None = None,
-                     admin: bool = False) -> str:
+    def create_token(
+        self,
+        owner: str,
+        max_queued: int | None = None,
+        max_shots: int | None = None,
+        *,
+        expires_at: float | None = None,
+        admin: bool = False,
+    ) -> str:
         """Issue a new API token for ``owner``; only its hash is stored. Returns the token.
 
         ``expires_at`` (Unix time) ends it; ``admin`` lets it manage tokens (``/v1/admin``).
@@ -59,37 +65,69 @@ class TokenStore:
             raise ValueError("a token needs an owner name of 1 to 200 characters")
         token = "hqml_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(tokens.insert().values(
-                id=uuid.uuid4().hex, owner=owner, token_hash=hash_token(token),
-                max_queued=max_queued, max_shots=max_shots, created_at=time.time(), revoked=False,
-                expires_at=expires_at, admin=admin))
+            conn.execute(
+                tokens.insert().values(
+                    id=uuid.uuid4().hex,
+                    owner=owner,
+                    token_hash=hash_token(token),
+                    max_queued=max_queued,
+                    max_shots=max_shots,
+                    created_at=time.time(),
+                    revoked=False,
+                    expires_at=expires_at,
+                    admin=admin,
+                )
+            )
         return token
 
     def authenticate(self, token: str) -> TokenRecord | None:
         """The record of a valid token: known, not revoked, not expired."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(tokens).where(
-                tokens.c.token_hash == hash_token(token), tokens.c.revoked.is_(False),
-                sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > time.time()))).first()
-        return None if row is None else TokenRecord(row.id, row.owner, row.max_queued,
-                                                    row.max_shots, bool(row.admin))
+            row = conn.execute(
+                sa.select(tokens).where(
+                    tokens.c.token_hash == hash_token(token),
+                    tokens.c.revoked.is_(False),
+                    sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > time.time()),
+                )
+            ).first()
+        return (
+            None
+            if row is None
+            else TokenRecord(row.id, row.owner, row.max_queued, row.max_shots, bool(row.admin))
+        )
 
     def list_tokens(self, owner: str | None = None) -> list[TokenInfo]:
         q = sa.select(tokens).order_by(tokens.c.created_at)
         if owner is not None:
             q = q.where(tokens.c.owner == owner)
         with self.engine.connect() as conn:
-            return [TokenInfo(r.id, r.owner, r.max_queued, r.max_shots, r.created_at,
-                              r.expires_at, bool(r.revoked), bool(r.admin))
-                    for r in conn.execute(q)]
+            return [
+                TokenInfo(
+                    r.id,
+                    r.owner,
+                    r.max_queued,
+                    r.max_shots,
+                    r.created_at,
+                    r.expires_at,
+                    bool(r.revoked),
+                    bool(r.admin),
+                )
+                for r in conn.execute(q)
+            ]
 
-    def update_token(self, token_id: str, *, revoked: bool | None = None,
-                     expires_at: float | None = None) -> TokenInfo | None:
+    def update_token(
+        self, token_id: str, *, revoked: bool | None = None, expires_at: float | None = None
+    ) -> TokenInfo | None:
         """Revoke a token or set its expiry (Unix time); None when no token has that id (or
         unique id prefix)."""
         with self.engine.begin() as conn:
-            ids = conn.execute(sa.select(tokens.c.id).where(
-                tokens.c.id.startswith(token_id, autoescape=True))).scalars().all()
+            ids = (
+                conn.execute(
+                    sa.select(tokens.c.id).where(tokens.c.id.startswith(token_id, autoescape=True))
+                )
+                .scalars()
+                .all()
+            )
             if len(ids) != 1 or not token_id:
                 return None
             values: dict[str, Any] = {}

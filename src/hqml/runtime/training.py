@@ -38,9 +38,11 @@ def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
     c = load_circuit(req.circuit, req.qasm, limits)
     max_rows = limits.max_rows
     if len(c.inputs) != 1 or not c.weights:
-        raise JobRejected("a train circuit needs exactly one input array (the features) and at"
-                          f" least one weight; it has inputs {list(c.inputs)}, weights"
-                          f" {list(c.weights)}")
+        raise JobRejected(
+            "a train circuit needs exactly one input array (the features) and at"
+            f" least one weight; it has inputs {list(c.inputs)}, weights"
+            f" {list(c.weights)}"
+        )
     obs = []
     for i, d in enumerate(req.observables or []):
         try:
@@ -57,25 +59,34 @@ def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
         raise JobRejected(f"training data: {e}") from None
     if not bool(torch.isfinite(x).all() and torch.isfinite(y).all()):
         raise JobRejected("training data hold NaN or infinite values")
-    (name, arr), = c.inputs.items()
+    ((name, arr),) = c.inputs.items()
     if x.dim() != 2 or x.shape[1] != arr.size or not 0 < x.shape[0] <= max_rows:
-        raise JobRejected(f"data_x must have shape (N, {arr.size}) with 1 <= N <= {max_rows},"
-                          f" got {tuple(x.shape)}")
+        raise JobRejected(
+            f"data_x must have shape (N, {arr.size}) with 1 <= N <= {max_rows},"
+            f" got {tuple(x.shape)}"
+        )
     y = y.reshape(-1, 1) if y.dim() == 1 else y
     if tuple(y.shape) != (x.shape[0], len(obs)):
-        raise JobRejected(f"data_y must have shape ({x.shape[0]},) or ({x.shape[0]},"
-                          f" {len(obs)}), got {tuple(y.shape)}")
+        raise JobRejected(
+            f"data_y must have shape ({x.shape[0]},) or ({x.shape[0]},"
+            f" {len(obs)}), got {tuple(y.shape)}"
+        )
     if x.numel() + y.numel() > limits.max_dataset_values:
-        raise JobRejected(f"the training data hold {x.numel() + y.numel()} values; this server"
-                          f" accepts at most {limits.max_dataset_values}")
-    check_rows(min(req.batch_size, x.shape[0]), c.n_qubits, req.backend, limits,
-               what="a mini-batch")
+        raise JobRejected(
+            f"the training data hold {x.numel() + y.numel()} values; this server"
+            f" accepts at most {limits.max_dataset_values}"
+        )
+    check_rows(
+        min(req.batch_size, x.shape[0]), c.n_qubits, req.backend, limits, what="a mini-batch"
+    )
     steps = req.epochs * -(-x.shape[0] // req.batch_size)
-    check_steps(steps, limits, f"epochs x batches = {req.epochs} x"
-                f" {-(-x.shape[0] // req.batch_size)}")
+    check_steps(
+        steps, limits, f"epochs x batches = {req.epochs} x {-(-x.shape[0] // req.batch_size)}"
+    )
     n_weights = sum(a.size for a in c.weights.values())
-    check_result(steps * 24 + n_weights * 11, limits, "the loss history and weights",
-                 base64=False)  # 8 bytes a weight, 4/3 of them in base64
+    check_result(
+        steps * 24 + n_weights * 11, limits, "the loss history and weights", base64=False
+    )  # 8 bytes a weight, 4/3 of them in base64
     initial_weights(c, req.initial_weights, req.seed, rdt)  # checks names and shapes
     return PreparedTraining(req, c, tuple(obs), x, y)
 
@@ -84,11 +95,14 @@ def run_training(p: PreparedTraining, backend: Backend, ctx: JobContext) -> dict
     """Train; progress ``{"iteration", "epoch", "loss", "elapsed_s"}`` after every step."""
     req = p.request
     cdt = parse_dtype(req.dtype)
-    (name, arr), = p.circuit.inputs.items()
-    params = {k: v.requires_grad_(True) for k, v in
-              initial_weights(p.circuit, req.initial_weights, req.seed, p.x.dtype).items()}
-    opt = DescentStep(params, req.optimizer if req.optimizer in ("adam", "sgd") else "adam",
-                      req.learning_rate)
+    ((name, arr),) = p.circuit.inputs.items()
+    params = {
+        k: v.requires_grad_(True)
+        for k, v in initial_weights(p.circuit, req.initial_weights, req.seed, p.x.dtype).items()
+    }
+    opt = DescentStep(
+        params, req.optimizer if req.optimizer in ("adam", "sgd") else "adam", req.learning_rate
+    )
     gen = torch.Generator().manual_seed(req.seed)
     history: list[float] = []
     epoch_losses: list[float] = []
@@ -98,19 +112,36 @@ def run_training(p: PreparedTraining, backend: Backend, ctx: JobContext) -> dict
         order = torch.randperm(n, generator=gen) if req.shuffle else torch.arange(n)
         total = 0.0
         for start in range(0, n, req.batch_size):
-            idx = order[start:start + req.batch_size]
+            idx = order[start : start + req.batch_size]
             xb = p.x[idx].reshape((len(idx), *arr.shape))
-            pred = expval(p.circuit, list(p.observables), inputs={name: xb}, weights=params,
-                          backend=backend, diff_method=req.diff_method, dtype=cdt)
+            pred = expval(
+                p.circuit,
+                list(p.observables),
+                inputs={name: xb},
+                weights=params,
+                backend=backend,
+                diff_method=req.diff_method,
+                dtype=cdt,
+            )
             loss = torch.mean((pred - p.y[idx]) ** 2)
             opt.step(torch.autograd.grad(loss, list(params.values())))
             history.append(float(loss.detach()))
             total += history[-1] * len(idx)
-            ctx.report({"iteration": len(history), "epoch": epoch + 1, "loss": history[-1],
-                        "elapsed_s": round(time.perf_counter() - t0, 4)})
+            ctx.report(
+                {
+                    "iteration": len(history),
+                    "epoch": epoch + 1,
+                    "loss": history[-1],
+                    "elapsed_s": round(time.perf_counter() - t0, 4),
+                }
+            )
             reason = ctx.should_stop()
             if reason:
                 raise JobStopped(reason)
         epoch_losses.append(total / n)
-    return {"weights": {k: tensor_to_json(v.detach()) for k, v in params.items()},
-            "history": history, "epoch_losses": epoch_losses, "iterations": len(history)}
+    return {
+        "weights": {k: tensor_to_json(v.detach()) for k, v in params.items()},
+        "history": history,
+        "epoch_losses": epoch_losses,
+        "iterations": len(history),
+    }

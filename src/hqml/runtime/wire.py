@@ -22,9 +22,18 @@ from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 
 TENSOR_FORMAT = "hqml.tensor/1"
-_DTYPES = {str(d).removeprefix("torch."): d for d in (
-    torch.float32, torch.float64, torch.complex64, torch.complex128, torch.int64, torch.int32,
-    torch.bool)}
+_DTYPES = {
+    str(d).removeprefix("torch."): d
+    for d in (
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+        torch.int64,
+        torch.int32,
+        torch.bool,
+    )
+}
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -43,8 +52,12 @@ def tensor_to_json(t: torch.Tensor) -> dict[str, Any]:
     """An exact JSON document of a tensor (raw little-endian bytes in base64)."""
     t = t.detach().cpu().contiguous()
     data = t.numpy().astype(t.numpy().dtype.newbyteorder("<"), copy=False).tobytes()
-    return {"format": TENSOR_FORMAT, "dtype": dtype_name(t.dtype), "shape": list(t.shape),
-            "data": base64.b64encode(data).decode("ascii")}
+    return {
+        "format": TENSOR_FORMAT,
+        "dtype": dtype_name(t.dtype),
+        "shape": list(t.shape),
+        "data": base64.b64encode(data).decode("ascii"),
+    }
 
 
 def tensor_from_json(doc: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -56,10 +69,15 @@ def tensor_from_json(doc: Any, dtype: torch.dtype | None = None) -> torch.Tensor
     if isinstance(doc, Mapping) and doc.get("format") == TENSOR_FORMAT:
         dt = parse_dtype(str(doc.get("dtype"))[:40])
         shape = doc.get("shape", ())
-        if not isinstance(shape, (list, tuple)) or len(shape) > 32 or any(
-                isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in shape):
-            raise ValueError("bad tensor document: 'shape' must be a list of at most 32"
-                             f" non-negative integers, got {str(shape)[:100]}")
+        if (
+            not isinstance(shape, (list, tuple))
+            or len(shape) > 32
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in shape)
+        ):
+            raise ValueError(
+                "bad tensor document: 'shape' must be a list of at most 32"
+                f" non-negative integers, got {str(shape)[:100]}"
+            )
         np_dt = torch.empty(0, dtype=dt).numpy().dtype.newbyteorder("<")
         try:
             raw = base64.b64decode(doc["data"], validate=True)
@@ -73,8 +91,9 @@ def tensor_from_json(doc: Any, dtype: torch.dtype | None = None) -> torch.Tensor
     try:
         return torch.tensor(doc, dtype=dtype if dtype is not None else torch.float64)
     except (TypeError, ValueError, RuntimeError, OverflowError) as e:
-        raise ValueError("expected a tensor document or a nested list of numbers:"
-                         f" {str(e)[:200]}") from None
+        raise ValueError(
+            f"expected a tensor document or a nested list of numbers: {str(e)[:200]}"
+        ) from None
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -142,8 +161,10 @@ def task_to_dict(task: Task, circuit_json: str | None = None) -> dict[str, Any]:
     """
     for k, v in task.options.items():
         if v is not None and not isinstance(v, (str, int, float, bool, list, dict)):
-            raise ValueError(f"task option {k!r} ({type(v).__name__}) cannot be sent to another"
-                             " process; run it in-process")
+            raise ValueError(
+                f"task option {k!r} ({type(v).__name__}) cannot be sent to another"
+                " process; run it in-process"
+            )
     return {
         "circuit": circuit_json if circuit_json is not None else task.circuit.to_json(),
         "theta": task.theta.detach(),
@@ -183,5 +204,13 @@ def task_from_dict(d: Mapping[str, Any], cache: CircuitCache | None = None) -> T
     seed = d.get("seed")
     gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
     varying = tuple(bool(v) for v in d["varying"]) if d.get("varying") is not None else None
-    return Task(circuit, theta, measurement_from_dict(d["measurement"]), parse_dtype(d["dtype"]),
-                d.get("shots"), gen, varying, dict(d.get("options") or {}))
+    return Task(
+        circuit,
+        theta,
+        measurement_from_dict(d["measurement"]),
+        parse_dtype(d["dtype"]),
+        d.get("shots"),
+        gen,
+        varying,
+        dict(d.get("options") or {}),
+    )

@@ -94,8 +94,14 @@ class WorkerPool:
     """Runs jobs from ``store`` on ``settings.workers`` threads (``settings.ray_workers`` Ray
     actors with ``executor="ray"``)."""
 
-    def __init__(self, store: SqlJobStore, settings: ServiceSettings, notifier: Notifier,
-                 backends: BackendCache, lease: Lease | None = None):
+    def __init__(
+        self,
+        store: SqlJobStore,
+        settings: ServiceSettings,
+        notifier: Notifier,
+        backends: BackendCache,
+        lease: Lease | None = None,
+    ):
         self.store, self.settings, self.lease = store, settings, lease
         self._renewed = time.monotonic()
         self.notifier, self.backends = notifier, backends
@@ -138,8 +144,12 @@ class WorkerPool:
         """The executor and its workers (shown to admins by ``/v1/status``)."""
         if self.ray is None:
             return {"executor": "local", "workers": self.slots}
-        return {"executor": "ray", "workers": self.slots, "worker_pids": self.ray.worker_pids(),
-                **{f"ray_{k}": v for k, v in self.ray.stats.items()}}
+        return {
+            "executor": "ray",
+            "workers": self.slots,
+            "worker_pids": self.ray.worker_pids(),
+            **{f"ray_{k}": v for k, v in self.ray.stats.items()},
+        }
 
     def wake(self) -> None:
         """A job was submitted: look at the store now instead of at the next poll."""
@@ -176,8 +186,10 @@ class WorkerPool:
         if self.lease is None or time.monotonic() - self._renewed < self.lease.ttl_s / 3:
             return
         if not self.lease.renew():
-            log.error("this server lost its lease on the database (another server took it"
-                      " over); it stops taking jobs")
+            log.error(
+                "this server lost its lease on the database (another server took it"
+                " over); it stops taking jobs"
+            )
             self._stop.set()
         self._renewed = time.monotonic()
 
@@ -190,8 +202,12 @@ class WorkerPool:
         for j in late:
             job = self.store.get(j)
             limit = job.timeout_s if job else 0
-            if self.store.finish(j, "failed", error=f"timed out after {limit:g} s (per-job"
-                                 " timeout); resubmit with a larger timeout_s"):
+            if self.store.finish(
+                j,
+                "failed",
+                error=f"timed out after {limit:g} s (per-job"
+                " timeout); resubmit with a larger timeout_s",
+            ):
                 self.notifier.notify(j)
 
     # --- running ----------------------------------------------------------------------------
@@ -201,9 +217,13 @@ class WorkerPool:
         try:
             result = json.dumps(self._execute(job))
             if len(result) > self.settings.max_result_bytes:
-                status, error = "failed", (
-                    f"the result takes {len(result) / 1e6:.1f} MB; this server stores at most"
-                    f" {self.settings.max_result_bytes / 1e6:.1f} MB per job (max_result_bytes)")
+                status, error = (
+                    "failed",
+                    (
+                        f"the result takes {len(result) / 1e6:.1f} MB; this server stores at most"
+                        f" {self.settings.max_result_bytes / 1e6:.1f} MB per job (max_result_bytes)"
+                    ),
+                )
                 result = None
         except JobStopped as e:
             status, error = "failed", f"stopped: {e}"
@@ -237,8 +257,9 @@ class WorkerPool:
                 if attempt < 2:
                     time.sleep(0.1 * 2**attempt)
         what = "result" if result is not None else "outcome"
-        log.error("job %s: could not store its %s (%s); recording it as failed", job_id, what,
-                  reason)
+        log.error(
+            "job %s: could not store its %s (%s); recording it as failed", job_id, what, reason
+        )
         message = f"could not store the {what}: {reason}"
         try:
             self.store.finish(job_id, "failed", None, message)
@@ -280,17 +301,28 @@ class WorkerPool:
         run_dir = Path(self.settings.output_dir).resolve() / job.owner / job.id
         ctx = self._context(job)
         if self.ray is not None:
-            result, final = self.ray.run(job, ctx, run_dir, (session.backend, session.options)
-                                         if session is not None else None)
+            result, final = self.ray.run(
+                job,
+                ctx,
+                run_dir,
+                (session.backend, session.options) if session is not None else None,
+            )
         else:
+
             def backend_for(name: str, options: dict[str, Any]) -> Backend:
                 if session is not None:
                     return self.backends.session(session)
                 return self.backends.shared(name, options)
 
-            result, final = run_job(job.kind, job.payload, self.settings, backend_for, ctx,
-                                    run_dir, (session.backend, session.options)
-                                    if session is not None else None)
+            result, final = run_job(
+                job.kind,
+                job.payload,
+                self.settings,
+                backend_for,
+                ctx,
+                run_dir,
+                (session.backend, session.options) if session is not None else None,
+            )
         if final is not None:
             self.store.set_progress(job.id, json.dumps(final))
         return result

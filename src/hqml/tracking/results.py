@@ -112,12 +112,15 @@ def _row(
 def study_provenance(base: dict[str, Any], result: SearchResult) -> dict[str, Any]:
     """The study's provenance (each trial's results.json holds its own, with its data hash)."""
     model = base.get("model", {})
-    return provenance(seeds={"base": base.get("seed", 0),
-                             "trials": sorted({r["seed"] for r in result.rows
-                                               if r.get("seed") is not None})},
-                      backend=model.get("backend", "statevector"),
-                      diff_method=model.get("diff_method", "best"),
-                      noise=base.get("noise"))
+    return provenance(
+        seeds={
+            "base": base.get("seed", 0),
+            "trials": sorted({r["seed"] for r in result.rows if r.get("seed") is not None}),
+        },
+        backend=model.get("backend", "statevector"),
+        diff_method=model.get("diff_method", "best"),
+        noise=base.get("noise"),
+    )
 
 
 def _write(result: SearchResult, base: dict[str, Any]) -> None:

@@ -32,8 +32,22 @@ from .variance import (
 )
 
 __all__ = [
-    "gradient_variance", "GradientVariance", "variance_scan", "VarianceScan", "fit_decay",
-    "DecayFit", "local_cost", "expressibility", "haar_fidelity_bins", "meyer_wallach",
-    "entangling_capability", "effective_dimension", "fisher_information", "sample_parameters",
-    "warm_start", "random_pqc", "alternating_layered", "weights_as_inputs",
+    "gradient_variance",
+    "GradientVariance",
+    "variance_scan",
+    "VarianceScan",
+    "fit_decay",
+    "DecayFit",
+    "local_cost",
+    "expressibility",
+    "haar_fidelity_bins",
+    "meyer_wallach",
+    "entangling_capability",
+    "effective_dimension",
+    "fisher_information",
+    "sample_parameters",
+    "warm_start",
+    "random_pqc",
+    "alternating_layered",
+    "weights_as_inputs",
 ]

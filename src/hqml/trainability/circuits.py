@@ -23,7 +23,10 @@ AXES = ("rx", "ry", "rz")
 
 
 def random_pqc(
-    n_qubits: int, layers: int, seed: int = 0, first_axis: str | None = None,
+    n_qubits: int,
+    layers: int,
+    seed: int = 0,
+    first_axis: str | None = None,
     weight_name: str = "w",
 ) -> Circuit:
     """McClean et al.'s random parameterised circuit (weights ``(layers, n_qubits)``).
@@ -39,8 +42,9 @@ def random_pqc(
     (2, 3)
     """
     if n_qubits < 2 or layers < 1:
-        raise ValueError(f"random_pqc needs n_qubits >= 2 and layers >= 1, got {n_qubits},"
-                         f" {layers}")
+        raise ValueError(
+            f"random_pqc needs n_qubits >= 2 and layers >= 1, got {n_qubits}, {layers}"
+        )
     if first_axis is not None and first_axis not in AXES:
         raise ValueError(f"first_axis must be one of {AXES}, got {first_axis!r}")
     gen = torch.Generator().manual_seed(seed)
@@ -69,8 +73,9 @@ def alternating_layered(n_qubits: int, layers: int, weight_name: str = "w") -> C
     {'ry': 8, 'cz': 3}
     """
     if n_qubits < 2 or layers < 1:
-        raise ValueError(f"alternating_layered needs n_qubits >= 2 and layers >= 1, got"
-                         f" {n_qubits}, {layers}")
+        raise ValueError(
+            f"alternating_layered needs n_qubits >= 2 and layers >= 1, got {n_qubits}, {layers}"
+        )
     c = Circuit(n_qubits)
     w = c.weight(weight_name, (layers, n_qubits))
     for layer in range(layers):

@@ -35,15 +35,23 @@ def _data(circuit: Circuit, x: Any) -> dict[str, torch.Tensor]:
         return {}
     if not isinstance(x, Mapping):
         if len(circuit.inputs) != 1:
-            raise ValueError("pass x as a dict name -> (N, *shape) when the circuit has"
-                             f" {len(circuit.inputs)} inputs")
+            raise ValueError(
+                "pass x as a dict name -> (N, *shape) when the circuit has"
+                f" {len(circuit.inputs)} inputs"
+            )
         x = {next(iter(circuit.inputs)): x}
     return {k: torch.as_tensor(v, dtype=torch.float64) for k, v in x.items()}
 
 
-def fisher_information(circuit: Circuit, x: Any = None, n_theta: int = 50,
-                       wires: Sequence[int] | None = None, init: Any = "uniform",
-                       seed: int = 0, backend: str = "statevector") -> torch.Tensor:
+def fisher_information(
+    circuit: Circuit,
+    x: Any = None,
+    n_theta: int = 50,
+    wires: Sequence[int] | None = None,
+    init: Any = "uniform",
+    seed: int = 0,
+    backend: str = "statevector",
+) -> torch.Tensor:
     """Fisher information matrices ``(n_theta, P, P)`` at random parameter sets, averaged over
     the data ``x`` (``(N, *shape)``, or a dict of the circuit's inputs)."""
     data = _data(circuit, x)
@@ -51,12 +59,18 @@ def fisher_information(circuit: Circuit, x: Any = None, n_theta: int = 50,
     params = sample_parameters(circuit, n_theta, init=init, seed=seed)
     names = list(params)
     # rows: every (theta, x) pair, theta-major
-    feed: dict[str, Any] = {k: v.repeat_interleave(n_data, 0).requires_grad_()
-                            for k, v in params.items()}
+    feed: dict[str, Any] = {
+        k: v.repeat_interleave(n_data, 0).requires_grad_() for k, v in params.items()
+    }
     for k, v in data.items():
         feed[k] = v.repeat(n_theta, *([1] * (v.dim() - 1)))
-    p = probs(weights_as_inputs(circuit), wires=wires, inputs=feed, backend=backend,
-              dtype=torch.complex128)
+    p = probs(
+        weights_as_inputs(circuit),
+        wires=wires,
+        inputs=feed,
+        backend=backend,
+        dtype=torch.complex128,
+    )
     if p.dim() == 1:  # no data and a single row collapses the batch dimension
         p = p[None]
     jac = []
@@ -69,10 +83,17 @@ def fisher_information(circuit: Circuit, x: Any = None, n_theta: int = 50,
     return f.reshape(n_theta, n_data, *f.shape[1:]).mean(1).detach()
 
 
-def effective_dimension(circuit: Circuit, x: Any = None, n: int | Sequence[int] = 1000,
-                        n_theta: int = 50, wires: Sequence[int] | None = None,
-                        gamma: float = 1.0, init: Any = "uniform", seed: int = 0,
-                        backend: str = "statevector") -> np.ndarray:
+def effective_dimension(
+    circuit: Circuit,
+    x: Any = None,
+    n: int | Sequence[int] = 1000,
+    n_theta: int = 50,
+    wires: Sequence[int] | None = None,
+    gamma: float = 1.0,
+    init: Any = "uniform",
+    seed: int = 0,
+    backend: str = "statevector",
+) -> np.ndarray:
     """The effective dimension for each data size in ``n`` (an array of ``len(n)``; a float
     array of one element for an int).
 
@@ -84,14 +105,18 @@ def effective_dimension(circuit: Circuit, x: Any = None, n: int | Sequence[int] 
         raise ValueError(f"gamma must be in (0, 1], got {gamma}")
     kappa = gamma * ns / (2 * math.pi * np.log(ns))
     if np.any(ns <= 1) or np.any(kappa <= 1):
-        raise ValueError("effective_dimension needs gamma * n / (2 pi ln n) > 1; use larger n"
-                         f" (got n = {ns.tolist()})")
+        raise ValueError(
+            "effective_dimension needs gamma * n / (2 pi ln n) > 1; use larger n"
+            f" (got n = {ns.tolist()})"
+        )
     f = fisher_information(circuit, x, n_theta, wires, init, seed, backend)
     d = f.shape[-1]
     trace = torch.diagonal(f, dim1=-2, dim2=-1).sum(-1).mean()
     if trace <= 0:
-        raise ValueError("the Fisher information is zero at every sample: the outputs do not"
-                         " depend on the weights")
+        raise ValueError(
+            "the Fisher information is zero at every sample: the outputs do not"
+            " depend on the weights"
+        )
     f_hat = d * f / trace
     eye = torch.eye(d, dtype=f.dtype)
     out = []

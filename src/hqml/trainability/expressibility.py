@@ -24,22 +24,31 @@ from .circuits import weights_as_inputs
 from .init import sample_parameters
 
 
-def _states(circuit: Circuit, n: int, init: Any, seed: int, backend: str,
-            batch_size: int) -> torch.Tensor:
+def _states(
+    circuit: Circuit, n: int, init: Any, seed: int, backend: str, batch_size: int
+) -> torch.Tensor:
     if circuit.inputs:
-        raise ValueError(f"the circuit has data inputs {sorted(circuit.inputs)}; bind them first"
-                         " (circuit.bind(inputs=...))")
+        raise ValueError(
+            f"the circuit has data inputs {sorted(circuit.inputs)}; bind them first"
+            " (circuit.bind(inputs=...))"
+        )
     check_state_memory(circuit.n_qubits, n, torch.complex128, torch.device("cpu"))
     if not circuit.weights:  # an idle or fixed circuit: every sample is the same state
         return state(circuit, dtype=torch.complex128).expand(n, -1)
     params = sample_parameters(circuit, n, init=init, seed=seed)
     batched = weights_as_inputs(circuit)
     with torch.no_grad():
-        return torch.cat([
-            state(batched, inputs={k: v[i:i + batch_size] for k, v in params.items()},
-                  backend=backend, dtype=torch.complex128)
-            for i in range(0, n, batch_size)
-        ])
+        return torch.cat(
+            [
+                state(
+                    batched,
+                    inputs={k: v[i : i + batch_size] for k, v in params.items()},
+                    backend=backend,
+                    dtype=torch.complex128,
+                )
+                for i in range(0, n, batch_size)
+            ]
+        )
 
 
 def haar_fidelity_bins(n_qubits: int, bins: int = 75) -> np.ndarray:
@@ -50,8 +59,15 @@ def haar_fidelity_bins(n_qubits: int, bins: int = 75) -> np.ndarray:
     return tail[:-1] - tail[1:]
 
 
-def expressibility(circuit: Circuit, n_pairs: int = 2000, bins: int = 75, init: Any = "uniform",
-                   seed: int = 0, backend: str = "statevector", batch_size: int = 1024) -> float:
+def expressibility(
+    circuit: Circuit,
+    n_pairs: int = 2000,
+    bins: int = 75,
+    init: Any = "uniform",
+    seed: int = 0,
+    backend: str = "statevector",
+    batch_size: int = 1024,
+) -> float:
     """``KL(P_circuit(F) || P_Haar(F))`` over ``n_pairs`` pairs of random parameter sets.
 
     A finite sample biases the estimate up by about ``(occupied bins - 1) / (2 n_pairs)``.
@@ -93,12 +109,16 @@ def meyer_wallach(states: torch.Tensor) -> torch.Tensor:
     return q.clamp(0.0, 1.0).reshape(states.shape[:-1])
 
 
-def entangling_capability(circuit: Circuit, n_samples: int = 1000, init: Any = "uniform",
-                          seed: int = 0, backend: str = "statevector",
-                          batch_size: int = 1024) -> float:
+def entangling_capability(
+    circuit: Circuit,
+    n_samples: int = 1000,
+    init: Any = "uniform",
+    seed: int = 0,
+    backend: str = "statevector",
+    batch_size: int = 1024,
+) -> float:
     """Mean Meyer-Wallach measure of the circuit's states over random parameter sets."""
-    return float(meyer_wallach(_states(circuit, n_samples, init, seed, backend,
-                                       batch_size)).mean())
+    return float(meyer_wallach(_states(circuit, n_samples, init, seed, backend, batch_size)).mean())
 
 
 __all__ = ["expressibility", "haar_fidelity_bins", "meyer_wallach", "entangling_capability"]

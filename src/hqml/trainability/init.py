@@ -17,8 +17,9 @@ from ..circuit.circuit import Circuit
 from ..nn.init import get_initializer, small_angle_init
 
 
-def sample_parameters(circuit: Circuit, n_samples: int, init: Any = "uniform",
-                      seed: int = 0) -> dict[str, torch.Tensor]:
+def sample_parameters(
+    circuit: Circuit, n_samples: int, init: Any = "uniform", seed: int = 0
+) -> dict[str, torch.Tensor]:
     """``n_samples`` parameter sets for the weights of ``circuit``: ``name -> (n, *shape)``
     float64, drawn by ``init`` (a name of ``hqml.nn.INITIALIZERS`` or a callable) from one
     generator seeded with ``seed``.
@@ -35,13 +36,15 @@ def sample_parameters(circuit: Circuit, n_samples: int, init: Any = "uniform",
     for name, arr in circuit.weights.items():
         shape = tuple(arr.shape)
         # one call per sample: initialisers know the weight's own shape (identity blocks do)
-        out[name] = torch.stack([torch.as_tensor(fn(name, shape, gen), dtype=torch.float64)
-                                 for _ in range(n_samples)])
+        out[name] = torch.stack(
+            [torch.as_tensor(fn(name, shape, gen), dtype=torch.float64) for _ in range(n_samples)]
+        )
     return out
 
 
-def warm_start(trained: torch.Tensor, shape: tuple[int, ...], seed: int = 0,
-               init: Any = small_angle_init) -> torch.Tensor:
+def warm_start(
+    trained: torch.Tensor, shape: tuple[int, ...], seed: int = 0, init: Any = small_angle_init
+) -> torch.Tensor:
     """Layer-wise warm start: a weight of ``shape`` (layers first) whose first layers are the
     ``trained`` ones and whose new layers are drawn by ``init`` (small angles by default, so the
     new layers start near the identity for rotation gates).
@@ -51,11 +54,14 @@ def warm_start(trained: torch.Tensor, shape: tuple[int, ...], seed: int = 0,
     """
     trained = torch.as_tensor(trained, dtype=torch.float64)
     if trained.shape[1:] != tuple(shape[1:]) or trained.shape[0] > shape[0]:
-        raise ValueError(f"warm_start: trained weights of shape {tuple(trained.shape)} do not"
-                         f" fit the leading layers of shape {tuple(shape)}")
-    fresh = torch.as_tensor(get_initializer(init)("w", tuple(shape),
-                                                  torch.Generator().manual_seed(seed)),
-                            dtype=torch.float64).clone()
+        raise ValueError(
+            f"warm_start: trained weights of shape {tuple(trained.shape)} do not"
+            f" fit the leading layers of shape {tuple(shape)}"
+        )
+    fresh = torch.as_tensor(
+        get_initializer(init)("w", tuple(shape), torch.Generator().manual_seed(seed)),
+        dtype=torch.float64,
+    ).clone()
     fresh[: trained.shape[0]] = trained
     return fresh
 

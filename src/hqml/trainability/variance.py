@@ -32,23 +32,41 @@ def local_cost(n_qubits: int) -> PauliSum:
     return (-0.5 / n_qubits) * sum(terms[1:], terms[0])
 
 
-def _cost_values(circuit: Circuit, cost: Cost, params: dict[str, torch.Tensor], *,
-                 shots: int | None, seed: int, backend: str, diff_method: str,
-                 dtype: torch.dtype) -> torch.Tensor:
+def _cost_values(
+    circuit: Circuit,
+    cost: Cost,
+    params: dict[str, torch.Tensor],
+    *,
+    shots: int | None,
+    seed: int,
+    backend: str,
+    diff_method: str,
+    dtype: torch.dtype,
+) -> torch.Tensor:
     if callable(cost) and not isinstance(cost, PauliSum):
         return cost(circuit, params)
     if cost == "global":  # 1 - p(0...0)
         if shots is not None:
-            raise ValueError("cost 'global' is computed from exact probabilities; use shots=None"
-                             " or pass the cost as a PauliSum")
+            raise ValueError(
+                "cost 'global' is computed from exact probabilities; use shots=None"
+                " or pass the cost as a PauliSum"
+            )
         return 1.0 - probs(circuit, inputs=params, backend=backend, dtype=dtype)[:, 0]
     if cost == "local":
         cost = local_cost(circuit.n_qubits)
     if not isinstance(cost, PauliSum):
         raise ValueError(f"cost must be a PauliSum, 'global', 'local' or a callable, got {cost!r}")
     method = "parameter-shift" if shots is not None else diff_method
-    return expval(circuit, cost, inputs=params, backend=backend, diff_method=method,
-                  shots=shots, seed=seed if shots is not None else None, dtype=dtype)
+    return expval(
+        circuit,
+        cost,
+        inputs=params,
+        backend=backend,
+        diff_method=method,
+        shots=shots,
+        seed=seed if shots is not None else None,
+        dtype=dtype,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,24 +104,40 @@ def _labels(circuit: Circuit) -> list[str]:
     return out
 
 
-def _gradients(circuit: Circuit, cost: Cost, n: int, *, init: Any, seed: int,
-               inputs: Mapping[str, Any] | None, batch_size: int, **run: Any) -> torch.Tensor:
+def _gradients(
+    circuit: Circuit,
+    cost: Cost,
+    n: int,
+    *,
+    init: Any,
+    seed: int,
+    inputs: Mapping[str, Any] | None,
+    batch_size: int,
+    **run: Any,
+) -> torch.Tensor:
     names = list(circuit.weights)
     batched = weights_as_inputs(circuit)
     params = sample_parameters(circuit, n, init=init, seed=seed)
     rows = []
     for start in range(0, n, batch_size):
-        chunk = {k: v[start:start + batch_size].clone().requires_grad_() for k, v in
-                 params.items()}
+        chunk = {
+            k: v[start : start + batch_size].clone().requires_grad_() for k, v in params.items()
+        }
         feed: dict[str, Any] = dict(chunk)
         for k, v in (inputs or {}).items():  # fixed data, the same for every parameter set
             v = torch.as_tensor(v, dtype=torch.float64)
             feed[k] = v.expand(len(chunk[names[0]]), *v.shape)
         values = _cost_values(batched, cost, feed, seed=seed + start, **run)
         grads = torch.autograd.grad(values.sum(), [chunk[k] for k in names], allow_unused=True)
-        rows.append(torch.cat([(torch.zeros_like(chunk[k]) if g is None else g)
-                               .reshape(len(chunk[k]), -1)
-                               for k, g in zip(names, grads, strict=True)], 1))
+        rows.append(
+            torch.cat(
+                [
+                    (torch.zeros_like(chunk[k]) if g is None else g).reshape(len(chunk[k]), -1)
+                    for k, g in zip(names, grads, strict=True)
+                ],
+                1,
+            )
+        )
     return torch.cat(rows).detach().to(torch.float64)
 
 
@@ -145,17 +179,34 @@ def gradient_variance(
         raise ValueError("gradient_variance needs circuits with at least one weight")
     shapes = {tuple((k, v.shape) for k, v in c.weights.items()) for c in circuits}
     if len(shapes) > 1:
-        raise ValueError("gradient_variance: the circuits of an ensemble must declare the same"
-                         " weights (names and shapes)")
+        raise ValueError(
+            "gradient_variance: the circuits of an ensemble must declare the same"
+            " weights (names and shapes)"
+        )
     if n_samples < 2 * len(circuits):
-        raise ValueError(f"n_samples must be at least 2 per circuit, got {n_samples} for"
-                         f" {len(circuits)} circuits")
+        raise ValueError(
+            f"n_samples must be at least 2 per circuit, got {n_samples} for"
+            f" {len(circuits)} circuits"
+        )
     run = dict(shots=shots, backend=backend, diff_method=diff_method, dtype=dtype)
-    per = [n_samples // len(circuits) + (i < n_samples % len(circuits))
-           for i in range(len(circuits))]
-    g = torch.cat([_gradients(c, cost, k, init=init, seed=seed + 7919 * i, inputs=inputs,
-                              batch_size=batch_size, **run)
-                   for i, (c, k) in enumerate(zip(circuits, per, strict=True))])
+    per = [
+        n_samples // len(circuits) + (i < n_samples % len(circuits)) for i in range(len(circuits))
+    ]
+    g = torch.cat(
+        [
+            _gradients(
+                c,
+                cost,
+                k,
+                init=init,
+                seed=seed + 7919 * i,
+                inputs=inputs,
+                batch_size=batch_size,
+                **run,
+            )
+            for i, (c, k) in enumerate(zip(circuits, per, strict=True))
+        ]
+    )
     mean = g.mean(0)
     dev = g - mean
     var = dev.pow(2).sum(0) / (len(g) - 1)
@@ -164,7 +215,7 @@ def gradient_variance(
     labels = _labels(circuits[0])
     groups, start = {}, 0
     for name, arr in circuits[0].weights.items():
-        groups[name] = float(var[start:start + arr.size].mean())
+        groups[name] = float(var[start : start + arr.size].mean())
         start += arr.size
     return GradientVariance(var, mean, stderr, labels, len(g), groups)
 
@@ -181,16 +232,19 @@ class DecayFit:
         return np.exp(self.intercept - self.rate * np.asarray(n, dtype=float))
 
 
-def fit_decay(qubits: Sequence[int], variances: Sequence[float],
-              stderrs: Sequence[float] | None = None) -> DecayFit:
+def fit_decay(
+    qubits: Sequence[int], variances: Sequence[float], stderrs: Sequence[float] | None = None
+) -> DecayFit:
     """The exponential decay rate per qubit of ``variances`` (``Var ~ exp(-rate * n)``); with
     ``stderrs``, each point weighted by its relative precision ``(Var / stderr)^2``, else the
     rate's standard error comes from the residual scatter (zero for two points)."""
     n = np.asarray(qubits, dtype=float)
     v = np.asarray(variances, dtype=float)
     if len(n) < 2 or len(n) != len(v) or np.any(v <= 0) or len(set(n)) < 2:
-        raise ValueError("fit_decay needs at least two distinct qubit counts and positive"
-                         " variances of the same length")
+        raise ValueError(
+            "fit_decay needs at least two distinct qubit counts and positive"
+            " variances of the same length"
+        )
     rel = np.asarray(stderrs, dtype=float) / v if stderrs is not None else np.ones_like(v)
     w = 1.0 / np.maximum(rel, 1e-12) ** 2
     a = np.stack([np.ones_like(n), -n], 1)
@@ -212,9 +266,14 @@ class VarianceScan:
     fit: DecayFit
 
 
-def variance_scan(build: Callable[[int], Circuit | Sequence[Circuit]], qubits: Sequence[int],
-                  cost: str | Callable[[int], Cost], *, param: int | str | None = None,
-                  **options: Any) -> VarianceScan:
+def variance_scan(
+    build: Callable[[int], Circuit | Sequence[Circuit]],
+    qubits: Sequence[int],
+    cost: str | Callable[[int], Cost],
+    *,
+    param: int | str | None = None,
+    **options: Any,
+) -> VarianceScan:
     """Gradient variance of one parameter (``param``; ``None``: the mean over all) for circuits
     ``build(n)`` and costs ``cost(n)`` (or ``"global"``/``"local"``) over ``qubits``, with the
     fitted decay rate per qubit. ``options`` go to :func:`gradient_variance`."""
@@ -227,5 +286,12 @@ def variance_scan(build: Callable[[int], Circuit | Sequence[Circuit]], qubits: S
     return VarianceScan(list(qubits), var, err, fit_decay(qubits, var, err))
 
 
-__all__ = ["gradient_variance", "GradientVariance", "fit_decay", "DecayFit", "variance_scan",
-           "VarianceScan", "local_cost"]
+__all__ = [
+    "gradient_variance",
+    "GradientVariance",
+    "fit_decay",
+    "DecayFit",
+    "variance_scan",
+    "VarianceScan",
+    "local_cost",
+]

@@ -205,9 +205,7 @@ class ProviderBackend(Backend):
             queue_s=sub.queue_s, run_s=sub.run_s or wall, job_ids=sub.job_ids,
         )  # fmt: skip
         record_call(call, self.ledger)
-        return [
-            out.to(device=t.theta.device) for out, t in zip(sub.outputs, tasks, strict=True)
-        ]
+        return [out.to(device=t.theta.device) for out, t in zip(sub.outputs, tasks, strict=True)]
 
 
 __all__ = ["ProviderBackend", "ProviderCapabilities", "ProviderError", "Submission"]

@@ -61,8 +61,10 @@ def to_braket(circuit: Circuit) -> Any:
         out.i(q)
     col = 0
     for op in circuit.ops:
-        params = [float(p) if p.is_constant else FreeParameter(f"t_{col + i}")
-                  for i, p in enumerate(op.params)]
+        params = [
+            float(p) if p.is_constant else FreeParameter(f"t_{col + i}")
+            for i, p in enumerate(op.params)
+        ]
         col += len(op.params)
         gate, wires = op.gate, list(op.wires)
         if gate.name in _NAMED:
@@ -172,8 +174,9 @@ class BraketBackend(ProviderBackend):
         cols = [i for i, e in enumerate(task.circuit.parameter_exprs()) if not e.is_constant]
         return {f"t_{c}": theta[:, c].tolist() for c in cols}
 
-    def submit(self, tasks: Sequence[Task], shots: Sequence[int | None],
-               seed: int | None) -> Submission:
+    def submit(
+        self, tasks: Sequence[Task], shots: Sequence[int | None], seed: int | None
+    ) -> Submission:
         outs: list[torch.Tensor | None] = [None] * len(tasks)
         ids: list[str] = []
         for i, (t, s) in enumerate(zip(tasks, shots, strict=True)):
@@ -181,8 +184,11 @@ class BraketBackend(ProviderBackend):
                 outs[i] = self._exact(t, ids)
         sets = [i for i, s in enumerate(shots) if s is not None]
         if sets:
-            for i, v in zip(sets, self._program_set([tasks[i] for i in sets],
-                                                    [shots[i] for i in sets], ids), strict=True):
+            for i, v in zip(
+                sets,
+                self._program_set([tasks[i] for i in sets], [shots[i] for i in sets], ids),
+                strict=True,
+            ):
                 outs[i] = v
         final = []
         for t, v in zip(tasks, outs, strict=True):
@@ -220,8 +226,9 @@ class BraketBackend(ProviderBackend):
         vals = np.array([[float(np.real(v)) for v in r.values[: len(words)]] for r in results])
         return self._combine(task, vals.reshape(rows, len(words)))
 
-    def _program_set(self, tasks: list[Task], shots: list[int | None],
-                     ids: list[str]) -> list[torch.Tensor]:
+    def _program_set(
+        self, tasks: list[Task], shots: list[int | None], ids: list[str]
+    ) -> list[torch.Tensor]:
         from braket.program_sets import CircuitBinding, ProgramSet
 
         if len(set(shots)) > 1:
@@ -237,8 +244,9 @@ class BraketBackend(ProviderBackend):
                 bindings.append(CircuitBinding(circ, inputs) if inputs else circ)
             sizes.append(self._executables(t))
         total = sum(sizes)
-        task = self.backend.run(ProgramSet(bindings, shots_per_executable=shots[0]),
-                                shots=shots[0] * total)
+        task = self.backend.run(
+            ProgramSet(bindings, shots_per_executable=shots[0]), shots=shots[0] * total
+        )
         result = task.result()
         ids.append(str(task.id))
         outs = []

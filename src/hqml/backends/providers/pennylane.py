@@ -158,8 +158,14 @@ class PennyLaneBackend(ProviderBackend):
 
     provider = "pennylane"
 
-    def __init__(self, device: str = "default.qubit", *, max_qubits: int = 24,
-                 device_options: dict[str, Any] | None = None, **options: Any):
+    def __init__(
+        self,
+        device: str = "default.qubit",
+        *,
+        max_qubits: int = 24,
+        device_options: dict[str, Any] | None = None,
+        **options: Any,
+    ):
         qml = _require()
         super().__init__(device, **options)
         self.device_options = dict(device_options or {})
@@ -192,8 +198,9 @@ class PennyLaneBackend(ProviderBackend):
     def plan(self, tasks: Sequence[Task], shots: Sequence[int | None]) -> tuple[int, list[int]]:
         return 1, [self._rows(t) for t in tasks]
 
-    def submit(self, tasks: Sequence[Task], shots: Sequence[int | None],
-               seed: int | None) -> Submission:
+    def submit(
+        self, tasks: Sequence[Task], shots: Sequence[int | None], seed: int | None
+    ) -> Submission:
         qml = _require()
         tapes = []
         for t, s in zip(tasks, shots, strict=True):
@@ -208,8 +215,11 @@ class PennyLaneBackend(ProviderBackend):
             else:
                 meas = [qml.expval(to_pennylane_observable(o)) for o in t.measurement.observables]
             tapes.append(qml.tape.QuantumScript(ops, meas, shots=s))
-        dev = qml.device(self.device, seed=seed, **self.device_options) if seed is not None \
+        dev = (
+            qml.device(self.device, seed=seed, **self.device_options)
+            if seed is not None
             else qml.device(self.device, **self.device_options)
+        )
         results = qml.execute(tapes, dev, diff_method=None)
         outs = []
         for t, tape, res in zip(tasks, tapes, results, strict=True):

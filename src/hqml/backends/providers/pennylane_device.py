@@ -146,8 +146,10 @@ class HqmlDevice(Device):
             if obs is None or obs.pauli_rep is not None and _is_z(obs):
                 continue
             if any(claimed.get(w, obs.hash) != obs.hash for w in obs.wires):
-                raise DeviceError(f"{self.name}: measurements on wires {list(obs.wires)} do not"
-                                  " commute; split them into separate tapes")
+                raise DeviceError(
+                    f"{self.name}: measurements on wires {list(obs.wires)} do not"
+                    " commute; split them into separate tapes"
+                )
             if obs.wires and obs.wires[0] not in claimed:
                 rotations += obs.diagonalizing_gates()
             claimed.update(dict.fromkeys(obs.wires, obs.hash))

@@ -249,8 +249,11 @@ class QiskitBackend(ProviderBackend):
         cap = self.capabilities.max_circuits_per_job
         out = []
         for i, t in enumerate(tasks):
-            groups = measurement_groups(t.measurement.observables) if isinstance(
-                t.measurement, Expval) else 1  # estimator PUBs or sampled bases alike
+            groups = (  # estimator PUBs or a dynamic circuit's sampled bases alike
+                measurement_groups(t.measurement.observables)
+                if isinstance(t.measurement, Expval)
+                else 1
+            )
             rows = self._rows(t)
             step = rows if cap is None else max(1, cap // groups)
             for a in range(0, rows, step):
@@ -323,8 +326,9 @@ class QiskitBackend(ProviderBackend):
         if isinstance(task.measurement, Sample):
             return [(isa, values, shots)]
         n = task.circuit.n_qubits
-        obs = [[to_sparse_pauli(o, n).apply_layout(isa.layout)
-                for o in task.measurement.observables]]
+        obs = [
+            [to_sparse_pauli(o, n).apply_layout(isa.layout) for o in task.measurement.observables]
+        ]
         if values is not None:
             values = values[:, None, :]  # (rows, 1, P) x (1, K) observables -> (rows, K)
         # a hair above 1/sqrt(shots), so that ceil(1/precision^2) is exactly `shots`

@@ -102,8 +102,10 @@ def interpreter_program(task: Task) -> NativeProgram | None:
     """The interpreter's program for ``task``'s circuit, where the table gives it the task."""
     memo = task.memo
     if "native" not in memo:
-        ok = (interpreter_suits(task.circuit.n_qubits, task.theta.shape[0])
-              and native.interpreter_usable())  # loads, and measured faster than torch here
+        ok = (
+            interpreter_suits(task.circuit.n_qubits, task.theta.shape[0])
+            and native.interpreter_usable()
+        )  # loads, and measured faster than torch here
         memo["native"] = compile_program(task.circuit) if ok else None
     return memo["native"]
 

@@ -60,9 +60,7 @@ def execute_dynamic(task: Task) -> torch.Tensor:
     rewrite (the backend tries that first)."""
     m = task.measurement
     if task.options.get("noise_model") is not None:
-        raise ValueError(
-            "noise on a dynamic circuit is simulated by backend='density_matrix' only"
-        )
+        raise ValueError("noise on a dynamic circuit is simulated by backend='density_matrix' only")
     if isinstance(m, State):
         raise ValueError(
             "a dynamic circuit ends in a mixture of states, not one statevector; use"
@@ -85,8 +83,9 @@ def execute_dynamic(task: Task) -> torch.Tensor:
             s = states
             for w, pauli in basis.items():
                 if pauli != "Z":
-                    s = apply(s, n, Instruction("matrix", (w,), basis_rotation(pauli, s.dtype,
-                                                                             s.device)))
+                    s = apply(
+                        s, n, Instruction("matrix", (w,), basis_rotation(pauli, s.dtype, s.device))
+                    )
             p = measure.probabilities(s, n, wires)
             return p.reshape(-1, bs, p.shape[-1]).sum(0)
 
@@ -102,8 +101,11 @@ def _tiled(ins: Instruction, reps: int, interleave: bool) -> Instruction:
     unbatched = 2 if ins.kind == "matrix" else 1
     if ins.data.dim() == unbatched or ins.data.shape[0] == 1:
         return ins
-    data = ins.data.repeat_interleave(reps, 0) if interleave else ins.data.repeat(
-        (reps,) + (1,) * (ins.data.dim() - 1))
+    data = (
+        ins.data.repeat_interleave(reps, 0)
+        if interleave
+        else ins.data.repeat((reps,) + (1,) * (ins.data.dim() - 1))
+    )
     return Instruction(ins.kind, ins.wires, data)
 
 

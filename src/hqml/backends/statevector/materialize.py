@@ -154,23 +154,32 @@ def materialize(
             group_tape = LayerTape(factors, positions, dense, len(members), native=use_native)
             tape.append(group_tape)
         if use_native:  # one step per layer: its 2x2 factors, applied by the compiled kernels
-            made = _native_steps(factors, layers, members, wires, is_param, group_tape, consts,
-                                 dtype)
+            made = _native_steps(
+                factors, layers, members, wires, is_param, group_tape, consts, dtype
+            )
         elif dense:
             mats = _fold_perms(kron_factors(factors), layers, members, consts, dtype, group_tape)
             made = _dense_steps(mats, members, n, is_param, group_tape)
         else:
             # per-sample data the adjoint holds until its sweep: keep those chunks small
             chunk = 2 if batched and not dense_batched else limits.LIMITS.chunk
-            made = _chunked_steps(factors, layers, members, wires, chunk, is_param, group_tape,
-                                  consts, dtype)
+            made = _chunked_steps(
+                factors, layers, members, wires, chunk, is_param, group_tape, consts, dtype
+            )
         layer_steps.update(made)
     return _in_order(plan, circuit, layer_steps, theta, dtype, consts, tape)
 
 
-def _native_steps(factors: torch.Tensor, layers: list, members: list[int], wires: list[int],
-                  is_param: bool, group_tape: Any, consts: Any,
-                  dtype: torch.dtype) -> dict[int, list[Step]]:
+def _native_steps(
+    factors: torch.Tensor,
+    layers: list,
+    members: list[int],
+    wires: list[int],
+    is_param: bool,
+    group_tape: Any,
+    consts: Any,
+    dtype: torch.dtype,
+) -> dict[int, list[Step]]:
     """One step per layer holding its 2x2 factors, for the compiled layer kernels."""
     out: dict[int, list[Step]] = {}
     for pos, k in enumerate(members):
@@ -182,8 +191,9 @@ def _native_steps(factors: torch.Tensor, layers: list, members: list[int], wires
     return out
 
 
-def _dense_steps(mats: torch.Tensor, members: list[int], n: int, is_param: bool,
-                 group_tape: Any) -> dict[int, list[Step]]:
+def _dense_steps(
+    mats: torch.Tensor, members: list[int], n: int, is_param: bool, group_tape: Any
+) -> dict[int, list[Step]]:
     """One full-register matrix step per layer (permutations already folded in)."""
     out: dict[int, list[Step]] = {}
     for pos, k in enumerate(members):
@@ -193,9 +203,17 @@ def _dense_steps(mats: torch.Tensor, members: list[int], n: int, is_param: bool,
     return out
 
 
-def _chunked_steps(factors: torch.Tensor, layers: list, members: list[int], wires: list[int],
-                   chunk: int, is_param: bool, group_tape: Any, consts: Any,
-                   dtype: torch.dtype) -> dict[int, list[Step]]:
+def _chunked_steps(
+    factors: torch.Tensor,
+    layers: list,
+    members: list[int],
+    wires: list[int],
+    chunk: int,
+    is_param: bool,
+    group_tape: Any,
+    consts: Any,
+    dtype: torch.dtype,
+) -> dict[int, list[Step]]:
     """Per layer, matrix steps over chunks of ``chunk`` wires (Kronecker products of factors)."""
     chunks = _chunk_matrices(wires, factors, chunk)
     if group_tape is not None:

@@ -45,8 +45,13 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
     return _dumps(circuit, version)
 
 
-def loads(text: str, return_measurements: bool = False, *, max_gates: int = MAX_GATES,
-          time_limit_s: float | None = None) -> Any:
+def loads(
+    text: str,
+    return_measurements: bool = False,
+    *,
+    max_gates: int = MAX_GATES,
+    time_limit_s: float | None = None,
+) -> Any:
     """Read OpenQASM 2 or 3 text into a :class:`Circuit`.
 
     Args:

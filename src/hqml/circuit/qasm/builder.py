@@ -44,8 +44,14 @@ def _library_defs() -> dict[str, GateDef]:
 class Builder(ConditionBuilding):
     """One program's state: registers, gate definitions, symbols, the collected steps."""
 
-    def __init__(self, pragmas: list[tuple[int, str]], version: int, max_gates: int = MAX_GATES,
-                 time_limit_s: float | None = None, started: float | None = None):
+    def __init__(
+        self,
+        pragmas: list[tuple[int, str]],
+        version: int,
+        max_gates: int = MAX_GATES,
+        time_limit_s: float | None = None,
+        started: float | None = None,
+    ):
         self.version = version
         self.max_gates = max_gates
         started = time.monotonic() if started is None else started
@@ -81,8 +87,11 @@ class Builder(ConditionBuilding):
         """``KIND NAME SHAPE [PREFIX]``: scalars are written ``PREFIX_i_j`` (PREFIX = NAME)."""
         parts = text.split()
         if len(parts) < 3 or parts[0] not in ("input", "weight") or not parts[1].isidentifier():
-            raise QasmError(f"bad hqml pragma '{text}' (expected '// {PRAGMA} input|weight NAME"
-                            " SHAPE [PREFIX]')", line)
+            raise QasmError(
+                f"bad hqml pragma '{text}' (expected '// {PRAGMA} input|weight NAME"
+                " SHAPE [PREFIX]')",
+                line,
+            )
         kind, name = parts[0], parts[1]
         prefix = parts[-1] if len(parts) > 3 and parts[-1].isidentifier() else name
         shape_text = " ".join(parts[2:-1] if prefix != name else parts[2:])
@@ -123,9 +132,11 @@ class Builder(ConditionBuilding):
                 self._if(stmt)
             elif isinstance(stmt, Other):
                 if stmt.kind == "include" and stmt.value not in _INCLUDES:
-                    raise QasmError(f"cannot include '{stmt.value}': only qelib1.inc and"
-                                    " stdgates.inc are built in; paste its definitions instead",
-                                    stmt.line)
+                    raise QasmError(
+                        f"cannot include '{stmt.value}': only qelib1.inc and"
+                        " stdgates.inc are built in; paste its definitions instead",
+                        stmt.line,
+                    )
                 if stmt.kind == "barrier":
                     for arg in stmt.value:
                         self._wires(arg)
@@ -170,12 +181,16 @@ class Builder(ConditionBuilding):
             if call.name == g.name:
                 raise QasmError(f"gate '{g.name}' calls itself in its own body", call.line)
             if not self._known(call.name):
-                raise QasmError(f"unknown gate '{call.name}' in the body of gate '{g.name}'",
-                                call.line)
+                raise QasmError(
+                    f"unknown gate '{call.name}' in the body of gate '{g.name}'", call.line
+                )
             for a in call.args:
                 if a.index is not None or a.name not in g.qubits:
-                    raise QasmError(f"gate '{g.name}': '{a.name}' is not one of its qubit"
-                                    f" arguments ({', '.join(g.qubits)})", a.line)
+                    raise QasmError(
+                        f"gate '{g.name}': '{a.name}' is not one of its qubit"
+                        f" arguments ({', '.join(g.qubits)})",
+                        a.line,
+                    )
         self.gates[g.name] = g
         if g.name in STANDARD and self._is_standard(g):
             self.native.add(g.name)  # e.g. our own 'gate rxx(theta) ...': keep the native gate
@@ -190,8 +205,7 @@ class Builder(ConditionBuilding):
         for values in ([0.37, -1.21, 2.03, 0.58], [-2.9, 0.41, -0.77, 1.6]):
             call = GateCall(g.line, g.name, params=[("num", v) for v in values[:n_params]])
             mine = steps_matrix(self.expand(call, wires, self.lookup), wires)
-            std = steps_matrix(list(build(tuple(Const(v) for v in values[:n_params]))),
-                                wires)
+            std = steps_matrix(list(build(tuple(Const(v) for v in values[:n_params]))), wires)
             k = int(np.argmax(np.abs(std[:, 0])))
             phase = mine[k, 0] / std[k, 0] if self.version == 2 else 1.0
             if not np.allclose(mine, phase * std, atol=1e-9):
@@ -228,15 +242,19 @@ class Builder(ConditionBuilding):
         i = self._index(arg)
         n = 1 if size is None else size
         if not 0 <= i < n:
-            raise QasmError(f"index {i} out of range for register '{arg.name}' of size {n}",
-                            arg.line)
+            raise QasmError(
+                f"index {i} out of range for register '{arg.name}' of size {n}", arg.line
+            )
         return offset + i
 
     def _broadcast(self, groups: list[list[int] | int], line: int, what: str) -> list[list[int]]:
         sizes = {len(g) for g in groups if isinstance(g, list)}
         if len(sizes) > 1:
-            raise QasmError(f"{what}: registers of different sizes {sorted(sizes)} cannot be"
-                            " broadcast together", line)
+            raise QasmError(
+                f"{what}: registers of different sizes {sorted(sizes)} cannot be"
+                " broadcast together",
+                line,
+            )
         if not sizes:
             return [list(groups)]  # type: ignore[arg-type]
         n = sizes.pop()
@@ -251,8 +269,11 @@ class Builder(ConditionBuilding):
         size = self.expanded + len(broadcast) * self._call_size(call)
         if size > self.max_gates:
             approx = f"{size:.3g}" if size < 1e300 else f"2^{size.bit_length() - 1}"
-            raise QasmError(f"the program expands to at least {approx} gates; the limit is"
-                            f" {self.max_gates:.3g} (nested gate definitions multiply)", call.line)
+            raise QasmError(
+                f"the program expands to at least {approx} gates; the limit is"
+                f" {self.max_gates:.3g} (nested gate definitions multiply)",
+                call.line,
+            )
         out: list[Step] = []
         for wires in broadcast:
             if check and any(w in self.measured for w in wires):
@@ -270,8 +291,11 @@ class Builder(ConditionBuilding):
             return
         c = self._wires(m.carg, "bit")
         if isinstance(q, list) != isinstance(c, list) or (isinstance(q, list) and len(q) != len(c)):
-            raise QasmError("measure: the qubit and bit operands must be both single or registers"
-                            " of the same size", m.line)
+            raise QasmError(
+                "measure: the qubit and bit operands must be both single or registers"
+                " of the same size",
+                m.line,
+            )
         qs, cs = (q, c) if isinstance(q, list) else ([q], [c])
         for qi, ci in zip(qs, cs, strict=True):
             self.measurements[ci] = qi
@@ -311,11 +335,15 @@ class Builder(ConditionBuilding):
     def _count(self, n: int, line: int) -> None:
         self.expanded += n
         if self.expanded > self.max_gates:
-            raise QasmError(f"the program expands to more than {self.max_gates:.3g} gates, the"
-                            " limit", line)
+            raise QasmError(
+                f"the program expands to more than {self.max_gates:.3g} gates, the limit", line
+            )
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise QasmError(f"reading the program took longer than {self.time_limit_s:g} s, the"
-                            " limit; send a smaller program", line)
+            raise QasmError(
+                f"reading the program took longer than {self.time_limit_s:g} s, the"
+                " limit; send a smaller program",
+                line,
+            )
 
     # --- expansion --------------------------------------------------------------------------
     def expand(self, call: GateCall, wires: list[int], lookup: Any) -> list[Step]:
@@ -340,8 +368,11 @@ class Builder(ConditionBuilding):
             value = self._const_arg(call, arg, 1)
             k = as_int(value)
             if k is None or k < 1 or k >= len(wires) + (call.name == "gphase"):
-                raise QasmError(f"'{kind}({value:g})' needs a positive integer number of controls"
-                                " and qubits left for the gate", call.line)
+                raise QasmError(
+                    f"'{kind}({value:g})' needs a positive integer number of controls"
+                    " and qubits left for the gate",
+                    call.line,
+                )
             inner = self._modified(call, mods[1:], params, wires[k:])
             try:
                 return control(inner, tuple(wires[:k]), kind == "negctrl")
@@ -355,9 +386,12 @@ class Builder(ConditionBuilding):
         if n is not None and abs(n) <= 64:
             self._count((abs(n) - 1) * len(inner), call.line)
         elif len({w for _, ws, _ in inner for w in ws}) > MAX_MATRIX_WIRES:
-            raise QasmError(f"pow({exponent:g}) of a gate on more than {MAX_MATRIX_WIRES} qubits"
-                            " would build a dense matrix of its steps; use an integer exponent"
-                            " up to 64", call.line)
+            raise QasmError(
+                f"pow({exponent:g}) of a gate on more than {MAX_MATRIX_WIRES} qubits"
+                " would build a dense matrix of its steps; use an integer exponent"
+                " up to 64",
+                call.line,
+            )
         return power(inner, exponent, call.line)
 
     def _base(self, call: GateCall, params: tuple, wires: list[int]) -> list[Step]:
@@ -391,15 +425,20 @@ class Builder(ConditionBuilding):
             steps = [(g, tuple(wires[i] for i in w), p) for g, w, p in build(params)]
             self._count(len(steps), call.line)
             return steps
-        raise QasmError(f"unknown gate '{name}'; define it with a 'gate' statement before use",
-                        call.line)
+        raise QasmError(
+            f"unknown gate '{name}'; define it with a 'gate' statement before use", call.line
+        )
 
     @staticmethod
-    def _check_arity(call: GateCall, n_params: int, n_wires: int, params: tuple,
-                     wires: list[int]) -> None:
+    def _check_arity(
+        call: GateCall, n_params: int, n_wires: int, params: tuple, wires: list[int]
+    ) -> None:
         if len(params) != n_params or len(wires) != n_wires:
-            raise QasmError(f"gate '{call.name}' takes {n_params} parameter(s) and {n_wires}"
-                            f" qubit(s), got {len(params)} and {len(wires)}", call.line)
+            raise QasmError(
+                f"gate '{call.name}' takes {n_params} parameter(s) and {n_wires}"
+                f" qubit(s), got {len(params)} and {len(wires)}",
+                call.line,
+            )
 
     def circuit(self) -> Circuit:
         if self.n_qubits == 0:
@@ -411,23 +450,27 @@ class Builder(ConditionBuilding):
         return c
 
 
-def build(text: str, max_gates: int = MAX_GATES,
-          time_limit_s: float | None = None) -> tuple[Circuit, dict[int, int]]:
+def build(
+    text: str, max_gates: int = MAX_GATES, time_limit_s: float | None = None
+) -> tuple[Circuit, dict[int, int]]:
     """Parse and interpret ``text``: ``(circuit, {clbit: wire})``, within a budget of
     ``max_gates`` gates after expansion and ``time_limit_s`` seconds."""
     start = time.monotonic()
     tokens, pragmas = tokenize(text)
     statements = Parser(tokens).parse()
     if time_limit_s is not None and time.monotonic() - start > time_limit_s:
-        raise QasmError(f"reading the program took longer than {time_limit_s:g} s, the limit;"
-                        " send a smaller program")
+        raise QasmError(
+            f"reading the program took longer than {time_limit_s:g} s, the limit;"
+            " send a smaller program"
+        )
     version = 3
     for s in statements:
         if isinstance(s, Other) and s.kind == "version":
             major = s.value.split(".")[0]
             if major not in ("2", "3"):
-                raise QasmError(f"unsupported OpenQASM version {s.value} (2 and 3 are read)",
-                                 s.line)
+                raise QasmError(
+                    f"unsupported OpenQASM version {s.value} (2 and 3 are read)", s.line
+                )
             version = int(major)
             break
         if isinstance(s, Other) and s.kind == "include" and s.value == "qelib1.inc":
@@ -435,4 +478,3 @@ def build(text: str, max_gates: int = MAX_GATES,
     builder = Builder(pragmas, version, max_gates, time_limit_s, start)  # parsing counts too
     builder.run(statements)
     return builder.circuit(), dict(sorted(builder.measurements.items()))
-

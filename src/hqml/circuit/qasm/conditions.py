@@ -49,17 +49,21 @@ class ConditionBuilding:
         if value is None:  # if (c[0]) / if (!c[0]) / if (c): nonzero
             value, equal = (int(equal), True) if register is None else (0, not equal)
         if value >= 2 ** len(bits):
-            raise QasmError(f"'{stmt.target.name}' of {len(bits)} bit(s) cannot equal {value}",
-                            stmt.line)
+            raise QasmError(
+                f"'{stmt.target.name}' of {len(bits)} bit(s) cannot equal {value}", stmt.line
+            )
         cond = Condition(tuple(self.clbit_names[b] for b in bits), value, equal, register)
         for condition, body in ((cond, stmt.body), (~cond, stmt.orelse)):
             steps: list[Step] = []
             for s in body:
                 if not isinstance(s, GateCall):
                     what = {Measure: "a measurement", Reset: "a reset", If: "a nested 'if'"}.get(
-                        type(s), "this statement")
-                    raise QasmError(f"{what} inside 'if' is not supported (hqml conditions hold"
-                                    " gates only)", getattr(s, "line", stmt.line))
+                        type(s), "this statement"
+                    )
+                    raise QasmError(
+                        f"{what} inside 'if' is not supported (hqml conditions hold gates only)",
+                        getattr(s, "line", stmt.line),
+                    )
                 steps += self._call_steps(s, check=False)
             if steps:
                 self.steps.append(("if", condition, steps))

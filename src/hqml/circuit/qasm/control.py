@@ -61,8 +61,9 @@ class ControlParsing:
             elif tok.kind == "id" and tok.value in ("true", "false"):
                 value = int(tok.value == "true")
             else:
-                raise QasmError(f"an 'if' compares a bit or register with an integer, found"
-                                f" {tok!r}", line)
+                raise QasmError(
+                    f"an 'if' compares a bit or register with an integer, found {tok!r}", line
+                )
         elif negate:
             op = "!="
         self.expect(")", " to close the 'if' condition")

@@ -33,8 +33,10 @@ _TINY = 1e-13
 def u3_matrix(theta: float, phi: float, lam: float) -> np.ndarray:
     """The OpenQASM 3 ``U`` / Qiskit ``u3`` matrix."""
     c, s = math.cos(theta / 2), math.sin(theta / 2)
-    return np.array([[c, -np.exp(1j * lam) * s],
-                     [np.exp(1j * phi) * s, np.exp(1j * (phi + lam)) * c]], dtype=np.complex128)
+    return np.array(
+        [[c, -np.exp(1j * lam) * s], [np.exp(1j * phi) * s, np.exp(1j * (phi + lam)) * c]],
+        dtype=np.complex128,
+    )
 
 
 def zyz_angles(u: np.ndarray) -> tuple[float, float, float, float]:
@@ -57,8 +59,14 @@ def _rotation(axis: str, angle: float) -> np.ndarray:
     return np.diag([complex(c, -s), complex(c, s)])
 
 
-def multiplexed_rotation(axis: str, angles: np.ndarray, controls: Sequence[int], target: int,
-                         out: list[Prim], reverse: bool = False) -> None:
+def multiplexed_rotation(
+    axis: str,
+    angles: np.ndarray,
+    controls: Sequence[int],
+    target: int,
+    out: list[Prim],
+    reverse: bool = False,
+) -> None:
     """Append a rotation about ``axis`` on ``target`` whose angle is ``angles[j]`` when the
     ``controls`` (``controls[0]`` most significant) are in basis state ``j``.
 
@@ -113,8 +121,9 @@ def _demultiplex(a: np.ndarray, b: np.ndarray, wires: tuple[int, ...], out: list
     decompose_unitary(v, wires[1:], out)
 
 
-def decompose_unitary(u: np.ndarray, wires: Sequence[int],
-                      out: list[Prim] | None = None) -> list[Prim]:
+def decompose_unitary(
+    u: np.ndarray, wires: Sequence[int], out: list[Prim] | None = None
+) -> list[Prim]:
     """An exact (up to global phase) ``u3``/``ry``/``rz``/``cx`` sequence for ``u`` on ``wires``
     (``wires[0]`` is the most significant bit of ``u``'s index).
 
@@ -146,8 +155,10 @@ def decompose_unitary(u: np.ndarray, wires: Sequence[int],
 
 
 _MAGIC = np.array([[1, 0, 0, 1j], [0, 1j, 1, 0], [0, 1j, -1, 0], [1, 0, 0, -1j]]) / math.sqrt(2)
-_PAULI2 = [np.kron(m, m) for m in (np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]),
-                                   np.diag([1.0, -1.0]))]
+_PAULI2 = [
+    np.kron(m, m)
+    for m in (np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0]))
+]
 # XX, YY, ZZ are diagonal in the magic basis: their diagonals, and a solver for the angles
 _SIGNS = np.array([np.diag(_MAGIC.conj().T @ p @ _MAGIC).real for p in _PAULI2] + [np.ones(4)]).T
 
@@ -191,9 +202,16 @@ def two_qubit_decomposition(u: np.ndarray, wires: Sequence[int]) -> list[Prim] |
     decompose_unitary(a2, (q0,), out)
     decompose_unitary(b2, (q1,), out)
     hp = math.pi / 2  # exp(i(xx XX + yy YY + zz ZZ)) up to phase (Vatan, Williams 2004)
-    out += [("rz", (-hp,), (q1,)), ("cx", (), (q1, q0)), ("rz", (hp - 2 * zz,), (q0,)),
-            ("ry", (2 * xx - hp,), (q1,)), ("cx", (), (q0, q1)), ("ry", (hp - 2 * yy,), (q1,)),
-            ("cx", (), (q1, q0)), ("rz", (hp,), (q0,))]
+    out += [
+        ("rz", (-hp,), (q1,)),
+        ("cx", (), (q1, q0)),
+        ("rz", (hp - 2 * zz,), (q0,)),
+        ("ry", (2 * xx - hp,), (q1,)),
+        ("cx", (), (q0, q1)),
+        ("ry", (hp - 2 * yy,), (q1,)),
+        ("cx", (), (q1, q0)),
+        ("rz", (hp,), (q0,)),
+    ]
     decompose_unitary(a1, (q0,), out)
     decompose_unitary(b1, (q1,), out)
     got = sequence_matrix(out, wires)

@@ -34,8 +34,31 @@ from .library import STANDARD
 # The gates of the original qelib1.inc (what strict OpenQASM 2 readers such as
 # ``qiskit.qasm2.loads`` know); other hqml gates are written through exact equivalents or
 # ``gate`` definitions built from these.
-_QELIB1 = {"u3", "u2", "u1", "cx", "id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry",
-           "rz", "cz", "cy", "ch", "ccx", "crz", "cu1", "cu3"}
+_QELIB1 = {
+    "u3",
+    "u2",
+    "u1",
+    "cx",
+    "id",
+    "x",
+    "y",
+    "z",
+    "h",
+    "s",
+    "sdg",
+    "t",
+    "tdg",
+    "rx",
+    "ry",
+    "rz",
+    "cz",
+    "cy",
+    "ch",
+    "ccx",
+    "crz",
+    "cu1",
+    "cu3",
+}
 _V2_RENAME = {"p": "u1", "cp": "cu1"}  # the same matrices under their qelib1 names
 # definitions: name -> (gates they use, text); QASM 2 ones are exact up to global phase, QASM 3
 # ones exactly (so that ``ctrl @`` of them is exact too)
@@ -48,18 +71,71 @@ _V2_DEFS: dict[str, tuple[tuple[str, ...], str]] = {
     "crx": ((), "gate crx(theta) a,b { cu3(theta,-pi/2,pi/2) a,b; }"),
     "cry": ((), "gate cry(theta) a,b { cu3(theta,0,0) a,b; }"),
     "rxx": ((), "gate rxx(theta) a,b { h a; h b; cx a,b; rz(theta) b; cx a,b; h a; h b; }"),
-    "ryy": ((), "gate ryy(theta) a,b { sdg a; h a; sdg b; h b; cx a,b; rz(theta) b; cx a,b;"
-                " h a; s a; h b; s b; }"),
+    "ryy": (
+        (),
+        "gate ryy(theta) a,b { sdg a; h a; sdg b; h b; cx a,b; rz(theta) b; cx a,b;"
+        " h a; s a; h b; s b; }",
+    ),
     "rzz": ((), "gate rzz(theta) a,b { cx a,b; rz(theta) b; cx a,b; }"),
     "iswap": (("rxx", "ryy"), "gate iswap a,b { rxx(-pi/2) a,b; ryy(-pi/2) a,b; }"),
 }
-_V3_DEFS = {name: (deps, text.replace(",", ", ").replace(",  ", ", "))
-            for name, (deps, text) in _V2_DEFS.items() if name in ("rxx", "ryy", "rzz", "iswap")}
-_KEYWORDS = {"OPENQASM", "include", "qreg", "creg", "qubit", "bit", "input", "output", "const",
-             "gate", "opaque", "measure", "barrier", "reset", "if", "else", "for", "while", "def",
-             "return", "ctrl", "negctrl", "inv", "pow", "gphase", "float", "int", "uint", "angle",
-             "bool", "complex", "pi", "tau", "euler", "sin", "cos", "tan", "exp", "ln", "log",
-             "sqrt", "arcsin", "arccos", "arctan", "q", "let", "pragma", "delay", "box", "in"}
+_V3_DEFS = {
+    name: (deps, text.replace(",", ", ").replace(",  ", ", "))
+    for name, (deps, text) in _V2_DEFS.items()
+    if name in ("rxx", "ryy", "rzz", "iswap")
+}
+_KEYWORDS = {
+    "OPENQASM",
+    "include",
+    "qreg",
+    "creg",
+    "qubit",
+    "bit",
+    "input",
+    "output",
+    "const",
+    "gate",
+    "opaque",
+    "measure",
+    "barrier",
+    "reset",
+    "if",
+    "else",
+    "for",
+    "while",
+    "def",
+    "return",
+    "ctrl",
+    "negctrl",
+    "inv",
+    "pow",
+    "gphase",
+    "float",
+    "int",
+    "uint",
+    "angle",
+    "bool",
+    "complex",
+    "pi",
+    "tau",
+    "euler",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "ln",
+    "log",
+    "sqrt",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "q",
+    "let",
+    "pragma",
+    "delay",
+    "box",
+    "in",
+}
 
 
 class _Writer:
@@ -100,8 +176,10 @@ class _Writer:
                 prefix = f"{arr.name}_{arr.kind}{k or ''}"
                 names = [scalar_name(prefix, idx) for idx in np.ndindex(*arr.shape)]
                 k += 1
-            out.append(f"// {PRAGMA} {arr.kind} {arr.name} {shape}"
-                       + (f" {prefix}" if prefix != arr.name else ""))
+            out.append(
+                f"// {PRAGMA} {arr.kind} {arr.name} {shape}"
+                + (f" {prefix}" if prefix != arr.name else "")
+            )
             for idx, name in zip(np.ndindex(*arr.shape), names, strict=True):
                 self.reserved.add(name)
                 self.names[Symbol(arr.name, arr.kind, idx)] = name
@@ -152,7 +230,8 @@ class _Writer:
         except TypeError:
             raise QasmExportError(
                 f"gate '{gate.name}' with symbolic parameters has no OpenQASM {self.version}"
-                " form; bind its parameters first (circuit.bind(...))") from None
+                " form; bind its parameters first (circuit.bind(...))"
+            ) from None
         theta = torch.tensor(values, dtype=torch.float64) if gate.num_params else None
         m = gate.matrix(theta, dtype=torch.complex128).detach().cpu().numpy()
         key = m.tobytes()
@@ -203,22 +282,26 @@ class _Writer:
                 spelled, params = self._numeric(gate, params), ()
         self.lines.append(self._call(spelled, params, op.wires))
 
-
     # --- dynamic circuits -------------------------------------------------------------------
     def declare_cregs(self) -> list[str]:
         out = []
         for name, size in self.circuit.cregs.items():
             if name in self.reserved or name == "q" or name in self.names.values():
-                raise QasmExportError(f"the classical register name '{name}' clashes with an"
-                                      " OpenQASM keyword, gate or symbol; rename the register")
+                raise QasmExportError(
+                    f"the classical register name '{name}' clashes with an"
+                    " OpenQASM keyword, gate or symbol; rename the register"
+                )
             out.append(f"creg {name}[{size}];" if self.version == 2 else f"bit[{size}] {name};")
         return out
 
     def write_dynamic(self, op: Any) -> None:
         if isinstance(op, DMeasure):
             bit = f"{op.bit.register}[{op.bit.index}]"
-            self.lines.append(f"measure q[{op.wire}] -> {bit};" if self.version == 2
-                              else f"{bit} = measure q[{op.wire}];")
+            self.lines.append(
+                f"measure q[{op.wire}] -> {bit};"
+                if self.version == 2
+                else f"{bit} = measure q[{op.wire}];"
+            )
             return
         if isinstance(op, DReset):
             self.lines.append(f"reset q[{op.wire}];")
@@ -243,8 +326,10 @@ class _Writer:
         else:
             target = repr(cond.bits[0])
         if self.version == 2 and (not cond.equal or "[" in target):
-            raise QasmExportError(f"OpenQASM 2 conditions compare a whole register with '==';"
-                                  f" '{cond!r}' needs version=3")
+            raise QasmExportError(
+                f"OpenQASM 2 conditions compare a whole register with '==';"
+                f" '{cond!r}' needs version=3"
+            )
         if self.version == 2:
             return f"{target}{eq}{cond.value}"
         if cond.register is None:  # a bit compares with a bool (Qiskit's importer insists)
@@ -271,7 +356,8 @@ def dumps(circuit: Circuit, version: int = 2) -> str:
             raise QasmExportError(
                 "OpenQASM 2 cannot hold symbolic parameters; unbound:"
                 f" {', '.join(unbound[:8])}{more}."
-                " Bind them first (circuit.bind(inputs=..., weights=...)) or use version=3")
+                " Bind them first (circuit.bind(inputs=..., weights=...)) or use version=3"
+            )
         head = ["OPENQASM 2.0;", 'include "qelib1.inc";']
         reg = f"qreg q[{circuit.n_qubits}];"
     else:

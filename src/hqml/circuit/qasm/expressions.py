@@ -14,11 +14,29 @@ from ..expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function, as
 from .errors import QasmError, QasmExportError
 from .parser import Node
 
-CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": 2 * math.pi, "τ": 2 * math.pi,
-             "euler": math.e, "ℇ": math.e}
-_FUNCTIONS = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "ln": "log", "log": "log",
-              "sqrt": "sqrt", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan",
-              "asin": "arcsin", "acos": "arccos", "atan": "arctan"}
+CONSTANTS = {
+    "pi": math.pi,
+    "π": math.pi,
+    "tau": 2 * math.pi,
+    "τ": 2 * math.pi,
+    "euler": math.e,
+    "ℇ": math.e,
+}
+_FUNCTIONS = {
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "exp": "exp",
+    "ln": "log",
+    "log": "log",
+    "sqrt": "sqrt",
+    "arcsin": "arcsin",
+    "arccos": "arccos",
+    "arctan": "arctan",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+}
 
 
 def evaluate(node: Node, lookup: Callable[[str, int], Expr], line: int, version: int) -> Expr:
@@ -38,16 +56,25 @@ def evaluate(node: Node, lookup: Callable[[str, int], Expr], line: int, version:
         if kind == "neg":
             return -evaluate(node[1], lookup, line, version)
         if kind == "bin":
-            op, a, b = node[1], evaluate(node[2], lookup, line, version), \
-                evaluate(node[3], lookup, line, version)
+            op, a, b = (
+                node[1],
+                evaluate(node[2], lookup, line, version),
+                evaluate(node[3], lookup, line, version),
+            )
             if op == "^" and version >= 3:
                 raise QasmError("'^' is bitwise xor in OpenQASM 3; write powers as a ** b", node[4])
             if op == "%":
                 if not (isinstance(a, Const) and isinstance(b, Const)):
                     raise QasmError("'%' needs constant operands", node[4])
                 return Const(math.fmod(a.value, b.value))
-            return {"+": a.__add__, "-": a.__sub__, "*": a.__mul__, "/": a.__truediv__,
-                    "**": a.__pow__, "^": a.__pow__}[op](b)
+            return {
+                "+": a.__add__,
+                "-": a.__sub__,
+                "*": a.__mul__,
+                "/": a.__truediv__,
+                "**": a.__pow__,
+                "^": a.__pow__,
+            }[op](b)
         if kind == "call":
             name, args, at = node[1], node[2], node[3]
             vals = [evaluate(a, lookup, line, version) for a in args]

@@ -19,9 +19,46 @@ class Token(NamedTuple):
         return "end of input" if self.kind == "eof" else repr(self.value)
 
 
-_OPS = ["->", "**", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "++", "+=", "-=", "*=", "/=",
-        "+", "-", "*", "/", "^", "(", ")", "[", "]", "{", "}", ",", ";", ":", "@", "=", "<", ">",
-        "!", "%", "~", "&", "|"]
+_OPS = [
+    "->",
+    "**",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "<<",
+    ">>",
+    "++",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    ":",
+    "@",
+    "=",
+    "<",
+    ">",
+    "!",
+    "%",
+    "~",
+    "&",
+    "|",
+]
 _TOKEN = re.compile(
     r"(?P<ws>[ \t\r\f\v]+)"
     r"|(?P<nl>\n)"
@@ -59,7 +96,7 @@ def tokenize(text: str) -> tuple[list[Token], list[tuple[int, str]]]:
         elif kind == "lc":
             body = value[2:].strip()
             if body.startswith(PRAGMA):
-                pragmas.append((line, body[len(PRAGMA):].strip()))
+                pragmas.append((line, body[len(PRAGMA) :].strip()))
         elif kind == "bc":
             line += value.count("\n")
         elif kind == "str":

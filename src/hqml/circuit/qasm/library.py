@@ -40,21 +40,70 @@ def _cu4(p: tuple[Expr, ...]) -> list[Step]:
 
 STANDARD: dict[str, tuple[int, int, Builder]] = {
     name: _same(name)
-    for name in ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz",
-                 "p", "cx", "cy", "cz", "ch", "csx", "swap", "ccx", "cswap", "crx", "cry", "crz",
-                 "cp", "rxx", "ryy", "rzz", "iswap")
+    for name in (
+        "id",
+        "x",
+        "y",
+        "z",
+        "h",
+        "s",
+        "sdg",
+        "t",
+        "tdg",
+        "sx",
+        "sxdg",
+        "rx",
+        "ry",
+        "rz",
+        "p",
+        "cx",
+        "cy",
+        "cz",
+        "ch",
+        "csx",
+        "swap",
+        "ccx",
+        "cswap",
+        "crx",
+        "cry",
+        "crz",
+        "cp",
+        "rxx",
+        "ryy",
+        "rzz",
+        "iswap",
+    )
 }
-STANDARD.update({
-    "U": _same("u"), "u": _same("u"), "u3": _same("u"), "u2": (2, 1, _u2),
-    "u1": _same("p"), "phase": _same("p"), "u0": (1, 1, lambda p: [(GATES["id"], (0,), ())]),
-    "CX": _same("cx"), "cnot": _same("cx"), "cu1": _same("cp"), "cphase": _same("cp"),
-    "cu3": _same("cu"), "cu": (4, 2, _cu4),
-    "c3x": _ctrl("x", 3), "c4x": _ctrl("x", 4), "c3sqrtx": _ctrl("sx", 3),
-    # names of Amazon Braket's OpenQASM dialect (same matrices)
-    "i": _same("id"), "ccnot": _same("ccx"), "phaseshift": _same("p"), "cphaseshift": _same("cp"),
-    "v": _same("sx"), "vi": _same("sxdg"), "xx": _same("rxx"), "yy": _same("ryy"),
-    "zz": _same("rzz"),
-})
+STANDARD.update(
+    {
+        "U": _same("u"),
+        "u": _same("u"),
+        "u3": _same("u"),
+        "u2": (2, 1, _u2),
+        "u1": _same("p"),
+        "phase": _same("p"),
+        "u0": (1, 1, lambda p: [(GATES["id"], (0,), ())]),
+        "CX": _same("cx"),
+        "cnot": _same("cx"),
+        "cu1": _same("cp"),
+        "cphase": _same("cp"),
+        "cu3": _same("cu"),
+        "cu": (4, 2, _cu4),
+        "c3x": _ctrl("x", 3),
+        "c4x": _ctrl("x", 4),
+        "c3sqrtx": _ctrl("sx", 3),
+        # names of Amazon Braket's OpenQASM dialect (same matrices)
+        "i": _same("id"),
+        "ccnot": _same("ccx"),
+        "phaseshift": _same("p"),
+        "cphaseshift": _same("cp"),
+        "v": _same("sx"),
+        "vi": _same("sxdg"),
+        "xx": _same("rxx"),
+        "yy": _same("ryy"),
+        "zz": _same("rzz"),
+    }
+)
 
 # qelib1.inc's relative-phase Toffolis (their definitions are their meaning)
 QELIB1_DEFINITIONS = """

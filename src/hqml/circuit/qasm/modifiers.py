@@ -53,8 +53,9 @@ def power(steps: list[Step], k: float, line: int) -> list[Step]:
     if not math.isfinite(k):
         raise QasmError(f"pow({k}) needs a finite exponent", line)
     if any(not p.is_constant for _, _, ps in steps for p in ps):
-        raise QasmError("pow(k) with a non-integer (or |k| > 64) exponent needs numeric gate"
-                        " parameters", line)
+        raise QasmError(
+            "pow(k) with a non-integer (or |k| > 64) exponent needs numeric gate parameters", line
+        )
     wires = sorted({w for _, ws, _ in steps for w in ws})
     m = steps_matrix(steps, wires)
     if not wires:

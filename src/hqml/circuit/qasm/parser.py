@@ -82,8 +82,17 @@ _UNSUPPORTED = {
     "output": "'output' declarations are not supported",
     "let": "aliases ('let') are not supported",
 }
-_CLASSICAL_TYPES = {"float", "int", "uint", "angle", "bool", "complex", "duration", "stretch",
-                    "array"}
+_CLASSICAL_TYPES = {
+    "float",
+    "int",
+    "uint",
+    "angle",
+    "bool",
+    "complex",
+    "duration",
+    "stretch",
+    "array",
+}
 _MODIFIERS = ("ctrl", "negctrl", "inv", "pow")
 _BINARY = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "**": 4, "^": 4}
 
@@ -155,8 +164,9 @@ class Parser(ControlParsing):
             self.next()
             name = self.next()
             if name.kind != "str":
-                raise QasmError(f"expected a file name in quotes after include, found {name!r}",
-                                line)
+                raise QasmError(
+                    f"expected a file name in quotes after include, found {name!r}", line
+                )
             self.expect(";")
             return Other(line, "include", name.value)
         if word == "pragma":
@@ -178,8 +188,11 @@ class Parser(ControlParsing):
                 self.expect("]")
             name = self.ident("a register name").value
             if self.at("="):
-                raise QasmError(f"initialised bit declarations are not supported; declare '{name}'"
-                                " and measure into it in a separate statement", line)
+                raise QasmError(
+                    f"initialised bit declarations are not supported; declare '{name}'"
+                    " and measure into it in a separate statement",
+                    line,
+                )
             self.expect(";")
             return Declare(line, "qreg" if word == "qubit" else "creg", name, size)
         if word == "input":
@@ -210,8 +223,11 @@ class Parser(ControlParsing):
         if word in _UNSUPPORTED:
             raise QasmError(_UNSUPPORTED[word], line)
         if word in _CLASSICAL_TYPES:
-            raise QasmError(f"classical variables ('{word}') are not supported; use 'input' or"
-                            " 'const' declarations", line)
+            raise QasmError(
+                f"classical variables ('{word}') are not supported; use 'input' or"
+                " 'const' declarations",
+                line,
+            )
         if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
             return self.assignment()
         return self.gate_call()
@@ -246,8 +262,9 @@ class Parser(ControlParsing):
             raise QasmError(f"expected '=' after '{target.name}' but found {self.peek()!r}", line)
         self.next()
         if not self.at("measure"):
-            raise QasmError("only measurement assignments ('c[0] = measure q[0];') are supported",
-                            line)
+            raise QasmError(
+                "only measurement assignments ('c[0] = measure q[0];') are supported", line
+            )
         self.next()
         q = self.qarg()
         self.expect(";")
@@ -282,8 +299,9 @@ class Parser(ControlParsing):
             if tok.kind == "id" and tok.value in _UNSUPPORTED:
                 raise QasmError(_UNSUPPORTED[tok.value], tok.line)
             if tok.kind == "id" and tok.value in ("measure", "reset", "if"):
-                raise QasmError(f"'{tok.value}' is not allowed in the body of gate '{name}'",
-                                tok.line)
+                raise QasmError(
+                    f"'{tok.value}' is not allowed in the body of gate '{name}'", tok.line
+                )
             body.append(self.gate_call())
         self.next()
         return GateDef(line, name, params, qubits, body)
@@ -291,8 +309,11 @@ class Parser(ControlParsing):
     def gate_call(self) -> GateCall:
         line = self.peek().line
         modifiers: list[tuple[str, Node | None]] = []
-        while self.peek().kind == "id" and self.peek().value in _MODIFIERS and (
-                self.at("@", 1) or self.at("(", 1)):
+        while (
+            self.peek().kind == "id"
+            and self.peek().value in _MODIFIERS
+            and (self.at("@", 1) or self.at("(", 1))
+        ):
             kind = self.next().value
             arg = None
             if self.at("("):

@@ -6,5 +6,11 @@ from .config import ScaleConfig, ScaleSettings, load_scale_config, point_key
 from .point import run_point
 from .study import run_scale
 
-__all__ = ["ScaleConfig", "ScaleSettings", "load_scale_config", "point_key", "run_point",
-           "run_scale"]
+__all__ = [
+    "ScaleConfig",
+    "ScaleSettings",
+    "load_scale_config",
+    "point_key",
+    "run_point",
+    "run_scale",
+]

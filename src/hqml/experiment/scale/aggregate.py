@@ -54,27 +54,34 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         "seeds_per_value": [len(v) for v in line.values()],
         "hybrid_test_acc": _curve(line, lambda r: r["hybrid"]["test_acc"]),
         "hybrid_epoch_s": _curve(line, lambda r: r["hybrid"]["epoch_seconds"]),
-        "split": {k: _curve(line, lambda r, k=k: r["hybrid"]["time_split"][k])["mean"]
-                  for k in SPLIT},
+        "split": {
+            k: _curve(line, lambda r, k=k: r["hybrid"]["time_split"][k])["mean"] for k in SPLIT
+        },
         "peak_rss_mb": _curve(line, lambda r: r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20),
         "energy_j": _curve(line, lambda r: r["hybrid"]["energy_j_per_epoch"]),
-        "grad_variance_init": _curve(line, lambda r: (r["grad_variance_init"] or {}).get(
-            "mean", float("nan"))),
-        "grad_variance_last_epoch": _curve(line, lambda r: (
-            r["hybrid"]["grad_variance_training"][-1] or {}).get("quantum", float("nan"))),
+        "grad_variance_init": _curve(
+            line, lambda r: (r["grad_variance_init"] or {}).get("mean", float("nan"))
+        ),
+        "grad_variance_last_epoch": _curve(
+            line,
+            lambda r: (r["hybrid"]["grad_variance_training"][-1] or {}).get(
+                "quantum", float("nan")
+            ),
+        ),
         "circuit": [recs[0]["circuit"] if recs else None for recs in line.values()],
-        "parameters": [recs[0]["hybrid"]["parameters"] if recs else None
-                       for recs in line.values()],
+        "parameters": [recs[0]["hybrid"]["parameters"] if recs else None for recs in line.values()],
         "final_parameters": _curve(line, lambda r: r["hybrid"].get("final_parameters")),
-        "gate_evaluations": _curve(line, lambda r: r["hybrid"].get("training_log", {}).get(
-            "cost", {}).get("gate_evaluations")),
+        "gate_evaluations": _curve(
+            line,
+            lambda r: r["hybrid"].get("training_log", {}).get("cost", {}).get("gate_evaluations"),
+        ),
     }
     if have_base:
         out["baseline_test_acc"] = _curve(line, lambda r: r.get("baseline", {}).get("test_acc"))
-        out["baseline_epoch_s"] = _curve(line, lambda r: r.get("baseline", {}).get(
-            "epoch_seconds"))
-        out["baseline_energy_j"] = _curve(line, lambda r: r.get("baseline", {}).get(
-            "energy_j_per_epoch"))
+        out["baseline_epoch_s"] = _curve(line, lambda r: r.get("baseline", {}).get("epoch_seconds"))
+        out["baseline_energy_j"] = _curve(
+            line, lambda r: r.get("baseline", {}).get("energy_j_per_epoch")
+        )
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in x)
     ok = [i for i, n in enumerate(out["seeds_per_value"]) if n]
     if numeric and len(ok) >= 2:
@@ -82,18 +89,26 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         s = cfg.settings
         out["thresholds"] = {
             "accuracy_plateau": accuracy_plateau(
-                xs, [out["hybrid_test_acc"]["mean"][i] for i in ok], s.plateau_tolerance),
+                xs, [out["hybrid_test_acc"]["mean"][i] for i in ok], s.plateau_tolerance
+            ),
             "time_departure": time_departure(
-                xs, [out["hybrid_epoch_s"]["mean"][i] for i in ok], s.trend_degree,
-                s.trend_tolerance),
+                xs,
+                [out["hybrid_epoch_s"]["mean"][i] for i in ok],
+                s.trend_degree,
+                s.trend_tolerance,
+            ),
             "variance_collapse": variance_collapse(
-                xs, [out["grad_variance_init"]["mean"][i] for i in ok], s.variance_fraction),
+                xs, [out["grad_variance_init"]["mean"][i] for i in ok], s.variance_fraction
+            ),
         }
         var = [out["grad_variance_init"]["mean"][i] for i in ok]
         if all(v > 0 for v in var) and len(set(xs)) >= 2:
             fit = fit_decay(xs, var)
-            out["grad_variance_fit"] = {"rate": fit.rate, "rate_stderr": fit.rate_stderr,
-                                        "intercept": fit.intercept}
+            out["grad_variance_fit"] = {
+                "rate": fit.rate,
+                "rate_stderr": fit.rate_stderr,
+                "intercept": fit.intercept,
+            }
     return out
 
 

@@ -76,8 +76,11 @@ class ScaleSettings(BaseModel):
 def axis_key(name: str, base: dict[str, Any]) -> str:
     """The dotted run-config key an axis sets."""
     if name == "input_dim":
-        return "data.size" if base.get("data", {}).get("name", "digits") == "digits" \
+        return (
+            "data.size"
+            if base.get("data", {}).get("name", "digits") == "digits"
             else "data.n_features"
+        )
     return ALIASES.get(name, name)
 
 
@@ -130,8 +133,9 @@ class ScaleConfig:
         axes = self.settings.axes
         combos: list[dict[str, Any]] = []
         if self.settings.mode == "grid":
-            combos = [dict(zip(axes, vals, strict=True)) for vals in itertools.product(
-                *axes.values())]
+            combos = [
+                dict(zip(axes, vals, strict=True)) for vals in itertools.product(*axes.values())
+            ]
         else:
             for name, values in axes.items():
                 for v in values:
@@ -140,8 +144,10 @@ class ScaleConfig:
                         combos.append(combo)
         pts = [{**c, "seed": s} for c in combos for s in self.settings.seeds]
         if len(pts) > self.settings.max_points:
-            raise ConfigError(f"scale: {len(pts)} points exceed scale.max_points ="
-                              f" {self.settings.max_points}; remove axis values or seeds")
+            raise ConfigError(
+                f"scale: {len(pts)} points exceed scale.max_points ="
+                f" {self.settings.max_points}; remove axis values or seeds"
+            )
         return pts
 
     def run_config(self, point: dict[str, Any]) -> RunConfig:
@@ -162,8 +168,9 @@ def load_scale_config(path: str | Path) -> ScaleConfig:
     table = data.pop("scale", None)
     data.pop("search", None)
     if table is None:
-        raise ConfigError(f"{path}: no [scale] table; add [scale.axes] with e.g."
-                          " layers = [2, 4, 6]")
+        raise ConfigError(
+            f"{path}: no [scale] table; add [scale.axes] with e.g. layers = [2, 4, 6]"
+        )
     try:
         settings = ScaleSettings.model_validate(table)
     except ValidationError as e:

@@ -17,29 +17,37 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
 
 def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
     base = "baseline_test_acc" in s
-    head = (f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
-            + (" baseline acc |" if base else "")
-            + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |"
-            " final params | gate evals |")
+    head = (
+        f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
+        + (" baseline acc |" if base else "")
+        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |"
+        " final params | gate evals |"
+    )
     out = [head, "|" + "---|" * (head.count("|") - 1)]
     for i, v in enumerate(s["values"]):
         c = s["circuit"][i] or {}
         split = {k: s["split"][k][i] for k in SPLIT}
         total = sum(x for x in split.values() if x == x) or float("nan")
-        q = (split["quantum simulation"] + split["data encoding"] + split["communication"])
-        row = (f"| {v} | {s['seeds_per_value'][i]} | {s['parameters'][i]} |"
-               f" {c.get('width', '-')} x {c.get('depth', '-')} ({c.get('two_qubit_gates', '-')})"
-               f" | {_fmt(s['hybrid_test_acc']['mean'][i])}"
-               f" +- {_fmt(s['hybrid_test_acc']['sd'][i])} |")
+        q = split["quantum simulation"] + split["data encoding"] + split["communication"]
+        row = (
+            f"| {v} | {s['seeds_per_value'][i]} | {s['parameters'][i]} |"
+            f" {c.get('width', '-')} x {c.get('depth', '-')} ({c.get('two_qubit_gates', '-')})"
+            f" | {_fmt(s['hybrid_test_acc']['mean'][i])}"
+            f" +- {_fmt(s['hybrid_test_acc']['sd'][i])} |"
+        )
         if base:
-            row += (f" {_fmt(s['baseline_test_acc']['mean'][i])}"
-                    f" +- {_fmt(s['baseline_test_acc']['sd'][i])} |")
-        row += (f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
-                f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
-                f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
-                f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |"
-                f" {_fmt(s['final_parameters']['mean'][i], '.0f')} |"
-                f" {_fmt(s['gate_evaluations']['mean'][i], '.3g')} |")
+            row += (
+                f" {_fmt(s['baseline_test_acc']['mean'][i])}"
+                f" +- {_fmt(s['baseline_test_acc']['sd'][i])} |"
+            )
+        row += (
+            f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
+            f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
+            f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
+            f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |"
+            f" {_fmt(s['final_parameters']['mean'][i], '.0f')} |"
+            f" {_fmt(s['gate_evaluations']['mean'][i], '.3g')} |"
+        )
         out.append(row)
     return out
 
@@ -52,8 +60,10 @@ def _thresholds(s: dict[str, Any]) -> list[str]:
         out.append(f"- {name.replace('_', ' ')}: {found} (rule: {t['rule']}; evidence: {ev})")
     fit = s.get("grad_variance_fit")
     if fit:
-        out.append(f"- gradient variance decay: ln Var = {fit['intercept']:.3f}"
-                   f" - {fit['rate']:.4f} (+- {fit['rate_stderr']:.4f}) per unit of the axis")
+        out.append(
+            f"- gradient variance decay: ln Var = {fit['intercept']:.3f}"
+            f" - {fit['rate']:.4f} (+- {fit['rate_stderr']:.4f}) per unit of the axis"
+        )
     return out
 
 
@@ -67,20 +77,27 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
     prov = summary["provenance"]
     m = prov["machine"]
     lines = [
-        f"# hqml scale: {summary['name']}", "",
+        f"# hqml scale: {summary['name']}",
+        "",
         f"{summary['points']} points ({len(summary['failed'])} failed), seeds"
         f" {summary['settings']['seeds']}, mode {summary['settings']['mode']}, executor"
         f" {summary['settings']['executor']} x {summary['settings']['workers']}.",
         f"Machine: {m['cpu']}, {m['cores']} cores; hqml {prov['hqml_version']}"
-        + (f", commit {prov['git']['commit'][:10]}{' (modified)' if prov['git']['dirty'] else ''}"
-           if prov.get("git") else "") + ".",
-        f"Energy: {summary['energy_method']}.", "",
+        + (
+            f", commit {prov['git']['commit'][:10]}{' (modified)' if prov['git']['dirty'] else ''}"
+            if prov.get("git")
+            else ""
+        )
+        + ".",
+        f"Energy: {summary['energy_method']}.",
+        "",
         "Time per epoch splits into quantum simulation (inside the backend), data encoding"
         " (inside quantum layers but outside the backend: inputs bound to gate angles, tasks"
         " built), communication (executors' wall time minus their workers' compute), classical"
         " compute and data movement. Gradient variance at initialisation is over random"
         " weights of the model's circuit (ideal, local cost); during training it is the"
-        " variance of each quantum parameter's gradient across the steps of an epoch.", "",
+        " variance of each quantum parameter's gradient across the steps of an epoch.",
+        "",
     ]
     for axis, s in summary["axes"].items():
         lines += [f"## Axis: {axis}", "", *_axis_table(axis, s), "", *_thresholds(s), ""]

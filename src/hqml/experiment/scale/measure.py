@@ -69,8 +69,11 @@ class EnergyMeter:
     def __init__(self, watts_per_core: float):
         self.watts = watts_per_core
         self.files = _rapl_files()
-        self.method = ("rapl (package counters, all processes)" if self.files else
-                       f"estimate: CPU seconds x {watts_per_core:g} W per core")
+        self.method = (
+            "rapl (package counters, all processes)"
+            if self.files
+            else f"estimate: CPU seconds x {watts_per_core:g} W per core"
+        )
 
     def _read(self) -> Any:
         if self.files:
@@ -83,8 +86,9 @@ class EnergyMeter:
     def joules(self, start: Any) -> float:
         now = self._read()
         if self.files:
-            return sum(((b - a) % top) / 1e6 for a, b, (_, top) in zip(start, now, self.files,
-                                                                        strict=True))
+            return sum(
+                ((b - a) % top) / 1e6 for a, b, (_, top) in zip(start, now, self.files, strict=True)
+            )
         return (now - start) * self.watts
 
 
@@ -111,22 +115,27 @@ class EpochMeter(Callback):
         self._start: tuple[float, float, Any] = (0.0, 0.0, None)
 
     def _totals(self) -> tuple[float, float]:
-        return (sum(b.seconds for b in self.backends),
-                sum(b.wire_seconds for b in self.backends))
+        return (sum(b.seconds for b in self.backends), sum(b.wire_seconds for b in self.backends))
 
     def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
         self._start = (*self._totals(), self.energy.start())
 
     def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
         backend, wire = self._totals()
-        self.rows.append({"backend_s": backend - self._start[0], "wire_s": wire - self._start[1],
-                          "energy_j": self.energy.joules(self._start[2])})
+        self.rows.append(
+            {
+                "backend_s": backend - self._start[0],
+                "wire_s": wire - self._start[1],
+                "energy_j": self.energy.joules(self._start[2]),
+            }
+        )
 
 
 def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
     """Trainable parameters grouped as ``quantum`` (inside quantum layers) and ``classical``."""
-    quantum = {id(p) for m in model.modules() if isinstance(m, QuantumLayer)
-               for p in m.parameters()}
+    quantum = {
+        id(p) for m in model.modules() if isinstance(m, QuantumLayer) for p in m.parameters()
+    }
     groups: dict[str, list[nn.Parameter]] = {"quantum": [], "classical": []}
     for p in model.parameters():
         if p.requires_grad:
@@ -149,8 +158,15 @@ class GradientTracker(Callback):
 
     def after_backward(self, ctx: TrainContext) -> None:
         for name, params in parameter_groups(ctx.model).items():
-            g = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).detach()
-                           .flatten().double() for p in params])
+            g = torch.cat(
+                [
+                    (p.grad if p.grad is not None else torch.zeros_like(p))
+                    .detach()
+                    .flatten()
+                    .double()
+                    for p in params
+                ]
+            )
             if name in self._sum and self._sum[name].shape != g.shape:
                 continue  # the model changed shape in this epoch (a schedule): skip the step
             self._sum[name] = self._sum.get(name, 0) + g

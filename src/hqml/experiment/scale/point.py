@@ -26,8 +26,13 @@ from .measure import (
     timed_backends,
 )
 
-SPLIT = ("quantum simulation", "data encoding", "communication", "classical compute",
-         "data movement")
+SPLIT = (
+    "quantum simulation",
+    "data encoding",
+    "communication",
+    "classical compute",
+    "data movement",
+)
 
 
 def _split(hist: History, meter: EpochMeter | None) -> list[dict[str, float]]:
@@ -37,13 +42,15 @@ def _split(hist: History, meter: EpochMeter | None) -> list[dict[str, float]]:
         b = meter.rows[e]["backend_s"] if meter else 0.0
         w = meter.rows[e]["wire_s"] if meter else 0.0
         inside = min(b, q) if meter else q
-        rows.append({
-            "quantum simulation": max(0.0, inside - w),
-            "data encoding": max(0.0, q - b) if meter else 0.0,
-            "communication": min(w, inside),
-            "classical compute": hist.classical_s[e],
-            "data movement": hist.data_s[e],
-        })
+        rows.append(
+            {
+                "quantum simulation": max(0.0, inside - w),
+                "data encoding": max(0.0, q - b) if meter else 0.0,
+                "communication": min(w, inside),
+                "classical compute": hist.classical_s[e],
+                "data movement": hist.data_s[e],
+            }
+        )
     return rows
 
 
@@ -51,30 +58,55 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
     """Gradient variance of the model's circuit over random weights (local cost: the mean of
     the Z readouts), the data input fixed to one seeded random vector in [0, pi)."""
     gen = torch.Generator().manual_seed(seed)
-    inputs = {k: torch.rand(v.shape, generator=gen, dtype=torch.float64) * np.pi
-              for k, v in circuit.inputs.items()}
-    gv = gradient_variance(circuit, local_cost(circuit.n_qubits), n_samples=n_samples,
-                           seed=seed, inputs=inputs, dtype=torch.complex64)
+    inputs = {
+        k: torch.rand(v.shape, generator=gen, dtype=torch.float64) * np.pi
+        for k, v in circuit.inputs.items()
+    }
+    gv = gradient_variance(
+        circuit,
+        local_cost(circuit.n_qubits),
+        n_samples=n_samples,
+        seed=seed,
+        inputs=inputs,
+        dtype=torch.complex64,
+    )
     mean, err = gv.of(None)
-    return {"mean": mean, "stderr": err, "groups": gv.groups, "n_samples": gv.n_samples,
-            "cost": "local (mean of Z over the qubits)", "noise": "none (ideal circuit)"}
+    return {
+        "mean": mean,
+        "stderr": err,
+        "groups": gv.groups,
+        "n_samples": gv.n_samples,
+        "cost": "local (mean of Z over the qubits)",
+        "noise": "none (ideal circuit)",
+    }
 
 
-def _train_one(model: nn.Module, cfg: RunConfig, ds: Any, seed: int,
-               watts: float, quantum: bool) -> dict[str, Any]:
+def _train_one(
+    model: nn.Module, cfg: RunConfig, ds: Any, seed: int, watts: float, quantum: bool
+) -> dict[str, Any]:
     params = count_parameters(model)
     memory = PeakMemory()
     energy = EnergyMeter(watts)
     backends = timed_backends(model) if quantum else []
     meter = EpochMeter(backends, energy)
     tracker = GradientTracker()
-    schedule, x_fit, y_fit = (schedule_callbacks(cfg, ds.x_train, ds.y_train) if quantum
-                              else ([], ds.x_train, ds.y_train))
+    schedule, x_fit, y_fit = (
+        schedule_callbacks(cfg, ds.x_train, ds.y_train) if quantum else ([], ds.x_train, ds.y_train)
+    )
     ctx = TrainContext(model, make_optimizer(cfg.training))
     t0 = time.perf_counter()
     try:
-        hist = train(model, x_fit, y_fit, ds.x_test, ds.y_test, cfg.training, seed,
-                     callbacks=[meter, tracker, CircuitCost(), *schedule], context=ctx)
+        hist = train(
+            model,
+            x_fit,
+            y_fit,
+            ds.x_test,
+            ds.y_test,
+            cfg.training,
+            seed,
+            callbacks=[meter, tracker, CircuitCost(), *schedule],
+            context=ctx,
+        )
     finally:
         for b in backends:
             b.close()
@@ -95,13 +127,15 @@ def _train_one(model: nn.Module, cfg: RunConfig, ds: Any, seed: int,
         "memory": memory.read(),
         "grad_variance_training": tracker.rows,
         "training_log": ctx.log,
-        "final_parameters": ctx.log.get("pruning", {}).get("parameters_after",
-                                                            count_parameters(model)),
+        "final_parameters": ctx.log.get("pruning", {}).get(
+            "parameters_after", count_parameters(model)
+        ),
     }
 
 
-def run_point(run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
-              ) -> dict[str, Any]:
+def run_point(
+    run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, Any]:
     """Train and measure one point. ``run``: the point's run config (dict); ``settings``: the
     study's ``[scale]`` table (dict). Returns the point's record (JSON-ready)."""
     threads = torch.get_num_threads()
@@ -112,30 +146,46 @@ def run_point(run: dict[str, Any], point: dict[str, Any], settings: dict[str, An
         torch.set_num_threads(threads)  # inline runs share the caller's process
 
 
-def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]
-               ) -> dict[str, Any]:
+def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
     hybrid = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise)
     circuit = quantum_circuit_of(hybrid)
     record: dict[str, Any] = {"point": point, "status": "ok"}
-    record["circuit"] = None if circuit is None else {
-        "width": circuit.n_qubits, "depth": circuit.depth(),
-        "two_qubit_gates": circuit.num_two_qubit_gates, "gates": circuit.num_gates,
-        "parameters": circuit.num_parameters}
-    record["grad_variance_init"] = (None if circuit is None or not circuit.weights else
-                                    _init_variance(circuit, settings["grad_samples"], cfg.seed))
+    record["circuit"] = (
+        None
+        if circuit is None
+        else {
+            "width": circuit.n_qubits,
+            "depth": circuit.depth(),
+            "two_qubit_gates": circuit.num_two_qubit_gates,
+            "gates": circuit.num_gates,
+            "parameters": circuit.num_parameters,
+        }
+    )
+    record["grad_variance_init"] = (
+        None
+        if circuit is None or not circuit.weights
+        else _init_variance(circuit, settings["grad_samples"], cfg.seed)
+    )
     watts = settings["watts_per_core"]
     record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, quantum=True)
     if settings.get("baseline", True):
         budget = record["hybrid"]["parameters"]
         shape = settings.get("baseline_shape", "mlp-tanh")
         base = build_baseline(ds.n_features, ds.n_classes, budget, cfg.seed, shape)
-        record["baseline"] = {"shape": shape, **_train_one(base, cfg, ds, cfg.seed, watts,
-                                                          quantum=False)}
-    record["data"] = {"name": ds.name, "n_train": len(ds.x_train), "n_test": len(ds.x_test),
-                      "n_features": ds.n_features, "n_classes": ds.n_classes}
+        record["baseline"] = {
+            "shape": shape,
+            **_train_one(base, cfg, ds, cfg.seed, watts, quantum=False),
+        }
+    record["data"] = {
+        "name": ds.name,
+        "n_train": len(ds.x_train),
+        "n_test": len(ds.x_test),
+        "n_features": ds.n_features,
+        "n_classes": ds.n_classes,
+    }
     record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
     record["wall_s"] = time.perf_counter() - t0
     return record

@@ -17,9 +17,13 @@ from .config import ScaleConfig
 from .markdown import write_markdown
 from .point import SPLIT
 
-COLORS = {"quantum simulation": "tab:purple", "data encoding": "tab:blue",
-          "communication": "tab:red", "classical compute": "tab:green",
-          "data movement": "tab:gray"}
+COLORS = {
+    "quantum simulation": "tab:purple",
+    "data encoding": "tab:blue",
+    "communication": "tab:red",
+    "classical compute": "tab:green",
+    "data movement": "tab:gray",
+}
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -32,11 +36,23 @@ def _save(fig: Any, path: Path) -> Path:
 def plot_accuracy(axis: str, s: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(s["values"], s["hybrid_test_acc"]["mean"], s["hybrid_test_acc"]["sd"],
-                marker="o", capsize=3, label="hybrid")
+    ax.errorbar(
+        s["values"],
+        s["hybrid_test_acc"]["mean"],
+        s["hybrid_test_acc"]["sd"],
+        marker="o",
+        capsize=3,
+        label="hybrid",
+    )
     if "baseline_test_acc" in s:
-        ax.errorbar(s["values"], s["baseline_test_acc"]["mean"], s["baseline_test_acc"]["sd"],
-                    marker="s", capsize=3, label="classical baseline (same parameter count)")
+        ax.errorbar(
+            s["values"],
+            s["baseline_test_acc"]["mean"],
+            s["baseline_test_acc"]["sd"],
+            marker="s",
+            capsize=3,
+            label="classical baseline (same parameter count)",
+        )
     plateau = s.get("thresholds", {}).get("accuracy_plateau", {}).get("value")
     if plateau is not None:
         ax.axvline(plateau, color="k", ls=":", label=f"plateau at {plateau}")
@@ -56,8 +72,11 @@ def plot_time_split(axis: str, s: dict[str, Any], path: Path) -> Path:
     ax.set_yscale("log")
     total = np.sum(ys, axis=0)
     ax.set_ylim(max(total.min() * 0.05, 1e-6), total.max() * 2)
-    ax.set(xlabel=f"{axis} (log)", ylabel="seconds per epoch (log)",
-           title=f"Time per epoch vs {axis}, split")
+    ax.set(
+        xlabel=f"{axis} (log)",
+        ylabel="seconds per epoch (log)",
+        title=f"Time per epoch vs {axis}, split",
+    )
     ax.set_xticks(x, [f"{v:g}" for v in x])
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper left")
@@ -75,8 +94,12 @@ def plot_variance(axis: str, s: dict[str, Any], path: Path) -> Path:
         ax.plot(x, last, "s--", label="during training (last epoch, across steps)")
     fit = s.get("grad_variance_fit")
     if fit:
-        ax.plot(x, np.exp(fit["intercept"] - fit["rate"] * x), "k:",
-                label=f"fit: exp(-{fit['rate']:.3f} {axis}) (+-{fit['rate_stderr']:.3f})")
+        ax.plot(
+            x,
+            np.exp(fit["intercept"] - fit["rate"] * x),
+            "k:",
+            label=f"fit: exp(-{fit['rate']:.3f} {axis}) (+-{fit['rate_stderr']:.3f})",
+        )
     ax.set_yscale("log")
     ax.set(xlabel=axis, ylabel="gradient variance (log)", title=f"Gradient variance vs {axis}")
     ax.grid(alpha=0.3, which="both")
@@ -87,8 +110,9 @@ def plot_variance(axis: str, s: dict[str, Any], path: Path) -> Path:
 def plot_memory(axis: str, s: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(s["values"], s["peak_rss_mb"]["mean"], s["peak_rss_mb"]["sd"], marker="o",
-                capsize=3)
+    ax.errorbar(
+        s["values"], s["peak_rss_mb"]["mean"], s["peak_rss_mb"]["sd"], marker="o", capsize=3
+    )
     ax.set(xlabel=axis, ylabel="peak RSS (MiB)", title=f"Peak memory vs {axis}")
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -101,15 +125,20 @@ def _csv(records: list[dict[str, Any]], path: Path) -> Path:
         for model in ("hybrid", "baseline"):
             m = r.get(model)
             if m:
-                row.update({f"{model}_parameters": m["parameters"],
-                            f"{model}_test_acc": m["test_acc"],
-                            f"{model}_test_loss": m["test_loss"],
-                            f"{model}_epoch_s": m["epoch_seconds"],
-                            f"{model}_energy_j_per_epoch": m["energy_j_per_epoch"],
-                            f"{model}_peak_rss_bytes": m["memory"]["peak_rss_bytes"]})
+                row.update(
+                    {
+                        f"{model}_parameters": m["parameters"],
+                        f"{model}_test_acc": m["test_acc"],
+                        f"{model}_test_loss": m["test_loss"],
+                        f"{model}_epoch_s": m["epoch_seconds"],
+                        f"{model}_energy_j_per_epoch": m["energy_j_per_epoch"],
+                        f"{model}_peak_rss_bytes": m["memory"]["peak_rss_bytes"],
+                    }
+                )
         if r.get("hybrid"):
-            row.update({f"split_{k.replace(' ', '_')}_s": v
-                        for k, v in r["hybrid"]["time_split"].items()})
+            row.update(
+                {f"split_{k.replace(' ', '_')}_s": v for k, v in r["hybrid"]["time_split"].items()}
+            )
         if r.get("circuit"):
             row.update({f"circuit_{k}": v for k, v in r["circuit"].items()})
         if r.get("grad_variance_init"):
@@ -148,14 +177,19 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
     axes = {a: axis_summary(cfg, a, records) for a in cfg.settings.axes}
     ok = [r for r in records if r.get("status") == "ok"]
     summary = {
-        "name": cfg.name, "settings": cfg.settings.model_dump(), "base_config": cfg.base,
-        "points": len(records), "failed": [r["key"] for r in records if r.get("status") != "ok"],
+        "name": cfg.name,
+        "settings": cfg.settings.model_dump(),
+        "base_config": cfg.base,
+        "points": len(records),
+        "failed": [r["key"] for r in records if r.get("status") != "ok"],
         "axes": axes,
         "energy_method": ok[0]["hybrid"]["energy_method"] if ok else None,
-        "provenance": provenance(seeds={"points": cfg.settings.seeds},
-                                 backend=cfg.base_cfg.model.backend,
-                                 diff_method=cfg.base_cfg.model.diff_method,
-                                 dataset=ok[0]["provenance"]["dataset"] if ok else None),
+        "provenance": provenance(
+            seeds={"points": cfg.settings.seeds},
+            backend=cfg.base_cfg.model.backend,
+            diff_method=cfg.base_cfg.model.diff_method,
+            dataset=ok[0]["provenance"]["dataset"] if ok else None,
+        ),
         "records": records,
     }
     (out / "results.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -169,14 +203,24 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
 
 def _track(cfg: ScaleConfig, summary: dict[str, Any], files: list[Path]) -> None:
     t = cfg.base_cfg.tracking
-    logger = RunLogger(cfg.out_dir(), experiment=t.experiment, run_name=f"scale-{cfg.name}",
-                       mlflow=t.mlflow, tracking_uri=t.tracking_uri)
+    logger = RunLogger(
+        cfg.out_dir(),
+        experiment=t.experiment,
+        run_name=f"scale-{cfg.name}",
+        mlflow=t.mlflow,
+        tracking_uri=t.tracking_uri,
+    )
     try:
         logger.set_tags(mlflow_tags(summary["provenance"]))
         logger.log_params({"scale": cfg.settings.model_dump()})
         for i, r in enumerate(r for r in summary["records"] if r.get("status") == "ok"):
-            logger.log_metrics({"hybrid_test_acc": r["hybrid"]["test_acc"],
-                                "hybrid_epoch_s": r["hybrid"]["epoch_seconds"]}, step=i)
+            logger.log_metrics(
+                {
+                    "hybrid_test_acc": r["hybrid"]["test_acc"],
+                    "hybrid_epoch_s": r["hybrid"]["epoch_seconds"],
+                },
+                step=i,
+            )
         for path in files:
             logger.log_artifact(path)
         summary["mlflow_run_id"] = logger.run_id

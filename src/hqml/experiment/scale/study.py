@@ -16,13 +16,18 @@ from .store import PointStore
 Progress = Callable[[str, int, int], Any]
 
 
-def _safe_run(run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
-              ) -> dict[str, Any]:
+def _safe_run(
+    run: dict[str, Any], point: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, Any]:
     try:
         return run_point(run, point, settings)
     except Exception as e:  # one failed point is a result, not the end of the study
-        return {"point": point, "status": "error", "error": f"{type(e).__name__}: {e}",
-                "traceback": traceback.format_exc(limit=5)}
+        return {
+            "point": point,
+            "status": "error",
+            "error": f"{type(e).__name__}: {e}",
+            "traceback": traceback.format_exc(limit=5),
+        }
 
 
 def _jobs(cfg: ScaleConfig, todo: list[dict[str, Any]]) -> list[tuple[dict, dict, dict]]:
@@ -47,8 +52,10 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
     try:
         import ray
     except ModuleNotFoundError:
-        raise ImportError("scale.executor = 'ray' needs Ray: pip install 'hqml[runtime]'"
-                          " (or use executor = 'process')") from None
+        raise ImportError(
+            "scale.executor = 'ray' needs Ray: pip install 'hqml[runtime]'"
+            " (or use executor = 'process')"
+        ) from None
     started = not ray.is_initialized()  # join a running Ray (a cluster), else start one
     if started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
@@ -63,8 +70,9 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
             ray.shutdown()
 
 
-def run_scale(cfg: ScaleConfig, progress: Progress | None = None,
-              max_points: int | None = None) -> dict[str, Any]:
+def run_scale(
+    cfg: ScaleConfig, progress: Progress | None = None, max_points: int | None = None
+) -> dict[str, Any]:
     """Run the study's missing points (at most ``max_points`` of them this time), append each
     to ``points.jsonl`` as it finishes, then write results.json/.csv, report.md and the plots.
 
@@ -84,15 +92,19 @@ def run_scale(cfg: ScaleConfig, progress: Progress | None = None,
     if todo:
         jobs = _jobs(cfg, todo)
         workers = cfg.settings.workers
-        runner = {"inline": lambda: _inline(jobs), "process": lambda: _process(jobs, workers),
-                  "ray": lambda: _ray(jobs, workers)}[cfg.settings.executor]
+        runner = {
+            "inline": lambda: _inline(jobs),
+            "process": lambda: _process(jobs, workers),
+            "ray": lambda: _ray(jobs, workers),
+        }[cfg.settings.executor]
         for record in runner():
             store.add(record)
             done += 1
             if progress:
                 progress(f"points (last: {point_key(record['point'])})", done, len(points))
-    return write_outputs(cfg, [store.records[point_key(p)] for p in points
-                               if point_key(p) in store.records])
+    return write_outputs(
+        cfg, [store.records[point_key(p)] for p in points if point_key(p) in store.records]
+    )
 
 
 __all__ = ["run_scale"]

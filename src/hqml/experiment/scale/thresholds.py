@@ -22,23 +22,32 @@ import numpy as np
 def accuracy_plateau(x: list[float], acc: list[float], tolerance: float) -> dict[str, Any]:
     found = None
     for i in range(len(x) - 1):
-        if max(acc[i + 1:]) - acc[i] <= tolerance:
+        if max(acc[i + 1 :]) - acc[i] <= tolerance:
             found = i
             break
-    return {"value": x[found] if found is not None else None, "tolerance": tolerance,
-            "evidence": {"axis": x, "mean_test_accuracy": acc},
-            "rule": f"no later value gains more than {tolerance:g} in accuracy"}
+    return {
+        "value": x[found] if found is not None else None,
+        "tolerance": tolerance,
+        "evidence": {"axis": x, "mean_test_accuracy": acc},
+        "rule": f"no later value gains more than {tolerance:g} in accuracy",
+    }
 
 
-def time_departure(x: list[float], t: list[float], degree: int, tolerance: float
-                   ) -> dict[str, Any]:
+def time_departure(x: list[float], t: list[float], degree: int, tolerance: float) -> dict[str, Any]:
     k = degree + 2
-    out: dict[str, Any] = {"value": None, "degree": degree, "tolerance": tolerance,
-                           "rule": f"time > (1 + {tolerance:g}) x a degree-{degree} trend fitted"
-                                   f" to the first {k} points"}
+    out: dict[str, Any] = {
+        "value": None,
+        "degree": degree,
+        "tolerance": tolerance,
+        "rule": f"time > (1 + {tolerance:g}) x a degree-{degree} trend fitted"
+        f" to the first {k} points",
+    }
     if len(x) <= k:
-        out["evidence"] = {"axis": x, "epoch_seconds": t,
-                           "note": f"needs more than {k} points along the axis"}
+        out["evidence"] = {
+            "axis": x,
+            "epoch_seconds": t,
+            "note": f"needs more than {k} points along the axis",
+        }
         return out
     coef = np.polyfit(np.asarray(x[:k], float), np.asarray(t[:k], float), degree)
     pred = np.polyval(coef, np.asarray(x, float))
@@ -46,16 +55,23 @@ def time_departure(x: list[float], t: list[float], degree: int, tolerance: float
         if t[i] > (1 + tolerance) * max(pred[i], 1e-12):
             out["value"] = x[i]
             break
-    out["evidence"] = {"axis": x, "epoch_seconds": t, "trend": pred.tolist(),
-                       "coefficients": coef.tolist()}
+    out["evidence"] = {
+        "axis": x,
+        "epoch_seconds": t,
+        "trend": pred.tolist(),
+        "coefficients": coef.tolist(),
+    }
     return out
 
 
 def variance_collapse(x: list[float], var: list[float], fraction: float) -> dict[str, Any]:
     found = next((x[i] for i in range(1, len(x)) if var[i] < fraction * var[0]), None)
-    return {"value": found, "fraction": fraction,
-            "rule": f"gradient variance at init < {fraction:g} x its value at {x[0]}",
-            "evidence": {"axis": x, "grad_variance_init": var}}
+    return {
+        "value": found,
+        "fraction": fraction,
+        "rule": f"gradient variance at init < {fraction:g} x its value at {x[0]}",
+        "evidence": {"axis": x, "grad_variance_init": var},
+    }
 
 
 __all__ = ["accuracy_plateau", "time_departure", "variance_collapse"]

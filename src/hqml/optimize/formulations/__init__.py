@@ -7,6 +7,17 @@ from .knapsack import Knapsack, Packing
 from .maxcut import Cut, MaxCut
 from .portfolio import Portfolio, PortfolioSelection
 
-__all__ = ["Formulation", "MaxCut", "Cut", "Knapsack", "Packing", "PortfolioSelection",
-           "Portfolio", "FeatureSelection", "mutual_information_matrix", "BayesNetStructure",
-           "Structure", "bic_local_score"]
+__all__ = [
+    "Formulation",
+    "MaxCut",
+    "Cut",
+    "Knapsack",
+    "Packing",
+    "PortfolioSelection",
+    "Portfolio",
+    "FeatureSelection",
+    "mutual_information_matrix",
+    "BayesNetStructure",
+    "Structure",
+    "bic_local_score",
+]

@@ -40,6 +40,7 @@ def check_penalty(value: Any, name: str) -> float | None:
         return None
     value = float(value)
     if not value > 0:
-        raise ValueError(f"{name} must be a positive number (or None for the safe default),"
-                         f" got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive number (or None for the safe default), got {value!r}"
+        )
     return value

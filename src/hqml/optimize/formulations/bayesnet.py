@@ -70,8 +70,13 @@ class BayesNetStructure(Formulation):
         penalty: ``A``; ``None`` for the safe default.
     """
 
-    def __init__(self, local_scores: Mapping[tuple[int, tuple[int, ...]], float], n_nodes: int,
-                 max_parents: int = 2, penalty: float | None = None):
+    def __init__(
+        self,
+        local_scores: Mapping[tuple[int, tuple[int, ...]], float],
+        n_nodes: int,
+        max_parents: int = 2,
+        penalty: float | None = None,
+    ):
         if n_nodes < 2:
             raise ValueError(f"n_nodes must be at least 2, got {n_nodes}")
         if max_parents < 1:
@@ -97,8 +102,9 @@ class BayesNetStructure(Formulation):
         self.penalty = check_penalty(penalty, "penalty") or 1.0 + total_gain
 
     @classmethod
-    def from_data(cls, data: Any, max_parents: int = 2,
-                  penalty: float | None = None) -> BayesNetStructure:
+    def from_data(
+        cls, data: Any, max_parents: int = 2, penalty: float | None = None
+    ) -> BayesNetStructure:
         """BIC scores of every parent set up to ``max_parents`` from discrete data (m, n)."""
         data = np.asarray(data)
         if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer) or (data < 0).any():

@@ -27,14 +27,18 @@ def plugin_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     return float((joint[nz] * np.log(joint[nz] / outer[nz])).sum())
 
 
-def mutual_information_matrix(X: np.ndarray, y: np.ndarray, n_bins: int = 8,
-                              discrete_target: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def mutual_information_matrix(
+    X: np.ndarray, y: np.ndarray, n_bins: int = 8, discrete_target: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Relevance ``I(x_i; y)`` (n,) and redundancy ``I(x_i; x_j)`` (n, n), in nats, from bins."""
     X = np.asarray(X, dtype=float)
     cols = [discretize(X[:, i], n_bins) for i in range(X.shape[1])]
     y = np.asarray(y)
-    target = np.unique(y, return_inverse=True)[1].ravel() if discrete_target else discretize(
-        y.astype(float), n_bins)
+    target = (
+        np.unique(y, return_inverse=True)[1].ravel()
+        if discrete_target
+        else discretize(y.astype(float), n_bins)
+    )
     relevance = np.array([plugin_mutual_information(target, c) for c in cols])
     n = len(cols)
     redundancy = np.zeros((n, n))
@@ -63,8 +67,14 @@ class FeatureSelection(Formulation):
     Variables: ``0..n-1``, one per feature.
     """
 
-    def __init__(self, relevance: Any, redundancy: Any, k: int, alpha: float = 0.5,
-                 penalty: float | None = None):
+    def __init__(
+        self,
+        relevance: Any,
+        redundancy: Any,
+        k: int,
+        alpha: float = 0.5,
+        penalty: float | None = None,
+    ):
         self.relevance = np.asarray(relevance, dtype=float)
         self.redundancy = np.asarray(redundancy, dtype=float)
         n = len(self.relevance)
@@ -80,8 +90,16 @@ class FeatureSelection(Formulation):
         self.penalty = check_penalty(penalty, "penalty") or 1.0 + float(bound)
 
     @classmethod
-    def from_data(cls, X: Any, y: Any, k: int, alpha: float = 0.5, n_bins: int = 8,
-                  discrete_target: bool = True, penalty: float | None = None) -> FeatureSelection:
+    def from_data(
+        cls,
+        X: Any,
+        y: Any,
+        k: int,
+        alpha: float = 0.5,
+        n_bins: int = 8,
+        discrete_target: bool = True,
+        penalty: float | None = None,
+    ) -> FeatureSelection:
         """Mutual information from a data set ``X`` (m, n) and target ``y`` (m,)."""
         r, R = mutual_information_matrix(np.asarray(X), np.asarray(y), n_bins, discrete_target)
         return cls(r, R, k, alpha, penalty)
@@ -89,18 +107,24 @@ class FeatureSelection(Formulation):
     def objective(self, chosen: Any) -> float:
         """``-alpha r.x + (1 - alpha) sum_{i<j} R_ij x_i x_j`` of a 0/1 vector."""
         x = np.asarray(chosen, dtype=float)
-        return float(-self.alpha * self.relevance @ x
-                     + (1 - self.alpha) * x @ np.triu(self.redundancy, 1) @ x)
+        return float(
+            -self.alpha * self.relevance @ x
+            + (1 - self.alpha) * x @ np.triu(self.redundancy, 1) @ x
+        )
 
     def to_bqm(self) -> Any:
         dimod = dimod_module()
         n = len(self.relevance)
         linear = {i: -self.alpha * self.relevance[i] for i in range(n)}
-        quadratic = {(i, j): (1 - self.alpha) * self.redundancy[i, j]
-                     for i in range(n) for j in range(i + 1, n)}
+        quadratic = {
+            (i, j): (1 - self.alpha) * self.redundancy[i, j]
+            for i in range(n)
+            for j in range(i + 1, n)
+        }
         bqm = dimod.BinaryQuadraticModel(linear, quadratic, 0.0, "BINARY")
-        bqm.add_linear_equality_constraint([(i, 1.0) for i in range(n)], self.penalty,
-                                           -float(self.k))
+        bqm.add_linear_equality_constraint(
+            [(i, 1.0) for i in range(n)], self.penalty, -float(self.k)
+        )
         return bqm
 
     def decode(self, sample: dict) -> list[int]:

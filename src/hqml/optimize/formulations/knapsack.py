@@ -39,8 +39,13 @@ class Knapsack(Formulation):
     Variables: ``("x", i)`` per item, ``("s", k)`` per slack bit.
     """
 
-    def __init__(self, values: Sequence[float], weights: Sequence[int], capacity: int,
-                 penalty: float | None = None):
+    def __init__(
+        self,
+        values: Sequence[float],
+        weights: Sequence[int],
+        capacity: int,
+        penalty: float | None = None,
+    ):
         self.values = np.asarray(values, dtype=float)
         w = np.asarray(weights)
         if self.values.ndim != 1 or w.shape != self.values.shape or len(w) == 0:

@@ -39,14 +39,22 @@ class PortfolioSelection(Formulation):
     Variables: ``0..n-1``, one per asset.
     """
 
-    def __init__(self, expected_returns: Any, covariance: Any, budget: int,
-                 risk_aversion: float = 1.0, penalty: float | None = None):
+    def __init__(
+        self,
+        expected_returns: Any,
+        covariance: Any,
+        budget: int,
+        risk_aversion: float = 1.0,
+        penalty: float | None = None,
+    ):
         self.mu = np.asarray(expected_returns, dtype=float)
         self.cov = np.asarray(covariance, dtype=float)
         n = len(self.mu)
         if self.mu.ndim != 1 or self.cov.shape != (n, n):
-            raise ValueError(f"expected_returns must be (n,) and covariance (n, n); got"
-                             f" {self.mu.shape} and {self.cov.shape}")
+            raise ValueError(
+                f"expected_returns must be (n,) and covariance (n, n); got"
+                f" {self.mu.shape} and {self.cov.shape}"
+            )
         if not np.allclose(self.cov, self.cov.T):
             raise ValueError("covariance must be symmetric")
         if int(budget) != budget or not 1 <= budget <= n:
@@ -68,8 +76,9 @@ class PortfolioSelection(Formulation):
         linear = {i: self.q * self.cov[i, i] - self.mu[i] for i in range(n)}
         quadratic = {(i, j): 2 * self.q * self.cov[i, j] for i in range(n) for j in range(i + 1, n)}
         bqm = dimod.BinaryQuadraticModel(linear, quadratic, 0.0, "BINARY")
-        bqm.add_linear_equality_constraint([(i, 1.0) for i in range(n)], self.penalty,
-                                           -float(self.budget))
+        bqm.add_linear_equality_constraint(
+            [(i, 1.0) for i in range(n)], self.penalty, -float(self.budget)
+        )
         return bqm
 
     def decode(self, sample: dict) -> Portfolio:

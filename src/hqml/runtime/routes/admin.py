@@ -18,18 +18,24 @@ router = APIRouter(prefix="/v1")
 def status(_admin: Admin, svc: Svc) -> dict[str, Any]:
     """The executor, its workers and counters, jobs by status, submissions in request threads
     (now and at most so far)."""
-    return {"status": "ok", "recovered_jobs": svc.pool.recovered, "jobs": svc.store.counts(),
-            "submissions_in_threads": svc.in_threads["now"],
-            "submissions_in_threads_peak": svc.in_threads["peak"],
-            "max_submitting": svc.settings.max_submitting, **svc.pool.describe()}
+    return {
+        "status": "ok",
+        "recovered_jobs": svc.pool.recovered,
+        "jobs": svc.store.counts(),
+        "submissions_in_threads": svc.in_threads["now"],
+        "submissions_in_threads_peak": svc.in_threads["peak"],
+        "max_submitting": svc.settings.max_submitting,
+        **svc.pool.describe(),
+    }
 
 
 @router.post("/admin/tokens", status_code=201, response_model=IssuedToken, responses=ERRORS)
 def issue_token(req: TokenRequest, _admin: Admin, svc: Svc) -> IssuedToken:
     """Issue a token; it is shown in this answer only (the store keeps its hash)."""
     expires = time.time() + req.expires_in_s if req.expires_in_s is not None else None
-    token = svc.store.create_token(req.owner, req.max_queued, req.max_shots,
-                                   expires_at=expires, admin=req.admin)
+    token = svc.store.create_token(
+        req.owner, req.max_queued, req.max_shots, expires_at=expires, admin=req.admin
+    )
     rec = svc.store.authenticate(token)
     assert rec is not None
     info = next(t for t in svc.store.list_tokens(req.owner) if t.id == rec.id)
@@ -37,8 +43,9 @@ def issue_token(req: TokenRequest, _admin: Admin, svc: Svc) -> IssuedToken:
 
 
 @router.get("/admin/tokens", response_model=TokenList, responses=ERRORS)
-def list_tokens(_admin: Admin, svc: Svc,
-                owner: str | None = Query(None, max_length=200)) -> TokenList:
+def list_tokens(
+    _admin: Admin, svc: Svc, owner: str | None = Query(None, max_length=200)
+) -> TokenList:
     return TokenList(tokens=[token_out(t) for t in svc.store.list_tokens(owner)])
 
 

@@ -32,11 +32,20 @@ log = logging.getLogger("hqml.runtime")
 MAX_DETAIL = 300  # characters of an error message: they may quote the request
 
 # what reading a malformed request can raise besides JobRejected: still the client's input
-BAD_INPUT = (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError,
-             RecursionError, AttributeError)
+BAD_INPUT = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,
+    RecursionError,
+    AttributeError,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429)}
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429)
+}
 
 
 def cap(text: str, limit: int = MAX_DETAIL) -> str:
@@ -45,22 +54,42 @@ def cap(text: str, limit: int = MAX_DETAIL) -> str:
 
 
 def job_info(job: JobRecord) -> JobInfo:
-    return JobInfo(id=job.id, kind=job.kind, status=job.status,  # type: ignore[arg-type]
-                   created_at=job.created_at, started_at=job.started_at,
-                   finished_at=job.finished_at, attempts=job.attempts, error=job.error,
-                   progress=json.loads(job.progress) if job.progress else None,
-                   session_id=job.session_id, idempotency_key=job.idempotency_key)
+    return JobInfo(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,  # type: ignore[arg-type]
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        attempts=job.attempts,
+        error=job.error,
+        progress=json.loads(job.progress) if job.progress else None,
+        session_id=job.session_id,
+        idempotency_key=job.idempotency_key,
+    )
 
 
 def session_info(rec: SessionRecord) -> SessionInfo:
-    return SessionInfo(id=rec.id, backend=rec.backend, options=rec.options,
-                       created_at=rec.created_at, closed=rec.closed)
+    return SessionInfo(
+        id=rec.id,
+        backend=rec.backend,
+        options=rec.options,
+        created_at=rec.created_at,
+        closed=rec.closed,
+    )
 
 
 def token_out(t: TokenInfo) -> TokenOut:
-    return TokenOut(id=t.id, owner=t.owner, max_queued=t.max_queued, max_shots=t.max_shots,
-                    created_at=t.created_at, expires_at=t.expires_at, revoked=t.revoked,
-                    admin=t.admin)
+    return TokenOut(
+        id=t.id,
+        owner=t.owner,
+        max_queued=t.max_queued,
+        max_shots=t.max_shots,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked=t.revoked,
+        admin=t.admin,
+    )
 
 
 @dataclass
@@ -103,10 +132,10 @@ class Service:
         except JobRejected as e:
             raise HTTPException(400, str(e)) from None
         except BAD_INPUT as e:
-            log.warning("request refused by an unexpected %s: %s", type(e).__name__,
-                        cap(str(e)))
-            raise HTTPException(400, f"could not read the request: {type(e).__name__}:"
-                                f" {cap(str(e), 200)}") from None
+            log.warning("request refused by an unexpected %s: %s", type(e).__name__, cap(str(e)))
+            raise HTTPException(
+                400, f"could not read the request: {type(e).__name__}: {cap(str(e), 200)}"
+            ) from None
 
     def owned(self, job_id: str, token: TokenRecord) -> JobRecord:
         job = self.store.get(job_id, token.owner)
@@ -122,18 +151,34 @@ class Service:
                 raise HTTPException(404, f"no open session {session_id!r} for this token")
             return rec.backend
         if name not in self.settings.allowed_backends:
-            raise HTTPException(400, f"backend {name!r} is not offered here; use one of"
-                                f" {', '.join(self.settings.allowed_backends)}")
+            raise HTTPException(
+                400,
+                f"backend {name!r} is not offered here; use one of"
+                f" {', '.join(self.settings.allowed_backends)}",
+            )
         return name
 
-    def enqueue(self, token: TokenRecord, kind: str, payload: str, key: str | None,
-                session_id: str | None, timeout_s: float | None, response: Response) -> JobInfo:
+    def enqueue(
+        self,
+        token: TokenRecord,
+        kind: str,
+        payload: str,
+        key: str | None,
+        session_id: str | None,
+        timeout_s: float | None,
+        response: Response,
+    ) -> JobInfo:
         limit = self.settings.job_timeout_s
         try:
             job, created = self.store.submit(
-                token.owner, kind, payload, timeout_s=min(timeout_s or limit, limit),
-                idempotency_key=key, session_id=session_id,
-                max_unfinished=token.max_queued or self.settings.max_queued_per_token)
+                token.owner,
+                kind,
+                payload,
+                timeout_s=min(timeout_s or limit, limit),
+                idempotency_key=key,
+                session_id=session_id,
+                max_unfinished=token.max_queued or self.settings.max_queued_per_token,
+            )
         except QuotaExceeded as e:
             raise HTTPException(429, str(e)) from None
         self.pool.wake()
@@ -167,16 +212,21 @@ def service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(service)]
 
 
-def authenticate(request: Request,
-                 authorization: Annotated[str | None, Header()] = None) -> TokenRecord:
+def authenticate(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> TokenRecord:
     """The token record of ``Authorization: Bearer <token>``; 401 without a valid one."""
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise HTTPException(401, "missing API token: send the header 'Authorization: Bearer"
-                            " <token>'", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "missing API token: send the header 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     rec = request.app.state.store.authenticate(authorization[7:].strip())
     if rec is None:
-        raise HTTPException(401, "invalid or revoked API token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return rec
 
 
@@ -185,8 +235,9 @@ Token = Annotated[TokenRecord, Depends(authenticate)]
 
 def authenticate_admin(token: Token) -> TokenRecord:
     if not token.admin:
-        raise HTTPException(403, "this needs an admin token (hqml serve --issue-token OWNER"
-                            " --admin)")
+        raise HTTPException(
+            403, "this needs an admin token (hqml serve --issue-token OWNER --admin)"
+        )
     return token
 
 

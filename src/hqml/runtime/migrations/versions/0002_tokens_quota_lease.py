@@ -17,8 +17,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("tokens") as batch:
         batch.add_column(sa.Column("expires_at", sa.Float, nullable=True))
-        batch.add_column(sa.Column("admin", sa.Boolean, nullable=False,
-                                   server_default=sa.false()))
+        batch.add_column(sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()))
     op.create_table(
         "owner_locks",
         sa.Column("owner", sa.String(200), primary_key=True),

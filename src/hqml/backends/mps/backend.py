@@ -1,0 +1,199 @@
+"""``backend="mps"``: circuits as batched matrix product states, differentiable by backprop.
+
+Options: ``max_bond`` (largest bond dimension kept, default 64), ``cutoff`` (compress every
+two-qubit gate, dropping the smallest singular values whose summed weight stays under it;
+default 0: no compression below ``max_bond``), ``max_truncation`` (raise
+:class:`TruncationError` when a row's summed discarded weight exceeds it) and ``dtype``
+(simulate in complex64 or complex128 whatever the request's precision).
+
+Every result carries what the truncations discarded: ``result.truncation`` (a
+:class:`Truncation`, also ``backend.last_truncation``; ``backend.worst_truncation`` keeps the
+call that discarded most) and a log line on the ``hqml.mps`` logger when anything was
+discarded.
+
+>>> import hqml
+>>> from hqml.backends import get_backend
+>>> be = get_backend("mps", max_bond=2)
+>>> c = hqml.Circuit(3).h(0).cnot(0, 1).cnot(1, 2)
+>>> v = hqml.expval(c, hqml.Z(0) @ hqml.Z(2), backend=be)
+>>> round(float(v), 6), be.last_truncation.exact
+(1.0, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ...circuit.gates import real_dtype
+from ...circuit.observables import PauliSum, Word, observable_terms
+from ...limits import format_bytes
+from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from . import measure
+from .apply import apply_gate, simulate
+from .state import MPS, Options, Truncation
+
+log = logging.getLogger("hqml.mps")
+
+MAX_QUBITS = 1024
+STATE_MAX_QUBITS = 24  # a dense state from an MPS: 2^24 amplitudes per row (128 MiB complex64)
+PROBS_MAX_WIRES = 20
+_ROTATE = {
+    "X": [[2**-0.5, 2**-0.5], [2**-0.5, -(2**-0.5)]],  # H
+    "Y": [[2**-0.5, -1j * 2**-0.5], [2**-0.5, 1j * 2**-0.5]],  # H S^dagger
+}
+
+
+def _options(max_bond: Any, cutoff: Any, max_truncation: Any) -> Options:
+    if isinstance(max_bond, bool) or not isinstance(max_bond, numbers.Integral) or max_bond < 1:
+        raise ValueError(f"mps: max_bond must be a positive integer, got {max_bond!r}")
+    if isinstance(cutoff, bool) or not isinstance(cutoff, numbers.Real) or not 0 <= cutoff < 1:
+        raise ValueError(f"mps: cutoff must be a number in [0, 1), got {cutoff!r}")
+    if max_truncation is not None and (
+        isinstance(max_truncation, bool)
+        or not isinstance(max_truncation, numbers.Real)
+        or max_truncation < 0
+    ):
+        raise ValueError(f"mps: max_truncation must be a number >= 0, got {max_truncation!r}")
+    mt = None if max_truncation is None else float(max_truncation)
+    return Options(int(max_bond), float(cutoff), mt)
+
+
+class MPSBackend(Backend):
+    """Matrix product state simulation (batched, torch, CPU or CUDA)."""
+
+    name = "mps"
+    capabilities = Capabilities(
+        max_qubits=MAX_QUBITS,
+        diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
+        holds_state=False,
+    )
+
+    def __init__(
+        self,
+        max_bond: int = 64,
+        cutoff: float = 0.0,
+        max_truncation: float | None = None,
+        dtype: torch.dtype | None = None,
+    ):
+        self.options = _options(max_bond, cutoff, max_truncation)
+        if dtype is not None and dtype not in (torch.complex64, torch.complex128):
+            raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
+        self.dtype = dtype
+        self.last_truncation: Truncation | None = None
+        self.worst_truncation: Truncation | None = None  # the most discarded over every call
+
+    def __repr__(self) -> str:
+        o = self.options
+        return f"<MPSBackend max_bond={o.max_bond} cutoff={o.cutoff:g}>"
+
+    def prefers_backprop(self, task: Task) -> bool:
+        return True
+
+    def simulate(self, task: Task) -> MPS:
+        """The task's final MPS, one row per row of ``task.theta``."""
+        dtype = self.dtype or task.dtype
+        theta = task.theta.to(real_dtype(dtype))
+        return simulate(task.circuit, theta, dtype, self.options, task.varying)
+
+    def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
+        """``<psi(bra_i)|psi(ket_j)>`` as MPS inner products: ``(N, M)``; the result's
+        ``truncation`` is the bra's and ket's reports, combined (fidelity: the product)."""
+        a, b = self.simulate(bra), self.simulate(ket)
+        out = measure.overlap_matrix(a, b).to(bra.dtype)
+        ra, rb = a.report, b.report
+        report = Truncation(
+            ra.discarded.max() + rb.discarded.max(),
+            ra.fidelity.min() * rb.fidelity.min(),
+            ra.count + rb.count,
+            max(ra.max_bond, rb.max_bond),
+            ra.cuts + rb.cuts,
+        )
+        report.discarded, report.fidelity = report.discarded[None], report.fidelity[None]
+        self._report(out, report)
+        return out
+
+    def _report(self, out: torch.Tensor, report: Truncation) -> None:
+        self.last_truncation = report
+        worst = self.worst_truncation
+        if worst is None or float(report.discarded.max()) > float(worst.discarded.max()):
+            self.worst_truncation = report
+        elif report.max_bond > worst.max_bond:
+            worst.max_bond = report.max_bond
+        out.truncation = report  # type: ignore[attr-defined]
+        if not report.exact:
+            log.info("%s", report.summary())
+
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        return [self._execute_one(t) for t in tasks]
+
+    def _execute_one(self, task: Task) -> torch.Tensor:
+        m = task.measurement
+        n = task.circuit.n_qubits
+        if isinstance(m, State) and n > STATE_MAX_QUBITS:
+            need = format_bytes(2**n * task.dtype.itemsize)
+            raise ValueError(
+                f"mps: the state of {n} qubits has 2^{n} amplitudes ({need} per row), over the"
+                f" {STATE_MAX_QUBITS}-qubit limit of state(); ask for expval, probs or sample"
+            )
+        if isinstance(m, Probs) and len(m.wires) > PROBS_MAX_WIRES:
+            raise ValueError(
+                f"mps: probs on {len(m.wires)} wires has 2^{len(m.wires)} values per row;"
+                f" ask for at most {PROBS_MAX_WIRES} wires, or sample"
+            )
+        mps = self.simulate(task)
+        rows = task.theta.shape[0]
+        out = self._measure(mps, task)
+        if out.shape[0] != rows:
+            out = out.expand(rows, *out.shape[1:])
+        if out.is_floating_point():
+            out = out.to(real_dtype(task.dtype))
+        elif out.is_complex():
+            out = out.to(task.dtype)
+        self._report(out, mps.report)
+        return out
+
+    def _measure(self, mps: MPS, task: Task) -> torch.Tensor:
+        m = task.measurement
+        if isinstance(m, State):
+            return measure.dense_state(mps)
+        if isinstance(m, Probs):
+            return measure.probs(mps, m.wires)
+        if isinstance(m, Sample):
+            return measure.sample(mps, m.wires, task.shots or 1, task.generator)
+        if isinstance(m, Expval):
+            words, coeffs = observable_terms(m.observables)
+            if task.shots is None:
+                values = measure.expval_words(mps, words)
+            else:
+                values = self._sampled_words(mps, words, task.shots, task.generator)
+            return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
+        raise TypeError(f"unknown measurement {m!r}")
+
+    def _sampled_words(
+        self, mps: MPS, words: list[Word], shots: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Pauli words estimated from ``shots`` samples per qubit-wise commuting group."""
+        a = mps.tensors[0]
+        real = a.real.dtype
+        values: dict[Word, torch.Tensor] = {(): torch.ones(a.shape[0], dtype=real, device=a.device)}
+        for group in PauliSum({w: 1.0 for w in words if w}).group_qwc():
+            basis: dict[int, str] = {}
+            for word in group.terms:
+                basis.update(word)
+            rotated = MPS(list(mps.tensors), list(mps.left_iso), list(mps.right_iso), mps.options)
+            for w, p in basis.items():
+                if p != "Z":
+                    rot = torch.tensor(_ROTATE[p], dtype=a.dtype, device=a.device)
+                    apply_gate(rotated, rot, [w])
+            wires = sorted(basis)
+            bits = measure.sample(rotated, wires, shots, generator)  # (B, S, k)
+            for word in group.terms:
+                sel = [wires.index(w) for w, _ in word]
+                parity = bits[..., sel].sum(-1) % 2
+                values[word] = (1 - 2 * parity).to(real).mean(-1)
+        return torch.stack([values[w] for w in words], dim=1)

@@ -1,0 +1,147 @@
+"""MPS truncation is reported, never silent: zero discarded weight when the bond suffices, a
+fidelity estimate that tracks the exact fidelity when it does not, ``max_truncation`` raising,
+and one-line refusals of what the backend cannot do as asked."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import hqml
+from hqml.backends import get_backend
+from hqml.backends.mps import TruncationError
+from hqml.backends.mps.svd import svd
+from hqml.execute import AutoBackendWarning
+from hqml.limits import check_state_memory
+
+
+def _ghz(n: int) -> hqml.Circuit:
+    c = hqml.Circuit(n).h(0)
+    for i in range(n - 1):
+        c.cnot(i, i + 1)
+    return c
+
+
+def _brickwork(n: int, depth: int, seed: int) -> hqml.Circuit:
+    rng = np.random.default_rng(seed)
+    c = hqml.Circuit(n)
+    for layer in range(depth):
+        for i in range(n):
+            c.ry(float(rng.uniform(0, math.pi)), i).rz(float(rng.uniform(0, math.pi)), i)
+        for i in range(layer % 2, n - 1, 2):
+            c.cnot(i, i + 1)
+    return c
+
+
+def test_ghz_chain_needs_bond_two_and_discards_nothing():
+    n = 40
+    be = get_backend("mps", max_bond=2)
+    c = _ghz(n)
+    all_x = hqml.PauliSum.from_list([("X" * n, 1.0)])
+    v = hqml.expval(c, [hqml.Z(0) @ hqml.Z(n - 1), all_x, hqml.Z(7)], backend=be)
+    torch.testing.assert_close(v, torch.tensor([1.0, 1.0, 0.0]), atol=1e-6, rtol=0)
+    assert v.truncation.exact and float(v.truncation.discarded.max()) == 0.0
+    assert v.truncation.max_bond == 2
+    p = hqml.probs(c, [0, n - 1], backend=be)
+    torch.testing.assert_close(p, torch.tensor([0.5, 0.0, 0.0, 0.5]), atol=1e-6, rtol=0)
+    bits = hqml.sample(c, 200, backend=be, seed=3)
+    assert bits.shape == (200, n) and (bits == bits[:, :1]).all()  # all-0 or all-1
+    assert 0 < int(bits[:, 0].sum()) < 200
+
+
+@pytest.mark.parametrize("depth, bond", [(6, 4), (6, 6), (8, 8), (10, 12)])
+def test_fidelity_estimate_tracks_the_exact_fidelity(depth, bond):
+    n = 12
+    c = _brickwork(n, depth, seed=depth)
+    exact = hqml.state(c, dtype=torch.complex128)
+    be = get_backend("mps", max_bond=bond)
+    psi = hqml.state(c, backend=be, dtype=torch.complex128)
+    fidelity = float((exact.conj() @ psi).abs() ** 2)
+    rep = psi.truncation
+    assert bond < 2 ** min(depth, n // 2) and rep.count > 0 and fidelity < 0.999
+    assert abs(float(rep.fidelity[0]) - fidelity) < 1e-3
+    assert float(rep.discarded[0]) >= 1 - fidelity - 1e-3
+    assert abs(float(psi.norm()) - 1) < 1e-9  # renormalised after each cut
+
+
+def test_batched_rows_report_their_own_truncation():
+    n = 10
+    c = hqml.Circuit(n)
+    x = c.input("x", 1)
+    for i in range(n):
+        c.ry(x[0], i)
+    for layer in range(6):
+        for i in range(layer % 2, n - 1, 2):
+            c.cnot(i, i + 1).ry(0.9, i + 1)
+    be = get_backend("mps", max_bond=3)
+    xs = torch.tensor([[0.2], [1.3]], dtype=torch.float64)
+    v = hqml.expval(c, hqml.Z(5), inputs={"x": xs}, backend=be)
+    d = v.truncation.discarded
+    assert d.shape == (2,) and abs(float(d[0]) - float(d[1])) > 1e-3
+    for row in range(2):  # each row's report is the one it gets alone
+        alone = hqml.expval(c, hqml.Z(5), inputs={"x": xs[row]}, backend=be)
+        assert abs(float(alone.truncation.discarded[0]) - float(d[row])) < 1e-9
+        assert abs(float(alone) - float(v[row])) < 1e-9
+
+
+def test_max_truncation_raises_and_logging_reports(caplog):
+    c = _brickwork(10, 8, seed=1)
+    with pytest.raises(TruncationError, match="max_truncation=1e-06.*raise max_bond"):
+        hqml.expval(c, hqml.Z(0), backend=get_backend("mps", max_bond=4, max_truncation=1e-6))
+    with caplog.at_level(logging.INFO, logger="hqml.mps"):
+        v = hqml.expval(c, hqml.Z(0), backend=get_backend("mps", max_bond=4, max_truncation=0.5))
+    assert not v.truncation.exact
+    assert any("discarded weight" in r.getMessage() for r in caplog.records)
+
+
+def test_one_line_refusals():
+    big = _ghz(30)
+    with pytest.raises(ValueError, match="2\\^30 amplitudes.*ask for expval"):
+        hqml.state(big, backend="mps")
+    with pytest.raises(ValueError, match="at most 20 wires"):
+        hqml.probs(big, list(range(21)), backend="mps")
+    for bad in ({"max_bond": 0}, {"cutoff": 1.5}, {"max_truncation": -1}, {"dtype": torch.float32}):
+        with pytest.raises(ValueError, match="mps:"):
+            get_backend("mps", **bad)
+
+
+def test_auto_uses_the_statevector_when_it_fits_and_mps_when_not():
+    with pytest.warns(AutoBackendWarning, match="uses 'mps'.*40-qubit statevector"):
+        v = hqml.expval(_ghz(40), hqml.Z(0) @ hqml.Z(39), backend="auto")
+    assert abs(float(v) - 1) < 1e-6 and v.truncation.exact
+    small = hqml.expval(_ghz(4), hqml.Z(0) @ hqml.Z(3), backend="auto")
+    assert getattr(small, "truncation", None) is None and abs(float(small) - 1) < 1e-6
+
+
+def test_statevector_refusals_name_the_mps_backend():
+    with pytest.raises(ValueError, match="at most 30 qubits.*backend='mps'"):
+        hqml.expval(_ghz(40), hqml.Z(0))
+    with pytest.raises(MemoryError, match="backend='mps'"):
+        check_state_memory(30, 1, torch.complex64, available=2**30)
+
+
+def test_svd_gradient_matches_torch_where_separated_and_stays_finite_where_degenerate():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 6, 4, dtype=torch.complex128, generator=g, requires_grad=True)
+    m = torch.randn(3, 6, 4, dtype=torch.complex128, generator=g)
+
+    def loss(fn, a):  # gauge invariant: a rank-2 approximation, then a projection
+        u, s, vh = fn(a)
+        low = (u[..., :2] * s[..., None, :2].to(u.dtype)) @ vh[..., :2, :]
+        return (low.conj() * m[: a.shape[0]]).real.sum() + (s**3).sum()
+
+    (mine,) = torch.autograd.grad(loss(svd, a), a)
+    (ref,) = torch.autograd.grad(loss(lambda t: torch.linalg.svd(t, full_matrices=False), a), a)
+    torch.testing.assert_close(mine, ref)
+    eye = torch.eye(4, dtype=torch.complex128).repeat(2, 1, 1)
+    degenerate = torch.cat([eye, torch.zeros(2, 2, 4, dtype=eye.dtype)], 1).requires_grad_()
+    (g_deg,) = torch.autograd.grad(loss(svd, degenerate), degenerate)
+    assert torch.isfinite(g_deg).all()
+    (g_torch,) = torch.autograd.grad(
+        loss(lambda t: torch.linalg.svd(t, full_matrices=False), degenerate), degenerate
+    )
+    assert not torch.isfinite(g_torch).all()  # what the broadening is for

@@ -1,0 +1,68 @@
+"""``hqml run`` on the MPS backend: wide models are allowed there, and the run reports what
+the truncations discarded (printed, in results.json and in report.md)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hqml.cli.main import app
+from hqml.experiment import ConfigError, load_config
+from hqml.experiment.models import model_backend
+
+WIDE = """
+name = "wide"
+seed = 1
+output_dir = "{out}"
+
+[data]
+name = "linearly_separable"
+n_samples = 12
+n_features = 2
+
+[model]
+pattern = "dressed"
+n_qubits = 21
+layers = 2
+backend = "mps"
+backend_options = {{ max_bond = {bond} }}
+
+[training]
+epochs = 1
+batch_size = 12
+baseline = false
+
+[tracking]
+mlflow = false
+"""
+
+
+@pytest.mark.parametrize("bond, exact", [(2, False), (64, True)])
+def test_hqml_run_reports_the_mps_truncation(tmp_path, bond, exact):
+    config = tmp_path / "wide.toml"
+    config.write_text(WIDE.format(out=tmp_path.as_posix(), bond=bond))
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "wide" / "results.json").read_text())
+    t = results["truncation"]
+    assert t["exact"] is exact and t["max_bond"] <= bond
+    assert (t["max_discarded_weight"] > 0) is not exact
+    if exact:
+        assert "MPS backend: exact" in result.output
+    else:
+        assert "MPS backend: truncated; discarded weight up to" in result.output
+        assert 0 < t["min_fidelity_estimate"] < 1
+    assert "MPS backend:" in (tmp_path / "wide" / "report.md").read_text()
+
+
+def test_wide_models_need_the_mps_backend(tmp_path):
+    config = tmp_path / "wide.toml"
+    text = WIDE.format(out=tmp_path.as_posix(), bond=4).replace('backend = "mps"\n', "")
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="n_qubits = 21 .*backend = 'mps'"):
+        load_config(config)
+    config.write_text(WIDE.format(out=tmp_path.as_posix(), bond=4).replace("max_bond", "bond"))
+    with pytest.raises(ConfigError, match="backend_options.*bond"):
+        model_backend(load_config(config).model)
