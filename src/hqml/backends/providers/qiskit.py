@@ -16,9 +16,7 @@ coupling maps, basis gates and noise, simulated on this machine) and IBM Quantum
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -30,7 +28,7 @@ import torch
 from ...circuit.gates import real_dtype
 from ..base import Expval, Sample, Task
 from .base import ProviderBackend, ProviderCapabilities, Submission
-from .errors import CredentialsMissing, UnsupportedRequest
+from .errors import UnsupportedRequest
 from .qiskit_circuits import (
     measurement_groups,
     parameter_columns,
@@ -39,6 +37,13 @@ from .qiskit_circuits import (
     to_sparse_pauli,
     unsupported_gate,
 )
+from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module's names too
+    aer_device,
+    fake_device,
+    has_saved_ibm_account,
+    ibm_device,
+    require_qiskit,
+)
 from .qiskit_dynamic import (
     basis_groups,
     expvals,
@@ -46,6 +51,8 @@ from .qiskit_dynamic import (
     records,
     unsupported_condition,
 )
+
+__all__ = ["QiskitBackend", "fake_device", "has_saved_ibm_account", "transpile_cache_info"]
 
 # transpiled circuits by (device target, pass-manager options, circuit structure): a backend
 # created again by name (each hqml.expval(backend="qiskit:...") call) finds its circuits here
@@ -58,68 +65,6 @@ _AER_BASIS = ["cx", "u", "rz", "ry", "rx", "sx", "x", "h", "p"]
 def transpile_cache_info() -> dict[str, int]:
     """``hits`` and ``misses`` (= transpilations) of the transpile cache, and its ``size``."""
     return {**_CACHE_INFO, "size": len(_ISA_CACHE)}
-
-
-def _require() -> None:
-    try:
-        import qiskit  # noqa: F401
-        import qiskit_aer  # noqa: F401
-        import qiskit_ibm_runtime  # noqa: F401
-    except ModuleNotFoundError as e:
-        raise ImportError(
-            f"qiskit backends need {e.name!r}: pip install 'hqml[hardware]'"
-        ) from None
-
-
-@functools.cache
-def fake_device(name: str) -> Any:
-    from qiskit_ibm_runtime import fake_provider
-
-    stem = "".join(part.capitalize() for part in name.split("_")[1:])
-    for cls_name in (f"Fake{stem}V2", f"Fake{stem}"):
-        cls = getattr(fake_provider, cls_name, None)
-        if cls is not None:
-            return cls()
-    known = sorted(
-        "fake_" + n[4:].removesuffix("V2").lower()
-        for n in dir(fake_provider)
-        if n.startswith("Fake") and not n.startswith(("FakeProvider", "FakeFractional"))
-    )
-    raise ValueError(f"unknown IBM fake device {name!r}; known: {', '.join(known)}")
-
-
-@functools.cache
-def _aer_device() -> Any:
-    from qiskit_aer import AerSimulator
-
-    return AerSimulator()
-
-
-def has_saved_ibm_account() -> bool:
-    """Whether ``QiskitRuntimeService()`` would find an account (read locally, no network)."""
-    from qiskit_ibm_runtime import QiskitRuntimeService
-
-    if os.environ.get("QISKIT_IBM_TOKEN"):
-        return True
-    try:
-        return bool(QiskitRuntimeService.saved_accounts())
-    except Exception:  # an unreadable account file is no account
-        return False
-
-
-def _ibm_device(name: str, service: Any, instance: str | None) -> Any:
-    from qiskit_ibm_runtime import QiskitRuntimeService
-
-    if service is None:
-        if not has_saved_ibm_account():
-            raise CredentialsMissing(
-                f"qiskit:{name}",
-                "no saved IBM Quantum account",
-                "save one with QiskitRuntimeService.save_account(token=..., set_as_default=True)"
-                " or pass service=; offline, use a fake device such as 'qiskit:fake_manila'",
-            )
-        service = QiskitRuntimeService(instance=instance) if instance else QiskitRuntimeService()
-    return service.backend(name)
 
 
 class QiskitBackend(ProviderBackend):
@@ -151,14 +96,14 @@ class QiskitBackend(ProviderBackend):
         max_circuits_per_job: int | None = None,
         **options: Any,
     ):
-        _require()
+        require_qiskit()
         super().__init__(device, **options)
         if device == "aer_simulator":
-            self.backend = _aer_device()
+            self.backend = aer_device()
         elif device.startswith("fake_"):
             self.backend = fake_device(device)
         else:
-            self.backend = _ibm_device(device, service, instance)
+            self.backend = ibm_device(device, service, instance)
         self.local = device == "aer_simulator" or device.startswith("fake_")
         self.mode = mode
         self.transpile_options = (
