@@ -66,11 +66,7 @@ def test_nested_qasm_is_refused_by_its_expanded_size_and_floods_leave_others_ans
         server.url + "/v1/jobs", json=bell_job(), headers=headers(server, "bob"), timeout=10
     )
     assert r.status_code == 202
-    flood = subprocess.Popen(
-        [sys.executable, "-c", FLOOD, server.url, server.tokens["alice"], json.dumps(body)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    flood = start_flood(server.url, [server.tokens["alice"]], 41, body, timeout=30)
     try:
         assert flood.stdout.readline().strip() == "sending"
         time.sleep(0.05)
@@ -100,13 +96,14 @@ def test_nested_qasm_is_refused_by_its_expanded_size_and_floods_leave_others_ans
 
 FLOOD = """
 import json, sys, threading, httpx
-url, token, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-codes, start = [], threading.Barrier(41)
-def post():
+url, tokens, copies = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+body, timeout = json.loads(sys.argv[4]), float(sys.argv[5])
+codes, start = [], threading.Barrier(copies * len(tokens))
+def post(token):
     start.wait()
-    codes.append(httpx.post(url + "/v1/jobs", json=body, timeout=30,
+    codes.append(httpx.post(url + "/v1/jobs", json=body, timeout=timeout,
                             headers={"Authorization": "Bearer " + token}).status_code)
-threads = [threading.Thread(target=post) for _ in range(41)]
+threads = [threading.Thread(target=post, args=(t,)) for t in tokens for _ in range(copies)]
 for t in threads:
     t.start()
 print("sending", flush=True)
@@ -114,6 +111,16 @@ for t in threads:
     t.join()
 print(json.dumps(codes))
 """
+
+
+def start_flood(
+    url: str, tokens: list[str], copies: int, body: dict, timeout: float
+) -> subprocess.Popen:
+    """Another process (so that its threads do not slow this one's measurements) that posts
+    ``copies`` copies of ``body`` per token all at once; it prints "sending" when they start
+    and the status codes when they end."""
+    args = [url, json.dumps(tokens), str(copies), json.dumps(body), str(timeout)]
+    return subprocess.Popen([sys.executable, "-c", FLOOD, *args], stdout=subprocess.PIPE, text=True)
 
 
 def test_controlled_gates_are_priced_before_their_matrix_is_built(server):
@@ -307,24 +314,6 @@ def test_long_qasm_text_is_refused_before_it_is_parsed(server):
     )
 
 
-MANY_TENANTS = """
-import json, sys, threading, httpx
-url, tokens, body = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-codes, start = [], threading.Barrier(3 * len(tokens))
-def post(token):
-    start.wait()
-    codes.append(httpx.post(url + "/v1/jobs", json=body, timeout=60,
-                            headers={"Authorization": "Bearer " + token}).status_code)
-threads = [threading.Thread(target=post, args=(t,)) for t in tokens for _ in range(3)]
-for t in threads:
-    t.start()
-print("sending", flush=True)
-for t in threads:
-    t.join()
-print(json.dumps(codes))
-"""
-
-
 def test_many_tenants_flooding_at_once_hold_at_most_the_global_cap_of_threads(start_server):
     """Per-token slots alone let 20 tenants take 40 request threads (all of them); the global
     cap keeps their submissions to ``max_submitting`` threads, so reads of a 21st tenant still
@@ -334,18 +323,7 @@ def test_many_tenants_flooding_at_once_hold_at_most_the_global_cap_of_threads(st
     srv = start_server(tokens=tokens, max_submitting=3, max_qubits=12).start()
     admin = srv.tokens["root"]
     body = {"qasm": nested_qasm(), "observables": [hqml.Z(0).to_json()]}
-    flood = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            MANY_TENANTS,
-            srv.url,
-            json.dumps([srv.tokens[n] for n in names]),
-            json.dumps(body),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    flood = start_flood(srv.url, [srv.tokens[n] for n in names], 3, body, timeout=60)
     try:
         assert flood.stdout.readline().strip() == "sending"
         r = httpx.get(
