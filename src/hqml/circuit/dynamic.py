@@ -134,12 +134,10 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Measure:
-    """Measure ``wire`` in the computational basis and write the outcome to ``bit``."""
+class _OnOneWire:
+    """What measure and reset share: one wire, no parameters."""
 
     wire: int
-    bit: Bit
-    name: ClassVar[str] = "measure"
     params: ClassVar[tuple] = ()
 
     @property
@@ -148,25 +146,24 @@ class Measure:
 
     def symbols(self) -> set:
         return set()
+
+
+@dataclass(frozen=True)
+class Measure(_OnOneWire):
+    """Measure ``wire`` in the computational basis and write the outcome to ``bit``."""
+
+    bit: Bit
+    name: ClassVar[str] = "measure"
 
     def __repr__(self) -> str:
         return f"measure [{self.wire}] -> {self.bit!r}"
 
 
 @dataclass(frozen=True)
-class Reset:
+class Reset(_OnOneWire):
     """Reset ``wire`` to ``|0>`` (a channel: measure, then flip on 1, outcome discarded)."""
 
-    wire: int
     name: ClassVar[str] = "reset"
-    params: ClassVar[tuple] = ()
-
-    @property
-    def wires(self) -> tuple[int, ...]:
-        return (self.wire,)
-
-    def symbols(self) -> set:
-        return set()
 
     def __repr__(self) -> str:
         return f"reset [{self.wire}]"
