@@ -50,7 +50,6 @@ ALLOWED: dict[str, str] = {
     "cli/scale.py::scale": _TODO,
     "cli/study.py::study": _TODO,
     "experiment/models.py::build_hybrid": _TODO,
-    "experiment/runner.py::run_experiment": _TODO,
     "runtime/coupling_study.py::main": _TODO,
     "runtime/store.py": _TODO,
     "tracking/search.py::search": _TODO,
