@@ -46,13 +46,10 @@ ALLOWED: dict[str, str] = {
     "circuit/qasm/builder.py": _TODO,
     "circuit/qasm/parser.py::Parser.statement": _TODO,
     "cli/bench.py::bench": _TODO,
-    "cli/run.py::run": _TODO,
     "cli/scale.py::scale": _TODO,
-    "cli/study.py::study": _TODO,
     "experiment/models.py::build_hybrid": _TODO,
     "runtime/coupling_study.py::main": _TODO,
     "runtime/store.py": _TODO,
-    "tracking/search.py::search": _TODO,
 }
 
 
