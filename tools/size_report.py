@@ -48,7 +48,6 @@ ALLOWED: dict[str, str] = {
     "cli/bench.py::bench": _TODO,
     "cli/scale.py::scale": _TODO,
     "experiment/models.py::build_hybrid": _TODO,
-    "runtime/coupling_study.py::main": _TODO,
     "runtime/store.py": _TODO,
 }
 
