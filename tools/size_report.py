@@ -45,7 +45,6 @@ ALLOWED: dict[str, str] = {
     "circuit/qasm/parser.py::Parser.statement": _TODO,
     "cli/bench.py::bench": _TODO,
     "cli/scale.py::scale": _TODO,
-    "experiment/models.py::build_hybrid": _TODO,
     "runtime/store.py": _TODO,
 }
 
