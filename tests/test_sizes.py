@@ -73,6 +73,18 @@ def test_a_typer_command_counts_only_its_body_after_the_help_text():
     assert _one(src) == 2
 
 
+def test_an_annotated_typer_command_counts_only_its_body():
+    src = '''
+    def cmd(
+        a: Annotated[int, typer.Option(help="a")] = 1,
+        b: Annotated[list[str] | None, typer.Option("--b")] = None,
+    ):
+        """Help."""
+        return a
+    '''
+    assert _one(src) == 1
+
+
 def test_measure_finds_a_long_module_and_a_long_nested_function(tmp_path):
     body = "\n".join(f"        x{i} = {i}" for i in range(85))
     (tmp_path / "long.py").write_text(f"def outer():\n    def inner():\n{body}\n" + "#\n" * 320)
