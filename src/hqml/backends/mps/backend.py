@@ -32,10 +32,11 @@ import torch
 from ...circuit.gates import real_dtype
 from ...circuit.observables import PauliSum, Word, observable_terms
 from ...limits import format_bytes
+from ...sim import mps_measure as measure
+from ...sim.mps import MPS, Options, Truncation
+from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
-from . import measure
-from .apply import apply_gate, simulate
-from .state import MPS, Options, Truncation
+from .apply import simulate
 
 log = logging.getLogger("hqml.mps")
 

@@ -5,7 +5,7 @@ Site ``i`` holds wire ``i`` (wire 0 first, the most significant bit of a basis i
 knows whether it is a left isometry (``sum_{l,s} A* A = 1``) or a right one; a truncation at a
 bond is optimal only with every site on its left a left isometry and every site on its right a
 right isometry, and :meth:`MPS.canonicalize` makes them so before one (by SVD, whose gradient
-is the broadened one of :mod:`.svd`).
+is the broadened one of :mod:`.mps_svd`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .svd import svd
+from .mps_svd import svd
 
 
 class TruncationError(RuntimeError):
