@@ -40,20 +40,41 @@ def simulate(
     options: Options,
     varying: Sequence[bool] | None = None,
 ) -> MPS:
-    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``.
-
-    One-qubit gates wait on their wire, multiplied together, until a multi-qubit gate on that
-    wire takes them into its matrix (or the circuit ends): fewer, larger contractions."""
+    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``."""
     mps = MPS.zeros(circuit.n_qubits, theta.shape[0], dtype, theta.device, options)
     pending: dict[int, torch.Tensor] = {}
-    for op, u in zip(circuit.ops, gate_matrices(circuit, theta, dtype, varying), strict=True):
-        if len(op.wires) == 1:
-            w = op.wires[0]
+    mats = gate_matrices(circuit, theta, dtype, varying)
+    run_ops(mps, pending, [op.wires for op in circuit.ops], mats, 0, len(mats))
+    flush(mps, pending)
+    return mps
+
+
+def run_ops(
+    mps: MPS,
+    pending: dict[int, torch.Tensor],
+    wires: Sequence[Sequence[int]],
+    mats: Sequence[torch.Tensor],
+    start: int,
+    stop: int,
+) -> None:
+    """Apply operations ``start .. stop-1`` (their ``wires`` and matrices ``mats``).
+
+    One-qubit gates wait in ``pending`` on their wire, multiplied together, until a multi-qubit
+    gate on that wire takes them into its matrix (or :func:`flush`): fewer, larger
+    contractions."""
+    for j in range(start, stop):
+        ws, u = wires[j], mats[j]
+        if len(ws) == 1:
+            w = ws[0]
             pending[w] = u @ pending[w] if w in pending else u
             continue
-        if any(w in pending for w in op.wires):
-            u = u @ kron([pending.pop(w, None) for w in op.wires], dtype, theta.device)
-        apply_gate(mps, u, op.wires)
+        if any(w in pending for w in ws):
+            u = u @ kron([pending.pop(w, None) for w in ws], u.dtype, u.device)
+        apply_gate(mps, u, ws)
+
+
+def flush(mps: MPS, pending: dict[int, torch.Tensor]) -> None:
+    """Apply the one-qubit gates still waiting."""
     for w, u in pending.items():
         apply_gate(mps, u, (w,))
-    return mps
+    pending.clear()

@@ -36,6 +36,7 @@ from ...sim import mps_measure as measure
 from ...sim.mps import MPS, Options, Truncation
 from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
+from . import grad
 from .apply import simulate
 
 log = logging.getLogger("hqml.mps")
@@ -70,7 +71,7 @@ class MPSBackend(Backend):
     name = "mps"
     capabilities = Capabilities(
         max_qubits=MAX_QUBITS,
-        diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
+        diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         holds_state=False,
     )
 
@@ -80,8 +81,20 @@ class MPSBackend(Backend):
         cutoff: float = 0.0,
         max_truncation: float | None = None,
         dtype: torch.dtype | None = None,
+        backprop_memory: int = 2**30,
+        checkpoint_every: int | None = None,
     ):
         self.options = _options(max_bond, cutoff, max_truncation)
+        for name, v in (
+            ("backprop_memory", backprop_memory),
+            ("checkpoint_every", checkpoint_every),
+        ):
+            if v is None and name == "checkpoint_every":
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"mps: {name} must be a positive integer, got {v!r}")
+        self.backprop_memory = int(backprop_memory)
+        self.checkpoint_every = checkpoint_every
         if dtype is not None and dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.dtype = dtype
@@ -93,7 +106,35 @@ class MPSBackend(Backend):
         return f"<MPSBackend max_bond={o.max_bond} cutoff={o.cutoff:g}>"
 
     def prefers_backprop(self, task: Task) -> bool:
-        return True
+        """Backprop (faster) while its estimated saved tensors stay under ``backprop_memory``;
+        above, the checkpointed sweep of :mod:`.grad` (memory ``~sqrt(depth)``)."""
+        dtype = self.dtype or task.dtype
+        rows = task.theta.shape[0]
+        need = grad.backprop_bytes(task.circuit, rows, dtype, self.options.max_bond)
+        return need <= self.backprop_memory
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        """The values (no autograd) and the checkpoints of the sweep (:mod:`.grad`)."""
+        m = task.measurement
+        if not isinstance(m, (Expval, Probs)) or task.shots is not None:
+            raise ValueError(
+                "mps: diff_method='adjoint' differentiates exact expval and probs;"
+                " use diff_method='parameter-shift' (shots) or 'backprop'"
+            )
+        self._check(task)
+        dtype = self.dtype or task.dtype
+        theta = task.theta.to(real_dtype(dtype))
+        every = self.checkpoint_every
+        mps, saved = grad.forward(task.circuit, theta, dtype, self.options, task.varying, every)
+        with torch.no_grad():
+            out = self._finish(self._measure(mps, task), task)
+        self._report(out, mps.report)
+        return out, (task, saved)
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        task, checkpoints = saved
+        g = grad.sweep(checkpoints, lambda mps: self._measure(mps, task), cotangent)
+        return g.to(task.theta.dtype)
 
     def simulate(self, task: Task) -> MPS:
         """The task's final MPS, one row per row of ``task.theta``."""
@@ -133,6 +174,24 @@ class MPSBackend(Backend):
         return [self._execute_one(t) for t in tasks]
 
     def _execute_one(self, task: Task) -> torch.Tensor:
+        self._check(task)
+        mps = self.simulate(task)
+        out = self._finish(self._measure(mps, task), task)
+        self._report(out, mps.report)
+        return out
+
+    def _finish(self, out: torch.Tensor, task: Task) -> torch.Tensor:
+        rows = task.theta.shape[0]
+        if out.shape[0] != rows:
+            out = out.expand(rows, *out.shape[1:])
+        if out.is_floating_point():
+            return out.to(real_dtype(task.dtype))
+        if out.is_complex():
+            return out.to(task.dtype)
+        return out
+
+    def _check(self, task: Task) -> None:
+        """Refuse, before simulating, a dense result too large to build."""
         m = task.measurement
         n = task.circuit.n_qubits
         if isinstance(m, State) and n > STATE_MAX_QUBITS:
@@ -146,17 +205,6 @@ class MPSBackend(Backend):
                 f"mps: probs on {len(m.wires)} wires has 2^{len(m.wires)} values per row;"
                 f" ask for at most {PROBS_MAX_WIRES} wires, or sample"
             )
-        mps = self.simulate(task)
-        rows = task.theta.shape[0]
-        out = self._measure(mps, task)
-        if out.shape[0] != rows:
-            out = out.expand(rows, *out.shape[1:])
-        if out.is_floating_point():
-            out = out.to(real_dtype(task.dtype))
-        elif out.is_complex():
-            out = out.to(task.dtype)
-        self._report(out, mps.report)
-        return out
 
     def _measure(self, mps: MPS, task: Task) -> torch.Tensor:
         m = task.measurement
