@@ -56,12 +56,33 @@ def segment_bounds(wires: Sequence[Sequence[int]], every: int | None = None) -> 
 
 
 def backprop_bytes(circuit: Circuit, rows: int, dtype: torch.dtype, max_bond: int) -> int:
-    """An upper estimate of what backprop keeps for the gradient: per block operation, about
-    four tensors of a two-site block ``(B, D, 4, D)`` with ``D`` the largest bond possible."""
-    n = circuit.n_qubits
-    blocks = sum(block_ops(op.wires) for op in circuit.ops)
-    d = min(max_bond, 2 ** min(n // 2, 40))
-    return blocks * 4 * rows * d * 4 * d * dtype.itemsize
+    """An estimate of what backprop keeps for the gradient: about six tensors of each block
+    operation's merged block ``(B, Dl, 2**k, Dr)``, with the bonds that the splits of
+    :meth:`~hqml.sim.mps.MPS.split` would give (tracked as integers, no tensors; an upper
+    bound when ``cutoff`` compresses)."""
+    bonds = [1] * (circuit.n_qubits + 1)  # bonds[i]: left of site i
+    total = 0
+
+    def block(first: int, k: int) -> None:
+        nonlocal total
+        dl, dr = bonds[first], bonds[first + k]
+        total += 6 * rows * dl * 2**k * dr
+        left = dl
+        for j in range(k - 1):
+            left = min(left * 2, 2 ** (k - 1 - j) * dr, max(max_bond, dl))
+            bonds[first + j + 1] = left
+
+    for op in circuit.ops:
+        ws = sorted(op.wires)
+        if len(ws) < 2:
+            continue
+        swaps = [i for j, w in enumerate(ws[1:], 1) for i in range(w - 1, ws[0] + j - 1, -1)]
+        for i in swaps:
+            block(i, 2)
+        block(ws[0], len(ws))
+        for i in reversed(swaps):
+            block(i, 2)
+    return total * dtype.itemsize
 
 
 def _snapshot(mps: MPS, pending: dict[int, torch.Tensor]) -> Snapshot:
