@@ -110,7 +110,7 @@ def test_best_picks_the_sweep_when_backprop_memory_would_be_large():
 
 
 def test_adjoint_refuses_shots_and_bad_options():
-    with pytest.raises(ValueError, match="checkpoint_every"):
+    with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
         get_backend("mps", checkpoint_every=0)
     with pytest.raises(ValueError, match="backprop_memory"):
         get_backend("mps", backprop_memory=-1)

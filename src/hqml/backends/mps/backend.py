@@ -38,6 +38,7 @@ from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from . import grad
 from .apply import simulate
+from .noise import execute_noisy
 
 log = logging.getLogger("hqml.mps")
 
@@ -65,6 +66,11 @@ def _options(max_bond: Any, cutoff: Any, max_truncation: Any) -> Options:
     return Options(int(max_bond), float(cutoff), mt)
 
 
+def _count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"mps: {name} must be an integer >= {least}, got {value!r}")
+
+
 class MPSBackend(Backend):
     """Matrix product state simulation (batched, torch, CPU or CUDA)."""
 
@@ -73,6 +79,7 @@ class MPSBackend(Backend):
         max_qubits=MAX_QUBITS,
         diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         holds_state=False,
+        supports_noise=True,  # by Monte Carlo trajectories (.noise)
     )
 
     def __init__(
@@ -83,18 +90,19 @@ class MPSBackend(Backend):
         dtype: torch.dtype | None = None,
         backprop_memory: int = 2**30,
         checkpoint_every: int | None = None,
+        trajectories: int = 100,
+        seed: int | None = None,
     ):
         self.options = _options(max_bond, cutoff, max_truncation)
-        for name, v in (
-            ("backprop_memory", backprop_memory),
-            ("checkpoint_every", checkpoint_every),
-        ):
-            if v is None and name == "checkpoint_every":
-                continue
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"mps: {name} must be a positive integer, got {v!r}")
+        _count("backprop_memory", backprop_memory, 1)
+        _count("trajectories", trajectories, 1)
+        if checkpoint_every is not None:
+            _count("checkpoint_every", checkpoint_every, 1)
+        if seed is not None:
+            _count("seed", seed, 0)
         self.backprop_memory = int(backprop_memory)
         self.checkpoint_every = checkpoint_every
+        self.trajectories, self.seed = int(trajectories), seed
         if dtype is not None and dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.dtype = dtype
@@ -175,6 +183,12 @@ class MPSBackend(Backend):
 
     def _execute_one(self, task: Task) -> torch.Tensor:
         self._check(task)
+        if task.options.get("noise_model") is not None:
+            dtype = self.dtype or task.dtype
+            out, report = execute_noisy(task, dtype, self.options, self.trajectories, self.seed)
+            out = self._finish(out, task)
+            self._report(out, report)
+            return out
         mps = self.simulate(task)
         out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
