@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from ...circuit.circuit import Circuit
 from ...circuit.gates import real_dtype
 from ...circuit.observables import PauliSum, Word, observable_terms
 from ...limits import format_bytes
@@ -37,7 +38,7 @@ from ...sim.mps import MPS, Options, Truncation
 from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from . import grad
-from .apply import simulate
+from .apply import Plan, mpo_plans, simulate
 from .noise import execute_noisy
 
 log = logging.getLogger("hqml.mps")
@@ -92,6 +93,7 @@ class MPSBackend(Backend):
         checkpoint_every: int | None = None,
         trajectories: int = 100,
         seed: int | None = None,
+        long_range: str = "mpo",
     ):
         self.options = _options(max_bond, cutoff, max_truncation)
         _count("backprop_memory", backprop_memory, 1)
@@ -103,6 +105,9 @@ class MPSBackend(Backend):
         self.backprop_memory = int(backprop_memory)
         self.checkpoint_every = checkpoint_every
         self.trajectories, self.seed = int(trajectories), seed
+        if long_range not in ("mpo", "swap"):
+            raise ValueError(f"mps: long_range must be 'mpo' or 'swap', got {long_range!r}")
+        self.long_range = long_range
         if dtype is not None and dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.dtype = dtype
@@ -133,7 +138,10 @@ class MPSBackend(Backend):
         dtype = self.dtype or task.dtype
         theta = task.theta.to(real_dtype(dtype))
         every = self.checkpoint_every
-        mps, saved = grad.forward(task.circuit, theta, dtype, self.options, task.varying, every)
+        plans = self._plans(task.circuit)
+        mps, saved = grad.forward(
+            task.circuit, theta, dtype, self.options, task.varying, every, plans
+        )
         with torch.no_grad():
             out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
@@ -148,7 +156,14 @@ class MPSBackend(Backend):
         """The task's final MPS, one row per row of ``task.theta``."""
         dtype = self.dtype or task.dtype
         theta = task.theta.to(real_dtype(dtype))
-        return simulate(task.circuit, theta, dtype, self.options, task.varying)
+        plans = self._plans(task.circuit)
+        return simulate(task.circuit, theta, dtype, self.options, task.varying, plans)
+
+    def _plans(self, circuit: Circuit) -> list[Plan] | None:
+        """How distant two-qubit gates go (``None``: all by swaps), kept with the circuit."""
+        if self.long_range == "swap":
+            return None
+        return circuit.cached(("hqml.backends.mps", "mpo-plans"), lambda: mpo_plans(circuit))
 
     def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
         """``<psi(bra_i)|psi(ket_j)>`` as MPS inner products: ``(N, M)``; the result's
