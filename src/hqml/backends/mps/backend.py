@@ -1,10 +1,14 @@
-"""``backend="mps"``: circuits as batched matrix product states, differentiable by backprop.
+"""``backend="mps"``: circuits as batched matrix product states, differentiable by backprop or
+by a checkpointed sweep (``diff_method="adjoint"``, :mod:`.grad`), noisy by trajectories.
 
 Options: ``max_bond`` (largest bond dimension kept, default 64), ``cutoff`` (compress every
 two-qubit gate, dropping the smallest singular values whose summed weight stays under it;
 default 0: no compression below ``max_bond``), ``max_truncation`` (raise
-:class:`TruncationError` when a row's summed discarded weight exceeds it) and ``dtype``
-(simulate in complex64 or complex128 whatever the request's precision).
+:class:`TruncationError` when a row's summed discarded weight exceeds it), ``dtype``
+(simulate in complex64 or complex128 whatever the request's precision), ``long_range``
+(``"mpo"``: distant controlled/diagonal gates as MPOs; ``"swap"``: by swap networks),
+``backprop_memory`` (bytes: "best" switches from backprop to the sweep above it),
+``checkpoint_every`` (the sweep's segment length), ``trajectories`` and ``seed`` (noise).
 
 Every result carries what the truncations discarded: ``result.truncation`` (a
 :class:`Truncation`, also ``backend.last_truncation``; ``backend.worst_truncation`` keeps the
