@@ -1,7 +1,7 @@
-"""Distant two-qubit gates on the MPS backend: controlled and diagonal gates as MPOs of bond 2
-(``long_range="mpo"``, the default), the others by swaps; both paths equal the statevector's
-values and gradients where the bond is exact, and their truncation reports track the exact
-fidelity where it is not."""
+"""Distant two-qubit gates on the MPS backend: with ``long_range="mpo"`` controlled and
+diagonal gates go as MPOs of bond 2 and the others by swaps; with the default ``"swap"`` all go
+by swaps. Both paths equal the statevector's values and gradients where the bond is exact, and
+their truncation reports track the exact fidelity where it is not."""
 
 from __future__ import annotations
 

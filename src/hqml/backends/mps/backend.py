@@ -6,7 +6,7 @@ two-qubit gate, dropping the smallest singular values whose summed weight stays 
 default 0: no compression below ``max_bond``), ``max_truncation`` (raise
 :class:`TruncationError` when a row's summed discarded weight exceeds it), ``dtype``
 (simulate in complex64 or complex128 whatever the request's precision), ``long_range``
-(``"mpo"``: distant controlled/diagonal gates as MPOs; ``"swap"``: by swap networks),
+(``"swap"``: distant gates by swap networks; ``"mpo"``: controlled/diagonal ones as MPOs),
 ``backprop_memory`` (bytes: "best" switches from backprop to the sweep above it),
 ``checkpoint_every`` (the sweep's segment length), ``trajectories`` and ``seed`` (noise).
 
@@ -97,7 +97,7 @@ class MPSBackend(Backend):
         checkpoint_every: int | None = None,
         trajectories: int = 100,
         seed: int | None = None,
-        long_range: str = "mpo",
+        long_range: str = "swap",
     ):
         self.options = _options(max_bond, cutoff, max_truncation)
         _count("backprop_memory", backprop_memory, 1)
