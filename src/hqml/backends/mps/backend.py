@@ -85,6 +85,7 @@ class MPSBackend(Backend):
         diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         holds_state=False,
         supports_noise=True,  # by Monte Carlo trajectories (.noise)
+        reusable=True,
     )
 
     def __init__(
