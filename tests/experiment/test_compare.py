@@ -129,3 +129,15 @@ def test_quick_preset_is_small_and_valid():
     q = quick_config()
     assert isinstance(q, CompareConfig) and q.grid == "quick" and q.n_trials == 24
     assert np.all([m in q.models for m in ("SVC", "DataReuploadingClassifierSeparable")])
+
+
+@pytest.mark.parametrize("name", ["compare_ls_hm_quick.toml", "compare_ls_hm_paper.toml"])
+def test_example_configs_load(name):
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / name)
+    assert cfg.datasets == {
+        "linearly_separable": tuple(range(2, 11)),
+        "hidden_manifold": tuple(range(2, 11)),
+    }
+    assert cfg.n_trials == 9 * 18
