@@ -141,3 +141,20 @@ def test_example_configs_load(name):
         "hidden_manifold": tuple(range(2, 11)),
     }
     assert cfg.n_trials == 9 * 18
+
+
+@pytest.mark.slow  # importing mlflow and its file store: about 30 s here
+def test_mlflow_run_holds_the_trials(tiny_run, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from hqml.experiment.compare.tracking import log_comparison
+
+    cfg, out, _ = tiny_run
+    config = load_config(cfg)
+    results = run_compare(config, out)
+    run_id = log_comparison(results, config.to_dict(), out, tracking_uri=str(tmp_path / "ml"))
+    client = MlflowClient(tracking_uri=(tmp_path / "ml").resolve().as_uri())
+    metrics = client.get_run(run_id).data.metrics
+    (svc,) = [r for r in results if r["model"] == "SVC"]
+    assert metrics["linearly_separable.2.SVC.test_acc_mean"] == pytest.approx(svc["test_acc_mean"])
+    assert client.get_run(run_id).data.params["grid"] == "quick"

@@ -24,6 +24,12 @@ def compare(
     models: Annotated[
         str | None, typer.Option(help="comma-separated model names (overrides config)")
     ] = None,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow", help="also log the comparison to MLflow (hqml[tracking])")
+    ] = False,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default ./mlruns)")
+    ] = None,
     list_models: Annotated[
         bool, typer.Option("--list-models", help="print the known models and exit")
     ] = False,
@@ -82,6 +88,11 @@ def compare(
     for key, (acc, model) in best.items():
         console.print(f"{key}: best {model} ({acc:.3f})", highlight=False)
     console.print(f"report: {report}  results: {out / 'results.csv'}", highlight=False)
+    if mlflow:
+        from hqml.experiment.compare.tracking import log_comparison
+
+        run_id = log_comparison(results, cfg.to_dict(), out, tracking_uri)
+        console.print(f"MLflow run {run_id}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
