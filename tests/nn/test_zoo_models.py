@@ -212,6 +212,34 @@ def test_circuit_centric_output_matches_dense():
         assert f == pytest.approx(np.real(psi.conj() @ on(n, 0, Z) @ psi) + b, abs=1e-9)
 
 
+def _dense_tree(u, w):
+    n = int(np.log2(len(u)))
+    psi = u.astype(complex)
+    count = 0
+    for level in range(int(np.log2(n)) if n > 1 else 0):
+        for q in range(0, n, 2**level):
+            psi = on(n, q, ry(w[count])) @ psi
+            count += 1
+        for i in range(0, n, 2 ** (level + 1)):
+            psi = cx(n, i + 2**level, i) @ psi
+    psi = on(n, 0, ry(w[count])) @ psi
+    return np.real(psi.conj() @ on(n, 0, Z) @ psi)
+
+
+@pytest.mark.parametrize("d, n", [(2, 1), (3, 2), (5, 4)])
+def test_tree_tensor_output_matches_dense(d, n):
+    rng = np.random.default_rng(d)
+    x = rng.normal(size=(12, d))
+    y = (x[:, 0] > 0).astype(int)
+    m = zoo.TreeTensorClassifier(max_steps=2, convergence_interval=None).fit(x, y)
+    assert m.n_qubits_ == n and m.params_["weights"].shape == (2 * n - 1,)
+    w, b = m.params_["weights"].numpy(), float(m.params_["bias"])
+    dim = 2**n
+    for v, f in zip(x[:3], m.decision_function(x[:3]), strict=True):
+        u = np.r_[v, np.full(dim - d, 1 / dim)]
+        assert f == pytest.approx(_dense_tree(u / np.linalg.norm(u), w) + b, abs=1e-9)
+
+
 def test_separable_variational_and_dressed_match_dense(data):
     x, y, _ = data
     m = zoo.SeparableVariationalClassifier(

@@ -23,20 +23,26 @@ ESTIMATORS = {
     "DressedQuantumCircuitClassifier": zoo.DressedQuantumCircuitClassifier(n_layers=1, **FEW),
     "CircuitCentricClassifier": zoo.CircuitCentricClassifier(n_layers=1, n_input_copies=1, **FEW),
     "SeparableVariationalClassifier": zoo.SeparableVariationalClassifier(**FEW),
+    "TreeTensorClassifier": zoo.TreeTensorClassifier(**FEW),
 }
 
-# One check is expected to fail (below, with its reason). The study's variational models are
-# binary classifiers: they declare the tag multi_class=False, and scikit-learn then checks that
-# they refuse multi-class targets.
+# Two models are expected to fail one check (below, with the reason). The study's variational
+# models are binary classifiers: they declare the tag multi_class=False, and scikit-learn then
+# checks that they refuse multi-class targets.
 _POOR = (
     "the model normalises its input (amplitude encoding): on the checks' two-feature blobs only"
     " the direction of x is left; it reaches 0.81 training accuracy in the check's 100 steps"
     " (0.80-0.85 after 400 steps, across seeds), under the check's 0.83 threshold"
 )
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
-    "CircuitCentricClassifier": {
-        "check_classifiers_train": _POOR,
-    }
+    "CircuitCentricClassifier": {"check_classifiers_train": _POOR},
+    "TreeTensorClassifier": {
+        "check_classifiers_train": (
+            "two features are amplitude-encoded on one qubit (only the direction of x is left)"
+            " and read out after one RY: 0.81-0.83 training accuracy in the check's 100 steps"
+            " (seeds 0-2), not above the check's 0.83 threshold"
+        )
+    },
 }
 
 

@@ -164,6 +164,13 @@ _SPECS: list[ModelSpec] = [
         separable_of="DressedQuantumCircuitClassifier",
     ),
     ModelSpec(
+        "TreeTensorClassifier",
+        zoo.TreeTensorClassifier,
+        {"learning_rate": _LR},
+        {"learning_rate": [0.1]},
+        trained=True,
+    ),
+    ModelSpec(
         "CircuitCentricClassifier",
         zoo.CircuitCentricClassifier,
         {"learning_rate": _LR, "n_input_copies": [1, 2, 3], "n_layers": [1, 5, 10]},

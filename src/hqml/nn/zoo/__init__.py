@@ -22,6 +22,7 @@ from .variational import (
     DressedQuantumCircuitClassifierSeparable,
     IQPVariationalClassifier,
     SeparableVariationalClassifier,
+    TreeTensorClassifier,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "DressedQuantumCircuitClassifierSeparable",
     "CircuitCentricClassifier",
     "SeparableVariationalClassifier",
+    "TreeTensorClassifier",
     "DataReuploadingClassifier",
     "DataReuploadingClassifierNoCost",
     "DataReuploadingClassifierNoScaling",

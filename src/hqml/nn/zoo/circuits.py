@@ -125,6 +125,30 @@ def circuit_centric_circuit(n_per_copy: int, copies: int, n_layers: int) -> Circ
     return strongly_entangling_layers(c, w, n_layers, n, "cx")
 
 
+def tree_tensor_qubits(n_features: int) -> int:
+    """The study's qubit count: a power of two holding ``ceil(log2 d)`` amplitude qubits."""
+    m = max(1, math.ceil(math.log2(n_features))) if n_features > 1 else 0
+    return 1 if m <= 1 else 2 ** math.ceil(math.log2(m))
+
+
+def tree_tensor_circuit(n: int) -> Circuit:
+    """Amplitude encoding of ``2^n`` values on ``n`` (a power of two) qubits, then the tree:
+    level ``l`` puts ``RY`` on wires ``0, 2^l, 2*2^l, ...`` and ``CNOT(i + 2^l, i)`` for
+    ``i = 0, 2^(l+1), ...``; a last ``RY`` on wire 0. Weights ``w (2n - 1,)``."""
+    c = Circuit(n)
+    c.input("x", 2**n)
+    c = c.compose(amplitude_encoding(n))
+    w = c.weight("weights", (2 * n - 1,))
+    count = 0
+    for level in range(int(math.log2(n))):
+        for q in range(0, n, 2**level):
+            c.ry(w[count], q)
+            count += 1
+        for i in range(0, n, 2 ** (level + 1)):
+            c.cx(i + 2**level, i)
+    return c.ry(w[count], 0)
+
+
 def single_qubit_circuit(encoding_layers: int) -> Circuit:
     """One qubit of the separable variational model: input ``x = [x_i, w (L+1, 3) flattened]``;
     per layer ``Rot(w_l)`` then ``RY(x_i)``, then a final ``Rot(w_L)``. The per-qubit weights
@@ -165,6 +189,8 @@ __all__ = [
     "dressed_circuit",
     "circuit_centric_circuit",
     "single_qubit_circuit",
+    "tree_tensor_circuit",
+    "tree_tensor_qubits",
     "kitchen_sink_circuit",
     "qubits_per_copy",
 ]
