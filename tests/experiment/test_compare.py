@@ -108,6 +108,10 @@ def test_rerun_resumes_from_saved_trials(tiny_run):
             'models = ["SVC"]\ncolour = 1\n[[compare.datasets]]\nsuite = "two_curves"',
             "unknown keys",
         ),
+        (
+            'models = ["ConvolutionalNeuralNetwork"]\n[[compare.datasets]]\nsuite = "two_curves"',
+            "square images",
+        ),
     ],
 )
 def test_bad_configs_fail_in_one_line(tmp_path, text, message):

@@ -54,6 +54,13 @@ class CompareConfig:
                     f"{suite} varies {SUITES[suite].varied} over {list(SUITES[suite].values)};"
                     f" {bad} not among them"
                 )
+        if "ConvolutionalNeuralNetwork" in self.models and set(self.datasets) - {
+            "bars_and_stripes"
+        }:
+            raise ValueError(
+                "ConvolutionalNeuralNetwork reads square images: compare it on bars_and_stripes"
+                " only (run the other suites in a config without it)"
+            )
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
         if not (isinstance(self.folds, int) and self.folds >= 2):
