@@ -322,6 +322,8 @@ def test_binary_only_and_qubit_price_are_refused_in_one_line():
         zoo.IQPVariationalClassifier(max_steps=1).fit(x, np.arange(12) % 3)
     with pytest.raises(ValueError, match="qubits"):
         zoo.IQPVariationalClassifier(max_steps=1).fit(np.zeros((4, 21)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="21 qubits"):
+        kz.ProjectedQuantumKernel().fit(np.random.default_rng(1).normal(size=(6, 20)), [0, 1] * 3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         zoo.IQPVariationalClassifier(max_steps=1, convergence_interval=None).fit(

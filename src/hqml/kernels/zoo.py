@@ -44,6 +44,10 @@ class _ZooKernelClassifier(ClassifierMixin, BaseEstimator):
     def _prepare_kernel(self, X: np.ndarray, rng: Any) -> None:
         """Build what the Gram matrices need from the (scaled) training data."""
 
+    def _qubits_for(self, n_features: int) -> int:
+        """Qubits of the simulated state for ``n_features`` features (priced before building)."""
+        return n_features
+
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         s = self.scaling
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
@@ -54,10 +58,11 @@ class _ZooKernelClassifier(ClassifierMixin, BaseEstimator):
         """Fit on ``X`` (n_samples, n_features) and labels ``y``; returns ``self``."""
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
-        if X.shape[1] > MAX_QUBITS + 1:
+        if self._qubits_for(X.shape[1]) > MAX_QUBITS:
             raise ValueError(
-                f"{type(self).__name__}: {X.shape[1]} features would need more than"
-                f" {MAX_QUBITS} qubits; reduce the number of features (e.g. PCA) first"
+                f"{type(self).__name__}: {X.shape[1]} features would need"
+                f" {self._qubits_for(X.shape[1])} qubits (more than {MAX_QUBITS}); reduce the"
+                " number of features (e.g. PCA) first"
             )
         rng = check_random_state(self.random_state)
         self.scaler_ = MinMaxScaler(feature_range=(-math.pi / 2, math.pi / 2)).fit(X)
@@ -188,6 +193,9 @@ class ProjectedQuantumKernel(_ZooKernelClassifier):
         self.random_state = random_state
         self.backend = backend
 
+    def _qubits_for(self, n_features: int) -> int:
+        return n_features + 1 if self.embedding == "Hamiltonian" else n_features
+
     def _prepare_kernel(self, X: np.ndarray, rng: Any) -> None:
         d = X.shape[1]
         if self.embedding == "IQP":
@@ -239,14 +247,19 @@ class SeparableKernelClassifier(_ZooKernelClassifier):
         self.scaling = scaling
         self.random_state = random_state
 
+    def _qubits_for(self, n_features: int) -> int:
+        return 1  # one-qubit states, one per feature
+
     def _prepare_kernel(self, X: np.ndarray, rng: Any) -> None:
         self.n_qubits_ = X.shape[1]
 
     def _gram(self, A: np.ndarray, B: np.ndarray | None) -> np.ndarray:
         sa = separable_states(A, int(self.encoding_layers))
         sb = sa if B is None else separable_states(B, int(self.encoding_layers))
-        overlaps = torch.einsum("nqa,mqa->nmq", sa.conj(), sb).abs() ** 2
-        return overlaps.prod(dim=2).numpy()
+        K = torch.ones(sa.shape[0], sb.shape[0], dtype=torch.float64)
+        for q in range(sa.shape[1]):  # one qubit at a time: N x M memory, not N x M x d
+            K *= (sa[:, q].conj() @ sb[:, q].T).abs().square()
+        return K.numpy()
 
 
 __all__ = [
