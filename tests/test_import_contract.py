@@ -54,26 +54,9 @@ LAZY_EXTRAS: dict[tuple[str, str], str] = {}  # none today: noise.qiskit imports
 # Known violations left to other issues in flight (runtime/, cli/, experiment/, kernels/ are
 # edited under issues 23 and 26); each entry is (importer, imported, kind).
 KNOWN = {
-    # runtime runs `hqml run` configs and QAOA/VQE programs (issue 23 restructures runtime/)
-    ("hqml.runtime.experiment_run", "hqml.experiment.models", "upward"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.runner", "upward"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.models", "function"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.runner", "function"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.config", "upward"),
     # the command line imports its subcommands' packages when they run (issue 26 owns cli/)
     ("hqml.cli.*", "*", "function"),
     ("hqml.cli.demo", "hqml", "upward"),  # and the demo imports the package itself
-    # experiment/config resolves dataset loaders on demand (issue 26 owns experiment/)
-    ("hqml.experiment.config", "hqml.datasets", "function"),
-    # tracking's hyperparameter search parses and runs `hqml run` configs, while experiment's
-    # runner logs through tracking's RunLogger: to turn this around, search() takes the trial
-    # runner and config parser from its caller (cli/study.py, issue 26), or the study moves
-    # beside experiment/. Left for that change.
-    ("hqml.tracking.search", "hqml.experiment.runner", "function"),
-    ("hqml.tracking.search", "hqml.experiment.runner", "upward"),
-    ("hqml.tracking.search", "hqml.experiment.config", "upward"),
-    ("hqml.tracking.results", "hqml.experiment.config", "upward"),
-    ("hqml.tracking.space", "hqml.experiment.config", "upward"),
 }
 
 

@@ -91,7 +91,7 @@ def _search_options(
     """``(base config, space, search() options)``: the command line's options over the
     ``[search]`` table of CONFIG (and of ``--space``); a bad file or option fails in one line."""
     from hqml.experiment.config import ConfigError, tomllib
-    from hqml.tracking.search import load_study, parse_set_option
+    from hqml.experiment.study.search import load_study, parse_set_option
 
     from .errors import fail
 
@@ -122,7 +122,7 @@ def _run_trials(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hqml.experiment.config import ConfigError
-    from hqml.tracking.search import search
+    from hqml.experiment.study.search import search
 
     from .errors import fail
 
