@@ -7,6 +7,18 @@ from typing import Annotated
 
 import typer
 
+from hqml.experiment.compare import (
+    MODELS,
+    load_config,
+    quick_config,
+    run_compare,
+    write_report,
+)
+from hqml.experiment.compare.tracking import log_comparison
+
+from .errors import fail, writable_folder
+from .progress import progress_bars
+
 
 def compare(
     config: Annotated[
@@ -40,17 +52,6 @@ def compare(
     from dataclasses import replace
 
     from rich.console import Console
-
-    from hqml.experiment.compare import (
-        MODELS,
-        load_config,
-        quick_config,
-        run_compare,
-        write_report,
-    )
-
-    from .errors import fail, writable_folder
-    from .progress import progress_bars
 
     console = Console()
     if list_models:
@@ -89,8 +90,6 @@ def compare(
         console.print(f"{key}: best {model} ({acc:.3f})", highlight=False)
     console.print(f"report: {report}  results: {out / 'results.csv'}", highlight=False)
     if mlflow:
-        from hqml.experiment.compare.tracking import log_comparison
-
         run_id = log_comparison(results, cfg.to_dict(), out, tracking_uri)
         console.print(f"MLflow run {run_id}", highlight=False)
 
