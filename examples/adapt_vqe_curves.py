@@ -111,6 +111,7 @@ def write_report(rows: list[dict], out: Path) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "adapt_error.png", dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:

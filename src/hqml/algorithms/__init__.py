@@ -5,6 +5,7 @@ from .adapt_pools import fermionic_pool, minimal_complete_pool, qubit_excitation
 from .ising import bqm_to_pauli, diagonal_energies, pauli_to_bqm, pauli_to_ising
 from .optimizers import METHODS, MinimizeResult, minimize
 from .qaoa import QAOA, QAOAResult
+from .qaoa_angles import AngleRegressor, Graph, compare_initialisations, optimised_angles
 from .qcbm import QCBM, QCBMResult, bars_and_stripes
 from .vqe import VQE, VQEResult
 
@@ -20,6 +21,10 @@ __all__ = [
     "VQEResult",
     "QAOA",
     "QAOAResult",
+    "AngleRegressor",
+    "Graph",
+    "compare_initialisations",
+    "optimised_angles",
     "QCBM",
     "QCBMResult",
     "bars_and_stripes",
