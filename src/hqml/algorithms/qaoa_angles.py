@@ -104,7 +104,11 @@ def graph_features(graph: Graph) -> np.ndarray:
 
 
 def optimised_angles(
-    graph: Graph, p_max: int, maxiter: int = 200, optimizer: str = "L-BFGS-B"
+    graph: Graph,
+    p_max: int,
+    maxiter: int = 200,
+    optimizer: str = "L-BFGS-B",
+    backend: object = "statevector",
 ) -> dict[int, np.ndarray]:
     """QAOA-optimised ``[gammas, betas]`` for ``p = 1..p_max`` by the INTERP chain."""
     h = maxcut_hamiltonian(graph)
@@ -113,7 +117,14 @@ def optimised_angles(
     for p in range(1, p_max + 1):
         start = QAOA.interp(prev) if prev is not None else "ramp"
         q = QAOA(
-            h, p=p, initial_point=start, optimizer=optimizer, maxiter=maxiter, shots=1, exact_max=0
+            h,
+            p=p,
+            initial_point=start,
+            optimizer=optimizer,
+            maxiter=maxiter,
+            shots=1,
+            exact_max=0,
+            backend=backend,
         )
         prev = q.run().params
         out[p] = prev
@@ -176,12 +187,15 @@ def compare_initialisations(
     backend: object = "statevector",
     optimum: tuple[float, float] | None = None,
     interp_maxiter: int = 200,
+    interp: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Approximation ratio of each initial point, before and after ``steps`` optimiser steps.
 
     Initial points: ``"learned"`` (``model``), ``"fixed"`` (the 3-regular table,
     :meth:`QAOA.fixed`, ``p <= 3``), ``"interp"`` (INTERP's first step: angles optimised at
-    ``p - 1`` by the INTERP chain, interpolated to ``p``) and ``"ramp"`` (linear ramp).
+    ``p - 1`` by the INTERP chain, interpolated to ``p``; skipped with ``interp=False``, it
+    costs ``p - 1`` optimisations) and ``"ramp"`` (linear ramp). ``backend`` may be an MPS
+    backend instance for graphs past statevector sizes (give ``optimum`` then).
 
     Returns:
         ``{name: {"before": ratio, "after": ratio}}``.
@@ -206,8 +220,8 @@ def compare_initialisations(
     starts = {"learned": model.predict(graph, p), "ramp": probe.ramp(p)}
     if p in (1, 2, 3):
         starts["fixed"] = probe.fixed(p)
-    if p > 1:
-        lower = optimised_angles(graph, p - 1, maxiter=interp_maxiter, optimizer=optimizer)
+    if p > 1 and interp:
+        lower = optimised_angles(graph, p - 1, interp_maxiter, optimizer, backend)
         starts["interp"] = QAOA.interp(lower[p - 1])
     out = {}
     for name, x0 in starts.items():
