@@ -59,14 +59,30 @@ def maxcut_hamiltonian(graph: Graph) -> PauliSum:
 
 
 def random_regular_graph(n: int, d: int, rng: np.random.Generator) -> Graph:
-    """A uniformly paired random ``d``-regular simple graph (pairing model, retried)."""
+    """A random simple ``d``-regular graph (Steger-Wormald pairing: stubs are joined at random
+    among the pairs that keep the graph simple, restarting when none is left)."""
     if n * d % 2 or d >= n or d < 1:
         raise ValueError(f"no simple {d}-regular graph on {n} nodes: need n*d even and d < n")
     for _ in range(1000):
-        stubs = rng.permutation(np.repeat(np.arange(n), d)).reshape(-1, 2)
-        pairs = {(min(a, b), max(a, b)) for a, b in stubs.tolist()}
-        if len(pairs) == len(stubs) and all(a != b for a, b in pairs):
-            return Graph(n, tuple(sorted(pairs)))
+        left = np.full(n, d)
+        edges: set[tuple[int, int]] = set()
+        while left.sum():
+            nodes = np.flatnonzero(left)
+            pairs = [
+                (a, b)
+                for i, a in enumerate(nodes)
+                for b in nodes[i + 1 :]
+                if (int(a), int(b)) not in edges
+            ]
+            if not pairs:
+                break
+            weights = np.array([left[a] * left[b] for a, b in pairs], dtype=float)
+            a, b = pairs[int(rng.choice(len(pairs), p=weights / weights.sum()))]
+            edges.add((int(a), int(b)))
+            left[a] -= 1
+            left[b] -= 1
+        if not left.sum():
+            return Graph(n, tuple(sorted(edges)))
     raise RuntimeError(f"could not draw a simple {d}-regular graph on {n} nodes")
 
 
