@@ -97,7 +97,8 @@ def test_search_bookkeeping_and_reproducibility():
     ]
     res = runs[0]
     assert res.best == runs[1].best and res.best_fitness == runs[1].best_fitness
-    assert 3 <= res.n_trainings == len(res.history) <= 5
+    assert 3 <= res.n_candidates == len(res.history) <= 5
+    assert res.n_trainings == 2 * res.n_candidates  # two initialisations per candidate
     assert res.best_fitness == max(f for _, f in res.history)
     assert res.n_circuit_evaluations == res.n_trainings * 6 and res.seconds > 0
 

@@ -64,9 +64,9 @@ class Architecture:
         return 2 * self.n_qubits * len(self.layers)
 
     def describe(self) -> str:
-        """``"yz/cnot_chain | xy/cz_ring+reupload"``."""
-        return " | ".join(
-            f"{''.join(g.axes)}/{g.entangler}" + ("+reupload" if g.reupload else "")
+        """``"yz:cnot_chain; xy:cz_ring+reupload"`` (layers in order)."""
+        return "; ".join(
+            f"{''.join(g.axes)}:{g.entangler}" + ("+reupload" if g.reupload else "")
             for g in self.layers
         )
 
@@ -196,7 +196,8 @@ class SearchResult:
         best: the architecture with the highest validation accuracy.
         best_fitness: its validation accuracy.
         history: ``(architecture, validation accuracy)`` for every training, in order.
-        n_trainings: candidates trained (each ``epochs`` full-batch steps).
+        n_candidates: distinct architectures scored.
+        n_trainings: trainings run (``fitness_seeds`` per candidate, ``epochs`` steps each).
         n_circuit_evaluations: forward passes of a candidate circuit over a batch.
         seconds: wall time of the search.
     """
@@ -204,6 +205,7 @@ class SearchResult:
     best: Architecture
     best_fitness: float
     history: list[tuple[Architecture, float]] = field(default_factory=list)
+    n_candidates: int = 0
     n_trainings: int = 0
     n_circuit_evaluations: int = 0
     seconds: float = 0.0
@@ -219,6 +221,7 @@ def evolutionary_search(
     epochs: int = 30,
     lr: float = 0.05,
     val_fraction: float = 0.3,
+    fitness_seeds: int = 2,
     seed: int = 0,
 ) -> SearchResult:
     """Regularized evolution over :class:`Architecture` s; only the training data is used.
@@ -230,10 +233,14 @@ def evolutionary_search(
         population, cycles, tournament: the evolution's sizes (``population + cycles``
             candidates at most are trained).
         epochs, lr: the short training of each candidate.
+        fitness_seeds: initialisations per candidate; the fitness is their mean validation
+            accuracy (one lucky initialisation does not win the search).
         seed: seeds the split, the architectures, the mutations and the initialisations.
     """
     from sklearn.model_selection import train_test_split
 
+    if fitness_seeds < 1:
+        raise ValueError(f"fitness_seeds must be at least 1, got {fitness_seeds}")
     if population < 2 or tournament < 1 or tournament > population or cycles < 0:
         raise ValueError("need population >= 2, 1 <= tournament <= population, cycles >= 0")
     x_train, y_train = np.asarray(x_train), np.asarray(y_train)
@@ -248,8 +255,11 @@ def evolutionary_search(
 
     def fitness(arch: Architecture) -> float:
         if arch not in cache:
-            model = train_classifier(arch, x_s, y_s, epochs, lr, seed)
-            cache[arch] = accuracy(model, x_v, y_v)
+            accs = [
+                accuracy(train_classifier(arch, x_s, y_s, epochs, lr, seed + k), x_v, y_v)
+                for k in range(fitness_seeds)
+            ]
+            cache[arch] = float(np.mean(accs))
             history.append((arch, cache[arch]))
         return cache[arch]
 
@@ -271,7 +281,8 @@ def evolutionary_search(
         cache[best],
         history,
         len(history),
-        len(history) * (epochs + 1),
+        len(history) * fitness_seeds,
+        len(history) * fitness_seeds * (epochs + 1),
         time.perf_counter() - t0,
     )
 
