@@ -58,7 +58,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pop, cycles, epochs = (4, 4, 15) if args.quick else (10, 30, 30)
+    pop, cycles, epochs = (4, 4, 15) if args.quick else (8, 16, 25)
     rows = []
     for name in args.datasets.split(","):
         x_tr, y_tr, x_te, y_te = prepare(name)

@@ -62,12 +62,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer, smaller graphs (a smoke run)")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--mps-nodes", type=int, default=64)
+    ap.add_argument("--train-seeds", type=int, default=2, help="graphs per family and size")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2026)
     sizes = (6, 8) if args.quick else (6, 8, 10, 12)
-    model, train_s, n_train = train(sizes, 1 if args.quick else 3, 5, rng)
+    model, train_s, n_train = train(sizes, 1 if args.quick else args.train_seeds, 5, rng)
     print(f"trained on {n_train} graphs (p = 1..5) in {train_s:.0f} s", flush=True)
     rows = []
 
