@@ -169,7 +169,13 @@ def fock_sector_ground(molecule) -> float:
     "name, geometry, active_space, pools",
     [
         ("H2", [("H", (0, 0, 0)), ("H", (0, 0, 0.735))], None, ("fermionic", "qubit")),
-        ("LiH", [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))], (2, 3), ("fermionic", "qubit")),
+        pytest.param(
+            "LiH",
+            [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))],
+            (2, 3),
+            ("fermionic", "qubit"),
+            marks=pytest.mark.slow,  # ~4 s: four ADAPT steps per pool on 6 qubits
+        ),
     ],
 )
 def test_adapt_matches_full_ci_with_fewer_parameters_and_cnots_than_uccsd(
