@@ -120,10 +120,12 @@ def main() -> None:
     ap.add_argument("--pools", default="fermionic,qubit")
     ap.add_argument("--out", default="results/adapt")
     ap.add_argument("--uccsd-energy-max-qubits", type=int, default=8)
+    ap.add_argument("--bond-lengths", default="", help="comma list replacing each molecule's")
     args = ap.parse_args()
     rows = []
     for name in args.molecules.split(","):
-        for r in MOLECULES[name][2]:
+        lengths = [float(r) for r in args.bond_lengths.split(",") if r] or MOLECULES[name][2]
+        for r in lengths:
             for pool in args.pools.split(","):
                 row = one_point(name, r, pool, args.uccsd_energy_max_qubits)
                 rows.append(row)
