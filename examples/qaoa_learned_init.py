@@ -43,7 +43,9 @@ def ring(n: int) -> Graph:
     return Graph(n, tuple((i, (i + 1) % n) for i in range(n)))
 
 
-def train(sizes, seeds, p_max, rng) -> tuple[AngleRegressor, float, int]:
+def train(sizes, seeds, p_max, rng, cache: Path) -> tuple[AngleRegressor, float, int]:
+    """Fit on INTERP-optimised angles; the angles are cached in ``cache`` (graphs are redrawn
+    from the same seed, so a rerun sees the same held-out graphs)."""
     t0 = time.perf_counter()
     graphs = [
         graph_family(k, n, rng)
@@ -52,7 +54,14 @@ def train(sizes, seeds, p_max, rng) -> tuple[AngleRegressor, float, int]:
         for _ in range(seeds)
         if not (k == "5reg" and n < 8)  # K6 is the only 5-regular graph on 6 nodes
     ]
-    angles = [optimised_angles(g, p_max) for g in graphs]
+    if cache.exists():
+        angles = [
+            {int(p): np.array(a) for p, a in d.items()} for d in json.loads(cache.read_text())
+        ]
+        assert len(angles) == len(graphs), f"{cache} is from another training set; delete it"
+    else:
+        angles = [optimised_angles(g, p_max) for g in graphs]
+        cache.write_text(json.dumps([{p: a.tolist() for p, a in d.items()} for d in angles]))
     return AngleRegressor().fit(graphs, angles), time.perf_counter() - t0, len(graphs)
 
 
@@ -63,14 +72,22 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--mps-nodes", type=int, default=64)
     ap.add_argument("--train-seeds", type=int, default=2, help="graphs per family and size")
+    ap.add_argument("--sv-sizes", default="14,16", help="held-out sizes, before and after steps")
+    ap.add_argument("--large-sizes", default="20", help="held-out sizes, before any step only")
+    ap.add_argument("--large-interp-maxiter", type=int, default=30)
+    ap.add_argument("--resume", action="store_true", help="keep the rows of qaoa_init.json")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2026)
     sizes = (6, 8) if args.quick else (6, 8, 10, 12)
-    model, train_s, n_train = train(sizes, 1 if args.quick else args.train_seeds, 5, rng)
+    seeds = 1 if args.quick else args.train_seeds
+    model, train_s, n_train = train(sizes, seeds, 5, rng, out / "train_angles.json")
     print(f"trained on {n_train} graphs (p = 1..5) in {train_s:.0f} s", flush=True)
     rows = []
+    if args.resume and (out / "qaoa_init.json").exists():
+        rows = json.loads((out / "qaoa_init.json").read_text())["rows"]
+    done = {(r["kind"], r["n"]) for r in rows}
 
     def record(graph_kind, g, res, backend, seconds):
         rows.append({"kind": graph_kind, "n": g.n, "backend": backend, "seconds": seconds, **res})
@@ -80,20 +97,19 @@ def main() -> None:
             json.dumps({"n_train": n_train, "train_seconds": train_s, "rows": rows}, indent=1)
         )
 
-    sv_sizes = (10,) if args.quick else (14, 16)
+    sv_sizes = (10,) if args.quick else [int(n) for n in args.sv_sizes.split(",") if n]
     for n in sv_sizes:
         for kind in FAMILIES:
             g = graph_family(kind, n, rng)
+            if (kind, n) in done:
+                continue
             t0 = time.perf_counter()
             res = compare_initialisations(g, model, p=3, steps=args.steps)
             record(kind, g, res, "statevector", time.perf_counter() - t0)
     if not args.quick:
-        for kind in ("3reg", "er"):
-            g = graph_family(kind, 20, rng)
-            t0 = time.perf_counter()
-            res = compare_initialisations(g, model, p=3, steps=0, interp_maxiter=30)
-            record(kind, g, res, "statevector", time.perf_counter() - t0)
         for kind, g in (("ladder", ladder(args.mps_nodes)), ("ring", ring(args.mps_nodes))):
+            if (kind, g.n) in done:
+                continue
             be = get_backend("mps", max_bond=32)
             half = len(g.edges) / 2  # bipartite: max cut = |E|, E_min = -|E|/2
             t0 = time.perf_counter()
@@ -103,6 +119,17 @@ def main() -> None:
             res_t = be.last_truncation
             record(kind, g, res, f"mps(32), discarded {float(res_t.discarded.max()):.1e}",
                    time.perf_counter() - t0)  # fmt: skip
+        for kind, n in [
+            (k, int(n)) for n in args.large_sizes.split(",") if n for k in ("3reg", "er")
+        ]:
+            g = graph_family(kind, n, rng)
+            if (kind, n) in done:
+                continue
+            t0 = time.perf_counter()
+            res = compare_initialisations(
+                g, model, p=3, steps=0, interp_maxiter=args.large_interp_maxiter
+            )
+            record(kind, g, res, "statevector", time.perf_counter() - t0)
     write_report(rows, out, n_train, train_s)
 
 
