@@ -136,26 +136,37 @@ def main() -> None:
 def write_report(rows, out: Path, n_train: int, train_s: float) -> None:
     lines = [
         f"Trained on {n_train} graphs in {train_s:.0f} s. Approximation ratio <cut>/max cut"
-        " at p = 3, before -> after the optimiser steps.",
+        " at p = 3, before -> after 5 L-BFGS-B steps (one value: before any step only).",
         "",
         "| graph | n | backend | " + " | ".join(METHODS) + " |",
         "|---|---|---|" + "---|" * len(METHODS),
     ]
+
+    def stepped(r) -> bool:  # rows run with steps=0 have after == before everywhere
+        return any(r[m]["after"] != r[m]["before"] for m in METHODS if m in r)
+
     for r in rows:
-        cells = [f"{r[m]['before']:.4f} -> {r[m]['after']:.4f}" if m in r else "-" for m in METHODS]
+        cells = [
+            (
+                f"{r[m]['before']:.4f} -> {r[m]['after']:.4f}"
+                if stepped(r)
+                else f"{r[m]['before']:.4f}"
+            )
+            if m in r
+            else "-"
+            for m in METHODS
+        ]
         lines.append(f"| {r['kind']} | {r['n']} | {r['backend']} | " + " | ".join(cells) + " |")
     lines += ["", "| mean over graphs with every method | " + " | ".join(METHODS) + " |"]
+    lines.append("|---|" + "---|" * len(METHODS))
     full = [r for r in rows if all(m in r for m in METHODS)]
-    if full:
-        means = {m: np.mean([r[m]["before"] for r in full]) for m in METHODS}
-        after = {m: np.mean([r[m]["after"] for r in full]) for m in METHODS}
-        lines.append("|---|" + "---|" * len(METHODS))
-        lines.append(
-            f"| before ({len(full)} graphs) | "
-            + " | ".join(f"{means[m]:.4f}" for m in METHODS)
-            + " |"
-        )
-        lines.append("| after | " + " | ".join(f"{after[m]:.4f}" for m in METHODS) + " |")
+    after = [r for r in full if stepped(r)]
+    for label, group, key in (("before", full, "before"), ("after steps", after, "after")):
+        if group:
+            means = [np.mean([r[m][key] for r in group]) for m in METHODS]
+            lines.append(
+                f"| {label} ({len(group)} graphs) | " + " | ".join(f"{v:.4f}" for v in means) + " |"
+            )
     (out / "qaoa_init.md").write_text("\n".join(lines) + "\n")
     import matplotlib
 
