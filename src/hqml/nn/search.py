@@ -145,7 +145,8 @@ class QuantumClassifierNet(nn.Module):
         super().__init__()
         obs = [Z(q) for q in range(arch.n_qubits)]
         self.quantum = QuantumLayer(arch.circuit(), obs, seed=seed, diff_method="adjoint")
-        self.head = nn.Linear(arch.n_qubits, n_classes)
+        # skip_init: torch's own init would draw from the global RNG (hidden state)
+        self.head = nn.utils.skip_init(nn.Linear, arch.n_qubits, n_classes)
         gen = torch.Generator().manual_seed(seed)
         bound = arch.n_qubits**-0.5  # torch's default range, drawn from our generator
         with torch.no_grad():
