@@ -21,6 +21,14 @@ from .patterns import (
     angle_squash,
 )
 from .quanvolution import Quanvolution2d, default_quanv_circuit
+from .search import (
+    Architecture,
+    LayerGene,
+    SearchResult,
+    evolutionary_search,
+    fixed_ansatz,
+    seed_accuracies,
+)
 
 __all__ = [
     "QuantumLayer",
@@ -39,4 +47,10 @@ __all__ = [
     "angle_squash",
     "Quanvolution2d",
     "default_quanv_circuit",
+    "Architecture",
+    "LayerGene",
+    "SearchResult",
+    "evolutionary_search",
+    "fixed_ansatz",
+    "seed_accuracies",
 ]

@@ -1,0 +1,380 @@
+"""ADAPT-VQE (Grimsley et al., Nat. Commun. 10, 3007, 2019): grow the ansatz one operator at a time.
+
+Each pool operator is ``A_k = i G_k`` with ``G_k = sum_j c_kj P_j`` Hermitian and its Pauli words
+mutually commuting, so ``exp(theta A_k) = prod_j exp(i theta c_kj P_j)`` exactly. At the current
+state ``|psi>`` the energy gradient of appending ``exp(theta A_k)`` is
+``dE/dtheta|_0 = <psi|[H, A_k]|psi> = -2 Im <H psi|G_k psi>``; every pool gradient comes from one
+simulated state (``gradients="state"``), or from one batched :func:`hqml.expval` of the
+observables ``i [H, G_k]`` (``gradients="commutator"``, any backend, shots allowed). The
+operator of largest ``|gradient|`` is appended, all parameters are re-optimised with
+:class:`~hqml.algorithms.vqe.VQE`, and the loop stops when the gradient norm falls below
+``gradient_tol``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..circuit.circuit import Circuit
+from ..circuit.observables import PauliSum, Word
+from ..execute import expval, state
+from ..provenance import provenance
+from .vqe import VQE
+
+# amplitudes x Pauli words held at once when applying words to a state (complex128: 16 B each)
+_CHUNK_AMPLITUDES = 1 << 22
+
+
+@dataclass(frozen=True)
+class PoolOperator:
+    """One pool element ``A = i G``: a name and the Hermitian generator ``G`` (a ``PauliSum``)."""
+
+    name: str
+    generator: PauliSum
+
+    def __post_init__(self) -> None:
+        if not self.generator.terms:
+            raise ValueError(f"pool operator {self.name!r} has an empty generator")
+        if not self.generator.is_hermitian():
+            raise ValueError(f"pool operator {self.name!r}: the generator G must be Hermitian")
+        words = list(self.generator.terms)
+        for a in range(len(words)):
+            for b in range(a + 1, len(words)):
+                if not _commute(words[a], words[b]):
+                    raise ValueError(
+                        f"pool operator {self.name!r} has non-commuting Pauli terms, so"
+                        " exp(theta A) is not a product of Pauli rotations; split it"
+                    )
+
+    def append_to(self, circuit: Circuit, theta: Any) -> Circuit:
+        """Append ``exp(i theta G)`` as one Pauli rotation per word."""
+        for word, coeff in self.generator.terms.items():
+            _pauli_rotation(circuit, theta * (-2.0 * coeff.real), word)
+        return circuit
+
+
+def _commute(a: Word, b: Word) -> bool:
+    da, db = dict(a), dict(b)
+    clashes = sum(1 for w, p in da.items() if w in db and db[w] != p)
+    return clashes % 2 == 0
+
+
+def _pauli_rotation(circuit: Circuit, theta: Any, word: Word) -> None:
+    """``exp(-i theta/2 P)``: basis change to Z, CNOT ladder, RZ, undo."""
+    word = tuple(sorted(word))
+    if not word:
+        return  # a global phase
+    half_pi = np.pi / 2
+    for w, p in word:
+        if p == "X":
+            circuit.h(w)
+        elif p == "Y":
+            circuit.rx(half_pi, w)
+    wires = [w for w, _ in word]
+    pairs = list(zip(wires, wires[1:], strict=False))
+    for a, b in pairs:
+        circuit.cnot(a, b)
+    circuit.rz(theta, wires[-1])
+    for a, b in reversed(pairs):
+        circuit.cnot(a, b)
+    for w, p in word:
+        if p == "X":
+            circuit.h(w)
+        elif p == "Y":
+            circuit.rx(-half_pi, w)
+
+
+def apply_words(words: Sequence[Word], psi: np.ndarray, n_qubits: int) -> np.ndarray:
+    """``P_j |psi>`` for every Pauli word, stacked ``(len(words), 2^n)`` (wire 0 = MSB)."""
+    n_amp = 1 << n_qubits
+    xmask = np.zeros(len(words), dtype=np.int64)
+    zmask = np.zeros(len(words), dtype=np.int64)
+    n_y = np.zeros(len(words), dtype=np.int64)
+    for j, word in enumerate(words):
+        for w, p in word:
+            bit = 1 << (n_qubits - 1 - w)
+            if p in "XY":
+                xmask[j] |= bit
+            if p in "YZ":
+                zmask[j] |= bit
+            n_y[j] += p == "Y"
+    # (P psi)[i] = phase(i ^ x) psi[i ^ x], phase(b) = i^{n_Y} (-1)^{popcount(b & z)}
+    source = np.arange(n_amp, dtype=np.int64)[None, :] ^ xmask[:, None]
+    sign = 1 - 2 * (np.bitwise_count(source & zmask[:, None]).astype(np.int64) & 1)
+    return (1j**n_y)[:, None] * sign * psi[source]
+
+
+def _word_overlaps(bra: np.ndarray, words: list[Word], psi: np.ndarray, n: int) -> np.ndarray:
+    """``<bra|P_j|psi>`` for every word, in chunks that bound the memory held."""
+    step = max(1, _CHUNK_AMPLITUDES >> n)
+    out = np.empty(len(words), dtype=complex)
+    for s in range(0, len(words), step):
+        out[s : s + step] = apply_words(words[s : s + step], psi, n) @ bra.conj()
+    return out
+
+
+def pool_gradients_from_state(
+    hamiltonian: PauliSum, pool: Sequence[PoolOperator], psi: Any, n_qubits: int
+) -> np.ndarray:
+    """All pool gradients ``<psi|[H, A_k]|psi>`` from one state vector, by linear algebra."""
+    psi = np.asarray(psi, dtype=complex).reshape(-1)
+    if psi.size != 1 << n_qubits:
+        raise ValueError(f"the state has {psi.size} amplitudes, not 2^{n_qubits}")
+    h_words = list(hamiltonian.terms)
+    h_coeffs = np.array([hamiltonian.terms[w] for w in h_words], dtype=complex)
+    h_psi = np.zeros_like(psi)
+    step = max(1, _CHUNK_AMPLITUDES >> n_qubits)
+    for s in range(0, len(h_words), step):
+        h_psi += h_coeffs[s : s + step] @ apply_words(h_words[s : s + step], psi, n_qubits)
+    index: dict[Word, int] = {}
+    for op in pool:
+        for w in op.generator.terms:
+            index.setdefault(w, len(index))
+    overlaps = _word_overlaps(h_psi, list(index), psi, n_qubits)  # <H psi|P_j|psi>
+    grads = np.empty(len(pool))
+    for k, op in enumerate(pool):
+        z = sum(c * overlaps[index[w]] for w, c in op.generator.terms.items())
+        grads[k] = -2.0 * np.imag(z)
+    return grads
+
+
+def commutator_observables(hamiltonian: PauliSum, pool: Sequence[PoolOperator]) -> list[PauliSum]:
+    """The Hermitian observables ``i [H, G_k]`` whose expectations are the pool gradients."""
+    out = []
+    for op in pool:
+        g = op.generator
+        out.append((1j * (hamiltonian @ g - g @ hamiltonian)).simplify(1e-12))
+    return out
+
+
+@dataclass
+class AdaptIteration:
+    """One ADAPT step: the gradient norm and largest gradient before growing, what was added,
+    and the energy after re-optimising."""
+
+    gradient_norm: float
+    max_gradient: float
+    operator: str | None
+    energy: float | None
+    n_evaluations: int = 0
+
+
+@dataclass
+class AdaptVQEResult:
+    """Outcome of :meth:`AdaptVQE.run`.
+
+    Attributes:
+        energy: the final energy (Hartree for molecules).
+        parameters: one angle per selected operator, in circuit order.
+        operators: names of the selected pool operators (repeats allowed).
+        circuit: the grown ansatz with one weight vector ``"theta"``.
+        converged: the gradient norm fell below ``gradient_tol``.
+        message: why the loop stopped.
+        iterations: one :class:`AdaptIteration` per step.
+        n_parameters, n_cnots: the grown circuit's parameter and CNOT counts.
+        n_gradient_calls: batched pool-gradient calls (one per step).
+        provenance: versions, seed, backend, optimiser.
+    """
+
+    energy: float
+    parameters: np.ndarray
+    operators: list[str]
+    circuit: Circuit
+    converged: bool
+    message: str
+    iterations: list[AdaptIteration] = field(default_factory=list)
+    n_parameters: int = 0
+    n_cnots: int = 0
+    n_gradient_calls: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+class AdaptVQE:
+    """ADAPT-VQE: grow an ansatz from ``pool`` on ``reference`` until the pool gradients vanish.
+
+    Args:
+        hamiltonian: a Hermitian ``PauliSum``.
+        pool: the :class:`PoolOperator` list (see :mod:`hqml.algorithms.adapt_pools`).
+        reference: the start state: a circuit without weights, or its bits (wire 0 first),
+            e.g. ``molecule.hf_bits``.
+        gradient_tol: stop when the pool gradient norm is below this.
+        max_operators: stop after this many operators have been appended.
+        energy_tol: stop (not converged) when appending an operator lowers the energy by
+            less than this: the re-optimiser's own tolerance has been reached.
+        optimizer, maxiter, options: the re-optimisation (:class:`~hqml.algorithms.vqe.VQE`).
+        gradients: ``"state"`` (one statevector simulation, then linear algebra) or
+            ``"commutator"`` (one batched ``expval`` of ``i [H, G_k]``, any backend and shots).
+        backend, diff_method, shots, seed: passed to the energy and gradient evaluations.
+
+    >>> from hqml.circuit import X, Z
+    >>> pool = [PoolOperator("Y0", 1.0 * PauliSum.from_list([("Y", 1.0)]))]
+    >>> res = AdaptVQE(Z(0) + X(0), pool, reference=[0]).run()
+    >>> round(res.energy, 6), res.operators  # -sqrt(2)
+    (-1.414214, ['Y0'])
+    """
+
+    GRADIENTS = ("state", "commutator")
+
+    def __init__(
+        self,
+        hamiltonian: PauliSum,
+        pool: Sequence[PoolOperator],
+        reference: Circuit | Sequence[int],
+        gradient_tol: float = 1e-3,
+        max_operators: int = 50,
+        energy_tol: float = 1e-10,
+        optimizer: str = "L-BFGS-B",
+        maxiter: int = 500,
+        options: dict[str, Any] | None = None,
+        gradients: str = "state",
+        backend: str = "statevector",
+        diff_method: str = "best",
+        shots: int | None = None,
+        seed: int | None = None,
+    ):
+        if not isinstance(hamiltonian, PauliSum) or not hamiltonian.is_hermitian():
+            raise ValueError("hamiltonian must be a Hermitian PauliSum")
+        if not pool or not all(isinstance(op, PoolOperator) for op in pool):
+            raise ValueError("pool must be a non-empty list of PoolOperator")
+        if gradients not in self.GRADIENTS:
+            raise ValueError(f"gradients must be one of {self.GRADIENTS}, got {gradients!r}")
+        if gradients == "state" and (shots is not None or backend != "statevector"):
+            raise ValueError(
+                "gradients='state' reads the exact statevector; use gradients='commutator'"
+                " for shots or another backend"
+            )
+        if isinstance(reference, Circuit):
+            if reference.weights or reference.inputs:
+                raise ValueError("the reference circuit must have no weights or inputs")
+            self.reference = reference
+        else:
+            self.reference = Circuit(len(reference))
+            for w, b in enumerate(reference):
+                if b not in (0, 1):
+                    raise ValueError(f"reference bits must be 0 or 1, got {b!r}")
+                if b:
+                    self.reference.x(w)
+        self.n_qubits = self.reference.n_qubits
+        wires = set(hamiltonian.wires).union(*(op.generator.wires for op in pool))
+        if wires and max(wires) >= self.n_qubits:
+            raise ValueError(
+                f"the Hamiltonian or pool acts on wire {max(wires)}, outside the"
+                f" {self.n_qubits}-qubit reference"
+            )
+        if gradient_tol <= 0 or max_operators < 1:
+            raise ValueError("gradient_tol must be positive and max_operators at least 1")
+        self.hamiltonian, self.pool = hamiltonian, list(pool)
+        self.gradient_tol, self.max_operators = float(gradient_tol), int(max_operators)
+        self.energy_tol = float(energy_tol)
+        self.optimizer, self.maxiter, self.options = optimizer, maxiter, options
+        self.gradients, self.backend, self.diff_method = gradients, backend, diff_method
+        self.shots, self.seed = shots, seed
+        self._observables: list[PauliSum] | None = None
+
+    def ansatz(self, selected: Sequence[int]) -> Circuit:
+        """The reference followed by ``exp(theta_i A_{selected[i]})``, weight ``"theta"``."""
+        c = self.reference.copy()
+        if selected:
+            theta = c.weight("theta", len(selected))
+            for i, k in enumerate(selected):
+                self.pool[k].append_to(c, theta[i])
+        return c
+
+    def pool_gradients(self, selected: Sequence[int], params: np.ndarray) -> np.ndarray:
+        """Every pool gradient at the current state, in one batched call."""
+        c = self.ansatz(selected)
+        weights = {"theta": torch.as_tensor(params, dtype=torch.float64)} if selected else None
+        if self.gradients == "state":
+            with torch.no_grad():
+                psi = state(c, weights=weights, dtype=torch.complex128)
+            return pool_gradients_from_state(
+                self.hamiltonian, self.pool, psi.numpy(), self.n_qubits
+            )
+        if self._observables is None:
+            self._observables = commutator_observables(self.hamiltonian, self.pool)
+        with torch.no_grad():
+            vals = expval(
+                c,
+                self._observables,
+                weights=weights,
+                backend=self.backend,
+                shots=self.shots,
+                seed=self.seed,
+                dtype=torch.complex128,
+            )
+        return np.asarray(vals, dtype=float).reshape(-1)
+
+    def run(self) -> AdaptVQEResult:
+        """Grow, re-optimise, repeat; return the final ansatz, energy and the step log."""
+        selected: list[int] = []
+        params = np.zeros(0)
+        with torch.no_grad():
+            energy = float(
+                expval(self.reference, self.hamiltonian, dtype=torch.complex128, shots=self.shots)
+            )
+        log: list[AdaptIteration] = []
+        converged, message = False, f"stopped at max_operators={self.max_operators}"
+        while True:
+            grads = self.pool_gradients(selected, params)
+            norm, k = float(np.linalg.norm(grads)), int(np.argmax(np.abs(grads)))
+            if norm < self.gradient_tol:
+                log.append(AdaptIteration(norm, float(abs(grads[k])), None, None))
+                converged = True
+                message = f"gradient norm {norm:.2e} < gradient_tol {self.gradient_tol:.0e}"
+                if not selected:
+                    message += " at the reference: no pool operator couples to it (a symmetry?)"
+                break
+            if len(selected) >= self.max_operators:
+                log.append(AdaptIteration(norm, float(abs(grads[k])), None, None))
+                break
+            selected.append(k)
+            vqe = VQE(
+                self.hamiltonian,
+                self.ansatz(selected),
+                optimizer=self.optimizer,
+                initial_point=np.append(params, 0.0),
+                maxiter=self.maxiter,
+                seed=self.seed,
+                backend=self.backend,
+                diff_method=self.diff_method,
+                shots=self.shots,
+                options=self.options,
+            )
+            res = vqe.run()
+            drop = energy - float(res.energy)
+            params, energy = np.asarray(res.optimal_parameters, dtype=float), float(res.energy)
+            log.append(
+                AdaptIteration(
+                    norm, float(abs(grads[k])), self.pool[k].name, energy, res.n_evaluations
+                )
+            )
+            if drop < self.energy_tol:
+                message = f"energy fell by {drop:.1e} < energy_tol; gradient norm {norm:.2e}"
+                break
+        circuit = self.ansatz(selected)
+        prov = provenance(
+            seeds={"seed": self.seed},
+            backend=str(self.backend),
+            diff_method=self.diff_method,
+            shots=self.shots,
+            optimizer=self.optimizer,
+            gradients=self.gradients,
+        )
+        return AdaptVQEResult(
+            energy,
+            params,
+            [self.pool[k].name for k in selected],
+            circuit,
+            converged,
+            message,
+            log,
+            len(selected),
+            circuit.count_ops().get("cx", 0),
+            len(log),
+            prov,
+        )

@@ -1,0 +1,250 @@
+"""Learned QAOA initial angles for max-cut: a ridge regression from graph features to angles.
+
+Training labels are QAOA-optimised angles of many small graphs, found depth by depth with the
+INTERP warm start (Zhou et al. 2020) from a linear ramp at ``p = 1``, which keeps every graph's
+angles in the same smooth branch (``gamma > 0``, ``beta < 0`` in hqml's convention, see
+:mod:`hqml.algorithms.qaoa`). The features are the ones optimal angles are known to depend on:
+the degree (``gamma`` scales like ``1 / sqrt(d)`` on ``d``-regular graphs), its spread, and how
+many edges sit in triangles; the model predicts all ``2 p`` angles of a new, larger graph
+without running a circuit.
+
+The cost is ``H = sum_edges Z_i Z_j / 2`` (so ``<cut> = |E| / 2 - <H>``), as in
+:data:`~hqml.algorithms.qaoa.FIXED_ANGLES_3REGULAR`'s comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..circuit.observables import PauliSum
+from .qaoa import QAOA
+
+Edges = Sequence[tuple[int, int]]
+FEATURES = ("bias", "1/sqrt(d)", "1/d", "degree cv", "triangles per edge", "1/n")
+
+
+@dataclass(frozen=True)
+class Graph:
+    """An undirected simple graph on nodes ``0..n-1``."""
+
+    n: int
+    edges: tuple[tuple[int, int], ...]
+
+    def __post_init__(self) -> None:
+        seen = set()
+        for a, b in self.edges:
+            if not (0 <= a < self.n and 0 <= b < self.n) or a == b:
+                raise ValueError(f"edge ({a}, {b}) is not between two distinct nodes of 0..n-1")
+            key = (min(a, b), max(a, b))
+            if key in seen:
+                raise ValueError(f"edge {key} appears twice")
+            seen.add(key)
+        if not self.edges:
+            raise ValueError("the graph has no edges")
+
+    def degrees(self) -> np.ndarray:
+        d = np.zeros(self.n)
+        for a, b in self.edges:
+            d[a] += 1
+            d[b] += 1
+        return d
+
+
+def maxcut_hamiltonian(graph: Graph) -> PauliSum:
+    """``sum_edges Z_a Z_b / 2`` (its minimum is ``|E| / 2 - max cut``)."""
+    return PauliSum({((min(a, b), "Z"), (max(a, b), "Z")): 0.5 for a, b in graph.edges})
+
+
+def random_regular_graph(n: int, d: int, rng: np.random.Generator) -> Graph:
+    """A random simple ``d``-regular graph (Steger-Wormald pairing: stubs are joined at random
+    among the pairs that keep the graph simple, restarting when none is left)."""
+    if n * d % 2 or d >= n or d < 1:
+        raise ValueError(f"no simple {d}-regular graph on {n} nodes: need n*d even and d < n")
+    for _ in range(1000):
+        left = np.full(n, d)
+        edges: set[tuple[int, int]] = set()
+        while left.sum():
+            nodes = np.flatnonzero(left)
+            pairs = [
+                (a, b)
+                for i, a in enumerate(nodes)
+                for b in nodes[i + 1 :]
+                if (int(a), int(b)) not in edges
+            ]
+            if not pairs:
+                break
+            weights = np.array([left[a] * left[b] for a, b in pairs], dtype=float)
+            a, b = pairs[int(rng.choice(len(pairs), p=weights / weights.sum()))]
+            edges.add((int(a), int(b)))
+            left[a] -= 1
+            left[b] -= 1
+        if not left.sum():
+            return Graph(n, tuple(sorted(edges)))
+    raise RuntimeError(f"could not draw a simple {d}-regular graph on {n} nodes")
+
+
+def random_er_graph(n: int, prob: float, rng: np.random.Generator) -> Graph:
+    """An Erdos-Renyi graph, redrawn until no node is isolated."""
+    for _ in range(1000):
+        upper = np.triu(rng.random((n, n)) < prob, 1)
+        edges = tuple(zip(*np.nonzero(upper), strict=True))
+        g = Graph(n, tuple((int(a), int(b)) for a, b in edges)) if edges else None
+        if g is not None and g.degrees().min() > 0:
+            return g
+    raise RuntimeError(f"could not draw a connected-looking G({n}, {prob}) graph")
+
+
+def graph_family(kind: str, n: int, rng: np.random.Generator) -> Graph:
+    """``"3reg"``, ``"4reg"``, ``"5reg"`` or ``"er"`` (edge probability 0.4)."""
+    if kind.endswith("reg"):
+        return random_regular_graph(n, int(kind[:-3]), rng)
+    if kind == "er":
+        return random_er_graph(n, 0.4, rng)
+    raise ValueError(f"graph kind must be '3reg', '4reg', '5reg' or 'er', got {kind!r}")
+
+
+def graph_features(graph: Graph) -> np.ndarray:
+    """The regression features, in the order of :data:`FEATURES`."""
+    deg = graph.degrees()
+    mean = deg.mean()
+    adj = np.zeros((graph.n, graph.n))
+    for a, b in graph.edges:
+        adj[a, b] = adj[b, a] = 1
+    triangles_per_edge = float(np.trace(adj @ adj @ adj)) / 2 / len(graph.edges)  # 6T / 2|E|
+    return np.array(
+        [1.0, 1 / np.sqrt(mean), 1 / mean, deg.std() / mean, triangles_per_edge, 1 / graph.n]
+    )
+
+
+def optimised_angles(
+    graph: Graph,
+    p_max: int,
+    maxiter: int = 200,
+    optimizer: str = "L-BFGS-B",
+    backend: object = "statevector",
+) -> dict[int, np.ndarray]:
+    """QAOA-optimised ``[gammas, betas]`` for ``p = 1..p_max`` by the INTERP chain."""
+    h = maxcut_hamiltonian(graph)
+    out: dict[int, np.ndarray] = {}
+    prev = None
+    for p in range(1, p_max + 1):
+        start = QAOA.interp(prev) if prev is not None else "ramp"
+        q = QAOA(
+            h,
+            p=p,
+            initial_point=start,
+            optimizer=optimizer,
+            maxiter=maxiter,
+            shots=1,
+            exact_max=0,
+            backend=backend,
+        )
+        prev = q.run().params
+        out[p] = prev
+    return out
+
+
+class AngleRegressor:
+    """Ridge regression from :func:`graph_features` to the ``2 p`` QAOA angles, one per depth.
+
+    Args:
+        alpha: the ridge penalty (the bias is not penalised).
+
+    >>> rng = np.random.default_rng(0)
+    >>> graphs = [random_regular_graph(8, d, rng) for d in (3, 3, 4, 5)]
+    >>> angles = [{1: np.array([0.6 / np.sqrt(g.degrees().mean()), -0.39])} for g in graphs]
+    >>> model = AngleRegressor().fit(graphs, angles)
+    >>> bool(np.allclose(model.predict(graphs[0], 1), angles[0][1], atol=1e-2))
+    True
+    """
+
+    def __init__(self, alpha: float = 1e-3):
+        self.alpha = alpha
+
+    def fit(
+        self, graphs: Sequence[Graph], angles: Sequence[dict[int, np.ndarray]]
+    ) -> AngleRegressor:
+        """Fit one linear map per depth ``p`` present in every ``angles`` entry."""
+        if len(graphs) != len(angles) or not graphs:
+            raise ValueError("give one angle dict per graph, and at least one graph")
+        depths = set.intersection(*(set(a) for a in angles))
+        if not depths:
+            raise ValueError("no depth p is present in every graph's angles")
+        X = np.array([graph_features(g) for g in graphs])
+        penalty = self.alpha * np.eye(X.shape[1])
+        penalty[0, 0] = 0.0
+        self.coef_ = {}
+        for p in sorted(depths):
+            Y = np.array([np.asarray(a[p], dtype=float) for a in angles])
+            if Y.shape[1] != 2 * p:
+                raise ValueError(f"angles for p={p} must hold 2p = {2 * p} values")
+            self.coef_[p] = np.linalg.solve(X.T @ X + penalty, X.T @ Y)
+        self.n_graphs_ = len(graphs)
+        return self
+
+    def predict(self, graph: Graph, p: int) -> np.ndarray:
+        """Predicted ``[gammas, betas]`` for ``graph`` at depth ``p``."""
+        if not hasattr(self, "coef_"):
+            raise ValueError("call fit() before predict()")
+        if p not in self.coef_:
+            raise ValueError(f"the model was trained for p in {sorted(self.coef_)}, not p={p}")
+        return graph_features(graph) @ self.coef_[p]
+
+
+def compare_initialisations(
+    graph: Graph,
+    model: AngleRegressor,
+    p: int = 3,
+    steps: int = 5,
+    optimizer: str = "L-BFGS-B",
+    backend: object = "statevector",
+    optimum: tuple[float, float] | None = None,
+    interp_maxiter: int = 200,
+    interp: bool = True,
+) -> dict[str, dict[str, float]]:
+    """Approximation ratio of each initial point, before and after ``steps`` optimiser steps.
+
+    Initial points: ``"learned"`` (``model``), ``"fixed"`` (the 3-regular table,
+    :meth:`QAOA.fixed`, ``p <= 3``), ``"interp"`` (INTERP's first step: angles optimised at
+    ``p - 1`` by the INTERP chain, interpolated to ``p``; skipped with ``interp=False``, it
+    costs ``p - 1`` optimisations) and ``"ramp"`` (linear ramp). ``backend`` may be an MPS
+    backend instance for graphs past statevector sizes (give ``optimum`` then).
+
+    Returns:
+        ``{name: {"before": ratio, "after": ratio}}``.
+
+    Raises:
+        ValueError: no spectrum for the ratio (``optimum`` not given and ``n > 20``).
+    """
+    h = maxcut_hamiltonian(graph)
+
+    def qaoa(start: object, maxiter: int) -> QAOA:
+        return QAOA(
+            h, p=p, initial_point=start, optimizer=optimizer, maxiter=maxiter, shots=1,
+            backend=backend, optimum=optimum, exact_max=20,
+        )  # fmt: skip
+
+    probe = qaoa("ramp", 0)
+    if probe.optimum is None:
+        raise ValueError(
+            f"{graph.n} nodes is past exact enumeration (20): pass optimum=(E_min, E_max)"
+        )
+    e_min, e_max = probe.optimum
+    starts = {"learned": model.predict(graph, p), "ramp": probe.ramp(p)}
+    if p in (1, 2, 3):
+        starts["fixed"] = probe.fixed(p)
+    if p > 1 and interp:
+        lower = optimised_angles(graph, p - 1, interp_maxiter, optimizer, backend)
+        starts["interp"] = QAOA.interp(lower[p - 1])
+    out = {}
+    for name, x0 in starts.items():
+        before = float(probe.expectation(x0))
+        after = qaoa(np.asarray(x0), steps).run().expectation if steps else before
+        out[name] = {
+            "before": (e_max - before) / (e_max - e_min),
+            "after": (e_max - after) / (e_max - e_min),
+        }
+    return out

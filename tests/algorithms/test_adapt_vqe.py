@@ -1,0 +1,216 @@
+"""ADAPT-VQE: batched pool gradients against dense finite differences, pools, and molecules
+against exact diagonalisation (FCI in the active space)."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from hqml.algorithms import AdaptVQE, PoolOperator, minimal_complete_pool
+from hqml.algorithms.adapt import apply_words, commutator_observables, pool_gradients_from_state
+from hqml.circuit import PauliSum
+
+PAULI = {
+    "I": np.eye(2),
+    "X": np.array([[0, 1], [1, 0]]),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1.0, -1.0]),
+}
+
+
+def dense(word_string: str) -> np.ndarray:
+    m = np.ones((1, 1))
+    for ch in word_string:  # character i = wire i = i-th Kronecker factor (wire 0 = MSB)
+        m = np.kron(m, PAULI[ch])
+    return m
+
+
+def dense_sum(items) -> np.ndarray:
+    return sum(c * dense(s) for s, c in items)
+
+
+def random_hamiltonian(n, n_terms, seed):
+    rng = np.random.default_rng(seed)
+    items = ["".join(rng.choice(list("IXYZ"), n)) for _ in range(n_terms)]
+    coeffs = rng.normal(size=n_terms)
+    return [(s, float(c)) for s, c in zip(items, coeffs, strict=True)]
+
+
+def test_apply_words_matches_kronecker_products():
+    rng = np.random.default_rng(1)
+    n = 4
+    psi = rng.normal(size=16) + 1j * rng.normal(size=16)
+    strings = ["XIZY", "YYII", "IIIZ", "ZXYX", "IIII"]
+    words = [next(iter(PauliSum.from_list([(s, 1.0)]).terms)) for s in strings]
+    out = apply_words(words, psi, n)
+    for s, row in zip(strings, out, strict=True):
+        assert np.allclose(row, dense(s) @ psi)
+
+
+@pytest.mark.parametrize("method", ["state", "commutator"])
+def test_pool_gradients_equal_finite_differences_of_the_dense_energy(method):
+    n = 3
+    items = random_hamiltonian(n, 12, seed=2)
+    H = PauliSum.from_list(items)
+    Hd = dense_sum(items)
+    pool = minimal_complete_pool(n) + [
+        PoolOperator("xy", PauliSum.from_list([("XYI", 0.5), ("YXI", -0.5)]))
+    ]
+    rng = np.random.default_rng(3)
+    psi = rng.normal(size=8) + 1j * rng.normal(size=8)
+    psi /= np.linalg.norm(psi)
+    if method == "state":
+        grads = pool_gradients_from_state(H, pool, psi, n)
+    else:
+        grads = [
+            np.real(psi.conj() @ o.to_matrix(n) @ psi) for o in commutator_observables(H, pool)
+        ]
+    eps = 1e-6
+    for op, g in zip(pool, grads, strict=True):
+        A = 1j * dense_sum(op.generator.to_list(n))
+
+        def energy(t, A=A):
+            phi = scipy.linalg.expm(t * A) @ psi
+            return float(np.real(phi.conj() @ Hd @ phi))
+
+        assert g == pytest.approx((energy(eps) - energy(-eps)) / (2 * eps), abs=1e-6)
+
+
+def test_gradients_through_the_circuit_match_both_methods():
+    items = random_hamiltonian(3, 10, seed=4)
+    H = PauliSum.from_list(items)
+    pool = minimal_complete_pool(3)
+    adapt = AdaptVQE(H, pool, reference=[0, 1, 0])
+    params = np.array([0.3, -0.7])
+    g_state = adapt.pool_gradients([0, 3], params)
+    adapt_c = AdaptVQE(H, pool, reference=[0, 1, 0], gradients="commutator")
+    assert np.allclose(g_state, adapt_c.pool_gradients([0, 3], params), atol=1e-10)
+    # and the circuit is exp(theta_1 A_3) exp(theta_0 A_0) |010>
+    psi = np.zeros(8, dtype=complex)
+    psi[0b010] = 1
+    for k, t in zip([0, 3], params, strict=True):
+        psi = scipy.linalg.expm(1j * t * dense_sum(pool[k].generator.to_list(3))) @ psi
+    assert np.allclose(g_state, pool_gradients_from_state(H, pool, psi, 3), atol=1e-10)
+
+
+def test_minimal_complete_pool_size_and_transitivity():
+    assert len(minimal_complete_pool(6)) == 10
+    n = 3
+    pool = minimal_complete_pool(n)
+    assert len(pool) == 2 * n - 2
+    # the Lie closure must move a random real state in every direction of the real sphere
+    mats = [1j * dense_sum(op.generator.to_list(n)) for op in pool]
+    assert all(np.allclose(m.imag, 0) for m in mats)  # one Y each: real generators
+    basis = [m.real for m in mats]
+    frontier = list(basis)
+    while frontier:
+        new = []
+        for a in frontier:
+            for b in list(basis):
+                c = a @ b - b @ a
+                stack = np.array([x.ravel() for x in basis + [c]])
+                if np.linalg.matrix_rank(stack, tol=1e-8) > len(basis):
+                    basis.append(c)
+                    new.append(c)
+        frontier = new
+    psi = np.random.default_rng(5).normal(size=2**n)
+    tangent = np.array([m @ psi for m in basis])
+    assert np.linalg.matrix_rank(tangent, tol=1e-8) == 2**n - 1
+
+
+def test_minimal_pool_reaches_the_exact_ground_state_of_a_real_hamiltonian():
+    items = [(s, c) for s, c in random_hamiltonian(3, 14, seed=7) if s.count("Y") % 2 == 0]
+    H = PauliSum.from_list(items)
+    exact = np.linalg.eigvalsh(dense_sum(items))[0]
+    res = AdaptVQE(H, minimal_complete_pool(3), [0, 0, 0], gradient_tol=1e-4).run()
+    assert res.converged
+    assert res.energy == pytest.approx(exact, abs=1e-6)
+    assert res.n_parameters == len(res.operators) == len(res.parameters)
+
+
+def test_bad_inputs_are_refused_in_one_line():
+    H = PauliSum.from_list([("ZI", 1.0)])
+    pool = minimal_complete_pool(2)
+    with pytest.raises(ValueError, match="non-commuting"):
+        PoolOperator("bad", PauliSum.from_list([("XI", 1.0), ("ZI", 1.0)]))
+    with pytest.raises(ValueError, match="Hermitian"):
+        PoolOperator("bad", PauliSum.from_list([("XI", 1.0j)]))
+    with pytest.raises(ValueError, match="gradients='commutator'"):
+        AdaptVQE(H, pool, [0, 0], shots=100)
+    with pytest.raises(ValueError, match="gradients must be"):
+        AdaptVQE(H, pool, [0, 0], gradients="shift")
+    with pytest.raises(ValueError, match="outside"):
+        AdaptVQE(PauliSum.from_list([("ZIZ", 1.0)]), pool, [0, 0])
+    with pytest.raises(ValueError, match="n_qubits >= 2"):
+        minimal_complete_pool(1)
+
+
+# --- molecules (the chem extra) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chem():
+    pytest.importorskip("pyscf", reason="pyscf is not installed (pip install 'hqml[chem]')")
+    pytest.importorskip("openfermion", reason="openfermion is not installed")
+    from hqml.algorithms import fermionic_pool, qubit_excitation_pool
+    from hqml.chem import molecular_hamiltonian, uccsd
+
+    return molecular_hamiltonian, uccsd, fermionic_pool, qubit_excitation_pool
+
+
+def fock_sector_ground(molecule) -> float:
+    """Exact ground energy with the molecule's electron count (JW: number of set bits)."""
+    H = molecule.hamiltonian.to_matrix(molecule.n_qubits)
+    n = molecule.n_qubits
+    keep = [i for i in range(2**n) if bin(i).count("1") == molecule.n_electrons]
+    return float(np.linalg.eigvalsh(H[np.ix_(keep, keep)])[0])
+
+
+@pytest.mark.parametrize(
+    "name, geometry, active_space, pools",
+    [
+        ("H2", [("H", (0, 0, 0)), ("H", (0, 0, 0.735))], None, ("fermionic", "qubit")),
+        pytest.param(
+            "LiH",
+            [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))],
+            (2, 3),
+            ("fermionic", "qubit"),
+            marks=pytest.mark.slow,  # ~4 s: four ADAPT steps per pool on 6 qubits
+        ),
+    ],
+)
+def test_adapt_matches_full_ci_with_fewer_parameters_and_cnots_than_uccsd(
+    chem, name, geometry, active_space, pools
+):
+    molecular_hamiltonian, uccsd, fermionic_pool, qubit_excitation_pool = chem
+    mol = molecular_hamiltonian(geometry, active_space=active_space)
+    exact = fock_sector_ground(mol)
+    assert exact == pytest.approx(mol.fci_energy, abs=1e-8)  # PySCF's CASCI agrees
+    ucc = uccsd(mol)
+    ucc_cnots = ucc.count_ops()["cx"]
+    builders = {"fermionic": fermionic_pool, "qubit": qubit_excitation_pool}
+    for pool_name in pools:
+        res = AdaptVQE(mol.hamiltonian, builders[pool_name](mol), mol.hf_bits, gradient_tol=1e-4)
+        out = res.run()
+        assert out.converged, (name, pool_name, out.message)
+        assert abs(out.energy - exact) < 1e-6, (name, pool_name)
+        assert out.n_parameters < ucc.num_parameters and out.n_cnots < ucc_cnots
+        assert out.n_cnots == out.circuit.count_ops()["cx"]
+
+
+def test_adapt_on_a_parity_reduced_molecule_and_the_symmetry_roadblock(chem):
+    molecular_hamiltonian, _, fermionic_pool, qubit_excitation_pool = chem
+    lih = molecular_hamiltonian(
+        [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))],
+        active_space=(2, 3),
+        mapping="parity",
+        two_qubit_reduction=True,
+    )
+    out = AdaptVQE(lih.hamiltonian, fermionic_pool(lih), lih.hf_bits, gradient_tol=1e-4).run()
+    assert abs(out.energy - lih.fci_energy) < 1e-6
+    with pytest.raises(ValueError, match="jordan_wigner"):
+        qubit_excitation_pool(lih)
+    h2 = molecular_hamiltonian([("H", (0, 0, 0)), ("H", (0, 0, 0.735))])
+    stuck = AdaptVQE(h2.hamiltonian, minimal_complete_pool(4), h2.hf_bits).run()
+    # the minimal pool changes the electron number: at Hartree-Fock every gradient is zero
+    assert stuck.n_parameters == 0 and "symmetry" in stuck.message
+    assert stuck.energy == pytest.approx(h2.hf_energy, abs=1e-10)

@@ -1,0 +1,109 @@
+"""Learned QAOA angles: graphs, features and cost against brute force, the p = 1 ring optimum
+(analytic), the regression, and the initialisation comparison."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hqml.algorithms import QAOA
+from hqml.algorithms.qaoa_angles import (
+    AngleRegressor,
+    Graph,
+    compare_initialisations,
+    graph_family,
+    graph_features,
+    maxcut_hamiltonian,
+    optimised_angles,
+    random_regular_graph,
+)
+
+
+def brute_max_cut(g: Graph) -> int:
+    best = 0
+    for bits in itertools.product((0, 1), repeat=g.n):
+        best = max(best, sum(bits[a] != bits[b] for a, b in g.edges))
+    return best
+
+
+def ring(n: int) -> Graph:
+    return Graph(n, tuple((i, (i + 1) % n) for i in range(n)))
+
+
+def test_graphs_and_features_against_brute_force():
+    rng = np.random.default_rng(0)
+    g = random_regular_graph(10, 3, rng)
+    assert np.all(g.degrees() == 3) and len(g.edges) == 15
+    er = graph_family("er", 9, rng)
+    assert er.degrees().min() >= 1
+    triangles = sum(
+        1
+        for a, b, c in itertools.combinations(range(er.n), 3)
+        if {(a, b), (a, c), (b, c)} <= {tuple(sorted(e)) for e in er.edges}
+    )
+    f = graph_features(er)
+    deg = er.degrees()
+    assert f[1] == pytest.approx(1 / np.sqrt(deg.mean()))
+    assert f[3] == pytest.approx(deg.std() / deg.mean())
+    assert f[4] == pytest.approx(3 * triangles / len(er.edges))
+    with pytest.raises(ValueError, match="distinct nodes"):
+        Graph(3, ((0, 0),))
+    with pytest.raises(ValueError, match="twice"):
+        Graph(3, ((0, 1), (1, 0)))
+    with pytest.raises(ValueError, match="n\\*d even"):
+        random_regular_graph(5, 3, rng)
+    with pytest.raises(ValueError, match="graph kind"):
+        graph_family("tree", 5, rng)
+
+
+def test_maxcut_hamiltonian_ground_energy_is_the_max_cut():
+    g = graph_family("er", 8, np.random.default_rng(1))
+    H = maxcut_hamiltonian(g).to_matrix(g.n)
+    assert np.allclose(H, np.diag(np.diag(H)))
+    assert np.diag(H).real.min() == pytest.approx(len(g.edges) / 2 - brute_max_cut(g))
+
+
+def test_p1_ring_optimum_is_the_analytic_three_quarters():
+    # on a triangle-free 2-regular graph the best p = 1 expected cut is 3/4 of the edges
+    g = ring(8)
+    angles = optimised_angles(g, 1)[1]
+    q = QAOA(maxcut_hamiltonian(g), p=1)
+    cut = len(g.edges) / 2 - float(q.expectation(angles))
+    assert cut / len(g.edges) == pytest.approx(0.75, abs=1e-6)
+    assert angles[0] > 0 and angles[1] < 0  # the branch INTERP keeps
+
+
+def test_regression_recovers_a_linear_rule_and_refuses_misuse():
+    rng = np.random.default_rng(2)
+    graphs = [graph_family(k, n, rng) for k in ("3reg", "4reg", "er") for n in (6, 8, 10)]
+    truth = np.random.default_rng(3).normal(size=(6, 4))
+    angles = [{2: graph_features(g) @ truth} for g in graphs]
+    model = AngleRegressor(alpha=1e-9).fit(graphs, angles)
+    held_out = graph_family("5reg", 12, rng)
+    assert np.allclose(model.predict(held_out, 2), graph_features(held_out) @ truth, atol=1e-4)
+    with pytest.raises(ValueError, match="trained for p"):
+        model.predict(held_out, 3)
+    with pytest.raises(ValueError, match="fit"):
+        AngleRegressor().predict(held_out, 2)
+    with pytest.raises(ValueError, match="2p"):
+        AngleRegressor().fit(graphs[:1], [{2: np.zeros(3)}])
+
+
+def test_learned_angles_transfer_to_a_larger_graph():
+    rng = np.random.default_rng(4)
+    train = [graph_family(k, 8, rng) for k in ("3reg", "4reg", "er", "3reg")]
+    model = AngleRegressor().fit(train, [optimised_angles(g, 2) for g in train])
+    g = graph_family("er", 10, rng)
+    res = compare_initialisations(g, model, p=2, steps=3)
+    assert set(res) == {"learned", "ramp", "fixed", "interp"}
+    for r in res.values():
+        assert 0 < r["before"] <= 1 and 0 < r["after"] <= 1
+        assert r["after"] >= r["before"] - 1e-9  # the optimiser returns the best point seen
+    # the ratio is <cut> / max cut, computed here from the dense diagonal
+    H = np.diag(maxcut_hamiltonian(g).to_matrix(g.n)).real
+    q = QAOA(maxcut_hamiltonian(g), p=2)
+    cut = len(g.edges) / 2 - float(q.expectation(model.predict(g, 2)))
+    assert res["learned"]["before"] == pytest.approx(cut / (len(g.edges) / 2 - H.min()))
+    assert res["learned"]["before"] > res["ramp"]["before"]
+    with pytest.raises(ValueError, match="optimum"):
+        compare_initialisations(ring(22), model, p=2, steps=0)
