@@ -148,6 +148,13 @@ class ScheduleConfig(_Strict):
     )
     prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")
     prune_patience: int = Field(2, ge=1, description="pruning: for this many epochs")
+    adaptive_epochs: int | None = Field(
+        None,
+        ge=1,
+        le=10000,
+        description="adaptive: the hybrid model trains this many epochs (default"
+        " training.epochs); its cheaper shallow epochs can buy more of them",
+    )
 
 
 class TrackingConfig(_Strict):

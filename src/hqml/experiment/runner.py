@@ -27,7 +27,7 @@ from .models import (
     truncation_of,
 )
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
-from .schedules import CircuitCost, schedule_callbacks
+from .schedules import CircuitCost, schedule_callbacks, schedule_training
 from .train import History, make_optimizer, train
 
 ProgressFactory = Callable[[str, int], Any]
@@ -152,7 +152,7 @@ def run_experiment(
             if bar:
                 bar.close()
             candidates.append(("baseline", baseline))
-        steps = cfg.training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
+        batches = -(-len(ds.x_train) // cfg.training.batch_size)
         chance = chance_level(ds.y_test)
         train_chance = chance_level(ds.y_train)
         for name, model in candidates:
@@ -175,6 +175,8 @@ def run_experiment(
                     )
                     choice["restarts"] = attempt
                 label = f"{name} ({count_parameters(model)} params)"
+                training = schedule_training(cfg) if name == "hybrid" else cfg.training
+                steps = training.epochs * batches
                 bar = (
                     progress(label + (f", restart {attempt}" if attempt else ""), steps)
                     if progress
@@ -185,14 +187,14 @@ def run_experiment(
                     if name == "hybrid"
                     else ([], ds.x_train, ds.y_train)
                 )
-                ctx = TrainContext(model, make_optimizer(cfg.training))
+                ctx = TrainContext(model, make_optimizer(training))
                 hist = train(
                     model,
                     x_fit,
                     y_fit,
                     ds.x_test,
                     ds.y_test,
-                    cfg.training,
+                    training,
                     cfg.seed + attempt,
                     on_epoch=log_epoch,
                     on_batch=bar.advance if bar else None,
