@@ -19,6 +19,7 @@ from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
 from .config import RunConfig
+from .mitigation import mitigation_record
 from .models import (
     build_baseline,
     build_hybrid,
@@ -60,7 +61,7 @@ def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
         diff_method=cfg.model.diff_method,
         shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,
-        mitigation=None,
+        mitigation=mitigation_record(cfg.mitigation),
         init=cfg.model.init,
         schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None,
     )
@@ -107,7 +108,9 @@ def run_experiment(
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
     n_features, n_classes = ds.n_features, ds.n_classes
-    hybrid = build_hybrid(cfg.model, n_features, n_classes, ds.x_train, cfg.seed, cfg.noise)
+    hybrid = build_hybrid(
+        cfg.model, n_features, n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+    )
     budget = count_parameters(hybrid)
     logger = RunLogger(
         out_dir,

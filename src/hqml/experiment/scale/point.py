@@ -151,7 +151,9 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
-    hybrid = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise)
+    hybrid = build_hybrid(
+        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+    )
     circuit = quantum_circuit_of(hybrid)
     record: dict[str, Any] = {"point": point, "status": "ok"}
     record["circuit"] = (
