@@ -29,6 +29,7 @@ from hqml.bench.devices import check_device, gpu_name
 from hqml.bench.registry import BENCH_DIR, Workload, checkout_root, discover
 from hqml.bench.timing import memory_bandwidth, pinned_threads, thread_env
 from hqml.bench.worker import run_one
+from hqml.provenance import environment
 from hqml.sim import native
 
 
@@ -248,6 +249,8 @@ def _run(
         "repeats": repeats,
         "wall_s": time.time() - started,
         "machine": machine_info(device),
+        # hqml version and commit, machine, library versions; each result has its data's hash
+        "provenance": environment(),
         "workloads": {
             wl.name: {
                 "title": wl.title,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hqml.bench.devices import cuda_synchronizer
-from hqml.bench.registry import BENCH_DIR, compare, discover
+from hqml.bench.registry import BENCH_DIR, compare, data_sha256, discover
 from hqml.bench.timing import peak_rss_mb, pin_threads, rss_mb, time_step
 from hqml.bench.tq_compat import import_torchquantum
 
@@ -133,6 +133,7 @@ def _run_one(
     base = _cuda_memory_baseline() if gpu_memory else rss_mb()
     try:
         data = wl.make_data(case)
+        result["data_sha256"] = data_sha256(data)  # same data for every framework of a case
         t0 = time.perf_counter()
         prepared = impl.prepare(case, data, device)
         out = prepared.step()
