@@ -93,7 +93,10 @@ def test_mitigated_model_trains():
             },
             "folding applies to method 'zne', not 'readout'",
         ),
-        ({"mitigation": {"num_samples": 10}}, "num_samples applies to method 'pec', not 'none'"),
+        (
+            {"mitigation": {"num_samples": 10}},
+            "num_samples set without a method; set mitigation.method",
+        ),
         (
             {
                 "noise": {"depolarizing": 0.01},
@@ -186,3 +189,17 @@ mlflow = false
     # without mitigation the entry is empty, not absent
     plain = parse_config({"model": MODEL})
     assert run_provenance(plain, load_data(plain), 0)["mitigation"] is None
+
+
+def test_a_dumped_config_parses_again():
+    # hqml scale and hqml study send configs to their workers as dicts (model_dump)
+    cfg = parse_config(
+        {
+            "model": MODEL,
+            "noise": {"readout_flip": 0.1},
+            "mitigation": {"method": "readout", "calibration_shots": 100},
+        }
+    )
+    assert parse_config(cfg.model_dump()) == cfg
+    plain = parse_config({"model": MODEL})
+    assert parse_config(plain.model_dump()) == plain

@@ -217,3 +217,45 @@ def test_adaptive_epochs_apply_to_the_adaptive_schedule_only():
     assert schedule_training(ad).epochs == 14 and ad.training.epochs == 10
     lw = parse_config({**CFG, "schedule": {"kind": "layerwise", "adaptive_epochs": 14}})
     assert schedule_training(lw).epochs == 10
+
+
+def test_hqml_run_reports_the_schedule(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hqml.cli.main import app
+
+    out = tmp_path / "runs"
+    config = tmp_path / "grow.toml"
+    config.write_text(
+        f"""
+name = "grow"
+output_dir = "{out.as_posix()}"
+[data]
+name = "linearly_separable"
+n_samples = 24
+n_features = 2
+[model]
+n_qubits = 2
+layers = 3
+[training]
+epochs = 3
+batch_size = 12
+baseline = false
+[schedule]
+kind = "layerwise"
+every = 1
+[tracking]
+mlflow = false
+"""
+    )
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "grow" / "results.json").read_text())["models"]["hybrid"]
+    rec = log["training_log"]["layerwise"]
+    assert rec["depth_per_epoch"] == [1, 2, 3]
+    report = (out / "grow" / "report.md").read_text()
+    assert "## Training schedule" in report
+    assert f"parameters {rec['parameters_full_before']} at full depth" in report
+    assert "depth per epoch [1, 2, 3]" in report

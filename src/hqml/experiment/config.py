@@ -147,12 +147,16 @@ class MitigationConfig(_Strict):
 
     @model_validator(mode="after")
     def _fields_of_the_method(self) -> MitigationConfig:
-        for name in sorted(self.model_fields_set):
+        # a setting differing from its default (so that a dumped config parses again)
+        changed = [
+            n for n, f in type(self).model_fields.items() if getattr(self, n) != f.get_default()
+        ]
+        for name in changed:
             needs = _APPLIES.get(name)
-            if needs and needs != self.method:
+            if needs and needs != self.method and self.method != "none":
                 raise ValueError(f"{name} applies to method {needs!r}, not {self.method!r}")
-        if self.method == "none" and self.model_fields_set - {"method"}:
-            raise ValueError("settings without a method; set mitigation.method")
+        if self.method == "none" and set(changed) - {"method"}:
+            raise ValueError(f"{', '.join(changed)} set without a method; set mitigation.method")
         bad = [s for s in self.scale_factors if s < 1]
         if bad:
             raise ValueError(f"scale_factors must be >= 1 (1 = no folding), got {bad}")

@@ -53,11 +53,13 @@ def load_data(cfg: RunConfig) -> Any:
 
 
 def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
-    """Provenance of a run: data hash, seeds, backend, dtype, diff method, noise, machine."""
+    """Provenance of a run: data hash, seeds, backend and its options, dtype, diff method,
+    noise, mitigation, machine."""
     return provenance(
         dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
         backend=cfg.model.backend,
+        backend_options=cfg.model.backend_options,
         diff_method=cfg.model.diff_method,
         shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,
