@@ -32,7 +32,8 @@ from .circuit import (
     tan,
     tanh,
 )
-from .execute import counts, expval, probs, sample, state
+from .derived import counts
+from .execute import expval, probs, sample, state
 
 __version__ = "0.1.0"
 

@@ -1,37 +1,35 @@
 """The front door: ``expval``, ``probs``, ``sample``, ``state``.
 
-Each call checks the inputs and weights against the circuit, evaluates the gate parameters
-(batched, differentiable), hands one task to the backend and wires the chosen differentiation
-method into autograd.
+A call is a request (:mod:`hqml.request`): its first call checks the inputs and weights
+against the circuit, binds the gate parameters, resolves the differentiation method and asks
+the backend for its runner. Those decisions are kept in the circuit's memo under the request's
+key, so a repeated call (a training step) only binds theta from its tensors, builds its task and
+runs it: no backend look-up, engine choice or observable reading per call.
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
 from .backends.base import Backend, Expval, Measurement, Probs, Sample, State, Task
-from .backends.registry import get_backend
 from .circuit.circuit import Circuit
-from .circuit.gates import complex_dtype, real_dtype
+from .circuit.gates import real_dtype
 from .circuit.observables import PauliSum, as_observables
-from .circuit.params import bind_parameters, default_real_dtype
-from .grad import execute_task, run_prepared
-from .limits import check_state_memory
+from .circuit.params import Link, default_real_dtype
+from .grad.adjoint import Adjoint, adjoint
+from .grad.shift import shifted
+from .request import AutoBackendWarning, Request, build, generator
+
+__all__ = ["AutoBackendWarning", "expval", "probs", "sample", "state"]
 
 _COMPLEX = (torch.complex64, torch.complex128)
-
-
-def _generator(seed: int | torch.Generator | None) -> torch.Generator | None:
-    if seed is None or isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(int(seed))
+_REQUESTS = ("hqml.execute", "requests")  # the circuit's memo entry: request key -> Request
+_MAX_REQUESTS = 64  # requests kept per circuit (beyond, the table starts again)
 
 
 def _check_wires(circuit: Circuit, wires: Sequence[int] | None, what: str) -> tuple[int, ...]:
@@ -75,84 +73,103 @@ def _run(
             diff_method=diff_method, shots=shots, seed=seed, dtype=dtype, device=device,
             diff_options=diff_options, noise_model=noise_model,
         )  # fmt: skip
-    if not isinstance(circuit, Circuit):
-        raise TypeError(f"expected an hqml.Circuit, got {type(circuit).__name__}")
-    if dtype is not None and dtype not in _COMPLEX:
-        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
-    if shots is not None and (
-        isinstance(shots, bool) or not isinstance(shots, numbers.Integral) or shots < 1
-    ):
-        raise ValueError(f"shots must be a positive integer or None, got {shots!r}")
-    auto = isinstance(backend, str) and backend == "auto"
-    be = get_backend(("mps" if noise_model is None else "statevector") if auto else backend)
-    if circuit.n_qubits > be.capabilities.max_qubits:
-        raise ValueError(
-            f"backend {be.name!r} simulates at most {be.capabilities.max_qubits} qubits;"
-            f" the circuit has {circuit.n_qubits}"
-            + ("; use backend='mps' (or 'auto')" if be.capabilities.holds_state else "")
-        )
-    if circuit.is_dynamic and not be.capabilities.dynamic:
-        raise ValueError(
-            f"backend {be.name!r} cannot run dynamic circuits (mid-circuit measure, reset or"
-            f" classical conditions); {be.dynamic_fix()}"
-        )
-    options: dict[str, Any] = {}
-    if noise_model is not None:
-        if not be.capabilities.supports_noise:
-            raise ValueError(
-                f"backend {be.name!r} does not simulate noise; use backend="
-                "'density_matrix' (or 'statevector' trajectories) with noise_model="
-            )
-        options["noise_model"] = noise_model
-    if not options and shots is None and seed is None and not diff_options:
-        prepared = be.prepare(circuit, measurement, inputs, weights, diff_method, dtype, device)
-        if prepared is not None:  # a repeated request the backend prepared: its values
-            call, tensors = prepared
-            return run_prepared(call, tensors), call.batched
-    b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
-    cdt = dtype or complex_dtype(b.theta.dtype)
-    if auto and noise_model is None:
-        be = _choose_auto(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
-    if be.capabilities.holds_state:
-        density = be.name == "density_matrix"
-        rows = b.theta.shape[0]
-        check_state_memory(circuit.n_qubits, rows, cdt, b.theta.device, density=density)
-    task = Task(
-        circuit,
-        b.theta,
-        measurement,
-        cdt,
-        shots,
-        _generator(seed),
-        b.varying,
-        options,
-        b.needs_grad,
-    )
-    return execute_task(be, task, diff_method, dict(diff_options or {}), b.link), b.batched
+    key = _key(measurement, inputs, weights, backend, diff_method, shots, seed, dtype, device,
+               diff_options, noise_model)  # fmt: skip
+    if key is not None:
+        req = getattr(circuit, "memo", {}).get(_REQUESTS, {}).get(key)
+        if req is not None:  # a repeated request: bind theta and run
+            given = [*(inputs or {}).values(), *(weights or {}).values()]
+            return _call(req, given, seed), req.batched
+    req, task, link = build(circuit, measurement, inputs, weights, backend, diff_method, shots,
+                            seed, dtype, device, diff_options, noise_model)  # fmt: skip
+    if key is not None and req.backend.capabilities.reusable:
+        table = circuit.cached(_REQUESTS, dict)
+        if len(table) >= _MAX_REQUESTS:
+            table.clear()
+        table[key] = req
+    if req.prepared is not None:
+        return _call_prepared(req, list(link.tensors) if link else []), req.batched
+    return _dispatch(req, task, link), req.batched
 
 
 _run_uncompiled = torch.compiler.disable(_run)
 
 
-class AutoBackendWarning(UserWarning):
-    """``backend="auto"`` chose the MPS backend because a statevector would not fit."""
-
-
-def _choose_auto(n: int, rows: int, dtype: torch.dtype, device: Any) -> Backend:
-    """``backend="auto"``: the statevector when its states fit in memory, else the MPS backend
-    (with a warning that says so and why)."""
+def _key(
+    m: Measurement,
+    inputs: Mapping[str, Any] | None,
+    weights: Mapping[str, Any] | None,
+    backend: Any,
+    *options: Any,
+) -> tuple | None:
+    """The request's key, or ``None`` for a call that is not kept: a noise model (mutable), a
+    value that is not a tensor, torch.func transforms (wrapped tensors). The key holds the
+    observables' terms (the request runs its own copies of them), every option, the engine
+    switches and each tensor's name, shape, dtype, device, layout and requires_grad."""
+    if options[-1] is not None or torch._C._are_functorch_transforms_active():
+        return None
     try:
-        check_state_memory(n, rows, dtype, device)
-    except MemoryError as e:
-        be = get_backend("mps")
-        warnings.warn(
-            f"backend='auto' uses 'mps' (max_bond={be.options.max_bond}, truncation reported"
-            f" on result.truncation): {str(e).split(':')[0]}",
-            AutoBackendWarning,
-            stacklevel=4,
-        )
-        return be
-    return get_backend("statevector")
+        if type(m) is Expval:
+            mk: Any = tuple(tuple(o.terms.items()) for o in m.observables)
+        else:
+            mk = (type(m), getattr(m, "wires", None))
+        sig: list[Any] = [
+            mk,
+            backend if isinstance(backend, str) else id(backend),
+            options[:-2],
+            None if options[-2] is None else tuple(sorted(options[-2].items())),
+            os.environ.get("HQML_SMALL"),
+            os.environ.get("HQML_NATIVE"),
+            os.environ.get("HQML_FASTCALL"),
+        ]
+        for table in (inputs or {}, None, weights or {}):
+            if table is None:
+                sig.append("|")
+                continue
+            for name, t in table.items():
+                sig.append((name, t.shape, t.dtype, t.device, t.layout, t.requires_grad))
+        key = tuple(sig)
+        hash(key)
+    except (AttributeError, TypeError):
+        return None
+    return key
+
+
+def _call(req: Request, given: list[torch.Tensor], seed: Any) -> torch.Tensor:
+    """A repeated request's values for the given tensors (inputs, then weights, as given)."""
+    tensors = given if req.order is None else [given[i] for i in req.order]
+    if req.prepared is not None:
+        return _call_prepared(req, tensors)
+    theta, link = req.binder(tensors)
+    t = req.task
+    task = Task(t.circuit, theta, t.measurement, t.dtype, t.shots,
+                t.generator if seed is None else generator(seed), t.varying, t.options,
+                t.needs_grad)  # fmt: skip
+    return _dispatch(req, task, link)
+
+
+def _call_prepared(req: Request, tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The values of the backend's prepared call, differentiable to ``tensors`` (adjoint)."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return Adjoint.apply(req.prepared, *tensors)
+    return req.prepared.forward(tensors)[0]
+
+
+def _dispatch(req: Request, task: Task, link: Link | None) -> torch.Tensor:
+    """Run ``task`` with the request's differentiation method wired into autograd."""
+    method = req.method
+    if method == "adjoint" and torch._C._are_functorch_transforms_active():
+        # torch.func (grad, jacrev, vmap): theta's tensors may be wrapped; the adjoint Function
+        # unwraps them (its vmap rule) and differentiates to theta, whose graph autograd has
+        return adjoint(req.backend, task)
+    if method == "none" or not (torch.is_grad_enabled() and task.theta.requires_grad):
+        with torch.no_grad():
+            return req.plain.forward(task, False)[0]
+    if method == "backprop":
+        return req.runner.forward(task, False)[0]
+    if method == "adjoint":
+        return adjoint(req.backend, task, link, req.runner)
+    return shifted(req.backend, task, method, req.options)
 
 
 def _carry(src: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -202,16 +219,16 @@ def expval(
     >>> round(float(hqml.expval(c, hqml.X(0))), 5)
     1.0
     """
-    obs, single = as_observables(observables)
-    for o in obs:
-        if o.wires and max(o.wires) >= circuit.n_qubits:
-            raise ValueError(
-                f"observable {o!r} acts on wire {max(o.wires)}, outside the"
-                f" {circuit.n_qubits}-qubit circuit"
-            )
+    if isinstance(observables, PauliSum):
+        obs, single = (observables,), True
+    else:  # each one is checked when the request is first made (hqml.request)
+        try:
+            obs, single = tuple(observables), False
+        except TypeError:
+            obs, single = tuple(as_observables(observables)[0]), False
     out, batched = _run(
         circuit,
-        Expval(tuple(obs)),
+        Expval(obs),
         inputs=inputs,
         weights=weights,
         backend=backend,
@@ -353,67 +370,3 @@ def state(
         noise_model=noise_model,
     )
     return out if batched else _carry(out, out[0])
-
-
-def overlaps(
-    circuit: Circuit,
-    inputs_bra: Mapping[str, Any],
-    inputs_ket: Mapping[str, Any],
-    *,
-    weights: Mapping[str, Any] | None = None,
-    backend: str | Backend = "statevector",
-    dtype: torch.dtype | None = None,
-    device: Any = None,
-) -> torch.Tensor:
-    """``<psi(x_i)|psi(y_j)>`` for the rows of two input batches: ``(N, M)`` complex.
-
-    A backend that holds no statevector (``"mps"``) contracts the two states directly, so the
-    Gram matrix of a 100-qubit feature map needs no ``2^n`` vector. Differentiable by backprop.
-    """
-    be = get_backend(backend)
-    if dtype is not None and dtype not in _COMPLEX:
-        raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}")
-    rdt = real_dtype(dtype) if dtype else None
-    tasks = []
-    for inputs in (inputs_bra, inputs_ket):
-        b = bind_parameters(circuit, inputs, weights, rdt, device)
-        cdt = dtype or complex_dtype(b.theta.dtype)
-        if be.capabilities.holds_state:
-            check_state_memory(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
-        tasks.append(Task(circuit, b.theta, State(), cdt, varying=b.varying))
-    out = be.overlaps(tasks[0], tasks[1])
-    return _carry(out, out)
-
-
-def counts(
-    circuit: Circuit, shots: int, wires: Sequence[int] | int | None = None, **kwargs: Any
-) -> dict[str, int]:
-    """Bitstring counts of an unbatched circuit, e.g. ``{"00": 498, "11": 502}`` (wire order).
-
-    A dynamic circuit's keys are its classical record as Qiskit prints it (registers separated
-    by spaces, the last declared first, each with its highest bit first), then, when ``wires``
-    are given, a space and the final readout of ``wires`` in wire order."""
-    bits = sample(circuit, shots, wires, **kwargs)
-    if bits.dim() != 2:
-        raise ValueError("counts needs one sample, not a batch; use hqml.sample for batches")
-    fmt = _record_format(circuit) if circuit.is_dynamic else None
-    out: dict[str, int] = {}
-    for row in bits.tolist():
-        key = "".join(map(str, row)) if fmt is None else fmt(row)
-        out[key] = out.get(key, 0) + 1
-    return dict(sorted(out.items()))
-
-
-def _record_format(circuit: Circuit) -> Any:
-    spans, start = [], 0
-    for size in circuit.cregs.values():
-        spans.append((start, size))
-        start += size
-
-    def fmt(row: list[int]) -> str:
-        groups = ["".join(map(str, row[s : s + k][::-1])) for s, k in reversed(spans)]
-        if len(row) > start:
-            groups.append("".join(map(str, row[start:])))
-        return " ".join(groups)
-
-    return fmt

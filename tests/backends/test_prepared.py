@@ -8,6 +8,7 @@ from helpers import w1_circuit
 
 import hqml
 from hqml.backends.statevector import prepared as fastcall
+from hqml.execute import _REQUESTS
 from hqml.sim import native
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
@@ -25,10 +26,12 @@ def _step(c, obs, x, w, **kw):
     return e.detach(), w.grad, x.grad
 
 
+def _requests(c):
+    return list(c.memo.get(_REQUESTS, {}).values())
+
+
 def _prepared(c):
-    return [
-        v for v in c._cache.get(fastcall._CACHE_KEY, {}).values() if v is not fastcall._UNSUITED
-    ]
+    return [r.prepared for r in _requests(c) if isinstance(r.prepared, fastcall.PreparedCall)]
 
 
 @pytest.mark.parametrize("dtype", [None, torch.complex128])
@@ -73,11 +76,11 @@ def test_a_new_shape_dtype_or_requires_grad_is_a_new_request():
     obs = hqml.Z(0)
     hqml.expval(c, obs, inputs={"x": torch.rand(5, 3)}, weights={"w": w})
     hqml.expval(c, obs, inputs={"x": torch.rand(5, 3)}, weights={"w": w})
-    assert len(c._cache[fastcall._CACHE_KEY]) == 1
+    assert len(_requests(c)) == 1
     hqml.expval(c, obs, inputs={"x": torch.rand(4, 3)}, weights={"w": w})
     hqml.expval(c, obs, inputs={"x": torch.rand(4, 3, dtype=torch.float64)}, weights={"w": w})
     hqml.expval(c, obs, inputs={"x": torch.rand(4, 3)}, weights={"w": w.detach()})
-    assert len(c._cache[fastcall._CACHE_KEY]) == 4
+    assert len(_requests(c)) == 4
 
 
 def test_edits_to_the_circuit_or_an_observable_are_seen():
@@ -86,8 +89,8 @@ def test_edits_to_the_circuit_or_an_observable_are_seen():
     obs = 1.0 * hqml.Z(0)
     before = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=torch.complex128)
     assert _prepared(c)
-    c.rx(0.7, 0)  # the circuit changes: its cache (and the record) is cleared
-    assert fastcall._CACHE_KEY not in c._cache
+    c.rx(0.7, 0)  # the circuit changes: its memo (and the request) is cleared
+    assert _REQUESTS not in c.memo
     after = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, dtype=torch.complex128)
     assert not torch.allclose(before, after)
     obs.terms[((0, "Z"),)] = 3.0  # in place: a new request
@@ -103,7 +106,7 @@ def test_unsuited_requests_take_the_generic_path_and_errors_stay_clear():
         c, hqml.Z(1), inputs={"x": torch.tensor([0.3])}, weights={"w": torch.tensor([0.1])}
     )
     assert float(v) == pytest.approx(np.cos(0.7), abs=1e-6)
-    assert list(c._cache[fastcall._CACHE_KEY].values()) == [fastcall._UNSUITED]
+    assert [r.prepared for r in _requests(c)] == [None]
     d = _w1()
     xx = hqml.expval(d, hqml.X(0), inputs={"x": torch.rand(3)}, weights={"w": torch.rand(2, 3, 2)})
     assert xx.shape == ()  # a dense observable: generic path, same result shape

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 import hqml
-from hqml.circuit.expr import Const, Symbol, SymbolArray, expr_from_json
+from hqml.circuit.expr import Const, Symbol
+from hqml.circuit.expr_functions import expr_from_json
+from hqml.circuit.symbol_array import SymbolArray
 
 
 def test_arithmetic_and_functions_evaluate_batched_and_differentiably():

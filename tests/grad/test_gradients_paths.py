@@ -114,6 +114,7 @@ def test_adjoint_backward_repeats_on_a_retained_graph(monkeypatch, n, reupload, 
     was not retained raises torch's error. Z-only observables on plain weights reach the
     statevector backend's prepared calls from the second call on, the others the generic
     adjoint."""
+    from hqml import execute
     from hqml.backends.statevector import prepared as fastcall
 
     monkeypatch.setenv("HQML_FASTCALL", "1")
@@ -153,6 +154,6 @@ def test_adjoint_backward_repeats_on_a_retained_graph(monkeypatch, n, reupload, 
                 torch.testing.assert_close(a, b, atol=1e-7, rtol=1e-7)
         with pytest.raises(RuntimeError, match="second time"):
             torch.autograd.grad(loss, wrt)
-    records = c._cache.get(fastcall._CACHE_KEY, {}).values()
-    prepared = [v for v in records if v is not fastcall._UNSUITED]
+    requests = c.memo.get(execute._REQUESTS, {}).values()
+    prepared = [r.prepared for r in requests if isinstance(r.prepared, fastcall.PreparedCall)]
     assert bool(prepared) == (z_only and not reupload and n <= 12)

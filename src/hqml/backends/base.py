@@ -8,9 +8,9 @@ probabilities ``(B, 2**k)``, samples ``(B, shots, k)`` or states ``(B, 2**n)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -122,6 +122,36 @@ class Capabilities:
     holds_state: bool = True
     # runs dynamic circuits (mid-circuit measurement, reset, classical conditions)?
     dynamic: bool = False
+    # may one instance serve every call of a repeated request? The front door then keeps it,
+    # with the request's decisions (binding, differentiation method, runner), and later calls
+    # of the request skip them. Local simulators say yes; adapters that count or price each
+    # call say no (the default), and each call goes the generic way.
+    reusable: bool = False
+
+
+class Runner(Protocol):
+    """What runs the tasks of one request (:meth:`Backend.runner`): values and, with ``keep``,
+    a record for :meth:`backward`; ``backward`` gives ``d(sum(cotangent * values))/dtheta``."""
+
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, Any]: ...
+
+    def backward(self, record: Any, cotangent: torch.Tensor) -> torch.Tensor: ...
+
+
+class BackendRunner:
+    """The default runner: the backend's own hooks (:meth:`Backend.execute`, and
+    :meth:`Backend.execute_for_vjp` with :meth:`Backend.finish_vjp` for the adjoint method)."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, Any]:
+        if keep:
+            return self.backend.execute_for_vjp(task)
+        return self.backend.execute([task])[0], None
+
+    def backward(self, record: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        return self.backend.finish_vjp(record, cotangent)
 
 
 class Backend(ABC):
@@ -132,6 +162,8 @@ class Backend(ABC):
     backend; a backend overrides one to be faster or to gain a differentiation method (declared
     in :attr:`capabilities`):
 
+    - :meth:`runner`: what runs a request's tasks, decided once per request (default: this
+      backend's own hooks);
     - :meth:`prepare`: a prepared call for a request repeated with new tensors (default: none);
     - :meth:`prefers_backprop`: ``"best"`` picks backprop over adjoint for a task (default no);
     - the adjoint method: :meth:`vjp`, or the pair :meth:`execute_for_vjp` (a forward pass that
@@ -147,25 +179,23 @@ class Backend(ABC):
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         """Run each task; differentiable by autograd when ``"backprop"`` is declared."""
 
-    def prepare(
-        self,
-        circuit: Circuit,
-        measurement: Measurement,
-        inputs: Mapping[str, Any] | None,
-        weights: Mapping[str, Any] | None,
-        diff_method: str,
-        dtype: torch.dtype | None,
-        device: Any,
-    ) -> tuple[Any, list[torch.Tensor]] | None:
-        """A prepared call for a request that will be repeated (exact, noiseless, without a
-        seed: the front door asks for no other), or ``None`` (the default): the front door then
-        takes the generic path. Only requests whose ``diff_method`` resolves to ``"adjoint"``
-        should be prepared. A prepared call comes with the request's tensors in the order it
-        takes them; it is a run of :class:`hqml.grad.adjoint.Adjoint` (``forward(tensors)`` ->
-        values and a record, ``sweep(record, cotangent)``, ``grads(swept, needed)``), and
-        ``call.batched`` says whether the request had a batch. The backend records what it
-        needs (e.g. in ``circuit``'s cache)."""
+    def prepare(self, task: Task, link: Any, diff_method: str) -> Any:
+        """A prepared call for a request the front door will repeat, or ``None`` (the default:
+        later calls run the request's :meth:`runner`). Asked once per request, for exact,
+        noiseless requests without a seed whose ``diff_method`` resolved to ``"adjoint"`` and
+        whose gate parameters are plain values of the given tensors (``link``, a
+        :class:`hqml.circuit.params.Link`, says how). A prepared call is a run of
+        :class:`hqml.grad.adjoint.Adjoint` that takes the given tensors in declaration order
+        (``forward(tensors)`` -> values and a record, ``sweep(record, cotangent)``,
+        ``grads(swept, needed)``)."""
         return None
+
+    def runner(self, task: Task, method: str) -> Runner:
+        """What runs ``task`` (and the later tasks of its request, which differ only in theta)
+        for the differentiation ``method`` (``"none"`` when nothing is differentiated; for
+        ``"backprop"`` autograd must record it). Default: :class:`BackendRunner`, the
+        backend's own hooks; a simulator returns its engine bound to the request."""
+        return BackendRunner(self)
 
     def diff_methods_for(self, task: Task) -> frozenset[str]:
         """The differentiation methods usable for ``task`` (default: those declared in

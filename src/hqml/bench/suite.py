@@ -12,43 +12,24 @@ reason (see ``benchmarks/devices.py``). The device is checked before any work st
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hqml.bench.devices import check_device, gpu_name
-from hqml.bench.registry import BENCH_DIR, Workload, checkout_root, discover
-from hqml.bench.timing import memory_bandwidth, pinned_threads, thread_env
+from hqml.bench.isolated import device_env, run_isolated
+from hqml.bench.registry import BENCH_DIR, Workload, discover
+from hqml.bench.timing import memory_bandwidth, pinned_threads
 from hqml.bench.worker import run_one
 from hqml.provenance import environment
 from hqml.sim import native
-
-
-def envs_dir() -> Path | None:
-    """The peers' side venvs (``benchmarks/.envs`` of the checkout, built by ``make
-    bench-envs``); None outside a checkout."""
-    root = checkout_root()
-    return root / "benchmarks" / ".envs" if root is not None else None
-
-
-def _package_path(tmp: str) -> str:
-    """A folder holding only a link to this hqml package, for a side venv's ``PYTHONPATH``: it
-    makes hqml importable there without putting the main venv's other packages ahead of the
-    side venv's own (TorchQuantum's qiskit 0.46)."""
-    folder = Path(tmp) / "hqml-path"
-    if not folder.exists():
-        folder.mkdir()
-        (folder / "hqml").symlink_to(BENCH_DIR.parent, target_is_directory=True)
-    return str(folder)
 
 
 def select(
@@ -150,10 +131,17 @@ def run_suite(
         )
 
 
-def device_env(device: str) -> dict[str, str]:
-    """Environment variables of runs on ``device``: on ``cuda``, JAX allocates GPU memory as it
-    goes instead of taking 75% of it up front (which would starve the torch runs after it)."""
-    return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"} if device == "cuda" else {}
+@dataclass(frozen=True)
+class _Settings:
+    """How every run of a suite is made (``run_suite``'s arguments, defaults resolved)."""
+
+    threads: int
+    repeats: int
+    isolate: bool
+    timeout_s: float
+    max_seconds: float
+    directory: Path
+    device: str
 
 
 def _run(
@@ -179,6 +167,7 @@ def _run(
         raise ValueError(
             f"unknown framework(s) {', '.join(unknown)}; available: {', '.join(known)}"
         )
+    settings = _Settings(threads, repeats, isolate, timeout_s, max_seconds, directory, device)
     results: list[dict[str, Any]] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="hqml-bench-") as tmp:
@@ -191,54 +180,7 @@ def _run(
             impls.sort(key=lambda i: i.framework != "hqml")
             for ci, case in enumerate(cases):
                 ref_path = Path(tmp) / f"{wl.name}-{ci}-ref.npz"
-                reference: dict[str, np.ndarray] | None = None
-                ref_name = ""
-                for impl in impls:
-                    # hqml is the reference; if it fails, the first peer that runs takes over
-                    # so the others are still checked against someone (and the table says so)
-                    is_ref = reference is None
-                    if isolate or impl.venv:
-                        res = _run_subprocess(
-                            wl,
-                            impl,
-                            case,
-                            threads,
-                            repeats,
-                            timeout_s,
-                            max_seconds,
-                            None if is_ref else ref_path,
-                            ref_path if is_ref else None,
-                            tmp,
-                            directory,
-                            device,
-                        )
-                        if is_ref and res["status"] == "ok":
-                            with np.load(ref_path) as f:
-                                reference = {k: f[k] for k in f.files}
-                    else:
-                        res, values = run_one(
-                            wl.name,
-                            impl.framework,
-                            case,
-                            threads=threads,
-                            repeats=repeats,
-                            reference=reference,
-                            max_seconds=max_seconds,
-                            directory=directory,
-                            device=device,
-                        )
-                        if is_ref and res["status"] == "ok" and values is not None:
-                            reference = values
-                            np.savez(ref_path, **reference)
-                    if is_ref and reference is not None:
-                        ref_name = impl.framework
-                        if ref_name != "hqml":
-                            res["detail"] = "agreement reference (hqml did not run)"
-                    elif reference is not None and ref_name != "hqml" and res["status"] == "ok":
-                        res["detail"] = f"checked against {ref_name}; {res['detail']}"
-                    results.append(res)
-                    if progress:
-                        progress(res)
+                results += _run_case(wl, impls, case, ref_path, tmp, settings, progress)
     doc: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": quick,
@@ -267,6 +209,85 @@ def _run(
         doc["bandwidth"] = memory_bandwidth(threads, mib=64 if quick else 512, device=device)
         doc["bandwidth"]["device"] = device
     return doc
+
+
+def _run_case(
+    wl: Workload,
+    impls: list[Any],
+    case: dict[str, Any],
+    ref_path: Path,
+    tmp: str,
+    s: _Settings,
+    progress: Callable[[dict[str, Any]], None] | None,
+) -> list[dict[str, Any]]:
+    """Every framework on one case, hqml first: the result rows, each checked against the
+    reference values of the first framework that ran (hqml, unless it failed)."""
+    results = []
+    reference: dict[str, np.ndarray] | None = None
+    ref_name = ""
+    for impl in impls:
+        # hqml is the reference; if it fails, the first peer that runs takes over
+        # so the others are still checked against someone (and the table says so)
+        is_ref = reference is None
+        res, reference = _run_impl(wl, impl, case, ref_path, reference, tmp, s)
+        if is_ref and reference is not None:
+            ref_name = impl.framework
+            if ref_name != "hqml":
+                res["detail"] = "agreement reference (hqml did not run)"
+        elif reference is not None and ref_name != "hqml" and res["status"] == "ok":
+            res["detail"] = f"checked against {ref_name}; {res['detail']}"
+        results.append(res)
+        if progress:
+            progress(res)
+    return results
+
+
+def _run_impl(
+    wl: Workload,
+    impl: Any,
+    case: dict[str, Any],
+    ref_path: Path,
+    reference: dict[str, np.ndarray] | None,
+    tmp: str,
+    s: _Settings,
+) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
+    """One framework on one case (in its own process or in this one): its result row and the
+    reference values (this run's, saved to ``ref_path``, when there were none yet)."""
+    is_ref = reference is None
+    if s.isolate or impl.venv:
+        res = run_isolated(
+            wl,
+            impl,
+            case,
+            s.threads,
+            s.repeats,
+            s.timeout_s,
+            s.max_seconds,
+            None if is_ref else ref_path,
+            ref_path if is_ref else None,
+            tmp,
+            s.directory,
+            s.device,
+        )
+        if is_ref and res["status"] == "ok":
+            with np.load(ref_path) as f:
+                reference = {k: f[k] for k in f.files}
+        return res, reference
+    res, values = run_one(
+        wl.name,
+        impl.framework,
+        case,
+        threads=s.threads,
+        repeats=s.repeats,
+        reference=reference,
+        max_seconds=s.max_seconds,
+        directory=s.directory,
+        device=s.device,
+    )
+    if is_ref and res["status"] == "ok" and values is not None:
+        reference = values
+        np.savez(ref_path, **reference)
+    return res, reference
 
 
 def machine_info(device: str = "cpu") -> dict[str, Any]:
@@ -305,92 +326,3 @@ def cpu_info() -> dict[str, Any]:
         "cpu_simd": kernels["cpu_simd"],
         "native_kernels": {k: v for k, v in kernels.items() if k in keep},
     }
-
-
-def _unrun(
-    wl: Workload, case: dict[str, Any], framework: str, why: str, device: str = "cpu"
-) -> dict[str, Any]:
-    return {
-        "workload": wl.name,
-        "framework": framework,
-        "case": dict(case),
-        "label": wl.case_label(case),
-        "device": device,
-        "status": "skipped",
-        "detail": why,
-    }
-
-
-def _python_for(venv: str | None) -> str | None:
-    if venv is None:
-        return sys.executable
-    envs = envs_dir()
-    exe = envs / venv / "bin" / "python" if envs is not None else None
-    return str(exe) if exe is not None and exe.exists() else None
-
-
-def _run_subprocess(
-    wl: Workload,
-    impl: Any,
-    case: dict[str, Any],
-    threads: int,
-    repeats: int,
-    timeout_s: float,
-    max_seconds: float,
-    reference: Path | None,
-    save_values: Path | None,
-    tmp: str,
-    directory: Path,
-    device: str = "cpu",
-) -> dict[str, Any]:
-    reason = impl.skip_reason(case, device)
-    if reason:  # known without starting a process (e.g. no GPU variant on cuda)
-        return _unrun(wl, case, impl.framework, reason, device)
-    python = _python_for(impl.venv)
-    if python is None:
-        return {
-            **_unrun(wl, case, impl.framework, "", device),
-            "status": "not installed",
-            "detail": f"no venv benchmarks/.envs/{impl.venv}; build it with `make bench-envs`",
-        }
-    stem = Path(tmp) / f"{wl.name}-{impl.framework}-{abs(hash(json.dumps(case, sort_keys=True)))}"
-    request = {
-        "workload": wl.name,
-        "framework": impl.framework,
-        "case": case,
-        "threads": threads,
-        "repeats": repeats,
-        "max_seconds": max_seconds,
-        "device": device,
-        "reference": str(reference) if reference else None,
-        "save_values": str(save_values) if save_values else None,
-        "directory": str(directory),
-    }
-    req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
-    req.write_text(json.dumps(request))
-    env = {**os.environ, **thread_env(threads), **device_env(device), "PYTHONWARNINGS": "ignore"}
-    if impl.venv is not None:
-        env["PYTHONPATH"] = os.pathsep.join([_package_path(tmp), env.get("PYTHONPATH", "")])
-    try:
-        proc = subprocess.run(
-            [python, "-m", "hqml.bench.worker", str(req), str(out)],
-            env=env,
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-    except subprocess.TimeoutExpired:
-        return {
-            **_unrun(wl, case, impl.framework, "", device),
-            "status": "timeout",
-            "detail": f"no result within {timeout_s:.0f} s",
-        }
-    if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {
-            **_unrun(wl, case, impl.framework, "", device),
-            "status": "error",
-            "detail": f"worker exited {proc.returncode}: {tail[0][:300]}",
-        }
-    return json.loads(out.read_text())

@@ -199,7 +199,7 @@ def molecular_hamiltonian(
         ValueError: an active space that does not fit the molecule, or an open shell.
     """
     pyscf, of = _imports()
-    from pyscf import ao2mo, fci, gto, scf
+    from pyscf import gto, scf
 
     if mapping not in MAPPINGS:
         raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
@@ -211,8 +211,32 @@ def molecular_hamiltonian(
     mf = scf.RHF(mol).run()
     if not mf.converged:
         raise ValueError("Hartree-Fock did not converge for this geometry")
-    n_orb = mf.mo_coeff.shape[1]
-    n_elec = mol.nelectron
+    n_act_e, n_act_o, n_core = _active_space(mol.nelectron, mf.mo_coeff.shape[1], active_space)
+    e_nuc = float(mol.energy_nuc())
+    fop = _fermion_operator(of, mol, mf, n_core, n_act_o, e_nuc)
+    n_modes = 2 * n_act_o
+    n_alpha = n_act_e // 2
+    H = map_fermion_operator(fop, n_modes, mapping, two_qubit_reduction, n_act_e, n_alpha)
+    n_qubits = n_modes - (2 if two_qubit_reduction else 0)
+    return MolecularHamiltonian(
+        H,
+        n_qubits,
+        n_act_e,
+        n_modes,
+        float(mf.e_tot),
+        _exact_energy(mf, active_space, n_act_o, n_act_e),
+        hf_bits(n_modes, n_act_e, mapping, two_qubit_reduction),
+        mapping,
+        e_nuc,
+        two_qubit_reduction,
+        n_alpha,
+    )
+
+
+def _active_space(
+    n_elec: int, n_orb: int, active_space: tuple[int, int] | None
+) -> tuple[int, int, int]:
+    """``(active electrons, active orbitals, frozen core orbitals)``, checked to fit."""
     n_act_e, n_act_o = active_space if active_space is not None else (n_elec, n_orb)
     n_core = (n_elec - n_act_e) // 2
     if (
@@ -226,6 +250,15 @@ def molecular_hamiltonian(
             f"active_space {active_space} does not fit {n_elec} electrons in {n_orb}"
             " orbitals: give (even electrons, orbitals) with room for the core"
         )
+    return n_act_e, n_act_o, n_core
+
+
+def _fermion_operator(of: Any, mol: Any, mf: Any, n_core: int, n_act_o: int, e_nuc: float) -> Any:
+    """The active space's fermionic Hamiltonian (OpenFermion), frozen core and nuclear
+    repulsion folded into its constant, over interleaved spin orbitals."""
+    from pyscf import ao2mo
+
+    n_orb = mf.mo_coeff.shape[1]
     h1 = mf.mo_coeff.T @ mf.get_hcore() @ mf.mo_coeff
     eri = ao2mo.restore(1, ao2mo.kernel(mol, mf.mo_coeff), n_orb)
     two = np.asarray(eri.transpose(0, 2, 3, 1), order="C")  # OpenFermion's (ps|qr) layout
@@ -235,31 +268,20 @@ def molecular_hamiltonian(
         h1, two, core, active
     )
     one_so, two_so = of.chem.molecular_data.spinorb_from_spatial(one_act, two_act)
-    e_nuc = float(mol.energy_nuc())
     iop = of.InteractionOperator(const + e_nuc, one_so, 0.5 * two_so)
-    fop = of.get_fermion_operator(iop)
-    n_modes = 2 * n_act_o
-    n_alpha = n_act_e // 2
-    H = map_fermion_operator(fop, n_modes, mapping, two_qubit_reduction, n_act_e, n_alpha)
-    if active_space is None:
-        fci_energy = float(fci.FCI(mf).kernel()[0])
-    else:
-        from pyscf import mcscf
+    return of.get_fermion_operator(iop)
 
-        cas = mcscf.CASCI(mf, n_act_o, n_act_e)
-        cas.verbose = 0
-        fci_energy = float(cas.kernel()[0])
-    n_qubits = n_modes - (2 if two_qubit_reduction else 0)
-    return MolecularHamiltonian(
-        H,
-        n_qubits,
-        n_act_e,
-        n_modes,
-        float(mf.e_tot),
-        fci_energy,
-        hf_bits(n_modes, n_act_e, mapping, two_qubit_reduction),
-        mapping,
-        e_nuc,
-        two_qubit_reduction,
-        n_alpha,
-    )
+
+def _exact_energy(
+    mf: Any, active_space: tuple[int, int] | None, n_act_o: int, n_act_e: int
+) -> float:
+    """The FCI energy (CASCI within the active space when one is given)."""
+    if active_space is None:
+        from pyscf import fci
+
+        return float(fci.FCI(mf).kernel()[0])
+    from pyscf import mcscf
+
+    cas = mcscf.CASCI(mf, n_act_o, n_act_e)
+    cas.verbose = 0
+    return float(cas.kernel()[0])

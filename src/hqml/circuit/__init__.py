@@ -1,11 +1,8 @@
 """The circuit IR: expressions, gates, circuits, observables, OpenQASM I/O, drawing."""
 
 from .circuit import Circuit, Operation
-from .expr import (
-    Const,
-    Expr,
-    Symbol,
-    SymbolArray,
+from .expr import Const, Expr, Symbol
+from .expr_functions import (
     arccos,
     arcsin,
     arctan,
@@ -21,6 +18,7 @@ from .expr import (
 )
 from .gates import GATES, ControlledGate, Gate, UnitaryGate, controlled, get_gate
 from .observables import I, PauliSum, X, Y, Z
+from .symbol_array import SymbolArray
 
 __all__ = [
     "Circuit",

@@ -3,85 +3,20 @@
 from __future__ import annotations
 
 import numbers
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .dynamic import Conditional, Measure, is_dynamic_op, require_static
-from .dynamic_builder import DynamicMixin, map_wires, op_name, substitute
-from .expr import Const, Expr, Symbol, SymbolArray, as_expr, normalize_shape
+from .dynamic import is_dynamic_op, require_static
+from .dynamic_builder import DynamicMixin, map_wires, substitute
+from .expr import Const, Expr, Symbol, as_expr
 from .gates import ControlledGate, Gate, UnitaryGate, controlled, get_gate
-
-
-@dataclass(frozen=True)
-class Operation:
-    """A gate applied to wires with parameter expressions."""
-
-    gate: Gate
-    wires: tuple[int, ...]
-    params: tuple[Expr, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(repr(p) for p in self.params)
-        return (
-            f"{self.gate.name}({args}) {list(self.wires)}"
-            if args
-            else (f"{self.gate.name} {list(self.wires)}")
-        )
-
-    @property
-    def name(self) -> str:
-        """The gate's name (dynamic operations have ``"measure"``, ``"reset"``, ``"if"``)."""
-        return self.gate.name
-
-    def symbols(self) -> set[Symbol]:
-        out: set[Symbol] = set()
-        for p in self.params:
-            out |= p.symbols()
-        return out
-
-
-class _OpList(list):
-    """The circuit's operations; any change clears the circuit's compiled caches."""
-
-    def __init__(self, owner: Circuit, items: Iterable[Operation] = ()):
-        super().__init__(items)
-        self._owner = owner
-
-    def __reduce__(self) -> tuple:
-        return (list, (list(self),))
-
-
-def _mutator(name: str):
-    base = getattr(list, name)
-
-    def method(self: _OpList, *args: Any, **kwargs: Any) -> Any:
-        self._owner._touch()
-        return base(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
-for _name in (
-    "append",
-    "extend",
-    "insert",
-    "pop",
-    "remove",
-    "clear",
-    "reverse",
-    "sort",
-    "__setitem__",
-    "__delitem__",
-    "__iadd__",
-    "__imul__",
-):
-    setattr(_OpList, _name, _mutator(_name))
+from .info import InfoMixin
+from .operation import Operation, OpList
+from .serialize import circuit_from_json, circuit_to_json
+from .symbol_array import SymbolArray, normalize_shape
 
 
 def _one_qubit_fixed(name: str):
@@ -122,7 +57,7 @@ def _two_qubit_rot(name: str):
     return method
 
 
-class Circuit(DynamicMixin):
+class Circuit(InfoMixin, DynamicMixin):
     """A quantum circuit on ``n_qubits`` wires with symbolic inputs and weights.
 
     >>> c = Circuit(2)
@@ -137,10 +72,10 @@ class Circuit(DynamicMixin):
         if not isinstance(n_qubits, numbers.Integral) or n_qubits < 1:
             raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
         self.n_qubits = int(n_qubits)
-        self._cache: dict[
-            Any, Any
-        ] = {}  # compiled forms (parameter layout, plans); cleared on change
-        self._ops = _OpList(self)
+        # compiled forms (parameter layout, plans, memoised requests), cleared on every edit:
+        # read it directly where a lookup must cost no call; fill it through cached()
+        self.memo: dict[Any, Any] = {}
+        self._ops = OpList(self)
         self.inputs: dict[str, SymbolArray] = {}
         self.weights: dict[str, SymbolArray] = {}
         self.cregs: dict[str, int] = {}  # classical registers: name -> bits (dynamic circuits)
@@ -152,7 +87,7 @@ class Circuit(DynamicMixin):
 
     @ops.setter
     def ops(self, value: Iterable[Operation]) -> None:
-        self._ops = _OpList(self, value)
+        self._ops = OpList(self, value)
         self._touch()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -165,8 +100,8 @@ class Circuit(DynamicMixin):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.n_qubits, self._cache = state["n_qubits"], {}
-        self._ops = _OpList(self, state["ops"])
+        self.n_qubits, self.memo = state["n_qubits"], {}
+        self._ops = OpList(self, state["ops"])
         self.inputs, self.weights = state["inputs"], state["weights"]
         self.cregs = dict(state.get("cregs", {}))
 
@@ -197,7 +132,7 @@ class Circuit(DynamicMixin):
         return arr
 
     def _touch(self) -> None:
-        self._cache.clear()
+        self.memo.clear()
 
     def cached(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """``build()``'s value for ``key``, computed once and kept until the circuit is next
@@ -211,9 +146,9 @@ class Circuit(DynamicMixin):
         2
         """
         try:
-            return self._cache[key]
+            return self.memo[key]
         except KeyError:
-            value = self._cache[key] = build()
+            value = self.memo[key] = build()
             return value
 
     # --- building ---------------------------------------------------------------------------
@@ -432,68 +367,6 @@ class Circuit(DynamicMixin):
     def num_inputs(self) -> int:
         return sum(a.size for a in self.inputs.values())
 
-    def count_ops(self) -> dict[str, int]:
-        """Gate counts per kind, in order of first appearance."""
-        return dict(Counter(op_name(op) for op in self.ops))
-
-    @property
-    def num_gates(self) -> int:
-        return len(self.ops)
-
-    @property
-    def num_two_qubit_gates(self) -> int:
-        return sum(1 for op in self.ops if not is_dynamic_op(op) and len(op.wires) == 2)
-
-    @property
-    def num_multi_qubit_gates(self) -> int:
-        return sum(1 for op in self.ops if not is_dynamic_op(op) and len(op.wires) >= 2)
-
-    def layers(self) -> list[list[Operation]]:
-        """Greedy ASAP layering: each operation in the first layer after its wires are free."""
-        front = [0] * self.n_qubits
-        bits: dict[Any, int] = {}  # classical bits: a condition waits for the measurement
-        layers: list[list[Operation]] = []
-        for op in self.ops:
-            read = op.condition.bits if isinstance(op, Conditional) else ()
-            written = (op.bit,) if isinstance(op, Measure) else ()
-            level = max([front[w] for w in op.wires] + [bits.get(b, 0) for b in read + written])
-            if level == len(layers):
-                layers.append([])
-            layers[level].append(op)
-            for w in op.wires:
-                front[w] = level + 1
-            for b in read + written:
-                bits[b] = level + 1
-        return layers
-
-    def depth(self) -> int:
-        """Circuit depth (longest path in layers of gates)."""
-        return len(self.layers())
-
-    def resources(self) -> dict[str, Any]:
-        """A summary: qubits, gates (total, per kind, two-qubit), depth, parameters, inputs;
-        for a dynamic circuit also classical bits, measurements, resets and conditionals."""
-        out = {
-            "n_qubits": self.n_qubits,
-            "gates": self.num_gates,
-            "gate_counts": self.count_ops(),
-            "two_qubit_gates": self.num_two_qubit_gates,
-            "multi_qubit_gates": self.num_multi_qubit_gates,
-            "depth": self.depth(),
-            "parameters": self.num_parameters,
-            "inputs": self.num_inputs,
-            "parametrized_gates": sum(1 for op in self.ops if op.params),
-        }
-        if self.cregs or self.is_dynamic:
-            out.update(self._dynamic_resources())
-        return out
-
-    def draw(self, max_width: int = 120) -> str:
-        """A text drawing, one line per wire."""
-        from .drawing import draw_text
-
-        return draw_text(self, max_width=max_width)
-
     def __str__(self) -> str:
         return self.draw()
 
@@ -507,15 +380,11 @@ class Circuit(DynamicMixin):
     # --- JSON -------------------------------------------------------------------------------
     def to_json(self, indent: int | None = None) -> str:
         """A JSON text of the circuit (symbols kept); :meth:`from_json` reads it back."""
-        from .serialize import circuit_to_json
-
         return circuit_to_json(self, indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes | Mapping[str, Any]) -> Circuit:
-        from .serialize import circuit_from_json
-
-        return circuit_from_json(text)
+        return circuit_from_json(text, cls)
 
     # --- numbers ----------------------------------------------------------------------------
     def parameter_exprs(self) -> list[Expr]:

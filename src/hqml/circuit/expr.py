@@ -5,7 +5,7 @@ or arithmetic and elementwise functions of those. Expressions are immutable valu
 by structure, readable ``repr``, JSON round trip) and evaluate batched in torch, so gradients
 flow through them to the weights and inputs.
 
->>> from hqml.circuit.expr import Symbol, sin
+>>> from hqml.circuit import Symbol, sin
 >>> a = Symbol("w", "weight", (0,))
 >>> e = 2 * sin(a) + 1
 >>> e
@@ -16,49 +16,37 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tan": torch.tan,
-    "exp": torch.exp,
-    "log": torch.log,
-    "sqrt": torch.sqrt,
-    "arcsin": torch.arcsin,
-    "arccos": torch.arccos,
-    "arctan": torch.arctan,
-    "sinh": torch.sinh,
-    "cosh": torch.cosh,
-    "tanh": torch.tanh,
-    "abs": torch.abs,
-}
+# the elementwise functions, on numbers (math) and on tensors (torch's function of the same name)
 _MATH: dict[str, Callable[[float], float]] = {
-    "sin": math.sin,
-    "cos": math.cos,
-    "tan": math.tan,
-    "exp": math.exp,
-    "log": math.log,
-    "sqrt": math.sqrt,
-    "arcsin": math.asin,
-    "arccos": math.acos,
-    "arctan": math.atan,
-    "sinh": math.sinh,
-    "cosh": math.cosh,
-    "tanh": math.tanh,
-    "abs": abs,
+    **{f: getattr(math, f) for f in ("sin", "cos", "tan", "exp", "log", "sqrt", "sinh", "cosh")},
+    "tanh": math.tanh, "arcsin": math.asin, "arccos": math.acos, "arctan": math.atan, "abs": abs,
+}  # fmt: skip
+_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    f: getattr(torch, f) for f in _MATH
 }
+# operator's functions (not lambdas): a compiled parameter program calls them with no Python
+# frame of this module (circuit.params)
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
-    "**": lambda a, b: a**b,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
 }
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
+
+
+@runtime_checkable
+class ToExpr(Protocol):
+    """What stands for one expression without being one (a shape-() ``SymbolArray``)."""
+
+    def to_expr(self) -> Expr: ...
 
 
 def as_expr(value: Any) -> Expr:
@@ -69,8 +57,8 @@ def as_expr(value: Any) -> Expr:
     """
     if isinstance(value, Expr):
         return value
-    if isinstance(value, SymbolArray):
-        return value._scalar()
+    if isinstance(value, ToExpr):
+        return value.to_expr()
     if isinstance(value, bool):
         raise TypeError(f"a gate parameter must be a number or expression, got {value!r}")
     if isinstance(value, numbers.Real):
@@ -392,49 +380,6 @@ def apply_function(fn: str, arg: Any) -> Expr:
     return Function(fn, arg)
 
 
-def _make_function(fn: str) -> Callable[[Any], Any]:
-    def f(x: Any) -> Any:
-        if isinstance(x, torch.Tensor):
-            return _FUNCTIONS[fn](x)
-        return apply_function(fn, x)
-
-    f.__name__ = fn
-    f.__doc__ = f"Elementwise {fn} of an expression (or of a tensor, which passes to torch)."
-    return f
-
-
-sin = _make_function("sin")
-cos = _make_function("cos")
-tan = _make_function("tan")
-exp = _make_function("exp")
-log = _make_function("log")
-sqrt = _make_function("sqrt")
-arcsin = _make_function("arcsin")
-arccos = _make_function("arccos")
-arctan = _make_function("arctan")
-sinh = _make_function("sinh")
-cosh = _make_function("cosh")
-tanh = _make_function("tanh")
-
-
-def expr_from_json(data: Any) -> Expr:
-    """Inverse of :meth:`Expr.to_json`."""
-    if isinstance(data, (int, float)) and not isinstance(data, bool):
-        return Const(float(data))
-    if not isinstance(data, dict):
-        raise ValueError(f"bad expression JSON: {data!r}")
-    if "sym" in data:
-        return Symbol(data["sym"], data["kind"], tuple(data.get("index", ())))
-    op, args = data.get("op"), [expr_from_json(a) for a in data.get("args", ())]
-    if op == "neg" and len(args) == 1:
-        return Neg(args[0])
-    if op in _BINARY and len(args) == 2:
-        return BinOp(op, args[0], args[1])
-    if op in _FUNCTIONS and len(args) == 1:
-        return Function(op, args[0])
-    raise ValueError(f"bad expression JSON: unknown operation {op!r}")
-
-
 def _format_number(v: float) -> str:
     return repr(float(v))
 
@@ -442,114 +387,3 @@ def _format_number(v: float) -> str:
 def _wrap_repr(e: Expr, prec: int) -> str:
     s = repr(e)
     return f"({s})" if e._prec() < prec else s
-
-
-class SymbolArray:
-    """A named symbolic array (an input or a weight); index it to get scalar :class:`Symbol` s.
-
-    >>> x = SymbolArray("x", "input", (4,))
-    >>> x[2]
-    x[2]
-    """
-
-    __slots__ = ("name", "kind", "shape")
-
-    def __init__(self, name: str, kind: str, shape: tuple[int, ...]):
-        self.name, self.kind, self.shape = name, kind, tuple(shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a scalar symbol")
-        return self.shape[0]
-
-    def __getitem__(self, index: Any) -> Symbol:
-        idx = index if isinstance(index, tuple) else (index,)
-        if len(idx) != len(self.shape):
-            raise IndexError(
-                f"{self.kind} '{self.name}' has shape {self.shape}; index it with"
-                f" {len(self.shape)} integer(s), got {index!r}"
-            )
-        norm = []
-        for i, n in zip(idx, self.shape, strict=True):
-            if not isinstance(i, numbers.Integral):
-                raise IndexError(f"{self.kind} '{self.name}': indices must be integers, got {i!r}")
-            if not -n <= i < n:
-                raise IndexError(f"{self.kind} '{self.name}': index {i} out of range for size {n}")
-            norm.append(int(i) % n)
-        return Symbol(self.name, self.kind, tuple(norm))
-
-    def __iter__(self):
-        if len(self.shape) != 1:
-            raise TypeError("only one-dimensional symbolic arrays can be iterated")
-        return (self[i] for i in range(self.shape[0]))
-
-    def symbol(self) -> Symbol:
-        """The scalar symbol of a shape-() array."""
-        return self[()]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SymbolArray) and (self.name, self.kind, self.shape) == (
-            other.name,
-            other.kind,
-            other.shape,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.kind, self.shape))
-
-    def __repr__(self) -> str:
-        return f"{self.kind}({self.name!r}, shape={self.shape})"
-
-    # arithmetic on a scalar array behaves like its symbol
-    def _scalar(self) -> Symbol:
-        if self.shape:
-            raise TypeError(f"{self.kind} '{self.name}' has shape {self.shape}; index it first")
-        return self[()]
-
-    def __add__(self, o: Any) -> Expr:
-        return self._scalar() + o
-
-    __radd__ = __add__
-
-    def __mul__(self, o: Any) -> Expr:
-        return self._scalar() * o
-
-    __rmul__ = __mul__
-
-    def __sub__(self, o: Any) -> Expr:
-        return self._scalar() - o
-
-    def __rsub__(self, o: Any) -> Expr:
-        return o - self._scalar()
-
-    def __truediv__(self, o: Any) -> Expr:
-        return self._scalar() / o
-
-    def __neg__(self) -> Expr:
-        return -self._scalar()
-
-    def __rtruediv__(self, o: Any) -> Expr:
-        return o / self._scalar()
-
-    def __pow__(self, o: Any) -> Expr:
-        return self._scalar() ** o
-
-    def __rpow__(self, o: Any) -> Expr:
-        return o ** self._scalar()
-
-
-def normalize_shape(shape: Any) -> tuple[int, ...]:
-    """``4`` -> ``(4,)``, ``(2, 4)`` stays, ``()`` is a scalar."""
-    if isinstance(shape, numbers.Integral):
-        shape = (int(shape),)
-    try:
-        out = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
-    if any(s <= 0 for s in out):
-        raise ValueError(f"shape must have positive sizes, got {out}")
-    return out

@@ -108,7 +108,9 @@ class PauliSum:
     Wire ``i`` is qubit ``i`` of the circuit; wire 0 is the most significant bit in ``to_matrix``.
     """
 
-    __slots__ = ("_terms", "_memo")
+    # ``terms`` is a plain slot (reading it costs no call: the front door keys every request by
+    # the terms); assigning it goes through __setattr__, which keeps it a counting _Terms
+    __slots__ = ("terms", "_memo")
 
     def __init__(self, terms: Mapping[Word, complex] | None = None):
         out: dict[Word, complex] = {}
@@ -122,18 +124,17 @@ class PauliSum:
             out[word] = out.get(word, 0.0) + complex(c)
         self.terms = {w: c for w, c in out.items() if c != 0}  # exact cancellations
 
-    @property
-    def terms(self) -> dict[Word, complex]:
-        """``{word: coefficient}``; a word is a sorted tuple of ``(wire, "X" | "Y" | "Z")``."""
-        return self._terms
+    terms: dict[Word, complex]  # ``{word: coefficient}``; a word: sorted ``(wire, "X"|"Y"|"Z")``
 
-    @terms.setter
-    def terms(self, value: Mapping[Word, complex]) -> None:
-        self._terms = _Terms(value)
-        self._memo = None
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "terms":
+            object.__setattr__(self, "terms", _Terms(value))
+            object.__setattr__(self, "_memo", None)
+        else:
+            object.__setattr__(self, name, value)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"terms": dict(self._terms)}
+        return {"terms": dict(self.terms)}
 
     def __setstate__(self, state: Any) -> None:
         if isinstance(state, tuple):  # written before terms counted edits: (None, slots)
@@ -234,7 +235,7 @@ class PauliSum:
         return self._info()[0]
 
     def _info(self) -> tuple[tuple, list[int]]:
-        memo, terms = self._memo, self._terms
+        memo, terms = self._memo, self.terms
         if memo is None or memo[0] != terms.version:
             key = tuple(sorted(terms.items()))
             wires = sorted({w for word in terms for w, _ in word})

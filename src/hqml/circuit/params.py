@@ -1,21 +1,26 @@
 """Evaluate a circuit's gate parameters from input and weight tensors, batched and differentiable.
 
 The result is ``theta`` of shape ``(B, P)``: one row per sample, one column per gate parameter
-(in circuit order). Columns that are a plain symbol are gathered in one indexing call; only
-compound expressions are evaluated one by one.
+(in circuit order). Columns that are a plain symbol are gathered in one indexing call. Compound
+expressions are compiled once into postfix programs, and the columns whose programs differ only
+in which symbols they read run as one program over all of them: ``w[l, i] * 0.5`` for every
+``l, i`` is one gather and one multiplication. The programs call the same operator and torch
+functions as :meth:`Expr.evaluate`, elementwise, so the values are those of evaluating each
+expression alone.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .expr import Const, Expr, Symbol
+from .expr import _BINARY, _FUNCTIONS, BinOp, Const, Expr, Function, Neg, Symbol
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class Bindings:
     needs_grad: tuple[bool, ...] | None = None
     # where every column is a plain value or a constant: theta's chain rule as a gather
     link: Link | None = None
+    # binds later calls of the same request (same names, shapes, dtypes, devices)
+    binder: Binder | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ class _Compiled:
             varying.append(any(s.kind == "input" for s in e.symbols()))
         self.varying = tuple(varying)
         self.all_varying = (True,) * len(varying)
-        order = self.simple_cols + [c for c, _ in self.generic] + self.const_cols
+        self.groups = _group_programs(self.generic, self.flat_index)
+        order = self.simple_cols + [c for g in self.groups for c in g.cols] + self.const_cols
         self.inverse_order = (
             np.argsort(np.asarray(order, dtype=np.int64)) if order else np.zeros(0, int)
         )
@@ -189,38 +197,54 @@ def bind_parameters(
         device = next((t.device for t in given.values()), torch.device("cpu"))
     device = torch.device(device)
     sources, batch = _sources(comp, given)
-    B = batch or 1
-    cols = []
-    for t, is_batched, size in sources:
-        if t.dtype != real_dtype or t.device != device:
-            t = t.to(device=device, dtype=real_dtype)
-        cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
-    flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real_dtype, device=device)
-    theta = flat if comp.is_flat else _theta(comp, flat, B, real_dtype, device)
+    tensors, batched, sizes = zip(*sources, strict=True) if sources else ((), (), ())
+    binder = Binder(comp, real_dtype, device, batch or 1, batched, sizes)
+    theta, link = binder(tensors)
     weights_batched = any(
         b for (kind, *_), (_, b, _) in zip(comp.declared, sources, strict=True) if kind == "weight"
     )
-    varying = comp.all_varying if weights_batched else comp.varying
-    needs = comp.needs_grad(tuple(t.requires_grad for t, _, _ in sources))
-    link = None
-    if not comp.generic:
-        tensors, batched, sizes = zip(*sources, strict=True) if sources else ((), (), ())
-        flat_order = comp.is_flat
-        link = Link(
-            tensors,
-            batched,
-            sizes,
-            None if flat_order else comp.index("cols", comp.simple_cols, device),
-            None if flat_order else comp.index("simple", comp.simple_idx, device),
-        )
     return Bindings(
         theta=theta,
         batched=batch is not None,
-        batch_size=B,
-        varying=varying,
-        needs_grad=needs,
+        batch_size=batch or 1,
+        varying=comp.all_varying if weights_batched else comp.varying,
+        needs_grad=comp.needs_grad(tuple(t.requires_grad for t in tensors)),
         link=link,
+        binder=binder,
     )
+
+
+@dataclass(frozen=True)
+class Binder:
+    """Binds the calls of one request: given tensors (declaration order) of the names, shapes,
+    dtypes and devices :func:`bind_parameters` checked once, to theta and its link."""
+
+    comp: _Compiled
+    real: torch.dtype
+    device: torch.device
+    batch: int
+    batched: tuple[bool, ...]
+    sizes: tuple[int, ...]
+
+    def __call__(self, tensors: Any) -> tuple[torch.Tensor, Link | None]:
+        comp, B, real, device = self.comp, self.batch, self.real, self.device
+        cols = []
+        for t, is_batched, size in zip(tensors, self.batched, self.sizes, strict=True):
+            if t.dtype != real or t.device != device:
+                t = t.to(device=device, dtype=real)
+            cols.append(t.reshape(B if is_batched else 1, size).expand(B, size))
+        flat = torch.cat(cols, dim=1) if cols else torch.zeros(B, 0, dtype=real, device=device)
+        theta = flat if comp.is_flat else _theta(comp, flat, B, real, device)
+        if comp.groups:
+            return theta, None
+        flat_order = comp.is_flat
+        return theta, Link(
+            tuple(tensors),
+            self.batched,
+            self.sizes,
+            None if flat_order else comp.index("cols", comp.simple_cols, device),
+            None if flat_order else comp.index("simple", comp.simple_idx, device),
+        )
 
 
 def _given(
@@ -288,21 +312,8 @@ def _theta(
     parts = []
     if comp.simple_cols:
         parts.append(flat.index_select(1, comp.index("simple", comp.simple_idx, device)))
-    if comp.generic:
-
-        def env(s: Symbol) -> torch.Tensor:
-            return flat[:, comp.flat_index(s)]
-
-        vals = []
-        memo: dict[int, Any] = {}  # common sub-expressions evaluated once per call
-        for _, e in comp.generic:
-            v = e.evaluate(env, memo)
-            vals.append(
-                v
-                if isinstance(v, torch.Tensor)
-                else torch.full((B,), float(v), dtype=real_dtype, device=device)
-            )
-        parts.append(torch.stack(vals, dim=1))
+    for g in comp.groups:
+        parts.append(g.run(flat, device))
     if comp.const_cols:
         parts.append(torch.tensor(comp.const_vals, dtype=real_dtype, device=device).expand(B, -1))
     if not parts:
@@ -311,3 +322,70 @@ def _theta(
     if not comp.identity_order:
         theta = theta.index_select(1, comp.index("order", comp.inverse_order, device))
     return theta
+
+
+_LEAF = object()  # a program step that reads a symbol's values
+
+
+@dataclass
+class _Group:
+    """Gate parameter columns whose expressions have one postfix program, up to the symbols."""
+
+    program: tuple[tuple[Any, Any], ...]  # (None, number) | (_LEAF, k) | (function, arity)
+    cols: list[int]
+    leaves: list[list[int]]  # per leaf k of the program: the flat index each column reads
+    _index: dict[str, torch.Tensor]
+
+    def run(self, flat: torch.Tensor, device: Any) -> torch.Tensor:
+        """The group's columns ``(B, G)`` from the flat values ``(B, F)``."""
+        idx = self._index.get(str(device))
+        if idx is None:
+            with torch._C._DisableFuncTorch():  # plain index tensors, even inside torch.func
+                idx = [torch.tensor(leaf, dtype=torch.int64, device=device) for leaf in self.leaves]
+            self._index[str(device)] = idx
+        stack: list[Any] = []
+        for fn, arg in self.program:
+            if fn is None:
+                stack.append(arg)
+            elif fn is _LEAF:
+                stack.append(flat.index_select(1, idx[arg]))
+            elif arg == 1:
+                stack[-1] = fn(stack[-1])
+            else:
+                right = stack.pop()
+                stack[-1] = fn(stack[-1], right)
+        return stack[0]
+
+
+def _postfix(e: Expr, leaves: list[Symbol]) -> list[tuple[Any, Any]]:
+    """``e`` as postfix steps, calling the functions :meth:`Expr.evaluate` calls."""
+    if isinstance(e, Const) or not e.symbols():
+        return [(None, float(e.evaluate(lambda s: 0.0)))]
+    if isinstance(e, Symbol):
+        leaves.append(e)
+        return [(_LEAF, len(leaves) - 1)]
+    if isinstance(e, Neg):
+        return [*_postfix(e.arg, leaves), (operator.neg, 1)]
+    if isinstance(e, BinOp):
+        return [*_postfix(e.left, leaves), *_postfix(e.right, leaves), (_BINARY[e.op], 2)]
+    if isinstance(e, Function):
+        return [*_postfix(e.arg, leaves), (_FUNCTIONS[e.fn], 1)]
+    raise TypeError(f"cannot compile the expression {e!r} ({type(e).__name__})")
+
+
+def _group_programs(
+    generic: list[tuple[int, Expr]], flat_index: Callable[[Symbol], int]
+) -> list[_Group]:
+    """The compound expressions' columns, grouped by program (constants by their exact bits)."""
+    groups: dict[tuple, _Group] = {}
+    for col, e in generic:
+        leaves: list[Symbol] = []
+        program = tuple(_postfix(e, leaves))
+        key = tuple((fn, float(a).hex()) if fn is None else (fn, a) for fn, a in program)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _Group(program, [], [[] for _ in leaves], {})
+        g.cols.append(col)
+        for k, s in enumerate(leaves):
+            g.leaves[k].append(flat_index(s))
+    return list(groups.values())

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dynamic import Bit, Condition, Conditional, Measure, Reset
-from .expr import expr_from_json
+from .expr_functions import expr_from_json
 from .gates import gate_from_json
 
 FORMAT = "hqml.circuit/1"
@@ -75,14 +75,13 @@ def circuit_to_json(circuit: Any, indent: int | None = None) -> str:
     return json.dumps(circuit_to_dict(circuit), indent=indent)
 
 
-def circuit_from_json(data: str | bytes | Mapping[str, Any]) -> Any:
-    """Read a circuit from :func:`circuit_to_json` text (or the parsed dict).
+def circuit_from_json(data: str | bytes | Mapping[str, Any], cls: Any) -> Any:
+    """Read a circuit of class ``cls`` from :func:`circuit_to_json` text (or the parsed dict);
+    ``Circuit.from_json`` is the way to call it.
 
     Raises:
         ValueError: naming what is wrong with the document.
     """
-    from .circuit import Circuit
-
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
@@ -91,7 +90,7 @@ def circuit_from_json(data: str | bytes | Mapping[str, Any]) -> Any:
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         raise ValueError(f"not an hqml circuit document (expected format {FORMAT!r})")
     try:
-        c = Circuit(int(data["n_qubits"]))
+        c = cls(int(data["n_qubits"]))
         for name, shape in data.get("inputs", {}).items():
             c.input(name, tuple(shape))
         for name, shape in data.get("weights", {}).items():

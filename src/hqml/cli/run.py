@@ -70,27 +70,15 @@ def run(
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from hqml.accounting import BudgetExceeded
     from hqml.backends.providers import ProviderError, UnsupportedRequest
     from hqml.experiment import ConfigError, load_config, run_experiment
-    from hqml.experiment.report import truncation_line
 
     from .errors import fail
 
     console = Console()
-    overrides: dict[str, Any] = {}
-    if output_dir is not None:
-        overrides["output_dir"] = output_dir
-    if epochs is not None:
-        overrides["training.epochs"] = epochs
-    if seed is not None:
-        overrides["seed"] = seed
-    if no_mlflow:
-        overrides["tracking.mlflow"] = False
-    if tracking_uri is not None:
-        overrides["tracking.tracking_uri"] = tracking_uri
+    overrides = _overrides(output_dir, epochs, seed, no_mlflow, tracking_uri)
     try:
         cfg = load_config(config, overrides)
     except ConfigError as e:
@@ -116,8 +104,38 @@ def run(
             )
     except (ConfigError, BudgetExceeded, ProviderError, UnsupportedRequest) as e:
         fail(str(e))
+    console.print(_results_table(cfg.name, results))
+    _print_summary(console, results, cfg.run_dir())
+
+
+def _overrides(
+    output_dir: str | None,
+    epochs: int | None,
+    seed: int | None,
+    no_mlflow: bool,
+    tracking_uri: str | None,
+) -> dict[str, Any]:
+    """The config overrides (dotted keys) of ``hqml run``'s options."""
+    overrides: dict[str, Any] = {}
+    if output_dir is not None:
+        overrides["output_dir"] = output_dir
+    if epochs is not None:
+        overrides["training.epochs"] = epochs
+    if seed is not None:
+        overrides["seed"] = seed
+    if no_mlflow:
+        overrides["tracking.mlflow"] = False
+    if tracking_uri is not None:
+        overrides["tracking.tracking_uri"] = tracking_uri
+    return overrides
+
+
+def _results_table(name: str, results: dict[str, Any]) -> Any:
+    """The rich table of the models' test results."""
+    from rich.table import Table
+
     table = Table(
-        title=f"{cfg.name}: test results ({results['data']['name']},"
+        title=f"{name}: test results ({results['data']['name']},"
         f" {results['data']['n_test']} test samples)"
     )
     for col in (
@@ -129,18 +147,24 @@ def run(
         "quantum share of epoch",
     ):
         table.add_column(col, justify="right")
-    for name, m in results["models"].items():
+    for model, m in results["models"].items():
         split = m["time_split"]
         share = split["quantum simulation"] / max(1e-12, sum(split.values()))
         table.add_row(
-            name,
+            model,
             str(m["parameters"]),
             f"{m['test_acc']:.3f}" + (" [bold red]at chance[/]" if m.get("at_chance") else ""),
             f"{m['test_loss']:.3f}",
             f"{m['train_seconds']:.1f}",
             f"{100 * share:.0f}%",
         )
-    console.print(table)
+    return table
+
+
+def _print_summary(console: Any, results: dict[str, Any], run_dir: Path) -> None:
+    """The lines under the table: accuracies against chance, warnings, where the files are."""
+    from hqml.experiment.report import truncation_line
+
     accs = " | ".join(
         f"{name} {m['test_acc']:.3f}" + (" [bold red](at chance)[/]" if m.get("at_chance") else "")
         for name, m in results["models"].items()
@@ -170,7 +194,6 @@ def run(
             f"[bold]quantum provider calls:[/] {results['provider_calls']['summary']}",
             highlight=False,
         )
-    run_dir = cfg.run_dir()
     console.print(f"results: {run_dir / 'results.json'}  report: {run_dir / 'report.md'}")
     if results.get("mlflow_run_id"):
         console.print(f"MLflow run {results['mlflow_run_id']}")

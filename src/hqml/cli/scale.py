@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,15 +27,56 @@ def scale(
     of the \\[scale] axes and seeds, in parallel; resume a stopped study where it stopped;
     write results.json/.csv, report.md and plots with the thresholds found."""
     from rich.console import Console
-    from rich.table import Table
 
     from hqml.experiment.config import ConfigError
-    from hqml.experiment.scale import ScaleConfig, load_scale_config, run_scale
+    from hqml.experiment.scale import run_scale
 
     from .errors import fail
     from .progress import progress_bars
 
     console = Console()
+    cfg, points = _scale_config(config, output_dir, executor, workers, no_mlflow)
+    console.print(
+        f"[bold]hqml scale[/] {cfg.name}: {len(points)} points"
+        f" ({', '.join(f'{a} {v}' for a, v in cfg.settings.axes.items())};"
+        f" seeds {cfg.settings.seeds}), {cfg.settings.executor} x"
+        f" {cfg.settings.workers}",
+        highlight=False,
+    )
+    try:
+        with progress_bars(console) as update:
+            summary = run_scale(cfg, progress=update, max_points=max_points)
+    except (ConfigError, ImportError) as e:
+        fail(str(e))
+    console.print(_thresholds_table(cfg.name, summary))
+    done = summary["points"]
+    if done < len(points):
+        console.print(
+            f"{done} of {len(points)} points done; run the same command again to continue"
+        )
+    if summary["failed"]:
+        console.print(
+            f"[bold red]{len(summary['failed'])} points failed[/]:"
+            f" {', '.join(summary['failed'][:5])} (errors in results.json)"
+        )
+    out = cfg.out_dir()
+    console.print(f"results: {out / 'results.json'}  report: {out / 'report.md'}")
+
+
+def _scale_config(
+    config: Path,
+    output_dir: str | None,
+    executor: str | None,
+    workers: int | None,
+    no_mlflow: bool,
+) -> tuple[Any, list]:
+    """The study's config with the command line's overrides, and its points; a bad config
+    fails in one line."""
+    from hqml.experiment.config import ConfigError
+    from hqml.experiment.scale import ScaleConfig, load_scale_config
+
+    from .errors import fail
+
     try:
         cfg = load_scale_config(config)
         base, settings = dict(cfg.base), cfg.settings.model_dump()
@@ -50,19 +91,14 @@ def scale(
         points = cfg.points()
     except (ConfigError, ValueError) as e:
         fail(str(e))
-    console.print(
-        f"[bold]hqml scale[/] {cfg.name}: {len(points)} points"
-        f" ({', '.join(f'{a} {v}' for a, v in cfg.settings.axes.items())};"
-        f" seeds {cfg.settings.seeds}), {cfg.settings.executor} x"
-        f" {cfg.settings.workers}",
-        highlight=False,
-    )
-    try:
-        with progress_bars(console) as update:
-            summary = run_scale(cfg, progress=update, max_points=max_points)
-    except (ConfigError, ImportError) as e:
-        fail(str(e))
-    table = Table(title=f"{cfg.name}: thresholds")
+    return cfg, points
+
+
+def _thresholds_table(name: str, summary: dict[str, Any]) -> Any:
+    """The rich table of the thresholds found along each axis."""
+    from rich.table import Table
+
+    table = Table(title=f"{name}: thresholds")
     for col in (
         "axis",
         "accuracy plateau",
@@ -82,19 +118,7 @@ def scale(
             ],
             f"{fit['rate']:.3f} +- {fit['rate_stderr']:.3f}" if fit else "-",
         )
-    console.print(table)
-    done = summary["points"]
-    if done < len(points):
-        console.print(
-            f"{done} of {len(points)} points done; run the same command again to continue"
-        )
-    if summary["failed"]:
-        console.print(
-            f"[bold red]{len(summary['failed'])} points failed[/]:"
-            f" {', '.join(summary['failed'][:5])} (errors in results.json)"
-        )
-    out = cfg.out_dir()
-    console.print(f"results: {out / 'results.json'}  report: {out / 'report.md'}")
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -46,15 +46,55 @@ def study(
     """Run trials of CONFIG with overrides in parallel on Ray Tune; print a table; write
     search_results.json/.csv and best_config.toml under the study folder."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console()
+    base, space, opts = _search_options(
+        config,
+        space_file,
+        sets,
+        dict(
+            num_samples=samples,
+            metric=metric,
+            mode=mode,
+            max_concurrent=concurrent,
+            seed=seed,
+            address=address,
+            output_dir=output_dir,
+            mlflow=False if no_mlflow else None,
+            tracking_uri=tracking_uri,
+        ),
+    )
+    total = _trials(space, opts["num_samples"])
+    console.print(
+        f"[bold]hqml study[/] {config}: {total} trials of {len(space)} keys"
+        f" ({', '.join(space)}), ranked by {opts['metric']} ({opts['mode']})"
+    )
+    result = _run_trials(console, base, space, opts, total)
+    console.print(result.table())
+    best = result.best
+    if best is None:
+        console.print("[red]no trial finished[/]")
+        raise typer.Exit(1)
+    console.print(
+        f"[bold]best:[/] {best['trial']} {best['overrides']}:"
+        f" {result.metric} {best[result.metric]:.4g}"
+    )
+    for what, path in result.files.items():
+        console.print(f"{what}: {path}")
+    if result.mlflow_run_id:
+        console.print(f"MLflow parent run {result.mlflow_run_id}")
+
+
+def _search_options(
+    config: Path, space_file: Path | None, sets: list[str] | None, given: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """``(base config, space, search() options)``: the command line's options over the
+    ``[search]`` table of CONFIG (and of ``--space``); a bad file or option fails in one line."""
     from hqml.experiment.config import ConfigError, tomllib
-    from hqml.tracking.search import load_study, parse_set_option, search
+    from hqml.tracking.search import load_study, parse_set_option
 
     from .errors import fail
 
-    console = Console()
     try:
         base, table = load_study(config)
         if space_file is not None:
@@ -64,25 +104,28 @@ def study(
         for text in sets or []:
             key, values = parse_set_option(text)
             space[key] = values
-        num_samples = samples or int(table.get("num_samples", 1))
-        opts: dict[str, Any] = dict(
-            num_samples=num_samples,
-            metric=metric or table.get("metric", "test_accuracy"),
-            mode=mode or table.get("mode", "max"),
-            max_concurrent=concurrent or table.get("max_concurrent"),
-            seed=seed,
-            address=address,
-            output_dir=output_dir,
-            mlflow=False if no_mlflow else None,
-            tracking_uri=tracking_uri,
-        )
+        opts = dict(given)
+        opts["num_samples"] = given["num_samples"] or int(table.get("num_samples", 1))
+        opts["metric"] = given["metric"] or table.get("metric", "test_accuracy")
+        opts["mode"] = given["mode"] or table.get("mode", "max")
+        opts["max_concurrent"] = given["max_concurrent"] or table.get("max_concurrent")
     except (ConfigError, tomllib.TOMLDecodeError, ValueError) as e:
         fail(str(e))
-    total = _trials(space, num_samples)
-    console.print(
-        f"[bold]hqml study[/] {config}: {total} trials of {len(space)} keys"
-        f" ({', '.join(space)}), ranked by {opts['metric']} ({opts['mode']})"
-    )
+    return base, space, opts
+
+
+def _run_trials(
+    console: Any, base: dict[str, Any], space: dict[str, Any], opts: dict[str, Any], total: int
+) -> Any:
+    """``search()`` under a progress bar that prints each finished trial's line."""
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hqml.experiment.config import ConfigError
+    from hqml.tracking.search import search
+
+    from .errors import fail
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -113,19 +156,7 @@ def study(
             progress.remove_task(task)  # no bar left on screen under the error
     if failure is not None:
         fail(failure)
-    console.print(result.table())
-    best = result.best
-    if best is None:
-        console.print("[red]no trial finished[/]")
-        raise typer.Exit(1)
-    console.print(
-        f"[bold]best:[/] {best['trial']} {best['overrides']}:"
-        f" {result.metric} {best[result.metric]:.4g}"
-    )
-    for what, path in result.files.items():
-        console.print(f"{what}: {path}")
-    if result.mlflow_run_id:
-        console.print(f"MLflow parent run {result.mlflow_run_id}")
+    return result
 
 
 def register(app: typer.Typer) -> None:

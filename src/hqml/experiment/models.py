@@ -134,26 +134,7 @@ def build_hybrid(
     torch.manual_seed(seed)  # classical layers' initialisation
     nm = _noise_for(cfg, noise)
     if cfg.pattern == "quanvolution":
-        if x_train.dim() != 4:
-            raise ConfigError(
-                "model.pattern 'quanvolution' needs images: set data.images = true"
-                " (datasets 'digits' or 'bars_and_stripes')"
-            )
-        k = cfg.kernel_size
-        # pixels are used as angles directly: scale the data to [0, pi] (data.scale = "minmax")
-        quanv = Quanvolution2d(
-            x_train.shape[1],
-            k,
-            trainable=cfg.trainable_quanvolution,
-            layers=cfg.layers,
-            seed=seed,
-            backend=model_backend(cfg),
-            diff_method=cfg.diff_method,
-            input_scale=1.0,
-        )
-        with torch.no_grad():
-            n_out = quanv(x_train[:1]).numel()
-        return nn.Sequential(quanv, nn.Flatten(), nn.Linear(n_out, n_classes))
+        return _quanvolution_model(cfg, x_train, n_classes, seed)
     if x_train.dim() != 2:
         raise ConfigError(
             f"model.pattern {cfg.pattern!r} needs flat features: set data.images = false"
@@ -182,7 +163,39 @@ def build_hybrid(
             n_classes,
             squash=cfg.encoding != "amplitude",
         )
-    # monolithic: the features go straight into the circuit
+    return _monolithic_model(cfg, circuit, n_features, n_classes, seed)
+
+
+def _quanvolution_model(
+    cfg: ModelConfig, x_train: torch.Tensor, n_classes: int, seed: int
+) -> nn.Module:
+    """Quanvolution over the images, then a linear read-out of its feature maps."""
+    if x_train.dim() != 4:
+        raise ConfigError(
+            "model.pattern 'quanvolution' needs images: set data.images = true"
+            " (datasets 'digits' or 'bars_and_stripes')"
+        )
+    # pixels are used as angles directly: scale the data to [0, pi] (data.scale = "minmax")
+    quanv = Quanvolution2d(
+        x_train.shape[1],
+        cfg.kernel_size,
+        trainable=cfg.trainable_quanvolution,
+        layers=cfg.layers,
+        seed=seed,
+        backend=model_backend(cfg),
+        diff_method=cfg.diff_method,
+        input_scale=1.0,
+    )
+    with torch.no_grad():
+        n_out = quanv(x_train[:1]).numel()
+    return nn.Sequential(quanv, nn.Flatten(), nn.Linear(n_out, n_classes))
+
+
+def _monolithic_model(
+    cfg: ModelConfig, circuit: Circuit, n_features: int, n_classes: int, seed: int
+) -> nn.Module:
+    """The features go straight into the circuit, the classes are read from its first wires."""
+    n_in = sum(a.size for a in circuit.inputs.values())
     if n_in != n_features:
         hint = (
             f"use encoding 'amplitude' with n_qubits = {math.ceil(math.log2(n_features))}"

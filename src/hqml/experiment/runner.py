@@ -7,6 +7,7 @@ import platform
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,149 @@ def _summary(hist: History, model: torch.nn.Module, seconds: float) -> dict[str,
     }
 
 
+def _choose_baseline(
+    cfg: RunConfig, ds: Any, budget: int, progress: ProgressFactory | None
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The classical baseline of the hybrid's parameter budget, and how its shape was chosen."""
+    steps = selection_steps(len(ds.x_train), cfg.training)
+    bar = progress("choosing the baseline's shape", steps) if progress else None
+    baseline, choice = choose_baseline(
+        ds.n_features,
+        ds.n_classes,
+        budget,
+        ds.x_train,
+        ds.y_train,
+        cfg.training,
+        cfg.seed,
+        on_batch=bar.advance if bar else None,
+    )
+    if bar:
+        bar.close()
+    return baseline, choice
+
+
+def _train_model(
+    cfg: RunConfig,
+    ds: Any,
+    name: str,
+    model: torch.nn.Module,
+    restart: Callable[[int], torch.nn.Module] | None,
+    progress: ProgressFactory | None,
+    log_epoch: Callable[[int, dict[str, float]], None],
+) -> tuple[torch.nn.Module, History, TrainContext]:
+    """Train one model; ``restart(attempt)`` (the baseline's) builds a fresh one while the last
+    did not even fit its training data, up to ``BASELINE_RESTARTS`` times."""
+    training = schedule_training(cfg) if name == "hybrid" else cfg.training
+    steps = training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
+    train_chance = chance_level(ds.y_train)
+    for attempt in range(1 + (BASELINE_RESTARTS if restart else 0)):
+        if attempt:
+            model = restart(attempt)
+        label = f"{name} ({count_parameters(model)} params)"
+        label += f", restart {attempt}" if attempt else ""
+        bar = progress(label, steps) if progress else None
+        callbacks, x_fit, y_fit = (
+            schedule_callbacks(cfg, ds.x_train, ds.y_train)
+            if name == "hybrid"
+            else ([], ds.x_train, ds.y_train)
+        )
+        ctx = TrainContext(model, make_optimizer(training))
+        hist = train(
+            model,
+            x_fit,
+            y_fit,
+            ds.x_test,
+            ds.y_test,
+            training,
+            cfg.seed + attempt,
+            on_epoch=log_epoch,
+            on_batch=bar.advance if bar else None,
+            callbacks=[CircuitCost(), *callbacks],
+            context=ctx,
+        )
+        if bar:
+            bar.close()
+        if not at_chance(hist.train_acc[-1], train_chance, len(ds.y_train)):
+            break
+    return model, hist, ctx
+
+
+def _baseline_restart(
+    ds: Any, budget: int, seed: int, choice: dict[str, Any]
+) -> Callable[[int], torch.nn.Module]:
+    """A fresh baseline of the chosen shape for restart ``attempt`` (recorded in ``choice``)."""
+
+    def restart(attempt: int) -> torch.nn.Module:
+        choice["restarts"] = attempt
+        return build_baseline(
+            ds.n_features,
+            ds.n_classes,
+            budget,
+            seed + attempt,
+            choice["shape"],
+            choice["image_shape"],
+        )
+
+    return restart
+
+
+def _results(
+    cfg: RunConfig,
+    ds: Any,
+    choice: dict[str, Any] | None,
+    circuit: Any,
+    hybrid: torch.nn.Module,
+    models: dict[str, dict[str, Any]],
+    prov: dict[str, Any],
+    run_id: str | None,
+) -> dict[str, Any]:
+    """The contents of ``results.json`` (before the provider calls' totals)."""
+    return {
+        "config": cfg.model_dump(),
+        "data": {
+            "name": ds.name,
+            "n_train": len(ds.x_train),
+            "n_test": len(ds.x_test),
+            "n_features": ds.n_features,
+            "n_classes": ds.n_classes,
+            "chance_accuracy": chance_level(ds.y_test),  # always answering the majority class
+        },
+        "baseline_choice": choice,
+        "circuit": circuit.resources() if circuit is not None else None,
+        "truncation": truncation_of(hybrid),
+        "models": models,
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+        "provenance": prov,
+        "mlflow_run_id": run_id,
+    }
+
+
+def _write_outputs(results: dict[str, Any], circuit: Any, out_dir: Path, logger: RunLogger) -> None:
+    """results.json, the plots and report.md, each logged as an artifact, and the final metrics."""
+    models = results["models"]
+    if results["truncation"] is not None:
+        logger.log_params({"mps_truncation": results["truncation"]})
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    plots = [
+        plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
+        plot_time_split(
+            models["hybrid"]["time_split"],
+            out_dir / "time_split.png",
+            "Hybrid model: time per training epoch",
+        ),
+    ]
+    if circuit is not None:
+        plots.append(plot_circuit(circuit.draw(), out_dir / "circuit.png"))
+    report = write_markdown(results, out_dir / "report.md")
+    for path in plots + [report, out_dir / "results.json"]:
+        logger.log_artifact(path)
+    logger.log_metrics({f"{k}_final_test_acc": v["test_acc"] for k, v in models.items()})
+
+
 def run_experiment(
     cfg: RunConfig,
     progress: ProgressFactory | None = None,
@@ -109,9 +253,8 @@ def run_experiment(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
-    n_features, n_classes = ds.n_features, ds.n_classes
     hybrid = build_hybrid(
-        cfg.model, n_features, n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
     )
     budget = count_parameters(hybrid)
     logger = RunLogger(
@@ -134,33 +277,14 @@ def run_experiment(
             logger.log_params({"circuit": circuit.resources()})
             logger.log_text(circuit.draw(), "circuit.txt")
         models: dict[str, dict[str, Any]] = {}
-        candidates: list[tuple[str, torch.nn.Module]] = [("hybrid", hybrid)]
+        candidates: list[tuple[str, torch.nn.Module, Any]] = [("hybrid", hybrid, None)]
         choice = None
         if cfg.training.baseline:
-            bar = (
-                progress(
-                    "choosing the baseline's shape", selection_steps(len(ds.x_train), cfg.training)
-                )
-                if progress
-                else None
-            )
-            baseline, choice = choose_baseline(
-                n_features,
-                n_classes,
-                budget,
-                ds.x_train,
-                ds.y_train,
-                cfg.training,
-                cfg.seed,
-                on_batch=bar.advance if bar else None,
-            )
-            if bar:
-                bar.close()
-            candidates.append(("baseline", baseline))
-        batches = -(-len(ds.x_train) // cfg.training.batch_size)
+            baseline, choice = _choose_baseline(cfg, ds, budget, progress)
+            restart = _baseline_restart(ds, budget, cfg.seed, choice)
+            candidates.append(("baseline", baseline, restart))
         chance = chance_level(ds.y_test)
-        train_chance = chance_level(ds.y_train)
-        for name, model in candidates:
+        for name, model, restart in candidates:
 
             def log_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:
                 logger.log_metrics({f"{prefix}_{k}": v for k, v in m.items()}, step=epoch)
@@ -168,74 +292,12 @@ def run_experiment(
                     on_epoch(prefix, epoch, m)
 
             t0 = time.perf_counter()
-            for attempt in range(1 + (BASELINE_RESTARTS if name == "baseline" else 0)):
-                if attempt:  # the baseline did not even fit its training data: a fresh start
-                    model = build_baseline(
-                        n_features,
-                        n_classes,
-                        budget,
-                        cfg.seed + attempt,
-                        choice["shape"],
-                        choice["image_shape"],
-                    )
-                    choice["restarts"] = attempt
-                label = f"{name} ({count_parameters(model)} params)"
-                training = schedule_training(cfg) if name == "hybrid" else cfg.training
-                steps = training.epochs * batches
-                bar = (
-                    progress(label + (f", restart {attempt}" if attempt else ""), steps)
-                    if progress
-                    else None
-                )
-                callbacks, x_fit, y_fit = (
-                    (schedule_callbacks(cfg, ds.x_train, ds.y_train))
-                    if name == "hybrid"
-                    else ([], ds.x_train, ds.y_train)
-                )
-                ctx = TrainContext(model, make_optimizer(training))
-                hist = train(
-                    model,
-                    x_fit,
-                    y_fit,
-                    ds.x_test,
-                    ds.y_test,
-                    training,
-                    cfg.seed + attempt,
-                    on_epoch=log_epoch,
-                    on_batch=bar.advance if bar else None,
-                    callbacks=[CircuitCost(), *callbacks],
-                    context=ctx,
-                )
-                if bar:
-                    bar.close()
-                if not at_chance(hist.train_acc[-1], train_chance, len(ds.y_train)):
-                    break
+            model, hist, ctx = _train_model(cfg, ds, name, model, restart, progress, log_epoch)
             models[name] = _summary(hist, model, time.perf_counter() - t0)
             models[name]["training_log"] = ctx.log
             models[name]["at_chance"] = at_chance(hist.test_acc[-1], chance, len(ds.y_test))
             torch.save(model.state_dict(), out_dir / f"{name}.pt")
-        results = {
-            "config": cfg.model_dump(),
-            "data": {
-                "name": ds.name,
-                "n_train": len(ds.x_train),
-                "n_test": len(ds.x_test),
-                "n_features": n_features,
-                "n_classes": n_classes,
-                "chance_accuracy": chance,  # always answering the test split's majority class
-            },
-            "baseline_choice": choice,
-            "circuit": circuit.resources() if circuit is not None else None,
-            "truncation": truncation_of(hybrid),
-            "models": models,
-            "environment": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-            },
-            "provenance": prov,
-            "mlflow_run_id": logger.run_id,
-        }
+        results = _results(cfg, ds, choice, circuit, hybrid, models, prov, logger.run_id)
         if ledger.calls:
             totals = ledger.totals()
             results["provider_calls"] = {
@@ -243,23 +305,7 @@ def run_experiment(
                 "summary": format_totals(totals),
             }  # fmt: skip
             logger.log_metrics({f"provider_{k}": float(v) for k, v in totals.items()})
-        if results["truncation"] is not None:
-            logger.log_params({"mps_truncation": results["truncation"]})
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-        plots = [
-            plot_curves({k: v["history"] for k, v in models.items()}, out_dir / "curves.png"),
-            plot_time_split(
-                models["hybrid"]["time_split"],
-                out_dir / "time_split.png",
-                "Hybrid model: time per training epoch",
-            ),
-        ]
-        if circuit is not None:
-            plots.append(plot_circuit(circuit.draw(), out_dir / "circuit.png"))
-        report = write_markdown(results, out_dir / "report.md")
-        for path in plots + [report, out_dir / "results.json"]:
-            logger.log_artifact(path)
-        logger.log_metrics({f"{k}_final_test_acc": v["test_acc"] for k, v in models.items()})
+        _write_outputs(results, circuit, out_dir, logger)
         status = "FINISHED"
         return results
     finally:

@@ -88,7 +88,6 @@ class _TimedRun:
 
     def __init__(self, call: Any, owner: TimedBackend):
         self.call, self.owner = call, owner
-        self.batched = call.batched
 
     def _timed(self, fn: Any, *args: Any) -> Any:
         t0 = time.perf_counter()
@@ -137,11 +136,8 @@ class TimedBackend(Backend):
         return self._timed(self.inner.execute, tasks)
 
     def prepare(self, *args: Any) -> Any:
-        prepared = self._timed(self.inner.prepare, *args)
-        if prepared is None:
-            return None
-        call, tensors = prepared
-        return _TimedRun(call, self), tensors
+        call = self._timed(self.inner.prepare, *args)
+        return None if call is None else _TimedRun(call, self)
 
     def prefers_backprop(self, task: Task) -> bool:
         return self.inner.prefers_backprop(task)

@@ -1,15 +1,17 @@
-"""Differentiation methods: backprop, adjoint, parameter-shift, finite-diff, SPSA, and "best"."""
+"""Differentiation methods: backprop, adjoint, parameter-shift, finite-diff, SPSA, and "best".
+
+:func:`resolve_diff_method` turns the method asked for into the one a request uses (once per
+request: :mod:`hqml.request`); :mod:`.adjoint` is the adjoint method's autograd Function and
+:mod:`.shift` the shift rules, finite differences and SPSA. The front door wires the resolved
+method into autograd (``hqml.execute._dispatch``).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 
 from ..backends.base import Backend, Sample, State, Task
-from ..circuit.params import Link
-from .adjoint import Adjoint, Run, adjoint
-from .shift import shift_rule, shifted
+from .shift import shift_rule
 
 DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift", "finite-diff", "spsa")
 _EXACT = ("backprop", "adjoint")
@@ -89,37 +91,4 @@ def resolve_diff_method(diff_method: str, backend: Backend, task: Task) -> str:
     return diff_method
 
 
-def execute_task(
-    backend: Backend,
-    task: Task,
-    diff_method: str = "best",
-    options: dict[str, Any] | None = None,
-    link: Link | None = None,
-) -> torch.Tensor:
-    """Run one task; the result is differentiable with respect to ``task.theta`` (with ``link``,
-    the adjoint method differentiates to the link's tensors directly)."""
-    method = resolve_diff_method(diff_method, backend, task)
-    if torch._C._are_functorch_transforms_active() and method == "adjoint":
-        # torch.func (grad, jacrev, vmap): theta's tensors may be wrapped; the adjoint Function
-        # unwraps them (its vmap rule) and differentiates to theta, whose graph autograd has
-        return adjoint(backend, task)
-    needs_grad = torch.is_grad_enabled() and task.theta.requires_grad
-    if not needs_grad or method == "none":
-        with torch.no_grad():
-            return backend.execute([task])[0]
-    if method == "backprop":
-        return backend.execute([task])[0]
-    if method == "adjoint":
-        return adjoint(backend, task, link)
-    return shifted(backend, task, method, options)
-
-
-def run_prepared(call: Run, tensors: list[torch.Tensor]) -> torch.Tensor:
-    """The values of a backend's prepared call (:meth:`Backend.prepare`), differentiable to
-    ``tensors`` by the adjoint method."""
-    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return Adjoint.apply(call, *tensors)
-    return call.forward(tensors)[0]
-
-
-__all__ = ["DIFF_METHODS", "execute_task", "resolve_diff_method", "run_prepared", "shift_rule"]
+__all__ = ["DIFF_METHODS", "resolve_diff_method", "shift_rule"]

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from ..backends.base import Backend, Task
+from ..backends.base import Backend, Runner, Task
 from ..circuit.params import Link
 
 _HANDOFF = threading.local()  # the record from forward to setup_context (same thread, next call)
@@ -150,10 +150,13 @@ class _Sweep(torch.autograd.Function):
 
 
 class ThetaRun:
-    """The task's values as a function of theta ``(B, P)``."""
+    """The task's values as a function of theta ``(B, P)``, run by ``runner`` (a
+    :class:`~hqml.backends.base.Runner` of the task's request; ``None``: the backend's runner
+    for each forward pass, whose theta may have any number of rows). Records are
+    ``(runner, engine record)``."""
 
-    def __init__(self, backend: Backend, task: Task):
-        self.backend, self.task = backend, task
+    def __init__(self, backend: Backend, task: Task, runner: Runner | None = None):
+        self.backend, self.task, self.runner = backend, task, runner
 
     def varying_rows(self) -> ThetaRun:
         """The same request for any number of rows of theta, which may all differ."""
@@ -162,10 +165,16 @@ class ThetaRun:
 
     def forward(self, tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, Any]:
         (theta,) = tensors
-        return self.backend.execute_for_vjp(self.task.with_theta(theta.detach(), self.task.varying))
+        task, runner = self.task, self.runner
+        if theta is not task.theta or runner is None:  # engines detach theta themselves
+            task = task.with_theta(theta.detach(), task.varying)
+            runner = self.backend.runner(task, "adjoint")
+        values, record = runner.forward(task, True)
+        return values, (runner, record)
 
     def sweep(self, record: Any, cotangent: torch.Tensor) -> torch.Tensor:
-        return self.backend.finish_vjp(record, cotangent)
+        runner, record = record
+        return runner.backward(record, cotangent)
 
     def grads(self, swept: torch.Tensor, needed: tuple[bool, ...]) -> list[torch.Tensor | None]:
         return [reduce_to(swept, self.task.theta)]
@@ -174,23 +183,26 @@ class ThetaRun:
 class LinkedRun:
     """The task's values as a function of the given tensors theta reads (``link.tensors``)."""
 
-    def __init__(self, backend: Backend, task: Task, link: Link):
-        self.backend, self.link = backend, link
-        self.task = task.with_theta(task.theta.detach(), task.varying)
+    def __init__(self, runner: Runner, task: Task, link: Link):
+        self.runner, self.task, self.link = runner, task, link
 
     def forward(self, tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, Any]:
-        return self.backend.execute_for_vjp(self.task)  # the task holds theta's values
+        return self.runner.forward(self.task, True)  # the task holds theta's values
 
     def sweep(self, record: Any, cotangent: torch.Tensor) -> torch.Tensor:
-        return self.backend.finish_vjp(record, cotangent)
+        return self.runner.backward(record, cotangent)
 
     def grads(self, swept: torch.Tensor, needed: tuple[bool, ...]) -> list[torch.Tensor | None]:
         return self.link.grads(swept, needed)
 
 
-def adjoint(backend: Backend, task: Task, link: Link | None = None) -> torch.Tensor:
-    """Execute ``task``; gradients by the adjoint method, to ``task.theta`` or, with ``link``,
-    straight to the link's tensors."""
+def adjoint(
+    backend: Backend, task: Task, link: Link | None = None, runner: Runner | None = None
+) -> torch.Tensor:
+    """Execute ``task`` (by ``runner``, default the backend's runner for it); gradients by the
+    adjoint method, to ``task.theta`` or, with ``link``, straight to the link's tensors."""
+    if runner is None:
+        runner = backend.runner(task, "adjoint")
     if link is None:
-        return Adjoint.apply(ThetaRun(backend, task), task.theta)
-    return Adjoint.apply(LinkedRun(backend, task, link), *link.tensors)
+        return Adjoint.apply(ThetaRun(backend, task, runner), task.theta)
+    return Adjoint.apply(LinkedRun(runner, task, link), *link.tensors)

@@ -19,7 +19,8 @@ from ..backends.base import Backend
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
-from ..execute import overlaps, sample, state
+from ..derived import overlaps
+from ..execute import sample, state
 from .base import QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 

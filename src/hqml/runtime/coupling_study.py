@@ -146,116 +146,95 @@ def timed(fn: Any, *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--iterations", type=int, default=40, help="VQE iterations")
-    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
+def _three_rows(
+    workload: str,
+    in_process: tuple[float, float],
+    job_by_job: tuple[float, int, float],
+    program: tuple[float, float],
+) -> list[dict[str, Any]]:
+    """The rows of one workload: ``(wall_s, value)`` in-process, ``(wall_s, jobs, value)`` job
+    by job through the service, ``(wall_s, value)`` as one server-side program."""
+    (t_in, v_in), (t_loose, jobs, v_loose), (t_prog, v_prog) = in_process, job_by_job, program
+    return [
+        {"workload": workload, "coupling": "in-process", "wall_s": t_in, "jobs": 0, "value": v_in},
+        {
+            "workload": workload,
+            "coupling": "service, job by job",
+            "wall_s": t_loose,
+            "jobs": jobs,
+            "value": v_loose,
+        },
+        {
+            "workload": workload,
+            "coupling": "service, one program",
+            "wall_s": t_prog,
+            "jobs": 1,
+            "value": v_prog,
+        },
+    ]
+
+
+def _program_time(url: str, token: str, warm_up: dict[str, Any], body: dict[str, Any]) -> tuple:
+    """``(wall_s, result)`` of the server-side program ``body``, after one run of ``warm_up``."""
+    with JobClient(url, token) as client:
+        client.wait(client.submit(warm_up, program=True)["id"])
+        t0 = time.perf_counter()
+        res = client.wait(client.submit(body, program=True)["id"])
+        return time.perf_counter() - t0, res
+
+
+def _vqe_rows(remote: RemoteBackend, url: str, token: str, iterations: int) -> list[dict[str, Any]]:
+    """The VQE in-process, job by job and as one program."""
     c, h = vqe_problem()
+    run_vqe(c, h, remote, 2)  # warm both sides up
+    run_vqe(c, h, "statevector", 2)
+    t_in, e_in = timed(run_vqe, c, h, "statevector", iterations)
+    jobs0 = remote.stats["jobs"]
+    t_loose, e_loose = timed(run_vqe, c, h, remote, iterations)
+    n_jobs = remote.stats["jobs"] - jobs0
+    body = {
+        "program": "vqe",
+        "circuit": json.loads(c.to_json()),
+        "hamiltonian": h.to_json(),
+        "optimizer": "adam",
+        "learning_rate": 0.1,
+        "max_iterations": iterations,
+        "seed": 0,
+    }
+    t_prog, res = _program_time(url, token, {**body, "max_iterations": 2}, body)
+    return _three_rows("VQE", (t_in, e_in), (t_loose, n_jobs, e_loose), (t_prog, res["energy"]))
+
+
+def _epoch_rows(remote: RemoteBackend, url: str, token: str) -> list[dict[str, Any]]:
+    """One training epoch of the classifier in-process, job by job and as one program."""
     clf = classifier()
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, token = start_server(Path(tmp))
-        try:
-            remote = RemoteBackend(url, token, session=True)
-            run_vqe(c, h, remote, 2)  # warm both sides up
-            run_vqe(c, h, "statevector", 2)
-            t_in, e_in = timed(run_vqe, c, h, "statevector", args.iterations)
-            jobs0 = remote.stats["jobs"]
-            t_loose, e_loose = timed(run_vqe, c, h, remote, args.iterations)
-            n_jobs = remote.stats["jobs"] - jobs0
-            body = {
-                "program": "vqe",
-                "circuit": json.loads(c.to_json()),
-                "hamiltonian": h.to_json(),
-                "optimizer": "adam",
-                "learning_rate": 0.1,
-                "max_iterations": args.iterations,
-                "seed": 0,
-            }
-            with JobClient(url, token) as client:
-                client.wait(client.submit({**body, "max_iterations": 2}, program=True)["id"])
-                t0 = time.perf_counter()
-                res = client.wait(client.submit(body, program=True)["id"])
-                t_prog = time.perf_counter() - t0
-            rows += [
-                {
-                    "workload": "VQE",
-                    "coupling": "in-process",
-                    "wall_s": t_in,
-                    "jobs": 0,
-                    "value": e_in,
-                },
-                {
-                    "workload": "VQE",
-                    "coupling": "service, job by job",
-                    "wall_s": t_loose,
-                    "jobs": n_jobs,
-                    "value": e_loose,
-                },
-                {
-                    "workload": "VQE",
-                    "coupling": "service, one program",
-                    "wall_s": t_prog,
-                    "jobs": 1,
-                    "value": res["energy"],
-                },
-            ]
-            run_epoch(clf, "statevector", 64)
-            t_in, l_in = timed(run_epoch, clf, "statevector")
-            jobs0 = remote.stats["jobs"]
-            t_loose, l_loose = timed(run_epoch, clf, remote)
-            xs, ys = epoch_data(clf.n_qubits)
-            train = {
-                "program": "train",
-                "circuit": json.loads(clf.to_json()),
-                "observables": [Z(0).to_json()],
-                "data_x": xs.tolist(),
-                "data_y": ys.tolist(),
-                "epochs": 1,
-                "batch_size": 32,
-                "shuffle": False,
-                "learning_rate": 0.05,
-                "initial_weights": {"w": [[0.0] * 4] * 2},
-            }
-            with JobClient(url, token) as client:
-                client.wait(
-                    client.submit(
-                        {**train, "data_x": xs[:32].tolist(), "data_y": ys[:32].tolist()},
-                        program=True,
-                    )["id"]
-                )
-                t0 = time.perf_counter()
-                res = client.wait(client.submit(train, program=True)["id"])
-                t_prog = time.perf_counter() - t0
-            rows += [
-                {
-                    "workload": "training epoch",
-                    "coupling": "in-process",
-                    "wall_s": t_in,
-                    "jobs": 0,
-                    "value": l_in,
-                },
-                {
-                    "workload": "training epoch",
-                    "coupling": "service, job by job",
-                    "wall_s": t_loose,
-                    "jobs": remote.stats["jobs"] - jobs0,
-                    "value": l_loose,
-                },
-                {
-                    "workload": "training epoch",
-                    "coupling": "service, one program",
-                    "wall_s": t_prog,
-                    "jobs": 1,
-                    "value": sum(res["history"]),
-                },
-            ]
-            remote.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    run_epoch(clf, "statevector", 64)
+    t_in, l_in = timed(run_epoch, clf, "statevector")
+    jobs0 = remote.stats["jobs"]
+    t_loose, l_loose = timed(run_epoch, clf, remote)
+    n_jobs = remote.stats["jobs"] - jobs0
+    xs, ys = epoch_data(clf.n_qubits)
+    train = {
+        "program": "train",
+        "circuit": json.loads(clf.to_json()),
+        "observables": [Z(0).to_json()],
+        "data_x": xs.tolist(),
+        "data_y": ys.tolist(),
+        "epochs": 1,
+        "batch_size": 32,
+        "shuffle": False,
+        "learning_rate": 0.05,
+        "initial_weights": {"w": [[0.0] * 4] * 2},
+    }
+    warm_up = {**train, "data_x": xs[:32].tolist(), "data_y": ys[:32].tolist()}
+    t_prog, res = _program_time(url, token, warm_up, train)
+    return _three_rows(
+        "training epoch", (t_in, l_in), (t_loose, n_jobs, l_loose), (t_prog, sum(res["history"]))
+    )
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    """Print the rows with their communication share (added to each row)."""
     base = {r["workload"]: r["wall_s"] for r in rows if r["coupling"] == "in-process"}
     print(
         f"{'workload':<16}{'coupling':<24}{'wall s':>9}{'jobs':>6}{'comm. share':>13}{'result':>12}"
@@ -266,6 +245,25 @@ def main() -> None:
             f"{r['workload']:<16}{r['coupling']:<24}{r['wall_s']:>9.3f}{r['jobs']:>6}"
             f"{r['communication_share']:>12.0%}{r['value']:>12.5f}"
         )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=40, help="VQE iterations")
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url, token = start_server(Path(tmp))
+        try:
+            remote = RemoteBackend(url, token, session=True)
+            rows = _vqe_rows(remote, url, token, args.iterations)
+            rows += _epoch_rows(remote, url, token)
+            remote.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    _print_table(rows)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
 

@@ -8,7 +8,6 @@ after a crash.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .sessions import SessionRecord, SessionStore
 from .tables import jobs, metadata, owner_locks, server_lease, sessions, tokens
 from .tokens import TokenInfo, TokenRecord, TokenStore, hash_token
 
@@ -67,16 +67,6 @@ class JobRecord:
     created_at: float
     started_at: float | None
     finished_at: float | None
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: str
-    owner: str
-    backend: str
-    options: dict[str, Any]
-    created_at: float
-    closed: bool
 
 
 class JobStore(Protocol):
@@ -142,7 +132,7 @@ class JobStore(Protocol):
     def requeue_running(self) -> int: ...
 
 
-class SqlJobStore(TokenStore):
+class SqlJobStore(TokenStore, SessionStore):
     """:class:`JobStore` on a SQLAlchemy engine (see :func:`make_engine`)."""
 
     def __init__(self, engine: sa.Engine):
@@ -331,48 +321,6 @@ class SqlJobStore(TokenStore):
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status))
             return {s: n for s, n in rows}
-
-    # --- sessions ----------------------------------------------------------------------------
-    def create_session(self, owner: str, backend: str, options: dict[str, Any]) -> SessionRecord:
-        rec = SessionRecord(uuid.uuid4().hex, owner, backend, dict(options), time.time(), False)
-        with self.engine.begin() as conn:
-            conn.execute(
-                sessions.insert().values(
-                    id=rec.id,
-                    owner=owner,
-                    backend=backend,
-                    options=json.dumps(options),
-                    created_at=rec.created_at,
-                    closed=False,
-                )
-            )
-        return rec
-
-    def get_session(self, session_id: str, owner: str | None = None) -> SessionRecord | None:
-        q = sa.select(sessions).where(sessions.c.id == session_id)
-        if owner is not None:
-            q = q.where(sessions.c.owner == owner)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).first()
-        if row is None:
-            return None
-        return SessionRecord(
-            row.id,
-            row.owner,
-            row.backend,
-            json.loads(row.options),
-            row.created_at,
-            bool(row.closed),
-        )
-
-    def close_session(self, session_id: str, owner: str) -> SessionRecord | None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sessions.update()
-                .where(sessions.c.id == session_id, sessions.c.owner == owner)
-                .values(closed=True)
-            )
-        return self.get_session(session_id, owner)
 
 
 def make_engine(url: str, sqlite_synchronous: str = "FULL") -> sa.Engine:

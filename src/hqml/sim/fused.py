@@ -70,7 +70,18 @@ def _apply_step_adjoint(state: torch.Tensor, n: int, step: Step, data: Any) -> t
     return apply_inverse_monomial(state, n, perm, phases, step.wires)
 
 
-def run_steps(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+def run_steps(
+    state: torch.Tensor | None,
+    n: int,
+    steps: Sequence[Step],
+    dtype: torch.dtype = torch.complex64,
+    device: Any = None,
+) -> torch.Tensor:
+    """The states after ``steps``; ``state=None`` starts from one |0...0> of ``dtype`` on
+    ``device`` (broadcast over the steps' batch)."""
+    if state is None:
+        state = torch.zeros(1, 2**n, dtype=dtype, device=device)
+        state[:, 0] = 1  # |0...0> (sim.statevector.zero_state, made here without a call)
     if any(s.kind == "layer" for s in steps) and not _records_grad(state, steps):
         return _run_recycling(state, n, steps)
     for step in steps:

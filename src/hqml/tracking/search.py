@@ -135,6 +135,50 @@ def search(
         ConfigError: a bad config or space key/value, before any trial runs.
         ImportError: Ray Tune is not installed.
     """
+    base, space, num_samples, metric, mode = _study_settings(
+        config, space, num_samples, metric, mode
+    )
+    dims = parse_space(space or {})
+    check_space(base, dims)
+    cfg0 = parse_config(base)
+    keys = list(dims)
+    study_dir = Path(output_dir or Path(cfg0.output_dir) / f"{cfg0.name}_search").resolve()
+    study_dir.mkdir(parents=True, exist_ok=True)
+    ray, tune = _ray_tune()
+    started = _start_ray(ray, address, max_concurrent)
+    tuner = _tuner(
+        tune,
+        base,
+        dims,
+        study_dir,
+        num_samples=num_samples,
+        max_concurrent=max_concurrent,
+        seed=seed,
+        torch_threads=torch_threads,
+        on_trial=on_trial,
+    )
+    try:
+        grid = _fit_quietly(tuner)
+    finally:
+        if started:
+            ray.shutdown()
+    rows = _rows(grid, keys)
+    result = SearchResult(rows, metric, mode, study_dir, keys)
+    _write(result, base)
+    if _log_mlflow(result, dims, base, mlflow, tracking_uri, num_samples):
+        _write(result, base)  # again, with the MLflow run id
+    return result
+
+
+def _study_settings(
+    config: str | Path | RunConfig | Mapping[str, Any],
+    space: Mapping[str, Any] | None,
+    num_samples: int,
+    metric: str,
+    mode: str,
+) -> tuple[dict[str, Any], Mapping[str, Any] | None, int, str, str]:
+    """The base config and the study's settings (a file's ``[search]`` table fills in what
+    ``space=None`` leaves open), checked: ``(base, space, num_samples, metric, mode)``."""
     file_search: dict[str, Any] = {}
     if isinstance(config, RunConfig):
         base = config.model_dump(exclude_none=True)
@@ -155,26 +199,41 @@ def search(
         raise ConfigError(f"search mode must be 'max' or 'min', got {mode!r}")
     if num_samples < 1:
         raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
-    dims = parse_space(space or {})
-    check_space(base, dims)
-    cfg0 = parse_config(base)
-    keys = list(dims)
-    study_dir = Path(output_dir or Path(cfg0.output_dir) / f"{cfg0.name}_search").resolve()
-    study_dir.mkdir(parents=True, exist_ok=True)
-    ray, tune = _ray_tune()
+    return base, space, num_samples, metric, mode
+
+
+def _start_ray(ray: Any, address: str | None, max_concurrent: int | None) -> bool:
+    """Start Ray unless it runs already; True when this call started it (and must stop it)."""
+    if ray.is_initialized():
+        return False
+    opts: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if address is None:
+        opts["num_cpus"] = max_concurrent or os.cpu_count() or 1
+    ray.init(address=address or "local", **opts)  # never join a stray local cluster
+    return True
+
+
+def _tuner(
+    tune: Any,
+    base: dict[str, Any],
+    dims: dict[str, Dimension],
+    study_dir: Path,
+    *,
+    num_samples: int,
+    max_concurrent: int | None,
+    seed: int,
+    torch_threads: int,
+    on_trial: Callable[[dict[str, Any]], None] | None,
+) -> Any:
+    """The Tune tuner of the study: one CPU per trial, the repeats as one more grid axis."""
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
     from ray.tune.search import BasicVariantGenerator
 
-    started = not ray.is_initialized()
-    if started:
-        opts: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": False,
-        }
-        if address is None:
-            opts["num_cpus"] = max_concurrent or os.cpu_count() or 1
-        ray.init(address=address or "local", **opts)  # never join a stray local cluster
+    keys = list(dims)
     trainable = tune.with_resources(
         tune.with_parameters(
             _trial,
@@ -188,7 +247,7 @@ def search(
     space_: dict[str, Any] = {f"p{i}": d.to_tune(tune) for i, d in enumerate(dims.values())}
     # repeats as one more grid axis: each repeat draws its own distribution values and seed
     space_["repeat"] = tune.grid_search(list(range(num_samples))) if num_samples > 1 else 0
-    tuner = tune.Tuner(
+    return tune.Tuner(
         trainable,
         param_space=space_,
         tune_config=tune.TuneConfig(
@@ -206,19 +265,25 @@ def search(
             ],
         ),
     )
+
+
+def _fit_quietly(tuner: Any) -> Any:
+    """``tuner.fit()`` with no Tune tables on the console and no TensorBoard logger."""
     quiet = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
     saved = {k: os.environ.get(k) for k in quiet}
-    os.environ.update(quiet)  # no Tune tables on the console, no TensorBoard logger
+    os.environ.update(quiet)
     try:
-        grid = tuner.fit()
+        return tuner.fit()
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        if started:
-            ray.shutdown()
+
+
+def _rows(grid: Any, keys: list[str]) -> list[dict[str, Any]]:
+    """One row per trial of a finished grid (failed ones with their error), by trial id."""
     rows = []
     for r in grid:
         trial_id = r.metrics.get("trial_id") if r.metrics else None
@@ -226,11 +291,7 @@ def search(
         err = None if r.error is None else f"{type(r.error).__name__}: {r.error}".splitlines()[0]
         rows.append(_row(trial_id, r.config, keys, None if err else r.metrics, err))
     rows.sort(key=lambda row: row["trial"])
-    result = SearchResult(rows, metric, mode, study_dir, keys)
-    _write(result, base)
-    if _log_mlflow(result, dims, base, mlflow, tracking_uri, num_samples):
-        _write(result, base)  # again, with the MLflow run id
-    return result
+    return rows
 
 
 def _progress_callback(

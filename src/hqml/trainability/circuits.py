@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..circuit.circuit import Circuit
-from ..circuit.serialize import circuit_from_json, circuit_to_dict
+from ..circuit.serialize import circuit_to_dict
 
 AXES = ("rx", "ry", "rz")
 
@@ -109,7 +109,7 @@ def weights_as_inputs(circuit: Circuit) -> Circuit:
     data["inputs"] = {**data["inputs"], **data["weights"]}
     data["weights"] = {}
     data["ops"] = _retag(data["ops"], names)
-    return circuit_from_json(data)
+    return Circuit.from_json(data)
 
 
 __all__ = ["random_pqc", "alternating_layered", "weights_as_inputs", "AXES"]

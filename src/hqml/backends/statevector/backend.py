@@ -3,18 +3,17 @@
 Every request goes to one engine (:mod:`.engine`), chosen once per request by
 :func:`.choose.choose_engine`; noisy tasks run by Monte Carlo trajectories
 (:mod:`hqml.backends.trajectories`). Repeated requests can be prepared (:meth:`prepare`,
-:mod:`.prepared`).
+:mod:`.prepared`), and a request's engine bound to it (:meth:`runner`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from ...circuit.circuit import Circuit
-from ..base import Backend, Capabilities, Measurement, Task
+from ..base import Backend, Capabilities, Runner, Task
 from ..trajectories import execute_trajectories
 from . import choose, limits, prepared
 from .dynamic import deferred_task, execute_dynamic
@@ -30,6 +29,7 @@ class StatevectorBackend(Backend):
         diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         supports_noise=True,  # by Monte Carlo trajectories (hqml.backends.trajectories)
         dynamic=True,  # deferred measurement, branch enumeration or per-shot sampling
+        reusable=True,
     )
 
     def __init__(self, **options: Any):
@@ -95,20 +95,20 @@ class StatevectorBackend(Backend):
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
         return saved.engine.backward(saved, cotangent)
 
-    def prepare(
-        self,
-        circuit: Circuit,
-        measurement: Measurement,
-        inputs: Mapping[str, Any],
-        weights: Mapping[str, Any],
-        diff_method: str,
-        dtype: torch.dtype | None,
-        device: Any,
-    ) -> tuple[prepared.PreparedCall, list[torch.Tensor]] | None:
+    def runner(self, task: Task, method: str) -> Runner:
+        """The engine chosen for the request, bound to it (its program or plan and its
+        measurement); an engine autograd records for ``"backprop"``. Dynamic and noisy
+        requests run through :meth:`execute` (the default runner)."""
+        if task.circuit.is_dynamic or task.options.get("noise_model") is not None:
+            return super().runner(task, method)
+        engine = choose.choose_engine(task)
+        if method == "backprop" and not engine.autograd:
+            engine = choose.plan_engine(task)
+        return engine.bind(task)
+
+    def prepare(self, task: Task, link: Any, diff_method: str) -> prepared.PreparedCall | None:
         """A prepared call for an exact Z-type expval with the adjoint method on the
-        interpreter, and the request's tensors in the order it takes them (see
-        :mod:`.prepared`); ``None`` for any other request."""
-        if circuit.is_dynamic:
+        interpreter (see :mod:`.prepared`); ``None`` for any other request."""
+        if task.circuit.is_dynamic or diff_method != "adjoint":
             return None
-        return prepared.lookup(self, circuit, measurement, inputs, weights, diff_method, dtype,
-                               device)  # fmt: skip
+        return prepared.prepare_call(task, link)

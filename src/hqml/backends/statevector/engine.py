@@ -28,6 +28,18 @@ class Engine(Protocol):
         """Whether this engine can run ``task`` at all (the chooser decides whether it should)."""
         ...
 
+    def bind(self, task: Task) -> Any:
+        """This engine bound to ``task``'s request (what it looks up once: a program or plan,
+        the measurement): a :class:`~hqml.backends.base.Runner` for the request's tasks. Its
+        ``forward(task, keep)`` gives the values and, with ``keep``, a record (a dataclass
+        whose ``engine`` field is the runner) that its ``backward(record, cotangent)`` reads
+        (the sweep may consume it) for ``d(sum(cotangent * values))/dtheta`` ``(B, P)``."""
+        ...
+
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, Any]:
+        """``bind(task).forward(task, keep)``: one task, decided for itself."""
+        ...
+
 
 def exact_on_cpu(task: Task) -> bool:
     """What the engines outside torch need: an exact, noiseless expval, probs or state of a
@@ -39,13 +51,3 @@ def exact_on_cpu(task: Task) -> bool:
         and isinstance(task.measurement, (Expval, Probs, State))
         and task.options.get("noise_model") is None
     )
-
-    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, Any]:
-        """The task's values and, with ``keep``, the record :meth:`backward` needs (a dataclass
-        with an ``engine`` field naming this engine; else ``None``)."""
-        ...
-
-    def backward(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
-        """``d(sum(cotangent * values))/dtheta`` ``(B, P)`` from the record of :meth:`forward`
-        (the sweep may consume it)."""
-        ...

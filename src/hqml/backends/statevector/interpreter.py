@@ -22,7 +22,7 @@ import torch
 from ...sim import native
 from ..base import Task
 from . import limits
-from .dense_measure import REAL_TORCH, Measure, cotangent_state, measure, measure_of
+from .dense_measure import REAL_TORCH, cotangent_state, measure, measure_of
 from .engine import exact_on_cpu
 from .interpreter_program import NativeProgram, compile_program
 from .numpy_matrices import _NP
@@ -101,16 +101,19 @@ def kernel_forward(
     varying: tuple[bool, ...] | None,
     cdt: Any,
     diag: torch.Tensor | None = None,
+    fn: Any = None,
 ) -> tuple[np.ndarray, torch.Tensor | None, Any]:
     """The final states ``(B, 2**n)`` for ``theta`` ``(B, P)`` (a contiguous CPU tensor of the
     real type of ``cdt``); with ``diag`` ``(2**n, K)`` also ``|psi|^2 @ diag``; and what
-    :func:`kernel_backward` reuses."""
+    :func:`kernel_backward` reuses. ``fn``: the library's forward function for ``cdt``
+    (:func:`kernel_functions`), looked up when not given."""
     batch, p = theta.shape
     out = torch.empty((batch, 2**prog.n), dtype=_TORCH[cdt])
     values = None if diag is None else torch.empty((batch, diag.shape[1]), dtype=theta.dtype)
     vary, vary_ptr = _vary(prog, varying, batch, p)
     given, goff = _given(prog, theta, vary)
-    fn = getattr(native._load(), f"hqml_small_forward_{_SUFFIX[cdt]}")
+    if fn is None:
+        fn = kernel_functions(cdt)[0]
     rc = fn(
         *prog.ptrs, theta.data_ptr(), p, batch, vary_ptr, given.data_ptr(), goff.data_ptr(),
         out.data_ptr(), 0 if diag is None else diag.data_ptr(),
@@ -128,6 +131,7 @@ def kernel_backward(
     needs: tuple[bool, ...] | None,
     cot: torch.Tensor | None = None,
     lam: np.ndarray | None = None,
+    fn: Any = None,
 ) -> torch.Tensor:
     """``dL/dtheta`` ``(B, P)`` after :func:`kernel_forward` returned ``saved``: for the cotangent
     ``cot`` ``(B, K)`` of the values it measured with ``diag``, or else for the cotangent states
@@ -144,7 +148,8 @@ def kernel_backward(
     else:
         cot = cot.to(theta.dtype).expand(batch, -1).contiguous()
         lam_ptr, cot_ptr = 0, cot.data_ptr()
-    fn = getattr(native._load(), f"hqml_small_backward_{_SUFFIX[psi.numpy().dtype.type]}")
+    if fn is None:
+        fn = kernel_functions(psi.numpy().dtype.type)[1]
     rc = fn(
         *prog.ptrs, theta.data_ptr(), p, batch, vary_ptr, given.data_ptr(), goff.data_ptr(),
         psi.data_ptr(), lam_ptr, 0 if diag is None else diag.data_ptr(),
@@ -154,6 +159,14 @@ def kernel_backward(
     if rc:
         raise RuntimeError(f"native small-register adjoint failed: {_ERRORS.get(rc, rc)}")
     return grad
+
+
+def kernel_functions(cdt: Any) -> tuple[Any, Any]:
+    """The library's forward and backward functions for ``cdt`` (np.complex64/128)."""
+    lib, suffix = native._load(), _SUFFIX[cdt]
+    return getattr(lib, f"hqml_small_forward_{suffix}"), getattr(
+        lib, f"hqml_small_backward_{suffix}"
+    )
 
 
 def table_copies(real: torch.dtype) -> tuple[Any, Any]:
@@ -169,14 +182,51 @@ def table_copies(real: torch.dtype) -> tuple[Any, Any]:
 class InterpreterRecord:
     """What the interpreter's adjoint sweep reads."""
 
-    engine: InterpreterEngine
+    engine: InterpreterRun  # the run that made the record
     task: Task
-    prog: NativeProgram
-    meas: Measure
     state: np.ndarray  # (B, 2**n) final states
     extra: Any  # what the NumPy measurement of a non-diagonal observable kept, else None
     kernel: tuple  # what :func:`kernel_forward` returned for :func:`kernel_backward`
-    cdt: Any
+
+
+class InterpreterRun:
+    """The interpreter bound to one request: its program, measurement and library functions
+    (:meth:`InterpreterEngine.bind`). Runs the request's tasks, whatever their theta."""
+
+    def __init__(self, prog: NativeProgram, measurement: Any, cdt: Any):
+        self.prog, self.cdt = prog, cdt
+        self.meas = measure_of(prog, measurement, cdt)
+        self.diag = diag_tensor(self.meas, cdt)
+        self.real = REAL_TORCH[cdt]
+        self.fns = kernel_functions(cdt)
+
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, InterpreterRecord | None]:
+        theta = task.theta.detach().to(self.real).contiguous()
+        state, values, kernel = kernel_forward(
+            self.prog, theta, task.varying, self.cdt, self.diag, self.fns[0]
+        )
+        extra = None
+        if values is None:  # the kernels do not measure this: NumPy does, on the final states
+            out, extra = measure(self.meas, state)
+            values = torch.from_numpy(np.ascontiguousarray(out))
+        if not keep:
+            return values, None
+        return values, InterpreterRecord(self, task, state, extra, kernel)
+
+    def backward(self, saved: InterpreterRecord, cotangent: torch.Tensor) -> torch.Tensor:
+        if self.meas.state:
+            raise ValueError("a state is differentiable by diff_method='backprop' only")
+        needs, fn = saved.task.needs_grad, self.fns[1]
+        if saved.kernel[-1] is not None:  # the kernels measured: they take the cotangent
+            return kernel_backward(self.prog, saved.kernel, needs, cot=cotangent.detach(), fn=fn)
+        state = saved.state
+        cot = cotangent.detach().numpy()
+        if cot.shape[0] != state.shape[0]:
+            cot = np.broadcast_to(cot, (state.shape[0],) + cot.shape[1:])
+        lam = cotangent_state(self.meas, state, saved.extra,
+                              cot.astype(state.real.dtype, copy=False))  # fmt: skip
+        return kernel_backward(self.prog, saved.kernel, needs, lam=np.ascontiguousarray(lam),
+                               fn=fn)  # fmt: skip
 
 
 class InterpreterEngine:
@@ -191,34 +241,11 @@ class InterpreterEngine:
     def supports(self, task: Task) -> bool:
         return exact_on_cpu(task) and compile_program(task.circuit) is not None
 
-    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, InterpreterRecord | None]:
-        cdt = _NP[task.dtype]
-        prog = task.memo["native"]  # compiled by choose.interpreter_program
-        meas = measure_of(prog, task.measurement, cdt)
-        diag = diag_tensor(meas, cdt)
-        theta = task.theta.detach().to(REAL_TORCH[cdt]).contiguous()
-        state, values, kernel = kernel_forward(prog, theta, task.varying, cdt, diag)
-        extra = None
-        if values is None:  # the kernels do not measure this: NumPy does, on the final states
-            out, extra = measure(meas, state)
-            values = torch.from_numpy(np.ascontiguousarray(out))
-        if not keep:
-            return values, None
-        return values, InterpreterRecord(self, task, prog, meas, state, extra, kernel, cdt)
+    def bind(self, task: Task) -> InterpreterRun:
+        return InterpreterRun(task.memo["native"], task.measurement, _NP[task.dtype])
 
-    def backward(self, saved: InterpreterRecord, cotangent: torch.Tensor) -> torch.Tensor:
-        if saved.meas.state:
-            raise ValueError("a state is differentiable by diff_method='backprop' only")
-        needs = saved.task.needs_grad
-        if saved.kernel[-1] is not None:  # the kernels measured: they take the cotangent
-            return kernel_backward(saved.prog, saved.kernel, needs, cot=cotangent.detach())
-        state = saved.state
-        cot = cotangent.detach().numpy()
-        if cot.shape[0] != state.shape[0]:
-            cot = np.broadcast_to(cot, (state.shape[0],) + cot.shape[1:])
-        lam = cotangent_state(saved.meas, state, saved.extra,
-                              cot.astype(state.real.dtype, copy=False))  # fmt: skip
-        return kernel_backward(saved.prog, saved.kernel, needs, lam=np.ascontiguousarray(lam))
+    def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, InterpreterRecord | None]:
+        return self.bind(task).forward(task, keep)
 
 
 INTERPRETER = InterpreterEngine()

@@ -44,7 +44,7 @@ class _Consts:
 
 
 def _layer_factors(
-    circuit: Circuit,
+    ops: tuple[Any, ...],
     layers: list[Layer],
     theta: torch.Tensor,
     batched: bool,
@@ -70,7 +70,7 @@ def _layer_factors(
         for qi, q in enumerate(wires):
             run = runs0.get(q, ())
             if j < len(run):
-                by_gate.setdefault(circuit.ops[run[j]].gate, []).append(qi)
+                by_gate.setdefault(ops[run[j]].gate, []).append(qi)
         parts = []
         for gate, qis in by_gate.items():
             if gate.num_params == 0:
@@ -144,7 +144,7 @@ def materialize(
         )
         wires = list(range(n)) if dense else [q for q, _ in signature]
         factors, positions = _layer_factors(
-            circuit, layers, theta, batched, plan.columns, wires, dtype, consts, members
+            plan.ops, layers, theta, batched, plan.columns, wires, dtype, consts, members
         )
         is_param = factors.requires_grad or (
             tape is not None and any(g.num_params for _, parts in positions for g, *_ in parts)
@@ -251,7 +251,7 @@ def _in_order(
             steps.append(_perm_step(item, consts, dtype))
         else:
             step = gate_step(
-                circuit.ops[item.op],
+                plan.ops[item.op],
                 plan.columns[item.op],
                 item.batched and batched_theta,
                 theta,
@@ -259,7 +259,7 @@ def _in_order(
                 tape is not None,
             )
             if tape is not None and step.param:
-                step.tag = GateTape(circuit.ops[item.op].gate, plan.columns[item.op], step.rows)
+                step.tag = GateTape(plan.ops[item.op].gate, plan.columns[item.op], step.rows)
                 tape.append(step.tag)
             steps.append(step)
     return steps

@@ -294,6 +294,9 @@ class NumpyEngine:
     def supports(self, task: Task) -> bool:
         return exact_on_cpu(task)
 
+    def bind(self, task: Task) -> NumpyEngine:
+        return self  # the program is looked up per call (cached on the circuit)
+
     def forward(self, task: Task, keep: bool) -> tuple[torch.Tensor, NumpyRecord | None]:
         theta = task.theta.detach()
         cdt = _NP[task.dtype]

@@ -52,17 +52,18 @@ class Perm:
         self.n = n
         # rows[w]: bitmask (over input bits) whose parity gives output bit w; wire 0 = MSB
         self.rows = rows if rows is not None else [1 << (n - 1 - w) for w in range(n)]
+        self.key = (n, tuple(self.rows))  # equal for equal maps (repeated ladders share one index)
         self._index: np.ndarray | None = None
 
     @classmethod
     def of_gate(cls, name: str, wires: Sequence[int], n: int) -> Perm:
-        p = cls(n)
+        rows = cls(n).rows
         a, b = wires
         if name == "cx":
-            p.rows[b] = p.rows[b] | (1 << (n - 1 - a))
+            rows[b] = rows[b] | (1 << (n - 1 - a))
         else:  # swap
-            p.rows[a], p.rows[b] = p.rows[b], p.rows[a]
-        return p
+            rows[a], rows[b] = rows[b], rows[a]
+        return cls(n, rows)
 
     def then(self, other: Perm) -> Perm:
         """``other`` applied after ``self``."""
@@ -113,11 +114,6 @@ class Perm:
         return (table(cols[m:])[:, None] ^ table(cols[:m])[None, :]).reshape(-1)
 
     @property
-    def key(self) -> tuple:
-        """Equal for equal maps (repeated ladders share one index)."""
-        return (self.n, tuple(self.rows))
-
-    @property
     def index(self) -> np.ndarray:
         """``out[y] = in[index[y]]``: ``index = A^-1 y``."""
         if self._index is None:
@@ -142,6 +138,7 @@ class Plan:
     items: list[Any]
     columns: list[tuple[int, ...]]  # theta columns of each operation
     dense: bool
+    ops: tuple[Any, ...] = ()  # the circuit's operations when planned (a plan dies with an edit)
     consts: dict[Any, torch.Tensor] = field(default_factory=dict)  # tensors by (key, dtype, device)
 
 
@@ -205,7 +202,7 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
             else:
                 merged.append(item)
         items = merged
-    return Plan(n, items, columns, dense)
+    return Plan(n, items, columns, dense, tuple(circuit.ops))
 
 
 def get_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: bool) -> Plan:

@@ -8,7 +8,7 @@ from ..dynamic import Condition
 from .control import If, Reset
 from .errors import QasmError
 from .library import Step
-from .parser import GateCall, Measure
+from .statements import GateCall, Measure
 
 
 class ConditionBuilding:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from ..expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function, as_expr
 from .errors import QasmError, QasmExportError
-from .parser import Node
+from .statements import Node
 
 CONSTANTS = {
     "pi": math.pi,

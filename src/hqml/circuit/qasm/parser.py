@@ -7,65 +7,12 @@ subroutines and pulse-level code are rejected with a :class:`QasmError` naming t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .control import ControlParsing
 from .errors import QasmError
 from .lexer import Token
-
-# expression nodes are tuples: ("num", value), ("id", name), ("neg", a), ("bin", op, a, b),
-# ("call", name, [args])
-Node = tuple
-
-
-@dataclass
-class QArg:
-    name: str
-    index: Node | None
-    line: int
-
-
-@dataclass
-class GateCall:
-    line: int
-    name: str
-    modifiers: list[tuple[str, Node | None]] = field(default_factory=list)
-    params: list[Node] = field(default_factory=list)
-    args: list[QArg] = field(default_factory=list)
-
-
-@dataclass
-class GateDef:
-    line: int
-    name: str
-    params: list[str]
-    qubits: list[str]
-    body: list[GateCall]
-
-
-@dataclass
-class Declare:
-    line: int
-    kind: str  # "qreg" / "creg" / "input" / "const"
-    name: str
-    size: int | None = None  # None: a single qubit / bit (QASM 3 ``qubit a;``)
-    value: Node | None = None  # for const
-
-
-@dataclass
-class Measure:
-    line: int
-    qarg: QArg
-    carg: QArg | None
-
-
-@dataclass
-class Other:
-    line: int
-    kind: str  # "version", "include", "barrier"
-    value: Any = None
-
+from .statements import Declare, GateCall, GateDef, Measure, Node, Other, QArg
 
 _UNSUPPORTED = {
     "opaque": "opaque gates have no definition to simulate; define the gate with 'gate'",
@@ -153,6 +100,37 @@ class Parser(ControlParsing):
             return self._skip_line(line)
         if tok.kind != "id":
             raise QasmError(f"expected a statement but found {tok!r}", line)
+        if word in ("OPENQASM", "include", "pragma"):
+            return self._directive(word, line)
+        if word in ("qreg", "creg", "qubit", "bit", "input", "const"):
+            return self._declaration(word, line)
+        if word == "gate":
+            return self.gate_def()
+        if word == "measure":
+            return self._measure(line)
+        if word == "barrier":
+            self.next()
+            args = [] if self.at(";") else self.qargs()
+            self.expect(";")
+            return Other(line, "barrier", args)
+        if word in ("reset", "if", "else"):
+            return self.control_statement(word, line)
+        if word in _UNSUPPORTED:
+            raise QasmError(_UNSUPPORTED[word], line)
+        if word in _CLASSICAL_TYPES:
+            raise QasmError(
+                f"classical variables ('{word}') are not supported; use 'input' or"
+                " 'const' declarations",
+                line,
+            )
+        if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
+            return self.assignment()
+        return self.gate_call()
+
+    def _directive(self, word: str, line: int) -> Other | None:
+        """``OPENQASM 3.0;``, ``include "file";`` or a ``pragma`` line (skipped)."""
+        if word == "pragma":
+            return self._skip_line(line)
         if word == "OPENQASM":
             self.next()
             v = self.next()
@@ -160,17 +138,15 @@ class Parser(ControlParsing):
                 raise QasmError(f"expected a version number after OPENQASM, found {v!r}", line)
             self.expect(";")
             return Other(line, "version", v.value)
-        if word == "include":
-            self.next()
-            name = self.next()
-            if name.kind != "str":
-                raise QasmError(
-                    f"expected a file name in quotes after include, found {name!r}", line
-                )
-            self.expect(";")
-            return Other(line, "include", name.value)
-        if word == "pragma":
-            return self._skip_line(line)
+        self.next()  # include
+        name = self.next()
+        if name.kind != "str":
+            raise QasmError(f"expected a file name in quotes after include, found {name!r}", line)
+        self.expect(";")
+        return Other(line, "include", name.value)
+
+    def _declaration(self, word: str, line: int) -> Declare:
+        """A register (``qreg``/``creg``, ``qubit``/``bit``), an ``input`` or a ``const``."""
         if word in ("qreg", "creg"):
             self.next()
             name = self.ident("a register name").value
@@ -201,36 +177,13 @@ class Parser(ControlParsing):
             name = self.ident("an input name").value
             self.expect(";")
             return Declare(line, "input", name)
-        if word == "const":
-            self.next()
-            self._classical_type(line)
-            name = self.ident("a constant name").value
-            self.expect("=")
-            value = self.expr()
-            self.expect(";")
-            return Declare(line, "const", name, value=value)
-        if word == "gate":
-            return self.gate_def()
-        if word == "measure":
-            return self._measure(line)
-        if word == "barrier":
-            self.next()
-            args = [] if self.at(";") else self.qargs()
-            self.expect(";")
-            return Other(line, "barrier", args)
-        if word in ("reset", "if", "else"):
-            return self.control_statement(word, line)
-        if word in _UNSUPPORTED:
-            raise QasmError(_UNSUPPORTED[word], line)
-        if word in _CLASSICAL_TYPES:
-            raise QasmError(
-                f"classical variables ('{word}') are not supported; use 'input' or"
-                " 'const' declarations",
-                line,
-            )
-        if self.peek(1).kind == "op" and self.peek(1).value in ("=", "["):
-            return self.assignment()
-        return self.gate_call()
+        self.next()  # const
+        self._classical_type(line)
+        name = self.ident("a constant name").value
+        self.expect("=")
+        value = self.expr()
+        self.expect(";")
+        return Declare(line, "const", name, value=value)
 
     def _measure(self, line: int) -> Measure:
         self.next()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..circuit import Circuit
-from ..serialize import circuit_from_json, circuit_to_dict
+from ..serialize import circuit_to_dict
 from ._common import check_count
 
 
@@ -56,6 +56,6 @@ def identity_blocks(block: Circuit, n_blocks: int, weight_name: str = "w") -> Ci
                 weights={weight_name: list(shape)},
                 ops=_rename(data["ops"], old, weight_name, [k, half]),
             )
-            for op in circuit_from_json(data).ops:
+            for op in Circuit.from_json(data).ops:
                 out.append(op)
     return out

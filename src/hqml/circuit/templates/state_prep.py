@@ -18,8 +18,9 @@ import math
 from typing import Any
 
 from ..circuit import Circuit
-from ..expr import Const, Expr, as_expr, sqrt
-from ..expr import arctan as _arctan
+from ..expr import Const, Expr, as_expr
+from ..expr_functions import arctan as _arctan
+from ..expr_functions import sqrt
 from ._common import check_count, check_qubits
 
 _TINY = 1e-30

@@ -54,11 +54,6 @@ _LAYERS = 2  # of the interpreter's circuit
 _TOL = {torch.complex64: 1e-4, torch.complex128: 1e-10}
 
 
-def enabled() -> bool:
-    """Whether the check runs (``HQML_NATIVE_CALIBRATE`` not set to 0)."""
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "off", "no")
-
-
 def _key() -> str:
     return f"torch={torch.__version__};threads={torch.get_num_threads()}"
 
