@@ -132,8 +132,7 @@ def _run_one(
     gpu_memory = device == "cuda" and impl.gpu is not None and impl.gpu.torch_memory
     base = _cuda_memory_baseline() if gpu_memory else rss_mb()
     try:
-        data = wl.make_data(case)
-        result["data_sha256"] = data_sha256(data)  # same data for every framework of a case
+        result["data_sha256"] = data_sha256(data := wl.make_data(case))  # same for every peer
         t0 = time.perf_counter()
         prepared = impl.prepare(case, data, device)
         out = prepared.step()
