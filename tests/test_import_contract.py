@@ -49,32 +49,19 @@ RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 
 # function-level imports of hqml modules that keep an optional heavy extra lazy (the imported
 # module imports the extra at its top): importer -> imported
-LAZY_EXTRAS: dict[tuple[str, str], str] = {}  # none today: noise.qiskit imports qiskit lazily
-
-# Known violations left to other issues in flight (runtime/, cli/, experiment/, kernels/ are
-# edited under issues 23 and 26); each entry is (importer, imported, kind).
-KNOWN = {
-    # runtime runs `hqml run` configs and QAOA/VQE programs (issue 23 restructures runtime/)
-    ("hqml.runtime.experiment_run", "hqml.experiment.models", "upward"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.runner", "upward"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.models", "function"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.runner", "function"),
-    ("hqml.runtime.experiment_run", "hqml.experiment.config", "upward"),
-    # the command line imports its subcommands' packages when they run (issue 26 owns cli/)
-    ("hqml.cli.*", "*", "function"),
-    ("hqml.cli.demo", "hqml", "upward"),  # and the demo imports the package itself
-    # experiment/config resolves dataset loaders on demand (issue 26 owns experiment/)
-    ("hqml.experiment.config", "hqml.datasets", "function"),
-    # tracking's hyperparameter search parses and runs `hqml run` configs, while experiment's
-    # runner logs through tracking's RunLogger: to turn this around, search() takes the trial
-    # runner and config parser from its caller (cli/study.py, issue 26), or the study moves
-    # beside experiment/. Left for that change.
-    ("hqml.tracking.search", "hqml.experiment.runner", "function"),
-    ("hqml.tracking.search", "hqml.experiment.runner", "upward"),
-    ("hqml.tracking.search", "hqml.experiment.config", "upward"),
-    ("hqml.tracking.results", "hqml.experiment.config", "upward"),
-    ("hqml.tracking.space", "hqml.experiment.config", "upward"),
+LAZY_EXTRAS: dict[tuple[str, str], str] = {
+    # the job service's app and store need the runtime extra (FastAPI, SQLAlchemy)
+    ("hqml.cli.serve", "hqml.runtime.app"): "runtime",
+    ("hqml.cli.serve", "hqml.runtime.store"): "runtime",
+    ("hqml.cli.serve", "hqml.runtime.lease"): "runtime",
+    # the QEC and calibration commands need stim/pymatching and gymnasium
+    ("hqml.cli.qec", "hqml.qec.bench"): "qec",
+    ("hqml.cli.qec", "hqml.qec.codes"): "qec",
+    ("hqml.cli.control", "hqml.control.bench"): "control",
 }
+
+# Known violations, each (importer, imported, kind): none left.
+KNOWN: set[tuple[str, str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

@@ -236,3 +236,18 @@ def test_a_repeated_request_under_torch_func_still_transforms():
         fd = (f(w + d.view_as(w)) - f(w - d.view_as(w))) / (2 * h)
         torch.testing.assert_close(jac.reshape(2, -1)[:, k], fd, atol=1e-7, rtol=1e-6)
     assert isinstance(next(iter(c.memo[_REQUESTS].values())).task.measurement, Expval)
+
+
+def test_a_kept_request_holds_no_tensor_of_its_calls():
+    import gc
+    import weakref
+
+    c = _circuit(3)
+    x = torch.rand(4, 3)
+    w = torch.rand(2, 3, requires_grad=True)
+    hqml.expval(c, hqml.Z(0), inputs={"x": x}, weights={"w": w}).sum().backward()
+    refs = [weakref.ref(x), weakref.ref(w)]
+    del x, w
+    gc.collect()
+    assert c.memo[_REQUESTS]  # the request is kept ...
+    assert all(r() is None for r in refs)  # ... and the caller's tensors are not

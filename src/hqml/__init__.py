@@ -32,7 +32,7 @@ from .circuit import (
     tan,
     tanh,
 )
-from .derived import counts
+from .derived import counts, overlaps
 from .execute import expval, probs, sample, state
 
 __version__ = "0.1.0"
@@ -78,6 +78,7 @@ __all__ = [
     "sample",
     "state",
     "counts",
+    "overlaps",
     "Backend",
     "get_backend",
     "register_backend",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -111,7 +111,8 @@ def build(
     if method == "adjoint" and not options and shots is None and seed is None:
         prepared = be.prepare(task, b.link, method)
     assert b.binder is not None
-    req = Request(be, task, method, plain, runner, b.binder, _order(circuit, inputs, weights),
+    template = replace(task, theta=task.theta.detach())  # keeps no graph of the first call
+    req = Request(be, template, method, plain, runner, b.binder, _order(circuit, inputs, weights),
                   b.batched, dict(diff_options or {}), prepared)  # fmt: skip
     return req, task, b.link
 

@@ -14,9 +14,9 @@ import torch
 import hqml
 from hqml.backends import get_backend
 from hqml.backends.mps import TruncationError
-from hqml.backends.mps.svd import svd
 from hqml.execute import AutoBackendWarning
 from hqml.limits import check_state_memory
+from hqml.sim.mps_svd import svd
 
 
 def _ghz(n: int) -> hqml.Circuit:

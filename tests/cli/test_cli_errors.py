@@ -162,12 +162,12 @@ def test_missing_extras_keep_the_brackets_of_the_install_hint(runner, monkeypatc
 
 
 def test_uncaught_exception_is_one_line_and_debug_shows_traceback(runner, monkeypatch):
-    import hqml
+    from hqml.cli import demo
 
     def broken(*a, **k):
         raise RuntimeError("first line\nsecond line")
 
-    monkeypatch.setattr(hqml, "expval", broken)
+    monkeypatch.setattr(demo, "expval", broken)
     result = runner.invoke(app, ["demo", "--qubits", "2", "--layers", "1", "--batch", "2"])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (

@@ -41,7 +41,7 @@ def test_fifty_qubit_gram_matches_the_closed_form():
     be = get_backend("mps", max_bond=16)
     got = FidelityKernel(c, backend=be)(X)
     np.testing.assert_allclose(got, want, atol=1e-10)
-    ov = hqml.execute.overlaps(c, {"x": torch.tensor(X[:2])}, {"x": torch.tensor(X)},
+    ov = hqml.derived.overlaps(c, {"x": torch.tensor(X[:2])}, {"x": torch.tensor(X)},
                                backend=be, dtype=torch.complex128)  # fmt: skip
     assert ov.shape == (2, 6) and ov.truncation.exact
     np.testing.assert_allclose(ov.abs().numpy() ** 2, want[:2], atol=1e-10)

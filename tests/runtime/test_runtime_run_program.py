@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from hqml.experiment import parse_config, run_experiment
+from hqml.experiment.study.search import dumps_toml
 from hqml.runtime.client import JobClient, JobServiceError
-from hqml.tracking.search import dumps_toml
 
 RUN = {
     "name": "svc_run",

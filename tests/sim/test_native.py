@@ -20,7 +20,7 @@ TOL = {torch.complex64: 1e-5, torch.complex128: 1e-12}
 def _steps(c, theta, dtype):
     """The fused steps of the torch plan engine the backend chooses for ``c``."""
     task = Task(c, theta, State(), dtype)
-    return plan_engine(task).steps(task, theta)
+    return plan_engine(task).bind(task).steps(task, theta)
 
 
 # n up to 17 so that the tile pass over the high bits (above 14 / 15 low bits) runs too

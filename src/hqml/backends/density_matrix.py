@@ -85,6 +85,7 @@ class DensityMatrixBackend(Backend):
         diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
         supports_noise=True,
         dynamic=True,
+        reusable=True,
     )
 
     def __init__(self, **options: Any):

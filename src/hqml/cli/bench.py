@@ -10,6 +10,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from hqml.bench.devices import check_device
+from hqml.bench.report import fmt_time, print_report, write_outputs
+from hqml.bench.suite import run_suite
+
 from .errors import fail
 
 
@@ -58,16 +62,12 @@ def bench(
     the CPU or a GPU."""
     if threads < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--threads")
-    from hqml.bench.devices import check_device
 
     try:  # before any work: --device cuda on a machine without CUDA is a one-line error
         device = check_device(device)
     except ValueError as e:
         fail(str(e))
     from rich.console import Console
-
-    from hqml.bench.report import fmt_time, print_report, write_outputs
-    from hqml.bench.suite import run_suite
 
     console = Console(width=None if sys.stdout.isatty() else 160)
 

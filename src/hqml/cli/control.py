@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from hqml.tracking.logger import RunLogger
+
 from .errors import writable_folder
 from .progress import progress_bars
 
@@ -46,7 +48,6 @@ def bench(
 
 
 def _log(results: dict, out: Path, enabled: bool) -> None:
-    from hqml.tracking.logger import RunLogger
 
     with RunLogger(
         out, experiment="hqml-control", run_name="control-bench", mlflow=None if enabled else False

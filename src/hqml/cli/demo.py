@@ -6,6 +6,10 @@ import time
 
 import typer
 
+from ..circuit.circuit import Circuit
+from ..circuit.observables import Z
+from ..execute import expval
+
 # every differentiation method hqml has; "spsa" is a stochastic estimate (its difference from
 # the adjoint gradient is expected), "best" the default choice
 DIFF_METHODS = ("adjoint", "backprop", "parameter-shift", "finite-diff", "spsa", "best")
@@ -24,10 +28,8 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    import hqml
-
     torch.manual_seed(seed)
-    c = hqml.Circuit(qubits)
+    c = Circuit(qubits)
     x = c.input("x", qubits)
     w = c.weight("w", (layers, qubits, 2))
     for i in range(qubits):
@@ -40,7 +42,7 @@ def demo(
     gen = torch.Generator().manual_seed(seed)
     data = torch.rand(batch, qubits, generator=gen) * torch.pi
     w0 = torch.rand(layers, qubits, 2, generator=gen) * 2 * torch.pi
-    obs = [hqml.Z(i) for i in range(qubits)]
+    obs = [Z(i) for i in range(qubits)]
     console = Console()
     console.print(f"[bold]hqml demo[/]: {qubits} qubits, {layers} layers, batch {batch}")
     # folded at gate boundaries to the terminal's width; rich must not wrap it again mid-gate
@@ -59,7 +61,7 @@ def demo(
     for method in DIFF_METHODS:
         wt = w0.clone().requires_grad_(True)
         t0 = time.perf_counter()
-        vals = hqml.expval(
+        vals = expval(
             c,
             obs,
             inputs={"x": data},

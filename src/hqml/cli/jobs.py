@@ -11,13 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
+from hqml.circuit.observables import PauliSum
+from hqml.runtime.client import JobClient, JobFailed, JobServiceError, ServiceUnavailable
+from hqml.runtime.wire import TENSOR_FORMAT, tensor_from_json
+
 jobs_app = typer.Typer(help="Submit and follow jobs on an hqml job service.", no_args_is_help=True)
 URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="HQML_URL", help="service URL")
 TOKEN = typer.Option(None, "--token", envvar="HQML_TOKEN", help="API token")
 
 
 def _client(url: str, token: str | None) -> Any:
-    from hqml.runtime.client import JobClient
 
     try:
         return JobClient(url, token)
@@ -26,7 +29,6 @@ def _client(url: str, token: str | None) -> Any:
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    from hqml.runtime.client import JobFailed, JobServiceError, ServiceUnavailable
 
     try:
         return fn(*args, **kwargs)
@@ -58,7 +60,6 @@ def _resolve(client: Any, job_id: str) -> str:
 
 def _readable(obj: Any) -> Any:
     """Tensor documents as nested lists, for people."""
-    from hqml.runtime.wire import TENSOR_FORMAT, tensor_from_json
 
     if isinstance(obj, dict):
         if obj.get("format") == TENSOR_FORMAT:
@@ -80,7 +81,6 @@ def torch_to_list(t: Any) -> Any:
 def _payload(
     path: Path, observables: list[str], measurement: str, shots: int | None, backend: str
 ) -> dict[str, Any]:
-    from hqml.circuit.observables import PauliSum
 
     text = path.read_text()
     if path.suffix.lower() == ".qasm":

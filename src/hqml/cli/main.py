@@ -39,6 +39,7 @@ SUBCOMMAND_MODULES = (
     "qec",
     "control",
     "scale",
+    "compare",
 )
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from hqml.tracking.logger import RunLogger
+
 from .errors import writable_folder
 from .progress import progress_bars
 
@@ -90,7 +92,6 @@ def _print_table(console: object, results: dict) -> None:
 
 
 def _log_mlflow(results: dict, out: Path, enabled: bool) -> None:
-    from hqml.tracking.logger import RunLogger
 
     with RunLogger(
         out, experiment="hqml-qec", run_name="qec-bench", mlflow=None if enabled else False

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from hqml.optimize import SOLVERS, Knapsack, MaxCut, PortfolioSelection, solve
+
 PROBLEMS = ("maxcut", "knapsack", "portfolio", "file")
 
 
 def _instance(problem: str, size: int, seed: int, bqm_file: Path | None) -> Any:
     import numpy as np
-
-    from hqml.optimize import Knapsack, MaxCut, PortfolioSelection
 
     rng = np.random.default_rng(seed)
     if problem != "file" and size < (4 if problem == "maxcut" else 1):
@@ -86,7 +86,6 @@ def qubo(
     if problem not in PROBLEMS:
         raise typer.BadParameter(f"problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
     _require("dimod", f"hqml qubo {problem}")
-    from hqml.optimize import SOLVERS, solve
 
     if solver != "auto" and solver not in SOLVERS:
         raise typer.BadParameter(

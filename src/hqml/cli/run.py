@@ -8,6 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
+from hqml.accounting import BudgetExceeded
+from hqml.backends.providers import ProviderError, UnsupportedRequest
+from hqml.experiment import ConfigError, load_config, run_experiment
+from hqml.experiment.report import truncation_line
+
+from .errors import fail
+
 
 class _Bar:
     """One rich progress task; ``advance()`` per batch, ``close()`` at the end."""
@@ -70,12 +77,6 @@ def run(
     import torch
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from hqml.accounting import BudgetExceeded
-    from hqml.backends.providers import ProviderError, UnsupportedRequest
-    from hqml.experiment import ConfigError, load_config, run_experiment
-
-    from .errors import fail
 
     console = Console()
     overrides = _overrides(output_dir, epochs, seed, no_mlflow, tracking_uri)
@@ -163,7 +164,6 @@ def _results_table(name: str, results: dict[str, Any]) -> Any:
 
 def _print_summary(console: Any, results: dict[str, Any], run_dir: Path) -> None:
     """The lines under the table: accuracies against chance, warnings, where the files are."""
-    from hqml.experiment.report import truncation_line
 
     accs = " | ".join(
         f"{name} {m['test_acc']:.3f}" + (" [bold red](at chance)[/]" if m.get("at_chance") else "")

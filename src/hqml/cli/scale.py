@@ -7,6 +7,12 @@ from typing import Annotated, Any
 
 import typer
 
+from hqml.experiment.config import ConfigError
+from hqml.experiment.scale import ScaleConfig, load_scale_config, run_scale
+
+from .errors import fail
+from .progress import progress_bars
+
 
 def scale(
     config: Annotated[Path, typer.Argument(help="an hqml run config with a \\[scale] table")],
@@ -27,12 +33,6 @@ def scale(
     of the \\[scale] axes and seeds, in parallel; resume a stopped study where it stopped;
     write results.json/.csv, report.md and plots with the thresholds found."""
     from rich.console import Console
-
-    from hqml.experiment.config import ConfigError
-    from hqml.experiment.scale import run_scale
-
-    from .errors import fail
-    from .progress import progress_bars
 
     console = Console()
     cfg, points = _scale_config(config, output_dir, executor, workers, no_mlflow)
@@ -72,10 +72,6 @@ def _scale_config(
 ) -> tuple[Any, list]:
     """The study's config with the command line's overrides, and its points; a bad config
     fails in one line."""
-    from hqml.experiment.config import ConfigError
-    from hqml.experiment.scale import ScaleConfig, load_scale_config
-
-    from .errors import fail
 
     try:
         cfg = load_scale_config(config)

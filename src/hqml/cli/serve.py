@@ -9,6 +9,8 @@ import time
 
 import typer
 
+from hqml.runtime.settings import ServiceSettings
+
 
 def _when(t: float | None) -> str:
     if t is None:
@@ -177,7 +179,6 @@ def _run_server(host: str, port: int, db: str, log_level: str, **settings_args: 
 
     from hqml.runtime.app import create_app
     from hqml.runtime.lease import Lease, LeaseHeld
-    from hqml.runtime.settings import ServiceSettings
     from hqml.runtime.store import make_engine, migrate
 
     try:

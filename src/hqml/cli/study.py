@@ -8,6 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from hqml.experiment.config import ConfigError, tomllib
+from hqml.experiment.study.search import load_study, parse_set_option, search
+
+from .errors import fail
+
 
 def _trials(space: dict[str, Any], num_samples: int) -> int:
     """Trials a study will run: the grid's size times ``num_samples``."""
@@ -90,10 +95,6 @@ def _search_options(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """``(base config, space, search() options)``: the command line's options over the
     ``[search]`` table of CONFIG (and of ``--space``); a bad file or option fails in one line."""
-    from hqml.experiment.config import ConfigError, tomllib
-    from hqml.tracking.search import load_study, parse_set_option
-
-    from .errors import fail
 
     try:
         base, table = load_study(config)
@@ -120,11 +121,6 @@ def _run_trials(
     """``search()`` under a progress bar that prints each finished trial's line."""
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from hqml.experiment.config import ConfigError
-    from hqml.tracking.search import search
-
-    from .errors import fail
 
     columns = (
         TextColumn("{task.description}"),

@@ -12,6 +12,13 @@ from importlib import import_module
 from typing import Any
 
 from .base import SCALINGS, Dataset, split_and_scale
+from .benchmarks import (
+    SUITES,
+    load_benchmark,
+    load_digits_pca,
+    load_mnist_pca,
+    save_benchmark_csv,
+)
 from .bundled import downsample_digits, load_breast_cancer, load_digits, load_iris, load_wine
 from .generators import (
     make_bars_and_stripes,
@@ -68,4 +75,9 @@ __all__ = [
     "make_two_curves",
     "make_hidden_manifold",
     "make_bars_and_stripes",
+    "SUITES",
+    "load_benchmark",
+    "save_benchmark_csv",
+    "load_digits_pca",
+    "load_mnist_pca",
 ]

@@ -18,6 +18,8 @@ except ModuleNotFoundError:  # Python 3.10: the tomli backport
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..datasets import LOADERS
+
 
 class ConfigError(ValueError):
     """A configuration problem, with a message naming the field."""
@@ -48,8 +50,6 @@ class DataConfig(BaseModel):
 
     @model_validator(mode="after")
     def _loader_options(self) -> DataConfig:
-        from ..datasets import LOADERS
-
         allowed = set(inspect.signature(LOADERS[self.name]).parameters) - {
             "test_size",
             "seed",

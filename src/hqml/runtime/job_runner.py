@@ -14,7 +14,7 @@ from typing import Any
 
 from ..backends.base import Backend
 from .execution import JobContext, Limits, prepare, run_circuit_job
-from .experiment_run import PreparedRun, run_config
+from .plugins import PreparedPlugin, plugin
 from .programs import prepare_program, run_program
 from .schemas import CircuitJobRequest, ProgramRequest
 from .settings import ServiceSettings
@@ -47,13 +47,8 @@ def run_job(
     if kind == "program":
         preq = ProgramRequest.model_validate(doc)
         prog = prepare_program(preq, limits, allowed_backends=settings.allowed_backends)
-        if isinstance(prog, PreparedRun):
-            out = run_config(prog, ctx, run_dir)
-            return out, {
-                "done": True,
-                "epochs": out["epochs"],
-                "test_acc": out["hybrid_test_accuracy"],
-            }
+        if isinstance(prog, PreparedPlugin):
+            return plugin(preq.program).run(prog, ctx, run_dir)
         out = run_program(prog, backend_for(preq.backend, preq.options), ctx)
         last = out["history"][-1] if out["history"] else None
         return out, {"iteration": len(out["history"]), "energy": last, "done": True}

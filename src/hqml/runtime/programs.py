@@ -3,8 +3,8 @@
 ``vqe`` minimises the expectation of a Hamiltonian over a circuit's weights with Adam, SGD or
 SciPy (L-BFGS-B, COBYLA); ``qaoa`` runs :class:`hqml.algorithms.qaoa.QAOA` on a diagonal cost
 Hamiltonian. Both report progress after every evaluation and stop when asked to. ``train``
-(``training.py``) fits a circuit to data; ``run`` (``experiment_run.py``) trains an ``hqml run``
-config.
+(``training.py``) fits a circuit to data; ``run`` trains an ``hqml run`` config (a plug-in
+program of the experiment layer: :mod:`.plugins`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from ..execute import expval
 from ..provenance import provenance
 from .cost import Limits, check_result, check_rows, check_shots, check_steps
 from .execution import JobContext, JobRejected, JobStopped, load_circuit
-from .experiment_run import PreparedRun, prepare_run
 from .optim import DescentStep, initial_weights
+from .plugins import PROGRAMS, PreparedPlugin, plugin
 from .schemas import ProgramRequest
 from .training import PreparedTraining, prepare_training, run_training
 from .wire import parse_dtype, tensor_to_json
@@ -54,10 +54,10 @@ def prepare_program(
     req: ProgramRequest,
     limits: Limits,
     allowed_backends: tuple[str, ...] | None = None,
-) -> PreparedProgram | PreparedTraining | PreparedRun:
+) -> PreparedProgram | PreparedTraining | PreparedPlugin:
     """Price and validate a program request (raises JobRejected naming the problem)."""
-    if req.program == "run":
-        return prepare_run(req, limits, allowed_backends=allowed_backends)
+    if req.program in PROGRAMS:
+        return plugin(req.program).prepare(req, limits, allowed_backends)
     if req.program == "train":
         return prepare_training(req, limits)
     h = _hamiltonian(req)

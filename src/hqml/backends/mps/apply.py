@@ -1,21 +1,25 @@
-"""Circuit operations on a :class:`~.state.MPS`.
-
-A one-qubit gate is a contraction with one site. A ``k``-qubit gate (``k >= 2``) first brings
-its wires next to each other by swaps of neighbouring sites, merges the ``k`` sites into one
-block, applies the ``2^k x 2^k`` matrix, splits the block back (by SVD only when a bond would
-exceed ``max_bond`` or ``cutoff`` asks for compression) and swaps the wires back.
-"""
+"""A circuit's operations on a :class:`~hqml.sim.mps.MPS`: gate matrices from the circuit
+and its parameters, one-qubit gates fused into the next multi-qubit gate on their wire; the
+tensor work is :mod:`hqml.sim.mps_gates`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ...circuit.circuit import Circuit
-from .state import MPS, Options
+from ...sim.mps import MPS, Options
+from ...sim.mps_gates import apply_gate, kron
+from ...sim.mps_mpo import apply_mpo2, block_terms
 
-Block = Callable[[torch.Tensor], torch.Tensor]
+# A distant two-qubit gate goes by MPO (sim/mps_mpo.py) when it has at most this many 2 x 2
+# blocks on one wire that are nonzero (controlled and diagonal gates: 2); others go by swaps.
+MPO_MAX_TERMS = 2
+# generic parameter values at which a block that is zero is taken to be zero for all values
+_PROBES = ((0.7311, -1.2345, 2.1130, 0.4567), (-2.0817, 0.9093, -0.3371, 1.7773))
+
+Plan = tuple[tuple[tuple[int, int], ...], bool] | None  # (nonzero blocks, on the lower wire)
 
 
 def gate_matrices(
@@ -38,98 +42,97 @@ def gate_matrices(
     return out
 
 
+def mpo_plans(circuit: Circuit) -> list[Plan]:
+    """Per operation: how a distant two-qubit gate goes as an MPO (its nonzero blocks and
+    their wire), or ``None`` (adjacent wires, other sizes, or more than ``MPO_MAX_TERMS``
+    blocks: swaps). Read from the gate's matrix at generic parameter values, so the plan
+    depends on the circuit only (a replay of the gradient sweep takes the same path)."""
+    plans: list[Plan] = []
+    for op in circuit.ops:
+        ws = op.wires
+        if len(ws) != 2 or abs(ws[0] - ws[1]) < 2 or op.gate.num_params > len(_PROBES[0]):
+            plans.append(None)
+            continue
+        g = op.gate
+        mats = [
+            g.matrix(torch.tensor(probe[: g.num_params], dtype=torch.float64))
+            if g.num_params
+            else g.matrix(dtype=torch.complex128, device="cpu")
+            for probe in _PROBES
+        ]
+        t = torch.stack(mats).reshape(-1, 2, 2, 2, 2).abs().amax(0)  # (a, s, b, t)
+        if ws[0] > ws[1]:
+            t = t.permute(1, 0, 3, 2)  # qubits in site order
+        pairs = [(a, b) for a in range(2) for b in range(2)]
+        low = tuple(p for p in pairs if float(t[p[0], :, p[1], :].max()) > 1e-12)
+        high = tuple(p for p in pairs if float(t[:, p[0], :, p[1]].max()) > 1e-12)
+        best = (low, True) if len(low) <= len(high) else (high, False)
+        plans.append(best if len(best[0]) <= MPO_MAX_TERMS else None)
+    return plans
+
+
 def simulate(
     circuit: Circuit,
     theta: torch.Tensor,
     dtype: torch.dtype,
     options: Options,
     varying: Sequence[bool] | None = None,
+    plans: Sequence[Plan] | None = None,
 ) -> MPS:
-    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``.
-
-    One-qubit gates wait on their wire, multiplied together, until a multi-qubit gate on that
-    wire takes them into its matrix (or the circuit ends): fewer, larger contractions."""
+    """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``;
+    ``plans`` (:func:`mpo_plans`): distant two-qubit gates as MPOs, else by swaps."""
     mps = MPS.zeros(circuit.n_qubits, theta.shape[0], dtype, theta.device, options)
     pending: dict[int, torch.Tensor] = {}
-    for op, u in zip(circuit.ops, gate_matrices(circuit, theta, dtype, varying), strict=True):
-        if len(op.wires) == 1:
-            w = op.wires[0]
-            pending[w] = u @ pending[w] if w in pending else u
-            continue
-        if any(w in pending for w in op.wires):
-            u = u @ _kron([pending.pop(w, None) for w in op.wires], dtype, theta.device)
-        apply_gate(mps, u, op.wires)
-    for w, u in pending.items():
-        apply_gate(mps, u, (w,))
+    mats = gate_matrices(circuit, theta, dtype, varying)
+    run_ops(mps, pending, [op.wires for op in circuit.ops], mats, 0, len(mats), plans)
+    flush(mps, pending)
     return mps
 
 
-def _kron(mats: list[torch.Tensor | None], dtype: torch.dtype, device: object) -> torch.Tensor:
-    """The tensor product of one-qubit matrices (``None``: identity), batched where any is."""
-    eye = torch.eye(2, dtype=dtype, device=device)
-    out = mats[0] if mats[0] is not None else eye
-    for m in mats[1:]:
-        m = eye if m is None else m
-        lead = torch.broadcast_shapes(out.shape[:-2], m.shape[:-2])
-        d = out.shape[-1] * 2
-        out = (out[..., :, None, :, None] * m[..., None, :, None, :]).reshape(*lead, d, d)
-    return out
+def run_ops(
+    mps: MPS,
+    pending: dict[int, torch.Tensor],
+    wires: Sequence[Sequence[int]],
+    mats: Sequence[torch.Tensor],
+    start: int,
+    stop: int,
+    plans: Sequence[Plan] | None = None,
+) -> None:
+    """Apply operations ``start .. stop-1`` (their ``wires`` and matrices ``mats``).
+
+    One-qubit gates wait in ``pending`` on their wire, multiplied together, until a multi-qubit
+    gate on that wire takes them into its matrix (or :func:`flush`): fewer, larger
+    contractions."""
+    for j in range(start, stop):
+        ws, u = wires[j], mats[j]
+        if len(ws) == 1:
+            w = ws[0]
+            pending[w] = u @ pending[w] if w in pending else u
+            continue
+        plan = plans[j] if plans is not None else None
+        if plan is not None:  # the waiting one-qubit gates first: the plan is the bare gate's
+            for w in ws:
+                if w in pending:
+                    apply_gate(mps, pending.pop(w), (w,))
+            _apply_mpo(mps, u, ws, plan)
+            continue
+        if any(w in pending for w in ws):
+            u = u @ kron([pending.pop(w, None) for w in ws], u.dtype, u.device)
+        apply_gate(mps, u, ws)
 
 
-def apply_gate(mps: MPS, u: torch.Tensor, wires: Sequence[int]) -> None:
-    """Apply the matrix ``u`` (``(d, d)`` or ``(B, d, d)``) on ``wires`` (wire order of ``u``)."""
-    k = len(wires)
-    if k == 1:  # (B, 1, 2, 2) or (2, 2) @ (B, Dl, 2, Dr): no permutation
-        mps.tensors[wires[0]] = (u.unsqueeze(1) if u.dim() == 3 else u) @ mps.tensors[wires[0]]
-        return
-    order = sorted(range(k), key=lambda j: wires[j])
-    swaps = _gather(mps, sorted(wires))
-    u = _permute_qubits(u, order, k)
-    ub = u.unsqueeze(1) if u.dim() == 3 else u
-    apply_block(mps, min(wires), k, lambda t: ub @ t)
-    for i in reversed(swaps):
-        apply_block(mps, i, 2, _swap)
+def flush(mps: MPS, pending: dict[int, torch.Tensor]) -> None:
+    """Apply the one-qubit gates still waiting."""
+    for w, u in pending.items():
+        apply_gate(mps, u, (w,))
+    pending.clear()
 
 
-def _swap(t: torch.Tensor) -> torch.Tensor:
-    b, dl, _, dr = t.shape
-    return t.reshape(b, dl, 2, 2, dr).transpose(2, 3).reshape(b, dl, 4, dr)
-
-
-def _gather(mps: MPS, wires: list[int]) -> list[int]:
-    """Swap sorted ``wires`` onto consecutive sites from ``wires[0]``; the swaps made (each by
-    the site on its left), to be undone in reverse."""
-    swaps: list[int] = []
-    for j, w in enumerate(wires[1:], start=1):
-        for i in range(w - 1, wires[0] + j - 1, -1):
-            apply_block(mps, i, 2, _swap, leftward=True)
-            swaps.append(i)
-    return swaps
-
-
-def _permute_qubits(u: torch.Tensor, order: list[int], k: int) -> torch.Tensor:
-    """``u`` with its qubits (in gate order) reordered to ``order``."""
-    if order == sorted(order):
-        return u
-    lead = u.shape[:-2]
-    t = u.reshape(*lead, *([2] * (2 * k)))
-    nl = len(lead)
-    perm = list(range(nl)) + [nl + j for j in order] + [nl + k + j for j in order]
-    return t.permute(perm).reshape(*lead, 2**k, 2**k)
-
-
-def apply_block(mps: MPS, first: int, k: int, fn: Block, leftward: bool = False) -> None:
-    """Merge sites ``first .. first+k-1``, map the block ``(B, Dl, 2**k, Dr)`` by ``fn`` and
-    split it back, keeping (or restoring) canonical form where a bond is cut."""
-    last = first + k - 1
-    use_svd = mps.needs_svd(mps.tensors[first].shape[1], k, mps.tensors[last].shape[3])
-    if use_svd:
-        mps.canonicalize(first, last)
-    block = mps.tensors[first]
-    b = block.shape[0]
-    for i in range(first + 1, last + 1):
-        nxt = mps.tensors[i]
-        dl, dm = block.shape[1], nxt.shape[1]
-        block = block.reshape(b, -1, dm) @ nxt.reshape(nxt.shape[0], dm, -1)
-        block = block.reshape(b, dl, -1, nxt.shape[3])
-    mps.split(first, fn(block), k, use_svd, leftward)
+def _apply_mpo(mps: MPS, u: torch.Tensor, wires: Sequence[int], plan: Plan) -> None:
+    blocks, on_low = plan  # type: ignore[misc]
+    lo, hi = sorted(wires)
+    if wires[0] > wires[1]:  # the matrix's qubits in site order
+        u = u.reshape(*u.shape[:-2], 2, 2, 2, 2).transpose(-4, -3).transpose(-2, -1)
+        u = u.reshape(*u.shape[:-4], 4, 4)
+    left, right = block_terms(u, blocks, on_low)
+    apply_mpo2(mps, left, right, lo, hi)

@@ -1,10 +1,14 @@
-"""``backend="mps"``: circuits as batched matrix product states, differentiable by backprop.
+"""``backend="mps"``: circuits as batched matrix product states, differentiable by backprop or
+by a checkpointed sweep (``diff_method="adjoint"``, :mod:`.grad`), noisy by trajectories.
 
 Options: ``max_bond`` (largest bond dimension kept, default 64), ``cutoff`` (compress every
 two-qubit gate, dropping the smallest singular values whose summed weight stays under it;
 default 0: no compression below ``max_bond``), ``max_truncation`` (raise
-:class:`TruncationError` when a row's summed discarded weight exceeds it) and ``dtype``
-(simulate in complex64 or complex128 whatever the request's precision).
+:class:`TruncationError` when a row's summed discarded weight exceeds it), ``dtype``
+(simulate in complex64 or complex128 whatever the request's precision), ``long_range``
+(``"swap"``: distant gates by swap networks; ``"mpo"``: controlled/diagonal ones as MPOs),
+``backprop_memory`` (bytes: "best" switches from backprop to the sweep above it),
+``checkpoint_every`` (the sweep's segment length), ``trajectories`` and ``seed`` (noise).
 
 Every result carries what the truncations discarded: ``result.truncation`` (a
 :class:`Truncation`, also ``backend.last_truncation``; ``backend.worst_truncation`` keeps the
@@ -29,13 +33,17 @@ from typing import Any
 
 import torch
 
+from ...circuit.circuit import Circuit
 from ...circuit.gates import real_dtype
 from ...circuit.observables import PauliSum, Word, observable_terms
 from ...limits import format_bytes
+from ...sim import mps_measure as measure
+from ...sim.mps import MPS, Options, Truncation
+from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
-from . import measure
-from .apply import apply_gate, simulate
-from .state import MPS, Options, Truncation
+from . import grad
+from .apply import Plan, mpo_plans, simulate
+from .noise import execute_noisy
 
 log = logging.getLogger("hqml.mps")
 
@@ -63,14 +71,21 @@ def _options(max_bond: Any, cutoff: Any, max_truncation: Any) -> Options:
     return Options(int(max_bond), float(cutoff), mt)
 
 
+def _count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"mps: {name} must be an integer >= {least}, got {value!r}")
+
+
 class MPSBackend(Backend):
     """Matrix product state simulation (batched, torch, CPU or CUDA)."""
 
     name = "mps"
     capabilities = Capabilities(
         max_qubits=MAX_QUBITS,
-        diff_methods=frozenset({"backprop", "parameter-shift", "finite-diff", "spsa"}),
+        diff_methods=frozenset({"backprop", "adjoint", "parameter-shift", "finite-diff", "spsa"}),
         holds_state=False,
+        supports_noise=True,  # by Monte Carlo trajectories (.noise)
+        reusable=True,
     )
 
     def __init__(
@@ -79,8 +94,25 @@ class MPSBackend(Backend):
         cutoff: float = 0.0,
         max_truncation: float | None = None,
         dtype: torch.dtype | None = None,
+        backprop_memory: int = 2**30,
+        checkpoint_every: int | None = None,
+        trajectories: int = 100,
+        seed: int | None = None,
+        long_range: str = "swap",
     ):
         self.options = _options(max_bond, cutoff, max_truncation)
+        _count("backprop_memory", backprop_memory, 1)
+        _count("trajectories", trajectories, 1)
+        if checkpoint_every is not None:
+            _count("checkpoint_every", checkpoint_every, 1)
+        if seed is not None:
+            _count("seed", seed, 0)
+        self.backprop_memory = int(backprop_memory)
+        self.checkpoint_every = checkpoint_every
+        self.trajectories, self.seed = int(trajectories), seed
+        if long_range not in ("mpo", "swap"):
+            raise ValueError(f"mps: long_range must be 'mpo' or 'swap', got {long_range!r}")
+        self.long_range = long_range
         if dtype is not None and dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"mps: dtype must be torch.complex64 or torch.complex128, got {dtype}")
         self.dtype = dtype
@@ -92,13 +124,51 @@ class MPSBackend(Backend):
         return f"<MPSBackend max_bond={o.max_bond} cutoff={o.cutoff:g}>"
 
     def prefers_backprop(self, task: Task) -> bool:
-        return True
+        """Backprop (faster) while its estimated saved tensors stay under ``backprop_memory``;
+        above, the checkpointed sweep of :mod:`.grad` (memory ``~sqrt(depth)``)."""
+        dtype = self.dtype or task.dtype
+        rows = task.theta.shape[0]
+        need = grad.backprop_bytes(task.circuit, rows, dtype, self.options.max_bond)
+        return need <= self.backprop_memory
+
+    def execute_for_vjp(self, task: Task) -> tuple[torch.Tensor, Any]:
+        """The values (no autograd) and the checkpoints of the sweep (:mod:`.grad`)."""
+        m = task.measurement
+        if not isinstance(m, (Expval, Probs)) or task.shots is not None:
+            raise ValueError(
+                "mps: diff_method='adjoint' differentiates exact expval and probs;"
+                " use diff_method='parameter-shift' (shots) or 'backprop'"
+            )
+        self._check(task)
+        dtype = self.dtype or task.dtype
+        theta = task.theta.to(real_dtype(dtype))
+        every = self.checkpoint_every
+        plans = self._plans(task.circuit)
+        mps, saved = grad.forward(
+            task.circuit, theta, dtype, self.options, task.varying, every, plans
+        )
+        with torch.no_grad():
+            out = self._finish(self._measure(mps, task), task)
+        self._report(out, mps.report)
+        return out, (task, saved)
+
+    def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
+        task, checkpoints = saved
+        g = grad.sweep(checkpoints, lambda mps: self._measure(mps, task), cotangent)
+        return g.to(task.theta.dtype)
 
     def simulate(self, task: Task) -> MPS:
         """The task's final MPS, one row per row of ``task.theta``."""
         dtype = self.dtype or task.dtype
         theta = task.theta.to(real_dtype(dtype))
-        return simulate(task.circuit, theta, dtype, self.options, task.varying)
+        plans = self._plans(task.circuit)
+        return simulate(task.circuit, theta, dtype, self.options, task.varying, plans)
+
+    def _plans(self, circuit: Circuit) -> list[Plan] | None:
+        """How distant two-qubit gates go (``None``: all by swaps), kept with the circuit."""
+        if self.long_range == "swap":
+            return None
+        return circuit.cached(("hqml.backends.mps", "mpo-plans"), lambda: mpo_plans(circuit))
 
     def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
         """``<psi(bra_i)|psi(ket_j)>`` as MPS inner products: ``(N, M)``; the result's
@@ -132,6 +202,30 @@ class MPSBackend(Backend):
         return [self._execute_one(t) for t in tasks]
 
     def _execute_one(self, task: Task) -> torch.Tensor:
+        self._check(task)
+        if task.options.get("noise_model") is not None:
+            dtype = self.dtype or task.dtype
+            out, report = execute_noisy(task, dtype, self.options, self.trajectories, self.seed)
+            out = self._finish(out, task)
+            self._report(out, report)
+            return out
+        mps = self.simulate(task)
+        out = self._finish(self._measure(mps, task), task)
+        self._report(out, mps.report)
+        return out
+
+    def _finish(self, out: torch.Tensor, task: Task) -> torch.Tensor:
+        rows = task.theta.shape[0]
+        if out.shape[0] != rows:
+            out = out.expand(rows, *out.shape[1:])
+        if out.is_floating_point():
+            return out.to(real_dtype(task.dtype))
+        if out.is_complex():
+            return out.to(task.dtype)
+        return out
+
+    def _check(self, task: Task) -> None:
+        """Refuse, before simulating, a dense result too large to build."""
         m = task.measurement
         n = task.circuit.n_qubits
         if isinstance(m, State) and n > STATE_MAX_QUBITS:
@@ -145,17 +239,6 @@ class MPSBackend(Backend):
                 f"mps: probs on {len(m.wires)} wires has 2^{len(m.wires)} values per row;"
                 f" ask for at most {PROBS_MAX_WIRES} wires, or sample"
             )
-        mps = self.simulate(task)
-        rows = task.theta.shape[0]
-        out = self._measure(mps, task)
-        if out.shape[0] != rows:
-            out = out.expand(rows, *out.shape[1:])
-        if out.is_floating_point():
-            out = out.to(real_dtype(task.dtype))
-        elif out.is_complex():
-            out = out.to(task.dtype)
-        self._report(out, mps.report)
-        return out
 
     def _measure(self, mps: MPS, task: Task) -> torch.Tensor:
         m = task.measurement

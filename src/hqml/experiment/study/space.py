@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..experiment.config import ConfigError, parse_config, read_toml, tomllib
+from ..config import ConfigError, parse_config, read_toml, tomllib
 
 KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
 _MANAGED = ("name", "output_dir", "tracking")  # set by the study for each trial

@@ -5,7 +5,7 @@ Site ``i`` holds wire ``i`` (wire 0 first, the most significant bit of a basis i
 knows whether it is a left isometry (``sum_{l,s} A* A = 1``) or a right one; a truncation at a
 bond is optimal only with every site on its left a left isometry and every site on its right a
 right isometry, and :meth:`MPS.canonicalize` makes them so before one (by SVD, whose gradient
-is the broadened one of :mod:`.svd`).
+is the broadened one of :mod:`.mps_svd`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .svd import svd
+from .mps_svd import svd
 
 
 class TruncationError(RuntimeError):
@@ -105,12 +105,12 @@ class MPS:
         """Make sites ``< first`` left isometries and sites ``> last`` right isometries."""
         start = next((i for i in range(first) if not self.left_iso[i]), first)
         for i in range(start, first):
-            self._move_right(i)
+            self.move_right(i)
         stop = next((i for i in range(self.n - 1, last, -1) if not self.right_iso[i]), last)
         for i in range(stop, last, -1):
-            self._move_left(i)
+            self.move_left(i)
 
-    def _move_right(self, i: int) -> None:
+    def move_right(self, i: int) -> None:
         a = self.tensors[i]
         b, dl, _, dr = a.shape
         u, s, vh = svd(a.reshape(b, dl * 2, dr))
@@ -119,7 +119,7 @@ class MPS:
         self.set(i, u.reshape(b, dl, 2, -1), True, False)
         self.set(i + 1, nxt, False, False)
 
-    def _move_left(self, i: int) -> None:
+    def move_left(self, i: int) -> None:
         a = self.tensors[i]
         b, dl, _, dr = a.shape
         u, s, vh = svd(a.reshape(b, dl, 2 * dr))
@@ -151,7 +151,7 @@ class MPS:
         if leftward and use_svd and k == 2:
             mat = block.reshape(b, dl * 2, 2 * dr)
             if self.options.cutoff > 0 or min(mat.shape[1:]) > self.options.max_bond:
-                u, s, vh = self._cut(mat, first)
+                u, s, vh = self.cut(mat, first)
                 us = u * s.to(u.dtype).unsqueeze(-2)
                 self.set(first, us.reshape(b, dl, 2, -1), False, False)
                 self.set(first + 1, vh.reshape(b, -1, 2, dr), False, True)
@@ -162,7 +162,7 @@ class MPS:
             mat = rest.reshape(b, m, ncols)
             site = first + j
             if use_svd and (self.options.cutoff > 0 or min(m, ncols) > self.options.max_bond):
-                left, sv, rest = self._cut(mat, site)
+                left, sv, rest = self.cut(mat, site)
                 rest = sv.to(rest.dtype).unsqueeze(-1) * rest
                 self.set(site, left.reshape(b, m // 2, 2, -1), True, False)
             elif m <= ncols:  # the identity on the left keeps it a left isometry
@@ -176,7 +176,7 @@ class MPS:
             rest = rest.reshape(b, rest.shape[1], -1)
         self.set(first + k - 1, rest.reshape(b, rest.shape[1], 2, dr), False, False)
 
-    def _cut(self, mat: torch.Tensor, site: int) -> tuple[torch.Tensor, ...]:
+    def cut(self, mat: torch.Tensor, site: int) -> tuple[torch.Tensor, ...]:
         """SVD at the bond right of ``site``: keep what ``max_bond``/``cutoff`` allow, record and
         check the discarded weight; returns ``U, S, V^H`` (``S`` renormalised)."""
         u, s, vh = svd(mat)

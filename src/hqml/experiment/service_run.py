@@ -1,4 +1,6 @@
-"""The ``run`` program: an ``hqml run`` config (TOML text or a dict) trained next to the simulator.
+"""The job service's ``run`` program: an ``hqml run`` config (TOML text or a dict) trained next to
+the simulator. The service finds it by name in its table of plug-in programs
+(:data:`hqml.runtime.plugins.PROGRAMS`), so that the runtime never imports the experiment layer.
 
 The config is validated when the job is submitted (its own field errors become 400 answers); the
 worker runs :func:`hqml.experiment.runner.run_experiment` in the service's output area
@@ -15,16 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..experiment.config import ConfigError, RunConfig, parse_config, tomllib
-from .cost import Limits, approx, check_rows, check_shots, check_steps
-from .execution import JobContext, JobRejected, JobStopped
-from .schemas import ProgramRequest
+from ..runtime.cost import Limits, approx, check_rows, check_shots, check_steps
+from ..runtime.execution import JobContext, JobRejected, JobStopped
+from ..runtime.plugins import PreparedPlugin
+from ..runtime.schemas import ProgramRequest
+from .config import ConfigError, RunConfig, parse_config, tomllib
+from .models import build_circuit
+from .runner import run_experiment
 
 
 @dataclass
-class PreparedRun:
-    request: ProgramRequest
-    config: RunConfig
+class PreparedRun(PreparedPlugin):
+    config: RunConfig = None  # type: ignore[assignment]
 
 
 def config_data(config: dict[str, Any] | str) -> dict[str, Any]:
@@ -69,8 +73,6 @@ def prepare_run(
         )
     _price(cfg, limits)
     if cfg.model.pattern != "feature":  # build the circuit now: shape errors are the client's
-        from ..experiment.models import build_circuit
-
         try:
             build_circuit(cfg.model)
         except ConfigError as e:
@@ -143,8 +145,6 @@ class _Progress:
 def run_config(p: PreparedRun, ctx: JobContext, out_dir: str | Path) -> dict[str, Any]:
     """Run the config under ``out_dir``; progress ``{"model", "epoch", "epochs", "step",
     "steps", "train_loss", "test_acc", ...}``; the result holds the metrics and the report."""
-    from ..experiment.runner import run_experiment
-
     cfg = p.config.model_copy(update={"output_dir": str(out_dir)})
     cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"mlflow": False})})
     state: dict[str, Any] = {"_t0": time.perf_counter(), "epochs": cfg.training.epochs}
@@ -166,3 +166,18 @@ def run_config(p: PreparedRun, ctx: JobContext, out_dir: str | Path) -> dict[str
         report=(cfg.run_dir() / "report.md").read_text(encoding="utf-8"),
     )
     return out
+
+
+def prepare(
+    req: ProgramRequest, limits: Limits, allowed_backends: tuple[str, ...] | None = None
+) -> PreparedRun:
+    """The plug-in entry (:mod:`hqml.runtime.plugins`): :func:`prepare_run`."""
+    return prepare_run(req, limits, allowed_backends)
+
+
+def run(
+    p: PreparedRun, ctx: JobContext, out_dir: str | Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plug-in entry: :func:`run_config`, and the job's final progress."""
+    out = run_config(p, ctx, out_dir)
+    return out, {"done": True, "epochs": out["epochs"], "test_acc": out["hybrid_test_accuracy"]}

@@ -1,4 +1,4 @@
-"""Measurements of a :class:`~.state.MPS` by contraction: Pauli words, marginal
+"""Measurements of a :class:`~.mps.MPS` by contraction: Pauli words, marginal
 probabilities, perfect sampling, the dense state and overlaps. Nothing here holds ``2^n``
 numbers except :func:`dense_state`, which the backend prices first.
 
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import torch
 
-from ...circuit.observables import Word
-from .state import MPS
+from .mps import MPS
+
+Word = tuple[tuple[int, str], ...]  # a Pauli word: (wire, "X" | "Y" | "Z") pairs, wires sorted
 
 _PAULI = {
     "X": [[0, 1], [1, 0]],

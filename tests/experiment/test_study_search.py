@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hqml.experiment import ConfigError, load_config, run_experiment
-from hqml.tracking.search import (
+from hqml.experiment.study.search import (
     SearchResult,
     apply_overrides,
     dumps_toml,

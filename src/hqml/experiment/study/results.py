@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..experiment.config import parse_config
-from ..provenance import mlflow_tags, provenance
-from .logger import RunLogger
+from ...provenance import mlflow_tags, provenance
+from ...tracking import RunLogger
+from ..config import parse_config
 from .space import Dimension, apply_overrides
 
 # metrics every trial reports; the names ``metric=`` accepts

@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..experiment.config import ConfigError, RunConfig, parse_config
+from ..config import ConfigError, RunConfig, parse_config
+from ..runner import run_experiment
 from .results import METRICS, SearchResult, _log_mlflow, _row, _write, dumps_toml
 from .space import (
     KINDS,
@@ -50,8 +51,6 @@ def _trial(
     """One trial (runs in a Ray worker): ``hqml run`` of ``base`` with the sampled overrides."""
     import torch
     from ray import tune
-
-    from ..experiment.runner import run_experiment
 
     torch.set_num_threads(torch_threads)
     overrides = {k: params[f"p{i}"] for i, k in enumerate(keys)}

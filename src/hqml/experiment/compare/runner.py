@@ -1,0 +1,198 @@
+"""Run a comparison: for every dataset and model, a k-fold grid search on the training set, then
+the best setting refitted with every seed and scored on train and test (the study's protocol).
+
+Each (dataset, model) trial is written to ``<out>/trials/<suite>-<value>-<model>.json`` as soon
+as it finishes; a rerun skips the trials already on disk (resumable). Trials run in this process
+or in a pool of ``workers`` processes (one torch thread each).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from ...datasets.benchmarks import SUITES, load_benchmark
+from .config import CompareConfig
+from .registry import get_model
+
+Progress = Callable[[str, int, int], None]
+
+
+def trial_path(out: Path, suite: str, value: int, model: str) -> Path:
+    return out / "trials" / f"{suite}-{value}-{model}.json"
+
+
+def _estimator(model: str, grid: str, max_steps: int | None) -> tuple[Any, dict[str, list[Any]]]:
+    spec = get_model(model)
+    est = spec.factory(**spec.defaults)
+    if spec.trained and max_steps is not None:
+        steps = min(int(est.get_params()["max_steps"]), max_steps)
+        est.set_params(max_steps=steps)
+        interval = est.get_params()["convergence_interval"]
+        if interval is not None and steps <= 2 * interval + 1:
+            est.set_params(convergence_interval=None)  # the flatness test could never run
+    return est, dict(spec.paper_grid if grid == "paper" else spec.quick_grid)
+
+
+def _resources(est: Any) -> dict[str, Any]:
+    circuit = getattr(est, "circuit_", None)
+    kernel = getattr(est, "kernel_", None)
+    if circuit is None and kernel is not None and hasattr(kernel, "feature_map"):
+        circuit = kernel.feature_map
+    out: dict[str, Any] = {"n_qubits": getattr(est, "n_qubits_", None)}
+    if circuit is not None and hasattr(circuit, "depth"):
+        out["circuit_depth"] = int(circuit.depth())
+        out["circuit_gates"] = int(circuit.num_gates)
+    steps = getattr(est, "n_iter_", None)  # SVC keeps an array of solver iterations
+    out["training_steps"] = int(steps) if isinstance(steps, (int, np.integer)) else None
+    if out["n_qubits"] is not None:
+        out["n_qubits"] = int(out["n_qubits"])
+    return out
+
+
+def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dict[str, Any]:
+    """Grid search, then the refits over seeds, for one dataset and model (a JSON-able dict)."""
+    ds = load_benchmark(suite, value)
+    est, grid = _estimator(model, config["grid"], config["max_steps"])
+    t0 = time.perf_counter()
+    n_warn = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        folds = StratifiedKFold(config["folds"], shuffle=True, random_state=0)
+        search = GridSearchCV(est, grid, cv=folds, refit=False, error_score=np.nan)
+        search.fit(ds.x_train, ds.y_train)
+        scores = search.cv_results_["mean_test_score"]
+        if np.all(np.isnan(scores)):
+            raise RuntimeError(f"{model} failed on every grid point of {suite}={value}")
+        best = search.best_params_
+        search_s = time.perf_counter() - t0
+        runs = []
+        for seed in config["seeds"]:
+            e = clone(est).set_params(**best)
+            if "random_state" in e.get_params():
+                e.set_params(random_state=seed)
+            t1 = time.perf_counter()
+            e.fit(ds.x_train, ds.y_train)
+            fit_s = time.perf_counter() - t1
+            runs.append(
+                {
+                    "seed": seed,
+                    "train_acc": float(e.score(ds.x_train, ds.y_train)),
+                    "test_acc": float(e.score(ds.x_test, ds.y_test)),
+                    "fit_s": fit_s,
+                    **_resources(e),
+                }
+            )
+        n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    train = [r["train_acc"] for r in runs]
+    test = [r["test_acc"] for r in runs]
+    return {
+        "benchmark": suite,
+        "dataset": ds.name,
+        "varied": SUITES[suite].varied,
+        "value": value,
+        "model": model,
+        "classical": get_model(model).classical,
+        "best_params": {k: _jsonable(v) for k, v in best.items()},
+        "grid_size": int(len(scores)),
+        "cv_accuracy": float(np.nanmax(scores)),
+        "train_acc_mean": float(np.mean(train)),
+        "train_acc_std": float(np.std(train)),
+        "test_acc_mean": float(np.mean(test)),
+        "test_acc_std": float(np.std(test)),
+        "search_s": search_s,
+        "total_s": time.perf_counter() - t0,
+        "convergence_warnings": int(n_warn),
+        "runs": runs,
+    }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
+    return v
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def _pending(config: CompareConfig, out: Path) -> list[tuple[str, int, str]]:
+    return [
+        (suite, v, m)
+        for suite, values in config.datasets.items()
+        for v in values
+        for m in config.models
+        if not trial_path(out, suite, v, m).exists()
+    ]
+
+
+def _save(out: Path, result: dict[str, Any]) -> None:
+    path = trial_path(out, result["benchmark"], result["value"], result["model"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(path)  # atomic: an interrupted run never leaves half a trial
+
+
+def run_compare(
+    config: CompareConfig, out: str | Path, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Run every trial of ``config`` not already in ``out``; returns all trials' results."""
+    out = Path(out)
+    (out / "trials").mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+    todo = _pending(config, out)
+    total, done = config.n_trials, config.n_trials - len(todo)
+    report = progress or (lambda label, d, t: None)
+    report("trials", done, total)
+    cfg = config.to_dict()
+    if config.workers == 1 or len(todo) <= 1:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # many tiny circuits: one thread avoids oversubscription
+        try:
+            for suite, v, m in todo:
+                _save(out, run_trial(cfg, suite, v, m))
+                done += 1
+                report(f"{m} on {suite}={v}", done, total)
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_init_worker) as pool:
+            futures = {pool.submit(run_trial, cfg, s, v, m): (s, v, m) for s, v, m in todo}
+            for fut in as_completed(futures):
+                s, v, m = futures[fut]
+                _save(out, fut.result())
+                done += 1
+                report(f"{m} on {s}={v}", done, total)
+    return load_results(out, config)
+
+
+def load_results(out: str | Path, config: CompareConfig) -> list[dict[str, Any]]:
+    """The saved trials of ``config`` in ``out`` (in config order)."""
+    out = Path(out)
+    results = []
+    for suite, values in config.datasets.items():
+        for v in values:
+            for m in config.models:
+                path = trial_path(out, suite, v, m)
+                if path.exists():
+                    results.append(json.loads(path.read_text()))
+    return results
+
+
+__all__ = ["run_compare", "run_trial", "load_results", "trial_path"]

@@ -1,0 +1,47 @@
+"""The model zoo of the qml-benchmarks study (Bowles, Ahmed & Schuld 2024, "Better than
+classical?"), as scikit-learn classifiers trained on hqml's simulator with the study's rule.
+
+Kernel models (IQP kernel, projected quantum kernel, separable kernel) live in
+:mod:`hqml.kernels.zoo`; docs/model_zoo.md lists every model with its paper and departures.
+"""
+
+from .base import MAX_QUBITS, ZooClassifier
+from .classical import ConvolutionalNeuralNetwork
+from .kitchen_sinks import QuantumKitchenSinks
+from .reuploading import (
+    DataReuploadingClassifier,
+    DataReuploadingClassifierNoCost,
+    DataReuploadingClassifierNoScaling,
+    DataReuploadingClassifierNoTrainableEmbedding,
+    DataReuploadingClassifierSeparable,
+)
+from .training import TrainingResult, loss_is_flat, train_until_flat
+from .variational import (
+    CircuitCentricClassifier,
+    DressedQuantumCircuitClassifier,
+    DressedQuantumCircuitClassifierSeparable,
+    IQPVariationalClassifier,
+    SeparableVariationalClassifier,
+    TreeTensorClassifier,
+)
+
+__all__ = [
+    "ZooClassifier",
+    "MAX_QUBITS",
+    "train_until_flat",
+    "loss_is_flat",
+    "TrainingResult",
+    "IQPVariationalClassifier",
+    "DressedQuantumCircuitClassifier",
+    "DressedQuantumCircuitClassifierSeparable",
+    "CircuitCentricClassifier",
+    "SeparableVariationalClassifier",
+    "TreeTensorClassifier",
+    "DataReuploadingClassifier",
+    "DataReuploadingClassifierNoCost",
+    "DataReuploadingClassifierNoScaling",
+    "DataReuploadingClassifierNoTrainableEmbedding",
+    "DataReuploadingClassifierSeparable",
+    "QuantumKitchenSinks",
+    "ConvolutionalNeuralNetwork",
+]

@@ -1,0 +1,164 @@
+"""``hqml compare`` on a tiny grid: the outputs, the numbers against scikit-learn run here,
+resuming, and one-line errors."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.svm import SVC
+from typer.testing import CliRunner
+
+from hqml.cli.main import app
+from hqml.datasets import load_benchmark
+from hqml.experiment.compare import CompareConfig, load_config, run_compare, write_report
+
+TINY = """
+[compare]
+models = ["SVC", "SeparableKernelClassifier", "DataReuploadingClassifierSeparable"]
+seeds = [0, 1]
+folds = 2
+grid = "quick"
+max_steps = 20
+
+[[compare.datasets]]
+suite = "linearly_separable"
+values = [2]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    cfg = root / "tiny.toml"
+    cfg.write_text(TINY)
+    out = root / "out"
+    result = CliRunner().invoke(app, ["compare", str(cfg), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return cfg, out, result.output
+
+
+def test_outputs_and_csv_layout(tiny_run):
+    _, out, text = tiny_run
+    for name in ("results.csv", "results.json", "report.md", "linearly_separable.png"):
+        assert (out / name).is_file()
+    with (out / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["model"] for r in rows] == [
+        "SVC",
+        "SeparableKernelClassifier",
+        "DataReuploadingClassifierSeparable",
+    ]
+    assert rows[0]["varied_parameter"] == "n_features" and rows[0]["value"] == "2"
+    report = (out / "report.md").read_text()
+    assert "Does entanglement matter" in report and "| SVC (classical) |" in report
+    assert "report:" in text
+    (dru,) = [
+        r
+        for r in json.loads((out / "results.json").read_text())["trials"]
+        if r["model"] == "DataReuploadingClassifierSeparable"
+    ]
+    assert all(run["training_steps"] == 20 for run in dru["runs"])  # max_steps cap applied
+    assert dru["runs"][0]["n_qubits"] == 1
+
+
+def test_svc_numbers_match_scikit_learn_run_here(tiny_run):
+    _, out, _ = tiny_run
+    ds = load_benchmark("linearly_separable", 2)
+    search = GridSearchCV(
+        SVC(),
+        {"gamma": [0.1, 1], "C": [1, 10]},
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(ds.x_train, ds.y_train)
+    ref = SVC(**search.best_params_).fit(ds.x_train, ds.y_train)
+    (svc,) = [
+        r for r in json.loads((out / "results.json").read_text())["trials"] if r["model"] == "SVC"
+    ]
+    assert svc["best_params"] == search.best_params_
+    assert svc["test_acc_mean"] == pytest.approx(ref.score(ds.x_test, ds.y_test))
+    assert svc["test_acc_std"] == 0.0  # SVC has no randomness: the seeds agree
+
+
+def test_rerun_resumes_from_saved_trials(tiny_run):
+    cfg, out, _ = tiny_run
+    config = load_config(cfg)
+    trials = sorted((out / "trials").glob("*.json"))
+    assert len(trials) == 3
+    stamps = {p: p.stat().st_mtime_ns for p in trials}
+    removed = out / "trials" / "linearly_separable-2-SVC.json"
+    removed.unlink()
+    seen = []
+    results = run_compare(config, out, progress=lambda label, d, t: seen.append((label, d, t)))
+    assert seen[0] == ("trials", 2, 3) and seen[-1][1:] == (3, 3)  # only the missing one ran
+    for p in trials:
+        if p != removed:
+            assert p.stat().st_mtime_ns == stamps[p]
+    assert len(results) == 3
+    write_report(results, config.to_dict(), out)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('models = ["Nope"]\n[[compare.datasets]]\nsuite = "linearly_separable"', "unknown model"),
+        ('models = ["SVC"]\n[[compare.datasets]]\nsuite = "two_curves"\nvalues = [1]', "varies"),
+        ('models = ["SVC"]\nfolds = 1\n[[compare.datasets]]\nsuite = "two_curves"', "folds"),
+        (
+            'models = ["SVC"]\ncolour = 1\n[[compare.datasets]]\nsuite = "two_curves"',
+            "unknown keys",
+        ),
+        (
+            'models = ["ConvolutionalNeuralNetwork"]\n[[compare.datasets]]\nsuite = "two_curves"',
+            "square images",
+        ),
+    ],
+)
+def test_bad_configs_fail_in_one_line(tmp_path, text, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[compare]\n" + text + "\n")
+    result = CliRunner().invoke(app, ["compare", str(cfg), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_needs_exactly_one_of_config_and_preset(tmp_path):
+    result = CliRunner().invoke(app, ["compare", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "exactly one" in result.output
+
+
+def test_quick_preset_is_small_and_valid():
+    from hqml.experiment.compare import quick_config
+
+    q = quick_config()
+    assert isinstance(q, CompareConfig) and q.grid == "quick" and q.n_trials == 24
+    assert np.all([m in q.models for m in ("SVC", "DataReuploadingClassifierSeparable")])
+
+
+@pytest.mark.parametrize("name", ["compare_ls_hm_quick.toml", "compare_ls_hm_paper.toml"])
+def test_example_configs_load(name):
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / name)
+    assert cfg.datasets == {
+        "linearly_separable": tuple(range(2, 11)),
+        "hidden_manifold": tuple(range(2, 11)),
+    }
+    assert cfg.n_trials == 9 * 18
+
+
+@pytest.mark.slow  # importing mlflow and its file store: about 30 s here
+def test_mlflow_run_holds_the_trials(tiny_run, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from hqml.experiment.compare.tracking import log_comparison
+
+    cfg, out, _ = tiny_run
+    config = load_config(cfg)
+    results = run_compare(config, out)
+    run_id = log_comparison(results, config.to_dict(), out, tracking_uri=str(tmp_path / "ml"))
+    client = MlflowClient(tracking_uri=(tmp_path / "ml").resolve().as_uri())
+    metrics = client.get_run(run_id).data.metrics
+    (svc,) = [r for r in results if r["model"] == "SVC"]
+    assert metrics["linearly_separable.2.SVC.test_acc_mean"] == pytest.approx(svc["test_acc_mean"])
+    assert client.get_run(run_id).data.params["grid"] == "quick"
