@@ -4,7 +4,9 @@
 dataset's name and content hash, the seeds, the backend with its options, dtype, diff method,
 noise and mitigation settings, the machine (CPU model, cores, GPU) and library versions, as one
 JSON-ready dict; :func:`mlflow_tags` flattens it into MLflow tags. ``hqml run``, ``hqml scale``
-and ``hqml study`` write it into their results.json.
+and ``hqml study`` write it into their results.json, ``hqml bench`` into its results (with each
+result's data hash), and the kernel estimators (``QSVC``, ``QSVR``, ``QuantumKernelRidge``)
+keep it as ``provenance_`` after ``fit``.
 """
 
 from __future__ import annotations
@@ -146,6 +148,35 @@ def hqml_version() -> str:
         return "unknown"
 
 
+def environment() -> dict[str, Any]:
+    """The software and machine part of a provenance record: hqml's version and git commit,
+    the machine, library versions and torch's thread count (for results that have no dataset
+    or backend of their own, such as a benchmark suite's)."""
+    return {
+        "hqml_version": hqml_version(),
+        "git": git_commit(),
+        "torch_threads": torch.get_num_threads(),
+        "machine": machine(),
+        "libraries": library_versions(),
+    }
+
+
+def describe_noise(noise_model: Any) -> Any:
+    """A JSON-ready description of a noise model: ``None``, a dict as given, or an
+    ``hqml.noise.NoiseModel``'s rules and readout errors (their reprs)."""
+    if noise_model is None or isinstance(noise_model, (Mapping, str)):
+        return noise_model
+    rules = getattr(noise_model, "rules", None)
+    readout = getattr(noise_model, "readout_errors", None)
+    if rules is None and readout is None:
+        return repr(noise_model)
+    return {
+        "model": repr(noise_model),
+        "rules": [repr(r) for r in rules or []],
+        "readout_errors": {str(k): repr(v) for k, v in dict(readout or {}).items()},
+    }
+
+
 def provenance(
     *,
     dataset: Mapping[str, Any] | None = None,
@@ -166,9 +197,10 @@ def provenance(
         backend, backend_options, dtype, diff_method, noise, mitigation: the execution settings.
         extra: further entries (e.g. ``shots``).
     """
+    env = environment()
     return {
-        "hqml_version": hqml_version(),
-        "git": git_commit(),
+        "hqml_version": env["hqml_version"],
+        "git": env["git"],
         "dataset": dict(dataset) if dataset else None,
         "seeds": dict(seeds or {}),
         "backend": backend,
@@ -177,9 +209,9 @@ def provenance(
         "diff_method": diff_method,
         "noise": noise,
         "mitigation": mitigation,
-        "torch_threads": torch.get_num_threads(),
-        "machine": machine(),
-        "libraries": library_versions(),
+        "torch_threads": env["torch_threads"],
+        "machine": env["machine"],
+        "libraries": env["libraries"],
         **extra,
     }
 
@@ -202,6 +234,8 @@ def mlflow_tags(prov: Mapping[str, Any], prefix: str = "hqml.") -> dict[str, str
 
 __all__ = [
     "provenance",
+    "environment",
+    "describe_noise",
     "dataset_fingerprint",
     "git_commit",
     "machine",

@@ -19,6 +19,7 @@ from hqml.experiment.schedules import (
     LayerwiseGrowth,
     quantum_layer_of,
     schedule_callbacks,
+    schedule_training,
 )
 from hqml.experiment.train import make_optimizer, train
 from hqml.nn import count_parameters
@@ -150,3 +151,111 @@ def test_schedule_from_the_run_config(setup):
     bad = parse_config({**CFG, "schedule": {"kind": "layerwise", "start_layers": 9}})
     with pytest.raises(ConfigError, match="schedule.start_layers"):
         schedule_callbacks(bad, ds.x_train, ds.y_train)
+
+
+def test_growth_keeps_the_trained_rows_and_their_optimizer_state(setup):
+    cfg, ds = setup
+    model = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, 0)
+    grow = LayerwiseGrowth(_build(cfg), 3, start=2, every=1)
+    ctx = TrainContext(model, make_optimizer(cfg.training))
+    ctx.rebuild_optimizer()
+    grow.on_train_begin(ctx)
+    for _ in range(3):  # a few Adam steps at depth 2
+        ctx.optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(ds.x_train[:24]), ds.y_train[:24]).backward()
+        ctx.optimizer.step()
+    layer = quantum_layer_of(model)
+    w_old = layer.w.detach().clone()
+    state = {k: v.clone() for k, v in ctx.optimizer.state[layer.w].items()}
+    grow.grow(ctx)
+    w_new = layer.w
+    assert w_new.shape[0] == 3 and torch.equal(w_new[:2].detach(), w_old)
+    assert w_new.detach()[2].abs().max() < 0.1  # the new layer starts at small angles
+    new_state = ctx.optimizer.state[w_new]
+    assert torch.equal(new_state["step"], state["step"])
+    assert torch.equal(new_state["exp_avg"][:2], state["exp_avg"])
+    assert torch.equal(new_state["exp_avg"][2], torch.zeros_like(state["exp_avg"][0]))
+    assert torch.equal(new_state["exp_avg_sq"][:2], state["exp_avg_sq"])
+    expected = torch.full_like(new_state["exp_avg_sq"][2], float(state["exp_avg_sq"].mean()))
+    assert torch.allclose(new_state["exp_avg_sq"][2], expected)
+    # the classical layers keep their state too (same parameter objects)
+    assert all(p in ctx.optimizer.state for p in model.post.parameters())
+
+
+def test_adaptive_judges_each_depth_on_its_own_and_returns_the_validation_rows(setup):
+    cfg, ds = setup
+    n_val = len(ds.x_train) // 5
+    adaptive = AdaptiveDepth(
+        _build(cfg), (ds.x_train[:n_val], ds.y_train[:n_val]), max_layers=4, start=1
+    )
+    rows = []
+
+    class Rows(CircuitCost):
+        def on_epoch_begin(self, ctx, epoch):
+            rows.append(0)
+
+        def after_backward(self, ctx):
+            rows[-1] += ctx.batch_size
+
+    _, hist, ctx = _train(cfg, ds, [adaptive, Rows()], ds.x_train[n_val:], ds.y_train[n_val:])
+    log = ctx.log["adaptive"]
+    depth = log["depth_per_epoch"]
+    grew = [e for e in range(1, len(depth)) if depth[e] > depth[e - 1]]
+    assert grew and all(b - a >= 2 for a, b in zip(grew[:-1], grew[1:], strict=True))  # no cascade
+    assert all(depth[e] - depth[e - 1] <= 1 for e in range(1, len(depth)))
+    final = [e for e in log["events"] if "validation rows join training" in e]
+    assert len(final) == 1
+    joined = int(final[0].split(":")[0].removeprefix("epoch "))
+    n_fit = len(ds.x_train) - n_val
+    assert rows[: joined + 1] == [n_fit] * (joined + 1)
+    assert rows[joined + 1 :] == [len(ds.x_train)] * (len(rows) - joined - 1)
+    assert len(rows) == 10 and len(ctx.x_train) == len(ds.x_train)
+
+
+def test_adaptive_epochs_apply_to_the_adaptive_schedule_only():
+    ad = parse_config({**CFG, "schedule": {"kind": "adaptive", "adaptive_epochs": 14}})
+    assert schedule_training(ad).epochs == 14 and ad.training.epochs == 10
+    lw = parse_config({**CFG, "schedule": {"kind": "layerwise", "adaptive_epochs": 14}})
+    assert schedule_training(lw).epochs == 10
+
+
+def test_hqml_run_reports_the_schedule(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hqml.cli.main import app
+
+    out = tmp_path / "runs"
+    config = tmp_path / "grow.toml"
+    config.write_text(
+        f"""
+name = "grow"
+output_dir = "{out.as_posix()}"
+[data]
+name = "linearly_separable"
+n_samples = 24
+n_features = 2
+[model]
+n_qubits = 2
+layers = 3
+[training]
+epochs = 3
+batch_size = 12
+baseline = false
+[schedule]
+kind = "layerwise"
+every = 1
+[tracking]
+mlflow = false
+"""
+    )
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "grow" / "results.json").read_text())["models"]["hybrid"]
+    rec = log["training_log"]["layerwise"]
+    assert rec["depth_per_epoch"] == [1, 2, 3]
+    report = (out / "grow" / "report.md").read_text()
+    assert "## Training schedule" in report
+    assert f"parameters {rec['parameters_full_before']} at full depth" in report
+    assert "depth per epoch [1, 2, 3]" in report

@@ -38,6 +38,7 @@ Example (a complete plug-in)::
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -260,6 +261,41 @@ def _load(path: Path) -> Any:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def data_sha256(data: Any) -> str:
+    """A SHA-256 of a workload's data (dicts by sorted key, lists, arrays, tensors, scalars,
+    strings; other objects by their type name), without importing torch: equal data, equal
+    hash, whichever framework's worker computes it.
+
+    >>> data_sha256({"x": np.zeros(2), "n": 3}) == data_sha256({"n": 3, "x": np.zeros(2)})
+    True
+    """
+    h = hashlib.sha256()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            h.update(b"{")
+            for key in sorted(node, key=str):
+                h.update(str(key).encode() + b":")
+                walk(node[key])
+            h.update(b"}")
+        elif isinstance(node, (list, tuple)):
+            h.update(b"[")
+            for item in node:
+                walk(item)
+            h.update(b"]")
+        elif isinstance(node, (str, bytes, bool, int, float, complex)) or node is None:
+            h.update(repr(node).encode())
+        elif isinstance(node, (np.ndarray, np.generic)) or hasattr(node, "detach"):
+            arr = node.detach().cpu().numpy() if hasattr(node, "detach") else node
+            arr = np.ascontiguousarray(arr)
+            h.update(f"{arr.dtype}{arr.shape}".encode() + arr.tobytes())
+        else:
+            h.update(f"<{type(node).__module__}.{type(node).__qualname__}>".encode())
+
+    walk(data)
+    return h.hexdigest()
 
 
 def compare(

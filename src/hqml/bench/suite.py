@@ -28,6 +28,7 @@ from hqml.bench.isolated import device_env, run_isolated
 from hqml.bench.registry import BENCH_DIR, Workload, discover
 from hqml.bench.timing import memory_bandwidth, pinned_threads
 from hqml.bench.worker import run_one
+from hqml.provenance import environment
 from hqml.sim import native
 
 
@@ -190,6 +191,8 @@ def _run(
         "repeats": repeats,
         "wall_s": time.time() - started,
         "machine": machine_info(device),
+        # hqml version and commit, machine, library versions; each result has its data's hash
+        "provenance": environment(),
         "workloads": {
             wl.name: {
                 "title": wl.title,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hqml.bench.devices import cuda_synchronizer
-from hqml.bench.registry import BENCH_DIR, compare, discover
+from hqml.bench.registry import BENCH_DIR, compare, data_sha256, discover
 from hqml.bench.timing import peak_rss_mb, pin_threads, rss_mb, time_step
 from hqml.bench.tq_compat import import_torchquantum
 
@@ -132,7 +132,7 @@ def _run_one(
     gpu_memory = device == "cuda" and impl.gpu is not None and impl.gpu.torch_memory
     base = _cuda_memory_baseline() if gpu_memory else rss_mb()
     try:
-        data = wl.make_data(case)
+        result["data_sha256"] = data_sha256(data := wl.make_data(case))  # same for every peer
         t0 = time.perf_counter()
         prepared = impl.prepare(case, data, device)
         out = prepared.step()

@@ -29,6 +29,9 @@ class TrainContext:
     epochs: int = 0  # the epochs training is configured for
     stop: bool = False
     log: dict[str, Any] = field(default_factory=dict)  # what callbacks report (results.json)
+    # the rows training fits (set by train(); a callback may replace them between epochs)
+    x_train: torch.Tensor | None = None
+    y_train: torch.Tensor | None = None
 
     def rebuild_optimizer(self) -> None:
         """A new optimiser over the model's trainable parameters (after the model changed); the

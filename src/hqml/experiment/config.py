@@ -119,6 +119,52 @@ class NoiseConfig(_Strict):
         return bool(self.depolarizing or self.two_qubit_depolarizing or self.readout_flip)
 
 
+ZNE_ONLY = ("scale_factors", "extrapolation", "folding", "order")
+_APPLIES = {
+    **dict.fromkeys(ZNE_ONLY, "zne"),
+    "calibration_shots": "readout",
+    "num_samples": "pec",
+}
+
+
+class MitigationConfig(_Strict):
+    """Error mitigation of the hybrid model's quantum layer (``hqml.mitigation``), so that a
+    mitigated noisy experiment is reproducible from its config alone. A field of another
+    method than ``method`` is refused rather than ignored."""
+
+    method: Literal["none", "zne", "readout", "pec"] = "none"
+    scale_factors: list[float] = Field(
+        [1.0, 3.0, 5.0], min_length=2, description="zne: noise scales, each >= 1"
+    )
+    extrapolation: Literal["linear", "richardson", "polynomial", "exponential"] = "richardson"
+    folding: Literal["global", "from_left", "from_right", "random"] = "global"
+    order: int | None = Field(None, ge=1, description="zne: degree of 'polynomial'")
+    calibration_shots: int | None = Field(
+        None, ge=1, description="readout: shots per calibration circuit (none: exact)"
+    )
+    num_samples: int = Field(1000, ge=1, description="pec: sampled circuits per estimate")
+    seed: int | None = Field(None, ge=0, description="sampling seed (default: the run's seed)")
+
+    @model_validator(mode="after")
+    def _fields_of_the_method(self) -> MitigationConfig:
+        # a setting differing from its default (so that a dumped config parses again)
+        changed = [
+            n for n, f in type(self).model_fields.items() if getattr(self, n) != f.get_default()
+        ]
+        for name in changed:
+            needs = _APPLIES.get(name)
+            if needs and needs != self.method and self.method != "none":
+                raise ValueError(f"{name} applies to method {needs!r}, not {self.method!r}")
+        if self.method == "none" and set(changed) - {"method"}:
+            raise ValueError(f"{', '.join(changed)} set without a method; set mitigation.method")
+        bad = [s for s in self.scale_factors if s < 1]
+        if bad:
+            raise ValueError(f"scale_factors must be >= 1 (1 = no folding), got {bad}")
+        if self.extrapolation == "polynomial" and self.order is None:
+            raise ValueError("extrapolation 'polynomial' needs mitigation.order")
+        return self
+
+
 class TrainingConfig(_Strict):
     epochs: int = Field(10, ge=1, le=10000)
     batch_size: int = Field(32, ge=1)
@@ -148,6 +194,13 @@ class ScheduleConfig(_Strict):
     )
     prune_threshold: float = Field(1e-4, gt=0, description="pruning: mean |gradient| below")
     prune_patience: int = Field(2, ge=1, description="pruning: for this many epochs")
+    adaptive_epochs: int | None = Field(
+        None,
+        ge=1,
+        le=10000,
+        description="adaptive: the hybrid model trains this many epochs (default"
+        " training.epochs); its cheaper shallow epochs can buy more of them",
+    )
 
 
 class TrackingConfig(_Strict):
@@ -173,6 +226,7 @@ class RunConfig(_Strict):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     noise: NoiseConfig = NoiseConfig()
+    mitigation: MitigationConfig = MitigationConfig()
     training: TrainingConfig = TrainingConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     tracking: TrackingConfig = TrackingConfig()
@@ -189,8 +243,47 @@ class RunConfig(_Strict):
             )
         return name
 
+    @model_validator(mode="after")
+    def _mitigation_fits(self) -> RunConfig:
+        problem = mitigation_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
+
+
+PROVIDER_PREFIXES = ("qiskit:", "braket:", "pennylane:", "cirq:")
+_KEEPS = {  # the diff methods each mitigation keeps (folded or sampled circuits repeat parameters)
+    "zne": ("best", "backprop", "finite-diff", "spsa"),
+    "pec": ("best", "backprop", "finite-diff", "spsa"),
+    "readout": ("best", "backprop", "parameter-shift", "finite-diff", "spsa"),
+}
+
+
+def mitigation_problem(cfg: RunConfig) -> str | None:
+    """What makes the config's mitigation impossible to apply as asked, or ``None``."""
+    m, noise, model = cfg.mitigation, cfg.noise, cfg.model
+    if m.method == "none":
+        return None
+    where = f"mitigation.method {m.method!r}"
+    if model.pattern not in ("dressed", "head"):
+        return f"{where} applies to patterns 'dressed' and 'head', not {model.pattern!r}"
+    if model.diff_method not in _KEEPS[m.method]:
+        keeps = list(_KEEPS[m.method])
+        return f"{where} needs model.diff_method in {keeps}, got {model.diff_method!r}"
+    hardware = model.backend.startswith(PROVIDER_PREFIXES)
+    if m.method == "pec":
+        if hardware or not (noise.depolarizing or noise.two_qubit_depolarizing):
+            return f"{where} cancels the gate noise of a [noise] table: set noise.depolarizing"
+        if noise.readout_flip:
+            return f"{where} cancels gate noise only; noise.readout_flip needs method 'readout'"
+    elif m.method == "readout" and not hardware and not noise.readout_flip:
+        return f"{where} corrects readout errors: set noise.readout_flip (or a hardware backend)"
+    elif not hardware and not noise.active:
+        return f"{where} has no noise to mitigate: set a [noise] table or a hardware backend"
+    return None
 
 
 def _allowed(parent: tuple) -> str:

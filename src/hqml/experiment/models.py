@@ -36,7 +36,8 @@ from ..nn import (
     count_parameters,
 )
 from ..noise import NoiseModel, ReadoutError, depolarizing
-from .config import ConfigError, ModelConfig, NoiseConfig
+from .config import ConfigError, MitigationConfig, ModelConfig, NoiseConfig
+from .mitigation import mitigated_backend
 
 
 def build_circuit(cfg: ModelConfig) -> Circuit:
@@ -102,9 +103,11 @@ def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None
 def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
     if "probs_wires" not in kw:
         kw["observables"] = [Z(q) for q in range(circuit.n_qubits)]
+    nm, mitigation = kw.get("noise_model"), kw.pop("mitigation", None)
+    backend = mitigated_backend(model_backend(cfg), mitigation, nm, circuit.n_qubits, seed)
     return QuantumLayer(
         circuit,
-        backend=model_backend(cfg),
+        backend=backend,
         diff_method=cfg.diff_method,
         init=cfg.init,
         seed=seed,
@@ -120,8 +123,10 @@ def build_hybrid(
     x_train: torch.Tensor,
     seed: int,
     noise: NoiseConfig | None = None,
+    mitigation: MitigationConfig | None = None,
 ) -> nn.Module:
-    """The hybrid model of the config's split pattern (``noise``: the config's noise table).
+    """The hybrid model of the config's split pattern (``noise``, ``mitigation``: the config's
+    tables; mitigation wraps the quantum layer's backend).
 
     Raises:
         ConfigError: when the pattern does not fit the data (e.g. feature counts).
@@ -143,7 +148,7 @@ def build_hybrid(
     n_in = sum(a.size for a in circuit.inputs.values())
     if cfg.pattern == "dressed":
         return DressedQuantumLayer(
-            n_features, n_classes, _layer(circuit, cfg, seed, noise_model=nm)
+            n_features, n_classes, _layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation)
         )
     if cfg.pattern == "head":
         if n_in > n_features:
@@ -154,7 +159,7 @@ def build_hybrid(
         reduction = PCAReduction(n_features, n_in).fit(x_train)
         return QuantumHead(
             reduction,
-            _layer(circuit, cfg, seed, noise_model=nm),
+            _layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation),
             n_classes,
             squash=cfg.encoding != "amplitude",
         )

@@ -115,6 +115,28 @@ def truncation_line(t: dict[str, Any]) -> str:
     )
 
 
+def schedule_lines(log: dict[str, Any]) -> list[str]:
+    """The report's lines on a training schedule (from the hybrid model's training log)."""
+    out = []
+    for kind in ("layerwise", "adaptive"):
+        rec = log.get(kind)
+        if rec:
+            out.append(
+                f"**{kind}** schedule: depth per epoch {rec['depth_per_epoch']}; parameters"
+                f" {rec['parameters_full_before']} at full depth, {rec['parameters_after']} at"
+                f" the end; {rec['gate_evaluations']:.3g} circuit gate evaluations"
+                f" (full depth throughout: see `cost` in results.json)."
+            )
+            out += [f"- {e}" for e in rec.get("events", [])]
+    rec = log.get("pruning")
+    if rec:
+        out.append(
+            f"**pruning**: {rec['parameters_before']} trainable parameters before,"
+            f" {rec['parameters_after']} after ({rec['pruned']} circuit parameters frozen)."
+        )
+    return out
+
+
 def write_markdown(results: dict[str, Any], path: Path) -> Path:
     """A readable Markdown report of ``results`` (as written to results.json)."""
     cfg, models = results["config"], results["models"]
@@ -139,6 +161,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> Path:
             f" {m['train_seconds']:.1f} | {m['mean_epoch_seconds']:.3f} |"
         )
     out += ["", *summary_lines(results), "", "![loss and accuracy](curves.png)", ""]
+    schedule = schedule_lines(models["hybrid"].get("training_log") or {})
+    if schedule:
+        out += ["## Training schedule", "", *schedule, ""]
     if results.get("provider_calls"):
         out += ["## Quantum provider calls", "", results["provider_calls"]["summary"] + ".", ""]
     if results.get("truncation"):

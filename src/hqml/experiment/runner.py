@@ -20,6 +20,7 @@ from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
 from .config import RunConfig
+from .mitigation import mitigation_record
 from .models import (
     build_baseline,
     build_hybrid,
@@ -28,7 +29,7 @@ from .models import (
     truncation_of,
 )
 from .report import plot_circuit, plot_curves, plot_time_split, write_markdown
-from .schedules import CircuitCost, schedule_callbacks
+from .schedules import CircuitCost, schedule_callbacks, schedule_training
 from .train import History, make_optimizer, train
 
 ProgressFactory = Callable[[str, int], Any]
@@ -53,15 +54,17 @@ def load_data(cfg: RunConfig) -> Any:
 
 
 def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
-    """Provenance of a run: data hash, seeds, backend, dtype, diff method, noise, machine."""
+    """Provenance of a run: data hash, seeds, backend and its options, dtype, diff method,
+    noise, mitigation, machine."""
     return provenance(
         dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
         backend=cfg.model.backend,
+        backend_options=cfg.model.backend_options,
         diff_method=cfg.model.diff_method,
         shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,
-        mitigation=None,
+        mitigation=mitigation_record(cfg.mitigation),
         init=cfg.model.init,
         schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None,
     )
@@ -118,7 +121,8 @@ def _train_model(
 ) -> tuple[torch.nn.Module, History, TrainContext]:
     """Train one model; ``restart(attempt)`` (the baseline's) builds a fresh one while the last
     did not even fit its training data, up to ``BASELINE_RESTARTS`` times."""
-    steps = cfg.training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
+    training = schedule_training(cfg) if name == "hybrid" else cfg.training
+    steps = training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
     train_chance = chance_level(ds.y_train)
     for attempt in range(1 + (BASELINE_RESTARTS if restart else 0)):
         if attempt:
@@ -131,14 +135,14 @@ def _train_model(
             if name == "hybrid"
             else ([], ds.x_train, ds.y_train)
         )
-        ctx = TrainContext(model, make_optimizer(cfg.training))
+        ctx = TrainContext(model, make_optimizer(training))
         hist = train(
             model,
             x_fit,
             y_fit,
             ds.x_test,
             ds.y_test,
-            cfg.training,
+            training,
             cfg.seed + attempt,
             on_epoch=log_epoch,
             on_batch=bar.advance if bar else None,
@@ -249,7 +253,9 @@ def run_experiment(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
-    hybrid = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise)
+    hybrid = build_hybrid(
+        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+    )
     budget = count_parameters(hybrid)
     logger = RunLogger(
         out_dir,

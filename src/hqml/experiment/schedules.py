@@ -24,9 +24,9 @@ from torch import nn
 
 from ..circuit.circuit import Circuit
 from ..nn.layer import QuantumLayer, count_parameters
-from ..trainability import warm_start
 from .callbacks import Callback, TrainContext
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, TrainingConfig
+from .growth import grow_to, set_depth
 from .models import build_circuit
 
 CircuitBuilder = Callable[[int], Circuit]
@@ -39,27 +39,6 @@ def quantum_layer_of(model: nn.Module) -> QuantumLayer:
             f"a depth schedule needs a model with one quantum layer, found {len(layers)}"
         )
     return layers[0]
-
-
-def set_depth(layer: QuantumLayer, circuit: Circuit, seed: int, freeze_rows: int = 0) -> None:
-    """Give ``layer`` a new circuit; weights warm-started from the old ones (their leading
-    layers copied, new layers at small angles); the first ``freeze_rows`` layers frozen."""
-    old = {name: getattr(layer, name).detach() for name in layer.circuit.weights}
-    for name in old:
-        delattr(layer, name)
-    layer.circuit = circuit
-    for name, arr in circuit.weights.items():
-        shape = tuple(arr.shape)
-        if name in old and old[name].shape[1:] == shape[1:] and old[name].shape[0] <= shape[0]:
-            value = warm_start(old[name], shape, seed=seed)
-        else:
-            value = warm_start(torch.zeros((0, *shape[1:])), shape, seed=seed)
-        param = nn.Parameter(value.to(torch.get_default_dtype()))
-        if freeze_rows:
-            mask = torch.ones_like(param)
-            mask[:freeze_rows] = 0
-            param.register_hook(lambda g, m=mask: g * m)
-        setattr(layer, name, param)
 
 
 class _DepthSchedule(Callback):
@@ -83,13 +62,8 @@ class _DepthSchedule(Callback):
     def grow(self, ctx: TrainContext, freeze: bool = False) -> None:
         old = self.depth
         self.depth += 1
-        set_depth(
-            quantum_layer_of(ctx.model),
-            self.build(self.depth),
-            self.seed + self.depth,
-            freeze_rows=old if freeze else 0,
-        )
-        ctx.rebuild_optimizer()
+        layer = quantum_layer_of(ctx.model)
+        grow_to(ctx, layer, self.build(self.depth), self.seed + self.depth, old * freeze)
 
     def _end_epoch(self, ctx: TrainContext) -> None:
         self.record["depth_per_epoch"].append(self.depth)
@@ -148,16 +122,25 @@ def _quantum_grad(model: nn.Module) -> torch.Tensor:
 
 
 class AdaptiveDepth(_DepthSchedule):
-    """Add a layer when the validation loss has not improved by a fraction ``min_improvement``
-    of its best value (diminishing returns) for
-    ``patience`` epochs, while the quantum gradients' variance (across the epoch's steps,
-    averaged over parameters) stays above ``variance_fraction`` of its first epoch's value; stop
-    training when growth is no longer allowed and the loss has stalled again. No layer is added
-    in the last ``settle_epochs`` epochs (a new layer needs epochs to train).
+    """Grow the circuit from gradient and validation feedback.
+
+    After each epoch the validation loss is measured. A layer is added when the loss has not
+    improved by a fraction ``min_improvement`` of the current depth's best for ``patience``
+    epochs, while the quantum gradients' variance (across the epoch's steps, averaged over
+    parameters) stays above ``variance_fraction`` of its first epoch's value. A new depth is
+    judged against its own losses (the first epoch after a growth sets its baseline), so the
+    dip a new layer causes is not read as a stall. Training stops when the variance has
+    collapsed and the loss has stalled. No layer is added in the last ``settle_epochs`` epochs.
+
+    Once the depth is final (the cap reached, or the last ``settle_epochs`` epochs begin) the
+    validation rows have served their purpose: with ``return_validation`` they join the
+    training rows for the remaining epochs, so the schedule ends up fitting the same data as
+    full training (held out to the end, they cost the example about 0.02 of test accuracy).
 
     Args:
         build: ``layers -> circuit``.
         validation: ``(x, y)`` held out from the training data (never the test split).
+        return_validation: add the validation rows to training once the depth is final.
     """
 
     name = "adaptive"
@@ -173,14 +156,16 @@ class AdaptiveDepth(_DepthSchedule):
         variance_fraction: float = 0.05,
         seed: int = 0,
         settle_epochs: int = 2,
+        return_validation: bool = True,
     ):
         super().__init__(build, start, seed)
-        self.settle = settle_epochs
+        self.settle, self.return_validation = settle_epochs, return_validation
         self.x_val, self.y_val = validation
         self.max_layers, self.patience = max_layers, patience
         self.min_improvement, self.fraction = min_improvement, variance_fraction
         self.best, self.stalled = float("inf"), 0
         self.first_var: float | None = None
+        self.final = False  # the depth can no longer change
         self._g: list[torch.Tensor] = []
         self.record["events"] = []
 
@@ -200,28 +185,36 @@ class AdaptiveDepth(_DepthSchedule):
 
     def on_epoch_end(self, ctx: TrainContext, epoch: int, metrics: dict[str, float]) -> None:
         self._end_epoch(ctx)
+        if not self.final:
+            self._decide(ctx, epoch, self._val_loss(ctx.model))
+        late = epoch + 1 >= ctx.epochs - 1 - self.settle  # no growth from the next epoch on
+        if not self.final and not ctx.stop and (late or self.depth >= self.max_layers):
+            self.final = True
+            if self.return_validation and ctx.x_train is not None and ctx.y_train is not None:
+                ctx.x_train = torch.cat([ctx.x_train, self.x_val])
+                ctx.y_train = torch.cat([ctx.y_train, self.y_val])
+                self.record["events"].append(
+                    f"epoch {epoch}: depth final; {len(self.y_val)} validation rows join training"
+                )
+
+    def _decide(self, ctx: TrainContext, epoch: int, loss: float) -> None:
         var = float(torch.stack(self._g).var(0).mean()) if len(self._g) > 1 else float("nan")
         if self.first_var is None:
             self.first_var = var
-        loss = self._val_loss(ctx.model)
         if loss < self.best * (1 - self.min_improvement):
             self.best, self.stalled = loss, 0
             return
         self.stalled += 1
-        if self.stalled < self.patience:
-            return
-        trainable = var == var and var > self.fraction * (self.first_var or 0.0)
-        settling = bool(ctx.epochs) and epoch >= ctx.epochs - 1 - self.settle
-        if settling:
-            return  # keep training the depth reached
-        if self.depth < self.max_layers and trainable:
-            self.grow(ctx)
-            self.best, self.stalled = loss, 0
-            self.record["events"].append(f"epoch {epoch}: grew to {self.depth} layers")
-        else:
-            why = "depth cap" if self.depth >= self.max_layers else "gradient variance collapsed"
-            self.record["events"].append(f"epoch {epoch}: stopped ({why})")
+        if self.stalled < self.patience or epoch >= ctx.epochs - 1 - self.settle:
+            return  # not stalled long enough, or too late: keep training the depth reached
+        if not (var == var and var > self.fraction * (self.first_var or 0.0)):
+            self.record["events"].append(f"epoch {epoch}: stopped (gradient variance collapsed)")
             ctx.stop = True
+        elif self.depth < self.max_layers:
+            self.grow(ctx)
+            # the new depth's own loss (next epoch) is the baseline its growth is judged against
+            self.best, self.stalled = float("inf"), 0
+            self.record["events"].append(f"epoch {epoch}: grew to {self.depth} layers")
 
 
 class GradientPruning(Callback):
@@ -292,6 +285,15 @@ class CircuitCost(Callback):
         self.record["parameters"] = count_parameters(ctx.model)
 
 
+def schedule_training(cfg: RunConfig) -> TrainingConfig:
+    """The hybrid model's training settings under the config's schedule: with the adaptive
+    schedule, ``schedule.adaptive_epochs`` (when set) replaces ``training.epochs``; the baseline
+    keeps ``training.epochs``."""
+    if cfg.schedule.kind == "adaptive" and cfg.schedule.adaptive_epochs is not None:
+        return cfg.training.model_copy(update={"epochs": cfg.schedule.adaptive_epochs})
+    return cfg.training
+
+
 def schedule_callbacks(
     cfg: RunConfig, x_train: torch.Tensor, y_train: torch.Tensor
 ) -> tuple[list[Callback], torch.Tensor, torch.Tensor]:
@@ -349,6 +351,7 @@ def schedule_callbacks(
 __all__ = [
     "CircuitCost",
     "schedule_callbacks",
+    "schedule_training",
     "LayerwiseGrowth",
     "AdaptiveDepth",
     "GradientPruning",

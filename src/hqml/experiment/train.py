@@ -122,6 +122,7 @@ def train(
     """
     ctx = context or TrainContext(model, make_optimizer(cfg))
     ctx.epochs = cfg.epochs
+    ctx.x_train, ctx.y_train = x_train, y_train
     ctx.rebuild_optimizer()
     for cb in callbacks:
         cb.on_train_begin(ctx)
@@ -134,10 +135,11 @@ def train(
                 cb.on_epoch_begin(ctx, epoch)
             t0 = time.perf_counter()
             td = time.perf_counter()
-            order = torch.randperm(len(x_train), generator=gen)
+            x_fit, y_fit = ctx.x_train, ctx.y_train  # a callback may have changed them
+            order = torch.randperm(len(x_fit), generator=gen)
             data_s = time.perf_counter() - td
             more_data_s, total, correct, n = _steps(
-                model, x_train, y_train, order, cfg, ctx, timer, callbacks, on_batch
+                model, x_fit, y_fit, order, cfg, ctx, timer, callbacks, on_batch
             )
             data_s += more_data_s
             epoch_s = time.perf_counter() - t0

@@ -8,6 +8,7 @@ diagonal, and ``get_params`` / ``set_params`` / ``clone`` work (nested as ``kern
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 
 from ..circuit.circuit import Circuit
+from ..provenance import dataset_fingerprint, describe_noise, provenance
 
 FeatureMap = Circuit | Callable[[int], Circuit]
 
@@ -191,6 +193,36 @@ class QuantumKernel(BaseEstimator):
         ):
             raise ValueError(f"bandwidth must be a positive number or 'auto', got {b!r}")
         return float(b)
+
+    def provenance(self, X: Any, y: Any = None, **seeds: Any) -> dict[str, Any]:
+        """What a result of this kernel on ``(X, y)`` came from
+        (:func:`hqml.provenance.provenance`): hqml version and commit, the data's hash, the
+        seeds (the kernel's shot seed and ``seeds``), backend, dtype, shots, noise model,
+        bandwidth, the feature map (its gates and the hash of its JSON), machine, library
+        versions. The estimators keep it as ``provenance_`` after ``fit``."""
+        X = check_samples(X, "X")
+        arrays = [X] if y is None else [X, np.asarray(y)]
+        backend = (
+            self.backend
+            if isinstance(self.backend, str)
+            else getattr(self.backend, "name", type(self.backend).__name__)
+        )
+        circuit = resolve_feature_map(self.feature_map, X.shape[1])
+        return provenance(
+            dataset=dataset_fingerprint("fit data", arrays),
+            seeds={"kernel": self.seed, **seeds},
+            backend=str(backend),
+            dtype=self.dtype,
+            noise=describe_noise(self.noise_model),
+            shots=self.shots,
+            kernel=type(self).__name__,
+            bandwidth=self.bandwidth,
+            feature_map={
+                "n_qubits": circuit.n_qubits,
+                "gates": circuit.count_ops(),
+                "sha256": hashlib.sha256(circuit.to_json().encode()).hexdigest(),
+            },
+        )
 
     def diag(self, X: Any) -> np.ndarray:
         """``k(x, x)`` for each sample (ones for fidelity kernels of pure states)."""

@@ -33,6 +33,13 @@ def default_kernel() -> QuantumKernel:
     return FidelityKernel(zz_feature_map, bandwidth="auto")
 
 
+def _seed_of(random_state: Any) -> Any:
+    """A JSON-ready record of a ``random_state`` (an int, None, or its type's name)."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return None if random_state is None else int(random_state)
+    return type(random_state).__name__
+
+
 class _QuantumKernelModel(BaseEstimator):
     """Shared fit/predict plumbing: the kernel, the training data, the precomputed model."""
 
@@ -58,6 +65,9 @@ class _QuantumKernelModel(BaseEstimator):
         K = self.kernel_.evaluate(X)
         check_concentration(K, stacklevel=4)
         self.model_ = model.fit(K, y)
+        self.provenance_ = self.kernel_.provenance(
+            X, y, random_state=_seed_of(getattr(self, "random_state", None))
+        )
         return K
 
     def _test_gram(self, X: Any, columns: np.ndarray | None = None) -> np.ndarray:
@@ -91,7 +101,8 @@ class QSVC(ClassifierMixin, _QuantumKernelModel):
 
     Attributes:
         classes_, n_features_in_, kernel_ (the fitted kernel), bandwidth_ (its bandwidth),
-        model_ (the fitted ``SVC``), support_, X_fit_.
+        model_ (the fitted ``SVC``), support_, X_fit_, provenance_ (hqml version and commit,
+        data hash, seeds, backend, noise model, machine: :meth:`QuantumKernel.provenance`).
     """
 
     def __init__(

@@ -16,7 +16,7 @@ from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from ..runner import load_data, run_provenance
-from ..schedules import CircuitCost, schedule_callbacks
+from ..schedules import CircuitCost, schedule_callbacks, schedule_training
 from ..train import History, make_optimizer, train
 from .measure import (
     EnergyMeter,
@@ -93,7 +93,8 @@ def _train_one(
     schedule, x_fit, y_fit = (
         schedule_callbacks(cfg, ds.x_train, ds.y_train) if quantum else ([], ds.x_train, ds.y_train)
     )
-    ctx = TrainContext(model, make_optimizer(cfg.training))
+    training = schedule_training(cfg) if quantum else cfg.training
+    ctx = TrainContext(model, make_optimizer(training))
     t0 = time.perf_counter()
     try:
         hist = train(
@@ -102,7 +103,7 @@ def _train_one(
             y_fit,
             ds.x_test,
             ds.y_test,
-            cfg.training,
+            training,
             seed,
             callbacks=[meter, tracker, CircuitCost(), *schedule],
             context=ctx,
@@ -150,7 +151,9 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     ds = load_data(cfg)
-    hybrid = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise)
+    hybrid = build_hybrid(
+        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+    )
     circuit = quantum_circuit_of(hybrid)
     record: dict[str, Any] = {"point": point, "status": "ok"}
     record["circuit"] = (
