@@ -72,6 +72,7 @@ def test_adjoint_probs_gradient_unbatched_equals_the_statevector():
     torch.testing.assert_close(out["mps"][1], out["sv"][1], atol=1e-10, rtol=0)
 
 
+@pytest.mark.filterwarnings("ignore::hqml.backends.mps.TruncatedGradientWarning")
 def test_adjoint_equals_backprop_through_truncations():
     n = 10
     rng = np.random.default_rng(5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import torch
 
 import hqml
 from hqml.backends import get_backend
-from hqml.backends.mps import TruncationError
+from hqml.backends.mps import TruncatedGradientWarning, TruncationError
 from hqml.execute import AutoBackendWarning
 from hqml.limits import check_state_memory
 from hqml.sim.mps_svd import svd
@@ -145,3 +146,30 @@ def test_svd_gradient_matches_torch_where_separated_and_stays_finite_where_degen
         loss(lambda t: torch.linalg.svd(t, full_matrices=False), degenerate), degenerate
     )
     assert not torch.isfinite(g_torch).all()  # what the broadening is for
+
+
+@pytest.mark.parametrize("diff_method", ["backprop", "adjoint"])
+def test_a_gradient_of_a_truncated_simulation_warns_and_an_exact_one_does_not(diff_method):
+    n = 8
+    c = hqml.Circuit(n)
+    w = c.weight("w", (3, n))
+    for layer in range(3):
+        for i in range(n):
+            c.ry(w[layer, i], i)
+        for i in range(n - 1):
+            c.cnot(i, i + 1)
+    wt = torch.linspace(0.3, 2.5, 3 * n, dtype=torch.float64).reshape(3, n).requires_grad_()
+    obs = hqml.Z(0) @ hqml.Z(n - 1)
+    with pytest.warns(TruncatedGradientWarning, match="max_bond"):
+        v = hqml.expval(c, obs, weights={"w": wt}, backend=get_backend("mps", max_bond=2),
+                        diff_method=diff_method)  # fmt: skip
+        v.backward()
+    assert not v.truncation.exact
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedGradientWarning)
+        v = hqml.expval(c, obs, weights={"w": wt}, backend=get_backend("mps", max_bond=16),
+                        diff_method=diff_method)  # fmt: skip
+        v.backward()
+        assert v.truncation.exact
+        with torch.no_grad():  # values alone: no gradient, no warning
+            hqml.expval(c, obs, weights={"w": wt}, backend=get_backend("mps", max_bond=2))

@@ -4,10 +4,12 @@ the truncations discarded (printed, in results.json and in report.md)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from typer.testing import CliRunner
 
+from hqml.backends.mps import TruncatedGradientWarning
 from hqml.cli.main import app
 from hqml.experiment import ConfigError, load_config
 from hqml.experiment.models import model_backend
@@ -43,8 +45,12 @@ mlflow = false
 def test_hqml_run_reports_the_mps_truncation(tmp_path, bond, exact):
     config = tmp_path / "wide.toml"
     config.write_text(WIDE.format(out=tmp_path.as_posix(), bond=bond))
-    result = CliRunner().invoke(app, ["run", str(config)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedGradientWarning)
+        result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output
+    # training through truncations is allowed, and said: its gradients are approximate
+    assert any(w.category is TruncatedGradientWarning for w in caught) is not exact
     results = json.loads((tmp_path / "wide" / "results.json").read_text())
     t = results["truncation"]
     assert t["exact"] is exact and t["max_bond"] <= bond

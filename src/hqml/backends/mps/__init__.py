@@ -1,6 +1,13 @@
 """The matrix product state backend (``backend="mps"``): see docs/mps.md."""
 
 from ...sim.mps import MPS, Options, Truncation, TruncationError
-from .backend import MPSBackend
+from .backend import MPSBackend, TruncatedGradientWarning
 
-__all__ = ["MPS", "MPSBackend", "Options", "Truncation", "TruncationError"]
+__all__ = [
+    "MPS",
+    "MPSBackend",
+    "Options",
+    "Truncation",
+    "TruncatedGradientWarning",
+    "TruncationError",
+]

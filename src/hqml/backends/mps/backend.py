@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,21 @@ from .apply import Plan, mpo_plans, simulate
 from .noise import execute_noisy
 
 log = logging.getLogger("hqml.mps")
+
+
+class TruncatedGradientWarning(UserWarning):
+    """A gradient was asked of an MPS simulation that truncated: it is approximate."""
+
+
+def _warn_truncated_gradient(report: Truncation) -> None:
+    warnings.warn(
+        f"mps: gradient of a truncated simulation ({report.summary()}): the derivative of the"
+        " truncations themselves is not included, so it can differ from finite differences of"
+        " the truncated values; raise max_bond until result.truncation.exact to trust it",
+        TruncatedGradientWarning,
+        stacklevel=2,
+    )
+
 
 MAX_QUBITS = 1024
 STATE_MAX_QUBITS = 24  # a dense state from an MPS: 2^24 amplitudes per row (128 MiB complex64)
@@ -150,6 +166,8 @@ class MPSBackend(Backend):
         with torch.no_grad():
             out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
+        if not mps.report.exact:
+            _warn_truncated_gradient(mps.report)
         return out, (task, saved)
 
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
@@ -212,6 +230,8 @@ class MPSBackend(Backend):
         mps = self.simulate(task)
         out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
+        if out.requires_grad and not mps.report.exact:  # backprop through the truncations
+            _warn_truncated_gradient(mps.report)
         return out
 
     def _finish(self, out: torch.Tensor, task: Task) -> torch.Tensor:
