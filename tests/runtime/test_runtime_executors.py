@@ -7,11 +7,14 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 import hqml
+from hqml.backends import registry
+from hqml.backends.statevector import StatevectorBackend
 from hqml.nn import QuantumLayer
 from hqml.runtime.executors import ProcessPoolBackend, RayBackend
 
@@ -32,27 +35,43 @@ def layered_circuit(n: int, layers: int) -> hqml.Circuit:
     return c
 
 
-def kill_after_first_share(backend, kill) -> tuple[torch.Tensor, dict]:
-    """Run a big batch in a thread and kill a worker once the first share has come back."""
+class GatedBackend(StatevectorBackend):
+    """A statevector backend whose shares wait at a gate: each marks ``started-<pid>`` in
+    ``gate`` and runs only once ``gate/open`` exists, so a test can kill a worker that is
+    known to hold a share (registered for one test; forked workers inherit it)."""
+
+    def __init__(self, gate: str, **options):
+        super().__init__(**options)
+        self.gate = Path(gate)
+
+    def execute(self, tasks):
+        (self.gate / f"started-{os.getpid()}").touch()
+        deadline = time.monotonic() + 60
+        while not (self.gate / "open").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test's gate never opened")
+            time.sleep(0.002)
+        return super().execute(tasks)
+
+
+def killed_batch(backend, kill) -> tuple[torch.Tensor, dict]:
+    """Run a 32-share batch in a thread; ``kill`` runs while the batch is in flight."""
     c = layered_circuit(9, 6)
     gen = torch.Generator().manual_seed(5)
     x = torch.rand(64, 9, generator=gen, dtype=torch.float64)
     w = torch.rand(6, 9, 2, generator=gen, dtype=torch.float64)
     obs = [hqml.Z(0) @ hqml.Z(4), hqml.X(8)]
     out: dict = {}
-    done_before = backend.stats["completed"]
     run = threading.Thread(
         target=lambda: out.setdefault(
             "v", hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=backend)
         )
     )
     run.start()
-    deadline = time.monotonic() + 60
-    while backend.stats["completed"] <= done_before and run.is_alive():
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
-    kill()
-    run.join(120)
+    try:
+        kill()
+    finally:
+        run.join(120)
     expected = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w})
     return out["v"] - expected, backend.stats
 
@@ -74,12 +93,25 @@ def test_process_pool_values_gradients_and_lost_worker():
         torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
         torch.testing.assert_close(gx, gx_ref, atol=1e-12, rtol=0)
         torch.testing.assert_close(gw, gw_ref, atol=1e-12, rtol=0)
-        be.share_rows = 2
-        diff, stats = kill_after_first_share(
-            be, lambda: os.kill(be.worker_pids()[0], signal.SIGKILL)
-        )
+
+
+def test_process_pool_worker_killed_holding_a_share_loses_no_work(tmp_path, monkeypatch):
+    monkeypatch.setitem(registry._FACTORIES, "test-gated", GatedBackend)  # forked workers see it
+
+    def kill_one_holding_a_share():
+        deadline = time.monotonic() + 60
+        while not (started := list(tmp_path.glob("started-*"))):
+            assert time.monotonic() < deadline, "no share reached a worker"
+            time.sleep(0.002)
+        os.kill(int(started[0].name.split("-")[1]), signal.SIGKILL)
+        (tmp_path / "open").touch()
+
+    with ProcessPoolBackend(
+        2, inner="test-gated", share_rows=2, start_method="fork", gate=str(tmp_path)
+    ) as be:
+        diff, stats = killed_batch(be, kill_one_holding_a_share)
         assert diff.abs().max() < 1e-12
-        assert stats["retries"] >= 1
+        assert stats["retries"] >= 1 and stats["completed"] == 32
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +140,21 @@ def test_ray_training_step_gives_in_process_gradients(ray_backend):
     assert be.stats["shares"] >= 8 and be.stats["retries"] == 0
 
 
-def test_ray_actor_killed_mid_batch_loses_no_work(ray_backend):
+def test_ray_actor_killed_before_a_batch_loses_no_work(ray_backend):
     import ray
 
     be = ray_backend
+    c = layered_circuit(2, 1)  # the actors start on a backend's first batch
+    hqml.expval(
+        c,
+        [hqml.Z(0)],
+        inputs={"x": torch.rand(2, 2)},
+        weights={"w": torch.rand(1, 2, 2)},
+        backend=be,
+    )
     be.share_rows = 2
-    victim = be.actors[0]
-    diff, stats = kill_after_first_share(be, lambda: ray.kill(victim, no_restart=True))
+    retries_before, victim = be.stats["retries"], be.actors[0]
+    ray.kill(victim, no_restart=True)  # before dispatch: its first shares are sure to be lost
+    diff, stats = killed_batch(be, lambda: None)
     assert diff.abs().max() < 1e-12
-    assert stats["retries"] >= 1 and be.actors[0] is not victim
+    assert stats["retries"] > retries_before and be.actors[0] is not victim
