@@ -78,21 +78,30 @@ def test_large_random_circuits_equal_the_statevector_backend(n, dtype):
     sv = hqml.state(c, **kw)
     mps = hqml.state(c, backend=_exact(n), **kw)
     assert (mps - sv).abs().max() < TOL[dtype] * 10
+    wires = [n - 1, 3, 0, n // 2]
+    np.testing.assert_allclose(
+        hqml.probs(c, wires, backend=_exact(n), **kw).numpy(),
+        hqml.probs(c, wires, **kw).numpy(),
+        atol=TOL[dtype] * 10,
+    )
 
 
-def test_sample_distribution_within_four_standard_errors():
-    n, shots = 6, 20000
-    c, x, w = _case(n, seed=3, batch=2)
+@pytest.mark.parametrize("n, batch, dtype", [(6, 2, torch.complex64), (12, None, torch.complex128)])
+def test_sample_distribution_within_four_standard_errors(n, batch, dtype):
+    shots = 20000
+    c, x, w = _case(n, seed=3, batch=batch)
     kw = dict(inputs={"x": torch.tensor(x)}, weights={"w": torch.tensor(w)})
-    wires = [4, 1, 5]
-    p = hqml.probs(c, wires, **kw, dtype=torch.complex128).numpy()
-    bits = hqml.sample(c, shots, wires, backend=_exact(n), seed=11, **kw)
-    assert bits.shape == (2, shots, 3) and bits.dtype == torch.int64
-    idx = (bits * torch.tensor([4, 2, 1])).sum(-1)
+    wires = [n - 2, 1, n - 1]
+    rows = batch or 1
+    p = hqml.probs(c, wires, **kw, dtype=torch.complex128).numpy().reshape(rows, 8)
+    bits = hqml.sample(c, shots, wires, backend=_exact(n), seed=11, dtype=dtype, **kw)
+    assert bits.shape == ((batch, shots, 3) if batch else (shots, 3))
+    assert bits.dtype == torch.int64
+    idx = (bits.reshape(rows, shots, 3) * torch.tensor([4, 2, 1])).sum(-1)
     freq = torch.nn.functional.one_hot(idx, 8).sum(1).numpy() / shots
     se = np.sqrt(p * (1 - p) / shots) + 1e-12
     assert (np.abs(freq - p) <= 4 * se + 1e-9).all()
-    again = hqml.sample(c, shots, wires, backend=_exact(n), seed=11, **kw)
+    again = hqml.sample(c, shots, wires, backend=_exact(n), seed=11, dtype=dtype, **kw)
     assert torch.equal(bits, again)  # seeded
 
 
@@ -126,9 +135,32 @@ def test_gradients_equal_the_statevector_backend(dtype, options):
 
     ref = grads("statevector")
     got = grads(_exact(n, **options))
-    tol = 1e-5 if dtype == torch.complex128 else 2e-4
     for a, b in zip(got, ref, strict=True):
-        np.testing.assert_allclose(a, b, atol=tol)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, batch", [(4, None), (12, 2)])
+def test_gradients_from_four_to_twelve_qubits_equal_the_statevector_backend(n, batch, dtype):
+    c, x, w = _case(n, seed=100 + n, batch=batch)
+    obs = _observables(n)
+    rdt = torch.float32 if dtype == torch.complex64 else torch.float64
+    g = torch.Generator().manual_seed(n)
+    cot = torch.randn(*((batch,) if batch else ()), len(obs), generator=g, dtype=rdt)
+
+    def grads(backend):
+        xt = torch.tensor(x, dtype=rdt, requires_grad=True)
+        wt = torch.tensor(w, dtype=rdt, requires_grad=True)
+        v = hqml.expval(c, obs, inputs={"x": xt}, weights={"w": wt}, backend=backend,
+                        dtype=dtype, diff_method="backprop")  # fmt: skip
+        (v * cot).sum().backward()
+        return v.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+    ref = grads("statevector")
+    got = grads(_exact(n))
+    assert got[0].shape == ref[0].shape == cot.shape
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_unbatched_weights_only_circuit_returns_without_batch_dimension():
