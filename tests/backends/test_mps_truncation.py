@@ -54,6 +54,37 @@ def test_ghz_chain_needs_bond_two_and_discards_nothing():
     assert 0 < int(bits[:, 0].sum()) < 200
 
 
+def _schmidt_ranks(psi: np.ndarray, n: int) -> list[int]:
+    """The Schmidt rank of the dense state at every cut of the chain."""
+    out = []
+    for k in range(1, n):
+        s = np.linalg.svd(psi.reshape(2**k, -1), compute_uv=False)
+        out.append(int((s > 1e-10 * s[0]).sum()))
+    return out
+
+
+@pytest.mark.parametrize("bricks", [1, 2, 3])
+def test_brickwork_of_depth_d_needs_bond_two_to_the_d(bricks):
+    # d bricks (2d layers, one per bond parity): each inner cut is crossed by d CNOTs
+    n = 12
+    c = _brickwork(n, 2 * bricks, seed=bricks)
+    exact = hqml.state(c, dtype=torch.complex128)
+    assert max(_schmidt_ranks(exact.numpy(), n)) == 2**bricks  # the dense reference
+    psi = hqml.state(c, backend=get_backend("mps", max_bond=2**bricks), dtype=torch.complex128)
+    rep = psi.truncation
+    assert rep.exact and float(rep.discarded[0]) < 1e-20 and rep.max_bond == 2**bricks
+    assert float(rep.fidelity[0]) == pytest.approx(1.0, abs=1e-12)
+    torch.testing.assert_close(psi, exact, atol=1e-10, rtol=0)
+    short = get_backend("mps", max_bond=2**bricks - 1)
+    psi = hqml.state(c, backend=short, dtype=torch.complex128)
+    rep = psi.truncation
+    assert not rep.exact and float(rep.discarded[0]) > 1e-4 and rep.max_bond < 2**bricks
+    fidelity = float((exact.conj() @ psi).abs() ** 2)
+    assert fidelity < 1 - 1e-4
+    if bricks > 1:  # (one bond for a state that needs two: the estimate is rough, 0.10 vs 0.08)
+        assert abs(float(rep.fidelity[0]) - fidelity) < 1e-3
+
+
 @pytest.mark.parametrize("depth, bond", [(6, 4), (6, 6), (8, 8), (10, 12)])
 def test_fidelity_estimate_tracks_the_exact_fidelity(depth, bond):
     n = 12
