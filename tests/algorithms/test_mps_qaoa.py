@@ -34,6 +34,7 @@ def test_qaoa_maxcut_on_a_64_qubit_ring():
     assert res.expectation < value  # optimised below the starting angles' cost
     assert res.best_energy <= res.expectation and len(res.best_bitstring) == n
     assert res.approximation_ratio > 0.6
+    assert res.truncation is not None and res.truncation.exact  # every evaluation's, the worst
 
 
 def _light_cone_zz(edges: dict, u: int, v: int, angles: torch.Tensor) -> torch.Tensor:

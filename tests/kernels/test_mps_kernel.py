@@ -45,3 +45,32 @@ def test_fifty_qubit_gram_matches_the_closed_form():
                                backend=be, dtype=torch.complex128)  # fmt: skip
     assert ov.shape == (2, 6) and ov.truncation.exact
     np.testing.assert_allclose(ov.abs().numpy() ** 2, want[:2], atol=1e-10)
+
+
+def test_the_kernel_reports_what_the_mps_truncations_discarded():
+    # RY encoding and three layers of CNOT bricks: bond 4 holds the states, bond 2 does not
+    n = 8
+    c = hqml.Circuit(n)
+    x = c.input("x", n)
+    for layer in range(4):
+        for i in range(n):
+            c.ry(x[i] * (layer + 1), i)
+        for i in range(layer % 2, n - 1, 2):
+            c.cnot(i, i + 1)
+    X = np.random.default_rng(2).uniform(-1.5, 1.5, (4, n))
+    want = FidelityKernel(c)(X)
+    exact = FidelityKernel(c, backend="mps")  # by name: the report is on the kernel
+    np.testing.assert_allclose(exact(X), want, atol=1e-10)
+    assert exact.last_truncation.exact
+    cut = FidelityKernel(c, backend=get_backend("mps", max_bond=2))
+    got = cut(X)
+    rep = cut.last_truncation
+    assert not rep.exact and 0 < float(rep.fidelity.min()) < 1
+    assert np.abs(got - want).max() > 1e-4  # the truncated Gram is approximate, and said so
+    shots = FidelityKernel(c, backend=get_backend("mps", max_bond=2), shots=64, seed=0)
+    shots(X[:2])
+    assert not shots.last_truncation.exact
+    assert FidelityKernel(c).last_truncation is None
+    sv = FidelityKernel(c)
+    sv(X[:2])
+    assert sv.last_truncation is None  # nothing truncates on the statevector

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..backends.mps import Truncation, worst
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval, sample
@@ -48,6 +49,8 @@ class QAOAResult:
         history: objective value at every evaluation (all stages of an INTERP run).
         n_evaluations: circuit evaluations for the expectation (sampling not counted).
         provenance: hqml version, commit, seed, backend, diff method, noise, machine, versions.
+        truncation: on an MPS backend, the report of the evaluation (or the final sampling)
+            whose truncations discarded most; ``None`` on other backends.
     """
 
     params: np.ndarray
@@ -59,6 +62,7 @@ class QAOAResult:
     history: list[float] = field(default_factory=list)
     n_evaluations: int = 0
     provenance: dict[str, Any] = field(default_factory=dict)
+    truncation: Truncation | None = None
 
     @property
     def gammas(self) -> np.ndarray:
@@ -130,6 +134,7 @@ class QAOA:
         self.backend, self.diff_method, self.callback = backend, diff_method, callback
         self.noise_model = noise_model
         self.exact_max = exact_max
+        self.truncation: Truncation | None = None  # the worst MPS report since run() started
         self.bqm = None
         if isinstance(problem, PauliSum):
             self.hamiltonian = problem.simplify()
@@ -173,7 +178,7 @@ class QAOA:
         """``<H>`` (offset included) at ``[gammas..., betas...]``; differentiable."""
         t = torch.as_tensor(params, dtype=torch.float64)
         p = t.numel() // 2
-        return expval(
+        value = expval(
             self.circuit(p),
             self.hamiltonian,
             weights={"gamma": t[:p], "beta": t[p:]},
@@ -181,6 +186,8 @@ class QAOA:
             diff_method=self.diff_method,
             noise_model=self.noise_model,
         )
+        self.truncation = worst(self.truncation, getattr(value, "truncation", None))
+        return value
 
     # --- initial points ----------------------------------------------------------------------
     def _scale(self) -> float:
@@ -226,6 +233,7 @@ class QAOA:
 
     def run(self) -> QAOAResult:
         """Optimise the angles, then sample the best bitstring."""
+        self.truncation = None
         history: list[float] = []
         n_eval = 0
         if isinstance(self.initial_point, str) and self.initial_point == "interp":
@@ -269,6 +277,7 @@ class QAOA:
             history,
             n_eval,
             prov,
+            self.truncation,
         )
 
     def best_sample(self, params: Any) -> tuple[list[int], float]:
@@ -283,6 +292,7 @@ class QAOA:
             seed=self.seed,
             noise_model=self.noise_model,
         )
+        self.truncation = worst(self.truncation, getattr(shots, "truncation", None))
         unique = torch.unique(shots.reshape(-1, self.n_qubits), dim=0).numpy()
         z = 1 - 2 * unique
         energy = np.full(len(unique), self.offset)

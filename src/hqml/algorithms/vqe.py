@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..backends.mps import Truncation, worst
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum
 from ..execute import expval
@@ -31,6 +32,8 @@ class VQEResult:
         message: the optimiser's stopping message.
         provenance: hqml version, commit, seed, backend, diff method, noise, machine, versions
             (:func:`hqml.provenance.provenance`).
+        truncation: on an MPS backend, the report of the evaluation whose truncations discarded
+            most (``truncation.exact``: none discarded anything); ``None`` on other backends.
     """
 
     energy: float
@@ -41,6 +44,7 @@ class VQEResult:
     n_gradient_evaluations: int = 0
     message: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    truncation: Truncation | None = None
 
 
 class VQE:
@@ -110,6 +114,7 @@ class VQE:
         self.shapes = {name: arr.shape for name, arr in ansatz.weights.items()}
         self.num_parameters = sum(math.prod(s) for s in self.shapes.values())
         self.initial_point = self._initial(initial_point)
+        self.truncation: Truncation | None = None  # the worst MPS report since run() started
 
     def _initial(self, point: Any) -> np.ndarray:
         if isinstance(point, str):
@@ -139,7 +144,7 @@ class VQE:
     def energy(self, theta: Any) -> torch.Tensor:
         """``<H>`` at the flat parameters ``theta`` (complex128 simulation; differentiable)."""
         t = torch.as_tensor(theta, dtype=torch.float64)
-        return expval(
+        value = expval(
             self.ansatz,
             self.hamiltonian,
             weights=self.unflatten(t),
@@ -149,9 +154,12 @@ class VQE:
             seed=self.seed,
             noise_model=self.noise_model,
         )
+        self.truncation = worst(self.truncation, getattr(value, "truncation", None))
+        return value
 
     def run(self) -> VQEResult:
         """Optimise and return the lowest energy seen."""
+        self.truncation = None
         res = minimize(
             self.energy,
             self.initial_point,
@@ -182,4 +190,5 @@ class VQE:
             res.n_gradient_evaluations,
             res.message,
             prov,
+            self.truncation,
         )

@@ -114,7 +114,14 @@ class QuantumKernel(BaseEstimator):
 
     Subclasses implement :meth:`_gram` (a torch Gram matrix, differentiable in the weights).
     Parameters follow scikit-learn rules: ``__init__`` stores them, nothing is computed there.
+
+    ``last_truncation``: after :meth:`evaluate` on an MPS backend, what its truncations
+    discarded for that Gram matrix (a :class:`hqml.backends.mps.Truncation`; ``None`` on
+    backends that do not truncate). Check ``last_truncation.exact`` before trusting a Gram
+    matrix of a large circuit.
     """
+
+    last_truncation: Any = None
 
     def __init__(
         self,
@@ -170,6 +177,8 @@ class QuantumKernel(BaseEstimator):
         b = self.bandwidth_value()
         with torch.no_grad():
             K = self._gram(circuit, X * b, None if Yc is None else Yc * b, weights)
+        # an MPS backend's report of what its truncations discarded (None on other backends)
+        self.last_truncation = getattr(K, "truncation", None)
         return K.detach().cpu().numpy().astype(np.float64, copy=False)
 
     def bandwidth_value(self) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..backends.base import Backend
+from ..backends.mps import worst
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
@@ -105,7 +106,9 @@ def direct_gram(
     Yt = Xt if Y is None else torch.as_tensor(Y, dtype=_real(dtype))
     w = {k: v.to(_real(dtype)) for k, v in weights.items()}
     ov = overlaps(circuit, {name: Xt}, {name: Yt}, weights=w, backend=backend, dtype=dtype)
-    return ov.abs() ** 2
+    gram = ov.abs() ** 2
+    gram.truncation = getattr(ov, "truncation", None)  # type: ignore[attr-defined]
+    return gram
 
 
 def _rename(e: Expr, old: str, new: str) -> Expr:
@@ -305,6 +308,7 @@ class FidelityKernel(QuantumKernel):
         per_pair = max(shots * circuit.n_qubits * 8, 16 * 2**circuit.n_qubits)
         b = self.batch_size or max(1, _BLOCK_BYTES // per_pair)
         est = torch.empty(len(rows), dtype=torch.float64)
+        report = None  # an MPS backend's truncations, the worst block's
         for s in range(0, len(rows), b):
             r = torch.as_tensor(rows[s : s + b])
             c = torch.as_tensor(cols[s : s + b])
@@ -319,6 +323,7 @@ class FidelityKernel(QuantumKernel):
                 noise_model=self.noise_model,
             )
             est[s : s + b] = (bits.sum(-1) == 0).to(torch.float64).mean(-1)
+            report = worst(report, getattr(bits, "truncation", None))
         K = (
             torch.ones(n, m, dtype=torch.float64)
             if Y is None
@@ -327,6 +332,7 @@ class FidelityKernel(QuantumKernel):
         K[rows, cols] = est
         if Y is None:
             K[cols, rows] = est
+        K.truncation = report  # type: ignore[attr-defined]
         return K
 
 

@@ -52,6 +52,17 @@ class Truncation:
         )
 
 
+def worst(kept: Truncation | None, report: Truncation | None) -> Truncation | None:
+    """Of two reports (either may be ``None``: nothing simulated by MPS), the one whose row
+    discarded most; ``kept`` on ties. What a run of many simulations (an optimisation, a
+    Gram matrix in blocks) reports."""
+    if report is None:
+        return kept
+    if kept is None or float(report.discarded.max()) > float(kept.discarded.max()):
+        return report
+    return kept
+
+
 @dataclass
 class Options:
     max_bond: int = 64

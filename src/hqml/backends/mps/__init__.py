@@ -1,6 +1,6 @@
 """The matrix product state backend (``backend="mps"``): see docs/mps.md."""
 
-from ...sim.mps import MPS, Options, Truncation, TruncationError
+from ...sim.mps import MPS, Options, Truncation, TruncationError, worst
 from .backend import MPSBackend, TruncatedGradientWarning
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "Truncation",
     "TruncatedGradientWarning",
     "TruncationError",
+    "worst",
 ]
