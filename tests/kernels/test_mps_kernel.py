@@ -9,7 +9,7 @@ import torch
 import hqml
 from hqml.backends import get_backend
 from hqml.circuit.templates import zz_feature_map
-from hqml.kernels import FidelityKernel
+from hqml.kernels import FidelityKernel, ProjectedKernel
 
 
 def test_mps_gram_equals_the_statevector_gram_with_distant_gates():
@@ -71,6 +71,12 @@ def test_the_kernel_reports_what_the_mps_truncations_discarded():
     shots(X[:2])
     assert not shots.last_truncation.exact
     assert FidelityKernel(c).last_truncation is None
+    proj = ProjectedKernel(c, gamma=0.5, backend="mps")
+    np.testing.assert_allclose(proj(X), ProjectedKernel(c, gamma=0.5)(X), atol=1e-10)
+    assert proj.last_truncation.exact
+    proj_cut = ProjectedKernel(c, gamma=0.5, backend=get_backend("mps", max_bond=2))
+    proj_cut(X)
+    assert not proj_cut.last_truncation.exact
     sv = FidelityKernel(c)
     sv(X[:2])
     assert sv.last_truncation is None  # nothing truncates on the statevector

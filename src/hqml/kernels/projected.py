@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..backends.mps import worst
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum, X, Y, Z
 from ..execute import expval
@@ -59,8 +60,12 @@ def bloch_vectors(
         )
         for i in range(0, Xt.shape[0], b)
     ]
-    out = parts[0] if len(parts) == 1 else torch.cat(parts)
-    return out.reshape(-1, n, 3)
+    out = (parts[0] if len(parts) == 1 else torch.cat(parts)).reshape(-1, n, 3)
+    report = None  # an MPS backend's truncations: the block that discarded most
+    for part in parts:
+        report = worst(report, getattr(part, "truncation", None))
+    out.truncation = report  # type: ignore[attr-defined]
+    return out
 
 
 class ProjectedKernel(QuantumKernel):
@@ -142,14 +147,17 @@ class ProjectedKernel(QuantumKernel):
             batch_size=self.batch_size,
             noise_model=self.noise_model,
         )
-        bx = bloch_vectors(circuit, X, weights, **kw).flatten(1)
-        by = bx if Y is None else bloch_vectors(circuit, Y, weights, **kw).flatten(1)
+        vx = bloch_vectors(circuit, X, weights, **kw)
+        vy = vx if Y is None else bloch_vectors(circuit, Y, weights, **kw)
+        bx, by = vx.flatten(1), vy.flatten(1)
         d2 = (bx.square().sum(1)[:, None] + by.square().sum(1)[None, :] - 2 * bx @ by.T).clamp_min(
             0
         )
         if Y is None:  # exact zeros on the diagonal despite rounding in the expansion above
             d2 = d2 * (1 - torch.eye(d2.shape[0], dtype=d2.dtype, device=d2.device))
-        return torch.exp(-float(gamma) * 0.5 * d2)
+        gram = torch.exp(-float(gamma) * 0.5 * d2)
+        gram.truncation = worst(vx.truncation, vy.truncation)  # type: ignore[attr-defined]
+        return gram
 
 
 __all__ = ["ProjectedKernel", "bloch_vectors"]
