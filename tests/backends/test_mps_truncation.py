@@ -180,6 +180,37 @@ def test_svd_gradient_matches_torch_where_separated_and_stays_finite_where_degen
 
 
 @pytest.mark.parametrize("diff_method", ["backprop", "adjoint"])
+@pytest.mark.parametrize("options", [{"cutoff": 1e-10}, {"max_bond": 1}])
+def test_dropping_zero_singular_values_keeps_values_but_loses_gradients_and_warns(
+    diff_method, options
+):
+    # H(0) then CRX(w) at w = 0: the state |+>|0> is a product (Schmidt values 1 and 0), but
+    # d/dw leaves it along the dropped pair: <Z0 Y1> has gradient 1/2 in the circuit, 0 after
+    # the cut; the report says the values are exact and the cut dropped a singular value
+    c = hqml.Circuit(2)
+    w = c.weight("w", 1)
+    c.h(0).crx(w[0], 0, 1)
+    obs = hqml.Z(0) @ hqml.Y(1)
+
+    def grad(backend):
+        wt = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        v = hqml.expval(c, obs, weights={"w": wt}, backend=backend, diff_method=diff_method)
+        (g,) = torch.autograd.grad(v, wt)
+        return v, float(g[0])
+
+    with pytest.warns(TruncatedGradientWarning, match="zero weight.*cutoff=0"):
+        v, g = grad(get_backend("mps", **options))
+    assert v.truncation.exact and not v.truncation.full_rank and v.truncation.dropped == 1
+    assert abs(g) < 1e-12  # the derivative the cut lost
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedGradientWarning)
+        v, g = grad(get_backend("mps"))  # cutoff 0, bond 2 under max_bond: no cut
+    assert v.truncation.full_rank and g == pytest.approx(0.5, abs=1e-12)
+    _, g_sv = grad("statevector")
+    assert g_sv == pytest.approx(0.5, abs=1e-12)
+
+
+@pytest.mark.parametrize("diff_method", ["backprop", "adjoint"])
 def test_a_gradient_of_a_truncated_simulation_warns_and_an_exact_one_does_not(diff_method):
     n = 8
     c = hqml.Circuit(n)

@@ -28,7 +28,8 @@ class Truncation:
     ``discarded`` is the summed discarded weight (sum of the squared singular values cut, each
     relative to the state's norm at that cut); ``fidelity`` the estimate ``prod(1 - w_k)`` of
     ``|<exact|mps>|^2``; ``count`` the number of cuts that discarded anything; ``max_bond`` the
-    largest bond dimension reached.
+    largest bond dimension reached; ``cuts`` the SVDs made; ``dropped`` the cuts that dropped
+    singular values, of any weight (zero included: see :attr:`full_rank`).
     """
 
     discarded: torch.Tensor
@@ -36,11 +37,19 @@ class Truncation:
     count: int = 0
     max_bond: int = 1
     cuts: int = 0
+    dropped: int = 0
 
     @property
     def exact(self) -> bool:
-        """Whether nothing was discarded (to rounding)."""
+        """Whether nothing was discarded (to rounding): the values are those of the circuit."""
         return float(self.discarded.max()) <= 1e-12 if self.discarded.numel() else True
+
+    @property
+    def full_rank(self) -> bool:
+        """Whether no cut dropped any singular value. Only then are gradients those of the
+        circuit: a singular value that is zero at these parameters carries no weight, but its
+        direction can carry a derivative, and a cut that drops it loses that derivative."""
+        return self.dropped == 0
 
     def summary(self) -> str:
         if self.exact:
@@ -201,6 +210,7 @@ class MPS:
             keep = max(1, min(keep, need))
         self.report.cuts += 1
         if keep < s.shape[-1]:
+            self.report.dropped += 1
             lost = (w[:, keep:].sum(-1) / total[:, 0]).detach()
             self._record(lost, site)
             s = s[:, :keep] * torch.sqrt(total / w[:, :keep].sum(-1, keepdim=True))

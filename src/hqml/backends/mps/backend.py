@@ -54,6 +54,19 @@ class TruncatedGradientWarning(UserWarning):
 
 
 def _warn_truncated_gradient(report: Truncation) -> None:
+    """Warn that a gradient is approximate, unless no cut dropped a singular value."""
+    if report.full_rank:
+        return
+    if report.exact:  # values exact, but the dropped (zero) singular values' directions are lost
+        warnings.warn(
+            f"mps: gradient of a simulation whose cuts dropped singular values of zero weight"
+            f" ({report.dropped} cut(s); the values are exact): the derivative along the"
+            " directions they span is lost, so the gradient can be wrong; use cutoff=0 and a"
+            " max_bond above the bonds reached to get the exact gradient",
+            TruncatedGradientWarning,
+            stacklevel=2,
+        )
+        return
     warnings.warn(
         f"mps: gradient of a truncated simulation ({report.summary()}): the derivative of the"
         " truncations themselves is not included, so it can differ from finite differences of"
@@ -166,8 +179,7 @@ class MPSBackend(Backend):
         with torch.no_grad():
             out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
-        if not mps.report.exact:
-            _warn_truncated_gradient(mps.report)
+        _warn_truncated_gradient(mps.report)
         return out, (task, saved)
 
     def finish_vjp(self, saved: Any, cotangent: torch.Tensor) -> torch.Tensor:
@@ -200,6 +212,7 @@ class MPSBackend(Backend):
             ra.count + rb.count,
             max(ra.max_bond, rb.max_bond),
             ra.cuts + rb.cuts,
+            ra.dropped + rb.dropped,
         )
         report.discarded, report.fidelity = report.discarded[None], report.fidelity[None]
         self._report(out, report)
@@ -226,11 +239,13 @@ class MPSBackend(Backend):
             out, report = execute_noisy(task, dtype, self.options, self.trajectories, self.seed)
             out = self._finish(out, task)
             self._report(out, report)
+            if out.requires_grad:  # backprop through the trajectories' truncations
+                _warn_truncated_gradient(report)
             return out
         mps = self.simulate(task)
         out = self._finish(self._measure(mps, task), task)
         self._report(out, mps.report)
-        if out.requires_grad and not mps.report.exact:  # backprop through the truncations
+        if out.requires_grad:  # backprop through the truncations
             _warn_truncated_gradient(mps.report)
         return out
 

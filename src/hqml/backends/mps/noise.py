@@ -120,4 +120,4 @@ def _measure(m: Any, task: Task, mps: MPS, bs: int, trajectories: int, mean_prob
 def _report(rep: Truncation, bs: int, trajectories: int) -> Truncation:
     discarded = rep.discarded.reshape(bs, trajectories).amax(1)
     fidelity = rep.fidelity.reshape(bs, trajectories).amin(1)
-    return Truncation(discarded, fidelity, rep.count, rep.max_bond, rep.cuts)
+    return Truncation(discarded, fidelity, rep.count, rep.max_bond, rep.cuts, rep.dropped)
