@@ -72,3 +72,22 @@ def test_wide_models_need_the_mps_backend(tmp_path):
     config.write_text(WIDE.format(out=tmp_path.as_posix(), bond=4).replace("max_bond", "bond"))
     with pytest.raises(ConfigError, match="backend_options.*bond"):
         model_backend(load_config(config).model)
+
+
+@pytest.mark.parametrize("backend", ["mps", "auto"])
+def test_the_run_reports_the_truncation_without_backend_options(tmp_path, backend):
+    # by name only (no options: the layers hold the name, not an instance), or picked by
+    # "auto" at 31 qubits: each layer keeps its outputs' reports, so the run still says it
+    text = WIDE.format(out=tmp_path.as_posix(), bond=64)
+    text = text.replace("max_bond = 64", "").replace("backend_options = {  }\n", "")
+    text = text.replace('backend = "mps"', f'backend = "{backend}"').replace("= 21", "= 31")
+    assert "backend_options" not in text and "n_qubits = 31" in text
+    config = tmp_path / "wide.toml"
+    config.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "auto" says that it picked the MPS backend
+        result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "MPS backend: exact" in result.output
+    t = json.loads((tmp_path / "wide" / "results.json").read_text())["truncation"]
+    assert t["exact"] is True and 2 <= t["max_bond"] <= 64

@@ -100,3 +100,18 @@ def test_split_patterns_on_mps_equal_the_statevector(name):
     for k in want_g:
         torch.testing.assert_close(got_g[k], want_g[k], atol=1e-5, rtol=1e-5)  # float32
     assert be.last_truncation is not None and be.last_truncation.exact
+
+
+def test_a_layer_keeps_the_worst_truncation_of_its_calls():
+    layer = QuantumLayer(_circuit(), [hqml.Z(0)], backend=get_backend("mps", max_bond=2), seed=3)
+    assert layer.worst_truncation is None
+    x = torch.rand(4, N, generator=torch.Generator().manual_seed(0)) * 3
+    with torch.no_grad():  # values only (a gradient here would warn: it is truncated)
+        outs = [layer(x[:1] * 0), layer(x), layer(x[:1] * 0)]  # zero angles: less entangled
+    reports = [o.truncation for o in outs]
+    worst_row = max(float(r.discarded.max()) for r in reports)
+    assert worst_row > 0 and float(layer.worst_truncation.discarded.max()) == worst_row
+    assert layer.worst_truncation.max_bond == max(r.max_bond for r in reports)
+    sv = QuantumLayer(_circuit(), [hqml.Z(0)], seed=3)
+    sv(x)
+    assert sv.worst_truncation is None  # nothing truncates on the statevector

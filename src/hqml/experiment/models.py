@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from ..backends.base import Backend
-from ..backends.mps import MPSBackend
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
@@ -346,13 +345,10 @@ def model_backend(cfg: ModelConfig) -> str | Backend:
 
 
 def truncation_of(model: nn.Module) -> dict[str, Any] | None:
-    """What the MPS backends of ``model``'s quantum layers discarded over the run (worst rows),
-    or None when no layer runs on an MPS backend."""
-    found = [
-        m.backend.worst_truncation
-        for m in model.modules()
-        if isinstance(m, QuantumLayer) and isinstance(m.backend, MPSBackend)
-    ]
+    """What the MPS simulations of ``model``'s quantum layers discarded over the run (worst
+    rows), or None when no layer ran on an MPS backend (named ``"mps"``, an instance, wrapped
+    by mitigation, or picked by ``"auto"``: each layer keeps its outputs' reports)."""
+    found = [m.worst_truncation for m in model.modules() if isinstance(m, QuantumLayer)]
     reports = [r for r in found if r is not None]
     if not reports:
         return None

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..backends.base import Backend
+from ..backends.mps import Truncation, worst
 from ..circuit.circuit import Circuit
 from ..circuit.gates import complex_dtype
 from ..circuit.observables import PauliSum, as_observables
@@ -42,6 +43,11 @@ class QuantumLayer(nn.Module):
         noise_model: a ``hqml.noise.NoiseModel`` for noise-aware training (with a backend that
             simulates noise, e.g. ``"density_matrix"``).
 
+    On an MPS backend (``"mps"``, an instance, or ``"auto"`` where it picks MPS) each output
+    carries ``out.truncation``, and ``layer.worst_truncation`` keeps the report of the call
+    that discarded most since the layer was made (``None`` until a call truncates or when no
+    call ran on MPS).
+
     >>> import torch, hqml
     >>> from hqml.circuit.templates import angle_encoding, hardware_efficient
     >>> c = angle_encoding(2).compose(hardware_efficient(2, 1))
@@ -49,6 +55,8 @@ class QuantumLayer(nn.Module):
     >>> layer(torch.zeros(5, 2)).shape, [n for n, _ in layer.named_parameters()]
     (torch.Size([5, 2]), ['w'])
     """
+
+    worst_truncation: Truncation | None = None
 
     def __init__(
         self,
@@ -175,9 +183,14 @@ class QuantumLayer(nn.Module):
             out = expval(self.circuit, self.observables, **kwargs)
         else:
             out = probs(self.circuit, self.probs_wires, **kwargs)
+        report = getattr(out, "truncation", None)
+        self.worst_truncation = worst(self.worst_truncation, report)
         if batch is not None and inputs is None:  # no inputs: same values for every row
             out = out.unsqueeze(0).expand(batch, *out.shape)
-        return out.to(dtype)
+        result = out.to(dtype)
+        if report is not None and result is not out:
+            result.truncation = report  # type: ignore[attr-defined]
+        return result
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -10,7 +10,7 @@ is the broadened one of :mod:`.mps_svd`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -63,13 +63,21 @@ class Truncation:
 
 def worst(kept: Truncation | None, report: Truncation | None) -> Truncation | None:
     """Of two reports (either may be ``None``: nothing simulated by MPS), the one whose row
-    discarded most; ``kept`` on ties. What a run of many simulations (an optimisation, a
-    Gram matrix in blocks) reports."""
-    if report is None:
-        return kept
-    if kept is None or float(report.discarded.max()) > float(kept.discarded.max()):
-        return report
-    return kept
+    discarded most (``kept`` on ties), with the larger ``max_bond`` and ``dropped`` of the two
+    (a copy where those change; neither report is modified). What a run of many simulations
+    (an optimisation, a Gram matrix in blocks, a training) reports."""
+    if report is None or kept is None:
+        return kept if report is None else report
+    worse, other = kept, report
+    if float(report.discarded.max()) > float(kept.discarded.max()):
+        worse, other = report, kept
+    if other.max_bond <= worse.max_bond and other.dropped <= worse.dropped:
+        return worse
+    return replace(
+        worse,
+        max_bond=max(worse.max_bond, other.max_bond),
+        dropped=max(worse.dropped, other.dropped),
+    )
 
 
 @dataclass
