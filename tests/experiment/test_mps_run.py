@@ -13,6 +13,7 @@ from hqml.backends.mps import TruncatedGradientWarning
 from hqml.cli.main import app
 from hqml.experiment import ConfigError, load_config
 from hqml.experiment.models import model_backend
+from hqml.experiment.report import truncation_line
 
 WIDE = """
 name = "wide"
@@ -54,6 +55,7 @@ def test_hqml_run_reports_the_mps_truncation(tmp_path, bond, exact):
     results = json.loads((tmp_path / "wide" / "results.json").read_text())
     t = results["truncation"]
     assert t["exact"] is exact and t["max_bond"] <= bond
+    assert t["full_rank"] is exact  # bond 2 cuts, bond 64 never does
     assert (t["max_discarded_weight"] > 0) is not exact
     if exact:
         assert "MPS backend: exact" in result.output
@@ -90,4 +92,10 @@ def test_the_run_reports_the_truncation_without_backend_options(tmp_path, backen
     assert result.exit_code == 0, result.output
     assert "MPS backend: exact" in result.output
     t = json.loads((tmp_path / "wide" / "results.json").read_text())["truncation"]
-    assert t["exact"] is True and 2 <= t["max_bond"] <= 64
+    assert t["exact"] is True and t["full_rank"] is True and 2 <= t["max_bond"] <= 64
+
+
+def test_the_line_says_when_exact_values_came_with_dropped_directions():
+    t = {"exact": True, "full_rank": False, "max_bond": 4}
+    assert "gradients may have missed directions" in truncation_line(t)
+    assert truncation_line({**t, "full_rank": True}).startswith("MPS backend: exact (")

@@ -357,6 +357,7 @@ def truncation_of(model: nn.Module) -> dict[str, Any] | None:
         "min_fidelity_estimate": min(float(r.fidelity.min()) for r in reports),
         "max_bond": max(r.max_bond for r in reports),
         "exact": all(r.exact for r in reports),
+        "full_rank": all(r.full_rank for r in reports),  # no cut at all: gradients exact
     }
 
 

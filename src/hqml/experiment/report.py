@@ -108,6 +108,11 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
 def truncation_line(t: dict[str, Any]) -> str:
     """One line on what the MPS backend discarded over the run."""
     if t["exact"]:
+        if not t.get("full_rank", True):  # values exact, gradients possibly not (docs/mps.md)
+            return (
+                f"MPS backend: exact values (nothing discarded; max bond {t['max_bond']}), but"
+                " cuts dropped zero singular values: gradients may have missed directions."
+            )
         return f"MPS backend: exact (nothing discarded; max bond {t['max_bond']})."
     return (
         f"MPS backend: truncated; discarded weight up to {t['max_discarded_weight']:.3g},"
