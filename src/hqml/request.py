@@ -97,7 +97,7 @@ def build(
     b = bind_parameters(circuit, inputs, weights, real_dtype(dtype) if dtype else None, device)
     cdt = dtype or complex_dtype(b.theta.dtype)
     if auto and noise_model is None:
-        be = _choose_auto(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
+        be = choose_auto(circuit.n_qubits, b.theta.shape[0], cdt, b.theta.device)
     if be.capabilities.holds_state:
         density = be.name == "density_matrix"
         rows = b.theta.shape[0]
@@ -151,7 +151,7 @@ def _check_backend(be: Backend, circuit: Circuit, noise_model: Any) -> dict[str,
     return {"noise_model": noise_model}
 
 
-def _choose_auto(n: int, rows: int, dtype: torch.dtype, device: Any) -> Backend:
+def choose_auto(n: int, rows: int, dtype: torch.dtype, device: Any) -> Backend:
     """``backend="auto"``: the statevector when its states fit in memory, else the MPS backend
     (with a warning that says so and why)."""
     try:

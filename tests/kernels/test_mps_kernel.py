@@ -4,11 +4,13 @@ equal to the statevector backend's where both run and to a closed form at 50 qub
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import hqml
 from hqml.backends import get_backend
 from hqml.circuit.templates import zz_feature_map
+from hqml.execute import AutoBackendWarning
 from hqml.kernels import FidelityKernel, ProjectedKernel
 
 
@@ -80,3 +82,25 @@ def test_the_kernel_reports_what_the_mps_truncations_discarded():
     sv = FidelityKernel(c)
     sv(X[:2])
     assert sv.last_truncation is None  # nothing truncates on the statevector
+
+
+def test_auto_kernels_pick_mps_when_one_state_does_not_fit():
+    rng = np.random.default_rng(3)
+    for n in (40, 6):
+        c = hqml.Circuit(n)
+        x = c.input("x", n)
+        for i in range(n):
+            c.ry(x[i], i)
+        for i in range(n - 1):
+            c.cnot(i, i + 1)  # shared by both states: <psi(x)|psi(y)> = prod cos((x - y) / 2)
+        X = rng.uniform(-0.5, 0.5, (3, n))
+        want = np.prod(np.cos((X[:, None, :] - X[None, :, :]) / 2), axis=-1) ** 2
+        kernel = FidelityKernel(c, backend="auto")
+        if n > 30:
+            with pytest.warns(AutoBackendWarning, match="uses 'mps'"):
+                got = kernel(X)
+            assert kernel.last_truncation.exact
+        else:
+            got = kernel(X)  # the statevector, silently: nothing to say
+            assert kernel.last_truncation is None
+        np.testing.assert_allclose(got, want, atol=1e-10)

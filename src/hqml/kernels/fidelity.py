@@ -22,6 +22,7 @@ from ..circuit.circuit import Circuit
 from ..circuit.expr import BinOp, Const, Expr, Function, Neg, Symbol, apply_function
 from ..derived import overlaps
 from ..execute import sample, state
+from ..request import choose_auto
 from .base import QuantumKernel, complex_dtype
 from .simplify import merge_parity_phases
 
@@ -193,7 +194,10 @@ class FidelityKernel(QuantumKernel):
             return self._gram_shots(circuit, X, Y, weights, cdt)
         if self.noise_model is not None:
             return self._gram_noisy(circuit, X, Y, weights, cdt)
-        be = get_backend(self.backend)
+        if isinstance(self.backend, str) and self.backend == "auto":  # one state must fit
+            be = choose_auto(circuit.n_qubits, 1, cdt, "cpu")  # (the states go in blocks)
+        else:
+            be = get_backend(self.backend)
         if not be.capabilities.holds_state:  # MPS: inner products, no 2^n vector
             return direct_gram(circuit, X, Y, weights, be, cdt)
         itemsize = 16 if cdt == torch.complex128 else 8
