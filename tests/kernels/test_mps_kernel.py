@@ -12,6 +12,7 @@ from hqml.backends import get_backend
 from hqml.circuit.templates import zz_feature_map
 from hqml.execute import AutoBackendWarning
 from hqml.kernels import FidelityKernel, ProjectedKernel
+from hqml.kernels.trainable import train_kernel
 
 
 def test_mps_gram_equals_the_statevector_gram_with_distant_gates():
@@ -104,3 +105,26 @@ def test_auto_kernels_pick_mps_when_one_state_does_not_fit():
             got = kernel(X)  # the statevector, silently: nothing to say
             assert kernel.last_truncation is None
         np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def test_kernel_alignment_training_on_mps_follows_the_statevector():
+    # the Gram matrix is differentiable through the MPS inner products
+    n = 6
+    c = hqml.Circuit(n)
+    x, w = c.input("x", n), c.weight("w", n)
+    for i in range(n):
+        c.ry(x[i], i).rz(w[i], i)
+    for i in range(n - 1):
+        c.cnot(i, i + 1)
+    for i in range(n):
+        c.ry(x[i] * w[i], i)
+    X = np.random.default_rng(0).uniform(-1, 1, (8, n))
+    y = np.array([0, 1] * 4)
+    runs = []
+    for backend in ("statevector", get_backend("mps", max_bond=8)):
+        kernel = FidelityKernel(c, weights={"w": np.linspace(0.1, 1, n)}, backend=backend)
+        runs.append(train_kernel(kernel, X, y, epochs=3, random_state=0))
+    np.testing.assert_allclose(runs[1].history, runs[0].history, atol=1e-10)
+    assert runs[1].history[-1] > runs[1].history[0]
+    w_sv, w_mps = (np.asarray(r.kernel.weights["w"]) for r in runs)
+    np.testing.assert_allclose(w_mps, w_sv, atol=1e-10)
