@@ -130,6 +130,20 @@ def test_max_truncation_raises_and_logging_reports(caplog):
     assert any("discarded weight" in r.getMessage() for r in caplog.records)
 
 
+def test_worst_truncation_leaves_earlier_results_reports_alone():
+    be = get_backend("mps", max_bond=8, cutoff=0.05)
+    weak = hqml.Circuit(4).ry(0.3, 0).cnot(0, 1).cnot(1, 2).cnot(2, 3)  # cut to bond 1
+    first = hqml.expval(weak, hqml.Z(0), backend=be)
+    rep = first.truncation
+    assert not rep.exact and rep.max_bond == 1
+    pairs = hqml.Circuit(4).h(0).h(1).cnot(1, 2).cnot(0, 3)  # two Bell pairs: bond 4, exact
+    second = hqml.expval(pairs, hqml.Z(0), backend=be)
+    assert second.truncation.exact and second.truncation.max_bond == 4
+    assert first.truncation is rep and rep.max_bond == 1  # the first result's report as it was
+    assert be.worst_truncation.max_bond == 4  # the worst call's, with the largest bond reached
+    assert float(be.worst_truncation.discarded.max()) == float(rep.discarded.max())
+
+
 def test_one_line_refusals():
     big = _ghz(30)
     with pytest.raises(ValueError, match="2\\^30 amplitudes.*ask for expval"):

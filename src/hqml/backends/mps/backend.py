@@ -39,7 +39,7 @@ from ...circuit.gates import real_dtype
 from ...circuit.observables import PauliSum, Word, observable_terms
 from ...limits import format_bytes
 from ...sim import mps_measure as measure
-from ...sim.mps import MPS, Options, Truncation
+from ...sim.mps import MPS, Options, Truncation, worst
 from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from . import grad
@@ -220,11 +220,8 @@ class MPSBackend(Backend):
 
     def _report(self, out: torch.Tensor, report: Truncation) -> None:
         self.last_truncation = report
-        worst = self.worst_truncation
-        if worst is None or float(report.discarded.max()) > float(worst.discarded.max()):
-            self.worst_truncation = report
-        elif report.max_bond > worst.max_bond:
-            worst.max_bond = report.max_bond
+        # a copy where the largest bond changes: an earlier result's report stays as it was
+        self.worst_truncation = worst(self.worst_truncation, report)
         out.truncation = report  # type: ignore[attr-defined]
         if not report.exact:
             log.info("%s", report.summary())
