@@ -16,7 +16,10 @@ from hqml.backends.registry import get_backend
 from hqml.cli.main import app
 from hqml.experiment.config import ConfigError
 from hqml.experiment.scale import load_scale_config, run_scale
+from hqml.experiment.scale.aggregate import axis_summary
 from hqml.experiment.scale.measure import EnergyMeter, PeakMemory
+from hqml.experiment.scale.point import SPLIT
+from hqml.experiment.scale.store import PointStore
 from hqml.experiment.scale.thresholds import (
     accuracy_plateau,
     time_departure,
@@ -129,6 +132,37 @@ def test_resumes_without_running_a_point_twice(tmp_path):
     assert "## Axis: layers" in report and "accuracy plateau" in report
 
 
+def test_a_resumed_study_refuses_points_of_an_edited_config_and_retries_failures(tmp_path):
+    path = _write(tmp_path)
+    cfg = load_scale_config(path)
+    run_scale(cfg, max_points=1)
+    store = cfg.out_dir() / "points.jsonl"
+    first = json.loads(store.read_text())
+    assert first["setup"]["run"]["training"]["epochs"] == 2
+    assert first["setup"]["measure"]["grad_samples"] == 8
+    # thresholds are computed at report time: changing them reuses the finished point
+    relaxed = load_scale_config(_write(tmp_path, extra="plateau_tolerance = 0.2"))
+    assert relaxed.points()[0] in PointStore(store)
+    # a changed measurement or run setting would make the old point a wrong result: refused
+    for old, new, needle in [
+        ("epochs = 2", "epochs = 3", r"training\.epochs \(2 -> 3\)"),
+        ("grad_samples = 8", "grad_samples = 16", r"measure\.grad_samples \(8 -> 16\)"),
+    ]:
+        path.write_text(path.read_text().replace(old, new))
+        with pytest.raises(ConfigError, match=rf"point layers=1,qubits=2,seed=0 .*{needle}"):
+            run_scale(load_scale_config(path), max_points=1)
+        path.write_text(path.read_text().replace(new, old))
+    # a failed point is not done: the next call runs it again and its new line wins
+    failed = {"key": "layers=1,qubits=2,seed=1", "point": {"layers": 1, "qubits": 2, "seed": 1}}
+    with open(store, "a") as f:
+        f.write(json.dumps({**failed, "status": "error", "error": "RuntimeError: boom"}) + "\n")
+    summary = run_scale(load_scale_config(path), max_points=1)
+    lines = [json.loads(line) for line in store.read_text().splitlines()]
+    assert [r["status"] for r in lines] == ["ok", "error", "ok"]
+    assert lines[2]["key"] == failed["key"] and summary["failed"] == []
+    assert PointStore(store).records[failed["key"]]["status"] == "ok"
+
+
 def test_cli_runs_and_reports(tmp_path):
     res = CliRunner().invoke(
         app, ["scale", str(_write(tmp_path)), "--max-points", "1", "--no-mlflow"]
@@ -214,6 +248,50 @@ def test_threshold_rules_on_known_curves():
     var = variance_collapse(x, [1e-2, 6e-3, 3e-3, 1.5e-3, 8e-4, 4e-4, 2e-4], 0.1)
     assert var["value"] == 8
     assert variance_collapse(x[:2], [1e-2, 9e-3], 0.1)["value"] is None
+
+
+def test_threshold_rules_refuse_unsorted_axes_and_do_not_judge_a_non_positive_trend():
+    with pytest.raises(ValueError, match="increasing axis values"):
+        accuracy_plateau([4, 2], [0.5, 0.6], 0.01)
+    # 0.3, 0.2, 0.1 s: the linear trend reaches 0 s at 4 and -0.1 s at 5; flat 0.1 s there is
+    # no departure, it is not judged (before: any positive time "exceeded" a zero trend)
+    dep = time_departure([1, 2, 3, 4, 5], [0.3, 0.2, 0.1, 0.1, 0.1], degree=1, tolerance=0.5)
+    assert dep["value"] is None and dep["evidence"]["not_judged"] == [4, 5]
+
+
+def _record(layers, seed, acc, seconds, var):
+    split = dict.fromkeys(SPLIT, seconds / len(SPLIT))
+    return {
+        "key": f"layers={layers},seed={seed}",
+        "point": {"layers": layers, "seed": seed},
+        "status": "ok",
+        "circuit": {"width": 2, "depth": layers},
+        "grad_variance_init": {"mean": var},
+        "hybrid": {
+            "parameters": 10 * layers,
+            "test_acc": acc,
+            "epoch_seconds": seconds,
+            "time_split": split,
+            "memory": {"peak_rss_bytes": 2**20},
+            "energy_j_per_epoch": 1.0,
+            "grad_variance_training": [{"quantum": var}],
+        },
+    }
+
+
+def test_axis_summary_reads_an_unsorted_axis_in_increasing_order(tmp_path):
+    text = TINY.format(out=tmp_path, extra="").replace("layers = [1, 2]", "layers = [3, 1, 2]")
+    (tmp_path / "u.toml").write_text(text.replace("qubits = [2, 3]\n", ""))
+    cfg = load_scale_config(tmp_path / "u.toml")
+    acc = {1: 0.6, 2: 0.8, 3: 0.805}
+    var = {n: math.exp(-1.0 - 0.5 * n) for n in acc}
+    records = [_record(n, s, acc[n] + 0.01 * s, 0.1 * n, var[n]) for n in (3, 1, 2) for s in (0, 1)]
+    s = axis_summary(cfg, "layers", records)
+    assert s["values"] == [1, 2, 3]
+    assert s["hybrid_test_acc"]["mean"] == pytest.approx([0.605, 0.805, 0.81])
+    assert s["thresholds"]["accuracy_plateau"]["value"] == 2
+    assert s["grad_variance_fit"]["rate"] == pytest.approx(0.5)
+    assert s["parameters"] == [10, 20, 30]
 
 
 def test_the_example_config_is_valid():

@@ -47,6 +47,9 @@ def _curve(line: dict[Any, list], get: Any) -> dict[str, list]:
 
 def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     line = _along(cfg, axis, records)
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in line)
+    if numeric:  # thresholds and fits read the axis in increasing order, whatever the config's
+        line = dict(sorted(line.items()))
     x = list(line)
     have_base = any("baseline" in r for recs in line.values() for r in recs)
     out: dict[str, Any] = {
@@ -82,7 +85,6 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         out["baseline_energy_j"] = _curve(
             line, lambda r: r.get("baseline", {}).get("energy_j_per_epoch")
         )
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in x)
     ok = [i for i, n in enumerate(out["seeds_per_value"]) if n]
     if numeric and len(ok) >= 2:
         xs = [x[i] for i in ok]

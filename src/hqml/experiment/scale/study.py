@@ -11,7 +11,7 @@ from typing import Any
 from .config import ScaleConfig, point_key
 from .point import run_point
 from .report import write_outputs
-from .store import PointStore
+from .store import PointStore, point_setup
 
 Progress = Callable[[str, int, int], Any]
 
@@ -75,6 +75,8 @@ def run_scale(
 ) -> dict[str, Any]:
     """Run the study's missing points (at most ``max_points`` of them this time), append each
     to ``points.jsonl`` as it finishes, then write results.json/.csv, report.md and the plots.
+    Points that failed before run again; finished points made with another setup (the config
+    was edited) are refused with a ``ConfigError`` naming what changed.
 
     Returns:
         The summary written to results.json.
@@ -83,6 +85,10 @@ def run_scale(
     out.mkdir(parents=True, exist_ok=True)
     store = PointStore(out / "points.jsonl")
     points = cfg.points()
+    settings = cfg.settings.model_dump()
+    setups = {point_key(p): point_setup(cfg.run_config(p).model_dump(), settings) for p in points}
+    for p in points:  # a finished point of another config is not a result of this one
+        store.check_setup(p, setups[point_key(p)])
     todo = [p for p in points if p not in store]
     if max_points is not None:
         todo = todo[:max_points]
@@ -98,6 +104,7 @@ def run_scale(
             "ray": lambda: _ray(jobs, workers),
         }[cfg.settings.executor]
         for record in runner():
+            record["setup"] = setups[point_key(record["point"])]
             store.add(record)
             done += 1
             if progress:
