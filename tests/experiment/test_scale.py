@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 from hqml.backends.base import Backend, Capabilities
 from hqml.backends.registry import get_backend
 from hqml.cli.main import app
+from hqml.experiment.callbacks import TrainContext
 from hqml.experiment.config import ConfigError
 from hqml.experiment.scale import load_scale_config, run_scale
 from hqml.experiment.scale.aggregate import axis_summary
-from hqml.experiment.scale.measure import EnergyMeter, PeakMemory
+from hqml.experiment.scale.measure import EnergyMeter, GradientTracker, PeakMemory
 from hqml.experiment.scale.point import SPLIT
 from hqml.experiment.scale.store import PointStore
 from hqml.experiment.scale.thresholds import (
@@ -236,6 +237,23 @@ def test_energy_estimate_is_cpu_time_times_power():
     joules = meter.joules(start)
     assert joules == pytest.approx(12.0 * (time.process_time() - cpu0), rel=0.05)
     assert meter.method.startswith("estimate")
+
+
+def test_gradient_tracker_variance_across_steps_leaves_frozen_entries_out():
+    model = torch.nn.Linear(3, 1)
+    ctx = TrainContext(model, lambda params: torch.optim.SGD(params, lr=0.1))
+    ctx.freeze(model.weight, torch.tensor([[True, False, False]]))
+    grads = torch.randn(5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    tracker = GradientTracker()
+    tracker.on_epoch_begin(ctx, 0)
+    for g in grads:
+        model.weight.grad = g[:3].reshape(1, 3).float()
+        model.bias.grad = g[3:].float()
+        tracker.after_backward(ctx)
+    tracker.before_evaluate(ctx, 0)
+    kept = grads[:, 1:].float().double()  # entry 0 is frozen
+    expected = float(np.var(kept.numpy(), axis=0, ddof=1).mean())
+    assert tracker.rows == [{"classical": pytest.approx(expected, rel=1e-6)}]
 
 
 def test_threshold_rules_on_known_curves():

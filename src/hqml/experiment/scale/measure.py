@@ -145,39 +145,40 @@ def parameter_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
 
 class GradientTracker(Callback):
     """Variance of each parameter's gradient across the training steps of an epoch, averaged
-    over the parameters of each group (``quantum``, ``classical``): ``rows[epoch][group]``."""
+    over the parameters of each group (``quantum``, ``classical``): ``rows[epoch][group]``.
+    Entries a schedule froze or pruned (:meth:`TrainContext.freeze`) are left out: their zero
+    gradients say nothing about trainability. A group whose size changed within an epoch (a
+    schedule grew the circuit) is measured on its steps at the epoch's first size."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
         self._sum: dict[str, torch.Tensor] = {}
         self._sq: dict[str, torch.Tensor] = {}
-        self._n = 0
+        self._n: dict[str, int] = {}
 
     def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
-        self._sum, self._sq, self._n = {}, {}, 0
+        self._sum, self._sq, self._n = {}, {}, {}
+
+    @staticmethod
+    def _trained(ctx: TrainContext, p: nn.Parameter) -> torch.Tensor:
+        g = (p.grad if p.grad is not None else torch.zeros_like(p)).detach().double()
+        mask = ctx.frozen_mask(p)
+        return g[~mask] if mask is not None else g.flatten()
 
     def after_backward(self, ctx: TrainContext) -> None:
         for name, params in parameter_groups(ctx.model).items():
-            g = torch.cat(
-                [
-                    (p.grad if p.grad is not None else torch.zeros_like(p))
-                    .detach()
-                    .flatten()
-                    .double()
-                    for p in params
-                ]
-            )
+            g = torch.cat([self._trained(ctx, p) for p in params])
             if name in self._sum and self._sum[name].shape != g.shape:
                 continue  # the model changed shape in this epoch (a schedule): skip the step
             self._sum[name] = self._sum.get(name, 0) + g
             self._sq[name] = self._sq.get(name, 0) + g * g
-        self._n += 1
+            self._n[name] = self._n.get(name, 0) + 1
 
     def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
         row = {}
-        if self._n >= 2:
-            for name in self._sum:
-                mean = self._sum[name] / self._n
-                var = (self._sq[name] / self._n - mean * mean) * self._n / (self._n - 1)
+        for name, n in self._n.items():
+            if n >= 2 and self._sum[name].numel():
+                mean = self._sum[name] / n
+                var = (self._sq[name] / n - mean * mean) * n / (n - 1)
                 row[name] = float(var.clamp_min(0).mean())
         self.rows.append(row)
