@@ -27,6 +27,9 @@ from hqml.experiment.scale.thresholds import (
     variance_collapse,
 )
 from hqml.experiment.timing import TimedBackend
+from hqml.runtime.client import RemoteBackend
+from hqml.runtime.sharding import ShardedBackend
+from hqml.runtime.wire import tensor_to_json
 
 TINY = """
 name = "tiny"
@@ -254,6 +257,80 @@ def test_gradient_tracker_variance_across_steps_leaves_frozen_entries_out():
     kept = grads[:, 1:].float().double()  # entry 0 is frozen
     expected = float(np.var(kept.numpy(), axis=0, ddof=1).mean())
     assert tracker.rows == [{"classical": pytest.approx(expected, rel=1e-6)}]
+
+
+def _zone(root, name, label, energy, top=1000):
+    d = root / name
+    d.mkdir()
+    (d / "name").write_text(label + "\n")
+    (d / "energy_uj").write_text(str(energy))
+    (d / "max_energy_range_uj").write_text(str(top))
+    return d / "energy_uj"
+
+
+def test_rapl_counts_each_package_once_and_across_a_counter_wrap(tmp_path, monkeypatch):
+    import hqml.experiment.scale.measure as measure
+
+    p0 = _zone(tmp_path, "intel-rapl:0", "package-0", 900)
+    core = _zone(tmp_path, "intel-rapl:0:0", "core", 100)  # inside package 0
+    p1 = _zone(tmp_path, "intel-rapl:1", "package-1", 10)
+    psys = _zone(tmp_path, "intel-rapl:2", "psys", 5)  # the whole platform, packages included
+    monkeypatch.setattr(measure, "RAPL", tmp_path)
+    meter = EnergyMeter(10.0)
+    assert [f for f, _ in meter.files] == [p0, p1] and meter.method.startswith("rapl")
+    start = meter.start()
+    p0.write_text("99")  # 900 -> 1000, wraps to 0, -> 99: 200 uJ
+    p1.write_text("310")  # 300 uJ
+    core.write_text("600")
+    psys.write_text("900")
+    assert meter.joules(start) == pytest.approx(500e-6)
+    assert "concurrently" in EnergyMeter(10.0, concurrent=True).method
+
+
+class _Shards(ShardedBackend):
+    def _run_shares(self, shares):
+        raise AssertionError("not called")
+
+
+class _Client:  # a job service that gives no job times (an older hqml)
+    def __init__(self, server_s):
+        self.server_s = server_s
+
+    def submit(self, payload):
+        return {"id": "j"}
+
+    def wait_timed(self, job_id, timeout):
+        time.sleep(0.01)
+        return {"values": tensor_to_json(torch.ones(2))}, self.server_s
+
+
+def _remote(server_s):
+    be = RemoteBackend.__new__(RemoteBackend)  # no service: its client is the stub above
+    be.client, be.use_session, be.session_id, be.job_timeout = _Client(server_s), False, None, 1
+    be.stats = {"jobs": 0, "fallbacks": 0, "wire_s": 0.0, "compute_s": 0.0, "unsplit_s": 0.0}
+    return TimedBackend(be)
+
+
+def test_energy_estimate_counts_worker_compute_and_labels_remote_work():
+    workers = TimedBackend(_Shards())
+    meter = EnergyMeter(10.0, [workers])
+    if meter.files:
+        pytest.skip("RAPL counters readable here: the estimate is not used")
+    start, cpu0 = meter.start(), time.process_time()
+    workers.inner.stats["compute_s"] += 3.0  # the workers computed 3 s
+    joules = meter.joules(start)
+    assert joules == pytest.approx(10.0 * (3.0 + time.process_time() - cpu0), abs=0.05)
+    assert "the backend's workers" in meter.method
+    assert "remote service's own work is not included" in EnergyMeter(10.0, [_remote(0.0)]).method
+
+
+def test_remote_calls_without_server_times_are_reported_unsplit():
+    old = _remote(None)
+    old.inner._run([{}], "values")
+    assert old.wire_seconds == 0.0 and old.unsplit_seconds >= 0.01
+    new = _remote(0.004)
+    new.inner._run([{}], "values")
+    assert new.unsplit_seconds == 0.0 and new.wire_seconds >= 0.005
 
 
 def test_threshold_rules_on_known_curves():

@@ -101,6 +101,14 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
     ]
     for axis, s in summary["axes"].items():
         lines += [f"## Axis: {axis}", "", *_axis_table(axis, s), "", *_thresholds(s), ""]
+    if summary.get("unsplit_remote"):
+        lines += [
+            "**Communication not measured** at "
+            + ", ".join(summary["unsplit_remote"][:5])
+            + ": the remote service gave no job times, so the calls' time on the wire is"
+            " counted in quantum simulation (a service of this hqml version reports them).",
+            "",
+        ]
     if summary["failed"]:
         lines += ["## Failed points", "", *[f"- {k}" for k in summary["failed"]], ""]
     lines += ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]

@@ -3,8 +3,10 @@ epoch and gradient variance during training (trainer callbacks)."""
 
 from __future__ import annotations
 
+import re
 import resource
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ from torch import nn
 
 from ...backends.registry import get_backend
 from ...nn.layer import QuantumLayer
+from ...runtime.client import RemoteBackend
+from ...runtime.sharding import ShardedBackend
 from ..callbacks import Callback, TrainContext
 from ..timing import TimedBackend
 
@@ -36,7 +40,9 @@ class PeakMemory:
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
 
-    def read(self) -> dict[str, Any]:
+    def read(self, workers: Sequence[Any] = ()) -> dict[str, Any]:
+        """The peaks; ``workers``: the backends with worker processes, whose memory this
+        process's peak does not hold (the method says so)."""
         rss = None
         try:
             for line in _STATUS.read_text().splitlines():
@@ -47,13 +53,23 @@ class PeakMemory:
         if rss is None:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
-        return {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": self.method}
+        method = self.method + (
+            "; this process only (the backend's worker processes not included)" if workers else ""
+        )
+        return {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": method}
 
 
 def _rapl_files() -> list[tuple[Path, int]]:
+    """The package zones' energy counters: ``intel-rapl:N`` named ``package-N``. Their
+    sub-zones (``intel-rapl:N:M``: core, uncore, dram) are parts of a package and a ``psys``
+    zone holds the packages: counting those too would count the same joules twice."""
     out = []
-    for d in sorted(RAPL.glob("*rapl*:[0-9]")):  # packages, not their sub-zones
+    for d in sorted(RAPL.glob("*rapl*")):
+        if not re.fullmatch(r"[a-z-]*rapl:\d+", d.name):
+            continue  # a sub-zone
         try:
+            if not (d / "name").read_text().strip().startswith("package"):
+                continue
             int((d / "energy_uj").read_text())
             top = int((d / "max_energy_range_uj").read_text())
             out.append((d / "energy_uj", top))
@@ -64,21 +80,40 @@ def _rapl_files() -> list[tuple[Path, int]]:
 
 class EnergyMeter:
     """Energy of a span: RAPL package counters when readable (the whole package, every process
-    on it), else an estimate, this process's CPU seconds x ``watts_per_core``."""
+    on it), else an estimate, CPU seconds x ``watts_per_core``: this process's CPU seconds plus
+    the compute seconds of the backends' worker processes (process-pool and Ray backends, from
+    ``stats["compute_s"]``; a remote service's work is off this machine and not included, and
+    the label says so). ``concurrent``: other points run at the same time (their work is in
+    the RAPL counters too; the label says so)."""
 
-    def __init__(self, watts_per_core: float):
+    def __init__(
+        self,
+        watts_per_core: float,
+        backends: Sequence[TimedBackend] = (),
+        concurrent: bool = False,
+    ):
         self.watts = watts_per_core
         self.files = _rapl_files()
-        self.method = (
-            "rapl (package counters, all processes)"
-            if self.files
-            else f"estimate: CPU seconds x {watts_per_core:g} W per core"
-        )
+        self.workers = [b for b in backends if isinstance(b.inner, ShardedBackend)]
+        remote = any(isinstance(b.inner, RemoteBackend) for b in backends)
+        if self.files:
+            self.method = "rapl (package counters, all processes)"
+            if concurrent:
+                self.method += (
+                    "; points ran concurrently, so each point's figure includes the others'"
+                    " (workers = 1 gives per-point energy)"
+                )
+        else:
+            who = "this process" + (" and the backend's workers" if self.workers else "")
+            self.method = f"estimate: CPU seconds of {who} x {watts_per_core:g} W per core"
+        if remote:
+            self.method += "; the remote service's own work is not included"
 
     def _read(self) -> Any:
         if self.files:
             return [int(f.read_text()) for f, _ in self.files]
-        return time.process_time()
+        workers = sum(float(b.inner.stats.get("compute_s", 0.0)) for b in self.workers)
+        return time.process_time() + workers
 
     def start(self) -> Any:
         return self._read()
@@ -87,7 +122,8 @@ class EnergyMeter:
         now = self._read()
         if self.files:
             return sum(
-                ((b - a) % top) / 1e6 for a, b, (_, top) in zip(start, now, self.files, strict=True)
+                ((b - a) % (top + 1)) / 1e6  # the counter wraps from top to 0
+                for a, b, (_, top) in zip(start, now, self.files, strict=True)
             )
         return (now - start) * self.watts
 
@@ -112,21 +148,26 @@ class EpochMeter(Callback):
     def __init__(self, backends: list[TimedBackend], energy: EnergyMeter):
         self.backends, self.energy = backends, energy
         self.rows: list[dict[str, float]] = []
-        self._start: tuple[float, float, Any] = (0.0, 0.0, None)
+        self._start: tuple[float, float, float, Any] = (0.0, 0.0, 0.0, None)
 
-    def _totals(self) -> tuple[float, float]:
-        return (sum(b.seconds for b in self.backends), sum(b.wire_seconds for b in self.backends))
+    def _totals(self) -> tuple[float, float, float]:
+        return (
+            sum(b.seconds for b in self.backends),
+            sum(b.wire_seconds for b in self.backends),
+            sum(b.unsplit_seconds for b in self.backends),
+        )
 
     def on_epoch_begin(self, ctx: TrainContext, epoch: int) -> None:
         self._start = (*self._totals(), self.energy.start())
 
     def before_evaluate(self, ctx: TrainContext, epoch: int) -> None:
-        backend, wire = self._totals()
+        backend, wire, unsplit = self._totals()
         self.rows.append(
             {
                 "backend_s": backend - self._start[0],
                 "wire_s": wire - self._start[1],
-                "energy_j": self.energy.joules(self._start[2]),
+                "unsplit_s": unsplit - self._start[2],
+                "energy_j": self.energy.joules(self._start[3]),
             }
         )
 

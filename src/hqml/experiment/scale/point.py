@@ -82,12 +82,18 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
 
 
 def _train_one(
-    model: nn.Module, cfg: RunConfig, ds: Any, seed: int, watts: float, quantum: bool
+    model: nn.Module,
+    cfg: RunConfig,
+    ds: Any,
+    seed: int,
+    watts: float,
+    quantum: bool,
+    concurrent: bool = False,
 ) -> dict[str, Any]:
     params = count_parameters(model)
     memory = PeakMemory()
-    energy = EnergyMeter(watts)
     backends = timed_backends(model) if quantum else []
+    energy = EnergyMeter(watts, backends, concurrent)
     meter = EpochMeter(backends, energy)
     tracker = GradientTracker()
     schedule, x_fit, y_fit = (
@@ -124,8 +130,10 @@ def _train_one(
         "time_split": mean_split,
         "time_split_per_epoch": split,
         "energy_j_per_epoch": float(np.mean([r["energy_j"] for r in meter.rows])),
+        # remote calls without server times: counted in quantum simulation, wire not split out
+        "unsplit_remote_s_per_epoch": float(np.mean([r["unsplit_s"] for r in meter.rows])),
         "energy_method": energy.method,
-        "memory": memory.read(),
+        "memory": memory.read(energy.workers),
         "grad_variance_training": tracker.rows,
         "training_log": ctx.log,
         "final_parameters": ctx.log.get("pruning", {}).get(
@@ -173,14 +181,15 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
         else _init_variance(circuit, settings["grad_samples"], cfg.seed)
     )
     watts = settings["watts_per_core"]
-    record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, quantum=True)
+    concurrent = settings.get("executor", "inline") != "inline" and settings.get("workers", 1) > 1
+    record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, True, concurrent)
     if settings.get("baseline", True):
         budget = record["hybrid"]["parameters"]
         shape = settings.get("baseline_shape", "mlp-tanh")
         base = build_baseline(ds.n_features, ds.n_classes, budget, cfg.seed, shape)
         record["baseline"] = {
             "shape": shape,
-            **_train_one(base, cfg, ds, cfg.seed, watts, quantum=False),
+            **_train_one(base, cfg, ds, cfg.seed, watts, False, concurrent),
         }
     record["data"] = {
         "name": ds.name,

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...provenance import mlflow_tags, provenance
 from ...tracking import RunLogger
+from ..mitigation import mitigation_record
 from ..report import _pyplot
 from .aggregate import axis_summary
 from .config import ScaleConfig
@@ -183,12 +184,20 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
         "points": len(records),
         "failed": [r["key"] for r in records if r.get("status") != "ok"],
         "axes": axes,
-        "energy_method": ok[0]["hybrid"]["energy_method"] if ok else None,
+        "energy_method": "; or ".join(sorted({r["hybrid"]["energy_method"] for r in ok})) or None,
+        "unsplit_remote": [
+            r["key"] for r in ok if r["hybrid"].get("unsplit_remote_s_per_epoch", 0.0) > 0
+        ],
         "provenance": provenance(
             seeds={"points": cfg.settings.seeds},
             backend=cfg.base_cfg.model.backend,
+            backend_options=cfg.base_cfg.model.backend_options,
             diff_method=cfg.base_cfg.model.diff_method,
             dataset=ok[0]["provenance"]["dataset"] if ok else None,
+            noise=cfg.base_cfg.noise.model_dump() if cfg.base_cfg.noise.active else None,
+            mitigation=mitigation_record(cfg.base_cfg.mitigation),
+            shots=cfg.base_cfg.model.shots,
+            note="the base config's settings; each record holds its point's own provenance",
         ),
         "records": records,
     }
