@@ -14,12 +14,14 @@ from typer.testing import CliRunner
 from hqml.backends.base import Backend, Capabilities
 from hqml.backends.registry import get_backend
 from hqml.cli.main import app
+from hqml.experiment import build_hybrid, parse_config
 from hqml.experiment.callbacks import TrainContext
 from hqml.experiment.config import ConfigError
+from hqml.experiment.runner import load_data
 from hqml.experiment.scale import load_scale_config, run_scale
 from hqml.experiment.scale.aggregate import axis_summary
 from hqml.experiment.scale.measure import EnergyMeter, GradientTracker, PeakMemory
-from hqml.experiment.scale.point import SPLIT
+from hqml.experiment.scale.point import SPLIT, _init_variance_groups
 from hqml.experiment.scale.store import PointStore
 from hqml.experiment.scale.thresholds import (
     accuracy_plateau,
@@ -119,6 +121,8 @@ def test_resumes_without_running_a_point_twice(tmp_path):
     for split, epoch in zip(h["time_split_per_epoch"], h["history"]["epoch_s"], strict=True):
         assert sum(split.values()) == pytest.approx(epoch, rel=0.05, abs=2e-3)
     assert rec["grad_variance_init"]["mean"] > 0
+    assert rec["grad_variance_init_groups"]["quantum"] > 0
+    assert rec["grad_variance_init_groups"]["classical"] > 0
     assert rec["provenance"]["dataset"]["sha256"] and rec["provenance"]["seeds"]["run"] == 0
     assert "quantum" in h["grad_variance_training"][-1]
     out = cfg.out_dir()
@@ -331,6 +335,33 @@ def test_remote_calls_without_server_times_are_reported_unsplit():
     new = _remote(0.004)
     new.inner._run([{}], "values")
     assert new.unsplit_seconds == 0.0 and new.wire_seconds >= 0.005
+
+
+def test_model_init_variance_per_group_with_the_configs_noise():
+    base = {
+        "seed": 3,
+        "data": {"name": "digits", "size": 4, "n_classes": 2, "max_train": 40},
+        "model": {"pattern": "dressed", "n_qubits": 2, "layers": 2, "backend": "density_matrix"},
+    }
+    cfg = parse_config(base)
+    ds = load_data(cfg)
+    state = torch.random.get_rng_state()
+    got = _init_variance_groups(cfg, ds, 4, rows=16)
+    assert torch.equal(torch.random.get_rng_state(), state)  # training's randomness untouched
+    # reference: the four models of the documented seeds, their loss gradients by group
+    grads = {"quantum": [], "classical": []}
+    for k in range(4):
+        m = build_hybrid(cfg.model, ds.n_features, ds.n_classes, ds.x_train, 3 + 7919 * (k + 1))
+        torch.nn.functional.cross_entropy(m(ds.x_train[:16]), ds.y_train[:16]).backward()
+        q = [p.grad.flatten() for p in m.quantum.parameters()]
+        c = [p.grad.flatten() for n, p in m.named_parameters() if not n.startswith("quantum.")]
+        grads["quantum"].append(torch.cat(q).double().numpy())
+        grads["classical"].append(torch.cat(c).double().numpy())
+    for g, rows in grads.items():
+        assert got[g] == pytest.approx(float(np.var(rows, axis=0, ddof=1).mean()), rel=1e-5)
+    # strong depolarizing noise flattens the quantum gradients (a noise-induced plateau)
+    noisy = _init_variance_groups(parse_config({**base, "noise": {"depolarizing": 0.3}}), ds, 4)
+    assert noisy["quantum"] < 0.01 * got["quantum"]
 
 
 def test_threshold_rules_on_known_curves():

@@ -65,6 +65,13 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         "grad_variance_init": _curve(
             line, lambda r: (r["grad_variance_init"] or {}).get("mean", float("nan"))
         ),
+        "grad_variance_init_groups": {
+            g: _curve(
+                line,
+                lambda r, g=g: (r.get("grad_variance_init_groups") or {}).get(g, float("nan")),
+            )
+            for g in ("quantum", "classical")
+        },
         "grad_variance_last_epoch": _curve(
             line,
             lambda r: (r["hybrid"]["grad_variance_training"][-1] or {}).get(

@@ -55,6 +55,9 @@ class ScaleSettings(BaseModel):
     baseline: bool = True
     baseline_shape: Literal["mlp-relu", "mlp-tanh", "linear"] = "mlp-tanh"
     grad_samples: int = Field(64, ge=4, description="random parameter sets for the variance")
+    init_models: int = Field(
+        16, ge=0, description="model initialisations for the per-group variance (0: off)"
+    )
     watts_per_core: float = Field(10.0, gt=0, description="power of one busy core (estimate)")
     plateau_tolerance: float = Field(0.01, ge=0, description="accuracy gain that still counts")
     trend_degree: int = Field(1, ge=1, le=3)

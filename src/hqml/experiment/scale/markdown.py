@@ -20,7 +20,9 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
     head = (
         f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
         + (" baseline acc |" if base else "")
-        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |"
+        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch |"
+        + (" baseline s/epoch | baseline J/epoch |" if base else "")
+        + " grad var (init) | grad var, model init (quantum / classical) |"
         " final params | gate evals |"
     )
     out = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -44,7 +46,17 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
             f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
             f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
             f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
+        )
+        if base:
+            row += (
+                f" {_fmt(s['baseline_epoch_s']['mean'][i], '.4f')} |"
+                f" {_fmt(s['baseline_energy_j']['mean'][i], '.2f')} |"
+            )
+        groups = s.get("grad_variance_init_groups", {})
+        row += (
             f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |"
+            f" {_fmt(groups.get('quantum', {}).get('mean', ['-'] * (i + 1))[i], '.2e')} /"
+            f" {_fmt(groups.get('classical', {}).get('mean', ['-'] * (i + 1))[i], '.2e')} |"
             f" {_fmt(s['final_parameters']['mean'][i], '.0f')} |"
             f" {_fmt(s['gate_evaluations']['mean'][i], '.3g')} |"
         )
@@ -95,8 +107,11 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
         " (inside quantum layers but outside the backend: inputs bound to gate angles, tasks"
         " built), communication (executors' wall time minus their workers' compute), classical"
         " compute and data movement. Gradient variance at initialisation is over random"
-        " weights of the model's circuit (ideal, local cost); during training it is the"
-        " variance of each quantum parameter's gradient across the steps of an epoch.",
+        " weights of the model's circuit (ideal, local cost); the model-init columns are the"
+        " variance of the training loss's gradient over fresh initialisations of the whole"
+        " model (noise and mitigation included), per parameter group; during training it is"
+        " the variance of each quantum parameter's gradient across the steps of an epoch"
+        " (frozen or pruned entries left out).",
         "",
     ]
     for axis, s in summary["axes"].items():

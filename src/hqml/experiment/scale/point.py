@@ -23,6 +23,7 @@ from .measure import (
     EpochMeter,
     GradientTracker,
     PeakMemory,
+    parameter_groups,
     timed_backends,
 )
 
@@ -79,6 +80,42 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
         "cost": "local (mean of Z over the qubits)",
         "noise": "none (ideal circuit)",
     }
+
+
+def _init_variance_groups(
+    cfg: RunConfig, ds: Any, n_models: int, rows: int = 32
+) -> dict[str, Any] | None:
+    """Per parameter group (quantum, classical): the variance of each parameter's gradient of
+    the training loss over ``n_models`` fresh initialisations of the point's hybrid model (its
+    noise and mitigation included), on its first ``rows`` training rows, averaged over the
+    group's parameters. Torch's random state is left as it was."""
+    if n_models < 2:
+        return None
+    xb, yb = ds.x_train[:rows], ds.y_train[:rows]
+    grads: dict[str, list[torch.Tensor]] = {}
+    with torch.random.fork_rng(devices=[]):
+        for k in range(n_models):
+            model = build_hybrid(
+                cfg.model,
+                ds.n_features,
+                ds.n_classes,
+                ds.x_train,
+                cfg.seed + 7919 * (k + 1),
+                cfg.noise,
+                cfg.mitigation,
+            )
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            for name, params in parameter_groups(model).items():
+                g = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                grads.setdefault(name, []).append(torch.cat([x.flatten() for x in g]).double())
+    out: dict[str, Any] = {name: float(torch.stack(g).var(0).mean()) for name, g in grads.items()}
+    out.update(
+        n_models=n_models,
+        rows=len(yb),
+        cost="the training loss (cross-entropy) on the first rows",
+        noise="the run config's noise and mitigation",
+    )
+    return out
 
 
 def _train_one(
@@ -198,6 +235,9 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
         "n_features": ds.n_features,
         "n_classes": ds.n_classes,
     }
+    record["grad_variance_init_groups"] = _init_variance_groups(
+        cfg, ds, settings.get("init_models", 0)
+    )
     record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
     record["wall_s"] = time.perf_counter() - t0
     return record

@@ -144,6 +144,9 @@ def _csv(records: list[dict[str, Any]], path: Path) -> Path:
             row.update({f"circuit_{k}": v for k, v in r["circuit"].items()})
         if r.get("grad_variance_init"):
             row["grad_variance_init"] = r["grad_variance_init"]["mean"]
+        for group in ("quantum", "classical"):
+            if group in (r.get("grad_variance_init_groups") or {}):
+                row[f"grad_variance_init_{group}"] = r["grad_variance_init_groups"][group]
         row["error"] = r.get("error")
         rows.append(row)
     fields: list[str] = []

@@ -23,7 +23,14 @@ from .config import point_key
 
 # [scale] settings that change what a point measures (the others: which points, how many at
 # once, and the thresholds, which are computed from the records at report time)
-MEASURED_BY = ("baseline", "baseline_shape", "grad_samples", "watts_per_core", "threads_per_worker")
+MEASURED_BY = (
+    "baseline",
+    "baseline_shape",
+    "grad_samples",
+    "init_models",
+    "watts_per_core",
+    "threads_per_worker",
+)
 
 
 def point_setup(run: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
