@@ -181,6 +181,27 @@ def test_cli_runs_and_reports(tmp_path):
     assert bad.exit_code != 0 and "not found" in bad.output
 
 
+@pytest.mark.slow  # imports MLflow (about 10 s on a busy machine)
+def test_scale_logs_to_mlflow_with_provenance_tags(tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    uri = (tmp_path / "mlruns").as_uri()
+    path = _write(tmp_path)
+    text = path.read_text().replace("mlflow = false", f'mlflow = true\ntracking_uri = "{uri}"')
+    path.write_text(text.replace("seeds = [0, 1]", "seeds = [0]").replace("qubits = [2, 3]", ""))
+    summary = run_scale(load_scale_config(path))
+    client = mlflow.tracking.MlflowClient(uri)
+    run = client.get_run(summary["mlflow_run_id"])
+    assert run.data.tags["hqml.dataset.sha256"] == summary["provenance"]["dataset"]["sha256"]
+    assert run.data.tags["hqml.hqml_version"] == summary["provenance"]["hqml_version"]
+    accs = client.get_metric_history(run.info.run_id, "hybrid_test_acc")
+    assert sorted(m.value for m in accs) == sorted(
+        r["hybrid"]["test_acc"] for r in summary["records"]
+    )
+    assert len(client.get_metric_history(run.info.run_id, "baseline_test_acc")) == 2
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.md", "results.json", "results.csv", "accuracy_vs_layers.png"} <= names
+
+
 class _SlowBackend(Backend):
     name = "slow"
     capabilities = Capabilities()

@@ -226,13 +226,18 @@ def _track(cfg: ScaleConfig, summary: dict[str, Any], files: list[Path]) -> None
         logger.set_tags(mlflow_tags(summary["provenance"]))
         logger.log_params({"scale": cfg.settings.model_dump()})
         for i, r in enumerate(r for r in summary["records"] if r.get("status") == "ok"):
-            logger.log_metrics(
-                {
-                    "hybrid_test_acc": r["hybrid"]["test_acc"],
-                    "hybrid_epoch_s": r["hybrid"]["epoch_seconds"],
-                },
-                step=i,
-            )
+            metrics = {
+                "hybrid_test_acc": r["hybrid"]["test_acc"],
+                "hybrid_epoch_s": r["hybrid"]["epoch_seconds"],
+                "hybrid_energy_j_per_epoch": r["hybrid"]["energy_j_per_epoch"],
+                "hybrid_peak_rss_mib": r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20,
+            }
+            if r.get("grad_variance_init"):
+                metrics["grad_variance_init"] = r["grad_variance_init"]["mean"]
+            if r.get("baseline"):
+                metrics["baseline_test_acc"] = r["baseline"]["test_acc"]
+                metrics["baseline_epoch_s"] = r["baseline"]["epoch_seconds"]
+            logger.log_metrics(metrics, step=i)  # step: the record's place in results.json
         for path in files:
             logger.log_artifact(path)
         summary["mlflow_run_id"] = logger.run_id
