@@ -438,7 +438,26 @@ def test_axis_summary_reads_an_unsorted_axis_in_increasing_order(tmp_path):
     assert s["hybrid_test_acc"]["mean"] == pytest.approx([0.605, 0.805, 0.81])
     assert s["thresholds"]["accuracy_plateau"]["value"] == 2
     assert s["grad_variance_fit"]["rate"] == pytest.approx(0.5)
-    assert s["parameters"] == [10, 20, 30]
+    assert s["parameters"] == [10, 20, 30] and s["other_axes_at"] == {}
+
+
+def test_variance_fit_of_two_single_seed_values_claims_no_error(tmp_path):
+    cfg = load_scale_config(_write(tmp_path))  # layers [1, 2] x qubits [2, 3], base qubits 2
+    records = [_record(n, 0, 0.7, 0.1, math.exp(-0.3 * n)) for n in (1, 2)]
+    for r in records:
+        r["point"]["qubits"] = 2
+    s = axis_summary(cfg, "layers", records)
+    assert s["other_axes_at"] == {"qubits": 2} and s["seeds_per_value"] == [1, 1]
+    assert s["grad_variance_fit"]["rate"] == pytest.approx(0.3)
+    assert s["grad_variance_fit"]["rate_stderr"] is None  # was 0.0: an exact-looking fit
+    # seeds with spread weight the fit by their standard errors
+    seeds = [
+        _record(n, k, 0.7, 0.1, math.exp(-0.3 * n) * (1 + 0.1 * k)) for n in (1, 2) for k in (0, 1)
+    ]
+    for r in seeds:
+        r["point"]["qubits"] = 2
+    fit = axis_summary(cfg, "layers", seeds)["grad_variance_fit"]
+    assert fit["weights"] == "seeds' standard errors" and fit["rate_stderr"] > 0
 
 
 def test_the_example_config_is_valid():

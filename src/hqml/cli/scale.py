@@ -109,10 +109,15 @@ def _thresholds_table(name: str, summary: dict[str, Any]) -> Any:
         table.add_row(
             axis,
             *[
-                str(t.get(k, {}).get("value", "-"))
+                "-" if k not in t else "none found" if t[k]["value"] is None else str(t[k]["value"])
                 for k in ("accuracy_plateau", "time_departure", "variance_collapse")
             ],
-            f"{fit['rate']:.3f} +- {fit['rate_stderr']:.3f}" if fit else "-",
+            (
+                f"{fit['rate']:.3f}"
+                + (f" +- {fit['rate_stderr']:.3f}" if fit["rate_stderr"] is not None else "")
+            )
+            if fit
+            else "-",
         )
     return table
 

@@ -20,14 +20,20 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
     return float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
 
 
-def _along(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> dict[Any, list]:
-    """Records on the line of ``axis``: the other axes at their base value (grid mode: at the
+def _others(cfg: ScaleConfig, axis: str) -> dict[str, Any]:
+    """Where the line of ``axis`` holds the other axes: at their base value (grid mode: at the
     base value when swept over it, else at their first value)."""
     others = {}
     for a, values in cfg.settings.axes.items():
         if a != axis:
             base = cfg.base_value(a)
             others[a] = base if base in values or cfg.settings.mode != "grid" else values[0]
+    return others
+
+
+def _along(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> dict[Any, list]:
+    """Records on the line of ``axis`` (the other axes as :func:`_others` holds them)."""
+    others = _others(cfg, axis)
     line: dict[Any, list] = {v: [] for v in cfg.settings.axes[axis]}
     for r in records:
         p = r["point"]
@@ -54,6 +60,7 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
     have_base = any("baseline" in r for recs in line.values() for r in recs)
     out: dict[str, Any] = {
         "values": x,
+        "other_axes_at": _others(cfg, axis),
         "seeds_per_value": [len(v) for v in line.values()],
         "hybrid_test_acc": _curve(line, lambda r: r["hybrid"]["test_acc"]),
         "hybrid_epoch_s": _curve(line, lambda r: r["hybrid"]["epoch_seconds"]),
@@ -112,13 +119,29 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
         }
         var = [out["grad_variance_init"]["mean"][i] for i in ok]
         if all(v > 0 for v in var) and len(set(xs)) >= 2:
-            fit = fit_decay(xs, var)
-            out["grad_variance_fit"] = {
-                "rate": fit.rate,
-                "rate_stderr": fit.rate_stderr,
-                "intercept": fit.intercept,
-            }
+            out["grad_variance_fit"] = _fit(
+                xs,
+                var,
+                [out["grad_variance_init"]["sd"][i] for i in ok],
+                [out["seeds_per_value"][i] for i in ok],
+            )
     return out
+
+
+def _fit(xs: list, var: list[float], sd: list[float], seeds: list[int]) -> dict[str, Any]:
+    """The decay fit of the variance at initialisation along the axis; weighted by the seeds'
+    standard errors when every value has two or more seeds, else by the residual scatter.
+    Two values and one seed each leave no error estimate (``rate_stderr`` None, not 0)."""
+    spread = all(n >= 2 for n in seeds) and all(s > 0 for s in sd)
+    err = [s / n**0.5 for s, n in zip(sd, seeds, strict=True)] if spread else None
+    fit = fit_decay(xs, var, err)
+    no_error = err is None and len(set(xs)) < 3
+    return {
+        "rate": fit.rate,
+        "rate_stderr": None if no_error else fit.rate_stderr,
+        "intercept": fit.intercept,
+        "weights": "seeds' standard errors" if spread else "equal (residual scatter)",
+    }
 
 
 __all__ = ["axis_summary"]

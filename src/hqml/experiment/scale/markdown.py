@@ -72,9 +72,12 @@ def _thresholds(s: dict[str, Any]) -> list[str]:
         out.append(f"- {name.replace('_', ' ')}: {found} (rule: {t['rule']}; evidence: {ev})")
     fit = s.get("grad_variance_fit")
     if fit:
+        err = fit.get("rate_stderr")
         out.append(
             f"- gradient variance decay: ln Var = {fit['intercept']:.3f}"
-            f" - {fit['rate']:.4f} (+- {fit['rate_stderr']:.4f}) per unit of the axis"
+            f" - {fit['rate']:.4f}"
+            + (f" (+- {err:.4f})" if err is not None else " (two values, one seed: no error)")
+            + " per unit of the axis"
         )
     return out
 
@@ -115,7 +118,9 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
         "",
     ]
     for axis, s in summary["axes"].items():
-        lines += [f"## Axis: {axis}", "", *_axis_table(axis, s), "", *_thresholds(s), ""]
+        held = ", ".join(f"{a} = {v}" for a, v in s.get("other_axes_at", {}).items())
+        lines += [f"## Axis: {axis}", ""] + ([f"Other axes at {held}.", ""] if held else [])
+        lines += [*_axis_table(axis, s), "", *_thresholds(s), ""]
     if summary.get("unsplit_remote"):
         lines += [
             "**Communication not measured** at "

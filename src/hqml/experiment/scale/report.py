@@ -99,7 +99,8 @@ def plot_variance(axis: str, s: dict[str, Any], path: Path) -> Path:
             x,
             np.exp(fit["intercept"] - fit["rate"] * x),
             "k:",
-            label=f"fit: exp(-{fit['rate']:.3f} {axis}) (+-{fit['rate_stderr']:.3f})",
+            label=f"fit: exp(-{fit['rate']:.3f} {axis})"
+            + (f" (+-{fit['rate_stderr']:.3f})" if fit["rate_stderr"] is not None else ""),
         )
     ax.set_yscale("log")
     ax.set(xlabel=axis, ylabel="gradient variance (log)", title=f"Gradient variance vs {axis}")
