@@ -42,6 +42,7 @@ def _cost_values(
     backend: str,
     diff_method: str,
     dtype: torch.dtype,
+    noise_model: Any = None,
 ) -> torch.Tensor:
     if callable(cost) and not isinstance(cost, PauliSum):
         return cost(circuit, params)
@@ -51,7 +52,12 @@ def _cost_values(
                 "cost 'global' is computed from exact probabilities; use shots=None"
                 " or pass the cost as a PauliSum"
             )
-        return 1.0 - probs(circuit, inputs=params, backend=backend, dtype=dtype)[:, 0]
+        return (
+            1.0
+            - probs(circuit, inputs=params, backend=backend, dtype=dtype, noise_model=noise_model)[
+                :, 0
+            ]
+        )
     if cost == "local":
         cost = local_cost(circuit.n_qubits)
     if not isinstance(cost, PauliSum):
@@ -66,6 +72,7 @@ def _cost_values(
         shots=shots,
         seed=seed if shots is not None else None,
         dtype=dtype,
+        noise_model=noise_model,
     )
 
 
@@ -154,6 +161,7 @@ def gradient_variance(
     diff_method: str = "adjoint",
     dtype: torch.dtype = torch.complex128,
     batch_size: int = 512,
+    noise_model: Any = None,
 ) -> GradientVariance:
     """Variance of every partial derivative of ``cost`` over random weights.
 
@@ -168,6 +176,9 @@ def gradient_variance(
         inputs: fixed data inputs of one sample, broadcast to every parameter set.
         shots: estimate the gradient from shots with the parameter-shift rule.
         batch_size: parameter sets per batched call (bounds memory).
+        noise_model: an ``hqml.noise.NoiseModel`` (with a noise-capable ``backend``, e.g.
+            ``"density_matrix"``): the variance of the noisy cost's gradient (noise-induced
+            barren plateaus). A callable ``cost`` gets no noise model: refused.
 
     >>> from hqml.trainability import random_pqc
     >>> gv = gradient_variance(random_pqc(2, 3), "local", n_samples=64)
@@ -188,7 +199,14 @@ def gradient_variance(
             f"n_samples must be at least 2 per circuit, got {n_samples} for"
             f" {len(circuits)} circuits"
         )
-    run = dict(shots=shots, backend=backend, diff_method=diff_method, dtype=dtype)
+    if noise_model is not None and callable(cost) and not isinstance(cost, PauliSum):
+        raise ValueError(
+            "gradient_variance: a callable cost runs its own circuits, so noise_model cannot"
+            " reach them; pass the cost as a PauliSum, 'global' or 'local'"
+        )
+    run = dict(
+        shots=shots, backend=backend, diff_method=diff_method, dtype=dtype, noise_model=noise_model
+    )
     per = [
         n_samples // len(circuits) + (i < n_samples % len(circuits)) for i in range(len(circuits))
     ]
