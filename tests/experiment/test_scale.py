@@ -20,7 +20,12 @@ from hqml.experiment.config import ConfigError
 from hqml.experiment.runner import load_data
 from hqml.experiment.scale import load_scale_config, run_scale
 from hqml.experiment.scale.aggregate import axis_summary
-from hqml.experiment.scale.measure import EnergyMeter, GradientTracker, PeakMemory
+from hqml.experiment.scale.measure import (
+    EnergyMeter,
+    GradientTracker,
+    PeakMemory,
+    worker_peak_rss,
+)
 from hqml.experiment.scale.point import SPLIT, _init_variance_groups
 from hqml.experiment.scale.store import PointStore
 from hqml.experiment.scale.thresholds import (
@@ -241,8 +246,30 @@ def test_process_pool_reports_time_on_the_wire():
         stats = be.inner.stats
         assert stats["wire_s"] > 0 and stats["compute_s"] > 0
         assert be.wire_seconds + stats["compute_s"] <= be.seconds + 1e-3
+        # the worker's own peak memory: it imported torch, so well over 50 MiB
+        (pid,) = be.inner.worker_pids()
+        assert worker_peak_rss([be]) > 50 * 2**20
+        assert worker_peak_rss([TimedBackend(get_backend("statevector"))]) is None
+        assert pid > 0
     finally:
         be.close()
+
+
+@pytest.mark.slow  # starts a process pool for the point (about 30 s on a busy machine)
+def test_a_process_pool_point_splits_out_communication_and_counts_its_workers(tmp_path):
+    path = _write(tmp_path, extra="init_models = 0\nbaseline = false")  # one pool only
+    text = path.read_text().replace("seeds = [0, 1]", "seeds = [0]")
+    text = text.replace("layers = [1, 2]\nqubits = [2, 3]", 'backend = ["process_pool"]')
+    path.write_text(text)
+    (rec,) = run_scale(load_scale_config(path))["records"]
+    h = rec["hybrid"]
+    assert rec["status"] == "ok", rec.get("error")
+    assert all(e["communication"] > 0 for e in h["time_split_per_epoch"])
+    for split, epoch in zip(h["time_split_per_epoch"], h["history"]["epoch_s"], strict=True):
+        assert sum(split.values()) == pytest.approx(epoch, rel=0.05, abs=2e-3)
+    assert h["memory"]["peak_worker_rss_bytes"] > 50 * 2**20
+    if h["energy_method"].startswith("estimate"):
+        assert "the backend's workers" in h["energy_method"]
 
 
 def test_peak_memory_sees_a_large_allocation():

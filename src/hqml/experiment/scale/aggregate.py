@@ -68,6 +68,10 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
             k: _curve(line, lambda r, k=k: r["hybrid"]["time_split"][k])["mean"] for k in SPLIT
         },
         "peak_rss_mb": _curve(line, lambda r: r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20),
+        "peak_worker_rss_mb": _curve(
+            line,
+            lambda r: r["hybrid"]["memory"].get("peak_worker_rss_bytes", float("nan")) / 2**20,
+        ),
         "energy_j": _curve(line, lambda r: r["hybrid"]["energy_j_per_epoch"]),
         "grad_variance_init": _curve(
             line, lambda r: (r["grad_variance_init"] or {}).get("mean", float("nan"))

@@ -40,9 +40,10 @@ class PeakMemory:
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
 
-    def read(self, workers: Sequence[Any] = ()) -> dict[str, Any]:
+    def read(self, workers: Sequence[Any] = (), worker_rss: int | None = None) -> dict[str, Any]:
         """The peaks; ``workers``: the backends with worker processes, whose memory this
-        process's peak does not hold (the method says so)."""
+        process's peak does not hold (the method says so); ``worker_rss``: their peaks
+        (:func:`worker_peak_rss`), when known."""
         rss = None
         try:
             for line in _STATUS.read_text().splitlines():
@@ -53,10 +54,37 @@ class PeakMemory:
         if rss is None:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
-        method = self.method + (
-            "; this process only (the backend's worker processes not included)" if workers else ""
-        )
-        return {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": method}
+        method = self.method
+        if workers:
+            method += (
+                "; this process only (the backend's worker processes not included)"
+                if worker_rss is None
+                else "; this process only, the process-pool workers' peaks (VmHWM, summed) in"
+                " peak_worker_rss_bytes"
+            )
+        out = {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": method}
+        if worker_rss is not None:
+            out["peak_worker_rss_bytes"] = worker_rss
+        return out
+
+
+def worker_peak_rss(backends: Sequence[TimedBackend]) -> int | None:
+    """The summed peak resident memory (``VmHWM``) of the local worker processes of the
+    process-pool backends among ``backends`` (read before they close; their pool starts with
+    the model, so the peak is this model's), or ``None`` when there are none or they cannot be
+    read (Ray's workers are not this process's)."""
+    total, seen = 0, False
+    for b in backends:
+        pids = getattr(b.inner, "worker_pids", None)
+        for pid in pids() if pids else []:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) * 1024
+                        seen = True
+            except OSError:
+                return None
+    return total if seen else None
 
 
 def _rapl_files() -> list[tuple[Path, int]]:

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...backends.registry import get_backend
+from ...nn.layer import QuantumLayer
 from ...trainability import gradient_variance, local_cost
 from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
@@ -25,6 +27,7 @@ from .measure import (
     PeakMemory,
     parameter_groups,
     timed_backends,
+    worker_peak_rss,
 )
 
 SPLIT = (
@@ -93,21 +96,33 @@ def _init_variance_groups(
         return None
     xb, yb = ds.x_train[:rows], ds.y_train[:rows]
     grads: dict[str, list[torch.Tensor]] = {}
-    with torch.random.fork_rng(devices=[]):
-        for k in range(n_models):
-            model = build_hybrid(
-                cfg.model,
-                ds.n_features,
-                ds.n_classes,
-                ds.x_train,
-                cfg.seed + 7919 * (k + 1),
-                cfg.noise,
-                cfg.mitigation,
-            )
-            nn.functional.cross_entropy(model(xb), yb).backward()
-            for name, params in parameter_groups(model).items():
-                g = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-                grads.setdefault(name, []).append(torch.cat([x.flatten() for x in g]).double())
+    shared: list[Any] = []  # one backend per quantum layer for every model (one worker pool)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            for k in range(n_models):
+                model = build_hybrid(
+                    cfg.model,
+                    ds.n_features,
+                    ds.n_classes,
+                    ds.x_train,
+                    cfg.seed + 7919 * (k + 1),
+                    cfg.noise,
+                    cfg.mitigation,
+                )
+                layers = [m for m in model.modules() if isinstance(m, QuantumLayer)]
+                if not shared:
+                    shared = [get_backend(m.backend) for m in layers]
+                for m, b in zip(layers, shared, strict=True):
+                    m.backend = b
+                nn.functional.cross_entropy(model(xb), yb).backward()
+                for name, params in parameter_groups(model).items():
+                    g = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                    grads.setdefault(name, []).append(torch.cat([x.flatten() for x in g]).double())
+    finally:
+        for b in {id(b): b for b in shared}.values():
+            close = getattr(b, "close", None)
+            if close is not None:
+                close()
     out: dict[str, Any] = {name: float(torch.stack(g).var(0).mean()) for name, g in grads.items()}
     out.update(
         n_models=n_models,
@@ -139,6 +154,7 @@ def _train_one(
     training = schedule_training(cfg) if quantum else cfg.training
     ctx = TrainContext(model, make_optimizer(training))
     t0 = time.perf_counter()
+    worker_rss = None
     try:
         hist = train(
             model,
@@ -151,6 +167,7 @@ def _train_one(
             callbacks=[meter, tracker, CircuitCost(), *schedule],
             context=ctx,
         )
+        worker_rss = worker_peak_rss(backends)  # before the workers close
     finally:
         for b in backends:
             b.close()
@@ -170,7 +187,7 @@ def _train_one(
         # remote calls without server times: counted in quantum simulation, wire not split out
         "unsplit_remote_s_per_epoch": float(np.mean([r["unsplit_s"] for r in meter.rows])),
         "energy_method": energy.method,
-        "memory": memory.read(energy.workers),
+        "memory": memory.read(energy.workers, worker_rss),
         "grad_variance_training": tracker.rows,
         "training_log": ctx.log,
         "final_parameters": ctx.log.get("pruning", {}).get(

@@ -113,8 +113,17 @@ def plot_memory(axis: str, s: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(
-        s["values"], s["peak_rss_mb"]["mean"], s["peak_rss_mb"]["sd"], marker="o", capsize=3
+        s["values"],
+        s["peak_rss_mb"]["mean"],
+        s["peak_rss_mb"]["sd"],
+        marker="o",
+        capsize=3,
+        label="this process",
     )
+    workers = s.get("peak_worker_rss_mb", {}).get("mean", [])
+    if np.isfinite(np.asarray(workers, float)).any():
+        ax.plot(s["values"], workers, "s--", label="process-pool workers (summed peaks)")
+        ax.legend(fontsize=8)
     ax.set(xlabel=axis, ylabel="peak RSS (MiB)", title=f"Peak memory vs {axis}")
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -135,6 +144,7 @@ def _csv(records: list[dict[str, Any]], path: Path) -> Path:
                         f"{model}_epoch_s": m["epoch_seconds"],
                         f"{model}_energy_j_per_epoch": m["energy_j_per_epoch"],
                         f"{model}_peak_rss_bytes": m["memory"]["peak_rss_bytes"],
+                        f"{model}_peak_worker_rss_bytes": m["memory"].get("peak_worker_rss_bytes"),
                     }
                 )
         if r.get("hybrid"):
