@@ -148,6 +148,27 @@ def _gradients(
     return torch.cat(rows).detach().to(torch.float64)
 
 
+def _check_request(circuits: list[Circuit], cost: Cost, n_samples: int, noise_model: Any) -> None:
+    if not circuits or any(not c.weights for c in circuits):
+        raise ValueError("gradient_variance needs circuits with at least one weight")
+    shapes = {tuple((k, v.shape) for k, v in c.weights.items()) for c in circuits}
+    if len(shapes) > 1:
+        raise ValueError(
+            "gradient_variance: the circuits of an ensemble must declare the same"
+            " weights (names and shapes)"
+        )
+    if n_samples < 2 * len(circuits):
+        raise ValueError(
+            f"n_samples must be at least 2 per circuit, got {n_samples} for"
+            f" {len(circuits)} circuits"
+        )
+    if noise_model is not None and callable(cost) and not isinstance(cost, PauliSum):
+        raise ValueError(
+            "gradient_variance: a callable cost runs its own circuits, so noise_model cannot"
+            " reach them; pass the cost as a PauliSum, 'global' or 'local'"
+        )
+
+
 def gradient_variance(
     circuit: Circuit | Sequence[Circuit],
     cost: Cost,
@@ -186,24 +207,7 @@ def gradient_variance(
     (torch.Size([6]), 64)
     """
     circuits = [circuit] if isinstance(circuit, Circuit) else list(circuit)
-    if not circuits or any(not c.weights for c in circuits):
-        raise ValueError("gradient_variance needs circuits with at least one weight")
-    shapes = {tuple((k, v.shape) for k, v in c.weights.items()) for c in circuits}
-    if len(shapes) > 1:
-        raise ValueError(
-            "gradient_variance: the circuits of an ensemble must declare the same"
-            " weights (names and shapes)"
-        )
-    if n_samples < 2 * len(circuits):
-        raise ValueError(
-            f"n_samples must be at least 2 per circuit, got {n_samples} for"
-            f" {len(circuits)} circuits"
-        )
-    if noise_model is not None and callable(cost) and not isinstance(cost, PauliSum):
-        raise ValueError(
-            "gradient_variance: a callable cost runs its own circuits, so noise_model cannot"
-            " reach them; pass the cost as a PauliSum, 'global' or 'local'"
-        )
+    _check_request(circuits, cost, n_samples, noise_model)
     run = dict(
         shots=shots, backend=backend, diff_method=diff_method, dtype=dtype, noise_model=noise_model
     )
