@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import time
@@ -20,6 +21,7 @@ from hqml.experiment.config import ConfigError
 from hqml.experiment.runner import load_data
 from hqml.experiment.scale import load_scale_config, run_scale
 from hqml.experiment.scale.aggregate import axis_summary
+from hqml.experiment.scale.config import resolve_executor
 from hqml.experiment.scale.measure import (
     EnergyMeter,
     GradientTracker,
@@ -174,6 +176,21 @@ def test_a_resumed_study_refuses_points_of_an_edited_config_and_retries_failures
     assert [r["status"] for r in lines] == ["ok", "error", "ok"]
     assert lines[2]["key"] == failed["key"] and summary["failed"] == []
     assert PointStore(store).records[failed["key"]]["status"] == "ok"
+
+
+def test_auto_executor_joins_ray_only_when_there_is_a_cluster(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: False))
+    assert resolve_executor("auto") == "process" and resolve_executor("inline") == "inline"
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(is_initialized=lambda: True))
+    assert resolve_executor("auto") == "ray"  # Ray already running here: join it
+    monkeypatch.delitem(sys.modules, "ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
+    expected = "ray" if importlib.util.find_spec("ray") is not None else "process"
+    assert resolve_executor("auto") == expected
 
 
 def test_cli_runs_and_reports(tmp_path):

@@ -96,7 +96,8 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
         "",
         f"{summary['points']} points ({len(summary['failed'])} failed), seeds"
         f" {summary['settings']['seeds']}, mode {summary['settings']['mode']}, executor"
-        f" {summary['settings']['executor']} x {summary['settings']['workers']}.",
+        f" {summary.get('executor', summary['settings']['executor'])} x"
+        f" {summary['settings']['workers']}.",
         f"Machine: {m['cpu']}, {m['cores']} cores; hqml {prov['hqml_version']}"
         + (
             f", commit {prov['git']['commit'][:10]}{' (modified)' if prov['git']['dirty'] else ''}"

@@ -14,7 +14,7 @@ from ...tracking import RunLogger
 from ..mitigation import mitigation_record
 from ..report import _pyplot
 from .aggregate import axis_summary
-from .config import ScaleConfig
+from .config import ScaleConfig, resolve_executor
 from .markdown import write_markdown
 from .point import SPLIT
 
@@ -194,6 +194,7 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
     summary = {
         "name": cfg.name,
         "settings": cfg.settings.model_dump(),
+        "executor": resolve_executor(cfg.settings.executor),  # what "auto" ran on this call
         "base_config": cfg.base,
         "points": len(records),
         "failed": [r["key"] for r in records if r.get("status") != "ok"],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .config import ScaleConfig, point_key
+from .config import ScaleConfig, point_key, resolve_executor
 from .point import run_point
 from .report import write_outputs
 from .store import PointStore, point_setup
@@ -57,7 +58,9 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
             " (or use executor = 'process')"
         ) from None
     started = not ray.is_initialized()  # join a running Ray (a cluster), else start one
-    if started:
+    if started and os.environ.get("RAY_ADDRESS"):
+        ray.init(log_to_driver=False)  # joins the cluster RAY_ADDRESS names
+    elif started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_safe_run)
@@ -102,7 +105,7 @@ def run_scale(
             "inline": lambda: _inline(jobs),
             "process": lambda: _process(jobs, workers),
             "ray": lambda: _ray(jobs, workers),
-        }[cfg.settings.executor]
+        }[resolve_executor(cfg.settings.executor)]
         for record in runner():
             record["setup"] = setups[point_key(record["point"])]
             store.add(record)
