@@ -32,7 +32,8 @@ def _safe_run(
 
 
 def _jobs(cfg: ScaleConfig, todo: list[dict[str, Any]]) -> list[tuple[dict, dict, dict]]:
-    settings = cfg.settings.model_dump()
+    # the workers that run at once this call (a point's energy label says when it had company)
+    settings = {**cfg.settings.model_dump(), "workers": min(cfg.settings.workers, len(todo))}
     return [(cfg.run_config(p).model_dump(), p, settings) for p in todo]
 
 
