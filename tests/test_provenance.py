@@ -78,6 +78,7 @@ def test_run_results_carry_provenance_and_mlflow_tags(tmp_path):
     prov = json.loads((tmp_path / "p" / "results.json").read_text())["provenance"]
     assert prov["seeds"]["run"] == 2 and prov["backend"] == "density_matrix"
     assert prov["noise"]["depolarizing"] == 0.01 and len(prov["dataset"]["sha256"]) == 64
+    assert prov["dtype"] == "torch.float32" and prov["simulation_dtype"] == "torch.complex64"
     mlflow = pytest.importorskip("mlflow")
 
     run = mlflow.tracking.MlflowClient(str(tmp_path / "mlruns")).get_run(results["mlflow_run_id"])

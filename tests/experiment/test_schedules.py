@@ -90,9 +90,11 @@ def test_layerwise_and_adaptive_reach_full_accuracy_more_cheaply(setup):
     assert ad_ctx.log["adaptive"]["events"][0].endswith("grew to 2 layers")
 
 
-def test_freezing_keeps_the_trained_layers(setup):
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])  # adamw: weight decay 0.01
+def test_freezing_keeps_the_trained_layers(setup, optimizer):
     cfg, ds = setup
-    short = cfg.model_copy(update={"training": cfg.training.model_copy(update={"epochs": 3})})
+    training = cfg.training.model_copy(update={"epochs": 3, "optimizer": optimizer})
+    short = cfg.model_copy(update={"training": training})
     grow = LayerwiseGrowth(_build(cfg), 3, start=1, every=1, freeze_previous=True)
     seen = {}
 
@@ -121,8 +123,11 @@ def test_freezing_keeps_the_trained_layers(setup):
     assert not torch.equal(seen[2][2], seen[1][2])  # the newest layer trains
 
 
-def test_pruning_freezes_quiet_parameters_and_reports_counts(setup):
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])  # adamw: weight decay 0.01
+def test_pruning_freezes_quiet_parameters_and_reports_counts(setup, optimizer):
     cfg, ds = setup
+    training = cfg.training.model_copy(update={"optimizer": optimizer})
+    cfg = cfg.model_copy(update={"training": training})
     snapshots = {}
 
     class Snap(CircuitCost):

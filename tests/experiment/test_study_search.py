@@ -248,3 +248,18 @@ def test_study_results_carry_provenance(study):
     assert sorted(prov["seeds"]["trials"]) == sorted({r["seed"] for r in doc["rows"]})
     trial = json.loads(next(folder.rglob("results.json")).read_text())  # a trial's own run
     assert len(trial["provenance"]["dataset"]["sha256"]) == 64
+
+
+def test_study_provenance_names_backend_options_noise_and_mitigation(tmp_path):
+    from hqml.experiment.study.results import study_provenance
+
+    base = {
+        "seed": 4,
+        "model": {"backend": "density_matrix", "backend_options": {"max_rows": 8}, "shots": 100},
+        "noise": {"depolarizing": 0.02},
+        "mitigation": {"method": "zne", "scale_factors": [1, 3]},
+    }
+    prov = study_provenance(base, SearchResult([], "test_accuracy", "max", tmp_path, []))
+    assert prov["backend"] == "density_matrix" and prov["backend_options"] == {"max_rows": 8}
+    assert prov["noise"] == {"depolarizing": 0.02} and prov["mitigation"]["method"] == "zne"
+    assert prov["shots"] == 100 and prov["seeds"] == {"base": 4, "trials": []}

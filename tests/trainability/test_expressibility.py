@@ -121,6 +121,12 @@ def test_identity_block_initialisation_starts_at_the_identity():
         assert abs(psi[0]) == pytest.approx(1.0, abs=1e-9)
 
 
+def test_identity_block_init_is_refused_where_it_is_not_the_identity():
+    # hardware_efficient(2, 3): w of shape (3, 2, 2) fits "(blocks, 2, ...)" by accident
+    with pytest.raises(ValueError, match="does not make this circuit the identity"):
+        sample_parameters(hardware_efficient(2, 3), 2, init="identity_block")
+
+
 def test_small_angle_and_warm_start():
     w = sample_parameters(hardware_efficient(2, 3), 50, init="small_angle")["w"]
     assert w.abs().max() <= 0.1 and w.std() > 0.03

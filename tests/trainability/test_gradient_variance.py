@@ -57,6 +57,24 @@ def test_single_rotation_variance_is_one_half():
     assert abs(v - 0.5) < 4 * se
 
 
+def test_depolarizing_noise_shrinks_the_variance_by_the_contraction_squared():
+    # RY(w) then depolarizing(p): the Bloch vector shrinks by 1 - 4p/3, so
+    # d<Z>/dw = -(1 - 4p/3) sin(w) and Var = (1 - 4p/3)^2 / 2; the global cost 1 - p(0) =
+    # (1 - <Z>)/2 has a quarter of that
+    from hqml.noise import NoiseModel, depolarizing
+
+    c = hqml.Circuit(1)
+    c.ry(c.weight("w")[()], 0)
+    nm = NoiseModel().add_channel(depolarizing(0.3))
+    run = dict(n_samples=3000, seed=3, noise_model=nm, backend="density_matrix")
+    v, se = gradient_variance(c, hqml.Z(0), diff_method="backprop", **run).of(0)
+    assert abs(v - 0.5 * 0.6**2) < 4 * se
+    g, gse = gradient_variance(c, "global", **run).of(0)
+    assert g == pytest.approx(v / 4, rel=1e-9)
+    with pytest.raises(ValueError, match="noise_model cannot reach them"):
+        gradient_variance(c, lambda circuit, params: params["w"], noise_model=nm)
+
+
 def test_shots_estimate_matches_exact_within_shot_noise():
     c = random_pqc(2, 2, seed=1)
     exact = gradient_variance(c, hqml.Z(0) @ hqml.Z(1), n_samples=150, seed=2)

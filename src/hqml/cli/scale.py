@@ -9,6 +9,7 @@ import typer
 
 from hqml.experiment.config import ConfigError
 from hqml.experiment.scale import ScaleConfig, load_scale_config, run_scale
+from hqml.experiment.scale.config import resolve_executor
 
 from .errors import fail
 from .progress import progress_bars
@@ -19,7 +20,7 @@ def scale(
     output_dir: Annotated[
         str | None, typer.Option("--output-dir", "-o", help="override output_dir")
     ] = None,
-    executor: Annotated[str | None, typer.Option(help="inline, process or ray")] = None,
+    executor: Annotated[str | None, typer.Option(help="auto, inline, process or ray")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="points at the same time")] = None,
     max_points: Annotated[
         int | None,
@@ -39,7 +40,7 @@ def scale(
     console.print(
         f"[bold]hqml scale[/] {cfg.name}: {len(points)} points"
         f" ({', '.join(f'{a} {v}' for a, v in cfg.settings.axes.items())};"
-        f" seeds {cfg.settings.seeds}), {cfg.settings.executor} x"
+        f" seeds {cfg.settings.seeds}), {resolve_executor(cfg.settings.executor)} x"
         f" {cfg.settings.workers}",
         highlight=False,
     )
@@ -109,10 +110,15 @@ def _thresholds_table(name: str, summary: dict[str, Any]) -> Any:
         table.add_row(
             axis,
             *[
-                str(t.get(k, {}).get("value", "-"))
+                "-" if k not in t else "none found" if t[k]["value"] is None else str(t[k]["value"])
                 for k in ("accuracy_plateau", "time_departure", "variance_collapse")
             ],
-            f"{fit['rate']:.3f} +- {fit['rate_stderr']:.3f}" if fit else "-",
+            (
+                f"{fit['rate']:.3f}"
+                + (f" +- {fit['rate_stderr']:.3f}" if fit["rate_stderr"] is not None else "")
+            )
+            if fit
+            else "-",
         )
     return table
 

@@ -32,11 +32,32 @@ class TrainContext:
     # the rows training fits (set by train(); a callback may replace them between epochs)
     x_train: torch.Tensor | None = None
     y_train: torch.Tensor | None = None
+    # frozen entries: id(param) -> (param, mask (True = frozen), their values); restored after
+    # every optimiser step, since a zero gradient alone does not stop weight decay (AdamW)
+    frozen: dict[int, tuple[nn.Parameter, torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    def freeze(self, param: nn.Parameter, mask: torch.Tensor) -> None:
+        """Hold ``param``'s entries where ``mask`` is true at their present values (replaces
+        an earlier mask of the same parameter)."""
+        mask = mask.to(torch.bool)
+        self.frozen[id(param)] = (param, mask.clone(), param.detach().clone())
+
+    def frozen_mask(self, param: nn.Parameter) -> torch.Tensor | None:
+        entry = self.frozen.get(id(param))
+        return entry[1] if entry is not None and entry[0] is param else None
+
+    @torch.no_grad()
+    def restore_frozen(self) -> None:
+        """Put every frozen entry back to its value (the trainer calls it after each step)."""
+        for param, mask, value in self.frozen.values():
+            param[mask] = value[mask]
 
     def rebuild_optimizer(self) -> None:
         """A new optimiser over the model's trainable parameters (after the model changed); the
         parameters it had before keep their optimiser state (moments, step counts)."""
         params = [p for p in self.model.parameters() if p.requires_grad]
+        live = {id(p) for p in params}
+        self.frozen = {k: v for k, v in self.frozen.items() if k in live}  # replaced ones go
         old = self.optimizer
         self.optimizer = self.make_optimizer(params)
         if old is not None:

@@ -105,18 +105,47 @@ class ModelConfig(_Strict):
 
 class NoiseConfig(_Strict):
     """A noise model in the config, so that a noisy experiment is reproducible from its config
-    alone: depolarizing channels after gates and symmetric readout bit flips. Needs a backend
-    that simulates noise (``density_matrix``)."""
+    alone: depolarizing channels after gates, thermal relaxation (T1, T2) during them and
+    readout bit flips. Needs a backend that simulates noise (``density_matrix``)."""
 
     depolarizing: float = Field(0.0, ge=0, le=1, description="after every one-qubit gate")
     two_qubit_depolarizing: float | None = Field(
         None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)"
     )
     readout_flip: float = Field(0.0, ge=0, le=0.5, description="bit-flip probability of a read")
+    readout_flip_1to0: float | None = Field(
+        None, ge=0, le=0.5, description="reading 1 as 0, if it differs (then readout_flip: 0->1)"
+    )
+    t1: float | None = Field(None, gt=0, description="relaxation time (unit of the gate times)")
+    t2: float | None = Field(None, gt=0, description="dephasing time, <= 2 t1 (default t1)")
+    gate_time_1q: float = Field(0.0, ge=0, description="one-qubit gate duration (with t1)")
+    gate_time_2q: float = Field(0.0, ge=0, description="two-qubit gate duration (with t1)")
+
+    @model_validator(mode="after")
+    def _relaxation(self) -> NoiseConfig:
+        if self.t1 is None:
+            if self.t2 is not None or self.gate_time_1q or self.gate_time_2q:
+                raise ValueError("noise.t2 and the gate times need noise.t1 as well")
+            return self
+        if not (self.gate_time_1q or self.gate_time_2q):
+            raise ValueError(
+                "noise.t1 relaxes qubits during gates: set noise.gate_time_1q and/or gate_time_2q"
+            )
+        if self.t2 is not None and self.t2 > 2 * self.t1:
+            raise ValueError(f"noise.t2 ({self.t2}) exceeds 2 * t1 ({2 * self.t1}): unphysical")
+        return self
+
+    @property
+    def gate_noise(self) -> bool:
+        return bool(self.depolarizing or self.two_qubit_depolarizing or self.t1)
+
+    @property
+    def readout(self) -> bool:
+        return bool(self.readout_flip or self.readout_flip_1to0)
 
     @property
     def active(self) -> bool:
-        return bool(self.depolarizing or self.two_qubit_depolarizing or self.readout_flip)
+        return self.gate_noise or self.readout
 
 
 ZNE_ONLY = ("scale_factors", "extrapolation", "folding", "order")
@@ -275,11 +304,11 @@ def mitigation_problem(cfg: RunConfig) -> str | None:
         return f"{where} needs model.diff_method in {keeps}, got {model.diff_method!r}"
     hardware = model.backend.startswith(PROVIDER_PREFIXES)
     if m.method == "pec":
-        if hardware or not (noise.depolarizing or noise.two_qubit_depolarizing):
+        if hardware or not noise.gate_noise:
             return f"{where} cancels the gate noise of a [noise] table: set noise.depolarizing"
-        if noise.readout_flip:
+        if noise.readout:
             return f"{where} cancels gate noise only; noise.readout_flip needs method 'readout'"
-    elif m.method == "readout" and not hardware and not noise.readout_flip:
+    elif m.method == "readout" and not hardware and not noise.readout:
         return f"{where} corrects readout errors: set noise.readout_flip (or a hardware backend)"
     elif not hardware and not noise.active:
         return f"{where} has no noise to mitigate: set a [noise] table or a hardware backend"

@@ -64,6 +64,12 @@ def grow_to(
     set_depth(layer, circuit, seed, freeze_rows)
     ctx.rebuild_optimizer()
     carry_optimizer_state(ctx.optimizer, before, layer, freeze_rows)
+    if freeze_rows:  # held by the trainer too: a zero gradient does not stop weight decay
+        for name in circuit.weights:
+            param = getattr(layer, name)
+            mask = torch.zeros_like(param, dtype=torch.bool)
+            mask[:freeze_rows] = True
+            ctx.freeze(param, mask)
 
 
 def carry_optimizer_state(

@@ -11,6 +11,7 @@ from torch import nn
 from ..backends.base import Backend
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
+from ..circuit.gates import GATES
 from ..circuit.observables import Z
 from ..circuit.templates import (
     amplitude_encoding,
@@ -34,7 +35,7 @@ from ..nn import (
     Quanvolution2d,
     count_parameters,
 )
-from ..noise import NoiseModel, ReadoutError, depolarizing
+from ..noise import NoiseModel, ReadoutError, depolarizing, thermal_relaxation
 from .config import ConfigError, MitigationConfig, ModelConfig, NoiseConfig
 from .mitigation import mitigated_backend
 
@@ -85,8 +86,17 @@ def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
     p2 = min(1.0, 2 * noise.depolarizing) if p2 is None else p2
     if p2:
         nm.add_channel(depolarizing(p2, 2), gates=["cx", "cz"])
-    if noise.readout_flip:
-        nm.add_readout_error(ReadoutError.from_flips(noise.readout_flip, noise.readout_flip))
+    if noise.t1 is not None:  # relaxation on each wire of a gate, for the gate's duration
+        t2 = noise.t1 if noise.t2 is None else noise.t2
+        for time, k in ((noise.gate_time_1q, 1), (noise.gate_time_2q, 2)):
+            if time > 0:
+                gates = [g.name for g in GATES.values() if g.num_wires == k]
+                nm.add_channel(thermal_relaxation(noise.t1, t2, time), gates, each_wire=True)
+    if noise.readout:
+        one_to_zero = (
+            noise.readout_flip if noise.readout_flip_1to0 is None else noise.readout_flip_1to0
+        )
+        nm.add_readout_error(ReadoutError.from_flips(noise.readout_flip, one_to_zero))
     return nm
 
 

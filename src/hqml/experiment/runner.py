@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..accounting import format_totals, track
+from ..circuit.gates import complex_dtype
 from ..datasets import load
 from ..provenance import dataset_fingerprint, mlflow_tags, provenance
 from ..tracking import RunLogger
@@ -61,6 +62,8 @@ def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
         backend=cfg.model.backend,
         backend_options=cfg.model.backend_options,
+        dtype=torch.get_default_dtype(),  # the model's parameters
+        simulation_dtype=str(complex_dtype(torch.get_default_dtype())),  # its quantum layers'
         diff_method=cfg.model.diff_method,
         shots=cfg.model.shots,
         noise=cfg.noise.model_dump() if cfg.noise.active else None,

@@ -258,12 +258,14 @@ class GradientPruning(Callback):
             if epoch >= self.start:
                 self.masks[n][self.quiet[n] >= self.patience] = 0
             pruned += int((self.masks[n] == 0).sum())
-            # with zero gradient and zero optimiser state a pruned parameter no longer moves
+            # zero gradient and optimiser state, and held by the trainer (weight decay)
             param = getattr(quantum_layer_of(ctx.model), n)
             state = ctx.optimizer.state.get(param, {}) if ctx.optimizer else {}
             for value in state.values():
                 if isinstance(value, torch.Tensor) and value.shape == param.shape:
                     value[self.masks[n] == 0] = 0
+            if bool((self.masks[n] == 0).any()):
+                ctx.freeze(param, self.masks[n] == 0)
         self.record["pruned_per_epoch"].append(pruned)
         self.record["pruned"] = pruned
         self.record["parameters_after"] = self.record["parameters_before"] - pruned

@@ -132,6 +132,12 @@ class TimedBackend(Backend):
     def wire_seconds(self) -> float:
         return float(getattr(self.inner, "stats", {}).get("wire_s", 0.0))
 
+    @property
+    def unsplit_seconds(self) -> float:
+        """Seconds of remote calls whose server gave no job times: their time on the wire
+        could not be told from the server's (``stats["unsplit_s"]``)."""
+        return float(getattr(self.inner, "stats", {}).get("unsplit_s", 0.0))
+
     def execute(self, tasks: Any) -> list[torch.Tensor]:
         return self._timed(self.inner.execute, tasks)
 

@@ -84,6 +84,7 @@ def _steps(
         for cb in callbacks:
             cb.after_backward(ctx)
         opt.step()
+        ctx.restore_frozen()
         ctx.steps += 1
         ctx.samples_seen += len(yb)
         total += loss.item() * len(yb)

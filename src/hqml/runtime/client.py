@@ -284,8 +284,9 @@ class RemoteBackend(Backend):
         self.session_id: str | None = None
         self.fallback = get_backend(fallback) if fallback is not None else None
         # wire_s: wall time of the jobs minus the server's time on them (requests, transfer,
-        # queueing); compute_s: the server's time on them
-        self.stats = {"jobs": 0, "fallbacks": 0, "wire_s": 0.0, "compute_s": 0.0}
+        # queueing); compute_s: the server's time on them; unsplit_s: wall time of jobs whose
+        # server gave no times (an older service): neither wire nor compute can be told
+        self.stats = {"jobs": 0, "fallbacks": 0, "wire_s": 0.0, "compute_s": 0.0, "unsplit_s": 0.0}
 
     def _run(self, payloads: list[dict[str, Any]], key: str) -> list[torch.Tensor]:
         if self.use_session and self.session_id is None:
@@ -301,6 +302,8 @@ class RemoteBackend(Backend):
         if len(server) == len(done):  # wire = the calls' wall time minus the server's job time
             self.stats["compute_s"] += sum(server)
             self.stats["wire_s"] += max(0.0, time.perf_counter() - t0 - sum(server))
+        else:
+            self.stats["unsplit_s"] += time.perf_counter() - t0
         return [tensor_from_json(r[key]) for r, _ in done]
 
     def _fallback(self, err: ServiceUnavailable) -> Backend:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ..circuit.circuit import Circuit
+from ..execute import probs
 from ..nn.init import get_initializer, small_angle_init
 
 
@@ -39,7 +40,25 @@ def sample_parameters(
         out[name] = torch.stack(
             [torch.as_tensor(fn(name, shape, gen), dtype=torch.float64) for _ in range(n_samples)]
         )
+    if init == "identity_block":
+        _check_identity(circuit, out)
     return out
+
+
+def _check_identity(circuit: Circuit, params: dict[str, torch.Tensor]) -> None:
+    """Refuse ``init="identity_block"`` on a circuit whose drawn parameters do not make it the
+    identity (a weight of shape ``(blocks, 2, ...)`` that :func:`identity_blocks` did not
+    build): its first parameter set must leave ``|0...0>`` unchanged. Circuits with data inputs
+    or over 12 qubits are not checked."""
+    if circuit.inputs or circuit.n_qubits > 12:
+        return
+    first = {k: v[0] for k, v in params.items()}
+    p0 = float(probs(circuit, weights=first, dtype=torch.complex128)[0])
+    if abs(p0 - 1.0) > 1e-9:
+        raise ValueError(
+            "init='identity_block' does not make this circuit the identity (|0...0> kept with"
+            f" probability {p0:.3g}); build it with hqml.circuit.templates.identity_blocks"
+        )
 
 
 def warm_start(

@@ -42,6 +42,7 @@ def _cost_values(
     backend: str,
     diff_method: str,
     dtype: torch.dtype,
+    noise_model: Any = None,
 ) -> torch.Tensor:
     if callable(cost) and not isinstance(cost, PauliSum):
         return cost(circuit, params)
@@ -51,7 +52,12 @@ def _cost_values(
                 "cost 'global' is computed from exact probabilities; use shots=None"
                 " or pass the cost as a PauliSum"
             )
-        return 1.0 - probs(circuit, inputs=params, backend=backend, dtype=dtype)[:, 0]
+        return (
+            1.0
+            - probs(circuit, inputs=params, backend=backend, dtype=dtype, noise_model=noise_model)[
+                :, 0
+            ]
+        )
     if cost == "local":
         cost = local_cost(circuit.n_qubits)
     if not isinstance(cost, PauliSum):
@@ -66,6 +72,7 @@ def _cost_values(
         shots=shots,
         seed=seed if shots is not None else None,
         dtype=dtype,
+        noise_model=noise_model,
     )
 
 
@@ -141,6 +148,27 @@ def _gradients(
     return torch.cat(rows).detach().to(torch.float64)
 
 
+def _check_request(circuits: list[Circuit], cost: Cost, n_samples: int, noise_model: Any) -> None:
+    if not circuits or any(not c.weights for c in circuits):
+        raise ValueError("gradient_variance needs circuits with at least one weight")
+    shapes = {tuple((k, v.shape) for k, v in c.weights.items()) for c in circuits}
+    if len(shapes) > 1:
+        raise ValueError(
+            "gradient_variance: the circuits of an ensemble must declare the same"
+            " weights (names and shapes)"
+        )
+    if n_samples < 2 * len(circuits):
+        raise ValueError(
+            f"n_samples must be at least 2 per circuit, got {n_samples} for"
+            f" {len(circuits)} circuits"
+        )
+    if noise_model is not None and callable(cost) and not isinstance(cost, PauliSum):
+        raise ValueError(
+            "gradient_variance: a callable cost runs its own circuits, so noise_model cannot"
+            " reach them; pass the cost as a PauliSum, 'global' or 'local'"
+        )
+
+
 def gradient_variance(
     circuit: Circuit | Sequence[Circuit],
     cost: Cost,
@@ -154,6 +182,7 @@ def gradient_variance(
     diff_method: str = "adjoint",
     dtype: torch.dtype = torch.complex128,
     batch_size: int = 512,
+    noise_model: Any = None,
 ) -> GradientVariance:
     """Variance of every partial derivative of ``cost`` over random weights.
 
@@ -168,6 +197,9 @@ def gradient_variance(
         inputs: fixed data inputs of one sample, broadcast to every parameter set.
         shots: estimate the gradient from shots with the parameter-shift rule.
         batch_size: parameter sets per batched call (bounds memory).
+        noise_model: an ``hqml.noise.NoiseModel`` (with a noise-capable ``backend``, e.g.
+            ``"density_matrix"``): the variance of the noisy cost's gradient (noise-induced
+            barren plateaus). A callable ``cost`` gets no noise model: refused.
 
     >>> from hqml.trainability import random_pqc
     >>> gv = gradient_variance(random_pqc(2, 3), "local", n_samples=64)
@@ -175,20 +207,10 @@ def gradient_variance(
     (torch.Size([6]), 64)
     """
     circuits = [circuit] if isinstance(circuit, Circuit) else list(circuit)
-    if not circuits or any(not c.weights for c in circuits):
-        raise ValueError("gradient_variance needs circuits with at least one weight")
-    shapes = {tuple((k, v.shape) for k, v in c.weights.items()) for c in circuits}
-    if len(shapes) > 1:
-        raise ValueError(
-            "gradient_variance: the circuits of an ensemble must declare the same"
-            " weights (names and shapes)"
-        )
-    if n_samples < 2 * len(circuits):
-        raise ValueError(
-            f"n_samples must be at least 2 per circuit, got {n_samples} for"
-            f" {len(circuits)} circuits"
-        )
-    run = dict(shots=shots, backend=backend, diff_method=diff_method, dtype=dtype)
+    _check_request(circuits, cost, n_samples, noise_model)
+    run = dict(
+        shots=shots, backend=backend, diff_method=diff_method, dtype=dtype, noise_model=noise_model
+    )
     per = [
         n_samples // len(circuits) + (i < n_samples % len(circuits)) for i in range(len(circuits))
     ]

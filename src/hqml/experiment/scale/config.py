@@ -8,7 +8,7 @@ pattern = "dressed"
 [scale]
 seeds = [0, 1]
 mode = "one-at-a-time"         # or "grid" (every combination)
-executor = "process"           # "inline", "process" or "ray"
+executor = "auto"              # Ray when a cluster is there to join, else "process"
 workers = 2
 [scale.axes]
 layers = [2, 4, 6, 8, 10]
@@ -23,8 +23,11 @@ any dotted key of the run config.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,12 +52,15 @@ class ScaleSettings(BaseModel):
     axes: dict[str, list[Any]] = Field(..., min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     mode: Literal["one-at-a-time", "grid"] = "one-at-a-time"
-    executor: Literal["inline", "process", "ray"] = "process"
+    executor: Literal["auto", "inline", "process", "ray"] = "auto"
     workers: int = Field(2, ge=1, le=256)
     threads_per_worker: int = Field(1, ge=1)
     baseline: bool = True
     baseline_shape: Literal["mlp-relu", "mlp-tanh", "linear"] = "mlp-tanh"
     grad_samples: int = Field(64, ge=4, description="random parameter sets for the variance")
+    init_models: int = Field(
+        16, ge=0, description="model initialisations for the per-group variance (0: off)"
+    )
     watts_per_core: float = Field(10.0, gt=0, description="power of one busy core (estimate)")
     plateau_tolerance: float = Field(0.01, ge=0, description="accuracy gain that still counts")
     trend_degree: int = Field(1, ge=1, le=3)
@@ -162,6 +168,20 @@ class ScaleConfig:
             raise ConfigError(f"scale point {point_key(point)}: {e}") from None
 
 
+def resolve_executor(name: str) -> str:
+    """The executor that runs the points: ``"auto"`` is Ray when there is a Ray cluster to
+    join (``RAY_ADDRESS`` set and Ray installed, or Ray already initialised in this process),
+    else the process pool (starting a local Ray by surprise would cost more than it gives)."""
+    if name != "auto":
+        return name
+    ray = sys.modules.get("ray")
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+        return "ray"
+    if os.environ.get("RAY_ADDRESS") and importlib.util.find_spec("ray") is not None:
+        return "ray"
+    return "process"
+
+
 def load_scale_config(path: str | Path) -> ScaleConfig:
     """Read a scale study (``ConfigError`` naming the problem)."""
     data = read_toml(path)
@@ -186,4 +206,11 @@ def _format_scale(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["ScaleConfig", "ScaleSettings", "load_scale_config", "point_key", "axis_key"]
+__all__ = [
+    "ScaleConfig",
+    "ScaleSettings",
+    "load_scale_config",
+    "point_key",
+    "axis_key",
+    "resolve_executor",
+]

@@ -20,7 +20,9 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
     head = (
         f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
         + (" baseline acc |" if base else "")
-        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch | grad var (init) |"
+        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch |"
+        + (" baseline s/epoch | baseline J/epoch |" if base else "")
+        + " grad var (init) | grad var, model init (quantum / classical) |"
         " final params | gate evals |"
     )
     out = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -44,7 +46,17 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
             f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
             f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
             f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
+        )
+        if base:
+            row += (
+                f" {_fmt(s['baseline_epoch_s']['mean'][i], '.4f')} |"
+                f" {_fmt(s['baseline_energy_j']['mean'][i], '.2f')} |"
+            )
+        groups = s.get("grad_variance_init_groups", {})
+        row += (
             f" {_fmt(s['grad_variance_init']['mean'][i], '.2e')} |"
+            f" {_fmt(groups.get('quantum', {}).get('mean', ['-'] * (i + 1))[i], '.2e')} /"
+            f" {_fmt(groups.get('classical', {}).get('mean', ['-'] * (i + 1))[i], '.2e')} |"
             f" {_fmt(s['final_parameters']['mean'][i], '.0f')} |"
             f" {_fmt(s['gate_evaluations']['mean'][i], '.3g')} |"
         )
@@ -60,9 +72,12 @@ def _thresholds(s: dict[str, Any]) -> list[str]:
         out.append(f"- {name.replace('_', ' ')}: {found} (rule: {t['rule']}; evidence: {ev})")
     fit = s.get("grad_variance_fit")
     if fit:
+        err = fit.get("rate_stderr")
         out.append(
             f"- gradient variance decay: ln Var = {fit['intercept']:.3f}"
-            f" - {fit['rate']:.4f} (+- {fit['rate_stderr']:.4f}) per unit of the axis"
+            f" - {fit['rate']:.4f}"
+            + (f" (+- {err:.4f})" if err is not None else " (two values, one seed: no error)")
+            + " per unit of the axis"
         )
     return out
 
@@ -81,7 +96,8 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
         "",
         f"{summary['points']} points ({len(summary['failed'])} failed), seeds"
         f" {summary['settings']['seeds']}, mode {summary['settings']['mode']}, executor"
-        f" {summary['settings']['executor']} x {summary['settings']['workers']}.",
+        f" {summary.get('executor', summary['settings']['executor'])} x"
+        f" {summary['settings']['workers']}.",
         f"Machine: {m['cpu']}, {m['cores']} cores; hqml {prov['hqml_version']}"
         + (
             f", commit {prov['git']['commit'][:10]}{' (modified)' if prov['git']['dirty'] else ''}"
@@ -95,12 +111,25 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
         " (inside quantum layers but outside the backend: inputs bound to gate angles, tasks"
         " built), communication (executors' wall time minus their workers' compute), classical"
         " compute and data movement. Gradient variance at initialisation is over random"
-        " weights of the model's circuit (ideal, local cost); during training it is the"
-        " variance of each quantum parameter's gradient across the steps of an epoch.",
+        " weights of the model's circuit (ideal, local cost); the model-init columns are the"
+        " variance of the training loss's gradient over fresh initialisations of the whole"
+        " model (noise and mitigation included), per parameter group; during training it is"
+        " the variance of each quantum parameter's gradient across the steps of an epoch"
+        " (frozen or pruned entries left out).",
         "",
     ]
     for axis, s in summary["axes"].items():
-        lines += [f"## Axis: {axis}", "", *_axis_table(axis, s), "", *_thresholds(s), ""]
+        held = ", ".join(f"{a} = {v}" for a, v in s.get("other_axes_at", {}).items())
+        lines += [f"## Axis: {axis}", ""] + ([f"Other axes at {held}.", ""] if held else [])
+        lines += [*_axis_table(axis, s), "", *_thresholds(s), ""]
+    if summary.get("unsplit_remote"):
+        lines += [
+            "**Communication not measured** at "
+            + ", ".join(summary["unsplit_remote"][:5])
+            + ": the remote service gave no job times, so the calls' time on the wire is"
+            " counted in quantum simulation (a service of this hqml version reports them).",
+            "",
+        ]
     if summary["failed"]:
         lines += ["## Failed points", "", *[f"- {k}" for k in summary["failed"]], ""]
     lines += ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]

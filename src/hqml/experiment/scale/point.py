@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...backends.registry import get_backend
+from ...nn.layer import QuantumLayer
 from ...trainability import gradient_variance, local_cost
 from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
@@ -23,7 +25,9 @@ from .measure import (
     EpochMeter,
     GradientTracker,
     PeakMemory,
+    parameter_groups,
     timed_backends,
+    worker_peak_rss,
 )
 
 SPLIT = (
@@ -81,13 +85,67 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
     }
 
 
+def _init_variance_groups(
+    cfg: RunConfig, ds: Any, n_models: int, rows: int = 32
+) -> dict[str, Any] | None:
+    """Per parameter group (quantum, classical): the variance of each parameter's gradient of
+    the training loss over ``n_models`` fresh initialisations of the point's hybrid model (its
+    noise and mitigation included), on its first ``rows`` training rows, averaged over the
+    group's parameters. Torch's random state is left as it was."""
+    if n_models < 2:
+        return None
+    xb, yb = ds.x_train[:rows], ds.y_train[:rows]
+    grads: dict[str, list[torch.Tensor]] = {}
+    shared: list[Any] = []  # one backend per quantum layer for every model (one worker pool)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            for k in range(n_models):
+                model = build_hybrid(
+                    cfg.model,
+                    ds.n_features,
+                    ds.n_classes,
+                    ds.x_train,
+                    cfg.seed + 7919 * (k + 1),
+                    cfg.noise,
+                    cfg.mitigation,
+                )
+                layers = [m for m in model.modules() if isinstance(m, QuantumLayer)]
+                if not shared:
+                    shared = [get_backend(m.backend) for m in layers]
+                for m, b in zip(layers, shared, strict=True):
+                    m.backend = b
+                nn.functional.cross_entropy(model(xb), yb).backward()
+                for name, params in parameter_groups(model).items():
+                    g = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                    grads.setdefault(name, []).append(torch.cat([x.flatten() for x in g]).double())
+    finally:
+        for b in {id(b): b for b in shared}.values():
+            close = getattr(b, "close", None)
+            if close is not None:
+                close()
+    out: dict[str, Any] = {name: float(torch.stack(g).var(0).mean()) for name, g in grads.items()}
+    out.update(
+        n_models=n_models,
+        rows=len(yb),
+        cost="the training loss (cross-entropy) on the first rows",
+        noise="the run config's noise and mitigation",
+    )
+    return out
+
+
 def _train_one(
-    model: nn.Module, cfg: RunConfig, ds: Any, seed: int, watts: float, quantum: bool
+    model: nn.Module,
+    cfg: RunConfig,
+    ds: Any,
+    seed: int,
+    watts: float,
+    quantum: bool,
+    concurrent: bool = False,
 ) -> dict[str, Any]:
     params = count_parameters(model)
     memory = PeakMemory()
-    energy = EnergyMeter(watts)
     backends = timed_backends(model) if quantum else []
+    energy = EnergyMeter(watts, backends, concurrent)
     meter = EpochMeter(backends, energy)
     tracker = GradientTracker()
     schedule, x_fit, y_fit = (
@@ -96,6 +154,7 @@ def _train_one(
     training = schedule_training(cfg) if quantum else cfg.training
     ctx = TrainContext(model, make_optimizer(training))
     t0 = time.perf_counter()
+    worker_rss = None
     try:
         hist = train(
             model,
@@ -108,6 +167,7 @@ def _train_one(
             callbacks=[meter, tracker, CircuitCost(), *schedule],
             context=ctx,
         )
+        worker_rss = worker_peak_rss(backends)  # before the workers close
     finally:
         for b in backends:
             b.close()
@@ -124,8 +184,10 @@ def _train_one(
         "time_split": mean_split,
         "time_split_per_epoch": split,
         "energy_j_per_epoch": float(np.mean([r["energy_j"] for r in meter.rows])),
+        # remote calls without server times: counted in quantum simulation, wire not split out
+        "unsplit_remote_s_per_epoch": float(np.mean([r["unsplit_s"] for r in meter.rows])),
         "energy_method": energy.method,
-        "memory": memory.read(),
+        "memory": memory.read(energy.workers, worker_rss),
         "grad_variance_training": tracker.rows,
         "training_log": ctx.log,
         "final_parameters": ctx.log.get("pruning", {}).get(
@@ -173,14 +235,15 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
         else _init_variance(circuit, settings["grad_samples"], cfg.seed)
     )
     watts = settings["watts_per_core"]
-    record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, quantum=True)
+    concurrent = settings.get("executor", "inline") != "inline" and settings.get("workers", 1) > 1
+    record["hybrid"] = _train_one(hybrid, cfg, ds, cfg.seed, watts, True, concurrent)
     if settings.get("baseline", True):
         budget = record["hybrid"]["parameters"]
         shape = settings.get("baseline_shape", "mlp-tanh")
         base = build_baseline(ds.n_features, ds.n_classes, budget, cfg.seed, shape)
         record["baseline"] = {
             "shape": shape,
-            **_train_one(base, cfg, ds, cfg.seed, watts, quantum=False),
+            **_train_one(base, cfg, ds, cfg.seed, watts, False, concurrent),
         }
     record["data"] = {
         "name": ds.name,
@@ -189,6 +252,9 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
         "n_features": ds.n_features,
         "n_classes": ds.n_classes,
     }
+    record["grad_variance_init_groups"] = _init_variance_groups(
+        cfg, ds, settings.get("init_models", 0)
+    )
     record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
     record["wall_s"] = time.perf_counter() - t0
     return record

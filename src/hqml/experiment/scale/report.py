@@ -11,9 +11,10 @@ import numpy as np
 
 from ...provenance import mlflow_tags, provenance
 from ...tracking import RunLogger
+from ..mitigation import mitigation_record
 from ..report import _pyplot
 from .aggregate import axis_summary
-from .config import ScaleConfig
+from .config import ScaleConfig, resolve_executor
 from .markdown import write_markdown
 from .point import SPLIT
 
@@ -98,7 +99,8 @@ def plot_variance(axis: str, s: dict[str, Any], path: Path) -> Path:
             x,
             np.exp(fit["intercept"] - fit["rate"] * x),
             "k:",
-            label=f"fit: exp(-{fit['rate']:.3f} {axis}) (+-{fit['rate_stderr']:.3f})",
+            label=f"fit: exp(-{fit['rate']:.3f} {axis})"
+            + (f" (+-{fit['rate_stderr']:.3f})" if fit["rate_stderr"] is not None else ""),
         )
     ax.set_yscale("log")
     ax.set(xlabel=axis, ylabel="gradient variance (log)", title=f"Gradient variance vs {axis}")
@@ -111,8 +113,17 @@ def plot_memory(axis: str, s: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(
-        s["values"], s["peak_rss_mb"]["mean"], s["peak_rss_mb"]["sd"], marker="o", capsize=3
+        s["values"],
+        s["peak_rss_mb"]["mean"],
+        s["peak_rss_mb"]["sd"],
+        marker="o",
+        capsize=3,
+        label="this process",
     )
+    workers = s.get("peak_worker_rss_mb", {}).get("mean", [])
+    if np.isfinite(np.asarray(workers, float)).any():
+        ax.plot(s["values"], workers, "s--", label="process-pool workers (summed peaks)")
+        ax.legend(fontsize=8)
     ax.set(xlabel=axis, ylabel="peak RSS (MiB)", title=f"Peak memory vs {axis}")
     ax.grid(alpha=0.3)
     return _save(fig, path)
@@ -133,6 +144,7 @@ def _csv(records: list[dict[str, Any]], path: Path) -> Path:
                         f"{model}_epoch_s": m["epoch_seconds"],
                         f"{model}_energy_j_per_epoch": m["energy_j_per_epoch"],
                         f"{model}_peak_rss_bytes": m["memory"]["peak_rss_bytes"],
+                        f"{model}_peak_worker_rss_bytes": m["memory"].get("peak_worker_rss_bytes"),
                     }
                 )
         if r.get("hybrid"):
@@ -143,6 +155,9 @@ def _csv(records: list[dict[str, Any]], path: Path) -> Path:
             row.update({f"circuit_{k}": v for k, v in r["circuit"].items()})
         if r.get("grad_variance_init"):
             row["grad_variance_init"] = r["grad_variance_init"]["mean"]
+        for group in ("quantum", "classical"):
+            if group in (r.get("grad_variance_init_groups") or {}):
+                row[f"grad_variance_init_{group}"] = r["grad_variance_init_groups"][group]
         row["error"] = r.get("error")
         rows.append(row)
     fields: list[str] = []
@@ -179,16 +194,25 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
     summary = {
         "name": cfg.name,
         "settings": cfg.settings.model_dump(),
+        "executor": resolve_executor(cfg.settings.executor),  # what "auto" ran on this call
         "base_config": cfg.base,
         "points": len(records),
         "failed": [r["key"] for r in records if r.get("status") != "ok"],
         "axes": axes,
-        "energy_method": ok[0]["hybrid"]["energy_method"] if ok else None,
+        "energy_method": "; or ".join(sorted({r["hybrid"]["energy_method"] for r in ok})) or None,
+        "unsplit_remote": [
+            r["key"] for r in ok if r["hybrid"].get("unsplit_remote_s_per_epoch", 0.0) > 0
+        ],
         "provenance": provenance(
             seeds={"points": cfg.settings.seeds},
             backend=cfg.base_cfg.model.backend,
+            backend_options=cfg.base_cfg.model.backend_options,
             diff_method=cfg.base_cfg.model.diff_method,
             dataset=ok[0]["provenance"]["dataset"] if ok else None,
+            noise=cfg.base_cfg.noise.model_dump() if cfg.base_cfg.noise.active else None,
+            mitigation=mitigation_record(cfg.base_cfg.mitigation),
+            shots=cfg.base_cfg.model.shots,
+            note="the base config's settings; each record holds its point's own provenance",
         ),
         "records": records,
     }
@@ -214,13 +238,18 @@ def _track(cfg: ScaleConfig, summary: dict[str, Any], files: list[Path]) -> None
         logger.set_tags(mlflow_tags(summary["provenance"]))
         logger.log_params({"scale": cfg.settings.model_dump()})
         for i, r in enumerate(r for r in summary["records"] if r.get("status") == "ok"):
-            logger.log_metrics(
-                {
-                    "hybrid_test_acc": r["hybrid"]["test_acc"],
-                    "hybrid_epoch_s": r["hybrid"]["epoch_seconds"],
-                },
-                step=i,
-            )
+            metrics = {
+                "hybrid_test_acc": r["hybrid"]["test_acc"],
+                "hybrid_epoch_s": r["hybrid"]["epoch_seconds"],
+                "hybrid_energy_j_per_epoch": r["hybrid"]["energy_j_per_epoch"],
+                "hybrid_peak_rss_mib": r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20,
+            }
+            if r.get("grad_variance_init"):
+                metrics["grad_variance_init"] = r["grad_variance_init"]["mean"]
+            if r.get("baseline"):
+                metrics["baseline_test_acc"] = r["baseline"]["test_acc"]
+                metrics["baseline_epoch_s"] = r["baseline"]["epoch_seconds"]
+            logger.log_metrics(metrics, step=i)  # step: the record's place in results.json
         for path in files:
             logger.log_artifact(path)
         summary["mlflow_run_id"] = logger.run_id

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .config import ScaleConfig, point_key
+from .config import ScaleConfig, point_key, resolve_executor
 from .point import run_point
 from .report import write_outputs
-from .store import PointStore
+from .store import PointStore, point_setup
 
 Progress = Callable[[str, int, int], Any]
 
@@ -31,7 +32,8 @@ def _safe_run(
 
 
 def _jobs(cfg: ScaleConfig, todo: list[dict[str, Any]]) -> list[tuple[dict, dict, dict]]:
-    settings = cfg.settings.model_dump()
+    # the workers that run at once this call (a point's energy label says when it had company)
+    settings = {**cfg.settings.model_dump(), "workers": min(cfg.settings.workers, len(todo))}
     return [(cfg.run_config(p).model_dump(), p, settings) for p in todo]
 
 
@@ -57,7 +59,9 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
             " (or use executor = 'process')"
         ) from None
     started = not ray.is_initialized()  # join a running Ray (a cluster), else start one
-    if started:
+    if started and os.environ.get("RAY_ADDRESS"):
+        ray.init(log_to_driver=False)  # joins the cluster RAY_ADDRESS names
+    elif started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_safe_run)
@@ -75,6 +79,8 @@ def run_scale(
 ) -> dict[str, Any]:
     """Run the study's missing points (at most ``max_points`` of them this time), append each
     to ``points.jsonl`` as it finishes, then write results.json/.csv, report.md and the plots.
+    Points that failed before run again; finished points made with another setup (the config
+    was edited) are refused with a ``ConfigError`` naming what changed.
 
     Returns:
         The summary written to results.json.
@@ -83,6 +89,10 @@ def run_scale(
     out.mkdir(parents=True, exist_ok=True)
     store = PointStore(out / "points.jsonl")
     points = cfg.points()
+    settings = cfg.settings.model_dump()
+    setups = {point_key(p): point_setup(cfg.run_config(p).model_dump(), settings) for p in points}
+    for p in points:  # a finished point of another config is not a result of this one
+        store.check_setup(p, setups[point_key(p)])
     todo = [p for p in points if p not in store]
     if max_points is not None:
         todo = todo[:max_points]
@@ -96,8 +106,9 @@ def run_scale(
             "inline": lambda: _inline(jobs),
             "process": lambda: _process(jobs, workers),
             "ray": lambda: _ray(jobs, workers),
-        }[cfg.settings.executor]
+        }[resolve_executor(cfg.settings.executor)]
         for record in runner():
+            record["setup"] = setups[point_key(record["point"])]
             store.add(record)
             done += 1
             if progress:

@@ -118,8 +118,11 @@ def study_provenance(base: dict[str, Any], result: SearchResult) -> dict[str, An
             "trials": sorted({r["seed"] for r in result.rows if r.get("seed") is not None}),
         },
         backend=model.get("backend", "statevector"),
+        backend_options=model.get("backend_options"),
         diff_method=model.get("diff_method", "best"),
         noise=base.get("noise"),
+        mitigation=base.get("mitigation"),
+        shots=model.get("shots"),
     )
 
 
