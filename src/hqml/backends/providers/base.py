@@ -158,6 +158,13 @@ class ProviderBackend(Backend):
                 f"{self.name} cannot run dynamic circuits (mid-circuit measure, reset or"
                 f" classical conditions); {self.dynamic_fix()}"
             )
+        if isinstance(task.measurement, Expval):
+            for o in task.measurement.observables:
+                if not o.is_hermitian():  # a device would keep only the real part, or fail
+                    raise UnsupportedRequest(
+                        f"observable {o!r} is not Hermitian (complex coefficients); expectation"
+                        " values need a Hermitian observable"
+                    )
         if task.options.get("noise_model") is not None:
             raise UnsupportedRequest(
                 f"{self.name} runs the device's own noise; drop noise_model= (or simulate it"
