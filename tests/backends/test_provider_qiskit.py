@@ -210,6 +210,48 @@ def test_ibm_devices_need_a_saved_account(monkeypatch, tmp_path):
     assert has_saved_ibm_account()  # the service would now be asked (not in tests: offline)
 
 
+class _Service:
+    """A stand-in for a ``QiskitRuntimeService`` with an account: its device is the fake
+    Manila, which the runtime's primitives run in local mode (the same code path as IBM's)."""
+
+    def backend(self, name):
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        return FakeManilaV2()
+
+
+def test_the_ibm_path_sends_raw_estimator_jobs_past_the_account():
+    """With an account (here a service passed in), an IBM device takes the fake devices' path
+    but asks the runtime estimator for raw values (resilience_level=0: IBM's default readout
+    mitigation would otherwise be applied under hqml's own); the runtime's local mode reports
+    that the job carries the option, the values match the fake device's, the call is priced
+    as IBM's."""
+    c = hqml.Circuit(2)
+    w = c.weight("w", (2,))
+    c.ry(w[0], 0).ry(w[1], 1).cnot(0, 1)
+    x = {"w": torch.tensor([0.7, -0.4], dtype=F64)}
+    be = hqml.get_backend("qiskit:ibm_manila", service=_Service(), shots=4000)
+    assert not be.local and be.capabilities.shots_only
+    with (
+        accounting.track() as run,
+        pytest.warns(UserWarning, match="resilience_level option has no effect in local"),
+    ):
+        got = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], weights=x, backend=be)
+    fake = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], weights=x, backend="qiskit:fake_manila",
+                       shots=4000, seed=5)  # fmt: skip
+    se = torch.sqrt(2 * (1 - fake.double() ** 2).clamp_min(0.05) / 4000)
+    assert ((got.double() - fake.double()).abs() <= 4 * se).all()
+    (call,) = run.calls
+    assert call.backend == "qiskit:ibm_manila" and (call.jobs, call.shots) == (1, 4000)
+    assert call.cost == pytest.approx(accounting.PriceTable().estimate(call.backend, 1, 4000))
+    assert call.cost > 0  # IBM's time price, not a simulator's
+    assert be._primitive((False, False), None).options.resilience_level == 0
+    asked = hqml.get_backend("qiskit:ibm_manila", service=_Service(), resilience_level=1)
+    assert asked._primitive((False, False), None).options.resilience_level == 1
+    with pytest.raises(ValueError, match="resilience_level=1 is IBM Runtime's mitigation"):
+        hqml.get_backend("qiskit:fake_manila", resilience_level=1)
+
+
 def test_names_resolve_through_the_registry():
     names = hqml.available_backends()
     assert {"qiskit:aer_simulator", "qiskit:fake_manila"} <= set(names)

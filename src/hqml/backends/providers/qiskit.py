@@ -76,6 +76,9 @@ class QiskitBackend(ProviderBackend):
             manager (``generate_preset_pass_manager``).
         service: a ``QiskitRuntimeService`` (default: the saved account, for IBM devices).
         mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in.
+        resilience_level: IBM devices only: the runtime estimator's own error mitigation, off
+            (0) by default so that values are raw and hqml's mitigation (readout calibration,
+            ZNE) is not applied on top of IBM's (the runtime's default, 1, corrects readout).
         max_circuits_per_job: split calls into jobs of at most this many circuits.
         **options: ``shots``, ``seed``, ``budget``, ``prices``, ``fallback`` (see
             :class:`ProviderBackend`).
@@ -94,10 +97,13 @@ class QiskitBackend(ProviderBackend):
         instance: str | None = None,
         mode: Any = None,
         max_circuits_per_job: int | None = None,
+        resilience_level: int = 0,
         **options: Any,
     ):
         require_qiskit()
         super().__init__(device, **options)
+        if resilience_level not in (0, 1, 2):
+            raise ValueError(f"resilience_level must be 0, 1 or 2, got {resilience_level!r}")
         if device == "aer_simulator":
             self.backend = aer_device()
         elif device.startswith("fake_"):
@@ -105,6 +111,13 @@ class QiskitBackend(ProviderBackend):
         else:
             self.backend = ibm_device(device, service, instance)
         self.local = device == "aer_simulator" or device.startswith("fake_")
+        if resilience_level and self.local:
+            raise ValueError(
+                f"resilience_level={resilience_level} is IBM Runtime's mitigation of a real"
+                f" device; {self.name} runs locally without it: drop it, or mitigate with"
+                " hqml.mitigation"
+            )
+        self.resilience_level = resilience_level
         self.mode = mode
         self.transpile_options = (
             int(optimization_level),
@@ -297,6 +310,8 @@ class QiskitBackend(ProviderBackend):
             prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
         if self.local and seed is not None:
             prim.options.simulator.seed_simulator = seed
+        if not self.local and not sampler:  # raw values unless asked (see resilience_level)
+            prim.options.resilience_level = self.resilience_level
         return prim
 
     def submit(
