@@ -190,6 +190,7 @@ class ProviderBackend(Backend):
         planned = ProviderCall(
             self.name, jobs, sum(circuits), total_shots,
             cost=self.prices.estimate(self.name, jobs, total_shots),
+            priced=self.prices.price(self.name).known,
         )  # fmt: skip
         check_budgets(planned, self.ledger)  # refuses before anything is sent
         start = time.perf_counter()
@@ -210,6 +211,7 @@ class ProviderBackend(Backend):
         call = ProviderCall(
             self.name, jobs, sum(circuits), total_shots, cost=planned.cost,
             queue_s=sub.queue_s, run_s=sub.run_s or wall, job_ids=sub.job_ids,
+            priced=planned.priced,
         )  # fmt: skip
         record_call(call, self.ledger)
         return [out.to(device=t.theta.device) for out, t in zip(sub.outputs, tasks, strict=True)]
