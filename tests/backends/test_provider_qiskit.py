@@ -11,7 +11,7 @@ import torch
 
 import hqml
 from hqml import accounting
-from hqml.backends.base import Expval, Task
+from hqml.backends.base import Backend, Expval, Task
 from hqml.backends.providers import CredentialsMissing, UnsupportedRequest
 from hqml.circuit.gates import Gate
 from hqml.circuit.params import bind_parameters
@@ -170,6 +170,59 @@ def test_gradients_on_a_noiseless_device_match_the_exact_ones():
     torch.testing.assert_close(grads[1], grads[0], atol=1e-9, rtol=0)
     # each entry: 2 rows x up to 2 columns x (f+ - f-)/2 of +-1 outcomes -> SE <= 2/sqrt(shots)
     assert (grads[2] - grads[0]).abs().max() < 4 * 2 / np.sqrt(40_000)
+
+
+class _SeedDrawingStatevector(Backend):
+    """hqml's statevector, drawing a call seed from the task's generator as a provider does,
+    so that SPSA draws the same directions from the same seed on both."""
+
+    name = "statevector"
+
+    def __init__(self):
+        self.sv = hqml.get_backend("statevector")
+
+    def execute(self, tasks):
+        for t in tasks:
+            if t.generator is not None:
+                torch.randint(1, 2**31 - 1, (1,), generator=t.generator)
+        return self.sv.execute(tasks)
+
+
+def test_spsa_and_wide_gradients_are_one_job(monkeypatch):
+    """SPSA's plus and minus copies go in one job, and a gradient's shifted copies are not cut
+    into a simulator's memory-sized chunks on a device: the provider packs them (here the bound
+    is lowered to one row per call, as for a 25-qubit circuit). Gradients equal the statevector's
+    (the same SPSA directions from the same seed; exact parameter shifts)."""
+    import hqml.backends.base as base
+
+    c = layer_circuit(2)
+    x = torch.tensor([[0.3, -0.8], [1.1, 0.4], [-0.5, 0.9]], dtype=F64)
+    w0 = torch.tensor(np.random.default_rng(9).uniform(-2, 2, (2, 2)))
+    options = {"num_directions": 3, "h": 0.05}
+
+    def grad(backend, method):
+        w = w0.clone().requires_grad_(True)
+        hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs={"x": x}, weights={"w": w},
+                    backend=backend, diff_method=method, seed=11,
+                    diff_options=options if method == "spsa" else None,
+                    ).sum().backward()  # fmt: skip
+        return w.grad
+
+    aer = QiskitBackend("aer_simulator")
+    for method in ("spsa", "parameter-shift"):
+        with accounting.track() as run:
+            got = grad(aer, method)
+        assert run.totals()["jobs"] == 2  # the values, then the whole gradient
+        ref = _SeedDrawingStatevector() if method == "spsa" else "statevector"
+        torch.testing.assert_close(got, grad(ref, method), atol=1e-9, rtol=0)
+        circuits = run.totals()["circuits"]
+    monkeypatch.setattr(base, "MAX_STACKED_AMPLITUDES", 4)  # one 2-qubit row per call
+    sv = hqml.get_backend("statevector")
+    assert sv.rows_per_call(Task(c, torch.zeros(1, 4), Expval((hqml.Z(0),)))) == 1
+    with accounting.track() as run:
+        got = grad(aer, "parameter-shift")
+    assert run.totals()["jobs"] == 2 and run.totals()["circuits"] == circuits  # as unbounded
+    torch.testing.assert_close(got, grad(sv, "parameter-shift"), atol=1e-9, rtol=0)
 
 
 def test_refusals_before_sending():

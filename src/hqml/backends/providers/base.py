@@ -116,6 +116,10 @@ class ProviderBackend(Backend):
         """Send the tasks (packed as :meth:`plan` said) and return their values."""
         raise NotImplementedError
 
+    def rows_per_call(self, task: Task) -> int | None:
+        """All rows in one call: the provider packs them into as few jobs as it allows."""
+        return None
+
     def dynamic_fix(self) -> str:
         return (
             f"{self.name} takes no classical feed-forward from hqml; send it to"
