@@ -13,9 +13,10 @@ so a call that would exceed it is refused and nothing is spent::
 
 Costs are estimates from a :class:`PriceTable`: per task, per shot and per second of device time,
 by provider and device name (shell patterns). The defaults are the providers' public list prices
-as of :data:`PRICES_DATE`; pass your own to a backend (``prices=``). A device no pattern
-matches has no known price: its calls cost zero in the totals, and a money budget refuses them
-before sending (it could not be checked).
+as of :data:`PRICES_DATE`; pass your own to a backend (``prices=``) or to :func:`track` (for
+every backend inside the block that was given none; ``hqml run``'s ``[prices]``). A device no
+pattern matches has no known price: its calls cost zero in the totals, and a money budget
+refuses them before sending (it could not be checked).
 """
 
 from __future__ import annotations
@@ -142,8 +143,13 @@ _TOTALS = ("calls", "jobs", "circuits", "shots", "cost", "queue_s", "run_s")
 class Ledger:
     """Recorded provider calls, their totals and an optional budget."""
 
-    def __init__(self, budget: Budget | Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        budget: Budget | Mapping[str, Any] | None = None,
+        prices: PriceTable | None = None,
+    ):
         self.budget = Budget.coerce(budget)
+        self.prices = prices
         self.calls: list[ProviderCall] = []
 
     def totals(self) -> dict[str, float]:
@@ -202,10 +208,16 @@ _ACTIVE: ContextVar[tuple[Ledger, ...]] = ContextVar("hqml_ledgers", default=())
 
 
 @contextmanager
-def track(budget: Budget | Mapping[str, Any] | None = None) -> Iterator[Ledger]:
+def track(
+    budget: Budget | Mapping[str, Any] | None = None,
+    prices: PriceTable | Mapping[str, Price | Mapping[str, float]] | None = None,
+) -> Iterator[Ledger]:
     """Record every provider call made inside the block in a new :class:`Ledger` (nested blocks
-    record in each open ledger), refusing calls that would exceed ``budget``."""
-    ledger = Ledger(budget)
+    record in each open ledger), refusing calls that would exceed ``budget``. ``prices`` (a
+    :class:`PriceTable` or its overrides) price the calls of backends given no ``prices=``."""
+    if prices is not None and not isinstance(prices, PriceTable):
+        prices = PriceTable(prices)
+    ledger = Ledger(budget, prices)
     token = _ACTIVE.set(_ACTIVE.get() + (ledger,))
     try:
         yield ledger
@@ -216,6 +228,15 @@ def track(budget: Budget | Mapping[str, Any] | None = None) -> Iterator[Ledger]:
 def active_ledgers() -> tuple[Ledger, ...]:
     """The ledgers of the enclosing :func:`track` blocks, outermost first."""
     return _ACTIVE.get()
+
+
+def active_prices() -> PriceTable:
+    """The prices of the innermost enclosing :func:`track` block that gives some, else the
+    defaults."""
+    for ledger in reversed(_ACTIVE.get()):
+        if ledger.prices is not None:
+            return ledger.prices
+    return PriceTable()
 
 
 def check(call: ProviderCall, *extra: Ledger) -> None:
@@ -251,6 +272,7 @@ __all__ = [
     "PriceTable",
     "ProviderCall",
     "active_ledgers",
+    "active_prices",
     "check",
     "format_totals",
     "record",

@@ -176,6 +176,16 @@ def test_a_money_budget_refuses_a_device_without_a_known_price():
                        prices=accounting.PriceTable({"toy:*": {"per_shot": 0.01}}))  # fmt: skip
     hqml.expval(circuit(), hqml.Z(0), weights=x, backend=priced)
     assert priced.ledger.totals()["cost"] == pytest.approx(1.0) and priced.ledger.calls[0].priced
+    # a block's prices price the backends given none; a backend's own prices come first
+    with accounting.track(prices={"toy:*": {"per_task": 2.0}}, budget={"money": 5.0}) as run:
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+        with accounting.track() as inner:  # an inner block without prices: the outer ones
+            hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=priced)
+        with pytest.raises(accounting.BudgetExceeded, match="would use \\$2 money"):
+            hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+    assert [c.cost for c in run.calls] == pytest.approx([2.0, 2.0, 1.0])
+    assert inner.totals()["cost"] == pytest.approx(2.0)
     table = accounting.PriceTable()
     assert table.price("pennylane:default.qubit").known
     assert table.price("pennylane:lightning.qubit").known

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...accounting import Budget, BudgetExceeded, Ledger, PriceTable, ProviderCall
+from ...accounting import Budget, BudgetExceeded, Ledger, PriceTable, ProviderCall, active_prices
 from ...accounting import check as check_budgets
 from ...accounting import record as record_call
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
@@ -70,7 +70,8 @@ class ProviderBackend(Backend):
         seed: seeds the simulators of local devices (per call, a new draw from this seed).
         budget: a :class:`hqml.accounting.Budget` (or ``{"shots": .., "jobs": .., "money": ..}``)
             for this backend's calls; calls that would exceed it are refused before sending.
-        prices: a :class:`hqml.accounting.PriceTable` (default: the dated public list prices).
+        prices: a :class:`hqml.accounting.PriceTable` (default: those of the enclosing
+            ``hqml.accounting.track`` block, else the dated public list prices).
         fallback: a backend that runs a call, with a warning, when the device is offline or its
             queue is full.
     """
@@ -98,7 +99,7 @@ class ProviderBackend(Backend):
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.ledger = Ledger(budget)
-        self.prices = prices or PriceTable()
+        self.prices = prices  # None: the run's (accounting.track) or the defaults
         self.fallback = fallback
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -190,11 +191,12 @@ class ProviderBackend(Backend):
         for t, s in zip(tasks, shots, strict=True):
             self.check_task(t, s)
         jobs, circuits = self.plan(tasks, shots)
+        prices = self.prices or active_prices()
         total_shots = sum(c * (s or 0) for c, s in zip(circuits, shots, strict=True))
         planned = ProviderCall(
             self.name, jobs, sum(circuits), total_shots,
-            cost=self.prices.estimate(self.name, jobs, total_shots),
-            priced=self.prices.price(self.name).known,
+            cost=prices.estimate(self.name, jobs, total_shots),
+            priced=prices.price(self.name).known,
         )  # fmt: skip
         check_budgets(planned, self.ledger)  # refuses before anything is sent
         start = time.perf_counter()
