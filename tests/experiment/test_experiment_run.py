@@ -1,5 +1,6 @@
 """``hqml run``: config validation, parameter-matched baseline, timing, files and MLflow."""
 
+import importlib.util
 import json
 import re
 
@@ -228,11 +229,23 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
     # prices in the config price the run's calls (first matching pattern); a money budget
     # then refuses the first call, which would pass it (0.5 per job + 0.001 per shot)
     priced = text + '\n[prices."qiskit:aer_*"]\nper_task = 0.5\nper_shot = 0.001\n'
-    config.write_text(priced)
+    mlruns = tmp_path / "mlruns"  # and MLflow carries the totals as provider_* metrics
+    tracked = priced.replace("mlflow = false", "mlflow = true").replace(
+        'tracking_uri = ""', f'tracking_uri = "{mlruns.as_posix()}"'
+    )
+    assert "mlflow = true" in tracked and mlruns.as_posix() in tracked
+    config.write_text(tracked)
     result = CliRunner().invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output
-    t = json.loads((out / "tiny" / "results.json").read_text())["provider_calls"]["totals"]
+    results = json.loads((out / "tiny" / "results.json").read_text())
+    t = results["provider_calls"]["totals"]
     assert t["cost"] == pytest.approx(0.5 * t["jobs"] + 0.001 * t["shots"])
+    if importlib.util.find_spec("mlflow") is not None:
+        from mlflow.tracking import MlflowClient
+
+        metrics = MlflowClient(mlruns.resolve().as_uri()).get_run(results["mlflow_run_id"])
+        for key in ("jobs", "circuits", "shots", "cost"):
+            assert metrics.data.metrics[f"provider_{key}"] == pytest.approx(t[key])
     config.write_text(priced + "\n[budget]\nmoney = 0.6\n")
     refused = CliRunner().invoke(app, ["run", str(config)])
     assert refused.exit_code == 2
