@@ -144,6 +144,12 @@ def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation(
             c, [hqml.Z(i) for i in range(n)], backend=small, diff_method="parameter-shift"
         )(x).sum().backward()
     assert run2.totals()["jobs"] == 1 + -(-live * batch // 50)
+    # a row whose observables need more bases than a job takes is refused before sending
+    tiny = QiskitBackend("fake_manila", shots=shots, max_circuits_per_job=1)
+    with accounting.track() as run3, pytest.raises(UnsupportedRequest, match="2 measurement"):
+        hqml.expval(c, [hqml.Z(0), hqml.X(0)], inputs={"x": x}, weights={"w": torch.zeros(2, 2)},
+                    backend=tiny)  # fmt: skip
+    assert run3.calls == []
 
 
 def test_gradients_on_a_noiseless_device_match_the_exact_ones():

@@ -181,6 +181,14 @@ class QiskitBackend(ProviderBackend):
                     " estimator would average sampled branches); pass shots=N, or use"
                     " backend='density_matrix' for exact values"
                 )
+        cap = self.capabilities.max_circuits_per_job
+        if cap is not None and isinstance(task.measurement, Expval):
+            groups = measurement_groups(task.measurement.observables)
+            if groups > cap:
+                raise UnsupportedRequest(
+                    f"{self.name} takes {cap} circuits per job; one row of these observables"
+                    f" needs {groups} measurement bases: ask for fewer at a time"
+                )
         cond = unsupported_condition(task.circuit)
         if cond is not None:
             raise UnsupportedRequest(
