@@ -311,6 +311,35 @@ def test_the_ibm_path_sends_raw_estimator_jobs_past_the_account():
         hqml.get_backend("qiskit:fake_manila", resilience_level=1)
 
 
+@pytest.mark.parametrize("mode", ["batch", "session"])
+def test_a_runtime_batch_or_session_opened_by_name_serves_every_call_until_closed(mode):
+    """``mode="batch"|"session"`` opens one runtime Batch/Session on first use (the runtime's
+    local mode runs it for a fake device) that every later call runs in, closed by ``close()``,
+    which the job service calls when an hqml session ends; values equal those of the same
+    device and seed without it."""
+    from qiskit_ibm_runtime import Batch, Session
+
+    from hqml.runtime.backend_cache import close_backend
+
+    c = layer_circuit(2)
+    x = {"x": torch.tensor([[0.3, -0.8], [1.1, 0.4]], dtype=F64)}
+    w = {"w": torch.tensor(np.random.default_rng(5).uniform(-2, 2, (2, 2)))}
+    plain = QiskitBackend("fake_manila", shots=500, seed=4)
+    be = QiskitBackend("fake_manila", shots=500, seed=4, mode=mode)
+    assert be.runtime_mode.opened is None  # nothing opened before a call
+    opened = []
+    for _ in range(2):
+        got = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs=x, weights=w, backend=be)
+        opened.append(be.runtime_mode.opened)
+        want = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs=x, weights=w, backend=plain)
+        torch.testing.assert_close(got, want, atol=0, rtol=0)
+    assert opened[0] is opened[1] and isinstance(opened[0], Batch if mode == "batch" else Session)
+    close_backend(be)
+    assert be.runtime_mode.opened is None
+    with pytest.raises(ValueError, match="mode must be 'session', 'batch'"):
+        QiskitBackend("fake_manila", mode="dedicated")
+
+
 def test_names_resolve_through_the_registry():
     names = hqml.available_backends()
     assert {"qiskit:aer_simulator", "qiskit:fake_manila"} <= set(names)

@@ -38,6 +38,7 @@ from .qiskit_circuits import (
     unsupported_gate,
 )
 from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module's names too
+    RuntimeMode,
     aer_device,
     fake_device,
     has_saved_ibm_account,
@@ -75,7 +76,8 @@ class QiskitBackend(ProviderBackend):
         optimization_level, seed_transpiler, initial_layout: options of Qiskit's preset pass
             manager (``generate_preset_pass_manager``).
         service: a ``QiskitRuntimeService`` (default: the saved account, for IBM devices).
-        mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in.
+        mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in, or
+            ``"session"``/``"batch"`` to open one on first use (closed by :meth:`close`).
         resilience_level: IBM devices only: the runtime estimator's own error mitigation, off
             (0) by default so that values are raw and hqml's mitigation (readout calibration,
             ZNE) is not applied on top of IBM's (the runtime's default, 1, corrects readout).
@@ -118,7 +120,7 @@ class QiskitBackend(ProviderBackend):
                 " hqml.mitigation"
             )
         self.resilience_level = resilience_level
-        self.mode = mode
+        self.mode, self.runtime_mode = mode, RuntimeMode(self.backend, mode)
         self.transpile_options = (
             int(optimization_level),
             seed_transpiler,
@@ -148,6 +150,10 @@ class QiskitBackend(ProviderBackend):
             max_circuits_per_job=max_circuits or getattr(self.backend, "max_circuits", None),
             max_shots=max_shots,
         )
+
+    def close(self) -> None:
+        """Close the runtime session or batch this backend opened (``mode="session"|"batch"``)."""
+        self.runtime_mode.close()
 
     def noise_model(self) -> Any:
         """The Qiskit Aer ``NoiseModel`` this device's simulator runs (``None`` for the ideal
@@ -315,7 +321,7 @@ class QiskitBackend(ProviderBackend):
             warnings.filterwarnings(
                 "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
             )
-            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
+            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.runtime_mode.get())
         if self.local and seed is not None:
             prim.options.simulator.seed_simulator = seed
         if not self.local and not sampler:  # raw values unless asked (see resilience_level)
