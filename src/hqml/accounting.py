@@ -13,7 +13,10 @@ so a call that would exceed it is refused and nothing is spent::
 
 Costs are estimates from a :class:`PriceTable`: per task, per shot and per second of device time,
 by provider and device name (shell patterns). The defaults are the providers' public list prices
-as of :data:`PRICES_DATE`; pass your own to :func:`track` or to a backend (``prices=``).
+as of :data:`PRICES_DATE`; pass your own to a backend (``prices=``) or to :func:`track` (for
+every backend inside the block that was given none; ``hqml run``'s ``[prices]``). A device no
+pattern matches has no known price: its calls cost zero in the totals, and a money budget
+refuses them before sending (it could not be checked).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class Price:
     """A device's list price (USD): per task (job), per shot, per second of device time.
 
     ``seconds_per_shot`` estimates device time before a call for devices billed by time.
+    ``known``: false for a device no pattern matches (priced at zero, so a money budget cannot
+    be checked against it and refuses its calls).
     """
 
     per_task: float = 0.0
@@ -41,6 +46,7 @@ class Price:
     per_second: float = 0.0
     seconds_per_shot: float = 0.0
     source: str = ""
+    known: bool = True
 
 
 # Public list prices on PRICES_DATE (Amazon Braket pricing page; IBM Quantum Pay-As-You-Go, $96
@@ -56,7 +62,11 @@ DEFAULT_PRICES: dict[str, Price] = {
     "braket:*device/qpu/iqm/*": Price(0.30, 0.00145, source="Braket: IQM"),
     "braket:*device/qpu/rigetti/*": Price(0.30, 0.0009, source="Braket: Rigetti"),
     "braket:*device/qpu/quera/*": Price(0.30, 0.01, source="Braket: QuEra Aquila"),
-    "pennylane:*": Price(source="PennyLane device on this machine"),
+    # PennyLane's own simulators and hqml's device run here; plugin devices (remote ones
+    # included) are unknown unless priced
+    "pennylane:default.*": Price(source="PennyLane simulator on this machine"),
+    "pennylane:lightning.*": Price(source="PennyLane Lightning simulator on this machine"),
+    "pennylane:hqml.*": Price(source="hqml's PennyLane device on this machine"),
 }
 
 
@@ -75,11 +85,12 @@ class PriceTable:
         self.date = date
 
     def price(self, backend: str) -> Price:
-        """The first matching price; unknown devices are priced at zero (``source`` says so)."""
+        """The first matching price; unknown devices are priced at zero with ``known=False``
+        (``source`` says so)."""
         for pattern, price in self.table.items():
             if fnmatch.fnmatchcase(backend, pattern):
                 return price
-        return Price(source=f"no price known for {backend!r}")
+        return Price(source=f"no price known for {backend!r}", known=False)
 
     def estimate(self, backend: str, jobs: int, shots: int, seconds: float | None = None) -> float:
         """Estimated cost in USD of ``jobs`` jobs with ``shots`` shots in all."""
@@ -123,6 +134,7 @@ class ProviderCall:
     run_s: float = 0.0
     job_ids: tuple[str, ...] = ()
     at: float = field(default_factory=time.time)
+    priced: bool = True  # False: no price known for the device (its cost is not estimated)
 
 
 _TOTALS = ("calls", "jobs", "circuits", "shots", "cost", "queue_s", "run_s")
@@ -131,8 +143,13 @@ _TOTALS = ("calls", "jobs", "circuits", "shots", "cost", "queue_s", "run_s")
 class Ledger:
     """Recorded provider calls, their totals and an optional budget."""
 
-    def __init__(self, budget: Budget | Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        budget: Budget | Mapping[str, Any] | None = None,
+        prices: PriceTable | None = None,
+    ):
         self.budget = Budget.coerce(budget)
+        self.prices = prices
         self.calls: list[ProviderCall] = []
 
     def totals(self) -> dict[str, float]:
@@ -155,6 +172,13 @@ class Ledger:
         budget."""
         if self.budget is None:
             return
+        if self.budget.money is not None and not call.priced:
+            raise BudgetExceeded(
+                f"budget money cannot be checked before sending: no price known for"
+                f" {call.backend!r}; give its price (prices=hqml.accounting.PriceTable("
+                f"{{{call.backend!r}: {{'per_task': ..., 'per_shot': ...}}}})) or drop the"
+                " money budget"
+            )
         t = self.totals()
         for what, key, planned, limit in (
             ("shots", "shots", call.shots, self.budget.shots),
@@ -184,10 +208,16 @@ _ACTIVE: ContextVar[tuple[Ledger, ...]] = ContextVar("hqml_ledgers", default=())
 
 
 @contextmanager
-def track(budget: Budget | Mapping[str, Any] | None = None) -> Iterator[Ledger]:
+def track(
+    budget: Budget | Mapping[str, Any] | None = None,
+    prices: PriceTable | Mapping[str, Price | Mapping[str, float]] | None = None,
+) -> Iterator[Ledger]:
     """Record every provider call made inside the block in a new :class:`Ledger` (nested blocks
-    record in each open ledger), refusing calls that would exceed ``budget``."""
-    ledger = Ledger(budget)
+    record in each open ledger), refusing calls that would exceed ``budget``. ``prices`` (a
+    :class:`PriceTable` or its overrides) price the calls of backends given no ``prices=``."""
+    if prices is not None and not isinstance(prices, PriceTable):
+        prices = PriceTable(prices)
+    ledger = Ledger(budget, prices)
     token = _ACTIVE.set(_ACTIVE.get() + (ledger,))
     try:
         yield ledger
@@ -198,6 +228,15 @@ def track(budget: Budget | Mapping[str, Any] | None = None) -> Iterator[Ledger]:
 def active_ledgers() -> tuple[Ledger, ...]:
     """The ledgers of the enclosing :func:`track` blocks, outermost first."""
     return _ACTIVE.get()
+
+
+def active_prices() -> PriceTable:
+    """The prices of the innermost enclosing :func:`track` block that gives some, else the
+    defaults."""
+    for ledger in reversed(_ACTIVE.get()):
+        if ledger.prices is not None:
+            return ledger.prices
+    return PriceTable()
 
 
 def check(call: ProviderCall, *extra: Ledger) -> None:
@@ -233,6 +272,7 @@ __all__ = [
     "PriceTable",
     "ProviderCall",
     "active_ledgers",
+    "active_prices",
     "check",
     "format_totals",
     "record",

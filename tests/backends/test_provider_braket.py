@@ -71,6 +71,40 @@ def test_a_batch_and_its_gradient_are_one_program_set_each():
     assert t["circuits"] == 2 * 2 + 2 * 4 * 2 and t["shots"] == t["circuits"] * shots
 
 
+def test_program_sets_keep_to_the_devices_limits_and_devices_without_them_get_a_batch():
+    """A call is split into as few program sets as the device's limits (executables and total
+    shots per set) allow; a device without program sets runs one task per executable; a row
+    that no program set can hold is refused before sending. Values equal hqml's within shot
+    noise, samples keep the wire order."""
+    c, shots = circuit(), 500
+    x = torch.tensor([[0.3, 1.2], [-0.9, 0.4], [1.4, -0.2], [0.1, 0.8]], dtype=F64)
+    w = torch.tensor([0.5, -0.7], dtype=F64)
+    obs = [hqml.Z(0), hqml.X(0) @ hqml.Z(1) + 0.5 * hqml.Y(1)]  # 3 Pauli words
+    ref = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w})
+    be = hqml.get_backend("braket:braket_sv", seed=5)
+    assert be.program_set_limits == (100, 200_000)  # the local simulator's properties
+    be.program_set_limits = (7, 10 * shots)  # as a small device would declare them
+    probs = hqml.probs(c, wires=[1, 0], inputs={"x": x[:2]}, weights={"w": w})
+    for limits, jobs in (((7, 10 * shots), 2 + 1), ((100, 3 * shots), 4 + 1), (None, 12 + 2)):
+        be.program_set_limits = limits
+        with accounting.track() as run:
+            got = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be, shots=shots)
+            bits = hqml.sample(c, shots, wires=[1, 0], inputs={"x": x[:2]}, weights={"w": w},
+                               backend=be)  # fmt: skip
+        # 4 rows x 3 words, then (another call) 2 rows of samples: 2 rows (6 executables) per
+        # set of 7, or one row per set of 3 x 500 shots; or one task each without program sets
+        assert run.totals()["jobs"] == jobs and run.totals()["circuits"] == 4 * 3 + 2
+        # each value: at most 1 + 0.5 of +-1 words measured with `shots` shots each
+        assert (got - ref).abs().max() < 4 * 1.5 / np.sqrt(shots)
+        counts = (bits[..., 0] * 2 + bits[..., 1]).long()
+        emp = torch.stack([torch.bincount(r, minlength=4) / shots for r in counts])
+        assert (emp - probs).abs().max() < 4 * 0.5 / np.sqrt(shots)
+    be.program_set_limits = (2, 10 * shots)
+    with accounting.track() as run, pytest.raises(UnsupportedRequest, match="program set"):
+        hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be, shots=shots)
+    assert run.calls == []
+
+
 def test_samples_keep_hqmls_wire_order_and_exact_values_need_a_local_simulator():
     c = hqml.Circuit(3).x(0)
     bits = hqml.sample(c, 4, wires=[2, 0], backend="braket:braket_sv", seed=1)

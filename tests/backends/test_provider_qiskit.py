@@ -11,7 +11,7 @@ import torch
 
 import hqml
 from hqml import accounting
-from hqml.backends.base import Expval, Task
+from hqml.backends.base import Backend, Expval, Task
 from hqml.backends.providers import CredentialsMissing, UnsupportedRequest
 from hqml.circuit.gates import Gate
 from hqml.circuit.params import bind_parameters
@@ -144,6 +144,12 @@ def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation(
             c, [hqml.Z(i) for i in range(n)], backend=small, diff_method="parameter-shift"
         )(x).sum().backward()
     assert run2.totals()["jobs"] == 1 + -(-live * batch // 50)
+    # a row whose observables need more bases than a job takes is refused before sending
+    tiny = QiskitBackend("fake_manila", shots=shots, max_circuits_per_job=1)
+    with accounting.track() as run3, pytest.raises(UnsupportedRequest, match="2 measurement"):
+        hqml.expval(c, [hqml.Z(0), hqml.X(0)], inputs={"x": x}, weights={"w": torch.zeros(2, 2)},
+                    backend=tiny)  # fmt: skip
+    assert run3.calls == []
 
 
 def test_gradients_on_a_noiseless_device_match_the_exact_ones():
@@ -170,6 +176,59 @@ def test_gradients_on_a_noiseless_device_match_the_exact_ones():
     torch.testing.assert_close(grads[1], grads[0], atol=1e-9, rtol=0)
     # each entry: 2 rows x up to 2 columns x (f+ - f-)/2 of +-1 outcomes -> SE <= 2/sqrt(shots)
     assert (grads[2] - grads[0]).abs().max() < 4 * 2 / np.sqrt(40_000)
+
+
+class _SeedDrawingStatevector(Backend):
+    """hqml's statevector, drawing a call seed from the task's generator as a provider does,
+    so that SPSA draws the same directions from the same seed on both."""
+
+    name = "statevector"
+
+    def __init__(self):
+        self.sv = hqml.get_backend("statevector")
+
+    def execute(self, tasks):
+        for t in tasks:
+            if t.generator is not None:
+                torch.randint(1, 2**31 - 1, (1,), generator=t.generator)
+        return self.sv.execute(tasks)
+
+
+def test_spsa_and_wide_gradients_are_one_job(monkeypatch):
+    """SPSA's plus and minus copies go in one job, and a gradient's shifted copies are not cut
+    into a simulator's memory-sized chunks on a device: the provider packs them (here the bound
+    is lowered to one row per call, as for a 25-qubit circuit). Gradients equal the statevector's
+    (the same SPSA directions from the same seed; exact parameter shifts)."""
+    import hqml.backends.base as base
+
+    c = layer_circuit(2)
+    x = torch.tensor([[0.3, -0.8], [1.1, 0.4], [-0.5, 0.9]], dtype=F64)
+    w0 = torch.tensor(np.random.default_rng(9).uniform(-2, 2, (2, 2)))
+    options = {"num_directions": 3, "h": 0.05}
+
+    def grad(backend, method):
+        w = w0.clone().requires_grad_(True)
+        hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs={"x": x}, weights={"w": w},
+                    backend=backend, diff_method=method, seed=11,
+                    diff_options=options if method == "spsa" else None,
+                    ).sum().backward()  # fmt: skip
+        return w.grad
+
+    aer = QiskitBackend("aer_simulator")
+    for method in ("spsa", "parameter-shift"):
+        with accounting.track() as run:
+            got = grad(aer, method)
+        assert run.totals()["jobs"] == 2  # the values, then the whole gradient
+        ref = _SeedDrawingStatevector() if method == "spsa" else "statevector"
+        torch.testing.assert_close(got, grad(ref, method), atol=1e-9, rtol=0)
+        circuits = run.totals()["circuits"]
+    monkeypatch.setattr(base, "MAX_STACKED_AMPLITUDES", 4)  # one 2-qubit row per call
+    sv = hqml.get_backend("statevector")
+    assert sv.rows_per_call(Task(c, torch.zeros(1, 4), Expval((hqml.Z(0),)))) == 1
+    with accounting.track() as run:
+        got = grad(aer, "parameter-shift")
+    assert run.totals()["jobs"] == 2 and run.totals()["circuits"] == circuits  # as unbounded
+    torch.testing.assert_close(got, grad(sv, "parameter-shift"), atol=1e-9, rtol=0)
 
 
 def test_refusals_before_sending():
@@ -208,6 +267,77 @@ def test_ibm_devices_need_a_saved_account(monkeypatch, tmp_path):
     assert "save_account" in msg and "fake_manila" in msg
     monkeypatch.setenv("QISKIT_IBM_TOKEN", "not-a-real-token")
     assert has_saved_ibm_account()  # the service would now be asked (not in tests: offline)
+
+
+class _Service:
+    """A stand-in for a ``QiskitRuntimeService`` with an account: its device is the fake
+    Manila, which the runtime's primitives run in local mode (the same code path as IBM's)."""
+
+    def backend(self, name):
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        return FakeManilaV2()
+
+
+def test_the_ibm_path_sends_raw_estimator_jobs_past_the_account():
+    """With an account (here a service passed in), an IBM device takes the fake devices' path
+    but asks the runtime estimator for raw values (resilience_level=0: IBM's default readout
+    mitigation would otherwise be applied under hqml's own); the runtime's local mode reports
+    that the job carries the option, the values match the fake device's, the call is priced
+    as IBM's."""
+    c = hqml.Circuit(2)
+    w = c.weight("w", (2,))
+    c.ry(w[0], 0).ry(w[1], 1).cnot(0, 1)
+    x = {"w": torch.tensor([0.7, -0.4], dtype=F64)}
+    be = hqml.get_backend("qiskit:ibm_manila", service=_Service(), shots=4000)
+    assert not be.local and be.capabilities.shots_only
+    with (
+        accounting.track() as run,
+        pytest.warns(UserWarning, match="resilience_level option has no effect in local"),
+    ):
+        got = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], weights=x, backend=be)
+    fake = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], weights=x, backend="qiskit:fake_manila",
+                       shots=4000, seed=5)  # fmt: skip
+    se = torch.sqrt(2 * (1 - fake.double() ** 2).clamp_min(0.05) / 4000)
+    assert ((got.double() - fake.double()).abs() <= 4 * se).all()
+    (call,) = run.calls
+    assert call.backend == "qiskit:ibm_manila" and (call.jobs, call.shots) == (1, 4000)
+    assert call.cost == pytest.approx(accounting.PriceTable().estimate(call.backend, 1, 4000))
+    assert call.cost > 0  # IBM's time price, not a simulator's
+    assert be._primitive((False, False), None).options.resilience_level == 0
+    asked = hqml.get_backend("qiskit:ibm_manila", service=_Service(), resilience_level=1)
+    assert asked._primitive((False, False), None).options.resilience_level == 1
+    with pytest.raises(ValueError, match="resilience_level=1 is IBM Runtime's mitigation"):
+        hqml.get_backend("qiskit:fake_manila", resilience_level=1)
+
+
+@pytest.mark.parametrize("mode", ["batch", "session"])
+def test_a_runtime_batch_or_session_opened_by_name_serves_every_call_until_closed(mode):
+    """``mode="batch"|"session"`` opens one runtime Batch/Session on first use (the runtime's
+    local mode runs it for a fake device) that every later call runs in, closed by ``close()``,
+    which the job service calls when an hqml session ends; values equal those of the same
+    device and seed without it."""
+    from qiskit_ibm_runtime import Batch, Session
+
+    from hqml.runtime.backend_cache import close_backend
+
+    c = layer_circuit(2)
+    x = {"x": torch.tensor([[0.3, -0.8], [1.1, 0.4]], dtype=F64)}
+    w = {"w": torch.tensor(np.random.default_rng(5).uniform(-2, 2, (2, 2)))}
+    plain = QiskitBackend("fake_manila", shots=500, seed=4)
+    be = QiskitBackend("fake_manila", shots=500, seed=4, mode=mode)
+    assert be.runtime_mode.opened is None  # nothing opened before a call
+    opened = []
+    for _ in range(2):
+        got = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs=x, weights=w, backend=be)
+        opened.append(be.runtime_mode.opened)
+        want = hqml.expval(c, [hqml.Z(0), hqml.Z(1)], inputs=x, weights=w, backend=plain)
+        torch.testing.assert_close(got, want, atol=0, rtol=0)
+    assert opened[0] is opened[1] and isinstance(opened[0], Batch if mode == "batch" else Session)
+    close_backend(be)
+    assert be.runtime_mode.opened is None
+    with pytest.raises(ValueError, match="mode must be 'session', 'batch'"):
+        QiskitBackend("fake_manila", mode="dedicated")
 
 
 def test_names_resolve_through_the_registry():

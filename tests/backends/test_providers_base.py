@@ -158,6 +158,42 @@ def test_money_is_priced_from_the_table_and_refused_before_sending():
     assert "no price known" in accounting.PriceTable().price("acme:qpu").source
 
 
+def test_a_money_budget_refuses_a_device_without_a_known_price():
+    """A device no price pattern matches would be priced at zero, so a money budget could never
+    stop it: its calls are refused before sending until its price is given."""
+    x = {"w": torch.zeros(2)}
+    dev = ToyDevice(shots=100, budget={"money": 5.0})  # "toy:qpu1": no default price
+    with pytest.raises(accounting.BudgetExceeded, match="no price known for 'toy:qpu1'") as e:
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=dev)
+    assert "\n" not in str(e.value) and dev.sent == [] and dev.ledger.calls == []
+    with accounting.track(budget={"money": 5.0}), pytest.raises(accounting.BudgetExceeded):
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+    # without a money budget the call runs; with the price given, the budget applies
+    with accounting.track(budget={"shots": 1000}) as run:
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+    assert run.totals()["cost"] == 0 and not run.calls[0].priced
+    priced = ToyDevice(shots=100, budget={"money": 5.0},
+                       prices=accounting.PriceTable({"toy:*": {"per_shot": 0.01}}))  # fmt: skip
+    hqml.expval(circuit(), hqml.Z(0), weights=x, backend=priced)
+    assert priced.ledger.totals()["cost"] == pytest.approx(1.0) and priced.ledger.calls[0].priced
+    # a block's prices price the backends given none; a backend's own prices come first
+    with accounting.track(prices={"toy:*": {"per_task": 2.0}}, budget={"money": 5.0}) as run:
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+        with accounting.track() as inner:  # an inner block without prices: the outer ones
+            hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=priced)
+        with pytest.raises(accounting.BudgetExceeded, match="would use \\$2 money"):
+            hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(shots=100))
+    assert [c.cost for c in run.calls] == pytest.approx([2.0, 2.0, 1.0])
+    assert inner.totals()["cost"] == pytest.approx(2.0)
+    table = accounting.PriceTable()
+    assert table.price("pennylane:default.qubit").known
+    assert table.price("pennylane:lightning.qubit").known
+    # a PennyLane plugin device (a remote QPU, say) is not assumed free
+    assert not table.price("pennylane:qiskit.remote").known
+    assert not table.price("braket:arn:aws:braket:::device/quantum-simulator/amazon/sv1").known
+
+
 @pytest.mark.parametrize(
     "exc, cls",
     [

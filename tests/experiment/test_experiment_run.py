@@ -1,6 +1,8 @@
 """``hqml run``: config validation, parameter-matched baseline, timing, files and MLflow."""
 
+import importlib.util
 import json
+import re
 
 import pytest
 import torch
@@ -215,6 +217,7 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
     assert set(calls["by_backend"]) == {"qiskit:aer_simulator"}
     assert calls["summary"] in " ".join(result.output.split())
     assert calls["summary"] in (out / "tiny" / "report.md").read_text()
+    assert t["cost"] == 0  # Aer: a local simulator
     # a budget in the config refuses the call that would exceed it, before sending it
     config.write_text(text + "\n[budget]\njobs = 3\n")
     refused = CliRunner().invoke(app, ["run", str(config)])
@@ -223,3 +226,27 @@ def test_hqml_run_on_a_provider_reports_its_calls(tmp_path):
         "error: budget exceeded before sending: qiskit:aer_simulator would use 1 jobs"
         " with 3 of 3 spent" in refused.output
     )
+    # prices in the config price the run's calls (first matching pattern); a money budget
+    # then refuses the first call, which would pass it (0.5 per job + 0.001 per shot)
+    priced = text + '\n[prices."qiskit:aer_*"]\nper_task = 0.5\nper_shot = 0.001\n'
+    mlruns = tmp_path / "mlruns"  # and MLflow carries the totals as provider_* metrics
+    tracked = priced.replace("mlflow = false", "mlflow = true").replace(
+        'tracking_uri = ""', f'tracking_uri = "{mlruns.as_posix()}"'
+    )
+    assert "mlflow = true" in tracked and mlruns.as_posix() in tracked
+    config.write_text(tracked)
+    result = CliRunner().invoke(app, ["run", str(config)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "tiny" / "results.json").read_text())
+    t = results["provider_calls"]["totals"]
+    assert t["cost"] == pytest.approx(0.5 * t["jobs"] + 0.001 * t["shots"])
+    if importlib.util.find_spec("mlflow") is not None:
+        from mlflow.tracking import MlflowClient
+
+        metrics = MlflowClient(mlruns.resolve().as_uri()).get_run(results["mlflow_run_id"])
+        for key in ("jobs", "circuits", "shots", "cost"):
+            assert metrics.data.metrics[f"provider_{key}"] == pytest.approx(t[key])
+    config.write_text(priced + "\n[budget]\nmoney = 0.6\n")
+    refused = CliRunner().invoke(app, ["run", str(config)])
+    assert refused.exit_code == 2
+    assert re.search(r"would use \$[0-9.]+ money with \$0 of \$0.6 spent", refused.output)

@@ -1,5 +1,5 @@
-"""Client-side pieces without a server: exact tensor documents, task round trips, retries and
-the fallback backend."""
+"""Client-side pieces without a server: exact tensor documents, task round trips, retries,
+the fallback backend and provider failures reported by the service."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ import torch
 
 import hqml
 from hqml.backends.base import Expval, Task
+from hqml.backends.providers.errors import (
+    CredentialsMissing,
+    DeviceOffline,
+    QueueFull,
+    classify,
+)
+from hqml.backends.providers.errors import JobFailed as ProviderJobFailed
+from hqml.runtime.client import JobFailed as ClientJobFailed
 from hqml.runtime.client import RemoteBackend, ServiceUnavailable
 from hqml.runtime.sharding import split_rows
 from hqml.runtime.wire import (
@@ -20,6 +28,7 @@ from hqml.runtime.wire import (
     tensor_to_json,
     to_jsonable,
 )
+from hqml.runtime.worker import failure_text
 
 
 @pytest.mark.parametrize(
@@ -105,3 +114,55 @@ def test_remote_backend_splits_wire_time_from_the_server_time():
     assert be.stats["compute_s"] == pytest.approx(0.05)
     assert be.stats["wire_s"] == pytest.approx(wall - 0.05, abs=0.02)
     assert be.stats["wire_s"] >= 0.095  # 0.15 s of wall time, 0.05 s of it on the server
+
+
+@pytest.mark.parametrize(
+    ("provider_message", "typed", "falls_back"),
+    [
+        ("Job quota exceeded: the queue is full, retry later", QueueFull, True),
+        ("device ibm_x is OFFLINE for maintenance", DeviceOffline, True),
+        ("401 Unauthorized: invalid token", CredentialsMissing, False),
+        ("circuit 3 failed: measurement error", ProviderJobFailed, False),
+    ],
+)
+def test_a_provider_failure_on_the_service_is_typed_and_falls_back(
+    provider_message, typed, falls_back
+):
+    """A job whose provider failed on the server comes back as the provider's typed error (the
+    worker stores it as text); the fallback runs the call when the device is offline or its
+    queue full, as a provider backend's own fallback does."""
+    err = classify("qiskit:ibm_x", RuntimeError(provider_message))  # what the server raised
+    assert isinstance(err, typed)
+
+    class FailingClient:
+        def submit(self, payload):
+            return {"id": "job"}
+
+        def wait_timed(self, job_id, timeout=None):
+            text = failure_text(err)  # what the server stores
+            raise ClientJobFailed(f"job {job_id} failed: {text}", text)
+
+    c = hqml.Circuit(2).h(0).cnot(0, 1)
+    for fallback in (None, "statevector"):
+        be = RemoteBackend("http://127.0.0.1:9", token="t", fallback=fallback)
+        be.client = FailingClient()
+        if fallback is not None and falls_back:
+            with pytest.warns(RuntimeWarning, match=f"{typed.kind}.*fallback backend"):
+                value = hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=be)
+            assert float(value) == pytest.approx(1.0) and be.stats["fallbacks"] == 1
+            continue
+        with pytest.raises(typed) as info:
+            hqml.expval(c, hqml.Z(0) @ hqml.Z(1), backend=be)
+        assert info.value.backend == "qiskit:ibm_x"
+        assert str(info.value) == str(err) and provider_message in info.value.provider_message
+    # a job that failed for any other reason stays the client's JobFailed
+    other = RemoteBackend("http://127.0.0.1:9", token="t", fallback="statevector")
+
+    class OtherFailure(FailingClient):
+        def wait_timed(self, job_id, timeout=None):
+            text = failure_text(ValueError("bad circuit"))
+            raise ClientJobFailed(f"job {job_id} failed: {text}", text)
+
+    other.client = OtherFailure()
+    with pytest.raises(ClientJobFailed, match="ValueError: bad circuit"):
+        hqml.expval(c, hqml.Z(0), backend=other)

@@ -100,6 +100,8 @@ class Task:
 
 # key of the circuit's token that dates a task's memo (the circuit's cache is cleared on edits)
 _MEMO_TOKEN = ("hqml.backends.base", "task-memo")
+# a simulator's memory bound on one call's stacked rows (rows x 2**n amplitudes)
+MAX_STACKED_AMPLITUDES = 2**25
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,12 @@ class Backend(ABC):
         """The differentiation methods usable for ``task`` (default: those declared in
         :attr:`capabilities`); a backend narrows them for requests it runs another way."""
         return self.capabilities.diff_methods
+
+    def rows_per_call(self, task: Task) -> int | None:
+        """How many rows of theta ``hqml.grad`` stacks into one :meth:`execute` call when it
+        evaluates shifted copies of ``task`` (``None``: all of them in one call). Default: a
+        simulator's memory bound, :data:`MAX_STACKED_AMPLITUDES` amplitudes per call."""
+        return max(1, MAX_STACKED_AMPLITUDES // 2**task.circuit.n_qubits)
 
     def prefers_backprop(self, task: Task) -> bool:
         """Whether ``diff_method="best"`` should use backprop rather than adjoint for ``task``

@@ -246,6 +246,15 @@ class BudgetConfig(_Strict):
     money: float | None = Field(None, gt=0, description="USD, from hqml.accounting's prices")
 
 
+class PriceConfig(_Strict):
+    """A device's price (USD), as :class:`hqml.accounting.Price`."""
+
+    per_task: float = Field(0.0, ge=0)
+    per_shot: float = Field(0.0, ge=0)
+    per_second: float = Field(0.0, ge=0)
+    seconds_per_shot: float = Field(0.0, ge=0, description="device time estimated per shot")
+
+
 class RunConfig(_Strict):
     """A whole ``hqml run`` configuration."""
 
@@ -260,6 +269,8 @@ class RunConfig(_Strict):
     schedule: ScheduleConfig = ScheduleConfig()
     tracking: TrackingConfig = TrackingConfig()
     budget: BudgetConfig = BudgetConfig()
+    # "<provider>:<device>" shell patterns -> prices, before hqml.accounting's dated defaults
+    prices: dict[str, PriceConfig] = {}
 
     @field_validator("name")
     @classmethod

@@ -235,6 +235,12 @@ def _write_outputs(results: dict[str, Any], circuit: Any, out_dir: Path, logger:
     logger.log_metrics({f"{k}_final_test_acc": v["test_acc"] for k, v in models.items()})
 
 
+def _provider_ledger(cfg: RunConfig) -> Any:
+    """The run's ledger of provider calls: its budget and prices from the config."""
+    prices = {k: v.model_dump() for k, v in cfg.prices.items()} or None
+    return track(budget=cfg.budget.model_dump(exclude_none=True) or None, prices=prices)
+
+
 def run_experiment(
     cfg: RunConfig,
     progress: ProgressFactory | None = None,
@@ -271,7 +277,7 @@ def run_experiment(
     prov = run_provenance(cfg, ds, choice_seed=cfg.seed)
     stack = ExitStack()
     # every call to a quantum provider, with its cost; the budget refuses a call before sending
-    ledger = stack.enter_context(track(budget=cfg.budget.model_dump(exclude_none=True) or None))
+    ledger = stack.enter_context(_provider_ledger(cfg))
     try:
         logger.set_tags(mlflow_tags(prov))
         logger.log_params(cfg.model_dump())

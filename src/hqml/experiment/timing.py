@@ -141,6 +141,9 @@ class TimedBackend(Backend):
     def execute(self, tasks: Any) -> list[torch.Tensor]:
         return self._timed(self.inner.execute, tasks)
 
+    def rows_per_call(self, task: Any) -> int | None:
+        return self.inner.rows_per_call(task)
+
     def prepare(self, *args: Any) -> Any:
         call = self._timed(self.inner.prepare, *args)
         return None if call is None else _TimedRun(call, self)

@@ -1,8 +1,9 @@
 """Gradients from extra circuit evaluations: parameter-shift, finite differences, SPSA.
 
 All three estimate ``d f / d theta`` by evaluating the circuit at perturbed parameters; the
-perturbed copies are stacked into one batch (in chunks that bound memory) so a gradient costs a
-few large simulator calls rather than many small ones. Gradients with respect to weights and
+perturbed copies are stacked into one batch (in chunks that bound a simulator's memory, see
+:meth:`hqml.backends.base.Backend.rows_per_call`) so a gradient costs a few large simulator
+calls, or one provider job, rather than many small ones. Gradients with respect to weights and
 inputs then follow through the parameter expressions by autograd.
 """
 
@@ -17,8 +18,6 @@ import torch
 
 from ..backends.base import Backend, Task
 from .adjoint import reduce_to
-
-MAX_AMPLITUDES = 2**25  # per simulator call, across the stacked batch
 
 
 @cache
@@ -60,10 +59,12 @@ def _column_spectra(task: Task) -> list[tuple[float, ...]]:
 
 
 def _evaluate(backend: Backend, task: Task, thetas: torch.Tensor) -> torch.Tensor:
-    """Evaluate ``thetas`` (E, B, P) in chunks; returns (E, B, ...)."""
+    """Evaluate ``thetas`` (E, B, P) in calls of at most ``backend.rows_per_call`` rows (a
+    simulator's memory bound; a provider takes them all and packs its own jobs); returns
+    (E, B, ...)."""
     e, b, p = thetas.shape
     flat = thetas.reshape(e * b, p)
-    rows = max(1, MAX_AMPLITUDES // 2**task.circuit.n_qubits)
+    rows = backend.rows_per_call(task) or e * b
     outs = []
     with torch.no_grad():
         for start in range(0, e * b, rows):
@@ -100,9 +101,9 @@ def _shift_vjp(
             theta.device, theta.dtype
         )
         delta = 2 * delta - 1
-        plus = _evaluate(backend, task, theta + c * delta)
-        minus = _evaluate(backend, task, theta - c * delta)
-        diff = _contract(plus - minus, grad_out) / (2 * c)  # (m, B)
+        # every perturbed copy, plus and minus, in one stacked evaluation (one provider job)
+        both = _evaluate(backend, task, torch.cat([theta + c * delta, theta - c * delta]))
+        diff = _contract(both[:m] - both[m:], grad_out) / (2 * c)  # (m, B)
         return (diff.unsqueeze(-1) * delta).mean(dim=0)
     entries: list[tuple[int, float, float]] = []  # (column, coefficient, shift)
     # columns that are plain numbers in the circuit, or that only tensors without gradients

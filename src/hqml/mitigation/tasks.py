@@ -89,3 +89,6 @@ class WrappingBackend(Backend):
             supports_noise=caps.supports_noise,
             measurements=self.answers,
         )
+
+    def rows_per_call(self, task: Task) -> int | None:
+        return self.base.rows_per_call(task)

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..backends.base import Backend, Capabilities, Expval, Probs, Sample, Task
+from ..backends.providers.errors import DeviceOffline, QueueFull, from_failure_text
 from ..backends.registry import get_backend
 from .wire import dtype_name, seed_of, tensor_from_json, tensor_to_json
 
@@ -35,7 +36,11 @@ class ServiceUnavailable(ConnectionError):
 
 
 class JobFailed(RuntimeError):
-    """The job ran and failed, was cancelled or timed out."""
+    """The job ran and failed, was cancelled or timed out; ``error`` is the service's record."""
+
+    def __init__(self, message: str, error: str | None = None):
+        super().__init__(message)
+        self.error = error
 
 
 def _httpx() -> Any:
@@ -207,7 +212,7 @@ class JobClient:
                 start, end = r.get("started_at"), r.get("finished_at")
                 return r["result"], (end - start if start is not None and end is not None else None)
             if r["status"] in ("failed", "cancelled"):
-                raise JobFailed(f"job {job_id} {r['status']}: {r.get('error')}")
+                raise JobFailed(f"job {job_id} {r['status']}: {r.get('error')}", r.get("error"))
             if time.monotonic() - t0 < left / 2:  # the server did not hold the poll: back off
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
@@ -257,7 +262,8 @@ class RemoteBackend(Backend):
         job_timeout: seconds to wait for one job.
         request_timeout: seconds per HTTP request; retries: attempts after connection errors.
         fallback: a backend (name or instance) used, with a warning, when the service is
-            unreachable.
+            unreachable, or when the provider device it runs the jobs on is offline or its queue
+            is full (a job's other provider failures are raised as their typed errors).
     """
 
     name = "remote"
@@ -318,12 +324,30 @@ class RemoteBackend(Backend):
         )
         return self.fallback
 
+    def _provider_failure(self, e: JobFailed) -> Backend:
+        """The fallback for a job its provider could not run (device offline, queue full);
+        any other provider failure raised as its typed error, the rest as it came."""
+        err = from_failure_text(e.error or "")
+        if err is None:
+            raise e
+        if self.fallback is None or not isinstance(err, QueueFull | DeviceOffline):
+            raise err from e
+        self.stats["fallbacks"] += 1
+        warnings.warn(
+            f"{err}; running on the fallback backend {self.fallback.name!r} instead",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return self.fallback
+
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         payloads = [task_payload(t, self.backend, self.options) for t in tasks]
         try:
             outs = self._run(payloads, "value")
         except ServiceUnavailable as e:
             return self._fallback(e).execute(tasks)
+        except JobFailed as e:
+            return self._provider_failure(e).execute(tasks)
         return [o.to(t.theta.device) for o, t in zip(outs, tasks, strict=True)]
 
     def vjp(self, task: Task, cotangent: torch.Tensor) -> torch.Tensor:
@@ -333,6 +357,8 @@ class RemoteBackend(Backend):
             return self._run([payload], "gradient")[0].to(task.theta.device)
         except ServiceUnavailable as e:
             return self._fallback(e).vjp(task, cotangent)
+        except JobFailed as e:
+            return self._provider_failure(e).vjp(task, cotangent)
 
     def close(self) -> None:
         """Close the server-side session (if any) and the HTTP connection."""

@@ -32,6 +32,12 @@ from .store import JobRecord, SessionRecord, SqlJobStore
 log = logging.getLogger("hqml.runtime")
 
 
+def failure_text(e: BaseException) -> str:
+    """How a failed job's error is stored: ``"<class name>: <message>"`` (the client rebuilds
+    a provider's typed errors from it)."""
+    return f"{type(e).__name__}: {e}"
+
+
 class Notifier:
     """Wakes requests waiting (long-polling) for a job to finish."""
 
@@ -230,7 +236,7 @@ class WorkerPool:
         except JobRejected as e:
             status, error = "failed", str(e)
         except Exception as e:  # noqa: BLE001 - a job's failure must not stop the worker
-            status, error = "failed", f"{type(e).__name__}: {e}"
+            status, error = "failed", failure_text(e)
         with self._lock:
             stopped = self._stopped.pop(job.id, None)
         if status == "failed" and self._stop.is_set():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,7 +105,9 @@ class RunLogger:
         self.params.update(flat)
         (self.out_dir / "params.json").write_text(json.dumps(self.params, indent=2, default=str))
         for k, v in flat.items():
-            self._mlflow("log_param", k, str(v)[:6000])
+            # MLflow names take letters, digits and _ - . space : / (a price pattern's * does
+            # not); params.json keeps the exact keys
+            self._mlflow("log_param", re.sub(r"[^\w\-. :/]", "_", k), str(v)[:6000])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Log scalar metrics at ``step``."""

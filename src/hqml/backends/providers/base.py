@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...accounting import Budget, BudgetExceeded, Ledger, PriceTable, ProviderCall
+from ...accounting import Budget, BudgetExceeded, Ledger, PriceTable, ProviderCall, active_prices
 from ...accounting import check as check_budgets
 from ...accounting import record as record_call
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
@@ -70,7 +70,8 @@ class ProviderBackend(Backend):
         seed: seeds the simulators of local devices (per call, a new draw from this seed).
         budget: a :class:`hqml.accounting.Budget` (or ``{"shots": .., "jobs": .., "money": ..}``)
             for this backend's calls; calls that would exceed it are refused before sending.
-        prices: a :class:`hqml.accounting.PriceTable` (default: the dated public list prices).
+        prices: a :class:`hqml.accounting.PriceTable` (default: those of the enclosing
+            ``hqml.accounting.track`` block, else the dated public list prices).
         fallback: a backend that runs a call, with a warning, when the device is offline or its
             queue is full.
     """
@@ -98,7 +99,7 @@ class ProviderBackend(Backend):
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.ledger = Ledger(budget)
-        self.prices = prices or PriceTable()
+        self.prices = prices  # None: the run's (accounting.track) or the defaults
         self.fallback = fallback
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -115,6 +116,10 @@ class ProviderBackend(Backend):
     ) -> Submission:
         """Send the tasks (packed as :meth:`plan` said) and return their values."""
         raise NotImplementedError
+
+    def rows_per_call(self, task: Task) -> int | None:
+        """All rows in one call: the provider packs them into as few jobs as it allows."""
+        return None
 
     def dynamic_fix(self) -> str:
         return (
@@ -158,6 +163,13 @@ class ProviderBackend(Backend):
                 f"{self.name} cannot run dynamic circuits (mid-circuit measure, reset or"
                 f" classical conditions); {self.dynamic_fix()}"
             )
+        if isinstance(task.measurement, Expval):
+            for o in task.measurement.observables:
+                if not o.is_hermitian():  # a device would keep only the real part, or fail
+                    raise UnsupportedRequest(
+                        f"observable {o!r} is not Hermitian (complex coefficients); expectation"
+                        " values need a Hermitian observable"
+                    )
         if task.options.get("noise_model") is not None:
             raise UnsupportedRequest(
                 f"{self.name} runs the device's own noise; drop noise_model= (or simulate it"
@@ -179,10 +191,12 @@ class ProviderBackend(Backend):
         for t, s in zip(tasks, shots, strict=True):
             self.check_task(t, s)
         jobs, circuits = self.plan(tasks, shots)
+        prices = self.prices or active_prices()
         total_shots = sum(c * (s or 0) for c, s in zip(circuits, shots, strict=True))
         planned = ProviderCall(
             self.name, jobs, sum(circuits), total_shots,
-            cost=self.prices.estimate(self.name, jobs, total_shots),
+            cost=prices.estimate(self.name, jobs, total_shots),
+            priced=prices.price(self.name).known,
         )  # fmt: skip
         check_budgets(planned, self.ledger)  # refuses before anything is sent
         start = time.perf_counter()
@@ -203,6 +217,7 @@ class ProviderBackend(Backend):
         call = ProviderCall(
             self.name, jobs, sum(circuits), total_shots, cost=planned.cost,
             queue_s=sub.queue_s, run_s=sub.run_s or wall, job_ids=sub.job_ids,
+            priced=planned.priced,
         )  # fmt: skip
         record_call(call, self.ledger)
         return [out.to(device=t.theta.device) for out, t in zip(sub.outputs, tasks, strict=True)]

@@ -7,8 +7,11 @@ Braket orders qubits as hqml does (qubit 0 is the most significant bit of a stat
 matrix), so wires, Pauli words and matrices pass through unchanged. Every non-constant gate
 parameter becomes a ``FreeParameter`` ``t_<col>``; with shots, all rows of all tasks of a call
 go in one **program set** (one quantum task: a ``CircuitBinding`` per task, its rows as input
-sets, its Pauli words as observables), so a mini-batch and its whole gradient cost one task each.
-Exact values (``shots=None``, local simulators only) run as one ``run_batch`` of one task per row.
+sets, its Pauli words as observables), so a mini-batch and its whole gradient cost one task each,
+split into as few program sets as the device's limits allow (executables and total shots per
+program set, from its properties). A device without program sets gets one ``run_batch`` of one
+task per executable. Exact values (``shots=None``, local simulators only) run as one
+``run_batch`` of one task per row.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ _NAMED = {
     "cx": "cnot", "cy": "cy", "cz": "cz", "cp": "cphaseshift", "ccx": "ccnot", "cswap": "cswap",
 }  # fmt: skip
 LOCAL = ("braket_sv", "braket_dm")
+PROGRAM_SET = "braket.ir.openqasm.program_set"
 
 
 def _require() -> None:
@@ -138,8 +142,23 @@ class BraketBackend(ProviderBackend):
             exact=self.local,
             native_gates=frozenset(getattr(action, "supportedOperations", ()) or ()),
         )
+        ps = next((v for k, v in props.action.items() if getattr(k, "value", k) == PROGRAM_SET),
+                  None)  # fmt: skip
+        # (executables, total shots) one program set takes; None: no program sets
+        self.program_set_limits = (
+            None if ps is None else (int(ps.maximumExecutables), int(ps.maximumTotalShots))
+        )
 
     def check_gates(self, task: Task) -> None:
+        shots, limits = self.task_shots(task), self.program_set_limits
+        if shots is not None and limits is not None:
+            per_row, cap = self._per_row(task), min(limits[0], limits[1] // shots)
+            if per_row > cap:
+                raise UnsupportedRequest(
+                    f"{self.name} takes {limits[0]} executables and {limits[1]} shots per program"
+                    f" set; one row of this request needs {per_row} executables of {shots} shots:"
+                    " use fewer shots or fewer distinct Pauli words"
+                )
         for op in task.circuit.ops:
             g = op.gate
             named = g.name in _NAMED or (isinstance(g, ControlledGate) and g.base.name in _NAMED)
@@ -163,14 +182,48 @@ class BraketBackend(ProviderBackend):
             return self._rows(task)
         return self._rows(task) * max(1, len(_words(task.measurement.observables)))
 
+    def _per_row(self, task: Task) -> int:
+        if isinstance(task.measurement, Sample):
+            return 1
+        return max(1, len(_words(task.measurement.observables)))
+
+    def _sets(self, tasks: Sequence[Task], shots: Sequence[int | None]) -> list[list[tuple]]:
+        """``(task, first row, end row)`` pieces of the tasks with shots, packed into as few
+        program sets as the device's limits allow (one piece per set without program sets)."""
+        idx = [i for i, s in enumerate(shots) if s is not None]
+        if len({shots[i] for i in idx}) > 1:
+            raise UnsupportedRequest(
+                f"{self.name}: one call takes one shot count, got {sorted({shots[i] for i in idx})}"
+            )
+        if not idx:
+            return []
+        limits = self.program_set_limits
+        cap = 1 if limits is None else min(limits[0], limits[1] // shots[idx[0]])
+        sets: list[list[tuple]] = [[]]
+        used = 0
+        for i in idx:
+            per_row, rows = self._per_row(tasks[i]), self._rows(tasks[i])
+            step = max(1, cap // per_row)
+            for a in range(0, rows, step):
+                b = min(rows, a + step)
+                if sets[-1] and used + (b - a) * per_row > cap:
+                    sets.append([])
+                    used = 0
+                sets[-1].append((i, a, b))
+                used += (b - a) * per_row
+        return sets
+
     def plan(self, tasks: Sequence[Task], shots: Sequence[int | None]) -> tuple[int, list[int]]:
         circuits = [self._executables(t, s is None) for t, s in zip(tasks, shots, strict=True)]
-        # a Braket task per exact row; one program set (one task) for everything with shots
+        # a Braket task per exact row; with shots, one per program set (or, on a device without
+        # program sets, one per executable)
         jobs = sum(c for c, s in zip(circuits, shots, strict=True) if s is None)
-        return jobs + int(any(s is not None for s in shots)), circuits
+        if self.program_set_limits is None:
+            return jobs + sum(c for c, s in zip(circuits, shots, strict=True) if s), circuits
+        return jobs + len(self._sets(tasks, shots)), circuits
 
-    def _inputs(self, task: Task) -> dict[str, list[float]]:
-        theta = task.theta.detach().to("cpu", torch.float64).numpy()[: self._rows(task)]
+    def _inputs(self, task: Task, a: int = 0, b: int | None = None) -> dict[str, list[float]]:
+        theta = task.theta.detach().to("cpu", torch.float64).numpy()[: self._rows(task)][a:b]
         cols = [i for i, e in enumerate(task.circuit.parameter_exprs()) if not e.is_constant]
         return {f"t_{c}": theta[:, c].tolist() for c in cols}
 
@@ -182,14 +235,14 @@ class BraketBackend(ProviderBackend):
         for i, (t, s) in enumerate(zip(tasks, shots, strict=True)):
             if s is None:
                 outs[i] = self._exact(t, ids)
-        sets = [i for i, s in enumerate(shots) if s is not None]
-        if sets:
-            for i, v in zip(
-                sets,
-                self._program_set([tasks[i] for i in sets], [shots[i] for i in sets], ids),
-                strict=True,
-            ):
-                outs[i] = v
+        parts: dict[int, list[torch.Tensor]] = {}
+        run = self._program_set if self.program_set_limits is not None else self._batch
+        for pieces in self._sets(tasks, shots):
+            s = shots[pieces[0][0]]
+            for (i, _, _), v in zip(pieces, run(tasks, pieces, s, ids), strict=True):
+                parts.setdefault(i, []).append(v)
+        for i, vs in parts.items():
+            outs[i] = torch.cat(vs)
         final = []
         for t, v in zip(tasks, outs, strict=True):
             rows = int(t.theta.shape[0])
@@ -227,31 +280,30 @@ class BraketBackend(ProviderBackend):
         return self._combine(task, vals.reshape(rows, len(words)))
 
     def _program_set(
-        self, tasks: list[Task], shots: list[int | None], ids: list[str]
+        self, tasks: Sequence[Task], pieces: list[tuple], shots: int, ids: list[str]
     ) -> list[torch.Tensor]:
+        """One program set (one Braket task) of the rows ``a:b`` of each piece's task."""
         from braket.program_sets import CircuitBinding, ProgramSet
 
-        if len(set(shots)) > 1:
-            raise UnsupportedRequest(f"{self.name}: one call takes one shot count, got {shots}")
-        bindings, sizes = [], []
-        for t in tasks:
-            inputs = self._inputs(t) or None
+        bindings, total = [], 0
+        for i, a, b in pieces:
+            t = tasks[i]
+            inputs = self._inputs(t, a, b) or None
             circ = to_braket(t.circuit)
             if isinstance(t.measurement, Expval):
                 words = _words(t.measurement.observables) or [((0, "Z"),)]  # a placeholder
                 bindings.append(CircuitBinding(circ, inputs, [_observable(w) for w in words]))
             else:
                 bindings.append(CircuitBinding(circ, inputs) if inputs else circ)
-            sizes.append(self._executables(t))
-        total = sum(sizes)
+            total += (b - a) * self._per_row(t)
         task = self.backend.run(
-            ProgramSet(bindings, shots_per_executable=shots[0]), shots=shots[0] * total
+            ProgramSet(bindings, shots_per_executable=shots), shots=shots * total
         )
         result = task.result()
         ids.append(str(task.id))
         outs = []
-        for t, entry in zip(tasks, result.entries, strict=True):
-            rows = self._rows(t)
+        for (i, a, b), entry in zip(pieces, result.entries, strict=True):
+            t, rows = tasks[i], b - a
             if isinstance(t.measurement, Sample):
                 bits = np.stack([np.asarray(m.measurements) for m in entry.entries])
                 picked = bits[:, :, list(t.measurement.wires)].astype(np.int64)
@@ -260,4 +312,37 @@ class BraketBackend(ProviderBackend):
                 n_words = max(1, len(_words(t.measurement.observables)))
                 vals = np.array([float(m.expectation) for m in entry.entries])
                 outs.append(self._combine(t, vals.reshape(rows, n_words)))
+        return outs
+
+    def _batch(
+        self, tasks: Sequence[Task], pieces: list[tuple], shots: int, ids: list[str]
+    ) -> list[torch.Tensor]:
+        """A device without program sets: one ``run_batch`` of one task per executable (a row
+        and one Pauli word, or a row's samples)."""
+        circuits, inputs = [], []
+        for i, a, b in pieces:
+            t = tasks[i]
+            base, given = to_braket(t.circuit), self._inputs(t, a, b)
+            words = _words(t.measurement.observables) if isinstance(t.measurement, Expval) else []
+            for r in range(b - a):
+                for w in words or [None]:
+                    circ = base.copy()
+                    if isinstance(t.measurement, Expval):
+                        circ.expectation(_observable(w or ((0, "Z"),)))
+                    circuits.append(circ)
+                    inputs.append({k: v[r] for k, v in given.items()})
+        results = self.backend.run_batch(circuits, shots=shots, inputs=inputs).results()
+        ids += [str(r.task_metadata.id) for r in results]
+        found, outs = iter(results), []
+        for i, a, b in pieces:
+            t = tasks[i]
+            if isinstance(t.measurement, Sample):
+                bits = np.stack([np.asarray(next(found).measurements) for _ in range(b - a)])
+                outs.append(
+                    torch.from_numpy(bits[:, :, list(t.measurement.wires)].astype(np.int64))
+                )
+                continue
+            n = max(1, len(_words(t.measurement.observables)))
+            vals = np.array([float(np.real(next(found).values[0])) for _ in range((b - a) * n)])
+            outs.append(self._combine(t, vals.reshape(b - a, n)))
         return outs

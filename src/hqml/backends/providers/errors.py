@@ -59,6 +59,19 @@ def classify(backend: str, exc: BaseException) -> ProviderError:
     return JobFailed(backend, text)
 
 
+def from_failure_text(text: str) -> ProviderError | None:
+    """The typed error of a failure reported as ``"<class name>: <message>"`` (how the job
+    service stores a job's error), or ``None`` when it is not a provider's."""
+    name, sep, rest = text.partition(": ")
+    cls = {c.__name__: c for c in (CredentialsMissing, QueueFull, DeviceOffline, JobFailed)}.get(
+        name
+    )
+    if not sep or cls is None:
+        return None
+    backend, sep, message = rest.partition(f": {cls.kind}: ")
+    return cls(backend, message) if sep else None
+
+
 __all__ = [
     "CredentialsMissing",
     "DeviceOffline",
@@ -67,4 +80,5 @@ __all__ = [
     "QueueFull",
     "UnsupportedRequest",
     "classify",
+    "from_failure_text",
 ]

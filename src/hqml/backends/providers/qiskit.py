@@ -38,6 +38,7 @@ from .qiskit_circuits import (
     unsupported_gate,
 )
 from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module's names too
+    RuntimeMode,
     aer_device,
     fake_device,
     has_saved_ibm_account,
@@ -75,7 +76,11 @@ class QiskitBackend(ProviderBackend):
         optimization_level, seed_transpiler, initial_layout: options of Qiskit's preset pass
             manager (``generate_preset_pass_manager``).
         service: a ``QiskitRuntimeService`` (default: the saved account, for IBM devices).
-        mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in.
+        mode: a ``qiskit_ibm_runtime`` ``Session`` or ``Batch`` to run the primitives in, or
+            ``"session"``/``"batch"`` to open one on first use (closed by :meth:`close`).
+        resilience_level: IBM devices only: the runtime estimator's own error mitigation, off
+            (0) by default so that values are raw and hqml's mitigation (readout calibration,
+            ZNE) is not applied on top of IBM's (the runtime's default, 1, corrects readout).
         max_circuits_per_job: split calls into jobs of at most this many circuits.
         **options: ``shots``, ``seed``, ``budget``, ``prices``, ``fallback`` (see
             :class:`ProviderBackend`).
@@ -94,10 +99,13 @@ class QiskitBackend(ProviderBackend):
         instance: str | None = None,
         mode: Any = None,
         max_circuits_per_job: int | None = None,
+        resilience_level: int = 0,
         **options: Any,
     ):
         require_qiskit()
         super().__init__(device, **options)
+        if resilience_level not in (0, 1, 2):
+            raise ValueError(f"resilience_level must be 0, 1 or 2, got {resilience_level!r}")
         if device == "aer_simulator":
             self.backend = aer_device()
         elif device.startswith("fake_"):
@@ -105,7 +113,14 @@ class QiskitBackend(ProviderBackend):
         else:
             self.backend = ibm_device(device, service, instance)
         self.local = device == "aer_simulator" or device.startswith("fake_")
-        self.mode = mode
+        if resilience_level and self.local:
+            raise ValueError(
+                f"resilience_level={resilience_level} is IBM Runtime's mitigation of a real"
+                f" device; {self.name} runs locally without it: drop it, or mitigate with"
+                " hqml.mitigation"
+            )
+        self.resilience_level = resilience_level
+        self.mode, self.runtime_mode = mode, RuntimeMode(self.backend, mode)
         self.transpile_options = (
             int(optimization_level),
             seed_transpiler,
@@ -135,6 +150,10 @@ class QiskitBackend(ProviderBackend):
             max_circuits_per_job=max_circuits or getattr(self.backend, "max_circuits", None),
             max_shots=max_shots,
         )
+
+    def close(self) -> None:
+        """Close the runtime session or batch this backend opened (``mode="session"|"batch"``)."""
+        self.runtime_mode.close()
 
     def noise_model(self) -> Any:
         """The Qiskit Aer ``NoiseModel`` this device's simulator runs (``None`` for the ideal
@@ -167,6 +186,14 @@ class QiskitBackend(ProviderBackend):
                     f"{self.name} gives no exact expectation values of a dynamic circuit (Aer's"
                     " estimator would average sampled branches); pass shots=N, or use"
                     " backend='density_matrix' for exact values"
+                )
+        cap = self.capabilities.max_circuits_per_job
+        if cap is not None and isinstance(task.measurement, Expval):
+            groups = measurement_groups(task.measurement.observables)
+            if groups > cap:
+                raise UnsupportedRequest(
+                    f"{self.name} takes {cap} circuits per job; one row of these observables"
+                    f" needs {groups} measurement bases: ask for fewer at a time"
                 )
         cond = unsupported_condition(task.circuit)
         if cond is not None:
@@ -294,9 +321,11 @@ class QiskitBackend(ProviderBackend):
             warnings.filterwarnings(
                 "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
             )
-            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.mode or self.backend)
+            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.runtime_mode.get())
         if self.local and seed is not None:
             prim.options.simulator.seed_simulator = seed
+        if not self.local and not sampler:  # raw values unless asked (see resilience_level)
+            prim.options.resilience_level = self.resilience_level
         return prim
 
     def submit(

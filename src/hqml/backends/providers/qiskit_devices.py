@@ -69,3 +69,34 @@ def ibm_device(name: str, service: Any, instance: str | None) -> Any:
             )
         service = QiskitRuntimeService(instance=instance) if instance else QiskitRuntimeService()
     return service.backend(name)
+
+
+class RuntimeMode:
+    """What a device's primitives run in: the device itself, a ``qiskit_ibm_runtime`` ``Session``
+    or ``Batch`` the caller gives, or one that hqml opens on first use (``"session"`` or
+    ``"batch"``) and closes with :meth:`close` (an hqml job-service session closes its warm
+    backend, so all its jobs share one runtime session or batch)."""
+
+    def __init__(self, backend: Any, mode: Any):
+        if isinstance(mode, str) and mode not in ("session", "batch"):
+            raise ValueError(
+                f"mode must be 'session', 'batch', a qiskit_ibm_runtime Session or Batch, or"
+                f" None; got {mode!r}"
+            )
+        self.backend, self.mode, self.opened = backend, mode, None
+
+    def get(self) -> Any:
+        if self.mode is None:
+            return self.backend
+        if not isinstance(self.mode, str):
+            return self.mode
+        if self.opened is None:
+            from qiskit_ibm_runtime import Batch, Session
+
+            self.opened = (Session if self.mode == "session" else Batch)(backend=self.backend)
+        return self.opened
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
