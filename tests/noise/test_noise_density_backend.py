@@ -6,6 +6,8 @@ import torch
 from helpers import random_circuit
 
 import hqml
+from hqml.backends import base
+from hqml.backends.base import Expval, Task
 from hqml.circuit.observables import PauliSum
 from hqml.noise import (
     NoiseModel,
@@ -202,3 +204,29 @@ def test_noise_aware_training_finds_the_noisy_optimum():
         (z**2).backward()
         opt.step()
     assert abs(np.cos(w.item()) + g / (1 - g)) < 1e-3
+
+
+def test_shift_gradients_stack_rows_by_the_density_matrix_size(monkeypatch):
+    """A density-matrix row holds 4^n amplitudes: the shift rule's row budget counts them, and
+    a gradient evaluated one row per call equals the one evaluated in a single call."""
+    c = hqml.Circuit(3)
+    w = c.weight("w", 3)
+    for i in range(3):
+        c.ry(w[i], i)
+    c.cnot(0, 1).cnot(1, 2)
+    task = Task(c, torch.zeros(1, 3), Expval((hqml.Z(2),)))
+    dm, sv = hqml.get_backend("density_matrix"), hqml.get_backend("statevector")
+    assert dm.rows_per_call(task) == base.MAX_STACKED_AMPLITUDES // 4**3
+    assert sv.rows_per_call(task) == base.MAX_STACKED_AMPLITUDES // 2**3
+    noise = NoiseModel().add_channel(depolarizing(0.05), "ry")
+
+    def grad():
+        wt = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64, requires_grad=True)
+        out = hqml.expval(c, [hqml.Z(2)], weights={"w": wt}, backend="density_matrix",
+                          noise_model=noise, diff_method="parameter-shift")  # fmt: skip
+        return torch.autograd.grad(out.sum(), wt)[0]
+
+    whole = grad()
+    monkeypatch.setattr(base, "MAX_STACKED_AMPLITUDES", 4**3)  # one row per call
+    assert dm.rows_per_call(task) == 1
+    torch.testing.assert_close(grad(), whole, atol=1e-12, rtol=0)

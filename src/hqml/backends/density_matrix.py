@@ -94,6 +94,10 @@ class DensityMatrixBackend(Backend):
     def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
         return [self._execute_one(t) for t in tasks]
 
+    def rows_per_call(self, task: Task) -> int | None:
+        """A row holds a ``4^n`` density matrix: the stacked-amplitude budget counts that."""
+        return max(1, (super().rows_per_call(task) or 1) // 2**task.circuit.n_qubits)
+
     def final_density(self, task: Task) -> torch.Tensor:
         """The density matrix after the circuit and its noise: ``(B or 1, 2**n, 2**n)``."""
         c = task.circuit
