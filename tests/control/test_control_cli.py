@@ -22,7 +22,9 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
             "--experiments",
             "128",
             "--drift-experiments",
-            "128",
+            "192",
+            "--settle",
+            "64",
             "--out",
             str(out),
             "--no-mlflow",
@@ -33,7 +35,15 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
     run = data["static"][0]
     assert run["ppo"]["shots"][-1] == 128 * data["shots_per_experiment"]
     assert run["nelder_mead"]["shots"][-1] <= run["ppo"]["shots"][-1]
-    assert len(data["drift"]["one_off"]["fidelity"]) == len(data["drift"]["ppo"]["fidelity"])
+    drift = data["drift"]
+    # the one-off is PPO's own calibration frozen at experiment 64: it starts where PPO stood
+    # and is scored at every later recorded point of PPO's run
+    assert drift["one_off"]["time"] == [64.0, 128.0, 192.0]
+    k = drift["ppo"]["time"].index(64.0)
+    assert drift["one_off"]["fidelity"][0] == pytest.approx(drift["ppo"]["fidelity"][k], abs=1e-12)
+    assert drift["one_off_start"] == drift["one_off"]["fidelity"][0]
+    assert drift["ppo_min_after_settling"] == min(drift["ppo"]["fidelity"][k:])
+    assert "frozen at that point (the one-off) starts at" in (out / "report.md").read_text()
     for name in ("calibration.png", "drift.png", "report.md"):
         assert (out / name).stat().st_size > 500
 
@@ -42,6 +52,8 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
     "args, words",
     [
         (["--seeds", "0"], "seeds must be positive"),
+        (["--experiments", "100"], "experiments must be a multiple of 64"),
+        (["--drift-experiments", "1024", "--settle", "1024"], "settle must be positive and below"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

@@ -23,6 +23,10 @@ def bench(
     experiments: Annotated[int, typer.Option(help="experiments per device")] = 3_200,
     drift_experiments: Annotated[int, typer.Option(help="length of the drift run")] = 12_800,
     shots: Annotated[int, typer.Option(help="shots per calibration sequence")] = 20,
+    settle: Annotated[
+        int, typer.Option(help="drift run: experiments before PPO's calibration is frozen")
+    ] = 2_048,
+    seed: Annotated[int, typer.Option(help="first seed of devices, agents and shots")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/control_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
 ) -> None:
@@ -33,7 +37,12 @@ def bench(
         from hqml.control.bench import ControlBenchConfig, run_bench
 
         cfg = ControlBenchConfig(
-            seeds=seeds, experiments=experiments, drift_experiments=drift_experiments, shots=shots
+            seeds=seeds,
+            experiments=experiments,
+            drift_experiments=drift_experiments,
+            shots=shots,
+            settle=settle,
+            seed=seed,
         )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
@@ -58,9 +67,17 @@ def _log(results: dict, out: Path, enabled: bool) -> None:
                 {
                     "ppo_final_fidelity": r["ppo"]["fidelity"][-1],
                     "nm_final_fidelity": r["nelder_mead"]["fidelity"][-1],
+                    "nm10_final_fidelity": r["nelder_mead_10x"]["fidelity"][-1],
+                    "ppo_shots_to_target": r["ppo_shots_to_target"],
+                    "nm_shots_to_target": r["nm_shots_to_target"],
+                    "nm10_shots_to_target": r["nm10_shots_to_target"],
                 },
                 step=r["seed"],
             )
+        d = results["drift"]
+        log.log_metrics(
+            {k: d[k] for k in ("ppo_min_after_settling", "one_off_start", "one_off_min")}
+        )
         for name in ("results.json", "report.md", "calibration.png", "drift.png"):
             log.log_artifact(out / name)
 

@@ -15,6 +15,8 @@ import numpy as np
 from .env import CalibrationTask, TransmonCalibrationEnv
 from .transmon import IDEAL, Pulse, Transmon, drifted, gate_fidelity, measure
 
+ROLLOUT = 64  # PPO's default n_steps: experiments per policy update
+
 
 @dataclass
 class Trace:
@@ -61,8 +63,8 @@ class PPOCalibrator:
         self.env = TransmonCalibrationEnv(task, device)
         self.env.reset(seed=seed)
         options = {
-            "n_steps": 64,
-            "batch_size": 64,
+            "n_steps": ROLLOUT,
+            "batch_size": ROLLOUT,
             "n_epochs": 10,
             "learning_rate": 3e-3,
             "gamma": 0.0,
@@ -83,7 +85,15 @@ class PPOCalibrator:
         return self.task.pulse(action)
 
     def run(self, experiments: int, record_every: int = 64, trace: Trace | None = None) -> Trace:
-        """Train online for ``experiments`` steps, recording the calibration's true fidelity."""
+        """Train online for ``experiments`` steps, recording the calibration's true fidelity
+        every ``record_every`` steps; both must be whole PPO rollouts (multiples of
+        ``n_steps``), since PPO always finishes a rollout and would spend more shots."""
+        n = self.model.n_steps
+        if experiments < 1 or experiments % n or record_every < 1 or record_every % n:
+            raise ValueError(
+                f"experiments and record_every must be positive multiples of PPO's n_steps "
+                f"({n}), got {experiments} and {record_every}"
+            )
         trace = trace if trace is not None else Trace()
         if not trace.shots:
             trace.add(self.env.shots_spent, self.env.fidelity(self.pulse()), self.env.time)
