@@ -48,6 +48,25 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
         assert (out / name).stat().st_size > 500
 
 
+@pytest.mark.slow  # imports MLflow
+def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # the default tracking store is ./mlruns
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    args = ["control", "bench", "--seeds", "1", "--experiments", "64"]
+    args += ["--drift-experiments", "128", "--settle", "64", "--seed", "5", "--out", "out"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["static"][0]["seed"] == 5
+    client = mlflow.tracking.MlflowClient((tmp_path / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("hqml-control").experiment_id])
+    metrics = run.data.metrics
+    assert metrics["ppo_final_fidelity"] == pytest.approx(data["static"][0]["ppo"]["fidelity"][-1])
+    assert metrics["one_off_min"] == pytest.approx(data["drift"]["one_off_min"])
+    assert run.data.params["seed"] == "5"
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
