@@ -68,6 +68,8 @@ def test_nelder_mead_spends_its_budget_and_keeps_its_best_point():
     assert trace.shots[-1] <= budget and len(trace.shots) >= 140
     assert trace.fidelity[-1] == pytest.approx(gate_fidelity(pulse, device))
     assert trace.fidelity[-1] > trace.fidelity[0]
+    with pytest.raises(ValueError, match="below one evaluation"):  # never overspends
+        nelder_mead(task, device, task.shots_per_step - 1, seed=0)
 
 
 def test_a_fixed_pulse_loses_fidelity_under_drift():

@@ -17,6 +17,13 @@ control_app = typer.Typer(
 )
 
 
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+
 @control_app.command("bench")
 def bench(
     seeds: Annotated[int, typer.Option(help="miscalibrated devices to calibrate")] = 3,
@@ -27,6 +34,9 @@ def bench(
         int, typer.Option(help="drift run: experiments before PPO's calibration is frozen")
     ] = 2_048,
     seed: Annotated[int, typer.Option(help="first seed of devices, agents and shots")] = 0,
+    nm_factors: Annotated[
+        str, typer.Option(help="Nelder-Mead's shots per sequence, as multiples of --shots")
+    ] = "1,10,100",
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/control_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
 ) -> None:
@@ -43,6 +53,7 @@ def bench(
             shots=shots,
             settle=settle,
             seed=seed,
+            nm_factors=_ints(nm_factors, "--nm-factors"),
         )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
@@ -63,14 +74,14 @@ def _log(results: dict, out: Path, enabled: bool) -> None:
     ) as log:
         log.log_params(results["config"])
         for r in results["static"]:
+            nm = r["nelder_mead"]
             log.log_metrics(
                 {
                     "ppo_final_fidelity": r["ppo"]["fidelity"][-1],
-                    "nm_final_fidelity": r["nelder_mead"]["fidelity"][-1],
-                    "nm10_final_fidelity": r["nelder_mead_10x"]["fidelity"][-1],
                     "ppo_shots_to_target": r["ppo_shots_to_target"],
-                    "nm_shots_to_target": r["nm_shots_to_target"],
-                    "nm10_shots_to_target": r["nm10_shots_to_target"],
+                    "nm_best_shots_to_target": r["nm_best_shots_to_target"],
+                    **{f"nm_{k}_final_fidelity": t["fidelity"][-1] for k, t in nm.items()},
+                    **{f"nm_{k}_shots_to_target": v for k, v in r["nm_shots_to_target"].items()},
                 },
                 step=r["seed"],
             )

@@ -118,6 +118,10 @@ def nelder_mead(
     ``shot_budget`` is spent. Returns the best pulse measured and its true-fidelity trace."""
     from scipy.optimize import minimize
 
+    if shot_budget < task.shots_per_step:
+        raise ValueError(
+            f"shot budget {shot_budget} is below one evaluation ({task.shots_per_step} shots)"
+        )
     rng = np.random.default_rng(seed)
     x0 = task.action(start or Pulse(duration=task.duration))
     trace = Trace()
@@ -142,7 +146,7 @@ def nelder_mead(
         x0,
         method="Nelder-Mead",
         options={
-            "maxfev": max(1, shot_budget // task.shots_per_step),
+            "maxfev": shot_budget // task.shots_per_step,
             "initial_simplex": simplex,
             "xatol": 0.0,
             "fatol": 0.0,
