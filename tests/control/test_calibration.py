@@ -55,6 +55,9 @@ def test_ppo_improves_the_fidelity_over_its_miscalibrated_start():
     assert trace.fidelity[0] == pytest.approx(start, abs=0.02)  # the untrained policy's mean
     assert trace.fidelity[-1] > 0.995 and 1 - trace.fidelity[-1] < 0.3 * (1 - start)
     assert trace.shots[-1] == 1_280 * task.shots_per_step
+    # PPO finishes every rollout it starts: a budget that is not whole rollouts is refused
+    with pytest.raises(ValueError, match=r"multiples of PPO's n_steps \(64\), got 100"):
+        PPOCalibrator(task, device, seed=0).run(100)
 
 
 def test_nelder_mead_spends_its_budget_and_keeps_its_best_point():
@@ -65,6 +68,8 @@ def test_nelder_mead_spends_its_budget_and_keeps_its_best_point():
     assert trace.shots[-1] <= budget and len(trace.shots) >= 140
     assert trace.fidelity[-1] == pytest.approx(gate_fidelity(pulse, device))
     assert trace.fidelity[-1] > trace.fidelity[0]
+    with pytest.raises(ValueError, match="below one evaluation"):  # never overspends
+        nelder_mead(task, device, task.shots_per_step - 1, seed=0)
 
 
 def test_a_fixed_pulse_loses_fidelity_under_drift():

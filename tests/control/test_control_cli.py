@@ -22,7 +22,9 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
             "--experiments",
             "128",
             "--drift-experiments",
-            "128",
+            "192",
+            "--settle",
+            "64",
             "--out",
             str(out),
             "--no-mlflow",
@@ -32,16 +34,56 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
     data = json.loads((out / "results.json").read_text())
     run = data["static"][0]
     assert run["ppo"]["shots"][-1] == 128 * data["shots_per_experiment"]
-    assert run["nelder_mead"]["shots"][-1] <= run["ppo"]["shots"][-1]
-    assert len(data["drift"]["one_off"]["fidelity"]) == len(data["drift"]["ppo"]["fidelity"])
+    assert set(run["nelder_mead"]) == {"1x", "10x", "100x"}
+    for k, tr in run["nelder_mead"].items():  # every baseline on PPO's budget, never above
+        assert tr["shots"][-1] <= run["ppo"]["shots"][-1]
+        f = int(k[:-1])
+        assert tr["shots"][0] == f * data["shots_per_experiment"]  # one evaluation's shots
+    reached = [v for v in run["nm_shots_to_target"].values() if v]
+    assert run["nm_best_shots_to_target"] == (min(reached) if reached else None)
+    drift = data["drift"]
+    # the one-off is PPO's own calibration frozen at experiment 64: it starts where PPO stood
+    # and is scored at every later recorded point of PPO's run
+    assert drift["one_off"]["time"] == [64.0, 128.0, 192.0]
+    k = drift["ppo"]["time"].index(64.0)
+    assert drift["one_off"]["fidelity"][0] == pytest.approx(drift["ppo"]["fidelity"][k], abs=1e-12)
+    assert drift["one_off_start"] == drift["one_off"]["fidelity"][0]
+    assert drift["ppo_min_after_settling"] == min(drift["ppo"]["fidelity"][k:])
+    assert "frozen at that point (the one-off) starts at" in (out / "report.md").read_text()
     for name in ("calibration.png", "drift.png", "report.md"):
         assert (out / name).stat().st_size > 500
+
+
+@pytest.mark.slow  # imports MLflow
+def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # the default tracking store is ./mlruns
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    args = ["control", "bench", "--seeds", "1", "--experiments", "64", "--nm-factors", "1,10"]
+    args += ["--drift-experiments", "128", "--settle", "64", "--seed", "5", "--out", "out"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["static"][0]["seed"] == 5
+    client = mlflow.tracking.MlflowClient((tmp_path / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("hqml-control").experiment_id])
+    metrics = run.data.metrics
+    assert metrics["ppo_final_fidelity"] == pytest.approx(data["static"][0]["ppo"]["fidelity"][-1])
+    assert metrics["one_off_min"] == pytest.approx(data["drift"]["one_off_min"])
+    nm10 = data["static"][0]["nelder_mead"]["10x"]["fidelity"][-1]
+    assert metrics["nm_10x_final_fidelity"] == pytest.approx(nm10)
+    assert run.data.params["seed"] == "5"
 
 
 @pytest.mark.parametrize(
     "args, words",
     [
         (["--seeds", "0"], "seeds must be positive"),
+        (["--experiments", "100"], "experiments must be a multiple of 64"),
+        (["--nm-factors", "1,0"], "nm_factors must be positive"),
+        (["--nm-factors", "1,x"], "comma-separated integers"),
+        (["--experiments", "64", "--nm-factors", "100"], "need at least that many experiments"),
+        (["--drift-experiments", "1024", "--settle", "1024"], "settle must be positive and below"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

@@ -75,3 +75,14 @@ def test_logical_error_per_round_inverts_the_repeated_flip_formula():
 def test_bad_experiments_are_refused(kwargs, words):
     with pytest.raises(ValueError, match=words):
         SurfaceCodeMemory(**kwargs)
+
+
+def test_logical_error_per_round_refuses_to_clamp_a_worse_than_coin_decoder():
+    # P > 1/2 has no per-round rate in [0, 1/2]: nan, not a clamped 0.5 with a finite bar
+    e, err = logical_error_per_round(600, 1000, 3)
+    assert np.isnan(e) and np.isnan(err)
+    e, err = logical_error_per_round(500, 1000, 3)
+    assert e == 0.5 and np.isnan(err)
+    assert logical_error_per_round(0, 1000, 3) == (0.0, pytest.approx(np.sqrt(1e-3 / 1000) / 3))
+    with pytest.raises(ValueError, match="failures must be in"):
+        logical_error_per_round(1001, 1000, 3)

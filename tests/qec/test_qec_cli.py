@@ -50,6 +50,25 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
     assert "| 3 | 0.01 | pymatching |" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow  # imports MLflow
+def test_qec_bench_logs_every_point_to_mlflow(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # the default tracking store is ./mlruns
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    args = ["qec", "bench", "--distances", "3", "--ps", "0.02", "--train-shots", "2000"]
+    args += ["--test-shots", "2000", "--epochs", "1", "--out", "out"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+    client = mlflow.tracking.MlflowClient((tmp_path / "mlruns").resolve().as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("hqml-qec").experiment_id])
+    for r in rows:
+        key = f"d3_p0.02_{r['decoder']}"
+        assert run.data.metrics[f"{key}_ler_per_round"] == pytest.approx(r["ler_per_round"])
+    assert run.data.params["test_shots"] == "2000"
+    assert "results.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

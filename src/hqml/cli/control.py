@@ -17,12 +17,26 @@ control_app = typer.Typer(
 )
 
 
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+
 @control_app.command("bench")
 def bench(
     seeds: Annotated[int, typer.Option(help="miscalibrated devices to calibrate")] = 3,
     experiments: Annotated[int, typer.Option(help="experiments per device")] = 3_200,
     drift_experiments: Annotated[int, typer.Option(help="length of the drift run")] = 12_800,
     shots: Annotated[int, typer.Option(help="shots per calibration sequence")] = 20,
+    settle: Annotated[
+        int, typer.Option(help="drift run: experiments before PPO's calibration is frozen")
+    ] = 2_048,
+    seed: Annotated[int, typer.Option(help="first seed of devices, agents and shots")] = 0,
+    nm_factors: Annotated[
+        str, typer.Option(help="Nelder-Mead's shots per sequence, as multiples of --shots")
+    ] = "1,10,100",
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/control_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
 ) -> None:
@@ -33,7 +47,13 @@ def bench(
         from hqml.control.bench import ControlBenchConfig, run_bench
 
         cfg = ControlBenchConfig(
-            seeds=seeds, experiments=experiments, drift_experiments=drift_experiments, shots=shots
+            seeds=seeds,
+            experiments=experiments,
+            drift_experiments=drift_experiments,
+            shots=shots,
+            settle=settle,
+            seed=seed,
+            nm_factors=_ints(nm_factors, "--nm-factors"),
         )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
@@ -54,13 +74,21 @@ def _log(results: dict, out: Path, enabled: bool) -> None:
     ) as log:
         log.log_params(results["config"])
         for r in results["static"]:
+            nm = r["nelder_mead"]
             log.log_metrics(
                 {
                     "ppo_final_fidelity": r["ppo"]["fidelity"][-1],
-                    "nm_final_fidelity": r["nelder_mead"]["fidelity"][-1],
+                    "ppo_shots_to_target": r["ppo_shots_to_target"],
+                    "nm_best_shots_to_target": r["nm_best_shots_to_target"],
+                    **{f"nm_{k}_final_fidelity": t["fidelity"][-1] for k, t in nm.items()},
+                    **{f"nm_{k}_shots_to_target": v for k, v in r["nm_shots_to_target"].items()},
                 },
                 step=r["seed"],
             )
+        d = results["drift"]
+        log.log_metrics(
+            {k: d[k] for k in ("ppo_min_after_settling", "one_off_start", "one_off_min")}
+        )
         for name in ("results.json", "report.md", "calibration.png", "drift.png"):
             log.log_artifact(out / name)
 

@@ -97,8 +97,15 @@ def _log_mlflow(results: dict, out: Path, enabled: bool) -> None:
         out, experiment="hqml-qec", run_name="qec-bench", mlflow=None if enabled else False
     ) as log:
         log.log_params(results["config"])
-        for step, r in enumerate(results["rows"]):
-            log.log_metrics({f"d{r['distance']}_{r['decoder']}_ler": r["ler_per_round"]}, step=step)
+        for r in results["rows"]:
+            key = f"d{r['distance']}_p{r['p']:g}_{r['decoder']}"
+            log.log_metrics(
+                {
+                    f"{key}_ler_per_round": r["ler_per_round"],
+                    f"{key}_ler_err": r["ler_err"],
+                    f"{key}_latency_us": r["latency_us_per_shot"],
+                }
+            )
         for name in ("results.json", "report.md", "ler_vs_p.png"):
             log.log_artifact(out / name)
 

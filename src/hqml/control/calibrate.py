@@ -15,6 +15,8 @@ import numpy as np
 from .env import CalibrationTask, TransmonCalibrationEnv
 from .transmon import IDEAL, Pulse, Transmon, drifted, gate_fidelity, measure
 
+ROLLOUT = 64  # PPO's default n_steps: experiments per policy update
+
 
 @dataclass
 class Trace:
@@ -61,8 +63,8 @@ class PPOCalibrator:
         self.env = TransmonCalibrationEnv(task, device)
         self.env.reset(seed=seed)
         options = {
-            "n_steps": 64,
-            "batch_size": 64,
+            "n_steps": ROLLOUT,
+            "batch_size": ROLLOUT,
             "n_epochs": 10,
             "learning_rate": 3e-3,
             "gamma": 0.0,
@@ -83,7 +85,15 @@ class PPOCalibrator:
         return self.task.pulse(action)
 
     def run(self, experiments: int, record_every: int = 64, trace: Trace | None = None) -> Trace:
-        """Train online for ``experiments`` steps, recording the calibration's true fidelity."""
+        """Train online for ``experiments`` steps, recording the calibration's true fidelity
+        every ``record_every`` steps; both must be whole PPO rollouts (multiples of
+        ``n_steps``), since PPO always finishes a rollout and would spend more shots."""
+        n = self.model.n_steps
+        if experiments < 1 or experiments % n or record_every < 1 or record_every % n:
+            raise ValueError(
+                f"experiments and record_every must be positive multiples of PPO's n_steps "
+                f"({n}), got {experiments} and {record_every}"
+            )
         trace = trace if trace is not None else Trace()
         if not trace.shots:
             trace.add(self.env.shots_spent, self.env.fidelity(self.pulse()), self.env.time)
@@ -108,6 +118,10 @@ def nelder_mead(
     ``shot_budget`` is spent. Returns the best pulse measured and its true-fidelity trace."""
     from scipy.optimize import minimize
 
+    if shot_budget < task.shots_per_step:
+        raise ValueError(
+            f"shot budget {shot_budget} is below one evaluation ({task.shots_per_step} shots)"
+        )
     rng = np.random.default_rng(seed)
     x0 = task.action(start or Pulse(duration=task.duration))
     trace = Trace()
@@ -132,7 +146,7 @@ def nelder_mead(
         x0,
         method="Nelder-Mead",
         options={
-            "maxfev": max(1, shot_budget // task.shots_per_step),
+            "maxfev": shot_budget // task.shots_per_step,
             "initial_simplex": simplex,
             "xatol": 0.0,
             "fatol": 0.0,

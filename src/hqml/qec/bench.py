@@ -119,6 +119,7 @@ def run_bench(
             "seconds": time.perf_counter() - t0,
             "shots": len(flips),
             "parameters": sum(p.numel() for p in model.parameters()),
+            "torch_threads": torch.get_num_threads(),  # training and decode latency ran on these
         }
         done += 1
         for k, p in enumerate(cfg.ps):
@@ -222,7 +223,8 @@ def report(results: dict[str, Any]) -> str:
     lines += ["", "Training:", ""]
     for d, t in results["training"].items():
         lines.append(
-            f"- d = {d}: {t['parameters']} parameters, {t['shots']} shots, {t['seconds']:.1f} s"
+            f"- d = {d}: {t['parameters']} parameters, {t['shots']} shots, {t['seconds']:.1f} s "
+            f"on {t.get('torch_threads', '?')} torch thread(s)"
         )
     lines += ["", "![logical error rate per round](ler_vs_p.png)", ""]
     return "\n".join(lines)

@@ -170,12 +170,19 @@ def logical_error_per_round(failures: int, shots: int, rounds: int) -> tuple[flo
     Over ``rounds`` independent rounds with per-round flip probability e, the total flip
     probability is P = (1 - (1 - 2e)^rounds) / 2, so e = (1 - (1 - 2P)^(1/rounds)) / 2. The error
     on P is the binomial sqrt(P(1-P)/shots), carried to e by the derivative.
+
+    No per-round rate in [0, 1/2] gives P > 1/2 (a decoder worse than a coin): that is nan, and
+    P = 1/2 is e = 1/2 with an unbounded error, never a clamped finite number.
     """
     if shots < 1:
         raise ValueError("shots must be positive")
+    if not 0 <= failures <= shots:
+        raise ValueError(f"failures must be in [0, shots], got {failures} of {shots}")
     p_total = failures / shots
+    if p_total >= 0.5:
+        return (0.5 if p_total == 0.5 else float("nan")), float("nan")
     sigma = np.sqrt(max(p_total * (1 - p_total), 1.0 / shots) / shots)
-    base = max(1.0 - 2.0 * p_total, 1e-12)
+    base = 1.0 - 2.0 * p_total
     per_round = 0.5 * (1.0 - base ** (1.0 / rounds))
     deriv = base ** (1.0 / rounds - 1.0) / rounds
     return float(per_round), float(sigma * deriv)

@@ -45,6 +45,12 @@ class NeuralDecoder(nn.Module):
 
     def lattice(self, detectors: torch.Tensor) -> torch.Tensor:
         """(B, n_detectors) events -> (B, T, H, W) float lattice on the module's device."""
+        n = len(self.layout.t)
+        if detectors.ndim != 2 or detectors.shape[1] != n:
+            raise ValueError(
+                f"expected detection events (shots, {n}) for this decoder's experiment, got "
+                f"{tuple(detectors.shape)}; decode shots of the experiment it was built for"
+            )
         x = detectors.to(device=self._mask.device, dtype=self._mask.dtype)
         out = x.new_zeros(x.shape[0], self._mask.numel())
         out[:, self._index] = x
