@@ -17,6 +17,8 @@ from hqml.bench.report import print_report
 from hqml.bench.suite import run_suite
 from hqml.bench.worker import run_one
 
+pytestmark = pytest.mark.slow  # suite runs and subprocess-free peers: `make test` runs these
+
 
 def _dense_qaoa_energy(n: int, edges: list, w: np.ndarray) -> float:
     """<sum Z_a Z_b / 2> of the W8 circuit by dense vectors (wire 0 = most significant bit)."""
@@ -143,3 +145,22 @@ def test_missing_peers_are_reported_with_how_to_install(monkeypatch):
     text = out.getvalue()
     assert "qsim not installed: qsimcirq: " in text and peers.QSIM_INSTALL in text
     assert "peer cudaq: CUDA-Q: not in the suite" in text and "peer catalyst:" in text
+
+
+def test_w7_sampled_step_agrees_with_exact_values_within_its_tolerances_only():
+    from hqml.bench import vqc
+    from hqml.bench.registry import compare
+    from hqml.bench.w7_shots import WORKLOAD, make_data, tolerances
+
+    case = WORKLOAD.quick_cases[0]
+    data = make_data(case)
+    _, sampled = run_one("W7", "hqml", case, repeats=1)
+    exact = vqc.pennylane_vqc(data["x"], data["w"], loss="vqc")  # PennyLane, no shots
+    reference = exact.values(exact.step())
+    tol = tolerances(case)
+    ok, detail = compare(sampled, reference, tolerances=tol)
+    assert ok, detail
+    assert 0 < np.max(np.abs(sampled["expval"] - reference["expval"]))  # it did sample
+    flipped = {**reference, "expval": -reference["expval"]}  # a sign convention error
+    assert not compare(sampled, flipped, tolerances=tol)[0]
+    assert not compare(sampled, reference)[0]  # the default tolerances are for exact values

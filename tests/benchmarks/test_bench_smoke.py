@@ -94,7 +94,7 @@ def test_hqml_w1_matches_dense_reference_and_finite_differences():
 
 def test_quick_suite_every_installed_peer_agrees_with_hqml():
     doc = run_suite(quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
-    assert set(doc["workloads"]) >= {"W1", "W2", "W3", "W8", "W9"}
+    assert set(doc["workloads"]) >= {"W1", "W2", "W3", "W7", "W8", "W9"}
     assert doc["device"] == "cpu" and doc["gpu"] is None  # the default device, recorded
     by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
     for r in doc["results"]:
@@ -109,7 +109,11 @@ def test_quick_suite_every_installed_peer_agrees_with_hqml():
     assert by[("W3", "n=4 L=8", "lightning")]["status"] == "skipped"
     assert by[("W2", "n=4 c64", "qulacs")]["status"] in ("skipped", "not installed")
     ran = {(r["workload"], r["framework"]) for r in doc["results"] if r["status"] == "ok"}
-    assert {("W8", "qiskit-aer"), ("W9", "pennylane")} <= ran  # the new workloads' peers agree
+    assert {
+        ("W7", "pennylane"),
+        ("W8", "qiskit-aer"),
+        ("W9", "pennylane"),
+    } <= ran  # new peers agree
     ran = {framework for _, framework in ran}
     assert "torch" in ran  # the hand-written torch statevector needs nothing extra
 

@@ -184,6 +184,10 @@ class Workload:
         impls: the implementations; the one named ``"hqml"`` is the agreement reference.
         size_key: the case key plotted on the x axis.
         label: ``case -> str``, the case's column in tables (default ``key=value, ...``).
+        tolerances: ``case -> {output-key prefix: absolute tolerance}`` of the agreement
+            check, where the defaults (``FORWARD_TOL``, ``GRAD_TOL``) do not apply: sampled
+            outputs (W7) agree only within their standard errors, which depend on the case.
+            The longest matching prefix wins.
     """
 
     name: str
@@ -195,6 +199,7 @@ class Workload:
     size_key: str = "n"
     label: Callable[[Case], str] | None = None
     notes: list[str] = field(default_factory=list)
+    tolerances: Callable[[Case], Mapping[str, float]] | None = None
 
     def case_label(self, case: Case) -> str:
         if self.label is not None:
@@ -308,9 +313,11 @@ def compare(
     values: Mapping[str, np.ndarray],
     reference: Mapping[str, np.ndarray],
     keys: Sequence[str] | None = None,
+    tolerances: Mapping[str, float] | None = None,
 ) -> tuple[bool, str]:
     """Check ``values`` against ``reference`` key by key (only ``keys`` of the reference, when
-    given).
+    given), within ``tolerances`` (key prefix -> tolerance, longest prefix first) where one
+    matches, else ``GRAD_TOL`` for ``grad*`` keys and ``FORWARD_TOL`` for the others.
 
     Returns:
         ``(agrees, detail)``: detail names the worst key and its max abs difference.
@@ -328,6 +335,9 @@ def compare(
             return False, f"{key}: shape {got.shape} != reference {ref.shape}"
         err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
         tol = GRAD_TOL if key.startswith("grad") else FORWARD_TOL
+        for prefix in sorted(tolerances or {}, key=len):
+            if key.startswith(prefix):
+                tol = (tolerances or {})[prefix]
         if not np.isfinite(err) or err > tol:
             ok = False
         score = err / tol if np.isfinite(err) else np.inf

@@ -137,7 +137,8 @@ def _run_one(
         values = {k: _numpy(v) for k, v in prepared.values(out).items()}
         result["info"] = prepared.info
         if reference is not None:
-            ok, detail = compare(values, reference, impl.outputs)
+            tolerances = wl.tolerances(case) if wl.tolerances else None
+            ok, detail = compare(values, reference, impl.outputs, tolerances)
             result["detail"] = detail
             if not ok:
                 result["status"] = "disagrees"
