@@ -164,3 +164,21 @@ def test_w7_sampled_step_agrees_with_exact_values_within_its_tolerances_only():
     flipped = {**reference, "expval": -reference["expval"]}  # a sign convention error
     assert not compare(sampled, flipped, tolerances=tol)[0]
     assert not compare(sampled, reference)[0]  # the default tolerances are for exact values
+
+
+def test_w6_trajectories_agree_with_aer_density_matrix_within_their_tolerances():
+    from hqml.bench import noisy_peers
+    from hqml.bench.registry import compare
+    from hqml.bench.w6_noise import WORKLOAD, make_data, tolerances
+
+    case = next(c for c in WORKLOAD.quick_cases if c.get("trajectories"))
+    data = make_data(case)
+    _, sampled = run_one("W6", "hqml", case, repeats=1)
+    exact_case = {k: v for k, v in case.items() if k != "trajectories"}
+    aer = noisy_peers.aer(exact_case, data)  # Qiskit Aer's exact density matrix
+    reference = aer.values(aer.step())
+    tol = tolerances(case)
+    ok, detail = compare(sampled, reference, keys=("expval", "loss"), tolerances=tol)
+    assert ok, detail
+    assert not compare(sampled, {"expval": -reference["expval"]}, tolerances=tol)[0]
+    assert tolerances(exact_case) == {}  # density matrices: the exact default tolerances

@@ -61,19 +61,22 @@ def cirq_qubits(n: int) -> list[Any]:
 
 
 def qsim_best(
-    run: Callable[[Any], Any], sizes: Sequence[int] = FUSED_SIZES
+    run: Callable[[Any], Any], sizes: Sequence[int] = FUSED_SIZES, **options: Any
 ) -> tuple[Any, int, dict[int, float]]:
     """The qsim simulator with the fastest ``max_fused_gate_size`` of ``sizes`` for ``run``.
 
-    Each size gets its own simulator (circuit translation memoised), one call to warm it up and
-    one timed call. Returns the fastest simulator, its size and the time per size.
+    Each size gets its own simulator (circuit translation memoised; further ``QSimOptions`` from
+    ``options``), one call to warm it up and one timed call. Returns the fastest simulator, its
+    size and the time per size.
     """
     import qsimcirq
 
     best, times = None, {}
     for size in sizes:
-        options = qsimcirq.QSimOptions(max_fused_gate_size=size, cpu_threads=threads())
-        sim = qsimcirq.QSimSimulator(options, circuit_memoization_size=4)
+        qsim_options = qsimcirq.QSimOptions(
+            max_fused_gate_size=size, cpu_threads=threads(), **options
+        )
+        sim = qsimcirq.QSimSimulator(qsim_options, circuit_memoization_size=4)
         run(sim)
         t0 = time.perf_counter()
         run(sim)

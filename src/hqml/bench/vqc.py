@@ -47,9 +47,12 @@ def hqml_vqc(
     diff_method: str = "best",
     device: str = "cpu",
     shots: int | None = None,
+    backend: Any = "statevector",
+    noise_model: Any = None,
 ) -> Prepared:
     """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``;
-    with ``shots``, every expectation value is estimated from that many samples (seeded)."""
+    with ``shots``, every expectation value is estimated from that many samples (seeded);
+    ``backend`` and ``noise_model`` as for :func:`hqml.expval` (W6's noisy runs)."""
     import torch
 
     n, layers = w.shape[1], w.shape[0]
@@ -77,7 +80,9 @@ def hqml_vqc(
             diff_method=diff_method,
             device=dev,
             shots=shots,
-            seed=None if shots is None else 7,
+            seed=None if shots is None and noise_model is None else 7,
+            backend=backend,
+            noise_model=noise_model,
         )
         value = _torch_loss(e, loss)
         value.backward()

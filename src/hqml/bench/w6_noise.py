@@ -1,0 +1,145 @@
+"""W6: noisy simulation: the W1 ansatz (L = 4) with a depolarising channel (p = 0.01) and
+amplitude damping (gamma = 0.02) after every gate on each of its wires; loss = batch mean of
+sum_i <Z_i>^2, forward and gradient where the framework has one.
+
+- Density matrices: n = 8, 10, 12, one sample (B = 1) and B = 16. hqml's ``density_matrix``
+  backend (complex64, backprop); Qiskit Aer's ``density_matrix`` method; PennyLane
+  ``default.mixed`` (backprop); Cirq's ``DensityMatrixSimulator``; Qulacs' ``DensityMatrix``;
+  TensorCircuit-NG's ``DMCircuit`` (jit, value_and_grad).
+- Quantum trajectories: n = 16, 20, one sample, 1,000 trajectories. hqml's statevector backend
+  with ``trajectories=1000`` (forward and gradient by backprop through the trajectories);
+  Qiskit Aer's ``statevector`` method with the noise model and 1,000 shots (a trajectory per
+  shot); qsim's trajectories (``ev_noisy_repetitions=1000``). The estimates agree within their
+  standard errors (:func:`tolerances`: each ``<Z_i>`` is a mean of 1,000 values in [-1, 1],
+  so two estimates differ by at most ``6 sqrt(2/T)`` at six standard deviations; the loss, a
+  sum of n squares, by ``6 sqrt(2/T) * 2n``).
+
+The peers' code is in :mod:`hqml.bench.noisy_peers`. Peers without a gradient are compared on
+the forward values (``Impl.outputs``); hqml always computes the gradient too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hqml.backends.registry import get_backend
+from hqml.bench import noisy_peers, peers, vqc
+from hqml.bench.registry import Case, Impl, Prepared, Workload
+from hqml.noise import NoiseModel, amplitude_damping, depolarizing
+
+SEED = 606
+FORWARD = ("expval", "loss")
+
+
+def make_data(case: Case) -> dict[str, Any]:
+    rng = np.random.default_rng(SEED + case["n"] + case["batch"])
+    return {
+        "x": rng.uniform(0, np.pi, (case["batch"], case["n"])),
+        "w": rng.uniform(0, 2 * np.pi, (case["layers"], case["n"], 2)),
+    }
+
+
+def noise_model() -> NoiseModel:
+    """hqml's model of W6's noise: after every gate, on each of its wires."""
+    model = NoiseModel()
+    model.add_channel(depolarizing(noisy_peers.P_DEPOL), each_wire=True)
+    return model.add_channel(amplitude_damping(noisy_peers.GAMMA), each_wire=True)
+
+
+def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
+    trajectories = case.get("trajectories")
+    backend = (
+        get_backend("statevector", trajectories=trajectories) if trajectories else "density_matrix"
+    )
+    prepared = vqc.hqml_vqc(
+        data["x"], data["w"], loss="vqc", diff_method="backprop", backend=backend,
+        noise_model=noise_model(),
+    )  # fmt: skip
+    kind = f"statevector, {trajectories} trajectories" if trajectories else "density_matrix"
+    prepared.info = f"{kind}, complex64, backprop"
+    return prepared
+
+
+def tolerances(case: Case) -> dict[str, float]:
+    """Agreement tolerances of the trajectory cases (the density-matrix cases are exact)."""
+    if not case.get("trajectories"):
+        return {}
+    per_value = 6 * np.sqrt(2 / case["trajectories"])
+    return {"expval": per_value, "loss": per_value * 2 * case["n"], "grad": per_value * case["n"]}
+
+
+def _only(kind: str) -> Any:
+    def supports(case: Case) -> str | None:
+        traj = bool(case.get("trajectories"))
+        if kind == "dm" and traj:
+            return "density matrices only (4^n entries at 16-20 qubits)"
+        if kind == "traj" and not traj:
+            return "quantum trajectories only"
+        return None
+
+    return supports
+
+
+def _label(case: Case) -> str:
+    traj = case.get("trajectories")
+    return f"n={case['n']} " + (f"traj={traj}" if traj else f"dm B={case['batch']}")
+
+
+CASES = [{"n": n, "batch": b, "layers": 4} for n in (8, 10, 12) for b in (1, 16)] + [
+    {"n": n, "batch": 1, "layers": 4, "trajectories": 1000} for n in (16, 20)
+]
+QUICK = [
+    {"n": 3, "batch": 2, "layers": 1},
+    {"n": 3, "batch": 1, "layers": 1, "trajectories": 1000},
+]
+
+WORKLOAD = Workload(
+    name="W6",
+    title="noisy W1 ansatz: depolarising + amplitude damping after every gate, loss + gradient",
+    cases=CASES,
+    quick_cases=QUICK,
+    make_data=make_data,
+    label=_label,
+    impls=[
+        Impl("hqml", _hqml, modules=("torch", "hqml")),
+        Impl("qiskit-aer", noisy_peers.aer, modules=("qiskit", "qiskit_aer"), outputs=FORWARD),
+        Impl(
+            "pennylane",
+            noisy_peers.pennylane_mixed,
+            modules=("torch", "pennylane"),
+            supports=_only("dm"),
+        ),
+        Impl(
+            "cirq",
+            noisy_peers.cirq_density_matrix,
+            modules=("cirq",),
+            supports=_only("dm"),
+            outputs=FORWARD,
+        ),
+        Impl(
+            "qsim",
+            noisy_peers.qsim_trajectories,
+            modules=("cirq", "qsimcirq"),
+            supports=_only("traj"),
+            outputs=FORWARD,
+            install=peers.QSIM_INSTALL,
+        ),
+        Impl(
+            "qulacs",
+            noisy_peers.qulacs_density_matrix,
+            modules=("qulacs",),
+            supports=_only("dm"),
+            outputs=FORWARD,
+        ),
+        Impl(
+            "tensorcircuit",
+            noisy_peers.tensorcircuit_dm,
+            modules=("jax", "tensorcircuit"),
+            supports=_only("dm"),
+        ),
+    ],
+    tolerances=tolerances,
+    notes=["trajectory cases agree within 6 standard errors (see w6_noise.py)"],
+)
