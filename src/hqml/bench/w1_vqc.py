@@ -95,6 +95,14 @@ WORKLOAD = Workload(
             diff_method="adjoint",
             supports=_at_most("lightning.kokkos", 12, "Lightning's step at 16 is about 20 s"),
         ),
+        Impl(
+            "catalyst",
+            lambda case, d: peers.catalyst_vqc(d["x"], d["w"], loss="vqc"),
+            modules=("pennylane", "catalyst"),
+            venv="catalyst",
+            supports=_at_most("catalyst", 12, "Lightning's adjoint step at 16 is about 20 s"),
+            no_gpu="Catalyst here compiles for lightning.qubit",
+        ),
         _impl(
             "qiskit-ml",
             vqc.qiskit_ml_vqc,

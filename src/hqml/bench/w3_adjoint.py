@@ -73,6 +73,14 @@ WORKLOAD = Workload(
             install=peers.KOKKOS_INSTALL,
         ),
         Impl(
+            "catalyst",
+            lambda case, d: peers.catalyst_vqc(d["x"], d["w"], loss="sum"),
+            modules=("pennylane", "catalyst"),
+            venv="catalyst",
+            supports=_peer,
+            no_gpu="Catalyst here compiles for lightning.qubit",
+        ),
+        Impl(
             "pennylane",
             lambda case, d: vqc.pennylane_vqc(
                 d["x"], d["w"], loss="sum", pl_device="default.qubit", diff_method="adjoint"

@@ -18,6 +18,11 @@ Frameworks, each at its fastest documented setting for an energy and gradient:
 - qsim: the energy only (``simulate_expectation_values``; it has no gradient), complex64, the
   fastest of fused gate sizes 2-4.
 
+Agreement: the energy is a sum of ``|E| = 3n/2`` terms ``<Z_a Z_b> / 2``; each term is held to
+the suite's forward tolerance (1e-5), so the energy to ``1e-5 |E| / 2`` and the gradient to
+``1e-4 |E| / 2`` (:func:`tolerances`): at 20 qubits in complex64 the frameworks' rounding
+already differs by 2e-5 to 5e-5 on energies of order 10.
+
 CUDA-Q, also asked for by the issue, is not in the suite (see :data:`hqml.bench.peers
 .NOT_IN_SUITE`).
 """
@@ -30,7 +35,7 @@ import numpy as np
 
 from hqml.algorithms.qaoa_angles import Graph, maxcut_hamiltonian, random_regular_graph
 from hqml.bench import devices, peers
-from hqml.bench.registry import Case, Gpu, Impl, Prepared, Workload
+from hqml.bench.registry import FORWARD_TOL, GRAD_TOL, Case, Gpu, Impl, Prepared, Workload
 from hqml.circuit import Circuit
 from hqml.execute import expval
 
@@ -45,6 +50,12 @@ def make_data(case: Case) -> dict[str, Any]:
         "edges": [tuple(int(v) for v in e) for e in graph.edges],
         "w": rng.uniform(0, np.pi, (case["p"], 2)),
     }
+
+
+def tolerances(case: Case) -> dict[str, float]:
+    """Term-wise tolerances summed over the cost's ``3n/2`` terms of weight 1/2."""
+    weight = 0.5 * 3 * case["n"] / 2
+    return {"energy": FORWARD_TOL * weight, "grad": GRAD_TOL * weight}
 
 
 def _values(out: Any) -> dict[str, np.ndarray]:
@@ -229,5 +240,6 @@ WORKLOAD = Workload(
             outputs=("energy",),
         ),
     ],
+    tolerances=tolerances,
     notes=["qsim: energy only (no gradient); Qiskit Aer: finite differences in double precision"],
 )
