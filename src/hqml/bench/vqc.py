@@ -39,6 +39,20 @@ def _torch_loss(e: Any, loss: str) -> Any:
     return (e**2).sum(-1).mean() if loss == "vqc" else e.sum()
 
 
+def hqml_circuit(n: int, layers: int) -> Circuit:
+    """The ansatz as an hqml circuit with input ``x`` (n,) and weight ``w`` (layers, n, 2)."""
+    c = Circuit(n)
+    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
+    for i in range(n):
+        c.ry(xs[i], i)
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    return c
+
+
 def hqml_vqc(
     x: np.ndarray,
     w: np.ndarray,
@@ -56,15 +70,7 @@ def hqml_vqc(
     import torch
 
     n, layers = w.shape[1], w.shape[0]
-    c = Circuit(n)
-    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
-    for i in range(n):
-        c.ry(xs[i], i)
-    for layer in range(layers):
-        for i in range(n):
-            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
-        for i in range(n):
-            c.cnot(i, (i + 1) % n)
+    c = hqml_circuit(n, layers)
     obs = [Z(i) for i in range(n)]
     dev = torch.device(device)
     xt = torch.tensor(x, dtype=torch.float32, device=dev)

@@ -6,8 +6,11 @@ sum_i <Z_i>^2, forward and gradient where the framework has one.
   backend (complex64, backprop); Qiskit Aer's ``density_matrix`` method; PennyLane
   ``default.mixed`` (backprop); Cirq's ``DensityMatrixSimulator``; Qulacs' ``DensityMatrix``;
   TensorCircuit-NG's ``DMCircuit`` (jit, value_and_grad).
-- Quantum trajectories: n = 16, 20, one sample, 1,000 trajectories. hqml's statevector backend
-  with ``trajectories=1000`` (forward and gradient by backprop through the trajectories);
+- Quantum trajectories: n = 16, 20, one sample, 1,000 trajectories, forward only (the peers
+  have no gradient there). hqml's statevector backend with ``trajectories``, in chunks of at
+  most 2^23 amplitudes (128 at a time at 16 qubits, 8 at 20; about 16 state copies are live, so
+  about 1 GiB), each with its own seed,
+  averaged;
   Qiskit Aer's ``statevector`` method with the noise model and 1,000 shots (a trajectory per
   shot); qsim's trajectories (``ev_noisy_repetitions=1000``). The estimates agree within their
   standard errors (:func:`tolerances`: each ``<Z_i>`` is a mean of 1,000 values in [-1, 1],
@@ -15,7 +18,8 @@ sum_i <Z_i>^2, forward and gradient where the framework has one.
   sum of n squares, by ``6 sqrt(2/T) * 2n``).
 
 The peers' code is in :mod:`hqml.bench.noisy_peers`. Peers without a gradient are compared on
-the forward values (``Impl.outputs``); hqml always computes the gradient too.
+the forward values (``Impl.outputs``); in the density-matrix cases hqml computes the gradient
+too.
 """
 
 from __future__ import annotations
@@ -27,10 +31,20 @@ import numpy as np
 from hqml.backends.registry import get_backend
 from hqml.bench import noisy_peers, peers, vqc
 from hqml.bench.registry import Case, Impl, Prepared, Workload
+from hqml.circuit import Z
+from hqml.execute import expval
 from hqml.noise import NoiseModel, amplitude_damping, depolarizing
 
 SEED = 606
+TRAJECTORY_AMPLITUDES = 2**23  # per chunk: 64 MiB per complex64 state copy (about 16 live: 1 GiB)
 FORWARD = ("expval", "loss")
+# Backprop through a density-matrix simulation keeps the intermediate density matrices: hqml's
+# peak resident set grew by about 800 complex64 copies of the batch's density matrices (5.2 GB
+# at n = 8, B = 16; 6.5 GB at n = 10, B = 1). The suite skips differentiable density-matrix runs
+# whose estimate (800 copies at the framework's precision) exceeds MEMORY_BUDGET rather than
+# exhaust the machine; the forward-only peers still run and the first of them is the reference.
+BACKPROP_COPIES = 800
+MEMORY_BUDGET = 8 * 2**30
 
 
 def make_data(case: Case) -> dict[str, Any]:
@@ -49,17 +63,46 @@ def noise_model() -> NoiseModel:
 
 
 def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
-    trajectories = case.get("trajectories")
-    backend = (
-        get_backend("statevector", trajectories=trajectories) if trajectories else "density_matrix"
-    )
+    if case.get("trajectories"):
+        return _hqml_trajectories(case, data)
     prepared = vqc.hqml_vqc(
-        data["x"], data["w"], loss="vqc", diff_method="backprop", backend=backend,
+        data["x"], data["w"], loss="vqc", diff_method="backprop", backend="density_matrix",
         noise_model=noise_model(),
     )  # fmt: skip
-    kind = f"statevector, {trajectories} trajectories" if trajectories else "density_matrix"
-    prepared.info = f"{kind}, complex64, backprop"
+    prepared.info = "density_matrix, complex64, backprop"
     return prepared
+
+
+def _hqml_trajectories(case: Case, data: dict[str, Any]) -> Prepared:
+    """Forward only (the trajectory peers have no gradient; hqml's backprop through 1,000
+    trajectories keeps every gate's states: 7.8 GB at 10 qubits), in chunks of at most
+    ``TRAJECTORY_AMPLITUDES / 2^n`` trajectories with their own seeds, averaged: hqml runs all
+    of a call's trajectories at once, which at 20 qubits would be 8 GiB per state copy."""
+    import torch
+
+    n, total = case["n"], case["trajectories"]
+    chunk = max(1, min(total, TRAJECTORY_AMPLITUDES // 2**n))
+    sizes = [min(chunk, total - start) for start in range(0, total, chunk)]
+    c, model = vqc.hqml_circuit(n, case["layers"]), noise_model()
+    obs = [Z(i) for i in range(n)]
+    x, w = (torch.tensor(data[k], dtype=torch.float32) for k in ("x", "w"))
+
+    def step() -> Any:
+        e = torch.zeros(x.shape)
+        with torch.no_grad():
+            for k, size in enumerate(sizes):
+                backend = get_backend("statevector", trajectories=size)
+                part = expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=backend,
+                              noise_model=model, seed=7 + k)  # fmt: skip
+                e += size / total * part
+        return e.numpy()
+
+    def values(e: Any) -> dict[str, np.ndarray]:
+        e = np.asarray(e, np.float64)
+        return {"expval": e, "loss": np.asarray((e**2).sum(-1).mean())}
+
+    info = f"statevector, {total} trajectories in chunks of {chunk}, complex64, forward only"
+    return Prepared(step, values, info)
 
 
 def tolerances(case: Case) -> dict[str, float]:
@@ -80,6 +123,25 @@ def _only(kind: str) -> Any:
         return None
 
     return supports
+
+
+def _backprop_fits(amplitude_bytes: int) -> Any:
+    def supports(case: Case) -> str | None:
+        if case.get("trajectories"):
+            return None
+        need = BACKPROP_COPIES * amplitude_bytes * case["batch"] * 4 ** case["n"]
+        if need <= MEMORY_BUDGET:
+            return None
+        return (
+            f"backprop through the density matrices would keep about {need / 2**30:.0f} GiB"
+            f" (over the suite's {MEMORY_BUDGET / 2**30:.0f} GiB; see w6_noise.py)"
+        )
+
+    return supports
+
+
+def _both(*checks: Any) -> Any:
+    return lambda case: next((r for r in (c(case) for c in checks) if r), None)
 
 
 def _label(case: Case) -> str:
@@ -103,13 +165,13 @@ WORKLOAD = Workload(
     make_data=make_data,
     label=_label,
     impls=[
-        Impl("hqml", _hqml, modules=("torch", "hqml")),
+        Impl("hqml", _hqml, modules=("torch", "hqml"), supports=_backprop_fits(8)),
         Impl("qiskit-aer", noisy_peers.aer, modules=("qiskit", "qiskit_aer"), outputs=FORWARD),
         Impl(
             "pennylane",
             noisy_peers.pennylane_mixed,
             modules=("torch", "pennylane"),
-            supports=_only("dm"),
+            supports=_both(_only("dm"), _backprop_fits(16)),
         ),
         Impl(
             "cirq",
@@ -137,7 +199,7 @@ WORKLOAD = Workload(
             "tensorcircuit",
             noisy_peers.tensorcircuit_dm,
             modules=("jax", "tensorcircuit"),
-            supports=_only("dm"),
+            supports=_both(_only("dm"), _backprop_fits(8)),
         ),
     ],
     tolerances=tolerances,
