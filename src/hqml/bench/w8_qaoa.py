@@ -183,6 +183,15 @@ def _tensorcircuit(case: Case, data: dict[str, Any]) -> Prepared:
     return Prepared(step, _values, "jax, jit(value_and_grad), complex64")
 
 
+def _tc_fits(case: Case) -> str | None:
+    """TensorCircuit-NG's reverse-mode gradient keeps about one state per gate (H, 3n/2 RZZ and n
+    RX per layer): skipped when that exceeds 8 GiB (above 22 qubits)."""
+    need = (1 + 2.5 * case["p"]) * case["n"] * 2 ** case["n"] * 8
+    if need <= 8 * 2**30:
+        return None
+    return f"reverse-mode AD would keep about {need / 2**30:.0f} GiB of states (over 8 GiB)"
+
+
 def _qsim(case: Case, data: dict[str, Any]) -> Prepared:
     import cirq
 
@@ -230,7 +239,7 @@ WORKLOAD = Workload(
             install=peers.KOKKOS_INSTALL,
         ),
         Impl("qiskit-aer", _aer, modules=("qiskit", "qiskit_aer")),
-        Impl("tensorcircuit", _tensorcircuit, modules=("jax", "tensorcircuit")),
+        Impl("tensorcircuit", _tensorcircuit, modules=("jax", "tensorcircuit"), supports=_tc_fits),
         Impl(
             "qsim",
             _qsim,
