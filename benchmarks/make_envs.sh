@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the side virtual environments the benchmark suite runs some peers from.
+# Build the side virtual environments the benchmark suite runs some peers from (TorchQuantum,
+# PennyLane Catalyst).
 #
 # TorchQuantum 0.1.8 pins qiskit < 1.0, which cannot live beside hqml's qiskit >= 1.0, so it gets
 # its own venv in benchmarks/.envs/torchquantum. To avoid a second multi-GB torch download, the
@@ -43,3 +44,16 @@ from benchmarks.tq_compat import import_torchquantum
 tq = import_torchquantum()
 print(f"torchquantum {tq.__version__} ready (qiskit {qiskit.__version__}, torch {torch.__version__})")
 PY
+
+# PennyLane Catalyst 0.15 pins jax==0.7.1, while TensorCircuit-NG in the main venv needs jax 0.10:
+# its own venv with Catalyst, its JAX and its compiler's Python modules (--no-deps, listed);
+# PennyLane, Lightning, numpy, scipy and torch come from the main venv through the same .pth.
+cat_env="$envs/catalyst"
+rm -rf "$cat_env"
+"$main_py" -m venv "$cat_env"
+cat_site="$("$cat_env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$main_site" > "$cat_site/zz_hqml_main_venv.pth"
+"$cat_env/bin/python" -m pip install --quiet --no-deps "pennylane-catalyst==0.15.0" \
+    "jax==0.7.1" "jaxlib==0.7.1" "diastatic-malt==2.15.3" "xdsl==0.59.0" "xdsl-jax==0.5.0" \
+    "immutabledict<4.2.3" "ordered-set==4.1.0"
+"$cat_env/bin/python" -c 'import catalyst, jax; print(f"catalyst {catalyst.__version__} ready (jax {jax.__version__})")'

@@ -26,7 +26,16 @@ from hqml.bench.worker import run_one
 
 pytestmark = pytest.mark.slow  # servers, Ray, subprocesses: `make test-fast` skips these
 
-FAST_PEERS = ["torch", "pennylane", "lightning", "qulacs", "qiskit-aer"]
+FAST_PEERS = [
+    "torch",
+    "cirq",
+    "pennylane",
+    "lightning",
+    "lightning.kokkos",
+    "qulacs",
+    "qiskit-aer",
+    "qsim",
+]
 HAS_CUDA = torch.cuda.is_available()
 CUDA_ERROR = "error: --device cuda needs a CUDA build of torch and a visible GPU; none found"
 
@@ -94,7 +103,7 @@ def test_hqml_w1_matches_dense_reference_and_finite_differences():
 
 def test_quick_suite_every_installed_peer_agrees_with_hqml():
     doc = run_suite(quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
-    assert set(doc["workloads"]) >= {"W1", "W2", "W3"}
+    assert set(doc["workloads"]) >= {"W1", "W2", "W3", "W6", "W7", "W8", "W9"}
     assert doc["device"] == "cpu" and doc["gpu"] is None  # the default device, recorded
     by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
     for r in doc["results"]:
@@ -108,7 +117,11 @@ def test_quick_suite_every_installed_peer_agrees_with_hqml():
     # W3's deep case is hqml-only; W2 complex64 is not run by Qulacs (complex128 only)
     assert by[("W3", "n=4 L=8", "lightning")]["status"] == "skipped"
     assert by[("W2", "n=4 c64", "qulacs")]["status"] in ("skipped", "not installed")
-    ran = {r["framework"] for r in doc["results"] if r["status"] == "ok"}
+    ran = {(r["workload"], r["framework"]) for r in doc["results"] if r["status"] == "ok"}
+    new = {("W6", "qiskit-aer"), ("W6", "cirq"), ("W6", "pennylane"), ("W6", "qulacs")}
+    new |= {("W7", "pennylane"), ("W8", "qiskit-aer"), ("W9", "pennylane")}
+    assert new <= ran  # issue 17's workloads: these peers agree with hqml
+    ran = {framework for _, framework in ran}
     assert "torch" in ran  # the hand-written torch statevector needs nothing extra
 
 
@@ -352,14 +365,15 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     assert "W2" in out.output and "memory bandwidth" in out.output
     (path,) = tmp_path.glob("bench-*-quick.json")
     doc = json.loads(path.read_text())
-    assert doc["bandwidth"]["best_gbs"] > 0 and doc["w2_bound"]
+    assert doc["bandwidth"]["best_gbs"] > 0 and doc["limit"]
     assert doc["device"] == "cpu" and "device: cpu" in out.output and "W2 on cpu" in out.output
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W42"])
     assert bad.exit_code == 2 and "unknown workload" in bad.output
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulaks", "--no-plot"])
     assert bad.exit_code == 2
     assert bad.output.strip() == (
-        "error: unknown framework(s) qulaks; available: hqml, lightning, qiskit-aer, qulacs"
+        "error: unknown framework(s) qulaks; available: hqml, lightning, lightning.kokkos,"
+        " qiskit-aer, qsim, qulacs"
     )
 
 

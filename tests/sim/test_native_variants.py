@@ -167,3 +167,42 @@ def test_interpreter_matches_numpy(use, dtype, monkeypatch):
         numeric[idx] = (ref_loss(wp) - ref_loss(wm)) / (2 * h)
     atol = 1e-7 if real == torch.float64 else 2e-4
     np.testing.assert_allclose(w.grad.double().numpy(), numeric, atol=atol)
+
+
+# (qubits, layers, batch, HQML_SMALL): the interpreter at 6 qubits; the layer kernels at 9 and,
+# through the tile pass over the high bits, at 17 (HQML_SMALL=0 keeps the interpreter out)
+TORCH_CASES = [(6, 2, 11, "1"), (9, 2, 3, "0"), (17, 1, 2, "0")]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+@pytest.mark.parametrize(("n", "layers", "batch", "small"), TORCH_CASES)
+def test_each_build_agrees_with_the_torch_path(use, dtype, n, layers, batch, small, monkeypatch):
+    """The W1 values and adjoint gradients of every build equal those of hqml's torch path
+    (``HQML_NATIVE=0``, which the chooser falls back to) to rounding."""
+    monkeypatch.setenv("HQML_SMALL", small)
+    rng = np.random.default_rng(n)
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    x = torch.tensor(rng.uniform(0, np.pi, (batch, n)), dtype=real)
+    w0 = rng.uniform(0, 2 * np.pi, (layers, n, 2))
+    obs = [hqml.Z(i) for i in range(n)]
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        w = torch.tensor(w0, dtype=real, requires_grad=True)
+        e = hqml.expval(w1_circuit(n, layers), obs, inputs={"x": x}, weights={"w": w},
+                        dtype=dtype, diff_method="adjoint")  # fmt: skip
+        (e**2).sum(-1).mean().backward()
+        return e.detach().double().numpy(), w.grad.double().numpy()
+
+    calls = []
+    for module, name in ((native, "apply_layer"), (interpreter, "kernel_forward")):
+        real_fn = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, f=real_fn, **k: calls.append(1) or f(*a, **k))
+    compiled = run()
+    assert calls, "no compiled kernel ran"
+    monkeypatch.setenv("HQML_NATIVE", "0")
+    calls.clear()
+    reference = run()
+    assert not calls, "the torch path ran a compiled kernel"
+    tol = TOL[dtype] * (50 if dtype == torch.complex64 else 1e3)
+    np.testing.assert_allclose(compiled[0], reference[0], atol=tol)
+    np.testing.assert_allclose(compiled[1], reference[1], atol=tol * n)

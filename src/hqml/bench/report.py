@@ -1,5 +1,6 @@
-"""Present a results document: rich tables of medians and hqml/peer ratios, W2's bandwidth
-bound, JSON and a PNG plot of time against size under :func:`results_dir`.
+"""Present a results document: rich tables of medians and hqml/peer ratios, the bandwidth
+bound of W1-W3 (the limit, :mod:`hqml.bench.bound`), JSON and a PNG plot of time against size
+under :func:`results_dir`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from hqml.bench.bound import limit_rows
 from hqml.bench.registry import checkout_root
 
 
@@ -98,41 +100,13 @@ def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
     return rows
 
 
-def w2_bound(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """W2: the one-pass-per-gate bound (each gate reads + writes 2^n amplitudes) and hqml's
-    fraction of it (bound time / hqml time; above 1 means fewer passes than gates)."""
-    bw = doc.get("bandwidth", {}).get("best_gbs")
-    if not bw:
-        return []
-    out = []
-    for r in doc["results"]:
-        if r["workload"] != "W2" or r["framework"] != "hqml" or r["status"] != "ok":
-            continue
-        case = r["case"]
-        width = 16 if case["dtype"] == "complex128" else 8
-        passes = case["layers"] * (2 * case["n"] - 1)
-        bytes_moved = passes * 2 * 2 ** case["n"] * width
-        bound = bytes_moved / (bw * 1e9)
-        out.append(
-            {
-                "case": r["label"],
-                "passes": passes,
-                "bound_s": bound,
-                "hqml_s": r["median_s"],
-                "fraction": bound / r["median_s"],
-                "pass_s": bound / passes,
-            }
-        )
-    return out
-
-
 def print_report(doc: dict[str, Any], console: Any = None) -> None:
-    """Print the summary tables, the targets' checks and the W2 bound."""
+    """Print the summary tables, the targets' checks, the bandwidth bound (the limit) and the
+    peers not in the suite."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    on_cuda = doc.get("device", "cpu") == "cuda"
     console.print(f"device: {device_label(doc)}", highlight=False)
     for name, meta in doc["workloads"].items():
         _, frameworks, cells = _by_case(doc, name)
@@ -186,21 +160,34 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
                     f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
                     f"{'yes' if ok else 'NO'}"
                 )
+    _print_footer(doc, console)
+
+
+def _print_footer(doc: dict[str, Any], console: Any) -> None:
+    """The bandwidth and the limit, the peers not installed (with the reason) or not in the
+    suite, and the plug-ins not run (their text printed as is, not as rich markup)."""
+    from rich.markup import escape
+
     bw = doc.get("bandwidth")
     if bw:
-        where = "GPU" if on_cuda else f"{doc['threads']} threads"
+        where = "GPU" if doc.get("device", "cpu") == "cuda" else f"{doc['threads']} threads"
         console.print(
             f"memory bandwidth ({where}, {bw['array_mib']:.0f} MiB "
             f"arrays): copy {bw['copy_gbs']:.1f} GB/s, triad {bw['triad_gbs']:.1f} GB/s"
         )
-        for b in w2_bound(doc):
+        for b in limit_rows(doc):
             console.print(
-                f"  W2 {b['case']}: {b['passes']} gate passes, one-pass-per-gate bound "
-                f"{fmt_time(b['bound_s'])} ({fmt_time(b['pass_s'])}/pass); hqml "
-                f"{fmt_time(b['hqml_s'])} = {100 * b['fraction']:.0f}% of the bound"
+                f"  {b['workload']} {b['case']}: {b['blocks']} blocks of {b['local_wires']} "
+                f"wires, {b['transfers']} state transfers, bound {fmt_time(b['bound_s'])}; "
+                f"hqml {fmt_time(b['hqml_s'])} = {b['distance']:.2f}x the bound"
             )
+    for name, why in doc.get("peers_not_in_suite", {}).items():
+        console.print(escape(f"  peer {name}: {why}"))
     for fname, why in doc.get("plugin_problems", {}).items():
-        console.print(f"  plug-in {fname} not run: {why}")
+        console.print(escape(f"  plug-in {fname} not run: {why}"))
+    absent = {r["framework"]: r["detail"] for r in doc["results"] if r["status"] == "not installed"}
+    for name, why in absent.items():
+        console.print(escape(f"  {name} not installed: {why}"))
 
 
 def write_outputs(
@@ -217,7 +204,7 @@ def write_outputs(
     doc = {
         **doc,
         "summary": {n: summary_rows(doc, n) for n in doc["workloads"]},
-        "w2_bound": w2_bound(doc),
+        "limit": limit_rows(doc),
     }
     paths["json"].write_text(json.dumps(doc, indent=1, default=str))
     if plot:

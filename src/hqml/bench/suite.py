@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from hqml.bench.bound import l2_bytes
 from hqml.bench.devices import check_device, gpu_name
 from hqml.bench.isolated import device_env, run_isolated
+from hqml.bench.peers import NOT_IN_SUITE
 from hqml.bench.registry import BENCH_DIR, Workload, discover
 from hqml.bench.timing import memory_bandwidth, pinned_threads
 from hqml.bench.worker import run_one
@@ -203,6 +205,7 @@ def _run(
             for wl, cases in plan
         },
         "plugin_problems": problems,
+        "peers_not_in_suite": dict(NOT_IN_SUITE),
         "results": results,
     }
     if bandwidth:
@@ -296,6 +299,7 @@ def machine_info(device: str = "cpu") -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "l2_bytes": l2_bytes(),  # the bandwidth bound's tile size (hqml/bench/bound.py)
     }
     if hasattr(os, "getloadavg"):  # other work on the machine skews timings: record it
         info["load_average_1m_5m_15m"] = list(os.getloadavg())

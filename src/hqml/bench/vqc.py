@@ -39,13 +39,8 @@ def _torch_loss(e: Any, loss: str) -> Any:
     return (e**2).sum(-1).mean() if loss == "vqc" else e.sum()
 
 
-def hqml_vqc(
-    x: np.ndarray, w: np.ndarray, *, loss: str, diff_method: str = "best", device: str = "cpu"
-) -> Prepared:
-    """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``."""
-    import torch
-
-    n, layers = w.shape[1], w.shape[0]
+def hqml_circuit(n: int, layers: int) -> Circuit:
+    """The ansatz as an hqml circuit with input ``x`` (n,) and weight ``w`` (layers, n, 2)."""
     c = Circuit(n)
     xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
     for i in range(n):
@@ -55,6 +50,27 @@ def hqml_vqc(
             c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
         for i in range(n):
             c.cnot(i, (i + 1) % n)
+    return c
+
+
+def hqml_vqc(
+    x: np.ndarray,
+    w: np.ndarray,
+    *,
+    loss: str,
+    diff_method: str = "best",
+    device: str = "cpu",
+    shots: int | None = None,
+    backend: Any = "statevector",
+    noise_model: Any = None,
+) -> Prepared:
+    """hqml, complex64, ``diff_method`` (default "best"), inputs and weights on ``device``;
+    with ``shots``, every expectation value is estimated from that many samples (seeded);
+    ``backend`` and ``noise_model`` as for :func:`hqml.expval` (W6's noisy runs)."""
+    import torch
+
+    n, layers = w.shape[1], w.shape[0]
+    c = hqml_circuit(n, layers)
     obs = [Z(i) for i in range(n)]
     dev = torch.device(device)
     xt = torch.tensor(x, dtype=torch.float32, device=dev)
@@ -62,12 +78,24 @@ def hqml_vqc(
 
     def step() -> Any:
         wt.grad = None
-        e = expval(c, obs, inputs={"x": xt}, weights={"w": wt}, diff_method=diff_method, device=dev)
+        e = expval(
+            c,
+            obs,
+            inputs={"x": xt},
+            weights={"w": wt},
+            diff_method=diff_method,
+            device=dev,
+            shots=shots,
+            seed=None if shots is None and noise_model is None else 7,
+            backend=backend,
+            noise_model=noise_model,
+        )
         value = _torch_loss(e, loss)
         value.backward()
         return e.detach(), value.detach(), wt.grad
 
-    return Prepared(step, _values, f"complex64, diff_method={diff_method}, {device}")
+    sampled = f", {shots} shots" if shots else ""
+    return Prepared(step, _values, f"complex64, diff_method={diff_method}{sampled}, {device}")
 
 
 def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
@@ -121,10 +149,12 @@ def torch_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -
     return Prepared(step, _values, f"complex64, autograd, {device}")
 
 
-def _pennylane_qnode(n: int, layers: int, device: Any, diff_method: str) -> Any:
+def _pennylane_qnode(
+    n: int, layers: int, device: Any, diff_method: str, shots: int | None = None
+) -> Any:
     import pennylane as qml
 
-    @qml.qnode(device, interface="torch", diff_method=diff_method)
+    @qml.qnode(device, interface="torch", diff_method=diff_method, shots=shots)
     def circuit(x: Any, w: Any) -> Any:
         for i in range(n):
             qml.RY(x[..., i], wires=i)
@@ -147,8 +177,10 @@ def pennylane_vqc(
     pl_device: str = "default.qubit",
     diff_method: str = "backprop",
     device: str = "cpu",
+    shots: int | None = None,
 ) -> Prepared:
-    """PennyLane with the torch interface; batches use parameter broadcasting.
+    """PennyLane with the torch interface; batches use parameter broadcasting; ``shots``
+    estimates every expectation value from that many samples (the device seeded).
 
     ``default.qubit`` runs in complex128 (its default), ``lightning.qubit`` in complex64. On
     ``device="cuda"`` default.qubit gets torch CUDA tensors (so its backprop simulation runs on
@@ -162,8 +194,11 @@ def pennylane_vqc(
     lightning = pl_device.startswith("lightning.")
     if lightning and device == "cuda":
         pl_device = "lightning.gpu"
-    kwargs = {"c_dtype": np.complex64} if lightning else {}
-    circuit = _pennylane_qnode(n, layers, qml.device(pl_device, wires=n, **kwargs), diff_method)
+    kwargs: dict[str, Any] = {"c_dtype": np.complex64} if lightning else {}
+    kwargs.update({"seed": 7} if shots else {})
+    circuit = _pennylane_qnode(
+        n, layers, qml.device(pl_device, wires=n, **kwargs), diff_method, shots
+    )
     real = torch.float32 if lightning else torch.float64
     where = "cpu" if lightning else device
     xt = torch.tensor(x, dtype=real, device=where)
@@ -178,12 +213,17 @@ def pennylane_vqc(
 
     dtype = "complex64" if lightning else "complex128"
     tensors = ", torch CUDA tensors" if where == "cuda" else ""
-    return Prepared(step, _values, f"{pl_device}, {diff_method}, {dtype}{tensors}")
+    sampled = f", {shots} shots" if shots else ""
+    return Prepared(step, _values, f"{pl_device}, {diff_method}, {dtype}{sampled}{tensors}")
 
 
-def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
+def qiskit_ml_vqc(
+    x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu", shots: int | None = None
+) -> Prepared:
     """Qiskit Machine Learning: EstimatorQNN (Aer EstimatorV2, exact) + TorchConnector; on
-    ``device="cuda"`` Aer simulates on the GPU."""
+    ``device="cuda"`` Aer simulates on the GPU. With ``shots``, the estimator's precision is
+    ``1/sqrt(shots)``: Aer's EstimatorV2 then adds normal noise of that standard deviation to
+    each exact value (its model of shots; it does not sample)."""
     import torch
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
@@ -208,7 +248,15 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu
     backend_options: dict[str, Any] = {"max_parallel_threads": 2}
     if device == "cuda":
         backend_options["device"] = "GPU"
-    estimator = EstimatorV2(options={"backend_options": backend_options, "default_precision": 0.0})
+    precision = 1 / np.sqrt(shots) if shots else 0.0
+    run_options = {"seed_simulator": 7} if shots else {}
+    estimator = EstimatorV2(
+        options={
+            "backend_options": backend_options,
+            "default_precision": precision,
+            "run_options": run_options,
+        }
+    )
     qnn = EstimatorQNN(
         circuit=qc,
         observables=obs,
@@ -216,7 +264,7 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu
         weight_params=list(wp),
         estimator=estimator,
         gradient=ParamShiftEstimatorGradient(estimator),
-        default_precision=0.0,
+        default_precision=precision,
     )
     model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1), dtype=torch.float64))
     xt = torch.tensor(np.atleast_2d(x), dtype=torch.float64)
@@ -230,7 +278,8 @@ def qiskit_ml_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu
         return e.detach(), value.detach(), model.weight.grad.reshape(layers, n, 2)
 
     aer = "Aer EstimatorV2 on the GPU" if device == "cuda" else "Aer EstimatorV2"
-    return Prepared(step, _values, f"{aer} (exact), parameter shift, complex128")
+    how = f"{shots} shots" if shots else "exact"
+    return Prepared(step, _values, f"{aer} ({how}), parameter shift, complex128")
 
 
 def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices, vqc
+from hqml.bench import devices, peers, vqc
 from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 1234
@@ -41,6 +41,15 @@ def _impl(framework: str, fn: Any, modules: tuple[str, ...], **kw: Any) -> Impl:
     """An ``Impl`` calling ``fn(x, w, loss="vqc", device=..., **kw)``; ``supports``, ``venv``
     and ``gpu`` in ``kw`` go to the ``Impl``."""
     extra = {k: kw.pop(k) for k in ("supports", "venv", "gpu") if k in kw}
+    if kw.get("pl_device") == "lightning.kokkos":
+        extra.update(install=peers.KOKKOS_INSTALL, no_gpu=peers.KOKKOS_NO_GPU)
+    if "gpu" not in extra:  # CPU only: setup(case, data)
+        return Impl(
+            framework,
+            lambda case, data: fn(data["x"], data["w"], loss="vqc", **kw),
+            modules=modules,
+            **extra,
+        )
     return Impl(
         framework,
         lambda case, data, device: fn(data["x"], data["w"], loss="vqc", device=device, **kw),
@@ -77,6 +86,22 @@ WORKLOAD = Workload(
             diff_method="adjoint",
             supports=_at_most("lightning", 12, "about 20 s per step at 16"),
             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        _impl(
+            "lightning.kokkos",
+            vqc.pennylane_vqc,
+            ("torch", "pennylane", "pennylane_lightning.lightning_kokkos"),
+            pl_device="lightning.kokkos",
+            diff_method="adjoint",
+            supports=_at_most("lightning.kokkos", 12, "Lightning's step at 16 is about 20 s"),
+        ),
+        Impl(
+            "catalyst",
+            lambda case, d: peers.catalyst_vqc(d["x"], d["w"], loss="vqc"),
+            modules=("pennylane", "catalyst"),
+            venv="catalyst",
+            supports=_at_most("catalyst", 12, "Lightning's adjoint step at 16 is about 20 s"),
+            no_gpu="Catalyst here compiles for lightning.qubit",
         ),
         _impl(
             "qiskit-ml",

@@ -4,8 +4,12 @@ n qubits, 10 layers of [RX(theta[l, i]) on every qubit; CNOT chain i -> i+1], in
 complex64. Every framework returns (or holds) the full final state. The agreement check compares
 4096 amplitudes at seeded random indices (in hqml's order, wire 0 = most significant bit).
 
+Peers: Qulacs, Lightning (``lightning.qubit``, and ``lightning.kokkos`` when installed), qsim
+(complex64 only, the fastest of fused gate sizes 2-4), Qiskit Aer.
+
 On ``cuda``: hqml's state on the GPU, Lightning as ``lightning.gpu``, Aer with ``device="GPU"``
-(when its build lists one); Qulacs' standard build has no GPU variant and is skipped.
+(when its build lists one); Qulacs', qsim's and lightning.kokkos' PyPI builds have no GPU
+variant and are skipped.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices
+from hqml.bench import devices, peers
 from hqml.bench.registry import Case, Gpu, Impl, Prepared, Workload
 from hqml.circuit import Circuit
 from hqml.execute import state
@@ -90,7 +94,7 @@ def _lightning(case: Case, data: dict[str, Any], device: str) -> Prepared:
     import pennylane as qml
 
     n, theta = case["n"], data["theta"]
-    name = "lightning.gpu" if device == "cuda" else "lightning.qubit"
+    name = {"cuda": "lightning.gpu", "kokkos": "lightning.kokkos"}.get(device, "lightning.qubit")
     dev = qml.device(name, wires=n, c_dtype=getattr(np, case["dtype"]))
 
     @qml.qnode(dev, diff_method=None)
@@ -140,6 +144,29 @@ def _aer(case: Case, data: dict[str, Any], device: str) -> Prepared:
     )
 
 
+def _qsim(case: Case, data: dict[str, Any]) -> Prepared:
+    import cirq
+
+    n, theta = case["n"], data["theta"]
+    q = peers.cirq_qubits(n)
+    circuit = cirq.Circuit()
+    for layer in range(case["layers"]):
+        circuit.append(cirq.rx(float(theta[layer, i]))(q[i]) for i in range(n))
+        circuit.append(cirq.CNOT(q[i], q[i + 1]) for i in range(n - 1))
+
+    def run(sim: Any) -> np.ndarray:
+        return sim.simulate_into_1d_array(circuit, qubit_order=q)[1]
+
+    sim, size, times = peers.qsim_best(run)
+    return Prepared(
+        lambda: run(sim), _values(data["index"]), f"complex64, {peers.fused_note(size, times)}"
+    )
+
+
+def _c64_only(case: Case) -> str | None:
+    return None if case["dtype"] == "complex64" else "qsim simulates in complex64 only"
+
+
 def _c128_only(case: Case) -> str | None:
     return None if case["dtype"] == "complex128" else "Qulacs' standard build is complex128 only"
 
@@ -174,6 +201,21 @@ WORKLOAD = Workload(
             _lightning,
             modules=("pennylane", "pennylane_lightning"),
             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        Impl(
+            "lightning.kokkos",
+            lambda case, data: _lightning(case, data, "kokkos"),
+            modules=("pennylane", "pennylane_lightning.lightning_kokkos"),
+            no_gpu=peers.KOKKOS_NO_GPU,
+            install=peers.KOKKOS_INSTALL,
+        ),
+        Impl(
+            "qsim",
+            _qsim,
+            modules=("cirq", "qsimcirq"),
+            supports=_c64_only,
+            no_gpu=peers.QSIM_NO_GPU,
+            install=peers.QSIM_INSTALL,
         ),
         Impl(
             "qiskit-aer",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices, vqc
+from hqml.bench import devices, peers, vqc
 from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 99
@@ -61,6 +61,24 @@ WORKLOAD = Workload(
             modules=("torch", "pennylane", "pennylane_lightning"),
             supports=_peer,
             gpu=Gpu("lightning.gpu", devices.lightning_gpu, torch_memory=False),
+        ),
+        Impl(
+            "lightning.kokkos",
+            lambda case, d: vqc.pennylane_vqc(
+                d["x"], d["w"], loss="sum", pl_device="lightning.kokkos", diff_method="adjoint"
+            ),
+            modules=("torch", "pennylane", "pennylane_lightning.lightning_kokkos"),
+            supports=_peer,
+            no_gpu=peers.KOKKOS_NO_GPU,
+            install=peers.KOKKOS_INSTALL,
+        ),
+        Impl(
+            "catalyst",
+            lambda case, d: peers.catalyst_vqc(d["x"], d["w"], loss="sum"),
+            modules=("pennylane", "catalyst"),
+            venv="catalyst",
+            supports=_peer,
+            no_gpu="Catalyst here compiles for lightning.qubit",
         ),
         Impl(
             "pennylane",

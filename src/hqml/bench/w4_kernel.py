@@ -53,13 +53,13 @@ def _gram(out: Any) -> dict[str, np.ndarray]:
     return {"gram": np.asarray(out, dtype=np.float64)}
 
 
-def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
+def hqml_gram(case: Case, data: dict[str, Any]) -> Prepared:
 
     kernel = FidelityKernel(zz_feature_map(case["n"], reps=2, entanglement="full"))
     return Prepared(lambda: kernel.evaluate(data["X"]), _gram, "complex128")
 
 
-def _qiskit(case: Case, data: dict[str, Any]) -> Prepared:
+def qiskit_gram(case: Case, data: dict[str, Any]) -> Prepared:
     from qiskit.circuit.library import zz_feature_map
     from qiskit_machine_learning.kernels import FidelityStatevectorKernel
 
@@ -114,7 +114,7 @@ def pennylane_kernel(n: int) -> Any:
     return lambda x1, x2: circuit(x1, x2)[0]
 
 
-def _pennylane(case: Case, data: dict[str, Any]) -> Prepared:
+def pennylane_gram(case: Case, data: dict[str, Any]) -> Prepared:
     import pennylane as qml
 
     k = pennylane_kernel(case["n"])
@@ -125,7 +125,7 @@ def _pennylane(case: Case, data: dict[str, Any]) -> Prepared:
     )
 
 
-def _per_pair_supports(case: Case) -> str | None:
+def per_pair_supports(case: Case) -> str | None:
     pairs = case["N"] * (case["N"] - 1) // 2
     if pairs > PER_PAIR_MAX:
         return (
@@ -145,22 +145,22 @@ WORKLOAD = Workload(
     impls=[
         Impl(
             "hqml",
-            _hqml,
+            hqml_gram,
             modules=("torch", "hqml"),
             no_gpu="hqml.kernels.FidelityKernel takes no device",
         ),
-        Impl("qiskit-ml", _qiskit, modules=("qiskit", "qiskit_machine_learning")),
+        Impl("qiskit-ml", qiskit_gram, modules=("qiskit", "qiskit_machine_learning")),
         Impl(
             "qiskit-ml-fqk",
             _qiskit_fqk,
             modules=("qiskit", "qiskit_machine_learning"),
-            supports=_per_pair_supports,
+            supports=per_pair_supports,
         ),
         Impl(
             "pennylane",
-            _pennylane,
+            pennylane_gram,
             modules=("pennylane", "pennylane_lightning"),
-            supports=_per_pair_supports,
+            supports=per_pair_supports,
         ),
     ],
     notes=[
@@ -183,9 +183,9 @@ def _best_of(step: Any, repeats: int) -> tuple[float, Any]:
 
 # name in the record -> (setup, timed on a subset of pairs?)
 PEERS = {
-    "qiskit_ml": (_qiskit, False),
+    "qiskit_ml": (qiskit_gram, False),
     "qiskit_ml_fqk": (_qiskit_fqk, True),
-    "pennylane": (_pennylane, True),
+    "pennylane": (pennylane_gram, True),
 }
 
 
@@ -206,7 +206,7 @@ def run(
         case = {"n": n, "N": n_samples}
         data = make_data(case)
         row: dict[str, Any] = {"n_qubits": n, "n_samples": n_samples}
-        row["hqml_s"], K = _best_of(_hqml(case, data).step, repeats)
+        row["hqml_s"], K = _best_of(hqml_gram(case, data).step, repeats)
         for name, (setup, per_pair) in PEERS.items():
             if per_pair and pair_samples < n_samples:
                 sub = {"X": data["X"][:pair_samples]}

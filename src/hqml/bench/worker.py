@@ -111,15 +111,10 @@ def _run_one(
     if reason:
         result.update(status="skipped", detail=reason)
         return result, None
-    for module in impl.modules:
-        try:
-            if module == "torchquantum":
-                import_torchquantum()
-            else:
-                importlib.import_module(module)
-        except ImportError as e:
-            result.update(status="not installed", detail=f"{module}: {e}")
-            return result, None
+    missing = _missing(impl)
+    if missing:
+        result.update(status="not installed", detail=missing)
+        return result, None
     if device == "cuda":
         reason = impl.gpu_problem()
         if reason:
@@ -142,7 +137,8 @@ def _run_one(
         values = {k: _numpy(v) for k, v in prepared.values(out).items()}
         result["info"] = prepared.info
         if reference is not None:
-            ok, detail = compare(values, reference)
+            tolerances = wl.tolerances(case) if wl.tolerances else None
+            ok, detail = compare(values, reference, impl.outputs, tolerances)
             result["detail"] = detail
             if not ok:
                 result["status"] = "disagrees"
@@ -165,6 +161,20 @@ def _run_one(
         result["memory"] = "rss"
     result["peak_rss_mb"] = peak_rss_mb()
     return result, values
+
+
+def _missing(impl: Any) -> str | None:
+    """Import the implementation's modules; the first that fails, why, and how to install it
+    (``Impl.install``), or None when all import."""
+    for module in impl.modules:
+        try:
+            if module == "torchquantum":
+                import_torchquantum()
+            else:
+                importlib.import_module(module)
+        except ImportError as e:
+            return f"{module}: {e}" + (f"; {impl.install}" if impl.install else "")
+    return None
 
 
 def _cuda_memory_baseline() -> float:
