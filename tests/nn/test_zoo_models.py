@@ -302,6 +302,33 @@ def test_training_rule_stops_on_a_flat_loss_and_warns_otherwise():
         )
 
 
+def test_a_non_finite_loss_is_refused_not_trained_on():
+    x = torch.randn(50, 2, dtype=torch.float64)
+    p = {"w": torch.ones(2, dtype=torch.float64, requires_grad=True)}
+    calls = []
+
+    def loss(q, xb, yb):  # finite for three steps, then NaN
+        calls.append(1)
+        bad = torch.tensor(float("nan") if len(calls) > 3 else 0.0, dtype=torch.float64)
+        return ((xb @ q["w"] - yb) ** 2).mean() + bad
+
+    with pytest.raises(FloatingPointError, match="loss became nan at step 3"):
+        zoo.train_until_flat(
+            loss, p, x, x[:, 0], learning_rate=0.01, max_steps=100, generator=torch.Generator()
+        )
+    assert torch.isfinite(p["w"]).all()  # the NaN step was not applied
+
+
+def test_non_finite_outputs_are_refused_at_prediction(data):
+    x, y, _ = data
+    m = zoo.IQPVariationalClassifier(n_layers=1, max_steps=2, convergence_interval=None)
+    m.fit(x, y)
+    m.params_ = {k: torch.full_like(v, float("nan")) for k, v in m.params_.items()}
+    for method in (m.predict, m.predict_proba, m.decision_function):
+        with pytest.raises(FloatingPointError, match="not finite"):
+            method(x[:3])
+
+
 def test_kitchen_sinks_features_are_bits_of_the_circuit_and_batch_independent(data):
     x, y, xt = data
     m = zoo.QuantumKitchenSinks(n_episodes=400, n_qfeatures=2).fit(x, y)

@@ -163,7 +163,13 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         with torch.no_grad():
-            return self._forward(self.params_, self._prepare(X))
+            out = self._forward(self.params_, self._prepare(X))
+        if not bool(torch.isfinite(out).all()):
+            raise FloatingPointError(
+                f"{type(self).__name__}: the model's output is not finite for some samples;"
+                " check the input for NaN/inf or refit with a lower learning_rate"
+            )
+        return out
 
     def decision_function(self, X: Any) -> np.ndarray:
         """A score per sample, positive for ``classes_[1]``."""
