@@ -3,6 +3,7 @@ resuming, and one-line errors."""
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from hqml.cli.main import app
 from hqml.datasets import load_benchmark
 from hqml.experiment.compare import CompareConfig, load_config, run_compare, write_report
+from hqml.experiment.compare.runner import run_trial
 
 TINY = """
 [compare]
@@ -69,7 +71,7 @@ def test_svc_numbers_match_scikit_learn_run_here(tiny_run):
     search = GridSearchCV(
         SVC(),
         {"gamma": [0.1, 1], "C": [1, 10]},
-        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        cv=StratifiedKFold(2),
     ).fit(ds.x_train, ds.y_train)
     ref = SVC(**search.best_params_).fit(ds.x_train, ds.y_train)
     (svc,) = [
@@ -96,6 +98,33 @@ def test_rerun_resumes_from_saved_trials(tiny_run):
             assert p.stat().st_mtime_ns == stamps[p]
     assert len(results) == 3
     write_report(results, config.to_dict(), out)
+
+
+def test_rerun_with_other_settings_is_refused_in_one_line(tiny_run):
+    cfg, out, _ = tiny_run
+    changed = replace(load_config(cfg), seeds=(0, 1, 2))
+    with pytest.raises(ValueError, match="other settings") as err:
+        run_compare(changed, out)
+    assert len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "suite, value, train, test",
+    [
+        ("linearly_separable", 2, None, None),
+        ("hidden_manifold", 5, 0.9333333333333333, 0.6666666666666666),
+    ],
+)
+def test_trial_reproduces_the_studys_published_svc_search(suite, value, train, test):
+    # paper/results/<suite>/SVC/: the study's GridSearchCV(cv=5) (unshuffled stratified folds)
+    # and its refit; hqml compare's protocol must give the same numbers on the same data
+    config = {"grid": "paper", "folds": 5, "seeds": [0], "max_steps": None}
+    r = run_trial(config, suite, value, "SVC")
+    if suite == "linearly_separable":  # SVC_linearly_separable_2d_GridSearchCV.csv
+        assert r["cv_accuracy"] == pytest.approx(1.0, abs=1e-12)
+        assert r["best_params"] == {"C": 100, "gamma": 0.1}
+    else:  # SVC_hidden_manifold_5d_GridSearchCV-best-hyperparams-results.csv
+        assert (r["train_acc_mean"], r["test_acc_mean"]) == pytest.approx((train, test), abs=1e-12)
 
 
 @pytest.mark.parametrize(

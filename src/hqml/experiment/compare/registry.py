@@ -52,7 +52,7 @@ _SPECS: list[ModelSpec] = [
         },
         {"hidden_layer_sizes": [(100,), (10, 10)], "learning_rate_init": [0.01]},
         classical=True,
-        defaults={"batch_size": 32, "max_iter": 300},
+        defaults={"batch_size": 32, "max_iter": 3000},  # the study's MLPClassifier
     ),
     ModelSpec(
         "ConvolutionalNeuralNetwork",

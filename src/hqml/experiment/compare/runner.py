@@ -70,7 +70,8 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
     n_warn = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        folds = StratifiedKFold(config["folds"], shuffle=True, random_state=0)
+        # the study's GridSearchCV(cv=5): stratified folds in data order, not shuffled
+        folds = StratifiedKFold(config["folds"])
         search = GridSearchCV(est, grid, cv=folds, refit=False, error_score=np.nan)
         search.fit(ds.x_train, ds.y_train)
         scores = search.cv_results_["mean_test_score"]
@@ -116,7 +117,16 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
         "total_s": time.perf_counter() - t0,
         "convergence_warnings": int(n_warn),
         "runs": runs,
+        "settings": trial_settings(config),
     }
+
+
+SETTINGS = ("grid", "folds", "seeds", "max_steps")
+
+
+def trial_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a saved trial must share with a config to be reused by a resumed run."""
+    return {k: config[k] for k in SETTINGS}
 
 
 def _jsonable(v: Any) -> Any:
@@ -132,13 +142,22 @@ def _init_worker() -> None:
 
 
 def _pending(config: CompareConfig, out: Path) -> list[tuple[str, int, str]]:
-    return [
-        (suite, v, m)
-        for suite, values in config.datasets.items()
-        for v in values
-        for m in config.models
-        if not trial_path(out, suite, v, m).exists()
-    ]
+    todo = []
+    want = trial_settings(config.to_dict())
+    for suite, values in config.datasets.items():
+        for v in values:
+            for m in config.models:
+                path = trial_path(out, suite, v, m)
+                if not path.exists():
+                    todo.append((suite, v, m))
+                    continue
+                saved = json.loads(path.read_text()).get("settings")
+                if saved != want:
+                    raise ValueError(
+                        f"{path} was run with other settings ({saved} vs {want}); use another"
+                        " --out folder or delete its trials/ to rerun"
+                    )
+    return todo
 
 
 def _save(out: Path, result: dict[str, Any]) -> None:
@@ -154,8 +173,8 @@ def run_compare(
     """Run every trial of ``config`` not already in ``out``; returns all trials' results."""
     out = Path(out)
     (out / "trials").mkdir(parents=True, exist_ok=True)
+    todo = _pending(config, out)  # refuses saved trials of other settings before any write
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    todo = _pending(config, out)
     total, done = config.n_trials, config.n_trials - len(todo)
     report = progress or (lambda label, d, t: None)
     report("trials", done, total)
