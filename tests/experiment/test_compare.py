@@ -191,3 +191,18 @@ def test_mlflow_run_holds_the_trials(tiny_run, tmp_path):
     (svc,) = [r for r in results if r["model"] == "SVC"]
     assert metrics["linearly_separable.2.SVC.test_acc_mean"] == pytest.approx(svc["test_acc_mean"])
     assert client.get_run(run_id).data.params["grid"] == "quick"
+
+
+def test_failed_grid_points_are_counted_and_reported(tmp_path, monkeypatch):
+    from hqml.experiment.compare import registry
+
+    spec = registry.MODELS["SVC"]
+    bad = replace(spec, quick_grid={"C": [-1.0, 1.0], "gamma": [1.0]})  # SVC refuses C < 0
+    monkeypatch.setitem(registry.MODELS, "SVC", bad)
+    config = {"grid": "quick", "folds": 2, "seeds": [0], "max_steps": None}
+    r = run_trial(config, "linearly_separable", 2, "SVC")
+    assert r["failed_grid_points"] == 1 and r["grid_size"] == 2
+    assert r["best_params"] == {"C": 1.0, "gamma": 1.0}
+    cfg = {**config, "models": ["SVC"], "datasets": {"linearly_separable": [2]}}
+    text = write_report([r], cfg, tmp_path).read_text()
+    assert "1 of 2 grid points raised" in text

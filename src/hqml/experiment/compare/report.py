@@ -191,6 +191,20 @@ def write_report(results: list[dict[str, Any]], config: dict[str, Any], out: Pat
             ],
             "",
         ]
+    failed = [r for r in results if r.get("failed_grid_points")]
+    if failed:
+        lines += [
+            "## Grid points that failed",
+            "",
+            "Scored as failed and left out of the choice of the best setting (as in the study):",
+            "",
+            *[
+                f"- {r['model']} on {r['dataset']}: {r['failed_grid_points']} of"
+                f" {r['grid_size']} grid points raised in some fold"
+                for r in failed
+            ],
+            "",
+        ]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path

@@ -108,6 +108,7 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
         "classical": get_model(model).classical,
         "best_params": {k: _jsonable(v) for k, v in best.items()},
         "grid_size": int(len(scores)),
+        "failed_grid_points": int(np.isnan(scores).sum()),
         "cv_accuracy": float(np.nanmax(scores)),
         "train_acc_mean": float(np.mean(train)),
         "train_acc_std": float(np.std(train)),
