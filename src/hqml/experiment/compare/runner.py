@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ...datasets.benchmarks import SUITES, load_benchmark
@@ -70,6 +70,7 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
     n_warn = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", FitFailedWarning)  # counted: failed_grid_points
         # the study's GridSearchCV(cv=5): stratified folds in data order, not shuffled
         folds = StratifiedKFold(config["folds"])
         search = GridSearchCV(est, grid, cv=folds, refit=False, error_score=np.nan)
