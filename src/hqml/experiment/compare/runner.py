@@ -71,6 +71,7 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", FitFailedWarning)  # counted: failed_grid_points
+        warnings.filterwarnings("always", "One or more of the test scores are non-finite")
         # the study's GridSearchCV(cv=5): stratified folds in data order, not shuffled
         folds = StratifiedKFold(config["folds"])
         search = GridSearchCV(est, grid, cv=folds, refit=False, error_score=np.nan)
