@@ -24,7 +24,7 @@ from typing import Any
 import tomllib
 
 from ...datasets.benchmarks import SUITES
-from .registry import get_model
+from .registry import IMAGE_MODELS, get_model
 
 GRIDS = ("paper", "quick")
 
@@ -54,12 +54,11 @@ class CompareConfig:
                     f"{suite} varies {SUITES[suite].varied} over {list(SUITES[suite].values)};"
                     f" {bad} not among them"
                 )
-        if "ConvolutionalNeuralNetwork" in self.models and set(self.datasets) - {
-            "bars_and_stripes"
-        }:
+        images = [m for m in self.models if m in IMAGE_MODELS]
+        if images and set(self.datasets) - {"bars_and_stripes"}:
             raise ValueError(
-                "ConvolutionalNeuralNetwork reads square images: compare it on bars_and_stripes"
-                " only (run the other suites in a config without it)"
+                f"{', '.join(images)} read square images: compare them on bars_and_stripes"
+                " only (run the other suites in a config without them)"
             )
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")

@@ -163,6 +163,36 @@ _SPECS: list[ModelSpec] = [
         trained=True,
         separable_of="DressedQuantumCircuitClassifier",
     ),
+    *[
+        ModelSpec(
+            name,
+            getattr(zoo, name),
+            {
+                "learning_rate": _LR,
+                "visible_qubits": ["single", "half", "full"],
+                "temperature": [1, 10, 100],
+            },
+            {"learning_rate": [0.1], "temperature": [1]},
+            trained=True,
+            separable_of=of,
+            defaults={"shared_coupling": True},  # the study's code: one weight for all pairs
+        )
+        for name, of in (
+            ("QuantumBoltzmannMachine", None),
+            ("QuantumBoltzmannMachineSeparable", "QuantumBoltzmannMachine"),
+        )
+    ],
+    ModelSpec(
+        "WeiNet",
+        zoo.WeiNet,
+        {
+            "learning_rate": [0.0001, 0.001, 0.01],
+            "filter_name": ["edge_detect", "smooth", "sharpen"],
+        },
+        {"learning_rate": [0.01]},
+        trained=True,
+        defaults={"diagonal_shifts": True},  # the study's code: the same shift on both axes
+    ),
     ModelSpec(
         "TreeTensorClassifier",
         zoo.TreeTensorClassifier,
@@ -182,6 +212,8 @@ _SPECS: list[ModelSpec] = [
 
 MODELS: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 
+IMAGE_MODELS = ("ConvolutionalNeuralNetwork", "WeiNet")  # read square images: bars and stripes
+
 
 def get_model(name: str) -> ModelSpec:
     """The spec of a model by name (one-line error listing the known names)."""
@@ -190,4 +222,4 @@ def get_model(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-__all__ = ["ModelSpec", "MODELS", "get_model"]
+__all__ = ["ModelSpec", "MODELS", "IMAGE_MODELS", "get_model"]

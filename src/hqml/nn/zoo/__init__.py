@@ -6,6 +6,7 @@ Kernel models (IQP kernel, projected quantum kernel, separable kernel) live in
 """
 
 from .base import MAX_QUBITS, ZooClassifier
+from .boltzmann import QuantumBoltzmannMachine, QuantumBoltzmannMachineSeparable
 from .classical import ConvolutionalNeuralNetwork
 from .kitchen_sinks import QuantumKitchenSinks
 from .reuploading import (
@@ -24,6 +25,7 @@ from .variational import (
     SeparableVariationalClassifier,
     TreeTensorClassifier,
 )
+from .weinet import WeiNet
 
 __all__ = [
     "ZooClassifier",
@@ -43,5 +45,8 @@ __all__ = [
     "DataReuploadingClassifierNoTrainableEmbedding",
     "DataReuploadingClassifierSeparable",
     "QuantumKitchenSinks",
+    "QuantumBoltzmannMachine",
+    "QuantumBoltzmannMachineSeparable",
     "ConvolutionalNeuralNetwork",
+    "WeiNet",
 ]
