@@ -206,3 +206,31 @@ def test_failed_grid_points_are_counted_and_reported(tmp_path, monkeypatch):
     cfg = {**config, "models": ["SVC"], "datasets": {"linearly_separable": [2]}}
     text = write_report([r], cfg, tmp_path).read_text()
     assert "1 of 2 grid points raised" in text
+
+
+def test_every_registered_model_takes_its_defaults_and_grid_parameters():
+    from hqml.experiment.compare.registry import MODELS
+
+    for name, spec in MODELS.items():
+        est = spec.factory(**spec.defaults)
+        params = est.get_params()
+        for grid in (spec.paper_grid, spec.quick_grid):
+            assert set(grid) <= set(params), (name, sorted(set(grid) - set(params)))
+        if spec.separable_of is not None:
+            assert spec.separable_of in MODELS
+
+
+@pytest.mark.parametrize(
+    "model, suite, value",
+    [
+        ("QuantumBoltzmannMachine", "linearly_separable", 2),
+        ("QuantumMetricLearner", "linearly_separable", 2),
+        ("WeiNet", "bars_and_stripes", 4),
+        ("QuanvolutionalNeuralNetwork", "bars_and_stripes", 4),
+    ],
+)
+def test_new_zoo_models_run_as_trials(model, suite, value):
+    config = {"grid": "quick", "folds": 2, "seeds": [0], "max_steps": 5}
+    r = run_trial(config, suite, value, model)
+    assert r["failed_grid_points"] == 0 and r["runs"][0]["training_steps"] == 5
+    assert 0.0 <= r["test_acc_mean"] <= 1.0 and r["runs"][0]["n_qubits"] >= 1

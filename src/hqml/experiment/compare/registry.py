@@ -183,6 +183,27 @@ _SPECS: list[ModelSpec] = [
         )
     ],
     ModelSpec(
+        "QuantumMetricLearner",
+        zoo.QuantumMetricLearner,
+        {"learning_rate": _LR, "n_layers": [1, 3, 4]},
+        {"learning_rate": [0.1], "n_layers": [1]},
+        trained=True,
+        # the study's code compares matched pairs only; its batch of 16 per class is 32 here
+        defaults={"pairs": "matched", "batch_size": 32},
+    ),
+    ModelSpec(
+        "QuanvolutionalNeuralNetwork",
+        zoo.QuanvolutionalNeuralNetwork,
+        {
+            "learning_rate": [0.0001, 0.001, 0.01],
+            "n_qchannels": [1, 5, 10],
+            "qkernel_shape": [2, 3],
+            "kernel_shape": [2, 3, 5],
+        },
+        {"learning_rate": [0.01], "n_qchannels": [1], "qkernel_shape": [2]},
+        trained=True,
+    ),
+    ModelSpec(
         "WeiNet",
         zoo.WeiNet,
         {
@@ -212,7 +233,11 @@ _SPECS: list[ModelSpec] = [
 
 MODELS: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 
-IMAGE_MODELS = ("ConvolutionalNeuralNetwork", "WeiNet")  # read square images: bars and stripes
+IMAGE_MODELS = (
+    "ConvolutionalNeuralNetwork",
+    "WeiNet",
+    "QuanvolutionalNeuralNetwork",
+)  # read square images: bars and stripes
 
 
 def get_model(name: str) -> ModelSpec:

@@ -9,6 +9,8 @@ from .base import MAX_QUBITS, ZooClassifier
 from .boltzmann import QuantumBoltzmannMachine, QuantumBoltzmannMachineSeparable
 from .classical import ConvolutionalNeuralNetwork
 from .kitchen_sinks import QuantumKitchenSinks
+from .metric_learning import QuantumMetricLearner
+from .quanvolutional import QuanvolutionalNeuralNetwork
 from .reuploading import (
     DataReuploadingClassifier,
     DataReuploadingClassifierNoCost,
@@ -49,4 +51,6 @@ __all__ = [
     "QuantumBoltzmannMachineSeparable",
     "ConvolutionalNeuralNetwork",
     "WeiNet",
+    "QuantumMetricLearner",
+    "QuanvolutionalNeuralNetwork",
 ]
