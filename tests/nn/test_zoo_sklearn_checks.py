@@ -25,6 +25,7 @@ ESTIMATORS = {
     "SeparableVariationalClassifier": zoo.SeparableVariationalClassifier(**FEW),
     "TreeTensorClassifier": zoo.TreeTensorClassifier(**FEW),
     "QuantumBoltzmannMachine": zoo.QuantumBoltzmannMachine(**FEW),
+    "QuantumMetricLearner": zoo.QuantumMetricLearner(n_layers=1, **{**FEW, "max_steps": 40}),
     "QuantumBoltzmannMachineSeparable": zoo.QuantumBoltzmannMachineSeparable(**FEW),
 }
 
