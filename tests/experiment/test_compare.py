@@ -234,3 +234,33 @@ def test_new_zoo_models_run_as_trials(model, suite, value):
     r = run_trial(config, suite, value, model)
     assert r["failed_grid_points"] == 0 and r["runs"][0]["training_steps"] == 5
     assert 0.0 <= r["test_acc_mean"] <= 1.0 and r["runs"][0]["n_qubits"] >= 1
+
+
+@pytest.mark.slow  # starts a local Ray (about 15 s on a loaded 2-core machine)
+def test_ray_executor_gives_the_in_process_results(tmp_path):
+    pytest.importorskip("ray")
+    base = CompareConfig(
+        models=("SVC", "SeparableKernelClassifier"),
+        datasets={"linearly_separable": (2, 3)},
+        seeds=(0,),
+        folds=2,
+        grid="quick",
+    )
+    local = run_compare(base, tmp_path / "local")
+    seen = []
+    remote = run_compare(
+        replace(base, executor="ray", workers=2),
+        tmp_path / "ray",
+        progress=lambda label, d, t: seen.append((d, t)),
+    )
+    assert seen[-1] == (4, 4) and len(remote) == 4
+    for a, b in zip(local, remote, strict=True):
+        assert (a["model"], a["value"]) == (b["model"], b["value"])
+        assert a["best_params"] == b["best_params"] and a["test_acc_mean"] == b["test_acc_mean"]
+
+
+def test_executor_settings_are_checked_in_one_line():
+    with pytest.raises(ValueError, match="executor must be one of"):
+        CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, executor="dask")
+    with pytest.raises(ValueError, match="ray_address is set"):
+        CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, ray_address="auto")

@@ -173,7 +173,11 @@ def _save(out: Path, result: dict[str, Any]) -> None:
 def run_compare(
     config: CompareConfig, out: str | Path, progress: Progress | None = None
 ) -> list[dict[str, Any]]:
-    """Run every trial of ``config`` not already in ``out``; returns all trials' results."""
+    """Run every trial of ``config`` not already in ``out``; returns all trials' results.
+
+    Trials run here (``workers=1``), in a pool of spawned processes (``executor="process"``)
+    or as Ray tasks (``executor="ray"``: on the cluster at ``ray_address``, or a local Ray with
+    ``workers`` CPUs started and shut down for this run)."""
     out = Path(out)
     (out / "trials").mkdir(parents=True, exist_ok=True)
     todo = _pending(config, out)  # refuses saved trials of other settings before any write
@@ -182,26 +186,63 @@ def run_compare(
     report = progress or (lambda label, d, t: None)
     report("trials", done, total)
     cfg = config.to_dict()
-    if config.workers == 1 or len(todo) <= 1:
+
+    def finished(result: dict[str, Any]) -> None:
+        nonlocal done
+        _save(out, result)
+        done += 1
+        report(f"{result['model']} on {result['benchmark']}={result['value']}", done, total)
+
+    if config.executor == "ray" and todo:
+        _run_ray(cfg, todo, config, finished)
+    elif config.workers == 1 or len(todo) <= 1:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # many tiny circuits: one thread avoids oversubscription
         try:
             for suite, v, m in todo:
-                _save(out, run_trial(cfg, suite, v, m))
-                done += 1
-                report(f"{m} on {suite}={v}", done, total)
+                finished(run_trial(cfg, suite, v, m))
         finally:
             torch.set_num_threads(threads)
     else:
         ctx = get_context("spawn")
         with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_init_worker) as pool:
-            futures = {pool.submit(run_trial, cfg, s, v, m): (s, v, m) for s, v, m in todo}
+            futures = [pool.submit(run_trial, cfg, s, v, m) for s, v, m in todo]
             for fut in as_completed(futures):
-                s, v, m = futures[fut]
-                _save(out, fut.result())
-                done += 1
-                report(f"{m} on {s}={v}", done, total)
+                finished(fut.result())
     return load_results(out, config)
+
+
+def _ray_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dict[str, Any]:
+    _init_worker()
+    return run_trial(config, suite, value, model)
+
+
+def _run_ray(
+    cfg: dict[str, Any],
+    todo: list[tuple[str, int, str]],
+    config: CompareConfig,
+    finished: Callable[[dict[str, Any]], None],
+) -> None:
+    """The trials as Ray tasks of one CPU each, saved as each one returns."""
+    try:
+        import ray
+    except ModuleNotFoundError:
+        raise ImportError("executor='ray' needs ray; pip install 'hqml[runtime]'") from None
+    started = not ray.is_initialized()
+    if started:
+        opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if config.ray_address is None:
+            opts["num_cpus"] = config.workers
+        ray.init(address=config.ray_address, configure_logging=False, **opts)
+    try:
+        task = ray.remote(num_cpus=1)(_ray_trial)
+        pending = [task.remote(cfg, s, v, m) for s, v, m in todo]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            finished(ray.get(ready[0]))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def load_results(out: str | Path, config: CompareConfig) -> list[dict[str, Any]]:
