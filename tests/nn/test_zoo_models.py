@@ -139,6 +139,18 @@ def _dense_reuploading(v, thetas, omegas, layers, variant):
             omegas[layer, 3 * q : 3 * q + 3] if omegas is not None else 1
         )
 
+    if variant == "no_trainable_embedding":  # all encodings first, then theta + CZ layers
+        for layer in range(layers + 1):
+            for q in range(n):
+                psi = on(n, q, rot(*enc(layer, q))) @ psi
+        for layer in range(layers + 1):
+            for q in range(n):
+                psi = on(n, q, rot(*thetas[q, layer])) @ psi
+            if layer < layers:
+                start = 0 if layer % 2 == 0 else 1
+                for a in range(start, n - 1, 2):
+                    psi = cz(n, a, a + 1) @ psi
+        return np.array([np.real(psi.conj() @ on(n, q, Z) @ psi) for q in range(n)])
     for layer in range(layers + 1):
         for q in range(n):
             if variant == "full" and layer < layers:
@@ -158,6 +170,8 @@ def _dense_reuploading(v, thetas, omegas, layers, variant):
         (zoo.DataReuploadingClassifier, "full"),
         (zoo.DataReuploadingClassifierNoScaling, "no_scaling"),
         (zoo.DataReuploadingClassifierSeparable, "separable"),
+        (zoo.DataReuploadingClassifierNoTrainableEmbedding, "no_trainable_embedding"),
+        (zoo.DataReuploadingClassifierNoCost, "full"),
     ],
 )
 def test_data_reuploading_circuit_matches_dense(cls, variant):
@@ -172,6 +186,25 @@ def test_data_reuploading_circuit_matches_dense(cls, variant):
     ref = [_dense_reuploading(v, p["thetas"], p.get("omegas"), 3, variant) for v in xs]
     np.testing.assert_allclose(got, ref, atol=1e-10)
     assert ("omegas" in p) == (variant != "no_scaling")
+
+
+def test_data_reuploading_losses_are_the_studys():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(30, 7))
+    y = (x[:, 0] > 0).astype(int)
+    z = torch.as_tensor(rng.uniform(-1, 1, size=(5, 3)))
+    t = torch.tensor([1.0, -1, -1, 1, 1])
+    half = zoo.DataReuploadingClassifier(n_layers=1, observable_type="half", max_steps=1)
+    half.set_params(convergence_interval=None).fit(x, y)
+    p = half.params_
+    a = p["alphas"].numpy()
+    zn, tn = z.numpy()[:, :1], t.numpy()[:, None]  # "half" of 3 qubits: the first one
+    eq23 = (a[0] * (1 - zn) / 2 - (1 - tn) / 2) ** 2 + (a[1] * (1 + zn) / 2 - (1 + tn) / 2) ** 2
+    assert half._loss(z, t, p).item() == pytest.approx(0.5 * eq23.sum(1).mean(), abs=1e-12)
+    nocost = zoo.DataReuploadingClassifierNoCost(n_layers=1, max_steps=1)
+    nocost.set_params(convergence_interval=None).fit(x, y)
+    linear = ((1 - z.numpy().sum(1) * t.numpy()) / 2).mean()  # summed over every qubit
+    assert nocost._loss(z, t, nocost.params_).item() == pytest.approx(linear, abs=1e-12)
 
 
 def test_iqp_variational_output_matches_dense(data):
