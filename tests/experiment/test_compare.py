@@ -53,6 +53,8 @@ def test_outputs_and_csv_layout(tiny_run):
         "DataReuploadingClassifierSeparable",
     ]
     assert rows[0]["varied_parameter"] == "n_features" and rows[0]["value"] == "2"
+    assert rows[2]["circuit_evaluations_mean"] == str(20.0 * 32)  # DRU separable, 20 steps
+    assert rows[0]["circuit_evaluations_mean"] == ""  # SVC runs no circuit
     report = (out / "report.md").read_text()
     assert "Does entanglement matter" in report and "| SVC (classical) |" in report
     assert "report:" in text
@@ -62,6 +64,7 @@ def test_outputs_and_csv_layout(tiny_run):
         if r["model"] == "DataReuploadingClassifierSeparable"
     ]
     assert all(run["training_steps"] == 20 for run in dru["runs"])  # max_steps cap applied
+    assert all(run["circuit_evaluations"] == 20 * 32 for run in dru["runs"])  # batch rows
     assert dru["runs"][0]["n_qubits"] == 1
 
 

@@ -362,6 +362,22 @@ def test_non_finite_outputs_are_refused_at_prediction(data):
             method(x[:3])
 
 
+def test_circuit_evaluations_count_the_training_circuits(data):
+    x, y, _ = data
+    m = zoo.IQPVariationalClassifier(n_layers=1, max_steps=3, batch_size=8)
+    m.set_params(convergence_interval=None).fit(x, y)
+    assert m.circuit_evaluations_ == 3 * 8  # one circuit per batch row and step
+    m.predict(x)
+    assert m.circuit_evaluations_ == 24  # predictions leave the fitted model unchanged
+    sep = zoo.SeparableVariationalClassifier(max_steps=2, batch_size=4)
+    sep.set_params(convergence_interval=None).fit(x, y)
+    assert sep.circuit_evaluations_ == 2 * 4 * x.shape[1]  # one one-qubit circuit per feature
+    k = kz.IQPKernelClassifier(repeats=1).fit(x, y)
+    assert k.circuit_evaluations_ == len(x)  # one feature state per training sample
+    s = kz.SeparableKernelClassifier().fit(x, y)
+    assert s.circuit_evaluations_ == len(x) * x.shape[1]
+
+
 def test_kitchen_sinks_features_are_bits_of_the_circuit_and_batch_independent(data):
     x, y, xt = data
     m = zoo.QuantumKitchenSinks(n_episodes=400, n_qfeatures=2).fit(x, y)

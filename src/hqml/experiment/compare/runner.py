@@ -89,12 +89,14 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
             t1 = time.perf_counter()
             e.fit(ds.x_train, ds.y_train)
             fit_s = time.perf_counter() - t1
+            evals = getattr(e, "circuit_evaluations_", None)  # of the fit, before scoring
             runs.append(
                 {
                     "seed": seed,
                     "train_acc": float(e.score(ds.x_train, ds.y_train)),
                     "test_acc": float(e.score(ds.x_test, ds.y_test)),
                     "fit_s": fit_s,
+                    "circuit_evaluations": evals,
                     **_resources(e),
                 }
             )

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from ...circuit.circuit import Circuit
 from ...execute import state
 from ..layer import _check_int
-from .base import ZooClassifier, check_qubits
+from .base import ZooClassifier, check_qubits, count_training_circuits
 
 
 def qaoa_weight_shape(n_layers: int, n_wires: int) -> tuple[int, int]:
@@ -133,6 +133,7 @@ class QuantumMetricLearner(ZooClassifier):
         return self
 
     def _states(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
+        count_training_circuits(self, X.shape[0])
         return state(
             self.circuit_,
             inputs={"x": X},

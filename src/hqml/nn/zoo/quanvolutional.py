@@ -147,7 +147,9 @@ class QuanvolutionalNeuralNetwork(ZooClassifier):
         ]
         self.tables_ = [torch.as_tensor(filter_table(f, n, self.backend)) for f in self.filters_]
         self.n_qubits_, self.side_ = n, side
-        return super().fit(X, y)
+        super().fit(X, y)
+        self.circuit_evaluations_ += len(self.tables_) * 2**n  # each filter on every window
+        return self
 
     def _prepare(self, X: np.ndarray) -> torch.Tensor:
         """The quantum feature maps ``(B, n_qchannels, h-q+1, h-q+1)`` (fixed, no gradient)."""
