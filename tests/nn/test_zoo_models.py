@@ -130,6 +130,28 @@ def test_projected_kernel_hamiltonian_embedding_matches_dense(data):
     np.testing.assert_allclose(m._gram(a, b), ref, atol=1e-10)
 
 
+def test_projected_kernel_iqp_embedding_matches_pennylane(data):
+    qml = pytest.importorskip("pennylane")
+    x, y, xt = data
+    m = kz.ProjectedQuantumKernel(embedding="IQP", gamma_factor=0.5).fit(x, y)
+    d = x.shape[1]
+    dev = qml.device("default.qubit", wires=d)
+    paulis = (qml.PauliX, qml.PauliY, qml.PauliZ)
+
+    @qml.qnode(dev)
+    def bloch(v):
+        qml.IQPEmbedding(v, wires=range(d), n_repeats=2)
+        return [qml.expval(P(q)) for q in range(d) for P in paulis]
+
+    train = np.array([bloch(v) for v in m.X_fit_])
+    gamma = 0.5 / (train.var() * d)
+    assert m.gamma_ == pytest.approx(gamma, rel=1e-9)
+    a = m._scaled(xt[:3])
+    ba = np.array([bloch(v) for v in a])
+    ref = np.exp(-gamma * ((ba[:, None] - train[None, :4]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(m._gram(a, m.X_fit_[:4]), ref, atol=1e-10)
+
+
 def _dense_reuploading(v, thetas, omegas, layers, variant):
     n = thetas.shape[0]
     psi = zero(n)
