@@ -57,7 +57,7 @@ _SPECS: list[ModelSpec] = [
     ModelSpec(
         "ConvolutionalNeuralNetwork",
         zoo.ConvolutionalNeuralNetwork,
-        {"learning_rate": [0.0001, 0.001, 0.01], "kernel_size": [2, 3, 5]},
+        {"learning_rate": [0.0001, 0.001, 0.01], "kernel_shape": [2, 3, 5]},
         {"learning_rate": [0.01]},
         classical=True,
         trained=True,

@@ -17,6 +17,7 @@ from ...circuit.circuit import Circuit
 from ...execute import probs
 from ..layer import _check_int
 from .base import ZooClassifier, check_qubits
+from .classical import build_cnn
 
 IMPRIMITIVE_RATIO = 0.3  # chance of a CNOT at each draw, as PennyLane's RandomLayers
 
@@ -52,24 +53,6 @@ def filter_table(circuit: Circuit, n: int, backend: Any = "statevector") -> np.n
     p = probs(circuit, inputs={"x": torch.as_tensor(patterns)}, backend=backend)
     best = np.argmax(p.detach().reshape(2**n, 2**n).numpy(), axis=1)
     return np.array([bin(int(b)).count("1") for b in best], dtype=np.float64)
-
-
-class _StudyCNN(nn.Module):
-    """The study's CNN: conv, 2x2 max-pool, conv, 2x2 max-pool (``SAME`` padding, no activation
-    after the convolutions), dense ``2 c1`` with ReLU, one logit."""
-
-    def __init__(self, in_channels: int, side: int, channels: tuple[int, int], kernel: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels[0], kernel, padding="same")
-        self.conv2 = nn.Conv2d(channels[0], channels[1], kernel, padding="same")
-        flat = channels[1] * math.ceil(math.ceil(side / 2) / 2) ** 2
-        self.fc1 = nn.Linear(flat, 2 * channels[1])
-        self.fc2 = nn.Linear(2 * channels[1], 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.max_pool2d(self.conv1(x), 2, ceil_mode=True)
-        x = nn.functional.max_pool2d(self.conv2(x), 2, ceil_mode=True)
-        return self.fc2(torch.relu(self.fc1(x.flatten(1))))[:, 0]
 
 
 class QuanvolutionalNeuralNetwork(ZooClassifier):
@@ -164,17 +147,9 @@ class QuanvolutionalNeuralNetwork(ZooClassifier):
         return torch.stack(maps, 1).reshape(-1, len(maps), h - q + 1, h - q + 1)
 
     def _setup(self, n_features: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        channels = tuple(int(c) for c in self.output_channels)
-        if len(channels) != 2 or min(channels) < 1:
-            raise ValueError(f"output_channels must be two positive integers, got {channels}")
         side = self.side_ - int(self.qkernel_shape) + 1
-        torch_state = torch.get_rng_state()
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        try:
-            net = _StudyCNN(len(self.tables_), side, channels, int(self.kernel_shape))
-        finally:
-            torch.set_rng_state(torch_state)
-        self.net_ = net.to(torch.float64)
+        channels, kernel = self.output_channels, self.kernel_shape
+        self.net_ = build_cnn(gen, len(self.tables_), side, channels, kernel, "same")
         return dict(self.net_.named_parameters())
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
