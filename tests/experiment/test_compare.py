@@ -3,6 +3,7 @@ resuming, and one-line errors."""
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from hqml.cli.main import app
 from hqml.datasets import load_benchmark
 from hqml.experiment.compare import CompareConfig, load_config, run_compare, write_report
+from hqml.experiment.compare.runner import run_trial
 
 TINY = """
 [compare]
@@ -51,6 +53,8 @@ def test_outputs_and_csv_layout(tiny_run):
         "DataReuploadingClassifierSeparable",
     ]
     assert rows[0]["varied_parameter"] == "n_features" and rows[0]["value"] == "2"
+    assert rows[2]["circuit_evaluations_mean"] == str(20.0 * 32)  # DRU separable, 20 steps
+    assert rows[0]["circuit_evaluations_mean"] == ""  # SVC runs no circuit
     report = (out / "report.md").read_text()
     assert "Does entanglement matter" in report and "| SVC (classical) |" in report
     assert "report:" in text
@@ -60,6 +64,7 @@ def test_outputs_and_csv_layout(tiny_run):
         if r["model"] == "DataReuploadingClassifierSeparable"
     ]
     assert all(run["training_steps"] == 20 for run in dru["runs"])  # max_steps cap applied
+    assert all(run["circuit_evaluations"] == 20 * 32 for run in dru["runs"])  # batch rows
     assert dru["runs"][0]["n_qubits"] == 1
 
 
@@ -69,7 +74,7 @@ def test_svc_numbers_match_scikit_learn_run_here(tiny_run):
     search = GridSearchCV(
         SVC(),
         {"gamma": [0.1, 1], "C": [1, 10]},
-        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        cv=StratifiedKFold(2),
     ).fit(ds.x_train, ds.y_train)
     ref = SVC(**search.best_params_).fit(ds.x_train, ds.y_train)
     (svc,) = [
@@ -96,6 +101,33 @@ def test_rerun_resumes_from_saved_trials(tiny_run):
             assert p.stat().st_mtime_ns == stamps[p]
     assert len(results) == 3
     write_report(results, config.to_dict(), out)
+
+
+def test_rerun_with_other_settings_is_refused_in_one_line(tiny_run):
+    cfg, out, _ = tiny_run
+    changed = replace(load_config(cfg), seeds=(0, 1, 2))
+    with pytest.raises(ValueError, match="other settings") as err:
+        run_compare(changed, out)
+    assert len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "suite, value, train, test",
+    [
+        ("linearly_separable", 2, None, None),
+        ("hidden_manifold", 5, 0.9333333333333333, 0.6666666666666666),
+    ],
+)
+def test_trial_reproduces_the_studys_published_svc_search(suite, value, train, test):
+    # paper/results/<suite>/SVC/: the study's GridSearchCV(cv=5) (unshuffled stratified folds)
+    # and its refit; hqml compare's protocol must give the same numbers on the same data
+    config = {"grid": "paper", "folds": 5, "seeds": [0], "max_steps": None}
+    r = run_trial(config, suite, value, "SVC")
+    if suite == "linearly_separable":  # SVC_linearly_separable_2d_GridSearchCV.csv
+        assert r["cv_accuracy"] == pytest.approx(1.0, abs=1e-12)
+        assert r["best_params"] == {"C": 100, "gamma": 0.1}
+    else:  # SVC_hidden_manifold_5d_GridSearchCV-best-hyperparams-results.csv
+        assert (r["train_acc_mean"], r["test_acc_mean"]) == pytest.approx((train, test), abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -162,3 +194,78 @@ def test_mlflow_run_holds_the_trials(tiny_run, tmp_path):
     (svc,) = [r for r in results if r["model"] == "SVC"]
     assert metrics["linearly_separable.2.SVC.test_acc_mean"] == pytest.approx(svc["test_acc_mean"])
     assert client.get_run(run_id).data.params["grid"] == "quick"
+
+
+def test_failed_grid_points_are_counted_and_reported(tmp_path, monkeypatch):
+    from hqml.experiment.compare import registry
+
+    spec = registry.MODELS["SVC"]
+    bad = replace(spec, quick_grid={"C": [-1.0, 1.0], "gamma": [1.0]})  # SVC refuses C < 0
+    monkeypatch.setitem(registry.MODELS, "SVC", bad)
+    config = {"grid": "quick", "folds": 2, "seeds": [0], "max_steps": None}
+    r = run_trial(config, "linearly_separable", 2, "SVC")
+    assert r["failed_grid_points"] == 1 and r["grid_size"] == 2
+    assert r["best_params"] == {"C": 1.0, "gamma": 1.0}
+    cfg = {**config, "models": ["SVC"], "datasets": {"linearly_separable": [2]}}
+    text = write_report([r], cfg, tmp_path).read_text()
+    assert "1 of 2 grid points raised" in text
+
+
+def test_every_registered_model_takes_its_defaults_and_grid_parameters():
+    from hqml.experiment.compare.registry import MODELS
+
+    for name, spec in MODELS.items():
+        est = spec.factory(**spec.defaults)
+        params = est.get_params()
+        for grid in (spec.paper_grid, spec.quick_grid):
+            assert set(grid) <= set(params), (name, sorted(set(grid) - set(params)))
+        if spec.separable_of is not None:
+            assert spec.separable_of in MODELS
+
+
+@pytest.mark.parametrize(
+    "model, suite, value",
+    [
+        ("QuantumBoltzmannMachine", "linearly_separable", 2),
+        ("QuantumMetricLearner", "linearly_separable", 2),
+        ("WeiNet", "bars_and_stripes", 4),
+        ("QuanvolutionalNeuralNetwork", "bars_and_stripes", 4),
+        ("ConvolutionalNeuralNetwork", "bars_and_stripes", 4),
+    ],
+)
+def test_new_zoo_models_run_as_trials(model, suite, value):
+    config = {"grid": "quick", "folds": 2, "seeds": [0], "max_steps": 5}
+    r = run_trial(config, suite, value, model)
+    assert r["failed_grid_points"] == 0 and r["runs"][0]["training_steps"] == 5
+    assert 0.0 <= r["test_acc_mean"] <= 1.0
+    assert (r["runs"][0]["n_qubits"] is None) == (model == "ConvolutionalNeuralNetwork")
+
+
+@pytest.mark.slow  # starts a local Ray (about 15 s on a loaded 2-core machine)
+def test_ray_executor_gives_the_in_process_results(tmp_path):
+    pytest.importorskip("ray")
+    base = CompareConfig(
+        models=("SVC", "SeparableKernelClassifier"),
+        datasets={"linearly_separable": (2, 3)},
+        seeds=(0,),
+        folds=2,
+        grid="quick",
+    )
+    local = run_compare(base, tmp_path / "local")
+    seen = []
+    remote = run_compare(
+        replace(base, executor="ray", workers=2),
+        tmp_path / "ray",
+        progress=lambda label, d, t: seen.append((d, t)),
+    )
+    assert seen[-1] == (4, 4) and len(remote) == 4
+    for a, b in zip(local, remote, strict=True):
+        assert (a["model"], a["value"]) == (b["model"], b["value"])
+        assert a["best_params"] == b["best_params"] and a["test_acc_mean"] == b["test_acc_mean"]
+
+
+def test_executor_settings_are_checked_in_one_line():
+    with pytest.raises(ValueError, match="executor must be one of"):
+        CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, executor="dask")
+    with pytest.raises(ValueError, match="ray_address is set"):
+        CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, ray_address="auto")

@@ -130,6 +130,28 @@ def test_projected_kernel_hamiltonian_embedding_matches_dense(data):
     np.testing.assert_allclose(m._gram(a, b), ref, atol=1e-10)
 
 
+def test_projected_kernel_iqp_embedding_matches_pennylane(data):
+    qml = pytest.importorskip("pennylane")
+    x, y, xt = data
+    m = kz.ProjectedQuantumKernel(embedding="IQP", gamma_factor=0.5).fit(x, y)
+    d = x.shape[1]
+    dev = qml.device("default.qubit", wires=d)
+    paulis = (qml.PauliX, qml.PauliY, qml.PauliZ)
+
+    @qml.qnode(dev)
+    def bloch(v):
+        qml.IQPEmbedding(v, wires=range(d), n_repeats=2)
+        return [qml.expval(P(q)) for q in range(d) for P in paulis]
+
+    train = np.array([bloch(v) for v in m.X_fit_])
+    gamma = 0.5 / (train.var() * d)
+    assert m.gamma_ == pytest.approx(gamma, rel=1e-9)
+    a = m._scaled(xt[:3])
+    ba = np.array([bloch(v) for v in a])
+    ref = np.exp(-gamma * ((ba[:, None] - train[None, :4]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(m._gram(a, m.X_fit_[:4]), ref, atol=1e-10)
+
+
 def _dense_reuploading(v, thetas, omegas, layers, variant):
     n = thetas.shape[0]
     psi = zero(n)
@@ -139,6 +161,18 @@ def _dense_reuploading(v, thetas, omegas, layers, variant):
             omegas[layer, 3 * q : 3 * q + 3] if omegas is not None else 1
         )
 
+    if variant == "no_trainable_embedding":  # all encodings first, then theta + CZ layers
+        for layer in range(layers + 1):
+            for q in range(n):
+                psi = on(n, q, rot(*enc(layer, q))) @ psi
+        for layer in range(layers + 1):
+            for q in range(n):
+                psi = on(n, q, rot(*thetas[q, layer])) @ psi
+            if layer < layers:
+                start = 0 if layer % 2 == 0 else 1
+                for a in range(start, n - 1, 2):
+                    psi = cz(n, a, a + 1) @ psi
+        return np.array([np.real(psi.conj() @ on(n, q, Z) @ psi) for q in range(n)])
     for layer in range(layers + 1):
         for q in range(n):
             if variant == "full" and layer < layers:
@@ -158,6 +192,8 @@ def _dense_reuploading(v, thetas, omegas, layers, variant):
         (zoo.DataReuploadingClassifier, "full"),
         (zoo.DataReuploadingClassifierNoScaling, "no_scaling"),
         (zoo.DataReuploadingClassifierSeparable, "separable"),
+        (zoo.DataReuploadingClassifierNoTrainableEmbedding, "no_trainable_embedding"),
+        (zoo.DataReuploadingClassifierNoCost, "full"),
     ],
 )
 def test_data_reuploading_circuit_matches_dense(cls, variant):
@@ -172,6 +208,25 @@ def test_data_reuploading_circuit_matches_dense(cls, variant):
     ref = [_dense_reuploading(v, p["thetas"], p.get("omegas"), 3, variant) for v in xs]
     np.testing.assert_allclose(got, ref, atol=1e-10)
     assert ("omegas" in p) == (variant != "no_scaling")
+
+
+def test_data_reuploading_losses_are_the_studys():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(30, 7))
+    y = (x[:, 0] > 0).astype(int)
+    z = torch.as_tensor(rng.uniform(-1, 1, size=(5, 3)))
+    t = torch.tensor([1.0, -1, -1, 1, 1])
+    half = zoo.DataReuploadingClassifier(n_layers=1, observable_type="half", max_steps=1)
+    half.set_params(convergence_interval=None).fit(x, y)
+    p = half.params_
+    a = p["alphas"].numpy()
+    zn, tn = z.numpy()[:, :1], t.numpy()[:, None]  # "half" of 3 qubits: the first one
+    eq23 = (a[0] * (1 - zn) / 2 - (1 - tn) / 2) ** 2 + (a[1] * (1 + zn) / 2 - (1 + tn) / 2) ** 2
+    assert half._loss(z, t, p).item() == pytest.approx(0.5 * eq23.sum(1).mean(), abs=1e-12)
+    nocost = zoo.DataReuploadingClassifierNoCost(n_layers=1, max_steps=1)
+    nocost.set_params(convergence_interval=None).fit(x, y)
+    linear = ((1 - z.numpy().sum(1) * t.numpy()) / 2).mean()  # summed over every qubit
+    assert nocost._loss(z, t, nocost.params_).item() == pytest.approx(linear, abs=1e-12)
 
 
 def test_iqp_variational_output_matches_dense(data):
@@ -300,6 +355,49 @@ def test_training_rule_stops_on_a_flat_loss_and_warns_otherwise():
             convergence_interval=50,
             generator=gen,
         )
+
+
+def test_a_non_finite_loss_is_refused_not_trained_on():
+    x = torch.randn(50, 2, dtype=torch.float64)
+    p = {"w": torch.ones(2, dtype=torch.float64, requires_grad=True)}
+    calls = []
+
+    def loss(q, xb, yb):  # finite for three steps, then NaN
+        calls.append(1)
+        bad = torch.tensor(float("nan") if len(calls) > 3 else 0.0, dtype=torch.float64)
+        return ((xb @ q["w"] - yb) ** 2).mean() + bad
+
+    with pytest.raises(FloatingPointError, match="loss became nan at step 3"):
+        zoo.train_until_flat(
+            loss, p, x, x[:, 0], learning_rate=0.01, max_steps=100, generator=torch.Generator()
+        )
+    assert torch.isfinite(p["w"]).all()  # the NaN step was not applied
+
+
+def test_non_finite_outputs_are_refused_at_prediction(data):
+    x, y, _ = data
+    m = zoo.IQPVariationalClassifier(n_layers=1, max_steps=2, convergence_interval=None)
+    m.fit(x, y)
+    m.params_ = {k: torch.full_like(v, float("nan")) for k, v in m.params_.items()}
+    for method in (m.predict, m.predict_proba, m.decision_function):
+        with pytest.raises(FloatingPointError, match="not finite"):
+            method(x[:3])
+
+
+def test_circuit_evaluations_count_the_training_circuits(data):
+    x, y, _ = data
+    m = zoo.IQPVariationalClassifier(n_layers=1, max_steps=3, batch_size=8)
+    m.set_params(convergence_interval=None).fit(x, y)
+    assert m.circuit_evaluations_ == 3 * 8  # one circuit per batch row and step
+    m.predict(x)
+    assert m.circuit_evaluations_ == 24  # predictions leave the fitted model unchanged
+    sep = zoo.SeparableVariationalClassifier(max_steps=2, batch_size=4)
+    sep.set_params(convergence_interval=None).fit(x, y)
+    assert sep.circuit_evaluations_ == 2 * 4 * x.shape[1]  # one one-qubit circuit per feature
+    k = kz.IQPKernelClassifier(repeats=1).fit(x, y)
+    assert k.circuit_evaluations_ == len(x)  # one feature state per training sample
+    s = kz.SeparableKernelClassifier().fit(x, y)
+    assert s.circuit_evaluations_ == len(x) * x.shape[1]
 
 
 def test_kitchen_sinks_features_are_bits_of_the_circuit_and_batch_independent(data):

@@ -36,6 +36,9 @@ def compare(
     models: Annotated[
         str | None, typer.Option(help="comma-separated model names (overrides config)")
     ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="'process' or 'ray' (overrides config)")
+    ] = None,
     mlflow: Annotated[
         bool, typer.Option("--mlflow", help="also log the comparison to MLflow (hqml[tracking])")
     ] = False,
@@ -67,6 +70,8 @@ def compare(
         cfg = quick_config() if config is None else load_config(config)
         if workers is not None:
             cfg = replace(cfg, workers=workers)
+        if executor is not None:
+            cfg = replace(cfg, executor=executor)
         if models is not None:
             cfg = replace(cfg, models=tuple(m.strip() for m in models.split(",") if m.strip()))
     except (ValueError, FileNotFoundError) as e:
@@ -75,7 +80,8 @@ def compare(
     console.print(
         f"[bold]hqml compare[/]: {len(cfg.models)} models x"
         f" {sum(len(v) for v in cfg.datasets.values())} datasets, seeds {list(cfg.seeds)},"
-        f" {cfg.folds}-fold grid search ({cfg.grid} grids), {cfg.workers} worker(s) -> {out}",
+        f" {cfg.folds}-fold grid search ({cfg.grid} grids), {cfg.workers} worker(s)"
+        f" ({cfg.executor}) -> {out}",
         highlight=False,
     )
     with progress_bars(console) as bar:

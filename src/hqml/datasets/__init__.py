@@ -16,6 +16,7 @@ from .benchmarks import (
     SUITES,
     load_benchmark,
     load_digits_pca,
+    load_mnist_cg,
     load_mnist_pca,
     save_benchmark_csv,
 )
@@ -80,4 +81,5 @@ __all__ = [
     "save_benchmark_csv",
     "load_digits_pca",
     "load_mnist_pca",
+    "load_mnist_cg",
 ]

@@ -238,11 +238,8 @@ def load_digits_pca(
     return ds.tensors() if as_tensors else ds
 
 
-def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = False) -> Any:
-    """The study's MNIST 3-vs-5 PCA suite from a local ``.npz`` file with the original split
-    (arrays ``x_train (n, 28, 28)``, ``y_train``, ``x_test``, ``y_test``; e.g. saved from
-    ``keras.datasets.mnist.load_data()``): standardise on train, then PCA to ``n_features``.
-    """
+def _mnist_arrays(path: str | Path) -> list[np.ndarray]:
+    """``x_train, y_train, x_test, y_test`` of a local MNIST ``.npz`` (refuses a missing file)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -250,11 +247,18 @@ def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = Fals
             " np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...) (e.g. from"
             " keras.datasets.mnist.load_data()), or use load_digits_pca as an offline stand-in"
         )
+    with np.load(path) as f:
+        return [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+
+
+def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = False) -> Any:
+    """The study's MNIST 3-vs-5 PCA suite from a local ``.npz`` file with the original split
+    (arrays ``x_train (n, 28, 28)``, ``y_train``, ``x_test``, ``y_test``; e.g. saved from
+    ``keras.datasets.mnist.load_data()``): standardise on train, then PCA to ``n_features``.
+    """
     from sklearn.decomposition import PCA
 
-    with np.load(path) as f:
-        parts = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    (xtr, ytr), (xte, yte) = (parts[0], parts[1]), (parts[2], parts[3])
+    xtr, ytr, xte, yte = _mnist_arrays(path)
     ktr, kte = np.isin(ytr, (3, 5)), np.isin(yte, (3, 5))
     a, b = xtr[ktr].reshape(ktr.sum(), -1), xte[kte].reshape(kte.sum(), -1)
     mu, sd = a.mean(0), a.std(0)
@@ -272,6 +276,47 @@ def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = Fals
     return ds.tensors() if as_tensors else ds
 
 
+def coarse_grain(images: np.ndarray, height: int) -> np.ndarray:
+    """``(n, h0, w0)`` uint8 images resized to ``height x height`` as torchvision's
+    ``Resize`` does on tensors: bilinear, antialiased when shrinking, rounded back to uint8."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(images, dtype=np.float64))[:, None]
+    out = torch.nn.functional.interpolate(
+        x, size=(height, height), mode="bilinear", align_corners=False, antialias=True
+    )
+    return out[:, 0].round().clamp(0, 255).numpy().astype(np.uint8)
+
+
+def load_mnist_cg(path: str | Path, height: int, *, as_tensors: bool = False) -> Any:
+    """The study's coarse-grained MNIST 3-vs-5 suite (``height`` 4, 8, 16 or 32) from a local
+    ``.npz`` (as :func:`load_mnist_pca`): the original split, all 3s then all 5s (the study's
+    order), images resized by :func:`coarse_grain`, flattened and standardised on train.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    h = int(height)
+    if h < 1:
+        raise ValueError(f"height must be a positive integer, got {height!r}")
+    xtr, ytr, xte, yte = _mnist_arrays(path)
+    parts = []
+    for x, y in ((xtr, ytr), (xte, yte)):
+        rows = np.concatenate([np.flatnonzero(y == 3), np.flatnonzero(y == 5)])
+        flat = coarse_grain(x[rows], h).reshape(len(rows), -1).astype(np.float64)
+        parts.append((flat, (y[rows] == 5).astype(np.int64)))
+    scaler = StandardScaler().fit(parts[0][0])
+    ds = Dataset(
+        scaler.transform(parts[0][0]),
+        parts[0][1],
+        scaler.transform(parts[1][0]),
+        parts[1][1],
+        f"mnist_cg{h}",
+        2,
+        {"suite": "mnist_cg", "height": h, "label_values": [-1, 1]},
+    )
+    return ds.tensors() if as_tensors else ds
+
+
 __all__ = [
     "SUITES",
     "Suite",
@@ -279,4 +324,6 @@ __all__ = [
     "save_benchmark_csv",
     "load_digits_pca",
     "load_mnist_pca",
+    "load_mnist_cg",
+    "coarse_grain",
 ]

@@ -48,6 +48,10 @@ class _ZooKernelClassifier(ClassifierMixin, BaseEstimator):
         """Qubits of the simulated state for ``n_features`` features (priced before building)."""
         return n_features
 
+    def _circuits_per_sample(self, n_features: int) -> int:
+        """Circuits hqml simulates per sample for a Gram matrix (one feature state each)."""
+        return 1
+
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         s = self.scaling
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
@@ -69,6 +73,7 @@ class _ZooKernelClassifier(ClassifierMixin, BaseEstimator):
         self.X_fit_ = self._scaled(X)
         self._prepare_kernel(self.X_fit_, rng)
         K = self._gram(self.X_fit_, None)
+        self.circuit_evaluations_ = len(X) * self._circuits_per_sample(X.shape[1])
         svm = SVC(kernel="precomputed", C=self.C, break_ties=True)
         self.svm_ = svm.fit(K, y)
         self.classes_ = self.svm_.classes_
@@ -246,6 +251,9 @@ class SeparableKernelClassifier(_ZooKernelClassifier):
         self.C = C
         self.scaling = scaling
         self.random_state = random_state
+
+    def _circuits_per_sample(self, n_features: int) -> int:
+        return n_features  # one one-qubit circuit per feature
 
     def _qubits_for(self, n_features: int) -> int:
         return 1  # one-qubit states, one per feature

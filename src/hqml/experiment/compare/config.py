@@ -8,7 +8,8 @@ A TOML file::
     folds = 5
     grid = "paper"        # or "quick"
     max_steps = 10000     # cap on gradient steps of the trained models (optional)
-    workers = 2           # trials run in parallel processes
+    workers = 2           # trials run in parallel processes (or Ray CPUs)
+    executor = "process"  # or "ray" (ray_address = "auto" / "ray://host:10001" for a cluster)
 
     [[compare.datasets]]
     suite = "linearly_separable"
@@ -24,9 +25,10 @@ from typing import Any
 import tomllib
 
 from ...datasets.benchmarks import SUITES
-from .registry import get_model
+from .registry import IMAGE_MODELS, get_model
 
 GRIDS = ("paper", "quick")
+EXECUTORS = ("process", "ray")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class CompareConfig:
     grid: str = "paper"
     max_steps: int | None = None
     workers: int = 1
+    executor: str = "process"
+    ray_address: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,12 +58,11 @@ class CompareConfig:
                     f"{suite} varies {SUITES[suite].varied} over {list(SUITES[suite].values)};"
                     f" {bad} not among them"
                 )
-        if "ConvolutionalNeuralNetwork" in self.models and set(self.datasets) - {
-            "bars_and_stripes"
-        }:
+        images = [m for m in self.models if m in IMAGE_MODELS]
+        if images and set(self.datasets) - {"bars_and_stripes"}:
             raise ValueError(
-                "ConvolutionalNeuralNetwork reads square images: compare it on bars_and_stripes"
-                " only (run the other suites in a config without it)"
+                f"{', '.join(images)} read square images: compare them on bars_and_stripes"
+                " only (run the other suites in a config without them)"
             )
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")
@@ -67,6 +70,10 @@ class CompareConfig:
             raise ValueError(f"folds must be an integer >= 2, got {self.folds!r}")
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+        if self.ray_address is not None and self.executor != "ray":
+            raise ValueError("ray_address is set but executor is not 'ray'; set executor = 'ray'")
         if not (isinstance(self.workers, int) and self.workers >= 1):
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if self.max_steps is not None and not (
@@ -87,6 +94,8 @@ class CompareConfig:
             "grid": self.grid,
             "max_steps": self.max_steps,
             "workers": self.workers,
+            "executor": self.executor,
+            "ray_address": self.ray_address,
         }
 
 
@@ -123,7 +132,8 @@ def load_config(path: str | Path) -> CompareConfig:
     if "compare" not in doc:
         raise ValueError(f"{path}: no [compare] table; see docs/compare.md for the format")
     c = dict(doc["compare"])
-    known = {"models", "datasets", "seeds", "folds", "grid", "max_steps", "workers"}
+    known = {"models", "datasets", "seeds", "folds", "grid", "max_steps", "workers", "executor"}
+    known |= {"ray_address"}
     unknown = sorted(set(c) - known)
     if unknown:
         raise ValueError(f"{path}: unknown keys {unknown} in [compare]; known: {sorted(known)}")

@@ -52,12 +52,12 @@ _SPECS: list[ModelSpec] = [
         },
         {"hidden_layer_sizes": [(100,), (10, 10)], "learning_rate_init": [0.01]},
         classical=True,
-        defaults={"batch_size": 32, "max_iter": 300},
+        defaults={"batch_size": 32, "max_iter": 3000},  # the study's MLPClassifier
     ),
     ModelSpec(
         "ConvolutionalNeuralNetwork",
         zoo.ConvolutionalNeuralNetwork,
-        {"learning_rate": [0.0001, 0.001, 0.01], "kernel_size": [2, 3, 5]},
+        {"learning_rate": [0.0001, 0.001, 0.01], "kernel_shape": [2, 3, 5]},
         {"learning_rate": [0.01]},
         classical=True,
         trained=True,
@@ -163,6 +163,57 @@ _SPECS: list[ModelSpec] = [
         trained=True,
         separable_of="DressedQuantumCircuitClassifier",
     ),
+    *[
+        ModelSpec(
+            name,
+            getattr(zoo, name),
+            {
+                "learning_rate": _LR,
+                "visible_qubits": ["single", "half", "full"],
+                "temperature": [1, 10, 100],
+            },
+            {"learning_rate": [0.1], "temperature": [1]},
+            trained=True,
+            separable_of=of,
+            defaults={"shared_coupling": True},  # the study's code: one weight for all pairs
+        )
+        for name, of in (
+            ("QuantumBoltzmannMachine", None),
+            ("QuantumBoltzmannMachineSeparable", "QuantumBoltzmannMachine"),
+        )
+    ],
+    ModelSpec(
+        "QuantumMetricLearner",
+        zoo.QuantumMetricLearner,
+        {"learning_rate": _LR, "n_layers": [1, 3, 4]},
+        {"learning_rate": [0.1], "n_layers": [1]},
+        trained=True,
+        # the study's code compares matched pairs only; its batch of 16 per class is 32 here
+        defaults={"pairs": "matched", "batch_size": 32},
+    ),
+    ModelSpec(
+        "QuanvolutionalNeuralNetwork",
+        zoo.QuanvolutionalNeuralNetwork,
+        {
+            "learning_rate": [0.0001, 0.001, 0.01],
+            "n_qchannels": [1, 5, 10],
+            "qkernel_shape": [2, 3],
+            "kernel_shape": [2, 3, 5],
+        },
+        {"learning_rate": [0.01], "n_qchannels": [1], "qkernel_shape": [2]},
+        trained=True,
+    ),
+    ModelSpec(
+        "WeiNet",
+        zoo.WeiNet,
+        {
+            "learning_rate": [0.0001, 0.001, 0.01],
+            "filter_name": ["edge_detect", "smooth", "sharpen"],
+        },
+        {"learning_rate": [0.01]},
+        trained=True,
+        defaults={"diagonal_shifts": True},  # the study's code: the same shift on both axes
+    ),
     ModelSpec(
         "TreeTensorClassifier",
         zoo.TreeTensorClassifier,
@@ -182,6 +233,12 @@ _SPECS: list[ModelSpec] = [
 
 MODELS: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
 
+IMAGE_MODELS = (
+    "ConvolutionalNeuralNetwork",
+    "WeiNet",
+    "QuanvolutionalNeuralNetwork",
+)  # read square images: bars and stripes
+
 
 def get_model(name: str) -> ModelSpec:
     """The spec of a model by name (one-line error listing the known names)."""
@@ -190,4 +247,4 @@ def get_model(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-__all__ = ["ModelSpec", "MODELS", "get_model"]
+__all__ = ["ModelSpec", "MODELS", "IMAGE_MODELS", "get_model"]

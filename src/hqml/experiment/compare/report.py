@@ -29,6 +29,7 @@ CSV_COLUMNS = [
     "fit_s_mean",
     "n_qubits",
     "circuit_depth",
+    "circuit_evaluations_mean",
 ]
 
 
@@ -48,7 +49,15 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
         "fit_s_mean": round(float(np.mean([x["fit_s"] for x in r["runs"]])), 3),
         "n_qubits": first.get("n_qubits"),
         "circuit_depth": first.get("circuit_depth"),
+        "circuit_evaluations_mean": _mean_of(r["runs"], "circuit_evaluations"),
     }
+
+
+def _mean_of(runs: list[dict[str, Any]], key: str) -> float | None:
+    """The mean of a per-run count, or None where the model runs no circuits (or an older
+    trial file has no count)."""
+    values = [x.get(key) for x in runs]
+    return None if any(v is None for v in values) else float(np.mean(values))
 
 
 def write_csv(results: list[dict[str, Any]], path: Path) -> None:
@@ -188,6 +197,20 @@ def write_report(results: list[dict[str, Any]], config: dict[str, Any], out: Pat
             *[
                 f"- {r['model']} on {r['dataset']}: {r['convergence_warnings']} fits hit max_steps"
                 for r in warned
+            ],
+            "",
+        ]
+    failed = [r for r in results if r.get("failed_grid_points")]
+    if failed:
+        lines += [
+            "## Grid points that failed",
+            "",
+            "Scored as failed and left out of the choice of the best setting (as in the study):",
+            "",
+            *[
+                f"- {r['model']} on {r['dataset']}: {r['failed_grid_points']} of"
+                f" {r['grid_size']} grid points raised in some fold"
+                for r in failed
             ],
             "",
         ]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ...datasets.benchmarks import SUITES, load_benchmark
@@ -70,7 +70,10 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
     n_warn = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        folds = StratifiedKFold(config["folds"], shuffle=True, random_state=0)
+        warnings.simplefilter("always", FitFailedWarning)  # counted: failed_grid_points
+        warnings.filterwarnings("always", "One or more of the test scores are non-finite")
+        # the study's GridSearchCV(cv=5): stratified folds in data order, not shuffled
+        folds = StratifiedKFold(config["folds"])
         search = GridSearchCV(est, grid, cv=folds, refit=False, error_score=np.nan)
         search.fit(ds.x_train, ds.y_train)
         scores = search.cv_results_["mean_test_score"]
@@ -86,12 +89,14 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
             t1 = time.perf_counter()
             e.fit(ds.x_train, ds.y_train)
             fit_s = time.perf_counter() - t1
+            evals = getattr(e, "circuit_evaluations_", None)  # of the fit, before scoring
             runs.append(
                 {
                     "seed": seed,
                     "train_acc": float(e.score(ds.x_train, ds.y_train)),
                     "test_acc": float(e.score(ds.x_test, ds.y_test)),
                     "fit_s": fit_s,
+                    "circuit_evaluations": evals,
                     **_resources(e),
                 }
             )
@@ -107,6 +112,7 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
         "classical": get_model(model).classical,
         "best_params": {k: _jsonable(v) for k, v in best.items()},
         "grid_size": int(len(scores)),
+        "failed_grid_points": int(np.isnan(scores).sum()),
         "cv_accuracy": float(np.nanmax(scores)),
         "train_acc_mean": float(np.mean(train)),
         "train_acc_std": float(np.std(train)),
@@ -116,7 +122,16 @@ def run_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dic
         "total_s": time.perf_counter() - t0,
         "convergence_warnings": int(n_warn),
         "runs": runs,
+        "settings": trial_settings(config),
     }
+
+
+SETTINGS = ("grid", "folds", "seeds", "max_steps")
+
+
+def trial_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a saved trial must share with a config to be reused by a resumed run."""
+    return {k: config[k] for k in SETTINGS}
 
 
 def _jsonable(v: Any) -> Any:
@@ -132,13 +147,22 @@ def _init_worker() -> None:
 
 
 def _pending(config: CompareConfig, out: Path) -> list[tuple[str, int, str]]:
-    return [
-        (suite, v, m)
-        for suite, values in config.datasets.items()
-        for v in values
-        for m in config.models
-        if not trial_path(out, suite, v, m).exists()
-    ]
+    todo = []
+    want = trial_settings(config.to_dict())
+    for suite, values in config.datasets.items():
+        for v in values:
+            for m in config.models:
+                path = trial_path(out, suite, v, m)
+                if not path.exists():
+                    todo.append((suite, v, m))
+                    continue
+                saved = json.loads(path.read_text()).get("settings")
+                if saved != want:
+                    raise ValueError(
+                        f"{path} was run with other settings ({saved} vs {want}); use another"
+                        " --out folder or delete its trials/ to rerun"
+                    )
+    return todo
 
 
 def _save(out: Path, result: dict[str, Any]) -> None:
@@ -151,35 +175,76 @@ def _save(out: Path, result: dict[str, Any]) -> None:
 def run_compare(
     config: CompareConfig, out: str | Path, progress: Progress | None = None
 ) -> list[dict[str, Any]]:
-    """Run every trial of ``config`` not already in ``out``; returns all trials' results."""
+    """Run every trial of ``config`` not already in ``out``; returns all trials' results.
+
+    Trials run here (``workers=1``), in a pool of spawned processes (``executor="process"``)
+    or as Ray tasks (``executor="ray"``: on the cluster at ``ray_address``, or a local Ray with
+    ``workers`` CPUs started and shut down for this run)."""
     out = Path(out)
     (out / "trials").mkdir(parents=True, exist_ok=True)
+    todo = _pending(config, out)  # refuses saved trials of other settings before any write
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
-    todo = _pending(config, out)
     total, done = config.n_trials, config.n_trials - len(todo)
     report = progress or (lambda label, d, t: None)
     report("trials", done, total)
     cfg = config.to_dict()
-    if config.workers == 1 or len(todo) <= 1:
+
+    def finished(result: dict[str, Any]) -> None:
+        nonlocal done
+        _save(out, result)
+        done += 1
+        report(f"{result['model']} on {result['benchmark']}={result['value']}", done, total)
+
+    if config.executor == "ray" and todo:
+        _run_ray(cfg, todo, config, finished)
+    elif config.workers == 1 or len(todo) <= 1:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # many tiny circuits: one thread avoids oversubscription
         try:
             for suite, v, m in todo:
-                _save(out, run_trial(cfg, suite, v, m))
-                done += 1
-                report(f"{m} on {suite}={v}", done, total)
+                finished(run_trial(cfg, suite, v, m))
         finally:
             torch.set_num_threads(threads)
     else:
         ctx = get_context("spawn")
         with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_init_worker) as pool:
-            futures = {pool.submit(run_trial, cfg, s, v, m): (s, v, m) for s, v, m in todo}
+            futures = [pool.submit(run_trial, cfg, s, v, m) for s, v, m in todo]
             for fut in as_completed(futures):
-                s, v, m = futures[fut]
-                _save(out, fut.result())
-                done += 1
-                report(f"{m} on {s}={v}", done, total)
+                finished(fut.result())
     return load_results(out, config)
+
+
+def _ray_trial(config: dict[str, Any], suite: str, value: int, model: str) -> dict[str, Any]:
+    _init_worker()
+    return run_trial(config, suite, value, model)
+
+
+def _run_ray(
+    cfg: dict[str, Any],
+    todo: list[tuple[str, int, str]],
+    config: CompareConfig,
+    finished: Callable[[dict[str, Any]], None],
+) -> None:
+    """The trials as Ray tasks of one CPU each, saved as each one returns."""
+    try:
+        import ray
+    except ModuleNotFoundError:
+        raise ImportError("executor='ray' needs ray; pip install 'hqml[runtime]'") from None
+    started = not ray.is_initialized()
+    if started:
+        opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if config.ray_address is None:
+            opts["num_cpus"] = config.workers
+        ray.init(address=config.ray_address, configure_logging=False, **opts)
+    try:
+        task = ray.remote(num_cpus=1)(_ray_trial)
+        pending = [task.remote(cfg, s, v, m) for s, v, m in todo]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            finished(ray.get(ready[0]))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def load_results(out: str | Path, config: CompareConfig) -> list[dict[str, Any]]:

@@ -6,8 +6,11 @@ Kernel models (IQP kernel, projected quantum kernel, separable kernel) live in
 """
 
 from .base import MAX_QUBITS, ZooClassifier
+from .boltzmann import QuantumBoltzmannMachine, QuantumBoltzmannMachineSeparable
 from .classical import ConvolutionalNeuralNetwork
 from .kitchen_sinks import QuantumKitchenSinks
+from .metric_learning import QuantumMetricLearner
+from .quanvolutional import QuanvolutionalNeuralNetwork
 from .reuploading import (
     DataReuploadingClassifier,
     DataReuploadingClassifierNoCost,
@@ -24,6 +27,7 @@ from .variational import (
     SeparableVariationalClassifier,
     TreeTensorClassifier,
 )
+from .weinet import WeiNet
 
 __all__ = [
     "ZooClassifier",
@@ -43,5 +47,10 @@ __all__ = [
     "DataReuploadingClassifierNoTrainableEmbedding",
     "DataReuploadingClassifierSeparable",
     "QuantumKitchenSinks",
+    "QuantumBoltzmannMachine",
+    "QuantumBoltzmannMachineSeparable",
     "ConvolutionalNeuralNetwork",
+    "WeiNet",
+    "QuantumMetricLearner",
+    "QuanvolutionalNeuralNetwork",
 ]

@@ -46,6 +46,13 @@ def generator_from(random_state: Any) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def count_training_circuits(model: Any, rows: int) -> None:
+    """Add ``rows`` circuit executions to ``model.circuit_evaluations_`` while training (with
+    autograd on); predictions (under ``no_grad``) leave a fitted model unchanged."""
+    if torch.is_grad_enabled():
+        model.circuit_evaluations_ = getattr(model, "circuit_evaluations_", 0) + int(rows)
+
+
 class ZooClassifier(ClassifierMixin, BaseEstimator):
     """Base of the zoo's trained (variational) binary classifiers.
 
@@ -89,7 +96,9 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         x: torch.Tensor,
         weights: Mapping[str, torch.Tensor],
     ) -> torch.Tensor:
-        """``(B, len(observables))`` expectation values, differentiable in x and weights."""
+        """``(B, len(observables))`` expectation values, differentiable in x and weights (one
+        circuit execution per row; training's are counted in ``circuit_evaluations_``)."""
+        count_training_circuits(self, x.shape[0])
         return expval(
             circuit,
             observables,
@@ -125,6 +134,7 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         Xt = self._prepare(X)
         target = torch.as_tensor(np.where(y == self.classes_[1], 1.0, -1.0))
         gen = generator_from(self.random_state)
+        self.circuit_evaluations_ = 0  # circuits the simulator runs for this fit
         params = {
             k: v.detach().clone().requires_grad_() for k, v in self._setup(X.shape[1], gen).items()
         }
@@ -163,7 +173,13 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         with torch.no_grad():
-            return self._forward(self.params_, self._prepare(X))
+            out = self._forward(self.params_, self._prepare(X))
+        if not bool(torch.isfinite(out).all()):
+            raise FloatingPointError(
+                f"{type(self).__name__}: the model's output is not finite for some samples;"
+                " check the input for NaN/inf or refit with a lower learning_rate"
+            )
+        return out
 
     def decision_function(self, X: Any) -> np.ndarray:
         """A score per sample, positive for ``classes_[1]``."""
@@ -193,4 +209,10 @@ class _Identity:
         return np.asarray(X, dtype=np.float64)
 
 
-__all__ = ["ZooClassifier", "check_qubits", "generator_from", "MAX_QUBITS"]
+__all__ = [
+    "ZooClassifier",
+    "check_qubits",
+    "count_training_circuits",
+    "generator_from",
+    "MAX_QUBITS",
+]

@@ -14,45 +14,71 @@ from torch import nn
 from .base import ZooClassifier
 
 
-class _CNN(nn.Module):
-    def __init__(self, side: int, channels: int, kernel_size: int, hidden: int):
+class StudyCNN(nn.Module):
+    """The study's CNN (``construct_cnn``): conv (``SAME``), 2x2 max-pool, conv (``SAME``), 2x2
+    max-pool, flatten, dense ``2 c1`` with ReLU, one logit; no activation after the
+    convolutions. ``pool="valid"`` drops an odd last row/column (the baseline's Flax default),
+    ``"same"`` keeps it (the quanvolutional network's)."""
+
+    def __init__(
+        self, in_channels: int, side: int, channels: tuple[int, int], kernel: int, pool: str
+    ):
         super().__init__()
-        pad = kernel_size // 2
-        self.conv1 = nn.Conv2d(1, channels, kernel_size, padding=pad)
-        self.conv2 = nn.Conv2d(channels, 2 * channels, kernel_size, padding=pad)
-        flat = 2 * channels * (side // 4) ** 2 if side >= 4 else 2 * channels * side**2
-        self.pool = side >= 4
-        self.fc1 = nn.Linear(flat, hidden)
-        self.fc2 = nn.Linear(hidden, 2)
+        self.ceil = pool == "same"
+        lo = (kernel - 1) // 2  # Flax's SAME: any odd extra padding goes after
+        self.pad = (lo, kernel - 1 - lo, lo, kernel - 1 - lo)
+        self.conv1 = nn.Conv2d(in_channels, channels[0], kernel)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], kernel)
+        half = (lambda n: -(-n // 2)) if self.ceil else (lambda n: n // 2)
+        flat = channels[1] * half(half(side)) ** 2
+        if flat == 0:
+            raise ValueError(
+                f"a {side}x{side} image is too small for two 2x2 max-pools; use images of at"
+                " least 4x4"
+            )
+        self.fc1 = nn.Linear(flat, 2 * channels[1])
+        self.fc2 = nn.Linear(2 * channels[1], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.conv1(x))
-        if self.pool:
-            x = nn.functional.max_pool2d(x, 2)
-        x = torch.relu(self.conv2(x))
-        if self.pool:
-            x = nn.functional.max_pool2d(x, 2)
-        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+        pad = nn.functional.pad
+        x = nn.functional.max_pool2d(self.conv1(pad(x, self.pad)), 2, ceil_mode=self.ceil)
+        x = nn.functional.max_pool2d(self.conv2(pad(x, self.pad)), 2, ceil_mode=self.ceil)
+        return self.fc2(torch.relu(self.fc1(x.flatten(1))))[:, 0]
+
+
+def build_cnn(
+    gen: torch.Generator, in_channels: int, side: int, channels: Any, kernel: int, pool: str
+) -> StudyCNN:
+    """A :class:`StudyCNN` in float64 whose initial weights come from ``gen`` (torch's default
+    initialisation, without touching torch's global random state)."""
+    chans = tuple(int(c) for c in channels)
+    if len(chans) != 2 or min(chans) < 1:
+        raise ValueError(f"output_channels must be two positive integers, got {channels!r}")
+    torch_state = torch.get_rng_state()
+    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+    try:
+        net = StudyCNN(in_channels, side, chans, int(kernel), pool)  # type: ignore[arg-type]
+    finally:
+        torch.set_rng_state(torch_state)
+    return net.to(torch.float64)
 
 
 class ConvolutionalNeuralNetwork(ZooClassifier):
-    """A small CNN baseline in the spirit of the study's ``ConvolutionalNeuralNetwork`` (two
-    convolution + max-pool blocks, a dense hidden layer, two logits, softmax cross-entropy;
-    standardised inputs), trained with the study's rule.
+    """The study's CNN baseline (``ConvolutionalNeuralNetwork``): :class:`StudyCNN` with
+    ``output_channels`` (32, 64) and ``kernel_shape`` x ``kernel_shape`` filters on the
+    standardised image (times ``scaling``), one logit, sigmoid cross-entropy, the study's
+    training rule. The flat features are read as a square image (rows first).
 
-    The flat features are read as a square ``side x side`` image (their number must be a
-    square, as for bars and stripes). Departures: the study's network is written in Flax with
-    its own layer widths; here ``channels`` / ``hidden`` set the widths and pooling is skipped
-    for images smaller than 4x4.
+    Departures: torch's default initialisation (Flax's in the study); images below 4x4 are
+    refused (two 2x2 pools leave nothing).
     """
 
     _preprocessing = "standard"
 
     def __init__(
         self,
-        channels: int = 4,
-        kernel_size: int = 3,
-        hidden: int = 16,
+        kernel_shape: int = 3,
+        output_channels: tuple[int, int] = (32, 64),
         learning_rate: float = 0.001,
         batch_size: int = 32,
         max_steps: int = 10000,
@@ -60,9 +86,8 @@ class ConvolutionalNeuralNetwork(ZooClassifier):
         scaling: float = 1.0,
         random_state: Any = 42,
     ):
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.hidden = hidden
+        self.kernel_shape = kernel_shape
+        self.output_channels = output_channels
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_steps = max_steps
@@ -78,13 +103,7 @@ class ConvolutionalNeuralNetwork(ZooClassifier):
                 " features are not a square number"
             )
         self.side_ = side
-        torch_state = torch.get_rng_state()
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        try:
-            self.net_ = _CNN(side, int(self.channels), int(self.kernel_size), int(self.hidden))
-        finally:
-            torch.set_rng_state(torch_state)
-        self.net_ = self.net_.to(torch.float64)
+        self.net_ = build_cnn(gen, 1, side, self.output_channels, self.kernel_shape, "valid")
         return dict(self.net_.named_parameters())
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
@@ -94,13 +113,10 @@ class ConvolutionalNeuralNetwork(ZooClassifier):
     def _loss(
         self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
     ) -> torch.Tensor:
-        return nn.functional.cross_entropy(out, (y > 0).long())
+        return nn.functional.binary_cross_entropy_with_logits(out, (y > 0).to(out.dtype))
 
     def _positive_probability(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(out, dim=1)[:, 1]
-
-    def _score(self, out: torch.Tensor) -> torch.Tensor:
-        return out[:, 1] - out[:, 0]
+        return torch.sigmoid(out)
 
 
-__all__ = ["ConvolutionalNeuralNetwork"]
+__all__ = ["ConvolutionalNeuralNetwork", "StudyCNN", "build_cnn"]

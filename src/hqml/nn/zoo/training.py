@@ -51,8 +51,11 @@ def train_until_flat(
     """Minimise ``loss_fn(params, X_batch, y_batch)`` with Adam, in place on ``params``.
 
     Each step draws ``batch_size`` rows with replacement (seeded by ``generator``). Training
-    stops at ``max_steps``, on a flat loss (``convergence_interval=None`` turns the test off),
-    or on a NaN loss. Not converging by ``max_steps`` warns (:class:`ConvergenceWarning`).
+    stops at ``max_steps`` or on a flat loss (``convergence_interval=None`` turns the test off).
+    Not converging by ``max_steps`` warns (:class:`ConvergenceWarning`). A NaN or infinite loss
+    raises :class:`FloatingPointError` before the step is taken (the study aborted and raised
+    too, so its grid search scored the setting as failed; continuing would leave NaN weights
+    whose predictions are all one class).
     """
     opt = torch.optim.Adam(list(params.values()), lr=learning_rate)
     history: list[float] = []
@@ -62,12 +65,15 @@ def train_until_flat(
         idx = torch.randint(0, n, (batch_size,), generator=generator)
         opt.zero_grad()
         loss = loss_fn(params, X[idx], y[idx])
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"{name}: the training loss became {value} at step {len(history)}; lower"
+                " learning_rate or scaling"
+            )
         loss.backward()
         opt.step()
-        value = float(loss.detach())
         history.append(value)
-        if not math.isfinite(value):
-            break
         if convergence_interval is not None and loss_is_flat(history, convergence_interval):
             converged = True
             break
