@@ -71,6 +71,7 @@ def one_point(
         "adapt_converged": res.converged,
         "adapt_message": res.message,
         "adapt_seconds": seconds,
+        "adapt_reoptimize": res.provenance.get("reoptimize"),
         "uccsd_parameters": ucc.num_parameters,
         "uccsd_cnots": ucc.count_ops()["cx"],
     }
