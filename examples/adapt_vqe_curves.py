@@ -72,6 +72,21 @@ def one_point(
         "adapt_message": res.message,
         "adapt_seconds": seconds,
         "adapt_reoptimize": res.provenance.get("reoptimize"),
+        # error and gradient norm after each appended operator, and the first operator count
+        # inside chemical accuracy (a looser gradient_tol would have stopped about there)
+        "adapt_trace": [
+            [it.energy - mol.fci_energy, it.gradient_norm]
+            for it in res.iterations
+            if it.energy is not None
+        ],
+        "operators_to_chemical_accuracy": next(
+            (
+                i + 1
+                for i, it in enumerate(res.iterations)
+                if it.energy is not None and it.energy - mol.fci_energy < CHEMICAL_ACCURACY
+            ),
+            None,
+        ),
         "uccsd_parameters": ucc.num_parameters,
         "uccsd_cnots": ucc.count_ops()["cx"],
     }

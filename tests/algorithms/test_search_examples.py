@@ -36,6 +36,9 @@ def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatc
         exact = np.linalg.eigvalsh(h[np.ix_(keep, keep)])[0]
         assert r["adapt"] == pytest.approx(exact, abs=1e-6) and r["adapt_converged"]
         assert r["adapt_cnots"] < r["uccsd_cnots"] and r["adapt_reoptimize"] == "state"
+        assert len(r["adapt_trace"]) == r["adapt_parameters"]
+        assert r["adapt_trace"][-1][0] == pytest.approx(r["adapt_error"])
+        assert r["operators_to_chemical_accuracy"] == 1  # H2: one double excitation
     table = (tmp_path / "adapt.md").read_text().splitlines()
     assert len(table) == 2 + len(rows) and all(line.endswith("| yes | yes |") for line in table[2:])
     assert (tmp_path / "adapt_error.png").read_bytes()[:4] == b"\x89PNG"
