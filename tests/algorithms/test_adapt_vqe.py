@@ -9,7 +9,7 @@ import torch
 import hqml
 from hqml.algorithms import AdaptVQE, PoolOperator, minimal_complete_pool
 from hqml.algorithms.adapt import apply_words, commutator_observables, pool_gradients_from_state
-from hqml.algorithms.adapt_linalg import pauli_sum_matrix
+from hqml.algorithms.adapt_linalg import AnsatzLinalg, pauli_sum_matrix
 from hqml.circuit import PauliSum
 
 PAULI = {
@@ -251,7 +251,9 @@ def test_linalg_state_energy_and_gradient_match_the_circuit_and_finite_differenc
         weights={"theta": torch.tensor(theta)},
         dtype=torch.complex128,
     ).numpy()
-    model = adapt._linalg(selected)
+    ref = np.zeros(8, dtype=complex)
+    ref[0b101] = 1
+    model = AnsatzLinalg(H, [pool[k].generator for k in selected], ref, n)
     assert np.allclose(model.state(theta), circuit_state, atol=1e-12)
     Hd = dense_sum(items)
 
