@@ -42,12 +42,18 @@ MOLECULES = {
 POOLS = {"fermionic": fermionic_pool, "qubit": qubit_excitation_pool}
 
 
-def one_point(name: str, r: float, pool_name: str, uccsd_max_qubits: int) -> dict:
+def one_point(
+    name: str, r: float, pool_name: str, uccsd_max_qubits: int, max_operators: int
+) -> dict:
     geometry, active, _ = MOLECULES[name]
     mol = molecular_hamiltonian(geometry(r), active_space=active)
     t0 = time.perf_counter()
     res = AdaptVQE(
-        mol.hamiltonian, POOLS[pool_name](mol), mol.hf_bits, gradient_tol=1e-4, max_operators=80
+        mol.hamiltonian,
+        POOLS[pool_name](mol),
+        mol.hf_bits,
+        gradient_tol=1e-4,
+        max_operators=max_operators,
     ).run()
     seconds = time.perf_counter() - t0
     ucc = uccsd(mol)
@@ -65,6 +71,22 @@ def one_point(name: str, r: float, pool_name: str, uccsd_max_qubits: int) -> dic
         "adapt_converged": res.converged,
         "adapt_message": res.message,
         "adapt_seconds": seconds,
+        "adapt_reoptimize": res.provenance.get("reoptimize"),
+        # error and gradient norm after each appended operator, and the first operator count
+        # inside chemical accuracy (a looser gradient_tol would have stopped about there)
+        "adapt_trace": [
+            [it.energy - mol.fci_energy, it.gradient_norm]
+            for it in res.iterations
+            if it.energy is not None
+        ],
+        "operators_to_chemical_accuracy": next(
+            (
+                i + 1
+                for i, it in enumerate(res.iterations)
+                if it.energy is not None and it.energy - mol.fci_energy < CHEMICAL_ACCURACY
+            ),
+            None,
+        ),
         "uccsd_parameters": ucc.num_parameters,
         "uccsd_cnots": ucc.count_ops()["cx"],
     }
@@ -79,8 +101,8 @@ def write_report(rows: list[dict], out: Path) -> None:
     (out / "adapt.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "| molecule | r (A) | pool | qubits | ADAPT error (Ha) | params | CNOTs"
-        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. | converged |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w in rows:
         ucc_err = f"{w['uccsd_error']:.1e}" if "uccsd_error" in w else "-"
@@ -88,7 +110,8 @@ def write_report(rows: list[dict], out: Path) -> None:
         lines.append(
             f"| {w['molecule']} | {w['bond_length']} | {w['pool']} | {w['qubits']}"
             f" | {w['adapt_error']:.1e} | {w['adapt_parameters']} | {w['adapt_cnots']}"
-            f" | {w['uccsd_parameters']} | {w['uccsd_cnots']} | {ucc_err} | {ok} |"
+            f" | {w['uccsd_parameters']} | {w['uccsd_cnots']} | {ucc_err} | {ok}"
+            f" | {'yes' if w['adapt_converged'] else 'NO: ' + w['adapt_message']} |"
         )
     (out / "adapt.md").write_text("\n".join(lines) + "\n")
     import matplotlib
@@ -121,13 +144,19 @@ def main() -> None:
     ap.add_argument("--out", default="results/adapt")
     ap.add_argument("--uccsd-energy-max-qubits", type=int, default=8)
     ap.add_argument("--bond-lengths", default="", help="comma list replacing each molecule's")
+    ap.add_argument("--max-operators", type=int, default=200)
+    ap.add_argument("--resume", action="store_true", help="keep the points of adapt.json")
     args = ap.parse_args()
-    rows = []
+    out = Path(args.out)
+    rows = json.loads((out / "adapt.json").read_text()) if args.resume else []
+    done = {(w["molecule"], w["bond_length"], w["pool"]) for w in rows}
     for name in args.molecules.split(","):
         lengths = [float(r) for r in args.bond_lengths.split(",") if r] or MOLECULES[name][2]
         for r in lengths:
             for pool in args.pools.split(","):
-                row = one_point(name, r, pool, args.uccsd_energy_max_qubits)
+                if (name, r, pool) in done:
+                    continue
+                row = one_point(name, r, pool, args.uccsd_energy_max_qubits, args.max_operators)
                 rows.append(row)
                 print(
                     f"{name} r={r} {pool}: error {row['adapt_error']:.1e} Ha,"
@@ -136,7 +165,7 @@ def main() -> None:
                     f" {row['adapt_seconds']:.1f} s",
                     flush=True,
                 )
-                write_report(rows, Path(args.out))
+                write_report(rows, out)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@ against exact diagonalisation (FCI in the active space)."""
 import numpy as np
 import pytest
 import scipy.linalg
+import torch
 
+import hqml
 from hqml.algorithms import AdaptVQE, PoolOperator, minimal_complete_pool
 from hqml.algorithms.adapt import apply_words, commutator_observables, pool_gradients_from_state
+from hqml.algorithms.adapt_linalg import AnsatzLinalg, pauli_sum_matrix
 from hqml.circuit import PauliSum
 
 PAULI = {
@@ -165,21 +168,25 @@ def fock_sector_ground(molecule) -> float:
     return float(np.linalg.eigvalsh(H[np.ix_(keep, keep)])[0])
 
 
+def lih(r):
+    return [("Li", (0, 0, 0)), ("H", (0, 0, r))]
+
+
+def h2(r):
+    return [("H", (0, 0, 0)), ("H", (0, 0, r))]
+
+
 @pytest.mark.parametrize(
-    "name, geometry, active_space, pools",
+    "name, geometry, active_space",
     [
-        ("H2", [("H", (0, 0, 0)), ("H", (0, 0, 0.735))], None, ("fermionic", "qubit")),
-        pytest.param(
-            "LiH",
-            [("Li", (0, 0, 0)), ("H", (0, 0, 1.6))],
-            (2, 3),
-            ("fermionic", "qubit"),
-            marks=pytest.mark.slow,  # ~4 s: four ADAPT steps per pool on 6 qubits
-        ),
+        ("H2 0.735", h2(0.735), None),
+        ("H2 2.5 (stretched)", h2(2.5), None),
+        ("LiH 1.6", lih(1.6), (2, 3)),
+        pytest.param("LiH 3.4 (stretched)", lih(3.4), (2, 3), marks=pytest.mark.slow),
     ],
 )
 def test_adapt_matches_full_ci_with_fewer_parameters_and_cnots_than_uccsd(
-    chem, name, geometry, active_space, pools
+    chem, name, geometry, active_space
 ):
     molecular_hamiltonian, uccsd, fermionic_pool, qubit_excitation_pool = chem
     mol = molecular_hamiltonian(geometry, active_space=active_space)
@@ -187,14 +194,17 @@ def test_adapt_matches_full_ci_with_fewer_parameters_and_cnots_than_uccsd(
     assert exact == pytest.approx(mol.fci_energy, abs=1e-8)  # PySCF's CASCI agrees
     ucc = uccsd(mol)
     ucc_cnots = ucc.count_ops()["cx"]
-    builders = {"fermionic": fermionic_pool, "qubit": qubit_excitation_pool}
-    for pool_name in pools:
-        res = AdaptVQE(mol.hamiltonian, builders[pool_name](mol), mol.hf_bits, gradient_tol=1e-4)
-        out = res.run()
-        assert out.converged, (name, pool_name, out.message)
-        assert abs(out.energy - exact) < 1e-6, (name, pool_name)
-        assert out.n_parameters < ucc.num_parameters and out.n_cnots < ucc_cnots
-        assert out.n_cnots == out.circuit.count_ops()["cx"]
+    runs = [("fermionic", fermionic_pool, "state"), ("qubit", qubit_excitation_pool, "state")]
+    if name.startswith("H2"):  # the gate-by-gate re-optimiser on the small one
+        runs.append(("fermionic", fermionic_pool, "circuit"))
+    for pool_name, build, how in runs:
+        res = AdaptVQE(
+            mol.hamiltonian, build(mol), mol.hf_bits, gradient_tol=1e-4, reoptimize=how
+        ).run()
+        assert res.converged, (name, pool_name, res.message)
+        assert abs(res.energy - exact) < 1e-6, (name, pool_name)
+        assert res.n_parameters < ucc.num_parameters and res.n_cnots < ucc_cnots
+        assert res.n_cnots == res.circuit.count_ops()["cx"]
 
 
 def test_adapt_on_a_parity_reduced_molecule_and_the_symmetry_roadblock(chem):
@@ -214,3 +224,105 @@ def test_adapt_on_a_parity_reduced_molecule_and_the_symmetry_roadblock(chem):
     # the minimal pool changes the electron number: at Hartree-Fock every gradient is zero
     assert stuck.n_parameters == 0 and "symmetry" in stuck.message
     assert stuck.energy == pytest.approx(h2.hf_energy, abs=1e-10)
+
+
+# --- the exact linear-algebra re-optimisation (reoptimize="state") ----------------------------
+
+
+def test_sparse_hamiltonian_equals_the_dense_kronecker_sum():
+    items = random_hamiltonian(4, 20, seed=8) + [("XXYY", 0.3), ("XXYY", 0.2)]
+    H = PauliSum.from_list(items)
+    assert np.allclose(pauli_sum_matrix(H, 4).toarray(), dense_sum(items))
+
+
+def test_linalg_state_energy_and_gradient_match_the_circuit_and_finite_differences():
+    n = 3
+    items = random_hamiltonian(n, 12, seed=9)
+    H = PauliSum.from_list(items)
+    pool = minimal_complete_pool(n) + [
+        PoolOperator("xy", PauliSum.from_list([("XYI", 0.5), ("YXI", -0.5)])),
+        PoolOperator("zzy", PauliSum.from_list([("ZZY", 0.7), ("IIY", 0.2)])),
+    ]
+    selected = [4, 0, 5, 4, 2]  # a repeat included
+    theta = np.array([0.4, -1.1, 0.8, 0.3, -0.6])
+    adapt = AdaptVQE(H, pool, reference=[1, 0, 1])
+    circuit_state = hqml.state(
+        adapt.ansatz(selected),
+        weights={"theta": torch.tensor(theta)},
+        dtype=torch.complex128,
+    ).numpy()
+    ref = np.zeros(8, dtype=complex)
+    ref[0b101] = 1
+    model = AnsatzLinalg(H, [pool[k].generator for k in selected], ref, n)
+    assert np.allclose(model.state(theta), circuit_state, atol=1e-12)
+    Hd = dense_sum(items)
+
+    def energy(t):
+        psi = np.zeros(8, dtype=complex)
+        psi[0b101] = 1
+        for k, a in zip(selected, t, strict=True):
+            psi = scipy.linalg.expm(1j * a * dense_sum(pool[k].generator.to_list(n))) @ psi
+        return float(np.real(psi.conj() @ Hd @ psi))
+
+    e, g = model.energy_and_gradient(theta)
+    assert e == pytest.approx(energy(theta), abs=1e-12)
+    eps = 1e-6
+    for i in range(theta.size):
+        step = np.eye(theta.size)[i] * eps
+        fd = (energy(theta + step) - energy(theta - step)) / (2 * eps)
+        assert g[i] == pytest.approx(fd, abs=1e-6)
+
+
+def test_both_reoptimisers_grow_the_same_ansatz_to_the_same_energy():
+    items = [(s, c) for s, c in random_hamiltonian(3, 14, seed=7) if s.count("Y") % 2 == 0]
+    H = PauliSum.from_list(items)
+    exact = np.linalg.eigvalsh(dense_sum(items))[0]
+    runs = {
+        how: AdaptVQE(H, minimal_complete_pool(3), [0, 0, 0], gradient_tol=1e-4, reoptimize=how)
+        for how in ("state", "circuit")
+    }
+    assert runs["state"].reoptimize == "state"  # what "auto" chooses for gradients="state"
+    res = {how: a.run() for how, a in runs.items()}
+    assert res["state"].operators == res["circuit"].operators
+    for r in res.values():
+        assert r.converged and r.energy == pytest.approx(exact, abs=1e-6)
+    assert np.allclose(res["state"].parameters, res["circuit"].parameters, atol=1e-4)
+    # the returned circuit reproduces the linear-algebra energy
+    e = hqml.expval(
+        res["state"].circuit,
+        H,
+        weights={"theta": torch.tensor(res["state"].parameters)},
+        dtype=torch.complex128,
+    )
+    assert float(e) == pytest.approx(res["state"].energy, abs=1e-10)
+
+
+def test_reoptimize_choices_are_checked():
+    H = PauliSum.from_list([("ZI", 1.0)])
+    pool = minimal_complete_pool(2)
+    with pytest.raises(ValueError, match="reoptimize must be"):
+        AdaptVQE(H, pool, [0, 0], reoptimize="fast")
+    with pytest.raises(ValueError, match="reoptimize='circuit'"):
+        AdaptVQE(H, pool, [0, 0], gradients="commutator", reoptimize="state", shots=100)
+    assert AdaptVQE(H, pool, [0, 0], gradients="commutator").reoptimize == "circuit"
+
+
+def test_shot_based_adapt_is_reproducible_with_a_seed():
+    H = PauliSum.from_list([("ZI", 1.0), ("XX", 0.5), ("IZ", 0.3)])
+    runs = [
+        AdaptVQE(
+            H,
+            minimal_complete_pool(2),
+            [0, 0],
+            gradients="commutator",
+            shots=4000,
+            seed=11,
+            optimizer="COBYLA",
+            maxiter=40,
+            max_operators=2,
+            gradient_tol=1e-6,
+        ).run()
+        for _ in range(2)
+    ]
+    assert runs[0].energy == runs[1].energy and runs[0].operators == runs[1].operators
+    assert [it.energy for it in runs[0].iterations] == [it.energy for it in runs[1].iterations]

@@ -122,3 +122,21 @@ def test_bad_inputs_are_named():
         train_classifier(fixed_ansatz(3, 1), np.zeros((4, 5)), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="population"):
         evolutionary_search(np.zeros((10, 2)), np.zeros(10, dtype=int), population=1)
+
+
+def test_search_can_start_from_the_baseline_and_keeps_it_unless_beaten():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0, np.pi, (40, 2))
+    y = (x[:, 0] > np.pi / 2).astype(int)
+    base = fixed_ansatz(2, 1)
+    res = evolutionary_search(
+        x, y, n_layers=1, population=3, cycles=2, epochs=5, seed=4, start=(base,)
+    )
+    assert res.history[0][0] == base  # scored first
+    baseline_fitness = res.history[0][1]
+    assert res.best_fitness >= baseline_fitness
+    assert res.best == base or res.best_fitness > baseline_fitness
+    with pytest.raises(ValueError, match="n_layers=1"):
+        evolutionary_search(x, y, n_layers=1, population=3, start=(fixed_ansatz(2, 2),))
+    with pytest.raises(ValueError, match="at most population=2"):
+        evolutionary_search(x, y, n_layers=1, population=2, tournament=1, start=(base, base, base))

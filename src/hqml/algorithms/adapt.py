@@ -24,10 +24,19 @@ from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum, Word
 from ..execute import expval, state
 from ..provenance import provenance
+from .adapt_linalg import AnsatzLinalg, apply_words, pool_gradients_from_state
+from .optimizers import minimize
 from .vqe import VQE
 
-# amplitudes x Pauli words held at once when applying words to a state (complex128: 16 B each)
-_CHUNK_AMPLITUDES = 1 << 22
+__all__ = [
+    "AdaptIteration",
+    "AdaptVQE",
+    "AdaptVQEResult",
+    "PoolOperator",
+    "apply_words",
+    "commutator_observables",
+    "pool_gradients_from_state",
+]
 
 
 @dataclass(frozen=True)
@@ -87,60 +96,6 @@ def _pauli_rotation(circuit: Circuit, theta: Any, word: Word) -> None:
             circuit.h(w)
         elif p == "Y":
             circuit.rx(-half_pi, w)
-
-
-def apply_words(words: Sequence[Word], psi: np.ndarray, n_qubits: int) -> np.ndarray:
-    """``P_j |psi>`` for every Pauli word, stacked ``(len(words), 2^n)`` (wire 0 = MSB)."""
-    n_amp = 1 << n_qubits
-    xmask = np.zeros(len(words), dtype=np.int64)
-    zmask = np.zeros(len(words), dtype=np.int64)
-    n_y = np.zeros(len(words), dtype=np.int64)
-    for j, word in enumerate(words):
-        for w, p in word:
-            bit = 1 << (n_qubits - 1 - w)
-            if p in "XY":
-                xmask[j] |= bit
-            if p in "YZ":
-                zmask[j] |= bit
-            n_y[j] += p == "Y"
-    # (P psi)[i] = phase(i ^ x) psi[i ^ x], phase(b) = i^{n_Y} (-1)^{popcount(b & z)}
-    source = np.arange(n_amp, dtype=np.int64)[None, :] ^ xmask[:, None]
-    sign = 1 - 2 * (np.bitwise_count(source & zmask[:, None]).astype(np.int64) & 1)
-    return (1j**n_y)[:, None] * sign * psi[source]
-
-
-def _word_overlaps(bra: np.ndarray, words: list[Word], psi: np.ndarray, n: int) -> np.ndarray:
-    """``<bra|P_j|psi>`` for every word, in chunks that bound the memory held."""
-    step = max(1, _CHUNK_AMPLITUDES >> n)
-    out = np.empty(len(words), dtype=complex)
-    for s in range(0, len(words), step):
-        out[s : s + step] = apply_words(words[s : s + step], psi, n) @ bra.conj()
-    return out
-
-
-def pool_gradients_from_state(
-    hamiltonian: PauliSum, pool: Sequence[PoolOperator], psi: Any, n_qubits: int
-) -> np.ndarray:
-    """All pool gradients ``<psi|[H, A_k]|psi>`` from one state vector, by linear algebra."""
-    psi = np.asarray(psi, dtype=complex).reshape(-1)
-    if psi.size != 1 << n_qubits:
-        raise ValueError(f"the state has {psi.size} amplitudes, not 2^{n_qubits}")
-    h_words = list(hamiltonian.terms)
-    h_coeffs = np.array([hamiltonian.terms[w] for w in h_words], dtype=complex)
-    h_psi = np.zeros_like(psi)
-    step = max(1, _CHUNK_AMPLITUDES >> n_qubits)
-    for s in range(0, len(h_words), step):
-        h_psi += h_coeffs[s : s + step] @ apply_words(h_words[s : s + step], psi, n_qubits)
-    index: dict[Word, int] = {}
-    for op in pool:
-        for w in op.generator.terms:
-            index.setdefault(w, len(index))
-    overlaps = _word_overlaps(h_psi, list(index), psi, n_qubits)  # <H psi|P_j|psi>
-    grads = np.empty(len(pool))
-    for k, op in enumerate(pool):
-        z = sum(c * overlaps[index[w]] for w, c in op.generator.terms.items())
-        grads[k] = -2.0 * np.imag(z)
-    return grads
 
 
 def commutator_observables(hamiltonian: PauliSum, pool: Sequence[PoolOperator]) -> list[PauliSum]:
@@ -209,6 +164,11 @@ class AdaptVQE:
         optimizer, maxiter, options: the re-optimisation (:class:`~hqml.algorithms.vqe.VQE`).
         gradients: ``"state"`` (one statevector simulation, then linear algebra) or
             ``"commutator"`` (one batched ``expval`` of ``i [H, G_k]``, any backend and shots).
+        reoptimize: ``"circuit"`` (:class:`~hqml.algorithms.vqe.VQE` on the grown circuit,
+            any backend) or ``"state"`` (the same unitary applied to the exact state vector
+            by linear algebra, adjoint gradient: no gates simulated, much faster for long
+            ansätze; statevector without shots only). ``"auto"``: ``"state"`` when
+            ``gradients="state"``, else ``"circuit"``.
         backend, diff_method, shots, seed: passed to the energy and gradient evaluations.
 
     >>> from hqml.circuit import X, Z
@@ -219,6 +179,7 @@ class AdaptVQE:
     """
 
     GRADIENTS = ("state", "commutator")
+    REOPTIMIZE = ("auto", "state", "circuit")
 
     def __init__(
         self,
@@ -232,6 +193,7 @@ class AdaptVQE:
         maxiter: int = 500,
         options: dict[str, Any] | None = None,
         gradients: str = "state",
+        reoptimize: str = "auto",
         backend: str = "statevector",
         diff_method: str = "best",
         shots: int | None = None,
@@ -246,6 +208,15 @@ class AdaptVQE:
         if gradients == "state" and (shots is not None or backend != "statevector"):
             raise ValueError(
                 "gradients='state' reads the exact statevector; use gradients='commutator'"
+                " for shots or another backend"
+            )
+        if reoptimize not in self.REOPTIMIZE:
+            raise ValueError(f"reoptimize must be one of {self.REOPTIMIZE}, got {reoptimize!r}")
+        if reoptimize == "auto":
+            reoptimize = "state" if gradients == "state" else "circuit"
+        if reoptimize == "state" and (shots is not None or backend != "statevector"):
+            raise ValueError(
+                "reoptimize='state' works on the exact statevector; use reoptimize='circuit'"
                 " for shots or another backend"
             )
         if isinstance(reference, Circuit):
@@ -273,6 +244,8 @@ class AdaptVQE:
         self.energy_tol = float(energy_tol)
         self.optimizer, self.maxiter, self.options = optimizer, maxiter, options
         self.gradients, self.backend, self.diff_method = gradients, backend, diff_method
+        self.reoptimize = reoptimize
+        self._h_matrix: Any = None
         self.shots, self.seed = shots, seed
         self._observables: list[PauliSum] | None = None
 
@@ -309,18 +282,71 @@ class AdaptVQE:
             )
         return np.asarray(vals, dtype=float).reshape(-1)
 
+    def _reoptimise(self, selected: list[int], x0: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """Re-optimise every angle from ``x0``: ``(angles, energy, energy evaluations)``."""
+        if self.reoptimize == "state":
+            model = self._linalg(selected)
+            res = minimize(
+                model.objective,
+                x0,
+                method=self.optimizer,
+                maxiter=self.maxiter,
+                seed=self.seed,
+                options=self.options,
+            )
+            return np.asarray(res.x, dtype=float), float(res.fun), res.n_evaluations
+        out = VQE(
+            self.hamiltonian,
+            self.ansatz(selected),
+            optimizer=self.optimizer,
+            initial_point=x0,
+            maxiter=self.maxiter,
+            seed=self.seed,
+            backend=self.backend,
+            diff_method=self.diff_method,
+            shots=self.shots,
+            options=self.options,
+        ).run()
+        return np.asarray(out.optimal_parameters, dtype=float), float(out.energy), out.n_evaluations
+
+    def _linalg(self, selected: Sequence[int]) -> AnsatzLinalg:
+        with torch.no_grad():
+            ref = state(self.reference, dtype=torch.complex128).numpy()
+        model = AnsatzLinalg(
+            self.hamiltonian,
+            [self.pool[k].generator for k in selected],
+            ref,
+            self.n_qubits,
+            self._h_matrix,
+        )
+        self._h_matrix = model.h  # built once per run
+        return model
+
+    def _gradients(self, selected: list[int], params: np.ndarray) -> np.ndarray:
+        if self.reoptimize == "state":  # the state without simulating the grown circuit
+            psi = self._linalg(selected).state(params)
+            return pool_gradients_from_state(self.hamiltonian, self.pool, psi, self.n_qubits)
+        return self.pool_gradients(selected, params)
+
     def run(self) -> AdaptVQEResult:
         """Grow, re-optimise, repeat; return the final ansatz, energy and the step log."""
         selected: list[int] = []
         params = np.zeros(0)
         with torch.no_grad():
             energy = float(
-                expval(self.reference, self.hamiltonian, dtype=torch.complex128, shots=self.shots)
+                expval(
+                    self.reference,
+                    self.hamiltonian,
+                    backend=self.backend,
+                    shots=self.shots,
+                    seed=self.seed,
+                    dtype=torch.complex128,
+                )
             )
         log: list[AdaptIteration] = []
         converged, message = False, f"stopped at max_operators={self.max_operators}"
         while True:
-            grads = self.pool_gradients(selected, params)
+            grads = self._gradients(selected, params)
             norm, k = float(np.linalg.norm(grads)), int(np.argmax(np.abs(grads)))
             if norm < self.gradient_tol:
                 log.append(AdaptIteration(norm, float(abs(grads[k])), None, None))
@@ -333,25 +359,11 @@ class AdaptVQE:
                 log.append(AdaptIteration(norm, float(abs(grads[k])), None, None))
                 break
             selected.append(k)
-            vqe = VQE(
-                self.hamiltonian,
-                self.ansatz(selected),
-                optimizer=self.optimizer,
-                initial_point=np.append(params, 0.0),
-                maxiter=self.maxiter,
-                seed=self.seed,
-                backend=self.backend,
-                diff_method=self.diff_method,
-                shots=self.shots,
-                options=self.options,
-            )
-            res = vqe.run()
-            drop = energy - float(res.energy)
-            params, energy = np.asarray(res.optimal_parameters, dtype=float), float(res.energy)
+            new_params, new_energy, n_eval = self._reoptimise(selected, np.append(params, 0.0))
+            drop = energy - new_energy
+            params, energy = new_params, new_energy
             log.append(
-                AdaptIteration(
-                    norm, float(abs(grads[k])), self.pool[k].name, energy, res.n_evaluations
-                )
+                AdaptIteration(norm, float(abs(grads[k])), self.pool[k].name, energy, n_eval)
             )
             if drop < self.energy_tol:
                 message = f"energy fell by {drop:.1e} < energy_tol; gradient norm {norm:.2e}"
@@ -364,6 +376,7 @@ class AdaptVQE:
             shots=self.shots,
             optimizer=self.optimizer,
             gradients=self.gradients,
+            reoptimize=self.reoptimize,
         )
         return AdaptVQEResult(
             energy,

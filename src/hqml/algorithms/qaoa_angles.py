@@ -14,6 +14,7 @@ The cost is ``H = sum_edges Z_i Z_j / 2`` (so ``<cut> = |E| / 2 - <H>``), as in
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,12 @@ from .qaoa import QAOA
 
 Edges = Sequence[tuple[int, int]]
 FEATURES = ("bias", "1/sqrt(d)", "1/d", "degree cv", "triangles per edge", "1/n")
+# features whose training range predict() checks (1/n is meant to be extrapolated: larger graphs)
+_CHECKED = (1, 3, 4)
+
+
+class AngleExtrapolationWarning(UserWarning):
+    """The graph's degree or triangle features lie outside those the model was trained on."""
 
 
 @dataclass(frozen=True)
@@ -183,15 +190,34 @@ class AngleRegressor:
                 raise ValueError(f"angles for p={p} must hold 2p = {2 * p} values")
             self.coef_[p] = np.linalg.solve(X.T @ X + penalty, X.T @ Y)
         self.n_graphs_ = len(graphs)
+        self.feature_range_ = (X.min(axis=0), X.max(axis=0))
         return self
 
     def predict(self, graph: Graph, p: int) -> np.ndarray:
-        """Predicted ``[gammas, betas]`` for ``graph`` at depth ``p``."""
+        """Predicted ``[gammas, betas]`` for ``graph`` at depth ``p``.
+
+        Warns (:class:`AngleExtrapolationWarning`) when the graph's mean degree, degree spread
+        or triangle density lies outside the training graphs' range (the size ``1/n`` may).
+        """
         if not hasattr(self, "coef_"):
             raise ValueError("call fit() before predict()")
         if p not in self.coef_:
             raise ValueError(f"the model was trained for p in {sorted(self.coef_)}, not p={p}")
-        return graph_features(graph) @ self.coef_[p]
+        f = graph_features(graph)
+        lo, hi = self.feature_range_
+        out = [
+            f"{FEATURES[i]} = {f[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
+            for i in _CHECKED
+            if not lo[i] - 1e-9 <= f[i] <= hi[i] + 1e-9
+        ]
+        if out:
+            warnings.warn(
+                f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
+                " predicted angles are an extrapolation (train on similar graphs)",
+                AngleExtrapolationWarning,
+                stacklevel=2,
+            )
+        return f @ self.coef_[p]
 
 
 def compare_initialisations(

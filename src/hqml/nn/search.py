@@ -212,6 +212,29 @@ class SearchResult:
     seconds: float = 0.0
 
 
+def _check_search(
+    n_qubits: int,
+    n_layers: int,
+    population: int,
+    cycles: int,
+    tournament: int,
+    fitness_seeds: int,
+    start: tuple[Architecture, ...],
+) -> None:
+    if fitness_seeds < 1:
+        raise ValueError(f"fitness_seeds must be at least 1, got {fitness_seeds}")
+    if population < 2 or tournament < 1 or tournament > population or cycles < 0:
+        raise ValueError("need population >= 2, 1 <= tournament <= population, cycles >= 0")
+    if len(start) > population or any(
+        not isinstance(a, Architecture) or a.n_qubits != n_qubits or len(a.layers) != n_layers
+        for a in start
+    ):
+        raise ValueError(
+            f"start must hold at most population={population} architectures of"
+            f" {n_qubits} qubits and n_layers={n_layers} layers"
+        )
+
+
 def evolutionary_search(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -224,6 +247,7 @@ def evolutionary_search(
     val_fraction: float = 0.3,
     fitness_seeds: int = 2,
     seed: int = 0,
+    start: tuple[Architecture, ...] = (),
 ) -> SearchResult:
     """Regularized evolution over :class:`Architecture` s; only the training data is used.
 
@@ -237,14 +261,14 @@ def evolutionary_search(
         fitness_seeds: initialisations per candidate; the fitness is their mean validation
             accuracy (one lucky initialisation does not win the search).
         seed: seeds the split, the architectures, the mutations and the initialisations.
+        start: architectures placed first in the initial population (e.g. the
+            :func:`fixed_ansatz` baseline, so the search returns something else only when it
+            validates better); random ones fill the rest.
     """
     from sklearn.model_selection import train_test_split
 
-    if fitness_seeds < 1:
-        raise ValueError(f"fitness_seeds must be at least 1, got {fitness_seeds}")
-    if population < 2 or tournament < 1 or tournament > population or cycles < 0:
-        raise ValueError("need population >= 2, 1 <= tournament <= population, cycles >= 0")
     x_train, y_train = np.asarray(x_train), np.asarray(y_train)
+    _check_search(x_train.shape[1], n_layers, population, cycles, tournament, fitness_seeds, start)
     x_s, x_v, y_s, y_v = train_test_split(
         x_train, y_train, test_size=val_fraction, random_state=seed, stratify=y_train
     )
@@ -265,8 +289,8 @@ def evolutionary_search(
         return cache[arch]
 
     pop: deque[Architecture] = deque()
-    for _ in range(population):
-        arch = random_architecture(n_qubits, n_layers, rng)
+    for i in range(population):
+        arch = start[i] if i < len(start) else random_architecture(n_qubits, n_layers, rng)
         fitness(arch)
         pop.append(arch)
     for _ in range(cycles):

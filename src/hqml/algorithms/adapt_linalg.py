@@ -1,0 +1,193 @@
+"""Statevector linear algebra for ADAPT-VQE: Pauli words acting on a vector, all pool gradients
+from one state, and the exact energy and gradient of a grown ansatz without building a circuit.
+
+Wire 0 is the most significant bit of the amplitude index, as in :func:`hqml.state`. A Pauli
+word ``P`` acts as ``(P psi)[i] = phase(i ^ x) psi[i ^ x]`` with ``x`` its X/Y mask and
+``phase(b) = i^{n_Y} (-1)^{popcount(b & z)}`` (``z`` its Y/Z mask).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+import torch
+
+from ..circuit.observables import PauliSum, Word
+
+# amplitudes x Pauli words held at once when applying words to a state (complex128: 16 B each)
+_CHUNK_AMPLITUDES = 1 << 22
+# amplitudes x words per block when assembling a sparse Hamiltonian
+_SPARSE_CHUNK = 1 << 20
+
+
+def word_actions(words: Sequence[Word], n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(source, phase)``, each ``(len(words), 2^n)``: ``P_j psi = phase[j] * psi[source[j]]``."""
+    n_amp = 1 << n_qubits
+    xmask = np.zeros(len(words), dtype=np.int64)
+    zmask = np.zeros(len(words), dtype=np.int64)
+    n_y = np.zeros(len(words), dtype=np.int64)
+    for j, word in enumerate(words):
+        for w, p in word:
+            bit = 1 << (n_qubits - 1 - w)
+            if p in "XY":
+                xmask[j] |= bit
+            if p in "YZ":
+                zmask[j] |= bit
+            n_y[j] += p == "Y"
+    source = np.arange(n_amp, dtype=np.int64)[None, :] ^ xmask[:, None]
+    sign = 1 - 2 * _parity(source & zmask[:, None])
+    return source, (1j**n_y)[:, None] * sign
+
+
+def _parity(a: np.ndarray) -> np.ndarray:
+    """Popcount mod 2 of non-negative integers (``np.bitwise_count`` needs NumPy 2)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(a).astype(np.int64) & 1
+    out, a = np.zeros_like(a), a.copy()
+    while a.any():
+        out ^= a & 1
+        a >>= 1
+    return out
+
+
+def apply_words(words: Sequence[Word], psi: np.ndarray, n_qubits: int) -> np.ndarray:
+    """``P_j |psi>`` for every Pauli word, stacked ``(len(words), 2^n)`` (wire 0 = MSB)."""
+    source, phase = word_actions(words, n_qubits)
+    return phase * psi[source]
+
+
+def _word_overlaps(bra: np.ndarray, words: list[Word], psi: np.ndarray, n: int) -> np.ndarray:
+    """``<bra|P_j|psi>`` for every word, in chunks that bound the memory held."""
+    step = max(1, _CHUNK_AMPLITUDES >> n)
+    out = np.empty(len(words), dtype=complex)
+    for s in range(0, len(words), step):
+        out[s : s + step] = apply_words(words[s : s + step], psi, n) @ bra.conj()
+    return out
+
+
+def pauli_sum_matrix(op: PauliSum, n_qubits: int) -> scipy.sparse.csr_matrix:
+    """``op`` as a sparse ``2^n x 2^n`` matrix (row ``i`` holds ``phase`` at ``source[i]``)."""
+    n_amp = 1 << n_qubits
+    words = list(op.terms)
+    coeffs = np.array([op.terms[w] for w in words], dtype=complex)
+    out = scipy.sparse.csr_matrix((n_amp, n_amp), dtype=complex)
+    step = max(1, _SPARSE_CHUNK >> n_qubits)
+    rows = np.arange(n_amp, dtype=np.int64)
+    for s in range(0, len(words), step):
+        source, phase = word_actions(words[s : s + step], n_qubits)
+        data = coeffs[s : s + step, None] * phase
+        block = scipy.sparse.coo_matrix(
+            (data.ravel(), (np.broadcast_to(rows, source.shape).ravel(), source.ravel())),
+            shape=(n_amp, n_amp),
+        )
+        out = out + block.tocsr()  # duplicate entries are summed
+    return out
+
+
+def pool_gradients_from_state(
+    hamiltonian: PauliSum, pool: Sequence[Any], psi: Any, n_qubits: int
+) -> np.ndarray:
+    """All pool gradients ``<psi|[H, A_k]|psi>`` (``A_k = i G_k``, ``pool[k].generator = G_k``)
+    from one state vector, by linear algebra."""
+    psi = np.asarray(psi, dtype=complex).reshape(-1)
+    if psi.size != 1 << n_qubits:
+        raise ValueError(f"the state has {psi.size} amplitudes, not 2^{n_qubits}")
+    h_words = list(hamiltonian.terms)
+    h_coeffs = np.array([hamiltonian.terms[w] for w in h_words], dtype=complex)
+    h_psi = np.zeros_like(psi)
+    step = max(1, _CHUNK_AMPLITUDES >> n_qubits)
+    for s in range(0, len(h_words), step):
+        h_psi += h_coeffs[s : s + step] @ apply_words(h_words[s : s + step], psi, n_qubits)
+    index: dict[Word, int] = {}
+    for op in pool:
+        for w in op.generator.terms:
+            index.setdefault(w, len(index))
+    overlaps = _word_overlaps(h_psi, list(index), psi, n_qubits)  # <H psi|P_j|psi>
+    grads = np.empty(len(pool))
+    for k, op in enumerate(pool):
+        z = sum(c * overlaps[index[w]] for w, c in op.generator.terms.items())
+        grads[k] = -2.0 * np.imag(z)
+    return grads
+
+
+class AnsatzLinalg:
+    """Energy and gradient of ``prod_k exp(theta_k A_k) |reference>`` on the state vector.
+
+    ``A_k = i G_k`` with the Pauli words of ``G_k`` commuting, so each factor is exactly
+    ``prod_j (cos(theta c_j) + i sin(theta c_j) P_j)``: the same unitary as the ADAPT circuit
+    (one Pauli rotation per word), applied without building or simulating gates. The gradient
+    is the adjoint method: one backward sweep undoing each factor.
+
+    Args:
+        hamiltonian: the Hermitian ``PauliSum``.
+        generators: ``G_k`` of the ansatz's operators, in circuit order (repeats allowed).
+        reference: the reference state vector, ``2^n`` amplitudes.
+        n_qubits: ``n``.
+    """
+
+    def __init__(
+        self,
+        hamiltonian: PauliSum,
+        generators: Sequence[PauliSum],
+        reference: np.ndarray,
+        n_qubits: int,
+        h_matrix: scipy.sparse.csr_matrix | None = None,
+    ):
+        self.n = n_qubits
+        self.reference = np.asarray(reference, dtype=complex).reshape(-1)
+        self.h = pauli_sum_matrix(hamiltonian, n_qubits) if h_matrix is None else h_matrix
+        self.factors = []
+        for g in generators:
+            words = list(g.terms)
+            source, phase = word_actions(words, n_qubits)
+            coeffs = np.array([g.terms[w].real for w in words])
+            self.factors.append((coeffs, source, phase))
+
+    def _rotate(self, k: int, theta: float, psi: np.ndarray) -> np.ndarray:
+        coeffs, source, phase = self.factors[k]
+        for c, src, ph in zip(coeffs, source, phase, strict=True):
+            psi = np.cos(theta * c) * psi + 1j * np.sin(theta * c) * (ph * psi[src])
+        return psi
+
+    def _apply_a(self, k: int, psi: np.ndarray) -> np.ndarray:
+        coeffs, source, phase = self.factors[k]
+        return 1j * np.einsum("j,ji->i", coeffs, phase * psi[source])
+
+    def state(self, theta: Sequence[float]) -> np.ndarray:
+        psi = self.reference.copy()
+        for k, t in enumerate(np.asarray(theta, dtype=float)):
+            psi = self._rotate(k, t, psi)
+        return psi
+
+    def energy_and_gradient(self, theta: Sequence[float]) -> tuple[float, np.ndarray]:
+        theta = np.asarray(theta, dtype=float)
+        if theta.size != len(self.factors):
+            raise ValueError(f"{theta.size} angles for {len(self.factors)} operators")
+        psi = self.state(theta)
+        lam = self.h @ psi
+        energy = float(np.vdot(psi, lam).real)
+        grad = np.empty(theta.size)
+        for k in range(theta.size - 1, -1, -1):
+            grad[k] = 2.0 * np.vdot(lam, self._apply_a(k, psi)).real
+            psi, lam = self._rotate(k, -theta[k], psi), self._rotate(k, -theta[k], lam)
+        return energy, grad
+
+    def objective(self, theta: torch.Tensor) -> torch.Tensor:
+        """The energy as a differentiable torch scalar (for :func:`~.optimizers.minimize`)."""
+        return _Energy.apply(theta, self)
+
+
+class _Energy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, theta: torch.Tensor, model: AnsatzLinalg) -> torch.Tensor:
+        energy, grad = model.energy_and_gradient(theta.detach().cpu().numpy())
+        ctx.save_for_backward(torch.as_tensor(grad, dtype=theta.dtype))
+        return torch.tensor(energy, dtype=theta.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None

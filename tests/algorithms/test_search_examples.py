@@ -1,0 +1,44 @@
+"""The ADAPT-VQE dissociation-curve example writes its report (JSON, Markdown table, plot) with
+energies that agree with exact diagonalisation."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # four ADAPT runs and a plot, ~10 s
+
+
+def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatch):
+    pytest.importorskip("pyscf", reason="pyscf is not installed (pip install 'hqml[chem]')")
+    pytest.importorskip("openfermion", reason="openfermion is not installed")
+    from hqml.chem import molecular_hamiltonian
+
+    script = ROOT / "examples" / "adapt_vqe_curves.py"
+    argv = [str(script), "--out", str(tmp_path), "--molecules", "H2", "--pools", "qubit"]
+    monkeypatch.setattr(sys, "argv", argv + ["--bond-lengths", "0.9,2.2"])
+    runpy.run_path(str(script), run_name="__main__")
+    rows = json.loads((tmp_path / "adapt.json").read_text())
+    assert [(r["molecule"], r["bond_length"], r["pool"]) for r in rows] == [
+        ("H2", 0.9, "qubit"),
+        ("H2", 2.2, "qubit"),
+    ]
+    for r in rows:
+        mol = molecular_hamiltonian([("H", (0, 0, 0)), ("H", (0, 0, r["bond_length"]))])
+        h = mol.hamiltonian.to_matrix(4)
+        keep = [i for i in range(16) if bin(i).count("1") == 2]
+        exact = np.linalg.eigvalsh(h[np.ix_(keep, keep)])[0]
+        assert r["adapt"] == pytest.approx(exact, abs=1e-6) and r["adapt_converged"]
+        assert r["adapt_cnots"] < r["uccsd_cnots"] and r["adapt_reoptimize"] == "state"
+        assert len(r["adapt_trace"]) == r["adapt_parameters"]
+        assert r["adapt_trace"][-1][0] == pytest.approx(r["adapt_error"])
+        assert r["operators_to_chemical_accuracy"] == 1  # H2: one double excitation
+    table = (tmp_path / "adapt.md").read_text().splitlines()
+    assert len(table) == 2 + len(rows) and all(line.endswith("| yes | yes |") for line in table[2:])
+    assert (tmp_path / "adapt_error.png").read_bytes()[:4] == b"\x89PNG"
