@@ -410,3 +410,29 @@ def test_readout_calibration_runs_on_the_device_and_corrects_its_readout():
     ideal = torch.tensor([-1.0, 1.0])
     assert (raw - ideal).abs().max() > 0.05  # the device misreads a few percent
     assert (fixed.float() - ideal).abs().max() < 0.03  # standard errors here: about 0.005
+
+
+def test_transpile_cache_keeps_a_gate_keyed_by_identity_alive():
+    """A user gate given by ``matrix_fn`` is keyed by ``id()`` in the transpile cache: the
+    entry holds the gate, so no later gate can reuse that id and hit another gate's circuit."""
+    import gc
+    import weakref
+
+    def ry_like(t):
+        c, s = torch.cos(t / 2), torch.sin(t / 2)
+        return torch.stack([torch.stack([c, -s]), torch.stack([s, c])]).to(torch.complex128)
+
+    def ry_like_derivative(t):
+        c, s = torch.cos(t / 2), torch.sin(t / 2)
+        return 0.5 * torch.stack([torch.stack([-s, -c]), torch.stack([c, -s])]).to(torch.complex128)
+
+    gate = Gate("myry", 1, matrix_fn=ry_like, derivative_fn=ry_like_derivative,
+                num_params=1, spectra=[[-0.5, 0.5]])  # fmt: skip
+    assert gate._key()[-1] == id(gate)  # the case the cache has to guard
+    c = hqml.Circuit(1).append(gate, 0, [0.3])
+    got = hqml.expval(c, [hqml.Z(0)], backend="qiskit:aer_simulator")
+    assert abs(float(got.reshape(-1)[0]) - np.cos(0.3)) < 1e-6
+    alive = weakref.ref(gate)
+    del gate, c
+    gc.collect()
+    assert alive() is not None

@@ -57,7 +57,7 @@ __all__ = ["QiskitBackend", "fake_device", "has_saved_ibm_account", "transpile_c
 
 # transpiled circuits by (device target, pass-manager options, circuit structure): a backend
 # created again by name (each hqml.expval(backend="qiskit:...") call) finds its circuits here
-_ISA_CACHE: OrderedDict[tuple, tuple[Any, list[int]]] = OrderedDict()
+_ISA_CACHE: OrderedDict[tuple, tuple[Any, list[int], tuple]] = OrderedDict()
 _ISA_CACHE_SIZE = 256
 _CACHE_INFO = {"hits": 0, "misses": 0}
 _AER_BASIS = ["cx", "u", "rz", "ry", "rx", "sx", "x", "h", "p"]
@@ -266,7 +266,7 @@ class QiskitBackend(ProviderBackend):
         if hit is not None:
             _CACHE_INFO["hits"] += 1
             _ISA_CACHE.move_to_end(key)
-            return hit
+            return hit[:2]
         from qiskit.transpiler import generate_preset_pass_manager
 
         target = {"backend": self.backend}
@@ -280,10 +280,12 @@ class QiskitBackend(ProviderBackend):
         )  # fmt: skip
         isa = pm.run(to_qiskit(task.circuit, measure, basis))
         _CACHE_INFO["misses"] += 1
-        _ISA_CACHE[key] = (isa, parameter_columns(isa))
+        # the entry holds the circuit's operations: a user gate without a matrix is keyed by
+        # id(), and an id is never reused while its gate lives
+        _ISA_CACHE[key] = (isa, parameter_columns(isa), tuple(task.circuit.ops))
         while len(_ISA_CACHE) > _ISA_CACHE_SIZE:
             _ISA_CACHE.popitem(last=False)
-        return _ISA_CACHE[key]
+        return _ISA_CACHE[key][:2]
 
     def _pubs(self, task: Task, a: int, b: int, shots: int | None) -> list[tuple]:
         theta = task.theta.detach().to("cpu", torch.float64).numpy()
