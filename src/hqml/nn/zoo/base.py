@@ -201,6 +201,19 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+class LogitReadout:
+    """One logit per sample (the CNN-style models): sigmoid cross-entropy on the labels
+    ``y > 0``, ``P(+1) = sigmoid(logit)``; the decision function is the logit itself."""
+
+    def _loss(
+        self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
+        return torch.nn.functional.binary_cross_entropy_with_logits(out, (y > 0).to(out.dtype))
+
+    def _positive_probability(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out)
+
+
 class _Identity:
     def fit(self, X: np.ndarray) -> _Identity:
         return self

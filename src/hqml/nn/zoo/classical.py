@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import ZooClassifier
+from .base import LogitReadout, ZooClassifier
 
 
 class StudyCNN(nn.Module):
@@ -63,7 +63,7 @@ def build_cnn(
     return net.to(torch.float64)
 
 
-class ConvolutionalNeuralNetwork(ZooClassifier):
+class ConvolutionalNeuralNetwork(LogitReadout, ZooClassifier):
     """The study's CNN baseline (``ConvolutionalNeuralNetwork``): :class:`StudyCNN` with
     ``output_channels`` (32, 64) and ``kernel_shape`` x ``kernel_shape`` filters on the
     standardised image (times ``scaling``), one logit, sigmoid cross-entropy, the study's
@@ -109,14 +109,6 @@ class ConvolutionalNeuralNetwork(ZooClassifier):
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         images = X.reshape(X.shape[0], 1, self.side_, self.side_)
         return torch.func.functional_call(self.net_, dict(params), (images,))
-
-    def _loss(
-        self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
-    ) -> torch.Tensor:
-        return nn.functional.binary_cross_entropy_with_logits(out, (y > 0).to(out.dtype))
-
-    def _positive_probability(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(out)
 
 
 __all__ = ["ConvolutionalNeuralNetwork", "StudyCNN", "build_cnn"]

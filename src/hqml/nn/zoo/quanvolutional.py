@@ -16,7 +16,7 @@ from torch import nn
 from ...circuit.circuit import Circuit
 from ...execute import probs
 from ..layer import _check_int
-from .base import ZooClassifier, check_qubits
+from .base import LogitReadout, ZooClassifier, check_qubits
 from .classical import build_cnn
 
 IMPRIMITIVE_RATIO = 0.3  # chance of a CNOT at each draw, as PennyLane's RandomLayers
@@ -55,7 +55,7 @@ def filter_table(circuit: Circuit, n: int, backend: Any = "statevector") -> np.n
     return np.array([bin(int(b)).count("1") for b in best], dtype=np.float64)
 
 
-class QuanvolutionalNeuralNetwork(ZooClassifier):
+class QuanvolutionalNeuralNetwork(LogitReadout, ZooClassifier):
     """Quanvolutional neural network (Henderson et al. 2020, arXiv:1904.04767; the study's
     ``QuanvolutionalNeuralNetwork``).
 
@@ -154,14 +154,6 @@ class QuanvolutionalNeuralNetwork(ZooClassifier):
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         return torch.func.functional_call(self.net_, dict(params), (X,))
-
-    def _loss(
-        self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
-    ) -> torch.Tensor:
-        return nn.functional.binary_cross_entropy_with_logits(out, (y > 0).to(out.dtype))
-
-    def _positive_probability(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(out)
 
 
 __all__ = ["QuanvolutionalNeuralNetwork", "random_filter_circuit", "filter_table"]

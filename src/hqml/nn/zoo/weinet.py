@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .base import ZooClassifier, check_qubits
+from .base import LogitReadout, ZooClassifier, check_qubits
 
 FILTERS = ("edge_detect", "smooth", "sharpen")
 SHIFTS = (-1, 0, 1)
@@ -55,7 +55,7 @@ def readout_signs(m: int) -> torch.Tensor:
     return torch.stack(obs)
 
 
-class WeiNet(ZooClassifier):
+class WeiNet(LogitReadout, ZooClassifier):
     """Quantum convolutional network (Wei et al. 2021, arXiv:2104.06918; the study's ``WeiNet``):
     amplitude encoding of the (zero-padded) ``h x h`` image, a trainable classical mixture
     ``softmax(s)`` of the nine row/column shift unitaries, pooling of the last row and column
@@ -126,14 +126,6 @@ class WeiNet(ZooClassifier):
             shifted = torch.roll(p, shifts=(-dr, -dc), dims=(1, 2))
             expvals = expvals + w * torch.einsum("brc,orc->bo", shifted, self._signs)
         return expvals @ params["weights"]
-
-    def _loss(
-        self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
-    ) -> torch.Tensor:
-        return torch.nn.functional.binary_cross_entropy_with_logits(out, (y > 0).to(out.dtype))
-
-    def _positive_probability(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(out)
 
 
 __all__ = ["WeiNet", "weinet_qubits", "readout_signs"]
