@@ -282,6 +282,21 @@ def qiskit_ml_vqc(
     return Prepared(step, _values, f"{aer} ({how}), parameter shift, complex128")
 
 
+def tensorcircuit_ansatz(tc: Any, n: int, layers: int, xi: Any, wv: Any) -> Any:
+    """The W1 ansatz as a TensorCircuit-NG circuit: RY(x) encoding, then ``layers`` of RY, RZ on
+    every qubit and a CNOT ring."""
+    c = tc.Circuit(n)
+    for i in range(n):
+        c.ry(i, theta=xi[i])
+    for layer in range(layers):
+        for i in range(n):
+            c.ry(i, theta=wv[layer, i, 0])
+            c.rz(i, theta=wv[layer, i, 1])
+        for i in range(n):
+            c.cnot(i, (i + 1) % n)
+    return c
+
+
 def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = "cpu") -> Prepared:
     """TensorCircuit-NG on JAX, complex64, jit(value_and_grad) with vmap over the batch; the
     arrays are placed on JAX's CPU or GPU device per ``device`` (jit runs where they are)."""
@@ -293,15 +308,7 @@ def tensorcircuit_vqc(x: np.ndarray, w: np.ndarray, *, loss: str, device: str = 
     n, layers = w.shape[1], w.shape[0]
 
     def expz(xi: Any, wv: Any) -> Any:
-        c = tc.Circuit(n)
-        for i in range(n):
-            c.ry(i, theta=xi[i])
-        for layer in range(layers):
-            for i in range(n):
-                c.ry(i, theta=wv[layer, i, 0])
-                c.rz(i, theta=wv[layer, i, 1])
-            for i in range(n):
-                c.cnot(i, (i + 1) % n)
+        c = tensorcircuit_ansatz(tc, n, layers, xi, wv)
         return K.stack([K.real(c.expectation_ps(z=[i])) for i in range(n)])
 
     if x.ndim == 2:

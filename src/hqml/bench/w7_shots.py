@@ -60,15 +60,7 @@ def _tensorcircuit(case: Case, data: dict[str, Any]) -> Prepared:
     batch, count = x.shape[0], w.size
 
     def expz(xi: Any, wv: Any, key: Any) -> Any:  # one sample, sampled <Z_i>
-        c = tc.Circuit(n)
-        for i in range(n):
-            c.ry(i, theta=xi[i])
-        for layer in range(layers):
-            for i in range(n):
-                c.ry(i, theta=wv[layer, i, 0])
-                c.rz(i, theta=wv[layer, i, 1])
-            for i in range(n):
-                c.cnot(i, (i + 1) % n)
+        c = vqc.tensorcircuit_ansatz(tc, n, layers, xi, wv)
         keys = jax.random.split(key, n)
         return jnp.stack(
             [
