@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -158,3 +160,45 @@ def test_ray_actor_killed_before_a_batch_loses_no_work(ray_backend):
     diff, stats = killed_batch(be, lambda: None)
     assert diff.abs().max() < 1e-12
     assert stats["retries"] > retries_before and be.actors[0] is not victim
+
+
+def test_an_executor_named_by_a_layer_starts_its_workers_once(monkeypatch):
+    monkeypatch.setattr(registry, "_SHARED", {})
+    pool = registry.get_backend("process_pool", num_workers=1, start_method="fork")
+    assert pool is registry.get_backend("process_pool", num_workers=1, start_method="fork")
+    assert registry.get_backend("process_pool", num_workers=2) is not pool
+    c = layered_circuit(3, 1)
+    x = torch.rand(4, 3, dtype=torch.float64)
+    w = torch.rand(1, 3, 2, dtype=torch.float64)
+    layer_pids = []
+    try:
+        for _ in range(2):
+            out = hqml.expval(c, [hqml.Z(0)], inputs={"x": x}, weights={"w": w}, backend=pool)
+            ref = hqml.expval(c, [hqml.Z(0)], inputs={"x": x}, weights={"w": w})
+            torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
+            layer_pids.append(pool.worker_pids())
+    finally:
+        for be in registry._SHARED.values():
+            be.close()
+    assert len(layer_pids[0]) == 1 and layer_pids[0] == layer_pids[1]
+    assert pool.stats["shares"] >= 2  # both calls ran on the one pool
+
+
+def test_a_script_without_the_main_guard_is_told_why_its_workers_die(tmp_path):
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import torch, hqml\n"
+        "from hqml.runtime.executors import ProcessPoolBackend\n"
+        "c = hqml.Circuit(1)\n"
+        "c.ry(c.input('x', 1)[0], 0)\n"
+        "be = ProcessPoolBackend(1, max_retries=0)\n"
+        "hqml.expval(c, [hqml.Z(0)], inputs={'x': torch.rand(2, 1)}, backend=be)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert run.returncode != 0  # not a hang: the worker fails at once and the parent says why
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: share 0 failed 1 times"), run.stderr[-2000:]
+    assert "'spawn' workers died before running anything" in last
+    assert "if __name__ == '__main__':" in last

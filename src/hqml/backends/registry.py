@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable
 from importlib import import_module
 from importlib.util import find_spec
@@ -16,6 +18,12 @@ _FACTORIES: dict[str, Callable[..., Backend] | str] = {
     "process_pool": "hqml.runtime.executors:ProcessPoolBackend",
     "ray": "hqml.runtime.executors:RayBackend",
 }
+# instances of factories that hold workers (``shared_by_name = True``: the process-pool and Ray
+# executors), one per (name, options): a layer or config naming "process_pool" reuses one pool
+# instead of starting workers on every call
+_SHARED: dict[tuple[str, str], Backend] = {}
+_SHARED_LOCK = threading.Lock()
+
 # names with a URL: "remote+http://host:port" -> factory(url="http://host:port", ...)
 _PREFIXES: dict[str, str] = {
     "remote+": "hqml.runtime.client:RemoteBackend",
@@ -91,7 +99,26 @@ def get_backend(backend: str | Backend, **options: Any) -> Backend:
     if isinstance(factory, str):
         factory = _load(factory, backend)
         _FACTORIES[backend] = factory
-    return factory(**options)
+    if not getattr(factory, "shared_by_name", False):
+        return factory(**options)
+    key = (backend, repr(sorted(options.items())))
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = factory(**options)
+        return _SHARED[key]
+
+
+@atexit.register
+def _close_shared() -> None:
+    """Stop the workers of the executors made by name (their pools and actors)."""
+    with _SHARED_LOCK:
+        shared = list(_SHARED.values())
+        _SHARED.clear()
+    for be in shared:
+        try:
+            be.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - at exit, a worker may be gone already
+            pass
 
 
 def _load(target: str, name: str) -> Callable[..., Backend]:

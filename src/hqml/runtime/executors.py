@@ -72,6 +72,14 @@ class ProcessPoolBackend(ShardedBackend):
         self._pool: cf.ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            # a spawned worker importing a script that starts pools at import: starting one
+            # here would leave this worker hanging on the new pool's threads (and its parent
+            # waiting for it); fail at once, and the parent names the rule
+            raise RuntimeError(
+                "a process pool was started while a worker imported the main script: put the"
+                " script's work under `if __name__ == '__main__':`"
+            )
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 self.num_workers,
@@ -90,7 +98,7 @@ class ProcessPoolBackend(ShardedBackend):
             attempts[i] += 1
             if attempts[i] > self.max_retries:
                 raise RuntimeError(
-                    f"share {i} failed {attempts[i]} times; last error: {err!r}"
+                    f"share {i} failed {attempts[i]} times; last error: {err!r}{self._hint(err)}"
                 ) from err
             self.stats["retries"] += 1
             retry.append(i)
@@ -117,6 +125,20 @@ class ProcessPoolBackend(ShardedBackend):
                 self._pool = None  # a broken pool cannot be reused: start fresh workers
             pending = retry
         return results  # type: ignore[return-value]
+
+    def _hint(self, err: BaseException) -> str:
+        """Why workers that never ran a share keep dying, when the cause is the usual one."""
+        if (
+            isinstance(err, cf.process.BrokenProcessPool)
+            and self.stats["completed"] == 0
+            and self.start_method in ("spawn", "forkserver")
+        ):
+            return (
+                f" (the {self.start_method!r} workers died before running anything: a script"
+                " that uses the process pool must run under `if __name__ == '__main__':`,"
+                " since each worker imports the script again)"
+            )
+        return ""
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (empty before the first batch)."""

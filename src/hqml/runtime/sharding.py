@@ -81,6 +81,11 @@ class ShardedBackend(Backend):
         inner_options: options for the inner backend.
     """
 
+    # ``get_backend(name, **options)`` gives one instance per (name, options): its workers are
+    # started once and serve every call that names it (``close()`` stops them; the next call
+    # starts them again)
+    shared_by_name = True
+
     def __init__(
         self,
         inner: str = "statevector",
