@@ -48,8 +48,13 @@ run: setup
 demo: setup
 	$(PY) -m hqml.cli.main demo
 
+# two workers (the tests run one torch thread each; a file's tests stay on one worker, so its
+# module fixtures start once): TEST_WORKERS=0 runs them in this process
+TEST_WORKERS ?= 2
+PYTEST = $(PY) -m pytest -q -p no:cacheprovider $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: setup-all lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # one formatter and one linter for the whole tree (make test runs this first)
 lint: setup-all
@@ -58,7 +63,7 @@ lint: setup-all
 
 # everything but the tests marked slow (servers, Ray, subprocess builds): under 2 minutes
 test-fast: setup-all
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: setup-all
 	$(PY) -m hqml.cli.main bench

@@ -67,7 +67,7 @@ class ServerProcess:
         migrate(engine)
         return SqlJobStore(engine)
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    def start(self, timeout: float = 120.0) -> ServerProcess:
         cmd = [sys.executable, "-c", LAUNCH, str(self.sock.fileno())]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -153,7 +153,7 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory):
     }
     store.engine.dispose()
     with srv:
-        srv.start(timeout=90)  # Ray starts before the service answers
+        srv.start(timeout=180)  # Ray starts before the service answers
         yield srv
 
 

@@ -180,7 +180,7 @@ def test_ray_processes_of_a_killed_server_are_cleaned_up_on_restart(ray_server):
     time.sleep(1)
     left = {pid for pid in started if alive(pid)}
     print(f"\n{len(left)} of {len(started)} Ray processes outlived the SIGKILLed server")
-    ray_server.start(timeout=90)  # takes over the dead server's lease, kills its leftovers
+    ray_server.start(timeout=180)  # takes over the dead server's lease, kills its leftovers
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in left) and time.monotonic() < deadline:
         time.sleep(0.1)
