@@ -55,24 +55,45 @@ def test_embedding_and_predictions_match_pennylane(d):
     np.testing.assert_allclose(m.decision_function(x[:3]), f[:, 1] / f.sum(1) - 0.5, atol=1e-10)
 
 
-@pytest.mark.parametrize("pairs", ["all", "matched"])
-def test_loss_is_one_minus_the_hilbert_schmidt_distance(pairs):
+def test_loss_is_one_minus_the_hilbert_schmidt_distance():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20, 2))
     y = np.arange(20) % 2
-    m = zoo.QuantumMetricLearner(n_layers=1, pairs=pairs, max_steps=1, convergence_interval=None)
+    m = zoo.QuantumMetricLearner(n_layers=1, max_steps=1, convergence_interval=None)
     m.fit(x, y)
     xs = m._prepare(x[:7])
     t = torch.tensor([-1.0, 1, 1, -1, 1, -1, -1])
     psi = pl_states(xs.numpy(), m.params_["weights"].numpy(), 3)
     a, b = psi[t.numpy() < 0], psi[t.numpy() > 0]
     fid = lambda u, v: np.abs(u.conj() @ v.T) ** 2  # noqa: E731
-    if pairs == "all":
-        d_hs = 0.5 * (fid(a, a).mean() + fid(b, b).mean()) - fid(a, b).mean()
-    else:  # the study's code: a_i with a_i (1) and a_i with b_i
-        d_hs = 1 - np.mean([fid(a[i], b[i]) for i in range(3)])
+    d_hs = 0.5 * (fid(a, a).mean() + fid(b, b).mean()) - fid(a, b).mean()
     got = m._loss(m._training_output(m.params_, xs), t, m.params_)
     assert got.item() == pytest.approx(1 - d_hs, abs=1e-10)
+
+
+@pytest.mark.parametrize("n_minus, n_plus", [(5, 8), (8, 5)])
+def test_matched_batches_pair_equal_indices_of_the_two_classes_as_the_study(n_minus, n_plus):
+    """The study's code (qml-benchmarks ``train``/``get_batch``): indices drawn from class -1's
+    samples A index both A and class +1's samples B (JAX clamps past B's end); the loss is
+    1 - D_hs over the matched pairs, i.e. the mean overlap |<a_i|b_i>|^2 (PennyLane's circuit)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n_minus + n_plus, 2))
+    y = np.r_[np.zeros(n_minus, int), np.ones(n_plus, int)]
+    perm = rng.permutation(len(y))
+    x, y = x[perm], y[perm]
+    m = zoo.QuantumMetricLearner(n_layers=1, pairs="matched", max_steps=1)
+    m.set_params(convergence_interval=None).fit(x, y)
+    xs = m._prepare(x)
+    t = torch.as_tensor(np.where(y == 1, 1.0, -1.0))
+    rows, _ = m._training_rows(xs, t)
+    A, B = xs.numpy()[y == 0], xs.numpy()[y == 1]
+    expected = np.array([np.r_[A[i], B[min(i, n_plus - 1)]] for i in range(n_minus)])
+    np.testing.assert_array_equal(rows.numpy(), expected)
+    w = m.params_["weights"].numpy()
+    batch = rows[[0, 3, 3, 4]]
+    want = np.mean([pl_overlap(r[:2], r[2:], w, 3) for r in batch.numpy()])
+    got = m._loss(m._training_output(m.params_, batch), torch.ones(4), m.params_)
+    assert got.item() == pytest.approx(want, abs=1e-10)
 
 
 def test_learns_linearly_separable_data():

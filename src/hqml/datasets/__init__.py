@@ -19,6 +19,7 @@ from .benchmarks import (
     load_mnist_cg,
     load_mnist_pca,
     save_benchmark_csv,
+    subsample_pca_minus,
 )
 from .bundled import downsample_digits, load_breast_cancer, load_digits, load_iris, load_wine
 from .generators import (
@@ -82,4 +83,5 @@ __all__ = [
     "load_digits_pca",
     "load_mnist_pca",
     "load_mnist_cg",
+    "subsample_pca_minus",
 ]

@@ -203,13 +203,20 @@ def save_benchmark_csv(name: str, folder: str | Path) -> list[Path]:
 
 
 def load_digits_pca(
-    n_features: int, digits: tuple[int, int] = (3, 5), seed: int = 0, *, as_tensors: bool = False
+    n_features: int,
+    digits: tuple[int, int] = (3, 5),
+    seed: int = 0,
+    *,
+    n_samples: int | None = None,
+    as_tensors: bool = False,
 ) -> Dataset:
     """Offline stand-in for the study's MNIST 3-vs-5 PCA suite, from scikit-learn's bundled 8x8
     digits (NOT MNIST: 364 images, so accuracies are not comparable with the study's).
 
     Standardise on the training part, then its top ``n_features`` principal components, as the
     study does for MNIST (80/20 stratified split seeded by ``seed``; labels 0 = first digit).
+    ``n_samples``: the study's "pca-" variant (see :func:`subsample_pca_minus`), seeded by
+    ``seed``.
     """
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
@@ -235,7 +242,26 @@ def load_digits_pca(
         2,
         {"suite": "digits_pca", "n_features": n_features, "stand_in_for": "mnist_pca"},
     )
+    if n_samples is not None:
+        ds = subsample_pca_minus(ds, n_samples, seed)
     return ds.tensors() if as_tensors else ds
+
+
+def subsample_pca_minus(ds: Dataset, n_samples: int, seed: int) -> Dataset:
+    """The study's "pca-" suite from its PCA suite: ``n_samples`` training and ``n_samples`` test
+    rows drawn with replacement, after the scaling and PCA were fitted on the whole training
+    set (the study's ``generate_mnist(..., preprocessing="pca-", n_samples=250)``). The study
+    drew them with Python's unseeded ``random.choices``, so its files cannot be regenerated;
+    here the draw is ``numpy.random.default_rng(seed)``, train indices first."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int (the study: 250), got {n_samples!r}")
+    rng = np.random.default_rng(seed)
+    tr = rng.integers(0, len(ds.x_train), n_samples)
+    te = rng.integers(0, len(ds.x_test), n_samples)
+    meta = dict(ds.info)
+    meta.update({"suite": f"{meta['suite']}-", "n_samples": n_samples, "seed": seed})
+    name = f"{ds.name}-{n_samples}"
+    return Dataset(ds.x_train[tr], ds.y_train[tr], ds.x_test[te], ds.y_test[te], name, 2, meta)
 
 
 def _mnist_arrays(path: str | Path) -> list[np.ndarray]:
@@ -251,10 +277,20 @@ def _mnist_arrays(path: str | Path) -> list[np.ndarray]:
         return [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
 
 
-def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = False) -> Any:
+def load_mnist_pca(
+    path: str | Path,
+    n_features: int,
+    *,
+    n_samples: int | None = None,
+    seed: int = 42,
+    as_tensors: bool = False,
+) -> Any:
     """The study's MNIST 3-vs-5 PCA suite from a local ``.npz`` file with the original split
     (arrays ``x_train (n, 28, 28)``, ``y_train``, ``x_test``, ``y_test``; e.g. saved from
     ``keras.datasets.mnist.load_data()``): standardise on train, then PCA to ``n_features``.
+    ``n_samples=250``: the study's "pca-" suite (:func:`subsample_pca_minus`, seeded by
+    ``seed``). The PCA is the exact (full) SVD: scikit-learn's default solver at MNIST's size is
+    randomized and unseeded (as in the study), so its components changed from call to call.
     """
     from sklearn.decomposition import PCA
 
@@ -263,7 +299,7 @@ def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = Fals
     a, b = xtr[ktr].reshape(ktr.sum(), -1), xte[kte].reshape(kte.sum(), -1)
     mu, sd = a.mean(0), a.std(0)
     sd = np.where(sd > 0, sd, 1.0)
-    pca = PCA(n_components=n_features).fit((a - mu) / sd)
+    pca = PCA(n_components=n_features, svd_solver="full").fit((a - mu) / sd)
     ds = Dataset(
         pca.transform((a - mu) / sd),
         (ytr[ktr] == 5).astype(np.int64),
@@ -273,6 +309,8 @@ def load_mnist_pca(path: str | Path, n_features: int, *, as_tensors: bool = Fals
         2,
         {"suite": "mnist_pca", "n_features": n_features, "label_values": [-1, 1]},
     )
+    if n_samples is not None:
+        ds = subsample_pca_minus(ds, n_samples, seed)
     return ds.tensors() if as_tensors else ds
 
 
@@ -325,5 +363,6 @@ __all__ = [
     "load_digits_pca",
     "load_mnist_pca",
     "load_mnist_cg",
+    "subsample_pca_minus",
     "coarse_grain",
 ]

@@ -74,6 +74,10 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         """What the loss sees; default the forward output."""
         return self._forward(params, X)
 
+    def _training_rows(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows a mini-batch is drawn from (with replacement); default the samples."""
+        return X, y
+
     def _loss(
         self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
     ) -> torch.Tensor:
@@ -138,11 +142,12 @@ class ZooClassifier(ClassifierMixin, BaseEstimator):
         params = {
             k: v.detach().clone().requires_grad_() for k, v in self._setup(X.shape[1], gen).items()
         }
+        rows, row_targets = self._training_rows(Xt, target)
         result = train_until_flat(
             lambda p, xb, yb: self._loss(self._training_output(p, xb), yb, p),
             params,
-            Xt,
-            target,
+            rows,
+            row_targets,
             learning_rate=float(self.learning_rate),
             batch_size=batch_size,
             max_steps=max_steps,

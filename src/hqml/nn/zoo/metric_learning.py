@@ -67,14 +67,20 @@ class QuantumMetricLearner(ZooClassifier):
     training examples of each class; ``P(+1) = f_+ / (f_- + f_+)``, the decision function
     ``P(+1) - 1/2``.
 
-    Departures: a mini-batch is ``batch_size`` samples of the whole training set (the study
-    draws ``batch_size`` of each class, so its grid's 16 matches 32 here). ``pairs="all"``
-    (default) uses every pair in the batch, as the paper's ``D_hs``; the study's code compares
-    only matched pairs (``a_i`` with ``a_i``, which is 1, and ``a_i`` with ``b_i``), which
-    ``pairs="matched"`` reproduces (``hqml compare`` uses it). The prediction examples are drawn
-    once at ``fit`` from ``random_state`` (the study draws new ones at every call, so its
-    predictions vary between calls). Overlaps come from hqml's batched statevectors
-    (``|<psi(x')|psi(x)>|^2``, what the study's ``U(x')^dagger U(x)`` circuit measures).
+    Mini-batches: with ``pairs="matched"`` (the study's code, used by ``hqml compare``) a batch
+    is ``batch_size`` indices ``i`` drawn with replacement from the samples ``a_i`` of class
+    ``-1``, each paired with the sample ``b_i`` of class ``+1`` at the same index (clamped to the
+    last one when class ``+1`` is smaller, as JAX indexing does; when it is larger its samples
+    past the size of class ``-1`` are never trained on, as in the study); the loss is then
+    ``1 - D_hs`` with ``tr rho^2`` and ``tr sigma^2`` taken over the matched pairs only (``a_i``
+    with ``a_i``: 1), i.e. the mean fidelity ``|<a_i|b_i>|^2`` of the pairs. With
+    ``pairs="all"`` (default, the paper's ``D_hs``) a batch is ``batch_size`` samples of the
+    whole training set and every pair in it counts.
+
+    Departures: the prediction examples are drawn once at ``fit`` from ``random_state`` (the
+    study draws new ones at every call, so its predictions vary between calls). Overlaps come
+    from hqml's batched statevectors (``|<psi(x')|psi(x)>|^2``, what the study's
+    ``U(x')^dagger U(x)`` circuit measures).
 
     Args:
         n_layers, n_examples_predict, pairs: as above.
@@ -142,23 +148,29 @@ class QuantumMetricLearner(ZooClassifier):
             diff_method=self.diff_method,
         ).reshape(X.shape[0], -1)
 
+    def _training_rows(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.pairs == "all":
+            return X, y
+        a, b = X[y < 0], X[y > 0]  # the study's A (class -1) and B (class +1)
+        j = torch.clamp(torch.arange(len(a)), max=len(b) - 1)
+        return torch.cat([a, b[j]], dim=1), torch.ones(len(a), dtype=y.dtype)
+
     def _training_output(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        return self._states(params, X)
+        if self.pairs == "all":
+            return self._states(params, X)
+        d = X.shape[1] // 2  # a row is a matched pair (a_i, b_i)
+        return torch.stack([self._states(params, X[:, :d]), self._states(params, X[:, d:])])
 
     def _loss(
         self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]
     ) -> torch.Tensor:
+        if self.pairs == "matched":  # out: (2, B, D) states of the pairs; tr rho^2 = tr sigma^2 = 1
+            return 1 - (1 - ((out[0].conj() * out[1]).sum(1).abs() ** 2).mean())
         a, b = out[y < 0], out[y > 0]
         if len(a) == 0 or len(b) == 0:  # a batch of one class: no distance to learn from
             return 1.0 + 0.0 * params["weights"].sum()
-        if self.pairs == "all":
-            aa, bb = _fidelities(a, a).mean(), _fidelities(b, b).mean()
-            ab = _fidelities(a, b).mean()
-        else:
-            m = min(len(a), len(b))
-            aa = bb = torch.ones((), dtype=torch.float64)
-            ab = ((a[:m].conj() * b[:m]).sum(1).abs() ** 2).mean()
-        return 1 - (0.5 * (aa + bb) - ab)
+        aa, bb = _fidelities(a, a).mean(), _fidelities(b, b).mean()
+        return 1 - (0.5 * (aa + bb) - _fidelities(a, b).mean())
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         psi = self._states(params, X)
