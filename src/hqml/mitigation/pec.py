@@ -293,32 +293,27 @@ class PECBackend(WrappingBackend):
         super().__init__(base, **options)
         self.pec = pec
 
-    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
-        out = []
-        for task in tasks:
-            if not isinstance(task.measurement, Expval):
-                raise ValueError(f"{self.name} estimates expectation values only")
-            if task.options.get("noise_model") is not self.pec.noise_model:
-                raise ValueError(f"{self.name}: run with noise_model= the PEC's own noise model")
-            base = parametrized(task)
-            reps = represent(base, self.pec.noise_model)
-            framed, n_frames = framed_circuit(base, reps)
-            rng = np.random.default_rng(self.pec.seed)
-            angles, signs, counts = sample_frames(reps, self.pec.num_samples, rng)
-            if task.shots is not None:  # shot noise must be independent per sampled circuit
-                angles = np.repeat(angles, counts, axis=0)
-                signs = np.repeat(signs, counts)
-                counts = np.ones(len(signs), dtype=np.int64)
-            n = len(counts)
-            bs = task.theta.shape[0]
-            extra = {}
-            if n_frames:
-                extra[FRAME_INPUT] = torch.as_tensor(
-                    np.tile(angles, (bs, 1, 1)), dtype=task.theta.dtype, device=task.theta.device
-                )
-            vals = self.base.execute([rebind(task, framed, extra_inputs=extra, repeat=n)])[0]
-            g = float(np.prod([r.gamma for r in reps]))
-            out.append(
-                _estimate(vals.reshape(bs, n, -1), g, signs, counts, self.pec.num_samples)[0]
+    def execute_one(self, task: Task) -> torch.Tensor:
+        if not isinstance(task.measurement, Expval):
+            raise ValueError(f"{self.name} estimates expectation values only")
+        if task.options.get("noise_model") is not self.pec.noise_model:
+            raise ValueError(f"{self.name}: run with noise_model= the PEC's own noise model")
+        base = parametrized(task)
+        reps = represent(base, self.pec.noise_model)
+        framed, n_frames = framed_circuit(base, reps)
+        rng = np.random.default_rng(self.pec.seed)
+        angles, signs, counts = sample_frames(reps, self.pec.num_samples, rng)
+        if task.shots is not None:  # shot noise must be independent per sampled circuit
+            angles = np.repeat(angles, counts, axis=0)
+            signs = np.repeat(signs, counts)
+            counts = np.ones(len(signs), dtype=np.int64)
+        n = len(counts)
+        bs = task.theta.shape[0]
+        extra = {}
+        if n_frames:
+            extra[FRAME_INPUT] = torch.as_tensor(
+                np.tile(angles, (bs, 1, 1)), dtype=task.theta.dtype, device=task.theta.device
             )
-        return out
+        vals = self.run_base([rebind(task, framed, extra_inputs=extra, repeat=n)])[0]
+        g = float(np.prod([r.gamma for r in reps]))
+        return _estimate(vals.reshape(bs, n, -1), g, signs, counts, self.pec.num_samples)[0]

@@ -167,7 +167,7 @@ class ReadoutMitigatedBackend(WrappingBackend):
                 task.varying,
                 task.options,
             )
-            return self.base.execute([t])[0]
+            return self.run_base([t])[0]
         t = Task(
             circuit,
             task.theta,
@@ -178,23 +178,19 @@ class ReadoutMitigatedBackend(WrappingBackend):
             task.varying,
             task.options,
         )
-        bits = self.base.execute([t])[0]
+        bits = self.run_base([t])[0]
         idx = (bits * (2 ** torch.arange(len(wires) - 1, -1, -1, device=bits.device))).sum(-1)
         counts = torch.nn.functional.one_hot(idx, 2 ** len(wires)).sum(-2)
         return counts.to(task.theta.dtype) / task.shots
 
-    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
-        out = []
-        for task in tasks:
-            m = task.measurement
-            if isinstance(m, Probs):
-                p = self._probs(task, task.circuit, list(m.wires))
-                out.append(self.mitigator.correct_probs(p, list(m.wires)))
-            elif isinstance(m, Expval):
-                out.append(self._expval(task, m))
-            else:
-                raise ValueError(f"{self.name} corrects probabilities and expectation values only")
-        return out
+    def execute_one(self, task: Task) -> torch.Tensor:
+        m = task.measurement
+        if isinstance(m, Probs):
+            p = self._probs(task, task.circuit, list(m.wires))
+            return self.mitigator.correct_probs(p, list(m.wires))
+        if isinstance(m, Expval):
+            return self._expval(task, m)
+        raise ValueError(f"{self.name} corrects probabilities and expectation values only")
 
     def _expval(self, task: Task, m: Expval) -> torch.Tensor:
         words, coeffs = observable_terms(m.observables)

@@ -9,12 +9,13 @@ the task's ``theta`` (plus any extra inputs) with the ordinary, differentiable b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
 from ..backends.base import Backend, Capabilities, Task
+from ..backends.mps import Truncation, worst
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit, Operation
 from ..circuit.dynamic import require_static
@@ -71,9 +72,17 @@ def rebind(
 class WrappingBackend(Backend):
     """A backend that runs its tasks on ``base`` and post-processes the results (the mitigation
     wrappers). Subclasses name themselves (``label``), the differentiation methods of the base
-    that stay valid (``keeps``) and the measurements they answer (``answers``)."""
+    that stay valid (``keeps``) and the measurements they answer (``answers``); each runs one
+    task in :meth:`execute_one`, calling the base through :meth:`run_base`.
+
+    What the base's truncations discarded (an MPS base) is kept, never dropped by the
+    post-processing: each result carries ``truncation``, the report of the base run (of all
+    that one task needed: folded circuits, measurement bases, sampled frames) that discarded
+    most; ``last_truncation`` and ``worst_truncation`` as on the MPS backend."""
 
     label = "wrapped"
+    last_truncation: Truncation | None = None
+    worst_truncation: Truncation | None = None
     keeps: frozenset[str] = frozenset({"backprop", "finite-diff", "spsa"})
     answers: frozenset[str] = frozenset({"expval"})
 
@@ -92,3 +101,26 @@ class WrappingBackend(Backend):
 
     def rows_per_call(self, task: Task) -> int | None:
         return self.base.rows_per_call(task)
+
+    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        out = []
+        for task in tasks:
+            self._reports: Truncation | None = None
+            value = self.execute_one(task)
+            if self._reports is not None:  # the base truncated: say so on the mitigated value
+                value.truncation = self._reports  # type: ignore[attr-defined]
+                self.last_truncation = self._reports
+                self.worst_truncation = worst(self.worst_truncation, self._reports)
+            out.append(value)
+        return out
+
+    def execute_one(self, task: Task) -> torch.Tensor:
+        """The mitigated result of one task."""
+        raise NotImplementedError
+
+    def run_base(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
+        """The base backend's results, noting each one's truncation report (if any)."""
+        runs = self.base.execute(tasks)
+        for r in runs:
+            self._reports = worst(self._reports, getattr(r, "truncation", None))
+        return runs

@@ -143,25 +143,21 @@ class ZNEBackend(WrappingBackend):
         super().__init__(base, **options)
         self.zne = zne or ZNE()
 
-    def execute(self, tasks: Sequence[Task]) -> list[torch.Tensor]:
-        out = []
-        for task in tasks:
-            if not isinstance(task.measurement, (Expval, Probs)):
-                raise ValueError(
-                    f"{self.name} mitigates expectation values and probabilities only;"
-                    " use the base backend for samples and states"
-                )
-            base_circuit = parametrized(task)
-            folded = self.zne.folded(base_circuit)
-            tasks_ = [rebind(task, c) for c in folded]
-            for t in tasks_:  # a provider's compiler must not cancel the folds (G G^-1 G)
-                t.options = {**t.options, "keep_gates": True}
-            runs = self.base.execute(tasks_)
-            values = torch.stack(runs)
-            scales = (
-                tuple(actual_scale_factor(base_circuit, c) for c in folded)
-                if self.zne.fit_to == "actual"
-                else tuple(self.zne.scale_factors)
+    def execute_one(self, task: Task) -> torch.Tensor:
+        if not isinstance(task.measurement, (Expval, Probs)):
+            raise ValueError(
+                f"{self.name} mitigates expectation values and probabilities only;"
+                " use the base backend for samples and states"
             )
-            out.append(self.zne._fit(scales, values).value)
-        return out
+        base_circuit = parametrized(task)
+        folded = self.zne.folded(base_circuit)
+        tasks_ = [rebind(task, c) for c in folded]
+        for t in tasks_:  # a provider's compiler must not cancel the folds (G G^-1 G)
+            t.options = {**t.options, "keep_gates": True}
+        values = torch.stack(self.run_base(tasks_))
+        scales = (
+            tuple(actual_scale_factor(base_circuit, c) for c in folded)
+            if self.zne.fit_to == "actual"
+            else tuple(self.zne.scale_factors)
+        )
+        return self.zne._fit(scales, values).value

@@ -2,7 +2,8 @@
 
 Every job and program is priced against :class:`Limits` (the server's caps from
 :class:`~hqml.runtime.settings.ServiceSettings`, with a token's own shot limit): qubits, gates
-after expansion, amplitudes (rows x 2^n, or 4^n for a density matrix), shots x rows, declared
+after expansion, amplitudes (rows x 2^n, or 4^n for a density matrix; for an MPS the numbers
+its site tensors can hold at ``max_bond``), shots x rows, declared
 parameter counts, dataset sizes, program steps and the size of the result. A request over a cap
 is refused with a one-line :class:`JobRejected` naming the cap.
 """
@@ -10,12 +11,17 @@ is refused with a one-line :class:`JobRejected` naming the cap.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from ..backends.mps.memory import chain_bonds
 from ..circuit.circuit import Circuit
 from .settings import ServiceSettings
 
 DENSITY_BACKENDS = ("density_matrix",)
+MPS_BACKENDS = ("mps",)
+MPS_DEFAULT_BOND = 64  # MPSBackend's own default max_bond
 
 
 class JobRejected(ValueError):
@@ -65,9 +71,21 @@ def approx(n: int) -> str:
     return f"{n:.3g}" if n < 1e300 else f"about 2^{n.bit_length() - 1}"
 
 
-def amplitudes(n_qubits: int, backend: str) -> int:
-    """Amplitudes one row of a simulation holds: 2^n, or 4^n for a density matrix."""
+def amplitudes(n_qubits: int, backend: str, options: Mapping[str, Any] | None = None) -> int:
+    """Amplitudes one row of a simulation holds: 2^n, 4^n for a density matrix, and for an MPS
+    the numbers of its site tensors at the largest bonds ``max_bond`` (an option) allows."""
+    if backend in MPS_BACKENDS:
+        bond = _max_bond(options)
+        bonds = chain_bonds(n_qubits, bond)
+        return sum(2 * a * b for a, b in zip(bonds[:-1], bonds[1:], strict=True))
     return 4**n_qubits if backend in DENSITY_BACKENDS else 2**n_qubits
+
+
+def _max_bond(options: Mapping[str, Any] | None) -> int:
+    bond = (options or {}).get("max_bond", MPS_DEFAULT_BOND)
+    if isinstance(bond, bool) or not isinstance(bond, int) or bond < 1:
+        raise JobRejected(f"options.max_bond must be a positive integer, got {bond!r}")
+    return bond
 
 
 def check_circuit(c: Circuit, limits: Limits) -> None:
@@ -93,15 +111,25 @@ def check_parameters(c: Circuit, limits: Limits) -> None:
 
 
 def check_rows(
-    rows: int, n_qubits: int, backend: str, limits: Limits, *, what: str = "the batch"
+    rows: int,
+    n_qubits: int,
+    backend: str,
+    limits: Limits,
+    *,
+    what: str = "the batch",
+    options: Mapping[str, Any] | None = None,
 ) -> None:
-    """Rows of one evaluation against the row and amplitude caps."""
+    """Rows of one evaluation against the row and amplitude caps (``options``: the backend's,
+    an MPS's ``max_bond``)."""
     if rows > limits.max_rows:
         raise JobRejected(f"{what} has {rows} rows; the limit per job is {limits.max_rows}")
-    amps = rows * amplitudes(n_qubits, backend)
+    amps = rows * amplitudes(n_qubits, backend, options)
     if amps > limits.max_amplitudes:
         kind = "density matrix" if backend in DENSITY_BACKENDS else "state"
         size = f"4^{n_qubits}" if backend in DENSITY_BACKENDS else f"2^{n_qubits}"
+        if backend in MPS_BACKENDS:
+            kind = f"MPS at max_bond={_max_bond(options)}"
+            size = f"up to {amplitudes(n_qubits, backend, options)}"
         raise JobRejected(
             f"{rows} rows of a {n_qubits}-qubit {kind} ({size} amplitudes each)"
             f" exceed the {limits.max_amplitudes} amplitudes this server simulates"

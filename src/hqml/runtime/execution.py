@@ -16,6 +16,7 @@ from ..circuit.observables import PauliSum
 from ..circuit.params import bind_parameters
 from ..execute import expval, probs, sample, state
 from .cost import (
+    MPS_BACKENDS,
     JobRejected,
     Limits,
     amplitudes,
@@ -200,7 +201,7 @@ def prepare(req: CircuitJobRequest, limits: Limits, backend: str | None = None) 
             rows = bind_parameters(c, inputs, weights, rdt, None).batch_size
         except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as e:
             raise JobRejected(f"bindings: {_short(e)}") from None
-    check_rows(rows, c.n_qubits, backend, limits)
+    check_rows(rows, c.n_qubits, backend, limits, options=req.options)
     check_shots(req.shots, rows, limits)
     check_result(_result_bytes(req, m, c, rows, theta, backend), limits, req.measurement)
     return PreparedJob(req, c, m, rdt, theta, cot, inputs, weights, rows)
@@ -232,7 +233,8 @@ def _result_bytes(
         return rows * 2 ** len(m.wires) * 8
     if isinstance(m, Sample):
         return rows * (req.shots or 1) * len(m.wires) * 8
-    return rows * amplitudes(c.n_qubits, backend) * 16
+    dense = 2**c.n_qubits if backend in MPS_BACKENDS else amplitudes(c.n_qubits, backend)
+    return rows * dense * 16  # a state: 2^n amplitudes, from an MPS too
 
 
 def run_circuit_job(job: PreparedJob, backend: Backend) -> dict[str, Any]:

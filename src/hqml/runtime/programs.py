@@ -75,7 +75,7 @@ def prepare_program(
             raise JobRejected(
                 f"QAOA supports the optimizers {', '.join(_QAOA_METHODS)}, not {req.optimizer!r}"
             )
-        check_rows(1, n, req.backend, limits, what="the QAOA circuit")
+        check_rows(1, n, req.backend, limits, what="the QAOA circuit", options=req.options)
         check_shots(req.shots, 1, limits)
         return PreparedProgram(req, Circuit(n), h)
     c = load_circuit(req.circuit, req.qasm, limits)
@@ -87,7 +87,7 @@ def prepare_program(
         raise JobRejected(
             f"the hamiltonian acts on wire {max(h.wires)}, outside the {c.n_qubits}-qubit circuit"
         )
-    check_rows(1, c.n_qubits, req.backend, limits, what="the VQE circuit")
+    check_rows(1, c.n_qubits, req.backend, limits, what="the VQE circuit", options=req.options)
     n_weights = sum(a.size for a in c.weights.values())
     check_result(
         req.max_iterations * 24 + n_weights * 11, limits, "the history and weights", base64=False

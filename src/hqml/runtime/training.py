@@ -77,7 +77,12 @@ def prepare_training(req: ProgramRequest, limits: Limits) -> PreparedTraining:
             f" accepts at most {limits.max_dataset_values}"
         )
     check_rows(
-        min(req.batch_size, x.shape[0]), c.n_qubits, req.backend, limits, what="a mini-batch"
+        min(req.batch_size, x.shape[0]),
+        c.n_qubits,
+        req.backend,
+        limits,
+        what="a mini-batch",
+        options=req.options,
     )
     steps = req.epochs * -(-x.shape[0] // req.batch_size)
     check_steps(

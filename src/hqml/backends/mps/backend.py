@@ -42,7 +42,7 @@ from ...sim import mps_measure as measure
 from ...sim.mps import MPS, Options, Truncation, worst
 from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
-from . import grad
+from . import grad, memory
 from .apply import Plan, mpo_plans, simulate
 from .noise import execute_noisy
 
@@ -152,6 +152,19 @@ class MPSBackend(Backend):
         o = self.options
         return f"<MPSBackend max_bond={o.max_bond} cutoff={o.cutoff:g}>"
 
+    def rows_per_call(self, task: Task) -> int:
+        """Rows of theta a shifted-copy gradient stacks into one call: the statevector's budget
+        of complex numbers spent on MPS rows priced from the bonds the circuit can reach
+        (:mod:`.memory`), not on ``2^n`` amplitudes."""
+        noisy = task.options.get("noise_model") is not None
+        traj = self.trajectories if noisy else 1
+        return memory.rows_per_call(task, self.options.max_bond, self._mpo(task.circuit), traj)
+
+    def _mpo(self, circuit: Circuit) -> list[bool] | None:
+        """Which operations go as MPOs (``None``: none, all by swaps)."""
+        plans = self._plans(circuit)
+        return None if plans is None else [p is not None for p in plans]
+
     def prefers_backprop(self, task: Task) -> bool:
         """Backprop (faster) while its estimated saved tensors stay under ``backprop_memory``;
         above, the checkpointed sweep of :mod:`.grad` (memory ``~sqrt(depth)``)."""
@@ -203,6 +216,8 @@ class MPSBackend(Backend):
     def overlaps(self, bra: Task, ket: Task) -> torch.Tensor:
         """``<psi(bra_i)|psi(ket_j)>`` as MPS inner products: ``(N, M)``; the result's
         ``truncation`` is the bra's and ket's reports, combined (fidelity: the product)."""
+        for t in (bra, ket):
+            self._price(t, measured=False)
         a, b = self.simulate(bra), self.simulate(ket)
         out = measure.overlap_matrix(a, b).to(bra.dtype)
         ra, rb = a.report, b.report
@@ -230,7 +245,7 @@ class MPSBackend(Backend):
         return [self._execute_one(t) for t in tasks]
 
     def _execute_one(self, task: Task) -> torch.Tensor:
-        self._check(task)
+        self._check(task, backprop=torch.is_grad_enabled() and task.theta.requires_grad)
         if task.options.get("noise_model") is not None:
             dtype = self.dtype or task.dtype
             out, report = execute_noisy(task, dtype, self.options, self.trajectories, self.seed)
@@ -256,8 +271,22 @@ class MPSBackend(Backend):
             return out.to(task.dtype)
         return out
 
-    def _check(self, task: Task) -> None:
-        """Refuse, before simulating, a dense result too large to build."""
+    def _price(self, task: Task, backprop: bool = False, measured: bool = True) -> None:
+        """Refuse, before simulating, rows whose MPS do not fit in memory (:mod:`.memory`)."""
+        noisy = task.options.get("noise_model") is not None
+        memory.check_memory(
+            task,
+            self.dtype or task.dtype,
+            self.options.max_bond,
+            None if noisy else self._mpo(task.circuit),
+            self.trajectories if noisy else 1,
+            backprop=backprop,
+            measured=measured,
+        )
+
+    def _check(self, task: Task, backprop: bool = False) -> None:
+        """Refuse, before simulating, a dense result too large to build, or rows whose MPS
+        would not fit in memory."""
         m = task.measurement
         n = task.circuit.n_qubits
         if isinstance(m, State) and n > STATE_MAX_QUBITS:
@@ -271,6 +300,7 @@ class MPSBackend(Backend):
                 f"mps: probs on {len(m.wires)} wires has 2^{len(m.wires)} values per row;"
                 f" ask for at most {PROBS_MAX_WIRES} wires, or sample"
             )
+        self._price(task, backprop)
 
     def _measure(self, mps: MPS, task: Task) -> torch.Tensor:
         m = task.measurement
