@@ -245,7 +245,7 @@ def test_timed_backend_counts_the_seconds_inside_the_backend():
     c.ry(c.input("x")[()], 0)
     for _ in range(3):
         hqml.expval(c, hqml.Z(0), inputs={"x": torch.rand(4)}, backend=be)
-    assert 0.15 <= be.seconds < 0.15 + 0.5
+    assert 0.15 <= be.seconds < 0.15 + 2.0  # the sleeps, plus three tiny simulations
     assert be.wire_seconds == 0.0
 
 
