@@ -16,6 +16,7 @@ from ...nn.layer import QuantumLayer
 from ...trainability import gradient_variance, local_cost
 from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
+from ..device import dataset_to, resolve_device
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
 from ..runner import load_data, run_provenance
 from ..schedules import CircuitCost, schedule_callbacks, schedule_training
@@ -94,7 +95,9 @@ def _init_variance_groups(
     group's parameters. Torch's random state is left as it was."""
     if n_models < 2:
         return None
+    device = ds.x_train.device
     xb, yb = ds.x_train[:rows], ds.y_train[:rows]
+    x_build = ds.x_train.cpu()  # the models are built on the CPU, then moved
     grads: dict[str, list[torch.Tensor]] = {}
     shared: list[Any] = []  # one backend per quantum layer for every model (one worker pool)
     try:
@@ -104,11 +107,11 @@ def _init_variance_groups(
                     cfg.model,
                     ds.n_features,
                     ds.n_classes,
-                    ds.x_train,
+                    x_build,
                     cfg.seed + 7919 * (k + 1),
                     cfg.noise,
                     cfg.mitigation,
-                )
+                ).to(device)
                 layers = [m for m in model.modules() if isinstance(m, QuantumLayer)]
                 if not shared:
                     shared = [get_backend(m.backend) for m in layers]
@@ -143,7 +146,8 @@ def _train_one(
     concurrent: bool = False,
 ) -> dict[str, Any]:
     params = count_parameters(model)
-    memory = PeakMemory()
+    model = model.to(ds.x_train.device)  # the point's device: its data are there
+    memory = PeakMemory(ds.x_train.device)
     backends = timed_backends(model) if quantum else []
     energy = EnergyMeter(watts, backends, concurrent)
     meter = EpochMeter(backends, energy)
@@ -211,13 +215,15 @@ def run_point(
 
 def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
+    device = resolve_device(cfg.training.device)  # CUDA where there is none: refused
     torch.manual_seed(cfg.seed)
-    ds = load_data(cfg)
+    cpu_ds = load_data(cfg)
+    ds = dataset_to(cpu_ds, device)
     hybrid = build_hybrid(
-        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+        cfg.model, ds.n_features, ds.n_classes, cpu_ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
     )
     circuit = quantum_circuit_of(hybrid)
-    record: dict[str, Any] = {"point": point, "status": "ok"}
+    record: dict[str, Any] = {"point": point, "status": "ok", "device": str(device)}
     record["circuit"] = (
         None
         if circuit is None
@@ -255,7 +261,7 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     record["grad_variance_init_groups"] = _init_variance_groups(
         cfg, ds, settings.get("init_models", 0)
     )
-    record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
+    record["provenance"] = run_provenance(cfg, cpu_ds, choice_seed=cfg.seed, device=device)
     record["wall_s"] = time.perf_counter() - t0
     return record
 
