@@ -64,8 +64,8 @@ class PeakMemory:
             method += (
                 "; this process only (the backend's worker processes not included)"
                 if worker_rss is None
-                else "; this process only, the process-pool workers' peaks (VmHWM, summed) in"
-                " peak_worker_rss_bytes"
+                else "; this process only, the backend's workers' peaks (VmHWM, summed; Ray"
+                " actors read in their own processes) in peak_worker_rss_bytes"
             )
         out = {
             "peak_rss_bytes": rss,
@@ -79,12 +79,20 @@ class PeakMemory:
 
 
 def worker_peak_rss(backends: Sequence[TimedBackend]) -> int | None:
-    """The summed peak resident memory (``VmHWM``) of the local worker processes of the
-    process-pool backends among ``backends`` (read before they close; their pool starts with
-    the model, so the peak is this model's), or ``None`` when there are none or they cannot be
-    read (Ray's workers are not this process's)."""
+    """The summed peak resident memory (``VmHWM``) of the worker processes of the process-pool
+    and Ray backends among ``backends`` (read before they close; their workers start with the
+    model, so the peak is this model's): a pool's workers read through ``/proc/PID``, Ray's
+    actors each in its own process (:meth:`~hqml.runtime.executors.RayBackend.worker_peak_rss`,
+    wherever it runs). ``None`` when there are none or one cannot be read."""
     total, seen = 0, False
     for b in backends:
+        in_worker = getattr(b.inner, "worker_peak_rss", None)
+        if in_worker is not None:
+            peak = in_worker()
+            if peak is None:
+                return None
+            total, seen = total + peak, True
+            continue
         pids = getattr(b.inner, "worker_pids", None)
         for pid in pids() if pids else []:
             try:
