@@ -260,7 +260,7 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _mitigation_fits(self) -> RunConfig:
-        problem = mitigation_problem(self)
+        problem = self.noise.problem(self.model.n_qubits) or mitigation_problem(self)
         if problem:
             raise ValueError(problem)
         return self
