@@ -11,7 +11,9 @@ from hqml.experiment import parse_config, run_experiment
 from hqml.experiment.config import ConfigError
 from hqml.experiment.device import resolve_device
 from hqml.experiment.scale import load_scale_config, run_scale
-from hqml.experiment.scale.point import run_point
+from hqml.experiment.scale.aggregate import axis_summary
+from hqml.experiment.scale.markdown import _axis_table
+from hqml.experiment.scale.point import SPLIT, run_point
 from hqml.experiment.scale.study import _ray_gpus
 
 CUDA = torch.cuda.is_available()
@@ -103,3 +105,45 @@ def test_a_point_trains_on_the_gpu_like_on_the_cpu_and_records_its_peak(schedule
     # float32 on two devices: the same training up to rounding
     assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-3, abs=1e-4)
     assert rec["hybrid"]["final_parameters"] == ref["hybrid"]["final_parameters"]
+
+
+def _record(layers: int, gpu: int | None, workers: int | None) -> dict:
+    memory = {"peak_rss_bytes": 300 * 2**20, "peak_gpu_bytes": gpu}
+    if workers is not None:
+        memory["peak_worker_rss_bytes"] = workers
+    return {
+        "key": f"layers={layers},seed=0",
+        "point": {"layers": layers, "seed": 0},
+        "status": "ok",
+        "device": "cuda:0" if gpu is not None else "cpu",
+        "circuit": {"width": 2, "depth": layers},
+        "grad_variance_init": {"mean": 0.1},
+        "hybrid": {
+            "parameters": 10,
+            "test_acc": 0.5,
+            "epoch_seconds": 1.0,
+            "time_split": dict.fromkeys(SPLIT, 0.2),
+            "memory": memory,
+            "energy_j_per_epoch": 1.0,
+            "grad_variance_training": [{"quantum": 0.1}],
+        },
+    }
+
+
+def test_the_report_shows_gpu_and_worker_peaks_only_where_measured(tmp_path):
+    toml = (
+        f'output_dir = "{tmp_path}"\n[model]\nn_qubits = 2\n[tracking]\nmlflow = false\n'
+        '[scale]\nexecutor = "inline"\nseeds = [0]\n[scale.axes]\nlayers = [1, 2]\n'
+    )
+    (tmp_path / "s.toml").write_text(toml)
+    cfg = load_scale_config(tmp_path / "s.toml")
+    cpu = axis_summary(cfg, "layers", [_record(1, None, None), _record(2, None, None)])
+    head = _axis_table("layers", cpu)[0]
+    assert "GPU" not in head and "workers'" not in head
+    gpu = [_record(1, 64 * 2**20, None), _record(2, 96 * 2**20, 500 * 2**20)]
+    table = _axis_table("layers", axis_summary(cfg, "layers", gpu))
+    cols = [c.strip() for c in table[0].strip("|").split("|")]
+    rows = [[c.strip() for c in r.strip("|").split("|")] for r in table[2:]]
+    assert [r[cols.index("peak GPU MiB")] for r in rows] == ["64", "96"]
+    assert [r[cols.index("workers' peak RSS MiB")] for r in rows] == ["nan", "500"]
+    assert [r[cols.index("peak RSS MiB")] for r in rows] == ["300", "300"]
