@@ -14,6 +14,7 @@ import hqml
 from hqml.experiment import parse_config
 from hqml.experiment.config import ConfigError
 from hqml.experiment.models import noise_model_of
+from hqml.experiment.scale.point import _init_variance
 
 I2 = np.eye(2)
 X = np.array([[0, 1], [1, 0]], dtype=complex)
@@ -177,3 +178,18 @@ def test_a_user_channel_is_gate_noise_and_its_channel_is_cptp():
     assert all(ch.is_cptp() for ch in chans)
     assert _cfg({"readout_flip_per_qubit": [0.0, 0.1]}).noise.readout
     assert not _cfg({"readout_flip_per_qubit": [0.0, 0.0]}).noise.active
+
+
+@pytest.mark.parametrize("p,r", [(0.3, 0.0), (0.15, 0.1)])
+def test_a_points_circuit_variance_at_init_has_the_configs_noise(p, r):
+    # RY(w) then depolarizing p, read with flips r: <Z> = (1 - 4p/3)(1 - 2r) cos w, so every
+    # sampled gradient of the local cost shrinks by that factor and the variance by its square
+    c = hqml.Circuit(1)
+    c.ry(c.weight("w", 1)[0], 0)
+    ideal = _init_variance(c, 32, seed=3)
+    noisy = _init_variance(
+        c, 32, seed=3, noise=_cfg({"depolarizing": p, "readout_flip": r}, 1).noise
+    )
+    assert ideal["noise"].startswith("none") and "[noise]" in noisy["noise"]
+    factor = ((1 - 4 * p / 3) * (1 - 2 * r)) ** 2
+    assert noisy["mean"] == pytest.approx(factor * ideal["mean"], rel=1e-4)

@@ -18,6 +18,7 @@ from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
 from ..device import dataset_to, resolve_device
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from ..noise_config import noise_model_of
 from ..runner import load_data, run_provenance
 from ..schedules import CircuitCost, schedule_callbacks, schedule_training
 from ..train import History, make_optimizer, train
@@ -59,9 +60,11 @@ def _split(hist: History, meter: EpochMeter | None) -> list[dict[str, float]]:
     return rows
 
 
-def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
+def _init_variance(circuit: Any, n_samples: int, seed: int, noise: Any = None) -> dict[str, Any]:
     """Gradient variance of the model's circuit over random weights (local cost: the mean of
-    the Z readouts), the data input fixed to one seeded random vector in [0, pi)."""
+    the Z readouts), the data input fixed to one seeded random vector in [0, pi); with the
+    config's ``[noise]`` (``noise``: a NoiseConfig) on the density-matrix simulator."""
+    nm = noise_model_of(noise)
     gen = torch.Generator().manual_seed(seed)
     inputs = {
         k: torch.rand(v.shape, generator=gen, dtype=torch.float64) * np.pi
@@ -74,6 +77,9 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
         seed=seed,
         inputs=inputs,
         dtype=torch.complex64,
+        noise_model=nm,
+        backend="statevector" if nm is None else "density_matrix",
+        diff_method="adjoint" if nm is None else "best",
     )
     mean, err = gv.of(None)
     return {
@@ -82,7 +88,9 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
         "groups": gv.groups,
         "n_samples": gv.n_samples,
         "cost": "local (mean of Z over the qubits)",
-        "noise": "none (ideal circuit)",
+        "noise": "none (ideal circuit)"
+        if nm is None
+        else "the run config's [noise] (density matrix; no mitigation, exact expectations)",
     }
 
 
@@ -238,7 +246,7 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     record["grad_variance_init"] = (
         None
         if circuit is None or not circuit.weights
-        else _init_variance(circuit, settings["grad_samples"], cfg.seed)
+        else _init_variance(circuit, settings["grad_samples"], cfg.seed, cfg.noise)
     )
     watts = settings["watts_per_core"]
     concurrent = settings.get("executor", "inline") != "inline" and settings.get("workers", 1) > 1
