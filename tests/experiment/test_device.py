@@ -4,6 +4,8 @@ memory in a scale point's record."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -12,8 +14,10 @@ from hqml.experiment.config import ConfigError
 from hqml.experiment.device import resolve_device
 from hqml.experiment.scale import load_scale_config, run_scale
 from hqml.experiment.scale.aggregate import axis_summary
+from hqml.experiment.scale.config import point_key
 from hqml.experiment.scale.markdown import _axis_table
 from hqml.experiment.scale.point import SPLIT, run_point
+from hqml.experiment.scale.store import PointStore, point_setup
 from hqml.experiment.scale.study import _ray_gpus
 
 CUDA = torch.cuda.is_available()
@@ -147,3 +151,30 @@ def test_the_report_shows_gpu_and_worker_peaks_only_where_measured(tmp_path):
     assert [r[cols.index("peak GPU MiB")] for r in rows] == ["64", "96"]
     assert [r[cols.index("workers' peak RSS MiB")] for r in rows] == ["nan", "500"]
     assert [r[cols.index("peak RSS MiB")] for r in rows] == ["300", "300"]
+
+
+def test_a_point_recorded_before_the_device_setting_existed_resumes_as_a_cpu_point(tmp_path):
+    settings = {
+        "baseline": True,
+        "baseline_shape": "mlp-tanh",
+        "grad_samples": 8,
+        "init_models": 0,
+        "watts_per_core": 10.0,
+        "threads_per_worker": 1,
+    }
+    setup = point_setup(parse_config(RUN).model_dump(), settings)
+    old = json.loads(json.dumps(setup))
+    del old["run"]["training"]["device"]  # an older hqml had neither field
+    del old["run"]["noise"]["channels"]
+    point = {"layers": 1, "seed": 0}
+    line = {"key": point_key(point), "point": point, "status": "ok", "setup": old}
+    (tmp_path / "points.jsonl").write_text(json.dumps(line) + "\n")
+    store = PointStore(tmp_path / "points.jsonl")
+    store.check_setup(point, setup)  # the new fields at their defaults: the same setup
+    cuda = point_setup(parse_config(_run("cuda")).model_dump(), settings)
+    with pytest.raises(ConfigError, match=r'training\.device \(null -> "cuda"\)'):
+        store.check_setup(point, cuda)
+    epochs = json.loads(json.dumps(setup))
+    epochs["run"]["training"]["epochs"] = 3  # a field the old record has: compared as before
+    with pytest.raises(ConfigError, match=r"training\.epochs \(2 -> 3\)"):
+        store.check_setup(point, epochs)
