@@ -9,16 +9,25 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the tomli backport
     import tomli as tomllib  # type: ignore[no-redef]
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..datasets import LOADERS
+from .noise_config import NoiseConfig
 
 
 class ConfigError(ValueError):
@@ -103,51 +112,6 @@ class ModelConfig(_Strict):
         return self
 
 
-class NoiseConfig(_Strict):
-    """A noise model in the config, so that a noisy experiment is reproducible from its config
-    alone: depolarizing channels after gates, thermal relaxation (T1, T2) during them and
-    readout bit flips. Needs a backend that simulates noise (``density_matrix``)."""
-
-    depolarizing: float = Field(0.0, ge=0, le=1, description="after every one-qubit gate")
-    two_qubit_depolarizing: float | None = Field(
-        None, ge=0, le=1, description="after two-qubit gates (default: twice depolarizing)"
-    )
-    readout_flip: float = Field(0.0, ge=0, le=0.5, description="bit-flip probability of a read")
-    readout_flip_1to0: float | None = Field(
-        None, ge=0, le=0.5, description="reading 1 as 0, if it differs (then readout_flip: 0->1)"
-    )
-    t1: float | None = Field(None, gt=0, description="relaxation time (unit of the gate times)")
-    t2: float | None = Field(None, gt=0, description="dephasing time, <= 2 t1 (default t1)")
-    gate_time_1q: float = Field(0.0, ge=0, description="one-qubit gate duration (with t1)")
-    gate_time_2q: float = Field(0.0, ge=0, description="two-qubit gate duration (with t1)")
-
-    @model_validator(mode="after")
-    def _relaxation(self) -> NoiseConfig:
-        if self.t1 is None:
-            if self.t2 is not None or self.gate_time_1q or self.gate_time_2q:
-                raise ValueError("noise.t2 and the gate times need noise.t1 as well")
-            return self
-        if not (self.gate_time_1q or self.gate_time_2q):
-            raise ValueError(
-                "noise.t1 relaxes qubits during gates: set noise.gate_time_1q and/or gate_time_2q"
-            )
-        if self.t2 is not None and self.t2 > 2 * self.t1:
-            raise ValueError(f"noise.t2 ({self.t2}) exceeds 2 * t1 ({2 * self.t1}): unphysical")
-        return self
-
-    @property
-    def gate_noise(self) -> bool:
-        return bool(self.depolarizing or self.two_qubit_depolarizing or self.t1)
-
-    @property
-    def readout(self) -> bool:
-        return bool(self.readout_flip or self.readout_flip_1to0)
-
-    @property
-    def active(self) -> bool:
-        return self.gate_noise or self.readout
-
-
 ZNE_ONLY = ("scale_factors", "extrapolation", "folding", "order")
 _APPLIES = {
     **dict.fromkeys(ZNE_ONLY, "zne"),
@@ -194,12 +158,23 @@ class MitigationConfig(_Strict):
         return self
 
 
+def check_device_name(name: str) -> str:
+    """``name`` if it is a device setting runs accept (``ValueError`` naming them otherwise)."""
+    if not re.fullmatch(r"cpu|cuda|cuda:\d+|auto", name):
+        raise ValueError(
+            f"device {name!r} is not one of 'cpu', 'cuda', 'cuda:N' (a GPU index) or 'auto'"
+        )
+    return name
+
+
 class TrainingConfig(_Strict):
     epochs: int = Field(10, ge=1, le=10000)
     batch_size: int = Field(32, ge=1)
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     learning_rate: float = Field(0.01, gt=0)
     baseline: bool = Field(True, description="also train the parameter-matched classical baseline")
+    # the models', their data's and the simulation's; CUDA where there is none is refused
+    device: Annotated[str, AfterValidator(check_device_name)] = "cpu"
 
 
 class ScheduleConfig(_Strict):
@@ -285,7 +260,7 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _mitigation_fits(self) -> RunConfig:
-        problem = mitigation_problem(self)
+        problem = self.noise.problem(self.model.n_qubits) or mitigation_problem(self)
         if problem:
             raise ValueError(problem)
         return self

@@ -35,15 +35,16 @@ def set_depth(layer: QuantumLayer, circuit: Circuit, seed: int, freeze_rows: int
     copied, new layers at small angles; a circuit shallower than the weights starts from small
     angles throughout); the first ``freeze_rows`` layers frozen."""
     old = {name: getattr(layer, name).detach() for name in layer.circuit.weights}
+    device = layer._probe.device  # the layer's (a model trained on a GPU grows there)
     for name in old:
         delattr(layer, name)
     layer.circuit = circuit
     for name, arr in circuit.weights.items():
         shape = tuple(arr.shape)
         fits = name in old and old[name].shape[1:] == shape[1:] and old[name].shape[0] <= shape[0]
-        trained = old[name] if fits else torch.zeros((0, *shape[1:]))
+        trained = old[name].cpu() if fits else torch.zeros((0, *shape[1:]))
         value = warm_start(trained, shape, seed=seed)
-        param = nn.Parameter(value.to(torch.get_default_dtype()))
+        param = nn.Parameter(value.to(device=device, dtype=torch.get_default_dtype()))
         if freeze_rows:
             mask = torch.ones_like(param)
             mask[:freeze_rows] = 0

@@ -11,7 +11,6 @@ from torch import nn
 from ..backends.base import Backend
 from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
-from ..circuit.gates import GATES
 from ..circuit.observables import Z
 from ..circuit.templates import (
     amplitude_encoding,
@@ -35,9 +34,10 @@ from ..nn import (
     Quanvolution2d,
     count_parameters,
 )
-from ..noise import NoiseModel, ReadoutError, depolarizing, thermal_relaxation
+from ..noise import NoiseModel
 from .config import ConfigError, MitigationConfig, ModelConfig, NoiseConfig
 from .mitigation import mitigated_backend
+from .noise_config import noise_model_of
 
 
 def build_circuit(cfg: ModelConfig) -> Circuit:
@@ -73,31 +73,6 @@ def build_circuit(cfg: ModelConfig) -> Circuit:
     else:
         ansatz = strongly_entangling(n, cfg.layers)
     return enc.compose(ansatz)
-
-
-def noise_model_of(noise: NoiseConfig | None) -> NoiseModel | None:
-    """The ``hqml.noise.NoiseModel`` of a config's ``[noise]`` table (``None`` when noiseless)."""
-    if noise is None or not noise.active:
-        return None
-    nm = NoiseModel()
-    if noise.depolarizing:
-        nm.add_channel(depolarizing(noise.depolarizing))
-    p2 = noise.two_qubit_depolarizing
-    p2 = min(1.0, 2 * noise.depolarizing) if p2 is None else p2
-    if p2:
-        nm.add_channel(depolarizing(p2, 2), gates=["cx", "cz"])
-    if noise.t1 is not None:  # relaxation on each wire of a gate, for the gate's duration
-        t2 = noise.t1 if noise.t2 is None else noise.t2
-        for time, k in ((noise.gate_time_1q, 1), (noise.gate_time_2q, 2)):
-            if time > 0:
-                gates = [g.name for g in GATES.values() if g.num_wires == k]
-                nm.add_channel(thermal_relaxation(noise.t1, t2, time), gates, each_wire=True)
-    if noise.readout:
-        one_to_zero = (
-            noise.readout_flip if noise.readout_flip_1to0 is None else noise.readout_flip_1to0
-        )
-        nm.add_readout_error(ReadoutError.from_flips(noise.readout_flip, one_to_zero))
-    return nm
 
 
 def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None:

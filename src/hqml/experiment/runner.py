@@ -21,6 +21,7 @@ from ..tracking import RunLogger
 from .baseline import BASELINE_RESTARTS, at_chance, chance_level, choose_baseline, selection_steps
 from .callbacks import TrainContext
 from .config import RunConfig
+from .device import dataset_to, resolve_device
 from .mitigation import mitigation_record
 from .models import (
     build_baseline,
@@ -54,9 +55,10 @@ def load_data(cfg: RunConfig) -> Any:
     return ds
 
 
-def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
+def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int, device: Any = None) -> dict[str, Any]:
     """Provenance of a run: data hash, seeds, backend and its options, dtype, diff method,
-    noise, mitigation, machine."""
+    noise, mitigation, the device trained on (``device``: resolved, else the setting),
+    machine."""
     return provenance(
         dataset=dataset_fingerprint(ds.name, [ds.x_train, ds.y_train, ds.x_test, ds.y_test]),
         seeds={"run": cfg.seed, "data_split": cfg.seed, "baseline_selection": choice_seed},
@@ -70,6 +72,7 @@ def run_provenance(cfg: RunConfig, ds: Any, choice_seed: int) -> dict[str, Any]:
         mitigation=mitigation_record(cfg.mitigation),
         init=cfg.model.init,
         schedule=cfg.schedule.model_dump() if cfg.schedule.kind != "none" else None,
+        device=str(device) if device is not None else cfg.training.device,
     )
 
 
@@ -125,11 +128,13 @@ def _train_model(
     """Train one model; ``restart(attempt)`` (the baseline's) builds a fresh one while the last
     did not even fit its training data, up to ``BASELINE_RESTARTS`` times."""
     training = schedule_training(cfg) if name == "hybrid" else cfg.training
+    device = ds.x_train.device  # the run's device (the data are there)
     steps = training.epochs * -(-len(ds.x_train) // cfg.training.batch_size)
     train_chance = chance_level(ds.y_train)
     for attempt in range(1 + (BASELINE_RESTARTS if restart else 0)):
         if attempt:
             model = restart(attempt)
+        model = model.to(device)
         label = f"{name} ({count_parameters(model)} params)"
         label += f", restart {attempt}" if attempt else ""
         bar = progress(label, steps) if progress else None
@@ -258,6 +263,7 @@ def run_experiment(
     Returns:
         The results dict also written to ``results.json``.
     """
+    device = resolve_device(cfg.training.device)  # CUDA where there is none: refused here
     out_dir = cfg.run_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -274,7 +280,7 @@ def run_experiment(
         tracking_uri=cfg.tracking.tracking_uri,
     )
     status = "FAILED"
-    prov = run_provenance(cfg, ds, choice_seed=cfg.seed)
+    prov = run_provenance(cfg, ds, choice_seed=cfg.seed, device=device)
     stack = ExitStack()
     # every call to a quantum provider, with its cost; the budget refuses a call before sending
     ledger = stack.enter_context(_provider_ledger(cfg))
@@ -292,7 +298,7 @@ def run_experiment(
             baseline, choice = _choose_baseline(cfg, ds, budget, progress)
             restart = _baseline_restart(ds, budget, cfg.seed, choice)
             candidates.append(("baseline", baseline, restart))
-        chance = chance_level(ds.y_test)
+        chance, ds = chance_level(ds.y_test), dataset_to(ds, device)  # built on the CPU
         for name, model, restart in candidates:
 
             def log_epoch(epoch: int, m: dict[str, float], prefix: str = name) -> None:

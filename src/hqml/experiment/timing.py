@@ -3,7 +3,8 @@
 :class:`QuantumTimer` hooks every :class:`~hqml.nn.QuantumLayer` of a model. Forward time is the
 span of each quantum forward call. Backward time runs from the moment the gradient reaches the
 layer's output to the moment the layer's last gradient (its weights' or its input's) is ready,
-recorded with identity autograd functions and gradient-accumulation hooks.
+recorded with identity autograd functions and gradient-accumulation hooks. On a GPU each time
+stamp first waits for the queued kernels (``torch.cuda.synchronize``): a launch is not the work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from ..backends.base import Backend, Task
 from ..nn.layer import QuantumLayer
+from .device import model_device, synchronize
 
 
 class _Stamp(torch.autograd.Function):
@@ -41,6 +43,7 @@ class QuantumTimer:
         self._start: dict[int, float] = {}
         self._bwd_start: float | None = None
         self._bwd_end = 0.0
+        self._device = model_device(model)
         for layer in model.modules():
             if isinstance(layer, QuantumLayer):
                 self._handles.append(layer.register_forward_pre_hook(self._pre))
@@ -49,23 +52,27 @@ class QuantumTimer:
                     if p.requires_grad:
                         self._handles.append(p.register_post_accumulate_grad_hook(self._grad_done))
 
+    def _now(self) -> float:
+        synchronize(self._device)
+        return time.perf_counter()
+
     def _pre(self, module: nn.Module, args: tuple) -> tuple | None:
-        self._start[id(module)] = time.perf_counter()
+        self._start[id(module)] = self._now()
         if args and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
             return (_Stamp.apply(args[0], self._grad_done),) + tuple(args[1:])
         return None
 
     def _post(self, module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
-        self.seconds += time.perf_counter() - self._start.pop(id(module))
+        self.seconds += self._now() - self._start.pop(id(module))
         if out.requires_grad:
             return _Stamp.apply(out, self._grad_arrives)
         return out
 
     def _grad_arrives(self) -> None:
-        self._bwd_start = time.perf_counter()
+        self._bwd_start = self._now()
 
     def _grad_done(self, *_: Any) -> None:
-        self._bwd_end = time.perf_counter()
+        self._bwd_end = self._now()
 
     def close_backward(self) -> None:
         """Call after ``loss.backward()``: adds the quantum part of that backward pass."""
@@ -90,10 +97,12 @@ class _TimedRun:
         self.call, self.owner = call, owner
 
     def _timed(self, fn: Any, *args: Any) -> Any:
+        synchronize(self.owner.device)
         t0 = time.perf_counter()
         try:
             return fn(*args)
         finally:
+            synchronize(self.owner.device)
             self.owner.seconds += time.perf_counter() - t0
 
     def forward(self, tensors: Any) -> Any:
@@ -113,19 +122,23 @@ class TimedBackend(Backend):
     """A backend that counts the seconds spent inside another one (every hook, prepared calls
     included): time in a quantum layer but outside its backend is the data's encoding (inputs
     checked and bound to gate angles, the task built). ``wire_seconds`` is the time the inner
-    backend reports on the wire (process-pool and Ray executors: ``stats["wire_s"]``)."""
+    backend reports on the wire (process-pool and Ray executors: ``stats["wire_s"]``).
+    ``device``: the model's; on a GPU each call waits for its kernels before it is timed."""
 
-    def __init__(self, inner: Backend):
+    def __init__(self, inner: Backend, device: torch.device | None = None):
         self.inner = inner
         self.name = inner.name
         self.capabilities = inner.capabilities
         self.seconds = 0.0
+        self.device = device if device is not None else torch.device("cpu")
 
     def _timed(self, fn: Any, *args: Any) -> Any:
+        synchronize(self.device)
         t0 = time.perf_counter()
         try:
             return fn(*args)
         finally:
+            synchronize(self.device)
             self.seconds += time.perf_counter() - t0
 
     @property

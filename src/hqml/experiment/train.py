@@ -12,6 +12,7 @@ from torch import nn
 
 from .callbacks import Callback, TrainContext
 from .config import TrainingConfig
+from .device import model_device, synchronize
 from .timing import QuantumTimer
 
 _OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
@@ -143,6 +144,7 @@ def train(
                 model, x_fit, y_fit, order, cfg, ctx, timer, callbacks, on_batch
             )
             data_s += more_data_s
+            synchronize(model_device(model))  # a GPU's queued work belongs to this epoch
             epoch_s = time.perf_counter() - t0
             quantum_s = timer.pop()
             for cb in callbacks:

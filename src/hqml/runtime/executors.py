@@ -264,6 +264,17 @@ class RayBackend(ShardedBackend):
                     raise cause from None
         return results  # type: ignore[return-value]
 
+    def worker_peak_rss(self, timeout: float = 30.0) -> int | None:
+        """The actors' peak resident memory since each started, summed (bytes), each read in
+        its own process; ``None`` before the first batch or when an actor does not answer."""
+        if not self.actors:
+            return None
+        ray = _ray()
+        try:
+            return sum(ray.get([a.peak_rss.remote() for a in self.actors], timeout=timeout))
+        except Exception:  # noqa: BLE001 - a lost or busy actor: unknown, not a partial sum
+            return None
+
     def close(self) -> None:
         if self.actors:
             ray = _ray()

@@ -8,6 +8,8 @@ concatenation, for forward executions and for adjoint ``vjp`` calls alike.
 from __future__ import annotations
 
 import math
+import os
+import resource
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
@@ -24,8 +26,31 @@ from .wire import CircuitCache, task_from_dict, task_to_dict
 USER_ERRORS = (ValueError, TypeError, NotImplementedError, KeyError)
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory: ``VmHWM`` (Linux; reset by writing 5 to
+    ``/proc/self/clear_refs``), else ``getrusage``'s peak since the process started."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reset_peak_rss() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # not Linux: the peak stays the process's since it started
+
+
 class QuantumNode:
-    """A warm simulator in a worker: one inner backend, circuits parsed once.
+    """A warm simulator in a worker: one inner backend, circuits parsed once. Its process's
+    peak memory is reset when it starts (a reused worker's earlier peak is not this node's)
+    and read, in the worker, by :meth:`peak_rss` (a Ray actor may run on another machine).
 
     Args:
         inner: the local backend's name (``"statevector"`` by default).
@@ -39,10 +64,18 @@ class QuantumNode:
         inner_options: dict[str, Any] | None = None,
         torch_threads: int | None = 1,
     ):
+        _reset_peak_rss()
         if torch_threads:
             torch.set_num_threads(torch_threads)
         self.backend = get_backend(inner, **(inner_options or {}))
         self.cache = CircuitCache()
+
+    def peak_rss(self) -> int:
+        """Peak resident memory of this worker process since the node started (bytes)."""
+        return peak_rss_bytes()
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def run(self, share: dict[str, Any]) -> torch.Tensor:
         """Execute one share: ``op`` is ``"execute"`` or ``"vjp"`` (with a ``cotangent``)."""

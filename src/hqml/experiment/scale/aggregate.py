@@ -51,6 +51,11 @@ def _curve(line: dict[Any, list], get: Any) -> dict[str, list]:
     return {"mean": means, "sd": sds}
 
 
+def _mib(record: dict[str, Any], key: str) -> float:
+    value = record["hybrid"]["memory"].get(key)
+    return float("nan") if value is None else value / 2**20
+
+
 def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     line = _along(cfg, axis, records)
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in line)
@@ -68,10 +73,10 @@ def axis_summary(cfg: ScaleConfig, axis: str, records: list[dict[str, Any]]) -> 
             k: _curve(line, lambda r, k=k: r["hybrid"]["time_split"][k])["mean"] for k in SPLIT
         },
         "peak_rss_mb": _curve(line, lambda r: r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20),
-        "peak_worker_rss_mb": _curve(
-            line,
-            lambda r: r["hybrid"]["memory"].get("peak_worker_rss_bytes", float("nan")) / 2**20,
-        ),
+        **{  # NaN where not measured (no worker processes, no GPU)
+            f"peak_{k}_mb": _curve(line, lambda r, k=k: _mib(r, f"peak_{k}_bytes"))
+            for k in ("worker_rss", "gpu")
+        },
         "energy_j": _curve(line, lambda r: r["hybrid"]["energy_j_per_epoch"]),
         "grad_variance_init": _curve(
             line, lambda r: (r["grad_variance_init"] or {}).get("mean", float("nan"))

@@ -15,12 +15,28 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
         return str(v)
 
 
+def _measured(curve: dict[str, Any] | None) -> bool:
+    return any(v == v for v in (curve or {}).get("mean", []))  # any value not NaN
+
+
+def _memory(s: dict[str, Any], i: int) -> str:
+    """The optional memory cells: workers' peak RSS and GPU peak, where any point has them."""
+    return "".join(
+        f" {_fmt(s[k]['mean'][i], '.0f')} |"
+        for k in ("peak_worker_rss_mb", "peak_gpu_mb")
+        if _measured(s.get(k))
+    )
+
+
 def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
     base = "baseline_test_acc" in s
     head = (
         f"| {axis} | seeds | params at start | qubits x depth (2q gates) | hybrid acc |"
         + (" baseline acc |" if base else "")
-        + " s/epoch | quantum share | peak RSS MiB | energy J/epoch |"
+        + " s/epoch | quantum share | peak RSS MiB |"
+        + (" workers' peak RSS MiB |" if _measured(s.get("peak_worker_rss_mb")) else "")
+        + (" peak GPU MiB |" if _measured(s.get("peak_gpu_mb")) else "")
+        + " energy J/epoch |"
         + (" baseline s/epoch | baseline J/epoch |" if base else "")
         + " grad var (init) | grad var, model init (quantum / classical) |"
         " final params | gate evals |"
@@ -44,7 +60,7 @@ def _axis_table(axis: str, s: dict[str, Any]) -> list[str]:
             )
         row += (
             f" {_fmt(s['hybrid_epoch_s']['mean'][i], '.4f')} | {_fmt(100 * q / total, '.0f')}%"
-            f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |"
+            f" | {_fmt(s['peak_rss_mb']['mean'][i], '.0f')} |{_memory(s, i)}"
             f" {_fmt(s['energy_j']['mean'][i], '.2f')} |"
         )
         if base:
@@ -105,13 +121,15 @@ def write_markdown(summary: dict[str, Any], plots: list[str], path: Path) -> Pat
             else ""
         )
         + ".",
-        f"Energy: {summary['energy_method']}.",
+        f"Trained on: {', '.join(summary.get('devices') or ['cpu'])}."
+        f" Energy: {summary['energy_method']}.",
         "",
         "Time per epoch splits into quantum simulation (inside the backend), data encoding"
         " (inside quantum layers but outside the backend: inputs bound to gate angles, tasks"
         " built), communication (executors' wall time minus their workers' compute), classical"
         " compute and data movement. Gradient variance at initialisation is over random"
-        " weights of the model's circuit (ideal, local cost); the model-init columns are the"
+        " weights of the model's circuit (local cost; the config's noise, if any, without"
+        " mitigation); the model-init columns are the"
         " variance of the training loss's gradient over fresh initialisations of the whole"
         " model (noise and mitigation included), per parameter group; during training it is"
         " the variance of each quantum parameter's gradient across the steps of an epoch"

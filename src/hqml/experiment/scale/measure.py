@@ -18,6 +18,7 @@ from ...nn.layer import QuantumLayer
 from ...runtime.client import RemoteBackend
 from ...runtime.sharding import ShardedBackend
 from ..callbacks import Callback, TrainContext
+from ..device import model_device
 from ..timing import TimedBackend
 
 _STATUS = Path("/proc/self/status")
@@ -28,17 +29,20 @@ RAPL = Path("/sys/class/powercap")
 class PeakMemory:
     """Peak resident memory of this process over a span: ``VmHWM`` reset at the start through
     ``/proc/self/clear_refs`` (Linux); elsewhere the peak since the process started
-    (``getrusage``), reported as such. GPU: ``torch.cuda.max_memory_allocated``."""
+    (``getrusage``), reported as such. On a CUDA ``device`` also the peak of torch's
+    allocations there (``torch.cuda.max_memory_allocated``, reset at the start); elsewhere
+    ``peak_gpu_bytes`` is ``None`` (no GPU used)."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device | None = None) -> None:
         self.method = "getrusage: peak since the process started"
         try:
             _CLEAR_REFS.write_text("5")
             self.method = "VmHWM, reset at the start of the point"
         except OSError:
             pass
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
+        self.device = device if device is not None else torch.device("cpu")
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
 
     def read(self, workers: Sequence[Any] = (), worker_rss: int | None = None) -> dict[str, Any]:
         """The peaks; ``workers``: the backends with worker processes, whose memory this
@@ -53,28 +57,42 @@ class PeakMemory:
             pass
         if rss is None:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
+        cuda = self.device.type == "cuda"
+        gpu = torch.cuda.max_memory_allocated(self.device) if cuda else None
         method = self.method
         if workers:
             method += (
                 "; this process only (the backend's worker processes not included)"
                 if worker_rss is None
-                else "; this process only, the process-pool workers' peaks (VmHWM, summed) in"
-                " peak_worker_rss_bytes"
+                else "; this process only, the backend's workers' peaks (VmHWM, summed; Ray"
+                " actors read in their own processes) in peak_worker_rss_bytes"
             )
-        out = {"peak_rss_bytes": rss, "peak_gpu_bytes": gpu, "method": method}
+        out = {
+            "peak_rss_bytes": rss,
+            "peak_gpu_bytes": gpu,
+            "device": str(self.device),
+            "method": method + ("; GPU: torch.cuda.max_memory_allocated" if cuda else ""),
+        }
         if worker_rss is not None:
             out["peak_worker_rss_bytes"] = worker_rss
         return out
 
 
 def worker_peak_rss(backends: Sequence[TimedBackend]) -> int | None:
-    """The summed peak resident memory (``VmHWM``) of the local worker processes of the
-    process-pool backends among ``backends`` (read before they close; their pool starts with
-    the model, so the peak is this model's), or ``None`` when there are none or they cannot be
-    read (Ray's workers are not this process's)."""
+    """The summed peak resident memory (``VmHWM``) of the worker processes of the process-pool
+    and Ray backends among ``backends`` (read before they close; their workers start with the
+    model, so the peak is this model's): a pool's workers read through ``/proc/PID``, Ray's
+    actors each in its own process (:meth:`~hqml.runtime.executors.RayBackend.worker_peak_rss`,
+    wherever it runs). ``None`` when there are none or one cannot be read."""
     total, seen = 0, False
     for b in backends:
+        in_worker = getattr(b.inner, "worker_peak_rss", None)
+        if in_worker is not None:
+            peak = in_worker()
+            if peak is None:
+                return None
+            total, seen = total + peak, True
+            continue
         pids = getattr(b.inner, "worker_pids", None)
         for pid in pids() if pids else []:
             try:
@@ -158,13 +176,15 @@ class EnergyMeter:
 
 def timed_backends(model: nn.Module) -> list[TimedBackend]:
     """Wrap every quantum layer's backend in a :class:`TimedBackend` (one per distinct
-    backend), so the epoch's quantum time splits into simulation, encoding and communication."""
+    backend), so the epoch's quantum time splits into simulation, encoding and communication.
+    Call after the model moved to its device (a GPU's calls are timed to their end)."""
+    device = model_device(model)
     wrapped: dict[Any, TimedBackend] = {}
     for m in model.modules():
         if isinstance(m, QuantumLayer):
             key = m.backend if isinstance(m.backend, str) else id(m.backend)
             if key not in wrapped:
-                wrapped[key] = TimedBackend(get_backend(m.backend))
+                wrapped[key] = TimedBackend(get_backend(m.backend), device)
             m.backend = wrapped[key]
     return list(wrapped.values())
 

@@ -16,7 +16,9 @@ from ...nn.layer import QuantumLayer
 from ...trainability import gradient_variance, local_cost
 from ..callbacks import TrainContext
 from ..config import RunConfig, parse_config
+from ..device import dataset_to, resolve_device
 from ..models import build_baseline, build_hybrid, count_parameters, quantum_circuit_of
+from ..noise_config import noise_model_of
 from ..runner import load_data, run_provenance
 from ..schedules import CircuitCost, schedule_callbacks, schedule_training
 from ..train import History, make_optimizer, train
@@ -58,9 +60,11 @@ def _split(hist: History, meter: EpochMeter | None) -> list[dict[str, float]]:
     return rows
 
 
-def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
+def _init_variance(circuit: Any, n_samples: int, seed: int, noise: Any = None) -> dict[str, Any]:
     """Gradient variance of the model's circuit over random weights (local cost: the mean of
-    the Z readouts), the data input fixed to one seeded random vector in [0, pi)."""
+    the Z readouts), the data input fixed to one seeded random vector in [0, pi); with the
+    config's ``[noise]`` (``noise``: a NoiseConfig) on the density-matrix simulator."""
+    nm = noise_model_of(noise)
     gen = torch.Generator().manual_seed(seed)
     inputs = {
         k: torch.rand(v.shape, generator=gen, dtype=torch.float64) * np.pi
@@ -73,6 +77,9 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
         seed=seed,
         inputs=inputs,
         dtype=torch.complex64,
+        noise_model=nm,
+        backend="statevector" if nm is None else "density_matrix",
+        diff_method="adjoint" if nm is None else "best",
     )
     mean, err = gv.of(None)
     return {
@@ -81,7 +88,9 @@ def _init_variance(circuit: Any, n_samples: int, seed: int) -> dict[str, Any]:
         "groups": gv.groups,
         "n_samples": gv.n_samples,
         "cost": "local (mean of Z over the qubits)",
-        "noise": "none (ideal circuit)",
+        "noise": "none (ideal circuit)"
+        if nm is None
+        else "the run config's [noise] (density matrix; no mitigation, exact expectations)",
     }
 
 
@@ -94,7 +103,9 @@ def _init_variance_groups(
     group's parameters. Torch's random state is left as it was."""
     if n_models < 2:
         return None
+    device = ds.x_train.device
     xb, yb = ds.x_train[:rows], ds.y_train[:rows]
+    x_build = ds.x_train.cpu()  # the models are built on the CPU, then moved
     grads: dict[str, list[torch.Tensor]] = {}
     shared: list[Any] = []  # one backend per quantum layer for every model (one worker pool)
     try:
@@ -104,11 +115,11 @@ def _init_variance_groups(
                     cfg.model,
                     ds.n_features,
                     ds.n_classes,
-                    ds.x_train,
+                    x_build,
                     cfg.seed + 7919 * (k + 1),
                     cfg.noise,
                     cfg.mitigation,
-                )
+                ).to(device)
                 layers = [m for m in model.modules() if isinstance(m, QuantumLayer)]
                 if not shared:
                     shared = [get_backend(m.backend) for m in layers]
@@ -143,7 +154,8 @@ def _train_one(
     concurrent: bool = False,
 ) -> dict[str, Any]:
     params = count_parameters(model)
-    memory = PeakMemory()
+    model = model.to(ds.x_train.device)  # the point's device: its data are there
+    memory = PeakMemory(ds.x_train.device)
     backends = timed_backends(model) if quantum else []
     energy = EnergyMeter(watts, backends, concurrent)
     meter = EpochMeter(backends, energy)
@@ -211,13 +223,15 @@ def run_point(
 
 def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
+    device = resolve_device(cfg.training.device)  # CUDA where there is none: refused
     torch.manual_seed(cfg.seed)
-    ds = load_data(cfg)
+    cpu_ds = load_data(cfg)
+    ds = dataset_to(cpu_ds, device)
     hybrid = build_hybrid(
-        cfg.model, ds.n_features, ds.n_classes, ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
+        cfg.model, ds.n_features, ds.n_classes, cpu_ds.x_train, cfg.seed, cfg.noise, cfg.mitigation
     )
     circuit = quantum_circuit_of(hybrid)
-    record: dict[str, Any] = {"point": point, "status": "ok"}
+    record: dict[str, Any] = {"point": point, "status": "ok", "device": str(device)}
     record["circuit"] = (
         None
         if circuit is None
@@ -232,7 +246,7 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     record["grad_variance_init"] = (
         None
         if circuit is None or not circuit.weights
-        else _init_variance(circuit, settings["grad_samples"], cfg.seed)
+        else _init_variance(circuit, settings["grad_samples"], cfg.seed, cfg.noise)
     )
     watts = settings["watts_per_core"]
     concurrent = settings.get("executor", "inline") != "inline" and settings.get("workers", 1) > 1
@@ -255,7 +269,7 @@ def _run_point(cfg: RunConfig, point: dict[str, Any], settings: dict[str, Any]) 
     record["grad_variance_init_groups"] = _init_variance_groups(
         cfg, ds, settings.get("init_models", 0)
     )
-    record["provenance"] = run_provenance(cfg, ds, choice_seed=cfg.seed)
+    record["provenance"] = run_provenance(cfg, cpu_ds, choice_seed=cfg.seed, device=device)
     record["wall_s"] = time.perf_counter() - t0
     return record
 

@@ -199,6 +199,7 @@ def write_outputs(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, 
         "points": len(records),
         "failed": [r["key"] for r in records if r.get("status") != "ok"],
         "axes": axes,
+        "devices": sorted({r.get("device", "cpu") for r in ok}),  # older records: CPU only
         "energy_method": "; or ".join(sorted({r["hybrid"]["energy_method"] for r in ok})) or None,
         "unsplit_remote": [
             r["key"] for r in ok if r["hybrid"].get("unsplit_remote_s_per_epoch", 0.0) > 0
@@ -244,6 +245,9 @@ def _track(cfg: ScaleConfig, summary: dict[str, Any], files: list[Path]) -> None
                 "hybrid_energy_j_per_epoch": r["hybrid"]["energy_j_per_epoch"],
                 "hybrid_peak_rss_mib": r["hybrid"]["memory"]["peak_rss_bytes"] / 2**20,
             }
+            for key, name in (("peak_gpu_bytes", "gpu"), ("peak_worker_rss_bytes", "worker_rss")):
+                if r["hybrid"]["memory"].get(key) is not None:
+                    metrics[f"hybrid_peak_{name}_mib"] = r["hybrid"]["memory"][key] / 2**20
             if r.get("grad_variance_init"):
                 metrics["grad_variance_init"] = r["grad_variance_init"]["mean"]
             if r.get("baseline"):

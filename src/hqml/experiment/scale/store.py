@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, RunConfig
 from .config import point_key
 
 # [scale] settings that change what a point measures (the others: which points, how many at
@@ -51,6 +51,18 @@ def _changed(old: Any, new: Any, key: str = "") -> list[str]:
     return [] if old == new else [f"{key} ({json.dumps(old)} -> {json.dumps(new)})"]
 
 
+def _without_new_defaults(old: Any, new: Any, default: Any) -> Any:
+    """``new`` less the keys ``old`` lacks whose value is ``default``'s (fields added since)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    default = default if isinstance(default, dict) else {}
+    return {
+        k: _without_new_defaults(old.get(k), v, default.get(k))
+        for k, v in new.items()
+        if k in old or k not in default or v != default[k]
+    }
+
+
 class PointStore:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -74,10 +86,16 @@ class PointStore:
         return rec is not None and rec.get("status") == "ok"
 
     def check_setup(self, point: dict[str, Any], setup: dict[str, Any]) -> None:
-        """Refuse (``ConfigError``) a finished point recorded with another setup."""
+        """Refuse (``ConfigError``) a finished point recorded with another setup. A run-config
+        field that a later hqml added, at its default (e.g. ``training.device = "cpu"``), is no
+        change: the point was made the way that default runs."""
         rec = self.records.get(point_key(point))
         if rec is None or rec.get("status") != "ok" or rec.get("setup") == setup:
             return
+        if "setup" in rec:
+            defaults = {"run": json.loads(json.dumps(RunConfig().model_dump(), default=str))}
+            if rec["setup"] == _without_new_defaults(rec["setup"], setup, defaults):
+                return
         what = (
             "was recorded without its setup (an older hqml)"
             if "setup" not in rec

@@ -9,6 +9,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..config import ConfigError
+from ..device import resolve_device
 from .config import ScaleConfig, point_key, resolve_executor
 from .point import run_point
 from .report import write_outputs
@@ -65,13 +67,41 @@ def _ray(jobs: list[tuple], workers: int) -> Iterator[dict[str, Any]]:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(_safe_run)
-        pending = [remote.remote(*job) for job in jobs]
+        gpus = _ray_gpus(jobs, workers, ray.cluster_resources().get("GPU", 0))
+        pending = [
+            remote.options(num_gpus=g).remote(*job) for job, g in zip(jobs, gpus, strict=True)
+        ]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             yield ray.get(ready[0])
     finally:
         if started:
             ray.shutdown()
+
+
+def _ray_gpus(jobs: list[tuple], workers: int, cluster_gpus: float) -> list[float]:
+    """The GPU share each Ray task asks for: Ray hides the GPUs from a task that asks for none
+    (``CUDA_VISIBLE_DEVICES`` empty), so a CUDA point asks for ``1 / workers`` of one (points
+    share a GPU), an ``"auto"`` point too when the cluster has GPUs, a CPU point none. A CUDA
+    point on a cluster without GPUs is refused (it would wait for one forever)."""
+    out = []
+    for run, point, _ in jobs:
+        device = run["training"]["device"]
+        if device.startswith("cuda") and not cluster_gpus:
+            raise ConfigError(
+                f"scale point {point_key(point)}: training.device = {device!r} but the Ray"
+                " cluster has no GPU; set training.device = 'cpu' or 'auto'"
+            )
+        wants = device.startswith("cuda") or (device == "auto" and cluster_gpus > 0)
+        out.append(1.0 / workers if wants else 0.0)
+    return out
+
+
+def _check_devices(cfg: ScaleConfig, todo: list[dict[str, Any]]) -> None:
+    """Points run in this machine's processes: a CUDA device it lacks is refused now, in one
+    line, rather than as every point's error."""
+    for name in {cfg.run_config(p).training.device for p in todo}:
+        resolve_device(name)
 
 
 def run_scale(
@@ -102,11 +132,14 @@ def run_scale(
     if todo:
         jobs = _jobs(cfg, todo)
         workers = cfg.settings.workers
+        executor = resolve_executor(cfg.settings.executor)
+        if executor != "ray":
+            _check_devices(cfg, todo)
         runner = {
             "inline": lambda: _inline(jobs),
             "process": lambda: _process(jobs, workers),
             "ray": lambda: _ray(jobs, workers),
-        }[resolve_executor(cfg.settings.executor)]
+        }[executor]
         for record in runner():
             record["setup"] = setups[point_key(record["point"])]
             store.add(record)
