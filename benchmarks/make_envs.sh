@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the side virtual environments the benchmark suite runs some peers from (TorchQuantum,
-# PennyLane Catalyst).
+# PennyLane Catalyst, pennylane-qiskit).
 #
 # TorchQuantum 0.1.8 pins qiskit < 1.0, which cannot live beside hqml's qiskit >= 1.0, so it gets
 # its own venv in benchmarks/.envs/torchquantum. To avoid a second multi-GB torch download, the
@@ -57,3 +57,16 @@ echo "$main_site" > "$cat_site/zz_hqml_main_venv.pth"
     "jax==0.7.1" "jaxlib==0.7.1" "diastatic-malt==2.15.3" "xdsl==0.59.0" "xdsl-jax==0.5.0" \
     "immutabledict<4.2.3" "ordered-set==4.1.0"
 "$cat_env/bin/python" -c 'import catalyst, jax; print(f"catalyst {catalyst.__version__} ready (jax {jax.__version__})")'
+
+# pennylane-qiskit 0.45 (W10's PennyLane peer on IBM fake devices) pins qiskit <= 2.3,
+# qiskit-aer 0.17 and qiskit-ibm-runtime 0.45, older than hqml's: its own venv with those
+# (--no-deps); PennyLane, torch, numpy and the Qiskit packages' other dependencies come from
+# the main venv through the same .pth.
+plq="$envs/pennylane-qiskit"
+rm -rf "$plq"
+"$main_py" -m venv "$plq"
+plq_site="$("$plq/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$main_site" > "$plq_site/zz_hqml_main_venv.pth"
+"$plq/bin/python" -m pip install --quiet --no-deps "pennylane-qiskit==0.45.0" "qiskit==2.3.0" \
+    "qiskit-aer==0.17.2" "qiskit-ibm-runtime==0.45.1"
+"$plq/bin/python" -W ignore -c 'import pennylane_qiskit, qiskit; print(f"pennylane-qiskit {pennylane_qiskit.__version__} ready (qiskit {qiskit.__version__})")'

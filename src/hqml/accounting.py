@@ -36,9 +36,13 @@ PRICES_DATE = "2025-06-01"
 class Price:
     """A device's list price (USD): per task (job), per shot, per second of device time.
 
-    ``seconds_per_shot`` estimates device time before a call for devices billed by time.
-    ``known``: false for a device no pattern matches (priced at zero, so a money budget cannot
-    be checked against it and refuses its calls).
+    ``seconds_per_shot`` (and ``seconds_per_task``) estimate device time before a call for
+    devices billed by time. ``min_seconds_per_task``: a task is billed at least this long
+    (Braket's managed simulators: 3 s); such a device's time is known only once its tasks ran,
+    so its recorded cost uses the measured run time, and a money budget is checked before
+    sending only when ``seconds_per_task`` gives an estimate. ``known``: false for a device no
+    pattern matches (priced at zero, so a money budget cannot be checked against it and
+    refuses its calls).
     """
 
     per_task: float = 0.0
@@ -47,6 +51,20 @@ class Price:
     seconds_per_shot: float = 0.0
     source: str = ""
     known: bool = True
+    min_seconds_per_task: float = 0.0
+    seconds_per_task: float | None = None
+
+    def unchecked(self, backend: str) -> str:
+        """Why a money budget cannot be checked before a call to ``backend``; "" when it can."""
+        if not self.known:
+            return f"no price known for {backend!r}"
+        if self.min_seconds_per_task and self.seconds_per_task is None:
+            return (
+                f"{backend!r} is billed by its run time (at least"
+                f" {self.min_seconds_per_task:g} s per task), unknown before it runs; give an"
+                " estimate (seconds_per_task)"
+            )
+        return ""
 
 
 # Public list prices on PRICES_DATE (Amazon Braket pricing page; IBM Quantum Pay-As-You-Go, $96
@@ -57,6 +75,16 @@ DEFAULT_PRICES: dict[str, Price] = {
     "qiskit:fake_*": Price(source="local simulator (IBM fake device)"),
     "qiskit:ibm_*": Price(per_second=1.60, seconds_per_shot=1e-3, source="IBM PAYG $96/min"),
     "braket:braket_*": Price(source="Braket local simulator"),
+    # managed simulators: per minute of run time, billed in 1 ms steps, at least 3 s per task
+    "braket:*device/quantum-simulator/amazon/sv1": Price(
+        per_second=0.075 / 60, min_seconds_per_task=3.0, source="Braket SV1 $0.075/min"
+    ),
+    "braket:*device/quantum-simulator/amazon/dm1": Price(
+        per_second=0.075 / 60, min_seconds_per_task=3.0, source="Braket DM1 $0.075/min"
+    ),
+    "braket:*device/quantum-simulator/amazon/tn1": Price(
+        per_second=0.275 / 60, min_seconds_per_task=3.0, source="Braket TN1 $0.275/min"
+    ),
     "braket:*device/qpu/ionq/forte*": Price(0.30, 0.08, source="Braket: IonQ Forte"),
     "braket:*device/qpu/ionq/*": Price(0.30, 0.03, source="Braket: IonQ Aria"),
     "braket:*device/qpu/iqm/*": Price(0.30, 0.00145, source="Braket: IQM"),
@@ -93,10 +121,14 @@ class PriceTable:
         return Price(source=f"no price known for {backend!r}", known=False)
 
     def estimate(self, backend: str, jobs: int, shots: int, seconds: float | None = None) -> float:
-        """Estimated cost in USD of ``jobs`` jobs with ``shots`` shots in all."""
+        """Estimated cost in USD of ``jobs`` jobs with ``shots`` shots in all, taking
+        ``seconds`` of device time (default: estimated from the price's ``seconds_per_shot``
+        and ``seconds_per_task``), each task billed at least ``min_seconds_per_task``."""
         p = self.price(backend)
-        secs = shots * p.seconds_per_shot if seconds is None else seconds
-        return jobs * p.per_task + shots * p.per_shot + secs * p.per_second
+        if seconds is None:
+            seconds = shots * p.seconds_per_shot + jobs * (p.seconds_per_task or 0.0)
+        seconds = max(seconds, jobs * p.min_seconds_per_task)
+        return jobs * p.per_task + shots * p.per_shot + seconds * p.per_second
 
 
 @dataclass(frozen=True)
@@ -135,6 +167,7 @@ class ProviderCall:
     job_ids: tuple[str, ...] = ()
     at: float = field(default_factory=time.time)
     priced: bool = True  # False: no price known for the device (its cost is not estimated)
+    unchecked: str = ""  # why a money budget cannot be checked before this (planned) call
 
 
 _TOTALS = ("calls", "jobs", "circuits", "shots", "cost", "queue_s", "run_s")
@@ -172,10 +205,11 @@ class Ledger:
         budget."""
         if self.budget is None:
             return
-        if self.budget.money is not None and not call.priced:
+        if self.budget.money is not None and (call.unchecked or not call.priced):
+            why = call.unchecked or f"no price known for {call.backend!r}"
             raise BudgetExceeded(
-                f"budget money cannot be checked before sending: no price known for"
-                f" {call.backend!r}; give its price (prices=hqml.accounting.PriceTable("
+                f"budget money cannot be checked before sending: {why}; give its price"
+                f" (prices=hqml.accounting.PriceTable("
                 f"{{{call.backend!r}: {{'per_task': ..., 'per_shot': ...}}}})) or drop the"
                 " money budget"
             )

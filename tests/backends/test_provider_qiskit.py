@@ -436,3 +436,22 @@ def test_transpile_cache_keeps_a_gate_keyed_by_identity_alive():
     del gate, c
     gc.collect()
     assert alive() is not None
+
+
+def test_transpiled_circuits_carry_no_symbolic_global_phase():
+    """The transpiler's global phase (half of every rotation angle) would be a parameter
+    expression the primitive binds again for every row; it is unobservable, so it is dropped,
+    and the values stay exact."""
+    c = every_gate_circuit()
+    isa, cols = QiskitBackend("fake_manila")._isa(Task(c, torch.zeros(1, 1), Expval(tuple(OBS))))
+    assert isinstance(isa.global_phase, float)
+    gate_params = {p for ins in isa.data for v in ins.operation.params for p in _params(v)}
+    assert set(isa.parameters) == gate_params and len(cols) == len(gate_params) > 0
+    w = torch.tensor(np.random.default_rng(8).uniform(-2, 2, (2, 16)))
+    got = hqml.expval(c, OBS, weights={"w": w}, backend="qiskit:aer_simulator")
+    ref = hqml.expval(c, OBS, weights={"w": w}, dtype=torch.complex128)
+    assert torch.allclose(got, ref, atol=1e-6)
+
+
+def _params(value):
+    return getattr(value, "parameters", ())

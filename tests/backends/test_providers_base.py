@@ -191,7 +191,42 @@ def test_a_money_budget_refuses_a_device_without_a_known_price():
     assert table.price("pennylane:lightning.qubit").known
     # a PennyLane plugin device (a remote QPU, say) is not assumed free
     assert not table.price("pennylane:qiskit.remote").known
-    assert not table.price("braket:arn:aws:braket:::device/quantum-simulator/amazon/sv1").known
+
+
+SIM = "braket:arn:aws:braket:::device/quantum-simulator/amazon/"
+
+
+def test_braket_managed_simulators_are_billed_per_minute_with_a_3_s_minimum_per_task():
+    table = accounting.PriceTable()
+    for name, per_minute in (("sv1", 0.075), ("dm1", 0.075), ("tn1", 0.275)):
+        p = table.price(SIM + name)
+        assert p.known and p.per_second * 60 == pytest.approx(per_minute)
+        # two tasks of 1 s each are billed 3 s each; 10 s in all is billed as 10 s
+        assert table.estimate(SIM + name, 2, 2000, seconds=2.0) == pytest.approx(per_minute / 10)
+        assert table.estimate(SIM + name, 2, 2000, seconds=10.0) == pytest.approx(per_minute / 6)
+    assert accounting.PRICES_DATE  # the list prices' date
+
+
+def test_a_money_budget_needs_a_run_time_estimate_for_a_device_billed_by_time():
+    """A managed simulator's run time is known only after it ran: a money budget refuses its
+    calls before sending unless the price estimates it; the recorded cost is the time taken."""
+    x = {"w": torch.zeros(2)}
+    sv1 = {"toy:*": {"per_second": 0.075 / 60, "min_seconds_per_task": 3.0}}
+    dev = ToyDevice(shots=100, budget={"money": 5.0}, prices=accounting.PriceTable(sv1))
+    with pytest.raises(accounting.BudgetExceeded, match="billed by its run time") as e:
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=dev)
+    assert "\n" not in str(e.value) and dev.sent == []
+    estimated = {"toy:*": {**sv1["toy:*"], "seconds_per_task": 60.0}}
+    dev = ToyDevice(shots=100, budget={"money": 0.1}, prices=accounting.PriceTable(estimated))
+    hqml.expval(circuit(), hqml.Z(0), weights=x, backend=dev)  # one task, ran well under 3 s
+    assert dev.ledger.totals()["cost"] == pytest.approx(3 * 0.075 / 60)
+    dev2 = ToyDevice(shots=100, budget={"money": 0.05}, prices=accounting.PriceTable(estimated))
+    with pytest.raises(accounting.BudgetExceeded, match="money"):  # 60 s estimated: $0.075
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=dev2)
+    with accounting.track() as run:  # no budget: the call runs and is priced
+        hqml.expval(circuit(), hqml.Z(0), weights=x, backend=ToyDevice(
+            shots=100, prices=accounting.PriceTable(sv1)))  # fmt: skip
+    assert run.totals()["cost"] == pytest.approx(3 * 0.075 / 60) and run.calls[0].priced
 
 
 @pytest.mark.parametrize(

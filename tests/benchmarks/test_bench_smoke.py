@@ -102,7 +102,10 @@ def test_hqml_w1_matches_dense_reference_and_finite_differences():
 
 
 def test_quick_suite_every_installed_peer_agrees_with_hqml():
-    doc = run_suite(quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
+    # W10 (noisy fake-device simulation, seconds per step) has its own checks:
+    # tests/benchmarks/test_bench_hardware.py
+    names = [w for w in discover() if w != "W10"]
+    doc = run_suite(names, quick=True, repeats=1, frameworks=FAST_PEERS, bandwidth=False)
     assert set(doc["workloads"]) >= {"W1", "W2", "W3", "W6", "W7", "W8", "W9"}
     assert doc["device"] == "cpu" and doc["gpu"] is None  # the default device, recorded
     by = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}

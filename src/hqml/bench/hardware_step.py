@@ -1,78 +1,84 @@
 """One W1 training step on an IBM fake device with shots: what each framework submits.
 
-The W1 model (RY(x_i) encoding, L layers of [RY, RZ; CNOT ring], loss = batch mean of
-sum_i <Z_i>^2), parameter-shift gradients for all 2nL weights, on the same fake device
-(``fake_manila`` for 4 qubits, ``fake_guadalupe`` for 8), shots per circuit:
+The implementations of workload W10 (:mod:`hqml.bench.w10_hardware`): the W1 model (RY(x_i)
+encoding, L layers of [RY, RZ; CNOT ring], loss = batch mean of sum_i <Z_i>^2), parameter-shift
+gradients for all 2nL weights, on the same fake device (``fake_manila`` for up to 5 qubits,
+``fake_guadalupe`` above), the same physical qubits (:data:`LAYOUTS`), the same preset pass
+manager (optimisation level 1, ``seed_transpiler`` 7), shots per circuit:
 
 - hqml: ``QuantumLayer`` on ``qiskit:<fake device>``;
 - Qiskit ML: ``EstimatorQNN`` + ``TorchConnector`` with ``qiskit_ibm_runtime``'s ``EstimatorV2``
   on the same fake device (local mode), its circuit transpiled once by the same preset pass
-  manager, ``ParamShiftEstimatorGradient``.
+  manager, ``ParamShiftEstimatorGradient``;
+- PennyLane with ``pennylane-qiskit`` (:mod:`hqml.bench.hardware_peers`, in its own venv).
 
-Counted per step: provider jobs (primitive ``run`` calls), PUBs, circuits (parameter sets x
-measurement bases) and shots; timed: the first step (which transpiles) and the next one.
-Run: ``python -m hqml.bench.hardware_step [--quick]`` (writes ``hardware_step.json`` under
-:func:`hqml.bench.report.results_dir`).
-PennyLane + pennylane-qiskit is not measured: pennylane-qiskit 0.45 requires qiskit <= 2.3.
+Each setup returns a :class:`~hqml.bench.registry.Prepared` whose ``counts`` gives the provider
+work per step: jobs (primitive ``run`` calls), PUBs, circuits (parameter sets x measurement
+bases), shots, and the transpilations of the whole run.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..accounting import track
-from ..backends.providers.qiskit import fake_device, transpile_cache_info
-from ..backends.registry import get_backend
-from ..circuit.circuit import Circuit
-from ..circuit.observables import Z
-from ..nn import QuantumLayer
-from .report import results_dir
+from hqml.accounting import track
+from hqml.backends.providers.qiskit import fake_device, transpile_cache_info
+from hqml.backends.registry import get_backend
+from hqml.bench.registry import Case, Prepared
+from hqml.bench.vqc import hqml_circuit
+from hqml.circuit.observables import Z
+from hqml.nn import QuantumLayer
 
-DEVICES = {4: "fake_manila", 8: "fake_guadalupe"}
+SHOTS_DEFAULT = 1000
+DEVICES = {5: "fake_manila", 16: "fake_guadalupe"}
+# the same physical qubits for every framework (a path on each device's coupling map)
+LAYOUTS = {"fake_manila": [0, 1, 2, 3, 4], "fake_guadalupe": [0, 1, 2, 3, 5, 8, 11, 14]}
+PASSES = {"optimization_level": 1, "seed_transpiler": 7}
+SEED = 5
 
 
-def _data(n: int, batch: int, layers: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(1234 + n)
-    return rng.uniform(0, np.pi, (batch, n)), rng.uniform(0, 2 * np.pi, (layers, n, 2))
+def device_for(n: int) -> tuple[str, list[int]]:
+    """The fake device of an ``n``-qubit case and its physical qubits."""
+    name = next(d for size, d in sorted(DEVICES.items()) if n <= size)
+    return name, LAYOUTS[name][:n]
 
 
 class Counter:
-    """Wraps a V2 primitive's ``run``: jobs, PUBs, circuits (parameter sets x bases), shots."""
+    """Counts a V2 estimator's ``run`` calls: jobs, PUBs, circuits (parameter sets x bases)."""
 
-    def __init__(self, primitive: Any, shots: int):
-        self.primitive, self.shots = primitive, shots
-        self.jobs = self.pubs = self.circuits = 0
-        self._run = primitive.run
-        primitive.run = self.run
+    def __init__(self, shots: int):
+        self.shots = shots
+        self.jobs = self.pubs = self.circuits = self.transpilations = self.steps = 0
 
-    def run(self, pubs: Any, *args: Any, **kwargs: Any) -> Any:
-        from qiskit.primitives.containers.estimator_pub import EstimatorPub
+    def wrap(self, run: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(pubs: Any, *args: Any, **kwargs: Any) -> Any:
+            from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
-        pubs = [
-            EstimatorPub.coerce(p, kwargs.get("precision") or 1 / np.sqrt(self.shots)) for p in pubs
-        ]
-        self.jobs += 1
-        self.pubs += len(pubs)
-        for p in pubs:
-            words = {lbl for obs in np.ravel(p.observables.tolist()) for lbl in obs}
-            bases = len(_qwc_groups(words, p.circuit.num_qubits))
-            self.circuits += int(np.prod(p.parameter_values.shape or (1,))) * bases
-        return self._run(pubs, *args, **kwargs)
+            precision = kwargs.get("precision") or 1 / np.sqrt(self.shots)
+            pubs = [EstimatorPub.coerce(p, precision) for p in pubs]
+            self.jobs += 1
+            self.pubs += len(pubs)
+            for p in pubs:
+                words = {lbl for obs in np.ravel(p.observables.tolist()) for lbl in obs}
+                bases = len(_qwc_groups(words, p.circuit.num_qubits))
+                self.circuits += int(np.prod(p.parameter_values.shape or (1,))) * bases
+            return run(pubs, *args, **kwargs)
 
-    def totals(self) -> dict[str, int]:
+        return counted
+
+    def per_step(self) -> dict[str, float]:
+        steps = max(self.steps, 1)
         return {
-            "jobs": self.jobs,
-            "pubs": self.pubs,
-            "circuits": self.circuits,
-            "shots": self.circuits * self.shots,
+            "jobs": self.jobs / steps,
+            "pubs": self.pubs / steps,
+            "circuits": self.circuits / steps,
+            "shots": self.circuits * self.shots / steps,
+            "transpilations": self.transpilations,
+            "steps": self.steps,
         }
 
 
@@ -89,44 +95,76 @@ def _qwc_groups(labels: set[str], n: int) -> list[dict[int, str]]:
     return groups or [{}]
 
 
-def hqml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[str, Any]:
-    x, w = _data(n, batch, layers)
-    c = Circuit(n)
-    xs, ws = c.input("x", n), c.weight("w", (layers, n, 2))
-    for i in range(n):
-        c.ry(xs[i], i)
-    for layer in range(layers):
-        for i in range(n):
-            c.ry(ws[layer, i, 0], i).rz(ws[layer, i, 1], i)
-        for i in range(n):
-            c.cnot(i, (i + 1) % n)
-    be = get_backend(f"qiskit:{DEVICES[n]}", shots=shots, seed=5)
-    layer = QuantumLayer(c, [Z(i) for i in range(n)], backend=be, diff_method="parameter-shift")
-    with torch.no_grad():
-        layer.w.copy_(torch.tensor(w))
-    xt = torch.tensor(x, dtype=torch.float64)
-    times, misses0 = [], transpile_cache_info()["misses"]
-    with track() as run:
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            layer.zero_grad()
-            e = layer(xt)
-            (e**2).sum(-1).mean().backward()
-            times.append(time.perf_counter() - t0)
-    t = run.totals()
+def torch_step(model: Any, weights: Any, x: Any, counter: Counter | None) -> Callable[[], Any]:
+    """One training step of a torch module: values, loss, gradient (as NumPy)."""
+
+    def step() -> tuple[np.ndarray, float, np.ndarray]:
+        model.zero_grad()
+        e = model(x)
+        loss = (e**2).sum(-1).mean()
+        loss.backward()
+        if counter is not None:
+            counter.steps += 1
+        return e.detach().numpy(), float(loss), weights.grad.numpy().copy()
+
+    return step
+
+
+def values(out: tuple[np.ndarray, float, np.ndarray], shape: tuple[int, ...], shots: int) -> dict:
+    """A step's outputs and their standard errors (:func:`shot_errors`)."""
+    e, loss, grad = out
+    return {"expval": e, "loss": np.float64(loss), "grad": grad.reshape(shape)} | shot_errors(
+        e, shape, shots
+    )
+
+
+def shot_errors(e: np.ndarray, grad_shape: tuple[int, ...], shots: int) -> dict[str, np.ndarray]:
+    """Standard errors of one step's outputs, from the sampled values ``e`` (B x n) and shots S.
+
+    Each ``<Z>`` is a mean of S outcomes +-1: variance ``(1 - e^2) / S``. The loss
+    ``mean_b sum_i e^2``: ``4 e^2 v + 2 v^2`` per term (a normal estimate's square), over B^2.
+    A gradient entry ``mean_b sum_i 2 e d`` with ``d = (e+ - e-) / 2`` (``|d| <= 1``, variance
+    at most ``1 / (2S)``): at most ``4 v + 2 e^2 / S`` per term, over B^2.
+    """
+    b = e.shape[0]
+    v = (1 - e**2 + 1 / shots) / shots  # the 1/S floor: an estimate of exactly +-1 still varies
+    loss = np.sum(4 * e**2 * v + 2 * v**2) / b**2
+    grad = np.sum(4 * v + 2 * e**2 / shots) / b**2
     return {
-        "framework": "hqml",
-        "jobs": t["jobs"] / steps,
-        "circuits": t["circuits"] / steps,
-        "shots": t["shots"] / steps,
-        "step_s": times,
-        "transpilations": transpile_cache_info()["misses"] - misses0,
-        "loss": float((e.detach() ** 2).sum(-1).mean()),
-        "grad": layer.w.grad.numpy().ravel().tolist(),
+        "se:expval": np.sqrt(v),
+        "se:loss": np.float64(np.sqrt(loss)),
+        "se:grad": np.full(grad_shape, np.sqrt(grad)),
     }
 
 
-def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> dict[str, Any]:
+def hqml_setup(case: Case, data: dict[str, Any]) -> Prepared:
+    n, shots, w = case["n"], case["shots"], data["w"]
+    device, layout = device_for(n)
+    be = get_backend(f"qiskit:{device}", shots=shots, seed=SEED, initial_layout=layout, **PASSES)
+    layer = QuantumLayer(
+        hqml_circuit(n, w.shape[0]), [Z(i) for i in range(n)], backend=be,
+        diff_method="parameter-shift",
+    )  # fmt: skip
+    with torch.no_grad():
+        layer.w.copy_(torch.tensor(w))
+    counter, misses = Counter(shots), transpile_cache_info()["misses"]
+    step = torch_step(layer, layer.w, torch.tensor(data["x"], dtype=torch.float64), counter)
+
+    def tracked() -> Any:
+        with track() as run:
+            out = step()
+        t = run.totals()
+        counter.jobs += int(t["jobs"])
+        counter.pubs += int(t["jobs"])  # hqml sends one PUB per job and measurement basis
+        counter.circuits += int(t["circuits"])
+        counter.transpilations = transpile_cache_info()["misses"] - misses
+        return out
+
+    info = f"QuantumLayer on qiskit:{device}, {shots} shots, parameter shift"
+    return Prepared(tracked, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)
+
+
+def qiskit_ml_setup(case: Case, data: dict[str, Any]) -> Prepared:
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
     from qiskit.quantum_info import SparsePauliOp
@@ -136,8 +174,10 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
     from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
     from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    backend = fake_device(DEVICES[n])
-    x, w = _data(n, batch, layers)
+    n, shots, w = case["n"], case["shots"], data["w"]
+    layers = w.shape[0]
+    device, layout = device_for(n)
+    backend = fake_device(device)
     xp, wp = ParameterVector("x", n), ParameterVector("w", layers * n * 2)
     qc = QuantumCircuit(n)
     for i in range(n):
@@ -148,7 +188,15 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
             qc.rz(wp[(layer * n + i) * 2 + 1], i)
         for i in range(n):
             qc.cx(i, (i + 1) % n)
-    pm = generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=7)
+    counter = Counter(shots)
+    pm = generate_preset_pass_manager(backend=backend, initial_layout=layout, **PASSES)
+    pm_run = pm.run
+
+    def transpile(*args: Any, **kwargs: Any) -> Any:
+        counter.transpilations += 1
+        return pm_run(*args, **kwargs)
+
+    pm.run = transpile
     isa = pm.run(qc)
     obs = [
         SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], n).apply_layout(isa.layout)
@@ -156,83 +204,14 @@ def qiskit_ml_step(n: int, batch: int, layers: int, shots: int, steps: int) -> d
     ]
     estimator = EstimatorV2(mode=backend)
     estimator.options.default_shots = shots
-    estimator.options.simulator.seed_simulator = 5
-    counter = Counter(estimator, shots)
+    estimator.options.simulator.seed_simulator = SEED
+    estimator.run = counter.wrap(estimator.run)
     qnn = EstimatorQNN(
-        circuit=isa,
-        observables=obs,
-        input_params=list(xp),
-        weight_params=list(wp),
-        estimator=estimator,
-        gradient=ParamShiftEstimatorGradient(estimator, pass_manager=pm),
+        circuit=isa, observables=obs, input_params=list(xp), weight_params=list(wp),
+        estimator=estimator, gradient=ParamShiftEstimatorGradient(estimator),  # already ISA
         default_precision=1 / np.sqrt(shots),
-    )
+    )  # fmt: skip
     model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1)))
-    xt = torch.tensor(x, dtype=torch.float64)
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        model.zero_grad()
-        e = model(xt)
-        (e**2).sum(-1).mean().backward()
-        times.append(time.perf_counter() - t0)
-    t = counter.totals()
-    return {
-        "framework": "qiskit-ml",
-        **{k: v / steps for k, v in t.items()},
-        "step_s": times,
-        "transpilations": 1,
-        "loss": float((e.detach() ** 2).sum(-1).mean()),
-        "grad": model.weight.grad.numpy().ravel().tolist(),
-    }
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4 qubits, B=4, L=1, 2 steps")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--shots", type=int, default=1000)
-    ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--qubits", type=int, nargs="*", default=[4, 8])
-    ap.add_argument(
-        "--out", default=str(results_dir() / "hardware_step.json"), help="results file (JSON)"
-    )
-    ap.add_argument("--append", action="store_true", help="add to the rows already in --out")
-    args = ap.parse_args()
-    if args.quick:
-        args.batch, args.layers, args.qubits = 4, 1, [4]
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    out = Path(args.out)
-    rows = json.loads(out.read_text())["rows"] if args.append and out.is_file() else []
-    for n in args.qubits:
-        for fn in (hqml_step, qiskit_ml_step):
-            r = fn(n, args.batch, args.layers, args.shots, args.steps)
-            r.update(
-                n=n,
-                device=DEVICES[n],
-                batch=args.batch,
-                layers=args.layers,
-                shots_per_circuit=args.shots,
-            )
-            rows.append(r)
-            out.parent.mkdir(exist_ok=True)
-            out.write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=1))
-            secs = ", ".join(f"{s:.2f}" for s in r["step_s"])
-            print(
-                f"n={n} {r['framework']:>9}: {r['jobs']:.0f} jobs, {r['circuits']:.0f} circuits,"
-                f" {r['shots']:.0f} shots per step; steps {secs} s; loss {r['loss']:.3f}",
-                flush=True,
-            )
-    print(f"wrote {out} (CPU: {cpu})")
-
-
-if __name__ == "__main__":
-    main()
+    step = torch_step(model, model.weight, torch.tensor(data["x"], dtype=torch.float64), counter)
+    info = f"EstimatorQNN + TorchConnector, runtime EstimatorV2 on {device}, {shots} shots"
+    return Prepared(step, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)

@@ -84,11 +84,14 @@ class Prepared:
         step: the timed call; returns whatever ``values`` needs.
         values: turns a step's result into named arrays for the agreement check.
         info: notes shown with the result (dtype, settings).
+        counts: what the steps sent to a quantum provider, per step (jobs, circuits, shots,
+            transpilations), recorded after the timing (hardware workloads); None otherwise.
     """
 
     step: Callable[[], Any]
     values: Callable[[Any], dict[str, np.ndarray]]
     info: str = ""
+    counts: Callable[[], dict[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,10 @@ class Workload:
             check, where the defaults (``FORWARD_TOL``, ``GRAD_TOL``) do not apply: sampled
             outputs (W7) agree only within their standard errors, which depend on the case.
             The longest matching prefix wins.
+        within_se: statistical agreement: an output ``key`` for which both runs give standard
+            errors (an array ``"se:" + key`` of its shape) agrees when every element differs
+            by at most this many standard errors of the difference,
+            ``sqrt(se_reference^2 + se_run^2)``; outputs without them use the tolerances.
     """
 
     name: str
@@ -200,6 +207,7 @@ class Workload:
     label: Callable[[Case], str] | None = None
     notes: list[str] = field(default_factory=list)
     tolerances: Callable[[Case], Mapping[str, float]] | None = None
+    within_se: float | None = None
 
     def case_label(self, case: Case) -> str:
         if self.label is not None:
@@ -314,15 +322,20 @@ def compare(
     reference: Mapping[str, np.ndarray],
     keys: Sequence[str] | None = None,
     tolerances: Mapping[str, float] | None = None,
+    within_se: float | None = None,
 ) -> tuple[bool, str]:
     """Check ``values`` against ``reference`` key by key (only ``keys`` of the reference, when
     given), within ``tolerances`` (key prefix -> tolerance, longest prefix first) where one
-    matches, else ``GRAD_TOL`` for ``grad*`` keys and ``FORWARD_TOL`` for the others.
+    matches, else ``GRAD_TOL`` for ``grad*`` keys and ``FORWARD_TOL`` for the others; with
+    ``within_se``, a key whose standard errors (``"se:" + key``) both sides give agrees within
+    that many standard errors of the difference, element by element (``Workload.within_se``).
 
     Returns:
         ``(agrees, detail)``: detail names the worst key and its max abs difference.
     """
     worst, detail, ok = -1.0, "", True
+    errors = {k: v for k, v in reference.items() if k.startswith("se:")}
+    reference = {k: v for k, v in reference.items() if not k.startswith("se:")}
     if keys is not None:
         reference = {k: reference[k] for k in keys if k in reference}
         if not reference:
@@ -333,6 +346,14 @@ def compare(
         got, ref = np.asarray(values[key]), np.asarray(ref)
         if got.shape != ref.shape:
             return False, f"{key}: shape {got.shape} != reference {ref.shape}"
+        se = f"se:{key}"
+        if within_se is not None and se in errors and se in values:
+            z = _in_standard_errors(got, ref, np.asarray(errors[se]), np.asarray(values[se]))
+            ok = ok and z <= within_se
+            if z / within_se > worst:
+                worst = z / within_se
+                detail = f"{key}: max|diff| {z:.1f} standard errors (limit {within_se:g})"
+            continue
         err = float(np.max(np.abs(got - ref))) if ref.size else 0.0
         tol = GRAD_TOL if key.startswith("grad") else FORWARD_TOL
         for prefix in sorted(tolerances or {}, key=len):
@@ -344,3 +365,14 @@ def compare(
         if score > worst:
             worst, detail = score, f"{key}: max|diff| {err:.2e} (tol {tol:g})"
     return ok, detail
+
+
+def _in_standard_errors(got: np.ndarray, ref: np.ndarray, se_ref: Any, se_got: Any) -> float:
+    """The largest element difference in standard errors of the difference (inf if not
+    finite; a zero standard error admits only an equal value)."""
+    diff = np.abs(got - ref)
+    se = np.sqrt(np.broadcast_to(se_ref, ref.shape) ** 2 + np.broadcast_to(se_got, got.shape) ** 2)
+    if not np.all(np.isfinite(diff)):
+        return float("inf")
+    z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff > 0, np.inf, 0.0))
+    return float(z.max()) if z.size else 0.0

@@ -100,6 +100,19 @@ def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
     return rows
 
 
+def per_step_text(c: dict[str, float]) -> str:
+    """What a hardware run sent per step, in words.
+
+    >>> per_step_text({"jobs": 2, "circuits": 18, "shots": 9000, "transpilations": 1, "steps": 5})
+    '2 jobs, 18 circuits, 9,000 shots per step; 1 transpilation in 5 steps'
+    """
+    t = int(c.get("transpilations", 0))
+    return (
+        f"{c['jobs']:,.0f} jobs, {c['circuits']:,.0f} circuits, {c['shots']:,.0f} shots per step;"
+        f" {t} transpilation{'s' if t != 1 else ''} in {int(c.get('steps', 0))} steps"
+    )
+
+
 def print_report(doc: dict[str, Any], console: Any = None) -> None:
     """Print the summary tables, the targets' checks, the bandwidth bound (the limit) and the
     peers not in the suite."""
@@ -139,6 +152,8 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
                 )
             if r["workload"] == name and r.get("note"):
                 console.print(f"  {r['framework']} {r['label']}: {r['note']}")
+            if r["workload"] == name and r.get("per_step"):
+                console.print(f"  {r['framework']} {r['label']}: {per_step_text(r['per_step'])}")
         hq = [
             r
             for r in doc["results"]

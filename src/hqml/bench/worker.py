@@ -138,7 +138,7 @@ def _run_one(
         result["info"] = prepared.info
         if reference is not None:
             tolerances = wl.tolerances(case) if wl.tolerances else None
-            ok, detail = compare(values, reference, impl.outputs, tolerances)
+            ok, detail = compare(values, reference, impl.outputs, tolerances, wl.within_se)
             result["detail"] = detail
             if not ok:
                 result["status"] = "disagrees"
@@ -151,6 +151,8 @@ def _run_one(
         result["traceback"] = traceback.format_exc(limit=6)
         return result, None
     result.update(timing.to_dict())
+    if prepared.counts is not None:
+        result["per_step"] = prepared.counts()
     if gpu_memory:
         import torch
 

@@ -228,6 +228,10 @@ class PriceConfig(_Strict):
     per_shot: float = Field(0.0, ge=0)
     per_second: float = Field(0.0, ge=0)
     seconds_per_shot: float = Field(0.0, ge=0, description="device time estimated per shot")
+    min_seconds_per_task: float = Field(0.0, ge=0, description="billed at least this per task")
+    seconds_per_task: float | None = Field(
+        None, ge=0, description="device time estimated per task (for a money budget)"
+    )
 
 
 class RunConfig(_Strict):

@@ -192,11 +192,12 @@ class ProviderBackend(Backend):
             self.check_task(t, s)
         jobs, circuits = self.plan(tasks, shots)
         prices = self.prices or active_prices()
+        price = prices.price(self.name)
         total_shots = sum(c * (s or 0) for c, s in zip(circuits, shots, strict=True))
         planned = ProviderCall(
             self.name, jobs, sum(circuits), total_shots,
             cost=prices.estimate(self.name, jobs, total_shots),
-            priced=prices.price(self.name).known,
+            priced=price.known, unchecked=price.unchecked(self.name),
         )  # fmt: skip
         check_budgets(planned, self.ledger)  # refuses before anything is sent
         start = time.perf_counter()
@@ -214,8 +215,11 @@ class ProviderBackend(Backend):
                 return self.fallback.execute(tasks)
             raise err from exc
         wall = time.perf_counter() - start
+        cost = planned.cost
+        if price.min_seconds_per_task:  # billed by run time: the time it took
+            cost = prices.estimate(self.name, jobs, total_shots, seconds=sub.run_s or wall)
         call = ProviderCall(
-            self.name, jobs, sum(circuits), total_shots, cost=planned.cost,
+            self.name, jobs, sum(circuits), total_shots, cost=cost,
             queue_s=sub.queue_s, run_s=sub.run_s or wall, job_ids=sub.job_ids,
             priced=planned.priced,
         )  # fmt: skip
