@@ -169,12 +169,14 @@ def _sampled_words(
             elif basis[w] == "Y":
                 rotated = apply_matrix(rotated, n, hsdg, [w])
         probs = measure.probabilities(rotated, n, wires)
-        idx = measure.sample_indices(probs, shots, generator)
-        bits = measure.indices_to_bits(idx, len(wires))  # (B, shots, k)
-        for word in group.terms:
-            cols = [wires.index(w) for w, _ in word]
-            parity = bits[..., cols].sum(dim=-1) % 2
-            out[:, index[word]] = (1 - 2 * parity).to(out.dtype).mean(dim=1)
+        # the group's outcome counts (a multinomial draw: the shots' sufficient statistic)
+        counts = measure.sample_counts(probs, shots, generator)
+        signs = measure.word_signs(
+            len(wires), [[wires.index(w) for w, _ in word] for word in group.terms]
+        )
+        values = counts @ torch.from_numpy(signs).to(counts) / shots
+        for t, word in enumerate(group.terms):
+            out[:, index[word]] = values[:, t].to(out.dtype)
     return out
 
 
