@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the side virtual environments the benchmark suite runs some peers from (TorchQuantum,
-# PennyLane Catalyst).
+# PennyLane Catalyst, CUDA-Q).
 #
 # TorchQuantum 0.1.8 pins qiskit < 1.0, which cannot live beside hqml's qiskit >= 1.0, so it gets
 # its own venv in benchmarks/.envs/torchquantum. To avoid a second multi-GB torch download, the
@@ -57,3 +57,16 @@ echo "$main_site" > "$cat_site/zz_hqml_main_venv.pth"
     "jax==0.7.1" "jaxlib==0.7.1" "diastatic-malt==2.15.3" "xdsl==0.59.0" "xdsl-jax==0.5.0" \
     "immutabledict<4.2.3" "ordered-set==4.1.0"
 "$cat_env/bin/python" -c 'import catalyst, jax; print(f"catalyst {catalyst.__version__} ready (jax {jax.__version__})")'
+
+# NVIDIA CUDA-Q 0.16 (`cudaq`): its wheels bring the CUDA runtime and ~2.5 GB of GPU libraries
+# (cupy, cuStateVec, ...), and would pull the newest NumPy: its own venv, with the main venv's
+# NumPy version pinned so that torch and hqml (from the main venv) see the NumPy they were
+# tested with. The suite runs its CPU target qpp-cpu (hqml/bench/cudaq_peer.py).
+cq_env="$envs/cudaq"
+rm -rf "$cq_env"
+"$main_py" -m venv "$cq_env"
+cq_site="$("$cq_env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$main_site" > "$cq_site/zz_hqml_main_venv.pth"
+main_numpy="$("$main_py" -c 'import numpy; print(numpy.__version__)')"
+"$cq_env/bin/python" -m pip install --quiet "cudaq==0.16.0.post1" "numpy==$main_numpy"
+"$cq_env/bin/python" -W ignore -c 'import cudaq; cudaq.set_target("qpp-cpu"); print(f"cudaq {cudaq.__version__.split()[2]} ready (qpp-cpu)")'
