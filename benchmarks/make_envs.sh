@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the side virtual environments the benchmark suite runs some peers from (TorchQuantum,
-# PennyLane Catalyst, pennylane-qiskit).
+# PennyLane Catalyst, pennylane-qiskit, CUDA-Q).
 #
 # TorchQuantum 0.1.8 pins qiskit < 1.0, which cannot live beside hqml's qiskit >= 1.0, so it gets
 # its own venv in benchmarks/.envs/torchquantum. To avoid a second multi-GB torch download, the
@@ -70,3 +70,16 @@ echo "$main_site" > "$plq_site/zz_hqml_main_venv.pth"
 "$plq/bin/python" -m pip install --quiet --no-deps "pennylane-qiskit==0.45.0" "qiskit==2.3.0" \
     "qiskit-aer==0.17.2" "qiskit-ibm-runtime==0.45.1"
 "$plq/bin/python" -W ignore -c 'import pennylane_qiskit, qiskit; print(f"pennylane-qiskit {pennylane_qiskit.__version__} ready (qiskit {qiskit.__version__})")'
+
+# NVIDIA CUDA-Q 0.16 (`cudaq`): its wheels bring the CUDA runtime and ~2.5 GB of GPU libraries
+# (cupy, cuStateVec, ...), and would pull the newest NumPy: its own venv, with the main venv's
+# NumPy version pinned so that torch and hqml (from the main venv) see the NumPy they were
+# tested with. The suite runs its CPU target qpp-cpu (hqml/bench/cudaq_peer.py).
+cq_env="$envs/cudaq"
+rm -rf "$cq_env"
+"$main_py" -m venv "$cq_env"
+cq_site="$("$cq_env/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$main_site" > "$cq_site/zz_hqml_main_venv.pth"
+main_numpy="$("$main_py" -c 'import numpy; print(numpy.__version__)')"
+"$cq_env/bin/python" -m pip install --quiet "cudaq==0.16.0.post1" "numpy==$main_numpy"
+"$cq_env/bin/python" -W ignore -c 'import cudaq; cudaq.set_target("qpp-cpu"); print(f"cudaq {cudaq.__version__.split()[2]} ready (qpp-cpu)")'

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from hqml.bench import bound, peers
+from hqml.bench import bound, isolated, peers
 from hqml.bench.report import print_report
 from hqml.bench.suite import run_suite
 from hqml.bench.worker import run_one
@@ -129,8 +129,12 @@ def test_limit_rows_from_a_document():
 def test_missing_peers_are_reported_with_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "qsimcirq", None)  # an import of it fails here
     monkeypatch.setitem(sys.modules, "pennylane_lightning.lightning_kokkos", None)
+    python_for = isolated._python_for  # as if CUDA-Q's side venv were not built
+    monkeypatch.setattr(isolated, "_python_for", lambda v: None if v == "cudaq" else python_for(v))
+    # a peer without an implementation is listed with why (none is, since CUDA-Q's adapters)
+    monkeypatch.setitem(peers.NOT_IN_SUITE, "somepeer", "Some peer: not in the suite, because")
     doc = run_suite(
-        ["W2"], quick=True, repeats=1, frameworks=["qsim", "lightning.kokkos"],
+        ["W2"], quick=True, repeats=1, frameworks=["qsim", "lightning.kokkos", "cudaq"],
         bandwidth=False,
     )  # fmt: skip
     status = {(r["workload"], r["label"], r["framework"]): r for r in doc["results"]}
@@ -139,12 +143,15 @@ def test_missing_peers_are_reported_with_how_to_install(monkeypatch):
     assert status[("W2", "n=4 c128", "qsim")]["status"] == "skipped"  # complex64 only
     kokkos = status[("W2", "n=4 c64", "lightning.kokkos")]
     assert kokkos["status"] == "not installed" and peers.KOKKOS_INSTALL in kokkos["detail"]
-    assert set(doc["peers_not_in_suite"]) == {"cudaq"}
+    cudaq = status[("W2", "n=4 c128", "cudaq")]
+    assert cudaq["status"] == "not installed" and "make bench-envs" in cudaq["detail"]
+    assert status[("W2", "n=4 c64", "cudaq")]["status"] == "skipped"  # complex128 only
+    assert set(doc["peers_not_in_suite"]) == {"somepeer"}
     out = io.StringIO()
     print_report(doc, Console(file=out, width=300))
     text = out.getvalue()
     assert "qsim not installed: qsimcirq: " in text and peers.QSIM_INSTALL in text
-    assert "peer cudaq: CUDA-Q: not in the suite" in text
+    assert "peer somepeer: Some peer: not in the suite" in text
 
 
 def test_w7_sampled_step_agrees_with_exact_values_within_its_tolerances_only():
@@ -194,3 +201,29 @@ def test_catalyst_runs_in_its_side_venv_or_is_reported_with_how_to_build_it():
     else:  # agreed with hqml's values and gradient before it was timed
         assert row["status"] == "ok", row
         assert row["median_s"] > 0 and "qjit" in row["info"]
+
+
+def test_cudaq_adapters_agree_with_hqml():
+    """CUDA-Q's W1, W2 and W8 adapters against hqml (runs where cudaq is importable: the side
+    venv of `make bench-envs`)."""
+    pytest.importorskip("cudaq")
+    from hqml.bench import cudaq_peer, vqc, w1_vqc, w2_statevector, w8_qaoa
+
+    d = w1_vqc.make_data({"n": 3, "batch": 4, "layers": 2})
+    ref, got = vqc.hqml_vqc(d["x"], d["w"], loss="vqc"), cudaq_peer.vqc(d["x"], d["w"], loss="vqc")
+    for key, value in got.values(got.step()).items():
+        np.testing.assert_allclose(value, ref.values(ref.step())[key], atol=1e-5)
+    case = {"n": 4, "layers": 10, "dtype": "complex128"}
+    d = w2_statevector.make_data(case)
+    ref, got = (
+        w2_statevector._hqml(case, d, "cpu"),
+        cudaq_peer.statevector(4, d["theta"], d["index"]),
+    )
+    np.testing.assert_allclose(got.values(got.step())["amplitudes"],
+                               ref.values(ref.step())["amplitudes"], atol=1e-12)  # fmt: skip
+    case = {"n": 6, "p": 3}
+    d = w8_qaoa.make_data(case)
+    ref, got = w8_qaoa._hqml(case, d, "cpu"), cudaq_peer.qaoa(6, 3, d["edges"], d["w"])
+    want = ref.values(ref.step())
+    for key, value in got.values(got.step()).items():
+        np.testing.assert_allclose(value, want[key], atol=1e-4)

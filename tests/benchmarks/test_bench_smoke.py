@@ -375,8 +375,8 @@ def test_cli_bench_quick_and_bad_workload(tmp_path):
     bad = runner.invoke(app, ["bench", "--quick", "-w", "W2", "-f", "qulaks", "--no-plot"])
     assert bad.exit_code == 2
     assert bad.output.strip() == (
-        "error: unknown framework(s) qulaks; available: hqml, lightning, lightning.kokkos,"
-        " qiskit-aer, qsim, qulacs"
+        "error: unknown framework(s) qulaks; available: cudaq, hqml, lightning,"
+        " lightning.kokkos, qiskit-aer, qsim, qulacs"
     )
 
 

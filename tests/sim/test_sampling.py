@@ -61,3 +61,38 @@ def test_sampling_beyond_multinomial_limit(monkeypatch):
     idx = measure.sample_indices(p, 50000, torch.Generator().manual_seed(0))
     freq = torch.bincount(idx[0], minlength=8).double() / 50000
     assert torch.all((freq - p[0]).abs() < 5 * torch.sqrt(p[0] * (1 - p[0]) / 50000) + 1e-12)
+
+
+def test_sample_counts_have_the_multinomial_moments():
+    """Outcome counts drawn bit by bit (binomials) against the multinomial's mean, variance and
+    covariance, over 20,000 rows; outcomes of probability 0 never occur."""
+    from hqml.sim import measure
+
+    p = torch.tensor([0.1, 0.2, 0.3, 0.05, 0.15, 0.2, 0.0, 0.0], dtype=torch.float64)
+    rows, shots = 20000, 50
+    counts = measure.sample_counts(p.expand(rows, 8), shots, torch.Generator().manual_seed(3))
+    assert counts.shape == (rows, 8) and torch.all(counts.sum(1) == shots)
+    assert torch.all(counts[:, 6:] == 0) and torch.all(counts == counts.round())
+    mean, var = shots * p, shots * p * (1 - p)
+    assert torch.all((counts.mean(0) - mean).abs() <= 5 * torch.sqrt(var / rows) + 1e-12)
+    # the sample variance's standard error is about var * sqrt(2 / rows)
+    assert torch.all((counts.var(0) - var).abs() <= 5 * var * np.sqrt(2 / rows) + 1e-12)
+    cov = ((counts[:, 1] - mean[1]) * (counts[:, 2] - mean[2])).mean()
+    assert abs(cov + shots * p[1] * p[2]) <= 5 * torch.sqrt(var[1] * var[2] / rows)
+
+
+def test_sampled_expval_estimates_have_the_binomial_variance():
+    """A shot estimate of <Z0 Z1> on 4,000 identical rows: mean <ZZ>, variance (1 - <ZZ>^2)/S;
+    and the same seed gives the same estimates."""
+    c = hqml.Circuit(3)
+    x = c.input("x", 1)
+    c.ry(x[0], 0).cx(0, 1).ry(0.7, 1)
+    xs = torch.full((4000, 1), 1.1, dtype=torch.float64)
+    obs = hqml.Z(0) @ hqml.Z(1)
+    exact = hqml.expval(c, obs, inputs={"x": xs[:1]}).item()
+    shots = 100
+    est = hqml.expval(c, obs, inputs={"x": xs}, shots=shots, seed=9)
+    var = (1 - exact**2) / shots
+    assert abs(est.mean().item() - exact) <= 5 * np.sqrt(var / 4000)
+    assert abs(est.var().item() - var) <= 5 * var * np.sqrt(2 / 4000)
+    torch.testing.assert_close(hqml.expval(c, obs, inputs={"x": xs}, shots=shots, seed=9), est)

@@ -37,14 +37,7 @@ KOKKOS_NO_GPU = "the PyPI lightning.kokkos wheel is the OpenMP (CPU) build"
 QSIM_NO_GPU = "the PyPI qsimcirq wheel is built without CUDA"
 FUSED_SIZES = (2, 3, 4)
 
-NOT_IN_SUITE = {
-    "cudaq": (
-        "CUDA-Q: not in the suite. The PyPI 'cudaq' is a source package that picks"
-        " cuda-quantum-cu12/cu13 by the CUDA it finds when installed and brings the CUDA runtime"
-        " wheels; it is not installed in hqml's environment, so no implementation could be"
-        " checked against hqml (W1, W2 via get_state, W3 are the issue's cases)"
-    ),
-}
+NOT_IN_SUITE: dict[str, str] = {}  # every peer the issue names has an implementation now
 CATALYST_NOTE = (
     "pennylane-catalyst 0.15 pins jax==0.7.1 while the suite's TensorCircuit-NG runs on jax 0.10,"
     " so Catalyst runs in its own side venv"

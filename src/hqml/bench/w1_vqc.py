@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices, peers, vqc
+from hqml.bench import cudaq_peer, devices, peers, vqc
 from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 1234
@@ -102,6 +102,10 @@ WORKLOAD = Workload(
             venv="catalyst",
             supports=_at_most("catalyst", 12, "Lightning's adjoint step at 16 is about 20 s"),
             no_gpu="Catalyst here compiles for lightning.qubit",
+        ),
+        cudaq_peer.impl(
+            lambda case, d: cudaq_peer.vqc(d["x"], d["w"], loss="vqc"),
+            cudaq_peer.at_most(8, "parameter shift: 4nL broadcast observes of 64 samples"),
         ),
         _impl(
             "qiskit-ml",

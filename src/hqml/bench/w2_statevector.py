@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices, peers
+from hqml.bench import cudaq_peer, devices, peers
 from hqml.bench.registry import Case, Gpu, Impl, Prepared, Workload
 from hqml.circuit import Circuit
 from hqml.execute import state
@@ -216,6 +216,10 @@ WORKLOAD = Workload(
             supports=_c64_only,
             no_gpu=peers.QSIM_NO_GPU,
             install=peers.QSIM_INSTALL,
+        ),
+        cudaq_peer.impl(
+            lambda case, d: cudaq_peer.statevector(case["n"], d["theta"], d["index"]),
+            cudaq_peer.complex128_only,
         ),
         Impl(
             "qiskit-aer",

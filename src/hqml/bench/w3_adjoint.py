@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hqml.bench import devices, peers, vqc
+from hqml.bench import cudaq_peer, devices, peers, vqc
 from hqml.bench.registry import Case, Gpu, Impl, Workload
 
 SEED = 99
@@ -80,6 +80,7 @@ WORKLOAD = Workload(
             supports=_peer,
             no_gpu="Catalyst here compiles for lightning.qubit",
         ),
+        cudaq_peer.impl(lambda case, d: cudaq_peer.vqc(d["x"], d["w"], loss="sum"), _peer),
         Impl(
             "pennylane",
             lambda case, d: vqc.pennylane_vqc(

@@ -24,22 +24,33 @@ from .statevector import (
     apply_monomial,
     apply_permutation,
 )
+from .zwords import ZBasis
 
 
 @dataclass
 class Step:
-    kind: str  # "matrix" | "diagonal" | "perm" | "monomial" | "layer"
+    kind: str  # "matrix" | "diagonal" | "perm" | "monomial" | "layer" | "phase"
     wires: tuple[int, ...]
     # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases);
     # monomial (perm, phases); layer: 2x2 factors (w,2,2)/(B,w,2,2), factor i on wires[i],
-    # applied by the native kernels (hqml.sim.native)
+    # applied by the native kernels (hqml.sim.native); phase (basis, a): the diagonal
+    # exp(-i sum_k a_k z_k) over the Z words of a ZBasis, a real (K,)/(B,K)
     data: Any
     param: bool = False
     tag: Any = None  # for the caller's chain rule (what built ``data``)
     rows: Any = None  # the parameter values of a single parametrized gate
 
 
+def phase(basis: ZBasis, coeffs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``exp(-i sum_k coeffs_k z_k(x))`` for every basis state: ``(..., 2**n)`` of complex
+    ``dtype`` (differentiable in ``coeffs``)."""
+    angle = basis.diagonal(coeffs.to(torch.empty(0, dtype=dtype).real.dtype))
+    return torch.complex(torch.cos(angle), torch.sin(-angle))  # polar is 5-10x slower
+
+
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
+    if step.kind == "phase":
+        return state * phase(*step.data, state.dtype)
     if step.kind == "layer":
         return native.apply_layer(state, n, step.wires, step.data)
     if step.kind == "matrix":
@@ -93,7 +104,9 @@ def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
     if not torch.is_grad_enabled():
         return False
     return state.requires_grad or any(
-        isinstance(s.data, torch.Tensor) and s.data.requires_grad for s in steps
+        (s.data[1] if s.kind == "phase" else s.data).requires_grad
+        for s in steps
+        if s.kind == "phase" or isinstance(s.data, torch.Tensor)
     )
 
 
@@ -116,6 +129,9 @@ def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.
             if phases is not None:
                 new.mul_(phases)
             spare, state, owned = (state if owned else None), new, True
+            continue
+        if step.kind == "phase" and owned and step.data[1].shape[:-1] in ((), state.shape[:1]):
+            state.mul_(phase(*step.data, state.dtype))
             continue
         state, owned = apply_step(state, n, step), True
     return state
@@ -165,6 +181,24 @@ def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torc
     return 2 * prod if batched else 2 * prod.sum(dim=0)
 
 
+def _phase_adjoint(pair: torch.Tensor, bs: int, step: Step) -> tuple[torch.Tensor, Any]:
+    """Undo a phase step on the ``(psi; lambda)`` pair in place; return the gradient of its
+    real coefficients ``a``: ``2 Re <lam|-i z_k|psi> = 2 sum_x z_k(x) Im(conj(lam_x) psi_x)``
+    (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step)."""
+    basis, coeffs = step.data
+    grad = None
+    if step.param:
+        psi, lam = pair[:bs], pair[bs:]
+        w = lam.real * psi.imag - lam.imag * psi.real
+        grad = 2 * basis.correlate(w)
+        if coeffs.dim() == 1:
+            grad = grad.sum(dim=0)
+        grad = grad.to(coeffs.dtype)
+    ph = phase(basis, coeffs, pair.dtype).conj()
+    pair.view(2, bs, -1).mul_(ph.reshape(-1, ph.shape[-1]))
+    return pair, grad
+
+
 def adjoint_cotangents(
     state: torch.Tensor, cotangent: torch.Tensor, n: int, steps: Sequence[Step]
 ) -> list[torch.Tensor]:
@@ -187,6 +221,12 @@ def adjoint_cotangents(
             if spare is None or spare.shape != pair.shape:
                 spare = None
             pair, spare = native.gather(pair, inverse, out=spare), pair
+            lam = pair[bs:]
+            continue
+        if step.kind == "phase":  # in place on the pair, like a layer
+            pair, grad = _phase_adjoint(pair.contiguous(), bs, step)
+            if step.param:
+                out.append(grad)
             lam = pair[bs:]
             continue
         if step.kind == "layer":  # in place on the pair (ours: built by cat or a step above)

@@ -15,7 +15,7 @@ import torch
 
 from ..base import Backend, Capabilities, Runner, Task
 from ..trajectories import execute_trajectories
-from . import choose, limits, prepared
+from . import choose, limits, prepared, shots
 from .dynamic import deferred_task, execute_dynamic
 from .plan import get_plan
 
@@ -47,6 +47,11 @@ class StatevectorBackend(Backend):
             if t.options.get("noise_model") is not None:
                 out.append(execute_trajectories(self.options, t))
                 continue
+            if t.shots is not None and not (torch.is_grad_enabled() and t.theta.requires_grad):
+                sampled = shots.sampled_z_expval(t, choose.choose_engine)
+                if sampled is not None:  # Z words from exact states: one draw of all counts
+                    out.append(sampled)
+                    continue
             engine = choose.choose_engine(t)
             if not engine.autograd and torch.is_grad_enabled() and t.theta.requires_grad:
                 engine = choose.plan_engine(t)  # backprop: an engine autograd records

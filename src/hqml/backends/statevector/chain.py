@@ -44,6 +44,15 @@ class GateTape:
     rows: torch.Tensor  # (B, p) or (p,)
 
 
+@dataclass
+class PhaseTape:
+    """A run of diagonal-generator gates applied as one phase: their theta columns and the
+    ``(gates, words)`` matrix from their parameters to the phase's word coefficients."""
+
+    columns: torch.Tensor
+    coeffs: torch.Tensor
+
+
 def kron_backward(cot: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
     """Cotangents of the factors of ``K = F_0 (x) F_1 (x) ...`` (``(..., m, 2, 2)``)."""
     m = factors.shape[-3]
@@ -137,7 +146,9 @@ def theta_gradient(steps: list, cots: list[torch.Tensor], theta: torch.Tensor) -
     param_steps = [s for s in steps if s.param]
     for step, cot in zip(param_steps, cots, strict=True):
         tag = step.tag
-        if isinstance(tag, GateTape):
+        if isinstance(tag, PhaseTape):  # cot: gradient of the word coefficients (B?, K)
+            _scatter(grad, tag.columns, cot @ tag.coeffs.T, cot.dim() == 2)
+        elif isinstance(tag, GateTape):
             batched = tag.rows.dim() == 2
             values = _param_grads(tag.gate, tag.rows, cot, diagonal=step.kind == "diagonal")
             cols = torch.as_tensor(tag.columns, device=theta.device)
@@ -153,6 +164,7 @@ def theta_gradient(steps: list, cots: list[torch.Tensor], theta: torch.Tensor) -
 __all__: list[Any] = [
     "GateTape",
     "LayerTape",
+    "PhaseTape",
     "kron_backward",
     "product_backward",
     "theta_gradient",

@@ -34,6 +34,9 @@ class Limits:
     # whole-register gathers for CNOT/SWAP ladders up to here (the int64 index grows as 2^n)
     perm_max_qubits: int = 24
     chunk: int = 4  # wires per fused chunk on many qubits
+    # consecutive diagonal-generator gates (RZ, RZZ, ...) applied as one phase from here: two
+    # small matrix products and one pass, where each gate alone is a pass (hqml.sim.zwords)
+    phase_min_gates: int = 4
     # the compiled layer kernels from here (CPU, complex64/128, library loaded)
     native_layers_min_qubits: int = 6
     # memory backprop may use for its saved states (about one per fused step); "best" picks

@@ -24,8 +24,8 @@ from ...sim.fused import Step
 from ...sim.statevector import kron_factors
 from ..instructions import gate_step
 from . import limits
-from .chain import GateTape, LayerTape
-from .plan import Layer, Perm, Plan
+from .chain import GateTape, LayerTape, PhaseTape
+from .plan import Layer, Perm, PhaseRun, Plan
 
 
 class _Consts:
@@ -249,6 +249,8 @@ def _in_order(
             steps.extend(layer_steps[k])
         elif isinstance(item, Perm):
             steps.append(_perm_step(item, consts, dtype))
+        elif isinstance(item, PhaseRun):
+            steps.append(_phase_step(item, k, theta, consts, tape))
         else:
             step = gate_step(
                 plan.ops[item.op],
@@ -313,6 +315,20 @@ def _chunk_matrices(
         out.append((tuple(wires[start:end]), start, kron_factors(factors[..., start:end, :, :])))
         start = end
     return out
+
+
+def _phase_step(run: PhaseRun, k: int, theta: torch.Tensor, consts: _Consts, tape: Any) -> Step:
+    """One ``phase`` step for a run of diagonal-generator gates: its words' coefficients
+    ``theta[:, columns] @ coeffs``."""
+    cols = consts.get(("phase-cols", k), lambda: np.asarray(run.columns, dtype=np.int64))
+    mat = consts.get(("phase-coeffs", k), lambda: run.coeffs).to(theta.dtype)
+    rows = theta[:, cols] if run.batched and theta.shape[0] > 1 else theta[0, cols]
+    a = rows @ mat
+    step = Step("phase", (), (run.basis, a), tape is not None or a.requires_grad)
+    if tape is not None:
+        step.tag = PhaseTape(cols, mat)
+        tape.append(step.tag)
+    return step
 
 
 def _perm_step(p: Perm, consts: _Consts, dtype: torch.dtype) -> Step:

@@ -13,7 +13,7 @@ import numpy as np
 from ...circuit.circuit import Circuit
 from ...circuit.gates import Gate
 from .numpy_matrices import _gate_consts
-from .plan import GateItem, Layer, Perm, get_plan
+from .plan import GateItem, Layer, Perm, PhaseRun, get_plan
 
 
 @dataclass
@@ -88,11 +88,10 @@ def _compile(circuit: Circuit, varying: tuple[bool, ...] | None, batched: bool) 
     n, d = circuit.n_qubits, 2**circuit.n_qubits
     plan_items: list[Any] = []
     for item in plan.items:
-        plan_items.extend(
-            _split(circuit, item, plan.columns, varying, batched)
-            if isinstance(item, Layer)
-            else [item]
-        )
+        if isinstance(item, Layer):
+            plan_items.extend(_split(circuit, item, plan.columns, varying, batched))
+        else:  # a phase run's gates one by one
+            plan_items.extend(item.gates if isinstance(item, PhaseRun) else [item])
     by_sig: dict[tuple, list[int]] = {}
     for k, item in enumerate(plan_items):
         if isinstance(item, Layer):

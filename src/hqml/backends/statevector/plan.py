@@ -26,6 +26,7 @@ import torch
 
 from ...circuit.circuit import Circuit
 from ...circuit.dynamic import require_static
+from ...sim.zwords import ZBasis, walsh
 from . import limits
 
 
@@ -133,6 +134,69 @@ class GateItem:
 
 
 @dataclass
+class PhaseRun:
+    """Consecutive one-parameter gates with diagonal generators (RZ, RZZ, P ...): they commute,
+    and together multiply the state by ``exp(-i sum_k a_k z_k(x))`` over the Z words ``z_k`` of
+    their generators, with ``a = theta[:, columns] @ coeffs`` (one step, :mod:`hqml.sim.zwords`)."""
+
+    gates: list[GateItem]
+    columns: tuple[int, ...]  # each gate's theta column
+    coeffs: np.ndarray  # (gates, words): each generator's Walsh coefficients
+    basis: ZBasis
+    batched: bool
+
+
+def phase_gate(gate: Any) -> bool:
+    """Whether ``gate`` joins a :class:`PhaseRun`: one parameter, a diagonal generator."""
+    return gate.num_params == 1 and gate.generator is not None and gate.structure == "diagonal"
+
+
+def _phase_run(circuit: Circuit, gates: list[GateItem], columns: list) -> PhaseRun:
+    words: dict[tuple[int, ...], int] = {}
+    rows = []
+    for item in gates:
+        op = circuit.ops[item.op]
+        k = len(op.wires)
+        c = walsh(np.diag(op.gate.generator).real)
+        row = {}
+        for mask, value in enumerate(c):
+            if value != 0:
+                word = tuple(sorted(op.wires[i] for i in range(k) if mask >> (k - 1 - i) & 1))
+                row[words.setdefault(word, len(words))] = value
+        rows.append(row)
+    coeffs = np.zeros((len(gates), len(words)))
+    for g, row in enumerate(rows):
+        for w, value in row.items():
+            coeffs[g, w] += value
+    cols = tuple(columns[item.op][0] for item in gates)
+    batched = any(item.batched for item in gates)
+    return PhaseRun(gates, cols, coeffs, ZBasis(circuit.n_qubits, list(words)), batched)
+
+
+def _merge_phase_runs(circuit: Circuit, items: list[Any], columns: list) -> list[Any]:
+    """Runs of at least ``phase_min_gates`` consecutive :func:`phase_gate` items as one
+    :class:`PhaseRun` each."""
+    out: list[Any] = []
+    run: list[GateItem] = []
+
+    def flush() -> None:
+        if len(run) >= limits.LIMITS.phase_min_gates:
+            out.append(_phase_run(circuit, list(run), columns))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for item in items:
+        if isinstance(item, GateItem) and phase_gate(circuit.ops[item.op].gate):
+            run.append(item)
+            continue
+        flush()
+        out.append(item)
+    flush()
+    return out
+
+
+@dataclass
 class Plan:
     n: int
     items: list[Any]
@@ -183,6 +247,7 @@ def build_plan(circuit: Circuit, varying: Sequence[bool] | None, batched_theta: 
             flush()
             items.append(GateItem(i, is_batched(i)))
     flush()
+    items = _merge_phase_runs(circuit, items, columns)
     for item in items:
         if isinstance(item, Layer):
             item.signature = tuple(
@@ -214,6 +279,7 @@ __all__ = [
     "Layer",
     "Perm",
     "GateItem",
+    "PhaseRun",
     "Plan",
     "build_plan",
     "get_plan",

@@ -22,6 +22,7 @@ from ...circuit.observables import PauliSum, Word, observable_terms, z_only
 from ...sim import measure
 from ...sim.fused import Step, adjoint_cotangents, run_steps
 from ...sim.statevector import apply_diagonal, apply_matrix
+from ...sim.zwords import ZBasis, zbasis
 from ..base import Expval, Probs, Sample, State, Task
 from .chain import theta_gradient
 from .materialize import materialize
@@ -168,12 +169,14 @@ def _sampled_words(
             elif basis[w] == "Y":
                 rotated = apply_matrix(rotated, n, hsdg, [w])
         probs = measure.probabilities(rotated, n, wires)
-        idx = measure.sample_indices(probs, shots, generator)
-        bits = measure.indices_to_bits(idx, len(wires))  # (B, shots, k)
-        for word in group.terms:
-            cols = [wires.index(w) for w, _ in word]
-            parity = bits[..., cols].sum(dim=-1) % 2
-            out[:, index[word]] = (1 - 2 * parity).to(out.dtype).mean(dim=1)
+        # the group's outcome counts (a multinomial draw: the shots' sufficient statistic)
+        counts = measure.sample_counts(probs, shots, generator)
+        signs = measure.word_signs(
+            len(wires), [[wires.index(w) for w, _ in word] for word in group.terms]
+        )
+        values = counts @ torch.from_numpy(signs).to(counts) / shots
+        for t, word in enumerate(group.terms):
+            out[:, index[word]] = values[:, t].to(out.dtype)
     return out
 
 
@@ -195,11 +198,18 @@ def expval_terms(observables: Any) -> tuple[list[Word], Any, bool]:
     return words, coeffs, bool(words) and z_only(words)
 
 
+def _zbasis(n: int, words: list[Word]) -> ZBasis:
+    """Z words as a :class:`~hqml.sim.zwords.ZBasis` (beyond the sign table's size)."""
+    return zbasis(n, tuple(tuple(sorted(w for w, _ in word)) for word in words))
+
+
 def _exact_words(state: torch.Tensor, n: int, words: list[Word], z: bool) -> torch.Tensor:
-    if z and len(words) * 2**n <= _ZSIGN_MAX_ELEMENTS:
-        probs = state.real.square() + state.imag.square()
+    if not z:
+        return measure.expval_words(state, n, words)
+    probs = state.real.square() + state.imag.square()
+    if len(words) * 2**n <= _ZSIGN_MAX_ELEMENTS:
         return probs @ _zsigns(n, words, probs.dtype, state.device)
-    return measure.expval_words(state, n, words)
+    return _zbasis(n, words).correlate(probs)
 
 
 def cotangent_state(
@@ -215,6 +225,8 @@ def cotangent_state(
     w = cotangent.to(rdt) @ torch.as_tensor(coeffs.T, dtype=rdt, device=state.device)  # (B, T)
     if z and len(words) * 2**n <= _ZSIGN_MAX_ELEMENTS:
         return state * (w @ _zsigns(n, words, rdt, state.device).T)
+    if z:
+        return state * _zbasis(n, words).diagonal(w)
     lam = torch.zeros_like(state)
     for t, word in enumerate(words):
         lam = lam + w[:, t : t + 1] * measure.apply_word(state, n, word)
