@@ -105,6 +105,47 @@ def test_an_axis_value_that_makes_a_bad_run_config_names_the_point(tmp_path):
         load_scale_config(tmp_path / "n.toml")
 
 
+def test_noise_dataset_size_input_dim_and_dotted_axes_set_the_run_config(tmp_path):
+    text = (
+        TINY.format(out=tmp_path / "out", extra="")
+        .replace('pattern = "dressed"', 'pattern = "dressed"\nbackend = "density_matrix"')
+        .replace("max_train = 40", "max_train = 40\nsize = 4")
+        .replace("layers = [1, 2]\nqubits = [2, 3]", "")
+    )
+    axes = (
+        "noise = [0.0, 0.2]\ndataset_size = [20, 40]\ninput_dim = [4, 8]\n"
+        '"training.learning_rate" = [0.1]\n'
+    )
+    (tmp_path / "s.toml").write_text(text + axes)
+    cfg = load_scale_config(tmp_path / "s.toml")
+    got = {
+        (
+            p["noise"],
+            p["dataset_size"],
+            p["input_dim"],
+            p["training.learning_rate"],
+            p["seed"],
+        ): cfg.run_config(p)
+        for p in cfg.points()
+    }
+    lr0 = cfg.base_cfg.training.learning_rate
+    # one axis at a time, the others at the base config's own values (noise: none, so 0)
+    assert set(got) == {
+        (*combo, s)
+        for combo in [
+            (0.0, 40, 4, lr0),
+            (0.2, 40, 4, lr0),
+            (0.0, 20, 4, lr0),
+            (0.0, 40, 8, lr0),
+            (0.0, 40, 4, 0.1),
+        ]
+        for s in (0, 1)
+    }
+    for (noise, size, dim, lr, seed), rc in got.items():
+        assert rc.noise.depolarizing == noise and rc.data.max_train == size
+        assert rc.data.size == dim and rc.training.learning_rate == lr and rc.seed == seed
+
+
 def test_resumes_without_running_a_point_twice(tmp_path):
     cfg = load_scale_config(_write(tmp_path))
     run_scale(cfg, max_points=2)
