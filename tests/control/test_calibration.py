@@ -60,6 +60,16 @@ def test_ppo_improves_the_fidelity_over_its_miscalibrated_start():
         PPOCalibrator(task, device, seed=0).run(100)
 
 
+def test_ppo_learning_rate_can_be_lowered_for_tracking():
+    task = CalibrationTask()
+    agent = PPOCalibrator(task, miscalibrated(task, 0), seed=0)
+    agent.set_learning_rate(4e-4)
+    agent.run(64)  # one update: SB3 sets the optimiser's rate from the schedule
+    assert [g["lr"] for g in agent.model.policy.optimizer.param_groups] == [4e-4]
+    with pytest.raises(ValueError, match="learning rate must be positive, got 0"):
+        agent.set_learning_rate(0)
+
+
 def test_nelder_mead_spends_its_budget_and_keeps_its_best_point():
     task = CalibrationTask(shots=200)
     device = miscalibrated(task, 3)

@@ -25,6 +25,8 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
             "192",
             "--settle",
             "64",
+            "--tracking-lr",
+            "0.0005",
             "--out",
             str(out),
             "--no-mlflow",
@@ -32,6 +34,8 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
     )
     assert res.exit_code == 0, res.output
     data = json.loads((out / "results.json").read_text())
+    assert data["config"]["tracking_lr"] == 0.0005
+    assert "learning rate 0.0005 after experiment 64" in (out / "report.md").read_text()
     run = data["static"][0]
     assert run["ppo"]["shots"][-1] == 128 * data["shots_per_experiment"]
     assert set(run["nelder_mead"]) == {"1x", "10x", "100x"}
@@ -84,6 +88,7 @@ def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
         (["--nm-factors", "1,x"], "comma-separated integers"),
         (["--experiments", "64", "--nm-factors", "100"], "need at least that many experiments"),
         (["--drift-experiments", "1024", "--settle", "1024"], "settle must be positive and below"),
+        (["--tracking-lr", "-0.001"], "tracking_lr must be positive"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

@@ -93,6 +93,45 @@ def test_conv_decoder_beats_no_flip_by_far_at_distance_3():
     assert neural < 0.65 * trivial, (neural, trivial)
 
 
+@pytest.mark.parametrize("d, basis", [(3, "z"), (5, "x")])
+def test_recurrent_decoder_reads_the_stabiliser_measurements_stim_records(d, basis):
+    # with measurements=True the LSTM reads, beside each round's detection events, the measured
+    # stabiliser values XOR their first round's: checked against Stim's raw measurement record
+    exp = SurfaceCodeMemory(d, 0.02, basis=basis)
+    circuit = exp.circuit
+    meas = circuit.compile_sampler(seed=3).sample(200)
+    det = circuit.compile_m2d_converter().convert(measurements=meas, separate_observables=True)[0]
+    coords = circuit.get_final_qubit_coordinates()
+    ancillas = [  # (record index, lattice cell) of every mid-circuit (ancilla) measurement
+        (k, (int(coords[t.value][0]) // 2, int(coords[t.value][1]) // 2))
+        for k, t in enumerate(
+            t
+            for inst in circuit.flattened()
+            if inst.name in ("M", "MR", "MX", "MRX")
+            for t in inst.targets_copy()
+        )
+    ][: exp.n_rounds * (d * d - 1)]
+    _, h, w = exp.layout.shape
+    want = np.zeros((200, exp.n_rounds, h, w), dtype=np.float32)
+    first = {}
+    for n, (k, (i, j)) in enumerate(ancillas):
+        r = n // (d * d - 1)
+        first.setdefault((i, j), k)
+        # a stabiliser with a first-round detector is compared with its reset value, 0; the
+        # others (random in the first round) with their own first-round outcome
+        ref = 0 if exp.layout.mask()[0, i, j] else meas[:, first[(i, j)]]
+        want[:, r, i, j] = meas[:, k] ^ ref
+    model = RecurrentDecoder(exp.layout, hidden=8, layers=1, measurements=True)
+    got = model.round_inputs(model.lattice(torch.as_tensor(det))).numpy()
+    cells = h * w
+    np.testing.assert_array_equal(got[:, :, cells:], want.reshape(200, exp.n_rounds, cells))
+    events = exp.layout.to_lattice(det)[:, :-1].reshape(200, exp.n_rounds, cells)
+    np.testing.assert_array_equal(got[:, :, :cells], events)
+    assert want.any() and events.any()
+    plain = RecurrentDecoder(exp.layout, hidden=8, layers=1)
+    assert plain.round_inputs(plain.lattice(torch.as_tensor(det))).shape[2] == cells
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_neural_decoders_fit_and_decode_on_cuda_as_on_cpu():
     exp = SurfaceCodeMemory(3, 0.01)

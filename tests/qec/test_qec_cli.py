@@ -28,6 +28,11 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
             "3000",
             "--epochs",
             "1",
+            "--train-ps",
+            "0.02",
+            "--measurements",
+            "--batch-size",
+            "512",
             "--out",
             str(out),
             "--no-mlflow",
@@ -35,6 +40,12 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
     )
     assert res.exit_code == 0, res.output
     data = json.loads((out / "results.json").read_text())
+    cfg = data["config"]
+    assert cfg["train_ps"] == [0.02] and cfg["ps"] == [0.01, 0.02]
+    assert cfg["decoder_options"] == {"measurements": True} and cfg["batch_size"] == 512
+    assert (
+        "trained on 4000 shots at p = 0.02 (1 epochs, batch 512" in (out / "report.md").read_text()
+    )
     rows = data["rows"]
     assert {r["decoder"] for r in rows} == {
         "recurrent",
@@ -76,6 +87,9 @@ def test_qec_bench_logs_every_point_to_mlflow(tmp_path, monkeypatch):
         (["--ps", "0.01,abc"], "comma-separated numbers"),
         (["--decoder", "magic"], "decoder must be one of"),
         (["--test-shots", "0"], "must be positive"),
+        (["--batch-size", "0"], "batch_size must be positive"),
+        (["--train-ps", "0.6"], "p must be in [0, 0.5)"),
+        (["--decoder", "conv", "--measurements"], "recurrent decoder only"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

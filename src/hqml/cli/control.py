@@ -33,6 +33,9 @@ def bench(
     settle: Annotated[
         int, typer.Option(help="drift run: experiments before PPO's calibration is frozen")
     ] = 2_048,
+    tracking_lr: Annotated[
+        float, typer.Option(help="drift run: PPO's learning rate after --settle (0: unchanged)")
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="first seed of devices, agents and shots")] = 0,
     nm_factors: Annotated[
         str, typer.Option(help="Nelder-Mead's shots per sequence, as multiples of --shots")
@@ -52,6 +55,7 @@ def bench(
             drift_experiments=drift_experiments,
             shots=shots,
             settle=settle,
+            tracking_lr=tracking_lr or None,
             seed=seed,
             nm_factors=_ints(nm_factors, "--nm-factors"),
         )

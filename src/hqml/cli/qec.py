@@ -22,6 +22,14 @@ def _floats(text: str, what: str) -> list[float]:
         raise typer.BadParameter(f"{what} must be comma-separated numbers, got {text!r}") from None
 
 
+def _decoder_options(decoder: str, measurements: bool) -> dict[str, bool]:
+    if not measurements:
+        return {}
+    if decoder != "recurrent":
+        raise ValueError("--measurements applies to the recurrent decoder only; drop it for conv")
+    return {"measurements": True}
+
+
 @qec_app.command("bench")
 def bench(
     distances: Annotated[str, typer.Option(help="comma-separated odd distances")] = "3,5",
@@ -34,6 +42,14 @@ def bench(
     train_shots: Annotated[int, typer.Option(help="training shots per distance")] = 2_000_000,
     test_shots: Annotated[int, typer.Option(help="test shots per (d, p)")] = 1_000_000,
     epochs: Annotated[int, typer.Option(help="training epochs")] = 3,
+    train_ps: Annotated[
+        str, typer.Option(help="comma-separated p of the training shots (default: --ps)")
+    ] = "",
+    batch_size: Annotated[int, typer.Option(help="training shots per step")] = 1024,
+    lr: Annotated[float, typer.Option(help="peak learning rate")] = 5e-3,
+    measurements: Annotated[
+        bool, typer.Option(help="recurrent decoder: feed stabiliser measurements too")
+    ] = False,
     seed: Annotated[int, typer.Option(help="seed of training and test shots")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/qec_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
@@ -57,9 +73,13 @@ def bench(
             train_shots=train_shots,
             test_shots=test_shots,
             epochs=epochs,
+            train_ps=_floats(train_ps, "--train-ps") or None,
+            batch_size=batch_size,
+            lr=lr,
             seed=seed,
+            decoder_options=_decoder_options(decoder, measurements),
         )
-        for p in cfg.ps:
+        for p in [*cfg.ps, *(cfg.train_ps or ())]:
             SurfaceCodeMemory(3, p, basis=basis, noise=noise)
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None

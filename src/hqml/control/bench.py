@@ -38,6 +38,7 @@ class ControlBenchConfig:
     shots: int = 20
     record_every: int = ROLLOUT  # experiments between recorded points (one PPO update)
     settle: int = 2_048  # drift run: PPO is judged, and its calibration frozen, from here on
+    tracking_lr: float | None = None  # drift run: PPO's learning rate after settle (None: same)
     seed: int = 0  # devices and agents use seed, seed + 1, ...; the drift run seed + 100
     nm_factors: tuple[int, ...] = (1, 10, 100)  # Nelder-Mead's shots per sequence: shots x these
 
@@ -58,6 +59,8 @@ class ControlBenchConfig:
                 f"nm_factors up to {max(self.nm_factors)} need at least that many experiments "
                 f"of budget for one Nelder-Mead evaluation, got experiments={self.experiments}"
             )
+        if self.tracking_lr is not None and not self.tracking_lr > 0:
+            raise ValueError(f"tracking_lr must be positive (or None), got {self.tracking_lr}")
         if not 0 < self.settle < self.drift_experiments:
             raise ValueError(
                 f"settle must be positive and below drift_experiments ({self.drift_experiments})"
@@ -90,14 +93,17 @@ def _static(cfg: ControlBenchConfig, task: CalibrationTask, seed: int) -> dict[s
 
 
 def _drift(cfg: ControlBenchConfig, task: CalibrationTask) -> dict[str, Any]:
-    """A long run under drift: PPO keeps training online; the one-off calibration is PPO's own
-    pulse frozen at ``settle`` (so it starts where PPO stands), then left alone."""
+    """A long run under drift: PPO keeps training online (from ``settle`` on at ``tracking_lr``
+    when given); the one-off calibration is PPO's own pulse frozen at ``settle`` (so it starts
+    where PPO stands), then left alone."""
     drift_task = with_drift(task, cfg.drift_offset, cfg.drift_scale, cfg.drift_period)
     seed = cfg.seed + 100
     device = miscalibrated(drift_task, seed)
     agent = PPOCalibrator(drift_task, device, seed=seed)
     ppo = agent.run(cfg.settle, cfg.record_every)
     frozen = agent.pulse()
+    if cfg.tracking_lr is not None:
+        agent.set_learning_rate(cfg.tracking_lr)
     agent.run(cfg.drift_experiments - cfg.settle, cfg.record_every, trace=ppo)
     after = [k for k, t in enumerate(ppo.time) if t >= cfg.settle]
     fixed = fixed_pulse_under_drift(
@@ -229,6 +235,8 @@ def report(results: dict[str, Any]) -> str:
         )
     d = results["drift"]
     start = d["one_off_start"]
+    lr = cfg.get("tracking_lr")
+    tracking = f" (learning rate {lr:g} after experiment {cfg['settle']})" if lr else ""
     caveat = (
         ""
         if start >= results["target"]
@@ -242,7 +250,7 @@ def report(results: dict[str, Any]) -> str:
         f"Under drift ({cfg['drift_experiments']} experiments, frequency drift "
         f"{cfg['drift_offset']} rad/ns, drive-scale drift {cfg['drift_scale']:.0%}, period "
         f"{cfg['drift_period']:.0f}): after its first {cfg['settle']} experiments PPO, still "
-        f"training online, stays at or above {d['ppo_min_after_settling']:.5f}; its "
+        f"training online{tracking}, stays at or above {d['ppo_min_after_settling']:.5f}; its "
         f"calibration frozen at that point (the one-off) starts at {start:.5f} and falls to "
         f"{d['one_off_min']:.5f}.{caveat}",
         "",

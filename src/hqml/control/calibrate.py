@@ -84,6 +84,14 @@ class PPOCalibrator:
         action, _ = self.model.predict(np.zeros(len(IDEAL), np.float32), deterministic=True)
         return self.task.pulse(action)
 
+    def set_learning_rate(self, lr: float) -> None:
+        """PPO's learning rate from the next update on (e.g. lower once calibrated, to track
+        drift without the jitter of full-size steps)."""
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        self.model.learning_rate = lr
+        self.model.lr_schedule = lambda _progress_remaining: float(lr)  # SB3 reads it per update
+
     def run(self, experiments: int, record_every: int = 64, trace: Trace | None = None) -> Trace:
         """Train online for ``experiments`` steps, recording the calibration's true fidelity
         every ``record_every`` steps; both must be whole PPO rollouts (multiples of

@@ -30,6 +30,7 @@ class QecBenchConfig:
 
     distances: Sequence[int] = (3, 5)
     ps: Sequence[float] = (0.001, 0.003, 0.005, 0.007)
+    train_ps: Sequence[float] | None = None  # p of the training shots (default: ps)
     decoder: str = "recurrent"
     basis: str = "z"
     noise: str = "depolarizing"
@@ -47,22 +48,28 @@ class QecBenchConfig:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
         if not self.distances or not self.ps:
             raise ValueError("give at least one distance and one p")
+        if self.train_ps is not None and not self.train_ps:
+            raise ValueError("train_ps: give at least one p, or None to train on ps")
         for n, v in (
             ("train_shots", self.train_shots),
             ("test_shots", self.test_shots),
             ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
         ):
             if v < 1:
                 raise ValueError(f"{n} must be positive, got {v}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
 
 
 def _train_set(cfg: QecBenchConfig, d: int) -> tuple[np.ndarray, np.ndarray]:
-    per_p = max(1, cfg.train_shots // len(cfg.ps))
+    ps = cfg.ps if cfg.train_ps is None else cfg.train_ps
+    per_p = max(1, cfg.train_shots // len(ps))
     parts = [
         SurfaceCodeMemory(d, p, basis=cfg.basis, noise=cfg.noise).sample(
             per_p, seed=cfg.seed + TRAIN_SEED + 97 * d + k
         )
-        for k, p in enumerate(cfg.ps)
+        for k, p in enumerate(ps)
     ]
     return (np.concatenate([s.detectors for s in parts]), np.concatenate([s.flips for s in parts]))
 
@@ -146,7 +153,12 @@ def run_bench(
             if progress is not None:
                 progress(f"d={d} p={p:g}", done, total)
     results = {
-        "config": {**asdict(cfg), "distances": list(cfg.distances), "ps": list(cfg.ps)},
+        "config": {
+            **asdict(cfg),
+            "distances": list(cfg.distances),
+            "ps": list(cfg.ps),
+            "train_ps": list(cfg.ps if cfg.train_ps is None else cfg.train_ps),
+        },
         "training": {str(k): v for k, v in training.items()},
         "rows": rows,
     }
@@ -203,13 +215,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def report(results: dict[str, Any]) -> str:
     cfg, rows = results["config"], results["rows"]
+    train_ps = cfg.get("train_ps") or cfg["ps"]
     lines = [
         "# Neural decoder vs PyMatching",
         "",
         f"Rotated surface-code memory ({cfg['basis'].upper()} basis, {cfg['noise']} noise, "
-        f"d rounds). Decoder `{cfg['decoder']}` trained on {cfg['train_shots']} shots over the "
-        f"p grid ({cfg['epochs']} epochs); {cfg['test_shots']} test shots per point, separate "
-        "seeds.",
+        f"d rounds). Decoder `{cfg['decoder']}` {cfg.get('decoder_options') or ''} trained on "
+        f"{cfg['train_shots']} shots at p = {', '.join(f'{p:g}' for p in train_ps)} "
+        f"({cfg['epochs']} epochs, batch {cfg.get('batch_size', '?')}, peak learning rate "
+        f"{cfg.get('lr', '?')}); {cfg['test_shots']} test shots per point, separate seeds.",
         "",
         "| d | p | decoder | failures | LER / round | ± 1σ | latency µs/shot |",
         "|---|---|---|---|---|---|---|",

@@ -181,25 +181,46 @@ class RecurrentDecoder(NeuralDecoder):
         layout: the experiment's :class:`DetectorLayout`.
         hidden: LSTM state size.
         layers: stacked LSTM layers.
+        measurements: feed each round's stabiliser measurements (relative to their first round,
+            the running parity of the detection events) beside its detection events, as
+            AlphaQubit does (Bausch et al., Nature 635, 834, 2024); it learns faster at d = 5.
         seed: seeds the initial weights.
     """
 
-    def __init__(self, layout: DetectorLayout, hidden: int = 128, layers: int = 2, seed: int = 0):
+    def __init__(
+        self,
+        layout: DetectorLayout,
+        hidden: int = 128,
+        layers: int = 2,
+        measurements: bool = False,
+        seed: int = 0,
+    ):
         super().__init__(layout)
         cells = layout.shape[1] * layout.shape[2]
+        self.measurements = measurements
 
         def build() -> None:
-            self.rnn = nn.LSTM(cells, hidden, num_layers=layers, batch_first=True)
+            self.rnn = nn.LSTM(
+                cells * (2 if measurements else 1), hidden, num_layers=layers, batch_first=True
+            )
             self.head = nn.Sequential(
                 nn.Linear(hidden + cells, hidden), nn.GELU(), nn.Linear(hidden, 1)
             )
 
         _seeded_init(seed, build)
 
+    def round_inputs(self, lattice: torch.Tensor) -> torch.Tensor:
+        """What the LSTM reads each syndrome round: (B, T - 1, H*W) detection events, then (with
+        ``measurements``) as many measured stabiliser values, XOR their first round's."""
+        events = lattice.flatten(2)[:, :-1]
+        if not self.measurements:
+            return events
+        return torch.cat([events, torch.remainder(torch.cumsum(events, dim=1), 2.0)], dim=2)
+
     def logits(self, lattice: torch.Tensor) -> torch.Tensor:
-        rounds = lattice.flatten(2)  # (B, T, H*W)
-        _, (h, _) = self.rnn(rounds[:, :-1])
-        return self.head(torch.cat([h[-1], rounds[:, -1]], dim=1)).squeeze(-1)
+        _, (h, _) = self.rnn(self.round_inputs(lattice))
+        final = lattice.flatten(2)[:, -1]  # the data-qubit round
+        return self.head(torch.cat([h[-1], final], dim=1)).squeeze(-1)
 
 
 class MatchingDecoder:
