@@ -124,7 +124,7 @@ class DensityMatrixBackend(Backend):
         noise: dict[tuple, Any] = {}
         items: list[tuple[tuple[int, ...], torch.Tensor]] = []
         for op, ins in zip(c.ops, program, strict=True):
-            wires, s = density_fused.unitary_superop(_dense(ins, dt, dev), ins.wires)
+            wires, s = density_fused.unitary_superop(dense_matrix(ins, dt, dev), ins.wires)
             key = (op.gate.name, tuple(op.wires))
             if nm is not None and key not in noise:
                 chans = []
@@ -178,7 +178,8 @@ class DensityMatrixBackend(Backend):
         m = task.measurement
         nm = task.options.get("noise_model")
         readout = nm is not None and nm.has_readout_errors
-        if isinstance(m, Expval) and task.shots is None and not readout:
+        exact = task.shots is None and not readout and not task.circuit.is_dynamic
+        if isinstance(m, Expval) and exact:
             words, coeffs = observable_terms(m.observables)
             values = self._evolve(task, words)
             values = values.expand(bs, -1) if values.shape[0] != bs else values
@@ -241,7 +242,7 @@ def _noise_after(wires: tuple[int, ...], chans: list) -> Any:
     return m
 
 
-def _dense(ins: Instruction, dtype: torch.dtype, device: Any) -> torch.Tensor:
+def dense_matrix(ins: Instruction, dtype: torch.dtype, device: Any) -> torch.Tensor:
     """An instruction's matrix ``(d, d)`` or ``(B, d, d)``."""
     if ins.kind == "matrix":
         return ins.data
