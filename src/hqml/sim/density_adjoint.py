@@ -140,6 +140,7 @@ def _forward(
     g = len(mats)
     last_seg = ((g - 1) // plan.stride) * plan.stride
     for i, m in enumerate(mats):
+        x = x.to_front(plan.slots[i])  # kept so: the backward pass needs it in this order
         if keep and (i % plan.stride == 0 or i >= last_seg):
             tape[i] = x
         x = x.apply(_rows(m, r0, r1), plan.slots[i])
@@ -190,7 +191,8 @@ def _backward_rows(
             break
         for i in range(start, end - 1):
             if i + 1 not in tape:
-                tape[i + 1] = tape[i].apply(_rows(mats[i], r0, r1), plan.slots[i])
+                y = tape[i].apply(_rows(mats[i], r0, r1), plan.slots[i])
+                tape[i + 1] = y.to_front(plan.slots[i + 1])
         for i in range(end - 1, max(start, first) - 1, -1):
             m, xin = _rows(mats[i], r0, r1), tape.pop(i)
             if need[i]:
