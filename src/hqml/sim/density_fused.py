@@ -107,19 +107,36 @@ def act(
 def fuse(items: Sequence[tuple[Wires, torch.Tensor]]) -> list[Block]:
     """Merge ``(ascending wires, interleaved superoperator)`` items, applied in order, into
     blocks with the same product. An item whose wires were all last touched by one block joins
-    it; a one-wire item before any block on its wire waits and joins the next block on it."""
+    it (one-wire items first multiply into a ``4 x 4`` per wire, lifted into the block once);
+    a one-wire item before any block on its wire waits and joins the next block on it."""
     blocks: list[Block] = []
     last: dict[int, int] = {}
     pending: dict[int, torch.Tensor] = {}
+    post: dict[tuple[int, int], torch.Tensor] = {}
+
+    def flush(j: int, wires: Sequence[int]) -> None:
+        for w in wires:
+            p = post.pop((j, w), None)
+            if p is not None:
+                blocks[j].matrix = act(blocks[j].matrix, blocks[j].wires, p, (w,))
+
     for wires, s in items:
         owners = {last.get(w) for w in wires}
         if len(owners) == 1 and None not in owners:
-            b = blocks[owners.pop()]  # type: ignore[index]
-            b.matrix = act(b.matrix, b.wires, s, wires)
+            j = owners.pop()
+            if len(wires) == 1:
+                p = post.get((j, wires[0]))  # type: ignore[arg-type]
+                post[(j, wires[0])] = s if p is None else s @ p  # type: ignore[index]
+                continue
+            flush(j, blocks[j].wires)  # type: ignore[index]
+            blocks[j].matrix = act(blocks[j].matrix, blocks[j].wires, s, wires)  # type: ignore[index]
         elif len(wires) == 1 and wires[0] not in last:
             p = pending.get(wires[0])
             pending[wires[0]] = s if p is None else s @ p
         else:
+            for w in wires:
+                if w in last:
+                    flush(last[w], (w,))
             m = s
             for w in wires:
                 if w in pending:
@@ -127,6 +144,8 @@ def fuse(items: Sequence[tuple[Wires, torch.Tensor]]) -> list[Block]:
             for w in wires:
                 last[w] = len(blocks)
             blocks.append(Block(wires, m))
+    for j, w in list(post):
+        flush(j, (w,))
     blocks.extend(Block((w,), p) for w, p in sorted(pending.items()))
     return blocks
 
