@@ -68,10 +68,12 @@ class _KrausSampler:
         weights = np.real(np.einsum("kaa->k", gram)) / d
         self.mixture = bool(np.allclose(gram, weights[:, None, None] * np.eye(d), atol=1e-10))
         self.weights = torch.as_tensor(weights, dtype=torch.float64)
+        self.cdf = torch.cumsum(self.weights, 0)
         self._ks, self._lifted = ks, {}
 
     def lifted(self, pos: tuple[int, ...], k: int) -> torch.Tensor:
-        """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires."""
+        """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires
+        (for a mixture of unitaries, each divided by the square root of its weight)."""
         if (pos, k) not in self._lifted:
             m = len(pos)
             rest = [i for i in range(k) if i not in pos]
@@ -80,6 +82,8 @@ class _KrausSampler:
             perm = [order.index(i) for i in range(k)]
             full = full.reshape((-1,) + (2,) * (2 * k))
             full = full.transpose([0] + [1 + a for a in perm] + [1 + k + a for a in perm])
+            if self.mixture:  # K / sqrt(w): each a unitary
+                full = full / np.sqrt(self.weights.numpy())[(slice(None),) + (None,) * (2 * k)]
             self._lifted[(pos, k)] = torch.as_tensor(
                 full.reshape(-1, 2**k, 2**k), dtype=self.kraus.dtype, device=self.kraus.device
             )
@@ -164,10 +168,10 @@ def _noisy_gate(
     ar = torch.arange(rows, device=state.device)
     for (sampler, cw), u in zip(steps, draws, strict=True):
         lifted = sampler.lifted(tuple(wires.index(w) for w in cw), k)
-        if sampler.mixture:
-            pick = sampler.pick(sampler.weights[None, :].expand(rows, -1), u).to(state.device)
-            scale = sampler.weights.to(state.device)[pick].rsqrt().to(state.real.dtype)
-            m = (lifted[pick] @ m) * scale[:, None, None]
+        if sampler.mixture:  # lifted operators are scaled to unitaries
+            cdf = sampler.cdf
+            pick = torch.searchsorted(cdf, u * cdf[-1], right=True).clamp_max(len(cdf) - 1)
+            m = lifted[pick.to(state.device)] @ m
             continue
         if rho_w is None:
             rho_w = _reduced(state, n, wires)
