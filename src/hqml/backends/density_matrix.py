@@ -123,9 +123,18 @@ class DensityMatrixBackend(Backend):
         superops: dict[int, torch.Tensor] = {}
         noise: dict[tuple, Any] = {}
         items: list[tuple[tuple[int, ...], torch.Tensor]] = []
+        fixed: dict[tuple, list] = {}  # permutation gates with their noise, built once per call
         for op, ins in zip(c.ops, program, strict=True):
-            wires, s = density_fused.unitary_superop(dense_matrix(ins, dt, dev), ins.wires)
             key = (op.gate.name, tuple(op.wires))
+            mono = None
+            if ins.kind == "monomial":
+                perm, phases = ins.data
+                mono = (key, tuple(ins.wires), tuple(perm), phases and tuple(phases))
+            if mono in fixed:
+                items.extend(fixed[mono])
+                continue
+            start = len(items)
+            wires, s = density_fused.unitary_superop(dense_matrix(ins, dt, dev), ins.wires)
             if nm is not None and key not in noise:
                 chans = []
                 for ch, w in nm.channels_for(op.gate.name, op.wires):
@@ -139,6 +148,8 @@ class DensityMatrixBackend(Backend):
             else:
                 items.append((wires, s))
                 items.extend(after or [])
+            if mono is not None:
+                fixed[mono] = items[start:]
         return items
 
     def dynamic_records(self, task: Task) -> dict[int, torch.Tensor]:
