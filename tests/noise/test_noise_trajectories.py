@@ -6,6 +6,7 @@ import torch
 from helpers import random_circuit
 
 import hqml
+from hqml.backends import trajectories
 from hqml.backends.base import Expval, Task
 from hqml.backends.trajectories import trajectory_states
 from hqml.circuit.params import bind_parameters
@@ -91,3 +92,34 @@ def test_probs_samples_and_readout_match_density():
         hqml.state(c, backend=be, noise_model=nm)
     with pytest.raises(ValueError, match="trajectories"):
         hqml.probs(c, backend=hqml.get_backend("statevector", trajectories=0), noise_model=nm)
+
+
+def test_chunked_trajectories_are_the_mean_of_their_chunks(monkeypatch):
+    """Trajectories run in chunks by memory: the estimate is the mean over chunks drawn in turn
+    from one generator, and agrees with the density matrix within statistical error."""
+    rng = np.random.default_rng(3)
+    c = random_circuit(rng, 3, 10)
+    nm = NoiseModel().add_channel(depolarizing(0.05), each_wire=True)
+    nm.add_channel(amplitude_damping(0.2), each_wire=True)
+    x, w = torch.tensor(rng.uniform(-2, 2, (2, 3))), torch.tensor(rng.uniform(-2, 2, 4))
+    obs = [hqml.Z(0), hqml.Z(1) @ hqml.X(2)]
+    kw = dict(inputs={"x": x}, weights={"w": w}, noise_model=nm)
+    exact = hqml.expval(c, obs, backend="density_matrix", **kw)
+    monkeypatch.setattr(trajectories, "CHUNK_AMPLITUDES", 2 * 8 * 300)  # 300 per chunk
+    est = hqml.expval(c, obs, backend=hqml.get_backend("statevector", trajectories=1000),
+                      seed=5, **kw)  # fmt: skip
+    b = bind_parameters(c, {"x": x}, {"w": w}, None, None)
+    task = Task(c, b.theta, Expval(tuple(obs)), torch.complex128, varying=b.varying,
+                options={"noise_model": nm})  # fmt: skip
+    gen = torch.Generator().manual_seed(5)
+    words = [((0, "Z"),), ((1, "Z"), (2, "X"))]
+    per = torch.cat(
+        [
+            measure.expval_words(trajectory_states(task, t, gen), 3, words).reshape(2, t, -1)
+            for t in (300, 300, 300, 100)
+        ],
+        dim=1,
+    )
+    torch.testing.assert_close(per.mean(1), est)
+    se = per.std(1) / 1000**0.5
+    assert ((est - exact).abs() <= 4 * se + 1e-9).all(), (est, exact, se)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from ..circuit.observables import PauliSum, observable_terms
-from ..sim import density, measure
+from ..sim import density, density_adjoint, density_fused, measure
+from ..sim.program import Instruction
 from .base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from .dynamic_density import record_densities, sample_records
 from .instructions import build_program
@@ -100,33 +101,56 @@ class DensityMatrixBackend(Backend):
 
     def final_density(self, task: Task) -> torch.Tensor:
         """The density matrix after the circuit and its noise: ``(B or 1, 2**n, 2**n)``."""
-        c = task.circuit
-        n = c.n_qubits
-        nm = task.options.get("noise_model")
-        if c.is_dynamic:
+        if task.circuit.is_dynamic:
             return sum(self.dynamic_records(task).values())
-        program = build_program(c, task.theta, task.dtype, task.varying)
-        rho = density.zero_density(n, 1, task.dtype, task.theta.device)
+        return self._evolve(task, lambda rho: rho)
+
+    def _evolve(self, task: Task, readout: Any) -> torch.Tensor:
+        """``readout`` (a function of the final density matrices, or Pauli words: their values)
+        by :func:`hqml.sim.density_adjoint.evolve` (rows chunked; gradients by its adjoint
+        sweep, not autograd through every step)."""
+        blocks = density_fused.fuse(self._items(task))
+        n = task.circuit.n_qubits
+        return density_adjoint.evolve(n, blocks, readout, task.dtype, task.theta.device)
+
+    @staticmethod
+    def _items(task: Task) -> list[tuple[tuple[int, ...], torch.Tensor]]:
+        """Each operation and its noise as one superoperator (interleaved, ascending wires); a
+        channel on wires outside its operation's stays an item of its own."""
+        c, dt, dev = task.circuit, task.dtype, task.theta.device
+        nm = task.options.get("noise_model")
+        program = build_program(c, task.theta, dt, task.varying)
         superops: dict[int, torch.Tensor] = {}
+        noise: dict[tuple, Any] = {}
+        items: list[tuple[tuple[int, ...], torch.Tensor]] = []
+        fixed: dict[tuple, list] = {}  # permutation gates with their noise, built once per call
         for op, ins in zip(c.ops, program, strict=True):
-            if ins.kind == "matrix":
-                rho = density.apply_unitary(rho, n, ins.data, ins.wires)
-            elif ins.kind == "diagonal":
-                rho = density.apply_unitary_diagonal(rho, n, ins.data, ins.wires)
-            else:
+            key = (op.gate.name, tuple(op.wires))
+            mono = None
+            if ins.kind == "monomial":
                 perm, phases = ins.data
-                rho = density.apply_unitary_monomial(rho, n, perm, phases, ins.wires)
-            if nm is None:
+                mono = (key, tuple(ins.wires), tuple(perm), phases and tuple(phases))
+            if mono in fixed:
+                items.extend(fixed[mono])
                 continue
-            for channel, wires in nm.channels_for(op.gate.name, op.wires):
-                s = superops.get(id(channel))
-                if s is None:
-                    s = torch.as_tensor(
-                        channel.superoperator(), dtype=task.dtype, device=rho.device
-                    )
-                    superops[id(channel)] = s
-                rho = density.apply_superoperator(rho, n, s, wires)
-        return rho
+            start = len(items)
+            wires, s = density_fused.unitary_superop(dense_matrix(ins, dt, dev), ins.wires)
+            if nm is not None and key not in noise:
+                chans = []
+                for ch, w in nm.channels_for(op.gate.name, op.wires):
+                    if id(ch) not in superops:
+                        superops[id(ch)] = torch.as_tensor(ch.superoperator(), dtype=dt, device=dev)
+                    chans.append(density_fused.to_interleaved(superops[id(ch)], w))
+                noise[key] = _noise_after(wires, chans)
+            after = noise.get(key)
+            if isinstance(after, torch.Tensor):
+                items.append((wires, after @ s))
+            else:
+                items.append((wires, s))
+                items.extend(after or [])
+            if mono is not None:
+                fixed[mono] = items[start:]
+        return items
 
     def dynamic_records(self, task: Task) -> dict[int, torch.Tensor]:
         """A dynamic circuit's unnormalised density matrices by classical record."""
@@ -161,13 +185,19 @@ class DensityMatrixBackend(Backend):
                 list(task.measurement.wires), task.shots or 1, task.generator,
                 lambda r, w: self._noisy_probs(r, n, w, readout),
             )  # fmt: skip
-        rho = self.final_density(task)
         bs = task.theta.shape[0]
-        if rho.shape[0] != bs:
-            rho = rho.expand(bs, -1, -1)
         m = task.measurement
         nm = task.options.get("noise_model")
         readout = nm is not None and nm.has_readout_errors
+        exact = task.shots is None and not readout and not task.circuit.is_dynamic
+        if isinstance(m, Expval) and exact:
+            words, coeffs = observable_terms(m.observables)
+            values = self._evolve(task, words)
+            values = values.expand(bs, -1) if values.shape[0] != bs else values
+            return values @ torch.as_tensor(coeffs, dtype=values.dtype, device=values.device)
+        rho = self.final_density(task)
+        if rho.shape[0] != bs:
+            rho = rho.expand(bs, -1, -1)
         if isinstance(m, State):
             return rho
         if isinstance(m, (Probs, Sample)):
@@ -207,6 +237,33 @@ class DensityMatrixBackend(Backend):
             for a in nm.confusions(wires)
         ]
         return density.apply_confusion(p, conf)
+
+
+def _noise_after(wires: tuple[int, ...], chans: list) -> Any:
+    """The channels after an operation on ``wires`` as one superoperator on those wires, or
+    the list itself when one acts on other wires (or ``None`` when there are none)."""
+    if not chans:
+        return None
+    if any(not set(w) <= set(wires) for w, _ in chans):
+        return chans
+    d = 4 ** len(wires)
+    m = torch.eye(d, dtype=chans[0][1].dtype, device=chans[0][1].device)
+    for w, s in chans:
+        m = density_fused.act(m, wires, s, w)
+    return m
+
+
+def dense_matrix(ins: Instruction, dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """An instruction's matrix ``(d, d)`` or ``(B, d, d)``."""
+    if ins.kind == "matrix":
+        return ins.data
+    if ins.kind == "diagonal":
+        return torch.diag_embed(ins.data)
+    perm, phases = ins.data
+    u = torch.zeros(len(perm), len(perm), dtype=dtype, device=device)
+    for j, pj in enumerate(perm):
+        u[pj, j] = 1 if phases is None else phases[j]
+    return u
 
 
 def dynamic_channels(nm: Any, op: Any) -> list[tuple[Any, tuple[int, ...]]]:

@@ -31,8 +31,10 @@ from ..sim import density, measure
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
 from .base import Expval, Probs, Sample, State, Task
-from .density_matrix import basis_rotation, measured_words
+from .density_matrix import basis_rotation, dense_matrix, measured_words
 from .instructions import build_program
+
+CHUNK_AMPLITUDES = 2**23  # trajectories run in chunks of at most this many amplitudes (rows x 2^n)
 
 
 def _num_trajectories(options: dict[str, Any]) -> int:
@@ -66,6 +68,32 @@ class _KrausSampler:
         weights = np.real(np.einsum("kaa->k", gram)) / d
         self.mixture = bool(np.allclose(gram, weights[:, None, None] * np.eye(d), atol=1e-10))
         self.weights = torch.as_tensor(weights, dtype=torch.float64)
+        self.cdf = torch.cumsum(self.weights, 0)
+        self._ks, self._lifted = ks, {}
+
+    def lifted(self, pos: tuple[int, ...], k: int) -> torch.Tensor:
+        """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires
+        (for a mixture of unitaries, each divided by the square root of its weight)."""
+        if (pos, k) not in self._lifted:
+            m = len(pos)
+            rest = [i for i in range(k) if i not in pos]
+            full = np.stack([np.kron(a, np.eye(2 ** (k - m))) for a in self._ks])
+            order = list(pos) + rest
+            perm = [order.index(i) for i in range(k)]
+            full = full.reshape((-1,) + (2,) * (2 * k))
+            full = full.transpose([0] + [1 + a for a in perm] + [1 + k + a for a in perm])
+            if self.mixture:  # K / sqrt(w): each a unitary
+                full = full / np.sqrt(self.weights.numpy())[(slice(None),) + (None,) * (2 * k)]
+            self._lifted[(pos, k)] = torch.as_tensor(
+                full.reshape(-1, 2**k, 2**k), dtype=self.kraus.dtype, device=self.kraus.device
+            )
+        return self._lifted[(pos, k)]
+
+    def pick(self, probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+        """Per row, the index drawn from (unnormalised) ``probs`` ``(R, K)`` by ``uniform``."""
+        cdf = torch.cumsum(probs.to(torch.float64), 1)
+        u = uniform.to(cdf.device)[:, None] * cdf[:, -1:]
+        return (cdf <= u).sum(1).clamp_max(probs.shape[1] - 1)
 
     def apply(
         self, state: torch.Tensor, n: int, wires: tuple[int, ...], uniform: torch.Tensor
@@ -103,14 +131,92 @@ def trajectory_states(
     samplers: dict[int, _KrausSampler] = {}
     rand_device = generator.device if generator is not None else torch.device("cpu")
     for op, ins in zip(c.ops, program, strict=True):
-        state = apply(state, n, _repeat(ins, trajectories))
-        for channel, wires in nm.channels_for(op.gate.name, op.wires):
-            sampler = samplers.get(id(channel))
-            if sampler is None:
-                sampler = samplers[id(channel)] = _KrausSampler(channel, task.dtype, state.device)
+        ins = _repeat(ins, trajectories)
+        chans = nm.channels_for(op.gate.name, op.wires)
+        for channel, _ in chans:
+            if id(channel) not in samplers:
+                samplers[id(channel)] = _KrausSampler(channel, task.dtype, state.device)
+        if chans and all(set(w) <= set(ins.wires) for _, w in chans):
+            draws = torch.rand(len(chans), rows, generator=generator, dtype=torch.float64,
+                               device=rand_device)  # fmt: skip
+            steps = [(samplers[id(ch)], w) for ch, w in chans]
+            state = _noisy_gate(state, n, ins, steps, draws)
+            continue
+        state = apply(state, n, ins)
+        for channel, wires in chans:
             u = torch.rand(rows, generator=generator, dtype=torch.float64, device=rand_device)
-            state = sampler.apply(state, n, wires, u)
+            state = samplers[id(channel)].apply(state, n, wires, u)
     return state
+
+
+def _noisy_gate(
+    state: torch.Tensor,
+    n: int,
+    ins: Instruction,
+    steps: list[tuple[_KrausSampler, tuple[int, ...]]],
+    draws: torch.Tensor,
+) -> torch.Tensor:
+    """A gate and the channels after it on its wires, in one pass over the states: each row's
+    operator ``K_j ... K_1 U`` (``d x d``) is drawn first, from the reduced density matrix of
+    the gate's wires (needed only by channels that are not mixtures of unitaries), then
+    applied. Exact: the branch probabilities are ``tr(K M rho_W M^dagger K^dagger)``."""
+    rows, wires = state.shape[0], tuple(ins.wires)
+    k = len(wires)
+    m = dense_matrix(ins, state.dtype, state.device)
+    m = m.expand(rows, -1, -1) if m.dim() == 2 or m.shape[0] == 1 else m
+    rho_w = None
+    ar = torch.arange(rows, device=state.device)
+    for (sampler, cw), u in zip(steps, draws, strict=True):
+        lifted = sampler.lifted(tuple(wires.index(w) for w in cw), k)
+        if sampler.mixture:  # lifted operators are scaled to unitaries
+            cdf = sampler.cdf
+            pick = torch.searchsorted(cdf, u * cdf[-1], right=True).clamp_max(len(cdf) - 1)
+            m = lifted[pick.to(state.device)] @ m
+            continue
+        if rho_w is None:
+            rho_w = _reduced(state, n, wires)
+        branches = lifted[None] @ m[:, None]  # (R, K, d, d)
+        probs = ((branches @ rho_w[:, None]) * branches.conj()).sum((-2, -1)).real
+        pick = sampler.pick(probs, u).to(state.device)
+        m = branches[ar, pick] * probs[ar, pick].clamp_min(1e-300).rsqrt()[:, None, None]
+    return _apply_rows(state, n, m, wires)
+
+
+def _contiguous(n: int, wires: tuple[int, ...]) -> bool:
+    return list(wires) == list(range(wires[0], wires[0] + len(wires)))
+
+
+def _reduced(state: torch.Tensor, n: int, wires: tuple[int, ...]) -> torch.Tensor:
+    """The reduced density matrices ``(R, d, d)`` of ``wires`` (in that order)."""
+    rows, k = state.shape[0], len(wires)
+    d = 2**k
+    if not _contiguous(n, wires):
+        psi = torch.movedim(state.reshape((-1,) + (2,) * n), [1 + w for w in wires],
+                            list(range(1, k + 1))).reshape(rows, d, -1)  # fmt: skip
+        return psi @ psi.conj().transpose(1, 2)
+    left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
+    if right >= left:  # per left index, (d x right) @ (right x d)
+        v = state.reshape(rows, left, d, right)
+        return (v @ v.conj().transpose(-1, -2)).sum(1)
+    u = state.reshape(rows, left, d * right)  # u^T conj(u), then the trace over right
+    g = u.transpose(1, 2) @ u.conj()
+    return g.reshape(rows, d, right, d, right).diagonal(dim1=2, dim2=4).sum(-1)
+
+
+def _apply_rows(
+    state: torch.Tensor, n: int, m: torch.Tensor, wires: tuple[int, ...]
+) -> torch.Tensor:
+    """A different ``d x d`` matrix per row on ``wires`` (``m`` is ``(R, d, d)``)."""
+    if not _contiguous(n, wires):
+        return apply_matrix(state, n, m, wires)
+    rows, k = state.shape[0], len(wires)
+    d, left, right = 2**k, 2 ** wires[0], 2 ** (n - wires[0] - k)
+    if right >= 8:
+        out = m[:, None] @ state.reshape(rows, left, d, right)
+        return out.reshape(rows, -1)
+    eye = torch.eye(right, dtype=m.dtype, device=m.device)
+    big = (m[:, :, None, :, None] * eye[None, None, :, None, :]).reshape(rows, d * right, d * right)
+    return (state.reshape(rows, left, d * right) @ big.transpose(1, 2)).reshape(rows, -1)
 
 
 def _confused(p: torch.Tensor, nm: Any, wires: list[int]) -> torch.Tensor:
@@ -120,6 +226,29 @@ def _confused(p: torch.Tensor, nm: Any, wires: list[int]) -> torch.Tensor:
         None if a is None else torch.as_tensor(a, device=p.device) for a in nm.confusions(wires)
     ]
     return density.apply_confusion(p, conf)
+
+
+def _chunked_mean(task: Task, trajectories: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Exact probabilities or expectation values averaged over the trajectories, run in chunks
+    of at most :data:`CHUNK_AMPLITUDES` amplitudes (each chunk draws from the same generator)."""
+    m, n, bs = task.measurement, task.circuit.n_qubits, task.theta.shape[0]
+    per = max(1, min(trajectories, CHUNK_AMPLITUDES // (bs * 2**n)))
+    if isinstance(m, Expval):
+        words, coeffs = observable_terms(m.observables)
+    total: torch.Tensor | None = None
+    for start in range(0, trajectories, per):
+        t = min(per, trajectories - start)
+        states = trajectory_states(task, t, generator)
+        if isinstance(m, Probs):
+            part = measure.probabilities(states, n, list(m.wires))
+        else:
+            part = measure.expval_words(states, n, words)
+        part = part.reshape(bs, t, -1).sum(1)
+        total = part if total is None else total + part
+    mean = total / trajectories  # type: ignore[operator]
+    if isinstance(m, Probs):
+        return mean
+    return mean @ torch.as_tensor(coeffs, dtype=mean.dtype, device=mean.device)
 
 
 def execute_trajectories(options: dict[str, Any], task: Task) -> torch.Tensor:
@@ -143,6 +272,8 @@ def execute_trajectories(options: dict[str, Any], task: Task) -> torch.Tensor:
     nm = task.options["noise_model"]
     n = task.circuit.n_qubits
     bs = task.theta.shape[0]
+    if task.shots is None and not nm.has_readout_errors and isinstance(m, (Probs, Expval)):
+        return _chunked_mean(task, trajectories, generator)
     states = trajectory_states(task, trajectories, generator)
 
     def mean_probs(s: torch.Tensor, wires: list[int]) -> torch.Tensor:

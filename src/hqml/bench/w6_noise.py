@@ -3,9 +3,9 @@ amplitude damping (gamma = 0.02) after every gate on each of its wires; loss = b
 sum_i <Z_i>^2, forward and gradient where the framework has one.
 
 - Density matrices: n = 8, 10, 12, one sample (B = 1) and B = 16. hqml's ``density_matrix``
-  backend (complex64, backprop); Qiskit Aer's ``density_matrix`` method; PennyLane
-  ``default.mixed`` (backprop); Cirq's ``DensityMatrixSimulator``; Qulacs' ``DensityMatrix``;
-  TensorCircuit-NG's ``DMCircuit`` (jit, value_and_grad).
+  backend (complex64; gradient by its adjoint sweep); Qiskit Aer's ``density_matrix`` method;
+  PennyLane ``default.mixed`` (backprop); Cirq's ``DensityMatrixSimulator``; Qulacs'
+  ``DensityMatrix``; TensorCircuit-NG's ``DMCircuit`` (jit, value_and_grad).
 - Quantum trajectories: n = 16, 20, one sample, 1,000 trajectories, forward only (the peers
   have no gradient there). hqml's statevector backend with ``trajectories``, in chunks of at
   most 2^23 amplitudes (128 at a time at 16 qubits, 8 at 20; about 16 state copies are live, so
@@ -38,11 +38,11 @@ from hqml.noise import NoiseModel, amplitude_damping, depolarizing
 SEED = 606
 TRAJECTORY_AMPLITUDES = 2**23  # per chunk: 64 MiB per complex64 state copy (about 16 live: 1 GiB)
 FORWARD = ("expval", "loss")
-# Backprop through a density-matrix simulation keeps the intermediate density matrices: hqml's
-# peak resident set grew by about 800 complex64 copies of the batch's density matrices (5.2 GB
-# at n = 8, B = 16; 6.5 GB at n = 10, B = 1). The suite skips differentiable density-matrix runs
-# whose estimate (800 copies at the framework's precision) exceeds MEMORY_BUDGET rather than
-# exhaust the machine; the forward-only peers still run and the first of them is the reference.
+# Backprop through a density-matrix simulation keeps the intermediate density matrices (hqml's
+# old autograd path grew by about 800 complex64 copies: 5.2 GB at n = 8, B = 16). The suite skips
+# the peers' differentiable density-matrix runs whose estimate (800 copies at the framework's
+# precision) exceeds MEMORY_BUDGET rather than exhaust the machine. hqml's adjoint sweep keeps its
+# checkpoints within hqml.sim.density_adjoint.STATE_BUDGET per chunk of rows and runs every case.
 BACKPROP_COPIES = 800
 MEMORY_BUDGET = 8 * 2**30
 
@@ -69,7 +69,7 @@ def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
         data["x"], data["w"], loss="vqc", diff_method="backprop", backend="density_matrix",
         noise_model=noise_model(),
     )  # fmt: skip
-    prepared.info = "density_matrix, complex64, backprop"
+    prepared.info = "density_matrix, complex64, fused Pauli transfer blocks, adjoint sweep"
     return prepared
 
 
@@ -165,7 +165,7 @@ WORKLOAD = Workload(
     make_data=make_data,
     label=_label,
     impls=[
-        Impl("hqml", _hqml, modules=("torch", "hqml"), supports=_backprop_fits(8)),
+        Impl("hqml", _hqml, modules=("torch", "hqml")),
         Impl("qiskit-aer", noisy_peers.aer, modules=("qiskit", "qiskit_aer"), outputs=FORWARD),
         Impl(
             "pennylane",
