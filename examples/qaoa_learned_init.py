@@ -133,7 +133,7 @@ def main() -> None:
             (kind, make(int(n)))
             for n in args.mps_nodes.split(",")
             if n
-            for kind, make in (("ladder", ladder_graph), ("ring", ring_graph))
+            for kind, make in (("ring", ring_graph), ("ladder", ladder_graph))
         ]
         for kind, g in mps_graphs:
             if (kind, g.n) in done:
