@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--mps-nodes", default="64", help="ring and ladder sizes on the MPS backend")
     ap.add_argument("--mps-bond", type=int, default=32)
     ap.add_argument("--mps-interp-maxiter", type=int, default=50)
+    ap.add_argument("--mps-steps", type=int, help="optimiser steps on MPS (default: --steps)")
     ap.add_argument("--train-seeds", type=int, default=2, help="graphs per family and size")
     ap.add_argument(
         "--no-low-degree", action="store_true", help="train without rings/ladders/trees"
@@ -142,7 +143,8 @@ def main() -> None:
             half = len(g.edges) / 2  # bipartite: max cut = |E|, E_min = -|E|/2
             t0 = time.perf_counter()
             res = compare_initialisations(
-                g, model, p=3, steps=args.steps, backend=be, optimum=(-half, half),
+                g, model, p=3, steps=args.steps if args.mps_steps is None else args.mps_steps,
+                backend=be, optimum=(-half, half),
                 interp_maxiter=args.mps_interp_maxiter, others=others,
             )  # fmt: skip
             worst = float(be.last_truncation.discarded.max())
