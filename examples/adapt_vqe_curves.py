@@ -129,8 +129,9 @@ def write_report(rows: list[dict], out: Path) -> None:
     (out / "adapt.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "| molecule | r (A) | pool | qubits | ADAPT error (Ha) | params | CNOTs"
-        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. | converged |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. | converged"
+        " | gradient_tol |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w in rows:
         ucc_err = f"{w['uccsd_error']:.1e}" if "uccsd_error" in w else "-"
@@ -139,7 +140,9 @@ def write_report(rows: list[dict], out: Path) -> None:
             f"| {w['molecule']} | {w['bond_length']} | {w['pool']} | {w['qubits']}"
             f" | {w['adapt_error']:.1e} | {w['adapt_parameters']} | {w['adapt_cnots']}"
             f" | {w['uccsd_parameters']} | {w['uccsd_cnots']} | {ucc_err} | {ok}"
-            f" | {'yes' if w['adapt_converged'] else 'NO: ' + w['adapt_message']} |"
+            f" | {'yes' if w['adapt_converged'] else 'NO: ' + w['adapt_message']}"
+            f" | {w.get('gradient_tol', 1e-4):.0e}"
+            f"{' tight' if isinstance(w.get('reoptimize_options'), dict) else ''} |"
         )
     (out / "adapt.md").write_text("\n".join(lines) + "\n")
     import matplotlib
