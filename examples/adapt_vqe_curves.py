@@ -42,20 +42,45 @@ MOLECULES = {
 POOLS = {"fermionic": fermionic_pool, "qubit": qubit_excitation_pool}
 
 
+# tight re-optimisation: L-BFGS-B to the energy's rounding, so the selected operators keep no
+# residual gradient that would show up again in the pool's gradient norm
+TIGHT = {"ftol": 1e-15, "gtol": 1e-9}
+
+
 def one_point(
-    name: str, r: float, pool_name: str, uccsd_max_qubits: int, max_operators: int
+    name: str,
+    r: float,
+    pool_name: str,
+    uccsd_max_qubits: int,
+    max_operators: int,
+    gradient_tol: float = 1e-4,
+    tight: bool = False,
+    checkpoint: Path | None = None,
 ) -> dict:
     geometry, active, _ = MOLECULES[name]
     mol = molecular_hamiltonian(geometry(r), active_space=active)
+    # a stopped run continues from its checkpoint: the operators and angles after the last step
+    saved = json.loads(checkpoint.read_text()) if checkpoint and checkpoint.exists() else None
+    start = (saved["operators"], saved["angles"]) if saved else None
+    earlier = saved["seconds"] if saved else 0.0
     t0 = time.perf_counter()
+
+    def save(operators, angles, energy):
+        if checkpoint is not None:
+            seconds = earlier + time.perf_counter() - t0
+            state = {"operators": operators, "angles": angles.tolist(), "seconds": seconds}
+            checkpoint.write_text(json.dumps(state))
+
     res = AdaptVQE(
         mol.hamiltonian,
         POOLS[pool_name](mol),
         mol.hf_bits,
-        gradient_tol=1e-4,
+        gradient_tol=gradient_tol,
         max_operators=max_operators,
-    ).run()
-    seconds = time.perf_counter() - t0
+        options=TIGHT if tight else None,
+        maxiter=2000 if tight else 500,
+    ).run(start=start, callback=save)
+    seconds = earlier + time.perf_counter() - t0
     ucc = uccsd(mol)
     row = {
         "molecule": name,
@@ -70,10 +95,13 @@ def one_point(
         "adapt_cnots": res.n_cnots,
         "adapt_converged": res.converged,
         "adapt_message": res.message,
+        "adapt_resumed_at": len(start[0]) if start else 0,
         "adapt_seconds": seconds,
         "adapt_reoptimize": res.provenance.get("reoptimize"),
-        # error and gradient norm after each appended operator, and the first operator count
-        # inside chemical accuracy (a looser gradient_tol would have stopped about there)
+        "gradient_tol": gradient_tol,
+        "reoptimize_options": TIGHT if tight else "default (maxiter 500)",
+        # error and gradient norm after each appended operator (since the checkpoint, if
+        # resumed), and the first operator count inside chemical accuracy
         "adapt_trace": [
             [it.energy - mol.fci_energy, it.gradient_norm]
             for it in res.iterations
@@ -81,7 +109,7 @@ def one_point(
         ],
         "operators_to_chemical_accuracy": next(
             (
-                i + 1
+                i + 1 + (len(start[0]) if start else 0)
                 for i, it in enumerate(res.iterations)
                 if it.energy is not None and it.energy - mol.fci_energy < CHEMICAL_ACCURACY
             ),
@@ -101,8 +129,9 @@ def write_report(rows: list[dict], out: Path) -> None:
     (out / "adapt.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "| molecule | r (A) | pool | qubits | ADAPT error (Ha) | params | CNOTs"
-        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. | converged |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | UCCSD params | UCCSD CNOTs | UCCSD error (Ha) | chem. acc. | converged"
+        " | gradient_tol |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w in rows:
         ucc_err = f"{w['uccsd_error']:.1e}" if "uccsd_error" in w else "-"
@@ -111,7 +140,9 @@ def write_report(rows: list[dict], out: Path) -> None:
             f"| {w['molecule']} | {w['bond_length']} | {w['pool']} | {w['qubits']}"
             f" | {w['adapt_error']:.1e} | {w['adapt_parameters']} | {w['adapt_cnots']}"
             f" | {w['uccsd_parameters']} | {w['uccsd_cnots']} | {ucc_err} | {ok}"
-            f" | {'yes' if w['adapt_converged'] else 'NO: ' + w['adapt_message']} |"
+            f" | {'yes' if w['adapt_converged'] else 'NO: ' + w['adapt_message']}"
+            f" | {w.get('gradient_tol', 1e-4):.0e}"
+            f"{' tight' if isinstance(w.get('reoptimize_options'), dict) else ''} |"
         )
     (out / "adapt.md").write_text("\n".join(lines) + "\n")
     import matplotlib
@@ -145,9 +176,13 @@ def main() -> None:
     ap.add_argument("--uccsd-energy-max-qubits", type=int, default=8)
     ap.add_argument("--bond-lengths", default="", help="comma list replacing each molecule's")
     ap.add_argument("--max-operators", type=int, default=200)
+    ap.add_argument("--gradient-tol", type=float, default=1e-4)
+    ap.add_argument("--tight", action="store_true", help="re-optimise to ftol 1e-15, gtol 1e-9")
+    ap.add_argument("--checkpoint", action="store_true", help="save/continue each point's ansatz")
     ap.add_argument("--resume", action="store_true", help="keep the points of adapt.json")
     args = ap.parse_args()
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = json.loads((out / "adapt.json").read_text()) if args.resume else []
     done = {(w["molecule"], w["bond_length"], w["pool"]) for w in rows}
     for name in args.molecules.split(","):
@@ -156,7 +191,11 @@ def main() -> None:
             for pool in args.pools.split(","):
                 if (name, r, pool) in done:
                     continue
-                row = one_point(name, r, pool, args.uccsd_energy_max_qubits, args.max_operators)
+                row = one_point(
+                    name, r, pool, args.uccsd_energy_max_qubits, args.max_operators,
+                    args.gradient_tol, args.tight,
+                    out / f"checkpoint_{name}_{r}_{pool}.json" if args.checkpoint else None,
+                )  # fmt: skip
                 rows.append(row)
                 print(
                     f"{name} r={r} {pool}: error {row['adapt_error']:.1e} Ha,"

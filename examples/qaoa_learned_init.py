@@ -3,9 +3,11 @@
     PYTHONPATH=src python examples/qaoa_learned_init.py --out results/qaoa_init [--quick]
 
 Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1..5) of random
-3-, 4-, 5-regular and Erdos-Renyi graphs with 6..12 nodes, then compares initial points at
-p = 3 on larger held-out graphs: 14 and 16 nodes (before and after a few L-BFGS-B steps), 20
-nodes (before any step), and 64-node ladders and rings on the MPS backend (before any step).
+3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
+compares initial points at p = 3 on larger held-out graphs: 14 and 16 nodes (before and after a
+few L-BFGS-B steps), 20 nodes (before any step), and 64-node ladders and rings on the MPS
+backend (before and after the steps; INTERP's lower depths optimised on the MPS too).
+"learned-base" is the same model trained without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
 """
 
@@ -20,49 +22,60 @@ import numpy as np
 
 from hqml.algorithms.qaoa_angles import (
     AngleRegressor,
-    Graph,
     compare_initialisations,
     graph_family,
+    ladder_graph,
     optimised_angles,
+    ring_graph,
 )
 from hqml.backends import get_backend
 
 FAMILIES = ("3reg", "4reg", "5reg", "er")
-METHODS = ("learned", "fixed", "interp", "ramp")
+LOW_DEGREE = ("ring", "ladder", "tree")  # drawn from their own generator (see train)
+ORDER = ("learned", "learned-base", "fixed", "interp", "ramp")
 
 
-def ladder(n: int) -> Graph:
-    """Two rails of n/2 nodes, zigzag-numbered so every edge spans at most 2 wires (bipartite)."""
-    half = n // 2
-    rungs = [(2 * i, 2 * i + 1) for i in range(half)]
-    rails = [(2 * i + s, 2 * i + 2 + s) for i in range(half - 1) for s in (0, 1)]
-    return Graph(n, tuple(rungs + rails))
+def _angles(graphs, cache: Path, key: str, p_max: int) -> list[dict]:
+    """INTERP-optimised angles of ``graphs``, cached under ``key`` in ``cache`` after each
+    graph (a stopped run resumes where it was)."""
+    store = json.loads(cache.read_text()) if cache.exists() else {}
+    done = store.setdefault(key, [])
+    assert len(done) <= len(graphs), f"{cache} is from another training set; delete it"
+    for g in graphs[len(done) :]:
+        done.append({p: a.tolist() for p, a in optimised_angles(g, p_max).items()})
+        cache.write_text(json.dumps(store))
+    return [{int(p): np.array(a) for p, a in d.items()} for d in done]
 
 
-def ring(n: int) -> Graph:
-    return Graph(n, tuple((i, (i + 1) % n) for i in range(n)))
+def train(sizes, seeds, p_max, rng, rng_low, low: bool, cache: Path):
+    """Fit on INTERP-optimised angles (cached in ``cache``; graphs are redrawn from the same
+    seeds, so a rerun sees the same held-out graphs). The low-degree graphs (rings, ladders,
+    random trees) come from ``rng_low``, so adding them leaves the other graphs unchanged.
 
-
-def train(sizes, seeds, p_max, rng, cache: Path) -> tuple[AngleRegressor, float, int]:
-    """Fit on INTERP-optimised angles; the angles are cached in ``cache`` (graphs are redrawn
-    from the same seed, so a rerun sees the same held-out graphs)."""
+    Returns ``(model, base model or None, seconds, graphs, low-degree graphs)``: the base model
+    is fitted on the regular and Erdos-Renyi graphs only (the training set before the
+    low-degree families were added), when ``low``."""
     t0 = time.perf_counter()
-    graphs = [
+    base = [
         graph_family(k, n, rng)
         for n in sizes
         for k in FAMILIES
         for _ in range(seeds)
         if not (k == "5reg" and n < 8)  # K6 is the only 5-regular graph on 6 nodes
     ]
-    if cache.exists():
-        angles = [
-            {int(p): np.array(a) for p, a in d.items()} for d in json.loads(cache.read_text())
-        ]
-        assert len(angles) == len(graphs), f"{cache} is from another training set; delete it"
-    else:
-        angles = [optimised_angles(g, p_max) for g in graphs]
-        cache.write_text(json.dumps([{p: a.tolist() for p, a in d.items()} for d in angles]))
-    return AngleRegressor().fit(graphs, angles), time.perf_counter() - t0, len(graphs)
+    y_base = _angles(base, cache, "base", p_max)
+    model_base = AngleRegressor().fit(base, y_base)
+    if not low:
+        return model_base, None, time.perf_counter() - t0, len(base), 0
+    extra = [  # rings and ladders are one graph per size; trees are drawn
+        graph_family(k, n, rng_low)
+        for n in sizes
+        for k in LOW_DEGREE
+        for _ in range(seeds if k == "tree" else 1)
+    ]
+    y_low = _angles(extra, cache, "low", p_max)
+    model = AngleRegressor().fit(base + extra, y_base + y_low)
+    return model, model_base, time.perf_counter() - t0, len(base) + len(extra), len(extra)
 
 
 def main() -> None:
@@ -70,8 +83,14 @@ def main() -> None:
     ap.add_argument("--out", default="results/qaoa_init")
     ap.add_argument("--quick", action="store_true", help="fewer, smaller graphs (a smoke run)")
     ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--mps-nodes", type=int, default=64)
+    ap.add_argument("--mps-nodes", default="64", help="ring and ladder sizes on the MPS backend")
+    ap.add_argument("--mps-bond", type=int, default=32)
+    ap.add_argument("--mps-interp-maxiter", type=int, default=50)
+    ap.add_argument("--mps-steps", type=int, help="optimiser steps on MPS (default: --steps)")
     ap.add_argument("--train-seeds", type=int, default=2, help="graphs per family and size")
+    ap.add_argument(
+        "--no-low-degree", action="store_true", help="train without rings/ladders/trees"
+    )
     ap.add_argument("--sv-sizes", default="14,16", help="held-out sizes, before and after steps")
     ap.add_argument("--large-sizes", default="20", help="held-out sizes, before any step only")
     ap.add_argument("--large-interp-maxiter", type=int, default=30)
@@ -79,46 +98,58 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(2026)
+    rng, rng_low = np.random.default_rng(2026), np.random.default_rng(2027)
+    low = not args.no_low_degree
     sizes = (6, 8) if args.quick else (6, 8, 10, 12)
     seeds = 1 if args.quick else args.train_seeds
-    model, train_s, n_train = train(sizes, seeds, 5, rng, out / "train_angles.json")
-    print(f"trained on {n_train} graphs (p = 1..5) in {train_s:.0f} s", flush=True)
+    model, base, train_s, n_train, n_low = train(
+        sizes, seeds, 5, rng, rng_low, low, out / "train_angles.json"
+    )
+    others = {"learned-base": base} if base is not None else {}
+    print(f"trained on {n_train} graphs ({n_low} low-degree; p = 1..5) in {train_s:.0f} s")
     rows = []
     if args.resume and (out / "qaoa_init.json").exists():
         rows = json.loads((out / "qaoa_init.json").read_text())["rows"]
     done = {(r["kind"], r["n"]) for r in rows}
+    meta = {"n_train": n_train, "n_low_degree": n_low, "train_seconds": train_s}
 
     def record(graph_kind, g, res, backend, seconds):
         rows.append({"kind": graph_kind, "n": g.n, "backend": backend, "seconds": seconds, **res})
         ratios = ", ".join(f"{m} {r['before']:.4f}->{r['after']:.4f}" for m, r in res.items())
         print(f"{graph_kind} n={g.n} [{backend}]: {ratios} ({seconds:.0f} s)", flush=True)
-        (out / "qaoa_init.json").write_text(
-            json.dumps({"n_train": n_train, "train_seconds": train_s, "rows": rows}, indent=1)
-        )
+        (out / "qaoa_init.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
 
     sv_sizes = (10,) if args.quick else [int(n) for n in args.sv_sizes.split(",") if n]
     for n in sv_sizes:
-        for kind in FAMILIES:
-            g = graph_family(kind, n, rng)
+        held_out = [(k, graph_family(k, n, rng)) for k in FAMILIES]
+        held_out += [(k, graph_family(k, n, rng_low)) for k in LOW_DEGREE if low]
+        for kind, g in held_out:
             if (kind, n) in done:
                 continue
             t0 = time.perf_counter()
-            res = compare_initialisations(g, model, p=3, steps=args.steps)
+            res = compare_initialisations(g, model, p=3, steps=args.steps, others=others)
             record(kind, g, res, "statevector", time.perf_counter() - t0)
     if not args.quick:
-        for kind, g in (("ladder", ladder(args.mps_nodes)), ("ring", ring(args.mps_nodes))):
+        mps_graphs = [
+            (kind, make(int(n)))
+            for n in args.mps_nodes.split(",")
+            if n
+            for kind, make in (("ring", ring_graph), ("ladder", ladder_graph))
+        ]
+        for kind, g in mps_graphs:
             if (kind, g.n) in done:
                 continue
-            be = get_backend("mps", max_bond=32)
+            be = get_backend("mps", max_bond=args.mps_bond)
             half = len(g.edges) / 2  # bipartite: max cut = |E|, E_min = -|E|/2
             t0 = time.perf_counter()
             res = compare_initialisations(
-                g, model, p=3, steps=0, backend=be, optimum=(-half, half), interp=False
-            )
-            res_t = be.last_truncation
-            record(kind, g, res, f"mps(32), discarded {float(res_t.discarded.max()):.1e}",
-                   time.perf_counter() - t0)  # fmt: skip
+                g, model, p=3, steps=args.steps if args.mps_steps is None else args.mps_steps,
+                backend=be, optimum=(-half, half),
+                interp_maxiter=args.mps_interp_maxiter, others=others,
+            )  # fmt: skip
+            worst = float(be.last_truncation.discarded.max())
+            label = f"mps({args.mps_bond}), discarded {worst:.1e}"
+            record(kind, g, res, label, time.perf_counter() - t0)
         for kind, n in [
             (k, int(n)) for n in args.large_sizes.split(",") if n for k in ("3reg", "er")
         ]:
@@ -127,16 +158,19 @@ def main() -> None:
                 continue
             t0 = time.perf_counter()
             res = compare_initialisations(
-                g, model, p=3, steps=0, interp_maxiter=args.large_interp_maxiter
+                g, model, p=3, steps=0, interp_maxiter=args.large_interp_maxiter, others=others
             )
             record(kind, g, res, "statevector", time.perf_counter() - t0)
-    write_report(rows, out, n_train, train_s)
+    write_report(rows, out, n_train, n_low, train_s, args.steps)
 
 
-def write_report(rows, out: Path, n_train: int, train_s: float) -> None:
+def write_report(rows, out: Path, n_train: int, n_low: int, train_s: float, steps: int) -> None:
+    METHODS = [m for m in ORDER if any(m in r for r in rows)]
     lines = [
-        f"Trained on {n_train} graphs in {train_s:.0f} s. Approximation ratio <cut>/max cut"
-        " at p = 3, before -> after 5 L-BFGS-B steps (one value: before any step only).",
+        f"Trained on {n_train} graphs ({n_low} rings, ladders and trees) in {train_s:.0f} s."
+        " learned-base: the same model trained without those low-degree graphs. Approximation"
+        f" ratio <cut>/max cut at p = 3, before -> after {steps} L-BFGS-B steps (one value:"
+        " before any step only).",
         "",
         "| graph | n | backend | " + " | ".join(METHODS) + " |",
         "|---|---|---|" + "---|" * len(METHODS),
@@ -177,7 +211,8 @@ def write_report(rows, out: Path, n_train: int, train_s: float) -> None:
     labels = [f"{r['kind']}\n{r['n']}" for r in rows]
     for i, m in enumerate(METHODS):
         ys = [r[m]["before"] if m in r else np.nan for r in rows]
-        ax.bar(np.arange(len(rows)) + 0.2 * (i - 1.5), ys, width=0.2, label=m)
+        width = 0.8 / len(METHODS)
+        ax.bar(np.arange(len(rows)) + width * (i - (len(METHODS) - 1) / 2), ys, width, label=m)
     ax.set_xticks(np.arange(len(rows)), labels, fontsize=6)
     ax.set_ylim(0.6, 1.0)
     ax.set_ylabel("approximation ratio before optimisation (p = 3)")

@@ -124,10 +124,19 @@ def test_minimal_pool_reaches_the_exact_ground_state_of_a_real_hamiltonian():
     items = [(s, c) for s, c in random_hamiltonian(3, 14, seed=7) if s.count("Y") % 2 == 0]
     H = PauliSum.from_list(items)
     exact = np.linalg.eigvalsh(dense_sum(items))[0]
-    res = AdaptVQE(H, minimal_complete_pool(3), [0, 0, 0], gradient_tol=1e-4).run()
+    adapt = AdaptVQE(H, minimal_complete_pool(3), [0, 0, 0], gradient_tol=1e-4)
+    saved = []
+    res = adapt.run(callback=lambda ops, angles, e: saved.append((ops, angles, e)))
     assert res.converged
     assert res.energy == pytest.approx(exact, abs=1e-6)
     assert res.n_parameters == len(res.operators) == len(res.parameters)
+    # a checkpoint per appended operator; continuing from the first one regrows the same ansatz
+    assert len(saved) == len(res.operators) >= 2 and saved[-1][0] == res.operators
+    assert saved[-1][2] == res.energy
+    again = adapt.run(start=saved[0][:2])
+    assert again.operators == res.operators and again.energy == pytest.approx(res.energy)
+    with pytest.raises(ValueError, match="start must be"):
+        adapt.run(start=(["no such operator"], [0.0]))
 
 
 def test_bad_inputs_are_refused_in_one_line():

@@ -14,10 +14,13 @@ from hqml.algorithms.qaoa_angles import (
     compare_initialisations,
     graph_family,
     graph_features,
+    ladder_graph,
     maxcut_hamiltonian,
     optimised_angles,
     random_regular_graph,
+    ring_graph,
 )
+from hqml.backends import get_backend
 
 
 def brute_max_cut(g: Graph) -> int:
@@ -54,7 +57,49 @@ def test_graphs_and_features_against_brute_force():
     with pytest.raises(ValueError, match="n\\*d even"):
         random_regular_graph(5, 3, rng)
     with pytest.raises(ValueError, match="graph kind"):
-        graph_family("tree", 5, rng)
+        graph_family("star", 5, rng)
+
+
+def _connected(g: Graph) -> bool:
+    seen, todo = {0}, [0]
+    while todo:
+        v = todo.pop()
+        for a, b in g.edges:
+            for x, y in ((a, b), (b, a)):
+                if x == v and y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+    return len(seen) == g.n
+
+
+def test_rings_ladders_and_trees_against_brute_force():
+    for n in (5, 8):
+        g = ring_graph(n)
+        assert np.all(g.degrees() == 2) and _connected(g)
+        assert max(b - a for a, b in g.edges) <= 2  # zigzag numbering: MPS-friendly
+        assert brute_max_cut(g) == n - n % 2
+    lad = ladder_graph(8)
+    assert len(lad.edges) == 10 and sorted(lad.degrees()) == [2] * 4 + [3] * 4
+    assert _connected(lad) and brute_max_cut(lad) == 10  # bipartite
+    assert max(b - a for a, b in lad.edges) <= 2
+    rng = np.random.default_rng(5)
+    trees = [graph_family("tree", 9, rng) for _ in range(4)]
+    for t in trees:
+        assert len(t.edges) == 8 and _connected(t) and brute_max_cut(t) == 8
+    assert len({t.edges for t in trees}) > 1
+    with pytest.raises(ValueError, match="even number"):
+        ladder_graph(7)
+
+
+def test_a_40_node_ring_on_mps_has_the_per_edge_energy_of_a_small_ring():
+    # at depth p an edge's energy only sees the 2p + 2 nodes around it: on any ring longer than
+    # that, <H> / n is the same (exact statevector on 10 nodes as the reference)
+    small = QAOA(maxcut_hamiltonian(ring_graph(10)), p=2)
+    x = small.ramp(2)
+    big = QAOA(maxcut_hamiltonian(ring_graph(40)), p=2, backend=get_backend("mps", max_bond=16))
+    per_edge = float(small.expectation(x)) / 10
+    assert per_edge < -0.25  # a good cut (<Z Z> / 2 per cut edge is -1/2)
+    assert float(big.expectation(x)) / 40 == pytest.approx(per_edge, abs=1e-6)
 
 
 def test_maxcut_hamiltonian_ground_energy_is_the_max_cut():
@@ -101,8 +146,9 @@ def test_learned_angles_transfer_to_a_larger_graph():
     model = AngleRegressor().fit(train, [optimised_angles(g, 2) for g in train])
     g = graph_family("er", 10, rng)
     with pytest.warns(AngleExtrapolationWarning, match="degree cv"):
-        res = compare_initialisations(g, model, p=2, steps=3)
-    assert set(res) == {"learned", "ramp", "fixed", "interp"}
+        res = compare_initialisations(g, model, p=2, steps=3, others={"twin": model})
+    assert set(res) == {"learned", "ramp", "fixed", "interp", "twin"}
+    assert res["twin"] == res["learned"]
     for r in res.values():
         assert 0 < r["before"] <= 1 and 0 < r["after"] <= 1
         assert r["after"] >= r["before"] - 1e-9  # the optimiser returns the best point seen

@@ -22,6 +22,7 @@ def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatc
 
     script = ROOT / "examples" / "adapt_vqe_curves.py"
     argv = [str(script), "--out", str(tmp_path), "--molecules", "H2", "--pools", "qubit"]
+    argv += ["--checkpoint"]
     monkeypatch.setattr(sys, "argv", argv + ["--bond-lengths", "0.9,2.2"])
     runpy.run_path(str(script), run_name="__main__")
     rows = json.loads((tmp_path / "adapt.json").read_text())
@@ -40,5 +41,8 @@ def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatc
         assert r["adapt_trace"][-1][0] == pytest.approx(r["adapt_error"])
         assert r["operators_to_chemical_accuracy"] == 1  # H2: one double excitation
     table = (tmp_path / "adapt.md").read_text().splitlines()
-    assert len(table) == 2 + len(rows) and all(line.endswith("| yes | yes |") for line in table[2:])
+    assert len(table) == 2 + len(rows)
+    assert all(line.endswith("| yes | yes | 1e-04 |") for line in table[2:])
+    saved = json.loads((tmp_path / "checkpoint_H2_0.9_qubit.json").read_text())
+    assert len(saved["operators"]) == len(saved["angles"]) == rows[0]["adapt_parameters"]
     assert (tmp_path / "adapt_error.png").read_bytes()[:4] == b"\x89PNG"

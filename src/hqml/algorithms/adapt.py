@@ -328,21 +328,28 @@ class AdaptVQE:
             return pool_gradients_from_state(self.hamiltonian, self.pool, psi, self.n_qubits)
         return self.pool_gradients(selected, params)
 
-    def run(self) -> AdaptVQEResult:
-        """Grow, re-optimise, repeat; return the final ansatz, energy and the step log."""
-        selected: list[int] = []
-        params = np.zeros(0)
+    def run(
+        self,
+        start: tuple[Sequence[str], Sequence[float]] | None = None,
+        callback: Any = None,
+    ) -> AdaptVQEResult:
+        """Grow, re-optimise, repeat; return the final ansatz, energy and the step log.
+
+        ``callback(operators, angles, energy)`` is called after each appended operator (e.g.
+        to save a checkpoint); ``start=(operators, angles)`` continues from such a checkpoint
+        (operator names of this pool and their angles, used as given)."""
+        names = {op.name: k for k, op in enumerate(self.pool)}
+        ops, params = start if start is not None else ((), ())
+        if any(name not in names for name in ops) or len(ops) != len(params):
+            raise ValueError("start must be (operator names of this pool, one angle each)")
+        selected, params = [names[name] for name in ops], np.asarray(params, dtype=float)
+        weights = {"theta": torch.as_tensor(params)} if selected else None
         with torch.no_grad():
             energy = float(
-                expval(
-                    self.reference,
-                    self.hamiltonian,
-                    backend=self.backend,
-                    shots=self.shots,
-                    seed=self.seed,
-                    dtype=torch.complex128,
-                )
-            )
+                expval(self.ansatz(selected), self.hamiltonian, weights=weights,
+                       backend=self.backend, shots=self.shots, seed=self.seed,
+                       dtype=torch.complex128)
+            )  # fmt: skip
         log: list[AdaptIteration] = []
         converged, message = False, f"stopped at max_operators={self.max_operators}"
         while True:
@@ -365,6 +372,8 @@ class AdaptVQE:
             log.append(
                 AdaptIteration(norm, float(abs(grads[k])), self.pool[k].name, energy, n_eval)
             )
+            if callback is not None:
+                callback([self.pool[j].name for j in selected], params.copy(), energy)
             if drop < self.energy_tol:
                 message = f"energy fell by {drop:.1e} < energy_tol; gradient norm {norm:.2e}"
                 break
@@ -379,15 +388,6 @@ class AdaptVQE:
             reoptimize=self.reoptimize,
         )
         return AdaptVQEResult(
-            energy,
-            params,
-            [self.pool[k].name for k in selected],
-            circuit,
-            converged,
-            message,
-            log,
-            len(selected),
-            circuit.count_ops().get("cx", 0),
-            len(log),
-            prov,
-        )
+            energy, params, [self.pool[k].name for k in selected], circuit, converged, message,
+            log, len(selected), circuit.count_ops().get("cx", 0), len(log), prov,
+        )  # fmt: skip

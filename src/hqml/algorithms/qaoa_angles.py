@@ -104,13 +104,64 @@ def random_er_graph(n: int, prob: float, rng: np.random.Generator) -> Graph:
     raise RuntimeError(f"could not draw a connected-looking G({n}, {prob}) graph")
 
 
+def ring_graph(n: int) -> Graph:
+    """The ``n``-cycle, numbered in a zigzag (``0, n-1, 1, n-2, ...`` along the chain) so that
+    every edge joins wires at most two apart (cheap on the MPS backend; the same graph)."""
+    if n < 3:
+        raise ValueError(f"a ring needs at least 3 nodes, got {n}")
+    order = [k for i in range((n + 1) // 2) for k in (i, n - 1 - i)][:n]
+    wire = {node: w for w, node in enumerate(order)}
+    cycle = [(wire[i], wire[(i + 1) % n]) for i in range(n)]
+    return Graph(n, tuple(sorted((min(a, b), max(a, b)) for a, b in cycle)))
+
+
+def ladder_graph(n: int) -> Graph:
+    """Two rails of ``n / 2`` nodes joined by rungs, numbered so every edge spans at most two
+    wires (rung ``(2i, 2i+1)``, rails ``(2i, 2i+2)`` and ``(2i+1, 2i+3)``)."""
+    if n < 4 or n % 2:
+        raise ValueError(f"a ladder needs an even number of nodes >= 4, got {n}")
+    half = n // 2
+    rungs = [(2 * i, 2 * i + 1) for i in range(half)]
+    rails = [(2 * i + s, 2 * i + 2 + s) for i in range(half - 1) for s in (0, 1)]
+    return Graph(n, tuple(rungs + rails))
+
+
+def random_tree(n: int, rng: np.random.Generator) -> Graph:
+    """A uniformly random labelled tree on ``n >= 2`` nodes (a random Pruefer sequence)."""
+    if n < 2:
+        raise ValueError(f"a tree needs at least 2 nodes, got {n}")
+    seq = list(rng.integers(0, n, size=n - 2))
+    degree = np.ones(n, dtype=int)
+    for v in seq:
+        degree[v] += 1
+    edges = []
+    for v in seq:
+        leaf = int(np.flatnonzero(degree == 1)[0])
+        edges.append((min(leaf, int(v)), max(leaf, int(v))))
+        degree[leaf] -= 1
+        degree[v] -= 1
+    a, b = np.flatnonzero(degree == 1)
+    edges.append((int(a), int(b)))
+    return Graph(n, tuple(sorted(edges)))
+
+
+GRAPH_KINDS = ("3reg", "4reg", "5reg", "er", "ring", "ladder", "tree")
+
+
 def graph_family(kind: str, n: int, rng: np.random.Generator) -> Graph:
-    """``"3reg"``, ``"4reg"``, ``"5reg"`` or ``"er"`` (edge probability 0.4)."""
-    if kind.endswith("reg"):
+    """One of :data:`GRAPH_KINDS`: ``"3reg"``, ``"4reg"``, ``"5reg"`` (random regular),
+    ``"er"`` (edge probability 0.4), ``"ring"``, ``"ladder"`` (fixed) or ``"tree"``."""
+    if kind in ("3reg", "4reg", "5reg"):
         return random_regular_graph(n, int(kind[:-3]), rng)
     if kind == "er":
         return random_er_graph(n, 0.4, rng)
-    raise ValueError(f"graph kind must be '3reg', '4reg', '5reg' or 'er', got {kind!r}")
+    if kind == "ring":
+        return ring_graph(n)
+    if kind == "ladder":
+        return ladder_graph(n)
+    if kind == "tree":
+        return random_tree(n, rng)
+    raise ValueError(f"graph kind must be one of {', '.join(GRAPH_KINDS)}; got {kind!r}")
 
 
 def graph_features(graph: Graph) -> np.ndarray:
@@ -230,14 +281,16 @@ def compare_initialisations(
     optimum: tuple[float, float] | None = None,
     interp_maxiter: int = 200,
     interp: bool = True,
+    others: dict[str, AngleRegressor] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Approximation ratio of each initial point, before and after ``steps`` optimiser steps.
 
     Initial points: ``"learned"`` (``model``), ``"fixed"`` (the 3-regular table,
     :meth:`QAOA.fixed`, ``p <= 3``), ``"interp"`` (INTERP's first step: angles optimised at
     ``p - 1`` by the INTERP chain, interpolated to ``p``; skipped with ``interp=False``, it
-    costs ``p - 1`` optimisations) and ``"ramp"`` (linear ramp). ``backend`` may be an MPS
-    backend instance for graphs past statevector sizes (give ``optimum`` then).
+    costs ``p - 1`` optimisations) and ``"ramp"`` (linear ramp); ``others`` adds one start per
+    named model (e.g. a model trained on other graphs). ``backend`` may be an MPS backend
+    instance for graphs past statevector sizes (give ``optimum`` then).
 
     Returns:
         ``{name: {"before": ratio, "after": ratio}}``.
@@ -260,6 +313,7 @@ def compare_initialisations(
         )
     e_min, e_max = probe.optimum
     starts = {"learned": model.predict(graph, p), "ramp": probe.ramp(p)}
+    starts.update({name: m.predict(graph, p) for name, m in (others or {}).items()})
     if p in (1, 2, 3):
         starts["fixed"] = probe.fixed(p)
     if p > 1 and interp:
