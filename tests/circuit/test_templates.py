@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from hqml.circuit.params import bind_parameters
 from hqml.circuit.templates import (
+    amplitude_angles,
     amplitude_encoding,
+    amplitude_encoding_angles,
     angle_encoding,
     basis_encoding,
     data_reuploading,
@@ -150,6 +153,37 @@ def test_amplitude_encoding_prepares_normalised_vector(n, n_features, rng):
     for g, v in zip(got, want, strict=True):
         ph = g[np.argmax(np.abs(v))] / v[np.argmax(np.abs(v))]
         assert abs(abs(ph) - 1) < 1e-9 and np.allclose(g, ph * v, atol=1e-9)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("n,n_features", [(1, 1), (1, 2), (2, 3), (3, 8), (3, 5), (4, 16)])
+def test_amplitude_angles_are_the_symbolic_encodings_gate_angles(n, n_features, signed, rng):
+    x = torch.tensor(rng.normal(size=(5, n_features)))
+    if n_features > 1:  # exact zeros (not a zero vector)
+        x[1, 0] = 0.0
+        x[2, : n_features // 2] = 0.0
+    sym = amplitude_encoding(n, n_features, signed=signed)
+    fast = amplitude_encoding_angles(n, n_features, input_name="x", signed=signed)
+    assert [(op.gate.name, op.wires) for op in fast.ops] == [
+        (op.gate.name, op.wires) for op in sym.ops
+    ]
+    theta = bind_parameters(sym, {"x": x}, {}).theta  # every gate angle, by the expressions
+    angles = amplitude_angles(x, n, signed=signed)
+    torch.testing.assert_close(angles, theta, atol=1e-12, rtol=0)
+    got = run(fast, angles.numpy())
+    want = np.zeros((5, 2**n))
+    want[:, :n_features] = x.numpy() / np.linalg.norm(x.numpy(), axis=1, keepdims=True)
+    if not signed:
+        want = np.abs(want)
+    for g, v in zip(got, want, strict=True):
+        k = int(np.argmax(np.abs(v)))
+        assert np.allclose(g, g[k] / v[k] * v, atol=1e-9) and abs(abs(g[k] / v[k]) - 1) < 1e-9
+    # gradients reach the features through the torch angles, as through the expressions
+    xg = x.clone().requires_grad_(True)
+    amplitude_angles(xg, n, signed=signed).square().sum().backward()
+    xs = x.clone().requires_grad_(True)
+    bind_parameters(sym, {"x": xs}, {}).theta.square().sum().backward()
+    torch.testing.assert_close(xg.grad, xs.grad, atol=1e-9, rtol=1e-9)  # 1e15 at exact zeros
 
 
 def test_amplitude_encoding_unsigned_and_zero_vector(rng):

@@ -9,14 +9,21 @@
 from .ansatze import data_reuploading, hardware_efficient, strongly_entangling, tree_tensor_network
 from .blocks import identity_blocks
 from .encodings import angle_encoding, basis_encoding, iqp_encoding, zz_feature_map
-from .state_prep import amplitude_encoding, uniformly_controlled_rotation
+from .state_prep import (
+    amplitude_angles,
+    amplitude_encoding,
+    amplitude_encoding_angles,
+    uniformly_controlled_rotation,
+)
 
 __all__ = [
     "angle_encoding",
     "basis_encoding",
     "iqp_encoding",
     "zz_feature_map",
+    "amplitude_angles",
     "amplitude_encoding",
+    "amplitude_encoding_angles",
     "uniformly_controlled_rotation",
     "hardware_efficient",
     "strongly_entangling",

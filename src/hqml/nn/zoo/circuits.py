@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from ...circuit.circuit import Circuit
-from ...circuit.templates import amplitude_encoding, iqp_encoding
+from ...circuit.templates import amplitude_encoding_angles, iqp_encoding
 
 
 def rot(c: Circuit, phi: Any, theta: Any, omega: Any, wire: int) -> Circuit:
@@ -114,11 +114,13 @@ def dressed_circuit(n: int, n_layers: int, entangle: bool) -> Circuit:
 
 def circuit_centric_circuit(n_per_copy: int, copies: int, n_layers: int) -> Circuit:
     """Amplitude encoding of the ``2^n_per_copy`` input on each of ``copies`` registers (the
-    tensor power of the state), then ``StronglyEntanglingLayers`` (CNOT) on all wires."""
+    tensor power of the state), then ``StronglyEntanglingLayers`` (CNOT) on all wires. The
+    input ``x`` is the encoding's gate angles: ``amplitude_angles(v, n_per_copy)`` of the
+    normalised vector ``v``."""
     n = n_per_copy * copies
     c = Circuit(n)
-    c.input("x", 2**n_per_copy)
-    enc = amplitude_encoding(n_per_copy)
+    enc = amplitude_encoding_angles(n_per_copy, input_name="x")
+    c.input("x", enc.inputs["x"].shape)
     for k in range(copies):
         c = c.compose(enc, list(range(k * n_per_copy, (k + 1) * n_per_copy)))
     w = c.weight("weights", (n_layers, n, 3))
@@ -134,10 +136,12 @@ def tree_tensor_qubits(n_features: int) -> int:
 def tree_tensor_circuit(n: int) -> Circuit:
     """Amplitude encoding of ``2^n`` values on ``n`` (a power of two) qubits, then the tree:
     level ``l`` puts ``RY`` on wires ``0, 2^l, 2*2^l, ...`` and ``CNOT(i + 2^l, i)`` for
-    ``i = 0, 2^(l+1), ...``; a last ``RY`` on wire 0. Weights ``w (2n - 1,)``."""
+    ``i = 0, 2^(l+1), ...``; a last ``RY`` on wire 0. Weights ``w (2n - 1,)``. The input
+    ``x`` is the encoding's gate angles: ``amplitude_angles(v, n)`` of the vector ``v``."""
     c = Circuit(n)
-    c.input("x", 2**n)
-    c = c.compose(amplitude_encoding(n))
+    enc = amplitude_encoding_angles(n, input_name="x")
+    c.input("x", enc.inputs["x"].shape)
+    c = c.compose(enc)
     w = c.weight("weights", (2 * n - 1,))
     count = 0
     for level in range(int(math.log2(n))):

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ...circuit.observables import Z
+from ...circuit.templates import amplitude_angles
 from .base import ZooClassifier, check_qubits
 from .circuits import (
     circuit_centric_circuit,
@@ -211,11 +212,12 @@ class CircuitCentricClassifier(ZooClassifier):
         }
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        dim = 2 ** qubits_per_copy(X.shape[1])
-        pad = torch.full((X.shape[0], dim - X.shape[1]), 1.0 / dim, dtype=X.dtype)
+        m = qubits_per_copy(X.shape[1])
+        pad = torch.full((X.shape[0], 2**m - X.shape[1]), 1.0 / 2**m, dtype=X.dtype)
         v = torch.cat([X, pad], dim=1)
         v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-300)
-        z = self._expval(self.circuit_, [Z(0)], v, {"weights": params["weights"]})[:, 0]
+        angles = amplitude_angles(v, m)  # the encoding's gate angles (the circuit's input)
+        z = self._expval(self.circuit_, [Z(0)], angles, {"weights": params["weights"]})[:, 0]
         return z + params["b"]
 
     def _loss(
@@ -272,7 +274,8 @@ class TreeTensorClassifier(ZooClassifier):
         pad = torch.full((X.shape[0], dim - X.shape[1]), 1.0 / dim, dtype=X.dtype)
         v = torch.cat([X, pad], dim=1)
         v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-300)
-        z = self._expval(self.circuit_, [Z(0)], v, {"weights": params["weights"]})[:, 0]
+        angles = amplitude_angles(v, self.n_qubits_)  # the encoding's gate angles
+        z = self._expval(self.circuit_, [Z(0)], angles, {"weights": params["weights"]})[:, 0]
         return z + params["bias"]
 
     def _loss(
