@@ -5,6 +5,7 @@ tensor work is :mod:`hqml.sim.mps_gates`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -25,21 +26,38 @@ Plan = tuple[tuple[tuple[int, int], ...], bool] | None  # (nonzero blocks, on th
 def gate_matrices(
     circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype, varying: Sequence[bool] | None
 ) -> list[torch.Tensor]:
-    """Each operation's matrix: ``(d, d)``, or ``(B, d, d)`` when its parameters vary by row."""
-    out = []
+    """Each operation's matrix: ``(d, d)``, or ``(B, d, d)`` when its parameters vary by row.
+    The operations of one generator gate (RY, RZ, RZZ ...) are built in one batched call."""
+    out: list[torch.Tensor | None] = [None] * len(circuit.ops)
+    groups: dict[tuple[int, bool], tuple[Any, list[int], list[int]]] = {}
     col = 0
     rows_batched = theta.shape[0] > 1
-    for op in circuit.ops:
+    for i, op in enumerate(circuit.ops):
         g = op.gate
         p = g.num_params
         if p == 0:
-            out.append(g.matrix(dtype=dtype, device=theta.device))
+            out[i] = g.matrix(dtype=dtype, device=theta.device)
             continue
         batched = rows_batched and (varying is None or any(varying[col : col + p]))
-        rows = theta[:, col : col + p] if batched else theta[0, col : col + p]
-        out.append(g.matrix(rows).to(dtype))
+        if g.generator is None:  # a gate given by its own function: one call each
+            rows = theta[:, col : col + p] if batched else theta[0, col : col + p]
+            out[i] = g.matrix(rows).to(dtype)
+        else:
+            _, ops, cols = groups.setdefault((id(g), batched), (g, [], []))
+            ops.append(i)
+            cols.extend(range(col, col + p))
         col += p
-    return out
+    for (_, batched), (g, ops, cols) in groups.items():
+        index = torch.tensor(cols, dtype=torch.int64, device=theta.device)
+        p = g.num_params
+        if batched:  # (B, G * p) -> (G, B, p)
+            rows = theta.index_select(1, index).reshape(theta.shape[0], len(ops), p).transpose(0, 1)
+        else:
+            rows = theta[0].index_select(0, index).reshape(len(ops), p)
+        mats = g.matrix(rows).to(dtype)
+        for k, i in enumerate(ops):
+            out[i] = mats[k]
+    return out  # type: ignore[return-value]
 
 
 def mpo_plans(circuit: Circuit) -> list[Plan]:
