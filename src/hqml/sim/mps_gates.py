@@ -19,11 +19,12 @@ Block = Callable[[torch.Tensor], torch.Tensor]
 
 def kron(mats: list[torch.Tensor | None], dtype: torch.dtype, device: object) -> torch.Tensor:
     """The tensor product of one-qubit matrices (``None``: identity), batched where any is."""
-    eye = torch.eye(2, dtype=dtype, device=device)
+    eye = torch.eye(2, dtype=dtype, device=device) if None in mats else None
     out = mats[0] if mats[0] is not None else eye
     for m in mats[1:]:
         m = eye if m is None else m
-        lead = torch.broadcast_shapes(out.shape[:-2], m.shape[:-2])
+        a, b = out.shape[:-2], m.shape[:-2]  # () or (B,) mostly: broadcast only when both
+        lead = b if not a else a if not b or a == b else torch.broadcast_shapes(a, b)
         d = out.shape[-1] * 2
         out = (out[..., :, None, :, None] * m[..., None, :, None, :]).reshape(*lead, d, d)
     return out
