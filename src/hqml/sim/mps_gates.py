@@ -19,7 +19,7 @@ Block = Callable[[torch.Tensor], torch.Tensor]
 
 def kron(mats: list[torch.Tensor | None], dtype: torch.dtype, device: object) -> torch.Tensor:
     """The tensor product of one-qubit matrices (``None``: identity), batched where any is."""
-    eye = torch.eye(2, dtype=dtype, device=device) if None in mats else None
+    eye = torch.eye(2, dtype=dtype, device=device) if any(m is None for m in mats) else None
     out = mats[0] if mats[0] is not None else eye
     for m in mats[1:]:
         m = eye if m is None else m

@@ -14,6 +14,7 @@ float32 or float64 can tell apart.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -32,6 +33,15 @@ def _gray(i: int) -> int:
     return i ^ (i >> 1)
 
 
+@functools.lru_cache(maxsize=32)
+def _gray_signs(size: int) -> tuple[tuple[bool, ...], ...]:
+    """``[i][j]``: whether target angle ``j`` enters gate ``i`` of a uniformly controlled
+    rotation with a minus sign (``(-1)^{popcount(j & gray(i))}``)."""
+    return tuple(
+        tuple(bool(bin(j & _gray(i)).count("1") % 2) for j in range(size)) for i in range(size)
+    )
+
+
 def uniformly_controlled_rotation(
     circuit: Circuit, axis: str, angles: list[Any], controls: list[int], target: int
 ) -> None:
@@ -48,11 +58,10 @@ def uniformly_controlled_rotation(
         raise ValueError(f"uniformly controlled rotation: need {size} angles, got {len(angles)}")
     gate = {"y": "ry", "z": "rz"}[axis]
     exprs = [as_expr(a) for a in angles]
-    for i in range(size):
-        g = _gray(i)
+    for i, minus in enumerate(_gray_signs(size)):
         total: Expr = Const(0.0)
         for j, a in enumerate(exprs):
-            total = total - a if bin(j & g).count("1") % 2 else total + a
+            total = total - a if minus[j] else total + a
         circuit.append(gate, [target], [total / size if size > 1 else total])
         if k:
             flipped = _gray(i) ^ _gray((i + 1) % size)
@@ -156,10 +165,7 @@ def _gray_mix(angles: torch.Tensor) -> torch.Tensor:
     size = angles.shape[-1]
     if size == 1:
         return angles
-    signs = [
-        [-1.0 if bin(j & _gray(i)).count("1") % 2 else 1.0 for j in range(size)]
-        for i in range(size)
-    ]
+    signs = [[-1.0 if m else 1.0 for m in row] for row in _gray_signs(size)]
     mix = torch.tensor(signs, dtype=angles.dtype, device=angles.device) / size
     return angles @ mix.T
 
