@@ -1,4 +1,9 @@
-"""Progress bars for long commands that report ``progress(label, done, total)``."""
+"""Progress for long commands that report ``progress(label, done, total)``.
+
+On a terminal: rich bars, cleared at the end. Elsewhere (a log file, CI, a pipe), where a live
+bar would print nothing until the end: one plain line per stage start, per tenth of its total
+and at its end, so a log shows how far a long run got.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,11 @@ from typing import Any
 def progress_bars(
     console: Any, stage: Callable[[str], str] = lambda label: ""
 ) -> Iterator[Callable[[str, int, int], None]]:
-    """Rich bars (cleared at the end) driven by a ``progress(label, done, total)`` callback: one
-    bar per ``stage(label)``, started again when its total changes."""
+    """A ``progress(label, done, total)`` callback: one bar (or one log line series) per
+    ``stage(label)``, started again when its total changes."""
+    if not console.is_terminal:
+        yield _log_lines(console, stage)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -26,3 +34,19 @@ def progress_bars(
             bar.update(tasks[key], completed=done, description=label)
 
         yield update
+
+
+def _log_lines(console: Any, stage: Callable[[str], str]) -> Callable[[str, int, int], None]:
+    """Plain lines: a stage's first report, each further tenth of its total, and its end."""
+    shown: dict[str, tuple[int, int]] = {}  # stage -> (total, last tenth printed)
+
+    def update(label: str, done: int, total: int) -> None:
+        key = stage(label)
+        tenth = done * 10 // total if total > 0 else 10
+        last = shown.get(key)
+        if last is not None and last[0] == total and tenth <= last[1]:
+            return
+        shown[key] = (total, tenth)
+        console.print(f"{label}: {done}/{total}", highlight=False, soft_wrap=True)
+
+    return update
