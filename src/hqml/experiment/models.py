@@ -13,7 +13,7 @@ from ..backends.registry import get_backend
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
 from ..circuit.templates import (
-    amplitude_encoding,
+    amplitude_encoding_angles,
     angle_encoding,
     data_reuploading,
     hardware_efficient,
@@ -24,6 +24,7 @@ from ..circuit.templates import (
     zz_feature_map,
 )
 from ..nn import (
+    AmplitudeEncoded,
     DressedQuantumLayer,
     PCAReduction,
     QuantumClassifier,
@@ -53,7 +54,7 @@ def build_circuit(cfg: ModelConfig) -> Circuit:
         "angle": lambda: angle_encoding(n),
         "zz": lambda: zz_feature_map(n, reps=1),
         "iqp": lambda: iqp_encoding(n),
-        "amplitude": lambda: amplitude_encoding(n),
+        "amplitude": lambda: amplitude_encoding_angles(n, input_name="x"),
     }[cfg.encoding]()
     if cfg.ansatz == "tree_tensor_network":
         if n & (n - 1) or n < 2:
@@ -82,6 +83,19 @@ def _noise_for(cfg: ModelConfig, noise: NoiseConfig | None) -> NoiseModel | None
             f"noise: a noise model applies to patterns 'dressed' and 'head', not {cfg.pattern!r}"
         )
     return nm
+
+
+def _features_in(circuit: Circuit, cfg: ModelConfig) -> int:
+    """How many features the model's quantum part takes (the amplitude encoding: 2^n)."""
+    if cfg.encoding == "amplitude":
+        return 2**cfg.n_qubits
+    return sum(a.size for a in circuit.inputs.values())
+
+
+def _encoded(layer: QuantumLayer, cfg: ModelConfig) -> nn.Module:
+    """The layer as the model sees it: features in. The amplitude encoding's circuit takes its
+    gate angles, computed from the features by :class:`AmplitudeEncoded`."""
+    return AmplitudeEncoded(layer, cfg.n_qubits) if cfg.encoding == "amplitude" else layer
 
 
 def _layer(circuit: Circuit, cfg: ModelConfig, seed: int, **kw: Any) -> QuantumLayer:
@@ -129,10 +143,12 @@ def build_hybrid(
         )
         return QuantumFeatureModel(qks, nn.Linear(n_features + qks.n_outputs, n_classes))
     circuit = build_circuit(cfg)
-    n_in = sum(a.size for a in circuit.inputs.values())
+    n_in = _features_in(circuit, cfg)
     if cfg.pattern == "dressed":
         return DressedQuantumLayer(
-            n_features, n_classes, _layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation)
+            n_features,
+            n_classes,
+            _encoded(_layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation), cfg),
         )
     if cfg.pattern == "head":
         if n_in > n_features:
@@ -143,7 +159,7 @@ def build_hybrid(
         reduction = PCAReduction(n_features, n_in).fit(x_train)
         return QuantumHead(
             reduction,
-            _layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation),
+            _encoded(_layer(circuit, cfg, seed, noise_model=nm, mitigation=mitigation), cfg),
             n_classes,
             squash=cfg.encoding != "amplitude",
         )
@@ -179,7 +195,7 @@ def _monolithic_model(
     cfg: ModelConfig, circuit: Circuit, n_features: int, n_classes: int, seed: int
 ) -> nn.Module:
     """The features go straight into the circuit, the classes are read from its first wires."""
-    n_in = sum(a.size for a in circuit.inputs.values())
+    n_in = _features_in(circuit, cfg)
     if n_in != n_features:
         hint = (
             f"use encoding 'amplitude' with n_qubits = {math.ceil(math.log2(n_features))}"
@@ -193,7 +209,7 @@ def _monolithic_model(
     wires = max(1, math.ceil(math.log2(n_classes)))
     if wires > cfg.n_qubits:
         raise ConfigError(f"model.n_qubits: {n_classes} classes need {wires} readout qubits")
-    return QuantumClassifier(
+    model = QuantumClassifier(
         circuit,
         n_classes,
         wires=list(range(wires)),
@@ -203,6 +219,8 @@ def _monolithic_model(
         seed=seed,
         shots=cfg.shots,
     )
+    model.quantum = _encoded(model.quantum, cfg)  # type: ignore[arg-type]
+    return model
 
 
 def _gains(module: nn.Module, n_features: int, n_classes: int, rest: int) -> None:

@@ -12,6 +12,7 @@ torch.Size([4, 2])
 from .init import INITIALIZERS, get_initializer, identity_block_init, normal_init, uniform_init
 from .layer import QuantumLayer, count_parameters
 from .patterns import (
+    AmplitudeEncoded,
     DressedQuantumLayer,
     PCAReduction,
     QuantumClassifier,
@@ -32,6 +33,7 @@ from .search import (
 
 __all__ = [
     "QuantumLayer",
+    "AmplitudeEncoded",
     "count_parameters",
     "INITIALIZERS",
     "get_initializer",

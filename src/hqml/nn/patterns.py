@@ -21,12 +21,46 @@ from torch import nn
 
 from ..circuit.circuit import Circuit
 from ..circuit.observables import Z
+from ..circuit.templates import amplitude_angles
 from .layer import QuantumLayer, _check_int
 
 
 def angle_squash(x: torch.Tensor) -> torch.Tensor:
     """Map real features to rotation angles in ``(-pi/2, pi/2)``: ``pi/2 tanh(x)``."""
     return (math.pi / 2) * torch.tanh(x)
+
+
+class AmplitudeEncoded(nn.Module):
+    """Features ``(B, 2^n)`` -> the amplitude encoding's gate angles -> ``quantum``.
+
+    ``quantum`` is a :class:`QuantumLayer` whose circuit starts with
+    :func:`~hqml.circuit.templates.amplitude_encoding_angles`; the angles come from
+    :func:`~hqml.circuit.templates.amplitude_angles` (vectorised torch, differentiable in the
+    features). Same states as a circuit built on the symbolic
+    :func:`~hqml.circuit.templates.amplitude_encoding`, much faster to train.
+
+    Args:
+        quantum: the layer on the angles.
+        n_qubits: qubits of the encoding (``2^n_qubits`` features, zero-padded if fewer).
+        signed: whether the encoding prepares the features' signs.
+    """
+
+    def __init__(self, quantum: QuantumLayer, n_qubits: int, signed: bool = True):
+        super().__init__()
+        self.n_qubits, self.signed = _check_int(n_qubits, "n_qubits"), bool(signed)
+        n_angles = amplitude_angles(torch.zeros(1, 1), self.n_qubits, self.signed).shape[1]
+        if quantum.n_inputs != n_angles:
+            raise ValueError(
+                f"AmplitudeEncoded: the layer takes {quantum.n_inputs} inputs, the encoding of"
+                f" {self.n_qubits} qubits has {n_angles} angles; start its circuit with"
+                " amplitude_encoding_angles"
+            )
+        self.quantum = quantum
+        self.n_inputs, self.n_outputs = 2**self.n_qubits, quantum.n_outputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(len(x), -1)
+        return self.quantum(amplitude_angles(flat, self.n_qubits, self.signed))
 
 
 class QuantumFeatureModel(nn.Module):
@@ -147,7 +181,7 @@ class QuantumHead(nn.Module):
     def __init__(
         self,
         reduction: nn.Module,
-        quantum: QuantumLayer,
+        quantum: QuantumLayer | AmplitudeEncoded,
         n_outputs: int,
         train_reduction: bool = False,
         squash: bool = True,
@@ -170,7 +204,9 @@ class DressedQuantumLayer(nn.Module):
     network (the 'dressed quantum circuit' of Mari et al. 2020).
     """
 
-    def __init__(self, in_features: int, out_features: int, quantum: QuantumLayer):
+    def __init__(
+        self, in_features: int, out_features: int, quantum: QuantumLayer | AmplitudeEncoded
+    ):
         super().__init__()
         self.pre = nn.Linear(_check_int(in_features, "in_features"), quantum.n_inputs)
         self.quantum = quantum
@@ -216,7 +252,7 @@ class QuantumClassifier(nn.Module):
                 f"QuantumClassifier: needs {len(wires)} readout wires, the circuit has"
                 f" {circuit.n_qubits} qubits"
             )
-        self.quantum = QuantumLayer(circuit, probs_wires=wires, **layer_kwargs)  # type: ignore[arg-type]
+        self.quantum: nn.Module = QuantumLayer(circuit, probs_wires=wires, **layer_kwargs)  # type: ignore[arg-type]
         self.temperature = float(temperature)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
