@@ -61,3 +61,17 @@ def test_a_layer_not_on_the_angles_is_refused():
     layer = QuantumLayer(amplitude_encoding(2), [hqml.Z(0)])
     with pytest.raises(ValueError, match="start its circuit with amplitude_encoding_angles"):
         AmplitudeEncoded(layer, 2)
+
+
+def test_the_quantum_timer_counts_the_angles_as_encoding_once():
+    from hqml.experiment.timing import QuantumTimer
+
+    cfg = ModelConfig(pattern="dressed", n_qubits=2, layers=1, encoding="amplitude")
+    model = build_hybrid(cfg, 4, 2, torch.randn(10, 4), seed=0)
+    (wrapped,) = [m for m in model.modules() if isinstance(m, AmplitudeEncoded)]
+    timer = QuantumTimer(model)
+    assert len(wrapped._forward_pre_hooks) == 1 and len(wrapped._forward_hooks) == 1
+    assert not wrapped.quantum._forward_pre_hooks and not wrapped.quantum._forward_hooks
+    model(torch.randn(3, 4)).sum().backward()
+    timer.close_backward()
+    assert timer.seconds > 0

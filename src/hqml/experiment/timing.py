@@ -17,6 +17,7 @@ from torch import nn
 
 from ..backends.base import Backend, Task
 from ..nn.layer import QuantumLayer
+from ..nn.patterns import AmplitudeEncoded
 from .device import model_device, synchronize
 
 
@@ -44,8 +45,12 @@ class QuantumTimer:
         self._bwd_start: float | None = None
         self._bwd_end = 0.0
         self._device = model_device(model)
+        # the amplitude encoding's angles are data encoding: time the wrapper, not its layer
+        wrapped = {id(m.quantum) for m in model.modules() if isinstance(m, AmplitudeEncoded)}
         for layer in model.modules():
-            if isinstance(layer, QuantumLayer):
+            if isinstance(layer, AmplitudeEncoded) or (
+                isinstance(layer, QuantumLayer) and id(layer) not in wrapped
+            ):
                 self._handles.append(layer.register_forward_pre_hook(self._pre))
                 self._handles.append(layer.register_forward_hook(self._post))
                 for p in layer.parameters():
