@@ -104,6 +104,13 @@ ENTRIES = [
     ("QuantumMetricLearner", "hidden_manifold", 2,
      {"learning_rate": 0.01, "n_layers": 1, "batch_size": 16},
      [0.6666666666666666, 0.65, 0.6166666666666667, 0.6833333333333333, 0.6833333333333333]),
+    # ProjectedQuantumKernel_hidden_manifold-6manifold-2d_GridSearchCV.csv: first rank-1 row
+    ("ProjectedQuantumKernel", "hidden_manifold", 2,
+     {"C": 10, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 3, "convention": "study"},
+     [0.7, 0.7166666666666667, 0.6833333333333333, 0.6833333333333333, 0.7]),
+    ("ProjectedQuantumKernel", "hidden_manifold", 2,
+     {"C": 10, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 3, "convention": "hqml"},
+     [0.7, 0.7166666666666667, 0.6833333333333333, 0.6833333333333333, 0.7]),
     ("DressedQuantumCircuitClassifier", "hidden_manifold", 2,
      {"learning_rate": 0.01, "n_layers": 10},
      [0.6833333333333333, 0.7166666666666667, 0.7, 0.7333333333333333, 0.7166666666666667]),
@@ -125,7 +132,7 @@ STUDY_FIT_SECONDS_HM2 = {
     "SeparableVariationalClassifier": 5.31, "TreeTensorClassifier": 12.02,
     "QuantumKitchenSinks": 319.74, "CircuitCentricClassifier": 27.75,
     "QuantumBoltzmannMachine": 18.28, "DressedQuantumCircuitClassifier": 35.64,
-    "MLPClassifier": 0.159, "QuantumMetricLearner": 15.41,
+    "MLPClassifier": 0.159, "QuantumMetricLearner": 15.41, "ProjectedQuantumKernel": 4.36,
 }  # fmt: skip
 # The study's datasets: 8 tabular families of 19 values, 2 image families of 4 sizes.
 STUDY_DATASETS = {"tabular": 8 * 19, "image": 2 * 4}
