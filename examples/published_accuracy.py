@@ -18,6 +18,7 @@ take minutes to an hour each on two cores, so they are a script.
 
     python examples/published_accuracy.py                       # every entry
     python examples/published_accuracy.py --only WeiNet --plot  # one entry, redraw the figure
+    python examples/published_accuracy.py --suite hidden_manifold   # the entries of one suite
 """
 
 from __future__ import annotations
@@ -67,6 +68,52 @@ ENTRIES = [
     ("WeiNet", "bars_and_stripes", 4,
      {"learning_rate": 0.0001, "filter_name": "edge_detect"},
      [0.515, 0.54, 0.555, 0.555, 0.56]),
+    # ProjectedQuantumKernel_linearly_separable_2d_GridSearchCV.csv: first rank-1 row
+    ("ProjectedQuantumKernel", "linearly_separable", 2,
+     {"C": 100, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 1, "convention": "study"},
+     [0.9666666666666667, 1.0, 0.9833333333333333, 0.9833333333333333, 0.95]),
+    ("ProjectedQuantumKernel", "linearly_separable", 2,
+     {"C": 100, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 1, "convention": "hqml"},
+     [0.9666666666666667, 1.0, 0.9833333333333333, 0.9833333333333333, 0.95]),
+    # A second dataset: hidden manifold (manifold dimension 6) at d = 2, files
+    # <model>_hidden_manifold-6manifold-2d_GridSearchCV{-best-hyperparams,}.csv
+    ("IQPVariationalClassifier", "hidden_manifold", 2,
+     {"learning_rate": 0.1, "n_layers": 1, "repeats": 1},
+     [0.6333333333333333, 0.6166666666666667, 0.65, 0.7, 0.65]),
+    ("DataReuploadingClassifier", "hidden_manifold", 2,
+     {"learning_rate": 0.001, "n_layers": 1, "observable_type": "single"},
+     [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 0.65, 0.6666666666666666]),
+    ("SeparableVariationalClassifier", "hidden_manifold", 2,
+     {"encoding_layers": 5, "learning_rate": 0.001},
+     [0.6833333333333333, 0.6833333333333333, 0.6833333333333333, 0.6833333333333333,
+      0.6666666666666666]),
+    ("TreeTensorClassifier", "hidden_manifold", 2, {"learning_rate": 0.01},
+     [0.65, 0.6333333333333333, 0.5166666666666667, 0.5333333333333333, 0.55]),
+    ("QuantumKitchenSinks", "hidden_manifold", 2, {"n_episodes": 2000, "n_qfeatures": "full"},
+     [0.65, 0.6166666666666667, 0.5, 0.6, 0.6333333333333333]),
+    ("CircuitCentricClassifier", "hidden_manifold", 2,
+     {"learning_rate": 0.001, "n_input_copies": 2, "n_layers": 1},
+     [0.6166666666666667, 0.5833333333333334, 0.5666666666666667, 0.5666666666666667,
+      0.4166666666666667]),
+    ("QuantumBoltzmannMachine", "hidden_manifold", 2,
+     {"learning_rate": 0.001, "visible_qubits": "single"},
+     [0.7, 0.7333333333333333, 0.7, 0.7166666666666667, 0.6666666666666666]),
+    ("MLPClassifier", "hidden_manifold", 2,
+     {"alpha": 0.01, "hidden_layer_sizes": (10, 10, 10, 10), "learning_rate_init": 0.1},
+     [0.7166666666666667, 0.6833333333333333, 0.6833333333333333, 0.7, 0.7]),
+    ("QuantumMetricLearner", "hidden_manifold", 2,
+     {"learning_rate": 0.01, "n_layers": 1, "batch_size": 16},
+     [0.6666666666666666, 0.65, 0.6166666666666667, 0.6833333333333333, 0.6833333333333333]),
+    # ProjectedQuantumKernel_hidden_manifold-6manifold-2d_GridSearchCV.csv: first rank-1 row
+    ("ProjectedQuantumKernel", "hidden_manifold", 2,
+     {"C": 10, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 3, "convention": "study"},
+     [0.7, 0.7166666666666667, 0.6833333333333333, 0.6833333333333333, 0.7]),
+    ("ProjectedQuantumKernel", "hidden_manifold", 2,
+     {"C": 10, "gamma_factor": 0.1, "t": 0.1, "trotter_steps": 3, "convention": "hqml"},
+     [0.7, 0.7166666666666667, 0.6833333333333333, 0.6833333333333333, 0.7]),
+    ("DressedQuantumCircuitClassifier", "hidden_manifold", 2,
+     {"learning_rate": 0.01, "n_layers": 10},
+     [0.6833333333333333, 0.7166666666666667, 0.7, 0.7333333333333333, 0.7166666666666667]),
 ]  # fmt: skip
 
 
@@ -77,9 +124,24 @@ STUDY_FIT_SECONDS = {
     "QuantumKitchenSinks": 327.58, "DressedQuantumCircuitClassifier": 133.20,
     "MLPClassifier": 0.233, "QuantumMetricLearner": 21.39,
     "ConvolutionalNeuralNetwork": 77.73, "WeiNet": 31.17,
+    "ProjectedQuantumKernel": 3.20,
+}  # fmt: skip
+# The same on hidden manifold d = 2 (its *_GridSearchCV.csv).
+STUDY_FIT_SECONDS_HM2 = {
+    "IQPVariationalClassifier": 7.23, "DataReuploadingClassifier": None,
+    "SeparableVariationalClassifier": 5.31, "TreeTensorClassifier": 12.02,
+    "QuantumKitchenSinks": 319.74, "CircuitCentricClassifier": 27.75,
+    "QuantumBoltzmannMachine": 18.28, "DressedQuantumCircuitClassifier": 35.64,
+    "MLPClassifier": 0.159, "QuantumMetricLearner": 15.41, "ProjectedQuantumKernel": 4.36,
 }  # fmt: skip
 # The study's datasets: 8 tabular families of 19 values, 2 image families of 4 sizes.
 STUDY_DATASETS = {"tabular": 8 * 19, "image": 2 * 4}
+
+
+def entry_key(model: str, suite: str, value: int, params: dict) -> tuple:
+    """An entry's identity: model, dataset and settings (tuples and lists alike)."""
+    norm = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    return (model, suite, value, json.dumps(norm, sort_keys=True))
 
 
 def agreement(published: list[float], ours: list[float]) -> dict:
@@ -120,6 +182,12 @@ def run_entry(model: str, suite: str, value: int, params: dict, published: list[
     }
 
 
+def entry_label(r: dict) -> str:
+    """The model's name, with a non-default convention it ran with."""
+    conv = r["params"].get("convention")
+    return r["model"] + (f" ({conv} convention)" if conv else "")
+
+
 def plot(doc: dict, path: Path) -> None:
     import matplotlib
 
@@ -137,8 +205,8 @@ def plot(doc: dict, path: Path) -> None:
                         color="C0" if style == "o" else ("C2" if r["agrees"] else "C3"),
                         label=label if i == 0 else None)  # fmt: skip
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{r['model']}\n{r['suite']} {r['value']}" for r in rows], fontsize=7)
-    ax.set_xlabel("test accuracy (mean ± std over 5 seeds); red: outside 4 standard errors")
+    ax.set_yticklabels([f"{entry_label(r)}\n{r['suite']} {r['value']}" for r in rows], fontsize=7)
+    ax.set_xlabel("test accuracy, mean ± std over 5 seeds (red: outside 4 SE)")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -160,9 +228,10 @@ def speed_table(doc: dict) -> str:
         image = r["suite"] == "bars_and_stripes"
         per_dataset = fit * fits / 3600
         total = per_dataset * STUDY_DATASETS["image" if image else "tabular"] / 24
-        study = STUDY_FIT_SECONDS.get(r["model"])
+        table = STUDY_FIT_SECONDS_HM2 if r["suite"] == "hidden_manifold" else STUDY_FIT_SECONDS
+        study = table.get(r["model"])
         lines.append(
-            f"| {r['model']} | {r['suite']} {r['value']} | {fit:.1f} |"
+            f"| {entry_label(r)} | {r['suite']} {r['value']} | {fit:.1f} |"
             f" {'' if study is None else f'{study:g}'} | {fits} | {per_dataset:.2f} | {total:.1f} |"
         )
     return "\n".join(lines)
@@ -171,17 +240,21 @@ def speed_table(doc: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="model names to (re)run")
+    ap.add_argument("--suite", help="(re)run only the entries of this suite")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--plot", action="store_true", help="only redraw the figure")
     args = ap.parse_args()
     doc = json.loads(args.out.read_text()) if args.out.exists() else {"entries": []}
     if not args.plot:
-        keep = {(e["model"], e["suite"], e["value"]): e for e in doc["entries"]}
+        keep = {
+            entry_key(e["model"], e["suite"], e["value"], e["params"]): e for e in doc["entries"]
+        }
         for model, suite, value, params, published in ENTRIES:
-            if args.only and model not in args.only:
+            if (args.only and model not in args.only) or (args.suite and suite != args.suite):
                 continue
-            keep[(model, suite, value)] = run_entry(model, suite, value, params, published)
-        order = [(m, s, v) for m, s, v, _, _ in ENTRIES]
+            key = entry_key(model, suite, value, params)
+            keep[key] = run_entry(model, suite, value, params, published)
+        order = [entry_key(*e[:4]) for e in ENTRIES]
         doc = {
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
@@ -194,7 +267,7 @@ def main() -> None:
         verdict = "agrees" if r["agrees"] else "DIFFERS"
         pub, ours = np.mean(r["published_test"]), np.mean(r["hqml_test"])
         print(
-            f"{r['model']:35s} {r['suite']} {r['value']}: published {pub:.3f}, hqml {ours:.3f},"
+            f"{entry_label(r):35s} {r['suite']} {r['value']}: published {pub:.3f}, hqml {ours:.3f},"
             f" |diff| {abs(r['difference']):.3f} vs 4 SE {r['four_se']:.3f}: {verdict}"
         )
 
