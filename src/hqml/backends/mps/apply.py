@@ -12,6 +12,7 @@ import torch
 from ...circuit.circuit import Circuit
 from ...sim.mps import MPS, Options
 from ...sim.mps_gates import apply_gate, kron
+from ...sim.mps_local import apply_segment, local_terms
 from ...sim.mps_mpo import apply_mpo2, block_terms
 
 # A distant two-qubit gate goes by MPO (sim/mps_mpo.py) when it has at most this many 2 x 2
@@ -21,6 +22,8 @@ MPO_MAX_TERMS = 2
 _PROBES = ((0.7311, -1.2345, 2.1130, 0.4567), (-2.0817, 0.9093, -0.3371, 1.7773))
 
 Plan = tuple[tuple[tuple[int, int], ...], bool] | None  # (nonzero blocks, on the lower wire)
+# (nonzero blocks, on the lower wire, a fixed gate's terms by (dtype, device) or None)
+Local = tuple[tuple[tuple[int, int], ...], bool, dict | None] | None
 
 
 def gate_matrices(
@@ -65,28 +68,46 @@ def mpo_plans(circuit: Circuit) -> list[Plan]:
     their wire), or ``None`` (adjacent wires, other sizes, or more than ``MPO_MAX_TERMS``
     blocks: swaps). Read from the gate's matrix at generic parameter values, so the plan
     depends on the circuit only (a replay of the gradient sweep takes the same path)."""
-    plans: list[Plan] = []
+    return [_block_plan(op) if _two_wires(op, distant=True) else None for op in circuit.ops]
+
+
+def local_plans(circuit: Circuit) -> list[Local]:
+    """Per operation: a two-qubit gate on neighbouring wires with two nonzero blocks on one
+    wire, applied by its operator Schmidt split (:mod:`hqml.sim.mps_local`) while no bond needs
+    a cut: ``(blocks, on the lower wire, {})`` (the dict keeps a fixed gate's terms per dtype
+    and device), else ``None``."""
+    out: list[Local] = []
     for op in circuit.ops:
-        ws = op.wires
-        if len(ws) != 2 or abs(ws[0] - ws[1]) < 2 or op.gate.num_params > len(_PROBES[0]):
-            plans.append(None)
-            continue
-        g = op.gate
-        mats = [
-            g.matrix(torch.tensor(probe[: g.num_params], dtype=torch.float64))
-            if g.num_params
-            else g.matrix(dtype=torch.complex128, device="cpu")
-            for probe in _PROBES
-        ]
-        t = torch.stack(mats).reshape(-1, 2, 2, 2, 2).abs().amax(0)  # (a, s, b, t)
-        if ws[0] > ws[1]:
-            t = t.permute(1, 0, 3, 2)  # qubits in site order
-        pairs = [(a, b) for a in range(2) for b in range(2)]
-        low = tuple(p for p in pairs if float(t[p[0], :, p[1], :].max()) > 1e-12)
-        high = tuple(p for p in pairs if float(t[:, p[0], :, p[1]].max()) > 1e-12)
-        best = (low, True) if len(low) <= len(high) else (high, False)
-        plans.append(best if len(best[0]) <= MPO_MAX_TERMS else None)
-    return plans
+        plan = _block_plan(op) if _two_wires(op, distant=False) else None
+        out.append(None if plan is None else (*plan, {} if op.gate.num_params == 0 else None))
+    return out
+
+
+def _two_wires(op: Any, distant: bool) -> bool:
+    ws = op.wires
+    return (
+        len(ws) == 2
+        and (abs(ws[0] - ws[1]) >= 2) == distant
+        and op.gate.num_params <= len(_PROBES[0])
+    )
+
+
+def _block_plan(op: Any) -> Plan:
+    ws, g = op.wires, op.gate
+    mats = [
+        g.matrix(torch.tensor(probe[: g.num_params], dtype=torch.float64))
+        if g.num_params
+        else g.matrix(dtype=torch.complex128, device="cpu")
+        for probe in _PROBES
+    ]
+    t = torch.stack(mats).reshape(-1, 2, 2, 2, 2).abs().amax(0)  # (a, s, b, t)
+    if ws[0] > ws[1]:
+        t = t.permute(1, 0, 3, 2)  # qubits in site order
+    pairs = [(a, b) for a in range(2) for b in range(2)]
+    low = tuple(p for p in pairs if float(t[p[0], :, p[1], :].max()) > 1e-12)
+    high = tuple(p for p in pairs if float(t[:, p[0], :, p[1]].max()) > 1e-12)
+    best = (low, True) if len(low) <= len(high) else (high, False)
+    return best if len(best[0]) <= MPO_MAX_TERMS else None
 
 
 def simulate(
@@ -96,13 +117,16 @@ def simulate(
     options: Options,
     varying: Sequence[bool] | None = None,
     plans: Sequence[Plan] | None = None,
+    local: Sequence[Local] | None = None,
 ) -> MPS:
     """The MPS of ``circuit`` for each row of ``theta`` (``(B, P)``), from ``|0...0>``;
-    ``plans`` (:func:`mpo_plans`): distant two-qubit gates as MPOs, else by swaps."""
+    ``plans`` (:func:`mpo_plans`): distant two-qubit gates as MPOs, else by swaps; ``local``
+    (:func:`local_plans`): neighbouring gates by their Schmidt split where exact."""
     mps = MPS.zeros(circuit.n_qubits, theta.shape[0], dtype, theta.device, options)
     pending: dict[int, torch.Tensor] = {}
     mats = gate_matrices(circuit, theta, dtype, varying)
-    run_ops(mps, pending, [op.wires for op in circuit.ops], mats, 0, len(mats), plans)
+    wires = [op.wires for op in circuit.ops]
+    run_ops(mps, pending, wires, mats, 0, len(mats), plans, local)
     flush(mps, pending)
     return mps
 
@@ -115,28 +139,95 @@ def run_ops(
     start: int,
     stop: int,
     plans: Sequence[Plan] | None = None,
+    local: Sequence[Local] | None = None,
 ) -> None:
     """Apply operations ``start .. stop-1`` (their ``wires`` and matrices ``mats``).
 
     One-qubit gates wait in ``pending`` on their wire, multiplied together, until a multi-qubit
     gate on that wire takes them into its matrix (or :func:`flush`): fewer, larger
-    contractions."""
-    for j in range(start, stop):
+    contractions. ``local`` (:func:`local_plans`): runs of neighbouring two-block gates go
+    as one exact segment (:mod:`hqml.sim.mps_local`) while no bond would need a cut."""
+    j = start
+    while j < stop:
         ws, u = wires[j], mats[j]
         if len(ws) == 1:
             w = ws[0]
             pending[w] = u @ pending[w] if w in pending else u
+            j += 1
             continue
+        if local is not None and local[j] is not None and mps.options.cutoff == 0:
+            end, gates = _segment(mps, pending, wires, mats, j, stop, local)
+            if gates:
+                apply_segment(mps, gates, pending)
+                j = end
+                continue
         plan = plans[j] if plans is not None else None
         if plan is not None:  # the waiting one-qubit gates first: the plan is the bare gate's
             for w in ws:
                 if w in pending:
                     apply_gate(mps, pending.pop(w), (w,))
             _apply_mpo(mps, u, ws, plan)
+        else:
+            if any(w in pending for w in ws):
+                u = u @ kron([pending.pop(w, None) for w in ws], u.dtype, u.device)
+            apply_gate(mps, u, ws)
+        j += 1
+
+
+def _segment(
+    mps: MPS,
+    pending: dict[int, torch.Tensor],
+    wires: Sequence[Sequence[int]],
+    mats: Sequence[torch.Tensor],
+    j: int,
+    stop: int,
+    local: Sequence[Local],
+) -> tuple[int, list[tuple[int, torch.Tensor, torch.Tensor]]]:
+    """The longest run of operations from ``j`` that :func:`~hqml.sim.mps_local.apply_segment`
+    applies exactly: neighbouring two-block gates, each site the lower site of at most one and
+    the upper of at most one, no bond growing past ``max_bond``; one-qubit gates on wires not
+    yet touched join ``pending`` on the way. Returns where the run ends and its gates."""
+    lows: set[int] = set()
+    highs: set[int] = set()
+    gates: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    limit = mps.options.max_bond
+    while j < stop:
+        ws = wires[j]
+        if len(ws) == 1:
+            w = ws[0]
+            if w in lows or w in highs:
+                break
+            pending[w] = mats[j] @ pending[w] if w in pending else mats[j]
+            j += 1
             continue
-        if any(w in pending for w in ws):
-            u = u @ kron([pending.pop(w, None) for w in ws], u.dtype, u.device)
-        apply_gate(mps, u, ws)
+        plan = local[j]
+        lo = min(ws)
+        if plan is None or lo in lows or lo + 1 in highs or 2 * mps.tensors[lo].shape[3] > limit:
+            break
+        gates.append((lo, *_terms(mats[j], ws, plan)))
+        lows.add(lo)
+        highs.add(lo + 1)
+        j += 1
+    return j, gates
+
+
+def _terms(u: torch.Tensor, wires: Sequence[int], plan: Local) -> tuple[torch.Tensor, ...]:
+    blocks, on_low, fixed = plan  # type: ignore[misc]
+    key = (u.dtype, u.device)
+    if fixed is not None and key in fixed:
+        return fixed[key]
+    terms = local_terms(_site_order(u, wires), blocks, on_low)
+    if fixed is not None and not u.requires_grad:
+        fixed[key] = terms
+    return terms
+
+
+def _site_order(u: torch.Tensor, wires: Sequence[int]) -> torch.Tensor:
+    """A two-qubit matrix with its qubits in site order (the lower wire first)."""
+    if wires[0] < wires[1]:
+        return u
+    u = u.reshape(*u.shape[:-2], 2, 2, 2, 2).transpose(-4, -3).transpose(-2, -1)
+    return u.reshape(*u.shape[:-4], 4, 4)
 
 
 def flush(mps: MPS, pending: dict[int, torch.Tensor]) -> None:
@@ -149,8 +240,5 @@ def flush(mps: MPS, pending: dict[int, torch.Tensor]) -> None:
 def _apply_mpo(mps: MPS, u: torch.Tensor, wires: Sequence[int], plan: Plan) -> None:
     blocks, on_low = plan  # type: ignore[misc]
     lo, hi = sorted(wires)
-    if wires[0] > wires[1]:  # the matrix's qubits in site order
-        u = u.reshape(*u.shape[:-2], 2, 2, 2, 2).transpose(-4, -3).transpose(-2, -1)
-        u = u.reshape(*u.shape[:-4], 4, 4)
-    left, right = block_terms(u, blocks, on_low)
+    left, right = block_terms(_site_order(u, wires), blocks, on_low)
     apply_mpo2(mps, left, right, lo, hi)
