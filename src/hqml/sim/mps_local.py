@@ -59,7 +59,8 @@ def _site_operators(
     upper = factors[0][0][0]
     m = _stack([fs[0][1] for fs in factors])
     if first[0] is not None:
-        m = m @ _stack([_rows(p, 2) for p in first]).unsqueeze(-3)  # type: ignore[misc]
+        p = _stack(first)  # type: ignore[arg-type]
+        m = m @ (p.unsqueeze(1) if p.dim() == 3 else p).unsqueeze(-3)  # (G, B or 1, 1, 2, 2)
     if len(factors[0]) == 1:
         return m.unsqueeze(-3) if upper else m.unsqueeze(-4)
     g = _stack([fs[1][1] for fs in factors])
@@ -115,7 +116,7 @@ def apply_segment(
         key = (
             mps.tensors[site].shape,
             tuple((up, f.shape) for up, f in fs),
-            None if p is None else _rows(p, 2).shape,
+            None if p is None else p.shape,
         )
         groups.setdefault(key, []).append(site)
     reached = mps.report.max_bond  # the grown bonds are not all kept: record the final ones

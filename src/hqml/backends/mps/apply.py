@@ -58,8 +58,8 @@ def gate_matrices(
         else:
             rows = theta[0].index_select(0, index).reshape(len(ops), p)
         mats = g.matrix(rows).to(dtype)
-        for k, i in enumerate(ops):
-            out[i] = mats[k]
+        for i, m in zip(ops, mats.unbind(0), strict=True):  # one call, not one per gate
+            out[i] = m
     return out  # type: ignore[return-value]
 
 
@@ -68,18 +68,27 @@ def mpo_plans(circuit: Circuit) -> list[Plan]:
     their wire), or ``None`` (adjacent wires, other sizes, or more than ``MPO_MAX_TERMS``
     blocks: swaps). Read from the gate's matrix at generic parameter values, so the plan
     depends on the circuit only (a replay of the gradient sweep takes the same path)."""
-    return [_block_plan(op) if _two_wires(op, distant=True) else None for op in circuit.ops]
+    memo: dict = {}
+    return [_block_plan(op, memo) if _two_wires(op, distant=True) else None for op in circuit.ops]
 
 
 def local_plans(circuit: Circuit) -> list[Local]:
     """Per operation: a two-qubit gate on neighbouring wires with two nonzero blocks on one
     wire, applied by its operator Schmidt split (:mod:`hqml.sim.mps_local`) while no bond needs
-    a cut: ``(blocks, on the lower wire, {})`` (the dict keeps a fixed gate's terms per dtype
-    and device), else ``None``."""
+    a cut: ``(blocks, on the lower wire, terms)`` (``terms``: a fixed gate's terms per dtype
+    and device, shared by the operations of one gate and orientation; ``None`` for gates with
+    parameters), else ``None``."""
     out: list[Local] = []
+    memo: dict = {}
     for op in circuit.ops:
-        plan = _block_plan(op) if _two_wires(op, distant=False) else None
-        out.append(None if plan is None else (*plan, {} if op.gate.num_params == 0 else None))
+        plan = _block_plan(op, memo) if _two_wires(op, distant=False) else None
+        if plan is None:
+            out.append(None)
+            continue
+        fixed = None
+        if op.gate.num_params == 0:
+            fixed = memo.setdefault(("terms", id(op.gate), op.wires[0] > op.wires[1]), {})
+        out.append((*plan, fixed))
     return out
 
 
@@ -92,8 +101,16 @@ def _two_wires(op: Any, distant: bool) -> bool:
     )
 
 
-def _block_plan(op: Any) -> Plan:
+def _block_plan(op: Any, memo: dict) -> Plan:
+    """The nonzero blocks of a two-qubit operation (``memo``: by gate and orientation)."""
     ws, g = op.wires, op.gate
+    key = (id(g), ws[0] > ws[1])
+    if key not in memo:
+        memo[key] = _probe_blocks(g, ws[0] > ws[1])
+    return memo[key]
+
+
+def _probe_blocks(g: Any, reverse: bool) -> Plan:
     mats = [
         g.matrix(torch.tensor(probe[: g.num_params], dtype=torch.float64))
         if g.num_params
@@ -101,7 +118,7 @@ def _block_plan(op: Any) -> Plan:
         for probe in _PROBES
     ]
     t = torch.stack(mats).reshape(-1, 2, 2, 2, 2).abs().amax(0)  # (a, s, b, t)
-    if ws[0] > ws[1]:
+    if reverse:
         t = t.permute(1, 0, 3, 2)  # qubits in site order
     pairs = [(a, b) for a in range(2) for b in range(2)]
     low = tuple(p for p in pairs if float(t[p[0], :, p[1], :].max()) > 1e-12)
@@ -152,7 +169,7 @@ def run_ops(
         ws, u = wires[j], mats[j]
         if len(ws) == 1:
             w = ws[0]
-            pending[w] = u @ pending[w] if w in pending else u
+            pending[w] = _product(u, pending[w]) if w in pending else u
             j += 1
             continue
         if local is not None and local[j] is not None and mps.options.cutoff == 0:
@@ -172,6 +189,14 @@ def run_ops(
                 u = u @ kron([pending.pop(w, None) for w in ws], u.dtype, u.device)
             apply_gate(mps, u, ws)
         j += 1
+
+
+def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` of two one-qubit matrices, by ``mm``/``bmm`` where the shapes allow (the
+    call's overhead is the cost at 2 x 2, and ``matmul``'s broadcasting logic doubles it)."""
+    if a.dim() == b.dim():
+        return torch.mm(a, b) if a.dim() == 2 else torch.bmm(a, b)
+    return a @ b
 
 
 def _segment(
@@ -197,7 +222,7 @@ def _segment(
             w = ws[0]
             if w in lows or w in highs:
                 break
-            pending[w] = mats[j] @ pending[w] if w in pending else mats[j]
+            pending[w] = _product(mats[j], pending[w]) if w in pending else mats[j]
             j += 1
             continue
         plan = local[j]
