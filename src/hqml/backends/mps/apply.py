@@ -1,6 +1,7 @@
 """A circuit's operations on a :class:`~hqml.sim.mps.MPS`: gate matrices from the circuit
-and its parameters, one-qubit gates fused into the next multi-qubit gate on their wire; the
-tensor work is :mod:`hqml.sim.mps_gates`."""
+and its parameters, one-qubit gates fused into the next multi-qubit gate on their wire, runs of
+neighbouring controlled/diagonal gates as exact segments; the tensor work is
+:mod:`hqml.sim.mps_gates`, :mod:`hqml.sim.mps_local` and :mod:`hqml.sim.mps_mpo`."""
 
 from __future__ import annotations
 
