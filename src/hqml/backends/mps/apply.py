@@ -31,28 +31,28 @@ def gate_matrices(
     circuit: Circuit, theta: torch.Tensor, dtype: torch.dtype, varying: Sequence[bool] | None
 ) -> list[torch.Tensor]:
     """Each operation's matrix: ``(d, d)``, or ``(B, d, d)`` when its parameters vary by row.
-    The operations of one generator gate (RY, RZ, RZZ ...) are built in one batched call."""
-    out: list[torch.Tensor | None] = [None] * len(circuit.ops)
-    groups: dict[tuple[int, bool], tuple[Any, list[int], list[int]]] = {}
-    col = 0
+    The operations of one generator gate (RY, RZ, RZZ ...) are built in one batched call, a
+    fixed gate's matrix once for all its operations."""
     rows_batched = theta.shape[0] > 1
-    for i, op in enumerate(circuit.ops):
-        g = op.gate
-        p = g.num_params
-        if p == 0:
-            out[i] = g.matrix(dtype=dtype, device=theta.device)
-            continue
-        batched = rows_batched and (varying is None or any(varying[col : col + p]))
-        if g.generator is None:  # a gate given by its own function: one call each
-            rows = theta[:, col : col + p] if batched else theta[0, col : col + p]
-            out[i] = g.matrix(rows).to(dtype)
-        else:
-            _, ops, cols = groups.setdefault((id(g), batched), (g, [], []))
-            ops.append(i)
-            cols.extend(range(col, col + p))
-        col += p
-    for (_, batched), (g, ops, cols) in groups.items():
-        index = torch.tensor(cols, dtype=torch.int64, device=theta.device)
+    key = (
+        "hqml.backends.mps",
+        "matrix-layout",
+        rows_batched,
+        None if varying is None else tuple(varying),
+    )
+    fixed, singles, groups = circuit.cached(
+        key, lambda: _matrix_layout(circuit, rows_batched, varying)
+    )
+    out: list[torch.Tensor | None] = [None] * len(circuit.ops)
+    for g, ops in fixed:
+        m = g.matrix(dtype=dtype, device=theta.device)
+        for i in ops:
+            out[i] = m
+    for i, g, col, p, batched in singles:  # a gate given by its own function: one call each
+        rows = theta[:, col : col + p] if batched else theta[0, col : col + p]
+        out[i] = g.matrix(rows).to(dtype)
+    for g, ops, index, batched in groups:
+        index = index.to(theta.device)
         p = g.num_params
         if batched:  # (B, G * p) -> (G, B, p)
             rows = theta.index_select(1, index).reshape(theta.shape[0], len(ops), p).transpose(0, 1)
@@ -62,6 +62,34 @@ def gate_matrices(
         for i, m in zip(ops, mats.unbind(0), strict=True):  # one call, not one per gate
             out[i] = m
     return out  # type: ignore[return-value]
+
+
+def _matrix_layout(circuit: Circuit, rows_batched: bool, varying: Sequence[bool] | None):
+    """Which operations are fixed (by gate), built one by one, or built in one call per
+    generator gate (with their parameter columns), kept with the circuit."""
+    fixed: dict[int, tuple[Any, list[int]]] = {}
+    singles: list[tuple[Any, int, int, int, bool]] = []
+    groups: dict[tuple[int, bool], tuple[Any, list[int], list[int]]] = {}
+    col = 0
+    for i, op in enumerate(circuit.ops):
+        g = op.gate
+        p = g.num_params
+        if p == 0:
+            fixed.setdefault(id(g), (g, []))[1].append(i)
+            continue
+        batched = rows_batched and (varying is None or any(varying[col : col + p]))
+        if g.generator is None:
+            singles.append((i, g, col, p, batched))
+        else:
+            _, ops, cols = groups.setdefault((id(g), batched), (g, [], []))
+            ops.append(i)
+            cols.extend(range(col, col + p))
+        col += p
+    index = [
+        (g, ops, torch.tensor(cols, dtype=torch.int64), batched)
+        for (_, batched), (g, ops, cols) in groups.items()
+    ]
+    return list(fixed.values()), singles, index
 
 
 def mpo_plans(circuit: Circuit) -> list[Plan]:
