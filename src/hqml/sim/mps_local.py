@@ -82,16 +82,22 @@ def _stack(ts: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _apply_sites(mps: MPS, sites: list[int], w: torch.Tensor) -> None:
-    """Apply ``w`` ``(G, B or 1, x, y, 2, 2)`` to the sites (all of one shape)."""
+    """Apply ``w`` ``(G, B or 1, x, y, 2, 2)`` to the sites (all of one shape): one ``bmm``
+    per group, each site's ``(x*y*2, 2)`` operator on all its rows and bond pairs at once."""
     a = (
         torch.stack([mps.tensors[i] for i in sites])
         if len(sites) > 1
         else mps.tensors[sites[0]][None]
     )
     g, b, dl, _, dr = a.shape
-    x, y = w.shape[-4], w.shape[-3]
-    wm = w.reshape(g, w.shape[1], x * y * 2, 2).unsqueeze(-3)  # (G, B or 1, 1, x*y*2, 2)
-    t = (wm @ a).reshape(g, b, dl, x, y, 2, dr).permute(0, 1, 2, 3, 5, 6, 4)
+    rows, x, y = w.shape[1], w.shape[2], w.shape[3]
+    if rows == 1:  # one operator for every row: (G, x*y*2, 2) @ (G, 2, B*Dl*Dr)
+        t = torch.bmm(w.reshape(g, x * y * 2, 2), a.permute(0, 3, 1, 2, 4).reshape(g, 2, -1))
+        t = t.view(g, x, y, 2, b, dl, dr).permute(0, 4, 5, 1, 3, 6, 2)
+    else:  # one per row: (G*B, x*y*2, 2) @ (G*B, 2, Dl*Dr)
+        a2 = a.permute(0, 1, 3, 2, 4).reshape(g * b, 2, dl * dr)
+        t = torch.bmm(w.reshape(g * b, x * y * 2, 2), a2)
+        t = t.view(g, b, x, y, 2, dl, dr).permute(0, 1, 5, 2, 4, 6, 3)
     out = t.reshape(g, b, dl * x, 2, dr * y)
     for site, t in zip(sites, out.unbind(0), strict=True):
         mps.set(site, t, False, False)
