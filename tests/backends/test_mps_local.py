@@ -38,7 +38,8 @@ def _circuit(n: int, layers: int, seed: int) -> hqml.Circuit:
         for i in order:
             pair = [int(i), int(i) + 1][:: 1 if rng.random() < 0.5 else -1]
             kind = str(rng.choice(TWO))
-            angle = w[layer, int(i)] * 0.7 if rng.random() < 0.5 else float(rng.uniform(-3, 3))
+            r = rng.random()  # a weight, an input (rows differ) or a constant
+            angle = w[layer, int(i)] * 0.7 if r < 0.4 else x[int(i)] if r < 0.7 else 1.3 * r
             params = [angle] if kind not in TWO[:3] else []
             c.append(kind, pair, params)
             if rng.random() < 0.2:
@@ -138,8 +139,8 @@ def test_truncated_runs_with_segments_equal_gate_by_gate_runs(dtype, monkeypatch
     torch.testing.assert_close(psi, ref, atol=TOL[dtype] * 10, rtol=0)
     torch.testing.assert_close(rep.fidelity, want.fidelity, atol=TOL[dtype] * 10, rtol=0)
     fidelity = (exact.conj() * psi).sum(-1).abs() ** 2
-    assert float(fidelity.max()) < 0.95
-    assert float((rep.fidelity - fidelity).abs().max()) < 0.02  # rough here: low fidelities
+    assert float(fidelity.max()) < 0.99
+    assert float((rep.fidelity - fidelity).abs().max()) < 0.02  # rough here: many cuts
 
 
 @pytest.mark.parametrize("n, bond", [(6, 8), (12, 16)])
