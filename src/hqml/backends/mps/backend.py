@@ -43,7 +43,7 @@ from ...sim.mps import MPS, Options, Truncation, worst
 from ...sim.mps_gates import apply_gate
 from ..base import Backend, Capabilities, Expval, Probs, Sample, State, Task
 from . import grad, memory
-from .apply import Plan, mpo_plans, simulate
+from .apply import Local, Plan, local_plans, mpo_plans, simulate
 from .noise import execute_noisy
 
 log = logging.getLogger("hqml.mps")
@@ -186,8 +186,9 @@ class MPSBackend(Backend):
         theta = task.theta.to(real_dtype(dtype))
         every = self.checkpoint_every
         plans = self._plans(task.circuit)
+        local = self._local(task.circuit)
         mps, saved = grad.forward(
-            task.circuit, theta, dtype, self.options, task.varying, every, plans
+            task.circuit, theta, dtype, self.options, task.varying, every, plans, local
         )
         with torch.no_grad():
             out = self._finish(self._measure(mps, task), task)
@@ -205,7 +206,12 @@ class MPSBackend(Backend):
         dtype = self.dtype or task.dtype
         theta = task.theta.to(real_dtype(dtype))
         plans = self._plans(task.circuit)
-        return simulate(task.circuit, theta, dtype, self.options, task.varying, plans)
+        local = self._local(task.circuit)
+        return simulate(task.circuit, theta, dtype, self.options, task.varying, plans, local)
+
+    def _local(self, circuit: Circuit) -> list[Local]:
+        """Which neighbouring gates go by their operator Schmidt split, kept with the circuit."""
+        return circuit.cached(("hqml.backends.mps", "local-plans"), lambda: local_plans(circuit))
 
     def _plans(self, circuit: Circuit) -> list[Plan] | None:
         """How distant two-qubit gates go (``None``: all by swaps), kept with the circuit."""

@@ -25,7 +25,7 @@ import torch
 
 from ...circuit.circuit import Circuit
 from ...sim.mps import MPS, Options
-from .apply import Plan, flush, gate_matrices, run_ops
+from .apply import Local, Plan, flush, gate_matrices, run_ops
 
 Snapshot = tuple[list[torch.Tensor], list[bool], list[bool], dict[int, torch.Tensor]]
 
@@ -101,6 +101,7 @@ class Checkpoints:
     bounds: list[int]
     states: list[Snapshot | None]  # the MPS at the start of each segment
     plans: Sequence[Plan] | None = None  # distant gates as MPOs (apply.mpo_plans)
+    local: Sequence[Local] | None = None  # neighbouring gates by Schmidt split (apply.local_plans)
 
 
 def forward(
@@ -111,6 +112,7 @@ def forward(
     varying: Sequence[bool] | None,
     every: int | None = None,
     plans: Sequence[Plan] | None = None,
+    local: Sequence[Local] | None = None,
 ) -> tuple[MPS, Checkpoints]:
     """The final MPS (no autograd) and the checkpoints of its segments."""
     theta = theta.detach()
@@ -123,9 +125,9 @@ def forward(
         pending: dict[int, torch.Tensor] = {}
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             states.append(_snapshot(mps, pending))
-            run_ops(mps, pending, wires, mats, a, b, plans)
+            run_ops(mps, pending, wires, mats, a, b, plans, local)
         flush(mps, pending)
-    return mps, Checkpoints(circuit, theta, dtype, options, varying, bounds, states, plans)
+    return mps, Checkpoints(circuit, theta, dtype, options, varying, bounds, states, plans, local)
 
 
 def _leaf(t: torch.Tensor) -> torch.Tensor:
@@ -160,7 +162,7 @@ def sweep(
         with torch.enable_grad():
             mps = MPS(list(t_in), list(left), list(right), saved.options)
             pending = dict(p_in)
-            run_ops(mps, pending, wires, leaves, a, b, saved.plans)
+            run_ops(mps, pending, wires, leaves, a, b, saved.plans, saved.local)
             if seg == last:
                 flush(mps, pending)
                 values = measure(mps)
