@@ -269,3 +269,60 @@ def test_executor_settings_are_checked_in_one_line():
         CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, executor="dask")
     with pytest.raises(ValueError, match="ray_address is set"):
         CompareConfig(models=("SVC",), datasets={"two_curves": (2,)}, ray_address="auto")
+
+
+def test_a_trial_whose_every_grid_point_fails_is_recorded_and_the_run_goes_on(tmp_path):
+    # 20 features would need 21 qubits: every fit of the projected kernel refuses
+    config = CompareConfig(
+        models=("SVC", "ProjectedQuantumKernel"),
+        datasets={"linearly_separable": (20,)},
+        seeds=(0,),
+        folds=2,
+        grid="quick",
+        workers=2,  # in a process pool, which the failure must not abort
+    )
+    results = run_compare(config, tmp_path)
+    failed = [r for r in results if "failed" in r]
+    assert [r["model"] for r in failed] == ["ProjectedQuantumKernel"]
+    assert "21 qubits" in failed[0]["failed"] and failed[0]["failed_grid_points"] == 2
+    report = write_report(results, config.to_dict(), tmp_path).read_text()
+    assert "## Trials that failed" in report and "21 qubits" in report
+    with open(tmp_path / "results.csv") as f:
+        assert [row["model"] for row in csv.DictReader(f)] == ["SVC"]
+    seen = []
+    again = run_compare(config, tmp_path, progress=lambda label, d, t: seen.append((d, t)))
+    assert seen == [(2, 2)] and again == results  # resumed: nothing rerun
+
+
+def test_the_ranking_uses_the_values_every_model_ran_on():
+    from hqml.experiment.compare.report import _suite_table
+
+    def row(model, value, acc):
+        return {"model": model, "value": value, "varied": "d", "test_acc_mean": acc,
+                "test_acc_std": 0.0}  # fmt: skip
+
+    rows = [row("SVC", 2, 0.9), row("SVC", 3, 0.5), row("MLPClassifier", 2, 0.8)]
+    lines = _suite_table("linearly_separable", rows)
+    table = [ln for ln in lines if ln.startswith("| SVC") or ln.startswith("| MLP")]
+    assert table[0].startswith("| SVC") and table[0].endswith("| 0.900 | 1 |")  # not 0.7
+    assert table[1].endswith("| 0.800 | 2 |")
+    assert any("every model ran on (2)" in ln for ln in lines)
+
+
+def test_refits_stopped_at_the_step_cap_are_reported(tiny_run):
+    _, out, _ = tiny_run
+    trial = json.loads(
+        (
+            out / "trials" / "linearly_separable-2-DataReuploadingClassifierSeparable.json"
+        ).read_text()
+    )
+    assert trial["capped_fits"] == 2 and all(r["training_steps"] == 20 for r in trial["runs"])
+    report = (out / "report.md").read_text()
+    assert "## Training stopped at the step cap" in report
+    assert "DataReuploadingClassifierSeparable on" in report.split("step cap")[1]
+
+
+def test_the_mlp_grid_search_is_seeded():
+    config = {"grid": "quick", "folds": 2, "seeds": [0], "max_steps": None}
+    a, b = (run_trial(config, "linearly_separable", 2, "MLPClassifier") for _ in range(2))
+    assert a["cv_accuracy"] == b["cv_accuracy"] and a["best_params"] == b["best_params"]

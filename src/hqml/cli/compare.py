@@ -89,6 +89,9 @@ def compare(
     report = write_report(results, cfg.to_dict(), out)
     best: dict[str, tuple[float, str]] = {}
     for r in results:
+        if "failed" in r:
+            console.print(f"{r['model']} on {r['dataset']} failed: {r['failed']}", highlight=False)
+            continue
         key = f"{r['benchmark']}={r['value']}"
         if key not in best or r["test_acc_mean"] > best[key][0]:
             best[key] = (r["test_acc_mean"], r["model"])

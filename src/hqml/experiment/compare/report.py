@@ -64,13 +64,18 @@ def write_csv(results: list[dict[str, Any]], path: Path) -> None:
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         w.writeheader()
-        for r in results:
+        for r in completed(results):
             w.writerow(_row(r))
+
+
+def completed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trials that produced accuracies (not those whose every grid point failed)."""
+    return [r for r in results if "failed" not in r]
 
 
 def _by_suite(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in results:
+    for r in completed(results):
         out[r["benchmark"]].append(r)
     return out
 
@@ -116,8 +121,11 @@ def _suite_table(suite: str, rows: list[dict[str, Any]]) -> list[str]:
         "| model | " + " | ".join(str(v) for v in values) + " | mean | rank |",
         "|---|" + "---|" * (len(values) + 2),
     ]
+    # rank on the datasets every model ran on: a model missing the hard ones must not gain
+    common = [v for v in values if all((m, v) in cell for m in models)]
+    ranked_on = common or values
     means = {
-        m: float(np.mean([cell[m, v]["test_acc_mean"] for v in values if (m, v) in cell]))
+        m: float(np.mean([cell[m, v]["test_acc_mean"] for v in ranked_on if (m, v) in cell]))
         for m in models
     }
     ranking = sorted(models, key=lambda m: -means[m])
@@ -132,11 +140,19 @@ def _suite_table(suite: str, rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {m}{tag} | " + " | ".join(cells) + f" | {means[m]:.3f} | {ranking.index(m) + 1} |"
         )
+    if ranked_on != values:
+        lines += [
+            "",
+            f"Mean and rank over the values every model ran on ({', '.join(map(str, common))})"
+            if common
+            else "No value ran with every model: means over each model's own values, not"
+            " comparable",
+        ]
     return lines + [""]
 
 
 def _entanglement_table(results: list[dict[str, Any]]) -> list[str]:
-    cell = {(r["model"], r["benchmark"], r["value"]): r for r in results}
+    cell = {(r["model"], r["benchmark"], r["value"]): r for r in completed(results)}
     lines = [
         "## Does entanglement matter?",
         "",
@@ -189,7 +205,32 @@ def write_report(results: list[dict[str, Any]], config: dict[str, Any], out: Pat
         plot_suite(suite, rows, out / f"{suite}.png")
         lines += _suite_table(suite, rows)
     lines += _entanglement_table(results)
-    warned = [r for r in results if r["convergence_warnings"]]
+    capped = [r for r in completed(results) if r.get("capped_fits")]
+    if capped:
+        lines += [
+            "## Training stopped at the step cap",
+            "",
+            "These refits trained until `max_steps` (the flatness test may be off at small caps,"
+            " so no convergence warning was raised): their accuracies may be below the"
+            " model's.",
+            "",
+            *[
+                f"- {r['model']} on {r['dataset']}: {r['capped_fits']} of {len(r['runs'])} refits"
+                for r in capped
+            ],
+            "",
+        ]
+    gave_up = [r for r in results if "failed" in r]
+    if gave_up:
+        lines += [
+            "## Trials that failed",
+            "",
+            "Every grid point raised; no accuracy, left out of tables, plots and the CSV:",
+            "",
+            *[f"- {r['model']} on {r['dataset']}: {r['failed']}" for r in gave_up],
+            "",
+        ]
+    warned = [r for r in completed(results) if r["convergence_warnings"]]
     if warned:
         lines += [
             "## Training that did not converge",
@@ -200,7 +241,7 @@ def write_report(results: list[dict[str, Any]], config: dict[str, Any], out: Pat
             ],
             "",
         ]
-    failed = [r for r in results if r.get("failed_grid_points")]
+    failed = [r for r in completed(results) if r.get("failed_grid_points")]
     if failed:
         lines += [
             "## Grid points that failed",
@@ -219,4 +260,4 @@ def write_report(results: list[dict[str, Any]], config: dict[str, Any], out: Pat
     return path
 
 
-__all__ = ["write_report", "write_csv", "plot_suite", "CSV_COLUMNS"]
+__all__ = ["write_report", "write_csv", "plot_suite", "completed", "CSV_COLUMNS"]

@@ -30,6 +30,8 @@ def log_comparison(
     ) as log:
         log.log_params(config)
         for r in results:
+            if "failed" in r:  # no accuracies: the report lists it
+                continue
             key = f"{r['benchmark']}.{r['value']}.{r['model']}"
             log.log_metrics({f"{key}.{m}": r[m] for m in _METRICS})
         for name in ("report.md", "results.csv", "results.json"):
