@@ -11,7 +11,8 @@ coupling maps, basis gates and noise, simulated on this machine) and IBM Quantum
 - observables are mapped through the transpiled layout (``SparsePauliOp.apply_layout``);
 - every task of a call becomes one PUB whose parameter-value array holds all its rows (a
   mini-batch and, for a gradient, every shifted copy), and all PUBs of a call go in one job
-  (one for expectation values, one for samples; more only past ``max_circuits_per_job``).
+  (one for expectation values, one for samples; more only past ``max_circuits_per_job``);
+- Aer's MPS method runs a fake device's noisy trajectories (``qiskit_devices.trajectory_device``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module
     fake_device,
     has_saved_ibm_account,
     ibm_device,
+    queue_seconds,
     require_qiskit,
+    simulator_device,
+    simulator_settings,
+    trajectory_device,
 )
 from .qiskit_dynamic import (
     basis_groups,
@@ -82,6 +87,9 @@ class QiskitBackend(ProviderBackend):
             (0) by default so that values are raw and hqml's mitigation (readout calibration,
             ZNE) is not applied on top of IBM's (the runtime's default, 1, corrects readout).
         max_circuits_per_job: split calls into jobs of at most this many circuits.
+        simulator_options: local devices only: ``AerSimulator`` options of the simulator that
+            runs them, set with the device's ``set_options`` on hqml's own instance of it; a
+            ``method`` given here replaces hqml's choice of the trajectory method.
         **options: ``shots``, ``seed``, ``budget``, ``prices``, ``fallback`` (see
             :class:`ProviderBackend`).
     """
@@ -100,6 +108,7 @@ class QiskitBackend(ProviderBackend):
         mode: Any = None,
         max_circuits_per_job: int | None = None,
         resilience_level: int = 0,
+        simulator_options: dict[str, Any] | None = None,
         **options: Any,
     ):
         require_qiskit()
@@ -120,7 +129,13 @@ class QiskitBackend(ProviderBackend):
                 " hqml.mitigation"
             )
         self.resilience_level = resilience_level
-        self.mode, self.runtime_mode = mode, RuntimeMode(self.backend, mode)
+        self.simulator_options = simulator_settings(self.name, self.local, simulator_options)
+        self.run_backend = (  # what the primitives run on; self.backend's target is transpiled to
+            simulator_device(device, tuple(sorted(self.simulator_options.items())))
+            if self.simulator_options
+            else self.backend
+        )
+        self.mode, self.runtime_mode = mode, RuntimeMode(self.run_backend, mode)
         self.transpile_options = (
             int(optimization_level),
             seed_transpiler,
@@ -313,7 +328,7 @@ class QiskitBackend(ProviderBackend):
         precision = 0.0 if shots is None else (1 + 1e-9) / math.sqrt(shots)
         return [(isa, obs, values, precision)]
 
-    def _primitive(self, kind: tuple, seed: int | None) -> Any:
+    def _primitive(self, kind: tuple, seed: int | None, device: Any = None) -> Any:
         sampler, exact = kind
         if exact:
             from qiskit_aer.primitives import EstimatorV2 as AerEstimator
@@ -327,7 +342,7 @@ class QiskitBackend(ProviderBackend):
             warnings.filterwarnings(
                 "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
             )
-            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.runtime_mode.get())
+            prim = (SamplerV2 if sampler else EstimatorV2)(mode=device or self.runtime_mode.get())
         if self.local and seed is not None:
             prim.options.simulator.seed_simulator = seed
         if not self.local and not sampler:  # raw values unless asked (see resilience_level)
@@ -343,10 +358,14 @@ class QiskitBackend(ProviderBackend):
             i0 = job_pieces[0][0]
             kind = (_sampled(tasks[i0]), shots[i0] is None)
             pubs = [self._pubs(tasks[i], a, b, shots[i]) for i, a, b, _ in job_pieces]
-            job = self._primitive(kind, seed).run([p for ps in pubs for p in ps])
+            flat = [p for ps in pubs for p in ps]
+            device = None if self.mode is not None else trajectory_device(  # a speed choice only
+                self.device, self.simulator_options, [p[0] for p in flat], shots[i0]
+            )  # fmt: skip
+            job = self._primitive(kind, seed, device).run(flat)
             result, start = list(job.result()), 0
             ids.append(str(job.job_id()))
-            queue += _queue_seconds(job)
+            queue += queue_seconds(job)
             for (i, a, b, _), ps in zip(job_pieces, pubs, strict=True):
                 parts[i].append(_values(result[start : start + len(ps)], tasks[i], b - a))
                 start += len(ps)
@@ -379,15 +398,3 @@ def _values(results: list[Any], task: Task, rows: int) -> np.ndarray:
         return expvals(bits, basis_groups(m.observables), m.observables)
     evs = np.asarray(results[0].data.evs, dtype=np.float64)
     return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
-
-
-def _queue_seconds(job: Any) -> float:
-    """Seconds an IBM Runtime job waited in the queue (0 for local jobs)."""
-    try:
-        ts = job.metrics()["timestamps"]
-        from datetime import datetime
-
-        created, running = (datetime.fromisoformat(ts[k]) for k in ("created", "running"))
-        return max(0.0, (running - created).total_seconds())
-    except Exception:  # local jobs have no metrics
-        return 0.0
