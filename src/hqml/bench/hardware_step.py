@@ -199,6 +199,7 @@ def peer_backend(case: Case, layers: int, tuned: bool) -> Any:
 
 
 def qiskit_ml_setup(case: Case, data: dict[str, Any], tuned: bool = False) -> Prepared:
+    from qiskit.primitives import BackendEstimatorV2
     from qiskit.quantum_info import SparsePauliOp
     from qiskit.transpiler import generate_preset_pass_manager
     from qiskit_ibm_runtime import EstimatorV2
@@ -225,9 +226,12 @@ def qiskit_ml_setup(case: Case, data: dict[str, Any], tuned: bool = False) -> Pr
         SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], n).apply_layout(isa.layout)
         for i in range(n)
     ]
-    estimator = EstimatorV2(mode=backend)
-    estimator.options.default_shots = shots
-    estimator.options.simulator.seed_simulator = SEED
+    if tuned:  # Qiskit's primitive itself, as hqml runs local devices (no per-job device copy)
+        estimator = BackendEstimatorV2(backend=backend, options={"seed_simulator": SEED})
+    else:
+        estimator = EstimatorV2(mode=backend)
+        estimator.options.default_shots = shots
+        estimator.options.simulator.seed_simulator = SEED
     estimator.run = counter.wrap(estimator.run)
     qnn = EstimatorQNN(
         circuit=isa, observables=obs, input_params=list(xp), weight_params=list(wp),

@@ -62,7 +62,8 @@ WORKLOAD = Workload(
             install=hardware_peers.INSTALL,
         ),
         # the peers at the simulation method hqml picks (Aer's MPS at n = 8), set on the
-        # device with its documented set_options: every framework at its fastest setting
+        # device with its documented set_options, Qiskit ML on Qiskit's BackendEstimatorV2
+        # itself (as hqml runs local devices): every framework at its fastest setting
         Impl(
             "qiskit-ml-tuned",
             functools.partial(hardware_step.qiskit_ml_setup, tuned=True),

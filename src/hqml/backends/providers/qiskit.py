@@ -50,13 +50,7 @@ from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module
     simulator_settings,
     trajectory_device,
 )
-from .qiskit_dynamic import (
-    basis_groups,
-    expvals,
-    readout_bits,
-    records,
-    unsupported_condition,
-)
+from .qiskit_dynamic import basis_groups, pub_values, unsupported_condition
 
 __all__ = ["QiskitBackend", "fake_device", "has_saved_ibm_account", "transpile_cache_info"]
 
@@ -334,6 +328,14 @@ class QiskitBackend(ProviderBackend):
             from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 
             return AerEstimator()
+        if self.local and self.mode is None:
+            # the primitives qiskit-ibm-runtime's local mode builds, without its deep copy of the
+            # device for every job (whose noise model the copy then builds again, ~0.5 s a job)
+            from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
+
+            opts = {} if seed is None else {"seed_simulator": seed}
+            cls = BackendSamplerV2 if sampler else BackendEstimatorV2
+            return cls(backend=device or self.run_backend, options=opts)
         from qiskit_ibm_runtime import EstimatorV2, SamplerV2
 
         with warnings.catch_warnings():
@@ -343,7 +345,7 @@ class QiskitBackend(ProviderBackend):
                 "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
             )
             prim = (SamplerV2 if sampler else EstimatorV2)(mode=device or self.runtime_mode.get())
-        if self.local and seed is not None:
+        if self.local and seed is not None:  # a local device in a runtime session or batch
             prim.options.simulator.seed_simulator = seed
         if not self.local and not sampler:  # raw values unless asked (see resilience_level)
             prim.options.resilience_level = self.resilience_level
@@ -367,7 +369,7 @@ class QiskitBackend(ProviderBackend):
             ids.append(str(job.job_id()))
             queue += queue_seconds(job)
             for (i, a, b, _), ps in zip(job_pieces, pubs, strict=True):
-                parts[i].append(_values(result[start : start + len(ps)], tasks[i], b - a))
+                parts[i].append(pub_values(result[start : start + len(ps)], tasks[i], b - a))
                 start += len(ps)
         outs = []
         for t, p in zip(tasks, parts, strict=True):
@@ -384,17 +386,3 @@ def _sampled(task: Task) -> bool:
     """Whether the task runs on the sampler: samples, and a dynamic circuit's expectation
     values (estimated from its sampled bases, :mod:`.qiskit_dynamic`)."""
     return isinstance(task.measurement, Sample) or task.circuit.is_dynamic
-
-
-def _values(results: list[Any], task: Task, rows: int) -> np.ndarray:
-    m, circuit = task.measurement, task.circuit
-    if isinstance(m, Sample) and circuit.is_dynamic:
-        return records(results[0].data, circuit, rows, len(m.wires))
-    if isinstance(m, Sample):
-        bits = next(iter(results[0].data.values())).to_bool_array(order="little")
-        return bits.reshape(rows, -1, len(m.wires)).astype(np.int64)
-    if circuit.is_dynamic:
-        bits = [readout_bits(r.data, circuit, rows) for r in results]
-        return expvals(bits, basis_groups(m.observables), m.observables)
-    evs = np.asarray(results[0].data.evs, dtype=np.float64)
-    return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
