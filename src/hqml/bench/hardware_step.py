@@ -241,5 +241,6 @@ def qiskit_ml_setup(case: Case, data: dict[str, Any], tuned: bool = False) -> Pr
     model = TorchConnector(qnn, initial_weights=w.reshape(-1))
     step = torch_step(model, model.weight, torch.tensor(data["x"], dtype=torch.float64), counter)
     prim = "BackendEstimatorV2" if tuned else "runtime EstimatorV2"
-    info = f"EstimatorQNN + TorchConnector, {prim} on {device} ({backend.options.method}), {shots} shots"
+    method = backend.options.method
+    info = f"EstimatorQNN + TorchConnector, {prim} on {device} ({method}), {shots} shots"
     return Prepared(step, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)
