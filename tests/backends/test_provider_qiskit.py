@@ -94,14 +94,14 @@ def layer_circuit(n: int) -> hqml.Circuit:
     return c
 
 
-def test_fake_device_equals_density_matrix_under_the_device_noise_model():
+def _device_and_density_matrix(be, shots):
+    """A 3-qubit layer circuit's values on ``be`` and hqml's density-matrix reference (the
+    transpiled circuit on its physical qubits, under ``be``'s own noise model, converted)."""
     c = layer_circuit(3)
-    be = QiskitBackend("fake_manila", shots=20_000, seed=11)
     x = torch.tensor([[0.4, 1.2, -0.7]], dtype=F64)
     w = torch.tensor(np.random.default_rng(5).uniform(-2, 2, (2, 3)))
     obs = [hqml.Z(0), hqml.Z(1), hqml.Z(2), hqml.Z(0) @ hqml.Z(2)]
     got = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w}, backend=be)[0].numpy()
-    # hqml's reference: the transpiled circuit (physical qubits), its noise converted
     isa, cols = be._isa(Task(c, torch.zeros(1, 1), Expval(tuple(obs))))
     theta = bind_parameters(c, {"x": x}, {"w": w}).theta[0].numpy()
     hc = hqml.qasm.loads(qasm2.dumps(isa.assign_parameters(theta[cols])))
@@ -111,10 +111,72 @@ def test_fake_device_equals_density_matrix_under_the_device_noise_model():
     ref = hqml.expval(
         hc, pobs, backend="density_matrix", noise_model=nm, dtype=torch.complex128
     ).numpy()
-    se = np.sqrt((1 - ref**2) / 20_000)  # +-1 outcomes
-    assert np.all(np.abs(got - ref) < 4 * se), (got, ref)
+    se = np.sqrt((1 - ref**2) / shots)  # +-1 outcomes
     ideal = hqml.expval(c, obs, inputs={"x": x}, weights={"w": w})[0].numpy()
+    return got, ref, se, ideal
+
+
+def test_fake_device_equals_density_matrix_under_the_device_noise_model():
+    be = QiskitBackend("fake_manila", shots=20_000, seed=11)
+    got, ref, se, ideal = _device_and_density_matrix(be, 20_000)
+    assert np.all(np.abs(got - ref) < 4 * se), (got, ref)
     assert np.abs(ideal - ref).max() > 8 * se.max()  # the noise is visible at these shots
+
+
+def test_mps_trajectories_equal_the_density_matrix_and_are_chosen_for_wide_noisy_jobs():
+    # hqml runs a fake device's noisy per-shot trajectories on Aer's MPS method from
+    # MPS_FROM_QUBITS active qubits (W10 at n = 8): forced here on 5 qubits, against hqml's own
+    # density matrix under the device's noise model
+    from qiskit import QuantumCircuit
+
+    from hqml.backends.providers.qiskit import fake_device
+    from hqml.backends.providers.qiskit_devices import MPS_FROM_QUBITS, trajectory_device
+
+    be = QiskitBackend(
+        "fake_manila", shots=6000, seed=12, simulator_options={"method": "matrix_product_state"}
+    )
+    shared = fake_device("fake_manila")
+    assert be.run_backend.options.method == "matrix_product_state"
+    assert be.run_backend is not shared and shared.options.method == "automatic"
+    got, ref, se, ideal = _device_and_density_matrix(be, 6000)
+    assert np.all(np.abs(got - ref) < 4 * se), (got, ref)
+    assert np.abs(ideal - ref).max() > 5 * se.max()
+    # the choice: Aer's automatic method would run one statevector per shot (shots <= 2^active)
+    wide = QuantumCircuit(16)
+    for q in range(MPS_FROM_QUBITS):
+        wide.sx(q)
+    mps = trajectory_device("fake_guadalupe", {}, [wide], 2**MPS_FROM_QUBITS)
+    assert mps.options.method == "matrix_product_state"
+    assert trajectory_device("fake_guadalupe", {}, [wide], 2**MPS_FROM_QUBITS + 1) is None  # dm
+    assert trajectory_device("fake_guadalupe", {}, [QuantumCircuit(16)], 100) is None
+    assert trajectory_device("fake_guadalupe", {"method": "statevector"}, [wide], 100) is None
+    assert trajectory_device("fake_guadalupe", {}, [wide], None) is None  # exact values
+    with pytest.raises(ValueError, match="nope=1 is not an option of fake_manila's simulator"):
+        QiskitBackend("fake_manila", simulator_options={"nope": 1})
+    with pytest.raises(ValueError, match="must be a bool, number or string"):
+        QiskitBackend("fake_manila", simulator_options={"noise_model": object()})
+
+
+def test_a_wide_noisy_job_on_mps_gives_aers_statevector_trajectories():
+    # 10 active qubits, 300 shots: hqml picks the MPS method; Aer's statevector method (the
+    # automatic choice) is the reference, within shot noise
+    c = hqml.Circuit(10)
+    w = c.weight("w", (10,))
+    for q in range(10):
+        c.ry(w[q], q)
+    for q in range(9):
+        c.cnot(q, q + 1)
+    obs = [hqml.Z(q) for q in range(10)] + [hqml.Z(0) @ hqml.Z(9)]
+    wv = torch.tensor(np.random.default_rng(2).uniform(-2, 2, 10))
+    layout = [0, 1, 2, 3, 5, 8, 11, 14, 13, 12]  # a path on fake_guadalupe
+    vals = []
+    for opts in (None, {"method": "statevector"}):
+        be = QiskitBackend(
+            "fake_guadalupe", shots=300, seed=7, initial_layout=layout, simulator_options=opts
+        )
+        vals.append(hqml.expval(c, obs, weights={"w": wv}, backend=be).numpy())
+    se = np.sqrt((1 - vals[1] ** 2 + 1 / 300) / 300)
+    assert np.all(np.abs(vals[0] - vals[1]) < 4 * np.sqrt(2) * se), vals
 
 
 def test_a_batch_and_its_whole_gradient_take_one_job_each_and_one_transpilation():

@@ -57,9 +57,33 @@ def test_shot_errors_match_the_spread_of_simulated_shot_estimates():
 
 def test_w10_is_a_workload_with_three_frameworks_and_a_statistical_check():
     wl = W10
-    assert [i.framework for i in wl.impls] == ["hqml", "qiskit-ml", "pennylane"]
-    assert wl.impl("pennylane").venv == "pennylane-qiskit"
+    assert [i.framework for i in wl.impls] == [
+        "hqml", "qiskit-ml", "pennylane", "qiskit-ml-tuned", "pennylane-tuned",
+    ]  # fmt: skip
+    assert wl.impl("pennylane").venv == wl.impl("pennylane-tuned").venv == "pennylane-qiskit"
     assert wl.within_se == 5 and {c["n"] for c in wl.cases} == {4, 8}
     text = per_step_text({"jobs": 2, "circuits": 68, "shots": 68000, "transpilations": 1,
                           "steps": 3})  # fmt: skip
     assert text == "2 jobs, 68 circuits, 68,000 shots per step; 1 transpilation in 3 steps"
+
+
+def test_w10_runs_end_to_end_at_a_tiny_size_and_agrees_with_qiskit_ml():
+    # the quick case (n = 2, B = 2, 500 shots on fake_manila) through the workload's own
+    # setups, one step each, hqml and Qiskit ML (PennyLane's plug-in needs its side venv):
+    # Qiskit ML agrees with hqml within shot noise, and hqml sends 2 jobs of B (1 + 2P)
+    # circuits, transpiled once
+    pytest.importorskip("qiskit_machine_learning", reason="needs the bench extra")
+    case = W10.quick_cases[0]
+    data = W10.make_data(case)
+    values, counts = {}, {}
+    for name in ("hqml", "qiskit-ml"):
+        prepared = W10.impl(name).prepare(case, data)
+        values[name] = prepared.values(prepared.step())
+        counts[name] = prepared.counts()
+    ok, detail = compare(values["qiskit-ml"], values["hqml"], within_se=W10.within_se)
+    assert ok, detail
+    params = 2 * case["n"] * case["layers"]
+    hq = counts["hqml"]
+    assert hq["jobs"] == 2 and hq["circuits"] == case["batch"] * (1 + 2 * params)
+    assert hq["transpilations"] <= 1 and hq["steps"] == 1
+    assert counts["qiskit-ml"]["circuits"] >= hq["circuits"]

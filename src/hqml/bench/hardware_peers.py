@@ -14,8 +14,15 @@ from typing import Any
 
 import torch
 
-from hqml.backends.providers.qiskit_devices import fake_device
-from hqml.bench.hardware_step import PASSES, SEED, Counter, device_for, torch_step, values
+from hqml.bench.hardware_step import (
+    PASSES,
+    SEED,
+    Counter,
+    device_for,
+    peer_backend,
+    torch_step,
+    values,
+)
 from hqml.bench.registry import Case, Prepared
 
 INSTALL = (
@@ -45,16 +52,17 @@ def _install_counters() -> None:
     plugin._hqml_counted = True
 
 
-def pennylane_setup(case: Case, data: dict[str, Any]) -> Prepared:
+def pennylane_setup(case: Case, data: dict[str, Any], tuned: bool = False) -> Prepared:
     import pennylane as qml
 
     n, shots, w = case["n"], case["shots"], data["w"]
     layers = w.shape[0]
     device, layout = device_for(n)
+    backend = peer_backend(case, layers, tuned)
     _install_counters()
     _COUNTER.append(Counter(shots))
     dev = qml.device(
-        "qiskit.remote", wires=n, backend=fake_device(device), initial_layout=layout,
+        "qiskit.remote", wires=n, backend=backend, initial_layout=layout,
         simulator={"seed_simulator": SEED}, **PASSES,
     )  # fmt: skip
 
@@ -82,5 +90,6 @@ def pennylane_setup(case: Case, data: dict[str, Any]) -> Prepared:
     model = Model()
     counter = _COUNTER[-1]
     step = torch_step(model, model.w, torch.tensor(data["x"], dtype=torch.float64), counter)
-    info = f"qiskit.remote on {device} (pennylane-qiskit), {shots} shots, parameter shift"
+    method = backend.options.method
+    info = f"qiskit.remote on {device} ({method}; pennylane-qiskit), {shots} shots, param. shift"
     return Prepared(step, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)

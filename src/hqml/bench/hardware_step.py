@@ -27,6 +27,7 @@ import torch
 
 from hqml.accounting import track
 from hqml.backends.providers.qiskit import fake_device, transpile_cache_info
+from hqml.backends.providers.qiskit_devices import trajectory_device
 from hqml.backends.registry import get_backend
 from hqml.bench.registry import Case, Prepared
 from hqml.bench.vqc import hqml_circuit
@@ -105,7 +106,7 @@ def torch_step(model: Any, weights: Any, x: Any, counter: Counter | None) -> Cal
         loss.backward()
         if counter is not None:
             counter.steps += 1
-        return e.detach().numpy(), float(loss), weights.grad.numpy().copy()
+        return e.detach().numpy(), float(loss.detach()), weights.grad.numpy().copy()
 
     return step
 
@@ -164,20 +165,11 @@ def hqml_setup(case: Case, data: dict[str, Any]) -> Prepared:
     return Prepared(tracked, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)
 
 
-def qiskit_ml_setup(case: Case, data: dict[str, Any]) -> Prepared:
+def qiskit_w1(n: int, layers: int) -> tuple[Any, Any, Any]:
+    """The W1 circuit in Qiskit: ``(circuit, x parameters, w parameters)``."""
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
-    from qiskit.quantum_info import SparsePauliOp
-    from qiskit.transpiler import generate_preset_pass_manager
-    from qiskit_ibm_runtime import EstimatorV2
-    from qiskit_machine_learning.connectors import TorchConnector
-    from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
-    from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    n, shots, w = case["n"], case["shots"], data["w"]
-    layers = w.shape[0]
-    device, layout = device_for(n)
-    backend = fake_device(device)
     xp, wp = ParameterVector("x", n), ParameterVector("w", layers * n * 2)
     qc = QuantumCircuit(n)
     for i in range(n):
@@ -188,6 +180,38 @@ def qiskit_ml_setup(case: Case, data: dict[str, Any]) -> Prepared:
             qc.rz(wp[(layer * n + i) * 2 + 1], i)
         for i in range(n):
             qc.cx(i, (i + 1) % n)
+    return qc, xp, wp
+
+
+def peer_backend(case: Case, layers: int, tuned: bool) -> Any:
+    """The fake device a peer runs on: the shared instance at Aer's defaults, or (``tuned``)
+    at the simulation method hqml picks for the case's circuits (:func:`trajectory_device`:
+    Aer's MPS method where Aer would run one statevector per shot on 10+ active qubits, as at
+    n = 8; a private instance, set with the device's documented ``set_options``)."""
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    device, layout = device_for(case["n"])
+    if not tuned:
+        return fake_device(device)
+    pm = generate_preset_pass_manager(backend=fake_device(device), initial_layout=layout, **PASSES)
+    isa = pm.run(qiskit_w1(case["n"], layers)[0])
+    return trajectory_device(device, {}, [isa], case["shots"]) or fake_device(device)
+
+
+def qiskit_ml_setup(case: Case, data: dict[str, Any], tuned: bool = False) -> Prepared:
+    from qiskit.primitives import BackendEstimatorV2
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_ibm_runtime import EstimatorV2
+    from qiskit_machine_learning.connectors import TorchConnector
+    from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
+    from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+    n, shots, w = case["n"], case["shots"], data["w"]
+    layers = w.shape[0]
+    device, layout = device_for(n)
+    backend = peer_backend(case, layers, tuned)
+    qc, xp, wp = qiskit_w1(n, layers)
     counter = Counter(shots)
     pm = generate_preset_pass_manager(backend=backend, initial_layout=layout, **PASSES)
     pm_run = pm.run
@@ -202,16 +226,21 @@ def qiskit_ml_setup(case: Case, data: dict[str, Any]) -> Prepared:
         SparsePauliOp.from_sparse_list([("Z", [i], 1.0)], n).apply_layout(isa.layout)
         for i in range(n)
     ]
-    estimator = EstimatorV2(mode=backend)
-    estimator.options.default_shots = shots
-    estimator.options.simulator.seed_simulator = SEED
+    if tuned:  # Qiskit's primitive itself, as hqml runs local devices (no per-job device copy)
+        estimator = BackendEstimatorV2(backend=backend, options={"seed_simulator": SEED})
+    else:
+        estimator = EstimatorV2(mode=backend)
+        estimator.options.default_shots = shots
+        estimator.options.simulator.seed_simulator = SEED
     estimator.run = counter.wrap(estimator.run)
     qnn = EstimatorQNN(
         circuit=isa, observables=obs, input_params=list(xp), weight_params=list(wp),
         estimator=estimator, gradient=ParamShiftEstimatorGradient(estimator),  # already ISA
         default_precision=1 / np.sqrt(shots),
     )  # fmt: skip
-    model = TorchConnector(qnn, initial_weights=torch.tensor(w.reshape(-1)))
+    model = TorchConnector(qnn, initial_weights=w.reshape(-1))
     step = torch_step(model, model.weight, torch.tensor(data["x"], dtype=torch.float64), counter)
-    info = f"EstimatorQNN + TorchConnector, runtime EstimatorV2 on {device}, {shots} shots"
+    prim = "BackendEstimatorV2" if tuned else "runtime EstimatorV2"
+    method = backend.options.method
+    info = f"EstimatorQNN + TorchConnector, {prim} on {device} ({method}), {shots} shots"
     return Prepared(step, lambda out: values(out, w.shape, shots), info, counts=counter.per_step)

@@ -27,6 +27,8 @@ another circuit or sign convention differs by far more.
 
 from __future__ import annotations
 
+import functools
+
 from hqml.bench import hardware_peers, hardware_step
 from hqml.bench.registry import Impl, Workload
 from hqml.bench.w1_vqc import make_data
@@ -55,6 +57,21 @@ WORKLOAD = Workload(
         Impl(
             "pennylane",
             hardware_peers.pennylane_setup,
+            modules=(*HARDWARE, "pennylane", "pennylane_qiskit"),
+            venv="pennylane-qiskit",
+            install=hardware_peers.INSTALL,
+        ),
+        # the peers at the simulation method hqml picks (Aer's MPS at n = 8), set on the
+        # device with its documented set_options, Qiskit ML on Qiskit's BackendEstimatorV2
+        # itself (as hqml runs local devices): every framework at its fastest setting
+        Impl(
+            "qiskit-ml-tuned",
+            functools.partial(hardware_step.qiskit_ml_setup, tuned=True),
+            modules=(*HARDWARE, "qiskit_machine_learning"),
+        ),
+        Impl(
+            "pennylane-tuned",
+            functools.partial(hardware_peers.pennylane_setup, tuned=True),
             modules=(*HARDWARE, "pennylane", "pennylane_qiskit"),
             venv="pennylane-qiskit",
             install=hardware_peers.INSTALL,

@@ -11,7 +11,8 @@ coupling maps, basis gates and noise, simulated on this machine) and IBM Quantum
 - observables are mapped through the transpiled layout (``SparsePauliOp.apply_layout``);
 - every task of a call becomes one PUB whose parameter-value array holds all its rows (a
   mini-batch and, for a gradient, every shifted copy), and all PUBs of a call go in one job
-  (one for expectation values, one for samples; more only past ``max_circuits_per_job``).
+  (one for expectation values, one for samples; more only past ``max_circuits_per_job``);
+- Aer's MPS method runs a fake device's noisy trajectories (``qiskit_devices.trajectory_device``).
 """
 
 from __future__ import annotations
@@ -43,15 +44,13 @@ from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module
     fake_device,
     has_saved_ibm_account,
     ibm_device,
+    queue_seconds,
     require_qiskit,
+    simulator_device,
+    simulator_settings,
+    trajectory_device,
 )
-from .qiskit_dynamic import (
-    basis_groups,
-    expvals,
-    readout_bits,
-    records,
-    unsupported_condition,
-)
+from .qiskit_dynamic import basis_groups, pub_values, unsupported_condition
 
 __all__ = ["QiskitBackend", "fake_device", "has_saved_ibm_account", "transpile_cache_info"]
 
@@ -82,6 +81,9 @@ class QiskitBackend(ProviderBackend):
             (0) by default so that values are raw and hqml's mitigation (readout calibration,
             ZNE) is not applied on top of IBM's (the runtime's default, 1, corrects readout).
         max_circuits_per_job: split calls into jobs of at most this many circuits.
+        simulator_options: local devices only: ``AerSimulator`` options of the simulator that
+            runs them, set with the device's ``set_options`` on hqml's own instance of it; a
+            ``method`` given here replaces hqml's choice of the trajectory method.
         **options: ``shots``, ``seed``, ``budget``, ``prices``, ``fallback`` (see
             :class:`ProviderBackend`).
     """
@@ -100,6 +102,7 @@ class QiskitBackend(ProviderBackend):
         mode: Any = None,
         max_circuits_per_job: int | None = None,
         resilience_level: int = 0,
+        simulator_options: dict[str, Any] | None = None,
         **options: Any,
     ):
         require_qiskit()
@@ -120,7 +123,13 @@ class QiskitBackend(ProviderBackend):
                 " hqml.mitigation"
             )
         self.resilience_level = resilience_level
-        self.mode, self.runtime_mode = mode, RuntimeMode(self.backend, mode)
+        self.simulator_options = simulator_settings(self.name, self.local, simulator_options)
+        self.run_backend = (  # what the primitives run on; self.backend's target is transpiled to
+            simulator_device(device, tuple(sorted(self.simulator_options.items())))
+            if self.simulator_options
+            else self.backend
+        )
+        self.mode, self.runtime_mode = mode, RuntimeMode(self.run_backend, mode)
         self.transpile_options = (
             int(optimization_level),
             seed_transpiler,
@@ -313,12 +322,20 @@ class QiskitBackend(ProviderBackend):
         precision = 0.0 if shots is None else (1 + 1e-9) / math.sqrt(shots)
         return [(isa, obs, values, precision)]
 
-    def _primitive(self, kind: tuple, seed: int | None) -> Any:
+    def _primitive(self, kind: tuple, seed: int | None, device: Any = None) -> Any:
         sampler, exact = kind
         if exact:
             from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 
             return AerEstimator()
+        if self.local and self.mode is None:
+            # the primitives qiskit-ibm-runtime's local mode builds, without its deep copy of the
+            # device for every job (whose noise model the copy then builds again, ~0.5 s a job)
+            from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
+
+            opts = {} if seed is None else {"seed_simulator": seed}
+            cls = BackendSamplerV2 if sampler else BackendEstimatorV2
+            return cls(backend=device or self.run_backend, options=opts)
         from qiskit_ibm_runtime import EstimatorV2, SamplerV2
 
         with warnings.catch_warnings():
@@ -327,8 +344,8 @@ class QiskitBackend(ProviderBackend):
             warnings.filterwarnings(
                 "ignore", r"The (Sampler|Estimator)V2 class is deprecated", DeprecationWarning
             )
-            prim = (SamplerV2 if sampler else EstimatorV2)(mode=self.runtime_mode.get())
-        if self.local and seed is not None:
+            prim = (SamplerV2 if sampler else EstimatorV2)(mode=device or self.runtime_mode.get())
+        if self.local and seed is not None:  # a local device in a runtime session or batch
             prim.options.simulator.seed_simulator = seed
         if not self.local and not sampler:  # raw values unless asked (see resilience_level)
             prim.options.resilience_level = self.resilience_level
@@ -343,12 +360,16 @@ class QiskitBackend(ProviderBackend):
             i0 = job_pieces[0][0]
             kind = (_sampled(tasks[i0]), shots[i0] is None)
             pubs = [self._pubs(tasks[i], a, b, shots[i]) for i, a, b, _ in job_pieces]
-            job = self._primitive(kind, seed).run([p for ps in pubs for p in ps])
+            flat = [p for ps in pubs for p in ps]
+            device = None if self.mode is not None else trajectory_device(  # a speed choice only
+                self.device, self.simulator_options, [p[0] for p in flat], shots[i0]
+            )  # fmt: skip
+            job = self._primitive(kind, seed, device).run(flat)
             result, start = list(job.result()), 0
             ids.append(str(job.job_id()))
-            queue += _queue_seconds(job)
+            queue += queue_seconds(job)
             for (i, a, b, _), ps in zip(job_pieces, pubs, strict=True):
-                parts[i].append(_values(result[start : start + len(ps)], tasks[i], b - a))
+                parts[i].append(pub_values(result[start : start + len(ps)], tasks[i], b - a))
                 start += len(ps)
         outs = []
         for t, p in zip(tasks, parts, strict=True):
@@ -365,29 +386,3 @@ def _sampled(task: Task) -> bool:
     """Whether the task runs on the sampler: samples, and a dynamic circuit's expectation
     values (estimated from its sampled bases, :mod:`.qiskit_dynamic`)."""
     return isinstance(task.measurement, Sample) or task.circuit.is_dynamic
-
-
-def _values(results: list[Any], task: Task, rows: int) -> np.ndarray:
-    m, circuit = task.measurement, task.circuit
-    if isinstance(m, Sample) and circuit.is_dynamic:
-        return records(results[0].data, circuit, rows, len(m.wires))
-    if isinstance(m, Sample):
-        bits = next(iter(results[0].data.values())).to_bool_array(order="little")
-        return bits.reshape(rows, -1, len(m.wires)).astype(np.int64)
-    if circuit.is_dynamic:
-        bits = [readout_bits(r.data, circuit, rows) for r in results]
-        return expvals(bits, basis_groups(m.observables), m.observables)
-    evs = np.asarray(results[0].data.evs, dtype=np.float64)
-    return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
-
-
-def _queue_seconds(job: Any) -> float:
-    """Seconds an IBM Runtime job waited in the queue (0 for local jobs)."""
-    try:
-        ts = job.metrics()["timestamps"]
-        from datetime import datetime
-
-        created, running = (datetime.fromisoformat(ts[k]) for k in ("created", "running"))
-        return max(0.0, (running - created).total_seconds())
-    except Exception:  # local jobs have no metrics
-        return 0.0

@@ -19,6 +19,7 @@ import numpy as np
 from ...circuit.circuit import Circuit
 from ...circuit.dynamic import Condition, Conditional, Measure, Reset
 from ...circuit.observables import PauliSum
+from ..base import Sample
 from .errors import UnsupportedRequest
 
 
@@ -180,3 +181,19 @@ def expvals(
             parity = bits[g][..., cols].sum(-1) % 2
             out[:, k] += float(np.real(coeff)) * (1 - 2 * parity).mean(-1)
     return out
+
+
+def pub_values(results: list[Any], task: Any, rows: int) -> np.ndarray:
+    """A task's values from its PUB results: samples, or expectation values (estimated from
+    the sampled bases of a dynamic circuit)."""
+    m, circuit = task.measurement, task.circuit
+    if isinstance(m, Sample) and circuit.is_dynamic:
+        return records(results[0].data, circuit, rows, len(m.wires))
+    if isinstance(m, Sample):
+        bits = next(iter(results[0].data.values())).to_bool_array(order="little")
+        return bits.reshape(rows, -1, len(m.wires)).astype(np.int64)
+    if circuit.is_dynamic:
+        bits = [readout_bits(r.data, circuit, rows) for r in results]
+        return expvals(bits, basis_groups(m.observables), m.observables)
+    evs = np.asarray(results[0].data.evs, dtype=np.float64)
+    return np.broadcast_to(evs.reshape(-1, evs.shape[-1]), (rows, evs.shape[-1])).copy()
