@@ -33,24 +33,41 @@ class Step:
     wires: tuple[int, ...]
     # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases);
     # monomial (perm, phases); layer: 2x2 factors (w,2,2)/(B,w,2,2), factor i on wires[i],
-    # applied by the native kernels (hqml.sim.native); phase (basis, a): the diagonal
-    # exp(-i sum_k a_k z_k) over the Z words of a ZBasis, a real (K,)/(B,K)
+    # applied by the native kernels (hqml.sim.native); phase (basis, a[, levels]): the diagonal
+    # exp(-i sum_k a_k z_k) over the Z words of a ZBasis, a real (K,)/(B,K) (see phase)
     data: Any
     param: bool = False
     tag: Any = None  # for the caller's chain rule (what built ``data``)
     rows: Any = None  # the parameter values of a single parametrized gate
 
 
-def phase(basis: ZBasis, coeffs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def phase(
+    basis: ZBasis, coeffs: torch.Tensor, dtype: torch.dtype, levels: Any = None
+) -> torch.Tensor:
     """``exp(-i sum_k coeffs_k z_k(x))`` for every basis state: ``(..., 2**n)`` of complex
-    ``dtype`` (differentiable in ``coeffs``)."""
+    ``dtype`` (differentiable in ``coeffs`` unless ``levels`` is given).
+
+    ``levels``: ``(index, values, u)`` when ``coeffs = u * pattern`` (``u`` a scalar or ``(B,)``)
+    and the pattern's diagonal is ``values[index]`` (:func:`~hqml.sim.zwords.levels`): the
+    phases are a lookup in a table of ``exp(-i u values)`` (no sine or cosine per amplitude).
+    """
+    if levels is not None:
+        index, values, u = levels
+        angle = u.to(values.dtype).unsqueeze(-1) * values  # float64: (..., V)
+        table = torch.complex(torch.cos(angle), torch.sin(-angle)).to(dtype)
+        return table.index_select(-1, index)
     angle = basis.diagonal(coeffs.to(torch.empty(0, dtype=dtype).real.dtype))
     return torch.complex(torch.cos(angle), torch.sin(-angle))  # polar is 5-10x slower
 
 
+def _phase_of(step: Step, dtype: torch.dtype) -> torch.Tensor:
+    """A ``phase`` step's phases (data ``(basis, a)`` or ``(basis, a, levels)``)."""
+    return phase(*step.data[:2], dtype, *step.data[2:])
+
+
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
     if step.kind == "phase":
-        return state * phase(*step.data, state.dtype)
+        return state * _phase_of(step, state.dtype)
     if step.kind == "layer":
         return native.apply_layer(state, n, step.wires, step.data)
     if step.kind == "matrix":
@@ -131,7 +148,7 @@ def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.
             spare, state, owned = (state if owned else None), new, True
             continue
         if step.kind == "phase" and owned and step.data[1].shape[:-1] in ((), state.shape[:1]):
-            state.mul_(phase(*step.data, state.dtype))
+            state.mul_(_phase_of(step, state.dtype))
             continue
         state, owned = apply_step(state, n, step), True
     return state
@@ -185,7 +202,7 @@ def _phase_adjoint(pair: torch.Tensor, bs: int, step: Step) -> tuple[torch.Tenso
     """Undo a phase step on the ``(psi; lambda)`` pair in place; return the gradient of its
     real coefficients ``a``: ``2 Re <lam|-i z_k|psi> = 2 sum_x z_k(x) Im(conj(lam_x) psi_x)``
     (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step)."""
-    basis, coeffs = step.data
+    basis, coeffs = step.data[:2]
     grad = None
     if step.param:
         psi, lam = pair[:bs], pair[bs:]
@@ -194,7 +211,7 @@ def _phase_adjoint(pair: torch.Tensor, bs: int, step: Step) -> tuple[torch.Tenso
         if coeffs.dim() == 1:
             grad = grad.sum(dim=0)
         grad = grad.to(coeffs.dtype)
-    ph = phase(basis, coeffs, pair.dtype).conj()
+    ph = _phase_of(step, pair.dtype).conj()
     pair.view(2, bs, -1).mul_(ph.reshape(-1, ph.shape[-1]))
     return pair, grad
 
