@@ -42,27 +42,41 @@ class Step:
 
 
 def phase(
-    basis: ZBasis, coeffs: torch.Tensor, dtype: torch.dtype, levels: Any = None
+    basis: ZBasis,
+    coeffs: torch.Tensor,
+    dtype: torch.dtype,
+    levels: Any = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``exp(-i sum_k coeffs_k z_k(x))`` for every basis state: ``(..., 2**n)`` of complex
     ``dtype`` (differentiable in ``coeffs`` unless ``levels`` is given).
 
     ``levels``: ``(index, values, u)`` when ``coeffs = u * pattern`` (``u`` a scalar or ``(B,)``)
     and the pattern's diagonal is ``values[index]`` (:func:`~hqml.sim.zwords.levels`): the
-    phases are a lookup in a table of ``exp(-i u values)`` (no sine or cosine per amplitude).
+    phases are a lookup in a table of ``exp(-i u values)`` (no sine or cosine per amplitude),
+    written into ``out`` when given (a buffer of the right shape and dtype, reused across steps).
     """
     if levels is not None:
         index, values, u = levels
         angle = u.to(values.dtype).unsqueeze(-1) * values  # float64: (..., V)
         table = torch.complex(torch.cos(angle), torch.sin(-angle)).to(dtype)
+        if out is not None and out.shape == table.shape[:-1] + index.shape:
+            return torch.index_select(table, -1, index, out=out)
         return table.index_select(-1, index)
     angle = basis.diagonal(coeffs.to(torch.empty(0, dtype=dtype).real.dtype))
     return torch.complex(torch.cos(angle), torch.sin(-angle))  # polar is 5-10x slower
 
 
-def _phase_of(step: Step, dtype: torch.dtype) -> torch.Tensor:
+def _phase_of(step: Step, dtype: torch.dtype, out: torch.Tensor | None = None) -> torch.Tensor:
     """A ``phase`` step's phases (data ``(basis, a)`` or ``(basis, a, levels)``)."""
-    return phase(*step.data[:2], dtype, *step.data[2:])
+    levels = step.data[2] if len(step.data) > 2 else None
+    return phase(
+        step.data[0],
+        step.data[1],
+        dtype,
+        levels,
+        out if out is None or out.dtype == dtype else None,
+    )
 
 
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
@@ -132,6 +146,7 @@ def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.
     spare buffer, so large states are not allocated (and page-faulted in) once per step."""
     owned = False  # whether ``state`` is ours to overwrite (never the caller's tensor)
     spare: torch.Tensor | None = None
+    phases: torch.Tensor | None = None  # the lookup phases' buffer (sim.fused.phase)
     for step in steps:
         if step.kind == "layer" and owned and state.is_contiguous():
             fb = step.data.shape[0] if step.data.dim() == 4 else 1
@@ -148,7 +163,8 @@ def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.
             spare, state, owned = (state if owned else None), new, True
             continue
         if step.kind == "phase" and owned and step.data[1].shape[:-1] in ((), state.shape[:1]):
-            state.mul_(_phase_of(step, state.dtype))
+            phases = _phase_of(step, state.dtype, phases)
+            state.mul_(phases)
             continue
         state, owned = apply_step(state, n, step), True
     return state
@@ -198,22 +214,25 @@ def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torc
     return 2 * prod if batched else 2 * prod.sum(dim=0)
 
 
-def _phase_adjoint(pair: torch.Tensor, bs: int, step: Step) -> tuple[torch.Tensor, Any]:
+def _phase_adjoint(
+    pair: torch.Tensor, bs: int, step: Step, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, Any, torch.Tensor]:
     """Undo a phase step on the ``(psi; lambda)`` pair in place; return the gradient of its
     real coefficients ``a``: ``2 Re <lam|-i z_k|psi> = 2 sum_x z_k(x) Im(conj(lam_x) psi_x)``
-    (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step)."""
+    (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step).
+    ``out``: a buffer for the phases (returned, for the next phase step)."""
     basis, coeffs = step.data[:2]
     grad = None
     if step.param:
         psi, lam = pair[:bs], pair[bs:]
-        w = lam.real * psi.imag - lam.imag * psi.real
+        w = torch.mul(lam.real, psi.imag).addcmul_(lam.imag, psi.real, value=-1)
         grad = 2 * basis.correlate(w)
         if coeffs.dim() == 1:
             grad = grad.sum(dim=0)
         grad = grad.to(coeffs.dtype)
-    ph = _phase_of(step, pair.dtype).conj()
-    pair.view(2, bs, -1).mul_(ph.reshape(-1, ph.shape[-1]))
-    return pair, grad
+    ph = _phase_of(step, pair.dtype, out)
+    pair.view(2, bs, -1).mul_(ph.conj().reshape(-1, ph.shape[-1]))
+    return pair, grad, ph
 
 
 def adjoint_cotangents(
@@ -230,6 +249,7 @@ def adjoint_cotangents(
     pair = torch.cat([state.expand(bs, -1), lam], dim=0)
     out: list[torch.Tensor] = []
     spare: torch.Tensor | None = None  # a buffer for gathers (the pair is always ours)
+    phases: torch.Tensor | None = None  # a buffer for lookup phases
     for step in reversed(steps):
         if step.kind == "perm" and native.usable(pair.device, pair.dtype, n):
             _, inverse, phases = step.data
@@ -241,7 +261,7 @@ def adjoint_cotangents(
             lam = pair[bs:]
             continue
         if step.kind == "phase":  # in place on the pair, like a layer
-            pair, grad = _phase_adjoint(pair.contiguous(), bs, step)
+            pair, grad, phases = _phase_adjoint(pair.contiguous(), bs, step, phases)
             if step.param:
                 out.append(grad)
             lam = pair[bs:]
