@@ -188,6 +188,8 @@ def test_levels_index_the_diagonal_of_a_pattern_exactly():
     index, values = levels(basis, pattern)
     assert index.dtype == np.int32 and len(values) == 5 * 3 * 2  # (4+1)(2+1)(1+1)
     np.testing.assert_array_equal(values[index], signs @ pattern)  # exact: sums of halves
+    index, values = levels(basis, np.zeros(len(words)))  # no phase at all
+    assert not values[index].any()
     many = np.arange(1, 14, dtype=float) * np.pi  # 2^13 > MAX_LEVELS possible values
     assert levels(ZBasis(14, [(q,) for q in range(13)]), many) is None
 

@@ -121,11 +121,12 @@ def run_steps(
 ) -> torch.Tensor:
     """The states after ``steps``; ``state=None`` starts from one |0...0> of ``dtype`` on
     ``device`` (broadcast over the steps' batch)."""
+    owned = state is None  # a state made here may be overwritten in place
     if state is None:
         state = torch.zeros(1, 2**n, dtype=dtype, device=device)
         state[:, 0] = 1  # |0...0> (sim.statevector.zero_state, made here without a call)
     if any(s.kind == "layer" for s in steps) and not _records_grad(state, steps):
-        return _run_recycling(state, n, steps)
+        return _run_recycling(state, n, steps, owned)
     for step in steps:
         state = apply_step(state, n, step)
     return state
@@ -141,10 +142,12 @@ def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
     )
 
 
-def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+def _run_recycling(
+    state: torch.Tensor, n: int, steps: Sequence[Step], owned: bool = False
+) -> torch.Tensor:
     """``run_steps`` when autograd records nothing: native layers in place and gathers into a
-    spare buffer, so large states are not allocated (and page-faulted in) once per step."""
-    owned = False  # whether ``state`` is ours to overwrite (never the caller's tensor)
+    spare buffer, so large states are not allocated (and page-faulted in) once per step.
+    ``owned``: whether ``state`` is ours to overwrite (never the caller's tensor)."""
     spare: torch.Tensor | None = None
     phases: torch.Tensor | None = None  # the lookup phases' buffer (sim.fused.phase)
     for step in steps:

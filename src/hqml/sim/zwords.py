@@ -120,16 +120,18 @@ def levels(basis: ZBasis, pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray] 
     sizes = [int(np.count_nonzero(pattern == v)) for v in distinct]
     if int(np.prod([m + 1 for m in sizes], dtype=np.float64)) > MAX_LEVELS:
         return None
-    index = torch.zeros(2**basis.n, dtype=torch.int32)
+    index: torch.Tensor | None = None
     values = np.zeros(1)
     stride = 1
     for v, m in zip(distinct, sizes, strict=True):
         ones = torch.from_numpy((pattern == v).astype(np.float32))
-        digit = (basis.diagonal(ones).round_().to(torch.int32) + m) // 2  # (S_v + m) / 2
-        index.add_(digit, alpha=stride)
+        digit = basis.diagonal(ones).add_(m).mul_(0.5).round_().to(torch.int32)  # (S_v + m) / 2
+        index = digit if index is None else index.add_(digit.mul_(stride))
         sums = v * (2.0 * np.arange(m + 1) - m)
         values = (sums[:, None] + values[None, :]).reshape(-1)  # digit-major, like the index
         stride *= m + 1
+    if index is None:  # no nonzero coefficient: D = 0
+        index = torch.zeros(2**basis.n, dtype=torch.int32)
     return index.numpy(), values
 
 
