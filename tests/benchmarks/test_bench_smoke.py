@@ -123,6 +123,7 @@ def test_quick_suite_every_installed_peer_agrees_with_hqml():
     ran = {(r["workload"], r["framework"]) for r in doc["results"] if r["status"] == "ok"}
     new = {("W6", "qiskit-aer"), ("W6", "cirq"), ("W6", "pennylane"), ("W6", "qulacs")}
     new |= {("W7", "pennylane"), ("W8", "qiskit-aer"), ("W9", "pennylane")}
+    new |= {("W8", "hqml-forward")}  # hqml's energy alone agrees with its full step
     assert new <= ran  # issue 17's workloads: these peers agree with hqml
     ran = {framework for _, framework in ran}
     assert "torch" in ran  # the hand-written torch statevector needs nothing extra
@@ -196,6 +197,45 @@ def test_summary_ratios():
     assert row["peers"]["a"]["ratio"] == pytest.approx(0.25)
     assert row["fastest_peer"] == "b" and row["speedup_vs_fastest"] == pytest.approx(2.0)
     assert row["peers"]["c"]["median_s"] is None
+
+
+def test_summary_ratios_set_a_forward_only_peer_against_hqml_forward():
+    """W8's case: qsim gives the energy only. Its ratio is hqml's energy-only run against it,
+    the full-step ratio kept beside; without hqml-forward the ratio is marked unlike."""
+
+    def res(fw, t, **extra):
+        return {"workload": "W8", "framework": fw, "label": "n=20", "status": "ok",
+                "median_s": t, "first_call_s": 2 * t, "peak_mb": 1.0, **extra}  # fmt: skip
+
+    results = [
+        res("hqml", 0.4),
+        res("hqml-forward", 0.05),
+        res("lightning", 1.2),
+        res("qsim", 0.1, outputs=["energy"]),
+    ]
+    doc = {"workloads": {"W8": {"title": "t", "cases": ["n=20"], "size_key": "n"}},
+           "results": results}  # fmt: skip
+    (row,) = summary_rows(doc, "W8")
+    assert "hqml-forward" not in row["peers"] and row["hqml_forward_s"] == 0.05
+    q = row["peers"]["qsim"]
+    assert q["against"] == "hqml-forward" and q["like_for_like"]
+    assert q["ratio"] == pytest.approx(0.5) and q["ratio_full"] == pytest.approx(4.0)
+    assert row["peers"]["lightning"]["ratio"] == pytest.approx(0.4 / 1.2)
+    # the peer hqml leads least, like for like: qsim at 2x (lightning 3x)
+    assert row["fastest_peer"] == "qsim" and row["speedup_vs_fastest"] == pytest.approx(2.0)
+    assert row["like_for_like"]
+    buf = io.StringIO()
+    from rich.console import Console
+
+    print_report(doc, Console(file=buf, width=200))
+    assert "0.50 forward; full step 4.00" in buf.getvalue()
+    assert "W8 first call < 1 s at every n: yes" in buf.getvalue()
+    doc["results"] = [r for r in results if r["framework"] != "hqml-forward"]
+    (row,) = summary_rows(doc, "W8")
+    q = row["peers"]["qsim"]
+    assert q["against"] == "hqml" and not q["like_for_like"] and q["ratio"] == pytest.approx(4.0)
+    assert row["fastest_peer"] == "qsim" and not row["like_for_like"]
+    assert row["speedup_vs_fastest"] == pytest.approx(0.25)
 
 
 def test_time_step_counts_warmup_and_repeats():

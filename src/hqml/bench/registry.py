@@ -54,6 +54,9 @@ from hqml.bench.devices import NO_GPU_VARIANT
 BENCH_DIR = Path(__file__).resolve().parent
 FORWARD_TOL = 1e-5
 GRAD_TOL = 1e-4
+# hqml computing only the outputs of a peer that gives no gradient (W8: the energy), the
+# like-for-like reference of that peer's ratio (hqml.bench.report.summary_rows)
+HQML_FORWARD = "hqml-forward"
 PLUGINS_ENV = "HQML_BENCH_PLUGINS"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hqml.bench.bound import limit_rows
-from hqml.bench.registry import checkout_root
+from hqml.bench.registry import HQML_FORWARD, checkout_root
 
 
 def results_dir() -> Path:
@@ -70,34 +70,69 @@ def _by_case(doc: dict[str, Any], workload: str) -> tuple[list[str], list[str], 
     return doc["workloads"][workload]["cases"], frameworks, cells
 
 
+def _ok_median(cell: dict[str, Any] | None) -> float | None:
+    return cell.get("median_s") if cell and cell.get("status") == "ok" else None
+
+
 def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
-    """Per case: hqml's median, each peer's median and hqml/peer ratio, the fastest peer."""
+    """Per case: hqml's median, each peer's median and hqml/peer ratio, the peer hqml leads
+    least (``fastest_peer``, ``speedup_vs_fastest``: its time over hqml's).
+
+    Like for like: a peer that computes only some outputs (``outputs`` in its result, e.g. qsim's
+    energy without a gradient) is set against :data:`HQML_FORWARD` (hqml computing those outputs
+    only) when the case has it, its ratio marked ``"against"``; ``ratio_full`` keeps the ratio
+    to hqml's full step. Without that run the ratio is hqml's full step against the peer's part,
+    marked ``like_for_like: False`` (also on the row when it decides ``speedup_vs_fastest``).
+    """
     cases, frameworks, cells = _by_case(doc, workload)
     rows = []
     for label in cases:
-        hq = cells.get((label, "hqml"), {})
-        row: dict[str, Any] = {"case": label, "hqml_s": hq.get("median_s"), "peers": {}}
-        best: tuple[float, str] | None = None
+        full = _ok_median(cells.get((label, "hqml")))
+        part = _ok_median(cells.get((label, HQML_FORWARD)))
+        row: dict[str, Any] = {"case": label, "hqml_s": full, "peers": {}}
+        if part is not None:
+            row["hqml_forward_s"] = part
+        best: tuple[float, str, bool] | None = None
         for fw in frameworks:
             r = cells.get((label, fw))
-            if fw == "hqml" or r is None:
+            if fw.startswith("hqml") or r is None:
                 continue
-            t = r.get("median_s") if r["status"] == "ok" else None
-            ratio = hq.get("median_s") / t if t and hq.get("median_s") else None
-            row["peers"][fw] = {
+            t = _ok_median(r)
+            partial = bool(r.get("outputs"))
+            against = HQML_FORWARD if partial and part is not None else "hqml"
+            base = part if against == HQML_FORWARD else full
+            like = not partial or against == HQML_FORWARD
+            p = row["peers"][fw] = {
                 "median_s": t,
-                "ratio": ratio,
+                "ratio": base / t if t and base else None,
+                "against": against,
+                "like_for_like": like,
                 "status": r["status"],
                 "detail": r.get("detail", ""),
             }
-            if t is not None and (best is None or t < best[0]):
-                best = (t, fw)
+            if partial and full and t:
+                p["ratio_full"] = full / t
+            if t is not None and base and (best is None or t / base < best[0]):
+                best = (t / base, fw, like)
         if best is not None:
-            row["fastest_peer"], row["fastest_peer_s"] = best[1], best[0]
-            if hq.get("median_s"):
-                row["speedup_vs_fastest"] = best[0] / hq["median_s"]
+            row["fastest_peer"] = best[1]
+            row["fastest_peer_s"] = row["peers"][best[1]]["median_s"]
+            row["speedup_vs_fastest"] = best[0]
+            row["like_for_like"] = best[2]
         rows.append(row)
     return rows
+
+
+def _peer_cell(p: dict[str, Any]) -> str:
+    if p["median_s"] is None:
+        return p["status"].upper() if p["status"] == "disagrees" else p["status"]
+    if not p["ratio"]:
+        return fmt_time(p["median_s"])
+    if p["against"] == HQML_FORWARD:
+        full = f"; full step {p['ratio_full']:.2f}" if p.get("ratio_full") else ""
+        return f"{fmt_time(p['median_s'])} ({p['ratio']:.2f} forward{full})"
+    mark = "" if p["like_for_like"] else " *"
+    return f"{fmt_time(p['median_s'])} ({p['ratio']:.2f}{mark})"
 
 
 def per_step_text(c: dict[str, float]) -> str:
@@ -113,38 +148,52 @@ def per_step_text(c: dict[str, float]) -> str:
     )
 
 
+def _print_table(doc: dict[str, Any], name: str, meta: dict[str, Any], console: Any) -> None:
+    """One workload's table of medians and ratios (like for like, see :func:`summary_rows`)."""
+    from rich.table import Table
+
+    frameworks = _by_case(doc, name)[1]
+    peers = [f for f in frameworks if not f.startswith("hqml")]
+    rows = summary_rows(doc, name)
+    forward = HQML_FORWARD in frameworks
+    table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}", title_justify="left")
+    table.add_column("case")
+    table.add_column("hqml", justify="right")
+    if forward:
+        table.add_column("hqml\nforward only", justify="right")
+    for fw in peers:
+        table.add_column(f"{fw}\n(hqml/peer)", justify="right")
+    table.add_column("hqml speed-up vs\nfastest peer", justify="right")
+    for row in rows:
+        line = [row["case"], fmt_time(row["hqml_s"])]
+        if forward:
+            line.append(fmt_time(row.get("hqml_forward_s")))
+        for fw in peers:
+            p = row["peers"].get(fw)
+            line.append("-" if p is None else _peer_cell(p))
+        s = row.get("speedup_vs_fastest")
+        mark = "" if row.get("like_for_like", True) else " *"
+        line.append(f"{s:.2f}x ({row['fastest_peer']}){mark}" if s else "-")
+        table.add_row(*line)
+    console.print(table)
+    if forward:
+        console.print(
+            "  peers without a gradient are set against hqml's forward-only run (ratio"
+            " 'forward'); 'full step': hqml's forward and gradient against their forward"
+        )
+    if any(not p["like_for_like"] for row in rows for p in row["peers"].values()):
+        console.print("  * the peer computes only part of hqml's step (not like for like)")
+
+
 def print_report(doc: dict[str, Any], console: Any = None) -> None:
     """Print the summary tables, the targets' checks, the bandwidth bound (the limit) and the
     peers not in the suite."""
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
     console.print(f"device: {device_label(doc)}", highlight=False)
     for name, meta in doc["workloads"].items():
-        _, frameworks, cells = _by_case(doc, name)
-        peers = [f for f in frameworks if f != "hqml"]
-        table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}", title_justify="left")
-        table.add_column("case")
-        table.add_column("hqml", justify="right")
-        for fw in peers:
-            table.add_column(f"{fw}\n(hqml/peer)", justify="right")
-        table.add_column("hqml speed-up vs\nfastest peer", justify="right")
-        for row in summary_rows(doc, name):
-            line = [row["case"], fmt_time(row["hqml_s"])]
-            for fw in peers:
-                p = row["peers"].get(fw)
-                if p is None:
-                    line.append("-")
-                elif p["median_s"] is None:
-                    line.append(p["status"].upper() if p["status"] == "disagrees" else p["status"])
-                else:
-                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
-                    line.append(fmt_time(p["median_s"]) + ratio)
-            s = row.get("speedup_vs_fastest")
-            line.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
-            table.add_row(*line)
-        console.print(table)
+        _print_table(doc, name, meta, console)
         for r in doc["results"]:
             if r["workload"] == name and r["status"] in ("disagrees", "error", "timeout"):
                 console.print(
@@ -169,12 +218,11 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
             )
             console.print(f"  hqml first call: {firsts}")
             console.print(f"  hqml extra peak memory ({kind}): {mems}")
-            if name == "W1":
-                ok = all(r["first_call_s"] < FIRST_CALL_TARGET_S for r in hq)
-                console.print(
-                    f"  W1 first step < {FIRST_CALL_TARGET_S:g} s at every n: "
-                    f"{'yes' if ok else 'NO'}"
-                )
+            ok = all(r["first_call_s"] < FIRST_CALL_TARGET_S for r in hq)
+            console.print(
+                f"  {name} first {'step' if name == 'W1' else 'call'} < {FIRST_CALL_TARGET_S:g} s"
+                f" at every n: {'yes' if ok else 'NO'}"
+            )
     _print_footer(doc, console)
 
 

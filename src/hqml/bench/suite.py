@@ -96,7 +96,8 @@ def run_suite(
         workloads: workload names, ``None`` for all.
         qubits: restrict cases to these qubit counts.
         quick: tiny sizes (and 3 repeats unless ``repeats`` is given).
-        frameworks: restrict to these frameworks (hqml always runs: it is the reference).
+        frameworks: restrict to these frameworks (hqml always runs: it is the reference; so do
+            its variants, e.g. ``hqml-forward``).
         threads: threads every framework is pinned to.
         repeats: timed calls per run after warm-up (default 10, 3 with ``quick``).
         isolate: one subprocess per run (default: True for the full suite, False for quick).
@@ -177,9 +178,9 @@ def _run(
             impls = [
                 i
                 for i in wl.impls
-                if i.framework == "hqml" or not frameworks or i.framework in frameworks
+                if i.framework.startswith("hqml") or not frameworks or i.framework in frameworks
             ]
-            impls.sort(key=lambda i: i.framework != "hqml")
+            impls.sort(key=lambda i: not i.framework.startswith("hqml"))  # hqml's own first
             for ci, case in enumerate(cases):
                 ref_path = Path(tmp) / f"{wl.name}-{ci}-ref.npz"
                 results += _run_case(wl, impls, case, ref_path, tmp, settings, progress)

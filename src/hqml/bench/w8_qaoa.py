@@ -18,7 +18,9 @@ Frameworks, each at its fastest documented setting for an energy and gradient:
 - CUDA-Q (``qpp-cpu``, complex128, from its side venv): ``CentralDifference`` on the energy
   (:mod:`hqml.bench.cudaq_peer`);
 - qsim: the energy only (``simulate_expectation_values``; it has no gradient), complex64, the
-  fastest of fused gate sizes 2-4.
+  fastest of fused gate sizes 2-4;
+- ``hqml-forward``: hqml's energy alone (no gradient recorded), the like-for-like reference of
+  qsim's ratio (:func:`hqml.bench.report.summary_rows`).
 
 Agreement: the energy is a sum of ``|E| = 3n/2`` terms ``<Z_a Z_b> / 2``; each term is held to
 the suite's forward tolerance (1e-5), so the energy to ``1e-5 |E| / 2`` and the gradient to
@@ -35,7 +37,16 @@ import numpy as np
 
 from hqml.algorithms.qaoa_angles import Graph, maxcut_hamiltonian, random_regular_graph
 from hqml.bench import cudaq_peer, devices, peers
-from hqml.bench.registry import FORWARD_TOL, GRAD_TOL, Case, Gpu, Impl, Prepared, Workload
+from hqml.bench.registry import (
+    FORWARD_TOL,
+    GRAD_TOL,
+    HQML_FORWARD,
+    Case,
+    Gpu,
+    Impl,
+    Prepared,
+    Workload,
+)
 from hqml.circuit import Circuit
 from hqml.execute import expval
 
@@ -64,9 +75,7 @@ def _values(out: Any) -> dict[str, np.ndarray]:
     return {"energy": np.asarray(as_np[0], np.float64), "grad_w": np.asarray(as_np[1], np.float64)}
 
 
-def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
-    import torch
-
+def _circuit(case: Case, data: dict[str, Any]) -> tuple[Circuit, Any]:
     n, p = case["n"], case["p"]
     c = Circuit(n)
     ws = c.weight("w", (p, 2))
@@ -77,7 +86,13 @@ def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
             c.rzz(ws[layer, 0], a, b)
         for i in range(n):
             c.rx(ws[layer, 1], i)
-    cost = maxcut_hamiltonian(Graph(n, tuple(data["edges"])))
+    return c, maxcut_hamiltonian(Graph(n, tuple(data["edges"])))
+
+
+def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
+    import torch
+
+    c, cost = _circuit(case, data)
     dev = torch.device(device)
     wt = torch.tensor(data["w"], dtype=torch.float32, device=dev, requires_grad=True)
 
@@ -88,6 +103,20 @@ def _hqml(case: Case, data: dict[str, Any], device: str) -> Prepared:
         return e.detach(), wt.grad
 
     return Prepared(step, _values, f"complex64, adjoint, {device}")
+
+
+def _hqml_forward(case: Case, data: dict[str, Any], device: str) -> Prepared:
+    """The energy alone (what qsim computes), with no gradient recorded."""
+    import torch
+
+    c, cost = _circuit(case, data)
+    dev = torch.device(device)
+    wt = torch.tensor(data["w"], dtype=torch.float32, device=dev)
+    return Prepared(
+        lambda: expval(c, cost, weights={"w": wt}, device=dev),
+        lambda out: {"energy": np.asarray(out.detach().cpu().numpy(), np.float64)},
+        f"energy only, complex64, {device}",
+    )
 
 
 def _lightning(pl_device: str) -> Any:
@@ -230,6 +259,13 @@ WORKLOAD = Workload(
             modules=("torch", "hqml"),
             gpu=Gpu("torch CUDA tensors", devices.torch_cuda),
         ),
+        Impl(
+            HQML_FORWARD,
+            _hqml_forward,
+            modules=("torch", "hqml"),
+            gpu=Gpu("torch CUDA tensors", devices.torch_cuda),
+            outputs=("energy",),
+        ),
         Impl("lightning", _lightning("lightning.qubit"), modules=("torch", "pennylane_lightning")),
         Impl(
             "lightning.kokkos",
@@ -251,5 +287,8 @@ WORKLOAD = Workload(
         ),
     ],
     tolerances=tolerances,
-    notes=["qsim: energy only (no gradient); Qiskit Aer: finite differences in double precision"],
+    notes=[
+        "qsim: energy only (no gradient), set against hqml-forward (hqml's energy only);"
+        " Qiskit Aer: finite differences in double precision"
+    ],
 )

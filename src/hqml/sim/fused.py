@@ -33,24 +33,55 @@ class Step:
     wires: tuple[int, ...]
     # matrix (d,d)/(B,d,d); diagonal (d,)/(B,d); perm (index, inverse, phases);
     # monomial (perm, phases); layer: 2x2 factors (w,2,2)/(B,w,2,2), factor i on wires[i],
-    # applied by the native kernels (hqml.sim.native); phase (basis, a): the diagonal
-    # exp(-i sum_k a_k z_k) over the Z words of a ZBasis, a real (K,)/(B,K)
+    # applied by the native kernels (hqml.sim.native); phase (basis, a[, levels]): the diagonal
+    # exp(-i sum_k a_k z_k) over the Z words of a ZBasis, a real (K,)/(B,K) (see phase)
     data: Any
     param: bool = False
     tag: Any = None  # for the caller's chain rule (what built ``data``)
     rows: Any = None  # the parameter values of a single parametrized gate
 
 
-def phase(basis: ZBasis, coeffs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def phase(
+    basis: ZBasis,
+    coeffs: torch.Tensor,
+    dtype: torch.dtype,
+    levels: Any = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``exp(-i sum_k coeffs_k z_k(x))`` for every basis state: ``(..., 2**n)`` of complex
-    ``dtype`` (differentiable in ``coeffs``)."""
+    ``dtype`` (differentiable in ``coeffs`` unless ``levels`` is given).
+
+    ``levels``: ``(index, values, u)`` when ``coeffs = u * pattern`` (``u`` a scalar or ``(B,)``)
+    and the pattern's diagonal is ``values[index]`` (:func:`~hqml.sim.zwords.levels`): the
+    phases are a lookup in a table of ``exp(-i u values)`` (no sine or cosine per amplitude),
+    written into ``out`` when given (a buffer of the right shape and dtype, reused across steps).
+    """
+    if levels is not None:
+        index, values, u = levels
+        angle = u.to(values.dtype).unsqueeze(-1) * values  # float64: (..., V)
+        table = torch.complex(torch.cos(angle), torch.sin(-angle)).to(dtype)
+        if out is not None and out.shape == table.shape[:-1] + index.shape:
+            return torch.index_select(table, -1, index, out=out)
+        return table.index_select(-1, index)
     angle = basis.diagonal(coeffs.to(torch.empty(0, dtype=dtype).real.dtype))
     return torch.complex(torch.cos(angle), torch.sin(-angle))  # polar is 5-10x slower
 
 
+def _phase_of(step: Step, dtype: torch.dtype, out: torch.Tensor | None = None) -> torch.Tensor:
+    """A ``phase`` step's phases (data ``(basis, a)`` or ``(basis, a, levels)``)."""
+    levels = step.data[2] if len(step.data) > 2 else None
+    return phase(
+        step.data[0],
+        step.data[1],
+        dtype,
+        levels,
+        out if out is None or out.dtype == dtype else None,
+    )
+
+
 def apply_step(state: torch.Tensor, n: int, step: Step) -> torch.Tensor:
     if step.kind == "phase":
-        return state * phase(*step.data, state.dtype)
+        return state * _phase_of(step, state.dtype)
     if step.kind == "layer":
         return native.apply_layer(state, n, step.wires, step.data)
     if step.kind == "matrix":
@@ -90,11 +121,12 @@ def run_steps(
 ) -> torch.Tensor:
     """The states after ``steps``; ``state=None`` starts from one |0...0> of ``dtype`` on
     ``device`` (broadcast over the steps' batch)."""
+    owned = state is None  # a state made here may be overwritten in place
     if state is None:
         state = torch.zeros(1, 2**n, dtype=dtype, device=device)
         state[:, 0] = 1  # |0...0> (sim.statevector.zero_state, made here without a call)
     if any(s.kind == "layer" for s in steps) and not _records_grad(state, steps):
-        return _run_recycling(state, n, steps)
+        return _run_recycling(state, n, steps, owned)
     for step in steps:
         state = apply_step(state, n, step)
     return state
@@ -110,11 +142,14 @@ def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
     )
 
 
-def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.Tensor:
+def _run_recycling(
+    state: torch.Tensor, n: int, steps: Sequence[Step], owned: bool = False
+) -> torch.Tensor:
     """``run_steps`` when autograd records nothing: native layers in place and gathers into a
-    spare buffer, so large states are not allocated (and page-faulted in) once per step."""
-    owned = False  # whether ``state`` is ours to overwrite (never the caller's tensor)
+    spare buffer, so large states are not allocated (and page-faulted in) once per step.
+    ``owned``: whether ``state`` is ours to overwrite (never the caller's tensor)."""
     spare: torch.Tensor | None = None
+    phases: torch.Tensor | None = None  # the lookup phases' buffer (sim.fused.phase)
     for step in steps:
         if step.kind == "layer" and owned and state.is_contiguous():
             fb = step.data.shape[0] if step.data.dim() == 4 else 1
@@ -131,7 +166,8 @@ def _run_recycling(state: torch.Tensor, n: int, steps: Sequence[Step]) -> torch.
             spare, state, owned = (state if owned else None), new, True
             continue
         if step.kind == "phase" and owned and step.data[1].shape[:-1] in ((), state.shape[:1]):
-            state.mul_(phase(*step.data, state.dtype))
+            phases = _phase_of(step, state.dtype, phases)
+            state.mul_(phases)
             continue
         state, owned = apply_step(state, n, step), True
     return state
@@ -181,22 +217,25 @@ def _cotangent(step: Step, n: int, lam: torch.Tensor, psi: torch.Tensor) -> torc
     return 2 * prod if batched else 2 * prod.sum(dim=0)
 
 
-def _phase_adjoint(pair: torch.Tensor, bs: int, step: Step) -> tuple[torch.Tensor, Any]:
+def _phase_adjoint(
+    pair: torch.Tensor, bs: int, step: Step, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, Any, torch.Tensor]:
     """Undo a phase step on the ``(psi; lambda)`` pair in place; return the gradient of its
     real coefficients ``a``: ``2 Re <lam|-i z_k|psi> = 2 sum_x z_k(x) Im(conj(lam_x) psi_x)``
-    (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step)."""
-    basis, coeffs = step.data
+    (the phase commutes with ``z_k``, so ``psi`` and ``lam`` are both taken after the step).
+    ``out``: a buffer for the phases (returned, for the next phase step)."""
+    basis, coeffs = step.data[:2]
     grad = None
     if step.param:
         psi, lam = pair[:bs], pair[bs:]
-        w = lam.real * psi.imag - lam.imag * psi.real
+        w = torch.mul(lam.real, psi.imag).addcmul_(lam.imag, psi.real, value=-1)
         grad = 2 * basis.correlate(w)
         if coeffs.dim() == 1:
             grad = grad.sum(dim=0)
         grad = grad.to(coeffs.dtype)
-    ph = phase(basis, coeffs, pair.dtype).conj()
-    pair.view(2, bs, -1).mul_(ph.reshape(-1, ph.shape[-1]))
-    return pair, grad
+    ph = _phase_of(step, pair.dtype, out)
+    pair.view(2, bs, -1).mul_(ph.conj().reshape(-1, ph.shape[-1]))
+    return pair, grad, ph
 
 
 def adjoint_cotangents(
@@ -213,6 +252,7 @@ def adjoint_cotangents(
     pair = torch.cat([state.expand(bs, -1), lam], dim=0)
     out: list[torch.Tensor] = []
     spare: torch.Tensor | None = None  # a buffer for gathers (the pair is always ours)
+    phases: torch.Tensor | None = None  # a buffer for lookup phases
     for step in reversed(steps):
         if step.kind == "perm" and native.usable(pair.device, pair.dtype, n):
             _, inverse, phases = step.data
@@ -224,7 +264,7 @@ def adjoint_cotangents(
             lam = pair[bs:]
             continue
         if step.kind == "phase":  # in place on the pair, like a layer
-            pair, grad = _phase_adjoint(pair.contiguous(), bs, step)
+            pair, grad, phases = _phase_adjoint(pair.contiguous(), bs, step, phases)
             if step.param:
                 out.append(grad)
             lam = pair[bs:]

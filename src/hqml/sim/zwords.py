@@ -100,6 +100,41 @@ class ZBasis:
         return t[:, hi, lo]
 
 
+# the most distinct values a diagonal may take for :func:`levels` to index it
+MAX_LEVELS = 4096
+
+
+def levels(basis: ZBasis, pattern: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The diagonal ``D(x) = sum_k pattern[k] z_k(x)`` as ``(index, values)`` with
+    ``D = values[index]``: ``index`` ``(2**n,)`` int32, ``values`` float64; None when ``D`` could
+    take over :data:`MAX_LEVELS` values.
+
+    Words of equal coefficient ``v`` (``m`` of them) sum to an integer ``S_v(x)`` in
+    ``[-m, m]`` of the parity of ``m``, so ``D`` is a mixed-radix digit per distinct ``v`` (one
+    integer diagonal each, computed exactly) and every value is ``sum_v v S_v`` in float64. A QAOA
+    cost layer (``gamma / 2`` on every edge) has ``|E| + 1`` values: ``exp(-i D)`` is then a
+    lookup in a table of ``|E| + 1`` phases instead of a sine and a cosine per amplitude.
+    """
+    pattern = np.asarray(pattern, dtype=np.float64)
+    distinct = [v for v in np.unique(pattern) if v != 0.0]
+    sizes = [int(np.count_nonzero(pattern == v)) for v in distinct]
+    if int(np.prod([m + 1 for m in sizes], dtype=np.float64)) > MAX_LEVELS:
+        return None
+    index: torch.Tensor | None = None
+    values = np.zeros(1)
+    stride = 1
+    for v, m in zip(distinct, sizes, strict=True):
+        ones = torch.from_numpy((pattern == v).astype(np.float32))
+        digit = basis.diagonal(ones).add_(m).mul_(0.5).round_().to(torch.int32)  # (S_v + m) / 2
+        index = digit if index is None else index.add_(digit.mul_(stride))
+        sums = v * (2.0 * np.arange(m + 1) - m)
+        values = (sums[:, None] + values[None, :]).reshape(-1)  # digit-major, like the index
+        stride *= m + 1
+    if index is None:  # no nonzero coefficient: D = 0
+        index = torch.zeros(2**basis.n, dtype=torch.int32)
+    return index.numpy(), values
+
+
 @lru_cache(maxsize=64)
 def zbasis(n: int, words: tuple[Word, ...]) -> ZBasis:
     """A :class:`ZBasis` for ``words`` (cached: its sign tables are reused across calls)."""

@@ -22,6 +22,7 @@ from ...circuit.circuit import Circuit
 from ...circuit.gates import Gate
 from ...sim.fused import Step
 from ...sim.statevector import kron_factors
+from ...sim.zwords import levels
 from ..instructions import gate_step
 from . import limits
 from .chain import GateTape, LayerTape, PhaseTape
@@ -319,16 +320,44 @@ def _chunk_matrices(
 
 def _phase_step(run: PhaseRun, k: int, theta: torch.Tensor, consts: _Consts, tape: Any) -> Step:
     """One ``phase`` step for a run of diagonal-generator gates: its words' coefficients
-    ``theta[:, columns] @ coeffs``."""
+    ``theta[:, columns] @ coeffs``; with the lookup of :func:`_uniform_levels` when they allow."""
     cols = consts.get(("phase-cols", k), lambda: np.asarray(run.columns, dtype=np.int64))
     mat = consts.get(("phase-coeffs", k), lambda: run.coeffs).to(theta.dtype)
     rows = theta[:, cols] if run.batched and theta.shape[0] > 1 else theta[0, cols]
     a = rows @ mat
-    step = Step("phase", (), (run.basis, a), tape is not None or a.requires_grad)
+    data: tuple[Any, ...] = (run.basis, a)
+    if not a.requires_grad:  # the lookup has no derivative in ``a`` (the adjoint takes its own)
+        lv = _uniform_levels(run, rows, consts)
+        data = data if lv is None else data + (lv,)
+    step = Step("phase", (), data, tape is not None or a.requires_grad)
     if tape is not None:
         step.tag = PhaseTape(cols, mat)
         tape.append(step.tag)
     return step
+
+
+def _uniform_levels(run: PhaseRun, rows: torch.Tensor, consts: _Consts) -> Any:
+    """``(index, values, u)`` for :func:`hqml.sim.fused.phase` when every gate of the run has
+    the same angle ``u`` (per sample), as in a QAOA cost layer: the coefficients are then ``u``
+    times the run's summed pattern, whose diagonal takes few values (``zwords.levels``, indexed
+    once per plan and shared by runs of equal words and pattern); None otherwise."""
+    if rows.shape[-1] < 2 or not bool((rows == rows[..., :1]).all()):
+        return None
+    pattern = run.coeffs.sum(axis=0)
+    key = ("phase-levels", tuple(run.basis.words), pattern.tobytes())
+    found: list[Any] = []
+
+    def make(part: int) -> Any:
+        if not found:
+            found.append(levels(run.basis, pattern))
+        lv = found[0]
+        return np.zeros(0) if lv is None else lv[part]
+
+    index = consts.get(key + ("index",), lambda: make(0))
+    values = consts.get(key + ("values",), lambda: make(1))
+    if not values.numel():
+        return None
+    return index, values, rows[..., 0]
 
 
 def _perm_step(p: Perm, consts: _Consts, dtype: torch.dtype) -> Step:

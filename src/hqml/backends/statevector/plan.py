@@ -26,7 +26,7 @@ import torch
 
 from ...circuit.circuit import Circuit
 from ...circuit.dynamic import require_static
-from ...sim.zwords import ZBasis, walsh
+from ...sim.zwords import ZBasis, walsh, zbasis
 from . import limits
 
 
@@ -170,7 +170,8 @@ def _phase_run(circuit: Circuit, gates: list[GateItem], columns: list) -> PhaseR
             coeffs[g, w] += value
     cols = tuple(columns[item.op][0] for item in gates)
     batched = any(item.batched for item in gates)
-    return PhaseRun(gates, cols, coeffs, ZBasis(circuit.n_qubits, list(words)), batched)
+    # one basis (and its sign tables) for runs on the same words, e.g. the layers of a QAOA
+    return PhaseRun(gates, cols, coeffs, zbasis(circuit.n_qubits, tuple(words)), batched)
 
 
 def _merge_phase_runs(circuit: Circuit, items: list[Any], columns: list) -> list[Any]:

@@ -206,7 +206,7 @@ def _zbasis(n: int, words: list[Word]) -> ZBasis:
 def _exact_words(state: torch.Tensor, n: int, words: list[Word], z: bool) -> torch.Tensor:
     if not z:
         return measure.expval_words(state, n, words)
-    probs = state.real.square() + state.imag.square()
+    probs = torch.mul(state.real, state.real).addcmul_(state.imag, state.imag)  # one buffer
     if len(words) * 2**n <= _ZSIGN_MAX_ELEMENTS:
         return probs @ _zsigns(n, words, probs.dtype, state.device)
     return _zbasis(n, words).correlate(probs)
