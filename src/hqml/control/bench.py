@@ -219,7 +219,9 @@ def _plots(results: dict[str, Any], out: Path) -> None:
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     d = results["drift"]
-    ax.plot(d["ppo"]["time"], d["ppo"]["fidelity"], label="PPO, trained online")
+    feedback = results["config"].get("agent", "ppo") == "feedback"
+    name = "PPO feedback policy, correcting" if feedback else "PPO, trained online"
+    ax.plot(d["ppo"]["time"], d["ppo"]["fidelity"], label=name)
     frozen = results["config"]["settle"]
     ax.plot(
         d["one_off"]["time"],
