@@ -58,6 +58,28 @@ def test_control_bench_writes_results_report_and_plots(tmp_path):
         assert (out / name).stat().st_size > 500
 
 
+@pytest.mark.slow  # trains a feedback policy (one PPO rollout)
+def test_control_bench_runs_the_feedback_agent_on_the_same_readout_as_nelder_mead(tmp_path):
+    out = tmp_path / "fb"
+    args = ["control", "bench", "--agent", "feedback", "--pretrain", "512", "--seeds", "1"]
+    args += ["--experiments", "64", "--nm-factors", "1", "--drift-experiments", "128"]
+    args += ["--settle", "64", "--out", str(out), "--no-mlflow"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["pretrain_experiments"] == 512 and len(data["sequences"]) == 16
+    assert data["shots_per_experiment"] == 16 * 20  # first-order sequences paid for by both
+    run = data["static"][0]
+    # every experiment recorded, the first point after the experiment that gave an observation
+    assert run["ppo"]["shots"] == [320 * k for k in range(1, 66)]
+    assert run["nelder_mead"]["1x"]["shots"][-1] <= run["ppo"]["shots"][-1]
+    k = data["drift"]["ppo"]["time"].index(65.0)  # its clock counts the first experiment too
+    assert data["drift"]["one_off"]["fidelity"][0] == pytest.approx(
+        data["drift"]["ppo"]["fidelity"][k], abs=1e-12
+    )
+    assert "trained on 512 experiments on simulated devices" in (out / "report.md").read_text()
+
+
 @pytest.mark.slow  # imports MLflow
 def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
@@ -89,6 +111,8 @@ def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
         (["--experiments", "64", "--nm-factors", "100"], "need at least that many experiments"),
         (["--drift-experiments", "1024", "--settle", "1024"], "settle must be positive and below"),
         (["--tracking-lr", "-0.001"], "tracking_lr must be positive"),
+        (["--agent", "dqn"], "agent must be 'ppo' or 'feedback'"),
+        (["--agent", "feedback", "--step", "2"], "step in (0, 1]"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

@@ -40,6 +40,19 @@ def bench(
     nm_factors: Annotated[
         str, typer.Option(help="Nelder-Mead's shots per sequence, as multiples of --shots")
     ] = "1,10,100",
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="ppo: one-step PPO trained online on each device; feedback: a PPO policy "
+            "trained on simulated devices that observes recent measured deviations"
+        ),
+    ] = "ppo",
+    pretrain: Annotated[
+        int, typer.Option(help="feedback: simulated experiments of training")
+    ] = 32_768,
+    step: Annotated[
+        float, typer.Option(help="feedback: largest correction per experiment (of the ranges)")
+    ] = 0.05,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/control_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
 ) -> None:
@@ -58,6 +71,9 @@ def bench(
             tracking_lr=tracking_lr or None,
             seed=seed,
             nm_factors=_ints(nm_factors, "--nm-factors"),
+            agent=agent,
+            pretrain=pretrain,
+            step=step,
         )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
@@ -84,6 +100,8 @@ def _log(results: dict, out: Path, enabled: bool) -> None:
                     "ppo_final_fidelity": r["ppo"]["fidelity"][-1],
                     "ppo_shots_to_target": r["ppo_shots_to_target"],
                     "nm_best_shots_to_target": r["nm_best_shots_to_target"],
+                    "ppo_shots_to_hold": r.get("ppo_shots_to_hold"),
+                    "nm_best_shots_to_hold": r.get("nm_best_shots_to_hold"),
                     **{f"nm_{k}_final_fidelity": t["fidelity"][-1] for k, t in nm.items()},
                     **{f"nm_{k}_shots_to_target": v for k, v in r["nm_shots_to_target"].items()},
                 },

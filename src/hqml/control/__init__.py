@@ -12,8 +12,10 @@ from .calibrate import (
     with_drift,
 )
 from .env import CalibrationTask, TransmonCalibrationEnv
+from .tracking import FeedbackCalibrator, FeedbackEnv
 from .transmon import (
     SEQUENCES,
+    TRACKING,
     Pulse,
     Transmon,
     average_gate_fidelity,
@@ -24,7 +26,10 @@ from .transmon import (
 
 __all__ = [
     "SEQUENCES",
+    "TRACKING",
     "CalibrationTask",
+    "FeedbackCalibrator",
+    "FeedbackEnv",
     "PPOCalibrator",
     "Pulse",
     "Trace",

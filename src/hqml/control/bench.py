@@ -21,6 +21,7 @@ from .calibrate import (
     with_drift,
 )
 from .env import CalibrationTask
+from .tracking import FeedbackCalibrator
 
 TARGET = 0.999
 
@@ -41,6 +42,12 @@ class ControlBenchConfig:
     tracking_lr: float | None = None  # drift run: PPO's learning rate after settle (None: same)
     seed: int = 0  # devices and agents use seed, seed + 1, ...; the drift run seed + 100
     nm_factors: tuple[int, ...] = (1, 10, 100)  # Nelder-Mead's shots per sequence: shots x these
+    # "ppo": the one-step PPO agent trained online on each device (sees no observation);
+    # "feedback": a PPO feedback policy trained on simulated devices that observes the recent
+    # measured deviations (also of the first-order TRACKING sequences), run on each device
+    agent: str = "ppo"
+    pretrain: int = 32_768  # feedback: simulated training experiments (one policy for all)
+    step: float = 0.05  # feedback: the largest correction per experiment (fraction of ranges)
 
     def __post_init__(self) -> None:
         for name in ("seeds", "experiments", "drift_experiments", "shots", "record_every"):
@@ -59,6 +66,10 @@ class ControlBenchConfig:
                 f"nm_factors up to {max(self.nm_factors)} need at least that many experiments "
                 f"of budget for one Nelder-Mead evaluation, got experiments={self.experiments}"
             )
+        if self.agent not in ("ppo", "feedback"):
+            raise ValueError(f"agent must be 'ppo' or 'feedback', got {self.agent!r}")
+        if self.pretrain < 1 or not 0 < self.step <= 1:
+            raise ValueError(f"pretrain must be positive and step in (0, 1], got {self.pretrain}")
         if self.tracking_lr is not None and not self.tracking_lr > 0:
             raise ValueError(f"tracking_lr must be positive (or None), got {self.tracking_lr}")
         if not 0 < self.settle < self.drift_experiments:
@@ -72,16 +83,23 @@ def _as_dict(trace: Trace) -> dict[str, list]:
     return asdict(trace)
 
 
-def _static(cfg: ControlBenchConfig, task: CalibrationTask, seed: int) -> dict[str, Any]:
-    """From a miscalibrated start: PPO trained online, Nelder-Mead on the same total budget at
-    each of ``nm_factors`` times PPO's shots per sequence (its best setting is not PPO's)."""
+def _static(
+    cfg: ControlBenchConfig, task: CalibrationTask, seed: int, policy: FeedbackCalibrator | None
+) -> dict[str, Any]:
+    """From a miscalibrated start: the agent, then Nelder-Mead on the same total budget and
+    readout at each of ``nm_factors`` times the agent's shots per sequence (its best setting
+    is not the agent's)."""
     device = miscalibrated(task, seed)
-    ppo = PPOCalibrator(task, device, seed=seed).run(cfg.experiments, cfg.record_every)
+    if policy is None:
+        ppo = PPOCalibrator(task, device, seed=seed).run(cfg.experiments, cfg.record_every)
+    else:  # every experiment recorded: it reaches the target within one PPO rollout
+        ppo = policy.start(device, seed).run(cfg.experiments)
     nm = {
         f"{f}x": nelder_mead(replace(task, shots=f * task.shots), device, ppo.shots[-1], seed)[1]
         for f in cfg.nm_factors
     }
     reached = {k: tr.shots_to_reach(TARGET) for k, tr in nm.items()}
+    held = {k: tr.shots_to_hold(TARGET) for k, tr in nm.items()}
     return {
         "seed": seed,
         "ppo": _as_dict(ppo),
@@ -89,20 +107,29 @@ def _static(cfg: ControlBenchConfig, task: CalibrationTask, seed: int) -> dict[s
         "ppo_shots_to_target": ppo.shots_to_reach(TARGET),
         "nm_shots_to_target": reached,
         "nm_best_shots_to_target": min((v for v in reached.values() if v), default=None),
+        "ppo_shots_to_hold": ppo.shots_to_hold(TARGET),
+        "nm_shots_to_hold": held,
+        "nm_best_shots_to_hold": min((v for v in held.values() if v), default=None),
     }
 
 
-def _drift(cfg: ControlBenchConfig, task: CalibrationTask) -> dict[str, Any]:
-    """A long run under drift: PPO keeps training online (from ``settle`` on at ``tracking_lr``
-    when given); the one-off calibration is PPO's own pulse frozen at ``settle`` (so it starts
-    where PPO stands), then left alone."""
+def _drift(
+    cfg: ControlBenchConfig, task: CalibrationTask, policy: FeedbackCalibrator | None
+) -> dict[str, Any]:
+    """A long run under drift: the agent keeps calibrating (PPO training online, from
+    ``settle`` on at ``tracking_lr`` when given; or the feedback policy measuring and
+    correcting); the one-off calibration is the agent's own pulse frozen at ``settle`` (so it
+    starts where the agent stands), then left alone."""
     drift_task = with_drift(task, cfg.drift_offset, cfg.drift_scale, cfg.drift_period)
     seed = cfg.seed + 100
     device = miscalibrated(drift_task, seed)
-    agent = PPOCalibrator(drift_task, device, seed=seed)
+    if policy is None:
+        agent: Any = PPOCalibrator(drift_task, device, seed=seed)
+    else:
+        agent = policy.start(device, seed, drift_task)
     ppo = agent.run(cfg.settle, cfg.record_every)
     frozen = agent.pulse()
-    if cfg.tracking_lr is not None:
+    if cfg.tracking_lr is not None and policy is None:
         agent.set_learning_rate(cfg.tracking_lr)
     agent.run(cfg.drift_experiments - cfg.settle, cfg.record_every, trace=ppo)
     after = [k for k, t in enumerate(ppo.time) if t >= cfg.settle]
@@ -129,19 +156,24 @@ def run_bench(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run both comparisons; returns the results (and writes them to ``out_dir``)."""
-    task = CalibrationTask(shots=cfg.shots)
+    task = CalibrationTask(shots=cfg.shots, tracking=cfg.agent == "feedback")
+    policy = None
+    if cfg.agent == "feedback":  # one policy, trained on simulated devices, for every device
+        policy = FeedbackCalibrator(task, cfg.seed + 1000, cfg.pretrain, cfg.step)
     static = []
     for k in range(cfg.seeds):
-        static.append(_static(cfg, task, cfg.seed + k))
+        static.append(_static(cfg, task, cfg.seed + k, policy))
         if progress is not None:
             progress("calibration", k + 1, cfg.seeds + 1)
-    drift = _drift(cfg, task)
+    drift = _drift(cfg, task, policy)
     if progress is not None:
         progress("drift", cfg.seeds + 1, cfg.seeds + 1)
     results = {
         "config": asdict(cfg),
         "target": TARGET,
         "shots_per_experiment": task.shots_per_step,
+        "sequences": list(task.sequences),
+        "pretrain_experiments": policy.pretrain_experiments if policy else 0,
         "static": static,
         "drift": drift,
     }
@@ -187,7 +219,9 @@ def _plots(results: dict[str, Any], out: Path) -> None:
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     d = results["drift"]
-    ax.plot(d["ppo"]["time"], d["ppo"]["fidelity"], label="PPO, trained online")
+    feedback = results["config"].get("agent", "ppo") == "feedback"
+    name = "PPO feedback policy, correcting" if feedback else "PPO, trained online"
+    ax.plot(d["ppo"]["time"], d["ppo"]["fidelity"], label=name)
     frozen = results["config"]["settle"]
     ax.plot(
         d["one_off"]["time"],
@@ -209,34 +243,47 @@ def _plots(results: dict[str, Any], out: Path) -> None:
 
 def report(results: dict[str, Any]) -> str:
     cfg = results["config"]
+    if cfg.get("agent", "ppo") == "feedback":
+        agent = (
+            "PPO is a feedback policy that observes running averages of the measured "
+            f"deviations of {len(results['sequences'])} sequences (first-order ones included) "
+            f"and corrects the pulse by at most {cfg['step']} of each range per experiment; "
+            f"it was trained on {results['pretrain_experiments']} experiments on simulated "
+            "devices (not counted in the shots below), then run unchanged on each device"
+        )
+    else:
+        agent = "PPO is trained online on the device (one-step episodes)"
     lines = [
         "# RL calibration of a transmon X gate",
         "",
         f"Three-level transmon, {results['shots_per_experiment']} shots per experiment "
-        f"({cfg['shots']} per calibration sequence). PPO is trained online on the device "
-        "(one-step episodes); Nelder-Mead (NM fx) minimises the same measured cost with f "
-        "times PPO's shots per sequence, on the same total budget. Fidelity is the true "
-        "average gate fidelity (leakage included), never shown to either. Cells: final F / "
-        "shots spent when F first reached 0.999.",
+        f"({cfg['shots']} per calibration sequence). {agent}; Nelder-Mead (NM fx) minimises "
+        "the same measured cost with f times PPO's shots per sequence, on the same total "
+        "budget. Fidelity is the true average gate fidelity (leakage included), never shown "
+        "to either. Cells: final F / shots spent when F first reached 0.999 / shots spent "
+        "from which F stayed >= 0.999 to the end (a crossing lost again does not count).",
         "",
         "| seed | start F | PPO | " + " | ".join(f"NM {f}x" for f in cfg["nm_factors"]) + " |",
         "|---|---|---|" + "---|" * len(cfg["nm_factors"]),
     ]
     for r in results["static"]:
+        held = r.get("nm_shots_to_hold", {})
         cells = [
-            f"{tr['fidelity'][-1]:.6f} / {r['nm_shots_to_target'][k] or 'never'}"
+            f"{tr['fidelity'][-1]:.6f} / {r['nm_shots_to_target'][k] or 'never'} / "
+            f"{held.get(k) or 'never'}"
             for k, tr in r["nelder_mead"].items()
         ]
         lines.append(
             f"| {r['seed']} | {r['ppo']['fidelity'][0]:.5f} | "
-            f"{r['ppo']['fidelity'][-1]:.6f} / {r['ppo_shots_to_target'] or 'never'} | "
-            + " | ".join(cells)
-            + " |"
+            f"{r['ppo']['fidelity'][-1]:.6f} / {r['ppo_shots_to_target'] or 'never'} / "
+            f"{r.get('ppo_shots_to_hold') or 'never'} | " + " | ".join(cells) + " |"
         )
     d = results["drift"]
     start = d["one_off_start"]
     lr = cfg.get("tracking_lr")
+    still = "correcting" if cfg.get("agent", "ppo") == "feedback" else "training online"
     tracking = f" (learning rate {lr:g} after experiment {cfg['settle']})" if lr else ""
+    tracking = "" if still == "correcting" else tracking
     caveat = (
         ""
         if start >= results["target"]
@@ -250,7 +297,8 @@ def report(results: dict[str, Any]) -> str:
         f"Under drift ({cfg['drift_experiments']} experiments, frequency drift "
         f"{cfg['drift_offset']} rad/ns, drive-scale drift {cfg['drift_scale']:.0%}, period "
         f"{cfg['drift_period']:.0f}): after its first {cfg['settle']} experiments PPO, still "
-        f"training online{tracking}, stays at or above {d['ppo_min_after_settling']:.5f}; its "
+        f"{still}{tracking}, stays (at the points recorded every {cfg['record_every']} "
+        f"experiments) at or above {d['ppo_min_after_settling']:.5f}; its "
         f"calibration frozen at that point (the one-off) starts at {start:.5f} and falls to "
         f"{d['one_off_min']:.5f}.{caveat}",
         "",

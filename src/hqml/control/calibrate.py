@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .env import CalibrationTask, TransmonCalibrationEnv
-from .transmon import IDEAL, Pulse, Transmon, drifted, gate_fidelity, measure
+from .transmon import Pulse, Transmon, drifted, gate_fidelity
 
 ROLLOUT = 64  # PPO's default n_steps: experiments per policy update
 
@@ -36,6 +36,17 @@ class Trace:
         return next(
             (s for s, f in zip(self.shots, self.fidelity, strict=True) if f >= target), None
         )
+
+    def shots_to_hold(self, target: float) -> int | None:
+        """Shots spent from which the fidelity stayed >= ``target`` at every later recorded
+        point to the end (None if it ends below): a crossing that is lost again (a lucky
+        best-measured point, later replaced) does not count."""
+        if not self.fidelity or self.fidelity[-1] < target:
+            return None
+        k = len(self.fidelity) - 1
+        while k > 0 and self.fidelity[k - 1] >= target:
+            k -= 1
+        return self.shots[k]
 
 
 def miscalibrated(task: CalibrationTask, seed: int) -> Transmon:
@@ -81,7 +92,8 @@ class PPOCalibrator:
 
     def pulse(self) -> Pulse:
         """The calibrated pulse: the policy's deterministic action."""
-        action, _ = self.model.predict(np.zeros(len(IDEAL), np.float32), deterministic=True)
+        obs = np.zeros(len(self.task.sequences), np.float32)
+        action, _ = self.model.predict(obs, deterministic=True)
         return self.task.pulse(action)
 
     def set_learning_rate(self, lr: float) -> None:
@@ -137,7 +149,7 @@ def nelder_mead(
 
     def cost(x: np.ndarray) -> float:
         pulse = task.pulse(x)
-        dev = measure(pulse, device, task.shots, rng) - IDEAL
+        dev = task.deviations(pulse, device, rng)
         c = float(dev @ dev)
         if c < best["cost"]:
             best.update(cost=c, x=np.array(x))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .transmon import IDEAL, SEQUENCES, Pulse, Transmon, drifted, gate_fidelity, measure
+from .transmon import SEQUENCES, TRACKING, Pulse, Transmon, drifted, gate_fidelity, ideal, measure
 
 try:
     import gymnasium
@@ -40,6 +40,8 @@ class CalibrationTask:
         drift_offset: amplitude of the slow frequency drift (rad/ns).
         drift_scale: relative amplitude of the slow drive-scale drift.
         drift_period: drift period in experiments (steps).
+        tracking: also run the first-order sequences of :data:`TRACKING` in every experiment
+            (more shots per experiment; the observation then has their deviations too).
     """
 
     device: Transmon = Transmon()
@@ -51,14 +53,24 @@ class CalibrationTask:
     drift_offset: float = 0.0
     drift_scale: float = 0.0
     drift_period: float = 1e5
+    tracking: bool = False
 
     def __post_init__(self) -> None:
         if self.shots < 1 or self.duration <= 0 or min(self.ranges) <= 0:
             raise ValueError("shots, duration and ranges must be positive")
 
     @property
+    def sequences(self) -> dict[str, tuple[tuple[str, ...], float]]:
+        """The calibration sequences every experiment runs."""
+        return {**SEQUENCES, **TRACKING} if self.tracking else SEQUENCES
+
+    @property
     def shots_per_step(self) -> int:
-        return self.shots * len(SEQUENCES)
+        return self.shots * len(self.sequences)
+
+    def deviations(self, pulse: Pulse, device: Transmon, rng: np.random.Generator) -> np.ndarray:
+        """One experiment: the measured P(1) of every sequence minus its ideal value."""
+        return measure(pulse, device, self.shots, rng, self.sequences) - ideal(self.sequences)
 
     def pulse(self, action: np.ndarray) -> Pulse:
         """The pulse that an action in [-1, 1]^3 sets."""
@@ -79,7 +91,7 @@ class TransmonCalibrationEnv(gymnasium.Env):
     def __init__(self, task: CalibrationTask | None = None, device: Transmon | None = None):
         super().__init__()
         self.task = task or CalibrationTask()
-        n = len(SEQUENCES)
+        n = len(self.task.sequences)
         self.action_space = gymnasium.spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
         self.observation_space = gymnasium.spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
         self.given = device  # None: drawn by a seeded (or the first) reset
@@ -111,13 +123,12 @@ class TransmonCalibrationEnv(gymnasium.Env):
                 offset=t.device.offset + rng.uniform(-1, 1) * t.offset_spread,
                 drive_scale=t.device.drive_scale * (1 + rng.uniform(-1, 1) * t.scale_spread),
             )
-        return np.zeros(len(SEQUENCES), dtype=np.float32), {"shots": self.shots_spent}
+        return np.zeros(len(self.task.sequences), np.float32), {"shots": self.shots_spent}
 
     def step(self, action: np.ndarray):
         pulse = self.task.pulse(action)
-        probs = measure(pulse, self.device(), self.task.shots, self.np_random)
+        deviation = self.task.deviations(pulse, self.device(), self.np_random)
         self.shots_spent += self.task.shots_per_step
-        deviation = probs - IDEAL
         info = {"fidelity": self.fidelity(pulse), "shots": self.shots_spent}
         self.time += 1.0
         reward = -10.0 * float(deviation @ deviation)

@@ -77,11 +77,12 @@ def pulse_unitary(
     h0 = delta * _N + device.alpha / 2 * _N @ (_N - np.eye(3))
     hs = h0[None] + cx[:, None, None] * _X3[None] + cy[:, None, None] * _Y3[None]
     w, v = np.linalg.eigh(hs)
-    steps_u = np.einsum("kij,kj,klj->kil", v, np.exp(-1j * w * dt), v.conj())
-    u = np.eye(3, dtype=complex)
-    for s in steps_u:
-        u = s @ u
-    return u
+    us = np.einsum("kij,kj,klj->kil", v, np.exp(-1j * w * dt), v.conj())
+    while len(us) > 1:  # time-ordered product, later steps on the left, pairwise
+        if len(us) % 2:
+            us = np.concatenate([us, np.eye(3, dtype=complex)[None]])
+        us = us[1::2] @ us[0::2]
+    return us[0]
 
 
 def average_gate_fidelity(u: np.ndarray, target: np.ndarray = _X_TARGET) -> float:
@@ -116,15 +117,37 @@ SEQUENCES: dict[str, tuple[tuple[str, ...], float]] = {
 }
 
 
-def sequence_probabilities(pulse: Pulse, device: Transmon) -> np.ndarray:
-    """P(reading 1) of every sequence in :data:`SEQUENCES` (level 2 reads as 1), before
+# first-order error amplification for closed-loop tracking: a half pulse (x = X/2, y = Y/2, at
+# half amplitude) puts the state on the equator, where P(1) = 1/2 moves linearly with the
+# errors of the full pulses that follow (x X X X: amplitude; x Y: detuning and DRAG; y Y Y X:
+# amplitude, detuning and DRAG with other weights); with the X pulse calibrated, each reads 1/2
+TRACKING: dict[str, tuple[tuple[str, ...], float]] = {
+    "xXXX": (("x", "X", "X", "X"), 0.5),
+    "xXX": (("x", "X", "X"), 0.5),
+    "xY": (("x", "Y"), 0.5),
+    "yYYX": (("y", "Y", "Y", "X"), 0.5),
+}
+
+_GATES = {"X": (0.0, 1.0), "Y": (np.pi / 2, 1.0), "x": (0.0, 0.5), "y": (np.pi / 2, 0.5)}
+
+
+def sequence_probabilities(
+    pulse: Pulse,
+    device: Transmon,
+    sequences: dict[str, tuple[tuple[str, ...], float]] = SEQUENCES,
+) -> np.ndarray:
+    """P(reading 1) of every sequence (default :data:`SEQUENCES`; level 2 reads as 1), before
     readout error."""
-    gates = {
-        "X": pulse_unitary(pulse, device),
-        "Y": pulse_unitary(pulse, device, phase=np.pi / 2),
-    }
-    out = np.empty(len(SEQUENCES))
-    for k, (word, _) in enumerate(SEQUENCES.values()):
+    used = {g for word, _ in sequences.values() for g in word}
+    on_x = {s: pulse_unitary(pulse, device, 0.0, s) for s in {_GATES[g][1] for g in used}}
+    # a drive phase phi conjugates the propagator by exp(i phi n) (n commutes with the rest)
+    gates = {}
+    for g in used:
+        phase, s = _GATES[g]
+        r = np.exp(1j * phase * np.diag(_N))
+        gates[g] = r[:, None] * on_x[s] * r.conj()[None, :]
+    out = np.empty(len(sequences))
+    for k, (word, _) in enumerate(sequences.values()):
         psi = np.array([1.0, 0.0, 0.0], dtype=complex)
         for g in word:
             psi = gates[g] @ psi
@@ -132,14 +155,25 @@ def sequence_probabilities(pulse: Pulse, device: Transmon) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def measure(pulse: Pulse, device: Transmon, shots: int, rng: np.random.Generator) -> np.ndarray:
+def measure(
+    pulse: Pulse,
+    device: Transmon,
+    shots: int,
+    rng: np.random.Generator,
+    sequences: dict[str, tuple[tuple[str, ...], float]] = SEQUENCES,
+) -> np.ndarray:
     """Estimated P(1) of every sequence from ``shots`` shots each, with readout error."""
-    p = sequence_probabilities(pulse, device)
+    p = sequence_probabilities(pulse, device, sequences)
     p = p * (1 - device.readout_10) + (1 - p) * device.readout_01
     return rng.binomial(shots, p) / shots
 
 
-IDEAL = np.array([v[1] for v in SEQUENCES.values()])
+def ideal(sequences: dict[str, tuple[tuple[str, ...], float]]) -> np.ndarray:
+    """The P(1) of every sequence for a perfect X gate."""
+    return np.array([v[1] for v in sequences.values()])
+
+
+IDEAL = ideal(SEQUENCES)
 
 
 def drifted(
