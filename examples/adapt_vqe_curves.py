@@ -63,13 +63,16 @@ def one_point(
     saved = json.loads(checkpoint.read_text()) if checkpoint and checkpoint.exists() else None
     start = (saved["operators"], saved["angles"]) if saved else None
     earlier = saved["seconds"] if saved else 0.0
+    # [operator count, error] after each step of the earlier pieces (older checkpoints: none)
+    history = saved.get("history", []) if saved else []
     t0 = time.perf_counter()
 
     def save(operators, angles, energy):
         if checkpoint is not None:
             seconds = earlier + time.perf_counter() - t0
+            history.append([len(operators), energy - mol.fci_energy])
             state = {"operators": operators, "angles": angles.tolist(), "seconds": seconds}
-            checkpoint.write_text(json.dumps(state))
+            checkpoint.write_text(json.dumps({**state, "history": history}))
 
     res = AdaptVQE(
         mol.hamiltonian,
@@ -107,7 +110,12 @@ def one_point(
             for it in res.iterations
             if it.energy is not None
         ],
+        # the first operator count inside chemical accuracy, over the checkpointed pieces too
         "operators_to_chemical_accuracy": next(
+            (k for k, err in history if err < CHEMICAL_ACCURACY), None
+        )
+        if checkpoint is not None
+        else next(
             (
                 i + 1 + (len(start[0]) if start else 0)
                 for i, it in enumerate(res.iterations)

@@ -45,4 +45,6 @@ def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatc
     assert all(line.endswith("| yes | yes | 1e-04 |") for line in table[2:])
     saved = json.loads((tmp_path / "checkpoint_H2_0.9_qubit.json").read_text())
     assert len(saved["operators"]) == len(saved["angles"]) == rows[0]["adapt_parameters"]
+    # the checkpoint's error history is the run's trace (operator count, error after each step)
+    assert [e for _, e in saved["history"]] == pytest.approx([t[0] for t in rows[0]["adapt_trace"]])
     assert (tmp_path / "adapt_error.png").read_bytes()[:4] == b"\x89PNG"
