@@ -6,7 +6,9 @@ Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1
 3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
 compares initial points at p = 3 on larger held-out graphs: 14 and 16 nodes (before and after a
 few L-BFGS-B steps), 20 nodes (before any step), and 64-node ladders and rings on the MPS
-backend (before and after the steps; INTERP's lower depths optimised on the MPS too).
+backend (before and after the steps; INTERP's lower depths optimised on the MPS too; on the
+MPS the angles' gradient is taken by central finite differences, see
+:func:`hqml.algorithms.qaoa_angles.compare_initialisations`).
 "learned-base" is the same model trained without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
 """
@@ -170,7 +172,9 @@ def write_report(rows, out: Path, n_train: int, n_low: int, train_s: float, step
         f"Trained on {n_train} graphs ({n_low} rings, ladders and trees) in {train_s:.0f} s."
         " learned-base: the same model trained without those low-degree graphs. Approximation"
         f" ratio <cut>/max cut at p = 3, before -> after {steps} L-BFGS-B steps (one value:"
-        " before any step only).",
+        " before any step only). On the MPS backend the steps (and INTERP's lower depths) take"
+        " the angles' gradient by central finite differences of the MPS energy (the backend's"
+        " autograd gradient of a truncated simulation is inexact).",
         "",
         "| graph | n | backend | " + " | ".join(METHODS) + " |",
         "|---|---|---|" + "---|" * len(METHODS),

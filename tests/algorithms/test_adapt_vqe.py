@@ -263,6 +263,9 @@ def test_linalg_state_energy_and_gradient_match_the_circuit_and_finite_differenc
     ref = np.zeros(8, dtype=complex)
     ref[0b101] = 1
     model = AnsatzLinalg(H, [pool[k].generator for k in selected], ref, n)
+    # both ways of applying a factor are exercised: the closed form (G^3 = G: "xy" and the
+    # single words) and the product of word rotations ("zzy")
+    assert {part.closed for parts, _ in model.factors for part in parts} == {True, False}
     assert np.allclose(model.state(theta), circuit_state, atol=1e-12)
     Hd = dense_sum(items)
 

@@ -40,9 +40,12 @@ def test_adapt_example_writes_table_plot_and_exact_energies(tmp_path, monkeypatc
         assert len(r["adapt_trace"]) == r["adapt_parameters"]
         assert r["adapt_trace"][-1][0] == pytest.approx(r["adapt_error"])
         assert r["operators_to_chemical_accuracy"] == 1  # H2: one double excitation
+        assert r["cnots_to_chemical_accuracy"] == r["adapt_cnots"]
     table = (tmp_path / "adapt.md").read_text().splitlines()
     assert len(table) == 2 + len(rows)
-    assert all(line.endswith("| yes | yes | 1e-04 |") for line in table[2:])
+    assert all(line.endswith("| 1 / 48 | yes | yes | 1e-04 |") for line in table[2:])
     saved = json.loads((tmp_path / "checkpoint_H2_0.9_qubit.json").read_text())
     assert len(saved["operators"]) == len(saved["angles"]) == rows[0]["adapt_parameters"]
+    # the checkpoint's error history is the run's trace (operator count, error after each step)
+    assert [e for _, e in saved["history"]] == pytest.approx([t[0] for t in rows[0]["adapt_trace"]])
     assert (tmp_path / "adapt_error.png").read_bytes()[:4] == b"\x89PNG"

@@ -131,7 +131,7 @@ class AnsatzLinalg:
     def __init__(
         self,
         hamiltonian: PauliSum,
-        generators: Sequence[PauliSum],
+        generators: Sequence[PauliSum | Sequence[PauliSum]],
         reference: np.ndarray,
         n_qubits: int,
         h_matrix: scipy.sparse.csr_matrix | None = None,
@@ -139,22 +139,20 @@ class AnsatzLinalg:
         self.n = n_qubits
         self.reference = np.asarray(reference, dtype=complex).reshape(-1)
         self.h = pauli_sum_matrix(hamiltonian, n_qubits) if h_matrix is None else h_matrix
-        self.factors = []
+        # per operator: its parts (applied in order) and the whole generator G as sparse matrices
+        self.factors: list[tuple[list[_Part], scipy.sparse.csr_matrix]] = []
         for g in generators:
-            words = list(g.terms)
-            source, phase = word_actions(words, n_qubits)
-            coeffs = np.array([g.terms[w].real for w in words])
-            self.factors.append((coeffs, source, phase))
+            parts = [_Part(p, n_qubits) for p in ([g] if isinstance(g, PauliSum) else g)]
+            whole = parts[0].g if len(parts) == 1 else sum(p.g for p in parts[1:]) + parts[0].g
+            self.factors.append((parts, whole))
 
     def _rotate(self, k: int, theta: float, psi: np.ndarray) -> np.ndarray:
-        coeffs, source, phase = self.factors[k]
-        for c, src, ph in zip(coeffs, source, phase, strict=True):
-            psi = np.cos(theta * c) * psi + 1j * np.sin(theta * c) * (ph * psi[src])
+        for part in self.factors[k][0]:
+            psi = part.rotate(theta, psi)
         return psi
 
     def _apply_a(self, k: int, psi: np.ndarray) -> np.ndarray:
-        coeffs, source, phase = self.factors[k]
-        return 1j * np.einsum("j,ji->i", coeffs, phase * psi[source])
+        return 1j * (self.factors[k][1] @ psi)
 
     def state(self, theta: Sequence[float]) -> np.ndarray:
         psi = self.reference.copy()
@@ -178,6 +176,34 @@ class AnsatzLinalg:
     def objective(self, theta: torch.Tensor) -> torch.Tensor:
         """The energy as a differentiable torch scalar (for :func:`~.optimizers.minimize`)."""
         return _Energy.apply(theta, self)
+
+
+class _Part:
+    """``exp(i theta G)`` for one part ``G`` whose Pauli words commute, as a sparse matrix.
+
+    Excitation generators (fermionic or qubit, and single Pauli words) have ``G^3 = G``, so
+    ``exp(i theta G) = 1 + i sin(theta) G + (cos(theta) - 1) G^2``: two sparse products instead
+    of one pass per Pauli word. Other parts use the product of the words' rotations."""
+
+    def __init__(self, g: PauliSum, n_qubits: int):
+        self.words = list(g.terms)
+        self.coeffs = np.array([g.terms[w].real for w in self.words])
+        m = pauli_sum_matrix(g, n_qubits)
+        m.data[np.abs(m.data) < 1e-14] = 0.0
+        m.eliminate_zeros()
+        self.g = m.tocsr()
+        self.g2 = (self.g @ self.g).tocsr()
+        cube = self.g2 @ self.g - self.g
+        self.closed = cube.nnz == 0 or float(np.abs(cube.data).max()) < 1e-12
+        self.actions = None if self.closed else word_actions(self.words, n_qubits)
+
+    def rotate(self, theta: float, psi: np.ndarray) -> np.ndarray:
+        if self.closed:
+            return psi + 1j * np.sin(theta) * (self.g @ psi) + (np.cos(theta) - 1) * (self.g2 @ psi)
+        source, phase = self.actions
+        for c, src, ph in zip(self.coeffs, source, phase, strict=True):
+            psi = np.cos(theta * c) * psi + 1j * np.sin(theta * c) * (ph * psi[src])
+        return psi
 
 
 class _Energy(torch.autograd.Function):
