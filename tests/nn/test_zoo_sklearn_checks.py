@@ -20,6 +20,14 @@ ESTIMATORS = {
     "IQPVariationalClassifier": zoo.IQPVariationalClassifier(n_layers=1, **FEW),
     "DataReuploadingClassifier": zoo.DataReuploadingClassifier(n_layers=1, **FEW),
     "DataReuploadingClassifierNoCost": zoo.DataReuploadingClassifierNoCost(n_layers=1, **FEW),
+    "DataReuploadingClassifierNoScaling": zoo.DataReuploadingClassifierNoScaling(n_layers=1, **FEW),
+    "DataReuploadingClassifierNoTrainableEmbedding": (
+        zoo.DataReuploadingClassifierNoTrainableEmbedding(n_layers=1, **FEW)
+    ),
+    "DataReuploadingClassifierSeparable": zoo.DataReuploadingClassifierSeparable(n_layers=1, **FEW),
+    "DressedQuantumCircuitClassifierSeparable": zoo.DressedQuantumCircuitClassifierSeparable(
+        n_layers=1, **FEW
+    ),
     "DressedQuantumCircuitClassifier": zoo.DressedQuantumCircuitClassifier(n_layers=1, **FEW),
     "CircuitCentricClassifier": zoo.CircuitCentricClassifier(n_layers=1, n_input_copies=1, **FEW),
     "SeparableVariationalClassifier": zoo.SeparableVariationalClassifier(**FEW),
