@@ -70,34 +70,94 @@ def _by_case(doc: dict[str, Any], workload: str) -> tuple[list[str], list[str], 
     return doc["workloads"][workload]["cases"], frameworks, cells
 
 
+FORWARD_REFERENCE = "hqml-forward"
+"""The framework name of hqml's forward-only run (W6): peers that compute the forward values only
+(``Impl.outputs``, recorded as the result's ``outputs``) are compared with it too."""
+
+
 def summary_rows(doc: dict[str, Any], workload: str) -> list[dict[str, Any]]:
-    """Per case: hqml's median, each peer's median and hqml/peer ratio, the fastest peer."""
+    """Per case: hqml's median, each peer's median and hqml/peer ratio, the fastest peer and
+    hqml's speed-up over it (``speedup_vs_fastest``: hqml's whole step, whatever the peer
+    computes). Where hqml also ran forward only (:data:`FORWARD_REFERENCE`), a peer that computes
+    the forward values only gets ``ratio_forward`` (hqml forward / peer) as well, and the row
+    ``hqml_forward_s``; ``speedup_like_for_like`` compares each peer with the hqml run that
+    computes what it computes (the forward-only run for forward-only peers) and names the peer
+    hqml is least ahead of (``like_for_like_peer``)."""
     cases, frameworks, cells = _by_case(doc, workload)
     rows = []
     for label in cases:
-        hq = cells.get((label, "hqml"), {})
-        row: dict[str, Any] = {"case": label, "hqml_s": hq.get("median_s"), "peers": {}}
+        hq = cells.get((label, "hqml"), {}).get("median_s")
+        fwd = cells.get((label, FORWARD_REFERENCE), {})
+        hq_fwd = fwd.get("median_s") if fwd.get("status") == "ok" else None
+        row: dict[str, Any] = {"case": label, "hqml_s": hq, "peers": {}}
+        if hq_fwd is not None:
+            row["hqml_forward_s"] = hq_fwd
         best: tuple[float, str] | None = None
+        like: tuple[float, str] | None = None
         for fw in frameworks:
             r = cells.get((label, fw))
-            if fw == "hqml" or r is None:
+            if fw in ("hqml", FORWARD_REFERENCE) or r is None:
                 continue
             t = r.get("median_s") if r["status"] == "ok" else None
-            ratio = hq.get("median_s") / t if t and hq.get("median_s") else None
-            row["peers"][fw] = {
-                "median_s": t,
-                "ratio": ratio,
-                "status": r["status"],
-                "detail": r.get("detail", ""),
-            }
-            if t is not None and (best is None or t < best[0]):
+            row["peers"][fw] = entry = _peer_entry(r, t, hq, hq_fwd)
+            if t is None:
+                continue
+            if best is None or t < best[0]:
                 best = (t, fw)
+            mine = hq_fwd if entry.get("ratio_forward") else hq
+            if mine and (like is None or t / mine < like[0]):
+                like = (t / mine, fw)
         if best is not None:
             row["fastest_peer"], row["fastest_peer_s"] = best[1], best[0]
-            if hq.get("median_s"):
-                row["speedup_vs_fastest"] = best[0] / hq["median_s"]
+            if hq:
+                row["speedup_vs_fastest"] = best[0] / hq
+        if like is not None:
+            row["speedup_like_for_like"], row["like_for_like_peer"] = like
         rows.append(row)
     return rows
+
+
+def _peer_entry(
+    r: dict[str, Any], t: float | None, hq: float | None, hq_fwd: float | None
+) -> dict[str, Any]:
+    entry = {
+        "median_s": t,
+        "ratio": hq / t if t and hq else None,
+        "status": r["status"],
+        "detail": r.get("detail", ""),
+    }
+    if r.get("outputs") is not None:
+        entry["outputs"] = r["outputs"]
+        if t and hq_fwd:
+            entry["ratio_forward"] = hq_fwd / t
+    return entry
+
+
+def _table_line(row: dict[str, Any], peers: list[str]) -> list[str]:
+    """A summary row as table cells; forward-only comparisons (``ratio_forward``) are shown
+    beside the whole-step ratio, and the like-for-like speed-up beside the plain one."""
+    hq = fmt_time(row["hqml_s"])
+    if row.get("hqml_forward_s") is not None:
+        hq += f"\n(forward {fmt_time(row['hqml_forward_s'])})"
+    line = [row["case"], hq]
+    for fw in peers:
+        p = row["peers"].get(fw)
+        if p is None:
+            line.append("-")
+        elif p["median_s"] is None:
+            line.append(p["status"].upper() if p["status"] == "disagrees" else p["status"])
+        else:
+            ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
+            if p.get("ratio_forward"):
+                ratio += f"\n(forward {p['ratio_forward']:.2f})"
+            line.append(fmt_time(p["median_s"]) + ratio)
+    s = row.get("speedup_vs_fastest")
+    cell = f"{s:.2f}x ({row['fastest_peer']})" if s else "-"
+    like = row.get("speedup_like_for_like")
+    if like and any(p.get("ratio_forward") for p in row["peers"].values()):
+        cell += f"\nlike for like {like:.2f}x ({row['like_for_like_peer']})"
+    line.append(cell)
+    return line
 
 
 def per_step_text(c: dict[str, float]) -> str:
@@ -123,7 +183,7 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
     console.print(f"device: {device_label(doc)}", highlight=False)
     for name, meta in doc["workloads"].items():
         _, frameworks, cells = _by_case(doc, name)
-        peers = [f for f in frameworks if f != "hqml"]
+        peers = [f for f in frameworks if f not in ("hqml", FORWARD_REFERENCE)]
         table = Table(title=f"{name} on {device_label(doc)}: {meta['title']}", title_justify="left")
         table.add_column("case")
         table.add_column("hqml", justify="right")
@@ -131,19 +191,7 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
             table.add_column(f"{fw}\n(hqml/peer)", justify="right")
         table.add_column("hqml speed-up vs\nfastest peer", justify="right")
         for row in summary_rows(doc, name):
-            line = [row["case"], fmt_time(row["hqml_s"])]
-            for fw in peers:
-                p = row["peers"].get(fw)
-                if p is None:
-                    line.append("-")
-                elif p["median_s"] is None:
-                    line.append(p["status"].upper() if p["status"] == "disagrees" else p["status"])
-                else:
-                    ratio = f" ({p['ratio']:.2f})" if p["ratio"] else ""
-                    line.append(fmt_time(p["median_s"]) + ratio)
-            s = row.get("speedup_vs_fastest")
-            line.append(f"{s:.2f}x ({row['fastest_peer']})" if s else "-")
-            table.add_row(*line)
+            table.add_row(*_table_line(row, peers))
         console.print(table)
         for r in doc["results"]:
             if r["workload"] == name and r["status"] in ("disagrees", "error", "timeout"):

@@ -107,6 +107,8 @@ def _run_one(
         "status": "ok",
         "detail": "",
     }
+    if impl.outputs is not None:  # a partial run (e.g. forward only): the report says so
+        result["outputs"] = list(impl.outputs)
     reason = impl.skip_reason(case, device)
     if reason:
         result.update(status="skipped", detail=reason)
