@@ -92,6 +92,14 @@ def test_adjoint_gradient_matches_autograd_with_and_without_checkpoints(rng, bat
     # through a function of the density matrix (here the same words, from rho)
     _, grad_fn = _grads(thetas, gens, lambda r: density.expval_words(r, N, WORDS), weights)
     torch.testing.assert_close(grad_fn, th.grad, atol=1e-10, rtol=0)
+    # rows in cache-sized chunks (one row each), every state kept; the last chunk's from the forward
+    monkeypatch.setattr(density_adjoint, "CACHE_BYTES", 4**N * 8)
+    blocks = density_fused.fuse(items(thetas, gens))
+    plan = density_adjoint._plan(N, blocks, lambda s: s, torch.float64)
+    assert plan.chunk == 1 and plan.stride == len(blocks)
+    values1, grad1 = _grads(thetas, gens, WORDS, weights)
+    torch.testing.assert_close(values1, values, atol=1e-12, rtol=0)
+    torch.testing.assert_close(grad1, grad, atol=1e-10, rtol=0)
     # a budget of a few states: one row per chunk, checkpoints every ceil(sqrt(G)) blocks
     monkeypatch.setattr(density_adjoint, "STATE_BUDGET", 2 * 4**N * 8)
     blocks = density_fused.fuse(items(thetas, gens))
