@@ -154,3 +154,19 @@ def test_per_row_one_wire_operators_match_dense_algebra(monkeypatch):
         if flag == "1":
             assert len(calls) == (3 if have else 0)
     assert len(calls) == (3 if have else 0)  # HQML_NATIVE=0: the torch path
+
+
+def test_reduced_density_matrices_match_dense_algebra():
+    """The reduced density matrix of the wires a gate draws its noise from, on every path (per
+    leading index, the wires' axis moved, the Gram matrix, wires apart), against NumPy."""
+    rng = np.random.default_rng(4)
+    n, rows = 8, 3
+    psi = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
+    state = torch.tensor(psi)
+    for wires in [(1,), (2, 3), (4,), (4, 5), (6,), (6, 7), (7,), (5, 1)]:
+        axes = [1 + w for w in wires]
+        t = np.moveaxis(psi.reshape((rows,) + (2,) * n), axes, list(range(1, 1 + len(wires))))
+        t = t.reshape(rows, 2 ** len(wires), -1)
+        ref = t @ np.conj(np.swapaxes(t, 1, 2))
+        got = trajectories._reduced(state, n, wires)
+        np.testing.assert_allclose(got.numpy(), ref, atol=1e-10, err_msg=str(wires))

@@ -195,9 +195,12 @@ def _reduced(state: torch.Tensor, n: int, wires: tuple[int, ...]) -> torch.Tenso
                             list(range(1, k + 1))).reshape(rows, d, -1)  # fmt: skip
         return psi @ psi.conj().transpose(1, 2)
     left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
+    v = state.reshape(rows, left, d, right)
     if right >= left:  # per left index, (d x right) @ (right x d)
-        v = state.reshape(rows, left, d, right)
         return (v @ v.conj().transpose(-1, -2)).sum(1)
+    if d * right > 8:  # the wires' axis moved first (one copy): the Gram below costs (d right)^2
+        p = v.transpose(1, 2).reshape(rows, d, left * right)
+        return p @ p.conj().transpose(1, 2)
     u = state.reshape(rows, left, d * right)  # u^T conj(u), then the trace over right
     g = u.transpose(1, 2) @ u.conj()
     return g.reshape(rows, d, right, d, right).diagonal(dim1=2, dim2=4).sum(-1)
