@@ -28,6 +28,7 @@ from hqml.bench.devices import check_device, gpu_name
 from hqml.bench.isolated import device_env, run_isolated
 from hqml.bench.peers import NOT_IN_SUITE
 from hqml.bench.registry import BENCH_DIR, Workload, discover
+from hqml.bench.report import FORWARD_REFERENCE
 from hqml.bench.timing import memory_bandwidth, pinned_threads
 from hqml.bench.worker import run_one
 from hqml.provenance import environment
@@ -177,7 +178,10 @@ def _run(
             impls = [
                 i
                 for i in wl.impls
-                if i.framework == "hqml" or not frameworks or i.framework in frameworks
+                # hqml's forward-only run (W6) goes with hqml: the like-for-like ratios need it
+                if i.framework in ("hqml", FORWARD_REFERENCE)
+                or not frameworks
+                or i.framework in frameworks
             ]
             impls.sort(key=lambda i: i.framework != "hqml")
             for ci, case in enumerate(cases):
