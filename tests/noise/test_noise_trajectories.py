@@ -123,3 +123,50 @@ def test_chunked_trajectories_are_the_mean_of_their_chunks(monkeypatch):
     torch.testing.assert_close(per.mean(1), est)
     se = per.std(1) / 1000**0.5
     assert ((est - exact).abs() <= 4 * se + 1e-9).all(), (est, exact, se)
+
+
+def test_per_row_one_wire_operators_match_dense_algebra(monkeypatch):
+    """A drawn (non-unitary) 2x2 operator per trajectory on one wire: the native layer kernel
+    where it runs (n >= 6), the torch path otherwise, both against einsum on the plain state."""
+    from hqml.sim import native
+
+    rng = np.random.default_rng(11)
+    n, rows = 7, 5
+    psi = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
+    state = torch.tensor(psi, dtype=torch.complex128)
+    calls = []
+    real_apply = native.apply_layer
+    monkeypatch.setattr(
+        native, "apply_layer", lambda *a, **k: calls.append(1) or real_apply(*a, **k)
+    )
+    monkeypatch.setenv("HQML_NATIVE", "1")
+    have = native.usable(torch.device("cpu"), torch.complex128, n)
+    for flag in ("1", "0"):
+        monkeypatch.setenv("HQML_NATIVE", flag)
+        for wire in (0, 3, 6):
+            m = rng.normal(size=(rows, 2, 2)) + 1j * rng.normal(size=(rows, 2, 2))
+            got = trajectories._apply_rows(state, n, torch.tensor(m), (wire,))
+            t = psi.reshape((rows,) + (2,) * n)
+            ref = np.moveaxis(
+                np.einsum("rab,r...b->r...a", m, np.moveaxis(t, 1 + wire, -1)), -1, 1 + wire
+            )
+            np.testing.assert_allclose(got.numpy(), ref.reshape(rows, -1), atol=1e-10)
+        if flag == "1":
+            assert len(calls) == (3 if have else 0)
+    assert len(calls) == (3 if have else 0)  # HQML_NATIVE=0: the torch path
+
+
+def test_reduced_density_matrices_match_dense_algebra():
+    """The reduced density matrix of the wires a gate draws its noise from, on every path (per
+    leading index, the wires' axis moved, the Gram matrix, wires apart), against NumPy."""
+    rng = np.random.default_rng(4)
+    n, rows = 8, 3
+    psi = rng.normal(size=(rows, 2**n)) + 1j * rng.normal(size=(rows, 2**n))
+    state = torch.tensor(psi)
+    for wires in [(1,), (2, 3), (4,), (4, 5), (6,), (6, 7), (7,), (5, 1)]:
+        axes = [1 + w for w in wires]
+        t = np.moveaxis(psi.reshape((rows,) + (2,) * n), axes, list(range(1, 1 + len(wires))))
+        t = t.reshape(rows, 2 ** len(wires), -1)
+        ref = t @ np.conj(np.swapaxes(t, 1, 2))
+        got = trajectories._reduced(state, n, wires)
+        np.testing.assert_allclose(got.numpy(), ref, atol=1e-10, err_msg=str(wires))

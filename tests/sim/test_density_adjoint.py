@@ -92,6 +92,14 @@ def test_adjoint_gradient_matches_autograd_with_and_without_checkpoints(rng, bat
     # through a function of the density matrix (here the same words, from rho)
     _, grad_fn = _grads(thetas, gens, lambda r: density.expval_words(r, N, WORDS), weights)
     torch.testing.assert_close(grad_fn, th.grad, atol=1e-10, rtol=0)
+    # rows in cache-sized chunks (one row each), every state kept; the last chunk's from the forward
+    monkeypatch.setattr(density_adjoint, "CACHE_BYTES", 4**N * 8)
+    blocks = density_fused.fuse(items(thetas, gens))
+    plan = density_adjoint._plan(N, blocks, lambda s: s, torch.float64)
+    assert plan.chunk == 1 and plan.stride == len(blocks)
+    values1, grad1 = _grads(thetas, gens, WORDS, weights)
+    torch.testing.assert_close(values1, values, atol=1e-12, rtol=0)
+    torch.testing.assert_close(grad1, grad, atol=1e-10, rtol=0)
     # a budget of a few states: one row per chunk, checkpoints every ceil(sqrt(G)) blocks
     monkeypatch.setattr(density_adjoint, "STATE_BUDGET", 2 * 4**N * 8)
     blocks = density_fused.fuse(items(thetas, gens))
@@ -112,3 +120,38 @@ def test_pauli_coefficients_round_trip(rng):
     torch.testing.assert_close(density_fused.pauli_to_density(p.real, 3), rho)
     zx = density.expval_words(rho, 3, [((0, "Z"), (2, "X"))])[:, 0]
     torch.testing.assert_close(p.real[:, 3 * 16 + 0 * 4 + 1], zx)
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_blocks_act_in_place_or_moved_like_dense_algebra(rng, rows):
+    """Blocks on slots at the front, inside, at the back and apart, of a 12-slot state, with
+    shared and per-row matrices: the block's product and its gradient matrix against einsum
+    on the plain tensor."""
+    m_slots = 12
+    x = torch.tensor(rng.normal(size=(rows,) + (2,) * m_slots))
+    sigma = torch.tensor(rng.normal(size=(rows,) + (2,) * m_slots))
+    letters = "abcdefghijkl"
+    for where in [(0, 1), (2, 3, 4, 5), (4, 5), (6, 7, 8, 9), (8, 9, 10, 11), (0, 1, 10, 11)]:
+        k = len(where)
+        for per_row in (False, True):
+            shape = (rows, 2**k, 2**k) if per_row else (2**k, 2**k)
+            m = torch.tensor(rng.normal(size=shape))
+            st = density_adjoint._State(x, tuple(range(m_slots)))
+            got = st.apply(m, where).canonical().reshape(x.shape)
+            mt = m.reshape((rows if per_row else 1,) + (2,) * (2 * k))
+            out = "".join(
+                "ABCDEF"[where.index(i)] if i in where else c for i, c in enumerate(letters)
+            )
+            spec = f"z{'ABCDEF'[:k]}{''.join(letters[w] for w in where)},z{letters}->z{out}"
+            ref = torch.einsum(spec, mt.expand((rows,) + mt.shape[1:]), x)
+            torch.testing.assert_close(got, ref, atol=1e-12, rtol=0)
+            sig = density_adjoint._State(sigma, tuple(range(m_slots)))
+            grad, _ = density_adjoint._grad_matrix(sig, st, list(where), per_row)
+            w = "".join(letters[i] for i in where)
+            rest = "".join(
+                c if i not in where else "ABCDEF"[where.index(i)] for i, c in enumerate(letters)
+            )
+            g = torch.einsum(f"z{letters},z{rest}->z{w}{'ABCDEF'[:k]}", sigma, x).reshape(
+                rows, 2**k, 2**k
+            )
+            torch.testing.assert_close(grad, g if per_row else g.sum(0), atol=1e-10, rtol=0)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..circuit.observables import observable_terms
-from ..sim import density, measure
+from ..sim import density, measure, native
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
 from .base import Expval, Probs, Sample, State, Task
@@ -195,9 +195,12 @@ def _reduced(state: torch.Tensor, n: int, wires: tuple[int, ...]) -> torch.Tenso
                             list(range(1, k + 1))).reshape(rows, d, -1)  # fmt: skip
         return psi @ psi.conj().transpose(1, 2)
     left, right = 2 ** wires[0], 2 ** (n - wires[0] - k)
+    v = state.reshape(rows, left, d, right)
     if right >= left:  # per left index, (d x right) @ (right x d)
-        v = state.reshape(rows, left, d, right)
         return (v @ v.conj().transpose(-1, -2)).sum(1)
+    if d * right > 8:  # the wires' axis moved first (one copy): the Gram below costs (d right)^2
+        p = v.transpose(1, 2).reshape(rows, d, left * right)
+        return p @ p.conj().transpose(1, 2)
     u = state.reshape(rows, left, d * right)  # u^T conj(u), then the trace over right
     g = u.transpose(1, 2) @ u.conj()
     return g.reshape(rows, d, right, d, right).diagonal(dim1=2, dim2=4).sum(-1)
@@ -206,7 +209,12 @@ def _reduced(state: torch.Tensor, n: int, wires: tuple[int, ...]) -> torch.Tenso
 def _apply_rows(
     state: torch.Tensor, n: int, m: torch.Tensor, wires: tuple[int, ...]
 ) -> torch.Tensor:
-    """A different ``d x d`` matrix per row on ``wires`` (``m`` is ``(R, d, d)``)."""
+    """A different ``d x d`` matrix per row on ``wires`` (``m`` is ``(R, d, d)``): one wire by
+    the native layer kernel where it runs (not under autograd: its backward assumes unitary
+    factors, and a drawn Kraus operator is not one)."""
+    grad = torch.is_grad_enabled() and (state.requires_grad or m.requires_grad)
+    if len(wires) == 1 and not grad and native.usable(state.device, state.dtype, n):
+        return native.apply_layer(state.contiguous(), n, wires, m[:, None])
     if not _contiguous(n, wires):
         return apply_matrix(state, n, m, wires)
     rows, k = state.shape[0], len(wires)

@@ -21,7 +21,8 @@ P_DEPOL = 0.01
 GAMMA = 0.02
 
 
-def _forward(e: Any) -> dict[str, np.ndarray]:
+def forward_values(e: Any) -> dict[str, np.ndarray]:
+    """``expval`` ``(B, n)`` and ``loss`` (batch mean of sum_i <Z_i>^2) from the expectations."""
     e = np.asarray(e, dtype=np.float64)
     return {"expval": e, "loss": np.asarray((e**2).sum(-1).mean())}
 
@@ -69,7 +70,9 @@ def aer(case: Case, data: dict[str, Any]) -> Prepared:
         result = sim.run(tqc, shots=shots, seed_simulator=7).result()
         return [[float(result.data(k)[f"z{i}"]) for i in range(n)] for k in range(len(tqc))]
 
-    return Prepared(step, _forward, f"{method}, {shots} shots, single precision, forward only")
+    return Prepared(
+        step, forward_values, f"{method}, {shots} shots, single precision, forward only"
+    )
 
 
 def pennylane_mixed(case: Case, data: dict[str, Any]) -> Prepared:
@@ -103,7 +106,7 @@ def pennylane_mixed(case: Case, data: dict[str, Any]) -> Prepared:
         return e.detach(), loss.detach(), wt.grad
 
     def values(out: Any) -> dict[str, np.ndarray]:
-        return {**_forward(out[0].numpy()), "grad_w": out[2].numpy()}
+        return {**forward_values(out[0].numpy()), "grad_w": out[2].numpy()}
 
     return Prepared(step, values, "default.mixed, backprop, complex128")
 
@@ -142,7 +145,7 @@ def cirq_density_matrix(case: Case, data: dict[str, Any]) -> Prepared:
             out.append([p.take(0, i).sum() - p.take(1, i).sum() for i in range(n)])
         return out
 
-    return Prepared(step, _forward, "DensityMatrixSimulator, complex64, forward only")
+    return Prepared(step, forward_values, "DensityMatrixSimulator, complex64, forward only")
 
 
 def qsim_trajectories(case: Case, data: dict[str, Any]) -> Prepared:
@@ -160,7 +163,7 @@ def qsim_trajectories(case: Case, data: dict[str, Any]) -> Prepared:
 
     sim, size, times = peers.qsim_best(run, ev_noisy_repetitions=case["trajectories"])
     info = f"{case['trajectories']} trajectories, {peers.fused_note(size, times)}"
-    return Prepared(lambda: run(sim), _forward, info)
+    return Prepared(lambda: run(sim), forward_values, info)
 
 
 def qulacs_density_matrix(case: Case, data: dict[str, Any]) -> Prepared:
@@ -197,7 +200,7 @@ def qulacs_density_matrix(case: Case, data: dict[str, Any]) -> Prepared:
             out.append([z.get_expectation_value(state).real for z in zs])
         return out
 
-    return Prepared(step, _forward, "DensityMatrix, complex128, forward only")
+    return Prepared(step, forward_values, "DensityMatrix, complex128, forward only")
 
 
 def tensorcircuit_dm(case: Case, data: dict[str, Any]) -> Prepared:
@@ -236,6 +239,6 @@ def tensorcircuit_dm(case: Case, data: dict[str, Any]) -> Prepared:
         return e, loss, grad
 
     def values(out: Any) -> dict[str, np.ndarray]:
-        return {**_forward(np.asarray(out[0])), "grad_w": np.asarray(out[2], np.float64)}
+        return {**forward_values(np.asarray(out[0])), "grad_w": np.asarray(out[2], np.float64)}
 
     return Prepared(step, values, "DMCircuit, jax, jit + vmap, complex64")

@@ -17,9 +17,11 @@ sum_i <Z_i>^2, forward and gradient where the framework has one.
   so two estimates differ by at most ``6 sqrt(2/T)`` at six standard deviations; the loss, a
   sum of n squares, by ``6 sqrt(2/T) * 2n``).
 
-The peers' code is in :mod:`hqml.bench.noisy_peers`. Peers without a gradient are compared on
-the forward values (``Impl.outputs``); in the density-matrix cases hqml computes the gradient
-too.
+The peers' code is in :mod:`hqml.bench.noisy_peers`. Peers without a gradient (Aer, Cirq,
+Qulacs, qsim) are compared on the forward values (``Impl.outputs``). In the density-matrix cases
+hqml's step computes the gradient too, so hqml also runs forward only (``hqml-forward``): the
+report sets those peers against it (like for like) and keeps the whole step's ratio beside it
+(:func:`hqml.bench.report.summary_rows`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 
 from hqml.backends.registry import get_backend
 from hqml.bench import noisy_peers, peers, vqc
-from hqml.bench.registry import Case, Impl, Prepared, Workload
+from hqml.bench.registry import HQML_FORWARD, Case, Impl, Prepared, Workload
 from hqml.circuit import Z
 from hqml.execute import expval
 from hqml.noise import NoiseModel, amplitude_damping, depolarizing
@@ -73,6 +75,25 @@ def _hqml(case: Case, data: dict[str, Any]) -> Prepared:
     return prepared
 
 
+def _hqml_forward(case: Case, data: dict[str, Any]) -> Prepared:
+    """hqml's density-matrix forward values only (no gradient): what Aer, Cirq and Qulacs
+    compute, so their ratios are also reported against it (``HQML_FORWARD``)."""
+    import torch
+
+    c, model = vqc.hqml_circuit(case["n"], case["layers"]), noise_model()
+    obs = [Z(i) for i in range(case["n"])]
+    x, w = (torch.tensor(data[k], dtype=torch.float32) for k in ("x", "w"))
+
+    def step() -> Any:
+        with torch.no_grad():
+            e = expval(c, obs, inputs={"x": x}, weights={"w": w}, backend="density_matrix",
+                       noise_model=model, seed=7)  # fmt: skip
+        return e.numpy()
+
+    info = "density_matrix, complex64, fused Pauli transfer blocks, forward only"
+    return Prepared(step, noisy_peers.forward_values, info)
+
+
 def _hqml_trajectories(case: Case, data: dict[str, Any]) -> Prepared:
     """Forward only (the trajectory peers have no gradient; hqml's backprop through 1,000
     trajectories keeps every gate's states: 7.8 GB at 10 qubits), in chunks of at most
@@ -97,12 +118,8 @@ def _hqml_trajectories(case: Case, data: dict[str, Any]) -> Prepared:
                 e += size / total * part
         return e.numpy()
 
-    def values(e: Any) -> dict[str, np.ndarray]:
-        e = np.asarray(e, np.float64)
-        return {"expval": e, "loss": np.asarray((e**2).sum(-1).mean())}
-
     info = f"statevector, {total} trajectories in chunks of {chunk}, complex64, forward only"
-    return Prepared(step, values, info)
+    return Prepared(step, noisy_peers.forward_values, info)
 
 
 def tolerances(case: Case) -> dict[str, float]:
@@ -113,11 +130,11 @@ def tolerances(case: Case) -> dict[str, float]:
     return {"expval": per_value, "loss": per_value * 2 * case["n"], "grad": per_value * case["n"]}
 
 
-def _only(kind: str) -> Any:
+def _only(kind: str, why: str = "density matrices only (4^n entries at 16-20 qubits)") -> Any:
     def supports(case: Case) -> str | None:
         traj = bool(case.get("trajectories"))
         if kind == "dm" and traj:
-            return "density matrices only (4^n entries at 16-20 qubits)"
+            return why
         if kind == "traj" and not traj:
             return "quantum trajectories only"
         return None
@@ -166,6 +183,13 @@ WORKLOAD = Workload(
     label=_label,
     impls=[
         Impl("hqml", _hqml, modules=("torch", "hqml")),
+        Impl(
+            HQML_FORWARD,
+            _hqml_forward,
+            modules=("torch", "hqml"),
+            supports=_only("dm", "hqml's trajectories are forward only: the hqml column is that"),
+            outputs=FORWARD,
+        ),
         Impl("qiskit-aer", noisy_peers.aer, modules=("qiskit", "qiskit_aer"), outputs=FORWARD),
         Impl(
             "pennylane",
