@@ -130,7 +130,7 @@ SUITES: dict[str, Suite] = {
             "n_features",
             tuple(range(2, 21)),
             0,
-            "STAND-IN, not MNIST: scikit-learn's 8x8 digits 3 vs 5, PCA (364 images)",
+            "STAND-IN, not MNIST: scikit-learn's 8x8 digits 3 vs 5, PCA (365 images)",
             "digits",
         ),
     )

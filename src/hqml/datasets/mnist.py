@@ -53,7 +53,7 @@ def load_digits_pca(
     as_tensors: bool = False,
 ) -> Dataset:
     """Offline stand-in for the study's MNIST 3-vs-5 PCA suite, from scikit-learn's bundled 8x8
-    digits (NOT MNIST: 364 images, so accuracies are not comparable with the study's).
+    digits (NOT MNIST: 365 images, so accuracies are not comparable with the study's).
 
     Standardise on the training part, then its top ``n_features`` principal components, as the
     study does for MNIST (80/20 stratified split seeded by ``seed``; labels 0 = first digit).
