@@ -179,6 +179,44 @@ def test_example_configs_load(name):
     assert cfg.n_trials == 9 * 18
 
 
+ALL_VALUES = tuple(range(2, 21))
+
+
+@pytest.mark.parametrize(
+    "name, datasets, n_models",
+    [
+        (
+            "compare_two_curves_paper.toml",
+            {"two_curves": ALL_VALUES, "two_curves_diff": ALL_VALUES},
+            17,
+        ),
+        ("compare_hidden_manifold_diff_paper.toml", {"hidden_manifold_diff": ALL_VALUES}, 17),
+        ("compare_hyperplanes_paper.toml", {"hyperplanes_diff": ALL_VALUES}, 17),
+        ("compare_bars_and_stripes_paper.toml", {"bars_and_stripes": (4, 8, 16, 32)}, 3),
+        ("compare_mnist_paper.toml", {"mnist_pca": ALL_VALUES}, 20),
+        ("compare_mnist_cg_paper.toml", {"mnist_cg": (4, 8, 16, 32)}, 3),
+    ],
+)
+def test_full_grid_example_configs_of_the_other_families_load(
+    name, datasets, n_models, tmp_path, monkeypatch
+):
+    from pathlib import Path
+
+    from hqml.datasets.benchmarks import MNIST_ENV, SUITES
+
+    path = Path(__file__).resolve().parents[2] / "examples" / name
+    if "mnist" in name:  # needs the user's file: refused without it, loads with one
+        monkeypatch.delenv(MNIST_ENV, raising=False)
+        with pytest.raises(FileNotFoundError, match=MNIST_ENV):
+            load_config(path)
+        (tmp_path / "mnist.npz").write_bytes(b"")
+        monkeypatch.setenv(MNIST_ENV, str(tmp_path / "mnist.npz"))
+    cfg = load_config(path)
+    assert cfg.datasets == datasets and cfg.grid == "paper"
+    assert cfg.folds == 5 and cfg.seeds == (0, 1, 2, 3, 4) and len(cfg.models) == n_models
+    assert all(cfg.datasets[s] == SUITES[s].values for s in cfg.datasets)  # every value
+
+
 @pytest.mark.slow  # importing mlflow and its file store: about 30 s here
 def test_mlflow_run_holds_the_trials(tiny_run, tmp_path):
     from mlflow.tracking import MlflowClient

@@ -427,3 +427,22 @@ def test_binary_only_and_qubit_price_are_refused_in_one_line():
         zoo.IQPVariationalClassifier(max_steps=1, convergence_interval=None).fit(
             x, np.arange(12) % 2
         )
+
+
+def _zoo_estimators():
+    from sklearn.base import ClassifierMixin
+
+    for mod in (zoo, kz):
+        for name in mod.__all__:
+            c = getattr(mod, name)
+            if isinstance(c, type) and issubclass(c, ClassifierMixin) and name != "ZooClassifier":
+                yield c
+
+
+@pytest.mark.parametrize("cls", list(_zoo_estimators()), ids=lambda c: c.__name__)
+def test_every_zoo_docstring_names_its_paper_and_its_departures(cls):
+    # the rule: each model's own docstring names its paper and states its departures
+    # (or says there are none); an inherited docstring does not count
+    doc = cls.__dict__.get("__doc__") or ""
+    assert "arXiv:" in doc, f"{cls.__name__}: no paper (arXiv number) in its docstring"
+    assert "depart" in doc.lower(), f"{cls.__name__}: its docstring states no departures"

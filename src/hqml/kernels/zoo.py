@@ -6,8 +6,11 @@ multiplied by ``scaling``; an ``SVC(kernel="precomputed", C=C)``, with probabili
 Platt-scaled by 5-fold cross-validation seeded from ``random_state`` (what the study's
 ``SVC(probability=True)`` does; scikit-learn 1.9 deprecates that flag for
 ``CalibratedClassifierCV(ensemble=False)``, used here). As the study notes, ``predict_proba``
-may disagree with ``predict`` near the boundary. Departure: ``break_ties=True`` (multi-class
-only; the study's tasks are binary).
+may disagree with ``predict`` near the boundary. Departures shared by all three:
+``break_ties=True`` (multi-class only; the study's tasks are binary); the calibration folds are
+seeded by ``check_random_state(random_state)`` (the study seeds its SVM with a draw from
+``numpy.random.default_rng(random_state)``), so ``predict_proba`` differs slightly from the
+study's while ``predict`` (the SVM's decision) does not depend on it.
 """
 
 from __future__ import annotations
@@ -114,6 +117,10 @@ class IQPKernelClassifier(_ZooKernelClassifier):
     """SVM on the fidelity kernel ``|<0|U(x')^dagger U(x)|0>|^2`` of the IQP embedding
     (Havlicek et al. 2019, arXiv:1804.11326; the study's ``IQPKernelClassifier``): one qubit
     per feature, ``IQPEmbedding(x, n_repeats=repeats)``, exact statevector overlaps.
+
+    Departures from the study's code: none beyond those shared by the three kernel models (module
+    docstring). As in the study, the embedding is PennyLane's ``IQPEmbedding`` (``ZZ`` angles
+    ``x_i x_j``), not the ``(pi - x_i)(pi - x_j)`` feature map of Havlicek et al.
 
     Args:
         repeats: repetitions of the IQP structure. C: the SVM's regularisation.
@@ -275,10 +282,15 @@ def separable_states(X: np.ndarray, encoding_layers: int) -> torch.Tensor:
 
 
 class SeparableKernelClassifier(_ZooKernelClassifier):
-    """SVM on the study's separable fidelity kernel: each feature on its own qubit, embedded by
-    ``encoding_layers`` of ``RX(-pi/4)`` then ``RY(-x_i)``; the kernel is the product over
-    qubits of the one-qubit fidelities (equal to the fidelity of the product states, computed
-    without the ``2^d`` vector).
+    """SVM on the separable fidelity kernel introduced by the study itself (Bowles, Ahmed &
+    Schuld 2024, arXiv:2403.07059; its ``SeparableKernelClassifier``, a kernel without
+    entanglement): each feature on its own qubit, embedded by ``encoding_layers`` of
+    ``RX(-pi/4)`` then ``RY(-x_i)``; the kernel is the product over qubits of the one-qubit
+    fidelities (equal to the fidelity of the product states, computed without the ``2^d``
+    vector).
+
+    Departures from the study's code: none beyond those shared by the three kernel models
+    (module docstring).
 
     Args: ``encoding_layers``, and ``C``, ``scaling``, ``random_state`` as
     :class:`IQPKernelClassifier`.

@@ -24,10 +24,11 @@ from typing import Any
 
 import tomllib
 
-from ...datasets.benchmarks import SUITES
+from ...datasets.benchmarks import SUITES, mnist_file
 from .registry import IMAGE_MODELS, get_model
 
 GRIDS = ("paper", "quick")
+IMAGE_SUITES = ("bars_and_stripes", "mnist_cg")  # square images, flattened rows first
 EXECUTORS = ("process", "ray")
 
 
@@ -58,11 +59,14 @@ class CompareConfig:
                     f"{suite} varies {SUITES[suite].varied} over {list(SUITES[suite].values)};"
                     f" {bad} not among them"
                 )
+        if any(SUITES[s].source == "mnist" for s in self.datasets):
+            mnist_file()  # the user's local file: refused here, before any trial runs
         images = [m for m in self.models if m in IMAGE_MODELS]
-        if images and set(self.datasets) - {"bars_and_stripes"}:
+        if images and set(self.datasets) - set(IMAGE_SUITES):
             raise ValueError(
-                f"{', '.join(images)} read square images: compare them on bars_and_stripes"
-                " only (run the other suites in a config without them)"
+                f"{', '.join(images)} read square images: compare them on"
+                f" {' and '.join(IMAGE_SUITES)} only (run the other suites in a config without"
+                " them)"
             )
         if self.grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {self.grid!r}")

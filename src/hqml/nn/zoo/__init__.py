@@ -3,6 +3,11 @@ classical?"), as scikit-learn classifiers trained on hqml's simulator with the s
 
 Kernel models (IQP kernel, projected quantum kernel, separable kernel) live in
 :mod:`hqml.kernels.zoo`; docs/model_zoo.md lists every model with its paper and departures.
+
+Departures in training shared by every trained model (the ones each model's docstring refers
+to): a run that does not converge by ``max_steps`` warns instead of raising (the study raised,
+so its grid search scored that setting as failed); initial weights and batches are drawn from a
+torch generator seeded by ``random_state``, so the numbers differ from the study's JAX keys.
 """
 
 from .base import MAX_QUBITS, ZooClassifier

@@ -157,7 +157,8 @@ class QuantumBoltzmannMachine(ZooClassifier):
 
 
 class QuantumBoltzmannMachineSeparable(QuantumBoltzmannMachine):
-    """The study's separable ablation of :class:`QuantumBoltzmannMachine`: every visible qubit
+    """The study's separable ablation (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059) of
+    :class:`QuantumBoltzmannMachine` (Zoufal, Lucchi & Woerner 2021): every visible qubit
     ``i`` alone in the Gibbs state of ``H_i(x) = (theta_{2i} . x) Z + (theta_{2i+1} . x) X``,
     so ``<Z_i> = -(a / r) tanh(r / T)`` with ``a = theta_{2i} . x``, ``r = |(a, b)|`` (exact,
     no matrix exponential, any number of qubits); ``f`` the mean or product of the visible

@@ -64,7 +64,8 @@ def build_cnn(
 
 
 class ConvolutionalNeuralNetwork(LogitReadout, ZooClassifier):
-    """The study's CNN baseline (``ConvolutionalNeuralNetwork``): :class:`StudyCNN` with
+    """The study's CNN baseline (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059; its
+    ``ConvolutionalNeuralNetwork``, a classical network of the LeNet kind): :class:`StudyCNN` with
     ``output_channels`` (32, 64) and ``kernel_shape`` x ``kernel_shape`` filters on the
     standardised image (times ``scaling``), one logit, sigmoid cross-entropy, the study's
     training rule. The flat features are read as a square image (rows first).

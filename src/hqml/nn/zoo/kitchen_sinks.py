@@ -23,7 +23,8 @@ from .circuits import kitchen_sink_circuit
 
 
 class QuantumKitchenSinks(ClassifierMixin, BaseEstimator):
-    """Quantum kitchen sinks classifier (the study's ``QuantumKitchenSinks``).
+    """Quantum kitchen sinks classifier (Wilson et al. 2018, arXiv:1806.08321; the study's
+    ``QuantumKitchenSinks``).
 
     Features are min-max scaled to ``(-1, 1)`` (times ``scaling``). Each of ``n_episodes``
     episodes maps them to ``n_qubits`` angles ``omega_e x + beta_e`` (``omega`` Gaussian of

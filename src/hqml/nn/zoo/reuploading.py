@@ -17,7 +17,8 @@ _OBSERVABLE_TYPES = ("single", "half", "full")
 
 
 class DataReuploadingClassifier(ZooClassifier):
-    """Data re-uploading classifier (the study's ``DataReuploadingClassifier``).
+    """Data re-uploading classifier (Perez-Salinas et al. 2020, arXiv:1907.02085; the study's
+    ``DataReuploadingClassifier``).
 
     Features (min-max scaled to ``(-pi/2, pi/2)``, times ``scaling``, zero-padded to a multiple
     of three) are uploaded three per qubit (``ceil(d / 3)`` qubits) as
@@ -108,28 +109,53 @@ class DataReuploadingClassifier(ZooClassifier):
 
 
 class DataReuploadingClassifierNoScaling(DataReuploadingClassifier):
-    """Ablation: no trainable input scaling (no ``omegas``): ``Rot(x + theta_l)`` per layer."""
+    """The study's "no scaling" ablation (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059)
+    of :class:`DataReuploadingClassifier` (Perez-Salinas et al. 2020, arXiv:1907.02085): no
+    trainable input scaling (no ``omegas``); each layer is one ``Rot(x + theta_l)`` per qubit,
+    then the CZs, and a final ``Rot(x + theta_L)``; loss, readout and initialisation as the
+    full model.
+
+    Departures from the study's code: none in the model (training: see the package docstring).
+    """
 
     _variant = "no_scaling"
 
 
 class DataReuploadingClassifierNoTrainableEmbedding(DataReuploadingClassifier):
-    """Ablation: the data is encoded first (all ``Rot(x * omega_l)``, no entangler), then the
-    trainable ``Rot(theta_l)`` + CZ layers follow; data and trainable gates no longer
-    alternate. As in the study's code the ``omegas`` are still trained."""
+    """The study's "no trainable embedding" ablation (Bowles, Ahmed & Schuld 2024,
+    arXiv:2403.07059) of :class:`DataReuploadingClassifier` (Perez-Salinas et al. 2020,
+    arXiv:1907.02085): the data is encoded first (all ``Rot(x * omega_l)``, no entangler), then
+    the trainable ``Rot(theta_l)`` + CZ layers follow; data and trainable gates no longer
+    alternate. As in the study's code the ``omegas`` are still trained.
+
+    Departures from the study's code: none in the model (training: see the package docstring).
+    """
 
     _variant = "no_trainable_embedding"
 
 
 class DataReuploadingClassifierSeparable(DataReuploadingClassifier):
-    """Ablation: no CZ gates; each layer is one ``Rot(x * omega_l + theta_l)`` per qubit."""
+    """The study's separable ablation (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059) of
+    :class:`DataReuploadingClassifier` (Perez-Salinas et al. 2020, arXiv:1907.02085): no CZ
+    gates; each layer, and the final one, is one ``Rot(x * omega_l + theta_l)`` per qubit (the
+    study fuses the data and trainable rotations here); loss, readout and initialisation as the
+    full model.
+
+    Departures from the study's code: none in the model (training: see the package docstring).
+    """
 
     _variant = "separable"
 
 
 class DataReuploadingClassifierNoCost(DataReuploadingClassifier):
-    """Ablation: the eq. (23) cost is replaced by the linear loss ``(1 - y sum_j <Z_j>) / 2``
-    over all qubits (the study's code sums, not averages); prediction unchanged."""
+    """The study's "no cost" ablation (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059) of
+    :class:`DataReuploadingClassifier` (Perez-Salinas et al. 2020, arXiv:1907.02085): the
+    eq. (23) cost is replaced by the linear loss ``(1 - y sum_j <Z_j>) / 2`` over all qubits
+    (the study's code sums, not averages, so the loss can leave ``[0, 1]``); the ``alphas`` are
+    then untrained; prediction unchanged.
+
+    Departures from the study's code: none in the model (training: see the package docstring).
+    """
 
     def _loss(
         self, out: torch.Tensor, y: torch.Tensor, params: Mapping[str, torch.Tensor]

@@ -92,6 +92,10 @@ class DressedQuantumCircuitClassifier(ZooClassifier):
     cross-entropy. Initial weights as in the study: circuit uniform in ``[0, 2 pi)``, linear
     layers Gaussian divided by the number of features.
 
+    Departures from the study's code: none in the model (training: see the package docstring).
+    From the paper (as in the study): no pre-trained classical network in front, the linear
+    layers have no bias, and the circuit has as many qubits as the data has features.
+
     Args: as :class:`IQPVariationalClassifier`, with ``n_layers`` the variational layers.
     """
 
@@ -152,8 +156,9 @@ class DressedQuantumCircuitClassifier(ZooClassifier):
 
 
 class DressedQuantumCircuitClassifierSeparable(DressedQuantumCircuitClassifier):
-    """The study's separable ablation of :class:`DressedQuantumCircuitClassifier`: the same
-    model without the CNOT rings."""
+    """The study's separable ablation (Bowles, Ahmed & Schuld 2024, arXiv:2403.07059) of
+    :class:`DressedQuantumCircuitClassifier` (Mari et al. 2020, arXiv:1912.08278): the same
+    model without the CNOT rings. Departures: as the full model's (none in the model)."""
 
     _entangle = False
 
@@ -285,7 +290,9 @@ class TreeTensorClassifier(ZooClassifier):
 
 
 class SeparableVariationalClassifier(ZooClassifier):
-    """The study's separable variational model: every qubit alone runs ``encoding_layers`` of
+    """The separable variational model introduced by the study itself (Bowles, Ahmed & Schuld
+    2024, arXiv:2403.07059; its ``SeparableVariationalClassifier``, a baseline without
+    entanglement): every qubit alone runs ``encoding_layers`` of
     ``Rot(w) RY(x_i)`` and a final ``Rot(w)``; ``f`` is the mean ``<Z_i>``; the loss is the
     logistic cross-entropy of ``sigmoid(6 f)``. Min-max scaled features; weights uniform in
     ``[0, 2 pi)``.
@@ -294,6 +301,8 @@ class SeparableVariationalClassifier(ZooClassifier):
     circuits (the per-qubit weights enter as inputs): the same values as the product circuit.
     ``predict_proba`` is ``((1 - f) / 2, (1 + f) / 2)`` as in the study (not the sigmoid the
     loss uses; the predicted labels agree).
+
+    Departures from the study's code: none in the model (training: see the package docstring).
     """
 
     def __init__(
