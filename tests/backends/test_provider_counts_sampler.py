@@ -39,11 +39,11 @@ def test_bits_follow_qiskits_clbit_order_and_pub_shapes():
     bits = res[0].data.c.to_bool_array(order="little")
     assert bits.shape == (7, 3) and (bits == [False, True, False]).all()
     wide = QuantumCircuit(10, 10)  # two bytes per shot
-    wide.x([1, 9])
+    wide.x([0, 9])
     wide.measure(range(10), range(10))
     res = CountsSampler(AerSimulator(), seed=1).run([(wide, None, 3)]).result()
-    assert (res[0].data.c.to_bool_array(order="little") == np.isin(range(10), [1, 9])).all()
-    assert res[0].data.c.get_counts() == {"1000000010": 3}
+    assert (res[0].data.c.to_bool_array(order="little") == np.isin(range(10), [0, 9])).all()
+    assert res[0].data.c.get_counts() == {"1000000001": 3}
     pqc, _, _ = _rx_pair()
     values = np.zeros((2, 3, 2))
     values[1, :, 1] = np.pi  # the second row flips qubit 1
