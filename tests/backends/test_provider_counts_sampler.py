@@ -86,6 +86,14 @@ def test_noisy_frequencies_agree_with_backend_sampler_v2_and_repeat_with_a_seed(
     assert (np.abs(p - q) <= 4 * np.sqrt(2 * m * (1 - m) / SHOTS)).all()
 
 
+def test_a_failed_simulation_is_an_error_not_empty_samples():
+    qc = QuantumCircuit(40, 40)  # a 40-qubit statevector does not fit in memory
+    qc.h(range(40))
+    qc.measure(range(40), range(40))
+    with pytest.raises(RuntimeError, match="Insufficient memory"):
+        CountsSampler(AerSimulator(method="statevector"), seed=1).run([(qc, None, 3)]).result()
+
+
 def test_local_samples_use_it_and_two_registers_are_refused():
     qc = QuantumCircuit(QuantumRegister(1), ClassicalRegister(1, "a"), ClassicalRegister(1, "b"))
     qc.measure(0, 0)

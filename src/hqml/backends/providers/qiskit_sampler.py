@@ -94,9 +94,14 @@ class CountsSampler:
             parameter_binds=binds,
             memory=False,
         )
-        experiments, start, out = job.result().results, 0, []
+        result = job.result()
+        experiments, start, out = result.results, 0, []
+        failed = [e for e in experiments if not e.success]
+        if failed or not result.success or len(experiments) != sum(p.size for p in pubs):
+            status = failed[0].status if failed else result.status
+            raise RuntimeError(f"the local simulator's job failed: {status}")
         for p in pubs:
-            size = int(np.prod(p.shape, dtype=int))
+            size = p.size
             rows = np.stack([_row(e.data.counts, shots) for e in experiments[start : start + size]])
             start += size
             rows = rng.permuted(rows, axis=1).reshape(*p.shape, shots)
