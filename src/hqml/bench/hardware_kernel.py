@@ -10,7 +10,9 @@ initial layout:
   parametrised compute-uncompute circuit, transpiled once, every pair a row of its parameter
   values (one PUB);
 - Qiskit ML: ``FidelityQuantumKernel`` with ``ComputeUncompute`` on ``qiskit_ibm_runtime``'s
-  ``SamplerV2`` in local mode on the same fake device (one PUB per pair).
+  ``SamplerV2`` in local mode on the same fake device (one PUB per pair); with
+  ``--peer-samplers runtime,backend,aer`` also on Qiskit's ``BackendSamplerV2`` and Aer's
+  ``SamplerV2``.
 
 Counted: provider jobs (primitive ``run`` calls), PUBs, circuits (parameter sets) and shots;
 timed: the whole Gram matrix. Run ``python -m hqml.bench.hardware_kernel [--quick]`` (writes
@@ -89,12 +91,40 @@ class SamplerCounter:
         return self._run(pubs, *args, **kwargs)
 
 
+def _peer_sampler(kind: str, backend: Any, shots: int, seed: int) -> Any:
+    """Qiskit ML's sampler: IBM Runtime's ``SamplerV2`` in local mode (``"runtime"``), Qiskit's
+    ``BackendSamplerV2`` (``"backend"``) or Aer's ``SamplerV2`` (``"aer"``: the device's noise
+    model through ``AerSimulator.from_backend``, parameters bound by Aer)."""
+    if kind == "aer":
+        from qiskit_aer.primitives import SamplerV2 as AerSampler
+
+        return AerSampler.from_backend(backend, default_shots=shots, seed=seed)
+    if kind == "backend":
+        from qiskit.primitives import BackendSamplerV2
+
+        return BackendSamplerV2(
+            backend=backend, options={"default_shots": shots, "seed_simulator": seed}
+        )
+    if kind != "runtime":
+        raise ValueError(f"sampler must be 'runtime', 'backend' or 'aer', got {kind!r}")
+    from qiskit_ibm_runtime import SamplerV2
+
+    sampler = SamplerV2(mode=backend)
+    sampler.options.default_shots = shots
+    sampler.options.simulator.seed_simulator = seed
+    return sampler
+
+
 def qiskit_ml_gram(
-    X: np.ndarray, device: str, shots: int, layout: list[int], seed: int = 5
+    X: np.ndarray,
+    device: str,
+    shots: int,
+    layout: list[int],
+    seed: int = 5,
+    sampler: str = "runtime",
 ) -> dict[str, Any]:
     from qiskit.circuit.library import zz_feature_map as qiskit_zz
     from qiskit.transpiler import generate_preset_pass_manager
-    from qiskit_ibm_runtime import SamplerV2
     from qiskit_machine_learning.kernels import FidelityQuantumKernel
     from qiskit_machine_learning.state_fidelities import ComputeUncompute
 
@@ -102,18 +132,16 @@ def qiskit_ml_gram(
     pm = generate_preset_pass_manager(
         optimization_level=1, backend=backend, seed_transpiler=7, initial_layout=layout
     )
-    sampler = SamplerV2(mode=backend)
-    sampler.options.default_shots = shots
-    sampler.options.simulator.seed_simulator = seed
-    counter = SamplerCounter(sampler, shots)
+    prim = _peer_sampler(sampler, backend, shots, seed)
+    counter = SamplerCounter(prim, shots)
     kernel = FidelityQuantumKernel(
         feature_map=qiskit_zz(X.shape[1], reps=2, entanglement="full"),
-        fidelity=ComputeUncompute(sampler=sampler, pass_manager=pm),
+        fidelity=ComputeUncompute(sampler=prim, pass_manager=pm),
     )
     t0 = time.perf_counter()
     K = kernel.evaluate(X)
     return {
-        "framework": "qiskit-ml",
+        "framework": "qiskit-ml" if sampler == "runtime" else f"qiskit-ml ({sampler} sampler)",
         "jobs": counter.jobs,
         "pubs": counter.pubs,
         "circuits": counter.circuits,
@@ -140,13 +168,22 @@ def main() -> None:
     ap.add_argument("--qubits", type=int, default=2)
     ap.add_argument("--shots", type=int, default=1000)
     ap.add_argument("--device", default="fake_manila")
+    ap.add_argument(
+        "--peer-samplers",
+        default="runtime",
+        help="Qiskit ML's samplers, comma-separated: runtime (IBM Runtime's SamplerV2, local"
+        " mode), backend (Qiskit's BackendSamplerV2), aer (Aer's SamplerV2)",
+    )
     ap.add_argument("--out", default=str(results_dir() / "hardware_kernel.json"))
     args = ap.parse_args()
     samples = 10 if args.quick else args.samples
     layout = list(range(args.qubits))
     X = data(args.qubits, samples)
     exact = exact_gram(X)
-    rows = [fn(X, args.device, args.shots, layout) for fn in (hqml_gram, qiskit_ml_gram)]
+    rows = [hqml_gram(X, args.device, args.shots, layout)] + [
+        qiskit_ml_gram(X, args.device, args.shots, layout, sampler=k)
+        for k in args.peer_samplers.split(",")
+    ]
     grams = [r.pop("K") for r in rows]
     for r, K in zip(rows, grams, strict=True):
         r["max_abs_error_vs_exact"] = float(np.abs(K - exact).max())

@@ -12,7 +12,9 @@ coupling maps, basis gates and noise, simulated on this machine) and IBM Quantum
 - every task of a call becomes one PUB whose parameter-value array holds all its rows (a
   mini-batch and, for a gradient, every shifted copy), and all PUBs of a call go in one job
   (one for expectation values, one for samples; more only past ``max_circuits_per_job``);
-- Aer's MPS method runs a fake device's noisy trajectories (``qiskit_devices.trajectory_device``).
+- Aer's MPS method runs a fake device's noisy trajectories (``qiskit_devices.trajectory_device``);
+- a local device samples through :class:`.qiskit_sampler.CountsSampler` (Aer's counts and
+  ``parameter_binds``, not per-shot memory).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from .qiskit_devices import (  # fake_device, has_saved_ibm_account: this module
     trajectory_device,
 )
 from .qiskit_dynamic import basis_groups, pub_values, unsupported_condition
+from .qiskit_sampler import CountsSampler, counts_fit
 
 __all__ = ["QiskitBackend", "fake_device", "has_saved_ibm_account", "transpile_cache_info"]
 
@@ -322,7 +325,7 @@ class QiskitBackend(ProviderBackend):
         precision = 0.0 if shots is None else (1 + 1e-9) / math.sqrt(shots)
         return [(isa, obs, values, precision)]
 
-    def _primitive(self, kind: tuple, seed: int | None, device: Any = None) -> Any:
+    def _primitive(self, kind: tuple, seed: int | None, device: Any = None, circuits=()) -> Any:
         sampler, exact = kind
         if exact:
             from qiskit_aer.primitives import EstimatorV2 as AerEstimator
@@ -333,6 +336,8 @@ class QiskitBackend(ProviderBackend):
             # device for every job (whose noise model the copy then builds again, ~0.5 s a job)
             from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
 
+            if sampler and circuits and counts_fit(circuits):  # Aer's counts, not per-shot memory
+                return CountsSampler(device or self.run_backend, seed)
             opts = {} if seed is None else {"seed_simulator": seed}
             cls = BackendSamplerV2 if sampler else BackendEstimatorV2
             return cls(backend=device or self.run_backend, options=opts)
@@ -364,7 +369,7 @@ class QiskitBackend(ProviderBackend):
             device = None if self.mode is not None else trajectory_device(  # a speed choice only
                 self.device, self.simulator_options, [p[0] for p in flat], shots[i0]
             )  # fmt: skip
-            job = self._primitive(kind, seed, device).run(flat)
+            job = self._primitive(kind, seed, device, [p[0] for p in flat]).run(flat)
             result, start = list(job.result()), 0
             ids.append(str(job.job_id()))
             queue += queue_seconds(job)
