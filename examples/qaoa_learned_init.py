@@ -6,10 +6,11 @@ Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1
 3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
 compares initial points at p = 3, before and after a few L-BFGS-B steps, on larger held-out
 graphs: 14 nodes (every family; INTERP's lower depths fully optimised), 20 and 16 nodes
-(3-regular and Erdos-Renyi, drawn in that order; INTERP's lower depths at most
-``--large-interp-maxiter`` iterations), and 64-node ladders and rings on the MPS
-backend (INTERP's lower depths optimised on the MPS too; on the
-MPS the angles' gradient is taken by central finite differences, see
+(3-regular and Erdos-Renyi, drawn in that order, then the other families unless
+``--large-families 3reg-er``; INTERP's lower depths at most ``--large-interp-maxiter``
+iterations), and 64-node ladders and rings on the MPS backend (INTERP's lower depths
+optimised on the MPS too; on the MPS the angles' gradient is taken by central finite
+differences, see
 :func:`hqml.algorithms.qaoa_angles.compare_initialisations`).
 "learned-base" is the same model trained without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
@@ -115,6 +116,10 @@ def main() -> None:
     )
     ap.add_argument("--large-interp-maxiter", type=int, default=30)
     ap.add_argument("--large-steps", type=int, help="optimiser steps there (default: --steps)")
+    ap.add_argument(
+        "--large-families", choices=("all", "3reg-er"), default="all",
+        help="families there: all (3reg and ER drawn first, then the others) or 3reg and ER",
+    )  # fmt: skip
     ap.add_argument("--resume", action="store_true", help="keep the rows of qaoa_init.json")
     args = ap.parse_args()
     out = Path(args.out)
@@ -128,7 +133,7 @@ def main() -> None:
     )
     others = {"learned-base": base} if base is not None else {}
     # the 20- and 16-node graphs are drawn right after the training graphs, whatever --sv-sizes
-    rng_large = copy.deepcopy(rng)
+    rng_large, rng_low_large = copy.deepcopy(rng), copy.deepcopy(rng_low)
     print(f"trained on {n_train} graphs ({n_low} low-degree; p = 1..5): {_train_cost(timing)}")
     rows = []
     if args.resume and (out / "qaoa_init.json").exists():
@@ -174,10 +179,13 @@ def main() -> None:
             worst = float(be.last_truncation.discarded.max())
             label = f"mps({args.mps_bond}), discarded {worst:.1e}"
             record(kind, g, res, label, time.perf_counter() - t0)
-        for kind, n in [
-            (k, int(n)) for n in args.large_sizes.split(",") if n for k in ("3reg", "er")
-        ]:
-            g = graph_family(kind, n, rng_large)
+        large = [int(n) for n in args.large_sizes.split(",") if n]
+        draws = [(k, n, rng_large) for n in large for k in ("3reg", "er")]  # the first rows
+        if args.large_families == "all":  # drawn after those, so they stay the same graphs
+            draws += [(k, n, rng_large) for n in large for k in ("4reg", "5reg")]
+            draws += [(k, n, rng_low_large) for n in large for k in LOW_DEGREE if low]
+        for kind, n, gen in draws:
+            g = graph_family(kind, n, gen)
             if (kind, n) in done:
                 continue
             t0 = time.perf_counter()
