@@ -4,10 +4,13 @@
 
 Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1..5) of random
 3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
-compares initial points at p = 3 on larger held-out graphs: 14 and 16 nodes (before and after a
-few L-BFGS-B steps), 20 nodes (before any step), and 64-node ladders and rings on the MPS
-backend (before and after the steps; INTERP's lower depths optimised on the MPS too; on the
-MPS the angles' gradient is taken by central finite differences, see
+compares initial points at p = 3, before and after a few L-BFGS-B steps, on larger held-out
+graphs: 14 nodes (every family; INTERP's lower depths fully optimised), 20 and 16 nodes
+(3-regular and Erdos-Renyi, drawn in that order, then the other families unless
+``--large-families 3reg-er``; INTERP's lower depths at most ``--large-interp-maxiter``
+iterations), and 64-node ladders and rings on the MPS backend (INTERP's lower depths
+optimised on the MPS too; on the MPS the angles' gradient is taken by central finite
+differences, see
 :func:`hqml.algorithms.qaoa_angles.compare_initialisations`).
 "learned-base" is the same model trained without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
@@ -16,6 +19,7 @@ Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out`
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from pathlib import Path
@@ -37,16 +41,24 @@ LOW_DEGREE = ("ring", "ladder", "tree")  # drawn from their own generator (see t
 ORDER = ("learned", "learned-base", "fixed", "interp", "ramp")
 
 
-def _angles(graphs, cache: Path, key: str, p_max: int) -> list[dict]:
+def _angles(graphs, cache: Path, key: str, p_max: int) -> tuple[list[dict], float | None]:
     """INTERP-optimised angles of ``graphs``, cached under ``key`` in ``cache`` after each
-    graph (a stopped run resumes where it was)."""
+    graph (a stopped run resumes where it was), and the seconds their labelling took (summed
+    over runs; ``None`` for a cache written before the time was stored)."""
     store = json.loads(cache.read_text()) if cache.exists() else {}
     done = store.setdefault(key, [])
     assert len(done) <= len(graphs), f"{cache} is from another training set; delete it"
+    seconds = store.setdefault("seconds", {})
+    if done and key not in seconds:
+        seconds[key] = None  # labelled by an older run that did not record the time
     for g in graphs[len(done) :]:
+        t0 = time.perf_counter()
         done.append({p: a.tolist() for p, a in optimised_angles(g, p_max).items()})
+        if seconds.get(key, 0.0) is not None:
+            seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - t0
         cache.write_text(json.dumps(store))
-    return [{int(p): np.array(a) for p, a in d.items()} for d in done]
+    labels = [{int(p): np.array(a) for p, a in d.items()} for d in done]
+    return labels, seconds.get(key, 0.0)
 
 
 def train(sizes, seeds, p_max, rng, rng_low, low: bool, cache: Path):
@@ -54,9 +66,11 @@ def train(sizes, seeds, p_max, rng, rng_low, low: bool, cache: Path):
     seeds, so a rerun sees the same held-out graphs). The low-degree graphs (rings, ladders,
     random trees) come from ``rng_low``, so adding them leaves the other graphs unchanged.
 
-    Returns ``(model, base model or None, seconds, graphs, low-degree graphs)``: the base model
+    Returns ``(model, base model or None, timing, graphs, low-degree graphs)``: the base model
     is fitted on the regular and Erdos-Renyi graphs only (the training set before the
-    low-degree families were added), when ``low``."""
+    low-degree families were added), when ``low``; ``timing`` holds this run's seconds
+    (``"run_seconds"``) and the labelling's, cached runs included (``"label_seconds"``,
+    ``None`` when a cache did not record it)."""
     t0 = time.perf_counter()
     base = [
         graph_family(k, n, rng)
@@ -65,19 +79,22 @@ def train(sizes, seeds, p_max, rng, rng_low, low: bool, cache: Path):
         for _ in range(seeds)
         if not (k == "5reg" and n < 8)  # K6 is the only 5-regular graph on 6 nodes
     ]
-    y_base = _angles(base, cache, "base", p_max)
+    y_base, label_s = _angles(base, cache, "base", p_max)
     model_base = AngleRegressor().fit(base, y_base)
     if not low:
-        return model_base, None, time.perf_counter() - t0, len(base), 0
+        timing = {"run_seconds": time.perf_counter() - t0, "label_seconds": label_s}
+        return model_base, None, timing, len(base), 0
     extra = [  # rings and ladders are one graph per size; trees are drawn
         graph_family(k, n, rng_low)
         for n in sizes
         for k in LOW_DEGREE
         for _ in range(seeds if k == "tree" else 1)
     ]
-    y_low = _angles(extra, cache, "low", p_max)
+    y_low, low_s = _angles(extra, cache, "low", p_max)
     model = AngleRegressor().fit(base + extra, y_base + y_low)
-    return model, model_base, time.perf_counter() - t0, len(base) + len(extra), len(extra)
+    label_s = None if label_s is None or low_s is None else label_s + low_s
+    timing = {"run_seconds": time.perf_counter() - t0, "label_seconds": label_s}
+    return model, model_base, timing, len(base) + len(extra), len(extra)
 
 
 def main() -> None:
@@ -93,9 +110,16 @@ def main() -> None:
     ap.add_argument(
         "--no-low-degree", action="store_true", help="train without rings/ladders/trees"
     )
-    ap.add_argument("--sv-sizes", default="14,16", help="held-out sizes, before and after steps")
-    ap.add_argument("--large-sizes", default="20", help="held-out sizes, before any step only")
+    ap.add_argument("--sv-sizes", default="14", help="held-out sizes, every family, full INTERP")
+    ap.add_argument(
+        "--large-sizes", default="20,16", help="held-out sizes, 3-regular and ER only (in order)"
+    )
     ap.add_argument("--large-interp-maxiter", type=int, default=30)
+    ap.add_argument("--large-steps", type=int, help="optimiser steps there (default: --steps)")
+    ap.add_argument(
+        "--large-families", choices=("all", "3reg-er"), default="all",
+        help="families there: all (3reg and ER drawn first, then the others) or 3reg and ER",
+    )  # fmt: skip
     ap.add_argument("--resume", action="store_true", help="keep the rows of qaoa_init.json")
     args = ap.parse_args()
     out = Path(args.out)
@@ -104,16 +128,19 @@ def main() -> None:
     low = not args.no_low_degree
     sizes = (6, 8) if args.quick else (6, 8, 10, 12)
     seeds = 1 if args.quick else args.train_seeds
-    model, base, train_s, n_train, n_low = train(
+    model, base, timing, n_train, n_low = train(
         sizes, seeds, 5, rng, rng_low, low, out / "train_angles.json"
     )
     others = {"learned-base": base} if base is not None else {}
-    print(f"trained on {n_train} graphs ({n_low} low-degree; p = 1..5) in {train_s:.0f} s")
+    # the 20- and 16-node graphs are drawn right after the training graphs, whatever --sv-sizes
+    rng_large, rng_low_large = copy.deepcopy(rng), copy.deepcopy(rng_low)
+    print(f"trained on {n_train} graphs ({n_low} low-degree; p = 1..5): {_train_cost(timing)}")
     rows = []
     if args.resume and (out / "qaoa_init.json").exists():
         rows = json.loads((out / "qaoa_init.json").read_text())["rows"]
     done = {(r["kind"], r["n"]) for r in rows}
-    meta = {"n_train": n_train, "n_low_degree": n_low, "train_seconds": train_s}
+    meta = {"n_train": n_train, "n_low_degree": n_low, "train_seconds": timing["run_seconds"]}
+    meta["label_seconds"] = timing["label_seconds"]
 
     def record(graph_kind, g, res, backend, seconds):
         rows.append({"kind": graph_kind, "n": g.n, "backend": backend, "seconds": seconds, **res})
@@ -152,24 +179,42 @@ def main() -> None:
             worst = float(be.last_truncation.discarded.max())
             label = f"mps({args.mps_bond}), discarded {worst:.1e}"
             record(kind, g, res, label, time.perf_counter() - t0)
-        for kind, n in [
-            (k, int(n)) for n in args.large_sizes.split(",") if n for k in ("3reg", "er")
-        ]:
-            g = graph_family(kind, n, rng)
+        large = [int(n) for n in args.large_sizes.split(",") if n]
+        draws = [(k, n, rng_large) for n in large for k in ("3reg", "er")]  # the first rows
+        if args.large_families == "all":  # drawn after those, so they stay the same graphs
+            draws += [(k, n, rng_large) for n in large for k in ("4reg", "5reg")]
+            draws += [(k, n, rng_low_large) for n in large for k in LOW_DEGREE if low]
+        for kind, n, gen in draws:
+            g = graph_family(kind, n, gen)
             if (kind, n) in done:
                 continue
             t0 = time.perf_counter()
             res = compare_initialisations(
-                g, model, p=3, steps=0, interp_maxiter=args.large_interp_maxiter, others=others
-            )
+                g, model, p=3, steps=args.steps if args.large_steps is None else args.large_steps,
+                interp_maxiter=args.large_interp_maxiter, others=others,
+            )  # fmt: skip
             record(kind, g, res, "statevector", time.perf_counter() - t0)
-    write_report(rows, out, n_train, n_low, train_s, args.steps)
+    write_report(rows, out, meta, args.steps)
 
 
-def write_report(rows, out: Path, n_train: int, n_low: int, train_s: float, steps: int) -> None:
+def _train_cost(t: dict) -> str:
+    """This run's training seconds, and the labelling's when its angles came from the cache."""
+    run, label = t["run_seconds"], t["label_seconds"]
+    if label is None:
+        return f"labels from cache (labelling time not recorded), {run:.0f} s this run"
+    if label > run:  # most of the labelling was done by an earlier run
+        return f"labelling {label:.0f} s (cached), {run:.0f} s this run"
+    return f"{run:.0f} s"
+
+
+def write_report(rows, out: Path, meta: dict, steps: int) -> None:
     METHODS = [m for m in ORDER if any(m in r for r in rows)]
+    cost = _train_cost(
+        {"run_seconds": meta["train_seconds"], "label_seconds": meta.get("label_seconds")}
+    )
     lines = [
-        f"Trained on {n_train} graphs ({n_low} rings, ladders and trees) in {train_s:.0f} s."
+        f"Trained on {meta['n_train']} graphs ({meta['n_low_degree']} rings, ladders and trees):"
+        f" {cost}."
         " learned-base: the same model trained without those low-degree graphs. Approximation"
         f" ratio <cut>/max cut at p = 3, before -> after {steps} L-BFGS-B steps (one value:"
         " before any step only). On the MPS backend the steps (and INTERP's lower depths) take"
