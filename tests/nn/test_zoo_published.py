@@ -132,7 +132,7 @@ def test_mlp_baseline_reproduces_the_published_test_accuracy():
     spec = get_model("MLPClassifier")
     ds = load_benchmark("linearly_separable", 11)
     params = {"alpha": 0.01, "hidden_layer_sizes": (10, 10, 10, 10), "learning_rate_init": 0.1}
-    m = spec.factory(**spec.defaults, **params, random_state=4).fit(ds.x_train, ds.y_train)
+    m = spec.factory(**{**spec.defaults, **params, "random_state": 4}).fit(ds.x_train, ds.y_train)
     assert m.score(ds.x_test, ds.y_test) == pytest.approx(0.9333333333333333, abs=1e-12)
 
 
