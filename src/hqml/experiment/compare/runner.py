@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
 from ...datasets.benchmarks import SUITES, load_benchmark
 from .config import CompareConfig
@@ -149,7 +149,7 @@ def _failed_trial(
     allows): saved like any trial, so a resumed run skips it and the report lists it."""
     causes = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
     reason = next((ln for ln in reversed(causes) if "Error" in ln), causes[0] if causes else "")
-    size = int(np.prod([len(v) for v in grid.values()])) if grid else 1
+    size = len(ParameterGrid(grid))  # the points GridSearchCV tried
     return {
         "benchmark": suite,
         "dataset": name,
