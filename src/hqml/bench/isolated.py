@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hqml.bench.registry import BENCH_DIR, Workload, checkout_root
-from hqml.bench.timing import thread_env
+from hqml.bench.timing import subprocess_env
 
 
 def envs_dir() -> Path | None:
@@ -107,7 +107,7 @@ def run_isolated(
     }
     req, out = stem.with_suffix(".req.json"), stem.with_suffix(".out.json")
     req.write_text(json.dumps(request))
-    env = {**os.environ, **thread_env(threads), **device_env(device), "PYTHONWARNINGS": "ignore"}
+    env = subprocess_env(threads, device_env(device), {"PYTHONWARNINGS": "ignore"})
     if impl.venv is not None:
         env["PYTHONPATH"] = os.pathsep.join([_package_path(tmp), env.get("PYTHONPATH", "")])
     try:

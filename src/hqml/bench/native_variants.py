@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from hqml.bench import vqc, w1_vqc, w2_statevector
-from hqml.bench.timing import thread_env
+from hqml.bench.timing import subprocess_env
 from hqml.sim import native
 from hqml.sim.native import build
 
@@ -102,7 +102,7 @@ def child(config: str, threads: int) -> dict[str, Any]:
 
 
 def _run_child(config: str, env: dict[str, str], threads: int) -> dict[str, Any]:
-    full = {**os.environ, **thread_env(threads), **env}
+    full = subprocess_env(threads, env)
     res = subprocess.run(
         [sys.executable, "-m", "hqml.bench.native_variants", "--child", config,
          "--threads", str(threads)],

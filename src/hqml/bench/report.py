@@ -39,6 +39,12 @@ def fmt_time(seconds: float | None) -> str:
 _SIMD_LEVELS = ("avx512f", "avx2", "fma", "avx", "sse4_2", "sse2", "asimd", "sve")
 
 
+def wait_label(doc: dict[str, Any]) -> str:
+    """``", OpenMP wait <policy>"`` of a document (nothing for documents that predate it)."""
+    policy = doc.get("omp_wait_policy")
+    return f", OpenMP wait {policy}" if policy else ""
+
+
 def device_label(doc: dict[str, Any]) -> str:
     """Where the document's runs ran: ``"cuda (<GPU name>)"``, or ``"cpu (<model>: <SIMD
     levels>; native <ISA> build, <n>-byte vectors)"`` (just ``"cpu"`` for older documents)."""
@@ -191,7 +197,7 @@ def print_report(doc: dict[str, Any], console: Any = None) -> None:
     from rich.console import Console
 
     console = console or Console()
-    console.print(f"device: {device_label(doc)}", highlight=False)
+    console.print(f"device: {device_label(doc)}{wait_label(doc)}", highlight=False)
     for name, meta in doc["workloads"].items():
         _print_table(doc, name, meta, console)
         for r in doc["results"]:
@@ -289,7 +295,8 @@ def plot_times(doc: dict[str, Any], path: Path) -> None:
     for ax, name in zip(axes[0], names, strict=True):
         draw_panel(ax, doc, name)
     fig.suptitle(
-        f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads ({doc['created']})",
+        f"hqml vs peers on {device_label(doc)}, {doc['threads']} threads"
+        f"{wait_label(doc)} ({doc['created']})",
         fontsize=9,
     )
     fig.tight_layout()

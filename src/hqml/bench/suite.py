@@ -28,7 +28,7 @@ from hqml.bench.devices import check_device, gpu_name
 from hqml.bench.isolated import device_env, run_isolated
 from hqml.bench.peers import NOT_IN_SUITE
 from hqml.bench.registry import BENCH_DIR, Workload, discover
-from hqml.bench.timing import memory_bandwidth, pinned_threads
+from hqml.bench.timing import OMP_WAIT_ENV, memory_bandwidth, omp_wait_policy, pinned_threads
 from hqml.bench.worker import run_one
 from hqml.provenance import environment
 from hqml.sim import native
@@ -89,6 +89,7 @@ def run_suite(
     directory: Path = BENCH_DIR,
     progress: Callable[[dict[str, Any]], None] | None = None,
     device: str = "cpu",
+    omp_wait: str | None = None,
 ) -> dict[str, Any]:
     """Run the selected workloads and return the results document (what goes to JSON).
 
@@ -108,15 +109,19 @@ def run_suite(
             folders).
         progress: called with each result as it arrives.
         device: ``"cpu"`` or ``"cuda"``; recorded in the document and in every result.
+        omp_wait: OpenMP wait policy of every run: ``"passive"`` (threads sleep between parallel
+            regions; the default, for shared machines), ``"default"`` (each runtime's own) or
+            ``"active"``; recorded in the document (``omp_wait_policy``).
 
     Raises:
         ValueError: an unknown device, ``cuda`` without a CUDA build of torch and a visible
             GPU, or a selection matching nothing (all before any run starts).
     """
     device = check_device(device)
+    policy = omp_wait_policy(omp_wait)
     isolate = (not quick) if isolate is None else isolate
     repeats = repeats or (3 if quick else 10)
-    with pinned_threads(threads, device_env(device)):
+    with pinned_threads(threads, {**device_env(device), OMP_WAIT_ENV: policy}):
         return _run(
             workloads,
             qubits,
@@ -190,6 +195,7 @@ def _run(
         "device": device,
         "gpu": gpu_name() if device == "cuda" else None,
         "threads": threads,
+        "omp_wait_policy": omp_wait_policy(),
         "isolated": isolate,
         "repeats": repeats,
         "wall_s": time.time() - started,

@@ -17,17 +17,36 @@ SLOW_RUN_S = 10.0  # runs longer than this may use fewer than MIN_REPEATS repeat
 MIN_REPEATS = 10
 
 
-def thread_env(threads: int) -> dict[str, str]:
+OMP_WAIT_ENV = "HQML_BENCH_OMP_WAIT"  # the suite's OpenMP wait policy (``--omp-wait``)
+OMP_WAIT_CHOICES = ("passive", "active", "default")
+
+
+def omp_wait_policy(value: str | None = None) -> str:
+    """The OpenMP wait policy the suite sets: ``value``, else ``$HQML_BENCH_OMP_WAIT``, else
+    ``"passive"``. ``"default"`` leaves ``OMP_WAIT_POLICY`` unset (each runtime's own default:
+    GNU OpenMP spins a while, then sleeps)."""
+    v = (value if value is not None else os.environ.get(OMP_WAIT_ENV, "passive")).strip().lower()
+    if v not in OMP_WAIT_CHOICES:
+        raise ValueError(
+            f"unknown OpenMP wait policy {v!r}; use one of {', '.join(OMP_WAIT_CHOICES)}"
+        )
+    return v
+
+
+def thread_env(threads: int, omp_wait: str | None = None) -> dict[str, str]:
     """Environment variables that pin OpenMP/MKL/BLAS and XLA to ``threads`` threads.
 
-    OpenMP threads also sleep instead of spinning between parallel regions
+    By default OpenMP threads also sleep instead of spinning between parallel regions
     (``OMP_WAIT_POLICY=PASSIVE``): on a machine shared with other work, spinning threads of
-    OpenMP libraries (Lightning, Aer, Qulacs, torch) slowed small runs here by 10-100x.
+    OpenMP libraries (Lightning, Aer, Qulacs, torch) slowed small runs here by 10-100x. On a
+    quiet machine that costs workloads made of many small parallel regions a thread wake-up
+    per region (the MPS forward: 6x); ``omp_wait`` (or ``$HQML_BENCH_OMP_WAIT``) ``"default"``
+    leaves the variable out, ``"active"`` makes threads spin. A process started with this
+    environment must not inherit another ``OMP_WAIT_POLICY``: see :func:`subprocess_env`.
     """
     t = str(threads)
-    return {
+    env = {
         "OMP_NUM_THREADS": t,
-        "OMP_WAIT_POLICY": "PASSIVE",
         "MKL_NUM_THREADS": t,
         "OPENBLAS_NUM_THREADS": t,
         "NUMEXPR_NUM_THREADS": t,
@@ -40,12 +59,29 @@ def thread_env(threads: int) -> dict[str, str]:
         "TF_NUM_INTRAOP_THREADS": t,
         "TF_NUM_INTEROP_THREADS": "1",
     }
+    policy = omp_wait_policy(omp_wait)
+    if policy != "default":
+        env["OMP_WAIT_POLICY"] = policy.upper()
+    return env
+
+
+def subprocess_env(threads: int, *extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with :func:`thread_env` and ``extra`` on top, for a child
+    process; with the ``"default"`` wait policy an inherited ``OMP_WAIT_POLICY`` is removed."""
+    env = {**os.environ, **thread_env(threads)}
+    for e in extra:
+        env.update(e)
+    if omp_wait_policy() == "default":
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
 
 
 def pin_threads(threads: int) -> None:
     """Pin this process: set the thread variables (read by libraries loaded later) and torch's
     pools when torch is already loaded."""
     os.environ.update(thread_env(threads))
+    if omp_wait_policy() == "default":
+        os.environ.pop("OMP_WAIT_POLICY", None)
     import sys
 
     torch = sys.modules.get("torch")
@@ -61,11 +97,12 @@ def pinned_threads(threads: int, env: Mapping[str, str] | None = None) -> Iterat
     import sys
 
     extra = dict(env or {})
-    saved = {k: os.environ.get(k) for k in {**thread_env(threads), **extra}}
+    keys = {**thread_env(threads, extra.get(OMP_WAIT_ENV)), **extra, "OMP_WAIT_POLICY": ""}
+    saved = {k: os.environ.get(k) for k in keys}
     torch = sys.modules.get("torch")
     torch_threads = torch.get_num_threads() if torch is not None else None
-    pin_threads(threads)
     os.environ.update(extra)
+    pin_threads(threads)
     try:
         yield
     finally:

@@ -56,6 +56,13 @@ def bench(
             " are skipped)"
         ),
     ] = "cpu",
+    omp_wait: Annotated[
+        str,
+        typer.Option(
+            help="OpenMP wait policy of every run: passive (threads sleep between parallel"
+            " regions, for shared machines), default (each runtime's own) or active"
+        ),
+    ] = "passive",
 ) -> None:
     """Benchmark hqml against PennyLane, Lightning, Qiskit, TensorCircuit-NG, Qulacs, torch and
     TorchQuantum on workloads W1-W4 (and plug-in workload files, see docs/benchmarks.md), on
@@ -89,6 +96,7 @@ def bench(
             max_seconds=max_seconds,
             progress=progress,
             device=device,
+            omp_wait=omp_wait,
         )
     except ValueError as e:
         fail(str(e))
