@@ -41,7 +41,13 @@ def test_architecture_search_example_writes_report_with_sane_accuracies(tmp_path
     assert row["search_val_accuracy"] >= row["fixed_val_accuracy"]
     assert row["search_trainings"] >= row["search_candidates"] > 0
     table = (tmp_path / "search.md").read_text().splitlines()
-    assert len(table) == 5 and table[-1].startswith(f"| iris | {row['searched']} |")
+    assert len(table) == 7 and table[-1].startswith(f"| iris | {row['searched']} |")
+    # every retraining length was chosen from the quick grid on the validation split
+    assert set(row["retrain_epochs"]) == set(acc)
+    for k, sel in row["epoch_selection"].items():
+        assert sel["grid"] == [10, 30] and row["retrain_epochs"][k] == sel["epochs"] in (10, 30)
+        assert sel["fit_rows"] + sel["val_rows"] == row["train_rows"]
+    assert "without the test part" in row["selection"]
     diff = np.mean(np.subtract(acc["searched"], acc["fixed"]))
     assert f"{round(diff, 9) + 0.0:+.3f} +- " in table[-1]
     assert (tmp_path / "search.png").read_bytes()[:4] == b"\x89PNG"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -157,30 +158,65 @@ class QuantumClassifierNet(nn.Module):
         return self.head(self.quantum(x))
 
 
+def as_model_factory(model) -> Callable[[int, int], nn.Module]:
+    """``model`` as ``(seed, n_classes) -> nn.Module``: an :class:`Architecture` becomes its
+    :class:`QuantumClassifierNet`; a callable is returned as it is (e.g. a classical baseline)."""
+    if isinstance(model, Architecture):
+        return lambda seed, n_classes: QuantumClassifierNet(model, n_classes, seed)
+    if callable(model):
+        return model
+    raise ValueError(
+        f"model must be an Architecture or a callable (seed, n_classes) -> nn.Module,"
+        f" got {type(model).__name__}"
+    )
+
+
+def _tensors(model, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if isinstance(model, Architecture) and (x.ndim != 2 or x.shape[1] != model.n_qubits):
+        raise ValueError(
+            f"the features have shape {tuple(x.shape)}; the architecture needs"
+            f" (rows, {model.n_qubits}): reduce the features to n_qubits first (e.g. PCA)"
+        )
+    return x, y
+
+
+def full_batch_adam(
+    module: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    lr: float,
+    after_epoch: Callable[[int, nn.Module], None] | None = None,
+) -> nn.Module:
+    """``epochs`` full-batch Adam steps on cross-entropy; ``after_epoch(e, module)`` after step
+    ``e`` (1-based), e.g. to score a validation split along the way."""
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    for e in range(1, epochs + 1):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(module(x), y)
+        loss.backward()
+        opt.step()
+        if after_epoch is not None:
+            after_epoch(e, module)
+    return module
+
+
 def train_classifier(
-    arch: Architecture,
+    arch,
     x_train: np.ndarray,
     y_train: np.ndarray,
     epochs: int = 40,
     lr: float = 0.05,
     seed: int = 0,
-) -> QuantumClassifierNet:
-    """Full-batch Adam on cross-entropy from a seeded initialisation."""
-    x = torch.as_tensor(np.asarray(x_train), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y_train), dtype=torch.long)
-    if x.ndim != 2 or x.shape[1] != arch.n_qubits:
-        raise ValueError(
-            f"the features have shape {tuple(x.shape)}; the architecture needs"
-            f" (rows, {arch.n_qubits}): reduce the features to n_qubits first (e.g. PCA)"
-        )
-    model = QuantumClassifierNet(arch, int(y.max()) + 1, seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-    return model
+) -> nn.Module:
+    """Full-batch Adam on cross-entropy from a seeded initialisation.
+
+    ``arch`` is an :class:`Architecture` or a ``(seed, n_classes) -> nn.Module`` factory."""
+    x, y = _tensors(arch, x_train, y_train)
+    model = as_model_factory(arch)(seed, int(y.max()) + 1)
+    return full_batch_adam(model, x, y, epochs, lr)
 
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
@@ -313,7 +349,7 @@ def evolutionary_search(
 
 
 def seed_accuracies(
-    arch: Architecture,
+    arch,
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_test: np.ndarray,
@@ -322,7 +358,8 @@ def seed_accuracies(
     epochs: int = 60,
     lr: float = 0.05,
 ) -> list[float]:
-    """Retrain ``arch`` from scratch once per seed on the whole training set; test accuracies."""
+    """Retrain ``arch`` (an :class:`Architecture` or a model factory) from scratch once per seed
+    on the whole training set for ``epochs`` steps; the accuracies on ``x_test, y_test``."""
     return [
         accuracy(train_classifier(arch, x_train, y_train, epochs, lr, s), x_test, y_test)
         for s in seeds
