@@ -4,14 +4,16 @@
 
 For each dataset: features reduced to 4 by PCA (fitted on the training part) and scaled to
 [0, pi]. Everything that is chosen is chosen on the training part only: the search runs on its
-own validation split, starting from a population that holds the fixed ansatz; then, for each
-of the four models (the best circuit, the fixed hardware-efficient ansatz of the same parameter
-count, logistic regression and an MLP with a 4-unit hidden layer, all trained by the same
-full-batch Adam), the retraining length is picked from a grid by validation accuracy on a
-stratified 30% split of the training part (``hqml.nn.selection.choose_epochs``, the same rule
-for all four). Each model is then retrained from scratch on the whole training part for its
-chosen length (5 seeds) and scored once on the untouched test part; the table gives the
-searched-minus-fixed difference per seed, mean +- standard error.
+own validation split (fitness: validation log-likelihood by default, which does not saturate
+like accuracy), starting from a population that holds the fixed ansatz; then, for each of the
+four models (the best circuit, the fixed hardware-efficient ansatz of the same parameter count,
+logistic regression and an MLP with a 4-unit hidden layer, all trained by the same full-batch
+Adam), the retraining length is picked from a grid by validation log-likelihood
+(``--criterion accuracy``: by validation accuracy) on a stratified 30% split of the training
+part (``hqml.nn.selection.choose_epochs``, the same rule for all four). Each model is then
+retrained from scratch on the whole training part for its chosen length (5 seeds) and scored
+once on the untouched test part; the table gives the searched-minus-fixed difference per seed,
+mean +- standard error.
 Writes ``search.json``, ``search.md`` and ``search.png`` under ``--out``.
 """
 
@@ -29,16 +31,16 @@ from torch import nn
 
 from hqml.datasets import load
 from hqml.nn.search import evolutionary_search, fixed_ansatz, seed_accuracies
-from hqml.nn.selection import DEFAULT_EPOCH_GRID, choose_epochs
+from hqml.nn.selection import CRITERIA, DEFAULT_EPOCH_GRID, choose_epochs
 
 SELECTION_NOTE = (
     "Every setting is chosen without the test part: the searched circuit by the evolution's"
-    " validation split of the training part; the retraining length of each model (searched,"
-    " fixed, logistic, mlp(4)) from the epoch grid by hqml.nn.selection.choose_epochs on a"
-    " stratified 30% validation split of the training part (split seed 0, the same seeds as the"
-    " retrainings), rule: {rule}. The models are then retrained on the whole training part for"
-    " the chosen length and the test part is scored once, for these accuracies. The learning"
-    " rate (0.05) is the library default, not tuned."
+    " fitness ({fitness}) on its validation split of the training part; the retraining length"
+    " of each model (searched, fixed, logistic, mlp(4)) from the epoch grid by"
+    " hqml.nn.selection.choose_epochs on a stratified 30% validation split of the training part"
+    " (split seed 0, the same seeds as the retrainings), rule: {rule}. The models are then"
+    " retrained on the whole training part for the chosen length and the test part is scored"
+    " once, for these accuracies. The learning rate (0.05) is the library default, not tuned."
 )
 
 
@@ -72,6 +74,15 @@ def classical_model(n_inputs: int, hidden: int = 0):
     return make
 
 
+def _fitness_words(settings: dict) -> str:
+    metric = "accuracy" if settings["fitness"] == "accuracy" else "log-likelihood"
+    lengths = "/".join(map(str, np.atleast_1d(settings["search_epochs"])))
+    return (
+        f"mean validation {metric} over {settings['fitness_seeds']} initialisations, at the"
+        f" best of {lengths} epochs"
+    )
+
+
 def select(x_tr, y_tr, settings: dict) -> dict:
     """The search and the retraining lengths, from the training part only (no test rows here)."""
     fixed = fixed_ansatz(x_tr.shape[1], settings["layers"])
@@ -82,6 +93,8 @@ def select(x_tr, y_tr, settings: dict) -> dict:
         population=settings["population"],
         cycles=settings["cycles"],
         epochs=settings["search_epochs"],
+        fitness_seeds=settings["fitness_seeds"],
+        fitness=settings["fitness"],
         start=(fixed,),  # the baseline is a candidate: replaced only if it validates worse
     )
     models = {
@@ -92,7 +105,9 @@ def select(x_tr, y_tr, settings: dict) -> dict:
     }
     t0 = time.perf_counter()
     choices = {
-        k: choose_epochs(m, x_tr, y_tr, settings["grid"], settings["seeds"])
+        k: choose_epochs(
+            m, x_tr, y_tr, settings["grid"], settings["seeds"], criterion=settings["criterion"]
+        )
         for k, m in models.items()
     }
     return {
@@ -122,9 +137,12 @@ def run_dataset(name, x_tr, y_tr, x_te, y_te, settings: dict) -> dict:
         "search_trainings": search.n_trainings,
         "search_circuit_evaluations": search.n_circuit_evaluations,
         "search_seconds": search.seconds,
-        "search_val_accuracy": search.best_fitness,
-        "fixed_val_accuracy": search.history[0][1],
-        "selection": SELECTION_NOTE.format(rule=choices["fixed"].rule),
+        "search_fitness": search.best_fitness,
+        "fixed_fitness": search.history[0][1],
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        "selection": SELECTION_NOTE.format(
+            rule=choices["fixed"].rule, fitness=_fitness_words(settings)
+        ),
         "epoch_selection": {
             k: {
                 "epochs": c.epochs,
@@ -154,17 +172,39 @@ def main() -> None:
         default=",".join(map(str, DEFAULT_EPOCH_GRID)),
         help="retraining lengths to choose from on the validation split",
     )
+    ap.add_argument(
+        "--criterion",
+        choices=tuple(CRITERIA),
+        default="log_likelihood",
+        help="validation metric that picks each model's retraining length",
+    )
+    ap.add_argument(
+        "--fitness",
+        choices=tuple(CRITERIA),
+        default="log_likelihood",
+        help="validation metric of the search's fitness",
+    )
+    ap.add_argument(
+        "--search-epochs",
+        default="25,50,100,200",
+        help="training lengths each candidate is scored at (its fitness: the best of them)",
+    )
+    ap.add_argument("--fitness-seeds", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--resume", action="store_true", help="keep the datasets of search.json")
     args = ap.parse_args()
-    pop, cycles, epochs = (4, 4, 15) if args.quick else (8, 16, 25)
+    pop, cycles = (4, 4) if args.quick else (8, 16)
+    epochs = (5, 15) if args.quick else tuple(int(g) for g in args.search_epochs.split(","))
     grid = (10, 30) if args.quick else tuple(int(g) for g in args.epoch_grid.split(","))
     settings = {
         "layers": args.layers,
         "population": pop,
         "cycles": cycles,
         "search_epochs": epochs,
+        "fitness_seeds": 2 if args.quick else args.fitness_seeds,
+        "fitness": args.fitness,
         "grid": grid,
+        "criterion": args.criterion,
         "seeds": tuple(range(args.seeds)),
     }
     out = Path(args.out)

@@ -77,12 +77,13 @@ def test_example_selection_never_reads_the_test_split():
     ex = runpy.run_path(str(ROOT / "examples" / "architecture_search.py"))
     x_tr, y_tr, x_te, y_te = ex["prepare"]("iris")
     x_tr, y_tr = x_tr[::2], y_tr[::2]  # 56 rows: a small, fast run
-    settings = {"layers": 1, "population": 3, "cycles": 1, "search_epochs": 4,
-                "grid": (2, 30), "seeds": (0,)}  # fmt: skip
+    settings = {"layers": 1, "population": 3, "cycles": 1, "search_epochs": (2, 4),
+                "fitness_seeds": 1, "fitness": "log_likelihood", "grid": (2, 30),
+                "criterion": "accuracy", "seeds": (0,)}  # fmt: skip
     rows = [
         ex["run_dataset"]("iris", x_tr, y_tr, x_te, yt, settings) for yt in (y_te, (y_te + 1) % 3)
     ]
-    chosen = ("searched", "search_val_accuracy", "fixed_val_accuracy", "epoch_selection")
+    chosen = ("searched", "search_fitness", "fixed_fitness", "epoch_selection")
     assert all(rows[0][k] == rows[1][k] for k in chosen)
     assert rows[0]["retrain_epochs"] == rows[1]["retrain_epochs"]
     assert rows[0]["test_accuracy"] != rows[1]["test_accuracy"]  # the test split did change

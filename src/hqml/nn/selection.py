@@ -1,30 +1,119 @@
-"""The training length of a classifier, chosen on a validation split of the training data.
+"""Training a classifier full-batch, and choosing its training length on a validation split.
 
 :func:`choose_epochs` takes training rows only: it carves a stratified validation split from
 them, trains each seed's model once up to the longest length of a grid, scores the validation
-split after every grid length, and picks the length with the highest validation accuracy
-averaged over the seeds (ties: the lowest mean validation cross-entropy, then the shorter). The
+split after every grid length, and picks a length by a stated rule (:data:`CRITERIA`). The
 model is then retrained from scratch on the whole training set for that many epochs
-(:func:`~hqml.nn.search.seed_accuracies`), and only that final model meets the test split.
-The same rule serves a searched circuit, the fixed ansatz and a classical baseline alike (any
-``(seed, n_classes) -> nn.Module`` factory).
+(:func:`seed_accuracies`), and only that final model meets the test split. The same rule
+serves a searched circuit, the fixed ansatz and a classical baseline alike: every function here
+takes an :class:`~hqml.nn.architecture.Architecture` or any ``(seed, n_classes) -> nn.Module``
+factory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from .search import _tensors, as_model_factory, full_batch_adam
+from .architecture import Architecture, QuantumClassifierNet
+
+
+def as_model_factory(model) -> Callable[[int, int], nn.Module]:
+    """``model`` as ``(seed, n_classes) -> nn.Module``: an :class:`Architecture` becomes its
+    :class:`QuantumClassifierNet`; a callable is returned as it is (e.g. a classical baseline)."""
+    if isinstance(model, Architecture):
+        return lambda seed, n_classes: QuantumClassifierNet(model, n_classes, seed)
+    if callable(model):
+        return model
+    raise ValueError(
+        f"model must be an Architecture or a callable (seed, n_classes) -> nn.Module,"
+        f" got {type(model).__name__}"
+    )
+
+
+def _tensors(model, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if isinstance(model, Architecture) and (x.ndim != 2 or x.shape[1] != model.n_qubits):
+        raise ValueError(
+            f"the features have shape {tuple(x.shape)}; the architecture needs"
+            f" (rows, {model.n_qubits}): reduce the features to n_qubits first (e.g. PCA)"
+        )
+    return x, y
+
+
+def full_batch_adam(
+    module: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    lr: float,
+    after_epoch: Callable[[int, nn.Module], None] | None = None,
+) -> nn.Module:
+    """``epochs`` full-batch Adam steps on cross-entropy; ``after_epoch(e, module)`` after step
+    ``e`` (1-based), e.g. to score a validation split along the way."""
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    for e in range(1, epochs + 1):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(module(x), y)
+        loss.backward()
+        opt.step()
+        if after_epoch is not None:
+            after_epoch(e, module)
+    return module
+
+
+def train_classifier(
+    arch,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    epochs: int = 40,
+    lr: float = 0.05,
+    seed: int = 0,
+) -> nn.Module:
+    """Full-batch Adam on cross-entropy from a seeded initialisation.
+
+    ``arch`` is an :class:`Architecture` or a ``(seed, n_classes) -> nn.Module`` factory."""
+    x, y = _tensors(arch, x_train, y_train)
+    model = as_model_factory(arch)(seed, int(y.max()) + 1)
+    return full_batch_adam(model, x, y, epochs, lr)
+
+
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        pred = model(torch.as_tensor(np.asarray(x), dtype=torch.float32)).argmax(1).numpy()
+    return float(np.mean(pred == np.asarray(y)))
+
+
+def seed_accuracies(
+    arch,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+    epochs: int = 60,
+    lr: float = 0.05,
+) -> list[float]:
+    """Retrain ``arch`` (an :class:`Architecture` or a model factory) from scratch once per seed
+    on the whole training set for ``epochs`` steps; the accuracies on ``x_test, y_test``."""
+    return [
+        accuracy(train_classifier(arch, x_train, y_train, epochs, lr, s), x_test, y_test)
+        for s in seeds
+    ]
+
 
 DEFAULT_EPOCH_GRID = (25, 50, 100, 200, 300, 400, 600)
-RULE = (
-    "highest validation accuracy averaged over the seeds; ties: lowest mean validation"
-    " cross-entropy, then fewer epochs"
-)
+CRITERIA = {
+    "accuracy": "highest validation accuracy averaged over the seeds; ties: lowest mean"
+    " validation cross-entropy, then fewer epochs",
+    "log_likelihood": "highest validation log-likelihood (lowest cross-entropy) averaged over"
+    " the seeds; ties: fewer epochs",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +126,7 @@ class EpochChoice:
         val_accuracy: validation accuracy at each grid length, averaged over the seeds.
         val_loss: validation cross-entropy at each grid length, averaged over the seeds.
         fit_rows, val_rows: the sizes of the two parts of the training data.
-        rule: how ``epochs`` was picked, in words.
+        criterion: the key of :data:`CRITERIA` that picked ``epochs``.
     """
 
     epochs: int
@@ -46,7 +135,12 @@ class EpochChoice:
     val_loss: tuple[float, ...]
     fit_rows: int
     val_rows: int
-    rule: str = RULE
+    criterion: str = "accuracy"
+
+    @property
+    def rule(self) -> str:
+        """How ``epochs`` was picked, in words."""
+        return CRITERIA[self.criterion]
 
 
 def validation_curve(
@@ -71,11 +165,25 @@ def validation_curve(
         if epoch in marks:
             with torch.no_grad():
                 logits = module(xv)
-            accs.append(float((logits.argmax(1) == yv).float().mean()))
+            accs.append(float((logits.argmax(1) == yv).double().mean()))
             losses.append(float(nn.functional.cross_entropy(logits, yv)))
 
     full_batch_adam(as_model_factory(model)(seed, n_classes), x, y, max(grid), lr, score)
     return accs, losses
+
+
+def check_criterion(criterion: str) -> None:
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}")
+
+
+def best_index(acc, loss, grid: tuple[int, ...], criterion: str) -> int:
+    """Index of the grid point that ``criterion`` (a key of :data:`CRITERIA`) picks from
+    seed-averaged validation accuracies ``acc`` and cross-entropies ``loss``."""
+    if criterion == "accuracy":
+        # rounded: equal accuracies averaged in a different order must still tie
+        return min(range(len(grid)), key=lambda i: (-round(acc[i], 9), loss[i], grid[i]))
+    return min(range(len(grid)), key=lambda i: (loss[i], grid[i]))
 
 
 def choose_epochs(
@@ -87,23 +195,26 @@ def choose_epochs(
     lr: float = 0.05,
     val_fraction: float = 0.3,
     split_seed: int = 0,
+    criterion: str = "accuracy",
 ) -> EpochChoice:
     """Pick a training length for ``model`` on a validation split of the training data.
 
     Args:
-        model: an :class:`~hqml.nn.search.Architecture` or a ``(seed, n_classes) -> nn.Module``
-            factory.
+        model: an :class:`~hqml.nn.architecture.Architecture` or a
+            ``(seed, n_classes) -> nn.Module`` factory.
         x_train, y_train: training rows only (the test split must not be passed here).
         grid: the training lengths (full-batch Adam epochs) to compare.
         seeds: the initialisations averaged over (one training each, to ``max(grid)``).
         lr: Adam's learning rate.
         val_fraction, split_seed: the stratified validation split carved from the training data.
+        criterion: ``"accuracy"`` or ``"log_likelihood"`` (:data:`CRITERIA`).
 
     Returns:
         The :class:`EpochChoice`; retrain on all of ``x_train`` for ``choice.epochs`` epochs.
     """
     from sklearn.model_selection import train_test_split
 
+    check_criterion(criterion)
     grid = tuple(sorted({int(g) for g in grid}))
     if not grid or grid[0] < 1 or not seeds:
         raise ValueError(f"need a non-empty grid of positive epochs and seeds, got {grid}")
@@ -115,13 +226,12 @@ def choose_epochs(
     curves = [validation_curve(model, x_f, y_f, x_v, y_v, grid, n_classes, lr, s) for s in seeds]
     acc = np.mean([c[0] for c in curves], axis=0)
     loss = np.mean([c[1] for c in curves], axis=0)
-    # rounded: equal accuracies averaged in a different order must still tie
-    best = min(range(len(grid)), key=lambda i: (-round(acc[i], 9), loss[i], grid[i]))
     return EpochChoice(
-        grid[best],
+        grid[best_index(acc, loss, grid, criterion)],
         grid,
         tuple(float(a) for a in acc),
         tuple(float(v) for v in loss),
         len(x_f),
         len(x_v),
+        criterion,
     )
