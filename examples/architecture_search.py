@@ -35,12 +35,11 @@ from hqml.nn.selection import CRITERIA, DEFAULT_EPOCH_GRID, choose_epochs
 
 SELECTION_NOTE = (
     "Every setting is chosen without the test part: the searched circuit by the evolution's"
-    " fitness ({fitness}) on its validation split of the training part; the retraining length"
-    " of each model (searched, fixed, logistic, mlp(4)) from the epoch grid by"
-    " hqml.nn.selection.choose_epochs on a stratified 30% validation split of the training part"
-    " (split seed 0, the same seeds as the retrainings), rule: {rule}. The models are then"
-    " retrained on the whole training part for the chosen length and the test part is scored"
-    " once, for these accuracies. The learning rate (0.05) is the library default, not tuned."
+    " fitness ({fitness}); the retraining length of each model (searched, fixed, logistic,"
+    " mlp(4)) from the epoch grid by hqml.nn.selection.choose_epochs on {split} (split seed 0,"
+    " the same seeds as the retrainings), rule: {rule}. The models are then retrained on the"
+    " whole training part for the chosen length and the test part is scored once, for these"
+    " accuracies. The learning rate (0.05) is the library default, not tuned."
 )
 
 
@@ -74,12 +73,19 @@ def classical_model(n_inputs: int, hidden: int = 0):
     return make
 
 
+def _split_words(folds: int) -> str:
+    if folds == 1:
+        return "a stratified 30% validation split of the training part"
+    return f"stratified {folds}-fold cross-validation of the training part"
+
+
 def _fitness_words(settings: dict) -> str:
     metric = "accuracy" if settings["fitness"] == "accuracy" else "log-likelihood"
     lengths = "/".join(map(str, np.atleast_1d(settings["search_epochs"])))
     return (
-        f"mean validation {metric} over {settings['fitness_seeds']} initialisations, at the"
-        f" best of {lengths} epochs"
+        f"mean validation {metric} on {_split_words(settings['folds'])},"
+        f" {settings['fitness_seeds']} initialisation(s) per split, at the best of {lengths}"
+        " epochs"
     )
 
 
@@ -95,6 +101,7 @@ def select(x_tr, y_tr, settings: dict) -> dict:
         epochs=settings["search_epochs"],
         fitness_seeds=settings["fitness_seeds"],
         fitness=settings["fitness"],
+        folds=settings["folds"],
         start=(fixed,),  # the baseline is a candidate: replaced only if it validates worse
     )
     models = {
@@ -106,7 +113,13 @@ def select(x_tr, y_tr, settings: dict) -> dict:
     t0 = time.perf_counter()
     choices = {
         k: choose_epochs(
-            m, x_tr, y_tr, settings["grid"], settings["seeds"], criterion=settings["criterion"]
+            m,
+            x_tr,
+            y_tr,
+            settings["grid"],
+            settings["seeds"],
+            criterion=settings["criterion"],
+            folds=settings["folds"],
         )
         for k, m in models.items()
     }
@@ -141,7 +154,9 @@ def run_dataset(name, x_tr, y_tr, x_te, y_te, settings: dict) -> dict:
         "fixed_fitness": search.history[0][1],
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
         "selection": SELECTION_NOTE.format(
-            rule=choices["fixed"].rule, fitness=_fitness_words(settings)
+            rule=choices["fixed"].rule,
+            fitness=_fitness_words(settings),
+            split=_split_words(settings["folds"]),
         ),
         "epoch_selection": {
             k: {
@@ -151,6 +166,7 @@ def run_dataset(name, x_tr, y_tr, x_te, y_te, settings: dict) -> dict:
                 "val_loss": list(c.val_loss),
                 "fit_rows": c.fit_rows,
                 "val_rows": c.val_rows,
+                "folds": c.folds,
             }
             for k, c in choices.items()
         },
@@ -189,7 +205,14 @@ def main() -> None:
         default="25,50,100,200",
         help="training lengths each candidate is scored at (its fitness: the best of them)",
     )
-    ap.add_argument("--fitness-seeds", type=int, default=3)
+    ap.add_argument("--fitness-seeds", type=int, default=1, help="initialisations per fold")
+    ap.add_argument(
+        "--folds",
+        type=int,
+        default=3,
+        help="cross-validation folds of the training part for the fitness and the epoch choice"
+        " (1: one 30%% validation split)",
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--resume", action="store_true", help="keep the datasets of search.json")
     args = ap.parse_args()
@@ -201,7 +224,8 @@ def main() -> None:
         "population": pop,
         "cycles": cycles,
         "search_epochs": epochs,
-        "fitness_seeds": 2 if args.quick else args.fitness_seeds,
+        "fitness_seeds": args.fitness_seeds,
+        "folds": 2 if args.quick else args.folds,
         "fitness": args.fitness,
         "grid": grid,
         "criterion": args.criterion,

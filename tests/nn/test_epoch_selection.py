@@ -78,7 +78,7 @@ def test_example_selection_never_reads_the_test_split():
     x_tr, y_tr, x_te, y_te = ex["prepare"]("iris")
     x_tr, y_tr = x_tr[::2], y_tr[::2]  # 56 rows: a small, fast run
     settings = {"layers": 1, "population": 3, "cycles": 1, "search_epochs": (2, 4),
-                "fitness_seeds": 1, "fitness": "log_likelihood", "grid": (2, 30),
+                "fitness_seeds": 1, "fitness": "log_likelihood", "folds": 1, "grid": (2, 30),
                 "criterion": "accuracy", "seeds": (0,)}  # fmt: skip
     rows = [
         ex["run_dataset"]("iris", x_tr, y_tr, x_te, yt, settings) for yt in (y_te, (y_te + 1) % 3)
@@ -87,3 +87,25 @@ def test_example_selection_never_reads_the_test_split():
     assert all(rows[0][k] == rows[1][k] for k in chosen)
     assert rows[0]["retrain_epochs"] == rows[1]["retrain_epochs"]
     assert rows[0]["test_accuracy"] != rows[1]["test_accuracy"]  # the test split did change
+
+
+def test_cross_validated_choice_averages_every_fold_and_seed():
+    from sklearn.model_selection import StratifiedKFold
+
+    x, y = _data(45, seed=4)
+    grid = (2, 12)
+    choice = choose_epochs(linear, x, y, grid, (0, 1), lr=0.1, split_seed=5, folds=3)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=5).split(x, y))
+    assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(45))
+    curves = np.array(
+        [
+            [_score(train_classifier(linear, x[f], y[f], e, 0.1, s), x[v], y[v]) for e in grid]
+            for f, v in folds
+            for s in (0, 1)
+        ]
+    )
+    np.testing.assert_allclose(choice.val_accuracy, curves[..., 0].mean(0), atol=1e-6)
+    np.testing.assert_allclose(choice.val_loss, curves[..., 1].mean(0), rtol=1e-5)
+    assert (choice.folds, choice.fit_rows, choice.val_rows) == (3, 30, 15)
+    with pytest.raises(ValueError, match="folds"):
+        choose_epochs(linear, x, y, grid, folds=0)

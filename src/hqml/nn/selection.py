@@ -125,8 +125,10 @@ class EpochChoice:
         grid: the lengths compared.
         val_accuracy: validation accuracy at each grid length, averaged over the seeds.
         val_loss: validation cross-entropy at each grid length, averaged over the seeds.
-        fit_rows, val_rows: the sizes of the two parts of the training data.
+        fit_rows, val_rows: the sizes of the two parts of the training data (of the first
+            fold when ``folds > 1``).
         criterion: the key of :data:`CRITERIA` that picked ``epochs``.
+        folds: 1 (one validation split) or the number of cross-validation folds.
     """
 
     epochs: int
@@ -136,6 +138,7 @@ class EpochChoice:
     fit_rows: int
     val_rows: int
     criterion: str = "accuracy"
+    folds: int = 1
 
     @property
     def rule(self) -> str:
@@ -172,6 +175,45 @@ def validation_curve(
     return accs, losses
 
 
+def validation_splits(
+    y: np.ndarray, folds: int = 1, val_fraction: float = 0.3, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(fit rows, validation rows)`` index pairs carved from training labels ``y``: one
+    stratified split holding out ``val_fraction`` (``folds=1``), or stratified ``folds``-fold
+    cross-validation, where every training row validates exactly once."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = np.asarray(y)
+    if folds == 1:
+        fit, val = train_test_split(
+            np.arange(len(y)), test_size=val_fraction, random_state=seed, stratify=y
+        )
+        return [(fit, val)]
+    if folds < 1:
+        raise ValueError(f"folds must be 1 (one split) or at least 2, got {folds}")
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y))
+
+
+def mean_validation_curve(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    grid: tuple[int, ...],
+    seeds: tuple[int, ...],
+    lr: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`validation_curve` averaged over every split and seed: accuracy and
+    cross-entropy at each grid length."""
+    n_classes = int(np.max(y)) + 1
+    curves = [
+        validation_curve(model, x[f], y[f], x[v], y[v], grid, n_classes, lr, s)
+        for f, v in splits
+        for s in seeds
+    ]
+    return np.mean([c[0] for c in curves], axis=0), np.mean([c[1] for c in curves], axis=0)
+
+
 def check_criterion(criterion: str) -> None:
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {tuple(CRITERIA)}, got {criterion!r}")
@@ -196,6 +238,7 @@ def choose_epochs(
     val_fraction: float = 0.3,
     split_seed: int = 0,
     criterion: str = "accuracy",
+    folds: int = 1,
 ) -> EpochChoice:
     """Pick a training length for ``model`` on a validation split of the training data.
 
@@ -207,31 +250,27 @@ def choose_epochs(
         seeds: the initialisations averaged over (one training each, to ``max(grid)``).
         lr: Adam's learning rate.
         val_fraction, split_seed: the stratified validation split carved from the training data.
+        folds: ``1`` for that one split; ``k >= 2`` for stratified k-fold cross-validation
+            over the training data instead (``k * len(seeds)`` trainings).
         criterion: ``"accuracy"`` or ``"log_likelihood"`` (:data:`CRITERIA`).
 
     Returns:
         The :class:`EpochChoice`; retrain on all of ``x_train`` for ``choice.epochs`` epochs.
     """
-    from sklearn.model_selection import train_test_split
-
     check_criterion(criterion)
     grid = tuple(sorted({int(g) for g in grid}))
     if not grid or grid[0] < 1 or not seeds:
         raise ValueError(f"need a non-empty grid of positive epochs and seeds, got {grid}")
     x_train, y_train = np.asarray(x_train), np.asarray(y_train)
-    x_f, x_v, y_f, y_v = train_test_split(
-        x_train, y_train, test_size=val_fraction, random_state=split_seed, stratify=y_train
-    )
-    n_classes = int(y_train.max()) + 1
-    curves = [validation_curve(model, x_f, y_f, x_v, y_v, grid, n_classes, lr, s) for s in seeds]
-    acc = np.mean([c[0] for c in curves], axis=0)
-    loss = np.mean([c[1] for c in curves], axis=0)
+    splits = validation_splits(y_train, folds, val_fraction, split_seed)
+    acc, loss = mean_validation_curve(model, x_train, y_train, splits, grid, tuple(seeds), lr)
     return EpochChoice(
         grid[best_index(acc, loss, grid, criterion)],
         grid,
         tuple(float(a) for a in acc),
         tuple(float(v) for v in loss),
-        len(x_f),
-        len(x_v),
+        len(splits[0][0]),
+        len(splits[0][1]),
         criterion,
+        folds,
     )
