@@ -293,15 +293,23 @@ def write_report(rows, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.6), width_ratios=(2, 1))
+    x = np.arange(len(rows))
     for i, k in enumerate(keys):
         means = [np.mean(r["test_accuracy"][k]) for r in rows]
         stds = [np.std(r["test_accuracy"][k]) for r in rows]
-        ax.bar(np.arange(len(rows)) + 0.2 * (i - 1.5), means, 0.2, yerr=stds, label=k)
-    ax.set_xticks(np.arange(len(rows)), [r["dataset"] for r in rows])
-    ax.set_ylabel(f"test accuracy ({n_seeds} seeds)")
-    ax.set_ylim(0.4, 1.0)
-    ax.legend(fontsize=7)
+        ax.bar(x + 0.2 * (i - 1.5), means, 0.2, yerr=stds, label=k)
+    ax.set_xticks(x, [r["dataset"] for r in rows])
+    ax.set_ylabel(f"test accuracy ({n_seeds} seeds, mean +- std)")
+    lo = min(np.mean(r["test_accuracy"][k]) for r in rows for k in keys)
+    ax.set_ylim(max(0.0, np.floor(lo * 20) / 20 - 0.05), 1.0)
+    ax.legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    diffs = [np.subtract(r["test_accuracy"]["searched"], r["test_accuracy"]["fixed"]) for r in rows]
+    ses = [d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else 0.0 for d in diffs]
+    ax2.errorbar(x, [d.mean() for d in diffs], yerr=ses, fmt="o", capsize=4)
+    ax2.axhline(0.0, color="grey", lw=0.8)
+    ax2.set_xticks(x, [r["dataset"] for r in rows], fontsize=8)
+    ax2.set_ylabel("searched - fixed (per seed, mean +- s.e.)")
     fig.tight_layout()
     fig.savefig(out / "search.png", dpi=120)
     plt.close(fig)
