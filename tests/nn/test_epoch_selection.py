@@ -78,7 +78,7 @@ def test_example_selection_never_reads_the_test_split():
     x_tr, y_tr, x_te, y_te = ex["prepare"]("iris")
     x_tr, y_tr = x_tr[::2], y_tr[::2]  # 56 rows: a small, fast run
     settings = {"layers": 1, "population": 3, "cycles": 1, "search_epochs": (2, 4),
-                "fitness_seeds": 1, "fitness": "log_likelihood", "folds": 1, "grid": (2, 30),
+                "fitness_seeds": 1, "fitness": "log_likelihood", "folds": 1, "grid": (2, 15),
                 "criterion": "accuracy", "seeds": (0,)}  # fmt: skip
     rows = [
         ex["run_dataset"]("iris", x_tr, y_tr, x_te, yt, settings) for yt in (y_te, (y_te + 1) % 3)
