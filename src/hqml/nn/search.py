@@ -8,11 +8,13 @@ hardware-efficient ansatz (:func:`fixed_ansatz`: RY-RZ, CNOT chain, encode once)
 compare at equal parameter count.
 
 The search is Real et al.'s regularized evolution (AAAI 2019): a population of random
-architectures, each trained briefly on a search split of the training data and scored on a
-validation split; each cycle draws a tournament, mutates one gene of its best member, trains
-the child, adds it and drops the *oldest* member. Architectures already trained are looked up,
-not retrained; the search cost reported is the number of trainings, the circuit evaluations
-(forward passes over the batch) and the wall time.
+architectures, each trained briefly on part of the training data and scored on the rest (one
+validation split, or k-fold cross-validation; validation accuracy or log-likelihood); each
+cycle draws a tournament, mutates one gene of its best member, trains the child, adds it and
+drops the *oldest* member. Architectures already trained are looked up, not retrained; the
+search cost reported is the number of trainings, the circuit evaluations (forward passes over
+the batch) and the wall time. The search space lives in :mod:`hqml.nn.architecture`, the
+training and the choice of a retraining length in :mod:`hqml.nn.selection`.
 """
 
 from __future__ import annotations

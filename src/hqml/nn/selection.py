@@ -1,9 +1,10 @@
 """Training a classifier full-batch, and choosing its training length on a validation split.
 
-:func:`choose_epochs` takes training rows only: it carves a stratified validation split from
-them, trains each seed's model once up to the longest length of a grid, scores the validation
-split after every grid length, and picks a length by a stated rule (:data:`CRITERIA`). The
-model is then retrained from scratch on the whole training set for that many epochs
+:func:`choose_epochs` takes training rows only: it carves a stratified validation split (or
+stratified k folds) from them, trains each seed's model once up to the longest length of a
+grid, scores the validation rows after every grid length, and picks a length by a stated rule
+(:data:`CRITERIA`). The model is then retrained from scratch on the whole training set for
+that many epochs
 (:func:`seed_accuracies`), and only that final model meets the test split. The same rule
 serves a searched circuit, the fixed ansatz and a classical baseline alike: every function here
 takes an :class:`~hqml.nn.architecture.Architecture` or any ``(seed, n_classes) -> nn.Module``
