@@ -4,11 +4,10 @@
 stratified k folds) from them, trains each seed's model once up to the longest length of a
 grid, scores the validation rows after every grid length, and picks a length by a stated rule
 (:data:`CRITERIA`). The model is then retrained from scratch on the whole training set for
-that many epochs
-(:func:`seed_accuracies`), and only that final model meets the test split. The same rule
-serves a searched circuit, the fixed ansatz and a classical baseline alike: every function here
-takes an :class:`~hqml.nn.architecture.Architecture` or any ``(seed, n_classes) -> nn.Module``
-factory.
+that many epochs (:func:`seed_accuracies`), and only that final model meets the test split.
+The same rule serves a searched circuit, the fixed ansatz and a classical baseline alike: every
+function here takes an :class:`~hqml.nn.architecture.Architecture` or any
+``(seed, n_classes) -> nn.Module`` factory.
 """
 
 from __future__ import annotations
