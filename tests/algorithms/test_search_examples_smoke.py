@@ -36,12 +36,18 @@ def test_architecture_search_example_writes_report_with_sane_accuracies(tmp_path
     for values in acc.values():
         assert len(values) == 2 and all(0.0 <= v <= 1.0 for v in values)
     assert max(acc["logistic"]) > 0.8  # iris is nearly linearly separable
-    assert 0.0 <= row["search_val_accuracy"] <= 1.0 and 0.0 <= row["fixed_val_accuracy"] <= 1.0
+    assert row["search_fitness"] <= 0.0 and row["fixed_fitness"] <= 0.0  # log-likelihoods
     # the fixed ansatz is in the starting population: the winner validates no worse
-    assert row["search_val_accuracy"] >= row["fixed_val_accuracy"]
+    assert row["search_fitness"] >= row["fixed_fitness"]
     assert row["search_trainings"] >= row["search_candidates"] > 0
     table = (tmp_path / "search.md").read_text().splitlines()
-    assert len(table) == 5 and table[-1].startswith(f"| iris | {row['searched']} |")
+    assert len(table) == 7 and table[-1].startswith(f"| iris | {row['searched']} |")
+    # every retraining length was chosen from the quick grid on the validation split
+    assert set(row["retrain_epochs"]) == set(acc)
+    for k, sel in row["epoch_selection"].items():
+        assert sel["grid"] == [10, 30] and row["retrain_epochs"][k] == sel["epochs"] in (10, 30)
+        assert sel["fit_rows"] + sel["val_rows"] == row["train_rows"]
+    assert "without the test part" in row["selection"]
     diff = np.mean(np.subtract(acc["searched"], acc["fixed"]))
     assert f"{round(diff, 9) + 0.0:+.3f} +- " in table[-1]
     assert (tmp_path / "search.png").read_bytes()[:4] == b"\x89PNG"

@@ -140,3 +140,30 @@ def test_search_can_start_from_the_baseline_and_keeps_it_unless_beaten():
         evolutionary_search(x, y, n_layers=1, population=3, start=(fixed_ansatz(2, 2),))
     with pytest.raises(ValueError, match="at most population=2"):
         evolutionary_search(x, y, n_layers=1, population=2, tournament=1, start=(base, base, base))
+
+
+def test_log_likelihood_fitness_is_the_best_mean_validation_log_likelihood():
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, np.pi, (40, 2))
+    y = (x[:, 0] > np.pi / 2).astype(int)
+    base = fixed_ansatz(2, 1)
+    res = evolutionary_search(
+        x, y, n_layers=1, population=2, cycles=0, tournament=1, epochs=(2, 6), seed=1,
+        start=(base,), fitness="log_likelihood",
+    )  # fmt: skip
+    xs, xv, ys, yv = train_test_split(x, y, test_size=0.3, random_state=1, stratify=y)
+    ll = []  # fresh trainings of each length and seed, scored here
+    for e in (2, 6):
+        per_seed = []
+        for s in (1, 2):  # seed + k for the fitness_seeds=2 initialisations
+            model = train_classifier(base, xs, ys, e, 0.05, s)
+            with torch.no_grad():
+                logits = model(torch.tensor(xv).float())
+            per_seed.append(-torch.nn.functional.cross_entropy(logits, torch.tensor(yv)).item())
+        ll.append(np.mean(per_seed))
+    assert res.history[0][1] == pytest.approx(max(ll), rel=1e-5)
+    assert res.n_circuit_evaluations == res.n_trainings * (6 + 2)  # training steps + 2 scorings
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        evolutionary_search(x, y, n_layers=1, population=2, tournament=1, fitness="auc")
