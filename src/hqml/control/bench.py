@@ -242,7 +242,7 @@ def _plots(results: dict[str, Any], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(8.4, 4.4))
     for k, run in enumerate(results["static"]):
         traces = [("PPO", run["ppo"], "-")] + [
             (f"NM {k}", tr, ("--", ":", "-.")[j % 3])
@@ -260,7 +260,7 @@ def _plots(results: dict[str, Any], out: Path) -> None:
             )
     ax.axhline(1 - results["target"], color="k", lw=0.8, ls=":")
     ax.set(xscale="log", yscale="log", xlabel="shots spent", ylabel="X-gate infidelity")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside, not over
     fig.tight_layout()
     fig.savefig(out / "calibration.png", dpi=120)
     plt.close(fig)
@@ -314,10 +314,12 @@ def report(results: dict[str, Any]) -> str:
         f"({cfg['shots']} per calibration sequence). {agent}; Nelder-Mead (NM fx) minimises "
         "the same measured cost with f times PPO's shots per sequence, on the same total "
         "budget. Fidelity is the true average gate fidelity (leakage included), never shown "
-        "to either. Cells: final F / shots spent when F first reached 0.999 / shots spent "
+        "to either. First F: the agent's calibration after its first experiment (with a "
+        "coarse stage, the pulse its first fit moved to). Cells: final F / shots spent when F "
+        "first reached 0.999 / shots spent "
         "from which F stayed >= 0.999 to the end (a crossing lost again does not count).",
         "",
-        "| seed | start F | PPO | " + " | ".join(f"NM {f}x" for f in cfg["nm_factors"]) + " |",
+        "| seed | first F | PPO | " + " | ".join(f"NM {f}x" for f in cfg["nm_factors"]) + " |",
         "|---|---|---|" + "---|" * len(cfg["nm_factors"]),
     ]
     for r in results["static"]:
