@@ -11,6 +11,12 @@ the correction. The policy is trained (PPO) on simulated devices drawn from the 
 then run on each device as a fixed feedback law: measure, correct, measure ... Every experiment
 on the device costs ``task.shots_per_step`` shots; the simulated training experiments are
 counted separately (``pretrain_experiments``). The true fidelity is for scoring only.
+
+Far from the target the first-order sequences are not linear and a linear law can run away, so
+the calibrator can put a coarse stage in front (``coarse``: a maximum-likelihood fit of the
+device from the sequences and a Ramsey pair, :mod:`.coarse`, then a jump to the fitted device's
+best pulse), rerun it when the measured deviations say the pulse went astray (``guard``), and
+lower its gain once calibrated (``hold_gain``, ``hold_below``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .calibrate import Trace
+from .coarse import DeviceFit, best_action, model_device
 from .env import CalibrationTask, gymnasium
 from .transmon import RAMSEY, Pulse, Transmon, drifted, gate_fidelity, ideal, measure
 
@@ -234,8 +241,6 @@ class FeedbackCalibrator:
         return self
 
     def _begin_coarse(self) -> None:
-        from .coarse import DeviceFit
-
         # a rerun (by the guard) searches around the last fit: the device drifts slowly, it is
         # the pulse that went astray
         last = self._fit.estimate if self.coarse_runs else None
@@ -246,8 +251,6 @@ class FeedbackCalibrator:
 
     def _coarse_step(self, measured: bool = False) -> None:
         """One coarse experiment (unless ``measured``: the reset's): fit, move to the best."""
-        from .coarse import best_action, model_device
-
         env = self._env()
         if not measured:
             env.measure_at(env.x)
