@@ -80,6 +80,29 @@ def test_control_bench_runs_the_feedback_agent_on_the_same_readout_as_nelder_mea
     assert "trained on 512 experiments on simulated devices" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow  # trains a feedback policy (one PPO rollout)
+def test_control_bench_coarse_stage_pays_its_shots_and_runs_an_edge_drift_device(tmp_path):
+    out = tmp_path / "coarse"
+    args = ["control", "bench", "--agent", "feedback", "--pretrain", "512", "--seeds", "1"]
+    args += ["--experiments", "64", "--nm-factors", "1", "--drift-experiments", "128"]
+    args += ["--settle", "64", "--coarse", "2", "--guard", "0.2", "--hold-gain", "0.5"]
+    args += ["--hold-below", "0.05", "--drift-devices", "2", "--drift-edge"]
+    args += ["--out", str(out), "--no-mlflow"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text())
+    run = data["static"][0]
+    # two coarse experiments of 18 sequences (the Ramsey pair paid for), then 16 per experiment
+    assert run["ppo"]["shots"][:3] == [360, 720, 1040]
+    assert run["ppo"]["shots"][-1] == 2 * 360 + 63 * 320
+    assert run["nelder_mead"]["1x"]["shots"][-1] <= run["ppo"]["shots"][-1]
+    first, edge = data["drift_runs"]
+    assert data["drift"] == first and first["seed"] == 100 and edge["seed"] == 101
+    assert not first["edge"] and edge["edge"] and edge["offset"] == pytest.approx(-0.05)
+    assert edge["coarse_runs"] >= 1
+    assert "at the edge of the spread" in (out / "report.md").read_text()
+
+
 @pytest.mark.slow  # imports MLflow
 def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
@@ -113,6 +136,10 @@ def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
         (["--tracking-lr", "-0.001"], "tracking_lr must be positive"),
         (["--agent", "dqn"], "agent must be 'ppo' or 'feedback'"),
         (["--agent", "feedback", "--step", "2"], "step in (0, 1]"),
+        (["--coarse", "2"], "apply to --agent feedback only"),
+        (["--agent", "feedback", "--guard", "0.1"], "guard positive with coarse > 0"),
+        (["--agent", "feedback", "--hold-gain", "1.5"], "hold_gain must be in (0, 1]"),
+        (["--drift-devices", "0"], "drift_devices must be positive"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

@@ -53,6 +53,31 @@ def bench(
     step: Annotated[
         float, typer.Option(help="feedback: largest correction per experiment (of the ranges)")
     ] = 0.05,
+    coarse: Annotated[
+        int,
+        typer.Option(
+            help="feedback: experiments of a coarse first stage (device fit with Ramsey "
+            "sequences, shots counted; 0: none)"
+        ),
+    ] = 0,
+    guard: Annotated[
+        float,
+        typer.Option(
+            help="feedback: rerun the coarse stage when the RMS measured deviation exceeds "
+            "this (0: never)"
+        ),
+    ] = 0.0,
+    hold_gain: Annotated[
+        float, typer.Option(help="feedback: gain on corrections once below --hold-below")
+    ] = 1.0,
+    hold_below: Annotated[
+        float, typer.Option(help="feedback: RMS deviation (long average) that counts as held")
+    ] = 0.0,
+    drift_devices: Annotated[int, typer.Option(help="drift runs (devices seed+100, ...)")] = 1,
+    drift_edge: Annotated[
+        bool,
+        typer.Option(help="put the last drift device at the edge of the frequency spread"),
+    ] = False,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/control_bench"),
     mlflow: Annotated[bool, typer.Option(help="log to MLflow when installed")] = True,
 ) -> None:
@@ -74,13 +99,19 @@ def bench(
             agent=agent,
             pretrain=pretrain,
             step=step,
+            coarse=coarse,
+            guard=guard or None,
+            hold_gain=hold_gain,
+            hold_below=hold_below,
+            drift_devices=drift_devices,
+            drift_edge=drift_edge,
         )
     except (ValueError, ImportError) as e:
         raise typer.BadParameter(str(e)) from None
     writable_folder(out)
     console = Console()
     with progress_bars(console) as progress:
-        progress("calibrating", 0, seeds + 1)
+        progress("calibrating", 0, seeds + drift_devices)
         results = run_bench(cfg, out, progress=progress)
     _log(results, out, mlflow)
     console.print((out / "report.md").read_text())
@@ -111,6 +142,14 @@ def _log(results: dict, out: Path, enabled: bool) -> None:
         log.log_metrics(
             {k: d[k] for k in ("ppo_min_after_settling", "one_off_start", "one_off_min")}
         )
+        for k, d in enumerate(results.get("drift_runs", [])):
+            log.log_metrics(
+                {
+                    "drift_ppo_min_after_settling": d["ppo_min_after_settling"],
+                    "drift_one_off_min": d["one_off_min"],
+                },
+                step=k,
+            )
         for name in ("results.json", "report.md", "calibration.png", "drift.png"):
             log.log_artifact(out / name)
 

@@ -11,9 +11,11 @@ from .calibrate import (
     nelder_mead,
     with_drift,
 )
+from .coarse import DeviceFit, best_action
 from .env import CalibrationTask, TransmonCalibrationEnv
 from .tracking import FeedbackCalibrator, FeedbackEnv
 from .transmon import (
+    RAMSEY,
     SEQUENCES,
     TRACKING,
     Pulse,
@@ -25,9 +27,11 @@ from .transmon import (
 )
 
 __all__ = [
+    "RAMSEY",
     "SEQUENCES",
     "TRACKING",
     "CalibrationTask",
+    "DeviceFit",
     "FeedbackCalibrator",
     "FeedbackEnv",
     "PPOCalibrator",
@@ -36,6 +40,7 @@ __all__ = [
     "Transmon",
     "TransmonCalibrationEnv",
     "average_gate_fidelity",
+    "best_action",
     "fixed_pulse_under_drift",
     "gate_fidelity",
     "miscalibrated",

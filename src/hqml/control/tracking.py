@@ -11,6 +11,12 @@ the correction. The policy is trained (PPO) on simulated devices drawn from the 
 then run on each device as a fixed feedback law: measure, correct, measure ... Every experiment
 on the device costs ``task.shots_per_step`` shots; the simulated training experiments are
 counted separately (``pretrain_experiments``). The true fidelity is for scoring only.
+
+Far from the target the first-order sequences are not linear and a linear law can run away, so
+the calibrator can put a coarse stage in front (``coarse``: a maximum-likelihood fit of the
+device from the sequences and a Ramsey pair, :mod:`.coarse`, then a jump to the fitted device's
+best pulse), rerun it when the measured deviations say the pulse went astray (``guard``), and
+lower its gain once calibrated (``hold_gain``, ``hold_below``).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from .calibrate import Trace
+from .coarse import DeviceFit, best_action, model_device
 from .env import CalibrationTask, gymnasium
-from .transmon import Pulse, Transmon, drifted, gate_fidelity
+from .transmon import RAMSEY, Pulse, Transmon, drifted, gate_fidelity, ideal, measure
 
 _LINEAR = {"pi": [], "vf": [64, 64]}
 SHORT, LONG = 0.25, 0.05  # weights of the newest experiment in the two running averages
@@ -52,6 +59,10 @@ class FeedbackEnv(gymnasium.Env):
         self.action_space = gymnasium.spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
         self.observation_space = gymnasium.spaces.Box(-1.0, 1.0, shape=(2 * n,), dtype=np.float32)
         self.base, self.x, self.time, self.steps, self.shots_spent = None, np.zeros(3), 0.0, 0, 0
+        # sequences run besides the task's in every experiment (shots counted, not observed;
+        # their P(1), with the task's, in ``reading``): the coarse stage's Ramsey pair
+        self.extra: dict[str, tuple[tuple[str, ...], float]] = {}
+        self.reading = np.zeros(0)
 
     def device(self) -> Transmon:
         """The device now (after drift); for scoring only."""
@@ -69,10 +80,24 @@ class FeedbackEnv(gymnasium.Env):
         return gate_fidelity(self.pulse(), self.device())
 
     def _measure(self) -> np.ndarray:
-        d = self.task.deviations(self.pulse(), self.device(), self.np_random)
-        self.shots_spent += self.task.shots_per_step
+        t = self.task
+        sequences = {**t.sequences, **self.extra}
+        self.reading = measure(self.pulse(), self.device(), t.shots, self.np_random, sequences)
+        self.shots_spent += t.shots * len(sequences)
         self.time += 1.0
-        return d
+        return self.reading[: len(t.sequences)] - ideal(t.sequences)
+
+    def measure_at(self, x: np.ndarray) -> np.ndarray:
+        """Move the pulse to ``x`` (clipped to the action box) and run one experiment there;
+        the running averages start again from it. Returns the measured deviations."""
+        self.x = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+        self.d = self._measure()
+        self.short, self.long = self.d.copy(), self.d.copy()
+        return self.d
+
+    def observation(self) -> np.ndarray:
+        """The policy's observation now: the two running averages of the deviations."""
+        return self._obs()
 
     def _obs(self) -> np.ndarray:
         return np.clip(np.concatenate([self.short, self.long]), -1, 1).astype(np.float32)
@@ -118,6 +143,18 @@ class FeedbackCalibrator:
         step: the largest correction per experiment, as a fraction of each action range.
         linear: the policy's mean is linear in the observation, without bias (zero
             deviations, zero correction); otherwise SB3's default MLP.
+        coarse: experiments of a coarse first stage on the device (0: none): each runs the
+            task's sequences and the Ramsey pair of :data:`~.transmon.RAMSEY` (their shots
+            counted), fits the device to everything measured so far (:class:`.coarse.DeviceFit`)
+            and moves the pulse to the fitted device's best; then one experiment at that pulse
+            starts the policy's running averages, and the policy takes over.
+        guard: when the short running average's root-mean-square deviation exceeds this, the
+            pulse is outside the policy's linear range: the coarse stage runs again from there,
+            its fit starting around the last one (None: never; needs ``coarse``).
+        hold_gain: the policy's correction is multiplied by this once the long running
+            average's root-mean-square deviation is below ``hold_below`` (gain scheduling: less
+            shot noise passed into a pulse that is already calibrated).
+        hold_below: see ``hold_gain`` (0: full gain always).
         ppo_options: overrides of the PPO settings.
 
     :meth:`start` puts it on a device (with that task's drift, if any); :meth:`run` calibrates.
@@ -130,8 +167,26 @@ class FeedbackCalibrator:
         pretrain_experiments: int = 32_768,
         step: float = 0.05,
         linear: bool = True,
+        coarse: int = 0,
+        guard: float | None = None,
+        hold_gain: float = 1.0,
+        hold_below: float = 0.0,
         **ppo_options: Any,
     ):
+        if coarse < 0 or (guard is not None and (guard <= 0 or coarse == 0)):
+            raise ValueError(
+                f"coarse must be >= 0 and guard positive with coarse > 0, got {coarse}, {guard}"
+            )
+        if not 0 < hold_gain <= 1 or hold_below < 0:
+            raise ValueError(
+                f"hold_gain must be in (0, 1] and hold_below >= 0, got {hold_gain}, {hold_below}"
+            )
+        self.coarse, self.guard, self.hold_gain, self.hold_below = (
+            coarse,
+            guard,
+            hold_gain,
+            hold_below,
+        )
         try:
             from stable_baselines3 import PPO
             from stable_baselines3.common.env_util import make_vec_env
@@ -170,13 +225,59 @@ class FeedbackCalibrator:
         self, device: Transmon, seed: int = 0, task: CalibrationTask | None = None
     ) -> FeedbackCalibrator:
         """Put the policy on ``device`` (``task``: its drift and shots; default the training
-        task), from the nominal pulse; the first experiment gives the first observation."""
+        task), from the nominal pulse; the first experiment gives the first observation (with a
+        coarse stage, it is the first coarse experiment, and the pulse moves after it)."""
         task = task or self.task
         if len(task.sequences) != len(self.task.sequences):
             raise ValueError("the device's task must run the sequences the policy was trained on")
         self.env = FeedbackEnv(task, device, step=self.step)
+        self.coarse_runs = 0  # coarse stages started (the first, then any by the guard)
+        self._stage = "fine"
+        if self.coarse:
+            self._begin_coarse()
         self.obs, _ = self.env.reset(seed=seed)
+        if self.coarse:
+            self._coarse_step(measured=True)
         return self
+
+    def _begin_coarse(self) -> None:
+        # a rerun (by the guard) searches around the last fit: the device drifts slowly, it is
+        # the pulse that went astray
+        last = self._fit.estimate if self.coarse_runs else None
+        self._fit, self._coarse_done = DeviceFit(self._env().task, last), 0
+        self._stage = "coarse"
+        self._env().extra = RAMSEY
+        self.coarse_runs += 1
+
+    def _coarse_step(self, measured: bool = False) -> None:
+        """One coarse experiment (unless ``measured``: the reset's): fit, move to the best."""
+        env = self._env()
+        if not measured:
+            env.measure_at(env.x)
+        self._fit.add(env.pulse(), env.reading)
+        env.x = best_action(env.task, model_device(env.task, *self._fit.fit()))
+        self._coarse_done += 1
+        if self._coarse_done >= self.coarse:  # next: one experiment to start the averages
+            env.extra, self._stage = {}, "fresh"
+
+    def gain(self) -> float:
+        """The factor on the policy's correction now (gain scheduling, see the class doc)."""
+        long = self._env().long
+        return self.hold_gain if np.sqrt(np.mean(long**2)) < self.hold_below else 1.0
+
+    def _experiment(self) -> None:
+        env = self._env()
+        if self._stage == "coarse":
+            self._coarse_step()
+            return
+        if self._stage == "fresh":
+            env.measure_at(env.x)
+            self.obs, self._stage = env.observation(), "fine"
+            return
+        action, _ = self.model.predict(self.obs, deterministic=True)
+        self.obs, _, _, _, _ = env.step(self.gain() * np.asarray(action, dtype=np.float64))
+        if self.guard is not None and np.sqrt(np.mean(env.short**2)) > self.guard:
+            self._begin_coarse()
 
     def pulse(self) -> Pulse:
         """The current calibration."""
@@ -190,7 +291,8 @@ class FeedbackCalibrator:
     def run(self, experiments: int, record_every: int = 1, trace: Trace | None = None) -> Trace:
         """Run the feedback loop on the device for ``experiments`` experiments, recording the
         true fidelity of the calibration every ``record_every`` of them (the first point is the
-        start, after the experiment that gave the first observation)."""
+        start, after the experiment that gave the first observation; with a coarse stage, the
+        pulse it moved to)."""
         if experiments < 1 or record_every < 1:
             raise ValueError(
                 f"experiments and record_every must be positive, got {experiments}, {record_every}"
@@ -200,8 +302,7 @@ class FeedbackCalibrator:
         if not trace.shots:
             trace.add(env.shots_spent, env.fidelity(), env.time)
         for k in range(1, experiments + 1):
-            action, _ = self.model.predict(self.obs, deterministic=True)
-            self.obs, _, _, _, _ = env.step(action)
+            self._experiment()
             if k % record_every == 0 or k == experiments:
                 trace.add(env.shots_spent, env.fidelity(), env.time)
         return trace

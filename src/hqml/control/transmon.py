@@ -128,6 +128,18 @@ TRACKING: dict[str, tuple[tuple[str, ...], float]] = {
     "yYYX": (("y", "Y", "Y", "X"), 0.5),
 }
 
+# Ramsey-like sequences for a coarse first stage (:mod:`.coarse`): two half pulses around a
+# wait ("w", free evolution for WAIT pulse durations) read the phase that the frequency offset
+# minus the drive detuning accumulates (about Delta x 64 ns, pulses included, at WAIT = 2 and
+# 20 ns pulses) in both quadratures (x w x: cos, x w y: sin): the pair alone reads |Delta| up
+# to 0.049 rad/ns without ambiguity (|phase| < pi), the other sequences tell the wraps apart
+# beyond; the values are those of Delta = 0 with perfect half pulses
+RAMSEY: dict[str, tuple[tuple[str, ...], float]] = {
+    "xwx": (("x", "w", "x"), 1.0),
+    "xwy": (("x", "w", "y"), 0.5),
+}
+WAIT = 2.0
+
 _GATES = {"X": (0.0, 1.0), "Y": (np.pi / 2, 1.0), "x": (0.0, 0.5), "y": (np.pi / 2, 0.5)}
 
 
@@ -139,10 +151,15 @@ def sequence_probabilities(
     """P(reading 1) of every sequence (default :data:`SEQUENCES`; level 2 reads as 1), before
     readout error."""
     used = {g for word, _ in sequences.values() for g in word}
-    on_x = {s: pulse_unitary(pulse, device, 0.0, s) for s in {_GATES[g][1] for g in used}}
+    pulses = used - {"w"}
+    on_x = {s: pulse_unitary(pulse, device, 0.0, s) for s in {_GATES[g][1] for g in pulses}}
     # a drive phase phi conjugates the propagator by exp(i phi n) (n commutes with the rest)
     gates = {}
-    for g in used:
+    if "w" in used:  # free evolution in the drive's frame: diagonal
+        n = np.diag(_N)
+        h = (device.offset - pulse.detuning) * n + device.alpha / 2 * n * (n - 1)
+        gates["w"] = np.diag(np.exp(-1j * h * WAIT * pulse.duration))
+    for g in pulses:
         phase, s = _GATES[g]
         r = np.exp(1j * phase * np.diag(_N))
         gates[g] = r[:, None] * on_x[s] * r.conj()[None, :]
