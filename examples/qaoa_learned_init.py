@@ -2,17 +2,20 @@
 
     PYTHONPATH=src python examples/qaoa_learned_init.py --out results/qaoa_init [--quick]
 
-Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1..5) of random
-3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
-compares initial points at p = 3, before and after a few L-BFGS-B steps, on larger held-out
-graphs: 14 nodes (every family; INTERP's lower depths fully optimised), 20 and 16 nodes
-(3-regular and Erdos-Renyi, drawn in that order, then the other families unless
-``--large-families 3reg-er``; INTERP's lower depths at most ``--large-interp-maxiter``
-iterations), and 64-node ladders and rings on the MPS backend (INTERP's lower depths
-optimised on the MPS too; on the MPS the angles' gradient is taken by central finite
-differences, see
+Trains :class:`hqml.algorithms.AngleNetwork` ("learned": small MLPs on local-structure
+features, hyperparameters chosen on validation graphs by ``examples/qaoa_angle_selection.py``)
+on INTERP-optimised angles (p = 1..5) of 133 graphs with 6..12 nodes: random 3-, 4-, 5-regular
+and Erdos-Renyi graphs, rings, ladders and random trees (46), and 87 more of the random
+families and odd rings from their own seed (:func:`extra_graphs`). Then compares initial
+points at p = 3, before and after a few L-BFGS-B steps, on larger held-out graphs: 14 nodes
+(every family; INTERP's lower depths fully optimised), 20 and 16 nodes (3-regular and
+Erdos-Renyi, drawn in that order, then the other families unless ``--large-families 3reg-er``;
+INTERP's lower depths at most ``--large-interp-maxiter`` iterations), and 64-node ladders and
+rings on the MPS backend (INTERP's lower depths optimised on the MPS too; on the MPS the
+angles' gradient is taken by central finite differences, see
 :func:`hqml.algorithms.qaoa_angles.compare_initialisations`).
-"learned-base" is the same model trained without the rings, ladders and trees.
+"learned-ridge" is the previous model (:class:`hqml.algorithms.AngleRegressor`, six features)
+on the 46 graphs, "learned-base" the same ridge without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
 """
 
