@@ -2,17 +2,20 @@
 
     PYTHONPATH=src python examples/qaoa_learned_init.py --out results/qaoa_init [--quick]
 
-Trains :class:`hqml.algorithms.AngleRegressor` on INTERP-optimised angles (p = 1..5) of random
-3-, 4-, 5-regular and Erdos-Renyi graphs, rings, ladders and random trees with 6..12 nodes, then
-compares initial points at p = 3, before and after a few L-BFGS-B steps, on larger held-out
-graphs: 14 nodes (every family; INTERP's lower depths fully optimised), 20 and 16 nodes
-(3-regular and Erdos-Renyi, drawn in that order, then the other families unless
-``--large-families 3reg-er``; INTERP's lower depths at most ``--large-interp-maxiter``
-iterations), and 64-node ladders and rings on the MPS backend (INTERP's lower depths
-optimised on the MPS too; on the MPS the angles' gradient is taken by central finite
-differences, see
+Trains :class:`hqml.algorithms.AngleNetwork` ("learned": small MLPs on local-structure
+features, hyperparameters chosen on validation graphs by ``examples/qaoa_angle_selection.py``)
+on INTERP-optimised angles (p = 1..5) of 133 graphs with 6..12 nodes: random 3-, 4-, 5-regular
+and Erdos-Renyi graphs, rings, ladders and random trees (46), and 87 more of the random
+families and odd rings from their own seed (:func:`extra_graphs`). Then compares initial
+points at p = 3, before and after a few L-BFGS-B steps, on larger held-out graphs: 14 nodes
+(every family; INTERP's lower depths fully optimised), 20 and 16 nodes (3-regular and
+Erdos-Renyi, drawn in that order, then the other families unless ``--large-families 3reg-er``;
+INTERP's lower depths at most ``--large-interp-maxiter`` iterations), and 64-node ladders and
+rings on the MPS backend (INTERP's lower depths optimised on the MPS too; on the MPS the
+angles' gradient is taken by central finite differences, see
 :func:`hqml.algorithms.qaoa_angles.compare_initialisations`).
-"learned-base" is the same model trained without the rings, ladders and trees.
+"learned-ridge" is the previous model (:class:`hqml.algorithms.AngleRegressor`, six features)
+on the 46 graphs, "learned-base" the same ridge without the rings, ladders and trees.
 Writes ``qaoa_init.json``, ``qaoa_init.md`` and ``qaoa_init.png`` under ``--out``.
 """
 
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hqml.algorithms.qaoa_angle_net import AngleNetwork
 from hqml.algorithms.qaoa_angles import (
     AngleRegressor,
     compare_initialisations,
@@ -34,11 +38,17 @@ from hqml.algorithms.qaoa_angles import (
     optimised_angles,
     ring_graph,
 )
+from hqml.algorithms.qaoa_features import STRUCTURE_FEATURES
 from hqml.backends import get_backend
 
 FAMILIES = ("3reg", "4reg", "5reg", "er")
 LOW_DEGREE = ("ring", "ladder", "tree")  # drawn from their own generator (see train)
-ORDER = ("learned", "learned-base", "fixed", "interp", "ramp")
+ORDER = ("learned", "learned-ridge", "learned-base", "fixed", "interp", "ramp")
+# AngleNetwork's hyperparameters, chosen on validation graphs (examples/qaoa_angle_selection.py,
+# docs/results/search/qaoa_init_selection.json), never on the held-out graphs below
+NETWORK = {"hidden": 16, "weight_decay": 3e-3, "n_models": 3, "epochs": 1500, "random_state": 0}
+EXTRA_SEEDS = 3  # extra training graphs per family and size (extra_graphs)
+SEEDS = {"train": 2026, "low": 2027, "extra": 2028}
 
 
 def _angles(graphs, cache: Path, key: str, p_max: int) -> tuple[list[dict], float | None]:
@@ -61,40 +71,77 @@ def _angles(graphs, cache: Path, key: str, p_max: int) -> tuple[list[dict], floa
     return labels, seconds.get(key, 0.0)
 
 
-def train(sizes, seeds, p_max, rng, rng_low, low: bool, cache: Path):
+def extra_graphs(sizes, seeds: int, rng) -> list:
+    """More training graphs (drawn from their own generator, so the other training graphs and
+    the held-out ones stay the same): every size in ``sizes`` (odd ones too), ``seeds`` graphs
+    per family and size (3- and 5-regular at even sizes, 5-regular from 8), odd rings."""
+    out = []
+    for n in sizes:
+        for k in ("3reg", "4reg", "5reg", "er", "tree"):
+            if (k in ("3reg", "5reg") and n % 2) or (k == "5reg" and n < 8):
+                continue
+            out += [graph_family(k, n, rng) for _ in range(seeds)]
+        if n % 2:
+            out.append(graph_family("ring", n, rng))
+    return out
+
+
+def train(sizes, seeds, p_max, rng, rng_low, rng_extra, low: bool, cache: Path, extra_sizes,
+          extra_seeds: int = EXTRA_SEEDS):  # fmt: skip
     """Fit on INTERP-optimised angles (cached in ``cache``; graphs are redrawn from the same
     seeds, so a rerun sees the same held-out graphs). The low-degree graphs (rings, ladders,
-    random trees) come from ``rng_low``, so adding them leaves the other graphs unchanged.
+    random trees) come from ``rng_low`` and the extra graphs (:func:`extra_graphs`) from
+    ``rng_extra``, so adding them leaves the other graphs unchanged.
 
-    Returns ``(model, base model or None, timing, graphs, low-degree graphs)``: the base model
-    is fitted on the regular and Erdos-Renyi graphs only (the training set before the
-    low-degree families were added), when ``low``; ``timing`` holds this run's seconds
-    (``"run_seconds"``) and the labelling's, cached runs included (``"label_seconds"``,
-    ``None`` when a cache did not record it)."""
+    Returns ``(models, timing, counts)``: ``models`` maps a start's name to its model:
+    ``"learned"`` (:class:`AngleNetwork` on every training graph, its hyperparameters chosen on
+    validation graphs by ``examples/qaoa_angle_selection.py``), ``"learned-ridge"`` (the
+    previous model: :class:`AngleRegressor` on the regular, Erdos-Renyi and low-degree graphs,
+    not the extra ones) and ``"learned-base"`` (the ridge on the regular and Erdos-Renyi graphs
+    only), the latter two when ``low``; ``timing`` holds this run's seconds (``"run_seconds"``)
+    and the labelling's, cached runs included (``"label_seconds"``, ``None`` when a cache did
+    not record it); ``counts`` the training graphs per set."""
     t0 = time.perf_counter()
-    base = [
-        graph_family(k, n, rng)
-        for n in sizes
-        for k in FAMILIES
-        for _ in range(seeds)
-        if not (k == "5reg" and n < 8)  # K6 is the only 5-regular graph on 6 nodes
-    ]
-    y_base, label_s = _angles(base, cache, "base", p_max)
-    model_base = AngleRegressor().fit(base, y_base)
-    if not low:
-        timing = {"run_seconds": time.perf_counter() - t0, "label_seconds": label_s}
-        return model_base, None, timing, len(base), 0
-    extra = [  # rings and ladders are one graph per size; trees are drawn
-        graph_family(k, n, rng_low)
-        for n in sizes
-        for k in LOW_DEGREE
-        for _ in range(seeds if k == "tree" else 1)
-    ]
-    y_low, low_s = _angles(extra, cache, "low", p_max)
-    model = AngleRegressor().fit(base + extra, y_base + y_low)
-    label_s = None if label_s is None or low_s is None else label_s + low_s
+    sets = training_sets(sizes, seeds, rng, rng_low, rng_extra, low, extra_sizes, extra_seeds)
+    labels, label_s = {}, 0.0
+    for key, graphs in sets.items():
+        labels[key], s = _angles(graphs, cache, key, p_max)
+        label_s = None if label_s is None or s is None else label_s + s
+    every = [g for key in sets for g in sets[key]]
+    models = {"learned": AngleNetwork(**NETWORK).fit(every, [a for k in sets for a in labels[k]])}
+    if low:
+        models["learned-ridge"] = AngleRegressor().fit(
+            sets["base"] + sets["low"], labels["base"] + labels["low"]
+        )
+        models["learned-base"] = AngleRegressor().fit(sets["base"], labels["base"])
     timing = {"run_seconds": time.perf_counter() - t0, "label_seconds": label_s}
-    return model, model_base, timing, len(base) + len(extra), len(extra)
+    return models, timing, {k: len(v) for k, v in sets.items()}
+
+
+def training_sets(
+    sizes, seeds, rng, rng_low, rng_extra, low: bool, extra_sizes, extra_seeds: int = EXTRA_SEEDS
+) -> dict:
+    """The training graphs by set: ``"base"`` (3-, 4-, 5-regular and Erdos-Renyi), ``"low"``
+    (rings, ladders, trees; when ``low``) and ``"extra"`` (:func:`extra_graphs`; when
+    ``low``), drawn in this order from their generators."""
+    sets = {
+        "base": [
+            graph_family(k, n, rng)
+            for n in sizes
+            for k in FAMILIES
+            for _ in range(seeds)
+            if not (k == "5reg" and n < 8)  # K6 is the only 5-regular graph on 6 nodes
+        ]
+    }
+    if low:
+        sets["low"] = [  # rings and ladders are one graph per size; trees are drawn
+            graph_family(k, n, rng_low)
+            for n in sizes
+            for k in LOW_DEGREE
+            for _ in range(seeds if k == "tree" else 1)
+        ]
+        sets["extra"] = extra_graphs(extra_sizes, extra_seeds, rng_extra)
+    return sets
 
 
 def main() -> None:
@@ -124,22 +171,35 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rng, rng_low = np.random.default_rng(2026), np.random.default_rng(2027)
+    rng, rng_low = np.random.default_rng(SEEDS["train"]), np.random.default_rng(SEEDS["low"])
     low = not args.no_low_degree
     sizes = (6, 8) if args.quick else (6, 8, 10, 12)
+    extra_sizes = (7,) if args.quick else tuple(range(6, 13))
     seeds = 1 if args.quick else args.train_seeds
-    model, base, timing, n_train, n_low = train(
-        sizes, seeds, 5, rng, rng_low, low, out / "train_angles.json"
-    )
-    others = {"learned-base": base} if base is not None else {}
+    models, timing, counts = train(
+        sizes, seeds, 5, rng, rng_low, np.random.default_rng(SEEDS["extra"]), low,
+        out / "train_angles.json", extra_sizes, 1 if args.quick else EXTRA_SEEDS,
+    )  # fmt: skip
+    model = models.pop("learned")
+    others = models  # learned-ridge and learned-base, when trained with the low-degree graphs
     # the 20- and 16-node graphs are drawn right after the training graphs, whatever --sv-sizes
     rng_large, rng_low_large = copy.deepcopy(rng), copy.deepcopy(rng_low)
-    print(f"trained on {n_train} graphs ({n_low} low-degree; p = 1..5): {_train_cost(timing)}")
+    n_train = sum(counts.values())
+    print(f"trained on {n_train} graphs {counts} (p = 1..5): {_train_cost(timing)}")
     rows = []
     if args.resume and (out / "qaoa_init.json").exists():
         rows = json.loads((out / "qaoa_init.json").read_text())["rows"]
     done = {(r["kind"], r["n"]) for r in rows}
-    meta = {"n_train": n_train, "n_low_degree": n_low, "train_seconds": timing["run_seconds"]}
+    meta = {
+        "n_train": n_train,
+        "n_low_degree": counts.get("low", 0),
+        "train_sets": counts,
+        "model": {"learned": "AngleNetwork", **NETWORK, "features": list(STRUCTURE_FEATURES)},
+        "model_selection": "hyperparameters chosen on validation graphs only (other seeds and"
+        " sizes than the held-out graphs): examples/qaoa_angle_selection.py,"
+        " docs/results/search/qaoa_init_selection.json",
+        "train_seconds": timing["run_seconds"],
+    }
     meta["label_seconds"] = timing["label_seconds"]
 
     def record(graph_kind, g, res, backend, seconds):
@@ -212,21 +272,26 @@ def write_report(rows, out: Path, meta: dict, steps: int) -> None:
     cost = _train_cost(
         {"run_seconds": meta["train_seconds"], "label_seconds": meta.get("label_seconds")}
     )
+
+    def stepped(r) -> bool:  # rows run with steps=0 have after == before everywhere
+        return any(r[m]["after"] != r[m]["before"] for m in METHODS if m in r)
+
+    single = "" if all(stepped(r) for r in rows) else " (a row with one value: before any step)"
+    counts = meta.get("train_sets", {})
     lines = [
-        f"Trained on {meta['n_train']} graphs ({meta['n_low_degree']} rings, ladders and trees):"
-        f" {cost}."
-        " learned-base: the same model trained without those low-degree graphs. Approximation"
-        f" ratio <cut>/max cut at p = 3, before -> after {steps} L-BFGS-B steps (one value:"
-        " before any step only). On the MPS backend the steps (and INTERP's lower depths) take"
-        " the angles' gradient by central finite differences of the MPS energy (the backend's"
-        " autograd gradient of a truncated simulation is inexact).",
+        f"Trained on {meta['n_train']} graphs ({', '.join(f'{k} {v}' for k, v in counts.items())}):"
+        f" {cost}. learned: {meta.get('model', {}).get('learned', 'AngleRegressor')} on every"
+        " training graph (hyperparameters chosen on validation graphs, see"
+        " qaoa_init_selection.json); learned-ridge: the ridge regression on six features without"
+        " the extra graphs (the previous model); learned-base: the ridge without the rings,"
+        " ladders, trees and extra graphs. Approximation ratio <cut>/max cut at p = 3, before ->"
+        f" after {steps} L-BFGS-B steps{single}. On the MPS backend the steps (and INTERP's lower"
+        " depths) take the angles' gradient by central finite differences of the MPS energy (the"
+        " backend's autograd gradient of a truncated simulation is inexact).",
         "",
         "| graph | n | backend | " + " | ".join(METHODS) + " |",
         "|---|---|---|" + "---|" * len(METHODS),
     ]
-
-    def stepped(r) -> bool:  # rows run with steps=0 have after == before everywhere
-        return any(r[m]["after"] != r[m]["before"] for m in METHODS if m in r)
 
     for r in rows:
         cells = [

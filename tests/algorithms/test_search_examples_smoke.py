@@ -77,7 +77,7 @@ def test_qaoa_learned_init_quick_writes_report_and_ratios_match_dense(tmp_path, 
     assert [(r["kind"], r["n"]) for r in rows] == [
         (k, 10) for k in ("3reg", "4reg", "5reg", "er", "ring", "ladder", "tree")
     ]
-    methods = ("learned", "learned-base", "fixed", "interp", "ramp")
+    methods = ("learned", "learned-ridge", "learned-base", "fixed", "interp", "ramp")
     for r in rows:
         for m in methods:
             before, after = r[m]["before"], r[m]["after"]
@@ -86,7 +86,8 @@ def test_qaoa_learned_init_quick_writes_report_and_ratios_match_dense(tmp_path, 
     # the labels were computed in this run, so their time is known and stored in the cache
     cache = json.loads((tmp_path / "train_angles.json").read_text())
     assert data["label_seconds"] == pytest.approx(sum(cache["seconds"].values()))
-    assert data["n_train"] == len(cache["base"]) + len(cache["low"])
+    assert data["n_train"] == len(cache["base"]) + len(cache["low"]) + len(cache["extra"])
+    assert data["train_sets"] == {k: len(cache[k]) for k in ("base", "low", "extra")}
     ring = rows[4]
     q = QAOA(maxcut_hamiltonian(ring_graph(10)), p=3)
     for m, angles in (("fixed", q.fixed(3)), ("ramp", q.ramp(3))):

@@ -5,6 +5,7 @@ from .adapt_pools import fermionic_pool, minimal_complete_pool, qubit_excitation
 from .ising import bqm_to_pauli, diagonal_energies, pauli_to_bqm, pauli_to_ising
 from .optimizers import METHODS, MinimizeResult, minimize
 from .qaoa import QAOA, QAOAResult
+from .qaoa_angle_net import AngleNetwork
 from .qaoa_angles import AngleRegressor, Graph, compare_initialisations, optimised_angles
 from .qcbm import QCBM, QCBMResult, bars_and_stripes
 from .vqe import VQE, VQEResult
@@ -22,6 +23,7 @@ __all__ = [
     "QAOA",
     "QAOAResult",
     "AngleRegressor",
+    "AngleNetwork",
     "Graph",
     "compare_initialisations",
     "optimised_angles",

@@ -6,7 +6,8 @@ angles in the same smooth branch (``gamma > 0``, ``beta < 0`` in hqml's conventi
 :mod:`hqml.algorithms.qaoa`). The features are the ones optimal angles are known to depend on:
 the degree (``gamma`` scales like ``1 / sqrt(d)`` on ``d``-regular graphs), its spread, and how
 many edges sit in triangles; the model predicts all ``2 p`` angles of a new, larger graph
-without running a circuit.
+without running a circuit. :class:`~hqml.algorithms.qaoa_angle_net.AngleNetwork` is the
+nonlinear model on local-structure features (the one the example now reports as "learned").
 
 The cost is ``H = sum_edges Z_i Z_j / 2`` (so ``<cut> = |E| / 2 - <H>``), as in
 :data:`~hqml.algorithms.qaoa.FIXED_ANGLES_3REGULAR`'s comment.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -30,6 +31,13 @@ Edges = Sequence[tuple[int, int]]
 FEATURES = ("bias", "1/sqrt(d)", "1/d", "degree cv", "triangles per edge", "1/n")
 # features whose training range predict() checks (1/n is meant to be extrapolated: larger graphs)
 _CHECKED = (1, 3, 4)
+
+
+class AngleModel(Protocol):
+    """What :func:`compare_initialisations` needs of a model: :class:`AngleRegressor`, or
+    :class:`~hqml.algorithms.qaoa_angle_net.AngleNetwork`."""
+
+    def predict(self, graph: Graph, p: int) -> np.ndarray: ...
 
 
 class AngleExtrapolationWarning(UserWarning):
@@ -325,7 +333,7 @@ class AngleRegressor:
 
 def compare_initialisations(
     graph: Graph,
-    model: AngleRegressor,
+    model: AngleModel,
     p: int = 3,
     steps: int = 5,
     optimizer: str = "L-BFGS-B",
@@ -333,7 +341,7 @@ def compare_initialisations(
     optimum: tuple[float, float] | None = None,
     interp_maxiter: int = 200,
     interp: bool = True,
-    others: dict[str, AngleRegressor] | None = None,
+    others: dict[str, AngleModel] | None = None,
     gradient: str = "auto",
 ) -> dict[str, dict[str, float]]:
     """Approximation ratio of each initial point, before and after ``steps`` optimiser steps.
