@@ -47,6 +47,7 @@ ORDER = ("learned", "learned-ridge", "learned-base", "fixed", "interp", "ramp")
 # AngleNetwork's hyperparameters, chosen on validation graphs (examples/qaoa_angle_selection.py,
 # docs/results/search/qaoa_init_selection.json), never on the held-out graphs below
 NETWORK = {"hidden": 16, "weight_decay": 3e-3, "n_models": 3, "epochs": 1500, "random_state": 0}
+QUICK_NETWORK = {**NETWORK, "n_models": 1, "epochs": 300}  # --quick: a smoke run, not a model
 EXTRA_SEEDS = 3  # extra training graphs per family and size (extra_graphs)
 SEEDS = {"train": 2026, "low": 2027, "extra": 2028}
 
@@ -87,7 +88,7 @@ def extra_graphs(sizes, seeds: int, rng) -> list:
 
 
 def train(sizes, seeds, p_max, rng, rng_low, rng_extra, low: bool, cache: Path, extra_sizes,
-          extra_seeds: int = EXTRA_SEEDS):  # fmt: skip
+          extra_seeds: int = EXTRA_SEEDS, network: dict | None = None):  # fmt: skip
     """Fit on INTERP-optimised angles (cached in ``cache``; graphs are redrawn from the same
     seeds, so a rerun sees the same held-out graphs). The low-degree graphs (rings, ladders,
     random trees) come from ``rng_low`` and the extra graphs (:func:`extra_graphs`) from
@@ -108,7 +109,8 @@ def train(sizes, seeds, p_max, rng, rng_low, rng_extra, low: bool, cache: Path, 
         labels[key], s = _angles(graphs, cache, key, p_max)
         label_s = None if label_s is None or s is None else label_s + s
     every = [g for key in sets for g in sets[key]]
-    models = {"learned": AngleNetwork(**NETWORK).fit(every, [a for k in sets for a in labels[k]])}
+    net = AngleNetwork(**(network or NETWORK))
+    models = {"learned": net.fit(every, [a for k in sets for a in labels[k]])}
     if low:
         models["learned-ridge"] = AngleRegressor().fit(
             sets["base"] + sets["low"], labels["base"] + labels["low"]
@@ -179,6 +181,7 @@ def main() -> None:
     models, timing, counts = train(
         sizes, seeds, 5, rng, rng_low, np.random.default_rng(SEEDS["extra"]), low,
         out / "train_angles.json", extra_sizes, 1 if args.quick else EXTRA_SEEDS,
+        QUICK_NETWORK if args.quick else NETWORK,
     )  # fmt: skip
     model = models.pop("learned")
     others = models  # learned-ridge and learned-base, when trained with the low-degree graphs
@@ -194,7 +197,11 @@ def main() -> None:
         "n_train": n_train,
         "n_low_degree": counts.get("low", 0),
         "train_sets": counts,
-        "model": {"learned": "AngleNetwork", **NETWORK, "features": list(STRUCTURE_FEATURES)},
+        "model": {
+            "learned": "AngleNetwork",
+            **(QUICK_NETWORK if args.quick else NETWORK),
+            "features": list(STRUCTURE_FEATURES),
+        },
         "model_selection": "hyperparameters chosen on validation graphs only (other seeds and"
         " sizes than the held-out graphs): examples/qaoa_angle_selection.py,"
         " docs/results/search/qaoa_init_selection.json",
