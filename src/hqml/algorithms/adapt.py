@@ -246,6 +246,7 @@ class AdaptVQE:
         self.gradients, self.backend, self.diff_method = gradients, backend, diff_method
         self.reoptimize = reoptimize
         self._h_matrix: Any = None
+        self._parts: dict[int, Any] = {}
         self.shots, self.seed = shots, seed
         self._observables: list[PauliSum] | None = None
 
@@ -318,8 +319,9 @@ class AdaptVQE:
             ref,
             self.n_qubits,
             self._h_matrix,
+            self._parts,
         )
-        self._h_matrix = model.h  # built once per run
+        self._h_matrix = model.h_full  # built once per run, as each operator's factor
         return model
 
     def _gradients(self, selected: list[int], params: np.ndarray) -> np.ndarray:
