@@ -123,6 +123,7 @@ def one_point(
     checkpoint: Path | None = None,
     reoptimize: str = "auto",
     uccsd_method: str = "circuit",
+    cold_start: bool = False,
 ) -> dict:
     geometry, active, _ = MOLECULES[name]
     mol = molecular_hamiltonian(geometry(r), active_space=active)
@@ -150,6 +151,7 @@ def one_point(
         options=TIGHT if tight else None,
         maxiter=2000 if tight else 500,
         reoptimize=reoptimize,
+        cold_start=cold_start,
     )
     res = adapt.run(start=start, callback=save)
     seconds = earlier + time.perf_counter() - t0
@@ -179,6 +181,7 @@ def one_point(
             "reoptimize": res.provenance.get("reoptimize"),
             "max_operators": max_operators,
             "maxiter": 2000 if tight else 500,
+            "cold_start": cold_start,
             "uccsd_energy": None,  # set below when UCCSD's energy is computed
         },
         # error and gradient norm after each appended operator (since the checkpoint, if
@@ -292,6 +295,11 @@ def main() -> None:
     ap.add_argument("--tight", action="store_true", help="re-optimise to ftol 1e-15, gtol 1e-9")
     ap.add_argument("--reoptimize", default="auto", choices=AdaptVQE.REOPTIMIZE)
     ap.add_argument("--uccsd-energy", default="circuit", choices=("circuit", "state"))
+    ap.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="also re-optimise each step from zero angles, keep the lower energy",
+    )
     ap.add_argument("--checkpoint", action="store_true", help="save/continue each point's ansatz")
     ap.add_argument("--resume", action="store_true", help="keep the points of adapt.json")
     ap.add_argument(
@@ -349,13 +357,14 @@ def main() -> None:
                         "reoptimize": args.reoptimize,
                         "max_operators": args.max_operators,
                         "uccsd_energy": args.uccsd_energy,
+                        "cold_start": args.cold_start,
                     }
                     max_qubits = args.uccsd_energy_max_qubits
                 row = one_point(
                     name, r, pool, max_qubits, cfg["max_operators"], cfg["gradient_tol"],
                     cfg["tight"],
                     out / f"checkpoint_{name}_{r}_{pool}.json" if args.checkpoint else None,
-                    cfg["reoptimize"], cfg["uccsd_energy"],
+                    cfg["reoptimize"], cfg["uccsd_energy"], cfg.get("cold_start", False),
                 )  # fmt: skip
                 rows.append(row)
                 print(
