@@ -63,7 +63,7 @@ TIGHT = {"ftol": 1e-15, "gtol": 1e-9}
 # tight re-optimisation, at most 116 operators (one below UCCSD's 117), and UCCSD's energy by
 # linear algebra (the same L-BFGS-B from zero angles as the circuit VQE, maxiter 1000); at
 # 2.0 A also a cold start each step (the warm-started path needed 113 operators and 9056 CNOTs,
-# more than UCCSD's 9024; docs/search.md). None: a point not in the stored report (skipped).
+# more than UCCSD's 9024; docs/search.md). None would mark a point not in the stored report.
 SMALL = {
     "gradient_tol": 1e-4,
     "tight": False,
@@ -89,7 +89,6 @@ PRESET_STORED: dict = {
     "H6": H6,
     ("H6", 2.0, "fermionic"): {**H6, "cold_start": True},
     ("H6", 2.0, "qubit"): {**H6, "cold_start": True},
-    ("H6", 2.5, "qubit"): None,
 }
 
 
