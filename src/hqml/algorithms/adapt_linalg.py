@@ -126,6 +126,14 @@ class AnsatzLinalg:
         generators: ``G_k`` of the ansatz's operators, in circuit order (repeats allowed).
         reference: the reference state vector, ``2^n`` amplitudes.
         n_qubits: ``n``.
+        h_matrix: ``H`` as a sparse matrix, if already built (``h_full`` of another model).
+        parts_cache: a dict kept by the caller across models; each generator's sparse factors
+            are built once per generator object.
+
+    When every factor has the closed form (excitations), the model works on ``support``: the
+    amplitudes reachable from the reference under ``H`` and the generators (couplings below
+    1e-12 count as zero); for number- and spin-conserving ones that is the reference's sector.
+    ``state`` still returns all ``2^n`` amplitudes.
     """
 
     def __init__(
