@@ -162,6 +162,10 @@ class AdaptVQE:
         energy_tol: stop (not converged) when appending an operator lowers the energy by
             less than this: the re-optimiser's own tolerance has been reached.
         optimizer, maxiter, options: the re-optimisation (:class:`~hqml.algorithms.vqe.VQE`).
+        cold_start: also re-optimise every angle from zero (the reference state) after each
+            appended operator and keep the lower energy. ADAPT's warm start (the previous
+            angles plus 0) can settle in a local minimum of the grown ansatz; this costs a
+            second optimisation per step.
         gradients: ``"state"`` (one statevector simulation, then linear algebra) or
             ``"commutator"`` (one batched ``expval`` of ``i [H, G_k]``, any backend and shots).
         reoptimize: ``"circuit"`` (:class:`~hqml.algorithms.vqe.VQE` on the grown circuit,
@@ -192,6 +196,7 @@ class AdaptVQE:
         optimizer: str = "L-BFGS-B",
         maxiter: int = 500,
         options: dict[str, Any] | None = None,
+        cold_start: bool = False,
         gradients: str = "state",
         reoptimize: str = "auto",
         backend: str = "statevector",
@@ -243,9 +248,11 @@ class AdaptVQE:
         self.gradient_tol, self.max_operators = float(gradient_tol), int(max_operators)
         self.energy_tol = float(energy_tol)
         self.optimizer, self.maxiter, self.options = optimizer, maxiter, options
+        self.cold_start = bool(cold_start)
         self.gradients, self.backend, self.diff_method = gradients, backend, diff_method
         self.reoptimize = reoptimize
         self._h_matrix: Any = None
+        self._parts: dict[int, Any] = {}
         self.shots, self.seed = shots, seed
         self._observables: list[PauliSum] | None = None
 
@@ -283,7 +290,18 @@ class AdaptVQE:
         return np.asarray(vals, dtype=float).reshape(-1)
 
     def _reoptimise(self, selected: list[int], x0: np.ndarray) -> tuple[np.ndarray, float, int]:
-        """Re-optimise every angle from ``x0``: ``(angles, energy, energy evaluations)``."""
+        """Re-optimise every angle from ``x0`` (and from zero with ``cold_start``): ``(angles,
+        energy, energy evaluations)`` of the lower optimum."""
+        best = self._reoptimise_from(selected, x0)
+        if self.cold_start and np.any(x0):
+            cold = self._reoptimise_from(selected, np.zeros_like(x0))
+            n_eval = best[2] + cold[2]
+            best = (*(cold if cold[1] < best[1] else best)[:2], n_eval)
+        return best
+
+    def _reoptimise_from(
+        self, selected: list[int], x0: np.ndarray
+    ) -> tuple[np.ndarray, float, int]:
         if self.reoptimize == "state":
             model = self._linalg(selected)
             res = minimize(
@@ -318,8 +336,9 @@ class AdaptVQE:
             ref,
             self.n_qubits,
             self._h_matrix,
+            self._parts,
         )
-        self._h_matrix = model.h  # built once per run
+        self._h_matrix = model.h_full  # built once per run, as each operator's factor
         return model
 
     def _gradients(self, selected: list[int], params: np.ndarray) -> np.ndarray:

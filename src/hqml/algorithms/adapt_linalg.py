@@ -126,6 +126,14 @@ class AnsatzLinalg:
         generators: ``G_k`` of the ansatz's operators, in circuit order (repeats allowed).
         reference: the reference state vector, ``2^n`` amplitudes.
         n_qubits: ``n``.
+        h_matrix: ``H`` as a sparse matrix, if already built (``h_full`` of another model).
+        parts_cache: a dict kept by the caller across models; each generator's sparse factors
+            are built once per generator object.
+
+    When every factor has the closed form (excitations), the model works on ``support``: the
+    amplitudes reachable from the reference under ``H`` and the generators (couplings below
+    1e-12 count as zero); for number- and spin-conserving ones that is the reference's sector.
+    ``state`` still returns all ``2^n`` amplitudes.
     """
 
     def __init__(
@@ -135,14 +143,40 @@ class AnsatzLinalg:
         reference: np.ndarray,
         n_qubits: int,
         h_matrix: scipy.sparse.csr_matrix | None = None,
+        parts_cache: dict[int, tuple[Any, list[_Part]]] | None = None,
     ):
         self.n = n_qubits
-        self.reference = np.asarray(reference, dtype=complex).reshape(-1)
-        self.h = pauli_sum_matrix(hamiltonian, n_qubits) if h_matrix is None else h_matrix
+        reference = np.asarray(reference, dtype=complex).reshape(-1)
+        h = pauli_sum_matrix(hamiltonian, n_qubits) if h_matrix is None else h_matrix
+        self.h_full = h
+        parts_of = []
+        for g in generators:
+            # parts built once per generator object when the caller keeps a cache (ADAPT
+            # rebuilds the ansatz every step from the same pool)
+            hit = parts_cache.get(id(g)) if parts_cache is not None else None
+            if hit is None or hit[0] is not g:
+                hit = (g, [_Part(p, n_qubits) for p in ([g] if isinstance(g, PauliSum) else g)])
+                if parts_cache is not None:
+                    parts_cache[id(g)] = hit
+            parts_of.append(hit[1])
+        # The amplitudes the state can reach: closed under H's and every generator's pattern
+        # (for number- and spin-conserving excitations, the reference's sector, e.g. 400 of
+        # 4096 for H6). Closed-form factors act on that block alone, exactly; word-by-word
+        # factors pass through other amplitudes, so with any of them the full vector is kept.
+        self.support: np.ndarray | None = None
+        if all(part.closed for parts in parts_of for part in parts):
+            self.support = _reachable(h, [p.g for parts in parts_of for p in parts], reference)
+            if self.support.size == reference.size:
+                self.support = None
+        if self.support is not None:
+            idx = self.support
+            h = h[idx][:, idx].tocsr()
+            reference = reference[idx]
+            parts_of = [[p.restricted(idx) for p in parts] for parts in parts_of]
+        self.reference, self.h = reference, h
         # per operator: its parts (applied in order) and the whole generator G as sparse matrices
         self.factors: list[tuple[list[_Part], scipy.sparse.csr_matrix]] = []
-        for g in generators:
-            parts = [_Part(p, n_qubits) for p in ([g] if isinstance(g, PauliSum) else g)]
+        for parts in parts_of:
             whole = parts[0].g if len(parts) == 1 else sum(p.g for p in parts[1:]) + parts[0].g
             self.factors.append((parts, whole))
 
@@ -154,23 +188,41 @@ class AnsatzLinalg:
     def _apply_a(self, k: int, psi: np.ndarray) -> np.ndarray:
         return 1j * (self.factors[k][1] @ psi)
 
-    def state(self, theta: Sequence[float]) -> np.ndarray:
+    def _state(self, theta: np.ndarray) -> np.ndarray:
         psi = self.reference.copy()
-        for k, t in enumerate(np.asarray(theta, dtype=float)):
+        for k, t in enumerate(theta):
             psi = self._rotate(k, t, psi)
         return psi
+
+    def state(self, theta: Sequence[float]) -> np.ndarray:
+        """The ``2^n`` state vector at ``theta``."""
+        psi = self._state(np.asarray(theta, dtype=float))
+        if self.support is None:
+            return psi
+        full = np.zeros(1 << self.n, dtype=complex)
+        full[self.support] = psi
+        return full
 
     def energy_and_gradient(self, theta: Sequence[float]) -> tuple[float, np.ndarray]:
         theta = np.asarray(theta, dtype=float)
         if theta.size != len(self.factors):
             raise ValueError(f"{theta.size} angles for {len(self.factors)} operators")
-        psi = self.state(theta)
+        psi = self._state(theta)
         lam = self.h @ psi
         energy = float(np.vdot(psi, lam).real)
         grad = np.empty(theta.size)
+        both = np.stack([psi, lam], axis=1)  # undo each factor on psi and lam together
         for k in range(theta.size - 1, -1, -1):
-            grad[k] = 2.0 * np.vdot(lam, self._apply_a(k, psi)).real
-            psi, lam = self._rotate(k, -theta[k], psi), self._rotate(k, -theta[k], lam)
+            parts, whole = self.factors[k]
+            if len(parts) == 1 and parts[0].closed:
+                g_both = whole @ both  # G psi serves the gradient and the rotation
+                grad[k] = -2.0 * np.vdot(both[:, 1], g_both[:, 0]).imag
+                both = parts[0].rotate_with(-theta[k], both, g_both)
+            else:
+                psi, lam = both[:, 0], both[:, 1]
+                grad[k] = 2.0 * np.vdot(lam, self._apply_a(k, psi)).real
+                psi, lam = self._rotate(k, -theta[k], psi), self._rotate(k, -theta[k], lam)
+                both = np.stack([psi, lam], axis=1)
         return energy, grad
 
     def objective(self, theta: torch.Tensor) -> torch.Tensor:
@@ -196,14 +248,55 @@ class _Part:
         cube = self.g2 @ self.g - self.g
         self.closed = cube.nnz == 0 or float(np.abs(cube.data).max()) < 1e-12
         self.actions = None if self.closed else word_actions(self.words, n_qubits)
+        # excitations: G^2 is diagonal (a projector onto the coupled determinants), so
+        # G^2 psi is an elementwise product
+        off = self.g2 - scipy.sparse.diags(self.g2.diagonal())
+        off.eliminate_zeros()
+        self.g2_diag = self.g2.diagonal() if off.nnz == 0 else None
+
+    def restricted(self, idx: np.ndarray) -> _Part:
+        """This closed-form part on the amplitudes ``idx`` (a block that ``G`` keeps)."""
+        out = object.__new__(_Part)
+        out.words, out.coeffs, out.closed, out.actions = self.words, self.coeffs, True, None
+        out.g = self.g[idx][:, idx].tocsr()
+        out.g2 = self.g2[idx][:, idx].tocsr()
+        out.g2_diag = None if self.g2_diag is None else self.g2_diag[idx]
+        return out
+
+    def rotate_with(self, theta: float, psi: np.ndarray, g_psi: np.ndarray) -> np.ndarray:
+        """The closed form given ``G psi`` (``psi`` a vector, or vectors as columns)."""
+        if self.g2_diag is None:
+            g2_psi = self.g2 @ psi
+        else:
+            g2_psi = self.g2_diag[:, None] * psi if psi.ndim == 2 else self.g2_diag * psi
+        return psi + 1j * np.sin(theta) * g_psi + (np.cos(theta) - 1) * g2_psi
 
     def rotate(self, theta: float, psi: np.ndarray) -> np.ndarray:
         if self.closed:
-            return psi + 1j * np.sin(theta) * (self.g @ psi) + (np.cos(theta) - 1) * (self.g2 @ psi)
+            return self.rotate_with(theta, psi, self.g @ psi)
         source, phase = self.actions
         for c, src, ph in zip(self.coeffs, source, phase, strict=True):
             psi = np.cos(theta * c) * psi + 1j * np.sin(theta * c) * (ph * psi[src])
         return psi
+
+
+def _reachable(
+    h: scipy.sparse.csr_matrix, gs: Sequence[scipy.sparse.csr_matrix], reference: np.ndarray
+) -> np.ndarray:
+    """Sorted indices of the amplitudes reachable from ``reference`` under ``h`` and ``gs``."""
+    pattern = abs(h).tocsr()
+    for g in gs:
+        pattern = pattern + abs(g)
+    pattern = (pattern + pattern.T).tocsr()  # either direction couples two amplitudes
+    # entries where Pauli words cancel are structural zeros or rounding, not couplings
+    pattern.data[pattern.data < 1e-12] = 0.0
+    pattern.eliminate_zeros()
+    seen = np.abs(reference) > 0
+    while True:
+        grown = seen | (pattern @ seen.astype(float) > 0)
+        if grown.sum() == seen.sum():
+            return np.flatnonzero(seen)
+        seen = grown
 
 
 class _Energy(torch.autograd.Function):
