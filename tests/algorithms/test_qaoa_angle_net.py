@@ -114,3 +114,23 @@ def test_network_refuses_misuse_and_warns_outside_its_training_graphs():
         model.predict(graphs[0], 2)
     with pytest.warns(AngleExtrapolationWarning, match="1/sqrt"):
         model.predict(graph_family("5reg", 8, rng), 1)
+
+
+def test_a_feature_constant_in_training_is_centred_not_blown_up():
+    # 3-regular training graphs have no leaves; a tree has many. With a zero spread the leaf
+    # fraction would be divided by ~1e-9 and saturate every tanh unit.
+    rng = np.random.default_rng(2)
+    graphs = [graph_family("3reg", n, rng) for n in (6, 8, 10)]
+    angles = [{1: np.array([0.6 + 0.01 * k, -0.4])} for k in range(3)]
+    model = AngleNetwork(n_models=1, epochs=50).fit(graphs, angles)
+    X = np.array([structure_features(g) for g in graphs])
+    constant = np.ptp(X, axis=0) == 0
+    assert constant.any()
+    assert np.all(model.x_scale_[constant] == 1.0)
+    assert np.allclose(model.x_scale_[~constant], X.std(axis=0)[~constant] + 1e-9)
+    tree = graph_family("tree", 10, rng)
+    inputs = (structure_features(tree) - model.x_mean_) / model.x_scale_
+    assert np.abs(inputs[constant]).max() <= 1  # fractions, centred on the training value
+    with pytest.warns(AngleExtrapolationWarning):
+        gamma, beta = model.predict(tree, 1)
+    assert np.isfinite([gamma, beta]).all()

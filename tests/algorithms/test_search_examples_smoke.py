@@ -17,7 +17,7 @@ from hqml.algorithms import QAOA
 from hqml.algorithms.qaoa_angles import AngleExtrapolationWarning, maxcut_hamiltonian, ring_graph
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow  # each runs an example end to end, ~10 s on a loaded machine
+pytestmark = pytest.mark.slow  # each runs an example end to end, 10-35 s on a loaded machine
 
 
 def _run(script: str, argv: list[str], monkeypatch) -> None:

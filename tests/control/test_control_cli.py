@@ -137,6 +137,7 @@ def test_control_bench_logs_to_mlflow(tmp_path, monkeypatch):
         (["--agent", "dqn"], "agent must be 'ppo' or 'feedback'"),
         (["--agent", "feedback", "--step", "2"], "step in (0, 1]"),
         (["--coarse", "2"], "apply to --agent feedback only"),
+        (["--hold-below", "0.1"], "apply to --agent feedback only"),
         (["--agent", "feedback", "--guard", "0.1"], "guard positive with coarse > 0"),
         (["--agent", "feedback", "--hold-gain", "1.5"], "hold_gain must be in (0, 1]"),
         (["--drift-devices", "0"], "drift_devices must be positive"),

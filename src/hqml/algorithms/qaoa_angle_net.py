@@ -72,7 +72,9 @@ class AngleNetwork:
         if not depths:
             raise ValueError("no depth p is present in every graph's angles")
         X = np.array([structure_features(g) for g in graphs])
-        self.x_mean_, self.x_scale_ = X.mean(axis=0), X.std(axis=0) + 1e-9
+        # a feature constant on the training graphs is centred, not blown up by a zero spread
+        std = X.std(axis=0)
+        self.x_mean_, self.x_scale_ = X.mean(axis=0), np.where(std < 1e-6, 1.0, std + 1e-9)
         x = torch.as_tensor((X - self.x_mean_) / self.x_scale_)
         self.nets_, self.y_mean_, self.y_scale_ = {}, {}, {}
         for p in sorted(depths):

@@ -78,8 +78,12 @@ class ControlBenchConfig:
             raise ValueError(f"agent must be 'ppo' or 'feedback', got {self.agent!r}")
         if self.drift_devices < 1:
             raise ValueError(f"drift_devices must be positive, got {self.drift_devices}")
-        if self.agent != "feedback" and (self.coarse or self.guard or self.hold_gain != 1.0):
-            raise ValueError("coarse, guard and hold_gain apply to --agent feedback only")
+        if self.agent != "feedback" and (
+            self.coarse or self.guard or self.hold_gain != 1.0 or self.hold_below
+        ):
+            raise ValueError(
+                "coarse, guard, hold_gain and hold_below apply to --agent feedback only"
+            )
         if self.coarse < 0 or (self.guard is not None and (self.guard <= 0 or not self.coarse)):
             raise ValueError(
                 f"coarse must be >= 0 and guard positive with coarse > 0, got {self.coarse}, "
