@@ -334,6 +334,44 @@ def test_number_conserving_ansatz_runs_on_the_reference_sector_exactly():
     assert AnsatzLinalg(H, [pool[0].generator, flip], ref, n).support is None
 
 
+def test_pair_flipping_generators_run_on_their_parity_sector():
+    # generators that create and destroy pairs change the number of ones by 2: the reachable
+    # amplitudes are one parity sector (8 of 16), a strict subset that is not a number sector
+    n = 4
+    # a parity-conserving Hamiltonian (an even number of X and Y in every word), as the support
+    # is closed under H too
+    items = [
+        (w, c) for w, c in random_hamiltonian(n, 30, seed=5) if sum(x in "XY" for x in w) % 2 == 0
+    ]
+    H = PauliSum.from_list(items)
+    gens = [
+        PauliSum.from_list([("XYII", 0.5), ("YXII", 0.5)]),  # pair on wires 0, 1
+        PauliSum.from_list([("IIXY", 0.5), ("IIYX", 0.5)]),  # pair on wires 2, 3
+        PauliSum.from_list([("XZYI", 0.5), ("YZXI", -0.5)]),  # a number-conserving hop
+    ]
+    ref = np.zeros(16, dtype=complex)
+    ref[0b0000] = 1
+    model = AnsatzLinalg(H, gens, ref, n)
+    even = [i for i in range(16) if bin(i).count("1") % 2 == 0]
+    assert model.support is not None and model.support.tolist() == even
+    Hd = dense_sum(items)
+
+    def state(t):
+        psi = ref.copy()
+        for gen, a in zip(gens, t, strict=True):
+            psi = scipy.linalg.expm(1j * a * dense_sum(gen.to_list(n))) @ psi
+        return psi
+
+    theta = np.array([0.8, -0.5, 1.1])
+    assert np.allclose(model.state(theta), state(theta), atol=1e-12)
+    e, g = model.energy_and_gradient(theta)
+    energy = lambda t: float(np.real(state(t).conj() @ Hd @ state(t)))  # noqa: E731
+    assert e == pytest.approx(energy(theta), abs=1e-12)
+    eps = 1e-6
+    fd = [(energy(theta + eps * d) - energy(theta - eps * d)) / (2 * eps) for d in np.eye(3)]
+    assert g == pytest.approx(fd, abs=1e-6)
+
+
 def test_both_reoptimisers_grow_the_same_ansatz_to_the_same_energy():
     items = [(s, c) for s, c in random_hamiltonian(3, 14, seed=7) if s.count("Y") % 2 == 0]
     H = PauliSum.from_list(items)
