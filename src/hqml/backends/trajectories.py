@@ -28,6 +28,7 @@ import torch
 
 from ..circuit.observables import observable_terms
 from ..sim import density, measure, native
+from ..sim.native.trajectories import run_trajectories
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
 from .base import Expval, Probs, Sample, State, Task
@@ -75,6 +76,15 @@ class _KrausSampler:
         """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires
         (for a mixture of unitaries, each divided by the square root of its weight)."""
         if (pos, k) not in self._lifted:
+            self._lifted[(pos, k)] = torch.as_tensor(
+                self.lifted_exact(pos, k), dtype=self.kraus.dtype, device=self.kraus.device
+            )
+        return self._lifted[(pos, k)]
+
+    def lifted_exact(self, pos: tuple[int, ...], k: int) -> np.ndarray:
+        """:meth:`lifted` in complex128 (NumPy), for the compiled kernel."""
+        key = ("exact", pos, k)
+        if key not in self._lifted:
             m = len(pos)
             rest = [i for i in range(k) if i not in pos]
             full = np.stack([np.kron(a, np.eye(2 ** (k - m))) for a in self._ks])
@@ -84,10 +94,8 @@ class _KrausSampler:
             full = full.transpose([0] + [1 + a for a in perm] + [1 + k + a for a in perm])
             if self.mixture:  # K / sqrt(w): each a unitary
                 full = full / np.sqrt(self.weights.numpy())[(slice(None),) + (None,) * (2 * k)]
-            self._lifted[(pos, k)] = torch.as_tensor(
-                full.reshape(-1, 2**k, 2**k), dtype=self.kraus.dtype, device=self.kraus.device
-            )
-        return self._lifted[(pos, k)]
+            self._lifted[key] = full.reshape(-1, 2**k, 2**k).astype(np.complex128)
+        return self._lifted[key]
 
     def pick(self, probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         """Per row, the index drawn from (unnormalised) ``probs`` ``(R, K)`` by ``uniform``."""
@@ -120,16 +128,22 @@ class _KrausSampler:
 def trajectory_states(
     task: Task, trajectories: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``."""
+    """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``. Through the
+    compiled kernel where it runs (:func:`_native_states`: the same draws give the same rows),
+    else gate by gate in torch."""
     c = task.circuit
     n = c.n_qubits
     nm = task.options["noise_model"]
     bs = task.theta.shape[0]
     rows = bs * trajectories
     program = build_program(c, task.theta, task.dtype, task.varying)
-    state = zero_state(n, rows, task.dtype, task.theta.device)
     samplers: dict[int, _KrausSampler] = {}
     rand_device = generator.device if generator is not None else torch.device("cpu")
+    if native_kernel_runs(task):
+        plan = _native_plan(c, nm, program, samplers, task)
+        if plan is not None:
+            return _native_states(plan, task, trajectories, generator, rand_device)
+    state = zero_state(n, rows, task.dtype, task.theta.device)
     for op, ins in zip(c.ops, program, strict=True):
         ins = _repeat(ins, trajectories)
         chans = nm.channels_for(op.gate.name, op.wires)
@@ -147,6 +161,85 @@ def trajectory_states(
             u = torch.rand(rows, generator=generator, dtype=torch.float64, device=rand_device)
             state = samplers[id(channel)].apply(state, n, wires, u)
     return state
+
+
+def native_kernel_runs(task: Task) -> bool:
+    """Whether :func:`trajectory_states` may take the compiled kernel for ``task`` (its
+    circuit aside): a CPU complex64/complex128 task that autograd does not record, the library
+    loaded (``HQML_NATIVE=0`` turns it off) and, on this CPU, measured faster than the torch
+    path (:func:`hqml.sim.native.beats_torch`, kind ``"trajectories"``)."""
+    if task.dtype not in (torch.complex64, torch.complex128) or task.theta.device.type != "cpu":
+        return False
+    if torch.is_grad_enabled() and task.theta.requires_grad:
+        return False
+    return native.available() and native.beats_torch("trajectories", task.dtype)
+
+
+def _native_plan(
+    c: Any, nm: Any, program: list[Instruction], samplers: dict, task: Task
+) -> tuple | None:
+    """The compiled kernel's program (see :func:`hqml.sim.native.trajectories.run_trajectories`)
+    without its draws, or ``None`` where it cannot run the circuit: a gate on more than two
+    wires, a channel on other wires than its gate's, or a non-mixture with over 4 Kraus
+    operators."""
+    n, bs = c.n_qubits, task.theta.shape[0]
+    ops, steps, mats, cdfs, noisy = [], [], [], [], []
+    size = cdf_size = 0
+    kraus: dict[tuple, int] = {}
+    for op, ins in zip(c.ops, program, strict=True):
+        wires = tuple(ins.wires)
+        k = len(wires)
+        chans = nm.channels_for(op.gate.name, op.wires)
+        if not 1 <= k <= 2 or any(not set(w) <= set(wires) for _, w in chans):
+            return None
+        m = dense_matrix(ins, task.dtype, task.theta.device).detach()
+        per_sample = m.dim() == 3 and m.shape[0] > 1
+        m = m if per_sample else m.reshape(1, 2**k, 2**k)
+        if per_sample and m.shape[0] != bs:
+            return None
+        first = len(steps)
+        for channel, cw in chans:
+            if id(channel) not in samplers:
+                samplers[id(channel)] = _KrausSampler(channel, task.dtype, torch.device("cpu"))
+            sampler = samplers[id(channel)]
+            if len(sampler.weights) > (16 if sampler.mixture else 4):
+                return None
+            pos = tuple(wires.index(w) for w in cw)
+            key = (id(channel), pos, k)
+            if key not in kraus:
+                lifted = torch.from_numpy(sampler.lifted_exact(pos, k))
+                kraus[key] = size
+                mats.append(lifted.reshape(-1))
+                size += lifted.numel()
+            cdfs.append(sampler.cdf.to(torch.float64))
+            steps.append([int(sampler.mixture), len(sampler.weights), kraus[key], cdf_size])
+            cdf_size += len(sampler.cdf)
+        ops.append([k, n - 1 - wires[0], n - 1 - wires[-1], size, int(per_sample), first,
+                    len(steps)])  # fmt: skip
+        mats.append(m.to(torch.complex128).reshape(-1))
+        size += m.numel()
+        noisy.append(len(chans))
+    as_long = lambda rows, width: torch.tensor(rows, dtype=torch.int64).reshape(-1, width)  # noqa: E731
+    cplx = torch.cat(mats) if mats else torch.zeros(1, dtype=torch.complex128)
+    cdf = torch.cat(cdfs) if cdfs else torch.zeros(1, dtype=torch.float64)
+    return as_long(ops, 7), as_long(steps, 4), cplx, cdf, noisy
+
+
+def _native_states(
+    plan: tuple, task: Task, trajectories: int, generator: torch.Generator | None, rand_device: Any
+) -> torch.Tensor:
+    """The states by the compiled kernel, drawing the uniforms exactly as the torch loop does
+    (one ``(channels, rows)`` draw per noisy operation, in order)."""
+    ops, steps, cplx, cdf, noisy = plan
+    bs, n = task.theta.shape[0], task.circuit.n_qubits
+    rows = bs * trajectories
+    draws = [
+        torch.rand(count, rows, generator=generator, dtype=torch.float64, device=rand_device)
+        for count in noisy
+        if count
+    ]
+    uniform = torch.cat(draws).cpu() if draws else torch.zeros(0, rows, dtype=torch.float64)
+    return run_trajectories(rows, n, task.dtype, trajectories, ops, steps, cplx, cdf, uniform)
 
 
 def _noisy_gate(
