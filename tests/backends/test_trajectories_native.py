@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hqml
-from hqml.backends import trajectories
+from hqml.backends import trajectories, trajectory_kernel
 from hqml.backends.base import Expval, Task
 from hqml.circuit.params import bind_parameters
 from hqml.noise import (
@@ -54,8 +54,8 @@ def make_task(c, nm, batch, dtype, seed=0):
 
 def both_paths(task, t, monkeypatch, seed=5):
     calls = []
-    real = trajectories._native_states
-    monkeypatch.setattr(trajectories, "_native_states", lambda *a: calls.append(1) or real(*a))
+    real = trajectory_kernel.states
+    monkeypatch.setattr(trajectory_kernel, "states", lambda *a: calls.append(1) or real(*a))
     with torch.no_grad():
         got = trajectories.trajectory_states(task, t, torch.Generator().manual_seed(seed))
         assert calls == [1]
@@ -162,7 +162,7 @@ def test_the_torch_path_runs_where_the_kernel_does_not(monkeypatch):
     gradients: the torch path."""
     monkeypatch.setenv("HQML_NATIVE_CALIBRATE", "0")
     calls = []
-    monkeypatch.setattr(trajectories, "_native_states", lambda *a: calls.append(1) / 0)
+    monkeypatch.setattr(trajectory_kernel, "states", lambda *a: calls.append(1) / 0)
     c = w1_circuit(3, 1)
     task = make_task(c, w6_noise(), 1, torch.complex128)
 
@@ -196,7 +196,7 @@ def test_the_torch_path_runs_where_the_kernel_does_not(monkeypatch):
 
 
 def test_the_kernel_refuses_a_bad_program():
-    ops = torch.tensor([[3, 0, 1, 0, 0, 0, 0]])  # a gate on three wires
+    ops = torch.tensor([[3, 0, 1, 0, 0, 0, 0, 0]])  # a gate on three wires
     with pytest.raises(ValueError, match="refused"):
         run_trajectories(1, 2, torch.complex64, 1, ops, torch.zeros(0, 4, dtype=torch.int64),
                          torch.eye(2, dtype=torch.complex128).reshape(-1),

@@ -23,17 +23,17 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..circuit.observables import observable_terms
 from ..sim import density, measure, native
-from ..sim.native.trajectories import run_trajectories
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
+from . import trajectory_kernel
 from .base import Expval, Probs, Sample, State, Task
 from .density_matrix import basis_rotation, dense_matrix, measured_words
 from .instructions import build_program
+from .trajectory_kernel import ChannelDraw
 
 CHUNK_AMPLITUDES = 2**23  # trajectories run in chunks of at most this many amplitudes (rows x 2^n)
 
@@ -62,40 +62,19 @@ class _KrausSampler:
     """Draws one Kraus operator per trajectory; unitary mixtures draw before applying."""
 
     def __init__(self, channel: Any, dtype: torch.dtype, device: Any):
-        ks = np.stack(channel.kraus)
-        self.kraus = torch.as_tensor(ks, dtype=dtype, device=device)
-        d = ks.shape[-1]
-        gram = np.einsum("kba,kbc->kac", ks.conj(), ks)  # K^dagger K
-        weights = np.real(np.einsum("kaa->k", gram)) / d
-        self.mixture = bool(np.allclose(gram, weights[:, None, None] * np.eye(d), atol=1e-10))
-        self.weights = torch.as_tensor(weights, dtype=torch.float64)
-        self.cdf = torch.cumsum(self.weights, 0)
-        self._ks, self._lifted = ks, {}
+        draw = ChannelDraw(channel)
+        self.kraus = torch.as_tensor(draw.ks, dtype=dtype, device=device)
+        self.mixture, self.weights, self.cdf = draw.mixture, draw.weights, draw.cdf
+        self._draw, self._lifted = draw, {}
 
     def lifted(self, pos: tuple[int, ...], k: int) -> torch.Tensor:
         """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires
         (for a mixture of unitaries, each divided by the square root of its weight)."""
         if (pos, k) not in self._lifted:
             self._lifted[(pos, k)] = torch.as_tensor(
-                self.lifted_exact(pos, k), dtype=self.kraus.dtype, device=self.kraus.device
+                self._draw.lifted(pos, k), dtype=self.kraus.dtype, device=self.kraus.device
             )
         return self._lifted[(pos, k)]
-
-    def lifted_exact(self, pos: tuple[int, ...], k: int) -> np.ndarray:
-        """:meth:`lifted` in complex128 (NumPy), for the compiled kernel."""
-        key = ("exact", pos, k)
-        if key not in self._lifted:
-            m = len(pos)
-            rest = [i for i in range(k) if i not in pos]
-            full = np.stack([np.kron(a, np.eye(2 ** (k - m))) for a in self._ks])
-            order = list(pos) + rest
-            perm = [order.index(i) for i in range(k)]
-            full = full.reshape((-1,) + (2,) * (2 * k))
-            full = full.transpose([0] + [1 + a for a in perm] + [1 + k + a for a in perm])
-            if self.mixture:  # K / sqrt(w): each a unitary
-                full = full / np.sqrt(self.weights.numpy())[(slice(None),) + (None,) * (2 * k)]
-            self._lifted[key] = full.reshape(-1, 2**k, 2**k).astype(np.complex128)
-        return self._lifted[key]
 
     def pick(self, probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         """Per row, the index drawn from (unnormalised) ``probs`` ``(R, K)`` by ``uniform``."""
@@ -129,8 +108,8 @@ def trajectory_states(
     task: Task, trajectories: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``. Through the
-    compiled kernel where it runs (:func:`_native_states`: the same draws give the same rows),
-    else gate by gate in torch."""
+    compiled kernel where it runs (:mod:`.trajectory_kernel`: the same draws give the same
+    rows), else gate by gate in torch."""
     c = task.circuit
     n = c.n_qubits
     nm = task.options["noise_model"]
@@ -140,9 +119,10 @@ def trajectory_states(
     samplers: dict[int, _KrausSampler] = {}
     rand_device = generator.device if generator is not None else torch.device("cpu")
     if native_kernel_runs(task):
-        plan = _native_plan(c, nm, program, samplers, task)
-        if plan is not None:
-            return _native_states(plan, task, trajectories, generator, rand_device)
+        sk = trajectory_kernel.skeleton(c, nm)
+        if sk is not None:
+            return trajectory_kernel.states(sk, c, program, task, trajectories, generator,
+                                            rand_device)  # fmt: skip
     state = zero_state(n, rows, task.dtype, task.theta.device)
     for op, ins in zip(c.ops, program, strict=True):
         ins = _repeat(ins, trajectories)
@@ -173,73 +153,6 @@ def native_kernel_runs(task: Task) -> bool:
     if torch.is_grad_enabled() and task.theta.requires_grad:
         return False
     return native.available() and native.beats_torch("trajectories", task.dtype)
-
-
-def _native_plan(
-    c: Any, nm: Any, program: list[Instruction], samplers: dict, task: Task
-) -> tuple | None:
-    """The compiled kernel's program (see :func:`hqml.sim.native.trajectories.run_trajectories`)
-    without its draws, or ``None`` where it cannot run the circuit: a gate on more than two
-    wires, a channel on other wires than its gate's, or a non-mixture with over 4 Kraus
-    operators."""
-    n, bs = c.n_qubits, task.theta.shape[0]
-    ops, steps, mats, cdfs, noisy = [], [], [], [], []
-    size = cdf_size = 0
-    kraus: dict[tuple, int] = {}
-    for op, ins in zip(c.ops, program, strict=True):
-        wires = tuple(ins.wires)
-        k = len(wires)
-        chans = nm.channels_for(op.gate.name, op.wires)
-        if not 1 <= k <= 2 or any(not set(w) <= set(wires) for _, w in chans):
-            return None
-        m = dense_matrix(ins, task.dtype, task.theta.device).detach()
-        per_sample = m.dim() == 3 and m.shape[0] > 1
-        m = m if per_sample else m.reshape(1, 2**k, 2**k)
-        if per_sample and m.shape[0] != bs:
-            return None
-        first = len(steps)
-        for channel, cw in chans:
-            if id(channel) not in samplers:
-                samplers[id(channel)] = _KrausSampler(channel, task.dtype, torch.device("cpu"))
-            sampler = samplers[id(channel)]
-            if len(sampler.weights) > (16 if sampler.mixture else 4):
-                return None
-            pos = tuple(wires.index(w) for w in cw)
-            key = (id(channel), pos, k)
-            if key not in kraus:
-                lifted = torch.from_numpy(sampler.lifted_exact(pos, k))
-                kraus[key] = size
-                mats.append(lifted.reshape(-1))
-                size += lifted.numel()
-            cdfs.append(sampler.cdf.to(torch.float64))
-            steps.append([int(sampler.mixture), len(sampler.weights), kraus[key], cdf_size])
-            cdf_size += len(sampler.cdf)
-        ops.append([k, n - 1 - wires[0], n - 1 - wires[-1], size, int(per_sample), first,
-                    len(steps)])  # fmt: skip
-        mats.append(m.to(torch.complex128).reshape(-1))
-        size += m.numel()
-        noisy.append(len(chans))
-    as_long = lambda rows, width: torch.tensor(rows, dtype=torch.int64).reshape(-1, width)  # noqa: E731
-    cplx = torch.cat(mats) if mats else torch.zeros(1, dtype=torch.complex128)
-    cdf = torch.cat(cdfs) if cdfs else torch.zeros(1, dtype=torch.float64)
-    return as_long(ops, 7), as_long(steps, 4), cplx, cdf, noisy
-
-
-def _native_states(
-    plan: tuple, task: Task, trajectories: int, generator: torch.Generator | None, rand_device: Any
-) -> torch.Tensor:
-    """The states by the compiled kernel, drawing the uniforms exactly as the torch loop does
-    (one ``(channels, rows)`` draw per noisy operation, in order)."""
-    ops, steps, cplx, cdf, noisy = plan
-    bs, n = task.theta.shape[0], task.circuit.n_qubits
-    rows = bs * trajectories
-    draws = [
-        torch.rand(count, rows, generator=generator, dtype=torch.float64, device=rand_device)
-        for count in noisy
-        if count
-    ]
-    uniform = torch.cat(draws).cpu() if draws else torch.zeros(0, rows, dtype=torch.float64)
-    return run_trajectories(rows, n, task.dtype, trajectories, ops, steps, cplx, cdf, uniform)
 
 
 def _noisy_gate(

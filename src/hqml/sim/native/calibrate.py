@@ -273,7 +273,7 @@ def _trajectory_case(
             lifted["pauli", pos, k] = put(np.stack([on(a, pos, k) for a in paulis]))
             lifted["damping", pos, k] = put(np.stack([on(k0, pos, k), on(k1, pos, k)]))
     weights = np.array([1 - p, p / 3, p / 3, p / 3])
-    cdfs = np.cumsum(weights)
+    cdfs = np.append(np.cumsum(weights), 1 - g)  # the Paulis' cdf; damping's bound on K0's draw
     ops, steps, gates = [], [], []
     for layer in range(_LAYERS):
         for w in range(n):
@@ -286,8 +286,8 @@ def _trajectory_case(
         for channel in ("pauli", "damping"):
             for pos in range(k):
                 steps.append([int(channel == "pauli"), 4 if channel == "pauli" else 2,
-                              lifted[channel, pos, k], 0])  # fmt: skip
-        ops.append([k, n - 1 - wires[0], n - 1 - wires[-1], put(u), 0, first, len(steps)])
+                              lifted[channel, pos, k], 0 if channel == "pauli" else 4])  # fmt: skip
+        ops.append([k, n - 1 - wires[0], n - 1 - wires[-1], put(u), 0, first, len(steps), 0])
     cplx = np.concatenate(mats)
     code = np.ascontiguousarray(ops, dtype=np.int64)
     stepcode = np.ascontiguousarray(steps, dtype=np.int64)

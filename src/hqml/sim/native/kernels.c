@@ -54,7 +54,7 @@
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
-enum { TRAJ_OP = 7, TRAJ_STEP = 4 }; /* int64 fields per operation / channel step of hqml_traj_run */
+enum { TRAJ_OP = 8, TRAJ_STEP = 4 }; /* int64 fields per operation / channel step of hqml_traj_run */
 enum { OP_FIXED = 0, OP_PARAM = 1, OP_PERM = 2, OP_GIVEN = 3 }; /* ops of the small-register interpreter */
 
 typedef struct {

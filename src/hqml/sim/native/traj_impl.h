@@ -110,116 +110,230 @@ static void FN(traj_apply_scalar)(T *row, int n, int k, const int *pos, const do
 /* ---- vector paths ------------------------------------------------------------------------- */
 /* The gate's wires split into "across" wires (bit position >= log2 NC: different vectors) and
  * in-vector wires (lanes of one vector). A group is the 2^na vectors at base + across offsets;
- * every lane of a group sees the other in-vector values at its partner lanes l ^ f. Specialised
- * by (na, ni) through always_inline so the small loops unroll. */
-#define TRAJ_CHUNK 256 /* groups per float partial sum before it is added in double */
+ * every lane of a group sees the other in-vector values at its partner lanes l ^ f. Groups come
+ * in runs of contiguous bases (below the lowest across bit). Specialised by (na, ni) through
+ * always_inline so the small loops unroll and the arrays stay in registers. */
+#define TRAJ_CHUNK 256 /* vectors per float partial sum before it is added in double */
 
-static inline __attribute__((always_inline)) void FN(traj_reduce_vec)(
-    const T *row, int n, int k, const int *pos, int na, int ni, double *rho) {
-    const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << na, nf = 1 << ni;
-    int apos[2] = {0, 0}, asort[2] = {0, 0}, fm[4] = {0, 0, 0, 0}, j = 0, im[2] = {0, 0}, q = 0;
+typedef struct {
+    int asort[2], fm[4];
+    int64_t aoff[4], groups, rv; /* rv: groups per run of contiguous bases */
+} FN(traj_geo_t);
+
+static inline __attribute__((always_inline)) void FN(traj_geo)(FN(traj_geo_t) *G, int n, int k,
+                                                               const int *pos, int na, int ni) {
+    const int lognc = __builtin_ctz(NCT), da = 1 << na, nf = 1 << ni;
+    int apos[2] = {0, 0}, im[2] = {0, 0}, j = 0, q = 0;
     for (int i = 0; i < k; i++) {
         if (pos[i] >= lognc)
             apos[j++] = pos[i];
         else
             im[q++] = 1 << pos[i];
     }
-    for (int i = 0; i < na; i++) asort[i] = apos[i];
-    if (na == 2 && asort[0] > asort[1]) asort[0] = apos[1], asort[1] = apos[0];
-    int64_t aoff[4];
+    G->asort[0] = apos[0], G->asort[1] = apos[1];
+    if (na == 2 && apos[0] > apos[1]) G->asort[0] = apos[1], G->asort[1] = apos[0];
     for (int a = 0; a < da; a++) {
-        aoff[a] = 0;
+        G->aoff[a] = 0;
         for (int i = 0; i < na; i++)
-            if (a >> i & 1) aoff[a] |= (int64_t)1 << apos[i];
+            if (a >> i & 1) G->aoff[a] |= (int64_t)1 << apos[i];
     }
-    for (int f = 0; f < nf; f++)
+    for (int f = 0; f < nf; f++) {
+        G->fm[f] = 0;
         for (int i = 0; i < ni; i++)
-            if (f >> i & 1) fm[f] |= im[i];
-    memset(rho, 0, sizeof(double) * 2 * (size_t)(d * d));
-    int64_t groups = ((int64_t)1 << n) >> (lognc + na);
-    for (int64_t g0 = 0; g0 < groups; g0 += TRAJ_CHUNK) {
-        int64_t g1 = g0 + TRAJ_CHUNK < groups ? g0 + TRAJ_CHUNK : groups;
-        V P[4][4][4], Q[4][4][4];
-        for (int a = 0; a < da; a++)
-            for (int b = 0; b < da; b++)
-                for (int f = 0; f < nf; f++) P[a][b][f] = (V){0}, Q[a][b][f] = (V){0};
-        for (int64_t g = g0; g < g1; g++) {
-            int64_t base = FN(traj_base)(g, lognc, na, asort);
-            V x[4];
-            for (int a = 0; a < da; a++) x[a] = LOAD(row + 2 * (base + aoff[a]));
-            for (int b = 0; b < da; b++)
-                for (int f = 0; f < nf; f++) {
-                    V y = FN(traj_perm)(x[b], fm[f]), ys = FN(swapri)(y);
-                    for (int a = 0; a < da; a++) {
-                        P[a][b][f] += x[a] * y;
-                        Q[a][b][f] += x[a] * ys;
-                    }
-                }
-        }
-        for (int a = 0; a < da; a++)
-            for (int b = 0; b < da; b++)
-                for (int f = 0; f < nf; f++)
-                    for (int l = 0; l < NCT; l++) {
-                        int r = FN(traj_cidx)(k, pos, lognc, a, l);
-                        int c = FN(traj_cidx)(k, pos, lognc, b, l ^ fm[f]);
-                        rho[2 * (r * d + c)] += (double)P[a][b][f][2 * l] + (double)P[a][b][f][2 * l + 1];
-                        rho[2 * (r * d + c) + 1] +=
-                            (double)Q[a][b][f][2 * l + 1] - (double)Q[a][b][f][2 * l];
-                    }
+            if (f >> i & 1) G->fm[f] |= im[i];
     }
+    G->groups = ((int64_t)1 << n) >> (lognc + na);
+    G->rv = na ? (int64_t)1 << (G->asort[0] - lognc) : G->groups;
+}
+
+/* lane-wise coefficient vectors of a complex entry per lane: R = (re, re), S = (-im, im) */
+static inline void FN(traj_coef)(V *R, V *S, const T *re, const T *im) {
+    T r[2 * NCT], s[2 * NCT];
+    for (int l = 0; l < NCT; l++) {
+        r[2 * l] = r[2 * l + 1] = re[l];
+        s[2 * l] = -im[l];
+        s[2 * l + 1] = im[l];
+    }
+    *R = LOAD(r);
+    *S = LOAD(s);
+}
+
+static inline __attribute__((always_inline)) void FN(traj_reduce_vec)(
+    const T *row, int n, int k, const int *pos, int na, int ni, double *rho) {
+    const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << na, nf = 1 << ni;
+    FN(traj_geo_t) G;
+    FN(traj_geo)(&G, n, k, pos, na, ni);
+    memset(rho, 0, sizeof(double) * 2 * (size_t)(d * d));
+    V P[4][4][4], Q[4][4][4];
+    for (int a = 0; a < da; a++)
+        for (int b = 0; b < da; b++)
+            for (int f = 0; f < nf; f++) P[a][b][f] = (V){0}, Q[a][b][f] = (V){0};
+#define TRAJ_FLUSH_RHO()                                                                        \
+    for (int a = 0; a < da; a++)                                                                \
+        for (int b = 0; b < da; b++)                                                            \
+            for (int f = 0; f < nf; f++) {                                                      \
+                for (int l = 0; l < NCT; l++) {                                                 \
+                    int r = FN(traj_cidx)(k, pos, lognc, a, l);                                 \
+                    int c = FN(traj_cidx)(k, pos, lognc, b, l ^ G.fm[f]);                       \
+                    rho[2 * (r * d + c)] += (double)P[a][b][f][2 * l] + (double)P[a][b][f][2 * l + 1]; \
+                    rho[2 * (r * d + c) + 1] +=                                                 \
+                        (double)Q[a][b][f][2 * l + 1] - (double)Q[a][b][f][2 * l];              \
+                }                                                                               \
+                P[a][b][f] = (V){0}, Q[a][b][f] = (V){0};                                       \
+            }
+    int64_t since = 0;
+    for (int64_t g = 0; g < G.groups; g += G.rv) {
+        const T *start = row + 2 * FN(traj_base)(g, lognc, na, G.asort);
+        for (int64_t v0 = 0; v0 < G.rv; v0 += TRAJ_CHUNK) {
+            int64_t v1 = v0 + TRAJ_CHUNK < G.rv ? v0 + TRAJ_CHUNK : G.rv;
+            for (int64_t v = v0; v < v1; v++) {
+                const T *at = start + 2 * v * NCT;
+                V x[4];
+                for (int a = 0; a < da; a++) x[a] = LOAD(at + 2 * G.aoff[a]);
+                for (int b = 0; b < da; b++)
+                    for (int f = 0; f < nf; f++) {
+                        V y = FN(traj_perm)(x[b], G.fm[f]), ys = FN(swapri)(y);
+                        for (int a = 0; a < da; a++) {
+                            P[a][b][f] += x[a] * y;
+                            Q[a][b][f] += x[a] * ys;
+                        }
+                    }
+            }
+            since += v1 - v0;
+            if (since >= TRAJ_CHUNK) {
+                since = 0;
+                TRAJ_FLUSH_RHO()
+            }
+        }
+    }
+    TRAJ_FLUSH_RHO()
+#undef TRAJ_FLUSH_RHO
 }
 
 static inline __attribute__((always_inline)) void FN(traj_apply_vec)(
     T *row, int n, int k, const int *pos, int na, int ni, const double *m) {
     const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << na, nf = 1 << ni;
-    int apos[2] = {0, 0}, asort[2] = {0, 0}, fm[4] = {0, 0, 0, 0}, j = 0, im[2] = {0, 0}, q = 0;
-    for (int i = 0; i < k; i++) {
-        if (pos[i] >= lognc)
-            apos[j++] = pos[i];
-        else
-            im[q++] = 1 << pos[i];
-    }
-    for (int i = 0; i < na; i++) asort[i] = apos[i];
-    if (na == 2 && asort[0] > asort[1]) asort[0] = apos[1], asort[1] = apos[0];
-    int64_t aoff[4];
-    for (int a = 0; a < da; a++) {
-        aoff[a] = 0;
-        for (int i = 0; i < na; i++)
-            if (a >> i & 1) aoff[a] |= (int64_t)1 << apos[i];
-    }
-    for (int f = 0; f < nf; f++)
-        for (int i = 0; i < ni; i++)
-            if (f >> i & 1) fm[f] |= im[i];
+    FN(traj_geo_t) G;
+    FN(traj_geo)(&G, n, k, pos, na, ni);
     /* per-lane coefficients: out[a] lane l = sum_{b,f} M[r][c] x[b][l ^ f] */
     V CR[4][4][4], CS[4][4][4];
     for (int a = 0; a < da; a++)
         for (int b = 0; b < da; b++)
-            for (int f = 0; f < nf; f++)
+            for (int f = 0; f < nf; f++) {
+                T re[NCT], im[NCT];
                 for (int l = 0; l < NCT; l++) {
                     int r = FN(traj_cidx)(k, pos, lognc, a, l);
-                    int c = FN(traj_cidx)(k, pos, lognc, b, l ^ fm[f]);
-                    T er = (T)m[2 * (r * d + c)], ei = (T)m[2 * (r * d + c) + 1];
-                    CR[a][b][f][2 * l] = CR[a][b][f][2 * l + 1] = er;
-                    CS[a][b][f][2 * l] = -ei;
-                    CS[a][b][f][2 * l + 1] = ei;
+                    int c = FN(traj_cidx)(k, pos, lognc, b, l ^ G.fm[f]);
+                    re[l] = (T)m[2 * (r * d + c)], im[l] = (T)m[2 * (r * d + c) + 1];
                 }
-    int64_t groups = ((int64_t)1 << n) >> (lognc + na);
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(traj_base)(g, lognc, na, asort);
-        V x[4], y[4][4], ys[4][4];
-        for (int b = 0; b < da; b++) {
-            x[b] = LOAD(row + 2 * (base + aoff[b]));
-            for (int f = 0; f < nf; f++) {
-                y[b][f] = FN(traj_perm)(x[b], fm[f]);
-                ys[b][f] = FN(swapri)(y[b][f]);
+                FN(traj_coef)(&CR[a][b][f], &CS[a][b][f], re, im);
+            }
+    for (int64_t g = 0; g < G.groups; g += G.rv) {
+        T *start = row + 2 * FN(traj_base)(g, lognc, na, G.asort);
+        for (int64_t v = 0; v < G.rv; v++) {
+            T *at = start + 2 * v * NCT;
+            V x[4], y[4][4], ys[4][4];
+            for (int b = 0; b < da; b++) {
+                x[b] = LOAD(at + 2 * G.aoff[b]);
+                for (int f = 0; f < nf; f++) {
+                    y[b][f] = FN(traj_perm)(x[b], G.fm[f]);
+                    ys[b][f] = FN(swapri)(y[b][f]);
+                }
+            }
+            for (int a = 0; a < da; a++) {
+                V o = (V){0};
+                for (int b = 0; b < da; b++)
+                    for (int f = 0; f < nf; f++)
+                        o += CR[a][b][f] * y[b][f] + CS[a][b][f] * ys[b][f];
+                STORE(at + 2 * G.aoff[a], o);
             }
         }
-        for (int a = 0; a < da; a++) {
-            V o = (V){0};
-            for (int b = 0; b < da; b++)
-                for (int f = 0; f < nf; f++) o += CR[a][b][f] * y[b][f] + CS[a][b][f] * ys[b][f];
-            STORE(row + 2 * (base + aoff[a]), o);
+    }
+}
+
+/* only the diagonal of rho (the populations): enough where every branch operator B has at most
+ * one nonzero per row and column, for then B^H B is diagonal (the plan says so per operation) */
+static inline __attribute__((always_inline)) void FN(traj_pops_vec)(
+    const T *row, int n, int k, const int *pos, int na, double *rho) {
+    const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << na;
+    FN(traj_geo_t) G;
+    FN(traj_geo)(&G, n, k, pos, na, k - na);
+    memset(rho, 0, sizeof(double) * 2 * (size_t)(d * d));
+    V P[4];
+    for (int a = 0; a < da; a++) P[a] = (V){0};
+#define TRAJ_FLUSH_POPS()                                                                       \
+    for (int a = 0; a < da; a++) {                                                              \
+        for (int l = 0; l < NCT; l++) {                                                         \
+            int r = FN(traj_cidx)(k, pos, lognc, a, l);                                         \
+            rho[2 * (r * d + r)] += (double)P[a][2 * l] + (double)P[a][2 * l + 1];              \
+        }                                                                                       \
+        P[a] = (V){0};                                                                          \
+    }
+    int64_t since = 0;
+    for (int64_t g = 0; g < G.groups; g += G.rv) {
+        const T *start = row + 2 * FN(traj_base)(g, lognc, na, G.asort);
+        for (int64_t v0 = 0; v0 < G.rv; v0 += TRAJ_CHUNK) {
+            int64_t v1 = v0 + TRAJ_CHUNK < G.rv ? v0 + TRAJ_CHUNK : G.rv;
+            for (int64_t v = v0; v < v1; v++) {
+                const T *at = start + 2 * v * NCT;
+                for (int a = 0; a < da; a++) {
+                    V x = LOAD(at + 2 * G.aoff[a]);
+                    P[a] += x * x;
+                }
+            }
+            since += v1 - v0;
+            if (since >= TRAJ_CHUNK) {
+                since = 0;
+                TRAJ_FLUSH_POPS()
+            }
         }
+    }
+    TRAJ_FLUSH_POPS()
+#undef TRAJ_FLUSH_POPS
+}
+
+/* M with at most one nonzero per row, all the gate's wires across vectors: out[a] = M[a][src[a]]
+ * x[src[a]] (a zero row gives zeros) */
+static inline __attribute__((always_inline)) void FN(traj_apply_mono)(
+    T *row, int n, int k, const int *pos, const double *m, const int *src) {
+    const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << k;
+    FN(traj_geo_t) G;
+    FN(traj_geo)(&G, n, k, pos, k, 0);
+    V CR[4], CS[4];
+    int64_t soff[4];
+    for (int a = 0; a < da; a++) {
+        int r = FN(traj_cidx)(k, pos, lognc, a, 0);
+        int c = src[r], b = 0; /* the across combination of matrix index c */
+        for (int i = 0; i < k; i++) b |= ((c >> (k - 1 - i)) & 1) << i;
+        soff[a] = G.aoff[b];
+        T re[NCT], im[NCT];
+        for (int l = 0; l < NCT; l++) re[l] = (T)m[2 * (r * d + c)], im[l] = (T)m[2 * (r * d + c) + 1];
+        FN(traj_coef)(&CR[a], &CS[a], re, im);
+    }
+    for (int64_t g = 0; g < G.groups; g += G.rv) {
+        T *start = row + 2 * FN(traj_base)(g, lognc, k, G.asort);
+        for (int64_t v = 0; v < G.rv; v++) {
+            T *at = start + 2 * v * NCT;
+            V y[4];
+            for (int a = 0; a < da; a++) y[a] = LOAD(at + 2 * soff[a]);
+            for (int a = 0; a < da; a++)
+                STORE(at + 2 * G.aoff[a], CR[a] * y[a] + CS[a] * FN(swapri)(y[a]));
+        }
+    }
+}
+
+static void FN(traj_pops)(const T *row, int n, int k, const int *pos, double *rho) {
+    const int lognc = __builtin_ctz(NCT);
+    int na = 0;
+    for (int i = 0; i < k; i++) na += pos[i] >= lognc;
+    if (n < lognc) {
+        FN(traj_reduce_scalar)(row, n, k, pos, rho);
+    } else if (na == 0) {
+        FN(traj_pops_vec)(row, n, k, pos, 0, rho);
+    } else if (na == 1) {
+        FN(traj_pops_vec)(row, n, k, pos, 1, rho);
+    } else {
+        FN(traj_pops_vec)(row, n, k, pos, 2, rho);
     }
 }
 
@@ -245,13 +359,30 @@ static void FN(traj_reduce)(const T *row, int n, int k, const int *pos, double *
 }
 
 static void FN(traj_apply)(T *row, int n, int k, const int *pos, const double *m) {
-    const int lognc = __builtin_ctz(NCT);
+    const int lognc = __builtin_ctz(NCT), d = 1 << k;
     int ni = 0;
     for (int i = 0; i < k; i++) ni += pos[i] < lognc;
     int na = k - ni;
     if (n < lognc) {
         FN(traj_apply_scalar)(row, n, k, pos, m);
-    } else if (k == 1) {
+        return;
+    }
+    if (ni == 0) { /* at most one nonzero per row (permutations, diagonals, damping): 1 term */
+        int src[4], mono = 1;
+        for (int r = 0; r < d && mono; r++) {
+            src[r] = 0;
+            int nz = 0;
+            for (int c = 0; c < d; c++)
+                if (m[2 * (r * d + c)] != 0 || m[2 * (r * d + c) + 1] != 0) src[r] = c, nz++;
+            mono = nz <= 1;
+        }
+        if (mono) {
+            if (k == 1) FN(traj_apply_mono)(row, n, 1, pos, m, src);
+            else FN(traj_apply_mono)(row, n, 2, pos, m, src);
+            return;
+        }
+    }
+    if (k == 1) {
         if (na) FN(traj_apply_vec)(row, n, 1, pos, 1, 0, m);
         else FN(traj_apply_vec)(row, n, 1, pos, 0, 1, m);
     } else if (na == 2) {
@@ -263,20 +394,29 @@ static void FN(traj_apply)(T *row, int n, int k, const int *pos, const double *m
     }
 }
 
-/* c = a b for d x d complex (double) matrices */
+/* c = a b for d x d complex (double) matrices; the Kraus operators and gates here are mostly
+ * zeros (Paulis, damping, permutations), so zero entries of a are skipped */
 static void FN(traj_matmul)(int d, const double *a, const double *b, double *c) {
+    memset(c, 0, sizeof(double) * 2 * (size_t)(d * d));
     for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) {
-            double re = 0, im = 0;
-            for (int l = 0; l < d; l++) {
-                double ar = a[2 * (i * d + l)], ai = a[2 * (i * d + l) + 1];
+        for (int l = 0; l < d; l++) {
+            double ar = a[2 * (i * d + l)], ai = a[2 * (i * d + l) + 1];
+            if (ar == 0 && ai == 0) continue;
+            for (int j = 0; j < d; j++) {
                 double br = b[2 * (l * d + j)], bi = b[2 * (l * d + j) + 1];
-                re += ar * br - ai * bi;
-                im += ar * bi + ai * br;
+                c[2 * (i * d + j)] += ar * br - ai * bi;
+                c[2 * (i * d + j) + 1] += ar * bi + ai * br;
             }
-            c[2 * (i * d + j)] = re;
-            c[2 * (i * d + j) + 1] = im;
         }
+}
+
+/* the identity to rounding (a mixture's scaled identity K / sqrt(w) is 1 - 1e-16 at worst) */
+static int FN(traj_is_identity)(int d, const double *a) {
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++)
+            if (fabs(a[2 * (i * d + j)] - (i == j)) > 1e-14 || fabs(a[2 * (i * d + j) + 1]) > 1e-14)
+                return 0;
+    return 1;
 }
 
 /* Re tr(B rho B^H) = sum_ab (B rho)_ab conj(B_ab) */
@@ -296,14 +436,27 @@ static int FN(traj_pick)(const double *cdf, int K, double u) {
     return i < K ? i : K - 1;
 }
 
+/* apply and clear every deferred one-wire operator of a row */
+static void FN(traj_flush)(T *row, int n, double (*pend)[8], int *has) {
+    for (int p = 0; p < n; p++)
+        if (has[p]) {
+            FN(traj_apply)(row, n, 1, &p, pend[p]);
+            has[p] = 0;
+        }
+}
+
 static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
     const FN(traj_t) *J = ctx;
     (void)tid;
-    int64_t N = (int64_t)1 << J->n;
+    const int n = J->n;
+    int64_t N = (int64_t)1 << n;
+    double pend[64][8]; /* deferred one-wire operators by bit position */
+    int has[64];
     for (int64_t r = lo; r < hi; r++) {
         T *row = J->states + 2 * r * N;
         memset(row, 0, sizeof(T) * 2 * (size_t)N);
         row[0] = 1;
+        memset(has, 0, sizeof(has));
         int64_t sample = r / J->per_sample;
         for (int64_t o = 0; o < J->nops; o++) {
             const int64_t *op = J->ops + TRAJ_OP * o;
@@ -319,11 +472,27 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
                 double u = J->uniform[s * J->R + r];
                 if (st[0]) { /* a mixture of unitaries: its operators come scaled */
                     int i = FN(traj_pick)(J->cdfs + st[3], K, u);
+                    if (FN(traj_is_identity)(d, kr + 2 * i * d * d)) continue;
                     FN(traj_matmul)(d, kr + 2 * i * d * d, M, tmp);
                     memcpy(M, tmp, sizeof(double) * 2 * (size_t)(d * d));
                     continue;
                 }
-                if (!have_rho) FN(traj_reduce)(row, J->n, k, pos, rho), have_rho = 1;
+                /* K_0 is drawn with probability w_0 / total >= lambda_min(K_0^H K_0) whatever
+                 * the state: below that bound the draw needs no pass over it (and the row is
+                 * renormalised at the end; the draws only use ratios) */
+                if (u < J->cdfs[st[3]] * (1 - 1e-9)) {
+                    FN(traj_matmul)(d, kr, M, tmp);
+                    memcpy(M, tmp, sizeof(double) * 2 * (size_t)(d * d));
+                    continue;
+                }
+                if (!have_rho) { /* the true state: every deferred operator applied first */
+                    FN(traj_flush)(row, n, pend, has);
+                    if (op[7])
+                        FN(traj_pops)(row, n, k, pos, rho);
+                    else
+                        FN(traj_reduce)(row, n, k, pos, rho);
+                    have_rho = 1;
+                }
                 double acc = 0;
                 for (int i = 0; i < K && i < 4; i++) {
                     FN(traj_matmul)(d, kr + 2 * i * d * d, M, br[i]);
@@ -334,8 +503,39 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
                 double scale = 1.0 / sqrt(w[i] > 1e-300 ? w[i] : 1e-300);
                 for (int e = 0; e < 2 * d * d; e++) M[e] = br[i][e] * scale;
             }
-            FN(traj_apply)(row, J->n, k, pos, M);
+            if (k == 1) { /* deferred: fused with what follows on the wire */
+                if (has[pos[0]]) {
+                    FN(traj_matmul)(2, M, pend[pos[0]], tmp);
+                    memcpy(pend[pos[0]], tmp, sizeof(double) * 8);
+                } else {
+                    memcpy(pend[pos[0]], M, sizeof(double) * 8);
+                    has[pos[0]] = 1;
+                }
+                continue;
+            }
+            if (has[pos[0]] || has[pos[1]]) { /* M (P0 (x) P1): the wires' deferred operators */
+                static const double eye[8] = {1, 0, 0, 0, 0, 0, 1, 0};
+                const double *p0 = has[pos[0]] ? pend[pos[0]] : eye;
+                const double *p1 = has[pos[1]] ? pend[pos[1]] : eye;
+                double kp[32];
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) {
+                        const double *x = p0 + 2 * ((a >> 1) * 2 + (b >> 1));
+                        const double *y = p1 + 2 * ((a & 1) * 2 + (b & 1));
+                        kp[2 * (a * 4 + b)] = x[0] * y[0] - x[1] * y[1];
+                        kp[2 * (a * 4 + b) + 1] = x[0] * y[1] + x[1] * y[0];
+                    }
+                FN(traj_matmul)(4, M, kp, tmp);
+                memcpy(M, tmp, sizeof(double) * 32);
+                has[pos[0]] = has[pos[1]] = 0;
+            }
+            FN(traj_apply)(row, n, k, pos, M);
         }
+        FN(traj_flush)(row, n, pend, has);
+        double norm = 0; /* renormalise (draws below their bounds leave the norm unchanged) */
+        for (int64_t e = 0; e < 2 * N; e++) norm += (double)row[e] * (double)row[e];
+        T scale = (T)(1.0 / sqrt(norm > 1e-300 ? norm : 1e-300));
+        for (int64_t e = 0; e < 2 * N; e++) row[e] *= scale;
     }
 }
 
@@ -344,7 +544,7 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
 int FN(hqml_traj_run)(T *states, int64_t R, int n, int64_t per_sample, int64_t nops,
                       const int64_t *ops, const int64_t *steps, const double *cplx,
                       const double *cdfs, const double *uniform, int nthreads) {
-    if (n < 1 || n > 40 || R < 0 || per_sample < 1) return 1;
+    if (n < 1 || n > 40 || R < 0 || per_sample < 1) return 1; /* 40: the deferred operators */
     for (int64_t o = 0; o < nops; o++) {
         const int64_t *op = ops + TRAJ_OP * o;
         if (op[0] < 1 || op[0] > 2) return 1;

@@ -13,7 +13,7 @@ import torch
 
 from . import _DTYPES, _load
 
-OP_FIELDS = 7  # k, pos0, pos1, matrix offset, per sample, first step, end step (TRAJ_OP)
+OP_FIELDS = 8  # k, pos0, pos1, matrix offset, per sample, first step, end step, sparse
 STEP_FIELDS = 4  # mixture, Kraus count, Kraus offset, cdf offset (TRAJ_STEP)
 
 
@@ -35,13 +35,17 @@ def run_trajectories(
         n: qubits.
         dtype: of the states.
         per_sample: rows per sample.
-        ops: ``(O, 7)`` int64: ``k`` (1 or 2), the bit positions of the wires (``n - 1 - wire``,
+        ops: ``(O, 8)`` int64: ``k`` (1 or 2), the bit positions of the wires (``n - 1 - wire``,
             the first wire the most significant in the matrix index), the offset of the gate's
             matrix in ``matrices`` (in complex numbers), whether it holds one matrix per
-            sample, and the range of the operation's steps.
+            sample, the range of the operation's steps, and whether the gate and every Kraus
+            operator of its channels have at most one nonzero per row and column (then the
+            branch probabilities need only the wires' populations).
         steps: ``(S, 4)`` int64: mixture of unitaries or not, the number of Kraus operators
             (up to 4, or 16 for a mixture), their offset in ``matrices`` (complex numbers; a
-            mixture's scaled to unitaries), the offset of its cumulative weights in ``cdfs``.
+            mixture's scaled to unitaries), the offset in ``cdfs`` of a mixture's cumulative
+            weights or, for another channel, of the least eigenvalue of ``K_0^H K_0`` (a draw
+            below it picks ``K_0`` without a pass over the state).
         matrices: complex128, flat.
         cdfs: float64, flat.
         uniform: ``(S, rows)`` float64 draws in ``[0, 1)``.
