@@ -201,3 +201,32 @@ def test_the_kernel_refuses_a_bad_program():
         run_trajectories(1, 2, torch.complex64, 1, ops, torch.zeros(0, 4, dtype=torch.int64),
                          torch.eye(2, dtype=torch.complex128).reshape(-1),
                          torch.zeros(1, dtype=torch.float64), torch.zeros(0, 1))  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_single_z_observables_keep_no_state_and_equal_the_torch_path(dtype, monkeypatch):
+    """Expectation values of one-wire Z observables come straight from the kernel (no state
+    kept), equal to the torch path's from the same seed, chunks included."""
+    monkeypatch.setenv("HQML_NATIVE_CALIBRATE", "0")
+    monkeypatch.setattr(trajectories, "CHUNK_AMPLITUDES", 2 * 32 * 30)  # 30 per chunk
+    n = 5
+    c = w1_circuit(n, 2)
+    rng = np.random.default_rng(8)
+    real = dtype.to_real()
+    x = torch.tensor(rng.uniform(0, 3, (2, n)), dtype=real)
+    w = torch.tensor(rng.uniform(0, 6, 4 * n), dtype=real)
+    obs = [hqml.Z(3), hqml.Z(0), hqml.Z(4)]
+    be = hqml.get_backend("statevector", trajectories=70)
+    kw = dict(inputs={"x": x}, weights={"w": w}, backend=be, noise_model=w6_noise(), seed=4)
+    calls = []
+    real_states = trajectory_kernel.states
+    monkeypatch.setattr(
+        trajectory_kernel, "states", lambda *a: calls.append(a[-1]) or real_states(*a)
+    )
+    with torch.no_grad():
+        got = hqml.expval(c, obs, **kw)
+        assert calls == [True, True, True]  # 30 + 30 + 10 trajectories, Z values only
+        monkeypatch.setattr(trajectories, "native_kernel_runs", lambda task: False)
+        ref = hqml.expval(c, obs, **kw)
+    assert got.shape == ref.shape == (2, 3) and got.dtype == ref.dtype == real
+    torch.testing.assert_close(got, ref, atol=2e-6 if dtype == torch.complex64 else 1e-12, rtol=0)

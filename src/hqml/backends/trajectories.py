@@ -105,11 +105,12 @@ class _KrausSampler:
 
 
 def trajectory_states(
-    task: Task, trajectories: int, generator: torch.Generator | None = None
+    task: Task, trajectories: int, generator: torch.Generator | None = None, single_z: bool = False
 ) -> torch.Tensor:
     """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``. Through the
     compiled kernel where it runs (:mod:`.trajectory_kernel`: the same draws give the same
-    rows), else gate by gate in torch."""
+    rows), else gate by gate in torch. With ``single_z``, every wire's ``<Z>`` per row
+    ``(B * T, n)`` instead (the kernel then keeps no state)."""
     c = task.circuit
     n = c.n_qubits
     nm = task.options["noise_model"]
@@ -121,8 +122,9 @@ def trajectory_states(
     if native_kernel_runs(task):
         sk = trajectory_kernel.skeleton(c, nm)
         if sk is not None:
-            return trajectory_kernel.states(sk, c, program, task, trajectories, generator,
-                                            rand_device)  # fmt: skip
+            out = trajectory_kernel.states(sk, c, program, task, trajectories, generator,
+                                           rand_device, single_z)  # fmt: skip
+            return out.to(task.dtype.to_real()) if single_z else out
     state = zero_state(n, rows, task.dtype, task.theta.device)
     for op, ins in zip(c.ops, program, strict=True):
         ins = _repeat(ins, trajectories)
@@ -140,6 +142,8 @@ def trajectory_states(
         for channel, wires in chans:
             u = torch.rand(rows, generator=generator, dtype=torch.float64, device=rand_device)
             state = samplers[id(channel)].apply(state, n, wires, u)
+    if single_z:
+        return measure.expval_words(state, n, [((w, "Z"),) for w in range(n)])
     return state
 
 
@@ -247,16 +251,20 @@ def _chunked_mean(task: Task, trajectories: int, generator: torch.Generator | No
     of at most :data:`CHUNK_AMPLITUDES` amplitudes (each chunk draws from the same generator)."""
     m, n, bs = task.measurement, task.circuit.n_qubits, task.theta.shape[0]
     per = max(1, min(trajectories, CHUNK_AMPLITUDES // (bs * 2**n)))
+    singles = None
     if isinstance(m, Expval):
         words, coeffs = observable_terms(m.observables)
+        if words and all(len(w) == 1 and w[0][1] == "Z" for w in words):
+            singles = [w[0][0] for w in words]  # each a one-wire Z: no state needs keeping
     total: torch.Tensor | None = None
     for start in range(0, trajectories, per):
         t = min(per, trajectories - start)
-        states = trajectory_states(task, t, generator)
-        if isinstance(m, Probs):
-            part = measure.probabilities(states, n, list(m.wires))
+        if singles is not None:
+            part = trajectory_states(task, t, generator, single_z=True)[:, singles]
+        elif isinstance(m, Probs):
+            part = measure.probabilities(trajectory_states(task, t, generator), n, list(m.wires))
         else:
-            part = measure.expval_words(states, n, words)
+            part = measure.expval_words(trajectory_states(task, t, generator), n, words)
         part = part.reshape(bs, t, -1).sum(1)
         total = part if total is None else total + part
     mean = total / trajectories  # type: ignore[operator]

@@ -154,10 +154,12 @@ def states(
     trajectories: int,
     generator: torch.Generator | None,
     rand_device: Any,
+    single_z: bool = False,
 ) -> torch.Tensor:
     """Final states ``(B * T, 2**n)`` (rows ``b * T + t``) by the kernel, drawing the uniforms
     exactly as the torch loop does (one ``(channels, rows)`` draw per noisy operation, in
-    order), so the same generator gives the same rows."""
+    order), so the same generator gives the same rows; with ``single_z``, instead of the
+    states, every wire's ``<Z>`` per row ``(B * T, n)`` (float64; no state is kept)."""
     bs, n = task.theta.shape[0], c.n_qubits
     rows = bs * trajectories
     ops = sk.ops.copy()
@@ -181,5 +183,7 @@ def states(
         if count
     ]
     uniform = torch.cat(draws).cpu() if draws else torch.zeros(0, rows, dtype=torch.float64)
-    return run_trajectories(rows, n, task.dtype, trajectories, torch.from_numpy(ops), sk.steps,
-                            torch.cat(mats), sk.cdfs, uniform)  # fmt: skip
+    states, zs = run_trajectories(rows, n, task.dtype, trajectories, torch.from_numpy(ops),
+                                  sk.steps, torch.cat(mats), sk.cdfs, uniform,
+                                  states=not single_z, single_z=single_z)  # fmt: skip
+    return zs if single_z else states

@@ -303,7 +303,7 @@ def _trajectory_case(
     def native() -> torch.Tensor:
         out = torch.empty(rows, 2**n, dtype=dtype)
         rc = fn(
-            out.data_ptr(), rows, n, rows, len(ops), code.ctypes.data, stepcode.ctypes.data,
+            out.data_ptr(), None, rows, n, rows, len(ops), code.ctypes.data, stepcode.ctypes.data,
             re_im.ctypes.data, cdfs.ctypes.data, uniform.ctypes.data, torch.get_num_threads(),
         )  # fmt: skip
         if rc:

@@ -37,7 +37,7 @@ def load_library(path: Any) -> Any:
         f.argtypes = [p, i64, i64, i64, i64, i32, p]
         f.restype = None
         f = getattr(lib, f"hqml_traj_run_{suf}")  # noisy circuits by trajectories
-        f.argtypes = [p, i64, i32, i64, i64, p, p, p, p, p, i32]
+        f.argtypes = [p, p, i64, i32, i64, i64, p, p, p, p, p, i32]
         f.restype = i32
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32

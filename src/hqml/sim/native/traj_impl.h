@@ -15,7 +15,8 @@
 #define NCT (VBYTES / (2 * (int)sizeof(T))) /* complex numbers per vector */
 
 typedef struct {
-    T *states;
+    T *states;            /* (R, 2^n), or NULL: rows in a scratch buffer per thread */
+    double *zs;           /* (R, n) every wire's <Z> per row, or NULL */
     int64_t R, per_sample, nops;
     int n;
     const int64_t *ops;    /* TRAJ_OP fields per operation */
@@ -445,6 +446,32 @@ static void FN(traj_flush)(T *row, int n, double (*pend)[8], int *has) {
         }
 }
 
+/* every wire's <Z> of a row (zs[w], wire w at bit n - 1 - w) by halving the register one wire at
+ * a time into buf (2^(n-1) numbers), and the squared norm */
+static double FN(traj_single_z)(const T *row, int n, T *buf, double *zs) {
+    int64_t h = (int64_t)1 << (n - 1);
+    double total = 0, ones = 0;
+    for (int64_t j = 0; j < h; j++) {
+        T a = row[2 * j] * row[2 * j] + row[2 * j + 1] * row[2 * j + 1];
+        T b = row[2 * (j + h)] * row[2 * (j + h)] + row[2 * (j + h) + 1] * row[2 * (j + h) + 1];
+        buf[j] = a + b;
+        total += (double)a + (double)b;
+        ones += b;
+    }
+    zs[0] = ones;
+    for (int w = 1; w < n; w++) {
+        h >>= 1;
+        ones = 0;
+        for (int64_t j = 0; j < h; j++) {
+            ones += buf[j + h];
+            buf[j] += buf[j + h];
+        }
+        zs[w] = ones;
+    }
+    for (int w = 0; w < n; w++) zs[w] = total > 0 ? 1 - 2 * zs[w] / total : 0;
+    return total;
+}
+
 static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
     const FN(traj_t) *J = ctx;
     (void)tid;
@@ -452,8 +479,18 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
     int64_t N = (int64_t)1 << n;
     double pend[64][8]; /* deferred one-wire operators by bit position */
     int has[64];
+    T *scratch = NULL, *buf = NULL;
+    if (!J->states) scratch = aligned_alloc(64, (sizeof(T) * 2 * (size_t)N + 63) / 64 * 64);
+    if (J->zs) buf = malloc(sizeof(T) * (size_t)(N / 2 + 1));
+    if ((!J->states && !scratch) || (J->zs && !buf)) { /* no memory: NaN rows, never wrong ones */
+        for (int64_t r = lo; r < hi && J->zs; r++)
+            for (int w = 0; w < n; w++) J->zs[r * n + w] = NAN;
+        free(scratch);
+        free(buf);
+        return;
+    }
     for (int64_t r = lo; r < hi; r++) {
-        T *row = J->states + 2 * r * N;
+        T *row = J->states ? J->states + 2 * r * N : scratch;
         memset(row, 0, sizeof(T) * 2 * (size_t)N);
         row[0] = 1;
         memset(has, 0, sizeof(has));
@@ -532,19 +569,29 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
             FN(traj_apply)(row, n, k, pos, M);
         }
         FN(traj_flush)(row, n, pend, has);
-        double norm = 0; /* renormalise (draws below their bounds leave the norm unchanged) */
-        for (int64_t e = 0; e < 2 * N; e++) norm += (double)row[e] * (double)row[e];
-        T scale = (T)(1.0 / sqrt(norm > 1e-300 ? norm : 1e-300));
-        for (int64_t e = 0; e < 2 * N; e++) row[e] *= scale;
+        /* renormalise (draws below their bounds leave the norm unchanged) */
+        double norm = 0;
+        if (J->zs) {
+            norm = FN(traj_single_z)(row, n, buf, J->zs + r * n);
+        } else {
+            for (int64_t e = 0; e < 2 * N; e++) norm += (double)row[e] * (double)row[e];
+        }
+        if (J->states) {
+            T scale = (T)(1.0 / sqrt(norm > 1e-300 ? norm : 1e-300));
+            for (int64_t e = 0; e < 2 * N; e++) row[e] *= scale;
+        }
     }
+    free(scratch);
+    free(buf);
 }
 
-/* Every row of states (R x 2^n) from |0> through the operations (see the top of this file);
- * rows r take sample r / per_sample's matrices. Returns 1 on bad arguments. */
-int FN(hqml_traj_run)(T *states, int64_t R, int n, int64_t per_sample, int64_t nops,
+/* Every row (R x 2^n) from |0> through the operations (see the top of this file); rows r take
+ * sample r / per_sample's matrices. The normalised rows go to states and/or every wire's <Z>
+ * per row to zs (either may be NULL, not both). Returns 1 on bad arguments. */
+int FN(hqml_traj_run)(T *states, double *zs, int64_t R, int n, int64_t per_sample, int64_t nops,
                       const int64_t *ops, const int64_t *steps, const double *cplx,
                       const double *cdfs, const double *uniform, int nthreads) {
-    if (n < 1 || n > 40 || R < 0 || per_sample < 1) return 1; /* 40: the deferred operators */
+    if (n < 1 || n > 40 || R < 0 || per_sample < 1 || (!states && !zs)) return 1;
     for (int64_t o = 0; o < nops; o++) {
         const int64_t *op = ops + TRAJ_OP * o;
         if (op[0] < 1 || op[0] > 2) return 1;
@@ -556,7 +603,7 @@ int FN(hqml_traj_run)(T *states, int64_t R, int n, int64_t per_sample, int64_t n
             if (K < 1 || K > (steps[TRAJ_STEP * s] ? 16 : 4)) return 1;
         }
     }
-    FN(traj_t) J = {states, R, per_sample, nops, n, ops, steps, cplx, cdfs, uniform};
+    FN(traj_t) J = {states, zs, R, per_sample, nops, n, ops, steps, cplx, cdfs, uniform};
     parallel_for(FN(traj_rows), &J, R, R > 1 ? nthreads : 1);
     return 0;
 }

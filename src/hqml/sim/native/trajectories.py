@@ -27,8 +27,12 @@ def run_trajectories(
     matrices: torch.Tensor,
     cdfs: torch.Tensor,
     uniform: torch.Tensor,
-) -> torch.Tensor:
-    """Final states ``(rows, 2**n)`` of ``dtype`` (complex64/complex128).
+    states: bool = True,
+    single_z: bool = False,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The final states ``(rows, 2**n)`` of ``dtype`` (complex64/complex128) if ``states``, and
+    every wire's ``<Z>`` per row ``(rows, n)`` (float64) if ``single_z`` (without ``states``
+    no row is kept: each thread reuses one).
 
     Args:
         rows: trajectories in all (row ``r`` uses sample ``r // per_sample``'s matrices).
@@ -49,11 +53,15 @@ def run_trajectories(
         matrices: complex128, flat.
         cdfs: float64, flat.
         uniform: ``(S, rows)`` float64 draws in ``[0, 1)``.
+        states, single_z: what to return (at least one).
     """
     lib = _load()
     if lib is None:
         raise RuntimeError("the native kernels are not available; use the torch path")
-    out = torch.empty(rows, 2**n, dtype=dtype)
+    if not (states or single_z):
+        raise ValueError("ask for the states, single_z or both")
+    out = torch.empty(rows, 2**n, dtype=dtype) if states else None
+    zs = torch.empty(rows, n, dtype=torch.float64) if single_z else None
     ops, steps = ops.contiguous(), steps.contiguous()
     mats = torch.view_as_real(matrices.to(torch.complex128).contiguous()).contiguous()
     cdfs, uniform = cdfs.to(torch.float64).contiguous(), uniform.to(torch.float64).contiguous()
@@ -61,9 +69,12 @@ def run_trajectories(
         raise ValueError(f"uniform must be ({steps.shape[0]}, {rows}), got {tuple(uniform.shape)}")
     fn = getattr(lib, f"hqml_traj_run_{_DTYPES[dtype]}")
     rc = fn(
-        out.data_ptr(), rows, n, per_sample, ops.shape[0], ops.data_ptr(), steps.data_ptr(),
-        mats.data_ptr(), cdfs.data_ptr(), uniform.data_ptr(), torch.get_num_threads(),
+        None if out is None else out.data_ptr(), None if zs is None else zs.data_ptr(), rows, n,
+        per_sample, ops.shape[0], ops.data_ptr(), steps.data_ptr(), mats.data_ptr(),
+        cdfs.data_ptr(), uniform.data_ptr(), torch.get_num_threads(),
     )  # fmt: skip
     if rc:
         raise ValueError("native trajectory kernel refused the program (code 1)")
-    return out
+    if zs is not None and torch.isnan(zs).any():
+        raise MemoryError("native trajectory kernel: no memory for its row buffers")
+    return out, zs
