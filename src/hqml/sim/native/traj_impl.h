@@ -211,8 +211,11 @@ static inline __attribute__((always_inline)) void FN(traj_reduce_vec)(
 #undef TRAJ_FLUSH_RHO
 }
 
+/* M block diagonal in one wire (no term between its two values: a controlled gate's structure)
+ * skips half the terms: bda >= 0 for the across wire of that index, bdf >= 0 for the in-vector
+ * one (its partner lanes); constants after inlining */
 static inline __attribute__((always_inline)) void FN(traj_apply_vec)(
-    T *row, int n, int k, const int *pos, int na, int ni, const double *m) {
+    T *row, int n, int k, const int *pos, int na, int ni, const double *m, int bda, int bdf) {
     const int lognc = __builtin_ctz(NCT), d = 1 << k, da = 1 << na, nf = 1 << ni;
     FN(traj_geo_t) G;
     FN(traj_geo)(&G, n, k, pos, na, ni);
@@ -243,9 +246,13 @@ static inline __attribute__((always_inline)) void FN(traj_apply_vec)(
             }
             for (int a = 0; a < da; a++) {
                 V o = (V){0};
-                for (int b = 0; b < da; b++)
-                    for (int f = 0; f < nf; f++)
+                for (int b = 0; b < da; b++) {
+                    if (bda >= 0 && ((a ^ b) >> bda & 1)) continue;
+                    for (int f = 0; f < nf; f++) {
+                        if (bdf >= 0 && (f >> bdf & 1)) continue;
                         o += CR[a][b][f] * y[b][f] + CS[a][b][f] * ys[b][f];
+                    }
+                }
                 STORE(at + 2 * G.aoff[a], o);
             }
         }
@@ -383,16 +390,36 @@ static void FN(traj_apply)(T *row, int n, int k, const int *pos, const double *m
             return;
         }
     }
-    if (k == 1) {
-        if (na) FN(traj_apply_vec)(row, n, 1, pos, 1, 0, m);
-        else FN(traj_apply_vec)(row, n, 1, pos, 0, 1, m);
-    } else if (na == 2) {
-        FN(traj_apply_vec)(row, n, 2, pos, 2, 0, m);
-    } else if (na == 1) {
-        FN(traj_apply_vec)(row, n, 2, pos, 1, 1, m);
-    } else {
-        FN(traj_apply_vec)(row, n, 2, pos, 0, 2, m);
+    if (k == 2) { /* block diagonal in a wire (wire i: matrix bit 1 - i)? */
+        int bd = -1;
+        for (int i = 0; i < 2 && bd < 0; i++) {
+            int zero = 1, bit = 1 - i;
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < 4; c++)
+                    if (((r ^ c) >> bit & 1) && (m[2 * (r * 4 + c)] != 0 || m[2 * (r * 4 + c) + 1] != 0))
+                        zero = 0;
+            if (zero) bd = i;
+        }
+        /* its index among the across wires or the in-vector ones (each counted in wire order) */
+        int across = bd >= 0 && pos[bd] >= lognc, idx = 0;
+        for (int i = 0; i < bd; i++) idx += (pos[i] >= lognc) == across;
+        if (na == 2) {
+            if (bd < 0) FN(traj_apply_vec)(row, n, 2, pos, 2, 0, m, -1, -1);
+            else if (idx == 0) FN(traj_apply_vec)(row, n, 2, pos, 2, 0, m, 0, -1);
+            else FN(traj_apply_vec)(row, n, 2, pos, 2, 0, m, 1, -1);
+        } else if (na == 1) {
+            if (bd < 0) FN(traj_apply_vec)(row, n, 2, pos, 1, 1, m, -1, -1);
+            else if (across) FN(traj_apply_vec)(row, n, 2, pos, 1, 1, m, 0, -1);
+            else FN(traj_apply_vec)(row, n, 2, pos, 1, 1, m, -1, 0);
+        } else {
+            if (bd < 0) FN(traj_apply_vec)(row, n, 2, pos, 0, 2, m, -1, -1);
+            else if (idx == 0) FN(traj_apply_vec)(row, n, 2, pos, 0, 2, m, -1, 0);
+            else FN(traj_apply_vec)(row, n, 2, pos, 0, 2, m, -1, 1);
+        }
+        return;
     }
+    if (na) FN(traj_apply_vec)(row, n, 1, pos, 1, 0, m, -1, -1);
+    else FN(traj_apply_vec)(row, n, 1, pos, 0, 1, m, -1, -1);
 }
 
 /* c = a b for d x d complex (double) matrices; the Kraus operators and gates here are mostly
