@@ -93,8 +93,9 @@ def skeleton(c: Any, nm: Any) -> Skeleton | None:
     if key not in cache:
         if len(cache) > 64:  # many circuit structures under one model: keep the newest
             cache.pop(next(iter(cache)))
-        cache[key] = _build_skeleton(c, nm)
-    return cache[key]
+        # the entry holds the rules, so their ids in the key cannot be reused while it lives
+        cache[key] = (_build_skeleton(c, nm), tuple(nm.rules))
+    return cache[key][0]
 
 
 def _build_skeleton(c: Any, nm: Any) -> Skeleton | None:
