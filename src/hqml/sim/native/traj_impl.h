@@ -464,13 +464,33 @@ static int FN(traj_pick)(const double *cdf, int K, double u) {
     return i < K ? i : K - 1;
 }
 
-/* apply and clear every deferred one-wire operator of a row */
-static void FN(traj_flush)(T *row, int n, double (*pend)[8], int *has) {
-    for (int p = 0; p < n; p++)
-        if (has[p]) {
-            FN(traj_apply)(row, n, 1, &p, pend[p]);
-            has[p] = 0;
+/* kp = x (x) y for 2 x 2 complex (double) matrices (x on the more significant index bit) */
+static void FN(traj_kron2)(const double *x, const double *y, double *kp) {
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            const double *e = x + 2 * ((a >> 1) * 2 + (b >> 1)), *f = y + 2 * ((a & 1) * 2 + (b & 1));
+            kp[2 * (a * 4 + b)] = e[0] * f[0] - e[1] * f[1];
+            kp[2 * (a * 4 + b) + 1] = e[0] * f[1] + e[1] * f[0];
         }
+}
+
+/* apply and clear every deferred one-wire operator of a row, two wires per pass */
+static void FN(traj_flush)(T *row, int n, double (*pend)[8], int *has) {
+    int waiting = -1;
+    for (int p = 0; p < n; p++) {
+        if (!has[p]) continue;
+        has[p] = 0;
+        if (waiting < 0) {
+            waiting = p;
+            continue;
+        }
+        double kp[32];
+        int pos[2] = {waiting, p};
+        FN(traj_kron2)(pend[waiting], pend[p], kp);
+        FN(traj_apply)(row, n, 2, pos, kp);
+        waiting = -1;
+    }
+    if (waiting >= 0) FN(traj_apply)(row, n, 1, &waiting, pend[waiting]);
 }
 
 /* every wire's <Z> of a row (zs[w], wire w at bit n - 1 - w) by halving the register one wire at
@@ -582,13 +602,7 @@ static void FN(traj_rows)(void *ctx, int64_t lo, int64_t hi, int tid) {
                 const double *p0 = has[pos[0]] ? pend[pos[0]] : eye;
                 const double *p1 = has[pos[1]] ? pend[pos[1]] : eye;
                 double kp[32];
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++) {
-                        const double *x = p0 + 2 * ((a >> 1) * 2 + (b >> 1));
-                        const double *y = p1 + 2 * ((a & 1) * 2 + (b & 1));
-                        kp[2 * (a * 4 + b)] = x[0] * y[0] - x[1] * y[1];
-                        kp[2 * (a * 4 + b) + 1] = x[0] * y[1] + x[1] * y[0];
-                    }
+                FN(traj_kron2)(p0, p1, kp);
                 FN(traj_matmul)(4, M, kp, tmp);
                 memcpy(M, tmp, sizeof(double) * 32);
                 has[pos[0]] = has[pos[1]] = 0;
