@@ -8,9 +8,12 @@
  * hqml.backends.trajectories._noisy_gate draws it: a mixture of unitaries picks its (scaled)
  * operator from its cumulative weights; any other channel picks K_i with probability
  * tr(K_i M rho K_i^H M^H) (rho the gate wires' reduced density matrix before the gate: one
- * read-only pass, taken only when such a channel is there) and M becomes K_i M normalised.
- * Then M is applied: one pass. The uniform draws come from the caller (the same draws the
- * torch path takes), so both paths give the same rows. */
+ * read-only pass) and M becomes K_i M normalised; a draw below the least eigenvalue of
+ * K_0^H K_0 picks K_0 without that pass (any state gives K_0 at least that probability; the
+ * row is renormalised at the end). One-wire operators are deferred into the next two-wire
+ * operation on their wire (all are applied before a reduced density matrix is taken). The
+ * uniform draws come from the caller (the same draws the torch path takes), so both paths give
+ * the same rows. See docs/native_kernels.md. */
 
 #define NCT (VBYTES / (2 * (int)sizeof(T))) /* complex numbers per vector */
 
