@@ -17,13 +17,18 @@ from hqml.sim.native import calibrate
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="native kernels not built")
 
-WIN = {"layer": {"c64": True, "c128": True}, "interpreter": {"c64": True, "c128": True}}
+WIN = {
+    "layer": {"c64": True, "c128": True},
+    "interpreter": {"c64": True, "c128": True},
+    "trajectories": {"c64": True, "c128": True},
+}
 
 
-def _verdict(layer64=True, layer128=True, interp=True):
+def _verdict(layer64=True, layer128=True, interp=True, traj=True):
     return {
         "layer": {"c64": layer64, "c128": layer128},
         "interpreter": {"c64": interp, "c128": interp},
+        "trajectories": {"c64": traj, "c128": traj},
         "seconds": {},
     }
 
@@ -74,7 +79,11 @@ def test_measure_gives_a_verdict_for_every_kind_and_dtype(capsys):
     for kind in calibrate.KINDS:
         assert set(got[kind]) == {"c64", "c128"}
         assert all(isinstance(v, bool) for v in got[kind].values())
-    cases = len(calibrate.LAYER_CASES) + len(calibrate.INTERPRETER_CASES)
+    cases = (
+        len(calibrate.LAYER_CASES)
+        + len(calibrate.INTERPRETER_CASES)
+        + len(calibrate.TRAJECTORY_CASES)
+    )
     assert len(got["seconds"]) == 2 * cases
     for key, (t_native, t_torch) in got["seconds"].items():
         assert 0 < t_native < 1 and 0 < t_torch < 1, key

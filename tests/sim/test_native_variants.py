@@ -206,3 +206,30 @@ def test_each_build_agrees_with_the_torch_path(use, dtype, n, layers, batch, sma
     tol = TOL[dtype] * (50 if dtype == torch.complex64 else 1e3)
     np.testing.assert_allclose(compiled[0], reference[0], atol=tol)
     np.testing.assert_allclose(compiled[1], reference[1], atol=tol * n)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_trajectory_kernel_matches_the_torch_path(use, dtype, monkeypatch):
+    """Noisy trajectories through each build's kernel: the rows of the torch path from the same
+    draws (one-wire operators, two-wire gates across vectors and inside one, rows shorter
+    than a vector, depolarising + amplitude damping after every gate)."""
+    from hqml.backends import trajectories
+    from hqml.backends.base import Expval, Task
+    from hqml.circuit.params import bind_parameters
+    from hqml.noise import NoiseModel, amplitude_damping, depolarizing
+
+    nm = NoiseModel().add_channel(depolarizing(0.1), each_wire=True)
+    nm.add_channel(amplitude_damping(0.3), each_wire=True)
+    rng = np.random.default_rng(2)
+    for n in (2, 4, 7):
+        c = w1_circuit(n, 2)
+        x = torch.tensor(rng.uniform(0, 3, (2, n)), dtype=dtype.to_real())
+        w = torch.tensor(rng.uniform(0, 6, (2, n, 2)), dtype=dtype.to_real())
+        b = bind_parameters(c, {"x": x}, {"w": w}, None, None)
+        task = Task(c, b.theta, Expval((hqml.Z(0),)), dtype, varying=b.varying,
+                    options={"noise_model": nm})  # fmt: skip
+        with torch.no_grad(), monkeypatch.context() as m:
+            got = trajectories.trajectory_states(task, 20, torch.Generator().manual_seed(n))
+            m.setattr(trajectories, "native_kernel_runs", lambda task: False)
+            ref = trajectories.trajectory_states(task, 20, torch.Generator().manual_seed(n))
+        torch.testing.assert_close(got, ref, atol=TOL[dtype], rtol=0)

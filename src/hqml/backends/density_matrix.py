@@ -15,6 +15,7 @@ training). Memory grows as ``4**n`` per sample: about 10-12 qubits is the useful
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -120,10 +121,13 @@ class DensityMatrixBackend(Backend):
         c, dt, dev = task.circuit, task.dtype, task.theta.device
         nm = task.options.get("noise_model")
         program = build_program(c, task.theta, dt, task.varying)
-        superops: dict[int, torch.Tensor] = {}
-        noise: dict[tuple, Any] = {}
+        # the channels' superoperators, each gate kind's noise after it, and permutation gates
+        # with their noise: built once per noise model (while it lives and keeps its rules)
+        cache = _model_cache(nm, dt, dev)
+        superops: dict[int, torch.Tensor] = cache["superops"]
+        noise: dict[tuple, Any] = cache["noise"]
+        fixed: dict[tuple, list] = cache["fixed"]
         items: list[tuple[tuple[int, ...], torch.Tensor]] = []
-        fixed: dict[tuple, list] = {}  # permutation gates with their noise, built once per call
         for op, ins in zip(c.ops, program, strict=True):
             key = (op.gate.name, tuple(op.wires))
             mono = None
@@ -237,6 +241,25 @@ class DensityMatrixBackend(Backend):
             for a in nm.confusions(wires)
         ]
         return density.apply_confusion(p, conf)
+
+
+_MODEL_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _model_cache(nm: Any, dt: torch.dtype, dev: Any) -> dict[str, dict]:
+    """What :meth:`DensityMatrixBackend._items` keeps between calls for noise model ``nm``
+    (fresh for ``None``), per dtype and device and the model's rules as they are now (the entry
+    holds them, so their ids cannot be reused while it lives)."""
+    fresh: dict[str, dict] = {"superops": {}, "noise": {}, "fixed": {}}
+    if nm is None:
+        return fresh
+    per = _MODEL_CACHE.setdefault(nm, {})
+    key = (tuple(id(rule) for rule in nm.rules), dt, str(dev))
+    if key not in per:
+        if len(per) >= 8:  # the model's rules changed often: keep the newest
+            per.pop(next(iter(per)))
+        per[key] = {**fresh, "rules": tuple(nm.rules)}
+    return per[key]
 
 
 def _noise_after(wires: tuple[int, ...], chans: list) -> Any:

@@ -23,16 +23,17 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..circuit.observables import observable_terms
 from ..sim import density, measure, native
 from ..sim.program import Instruction, apply
 from ..sim.statevector import apply_matrix, zero_state
+from . import trajectory_kernel
 from .base import Expval, Probs, Sample, State, Task
 from .density_matrix import basis_rotation, dense_matrix, measured_words
 from .instructions import build_program
+from .trajectory_kernel import ChannelDraw
 
 CHUNK_AMPLITUDES = 2**23  # trajectories run in chunks of at most this many amplitudes (rows x 2^n)
 
@@ -61,31 +62,17 @@ class _KrausSampler:
     """Draws one Kraus operator per trajectory; unitary mixtures draw before applying."""
 
     def __init__(self, channel: Any, dtype: torch.dtype, device: Any):
-        ks = np.stack(channel.kraus)
-        self.kraus = torch.as_tensor(ks, dtype=dtype, device=device)
-        d = ks.shape[-1]
-        gram = np.einsum("kba,kbc->kac", ks.conj(), ks)  # K^dagger K
-        weights = np.real(np.einsum("kaa->k", gram)) / d
-        self.mixture = bool(np.allclose(gram, weights[:, None, None] * np.eye(d), atol=1e-10))
-        self.weights = torch.as_tensor(weights, dtype=torch.float64)
-        self.cdf = torch.cumsum(self.weights, 0)
-        self._ks, self._lifted = ks, {}
+        draw = ChannelDraw(channel)
+        self.kraus = torch.as_tensor(draw.ks, dtype=dtype, device=device)
+        self.mixture, self.weights, self.cdf = draw.mixture, draw.weights, draw.cdf
+        self._draw, self._lifted = draw, {}
 
     def lifted(self, pos: tuple[int, ...], k: int) -> torch.Tensor:
         """The Kraus operators ``(K, 2**k, 2**k)`` acting on positions ``pos`` of ``k`` wires
         (for a mixture of unitaries, each divided by the square root of its weight)."""
         if (pos, k) not in self._lifted:
-            m = len(pos)
-            rest = [i for i in range(k) if i not in pos]
-            full = np.stack([np.kron(a, np.eye(2 ** (k - m))) for a in self._ks])
-            order = list(pos) + rest
-            perm = [order.index(i) for i in range(k)]
-            full = full.reshape((-1,) + (2,) * (2 * k))
-            full = full.transpose([0] + [1 + a for a in perm] + [1 + k + a for a in perm])
-            if self.mixture:  # K / sqrt(w): each a unitary
-                full = full / np.sqrt(self.weights.numpy())[(slice(None),) + (None,) * (2 * k)]
             self._lifted[(pos, k)] = torch.as_tensor(
-                full.reshape(-1, 2**k, 2**k), dtype=self.kraus.dtype, device=self.kraus.device
+                self._draw.lifted(pos, k), dtype=self.kraus.dtype, device=self.kraus.device
             )
         return self._lifted[(pos, k)]
 
@@ -118,18 +105,27 @@ class _KrausSampler:
 
 
 def trajectory_states(
-    task: Task, trajectories: int, generator: torch.Generator | None = None
+    task: Task, trajectories: int, generator: torch.Generator | None = None, single_z: bool = False
 ) -> torch.Tensor:
-    """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``."""
+    """Final states of every trajectory: ``(B * T, 2**n)``, rows ``b * T + t``. Through the
+    compiled kernel where it runs (:mod:`.trajectory_kernel`: the same draws give the same
+    rows), else gate by gate in torch. With ``single_z``, every wire's ``<Z>`` per row
+    ``(B * T, n)`` instead (the kernel then keeps no state)."""
     c = task.circuit
     n = c.n_qubits
     nm = task.options["noise_model"]
     bs = task.theta.shape[0]
     rows = bs * trajectories
     program = build_program(c, task.theta, task.dtype, task.varying)
-    state = zero_state(n, rows, task.dtype, task.theta.device)
     samplers: dict[int, _KrausSampler] = {}
     rand_device = generator.device if generator is not None else torch.device("cpu")
+    if native_kernel_runs(task):
+        sk = trajectory_kernel.skeleton(c, nm)
+        if sk is not None:
+            out = trajectory_kernel.states(sk, c, program, task, trajectories, generator,
+                                           rand_device, single_z)  # fmt: skip
+            return out.to(task.dtype.to_real()) if single_z else out
+    state = zero_state(n, rows, task.dtype, task.theta.device)
     for op, ins in zip(c.ops, program, strict=True):
         ins = _repeat(ins, trajectories)
         chans = nm.channels_for(op.gate.name, op.wires)
@@ -146,7 +142,21 @@ def trajectory_states(
         for channel, wires in chans:
             u = torch.rand(rows, generator=generator, dtype=torch.float64, device=rand_device)
             state = samplers[id(channel)].apply(state, n, wires, u)
+    if single_z:
+        return measure.expval_words(state, n, [((w, "Z"),) for w in range(n)])
     return state
+
+
+def native_kernel_runs(task: Task) -> bool:
+    """Whether :func:`trajectory_states` may take the compiled kernel for ``task`` (its
+    circuit aside): a CPU complex64/complex128 task that autograd does not record, the library
+    loaded (``HQML_NATIVE=0`` turns it off) and, on this CPU, measured faster than the torch
+    path (:func:`hqml.sim.native.beats_torch`, kind ``"trajectories"``)."""
+    if task.dtype not in (torch.complex64, torch.complex128) or task.theta.device.type != "cpu":
+        return False
+    if torch.is_grad_enabled() and task.theta.requires_grad:
+        return False
+    return native.available() and native.beats_torch("trajectories", task.dtype)
 
 
 def _noisy_gate(
@@ -241,16 +251,20 @@ def _chunked_mean(task: Task, trajectories: int, generator: torch.Generator | No
     of at most :data:`CHUNK_AMPLITUDES` amplitudes (each chunk draws from the same generator)."""
     m, n, bs = task.measurement, task.circuit.n_qubits, task.theta.shape[0]
     per = max(1, min(trajectories, CHUNK_AMPLITUDES // (bs * 2**n)))
+    singles = None
     if isinstance(m, Expval):
         words, coeffs = observable_terms(m.observables)
+        if words and all(len(w) == 1 and w[0][1] == "Z" for w in words):
+            singles = [w[0][0] for w in words]  # each a one-wire Z: no state needs keeping
     total: torch.Tensor | None = None
     for start in range(0, trajectories, per):
         t = min(per, trajectories - start)
-        states = trajectory_states(task, t, generator)
-        if isinstance(m, Probs):
-            part = measure.probabilities(states, n, list(m.wires))
+        if singles is not None:
+            part = trajectory_states(task, t, generator, single_z=True)[:, singles]
+        elif isinstance(m, Probs):
+            part = measure.probabilities(trajectory_states(task, t, generator), n, list(m.wires))
         else:
-            part = measure.expval_words(states, n, words)
+            part = measure.expval_words(trajectory_states(task, t, generator), n, words)
         part = part.reshape(bs, t, -1).sum(1)
         total = part if total is None else total + part
     mean = total / trajectories  # type: ignore[operator]

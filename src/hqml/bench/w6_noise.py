@@ -8,9 +8,10 @@ sum_i <Z_i>^2, forward and gradient where the framework has one.
   ``DensityMatrix``; TensorCircuit-NG's ``DMCircuit`` (jit, value_and_grad).
 - Quantum trajectories: n = 16, 20, one sample, 1,000 trajectories, forward only (the peers
   have no gradient there). hqml's statevector backend with ``trajectories``, in chunks of at
-  most 2^23 amplitudes (128 at a time at 16 qubits, 8 at 20; about 16 state copies are live, so
-  about 1 GiB), each with its own seed,
-  averaged;
+  most 2^23 amplitudes (128 at a time at 16 qubits, 8 at 20), each with its own seed, averaged;
+  on the CPU its compiled trajectory kernel runs each trajectory through the whole circuit while
+  the state is in cache and, the observables being one-wire Z's, keeps no state (one row per
+  thread; the torch path would hold about 16 state copies, 1 GiB);
   Qiskit Aer's ``statevector`` method with the noise model and 1,000 shots (a trajectory per
   shot); qsim's trajectories (``ev_noisy_repetitions=1000``). The estimates agree within their
   standard errors (:func:`tolerances`: each ``<Z_i>`` is a mean of 1,000 values in [-1, 1],

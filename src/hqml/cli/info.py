@@ -113,6 +113,7 @@ def _engines(kernels: dict[str, Any]) -> dict[str, str]:
         "small registers (NumPy, up to 5 qubits)": "on",
         "compiled interpreter (small registers, batched)": compiled("interpreter"),
         "native layer kernels (6+ qubits)": compiled("layer"),
+        "native trajectory kernel (noisy circuits by trajectories)": compiled("trajectories"),
         "torch kernels (everything else, CUDA)": "on",
     }
 

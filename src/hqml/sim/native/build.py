@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h", HERE / "small_impl.h")
+SOURCES = (HERE / "kernels.c", HERE / "kernels_impl.h", HERE / "small_impl.h", HERE / "traj_impl.h")
 STEM = "_hqml_kernels"
 BASE_FLAGS = ("-O3", "-fopenmp", "-pthread", "-shared", "-fPIC", "-Wno-psabi")
 FLAGS = (*BASE_FLAGS, "-march=native")  # the default build, for the running CPU

@@ -10,7 +10,13 @@ on small cases of the sizes where each is used, and checks that they agree:
   with 64 per-sample factors (a training batch) and at 16 qubits on one state (raw simulation);
 - ``interpreter``: two layers of RY on every wire and a CNOT ring, per-sample angles, through
   the small-register interpreter against the torch path (per-sample chunk matrices and one
-  index gather per ring), at 6 qubits with 64 samples and 10 qubits with 16.
+  index gather per ring), at 6 qubits with 64 samples and 10 qubits with 16;
+- ``trajectories``: the trajectory kernel running two layers of [RY on every wire; CNOT ring],
+  each gate followed by a mixture of Paulis and amplitude damping on each of its wires, 16
+  trajectories at 10 qubits, against a lower bound of the torch path it replaces: the same
+  gates, each times its no-jump Kraus operators, by ``apply_matrix`` and a renormalisation per
+  gate (the torch path does that and draws from reduced density matrices besides). The draws
+  are all 0, so both pick the same operators and their states must agree.
 
 Each case takes the minimum of a few interleaved repeats (two where one path is more than twice
 as fast); a build wins a kind when it is not slower at any case. A verdict of "slower" is
@@ -43,13 +49,14 @@ from . import build as _build
 
 log = logging.getLogger(__name__)
 
-KINDS = ("layer", "interpreter")
+KINDS = ("layer", "interpreter", "trajectories")
 ENV = "HQML_NATIVE_CALIBRATE"
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _REPEATS = 5
 # (n, batch) of each case; see the module docstring
 LAYER_CASES = ((10, 64), (16, 1))
 INTERPRETER_CASES = ((6, 64), (10, 16))
+TRAJECTORY_CASES = ((10, 16),)
 _LAYERS = 2  # of the interpreter's circuit
 _TOL = {torch.complex64: 1e-4, torch.complex128: 1e-10}
 
@@ -97,11 +104,13 @@ def calibration(lib: Any, force: bool = False) -> dict[str, Any]:
 def measure(lib: Any) -> dict[str, Any]:
     """Time (and compare) both paths on every case; see the module docstring."""
     gen = torch.Generator().manual_seed(0)
-    out: dict[str, Any] = {"layer": {}, "interpreter": {}, "seconds": {}}
+    out: dict[str, Any] = {kind: {} for kind in KINDS}
+    out["seconds"] = {}
     for dtype, suf in _DTYPES.items():
         for kind, cases, make in (
             ("layer", LAYER_CASES, _layer_case),
             ("interpreter", INTERPRETER_CASES, _interpreter_case),
+            ("trajectories", TRAJECTORY_CASES, _trajectory_case),
         ):
             wins = True
             for n, batch in cases:
@@ -226,6 +235,87 @@ def _interpreter_case(
                 wires = list(range(w, min(w + 4, n)))
                 out = apply_matrix(out, n, kron_factors(f[:, wires]), wires)
             out = apply_permutation(out, index_t)
+        return out
+
+    return native, torch_path
+
+
+def _trajectory_case(
+    lib: Any, dtype: torch.dtype, n: int, rows: int, gen: torch.Generator
+) -> tuple:
+    """``_LAYERS`` of [RY on every wire; CNOT ring] with noise after every gate, by the
+    trajectory kernel with all draws 0, against the torch lower bound (module docstring)."""
+    p, g = 0.01, 0.02
+    paulis = [
+        np.eye(2),
+        np.array([[0, 1], [1, 0]]),
+        np.array([[0, -1j], [1j, 0]]),
+        np.diag([1, -1]),
+    ]
+    k0 = np.diag([1, np.sqrt(1 - g)])
+    k1 = np.array([[0, np.sqrt(g)], [0, 0]])
+    cx = np.eye(4)[[0, 1, 3, 2]]
+    angles = torch.rand(_LAYERS, n, dtype=torch.float64, generator=gen).numpy() * 6
+    mats: list[np.ndarray] = []
+
+    def put(m: np.ndarray) -> int:
+        start = sum(a.size for a in mats)
+        mats.append(np.asarray(m, dtype=np.complex128).ravel())
+        return start
+
+    def on(a: np.ndarray, pos: int, k: int) -> np.ndarray:  # a on position pos of k wires
+        eye = np.eye(2 ** (k - 1))
+        return np.kron(a, eye) if pos == 0 else np.kron(eye, a)
+
+    lifted = {}  # (channel, position, k) -> offset: Paulis (already unitary), damping
+    for k in (1, 2):
+        for pos in range(k):
+            lifted["pauli", pos, k] = put(np.stack([on(a, pos, k) for a in paulis]))
+            lifted["damping", pos, k] = put(np.stack([on(k0, pos, k), on(k1, pos, k)]))
+    weights = np.array([1 - p, p / 3, p / 3, p / 3])
+    cdfs = np.append(np.cumsum(weights), 1 - g)  # the Paulis' cdf; damping's bound on K0's draw
+    ops, steps, gates = [], [], []
+    for layer in range(_LAYERS):
+        for w in range(n):
+            c, s = np.cos(angles[layer, w] / 2), np.sin(angles[layer, w] / 2)
+            gates.append(([w], np.array([[c, -s], [s, c]])))
+        gates += [([w, (w + 1) % n], cx) for w in range(n)]
+    for wires, u in gates:
+        k = len(wires)
+        first = len(steps)
+        for channel in ("pauli", "damping"):
+            for pos in range(k):
+                steps.append([int(channel == "pauli"), 4 if channel == "pauli" else 2,
+                              lifted[channel, pos, k], 0 if channel == "pauli" else 4])  # fmt: skip
+        ops.append([k, n - 1 - wires[0], n - 1 - wires[-1], put(u), 0, first, len(steps), 0])
+    cplx = np.concatenate(mats)
+    code = np.ascontiguousarray(ops, dtype=np.int64)
+    stepcode = np.ascontiguousarray(steps, dtype=np.int64)
+    re_im = np.ascontiguousarray(np.stack([cplx.real, cplx.imag], -1))
+    uniform = np.zeros((len(steps), rows))
+    fn = getattr(lib, f"hqml_traj_run_{_DTYPES[dtype]}")
+    # the torch side: each gate times its no-jump operators, renormalised
+    torch_ops = []
+    for wires, u in gates:
+        k0s = k0 if len(wires) == 1 else np.kron(k0, k0)
+        torch_ops.append((wires, torch.as_tensor(k0s @ u, dtype=dtype)))
+
+    def native() -> torch.Tensor:
+        out = torch.empty(rows, 2**n, dtype=dtype)
+        rc = fn(
+            out.data_ptr(), None, rows, n, rows, len(ops), code.ctypes.data, stepcode.ctypes.data,
+            re_im.ctypes.data, cdfs.ctypes.data, uniform.ctypes.data, torch.get_num_threads(),
+        )  # fmt: skip
+        if rc:
+            raise RuntimeError(f"native trajectory kernel failed (code {rc})")
+        return out
+
+    def torch_path() -> torch.Tensor:
+        out = torch.zeros(rows, 2**n, dtype=dtype)
+        out[:, 0] = 1
+        for wires, m in torch_ops:
+            out = apply_matrix(out, n, m, wires)
+            out = out / torch.linalg.vector_norm(out, dim=1, keepdim=True)
         return out
 
     return native, torch_path

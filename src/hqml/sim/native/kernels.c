@@ -54,6 +54,7 @@
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
+enum { TRAJ_OP = 8, TRAJ_STEP = 4 }; /* int64 fields per operation / channel step of hqml_traj_run */
 enum { OP_FIXED = 0, OP_PARAM = 1, OP_PERM = 2, OP_GIVEN = 3 }; /* ops of the small-register interpreter */
 
 typedef struct {
@@ -201,6 +202,7 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 #define LOW_BITS 14 /* 256 KiB blocks */
 #define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
+#include "traj_impl.h"
 typedef double SV64 __attribute__((vector_size(SW * sizeof(double))));
 #define SV SV64
 #include "small_impl.h"
@@ -238,6 +240,7 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 #define LOW_BITS 15
 #define COL_BITS 6
 #include "kernels_impl.h"
+#include "traj_impl.h"
 typedef float SV32 __attribute__((vector_size(SW * sizeof(float))));
 #define SV SV32
 #include "small_impl.h"
@@ -282,7 +285,7 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 4; }
+int hqml_abi_version(void) { return 5; }
 
 /* what this build targets: the instruction set its vectors use, their width, the interpreter's
  * lanes */

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-ABI_VERSION = 4  # hqml_abi_version() of the library these bindings expect
+ABI_VERSION = 5  # hqml_abi_version() of the library these bindings expect
 
 
 def load_library(path: Any) -> Any:
@@ -36,6 +36,9 @@ def load_library(path: Any) -> Any:
         f = getattr(lib, f"hqml_small_take_{suf}")
         f.argtypes = [p, i64, i64, i64, i64, i32, p]
         f.restype = None
+        f = getattr(lib, f"hqml_traj_run_{suf}")  # noisy circuits by trajectories
+        f.argtypes = [p, p, i64, i32, i64, i64, p, p, p, p, p, i32]
+        f.restype = i32
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32
     lib.hqml_isa.restype = ctypes.c_char_p
