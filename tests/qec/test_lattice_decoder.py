@@ -10,6 +10,7 @@ pytest.importorskip("stim")
 from hqml.qec import (  # noqa: E402
     LatticeRecurrentDecoder,
     NoFlipDecoder,
+    RecurrentDecoder,
     SurfaceCodeMemory,
 )
 
@@ -76,3 +77,18 @@ def test_lattice_decoder_is_seeded_and_refuses_other_shots():
         a.decode(other.detectors)
     with pytest.raises(ValueError, match="kernel must be odd"):
         LatticeRecurrentDecoder(exp.layout, kernel=2)
+
+
+def test_lattice_decoder_reads_the_measurements_the_recurrent_decoder_reads():
+    # the recurrent decoder's measurement input is checked against Stim's raw measurement record
+    # (test_decoders.py); the lattice decoder must read the same values, cell by cell
+    exp = SurfaceCodeMemory(5, 0.02, basis="x")
+    det = torch.as_tensor(exp.sample(100, seed=3).detectors)
+    lattice_model = LatticeRecurrentDecoder(exp.layout, channels=4)
+    flat = RecurrentDecoder(exp.layout, hidden=8, layers=1, measurements=True)
+    got = lattice_model.round_inputs(lattice_model.lattice(det))  # (B, rounds, 2, H, W)
+    want = flat.round_inputs(flat.lattice(det))  # (B, rounds, 2 * H * W)
+    cells = 6 * 6
+    np.testing.assert_array_equal(got[:, :, 0].flatten(2).numpy(), want[:, :, :cells].numpy())
+    np.testing.assert_array_equal(got[:, :, 1].flatten(2).numpy(), want[:, :, cells:].numpy())
+    assert got[:, :, 1].sum() > got[:, :, 0].sum() > 0

@@ -144,9 +144,12 @@ class NeuralDecoder(nn.Module):
         self.eval()
         return self
 
+    decode_batch_size = 8192  # shots per forward pass in decode (a subclass may prefer fewer)
+
     @torch.no_grad()
-    def decode(self, detectors: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    def decode(self, detectors: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predicted observable flips, (shots,) bool."""
+        batch_size = self.decode_batch_size if batch_size is None else batch_size
         det = torch.as_tensor(np.asarray(detectors), dtype=torch.bool)
         was_training = self.training
         self.eval()

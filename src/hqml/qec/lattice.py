@@ -47,10 +47,12 @@ class LatticeRecurrentDecoder(NeuralDecoder):
     (5,)
     """
 
+    decode_batch_size = 256  # small lattices: one thread decodes fastest in small batches
+
     def __init__(
         self,
         layout: DetectorLayout,
-        channels: int = 32,
+        channels: int = 16,
         kernel: int = 3,
         readout_depth: int = 1,
         hidden: int = 64,
