@@ -10,6 +10,8 @@
 - :class:`RecurrentDecoder`: an LSTM over syndrome rounds with a separate read-out of the final
   data-qubit round, the design of Baireuther et al. (Quantum 2, 48, 2018) and Varbanov et al.
   (PRR 2025, arXiv:2307.03280). Departure: detection events rather than raw syndromes as input.
+- ``LatticeRecurrentDecoder`` (in :mod:`hqml.qec.lattice`): a convolutional GRU whose state
+  lives on the stabiliser lattice, after AlphaQubit's recurrent core (Bausch et al., Nature 2024).
 - :class:`MatchingDecoder`: PyMatching on the detector error model Stim derives from the same
   circuit (the baseline practitioners use), optionally in correlated-matching mode.
 - :class:`NoFlipDecoder`: predicts "no flip"; a model must beat it by far to be worth anything.
