@@ -9,6 +9,7 @@ pytest.importorskip("pymatching")
 
 from hqml.qec import (  # noqa: E402
     ConvDecoder,
+    LatticeRecurrentDecoder,
     MatchingDecoder,
     NoFlipDecoder,
     RecurrentDecoder,
@@ -136,7 +137,7 @@ def test_recurrent_decoder_reads_the_stabiliser_measurements_stim_records(d, bas
 def test_neural_decoders_fit_and_decode_on_cuda_as_on_cpu():
     exp = SurfaceCodeMemory(3, 0.01)
     s = exp.sample(4_000, seed=6)
-    for cls in (ConvDecoder, RecurrentDecoder):
+    for cls in (ConvDecoder, RecurrentDecoder, LatticeRecurrentDecoder):
         gpu = cls(exp.layout, seed=1).to("cuda").fit(s.detectors, s.flips, epochs=1)
         assert all(p.is_cuda for p in gpu.parameters())
         cpu = cls(exp.layout, seed=2)

@@ -61,6 +61,22 @@ def test_qec_bench_writes_results_report_and_plot(tmp_path):
     assert "| 3 | 0.01 | pymatching |" in (out / "report.md").read_text()
 
 
+def test_qec_bench_trains_the_lattice_decoder_on_fresh_shots(tmp_path):
+    out = tmp_path / "qec"
+    args = ["qec", "bench", "--distances", "3", "--ps", "0.02", "--decoder", "lattice"]
+    args += ["--channels", "4", "--fresh-shots", "--train-shots", "1024", "--batch-size", "256"]
+    args += ["--epochs", "2", "--test-shots", "2000", "--out", str(out), "--no-mlflow"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["config"]["decoder_options"] == {"channels": 4} and data["config"]["fresh_shots"]
+    train = data["training"]["3"]
+    assert train["steps"] == 8 and train["shots"] == 2048 and train["cpu_seconds"] > 0
+    assert {r["decoder"] for r in data["rows"]} >= {"lattice", "pymatching"}
+    assert (out / "model_d3.pt").stat().st_size > 1000
+    assert "trained on 1024 fresh shots" in (out / "report.md").read_text()
+
+
 @pytest.mark.slow  # imports MLflow
 def test_qec_bench_logs_every_point_to_mlflow(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
@@ -90,6 +106,8 @@ def test_qec_bench_logs_every_point_to_mlflow(tmp_path, monkeypatch):
         (["--batch-size", "0"], "batch_size must be positive"),
         (["--train-ps", "0.6"], "p must be in [0, 0.5)"),
         (["--decoder", "conv", "--measurements"], "recurrent decoder only"),
+        (["--decoder", "lattice", "--measurements"], "drop it for lattice"),
+        (["--channels", "8"], "--channels applies to the conv and lattice"),
         (["--out", "/proc/hqml-nope"], "cannot write to --out"),  # refused before any training
     ],
 )

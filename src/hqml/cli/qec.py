@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,12 +22,19 @@ def _floats(text: str, what: str) -> list[float]:
         raise typer.BadParameter(f"{what} must be comma-separated numbers, got {text!r}") from None
 
 
-def _decoder_options(decoder: str, measurements: bool) -> dict[str, bool]:
-    if not measurements:
-        return {}
-    if decoder != "recurrent":
-        raise ValueError("--measurements applies to the recurrent decoder only; drop it for conv")
-    return {"measurements": True}
+def _decoder_options(decoder: str, measurements: bool, channels: int | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if measurements:
+        if decoder != "recurrent":
+            raise ValueError(
+                f"--measurements applies to the recurrent decoder only; drop it for {decoder}"
+            )
+        options["measurements"] = True
+    if channels is not None:
+        if decoder not in ("conv", "lattice"):
+            raise ValueError("--channels applies to the conv and lattice decoders; drop it")
+        options["channels"] = channels
+    return options
 
 
 @qec_app.command("bench")
@@ -36,7 +43,7 @@ def bench(
     ps: Annotated[
         str, typer.Option(help="comma-separated physical error rates")
     ] = "0.001,0.003,0.005,0.007",
-    decoder: Annotated[str, typer.Option(help="recurrent or conv")] = "recurrent",
+    decoder: Annotated[str, typer.Option(help="recurrent, lattice or conv")] = "recurrent",
     basis: Annotated[str, typer.Option(help="z or x memory")] = "z",
     noise: Annotated[str, typer.Option(help="depolarizing or biased")] = "depolarizing",
     train_shots: Annotated[int, typer.Option(help="training shots per distance")] = 2_000_000,
@@ -49,6 +56,12 @@ def bench(
     lr: Annotated[float, typer.Option(help="peak learning rate")] = 5e-3,
     measurements: Annotated[
         bool, typer.Option(help="recurrent decoder: feed stabiliser measurements too")
+    ] = False,
+    channels: Annotated[
+        int | None, typer.Option(help="conv and lattice decoders: feature maps per cell")
+    ] = None,
+    fresh_shots: Annotated[
+        bool, typer.Option(help="sample new training shots every step (epochs x train-shots)")
     ] = False,
     seed: Annotated[int, typer.Option(help="seed of training and test shots")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/qec_bench"),
@@ -77,7 +90,8 @@ def bench(
             batch_size=batch_size,
             lr=lr,
             seed=seed,
-            decoder_options=_decoder_options(decoder, measurements),
+            decoder_options=_decoder_options(decoder, measurements, channels),
+            fresh_shots=fresh_shots,
         )
         for p in [*cfg.ps, *(cfg.train_ps or ())]:
             SurfaceCodeMemory(3, p, basis=basis, noise=noise)

@@ -10,18 +10,20 @@ from .codes import (
     logical_error_per_round,
 )
 from .decoders import (
-    DECODERS,
     ConvDecoder,
     MatchingDecoder,
     NeuralDecoder,
     NoFlipDecoder,
     RecurrentDecoder,
 )
+from .lattice import LatticeRecurrentDecoder
+from .registry import DECODERS
 
 __all__ = [
     "DECODERS",
     "ConvDecoder",
     "DetectorLayout",
+    "LatticeRecurrentDecoder",
     "MatchingDecoder",
     "NeuralDecoder",
     "NoFlipDecoder",

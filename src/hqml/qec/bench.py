@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .codes import SurfaceCodeMemory, logical_error_per_round
-from .decoders import DECODERS, MatchingDecoder, NoFlipDecoder
+from .decoders import MatchingDecoder, NoFlipDecoder
+from .registry import DECODERS
 
 TRAIN_SEED, TEST_SEED = 1_000, 2_000_000  # disjoint seed ranges for training and test shots
 
@@ -41,6 +42,7 @@ class QecBenchConfig:
     lr: float = 5e-3
     seed: int = 0
     correlated_matching: bool = True
+    fresh_shots: bool = False  # sample new training shots every step instead of reusing a set
     decoder_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +74,38 @@ def _train_set(cfg: QecBenchConfig, d: int) -> tuple[np.ndarray, np.ndarray]:
         for k, p in enumerate(ps)
     ]
     return (np.concatenate([s.detectors for s in parts]), np.concatenate([s.flips for s in parts]))
+
+
+def fresh_shots(
+    d: int,
+    ps: Sequence[float],
+    batch_size: int,
+    seed: int,
+    basis: str = "z",
+    noise: str = "depolarizing",
+    chunk: int = 64,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless batches of fresh training shots, evenly over ``ps``, sampled by Stim as needed.
+
+    Each p has its own seeded sampler (seeds ``seed + k``); every ``chunk`` batches draw a
+    block of shots from each sampler and shuffle them together, so no shot is ever repeated.
+    """
+    samplers = [
+        SurfaceCodeMemory(d, p, basis=basis, noise=noise).circuit.compile_detector_sampler(
+            seed=seed + k
+        )
+        for k, p in enumerate(ps)
+    ]
+    rng = np.random.default_rng(seed)
+    per_p = max(1, chunk * batch_size // len(samplers))
+    while True:
+        parts = [s.sample(per_p, separate_observables=True) for s in samplers]
+        det = np.concatenate([a for a, _ in parts])
+        flips = np.concatenate([b[:, 0] for _, b in parts])
+        order = rng.permutation(len(flips))
+        for b in range(len(order) // batch_size):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            yield det[idx], flips[idx]
 
 
 def _score(name: str, decoder: Any, det: np.ndarray, flips: np.ndarray, rounds: int) -> dict:
@@ -106,28 +140,53 @@ def run_bench(
     total = len(cfg.distances) * (1 + len(cfg.ps))
     done = 0
     for d in cfg.distances:
-        det, flips = _train_set(cfg, d)
         layout = SurfaceCodeMemory(d, cfg.ps[0], basis=cfg.basis, noise=cfg.noise).layout
         model = DECODERS[cfg.decoder](layout, seed=cfg.seed, **cfg.decoder_options)
-        steps = cfg.epochs * max(1, len(flips) // cfg.batch_size)
-        t0 = time.perf_counter()
-        model.fit(
-            det,
-            flips,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            lr=cfg.lr,
-            seed=cfg.seed,
-            progress=None
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        if cfg.fresh_shots:
+            steps = cfg.epochs * max(1, cfg.train_shots // cfg.batch_size)
+            shots = steps * cfg.batch_size
+            batches = fresh_shots(
+                d,
+                cfg.ps if cfg.train_ps is None else cfg.train_ps,
+                cfg.batch_size,
+                seed=cfg.seed + TRAIN_SEED + 97 * d,
+                basis=cfg.basis,
+                noise=cfg.noise,
+            )
+        else:
+            det, flips = _train_set(cfg, d)
+            steps = cfg.epochs * max(1, len(flips) // cfg.batch_size)
+            shots = len(flips)
+        report_step = (
+            None
             if progress is None
-            else lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps),
+            else lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps)
         )
+        if cfg.fresh_shots:
+            model.fit_stream(batches, steps, lr=cfg.lr, progress=report_step)
+        else:
+            model.fit(
+                det,
+                flips,
+                epochs=cfg.epochs,
+                batch_size=cfg.batch_size,
+                lr=cfg.lr,
+                seed=cfg.seed,
+                progress=report_step,
+            )
         training[d] = {
             "seconds": time.perf_counter() - t0,
-            "shots": len(flips),
+            # CPU time of this process (sampling included): the cost on a shared machine
+            "cpu_seconds": time.process_time() - cpu0,
+            "shots": shots,
+            "steps": steps,
             "parameters": sum(p.numel() for p in model.parameters()),
             "torch_threads": torch.get_num_threads(),  # training and decode latency ran on these
         }
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            torch.save(model.state_dict(), Path(out_dir) / f"model_d{d}.pt")
         done += 1
         for k, p in enumerate(cfg.ps):
             exp = SurfaceCodeMemory(d, p, basis=cfg.basis, noise=cfg.noise)
@@ -221,7 +280,8 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"Rotated surface-code memory ({cfg['basis'].upper()} basis, {cfg['noise']} noise, "
         f"d rounds). Decoder `{cfg['decoder']}` {cfg.get('decoder_options') or ''} trained on "
-        f"{cfg['train_shots']} shots at p = {', '.join(f'{p:g}' for p in train_ps)} "
+        f"{cfg['train_shots']} {'fresh ' if cfg.get('fresh_shots') else ''}shots at "
+        f"p = {', '.join(f'{p:g}' for p in train_ps)} "
         f"({cfg['epochs']} epochs, batch {cfg.get('batch_size', '?')}, peak learning rate "
         f"{cfg.get('lr', '?')}); {cfg['test_shots']} test shots per point, separate seeds.",
         "",
@@ -238,6 +298,7 @@ def report(results: dict[str, Any]) -> str:
     for d, t in results["training"].items():
         lines.append(
             f"- d = {d}: {t['parameters']} parameters, {t['shots']} shots, {t['seconds']:.1f} s "
+            f"({t.get('cpu_seconds', float('nan')):.1f} s CPU) "
             f"on {t.get('torch_threads', '?')} torch thread(s)"
         )
     lines += ["", "![logical error rate per round](ler_vs_p.png)", ""]

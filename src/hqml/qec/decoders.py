@@ -10,6 +10,8 @@
 - :class:`RecurrentDecoder`: an LSTM over syndrome rounds with a separate read-out of the final
   data-qubit round, the design of Baireuther et al. (Quantum 2, 48, 2018) and Varbanov et al.
   (PRR 2025, arXiv:2307.03280). Departure: detection events rather than raw syndromes as input.
+- ``LatticeRecurrentDecoder`` (in :mod:`hqml.qec.lattice`): a convolutional GRU whose state
+  lives on the stabiliser lattice, after AlphaQubit's recurrent core (Bausch et al., Nature 2024).
 - :class:`MatchingDecoder`: PyMatching on the detector error model Stim derives from the same
   circuit (the baseline practitioners use), optionally in correlated-matching mode.
 - :class:`NoFlipDecoder`: predicts "no flip"; a model must beat it by far to be worth anything.
@@ -17,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -93,32 +95,63 @@ class NeuralDecoder(nn.Module):
             )
         gen = torch.Generator().manual_seed(seed)
         steps_per_epoch = max(1, len(y) // batch_size)
+
+        def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            for _ in range(epochs):
+                order = torch.randperm(len(y), generator=gen)
+                for b in range(steps_per_epoch):
+                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    yield det[idx], y[idx]
+
+        return self.fit_stream(batches(), epochs * steps_per_epoch, lr=lr, progress=progress)
+
+    def fit_stream(
+        self,
+        batches: Iterable[tuple[Any, Any]],
+        steps: int,
+        lr: float = 5e-3,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> NeuralDecoder:
+        """Train on ``steps`` batches drawn from ``batches`` (fresh shots each step, e.g. sampled
+        by Stim as training goes); Adam, one-cycle learning rate peaking at ``lr``.
+
+        Args:
+            batches: yields ``(detectors, flips)``: (B, n_detectors) bool and (B,) bool.
+            steps: optimiser steps (the one-cycle schedule spans them).
+            lr: peak learning rate.
+            progress: called as ``progress(step, loss)`` after every step.
+        """
+        if steps < 1:
+            raise ValueError(f"steps must be positive, got {steps}")
         opt = torch.optim.Adam(self.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=lr, total_steps=epochs * steps_per_epoch
-        )
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
         loss_fn = nn.BCEWithLogitsLoss()
         self.train()
         step = 0
-        for _ in range(epochs):
-            order = torch.randperm(len(y), generator=gen)
-            for b in range(steps_per_epoch):
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                target = y[idx].to(self._mask.device)
-                loss = loss_fn(self(det[idx]), target)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                step += 1
-                if progress is not None:
-                    progress(step, loss.item())
+        for det, flips in batches:
+            det = torch.as_tensor(det, dtype=torch.bool)
+            target = torch.as_tensor(flips, dtype=torch.float32).reshape(-1).to(self._mask.device)
+            if len(target) != len(det):
+                raise ValueError(f"got {len(det)} shots of detectors but {len(target)} flips")
+            loss = loss_fn(self(det), target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if progress is not None:
+                progress(step, loss.item())
+            if step == steps:
+                break
         self.eval()
         return self
 
+    decode_batch_size = 8192  # shots per forward pass in decode (a subclass may prefer fewer)
+
     @torch.no_grad()
-    def decode(self, detectors: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    def decode(self, detectors: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predicted observable flips, (shots,) bool."""
+        batch_size = self.decode_batch_size if batch_size is None else batch_size
         det = torch.as_tensor(np.asarray(detectors), dtype=torch.bool)
         was_training = self.training
         self.eval()
@@ -257,6 +290,3 @@ class NoFlipDecoder:
 
     def decode(self, detectors: np.ndarray) -> np.ndarray:
         return np.zeros(len(detectors), dtype=bool)
-
-
-DECODERS: dict[str, type[NeuralDecoder]] = {"conv": ConvDecoder, "recurrent": RecurrentDecoder}
