@@ -4,16 +4,16 @@
 
 For each dataset: features reduced to 4 (``--features``) by PCA (fitted on the training part)
 and scaled to [0, pi]. Everything that is chosen is chosen on the training part only: the search
-runs on its own validation split (fitness: validation log-likelihood by default, which does not
+runs on its own validation folds (fitness: validation log-likelihood by default, which does not
 saturate like accuracy), starting from a population that holds the fixed ansatz; then, for each
 of the four models (the best circuit, the fixed hardware-efficient ansatz of the same parameter
-count, logistic regression and an MLP with a 4-unit hidden layer, all trained by the same full-
-batch Adam), the retraining length is picked from a grid by validation log-likelihood
-(``--criterion accuracy``: by validation accuracy) on a stratified 30% split of the training
-part (``hqml.nn.selection.choose_epochs``, the same rule for all four). Each model is then
-retrained from scratch on the whole training part for its chosen length (5 seeds) and scored
-once on the untouched test part; the table gives the searched-minus-fixed difference per seed,
-mean +- standard error.
+count, logistic regression and an MLP with a 4-unit hidden layer, all trained by the same
+full-batch Adam), the retraining length is picked from a grid by validation log-likelihood
+(``--criterion accuracy``: by validation accuracy) by stratified 3-fold cross-validation of the
+training part (``--folds``) (``hqml.nn.selection.choose_epochs``, the same rule for all four).
+Each model is then retrained from scratch on the whole training part for its chosen length (5
+seeds) and scored once on the untouched test part; the table gives the searched-minus-fixed
+difference per seed, mean +- standard error.
 Writes ``search.json``, ``search.md`` and ``search.png`` under ``--out``.
 """
 
