@@ -2,18 +2,18 @@
 
     PYTHONPATH=src python examples/architecture_search.py --out results/search [--quick]
 
-For each dataset: features reduced to 4 by PCA (fitted on the training part) and scaled to
-[0, pi]. Everything that is chosen is chosen on the training part only: the search runs on its
-own validation split (fitness: validation log-likelihood by default, which does not saturate
-like accuracy), starting from a population that holds the fixed ansatz; then, for each of the
-four models (the best circuit, the fixed hardware-efficient ansatz of the same parameter count,
-logistic regression and an MLP with a 4-unit hidden layer, all trained by the same full-batch
-Adam), the retraining length is picked from a grid by validation log-likelihood
-(``--criterion accuracy``: by validation accuracy) on a stratified 30% split of the training
-part (``hqml.nn.selection.choose_epochs``, the same rule for all four). Each model is then
-retrained from scratch on the whole training part for its chosen length (5 seeds) and scored
-once on the untouched test part; the table gives the searched-minus-fixed difference per seed,
-mean +- standard error.
+For each dataset: features reduced to 4 (``--features``) by PCA (fitted on the training part)
+and scaled to [0, pi]. Everything that is chosen is chosen on the training part only: the search
+runs on its own validation folds (fitness: validation log-likelihood by default, which does not
+saturate like accuracy), starting from a population that holds the fixed ansatz; then, for each
+of the four models (the best circuit, the fixed hardware-efficient ansatz of the same parameter
+count, logistic regression and an MLP with a 4-unit hidden layer, all trained by the same
+full-batch Adam), the retraining length is picked from a grid by validation log-likelihood
+(``--criterion accuracy``: by validation accuracy) by stratified 3-fold cross-validation of the
+training part (``--folds``) (``hqml.nn.selection.choose_epochs``, the same rule for all four).
+Each model is then retrained from scratch on the whole training part for its chosen length (5
+seeds) and scored once on the untouched test part; the table gives the searched-minus-fixed
+difference per seed, mean +- standard error.
 Writes ``search.json``, ``search.md`` and ``search.png`` under ``--out``.
 """
 
@@ -141,6 +141,7 @@ def run_dataset(name, x_tr, y_tr, x_te, y_te, settings: dict) -> dict:
     }
     return {
         "dataset": name,
+        "qubits": x_tr.shape[1],
         "train_rows": len(x_tr),
         "test_rows": len(x_te),
         "searched": search.best.describe(),
@@ -182,6 +183,14 @@ def main() -> None:
     ap.add_argument("--out", default="results/search")
     ap.add_argument("--datasets", default="iris,wine,breast_cancer")
     ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument(
+        "--features",
+        type=int,
+        default=4,
+        help="PCA features = qubits (a dataset with fewer features keeps all of them)",
+    )
+    ap.add_argument("--population", type=int, default=8, help="search population")
+    ap.add_argument("--cycles", type=int, default=16, help="search cycles (children scored)")
     ap.add_argument("--seeds", type=int, default=5, help="retrainings from scratch (0..N-1)")
     ap.add_argument(
         "--epoch-grid",
@@ -216,7 +225,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--resume", action="store_true", help="keep the datasets of search.json")
     args = ap.parse_args()
-    pop, cycles = (4, 4) if args.quick else (8, 16)
+    pop, cycles = (4, 4) if args.quick else (args.population, args.cycles)
     epochs = (5, 15) if args.quick else tuple(int(g) for g in args.search_epochs.split(","))
     grid = (10, 30) if args.quick else tuple(int(g) for g in args.epoch_grid.split(","))
     settings = {
@@ -237,7 +246,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         if any(r["dataset"] == name for r in rows):
             continue
-        row = run_dataset(name, *prepare(name), settings)
+        row = run_dataset(name, *prepare(name, args.features), settings)
         rows.append(row)
         acc = row["test_accuracy"]
         means = ", ".join(
@@ -260,10 +269,13 @@ def paired(r) -> str:
 def write_report(rows, out: Path) -> None:
     keys = list(rows[0]["test_accuracy"])
     n_seeds = len(rows[0]["test_accuracy"]["fixed"])
+    qubits = sorted({r.get("qubits", 4) for r in rows})  # rows written before "qubits": 4
+    params = sorted({r["parameters"] for r in rows})
     lines = [
         f"Test accuracy, mean +- std over {n_seeds} retrainings from scratch (full-batch Adam"
         " for the number of epochs in brackets, chosen per model on a validation split of the"
-        f" training part; quantum: 4 qubits, {rows[0]['parameters']} circuit parameters + a"
+        f" training part; quantum: {'/'.join(map(str, qubits))} qubits,"
+        f" {'/'.join(map(str, params))} circuit parameters + a"
         " linear read-out); searched - fixed: the per-seed difference, mean +- standard error.",
         "",
         rows[0]["selection"],
@@ -288,6 +300,12 @@ def write_report(rows, out: Path) -> None:
             + f" | {paired(r)} |"
         )  # fmt: skip
     (out / "search.md").write_text("\n".join(lines) + "\n")
+    plot_report(rows, out)
+
+
+def plot_report(rows, out: Path) -> None:
+    keys = list(rows[0]["test_accuracy"])
+    n_seeds = len(rows[0]["test_accuracy"]["fixed"])
     import matplotlib
 
     matplotlib.use("Agg")

@@ -5,6 +5,7 @@ test split."""
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 
@@ -109,3 +110,27 @@ def test_cross_validated_choice_averages_every_fold_and_seed():
     assert (choice.folds, choice.fit_rows, choice.val_rows) == (3, 30, 15)
     with pytest.raises(ValueError, match="folds"):
         choose_epochs(linear, x, y, grid, folds=0)
+
+
+def test_example_features_and_budget_options_reach_the_run(tmp_path, monkeypatch):
+    """``--features`` projects onto that many principal components of the training part (the
+    columns come out uncorrelated, scaled to [0, pi] on the training rows) and sets the qubit
+    count; ``--population``/``--cycles`` set the search budget recorded in the JSON."""
+    ex = runpy.run_path(str(ROOT / "examples" / "architecture_search.py"))
+    x_tr, _, x_te, _ = ex["prepare"]("wine", 8)
+    assert x_tr.shape == (133, 8) and x_te.shape == (45, 8)
+    np.testing.assert_allclose(np.corrcoef(x_tr.T), np.eye(8), atol=1e-9)  # raw wine: |r| to 0.86
+    np.testing.assert_allclose(x_tr.min(0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(x_tr.max(0), np.pi, rtol=1e-12)
+    argv = "--datasets iris --features 3 --layers 1 --population 3 --cycles 1 --seeds 1"
+    argv += f" --search-epochs 2 --epoch-grid 2,3 --folds 1 --out {tmp_path}"
+    monkeypatch.setattr("sys.argv", ["architecture_search.py", *argv.split()])
+    plotted = []
+    monkeypatch.setitem(ex["main"].__globals__, "plot_report", lambda rows, out: plotted.append(1))
+    ex["main"]()  # the plot is skipped (importing matplotlib alone takes seconds)
+    assert plotted == [1]
+    (row,) = json.loads((tmp_path / "search.json").read_text())
+    assert (row["qubits"], row["parameters"]) == (3, 2 * 3 * 1)
+    assert (row["settings"]["population"], row["settings"]["cycles"]) == (3, 1)
+    assert row["search_candidates"] <= 4  # 3 initial + 1 child (fewer if the child repeats)
+    assert "3 qubits, 6 circuit parameters" in (tmp_path / "search.md").read_text()
