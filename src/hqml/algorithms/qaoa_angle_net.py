@@ -12,13 +12,12 @@ network can bend.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from .qaoa_angles import AngleExtrapolationWarning, Graph
+from .qaoa_angles import Graph, warn_if_outside
 from .qaoa_features import STRUCTURE_FEATURES, structure_features
 
 # features whose training range predict() checks: mean degree, degree spread, triangles
@@ -117,19 +116,7 @@ class AngleNetwork:
         if p not in self.nets_:
             raise ValueError(f"the model was trained for p in {sorted(self.nets_)}, not p={p}")
         f = structure_features(graph)
-        lo, hi = self.feature_range_
-        out = [
-            f"{STRUCTURE_FEATURES[i]} = {f[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
-            for i in _CHECKED
-            if not lo[i] - 1e-9 <= f[i] <= hi[i] + 1e-9
-        ]
-        if out:
-            warnings.warn(
-                f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
-                " predicted angles are an extrapolation (train on similar graphs)",
-                AngleExtrapolationWarning,
-                stacklevel=2,
-            )
+        warn_if_outside(graph, f, self.feature_range_, STRUCTURE_FEATURES, _CHECKED)
         x = torch.as_tensor((f - self.x_mean_) / self.x_scale_)[None]
         with torch.no_grad():
             y = torch.stack([_forward(net, x)[0] for net in self.nets_[p]]).mean(dim=0)

@@ -265,6 +265,30 @@ class _FDEnergy(torch.autograd.Function):
         return grad_out * grad, None, None
 
 
+def warn_if_outside(
+    graph: Graph,
+    features: np.ndarray,
+    feature_range: tuple[np.ndarray, np.ndarray],
+    names: Sequence[str],
+    checked: Sequence[int],
+) -> None:
+    """Warn (:class:`AngleExtrapolationWarning`, at the caller of ``predict``) when a checked
+    feature of ``graph`` lies outside the training graphs' range ``(low, high)``."""
+    lo, hi = feature_range
+    out = [
+        f"{names[i]} = {features[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
+        for i in checked
+        if not lo[i] - 1e-9 <= features[i] <= hi[i] + 1e-9
+    ]
+    if out:
+        warnings.warn(
+            f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
+            " predicted angles are an extrapolation (train on similar graphs)",
+            AngleExtrapolationWarning,
+            stacklevel=3,
+        )
+
+
 class AngleRegressor:
     """Ridge regression from :func:`graph_features` to the ``2 p`` QAOA angles, one per depth.
 
@@ -315,19 +339,7 @@ class AngleRegressor:
         if p not in self.coef_:
             raise ValueError(f"the model was trained for p in {sorted(self.coef_)}, not p={p}")
         f = graph_features(graph)
-        lo, hi = self.feature_range_
-        out = [
-            f"{FEATURES[i]} = {f[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
-            for i in _CHECKED
-            if not lo[i] - 1e-9 <= f[i] <= hi[i] + 1e-9
-        ]
-        if out:
-            warnings.warn(
-                f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
-                " predicted angles are an extrapolation (train on similar graphs)",
-                AngleExtrapolationWarning,
-                stacklevel=2,
-            )
+        warn_if_outside(graph, f, self.feature_range_, FEATURES, _CHECKED)
         return f @ self.coef_[p]
 
 
