@@ -74,6 +74,18 @@ def test_adjoint_probs_gradient_unbatched_equals_the_statevector():
 
 @pytest.mark.filterwarnings("ignore::hqml.backends.mps.TruncatedGradientWarning")
 def test_adjoint_equals_backprop_through_truncations():
+    # The adjoint sweep recomputes the forward pass segment by segment; at a cut between nearly
+    # equal singular values the kept subspace follows rounding, so the two passes agree only
+    # when the SVD is bitwise reproducible. MKL's AVX-512 code paths (Intel CPUs) are not from
+    # call to call unless MKL_CBWR pins them: there the comparison runs in a child process that
+    # pins them (seen: gradients 4.7 apart on an Intel Xeon, equal with MKL_CBWR=COMPATIBLE).
+    if os.environ.get("MKL_CBWR") is None:
+        test = f"{__file__}::test_adjoint_equals_backprop_through_truncations"
+        env = {**os.environ, "MKL_CBWR": "COMPATIBLE"}
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", test]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stdout[-3000:]
+        return
     n = 10
     rng = np.random.default_rng(5)
     c = random_circuit(rng, n, 60, kinds="all")

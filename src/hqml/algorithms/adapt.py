@@ -22,6 +22,7 @@ import torch
 
 from ..circuit.circuit import Circuit
 from ..circuit.observables import PauliSum, Word
+from ..circuit.pauli_rotation import pauli_rotation
 from ..execute import expval, state
 from ..provenance import provenance
 from .adapt_linalg import AnsatzLinalg, apply_words, pool_gradients_from_state
@@ -63,7 +64,7 @@ class PoolOperator:
     def append_to(self, circuit: Circuit, theta: Any) -> Circuit:
         """Append ``exp(i theta G)`` as one Pauli rotation per word."""
         for word, coeff in self.generator.terms.items():
-            _pauli_rotation(circuit, theta * (-2.0 * coeff.real), word)
+            pauli_rotation(circuit, theta * (-2.0 * coeff.real), word)
         return circuit
 
 
@@ -71,31 +72,6 @@ def _commute(a: Word, b: Word) -> bool:
     da, db = dict(a), dict(b)
     clashes = sum(1 for w, p in da.items() if w in db and db[w] != p)
     return clashes % 2 == 0
-
-
-def _pauli_rotation(circuit: Circuit, theta: Any, word: Word) -> None:
-    """``exp(-i theta/2 P)``: basis change to Z, CNOT ladder, RZ, undo."""
-    word = tuple(sorted(word))
-    if not word:
-        return  # a global phase
-    half_pi = np.pi / 2
-    for w, p in word:
-        if p == "X":
-            circuit.h(w)
-        elif p == "Y":
-            circuit.rx(half_pi, w)
-    wires = [w for w, _ in word]
-    pairs = list(zip(wires, wires[1:], strict=False))
-    for a, b in pairs:
-        circuit.cnot(a, b)
-    circuit.rz(theta, wires[-1])
-    for a, b in reversed(pairs):
-        circuit.cnot(a, b)
-    for w, p in word:
-        if p == "X":
-            circuit.h(w)
-        elif p == "Y":
-            circuit.rx(-half_pi, w)
 
 
 def commutator_observables(hamiltonian: PauliSum, pool: Sequence[PoolOperator]) -> list[PauliSum]:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .qaoa_angles import Graph, warn_if_outside
-from .qaoa_features import STRUCTURE_FEATURES, structure_features
+from .qaoa_angles import Graph
+from .qaoa_features import STRUCTURE_FEATURES, structure_features, warn_if_outside
 
 # features whose training range predict() checks: mean degree, degree spread, triangles
 _CHECKED = (0, 2, 3)

@@ -15,7 +15,6 @@ The cost is ``H = sum_edges Z_i Z_j / 2`` (so ``<cut> = |E| / 2 - <H>``), as in
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,6 +25,8 @@ import torch
 from ..circuit.observables import PauliSum
 from .optimizers import minimize
 from .qaoa import QAOA
+from .qaoa_features import AngleExtrapolationWarning as AngleExtrapolationWarning  # re-exported
+from .qaoa_features import warn_if_outside
 
 Edges = Sequence[tuple[int, int]]
 FEATURES = ("bias", "1/sqrt(d)", "1/d", "degree cv", "triangles per edge", "1/n")
@@ -38,10 +39,6 @@ class AngleModel(Protocol):
     :class:`~hqml.algorithms.qaoa_angle_net.AngleNetwork`."""
 
     def predict(self, graph: Graph, p: int) -> np.ndarray: ...
-
-
-class AngleExtrapolationWarning(UserWarning):
-    """The graph's degree or triangle features lie outside those the model was trained on."""
 
 
 @dataclass(frozen=True)
@@ -263,30 +260,6 @@ class _FDEnergy(torch.autograd.Function):
                 plus, minus = ctx.q.expectation(theta + e), ctx.q.expectation(theta - e)
                 grad[i] = (plus - minus) / (2 * ctx.step)
         return grad_out * grad, None, None
-
-
-def warn_if_outside(
-    graph: Graph,
-    features: np.ndarray,
-    feature_range: tuple[np.ndarray, np.ndarray],
-    names: Sequence[str],
-    checked: Sequence[int],
-) -> None:
-    """Warn (:class:`AngleExtrapolationWarning`, at the caller of ``predict``) when a checked
-    feature of ``graph`` lies outside the training graphs' range ``(low, high)``."""
-    lo, hi = feature_range
-    out = [
-        f"{names[i]} = {features[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
-        for i in checked
-        if not lo[i] - 1e-9 <= features[i] <= hi[i] + 1e-9
-    ]
-    if out:
-        warnings.warn(
-            f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
-            " predicted angles are an extrapolation (train on similar graphs)",
-            AngleExtrapolationWarning,
-            stacklevel=3,
-        )
 
 
 class AngleRegressor:

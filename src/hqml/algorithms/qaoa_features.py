@@ -10,7 +10,9 @@ says it only for graphs like the training ones.
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -85,3 +87,31 @@ def structure_features(graph: Any) -> np.ndarray:
             *(light_cone_excess(graph, r) for r in (1, 2, 3)),
         ]
     )
+
+
+class AngleExtrapolationWarning(UserWarning):
+    """The graph's degree or triangle features lie outside those the model was trained on."""
+
+
+def warn_if_outside(
+    graph: Any,
+    features: np.ndarray,
+    feature_range: tuple[np.ndarray, np.ndarray],
+    names: Sequence[str],
+    checked: Sequence[int],
+) -> None:
+    """Warn (:class:`AngleExtrapolationWarning`, at the caller of ``predict``) when a checked
+    feature of ``graph`` lies outside the training graphs' range ``(low, high)``."""
+    lo, hi = feature_range
+    out = [
+        f"{names[i]} = {features[i]:.3g} (trained on {lo[i]:.3g}..{hi[i]:.3g})"
+        for i in checked
+        if not lo[i] - 1e-9 <= features[i] <= hi[i] + 1e-9
+    ]
+    if out:
+        warnings.warn(
+            f"{graph.n}-node graph outside the training graphs: {'; '.join(out)}; the"
+            " predicted angles are an extrapolation (train on similar graphs)",
+            AngleExtrapolationWarning,
+            stacklevel=3,
+        )

@@ -9,40 +9,10 @@ mapping, giving ``i sum_k c_k P_k`` with mutually commuting Pauli words ``P_k``;
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from typing import Any
 
 from ..circuit.circuit import Circuit
+from ..circuit.pauli_rotation import pauli_rotation
 from .hamiltonian import MolecularHamiltonian, _imports
-
-
-def pauli_rotation(circuit: Circuit, theta: Any, word: Sequence[tuple[int, str]]) -> Circuit:
-    """Append ``exp(-i theta/2 P)`` for the Pauli word ``P = [(wire, "X"|"Y"|"Z"), ...]``.
-
-    Basis changes (H for X, RX(pi/2) for Y) take each factor to Z, a CNOT ladder collects the
-    parity on the last wire, RZ(theta) rotates it, and everything is undone.
-    """
-    word = sorted(word)
-    if not word:
-        return circuit  # a global phase
-    half_pi = 1.5707963267948966
-    for w, p in word:
-        if p == "X":
-            circuit.h(w)
-        elif p == "Y":
-            circuit.rx(half_pi, w)
-    wires = [w for w, _ in word]
-    for a, b in zip(wires, wires[1:], strict=False):
-        circuit.cnot(a, b)
-    circuit.rz(theta, wires[-1])
-    for a, b in reversed(list(zip(wires, wires[1:], strict=False))):
-        circuit.cnot(a, b)
-    for w, p in word:
-        if p == "X":
-            circuit.h(w)
-        elif p == "Y":
-            circuit.rx(-half_pi, w)
-    return circuit
 
 
 def excitations(

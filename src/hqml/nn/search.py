@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,32 @@ def _check_search(
         )
 
 
+def _evolve(
+    score: Callable[[Architecture], float],
+    start: tuple[Architecture, ...],
+    population: int,
+    cycles: int,
+    tournament: int,
+    n_qubits: int,
+    n_layers: int,
+    rng: np.random.Generator,
+) -> None:
+    """Regularized evolution (Real et al. 2019): each cycle the best of a random tournament is
+    mutated, its child joins and the oldest member leaves; ``score`` sees every candidate."""
+    pop: deque[Architecture] = deque()
+    for i in range(population):
+        arch = start[i] if i < len(start) else random_architecture(n_qubits, n_layers, rng)
+        score(arch)
+        pop.append(arch)
+    for _ in range(cycles):
+        picks = rng.choice(len(pop), size=tournament, replace=False)
+        parent = max((pop[int(i)] for i in picks), key=score)
+        child = mutate(parent, rng)
+        score(child)
+        pop.append(child)
+        pop.popleft()  # the oldest goes, not the worst
+
+
 def evolutionary_search(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -173,18 +200,7 @@ def evolutionary_search(
             history.append((arch, cache[arch]))
         return cache[arch]
 
-    pop: deque[Architecture] = deque()
-    for i in range(population):
-        arch = start[i] if i < len(start) else random_architecture(n_qubits, n_layers, rng)
-        score(arch)
-        pop.append(arch)
-    for _ in range(cycles):
-        picks = rng.choice(len(pop), size=tournament, replace=False)
-        parent = max((pop[int(i)] for i in picks), key=score)
-        child = mutate(parent, rng)
-        score(child)
-        pop.append(child)
-        pop.popleft()  # the oldest goes, not the worst
+    _evolve(score, start, population, cycles, tournament, n_qubits, n_layers, rng)
     best = max(cache, key=lambda a: (cache[a], -list(cache).index(a)))
     return SearchResult(
         best,

@@ -124,6 +124,59 @@ def _score(name: str, decoder: Any, det: np.ndarray, flips: np.ndarray, rounds: 
     }
 
 
+def _train_decoder(
+    cfg: QecBenchConfig,
+    d: int,
+    model: Any,
+    progress: Callable[[str, int, int], None] | None,
+) -> dict[str, float]:
+    """Train ``model`` for distance ``d`` as ``cfg`` says; returns what the training cost."""
+    import torch
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    if cfg.fresh_shots:
+        steps = cfg.epochs * max(1, cfg.train_shots // cfg.batch_size)
+        shots = steps * cfg.batch_size
+        batches = fresh_shots(
+            d,
+            cfg.ps if cfg.train_ps is None else cfg.train_ps,
+            cfg.batch_size,
+            seed=cfg.seed + TRAIN_SEED + 97 * d,
+            basis=cfg.basis,
+            noise=cfg.noise,
+        )
+    else:
+        det, flips = _train_set(cfg, d)
+        steps = cfg.epochs * max(1, len(flips) // cfg.batch_size)
+        shots = len(flips)
+    report_step = (
+        None
+        if progress is None
+        else lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps)
+    )
+    if cfg.fresh_shots:
+        model.fit_stream(batches, steps, lr=cfg.lr, progress=report_step)
+    else:
+        model.fit(
+            det,
+            flips,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            progress=report_step,
+        )
+    return {
+        "seconds": time.perf_counter() - t0,
+        # CPU time of this process (sampling included): the cost on a shared machine
+        "cpu_seconds": time.process_time() - cpu0,
+        "shots": shots,
+        "steps": steps,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch_threads": torch.get_num_threads(),  # training and decode latency ran on these
+    }
+
+
 def run_bench(
     cfg: QecBenchConfig,
     out_dir: str | Path | None = None,
@@ -142,48 +195,7 @@ def run_bench(
     for d in cfg.distances:
         layout = SurfaceCodeMemory(d, cfg.ps[0], basis=cfg.basis, noise=cfg.noise).layout
         model = DECODERS[cfg.decoder](layout, seed=cfg.seed, **cfg.decoder_options)
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        if cfg.fresh_shots:
-            steps = cfg.epochs * max(1, cfg.train_shots // cfg.batch_size)
-            shots = steps * cfg.batch_size
-            batches = fresh_shots(
-                d,
-                cfg.ps if cfg.train_ps is None else cfg.train_ps,
-                cfg.batch_size,
-                seed=cfg.seed + TRAIN_SEED + 97 * d,
-                basis=cfg.basis,
-                noise=cfg.noise,
-            )
-        else:
-            det, flips = _train_set(cfg, d)
-            steps = cfg.epochs * max(1, len(flips) // cfg.batch_size)
-            shots = len(flips)
-        report_step = (
-            None
-            if progress is None
-            else lambda s, _loss, d=d, steps=steps: progress(f"d={d} training", s, steps)
-        )
-        if cfg.fresh_shots:
-            model.fit_stream(batches, steps, lr=cfg.lr, progress=report_step)
-        else:
-            model.fit(
-                det,
-                flips,
-                epochs=cfg.epochs,
-                batch_size=cfg.batch_size,
-                lr=cfg.lr,
-                seed=cfg.seed,
-                progress=report_step,
-            )
-        training[d] = {
-            "seconds": time.perf_counter() - t0,
-            # CPU time of this process (sampling included): the cost on a shared machine
-            "cpu_seconds": time.process_time() - cpu0,
-            "shots": shots,
-            "steps": steps,
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "torch_threads": torch.get_num_threads(),  # training and decode latency ran on these
-        }
+        training[d] = _train_decoder(cfg, d, model, progress)
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             torch.save(model.state_dict(), Path(out_dir) / f"model_d{d}.pt")
