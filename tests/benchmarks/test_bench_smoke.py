@@ -457,7 +457,7 @@ def test_peer_warnings_go_to_the_result_not_the_terminal(tmp_path, capfd):
 
 def test_quick_titles_and_single_size_plot(tmp_path):
     w4 = discover()["W4"]
-    assert "N=200" not in w4.title and all(c["N"] == 20 for c in w4.quick_cases)
+    assert "N=200" not in w4.title and all(c["N"] == 8 for c in w4.quick_cases)
     import matplotlib
 
     matplotlib.use("Agg")

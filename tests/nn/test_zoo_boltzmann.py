@@ -154,3 +154,31 @@ def test_bad_settings_are_refused_in_one_line(kwargs, n_features, message):
             x, np.arange(12) % 2
         )
     assert len(str(err.value).splitlines()) == 1
+
+
+def test_gibbs_gradient_at_degenerate_spectra_matches_matrix_exp():
+    """The eigendecomposition's gradient (divided differences, their limit where eigenvalues
+    coincide or nearly do) against autograd through torch's matrix exponential."""
+    from hqml.nn.zoo.boltzmann import _GibbsDiagonal
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 4))
+    hs = [
+        np.zeros((4, 4)),  # H(0) = 0: all four eigenvalues equal
+        np.diag([1.0, 1.0, 2.0, 2.0]),  # two degenerate pairs
+        np.kron(PZ, I2) + 1e-5 * (a + a.T),  # two pairs split by 1e-5 (the Taylor branch)
+        a + a.T,  # generic
+    ]
+    h = torch.tensor(np.array(hs), requires_grad=True)
+    g = torch.tensor(rng.normal(size=(4, 4)))
+    (_GibbsDiagonal.apply(h) * g).sum().backward()
+    ref_h = h.detach().clone().requires_grad_()
+    low = torch.linalg.eigvalsh(ref_h.detach())[:, :1, None] * torch.eye(4, dtype=torch.float64)
+    e = torch.linalg.matrix_exp(-(ref_h - low))
+    np.testing.assert_allclose(
+        torch.diagonal(e, dim1=1, dim2=2).detach().numpy(),
+        _GibbsDiagonal.apply(h.detach()).numpy(),
+        atol=1e-12,
+    )
+    (torch.diagonal(e, dim1=1, dim2=2) * g).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), ref_h.grad.numpy(), atol=1e-10)

