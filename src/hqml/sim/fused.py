@@ -41,6 +41,16 @@ class Step:
     rows: Any = None  # the parameter values of a single parametrized gate
 
 
+@dataclass(frozen=True)
+class LinearGather:
+    """The tag of a ``perm`` step whose gather is linear over GF(2) (CNOTs and SWAPs):
+    ``index[y]`` is the XOR of ``columns[j]`` over the set bits ``j`` of ``y`` (an int64 tensor
+    of ``n`` entries). The native kernels then fold the gather into the next layer's first pass
+    (:func:`hqml.sim.native.apply_layer_permuted`) instead of reading an index per amplitude."""
+
+    columns: torch.Tensor
+
+
 def phase(
     basis: ZBasis,
     coeffs: torch.Tensor,
@@ -150,7 +160,24 @@ def _run_recycling(
     ``owned``: whether ``state`` is ours to overwrite (never the caller's tensor)."""
     spare: torch.Tensor | None = None
     phases: torch.Tensor | None = None  # the lookup phases' buffer (sim.fused.phase)
-    for step in steps:
+    skip = False
+    for i, step in enumerate(steps):
+        if skip:  # a layer done with the permutation before it
+            skip = False
+            continue
+        if step.kind == "perm" and state.is_contiguous() and isinstance(step.tag, LinearGather):
+            # the permutation folded into the next layer's first pass, in place when the state
+            # is ours (no second state), else into a new one
+            nxt = steps[i + 1] if i + 1 < len(steps) else None
+            layer = nxt is not None and nxt.kind == "layer" and _layer_batch_ok(nxt, state)
+            wires, data = (nxt.wires, nxt.data) if layer else ((), None)
+            out = state if owned else torch.empty(state.shape, dtype=state.dtype)
+            if (
+                native.apply_layer_permuted(state, n, step.tag.columns, wires, data, out)
+                is not None
+            ):
+                state, owned, skip = out, True, layer
+                continue
         if step.kind == "layer" and owned and state.is_contiguous():
             fb = step.data.shape[0] if step.data.dim() == 4 else 1
             if fb in (1, state.shape[0]):
@@ -171,6 +198,12 @@ def _run_recycling(
             continue
         state, owned = apply_step(state, n, step), True
     return state
+
+
+def _layer_batch_ok(step: Step, state: torch.Tensor) -> bool:
+    """Whether a layer step's factors apply to ``state`` batch for batch (shared or equal)."""
+    fb = step.data.shape[0] if step.data.dim() == 4 else 1
+    return fb in (1, state.shape[0])
 
 
 def _pair_data(step: Step) -> Any:

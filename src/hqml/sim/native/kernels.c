@@ -51,6 +51,10 @@
 #ifndef SW
 #define SW (VBYTES / 4)
 #endif
+#define PASS_MAX 3 /* gates across vectors per pass of the layer kernels: 2^3 vectors held */
+/* the most gates across vectors per pass (hqml_set_pass_gates; 1: one gate per pass, the
+ * reference the multi-gate passes equal bitwise) */
+static int pass_gates = PASS_MAX;
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
@@ -285,7 +289,16 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 5; }
+int hqml_abi_version(void) { return 6; }
+
+/* gates across vectors per pass of the forward layer kernels (1 to PASS_MAX; 1 applies one
+ * gate per pass); returns the previous value. For tests and benchmarks: not thread-safe with
+ * kernels running. */
+int hqml_set_pass_gates(int g) {
+    int old = pass_gates;
+    if (g >= 1 && g <= PASS_MAX) pass_gates = g;
+    return old;
+}
 
 /* what this build targets: the instruction set its vectors use, their width, the interpreter's
  * lanes */
