@@ -172,3 +172,20 @@ def test_the_check_can_be_skipped(fresh, monkeypatch):
     monkeypatch.setenv("HQML_NATIVE_CALIBRATE", "0")
     assert native.beats_torch("layer", torch.complex64)
     assert native.interpreter_usable()
+
+
+def test_a_folded_permutation_slower_than_the_gather_is_not_used(fresh, monkeypatch):
+    """Where folding a CNOT chain into the layer measured slower than the gather then the layer,
+    the fold declines (None, nothing written) and the caller gathers; where it wins, it runs."""
+    n = 8
+    cols = [(1 << j) | (1 << j >> 1) for j in range(n)]  # the CNOT chain's gather y ^ (y >> 1)
+    psi = torch.randn(1, 2**n, dtype=torch.complex64)
+    out = torch.zeros_like(psi)
+    monkeypatch.setattr(calibrate, "calibration", lambda lib: _verdict(perm=False))
+    assert native.apply_layer_permuted(psi, n, cols, [], None, out) is None
+    assert not out.any()
+    monkeypatch.setattr(calibrate, "calibration", lambda lib: _verdict())
+    native._state.pop(("calibration", torch.get_num_threads()))  # forget the verdict
+    y = torch.arange(2**n)
+    assert native.apply_layer_permuted(psi, n, cols, [], None, out) is out
+    assert torch.equal(out, psi[:, y ^ (y >> 1)])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import np_apply, np_contract, np_layer, unitaries, w1_circuit
+from native_checks import check_passes, check_permuted
 
 import hqml
 from hqml.backends.statevector import interpreter
@@ -94,6 +95,15 @@ def test_layer_kernels_match_numpy(use, dtype):
                 np.testing.assert_allclose(cot.numpy(), np.stack(want, axis=-3), atol=atol)
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_passes_and_folded_permutations_of_each_build(use, dtype):
+    """Each build's passes of several gates equal one gate per pass bitwise, and its
+    permutation folded into a layer equals the gather then the layer (both against NumPy)."""
+    lib = native._load()
+    check_passes(lib, dtype)
+    check_permuted(lib, dtype)
 
 
 def np_w1(x, w):
