@@ -65,16 +65,37 @@ def _chain(n):
     return p
 
 
+def rotations(rng, shape, kind, dtype):
+    """Random RX, RY or RZ matrices of ``shape`` (exact zeros where the gate has them: the
+    kernels take shortcuts there), or general unitaries (``kind="general"``)."""
+    if kind == "general":
+        return unitaries(rng, shape, dtype)
+    t = rng.uniform(0, 4 * np.pi, shape)
+    c, s, z = np.cos(t / 2), np.sin(t / 2), np.zeros(shape)
+    m = {
+        "rx": [[c + 0j, -1j * s], [-1j * s, c + 0j]],
+        "ry": [[c + 0j, -s + 0j], [s + 0j, c + 0j]],
+        "rz": [[c - 1j * s, z + 0j], [z + 0j, c + 1j * s]],
+    }[kind]
+    return torch.tensor(np.stack([np.stack(row, -1) for row in m], -2), dtype=dtype)
+
+
+KINDS = ("general", "rx", "ry", "rz")
+
+
 def check_passes(lib, dtype, seed=0):
-    """Several gates per pass: bitwise equal to one gate per pass, and NumPy's layer."""
+    """Several gates per pass: bitwise equal to one gate per pass, and NumPy's layer, for
+    general 2x2 matrices and rotations (whose zero entries the kernels skip)."""
     rng = np.random.default_rng(seed)
-    for n, subset in CASES:
+    for i, (n, subset) in enumerate(CASES * len(KINDS)):
+        kind = KINDS[i // len(CASES)]
         wires = _wires(rng, n, subset)
         for bs, shared in ((1, True), (2, True), (2, False)):
             if n > 12 and bs > 1:
                 continue
             psi = _state(rng, (bs, 2**n), dtype)
-            factors = unitaries(rng, (len(wires),) if shared else (bs, len(wires)), dtype)
+            shape = (len(wires),) if shared else (bs, len(wires))
+            factors = rotations(rng, shape, kind, dtype)
             old = _gates_per_pass(lib, 1)
             try:
                 one = _layer(lib, psi, n, wires, factors)
@@ -84,7 +105,7 @@ def check_passes(lib, dtype, seed=0):
                 _gates_per_pass(lib, old)
             three = _layer(lib, psi, n, wires, factors)
             assert old == 3  # the default: three gates across vectors per pass
-            assert torch.equal(one, two) and torch.equal(one, three), (n, wires, bs, shared)
+            assert torch.equal(one, two) and torch.equal(one, three), (n, wires, bs, kind)
             want = np_layer(psi, n, wires, factors)
             np.testing.assert_allclose(three.numpy(), want, atol=TOL[dtype] * 4)
 

@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
 
 /* Vector width in bytes, from the instruction sets the compiler targets (build.py passes
  * -march=native, or a variant's flags): 64 with AVX-512, 32 with AVX/AVX2, else 16 (SSE2 on any
@@ -203,6 +206,16 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 #define SWAP_MASK ((M){1, 0})
 #define PARTNER0 ((M){0, 1})
 #endif
+/* VFMA(a, b, c) = a * b + c rounded once where the CPU has FMA, spelled out so that the layer
+ * kernels' rounding is the same in every kernel that inlines them (the compiler's own
+ * contraction of a * b + c * d may fuse either product, depending on the context) */
+#if VBYTES == 64 && defined(__AVX512F__)
+#define VFMA(a, b, c) ((V)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+#elif VBYTES == 32 && defined(__AVX__) && defined(__FMA__)
+#define VFMA(a, b, c) ((V)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+#else
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#endif
 #define LOW_BITS 14 /* 256 KiB blocks */
 #define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
@@ -240,6 +253,14 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 #else
 #define SWAP_MASK ((M){1, 0, 3, 2})
 #define PARTNER0 ((M){2, 3, 0, 1})
+#endif
+#undef VFMA
+#if VBYTES == 64 && defined(__AVX512F__)
+#define VFMA(a, b, c) ((V)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#elif VBYTES == 32 && defined(__AVX__) && defined(__FMA__)
+#define VFMA(a, b, c) ((V)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#else
+#define VFMA(a, b, c) ((a) * (b) + (c))
 #endif
 #define LOW_BITS 15
 #define COL_BITS 6

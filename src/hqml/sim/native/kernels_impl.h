@@ -13,9 +13,16 @@
 #define LOAD(p) (*(const VU *)(p))
 #define STORE(p, v) (*(VU *)(p) = (v))
 
+/* what a 2x2 matrix's zero parts allow gate2 to skip (see there) */
+#ifndef KIND_GENERAL
+enum { KIND_GENERAL = 0, KIND_DIAGONAL = 1, KIND_RX = 2, KIND_REAL = 3 };
+#define KIND_GENERAL KIND_GENERAL
+#endif
+
 typedef struct {
     V r[4], s[4];   /* entries m00 m01 m10 m11 as R / S vectors */
     T m[8];         /* the same entries, scalar (re, im) */
+    int kind;       /* KIND_*: which terms of gate2 are zero */
 } FN(coef_t);
 
 static void FN(make_coef)(FN(coef_t) *c, const T *m, int adjoint) {
@@ -29,6 +36,15 @@ static void FN(make_coef)(FN(coef_t) *c, const T *m, int adjoint) {
             c->s[e][l] = (l & 1) ? im : -im;
         }
     }
+    const T *e = c->m; /* (re, im) of m00 m01 m10 m11 at 0, 2, 4, 6 */
+    if (e[2] == 0 && e[3] == 0 && e[4] == 0 && e[5] == 0)
+        c->kind = KIND_DIAGONAL; /* RZ, phases */
+    else if (e[1] == 0 && e[7] == 0 && e[2] == 0 && e[4] == 0)
+        c->kind = KIND_RX; /* real diagonal, imaginary off-diagonal */
+    else if (e[1] == 0 && e[3] == 0 && e[5] == 0 && e[7] == 0)
+        c->kind = KIND_REAL; /* RY, H */
+    else
+        c->kind = KIND_GENERAL;
 }
 
 static inline V FN(swapri)(V v) { return __builtin_shuffle(v, SWAP_MASK); }
@@ -36,11 +52,40 @@ static inline V FN(swapri)(V v) { return __builtin_shuffle(v, SWAP_MASK); }
 /* ---- forward: a 2x2 gate on rows a, b (len complex each, a multiple of NC) -------------- */
 /* the arithmetic of a gate on two vectors x (bit 0) and y (bit 1), shared by every kernel that
  * applies it (one gate per pass or several), so all of them round alike */
+/* The general form: x' = fma(s1, bs, fma(r1, b, fma(r0, a, s0 as))), likewise y' (the
+ * contraction GCC made of r0 a + s0 as + r1 b + s1 bs in the earlier kernels, kept). Where a
+ * kind's zero coefficients make terms vanish, the rest are the same operations on the same
+ * rounded values (terms of +-0 change nothing but a zero's sign), in half the work. */
 static inline __attribute__((always_inline)) void FN(gate2)(V *x, V *y, const FN(coef_t) *c) {
     V a = *x, b = *y;
-    V as = FN(swapri)(a), bs = FN(swapri)(b);
-    *x = c->r[0] * a + c->s[0] * as + c->r[1] * b + c->s[1] * bs;
-    *y = c->r[2] * a + c->s[2] * as + c->r[3] * b + c->s[3] * bs;
+    switch (c->kind) {
+    case KIND_RX: {
+        V as = FN(swapri)(a), bs = FN(swapri)(b);
+        V p0 = c->r[0] * a, p1 = c->s[2] * as;
+        *x = VFMA(c->s[1], bs, p0);
+        *y = VFMA(c->r[3], b, p1);
+        return;
+    }
+    case KIND_REAL: {
+        V p0 = c->r[0] * a, p1 = c->r[2] * a;
+        *x = VFMA(c->r[1], b, p0);
+        *y = VFMA(c->r[3], b, p1);
+        return;
+    }
+    case KIND_DIAGONAL: {
+        V as = FN(swapri)(a), bs = FN(swapri)(b);
+        V p0 = c->s[0] * as, p1 = c->r[3] * b;
+        *x = VFMA(c->r[0], a, p0);
+        *y = VFMA(c->s[3], bs, p1);
+        return;
+    }
+    default: {
+        V as = FN(swapri)(a), bs = FN(swapri)(b);
+        V p0 = c->s[0] * as, p1 = c->s[2] * as;
+        *x = VFMA(c->s[1], bs, VFMA(c->r[1], b, VFMA(c->r[0], a, p0)));
+        *y = VFMA(c->s[3], bs, VFMA(c->r[3], b, VFMA(c->r[2], a, p1)));
+    }
+    }
 }
 
 static inline void FN(pair_apply)(T *a, T *b, const T *ia, const T *ib, int64_t len,
