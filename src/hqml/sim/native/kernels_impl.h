@@ -113,7 +113,10 @@ static void FN(scalar_apply)(T *dst, const T *src, int64_t len, int p, const T *
 
 /* per-lane coefficients for a gate on a bit inside one vector: lane l with bit b gets
  * A = m[b][b] (on itself) and X = m[b][1-b] (on its partner l ^ (1 << p)) */
-typedef struct { V ar, as, xr, xs; } FN(lane_t);
+typedef struct {
+    V ar, as, xr, xs;
+    int kind; /* KIND_* of the matrix (gate_lane skips the terms that vanish) */
+} FN(lane_t);
 
 static void FN(make_lane)(FN(lane_t) *ln, const T *m, int p) {
     memset(ln, 0, sizeof(*ln));
@@ -127,6 +130,14 @@ static void FN(make_lane)(FN(lane_t) *ln, const T *m, int p) {
         ln->xs[2 * l] = -x[1];
         ln->xs[2 * l + 1] = x[1];
     }
+    if (m[2] == 0 && m[3] == 0 && m[4] == 0 && m[5] == 0)
+        ln->kind = KIND_DIAGONAL;
+    else if (m[1] == 0 && m[7] == 0 && m[2] == 0 && m[4] == 0)
+        ln->kind = KIND_RX;
+    else if (m[1] == 0 && m[3] == 0 && m[5] == 0 && m[7] == 0)
+        ln->kind = KIND_REAL;
+    else
+        ln->kind = KIND_GENERAL;
 }
 
 static inline V FN(partner)(V v, int p) {
@@ -142,8 +153,16 @@ static inline V FN(partner)(V v, int p) {
 
 /* the arithmetic of a gate on bit p < log2(NC) inside one vector (shared, as gate2) */
 static inline __attribute__((always_inline)) V FN(gate_lane)(V x, int p, const FN(lane_t) *ln) {
+    /* fma(xs, swap(px), fma(xr, px, fma(ar, x, as swap(x)))), terms of zero left out (as in
+     * gate2) */
     V px = FN(partner)(x, p);
-    return ln->ar * x + ln->as * FN(swapri)(x) + ln->xr * px + ln->xs * FN(swapri)(px);
+    switch (ln->kind) {
+    case KIND_DIAGONAL: return VFMA(ln->ar, x, ln->as * FN(swapri)(x));
+    case KIND_RX: return VFMA(ln->xs, FN(swapri)(px), ln->ar * x);
+    case KIND_REAL: return VFMA(ln->xr, px, ln->ar * x);
+    default:
+        return VFMA(ln->xs, FN(swapri)(px), VFMA(ln->xr, px, VFMA(ln->ar, x, ln->as * FN(swapri)(x))));
+    }
 }
 
 static void FN(lane_apply)(T *dst, const T *src, int64_t len, int p, const FN(lane_t) *ln) {
