@@ -62,3 +62,45 @@ def test_w2_runs_the_folded_path_and_matches_the_unfolded_one(monkeypatch):
     with torch.no_grad():
         reference = hqml.state(c.copy(), dtype=torch.complex128)  # a new request: torch
     np.testing.assert_allclose(got.numpy(), reference.numpy(), atol=1e-5)
+
+
+def test_a_first_layer_on_zero_is_written_as_a_product_state(monkeypatch):
+    """A circuit that starts with a layer (some wires without a gate) on 10 qubits: the state is
+    built as the product state, shared and per-sample angles, and equals dense algebra."""
+    from hqml.sim import fused
+    from hqml.testing import reference_state
+
+    monkeypatch.setattr(native, "MIN_QUBITS", 6)
+    monkeypatch.setenv("HQML_SMALL", "0")  # the layer kernels, not the small-register interpreter
+    calls = []
+    real = fused._product_state
+    monkeypatch.setattr(fused, "_product_state", lambda *a: calls.append(1) or real(*a))
+    n = 10
+    c = hqml.Circuit(n)
+    for q in range(n):
+        if q % 4 != 3:  # wires 3 and 7 keep |0>
+            (c.rx if q % 2 else c.ry)(0.3 + 0.41 * q, q)
+    for q in range(n - 1):
+        c.cnot(q, q + 1)
+    for q in range(n):
+        c.rz(0.2 * q - 0.5, q)
+    with torch.no_grad():
+        got = hqml.state(c, dtype=torch.complex128)
+    assert calls
+    np.testing.assert_allclose(got.numpy(), reference_state(c), atol=1e-12)
+    x = torch.tensor([[0.3, -1.2], [2.0, 0.4], [1.1, 0.9]], dtype=torch.float64)
+    cb = hqml.Circuit(n)
+    xs = cb.input("x", 2)
+    for q in range(n):
+        cb.ry(xs[q % 2], q)
+    cb.cnot(0, 1)
+    calls.clear()
+    with torch.no_grad():
+        got = hqml.state(cb, inputs={"x": x}, dtype=torch.complex64)
+    assert calls and got.shape == (3, 2**n)
+    for b in range(3):  # each sample's circuit with its angles fixed, in dense algebra
+        fixed = hqml.Circuit(n)
+        for q in range(n):
+            fixed.ry(float(x[b, q % 2]), q)
+        fixed.cnot(0, 1)
+        np.testing.assert_allclose(got[b].numpy(), reference_state(fixed), atol=2e-6)

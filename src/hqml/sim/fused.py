@@ -132,6 +132,16 @@ def run_steps(
     """The states after ``steps``; ``state=None`` starts from one |0...0> of ``dtype`` on
     ``device`` (broadcast over the steps' batch)."""
     owned = state is None  # a state made here may be overwritten in place
+    cpu = device is None or torch.device(device).type == "cpu"
+    if (
+        state is None
+        and cpu
+        and steps
+        and steps[0].kind == "layer"
+        and not _records_grad(None, steps)
+    ):
+        # a first layer on |0...0> gives a product state: written once, neither zeroed nor read
+        return _run_recycling(_product_state(n, steps[0], dtype), n, steps[1:], True)
     if state is None:
         state = torch.zeros(1, 2**n, dtype=dtype, device=device)
         state[:, 0] = 1  # |0...0> (sim.statevector.zero_state, made here without a call)
@@ -142,10 +152,34 @@ def run_steps(
     return state
 
 
-def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
+def _product_state(n: int, step: Step, dtype: torch.dtype) -> torch.Tensor:
+    """A layer's factors applied to |0...0>: ``psi[y] = prod_q F_q[y_q, 0]`` (``[y_q = 0]`` on
+    wires without a factor), ``(B, 2**n)`` for per-sample factors. The wires' columns are
+    multiplied out in complex128 over each half of the wires, and the two halves once in
+    ``dtype``: one write of the state, where zeroing it and applying the layer read and wrote it
+    twice (the same values to rounding)."""
+    factors = step.data.detach()
+    col = torch.zeros(factors.shape[:-3] + (n, 2), dtype=torch.complex128)
+    col[..., 0] = 1
+    col[..., list(step.wires), :] = factors[..., 0].to(torch.complex128)  # F_q's first column
+    if col.dim() == 2:
+        col = col[None]
+
+    def kron(cols: torch.Tensor) -> torch.Tensor:  # (B, m, 2) -> (B, 2**m), wire 0 the MSB
+        out = torch.ones(cols.shape[0], 1, dtype=cols.dtype)
+        for q in range(cols.shape[1]):
+            out = (out[:, :, None] * cols[:, q, None, :]).reshape(cols.shape[0], -1)
+        return out
+
+    half = n // 2
+    left, right = kron(col[:, :half]).to(dtype), kron(col[:, half:]).to(dtype)
+    return (left[:, :, None] * right[:, None, :]).reshape(col.shape[0], 2**n)
+
+
+def _records_grad(state: torch.Tensor | None, steps: Sequence[Step]) -> bool:
     if not torch.is_grad_enabled():
         return False
-    return state.requires_grad or any(
+    return (state is not None and state.requires_grad) or any(
         (s.data[1] if s.kind == "phase" else s.data).requires_grad
         for s in steps
         if s.kind == "phase" or isinstance(s.data, torch.Tensor)
