@@ -132,6 +132,13 @@ static int make_layout(layout_t *L, int n, int w, const int *pos, int lowbits, i
     return 0;
 }
 
+/* qsort order of (length, index) pairs of int64: longest first, then by index */
+static int longest_first(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
 /* A static-schedule parallel loop: contiguous chunks, so per-thread partial sums are
  * deterministic for a given thread count. On OpenMP's thread pool, except in a process forked
  * after OpenMP ran in its parent: GNU OpenMP's pool does not survive fork() (the child would

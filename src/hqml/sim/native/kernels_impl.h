@@ -441,7 +441,9 @@ typedef struct {
     int vgather;
     M gmask[NC];
     /* in place: the cycles of the block permutation, cycle c = cycles[cycstart[c] ..] */
-    int64_t *cycles, *cycstart, ncycles;
+    int64_t *cycles, *cycstart, ncycles, nbatch;
+    int *owner; /* the thread of each (sample, cycle): cycles differ in length, so they are
+                 * dealt longest first to the least loaded thread */
     T *saves; /* one block per thread */
 } FN(job_t);
 
@@ -502,7 +504,9 @@ static void FN(low_gates)(T *dst, const T *src, int64_t b, const FN(job_t) *j) {
 static void FN(apply_low_cycles)(void *ctx, int64_t lo, int64_t hi, int tid) {
     FN(job_t) *j = ctx;
     T *save = j->saves + (size_t)tid * 2 * (size_t)j->blen;
-    for (int64_t it = lo; it < hi; it++) {
+    /* tasks lo .. hi - 1 are the shares of the (sample, cycle) pairs that owner[] deals */
+    for (int64_t it = 0; it < j->ncycles * j->nbatch; it++) {
+        if (j->owner[it] < lo || j->owner[it] >= hi) continue;
         int64_t b = it / j->ncycles, c = it % j->ncycles;
         const int64_t *cyc = j->cycles + j->cycstart[c];
         int64_t len = j->cycstart[c + 1] - j->cycstart[c];
@@ -711,11 +715,31 @@ static int FN(layer_run)(const T *in, T *out, int64_t B, int n, int w, const int
         }
         if (j.cycstart) j.cycstart[j.ncycles] = used;
         free(seen);
+        j.nbatch = B;
+        j.owner = malloc(sizeof(int) * (size_t)(B * j.ncycles + 1));
+        if (!rc && !j.owner) rc = 2;
+        int64_t *order = rc ? NULL : malloc(sizeof(int64_t) * 2 * (size_t)j.ncycles);
+        if (!rc && !order) rc = 2;
+        if (!rc) { /* longest cycle first, each to the least loaded share */
+            for (int64_t c = 0; c < j.ncycles; c++)
+                order[2 * c] = j.cycstart[c + 1] - j.cycstart[c], order[2 * c + 1] = c;
+            qsort(order, (size_t)j.ncycles, 2 * sizeof(int64_t), longest_first);
+            int64_t load[MAX_THREADS] = {0};
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t i = 0; i < j.ncycles; i++) {
+                    int best = 0;
+                    for (int t = 1; t < threads; t++)
+                        if (load[t] < load[best]) best = t;
+                    j.owner[b * j.ncycles + order[2 * i + 1]] = best;
+                    load[best] += order[2 * i];
+                }
+        }
+        free(order);
     }
     if (!rc && FN(alloc_bufs)(&j, threads, 1)) rc = 2;
     if (!rc) {
         if (inplace)
-            parallel_for(FN(apply_low_cycles), &j, B * j.ncycles, threads);
+            parallel_for(FN(apply_low_cycles), &j, threads, threads);
         else if (cols || L.nlow > 0 || L.nhigh == 0)
             parallel_for(FN(apply_low), &j, B * j.nblocks, threads);
         for (int grp = 0; grp < L.ngroups; grp++) {
@@ -731,6 +755,7 @@ static int FN(layer_run)(const T *in, T *out, int64_t B, int n, int w, const int
     free(j.thi);
     free(j.cycles);
     free(j.cycstart);
+    free(j.owner);
     free(j.saves);
     free_layout(&L);
     return rc;
