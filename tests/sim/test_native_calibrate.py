@@ -21,14 +21,16 @@ WIN = {
     "layer": {"c64": True, "c128": True},
     "interpreter": {"c64": True, "c128": True},
     "trajectories": {"c64": True, "c128": True},
+    "perm_layer": {"c64": True, "c128": True},
 }
 
 
-def _verdict(layer64=True, layer128=True, interp=True, traj=True):
+def _verdict(layer64=True, layer128=True, interp=True, traj=True, perm=True):
     return {
         "layer": {"c64": layer64, "c128": layer128},
         "interpreter": {"c64": interp, "c128": interp},
         "trajectories": {"c64": traj, "c128": traj},
+        "perm_layer": {"c64": perm, "c128": perm},
         "seconds": {},
     }
 
@@ -83,11 +85,12 @@ def test_measure_gives_a_verdict_for_every_kind_and_dtype(capsys):
         len(calibrate.LAYER_CASES)
         + len(calibrate.INTERPRETER_CASES)
         + len(calibrate.TRAJECTORY_CASES)
+        + len(calibrate.PERM_LAYER_CASES)
     )
     assert len(got["seconds"]) == 2 * cases
     for key, (t_native, t_torch) in got["seconds"].items():
         assert 0 < t_native < 1 and 0 < t_torch < 1, key
-        kind, suf = key.split("_")[:2]
+        kind, suf = key.rsplit("_", 3)[:2]
         if t_native > t_torch:  # a loss at any case decides the kind
             assert not got[kind][suf]
     assert capsys.readouterr().err == ""  # the two paths agreed
@@ -103,7 +106,8 @@ def test_verdicts_are_cached_per_build_torch_and_threads(tmp_path, monkeypatch):
         assert calibrate.calibration(lib)["layer"]["c64"] and len(calls) == 1
         assert calibrate.calibration(lib)["layer"]["c64"] and len(calls) == 1  # from the file
         stored = json.loads((tmp_path / "_hqml_kernels-abc.so.calibration.json").read_text())
-        assert list(stored) == [f"torch={torch.__version__};threads=1"]
+        abi = native.ABI_VERSION  # a new interface is measured again
+        assert list(stored) == [f"abi={abi};torch={torch.__version__};threads=1"]
         torch.set_num_threads(2)
         calibrate.calibration(lib)
         assert len(calls) == 2  # another thread count is measured again, and kept beside
@@ -168,3 +172,20 @@ def test_the_check_can_be_skipped(fresh, monkeypatch):
     monkeypatch.setenv("HQML_NATIVE_CALIBRATE", "0")
     assert native.beats_torch("layer", torch.complex64)
     assert native.interpreter_usable()
+
+
+def test_a_folded_permutation_slower_than_the_gather_is_not_used(fresh, monkeypatch):
+    """Where folding a CNOT chain into the layer measured slower than the gather then the layer,
+    the fold declines (None, nothing written) and the caller gathers; where it wins, it runs."""
+    n = 8
+    cols = [(1 << j) | (1 << j >> 1) for j in range(n)]  # the CNOT chain's gather y ^ (y >> 1)
+    psi = torch.randn(1, 2**n, dtype=torch.complex64)
+    out = torch.zeros_like(psi)
+    monkeypatch.setattr(calibrate, "calibration", lambda lib: _verdict(perm=False))
+    assert native.apply_layer_permuted(psi, n, cols, [], None, out) is None
+    assert not out.any()
+    monkeypatch.setattr(calibrate, "calibration", lambda lib: _verdict())
+    native._state.pop(("calibration", torch.get_num_threads()))  # forget the verdict
+    y = torch.arange(2**n)
+    assert native.apply_layer_permuted(psi, n, cols, [], None, out) is out
+    assert torch.equal(out, psi[:, y ^ (y >> 1)])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import np_apply, np_contract, np_layer, unitaries, w1_circuit
+from native_checks import check_passes, check_permuted
 
 import hqml
 from hqml.backends.statevector import interpreter
@@ -94,6 +95,15 @@ def test_layer_kernels_match_numpy(use, dtype):
                 np.testing.assert_allclose(cot.numpy(), np.stack(want, axis=-3), atol=atol)
     finally:
         torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_passes_and_folded_permutations_of_each_build(use, dtype):
+    """Each build's passes of several gates equal one gate per pass bitwise, and its
+    permutation folded into a layer equals the gather then the layer (both against NumPy)."""
+    lib = native._load()
+    check_passes(lib, dtype)
+    check_permuted(lib, dtype)
 
 
 def np_w1(x, w):
@@ -194,7 +204,8 @@ def test_each_build_agrees_with_the_torch_path(use, dtype, n, layers, batch, sma
         return e.detach().double().numpy(), w.grad.double().numpy()
 
     calls = []
-    for module, name in ((native, "apply_layer"), (interpreter, "kernel_forward")):
+    kernels = ("apply_layer", "apply_layer_permuted", "adjoint_layer", "gather")
+    for module, name in [(native, k) for k in kernels] + [(interpreter, "kernel_forward")]:
         real_fn = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, f=real_fn, **k: calls.append(1) or f(*a, **k))
     compiled = run()

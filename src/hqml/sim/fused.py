@@ -41,6 +41,16 @@ class Step:
     rows: Any = None  # the parameter values of a single parametrized gate
 
 
+@dataclass(frozen=True)
+class LinearGather:
+    """The tag of a ``perm`` step whose gather is linear over GF(2) (CNOTs and SWAPs):
+    ``index[y]`` is the XOR of ``columns[j]`` over the set bits ``j`` of ``y`` (an int64 tensor
+    of ``n`` entries). The native kernels then fold the gather into the next layer's first pass
+    (:func:`hqml.sim.native.apply_layer_permuted`) instead of reading an index per amplitude."""
+
+    columns: torch.Tensor
+
+
 def phase(
     basis: ZBasis,
     coeffs: torch.Tensor,
@@ -122,6 +132,16 @@ def run_steps(
     """The states after ``steps``; ``state=None`` starts from one |0...0> of ``dtype`` on
     ``device`` (broadcast over the steps' batch)."""
     owned = state is None  # a state made here may be overwritten in place
+    cpu = device is None or torch.device(device).type == "cpu"
+    if (
+        state is None
+        and cpu
+        and steps
+        and steps[0].kind == "layer"
+        and not _records_grad(None, steps)
+    ):
+        # a first layer on |0...0> gives a product state: written once, neither zeroed nor read
+        return _run_recycling(_product_state(n, steps[0], dtype), n, steps[1:], True)
     if state is None:
         state = torch.zeros(1, 2**n, dtype=dtype, device=device)
         state[:, 0] = 1  # |0...0> (sim.statevector.zero_state, made here without a call)
@@ -132,10 +152,34 @@ def run_steps(
     return state
 
 
-def _records_grad(state: torch.Tensor, steps: Sequence[Step]) -> bool:
+def _product_state(n: int, step: Step, dtype: torch.dtype) -> torch.Tensor:
+    """A layer's factors applied to |0...0>: ``psi[y] = prod_q F_q[y_q, 0]`` (``[y_q = 0]`` on
+    wires without a factor), ``(B, 2**n)`` for per-sample factors. The wires' columns are
+    multiplied out in complex128 over each half of the wires, and the two halves once in
+    ``dtype``: one write of the state, where zeroing it and applying the layer read and wrote it
+    twice (the same values to rounding)."""
+    factors = step.data.detach()
+    col = torch.zeros(factors.shape[:-3] + (n, 2), dtype=torch.complex128)
+    col[..., 0] = 1
+    col[..., list(step.wires), :] = factors[..., 0].to(torch.complex128)  # F_q's first column
+    if col.dim() == 2:
+        col = col[None]
+
+    def kron(cols: torch.Tensor) -> torch.Tensor:  # (B, m, 2) -> (B, 2**m), wire 0 the MSB
+        out = torch.ones(cols.shape[0], 1, dtype=cols.dtype)
+        for q in range(cols.shape[1]):
+            out = (out[:, :, None] * cols[:, q, None, :]).reshape(cols.shape[0], -1)
+        return out
+
+    half = n // 2
+    left, right = kron(col[:, :half]).to(dtype), kron(col[:, half:]).to(dtype)
+    return (left[:, :, None] * right[:, None, :]).reshape(col.shape[0], 2**n)
+
+
+def _records_grad(state: torch.Tensor | None, steps: Sequence[Step]) -> bool:
     if not torch.is_grad_enabled():
         return False
-    return state.requires_grad or any(
+    return (state is not None and state.requires_grad) or any(
         (s.data[1] if s.kind == "phase" else s.data).requires_grad
         for s in steps
         if s.kind == "phase" or isinstance(s.data, torch.Tensor)
@@ -150,7 +194,24 @@ def _run_recycling(
     ``owned``: whether ``state`` is ours to overwrite (never the caller's tensor)."""
     spare: torch.Tensor | None = None
     phases: torch.Tensor | None = None  # the lookup phases' buffer (sim.fused.phase)
-    for step in steps:
+    skip = False
+    for i, step in enumerate(steps):
+        if skip:  # a layer done with the permutation before it
+            skip = False
+            continue
+        if step.kind == "perm" and state.is_contiguous() and isinstance(step.tag, LinearGather):
+            # the permutation folded into the next layer's first pass, in place when the state
+            # is ours (no second state), else into a new one
+            nxt = steps[i + 1] if i + 1 < len(steps) else None
+            layer = nxt is not None and nxt.kind == "layer" and _layer_batch_ok(nxt, state)
+            wires, data = (nxt.wires, nxt.data) if layer else ((), None)
+            out = state if owned else torch.empty(state.shape, dtype=state.dtype)
+            if (
+                native.apply_layer_permuted(state, n, step.tag.columns, wires, data, out)
+                is not None
+            ):
+                state, owned, skip = out, True, layer
+                continue
         if step.kind == "layer" and owned and state.is_contiguous():
             fb = step.data.shape[0] if step.data.dim() == 4 else 1
             if fb in (1, state.shape[0]):
@@ -171,6 +232,12 @@ def _run_recycling(
             continue
         state, owned = apply_step(state, n, step), True
     return state
+
+
+def _layer_batch_ok(step: Step, state: torch.Tensor) -> bool:
+    """Whether a layer step's factors apply to ``state`` batch for batch (shared or equal)."""
+    fb = step.data.shape[0] if step.data.dim() == 4 else 1
+    return fb in (1, state.shape[0])
 
 
 def _pair_data(step: Step) -> Any:

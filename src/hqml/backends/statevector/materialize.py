@@ -20,7 +20,7 @@ import torch
 
 from ...circuit.circuit import Circuit
 from ...circuit.gates import Gate
-from ...sim.fused import Step
+from ...sim.fused import LinearGather, Step
 from ...sim.statevector import kron_factors
 from ...sim.zwords import levels
 from ..instructions import gate_step
@@ -364,4 +364,8 @@ def _perm_step(p: Perm, consts: _Consts, dtype: torch.dtype) -> Step:
     index = consts.get(("pi", p.key), lambda: p.index)
     inverse = consts.get(("pv", p.key), lambda: p.inverse_index)
     phases = None if p.phases is None else consts.get(("pp", id(p)), lambda: p.phases).to(dtype)
-    return Step("perm", (), (index, inverse, phases))
+    step = Step("perm", (), (index, inverse, phases))
+    if isinstance(p, Perm) and p.phases is None:  # the native kernels gather by the bit map
+        cols = consts.get(("pc", p.key), lambda: np.asarray(p.gather_columns(), dtype=np.int64))
+        step.tag = LinearGather(cols)
+    return step

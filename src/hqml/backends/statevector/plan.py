@@ -114,6 +114,14 @@ class Perm:
         m = n // 2
         return (table(cols[m:])[:, None] ^ table(cols[:m])[None, :]).reshape(-1)
 
+    def gather_columns(self) -> list[int]:
+        """The gather as a linear map: ``index[y]`` is the XOR of ``columns[j]`` over the set
+        bits ``j`` of ``y`` (least significant first), ``columns[j] = A^-1 e_j``."""
+        n, rows = self.n, self._inverse_rows()
+        return [
+            sum(((mask >> j) & 1) << (n - 1 - w) for w, mask in enumerate(rows)) for j in range(n)
+        ]
+
     @property
     def index(self) -> np.ndarray:
         """``out[y] = in[index[y]]``: ``index = A^-1 y``."""

@@ -202,6 +202,64 @@ def _apply(
     return out
 
 
+def apply_layer_permuted(
+    state: torch.Tensor,
+    n: int,
+    columns: torch.Tensor,
+    wires: Sequence[int],
+    factors: torch.Tensor | None,
+    out: torch.Tensor,
+) -> torch.Tensor | None:
+    """``out = (F_0 (x) F_1 (x) ...) P state`` in one call, ``P`` the permutation
+    ``(P psi)[y] = psi[M y]`` with ``M`` linear over GF(2): ``M y`` is the XOR of ``columns[j]``
+    over the set bits ``j`` of ``y`` (as a chain of CNOTs and SWAPs gives,
+    :class:`hqml.sim.fused.LinearGather`). The permutation costs no pass of its own: the
+    layer's first pass gathers each block from the input (``wires`` may be empty: then only the
+    permutation). Not differentiable.
+
+    ``out`` must be a contiguous ``(B, 2**n)`` tensor of the state's dtype: ``state`` itself
+    (in place: the blocks are moved along the cycles of the permutation, one block's copy per
+    thread is the only extra memory) or one not overlapping it. Returns ``out``, or ``None``
+    (nothing written) where this path does not apply: the native kernels are not used for this
+    state, or ``M`` does not keep the low bits of a cache block among themselves (then gather
+    and apply the layer separately)."""
+    if not usable(state.device, state.dtype, n) or not beats_torch("perm_layer", state.dtype):
+        return None
+    _check(state, n, "state")
+    lib = _load()
+    wires = tuple(int(w) for w in wires)
+    pos = _positions(n, wires)
+    if factors is None:
+        f, fb = torch.zeros(1, dtype=state.dtype), 0
+    else:
+        f, fb = _factors(factors, state.dtype, len(wires))
+    bs = state.shape[0]
+    batch = max(bs, fb)
+    if bs not in (1, batch):
+        raise ValueError(f"state batch {bs} does not match the factors' batch {fb}")
+    if bs == 1 or state.stride(0) == 0:
+        src, stride = state[:1].detach().contiguous(), 0
+    else:
+        src, stride = state.detach().contiguous(), 2**n
+    if out.shape != (batch, 2**n) or out.dtype != state.dtype or not out.is_contiguous():
+        raise ValueError(f"out must be a contiguous ({batch}, {2**n}) {state.dtype} tensor")
+    if out.data_ptr() == src.data_ptr() and (stride == 0 and batch > 1):
+        raise ValueError("in place needs the state's batch to match the factors' batch")
+    cols = torch.as_tensor(columns, dtype=torch.int64).contiguous()
+    if cols.shape != (n,):
+        raise ValueError(f"columns must have {n} entries, got {tuple(cols.shape)}")
+    fn = getattr(lib, f"hqml_layer_apply_perm_{_DTYPES[state.dtype]}")
+    rc = fn(
+        src.data_ptr(), out.data_ptr(), batch, n, len(wires), pos, f.data_ptr(), int(fb > 0),
+        stride, torch.get_num_threads(), cols.data_ptr(),
+    )  # fmt: skip
+    if rc == 3:
+        return None
+    if rc:
+        raise RuntimeError(f"native layer kernel failed (code {rc})")
+    return out
+
+
 def _adjoint(
     psi: torch.Tensor, lam: torch.Tensor, n: int, wires: Sequence[int], factors: torch.Tensor
 ) -> torch.Tensor:
@@ -363,6 +421,7 @@ __all__ = [
     "MIN_QUBITS",
     "adjoint_layer",
     "apply_layer",
+    "apply_layer_permuted",
     "available",
     "beats_torch",
     "describe",

@@ -11,6 +11,10 @@ on small cases of the sizes where each is used, and checks that they agree:
 - ``interpreter``: two layers of RY on every wire and a CNOT ring, per-sample angles, through
   the small-register interpreter against the torch path (per-sample chunk matrices and one
   index gather per ring), at 6 qubits with 64 samples and 10 qubits with 16;
+- ``perm_layer``: a CNOT chain's permutation folded into the next layer's first pass (one call
+  of ``hqml_layer_apply_perm``) against the compiled path it replaces, the gather by an index
+  array (``hqml_gather``) and then the layer kernels in place, at 16 qubits on one state; its
+  verdict is "not slower than the unfused compiled path" (both are compiled);
 - ``trajectories``: the trajectory kernel running two layers of [RY on every wire; CNOT ring],
   each gate followed by a mixture of Paulis and amplitude damping on each of its wires, 16
   trajectories at 10 qubits, against a lower bound of the torch path it replaces: the same
@@ -49,7 +53,7 @@ from . import build as _build
 
 log = logging.getLogger(__name__)
 
-KINDS = ("layer", "interpreter", "trajectories")
+KINDS = ("layer", "interpreter", "trajectories", "perm_layer")
 ENV = "HQML_NATIVE_CALIBRATE"
 _DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _REPEATS = 5
@@ -57,12 +61,15 @@ _REPEATS = 5
 LAYER_CASES = ((10, 64), (16, 1))
 INTERPRETER_CASES = ((6, 64), (10, 16))
 TRAJECTORY_CASES = ((10, 16),)
+PERM_LAYER_CASES = ((16, 1),)
 _LAYERS = 2  # of the interpreter's circuit
 _TOL = {torch.complex64: 1e-4, torch.complex128: 1e-10}
 
 
 def _key() -> str:
-    return f"torch={torch.__version__};threads={torch.get_num_threads()}"
+    from .library import ABI_VERSION
+
+    return f"abi={ABI_VERSION};torch={torch.__version__};threads={torch.get_num_threads()}"
 
 
 def cache_file(library: Path) -> Path:
@@ -111,6 +118,7 @@ def measure(lib: Any) -> dict[str, Any]:
             ("layer", LAYER_CASES, _layer_case),
             ("interpreter", INTERPRETER_CASES, _interpreter_case),
             ("trajectories", TRAJECTORY_CASES, _trajectory_case),
+            ("perm_layer", PERM_LAYER_CASES, _perm_layer_case),
         ):
             wins = True
             for n, batch in cases:
@@ -176,6 +184,45 @@ def _layer_case(lib: Any, dtype: torch.dtype, n: int, batch: int, gen: torch.Gen
         return out
 
     return native, torch_path
+
+
+def _perm_layer_case(
+    lib: Any, dtype: torch.dtype, n: int, batch: int, gen: torch.Generator
+) -> tuple:
+    """The CNOT chain i -> i+1 (gather ``y ^ (y >> 1)``) then a layer on every wire: folded
+    into one call against the gather and the layer kernels in place."""
+    state = torch.randn(batch, 2**n, dtype=dtype, generator=gen)
+    factors = _unitaries((n,), dtype, gen).contiguous()
+    pos = (ctypes.c_int * n)(*[n - 1 - w for w in range(n)])
+    suf = _DTYPES[dtype]
+    layer, folded = (
+        getattr(lib, f"hqml_layer_apply_{suf}"),
+        getattr(lib, f"hqml_layer_apply_perm_{suf}"),
+    )
+    y = torch.arange(2**n)
+    index = y ^ (y >> 1)
+    cols = torch.tensor([(1 << j) | (1 << j >> 1) for j in range(n)], dtype=torch.int64)
+    threads = torch.get_num_threads()
+
+    def native() -> torch.Tensor:
+        out = torch.empty_like(state)
+        rc = folded(state.data_ptr(), out.data_ptr(), batch, n, n, pos, factors.data_ptr(), 0,
+                    2**n, threads, cols.data_ptr())  # fmt: skip
+        if rc:
+            raise RuntimeError(f"native permuted layer kernel failed (code {rc})")
+        return out
+
+    def unfused() -> torch.Tensor:
+        out = torch.empty_like(state)
+        rc = lib.hqml_gather(state.data_ptr(), out.data_ptr(), index.data_ptr(), batch, 2**n,
+                             2**n, state.element_size(), threads)  # fmt: skip
+        rc = rc or layer(out.data_ptr(), out.data_ptr(), batch, n, n, pos, factors.data_ptr(), 0,
+                         2**n, threads)  # fmt: skip
+        if rc:
+            raise RuntimeError(f"native layer kernel failed (code {rc})")
+        return out
+
+    return native, unfused
 
 
 def _ring(n: int) -> np.ndarray:

@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
 
 /* Vector width in bytes, from the instruction sets the compiler targets (build.py passes
  * -march=native, or a variant's flags): 64 with AVX-512, 32 with AVX/AVX2, else 16 (SSE2 on any
@@ -51,6 +54,10 @@
 #ifndef SW
 #define SW (VBYTES / 4)
 #endif
+#define PASS_MAX 3 /* gates across vectors per pass of the layer kernels: 2^3 vectors held */
+/* the most gates across vectors per pass (hqml_set_pass_gates; 1: one gate per pass, the
+ * reference the multi-gate passes equal bitwise) */
+static int pass_gates = PASS_MAX;
 #define MAX_THREADS 64
 #define PARALLEL_MIN (1 << 15) /* amplitudes below which one thread does the whole layer */
 
@@ -123,6 +130,13 @@ static int make_layout(layout_t *L, int n, int w, const int *pos, int lowbits, i
         G->free_mask = all & ~mask;
     }
     return 0;
+}
+
+/* qsort order of (length, index) pairs of int64: longest first, then by index */
+static int longest_first(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 /* A static-schedule parallel loop: contiguous chunks, so per-thread partial sums are
@@ -199,6 +213,16 @@ typedef long long M __attribute__((vector_size(VBYTES)));
 #define SWAP_MASK ((M){1, 0})
 #define PARTNER0 ((M){0, 1})
 #endif
+/* VFMA(a, b, c) = a * b + c rounded once where the CPU has FMA, spelled out so that the layer
+ * kernels' rounding is the same in every kernel that inlines them (the compiler's own
+ * contraction of a * b + c * d may fuse either product, depending on the context) */
+#if VBYTES == 64 && defined(__AVX512F__)
+#define VFMA(a, b, c) ((V)_mm512_fmadd_pd((__m512d)(a), (__m512d)(b), (__m512d)(c)))
+#elif VBYTES == 32 && defined(__AVX__) && defined(__FMA__)
+#define VFMA(a, b, c) ((V)_mm256_fmadd_pd((__m256d)(a), (__m256d)(b), (__m256d)(c)))
+#else
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#endif
 #define LOW_BITS 14 /* 256 KiB blocks */
 #define COL_BITS 5  /* 512-byte rows */
 #include "kernels_impl.h"
@@ -236,6 +260,14 @@ typedef int M32 __attribute__((vector_size(VBYTES)));
 #else
 #define SWAP_MASK ((M){1, 0, 3, 2})
 #define PARTNER0 ((M){2, 3, 0, 1})
+#endif
+#undef VFMA
+#if VBYTES == 64 && defined(__AVX512F__)
+#define VFMA(a, b, c) ((V)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#elif VBYTES == 32 && defined(__AVX__) && defined(__FMA__)
+#define VFMA(a, b, c) ((V)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#else
+#define VFMA(a, b, c) ((a) * (b) + (c))
 #endif
 #define LOW_BITS 15
 #define COL_BITS 6
@@ -285,7 +317,16 @@ int hqml_gather(const void *in, void *out, const int64_t *index, int64_t B, int6
     return 0;
 }
 
-int hqml_abi_version(void) { return 5; }
+int hqml_abi_version(void) { return 6; }
+
+/* gates across vectors per pass of the forward layer kernels (1 to PASS_MAX; 1 applies one
+ * gate per pass); returns the previous value. For tests and benchmarks: not thread-safe with
+ * kernels running. */
+int hqml_set_pass_gates(int g) {
+    int old = pass_gates;
+    if (g >= 1 && g <= PASS_MAX) pass_gates = g;
+    return old;
+}
 
 /* what this build targets: the instruction set its vectors use, their width, the interpreter's
  * lanes */

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-ABI_VERSION = 5  # hqml_abi_version() of the library these bindings expect
+ABI_VERSION = 6  # hqml_abi_version() of the library these bindings expect
 
 
 def load_library(path: Any) -> Any:
@@ -20,6 +20,9 @@ def load_library(path: Any) -> Any:
     for suf in ("c64", "c128"):
         f = getattr(lib, f"hqml_layer_apply_{suf}")
         f.argtypes = [p, p, i64, i32, i32, p, p, i32, i64, i32]
+        f.restype = i32
+        f = getattr(lib, f"hqml_layer_apply_perm_{suf}")  # a GF(2)-linear permutation first
+        f.argtypes = [p, p, i64, i32, i32, p, p, i32, i64, i32, p]
         f.restype = i32
         f = getattr(lib, f"hqml_layer_adjoint_{suf}")
         f.argtypes = [p, p, i64, i32, i32, p, p, i32, p, i32]
@@ -41,6 +44,8 @@ def load_library(path: Any) -> Any:
         f.restype = i32
     lib.hqml_gather.argtypes = [p, p, p, i64, i64, i64, i32, i32]
     lib.hqml_gather.restype = i32
+    lib.hqml_set_pass_gates.argtypes = [i32]  # gates per pass of the layer kernels (tests)
+    lib.hqml_set_pass_gates.restype = i32
     lib.hqml_isa.restype = ctypes.c_char_p
     lib.hqml_path = str(path)
     return lib
