@@ -107,7 +107,7 @@ def test_verdicts_are_cached_per_build_torch_and_threads(tmp_path, monkeypatch):
         assert calibrate.calibration(lib)["layer"]["c64"] and len(calls) == 1  # from the file
         stored = json.loads((tmp_path / "_hqml_kernels-abc.so.calibration.json").read_text())
         abi = native.ABI_VERSION  # a new interface is measured again
-        assert list(stored) == [f"abi={abi};torch={torch.__version__};threads=1"]
+        assert list(stored) == [f"abi={abi};build=?;torch={torch.__version__};threads=1"]
         torch.set_num_threads(2)
         calibrate.calibration(lib)
         assert len(calls) == 2  # another thread count is measured again, and kept beside
@@ -122,6 +122,22 @@ def test_verdicts_are_cached_per_build_torch_and_threads(tmp_path, monkeypatch):
     other = types.SimpleNamespace(hqml_path=str(tmp_path / "_hqml_kernels-def.so"))
     calibrate.calibration(other)
     assert len(calls) == 4  # another build (a rebuilt library is a new file) too
+
+
+def test_a_library_rebuilt_in_place_is_measured_again(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(calibrate, "measure", lambda lib: calls.append(1) or _verdict())
+    so = tmp_path / "_hqml_kernels-abc.so"
+    so.write_bytes(b"first build")
+    lib = types.SimpleNamespace(hqml_path=str(so))
+    calibrate.calibration(lib)
+    calibrate.calibration(lib)
+    assert len(calls) == 1
+    so.write_bytes(b"second build, new sources")  # same name, other size and time
+    calibrate.calibration(lib)
+    assert len(calls) == 2
+    stored = json.loads((tmp_path / "_hqml_kernels-abc.so.calibration.json").read_text())
+    assert len(stored) == 1 and f"build={so.stat().st_size}-" in next(iter(stored))
 
 
 def test_a_path_slower_than_torch_is_not_chosen(fresh, monkeypatch):

@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from . import build as _build
 from . import calibrate as _calibrate
 from .library import ABI_VERSION as ABI_VERSION  # re-exported
 from .library import load_library
+from .operands import _DTYPES, _check, _factors, _operands, _positions
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 # up to 5 qubits the planner multiplies dense layer matrices instead
 MIN_QUBITS = 6
 
-_DTYPES = {torch.complex64: "c64", torch.complex128: "c128"}
 _state: dict[str, Any] = {"lib": None, "tried": False}
 
 
@@ -139,35 +138,6 @@ def interpreter_usable(dtype: torch.dtype | None = None) -> bool:
     return available() and all(beats_torch("interpreter", d) for d in dtypes)
 
 
-def _check(state: torch.Tensor, n: int, name: str) -> None:
-    if state.dim() != 2 or state.shape[1] != 2**n:
-        raise ValueError(f"{name} must have shape (B, 2**{n}), got {tuple(state.shape)}")
-    if state.dtype not in _DTYPES or state.device.type != "cpu":
-        raise ValueError(
-            f"{name} must be a complex64/complex128 CPU tensor (got {state.dtype} on "
-            f"{state.device}); use the torch kernels in hqml.sim.statevector otherwise"
-        )
-
-
-def _positions(n: int, wires: Sequence[int]) -> Any:
-    wires = [int(w) for w in wires]
-    if len(set(wires)) != len(wires) or any(not 0 <= w < n for w in wires):
-        raise ValueError(f"layer wires {wires} must be distinct and in range(0, {n})")
-    return (ctypes.c_int * max(len(wires), 1))(*[n - 1 - w for w in wires])
-
-
-def _factors(factors: torch.Tensor, dtype: torch.dtype, w: int) -> tuple[torch.Tensor, int]:
-    """Contiguous factors and their batch (0 when shared)."""
-    if factors.dim() == 4 and factors.shape[0] == 1:
-        factors = factors[0]
-    if factors.dim() not in (3, 4) or factors.shape[-3:] != (w, 2, 2):
-        raise ValueError(
-            f"factors must have shape ({w}, 2, 2) or (B, {w}, 2, 2), got {tuple(factors.shape)}"
-        )
-    f = factors.detach().to(dtype).contiguous()
-    return f, (f.shape[0] if f.dim() == 4 else 0)
-
-
 def _apply(
     state: torch.Tensor,
     n: int,
@@ -178,20 +148,7 @@ def _apply(
     lib = _load()
     pos = _positions(n, wires)
     f, fb = _factors(factors, state.dtype, len(wires))
-    bs = state.shape[0]
-    batch = max(bs, fb)
-    if bs not in (1, batch):
-        raise ValueError(f"state batch {bs} does not match the factors' batch {fb}")
-    if bs == 1 or state.stride(0) == 0:
-        src, stride = state[:1].detach().contiguous(), 0
-    else:
-        src, stride = state.detach().contiguous(), 2**n
-    if out is None:
-        out = torch.empty(batch, 2**n, dtype=state.dtype)
-    elif out.shape != (batch, 2**n) or out.dtype != state.dtype or not out.is_contiguous():
-        raise ValueError(f"out must be a contiguous ({batch}, {2**n}) {state.dtype} tensor")
-    elif out.data_ptr() == src.data_ptr() and stride == 0 and batch > 1:
-        raise ValueError("in place needs the state's batch to match the factors' batch")
+    src, stride, batch, out = _operands(state, n, fb, out)
     fn = getattr(lib, f"hqml_layer_apply_{_DTYPES[state.dtype]}")
     rc = fn(
         src.data_ptr(), out.data_ptr(), batch, n, len(wires), pos, f.data_ptr(), int(fb > 0),
@@ -233,18 +190,7 @@ def apply_layer_permuted(
         f, fb = torch.zeros(1, dtype=state.dtype), 0
     else:
         f, fb = _factors(factors, state.dtype, len(wires))
-    bs = state.shape[0]
-    batch = max(bs, fb)
-    if bs not in (1, batch):
-        raise ValueError(f"state batch {bs} does not match the factors' batch {fb}")
-    if bs == 1 or state.stride(0) == 0:
-        src, stride = state[:1].detach().contiguous(), 0
-    else:
-        src, stride = state.detach().contiguous(), 2**n
-    if out.shape != (batch, 2**n) or out.dtype != state.dtype or not out.is_contiguous():
-        raise ValueError(f"out must be a contiguous ({batch}, {2**n}) {state.dtype} tensor")
-    if out.data_ptr() == src.data_ptr() and (stride == 0 and batch > 1):
-        raise ValueError("in place needs the state's batch to match the factors' batch")
+    src, stride, batch, out = _operands(state, n, fb, out)
     cols = torch.as_tensor(columns, dtype=torch.int64).contiguous()
     if cols.shape != (n,):
         raise ValueError(f"columns must have {n} entries, got {tuple(cols.shape)}")

@@ -50,6 +50,7 @@ import torch
 
 from ..statevector import apply_matrix, apply_permutation, kron_factors
 from . import build as _build
+from .library import ABI_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,21 @@ _LAYERS = 2  # of the interpreter's circuit
 _TOL = {torch.complex64: 1e-4, torch.complex128: 1e-10}
 
 
-def _key() -> str:
-    from .library import ABI_VERSION
+def _build_id(library: Path) -> str:
+    """Size and modification time of the library file: a rebuild in place (same name, new
+    sources) is a new build, measured again."""
+    try:
+        st = os.stat(library)
+    except OSError:
+        return "?"
+    return f"{st.st_size}-{st.st_mtime_ns}"
 
-    return f"abi={ABI_VERSION};torch={torch.__version__};threads={torch.get_num_threads()}"
+
+def _key(library: Path) -> str:
+    return (
+        f"abi={ABI_VERSION};build={_build_id(library)};torch={torch.__version__};"
+        f"threads={torch.get_num_threads()}"
+    )
 
 
 def cache_file(library: Path) -> Path:
@@ -85,9 +97,9 @@ def calibration(lib: Any, force: bool = False) -> dict[str, Any]:
     """The verdicts for the loaded library ``lib`` (as :func:`hqml.sim.native.load_library`
     returns it): ``{"layer": {"c64": bool, "c128": bool}, "interpreter": {...}, "seconds":
     {case: [native, torch]}}``, from the cache file when it holds them for this torch version and
-    thread count, else measured (about 0.1-0.3 s) and stored."""
+    thread count and this build of the file, else measured (about 0.1-0.3 s) and stored."""
     path = cache_file(Path(lib.hqml_path))
-    key = _key()
+    key = _key(Path(lib.hqml_path))
     stored: dict[str, Any] = {}
     if not force:
         try:
@@ -97,6 +109,8 @@ def calibration(lib: Any, force: bool = False) -> dict[str, Any]:
         if isinstance(stored.get(key), dict) and all(k in stored[key] for k in KINDS):
             return stored[key]
     result = measure(lib)
+    build = key.split(";torch=")[0]  # verdicts of earlier builds of this file are dropped
+    stored = {k: v for k, v in stored.items() if k.split(";torch=")[0] == build}
     stored[key] = result
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
