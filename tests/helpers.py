@@ -170,3 +170,14 @@ def np_contract(lam, psi, n, wire):
     lt = np.moveaxis(lam.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
     pt = np.moveaxis(psi.reshape((b,) + (2,) * n), 1 + wire, 1).reshape(b, 2, -1)
     return lt @ pt.conj().transpose(0, 2, 1)
+
+
+def w2_circuit(n: int, layers: int = 3):
+    """The W2 workload's shape: RX on every wire (fixed angles), then a CNOT chain."""
+    c = Circuit(n)
+    for layer in range(layers):
+        for q in range(n):
+            c.rx(0.1 + 0.37 * q - 0.2 * layer, q)
+        for q in range(n - 1):
+            c.cnot(q, q + 1)
+    return c

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from helpers import np_apply, np_contract, np_layer, random_circuit, unitaries
+from helpers import np_apply, np_contract, np_layer, random_circuit, unitaries, w2_circuit
 
 import hqml
 from hqml.backends.base import State, Task
@@ -171,12 +171,7 @@ def test_w2_style_state_matches_dense_reference(monkeypatch):
 
     monkeypatch.setattr(native, "MIN_QUBITS", 6)
     n = 8
-    c = hqml.Circuit(n)
-    for layer in range(3):
-        for q in range(n):
-            c.rx(0.1 + 0.37 * q - 0.2 * layer, q)
-        for q in range(n - 1):
-            c.cnot(q, q + 1)
+    c = w2_circuit(n)
     psi = hqml.state(c, dtype=torch.complex128)
     np.testing.assert_allclose(psi.numpy(), reference_state(c), atol=1e-12)
 

@@ -5,6 +5,7 @@ followed by the layer (the same arithmetic in the same order)."""
 import numpy as np
 import pytest
 import torch
+from helpers import w2_circuit
 from native_checks import check_passes, check_permuted
 
 import hqml
@@ -40,12 +41,7 @@ def test_w2_runs_the_folded_path_and_matches_the_unfolded_one(monkeypatch):
     """W2's shape at 17 qubits: the CNOT chains folded into the layers (in place, one state),
     bitwise equal to the gather-then-layer path, and equal to the torch path to rounding."""
     n = 17
-    c = hqml.Circuit(n)
-    for layer in range(3):
-        for q in range(n):
-            c.rx(0.1 + 0.37 * q - 0.2 * layer, q)
-        for q in range(n - 1):
-            c.cnot(q, q + 1)
+    c = w2_circuit(n)
     calls = []
     real = native.apply_layer_permuted
     monkeypatch.setattr(
