@@ -32,6 +32,19 @@ def dense_sum(items) -> np.ndarray:
     return sum(c * dense(s) for s, c in items)
 
 
+def dense_ansatz_energy(start, operators, n, Hd):
+    """``E(t) = <psi(t)|Hd|psi(t)>``, ``psi(t) = prod_k expm(i t_k G_k) start`` by dense algebra."""
+    gens = [dense_sum(op.generator.to_list(n)) for op in operators]
+
+    def energy(t):
+        psi = start.copy()
+        for g, a in zip(gens, t, strict=True):
+            psi = scipy.linalg.expm(1j * a * g) @ psi
+        return float(np.real(psi.conj() @ Hd @ psi))
+
+    return energy
+
+
 def random_hamiltonian(n, n_terms, seed):
     rng = np.random.default_rng(seed)
     items = ["".join(rng.choice(list("IXYZ"), n)) for _ in range(n_terms)]
@@ -270,12 +283,9 @@ def test_linalg_state_energy_and_gradient_match_the_circuit_and_finite_differenc
     assert np.allclose(model.state(theta), circuit_state, atol=1e-12)
     Hd = dense_sum(items)
 
-    def energy(t):
-        psi = np.zeros(8, dtype=complex)
-        psi[0b101] = 1
-        for k, a in zip(selected, t, strict=True):
-            psi = scipy.linalg.expm(1j * a * dense_sum(pool[k].generator.to_list(n))) @ psi
-        return float(np.real(psi.conj() @ Hd @ psi))
+    start = np.zeros(8, dtype=complex)
+    start[0b101] = 1
+    energy = dense_ansatz_energy(start, [pool[k] for k in selected], n, Hd)
 
     e, g = model.energy_and_gradient(theta)
     assert e == pytest.approx(energy(theta), abs=1e-12)
@@ -318,11 +328,7 @@ def test_number_conserving_ansatz_runs_on_the_reference_sector_exactly():
     assert np.allclose(model.state(theta), circuit_state, atol=1e-12)
     Hd = dense_sum(items)
 
-    def energy(t):
-        psi = ref.copy()
-        for k, a in zip(selected, t, strict=True):
-            psi = scipy.linalg.expm(1j * a * dense_sum(pool[k].generator.to_list(n))) @ psi
-        return float(np.real(psi.conj() @ Hd @ psi))
+    energy = dense_ansatz_energy(ref, [pool[k] for k in selected], n, Hd)
 
     e, g = model.energy_and_gradient(theta)
     assert e == pytest.approx(energy(theta), abs=1e-12)
